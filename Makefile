@@ -1,0 +1,49 @@
+# Karma — `make run` serves the seeded API on http://127.0.0.1:8000; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The test suite uses its own Neo4j (own data dir and port) so it never touches `make run`'s data.
+TEST_ENV := KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test KARMA_NEO4J_BOLT_PORT=$${KARMA_TEST_BOLT_PORT:-7697} \
+            KARMA_NEO4J_LIB=$(CURDIR)/.karma/neo4j/lib
+
+.PHONY: setup run test unit neo4j-start neo4j-stop neo4j-status seed rules-validate stop clean bench bench-full
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable-rules does not import on 3.13)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP) ## Python deps in .venv and the Neo4j jars in .karma/neo4j/lib
+	$(BIN)/karma neo4j jars
+
+run: setup ## start Neo4j (unless NEO4J_URI/Docker), seed, serve the API with gunicorn
+	$(BIN)/karma serve
+
+test: setup ## start the test Neo4j if needed and run the whole suite
+	$(TEST_ENV) $(BIN)/karma neo4j start
+	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: $(STAMP) ## pure-logic tests only (no Neo4j)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+neo4j-start: setup
+	$(BIN)/karma neo4j start
+neo4j-stop:
+	$(BIN)/karma neo4j stop
+neo4j-status:
+	$(BIN)/karma neo4j status
+
+seed: setup ## (re)load the karma world
+	$(BIN)/karma seed
+
+rules-validate: $(STAMP)
+	$(BIN)/karma rules validate
+
+stop: ## stop both local Neo4j servers (dev and test)
+	-$(BIN)/karma neo4j stop
+	-$(TEST_ENV) $(BIN)/karma neo4j stop
+
+clean: stop
+	rm -rf .karma $(VENV)

@@ -1,0 +1,1 @@
+"""HTTP only: blueprints, schemas and error rendering. Views call services, nothing else."""

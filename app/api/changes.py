@@ -1,0 +1,81 @@
+"""/plan, /request-change, /plans/<id>/apply, /changes/<id> (cancel, rollback) and /queue."""
+
+from __future__ import annotations
+
+from flask import request as http_request
+from flask_smorest import Blueprint
+
+from app.api.context import services
+from app.api.schemas import CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema
+from app.changes.model import ChangeRequest
+
+blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
+
+
+def _split(body: dict) -> tuple[ChangeRequest, str | None]:
+    key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
+    body.pop("idempotency_key", None)
+    return ChangeRequest(**body), key
+
+
+@blp.route("/plan", methods=["POST"])
+@blp.arguments(ChangeRequestSchema)
+@blp.response(200, ChangeResult)
+def plan(body):
+    """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
+    return services().changes.plan(_split(body)[0])
+
+
+@blp.route("/request-change", methods=["POST"])
+@blp.arguments(ChangeRequestSchema)
+@blp.response(200, ChangeResult)
+def request_change(body):
+    """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
+    change, key = _split(body)
+    return services().changes.request_change(change, idempotency_key=key)
+
+
+@blp.route("/plans/<plan_id>/apply", methods=["POST"])
+@blp.response(200, ChangeResult)
+def apply_plan(plan_id):
+    """Apply exactly what was planned; 409 if any component in the plan's impact set changed since."""
+    return services().changes.apply_plan(plan_id)
+
+
+@blp.route("/changes/<change_id>")
+@blp.response(200)
+def get_change(change_id):
+    """A change request: its request, status, blockers, audit trail, what it waits on."""
+    return services().changes.get_change(change_id)
+
+
+@blp.route("/changes/<change_id>", methods=["DELETE"])
+@blp.arguments(CancelArgs, location="query")
+@blp.response(200)
+def cancel_change(args, change_id):
+    """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
+    return services().changes.cancel(change_id, args["requested_by"])
+
+
+@blp.route("/changes/<change_id>/rollback", methods=["POST"])
+@blp.arguments(RollbackSchema)
+@blp.response(200, ChangeResult)
+def rollback(body, change_id):
+    """Run the inverse of an applied change through the full pipeline (rules included)."""
+    return services().changes.rollback(change_id, body["requested_by"], body["reason"], body["on_blocked"])
+
+
+@blp.route("/queue")
+@blp.arguments(QueueArgs, location="query")
+@blp.response(200)
+def list_queue(args):
+    """Queued change requests, per component in FIFO order."""
+    items = services().changes.queue(args.get("component"))
+    return {"items": items, "total": len(items)}
+
+
+@blp.route("/queue/process", methods=["POST"])
+@blp.response(200)
+def process_queue():
+    """Re-evaluate queued requests now (what `karma queue process` and `karma worker` do)."""
+    return {"processed": services().changes.process_queue()}

@@ -1,0 +1,68 @@
+"""/components, /graph: reading the graph; PUT runtime outputs from deploy pipelines."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from app.api.context import services
+from app.api.schemas import (
+    ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
+    RuntimeUpdateSchema,
+)
+
+blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
+
+
+@blp.route("/components")
+@blp.arguments(ComponentListArgs, location="query")
+@blp.response(200, ComponentPage)
+def list_components(args):
+    """List components (filter by type and environment; paginated)."""
+    return services().components.list(type_=args.get("type"), environment=args.get("environment"),
+                                      page=args["page"], page_size=args["page_size"])
+
+
+@blp.route("/components/<ctype>/<nickname>")
+@blp.response(200, ComponentDetail)
+def get_component(ctype, nickname):
+    """One component: config, runtime, version, dependencies both ways."""
+    return services().components.get(f"{ctype}/{nickname}")
+
+
+@blp.route("/components/<ctype>/<nickname>/impact")
+@blp.response(200, ImpactResult)
+def get_impact(ctype, nickname):
+    """Components a change to this one propagates to, with depth, path and edge kinds."""
+    return services().components.impact(f"{ctype}/{nickname}")
+
+
+@blp.route("/components/<ctype>/<nickname>/versions")
+@blp.response(200)
+def get_versions(ctype, nickname):
+    """Every kept config/runtime version, newest first."""
+    return {"component": f"{ctype}/{nickname}",
+            "versions": services().components.versions(f"{ctype}/{nickname}")}
+
+
+@blp.route("/components/<ctype>/<nickname>/runtime", methods=["PUT"])
+@blp.arguments(RuntimeUpdateSchema)
+@blp.response(200, ComponentDetail)
+def put_runtime(body, ctype, nickname):
+    """Record the runtime outputs a deploy reports (validated against the type; versioned)."""
+    return services().components.update_runtime(f"{ctype}/{nickname}", body["runtime"],
+                                                body["reported_by"])
+
+
+@blp.route("/graph")
+@blp.arguments(GraphArgs, location="query")
+@blp.response(200, GraphResult)
+def get_graph(args):
+    """The component graph as nodes and edges."""
+    return services().components.graph(args.get("environment"))
+
+
+@blp.route("/types")
+@blp.response(200)
+def list_types():
+    """The registered component types: config keys, references, runtime outputs, actions."""
+    return services().types()

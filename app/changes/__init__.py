@@ -1,0 +1,1 @@
+"""The change pipeline: validate → diff → graph patch → impact → rules → actions → commit/queue."""

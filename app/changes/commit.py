@@ -1,0 +1,103 @@
+"""Turning an analysis (or a queue transition) into the parameters of the one commit statement."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+
+from app.changes.model import Analysis, ChangeRequest
+from app.graph.cypher import query
+from app.graph.model import CONFIG_PREFIX, dumps, flat_properties
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def request_hash(request: ChangeRequest) -> str:
+    """Identity of a request's content (for Idempotency-Key reuse checks)."""
+    return hashlib.sha256(json.dumps(request.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> dict:
+    comp = analysis.component
+    return {
+        "id": comp["id"],
+        "apply": apply,
+        "config": dumps(analysis.new_config),
+        "config_keys": list(analysis.new_config),
+        # only the keys that change: cfg_<key> for set keys, null (= remove) for removed ones
+        "props": flat_properties(CONFIG_PREFIX,
+                                 {e["key"]: e["new"] for e in analysis.diff if e["op"] != "removed"},
+                                 [e["key"] for e in analysis.diff if e["op"] == "removed"]),
+        "version": comp["version"] + 1,
+        "cause": "change",
+        "change_id": change_id,
+        "edges_add": [{"target": e["target"], "kind": e["kind"], "via": e["via"]} for e in analysis.edges_add],
+        "edges_remove": [{"target": e["target"], "kind": e["kind"], "via": e["via"]}
+                         for e in analysis.edges_remove],
+        "affected": analysis.impact.ids,
+        "affected_versions": [{"id": r["id"], "version": r["version"]} for r in analysis.impact.rows],
+    }
+
+
+def graph_patch(analysis: Analysis, change_id: str | None = None) -> dict:
+    """What the commit writes, shown as the statement and its parameters (audit fields elided)."""
+    params = patch_parameters(analysis, True, change_id)
+    return {
+        "config_version": params["version"],
+        "config": analysis.new_config,
+        "edges_added": analysis.edges_add,
+        "edges_removed": analysis.edges_remove,
+        "statements": [{"name": "commit_change", "cypher": query("commit_change"),
+                        "parameters": {**params, "now": "<commit time>", "audit": "<AuditEntry properties>",
+                                       "change_request": "<ChangeRequest properties>", "waits_on": [],
+                                       "enqueue": False, "rollback_of": None}}],
+    }
+
+
+def _no_patch(component_id: str) -> dict:
+    return {"id": component_id, "apply": False, "config": "", "config_keys": [], "props": {},
+            "version": 0, "cause": "change", "change_id": None, "edges_add": [], "edges_remove": [],
+            "affected": [], "affected_versions": []}
+
+
+def statement(*, component_id: str, analysis: Analysis | None, status: str, audit: dict,
+              change_request: dict, now: datetime, rollback_of: str | None = None,
+              new_request: bool = True) -> dict:
+    """Parameters of commit_change for any outcome: applied, rejected, queued, expired, cancelled."""
+    applied = status == "applied" and analysis is not None
+    base = patch_parameters(analysis, applied, change_request["id"]) if analysis else _no_patch(component_id)
+    waits_on = sorted({d["component"] for d in analysis.blockers}) if analysis and status == "queued" else []
+    return {**base, "now": now, "audit": audit, "change_request": change_request, "waits_on": waits_on,
+            "enqueue": status == "queued" and new_request, "rollback_of": rollback_of}
+
+
+def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,
+                status: str, change_id: str, analysis: Analysis | None = None, result: dict | None = None,
+                note: str | None = None, rollback_of: str | None = None) -> dict:
+    applied = status == "applied" and analysis is not None
+    entry = {
+        "id": log_id, "kind": kind, "timestamp": now, "component_id": component["id"],
+        "environment": component.get("environment"), "requested_by": request.requested_by,
+        "status": status, "reason": request.reason, "change_id": change_id, "note": note,
+        "version_before": component.get("version"),
+        "version_after": (component.get("version") or 0) + (1 if applied else 0),
+        "request": dumps(request.to_dict()), "rollback_of": rollback_of,
+        "affected": analysis.impact.ids if analysis else [],
+        "warnings": analysis.warnings if analysis else [],
+    }
+    if analysis is not None:
+        entry.update({
+            "mode": analysis.mode, "diff": dumps(analysis.diff), "decisions": dumps(analysis.decisions),
+            "actions": dumps(analysis.actions),
+            "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items()
+                                  if k != "statements"}),
+        })
+    return {k: v for k, v in entry.items() if v is not None}

@@ -1,0 +1,24 @@
+"""Top-level config diff: which keys were added, changed or removed, with old and new values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MISSING = object()
+
+
+def diff(old: dict, new: dict) -> list[dict[str, Any]]:
+    entries = []
+    for key in list(old) + [k for k in new if k not in old]:
+        before, after = old.get(key, _MISSING), new.get(key, _MISSING)
+        if before is _MISSING:
+            entries.append({"key": key, "op": "added", "old": None, "new": after})
+        elif after is _MISSING:
+            entries.append({"key": key, "op": "removed", "old": before, "new": None})
+        elif before != after or type(before) is not type(after):
+            entries.append({"key": key, "op": "changed", "old": before, "new": after})
+    return entries
+
+
+def keys(entries: list[dict], op: str | None = None) -> list[str]:
+    return [e["key"] for e in entries if op is None or e["op"] == op]

@@ -1,0 +1,81 @@
+"""The domain objects of a change: the request, the impact, the analysis (a plan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    component: str
+    proposed_change: dict
+    requested_by: str
+    reason: str | None = None
+    on_blocked: str = "reject"  # "reject" | "queue"
+    expected_version: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"component": self.component, "proposed_change": self.proposed_change,
+                "requested_by": self.requested_by, "reason": self.reason,
+                "on_blocked": self.on_blocked, "expected_version": self.expected_version}
+
+
+@dataclass
+class Impact:
+    rows: list[dict]          # affected components: id, type, depth, path, edge_kinds, runtime, action
+    edges: list[dict]         # stored edges among the changed component and the affected ones
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.rows]
+
+
+@dataclass
+class Analysis:
+    request: ChangeRequest
+    component: dict           # id, type, nickname, environment, version, config, runtime
+    new_config: dict
+    diff: list[dict]
+    edges_add: list[dict]
+    edges_remove: list[dict]
+    impact: Impact
+    decisions: list[dict] = field(default_factory=list)
+    actions: dict = field(default_factory=dict)
+    mode: str = "full"
+
+    @property
+    def blockers(self) -> list[dict]:
+        return [d for d in self.decisions if d["effect"] in ("reject", "block")]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [d["message"] for d in self.decisions if d["effect"] == "warn"]
+
+    def status(self) -> str:
+        effects = {d["effect"] for d in self.decisions}
+        if "reject" in effects:
+            return "rejected"
+        if "block" in effects:
+            return "queued" if self.request.on_blocked == "queue" else "rejected"
+        return "applied"
+
+    def result(self, status: str, **extra: Any) -> dict:
+        body = {
+            "status": status,
+            "affected_components": self.impact.ids,
+            "warnings": self.warnings,
+            "log_entry_id": None,
+            "change_id": None,
+            "component": self.component["id"],
+            "mode": self.mode,
+            "version": {"current": self.component["version"],
+                        "after": self.component["version"] + 1 if status == "applied" else self.component["version"]},
+            "diff": self.diff,
+            "decisions": self.decisions,
+            "blockers": self.blockers,
+            "actions": self.actions,
+            "impact": self.impact.rows,
+        }
+        body.update(extra)
+        return body

@@ -1,0 +1,132 @@
+"""The analysis every change goes through, pure given the graph context read for it.
+
+validate → merge → diff → graph patch → impact → rules → downstream actions. Both `/plan` and
+`/request-change` run exactly this; only what happens after (nothing, or a commit) differs.
+"""
+
+from __future__ import annotations
+
+from app.changes import merge_patch
+from app.changes.actions import plan_actions
+from app.changes.diff import diff as config_diff
+from app.changes.diff import keys
+from app.changes.model import Analysis, ChangeRequest, Impact
+from app.components import UnknownType, get_type, registry, split_id
+from app.errors import NotFound, Unprocessable
+from app.graph.model import loads
+
+
+def reference_ids(request: ChangeRequest) -> list[str]:
+    """Components the proposed change points at (checked to exist in the same read)."""
+    ctype = component_type(request.component)
+    return sorted({t for ref in ctype.references for t in ref.target_ids(request.proposed_change)})
+
+
+def component_type(component_id: str):
+    try:
+        return get_type(split_id(component_id)[0])
+    except (ValueError, UnknownType):
+        raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
+                       component=component_id) from None
+
+
+def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None) -> Analysis:
+    if ctx is None:
+        raise NotFound(f"component {request.component!r} not found", cause="unknown_component",
+                       component=request.component)
+    node = ctx["component"]
+    ctype = get_type(node["type"])
+    component = {"id": node["id"], "type": node["type"], "nickname": node["nickname"],
+                 "environment": node["environment"], "version": node["version"],
+                 "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
+    new_config = merge_patch.apply(component["config"], request.proposed_change)
+    _validate(ctype, request, new_config, component, ctx["refs"])
+    entries = config_diff(component["config"], new_config)
+    old_edges = {_edge_key(e): e for e in ctype.edges(component["id"], component["config"])}
+    new_edges = {_edge_key(e): e for e in ctype.edges(component["id"], new_config)}
+    analysis = Analysis(
+        request=request, component=component, new_config=new_config, diff=entries,
+        edges_add=[new_edges[k] for k in new_edges if k not in old_edges],
+        edges_remove=[old_edges[k] for k in old_edges if k not in new_edges],
+        impact=Impact(rows=[], edges=[]), mode=mode,
+    )
+    if mode == "just-apply" or not entries:
+        analysis.actions = plan_actions({**component, "action": ctype.action}, [], [],
+                                        removal=False).to_dict()
+        return analysis
+    analysis.impact = _impact(ctx, analysis)
+    if policy is not None:
+        analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+    analysis.actions = plan_actions({**component, "action": ctype.action}, analysis.impact.rows,
+                                    analysis.impact.edges,
+                                    removal=bool(analysis.edges_remove) and not analysis.edges_add,
+                                    ).to_dict()
+    return analysis
+
+
+def _edge_key(edge: dict) -> tuple:
+    return edge["target"], edge["kind"], edge["via"]
+
+
+def _validate(ctype, request: ChangeRequest, new_config: dict, component: dict, refs: list[dict]) -> None:
+    errors: dict[str, list[str]] = {}
+    known = set(ctype.config_keys)
+    for key in request.proposed_change:
+        if key not in known:
+            errors[f"proposed_change.{key}"] = [f"unknown config key for type {ctype.name!r}"]
+    for field, messages in ctype.validate_config(new_config).items():
+        errors.setdefault(f"proposed_change.{field}", messages)
+    by_id = {r["id"]: r for r in refs}
+    for ref in ctype.references:
+        if ref.key not in request.proposed_change:
+            continue
+        for target in ref.target_ids(request.proposed_change):
+            found = by_id.get(target)
+            if found is None or not found["exists"]:
+                errors.setdefault(f"proposed_change.{ref.key}", []).append(
+                    f"references unknown component {target!r}")
+            elif found["environment"] != component["environment"]:
+                errors.setdefault(f"proposed_change.{ref.key}", []).append(
+                    f"references {target!r} in environment {found['environment']!r}; "
+                    f"references stay within {component['environment']!r}")
+    if errors:
+        raise Unprocessable("the proposed change is not valid for this component", errors=errors,
+                            component=component["id"])
+
+
+def _impact(ctx: dict, analysis: Analysis) -> Impact:
+    rows = []
+    for row in ctx["impacted"]:
+        rtype = registry.get(row["type"]) if row["type"] in registry else None
+        runtime = loads(row.get("runtime"))
+        declared = rtype.runtime_outputs if rtype else []
+        rows.append({
+            "id": row["id"], "type": row["type"], "nickname": row["nickname"],
+            "environment": row["environment"], "version": row["version"], "depth": row["depth"],
+            "path": row["path"], "edge_kinds": row["edge_kinds"],
+            "edge_kind": row["edge_kinds"][-1] if row["edge_kinds"] else None,
+            "runtime": runtime, "runtime_published": bool(runtime),
+            "missing_outputs": [o for o in declared if o not in runtime],
+            "unpublished_reads": registry.unpublished_reads(row["type"]) if rtype else [],
+            "action": rtype.action if rtype else "review",
+        })
+    return Impact(rows=rows, edges=ctx["edges"])
+
+
+def facts(analysis: Analysis) -> list[dict]:
+    """One fact for the change itself, plus one per impacted component (see app.policy)."""
+    req, comp, entries = analysis.request, analysis.component, analysis.diff
+    change = {
+        "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
+        "environment": comp["environment"], "changed_keys": keys(entries),
+        "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
+        "modified_keys": keys(entries, "changed"),
+        "old": {e["key"]: e["old"] for e in entries if e["op"] != "added"},
+        "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
+        "requested_by": req.requested_by, "reason": req.reason,
+        "affected_count": len(analysis.impact.rows), "on_blocked": req.on_blocked,
+    }
+    component = {k: comp[k] for k in ("id", "type", "nickname", "environment", "version", "config", "runtime")}
+    return [{"change": change, "component": component, "impacted": None}] + [
+        {"change": change, "component": component, "impacted": row} for row in analysis.impact.rows
+    ]

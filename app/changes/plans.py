@@ -1,0 +1,63 @@
+"""Plan ids: a signed, self-contained record of what was planned.
+
+A plan must be appliable later by any API process on any host, while `/plan` writes nothing to the
+graph. So the plan id carries the request, the version of the component and of every component in
+the impact set, and the rule-set fingerprint, signed with HMAC-SHA256 (`KARMA_PLAN_SECRET`, shared by
+all API hosts; by default a random secret kept in `.karma/plan-secret`, mode 0600).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+
+from app.errors import NotFound
+from app.settings import REPO_ROOT
+
+PREFIX = "plan1."
+
+
+def _secret() -> bytes:
+    env = os.environ.get("KARMA_PLAN_SECRET")
+    if env:
+        return env.encode()
+    path = Path(os.environ.get("KARMA_PLAN_SECRET_FILE", REPO_ROOT / ".karma" / "plan-secret"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    except FileExistsError:
+        pass
+    return path.read_text().strip().encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(payload: dict) -> str:
+    body = _b64(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    mac = _b64(hmac.new(_secret(), body.encode(), hashlib.sha256).digest())
+    return f"{PREFIX}{body}.{mac}"
+
+
+def verify(plan_id: str) -> dict:
+    """The payload of a plan id this deployment issued; 404 for anything else."""
+    try:
+        assert plan_id.startswith(PREFIX)
+        body, mac = plan_id[len(PREFIX):].rsplit(".", 1)
+        good = _b64(hmac.new(_secret(), body.encode(), hashlib.sha256).digest())
+        assert hmac.compare_digest(mac, good)
+        return json.loads(_unb64(body))
+    except (AssertionError, ValueError, json.JSONDecodeError):
+        raise NotFound("unknown plan id (not issued by this Karma, or altered)", cause="unknown_plan") from None

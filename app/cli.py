@@ -1,0 +1,232 @@
+"""The `karma` command: the local Neo4j, seeding, rules, and serving the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from app import logs
+from app.settings import REPO_ROOT, Settings
+
+
+def _repo(settings: Settings):
+    """Open the selected Neo4j (env → Docker → local, starting the local one if needed)."""
+    from app.graph.driver import open_driver, select_target  # noqa: PLC0415
+    from app.graph.repository import GraphRepository  # noqa: PLC0415
+
+    target = select_target(settings, local=_started_local)
+    return target, GraphRepository(open_driver(target), target.database)
+
+
+def _started_local():
+    from app import neo4j_local  # noqa: PLC0415
+    from app.graph.driver import _local_target  # noqa: PLC0415
+
+    neo4j_local.start(echo=lambda m: click.echo(m, err=True))
+    return _local_target()
+
+
+@click.group()
+def main() -> None:
+    """Karma: a graph-aware change gateway for infrastructure configuration."""
+    logs.configure()
+
+
+def _register_groups() -> None:
+    from app.neo4j_local import neo4j_cli  # noqa: PLC0415
+    from app.policy.cli import rules_cli  # noqa: PLC0415
+
+    @rules_cli.command("reload")
+    @click.option("--url", default=lambda: os.environ.get("KARMA_URL", "http://127.0.0.1:8000"),
+                  show_default="KARMA_URL or http://127.0.0.1:8000")
+    def rules_reload(url: str) -> None:
+        """Validate the rule files, then ask the running service to reload them."""
+        import urllib.request  # noqa: PLC0415
+
+        from app.policy import validate_dir  # noqa: PLC0415
+
+        errors = validate_dir(Settings.from_env().rules_dir)
+        if errors:
+            raise click.ClickException("rule files are broken, not reloading:\n  " + "\n  ".join(errors))
+        req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", data=b"")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - operator-given URL
+                click.echo(resp.read().decode())
+        except OSError as exc:
+            raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
+
+    main.add_command(neo4j_cli)
+    main.add_command(rules_cli)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def seed(path: Path | None) -> None:
+    """Load a seed file (default: the karma world) into Neo4j; idempotent, all or nothing."""
+    from app import seeding  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    target, repo = _repo(settings)
+    try:
+        repo.apply_schema()
+        result = seeding.load(repo, path or settings.seed_file)
+    except seeding.SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.driver.close()
+        if target.closer:
+            target.closer()
+    click.echo(json.dumps(result))
+
+
+@main.command()
+@click.option("--bind", default=lambda: os.environ.get("KARMA_BIND", "127.0.0.1:8000"), show_default=True)
+@click.option("--workers", type=int, default=lambda: int(os.environ.get("KARMA_WORKERS", "2")),
+              show_default=True)
+@click.option("--seed/--no-seed", "do_seed", default=True, help="Load the default seed file first.")
+def serve(bind: str, workers: int, do_seed: bool) -> None:
+    """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn."""
+    from app import seeding  # noqa: PLC0415
+    from app.policy import validate_dir  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    errors = validate_dir(settings.rules_dir)
+    if errors:
+        raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
+    target, repo = _repo(settings)
+    try:
+        repo.apply_schema()
+        if do_seed:
+            click.echo(f"seeding {settings.seed_file}", err=True)
+            click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
+    except seeding.SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.driver.close()
+    env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
+    if target.auth:
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+           "--bind", bind, "--workers", str(workers), "app:create_app()"]
+    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, Neo4j: {target.uri} [{target.source}])",
+               err=True)
+    proc = subprocess.Popen(cmd, env=env)  # a child, so a testcontainers Neo4j lives as long as we do
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: proc.send_signal(s))
+    code = proc.wait()
+    if target.closer:
+        target.closer()
+    sys.exit(code)
+
+
+def _services(settings: Settings):
+    from app.factory import Karma  # noqa: PLC0415
+    from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
+
+    policy = PolicyEngine(settings.rules_dir)
+    try:
+        policy.load()
+    except RuleFileError as exc:
+        raise click.ClickException(f"broken rule files: {exc}") from None
+    target, repo = _repo(settings)
+    repo.apply_schema()
+    return target, Karma(settings=settings, repo=repo, policy=policy)
+
+
+@main.group("queue")
+def queue_cli() -> None:
+    """The queue of blocked change requests."""
+
+
+@queue_cli.command("process")
+def queue_process() -> None:
+    """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
+    target, karma = _services(Settings.from_env())
+    try:
+        click.echo(json.dumps(karma.changes.process_queue(), indent=2, default=str))
+    finally:
+        karma.repo.driver.close()
+
+
+@queue_cli.command("list")
+def queue_list() -> None:
+    """Print the queued requests."""
+    target, karma = _services(Settings.from_env())
+    try:
+        click.echo(json.dumps(karma.changes.queue(), indent=2, default=str))
+    finally:
+        karma.repo.driver.close()
+
+
+@main.command()
+@click.option("--interval", type=float, default=lambda: float(os.environ.get("KARMA_WORKER_INTERVAL", "5")),
+              show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+def worker(interval: float, once: bool) -> None:
+    """Process the queue in a loop. Safe to run several at once, anywhere: each request applies once."""
+    import logging  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    log = logging.getLogger("karma.worker")
+    target, karma = _services(Settings.from_env())
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGHUP, lambda *_: karma.policy.reload(force=True))
+    log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
+    try:
+        while not stopping:
+            try:
+                done = karma.changes.process_queue()
+                if done:
+                    log.info("queue pass", extra={"transitions": done})
+            except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
+                log.exception("queue pass failed")
+            if once:
+                break
+            deadline = time.monotonic() + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+    finally:
+        karma.repo.driver.close()
+        log.info("worker stopped")
+
+
+@main.command()
+@click.argument("change_id")
+@click.option("--requested-by", required=True)
+@click.option("--reason")
+@click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
+def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: str) -> None:
+    """Roll back an applied change (the inverse runs through the full pipeline)."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    target, karma = _services(Settings.from_env())
+    try:
+        click.echo(json.dumps(karma.changes.rollback(change_id, requested_by, reason, on_blocked), indent=2,
+                              default=str))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    finally:
+        karma.repo.driver.close()
+
+
+@main.command("types")
+def types_cmd() -> None:
+    """Print the registered component types."""
+    from app.components import registry  # noqa: PLC0415
+
+    click.echo(json.dumps([registry.get(n).describe() for n in registry.names()], indent=2))
+
+
+_register_groups()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Reading the component graph, and recording what deploys report (runtime outputs)."""
+
+from __future__ import annotations
+
+import logging
+
+from app.changes.commit import new_id, utcnow
+from app.components.registry import UnknownType, get_type, registry, split_id
+from app.errors import NotFound, Unprocessable
+from app.graph.model import RUNTIME_PREFIX, component_view, dumps, flat_properties, iso, loads
+from app.graph.repository import GraphRepository, GraphTx
+
+log = logging.getLogger("karma.components")
+
+
+def _require_id(component_id: str) -> str:
+    try:
+        type_name, _ = split_id(component_id)
+        get_type(type_name)
+    except (ValueError, UnknownType):
+        raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
+                       component=component_id) from None
+    return component_id
+
+
+class ComponentService:
+    def __init__(self, repo: GraphRepository, on_runtime_change=None):
+        self.repo = repo
+        # Called with the component id after a runtime report commits (re-evaluates the queue).
+        self.on_runtime_change = on_runtime_change
+
+    def list(self, *, type_: str | None, environment: str | None, page: int, page_size: int) -> dict:
+        row = self.repo.list_components(type_=type_, environment=environment,
+                                        skip=(page - 1) * page_size, limit=page_size)
+        items = [{**item, "updated_at": iso(item.get("updated_at"))} for item in row["items"]]
+        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
+
+    def get(self, component_id: str) -> dict:
+        row = self.repo.get_component(_require_id(component_id))
+        if row is None:
+            raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
+                           component=component_id)
+        ctype = get_type(row["component"]["type"])
+        return {**component_view(row["component"]), "action": ctype.action,
+                "dependencies": row["outgoing"], "dependents": row["incoming"]}
+
+    def impact(self, component_id: str) -> dict:
+        ctx = self.repo.impact(_require_id(component_id))
+        if ctx is None:
+            raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
+                           component=component_id)
+        affected = [{**{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds")},
+                     "runtime": loads(row["runtime"]),
+                     "action": get_type(row["type"]).action if row["type"] in registry else "review"}
+                    for row in ctx["impacted"]]
+        return {"component": component_id, "affected": affected, "edges": ctx["edges"],
+                "count": len(affected)}
+
+    def graph(self, environment: str | None) -> dict:
+        return self.repo.graph(environment)
+
+    def versions(self, component_id: str) -> list[dict]:
+        self.get(component_id)
+        return [{**v, "config": loads(v.get("config")), "runtime": loads(v.get("runtime")),
+                 "created_at": iso(v.get("created_at"))}
+                for v in self.repo.config_versions(component_id)]
+
+    def update_runtime(self, component_id: str, runtime: dict, reported_by: str) -> dict:
+        """Replace the runtime outputs a deploy reports; validated, versioned and audited."""
+        ctype = get_type(split_id(_require_id(component_id))[0])
+        errors = ctype.validate_runtime(runtime)
+        if errors:
+            raise Unprocessable("runtime outputs are not valid for this component type",
+                                errors={f"runtime.{k}": v for k, v in errors.items()},
+                                component=component_id)
+
+        def work(gtx: GraphTx) -> dict:
+            if gtx.lock(component_id) is None:
+                raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
+                               component=component_id)
+            current = gtx.run("component_get", id=component_id)["component"]
+            now, log_id = utcnow(), new_id("log")
+            audit = {"id": log_id, "kind": "runtime", "timestamp": now, "component_id": component_id,
+                     "environment": current["environment"], "requested_by": reported_by,
+                     "status": "reported", "version_before": current["version"],
+                     "version_after": current["version"] + 1,
+                     "request": dumps({"runtime": runtime, "reported_by": reported_by}),
+                     "diff": dumps({"before": loads(current.get("runtime")), "after": runtime}),
+                     "affected": [], "warnings": []}
+            return gtx.run("update_runtime", id=component_id, runtime=dumps(runtime),
+                           runtime_keys=list(runtime), now=now, audit=audit,
+                           props=flat_properties(RUNTIME_PREFIX, runtime, current.get("runtime_keys")))
+
+        row = self.repo.in_write_tx(work)
+        log.info("runtime reported", extra={"component": component_id, "version": row["version"]})
+        queue = []
+        if self.on_runtime_change is not None:
+            try:
+                queue = self.on_runtime_change(component_id)
+            except Exception:  # noqa: BLE001 - the report is committed; the worker retries the queue
+                log.exception("queue re-evaluation failed", extra={"component": component_id})
+        return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}

@@ -1,0 +1,1 @@
+"""The graph repository: the only package that talks to Neo4j."""

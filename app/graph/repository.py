@@ -1,0 +1,131 @@
+"""GraphRepository: the only code that talks to Neo4j. Every query is a named file in `cypher/`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, TypeVar
+
+from neo4j import Driver, ManagedTransaction, Query
+
+from app.graph.cypher import query, statements
+
+log = logging.getLogger("karma.graph")
+T = TypeVar("T")
+
+
+def _single(tx: ManagedTransaction, name: str, **params: Any) -> dict | None:
+    record = tx.run(query(name), **params).single()
+    return record.data() if record else None
+
+
+class GraphTx:
+    """The queries a change pipeline runs inside one write transaction."""
+
+    def __init__(self, tx: ManagedTransaction):
+        self._tx = tx
+
+    def lock(self, component_id: str) -> int | None:
+        row = _single(self._tx, "lock_component", id=component_id)
+        return None if row is None else row["version"]
+
+    def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
+        return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids)
+
+    def run(self, name: str, **params: Any) -> dict | None:
+        return _single(self._tx, name, **params)
+
+    def commit(self, params: dict) -> dict:
+        row = _single(self._tx, "commit_change", **params)
+        if row is None:
+            raise LookupError(f"component {params['id']} vanished during commit")
+        return row
+
+
+class GraphRepository:
+    def __init__(self, driver: Driver, database: str | None = None):
+        self.driver = driver
+        self.database = database
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _session(self, **kw):
+        return self.driver.session(database=self.database, **kw)
+
+    def read(self, name: str, **params: Any) -> dict | None:
+        with self._session() as session:
+            return session.execute_read(lambda tx: _single(tx, name, **params))
+
+    def write(self, name: str, **params: Any) -> dict | None:
+        with self._session() as session:
+            return session.execute_write(lambda tx: _single(tx, name, **params))
+
+    def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
+        """Run `work` in one managed write transaction (retried whole on transient errors)."""
+        with self._session() as session:
+            return session.execute_write(lambda tx: work(GraphTx(tx)))
+
+    def ping(self) -> bool:
+        self.driver.verify_connectivity()
+        return True
+
+    def apply_schema(self) -> int:
+        parts = statements("schema")
+        with self._session() as session:
+            for statement in parts:
+                session.run(Query(statement)).consume()
+        log.info("schema applied", extra={"statements": len(parts)})
+        return len(parts)
+
+    # -- components ---------------------------------------------------------------------------
+    def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:
+        return self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+
+    def get_component(self, component_id: str) -> dict | None:
+        return self.read("component_get", id=component_id)
+
+    def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
+        return self.read("impact", id=component_id, ref_ids=ref_ids or [])
+
+    def graph(self, environment: str | None) -> dict:
+        return self.read("graph_all", environment=environment)
+
+    def dump(self) -> dict:
+        return self.read("graph_dump")
+
+    def config_versions(self, component_id: str) -> list[dict]:
+        row = self.read("config_versions", id=component_id)
+        return row["versions"] if row else []
+
+    def update_runtime(self, **params: Any) -> dict | None:
+        return self.write("update_runtime", **params)
+
+    # -- seeding ------------------------------------------------------------------------------
+    def existing(self, ids: list[str]) -> dict[str, dict]:
+        with self._session() as session:
+            rows = session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
+        return {row["id"]: row for row in rows}
+
+    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500) -> dict:
+        """All components and edges in ONE transaction: a failure loads nothing."""
+        ids = [c["id"] for c in components]
+        keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
+
+        def work(tx: ManagedTransaction) -> dict:
+            written = 0
+            for start in range(0, len(components), batch):
+                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now)
+                written += row["written"]
+                log.info("seed progress", extra={"components": min(start + batch, len(components)),
+                                                 "of": len(components)})
+            _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
+            return {"components": len(components), "written": written, "edges": len(edges)}
+
+        with self._session() as session:
+            return session.execute_write(work)
+
+    # -- audit log ----------------------------------------------------------------------------
+    def log_list(self, **filters: Any) -> dict:
+        return self.read("log_list", **filters)
+
+    def log_get(self, entry_id: str) -> dict | None:
+        return self.read("log_get", id=entry_id)

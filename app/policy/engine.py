@@ -1,0 +1,212 @@
+"""PolicyEngine: the rule set of one process, hot-reloaded from its directory, evaluated by durable_rules.
+
+    engine = PolicyEngine(rules_dir)
+    engine.load()                       # RuleFileError if any file is broken
+    decisions = engine.evaluate(facts)  # list[Decision], sorted reject > block > warn, rule id, component
+
+``evaluate`` first calls ``maybe_reload``: at most once per second it stats the rule files and, when their
+names/mtimes/sizes changed, reloads. A broken edit keeps the last good rule set, is logged at ERROR on
+logger ``karma.policy`` once per distinct edit, and shows in ``status()['last_error']``. So every gunicorn
+worker converges on edited files without a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app.policy import host, loader, template
+from app.policy.compiler import CompiledRuleSet
+from app.policy.facts import flatten
+from app.policy.schema import SEVERITY, RuleFileError
+
+log = logging.getLogger("karma.policy")
+
+
+@dataclass(frozen=True)
+class Decision:
+    rule_id: str
+    effect: str          # reject | block | warn
+    message: str
+    component: str       # the impacted component that triggered it (or the changed one, change-level rules)
+    path: list[str] = field(default_factory=list)        # changed component ... component
+    edge_kinds: list[str] = field(default_factory=list)  # kinds of the edges along path
+    file: str = ""       # the rule file name
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = list(self.path)
+        data["edge_kinds"] = list(self.edge_kinds)
+        return data
+
+    def sort_key(self) -> tuple:
+        return SEVERITY.get(self.effect, 99), self.rule_id, self.component
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class PolicyEngine:
+    def __init__(self, rules_dir, *, check_interval: float = 1.0):
+        self.rules_dir = Path(rules_dir)
+        self.check_interval = check_interval
+        self._active: CompiledRuleSet | None = None
+        self._loaded_at: str | None = None
+        self._last_error: str | None = None
+        self._last_error_at: str | None = None
+        self._seen_signature: tuple | None = None  # signature of the files last read (good or broken)
+        self._next_check = 0.0
+        self._reload_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ loading
+    def _build_and_register(self) -> CompiledRuleSet:
+        compiled = loader.build(self.rules_dir)
+        try:
+            host.register(compiled.name, compiled.definition)
+        except Exception as exc:  # noqa: BLE001 - durable errors are load errors
+            raise RuleFileError(f"{self.rules_dir}: durable_rules refused the rule set: {exc}") from exc
+        return compiled
+
+    def _activate(self, compiled: CompiledRuleSet) -> None:
+        self._active = compiled
+        self._loaded_at = _now_iso()
+        self._last_error = None
+        self._last_error_at = None
+        if not compiled.rules:
+            log.warning("no policy rules loaded from %s: every change is allowed by policy", self.rules_dir)
+
+    def load(self) -> None:
+        """Read and compile every rule file; raise RuleFileError (naming file and field) if any is broken."""
+        with self._reload_lock:
+            signature = self._signature_or_none()
+            compiled = self._build_and_register()
+            self._seen_signature = signature
+            self._next_check = time.monotonic() + self.check_interval
+            self._activate(compiled)
+            log.info("policy rules loaded", extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint,
+                                                   "rules_dir": str(self.rules_dir)})
+
+    def _signature_or_none(self) -> tuple | None:
+        try:
+            return loader.stat_signature(self.rules_dir)
+        except (RuleFileError, OSError):
+            return None
+
+    def reload(self, force: bool = True) -> dict:
+        """Re-read the files (only if they changed, unless ``force``). A broken edit keeps the last good set."""
+        with self._reload_lock:
+            return self._reload_locked(self._signature_or_none(), force=force)
+
+    def _reload_locked(self, signature: tuple | None, *, force: bool) -> dict:
+        self._next_check = time.monotonic() + self.check_interval
+        if not force and signature is not None and signature == self._seen_signature and self._active:
+            return self._report(ok=True, changed=False)
+        self._seen_signature = signature
+        previous = self._active.fingerprint if self._active else None
+        try:
+            compiled = self._build_and_register()
+        except Exception as exc:  # noqa: BLE001 - whatever broke, keep serving the last good rules
+            error = str(exc) if isinstance(exc, RuleFileError) else f"{type(exc).__name__}: {exc}"
+            self._last_error = error
+            self._last_error_at = _now_iso()
+            log.error("policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
+                      self.rules_dir, previous, self.rule_count, error,
+                      exc_info=not isinstance(exc, RuleFileError))
+            return {"ok": False, "error": error, "errors": getattr(exc, "errors", [error]),
+                    "active_fingerprint": previous, "rules": self.rule_count}
+        self._activate(compiled)
+        changed = compiled.fingerprint != previous
+        log.info("policy rules reloaded" if changed else "policy rules unchanged",
+                 extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint})
+        return self._report(ok=True, changed=changed)
+
+    def maybe_reload(self) -> None:
+        """Cheap; at most once per ``check_interval``: reload when the files' names/mtimes/sizes changed."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        if not self._reload_lock.acquire(blocking=False):
+            return  # another thread is checking; keep using the current rule set
+        try:
+            if now < self._next_check:
+                return
+            self._next_check = now + self.check_interval
+            signature = self._signature_or_none()
+            if signature != self._seen_signature:
+                self._reload_locked(signature, force=True)
+        finally:
+            self._reload_lock.release()
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, facts: list[dict]) -> list[Decision]:
+        self.maybe_reload()
+        active = self._active
+        if active is None:
+            self.load()
+            active = self._active
+        if not active.rules or not facts:
+            return []
+        sid = host.new_sid()
+        flat = flatten(facts, active.shards, sid)
+        hits = host.run(active.name, flat, sid)
+        best: dict[tuple, Decision] = {}
+        for rule_id, fact_id in hits:
+            rule = active.rules.get(rule_id)
+            if rule is None:
+                continue
+            fact = facts[int(fact_id.split(".", 1)[0])]
+            change = fact.get("change") or {}
+            impacted = fact.get("impacted")
+            if impacted is not None:
+                component = impacted.get("id")
+                path = list(impacted.get("path") or [change.get("component"), component])
+                edge_kinds = list(impacted.get("edge_kinds") or [])
+            else:
+                component = change.get("component")
+                path = [component]
+                edge_kinds = []
+            decision = Decision(rule_id=rule.id, effect=rule.effect, message=template.render(rule.message, fact),
+                                component=str(component), path=[str(p) for p in path],
+                                edge_kinds=[str(e) for e in edge_kinds], file=rule.file)
+            key = (rule.id, decision.component)
+            kept = best.get(key)
+            if kept is None or len(decision.path) < len(kept.path):
+                best[key] = decision
+        return sorted(best.values(), key=Decision.sort_key)
+
+    # ------------------------------------------------------------------ introspection
+    @property
+    def rule_count(self) -> int:
+        return self._active.rule_count if self._active else 0
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self._active.fingerprint if self._active else None
+
+    def rules(self) -> list:
+        return list(self._active.rules.values()) if self._active else []
+
+    def _report(self, *, ok: bool, changed: bool) -> dict:
+        report = self.status()
+        report.update(ok=ok, changed=changed, active_fingerprint=report["fingerprint"])
+        return report
+
+    def status(self) -> dict:
+        active = self._active
+        return {
+            "rules_dir": str(self.rules_dir),
+            "rules": self.rule_count,
+            "rule_ids": sorted(active.rules) if active else [],
+            "disabled": sorted(active.disabled) if active else [],
+            "files": list(active.files) if active else [],
+            "fingerprint": active.fingerprint if active else None,
+            "ruleset": active.name if active else None,
+            "loaded_at": self._loaded_at,
+            "last_error": self._last_error,
+            "last_error_at": self._last_error_at,
+        }

@@ -1,0 +1,169 @@
+"""Read a rules directory: list files, fingerprint them, parse strict YAML, validate, compile.
+
+``build(dir)`` either returns a compiled rule set or raises :class:`RuleFileError` listing every problem
+in every file. Files are ``*.yaml`` / ``*.yml`` directly in the directory (not hidden ones, so editor
+lock/swap files are ignored), read in name order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from app.policy import host
+from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules
+from app.policy.schema import Errors, Rule, RuleFileError, parse_document
+
+SUFFIXES = (".yaml", ".yml")
+
+
+# ------------------------------------------------------------------------------------------ strict YAML
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    seen: dict = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unhashable key ({key_node.tag})", key_node.start_mark) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    text = f"{context}, {problem}" if context else problem
+    return f"{where}YAML error: {text}"
+
+
+# ------------------------------------------------------------------------------------------ directory
+def rule_files(rules_dir) -> list[Path]:
+    root = Path(rules_dir)
+    if not root.is_dir():
+        raise RuleFileError(f"{root}: rules directory not found")
+    files = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.name.endswith(SUFFIXES):
+                continue
+            if entry.is_file():  # follows symlinks; skips broken ones (e.g. emacs .# locks are hidden anyway)
+                files.append(root / entry.name)
+    return sorted(files, key=lambda p: p.name)
+
+
+def stat_signature(rules_dir) -> tuple:
+    """Cheap change detector: names, mtimes, sizes and inodes of the rule files."""
+    sig = []
+    for path in rule_files(rules_dir):
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        sig.append((path.name, st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(sig)
+
+
+@dataclass
+class Source:
+    path: Path
+    data: bytes
+
+
+def read_sources(rules_dir) -> tuple[list[Source], list[str]]:
+    sources, errors = [], []
+    for path in rule_files(rules_dir):
+        try:
+            sources.append(Source(path, path.read_bytes()))
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror or exc}")
+    return sources, errors
+
+
+def fingerprint(sources: list[Source]) -> str:
+    digest = hashlib.sha256()
+    for src in sources:
+        digest.update(src.path.name.encode() + b"\0" + hashlib.sha256(src.data).digest())
+    return digest.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------ build
+def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
+    rules: list[Rule] = []
+    all_errors: list[str] = []
+    first_seen: dict[str, Rule] = {}
+    for src in sources:
+        errors = Errors(str(src.path))
+        try:
+            text = src.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.add("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+            all_errors.extend(errors.items)
+            continue
+        try:
+            doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            errors.add("", _yaml_error(exc))
+            all_errors.extend(errors.items)
+            continue
+        file_rules, regexes = parse_document(doc, src.path.name, errors)
+        for path, pattern in regexes:
+            problem = host.regex_error(pattern)
+            if problem:
+                errors.add(path, problem)
+        for rule in file_rules:
+            prior = first_seen.get(rule.id)
+            if prior is not None:
+                errors.add(f"rules[{rule.index}].id", f"duplicate id {rule.id!r} (already used at {prior.source})")
+                continue
+            first_seen[rule.id] = rule
+            rules.append(rule)
+        all_errors.extend(errors.items)
+    return rules, all_errors
+
+
+def build(rules_dir, *, check_engine: bool = True) -> CompiledRuleSet:
+    """Read, validate and compile every rule file; raise RuleFileError listing every problem."""
+    sources, errors = read_sources(rules_dir)
+    rules, parse_errors = parse_sources(sources)
+    errors += parse_errors
+    if errors:
+        raise RuleFileError(errors)
+    try:
+        compiled = compile_rules(rules)
+    except CompileError as exc:
+        raise RuleFileError(str(exc)) from None
+    if check_engine:
+        problem = host.ruleset_error(compiled.definition)
+        if problem:
+            raise RuleFileError(f"{rules_dir}: durable_rules refused the compiled rule set: {problem}")
+    compiled.fingerprint = fingerprint(sources)
+    compiled.files = [src.path.name for src in sources]
+    return compiled
+
+
+def validate_dir(rules_dir) -> list[str]:
+    """Every problem in the directory's rule files (empty when they would load)."""
+    try:
+        build(rules_dir)
+    except RuleFileError as exc:
+        return list(exc.errors)
+    return []

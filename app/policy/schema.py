@@ -1,0 +1,526 @@
+"""The rule-file language: field catalogue, operators, and strict validation.
+
+A rule file is YAML holding ``rules:`` (a list). Validation turns each rule into a :class:`Rule` whose
+``when`` is a small condition tree (:class:`Cmp`, :class:`All`, :class:`AnyOf`, :class:`Not`). Every
+problem is reported as ``<file>: <field path>: <what is wrong>`` (e.g.
+``rules/subnets.yaml: rules[0].when.impacted.typ: unknown field (did you mean 'type'?)``), and all
+problems of all files are collected, not just the first.
+
+Nothing here evaluates a condition: :mod:`app.policy.compiler` turns the tree into a durable_rules
+ruleset and the engine evaluates it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+
+EFFECTS = ("reject", "block", "warn")
+SEVERITY = {"reject": 0, "block": 1, "warn": 2}
+SECTIONS = ("change", "component", "impacted")
+GROUPS = ("all", "any", "not")
+
+# Field types. OPEN fields (config, runtime, old, new) hold JSON written by people or deploys; any dotted
+# sub-path below them is allowed (ANY). The bare OPEN field itself is an object (OBJECT).
+STR, INT, BOOL, LIST, OPEN, ANY, OBJECT = "string", "integer", "boolean", "list", "open", "any", "object"
+
+FIELDS: dict[str, dict[str, str]] = {
+    "change": {
+        "component": STR, "type": STR, "nickname": STR, "environment": STR,
+        "changed_keys": LIST, "added_keys": LIST, "removed_keys": LIST, "modified_keys": LIST,
+        "old": OPEN, "new": OPEN, "requested_by": STR, "reason": STR, "affected_count": INT,
+        "on_blocked": STR,
+    },
+    "component": {
+        "id": STR, "type": STR, "nickname": STR, "environment": STR, "version": INT,
+        "config": OPEN, "runtime": OPEN,
+    },
+    "impacted": {
+        "id": STR, "type": STR, "nickname": STR, "environment": STR, "version": INT, "depth": INT,
+        "path": LIST, "edge_kinds": LIST, "edge_kind": STR, "runtime": OPEN, "runtime_published": BOOL,
+        "missing_outputs": LIST, "unpublished_reads": LIST, "action": STR,
+    },
+}
+
+# operator -> field types it applies to
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "eq": (STR, INT, BOOL, ANY), "ne": (STR, INT, BOOL, ANY),
+    "in": (STR, INT, ANY), "not_in": (STR, INT, ANY),
+    "lt": (INT, ANY), "lte": (INT, ANY), "gt": (INT, ANY), "gte": (INT, ANY),
+    "matches": (STR, ANY),
+    "contains": (LIST, ANY), "contains_any": (LIST, ANY), "contains_all": (LIST, ANY),
+    "exists": (STR, INT, BOOL, LIST, ANY, OBJECT),
+    "empty": (STR, LIST, ANY, OBJECT),
+}
+
+RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled")
+REQUIRED_RULE_KEYS = ("id", "description", "effect", "when", "message")
+ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+MAX_ID_LENGTH = 100
+# Rules reference at most this many distinct flattened keys each (durable_rules crashes on facts with more
+# than ~250 properties; the compiler packs rules so that no fact carries more than this).
+MAX_KEYS_PER_RULE = 150
+
+
+class RuleFileError(Exception):
+    """One or more rule files are broken. ``errors`` lists every problem as ``file: field: message``."""
+
+    def __init__(self, errors: list[str] | str):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        if len(self.errors) == 1:
+            text = self.errors[0]
+        else:
+            text = f"{len(self.errors)} errors in rule files:\n  " + "\n  ".join(self.errors)
+        super().__init__(text)
+
+
+# ----------------------------------------------------------------------------------------------- the tree
+@dataclass(frozen=True)
+class Field:
+    section: str
+    path: tuple[str, ...]
+    ftype: str
+
+    @property
+    def name(self) -> str:
+        return ".".join((self.section,) + self.path)
+
+
+@dataclass(frozen=True)
+class Cmp:
+    field: Field
+    op: str
+    value: object  # scalar, tuple of scalars, bool (exists/empty) or pattern string
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: object
+
+
+@dataclass
+class Rule:
+    id: str
+    description: str
+    effect: str
+    when: object
+    message: list  # template parts, see app.policy.template
+    message_text: str
+    scope: str  # "impacted" (one decision per matching impacted row) or "change"
+    file: str  # the file name, e.g. "subnets.yaml"
+    source: str  # "<file path>: rules[i]", for error messages
+    index: int
+    enabled: bool = True
+    fields: set = field(default_factory=set)
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+def type_name(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        not isinstance(value, float) or math.isfinite(value))
+
+
+def is_scalar(value) -> bool:
+    return isinstance(value, (str, bool)) or is_number(value)
+
+
+def _suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_YAML_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+class Errors:
+    """Collects ``<source>: <path>: <message>`` lines."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
+
+
+def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
+    """``("impacted", "runtime.state")`` -> Field, or (None, reason)."""
+    if not isinstance(dotted, str) or not dotted:
+        return None, "unknown field"
+    parts = dotted.split(".")
+    known = FIELDS[section]
+    head = parts[0]
+    if head not in known:
+        return None, f"unknown field{_suggest(head, known)}"
+    ftype = known[head]
+    if len(parts) == 1:
+        return Field(section, (head,), OBJECT if ftype == OPEN else ftype), None
+    if ftype != OPEN:
+        return None, f"unknown field ({section}.{head} is a {ftype} field and has no sub-fields)"
+    for part in parts[1:]:
+        if not KEY_RE.match(part):
+            return None, f"bad key {part!r} in field path (keys are letters, digits, '_' and '-')"
+    return Field(section, tuple(parts), ANY), None
+
+
+# ----------------------------------------------------------------------------------------------- regexes
+_REGEX_ESCAPABLE = set(".|?*+()[]{}\\")
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why durable_rules' own regex engine would not match ``pattern`` the way an operator expects.
+
+    durable_rules implements a small regex dialect: it always matches the WHOLE value, and knows only
+    literals, ``.``, ``[a-z]`` classes, ``( )``, ``|``, ``? * +``, ``{m,n}`` and backslash-escapes of
+    those metacharacters. Anything else is rejected here instead of silently meaning something else.
+    """
+    if pattern == "":
+        return "empty pattern (use empty: true to test for an empty value)"
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n:
+                return "pattern ends with a lone backslash"
+            nxt = pattern[i + 1]
+            if nxt not in _REGEX_ESCAPABLE:
+                return (f"unsupported escape \\{nxt} (durable_rules patterns only escape . | ? * + ( ) [ ] "
+                        "{ } \\; write character classes such as [0-9] instead)")
+            i += 2
+            continue
+        if c in "^$":
+            return (f"{c!r} is not supported: a pattern always matches the whole value "
+                    "(drop the anchor; use .* to match part of a value)")
+        if c == "(" and pattern[i + 1:i + 2] == "?":
+            return "(?...) groups are not supported"
+        if c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                return "unterminated [ character class"
+            body = pattern[i + 1:end]
+            if body == "":
+                return "empty [] character class"
+            if body.startswith("^"):
+                return "negated character classes [^...] are not supported"
+            if "\\" in body or "[" in body:
+                return "escapes and '[' are not supported inside [...]"
+            if body.startswith("-"):
+                return "'-' is only allowed as the last character of a [...] class"
+            i = end + 1
+            continue
+        i += 1
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid pattern: {exc}"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- parsing
+class _Parser:
+    def __init__(self, errors: Errors):
+        self.errors = errors
+        self.uses_impacted = False
+        self.fields: set[Field] = set()
+        self.regexes: list[tuple[str, str]] = []  # (path, pattern) for the durable compile check
+
+    # when: {change: {...}, component: {...}, impacted: {...}, all: [...], any: [...], not: {...}}
+    def when(self, node, path: str, negated: bool, top: bool = False):
+        if not isinstance(node, dict):
+            self.errors.add(path, f"expected a mapping of sections (change, component, impacted), got {type_name(node)}")
+            return None
+        if top and not node:
+            self.errors.add(path, "must name at least one section: change, component or impacted")
+            return None
+        items = []
+        for key, value in node.items():
+            sub = f"{path}.{key}"
+            if key in SECTIONS:
+                if key == "impacted":
+                    self.uses_impacted = True
+                items.append(self.section(key, value, sub, negated))
+            elif key in ("all", "any"):
+                items.append(self.group(key, value, sub, negated, lambda n, p, neg: self.when(n, p, neg)))
+            elif key == "not":
+                items.append(self.negation(value, sub, negated, lambda n, p, neg: self.when(n, p, neg)))
+            else:
+                self.errors.add(sub, "unknown section (expected change, component, impacted, all, any or not)"
+                                + _suggest(key, SECTIONS + GROUPS))
+        return _all(items)
+
+    def group(self, key: str, node, path: str, negated: bool, parse_item):
+        if not isinstance(node, list) or not node:
+            self.errors.add(path, f"expected a non-empty list, got {type_name(node)}")
+            return None
+        items = [parse_item(item, f"{path}[{i}]", negated) for i, item in enumerate(node)]
+        if any(i is None for i in items):
+            return None
+        return All(tuple(items)) if key == "all" else AnyOf(tuple(items))
+
+    def negation(self, node, path: str, negated: bool, parse_item):
+        item = parse_item(node, path, not negated)
+        return None if item is None else Not(item)
+
+    # a section: {field: condition, all: [...], any: [...], not: {...}}; an empty section is "true"
+    def section(self, section: str, node, path: str, negated: bool):
+        if node is None:
+            node = {}
+        if not isinstance(node, dict):
+            self.errors.add(path, f"expected a mapping of field conditions, got {type_name(node)}")
+            return None
+        items = []
+        for key, value in node.items():
+            sub = f"{path}.{key}"
+            if key in ("all", "any"):
+                items.append(self.group(key, value, sub, negated,
+                                        lambda n, p, neg: self.section(section, n, p, neg)))
+            elif key == "not":
+                items.append(self.negation(value, sub, negated,
+                                           lambda n, p, neg: self.section(section, n, p, neg)))
+            else:
+                fld, reason = resolve_field(section, key) if isinstance(key, str) else (None, "unknown field")
+                if fld is None:
+                    self.errors.add(sub, reason)
+                    items.append(None)
+                    continue
+                items.append(self.condition(fld, value, sub, negated))
+        return _all(items)
+
+    # a condition: a scalar (eq), a list (in) or a mapping of operators (ANDed)
+    def condition(self, fld: Field, node, path: str, negated: bool):
+        if not isinstance(node, dict):
+            if node is None:
+                self.errors.add(path, "null is not a value to compare with (use {exists: false})")
+                return None
+            if fld.ftype == LIST:
+                self.errors.add(path, "a list field needs an operator: contains, contains_any, contains_all, "
+                                      "empty or exists")
+                return None
+            if fld.ftype == OBJECT:
+                self.errors.add(path, f"{fld.name} is an object; use exists or empty (or a sub-field such as "
+                                      f"{fld.name}.some_key)")
+                return None
+            node = {"in": node} if isinstance(node, list) else {"eq": node}
+            implicit = True
+        else:
+            implicit = False
+            if not node:
+                self.errors.add(path, "expected at least one operator")
+                return None
+        items = []
+        for op, value in node.items():
+            sub = path if implicit else f"{path}.{op}"
+            if op not in OPERATORS:
+                self.errors.add(sub, f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})"
+                                + _suggest(op, OPERATORS))
+                items.append(None)
+                continue
+            if fld.ftype not in OPERATORS[op]:
+                self.errors.add(sub, f"operator {op} does not apply to {fld.name} (a {fld.ftype} field)")
+                items.append(None)
+                continue
+            items.append(self.operand(fld, op, value, sub, negated))
+        self.fields.add(fld)
+        return _all(items)
+
+    def _scalar(self, fld: Field, value, path: str) -> bool:
+        want = {STR: str, INT: "number", BOOL: bool}.get(fld.ftype)
+        if value is None:
+            self.errors.add(path, "null is not a value to compare with (use exists: false)")
+            return False
+        if not is_scalar(value):
+            self.errors.add(path, f"expected a string, number or boolean, got {type_name(value)}")
+            return False
+        ok = (want is None or (want == "number" and is_number(value))
+              or (want is str and isinstance(value, str)) or (want is bool and isinstance(value, bool)))
+        if not ok:
+            wanted = "a number" if want == "number" else f"a {fld.ftype}"
+            hint = ""
+            if fld.ftype == STR and isinstance(value, bool):
+                hint = " (YAML reads yes/no/on/off/true/false as booleans; quote the value)"
+            self.errors.add(path, f"expected {wanted} for {fld.name}, got {type_name(value)}{hint}")
+            return False
+        return True
+
+    def _scalars(self, fld: Field, value, path: str):
+        if not isinstance(value, list) or not value:
+            self.errors.add(path, f"expected a non-empty list, got {type_name(value)}")
+            return None
+        ok = True
+        for i, item in enumerate(value):
+            ok = self._scalar(fld if fld.ftype != LIST else Field(fld.section, fld.path, STR), item,
+                              f"{path}[{i}]") and ok
+        return tuple(dict.fromkeys(_norm(v) for v in value)) if ok else None
+
+    def operand(self, fld: Field, op: str, value, path: str, negated: bool):
+        if op in ("eq", "ne"):
+            return Cmp(fld, op, _norm(value)) if self._scalar(fld, value, path) else None
+        if op in ("in", "not_in"):
+            values = self._scalars(fld, value, path)
+            return None if values is None else Cmp(fld, op, values)
+        if op in ("lt", "lte", "gt", "gte"):
+            if not is_number(value):
+                self.errors.add(path, f"expected a number, got {type_name(value)}")
+                return None
+            return Cmp(fld, op, value)
+        if op == "matches":
+            if not isinstance(value, str):
+                self.errors.add(path, f"expected a pattern string, got {type_name(value)}")
+                return None
+            if negated:
+                self.errors.add(path, "matches cannot be used under not (durable_rules has no negated pattern "
+                                      "operator); match the values you want instead")
+                return None
+            problem = regex_problem(value)
+            if problem:
+                self.errors.add(path, problem)
+                return None
+            self.regexes.append((path, value))
+            return Cmp(fld, op, value)
+        if op == "contains":
+            scalar_field = Field(fld.section, fld.path, STR) if fld.ftype == LIST else fld
+            return Cmp(fld, op, _norm(value)) if self._scalar(scalar_field, value, path) else None
+        if op in ("contains_any", "contains_all"):
+            values = self._scalars(fld, value, path)
+            return None if values is None else Cmp(fld, op, values)
+        # exists / empty
+        if not isinstance(value, bool):
+            self.errors.add(path, f"expected true or false, got {type_name(value)}")
+            return None
+        return Cmp(fld, op, value)
+
+
+def _norm(value):
+    # 1.0 and 1 are the same number; keep ints as ints so compiled JSON is stable.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+        return int(value)
+    return value
+
+
+def _all(items):
+    if any(i is None for i in items):
+        return None
+    flat = []
+    for item in items:
+        if isinstance(item, All):
+            flat.extend(item.items)
+        else:
+            flat.append(item)
+    return flat[0] if len(flat) == 1 else All(tuple(flat))
+
+
+def parse_rule(raw, index: int, file_name: str, errors: Errors):
+    """Validate one rule mapping; returns a Rule (or None, with errors added)."""
+    from app.policy import template  # noqa: PLC0415 - template imports resolve_field from here
+
+    path = f"rules[{index}]"
+    if not isinstance(raw, dict):
+        errors.add(path, f"expected a mapping (a rule), got {type_name(raw)}")
+        return None, []
+    before = len(errors.items)
+    for key in raw:
+        if key not in RULE_KEYS:
+            errors.add(f"{path}.{key}", f"unknown field (expected one of {', '.join(RULE_KEYS)})"
+                       + _suggest(key, RULE_KEYS))
+    for key in REQUIRED_RULE_KEYS:
+        if key not in raw:
+            errors.add(f"{path}.{key}", "missing (required)")
+
+    rule_id = raw.get("id")
+    if "id" in raw:
+        if not isinstance(rule_id, str):
+            errors.add(f"{path}.id", f"expected a string, got {type_name(rule_id)}")
+        elif len(rule_id) > MAX_ID_LENGTH or not ID_RE.match(rule_id):
+            errors.add(f"{path}.id", f"{rule_id!r} is not a slug (lowercase letters and digits separated by "
+                                     f"'-' or '_', at most {MAX_ID_LENGTH} characters)")
+    description = raw.get("description")
+    if "description" in raw and (not isinstance(description, str) or not description.strip()):
+        errors.add(f"{path}.description", f"expected a non-empty string, got {type_name(description)}")
+    effect = raw.get("effect")
+    if "effect" in raw and effect not in EFFECTS:
+        shown = repr(effect) if isinstance(effect, str) else type_name(effect)
+        errors.add(f"{path}.effect", f"unknown effect {shown} (expected one of {', '.join(EFFECTS)})")
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        errors.add(f"{path}.enabled", f"expected true or false, got {type_name(enabled)}")
+
+    parser = _Parser(errors)
+    when = parser.when(raw["when"], f"{path}.when", negated=False, top=True) if "when" in raw else None
+    scope = "impacted" if parser.uses_impacted else "change"
+
+    message = raw.get("message")
+    parts = None
+    if "message" in raw:
+        if not isinstance(message, str) or not message.strip():
+            errors.add(f"{path}.message", f"expected a non-empty string, got {type_name(message)}")
+        else:
+            parts, problems = template.parse(message, scope)
+            for problem in problems:
+                errors.add(f"{path}.message", problem)
+
+    if len(errors.items) > before or when is None or parts is None:
+        return None, parser.regexes
+    rule = Rule(id=rule_id, description=description.strip(), effect=effect, when=when, message=parts,
+                message_text=message, scope=scope, file=file_name, source=f"{errors.source}: {path}",
+                index=index, enabled=enabled, fields=parser.fields)
+    return rule, parser.regexes
+
+
+def parse_document(doc, file_name: str, errors: Errors) -> tuple[list[Rule], list[tuple[str, str]]]:
+    """Validate one parsed YAML document (the whole file)."""
+    if doc is None:
+        errors.add("", "file is empty (expected a mapping with a 'rules' list)")
+        return [], []
+    if not isinstance(doc, dict):
+        errors.add("", f"expected a mapping with a 'rules' list at the top, got {type_name(doc)}")
+        return [], []
+    for key in doc:
+        if key != "rules":
+            errors.add(str(key), "unknown field (a rule file holds only 'rules')" + _suggest(key, ["rules"]))
+    if "rules" not in doc:
+        errors.add("rules", "missing (required)")
+        return [], []
+    raw_rules = doc["rules"]
+    if raw_rules is None:
+        raw_rules = []
+    if not isinstance(raw_rules, list):
+        errors.add("rules", f"expected a list of rules, got {type_name(raw_rules)}")
+        return [], []
+    rules, regexes = [], []
+    for i, raw in enumerate(raw_rules):
+        rule, rx = parse_rule(raw, i, file_name, errors)
+        regexes.extend(rx)
+        if rule is not None:
+            rules.append(rule)
+    return rules, regexes

@@ -1,0 +1,83 @@
+"""Decision messages: ``"{impacted.id} is running in {change.component}"``.
+
+Placeholders name a field exactly as conditions do (``section.field[.sub.key]``); unknown placeholders
+are a validation error at load time, and ``{{``/``}}`` are literal braces. At evaluation a value that is
+missing (or null) renders as ``<unset>``; lists render comma-separated, objects as compact JSON,
+booleans as ``true``/``false``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from app.policy.schema import SECTIONS, resolve_field
+
+UNSET = "<unset>"
+_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def parse(text: str, scope: str) -> tuple[list, list[str]]:
+    """-> (parts, problems). Parts are literal strings and ``(section, path)`` tuples."""
+    parts: list = []
+    problems: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            parts.append(text[pos:m.start()])
+        pos = m.end()
+        token = m.group(0)
+        if token in ("{{", "}}"):
+            parts.append(token[0])
+            continue
+        if token in ("{", "}"):
+            problems.append(f"unbalanced {token!r} at position {m.start()} (write {token * 2} for a literal brace)")
+            continue
+        name = m.group(1).strip()
+        section, _, rest = name.partition(".")
+        if section not in SECTIONS or not rest:
+            problems.append(f"unknown placeholder {{{name}}} (placeholders look like {{change.component}}, "
+                            f"{{component.config.some_key}} or {{impacted.id}})")
+            continue
+        fld, reason = resolve_field(section, rest)
+        if fld is None:
+            problems.append(f"unknown placeholder {{{name}}}: {reason}")
+            continue
+        if section == "impacted" and scope != "impacted":
+            problems.append(f"placeholder {{{name}}} needs an impacted section in when "
+                            "(this rule is evaluated against the change only)")
+            continue
+        parts.append((section, fld.path))
+    if pos < len(text):
+        parts.append(text[pos:])
+    return parts, problems
+
+
+def lookup(fact: dict, section: str, path: tuple[str, ...]):
+    value = fact.get(section) if isinstance(fact, dict) else None
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def show(value) -> str:
+    if value is None:
+        return UNSET
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value) if value else "[]"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def render(parts: list, fact: dict) -> str:
+    out = []
+    for part in parts:
+        out.append(part if isinstance(part, str) else show(lookup(fact, part[0], part[1])))
+    return "".join(out)

@@ -1,0 +1,182 @@
+"""Loading a seed file (the karma world, or a user's own graph) into Neo4j.
+
+The whole file is validated before anything is written, then written in one transaction: a bad
+file is refused whole, with every error naming the component and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.components import EDGE_KINDS, UnknownType, get_type, split_id
+from app.graph.model import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
+from app.graph.repository import GraphRepository
+
+log = logging.getLogger("karma.seed")
+
+FORMAT = "karma-seed/v1"
+ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TOP_KEYS = {"format", "components", "edges"}
+COMPONENT_KEYS = {"id", "environment", "config", "runtime"}
+EDGE_KEYS = {"from", "to", "kind"}
+EXPLICIT_VIA = "seed"
+
+
+class SeedError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("seed file refused, nothing loaded:\n  " + "\n  ".join(errors))
+
+
+def read_file(path: Path) -> Any:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeedError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
+
+
+def _check_component(index: int, item: Any, errors: list[str]) -> dict | None:
+    where = f"components[{index}]"
+    if not isinstance(item, dict):
+        errors.append(f"{where}: must be a mapping")
+        return None
+    where = f"{where} ({item.get('id', '?')})"
+    for key in sorted(set(item) - COMPONENT_KEYS):
+        errors.append(f"{where}: {key}: unknown field")
+    try:
+        type_name, nickname = split_id(item.get("id"))
+        ctype = get_type(type_name)
+    except ValueError as exc:
+        errors.append(f"{where}: id: {exc}")
+        return None
+    except UnknownType:
+        errors.append(f"{where}: id: unknown component type {type_name!r}")
+        return None
+    env = item.get("environment")
+    if not isinstance(env, str) or not ENVIRONMENT.match(env):
+        errors.append(f"{where}: environment: required, lower-case letters, digits and '-'")
+    config, runtime = item.get("config"), item.get("runtime", {})
+    for field, messages in ctype.validate_config(config).items():
+        errors.append(f"{where}: config.{field}: {'; '.join(messages)}")
+    for field, messages in ctype.validate_runtime(runtime).items():
+        errors.append(f"{where}: runtime.{field}: {'; '.join(messages)}")
+    return {"id": item["id"], "type": type_name, "nickname": nickname, "environment": env,
+            "config": config if isinstance(config, dict) else {},
+            "runtime": runtime if isinstance(runtime, dict) else {}, "ctype": ctype, "where": where}
+
+
+def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[dict]:
+    if raw in (None, []):
+        return []
+    if not isinstance(raw, list):
+        errors.append("edges: must be a list")
+        return []
+    edges = []
+    for i, item in enumerate(raw):
+        where = f"edges[{i}]"
+        if not isinstance(item, dict):
+            errors.append(f"{where}: must be a mapping")
+            continue
+        for key in sorted(set(item) - EDGE_KEYS):
+            errors.append(f"{where}: {key}: unknown field")
+        if item.get("kind") not in EDGE_KINDS:
+            errors.append(f"{where}: kind: must be one of {sorted(EDGE_KINDS)}")
+        for end in ("from", "to"):
+            if item.get(end) not in known:
+                errors.append(f"{where}: {end}: unknown component {item.get(end)!r}")
+        edges.append({"source": item.get("from"), "target": item.get("to"),
+                      "kind": item.get("kind"), "via": EXPLICIT_VIA})
+    return edges
+
+
+def validate(doc: Any, existing: dict[str, dict]) -> tuple[list[dict], list[dict]]:
+    """→ (components, edges) ready to write, or SeedError listing every problem."""
+    errors: list[str] = []
+    if not isinstance(doc, dict):
+        raise SeedError(["file: must be a mapping with 'components'"])
+    for key in sorted(set(doc) - TOP_KEYS):
+        errors.append(f"{key}: unknown field")
+    if doc.get("format", FORMAT) != FORMAT:
+        errors.append(f"format: must be {FORMAT!r}")
+    raw = doc.get("components")
+    if not isinstance(raw, list) or not raw:
+        raise SeedError(errors + ["components: required, a non-empty list"])
+    components = [c for i, item in enumerate(raw) if (c := _check_component(i, item, errors))]
+    seen: dict[str, dict] = {}
+    for comp in components:
+        if comp["id"] in seen:
+            errors.append(f"{comp['where']}: id: duplicate component id")
+        seen[comp["id"]] = comp
+    known = {**{k: v for k, v in existing.items()}, **seen}
+    edges = []
+    for comp in components:
+        for edge in comp["ctype"].edges(comp["id"], comp["config"]):
+            target = known.get(edge["target"])
+            if target is None:
+                errors.append(f"{comp['where']}: config.{edge['via']}: references unknown component "
+                              f"{edge['target']!r}")
+            elif target.get("environment") != comp["environment"]:
+                errors.append(f"{comp['where']}: config.{edge['via']}: references {edge['target']!r} "
+                              f"in environment {target.get('environment')!r}, not {comp['environment']!r}")
+            edges.append(edge)
+    edges += _check_edges(doc.get("edges"), known, errors)
+    if errors:
+        raise SeedError(errors)
+    return components, edges
+
+
+def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
+    rows = []
+    for comp in components:
+        old = existing.get(comp["id"], {})
+        props = flat_properties(CONFIG_PREFIX, comp["config"], old.get("config_keys"))
+        props.update(flat_properties(RUNTIME_PREFIX, comp["runtime"], old.get("runtime_keys")))
+        changed = (not old or json.loads(old["config"] or "null") != comp["config"]
+                   or json.loads(old["runtime"] or "null") != comp["runtime"]
+                   or old.get("environment") != comp["environment"])
+        rows.append({"id": comp["id"], "changed": changed, "type": comp["type"], "nickname": comp["nickname"],
+                     "environment": comp["environment"], "config": dumps(comp["config"]),
+                     "runtime": dumps(comp["runtime"]), "config_keys": list(comp["config"]),
+                     "runtime_keys": list(comp["runtime"]), "props": props})
+    return rows
+
+
+def load(repo: GraphRepository, path: Path) -> dict:
+    doc = read_file(path)
+    raw = doc.get("components") if isinstance(doc, dict) else None
+    ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)] if isinstance(raw, list) else []
+    referenced = _referenced_ids(raw if isinstance(raw, list) else [])
+    edges_raw = doc.get("edges") if isinstance(doc, dict) else None
+    if isinstance(edges_raw, list):
+        referenced |= {e.get(end) for e in edges_raw if isinstance(e, dict) for end in ("from", "to")
+                       if isinstance(e.get(end), str)}
+    existing = repo.existing(sorted(set(ids) | referenced))
+    components, edges = validate(doc, existing)
+    log.info("seed validated", extra={"file": str(path), "components": len(components), "edges": len(edges)})
+    result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc))
+    log.info("seed loaded", extra={"file": str(path), **result})
+    return result
+
+
+def _referenced_ids(raw: list) -> set[str]:
+    """Ids a file points at, so references to components already in the graph can be checked."""
+    out: set[str] = set()
+    for item in raw:
+        try:
+            ctype = get_type(split_id(item.get("id"))[0])
+        except (ValueError, UnknownType, AttributeError):
+            continue
+        config = item.get("config") if isinstance(item.get("config"), dict) else {}
+        out.update(e["target"] for e in ctype.edges(item["id"], config))
+    return out

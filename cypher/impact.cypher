@@ -1,0 +1,34 @@
+// Impact of a change to component $id: every component a change propagates to, in ONE traversal.
+// A change flows against depends_on / consumes_runtime_from edges (consumer -> provider) and along
+// emits_runtime_to edges (emitter -> receiver). ANY SHORTEST gives each affected component once,
+// with its smallest depth and one shortest path. Also returns the edges among the affected set
+// (for ordering actions) and, for validation, which of $ref_ids exist.
+MATCH (x:Component {id: $id})
+CALL (x) {
+  OPTIONAL MATCH p = ANY SHORTEST (x)
+    ((a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]-(b)
+      WHERE (r:EMITS_RUNTIME_TO AND startNode(r) = a) OR (NOT r:EMITS_RUNTIME_TO AND endNode(r) = a)){1,25}
+    (y:Component)
+  WHERE y <> x
+  WITH y, p ORDER BY length(p), y.id
+  RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
+           id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
+           version: y.version, runtime: y.runtime, depth: length(p),
+           path: [n IN nodes(p) | n.id],
+           edge_kinds: [rel IN relationships(p) | toLower(type(rel))]} END) AS impacted,
+         collect(y) AS reached
+}
+CALL (x, reached) {
+  WITH [x] + reached AS scope
+  UNWIND scope AS a
+  OPTIONAL MATCH (a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(b:Component)
+  WHERE b IN scope
+  RETURN collect(CASE WHEN b IS NULL THEN NULL
+                 ELSE {source: a.id, target: b.id, kind: toLower(type(r))} END) AS edges
+}
+CALL () {
+  UNWIND $ref_ids AS ref_id
+  OPTIONAL MATCH (t:Component {id: ref_id})
+  RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
+}
+RETURN x {.*} AS component, impacted, edges, refs

@@ -1,0 +1,21 @@
+// Audit entries, newest first, filtered by component, requester, status and time range.
+CALL () {
+  MATCH (a:AuditEntry)
+  WHERE ($component IS NULL OR a.component_id = $component)
+    AND ($requested_by IS NULL OR a.requested_by = $requested_by)
+    AND ($status IS NULL OR a.status = $status)
+    AND ($since IS NULL OR a.timestamp >= $since)
+    AND ($until IS NULL OR a.timestamp < $until)
+  RETURN count(a) AS total
+}
+CALL () {
+  MATCH (a:AuditEntry)
+  WHERE ($component IS NULL OR a.component_id = $component)
+    AND ($requested_by IS NULL OR a.requested_by = $requested_by)
+    AND ($status IS NULL OR a.status = $status)
+    AND ($since IS NULL OR a.timestamp >= $since)
+    AND ($until IS NULL OR a.timestamp < $until)
+  WITH a ORDER BY a.timestamp DESC, a.id DESC SKIP $skip LIMIT $limit
+  RETURN collect(a {.*}) AS items
+}
+RETURN total, items

@@ -1,0 +1,18 @@
+// Creates or updates seeded components. A component whose config, runtime and environment are
+// unchanged (compared as JSON values by the loader: comp.changed) is left alone, so loading the
+// same file twice yields the same graph.
+UNWIND $components AS comp
+MERGE (c:Component {id: comp.id})
+ON CREATE SET c.version = 0, c.created_at = $now
+WITH c, comp, (c.config IS NULL OR comp.changed) AS changed
+CALL (c, comp, changed) {
+  WITH c, comp WHERE changed
+  SET c += comp.props
+  SET c.type = comp.type, c.nickname = comp.nickname, c.environment = comp.environment,
+      c.config = comp.config, c.runtime = comp.runtime, c.config_keys = comp.config_keys,
+      c.runtime_keys = comp.runtime_keys, c.version = c.version + 1, c.updated_at = $now
+  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
+    component_id: c.id, version: c.version, config: comp.config, runtime: comp.runtime,
+    cause: 'seed', change_id: null, created_at: $now})
+}
+RETURN count(CASE WHEN changed THEN 1 END) AS written, count(*) AS seen

@@ -1,0 +1,12 @@
+// Replaces a component's runtime outputs (reported by a deploy), bumps its version, keeps the
+// snapshot as a ConfigVersion and audits the report — one statement, one transaction.
+MATCH (c:Component {id: $id})
+SET c += $props
+SET c.runtime = $runtime, c.runtime_keys = $runtime_keys, c.version = c.version + 1, c.updated_at = $now
+CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
+  component_id: c.id, version: c.version, config: c.config, runtime: $runtime,
+  cause: 'runtime', change_id: null, created_at: $now})
+CREATE (a:AuditEntry)
+SET a = $audit, a.version = c.version
+CREATE (a)-[:FOR]->(c)
+RETURN c.version AS version, a.id AS log_entry_id

@@ -1,0 +1,62 @@
+"""Real processes: gunicorn serving the app (as `make run` does) and `karma` CLI subprocesses."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from app.settings import REPO_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def service_env(neo4j_target):
+    env = {**os.environ, "NEO4J_URI": neo4j_target.uri, "KARMA_TESTCONTAINERS": "0",
+           "KARMA_LOG_LEVEL": "WARNING"}
+    if neo4j_target.auth:
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = neo4j_target.auth
+    return env
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(service_env, repo):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+         "--bind", f"127.0.0.1:{port}", "--workers", "4", "--access-logfile", "/dev/null", "app:create_app()"],
+        env=service_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("gunicorn did not become ready in 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def karma(service_env, *args, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=service_env, cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)

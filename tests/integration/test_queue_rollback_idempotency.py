@@ -1,0 +1,205 @@
+"""Queue, rollback, plans applied later, cancellation and idempotency (Flask app, real Neo4j)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+STAGING = "serverless-site/karma-staging"
+DIST = "cloudfront-distribution/karma-staging"
+SITE = "serverless-site/karma-dev"
+
+
+def post(client, path, body, **kw):
+    resp = client.post(path, json=body, **kw)
+    return resp.status_code, resp.get_json()
+
+
+def alias_change(*aliases, on_blocked="queue"):
+    return {"component": STAGING, "proposed_change": {"cloudfront_aliases": list(aliases)},
+            "requested_by": "ted@strall.com", "on_blocked": on_blocked}
+
+
+def publish(client, component=DIST, **runtime):
+    runtime = runtime or {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}
+    resp = client.put(f"/components/{component}/runtime", json={"runtime": runtime, "reported_by": "deploy"})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_staging_alias_change_is_queued_then_applied_by_the_runtime_report(client):
+    code, queued = post(client, "/request-change", alias_change("staging.usekarma.dev", "beta.usekarma.dev"))
+    assert code == 200 and queued["status"] == "queued"
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "queued" and change["waits_on"] == [DIST]
+    assert change["blockers"][0]["component"] == DIST
+    assert [q["id"] for q in client.get("/queue").get_json()["items"]] == [queued["change_id"]]
+
+    report = publish(client)  # the deploy pipeline reports the distribution's outputs; nothing else is called
+    assert report["queue"][0]["change_id"] == queued["change_id"] and report["queue"][0]["status"] == "applied"
+    site = client.get(f"/components/{STAGING}").get_json()
+    assert site["config"]["cloudfront_aliases"] == ["staging.usekarma.dev", "beta.usekarma.dev"]
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "applied" and change["waits_on"] == []
+    assert [t["status"] for t in change["trail"]] == ["queued", "applied"]
+    applied_entry = client.get(f"/log/{change['trail'][1]['id']}").get_json()
+    assert applied_entry["kind"] == "queue" and applied_entry["requested_by"] == "ted@strall.com"
+    assert client.get("/queue").get_json()["total"] == 0
+
+
+def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client):
+    ids = [post(client, "/request-change", alias_change(f"s{i}.usekarma.dev"))[1]["change_id"] for i in range(3)]
+    assert [q["id"] for q in client.get(f"/queue?component={STAGING}").get_json()["items"]] == ids
+    before = {i: client.get(f"/changes/{i}").get_json()["updated_at"] for i in ids}
+    done = post(client, "/queue/process", {})[1]["processed"]
+    # the head is still blocked: the later ones are not evaluated at all
+    assert [(d["change_id"], d["status"]) for d in done] == [(ids[0], "queued")]
+    assert done[0]["blockers"][0]["component"] == DIST
+    assert {i: client.get(f"/changes/{i}").get_json()["updated_at"] for i in ids} == before
+
+    app.extensions["karma"].components.on_runtime_change = None  # publish without processing
+    publish(client)
+    done = post(client, "/queue/process", {})[1]["processed"]
+    assert [(d["change_id"], d["status"]) for d in done] == [(i, "applied") for i in ids]
+    versions = [client.get(f"/changes/{i}").get_json()["applied_version"] for i in ids]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["s2.usekarma.dev"]
+
+
+def test_a_queued_request_is_rejected_when_a_hard_reject_now_matches(client):
+    change = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+              "requested_by": "ops@usekarma.dev", "on_blocked": "queue"}
+    # a reject is never queued
+    assert post(client, "/request-change", change)[1]["status"] == "rejected"
+
+
+def test_queued_request_expires_after_its_ttl(app, client):
+    service = app.extensions["karma"].changes
+    service.queue_ttl_seconds = 60
+    queued = post(client, "/request-change", alias_change("late.usekarma.dev"))[1]
+    real_clock = service.clock
+    service.clock = lambda: real_clock() + timedelta(seconds=61)
+    done = post(client, "/queue/process", {})[1]["processed"]
+    assert done[0]["status"] == "expired"
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "expired" and [t["status"] for t in change["trail"]] == ["queued", "expired"]
+
+
+def test_cancel_a_queued_change(client):
+    queued = post(client, "/request-change", alias_change("gone.usekarma.dev"))[1]
+    resp = client.delete(f"/changes/{queued['change_id']}?requested_by=ted@strall.com")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "cancelled"
+    assert client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()["status"] == "cancelled"
+    again = client.delete(f"/changes/{queued['change_id']}?requested_by=ted@strall.com")
+    assert again.status_code == 409
+    applied = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
+                                               "requested_by": "ted@strall.com"})[1]
+    resp = client.delete(f"/changes/{applied['change_id']}?requested_by=ted@strall.com")
+    assert resp.status_code == 409 and resp.get_json()["status"] == "applied"
+    assert client.delete("/changes/chg-nope?requested_by=x").status_code == 404
+
+
+def test_idempotency_key_returns_the_first_result_and_applies_once(client):
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+            "requested_by": "ted@strall.com"}
+    first = post(client, "/request-change", body, headers={"Idempotency-Key": "deploy-42"})[1]
+    second = post(client, "/request-change", body, headers={"Idempotency-Key": "deploy-42"})[1]
+    assert first["status"] == "applied"
+    assert second["log_entry_id"] == first["log_entry_id"] and second["change_id"] == first["change_id"]
+    assert second["idempotent_replay"] is True
+    assert client.get(f"/components/{SITE}").get_json()["version"] == 2
+    assert client.get(f"/log?component={SITE}").get_json()["total"] == 1
+    code, err = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["b.x"]}},
+                     headers={"Idempotency-Key": "deploy-42"})
+    assert code == 422 and err["cause"] == "idempotency_key_reuse"
+    # the body field works like the header
+    third = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]},
+                                             "idempotency_key": "deploy-43"})[1]
+    again = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]},
+                                             "idempotency_key": "deploy-43"})[1]
+    assert third["status"] == "applied" and again["log_entry_id"] == third["log_entry_id"]
+
+
+def test_plans_apply_exactly_what_was_planned(client, graph_dump):
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+            "requested_by": "ted@strall.com"}
+    planned = post(client, "/plan", body)[1]
+    assert planned["plan_id"].startswith("plan1.")
+    applied = post(client, f"/plans/{planned['plan_id']}/apply", {})[1]
+    assert applied["status"] == "applied" and applied["plan_id"] == planned["plan_id"]
+    assert applied["affected_components"] == planned["affected_components"]
+    assert applied["diff"] == planned["diff"]
+    # a second apply of the same plan is stale: the component moved
+    code, err = post(client, f"/plans/{planned['plan_id']}/apply", {})
+    assert code == 409 and SITE in err["changed"]
+
+
+def test_a_plan_is_refused_when_its_impact_set_changed(client, graph_dump):
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+            "requested_by": "ted@strall.com"}
+    planned = post(client, "/plan", body)[1]
+    publish(client, "route53-zone/karma-dev", zone_id="Z0KARMADEV00002")
+    before = graph_dump()
+    code, err = post(client, f"/plans/{planned['plan_id']}/apply", {})
+    assert code == 409 and err["changed"] == ["route53-zone/karma-dev"]
+    assert graph_dump() == before
+    tampered = planned["plan_id"][:-3] + ("AAA" if not planned["plan_id"].endswith("AAA") else "BBB")
+    assert client.post(f"/plans/{tampered}/apply").status_code == 404
+
+
+def test_rollback_restores_touched_keys_and_links_the_original(client):
+    change = {"component": "lambda/karma-graph-query",
+              "proposed_change": {"functions": {"karma-graph-query": {"timeout": 30}, "karma-extra": {
+                  "runtime": "python3.10", "handler": "extra.handler"}}},
+              "requested_by": "ops@usekarma.dev"}
+    original_config = client.get("/components/lambda/karma-graph-query").get_json()["config"]
+    applied = post(client, "/request-change", change)[1]
+    assert applied["status"] == "applied"
+    code, rb = post(client, f"/changes/{applied['change_id']}/rollback", {"requested_by": "ops@usekarma.dev"})
+    assert code == 200 and rb["status"] == "applied" and rb["rollback_of"] == applied["change_id"], rb
+    comp = client.get("/components/lambda/karma-graph-query").get_json()
+    assert comp["config"] == original_config and comp["version"] == 3
+    entry = client.get(f"/log/{rb['log_entry_id']}").get_json()
+    assert entry["kind"] == "rollback" and entry["rollback_of"] == applied["change_id"]
+    assert client.get(f"/changes/{applied['change_id']}").get_json()["rolled_back_by"] == [
+        {"id": rb["change_id"], "status": "applied"}]
+    code, err = post(client, f"/changes/{applied['change_id']}/rollback", {"requested_by": "ops@usekarma.dev"})
+    assert code == 409 and err["cause"] == "already_rolled_back"
+
+
+def test_rollback_never_silently_undoes_a_later_change(client):
+    first = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
+                                             "requested_by": "ted@strall.com"})[1]
+    post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["b.x"]},
+                                     "requested_by": "eve@strall.com"})
+    code, err = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
+    assert code == 409 and err["cause"] == "changed_since" and err["keys"] == ["cloudfront_aliases"]
+    assert client.get(f"/components/{SITE}").get_json()["config"]["cloudfront_aliases"] == ["b.x"]
+
+
+def test_rollback_keeps_later_changes_to_other_keys(client):
+    first = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
+                                             "requested_by": "ted@strall.com"})[1]
+    post(client, "/request-change", {"component": SITE, "proposed_change": {"index_document": "home.html"},
+                                     "requested_by": "eve@strall.com"})
+    code, rb = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
+    assert code == 200 and rb["status"] == "applied"
+    cfg = client.get(f"/components/{SITE}").get_json()["config"]
+    assert cfg["cloudfront_aliases"] == ["dev.usekarma.dev"] and cfg["index_document"] == "home.html"
+
+
+def test_a_rollback_goes_through_the_rules(client):
+    subnet = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+              "requested_by": "ops@usekarma.dev"}
+    publish(client, "ec2-instance/karma-dev-bastion", state="stopped")
+    applied = post(client, "/request-change", subnet)[1]
+    assert applied["status"] == "applied"
+    publish(client, "ec2-instance/karma-dev-bastion", state="running")
+    code, rb = post(client, f"/changes/{applied['change_id']}/rollback", {"requested_by": "ops@usekarma.dev"})
+    assert code == 200 and rb["status"] == "rejected"
+    assert rb["blockers"][0]["component"] == "ec2-instance/karma-dev-bastion"
+    assert client.get("/components/subnet/karma-dev-private-a").get_json()["config"]["cidr_block"] == "10.42.9.0/24"
+    code, err = post(client, "/changes/chg-nope/rollback", {"requested_by": "x"})
+    assert code == 404
+    rejected = client.get(f"/changes/{rb['change_id']}").get_json()
+    code, err = post(client, f"/changes/{rejected['id']}/rollback", {"requested_by": "x"})
+    assert code == 409 and err["cause"] == "not_applied"

@@ -1,0 +1,135 @@
+"""The read API over HTTP (the real Flask app) against the seeded real Neo4j."""
+
+from __future__ import annotations
+
+
+def test_list_components_filters_and_pages(client):
+    everything = client.get("/components?page_size=500").get_json()
+    assert everything["total"] == len(everything["items"]) >= 30
+    subnets = client.get("/components?type=subnet").get_json()
+    assert subnets["total"] >= 2 and all(c["type"] == "subnet" for c in subnets["items"])
+    prod = client.get("/components?environment=prod&page_size=500").get_json()
+    assert prod["items"] and all(c["environment"] == "prod" for c in prod["items"])
+    page1 = client.get("/components?page=1&page_size=5").get_json()
+    page2 = client.get("/components?page=2&page_size=5").get_json()
+    assert len(page1["items"]) == 5 and len(page2["items"]) == 5
+    assert not {c["id"] for c in page1["items"]} & {c["id"] for c in page2["items"]}
+    ids = [c["id"] for c in everything["items"]]
+    assert ids == sorted(ids)
+
+
+def test_list_components_rejects_bad_paging(client):
+    resp = client.get("/components?page=0")
+    assert resp.status_code == 422
+    assert "page" in resp.get_json()["errors"]["query.page"][0] or resp.get_json()["errors"]
+
+
+def test_get_component_with_slash_in_id(client):
+    resp = client.get("/components/serverless-site/karma-dev")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["id"] == "serverless-site/karma-dev"
+    assert body["config"]["cloudfront_aliases"] == ["dev.usekarma.dev"]
+    assert body["runtime"]["cloudfront_distribution_id"]
+    assert body["version"] == 1
+    assert {d["id"] for d in body["dependencies"]} == {"cloudfront-distribution/karma-dev", "route53-zone/karma-dev"}
+    dist = client.get("/components/cloudfront-distribution/karma-dev").get_json()
+    assert {d["id"] for d in dist["dependents"]} == {"serverless-site/karma-dev", "route53-zone/karma-dev"}
+
+
+def test_unknown_component_is_a_json_404(client):
+    for path in ["/components/serverless-site/nope", "/components/mainframe/x", "/components/vpc/karma-dev/impact/x",
+                 "/components/serverless-site/nope/impact"]:
+        resp = client.get(path)
+        assert resp.status_code == 404, path
+        assert resp.is_json and resp.get_json()["code"] == 404
+
+
+def test_impact_of_the_seed_page_example(client):
+    body = client.get("/components/serverless-site/karma-dev/impact").get_json()
+    assert {a["id"] for a in body["affected"]} == {"route53-zone/karma-dev", "cloudfront-distribution/karma-dev"}
+    for row in body["affected"]:
+        assert row["depth"] == 1
+        assert row["path"] == ["serverless-site/karma-dev", row["id"]]
+        assert row["edge_kinds"] == ["emits_runtime_to"]
+    assert body["count"] == 2
+
+
+def test_impact_is_transitive_with_depth_and_path(client):
+    body = client.get("/components/vpc/karma-dev/impact").get_json()
+    rows = {a["id"]: a for a in body["affected"]}
+    bastion = rows["ec2-instance/karma-dev-bastion"]
+    assert bastion["depth"] == 2
+    assert bastion["path"] == ["vpc/karma-dev", "subnet/karma-dev-private-a", "ec2-instance/karma-dev-bastion"]
+    assert bastion["edge_kinds"] == ["depends_on", "depends_on"]
+    assert bastion["runtime"]["state"] == "running"
+    assert "vpc/karma-prod" not in rows and all(r["environment"] == "dev" for r in rows.values())
+
+
+def test_graph_endpoint(client):
+    body = client.get("/graph").get_json()
+    ids = {n["id"] for n in body["nodes"]}
+    assert len(ids) >= 30
+    assert all(e["source"] in ids and e["target"] in ids for e in body["edges"])
+    assert {"source": "ec2-instance/karma-dev-bastion", "target": "subnet/karma-dev-private-a",
+            "kind": "depends_on", "via": "subnet_nickname"} in body["edges"]
+    dev = client.get("/graph?environment=dev").get_json()
+    assert dev["nodes"] and all(n["environment"] == "dev" for n in dev["nodes"])
+
+
+def test_runtime_update_validates_and_bumps_version(client):
+    path = "/components/cloudfront-distribution/karma-staging"
+    before = client.get(path).get_json()
+    resp = client.put(f"{path}/runtime", json={"runtime": {"distribution_id": "E2STAGING01",
+                                                           "domain_name": "d9staging.cloudfront.net"},
+                                               "reported_by": "deploy-pipeline"})
+    assert resp.status_code == 200, resp.get_json()
+    after = resp.get_json()
+    assert after["version"] == before["version"] + 1
+    assert after["runtime"] == {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}
+    entry = client.get(f"/log/{after['log_entry_id']}").get_json()
+    assert entry["kind"] == "runtime" and entry["requested_by"] == "deploy-pipeline"
+    versions = client.get(f"{path}/versions").get_json()["versions"]
+    assert [v["version"] for v in versions][:2] == [after["version"], before["version"]]
+    assert versions[1]["runtime"] == {}
+
+
+def test_invalid_runtime_update_is_422_and_changes_nothing(client, graph_dump):
+    before = graph_dump()
+    cases = [
+        ({"runtime": {"distribution_identifier": "x"}, "reported_by": "ci"}, "runtime.distribution_identifier"),
+        ({"runtime": {"state": "exploded"}, "reported_by": "ci"}, "runtime.state"),
+        ({"runtime": {"distribution_id": "E1"}}, "reported_by"),
+        ({"runtime": "running", "reported_by": "ci"}, "runtime"),
+    ]
+    target = ["/components/cloudfront-distribution/karma-dev/runtime"] * 1 + \
+             ["/components/ec2-instance/karma-dev-bastion/runtime"] + \
+             ["/components/cloudfront-distribution/karma-dev/runtime"] * 2
+    for (body, field), path in zip(cases, target):
+        resp = client.put(path, json=body)
+        assert resp.status_code == 422, (body, resp.get_json())
+        assert field in resp.get_json()["errors"], resp.get_json()
+    assert client.put("/components/vpc/nope/runtime", json={"runtime": {}, "reported_by": "ci"}).status_code == 404
+    assert graph_dump() == before
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+
+
+def test_openapi_document_and_docs(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ["/components", "/components/{ctype}/{nickname}", "/components/{ctype}/{nickname}/impact",
+                 "/graph", "/components/{ctype}/{nickname}/runtime", "/plan", "/request-change", "/log"]:
+        assert path in spec["paths"], path
+    assert "ChangeRequest" in spec["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_unknown_route_and_method_are_json(client):
+    resp = client.get("/nothing-here")
+    assert resp.status_code == 404 and resp.get_json()["code"] == 404
+    resp = client.delete("/components")
+    assert resp.status_code == 405 and resp.is_json

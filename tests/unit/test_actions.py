@@ -1,0 +1,57 @@
+from app.changes.actions import layer, plan_actions, propagation_edges
+
+
+def row(cid, action="redeploy", depth=1):
+    return {"id": cid, "type": cid.split("/")[0], "action": action, "depth": depth,
+            "path": ["vpc/v", cid], "edge_kinds": ["depends_on"]}
+
+
+def test_propagation_direction_per_edge_kind():
+    edges = [{"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"},
+             {"source": "lambda/l", "target": "openapi/o", "kind": "consumes_runtime_from"},
+             {"source": "serverless-site/s", "target": "route53-zone/z", "kind": "emits_runtime_to"}]
+    assert propagation_edges(edges) == [("vpc/v", "subnet/s"), ("openapi/o", "lambda/l"),
+                                        ("serverless-site/s", "route53-zone/z")]
+
+
+def test_real_deploy_order_vpc_ecs_clickhouse_lambda_openapi_api():
+    # karma's own deploy scripts: vpc → ecs-cluster → clickhouse → lambda → openapi → serverless-api
+    edges = [
+        {"source": "ecs-cluster/c", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "clickhouse/h", "target": "ecs-cluster/c", "kind": "depends_on"},
+        {"source": "clickhouse/h", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "lambda/l", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "lambda/l", "target": "clickhouse/h", "kind": "consumes_runtime_from"},
+        {"source": "openapi/o", "target": "lambda/l", "kind": "consumes_runtime_from"},
+        {"source": "serverless-api/a", "target": "openapi/o", "kind": "consumes_runtime_from"},
+    ]
+    changed = {"id": "vpc/v", "type": "vpc", "action": "reapply"}
+    rows = [row(c) for c in ["ecs-cluster/c", "clickhouse/h", "lambda/l", "openapi/o", "serverless-api/a"]]
+    plan = plan_actions(changed, rows, edges, removal=False)
+    order = [item["component"] for wave in plan.waves for item in wave]
+    assert order == ["vpc/v", "ecs-cluster/c", "clickhouse/h", "lambda/l", "openapi/o", "serverless-api/a"]
+    assert plan.waves[0][0]["action"] == "apply-config" and plan.order == "providers-first"
+    teardown = plan_actions(changed, rows, edges, removal=True)
+    assert [i["component"] for w in teardown.waves for i in w] == list(reversed(order))
+    assert [i["wave"] for w in teardown.waves for i in w] == [0, 1, 2, 3, 4, 5]
+
+
+def test_independent_consumers_share_a_wave():
+    edges = [{"source": "subnet/a", "target": "vpc/v", "kind": "depends_on"},
+             {"source": "subnet/b", "target": "vpc/v", "kind": "depends_on"}]
+    plan = plan_actions({"id": "vpc/v", "type": "vpc", "action": "x"}, [row("subnet/a"), row("subnet/b")],
+                        edges, removal=False)
+    assert [[i["component"] for i in w] for w in plan.waves] == [["vpc/v"], ["subnet/a", "subnet/b"]]
+
+
+def test_a_cycle_is_reported_not_looped_on():
+    edges = [{"source": "lambda/a", "target": "vpc/v", "kind": "depends_on"},
+             {"source": "lambda/b", "target": "lambda/a", "kind": "depends_on"},
+             {"source": "lambda/a", "target": "lambda/b", "kind": "depends_on"}]
+    layers, stuck = layer(["vpc/v", "lambda/a", "lambda/b"], propagation_edges(edges))
+    assert layers == [["vpc/v"]] and stuck == ["lambda/a", "lambda/b"]
+    plan = plan_actions({"id": "vpc/v", "type": "vpc", "action": "x"}, [row("lambda/a"), row("lambda/b")],
+                        edges, removal=False)
+    assert plan.cycles == [["lambda/a", "lambda/b"]]
+    assert all(i.get("cycle") for i in plan.waves[-1])
+    assert sum(len(w) for w in plan.waves) == 3  # everyone listed exactly once

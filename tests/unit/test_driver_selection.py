@@ -1,0 +1,58 @@
+"""The order in which Karma picks its Neo4j: NEO4J_URI → testcontainers (Docker answers) → local."""
+
+from __future__ import annotations
+
+from app.graph.driver import Target, select_target
+from app.settings import Settings
+
+
+def _calls():
+    seen = []
+
+    def docker():
+        seen.append("docker")
+        return True
+
+    def container():
+        seen.append("container")
+        return Target("testcontainers", "bolt://127.0.0.1:49153", ("neo4j", "pw"))
+
+    def local():
+        seen.append("local")
+        return Target("local", "neo4j://127.0.0.1:7687", ("neo4j", "pw"))
+
+    return seen, docker, container, local
+
+
+def test_env_uri_wins_and_nothing_else_is_probed():
+    seen, docker, container, local = _calls()
+    settings = Settings(neo4j_uri="neo4j://cluster.example:7687", neo4j_password="s3cret")
+    target = select_target(settings, docker_probe=docker, start_container=container, local=local)
+    assert (target.source, target.uri, target.auth) == ("env", "neo4j://cluster.example:7687", ("neo4j", "s3cret"))
+    assert seen == []
+
+
+def test_env_uri_without_password_means_no_auth():
+    seen, docker, container, local = _calls()
+    target = select_target(Settings(neo4j_uri="bolt://h:7687"), docker_probe=docker,
+                           start_container=container, local=local)
+    assert target.auth is None
+
+
+def test_docker_engine_next():
+    seen, docker, container, local = _calls()
+    target = select_target(Settings(), docker_probe=docker, start_container=container, local=local)
+    assert target.source == "testcontainers" and seen == ["docker", "container"]
+
+
+def test_local_server_when_no_engine_answers():
+    seen, _docker, container, local = _calls()
+    target = select_target(Settings(), docker_probe=lambda: False, start_container=container, local=local)
+    assert target.source == "local" and seen == ["local"]
+
+
+def test_testcontainers_can_be_switched_off():
+    seen, docker, container, local = _calls()
+    target = select_target(Settings(use_testcontainers=False), docker_probe=docker,
+                           start_container=container, local=local)
+    assert target.source == "local" and seen == ["local"]
