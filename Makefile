@@ -1,5 +1,8 @@
 # Karma — `make run` serves the seeded API on http://127.0.0.1:8000; `make test` runs the suite.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11)
+# The first interpreter that really runs and is 3.11 or 3.12 (durable-rules does not import on 3.13).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' >/dev/null 2>&1 \
+	&& command -v $$p && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)

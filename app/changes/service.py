@@ -275,6 +275,8 @@ class ChangeService:
             result = self.process_head(component_id)
             if result is None:
                 break
+            if result.get("transition") is False and result["status"] != "queued":
+                continue  # another processor moved it first: nothing done here
             out.append({k: result.get(k) for k in ("change_id", "status", "log_entry_id", "note", "blockers")
                         if result.get(k) is not None})
             if result["status"] == "queued":
