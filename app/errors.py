@@ -35,3 +35,11 @@ class Conflict(KarmaError):
 
 class Unprocessable(KarmaError):
     status, code = 422, "validation_failed"
+
+
+class Unauthorized(KarmaError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(KarmaError):
+    status, code = 403, "forbidden"

@@ -16,6 +16,7 @@ from app.api import changes as changes_api
 from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
+from app.api import auth as api_auth
 from app.api import ops as ops_api
 from app.audit.service import AuditService
 from app.changes.service import ChangeService
@@ -24,6 +25,8 @@ from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
 from app.policy import PolicyEngine
+from app.security.audit import RefusalAudit
+from app.security.tokens import TokenService
 from app.settings import Settings
 
 log = logging.getLogger("karma.app")
@@ -39,6 +42,8 @@ class Karma:
     components: ComponentService = field(init=False)
     changes: ChangeService = field(init=False)
     audit: AuditService = field(init=False)
+    tokens: TokenService = field(init=False)
+    refusals: RefusalAudit = field(init=False)
 
     def __post_init__(self) -> None:
         self.changes = ChangeService(self.repo, self.policy, mode=self.settings.mode,
@@ -46,6 +51,8 @@ class Karma:
         self.components = ComponentService(
             self.repo, on_runtime_change=lambda cid: self.changes.process_queue(waits_on=cid))
         self.audit = AuditService(self.repo)
+        self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
+        self.refusals = RefusalAudit(self.repo)
 
     def ready(self) -> tuple[bool, str]:
         try:
@@ -89,6 +96,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
     api_errors.register(app)
+    api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
 

@@ -33,6 +33,7 @@ class Settings:
     max_impact_depth: int = 25
     use_testcontainers: bool = True
     queue_ttl_seconds: int = 0  # 0: queued requests never expire
+    token_cache_seconds: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -51,4 +52,5 @@ class Settings:
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
+            token_cache_seconds=float(os.environ.get("KARMA_TOKEN_CACHE_SECONDS", "5")),
         )

@@ -12,3 +12,5 @@ CREATE CONSTRAINT change_request_id IF NOT EXISTS FOR (r:ChangeRequest) REQUIRE 
 CREATE INDEX change_request_status IF NOT EXISTS FOR (r:ChangeRequest) ON (r.status);
 CREATE CONSTRAINT change_request_idempotency_key IF NOT EXISTS FOR (r:ChangeRequest) REQUIRE r.idempotency_key IS UNIQUE;
 CREATE INDEX change_request_component IF NOT EXISTS FOR (r:ChangeRequest) ON (r.component_id, r.status);
+CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.id IS UNIQUE;
+CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.hash IS UNIQUE;

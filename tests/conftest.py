@@ -6,7 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+from flask.testing import FlaskClient
 
 from app.settings import REPO_ROOT, Settings
 
@@ -70,6 +73,34 @@ def world(empty_graph):
     return empty_graph
 
 
+ADMIN = "admin@usekarma.dev"
+
+
+class AuthClient(FlaskClient):
+    """The real test client, signed in: each request carries an admin token whose identity is the
+    request's own `requested_by`/`reported_by` (or ADMIN), unless the test sets Authorization itself."""
+
+    tokens: dict[str, str]
+
+    def token_for(self, who: str, role: str = "admin", environments=None) -> str:
+        key = f"{who}|{role}|{environments}"
+        if key not in self.tokens:
+            self.tokens[key] = self.application.extensions["karma"].tokens.create(who, role, environments)[0]
+        return self.tokens[key]
+
+    def open(self, *args, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if "Authorization" not in headers and not kwargs.pop("anonymous", False):
+            body = kwargs.get("json") if isinstance(kwargs.get("json"), dict) else {}
+            path = args[0] if args and isinstance(args[0], str) else ""
+            query = parse_qs(urlsplit(path).query)
+            who = body.get("requested_by") or body.get("reported_by") or \
+                (query.get("requested_by") or [None])[0] or ADMIN
+            if isinstance(who, str):
+                headers["Authorization"] = f"Bearer {self.token_for(who)}"
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
 def make_app(world):
     from app import create_app
@@ -81,6 +112,8 @@ def make_app(world):
         policy.load()
         app = create_app(settings, repo=world, policy=policy)
         app.testing = True
+        app.test_client_class = AuthClient
+        AuthClient.tokens = {}
         return app
 
     return _make
@@ -97,8 +130,12 @@ def client(app):
 
 
 def dump(repo) -> dict:
-    """The whole graph, properties included, for byte-for-byte comparisons."""
-    return repo.dump()
+    """The whole graph, properties included, for byte-for-byte comparisons. ApiToken nodes are left out:
+    the signed-in test client creates them lazily, as test setup, during the test."""
+    graph = repo.dump()
+    tokens = {n["id"] for n in graph["nodes"] if "ApiToken" in n["labels"]}
+    return {"nodes": [n for n in graph["nodes"] if n["id"] not in tokens],
+            "relationships": graph["relationships"]}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request as http_request
 from flask_smorest import Blueprint
 
+from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.schemas import CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema
 from app.changes.model import ChangeRequest
@@ -15,6 +16,7 @@ blp = Blueprint("changes", __name__, description="Plan, request, queue and roll 
 def _split(body: dict) -> tuple[ChangeRequest, str | None]:
     key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
     body.pop("idempotency_key", None)
+    body["requested_by"] = identity(body.get("requested_by"))
     return ChangeRequest(**body), key
 
 
@@ -23,7 +25,7 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.response(200, ChangeResult)
 def plan(body):
     """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
-    return services().changes.plan(_split(body)[0])
+    return services().changes.plan(_split(body)[0], actor=current_principal())
 
 
 @blp.route("/request-change", methods=["POST"])
@@ -32,14 +34,14 @@ def plan(body):
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
     change, key = _split(body)
-    return services().changes.request_change(change, idempotency_key=key)
+    return services().changes.request_change(change, idempotency_key=key, actor=current_principal())
 
 
 @blp.route("/plans/<plan_id>/apply", methods=["POST"])
 @blp.response(200, ChangeResult)
 def apply_plan(plan_id):
     """Apply exactly what was planned; 409 if any component in the plan's impact set changed since."""
-    return services().changes.apply_plan(plan_id)
+    return services().changes.apply_plan(plan_id, actor=current_principal())
 
 
 @blp.route("/changes/<change_id>")
@@ -54,7 +56,7 @@ def get_change(change_id):
 @blp.response(200)
 def cancel_change(args, change_id):
     """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
-    return services().changes.cancel(change_id, args["requested_by"])
+    return services().changes.cancel(change_id, identity(args.get("requested_by")), actor=current_principal())
 
 
 @blp.route("/changes/<change_id>/rollback", methods=["POST"])
@@ -62,7 +64,8 @@ def cancel_change(args, change_id):
 @blp.response(200, ChangeResult)
 def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
-    return services().changes.rollback(change_id, body["requested_by"], body["reason"], body["on_blocked"])
+    return services().changes.rollback(change_id, identity(body.get("requested_by")), body["reason"],
+                                       body["on_blocked"], actor=current_principal())
 
 
 @blp.route("/queue")

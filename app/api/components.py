@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
@@ -50,7 +51,7 @@ def get_versions(ctype, nickname):
 def put_runtime(body, ctype, nickname):
     """Record the runtime outputs a deploy reports (validated against the type; versioned)."""
     return services().components.update_runtime(f"{ctype}/{nickname}", body["runtime"],
-                                                body["reported_by"])
+                                                identity(body.get("reported_by")), actor=current_principal())
 
 
 @blp.route("/graph")

@@ -39,9 +39,30 @@ def http_error(exc: HTTPException):
 
 
 def karma_error(exc: KarmaError):
-    name = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+    name = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+            422: "Unprocessable Entity"}
     body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
-    return jsonify(body), exc.status
+    if exc.status in (401, 403):
+        body["log_entry_id"] = _audit_refusal(exc)
+    response = jsonify(body)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="karma"'
+    return response, exc.status
+
+
+def _audit_refusal(exc: KarmaError) -> str | None:
+    from flask import g, request  # noqa: PLC0415
+
+    from app.api.context import services  # noqa: PLC0415
+
+    principal = getattr(g, "principal", None)
+    view_args = request.view_args or {}
+    component = (f"{view_args['ctype']}/{view_args['nickname']}" if "ctype" in view_args
+                 else exc.extra.get("component"))
+    return services().refusals.record(
+        status=exc.status, cause=str(exc.extra.get("cause", exc.code)),
+        who=principal.name if principal else None, token_id=principal.token_id if principal else None,
+        method=request.method, path=request.path, component_id=component, message=exc.message)
 
 
 def unexpected(exc: Exception):

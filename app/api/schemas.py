@@ -25,7 +25,8 @@ class ChangeRequestSchema(Schema):
     component = fields.String(required=True, validate=validate.Length(min=3, max=200))
     proposed_change = fields.Dict(keys=fields.String(), required=True,
                                   metadata={"description": "JSON merge patch (RFC 7386) on the config"})
-    requested_by = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    requested_by = fields.String(validate=validate.Length(min=1, max=320),
+                                 metadata={"description": "the token's identity; filled in when absent"})
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
     expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0))
@@ -34,13 +35,13 @@ class ChangeRequestSchema(Schema):
 
 
 class RollbackSchema(Schema):
-    requested_by = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    requested_by = fields.String(validate=validate.Length(min=1, max=320))
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
 
 
 class CancelArgs(Schema):
-    requested_by = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    requested_by = fields.String(validate=validate.Length(min=1, max=320))
 
 
 class QueueArgs(Schema):
@@ -49,7 +50,8 @@ class QueueArgs(Schema):
 
 class RuntimeUpdateSchema(Schema):
     runtime = fields.Dict(keys=fields.String(), required=True)
-    reported_by = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    reported_by = fields.String(validate=validate.Length(min=1, max=320),
+                                metadata={"description": "the token's identity; filled in when absent"})
 
 
 class LogArgs(PageArgs):

@@ -17,7 +17,7 @@ from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
 from app.changes.pipeline import analyse, reference_ids
-from app.errors import Conflict, KarmaError, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, KarmaError, NotFound, Unprocessable
 from app.graph.model import iso, loads
 from app.graph.repository import GraphRepository, GraphTx
 
@@ -48,7 +48,10 @@ class ChangeService:
 
     # -- analysis ---------------------------------------------------------------------------------
     def _analyse(self, request: ChangeRequest, ctx: dict | None,
-                 check: Callable[[Analysis], None] | None = None) -> Analysis:
+                 check: Callable[[Analysis], None] | None = None, actor=None) -> Analysis:
+        if ctx is not None and actor is not None and not actor.may_touch(ctx["component"]["environment"]):
+            raise Forbidden(f"this token may not change {ctx['component']['environment']!r} components",
+                            cause="environment", component=request.component)
         analysis = analyse(request, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None)
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
@@ -67,10 +70,10 @@ class ChangeService:
     def _rules_fingerprint(self) -> str | None:
         return self.policy.status().get("fingerprint") if self.policy and self.mode == "full" else None
 
-    def plan(self, request: ChangeRequest) -> dict:
+    def plan(self, request: ChangeRequest, actor=None) -> dict:
         """The full analysis, status `planned`, and a plan id; reads the graph once, writes nothing."""
         ctx = self.repo.impact(request.component, reference_ids(request))
-        analysis = self._analyse(request, ctx)
+        analysis = self._analyse(request, ctx, actor=actor)
         plan_id = plans.sign({
             "request": request.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
             "versions": {analysis.component["id"]: analysis.component["version"],
@@ -83,7 +86,7 @@ class ChangeService:
                   existing: dict | None = None, rollback_of: str | None = None,
                   check: Callable[[Analysis], None] | None = None,
                   before: Callable[[GraphTx], dict | None] | None = None,
-                  extra: dict | None = None, cr_extra: dict | None = None) -> dict:
+                  extra: dict | None = None, cr_extra: dict | None = None, actor=None) -> dict:
         """Lock → (before) → read → analyse → (check) → commit, retried whole if the impact moved."""
         ref_ids = reference_ids(request)
 
@@ -92,7 +95,7 @@ class ChangeService:
                 raise _not_found(request.component)
             if before is not None and (early := before(gtx)) is not None:
                 return early
-            analysis = self._analyse(request, gtx.context(request.component, ref_ids), check)
+            analysis = self._analyse(request, gtx.context(request.component, ref_ids), check, actor)
             status = analysis.status()
             if existing is not None and status == "queued":
                 return {**analysis.result("queued"), "change_id": existing["id"], "transition": False}
@@ -146,10 +149,10 @@ class ChangeService:
         return result
 
     # -- request-change ---------------------------------------------------------------------------
-    def request_change(self, request: ChangeRequest, idempotency_key: str | None = None) -> dict:
+    def request_change(self, request: ChangeRequest, idempotency_key: str | None = None, actor=None) -> dict:
         """Validate, analyse and apply / reject / queue, atomically with the audit entry."""
         if not idempotency_key:
-            return self._transact(request)
+            return self._transact(request, actor=actor)
         digest = commits.request_hash(request)
 
         def replay(gtx: GraphTx) -> dict | None:
@@ -164,16 +167,18 @@ class ChangeService:
 
         cr_extra = {"idempotency_key": idempotency_key}
         try:
-            return self._transact(request, before=replay, cr_extra=cr_extra)
+            return self._transact(request, before=replay, cr_extra=cr_extra, actor=actor)
         except ConstraintError:
             # the same key committed concurrently (on another component's lock): answer as a replay
-            return self._transact(request, before=replay, cr_extra=cr_extra)
+            return self._transact(request, before=replay, cr_extra=cr_extra, actor=actor)
 
     # -- plans ------------------------------------------------------------------------------------
-    def apply_plan(self, plan_id: str, idempotency_key: str | None = None) -> dict:
+    def apply_plan(self, plan_id: str, actor=None) -> dict:
         """Apply exactly what was planned, or 409 if anything in the plan's impact set moved."""
         payload = plans.verify(plan_id)
         request = ChangeRequest(**payload["request"])
+        if actor is not None:
+            request = replace(request, requested_by=actor.name)  # whoever applies it is accountable
         if payload.get("mode") != self.mode or payload.get("rules") != self._rules_fingerprint():
             raise Conflict("the rules or mode changed since this plan was made; plan again",
                            cause="stale_plan", plan_rules=payload.get("rules"))
@@ -187,7 +192,7 @@ class ChangeService:
                 raise Conflict("components in the plan's impact set changed since the plan; plan again",
                                cause="stale_plan", changed=moved)
 
-        return self._transact(request, check=check, extra={"plan_id": plan_id})
+        return self._transact(request, check=check, extra={"plan_id": plan_id}, actor=actor)
 
     # -- change requests --------------------------------------------------------------------------
     def get_change(self, change_id: str) -> dict:
@@ -196,9 +201,12 @@ class ChangeService:
             raise NotFound(f"change {change_id!r} not found", cause="unknown_change")
         return change_view(row)
 
-    def cancel(self, change_id: str, requested_by: str) -> dict:
+    def cancel(self, change_id: str, requested_by: str, actor=None) -> dict:
         current = self.get_change(change_id)
         request = ChangeRequest(**current["request"])
+        if actor is not None and actor.role != "admin" and current["requested_by"] != actor.name:
+            raise Forbidden("only the requester (or an admin) may cancel a change", cause="not_requester",
+                            component=current["component_id"])
 
         def before(gtx: GraphTx) -> dict:
             row = gtx.run("change_get", id=change_id)
@@ -298,7 +306,7 @@ class ChangeService:
 
     # -- rollback ---------------------------------------------------------------------------------
     def rollback(self, change_id: str, requested_by: str, reason: str | None = None,
-                 on_blocked: str = "reject") -> dict:
+                 on_blocked: str = "reject", actor=None) -> dict:
         """Run the inverse of an applied change through the full pipeline.
 
         Only the keys the change touched are reverted. If a later change modified any of those keys,
@@ -329,7 +337,7 @@ class ChangeService:
                                keys=moved)
             return None
 
-        return self._transact(request, kind="rollback", rollback_of=change_id, before=before)
+        return self._transact(request, kind="rollback", rollback_of=change_id, before=before, actor=actor)
 
 
 def change_view(row: dict) -> dict:

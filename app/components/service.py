@@ -6,7 +6,7 @@ import logging
 
 from app.changes.commit import new_id, utcnow
 from app.components.registry import UnknownType, get_type, registry, split_id
-from app.errors import NotFound, Unprocessable
+from app.errors import Forbidden, NotFound, Unprocessable
 from app.graph.model import RUNTIME_PREFIX, component_view, dumps, flat_properties, iso, loads
 from app.graph.repository import GraphRepository, GraphTx
 
@@ -65,7 +65,7 @@ class ComponentService:
                  "created_at": iso(v.get("created_at"))}
                 for v in self.repo.config_versions(component_id)]
 
-    def update_runtime(self, component_id: str, runtime: dict, reported_by: str) -> dict:
+    def update_runtime(self, component_id: str, runtime: dict, reported_by: str, actor=None) -> dict:
         """Replace the runtime outputs a deploy reports; validated, versioned and audited."""
         ctype = get_type(split_id(_require_id(component_id))[0])
         errors = ctype.validate_runtime(runtime)
@@ -79,6 +79,9 @@ class ComponentService:
                 raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
                                component=component_id)
             current = gtx.run("component_get", id=component_id)["component"]
+            if actor is not None and not actor.may_touch(current["environment"]):
+                raise Forbidden(f"this token may not report for {current['environment']!r} components",
+                                cause="environment", component=component_id)
             now, log_id = utcnow(), new_id("log")
             audit = {"id": log_id, "kind": "runtime", "timestamp": now, "component_id": component_id,
                      "environment": current["environment"], "requested_by": reported_by,

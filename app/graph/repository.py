@@ -13,8 +13,8 @@ log = logging.getLogger("karma.graph")
 T = TypeVar("T")
 
 
-def _single(tx: ManagedTransaction, name: str, **params: Any) -> dict | None:
-    record = tx.run(query(name), **params).single()
+def _single(tx: ManagedTransaction, query_name: str, /, **params: Any) -> dict | None:
+    record = tx.run(query(query_name), **params).single()
     return record.data() if record else None
 
 
@@ -31,8 +31,8 @@ class GraphTx:
     def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
         return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids)
 
-    def run(self, name: str, **params: Any) -> dict | None:
-        return _single(self._tx, name, **params)
+    def run(self, query_name: str, /, **params: Any) -> dict | None:
+        return _single(self._tx, query_name, **params)
 
     def commit(self, params: dict) -> dict:
         row = _single(self._tx, "commit_change", **params)
@@ -50,13 +50,13 @@ class GraphRepository:
     def _session(self, **kw):
         return self.driver.session(database=self.database, **kw)
 
-    def read(self, name: str, **params: Any) -> dict | None:
+    def read(self, query_name: str, /, **params: Any) -> dict | None:
         with self._session() as session:
-            return session.execute_read(lambda tx: _single(tx, name, **params))
+            return session.execute_read(lambda tx: _single(tx, query_name, **params))
 
-    def write(self, name: str, **params: Any) -> dict | None:
+    def write(self, query_name: str, /, **params: Any) -> dict | None:
         with self._session() as session:
-            return session.execute_write(lambda tx: _single(tx, name, **params))
+            return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
         """Run `work` in one managed write transaction (retried whole on transient errors)."""

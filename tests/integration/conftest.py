@@ -60,3 +60,20 @@ def gunicorn_url(service_env, repo):
 def karma(service_env, *args, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=service_env, cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def _token(repo, name: str, role: str = "admin") -> dict:
+    from app.security.tokens import TokenService
+
+    return {"Authorization": f"Bearer {TokenService(repo).create(name, role)[0]}"}
+
+
+@pytest.fixture
+def auth_headers(world):
+    """An admin token (the graph is wiped per test, so tokens are made per test)."""
+    return _token(world, "ci@usekarma.dev")
+
+
+@pytest.fixture
+def ted_headers(world):
+    return _token(world, "ted@strall.com", "requester")

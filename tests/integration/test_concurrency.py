@@ -17,44 +17,45 @@ STAGING = "serverless-site/karma-staging"
 N = 50
 
 
-def _fire(url, bodies):
+def _fire(url, bodies, headers):
     with requests.Session() as session, ThreadPoolExecutor(max_workers=16) as pool:
+        session.headers.update(headers)
         return list(pool.map(lambda b: session.post(f"{url}/request-change", json=b, timeout=120), bodies))
 
 
-def test_same_expected_version_exactly_one_applies(gunicorn_url, world):
-    bodies = [{"component": DIST, "proposed_change": {"tags": {"race": f"r{i}"}}, "requested_by": f"u{i}@x",
-               "expected_version": 1} for i in range(N)]
-    responses = _fire(gunicorn_url, bodies)
+def test_same_expected_version_exactly_one_applies(gunicorn_url, world, auth_headers):
+    bodies = [{"component": DIST, "proposed_change": {"tags": {"race": f"r{i}"}}, "expected_version": 1}
+              for i in range(N)]
+    responses = _fire(gunicorn_url, bodies, auth_headers)
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1 and codes.count(409) == N - 1, codes
     assert all(r.json()["status"] == "applied" for r in responses if r.status_code == 200)
-    comp = requests.get(f"{gunicorn_url}/components/{DIST}").json()
+    comp = requests.get(f"{gunicorn_url}/components/{DIST}", headers=auth_headers).json()
     assert comp["version"] == 2
-    assert requests.get(f"{gunicorn_url}/log", params={"component": DIST}).json()["total"] == 1
+    assert requests.get(f"{gunicorn_url}/log", params={"component": DIST}, headers=auth_headers).json()["total"] == 1
 
 
-def test_without_expected_version_every_request_applies_with_no_lost_update(gunicorn_url, world):
-    bodies = [{"component": DIST, "proposed_change": {"tags": {f"k{i}": f"v{i}"}}, "requested_by": f"u{i}@x"}
-              for i in range(N)]
-    responses = _fire(gunicorn_url, bodies)
+def test_without_expected_version_every_request_applies_with_no_lost_update(gunicorn_url, world, auth_headers):
+    bodies = [{"component": DIST, "proposed_change": {"tags": {f"k{i}": f"v{i}"}}} for i in range(N)]
+    responses = _fire(gunicorn_url, bodies, auth_headers)
     assert [r.status_code for r in responses] == [200] * N, [r.text for r in responses if r.status_code != 200][:3]
     assert all(r.json()["status"] == "applied" for r in responses)
-    comp = requests.get(f"{gunicorn_url}/components/{DIST}").json()
+    comp = requests.get(f"{gunicorn_url}/components/{DIST}", headers=auth_headers).json()
     assert comp["version"] == 1 + N
     assert comp["config"]["tags"] == {f"k{i}": f"v{i}" for i in range(N)}
     # every request saw a distinct base version: a serial order exists
     assert sorted(r.json()["version"]["current"] for r in responses) == list(range(1, N + 1))
-    log = requests.get(f"{gunicorn_url}/log", params={"component": DIST, "page_size": 500}).json()
+    log = requests.get(f"{gunicorn_url}/log", params={"component": DIST, "page_size": 500},
+                       headers=auth_headers).json()
     assert log["total"] == N
-    versions = requests.get(f"{gunicorn_url}/components/{DIST}/versions").json()["versions"]
+    versions = requests.get(f"{gunicorn_url}/components/{DIST}/versions", headers=auth_headers).json()["versions"]
     assert [v["version"] for v in versions] == list(range(N + 1, 0, -1))
 
 
-def _queue(url, count):
+def _queue(url, count, headers):
     ids = []
     for i in range(count):
-        r = requests.post(f"{url}/request-change", json={
+        r = requests.post(f"{url}/request-change", headers=headers, json={
             "component": STAGING, "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"]},
             "requested_by": "ted@strall.com", "on_blocked": "queue"}, timeout=60)
         assert r.json()["status"] == "queued", r.json()
@@ -70,47 +71,49 @@ def _publish_without_processing(world):
         {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}, "deploy")
 
 
-def _assert_drained_once(url, ids):
+def _assert_drained_once(url, ids, headers):
+    get = lambda path, **kw: requests.get(f"{url}{path}", headers=headers, timeout=60, **kw)  # noqa: E731
     for cid in ids:
-        change = requests.get(f"{url}/changes/{cid}").json()
+        change = get(f"/changes/{cid}").json()
         assert change["status"] == "applied", change
         assert [t["status"] for t in change["trail"]] == ["queued", "applied"], change["trail"]
-    versions = [requests.get(f"{url}/changes/{cid}").json()["applied_version"] for cid in ids]
+    versions = [get(f"/changes/{cid}").json()["applied_version"] for cid in ids]
     assert versions == sorted(versions) and len(set(versions)) == len(ids)  # FIFO, each exactly once
-    site = requests.get(f"{url}/components/{STAGING}").json()
+    site = get(f"/components/{STAGING}").json()
     assert site["config"]["cloudfront_aliases"] == [f"s{len(ids) - 1}.usekarma.dev"]
     assert site["version"] == 1 + len(ids)
-    applied = requests.get(f"{url}/log", params={"component": STAGING, "status": "applied"}).json()
+    applied = get("/log", params={"component": STAGING, "status": "applied"}).json()
     assert applied["total"] == len(ids)
 
 
-def test_two_queue_processors_apply_each_request_exactly_once(gunicorn_url, world, service_env):
-    ids = _queue(gunicorn_url, 8)
+def test_two_queue_processors_apply_each_request_exactly_once(gunicorn_url, world, service_env, ted_headers):
+    ids = _queue(gunicorn_url, 8, ted_headers)
     _publish_without_processing(world)
     procs = [karma(service_env, "queue", "process") for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-1500:] for o in outs]
     transitions = [t for out, _ in outs for t in json.loads(out) if t["status"] == "applied"]
     assert sorted(t["change_id"] for t in transitions) == sorted(ids)  # together, each once
-    _assert_drained_once(gunicorn_url, ids)
+    _assert_drained_once(gunicorn_url, ids, ted_headers)
 
 
-def test_a_killed_worker_loses_no_queued_request(gunicorn_url, world, service_env):
-    ids = _queue(gunicorn_url, 12)
+def test_a_killed_worker_loses_no_queued_request(gunicorn_url, world, service_env, ted_headers):
+    ids = _queue(gunicorn_url, 12, ted_headers)
     _publish_without_processing(world)
     worker = karma(service_env, "worker", "--interval", "0.2")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until it is part-way through the queue
-        done = requests.get(f"{gunicorn_url}/log", params={"component": STAGING, "status": "applied"}).json()["total"]
+        done = requests.get(f"{gunicorn_url}/log", params={"component": STAGING, "status": "applied"},
+                            headers=ted_headers).json()["total"]
         if done >= 2:
             break
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
-    remaining = requests.get(f"{gunicorn_url}/queue").json()["total"]
+    remaining = requests.get(f"{gunicorn_url}/queue", headers=ted_headers).json()["total"]
     assert remaining < len(ids)  # it had started; whatever it had not committed is still queued
     restarted = karma(service_env, "worker", "--once")
     out, err = restarted.communicate(timeout=180)
     assert restarted.returncode == 0, err.decode()[-1500:]
-    assert requests.get(f"{gunicorn_url}/queue").json()["total"] == 0
-    _assert_drained_once(gunicorn_url, ids)
+    assert requests.get(f"{gunicorn_url}/queue", headers=ted_headers).json()["total"] == 0
+    _assert_drained_once(gunicorn_url, ids, ted_headers)

@@ -1,0 +1,1 @@
+"""Who may change what: API tokens, roles, environment limits, and auditing refused calls."""

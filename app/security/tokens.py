@@ -1,0 +1,83 @@
+"""API tokens: shown once at creation; Neo4j keeps only their SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+
+from app.changes.commit import new_id, utcnow
+from app.errors import NotFound, Unprocessable
+from app.graph.model import iso
+from app.graph.repository import GraphRepository
+from app.security.roles import ROLES, Principal
+
+log = logging.getLogger("karma.security")
+
+PREFIX = "karma_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenService:
+    def __init__(self, repo: GraphRepository, cache_seconds: float = 5.0):
+        self.repo = repo
+        # Verified tokens are cached briefly per process to keep auth off the request's round trips;
+        # a revocation is seen at once by the revoking process and within `cache_seconds` by others.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def create(self, name: str, role: str, environments: list[str] | None = None,
+               created_by: str = "cli") -> tuple[str, dict]:
+        errors = {}
+        if not name or len(name) > 320:
+            errors["name"] = ["required, at most 320 characters"]
+        if role not in ROLES:
+            errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+        if errors:
+            raise Unprocessable("invalid token request", errors=errors)
+        token = PREFIX + secrets.token_urlsafe(32)
+        row = self.repo.write("token_create", id=new_id("tok"), name=name, role=role,
+                              environments=sorted(set(environments or [])), hash=digest(token),
+                              now=utcnow(), created_by=created_by)
+        log.info("token created", extra={"token_id": row["token"]["id"], "token_name": name, "role": role})
+        return token, {**row["token"], "created_at": iso(row["token"]["created_at"])}
+
+    def authenticate(self, token: str | None) -> Principal | None:
+        if not token or not token.startswith(PREFIX) or len(token) > 200:
+            return None
+        key = digest(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit and now - hit[0] < self.cache_seconds:
+                return hit[1]
+        row = self.repo.read("token_by_hash", hash=key)
+        principal = None
+        if row is not None:
+            t = row["token"]
+            principal = Principal(name=t["name"], role=t["role"], token_id=t["id"],
+                                  environments=tuple(t.get("environments") or ()))
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now, principal)
+        return principal
+
+    def list(self) -> list[dict]:
+        return [{**t, "created_at": iso(t.get("created_at")), "revoked_at": iso(t.get("revoked_at"))}
+                for t in self.repo.read("token_list")["tokens"]]
+
+    def revoke(self, ref: str, revoked_by: str = "cli") -> list[str]:
+        revoked = self.repo.write("token_revoke", ref=ref, now=utcnow(), revoked_by=revoked_by)["revoked"]
+        if not revoked:
+            raise NotFound(f"no active token {ref!r}", cause="unknown_token")
+        with self._lock:
+            self._cache.clear()
+        log.info("token revoked", extra={"ref": ref, "revoked": revoked})
+        return revoked
