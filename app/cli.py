@@ -105,6 +105,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         if do_seed:
             click.echo(f"seeding {settings.seed_file}", err=True)
             click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
+        _local_admin_token(repo)
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -215,6 +216,82 @@ def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: 
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     finally:
         karma.repo.driver.close()
+
+
+@main.group("tokens")
+def tokens_cli() -> None:
+    """API tokens (Neo4j keeps only their hash)."""
+
+
+def _token_service():
+    from app.security.tokens import TokenService  # noqa: PLC0415
+
+    target, repo = _repo(Settings.from_env())
+    repo.apply_schema()
+    return repo, TokenService(repo)
+
+
+@tokens_cli.command("create")
+@click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
+@click.option("--role", required=True, type=click.Choice(["viewer", "requester", "approver", "reporter", "admin"]))
+@click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
+def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
+    """Create a token and print it ONCE."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    repo, tokens = _token_service()
+    try:
+        token, record = tokens.create(name, role, list(environments))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    finally:
+        repo.driver.close()
+    click.echo(json.dumps(record), err=True)
+    click.echo(token)
+
+
+@tokens_cli.command("list")
+def tokens_list() -> None:
+    """List tokens (never their secrets)."""
+    repo, tokens = _token_service()
+    try:
+        click.echo(json.dumps(tokens.list(), indent=2, default=str))
+    finally:
+        repo.driver.close()
+
+
+@tokens_cli.command("revoke")
+@click.argument("ref")
+def tokens_revoke(ref: str) -> None:
+    """Revoke a token by id, or every active token of a name."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    repo, tokens = _token_service()
+    try:
+        click.echo(json.dumps({"revoked": tokens.revoke(ref)}))
+    except KarmaError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        repo.driver.close()
+
+
+def _local_admin_token(repo) -> None:
+    """`make run` on a fresh machine: create a local admin token once and say where it is."""
+    from app.security.tokens import TokenService  # noqa: PLC0415
+
+    path = REPO_ROOT / ".karma" / "admin-token"
+    tokens = TokenService(repo)
+    if path.exists() and tokens.authenticate(path.read_text().strip()) is not None:
+        click.echo(f"admin token: {path}", err=True)
+        return
+    token, _ = tokens.create("local-admin", "admin", created_by="karma serve")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a token of another (wiped) database
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    click.echo(f"created a local admin token in {path} (mode 0600); use it as\n"
+               f"  curl -H \"Authorization: Bearer $(cat {path})\" http://127.0.0.1:8000/components", err=True)
 
 
 @main.command("types")

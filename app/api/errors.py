@@ -57,8 +57,10 @@ def _audit_refusal(exc: KarmaError) -> str | None:
 
     principal = getattr(g, "principal", None)
     view_args = request.view_args or {}
+    body = request.get_json(silent=True) if request.is_json else None
+    named = body.get("component") if isinstance(body, dict) and isinstance(body.get("component"), str) else None
     component = (f"{view_args['ctype']}/{view_args['nickname']}" if "ctype" in view_args
-                 else exc.extra.get("component"))
+                 else exc.extra.get("component") or (named[:200] if named else None))
     return services().refusals.record(
         status=exc.status, cause=str(exc.extra.get("cause", exc.code)),
         who=principal.name if principal else None, token_id=principal.token_id if principal else None,
