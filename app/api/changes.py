@@ -7,7 +7,9 @@ from flask_smorest import Blueprint
 
 from app.api.auth import current_principal, identity
 from app.api.context import services
-from app.api.schemas import CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema
+from app.api.schemas import (
+    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
+)
 from app.changes.model import ChangeRequest
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
@@ -66,6 +68,22 @@ def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
     return services().changes.rollback(change_id, identity(body.get("requested_by")), body["reason"],
                                        body["on_blocked"], actor=current_principal())
+
+
+@blp.route("/changes/<change_id>/approve", methods=["POST"])
+@blp.arguments(ApprovalSchema)
+@blp.response(200, ChangeResult)
+def approve_change(body, change_id):
+    """Approve a pending change (an approver who is not the requester); it re-runs, then applies."""
+    return services().changes.approve(change_id, current_principal(), body.get("comment"))
+
+
+@blp.route("/changes/<change_id>/deny", methods=["POST"])
+@blp.arguments(ApprovalSchema)
+@blp.response(200)
+def deny_change(body, change_id):
+    """Deny a pending change (an approver who is not the requester)."""
+    return services().changes.deny(change_id, current_principal(), body.get("comment"))
 
 
 @blp.route("/queue")

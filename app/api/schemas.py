@@ -40,6 +40,10 @@ class RollbackSchema(Schema):
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
 
 
+class ApprovalSchema(Schema):
+    comment = fields.String(validate=validate.Length(max=2000))
+
+
 class CancelArgs(Schema):
     requested_by = fields.String(validate=validate.Length(min=1, max=320))
 
@@ -142,6 +146,8 @@ class ChangeResult(Schema):
     plan_id = fields.String()
     rollback_of = fields.String()
     idempotent_replay = fields.Boolean()
+    approved_by = fields.String()
+    approval_comment = fields.String()
 
 
 class LogEntry(Schema):

@@ -70,13 +70,13 @@ def _no_patch(component_id: str) -> dict:
 
 def statement(*, component_id: str, analysis: Analysis | None, status: str, audit: dict,
               change_request: dict, now: datetime, rollback_of: str | None = None,
-              new_request: bool = True) -> dict:
+              enqueue: bool = False) -> dict:
     """Parameters of commit_change for any outcome: applied, rejected, queued, expired, cancelled."""
     applied = status == "applied" and analysis is not None
     base = patch_parameters(analysis, applied, change_request["id"]) if analysis else _no_patch(component_id)
     waits_on = sorted({d["component"] for d in analysis.blockers}) if analysis and status == "queued" else []
     return {**base, "now": now, "audit": audit, "change_request": change_request, "waits_on": waits_on,
-            "enqueue": status == "queued" and new_request, "rollback_of": rollback_of}
+            "enqueue": enqueue, "rollback_of": rollback_of}
 
 
 def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,

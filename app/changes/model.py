@@ -43,10 +43,12 @@ class Analysis:
     decisions: list[dict] = field(default_factory=list)
     actions: dict = field(default_factory=dict)
     mode: str = "full"
+    approved_by: str | None = None  # an approval satisfies require_approval decisions
 
     @property
     def blockers(self) -> list[dict]:
-        return [d for d in self.decisions if d["effect"] in ("reject", "block")]
+        holding = ("reject", "block") if self.approved_by else ("reject", "block", "require_approval")
+        return [d for d in self.decisions if d["effect"] in holding]
 
     @property
     def warnings(self) -> list[str]:
@@ -58,6 +60,8 @@ class Analysis:
             return "rejected"
         if "block" in effects:
             return "queued" if self.request.on_blocked == "queue" else "rejected"
+        if "require_approval" in effects and not self.approved_by:
+            return "pending_approval"
         return "applied"
 
     def result(self, status: str, **extra: Any) -> dict:

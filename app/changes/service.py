@@ -86,7 +86,8 @@ class ChangeService:
                   existing: dict | None = None, rollback_of: str | None = None,
                   check: Callable[[Analysis], None] | None = None,
                   before: Callable[[GraphTx], dict | None] | None = None,
-                  extra: dict | None = None, cr_extra: dict | None = None, actor=None) -> dict:
+                  extra: dict | None = None, cr_extra: dict | None = None, actor=None,
+                  approved_by: str | None = None) -> dict:
         """Lock → (before) → read → analyse → (check) → commit, retried whole if the impact moved."""
         ref_ids = reference_ids(request)
 
@@ -96,8 +97,9 @@ class ChangeService:
             if before is not None and (early := before(gtx)) is not None:
                 return early
             analysis = self._analyse(request, gtx.context(request.component, ref_ids), check, actor)
+            analysis.approved_by = approved_by or (existing or {}).get("approved_by")
             status = analysis.status()
-            if existing is not None and status == "queued":
+            if existing is not None and existing.get("status") == "queued" and status == "queued":
                 return {**analysis.result("queued"), "change_id": existing["id"], "transition": False}
             return self._commit(gtx, analysis, status, kind=kind,
                                 change_id=change_id or (existing or {}).get("id") or self.new_id("chg"),
@@ -126,6 +128,12 @@ class ChangeService:
         if status == "applied":
             cr.update({"applied_version": analysis.component["version"] + 1,
                        "diff": commits.dumps(analysis.diff)})
+        if analysis.approved_by:
+            cr["approved_by"] = analysis.approved_by
+            result["approved_by"] = analysis.approved_by
+        if status == "pending_approval":
+            cr["approver_role"] = max((d.get("approver_role") or "approver" for d in analysis.decisions
+                                       if d["effect"] == "require_approval"), key=lambda r: r == "admin")
         if existing is None:
             cr.update({"created_at": now, "requested_by": req.requested_by, "request": commits.dumps(req.to_dict()),
                        "request_hash": commits.request_hash(req), "on_blocked": req.on_blocked,
@@ -139,7 +147,7 @@ class ChangeService:
                                     result=result, rollback_of=rollback_of)
         params = commits.statement(component_id=req.component, analysis=analysis, status=status, audit=audit,
                                    change_request=cr, now=now, rollback_of=rollback_of,
-                                   new_request=existing is None)
+                                   enqueue=status == "queued" and (existing or {}).get("status") != "queued")
         moved = gtx.commit(params)["moved"]
         if moved:
             raise ImpactMoved(moved)
@@ -230,11 +238,55 @@ class ChangeService:
                                     status=status, change_id=change["id"], note=note)
         cr = {"id": change["id"], "status": status, "updated_at": now, "log_entry_id": log_id, "note": note}
         params = commits.statement(component_id=change["component_id"], analysis=None, status=status,
-                                   audit=audit, change_request=cr, now=now, new_request=False)
+                                   audit=audit, change_request=cr, now=now)
         gtx.commit(params)
         log.info("change transition", extra={"change_id": change["id"], "status": status, "note": note})
         return {"change_id": change["id"], "status": status, "note": note, "log_entry_id": log_id,
                 "component": change["component_id"], "transition": True}
+
+    # -- approvals --------------------------------------------------------------------------------
+    def _pending(self, change_id: str, actor) -> tuple[dict, ChangeRequest]:
+        change = self.get_change(change_id)
+        if change["status"] != "pending_approval":
+            raise Conflict(f"change {change_id!r} is {change['status']}, not pending_approval",
+                           cause=f"change_{change['status']}", status=change["status"])
+        if actor is not None:
+            if actor.name == change["requested_by"]:
+                raise Forbidden("a change cannot be approved or denied by its requester",
+                                cause="self_approval", component=change["component_id"])
+            needed = change.get("approver_role") or "approver"
+            if actor.role not in (needed, "admin"):
+                raise Forbidden(f"this change needs a {needed!r} to approve it", cause="approver_role",
+                                component=change["component_id"])
+        return change, ChangeRequest(**change["request"])
+
+    def _still_pending(self, change_id: str):
+        def before(gtx: GraphTx) -> None:
+            status = gtx.run("change_get", id=change_id)["change"]["status"]
+            if status != "pending_approval":
+                raise Conflict(f"change {change_id!r} is {status}, not pending_approval",
+                               cause=f"change_{status}", status=status)
+        return before
+
+    def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
+        """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
+        change, request = self._pending(change_id, actor)
+        existing = {"id": change_id, "status": "pending_approval"}
+        return self._transact(request, kind="approval", existing=existing, before=self._still_pending(change_id),
+                              actor=actor, approved_by=actor.name if actor else "system",
+                              extra={"approval_comment": comment} if comment else None)
+
+    def deny(self, change_id: str, actor, reason: str | None = None) -> dict:
+        change, request = self._pending(change_id, actor)
+        who = actor.name if actor else "system"
+
+        def before(gtx: GraphTx) -> dict:
+            self._still_pending(change_id)(gtx)
+            row = gtx.run("change_get", id=change_id)
+            return self._transition(gtx, row["change"], "denied", note=f"denied by {who}: {reason or 'no reason'}",
+                                    actor=who, kind="approval")
+
+        return self._transact(request, before=before)
 
     # -- queue ------------------------------------------------------------------------------------
     def process_head(self, component_id: str) -> dict | None:

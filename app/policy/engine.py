@@ -30,12 +30,13 @@ log = logging.getLogger("karma.policy")
 @dataclass(frozen=True)
 class Decision:
     rule_id: str
-    effect: str          # reject | block | warn
+    effect: str          # reject | block | require_approval | warn
     message: str
     component: str       # the impacted component that triggered it (or the changed one, change-level rules)
     path: list[str] = field(default_factory=list)        # changed component ... component
     edge_kinds: list[str] = field(default_factory=list)  # kinds of the edges along path
     file: str = ""       # the rule file name
+    approver_role: str | None = None  # require_approval: the role that may approve
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -155,8 +156,8 @@ class PolicyEngine:
         flat = flatten(facts, active.shards, sid)
         hits = host.run(active.name, flat, sid)
         best: dict[tuple, Decision] = {}
-        for rule_id, fact_id in hits:
-            rule = active.rules.get(rule_id)
+        for action, fact_id in hits:
+            rule = active.rules.get(active.actions.get(action, ""))
             if rule is None:
                 continue
             fact = facts[int(fact_id.split(".", 1)[0])]
@@ -172,7 +173,9 @@ class PolicyEngine:
                 edge_kinds = []
             decision = Decision(rule_id=rule.id, effect=rule.effect, message=template.render(rule.message, fact),
                                 component=str(component), path=[str(p) for p in path],
-                                edge_kinds=[str(e) for e in edge_kinds], file=rule.file)
+                                edge_kinds=[str(e) for e in edge_kinds], file=rule.file,
+                                approver_role=(rule.approver_role or "approver")
+                                if rule.effect == "require_approval" else None)
             key = (rule.id, decision.component)
             kept = best.get(key)
             if kept is None or len(decision.path) < len(kept.path):

@@ -17,8 +17,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-EFFECTS = ("reject", "block", "warn")
-SEVERITY = {"reject": 0, "block": 1, "warn": 2}
+EFFECTS = ("reject", "block", "require_approval", "warn")
+SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
+APPROVER_ROLES = ("approver", "admin")
 SECTIONS = ("change", "component", "impacted")
 GROUPS = ("all", "any", "not")
 
@@ -55,14 +56,11 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "empty": (STR, LIST, ANY, OBJECT),
 }
 
-RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled")
+RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role")
 REQUIRED_RULE_KEYS = ("id", "description", "effect", "when", "message")
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_ID_LENGTH = 100
-# Rules reference at most this many distinct flattened keys each (durable_rules crashes on facts with more
-# than ~250 properties; the compiler packs rules so that no fact carries more than this).
-MAX_KEYS_PER_RULE = 150
 
 
 class RuleFileError(Exception):
@@ -125,6 +123,7 @@ class Rule:
     index: int
     enabled: bool = True
     fields: set = field(default_factory=set)
+    approver_role: str | None = None  # require_approval only: who may approve (default: approver)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -471,6 +470,12 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     if "effect" in raw and effect not in EFFECTS:
         shown = repr(effect) if isinstance(effect, str) else type_name(effect)
         errors.add(f"{path}.effect", f"unknown effect {shown} (expected one of {', '.join(EFFECTS)})")
+    approver_role = raw.get("approver_role")
+    if "approver_role" in raw:
+        if effect != "require_approval":
+            errors.add(f"{path}.approver_role", "only allowed with effect require_approval")
+        elif approver_role not in APPROVER_ROLES:
+            errors.add(f"{path}.approver_role", f"must be one of {', '.join(APPROVER_ROLES)}")
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         errors.add(f"{path}.enabled", f"expected true or false, got {type_name(enabled)}")
@@ -493,7 +498,8 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
         return None, parser.regexes
     rule = Rule(id=rule_id, description=description.strip(), effect=effect, when=when, message=parts,
                 message_text=message, scope=scope, file=file_name, source=f"{errors.source}: {path}",
-                index=index, enabled=enabled, fields=parser.fields)
+                index=index, enabled=enabled, fields=parser.fields,
+                approver_role=approver_role if effect == "require_approval" else None)
     return rule, parser.regexes
 
 

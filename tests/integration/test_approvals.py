@@ -1,0 +1,102 @@
+"""Approval gates end to end: require_approval → pending_approval → approve/deny by someone else."""
+
+from __future__ import annotations
+
+import pytest
+
+VPC = "vpc/karma-prod"
+
+
+@pytest.fixture
+def as_(app):
+    tokens = app.extensions["karma"].tokens
+    made = {}
+
+    def _headers(name, role):
+        if (name, role) not in made:
+            made[(name, role)] = tokens.create(name, role)[0]
+        return {"Authorization": f"Bearer {made[(name, role)]}"}
+
+    return _headers
+
+
+def wide_prod_change(client, headers, **extra):
+    body = {"component": VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ for the new region",
+            **extra}
+    resp = client.post("/request-change", json=body, headers=headers)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_wide_prod_change_waits_for_approval_then_applies(client, as_):
+    ted = as_("ted@strall.com", "requester")
+    result = wide_prod_change(client, ted)
+    assert result["status"] == "pending_approval"
+    gate = [d for d in result["decisions"] if d["effect"] == "require_approval"]
+    assert gate and gate[0]["rule_id"] == "prod-wide-change-needs-approval" and gate[0]["approver_role"] == "approver"
+    assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 2
+    change = client.get(f"/changes/{result['change_id']}").get_json()
+    assert change["status"] == "pending_approval" and change["approver_role"] == "approver"
+
+    viewer = as_("val@usekarma.dev", "viewer")
+    assert client.post(f"/changes/{result['change_id']}/approve", json={}, headers=viewer).status_code == 403
+    resp = client.post(f"/changes/{result['change_id']}/approve", json={"comment": "ok"},
+                       headers=as_("eve@strall.com", "approver"))
+    assert resp.status_code == 200, resp.get_json()
+    approved = resp.get_json()
+    assert approved["status"] == "applied" and approved["approved_by"] == "eve@strall.com"
+    assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 3
+    change = client.get(f"/changes/{result['change_id']}").get_json()
+    assert [t["status"] for t in change["trail"]] == ["pending_approval", "applied"]
+    entry = client.get(f"/log/{approved['log_entry_id']}").get_json()
+    assert entry["kind"] == "approval" and entry["requested_by"] == "ted@strall.com"
+    again = client.post(f"/changes/{result['change_id']}/approve", json={}, headers=as_("eve@strall.com", "approver"))
+    assert again.status_code == 409
+
+
+def test_self_approval_is_refused_and_audited(client, as_):
+    ted_admin = as_("ted@strall.com", "admin")
+    result = wide_prod_change(client, ted_admin)
+    resp = client.post(f"/changes/{result['change_id']}/approve", json={}, headers=ted_admin)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "self_approval"
+    entry = client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()
+    assert entry["kind"] == "security" and entry["requested_by"] == "ted@strall.com"
+    assert client.get(f"/changes/{result['change_id']}").get_json()["status"] == "pending_approval"
+
+
+def test_approval_reruns_against_the_graph_as_it_is_now(client, as_):
+    ted, eve = as_("ted@strall.com", "requester"), as_("eve@strall.com", "approver")
+    first = wide_prod_change(client, ted)
+    pinned = wide_prod_change(client, ted, proposed_change={"az_count": 4}, expected_version=1)
+    # meanwhile another change to the same VPC is approved and applied
+    other = client.post("/request-change", headers=ted, json={
+        "component": VPC, "proposed_change": {"enable_ssm_endpoints": False}, "reason": "cost"}).get_json()
+    assert other["status"] == "pending_approval"
+    assert client.post(f"/changes/{other['change_id']}/approve", json={}, headers=eve).get_json()["status"] == "applied"
+    # the first one re-runs on the new config: both edits survive, versions follow each other
+    approved = client.post(f"/changes/{first['change_id']}/approve", json={}, headers=eve).get_json()
+    assert approved["status"] == "applied" and approved["version"] == {"current": 2, "after": 3}
+    config = client.get(f"/components/{VPC}").get_json()["config"]
+    assert config["az_count"] == 3 and config["enable_ssm_endpoints"] is False
+    # the one pinned to version 1 cannot apply any more
+    resp = client.post(f"/changes/{pinned['change_id']}/approve", json={}, headers=eve)
+    assert resp.status_code == 409 and resp.get_json()["cause"] == "stale_version"
+    assert client.get(f"/changes/{pinned['change_id']}").get_json()["status"] == "pending_approval"
+
+
+def test_deny(client, as_):
+    result = wide_prod_change(client, as_("ted@strall.com", "requester"))
+    eve = as_("eve@strall.com", "approver")
+    resp = client.post(f"/changes/{result['change_id']}/deny", json={"comment": "not this week"}, headers=eve)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "denied"
+    change = client.get(f"/changes/{result['change_id']}").get_json()
+    assert change["status"] == "denied" and [t["status"] for t in change["trail"]] == ["pending_approval", "denied"]
+    assert client.post(f"/changes/{result['change_id']}/approve", json={}, headers=eve).status_code == 409
+    assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 2
+
+
+def test_small_prod_changes_need_no_approval(client, as_):
+    resp = client.post("/request-change", headers=as_("ted@strall.com", "requester"), json={
+        "component": "cloudfront-distribution/strall-com", "proposed_change": {"price_class": "PriceClass_All"},
+        "reason": "latency"})
+    assert resp.get_json()["status"] == "applied"
