@@ -1,0 +1,83 @@
+"""Rule files operators edit: a broken file names file and field, refuses a start, never replaces the
+last good rule set; edits and reloads take effect without a restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+import pytest
+
+from app import create_app
+from app.policy import PolicyEngine, RuleFileError
+from app.settings import REPO_ROOT, Settings
+
+SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+          "requested_by": "ops@usekarma.dev"}
+
+
+@pytest.fixture
+def rules_dir(tmp_path):
+    target = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", target)
+    return target
+
+
+def break_network_rules(rules_dir):
+    path = rules_dir / "network.yaml"
+    path.write_text(path.read_text().replace("type: ec2-instance", "typ: ec2-instance"))
+    os.utime(path, (time.time() + 5, time.time() + 5))  # a distinct mtime, even on coarse clocks
+
+
+def test_a_broken_rule_file_refuses_to_start(world, rules_dir):
+    break_network_rules(rules_dir)
+    with pytest.raises(RuleFileError) as info:
+        create_app(Settings(rules_dir=rules_dir), repo=world)
+    assert "network.yaml" in str(info.value) and "when.impacted.typ" in str(info.value)
+
+
+def test_broken_edit_keeps_the_last_good_rules(make_app, rules_dir):
+    app = make_app(rules_dir=rules_dir)
+    client = app.test_client()
+    assert client.post("/plan", json=SUBNET).get_json()["decisions"][0]["effect"] == "reject"
+    break_network_rules(rules_dir)
+    resp = client.post("/admin/rules/reload")
+    assert resp.status_code == 422
+    report = resp.get_json()
+    assert report["ok"] is False and "network.yaml" in report["error"] and "typ" in report["error"]
+    # still served by the last good rule set, also through the automatic file check
+    assert client.post("/plan", json=SUBNET).get_json()["decisions"][0]["rule_id"] == \
+        "subnet-change-with-running-instance"
+    assert client.get("/admin/rules").get_json()["last_error"]
+
+
+def test_an_edit_takes_effect_without_a_restart(make_app, rules_dir):
+    app = make_app(rules_dir=rules_dir)
+    client = app.test_client()
+    assert client.post("/plan", json=SUBNET).get_json()["decisions"]
+    (rules_dir / "network.yaml").unlink()
+    (rules_dir / "extra.yaml").write_text("""
+rules:
+  - id: no-dev-subnet-edits-on-fridays
+    description: a new rule written by an operator
+    effect: warn
+    when:
+      change: {type: subnet}
+    message: "{change.component} edited"
+""")
+    assert client.post("/admin/rules/reload").get_json()["ok"] is True
+    body = client.post("/plan", json=SUBNET).get_json()
+    assert [d["rule_id"] for d in body["decisions"]] == ["no-dev-subnet-edits-on-fridays"]
+    assert body["warnings"] == ["subnet/karma-dev-private-a edited"]
+
+
+def test_sighup_reloads_in_process(make_app, rules_dir):
+    app = make_app(rules_dir=rules_dir)
+    policy = app.extensions["karma"].policy
+    before = policy.status()["fingerprint"]
+    (rules_dir / "network.yaml").unlink()
+    os.kill(os.getpid(), signal.SIGHUP)
+    assert policy.status()["fingerprint"] != before
+    assert "subnet-change-with-running-instance" not in policy.status()["rule_ids"]
