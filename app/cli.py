@@ -89,7 +89,8 @@ def seed(path: Path | None) -> None:
 @click.option("--bind", default=lambda: os.environ.get("KARMA_BIND", "127.0.0.1:8000"), show_default=True)
 @click.option("--workers", type=int, default=lambda: int(os.environ.get("KARMA_WORKERS", "2")),
               show_default=True)
-@click.option("--seed/--no-seed", "do_seed", default=True, help="Load the default seed file first.")
+@click.option("--seed/--no-seed", "do_seed", default=True,
+              help="Load the default seed file first, when the graph is empty.")
 def serve(bind: str, workers: int, do_seed: bool) -> None:
     """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn."""
     from app import seeding  # noqa: PLC0415
@@ -102,9 +103,12 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     target, repo = _repo(settings)
     try:
         repo.apply_schema()
-        if do_seed:
+        existing = repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
+        if do_seed and existing == 0:
             click.echo(f"seeding {settings.seed_file}", err=True)
             click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
+        elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
+            click.echo(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)", err=True)
         _local_admin_token(repo)
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
