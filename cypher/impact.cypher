@@ -1,13 +1,19 @@
 // Impact of a change to component $id: every component a change propagates to, in ONE traversal.
 // A change flows against depends_on / consumes_runtime_from edges (consumer -> provider) and along
-// emits_runtime_to edges (emitter -> receiver). ANY SHORTEST gives each affected component once,
-// with its smallest depth and one shortest path. Also returns the edges among the affected set
-// (for ordering actions) and, for validation, which of $ref_ids exist.
+// emits_runtime_to edges (emitter -> receiver). The path pattern says so with directed segments —
+// backward hops, at most one forward emits_runtime_to hop, backward hops — so every predicate is a
+// relationship type and direction that Neo4j inlines into its breadth-first ANY SHORTEST search
+// (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
+// One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
+// ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
+// Also returns the edges among the affected set (for ordering actions) and, for validation, which of
+// $ref_ids exist.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
-    ((a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]-(b)
-      WHERE (r:EMITS_RUNTIME_TO AND startNode(r) = a) OR (NOT r:EMITS_RUNTIME_TO AND endNode(r) = a)){1,25}
+    (()<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM]-()){0,25}
+    (()-[:EMITS_RUNTIME_TO]->()){0,1}
+    (()<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM]-()){0,25}
     (y:Component)
   WHERE y <> x
   WITH y, p ORDER BY length(p), y.id

@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 from app.errors import NotFound
@@ -26,7 +27,13 @@ def _secret() -> bytes:
     env = os.environ.get("KARMA_PLAN_SECRET")
     if env:
         return env.encode()
-    path = Path(os.environ.get("KARMA_PLAN_SECRET_FILE", REPO_ROOT / ".karma" / "plan-secret"))
+    return _file_secret(os.environ.get("KARMA_PLAN_SECRET_FILE", str(REPO_ROOT / ".karma" / "plan-secret")))
+
+
+@lru_cache(maxsize=4)
+def _file_secret(location: str) -> bytes:
+    """Read once per process (created on first use, 0600, race-free across workers)."""
+    path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

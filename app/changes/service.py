@@ -88,15 +88,16 @@ class ChangeService:
                   before: Callable[[GraphTx], dict | None] | None = None,
                   extra: dict | None = None, cr_extra: dict | None = None, actor=None,
                   approved_by: str | None = None) -> dict:
-        """Lock → (before) → read → analyse → (check) → commit, retried whole if the impact moved."""
+        """Lock+read → (before) → analyse → (check) → commit, retried whole if the impact moved."""
         ref_ids = reference_ids(request)
 
         def work(gtx: GraphTx) -> dict:
-            if gtx.lock(request.component) is None:
+            ctx = gtx.context_for_update(request.component, ref_ids)  # lock + read, one statement
+            if ctx is None:
                 raise _not_found(request.component)
             if before is not None and (early := before(gtx)) is not None:
                 return early
-            analysis = self._analyse(request, gtx.context(request.component, ref_ids), check, actor)
+            analysis = self._analyse(request, ctx, check, actor)
             analysis.approved_by = approved_by or (existing or {}).get("approved_by")
             status = analysis.status()
             if existing is not None and existing.get("status") == "queued" and status == "queued":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -63,11 +64,12 @@ class ComponentType:
     references: tuple[Reference, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    # cached: building a marshmallow schema per impacted row was most of a plan's Python time
+    @cached_property
     def config_keys(self) -> list[str]:
         return sorted(self.config_schema().fields)
 
-    @property
+    @cached_property
     def runtime_outputs(self) -> list[str]:
         return sorted(self.runtime_schema().fields)
 
@@ -137,11 +139,13 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 class Registry:
     def __init__(self) -> None:
         self._types: dict[str, ComponentType] = {}
+        self._unpublished: dict[str, list[str]] = {}
 
     def register(self, ctype: ComponentType) -> ComponentType:
         if ctype.name in self._types:
             raise ValueError(f"component type {ctype.name!r} registered twice")
         self._types[ctype.name] = ctype
+        self._unpublished.clear()
         return ctype
 
     def get(self, name: str) -> ComponentType:
@@ -158,6 +162,11 @@ class Registry:
 
     def unpublished_reads(self, name: str) -> list[str]:
         """Outputs this type reads from providers whose types do not publish them."""
+        if name not in self._unpublished:
+            self._unpublished[name] = self._compute_unpublished(name)
+        return list(self._unpublished[name])
+
+    def _compute_unpublished(self, name: str) -> list[str]:
         ctype = self.get(name)
         missing = []
         for ref in ctype.references:

@@ -14,12 +14,29 @@ from app.settings import REPO_ROOT
 CYPHER_DIR = REPO_ROOT / "cypher"
 
 
+INCLUDE = "// include: "
+
+
 @lru_cache(maxsize=None)
 def query(name: str) -> str:
+    """The query text; a line `// include: other` inlines other.cypher after its first MATCH, so a
+    variant (e.g. with a lock in front) shares the one traversal instead of copying it."""
     path = CYPHER_DIR / f"{name}.cypher"
     if not path.is_file():
         raise KeyError(f"no Cypher query named {name!r} ({path})")
-    return path.read_text(encoding="utf-8").strip()
+    lines = []
+    for line in path.read_text(encoding="utf-8").strip().splitlines():
+        if line.startswith(INCLUDE):
+            lines += _after_first_match(query(line[len(INCLUDE):].strip()))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _after_first_match(text: str) -> list[str]:
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("MATCH "))
+    return lines[first + 1:]
 
 
 def statements(name: str) -> list[str]:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, TypeVar
 
-from neo4j import Driver, ManagedTransaction, Query
+import contextlib
+
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl
 
 from app.graph.cypher import query, statements
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
+
+
+def _first(result) -> dict | None:
+    record = result.single()
+    return dict(record) if record is not None else None
 
 
 def _single(tx: ManagedTransaction, query_name: str, /, **params: Any) -> dict | None:
@@ -23,6 +30,10 @@ class GraphTx:
 
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
+
+    def context_for_update(self, component_id: str, ref_ids: list[str]) -> dict | None:
+        """Lock the component and read its change context in one statement (None: no such component)."""
+        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -51,17 +62,25 @@ class GraphRepository:
         return self.driver.session(database=self.database, **kw)
 
     def read(self, query_name: str, /, **params: Any) -> dict | None:
-        with self._session() as session:
-            return session.execute_read(lambda tx: _single(tx, query_name, **params))
+        """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
+        return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+                                         database_=self.database, bookmark_manager_=None,
+                                         result_transformer_=_first)
 
     def write(self, query_name: str, /, **params: Any) -> dict | None:
         with self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
-        """Run `work` in one managed write transaction (retried whole on transient errors)."""
+        """Run `work` in one managed write transaction (retried whole on transient errors).
+
+        BEGIN is pipelined with the first statement, as `driver.execute_query` does, so an apply is
+        three round trips (lock+read, commit statement, COMMIT). `_pipelined_begin` is private to the
+        driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
         with self._session() as session:
-            return session.execute_write(lambda tx: work(GraphTx(tx)))
+            pipelined = getattr(session, "_pipelined_begin", None) or contextlib.nullcontext()
+            with pipelined:
+                return session.execute_write(lambda tx: work(GraphTx(tx)))
 
     def ping(self) -> bool:
         self.driver.verify_connectivity()

@@ -65,3 +65,25 @@ def test_flat_properties_are_queryable_and_remove_stale_keys():
                                      "mixed": [1, "a"], "empty": []}, ["cidr_block", "gone"])
     assert props == {"cfg_cidr_block": "10.0.0.0/24", "cfg_ports": [80, 443], "cfg_tags": '{"a":"b"}',
                      "cfg_mixed": '[1,"a"]', "cfg_empty": [], "cfg_gone": None}
+
+
+def test_a_propagation_path_crosses_at_most_one_emits_edge():
+    # cypher/impact.cypher allows one emits_runtime_to hop per path; the registry must never need two:
+    # an emitting type is never downstream of anything (no dependencies of its own, nothing emits into it).
+    emitters = {n for n in registry.names() if any(r.kind == "emits_runtime_to" for r in get_type(n).references)}
+    assert emitters == {"serverless-site"}
+    for name in emitters:
+        assert all(r.kind == "emits_runtime_to" for r in get_type(name).references)
+    for name in registry.names():
+        for ref in get_type(name).references:
+            if ref.kind == "emits_runtime_to":
+                assert ref.target_type not in emitters
+
+
+def test_included_cypher_shares_the_traversal():
+    from app.graph.cypher import query
+
+    impact, for_update = query("impact"), query("impact_for_update")
+    assert "SET x._karma_lock = true" in for_update and "// include" not in for_update
+    traversal = impact[impact.index("CALL (x) {"):]
+    assert for_update.endswith(traversal)
