@@ -183,7 +183,7 @@ def worker(interval: float, once: bool) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGHUP, lambda *_: karma.policy.reload(force=True))
+    signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
     log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
     try:
         while not stopping:

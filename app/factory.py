@@ -102,10 +102,12 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
 
 
 def _install_sighup(policy: PolicyEngine) -> None:
-    """SIGHUP re-reads the rule files in this process (kill -HUP a gunicorn worker or the dev server)."""
+    """SIGHUP re-reads the rule files in this process (kill -HUP a gunicorn worker or the dev server)
+    before its next evaluation."""
     if threading.current_thread() is not threading.main_thread():
         return
     try:
-        signal.signal(signal.SIGHUP, lambda *_: policy.reload(force=True))
+        # deferred to the next evaluation: a handler must not take the engine's lock mid-evaluation
+        signal.signal(signal.SIGHUP, lambda *_: policy.request_reload())
     except (ValueError, AttributeError):  # not the main interpreter thread / no SIGHUP
         pass

@@ -9,9 +9,8 @@ See docs/rules.md for the rule language.
 """
 
 from app.policy.engine import Decision, PolicyEngine
-from app.policy.host import PolicyEvaluationError
 from app.policy.loader import validate_dir
-from app.policy.schema import RuleFileError
+from app.policy.schema import PolicyEvaluationError, RuleFileError
 
 
 def __getattr__(name):  # the click group is imported lazily so the service does not need click wired in

@@ -69,8 +69,8 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
     if not rules:
         click.echo(f"{directory}: no rules")
         return
-    width = max(len(r.id) for r in rules)
+    w_id, w_effect, w_file = (max(len(getattr(r, a)) for r in rules) for a in ("id", "effect", "file"))
     for r in rules:
-        click.echo(f"{r.id:<{width}}  {r.effect:<6}  {r.scope:<8}  {r.file}  {r.description}")
+        click.echo(f"{r.id:<{w_id}}  {r.effect:<{w_effect}}  {r.scope:<8}  {r.file:<{w_file}}  {r.description}")
     if compiled.disabled:
         click.echo(f"disabled: {', '.join(sorted(compiled.disabled))}")

@@ -2,12 +2,14 @@
 
     engine = PolicyEngine(rules_dir)
     engine.load()                       # RuleFileError if any file is broken
-    decisions = engine.evaluate(facts)  # list[Decision], sorted reject > block > warn, rule id, component
+    decisions = engine.evaluate(facts)  # list[Decision]: reject > block > require_approval > warn, id, component
 
 ``evaluate`` first calls ``maybe_reload``: at most once per second it stats the rule files and, when their
 names/mtimes/sizes changed, reloads. A broken edit keeps the last good rule set, is logged at ERROR on
 logger ``karma.policy`` once per distinct edit, and shows in ``status()['last_error']``. So every gunicorn
-worker converges on edited files without a signal.
+worker converges on edited files without a signal. ``reload()`` is safe from a signal handler: if the
+signal interrupted this thread inside the engine, the reload is deferred to the next evaluation
+(``request_reload()`` always does that).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,10 +66,12 @@ class PolicyEngine:
         self._seen_signature: tuple | None = None  # signature of the files last read (good or broken)
         self._next_check = 0.0
         self._reload_lock = threading.Lock()
+        self._reload_owner: int | None = None  # thread id holding _reload_lock (see reload)
+        self._pending_reload = False
 
     # ------------------------------------------------------------------ loading
     def _build_and_register(self) -> CompiledRuleSet:
-        compiled = loader.build(self.rules_dir)
+        compiled = loader.build(self.rules_dir, check_engine=False)  # registering is the engine check
         try:
             host.register(compiled.name, compiled.definition)
         except Exception as exc:  # noqa: BLE001 - durable errors are load errors
@@ -81,9 +86,18 @@ class PolicyEngine:
         if not compiled.rules:
             log.warning("no policy rules loaded from %s: every change is allowed by policy", self.rules_dir)
 
+    @contextmanager
+    def _locked(self):
+        with self._reload_lock:
+            self._reload_owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._reload_owner = None
+
     def load(self) -> None:
         """Read and compile every rule file; raise RuleFileError (naming file and field) if any is broken."""
-        with self._reload_lock:
+        with self._locked():
             signature = self._signature_or_none()
             compiled = self._build_and_register()
             self._seen_signature = signature
@@ -92,6 +106,11 @@ class PolicyEngine:
             log.info("policy rules loaded", extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint,
                                                    "rules_dir": str(self.rules_dir)})
 
+    def request_reload(self) -> None:
+        """Reload on the next evaluation (safe anywhere, e.g. in a signal handler)."""
+        self._pending_reload = True
+        self._next_check = 0.0
+
     def _signature_or_none(self) -> tuple | None:
         try:
             return loader.stat_signature(self.rules_dir)
@@ -99,12 +118,23 @@ class PolicyEngine:
             return None
 
     def reload(self, force: bool = True) -> dict:
-        """Re-read the files (only if they changed, unless ``force``). A broken edit keeps the last good set."""
-        with self._reload_lock:
+        """Re-read the files (only if they changed, unless ``force``). A broken edit keeps the last good set.
+
+        Called on a thread that is already inside this engine or durable_rules (a signal handler that
+        interrupted an evaluation or a reload), it cannot wait for that work to finish: it defers the
+        reload to the next evaluation and says so (``"deferred": True``) instead of deadlocking.
+        """
+        if self._reload_owner == threading.get_ident() or host.held_by_current_thread():
+            self.request_reload()
+            report = self._report(ok=True, changed=False)
+            report["deferred"] = True
+            return report
+        with self._locked():
             return self._reload_locked(self._signature_or_none(), force=force)
 
     def _reload_locked(self, signature: tuple | None, *, force: bool) -> dict:
         self._next_check = time.monotonic() + self.check_interval
+        self._pending_reload = False
         if not force and signature is not None and signature == self._seen_signature and self._active:
             return self._report(ok=True, changed=False)
         self._seen_signature = signature
@@ -131,16 +161,18 @@ class PolicyEngine:
         now = time.monotonic()
         if now < self._next_check:
             return
-        if not self._reload_lock.acquire(blocking=False):
-            return  # another thread is checking; keep using the current rule set
+        if self._reload_owner == threading.get_ident() or not self._reload_lock.acquire(blocking=False):
+            return  # another thread is checking (or this one, interrupted): keep using the current rule set
+        self._reload_owner = threading.get_ident()
         try:
             if now < self._next_check:
                 return
             self._next_check = now + self.check_interval
             signature = self._signature_or_none()
-            if signature != self._seen_signature:
+            if self._pending_reload or signature != self._seen_signature:
                 self._reload_locked(signature, force=True)
         finally:
+            self._reload_owner = None
             self._reload_lock.release()
 
     # ------------------------------------------------------------------ evaluation
@@ -152,9 +184,7 @@ class PolicyEngine:
             active = self._active
         if not active.rules or not facts:
             return []
-        sid = host.new_sid()
-        flat = flatten(facts, active.shards, sid)
-        hits = host.run(active.name, flat, sid)
+        hits = host.run(active.name, flatten(facts, active.shards))
         best: dict[tuple, Decision] = {}
         for action, fact_id in hits:
             rule = active.rules.get(active.actions.get(action, ""))

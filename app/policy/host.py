@@ -7,13 +7,20 @@ durable_rules 2.0.28 works inside a narrow setup (see docs/rules.md, "Engine not
   asynchronous actions, and those threads would otherwise call into the engine outside our lock;
 * each version of the compiled rules is registered once under a content-hashed ruleset name (a reload
   registers a new name; names cannot be unregistered, so old versions stay, bounded by the edits);
-* per evaluation a fresh uuid sid, and ``assert_facts`` -> read state -> ``delete_state`` inside one
-  process-wide lock, so only one sid is ever alive (deleting an older sid while a newer one lives
-  crashes the process, and a ruleset holds at most 1024 sids);
-* exceptions raised inside actions are swallowed by durable into ``state['exception']``: checked.
+* everything that touches the engine runs inside one process-wide lock;
+* exceptions raised inside actions are swallowed by durable into the state's ``exception``: checked.
 
-Actions are stateless: they record ``(rule id, fact id)`` into the collector of the evaluation that holds
-the lock, so a ruleset registered by one PolicyEngine serves any other with the same compiled content.
+One session per registered ruleset, kept for the life of the process. Each evaluation asserts its facts
+(ids unique per evaluation), lets the actions run, then retracts the same facts. So only one sid per
+ruleset is ever alive (deleting an older sid while a newer one lives crashes the process; a ruleset holds
+at most 1024 sids), and an evaluation does not pay for creating a session: durable allocates and clears
+about 8 KB per rule for every new session (``ensureStateNode``), which made a fresh sid per evaluation
+cost ~1 ms per 500 rules. Should the engine ever fail (an error from ``assert_facts``, an exception in an
+action), the session is not touched again (deleting a half-built session crashed the process in our
+experiments): the same compiled rules are registered afresh under ``<name>_r<n>`` with a new session.
+
+Actions are stateless: they record ``(durable rule name, fact id)`` into the collector of the evaluation
+holding the lock, so a ruleset registered by one PolicyEngine serves any other with the same content.
 """
 
 from __future__ import annotations
@@ -24,39 +31,57 @@ import json
 import logging
 import os
 import threading
-import uuid
 from functools import lru_cache
 
 import durable_rules_engine
 from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
+from app.policy.schema import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
 
+SESSION = "karma"
 _LOCK = threading.Lock()
+_OWNER: int | None = None  # thread id inside _LOCK (so a signal handler on that thread can tell)
 _HOST = None
 _COLLECTOR: list | None = None
+_SEQUENCE = itertools.count(1)
 _CHECK_COUNTER = itertools.count()
 
 
-class PolicyEvaluationError(RuntimeError):
-    """durable_rules failed while evaluating facts (the caller must not treat this as 'allowed')."""
-
-
 def _reinit_after_fork() -> None:  # a lock held by another thread at fork() would never be released
-    global _LOCK
+    global _LOCK, _OWNER
     _LOCK = threading.Lock()
+    _OWNER = None
+
+
+class _Locked:
+    def __enter__(self):
+        global _OWNER
+        _LOCK.acquire()
+        _OWNER = threading.get_ident()
+
+    def __exit__(self, *exc):
+        global _OWNER
+        _OWNER = None
+        _LOCK.release()
+
+
+def held_by_current_thread() -> bool:
+    """True inside the engine lock on this thread (e.g. a signal handler interrupted an evaluation)."""
+    return _OWNER == threading.get_ident()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reinit_after_fork)
 
 
-def _record(rule_id: str):
+def _record(action_name: str):
     def action(c):
         if _COLLECTOR is not None:
-            _COLLECTOR.append((rule_id, c.m["id"]))
+            matches = c.m if isinstance(c.m, list) else [c.m]  # rules have "cap": a list of matches
+            _COLLECTOR.extend((action_name, m["id"]) for m in matches)
     return action
 
 
@@ -71,7 +96,7 @@ class KarmaHost(durable_engine.Host):
         return _record(action_name)
 
     def _run(self):
-        # No dispatch/timer threads (see the module docstring). Synchronous assert_facts runs the actions.
+        # No dispatch/timer threads (see the module docstring): actions run synchronously in do_actions.
         return None
 
 
@@ -82,56 +107,115 @@ def _host() -> KarmaHost:
     return _HOST
 
 
+class _Registration:
+    def __init__(self, definition: dict):
+        self.definition = definition
+        self.generation = 0
+        self.evaluations = 0
+
+    def physical(self, name: str) -> str:
+        return name if self.generation == 0 else f"{name}_r{self.generation}"
+
+
+_REGISTRY: dict[str, _Registration] = {}
+
+
 def is_registered(name: str) -> bool:
-    return _HOST is not None and name in _HOST._ruleset_directory  # noqa: SLF001
+    return name in _REGISTRY
 
 
 def register(name: str, definition: dict) -> None:
     """Register a compiled ruleset once under its content-hashed name."""
-    with _LOCK:
-        host = _host()
-        if name in host._ruleset_directory:  # noqa: SLF001 - durable has no public lookup
+    with _Locked():
+        if name in _REGISTRY:
             return
-        host.set_rulesets({name: copy.deepcopy(definition)})  # durable mutates the definition
+        _host().set_rulesets({name: copy.deepcopy(definition)})  # durable mutates the definition
+        _REGISTRY[name] = _Registration(definition)
 
 
-def run(name: str, flat_facts: list[dict], sid: str) -> list[tuple[str, str]]:
-    """Assert the facts in a fresh session, collect the matches, delete the session."""
+def generation(name: str) -> int:
+    """How many times the ruleset was re-registered after an engine error (0: never)."""
+    return _REGISTRY[name].generation if name in _REGISTRY else 0
+
+
+def _retire(name: str) -> None:
+    reg = _REGISTRY[name]
+    reg.generation += 1
+    _host().set_rulesets({reg.physical(name): copy.deepcopy(reg.definition)})
+    log.error("durable_rules: engine error; its session is left alone and rule set %s is served from a fresh "
+              "registration %s", name, reg.physical(name))
+
+
+def _do_actions(ruleset, state_handle) -> dict | None:
+    """Run the actions durable queued for the session (what Host._handle_function does, sans the dumps)."""
+    outcome: list = [None, None]
+
+    def complete(error, state):
+        outcome[0], outcome[1] = error, state
+
+    ruleset.do_actions(state_handle, complete)
+    if outcome[0]:
+        raise outcome[0] if isinstance(outcome[0], BaseException) else RuntimeError(str(outcome[0]))
+    return outcome[1]
+
+
+def run(name: str, flat_facts: list[dict]) -> list[tuple[str, str]]:
+    """Assert the facts, collect (durable rule name, fact id) matches, retract the facts."""
     global _COLLECTOR
     if not flat_facts:
         return []
-    with _LOCK:
-        host = _host()
+    with _Locked():
+        reg = _REGISTRY[name]
+        ruleset = _host().get_ruleset(reg.physical(name))
+        prefix = f"{next(_SEQUENCE)}:"
+        for fact in flat_facts:
+            fact["sid"] = SESSION
+            fact["id"] = prefix + fact["id"]
+        payload = json.dumps(flat_facts, ensure_ascii=False)
         hits: list[tuple[str, str]] = []
         _COLLECTOR = hits
-        state = None
         try:
-            state = host.assert_facts(name, flat_facts)
-        except durable_engine.MessageNotHandledException as exc:  # cannot happen with the catch-all rule
-            raise PolicyEvaluationError(f"durable_rules did not handle the facts: {exc.message}") from None
-        except durable_engine.MessageObservedException as exc:
-            raise PolicyEvaluationError(f"durable_rules saw a duplicate fact: {exc.message}") from None
-        except Exception as exc:  # noqa: BLE001 - engine errors surface as evaluation errors
-            raise PolicyEvaluationError(f"durable_rules failed: {exc}") from exc
+            handle = ruleset._handle_result(  # noqa: SLF001 - raises NotHandled / Observed
+                durable_rules_engine.assert_facts(ruleset._handle, payload), flat_facts)  # noqa: SLF001
+            state = _do_actions(ruleset, handle)
+            if isinstance(state, dict) and state.get("exception"):
+                raise PolicyEvaluationError(f"a rule action failed inside durable_rules: {state['exception']}")
+            _COLLECTOR = None
+            handle = ruleset._handle_result(  # noqa: SLF001
+                durable_rules_engine.retract_facts(ruleset._handle, payload), flat_facts)  # noqa: SLF001
+            _do_actions(ruleset, handle)
+        except Exception as exc:  # noqa: BLE001 - any engine error: never touch that session again
+            message = getattr(exc, "message", None) or str(exc)
+            try:
+                _retire(name)
+            except Exception:  # noqa: BLE001
+                log.exception("durable_rules: re-registering %s failed", name)
+            if isinstance(exc, PolicyEvaluationError):
+                raise
+            raise PolicyEvaluationError(f"durable_rules failed to evaluate the facts: {message}") from None
         finally:
             _COLLECTOR = None
-            try:
-                host.delete_state(name, sid)
-            except Exception:  # noqa: BLE001
-                log.exception("durable_rules: deleting session %s failed", sid)
-    if isinstance(state, dict) and state.get("exception"):
-        raise PolicyEvaluationError(f"a rule action failed inside durable_rules: {state['exception']}")
-    return hits
+        reg.evaluations += 1
+    n = len(prefix)
+    return [(action, fact_id[n:]) for action, fact_id in hits]
 
 
-def new_sid() -> str:
-    return uuid.uuid4().hex
+def live_sessions(name: str) -> list[str]:
+    """Sessions durable holds for the current registration of ``name`` (for tests): at most ``[SESSION]``."""
+    with _Locked():
+        reg = _REGISTRY[name]
+        ruleset = _host().get_ruleset(reg.physical(name))
+        try:
+            state = ruleset.get_state(SESSION)
+        except Exception:  # noqa: BLE001 - no session yet
+            return []
+        return [state["sid"]] if state else []
 
 
 # ------------------------------------------------------------------ compile checks (no Host, no sessions)
 def _try_create(definition: dict) -> str | None:
     name = f"karma_check_{os.getpid()}_{next(_CHECK_COUNTER)}"
-    with _LOCK:
+    with _Locked():
         try:
             handle = durable_rules_engine.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
         except Exception as exc:  # noqa: BLE001
@@ -149,8 +233,8 @@ def regex_error(pattern: str) -> str | None:
     error = _try_create({"r": {"all": [{"m": {"$and": [{"k": "x"}, {"$mt": {"v:s": pattern}}]}}]}})
     if error is None:
         return None
-    return f"durable_rules cannot compile this pattern ({error}; e.g. a {{m,n}} bound above 100 or a " \
-           "pattern that is too large)"
+    return (f"durable_rules cannot compile this pattern ({error}; e.g. a {{m,n}} bound above 100 or a "
+            "pattern that is too large)")
 
 
 def ruleset_error(definition: dict) -> str | None:

@@ -75,6 +75,10 @@ class RuleFileError(Exception):
         super().__init__(text)
 
 
+class PolicyEvaluationError(RuntimeError):
+    """durable_rules failed while evaluating facts (the caller must not treat this as 'allowed')."""
+
+
 # ----------------------------------------------------------------------------------------------- the tree
 @dataclass(frozen=True)
 class Field:
@@ -143,6 +147,10 @@ def type_name(value) -> str:
     if isinstance(value, dict):
         return "mapping"
     return type(value).__name__
+
+
+def _shown(value) -> str:
+    return "an empty list" if value == [] else type_name(value)
 
 
 def is_number(value) -> bool:
@@ -280,7 +288,7 @@ class _Parser:
 
     def group(self, key: str, node, path: str, negated: bool, parse_item):
         if not isinstance(node, list) or not node:
-            self.errors.add(path, f"expected a non-empty list, got {type_name(node)}")
+            self.errors.add(path, f"expected a non-empty list, got {_shown(node)}")
             return None
         items = [parse_item(item, f"{path}[{i}]", negated) for i, item in enumerate(node)]
         if any(i is None for i in items):
@@ -374,7 +382,7 @@ class _Parser:
 
     def _scalars(self, fld: Field, value, path: str):
         if not isinstance(value, list) or not value:
-            self.errors.add(path, f"expected a non-empty list, got {type_name(value)}")
+            self.errors.add(path, f"expected a non-empty list, got {_shown(value)}")
             return None
         ok = True
         for i, item in enumerate(value):

@@ -76,8 +76,11 @@ rules:
 def test_sighup_reloads_in_process(make_app, rules_dir):
     app = make_app(rules_dir=rules_dir)
     policy = app.extensions["karma"].policy
+    policy.check_interval = 3600  # only the signal can trigger this reload
     before = policy.status()["fingerprint"]
     (rules_dir / "network.yaml").unlink()
     os.kill(os.getpid(), signal.SIGHUP)
+    body = app.test_client().post("/plan", json=SUBNET).get_json()  # applied before this evaluation
+    assert body["decisions"] == []
     assert policy.status()["fingerprint"] != before
     assert "subnet-change-with-running-instance" not in policy.status()["rule_ids"]

@@ -1,0 +1,250 @@
+"""Strict validation of rule files: every broken file is refused with a message naming file and field."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from app.policy import PolicyEngine, RuleFileError, validate_dir
+from app.policy.schema import regex_problem
+
+RULE = """
+rules:
+  - id: a
+    description: d
+    effect: warn
+    when: {when}
+    message: {message}
+"""
+
+
+def one_rule(when: str = "{change: {type: subnet}}", message: str = "m", **extra) -> str:
+    text = RULE.format(when=when, message=message)
+    for key, value in extra.items():
+        text = text.replace("    effect: warn\n", f"    effect: warn\n    {key}: {value}\n")
+    return text
+
+
+# (file content, the error after "<dir>/x.yaml: ")
+CASES = {
+    "unknown field, with a suggestion": (
+        one_rule("{impacted: {typ: ec2-instance}}"),
+        "rules[0].when.impacted.typ: unknown field (did you mean 'type'?)"),
+    "unknown effect": (
+        one_rule().replace("effect: warn", "effect: deny"),
+        "rules[0].effect: unknown effect 'deny' (expected one of reject, block, require_approval, warn)"),
+    "unknown operator": (
+        one_rule("{change: {type: {equals: subnet}}}"),
+        "rules[0].when.change.type.equals: unknown operator 'equals' (expected one of eq, ne, in, not_in, lt, "
+        "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty)"),
+    "unknown rule key": (
+        one_rule(severity="high"),
+        "rules[0].severity: unknown field (expected one of id, description, effect, when, message, enabled, "
+        "approver_role)"),
+    "unknown section": (
+        one_rule("{changes: {type: subnet}}"),
+        "rules[0].when.changes: unknown section (expected change, component, impacted, all, any or not) "
+        "(did you mean 'change'?)"),
+    "sub-field of a fixed field": (
+        one_rule("{change: {type.name: subnet}}"),
+        "rules[0].when.change.type.name: unknown field (change.type is a string field and has no sub-fields)"),
+    "bad key in an open path": (
+        one_rule("{change: {new.cloudfront aliases: {exists: true}}}"),
+        "rules[0].when.change.new.cloudfront aliases: bad key 'cloudfront aliases' in field path (keys are "
+        "letters, digits, '_' and '-')"),
+    "wrong value type": (
+        one_rule('{impacted: {depth: {gt: "1"}}}'),
+        "rules[0].when.impacted.depth.gt: expected a number, got string"),
+    "YAML boolean where a string is expected": (
+        one_rule("{change: {environment: no}}"),
+        "rules[0].when.change.environment: expected a string for change.environment, got boolean (YAML reads "
+        "yes/no/on/off/true/false as booleans; quote the value)"),
+    "operator that does not apply": (
+        one_rule("{change: {changed_keys: {gt: 3}}}"),
+        "rules[0].when.change.changed_keys.gt: operator gt does not apply to change.changed_keys (a list field)"),
+    "list field without an operator": (
+        one_rule("{change: {changed_keys: cidr_block}}"),
+        "rules[0].when.change.changed_keys: a list field needs an operator: contains, contains_any, "
+        "contains_all, empty or exists"),
+    "null value": (
+        one_rule("{change: {reason: null}}"),
+        "rules[0].when.change.reason: null is not a value to compare with (use {exists: false})"),
+    "exists takes a boolean": (
+        one_rule('{change: {old.cidr_block: {exists: "yes"}}}'),
+        "rules[0].when.change.old.cidr_block.exists: expected true or false, got string"),
+    "empty in list": (
+        one_rule("{change: {type: {in: []}}}"),
+        "rules[0].when.change.type.in: expected a non-empty list, got an empty list"),
+    "empty any": (
+        one_rule("{change: {any: []}}"),
+        "rules[0].when.change.any: expected a non-empty list, got an empty list"),
+    "empty when": (
+        one_rule("{}"),
+        "rules[0].when: must name at least one section: change, component or impacted"),
+    "unknown placeholder": (
+        one_rule("{impacted: {type: lambda}}", '"{impacted.nickame} is down"'),
+        "rules[0].message: unknown placeholder {impacted.nickame}: unknown field (did you mean 'nickname'?)"),
+    "impacted placeholder in a change rule": (
+        one_rule(message='"{impacted.id} is down"'),
+        "rules[0].message: placeholder {impacted.id} needs an impacted section in when (this rule is "
+        "evaluated against the change only)"),
+    "unbalanced brace": (
+        one_rule(message='"oops {change.component"'),
+        "rules[0].message: unbalanced '{' at position 5 (write {{ for a literal brace)"),
+    "regex anchor": (
+        one_rule('{change: {environment: {matches: "^prod"}}}'),
+        "rules[0].when.change.environment.matches: '^' is not supported: a pattern always matches the whole "
+        "value (drop the anchor; use .* to match part of a value)"),
+    "regex escape durable cannot do": (
+        one_rule('{change: {environment: {matches: "a\\\\d+"}}}'),
+        "rules[0].when.change.environment.matches: unsupported escape \\d (durable_rules patterns only escape "
+        ". | ? * + ( ) [ ] { } \\; write character classes such as [0-9] instead)"),
+    "regex durable refuses": (
+        one_rule('{change: {environment: {matches: "a{200}"}}}'),
+        "rules[0].when.change.environment.matches: durable_rules cannot compile this pattern (Could not create "
+        "ruleset, error code: 501; e.g. a {m,n} bound above 100 or a pattern that is too large)"),
+    "negated regex": (
+        one_rule('{change: {not: {environment: {matches: "prod.*"}}}}'),
+        "rules[0].when.change.not.environment.matches: matches cannot be used under not (durable_rules has no "
+        "negated pattern operator); match the values you want instead"),
+    "id not a slug": (
+        one_rule().replace("id: a", "id: Subnet Rule"),
+        "rules[0].id: 'Subnet Rule' is not a slug (lowercase letters and digits separated by '-' or '_', at "
+        "most 100 characters)"),
+    "approver_role without require_approval": (
+        one_rule(approver_role="approver"),
+        "rules[0].approver_role: only allowed with effect require_approval"),
+    "rules is not a list": (
+        "rules: {id: a}\n",
+        "rules: expected a list of rules, got mapping"),
+    "empty file": (
+        "",
+        "file is empty (expected a mapping with a 'rules' list)"),
+    "YAML syntax error": (
+        "rules:\n  - id: a\n    description: d\n     effect: warn\n",
+        "line 4, column 12: YAML error: mapping values are not allowed in this context"),
+    "duplicate key": (
+        one_rule().replace("    effect: warn\n", "    effect: warn\n    effect: reject\n"),
+        "line 5, column 5: YAML error: duplicate key 'effect' (first at line 4)"),
+}
+
+
+@pytest.mark.parametrize("text,expected", CASES.values(), ids=list(CASES))
+def test_each_broken_file_names_file_and_field(tmp_path, text, expected):
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    assert validate_dir(tmp_path) == [f"{tmp_path / 'x.yaml'}: {expected}"]
+    with pytest.raises(RuleFileError) as exc:
+        PolicyEngine(tmp_path).load()
+    assert str(exc.value) == f"{tmp_path / 'x.yaml'}: {expected}"
+
+
+def test_the_examples_path_format(tmp_path, monkeypatch):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "subnets.yaml").write_text(textwrap.dedent(one_rule("{impacted: {typ: ec2-instance}}")).lstrip())
+    monkeypatch.chdir(tmp_path)
+    assert validate_dir("rules") == [
+        "rules/subnets.yaml: rules[0].when.impacted.typ: unknown field (did you mean 'type'?)"]
+
+
+def test_missing_required_fields_are_all_reported(tmp_path):
+    (tmp_path / "x.yaml").write_text("rules:\n  - id: a\n    effect: warn\n    when: {change: {type: subnet}}\n")
+    assert validate_dir(tmp_path) == [f"{tmp_path / 'x.yaml'}: rules[0].description: missing (required)",
+                                      f"{tmp_path / 'x.yaml'}: rules[0].message: missing (required)"]
+
+
+def test_every_problem_in_every_file_is_reported(tmp_path):
+    (tmp_path / "a.yaml").write_text(textwrap.dedent(one_rule("{impacted: {typ: x}}")).lstrip())
+    (tmp_path / "b.yaml").write_text(textwrap.dedent(one_rule().replace("id: a", "id: b")
+                                                     .replace("effect: warn", "effect: nope")).lstrip())
+    (tmp_path / "c.yaml").write_text(textwrap.dedent(one_rule().replace("id: a", "id: c")).lstrip())
+    errors = validate_dir(tmp_path)
+    assert [e.split(": ")[0] for e in errors] == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
+    with pytest.raises(RuleFileError) as exc:
+        PolicyEngine(tmp_path).load()
+    assert exc.value.errors == errors
+    assert str(exc.value).startswith("2 errors in rule files:")
+
+
+def test_duplicate_ids_across_files(tmp_path):
+    (tmp_path / "a.yaml").write_text(textwrap.dedent(one_rule()).lstrip())
+    (tmp_path / "b.yaml").write_text(textwrap.dedent(one_rule()).lstrip())
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'b.yaml'}: rules[0].id: duplicate id 'a' (already used at {tmp_path / 'a.yaml'}: rules[0])"]
+
+
+def test_only_yaml_files_count_and_hidden_files_are_ignored(tmp_path):
+    (tmp_path / "a.yml").write_text(textwrap.dedent(one_rule()).lstrip())
+    (tmp_path / ".#a.yaml").write_text("broken: [")
+    (tmp_path / "notes.txt").write_text("broken: [")
+    (tmp_path / "a.yaml.swp").write_text("broken: [")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    assert engine.rule_count == 1
+    assert engine.status()["files"] == ["a.yml"]
+
+
+def test_missing_directory(tmp_path):
+    assert validate_dir(tmp_path / "nope") == [f"{tmp_path / 'nope'}: rules directory not found"]
+
+
+def test_valid_language_features_are_accepted(tmp_path):
+    text = """
+    rules:
+      - id: everything
+        description: every operator and grouping once
+        effect: block
+        enabled: true
+        when:
+          change:
+            type: [subnet, vpc]
+            environment: {ne: prod, in: [dev, staging], not_in: [qa]}
+            changed_keys: {contains: cidr_block, contains_any: [a, cidr_block], contains_all: [cidr_block]}
+            affected_count: {lt: 100, lte: 99, gt: 0, gte: 1}
+            nickname: {matches: "karma-[a-z]+(-[a-z])?.*"}
+            reason: {exists: false, empty: true}
+            old.cidr_block: {exists: true}
+            new: {empty: false}
+            any:
+              - requested_by: ted@strall.com
+              - not: {requested_by: {matches: "bot-.*"}}
+          component:
+            config.vpc_nickname: karma-dev
+          impacted:
+            all:
+              - type: ec2-instance
+              - runtime.state: running
+            not:
+              runtime_published: false
+          not:
+            impacted: {depth: {gt: 5}}
+        message: "{impacted.id} in {change.component} ({change.changed_keys}) {{literal}}"
+    """
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(text).lstrip())
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'x.yaml'}: rules[0].when.change.any[1].not.requested_by.matches: matches cannot be used "
+        "under not (durable_rules has no negated pattern operator); match the values you want instead"]
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(text).replace(
+        "- not: {requested_by: {matches: \"bot-.*\"}}", "- requested_by: {matches: \"bot-.*\"}").lstrip())
+    assert validate_dir(tmp_path) == []
+
+
+@pytest.mark.parametrize("pattern,problem", [
+    ("prod-.*", None),
+    ("[a-z0-9]+-(dev|prod)", None),
+    ("a{1,3}b?", None),
+    ("x\\.y", None),
+    ("", "empty pattern"),
+    ("^a", "'^' is not supported"),
+    ("a$", "'$' is not supported"),
+    ("\\d+", "unsupported escape \\d"),
+    ("[^a]", "negated character classes"),
+    ("(?i)a", "(?...) groups are not supported"),
+    ("[a", "unterminated [ character class"),
+    ("[-a]", "'-' is only allowed as the last character"),
+    ("(a", "invalid pattern"),
+])
+def test_regex_dialect(pattern, problem):
+    got = regex_problem(pattern)
+    assert (got is None) if problem is None else (problem in got)
