@@ -44,9 +44,16 @@ seed: setup ## (re)load the karma world
 rules-validate: $(STAMP)
 	$(BIN)/karma rules validate
 
-stop: ## stop both local Neo4j servers (dev and test)
+bench: setup ## every performance figure in ≤ 5 min → bench/results/latest.json (docs/performance.md)
+	$(BIN)/karma bench run $(BENCH_ARGS)
+
+bench-full: setup ## the long benchmark: more samples, 1–32 users (BENCH_ARGS="--sizes 1k,10k,100k,1m" for 1M)
+	$(BIN)/karma bench run --full $(BENCH_ARGS)
+
+stop: ## stop the local Neo4j servers (dev, test, bench)
 	-$(BIN)/karma neo4j stop
 	-$(TEST_ENV) $(BIN)/karma neo4j stop
+	-$(BIN)/karma bench stop
 
 clean: stop
 	rm -rf .karma $(VENV)

@@ -61,8 +61,11 @@ def _register_groups() -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
+    from app.bench.cli import bench_cli  # noqa: PLC0415
+
     main.add_command(neo4j_cli)
     main.add_command(rules_cli)
+    main.add_command(bench_cli)
 
 
 @main.command()

@@ -78,8 +78,8 @@ class GraphRepository:
         three round trips (lock+read, commit statement, COMMIT). `_pipelined_begin` is private to the
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
         with self._session() as session:
-            pipelined = getattr(session, "_pipelined_begin", None) or contextlib.nullcontext()
-            with pipelined:
+            flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
+            with flag if flag is not None else contextlib.nullcontext():
                 return session.execute_write(lambda tx: work(GraphTx(tx)))
 
     def ping(self) -> bool:

@@ -65,11 +65,37 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
     assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["s2.usekarma.dev"]
 
 
-def test_a_queued_request_is_rejected_when_a_hard_reject_now_matches(client):
-    change = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-              "requested_by": "ops@usekarma.dev", "on_blocked": "queue"}
-    # a reject is never queued
-    assert post(client, "/request-change", change)[1]["status"] == "rejected"
+def test_a_queued_request_is_rejected_when_a_hard_reject_now_matches(make_app, tmp_path):
+    import shutil
+
+    from app.settings import REPO_ROOT
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    app = make_app(rules_dir=rules)
+    client = app.test_client()
+    queued = post(client, "/request-change", alias_change("later.usekarma.dev"))[1]
+    assert queued["status"] == "queued"
+    (rules / "freeze.yaml").write_text("""
+rules:
+  - id: site-freeze
+    description: no site changes during the freeze
+    effect: reject
+    when:
+      change: {type: serverless-site}
+    message: "{change.component}: site changes are frozen"
+""")
+    assert client.post("/admin/rules/reload").get_json()["ok"] is True
+    report = publish(client)  # its blocker is gone, but a reject now matches
+    assert [(q["change_id"], q["status"]) for q in report["queue"]] == [(queued["change_id"], "rejected")]
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "rejected" and [t["status"] for t in change["trail"]] == ["queued", "rejected"]
+    entry = client.get(f"/log/{change['trail'][1]['id']}").get_json()
+    assert [d["rule_id"] for d in entry["decisions"] if d["effect"] == "reject"] == ["site-freeze"]
+    assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["staging.usekarma.dev"]
+    # a reject is never queued in the first place
+    again = post(client, "/request-change", alias_change("again.usekarma.dev"))[1]
+    assert again["status"] == "rejected"
 
 
 def test_queued_request_expires_after_its_ttl(app, client):

@@ -1,0 +1,827 @@
+"""The benchmark run: its own Neo4j, growing worlds, and every figure of the performance issue.
+
+One run, side by side on the same machine (`karma bench run`, `make bench`):
+
+1. latency of `/plan` and `/request-change` at each size (1k, 10k, 100k) for the same local impact
+   (`generator.LOCAL`), measured in-process through the real Flask app (routing, marshmallow, JSON);
+2. the floor: the same impact Cypher through the bare driver, interleaved sample by sample with the
+   plans so both see the same machine → plan ÷ floor;
+3. the naive peer (`naive.py`) at the largest size → naive ÷ Karma, with a check that both found
+   the same impact;
+4. rule scaling: the same plan with 5 and with 500 generated rules loaded, interleaved;
+5. throughput through real gunicorn (a subprocess on 127.0.0.1) with concurrent locust users;
+6. Bolt round trips per plan and per apply, vs. rule count and impact size (`roundtrips.py`).
+
+Worlds grow in place: the world of 1k is a prefix of the world of 10k (see `generator`), so each size
+only loads what the previous one lacked. The bench Neo4j is the project's local server with its own home
+(.karma/neo4j-bench), port (7698) and memory; it is wiped at the start of a run (it holds nothing else)
+and stopped at the end if this run started it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from app.bench import generator, report
+from app.bench import rules as bench_rules
+from app.bench.roundtrips import RoundTrips
+from app.bench.stats import ratio, summary
+from app.settings import REPO_ROOT
+
+log = logging.getLogger("karma.bench")
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+WORK_DIR = REPO_ROOT / ".karma" / "bench"
+REQUESTER = "bench@example.com"
+TX_LIMIT_S = 30  # a query running longer than this on the bench instance is terminated (watchdog)
+MARKER = "bench-instance"
+CANARY_LIMIT_S = 10  # the first /plan of a size (a healthy one takes milliseconds)
+WARMUP_FIRST_S = 20.0  # first size: the server JIT needs ~20 s of queries (41 → ~10 ms for the probe)
+WARMUP_S = 2.0
+
+TARGETS = {  # figure → (target, comparison)
+    "plan_over_floor": (2.0, "<="),
+    "plan_100k_over_1k": (1.3, "<="),
+    "naive_over_karma_100k": (100.0, ">="),
+    "round_trips_per_plan": (2, "<="),
+    "round_trips_per_apply": (3, "<="),
+    "rules_500_over_5": (1.5, "<="),
+}
+
+
+@dataclass
+class BenchConfig:
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    seed: int = 42
+    plan_samples: int = 200
+    apply_samples: int = 50
+    warmup: int = 20
+    naive_samples: int = 3
+    rule_counts: tuple[int, int] = (5, 500)
+    rule_samples: int = 100
+    throughput_seconds: int = 15
+    throughput_users: tuple[int, ...] = (8,)
+    workers: int = 2
+    rules_dir: Path = REPO_ROOT / "rules"
+    out: Path = RESULTS_DIR / "latest.json"
+    keep_running: bool = False
+    profile: bool = False
+    heap: str = "3g"
+    pagecache: str = "2g"
+    tx_memory: str = "1g"
+    profile_name: str = "quick"
+
+    def __post_init__(self) -> None:
+        if max(self.sizes) > 200_000 and (self.heap, self.pagecache) == ("3g", "2g"):
+            self.heap, self.pagecache = "8g", "6g"  # 1M components: ~2 GB of store, a 1M-row naive read
+
+    @classmethod
+    def full(cls, **kw) -> "BenchConfig":
+        base = dict(plan_samples=1000, apply_samples=300, warmup=50, naive_samples=5, rule_samples=500,
+                    throughput_seconds=30, throughput_users=(1, 4, 16, 32), profile_name="full")
+        base.update(kw)
+        return cls(**base)
+
+
+def _echo(message: str) -> None:
+    print(message, flush=True)
+
+
+def _ms(start_ns: int) -> float:
+    return (time.perf_counter_ns() - start_ns) / 1e6
+
+
+# ----------------------------------------------------------------------------------------- neo4j
+
+
+def neo4j_env(cfg: BenchConfig) -> dict[str, str]:
+    return {
+        "KARMA_NEO4J_HOME": os.environ.get("KARMA_BENCH_NEO4J_HOME", str(REPO_ROOT / ".karma" / "neo4j-bench")),
+        "KARMA_NEO4J_BOLT_PORT": os.environ.get("KARMA_BENCH_BOLT_PORT", "7698"),
+        "KARMA_NEO4J_LIB": os.environ.get("KARMA_NEO4J_LIB", str(REPO_ROOT / ".karma" / "neo4j" / "lib")),
+        "KARMA_NEO4J_HEAP": os.environ.get("KARMA_BENCH_NEO4J_HEAP", cfg.heap),
+        "KARMA_NEO4J_PAGECACHE": os.environ.get("KARMA_BENCH_NEO4J_PAGECACHE", cfg.pagecache),
+        "KARMA_NEO4J_TX_MEMORY": os.environ.get("KARMA_BENCH_NEO4J_TX_MEMORY", cfg.tx_memory),
+    }
+
+
+class BenchNeo4j:
+    """The bench's own local Neo4j: started if needed, stopped at the end if we started it."""
+
+    def __init__(self, cfg: BenchConfig):
+        from app import neo4j_local  # noqa: PLC0415
+
+        self.local = neo4j_local
+        self.settings = neo4j_local.Settings.from_env(neo4j_env(cfg))
+        # the naive peer reads the whole graph in one query: seconds at 100k, minutes at 1M
+        self.tx_limit_s = TX_LIMIT_S if max(cfg.sizes) <= 200_000 else 20 * TX_LIMIT_S
+        self.started = False
+        self.fresh = False
+        self.driver = None
+        self.watchdog: Watchdog | None = None
+
+    def _claim_home(self) -> None:
+        """The bench wipes its database: only ever in a home it created (marked), never another one."""
+        home = self.settings.home
+        marker = home / MARKER
+        if marker.exists():
+            return
+        if (self.settings.data_dir / "databases" / "neo4j").exists():
+            raise RuntimeError(f"{home} holds a Neo4j database that the bench did not create (no {MARKER} "
+                               "file): refusing to wipe it. Point KARMA_BENCH_NEO4J_HOME at a new directory.")
+        home.mkdir(parents=True, exist_ok=True)
+        marker.write_text("This Neo4j home belongs to `karma bench`: its database is wiped on every run.\n")
+
+    def __enter__(self) -> "BenchNeo4j":
+        from app.graph.driver import Target, open_driver  # noqa: PLC0415
+
+        self._claim_home()
+        self.local.ensure_jars(self.settings, echo=_echo)
+        if not self.local.status(self.settings, probe=False).running:
+            # A fresh, empty database for this run: delete the store while the server is down (faster
+            # than deleting 10^5 nodes, and drops the old transaction logs too).
+            for part in ("databases", "transactions"):
+                shutil.rmtree(self.settings.data_dir / part / "neo4j", ignore_errors=True)
+            self.fresh = True
+        result = self.local.start(self.settings, echo=_echo)
+        self.started = result.started
+        info = self.local.connection_info(self.settings)
+        self.target = Target("local", info["uri"], (info["user"], info["password"]))
+        self.driver = open_driver(self.target)
+        self.driver.verify_connectivity()
+        self.watchdog = Watchdog(self.driver, self.tx_limit_s)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        if self.driver is not None:
+            self.driver.close()
+
+    def stop(self) -> None:
+        self.local.stop(self.settings, echo=_echo)
+
+    def store_bytes(self) -> dict:
+        def size(path: Path) -> int:
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+        data = self.settings.data_dir
+        return {"store": size(data / "databases" / "neo4j"), "transaction_logs": size(data / "transactions" / "neo4j")}
+
+    def describe(self) -> dict:
+        s = self.settings
+        return {"uri": s.uri(), "home": str(s.home), "version": s.version, "heap": s.heap,
+                "pagecache": s.pagecache, "tx_memory": s.tx_memory}
+
+
+class Watchdog:
+    """Terminates queries that run longer than TX_LIMIT_S on the bench instance, so a pathological
+    query fails its sample (and is reported) instead of hanging the run. Community Edition has no
+    dynamic `db.transaction.timeout`, hence a thread that polls SHOW TRANSACTIONS."""
+
+    def __init__(self, driver, limit_s: int = TX_LIMIT_S, every_s: float = 2.0):
+        self.driver, self.limit_s, self.every_s = driver, limit_s, every_s
+        self.default_s = limit_s
+        self.terminated: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="karma-bench-watchdog", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                rows = self.driver.execute_query(
+                    "SHOW TRANSACTIONS YIELD transactionId, elapsedTime, currentQuery "
+                    "WHERE elapsedTime.seconds > $limit AND NOT currentQuery STARTS WITH 'MATCH (n) CALL (n)' "
+                    "RETURN transactionId, elapsedTime.seconds AS seconds, currentQuery",
+                    limit=self.limit_s).records
+                for row in rows:
+                    self.driver.execute_query("TERMINATE TRANSACTIONS $ids", ids=[row["transactionId"]])
+                    entry = {"transaction": row["transactionId"], "seconds": row["seconds"],
+                             "query": row["currentQuery"][:300]}
+                    self.terminated.append(entry)
+                    log.error("bench watchdog terminated a runaway query", extra=entry)
+            except Exception:  # noqa: BLE001 - the watchdog never takes the run down
+                log.debug("watchdog poll failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+# ----------------------------------------------------------------------------------------- world
+
+
+class World:
+    """The bench world in the bench Neo4j, grown in place from size to size."""
+
+    def __init__(self, neo: BenchNeo4j, seed: int):
+        from app.graph.bulk import BulkLoader  # noqa: PLC0415
+        from app.graph.repository import GraphRepository  # noqa: PLC0415
+
+        self.neo, self.seed = neo, seed
+        self.repo = GraphRepository(neo.driver)
+        self.loader = BulkLoader(neo.driver, progress=self._progress)
+        self.loaded = 0
+        self.loads: list[dict] = []
+
+    def _progress(self, event: dict) -> None:
+        _echo(f"    {event['phase']:<10} {event['done']:>9,}/{event['total']:,}  "
+              f"({event['per_s'] or 0:,.0f}/s, {event['seconds']:.1f} s)")
+
+    def reset(self) -> None:
+        started = time.monotonic()
+        with self.neo.driver.session() as session:  # a fresh store is empty already; a running one is wiped
+            total = session.run("MATCH (n) RETURN count(n) AS n").single()["n"]
+            if total:
+                _echo(f"  wiping the bench database ({total:,} nodes)...")
+                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        self.repo.apply_schema()
+        log.info("bench world reset", extra={"seconds": round(time.monotonic() - started, 2)})
+
+    def grow(self, size: int, components: list[dict]) -> dict:
+        part = components[self.loaded:size]
+        _echo(f"  loading components {self.loaded:,}..{size:,} ({len(part):,} new)")
+        result = self.loader.load(part)
+        self.loaded = size
+        entry = {"size": size, **result.to_dict()}
+        self.loads.append(entry)
+        _echo(f"  loaded {len(part):,} components + {result.edges:,} edges in {result.seconds:.1f} s "
+              f"({result.rate:,.0f} components/s)")
+        return entry
+
+
+# ------------------------------------------------------------------------------------- app + probes
+
+
+def make_app(repo, rules_dir: Path):
+    from app import create_app  # noqa: PLC0415
+    from app.policy import PolicyEngine  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+
+    policy = PolicyEngine(rules_dir)
+    policy.load()
+    app = create_app(Settings(rules_dir=rules_dir, use_testcontainers=False), repo=repo, policy=policy)
+    app.testing = True
+    return app, policy
+
+
+class Requests:
+    """Request bodies for a probe: plans reuse one change, applies a new tag value every time."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.counter = 0
+
+    def plan(self, probe: generator.Probe) -> dict:
+        return {"component": probe.component, "proposed_change": probe.change(f"plan-{self.run_id}"),
+                "requested_by": REQUESTER, "reason": "benchmark"}
+
+    def apply(self, probe: generator.Probe) -> dict:
+        self.counter += 1
+        return {"component": probe.component, "proposed_change": probe.change(f"{self.run_id}-{self.counter}"),
+                "requested_by": REQUESTER, "reason": "benchmark"}
+
+
+HEADERS: dict[str, str] = {}  # Authorization for every request (a requester token made for the run)
+
+
+def create_token(app) -> str | None:
+    """A `requester` API token named REQUESTER (tokens live in the graph, so every process accepts it)."""
+    tokens = getattr(app.extensions["karma"], "tokens", None)
+    if tokens is None:  # a service without authentication
+        return None
+    with app.app_context():
+        token = tokens.create(REQUESTER, "requester", None, created_by="bench")[0]
+    HEADERS["Authorization"] = f"Bearer {token}"
+    return token
+
+
+def _post(client, path: str, body: dict) -> tuple[float, int, dict]:
+    """One request through the app; an exception inside it (the test client re-raises) is status 599."""
+    start = time.perf_counter_ns()
+    try:
+        response = client.post(path, json=body, headers=HEADERS)
+    except Exception as exc:  # noqa: BLE001
+        return _ms(start), 599, {"error": f"{type(exc).__name__}: {exc}"[:500]}
+    elapsed = _ms(start)
+    return elapsed, response.status_code, response.get_json(silent=True) or {}
+
+
+def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float]:
+    """The same impact Cypher the repository runs, through the bare driver (records fetched)."""
+    from neo4j import RoutingControl  # noqa: PLC0415
+
+    from app.graph import cypher  # noqa: PLC0415
+
+    def call() -> float:
+        text = cypher.query("impact")
+        start = time.perf_counter_ns()
+        records = driver.execute_query(text, id=component, ref_ids=ref_ids, routing_=RoutingControl.READ,
+                                       bookmark_manager_=None).records
+        elapsed = _ms(start)
+        if not records:
+            raise LookupError(component)
+        return elapsed
+
+    return call
+
+
+# ---------------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Run:
+    cfg: BenchConfig
+    results: dict = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    warmed: bool = False
+    watchdog: "Watchdog | None" = None
+    plan_broken: str | None = None  # why /plan cannot be measured (then the steps that need it are skipped)
+
+    def error(self, where: str, exc: BaseException | str) -> None:
+        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        self.errors.append({"where": where, "error": text[:2000]})
+        log.error("bench step failed", extra={"where": where, "error": text[:500]})
+        _echo(f"  !! {where}: {text[:300]}")
+
+
+def run(cfg: BenchConfig) -> dict:
+    from app import logs  # noqa: PLC0415
+
+    logs.configure()
+    logging.getLogger("karma").setLevel(logging.WARNING)   # the app's per-request logs off...
+    log.setLevel(logging.INFO)                             # ...the bench's own on
+    logging.getLogger("karma.graph.bulk").setLevel(logging.WARNING)  # progress is printed instead
+
+    started = time.monotonic()
+    run_id = datetime.now(timezone.utc).strftime("%H%M%S")
+    state = Run(cfg)
+    out: dict = {"meta": _meta(cfg), "targets": {}, "world": {}, "latency": {}, "errors": state.errors}
+    _echo(f"karma bench ({cfg.profile_name}): sizes {', '.join(f'{s:,}' for s in cfg.sizes)}, seed {cfg.seed}")
+    components = generator.generate(max(cfg.sizes), cfg.seed)
+    out["world"]["shape"] = {str(max(cfg.sizes)): generator.stats(components)}
+    requests = Requests(run_id)
+    rules_small = Path(tempfile.mkdtemp(prefix="karma-bench-rules-"))
+    rules_big = Path(tempfile.mkdtemp(prefix="karma-bench-rules-"))
+    bench_rules.write(rules_small, cfg.rule_counts[0])
+    bench_rules.write(rules_big, cfg.rule_counts[1])
+    neo = BenchNeo4j(cfg)
+    try:
+        with neo:
+            out["meta"]["neo4j"] = neo.describe()
+            state.watchdog = neo.watchdog
+            world = World(neo, cfg.seed)
+            world.reset()
+            app, policy = make_app(world.repo, cfg.rules_dir)
+            token = create_token(app)
+            out["meta"]["rules"] = {"dir": str(cfg.rules_dir), "count": policy.rule_count,
+                                    "fingerprint": policy.fingerprint}
+            client = app.test_client()
+            for size in sorted(cfg.sizes):
+                _echo(f"[{size:,} components]")
+                world.grow(size, components)
+                out["latency"][str(size)] = _latency(state, cfg, client, neo.driver, requests, size)
+            out["world"]["loads"] = world.loads
+            out["world"]["disk_bytes"] = neo.store_bytes()
+            biggest = max(cfg.sizes)
+            out["naive"] = _naive(state, cfg, client, neo.driver, policy, requests, biggest)
+            out["rules"] = _rules(state, cfg, world.repo, requests, rules_small, rules_big)
+            out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests,
+                                              rules_small, rules_big)
+            if cfg.profile:
+                out["profile"] = _profile(state, client, requests)
+            out["throughput"] = _throughput(state, cfg, neo, requests, token)
+            out["watchdog_terminated"] = neo.watchdog.terminated if neo.watchdog else []
+    except KeyboardInterrupt:
+        state.error("run", "interrupted")
+        raise
+    except Exception as exc:  # noqa: BLE001 - a partial report is still written
+        state.error("run", exc)
+        log.exception("bench run failed")
+    finally:
+        if neo.started and not cfg.keep_running:
+            neo.stop()
+        shutil.rmtree(rules_small, ignore_errors=True)
+        shutil.rmtree(rules_big, ignore_errors=True)
+    out["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    out["meta"]["machine"]["load_average_at_end"] = _loadavg()
+    out["targets"] = _targets(out)
+    report.write(out, cfg.out)
+    _echo(report.table(out))
+    _echo(f"wrote {cfg.out} ({out['meta']['seconds']} s)")
+    return out
+
+
+def _meta(cfg: BenchConfig) -> dict:
+    import importlib.metadata as md  # noqa: PLC0415
+
+    def version(name: str) -> str | None:
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        commit = None
+    mem = None
+    try:
+        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    cfg_dict = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
+    return {
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "profile": cfg.profile_name, "config": cfg_dict, "git_commit": commit,
+        "machine": {"cpus": os.cpu_count(), "memory_gib": mem, "platform": platform.platform(),
+                    "python": platform.python_version(), "load_average_at_start": _loadavg()},
+        "versions": {n: version(n) for n in ("neo4j", "flask", "durable-rules", "gunicorn", "locust",
+                                             "networkx", "marshmallow")},
+        "probe": {"component": generator.LOCAL.component, "environment": generator.PROBE_ENV},
+        "method": {
+            "latency": "in-process through the real Flask app (test client), single client, after warm-up",
+            "floor": "driver.execute_query of cypher/impact.cypher with the same parameters, interleaved "
+                     "sample by sample with the plans",
+            "throughput": "gunicorn sync workers on 127.0.0.1, locust FastHttpUser closed loop, no think time",
+        },
+    }
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+# ----------------------------------------------------------------------------------- 1+2 latency
+
+
+def _latency(state: Run, cfg: BenchConfig, client, driver, requests: Requests, size: int,
+             probe: generator.Probe = generator.LOCAL) -> dict:
+    from app.changes.model import ChangeRequest  # noqa: PLC0415
+    from app.changes.pipeline import reference_ids  # noqa: PLC0415
+
+    body = requests.plan(probe)
+    floor = floor_call(driver, probe.component, reference_ids(ChangeRequest(**body)))
+    if state.plan_broken:
+        return {"skipped": state.plan_broken}
+    # canary: one of each, timed, so a broken or runaway query is reported instead of looped on
+    watchdog = getattr(state, "watchdog", None)
+    if watchdog is not None:
+        watchdog.limit_s = CANARY_LIMIT_S
+    try:
+        elapsed, status, data = _post(client, "/plan", body)
+        if status != 200:
+            raise RuntimeError(f"/plan answered {status}: {json.dumps(data)[:300]}")
+        impact = len(data.get("affected_components", []))
+        floor()
+    except Exception as exc:  # noqa: BLE001
+        killed = watchdog.terminated[-1:] if watchdog is not None else []
+        why = str(exc)[:300] + (f" (its impact query was terminated after {killed[0]['seconds']} s by the "
+                                "bench watchdog: see docs/performance.md)" if killed else "")
+        state.error(f"latency@{size}", why)
+        state.plan_broken = f"/plan failed at {size:,} components: {why}"
+        return {"error": why[:800]}
+    finally:
+        if watchdog is not None:
+            watchdog.limit_s = watchdog.default_s
+    # Warm-up by count, time and stability: the first size also warms the server's JIT (seconds), so
+    # it goes on until a batch of floors is no longer >10% faster than the one before (at most 45 s).
+    first = not state.warmed
+    state.warmed = True
+    warm_s = WARMUP_FIRST_S if first else WARMUP_S
+    _echo(f"  /plan {probe.component}: {impact} affected; warming up (≥ {warm_s:.0f} s)...")
+    started = time.monotonic()
+    count, previous = 0, None
+    while True:
+        batch = []
+        for _ in range(25):
+            _post(client, "/plan", body)
+            batch.append(floor())
+        count += len(batch)
+        current = sorted(batch)[len(batch) // 2]
+        elapsed = time.monotonic() - started
+        settled = previous is not None and current >= 0.9 * previous
+        if count >= cfg.warmup and elapsed >= warm_s and (settled or not first or elapsed > 45):
+            break
+        previous = current
+    plans, floors, bad = [], [], 0
+    for _ in range(cfg.plan_samples):
+        elapsed, status, _data = _post(client, "/plan", body)
+        plans.append(elapsed)
+        bad += status != 200
+        floors.append(floor())
+    applies, statuses = [], {}
+    for _ in range(cfg.warmup // 4):
+        _post(client, "/request-change", requests.apply(probe))
+    for _ in range(cfg.apply_samples):
+        elapsed, status, data = _post(client, "/request-change", requests.apply(probe))
+        applies.append(elapsed)
+        key = data.get("status") if status == 200 else f"http-{status}"
+        statuses[key] = statuses.get(key, 0) + 1
+    result = {"impact_size": impact, "plan": summary(plans), "floor": summary(floors),
+              "request_change": summary(applies), "plan_errors": bad, "request_change_statuses": statuses}
+    result["plan_over_floor"] = ratio(result["plan"]["median_ms"], result["floor"]["median_ms"])
+    _echo(f"  plan {result['plan']['median_ms']:.2f} ms (p95 {result['plan']['p95_ms']:.2f}), floor "
+          f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; request-change "
+          f"{result['request_change']['median_ms']:.2f} ms {statuses}")
+    log.info("latency measured", extra={"size": size, **{k: v for k, v in result.items() if k != "plan"}})
+    return result
+
+
+# -------------------------------------------------------------------------------------- 3 naive
+
+
+def _naive(state: Run, cfg: BenchConfig, client, driver, policy, requests: Requests, size: int) -> dict:
+    from app.bench import naive  # noqa: PLC0415
+    from app.changes.model import ChangeRequest  # noqa: PLC0415
+
+    _echo(f"[naive peer at {size:,}] whole graph → networkx per request, {cfg.naive_samples} samples")
+    body = requests.plan(generator.LOCAL)
+    request = ChangeRequest(**body)
+    times, karma = [], []
+    same = None
+    try:
+        for i in range(cfg.naive_samples):
+            start = time.perf_counter_ns()
+            result = naive.plan(driver, request, policy)
+            times.append(_ms(start))
+            if state.plan_broken:
+                _echo(f"  naive plan {i + 1}: {times[-1] / 1000:.2f} s (Karma /plan skipped: broken)")
+                continue
+            for _ in range(5):  # Karma side by side, same moment
+                elapsed, status, data = _post(client, "/plan", body)
+                karma.append(elapsed)
+            same = sorted(result["affected_components"]) == sorted(data.get("affected_components", []))
+            _echo(f"  naive plan {i + 1}: {times[-1] / 1000:.2f} s ({len(result['affected_components'])} affected, "
+                  f"same impact as Karma: {same})")
+    except Exception as exc:  # noqa: BLE001
+        state.error("naive", exc)
+    out = {"size": size, "naive": summary(times), "karma_plan": summary(karma), "same_impact": same,
+           "method": "per request: the whole graph in one read (cypher/bench_naive_graph.cypher), a networkx "
+                     "DiGraph, BFS (single_source_shortest_path, cutoff 25), then Karma's own pipeline and rules"}
+    out["naive_over_karma"] = ratio(out["naive"].get("median_ms"), out["karma_plan"].get("median_ms"), 1)
+    _echo(f"  naive ÷ Karma = ×{out['naive_over_karma']}")
+    return out
+
+
+# -------------------------------------------------------------------------------------- 4 rules
+
+
+def _rules(state: Run, cfg: BenchConfig, repo, requests: Requests, small: Path, big: Path) -> dict:
+    n_small, n_big = cfg.rule_counts
+    _echo(f"[rules: {n_small} vs {n_big}] same plan, interleaved, {cfg.rule_samples} samples each")
+    out: dict = {}
+    if state.plan_broken:
+        _echo("  skipped: " + state.plan_broken)
+        return {"skipped": state.plan_broken}
+    try:
+        load_started = time.perf_counter_ns()
+        app_small, pol_small = make_app(repo, small)
+        load_small = _ms(load_started)
+        load_started = time.perf_counter_ns()
+        app_big, pol_big = make_app(repo, big)
+        load_big = _ms(load_started)
+        clients = {n_small: app_small.test_client(), n_big: app_big.test_client()}
+        body = requests.plan(generator.LOCAL)
+        samples: dict[int, list[float]] = {n_small: [], n_big: []}
+        decisions = {}
+        for _ in range(cfg.warmup):
+            for c in clients.values():
+                _post(c, "/plan", body)
+        for _ in range(cfg.rule_samples):
+            for n, c in clients.items():
+                elapsed, status, data = _post(c, "/plan", body)
+                samples[n].append(elapsed)
+                decisions[n] = len(data.get("decisions", []))
+        out = {str(n): {"rules_loaded": pol.rule_count, "load_ms": round(ms, 1), "decisions": decisions[n],
+                        "plan": summary(samples[n])}
+               for n, pol, ms in ((n_small, pol_small, load_small), (n_big, pol_big, load_big))}
+        out["ratio"] = ratio(out[str(n_big)]["plan"]["median_ms"], out[str(n_small)]["plan"]["median_ms"])
+        _echo(f"  {n_small} rules {out[str(n_small)]['plan']['median_ms']:.2f} ms, {n_big} rules "
+              f"{out[str(n_big)]['plan']['median_ms']:.2f} ms → ×{out['ratio']}")
+    except Exception as exc:  # noqa: BLE001
+        state.error("rules", exc)
+    return out
+
+
+# -------------------------------------------------------------------------------- 6 round trips
+
+
+def _round_trips(state: Run, cfg: BenchConfig, repo, driver, requests: Requests, small: Path,
+                 big: Path, probes: dict | None = None) -> dict:
+    _echo("[Bolt round trips] per plan and per apply, by rule count and impact size")
+    rows = []
+    try:
+        apps = {}
+        for directory in (small, big):
+            app, policy = make_app(repo, directory)
+            apps[policy.rule_count] = app.test_client()
+        probes = probes or generator.PROBES
+        if state.plan_broken:  # only the probe without edges: a broken traversal has nothing to walk
+            probes = {"none": generator.PROBES["none"]}
+        for rules_count, c in apps.items():
+            for role, probe in probes.items():
+                _post(c, "/plan", requests.plan(probe))  # warm (routing table, plans cached)
+                with RoundTrips() as plan_rt:
+                    _, status, data = _post(c, "/plan", requests.plan(probe))
+                with RoundTrips() as apply_rt:
+                    _, apply_status, apply_data = _post(c, "/request-change", requests.apply(probe))
+                rows.append({"rules": rules_count, "probe": role, "component": probe.component,
+                             "impact_size": len(data.get("affected_components", [])),
+                             "plan": plan_rt.count, "plan_flushes": plan_rt.flushes, "plan_http": status,
+                             "apply": apply_rt.count, "apply_flushes": apply_rt.flushes,
+                             "apply_http": apply_status, "apply_status": apply_data.get("status")})
+        with RoundTrips() as floor_rt:
+            floor_call(driver, next(iter(probes.values())).component, [])()
+    except Exception as exc:  # noqa: BLE001
+        state.error("round_trips", exc)
+        return {"rows": rows}
+    plans = {r["plan"] for r in rows}
+    applies = {r["apply"] for r in rows}
+    out = {"rows": rows, "plan_max": max(plans), "apply_max": max(applies),
+           "plan_constant": len(plans) == 1, "apply_constant": len(applies) == 1,
+           "floor": floor_rt.count, "floor_flushes": floor_rt.flushes,
+           "plan_example": rows[0]["plan_flushes"], "apply_example": rows[0]["apply_flushes"]}
+    _echo(f"  plan: {sorted(plans)} round trips {rows[0]['plan_flushes']}; apply: {sorted(applies)} "
+          f"{rows[0]['apply_flushes']}; floor: {floor_rt.count}")
+    return out
+
+
+# ----------------------------------------------------------------------------------- profile
+
+
+def _profile(state: Run, client, requests: Requests) -> dict:
+    try:
+        from pyinstrument import Profiler  # noqa: PLC0415
+    except ImportError:
+        state.error("profile", "pyinstrument is not installed")
+        return {}
+    body = requests.plan(generator.LOCAL)
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(100):
+        client.post("/plan", json=body, headers=HEADERS)
+    profiler.stop()
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    path = WORK_DIR / "plan-profile.txt"
+    path.write_text(profiler.output_text(unicode=False, color=False), encoding="utf-8")
+    _echo(f"[profile] 100 plans → {path}")
+    return {"file": str(path)}
+
+
+# -------------------------------------------------------------------------------- 5 throughput
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _apply_targets(driver, limit: int = 400) -> list[str]:
+    """VPCs of distinct environments (not the probe's): disjoint impacts, so applies rarely share locks."""
+    from app.graph.cypher import query  # noqa: PLC0415
+
+    records = driver.execute_query(query("bench_apply_targets"), probe_env=generator.PROBE_ENV,
+                                   limit=limit).records
+    return [r["id"] for r in records]
+
+
+def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Requests, token: str | None) -> dict:
+    if state.plan_broken:
+        _echo("[throughput] skipped: " + state.plan_broken)
+        return {"skipped": state.plan_broken}
+    locust = str(Path(sys.executable).parent / "locust")
+    if not Path(locust).exists():
+        locust = shutil.which("locust") or locust
+    if not Path(locust).exists():
+        state.error("throughput", "locust is not installed (pip install locust)")
+        return {}
+    port = _free_port()
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    server_log = WORK_DIR / "gunicorn.log"
+    env = {**os.environ, "NEO4J_URI": neo.target.uri, "NEO4J_USER": neo.target.auth[0],
+           "NEO4J_PASSWORD": neo.target.auth[1], "KARMA_TESTCONTAINERS": "0",
+           "KARMA_RULES_DIR": str(cfg.rules_dir), "KARMA_LOG_LEVEL": "warning"}
+    factory = "app:create_app()"
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+           "--bind", f"127.0.0.1:{port}", "--workers", str(cfg.workers), factory]
+    _echo(f"[throughput] gunicorn ({cfg.workers} workers) on 127.0.0.1:{port}, locust users "
+          f"{list(cfg.throughput_users)}, {cfg.throughput_seconds} s per run")
+    out: dict = {"workers": cfg.workers, "server": "gunicorn sync workers", "runs": []}
+    with open(server_log, "ab") as logfile:
+        server = subprocess.Popen(cmd, env=env, stdout=logfile, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                                  start_new_session=True)
+        try:
+            _wait_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
+            targets = _apply_targets(neo.driver)
+            out["apply_targets"] = len(targets)
+            for users in cfg.throughput_users:
+                for mode in ("plan", "apply"):
+                    result = _locust(locust, port, mode, users, cfg.throughput_seconds,
+                                     requests.plan(generator.LOCAL), targets, token)
+                    out["runs"].append(result)
+                    _echo(f"  {mode:<5} {users:>3} users: {result.get('rps', 0):7.1f} req/s, median "
+                          f"{result.get('median_ms')} ms, p95 {result.get('p95_ms')} ms, "
+                          f"{result.get('failures', '?')} errors of {result.get('requests', '?')}")
+                    if result.get("error"):
+                        state.error(f"throughput {mode} {users}", result["error"])
+        except Exception as exc:  # noqa: BLE001
+            state.error("throughput", exc)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+    out["server_log"] = str(server_log)
+    return out
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode} (see .karma/bench/gunicorn.log)")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - 127.0.0.1 only
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"gunicorn did not answer {url} within {timeout:.0f} s")
+
+
+def _locust(locust: str, port: int, mode: str, users: int, seconds: int, plan_body: dict,
+            targets: list[str], token: str | None) -> dict:
+    env = {**os.environ, "KARMA_BENCH_MODE": mode, "KARMA_BENCH_PLAN_BODY": json.dumps(plan_body),
+           "KARMA_BENCH_APPLY_TARGETS": json.dumps(targets), "KARMA_BENCH_TOKEN": token or "",
+           "KARMA_BENCH_REQUESTER": REQUESTER}
+    cmd = [locust, "-f", str(Path(__file__).with_name("locustfile.py")), "--headless", "--host",
+           f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
+           "--stop-timeout", "10", "--skip-log", "--json", "--loglevel", "ERROR"]
+    base = {"mode": mode, "users": users, "seconds": seconds}
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, cwd=REPO_ROOT)
+    except subprocess.TimeoutExpired:
+        return {**base, "error": "locust did not finish"}
+    try:
+        stats = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {**base, "error": f"locust exit {proc.returncode}: {(proc.stderr or proc.stdout)[-500:]}"}
+    errors = []
+    for line in (proc.stderr or "").splitlines():
+        if line.startswith("KARMA_BENCH_ERRORS "):
+            errors = json.loads(line.split(" ", 1)[1])
+    return {**base, **report.locust_summary(stats), "error_messages": errors}
+
+
+# ------------------------------------------------------------------------------------ targets
+
+
+def _targets(out: dict) -> dict:
+    lat = out.get("latency", {})
+    sizes = sorted(int(s) for s in lat if "plan" in lat[s])
+    values: dict[str, float | None] = {k: None for k in TARGETS}
+    if sizes:
+        worst = [lat[str(s)].get("plan_over_floor") for s in sizes]
+        values["plan_over_floor"] = max((w for w in worst if w is not None), default=None)
+        if len(sizes) > 1:
+            values["plan_100k_over_1k"] = ratio(lat[str(sizes[-1])]["plan"]["median_ms"],
+                                                lat[str(sizes[0])]["plan"]["median_ms"])
+    values["naive_over_karma_100k"] = out.get("naive", {}).get("naive_over_karma")
+    rt = out.get("round_trips", {})
+    values["round_trips_per_plan"] = rt.get("plan_max")
+    values["round_trips_per_apply"] = rt.get("apply_max")
+    values["rules_500_over_5"] = out.get("rules", {}).get("ratio")
+    targets = {}
+    for name, (target, op) in TARGETS.items():
+        value = values[name]
+        met = None if value is None else (value <= target if op == "<=" else value >= target)
+        targets[name] = {"value": value, "target": f"{op} {target:g}", "met": met}
+    if rt:
+        targets["round_trips_per_plan"]["independent_of_rules_and_impact"] = rt.get("plan_constant")
+        targets["round_trips_per_apply"]["independent_of_rules_and_impact"] = rt.get("apply_constant")
+    return targets

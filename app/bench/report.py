@@ -1,0 +1,115 @@
+"""The bench report: machine-readable JSON (bench/results/latest.json) and a short text table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from app.bench.stats import percentile
+
+NAMES = {
+    "plan_over_floor": "plan median ÷ bare-driver impact Cypher (worst size)",
+    "plan_100k_over_1k": "plan median at largest ÷ smallest size, same local impact",
+    "naive_over_karma_100k": "naive full-graph rebuild ÷ Karma plan (largest size)",
+    "round_trips_per_plan": "Bolt round trips per plan (max over rules × impact)",
+    "round_trips_per_apply": "Bolt round trips per apply (max over rules × impact)",
+    "rules_500_over_5": "plan median with 500 rules ÷ with 5",
+}
+
+
+def write(data: dict, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def locust_summary(entries: list[dict]) -> dict:
+    """Locust's --json stats (one entry per request name) → requests, failures, rps, latency percentiles."""
+    if not entries:
+        return {"requests": 0, "failures": 0, "rps": 0.0}
+    entry = entries[0] if len(entries) == 1 else max(entries, key=lambda e: e["num_requests"])
+    histogram = sorted((int(k), v) for k, v in entry.get("response_times", {}).items())
+    values = [ms for ms, count in histogram for _ in range(count)]
+    started, last = entry.get("start_time"), entry.get("last_request_timestamp")
+    elapsed = (last - started) if started and last and last > started else None
+    return {
+        "request": entry.get("name"),
+        "requests": entry["num_requests"],
+        "failures": entry["num_failures"],
+        "rps": round(entry["num_requests"] / elapsed, 1) if elapsed else None,
+        "median_ms": round(percentile(values, 50), 1) if values else None,
+        "p95_ms": round(percentile(values, 95), 1) if values else None,
+        "p99_ms": round(percentile(values, 99), 1) if values else None,
+        "max_ms": entry.get("max_response_time"),
+    }
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(data: dict) -> str:
+    """The short text summary printed at the end of a run (and pasted into docs/performance.md)."""
+    lines = ["", "## Targets", "", "| figure | value | target | met |", "|---|---|---|---|"]
+    for name, t in data.get("targets", {}).items():
+        met = {True: "yes", False: "**no**", None: "—"}[t.get("met")]
+        lines.append(f"| {NAMES.get(name, name)} | {_fmt(t.get('value'))} | {t.get('target')} | {met} |")
+    lines += ["", "## Latency (ms), same local impact", "",
+              "| components | affected | plan median | p95 | p99 | floor median | plan ÷ floor "
+              "| request-change median | p95 | p99 |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for size, row in sorted(data.get("latency", {}).items(), key=lambda kv: int(kv[0])):
+        if "plan" not in row:
+            why = row.get("error") or row.get("skipped") or "?"
+            lines.append(f"| {int(size):,} | not measured: {why[:100]} |||||||||")
+            continue
+        p, f, a = row["plan"], row["floor"], row["request_change"]
+        lines.append(f"| {int(size):,} | {row['impact_size']} | {_fmt(p['median_ms'])} | {_fmt(p['p95_ms'])} | "
+                     f"{_fmt(p['p99_ms'])} | {_fmt(f['median_ms'])} | {_fmt(row['plan_over_floor'])} | "
+                     f"{_fmt(a.get('median_ms'))} | {_fmt(a.get('p95_ms'))} | {_fmt(a.get('p99_ms'))} |")
+    loads = data.get("world", {}).get("loads", [])
+    if loads:
+        lines += ["", "## Loading (batched UNWIND, many transactions)", "",
+                  "| up to | components loaded | edges | seconds | components/s |", "|---|---|---|---|---|"]
+        for row in loads:
+            lines.append(f"| {row['size']:,} | {row['components']:,} | {row['edges']:,} | {row['seconds']:.1f} | "
+                         f"{row['components_per_s']:,.0f} |")
+    naive = data.get("naive")
+    if naive and naive.get("naive", {}).get("n"):
+        karma = naive.get("karma_plan", {}).get("median_ms")
+        lines += ["", f"Naive peer at {naive['size']:,}: {naive['naive']['median_ms'] / 1000:.2f} s per plan vs "
+                      f"Karma {_fmt(karma)} ms → ×{_fmt(naive['naive_over_karma'], 1)} "
+                      f"(same impact: {naive['same_impact']})"]
+    rules = data.get("rules")
+    if rules and "ratio" in rules:
+        parts = [f"{k} rules {v['plan']['median_ms']:.2f} ms" for k, v in rules.items() if k != "ratio"]
+        lines += ["", f"Rules: {', '.join(parts)} → ×{rules['ratio']}"]
+    rt = data.get("round_trips")
+    if rt and rt.get("rows"):
+        lines += ["", "## Bolt round trips", "", "| rules | probe | affected | plan | apply |", "|---|---|---|---|---|"]
+        for row in rt["rows"]:
+            lines.append(f"| {row['rules']} | {row['component']} | {row['impact_size']} | {row['plan']} | "
+                         f"{row['apply']} |")
+        lines.append(f"\nplan = {rt.get('plan_example')}, apply = {rt.get('apply_example')}, "
+                     f"bare-driver floor = {rt.get('floor_flushes')}")
+    tp = data.get("throughput")
+    if tp and tp.get("runs"):
+        lines += ["", f"## Throughput (gunicorn, {tp['workers']} workers, 127.0.0.1)", "",
+                  "| endpoint | users | req/s | median ms | p95 ms | p99 ms | errors / requests |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in tp["runs"]:
+            lines.append(f"| {r.get('request') or r['mode']} | {r['users']} | {_fmt(r.get('rps'), 1)} | "
+                         f"{_fmt(r.get('median_ms'), 1)} | {_fmt(r.get('p95_ms'), 1)} | {_fmt(r.get('p99_ms'), 1)} | "
+                         f"{r.get('failures', '—')} / {r.get('requests', '—')} |")
+    errors = data.get("errors") or []
+    if errors:
+        lines += ["", "## Errors", ""] + [f"- {e['where']}: {e['error'][:200]}" for e in errors]
+    return "\n".join(lines) + "\n"

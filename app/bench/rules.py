@@ -1,0 +1,131 @@
+"""Generated, realistic policy rule sets (for the 5 vs 500 rules benchmark).
+
+Rules follow the shapes of the project's own rule files (`rules/*.yaml`, see docs/rules.md): account
+guards on prod environments, key freezes per type, runtime-state checks on impacted components,
+blast-radius warnings, unpublished-output warnings, depth and action checks. They name the generated
+world's environments and types, so the engine sees the same kind of variety a real estate's rules have.
+Most of them do not fire on the benchmark's change (a tag change in the probe environment), a few warn,
+none rejects: the request is the same whatever the rule count.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import yaml
+
+from app.components import registry
+
+TYPES = ("vpc", "subnet", "ec2-instance", "s3-bucket", "lambda", "openapi", "serverless-api",
+         "serverless-site", "cloudfront-distribution", "route53-zone", "ecs-cluster", "ecs-service",
+         "clickhouse", "cognito-sso")
+
+
+def _env(rng: random.Random) -> str:
+    return f"a{rng.randint(1, 300):04d}-{rng.choice(('prod', 'staging', 'dev'))}"
+
+
+def _account_guard(i: int, rng: random.Random) -> dict:
+    env = f"a{rng.randint(1, 300):04d}-prod"
+    owners = [f"team-{rng.randint(1, 60):02d}@example.com" for _ in range(3)]
+    return {"id": f"g{i:04d}-{env}-owners", "effect": "reject",
+            "description": f"Only the owners of {env} change its components.",
+            "when": {"change": {"environment": env, "requested_by": {"not_in": owners}}},
+            "message": "{change.requested_by} does not own " + env + " ({change.component})"}
+
+
+def _key_freeze(i: int, rng: random.Random) -> dict:
+    ctype = registry.get(rng.choice(TYPES))
+    key = rng.choice(ctype.config_keys)
+    return {"id": f"g{i:04d}-freeze-{ctype.name}-{key}".replace("_", "-"), "effect": "block",
+            "description": f"Changes to {key} on a prod {ctype.name} wait for a change window.",
+            "when": {"change": {"type": ctype.name, "changed_keys": {"contains": key},
+                                "environment": {"matches": "a[0-9]+-prod"}}},
+            "message": "{change.component}: " + key + " changes wait for the change window"}
+
+
+def _runtime_state(i: int, rng: random.Random) -> dict:
+    env = _env(rng)
+    return {"id": f"g{i:04d}-{env}-running-instances", "effect": "reject",
+            "description": f"No subnet change in {env} under running instances.",
+            "when": {"change": {"type": "subnet", "environment": env},
+                     "impacted": {"type": "ec2-instance", "runtime.state": {"in": ["pending", "running"]}}},
+            "message": "{impacted.id} is {impacted.runtime.state}; stop it before changing {change.component}"}
+
+
+def _blast_radius(i: int, rng: random.Random) -> dict:
+    env = _env(rng)
+    limit = rng.choice((25, 50, 100, 250))
+    return {"id": f"g{i:04d}-{env}-blast-{limit}", "effect": "warn",
+            "description": f"A change in {env} that affects more than {limit} components gets a review.",
+            "when": {"change": {"environment": env, "affected_count": {"gt": limit}}},
+            "message": "{change.component} affects {change.affected_count} components"}
+
+
+def _unpublished(i: int, rng: random.Random) -> dict:
+    provider, consumer = rng.choice(TYPES), rng.choice(TYPES)
+    return {"id": f"g{i:04d}-{provider}-to-{consumer}-unpublished", "effect": "warn",
+            "description": f"A {consumer} impacted by a {provider} change has not published its outputs.",
+            "when": {"change": {"type": provider},
+                     "impacted": {"type": consumer, "runtime_published": False}},
+            "message": "{impacted.id} has no runtime outputs yet; its {impacted.action} may fail"}
+
+
+def _depth(i: int, rng: random.Random) -> dict:
+    ctype = rng.choice(TYPES)
+    depth = rng.randint(3, 8)
+    return {"id": f"g{i:04d}-{ctype}-depth-{depth}", "effect": "warn",
+            "description": f"A {ctype} change reaching {depth}+ hops away gets a review.",
+            "when": {"change": {"type": ctype}, "impacted": {"depth": {"gte": depth}}},
+            "message": "{impacted.id} is {impacted.depth} hops from {change.component}"}
+
+
+def _action(i: int, rng: random.Random) -> dict:
+    env = _env(rng)
+    return {"id": f"g{i:04d}-{env}-rolling-restart", "effect": "block",
+            "description": f"Rolling restarts in {env} are scheduled, not immediate.",
+            "when": {"change": {"environment": env},
+                     "impacted": {"action": "rolling-restart", "environment": env}},
+            "message": "{impacted.id} needs a rolling restart; scheduled with the platform team"}
+
+
+FAMILIES = (_account_guard, _key_freeze, _runtime_state, _blast_radius, _unpublished, _depth, _action)
+
+
+def _probe_review(i: int, rng: random.Random) -> dict:
+    """The one rule that fires on the benchmark's change, in every set (so decisions are exercised)."""
+    return {"id": f"g{i:04d}-bench-probe-review", "effect": "warn",
+            "description": "Changes in the benchmark's probe environment that reach 10+ components get a review.",
+            "when": {"change": {"environment": "bench-probe", "affected_count": {"gte": 10}}},
+            "message": "{change.component} affects {change.affected_count} components"}
+
+
+def generate(n: int, seed: int = 7) -> list[dict]:
+    """`n` distinct rules: one that fires on the benchmark's change, then the families in turn."""
+    rng = random.Random(seed)
+    rules, ids = [_probe_review(0, rng)], {"g0000-bench-probe-review"}
+    i = 1
+    while len(rules) < n:
+        rule = FAMILIES[(i - 1) % len(FAMILIES)](i, rng)
+        i += 1
+        if rule["id"] in ids:
+            continue
+        ids.add(rule["id"])
+        rules.append(rule)
+    return rules
+
+
+def write(directory: Path, n: int, seed: int = 7, per_file: int = 50) -> Path:
+    """Writes `n` generated rules as YAML files of `per_file` rules into `directory` (emptied first)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.yaml"):
+        old.unlink()
+    rules = generate(n, seed)
+    for k in range(0, len(rules), per_file):
+        path = directory / f"bench-{k // per_file:03d}.yaml"
+        path.write_text("# Generated by app/bench/rules.py for the rule-scaling benchmark.\n"
+                        + yaml.safe_dump({"rules": rules[k:k + per_file]}, sort_keys=False, width=120),
+                        encoding="utf-8")
+    return directory

@@ -1,0 +1,80 @@
+"""Smoke test of the benchmark suite on a tiny world: the generator, the bulk loader and the harness
+steps run against the test Neo4j and the real app. No timing is asserted (the figures come from
+`make bench`); only that every step produces its figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.bench import generator, harness, naive
+from app.bench import rules as bench_rules
+from app.graph.bulk import BulkLoader
+
+pytestmark = pytest.mark.integration
+
+SIZE = len(generator.probe_environment()) + 40  # the probe environment and a bit of the next one
+
+
+@pytest.fixture
+def bench_world(make_app, driver):
+    """The karma world (from make_app) plus a tiny bench world loaded with the bulk loader."""
+    app = make_app()
+    components = generator.generate(SIZE, seed=42)
+    events = []
+    result = BulkLoader(driver, batch=100, edge_batch=150, progress=events.append, every=0).load(components)
+    assert (result.components, result.created) == (SIZE, SIZE)
+    assert result.edges == len(generator.edges(components)) and result.transactions > 2
+    assert events and events[-1]["phase"] == "edges" and events[-1]["done"] == result.edges
+    return app, components
+
+
+def test_bulk_load_is_idempotent_and_stores_components_like_the_seed_loader(bench_world, driver, repo):
+    _app, components = bench_world
+    again = BulkLoader(driver, batch=200).load(components)
+    assert again.created == 0 and again.edges == len(generator.edges(components))
+    row = repo.get_component(generator.LOCAL.component)
+    assert row["component"]["version"] == 1 and row["component"]["cfg_cidr"] == "10.200.0.0/16"
+    assert {d["id"] for d in row["incoming"]} >= {"subnet/probe-core-a", "ecs-cluster/probe-core"}
+    with driver.session() as session:
+        versions = session.run("MATCH (:Component {id: $id})-[:HAS_VERSION]->(v) RETURN count(v) AS n",
+                               id=generator.LOCAL.component).single()["n"]
+    assert versions == 1
+
+
+def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path, monkeypatch):
+    app, components = bench_world
+    monkeypatch.setattr(harness, "HEADERS", {})
+    monkeypatch.setattr(harness, "WARMUP_S", 0.0)
+    assert harness.create_token(app)  # a requester token, sent by every harness request
+    cfg = harness.BenchConfig(plan_samples=3, apply_samples=2, warmup=1, naive_samples=1, rule_samples=2,
+                              out=tmp_path / "latest.json")
+    state = harness.Run(cfg)
+    state.warmed = True
+    requests = harness.Requests("smoke")
+    client = app.test_client()
+    none = generator.PROBES["none"]  # the probe whose impact is empty: cheap whatever the query
+
+    latency = harness._latency(state, cfg, client, driver, requests, SIZE, probe=none)
+    assert state.errors == [], state.errors
+    assert latency["plan"]["n"] == 3 and latency["floor"]["n"] == 3 and latency["request_change"]["n"] == 2
+    assert latency["impact_size"] == 0 and latency["plan_over_floor"] > 0
+
+    # the naive peer computes the local probe's impact from the whole graph, like impact.cypher would
+    nodes, edges = naive.read_graph(driver)
+    assert len(nodes) >= SIZE
+    ctx = naive.impact_context(generator.LOCAL.component, [], nodes, edges, naive.build(nodes, edges))
+    assert len(ctx["impacted"]) == 43
+
+    small, big = tmp_path / "r5", tmp_path / "r20"
+    bench_rules.write(small, 5)
+    bench_rules.write(big, 20)
+    trips = harness._round_trips(state, cfg, repo, driver, requests, small, big, probes={"none": none})
+    assert state.errors == [], state.errors
+    assert [r["rules"] for r in trips["rows"]] == [5, 20]
+    assert all(r["plan"] >= 1 and r["apply"] >= 1 and r["apply_http"] == 200 for r in trips["rows"]), [(r["plan_http"], r["apply_http"], r["plan"], r["apply"]) for r in trips["rows"]]
+    assert trips["floor"] >= 1
+
+    out = {"latency": {str(SIZE): latency}, "round_trips": trips, "errors": state.errors}
+    out["targets"] = harness._targets(out)
+    assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]
+    assert "Latency" in harness.report.table(out)

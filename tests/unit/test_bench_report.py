@@ -1,0 +1,70 @@
+"""Bench statistics, locust parsing, target evaluation and the text table (no Neo4j, no timing)."""
+
+from __future__ import annotations
+
+import json
+
+from app.bench import harness, report
+from app.bench.stats import percentile, ratio, summary
+
+
+def test_percentiles_interpolate():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.5
+    assert percentile([3.0], 99) == 3.0
+    s = summary([5.0, 1.0, 3.0])
+    assert (s["n"], s["median_ms"], s["min_ms"], s["max_ms"]) == (3, 3.0, 1.0, 5.0)
+    assert summary([]) == {"n": 0}
+    assert ratio(3.0, 2.0) == 1.5 and ratio(1.0, 0) is None and ratio(None, 1.0) is None
+
+
+def test_locust_summary():
+    entry = {"name": "/plan", "num_requests": 10, "num_failures": 1, "start_time": 100.0,
+             "last_request_timestamp": 105.0, "response_times": {"10": 8, "20": 2}, "max_response_time": 21}
+    out = report.locust_summary([entry])
+    assert out["requests"] == 10 and out["failures"] == 1 and out["rps"] == 2.0
+    assert out["median_ms"] == 10.0 and out["max_ms"] == 21
+    assert report.locust_summary([])["requests"] == 0
+
+
+def _results():
+    row = {"impact_size": 43, "plan": summary([10.0, 11.0]), "floor": summary([6.0, 6.0]),
+           "request_change": summary([20.0]), "plan_over_floor": 1.75}
+    return {
+        "latency": {"1000": row, "100000": {**row, "plan": summary([11.0, 12.0])}, "10000": {"skipped": "x"}},
+        "naive": {"size": 100000, "naive": summary([5000.0]), "karma_plan": summary([12.0]),
+                  "naive_over_karma": 416.7, "same_impact": True},
+        "rules": {"5": {"plan": summary([10.0])}, "500": {"plan": summary([12.0])}, "ratio": 1.2},
+        "round_trips": {"rows": [{"rules": 5, "probe": "local", "component": "vpc/x", "impact_size": 43,
+                                  "plan": 3, "apply": 5}], "plan_max": 3, "apply_max": 5,
+                        "plan_constant": True, "apply_constant": True},
+        "throughput": {"workers": 2, "runs": [{"mode": "plan", "users": 8, "request": "/plan", "rps": 50.0,
+                                               "requests": 500, "failures": 0}]},
+        "world": {"loads": [{"size": 1000, "components": 1000, "edges": 1178, "seconds": 1.0,
+                             "components_per_s": 1000.0}]},
+        "errors": [{"where": "latency@10000", "error": "boom"}],
+    }
+
+
+def test_targets_and_table(tmp_path):
+    data = _results()
+    targets = harness._targets(data)
+    assert targets["plan_over_floor"] == {"value": 1.75, "target": "<= 2", "met": True}
+    assert targets["plan_100k_over_1k"]["value"] == 1.1  # 11.5 ÷ 10.5
+    assert targets["naive_over_karma_100k"]["met"] is True
+    assert targets["round_trips_per_plan"]["met"] is False
+    assert targets["round_trips_per_apply"]["independent_of_rules_and_impact"] is True
+    assert targets["rules_500_over_5"]["met"] is True
+    data["targets"] = targets
+    text = report.table(data)
+    assert "| Bolt round trips per plan (max over rules × impact) | 3 | <= 2 | **no** |" in text
+    assert "not measured: x" in text and "latency@10000: boom" in text
+    path = report.write(data, tmp_path / "r" / "latest.json")
+    assert json.loads(path.read_text())["targets"]["rules_500_over_5"]["value"] == 1.2
+
+
+def test_sizes_option():
+    from app.bench.cli import _sizes
+
+    assert _sizes("1k,10k,100k,1m") == (1_000, 10_000, 100_000, 1_000_000)
+    assert _sizes("2500") == (2_500,)
