@@ -229,3 +229,31 @@ def test_a_rollback_goes_through_the_rules(client):
     rejected = client.get(f"/changes/{rb['change_id']}").get_json()
     code, err = post(client, f"/changes/{rejected['id']}/rollback", {"requested_by": "x"})
     assert code == 409 and err["cause"] == "not_applied"
+
+
+def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, client):
+    """Overlapping impact sets serialise: if a component the rules looked at changes between our read
+    and our commit, the commit writes nothing and the whole pipeline re-runs on the new state."""
+    from app.components.service import ComponentService
+
+    karma = app.extensions["karma"]
+    real_evaluate = karma.policy.evaluate
+    calls = []
+
+    def evaluate(facts):
+        calls.append(len(facts))
+        if len(calls) == 1:  # inside our transaction, after the impact was read: another deploy reports
+            ComponentService(karma.repo).update_runtime(
+                "route53-zone/karma-dev", {"zone_id": "Z0KARMADEV00009"}, "deploy")
+        return real_evaluate(facts)
+
+    karma.policy.evaluate = evaluate
+    try:
+        result = post(client, "/request-change", {"component": SITE, "requested_by": "ted@strall.com",
+                                                  "proposed_change": {"cloudfront_aliases": ["m.usekarma.dev"]}})[1]
+    finally:
+        karma.policy.evaluate = real_evaluate
+    assert result["status"] == "applied" and len(calls) == 2
+    zone = [r for r in result["impact"] if r["id"] == "route53-zone/karma-dev"][0]
+    assert zone["version"] == 2 and zone["runtime"] == {"zone_id": "Z0KARMADEV00009"}  # the re-run saw it
+    assert client.get(f"/log?component={SITE}").get_json()["total"] == 1  # one audit entry, not two
