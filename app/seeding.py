@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from app.components import EDGE_KINDS, UnknownType, get_type, split_id
+from app.components import EDGE_KINDS, UnknownType, get_type, registry, split_id
 from app.graph.model import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
 
@@ -95,9 +95,29 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
         for end in ("from", "to"):
             if item.get(end) not in known:
                 errors.append(f"{where}: {end}: unknown component {item.get(end)!r}")
+        if item.get("from") in known and item.get("to") in known and item.get("kind") in EDGE_KINDS:
+            problem = _emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
+            if problem:
+                errors.append(f"{where}: kind: {problem}")
         edges.append({"source": item.get("from"), "target": item.get("to"),
                       "kind": item.get("kind"), "via": EXPLICIT_VIA})
     return edges
+
+
+def _emitters() -> set[str]:
+    return {n for n in registry.names() if any(r.kind == "emits_runtime_to" for r in get_type(n).references)}
+
+
+def _emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
+    """Impact follows at most one emits_runtime_to hop per path (cypher/impact.cypher); the registry keeps
+    emitting types upstream of everything, and explicit edges must not break that."""
+    emitters = _emitters()
+    if kind == "emits_runtime_to" and (source_type not in emitters or target_type in emitters):
+        return (f"emits_runtime_to edges go from an emitting type ({', '.join(sorted(emitters))}) "
+                f"to a non-emitting one, not {source_type} → {target_type}")
+    if kind != "emits_runtime_to" and source_type in emitters:
+        return f"a {source_type} emits its changes and cannot itself depend on another component"
+    return None
 
 
 def validate(doc: Any, existing: dict[str, dict]) -> tuple[list[dict], list[dict]]:

@@ -128,3 +128,20 @@ def test_explicit_edges_and_references_to_existing_components(world, repo, tmp_p
     out = repo.get_component("subnet/karma-dev-private-c")["outgoing"]
     assert {"id": "vpc/karma-dev", "kind": "depends_on", "via": "vpc_nickname"} in out
     assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in out
+
+
+@pytest.mark.parametrize("edge,message", [
+    ({"from": "cloudfront-distribution/karma-dev", "to": "route53-zone/karma-dev", "kind": "emits_runtime_to"},
+     "emits_runtime_to edges go from an emitting type"),
+    ({"from": "serverless-site/karma-dev", "to": "s3-bucket/karma-shared", "kind": "depends_on"},
+     "cannot itself depend on another component"),
+])
+def test_explicit_edges_keep_one_emits_hop_per_path(world, graph_dump, tmp_path, edge, message):
+    path = tmp_path / "edges.yaml"
+    path.write_text(yaml.safe_dump({"components": [
+        {"id": "s3-bucket/karma-extra", "environment": "dev", "config": {"bucket_name": "karma-extra"}}],
+        "edges": [edge]}))
+    before = graph_dump()
+    with pytest.raises(seeding.SeedError, match=message):
+        seeding.load(world, path)
+    assert graph_dump() == before
