@@ -559,12 +559,15 @@ def ensure_password(settings: Settings, echo: Echo | None = None) -> str:
     """The stored password, generating one (0600) on first use; permissions are tightened if loosened."""
     settings.home.mkdir(parents=True, exist_ok=True)
     password = read_password(settings)
+    if password is not None and password.startswith("-") and not settings.system_db_dir.exists():
+        password = None  # an older generator's password that the admin tool read as an option: never set
     if password is not None:
         if settings.password_file.stat().st_mode & 0o077:
             os.chmod(settings.password_file, 0o600)
             log.warning("neo4j.password.chmod", extra={"password_file": str(settings.password_file)})
         return password
-    password = secrets.token_urlsafe(24)
+    # hex only: a urlsafe token can start with '-', which neo4j-admin reads as an option (exit 64)
+    password = secrets.token_hex(20)
     fd = os.open(settings.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(password + "\n")

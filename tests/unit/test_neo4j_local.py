@@ -513,3 +513,23 @@ def test_start_on_a_running_server_with_other_settings(settings: nl.Settings, tm
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_generated_passwords_never_look_like_an_option(tmp_path):
+    # a password starting with '-' made `neo4j-admin dbms set-initial-password` fail with exit 64
+    from app import neo4j_local
+
+    for i in range(50):
+        settings = neo4j_local.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / f"h{i}")})
+        password = neo4j_local.ensure_password(settings)
+        assert password[0].isalnum() and len(password) >= 32
+
+
+def test_a_never_used_option_like_password_is_replaced(tmp_path):
+    from app import neo4j_local
+
+    settings = neo4j_local.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h")})
+    settings.home.mkdir(parents=True)
+    settings.password_file.write_text("-Abc123\n")
+    settings.password_file.chmod(0o600)
+    assert not neo4j_local.ensure_password(settings).startswith("-")
