@@ -89,6 +89,9 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
+        # every endpoint but health and docs needs `Authorization: Bearer <token>` (Swagger UI: Authorize)
+        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}],
+                          "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.json.sort_keys = False
     app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)

@@ -124,6 +124,8 @@ def test_openapi_document_and_docs(client):
                  "/graph", "/components/{ctype}/{nickname}/runtime", "/plan", "/request-change", "/log"]:
         assert path in spec["paths"], path
     assert "ChangeRequest" in spec["components"]["schemas"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    assert spec["security"] == [{"bearerAuth": []}]
     assert client.get("/docs").status_code == 200
 
 
