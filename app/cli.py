@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -22,6 +23,19 @@ def _repo(settings: Settings):
 
     target = select_target(settings, local=_started_local)
     return target, GraphRepository(open_driver(target), target.database)
+
+
+@contextmanager
+def _graph(settings: Settings):
+    """The selected Neo4j with the schema applied; the driver (and any container) closed afterwards."""
+    target, repo = _repo(settings)
+    try:
+        repo.apply_schema()
+        yield repo
+    finally:
+        repo.driver.close()
+        if target.closer:
+            target.closer()
 
 
 def _started_local():
@@ -75,16 +89,11 @@ def seed(path: Path | None) -> None:
     from app import seeding  # noqa: PLC0415
 
     settings = Settings.from_env()
-    target, repo = _repo(settings)
     try:
-        repo.apply_schema()
-        result = seeding.load(repo, path or settings.seed_file)
+        with _graph(settings) as repo:
+            result = seeding.load(repo, path or settings.seed_file)
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        repo.driver.close()
-        if target.closer:
-            target.closer()
     click.echo(json.dumps(result))
 
 
@@ -133,6 +142,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     sys.exit(code)
 
 
+@contextmanager
 def _services(settings: Settings):
     from app.factory import Karma  # noqa: PLC0415
     from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
@@ -142,9 +152,8 @@ def _services(settings: Settings):
         policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
-    target, repo = _repo(settings)
-    repo.apply_schema()
-    return target, Karma(settings=settings, repo=repo, policy=policy)
+    with _graph(settings) as repo:
+        yield Karma(settings=settings, repo=repo, policy=policy)
 
 
 @main.group("queue")
@@ -155,21 +164,15 @@ def queue_cli() -> None:
 @queue_cli.command("process")
 def queue_process() -> None:
     """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
-    target, karma = _services(Settings.from_env())
-    try:
+    with _services(Settings.from_env()) as karma:
         click.echo(json.dumps(karma.changes.process_queue(), indent=2, default=str))
-    finally:
-        karma.repo.driver.close()
 
 
 @queue_cli.command("list")
 def queue_list() -> None:
     """Print the queued requests."""
-    target, karma = _services(Settings.from_env())
-    try:
+    with _services(Settings.from_env()) as karma:
         click.echo(json.dumps(karma.changes.queue(), indent=2, default=str))
-    finally:
-        karma.repo.driver.close()
 
 
 @main.command()
@@ -182,13 +185,12 @@ def worker(interval: float, once: bool) -> None:
     import time  # noqa: PLC0415
 
     log = logging.getLogger("karma.worker")
-    target, karma = _services(Settings.from_env())
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
-    log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
-    try:
+    with _services(Settings.from_env()) as karma:
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
+        log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
         while not stopping:
             try:
                 done = karma.changes.process_queue()
@@ -201,9 +203,7 @@ def worker(interval: float, once: bool) -> None:
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
-    finally:
-        karma.repo.driver.close()
-        log.info("worker stopped")
+    log.info("worker stopped")
 
 
 @main.command()
@@ -215,14 +215,12 @@ def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: 
     """Roll back an applied change (the inverse runs through the full pipeline)."""
     from app.errors import KarmaError  # noqa: PLC0415
 
-    target, karma = _services(Settings.from_env())
     try:
-        click.echo(json.dumps(karma.changes.rollback(change_id, requested_by, reason, on_blocked), indent=2,
-                              default=str))
+        with _services(Settings.from_env()) as karma:
+            result = karma.changes.rollback(change_id, requested_by, reason, on_blocked)
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
-    finally:
-        karma.repo.driver.close()
+    click.echo(json.dumps(result, indent=2, default=str))
 
 
 @main.group("tokens")
@@ -230,12 +228,12 @@ def tokens_cli() -> None:
     """API tokens (Neo4j keeps only their hash)."""
 
 
+@contextmanager
 def _token_service():
     from app.security.tokens import TokenService  # noqa: PLC0415
 
-    target, repo = _repo(Settings.from_env())
-    repo.apply_schema()
-    return repo, TokenService(repo)
+    with _graph(Settings.from_env()) as repo:
+        yield TokenService(repo)
 
 
 @tokens_cli.command("create")
@@ -246,13 +244,11 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
     """Create a token and print it ONCE."""
     from app.errors import KarmaError  # noqa: PLC0415
 
-    repo, tokens = _token_service()
     try:
-        token, record = tokens.create(name, role, list(environments))
+        with _token_service() as tokens:
+            token, record = tokens.create(name, role, list(environments))
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
-    finally:
-        repo.driver.close()
     click.echo(json.dumps(record), err=True)
     click.echo(token)
 
@@ -260,11 +256,8 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
 @tokens_cli.command("list")
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
-    repo, tokens = _token_service()
-    try:
+    with _token_service() as tokens:
         click.echo(json.dumps(tokens.list(), indent=2, default=str))
-    finally:
-        repo.driver.close()
 
 
 @tokens_cli.command("revoke")
@@ -273,13 +266,11 @@ def tokens_revoke(ref: str) -> None:
     """Revoke a token by id, or every active token of a name."""
     from app.errors import KarmaError  # noqa: PLC0415
 
-    repo, tokens = _token_service()
     try:
-        click.echo(json.dumps({"revoked": tokens.revoke(ref)}))
+        with _token_service() as tokens:
+            click.echo(json.dumps({"revoked": tokens.revoke(ref)}))
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
-    finally:
-        repo.driver.close()
 
 
 def _local_admin_token(repo) -> None:

@@ -46,6 +46,11 @@ class Analysis:
     approved_by: str | None = None  # an approval satisfies require_approval decisions
 
     @property
+    def versions(self) -> dict[str, int]:
+        """The version of the component and of every affected one, as the rules saw them."""
+        return {self.component["id"]: self.component["version"], **{r["id"]: r["version"] for r in self.impact.rows}}
+
+    @property
     def blockers(self) -> list[dict]:
         holding = ("reject", "block") if self.approved_by else ("reject", "block", "require_approval")
         return [d for d in self.decisions if d["effect"] in holding]

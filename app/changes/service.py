@@ -76,8 +76,7 @@ class ChangeService:
         analysis = self._analyse(request, ctx, actor=actor)
         plan_id = plans.sign({
             "request": request.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
-            "versions": {analysis.component["id"]: analysis.component["version"],
-                         **{r["id"]: r["version"] for r in analysis.impact.rows}},
+            "versions": analysis.versions,
         })
         return analysis.result("planned", plan_id=plan_id, graph_patch=commits.graph_patch(analysis))
 
@@ -193,9 +192,7 @@ class ChangeService:
                            cause="stale_plan", plan_rules=payload.get("rules"))
 
         def check(analysis: Analysis) -> None:
-            now = {analysis.component["id"]: analysis.component["version"],
-                   **{r["id"]: r["version"] for r in analysis.impact.rows}}
-            planned = payload["versions"]
+            now, planned = analysis.versions, payload["versions"]
             moved = sorted(k for k in set(now) | set(planned) if now.get(k) != planned.get(k))
             if moved:
                 raise Conflict("components in the plan's impact set changed since the plan; plan again",
@@ -210,6 +207,19 @@ class ChangeService:
             raise NotFound(f"change {change_id!r} not found", cause="unknown_change")
         return change_view(row)
 
+    @staticmethod
+    def _require_status(change: dict, expected: str, why: str | None = None) -> dict:
+        """409 unless a stored change request is in `expected` status (read outside or under the lock)."""
+        status = change["status"]
+        if status != expected:
+            raise Conflict(f"change {change['id']!r} is {status}, {why or f'not {expected}'}",
+                           cause=f"change_{status}", status=status)
+        return change
+
+    def _locked_change(self, gtx: GraphTx, change_id: str, expected: str, why: str | None = None) -> dict:
+        """The change request as it is under the component's lock, which must still be `expected`."""
+        return self._require_status(gtx.run("change_get", id=change_id)["change"], expected, why)
+
     def cancel(self, change_id: str, requested_by: str, actor=None) -> dict:
         current = self.get_change(change_id)
         request = ChangeRequest(**current["request"])
@@ -218,12 +228,8 @@ class ChangeService:
                             component=current["component_id"])
 
         def before(gtx: GraphTx) -> dict:
-            row = gtx.run("change_get", id=change_id)
-            status = row["change"]["status"]
-            if status != "queued":
-                raise Conflict(f"change {change_id!r} is {status}, only a queued change can be cancelled",
-                               cause=f"change_{status}", status=status)
-            return self._transition(gtx, row["change"], "cancelled", note=f"cancelled by {requested_by}",
+            change = self._locked_change(gtx, change_id, "queued", "only a queued change can be cancelled")
+            return self._transition(gtx, change, "cancelled", note=f"cancelled by {requested_by}",
                                     actor=requested_by)
 
         return self._transact(request, before=before)
@@ -247,10 +253,7 @@ class ChangeService:
 
     # -- approvals --------------------------------------------------------------------------------
     def _pending(self, change_id: str, actor) -> tuple[dict, ChangeRequest]:
-        change = self.get_change(change_id)
-        if change["status"] != "pending_approval":
-            raise Conflict(f"change {change_id!r} is {change['status']}, not pending_approval",
-                           cause=f"change_{change['status']}", status=change["status"])
+        change = self._require_status(self.get_change(change_id), "pending_approval")
         if actor is not None:
             if actor.name == change["requested_by"]:
                 raise Forbidden("a change cannot be approved or denied by its requester",
@@ -261,19 +264,14 @@ class ChangeService:
                                 component=change["component_id"])
         return change, ChangeRequest(**change["request"])
 
-    def _still_pending(self, change_id: str):
-        def before(gtx: GraphTx) -> None:
-            status = gtx.run("change_get", id=change_id)["change"]["status"]
-            if status != "pending_approval":
-                raise Conflict(f"change {change_id!r} is {status}, not pending_approval",
-                               cause=f"change_{status}", status=status)
-        return before
-
     def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
         """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
         change, request = self._pending(change_id, actor)
         existing = {"id": change_id, "status": "pending_approval"}
-        return self._transact(request, kind="approval", existing=existing, before=self._still_pending(change_id),
+        def before(gtx: GraphTx) -> None:
+            self._locked_change(gtx, change_id, "pending_approval")
+
+        return self._transact(request, kind="approval", existing=existing, before=before,
                               actor=actor, approved_by=actor.name if actor else "system",
                               extra={"approval_comment": comment} if comment else None)
 
@@ -282,9 +280,8 @@ class ChangeService:
         who = actor.name if actor else "system"
 
         def before(gtx: GraphTx) -> dict:
-            self._still_pending(change_id)(gtx)
-            row = gtx.run("change_get", id=change_id)
-            return self._transition(gtx, row["change"], "denied", note=f"denied by {who}: {reason or 'no reason'}",
+            change = self._locked_change(gtx, change_id, "pending_approval")
+            return self._transition(gtx, change, "denied", note=f"denied by {who}: {reason or 'no reason'}",
                                     actor=who, kind="approval")
 
         return self._transact(request, before=before)
