@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_ENV := KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test KARMA_NEO4J_BOLT_PORT=$${KARMA_TEST_BOLT_PORT:-7697} \
             KARMA_NEO4J_LIB=$(CURDIR)/.karma/neo4j/lib
 
-.PHONY: setup run test unit neo4j-start neo4j-stop neo4j-status seed rules-validate stop clean bench bench-full
+.PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate stop clean bench bench-full
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable-rules does not import on 3.13)"; exit 1; }
@@ -57,3 +57,6 @@ stop: ## stop the local Neo4j servers (dev, test, bench)
 
 clean: stop
 	rm -rf .karma $(VENV)
+
+lint: $(STAMP) ## ruff (configured in pyproject.toml); CI fails on any finding
+	$(BIN)/ruff check .

@@ -38,4 +38,4 @@ def configure(level: str | None = None) -> None:
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("KARMA_LOG_LEVEL", "INFO").upper())
     root.propagate = False
-    root._karma_configured = True  # type: ignore[attr-defined]
+    root._karma_configured = True  # type: ignore[attr-defined]  # noqa: SLF001 - a marker on our own logger

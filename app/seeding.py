@@ -138,7 +138,7 @@ def validate(doc: Any, existing: dict[str, dict]) -> tuple[list[dict], list[dict
         if comp["id"] in seen:
             errors.append(f"{comp['where']}: id: duplicate component id")
         seen[comp["id"]] = comp
-    known = {**{k: v for k, v in existing.items()}, **seen}
+    known = {**existing, **seen}
     edges = []
     for comp in components:
         for edge in comp["ctype"].edges(comp["id"], comp["config"]):
@@ -175,8 +175,9 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
 def load(repo: GraphRepository, path: Path) -> dict:
     doc = read_file(path)
     raw = doc.get("components") if isinstance(doc, dict) else None
-    ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)] if isinstance(raw, list) else []
-    referenced = _referenced_ids(raw if isinstance(raw, list) else [])
+    raw = raw if isinstance(raw, list) else []
+    ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    referenced = _referenced_ids(raw)
     edges_raw = doc.get("edges") if isinstance(doc, dict) else None
     if isinstance(edges_raw, list):
         referenced |= {e.get(end) for e in edges_raw if isinstance(e, dict) for end in ("from", "to")

@@ -37,7 +37,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         mode = os.environ.get("KARMA_MODE", "full")
         if mode not in MODES:
             raise ValueError(f"KARMA_MODE must be one of {MODES}, got {mode!r}")

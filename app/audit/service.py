@@ -10,7 +10,7 @@ JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch")
 
 
 def entry_view(entry: dict) -> dict:
-    out = {k: v for k, v in entry.items()}
+    out = dict(entry)
     for key in JSON_FIELDS:
         if key in out:
             out[key] = loads(out[key])

@@ -20,7 +20,7 @@ import itertools
 import random
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from app.components import get_type
 
@@ -106,7 +106,8 @@ class _Env:
                         rt if self.published() else {})
 
     def ec2(self, nick: str, subnet: str, octet: int, third: int, host: int) -> str:
-        rt = {"instance_id": f"i-{_hex(self.rng, 17)}", "private_ip": f"10.{octet % 256}.{third % 256}.{host % 250 + 4}",
+        ip = f"10.{octet % 256}.{third % 256}.{host % 250 + 4}"
+        rt = {"instance_id": f"i-{_hex(self.rng, 17)}", "private_ip": ip,
               "state": "running"}
         return self.add(f"ec2-instance/{nick}", {"subnet_nickname": subnet,
                                                  "instance_type": self.rng.choice(INSTANCE_TYPES),

@@ -35,7 +35,7 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from app.bench import generator, report
 from app.bench import rules as bench_rules
@@ -91,9 +91,9 @@ class BenchConfig:
             self.heap, self.pagecache = "8g", "6g"  # 1M components: ~2 GB of store, a 1M-row naive read
 
     @classmethod
-    def full(cls, **kw) -> "BenchConfig":
-        base = dict(plan_samples=1000, apply_samples=300, warmup=50, naive_samples=5, rule_samples=500,
-                    throughput_seconds=30, throughput_users=(1, 4, 16, 32), profile_name="full")
+    def full(cls, **kw) -> BenchConfig:
+        base = {"plan_samples": 1000, "apply_samples": 300, "warmup": 50, "naive_samples": 5, "rule_samples": 500,
+                "throughput_seconds": 30, "throughput_users": (1, 4, 16, 32), "profile_name": "full"}
         base.update(kw)
         return cls(**base)
 
@@ -147,7 +147,7 @@ class BenchNeo4j:
         home.mkdir(parents=True, exist_ok=True)
         marker.write_text("This Neo4j home belongs to `karma bench`: its database is wiped on every run.\n")
 
-    def __enter__(self) -> "BenchNeo4j":
+    def __enter__(self) -> BenchNeo4j:
         from app.graph.driver import Target, open_driver  # noqa: PLC0415
 
         self._claim_home()
@@ -351,7 +351,7 @@ class Run:
     results: dict = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
     warmed: bool = False
-    watchdog: "Watchdog | None" = None
+    watchdog: Watchdog | None = None
     plan_broken: str | None = None  # why /plan cannot be measured (then the steps that need it are skipped)
 
     def error(self, where: str, exc: BaseException | str) -> None:
@@ -804,7 +804,7 @@ def _locust(locust: str, port: int, mode: str, users: int, seconds: int, plan_bo
 def _targets(out: dict) -> dict:
     lat = out.get("latency", {})
     sizes = sorted(int(s) for s in lat if "plan" in lat[s])
-    values: dict[str, float | None] = {k: None for k in TARGETS}
+    values: dict[str, float | None] = dict.fromkeys(TARGETS)
     if sizes:
         worst = [lat[str(s)].get("plan_over_floor") for s in sizes]
         values["plan_over_floor"] = max((w for w in worst if w is not None), default=None)

@@ -29,7 +29,7 @@ def read_graph(driver: Driver, database: str | None = None) -> tuple[dict[str, d
     """Every component and edge, in one record (the fastest of the shapes tried: see docs/performance.md)."""
     record = driver.execute_query(query("bench_naive_graph"), database_=database,
                                   routing_=RoutingControl.READ).records[0]
-    nodes = {row[0]: dict(zip(NODE_FIELDS, row)) for row in record["nodes"]}
+    nodes = {row[0]: dict(zip(NODE_FIELDS, row, strict=True)) for row in record["nodes"]}
     edges = [{"source": s, "target": t, "kind": k} for s, t, k in record["edges"]]
     return nodes, edges
 
@@ -61,7 +61,7 @@ def impact_context(component_id: str, ref_ids: list[str], nodes: dict[str, dict]
             "id": node_id, "type": node["type"], "nickname": node["nickname"],
             "environment": node["environment"], "version": node["version"], "runtime": node["runtime"],
             "depth": len(path) - 1, "path": path,
-            "edge_kinds": [graph.edges[a, b]["kind"] for a, b in zip(path, path[1:])],
+            "edge_kinds": [graph.edges[a, b]["kind"] for a, b in zip(path, path[1:], strict=False)],
         })
     scope = {component_id, *reached}
     by_source = defaultdict(list)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from neo4j._sync.io._bolt import Bolt
 
@@ -78,7 +78,7 @@ class RoundTrips:
         self.flushes: list[list[str]] = []
         self._pending: list[str] = []
 
-    def __enter__(self) -> "RoundTrips":
+    def __enter__(self) -> RoundTrips:
         _install()
         self._outer = getattr(_local, "counter", None)
         _local.counter = self

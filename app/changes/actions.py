@@ -39,7 +39,7 @@ def layer(nodes: list[str], pairs: list[tuple[str, str]]) -> tuple[list[list[str
     """Kahn's algorithm by levels; returns (layers, nodes left on cycles)."""
     scope = set(nodes)
     consumers: dict[str, set[str]] = defaultdict(set)
-    indegree = {n: 0 for n in nodes}
+    indegree = dict.fromkeys(nodes, 0)
     for provider, consumer in set(pairs):
         if provider in scope and consumer in scope and provider != consumer:
             consumers[provider].add(consumer)

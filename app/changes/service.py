@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable
 
 from neo4j.exceptions import ConstraintError
 
@@ -317,12 +317,14 @@ class ChangeService:
         try:
             return self._transact(request, kind="queue", existing=change, before=before)
         except KarmaError as exc:
+            note = exc.message
+
             def reject(gtx: GraphTx) -> dict:
                 gtx.lock(component_id)
                 row = gtx.run("change_get", id=change["id"])
                 if row["change"]["status"] != "queued":
                     return {"change_id": change["id"], "status": row["change"]["status"], "transition": False}
-                return self._transition(gtx, row["change"], "rejected", note=exc.message)
+                return self._transition(gtx, row["change"], "rejected", note=note)
 
             return self.repo.in_write_tx(reject)
 

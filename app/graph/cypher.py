@@ -6,8 +6,7 @@ always passes values as parameters.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
+from functools import cache
 
 from app.settings import REPO_ROOT
 
@@ -17,7 +16,7 @@ CYPHER_DIR = REPO_ROOT / "cypher"
 INCLUDE = "// include: "
 
 
-@lru_cache(maxsize=None)
+@cache
 def query(name: str) -> str:
     """The query text; a line `// include: other` inlines other.cypher after its first MATCH, so a
     variant (e.g. with a lock in front) shares the one traversal instead of copying it."""

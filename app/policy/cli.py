@@ -39,7 +39,7 @@ def validate_cmd(directory: Path | None) -> None:
             click.echo(error, err=True)
         click.echo(f"{len(exc.errors)} problem(s) in {directory}", err=True)
         raise SystemExit(1) from None
-    by_effect = {e: 0 for e in SEVERITY}
+    by_effect = dict.fromkeys(SEVERITY, 0)
     for rule in compiled.rules.values():
         by_effect[rule.effect] += 1
     counts = ", ".join(f"{n} {e}" for e, n in by_effect.items())

@@ -45,7 +45,7 @@ def _program(shard) -> list:
     program = [(section, [(path, (keys[V], keys[LEN], keys[L], keys[T], keys[N], keys[S]), disc)
                           for path, (keys, disc) in sorted(paths.items())])
                for section, paths in sorted(by_section.items())]
-    shard._flatten_program = program
+    shard._flatten_program = program  # noqa: SLF001 - a per-shard cache the compiler leaves room for
     return program
 
 

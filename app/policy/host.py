@@ -70,7 +70,7 @@ class _Locked:
 
 def held_by_current_thread() -> bool:
     """True inside the engine lock on this thread (e.g. a signal handler interrupted an evaluation)."""
-    return _OWNER == threading.get_ident()
+    return threading.get_ident() == _OWNER
 
 
 if hasattr(os, "register_at_fork"):

@@ -265,7 +265,8 @@ class _Parser:
     # when: {change: {...}, component: {...}, impacted: {...}, all: [...], any: [...], not: {...}}
     def when(self, node, path: str, negated: bool, top: bool = False):
         if not isinstance(node, dict):
-            self.errors.add(path, f"expected a mapping of sections (change, component, impacted), got {type_name(node)}")
+            self.errors.add(
+                path, f"expected a mapping of sections (change, component, impacted), got {type_name(node)}")
             return None
         if top and not node:
             self.errors.add(path, "must name at least one section: change, component or impacted")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app import create_app
-from app.policy import PolicyEngine, RuleFileError
+from app.policy import RuleFileError
 from app.settings import REPO_ROOT, Settings
 
 SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
