@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from app import logs
+from app.security.roles import ROLES
 from app.settings import REPO_ROOT, Settings
 
 
@@ -184,26 +185,79 @@ def worker(interval: float, once: bool) -> None:
     import logging  # noqa: PLC0415
     import time  # noqa: PLC0415
 
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+    from app.observability import context as request_ids  # noqa: PLC0415
+
     log = logging.getLogger("karma.worker")
     stopping = []
-    with _services(Settings.from_env()) as karma:
+    settings = Settings.from_env()
+    delivery = DeliveryPolicy.from_settings(settings)
+    with _services(settings) as karma:
+        karma.subscriptions.sync_file()
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
         log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
         while not stopping:
-            try:
-                done = karma.changes.process_queue()
-                if done:
-                    log.info("queue pass", extra={"transitions": done})
-            except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
-                log.exception("queue pass failed")
+            with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
+                try:
+                    done = karma.changes.process_queue()
+                    if done:
+                        log.info("queue pass", extra={"transitions": done})
+                except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
+                    log.exception("queue pass failed")
+                try:
+                    sent = deliver_pending(karma.repo, policy=delivery)
+                    if sent["claimed"]:
+                        log.info("outbox pass", extra=sent)
+                except Exception:  # noqa: BLE001 - Neo4j away: the entries wait for the next pass
+                    log.exception("outbox pass failed")
             if once:
                 break
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
+
+
+@main.group("outbox")
+def outbox_cli() -> None:
+    """Notifications waiting, delivered or failed (the transactional outbox)."""
+
+
+@outbox_cli.command("list")
+@click.option("--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]))
+@click.option("--change", "change_id", help="Only the events of one change request.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+def outbox_list(state: str | None, change_id: str | None, limit: int) -> None:
+    """Print outbox entries (newest first) and the counts per state."""
+    with _services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2,
+                              default=str))
+
+
+@outbox_cli.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
+def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
+    """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    try:
+        with _services(Settings.from_env()) as karma:
+            click.echo(json.dumps(karma.outbox.retry(ids=list(ids), all_failed=all_failed)))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver() -> None:
+    """One delivery pass now (what each `karma worker` pass does) and print the counts."""
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    with _services(settings) as karma:
+        click.echo(json.dumps(deliver_pending(karma.repo, policy=DeliveryPolicy.from_settings(settings))))
 
 
 @main.command()
@@ -238,7 +292,7 @@ def _token_service():
 
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
-@click.option("--role", required=True, type=click.Choice(["viewer", "requester", "approver", "reporter", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
 def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
     """Create a token and print it ONCE."""

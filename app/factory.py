@@ -17,6 +17,7 @@ from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
 from app.api import auth as api_auth
+from app.api import notifications as notifications_api
 from app.api import ops as ops_api
 from app.audit.service import AuditService
 from app.changes.service import ChangeService
@@ -24,6 +25,9 @@ from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
+from app.notifications.service import OutboxService
+from app.notifications.subscriptions import SubscriptionService
+from app.observability import http as observability
 from app.policy import PolicyEngine
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
@@ -44,6 +48,8 @@ class Karma:
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
+    outbox: OutboxService = field(init=False)
+    subscriptions: SubscriptionService = field(init=False)
 
     def __post_init__(self) -> None:
         self.changes = ChangeService(self.repo, self.policy, mode=self.settings.mode,
@@ -53,6 +59,8 @@ class Karma:
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
+        self.outbox = OutboxService(self.repo)
+        self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file)
 
     def ready(self) -> tuple[bool, str]:
         try:
@@ -94,9 +102,12 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                           "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.json.sort_keys = False
-    app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
+    app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
+    karma.subscriptions.sync_file()  # a broken notifications file stops the service from starting
+    observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = Api(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp, notifications_api.blp,
+                      observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
     api_errors.register(app)
     api_auth.install(app)

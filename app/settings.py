@@ -34,6 +34,14 @@ class Settings:
     use_testcontainers: bool = True
     queue_ttl_seconds: int = 0  # 0: queued requests never expire
     token_cache_seconds: float = 5.0
+    # observability (README "Observability")
+    metrics_path: str = "/metrics"
+    metrics_auth: str = "token"  # token: a token allowed to `metrics` (viewer and up, or role metrics); none
+    notifications_file: Path | None = None
+    outbox_max_attempts: int = 10
+    outbox_backoff_seconds: float = 2.0
+    outbox_backoff_max_seconds: float = 600.0
+    outbox_timeout_seconds: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -53,4 +61,23 @@ class Settings:
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
             token_cache_seconds=float(os.environ.get("KARMA_TOKEN_CACHE_SECONDS", "5")),
+            **_observability_from_env(),
         )
+
+
+def _observability_from_env() -> dict:
+    auth = os.environ.get("KARMA_METRICS_AUTH", "token")
+    if auth not in ("token", "none"):
+        raise ValueError(f"KARMA_METRICS_AUTH must be token or none, got {auth!r}")
+    path = os.environ.get("KARMA_METRICS_PATH", "/metrics")
+    if not path.startswith("/") or len(path) < 2:
+        raise ValueError(f"KARMA_METRICS_PATH must be a path like /metrics, got {path!r}")
+    notifications = os.environ.get("KARMA_NOTIFICATIONS_FILE")
+    return {
+        "metrics_path": path, "metrics_auth": auth,
+        "notifications_file": Path(notifications) if notifications else None,
+        "outbox_max_attempts": _env_int("KARMA_OUTBOX_MAX_ATTEMPTS", 10),
+        "outbox_backoff_seconds": float(os.environ.get("KARMA_OUTBOX_BACKOFF_SECONDS", "2")),
+        "outbox_backoff_max_seconds": float(os.environ.get("KARMA_OUTBOX_BACKOFF_MAX_SECONDS", "600")),
+        "outbox_timeout_seconds": float(os.environ.get("KARMA_OUTBOX_TIMEOUT_SECONDS", "5")),
+    }

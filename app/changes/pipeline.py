@@ -14,6 +14,7 @@ from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, registry, split_id
 from app.errors import NotFound, Unprocessable
 from app.graph.model import loads
+from app.observability import metrics
 
 
 def reference_ids(request: ChangeRequest) -> list[str]:
@@ -56,7 +57,9 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None)
         return analysis
     analysis.impact = _impact(ctx, analysis)
     if policy is not None:
-        analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+        with metrics.phase("rules"):
+            analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+        metrics.decisions(analysis.decisions)
     analysis.actions = plan_actions({**component, "action": ctype.action}, analysis.impact.rows,
                                     analysis.impact.edges,
                                     removal=bool(analysis.edges_remove) and not analysis.edges_add,

@@ -14,12 +14,14 @@ CYPHER_DIR = REPO_ROOT / "cypher"
 
 
 INCLUDE = "// include: "
+FRAGMENT = "// fragment"
 
 
 @cache
 def query(name: str) -> str:
     """The query text; a line `// include: other` inlines other.cypher after its first MATCH, so a
-    variant (e.g. with a lock in front) shares the one traversal instead of copying it."""
+    variant (e.g. with a lock in front) shares the one traversal instead of copying it. A file whose
+    first line starts with `// fragment` is a block meant for inclusion and is inlined whole."""
     path = CYPHER_DIR / f"{name}.cypher"
     if not path.is_file():
         raise KeyError(f"no Cypher query named {name!r} ({path})")
@@ -34,6 +36,8 @@ def query(name: str) -> str:
 
 def _after_first_match(text: str) -> list[str]:
     lines = text.splitlines()
+    if lines and lines[0].startswith(FRAGMENT):
+        return lines
     first = next(i for i, line in enumerate(lines) if line.startswith("MATCH "))
     return lines[first + 1:]
 

@@ -11,6 +11,8 @@ import contextlib
 from neo4j import Driver, ManagedTransaction, Query, RoutingControl
 
 from app.graph.cypher import query, statements
+from app.graph.outbox import OutboxQueries
+from app.observability import metrics
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -31,10 +33,12 @@ class GraphTx:
 
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
+        self.committed: list[dict] = []
 
     def context_for_update(self, component_id: str, ref_ids: list[str]) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
-        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
+        with metrics.phase("graph_read"):
+            return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -50,10 +54,12 @@ class GraphTx:
         row = _single(self._tx, "commit_change", **params)
         if row is None:
             raise LookupError(f"component {params['id']} vanished during commit")
+        if not row["moved"]:
+            self.committed.append(params["audit"])  # counted once the transaction commits
         return row
 
 
-class GraphRepository:
+class GraphRepository(OutboxQueries):
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
@@ -64,12 +70,13 @@ class GraphRepository:
 
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
-        return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
-                                         database_=self.database, bookmark_manager_=None,
-                                         result_transformer_=_first)
+        with metrics.neo4j_errors():
+            return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+                                             database_=self.database, bookmark_manager_=None,
+                                             result_transformer_=_first)
 
     def write(self, query_name: str, /, **params: Any) -> dict | None:
-        with self._session() as session:
+        with metrics.neo4j_errors(), self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
@@ -78,10 +85,19 @@ class GraphRepository:
         BEGIN is pipelined with the first statement, as `driver.execute_query` does, so an apply is
         three round trips (lock+read, commit statement, COMMIT). `_pipelined_begin` is private to the
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
-        with self._session() as session:
+        last: list[GraphTx] = []
+
+        def attempt(tx: ManagedTransaction) -> T:
+            last[:] = [GraphTx(tx)]  # the driver may retry: only the attempt that commits counts
+            return work(last[0])
+
+        with metrics.neo4j_errors(), self._session() as session:
             flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
             with flag if flag is not None else contextlib.nullcontext():
-                return session.execute_write(lambda tx: work(GraphTx(tx)))
+                result = session.execute_write(attempt)
+        for audit in last[0].committed if last else []:
+            metrics.change_committed(audit)
+        return result
 
     def ping(self) -> bool:
         self.driver.verify_connectivity()
@@ -103,7 +119,8 @@ class GraphRepository:
         return self.read("component_get", id=component_id)
 
     def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
-        return self.read("impact", id=component_id, ref_ids=ref_ids or [])
+        with metrics.phase("graph_read"):
+            return self.read("impact", id=component_id, ref_ids=ref_ids or [])
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)

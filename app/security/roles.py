@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("viewer", "requester", "approver", "reporter", "admin")
+ROLES = ("viewer", "requester", "approver", "reporter", "admin", "metrics")
 
 GRANTS = {
-    "viewer": {"read"},
-    "requester": {"read", "change"},
-    "approver": {"read", "approve"},
-    "reporter": {"read", "report"},
-    "admin": {"read", "change", "approve", "report", "admin"},
+    "viewer": {"read", "metrics"},
+    "requester": {"read", "change", "metrics"},
+    "approver": {"read", "approve", "metrics"},
+    "reporter": {"read", "report", "metrics"},
+    "admin": {"read", "change", "approve", "report", "admin", "metrics"},
+    "metrics": {"metrics"},  # a Prometheus scrape token: GET /metrics and nothing else
 }
 
-OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"}
+OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static",
+                  "observability.metrics_public"}  # only registered when KARMA_METRICS_AUTH=none
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
@@ -29,6 +31,10 @@ ENDPOINT_ACTIONS = {
     "components.put_runtime": "report",
     "ops.rules_status": "admin",
     "ops.rules_reload": "admin",
+    "observability.metrics": "metrics",
+    "notifications.outbox_list": "admin",
+    "notifications.outbox_get": "admin",
+    "notifications.subscriptions_list": "admin",
 }
 
 
