@@ -180,6 +180,7 @@ class LogEntry(Schema):
     graph_patch = fields.Raw()
     affected = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
 
 
 class LogPage(Schema):

@@ -6,6 +6,7 @@ import logging
 
 from app.changes.commit import new_id, utcnow
 from app.graph.repository import GraphRepository
+from app.observability import context as request_ids
 
 log = logging.getLogger("karma.security")
 
@@ -22,6 +23,8 @@ class RefusalAudit:
                  "note": message[:500], "affected": [], "warnings": []}
         if token_id:
             entry["token_id"] = token_id
+        if request_ids.current():
+            entry["request_id"] = request_ids.current()
         if component_id:
             entry["component_id"] = component_id
         try:
