@@ -93,8 +93,9 @@ def neo4j_errors() -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if _is_neo4j_error(exc):
+        if _is_neo4j_error(exc) and not getattr(exc, "karma_counted", False):
             NEO4J_ERRORS.labels(type(exc).__name__).inc()
+            exc.karma_counted = True  # nested blocks count it once
         raise
 
 
