@@ -113,6 +113,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     errors = validate_dir(settings.rules_dir)
     if errors:
         raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
+    _check_notifications(settings)
     target, repo = _repo(settings)
     try:
         repo.apply_schema()
@@ -141,6 +142,16 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     if target.closer:
         target.closer()
     sys.exit(code)
+
+
+def _check_notifications(settings: Settings) -> None:
+    from app.notifications.subscriptions import SubscriptionFileError, load_file  # noqa: PLC0415
+
+    if settings.notifications_file:
+        try:
+            load_file(settings.notifications_file)
+        except SubscriptionFileError as exc:
+            raise click.ClickException(f"refusing to start, broken notifications file:\n{exc}") from None
 
 
 @contextmanager

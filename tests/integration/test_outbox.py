@@ -217,8 +217,10 @@ def test_approval_events(client, world, receiver, subscribe, app):
 
 def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_path, make_app):
     bad = client.post("/admin/subscriptions", json={"url": "ftp://x", "secret": "short", "events": ["nope"]})
-    assert bad.status_code == 422
-    assert {"url", "secret", "events.0"} <= set(bad.get_json()["errors"]) or "events" in str(bad.get_json())
+    assert bad.status_code == 422 and {"url", "secret", "events"} == set(bad.get_json()["errors"])
+    bad = client.post("/admin/subscriptions", json={"url": "ftp://hooks.example/x", "secret": SECRET,
+                                                    "events": ["applied"]})
+    assert bad.status_code == 422 and bad.get_json()["errors"] == {"url": ["must be an http(s) URL with a host"]}
     viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}"}
     assert client.get("/admin/outbox", headers=viewer).status_code == 403
     assert client.get("/admin/subscriptions", headers=viewer).status_code == 403
@@ -258,3 +260,49 @@ def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and json.loads(out)["delivered"] == 1, err.decode()
     assert len(receiver.ids(answered=200)) == 1
+
+
+def test_a_worker_that_died_mid_delivery_is_covered_by_its_lease(client, world, receiver, subscribe):
+    """At least once: an entry claimed by a worker that died before recording the outcome is sent again
+    (same event id) once its lease ran out — and not before."""
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    clock = Clock()
+    (claimed,) = world.claim_outbox(now=clock.now, lease_until=clock.now + 60, owner="dead-worker", limit=10,
+                                    destinations=["webhook"])
+    assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0  # leased to the dead worker
+    clock.now += 61
+    assert deliver_pending(world, policy=FAST, clock=clock)["delivered"] == 1
+    assert receiver.ids() == [json.loads(claimed["entry"]["body"])["id"]]
+    # the dead worker's late report of a failure cannot undo the recorded delivery
+    assert world.settle_outbox(entry_id=claimed["entry"]["id"], owner="dead-worker", state="retrying",
+                               at=None, http_status=500, error="late", next_attempt_at=0) is None
+
+
+def test_concurrent_delivery_passes_send_each_entry_once(client, world, receiver, subscribe):
+    import threading
+
+    subscribe(receiver.url)
+    for i in range(6):
+        client.post("/request-change", json=alias(f"c{i}.usekarma.dev"))
+    results = []
+    passes = [threading.Thread(target=lambda: results.append(deliver_pending(world, policy=FAST)))
+              for _ in range(3)]
+    for t in passes:
+        t.start()
+    for t in passes:
+        t.join(timeout=120)
+    assert sum(r["delivered"] for r in results) == 6
+    assert len(receiver.ids()) == 6 and len(set(receiver.ids())) == 6
+
+
+def test_the_worker_loop_delivers(client, world, receiver, subscribe, service_env):
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    proc = karma({**service_env, "KARMA_LOG_LEVEL": "INFO"}, "worker", "--once")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert len(receiver.ids()) == 1
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    passes = [line for line in lines if line["event"] == "outbox pass"]
+    assert passes and passes[0]["delivered"] == 1 and passes[0]["request_id"].startswith("wrk-")
