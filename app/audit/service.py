@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.errors import NotFound
-from app.graph.model import iso, loads
+from app.graph.codec import iso, loads
 from app.graph.repository import GraphRepository
 
 JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from app.changes.commit import new_id, utcnow
+from app.audit.entries import audit_entry
+from app.clock import utcnow
 from app.components.registry import UnknownType, get_type, registry, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
-from app.graph.model import RUNTIME_PREFIX, component_view, dumps, flat_properties, iso, loads
+from app.ids import new_id
+from app.graph.codec import RUNTIME_PREFIX, component_view, dumps, flat_properties, iso, loads
 from app.graph.repository import GraphRepository, GraphTx
 
 log = logging.getLogger("karma.components")
@@ -83,13 +85,11 @@ class ComponentService:
                 raise Forbidden(f"this token may not report for {current['environment']!r} components",
                                 cause="environment", component=component_id)
             now, log_id = utcnow(), new_id("log")
-            audit = {"id": log_id, "kind": "runtime", "timestamp": now, "component_id": component_id,
-                     "environment": current["environment"], "requested_by": reported_by,
-                     "status": "reported", "version_before": current["version"],
-                     "version_after": current["version"] + 1,
-                     "request": dumps({"runtime": runtime, "reported_by": reported_by}),
-                     "diff": dumps({"before": loads(current.get("runtime")), "after": runtime}),
-                     "affected": [], "warnings": []}
+            audit = audit_entry(kind="runtime", log_id=log_id, now=now, requested_by=reported_by,
+                                status="reported", component=current,
+                                request={"runtime": runtime, "reported_by": reported_by},
+                                version_before=current["version"], version_after=current["version"] + 1,
+                                diff=dumps({"before": loads(current.get("runtime")), "after": runtime}))
             return gtx.run("update_runtime", id=component_id, runtime=dumps(runtime),
                            runtime_keys=list(runtime), now=now, audit=audit,
                            props=flat_properties(RUNTIME_PREFIX, runtime, current.get("runtime_keys")))

@@ -8,9 +8,10 @@ import secrets
 import threading
 import time
 
-from app.changes.commit import new_id, utcnow
+from app.clock import utcnow
 from app.errors import NotFound, Unprocessable
-from app.graph.model import iso
+from app.graph.codec import iso
+from app.ids import new_id
 from app.graph.repository import GraphRepository
 from app.security.roles import ROLES, Principal
 
