@@ -115,7 +115,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     target, repo = _repo(settings)
     try:
         repo.apply_schema()
-        existing = repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
+        existing = repo.count_components()
         if do_seed and existing == 0:
             click.echo(f"seeding {settings.seed_file}", err=True)
             click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
