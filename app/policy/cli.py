@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from app.policy import loader
-from app.policy.schema import SEVERITY, RuleFileError
+from app.policy.language import SEVERITY, RuleFileError
 
 
 def _default_dir() -> Path:

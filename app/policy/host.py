@@ -37,7 +37,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
-from app.policy.schema import PolicyEvaluationError
+from app.policy.language import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
 
