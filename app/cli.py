@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from app import logs
-from app.settings import REPO_ROOT, Settings
+from app.settings import REPO_ROOT, Settings, service_url
 
 
 def _repo(settings: Settings):
@@ -57,7 +57,7 @@ def _register_groups() -> None:
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
-    @click.option("--url", default=lambda: os.environ.get("KARMA_URL", "http://127.0.0.1:8000"),
+    @click.option("--url", default=service_url,
                   show_default="KARMA_URL or http://127.0.0.1:8000")
     def rules_reload(url: str) -> None:
         """Validate the rule files, then ask the running service to reload them."""
@@ -98,9 +98,9 @@ def seed(path: Path | None) -> None:
 
 
 @main.command()
-@click.option("--bind", default=lambda: os.environ.get("KARMA_BIND", "127.0.0.1:8000"), show_default=True)
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("KARMA_WORKERS", "2")),
-              show_default=True)
+@click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
+@click.option("--workers", type=int, default=lambda: Settings.from_env().workers,
+              show_default="KARMA_WORKERS or 2")
 @click.option("--seed/--no-seed", "do_seed", default=True,
               help="Load the default seed file first, when the graph is empty.")
 def serve(bind: str, workers: int, do_seed: bool) -> None:
@@ -176,7 +176,7 @@ def queue_list() -> None:
 
 
 @main.command()
-@click.option("--interval", type=float, default=lambda: float(os.environ.get("KARMA_WORKER_INTERVAL", "5")),
+@click.option("--interval", type=float, default=lambda: Settings.from_env().worker_interval,
               show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(interval: float, once: bool) -> None:
