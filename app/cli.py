@@ -39,11 +39,12 @@ def _graph(settings: Settings):
 
 
 def _started_local():
-    from app import neo4j_local  # noqa: PLC0415
-    from app.graph.driver import _local_target  # noqa: PLC0415
+    from app.graph.driver import NoNeo4j, _local_target  # noqa: PLC0415
 
-    neo4j_local.start(echo=lambda m: click.echo(m, err=True))
-    return _local_target()
+    try:
+        return _local_target(start=True, echo=lambda m: click.echo(m, err=True))
+    except NoNeo4j as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -53,7 +54,7 @@ def main() -> None:
 
 
 def _register_groups() -> None:
-    from app.neo4j_local import neo4j_cli  # noqa: PLC0415
+    from app import plugins  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
@@ -75,11 +76,9 @@ def _register_groups() -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
-    from app.bench.cli import bench_cli  # noqa: PLC0415
-
-    main.add_command(neo4j_cli)
     main.add_command(rules_cli)
-    main.add_command(bench_cli)
+    for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
+        main.add_command(group)
 
 
 @main.command()

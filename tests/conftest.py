@@ -17,11 +17,9 @@ SEED = REPO_ROOT / "seed" / "karma-world.yaml"
 
 
 def _local_started():
-    from app import neo4j_local
     from app.graph.driver import _local_target
 
-    neo4j_local.start()
-    return _local_target()
+    return _local_target(start=True)  # the local server (karma_tools) through its entry point
 
 
 @pytest.fixture(scope="session")

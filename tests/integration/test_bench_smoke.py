@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench import generator, harness, naive
-from app.bench import rules as bench_rules
-from app.graph.bulk import BulkLoader
+from karma_tools.bench import generator, harness, naive
+from karma_tools.bench import rules as bench_rules
+from karma_tools.bench.bulk import BulkLoader
 from tests.conftest import raw_component
 
 pytestmark = pytest.mark.integration
