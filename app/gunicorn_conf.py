@@ -9,14 +9,16 @@ import os
 import shutil
 import tempfile
 
-timeout = int(os.environ.get("KARMA_WORKER_TIMEOUT", "60"))
+from app.settings import Settings, log_level
+
+timeout = Settings.from_env().worker_timeout
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 access_log_format = ('{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s, '
                      '"request_id": "%({x-request-id}o)s"}')
 errorlog = "-"
-loglevel = os.environ.get("KARMA_LOG_LEVEL", "info").lower()
+loglevel = log_level().lower()
 
 _OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _OWN_METRICS_DIR:

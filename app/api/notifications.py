@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_principal
 from app.api.context import services
-from app.changes.commit import utcnow
+from app.clock import utcnow
 from app.notifications.events import EVENT_TYPES
 from app.notifications.service import STATES
 

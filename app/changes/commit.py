@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-from datetime import datetime, timezone
+from datetime import datetime
 
+from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.model import Analysis, ChangeRequest
 from app.graph.cypher import query
-from app.graph.model import CONFIG_PREFIX, dumps, flat_properties
+from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(6)}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def request_hash(request: ChangeRequest) -> str:
@@ -87,22 +79,20 @@ def statement(*, component_id: str, analysis: Analysis | None, status: str, audi
 def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,
                 status: str, change_id: str, analysis: Analysis | None = None, result: dict | None = None,
                 note: str | None = None, rollback_of: str | None = None) -> dict:
+    """The AuditEntry of a change request or of one of its transitions."""
     applied = status == "applied" and analysis is not None
-    entry = {
-        "id": log_id, "kind": kind, "timestamp": now, "component_id": component["id"],
-        "environment": component.get("environment"), "requested_by": request.requested_by,
-        "status": status, "reason": request.reason, "change_id": change_id, "note": note,
-        "version_before": component.get("version"),
-        "version_after": (component.get("version") or 0) + (1 if applied else 0),
-        "request": dumps(request.to_dict()), "rollback_of": rollback_of,
-        "affected": analysis.impact.ids if analysis else [],
-        "warnings": analysis.warnings if analysis else [],
-    }
+    details = {}
     if analysis is not None:
-        entry.update({
+        details = {
             "mode": analysis.mode, "diff": dumps(analysis.diff), "decisions": dumps(analysis.decisions),
             "actions": dumps(analysis.actions),
             "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items()
                                   if k != "statements"}),
-        })
-    return {k: v for k, v in entry.items() if v is not None}
+        }
+    return build_audit_entry(
+        kind=kind, log_id=log_id, now=now, requested_by=request.requested_by, status=status,
+        component=component, request=request.to_dict(), reason=request.reason, change_id=change_id, note=note,
+        version_before=component.get("version"),
+        version_after=(component.get("version") or 0) + (1 if applied else 0),
+        affected=analysis.impact.ids if analysis else [], warnings=analysis.warnings if analysis else [],
+        rollback_of=rollback_of, **details)

@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 from neo4j.exceptions import ConstraintError
 
+from app import clock, ids
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
 from app.changes.pipeline import analyse, reference_ids
 from app.errors import Conflict, Forbidden, KarmaError, NotFound, Unprocessable
-from app.graph.model import iso, loads
+from app.graph.codec import iso, loads
 from app.graph.repository import GraphRepository, GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -38,7 +39,7 @@ def _not_found(component_id: str) -> NotFound:
 
 class ChangeService:
     def __init__(self, repo: GraphRepository, policy, mode: str = "full",
-                 clock=commits.utcnow, new_id=commits.new_id, queue_ttl_seconds: int = 0):
+                 clock=clock.utcnow, new_id=ids.new_id, queue_ttl_seconds: int = 0):
         self.repo = repo
         self.policy = policy
         self.mode = mode

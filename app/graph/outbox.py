@@ -10,36 +10,36 @@ class OutboxQueries:
     """Typed outbox methods; each is one named query in cypher/."""
 
     read: Any
-    write: Any
+    _write: Any
 
     # -- subscriptions ------------------------------------------------------------------------------
     def sync_file_subscriptions(self, subscriptions: list[dict]) -> int:
-        return self.write("subscriptions_sync", subscriptions=subscriptions)["synced"]
+        return self._write("subscriptions_sync", subscriptions=subscriptions)["synced"]
 
     def create_subscription(self, subscription: dict) -> dict:
-        return self.write("subscription_create", subscription=subscription)["subscription"]
+        return self._write("subscription_create", subscription=subscription)["subscription"]
 
     def list_subscriptions(self) -> list[dict]:
         return self.read("subscription_list")["subscriptions"]
 
     def delete_subscription(self, subscription_id: str) -> str | None:
         """The deleted (or kept, when file-declared) subscription's source; None: no such subscription."""
-        row = self.write("subscription_delete", id=subscription_id)
+        row = self._write("subscription_delete", id=subscription_id)
         return None if row is None else row["source"]
 
     # -- outbox ----------------------------------------------------------------------------------
     def enqueue_outbox(self, events: list[dict], now: datetime) -> int:
         """Outbox events written in a transaction of their own (producers outside a change commit)."""
-        return self.write("outbox_enqueue", outbox=events, now=now)["events"]
+        return self._write("outbox_enqueue", outbox=events, now=now)["events"]
 
     def claim_outbox(self, *, now: float, lease_until: float, owner: str, limit: int,
                      destinations: list[str]) -> list[dict]:
-        return self.write("outbox_claim", now=now, lease_until=lease_until, owner=owner, limit=limit,
+        return self._write("outbox_claim", now=now, lease_until=lease_until, owner=owner, limit=limit,
                           destinations=destinations)["items"]
 
     def settle_outbox(self, *, entry_id: str, owner: str, state: str, at: datetime, http_status: int | None,
                       error: str | None, next_attempt_at: float | None) -> str | None:
-        row = self.write("outbox_settle", id=entry_id, owner=owner, state=state, at=at,
+        row = self._write("outbox_settle", id=entry_id, owner=owner, state=state, at=at,
                          http_status=http_status, error=error, next_attempt_at=next_attempt_at)
         return None if row is None else row["state"]
 
@@ -51,7 +51,7 @@ class OutboxQueries:
         return None if row is None else row["entry"]
 
     def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> list[str]:
-        return self.write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)["retried"]
+        return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)["retried"]
 
     def metrics_snapshot(self) -> dict:
         return self.read("metrics_snapshot")

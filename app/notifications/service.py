@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 
 from app.errors import NotFound, Unprocessable
-from app.graph.model import iso
+from app.graph.codec import iso
 
 STATES = ("pending", "retrying", "delivered", "failed")
 

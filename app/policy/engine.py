@@ -26,7 +26,7 @@ from app.observability import metrics
 from app.policy import host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten
-from app.policy.schema import SEVERITY, RuleFileError
+from app.policy.language import SEVERITY, RuleFileError
 
 log = logging.getLogger("karma.policy")
 

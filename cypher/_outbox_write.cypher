@@ -1,5 +1,5 @@
-// fragment — included by commit_change (`// include: outbox_write`) and outbox_enqueue; not run alone.
-// The transactional outbox: one OutboxEvent per event of $outbox and destination, written by the same
+// fragment(): the transactional outbox, used by commit_change and outbox_enqueue.
+// one OutboxEvent per event of $outbox and destination, written by the same
 // statement (so the same transaction) as the change it reports. An event without a `destination` goes to
 // every enabled Subscription that wants its type (and its environment, when the subscription names any);
 // one with a `destination` (e.g. a config-store write-back) gets exactly one entry. No subscriber: no entry.
