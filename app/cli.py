@@ -106,6 +106,7 @@ def seed(path: Path | None) -> None:
 def serve(bind: str, workers: int, do_seed: bool) -> None:
     """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn."""
     from app import seeding  # noqa: PLC0415
+    from app.observability import multiproc  # noqa: PLC0415
     from app.policy import validate_dir  # noqa: PLC0415
 
     settings = Settings.from_env()
@@ -130,6 +131,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
     if target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
+    metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
            "--bind", bind, "--workers", str(workers), "app:create_app()"]
     click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, Neo4j: {target.uri} [{target.source}])",
@@ -138,6 +140,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: proc.send_signal(s))
     code = proc.wait()
+    multiproc.remove(metrics_dir)
     if target.closer:
         target.closer()
     sys.exit(code)

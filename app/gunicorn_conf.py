@@ -1,14 +1,13 @@
 """gunicorn settings for `karma serve` / `make run` (bind and workers come from the command line).
 
-Metrics: every worker process writes its Prometheus samples to PROMETHEUS_MULTIPROC_DIR (this file
-sets it to a fresh private directory unless the operator did, before any worker imports the app), the
-directory is emptied at start, a dead worker's live samples are dropped, and a directory of our own is
-removed at exit."""
+Metrics: every worker process writes its Prometheus samples to PROMETHEUS_MULTIPROC_DIR (`karma serve`
+sets it; when gunicorn runs alone this file makes a private one before any worker imports the app), stale
+samples of an earlier run are cleared at start, a dead worker's live samples are dropped, and a directory
+of our own is removed at exit (app/observability/multiproc.py)."""
 
 import os
-import shutil
-import tempfile
 
+from app.observability import multiproc
 from app.settings import Settings, log_level
 
 timeout = Settings.from_env().worker_timeout
@@ -20,18 +19,11 @@ access_log_format = ('{"event": "http", "method": "%(m)s", "path": "%(U)s", "sta
 errorlog = "-"
 loglevel = log_level().lower()
 
-_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _OWN_METRICS_DIR:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="karma-metrics-")
+_OWN_METRICS_DIR = multiproc.prepare(os.environ)  # None when `karma serve` or the operator set one
 
 
 def on_starting(server):
-    """Start from empty metrics: files left by an earlier run would be counted again."""
-    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    os.makedirs(path, exist_ok=True)
-    for name in os.listdir(path):
-        if name.endswith(".db"):
-            os.unlink(os.path.join(path, name))
+    multiproc.clear_stale(os.environ[multiproc.ENV])
 
 
 def child_exit(server, worker):
@@ -41,5 +33,4 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    if _OWN_METRICS_DIR:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    multiproc.remove(_OWN_METRICS_DIR)
