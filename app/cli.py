@@ -206,7 +206,7 @@ def worker(interval: float, once: bool) -> None:
     settings = Settings.from_env()
     delivery = DeliveryPolicy.from_settings(settings)
     with _services(settings) as karma:
-        karma.subscriptions.sync_file()
+        karma.subscriptions.sync_file(tolerate_unavailable=True)
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
@@ -220,6 +220,7 @@ def worker(interval: float, once: bool) -> None:
                 except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
                     log.exception("queue pass failed")
                 try:
+                    karma.subscriptions.ensure_synced()
                     sent = deliver_pending(karma.repo, policy=delivery)
                     if sent["claimed"]:
                         log.info("outbox pass", extra=sent)
@@ -261,6 +262,15 @@ def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
             click.echo(json.dumps(karma.outbox.retry(ids=list(ids), all_failed=all_failed)))
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
+
+
+@outbox_cli.command("prune")
+@click.option("--older-than-days", type=click.FloatRange(min=0), required=True,
+              help="Delete delivered entries delivered longer ago than this.")
+def outbox_prune(older_than_days: float) -> None:
+    """Delete delivered entries older than N days (failed and pending ones are always kept)."""
+    with _services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.prune(older_than_days=older_than_days)))
 
 
 @outbox_cli.command("deliver")

@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     )
     app.json.sort_keys = False
     app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
-    karma.subscriptions.sync_file()  # a broken notifications file stops the service from starting
+    karma.subscriptions.sync_file(tolerate_unavailable=True)  # a broken notifications file stops the start
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = Api(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp, notifications_api.blp,

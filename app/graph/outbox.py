@@ -53,5 +53,8 @@ class OutboxQueries:
     def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> list[str]:
         return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)["retried"]
 
+    def prune_outbox(self, *, before: datetime, limit: int) -> int:
+        return self._write("outbox_prune", before=before, limit=limit)["deleted"]
+
     def metrics_snapshot(self) -> dict:
         return self.read("metrics_snapshot")

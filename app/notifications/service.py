@@ -55,3 +55,14 @@ class OutboxService:
         retried = self.repo.retry_outbox(ids=list(ids or []), all_failed=all_failed, now=now,
                                          at=datetime.fromtimestamp(now, timezone.utc))
         return {"retried": retried}
+
+    def prune(self, *, older_than_days: float) -> dict:
+        """Delete delivered entries delivered more than `older_than_days` ago (in bounded batches)."""
+        cutoff = datetime.fromtimestamp(self.clock() - older_than_days * 86400, timezone.utc)
+        deleted = 0
+        for _ in range(1000):
+            n = self.repo.prune_outbox(before=cutoff, limit=5000)
+            deleted += n
+            if n < 5000:
+                break
+        return {"deleted": deleted}

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
@@ -107,21 +107,35 @@ def load_file(path: Path) -> list[dict]:
 
 
 class SubscriptionService:
-    def __init__(self, repo, path: Path | None = None, clock=None):
+    def __init__(self, repo, path: Path | None = None):
         self.repo = repo
         self.path = path
-        self.clock = clock
+        self.synced = False
 
-    def sync_file(self) -> int:
-        """Make the file-declared subscriptions what the file says (none when no file is set)."""
+    def sync_file(self, *, tolerate_unavailable: bool = False) -> int | None:
+        """Make the file-declared subscriptions what the file says (none when no file is set).
+
+        A broken file always raises. With `tolerate_unavailable`, Neo4j being away is logged and left
+        for `ensure_synced` (the worker calls it every pass), so the service still starts."""
         subs = load_file(self.path) if self.path else []
         try:
-            count = self.repo.sync_file_subscriptions(subs)
-        except ConstraintError:  # several workers starting at once created the same one: sync again
-            count = self.repo.sync_file_subscriptions(subs)
+            try:
+                count = self.repo.sync_file_subscriptions(subs)
+            except ConstraintError:  # several workers starting at once created the same one: sync again
+                count = self.repo.sync_file_subscriptions(subs)
+        except (ServiceUnavailable, SessionExpired):
+            if not tolerate_unavailable:
+                raise
+            log.warning("Neo4j unavailable: notifications file not synced yet", extra={"path": str(self.path)})
+            return None
+        self.synced = True
         if self.path:
             log.info("subscriptions synced from file", extra={"path": str(self.path), "subscriptions": count})
         return count
+
+    def ensure_synced(self) -> None:
+        if not self.synced:
+            self.sync_file(tolerate_unavailable=True)
 
     def list(self) -> list[dict]:
         return self.repo.list_subscriptions()

@@ -162,7 +162,7 @@ def test_receiver_down_then_back_everything_arrives_once_per_id(client, world, s
     assert {r["headers"]["x-karma-delivery-attempt"] for r in receiver.received if r["answered"] == 200} == {"3"}
 
 
-def test_failed_after_max_attempts_then_retried(client, world, receiver, subscribe):
+def test_failed_after_max_attempts_then_retried(app, client, world, receiver, subscribe):
     subscribe(receiver.url)
     client.post("/request-change", json=alias("www.usekarma.dev"))
     receiver.status = 500
@@ -184,6 +184,11 @@ def test_failed_after_max_attempts_then_retried(client, world, receiver, subscri
     # a delivered entry is never resent
     assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {"retried": []}
     assert len(receiver.ids(answered=200)) == 1
+    # old delivered entries can be pruned; nothing else ever is
+    service = app.extensions["karma"].outbox
+    assert service.prune(older_than_days=1) == {"deleted": 0}
+    assert service.prune(older_than_days=0) == {"deleted": 1}
+    assert outbox(client)["items"] == []
 
 
 def test_queue_and_cancel_events(client, world, receiver, subscribe):
@@ -306,3 +311,26 @@ def test_the_worker_loop_delivers(client, world, receiver, subscribe, service_en
     lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
     passes = [line for line in lines if line["event"] == "outbox pass"]
     assert passes and passes[0]["delivered"] == 1 and passes[0]["request_id"].startswith("wrk-")
+
+
+def test_the_service_starts_while_neo4j_is_away_and_syncs_the_file_later(tmp_path):
+    from neo4j import GraphDatabase
+
+    from app.graph.repository import GraphRepository
+    from app.notifications.subscriptions import SubscriptionService
+
+    path = tmp_path / "n.yaml"
+    path.write_text("subscriptions:\n  - {id: a, url: 'https://h.example/x', secret: 0123456789abcdef, "
+                    "events: [applied]}\n")
+    driver = GraphDatabase.driver(f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"), connection_timeout=2,
+                                  max_transaction_retry_time=0)
+    try:
+        service = SubscriptionService(GraphRepository(driver), path)
+        assert service.sync_file(tolerate_unavailable=True) is None and service.synced is False
+        with pytest.raises(Exception, match="routing|connect|Unable"):
+            service.sync_file()
+        path.write_text("subscriptions: [{id: a}]\n")
+        with pytest.raises(SubscriptionFileError):  # a broken file is never tolerated
+            service.sync_file(tolerate_unavailable=True)
+    finally:
+        driver.close()
