@@ -179,14 +179,14 @@ def queue_cli() -> None:
 def queue_process() -> None:
     """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
     with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.process_queue(), indent=2, default=str))
+        click.echo(json.dumps(karma.lifecycle.process_queue(), indent=2, default=str))
 
 
 @queue_cli.command("list")
 def queue_list() -> None:
     """Print the queued requests."""
     with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.queue(), indent=2, default=str))
+        click.echo(json.dumps(karma.lifecycle.queue(), indent=2, default=str))
 
 
 @main.command()
@@ -214,7 +214,7 @@ def worker(interval: float, once: bool) -> None:
         while not stopping:
             with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
                 try:
-                    done = karma.changes.process_queue()
+                    done = karma.lifecycle.process_queue()
                     if done:
                         log.info("queue pass", extra={"transitions": done})
                 except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
@@ -294,7 +294,7 @@ def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: 
 
     try:
         with _services(Settings.from_env()) as karma:
-            result = karma.changes.rollback(change_id, requested_by, reason, on_blocked)
+            result = karma.gate.rollback(change_id, requested_by, reason, on_blocked)
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     click.echo(json.dumps(result, indent=2, default=str))

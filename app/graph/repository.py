@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from neo4j import Driver, ManagedTransaction, Query, RoutingControl
 
 from app.graph.codec import (
-    RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, loads, version_view, with_iso,
+    RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
 )
 from app.graph.cypher import query, statements
 from app.graph.outbox import OutboxQueries
@@ -67,16 +67,30 @@ class GraphTx:
                        runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
                        now=now, audit=audit, cause="runtime", change_id=None)
 
-    def run(self, query_name: str, /, **params: Any) -> dict | None:
-        return _single(self._tx, query_name, **params)
+    # -- change requests (app/changes) ----------------------------------------------------------
+    def change(self, change_id: str) -> dict | None:
+        """A stored change request, decoded, with its trail, what it waits on and its rollbacks."""
+        return change_record(_single(self._tx, "change_get", id=change_id))
 
-    def commit(self, params: dict) -> dict:
+    def change_by_idempotency_key(self, key: str) -> dict | None:
+        """{id, request_hash, result} of the change request first made with this key, if any."""
+        row = _single(self._tx, "change_by_idempotency_key", key=key)
+        return None if row is None else {**row, "result": loads(row["result"])}
+
+    def queue_head(self, component_id: str) -> dict | None:
+        """The oldest queued change request on a component (call it holding the component's lock)."""
+        row = _single(self._tx, "queue_head", component=component_id)
+        return None if row is None else decode_change(row["change"])
+
+    def commit(self, params: dict) -> list[str]:
+        """Run the one commit statement; returns the affected components that moved since they were
+        read (nothing was written then; the caller re-runs its analysis)."""
         row = _single(self._tx, "commit_change", **params)
         if row is None:
             raise LookupError(f"component {params['id']} vanished during commit")
         if not row["moved"]:
             self.committed.append(params["audit"])  # counted once the transaction commits
-        return row
+        return row["moved"]
 
 
 class GraphRepository(OutboxQueries):
@@ -170,6 +184,19 @@ class GraphRepository(OutboxQueries):
         row = self.read("config_versions", id=component_id)
         return [version_view(v) for v in row["versions"]] if row else []
 
+    # -- change requests (app/changes) ----------------------------------------------------------
+    def change(self, change_id: str) -> dict | None:
+        """A stored change request, decoded (see GraphTx.change)."""
+        return change_record(self.read("change_get", id=change_id))
+
+    def queued_components(self, waits_on: str | None = None) -> list[str]:
+        """Components with queued change requests (only those waiting on `waits_on`, if given)."""
+        return sorted(self.read("queue_components", waits_on=waits_on)["components"])
+
+    def queue(self, component_id: str | None = None) -> list[dict]:
+        """Queued change requests, decoded, per component in FIFO order."""
+        return [decode_change(item) for item in self.read("queue_list", component=component_id)["items"]]
+
     # -- seeding ------------------------------------------------------------------------------
     def existing(self, ids: list[str]) -> dict[str, dict]:
         with self._session() as session:
@@ -226,3 +253,28 @@ class GraphRepository(OutboxQueries):
     def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str) -> list[str]:
         """Revoke a token by id, or every active token of a name → the revoked ids."""
         return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
+
+
+# -- change requests: stored form → domain values ------------------------------------------------
+_CHANGE_JSON = ("request", "blockers", "diff", "result")
+_CHANGE_TIMES = ("created_at", "updated_at")
+
+
+def decode_change(props: dict) -> dict:
+    """ChangeRequest node properties → values: JSON-text properties decoded, datetimes as ISO text."""
+    out = dict(props)
+    for key in _CHANGE_JSON:
+        if key in out:
+            out[key] = loads(out[key])
+    for key in _CHANGE_TIMES:
+        out[key] = iso(out.get(key))
+    return out
+
+
+def change_record(row: dict | None) -> dict | None:
+    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by."""
+    if row is None:
+        return None
+    return {**decode_change(row["change"]),
+            "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
+            "waits_on": row["waits_on"], "rolled_back_by": row["rolled_back_by"]}

@@ -81,7 +81,7 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
 def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime) -> list[dict]:
     """The events one commit of a change request reports (in order): `approved` first when an
     approval led to it, then the event named by the outcome."""
-    types = []
+    status, types = str(status), []  # a ChangeStatus serialises as its value
     if audit.get("kind") == "approval" and status != "denied":
         types.append("approved")
     if status in STATUS_EVENTS:

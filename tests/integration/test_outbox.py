@@ -115,7 +115,7 @@ def test_a_change_that_fails_to_commit_sends_nothing(app, client, world, receive
     subscribe(receiver.url)
     first = client.post("/request-change", json=alias("www.usekarma.dev")).get_json()
     assert first["status"] == "applied"
-    service = app.extensions["karma"].changes
+    service = app.extensions["karma"].gate
     # the next commit reuses an existing AuditEntry id: the statement fails after writing the config
     service.new_id = lambda prefix: first["log_entry_id"] if prefix == "log" else "chg-never"
     resp = client.post("/request-change", json=alias("x.usekarma.dev"))
