@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from app import logs
+from app.observability import context as request_ids
 from app.security.roles import ROLES
 from app.settings import REPO_ROOT, Settings, service_url
 
@@ -52,6 +53,7 @@ def _started_local():
 def main() -> None:
     """Karma: a graph-aware change gateway for infrastructure configuration."""
     logs.configure()
+    request_ids.bind(request_ids.generate("cli"))  # one id per command: its log lines and audit entries
 
 
 def _register_groups() -> None:
@@ -199,7 +201,6 @@ def worker(interval: float, once: bool) -> None:
     import time  # noqa: PLC0415
 
     from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
-    from app.observability import context as request_ids  # noqa: PLC0415
 
     log = logging.getLogger("karma.worker")
     stopping = []

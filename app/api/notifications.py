@@ -61,7 +61,8 @@ class SubscriptionIn(Schema):
     secret = fields.String(required=True, validate=validate.Length(min=16, max=500), load_only=True)
     events = fields.List(fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True,
                          validate=validate.Length(min=1))
-    environments = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+    environments = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                               validate=validate.Length(max=100))
     enabled = fields.Boolean(load_default=True)
     description = fields.String(validate=validate.Length(max=500))
 

@@ -41,6 +41,11 @@ def test_metrics_are_protected_and_add_up_across_workers(gunicorn_url, world):
     assert refused.status_code == 401 and refused.headers["X-Request-Id"].startswith("req-")
     assert requests.get(f"{url}/components", headers=scraper, timeout=30).status_code == 403  # scrape only
     assert requests.get(f"{url}/metrics", headers=viewer, timeout=30).status_code == 200
+    # request ids through gunicorn: a valid one is kept, a hostile one replaced, errors carry one too
+    kept = requests.get(f"{url}/components", headers={**viewer, "X-Request-Id": "trace-1"}, timeout=30)
+    assert kept.headers["X-Request-Id"] == "trace-1"
+    hostile = requests.get(f"{url}/components", headers={**viewer, "X-Request-Id": "a\tb<script>"}, timeout=30)
+    assert hostile.headers["X-Request-Id"].startswith("req-")
 
     before = scrape(url, scraper)
     for _ in range(24):  # a new connection each time: gunicorn spreads them over its 4 workers
