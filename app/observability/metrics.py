@@ -136,13 +136,14 @@ class GraphStateCollector:
                                 value=snap["approvals_pending"])
         yield GaugeMetricFamily("karma_approvals_oldest_age_seconds", "Age of the oldest pending approval",
                                 value=_age(snap["oldest_pending_approval"], now))
-        entries = GaugeMetricFamily("karma_outbox_entries", "Outbox entries by delivery state", labels=["state"])
+        entries = GaugeMetricFamily("karma_outbox_entries",
+                                    "Outbox entries not delivered (yet), by state: pending, retrying, failed",
+                                    labels=["state"])
         oldest = GaugeMetricFamily("karma_outbox_oldest_age_seconds",
                                    "Age of the oldest entry not yet delivered, by state", labels=["state"])
         for row in snap["outbox"]:
             entries.add_metric([row["state"]], row["count"])
-            if row["state"] in ("pending", "retrying", "failed"):
-                oldest.add_metric([row["state"]], _age(row["oldest"], now))
+            oldest.add_metric([row["state"]], _age(row["oldest"], now))
         yield entries
         yield oldest
 
