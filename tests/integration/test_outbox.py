@@ -126,6 +126,33 @@ def test_a_change_that_fails_to_commit_sends_nothing(app, client, world, receive
     assert [r["json"]["data"]["change_id"] for r in receiver.received] == [first["change_id"]]
 
 
+def test_a_failure_after_the_commit_statement_rolls_its_events_back(client, world, receiver, subscribe,
+                                                                   monkeypatch):
+    """The statement wrote the OutboxEvent; the transaction then fails before COMMIT: no event survives."""
+    from app.graph.repository import GraphTx
+
+    subscribe(receiver.url)
+    original = GraphTx.commit
+    seen = []
+
+    def commit_then_fail(self, params):
+        original(self, params)
+        from app.graph.cypher import query
+        rows = self._tx.run(query("outbox_list"), state=None, change_id=params["change_request"]["id"], type=None,
+                            limit=10).single()
+        seen.append(rows["items"])
+        raise RuntimeError("injected after the commit statement")
+
+    monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
+    resp = client.post("/request-change", json=alias("www.usekarma.dev"))
+    assert resp.status_code == 500
+    assert seen and [e["type"] for e in seen[0]] == ["applied"]   # written inside the transaction...
+    monkeypatch.setattr(GraphTx, "commit", original)
+    assert outbox(client)["items"] == []                         # ...and rolled back with it
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0 and receiver.received == []
+    assert client.get(f"/components/{SITE}").get_json()["version"] == 1
+
+
 def test_receiver_down_then_back_everything_arrives_once_per_id(client, world, subscribe):
     port = free_port()
     receiver = Receiver(port)            # not started: the connection is refused
