@@ -361,3 +361,32 @@ def test_the_service_starts_while_neo4j_is_away_and_syncs_the_file_later(tmp_pat
             service.sync_file(tolerate_unavailable=True)
     finally:
         driver.close()
+
+
+def test_other_destinations_use_the_same_outbox(client, world):
+    """A producer besides change notifications (e.g. a config-store write-back) writes events with a
+    destination of its own; only a delivery pass that has a handler for it delivers them."""
+    from app.clock import utcnow
+    from app.notifications import events
+
+    event = events.event(event_type="config_written", now=utcnow(), data={"component": SITE},
+                         environment="dev", destination="config-store")
+    assert world.enqueue_outbox([event], utcnow()) == 1
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0        # no handler here: left for one that has
+    (entry,) = outbox(client)["items"]
+    assert entry["destination"] == "config-store" and entry["id"] == event["event_id"]
+    delivered, calls = [], []
+
+    def flaky(item):
+        calls.append(item["event_id"])
+        if len(calls) == 1:
+            raise ConnectionError("store away")
+        delivered.append(json.loads(item["body"]))
+
+    clock = Clock()
+    assert deliver_pending(world, policy=FAST, handlers={"config-store": flaky}, clock=clock)["retrying"] == 1
+    clock.now += 15
+    assert deliver_pending(world, policy=FAST, handlers={"config-store": flaky}, clock=clock)["delivered"] == 1
+    assert [d["id"] for d in delivered] == [event["event_id"]] and calls == [event["event_id"]] * 2
+    (entry,) = outbox(client)["items"]
+    assert entry["state"] == "delivered" and entry["attempts"] == 2 and "last_error" not in entry
