@@ -52,7 +52,7 @@ def metrics_blueprint(path: str, public: bool) -> Blueprint:
         body, content_type = metrics.render(services().repo)
         return Response(body, content_type=content_type)
 
-    scrape = blp.doc(responses={200: {"description": "Prometheus text format (version 0.0.4)",
+    scrape = blp.doc(responses={200: {"description": "Prometheus text exposition format",
                                       "content": {"text/plain": {"schema": {"type": "string"}}}}})(scrape)
     blp.add_url_rule(path, "metrics_public" if public else "metrics", scrape)
     return blp
