@@ -53,7 +53,8 @@ def _started_local():
 def main() -> None:
     """Karma: a graph-aware change gateway for infrastructure configuration."""
     logs.configure()
-    request_ids.bind(request_ids.generate("cli"))  # one id per command: its log lines and audit entries
+    token = request_ids.bind(request_ids.generate("cli"))  # one id per command: its log lines and audit entries
+    click.get_current_context().call_on_close(lambda: request_ids.unbind(token))
 
 
 def _register_groups() -> None:

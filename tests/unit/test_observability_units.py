@@ -27,14 +27,14 @@ def test_invalid_request_ids_are_replaced(raw):
 
 
 def test_bound_request_id_is_restored():
-    assert context.current() is None
+    before = context.current()
     with context.bound(prefix="wrk") as rid:
         assert context.current() == rid and rid.startswith("wrk-")
         audit, cr = context.stamp({"id": "log-1"}, {"id": "chg-1", "created_at": 1})
         assert audit["request_id"] == rid and cr["request_id"] == rid
         _, later = context.stamp({"id": "log-2"}, {"id": "chg-1"})  # a transition keeps the creator's id
         assert "request_id" not in later
-    assert context.current() is None
+    assert context.current() == before
 
 
 def test_signature_round_trip_and_tampering():
