@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask_smorest import Api
 
-from app import logs
+from app import docs, logs
 from app.api import changes as changes_api
 from app.api import components as components_api
 from app.api import errors as api_errors
@@ -86,8 +86,6 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="Karma", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
         # every endpoint but health and docs needs `Authorization: Bearer <token>` (Swagger UI: Authorize)
         API_SPEC_OPTIONS={"security": [{"bearerAuth": []}],
@@ -98,6 +96,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     api = Api(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})

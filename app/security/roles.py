@@ -14,7 +14,8 @@ GRANTS = {
     "admin": {"read", "change", "approve", "report", "admin"},
 }
 
-OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"}
+OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static",
+                  "docs.page", "docs.asset", "docs.static"}  # /docs: Swagger UI from app/docs
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
