@@ -76,7 +76,9 @@ def _register_groups() -> None:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
     from app.bench.cli import bench_cli  # noqa: PLC0415
+    from app.client import register as register_api_commands  # noqa: PLC0415
 
+    register_api_commands(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
     main.add_command(neo4j_cli)
     main.add_command(rules_cli)
     main.add_command(bench_cli)
@@ -156,25 +158,6 @@ def _services(settings: Settings):
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 
-@main.group("queue")
-def queue_cli() -> None:
-    """The queue of blocked change requests."""
-
-
-@queue_cli.command("process")
-def queue_process() -> None:
-    """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
-    with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.process_queue(), indent=2, default=str))
-
-
-@queue_cli.command("list")
-def queue_list() -> None:
-    """Print the queued requests."""
-    with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.queue(), indent=2, default=str))
-
-
 @main.command()
 @click.option("--interval", type=float, default=lambda: float(os.environ.get("KARMA_WORKER_INTERVAL", "5")),
               show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
@@ -204,23 +187,6 @@ def worker(interval: float, once: bool) -> None:
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
-
-
-@main.command()
-@click.argument("change_id")
-@click.option("--requested-by", required=True)
-@click.option("--reason")
-@click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
-def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: str) -> None:
-    """Roll back an applied change (the inverse runs through the full pipeline)."""
-    from app.errors import KarmaError  # noqa: PLC0415
-
-    try:
-        with _services(Settings.from_env()) as karma:
-            result = karma.changes.rollback(change_id, requested_by, reason, on_blocked)
-    except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2, default=str))
 
 
 @main.group("tokens")

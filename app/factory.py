@@ -12,6 +12,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from app import docs, logs
+from app.api import change_list as change_list_api
 from app.api import changes as changes_api
 from app.api import components as components_api
 from app.api import errors as api_errors
@@ -19,6 +20,7 @@ from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import ops as ops_api
 from app.audit.service import AuditService
+from app.changes.listing import ChangeListing
 from app.changes.service import ChangeService
 from app.components import registry
 from app.components.service import ComponentService
@@ -44,6 +46,7 @@ class Karma:
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
+    listing: ChangeListing = field(init=False)
 
     def __post_init__(self) -> None:
         self.changes = ChangeService(self.repo, self.policy, mode=self.settings.mode,
@@ -53,6 +56,7 @@ class Karma:
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
+        self.listing = ChangeListing(self.repo)
 
     def ready(self) -> tuple[bool, str]:
         try:
@@ -94,7 +98,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     app.json.sort_keys = False
     app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
     api = Api(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     api_errors.register(app)

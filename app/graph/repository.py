@@ -149,3 +149,10 @@ class GraphRepository:
 
     def log_get(self, entry_id: str) -> dict | None:
         return self.read("log_get", id=entry_id)
+
+    # -- change requests (listing) ------------------------------------------------------------
+    def list_changes(self, *, status: str | None, component: str | None, requested_by: str | None,
+                     skip: int, limit: int) -> dict:
+        """A page of change requests, newest first (`cypher/changes_list.cypher`)."""
+        return self.read("changes_list", status=status, component=component, requested_by=requested_by,
+                         skip=skip, limit=limit)

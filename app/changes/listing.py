@@ -1,0 +1,25 @@
+"""Listing change requests (newest first, filtered): what `GET /changes`, `karma changes` and the console show."""
+
+from __future__ import annotations
+
+from app.graph.model import iso, loads
+from app.graph.repository import GraphRepository
+
+STATUSES = ("applied", "rejected", "queued", "pending_approval", "cancelled", "denied", "expired")
+
+
+class ChangeListing:
+    def __init__(self, repo: GraphRepository):
+        self.repo = repo
+
+    def list(self, *, status: str | None = None, component: str | None = None, requested_by: str | None = None,
+             page: int = 1, page_size: int = 50) -> dict:
+        row = self.repo.list_changes(status=status, component=component, requested_by=requested_by,
+                                     skip=(page - 1) * page_size, limit=page_size)
+        items = []
+        for item in row["items"]:
+            request = loads(item.pop("request", None)) or {}
+            items.append({**{k: v for k, v in item.items() if v is not None},
+                          "created_at": iso(item.get("created_at")), "updated_at": iso(item.get("updated_at")),
+                          "reason": request.get("reason"), "proposed_change": request.get("proposed_change")})
+        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
