@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask_smorest import Api
 
-from app import docs, logs
+from app import console, docs, logs
 from app.api import change_list as change_list_api
 from app.api import changes as changes_api
 from app.api import components as components_api
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
+    app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})

@@ -109,11 +109,17 @@ def from_plan(result: dict) -> Picture:
                    _keep(edges, ids), list(result.get("warnings") or []))
 
 
+def with_edges(picture: Picture, stored_edges: list[dict]) -> Picture:
+    """The picture with the stored edges among its nodes (e.g. a past change drawn on today's edges)."""
+    picture.edges = _keep([*picture.edges, *_stored_edges(stored_edges)], [n.id for n in picture.nodes])
+    return picture
+
+
 def _sorted(nodes: list[Node]) -> list[Node]:
     return sorted(nodes, key=lambda n: (n.wave, not n.changed, n.id))
 
 
 def _keep(edges: list[Edge], ids: list[str]) -> list[Edge]:
     scope = set(ids)
-    return sorted((e for e in edges if e.source in scope and e.target in scope),
+    return sorted({e for e in edges if e.source in scope and e.target in scope},
                   key=lambda e: (e.source, e.target, e.kind))
