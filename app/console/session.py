@@ -33,7 +33,11 @@ def principal() -> Principal | None:
 
 
 def _same_origin() -> bool:
-    """A POST from our own pages (browsers send Origin on POST; a missing one is a non-browser client)."""
+    """A POST from our own pages: browsers say so in Sec-Fetch-Site, older ones in Origin (the console's
+    Referrer-Policy is same-origin so that Origin is not "null"); neither header: a non-browser client."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("Origin")
     return origin is None or urlsplit(origin).netloc == request.host
 
@@ -47,7 +51,8 @@ def guard():
     token = request.cookies.get(COOKIE)
     found = services().tokens.authenticate(token) if token else None
     if found is None:
-        return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("console.login", next=back))
     g.principal, g.console_token = found, token
     action = required_action(request.endpoint, request.method)
     if not found.can(action):
@@ -62,4 +67,5 @@ def guard():
 
 def headers(response):
     response.headers["Content-Security-Policy"] = CSP
+    response.headers["Referrer-Policy"] = "same-origin"  # no URL leaves the site; our own POSTs keep Origin
     return response
