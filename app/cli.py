@@ -78,7 +78,10 @@ def _register_groups() -> None:
     from app.bench.cli import bench_cli  # noqa: PLC0415
     from app.client import register as register_api_commands  # noqa: PLC0415
 
+    from app.cypher_cli import cypher_cmd  # noqa: PLC0415
+
     register_api_commands(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
+    main.add_command(cypher_cmd)
     main.add_command(neo4j_cli)
     main.add_command(rules_cli)
     main.add_command(bench_cli)
