@@ -23,10 +23,11 @@ def render(picture: Picture) -> str:
         lines.append(f"    label={_q(f'wave {w}')}; style=dashed; color=\"#94a3b8\";")
         for n in wave:
             label = f"{n.id}\n{n.action}" if n.action else n.id
+            label += "".join(f"\n{b}" for b in n.blocked_by)
             attrs = [f"label={_q(label)}"]
             if n.blocked_by:
                 attrs += ['fillcolor="#fee2e2"', 'color="#b91c1c"', "penwidth=3",
-                          f"tooltip={_q('blocked: ' + ', '.join(n.blocked_by))}"]
+                          f"tooltip={_q(', '.join(n.blocked_by))}"]
             elif n.changed:
                 attrs += ['fillcolor="#dbeafe"', 'color="#1d4ed8"', "penwidth=2"]
             lines.append(f"    {_q(n.id)} [{', '.join(attrs)}];")

@@ -26,7 +26,7 @@ def render(picture: Picture) -> str:
         for n in wave:
             label = f"{n.id}<br/>{n.action}" if n.action else n.id
             if n.blocked_by:
-                label += "<br/>blocked: " + ", ".join(n.blocked_by)
+                label += "".join(f"<br/>{b}" for b in n.blocked_by)
             # the label is escaped, then the line breaks we add are put back
             text = _text(label.replace("<br/>", "\n")).replace("#10;", "<br/>")
             lines.append(f'    {ids[n.id]}["{text}"]')

@@ -16,7 +16,7 @@ class Node:
     action: str
     wave: int
     changed: bool = False
-    blocked_by: tuple[str, ...] = ()  # rule ids that reject, block or hold the change here
+    blocked_by: tuple[str, ...] = ()  # "effect: rule id" of each rule that rejects, blocks or holds it here
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _blockers(decisions: list[dict], changed: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for d in decisions:
         if d.get("effect") in BLOCKING_EFFECTS:
-            found.setdefault(d.get("component") or changed, []).append(d.get("rule_id") or d["effect"])
+            found.setdefault(d.get("component") or changed, []).append(f"{d['effect']}: {d.get('rule_id') or '?'}")
     return found
 
 

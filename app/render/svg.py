@@ -83,7 +83,7 @@ def render(picture: Picture) -> str:
             fill, stroke, sw = "#fee2e2", "#b91c1c", 3
         elif n.changed:
             fill, stroke, sw = "#dbeafe", "#1d4ed8", 2
-        detail = n.action + (" · blocked: " + ", ".join(n.blocked_by) if n.blocked_by else "")
+        detail = " · ".join([n.action, *n.blocked_by]) if n.action else " · ".join(n.blocked_by)
         out.append(f'<g class="node{" blocker" if n.blocked_by else ""}{" changed" if n.changed else ""}" '
                    f'data-id="{_x(n.id)}" data-wave="{n.wave}"><title>{_x(n.id)} ({_x(detail)})</title>'
                    f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" '

@@ -67,7 +67,7 @@ def test_plan_picture_marks_the_blocker(client, graph_dump):
     blockers = [g.get("data-id") for g in root.iterfind(".//s:g", SVG_NS) if "blocker" in (g.get("class") or "")]
     assert blockers == ["ec2-instance/karma-dev-bastion"]
     mermaid = client.post("/plan", json=SUBNET_CHANGE, headers={"Accept": "text/vnd.mermaid"}).get_data(as_text=True)
-    assert "blocked: subnet-change-with-running-instance" in mermaid and "class " in mermaid and " blocker" in mermaid
+    assert "reject: subnet-change-with-running-instance" in mermaid and "class " in mermaid and " blocker" in mermaid
     dot = client.post("/plan?format=dot", json=SUBNET_CHANGE).get_data(as_text=True)
     assert '"ec2-instance/karma-dev-bastion" [label=' in dot and 'color="#b91c1c"' in dot
     assert graph_dump() == before  # a drawn plan is still a plan: nothing written

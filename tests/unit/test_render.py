@@ -46,4 +46,4 @@ def test_plan_blockers_outside_the_waves_are_still_drawn():
               "decisions": [{"rule_id": "r1", "effect": "reject", "component": None},
                             {"rule_id": "r2", "effect": "block", "component": "x/y"}], "impact": []}
     picture = from_plan(result)
-    assert {n.id: n.blocked_by for n in picture.blocked} == {"vpc/a": ("r1",), "x/y": ("r2",)}
+    assert {n.id: n.blocked_by for n in picture.blocked} == {"vpc/a": ("reject: r1",), "x/y": ("block: r2",)}
