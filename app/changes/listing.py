@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.graph.model import iso, loads
+from app.changes.status import ChangeStatus
 from app.graph.repository import GraphRepository
 
-STATUSES = ("applied", "rejected", "queued", "pending_approval", "cancelled", "denied", "expired")
+STATUSES = tuple(s.value for s in ChangeStatus if s.value not in ("planned", "validated"))  # stored ones
 
 
 class ChangeListing:
@@ -18,8 +18,7 @@ class ChangeListing:
                                      skip=(page - 1) * page_size, limit=page_size)
         items = []
         for item in row["items"]:
-            request = loads(item.pop("request", None)) or {}
+            request = item.pop("request", None) or {}
             items.append({**{k: v for k, v in item.items() if v is not None},
-                          "created_at": iso(item.get("created_at")), "updated_at": iso(item.get("updated_at")),
                           "reason": request.get("reason"), "proposed_change": request.get("proposed_change")})
         return {"items": items, "total": row["total"], "page": page, "page_size": page_size}

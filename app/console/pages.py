@@ -127,7 +127,7 @@ def _change_picture(change: dict, entry: dict | None):
 
 @blp.route("/changes/<change_id>")
 def change(change_id):
-    detail = services().changes.get_change(change_id)
+    detail = services().lifecycle.get_change(change_id)
     entry = _analysed_entry(detail)
     entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]
     me = session.principal()
@@ -141,20 +141,20 @@ def change(change_id):
 @blp.route("/changes/<change_id>/approve", methods=["POST"])
 def approve(change_id):
     comment = (request.form.get("comment") or "").strip()[:2000] or None
-    result = services().changes.approve(change_id, session.principal(), comment)
+    result = services().lifecycle.approve(change_id, session.principal(), comment)
     return redirect(url_for("console.change", change_id=change_id, done=result["status"]))
 
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
 def deny(change_id):
     comment = (request.form.get("comment") or "").strip()[:2000] or None
-    result = services().changes.deny(change_id, session.principal(), comment)
+    result = services().lifecycle.deny(change_id, session.principal(), comment)
     return redirect(url_for("console.change", change_id=change_id, done=result["status"]))
 
 
 @blp.route("/queue")
 def queue():
-    return render_template("console/queue.html", items=services().changes.queue())
+    return render_template("console/queue.html", items=services().lifecycle.queue())
 
 
 @blp.route("/approvals")
