@@ -213,7 +213,8 @@ def _http_lines(settings: LocalNeo4jSettings) -> list[str]:
     listen = _host_port(settings.listen, settings.http_port) if settings.listen else f":{settings.http_port}"
     bolt = _host_port(settings.connect_host, settings.bolt_port)
     # the HTTP discovery document tells Browser where Bolt is: our port, not the default 7687
-    return ["server.http.enabled=true", f"server.http.listen_address={listen}", f"server.bolt.advertised_address={bolt}"]
+    return ["server.http.enabled=true", f"server.http.listen_address={listen}",
+            f"server.bolt.advertised_address={bolt}"]
 
 
 def render_conf(settings: LocalNeo4jSettings) -> str:
