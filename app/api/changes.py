@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
-from app.api.pictures import negotiated, requested_format
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
 )
@@ -27,6 +27,7 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.route("/plan", methods=["POST"])
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
+@blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
     """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing.
 

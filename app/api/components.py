@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
-from app.api.pictures import negotiated, requested_format
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
     RuntimeUpdateSchema,
@@ -34,6 +34,7 @@ def get_component(ctype, nickname):
 
 @blp.route("/components/<ctype>/<nickname>/impact")
 @blp.response(200, ImpactResult)
+@blp.doc(**picture_doc("ImpactResult"))
 def get_impact(ctype, nickname):
     """Components a change to this one propagates to, with depth, path and edge kinds.
 

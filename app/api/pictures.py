@@ -15,6 +15,16 @@ from app.render import FORMATS, MEDIA_TYPES, Picture, render
 from app.render.formats import ACCEPTED
 
 
+def picture_doc(schema: str) -> dict:
+    """OpenAPI of a view that draws: the `format` parameter and, beside its JSON schema, the picture types."""
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    content.update({MEDIA_TYPES[f].split(";")[0]: {"schema": {"type": "string"}} for f in FORMATS if f != "json"})
+    return {"parameters": [{"name": "format", "in": "query", "required": False,
+                            "description": "json (default) or a picture: mermaid, dot, svg (or ask with Accept)",
+                            "schema": {"type": "string", "enum": list(FORMATS)}}],
+            "responses": {"200": {"content": content}}}
+
+
 def requested_format() -> str:
     """The format asked for; an unknown `?format=` is a 422 naming the parameter (before any work)."""
     fmt = request.args.get("format")

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.settings import REPO_ROOT
+from app.settings import REPO_ROOT, service_token
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 class ClientError(Exception):
@@ -36,8 +34,8 @@ def resolve_token(explicit: str | None) -> str | None:
     """--token, then KARMA_TOKEN, then the local admin token `make run` leaves in .karma/admin-token."""
     if explicit:
         return explicit.strip()
-    if os.environ.get("KARMA_TOKEN"):
-        return os.environ["KARMA_TOKEN"].strip()
+    if service_token():
+        return service_token()
     for path in token_file_candidates():
         if path.is_file():
             return path.read_text().strip()

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from app.client import markdown, text
-from app.client.api import DEFAULT_URL, ClientError, KarmaClient, OutcomeUnknown, resolve_token
+from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
 from app.client.body import BodyError, build
 from app.client.outcome import ERROR, OK, UNKNOWN, exit_code
+from app.settings import service_url
 
 
 def _emit(data, as_json: bool, human) -> None:
@@ -25,8 +25,8 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
     """A command talking to the API: --url/--token, --json, and errors turned into exit codes."""
     def decorate(fn):
         @group.command(name, help=fn.__doc__)
-        @click.option("--url", default=lambda: os.environ.get("KARMA_URL", DEFAULT_URL),
-                      show_default="KARMA_URL or " + DEFAULT_URL, help="The Karma service.")
+        @click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000",
+                      help="The Karma service.")
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
         def command(url: str, token: str | None, **kwargs):

@@ -78,3 +78,12 @@ def test_json_stays_the_default_and_bad_format_is_422(client):
     bad = _impact(client, "png")
     assert bad.status_code == 422 and "format" in bad.get_json()["errors"]
     assert client.get("/components/vpc/nope/impact?format=svg").status_code == 404
+
+
+def test_openapi_documents_the_picture_formats(client):
+    spec = client.get("/openapi.json").get_json()
+    for path, method in [("/components/{ctype}/{nickname}/impact", "get"), ("/plan", "post")]:
+        op = spec["paths"][path][method]
+        assert "format" in [p["name"] for p in op["parameters"]]
+        assert set(op["responses"]["200"]["content"]) == {"application/json", "text/vnd.mermaid",
+                                                          "text/vnd.graphviz", "image/svg+xml"}
