@@ -39,6 +39,32 @@ def _rows(picture: Picture) -> dict[str, tuple[int, int]]:
     return place
 
 
+def _bezier(t: float, a: float, b: float, c: float, d: float) -> float:
+    return (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t ** 2 * c + t ** 3 * d
+
+
+def _edge_path(src: tuple[float, float], dst: tuple[float, float], src_col: int, dst_col: int):
+    """(SVG path, label point). Next wave: one curve. Further: along the gap below the target's row, so the
+    edge never crosses a box. Same wave or backwards (a cycle): a loop under both boxes."""
+    (sx, sy), (tx, ty) = src, dst
+    x1, y1, x2, y2 = sx + NODE_W, sy + NODE_H / 2, tx, ty + NODE_H / 2
+    if dst_col <= src_col:
+        x1, x2, y1, y2 = sx + NODE_W / 2, tx + NODE_W / 2, sy + NODE_H, ty + NODE_H
+        low = max(y1, y2) + ROW_GAP / 2
+        return (f"M {x1:.0f} {y1:.0f} C {x1:.0f} {low:.0f}, {x2:.0f} {low:.0f}, {x2:.0f} {y2:.0f}",
+                ((x1 + x2) / 2, low))
+    if dst_col == src_col + 1:
+        mid = (x1 + x2) / 2
+        t = 0.7  # the label near the target, so labels of one source's edges do not pile up
+        return (f"M {x1:.0f} {y1:.0f} C {mid:.0f} {y1:.0f}, {mid:.0f} {y2:.0f}, {x2:.0f} {y2:.0f}",
+                (_bezier(t, x1, mid, mid, x2), _bezier(t, y1, y1, y2, y2)))
+    lane = ty + NODE_H + ROW_GAP / 2
+    a, b = x1 + COL_GAP, x2 - COL_GAP
+    return (f"M {x1:.0f} {y1:.0f} C {x1 + COL_GAP / 2:.0f} {y1:.0f}, {x1 + COL_GAP / 2:.0f} {lane:.0f}, "
+            f"{a:.0f} {lane:.0f} L {b:.0f} {lane:.0f} C {x2 - COL_GAP / 2:.0f} {lane:.0f}, "
+            f"{x2 - COL_GAP / 2:.0f} {y2:.0f}, {x2:.0f} {y2:.0f}", ((a + b) / 2, lane + 2))
+
+
 def render(picture: Picture) -> str:
     place = _rows(picture)
     cols = max((c for c, _ in place.values()), default=0) + 1
@@ -63,19 +89,13 @@ def render(picture: Picture) -> str:
         x = MARGIN + w * (NODE_W + COL_GAP)
         out.append(f'<text class="wave" x="{x}" y="{MARGIN + HEADER - 12}" fill="#64748b">wave {w}</text>')
     for e in picture.edges:
-        (sx, sy), (tx, ty) = box(e.source), box(e.target)
-        x1, y1, x2, y2 = sx + NODE_W, sy + NODE_H / 2, tx, ty + NODE_H / 2
-        if place[e.target][0] <= place[e.source][0]:  # same wave (a cycle) or backwards: loop around
-            x1, x2 = sx + NODE_W / 2, tx + NODE_W / 2
-            y1, y2 = sy + NODE_H, ty + NODE_H
-        mid = (x1 + x2) / 2
+        path, (lx, ly) = _edge_path(box(e.source), box(e.target), place[e.source][0], place[e.target][0])
         color = EDGE_COLOR.get(e.kind, "#475569")
         dash = f' stroke-dasharray="{DASH[e.kind]}"' if e.kind in DASH else ""
         out.append(f'<g class="edge" data-source="{_x(e.source)}" data-target="{_x(e.target)}" '
-                   f'data-kind="{_x(e.kind)}"><path d="M {x1:.0f} {y1:.0f} C {mid:.0f} {y1:.0f}, {mid:.0f} '
-                   f'{y2:.0f}, {x2:.0f} {y2:.0f}" fill="none" stroke="{color}" stroke-width="1.5"{dash} '
-                   f'marker-end="url(#arrow)"/><text x="{mid:.0f}" y="{(y1 + y2) / 2 - 4:.0f}" '
-                   f'text-anchor="middle" font-size="10" fill="{color}">{_x(e.kind)}</text></g>')
+                   f'data-kind="{_x(e.kind)}"><path d="{path}" fill="none" stroke="{color}" stroke-width="1.5"{dash} '
+                   f'marker-end="url(#arrow)"/><text x="{lx:.0f}" y="{ly - 4:.0f}" text-anchor="middle" '
+                   f'font-size="10" fill="{color}">{_x(e.kind)}</text></g>')
     for n in picture.nodes:
         x, y = box(n.id)
         fill, stroke, sw = "#f8fafc", "#94a3b8", 1
