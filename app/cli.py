@@ -135,7 +135,8 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
            "--bind", bind, "--workers", str(workers), "app:create_app()"]
-    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, Neo4j: {target.uri} [{target.source}])",
+    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
+               f"Neo4j: {target.uri} [{target.source}])",
                err=True)
     proc = subprocess.Popen(cmd, env=env)  # a child, so a testcontainers Neo4j lives as long as we do
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -102,14 +102,9 @@ def changes():
                            pages=max(1, -(-listing["total"] // PAGE_SIZE)))
 
 
-def _analysed_entry(change: dict) -> dict | None:
+def _analysed_entry(entries: list[dict]) -> dict | None:
     """The latest audit entry of the change that carries an analysis (diff, decisions, actions)."""
-    audit = services().audit
-    for item in reversed(change.get("trail") or []):
-        entry = audit.get(item["id"])
-        if entry.get("diff") is not None:
-            return entry
-    return None
+    return next((e for e in reversed(entries) if e.get("diff") is not None), None)
 
 
 def _change_picture(change: dict, entry: dict | None):
@@ -128,8 +123,8 @@ def _change_picture(change: dict, entry: dict | None):
 @blp.route("/changes/<change_id>")
 def change(change_id):
     detail = services().lifecycle.get_change(change_id)
-    entry = _analysed_entry(detail)
-    entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]
+    entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
+    entry = _analysed_entry(entries)
     me = session.principal()
     can_decide = (detail["status"] == "pending_approval" and me is not None and me.can("approve")
                   and me.name != detail.get("requested_by"))
