@@ -98,3 +98,16 @@ def test_the_console_endpoint_list_matches_the_routes(app):
 
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("console.")}
     assert routes == CONSOLE_ENDPOINTS
+
+
+def test_user_text_is_escaped(app, client, people):
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    body = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
+            "reason": evil}
+    result = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}).get_json()
+    browser = _login(app, people["val"])
+    for path in ["/console/changes", f"/console/changes/{result['change_id']}",
+                 "/console/components/serverless-site/karma-dev"]:
+        page = browser.get(path).get_data(as_text=True)
+        assert "<script>" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/console/changes").get_data(as_text=True)
