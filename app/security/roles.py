@@ -15,8 +15,15 @@ GRANTS = {
     "metrics": {"metrics"},  # a Prometheus scrape token: GET /metrics and nothing else
 }
 
-OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static",
-                  "observability.metrics_public"}  # only registered when KARMA_METRICS_AUTH=none
+# The web console (app/console) is left alone by the API's Bearer check: its own guard
+# (app/console/session.py) authenticates the same tokens from an HttpOnly cookie and applies the same
+# roles through `required_action` below.
+CONSOLE_ENDPOINTS = {"console.login", "console.logout", "console.static", "console.index", "console.changes",
+                     "console.change", "console.approve", "console.deny", "console.queue", "console.approvals",
+                     "console.components", "console.component"}
+# /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
+OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static",
+                  "docs.page", "docs.asset", "docs.static", "observability.metrics_public"} | CONSOLE_ENDPOINTS
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
@@ -35,6 +42,9 @@ ENDPOINT_ACTIONS = {
     "notifications.outbox_list": "admin",
     "notifications.outbox_get": "admin",
     "notifications.subscriptions_list": "admin",
+    "console.approve": "approve",
+    "console.deny": "approve",
+    "console.logout": "read",
 }
 
 
