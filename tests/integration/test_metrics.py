@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -116,15 +117,18 @@ def test_workers_write_to_a_private_directory_removed_at_exit(service_env, repo,
         [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
         env={**service_env, "PROMETHEUS_MULTIPROC_DIR": str(stale)}, cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "gunicorn.err").open("wb"))
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
+            assert proc.poll() is None, (tmp_path / "gunicorn.err").read_text()[-3000:]
             try:
                 if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                     break
             except requests.RequestException:
                 time.sleep(0.3)
+        else:
+            pytest.fail("gunicorn did not become ready: " + (tmp_path / "gunicorn.err").read_text()[-3000:])
         assert not (stale / "counter_99999.db").exists()
         token = _token(repo, "prometheus", "metrics")
         resp = requests.get(f"http://127.0.0.1:{port}/metrics", headers=token, timeout=30)
