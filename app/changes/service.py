@@ -16,7 +16,7 @@ from neo4j.exceptions import ConstraintError
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
-from app.changes.pipeline import analyse, reference_ids
+from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.errors import Conflict, Forbidden, KarmaError, NotFound, Unprocessable
 from app.graph.model import iso, loads
 from app.graph.repository import GraphRepository, GraphTx
@@ -72,7 +72,7 @@ class ChangeService:
 
     def plan(self, request: ChangeRequest, actor=None) -> dict:
         """The full analysis, status `planned`, and a plan id; reads the graph once, writes nothing."""
-        ctx = self.repo.impact(request.component, reference_ids(request))
+        ctx = self.repo.impact(request.component, reference_ids(request), reference_values(request))
         analysis = self._analyse(request, ctx, actor=actor)
         plan_id = plans.sign({
             "request": request.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
@@ -88,10 +88,10 @@ class ChangeService:
                   extra: dict | None = None, cr_extra: dict | None = None, actor=None,
                   approved_by: str | None = None) -> dict:
         """Lock+read → (before) → analyse → (check) → commit, retried whole if the impact moved."""
-        ref_ids = reference_ids(request)
+        ref_ids, ref_values = reference_ids(request), reference_values(request)
 
         def work(gtx: GraphTx) -> dict:
-            ctx = gtx.context_for_update(request.component, ref_ids)  # lock + read, one statement
+            ctx = gtx.context_for_update(request.component, ref_ids, ref_values)  # lock + read, one statement
             if ctx is None:
                 raise _not_found(request.component)
             if before is not None and (early := before(gtx)) is not None:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from neo4j import Driver
 
-from app.components import get_type
+from app.components import references
 from app.graph.cypher import query
 
 log = logging.getLogger("karma.graph.bulk")
@@ -57,7 +57,7 @@ def component_rows(components: Sequence[dict]) -> list[dict]:
 
 
 def derived_edges(components: Iterable[dict]) -> list[dict]:
-    return [e for c in components for e in get_type(c["type"]).edges(c["id"], c["config"])]
+    return references.edges_within(components)[0]
 
 
 class BulkLoader:

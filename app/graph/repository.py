@@ -32,16 +32,18 @@ class GraphTx:
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
 
-    def context_for_update(self, component_id: str, ref_ids: list[str]) -> dict | None:
+    def context_for_update(self, component_id: str, ref_ids: list[str],
+                           ref_values: list[dict] | None = None) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
-        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
+        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids,
+                       ref_values=ref_values or [])
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
         return None if row is None else row["version"]
 
-    def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
-        return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids)
+    def context(self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None) -> dict | None:
+        return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids, ref_values=ref_values or [])
 
     def run(self, query_name: str, /, **params: Any) -> dict | None:
         return _single(self._tx, query_name, **params)
@@ -102,8 +104,9 @@ class GraphRepository:
     def get_component(self, component_id: str) -> dict | None:
         return self.read("component_get", id=component_id)
 
-    def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
-        return self.read("impact", id=component_id, ref_ids=ref_ids or [])
+    def impact(self, component_id: str, ref_ids: list[str] | None = None,
+               ref_values: list[dict] | None = None) -> dict | None:
+        return self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
@@ -119,6 +122,14 @@ class GraphRepository:
         return self.write("update_runtime", **params)
 
     # -- seeding ------------------------------------------------------------------------------
+    def reference_values(self, lookups: list[dict]) -> list[dict]:
+        """Components by-value references may name (see cypher/reference_values.cypher)."""
+        if not lookups:
+            return []
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)])
+
     def existing(self, ids: list[str]) -> dict[str, dict]:
         with self._session() as session:
             rows = session.execute_read(

@@ -31,7 +31,7 @@ def test_real_keys_from_the_karma_world():
     ("vpc", {"cidr": "10.0.0.0/16", "az_count": True}, "az_count"),
     ("vpc", {"cidr": "10.0.0.0/16", "enable_ssm_endpoints": "yes"}, "enable_ssm_endpoints"),
     ("serverless-site", {"site_name": "x", "cloudfront_aliases": "www.x"}, "cloudfront_aliases"),
-    ("lambda", {"functions": {"f": {"runtime": "python3.10"}}}, "functions.f.value.handler"),
+    ("lambda", {"functions": {"f": {"runtime": "python3.10"}}}, "functions.f.handler"),  # a JSON path (marshmallow said functions.f.value.handler)
     ("s3-bucket", {"bucket_name": "b", "sse_algorithm": "rot13"}, "sse_algorithm"),
     ("vpc", {"cidr": "10.0.0.0/16", "bogus": 1}, "bogus"),
 ])
