@@ -54,6 +54,8 @@ def main() -> None:
 
 def _register_groups() -> None:
     from app.neo4j_local import neo4j_cli  # noqa: PLC0415
+    from app.components.cli import types_cli  # noqa: PLC0415
+    from app.importing import import_cli  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
@@ -79,6 +81,8 @@ def _register_groups() -> None:
 
     main.add_command(neo4j_cli)
     main.add_command(rules_cli)
+    main.add_command(types_cli)
+    main.add_command(import_cli)
     main.add_command(bench_cli)
 
 
@@ -290,14 +294,6 @@ def _local_admin_token(repo) -> None:
         fh.write(token + "\n")
     click.echo(f"created a local admin token in {path} (mode 0600); use it as\n"
                f"  curl -H \"Authorization: Bearer $(cat {path})\" http://127.0.0.1:8000/components", err=True)
-
-
-@main.command("types")
-def types_cmd() -> None:
-    """Print the registered component types."""
-    from app.components import registry  # noqa: PLC0415
-
-    click.echo(json.dumps([registry.get(n).describe() for n in registry.names()], indent=2))
 
 
 _register_groups()

@@ -28,6 +28,7 @@ class Settings:
     neo4j_database: str | None = None
     mode: str = "full"
     rules_dir: Path = REPO_ROOT / "rules"
+    types_dir: Path = REPO_ROOT / "types"
     seed_file: Path = REPO_ROOT / "seed" / "karma-world.yaml"
     max_body_bytes: int = 256 * 1024
     max_impact_depth: int = 25
@@ -48,6 +49,7 @@ class Settings:
             neo4j_database=os.environ.get("NEO4J_DATABASE") or None,
             mode=mode,
             rules_dir=Path(os.environ.get("KARMA_RULES_DIR", REPO_ROOT / "rules")),
+            types_dir=Path(os.environ.get("KARMA_TYPES_DIR") or REPO_ROOT / "types"),
             seed_file=Path(os.environ.get("KARMA_SEED_FILE", REPO_ROOT / "seed" / "karma-world.yaml")),
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",

@@ -121,6 +121,22 @@ class GraphRepository:
     def update_runtime(self, **params: Any) -> dict | None:
         return self.write("update_runtime", **params)
 
+    # -- component types ----------------------------------------------------------------------
+    def components_of_types(self, types: list[str] | None) -> list[dict]:
+        """(id, type, environment, config, runtime) of every component of `types` (all when None)."""
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+
+    def type_fingerprints(self) -> dict[str, str]:
+        with self._session() as session:
+            rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_fingerprints"))])
+        return {row["name"]: row["fingerprint"] for row in rows}
+
+    def record_type_fingerprints(self, types: list[dict], now: Any) -> None:
+        with self._session() as session:
+            session.execute_write(lambda tx: tx.run(query("types_record"), types=types, now=now).consume())
+
     # -- seeding ------------------------------------------------------------------------------
     def reference_values(self, lookups: list[dict]) -> list[dict]:
         """Components by-value references may name (see cypher/reference_values.cypher)."""
@@ -136,12 +152,17 @@ class GraphRepository:
                 lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
         return {row["id"]: row for row in rows}
 
-    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500) -> dict:
-        """All components and edges in ONE transaction: a failure loads nothing."""
+    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500,
+             audit: dict | None = None, require_empty: bool = False) -> dict:
+        """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
+        entry is written in the same transaction; with `require_empty`, nothing is written (and
+        `not_empty` says how many components there are) unless the graph holds no component."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
         def work(tx: ManagedTransaction) -> dict:
+            if require_empty and (total := _single(tx, "components_count")["total"]):
+                return {"not_empty": total}
             written = 0
             for start in range(0, len(components), batch):
                 row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now)
@@ -149,7 +170,10 @@ class GraphRepository:
                 log.info("seed progress", extra={"components": min(start + batch, len(components)),
                                                  "of": len(components)})
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
-            return {"components": len(components), "written": written, "edges": len(edges)}
+            out = {"components": len(components), "written": written, "edges": len(edges)}
+            if audit is not None:
+                out["log_entry_id"] = _single(tx, "import_audit", audit=audit, component_ids=ids)["log_entry_id"]
+            return out
 
         with self._session() as session:
             return session.execute_write(work)
