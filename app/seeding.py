@@ -137,7 +137,9 @@ def validate(doc: Any, existing: dict[str, dict],
         if comp["id"] in seen:
             errors.append(f"{comp['where']}: id: duplicate component id")
         seen[comp["id"]] = comp
-    known = {**existing, **seen}
+    matched = {v["id"]: {"id": v["id"], "type": v["type"], "environment": v["environment"]}
+               for v in graph_values or []}
+    known = {**matched, **existing, **seen}
     found = _found(components, known, seen, graph_values or [])
     edges = []
     for comp in components:

@@ -88,7 +88,9 @@ def record(repo, types: list[ComponentType], now) -> None:
 
 def log_report(report: CheckReport) -> None:
     for problem in report.problems:
-        log.error("type change makes a component invalid", extra=problem)
+        log.error("type change makes a component invalid",
+                  extra={"component": problem["component"], "type": problem["type"], "field": problem["field"],
+                         "cause": problem["message"]})
     if report.checked_types:
         log.info("types checked", extra={"types": report.checked_types, "components": report.components,
                                          "invalid": len(report.invalid_components)})
