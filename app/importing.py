@@ -22,10 +22,11 @@ import getpass
 import json
 import re
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 from app import seeding
+from app.ids import new_id
+from app.clock import utcnow
 from app.components.loader import read_json
 from app.components.registry import ID_PART, NICKNAME
 
@@ -148,9 +149,9 @@ def import_tree(repo, directory: Path, *, identity: str, environments: list[str]
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
     components, edges = _validate(doc)
-    now = datetime.now(timezone.utc)
+    now = utcnow()
     summary = _summary(directory, components, edges)
-    audit = {"id": _log_id(), "kind": "import", "timestamp": now, "requested_by": identity,
+    audit = {"id": new_id("log"), "kind": "import", "timestamp": now, "requested_by": identity,
              "status": "imported", "note": f"bulk import of {len(components)} components from {directory}",
              "version_before": 0, "version_after": 1, "affected": summary["components"],
              "request": json.dumps({"source": str(directory), "environments": environments or [],
@@ -165,12 +166,6 @@ def import_tree(repo, directory: Path, *, identity: str, environments: list[str]
 _NOT_EMPTY = ("the graph already holds components: importing into a non-empty graph must go through the "
               "change pipeline as one change set (rules, audit), which is not supported yet — only the "
               "first import into an empty graph is a bulk import (`karma import DIR --plan` previews)")
-
-
-def _log_id() -> str:
-    import secrets  # noqa: PLC0415
-
-    return f"log-{secrets.token_hex(6)}"
 
 
 # ----------------------------------------------------------------------------------------------- CLI

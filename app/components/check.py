@@ -13,8 +13,8 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from app.clock import utcnow
 from app.components.registry import ComponentType
 
 log = logging.getLogger("karma.types")
@@ -109,7 +109,7 @@ def at_start(repo) -> CheckReport | None:
     try:
         report = check_graph(repo, types, only_changed=True)
         if report.ok:
-            record(repo, types, datetime.now(timezone.utc))
+            record(repo, types, utcnow())
     except Exception as exc:  # noqa: BLE001 - a start-up report, never a reason not to start
         log.warning("types not checked against the graph", extra={"error": type(exc).__name__})
         return None

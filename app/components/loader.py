@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from app.components import schema as jsonschema_
 from app.components.registry import (
     EDGE_KINDS, ID_PART, NORMALIZERS, SCOPES, ComponentType, Reference, emitters_of,
 )
-from app.settings import REPO_ROOT
+from app.settings import types_dir
 
 SUFFIXES = (".yaml", ".yml")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -55,7 +54,7 @@ class TypeFileError(ValueError):
 
 
 def default_directory() -> Path:
-    return Path(os.environ.get("KARMA_TYPES_DIR") or REPO_ROOT / "types")
+    return types_dir()
 
 
 def type_files(directory: Path) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,6 @@ class ComponentType:
     references: tuple[Reference, ...] = ()
     source: Path | None = None         # the declaration file
     schema_source: Path | None = None  # the config schema file
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def _config_validator(self):
@@ -168,9 +167,6 @@ class ComponentType:
                 if target is not None:
                     out.append({"source": component_id, "target": target, "kind": ref.kind, "via": ref.key})
         return out
-
-    def reference_for(self, key: str) -> Reference | None:
-        return next((r for r in self.references if r.key == key), None)
 
     def describe(self) -> dict:
         props = self.config_schema.get("properties", {})
