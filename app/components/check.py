@@ -4,7 +4,10 @@
 (id, field, what is wrong) the new declarations would refuse — before they are deployed. At start the
 service runs the same check for the types whose declaration changed since the last start (a fingerprint
 per type is kept in the graph as `:KarmaType` nodes), logs each problem at ERROR and shows them in
-`GET /types`, so a tightened schema is never first discovered by the next request.
+`GET /types`, so a tightened schema is never first discovered by the next request. (The first start on a
+graph records the types as its baseline without reading every component: a 100k-component estate starts
+as fast as before; `karma types check` validates everything on demand.) Fingerprints are recorded only
+when the check found nothing, so a start keeps reporting until the configs or the types are fixed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def fingerprint(ctype: ComponentType) -> str:
 class CheckReport:
     checked_types: list[str]
     components: int = 0
+    baseline: bool = False  # nothing was recorded yet: the types were taken as they are
     problems: list[dict] = field(default_factory=list)  # {component, type, field, message}
 
     @property
@@ -42,7 +46,7 @@ class CheckReport:
         return sorted({p["component"] for p in self.problems})
 
     def to_dict(self) -> dict:
-        return {"checked_types": self.checked_types, "components_checked": self.components,
+        return {"checked_types": self.checked_types, "components_checked": self.components, "baseline": self.baseline,
                 "invalid_components": self.invalid_components, "problems": self.problems}
 
 
@@ -71,6 +75,8 @@ def check_graph(repo, types: list[ComponentType], *, only_changed: bool) -> Chec
     fingerprint differs from the one recorded at the last start."""
     if only_changed:
         recorded = repo.type_fingerprints()
+        if not recorded:  # the first start on this graph: these types become the baseline, unchecked
+            return CheckReport(checked_types=[], baseline=True)
         current = {t.name: fingerprint(t) for t in types}
         changed = sorted(n for n, f in current.items() if recorded.get(n) != f)
         dropped = sorted(set(recorded) - set(current))

@@ -123,13 +123,15 @@ def derive_edges(ctype: ComponentType, component: dict, old_config: dict, new_co
 
 def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
     """Edges among a set of components whose references resolve inside the set (a generated estate, an
-    imported tree) → (edges, {component id: {key: [errors]}}). Indexed by target attribute, so it stays
-    linear in the number of components."""
+    imported tree) → (edges, {component id: {key: [errors]}} for the types with by-value references).
+    Indexed by target attribute, so it stays linear in the number of components."""
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
     components = list(components)
-    wanted = {(r.target_type, r.by, r.normalize) for c in components for r in types.get(c["type"]).references
+    ctypes = {name: types.get(name) for name in {c["type"] for c in components}}
+    by_value = {name for name, t in ctypes.items() if any(r.by_value for r in t.references)}
+    wanted = {(r.target_type, r.by, r.normalize) for name in by_value for r in ctypes[name].references
               if r.by_value}
     index: dict[tuple, dict[str, list[dict]]] = {w: {} for w in wanted}
     by_type: dict[str, list[tuple]] = {}
@@ -148,7 +150,10 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
     by_id = {r["id"]: r for r in refs}
     edges, errors = [], {}
     for c in components:
-        ctype = types.get(c["type"])
+        ctype = ctypes[c["type"]]
+        if c["type"] not in by_value:  # nothing to look up: the common, fast case
+            edges += ctype.edges(c["id"], c["config"])
+            continue
         values = [row for r in ctype.references if r.by_value for v in r.values(c["config"])
                   for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])]
         found = Found(refs=[by_id[t] for t in nickname_ids(ctype, c["config"]) if t in by_id], values=values)
