@@ -37,7 +37,7 @@ def post(client, path, body):
 
 
 def outgoing(repo, component_id):
-    return sorted((e["id"], e["via"]) for e in repo.get_component(component_id)["outgoing"])
+    return sorted((e["id"], e["via"]) for e in repo.get_component(component_id)["dependencies"])
 
 
 # ------------------------------------------------------------------------------ the three real configs
@@ -50,8 +50,8 @@ def test_the_three_real_configs_load_and_the_dev_site_links_to_the_prod_zone(emp
     assert outgoing(empty_graph, "serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/adage-usekarma-dev") == [
         ("route53-zone/usekarma-dev", "route53_zone_name")]
-    assert empty_graph.get_component("serverless-site/usekarma-dev")["component"]["environment"] == "dev"
-    assert empty_graph.get_component("route53-zone/usekarma-dev")["component"]["environment"] == "prod"
+    assert empty_graph.get_component("serverless-site/usekarma-dev")["environment"] == "dev"
+    assert empty_graph.get_component("route53-zone/usekarma-dev")["environment"] == "prod"
 
 
 def test_a_seed_value_reference_resolves_against_the_graph_or_is_refused(world, tmp_path):
@@ -156,10 +156,10 @@ def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_imp
         ("openapi/karma-api", "openapi"), ("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
-    node = empty_graph.get_component("clickhouse/usekarma-dev")["component"]
-    assert json.loads(node["config"]) == json.loads((AWS_CONFIG / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())
-    assert json.loads(empty_graph.get_component("openapi/karma-api")["component"]["runtime"])["source"].startswith("s3://")
-    entry = empty_graph.log_get(result["log_entry_id"])["entry"]
+    node = empty_graph.get_component("clickhouse/usekarma-dev")
+    assert node["config"] == json.loads((AWS_CONFIG / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())
+    assert empty_graph.get_component("openapi/karma-api")["runtime"]["source"].startswith("s3://")
+    entry = empty_graph.log_get(result["log_entry_id"])
     assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and entry["status"] == "imported"
     assert sorted(entry["affected"]) == result["components"]
     # and the imported components take changes through the gate, validated by the aws-config schemas
@@ -196,7 +196,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["requested_by"] == f"cli:{getpass.getuser()}"
-    assert empty_graph.log_get(result["log_entry_id"])["entry"]["kind"] == "import"
+    assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
     again = subprocess.run([sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "not supported yet" in again.stderr
