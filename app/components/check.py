@@ -35,6 +35,8 @@ class CheckReport:
     checked_types: list[str]
     components: int = 0
     baseline: bool = False  # nothing was recorded yet: the types were taken as they are
+    edges_added: list[dict] = field(default_factory=list)    # edges the new references would derive
+    edges_removed: list[dict] = field(default_factory=list)  # derived edges they would no longer derive
     problems: list[dict] = field(default_factory=list)  # {component, type, field, message}
 
     @property
@@ -47,7 +49,8 @@ class CheckReport:
 
     def to_dict(self) -> dict:
         return {"checked_types": self.checked_types, "components_checked": self.components, "baseline": self.baseline,
-                "invalid_components": self.invalid_components, "problems": self.problems}
+                "invalid_components": self.invalid_components, "problems": self.problems,
+                "edges_added": self.edges_added, "edges_removed": self.edges_removed}
 
 
 def check_components(types: list[ComponentType], rows: list[dict], checked: list[str] | None = None) -> CheckReport:
@@ -84,7 +87,37 @@ def check_graph(repo, types: list[ComponentType], *, only_changed: bool) -> Chec
             return CheckReport(checked_types=[])
         rows = repo.components_of_types(changed + dropped)
         return check_components(types, rows, checked=changed + dropped)
-    return check_components(types, repo.components_of_types(None))
+    rows = repo.components_of_types(None)
+    report = check_components(types, rows)
+    _edge_changes(report, types, rows, repo.graph(None)["edges"])
+    return report
+
+
+def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[dict], stored: list[dict]) -> None:
+    """How the new references would re-link the graph: edges derived now vs the stored derived edges (not the
+    seed file's explicit ones), and references that would no longer resolve."""
+    from app.components.references import edges_within  # noqa: PLC0415
+
+    by_name = {t.name: t for t in types}
+    comps = [{"id": r["id"], "type": r["type"], "environment": r["environment"],
+              "config": json.loads(r["config"]) if r.get("config") else {}} for r in rows if r["type"] in by_name]
+    ids = {r["id"] for r in rows}
+    derived, errors = edges_within(comps, types=by_name)
+    for cid, keys in sorted(errors.items()):
+        for key, messages in keys.items():
+            report.problems.extend({"component": cid, "type": cid.split("/")[0], "field": f"config.{key}",
+                                    "message": m} for m in messages)
+    for edge in derived:
+        if edge["target"] not in ids and not errors.get(edge["source"], {}).get(edge["via"]):
+            report.problems.append({"component": edge["source"], "type": edge["source"].split("/")[0],
+                                    "field": f"config.{edge['via']}",
+                                    "message": f"references unknown component {edge['target']!r}"})
+    key = lambda e: (e["source"], e["target"], e["kind"], e["via"])  # noqa: E731
+    new = {key(e): e for e in derived if e["target"] in ids}
+    old = {key(e): e for e in stored if e.get("via") != "seed"}
+    report.edges_added = [new[k] for k in sorted(set(new) - set(old))]
+    report.edges_removed = [{k2: old[k][k2] for k2 in ("source", "target", "kind", "via")}
+                            for k in sorted(set(old) - set(new))]
 
 
 def record(repo, types: list[ComponentType], now) -> None:

@@ -44,7 +44,8 @@ def validate_cmd(directory: Path | None) -> None:
 @_dir_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_cmd(directory: Path | None, as_json: bool) -> None:
-    """Which components in the graph would DIR's types make invalid? Exit 1 if any (id, field, cause)."""
+    """Which components in the graph would DIR's types make invalid? Exit 1 if any (id, field, cause).
+    Also lists the edges their references would add or remove."""
     from app.cli import _graph  # noqa: PLC0415
     from app.components.check import check_graph  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
@@ -58,6 +59,9 @@ def check_cmd(directory: Path | None, as_json: bool) -> None:
     else:
         for p in report.problems:
             click.echo(f"{p['component']}: {p['field']}: {p['message']}")
+        for sign, edges in (("+", report.edges_added), ("-", report.edges_removed)):
+            for e in edges:
+                click.echo(f"{sign} edge {e['source']} -[{e['kind']} via {e['via']}]-> {e['target']}")
         click.echo(f"{directory}: {report.components} components checked, "
                    f"{len(report.invalid_components)} would be invalid", err=not report.ok)
     if not report.ok:

@@ -243,7 +243,7 @@ def test_types_check_lists_the_components_a_changed_schema_makes_invalid(service
             "message": "Missing data for required field."} in report["problems"]
     ok = subprocess.run([sys.executable, "-m", "app.cli", "types", "check"], env=service_env, cwd=REPO_ROOT,
                         capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0 and "0 would be invalid" in ok.stdout
+    assert ok.returncode == 0 and "0 would be invalid" in ok.stdout and "edge" not in ok.stdout
 
 
 def test_the_start_up_check_reports_only_changed_types(make_app, tightened):
@@ -271,3 +271,19 @@ def test_types_validate_cli(service_env, tmp_path):
     run = subprocess.run([sys.executable, "-m", "app.cli", "types", "validate", str(tmp_path)],
                          env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "x.yaml: config_schema: cannot read 'x.schema.json'" in run.stderr
+
+
+def test_types_check_shows_the_edges_a_changed_reference_would_add(service_env, world, tmp_path):
+    types = tmp_path / "types"
+    shutil.copytree(REPO_ROOT / "types", types)
+    with (types / "serverless-api.yaml").open("a") as fh:
+        fh.write("- {key: route53_zone_name, target: route53-zone, kind: depends_on, by: zone_name,\n"
+                 "   normalize: [trailing-dot], scope: any}\n")
+    run = subprocess.run([sys.executable, "-m", "app.cli", "types", "check", str(types), "--json"],
+                         env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(run.stdout)
+    assert report["problems"] == [] and report["edges_removed"] == []
+    assert {"source": "serverless-api/karma-api", "target": "route53-zone/usekarma-dev", "kind": "depends_on",
+            "via": "route53_zone_name"} in report["edges_added"]
+    assert {e["source"] for e in report["edges_added"]} == {"serverless-api/karma-api", "serverless-api/demo-api"}
