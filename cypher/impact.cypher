@@ -8,8 +8,10 @@
 // ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
 // Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
 // by-value references it has now), and, for validation, which of $ref_ids exist and which components
-// match the by-value references in $ref_values ([{type, property, candidates, ignore_case}]: a zone
-// whose cfg_zone_name is one of the candidates — found through the type index, so small).
+// match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
+// a zone whose cfg_zone_name is one of the candidates, found through the type index, so small), and
+// (mode 'referrer' — {source_type, via, property}) which components name x by the attribute the change
+// touches (a zone's zone_name), with the value they name it by.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -40,7 +42,7 @@ CALL () {
   RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
 }
 CALL () {
-  UNWIND $ref_values AS rv
+  UNWIND [rv IN $ref_values WHERE rv.mode = 'value'] AS rv
   MATCH (t:Component {type: rv.type})
   WITH rv, t, t[rv.property] AS stored
   WHERE stored IS :: STRING
@@ -53,4 +55,10 @@ CALL (x) {
   RETURN collect(CASE WHEN t IS NULL THEN NULL
                  ELSE {target: t.id, kind: toLower(type(o)), via: o.via} END) AS outgoing
 }
-RETURN x {.*} AS component, impacted, edges, refs, ref_values, outgoing
+CALL (x) {
+  UNWIND [rv IN $ref_values WHERE rv.mode = 'referrer'] AS rv
+  MATCH (s:Component {type: rv.source_type})-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(x)
+  WHERE r.via = rv.via
+  RETURN collect({source: s.id, source_type: s.type, via: r.via, value: s[rv.property]}) AS referrers
+}
+RETURN x {.*} AS component, impacted, edges, refs, ref_values, outgoing, referrers

@@ -2,7 +2,7 @@
 // ignore_case}, the components of that type whose property (cfg_<attribute>) is one of the candidates.
 // The same block is part of impact.cypher (the change pipeline reads it in its one query); the seed
 // loader and the importer read it here.
-UNWIND $ref_values AS rv
+UNWIND [rv IN $ref_values WHERE coalesce(rv.mode, 'value') = 'value'] AS rv
 MATCH (t:Component {type: rv.type})
 WITH rv, t, t[rv.property] AS stored
 WHERE stored IS :: STRING

@@ -24,8 +24,11 @@ def reference_ids(request: ChangeRequest) -> list[str]:
 
 
 def reference_values(request: ChangeRequest) -> list[dict]:
-    """By-value references the proposed change makes (resolved in the same read)."""
-    return references.value_lookups(component_type(request.component), request.proposed_change)
+    """By-value references the proposed change makes, and the components that name this one by an attribute
+    the change touches (both resolved in the same read)."""
+    ctype = component_type(request.component)
+    return (references.value_lookups(ctype, request.proposed_change)
+            + references.referrer_lookups(ctype.name, request.proposed_change))
 
 
 def component_type(component_id: str):
@@ -49,6 +52,9 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None)
     old, new, ref_errors = references.derive_edges(
         ctype, component, component["config"], new_config, request.proposed_change,
         references.Found.from_context(ctx), ctx.get("outgoing") or [])
+    for key, messages in references.referrer_errors(ctype.name, new_config, request.proposed_change,
+                                                    ctx.get("referrers") or []).items():
+        ref_errors.setdefault(key, []).extend(messages)
     _validate(ctype, request, new_config, component, ref_errors)
     entries = config_diff(component["config"], new_config)
     old_edges = {_edge_key(e): e for e in old}

@@ -42,9 +42,41 @@ def value_lookups(ctype: ComponentType, config: dict, keys=None) -> list[dict]:
     for ref in _refs(ctype, keys):
         if ref.by_value and (values := ref.values(config)):
             candidates = sorted({c for v in values for c in ref.candidates(v)})
-            out.append({"key": ref.key, "type": ref.target_type, "property": ref.target_property,
+            out.append({"mode": "value", "key": ref.key, "type": ref.target_type, "property": ref.target_property,
                         "candidates": candidates, "ignore_case": "case" in ref.normalize})
     return out
+
+
+def _referring(type_name: str, attributes, types=None) -> list[tuple[ComponentType, Reference]]:
+    from app.components.registry import registry  # noqa: PLC0415
+
+    types = types or registry
+    return [(t, r) for name in types.names() for t in [types.get(name)] for r in t.references
+            if r.by_value and r.target_type == type_name and r.by in attributes]
+
+
+def referrer_lookups(type_name: str, changed_keys) -> list[dict]:
+    """When a change touches an attribute by-value references match (a zone's zone_name): which components
+    name the component by it — read in the same query (mode 'referrer')."""
+    return [{"mode": "referrer", "source_type": t.name, "via": r.key, "property": f"cfg_{r.key}"}
+            for t, r in _referring(type_name, set(changed_keys))]
+
+
+def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> dict[str, list[str]]:
+    """A change to an attribute that other components name this one by must keep matching their value
+    (after their normalisation), or their references would no longer resolve: errors per attribute."""
+    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
+    errors: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: (r["source"], r["via"])):
+        ref = refs.get((row.get("source_type"), row.get("via")))
+        if ref is None or not isinstance(row.get("value"), str):
+            continue
+        new = new_config.get(ref.by)
+        if not isinstance(new, str) or ref.normal(new) != ref.normal(row["value"]):
+            errors.setdefault(ref.by, []).append(
+                f"{row['source']} names this {type_name} by {ref.by} ({ref.via_text(row['value'])}); "
+                f"it would no longer resolve — change that reference first")
+    return errors
 
 
 def _refs(ctype: ComponentType, keys) -> list[Reference]:

@@ -287,3 +287,19 @@ def test_types_check_shows_the_edges_a_changed_reference_would_add(service_env, 
     assert {"source": "serverless-api/karma-api", "target": "route53-zone/usekarma-dev", "kind": "depends_on",
             "via": "route53_zone_name"} in report["edges_added"]
     assert {e["source"] for e in report["edges_added"]} == {"serverless-api/karma-api", "serverless-api/demo-api"}
+
+
+def test_renaming_what_others_name_a_component_by_is_refused_naming_them(client, world):
+    zone = "route53-zone/karma-dev"
+    before = dump(world)
+    code, body = post(client, "/request-change", {"component": zone, "requested_by": "ted@strall.com",
+                                                   "proposed_change": {"zone_name": "other.usekarma.dev."}})
+    assert code == 422, body
+    assert body["errors"] == {"proposed_change.zone_name": [
+        "serverless-site/karma-dev names this route53-zone by zone_name (route53_zone_name: 'dev.usekarma.dev'); "
+        "it would no longer resolve — change that reference first"]}
+    assert dump(world) == before
+    # the same name written without its trailing dot still matches: allowed
+    code, body = post(client, "/plan", {"component": zone, "requested_by": "ted@strall.com",
+                                        "proposed_change": {"zone_name": "dev.usekarma.dev"}})
+    assert code == 200, body

@@ -64,7 +64,7 @@ def test_a_nickname_reference_outside_its_scope_names_both_environments():
 
 def test_value_lookups_are_query_parameters():
     lookups = value_lookups(get_type("serverless-site"), {"route53_zone_name": "usekarma.dev", "site_name": "x"})
-    assert lookups == [{"key": "route53_zone_name", "type": "route53-zone", "property": "cfg_zone_name",
+    assert lookups == [{"mode": "value", "key": "route53_zone_name", "type": "route53-zone", "property": "cfg_zone_name",
                         "candidates": ["usekarma.dev", "usekarma.dev."], "ignore_case": False}]
 
 
