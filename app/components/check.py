@@ -147,7 +147,7 @@ def at_start(repo) -> CheckReport | None:
     types, _ = registry.snapshot()
     try:
         report = check_graph(repo, types, only_changed=True)
-        if report.ok:
+        if report.ok and (report.baseline or report.checked_types):
             record(repo, types, utcnow())
     except Exception as exc:  # noqa: BLE001 - a start-up report, never a reason not to start
         log.warning("types not checked against the graph", extra={"error": type(exc).__name__})
