@@ -59,6 +59,8 @@ def main() -> None:
 
 def _register_groups() -> None:
     from app import plugins  # noqa: PLC0415
+    from app.components.cli import types_cli  # noqa: PLC0415
+    from app.importing import import_cli  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
@@ -86,6 +88,8 @@ def _register_groups() -> None:
     register_api_commands(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
     main.add_command(cypher_cmd)
     main.add_command(rules_cli)
+    main.add_command(types_cli)
+    main.add_command(import_cli)
     for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
         main.add_command(group)
 
@@ -339,14 +343,6 @@ def _local_admin_token(repo) -> None:
         fh.write(token + "\n")
     click.echo(f"created a local admin token in {path} (mode 0600); use it as\n"
                f"  curl -H \"Authorization: Bearer $(cat {path})\" http://127.0.0.1:8000/components", err=True)
-
-
-@main.command("types")
-def types_cmd() -> None:
-    """Print the registered component types."""
-    from app.components import registry  # noqa: PLC0415
-
-    click.echo(json.dumps([registry.get(n).describe() for n in registry.names()], indent=2))
 
 
 _register_groups()

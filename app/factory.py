@@ -24,6 +24,7 @@ from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
 from app.changes.listing import ChangeListing
+from app.components import check as types_check
 from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
@@ -77,7 +78,8 @@ class Karma:
             return False, type(exc).__name__
 
     def types(self) -> dict:
-        return {"types": [registry.get(n).describe() for n in registry.names()]}
+        return {"types": [registry.get(n).describe() for n in registry.names()],
+                "directory": str(registry.directory or ""), "check": types_check.last_report_dict()}
 
 
 def create_app(settings: Settings | None = None, *, repo: GraphRepository | None = None,
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         if target.closer:
             atexit.register(target.closer)
     repo.apply_schema()
+    registry.load(settings.types_dir)  # a broken type file stops the service from starting
+    types_check.at_start(repo)         # reports components a changed type file makes invalid
     if policy is None:
         policy = PolicyEngine(settings.rules_dir)
         policy.load()  # a broken rule file stops the service from starting

@@ -7,8 +7,9 @@ may name is listed here. tests/unit/test_cypher_files.py checks every `cypher/*.
 
 from __future__ import annotations
 
-NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken", "OutboxEvent",
-               "Subscription")
+NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
+               "KarmaType",  # the fingerprint of each type declaration the service started with
+               "OutboxEvent", "Subscription")  # notifications: the transactional outbox, who is told what
 
 # (from label, type, to label): what each structural relationship links
 STRUCTURAL_RELATIONSHIPS = {
