@@ -6,8 +6,9 @@
 // (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
 // One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
 // ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
-// Also returns the edges among the affected set (for ordering actions) and, for validation, which of
-// $ref_ids exist.
+// Also returns the edges among the affected set (for ordering actions), the changed component's
+// siblings (same type, depending on the same provider through the same reference key: the other
+// subnets of its VPC; at most 256, by id) for the rules, and, for validation, which of $ref_ids exist.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -19,9 +20,10 @@ CALL (x) {
   WITH y, p ORDER BY length(p), y.id
   RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
            id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
-           version: y.version, runtime: y.runtime, depth: length(p),
-           path: [n IN nodes(p) | n.id],
-           edge_kinds: [rel IN relationships(p) | toLower(type(rel))]} END) AS impacted,
+           version: y.version, runtime: y.runtime, config: y.config, depth: length(p),
+           path: [n IN nodes(p) | n.id], path_types: [n IN nodes(p) | n.type],
+           edge_kinds: [rel IN relationships(p) | toLower(type(rel))],
+           via: [rel IN relationships(p) | rel.via]} END) AS impacted,
          collect(y) AS reached
 }
 CALL (x, reached) {
@@ -32,9 +34,16 @@ CALL (x, reached) {
   RETURN collect(CASE WHEN b IS NULL THEN NULL
                  ELSE {source: a.id, target: b.id, kind: toLower(type(r))} END) AS edges
 }
+CALL (x) {
+  OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(:Component)<-[r2:DEPENDS_ON]-(s:Component)
+  WHERE s <> x AND s.type = x.type AND r2.via = r.via
+  WITH DISTINCT s ORDER BY s.id LIMIT 256
+  RETURN collect({id: s.id, type: s.type, nickname: s.nickname, environment: s.environment,
+                  config: s.config}) AS siblings
+}
 CALL () {
   UNWIND $ref_ids AS ref_id
   OPTIONAL MATCH (t:Component {id: ref_id})
   RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
 }
-RETURN x {.*} AS component, impacted, edges, refs
+RETURN x {.*} AS component, impacted, edges, siblings, refs

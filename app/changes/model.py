@@ -25,6 +25,7 @@ class ChangeRequest:
 class Impact:
     rows: list[dict]          # affected components: id, type, depth, path, edge_kinds, runtime, action
     edges: list[dict]         # stored edges among the changed component and the affected ones
+    siblings: list[dict] = field(default_factory=list)  # same type, same provider, same reference key
 
     @property
     def ids(self) -> list[str]:
