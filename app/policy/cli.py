@@ -74,3 +74,41 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
         click.echo(f"{r.id:<{w_id}}  {r.effect:<{w_effect}}  {r.scope:<8}  {r.file:<{w_file}}  {r.description}")
     if compiled.disabled:
         click.echo(f"disabled: {', '.join(sorted(compiled.disabled))}")
+
+
+@rules_cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
+              help="The rule directory to test (default: $KARMA_RULES_DIR or ./rules).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> None:
+    """Run rule test cases (default: DIR/tests/*.yaml) through the service's pipeline, on fixture graphs.
+
+    One line per case, a diff of expected and actual decisions for each failure, a summary; exit 1 if any
+    case fails or a test file is broken. Nothing is written anywhere: no Neo4j is involved.
+    """
+    from app.policy import rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415
+
+    rules_dir = rules_dir or _default_dir()
+    engine = PolicyEngine(rules_dir)
+    try:
+        engine.load()
+    except RuleFileError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from None
+    try:
+        outcomes, errors = rule_tests.run(list(paths) or [rules_dir / "tests"], engine)
+    except rule_tests.CaseFileError as exc:
+        outcomes, errors = [], exc.errors
+    if as_json:
+        click.echo(json.dumps({"rules_dir": str(rules_dir), "fingerprint": engine.fingerprint,
+                               "passed": sum(o.ok for o in outcomes),
+                               "failed": sum(not o.ok for o in outcomes), "errors": errors,
+                               "cases": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+    else:
+        for line in rule_tests.report(outcomes, errors):
+            click.echo(line)
+    if errors or not outcomes or not all(o.ok for o in outcomes):
+        raise SystemExit(1)
