@@ -13,7 +13,7 @@ from app.changes.diff import keys
 from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, registry, split_id
 from app.errors import NotFound, Unprocessable
-from app.graph.model import loads
+from app.graph.codec import loads
 from app.policy import fields as fact_fields
 
 

@@ -120,10 +120,6 @@ class _Registration:
 _REGISTRY: dict[str, _Registration] = {}
 
 
-def is_registered(name: str) -> bool:
-    return name in _REGISTRY
-
-
 def register(name: str, definition: dict) -> None:
     """Register a compiled ruleset once under its content-hashed name."""
     with _Locked():
