@@ -47,6 +47,7 @@ class Analysis:
     actions: dict = field(default_factory=dict)
     mode: str = "full"
     approved_by: str | None = None  # an approval satisfies require_approval decisions
+    rules_saw: dict | None = None   # the facts, time and rules fingerprint of the evaluation (audited)
 
     @property
     def versions(self) -> dict[str, int]:

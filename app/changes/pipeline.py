@@ -6,6 +6,8 @@ validate → merge → diff → graph patch → impact → rules → downstream 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from app.changes import merge_patch
 from app.changes.actions import plan_actions
 from app.changes.diff import diff as config_diff
@@ -58,7 +60,9 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None,
         return analysis
     analysis.impact = _impact(ctx, analysis)
     if policy is not None:
-        analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis), now=now)]
+        rule_facts, at = facts(analysis), now or datetime.now(timezone.utc)
+        analysis.decisions = [d.to_dict() for d in policy.evaluate(rule_facts, now=at)]
+        analysis.rules_saw = {"facts": rule_facts, "at": at, "rules": getattr(policy, "fingerprint", None)}
     analysis.actions = plan_actions({**component, "action": ctype.action}, analysis.impact.rows,
                                     analysis.impact.edges,
                                     removal=bool(analysis.edges_remove) and not analysis.edges_add,

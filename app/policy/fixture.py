@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 
 from app.components import EDGE_KINDS
-from app.graph.model import dumps
+from app.graph.codec import dumps
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
