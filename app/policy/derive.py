@@ -38,6 +38,8 @@ class Derivations:
     counts: dict = field(default_factory=dict)    # key -> (row section, filter tree)
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
+    by_type: dict = field(default_factory=dict)   # (row section, type or None) -> [count keys]
+
     @classmethod
     def of(cls, rules) -> Derivations:
         out = cls()
@@ -45,6 +47,8 @@ class Derivations:
             out.zones |= rule.zones
             out.counts.update(rule.counts)
             out.overlaps.update(rule.overlaps)
+        for key, (domain, tree) in sorted(out.counts.items()):
+            out.by_type.setdefault((domain, _required_type(tree)), []).append(key)
         return out
 
     def __bool__(self) -> bool:
@@ -66,6 +70,16 @@ def aware(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(timezone.utc)
     return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+def _required_type(tree) -> str | None:
+    """The type a count filter requires (``type: lambda`` at its top), so rows of other types skip it."""
+    items = tree.items if isinstance(tree, All) else (tree,)
+    for item in items:
+        if isinstance(item, Cmp) and item.field.path == ("type",) and item.op == "eq" \
+                and isinstance(item.value, str):
+            return item.value
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ holds
@@ -166,11 +180,16 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     first = facts[0]
     rows = {"impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
             "siblings": list(first.get("siblings") or [])}
-    counts = {}
-    for key, (domain, tree) in derivations.counts.items():
-        ids = [row.get("id") for row in rows[domain]
-               if holds(tree, {"change": first.get("change"), "component": first.get("component"), domain: row})]
-        counts[key] = build("count", {"n": len(ids), "ids": ids})
+    matched: dict[str, list] = {key: [] for key in derivations.counts}
+    base = {"change": first.get("change"), "component": first.get("component")}
+    for domain, domain_rows in rows.items():
+        for row in domain_rows:  # cost follows the impact: each row meets the filters of its type only
+            keys = derivations.by_type.get((domain, row.get("type")), []) + derivations.by_type.get((domain, None), [])
+            fact = {**base, domain: row}
+            for key in keys:
+                if holds(derivations.counts[key][1], fact):
+                    matched[key].append(row.get("id"))
+    counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
     out = []
     for fact in facts:
         derived = {key: holds(cmp, fact) for key, cmp in derivations.overlaps.items()}
