@@ -8,7 +8,8 @@
 // ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
 // Also returns the edges among the affected set (for ordering actions), the changed component's
 // siblings (same type, depending on the same provider through the same reference key: the other
-// subnets of its VPC; at most 256, by id) for the rules, and, for validation, which of $ref_ids exist.
+// subnets of its VPC) for the rules — at most 256, so the cost stays bounded whatever the provider's
+// fan-in (AWS allows 200 subnets per VPC) — and, for validation, which of $ref_ids exist.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -37,7 +38,8 @@ CALL (x, reached) {
 CALL (x) {
   OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(:Component)<-[r2:DEPENDS_ON]-(s:Component)
   WHERE s <> x AND s.type = x.type AND r2.via = r.via
-  WITH DISTINCT s ORDER BY s.id LIMIT 256
+  WITH DISTINCT s LIMIT 256
+  WITH s ORDER BY s.id
   RETURN collect({id: s.id, type: s.type, nickname: s.nickname, environment: s.environment,
                   config: s.config}) AS siblings
 }
