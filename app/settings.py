@@ -46,8 +46,19 @@ def service_url() -> str:
     return (env_text("KARMA_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 
 
+def service_token() -> str | None:
+    """The API token the CLI sends (KARMA_TOKEN); unset: the local admin token file (app/client/api.py)."""
+    token = env_text("KARMA_TOKEN")
+    return token.strip() if token else None
+
+
 def rules_dir() -> Path:
     return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
+
+
+def types_dir() -> Path:
+    """The component types directory (type declarations + JSON Schemas)."""
+    return Path(env_text("KARMA_TYPES_DIR") or REPO_ROOT / "types")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class Settings:
     neo4j_database: str | None = None
     mode: str = "full"
     rules_dir: Path = REPO_ROOT / "rules"
+    types_dir: Path = REPO_ROOT / "types"
     seed_file: Path = REPO_ROOT / "seed" / "karma-world.yaml"
     max_body_bytes: int = 256 * 1024
     use_testcontainers: bool = True
@@ -82,6 +94,7 @@ class Settings:
             neo4j_database=os.environ.get("NEO4J_DATABASE") or None,
             mode=mode,
             rules_dir=rules_dir(),
+            types_dir=types_dir(),
             seed_file=Path(os.environ.get("KARMA_SEED_FILE", REPO_ROOT / "seed" / "karma-world.yaml")),
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
-    RuntimeUpdateSchema,
+    RuntimeUpdateSchema, TypeList,
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
@@ -32,9 +34,13 @@ def get_component(ctype, nickname):
 
 @blp.route("/components/<ctype>/<nickname>/impact")
 @blp.response(200, ImpactResult)
+@blp.doc(**picture_doc("ImpactResult"))
 def get_impact(ctype, nickname):
-    """Components a change to this one propagates to, with depth, path and edge kinds."""
-    return services().components.impact(f"{ctype}/{nickname}")
+    """Components a change to this one propagates to, with depth, path and edge kinds.
+
+    `?format=mermaid|dot|svg` (or `Accept: text/vnd.mermaid | text/vnd.graphviz | image/svg+xml`) draws it."""
+    fmt = requested_format()
+    return negotiated(services().components.impact(f"{ctype}/{nickname}"), render.from_impact, fmt)
 
 
 @blp.route("/components/<ctype>/<nickname>/versions")
@@ -63,7 +69,7 @@ def get_graph(args):
 
 
 @blp.route("/types")
-@blp.response(200)
+@blp.response(200, TypeList)
 def list_types():
     """The registered component types: config keys, references, runtime outputs, actions."""
     return services().types()

@@ -7,7 +7,8 @@ may name is listed here. tests/unit/test_cypher_files.py checks every `cypher/*.
 
 from __future__ import annotations
 
-NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken")
+NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
+               "KarmaType")  # KarmaType: the fingerprint of each type declaration the service started with
 
 # (from label, type, to label): what each structural relationship links
 STRUCTURAL_RELATIONSHIPS = {

@@ -38,9 +38,11 @@ class GraphTx:
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
 
-    def context_for_update(self, component_id: str, ref_ids: list[str]) -> dict | None:
+    def context_for_update(self, component_id: str, ref_ids: list[str],
+                           ref_values: list[dict] | None = None) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
-        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
+        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids,
+                       ref_values=ref_values or [])
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -153,8 +155,9 @@ class GraphRepository:
         return {"impacted": [{**row, "runtime": loads(row.get("runtime"))} for row in ctx["impacted"]],
                 "edges": ctx["edges"]}
 
-    def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
-        return self.read("impact", id=component_id, ref_ids=ref_ids or [])
+    def impact(self, component_id: str, ref_ids: list[str] | None = None,
+               ref_values: list[dict] | None = None) -> dict | None:
+        return self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
@@ -180,19 +183,48 @@ class GraphRepository:
         """Queued change requests, decoded, per component in FIFO order."""
         return [decode_change(item) for item in self.read("queue_list", component=component_id)["items"]]
 
+    # -- component types ----------------------------------------------------------------------
+    def components_of_types(self, types: list[str] | None) -> list[dict]:
+        """(id, type, environment, config, runtime) of every component of `types` (all when None)."""
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+
+    def type_fingerprints(self) -> dict[str, str]:
+        with self._session() as session:
+            rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_fingerprints"))])
+        return {row["name"]: row["fingerprint"] for row in rows}
+
+    def record_type_fingerprints(self, types: list[dict], now: Any) -> None:
+        with self._session() as session:
+            session.execute_write(lambda tx: tx.run(query("types_record"), types=types, now=now).consume())
+
     # -- seeding ------------------------------------------------------------------------------
+    def reference_values(self, lookups: list[dict]) -> list[dict]:
+        """Components by-value references may name (see cypher/reference_values.cypher)."""
+        if not lookups:
+            return []
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)])
+
     def existing(self, ids: list[str]) -> dict[str, dict]:
         with self._session() as session:
             rows = session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
         return {row["id"]: row for row in rows}
 
-    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500) -> dict:
-        """All components and edges in ONE transaction: a failure loads nothing."""
+    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500,
+             audit: dict | None = None, require_empty: bool = False) -> dict:
+        """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
+        entry is written in the same transaction; with `require_empty`, nothing is written (and
+        `not_empty` says how many components there are) unless the graph holds no component."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
         def work(tx: ManagedTransaction) -> dict:
+            if require_empty and (total := _single(tx, "components_count")["total"]):
+                return {"not_empty": total}
             written = 0
             for start in range(0, len(components), batch):
                 row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now,
@@ -201,7 +233,10 @@ class GraphRepository:
                 log.info("seed progress", extra={"components": min(start + batch, len(components)),
                                                  "of": len(components)})
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
-            return {"components": len(components), "written": written, "edges": len(edges)}
+            out = {"components": len(components), "written": written, "edges": len(edges)}
+            if audit is not None:
+                out["log_entry_id"] = _single(tx, "import_audit", audit=audit, component_ids=ids)["log_entry_id"]
+            return out
 
         with self._session() as session:
             return session.execute_write(work)
@@ -253,6 +288,14 @@ class GraphRepository:
         """Revoke a token by id, or every active token of a name → the revoked ids."""
         return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
 
+
+    # -- change requests (listing) ------------------------------------------------------------
+    def list_changes(self, *, status: str | None, component: str | None, requested_by: str | None,
+                     skip: int, limit: int) -> dict:
+        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
+        row = self.read("changes_list", status=status, component=component, requested_by=requested_by,
+                        skip=skip, limit=limit)
+        return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
 
 # -- change requests: stored form → domain values ------------------------------------------------
 _CHANGE_JSON = ("request", "blockers", "diff", "result")
