@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 
 from app.components import EDGE_KINDS
-from app.graph.codec import dumps
+from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -29,7 +29,8 @@ class FixtureGraph:
         components, edges = validate(doc, {})  # SeedError naming component and field
         self.nodes = {c["id"]: {"id": c["id"], "type": c["type"], "nickname": c["nickname"],
                                 "environment": c["environment"], "version": 1, "config": dumps(c["config"]),
-                                "runtime": dumps(c["runtime"])} for c in components}
+                                "runtime": dumps(c["runtime"]), **flat_properties(CONFIG_PREFIX, c["config"])}
+                      for c in components}  # cfg_<key> properties, as stored (by-value references)
         self.edges = [{"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
                       for e in edges]
         self._out: dict[str, list[dict]] = {}
@@ -76,7 +77,7 @@ class FixtureGraph:
                 queue.append((nxt, after, new_path, hops))
         return best
 
-    def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
+    def context(self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None) -> dict | None:
         x = self.nodes.get(component_id)
         if x is None:
             return None
@@ -100,8 +101,30 @@ class FixtureGraph:
                  for e in self.edges if e["source"] in scope and e["target"] in scope]
         refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
                  "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
+        ref_values = ref_values or []
         return {"component": dict(x), "impacted": impacted, "edges": edges,
-                "siblings": self._siblings(x), "refs": refs}
+                "siblings": self._siblings(x), "refs": refs,
+                "ref_values": self._values([rv for rv in ref_values if rv.get("mode") == "value"]),
+                "outgoing": [{"target": e["target"], "kind": e["kind"], "via": e["via"]}
+                             for e in self._out.get(component_id, ())],
+                "referrers": [{"source": e["source"], "source_type": self.nodes[e["source"]]["type"],
+                               "via": e["via"], "value": self.nodes[e["source"]].get(rv["property"])}
+                              for rv in ref_values if rv.get("mode") == "referrer"
+                              for e in self._in.get(component_id, ())
+                              if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
+
+    def _values(self, lookups: list[dict]) -> list[dict]:
+        """Components whose by-value property matches a lookup (the query's 'value' mode)."""
+        out = []
+        for rv in lookups:
+            for t in self.nodes.values():
+                stored = t.get(rv["property"])
+                if t["type"] != rv["type"] or not isinstance(stored, str):
+                    continue
+                if (stored.lower() if rv.get("ignore_case") else stored) in rv["candidates"]:
+                    out.append({"type": t["type"], "property": rv["property"], "value": stored, "id": t["id"],
+                                "environment": t["environment"]})
+        return out
 
     def _siblings(self, x: dict) -> list[dict]:
         found = set()

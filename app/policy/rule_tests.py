@@ -36,7 +36,7 @@ from pathlib import Path
 import yaml
 
 from app.changes.model import ChangeRequest
-from app.changes.pipeline import analyse, reference_ids
+from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.errors import KarmaError
 from app.policy.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
@@ -278,7 +278,7 @@ def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
     graph.assume_runtime(case.assume.get("runtime") or {})
     request = request_of(case)
     try:
-        ctx = graph.context(request.component, reference_ids(request))
+        ctx = graph.context(request.component, reference_ids(request), reference_values(request))
         analysis = analyse(request, ctx, mode="full", policy=policy, now=case.at)
     except KarmaError as exc:
         return ("not_found" if exc.status == 404 else "invalid"), []
