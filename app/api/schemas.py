@@ -176,6 +176,8 @@ class LogEntry(Schema):
     request = fields.Raw()
     diff = fields.Raw()
     decisions = fields.Raw()
+    facts = fields.Raw(metadata={"description": "what the rules saw (change, component, impacted rows, "
+                                                "siblings, request time, rules fingerprint): docs/rules.md"})
     actions = fields.Raw()
     graph_patch = fields.Raw()
     affected = fields.List(fields.String())

@@ -87,7 +87,8 @@ class ChangeGate:
         if ctx is not None and actor is not None and not actor.may_touch(ctx["component"]["environment"]):
             raise Forbidden(f"this token may not change {ctx['component']['environment']!r} components",
                             cause="environment", component=request.component)
-        analysis = analyse(request, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None)
+        analysis = analyse(request, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None,
+                           now=self.clock())  # the request time the rules see (change windows)
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
         if not analysis.diff:

@@ -264,6 +264,22 @@ class GraphRepository(OutboxQueries):
         row = self.read("log_list", **filters)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
+    def audited_facts(self, *, component: str | None = None, environment: str | None = None,
+                      since: Any = None, until: Any = None, page: int = 500):
+        """Every audited change request that kept the facts its rules saw, oldest first, in pages of
+        ``page`` entries (decoded; for `karma rules replay`). Reads the audit log only."""
+        after_ts = after_id = None
+        while True:
+            row = self.read("policy_replay", component=component, environment=environment, since=since,
+                            until=until, after_ts=after_ts, after_id=after_id, limit=page)
+            items = row["items"] if row else []
+            if not items:
+                return
+            after_ts, after_id = row["last_ts"], items[-1]["id"]
+            yield from (audit_entry_view(e) for e in items)
+            if len(items) < page:
+                return
+
     def log_get(self, entry_id: str) -> dict | None:
         row = self.read("log_get", id=entry_id)
         return None if row is None else audit_entry_view(row["entry"])
