@@ -11,14 +11,18 @@ from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
 )
 from app.changes.model import ChangeRequest
+from app.changes.sets import ChangeSet
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 
 
-def _split(body: dict) -> tuple[ChangeRequest, str | None]:
+def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
+    """The body as a single change or a change set, and its Idempotency-Key."""
     key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
     body.pop("idempotency_key", None)
     body["requested_by"] = identity(body.get("requested_by"))
+    if "changes" in body:
+        return ChangeSet.from_dict(body), key
     return ChangeRequest(**body), key
 
 
@@ -27,7 +31,10 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.response(200, ChangeResult)
 def plan(body):
     """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
-    return services().gate.plan(_split(body)[0], actor=current_principal())
+    change, _key = _split(body)
+    if isinstance(change, ChangeSet):
+        return services().gate.plan_set(change, actor=current_principal())
+    return services().gate.plan(change, actor=current_principal())
 
 
 @blp.route("/request-change", methods=["POST"])
@@ -36,6 +43,8 @@ def plan(body):
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
     change, key = _split(body)
+    if isinstance(change, ChangeSet):
+        return services().gate.request_set(change, idempotency_key=key, actor=current_principal())
     return services().gate.request_change(change, idempotency_key=key, actor=current_principal())
 
 

@@ -15,7 +15,11 @@ from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 
 def request_hash(request: ChangeRequest) -> str:
     """Identity of a request's content (for Idempotency-Key reuse checks)."""
-    return hashlib.sha256(json.dumps(request.to_dict(), sort_keys=True).encode()).hexdigest()
+    return request_hash_of(request.to_dict())
+
+
+def request_hash_of(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> dict:

@@ -33,6 +33,9 @@ FIELDS: dict[str, dict[str, str]] = {
         "changed_keys": LIST, "added_keys": LIST, "removed_keys": LIST, "modified_keys": LIST,
         "old": OPEN, "new": OPEN, "requested_by": STR, "reason": STR, "affected_count": INT,
         "on_blocked": STR,
+        # change sets: the operation (create | update | delete; a single change is an update), how many
+        # operations its set has, and the ids of the set's components
+        "op": STR, "set_size": INT, "set_components": LIST,
     },
     "component": {
         "id": STR, "type": STR, "nickname": STR, "environment": STR, "version": INT,
