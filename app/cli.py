@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from app import logs
-from app.settings import REPO_ROOT, Settings
+from app.settings import REPO_ROOT, Settings, service_url
 
 
 def _repo(settings: Settings):
@@ -39,11 +39,12 @@ def _graph(settings: Settings):
 
 
 def _started_local():
-    from app import neo4j_local  # noqa: PLC0415
-    from app.graph.driver import _local_target  # noqa: PLC0415
+    from app.graph.driver import NoNeo4j, _local_target  # noqa: PLC0415
 
-    neo4j_local.start(echo=lambda m: click.echo(m, err=True))
-    return _local_target()
+    try:
+        return _local_target(start=True, echo=lambda m: click.echo(m, err=True))
+    except NoNeo4j as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -53,11 +54,11 @@ def main() -> None:
 
 
 def _register_groups() -> None:
-    from app.neo4j_local import neo4j_cli  # noqa: PLC0415
+    from app import plugins  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
-    @click.option("--url", default=lambda: os.environ.get("KARMA_URL", "http://127.0.0.1:8000"),
+    @click.option("--url", default=service_url,
                   show_default="KARMA_URL or http://127.0.0.1:8000")
     def rules_reload(url: str) -> None:
         """Validate the rule files, then ask the running service to reload them."""
@@ -75,11 +76,9 @@ def _register_groups() -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
-    from app.bench.cli import bench_cli  # noqa: PLC0415
-
-    main.add_command(neo4j_cli)
     main.add_command(rules_cli)
-    main.add_command(bench_cli)
+    for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
+        main.add_command(group)
 
 
 def cli_identity() -> str:
@@ -120,9 +119,9 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
 
 
 @main.command()
-@click.option("--bind", default=lambda: os.environ.get("KARMA_BIND", "127.0.0.1:8000"), show_default=True)
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("KARMA_WORKERS", "2")),
-              show_default=True)
+@click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
+@click.option("--workers", type=int, default=lambda: Settings.from_env().workers,
+              show_default="KARMA_WORKERS or 2")
 @click.option("--seed/--no-seed", "do_seed", default=True,
               help="Load the default seed file first, when the graph is empty.")
 def serve(bind: str, workers: int, do_seed: bool) -> None:
@@ -137,7 +136,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     target, repo = _repo(settings)
     try:
         repo.apply_schema()
-        existing = repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
+        existing = repo.count_components()
         if do_seed and existing == 0:
             from app.changes.seed_sets import apply_file  # noqa: PLC0415
 
@@ -201,7 +200,7 @@ def queue_list() -> None:
 
 
 @main.command()
-@click.option("--interval", type=float, default=lambda: float(os.environ.get("KARMA_WORKER_INTERVAL", "5")),
+@click.option("--interval", type=float, default=lambda: Settings.from_env().worker_interval,
               show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(interval: float, once: bool) -> None:

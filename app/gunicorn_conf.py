@@ -1,11 +1,11 @@
 """gunicorn settings for `karma serve` / `make run` (bind and workers come from the command line)."""
 
-import os
+from app.settings import Settings, log_level
 
-timeout = int(os.environ.get("KARMA_WORKER_TIMEOUT", "60"))
+timeout = Settings.from_env().worker_timeout
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 access_log_format = '{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s}'
 errorlog = "-"
-loglevel = os.environ.get("KARMA_LOG_LEVEL", "info").lower()
+loglevel = log_level().lower()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,36 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_text(name: str, default: str | None = None) -> str | None:
+    """One environment variable, blank meaning unset. Every KARMA_* / NEO4J_* setting is read through this
+    module, so one file lists what can be configured."""
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else raw
+
+
+def log_level() -> str:
+    return (env_text("KARMA_LOG_LEVEL", "INFO") or "INFO").upper()
+
+
+def service_url() -> str:
+    """Where the CLI finds a running Karma API."""
+    return (env_text("KARMA_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+
+def rules_dir() -> Path:
+    return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
+
+
 @dataclass(frozen=True)
 class Settings:
     neo4j_uri: str | None = None
@@ -30,11 +60,15 @@ class Settings:
     rules_dir: Path = REPO_ROOT / "rules"
     seed_file: Path = REPO_ROOT / "seed" / "karma-world.yaml"
     max_body_bytes: int = 256 * 1024
-    max_impact_depth: int = 25
     use_testcontainers: bool = True
     queue_ttl_seconds: int = 0  # 0: queued requests never expire
     token_cache_seconds: float = 5.0
-    extra: dict = field(default_factory=dict)
+    plan_secret: str | None = None  # KARMA_PLAN_SECRET: shared by all API hosts; else plan_secret_file
+    plan_secret_file: Path = REPO_ROOT / ".karma" / "plan-secret"
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    worker_interval: float = 5.0  # seconds between queue passes of `karma worker`
+    worker_timeout: int = 60  # gunicorn's worker timeout
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,10 +81,16 @@ class Settings:
             neo4j_password=os.environ.get("NEO4J_PASSWORD") or None,
             neo4j_database=os.environ.get("NEO4J_DATABASE") or None,
             mode=mode,
-            rules_dir=Path(os.environ.get("KARMA_RULES_DIR", REPO_ROOT / "rules")),
+            rules_dir=rules_dir(),
             seed_file=Path(os.environ.get("KARMA_SEED_FILE", REPO_ROOT / "seed" / "karma-world.yaml")),
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
-            token_cache_seconds=float(os.environ.get("KARMA_TOKEN_CACHE_SECONDS", "5")),
+            token_cache_seconds=_env_float("KARMA_TOKEN_CACHE_SECONDS", 5.0),
+            plan_secret=env_text("KARMA_PLAN_SECRET"),
+            plan_secret_file=Path(env_text("KARMA_PLAN_SECRET_FILE") or REPO_ROOT / ".karma" / "plan-secret"),
+            bind=env_text("KARMA_BIND", "127.0.0.1:8000"),
+            workers=_env_int("KARMA_WORKERS", 2),
+            worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
+            worker_timeout=_env_int("KARMA_WORKER_TIMEOUT", 60),
         )

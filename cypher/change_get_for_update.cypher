@@ -2,7 +2,6 @@
 // pass and a cancel, an approval and a deny) serialise here even when the request's components do
 // not exist yet (a change set that creates them). The read is change_get.cypher's, included below.
 MATCH (cr:ChangeRequest {id: $id})
-SET cr._karma_lock = true
-REMOVE cr._karma_lock
+// use: _lock(cr)
 WITH cr
 // include: change_get

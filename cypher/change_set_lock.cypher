@@ -4,6 +4,5 @@
 // is read under the locks.
 MATCH (lock_first:Component) WHERE lock_first.id IN $ids
 WITH lock_first ORDER BY lock_first.id
-SET lock_first._karma_lock = true
-REMOVE lock_first._karma_lock
+// use: _lock(lock_first)
 WITH count(lock_first) AS locked

@@ -12,8 +12,7 @@ CALL () {
   UNWIND $affected_versions AS av
   MATCH (y:Component {id: av.id})
   WITH y, av ORDER BY y.id
-  SET y._karma_lock = true
-  REMOVE y._karma_lock
+  // use: _lock(y)
   WITH y, av WHERE y.version <> av.version
   RETURN collect(y.id) AS moved
 }
@@ -51,12 +50,7 @@ CALL (moved) {
   WITH moved WHERE size(moved) = 0 AND $apply
   UNWIND $edges_add AS e
   MATCH (s:Component {id: e.source}), (t:Component {id: e.target})
-  FOREACH (_ IN CASE WHEN e.kind = 'depends_on' THEN [1] ELSE [] END |
-    MERGE (s)-[:DEPENDS_ON {via: e.via}]->(t))
-  FOREACH (_ IN CASE WHEN e.kind = 'consumes_runtime_from' THEN [1] ELSE [] END |
-    MERGE (s)-[:CONSUMES_RUNTIME_FROM {via: e.via}]->(t))
-  FOREACH (_ IN CASE WHEN e.kind = 'emits_runtime_to' THEN [1] ELSE [] END |
-    MERGE (s)-[:EMITS_RUNTIME_TO {via: e.via}]->(t))
+  // use: _merge_edge(s, t, e)
 }
 CALL (moved) {
   WITH moved WHERE size(moved) = 0

@@ -242,6 +242,14 @@ class LogEntry(Schema):
     graph_patch = fields.Raw()
     affected = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
+    set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
+    components = fields.List(fields.String(), metadata={"description": "change sets: every component it "
+                                                                        "creates, updates or deletes"})
+    operations = fields.Raw(metadata={"description": "change sets: each operation's diff / created config / "
+                                                     "deleted snapshot (last config and runtime), in order"})
+    imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
+    imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 
 
 class LogPage(Schema):

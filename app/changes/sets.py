@@ -140,7 +140,9 @@ class GraphState:
             self.explicit[node["id"]] = item.get("explicit_edges", [])
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)
-            for e in item["edges"]:
+            for e in item["edges"]:  # the impact read's edges carry no `via`
+                self.edges.add((e["source"], e["target"], e["kind"], e.get("via")))
+            for e in item.get("explicit_edges", []):
                 self.edges.add((e["source"], e["target"], e["kind"], e["via"]))
 
     def exists(self, component_id: str) -> bool:
@@ -152,11 +154,14 @@ class GraphState:
         ref = self.refs.get(component_id)
         return ref["environment"] if ref and ref["exists"] else None
 
-    def set_config_edges(self, component_id: str, config_edges: list[dict]) -> None:
-        """Replace the component's config-derived outgoing edges (explicit `seed` edges stay)."""
+    def set_config_edges(self, component_id: str, old_edges: list[dict], new_edges: list[dict]) -> None:
+        """Replace the component's config-derived outgoing edges (explicit `seed` edges stay). An edge
+        read without its `via` goes when the old config declared it and the new one does not."""
         keys_ = {r.key for r in get_type(self.nodes[component_id]["type"]).references}
-        self.edges = {e for e in self.edges if not (e[0] == component_id and e[3] in keys_)}
-        self.edges |= {(e["source"], e["target"], e["kind"], e["via"]) for e in config_edges}
+        gone = {(e["target"], e["kind"]) for e in old_edges} - {(e["target"], e["kind"]) for e in new_edges}
+        self.edges = {e for e in self.edges if not (e[0] == component_id and (
+            e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone)))}
+        self.edges |= {(e["source"], e["target"], e["kind"], e["via"]) for e in new_edges}
 
     def remove(self, component_id: str) -> None:
         self.nodes[component_id] = {**self.nodes[component_id], "_deleted": True}
@@ -192,8 +197,8 @@ class GraphState:
         return sorted(rows, key=lambda r: (r["depth"], r["id"]))
 
     def edges_among(self, ids: set[str]) -> list[dict]:
-        return [{"source": s, "target": t, "kind": k} for s, t, k, _v in sorted(self.edges)
-                if s in ids and t in ids]
+        pairs = {(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}
+        return [{"source": s, "target": t, "kind": k} for s, t, k in sorted(pairs)]
 
 
 def _impact_row(node: dict, depth: int, path: list[str], edge_kinds: list[str]) -> dict:
@@ -413,10 +418,10 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
     # the graph as it is after this operation, for the ones after it
     if op.op == "create":
         state.nodes[op.component] = {**component, "config": new_config, "runtime": {}}
-        state.set_config_edges(op.component, list(new_edges.values()))
+        state.set_config_edges(op.component, [], list(new_edges.values()))
     elif op.op == "update":
         state.nodes[op.component] = {**state.nodes[op.component], "config": new_config}
-        state.set_config_edges(op.component, list(new_edges.values()))
+        state.set_config_edges(op.component, list(old_edges.values()), list(new_edges.values()))
     else:
         state.remove(op.component)
     return analysis

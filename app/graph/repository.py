@@ -1,16 +1,21 @@
-"""GraphRepository: the only code that talks to Neo4j. Every query is a named file in `cypher/`."""
+"""GraphRepository: the only code that talks to Neo4j. Every query is a named file in `cypher/`.
+
+Services call typed methods and get decoded domain values back (JSON text decoded, temporal values as
+ISO 8601 text); no service names a query or reads a raw row.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any, TypeVar
-from collections.abc import Callable
-
 import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from neo4j import Driver, ManagedTransaction, Query, RoutingControl
 
-from app.graph.codec import component_view, iso, loads
+from app.graph.codec import (
+    RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
+)
 from app.graph.cypher import query, statements
 
 log = logging.getLogger("karma.graph")
@@ -41,18 +46,27 @@ class GraphTx:
         row = _single(self._tx, "lock_component", id=component_id)
         return None if row is None else row["version"]
 
-    def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
-        return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids)
+    def component(self, component_id: str) -> dict | None:
+        """The component as it is in this transaction: the API view plus its stored key lists."""
+        row = _single(self._tx, "component_get", id=component_id)
+        if row is None:
+            return None
+        node = row["component"]
+        return {**component_view(node), "config_keys": node.get("config_keys") or [],
+                "runtime_keys": node.get("runtime_keys") or []}
+
+    def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
+                       audit: dict) -> dict:
+        """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
+        audit → {version, log_entry_id}."""
+        return _single(self._tx, "update_runtime", id=component_id, runtime=dumps(runtime),
+                       runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
+                       now=now, audit=audit, cause="runtime", change_id=None)
 
     def run(self, query_name: str, /, **params: Any) -> dict | None:
         return _single(self._tx, query_name, **params)
 
     # -- change requests (app/changes) ----------------------------------------------------------
-    def component(self, component_id: str) -> dict | None:
-        """The component as it is inside this transaction (config and runtime decoded)."""
-        row = _single(self._tx, "component_get", id=component_id)
-        return None if row is None else component_view(row["component"])
-
     def change(self, change_id: str) -> dict | None:
         """A stored change request, decoded, with its trail, what it waits on and its rollbacks."""
         return change_record(_single(self._tx, "change_get", id=change_id))
@@ -104,7 +118,7 @@ class GraphRepository:
                                          database_=self.database, bookmark_manager_=None,
                                          result_transformer_=_first)
 
-    def write(self, query_name: str, /, **params: Any) -> dict | None:
+    def _write(self, query_name: str, /, **params: Any) -> dict | None:
         with self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
@@ -124,7 +138,7 @@ class GraphRepository:
         return True
 
     def apply_schema(self) -> int:
-        parts = statements("schema")
+        parts = statements("constraints")
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
@@ -133,10 +147,27 @@ class GraphRepository:
 
     # -- components ---------------------------------------------------------------------------
     def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:
-        return self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+        """→ {"total", "items": [summaries]}"""
+        row = self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+        return {"total": row["total"], "items": [with_iso(item, "updated_at") for item in row["items"]]}
+
+    def count_components(self) -> int:
+        return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 
     def get_component(self, component_id: str) -> dict | None:
-        return self.read("component_get", id=component_id)
+        """The component (config and runtime decoded) with its dependencies both ways, or None."""
+        row = self.read("component_get", id=component_id)
+        if row is None:
+            return None
+        return {**component_view(row["component"]), "dependencies": row["outgoing"], "dependents": row["incoming"]}
+
+    def component_impact(self, component_id: str) -> dict | None:
+        """What a change to the component reaches: {"impacted": rows (runtime decoded), "edges"}, or None."""
+        ctx = self.impact(component_id)
+        if ctx is None:
+            return None
+        return {"impacted": [{**row, "runtime": loads(row.get("runtime"))} for row in ctx["impacted"]],
+                "edges": ctx["edges"]}
 
     def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
         return self.read("impact", id=component_id, ref_ids=ref_ids or [])
@@ -148,11 +179,9 @@ class GraphRepository:
         return self.read("graph_dump")
 
     def config_versions(self, component_id: str) -> list[dict]:
+        """Every kept version, newest first (config and runtime decoded)."""
         row = self.read("config_versions", id=component_id)
-        return row["versions"] if row else []
-
-    def update_runtime(self, **params: Any) -> dict | None:
-        return self.write("update_runtime", **params)
+        return [version_view(v) for v in row["versions"]] if row else []
 
     # -- change requests (app/changes) ----------------------------------------------------------
     def change(self, change_id: str) -> dict | None:
@@ -200,13 +229,15 @@ class GraphRepository:
         def work(tx: ManagedTransaction) -> dict:
             written = 0
             for start in range(0, len(components), batch):
-                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now)
+                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now,
+                              cause="seed", change_id=None)
                 written += row["written"]
                 log.info("seed progress", extra={"components": min(start + batch, len(components)),
                                                  "of": len(components)})
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
             if audit is not None:
-                _single(tx, "audit_import", audit={**audit, "components": len(components), "edges": len(edges)})
+                _single(tx, "audit_import", audit={**audit, "imported_components": len(components),
+                                                  "imported_edges": len(edges)})
             return {"components": len(components), "written": written, "edges": len(edges)}
 
         with self._session() as session:
@@ -214,10 +245,34 @@ class GraphRepository:
 
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:
-        return self.read("log_list", **filters)
+        """→ {"total", "items": [entries, decoded]}, newest first."""
+        row = self.read("log_list", **filters)
+        return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
     def log_get(self, entry_id: str) -> dict | None:
-        return self.read("log_get", id=entry_id)
+        row = self.read("log_get", id=entry_id)
+        return None if row is None else audit_entry_view(row["entry"])
+
+    def record_refusal(self, entry: dict, component_id: str | None) -> str:
+        """Store the AuditEntry of a refused call (linked to the component it named, if any) → its id."""
+        return self._write("security_audit", audit=entry, component_id=component_id)["id"]
+
+    # -- API tokens ---------------------------------------------------------------------------
+    def create_token(self, **token: Any) -> dict:
+        """Store a token (its hash only) → the stored record without the hash."""
+        return with_iso(self._write("token_create", **token)["token"], "created_at")
+
+    def token_by_hash(self, digest: str) -> dict | None:
+        """The ACTIVE token with this hash (id, name, role, environments), or None."""
+        row = self.read("token_by_hash", hash=digest)
+        return None if row is None else row["token"]
+
+    def list_tokens(self) -> list[dict]:
+        return [with_iso(t, "created_at", "revoked_at") for t in self.read("token_list")["tokens"]]
+
+    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str) -> list[str]:
+        """Revoke a token by id, or every active token of a name → the revoked ids."""
+        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
 
 
 # -- change requests: stored form → domain values ------------------------------------------------

@@ -24,7 +24,7 @@ class RefusalAudit:
                             http_status=status, cause=cause, method=method, path=path[:500],
                             token_id=token_id or None)
         try:
-            return self.repo.write("security_audit", audit=entry, component_id=component_id)["id"]
+            return self.repo.record_refusal(entry, component_id)
         except Exception:  # noqa: BLE001 - never turn a refusal into a 500
             log.exception("could not audit a refused call", extra={"path": path, "status": status})
             return None

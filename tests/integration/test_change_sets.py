@@ -172,7 +172,7 @@ def test_a_failure_after_the_last_operation_writes_nothing(app, client, graph_du
     real = GraphTx.commit_change_set
 
     def commit_then_fail(self, params):
-        moved = real(self, params)  # every operation, edge, version, audit entry written ...
+        real(self, params)  # every operation, edge, version, audit entry written ...
         raise RuntimeError("injected failure after the last operation")  # ... then the transaction fails
 
     before = graph_dump()
