@@ -113,7 +113,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2 if result.get("mode") == "change-set" else None, default=str))
+    click.echo(json.dumps(result, indent=2 if result.get("seed") == "change-set" else None, default=str))
     if result.get("status") not in (None, "applied", "planned", "unchanged"):
         sys.exit(1)
 

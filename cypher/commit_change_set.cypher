@@ -19,13 +19,16 @@ CALL () {
 CALL (moved) {
   WITH moved WHERE size(moved) = 0 AND $apply
   UNWIND $creates AS op
+  // an id a deleted component had (a rollback re-creating it) continues that component's version history
+  OPTIONAL MATCH (old:ConfigVersion) WHERE old.component_id = op.id AND old.version IS NOT NULL
+  WITH op, coalesce(max(old.version), 0) + 1 AS version
   CREATE (c:Component {id: op.id})
   SET c += op.props
   SET c.type = op.type, c.nickname = op.nickname, c.environment = op.environment, c.config = op.config,
-      c.config_keys = op.config_keys, c.runtime = '{}', c.runtime_keys = [], c.version = 1,
+      c.config_keys = op.config_keys, c.runtime = '{}', c.runtime_keys = [], c.version = version,
       c.created_at = $now, c.updated_at = $now
   CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
-    component_id: c.id, version: 1, config: op.config, runtime: '{}',
+    component_id: c.id, version: version, config: op.config, runtime: '{}',
     cause: 'create', change_id: $change_id, created_at: $now})
 }
 CALL (moved) {

@@ -63,9 +63,9 @@ def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False,
         audit = {"id": new_id("log"), "kind": "import", "timestamp": now, "requested_by": requested_by,
                  "via": "cli", "status": "applied", "reason": f"seed {path}", "affected": [], "warnings": []}
         result = seeding.load(repo, path, audit=audit)
-        return {"mode": "import", "log_entry_id": audit["id"], **result}
+        return {"seed": "import", "log_entry_id": audit["id"], **result}
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
-        return {"mode": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
+        return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
     result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
-    return {"mode": "change-set", "notes": notes, **result}
+    return {**result, "seed": "change-set", "notes": notes}

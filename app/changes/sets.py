@@ -29,6 +29,7 @@ from app.changes.diff import keys
 from app.changes.status import ChangeStatus
 from app.components import UnknownType, get_type, registry, split_id
 from app.errors import Conflict, NotFound, Unprocessable
+from app.policy import fields as fact_fields
 
 OPS = ("create", "update", "delete")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -119,6 +120,8 @@ def reference_ids(change_set: ChangeSet) -> list[str]:
         body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
         for ref in ctype.references if body else []:
             out.update(ref.target_ids(body))
+        for e in op.explicit_edges or ():
+            out.update((e["source"], e["target"]))
     return sorted(out - set(change_set.component_ids))
 
 
@@ -402,7 +405,7 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
     new_edges = {_edge_key(e): e for e in ctype.edges(op.component, new_config or {})}
     if op.op == "create" and op.explicit_edges:  # a rollback re-creating a deleted component
         new_edges.update({(e["source"], e["target"], e["kind"], e["via"]): dict(e) for e in op.explicit_edges
-                          if state.exists(e["target"] if e["source"] == op.component else e["source"])})
+                          if state.environment_of(e["target"] if e["source"] == op.component else e["source"])})
     impact = [] if mode == "just-apply" or op.op == "create" else state.impact(op.component)
     analysis = OperationAnalysis(
         index=i, position=position, op=op, component=component, new_config=new_config, diff=entries,
@@ -486,8 +489,9 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
 
 
 def operation_facts(change_set: ChangeSet, o: OperationAnalysis) -> list[dict]:
+    """What the rules see for one operation: exactly the fields app.policy.fields declares."""
     comp, entries = o.component, o.diff
-    change = {
+    change = fact_fields.build("change", {
         "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
         "environment": comp["environment"], "changed_keys": keys(entries),
         "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
@@ -497,11 +501,11 @@ def operation_facts(change_set: ChangeSet, o: OperationAnalysis) -> list[dict]:
         "requested_by": change_set.requested_by, "reason": change_set.reason,
         "affected_count": len(o.impact), "on_blocked": change_set.on_blocked,
         "op": o.op.op, "set_size": len(change_set.operations), "set_components": change_set.component_ids,
-    }
-    seen = {k: comp[k] for k in ("id", "type", "nickname", "environment", "version", "runtime")}
-    seen["config"] = o.new_config if o.op.op == "create" else comp["config"]
+    })
+    seen = fact_fields.build("component", {**comp, "config": o.new_config if o.op.op == "create" else comp["config"]})
+    rows = [fact_fields.build("impacted", row) for row in o.impact]
     return [{"change": change, "component": seen, "impacted": None}] + [
-        {"change": change, "component": seen, "impacted": row} for row in o.impact]
+        {"change": change, "component": seen, "impacted": row} for row in rows]
 
 
 def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
