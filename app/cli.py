@@ -269,7 +269,7 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
 
     try:
         with _token_service() as tokens:
-            token, record = tokens.create(name, role, list(environments))
+            token, record = tokens.create(name, role, list(environments), created_by=cli_identity())
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     click.echo(json.dumps(record), err=True)
@@ -291,7 +291,7 @@ def tokens_revoke(ref: str) -> None:
 
     try:
         with _token_service() as tokens:
-            click.echo(json.dumps({"revoked": tokens.revoke(ref)}))
+            click.echo(json.dumps({"revoked": tokens.revoke(ref, revoked_by=cli_identity())}))
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
 

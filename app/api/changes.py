@@ -30,7 +30,11 @@ def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
 def plan(body):
-    """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
+    """Dry run: the full analysis of a change or a change set, status `planned`, and a `plan_id`; writes nothing.
+
+    A change set (`changes`: create / update / delete operations) is ordered for safety (providers created
+    before consumers, referrers updated or deleted before what they reference is deleted) and each operation
+    is judged against the graph as it would be after the ones before it; see the README, "Change sets"."""
     change, _key = _split(body)
     if isinstance(change, ChangeSet):
         return services().gate.plan_set(change, actor=current_principal())
@@ -41,7 +45,10 @@ def plan(body):
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
 def request_change(body):
-    """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
+    """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
+
+    A change set is decided as a whole (one status) and committed in one transaction with one audit entry
+    and one change request; no reference is ever left dangling (409 `still_referenced`)."""
     change, key = _split(body)
     if isinstance(change, ChangeSet):
         return services().gate.request_set(change, idempotency_key=key, actor=current_principal())

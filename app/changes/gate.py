@@ -21,7 +21,8 @@ from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
 from app.changes import set_commit
 from app.changes.pipeline import analyse, reference_ids
-from app.changes.sets import ChangeSet, Operation, SetAnalysis, analyse_set, check_structure
+from app.changes.set_analysis import SetAnalysis, analyse_set
+from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus, transition
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable

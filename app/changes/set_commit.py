@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.commit import request_hash_of
-from app.changes.sets import SetAnalysis
+from app.changes.set_analysis import SetAnalysis
 from app.changes.status import ChangeStatus
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 
