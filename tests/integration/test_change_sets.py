@@ -67,11 +67,16 @@ def test_delete_alone_keeps_history_readable(client):
     deleted = body["operations"][0]["deleted"]
     assert deleted["config"] == NEW_SUBNET["config"] and deleted["version"] == 1
     assert component(client, "subnet/karma-dev-private-c") is None
+    versions = client.get("/components/subnet/karma-dev-private-c/versions").get_json()["versions"]
+    assert [(v["version"], v["cause"]) for v in versions] == [(2, "delete"), (1, "create")]
+    assert versions[0]["config"] == NEW_SUBNET["config"] and versions[0]["runtime"] == {}
+    assert client.get("/components/subnet/karma-dev-never/versions").status_code == 404
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["status"] == "applied"
     assert entry["operations"][0]["deleted"]["config"] == NEW_SUBNET["config"]  # readable after the delete
-    # the id is free again
-    assert send(client, [NEW_SUBNET])[0] == 200
+    # the id is free again; its history continues
+    code, again = send(client, [NEW_SUBNET])
+    assert code == 200 and component(client, "subnet/karma-dev-private-c")["version"] == 3
 
 
 def test_mixed_set_is_ordered_providers_first_and_applies_as_one(client):
