@@ -96,7 +96,7 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
             if item.get(end) not in known:
                 errors.append(f"{where}: {end}: unknown component {item.get(end)!r}")
         if item.get("from") in known and item.get("to") in known and item.get("kind") in EDGE_KINDS:
-            problem = _emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
+            problem = emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
             if problem:
                 errors.append(f"{where}: kind: {problem}")
         edges.append({"source": item.get("from"), "target": item.get("to"),
@@ -108,7 +108,7 @@ def _emitters() -> set[str]:
     return {n for n in registry.names() if any(r.kind == "emits_runtime_to" for r in get_type(n).references)}
 
 
-def _emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
+def emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
     """Impact follows at most one emits_runtime_to hop per path (cypher/impact.cypher); the registry keeps
     emitting types upstream of everything, and explicit edges must not break that."""
     emitters = _emitters()

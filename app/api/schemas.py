@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.components import EDGE_KINDS
 from app.components.fields import StrictInteger
 
 
@@ -27,8 +28,10 @@ MAX_SET_OPERATIONS = 500
 class OperationSchema(Schema):
     """One operation of a change set."""
 
-    op = fields.String(required=True, validate=validate.OneOf(["create", "update", "delete"]),
-                       metadata={"description": "create | update | delete"})
+    op = fields.String(required=True,
+                       validate=validate.OneOf(["create", "update", "delete", "add_edge", "remove_edge"]),
+                       metadata={"description": "create | update | delete | add_edge | remove_edge (explicit "
+                                                "edges, `via: seed`: dependencies no config key expresses)"})
     component = fields.String(required=True, validate=validate.Length(min=3, max=200),
                               metadata={"description": "<type>/<nickname>; for create, not yet in the graph"})
     environment = fields.String(validate=validate.Length(min=1, max=63),
@@ -40,13 +43,19 @@ class OperationSchema(Schema):
                                   metadata={"description": "update only: JSON merge patch (RFC 7386)"})
     expected_version = StrictInteger(allow_none=True, validate=validate.Range(min=0),
                                      metadata={"description": "update/delete: 409 unless at this version"})
+    target = fields.String(validate=validate.Length(min=3, max=200),
+                           metadata={"description": "add_edge/remove_edge: the edge goes component → target"})
+    kind = fields.String(validate=validate.OneOf(sorted(EDGE_KINDS)),
+                         metadata={"description": "add_edge/remove_edge: the edge kind"})
 
     @validates_schema
     def _fields_of_the_op(self, data, **_kw):
         allowed = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
-                   "delete": {"expected_version"}}.get(data.get("op"), set())
+                   "delete": {"expected_version"}, "add_edge": {"target", "kind"},
+                   "remove_edge": {"target", "kind"}}.get(data.get("op"), set())
         errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in
-                  ("environment", "config", "proposed_change", "expected_version") if k in data and k not in allowed}
+                  ("environment", "config", "proposed_change", "expected_version", "target", "kind")
+                  if k in data and k not in allowed}
         for k in sorted(allowed - {"expected_version"}):
             if k not in data:
                 errors[k] = [f"required for op {data.get('op')!r}"]

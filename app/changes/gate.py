@@ -345,7 +345,8 @@ class ChangeGate:
     def _rollback_set(self, original: dict, requested_by: str, reason: str | None, on_blocked: str,
                       actor=None) -> dict:
         """The inverse set: update → the inverse patch, create → delete, delete → re-create from the last
-        version (config, environment, explicit edges). 409 if a later change moved what the set wrote."""
+        version (config, environment, explicit edges), add_edge ↔ remove_edge. 409 if a later change moved
+        what the set wrote."""
         inverse, expected = [], {}
         for op in original["operations"]:
             cid = op["component"]
@@ -354,6 +355,10 @@ class ChangeGate:
                 after = {e["key"]: e["new"] for e in op["diff"] if e["op"] != "removed"}
                 inverse.append(Operation("update", cid, proposed_change=merge_patch.create(after, before)))
                 expected[cid] = ([e["key"] for e in op["diff"]], after)
+            elif op["op"] in ("add_edge", "remove_edge"):
+                edge = op["edge"]
+                undo = "remove_edge" if op["op"] == "add_edge" else "add_edge"
+                inverse.append(Operation(undo, edge["source"], target=edge["target"], kind=edge["kind"]))
             elif op["op"] == "create":
                 inverse.append(Operation("delete", cid))
                 expected[cid] = (list(op["config"]), op["config"])

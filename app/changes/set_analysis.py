@@ -14,6 +14,7 @@ from app.changes.diff import diff as config_diff
 from app.changes.diff import keys
 from app.changes.set_graph import GraphState
 from app.changes.sets import ChangeSet, Operation, check_structure, order
+from app.seeding import emits_problem
 from app.changes.status import ChangeStatus
 from app.components import get_type, split_id
 from app.errors import Conflict, NotFound, Unprocessable
@@ -42,7 +43,10 @@ class OperationAnalysis:
                                "affected_components": [r["id"] for r in self.impact],
                                "impact": self.impact, "decisions": self.decisions, "facts": self.facts,
                                "edges_added": self.edges_add, "edges_removed": self.edges_remove}
-        if self.op.op == "create":
+        if self.op.is_edge:
+            out.update(edge=self.op.edge, version={"current": self.component["version"],
+                                                   "after": self.component["version"]})
+        elif self.op.op == "create":
             out.update(config=self.new_config, version={"current": None, "after": 1})
         elif self.op.op == "update":
             out.update(diff=self.diff, version={"current": self.component["version"],
@@ -130,6 +134,8 @@ def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None) -> 
 
 def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
     for i, op in enumerate(change_set.operations):
+        if op.is_edge:
+            continue  # its ends may be created by the set: checked in order (_analyse_edge)
         if op.op == "create" and op.component in state.nodes:
             raise Conflict(f"component {op.component!r} already exists; update it instead",
                            cause="component_exists", component=op.component, operation=i)
@@ -153,6 +159,8 @@ def _component(node: dict) -> dict:
 def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
                        policy) -> OperationAnalysis:
     op = change_set.operations[i]
+    if op.is_edge:
+        return _analyse_edge(change_set, i, position, state, mode, policy)
     type_name, nickname = split_id(op.component)
     ctype = get_type(type_name)
     if op.op == "create":
@@ -200,6 +208,47 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
     return analysis
 
 
+def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
+                  policy) -> OperationAnalysis:
+    """add_edge / remove_edge: an explicit dependency no config key expresses. Both ends exist (or were
+    created before it) in one environment; the emits rule of the seed loader holds; a config-derived edge
+    is changed through its key, not here. Its impact is the source's: what depends on it."""
+    op, where = change_set.operations[i], f"changes[{i}]"
+    for end in (op.component, op.target):
+        if not state.exists(end):
+            raise NotFound(f"component {end!r} not found", cause="unknown_component", component=end, operation=i)
+    source, target = state.nodes[op.component], state.nodes[op.target]
+    if source["environment"] != target["environment"]:
+        raise Unprocessable("an edge stays within one environment", component=op.component, operation=i,
+                            errors={f"{where}.target": [f"{op.target!r} is in {target['environment']!r}, not "
+                                                        f"{source['environment']!r}"]})
+    problem = emits_problem(source["type"], target["type"], op.kind)
+    if problem:
+        raise Unprocessable("this explicit edge is not allowed", errors={f"{where}.kind": [problem]},
+                            component=op.component, operation=i)
+    edge = op.edge
+    present = (edge["source"], edge["target"], edge["kind"], edge["via"]) in state.edges
+    if op.op == "add_edge" and present:
+        raise Conflict(f"the explicit edge {op.component} -{op.kind}-> {op.target} already exists",
+                       cause="edge_exists", component=op.component, operation=i)
+    if op.op == "remove_edge" and not present:
+        raise NotFound(f"no explicit edge {op.component} -{op.kind}-> {op.target} (a config reference is "
+                       "removed through its key)", cause="unknown_edge", component=op.component, operation=i)
+    component = _component(source)
+    impact = [] if mode == "just-apply" else state.impact(op.component)
+    analysis = OperationAnalysis(index=i, position=position, op=op, component=component, new_config=None,
+                                 diff=[], edges_add=[edge] if op.op == "add_edge" else [],
+                                 edges_remove=[edge] if op.op == "remove_edge" else [], impact=impact)
+    analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    facts_ = operation_facts(change_set, analysis)
+    analysis.facts = facts_[0]["change"]
+    if policy is not None and mode == "full":
+        analysis.decisions = [{**d.to_dict(), "operation": i} for d in policy.evaluate(facts_)]
+    key = (edge["source"], edge["target"], edge["kind"], edge["via"])
+    state.edges = state.edges | {key} if op.op == "add_edge" else state.edges - {key}
+    return analysis
+
+
 def _edge_key(edge: dict) -> tuple:
     return edge["target"], edge["kind"], edge["via"]
 
@@ -233,7 +282,7 @@ def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, comp
 def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:
     """After the set, no reference key points at a deleted component (409 naming referrer and key)."""
     deleted = {o.component["id"] for o in analysed if o.op.op == "delete"}
-    final_config = {o.component["id"]: o.new_config for o in analysed}
+    final_config = {o.component["id"]: o.new_config for o in analysed if not o.op.is_edge}
     dangling = []
     for target in sorted(deleted):
         for ref in state.referrers.get(target, []):
@@ -246,6 +295,8 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
                     continue
             dangling.append({"component": target, "referrer": source, "key": ref["via"]})
     for o in analysed:  # a create/update in the set pointing at a component the set deletes
+        if o.op.is_edge and o.op.op == "add_edge" and {o.op.component, o.op.target} & deleted:
+            dangling.append({"component": o.op.target, "referrer": o.op.component, "key": "edge"})
         if o.new_config is None:
             continue
         ctype = get_type(o.component["type"])
@@ -288,6 +339,11 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
                                       "reason": f"{' → '.join(r['path'])} ({', '.join(r['edge_kinds'])})"})
     verbs = {"create": "create", "update": "apply-config", "delete": "teardown"}
     for o in analysed:
+        if o.op.is_edge:  # its dependencies changed: its own type's action, unless an op on it says more
+            action = get_type(o.component["type"]).action
+            rows.setdefault(o.component["id"], {"component": o.component["id"], "type": o.component["type"],
+                                                "action": action, "reason": f"operation {o.index} ({o.op.op})"})
+            continue
         rows[o.component["id"]] = {"component": o.component["id"], "type": o.component["type"],
                                    "action": verbs[o.op.op], "reason": f"operation {o.index} ({o.op.op})"}
     deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]

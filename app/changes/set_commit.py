@@ -22,6 +22,10 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
     creates, updates, deletes, add, remove = [], [], [], [], []
     for o in analysis.operations:
         cid = o.component["id"]
+        if o.op.is_edge:
+            add += [_edge(e) for e in o.edges_add]
+            remove += [_edge(e) for e in o.edges_remove]
+            continue
         if o.op.op == "create":
             creates.append({"id": cid, "type": o.component["type"], "nickname": o.component["nickname"],
                             "environment": o.component["environment"], "config": dumps(o.new_config),
@@ -46,8 +50,7 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
         "affected_versions": sorted(({"id": r["id"], "version": r["version"]} for r in affected),
                                     key=lambda v: v["id"]),
         "affected": [r["id"] for r in affected],
-        "touched": [o.component["id"] for o in analysis.operations
-                    if o.op.op != "create" or applied],
+        "touched": analysis.change_set.component_ids,
         "audit": audit, "change_request": change_request, "enqueue": enqueue, "rollback_of": rollback_of,
         "waits_on": sorted({d["component"] for d in analysis.blockers}) if queued else [],
     }
@@ -56,7 +59,8 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
 def graph_patch(analysis: SetAnalysis) -> dict:
     """What the commit writes, per operation (shown in plans and results)."""
     return {"operations": [{"op": o.op.op, "component": o.component["id"],
-                            "config_version": None if o.op.op == "delete" else o.component["version"] + 1,
+                            "config_version": None if o.op.op in ("delete", "add_edge", "remove_edge")
+                            else o.component["version"] + 1,
                             "config": o.new_config, "edges_added": o.edges_add, "edges_removed": o.edges_remove}
                            for o in analysis.operations]}
 
@@ -76,7 +80,7 @@ def audit_entry(analysis: SetAnalysis, *, log_id: str, kind: str, now: datetime,
         operations=dumps([{k: v for k, v in op.items() if k not in ("impact", "facts")}
                           for op in result["operations"]]),
         decisions=dumps(analysis.decisions), actions=dumps(analysis.actions),
-        diff=dumps({o.component["id"]: o.diff for o in analysis.operations}))
+        diff=dumps({o.component["id"]: o.diff for o in analysis.operations if not o.op.is_edge}))
 
 
 def change_request_properties(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, log_id: str,
@@ -86,7 +90,7 @@ def change_request_properties(analysis: SetAnalysis, *, status: ChangeStatus, ch
     place); `component_ids` are all of them."""
     cs = analysis.change_set
     ids = sorted(cs.component_ids)
-    existing = sorted(o.component["id"] for o in analysis.operations if o.op.op != "create")
+    existing = sorted(cid for cid, version in analysis.versions.items() if version and cid in ids)
     props = {"id": change_id, "status": str(status), "component_id": (existing or ids)[0], "component_ids": ids,
              "kind": "set", "updated_at": now, "log_entry_id": log_id, "blockers": dumps(analysis.blockers),
              "impact": [r["id"] for r in analysis.affected]}

@@ -22,10 +22,13 @@ import re
 from dataclasses import dataclass
 
 from app.changes.set_graph import GraphState
-from app.components import UnknownType, get_type, split_id
+from app.components import EDGE_KINDS, UnknownType, get_type, split_id
 from app.errors import Unprocessable
 
-OPS = ("create", "update", "delete")
+CONFIG_OPS = ("create", "update", "delete")
+EDGE_OPS = ("add_edge", "remove_edge")  # explicit edges (`via: seed`): dependencies no config key expresses
+OPS = CONFIG_OPS + EDGE_OPS
+EXPLICIT_VIA = "seed"
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -37,12 +40,23 @@ class Operation:
     config: dict | None = None           # create
     proposed_change: dict | None = None  # update
     expected_version: int | None = None  # update, delete
+    target: str | None = None            # add_edge, remove_edge: the edge goes component → target
+    kind: str | None = None              # add_edge, remove_edge: an edge kind of the registry
     # create only, and only from a rollback: the explicit (`via: seed`) edges a deleted component had
     explicit_edges: tuple | None = None
 
+    @property
+    def is_edge(self) -> bool:
+        return self.op in EDGE_OPS
+
+    @property
+    def edge(self) -> dict:
+        return {"source": self.component, "target": self.target, "kind": self.kind, "via": EXPLICIT_VIA}
+
     def to_dict(self) -> dict:
         out = {"op": self.op, "component": self.component}
-        for key in ("environment", "config", "proposed_change", "expected_version", "explicit_edges"):
+        for key in ("environment", "config", "proposed_change", "expected_version", "target", "kind",
+                    "explicit_edges"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -58,7 +72,9 @@ class ChangeSet:
 
     @property
     def component_ids(self) -> list[str]:
-        return [o.component for o in self.operations]
+        """Every component the set touches, once: operated on, or an end of an explicit edge it changes."""
+        ids = [o.component for o in self.operations] + [o.target for o in self.operations if o.is_edge]
+        return list(dict.fromkeys(i for i in ids if isinstance(i, str)))
 
     def to_dict(self) -> dict:
         out = {"changes": [o.to_dict() for o in self.operations], "requested_by": self.requested_by,
@@ -80,21 +96,25 @@ def check_structure(change_set: ChangeSet) -> None:
     errors: dict[str, list[str]] = {}
     if not change_set.operations:
         raise Unprocessable("a change set needs at least one operation", errors={"changes": ["empty"]})
-    seen: dict[str, int] = {}
+    seen: dict = {}
     for i, op in enumerate(change_set.operations):
         where = f"changes[{i}]"
         if op.op not in OPS:
             errors[f"{where}.op"] = [f"unknown op {op.op!r}; one of {', '.join(OPS)}"]
-        try:
-            get_type(split_id(op.component)[0])
-        except (ValueError, UnknownType):
-            errors.setdefault(f"{where}.component", []).append(f"not a <type>/<nickname> of a known type: "
-                                                               f"{op.component!r}")
-        if op.component in seen:
+        for name in ("component", "target") if op.is_edge else ("component",):
+            try:
+                get_type(split_id(getattr(op, name))[0])
+            except (ValueError, UnknownType, TypeError):
+                errors.setdefault(f"{where}.{name}", []).append(f"not a <type>/<nickname> of a known type: "
+                                                               f"{getattr(op, name)!r}")
+        if op.is_edge and op.kind not in EDGE_KINDS:
+            errors.setdefault(f"{where}.kind", []).append(f"one of {', '.join(sorted(EDGE_KINDS))}")
+        key = (op.component, op.target, op.kind) if op.is_edge else op.component
+        if key in seen:
             errors.setdefault(f"{where}.component", []).append(
-                f"{op.component!r} is already changed by changes[{seen[op.component]}]; one operation per "
-                "component")
-        seen.setdefault(op.component, i)
+                f"{op.component!r} is already changed by changes[{seen[key]}]; one operation per "
+                "component (and per explicit edge)")
+        seen.setdefault(key, i)
         if op.op == "create" and (op.environment is None or op.config is None):
             errors.setdefault(where, []).append("create needs environment and config")
         elif op.op == "create" and not ENVIRONMENT.match(op.environment):
@@ -122,9 +142,17 @@ def reference_ids(change_set: ChangeSet) -> list[str]:
 def order(change_set: ChangeSet, state: GraphState) -> list[int]:
     """Indexes of the operations in a safe order (stable: the request's order where nothing constrains)."""
     ops = change_set.operations
-    index = {o.component: i for i, o in enumerate(ops)}
+    index = {o.component: i for i, o in enumerate(ops) if not o.is_edge}
     before: dict[int, set[int]] = {i: set() for i in range(len(ops))}
     for i, op in enumerate(ops):
+        if op.is_edge:  # after the creates of its ends, before their deletes
+            for end in (op.component, op.target):
+                j = index.get(end)
+                if j is not None and ops[j].op == "create":
+                    before[i].add(j)
+                elif j is not None and ops[j].op == "delete":
+                    before[j].add(i)
+            continue
         ctype = get_type(split_id(op.component)[0])
         body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
         if body:  # a created provider goes first

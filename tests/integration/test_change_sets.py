@@ -127,10 +127,36 @@ def test_a_delete_still_referenced_is_refused_naming_each_referrer(client, graph
     assert component(client, "s3-bucket/karma-shared") is None
 
 
-def test_deleting_a_bucket_a_lambda_still_uses_is_blocked(client, driver):
+EXPLICIT = {"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared",
+            "kind": "depends_on"}
+
+
+def test_explicit_edges_are_added_and_removed_as_operations(client):
+    code, body = send(client, [EXPLICIT])
+    assert code == 200 and body["status"] == "applied", body
+    assert body["operations"][0]["edge"] == {**{k: EXPLICIT[k] for k in ("kind",)}, "source": "lambda/karma-api",
+                                             "target": "s3-bucket/karma-shared", "via": "seed"}
+    deps = component(client, "lambda/karma-api")["dependencies"]
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in deps
+    assert send(client, [EXPLICIT])[1]["cause"] == "edge_exists"
+    # the edge is a dependency like any other: the bucket's impact now reaches the lambda
+    impact = client.get("/components/s3-bucket/karma-shared/impact").get_json()
+    assert "lambda/karma-api" in [a["id"] for a in impact["affected"]]
+    undo = client.post(f"/changes/{body['change_id']}/rollback", json={"requested_by": WHO}).get_json()
+    assert undo["status"] == "applied" and undo["operations"][0]["op"] == "remove_edge", undo
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} not in \
+        component(client, "lambda/karma-api")["dependencies"]
+    code, body = send(client, [{**EXPLICIT, "op": "remove_edge"}])
+    assert code == 404 and body["cause"] == "unknown_edge"
+    code, body = send(client, [{**EXPLICIT, "target": "s3-bucket/karma-prod-nope"}])
+    assert code == 404
+    code, body = send(client, [{**EXPLICIT, "config": {}}])
+    assert code == 422 and "config" in str(body["errors"])
+
+
+def test_deleting_a_bucket_a_lambda_still_uses_is_blocked(client):
     # an explicit edge (no config key): no dangling reference, but the lambda depends on the bucket
-    driver.execute_query("MATCH (l:Component {id: 'lambda/karma-api'}), (b:Component {id: 's3-bucket/karma-shared'}) "
-                         "MERGE (l)-[:DEPENDS_ON {via: 'seed'}]->(b)")
+    assert send(client, [EXPLICIT])[1]["status"] == "applied"
     assert send(client, [DROP_BUCKET_REF])[1]["status"] == "rejected"  # the lambda behind the spec
     code, body = send(client, [MOVE_LAMBDA, DROP_BUCKET_REF, {"op": "delete", "component": "s3-bucket/karma-shared"}])
     assert code == 200 and body["status"] == "rejected", body
@@ -150,6 +176,11 @@ def test_deleting_a_bucket_a_lambda_still_uses_is_blocked(client, driver):
     ([{**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "vpc_nickname": "nope"}}],
      "changes[0].config.vpc_nickname"),
     ([{**NEW_SUBNET, "environment": "prod"}], "changes[0].config.vpc_nickname"),
+    ([{"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "likes"}],
+     "changes"),
+    ([{"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "depends_on"},
+      {"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "depends_on"}],
+     "changes[1].component"),
 ])
 def test_invalid_sets_are_422_and_write_nothing(client, graph_dump, changes, field):
     before = graph_dump()
