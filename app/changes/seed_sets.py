@@ -3,8 +3,9 @@
 Into an EMPTY graph the file may go in as one bulk load (app.seeding.load), recorded as one audited
 `import` entry. Into a graph that already holds components, the file is a desired state: components it
 has and the graph lacks are created, components whose config differs are updated (a merge patch from
-the graph's config to the file's), and — only with `prune` — components the graph has and the file
-lacks are deleted. That set then goes through the pipeline like any request: validated, ordered,
+the graph's config to the file's), explicit edges the file has and the graph lacks are added, and — only
+with `prune` — components (and explicit edges of the file's components) the graph has and the file lacks
+are deleted. That set then goes through the pipeline like any request: validated, ordered,
 judged by the rules, committed in one transaction with one audit entry, under the operator's identity.
 Runtime is never touched (deploys report it); a file's runtime outputs only count for the first load.
 """
@@ -28,8 +29,8 @@ def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = Fals
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
     current = repo.seed_state(sorted(set(ids) | seeding.referenced_ids(doc)))
-    components, _edges = seeding.validate(doc, {cid: {"environment": c["environment"], "type": c["type"]}
-                                                for cid, c in current.items()})
+    components, edges = seeding.validate(doc, {cid: {"environment": c["environment"], "type": c["type"]}
+                                               for cid, c in current.items()})
     ops, notes, errors = [], [], {}
     for comp in components:
         old = current.get(comp["id"])
@@ -48,8 +49,7 @@ def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = Fals
     if prune:
         keep = {c["id"] for c in components}
         ops += [Operation("delete", cid) for cid in repo.component_ids() if cid not in keep]
-    if isinstance(doc, dict) and doc.get("edges"):
-        notes.append("explicit edges in the file are not changed on a graph that already holds components")
+    ops += _edge_operations(repo, components, edges, prune)
     if not ops:
         return None, notes
     return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes
@@ -69,3 +69,14 @@ def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False,
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
     result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
     return {**result, "seed": "change-set", "notes": notes}
+
+
+def _edge_operations(repo, components: list[dict], edges: list[dict], prune: bool) -> list[Operation]:
+    """The file's explicit edges the graph lacks are added; with `prune`, the explicit edges going out of
+    the file's components that the file lacks are removed."""
+    wanted = {(e["source"], e["target"], e["kind"]) for e in edges if e["via"] == seeding.EXPLICIT_VIA}
+    have = {(e["source"], e["target"], e["kind"]) for e in repo.explicit_edges([c["id"] for c in components])}
+    ops = [Operation("add_edge", s, target=t, kind=k) for s, t, k in sorted(wanted - have)]
+    if prune:
+        ops += [Operation("remove_edge", s, target=t, kind=k) for s, t, k in sorted(have - wanted)]
+    return ops

@@ -201,6 +201,10 @@ class GraphRepository:
         """Every component id (what `karma seed --prune` compares a file with)."""
         return self.read("component_ids")["ids"]
 
+    def explicit_edges(self, ids: list[str]) -> list[dict]:
+        """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""
+        return self.read("explicit_edges", ids=ids)["edges"]
+
     def component_count(self) -> int:
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 

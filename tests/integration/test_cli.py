@@ -135,6 +135,19 @@ def test_seed_prunes_only_when_asked(cli, client, tmp_path):
     assert client.get("/components/ec2-instance/karma-dev-bastion").status_code == 404
 
 
+def test_seed_adds_explicit_edges_and_prunes_them_only_when_asked(cli, client, tmp_path):
+    edge = {"from": "lambda/karma-api", "to": "s3-bucket/karma-shared", "kind": "depends_on"}
+    with_edge = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", [edge]))
+    body = json.loads(cli("seed", with_edge).stdout)
+    assert body["status"] == "applied" and [o["op"] for o in body["operations"]] == ["add_edge"], body
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in \
+        client.get("/components/lambda/karma-api").get_json()["dependencies"]
+    without = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", []))
+    assert json.loads(cli("seed", without).stdout)["status"] == "unchanged"
+    body = json.loads(cli("seed", without, "--prune").stdout)
+    assert [o["op"] for o in body["operations"]] == ["remove_edge"], body
+
+
 def test_seed_into_an_empty_graph_is_one_audited_import(cli, client, driver):
     from tests.conftest import wipe
 
