@@ -63,9 +63,6 @@ class GraphTx:
                        runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
                        now=now, audit=audit, cause="runtime", change_id=None)
 
-    def run(self, query_name: str, /, **params: Any) -> dict | None:
-        return _single(self._tx, query_name, **params)
-
     # -- change requests (app/changes) ----------------------------------------------------------
     def change(self, change_id: str) -> dict | None:
         """A stored change request, decoded, with its trail, what it waits on and its rollbacks."""
