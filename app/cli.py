@@ -240,7 +240,7 @@ def rollback(change_id: str, reason: str | None, on_blocked: str) -> None:
 
     try:
         with _services(Settings.from_env()) as karma:
-            result = karma.gate.rollback(change_id, cli_identity(), reason, on_blocked)
+            result = karma.gate.rollback(change_id, cli_identity(), reason, on_blocked, via="cli")
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     click.echo(json.dumps(result, indent=2, default=str))

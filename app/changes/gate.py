@@ -62,6 +62,7 @@ class Write:
     stored: dict | None = None          # the stored change request this write moves on (queue, approval)
     rollback_of: str | None = None
     approved_by: str | None = None
+    via: str | None = None              # "cli" when the write does not come over HTTP (audited as such)
     result_extra: dict = field(default_factory=dict)   # added to the result (plan_id, approval_comment)
     record_extra: dict = field(default_factory=dict)   # added to a new ChangeRequest (idempotency_key)
     replay: Callable[[GraphTx], dict | None] | None = None
@@ -167,7 +168,7 @@ class ChangeGate:
             extra=write.record_extra)
         audit = commits.audit_entry(log_id=log_id, kind=write.kind, now=now, component=analysis.component,
                                     request=req, status=str(status), change_id=change_id, analysis=analysis,
-                                    result=result, rollback_of=write.rollback_of)
+                                    result=result, rollback_of=write.rollback_of, via=write.via)
         enqueue = status == ChangeStatus.QUEUED and write.from_status != ChangeStatus.QUEUED
         params = commits.statement(component_id=req.component, analysis=analysis, status=status, audit=audit,
                                    change_request=record, now=now, rollback_of=write.rollback_of,
@@ -314,7 +315,7 @@ class ChangeGate:
 
     # -- rollback ---------------------------------------------------------------------------------
     def rollback(self, change_id: str, requested_by: str, reason: str | None = None,
-                 on_blocked: str = "reject", actor=None) -> dict:
+                 on_blocked: str = "reject", actor=None, via: str | None = None) -> dict:
         """Run the inverse of an applied change through the full pipeline.
 
         Only the keys the change touched are reverted. If a later change modified any of those keys,
@@ -329,7 +330,7 @@ class ChangeGate:
             raise Conflict(f"change {change_id!r} was already rolled back", cause="already_rolled_back",
                            rolled_back_by=[rb["id"] for rb in original["rolled_back_by"]])
         if original.get("kind") == "set":
-            return self._rollback_set(original, requested_by, reason, on_blocked, actor)
+            return self._rollback_set(original, requested_by, reason, on_blocked, actor, via)
         diff = original["diff"]
         before_values = {e["key"]: e["old"] for e in diff if e["op"] != "added"}
         after_values = {e["key"]: e["new"] for e in diff if e["op"] != "removed"}
@@ -337,13 +338,13 @@ class ChangeGate:
                                 proposed_change=merge_patch.create(after_values, before_values),
                                 requested_by=requested_by, reason=reason or f"rollback of {change_id}",
                                 on_blocked=on_blocked)
-        write = Write(request, kind="rollback", rollback_of=change_id,
+        write = Write(request, kind="rollback", rollback_of=change_id, via=via,
                       guard=_unchanged_since(change_id, request.component, [e["key"] for e in diff], after_values))
         return self.execute(write, actor=actor)
 
 
     def _rollback_set(self, original: dict, requested_by: str, reason: str | None, on_blocked: str,
-                      actor=None) -> dict:
+                      actor=None, via: str | None = None) -> dict:
         """The inverse set: update → the inverse patch, create → delete, delete → re-create from the last
         version (config, environment, explicit edges), add_edge ↔ remove_edge. 409 if a later change moved
         what the set wrote."""
@@ -366,7 +367,8 @@ class ChangeGate:
                 snap = op["deleted"]
                 inverse.append(Operation("create", cid, environment=snap["environment"], config=snap["config"],
                                          explicit_edges=tuple(snap.get("explicit_edges") or ()) or None))
-        change_set = ChangeSet(tuple(inverse), requested_by, reason or f"rollback of {original['id']}", on_blocked)
+        change_set = ChangeSet(tuple(inverse), requested_by, reason or f"rollback of {original['id']}", on_blocked,
+                               via=via)
         write = Write(change_set, kind="rollback", rollback_of=original["id"],
                       guard=_set_unchanged_since(original["id"], expected))
         return self.execute(write, actor=actor)

@@ -53,7 +53,7 @@ def test_rollback_command(cli, client):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "applied"
     entry = client.get(f"/log/{json.loads(result.stdout)['log_entry_id']}").get_json()
-    assert entry["requested_by"] == cli_identity()  # the local operator, never a free-text name
+    assert entry["requested_by"] == cli_identity() and entry["via"] == "cli"  # never a free-text name
     cfg = client.get("/components/serverless-site/karma-dev").get_json()["config"]
     assert cfg["cloudfront_aliases"] == ["dev.usekarma.dev"]
     assert cli("rollback", applied["change_id"], "--requested-by", "anyone").exit_code == 2  # no such option
