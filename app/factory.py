@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask_smorest import Api
 
-from app import logs
+from app import console, docs, logs
+from app.api import change_list as change_list_api
 from app.api import changes as changes_api
 from app.api import components as components_api
 from app.api import errors as api_errors
@@ -21,6 +22,7 @@ from app.api import ops as ops_api
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
+from app.changes.listing import ChangeListing
 from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
@@ -46,6 +48,7 @@ class Karma:
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
+    listing: ChangeListing = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
@@ -56,6 +59,7 @@ class Karma:
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
+        self.listing = ChangeListing(self.repo)
 
     def ready(self) -> tuple[bool, str]:
         try:
@@ -89,8 +93,6 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="Karma", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
         # every endpoint but health and docs needs `Authorization: Bearer <token>` (Swagger UI: Authorize)
         API_SPEC_OPTIONS={"security": [{"bearerAuth": []}],
@@ -99,8 +101,10 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     app.json.sort_keys = False
     app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
     api = Api(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
+    app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})

@@ -46,6 +46,12 @@ def service_url() -> str:
     return (env_text("KARMA_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 
 
+def service_token() -> str | None:
+    """The API token the CLI sends (KARMA_TOKEN); unset: the local admin token file (app/client/api.py)."""
+    token = env_text("KARMA_TOKEN")
+    return token.strip() if token else None
+
+
 def rules_dir() -> Path:
     return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
 

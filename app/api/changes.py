@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import request as http_request
 from flask_smorest import Blueprint
 
+from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
 )
@@ -29,16 +31,26 @@ def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
 @blp.route("/plan", methods=["POST"])
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
+@blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
     """Dry run: the full analysis of a change or a change set, status `planned`, and a `plan_id`; writes nothing.
 
-    A change set (`changes`: create / update / delete operations) is ordered for safety (providers created
-    before consumers, referrers updated or deleted before what they reference is deleted) and each operation
-    is judged against the graph as it would be after the ones before it; see the README, "Change sets"."""
+    A change set (`changes`: create / update / delete / add_edge / remove_edge operations) is ordered for
+    safety (providers created before consumers, referrers updated or deleted before what they reference is
+    deleted) and each operation is judged against the graph as it would be after the ones before it; see
+    the README, "Change sets". `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves,
+    edge kinds, blockers."""
+    fmt = requested_format()
     change, _key = _split(body)
     if isinstance(change, ChangeSet):
-        return services().gate.plan_set(change, actor=current_principal())
-    return services().gate.plan(change, actor=current_principal())
+        return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
+    return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
+
+
+def _set_picture(result: dict):
+    """A change set drawn as one plan: its waves, every operation's impact paths, its blockers."""
+    return render.from_plan({**result, "component": result["order"][0],
+                             "impact": [row for op in result["operations"] for row in op["impact"]]})
 
 
 @blp.route("/request-change", methods=["POST"])
