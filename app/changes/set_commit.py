@@ -80,7 +80,10 @@ def audit_entry(analysis: SetAnalysis, *, log_id: str, kind: str, now: datetime,
         operations=dumps([{k: v for k, v in op.items() if k not in ("impact", "facts")}
                           for op in result["operations"]]),
         decisions=dumps(analysis.decisions), actions=dumps(analysis.actions),
-        diff=dumps({o.component["id"]: o.diff for o in analysis.operations if not o.op.is_edge}))
+        # one list like a single change's diff (what every reader of audit entries expects), each entry
+        # naming its component
+        diff=dumps([{"component": o.component["id"], **e} for o in analysis.operations if not o.op.is_edge
+                    for e in o.diff]))
 
 
 def change_request_properties(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, log_id: str,

@@ -326,3 +326,17 @@ def test_a_set_needing_approval_waits_then_applies(client, app):
     approved = client.post(f"/changes/{result['change_id']}/approve", json={"comment": "ok"}, headers=ann)
     assert approved.status_code == 200 and approved.get_json()["status"] == "applied", approved.get_json()
     assert component(client, "vpc/karma-prod")["config"]["az_count"] == 3
+
+
+def test_a_set_change_renders_in_the_console_and_as_a_picture(app, client):
+    body = send(client, [NEW_SUBNET, MOVE_LAMBDA, DROP_BUCKET_REF])[1]
+    assert body["status"] == "applied", body
+    token = app.extensions["karma"].tokens.create("val@usekarma.dev", "viewer")[0]
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": token})
+    for page in ("/console/changes", f"/console/changes/{body['change_id']}"):
+        resp = browser.get(page)
+        assert resp.status_code == 200, page
+    assert "s3_bucket_nickname" in browser.get(f"/console/changes/{body['change_id']}").get_data(as_text=True)
+    svg = client.post("/plan?format=svg", json={"changes": [NEW_INSTANCE], "requested_by": WHO})
+    assert svg.status_code == 200 and svg.get_data(as_text=True).lstrip().startswith("<")
