@@ -94,19 +94,41 @@ def _register_groups() -> None:
         main.add_command(group)
 
 
+def cli_identity() -> str:
+    """The local operator, as every CLI write records it (`cli:<os user>`, `via: cli`)."""
+    import getpass  # noqa: PLC0415
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (a container's numeric uid)
+        return f"cli:uid-{os.getuid()}"
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-def seed(path: Path | None) -> None:
-    """Load a seed file (default: the karma world) into Neo4j; idempotent, all or nothing."""
+@click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
+@click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
+def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
+    """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
+    `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
+    only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
+    Runtime is never touched. Exit status 1 unless the set applied (or nothing had to change)."""
     from app import seeding  # noqa: PLC0415
+    from app.changes.seed_sets import apply_file  # noqa: PLC0415
+    from app.errors import KarmaError  # noqa: PLC0415
 
     settings = Settings.from_env()
     try:
-        with _graph(settings) as repo:
-            result = seeding.load(repo, path or settings.seed_file)
+        with _services(settings) as karma:
+            result = apply_file(karma.repo, karma.gate, path or settings.seed_file, requested_by=cli_identity(),
+                                plan=plan_only, prune=prune)
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(result))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    click.echo(json.dumps(result, indent=2 if result.get("seed") == "change-set" else None, default=str))
+    if result.get("status") not in (None, "applied", "planned", "unchanged"):
+        sys.exit(1)
 
 
 @main.command()
@@ -131,8 +153,11 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         repo.apply_schema()
         existing = repo.count_components()
         if do_seed and existing == 0:
+            from app.changes.seed_sets import apply_file  # noqa: PLC0415
+
             click.echo(f"seeding {settings.seed_file}", err=True)
-            click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
+            click.echo(json.dumps(apply_file(repo, None, settings.seed_file, requested_by=cli_identity()),
+                                  default=str), err=True)
         elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
             click.echo(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)", err=True)
         _local_admin_token(repo)
@@ -299,7 +324,7 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
 
     try:
         with _token_service() as tokens:
-            token, record = tokens.create(name, role, list(environments))
+            token, record = tokens.create(name, role, list(environments), created_by=cli_identity())
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     click.echo(json.dumps(record), err=True)
@@ -321,7 +346,7 @@ def tokens_revoke(ref: str) -> None:
 
     try:
         with _token_service() as tokens:
-            click.echo(json.dumps({"revoked": tokens.revoke(ref)}))
+            click.echo(json.dumps({"revoked": tokens.revoke(ref, revoked_by=cli_identity())}))
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
 

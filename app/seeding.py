@@ -97,7 +97,7 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
             if item.get(end) not in known:
                 errors.append(f"{where}: {end}: unknown component {item.get(end)!r}")
         if item.get("from") in known and item.get("to") in known and item.get("kind") in EDGE_KINDS:
-            problem = _emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
+            problem = emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
             if problem:
                 errors.append(f"{where}: kind: {problem}")
         edges.append({"source": item.get("from"), "target": item.get("to"),
@@ -105,7 +105,7 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
     return edges
 
 
-def _emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
+def emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
     """Impact follows at most one emits_runtime_to hop per path (cypher/impact.cypher); the registry keeps
     emitting types upstream of everything, and explicit edges must not break that."""
     emitters = registry.emitters()
@@ -194,22 +194,30 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def load(repo: GraphRepository, path: Path) -> dict:
+def load(repo: GraphRepository, path: Path, audit: dict | None = None) -> dict:
+    """The bulk load (for an EMPTY graph: `karma seed` sends anything else through the gate, see
+    app.changes.seed_sets); `audit` is the one `import` AuditEntry written in the same transaction."""
     doc = read_file(path)
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
-    referenced = _referenced_ids(raw)
+    existing = repo.existing(sorted(set(ids) | referenced_ids(doc)))
+    components, edges = validate(doc, existing, repo.reference_values(lookups(raw)))
+    log.info("seed validated", extra={"file": str(path), "components": len(components), "edges": len(edges)})
+    result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc), audit=audit)
+    log.info("seed loaded", extra={"file": str(path), **result})
+    return result
+
+
+def referenced_ids(doc: Any) -> set[str]:
+    """Ids a file points at (config references and explicit edges), to check them against the graph."""
+    raw = doc.get("components") if isinstance(doc, dict) else None
+    referenced = _referenced_ids(raw if isinstance(raw, list) else [])
     edges_raw = doc.get("edges") if isinstance(doc, dict) else None
     if isinstance(edges_raw, list):
         referenced |= {e.get(end) for e in edges_raw if isinstance(e, dict) for end in ("from", "to")
                        if isinstance(e.get(end), str)}
-    existing = repo.existing(sorted(set(ids) | referenced))
-    components, edges = validate(doc, existing, repo.reference_values(lookups(raw)))
-    log.info("seed validated", extra={"file": str(path), "components": len(components), "edges": len(edges)})
-    result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc))
-    log.info("seed loaded", extra={"file": str(path), **result})
-    return result
+    return referenced
 
 
 def _referenced_ids(raw: list) -> set[str]:

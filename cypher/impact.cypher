@@ -38,7 +38,7 @@ CALL (x, reached) {
   OPTIONAL MATCH (a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(b:Component)
   WHERE b IN scope
   RETURN collect(CASE WHEN b IS NULL THEN NULL
-                 ELSE {source: a.id, target: b.id, kind: toLower(type(r))} END) AS edges
+                 ELSE {source: a.id, target: b.id, kind: toLower(type(r)), via: r.via} END) AS edges
 }
 CALL (x) {
   OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(:Component)<-[r2:DEPENDS_ON]-(s:Component)

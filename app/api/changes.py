@@ -13,14 +13,18 @@ from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
 )
 from app.changes.model import ChangeRequest
+from app.changes.sets import ChangeSet
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 
 
-def _split(body: dict) -> tuple[ChangeRequest, str | None]:
+def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
+    """The body as a single change or a change set, and its Idempotency-Key."""
     key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
     body.pop("idempotency_key", None)
     body["requested_by"] = identity(body.get("requested_by"))
+    if "changes" in body:
+        return ChangeSet.from_dict(body), key
     return ChangeRequest(**body), key
 
 
@@ -29,19 +33,37 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.response(200, ChangeResult)
 @blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
-    """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing.
+    """Dry run: the full analysis of a change or a change set, status `planned`, and a `plan_id`; writes nothing.
 
-    `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves, edge kinds, blockers."""
+    A change set (`changes`: create / update / delete / add_edge / remove_edge operations) is ordered for
+    safety (providers created before consumers, referrers updated or deleted before what they reference is
+    deleted) and each operation is judged against the graph as it would be after the ones before it; see
+    the README, "Change sets". `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves,
+    edge kinds, blockers."""
     fmt = requested_format()
-    return negotiated(services().gate.plan(_split(body)[0], actor=current_principal()), render.from_plan, fmt)
+    change, _key = _split(body)
+    if isinstance(change, ChangeSet):
+        return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
+    return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
+
+
+def _set_picture(result: dict):
+    """A change set drawn as one plan: its waves, every operation's impact paths, its blockers."""
+    return render.from_plan({**result, "component": result["order"][0],
+                             "impact": [row for op in result["operations"] for row in op["impact"]]})
 
 
 @blp.route("/request-change", methods=["POST"])
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
 def request_change(body):
-    """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
+    """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
+
+    A change set is decided as a whole (one status) and committed in one transaction with one audit entry
+    and one change request; no reference is ever left dangling (409 `still_referenced`)."""
     change, key = _split(body)
+    if isinstance(change, ChangeSet):
+        return services().gate.request_set(change, idempotency_key=key, actor=current_principal())
     return services().gate.request_change(change, idempotency_key=key, actor=current_principal())
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.components import EDGE_KINDS
 from app.components.fields import StrictInteger
 
 
@@ -21,10 +22,58 @@ class GraphArgs(Schema):
     environment = fields.String()
 
 
+MAX_SET_OPERATIONS = 500
+
+
+class OperationSchema(Schema):
+    """One operation of a change set."""
+
+    op = fields.String(required=True,
+                       validate=validate.OneOf(["create", "update", "delete", "add_edge", "remove_edge"]),
+                       metadata={"description": "create | update | delete | add_edge | remove_edge (explicit "
+                                                "edges, `via: seed`: dependencies no config key expresses)"})
+    component = fields.String(required=True, validate=validate.Length(min=3, max=200),
+                              metadata={"description": "<type>/<nickname>; for create, not yet in the graph"})
+    environment = fields.String(validate=validate.Length(min=1, max=63),
+                                metadata={"description": "create only: the new component's environment"})
+    config = fields.Dict(keys=fields.String(),
+                         metadata={"description": "create only: the full config (runtime is never set "
+                                                  "by a change; deploys report it)"})
+    proposed_change = fields.Dict(keys=fields.String(),
+                                  metadata={"description": "update only: JSON merge patch (RFC 7386)"})
+    expected_version = StrictInteger(allow_none=True, validate=validate.Range(min=0),
+                                     metadata={"description": "update/delete: 409 unless at this version"})
+    target = fields.String(validate=validate.Length(min=3, max=200),
+                           metadata={"description": "add_edge/remove_edge: the edge goes component → target"})
+    kind = fields.String(validate=validate.OneOf(sorted(EDGE_KINDS)),
+                         metadata={"description": "add_edge/remove_edge: the edge kind"})
+
+    @validates_schema
+    def _fields_of_the_op(self, data, **_kw):
+        allowed = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
+                   "delete": {"expected_version"}, "add_edge": {"target", "kind"},
+                   "remove_edge": {"target", "kind"}}.get(data.get("op"), set())
+        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in
+                  ("environment", "config", "proposed_change", "expected_version", "target", "kind")
+                  if k in data and k not in allowed}
+        for k in sorted(allowed - {"expected_version"}):
+            if k not in data:
+                errors[k] = [f"required for op {data.get('op')!r}"]
+        if errors:
+            raise ValidationError(errors)
+
+
 class ChangeRequestSchema(Schema):
-    component = fields.String(required=True, validate=validate.Length(min=3, max=200))
-    proposed_change = fields.Dict(keys=fields.String(), required=True,
-                                  metadata={"description": "JSON merge patch (RFC 7386) on the config"})
+    """A single change (`component` + `proposed_change`) or a change set (`changes`)."""
+
+    component = fields.String(validate=validate.Length(min=3, max=200),
+                              metadata={"description": "single change: the component"})
+    proposed_change = fields.Dict(keys=fields.String(),
+                                  metadata={"description": "single change: JSON merge patch (RFC 7386) on the config"})
+    changes = fields.List(fields.Nested(OperationSchema),
+                          validate=validate.Length(min=1, max=MAX_SET_OPERATIONS),
+                          metadata={"description": "a change set: create / update / delete operations, decided "
+                                                   "and committed as one (all or nothing), in a safe order"})
     requested_by = fields.String(validate=validate.Length(min=1, max=320),
                                  metadata={"description": "the token's identity; filled in when absent"})
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
@@ -32,6 +81,18 @@ class ChangeRequestSchema(Schema):
     expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
+
+    @validates_schema
+    def _one_form(self, data, **_kw):
+        if "changes" in data:
+            extra = [k for k in ("component", "proposed_change", "expected_version")
+                     if data.get(k) is not None]
+            if extra:
+                raise ValidationError({k: ["not allowed with changes (put it in an operation)"] for k in extra})
+            return
+        errors = {k: ["Missing data for required field."] for k in ("component", "proposed_change") if k not in data}
+        if errors:
+            raise ValidationError(errors)
 
 
 class RollbackSchema(Schema):
@@ -129,7 +190,10 @@ class GraphResult(Schema):
 
 
 class ChangeResult(Schema):
-    status = fields.String(metadata={"description": "applied | rejected | queued | planned"})
+    """The result of a single change, or of a change set (`set_size`, `order`, `operations`)."""
+
+    status = fields.String(metadata={"description": "applied | rejected | queued | pending_approval | planned "
+                                                    "(for a set: of the whole set)"})
     affected_components = fields.List(fields.String())
     warnings = fields.List(fields.String())
     log_entry_id = fields.String(allow_none=True)
@@ -148,6 +212,13 @@ class ChangeResult(Schema):
     idempotent_replay = fields.Boolean()
     approved_by = fields.String()
     approval_comment = fields.String()
+    set_size = fields.Integer(metadata={"description": "change sets: the number of operations"})
+    order = fields.List(fields.String(), metadata={"description": "change sets: the components in the order "
+                                                                  "the operations were judged and applied"})
+    operations = fields.List(fields.Dict(), metadata={
+        "description": "change sets, in request order: index, order, op, component, diff (update) / config "
+                       "(create) / deleted snapshot (delete), version, impact, affected_components, decisions, "
+                       "facts (what its rules saw), edges_added, edges_removed"})
 
 
 class LogEntry(Schema):
@@ -183,6 +254,14 @@ class LogEntry(Schema):
     affected = fields.List(fields.String())
     warnings = fields.List(fields.String())
     request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
+    via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
+    set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
+    components = fields.List(fields.String(), metadata={"description": "change sets: every component it "
+                                                                        "creates, updates or deletes"})
+    operations = fields.Raw(metadata={"description": "change sets: each operation's diff / created config / "
+                                                     "deleted snapshot (last config and runtime), in order"})
+    imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
+    imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 
 
 class LogPage(Schema):

@@ -18,7 +18,11 @@ from app.policy.replay import record as policy_record
 
 def request_hash(request: ChangeRequest) -> str:
     """Identity of a request's content (for Idempotency-Key reuse checks)."""
-    return hashlib.sha256(json.dumps(request.to_dict(), sort_keys=True).encode()).hexdigest()
+    return request_hash_of(request.to_dict())
+
+
+def request_hash_of(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> dict:
@@ -81,8 +85,8 @@ def statement(*, component_id: str, analysis: Analysis | None, status: str, audi
 
 def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,
                 status: str, change_id: str, analysis: Analysis | None = None, result: dict | None = None,
-                note: str | None = None, rollback_of: str | None = None) -> dict:
-    """The AuditEntry of a change request or of one of its transitions."""
+                note: str | None = None, rollback_of: str | None = None, via: str | None = None) -> dict:
+    """The AuditEntry of a change request or of one of its transitions (`via`: "cli" when not over HTTP)."""
     applied = status == ChangeStatus.APPLIED and analysis is not None
     details = {}
     if analysis is not None:
@@ -101,7 +105,7 @@ def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, reque
         version_before=component.get("version"),
         version_after=(component.get("version") or 0) + (1 if applied else 0),
         affected=analysis.impact.ids if analysis else [], warnings=analysis.warnings if analysis else [],
-        rollback_of=rollback_of, **details)
+        rollback_of=rollback_of, via=via, **details)
 
 
 def change_request_properties(*, analysis: Analysis, status: ChangeStatus, change_id: str, log_id: str,

@@ -19,7 +19,11 @@ from app import clock, ids
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
+from app.changes import set_commit
 from app.changes.pipeline import analyse, reference_ids, reference_values
+from app.changes.set_analysis import SetAnalysis, analyse_set
+from app.changes.sets import ChangeSet, Operation, check_structure
+from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus, transition
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.graph.repository import GraphRepository, GraphTx
@@ -53,11 +57,12 @@ class Write:
     analysis, `check` (raises when the analysis contradicts what was asked: a stale plan), commit.
     """
 
-    request: ChangeRequest
+    request: ChangeRequest | ChangeSet
     kind: str = "change"                # the AuditEntry kind: change | rollback | approval | queue
     stored: dict | None = None          # the stored change request this write moves on (queue, approval)
     rollback_of: str | None = None
     approved_by: str | None = None
+    via: str | None = None              # "cli" when the write does not come over HTTP (audited as such)
     result_extra: dict = field(default_factory=dict)   # added to the result (plan_id, approval_comment)
     record_extra: dict = field(default_factory=dict)   # added to a new ChangeRequest (idempotency_key)
     replay: Callable[[GraphTx], dict | None] | None = None
@@ -119,6 +124,8 @@ class ChangeGate:
     # -- the one write transaction ----------------------------------------------------------------
     def execute(self, write: Write, actor=None) -> dict:
         """Lock+read → replay → guard → analyse → check → commit, re-run whole if the impact moved."""
+        if isinstance(write.request, ChangeSet):
+            return self._execute_set(write, actor)
         request, ref_ids = write.request, reference_ids(write.request)
         ref_values = reference_values(request)
 
@@ -163,7 +170,7 @@ class ChangeGate:
             extra=write.record_extra)
         audit = commits.audit_entry(log_id=log_id, kind=write.kind, now=now, component=analysis.component,
                                     request=req, status=str(status), change_id=change_id, analysis=analysis,
-                                    result=result, rollback_of=write.rollback_of)
+                                    result=result, rollback_of=write.rollback_of, via=write.via)
         enqueue = status == ChangeStatus.QUEUED and write.from_status != ChangeStatus.QUEUED
         params = commits.statement(component_id=req.component, analysis=analysis, status=status, audit=audit,
                                    change_request=record, now=now, rollback_of=write.rollback_of,
@@ -175,6 +182,100 @@ class ChangeGate:
                                             "kind": write.kind, "change_id": change_id, "log_entry_id": log_id,
                                             "affected": len(analysis.impact.rows)})
         return result
+
+    # -- change sets ------------------------------------------------------------------------------
+    def _analyse_set(self, change_set: ChangeSet, ctx: dict, actor=None,
+                     check: Callable[[SetAnalysis], None] | None = None) -> SetAnalysis:
+        if actor is not None:
+            for item in ctx["touched"]:
+                env = item["component"]["environment"]
+                if not actor.may_touch(env):
+                    raise Forbidden(f"this token may not change {env!r} components", cause="environment",
+                                    component=item["component"]["id"])
+            for op in change_set.operations:
+                if op.op == "create" and not actor.may_touch(op.environment):
+                    raise Forbidden(f"this token may not change {op.environment!r} components",
+                                    cause="environment", component=op.component)
+        analysis = analyse_set(change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None)
+        if check is not None:
+            check(analysis)
+        return analysis
+
+    def plan_set(self, change_set: ChangeSet, actor=None) -> dict:
+        """A set's full analysis, status `planned`, and a plan id: one read query, nothing written."""
+        check_structure(change_set)
+        ctx = self.repo.change_set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        analysis = self._analyse_set(change_set, ctx, actor)
+        plan_id = plans.sign({"set": change_set.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
+                              "versions": analysis.versions})
+        return analysis.result(ChangeStatus.PLANNED, plan_id=plan_id, graph_patch=set_commit.graph_patch(analysis))
+
+    def _execute_set(self, write: Write, actor=None) -> dict:
+        change_set: ChangeSet = write.request
+        check_structure(change_set)
+        ids, ref_ids = sorted(change_set.component_ids), set_reference_ids(change_set)
+
+        def work(gtx: GraphTx) -> dict:
+            ctx = gtx.change_set_context_for_update(ids, ref_ids)  # every lock, by id, + the read
+            if write.replay is not None and (stored_answer := write.replay(gtx)) is not None:
+                return stored_answer
+            if write.guard is not None:
+                write.guard(gtx)
+            analysis = self._analyse_set(change_set, ctx, actor, write.check)
+            analysis.approved_by = write.approved_by or (write.stored or {}).get("approved_by")
+            decided = analysis.status()
+            if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:
+                return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
+            status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
+            return self._commit_set(gtx, analysis, status, write)
+
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self.repo.in_write_tx(work)
+            except ImpactMoved as exc:
+                log.info("impact moved, re-running", extra={"components": ids, "moved": exc.moved,
+                                                            "attempt": attempt})
+        raise Conflict("the components this change set affects kept changing; try again",
+                       cause="impact_contention", components=ids)
+
+    def _commit_set(self, gtx: GraphTx, analysis: SetAnalysis, status: ChangeStatus, write: Write) -> dict:
+        now, log_id = self.clock(), self.new_id("log")
+        change_id = (write.stored or {}).get("id") or self.new_id("chg")
+        result = analysis.result(status, log_entry_id=log_id, change_id=change_id,
+                                 graph_patch=set_commit.graph_patch(analysis), **write.result_extra)
+        if write.rollback_of:
+            result["rollback_of"] = write.rollback_of
+        if analysis.approved_by:
+            result["approved_by"] = analysis.approved_by
+        record = set_commit.change_request_properties(
+            analysis, status=status, change_id=change_id, log_id=log_id, now=now, result=result,
+            stored=write.stored, rollback_of=write.rollback_of, queue_ttl_seconds=self.queue_ttl_seconds,
+            extra=write.record_extra)
+        audit = set_commit.audit_entry(analysis, log_id=log_id, kind=write.kind, now=now, status=status,
+                                       change_id=change_id, result=result, rollback_of=write.rollback_of)
+        params = set_commit.statement(analysis, status=status, change_id=change_id, now=now, audit=audit,
+                                      change_request=record, rollback_of=write.rollback_of,
+                                      enqueue=status == ChangeStatus.QUEUED
+                                      and write.from_status != ChangeStatus.QUEUED)
+        moved = gtx.commit_change_set(params)
+        if moved:
+            raise ImpactMoved(moved)
+        log.info("change set committed", extra={"components": analysis.change_set.component_ids,
+                                                "status": str(status), "kind": write.kind, "change_id": change_id,
+                                                "log_entry_id": log_id, "affected": len(analysis.affected)})
+        return result
+
+    def request_set(self, change_set: ChangeSet, idempotency_key: str | None = None, actor=None) -> dict:
+        """Decide a change set as a whole and apply / reject / queue it, in one transaction."""
+        write = Write(change_set)
+        if idempotency_key:
+            write = Write(change_set, replay=_replay(idempotency_key, commits.request_hash_of(change_set.to_dict())),
+                          record_extra={"idempotency_key": idempotency_key})
+        try:
+            return self.execute(write, actor=actor)
+        except ConstraintError:
+            # the same key, or a created id, committed concurrently: the re-run replays it or says 409
+            return self.execute(write, actor=actor)
 
     # -- request-change ---------------------------------------------------------------------------
     def request_change(self, request: ChangeRequest, idempotency_key: str | None = None, actor=None) -> dict:
@@ -193,6 +294,8 @@ class ChangeGate:
     def apply_plan(self, plan_id: str, actor=None) -> dict:
         """Apply exactly what was planned, or 409 if anything in the plan's impact set moved."""
         payload = plans.verify(plan_id)
+        if "set" in payload:
+            return self._apply_set_plan(plan_id, payload, actor)
         request = ChangeRequest(**payload["request"])
         if actor is not None:
             request = replace(request, requested_by=actor.name)  # whoever applies it is accountable
@@ -202,9 +305,19 @@ class ChangeGate:
         write = Write(request, check=_unmoved_since(payload["versions"]), result_extra={"plan_id": plan_id})
         return self.execute(write, actor=actor)
 
+    def _apply_set_plan(self, plan_id: str, payload: dict, actor=None) -> dict:
+        change_set = ChangeSet.from_dict(payload["set"])
+        if actor is not None:
+            change_set = replace(change_set, requested_by=actor.name)
+        if payload.get("mode") != self.mode or payload.get("rules") != self._rules_fingerprint():
+            raise Conflict("the rules or mode changed since this plan was made; plan again",
+                           cause="stale_plan", plan_rules=payload.get("rules"))
+        write = Write(change_set, check=_unmoved_since(payload["versions"]), result_extra={"plan_id": plan_id})
+        return self.execute(write, actor=actor)
+
     # -- rollback ---------------------------------------------------------------------------------
     def rollback(self, change_id: str, requested_by: str, reason: str | None = None,
-                 on_blocked: str = "reject", actor=None) -> dict:
+                 on_blocked: str = "reject", actor=None, via: str | None = None) -> dict:
         """Run the inverse of an applied change through the full pipeline.
 
         Only the keys the change touched are reverted. If a later change modified any of those keys,
@@ -218,6 +331,8 @@ class ChangeGate:
         if any(rb["status"] == ChangeStatus.APPLIED for rb in original["rolled_back_by"]):
             raise Conflict(f"change {change_id!r} was already rolled back", cause="already_rolled_back",
                            rolled_back_by=[rb["id"] for rb in original["rolled_back_by"]])
+        if original.get("kind") == "set":
+            return self._rollback_set(original, requested_by, reason, on_blocked, actor, via)
         diff = original["diff"]
         before_values = {e["key"]: e["old"] for e in diff if e["op"] != "added"}
         after_values = {e["key"]: e["new"] for e in diff if e["op"] != "removed"}
@@ -225,12 +340,59 @@ class ChangeGate:
                                 proposed_change=merge_patch.create(after_values, before_values),
                                 requested_by=requested_by, reason=reason or f"rollback of {change_id}",
                                 on_blocked=on_blocked)
-        write = Write(request, kind="rollback", rollback_of=change_id,
+        write = Write(request, kind="rollback", rollback_of=change_id, via=via,
                       guard=_unchanged_since(change_id, request.component, [e["key"] for e in diff], after_values))
         return self.execute(write, actor=actor)
 
 
+    def _rollback_set(self, original: dict, requested_by: str, reason: str | None, on_blocked: str,
+                      actor=None, via: str | None = None) -> dict:
+        """The inverse set: update → the inverse patch, create → delete, delete → re-create from the last
+        version (config, environment, explicit edges), add_edge ↔ remove_edge. 409 if a later change moved
+        what the set wrote."""
+        inverse, expected = [], {}
+        for op in original["operations"]:
+            cid = op["component"]
+            if op["op"] == "update":
+                before = {e["key"]: e["old"] for e in op["diff"] if e["op"] != "added"}
+                after = {e["key"]: e["new"] for e in op["diff"] if e["op"] != "removed"}
+                inverse.append(Operation("update", cid, proposed_change=merge_patch.create(after, before)))
+                expected[cid] = ([e["key"] for e in op["diff"]], after)
+            elif op["op"] in ("add_edge", "remove_edge"):
+                edge = op["edge"]
+                undo = "remove_edge" if op["op"] == "add_edge" else "add_edge"
+                inverse.append(Operation(undo, edge["source"], target=edge["target"], kind=edge["kind"]))
+            elif op["op"] == "create":
+                inverse.append(Operation("delete", cid))
+                expected[cid] = (list(op["config"]), op["config"])
+            else:
+                snap = op["deleted"]
+                inverse.append(Operation("create", cid, environment=snap["environment"], config=snap["config"],
+                                         explicit_edges=tuple(snap.get("explicit_edges") or ()) or None))
+        change_set = ChangeSet(tuple(inverse), requested_by, reason or f"rollback of {original['id']}", on_blocked,
+                               via=via)
+        write = Write(change_set, kind="rollback", rollback_of=original["id"],
+                      guard=_set_unchanged_since(original["id"], expected))
+        return self.execute(write, actor=actor)
+
+
 # -- the named steps ------------------------------------------------------------------------------
+def _set_unchanged_since(change_id: str, expected: dict[str, tuple[list[str], dict]]) -> Callable[[GraphTx], None]:
+    """A set's rollback undoes only its own writes: 409 if a touched key no longer holds what it set."""
+    def guard(gtx: GraphTx) -> None:
+        moved = {}
+        for cid, (touched, values) in expected.items():
+            current = gtx.component(cid)
+            config = current["config"] if current else {}
+            changed = [k for k in touched if config.get(k) != values.get(k)]
+            if current is None or changed:
+                moved[cid] = changed or ["<deleted>"]
+        if moved:
+            raise Conflict(f"components changed after {change_id}; refusing to undo the later changes",
+                           cause="changed_since", keys=moved)
+    return guard
+
+
 def _replay(key: str, digest: str) -> Callable[[GraphTx], dict | None]:
     """Idempotency: the stored result of the first request with this key (422 if its body differed)."""
     def replay(gtx: GraphTx) -> dict | None:

@@ -12,8 +12,10 @@ import logging
 from dataclasses import replace
 
 from app.changes import commit as commits
+from app.changes import set_commit
 from app.changes.gate import ChangeGate, Write, not_found, unknown_change
 from app.changes.model import ChangeRequest
+from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
 from app.errors import Forbidden, KarmaError
 from app.graph.repository import GraphTx
@@ -41,16 +43,20 @@ class ChangeLifecycle:
               kind: str = "queue") -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited."""
         status = transition(change["status"], to, change_id=change["id"])
-        request = ChangeRequest(**change["request"])
+        request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
-        component = gtx.component(change["component_id"])
+        component = gtx.component(change["component_id"]) or {"id": change["component_id"]}
         audit = commits.audit_entry(log_id=log_id, kind=kind, now=now, component=component,
                                     request=replace(request, requested_by=actor or request.requested_by),
                                     status=str(status), change_id=change["id"], note=note)
         record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now,
                                                note=note)
-        gtx.commit(commits.statement(component_id=change["component_id"], analysis=None, status=status,
-                                     audit=audit, change_request=record, now=now))
+        if isinstance(request, ChangeSet):
+            gtx.commit_change_set(set_commit.transition_statement(change, audit=audit, change_request=record,
+                                                                  now=now))
+        else:
+            gtx.commit(commits.statement(component_id=change["component_id"], analysis=None, status=status,
+                                         audit=audit, change_request=record, now=now))
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
         return {"change_id": change["id"], "status": str(status), "note": note, "log_entry_id": log_id,
                 "component": change["component_id"], "transition": True}
@@ -59,9 +65,9 @@ class ChangeLifecycle:
                      actor: str | None = None, kind: str = "queue", why: str | None = None) -> dict:
         """Lock the component, check the request is still `expected`, move it to `to`: one transaction."""
         def work(gtx: GraphTx) -> dict:
-            if gtx.lock(change["component_id"]) is None:
+            if gtx.lock(change["component_id"]) is None and change.get("kind") != "set":
                 raise not_found(change["component_id"])
-            current = gtx.change(change["id"])
+            current = gtx.change_for_update(change["id"])
             require(current["status"], expected, change_id=change["id"], why=why)
             return self._move(gtx, current, to, note=note, actor=actor, kind=kind)
 
@@ -93,7 +99,7 @@ class ChangeLifecycle:
     def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
         """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
         change = self._pending(change_id, actor)
-        write = Write(ChangeRequest(**change["request"]), kind="approval",
+        write = Write(request_of(change), kind="approval",
                       stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
                       guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
                       approved_by=actor.name if actor else "system",
@@ -123,7 +129,7 @@ class ChangeLifecycle:
             if self._expired(change):
                 return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED,
                                          note="queue TTL elapsed")
-            write = Write(ChangeRequest(**change["request"]), kind="queue", stored=change,
+            write = Write(request_of(change), kind="queue", stored=change,
                           guard=_still(change["id"], ChangeStatus.QUEUED))
             return self.gate.execute(write)
         except KarmaError as exc:
@@ -138,7 +144,7 @@ class ChangeLifecycle:
         one another processor moved first is left alone."""
         def work(gtx: GraphTx) -> dict:
             gtx.lock(change["component_id"])
-            current = gtx.change(change["id"])
+            current = gtx.change_for_update(change["id"])
             if current is None or current["status"] != ChangeStatus.QUEUED:
                 return {"change_id": change["id"], "status": current["status"] if current else "gone",
                         "transition": False}
@@ -171,8 +177,15 @@ class ChangeLifecycle:
 def _still(change_id: str, expected: ChangeStatus):
     """Guard: the stored request is still `expected` under the lock (else 409, cause change_<status>)."""
     def guard(gtx: GraphTx) -> None:
-        current = gtx.change(change_id)
+        current = gtx.change_for_update(change_id)
         if current is None:
             raise unknown_change(change_id)
         require(current["status"], expected, change_id=change_id)
     return guard
+
+
+def request_of(change: dict) -> ChangeRequest | ChangeSet:
+    """The stored request of a change request: a single change, or a change set."""
+    if change.get("kind") == "set":
+        return ChangeSet.from_dict(change["request"])
+    return ChangeRequest(**change["request"])

@@ -145,6 +145,7 @@ def facts(analysis: Analysis) -> list[dict]:
         "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
         "requested_by": req.requested_by, "reason": req.reason,
         "affected_count": len(analysis.impact.rows), "on_blocked": req.on_blocked,
+        "op": "update", "set_size": 1, "set_components": [comp["id"]],  # a single change: a one-update set
     })
     component = fact_fields.build("component", comp)
     siblings = analysis.impact.siblings

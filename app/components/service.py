@@ -58,8 +58,12 @@ class ComponentService:
         return self.repo.graph(environment)
 
     def versions(self, component_id: str) -> list[dict]:
-        self.get(component_id)
-        return self.repo.config_versions(component_id)
+        """Every kept version, newest first; a deleted component's history stays readable (404 only for
+        an id that never existed)."""
+        versions = self.repo.config_versions(_require_id(component_id))
+        if not versions:
+            self.get(component_id)  # 404 for an unknown component
+        return versions
 
     def update_runtime(self, component_id: str, runtime: dict, reported_by: str, actor=None) -> dict:
         """Replace the runtime outputs a deploy reports; validated, versioned and audited."""

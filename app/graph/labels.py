@@ -7,7 +7,9 @@ may name is listed here. tests/unit/test_cypher_files.py checks every `cypher/*.
 
 from __future__ import annotations
 
-NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
+# DeletedComponent: a component a change set deleted — no longer a :Component (its id is free, no edges),
+# kept with its last config and runtime, its version history and its audit links.
+NODE_LABELS = ("Component", "DeletedComponent", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
                "KarmaType",  # the fingerprint of each type declaration the service started with
                "OutboxEvent", "Subscription")  # notifications: the transactional outbox, who is told what
 

@@ -74,6 +74,10 @@ class GraphTx:
         """A stored change request, decoded, with its trail, what it waits on and its rollbacks."""
         return change_record(_single(self._tx, "change_get", id=change_id))
 
+    def change_for_update(self, change_id: str) -> dict | None:
+        """As `change`, holding the change request's write lock for the rest of the transaction."""
+        return change_record(_single(self._tx, "change_get_for_update", id=change_id))
+
     def change_by_idempotency_key(self, key: str) -> dict | None:
         """{id, request_hash, result} of the change request first made with this key, if any."""
         row = _single(self._tx, "change_by_idempotency_key", key=key)
@@ -83,6 +87,15 @@ class GraphTx:
         """The oldest queued change request on a component (call it holding the component's lock)."""
         row = _single(self._tx, "queue_head", component=component_id)
         return None if row is None else decode_change(row["change"])
+
+    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
+        """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[]).single()
+        return decode_set_context(record.data())
+
+    def commit_change_set(self, params: dict) -> list[str]:
+        """Run the one statement that commits a change set; returns the affected components that moved."""
+        return _single(self._tx, "commit_change_set", **params)["moved"]
 
     def commit(self, params: dict) -> list[str]:
         """Run the one commit statement; returns the affected components that moved since they were
@@ -192,6 +205,26 @@ class GraphRepository(OutboxQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
+    def change_set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
+        """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[]))
+
+    def seed_state(self, ids: list[str]) -> dict[str, dict]:
+        """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
+        return {cid: {"type": row["type"], "environment": row["environment"], "config": loads(row["config"]),
+                      "runtime": loads(row["runtime"])} for cid, row in self.existing(ids).items()}
+
+    def component_ids(self) -> list[str]:
+        """Every component id (what `karma seed --prune` compares a file with)."""
+        return self.read("component_ids")["ids"]
+
+    def explicit_edges(self, ids: list[str]) -> list[dict]:
+        """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""
+        return self.read("explicit_edges", ids=ids)["edges"]
+
+    def component_count(self) -> int:
+        return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
+
     def queued_components(self, waits_on: str | None = None) -> list[str]:
         """Components with queued change requests (only those waiting on `waits_on`, if given)."""
         return sorted(self.read("queue_components", waits_on=waits_on)["components"])
@@ -252,7 +285,8 @@ class GraphRepository(OutboxQueries):
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
             out = {"components": len(components), "written": written, "edges": len(edges)}
             if audit is not None:
-                out["log_entry_id"] = _single(tx, "import_audit", audit=audit, component_ids=ids)["log_entry_id"]
+                entry = {**audit, "imported_components": len(components), "imported_edges": len(edges)}
+                out["log_entry_id"] = _single(tx, "import_audit", audit=entry, component_ids=ids)["log_entry_id"]
             return out
 
         with self._session() as session:
@@ -315,7 +349,7 @@ class GraphRepository(OutboxQueries):
         return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = ("request", "blockers", "diff", "result")
+_CHANGE_JSON = ("request", "blockers", "diff", "result", "operations")
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
@@ -337,3 +371,19 @@ def change_record(row: dict | None) -> dict | None:
     return {**decode_change(row["change"]),
             "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
             "waits_on": row["waits_on"], "rolled_back_by": row["rolled_back_by"]}
+
+
+def _set_context_for_update_query() -> str:
+    """The lock statement followed by the context read (each file loaded once and cached)."""
+    return query("change_set_lock") + "\n" + query("change_set_context")
+
+
+def decode_set_context(row: dict) -> dict:
+    """The set context as values: each touched component's config and runtime decoded."""
+    touched = [{**item, "component": {**item["component"], "config": loads(item["component"].get("config")),
+                                      "runtime": loads(item["component"].get("runtime"))},
+                "impacted": [{**r, "runtime": loads(r.get("runtime")), "config": loads(r.get("config"))}
+                             for r in item["impacted"]],
+                "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
+               for item in row["touched"]]
+    return {"touched": touched, "refs": row["refs"]}

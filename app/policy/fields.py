@@ -47,6 +47,9 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "reason": _f(STR, "why (may be unset)"),
         "affected_count": _f(INT, "how many components the change reaches"),
         "on_blocked": _f(STR, "what the requester wants on a block: reject or queue"),
+        "op": _f(STR, "the operation: create, update, delete, add_edge or remove_edge (a single change is an update)"),
+        "set_size": _f(INT, "how many operations the change set has (1 for a single change)"),
+        "set_components": _f(LIST, "the ids of every component the change set creates, updates or deletes"),
     },
     "component": {
         "id": _f(STR, "the changed component's id"),

@@ -18,6 +18,7 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
+from app.graph.repository import decode_set_context
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -112,6 +113,23 @@ class FixtureGraph:
                               for rv in ref_values if rv.get("mode") == "referrer"
                               for e in self._in.get(component_id, ())
                               if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
+
+    def set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
+        """What cypher/change_set_context.cypher reads for a change set, from the fixture: each existing
+        component of `ids` with its impact, who references it by a config key and its explicit edges."""
+        touched = []
+        for cid in ids:
+            ctx = self.context(cid, [])
+            if ctx is None:
+                continue
+            touched.append({**ctx,
+                            "referrers": [{"source": e["source"], "kind": e["kind"], "via": e["via"]}
+                                          for e in self._in.get(cid, ()) if e["via"] != "seed"],
+                            "explicit_edges": [e for e in self.edges if e["via"] == "seed" and cid in
+                                               (e["source"], e["target"])]})
+        refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
+                 "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
+        return decode_set_context({"touched": touched, "refs": refs})  # stored form → values, as the read does
 
     def _values(self, lookups: list[dict]) -> list[dict]:
         """Components whose by-value property matches a lookup (the query's 'value' mode)."""

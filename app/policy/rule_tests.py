@@ -37,6 +37,9 @@ import yaml
 
 from app.changes.model import ChangeRequest
 from app.changes.pipeline import analyse, reference_ids, reference_values
+from app.changes.set_analysis import analyse_set
+from app.changes.sets import ChangeSet
+from app.changes.sets import reference_ids as set_reference_ids
 from app.errors import KarmaError
 from app.policy.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
@@ -194,10 +197,10 @@ def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime,
     if fixture is None and "fixture" not in raw:
         errors.append(f"{where}.fixture: required (here or at the top of the file)")
     at = _time(raw["at"], f"{where}.at", errors) if "at" in raw else shared_at
-    if "changes" in raw:
-        errors.append(f"{where}.changes: change sets are not supported yet; give one change")
     change = raw.get("change")
-    if not isinstance(change, dict):
+    if "changes" in raw:
+        change = _change_set(raw, where, errors)
+    elif not isinstance(change, dict):
         errors.append(f"{where}.change: required, a change body (component, proposed_change, requested_by)")
     else:
         for key in change:
@@ -231,6 +234,20 @@ def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime,
         return None
     return Case(file=shown(file), index=index, name=name.strip(), fixture=fixture, at=at,
                 assume=assume, change=change, expect=expect)
+
+
+def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
+    """A case's change set: `changes: [...]` (the request-change set format) plus `requested_by`,
+    optional `reason` and `on_blocked` in `change:`. Its structure is checked when it runs, as the
+    service checks it (a malformed set is the `invalid` status)."""
+    body = dict(raw.get("change") or {})
+    if not isinstance(raw["changes"], list) or not raw["changes"]:
+        errors.append(f"{where}.changes: expected a non-empty list of operations")
+    if set(body) - {"requested_by", "reason", "on_blocked"}:
+        errors.append(f"{where}.change: with changes, only requested_by, reason and on_blocked")
+    if not isinstance(body.get("requested_by"), str):
+        errors.append(f"{where}.change.requested_by: required, a string")
+    return {**body, "changes": raw["changes"]}
 
 
 def read_cases(path: Path) -> list[Case]:
@@ -276,6 +293,8 @@ def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
     """(status, decisions) the service would give this change on the case's graph (nothing is written)."""
     graph = FixtureGraph(case.fixture)
     graph.assume_runtime(case.assume.get("runtime") or {})
+    if "changes" in case.change:
+        return _evaluate_set(case, graph, policy)
     request = request_of(case)
     try:
         ctx = graph.context(request.component, reference_ids(request), reference_values(request))
@@ -284,6 +303,17 @@ def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
         return ("not_found" if exc.status == 404 else "invalid"), []
     if not analysis.diff:
         return "invalid", []  # the service refuses a change that changes nothing (422)
+    return analysis.status(), analysis.decisions
+
+
+def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[dict]]:
+    """A change-set case: the gate's set analysis on the fixture's context (nothing is written)."""
+    try:
+        change_set = ChangeSet.from_dict({"on_blocked": "reject", **case.change})
+        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        analysis = analyse_set(change_set, ctx, mode="full", policy=policy)
+    except (KarmaError, TypeError) as exc:
+        return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), []
     return analysis.status(), analysis.decisions
 
 

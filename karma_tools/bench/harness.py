@@ -404,6 +404,7 @@ def run(cfg: BenchConfig) -> dict:
             out["rules"] = _rules(state, cfg, world.repo, requests, rules_small, rules_big)
             out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests,
                                               rules_small, rules_big)
+            out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
             if cfg.profile:
                 out["profile"] = _profile(state, client, requests)
             out["throughput"] = _throughput(state, cfg, neo, requests, token)
@@ -665,6 +666,37 @@ def _round_trips(state: Run, cfg: BenchConfig, repo, driver, requests: Requests,
            "plan_example": rows[0]["plan_flushes"], "apply_example": rows[0]["apply_flushes"]}
     _echo(f"  plan: {sorted(plans)} round trips {rows[0]['plan_flushes']}; apply: {sorted(applies)} "
           f"{rows[0]['apply_flushes']}; floor: {floor_rt.count}")
+    return out
+
+
+def _set_round_trips(state: Run, client, driver, requests: Requests, sizes=(1, 10, 100)) -> dict:
+    """Bolt round trips of a change set's plan and apply by number of operations (issue 10: they do not
+    grow: plan ≤ 2, apply ≤ 3). The operations tag VPCs of distinct environments."""
+    _echo("[change sets] Bolt round trips per plan and per apply, by number of operations")
+    rows = []
+    try:
+        targets = _apply_targets(driver, max(sizes))
+        for n in sizes:
+            if len(targets) < n:
+                break
+            requests.counter += 1
+
+            def body(tag: str, n=n) -> dict:
+                return {"changes": [{"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": tag}}}
+                                    for cid in targets[:n]], "requested_by": REQUESTER, "reason": "benchmark"}
+
+            _post(client, "/plan", body(f"plan-{requests.run_id}"))  # warm
+            with RoundTrips() as plan_rt:
+                _, plan_http, _ = _post(client, "/plan", body(f"plan-{requests.run_id}"))
+            with RoundTrips() as apply_rt:
+                _, apply_http, data = _post(client, "/request-change", body(f"{requests.run_id}-{requests.counter}"))
+            rows.append({"operations": n, "plan": plan_rt.count, "plan_http": plan_http, "apply": apply_rt.count,
+                         "apply_http": apply_http, "apply_status": data.get("status")})
+    except Exception as exc:  # noqa: BLE001
+        state.error("set_round_trips", exc)
+    out = {"rows": rows, "plan_max": max((r["plan"] for r in rows), default=None),
+           "apply_max": max((r["apply"] for r in rows), default=None)}
+    _echo(f"  {[(r['operations'], r['plan'], r['apply']) for r in rows]} (operations, plan, apply)")
     return out
 
 

@@ -75,6 +75,12 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert all(r["plan"] >= 1 and r["apply"] >= 1 and r["apply_http"] == 200 for r in trips["rows"]), [(r["plan_http"], r["apply_http"], r["plan"], r["apply"]) for r in trips["rows"]]
     assert trips["floor"] >= 1
 
+    sets = harness._set_round_trips(state, client, driver, requests, sizes=(1, 3))
+    assert state.errors == [], state.errors
+    assert [r["operations"] for r in sets["rows"]] == [1, 3], sets
+    assert all(r["apply_http"] == 200 and r["apply_status"] == "applied" for r in sets["rows"]), sets
+    assert sets["plan_max"] <= 2 and sets["apply_max"] <= 3, sets
+
     out = {"latency": {str(SIZE): latency}, "round_trips": trips, "errors": state.errors}
     out["targets"] = harness._targets(out)
     assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli import cli_identity, main
 
 
 @pytest.fixture
@@ -43,3 +43,102 @@ def test_seed_command_refuses_a_bad_file(cli, tmp_path, graph_dump):
     result = cli("seed", str(bad))
     assert result.exit_code == 1 and "components[0] (vpc/x): config.cidr" in result.output
     assert graph_dump() == before
+
+
+def _world_with(tmp_path, change) -> str:
+    import yaml
+
+    from tests.conftest import SEED
+
+    doc = yaml.safe_load(SEED.read_text())
+    change(doc)
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def _set_cidr(cid, cidr):
+    def change(doc):
+        next(c for c in doc["components"] if c["id"] == cid)["config"]["cidr_block"] = cidr
+    return change
+
+
+def test_seed_a_change_the_rules_reject_is_rejected_and_audited(cli, client, tmp_path, graph_dump):
+    # the running bastion is in private-a: the rules reject its CIDR change, via the API and via seed
+    before = graph_dump()
+    path = _world_with(tmp_path, _set_cidr("subnet/karma-dev-private-a", "10.42.9.0/24"))
+    planned = cli("seed", path, "--plan")
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert plan["status"] == "planned" and [o["op"] for o in plan["operations"]] == ["update"]
+    assert [b["rule_id"] for b in plan["blockers"]] == ["subnet-change-with-running-instance"]
+    assert graph_dump() == before  # --plan writes nothing
+    result = cli("seed", path)
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    assert body["status"] == "rejected" and body["seed"] == "change-set"
+    assert [b["rule_id"] for b in body["blockers"]] == ["subnet-change-with-running-instance"]
+    node = client.get("/components/subnet/karma-dev-private-a").get_json()
+    assert node["config"]["cidr_block"] == "10.42.1.0/24" and node["version"] == 1
+    entry = client.get(f"/log/{body['log_entry_id']}").get_json()
+    assert entry["status"] == "rejected" and entry["requested_by"] == cli_identity() and entry["via"] == "cli"
+
+
+def test_seed_applies_creates_and_updates_and_never_touches_runtime(cli, client, tmp_path):
+    def change(doc):
+        _set_cidr("subnet/karma-dev-private-b", "10.42.8.0/24")(doc)
+        doc["components"].append({"id": "subnet/karma-dev-private-z", "environment": "dev",
+                                  "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.50.0/24"},
+                                  "runtime": {"subnet_id": "subnet-z"}})
+        next(c for c in doc["components"] if c["id"] == "vpc/karma-dev")["runtime"] = {}
+    runtime_before = client.get("/components/vpc/karma-dev").get_json()["runtime"]
+    result = cli("seed", _world_with(tmp_path, change))
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["status"] == "applied" and body["set_size"] == 2
+    assert {o["op"] for o in body["operations"]} == {"create", "update"}
+    created = client.get("/components/subnet/karma-dev-private-z").get_json()
+    assert created["runtime"] == {} and created["version"] == 1
+    assert client.get("/components/subnet/karma-dev-private-b").get_json()["config"]["cidr_block"] == "10.42.8.0/24"
+    assert client.get("/components/vpc/karma-dev").get_json()["runtime"] == runtime_before
+    entry = client.get(f"/log/{body['log_entry_id']}").get_json()
+    assert entry["requested_by"] == cli_identity() and entry["via"] == "cli" and entry["set_size"] == 2
+    again = cli("seed", _world_with(tmp_path, change))
+    assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "unchanged"
+
+
+def test_seed_prunes_only_when_asked(cli, client, tmp_path):
+    def drop_bastion(doc):
+        doc["components"] = [c for c in doc["components"] if c["id"] != "ec2-instance/karma-dev-bastion"]
+    path = _world_with(tmp_path, drop_bastion)
+    assert json.loads(cli("seed", path).stdout)["status"] == "unchanged"
+    result = cli("seed", path, "--prune")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert [(o["op"], o["component"]) for o in body["operations"]] == [("delete", "ec2-instance/karma-dev-bastion")]
+    assert client.get("/components/ec2-instance/karma-dev-bastion").status_code == 404
+
+
+def test_seed_adds_explicit_edges_and_prunes_them_only_when_asked(cli, client, tmp_path):
+    edge = {"from": "lambda/karma-api", "to": "s3-bucket/karma-shared", "kind": "depends_on"}
+    with_edge = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", [edge]))
+    body = json.loads(cli("seed", with_edge).stdout)
+    assert body["status"] == "applied" and [o["op"] for o in body["operations"]] == ["add_edge"], body
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in \
+        client.get("/components/lambda/karma-api").get_json()["dependencies"]
+    without = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", []))
+    assert json.loads(cli("seed", without).stdout)["status"] == "unchanged"
+    body = json.loads(cli("seed", without, "--prune").stdout)
+    assert [o["op"] for o in body["operations"]] == ["remove_edge"], body
+
+
+def test_seed_into_an_empty_graph_is_one_audited_import(cli, client, driver):
+    from tests.conftest import wipe
+
+    wipe(driver)
+    result = cli("seed")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["seed"] == "import" and body["components"] > 30
+    entry = client.get(f"/log/{body['log_entry_id']}").get_json()
+    assert entry["kind"] == "import" and entry["requested_by"] == cli_identity() and entry["via"] == "cli"

@@ -22,6 +22,7 @@ def change(**overrides) -> dict:
         "changed_keys": ["cidr_block"], "added_keys": [], "removed_keys": [], "modified_keys": ["cidr_block"],
         "old": {"cidr_block": "10.42.1.0/24"}, "new": {"cidr_block": "10.42.9.0/24"},
         "requested_by": "ted@strall.com", "reason": None, "on_blocked": "reject",
+        "op": "update", "set_size": 1, "set_components": [SUBNET],
     }  # affected_count: filled in by facts() (the number of impacted rows) unless given
     base.update(overrides)
     return base

@@ -1,0 +1,82 @@
+"""`karma seed FILE` through the gate: the change set that turns the graph into the file.
+
+Into an EMPTY graph the file may go in as one bulk load (app.seeding.load), recorded as one audited
+`import` entry. Into a graph that already holds components, the file is a desired state: components it
+has and the graph lacks are created, components whose config differs are updated (a merge patch from
+the graph's config to the file's), explicit edges the file has and the graph lacks are added, and — only
+with `prune` — components (and explicit edges of the file's components) the graph has and the file lacks
+are deleted. That set then goes through the pipeline like any request: validated, ordered,
+judged by the rules, committed in one transaction with one audit entry, under the operator's identity.
+Runtime is never touched (deploys report it); a file's runtime outputs only count for the first load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app import seeding
+from app.changes import merge_patch
+from app.changes.sets import ChangeSet, Operation
+from app.clock import utcnow
+from app.errors import Unprocessable
+from app.ids import new_id
+
+
+def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = False, via: str = "cli"
+                ) -> tuple[ChangeSet | None, list[str]]:
+    """(the change set, notes) that turns the graph into `doc`; None when the graph already is the file."""
+    raw = doc.get("components") if isinstance(doc, dict) else None
+    raw = raw if isinstance(raw, list) else []
+    ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    current = repo.seed_state(sorted(set(ids) | seeding.referenced_ids(doc)))
+    components, edges = seeding.validate(doc, {cid: {"environment": c["environment"], "type": c["type"]}
+                                               for cid, c in current.items()})
+    ops, notes, errors = [], [], {}
+    for comp in components:
+        old = current.get(comp["id"])
+        if old is None:
+            ops.append(Operation("create", comp["id"], environment=comp["environment"], config=comp["config"]))
+            if comp["runtime"]:
+                notes.append(f"{comp['id']}: runtime in the file ignored (deploys report runtime)")
+        elif old["environment"] != comp["environment"]:
+            errors[comp["id"]] = [f"environment {old['environment']!r} cannot become {comp['environment']!r}; "
+                                  "delete and create it instead"]
+        elif old["config"] != comp["config"]:
+            ops.append(Operation("update", comp["id"], proposed_change=merge_patch.create(old["config"],
+                                                                                          comp["config"])))
+    if errors:
+        raise Unprocessable("the seed file cannot be applied to this graph", errors=errors)
+    if prune:
+        keep = {c["id"] for c in components}
+        ops += [Operation("delete", cid) for cid in repo.component_ids() if cid not in keep]
+    ops += _edge_operations(repo, components, edges, prune)
+    if not ops:
+        return None, notes
+    return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes
+
+
+def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False, prune: bool = False) -> dict:
+    """Load `path`: a bulk import into an empty graph, else its change set through the gate."""
+    doc = seeding.read_file(path)
+    if repo.component_count() == 0 and not plan:
+        now = utcnow()
+        audit = {"id": new_id("log"), "kind": "import", "timestamp": now, "requested_by": requested_by,
+                 "via": "cli", "status": "applied", "reason": f"seed {path}", "affected": [], "warnings": []}
+        result = seeding.load(repo, path, audit=audit)
+        return {"seed": "import", "log_entry_id": audit["id"], **result}
+    change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
+    if change_set is None:
+        return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
+    result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+    return {**result, "seed": "change-set", "notes": notes}
+
+
+def _edge_operations(repo, components: list[dict], edges: list[dict], prune: bool) -> list[Operation]:
+    """The file's explicit edges the graph lacks are added; with `prune`, the explicit edges going out of
+    the file's components that the file lacks are removed."""
+    wanted = {(e["source"], e["target"], e["kind"]) for e in edges if e["via"] == seeding.EXPLICIT_VIA}
+    have = {(e["source"], e["target"], e["kind"]) for e in repo.explicit_edges([c["id"] for c in components])}
+    ops = [Operation("add_edge", s, target=t, kind=k) for s, t, k in sorted(wanted - have)]
+    if prune:
+        ops += [Operation("remove_edge", s, target=t, kind=k) for s, t, k in sorted(have - wanted)]
+    return ops

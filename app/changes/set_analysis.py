@@ -1,0 +1,364 @@
+"""The analysis of a change set (pure, given the context read for it): per operation in the safe order,
+validation, references, impact and rules against the graph as it would be after the operations before it;
+then the no-dangling-reference check over the whole set, one status and one wave plan of actions."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.changes import merge_patch
+from app.changes.actions import layer, propagation_edges
+from app.changes.diff import diff as config_diff
+from app.changes.diff import keys
+from app.changes.set_graph import GraphState
+from app.changes.sets import ChangeSet, Operation, check_structure, order
+from app.seeding import emits_problem
+from app.changes.status import ChangeStatus
+from app.components import get_type, split_id
+from app.errors import Conflict, NotFound, Unprocessable
+from app.policy import fields as fact_fields
+
+
+@dataclass
+class OperationAnalysis:
+    index: int               # position in the request
+    position: int            # position in the safe order
+    op: Operation
+    component: dict          # id, type, nickname, environment, version, config, runtime (before the op)
+    new_config: dict | None  # None for a delete
+    diff: list[dict]
+    edges_add: list[dict]
+    edges_remove: list[dict]
+    impact: list[dict]
+    edges: list[dict] = field(default_factory=list)
+    explicit_edges: list[dict] = field(default_factory=list)  # a delete: its `via: seed` edges (they go too)
+    decisions: list[dict] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+    def result(self) -> dict:
+        out: dict[str, Any] = {"index": self.index, "order": self.position, "op": self.op.op,
+                               "component": self.component["id"],
+                               "affected_components": [r["id"] for r in self.impact],
+                               "impact": self.impact, "decisions": self.decisions, "facts": self.facts,
+                               "edges_added": self.edges_add, "edges_removed": self.edges_remove}
+        if self.op.is_edge:
+            out.update(edge=self.op.edge, version={"current": self.component["version"],
+                                                   "after": self.component["version"]})
+        elif self.op.op == "create":
+            out.update(config=self.new_config, version={"current": None, "after": 1})
+        elif self.op.op == "update":
+            out.update(diff=self.diff, version={"current": self.component["version"],
+                                                "after": self.component["version"] + 1})
+        else:
+            out.update(deleted={**{k: self.component[k] for k in ("id", "type", "environment", "version",
+                                                                  "config", "runtime")},
+                                "explicit_edges": self.explicit_edges},
+                       version={"current": self.component["version"], "after": None})
+        return out
+
+
+@dataclass
+class SetAnalysis:
+    change_set: ChangeSet
+    operations: list[OperationAnalysis]  # in the safe order
+    mode: str = "full"
+    actions: dict = field(default_factory=dict)
+    approved_by: str | None = None
+
+    @property
+    def decisions(self) -> list[dict]:
+        return [{**d, "operation": o.index} for o in self.operations for d in o.decisions]
+
+    @property
+    def affected(self) -> list[dict]:
+        """Every affected component once (the smallest depth), none of them touched by the set."""
+        touched = {o.component["id"] for o in self.operations}
+        rows: dict[str, dict] = {}
+        for o in self.operations:
+            for r in o.impact:
+                if r["id"] not in touched and (r["id"] not in rows or r["depth"] < rows[r["id"]]["depth"]):
+                    rows[r["id"]] = r
+        return sorted(rows.values(), key=lambda r: (r["depth"], r["id"]))
+
+    @property
+    def versions(self) -> dict[str, int]:
+        """Touched (existing) and affected components at the versions the rules saw; a created one is 0."""
+        out = {r["id"]: r["version"] for r in self.affected}
+        for o in self.operations:
+            out[o.component["id"]] = o.component["version"] if o.op.op != "create" else 0
+        return out
+
+    @property
+    def blockers(self) -> list[dict]:
+        holding = ("reject", "block") if self.approved_by else ("reject", "block", "require_approval")
+        return [d for d in self.decisions if d["effect"] in holding]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [d["message"] for d in self.decisions if d["effect"] == "warn"]
+
+    def status(self) -> ChangeStatus:
+        effects = {d["effect"] for d in self.decisions}
+        if "reject" in effects:
+            return ChangeStatus.REJECTED
+        if "block" in effects:
+            return ChangeStatus.QUEUED if self.change_set.on_blocked == "queue" else ChangeStatus.REJECTED
+        if "require_approval" in effects and not self.approved_by:
+            return ChangeStatus.PENDING_APPROVAL
+        return ChangeStatus.APPLIED
+
+    def result(self, status: ChangeStatus, **extra: Any) -> dict:
+        body = {"status": str(status), "affected_components": [r["id"] for r in self.affected],
+                "warnings": self.warnings, "log_entry_id": None, "change_id": None, "mode": self.mode,
+                "set_size": len(self.operations), "order": [o.component["id"] for o in self.operations],
+                "operations": [o.result() for o in sorted(self.operations, key=lambda o: o.index)],
+                "decisions": self.decisions, "blockers": self.blockers, "actions": self.actions}
+        body.update(extra)
+        return body
+
+
+def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None) -> SetAnalysis:
+    check_structure(change_set)
+    state = GraphState(ctx)
+    _check_existence(change_set, state)
+    analysed = []
+    for position, i in enumerate(order(change_set, state)):
+        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy))
+    _check_no_dangling(change_set, state, analysed)
+    analysis = SetAnalysis(change_set, analysed, mode=mode)
+    analysis.actions = set_actions(analysed, state)
+    return analysis
+
+
+def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
+    for i, op in enumerate(change_set.operations):
+        if op.is_edge:
+            continue  # its ends may be created by the set: checked in order (_analyse_edge)
+        if op.op == "create" and op.component in state.nodes:
+            raise Conflict(f"component {op.component!r} already exists; update it instead",
+                           cause="component_exists", component=op.component, operation=i)
+        if op.op != "create" and op.component not in state.nodes:
+            raise NotFound(f"component {op.component!r} not found", cause="unknown_component",
+                           component=op.component, operation=i)
+        expected = op.expected_version
+        if op.op != "create" and expected is not None and expected != state.nodes[op.component]["version"]:
+            current = state.nodes[op.component]["version"]
+            raise Conflict(f"component {op.component!r} is at version {current}, not {expected}",
+                           cause="stale_version", component=op.component, operation=i,
+                           current_version=current, expected_version=expected)
+
+
+def _component(node: dict) -> dict:
+    return {"id": node["id"], "type": node["type"], "nickname": node.get("nickname"),
+            "environment": node["environment"], "version": node["version"],
+            "config": node.get("config") or {}, "runtime": node.get("runtime") or {}}
+
+
+def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
+                       policy) -> OperationAnalysis:
+    op = change_set.operations[i]
+    if op.is_edge:
+        return _analyse_edge(change_set, i, position, state, mode, policy)
+    type_name, nickname = split_id(op.component)
+    ctype = get_type(type_name)
+    if op.op == "create":
+        component = {"id": op.component, "type": type_name, "nickname": nickname,
+                     "environment": op.environment, "version": 0, "config": {}, "runtime": {}}
+        new_config = copy.deepcopy(op.config)
+        _validate(ctype, i, "config", op.config, new_config, component, state)
+    else:
+        component = _component(state.nodes[op.component])
+        if op.op == "update":
+            new_config = merge_patch.apply(component["config"], op.proposed_change)
+            _validate(ctype, i, "proposed_change", op.proposed_change, new_config, component, state)
+        else:
+            new_config = None
+    entries = config_diff(component["config"], new_config or {})
+    if op.op == "update" and not entries:
+        raise Unprocessable("the proposed change changes nothing", component=op.component,
+                            errors={f"changes[{i}].proposed_change": ["no config key would change"]})
+    old_edges = {_edge_key(e): e for e in ctype.edges(op.component, component["config"])}
+    new_edges = {_edge_key(e): e for e in ctype.edges(op.component, new_config or {})}
+    if op.op == "create" and op.explicit_edges:  # a rollback re-creating a deleted component
+        new_edges.update({(e["source"], e["target"], e["kind"], e["via"]): dict(e) for e in op.explicit_edges
+                          if state.environment_of(e["target"] if e["source"] == op.component else e["source"])})
+    impact = [] if mode == "just-apply" or op.op == "create" else state.impact(op.component)
+    analysis = OperationAnalysis(
+        index=i, position=position, op=op, component=component, new_config=new_config, diff=entries,
+        edges_add=[new_edges[k] for k in new_edges if k not in old_edges],
+        edges_remove=[old_edges[k] for k in old_edges if k not in new_edges], impact=impact)
+    analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    if op.op == "delete":
+        analysis.explicit_edges = state.explicit.get(op.component, [])
+    facts_ = operation_facts(change_set, analysis)
+    analysis.facts = facts_[0]["change"]
+    if policy is not None and mode == "full":
+        analysis.decisions = [{**d.to_dict(), "operation": i} for d in policy.evaluate(facts_)]
+    # the graph as it is after this operation, for the ones after it
+    if op.op == "create":
+        state.nodes[op.component] = {**component, "config": new_config, "runtime": {}}
+        state.set_config_edges(op.component, [], list(new_edges.values()))
+    elif op.op == "update":
+        state.nodes[op.component] = {**state.nodes[op.component], "config": new_config}
+        state.set_config_edges(op.component, list(old_edges.values()), list(new_edges.values()))
+    else:
+        state.remove(op.component)
+    return analysis
+
+
+def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
+                  policy) -> OperationAnalysis:
+    """add_edge / remove_edge: an explicit dependency no config key expresses. Both ends exist (or were
+    created before it) in one environment; the emits rule of the seed loader holds; a config-derived edge
+    is changed through its key, not here. Its impact is the source's: what depends on it."""
+    op, where = change_set.operations[i], f"changes[{i}]"
+    for end in (op.component, op.target):
+        if not state.exists(end):
+            raise NotFound(f"component {end!r} not found", cause="unknown_component", component=end, operation=i)
+    source, target = state.nodes[op.component], state.nodes[op.target]
+    if source["environment"] != target["environment"]:
+        raise Unprocessable("an edge stays within one environment", component=op.component, operation=i,
+                            errors={f"{where}.target": [f"{op.target!r} is in {target['environment']!r}, not "
+                                                        f"{source['environment']!r}"]})
+    problem = emits_problem(source["type"], target["type"], op.kind)
+    if problem:
+        raise Unprocessable("this explicit edge is not allowed", errors={f"{where}.kind": [problem]},
+                            component=op.component, operation=i)
+    edge = op.edge
+    present = (edge["source"], edge["target"], edge["kind"], edge["via"]) in state.edges
+    if op.op == "add_edge" and present:
+        raise Conflict(f"the explicit edge {op.component} -{op.kind}-> {op.target} already exists",
+                       cause="edge_exists", component=op.component, operation=i)
+    if op.op == "remove_edge" and not present:
+        raise NotFound(f"no explicit edge {op.component} -{op.kind}-> {op.target} (a config reference is "
+                       "removed through its key)", cause="unknown_edge", component=op.component, operation=i)
+    component = _component(source)
+    impact = [] if mode == "just-apply" else state.impact(op.component)
+    analysis = OperationAnalysis(index=i, position=position, op=op, component=component, new_config=None,
+                                 diff=[], edges_add=[edge] if op.op == "add_edge" else [],
+                                 edges_remove=[edge] if op.op == "remove_edge" else [], impact=impact)
+    analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    facts_ = operation_facts(change_set, analysis)
+    analysis.facts = facts_[0]["change"]
+    if policy is not None and mode == "full":
+        analysis.decisions = [{**d.to_dict(), "operation": i} for d in policy.evaluate(facts_)]
+    key = (edge["source"], edge["target"], edge["kind"], edge["via"])
+    state.edges = state.edges | {key} if op.op == "add_edge" else state.edges - {key}
+    return analysis
+
+
+def _edge_key(edge: dict) -> tuple:
+    return edge["target"], edge["kind"], edge["via"]
+
+
+def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, component: dict,
+              state: GraphState) -> None:
+    where = f"changes[{i}].{field_name}"
+    errors: dict[str, list[str]] = {}
+    for key in body:
+        if key not in set(ctype.config_keys):
+            errors[f"{where}.{key}"] = [f"unknown config key for type {ctype.name!r}"]
+    for name, messages in ctype.validate_config(new_config).items():
+        errors.setdefault(f"{where}.{name}", messages)
+    for ref in ctype.references:
+        if ref.key not in body:
+            continue
+        for target in ref.target_ids(body):
+            env = state.environment_of(target)
+            if env is None:
+                errors.setdefault(f"{where}.{ref.key}", []).append(
+                    f"references unknown component {target!r} (not in the graph, not created before it)")
+            elif env != component["environment"]:
+                errors.setdefault(f"{where}.{ref.key}", []).append(
+                    f"references {target!r} in environment {env!r}; references stay within "
+                    f"{component['environment']!r}")
+    if errors:
+        raise Unprocessable("an operation of the change set is not valid", errors=errors,
+                            component=component["id"], operation=i)
+
+
+def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:
+    """After the set, no reference key points at a deleted component (409 naming referrer and key)."""
+    deleted = {o.component["id"] for o in analysed if o.op.op == "delete"}
+    final_config = {o.component["id"]: o.new_config for o in analysed if not o.op.is_edge}
+    dangling = []
+    for target in sorted(deleted):
+        for ref in state.referrers.get(target, []):
+            source = ref["source"]
+            if source in deleted:
+                continue
+            if source in final_config:  # updated in the set: does its new config still point here?
+                ctype = get_type(split_id(source)[0])
+                if not any(e["target"] == target for e in ctype.edges(source, final_config[source])):
+                    continue
+            dangling.append({"component": target, "referrer": source, "key": ref["via"]})
+    for o in analysed:  # a create/update in the set pointing at a component the set deletes
+        if o.op.is_edge and o.op.op == "add_edge" and {o.op.component, o.op.target} & deleted:
+            dangling.append({"component": o.op.target, "referrer": o.op.component, "key": "edge"})
+        if o.new_config is None:
+            continue
+        ctype = get_type(o.component["type"])
+        for e in ctype.edges(o.component["id"], o.new_config):
+            if e["target"] in deleted:
+                dangling.append({"component": e["target"], "referrer": o.component["id"], "key": e["via"]})
+    if dangling:
+        names = ", ".join(f"{d['referrer']} ({d['key']}) → {d['component']}" for d in dangling)
+        raise Conflict(f"deleting would leave dangling references: {names}; update or delete the referrers "
+                       "in the same set", cause="still_referenced", referrers=dangling)
+
+
+def operation_facts(change_set: ChangeSet, o: OperationAnalysis) -> list[dict]:
+    """What the rules see for one operation: exactly the fields app.policy.fields declares."""
+    comp, entries = o.component, o.diff
+    change = fact_fields.build("change", {
+        "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
+        "environment": comp["environment"], "changed_keys": keys(entries),
+        "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
+        "modified_keys": keys(entries, "changed"),
+        "old": {e["key"]: e["old"] for e in entries if e["op"] != "added"},
+        "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
+        "requested_by": change_set.requested_by, "reason": change_set.reason,
+        "affected_count": len(o.impact), "on_blocked": change_set.on_blocked,
+        "op": o.op.op, "set_size": len(change_set.operations), "set_components": change_set.component_ids,
+    })
+    seen = fact_fields.build("component", {**comp, "config": o.new_config if o.op.op == "create" else comp["config"]})
+    rows = [fact_fields.build("impacted", row) for row in o.impact]
+    return [{"change": change, "component": seen, "impacted": None}] + [
+        {"change": change, "component": seen, "impacted": row} for row in rows]
+
+
+def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
+    """One wave plan for the set: creates and updates providers-first with everything they affect,
+    then the teardowns of deleted components, consumers first."""
+    rows: dict[str, dict] = {}
+    for o in analysed:
+        for r in o.impact:
+            rows.setdefault(r["id"], {"component": r["id"], "type": r["type"], "action": r["action"],
+                                      "reason": f"{' → '.join(r['path'])} ({', '.join(r['edge_kinds'])})"})
+    verbs = {"create": "create", "update": "apply-config", "delete": "teardown"}
+    for o in analysed:
+        if o.op.is_edge:  # its dependencies changed: its own type's action, unless an op on it says more
+            action = get_type(o.component["type"]).action
+            rows.setdefault(o.component["id"], {"component": o.component["id"], "type": o.component["type"],
+                                                "action": action, "reason": f"operation {o.index} ({o.op.op})"})
+            continue
+        rows[o.component["id"]] = {"component": o.component["id"], "type": o.component["type"],
+                                   "action": verbs[o.op.op], "reason": f"operation {o.index} ({o.op.op})"}
+    deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]
+    live = [n for n in rows if n not in deleted]
+    pairs = propagation_edges(state.edges_among(set(rows)) + [e for o in analysed for e in o.edges])
+    live_layers, live_stuck = layer(live, pairs)
+    gone_layers, gone_stuck = layer(deleted, pairs)
+    waves = [[rows[n] for n in ids] for ids in live_layers]
+    if live_stuck:
+        waves.append([{**rows[n], "cycle": True} for n in live_stuck])
+    waves += [[rows[n] for n in ids] for ids in reversed(gone_layers)]
+    if gone_stuck:
+        waves.append([{**rows[n], "cycle": True} for n in gone_stuck])
+    out = []
+    for i, wave in enumerate(waves):
+        out.append([{**item, "wave": i} for item in wave])
+    return {"order": "providers-first, teardowns consumers-first", "waves": out,
+            "cycles": [c for c in (live_stuck, gone_stuck) if c], "count": sum(len(w) for w in out)}

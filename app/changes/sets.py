@@ -1,0 +1,178 @@
+"""Change sets: several create / update / delete operations decided and committed as one.
+
+This module holds the request (Operation, ChangeSet), its structural checks and its safe order; the
+analysis is app.changes.set_analysis (pure, given the context read in one query: every touched component
+with its impact, the edges around it and who references it), the graph as the set would leave it is
+app.changes.set_graph, the commit's parameters app.changes.set_commit. In short:
+
+1. structure: known ops, no component twice, not empty (422);
+2. order for safety: providers created before their consumers, consumers updated or deleted before
+   their providers are deleted (a cycle among the operations is 422);
+3. per operation, in that order, against the graph AS IT WOULD BE after the operations before it:
+   validation (create: new id, known type, valid config; update: as a single change; delete: exists),
+   references resolving to existing or same-set components of the same environment, its impact (for a
+   delete: everything that depended on it), the rules (facts carry `op`, `set_size`, `set_components`);
+4. after the set: no reference key anywhere points at a deleted component (409 naming each referrer);
+5. one status for the whole set, one wave plan of downstream actions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.changes.set_graph import GraphState
+from app.components import EDGE_KINDS, UnknownType, get_type, split_id
+from app.errors import Unprocessable
+
+CONFIG_OPS = ("create", "update", "delete")
+EDGE_OPS = ("add_edge", "remove_edge")  # explicit edges (`via: seed`): dependencies no config key expresses
+OPS = CONFIG_OPS + EDGE_OPS
+EXPLICIT_VIA = "seed"
+ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Operation:
+    op: str
+    component: str
+    environment: str | None = None       # create
+    config: dict | None = None           # create
+    proposed_change: dict | None = None  # update
+    expected_version: int | None = None  # update, delete
+    target: str | None = None            # add_edge, remove_edge: the edge goes component → target
+    kind: str | None = None              # add_edge, remove_edge: an edge kind of the registry
+    # create only, and only from a rollback: the explicit (`via: seed`) edges a deleted component had
+    explicit_edges: tuple | None = None
+
+    @property
+    def is_edge(self) -> bool:
+        return self.op in EDGE_OPS
+
+    @property
+    def edge(self) -> dict:
+        return {"source": self.component, "target": self.target, "kind": self.kind, "via": EXPLICIT_VIA}
+
+    def to_dict(self) -> dict:
+        out = {"op": self.op, "component": self.component}
+        for key in ("environment", "config", "proposed_change", "expected_version", "target", "kind",
+                    "explicit_edges"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    operations: tuple[Operation, ...]
+    requested_by: str
+    reason: str | None = None
+    on_blocked: str = "reject"
+    via: str | None = None  # how it arrived when not over the API: "cli" (karma seed)
+
+    @property
+    def component_ids(self) -> list[str]:
+        """Every component the set touches, once: operated on, or an end of an explicit edge it changes."""
+        ids = [o.component for o in self.operations] + [o.target for o in self.operations if o.is_edge]
+        return list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+
+    def to_dict(self) -> dict:
+        out = {"changes": [o.to_dict() for o in self.operations], "requested_by": self.requested_by,
+               "reason": self.reason, "on_blocked": self.on_blocked}
+        if self.via:
+            out["via"] = self.via
+        return out
+
+    @classmethod
+    def from_dict(cls, body: dict) -> ChangeSet:
+        ops = tuple(Operation(**{k: (tuple(v) if k == "explicit_edges" else v) for k, v in o.items()
+                                 if k in Operation.__dataclass_fields__})
+                    for o in body["changes"])
+        return cls(ops, body["requested_by"], body.get("reason"), body.get("on_blocked", "reject"), body.get("via"))
+
+
+def check_structure(change_set: ChangeSet) -> None:
+    """422 for an empty set, an unknown op or type, a component named twice."""
+    errors: dict[str, list[str]] = {}
+    if not change_set.operations:
+        raise Unprocessable("a change set needs at least one operation", errors={"changes": ["empty"]})
+    seen: dict = {}
+    for i, op in enumerate(change_set.operations):
+        where = f"changes[{i}]"
+        if op.op not in OPS:
+            errors[f"{where}.op"] = [f"unknown op {op.op!r}; one of {', '.join(OPS)}"]
+        for name in ("component", "target") if op.is_edge else ("component",):
+            try:
+                get_type(split_id(getattr(op, name))[0])
+            except (ValueError, UnknownType, TypeError):
+                errors.setdefault(f"{where}.{name}", []).append(f"not a <type>/<nickname> of a known type: "
+                                                               f"{getattr(op, name)!r}")
+        if op.is_edge and op.kind not in EDGE_KINDS:
+            errors.setdefault(f"{where}.kind", []).append(f"one of {', '.join(sorted(EDGE_KINDS))}")
+        key = (op.component, op.target, op.kind) if op.is_edge else op.component
+        if key in seen:
+            errors.setdefault(f"{where}.component", []).append(
+                f"{op.component!r} is already changed by changes[{seen[key]}]; one operation per "
+                "component (and per explicit edge)")
+        seen.setdefault(key, i)
+        if op.op == "create" and (op.environment is None or op.config is None):
+            errors.setdefault(where, []).append("create needs environment and config")
+        elif op.op == "create" and not ENVIRONMENT.match(op.environment):
+            errors.setdefault(f"{where}.environment", []).append("lower-case letters, digits and '-'")
+        if op.op == "update" and op.proposed_change is None:
+            errors.setdefault(where, []).append("update needs proposed_change")
+    if errors:
+        raise Unprocessable("the change set is not valid", errors=errors)
+
+
+def reference_ids(change_set: ChangeSet) -> list[str]:
+    """Components the set's configs and patches point at (read with the context, to check they exist)."""
+    out: set[str] = set()
+    for op in change_set.operations:
+        ctype = get_type(split_id(op.component)[0])
+        body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
+        for ref in ctype.references if body else []:
+            out.update(ref.target_ids(body))
+        for e in op.explicit_edges or ():
+            out.update((e["source"], e["target"]))
+    return sorted(out - set(change_set.component_ids))
+
+
+# -- ordering ---------------------------------------------------------------------------------------
+def order(change_set: ChangeSet, state: GraphState) -> list[int]:
+    """Indexes of the operations in a safe order (stable: the request's order where nothing constrains)."""
+    ops = change_set.operations
+    index = {o.component: i for i, o in enumerate(ops) if not o.is_edge}
+    before: dict[int, set[int]] = {i: set() for i in range(len(ops))}
+    for i, op in enumerate(ops):
+        if op.is_edge:  # after the creates of its ends, before their deletes
+            for end in (op.component, op.target):
+                j = index.get(end)
+                if j is not None and ops[j].op == "create":
+                    before[i].add(j)
+                elif j is not None and ops[j].op == "delete":
+                    before[j].add(i)
+            continue
+        ctype = get_type(split_id(op.component)[0])
+        body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
+        if body:  # a created provider goes first
+            for ref in ctype.references:
+                for target in ref.target_ids(body):
+                    j = index.get(target)
+                    if j is not None and ops[j].op == "create":
+                        before[i].add(j)
+        if op.op == "delete":  # whoever in the set references it now is updated/deleted first
+            for referrer in state.referrers.get(op.component, []):
+                j = index.get(referrer["source"])
+                if j is not None and j != i:
+                    before[i].add(j)
+    done: list[int] = []
+    pending = list(range(len(ops)))
+    while pending:
+        ready = [i for i in pending if before[i] <= set(done)]
+        if not ready:
+            raise Unprocessable("the operations of this set depend on each other in a cycle",
+                                errors={"changes": [f"cycle among {[ops[i].component for i in pending]}"]})
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
