@@ -132,10 +132,11 @@ def test_a_broken_test_file_names_file_and_field(tmp_path):
     result = run("--rules", str(tmp_path / "rules"))
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("ERROR: ")]
-    assert [e.split(": ", 2)[2] for e in errors[:4]] == [
+    assert [e.split(": ", 2)[2] for e in errors[:5]] == [
         "cases[0].expect.statuss: unknown field (expected one of status, decisions, includes, excludes)",
         "cases[1].change.component: required, a string",
-        "cases[2].changes: change sets are not supported yet; give one change",
+        "cases[2].changes: expected a non-empty list of operations",
+        "cases[2].change: with changes, only requested_by, reason and on_blocked",
         "cases[3].expect.decisions[0].efect: unknown field (expected one of rule, effect, component, message)"]
     assert errors[0].startswith("ERROR: ") and "t.yaml: cases[0]" in errors[0]
 
