@@ -18,6 +18,7 @@ from app.api import errors as api_errors
 from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import ops as ops_api
+from app.api.schemas import ErrorSchema
 from app.audit.service import AuditService
 from app.changes.service import ChangeService
 from app.components import registry
@@ -25,6 +26,9 @@ from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
 from app.policy import PolicyEngine
+from app.reliability.availability import Availability
+from app.reliability.ratelimit import RateLimiter
+from app.reliability.refusals import BoundedRefusalAudit
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
@@ -44,6 +48,9 @@ class Karma:
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
+    refusal_audit: BoundedRefusalAudit = field(init=False)
+    availability: Availability = field(init=False)
+    limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.changes = ChangeService(self.repo, self.policy, mode=self.settings.mode,
@@ -53,13 +60,15 @@ class Karma:
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
+        self.availability = Availability(self.repo.apply_schema, self.repo.ping,
+                                         retry_after=self.settings.retry_after_seconds)
+        self.refusal_audit = BoundedRefusalAudit(self.refusals.record, burst=self.settings.refusal_burst,
+                                                 window=self.settings.refusal_window_seconds,
+                                                 is_down=lambda: self.availability.down)
+        self.limiter = RateLimiter.from_settings(self.settings)
 
     def ready(self) -> tuple[bool, str]:
-        try:
-            self.repo.ping()
-            return True, "ok"
-        except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
-            return False, type(exc).__name__
+        return self.availability.check()
 
     def types(self) -> dict:
         return {"types": [registry.get(n).describe() for n in registry.names()]}
@@ -69,13 +78,17 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                policy: PolicyEngine | None = None) -> Flask:
     logs.configure()
     settings = settings or Settings.from_env()
+    opened_here = repo is None
     if repo is None:
         target = select_target(settings)
-        repo = GraphRepository(open_driver(target), target.database)
+        repo = GraphRepository(open_driver(target, settings), target.database)
         atexit.register(repo.driver.close)
         if target.closer:
             atexit.register(target.closer)
-    repo.apply_schema()
+    # Nothing here talks to Neo4j: a worker boots while it is away; the schema is applied by the first
+    # request that needs the database (app/reliability/availability.py), and retried until it works.
+    repo.tx_timeout, repo.write_retry_budget = settings.neo4j_tx_timeout, settings.write_retry_budget
+    repo.connect_retry_budget = settings.neo4j_retry_time
     if policy is None:
         policy = PolicyEngine(settings.rules_dir)
         policy.load()  # a broken rule file stops the service from starting
@@ -94,14 +107,22 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                           "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.json.sort_keys = False
-    app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
-    api = Api(app)
+    app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
+    if opened_here:  # pending refusal aggregates are written at exit, before the driver closes (LIFO)
+        atexit.register(karma.refusal_audit.flush)
+    api = KarmaApi(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
+
+
+class KarmaApi(Api):
+    """flask-smorest's Api, documenting the error body Karma really sends (app/api/schemas.py)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def _install_sighup(policy: PolicyEngine) -> None:

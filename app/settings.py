@@ -10,6 +10,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("full", "just-apply")
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -34,6 +44,23 @@ class Settings:
     use_testcontainers: bool = True
     queue_ttl_seconds: int = 0  # 0: queued requests never expire
     token_cache_seconds: float = 5.0
+    # Reliability (README "Reliability"): every wait on Neo4j is bounded, in seconds.
+    neo4j_connect_timeout: float = 1.0      # TCP + Bolt handshake of a new connection
+    neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
+    neo4j_retry_time: float = 0.8           # the driver's managed-transaction retry window
+    neo4j_tx_timeout: float = 10.0          # one transaction (the local server also enforces 15 s)
+    write_retry_budget: float = 8.0         # lock contention (deadlocks) retried by Karma, per write
+    retry_after_seconds: int = 2            # Retry-After on 503 database_unavailable
+    max_json_depth: int = 64                # nesting depth of any JSON body (400 beyond)
+    # rate limits: requests per second and burst, per API token and per client address (0: off)
+    rate_per_token: float = 100.0
+    burst_per_token: int = 200
+    rate_per_source: float = 200.0
+    burst_per_source: int = 400
+    # refused calls (401/403): the first `refusal_burst` per source+cause per window are audited one by
+    # one, the rest of the window is counted and written as one aggregate entry
+    refusal_burst: int = 5
+    refusal_window_seconds: float = 60.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -53,4 +80,17 @@ class Settings:
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
             token_cache_seconds=float(os.environ.get("KARMA_TOKEN_CACHE_SECONDS", "5")),
+            neo4j_connect_timeout=_env_float("KARMA_NEO4J_CONNECT_TIMEOUT", 1.0),
+            neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
+            neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
+            neo4j_tx_timeout=_env_float("KARMA_NEO4J_TX_TIMEOUT", 10.0),
+            write_retry_budget=_env_float("KARMA_WRITE_RETRY_BUDGET", 8.0),
+            retry_after_seconds=_env_int("KARMA_RETRY_AFTER", 2),
+            max_json_depth=_env_int("KARMA_MAX_JSON_DEPTH", 64),
+            rate_per_token=_env_float("KARMA_RATE_PER_TOKEN", 100.0),
+            burst_per_token=_env_int("KARMA_BURST_PER_TOKEN", 200),
+            rate_per_source=_env_float("KARMA_RATE_PER_SOURCE", 200.0),
+            burst_per_source=_env_int("KARMA_BURST_PER_SOURCE", 400),
+            refusal_burst=_env_int("KARMA_REFUSAL_AUDIT_BURST", 5),
+            refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
         )

@@ -8,7 +8,8 @@ from flask_smorest import Blueprint
 from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.schemas import (
-    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
+    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
+    RollbackSchema, Transition,
 )
 from app.changes.model import ChangeRequest
 
@@ -47,7 +48,7 @@ def apply_plan(plan_id):
 
 
 @blp.route("/changes/<change_id>")
-@blp.response(200)
+@blp.alt_response(200, schema=ChangeView, success=True)
 def get_change(change_id):
     """A change request: its request, status, blockers, audit trail, what it waits on."""
     return services().changes.get_change(change_id)
@@ -55,7 +56,7 @@ def get_change(change_id):
 
 @blp.route("/changes/<change_id>", methods=["DELETE"])
 @blp.arguments(CancelArgs, location="query")
-@blp.response(200)
+@blp.alt_response(200, schema=Transition, success=True)
 def cancel_change(args, change_id):
     """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
     return services().changes.cancel(change_id, identity(args.get("requested_by")), actor=current_principal())
@@ -80,7 +81,7 @@ def approve_change(body, change_id):
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
 @blp.arguments(ApprovalSchema)
-@blp.response(200)
+@blp.alt_response(200, schema=Transition, success=True)
 def deny_change(body, change_id):
     """Deny a pending change (an approver who is not the requester)."""
     return services().changes.deny(change_id, current_principal(), body.get("comment"))
@@ -88,7 +89,7 @@ def deny_change(body, change_id):
 
 @blp.route("/queue")
 @blp.arguments(QueueArgs, location="query")
-@blp.response(200)
+@blp.alt_response(200, schema=QueuePage, success=True)
 def list_queue(args):
     """Queued change requests, per component in FIFO order."""
     items = services().changes.queue(args.get("component"))
@@ -96,7 +97,7 @@ def list_queue(args):
 
 
 @blp.route("/queue/process", methods=["POST"])
-@blp.response(200)
+@blp.alt_response(200, schema=QueueProcessed, success=True)
 def process_queue():
     """Re-evaluate queued requests now (what `karma queue process` and `karma worker` do)."""
     return {"processed": services().changes.process_queue()}

@@ -8,7 +8,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
-    RuntimeUpdateSchema,
+    RuntimeUpdateSchema, TypeList, VersionList,
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
@@ -38,7 +38,7 @@ def get_impact(ctype, nickname):
 
 
 @blp.route("/components/<ctype>/<nickname>/versions")
-@blp.response(200)
+@blp.alt_response(200, schema=VersionList, success=True)
 def get_versions(ctype, nickname):
     """Every kept config/runtime version, newest first."""
     return {"component": f"{ctype}/{nickname}",
@@ -63,7 +63,7 @@ def get_graph(args):
 
 
 @blp.route("/types")
-@blp.response(200)
+@blp.alt_response(200, schema=TypeList, success=True)
 def list_types():
     """The registered component types: config keys, references, runtime outputs, actions."""
     return services().types()

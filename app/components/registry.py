@@ -14,6 +14,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from app.components.fields import oversized_integers
+
 # Edge kinds and which way a change propagates along each, for an edge stored (a)-[:KIND]->(b):
 #   depends_on             a needs b to exist/work    → a change to b affects a
 #   consumes_runtime_from  a reads b's runtime outputs → a change to b affects a
@@ -112,11 +114,13 @@ class ComponentType:
 def _errors(schema: Schema, data: Any) -> dict[str, list[str]]:
     if not isinstance(data, dict):
         return {"_schema": ["must be a JSON object"]}
+    # plan, apply and runtime reports all validate here, so they agree on what Neo4j can store
+    errors = {p: ["Not a 64-bit integer (Neo4j cannot store it)."] for p in oversized_integers(data)}
     try:
         schema.load(data)
     except ValidationError as exc:
-        return _flatten(exc.messages)
-    return {}
+        return {**_flatten(exc.messages), **errors}
+    return errors
 
 
 def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:

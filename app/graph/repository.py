@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import contextlib
 
-from neo4j import Driver, ManagedTransaction, Query, RoutingControl
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from app.graph.cypher import query, statements
+from app.graph.driver import retry_writes
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -54,6 +55,11 @@ class GraphTx:
 
 
 class GraphRepository:
+    # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
+    tx_timeout: float = 10.0
+    write_retry_budget: float = 8.0
+    connect_retry_budget: float = 0.8
+
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
@@ -64,7 +70,8 @@ class GraphRepository:
 
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
-        return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+        return self.driver.execute_query(Query(query(query_name), timeout=self.tx_timeout), params,
+                                         routing_=RoutingControl.READ,
                                          database_=self.database, bookmark_manager_=None,
                                          result_transformer_=_first)
 
@@ -78,10 +85,15 @@ class GraphRepository:
         BEGIN is pipelined with the first statement, as `driver.execute_query` does, so an apply is
         three round trips (lock+read, commit statement, COMMIT). `_pipelined_begin` is private to the
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
-        with self._session() as session:
-            flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
-            with flag if flag is not None else contextlib.nullcontext():
-                return session.execute_write(lambda tx: work(GraphTx(tx)))
+        unit = unit_of_work(timeout=self.tx_timeout)(lambda tx: work(GraphTx(tx)))
+
+        def attempt() -> T:
+            with self._session(max_transaction_retry_time=0) as session:  # retried by retry_writes
+                flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
+                with flag if flag is not None else contextlib.nullcontext():
+                    return session.execute_write(unit)
+
+        return retry_writes(attempt, budget=self.write_retry_budget, connect_budget=self.connect_retry_budget)
 
     def ping(self) -> bool:
         self.driver.verify_connectivity()

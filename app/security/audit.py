@@ -15,13 +15,18 @@ class RefusalAudit:
         self.repo = repo
 
     def record(self, *, status: int, cause: str, who: str | None, token_id: str | None, method: str,
-               path: str, component_id: str | None, message: str) -> str | None:
+               path: str, component_id: str | None, message: str, source: str | None = None,
+               repeated: int | None = None) -> str | None:
         entry = {"id": new_id("log"), "kind": "security", "timestamp": utcnow(),
                  "status": "unauthorized" if status == 401 else "forbidden", "http_status": status,
                  "cause": cause, "requested_by": who or "anonymous", "method": method, "path": path[:500],
                  "note": message[:500], "affected": [], "warnings": []}
         if token_id:
             entry["token_id"] = token_id
+        if source:
+            entry["source"] = source[:100]
+        if repeated:  # an aggregate: this many more refusals like this one (app/reliability/refusals.py)
+            entry["repeated"] = repeated
         if component_id:
             entry["component_id"] = component_id
         try:
