@@ -6,7 +6,7 @@ from flask import Flask, g, request
 
 from app.api.context import services
 from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
-from app.reliability.bodies import parse_strict
+from app.reliability.bodies import frame_chunked, parse_strict
 from app.security.roles import OPEN_ENDPOINTS, Principal, required_action
 
 SECURITY_HEADERS = {
@@ -64,6 +64,10 @@ def _limit(retry_after: float, what: str) -> None:
                               retry_after=retry_after, limit=what)
 
 
+def _frame_body() -> None:
+    frame_chunked(request.environ, services().settings.max_body_bytes)
+
+
 def _authenticate() -> None:
     endpoint = request.endpoint
     if endpoint is None or endpoint in OPEN_ENDPOINTS:
@@ -95,5 +99,6 @@ def _headers(response):
 
 
 def install(app: Flask) -> None:
+    app.before_request(_frame_body)
     app.before_request(_authenticate)
     app.after_request(_headers)

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from app.components.fields import StrictInteger
+from app.components.fields import INT64_MAX, StrictInteger
 
 MAX_PAGE = 10**9  # (page - 1) * page_size must stay a 64-bit integer (Neo4j's SKIP)
 MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
+ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
 
 
 class ErrorSchema(Schema):
@@ -63,7 +64,8 @@ class ChangeRequestSchema(Schema):
                                  metadata={"description": "the token's identity; filled in when absent"})
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
-    expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    expected_version = StrictInteger(allow_none=True, load_default=None,
+                                     validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
 
@@ -96,8 +98,10 @@ class LogArgs(PageArgs):
     component = fields.String()
     requested_by = fields.String()
     status = fields.String()
-    since = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, inclusive"})
-    until = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, exclusive"})
+    since = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, inclusive",
+                                                           "pattern": ZONE_PATTERN})
+    until = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, exclusive",
+                                                           "pattern": ZONE_PATTERN})
 
 
 class Edge(Schema):

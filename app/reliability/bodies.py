@@ -9,9 +9,12 @@ linear scan that skips strings (400 `too_deep`, naming the limit), then it is pa
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
+
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import BadRequest
 
@@ -62,3 +65,17 @@ def parse_strict(data: bytes, max_depth: int):
                           object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
+
+
+def frame_chunked(environ: dict, max_bytes: int) -> None:
+    """Give a chunked body (no Content-Length) a length, before anything reads it: read at most
+    `max_bytes + 1` bytes — more is a 413 — and present it as an ordinary body. (werkzeug would
+    silently cut a chunked body at the limit, so an oversized one looked merely "invalid".)"""
+    if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    data = environ["wsgi.input"].read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RequestEntityTooLarge(f"the request body is larger than {max_bytes} bytes")
+    environ.update({"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)

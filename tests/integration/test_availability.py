@@ -77,6 +77,10 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _ok(resp):
+    return resp if resp.status_code == 200 else None
+
+
 def assert_unavailable(resp, elapsed: float) -> None:
     assert resp.status_code == 503, (resp.status_code, resp.text[:300])
     assert resp.headers["Content-Type"].startswith("application/json")
@@ -116,12 +120,12 @@ def test_boots_without_neo4j_serves_503_and_recovers_by_itself(server, proxy, au
     wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
     recovered = time.monotonic() - back
     assert recovered < BOUND, recovered
-    for _ in range(4):
-        resp = requests.get(f"{url}/components", headers=auth_headers, timeout=10)
-        assert resp.status_code == 200, resp.text[:300]
+    for _ in range(4):  # each worker notices by itself, within its probe interval (0.5 s)
+        wait_for(lambda: requests.get(f"{url}/components", headers=auth_headers, timeout=10).status_code == 200,
+                 BOUND)
     assert graph_dump() == before  # nothing was written during the outage
-    resp = requests.post(f"{url}/request-change", headers=auth_headers, timeout=10, json={
-        "component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})
+    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10, json={
+        "component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})), BOUND)
     assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
 
 
@@ -140,8 +144,10 @@ def test_losing_neo4j_mid_stream_answers_503_fast_then_recovers(server, proxy, a
     assert resp.status_code == 503 and elapsed < BOUND
     proxy.start()
     wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
-    resp = requests.post(f"{url}/request-change", headers=auth_headers, timeout=10,
-                         json={**change, "proposed_change": {"comment": "after"}})
+    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10,
+                                              json={**change, "proposed_change": {"comment": "after"}})), BOUND)
     assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
-    comp = requests.get(f"{url}/components/cloudfront-distribution/karma-dev", headers=auth_headers, timeout=10)
+    comp = wait_for(lambda: _ok(requests.get(f"{url}/components/cloudfront-distribution/karma-dev",
+                                             headers=auth_headers, timeout=10)), BOUND)
+    assert comp.status_code == 200, comp.text[:500]
     assert comp.json()["config"]["comment"] == "after"
