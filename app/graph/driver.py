@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
-    ClientError, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError,
+    ClientError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError,
 )
 
 from app.settings import Settings
@@ -140,7 +140,8 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
         except UNAVAILABLE as exc:
             if not exc.is_retryable():
                 raise
-            limit = budget if isinstance(exc, TransientError) else connect_budget
+            contended = isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable)
+            limit = budget if contended else connect_budget
             if time.monotonic() - started + delay > limit:
                 raise
             log.info("write retried", extra={"error": type(exc).__name__, "delay": round(delay, 3)})

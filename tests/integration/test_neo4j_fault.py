@@ -25,7 +25,7 @@ from tests.integration.faults import children
 COMPONENTS = ["cloudfront-distribution/karma-dev", "cloudfront-distribution/karma-staging",
               "route53-zone/karma-dev", "route53-zone/karma-staging"]
 THREADS = 4
-PER_THREAD = 150  # an upper bound: the stream stops once the recovery has been seen
+PER_THREAD = 300  # an upper bound: the stream stops once the recovery has been seen
 BOUND = 5.0
 
 
@@ -41,7 +41,7 @@ def wait_for(predicate, seconds: float, step: float = 0.1):
 
 def ready(url: str) -> bool:
     try:
-        return requests.get(f"{url}/readyz", timeout=5).status_code == 200
+        return requests.get(f"{url}/readyz", timeout=10).status_code == 200
     except requests.RequestException:
         return False
 
@@ -63,7 +63,7 @@ class Stream:
         self.answers: list[dict] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.down = threading.Event()
+        self.phase = "up"  # "dead" once Neo4j is killed, "restarting" while it starts and recovers
 
     def run(self, t: int) -> None:
         component = COMPONENTS[t]
@@ -72,7 +72,7 @@ class Stream:
                 return
             key = f"fault-{t}-{n}"
             body = {"component": component, "proposed_change": {"comment": f"t{t}-{n}"}}
-            started, during = time.monotonic(), self.down.is_set()
+            started, during = time.monotonic(), self.phase
             try:
                 resp = requests.post(f"{self.url}/request-change", json=body, timeout=30,
                                      headers={**self.headers, "Idempotency-Key": key})
@@ -82,7 +82,7 @@ class Stream:
             answer.update(key=key, body=body, seconds=time.monotonic() - started, during=during)
             with self.lock:
                 self.answers.append(answer)
-            time.sleep(0.05)
+            time.sleep(0.05 if answer["status"] == 200 else 0.5)  # a polite client backs off on a 503
 
     def applied(self) -> int:
         with self.lock:
@@ -110,10 +110,10 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         wait_for(lambda: ready(url), 90, 0.3)
         for thread in threads:
             thread.start()
-        wait_for(lambda: stream.applied() >= 8, 60)
+        wait_for(lambda: stream.applied() >= 4, 60)
 
         pid = local_neo4j.read_pid(settings)
-        stream.down.set()
+        stream.phase = "dead"
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not local_neo4j.pid_alive(pid), 30)
         time.sleep(1.0)
@@ -123,18 +123,19 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         time.sleep(1.0)
         during = len(stream.answers)
 
+        stream.phase = "restarting"
         local_neo4j.start(settings)
-        stream.down.clear()
-        wait_for(lambda: ready(url), 60, 0.2)  # …and the API recovers without a restart
+        stream.phase = "up"
+        wait_for(lambda: ready(url), 120, 0.2)  # …and the API recovers without a restart
         applied_before = stream.applied()
-        wait_for(lambda: stream.applied() >= applied_before + 8, 60)
+        wait_for(lambda: stream.applied() >= applied_before + 4, 120)
         stream.stop.set()
         for thread in threads:
             thread.join(timeout=60)
         assert len(stream.answers) > during  # the stream really ran through the outage
 
         # every answer is JSON; during the outage a 503 (outcome known or unknown), quickly
-        outage = [a for a in stream.answers if a["during"]]
+        outage = [a for a in stream.answers if a["during"] == "dead"]
         assert outage, "no request was sent while Neo4j was down"
         for a in stream.answers:
             if a["status"] is None:  # the killed worker's own request: reset, not answered
@@ -142,11 +143,17 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
             assert a["status"] in (200, 503), a
             assert a["type"].startswith("application/json") and a["json"] is not None, a
             if a["status"] == 503:
-                assert a["json"]["cause"] in ("database_unavailable", "outcome_unknown"), a
-        for a in outage:
+                # outcome known (nothing written: unavailable, timed out, contended) or reported as unknown
+                assert a["json"]["cause"] in ("database_unavailable", "database_timeout", "database_busy",
+                                              "outcome_unknown"), a
+        for a in outage:  # while the server is dead: at once (a restarting one may take a tx timeout)
             if a["status"] == 503:
                 assert a["seconds"] < BOUND, a
         assert sum(1 for a in outage if a["status"] == 503) >= 1
+        causes = [(a["json"]["cause"], round(a["seconds"], 2), a["during"]) for a in stream.answers
+                  if a["status"] == 503]
+        print(f"answers: {len(stream.answers)}, 503s: {len(causes)}, slowest 503 while dead: "
+              f"{max(c[1] for c in causes if c[2] == 'dead')} s, others: {[c for c in causes if c[2] != 'dead']}")
 
         # retries with the same Idempotency-Key: the committed result, or applied now — once
         for a in stream.answers:
@@ -158,6 +165,8 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         assert len(children(api.pid)) == 2 and api.poll() is None
     finally:
         stream.stop.set()
+        for a in stream.answers[-12:]:  # what the clients saw last, for a failure's report
+            print({k: a.get(k) for k in ("key", "status", "seconds", "during")}, (a.get("json") or {}).get("cause"))
         api.terminate()
         try:
             api.wait(timeout=30)
