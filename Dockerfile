@@ -8,7 +8,8 @@ COPY app ./app
 COPY cypher ./cypher
 COPY rules ./rules
 COPY seed ./seed
-# Editable, so the package finds cypher/, rules/ and seed/ beside it.
+# Editable, so the package finds cypher/, rules/ and seed/ beside it. The tooling (karma_tools/: bench,
+# local Neo4j) is not shipped: its entry points are then skipped, so NEO4J_URI must be set (docker-compose does).
 RUN pip install --no-cache-dir -e .
 ENV KARMA_TESTCONTAINERS=0
 EXPOSE 8000

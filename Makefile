@@ -12,6 +12,7 @@ TEST_ENV := KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test KARMA_NEO4J_BOLT_PORT=$
 
 .PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate stop clean bench bench-full
 
+# Any pyproject.toml change (pins, entry points of karma_tools) reinstalls: `karma neo4j|bench` are entry points.
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is required (durable-rules does not import on 3.13)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from app import logs
-from app.settings import REPO_ROOT, Settings
+from app.settings import REPO_ROOT, Settings, service_url
 
 
 def _repo(settings: Settings):
@@ -38,11 +38,12 @@ def _graph(settings: Settings):
 
 
 def _started_local():
-    from app import neo4j_local  # noqa: PLC0415
-    from app.graph.driver import _local_target  # noqa: PLC0415
+    from app.graph.driver import NoNeo4j, _local_target  # noqa: PLC0415
 
-    neo4j_local.start(echo=lambda m: click.echo(m, err=True))
-    return _local_target()
+    try:
+        return _local_target(start=True, echo=lambda m: click.echo(m, err=True))
+    except NoNeo4j as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -52,11 +53,11 @@ def main() -> None:
 
 
 def _register_groups() -> None:
-    from app.neo4j_local import neo4j_cli  # noqa: PLC0415
+    from app import plugins  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
-    @click.option("--url", default=lambda: os.environ.get("KARMA_URL", "http://127.0.0.1:8000"),
+    @click.option("--url", default=service_url,
                   show_default="KARMA_URL or http://127.0.0.1:8000")
     def rules_reload(url: str) -> None:
         """Validate the rule files, then ask the running service to reload them (an admin token from
@@ -84,11 +85,9 @@ def _register_groups() -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
-    from app.bench.cli import bench_cli  # noqa: PLC0415
-
-    main.add_command(neo4j_cli)
     main.add_command(rules_cli)
-    main.add_command(bench_cli)
+    for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
+        main.add_command(group)
 
 
 @main.command()
@@ -107,9 +106,9 @@ def seed(path: Path | None) -> None:
 
 
 @main.command()
-@click.option("--bind", default=lambda: os.environ.get("KARMA_BIND", "127.0.0.1:8000"), show_default=True)
-@click.option("--workers", type=int, default=lambda: int(os.environ.get("KARMA_WORKERS", "2")),
-              show_default=True)
+@click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
+@click.option("--workers", type=int, default=lambda: Settings.from_env().workers,
+              show_default="KARMA_WORKERS or 2")
 @click.option("--seed/--no-seed", "do_seed", default=True,
               help="Load the default seed file first, when the graph is empty.")
 def serve(bind: str, workers: int, do_seed: bool) -> None:
@@ -151,7 +150,7 @@ def _prepare(settings: Settings, do_seed: bool):
     from app import seeding  # noqa: PLC0415
 
     target, repo = _repo(settings)
-    deadline = time.monotonic() + float(os.environ.get("KARMA_SERVE_DB_WAIT", "120"))
+    deadline = time.monotonic() + settings.serve_db_wait
     try:
         while True:
             try:
@@ -164,7 +163,7 @@ def _prepare(settings: Settings, do_seed: bool):
                     return target
                 click.echo(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})", err=True)
                 time.sleep(2)
-        existing = repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
+        existing = repo.count_components()
         if do_seed and existing == 0:
             click.echo(f"seeding {settings.seed_file}", err=True)
             click.echo(json.dumps(seeding.load(repo, settings.seed_file)), err=True)
@@ -201,18 +200,18 @@ def queue_cli() -> None:
 def queue_process() -> None:
     """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
     with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.process_queue(), indent=2, default=str))
+        click.echo(json.dumps(karma.lifecycle.process_queue(), indent=2, default=str))
 
 
 @queue_cli.command("list")
 def queue_list() -> None:
     """Print the queued requests."""
     with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.changes.queue(), indent=2, default=str))
+        click.echo(json.dumps(karma.lifecycle.queue(), indent=2, default=str))
 
 
 @main.command()
-@click.option("--interval", type=float, default=lambda: float(os.environ.get("KARMA_WORKER_INTERVAL", "5")),
+@click.option("--interval", type=float, default=lambda: Settings.from_env().worker_interval,
               show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(interval: float, once: bool) -> None:
@@ -229,7 +228,7 @@ def worker(interval: float, once: bool) -> None:
         log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
         while not stopping:
             try:
-                done = karma.changes.process_queue()
+                done = karma.lifecycle.process_queue()
                 if done:
                     log.info("queue pass", extra={"transitions": done})
             except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
@@ -253,7 +252,7 @@ def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: 
 
     try:
         with _services(Settings.from_env()) as karma:
-            result = karma.changes.rollback(change_id, requested_by, reason, on_blocked)
+            result = karma.gate.rollback(change_id, requested_by, reason, on_blocked)
     except KarmaError as exc:
         raise click.ClickException(json.dumps(exc.to_dict())) from None
     click.echo(json.dumps(result, indent=2, default=str))
@@ -310,14 +309,14 @@ def tokens_revoke(ref: str) -> None:
 
 
 def _admin_token_file() -> Path:
-    return Path(os.environ.get("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token")
+    return Settings.from_env().admin_token_file
 
 
 def _admin_token() -> str | None:
     """The token CLI calls to the service send: KARMA_TOKEN, else the local admin token file."""
-    token = os.environ.get("KARMA_TOKEN", "").strip()
+    token = Settings.from_env().api_token
     if token:
-        return token
+        return token.strip()
     path = _admin_token_file()
     try:
         return path.read_text().strip() or None

@@ -20,7 +20,8 @@ from app.api import auth as api_auth
 from app.api import ops as ops_api
 from app.api.schemas import ErrorSchema
 from app.audit.service import AuditService
-from app.changes.service import ChangeService
+from app.changes.gate import ChangeGate
+from app.changes.lifecycle import ChangeLifecycle
 from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
@@ -44,7 +45,8 @@ class Karma:
     repo: GraphRepository
     policy: PolicyEngine
     components: ComponentService = field(init=False)
-    changes: ChangeService = field(init=False)
+    gate: ChangeGate = field(init=False)
+    lifecycle: ChangeLifecycle = field(init=False)
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
@@ -53,10 +55,11 @@ class Karma:
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.changes = ChangeService(self.repo, self.policy, mode=self.settings.mode,
-                                     queue_ttl_seconds=self.settings.queue_ttl_seconds)
+        self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
+                               queue_ttl_seconds=self.settings.queue_ttl_seconds)
+        self.lifecycle = ChangeLifecycle(self.gate)
         self.components = ComponentService(
-            self.repo, on_runtime_change=lambda cid: self.changes.process_queue(waits_on=cid))
+            self.repo, on_runtime_change=lambda cid: self.lifecycle.process_queue(waits_on=cid))
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)

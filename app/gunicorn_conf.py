@@ -3,13 +3,15 @@
 import os
 import tempfile
 
-timeout = int(os.environ.get("KARMA_WORKER_TIMEOUT", "60"))
+from app.settings import Settings, log_level
+
+timeout = Settings.from_env().worker_timeout
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 access_log_format = '{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s}'
 errorlog = "-"
-loglevel = os.environ.get("KARMA_LOG_LEVEL", "info").lower()
+loglevel = log_level().lower()
 # gunicorn 27 opens a control socket per user (~/.gunicorn/gunicorn.ctl): two servers on one machine
 # would replace each other's. Karma does not use it.
 control_socket_disable = True

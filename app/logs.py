@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
+
+from app import settings
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -36,6 +37,6 @@ def configure(level: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("KARMA_LOG_LEVEL", "INFO").upper())
+    root.setLevel(level or settings.log_level())
     root.propagate = False
     root._karma_configured = True  # type: ignore[attr-defined]  # noqa: SLF001 - a marker on our own logger

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from app.components import EDGE_KINDS, UnknownType, get_type, registry, split_id
-from app.graph.model import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
+from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
 
 log = logging.getLogger("karma.seed")

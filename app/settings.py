@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("full", "just-apply")
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def _env_int(name: str, default: int) -> int:
@@ -30,6 +20,36 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_text(name: str, default: str | None = None) -> str | None:
+    """One environment variable, blank meaning unset. Every KARMA_* / NEO4J_* setting is read through this
+    module, so one file lists what can be configured."""
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else raw
+
+
+def log_level() -> str:
+    return (env_text("KARMA_LOG_LEVEL", "INFO") or "INFO").upper()
+
+
+def service_url() -> str:
+    """Where the CLI finds a running Karma API."""
+    return (env_text("KARMA_URL", "http://127.0.0.1:8000") or "").rstrip("/")
+
+
+def rules_dir() -> Path:
+    return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
+
+
 @dataclass(frozen=True)
 class Settings:
     neo4j_uri: str | None = None
@@ -40,10 +60,15 @@ class Settings:
     rules_dir: Path = REPO_ROOT / "rules"
     seed_file: Path = REPO_ROOT / "seed" / "karma-world.yaml"
     max_body_bytes: int = 256 * 1024
-    max_impact_depth: int = 25
     use_testcontainers: bool = True
     queue_ttl_seconds: int = 0  # 0: queued requests never expire
     token_cache_seconds: float = 5.0
+    plan_secret: str | None = None  # KARMA_PLAN_SECRET: shared by all API hosts; else plan_secret_file
+    plan_secret_file: Path = REPO_ROOT / ".karma" / "plan-secret"
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    worker_interval: float = 5.0  # seconds between queue passes of `karma worker`
+    worker_timeout: int = 60  # gunicorn's worker timeout
     # Reliability (README "Reliability"): every wait on Neo4j is bounded, in seconds.
     neo4j_connect_timeout: float = 1.0      # TCP + Bolt handshake of a new connection
     neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
@@ -61,7 +86,10 @@ class Settings:
     # one, the rest of the window is counted and written as one aggregate entry
     refusal_burst: int = 5
     refusal_window_seconds: float = 60.0
-    extra: dict = field(default_factory=dict)
+    rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
+    serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
+    api_token: str | None = None  # KARMA_TOKEN: what CLI calls to the service send (else the admin token file)
+    admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,12 +102,18 @@ class Settings:
             neo4j_password=os.environ.get("NEO4J_PASSWORD") or None,
             neo4j_database=os.environ.get("NEO4J_DATABASE") or None,
             mode=mode,
-            rules_dir=Path(os.environ.get("KARMA_RULES_DIR", REPO_ROOT / "rules")),
+            rules_dir=rules_dir(),
             seed_file=Path(os.environ.get("KARMA_SEED_FILE", REPO_ROOT / "seed" / "karma-world.yaml")),
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
-            token_cache_seconds=float(os.environ.get("KARMA_TOKEN_CACHE_SECONDS", "5")),
+            token_cache_seconds=_env_float("KARMA_TOKEN_CACHE_SECONDS", 5.0),
+            plan_secret=env_text("KARMA_PLAN_SECRET"),
+            plan_secret_file=Path(env_text("KARMA_PLAN_SECRET_FILE") or REPO_ROOT / ".karma" / "plan-secret"),
+            bind=env_text("KARMA_BIND", "127.0.0.1:8000"),
+            workers=_env_int("KARMA_WORKERS", 2),
+            worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
+            worker_timeout=_env_int("KARMA_WORKER_TIMEOUT", 60),
             neo4j_connect_timeout=_env_float("KARMA_NEO4J_CONNECT_TIMEOUT", 1.0),
             neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
             neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
@@ -93,4 +127,8 @@ class Settings:
             burst_per_source=_env_int("KARMA_BURST_PER_SOURCE", 400),
             refusal_burst=_env_int("KARMA_REFUSAL_AUDIT_BURST", 5),
             refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
+            rate_file=env_text("KARMA_RATE_FILE"),
+            serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
+            api_token=env_text("KARMA_TOKEN"),
+            admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
         )

@@ -11,8 +11,7 @@ MATCH (c:Component {id: $id})
 CALL () {
   UNWIND $affected_versions AS av
   MATCH (y:Component {id: av.id})
-  SET y._karma_lock = true
-  REMOVE y._karma_lock
+  // use: _lock(y)
   WITH y, av WHERE y.version <> av.version
   RETURN collect(y.id) AS moved
 }
@@ -20,9 +19,7 @@ CALL (c, moved) {
   WITH c WHERE size(moved) = 0 AND $apply
   SET c += $props
   SET c.config = $config, c.config_keys = $config_keys, c.version = $version, c.updated_at = $now
-  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
-    component_id: c.id, version: $version, config: $config, runtime: c.runtime,
-    cause: $cause, change_id: $change_id, created_at: $now})
+  // use: _config_version(c)
   WITH c
   CALL (c) {
     UNWIND $edges_remove AS e
@@ -33,12 +30,7 @@ CALL (c, moved) {
   CALL (c) {
     UNWIND $edges_add AS e
     MATCH (t:Component {id: e.target})
-    FOREACH (_ IN CASE WHEN e.kind = 'depends_on' THEN [1] ELSE [] END |
-      MERGE (c)-[:DEPENDS_ON {via: e.via}]->(t))
-    FOREACH (_ IN CASE WHEN e.kind = 'consumes_runtime_from' THEN [1] ELSE [] END |
-      MERGE (c)-[:CONSUMES_RUNTIME_FROM {via: e.via}]->(t))
-    FOREACH (_ IN CASE WHEN e.kind = 'emits_runtime_to' THEN [1] ELSE [] END |
-      MERGE (c)-[:EMITS_RUNTIME_TO {via: e.via}]->(t))
+    // use: _merge_edge(c, t, e)
   }
 }
 CALL (c, moved) {

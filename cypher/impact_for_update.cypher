@@ -2,7 +2,6 @@
 // does) and reads its impact in ONE statement, so everything read after the lock is current.
 // The traversal itself is impact.cypher's, included below (the loader inlines it).
 MATCH (x:Component {id: $id})
-SET x._karma_lock = true
-REMOVE x._karma_lock
+// use: _lock(x)
 WITH x
 // include: impact

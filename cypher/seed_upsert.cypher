@@ -11,8 +11,6 @@ CALL (c, comp, changed) {
   SET c.type = comp.type, c.nickname = comp.nickname, c.environment = comp.environment,
       c.config = comp.config, c.runtime = comp.runtime, c.config_keys = comp.config_keys,
       c.runtime_keys = comp.runtime_keys, c.version = c.version + 1, c.updated_at = $now
-  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
-    component_id: c.id, version: c.version, config: comp.config, runtime: comp.runtime,
-    cause: 'seed', change_id: null, created_at: $now})
+  // use: _config_version(c)
 }
 RETURN count(CASE WHEN changed THEN 1 END) AS written, count(*) AS seen

@@ -3,9 +3,7 @@
 MATCH (c:Component {id: $id})
 SET c += $props
 SET c.runtime = $runtime, c.runtime_keys = $runtime_keys, c.version = c.version + 1, c.updated_at = $now
-CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
-  component_id: c.id, version: c.version, config: c.config, runtime: $runtime,
-  cause: 'runtime', change_id: null, created_at: $now})
+// use: _config_version(c)
 CREATE (a:AuditEntry)
 SET a = $audit, a.version = c.version
 CREATE (a)-[:FOR]->(c)

@@ -17,11 +17,9 @@ SEED = REPO_ROOT / "seed" / "karma-world.yaml"
 
 
 def _local_started():
-    from app import neo4j_local
     from app.graph.driver import _local_target
 
-    neo4j_local.start()
-    return _local_target()
+    return _local_target(start=True)  # the local server (karma_tools) through its entry point
 
 
 @pytest.fixture(scope="session")
@@ -146,3 +144,9 @@ def graph_dump(repo):
 def pytest_report_header(config):
     uri = os.environ.get("NEO4J_URI")
     return f"karma: Neo4j from {'NEO4J_URI=' + uri if uri else 'testcontainers (Docker) or the local server'}"
+
+
+def raw_component(repo, component_id: str) -> dict | None:
+    """The component node as stored (JSON text, cfg_*/rt_* properties) with its edges both ways: the
+    storage-format checks read the node itself, not the service's decoded view."""
+    return repo.read("component_get", id=component_id)

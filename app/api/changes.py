@@ -28,7 +28,7 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.response(200, ChangeResult)
 def plan(body):
     """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
-    return services().changes.plan(_split(body)[0], actor=current_principal())
+    return services().gate.plan(_split(body)[0], actor=current_principal())
 
 
 @blp.route("/request-change", methods=["POST"])
@@ -37,21 +37,21 @@ def plan(body):
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change, atomically with its audit entry."""
     change, key = _split(body)
-    return services().changes.request_change(change, idempotency_key=key, actor=current_principal())
+    return services().gate.request_change(change, idempotency_key=key, actor=current_principal())
 
 
 @blp.route("/plans/<plan_id>/apply", methods=["POST"])
 @blp.response(200, ChangeResult)
 def apply_plan(plan_id):
     """Apply exactly what was planned; 409 if any component in the plan's impact set changed since."""
-    return services().changes.apply_plan(plan_id, actor=current_principal())
+    return services().gate.apply_plan(plan_id, actor=current_principal())
 
 
 @blp.route("/changes/<change_id>")
 @blp.alt_response(200, schema=ChangeView, success=True)
 def get_change(change_id):
     """A change request: its request, status, blockers, audit trail, what it waits on."""
-    return services().changes.get_change(change_id)
+    return services().lifecycle.get_change(change_id)
 
 
 @blp.route("/changes/<change_id>", methods=["DELETE"])
@@ -59,7 +59,7 @@ def get_change(change_id):
 @blp.alt_response(200, schema=Transition, success=True)
 def cancel_change(args, change_id):
     """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
-    return services().changes.cancel(change_id, identity(args.get("requested_by")), actor=current_principal())
+    return services().lifecycle.cancel(change_id, identity(args.get("requested_by")), actor=current_principal())
 
 
 @blp.route("/changes/<change_id>/rollback", methods=["POST"])
@@ -67,8 +67,8 @@ def cancel_change(args, change_id):
 @blp.response(200, ChangeResult)
 def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
-    return services().changes.rollback(change_id, identity(body.get("requested_by")), body["reason"],
-                                       body["on_blocked"], actor=current_principal())
+    return services().gate.rollback(change_id, identity(body.get("requested_by")), body["reason"],
+                                    body["on_blocked"], actor=current_principal())
 
 
 @blp.route("/changes/<change_id>/approve", methods=["POST"])
@@ -76,7 +76,7 @@ def rollback(body, change_id):
 @blp.response(200, ChangeResult)
 def approve_change(body, change_id):
     """Approve a pending change (an approver who is not the requester); it re-runs, then applies."""
-    return services().changes.approve(change_id, current_principal(), body.get("comment"))
+    return services().lifecycle.approve(change_id, current_principal(), body.get("comment"))
 
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
@@ -84,7 +84,7 @@ def approve_change(body, change_id):
 @blp.alt_response(200, schema=Transition, success=True)
 def deny_change(body, change_id):
     """Deny a pending change (an approver who is not the requester)."""
-    return services().changes.deny(change_id, current_principal(), body.get("comment"))
+    return services().lifecycle.deny(change_id, current_principal(), body.get("comment"))
 
 
 @blp.route("/queue")
@@ -92,7 +92,7 @@ def deny_change(body, change_id):
 @blp.alt_response(200, schema=QueuePage, success=True)
 def list_queue(args):
     """Queued change requests, per component in FIFO order."""
-    items = services().changes.queue(args.get("component"))
+    items = services().lifecycle.queue(args.get("component"))
     return {"items": items, "total": len(items)}
 
 
@@ -100,4 +100,4 @@ def list_queue(args):
 @blp.alt_response(200, schema=QueueProcessed, success=True)
 def process_queue():
     """Re-evaluate queued requests now (what `karma queue process` and `karma worker` do)."""
-    return {"processed": services().changes.process_queue()}
+    return {"processed": services().lifecycle.process_queue()}

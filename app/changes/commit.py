@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-from datetime import datetime, timezone
+from datetime import datetime
 
+from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.model import Analysis, ChangeRequest
+from app.changes.status import ChangeStatus
 from app.graph.cypher import query
-from app.graph.model import CONFIG_PREFIX, dumps, flat_properties
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{secrets.token_hex(6)}"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 
 
 def request_hash(request: ChangeRequest) -> str:
@@ -72,9 +65,10 @@ def statement(*, component_id: str, analysis: Analysis | None, status: str, audi
               change_request: dict, now: datetime, rollback_of: str | None = None,
               enqueue: bool = False) -> dict:
     """Parameters of commit_change for any outcome: applied, rejected, queued, expired, cancelled."""
-    applied = status == "applied" and analysis is not None
+    applied = status == ChangeStatus.APPLIED and analysis is not None
     base = patch_parameters(analysis, applied, change_request["id"]) if analysis else _no_patch(component_id)
-    waits_on = sorted({d["component"] for d in analysis.blockers}) if analysis and status == "queued" else []
+    queued = analysis is not None and status == ChangeStatus.QUEUED
+    waits_on = sorted({d["component"] for d in analysis.blockers}) if queued else []
     return {**base, "now": now, "audit": audit, "change_request": change_request, "waits_on": waits_on,
             "enqueue": enqueue, "rollback_of": rollback_of}
 
@@ -82,22 +76,50 @@ def statement(*, component_id: str, analysis: Analysis | None, status: str, audi
 def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,
                 status: str, change_id: str, analysis: Analysis | None = None, result: dict | None = None,
                 note: str | None = None, rollback_of: str | None = None) -> dict:
-    applied = status == "applied" and analysis is not None
-    entry = {
-        "id": log_id, "kind": kind, "timestamp": now, "component_id": component["id"],
-        "environment": component.get("environment"), "requested_by": request.requested_by,
-        "status": status, "reason": request.reason, "change_id": change_id, "note": note,
-        "version_before": component.get("version"),
-        "version_after": (component.get("version") or 0) + (1 if applied else 0),
-        "request": dumps(request.to_dict()), "rollback_of": rollback_of,
-        "affected": analysis.impact.ids if analysis else [],
-        "warnings": analysis.warnings if analysis else [],
-    }
+    """The AuditEntry of a change request or of one of its transitions."""
+    applied = status == ChangeStatus.APPLIED and analysis is not None
+    details = {}
     if analysis is not None:
-        entry.update({
+        details = {
             "mode": analysis.mode, "diff": dumps(analysis.diff), "decisions": dumps(analysis.decisions),
             "actions": dumps(analysis.actions),
             "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items()
                                   if k != "statements"}),
-        })
-    return {k: v for k, v in entry.items() if v is not None}
+        }
+    return build_audit_entry(
+        kind=kind, log_id=log_id, now=now, requested_by=request.requested_by, status=status,
+        component=component, request=request.to_dict(), reason=request.reason, change_id=change_id, note=note,
+        version_before=component.get("version"),
+        version_after=(component.get("version") or 0) + (1 if applied else 0),
+        affected=analysis.impact.ids if analysis else [], warnings=analysis.warnings if analysis else [],
+        rollback_of=rollback_of, **details)
+
+
+def change_request_properties(*, analysis: Analysis, status: ChangeStatus, change_id: str, log_id: str,
+                              now: datetime, result: dict, stored: dict | None, rollback_of: str | None,
+                              queue_ttl_seconds: int = 0, extra: dict | None = None) -> dict:
+    """The ChangeRequest node's properties after an analysed write. A new request (`stored` None) gets
+    its request, hash, base version and first result; a stored one (queued, pending) only its new state."""
+    req = analysis.request
+    props = {"id": change_id, "status": str(status), "component_id": req.component, "updated_at": now,
+             "log_entry_id": log_id, "blockers": dumps(analysis.blockers), "impact": analysis.impact.ids}
+    if status == ChangeStatus.APPLIED:
+        props.update({"applied_version": analysis.component["version"] + 1, "diff": dumps(analysis.diff)})
+    if analysis.approved_by:
+        props["approved_by"] = analysis.approved_by
+    if status == ChangeStatus.PENDING_APPROVAL:
+        props["approver_role"] = max((d.get("approver_role") or "approver" for d in analysis.decisions
+                                      if d["effect"] == "require_approval"), key=lambda r: r == "admin")
+    if stored is None:
+        props.update({"created_at": now, "requested_by": req.requested_by, "request": dumps(req.to_dict()),
+                      "request_hash": request_hash(req), "on_blocked": req.on_blocked,
+                      "base_version": analysis.component["version"], "result": dumps(result),
+                      "rollback_of": rollback_of, **(extra or {})})
+        if status == ChangeStatus.QUEUED and queue_ttl_seconds:
+            props["expires_at"] = now.timestamp() + queue_ttl_seconds
+    return {k: v for k, v in props.items() if v is not None}
+
+
+def transition_properties(*, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str) -> dict:
+    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire)."""
+    return {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}

@@ -35,10 +35,3 @@ def create(source: dict, target: dict) -> dict:
             patch[key] = copy.deepcopy(value)
     return patch
 
-
-def inverse(before: dict, patch: dict) -> dict:
-    """The merge patch that undoes `patch` applied to `before`, on the top-level keys it touched."""
-    after = apply(before, patch)
-    touched = set(patch)
-    return create({k: v for k, v in after.items() if k in touched},
-                  {k: v for k, v in before.items() if k in touched})

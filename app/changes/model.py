@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.changes.status import ChangeStatus
+
 
 @dataclass(frozen=True)
 class ChangeRequest:
@@ -59,19 +61,21 @@ class Analysis:
     def warnings(self) -> list[str]:
         return [d["message"] for d in self.decisions if d["effect"] == "warn"]
 
-    def status(self) -> str:
+    def status(self) -> ChangeStatus:
+        """What the decisions make of this request (the status it moves to from `validated`)."""
         effects = {d["effect"] for d in self.decisions}
         if "reject" in effects:
-            return "rejected"
+            return ChangeStatus.REJECTED
         if "block" in effects:
-            return "queued" if self.request.on_blocked == "queue" else "rejected"
+            return ChangeStatus.QUEUED if self.request.on_blocked == "queue" else ChangeStatus.REJECTED
         if "require_approval" in effects and not self.approved_by:
-            return "pending_approval"
-        return "applied"
+            return ChangeStatus.PENDING_APPROVAL
+        return ChangeStatus.APPLIED
 
-    def result(self, status: str, **extra: Any) -> dict:
+    def result(self, status: ChangeStatus, **extra: Any) -> dict:
+        applied = status == ChangeStatus.APPLIED
         body = {
-            "status": status,
+            "status": str(status),
             "affected_components": self.impact.ids,
             "warnings": self.warnings,
             "log_entry_id": None,
@@ -79,7 +83,7 @@ class Analysis:
             "component": self.component["id"],
             "mode": self.mode,
             "version": {"current": self.component["version"],
-                        "after": self.component["version"] + 1 if status == "applied" else self.component["version"]},
+                        "after": self.component["version"] + 1 if applied else self.component["version"]},
             "diff": self.diff,
             "decisions": self.decisions,
             "blockers": self.blockers,

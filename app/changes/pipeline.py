@@ -13,7 +13,8 @@ from app.changes.diff import keys
 from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, registry, split_id
 from app.errors import NotFound, Unprocessable
-from app.graph.model import loads
+from app.graph.codec import loads
+from app.policy import fields as fact_fields
 
 
 def reference_ids(request: ChangeRequest) -> list[str]:
@@ -100,7 +101,7 @@ def _impact(ctx: dict, analysis: Analysis) -> Impact:
         rtype = registry.get(row["type"]) if row["type"] in registry else None
         runtime = loads(row.get("runtime"))
         declared = rtype.runtime_outputs if rtype else []
-        rows.append({
+        rows.append(fact_fields.build("impacted", {
             "id": row["id"], "type": row["type"], "nickname": row["nickname"],
             "environment": row["environment"], "version": row["version"], "depth": row["depth"],
             "path": row["path"], "edge_kinds": row["edge_kinds"],
@@ -109,14 +110,15 @@ def _impact(ctx: dict, analysis: Analysis) -> Impact:
             "missing_outputs": [o for o in declared if o not in runtime],
             "unpublished_reads": registry.unpublished_reads(row["type"]) if rtype else [],
             "action": rtype.action if rtype else "review",
-        })
+        }))
     return Impact(rows=rows, edges=ctx["edges"])
 
 
 def facts(analysis: Analysis) -> list[dict]:
-    """One fact for the change itself, plus one per impacted component (see app.policy)."""
+    """One fact for the change itself, plus one per impacted component: exactly the fields declared in
+    app.policy.fields (the impacted rows are built by _impact)."""
     req, comp, entries = analysis.request, analysis.component, analysis.diff
-    change = {
+    change = fact_fields.build("change", {
         "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
         "environment": comp["environment"], "changed_keys": keys(entries),
         "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
@@ -125,8 +127,8 @@ def facts(analysis: Analysis) -> list[dict]:
         "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
         "requested_by": req.requested_by, "reason": req.reason,
         "affected_count": len(analysis.impact.rows), "on_blocked": req.on_blocked,
-    }
-    component = {k: comp[k] for k in ("id", "type", "nickname", "environment", "version", "config", "runtime")}
+    })
+    component = fact_fields.build("component", comp)
     return [{"change": change, "component": component, "impacted": None}] + [
         {"change": change, "component": component, "impacted": row} for row in analysis.impact.rows
     ]

@@ -18,16 +18,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.errors import NotFound
-from app.settings import REPO_ROOT
+from app.settings import Settings
 
 PREFIX = "plan1."
 
 
 def _secret() -> bytes:
-    env = os.environ.get("KARMA_PLAN_SECRET")
-    if env:
-        return env.encode()
-    return _file_secret(os.environ.get("KARMA_PLAN_SECRET_FILE", str(REPO_ROOT / ".karma" / "plan-secret")))
+    settings = Settings.from_env()
+    if settings.plan_secret:
+        return settings.plan_secret.encode()
+    return _file_secret(str(settings.plan_secret_file))
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ adding a declaration; the request pipeline does not change.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -64,7 +64,6 @@ class ComponentType:
     runtime_schema: type[Schema]
     action: str  # what a change upstream requires of this component
     references: tuple[Reference, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     # cached: building a marshmallow schema per impacted row was most of a plan's Python time
     @cached_property
@@ -89,9 +88,6 @@ class ComponentType:
             for ref in self.references
             for target in ref.target_ids(config)
         ]
-
-    def reference_for(self, key: str) -> Reference | None:
-        return next((r for r in self.references if r.key == key), None)
 
     def describe(self) -> dict:
         return {

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from app.changes.commit import new_id, utcnow
+from app.audit.entries import audit_entry
+from app.clock import utcnow
 from app.components.registry import UnknownType, get_type, registry, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
-from app.graph.model import RUNTIME_PREFIX, component_view, dumps, flat_properties, iso, loads
+from app.ids import new_id
+from app.graph.codec import dumps
 from app.graph.repository import GraphRepository, GraphTx
 
 log = logging.getLogger("karma.components")
@@ -30,27 +32,23 @@ class ComponentService:
         self.on_runtime_change = on_runtime_change
 
     def list(self, *, type_: str | None, environment: str | None, page: int, page_size: int) -> dict:
-        row = self.repo.list_components(type_=type_, environment=environment,
-                                        skip=(page - 1) * page_size, limit=page_size)
-        items = [{**item, "updated_at": iso(item.get("updated_at"))} for item in row["items"]]
-        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
+        found = self.repo.list_components(type_=type_, environment=environment,
+                                          skip=(page - 1) * page_size, limit=page_size)
+        return {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
 
     def get(self, component_id: str) -> dict:
-        row = self.repo.get_component(_require_id(component_id))
-        if row is None:
+        found = self.repo.get_component(_require_id(component_id))
+        if found is None:
             raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
                            component=component_id)
-        ctype = get_type(row["component"]["type"])
-        return {**component_view(row["component"]), "action": ctype.action,
-                "dependencies": row["outgoing"], "dependents": row["incoming"]}
+        return {**found, "action": get_type(found["type"]).action}
 
     def impact(self, component_id: str) -> dict:
-        ctx = self.repo.impact(_require_id(component_id))
+        ctx = self.repo.component_impact(_require_id(component_id))
         if ctx is None:
             raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
                            component=component_id)
-        affected = [{**{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds")},
-                     "runtime": loads(row["runtime"]),
+        affected = [{**{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},
                      "action": get_type(row["type"]).action if row["type"] in registry else "review"}
                     for row in ctx["impacted"]]
         return {"component": component_id, "affected": affected, "edges": ctx["edges"],
@@ -61,9 +59,7 @@ class ComponentService:
 
     def versions(self, component_id: str) -> list[dict]:
         self.get(component_id)
-        return [{**v, "config": loads(v.get("config")), "runtime": loads(v.get("runtime")),
-                 "created_at": iso(v.get("created_at"))}
-                for v in self.repo.config_versions(component_id)]
+        return self.repo.config_versions(component_id)
 
     def update_runtime(self, component_id: str, runtime: dict, reported_by: str, actor=None) -> dict:
         """Replace the runtime outputs a deploy reports; validated, versioned and audited."""
@@ -78,21 +74,18 @@ class ComponentService:
             if gtx.lock(component_id) is None:
                 raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
                                component=component_id)
-            current = gtx.run("component_get", id=component_id)["component"]
+            current = gtx.component(component_id)
             if actor is not None and not actor.may_touch(current["environment"]):
                 raise Forbidden(f"this token may not report for {current['environment']!r} components",
                                 cause="environment", component=component_id)
             now, log_id = utcnow(), new_id("log")
-            audit = {"id": log_id, "kind": "runtime", "timestamp": now, "component_id": component_id,
-                     "environment": current["environment"], "requested_by": reported_by,
-                     "status": "reported", "version_before": current["version"],
-                     "version_after": current["version"] + 1,
-                     "request": dumps({"runtime": runtime, "reported_by": reported_by}),
-                     "diff": dumps({"before": loads(current.get("runtime")), "after": runtime}),
-                     "affected": [], "warnings": []}
-            return gtx.run("update_runtime", id=component_id, runtime=dumps(runtime),
-                           runtime_keys=list(runtime), now=now, audit=audit,
-                           props=flat_properties(RUNTIME_PREFIX, runtime, current.get("runtime_keys")))
+            audit = audit_entry(kind="runtime", log_id=log_id, now=now, requested_by=reported_by,
+                                status="reported", component=current,
+                                request={"runtime": runtime, "reported_by": reported_by},
+                                version_before=current["version"], version_after=current["version"] + 1,
+                                diff=dumps({"before": current["runtime"], "after": runtime}))
+            return gtx.report_runtime(component_id, runtime, previous_keys=current["runtime_keys"], now=now,
+                                      audit=audit)
 
         row = self.repo.in_write_tx(work)
         log.info("runtime reported", extra={"component": component_id, "version": row["version"]})

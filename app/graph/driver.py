@@ -1,7 +1,8 @@
 """Choosing and opening the Neo4j the service and the tests talk to.
 
 Order: `NEO4J_URI` (+ credentials) if set → a testcontainers Neo4j when a Docker engine answers a
-ping → the project's own local Neo4j server (`karma neo4j start`). Any URI scheme the driver knows
+ping → the project's own local Neo4j server (`karma neo4j start`), reached through the
+`karma.neo4j` entry point `local` that the tooling (karma_tools) installs. Any URI scheme the driver knows
 works unchanged, including cluster routing URIs (`neo4j://`, `neo4j+s://`).
 """
 
@@ -19,6 +20,7 @@ from neo4j.exceptions import (
     ClientError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError,
 )
 
+from app import plugins
 from app.settings import Settings
 
 log = logging.getLogger("karma.graph")
@@ -72,10 +74,21 @@ def _testcontainers_target() -> Target:
     )
 
 
-def _local_target() -> Target:
-    from app import neo4j_local  # noqa: PLC0415
+class NoNeo4j(RuntimeError):
+    """Nothing to connect to: no NEO4J_URI, no Docker, and no local-Neo4j provider installed."""
 
-    info = neo4j_local.connection_info()
+
+NO_NEO4J = ("No Neo4j to connect to: NEO4J_URI is not set, no testcontainers Neo4j was used, and no local Neo4j "
+            "is installed (entry point karma.neo4j:local, from karma_tools). Set NEO4J_URI (and NEO4J_USER, "
+            "NEO4J_PASSWORD) to the Neo4j to use.")
+
+
+def _local_target(*, start: bool = False, echo: Callable[[str], None] | None = None) -> Target:
+    """The local server, through the `karma.neo4j` entry point `local` (started first when `start`)."""
+    provider = plugins.installed("karma.neo4j").get("local")
+    if provider is None:
+        raise NoNeo4j(NO_NEO4J)
+    info = provider(start_server=start, echo=echo)
     password = info.get("password")
     auth = (info.get("user", "neo4j"), password) if password else None
     return Target(source="local", uri=info["uri"], auth=auth)

@@ -1,15 +1,21 @@
-"""GraphRepository: the only code that talks to Neo4j. Every query is a named file in `cypher/`."""
+"""GraphRepository: the only code that talks to Neo4j. Every query is a named file in `cypher/`.
+
+Services call typed methods and get decoded domain values back (JSON text decoded, temporal values as
+ISO 8601 text); no service names a query or reads a raw row.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any, TypeVar
-from collections.abc import Callable
-
 import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
+from app.graph.codec import (
+    RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
+)
 from app.graph.cypher import query, statements
 from app.graph.driver import retry_writes
 
@@ -41,17 +47,45 @@ class GraphTx:
         row = _single(self._tx, "lock_component", id=component_id)
         return None if row is None else row["version"]
 
-    def context(self, component_id: str, ref_ids: list[str]) -> dict | None:
-        return _single(self._tx, "impact", id=component_id, ref_ids=ref_ids)
+    def component(self, component_id: str) -> dict | None:
+        """The component as it is in this transaction: the API view plus its stored key lists."""
+        row = _single(self._tx, "component_get", id=component_id)
+        if row is None:
+            return None
+        node = row["component"]
+        return {**component_view(node), "config_keys": node.get("config_keys") or [],
+                "runtime_keys": node.get("runtime_keys") or []}
 
-    def run(self, query_name: str, /, **params: Any) -> dict | None:
-        return _single(self._tx, query_name, **params)
+    def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
+                       audit: dict) -> dict:
+        """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
+        audit → {version, log_entry_id}."""
+        return _single(self._tx, "update_runtime", id=component_id, runtime=dumps(runtime),
+                       runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
+                       now=now, audit=audit, cause="runtime", change_id=None)
 
-    def commit(self, params: dict) -> dict:
+    # -- change requests (app/changes) ----------------------------------------------------------
+    def change(self, change_id: str) -> dict | None:
+        """A stored change request, decoded, with its trail, what it waits on and its rollbacks."""
+        return change_record(_single(self._tx, "change_get", id=change_id))
+
+    def change_by_idempotency_key(self, key: str) -> dict | None:
+        """{id, request_hash, result} of the change request first made with this key, if any."""
+        row = _single(self._tx, "change_by_idempotency_key", key=key)
+        return None if row is None else {**row, "result": loads(row["result"])}
+
+    def queue_head(self, component_id: str) -> dict | None:
+        """The oldest queued change request on a component (call it holding the component's lock)."""
+        row = _single(self._tx, "queue_head", component=component_id)
+        return None if row is None else decode_change(row["change"])
+
+    def commit(self, params: dict) -> list[str]:
+        """Run the one commit statement; returns the affected components that moved since they were
+        read (nothing was written then; the caller re-runs its analysis)."""
         row = _single(self._tx, "commit_change", **params)
         if row is None:
             raise LookupError(f"component {params['id']} vanished during commit")
-        return row
+        return row["moved"]
 
 
 class GraphRepository:
@@ -75,7 +109,7 @@ class GraphRepository:
                                          database_=self.database, bookmark_manager_=None,
                                          result_transformer_=_first)
 
-    def write(self, query_name: str, /, **params: Any) -> dict | None:
+    def _write(self, query_name: str, /, **params: Any) -> dict | None:
         with self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
@@ -100,7 +134,7 @@ class GraphRepository:
         return True
 
     def apply_schema(self) -> int:
-        parts = statements("schema")
+        parts = statements("constraints")
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
@@ -109,10 +143,27 @@ class GraphRepository:
 
     # -- components ---------------------------------------------------------------------------
     def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:
-        return self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+        """→ {"total", "items": [summaries]}"""
+        row = self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+        return {"total": row["total"], "items": [with_iso(item, "updated_at") for item in row["items"]]}
+
+    def count_components(self) -> int:
+        return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 
     def get_component(self, component_id: str) -> dict | None:
-        return self.read("component_get", id=component_id)
+        """The component (config and runtime decoded) with its dependencies both ways, or None."""
+        row = self.read("component_get", id=component_id)
+        if row is None:
+            return None
+        return {**component_view(row["component"]), "dependencies": row["outgoing"], "dependents": row["incoming"]}
+
+    def component_impact(self, component_id: str) -> dict | None:
+        """What a change to the component reaches: {"impacted": rows (runtime decoded), "edges"}, or None."""
+        ctx = self.impact(component_id)
+        if ctx is None:
+            return None
+        return {"impacted": [{**row, "runtime": loads(row.get("runtime"))} for row in ctx["impacted"]],
+                "edges": ctx["edges"]}
 
     def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
         return self.read("impact", id=component_id, ref_ids=ref_ids or [])
@@ -124,11 +175,22 @@ class GraphRepository:
         return self.read("graph_dump")
 
     def config_versions(self, component_id: str) -> list[dict]:
+        """Every kept version, newest first (config and runtime decoded)."""
         row = self.read("config_versions", id=component_id)
-        return row["versions"] if row else []
+        return [version_view(v) for v in row["versions"]] if row else []
 
-    def update_runtime(self, **params: Any) -> dict | None:
-        return self.write("update_runtime", **params)
+    # -- change requests (app/changes) ----------------------------------------------------------
+    def change(self, change_id: str) -> dict | None:
+        """A stored change request, decoded (see GraphTx.change)."""
+        return change_record(self.read("change_get", id=change_id))
+
+    def queued_components(self, waits_on: str | None = None) -> list[str]:
+        """Components with queued change requests (only those waiting on `waits_on`, if given)."""
+        return sorted(self.read("queue_components", waits_on=waits_on)["components"])
+
+    def queue(self, component_id: str | None = None) -> list[dict]:
+        """Queued change requests, decoded, per component in FIFO order."""
+        return [decode_change(item) for item in self.read("queue_list", component=component_id)["items"]]
 
     # -- seeding ------------------------------------------------------------------------------
     def existing(self, ids: list[str]) -> dict[str, dict]:
@@ -145,7 +207,8 @@ class GraphRepository:
         def work(tx: ManagedTransaction) -> dict:
             written = 0
             for start in range(0, len(components), batch):
-                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now)
+                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now,
+                              cause="seed", change_id=None)
                 written += row["written"]
                 log.info("seed progress", extra={"components": min(start + batch, len(components)),
                                                  "of": len(components)})
@@ -157,7 +220,56 @@ class GraphRepository:
 
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:
-        return self.read("log_list", **filters)
+        """→ {"total", "items": [entries, decoded]}, newest first."""
+        row = self.read("log_list", **filters)
+        return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
     def log_get(self, entry_id: str) -> dict | None:
-        return self.read("log_get", id=entry_id)
+        row = self.read("log_get", id=entry_id)
+        return None if row is None else audit_entry_view(row["entry"])
+
+    def record_refusal(self, entry: dict, component_id: str | None) -> str:
+        """Store the AuditEntry of a refused call (linked to the component it named, if any) → its id."""
+        return self._write("security_audit", audit=entry, component_id=component_id)["id"]
+
+    # -- API tokens ---------------------------------------------------------------------------
+    def create_token(self, **token: Any) -> dict:
+        """Store a token (its hash only) → the stored record without the hash."""
+        return with_iso(self._write("token_create", **token)["token"], "created_at")
+
+    def token_by_hash(self, digest: str) -> dict | None:
+        """The ACTIVE token with this hash (id, name, role, environments), or None."""
+        row = self.read("token_by_hash", hash=digest)
+        return None if row is None else row["token"]
+
+    def list_tokens(self) -> list[dict]:
+        return [with_iso(t, "created_at", "revoked_at") for t in self.read("token_list")["tokens"]]
+
+    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str) -> list[str]:
+        """Revoke a token by id, or every active token of a name → the revoked ids."""
+        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
+
+
+# -- change requests: stored form → domain values ------------------------------------------------
+_CHANGE_JSON = ("request", "blockers", "diff", "result")
+_CHANGE_TIMES = ("created_at", "updated_at")
+
+
+def decode_change(props: dict) -> dict:
+    """ChangeRequest node properties → values: JSON-text properties decoded, datetimes as ISO text."""
+    out = dict(props)
+    for key in _CHANGE_JSON:
+        if key in out:
+            out[key] = loads(out[key])
+    for key in _CHANGE_TIMES:
+        out[key] = iso(out.get(key))
+    return out
+
+
+def change_record(row: dict | None) -> dict | None:
+    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by."""
+    if row is None:
+        return None
+    return {**decode_change(row["change"]),
+            "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
+            "waits_on": row["waits_on"], "rolled_back_by": row["rolled_back_by"]}

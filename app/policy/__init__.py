@@ -10,7 +10,7 @@ See docs/rules.md for the rule language.
 
 from app.policy.engine import Decision, PolicyEngine
 from app.policy.loader import validate_dir
-from app.policy.schema import PolicyEvaluationError, RuleFileError
+from app.policy.language import PolicyEvaluationError, RuleFileError
 
 
 def __getattr__(name):  # the click group is imported lazily so the service does not need click wired in

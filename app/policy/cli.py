@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
+from app import settings
 from app.policy import loader
-from app.policy.schema import SEVERITY, RuleFileError
+from app.policy.language import SEVERITY, RuleFileError
 
 
 def _default_dir() -> Path:
-    env = os.environ.get("KARMA_RULES_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "rules"
+    return settings.rules_dir()
 
 
 _dir_argument = click.argument("directory", required=False, type=click.Path(path_type=Path))

@@ -23,7 +23,7 @@ does not multiply alternatives. Conditions are expanded to disjunctive normal fo
 ``not lt`` still add alternatives); each conjunct becomes its own durable rule (``<rule id>#<n>``, a
 pure ``$and`` chain), and several conjuncts of one rule matching the same fact yield one decision (the
 engine de-duplicates). ``not:`` is pushed to the leaves (De Morgan): ``not eq`` is ``ne``, ``not lt`` is
-"not a number or gte", and so on. ``matches`` has no negated form in durable_rules; the schema refuses
+"not a number or gte", and so on. ``matches`` has no negated form in durable_rules; the language refuses
 it under ``not``.
 
 How durable_rules 2.0.28's limits (``src/rules``; each one reproduced) shape the ruleset:
@@ -64,7 +64,8 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from app.policy.schema import All, AnyOf, Cmp, Field, Not, Rule
+from app.policy.fields import Field
+from app.policy.language import All, AnyOf, Cmp, Not, Rule
 
 CATCH_ALL = "_karma_catch_all"
 KIND_KEY = "k"
@@ -223,7 +224,7 @@ class _RuleCompiler:
                 return [[self._unset(k)], [{_NEG_CMP[op]: {k: v}}]]
             return [[{_POS_CMP[op]: {k: v}}]]
         if op == "matches":
-            if neg:  # the schema refuses this; never compile a wrong condition
+            if neg:  # the language refuses this; never compile a wrong condition
                 raise CompileError(f"{self.source}.when", "matches cannot be negated")
             return [[{"$mt": {self.key(fld, S): v}}]]
         if op in ("contains", "contains_any", "contains_all"):

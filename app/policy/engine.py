@@ -25,7 +25,7 @@ from pathlib import Path
 from app.policy import host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten
-from app.policy.schema import SEVERITY, RuleFileError
+from app.policy.language import SEVERITY, RuleFileError
 
 log = logging.getLogger("karma.policy")
 

@@ -10,7 +10,7 @@ import math
 
 from app.policy.compiler import (KIND_KEY, LEN, NO_SCALAR, TREE_KEY, L, N, S, T, V, code, disc_text,
                                  disc_way, fnv1)
-from app.policy.schema import PolicyEvaluationError
+from app.policy.language import PolicyEvaluationError
 
 _INT_LIMIT = 2 ** 63
 _SUFFIXES = (V, N, S, T, LEN, L)

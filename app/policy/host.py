@@ -37,7 +37,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
-from app.policy.schema import PolicyEvaluationError
+from app.policy.language import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
 
@@ -118,10 +118,6 @@ class _Registration:
 
 
 _REGISTRY: dict[str, _Registration] = {}
-
-
-def is_registered(name: str) -> bool:
-    return name in _REGISTRY
 
 
 def register(name: str, definition: dict) -> None:

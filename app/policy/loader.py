@@ -16,7 +16,7 @@ import yaml
 
 from app.policy import host
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules
-from app.policy.schema import Errors, Rule, RuleFileError, parse_document
+from app.policy.language import Errors, Rule, RuleFileError, parse_document
 
 SUFFIXES = (".yaml", ".yml")
 

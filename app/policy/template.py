@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.policy.schema import SECTIONS, resolve_field
+from app.policy.fields import SECTIONS, resolve_field
 
 UNSET = "<unset>"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")

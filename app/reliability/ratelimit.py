@@ -92,7 +92,7 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, settings) -> RateLimiter:
-        return cls(SharedBuckets(os.environ.get("KARMA_RATE_FILE") or None),
+        return cls(SharedBuckets(settings.rate_file),
                    per_source=(settings.rate_per_source, settings.burst_per_source),
                    per_token=(settings.rate_per_token, settings.burst_per_token))
 

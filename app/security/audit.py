@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from app.changes.commit import new_id, utcnow
+from app.audit.entries import audit_entry
+from app.clock import utcnow
 from app.graph.repository import GraphRepository
+from app.ids import new_id
 
 log = logging.getLogger("karma.security")
 
@@ -17,20 +19,15 @@ class RefusalAudit:
     def record(self, *, status: int, cause: str, who: str | None, token_id: str | None, method: str,
                path: str, component_id: str | None, message: str, source: str | None = None,
                repeated: int | None = None) -> str | None:
-        entry = {"id": new_id("log"), "kind": "security", "timestamp": utcnow(),
-                 "status": "unauthorized" if status == 401 else "forbidden", "http_status": status,
-                 "cause": cause, "requested_by": who or "anonymous", "method": method, "path": path[:500],
-                 "note": message[:500], "affected": [], "warnings": []}
-        if token_id:
-            entry["token_id"] = token_id
-        if source:
-            entry["source"] = source[:100]
-        if repeated:  # an aggregate: this many more refusals like this one (app/reliability/refusals.py)
-            entry["repeated"] = repeated
-        if component_id:
-            entry["component_id"] = component_id
+        # `repeated`: an aggregate of this many more refusals like this one (app/reliability/refusals.py)
+        entry = audit_entry(kind="security", log_id=new_id("log"), now=utcnow(), requested_by=who or "anonymous",
+                            status="unauthorized" if status == 401 else "forbidden",
+                            component={"id": component_id} if component_id else None, note=message[:500],
+                            http_status=status, cause=cause, method=method, path=path[:500],
+                            token_id=token_id or None, source=source[:100] if source else None,
+                            repeated=repeated or None)
         try:
-            return self.repo.write("security_audit", audit=entry, component_id=component_id)["id"]
+            return self.repo.record_refusal(entry, component_id)
         except Exception:  # noqa: BLE001 - never turn a refusal into a 500
             log.exception("could not audit a refused call", extra={"path": path, "status": status})
             return None

@@ -8,9 +8,9 @@ import secrets
 import threading
 import time
 
-from app.changes.commit import new_id, utcnow
+from app.clock import utcnow
 from app.errors import NotFound, Unprocessable
-from app.graph.model import iso
+from app.ids import new_id
 from app.graph.repository import GraphRepository
 from app.security.roles import ROLES, Principal
 
@@ -42,11 +42,11 @@ class TokenService:
         if errors:
             raise Unprocessable("invalid token request", errors=errors)
         token = PREFIX + secrets.token_urlsafe(32)
-        row = self.repo.write("token_create", id=new_id("tok"), name=name, role=role,
-                              environments=sorted(set(environments or [])), hash=digest(token),
-                              now=utcnow(), created_by=created_by)
-        log.info("token created", extra={"token_id": row["token"]["id"], "token_name": name, "role": role})
-        return token, {**row["token"], "created_at": iso(row["token"]["created_at"])}
+        record = self.repo.create_token(id=new_id("tok"), name=name, role=role,
+                                        environments=sorted(set(environments or [])), hash=digest(token),
+                                        now=utcnow(), created_by=created_by)
+        log.info("token created", extra={"token_id": record["id"], "token_name": name, "role": role})
+        return token, record
 
     def authenticate(self, token: str | None) -> Principal | None:
         if not token or not token.startswith(PREFIX) or len(token) > 200:
@@ -57,10 +57,9 @@ class TokenService:
             hit = self._cache.get(key)
             if hit and now - hit[0] < self.cache_seconds:
                 return hit[1]
-        row = self.repo.read("token_by_hash", hash=key)
+        t = self.repo.token_by_hash(key)
         principal = None
-        if row is not None:
-            t = row["token"]
+        if t is not None:
             principal = Principal(name=t["name"], role=t["role"], token_id=t["id"],
                                   environments=tuple(t.get("environments") or ()))
         with self._lock:
@@ -70,11 +69,10 @@ class TokenService:
         return principal
 
     def list(self) -> list[dict]:
-        return [{**t, "created_at": iso(t.get("created_at")), "revoked_at": iso(t.get("revoked_at"))}
-                for t in self.repo.read("token_list")["tokens"]]
+        return self.repo.list_tokens()
 
     def revoke(self, ref: str, revoked_by: str = "cli") -> list[str]:
-        revoked = self.repo.write("token_revoke", ref=ref, now=utcnow(), revoked_by=revoked_by)["revoked"]
+        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by)
         if not revoked:
             raise NotFound(f"no active token {ref!r}", cause="unknown_token")
         with self._lock:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench import generator, harness, naive
-from app.bench import rules as bench_rules
-from app.graph.bulk import BulkLoader
+from karma_tools.bench import generator, harness, naive
+from karma_tools.bench import rules as bench_rules
+from karma_tools.bench.bulk import BulkLoader
+from tests.conftest import raw_component
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def test_bulk_load_is_idempotent_and_stores_components_like_the_seed_loader(benc
     _app, components = bench_world
     again = BulkLoader(driver, batch=200).load(components)
     assert again.created == 0 and again.edges == len(generator.edges(components))
-    row = repo.get_component(generator.LOCAL.component)
+    row = raw_component(repo, generator.LOCAL.component)
     assert row["component"]["version"] == 1 and row["component"]["cfg_cidr"] == "10.200.0.0/16"
     assert {d["id"] for d in row["incoming"]} >= {"subnet/probe-core-a", "ecs-cluster/probe-core"}
     with driver.session() as session:

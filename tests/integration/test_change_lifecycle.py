@@ -246,7 +246,7 @@ def test_a_commit_that_fails_midway_writes_nothing(app, client, graph_dump):
     first = post(client, "/request-change", EXAMPLE)[1]
     assert first["status"] == "applied"
     before = graph_dump()
-    service = app.extensions["karma"].changes
+    service = app.extensions["karma"].gate
     # The next commit reuses an existing AuditEntry id: the statement has already set the new config,
     # version and ConfigVersion when the unique constraint fails on CREATE (:AuditEntry).
     service.new_id = lambda prefix: first["log_entry_id"] if prefix == "log" else "chg-midway"

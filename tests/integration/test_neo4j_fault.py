@@ -50,7 +50,7 @@ def ready(url: str) -> bool:
 def local_neo4j(neo4j_target):
     if neo4j_target.source != "local":
         pytest.skip("kills and restarts the project's own local test Neo4j only")
-    from app import neo4j_local
+    from karma_tools import neo4j_local
 
     return neo4j_local
 

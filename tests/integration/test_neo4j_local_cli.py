@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from app import neo4j_local as nl
+from karma_tools import neo4j_local as nl
 
 pytestmark = pytest.mark.integration
 
-CLI = [sys.executable, "-c", "from app.neo4j_local import neo4j_cli; neo4j_cli()"]
+CLI = [sys.executable, "-c", "from karma_tools.neo4j_local import neo4j_cli; neo4j_cli()"]
 
 
 def _free_port() -> int:
@@ -33,7 +33,7 @@ def _free_port() -> int:
 def lib() -> Path:
     # Only JAVA_HOME and KARMA_NEO4J_LIB/VERSION matter here; the home and port are the test's own.
     keep = ("JAVA_HOME", "KARMA_NEO4J_LIB", "KARMA_NEO4J_VERSION")
-    settings = nl.Settings.from_env({k: v for k, v in os.environ.items() if k in keep})
+    settings = nl.LocalNeo4jSettings.from_env({k: v for k, v in os.environ.items() if k in keep})
     try:
         nl.check_java(settings)
     except nl.Neo4jLocalError as exc:
@@ -57,7 +57,7 @@ def server_env(tmp_path: Path, lib: Path):
         PYTHONPATH=os.pathsep.join(p for p in (str(nl.REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
     )
     yield env
-    settings = nl.Settings.from_env(env)
+    settings = nl.LocalNeo4jSettings.from_env(env)
     pid = nl.read_pid(settings, cleanup=False)
     if pid is not None:  # the test failed half-way: do not leak a JVM
         nl.stop(settings)
@@ -73,7 +73,7 @@ def test_start_status_query_stop(server_env: dict[str, str], tmp_path: Path):
     from neo4j import GraphDatabase
     from neo4j.exceptions import AuthError
 
-    settings = nl.Settings.from_env(server_env)
+    settings = nl.LocalNeo4jSettings.from_env(server_env)
     port = settings.bolt_port
     began = time.monotonic()
 

@@ -99,7 +99,7 @@ rules:
 
 
 def test_queued_request_expires_after_its_ttl(app, client):
-    service = app.extensions["karma"].changes
+    service = app.extensions["karma"].gate
     service.queue_ttl_seconds = 60
     queued = post(client, "/request-change", alias_change("late.usekarma.dev"))[1]
     real_clock = service.clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench.roundtrips import RoundTrips
+from karma_tools.bench.roundtrips import RoundTrips
 
 CHANGES = [
     ("cognito-sso/karma-dev", {"client_name": "karma-dev-web-2"}, 0),

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from app import seeding
-from tests.conftest import SEED
+from tests.conftest import SEED, raw_component
 
 
 def test_seed_loads_the_karma_world(world, repo):
@@ -26,7 +26,7 @@ def test_seed_loads_the_karma_world(world, repo):
 
 def test_seed_facts_the_scenarios_need(world, repo):
     def comp(cid):
-        row = repo.get_component(cid)["component"]
+        row = raw_component(repo, cid)["component"]
         return json.loads(row["config"]), json.loads(row["runtime"])
 
     _, dist = comp("cloudfront-distribution/karma-dev")
@@ -35,9 +35,9 @@ def test_seed_facts_the_scenarios_need(world, repo):
     assert "cidr_block" in comp("subnet/karma-dev-private-a")[0]
     assert comp("ec2-instance/karma-dev-bastion")[1]["state"] == "running"
     assert comp("openapi/karma-api")[0]["s3_bucket_nickname"] == "karma-shared"
-    bastion = repo.get_component("ec2-instance/karma-dev-bastion")
+    bastion = raw_component(repo, "ec2-instance/karma-dev-bastion")
     assert {"id": "subnet/karma-dev-private-a", "kind": "depends_on", "via": "subnet_nickname"} in bastion["outgoing"]
-    lam = repo.get_component("lambda/karma-graph-query")
+    lam = raw_component(repo, "lambda/karma-graph-query")
     assert [e["id"] for e in lam["outgoing"]] == ["openapi/karma-api"]
 
 
@@ -57,7 +57,7 @@ def test_reseeding_a_changed_component_adds_a_version(world, repo, tmp_path):
     path = tmp_path / "world.yaml"
     path.write_text(yaml.safe_dump(doc))
     assert seeding.load(repo, path)["written"] == 1
-    node = repo.get_component("subnet/karma-dev-private-a")["component"]
+    node = raw_component(repo, "subnet/karma-dev-private-a")["component"]
     assert node["version"] == 2 and node["cfg_cidr_block"] == "10.42.7.0/24"
     assert "cfg_availability_zone" not in node  # removed keys leave no stale property
     assert [v["version"] for v in repo.config_versions("subnet/karma-dev-private-a")] == [2, 1]
@@ -125,7 +125,7 @@ def test_explicit_edges_and_references_to_existing_components(world, repo, tmp_p
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(doc))
     seeding.load(repo, path)
-    out = repo.get_component("subnet/karma-dev-private-c")["outgoing"]
+    out = raw_component(repo, "subnet/karma-dev-private-c")["outgoing"]
     assert {"id": "vpc/karma-dev", "kind": "depends_on", "via": "vpc_nickname"} in out
     assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import seeding
-from app.bench import generator
+from karma_tools.bench import generator
 
 
 def test_same_seed_same_world_and_sizes_are_prefixes():

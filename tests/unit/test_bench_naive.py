@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.bench import generator, naive
+from karma_tools.bench import generator, naive
 
 
 def _graph():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from app.bench import harness, report
-from app.bench.stats import percentile, ratio, summary
+from karma_tools.bench import harness, report
+from karma_tools.bench.stats import percentile, ratio, summary
 
 
 def test_percentiles_interpolate():
@@ -64,7 +64,7 @@ def test_targets_and_table(tmp_path):
 
 
 def test_sizes_option():
-    from app.bench.cli import _sizes
+    from karma_tools.bench.cli import _sizes
 
     assert _sizes("1k,10k,100k,1m") == (1_000, 10_000, 100_000, 1_000_000)
     assert _sizes("2500") == (2_500,)

@@ -6,7 +6,7 @@ import threading
 
 from neo4j._sync.io._bolt import Bolt
 
-from app.bench.roundtrips import RoundTrips
+from karma_tools.bench.roundtrips import RoundTrips
 
 
 def test_counts_flushes_and_names_messages(monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.bench import rules
+from karma_tools.bench import rules
 from app.policy import PolicyEngine, validate_dir
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from app.components import EDGE_KINDS, get_type, registry, split_id
-from app.graph.model import flat_properties
+from app.graph.codec import flat_properties
 
 REQUIRED_TYPES = ["vpc", "subnet", "ec2-instance", "s3-bucket", "lambda", "openapi", "serverless-api",
                   "serverless-site", "cloudfront-distribution", "route53-zone", "ecs-cluster", "clickhouse"]

@@ -24,11 +24,18 @@ def test_apply_does_not_mutate_inputs():
     assert out == {"functions": {"f": {"timeout": 20}}}
 
 
-def test_inverse_undoes_touched_keys():
+def _undo(before: dict, patch: dict) -> dict:
+    """What a rollback sends: the merge patch from `after` back to `before`, on the touched keys only."""
+    after = merge_patch.apply(before, patch)
+    return merge_patch.create({k: v for k, v in after.items() if k in patch},
+                              {k: v for k, v in before.items() if k in patch})
+
+
+def test_create_undoes_touched_keys():
     before = {"a": 1, "b": {"x": 1}, "c": 3}
     patch = {"a": 2, "b": None, "d": 4}
     after = merge_patch.apply(before, patch)
-    assert merge_patch.apply(after, merge_patch.inverse(before, patch)) == before
+    assert merge_patch.apply(after, _undo(before, patch)) == before
 
 
 def test_diff_added_changed_removed():
@@ -46,11 +53,11 @@ def test_diff_sees_type_changes_and_nothing_when_equal():
     assert diff({"a": {"x": [1]}}, {"a": {"x": [1]}}) == []
 
 
-def test_inverse_of_nested_additions_removes_them():
+def test_create_of_nested_additions_removes_them():
     before = {"functions": {"a": {"timeout": 10}}}
     patch = {"functions": {"b": {"timeout": 5}, "a": {"timeout": 20}}}
     after = merge_patch.apply(before, patch)
-    undo = merge_patch.inverse(before, patch)
+    undo = _undo(before, patch)
     assert undo == {"functions": {"a": {"timeout": 10}, "b": None}}
     assert merge_patch.apply(after, undo) == before
 

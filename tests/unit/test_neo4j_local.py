@@ -1,4 +1,4 @@
-"""Unit tests for app.neo4j_local: the parts that need neither Java nor a Neo4j server."""
+"""Unit tests for karma_tools.neo4j_local: the parts that need neither Java nor a Neo4j server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app import neo4j_local as nl
+from karma_tools import neo4j_local as nl
+from karma_tools.neo4j_local import java as nl_java
+from karma_tools.neo4j_local import process as nl_process
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +31,8 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(home: Path) -> nl.Settings:
-    return nl.Settings.from_env({"KARMA_NEO4J_HOME": str(home)})
+def settings(home: Path) -> nl.LocalNeo4jSettings:
+    return nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(home)})
 
 
 def _free_port() -> int:
@@ -43,7 +45,7 @@ def _free_port() -> int:
 
 
 def test_defaults_from_empty_env():
-    s = nl.Settings.from_env({})
+    s = nl.LocalNeo4jSettings.from_env({})
     assert s.home == nl.REPO_ROOT / ".karma" / "neo4j"
     assert s.lib == s.home / "lib"
     assert (s.bolt_port, s.listen, s.heap, s.pagecache) == (7687, "127.0.0.1", "512m", "64m")
@@ -72,7 +74,7 @@ def test_env_overrides(tmp_path: Path):
         "KARMA_NEO4J_VERSION": "5.26.1",
         "JAVA_HOME": "/opt/jdk",
     }
-    s = nl.Settings.from_env(env)
+    s = nl.LocalNeo4jSettings.from_env(env)
     assert s.home == tmp_path / "h"
     assert s.lib == tmp_path / "jars"
     assert s.bolt_port == 7711
@@ -86,7 +88,7 @@ def test_env_overrides(tmp_path: Path):
 
 
 def test_blank_values_fall_back_to_defaults():
-    s = nl.Settings.from_env({"KARMA_NEO4J_BOLT_PORT": "", "KARMA_NEO4J_HEAP": "  "})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_BOLT_PORT": "", "KARMA_NEO4J_HEAP": "  "})
     assert (s.bolt_port, s.heap) == (7687, "512m")
 
 
@@ -107,16 +109,16 @@ def test_blank_values_fall_back_to_defaults():
 )
 def test_bad_settings_are_refused_with_the_variable_name(name: str, value: str):
     with pytest.raises(nl.Neo4jLocalError) as info:
-        nl.Settings.from_env({name: value})
+        nl.LocalNeo4jSettings.from_env({name: value})
     assert name in info.value.message
 
 
 def test_ipv6_addresses():
-    s = nl.Settings.from_env({"KARMA_NEO4J_LISTEN": "[::1]", "KARMA_NEO4J_BOLT_PORT": "7700"})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_LISTEN": "[::1]", "KARMA_NEO4J_BOLT_PORT": "7700"})
     assert s.listen == "::1"
     assert s.uri() == "neo4j://[::1]:7700"
     assert "server.bolt.listen_address=[::1]:7700" in nl.render_conf(s)
-    assert nl.Settings.from_env({"KARMA_NEO4J_LISTEN": "::"}).uri() == "neo4j://[::1]:7687"
+    assert nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_LISTEN": "::"}).uri() == "neo4j://[::1]:7687"
 
 
 # ------------------------------------------------------------------------------------------------- conf
@@ -129,7 +131,7 @@ def _conf_dict(text: str) -> dict[str, str]:
     return dict(pairs)
 
 
-def test_render_conf_defaults(settings: nl.Settings):
+def test_render_conf_defaults(settings: nl.LocalNeo4jSettings):
     conf = _conf_dict(nl.render_conf(settings))
     assert conf["server.default_listen_address"] == "127.0.0.1"
     assert conf["server.default_advertised_address"] == "127.0.0.1"
@@ -141,13 +143,14 @@ def test_render_conf_defaults(settings: nl.Settings):
     assert conf["server.memory.pagecache.size"] == "64m"
     assert conf["server.memory.heap.max_size"] == "512m"
     assert conf["dbms.memory.transaction.total.max"] == "256m"
+    assert conf["db.transaction.timeout"] == "15s"  # no transaction outlives a request
     assert conf["server.directories.data"] == str(settings.home / "data")
     assert conf["server.directories.logs"] == str(settings.home / "logs")
     assert conf["dbms.usage_report.enabled"] == "false"
 
 
 def test_render_conf_follows_settings(tmp_path: Path):
-    s = nl.Settings.from_env(
+    s = nl.LocalNeo4jSettings.from_env(
         {
             "KARMA_NEO4J_HOME": str(tmp_path),
             "KARMA_NEO4J_LISTEN": "0.0.0.0",
@@ -164,7 +167,7 @@ def test_render_conf_follows_settings(tmp_path: Path):
     assert conf["dbms.memory.transaction.total.max"] == "1g"
 
 
-def test_write_conf_replaces_the_file(settings: nl.Settings):
+def test_write_conf_replaces_the_file(settings: nl.LocalNeo4jSettings):
     settings.conf_dir.mkdir(parents=True)
     settings.conf_file.write_text("server.bolt.listen_address=0.0.0.0:1\n")
     path = nl.write_conf(settings)
@@ -172,7 +175,7 @@ def test_write_conf_replaces_the_file(settings: nl.Settings):
     assert not list(settings.conf_dir.glob("*.tmp"))
 
 
-def test_server_command(settings: nl.Settings):
+def test_server_command(settings: nl.LocalNeo4jSettings):
     cmd = nl.server_command(settings, "/usr/bin/java")
     assert cmd[0] == "/usr/bin/java"
     assert "-Xmx512m" in cmd and "-Xms512m" in cmd
@@ -209,25 +212,25 @@ def _fake_java(tmp_path: Path, version_line: str) -> Path:
 
 def test_old_java_is_refused(tmp_path: Path):
     java_home = _fake_java(tmp_path, 'openjdk version "11.0.22" 2024-01-16')
-    s = nl.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(java_home)})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(java_home)})
     with pytest.raises(nl.Neo4jLocalError, match="Java 11"):
         nl.check_java(s)
 
 
 def test_java_17_is_accepted(tmp_path: Path):
     java_home = _fake_java(tmp_path, 'openjdk version "17.0.15" 2025-04-15')
-    s = nl.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(java_home)})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(java_home)})
     assert nl.check_java(s) == (str(java_home / "bin" / "java"), 17)
 
 
 def test_java_home_without_java(tmp_path: Path):
-    s = nl.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(tmp_path / "nojdk")})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "JAVA_HOME": str(tmp_path / "nojdk")})
     with pytest.raises(nl.Neo4jLocalError, match="JAVA_HOME"):
         nl.find_java(s)
 
 
-def test_missing_java(settings: nl.Settings, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(nl.shutil, "which", lambda name: None)
+def test_missing_java(settings: nl.LocalNeo4jSettings, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(nl_java.shutil, "which", lambda name: None)
     with pytest.raises(nl.Neo4jLocalError, match="No `java` found"):
         nl.find_java(settings)
 
@@ -254,26 +257,26 @@ def test_jars_present(tmp_path: Path):
     assert not nl.jars_present(lib, "5.26.30")
 
 
-def test_ensure_jars_without_maven(settings: nl.Settings, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(nl.shutil, "which", lambda name: None)
+def test_ensure_jars_without_maven(settings: nl.LocalNeo4jSettings, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(nl_java.shutil, "which", lambda name: None)
     with pytest.raises(nl.Neo4jLocalError, match="`mvn` is not on PATH"):
         nl.ensure_jars(settings)
 
 
-def test_ensure_jars_skips_maven_when_present(settings: nl.Settings, monkeypatch: pytest.MonkeyPatch):
+def test_ensure_jars_skips_maven_when_present(settings: nl.LocalNeo4jSettings, monkeypatch: pytest.MonkeyPatch):
     _fake_lib(settings.lib, marker="5.26.30")
 
     def boom(*args, **kwargs):
         raise AssertionError("mvn must not run")
 
-    monkeypatch.setattr(nl.subprocess, "run", boom)
+    monkeypatch.setattr(nl_java.subprocess, "run", boom)
     assert nl.ensure_jars(settings) == settings.lib
 
 
 # --------------------------------------------------------------------------------------------- pid files
 
 
-def _fake_server(settings: nl.Settings) -> subprocess.Popen:
+def _fake_server(settings: nl.LocalNeo4jSettings) -> subprocess.Popen:
     """A process whose command line looks like this home's Neo4j (python ignores the extra argv)."""
     return subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", nl.ENTRY_POINT, f"--home-dir={settings.home}"],
@@ -281,19 +284,19 @@ def _fake_server(settings: nl.Settings) -> subprocess.Popen:
     )
 
 
-def test_no_pid_file(settings: nl.Settings):
+def test_no_pid_file(settings: nl.LocalNeo4jSettings):
     assert nl.read_pid(settings) is None
     assert not nl.is_running(settings)
 
 
-def test_garbage_pid_file_is_removed(settings: nl.Settings):
+def test_garbage_pid_file_is_removed(settings: nl.LocalNeo4jSettings):
     settings.home.mkdir(parents=True)
     settings.pid_file.write_text("not-a-pid\n")
     assert nl.read_pid(settings) is None
     assert not settings.pid_file.exists()
 
 
-def test_dead_pid_is_stale(settings: nl.Settings):
+def test_dead_pid_is_stale(settings: nl.LocalNeo4jSettings):
     settings.home.mkdir(parents=True)
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
@@ -304,15 +307,15 @@ def test_dead_pid_is_stale(settings: nl.Settings):
     assert not settings.pid_file.exists()
 
 
-def test_recycled_pid_of_another_program_is_stale(settings: nl.Settings):
+def test_recycled_pid_of_another_program_is_stale(settings: nl.LocalNeo4jSettings):
     settings.home.mkdir(parents=True)
     settings.pid_file.write_text(f"{os.getpid()}\n")  # alive, but it is pytest, not Neo4j
     assert nl.read_pid(settings) is None
     assert not settings.pid_file.exists()
 
 
-def test_server_of_another_home_is_not_ours(settings: nl.Settings, tmp_path: Path):
-    other = nl.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "other")})
+def test_server_of_another_home_is_not_ours(settings: nl.LocalNeo4jSettings, tmp_path: Path):
+    other = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "other")})
     proc = _fake_server(other)
     try:
         settings.home.mkdir(parents=True)
@@ -338,7 +341,7 @@ def test_zombie_is_not_alive():
     proc.wait()
 
 
-def test_running_server_is_found_and_stopped(settings: nl.Settings):
+def test_running_server_is_found_and_stopped(settings: nl.LocalNeo4jSettings):
     proc = _fake_server(settings)
     try:
         settings.home.mkdir(parents=True)
@@ -360,7 +363,7 @@ def test_running_server_is_found_and_stopped(settings: nl.Settings):
 
 
 def test_stop_escalates_to_sigkill(tmp_path: Path):
-    s = nl.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "KARMA_NEO4J_STOP_TIMEOUT": "0.5"})
+    s = nl.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h"), "KARMA_NEO4J_STOP_TIMEOUT": "0.5"})
     code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ok', flush=True); time.sleep(60)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, nl.ENTRY_POINT, f"--home-dir={s.home}"],
@@ -383,7 +386,7 @@ def test_stop_escalates_to_sigkill(tmp_path: Path):
         proc.stdout.close()
 
 
-def test_status_when_stopped(settings: nl.Settings):
+def test_status_when_stopped(settings: nl.LocalNeo4jSettings):
     st = nl.status(settings)
     assert (st.running, st.pid, st.answering, st.exit_code) == (False, None, None, 3)
     assert st.uri == "neo4j://127.0.0.1:7687"
@@ -412,14 +415,14 @@ def test_start_refuses_a_taken_port(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        s = nl.Settings.from_env(
+        s = nl.LocalNeo4jSettings.from_env(
             {
                 "KARMA_NEO4J_HOME": str(tmp_path / "h"),
                 "KARMA_NEO4J_LIB": str(_fake_lib(tmp_path / "lib")),
                 "KARMA_NEO4J_BOLT_PORT": str(port),
             }
         )
-        monkeypatch.setattr(nl, "check_java", lambda settings: ("/usr/bin/java", 17))
+        monkeypatch.setattr(nl_process, "check_java", lambda settings: ("/usr/bin/java", 17))
         with pytest.raises(nl.Neo4jLocalError, match=f"Port {port} on 127.0.0.1 is already in use"):
             nl.start(s)
     assert not s.pid_file.exists()
@@ -427,7 +430,7 @@ def test_start_refuses_a_taken_port(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_start_refuses_existing_data_without_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    s = nl.Settings.from_env(
+    s = nl.LocalNeo4jSettings.from_env(
         {
             "KARMA_NEO4J_HOME": str(tmp_path / "h"),
             "KARMA_NEO4J_LIB": str(_fake_lib(tmp_path / "lib")),
@@ -435,7 +438,7 @@ def test_start_refuses_existing_data_without_password(tmp_path: Path, monkeypatc
         }
     )
     s.system_db_dir.mkdir(parents=True)
-    monkeypatch.setattr(nl, "check_java", lambda settings: ("/usr/bin/java", 17))
+    monkeypatch.setattr(nl_process, "check_java", lambda settings: ("/usr/bin/java", 17))
     with pytest.raises(nl.Neo4jLocalError, match="password file is missing|is missing"):
         nl.start(s)
 
@@ -443,7 +446,7 @@ def test_start_refuses_existing_data_without_password(tmp_path: Path, monkeypatc
 # --------------------------------------------------------------------------------------------- password
 
 
-def test_password_is_generated_private_and_stable(settings: nl.Settings):
+def test_password_is_generated_private_and_stable(settings: nl.LocalNeo4jSettings):
     password = nl.ensure_password(settings)
     assert len(password) >= 24
     assert stat.S_IMODE(settings.password_file.stat().st_mode) == 0o600
@@ -453,7 +456,7 @@ def test_password_is_generated_private_and_stable(settings: nl.Settings):
     assert stat.S_IMODE(settings.password_file.stat().st_mode) == 0o600
 
 
-def test_connection_info(settings: nl.Settings):
+def test_connection_info(settings: nl.LocalNeo4jSettings):
     with pytest.raises(nl.Neo4jLocalError, match="karma neo4j start"):
         nl.connection_info(settings)
     password = nl.ensure_password(settings)
@@ -461,8 +464,8 @@ def test_connection_info(settings: nl.Settings):
 
 
 def test_argfile_quote():
-    assert nl._argfile_quote("abc-_123") == '"abc-_123"'
-    assert nl._argfile_quote('a"b\\c') == '"a\\"b\\\\c"'
+    assert nl_process._argfile_quote("abc-_123") == '"abc-_123"'
+    assert nl_process._argfile_quote('a"b\\c') == '"a\\"b\\\\c"'
 
 
 # -------------------------------------------------------------------------------------------------- CLI
@@ -474,7 +477,7 @@ def test_cli_status_exit_code_when_stopped(home: Path):
     assert "stopped" in result.output
 
 
-def test_cli_info_hides_the_password(settings: nl.Settings):
+def test_cli_info_hides_the_password(settings: nl.LocalNeo4jSettings):
     password = nl.ensure_password(settings)
     env = {"KARMA_NEO4J_HOME": str(settings.home)}
     result = CliRunner().invoke(nl.neo4j_cli, ["info"], env=env)
@@ -495,14 +498,14 @@ def test_cli_bad_setting_is_a_clean_error(home: Path):
     assert "Traceback" not in result.output
 
 
-def test_start_on_a_running_server_with_other_settings(settings: nl.Settings, tmp_path: Path):
+def test_start_on_a_running_server_with_other_settings(settings: nl.LocalNeo4jSettings, tmp_path: Path):
     """A running server whose conf differs (e.g. the port was changed since) is reported, not waited for."""
     proc = _fake_server(settings)  # alive and "ours", but answers no Bolt
     try:
         nl.write_conf(settings)
         nl.ensure_password(settings)
         nl.write_pid(settings, proc.pid)
-        moved = nl.Settings.from_env(
+        moved = nl.LocalNeo4jSettings.from_env(
             {"KARMA_NEO4J_HOME": str(settings.home), "KARMA_NEO4J_BOLT_PORT": str(_free_port())}
         )
         started = time.monotonic()
@@ -517,18 +520,18 @@ def test_start_on_a_running_server_with_other_settings(settings: nl.Settings, tm
 
 def test_generated_passwords_never_look_like_an_option(tmp_path):
     # a password starting with '-' made `neo4j-admin dbms set-initial-password` fail with exit 64
-    from app import neo4j_local
+    from karma_tools import neo4j_local
 
     for i in range(50):
-        settings = neo4j_local.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / f"h{i}")})
+        settings = neo4j_local.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / f"h{i}")})
         password = neo4j_local.ensure_password(settings)
         assert password[0].isalnum() and len(password) >= 32
 
 
 def test_a_never_used_option_like_password_is_replaced(tmp_path):
-    from app import neo4j_local
+    from karma_tools import neo4j_local
 
-    settings = neo4j_local.Settings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h")})
+    settings = neo4j_local.LocalNeo4jSettings.from_env({"KARMA_NEO4J_HOME": str(tmp_path / "h")})
     settings.home.mkdir(parents=True)
     settings.password_file.write_text("-Abc123\n")
     settings.password_file.chmod(0o600)

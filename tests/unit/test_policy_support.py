@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from app.policy import PolicyEngine
+from app.policy.fields import FIELDS
 
 SUBNET = "subnet/karma-dev-private-a"
 BASTION = "ec2-instance/karma-dev-bastion"
@@ -57,8 +58,17 @@ def facts(change_fact: dict | None = None, component_fact: dict | None = None, r
     rows = list(rows)
     ch = dict(ch)
     ch.setdefault("affected_count", len(rows))
+    _declared("change", ch)
+    _declared("component", comp)
+    for row in rows:
+        _declared("impacted", row)
     return [{"change": ch, "component": comp, "impacted": None}] + [
         {"change": ch, "component": comp, "impacted": row} for row in rows]
+
+
+def _declared(section: str, fact: dict) -> None:
+    """The helpers build the fields app.policy.fields declares, like the pipeline (no list of their own)."""
+    assert set(fact) == set(FIELDS[section]), (section, sorted(set(fact) ^ set(FIELDS[section])))
 
 
 def write_rules(directory: Path, text: str, name: str = "rules.yaml") -> Path:

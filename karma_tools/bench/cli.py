@@ -42,7 +42,7 @@ def bench_cli() -> None:
               help="Bulk-load the world into the bench Neo4j (.karma/neo4j-bench, started if needed).")
 def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> None:
     """Generate a deterministic world of N components (the first N of the seed's stream)."""
-    from app.bench import generator  # noqa: PLC0415
+    from karma_tools.bench import generator  # noqa: PLC0415
 
     started = time.monotonic()
     try:
@@ -61,7 +61,7 @@ def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> No
             out.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
     if load:
-        from app.bench.harness import BenchConfig, BenchNeo4j, World  # noqa: PLC0415
+        from karma_tools.bench.harness import BenchConfig, BenchNeo4j, World  # noqa: PLC0415
 
         with BenchNeo4j(BenchConfig()) as neo:
             world_db = World(neo, seed)
@@ -89,7 +89,7 @@ def run_cmd(full: bool, sizes: str, seed: int, out: Path, rules_dir: Path | None
             throughput_seconds: int | None, users: str | None, workers: int, profile: bool,
             keep_running: bool) -> None:
     """Run every benchmark and write bench/results/latest.json (`make bench`, ≤ 5 minutes)."""
-    from app.bench import harness  # noqa: PLC0415
+    from karma_tools.bench import harness  # noqa: PLC0415
 
     kw: dict = {"sizes": _sizes(sizes), "seed": seed, "out": out, "workers": workers, "profile": profile,
                 "keep_running": keep_running}
@@ -112,7 +112,7 @@ def run_cmd(full: bool, sizes: str, seed: int, out: Path, rules_dir: Path | None
                 default=REPO_ROOT / "bench" / "results" / "latest.json")
 def report_cmd(path: Path) -> None:
     """Print the table of a results file."""
-    from app.bench import report  # noqa: PLC0415
+    from karma_tools.bench import report  # noqa: PLC0415
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -124,7 +124,7 @@ def report_cmd(path: Path) -> None:
 @bench_cli.command("stop")
 def stop_cmd() -> None:
     """Stop the bench Neo4j (after --keep-running)."""
-    from app.bench.harness import BenchConfig, neo4j_env  # noqa: PLC0415
-    from app import neo4j_local  # noqa: PLC0415
+    from karma_tools.bench.harness import BenchConfig, neo4j_env  # noqa: PLC0415
+    from karma_tools import neo4j_local  # noqa: PLC0415
 
-    neo4j_local.stop(neo4j_local.Settings.from_env(neo4j_env(BenchConfig())), echo=click.echo)
+    neo4j_local.stop(neo4j_local.LocalNeo4jSettings.from_env(neo4j_env(BenchConfig())), echo=click.echo)

@@ -1,4 +1,5 @@
-"""Batched UNWIND loading of large generated graphs, in many transactions, with progress.
+"""Batched UNWIND loading of large generated graphs, in many transactions, with progress (bench tooling:
+it sits above the product, so it uses the seed loader's rows and the component types directly).
 
 Unlike the seed path (`GraphRepository.seed`: validated, all or nothing, one transaction), this is
 for graphs of 10⁴–10⁶ components whose every reference is known to resolve (the bench generator):
@@ -22,7 +23,8 @@ from collections.abc import Callable, Iterable, Sequence
 from neo4j import Driver
 
 from app.components import get_type
-from app.graph.cypher import query
+from app.seeding import to_rows
+from karma_tools.bench.queries import query
 
 log = logging.getLogger("karma.graph.bulk")
 
@@ -51,8 +53,6 @@ class LoadResult:
 
 def component_rows(components: Sequence[dict]) -> list[dict]:
     """Seed-loader rows for components that are new (no previous keys to remove)."""
-    from app.seeding import to_rows  # noqa: PLC0415 - app.seeding imports the repository
-
     return to_rows(list(components), {})
 
 

@@ -1,4 +1,4 @@
-"""Locust users for the throughput benchmark (run by the harness: `locust -f app/bench/locustfile.py`).
+"""Locust users for the throughput benchmark (run by the harness: `locust -f karma_tools/bench/locustfile.py`).
 
 Closed loop, no think time: every user sends its next request as soon as the previous one answers.
 Configured by environment variables set by the harness:

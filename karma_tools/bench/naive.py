@@ -17,7 +17,7 @@ from app.changes.commit import graph_patch
 from app.changes.model import ChangeRequest
 from app.changes.pipeline import analyse, reference_ids
 from app.components import EDGE_KINDS
-from app.graph.cypher import query
+from karma_tools.bench.queries import query
 
 MAX_DEPTH = 25
 

@@ -1,4 +1,4 @@
-"""The rule-file language: field catalogue, operators, and strict validation.
+"""The rule-file language: operators, the condition tree and strict validation (fields: app.policy.fields).
 
 A rule file is YAML holding ``rules:`` (a list). Validation turns each rule into a :class:`Rule` whose
 ``when`` is a small condition tree (:class:`Cmp`, :class:`All`, :class:`AnyOf`, :class:`Not`). Every
@@ -12,38 +12,18 @@ ruleset and the engine evaluates it.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
 
+from app.policy import template
+from app.policy.fields import ANY, BOOL, INT, LIST, OBJECT, SECTIONS, STR, Field, resolve_field
+from app.policy.fields import suggest as _suggest
+
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
 APPROVER_ROLES = ("approver", "admin")
-SECTIONS = ("change", "component", "impacted")
 GROUPS = ("all", "any", "not")
-
-# Field types. OPEN fields (config, runtime, old, new) hold JSON written by people or deploys; any dotted
-# sub-path below them is allowed (ANY). The bare OPEN field itself is an object (OBJECT).
-STR, INT, BOOL, LIST, OPEN, ANY, OBJECT = "string", "integer", "boolean", "list", "open", "any", "object"
-
-FIELDS: dict[str, dict[str, str]] = {
-    "change": {
-        "component": STR, "type": STR, "nickname": STR, "environment": STR,
-        "changed_keys": LIST, "added_keys": LIST, "removed_keys": LIST, "modified_keys": LIST,
-        "old": OPEN, "new": OPEN, "requested_by": STR, "reason": STR, "affected_count": INT,
-        "on_blocked": STR,
-    },
-    "component": {
-        "id": STR, "type": STR, "nickname": STR, "environment": STR, "version": INT,
-        "config": OPEN, "runtime": OPEN,
-    },
-    "impacted": {
-        "id": STR, "type": STR, "nickname": STR, "environment": STR, "version": INT, "depth": INT,
-        "path": LIST, "edge_kinds": LIST, "edge_kind": STR, "runtime": OPEN, "runtime_published": BOOL,
-        "missing_outputs": LIST, "unpublished_reads": LIST, "action": STR,
-    },
-}
 
 # operator -> field types it applies to
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -59,7 +39,6 @@ OPERATORS: dict[str, tuple[str, ...]] = {
 RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role")
 REQUIRED_RULE_KEYS = ("id", "description", "effect", "when", "message")
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
-KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 MAX_ID_LENGTH = 100
 
 
@@ -80,17 +59,6 @@ class PolicyEvaluationError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------------------------- the tree
-@dataclass(frozen=True)
-class Field:
-    section: str
-    path: tuple[str, ...]
-    ftype: str
-
-    @property
-    def name(self) -> str:
-        return ".".join((self.section,) + self.path)
-
-
 @dataclass(frozen=True)
 class Cmp:
     field: Field
@@ -162,11 +130,6 @@ def is_scalar(value) -> bool:
     return isinstance(value, (str, bool)) or is_number(value)
 
 
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 _YAML_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 
 
@@ -179,26 +142,6 @@ class Errors:
 
     def add(self, path: str, message: str) -> None:
         self.items.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
-
-
-def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
-    """``("impacted", "runtime.state")`` -> Field, or (None, reason)."""
-    if not isinstance(dotted, str) or not dotted:
-        return None, "unknown field"
-    parts = dotted.split(".")
-    known = FIELDS[section]
-    head = parts[0]
-    if head not in known:
-        return None, f"unknown field{_suggest(head, known)}"
-    ftype = known[head]
-    if len(parts) == 1:
-        return Field(section, (head,), OBJECT if ftype == OPEN else ftype), None
-    if ftype != OPEN:
-        return None, f"unknown field ({section}.{head} is a {ftype} field and has no sub-fields)"
-    for part in parts[1:]:
-        if not KEY_RE.match(part):
-            return None, f"bad key {part!r} in field path (keys are letters, digits, '_' and '-')"
-    return Field(section, tuple(parts), ANY), None
 
 
 # ----------------------------------------------------------------------------------------------- regexes
@@ -450,8 +393,6 @@ def _all(items):
 
 def parse_rule(raw, index: int, file_name: str, errors: Errors):
     """Validate one rule mapping; returns a Rule (or None, with errors added)."""
-    from app.policy import template  # noqa: PLC0415 - template imports resolve_field from here
-
     path = f"rules[{index}]"
     if not isinstance(raw, dict):
         errors.add(path, f"expected a mapping (a rule), got {type_name(raw)}")

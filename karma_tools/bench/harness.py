@@ -37,10 +37,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Callable
 
-from app.bench import generator, report
-from app.bench import rules as bench_rules
-from app.bench.roundtrips import RoundTrips
-from app.bench.stats import ratio, summary
+from karma_tools.bench import generator, report
+from karma_tools.bench import rules as bench_rules
+from karma_tools.bench.roundtrips import RoundTrips
+from karma_tools.bench.stats import ratio, summary
 from app.settings import REPO_ROOT
 
 log = logging.getLogger("karma.bench")
@@ -124,10 +124,10 @@ class BenchNeo4j:
     """The bench's own local Neo4j: started if needed, stopped at the end if we started it."""
 
     def __init__(self, cfg: BenchConfig):
-        from app import neo4j_local  # noqa: PLC0415
+        from karma_tools import neo4j_local  # noqa: PLC0415
 
         self.local = neo4j_local
-        self.settings = neo4j_local.Settings.from_env(neo4j_env(cfg))
+        self.settings = neo4j_local.LocalNeo4jSettings.from_env(neo4j_env(cfg))
         # the naive peer reads the whole graph in one query: seconds at 100k, minutes at 1M
         self.tx_limit_s = TX_LIMIT_S if max(cfg.sizes) <= 200_000 else 20 * TX_LIMIT_S
         self.started = False
@@ -231,7 +231,7 @@ class World:
     """The bench world in the bench Neo4j, grown in place from size to size."""
 
     def __init__(self, neo: BenchNeo4j, seed: int):
-        from app.graph.bulk import BulkLoader  # noqa: PLC0415
+        from karma_tools.bench.bulk import BulkLoader  # noqa: PLC0415
         from app.graph.repository import GraphRepository  # noqa: PLC0415
 
         self.neo, self.seed = neo, seed
@@ -552,7 +552,7 @@ def _latency(state: Run, cfg: BenchConfig, client, driver, requests: Requests, s
 
 
 def _naive(state: Run, cfg: BenchConfig, client, driver, policy, requests: Requests, size: int) -> dict:
-    from app.bench import naive  # noqa: PLC0415
+    from karma_tools.bench import naive  # noqa: PLC0415
     from app.changes.model import ChangeRequest  # noqa: PLC0415
 
     _echo(f"[naive peer at {size:,}] whole graph → networkx per request, {cfg.naive_samples} samples")
@@ -577,8 +577,9 @@ def _naive(state: Run, cfg: BenchConfig, client, driver, policy, requests: Reque
     except Exception as exc:  # noqa: BLE001
         state.error("naive", exc)
     out = {"size": size, "naive": summary(times), "karma_plan": summary(karma), "same_impact": same,
-           "method": "per request: the whole graph in one read (cypher/bench_naive_graph.cypher), a networkx "
-                     "DiGraph, BFS (single_source_shortest_path, cutoff 25), then Karma's own pipeline and rules"}
+           "method": "per request: the whole graph in one read (karma_tools/cypher/bench_naive_graph.cypher), a "
+                     "networkx DiGraph, BFS (single_source_shortest_path, cutoff 25), then Karma's own pipeline "
+                     "and rules"}
     out["naive_over_karma"] = ratio(out["naive"].get("median_ms"), out["karma_plan"].get("median_ms"), 1)
     _echo(f"  naive ÷ Karma = ×{out['naive_over_karma']}")
     return out
@@ -700,7 +701,7 @@ def _free_port() -> int:
 
 def _apply_targets(driver, limit: int = 400) -> list[str]:
     """VPCs of distinct environments (not the probe's): disjoint impacts, so applies rarely share locks."""
-    from app.graph.cypher import query  # noqa: PLC0415
+    from karma_tools.bench.queries import query  # noqa: PLC0415
 
     records = driver.execute_query(query("bench_apply_targets"), probe_env=generator.PROBE_ENV,
                                    limit=limit).records

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from app.policy import PolicyEngine, RuleFileError, validate_dir
-from app.policy.schema import regex_problem
+from app.policy.language import regex_problem
 
 RULE = """
 rules:

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from app.bench.stats import percentile
+from karma_tools.bench.stats import percentile
 
 NAMES = {
     "plan_over_floor": "plan median ÷ bare-driver impact Cypher (worst size)",

@@ -57,13 +57,34 @@ def component_view(node: dict) -> dict:
         "version": node.get("version"),
         "config": loads(node.get("config")),
         "runtime": loads(node.get("runtime")),
-        "updated_at": _iso(node.get("updated_at")),
+        "updated_at": iso(node.get("updated_at")),
     }
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A Neo4j temporal value as ISO 8601 text (anything else unchanged)."""
     return value.iso_format() if hasattr(value, "iso_format") else value
 
 
-def iso(value: Any) -> Any:
-    return _iso(value)
+def with_iso(item: dict, *keys: str) -> dict:
+    """`item` with the temporal values under `keys` as ISO 8601 text."""
+    return {**item, **{k: iso(item.get(k)) for k in keys if k in item}}
+
+
+def with_json(item: dict, *keys: str) -> dict:
+    """`item` with the JSON-text values under `keys` decoded."""
+    return {**item, **{k: loads(item[k]) for k in keys if k in item}}
+
+
+AUDIT_JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch")
+
+
+def audit_entry_view(entry: dict) -> dict:
+    """An AuditEntry node's properties as the API shows them (JSON decoded, timestamp as text)."""
+    return with_iso(with_json(entry, *AUDIT_JSON_FIELDS), "timestamp")
+
+
+def version_view(version: dict) -> dict:
+    """A ConfigVersion node's properties (config and runtime decoded)."""
+    return with_iso({**version, "config": loads(version.get("config")), "runtime": loads(version.get("runtime"))},
+                    "created_at")

@@ -1,0 +1,186 @@
+"""ChangeLifecycle: what happens to a stored change request after the gate decided it.
+
+Reading it, the queue (list, FIFO processing, expiry) and the moves people make (cancel, approve,
+deny). A move that re-decides the request (a queue pass, an approval) goes back through the gate's
+analysis; a move that needs none (cancel, deny, expire) only locks the component, checks the stored
+status and transitions it — every move through the one table in app.changes.status, audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from app.changes import commit as commits
+from app.changes.gate import ChangeGate, Write, not_found, unknown_change
+from app.changes.model import ChangeRequest
+from app.changes.status import ChangeStatus, require, transition
+from app.errors import Forbidden, KarmaError
+from app.graph.repository import GraphTx
+
+log = logging.getLogger("karma.changes")
+
+
+class ChangeLifecycle:
+    def __init__(self, gate: ChangeGate):
+        self.gate = gate
+        self.repo = gate.repo
+
+    # -- reading ----------------------------------------------------------------------------------
+    def get_change(self, change_id: str) -> dict:
+        change = self.repo.change(change_id)
+        if change is None:
+            raise unknown_change(change_id)
+        return {k: v for k, v in change.items() if k != "result"}
+
+    def queue(self, component: str | None = None) -> list[dict]:
+        return self.repo.queue(component)
+
+    # -- moves that need no analysis --------------------------------------------------------------
+    def _move(self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None,
+              kind: str = "queue") -> dict:
+        """Move a stored change request (read under its component's lock) without applying it; audited."""
+        status = transition(change["status"], to, change_id=change["id"])
+        request = ChangeRequest(**change["request"])
+        now, log_id = self.gate.clock(), self.gate.new_id("log")
+        component = gtx.component(change["component_id"])
+        audit = commits.audit_entry(log_id=log_id, kind=kind, now=now, component=component,
+                                    request=replace(request, requested_by=actor or request.requested_by),
+                                    status=str(status), change_id=change["id"], note=note)
+        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now,
+                                               note=note)
+        gtx.commit(commits.statement(component_id=change["component_id"], analysis=None, status=status,
+                                     audit=audit, change_request=record, now=now))
+        log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
+        return {"change_id": change["id"], "status": str(status), "note": note, "log_entry_id": log_id,
+                "component": change["component_id"], "transition": True}
+
+    def _locked_move(self, change: dict, expected: ChangeStatus, to: ChangeStatus, *, note: str,
+                     actor: str | None = None, kind: str = "queue", why: str | None = None,
+                     principal=None) -> dict:
+        """Lock the component, check the request is still `expected` (and that `principal` may act on its
+        environment), move it to `to`: one transaction."""
+        def work(gtx: GraphTx) -> dict:
+            if gtx.lock(change["component_id"]) is None:
+                raise not_found(change["component_id"])
+            if principal is not None:
+                environment = gtx.component(change["component_id"])["environment"]
+                if not principal.may_touch(environment):
+                    raise Forbidden(f"this token may not act on {environment!r} components", cause="environment",
+                                    component=change["component_id"])
+            current = gtx.change(change["id"])
+            require(current["status"], expected, change_id=change["id"], why=why)
+            return self._move(gtx, current, to, note=note, actor=actor, kind=kind)
+
+        return self.repo.in_write_tx(work)
+
+    def cancel(self, change_id: str, requested_by: str, actor=None) -> dict:
+        current = self.get_change(change_id)
+        if actor is not None and actor.role != "admin" and current["requested_by"] != actor.name:
+            raise Forbidden("only the requester (or an admin) may cancel a change", cause="not_requester",
+                            component=current["component_id"])
+        return self._locked_move(current, ChangeStatus.QUEUED, ChangeStatus.CANCELLED,
+                                 note=f"cancelled by {requested_by}", actor=requested_by,
+                                 why="only a queued change can be cancelled", principal=actor)
+
+    # -- approvals --------------------------------------------------------------------------------
+    def _pending(self, change_id: str, actor) -> dict:
+        change = self.get_change(change_id)
+        require(change["status"], ChangeStatus.PENDING_APPROVAL, change_id=change_id)
+        if actor is not None:
+            if actor.name == change["requested_by"]:
+                raise Forbidden("a change cannot be approved or denied by its requester",
+                                cause="self_approval", component=change["component_id"])
+            needed = change.get("approver_role") or "approver"
+            if actor.role not in (needed, "admin"):
+                raise Forbidden(f"this change needs a {needed!r} to approve it", cause="approver_role",
+                                component=change["component_id"])
+        return change
+
+    def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
+        """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
+        change = self._pending(change_id, actor)
+        write = Write(ChangeRequest(**change["request"]), kind="approval",
+                      stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
+                      guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
+                      approved_by=actor.name if actor else "system",
+                      result_extra={"approval_comment": comment} if comment else {})
+        return self.gate.execute(write, actor=actor)
+
+    def deny(self, change_id: str, actor, reason: str | None = None) -> dict:
+        change = self._pending(change_id, actor)
+        who = actor.name if actor else "system"
+        return self._locked_move(change, ChangeStatus.PENDING_APPROVAL, ChangeStatus.DENIED,
+                                 note=f"denied by {who}: {reason or 'no reason'}", actor=who, kind="approval",
+                                 principal=actor)
+
+    # -- queue ------------------------------------------------------------------------------------
+    def process_head(self, component_id: str) -> dict | None:
+        """Re-evaluate the oldest queued request on a component against the current graph.
+
+        Runs under the component's lock, so concurrent processors (any process, any host) apply
+        each request exactly once; an uncommitted attempt (crash, kill) leaves it queued.
+        """
+        def head(gtx: GraphTx) -> dict | None:
+            return None if gtx.lock(component_id) is None else gtx.queue_head(component_id)
+
+        change = self.repo.in_write_tx(head)
+        if change is None:
+            return None
+        try:
+            if self._expired(change):
+                return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED,
+                                         note="queue TTL elapsed")
+            write = Write(ChangeRequest(**change["request"]), kind="queue", stored=change,
+                          guard=_still(change["id"], ChangeStatus.QUEUED))
+            return self.gate.execute(write)
+        except KarmaError as exc:
+            return self._reject_if_queued(change, exc.message)
+
+    def _expired(self, change: dict) -> bool:
+        expires_at = change.get("expires_at")
+        return expires_at is not None and self.gate.clock().timestamp() >= expires_at
+
+    def _reject_if_queued(self, change: dict, note: str) -> dict:
+        """A queued request that can no longer apply (invalid now, illegal move) is rejected, saying why;
+        one another processor moved first is left alone."""
+        def work(gtx: GraphTx) -> dict:
+            gtx.lock(change["component_id"])
+            current = gtx.change(change["id"])
+            if current is None or current["status"] != ChangeStatus.QUEUED:
+                return {"change_id": change["id"], "status": current["status"] if current else "gone",
+                        "transition": False}
+            return self._move(gtx, current, ChangeStatus.REJECTED, note=note)
+
+        return self.repo.in_write_tx(work)
+
+    def process_component(self, component_id: str, limit: int = 100) -> list[dict]:
+        """Drain a component's queue in FIFO order; stops at the first request still blocked."""
+        out = []
+        for _ in range(limit):
+            result = self.process_head(component_id)
+            if result is None:
+                break
+            if result.get("transition") is False and result["status"] != ChangeStatus.QUEUED:
+                continue  # another processor moved it first: nothing done here
+            out.append({k: result.get(k) for k in ("change_id", "status", "log_entry_id", "note", "blockers")
+                        if result.get(k) is not None})
+            if result["status"] == ChangeStatus.QUEUED:
+                break
+        return out
+
+    def process_queue(self, waits_on: str | None = None) -> list[dict]:
+        out = []
+        for component_id in self.repo.queued_components(waits_on):
+            out += self.process_component(component_id)
+        return out
+
+
+def _still(change_id: str, expected: ChangeStatus):
+    """Guard: the stored request is still `expected` under the lock (else 409, cause change_<status>)."""
+    def guard(gtx: GraphTx) -> None:
+        current = gtx.change(change_id)
+        if current is None:
+            raise unknown_change(change_id)
+        require(current["status"], expected, change_id=change_id)
+    return guard

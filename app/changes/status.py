@@ -1,0 +1,85 @@
+"""The statuses of a change request and the one table of the moves between them.
+
+A request is analysed (`planned` for a dry run, `validated` for a request about to be stored) and is
+then stored as applied, rejected, queued or pending_approval. Only queued and pending requests move
+on. Every status change in app/changes goes through `transition`, so an illegal move (cancelling an
+applied change, approving a queued one) is a 409 naming both statuses instead of a silent rewrite.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.errors import Conflict
+
+
+class ChangeStatus(StrEnum):
+    """Serialises as its value: `ChangeStatus.QUEUED == "queued"`, and json.dumps writes "queued"."""
+
+    PLANNED = "planned"
+    VALIDATED = "validated"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    QUEUED = "queued"
+    PENDING_APPROVAL = "pending_approval"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    DENIED = "denied"
+
+
+S = ChangeStatus
+_DECIDED = frozenset({S.APPLIED, S.REJECTED, S.QUEUED, S.PENDING_APPROVAL})
+
+TRANSITIONS: dict[ChangeStatus, frozenset[ChangeStatus]] = {
+    S.PLANNED: _DECIDED,
+    S.VALIDATED: _DECIDED,
+    S.QUEUED: frozenset({S.APPLIED, S.REJECTED, S.CANCELLED, S.EXPIRED}),
+    S.PENDING_APPROVAL: frozenset({S.APPLIED, S.REJECTED, S.QUEUED, S.DENIED}),
+    S.APPLIED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.DENIED: frozenset(),
+}
+
+
+class IllegalTransition(Conflict):
+    """409: the change request is in a status from which the requested move does not exist."""
+
+    def __init__(self, current: ChangeStatus, target: ChangeStatus, change_id: str | None = None,
+                 why: str | None = None):
+        allowed = sorted(TRANSITIONS[current])
+        super().__init__(
+            f"change {change_id!r} is {current}: {why or f'it cannot become {target}'}",
+            cause=f"change_{current}", status=str(current), requested_status=str(target),
+            allowed=[str(s) for s in allowed], change_id=change_id)
+
+
+def status_of(value: str) -> ChangeStatus:
+    """A stored status string → ChangeStatus (a status Karma never writes is a data error, not a 500)."""
+    try:
+        return ChangeStatus(value)
+    except ValueError:
+        raise Conflict(f"unknown change status {value!r}", cause="unknown_status", status=value) from None
+
+
+def can_move(current: str, target: str) -> bool:
+    return status_of(target) in TRANSITIONS[status_of(current)]
+
+
+def transition(current: str, target: str, *, change_id: str | None = None, why: str | None = None) -> ChangeStatus:
+    """The target status if `current → target` is in the table; IllegalTransition (409) otherwise."""
+    now, to = status_of(current), status_of(target)
+    if to not in TRANSITIONS[now]:
+        raise IllegalTransition(now, to, change_id, why)
+    return to
+
+
+def require(current: str, expected: str, *, change_id: str | None = None, why: str | None = None) -> ChangeStatus:
+    """409 (cause `change_<status>`) unless a stored request is still `expected`: the guard every
+    lifecycle step runs under the lock before it moves the request."""
+    now = status_of(current)
+    if now != status_of(expected):
+        raise Conflict(f"change {change_id!r} is {now}, {why or f'not {expected}'}",
+                       cause=f"change_{now}", status=str(now), change_id=change_id)
+    return now

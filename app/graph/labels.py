@@ -1,0 +1,26 @@
+"""The node labels and the structural relationship types Karma's Cypher uses.
+
+The dependency edges between components are the edge kinds of the component registry
+(`app.components.EDGE_KINDS`, stored upper-cased: `depends_on` → `DEPENDS_ON`); everything else a query
+may name is listed here. tests/unit/test_cypher_files.py checks every `cypher/*.cypher` file against both.
+"""
+
+from __future__ import annotations
+
+NODE_LABELS = ("Component", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken")
+
+# (from label, type, to label): what each structural relationship links
+STRUCTURAL_RELATIONSHIPS = {
+    "HAS_VERSION": ("Component", "ConfigVersion"),
+    "FOR": ("AuditEntry", "Component"),
+    "AFFECTED": ("AuditEntry", "Component"),
+    "TARGETS": ("ChangeRequest", "Component"),
+    "LOGGED_AS": ("ChangeRequest", "AuditEntry"),
+    "WAITS_ON": ("ChangeRequest", "Component"),
+    "ROLLS_BACK": ("ChangeRequest", "ChangeRequest"),
+}
+
+
+def relationship_type(edge_kind: str) -> str:
+    """How an edge kind of the component registry is stored: `depends_on` → `DEPENDS_ON`."""
+    return edge_kind.upper()

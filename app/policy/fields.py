@@ -1,0 +1,129 @@
+"""The fact fields rules may use: the ONE declaration (section -> field -> type + description).
+
+The rule validator (:mod:`app.policy.language`, :mod:`app.policy.template`) accepts exactly these
+fields, and the fact builder (:func:`app.changes.pipeline.facts`) builds exactly these fields
+(``tests/unit/test_policy_fields.py`` holds it to that). docs/rules.md describes them for rule authors.
+
+A field reference in a rule (``impacted.runtime.state``) resolves to a :class:`Field` here, so that the
+language and the message templates share one resolver without importing each other.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+# Field types. OPEN fields (config, runtime, old, new) hold JSON written by people or deploys; any dotted
+# sub-path below them is allowed (ANY). The bare OPEN field itself is an object (OBJECT).
+STR, INT, BOOL, LIST, OPEN, ANY, OBJECT = "string", "integer", "boolean", "list", "open", "any", "object"
+
+
+@dataclass(frozen=True)
+class FactField:
+    type: str
+    description: str
+
+
+def _f(ftype: str, description: str) -> FactField:
+    return FactField(ftype, description)
+
+
+FIELDS: dict[str, dict[str, FactField]] = {
+    "change": {
+        "component": _f(STR, "the changed component's id, e.g. subnet/karma-dev-private-a"),
+        "type": _f(STR, "the changed component's type"),
+        "nickname": _f(STR, "the changed component's nickname"),
+        "environment": _f(STR, "the changed component's environment"),
+        "changed_keys": _f(LIST, "config keys the change touches"),
+        "added_keys": _f(LIST, "config keys the change adds"),
+        "removed_keys": _f(LIST, "config keys the change removes"),
+        "modified_keys": _f(LIST, "config keys whose value the change modifies"),
+        "old": _f(OPEN, "the touched keys' values before the change (no added keys)"),
+        "new": _f(OPEN, "the touched keys' values after the change (no removed keys)"),
+        "requested_by": _f(STR, "who asked"),
+        "reason": _f(STR, "why (may be unset)"),
+        "affected_count": _f(INT, "how many components the change reaches"),
+        "on_blocked": _f(STR, "what the requester wants on a block: reject or queue"),
+    },
+    "component": {
+        "id": _f(STR, "the changed component's id"),
+        "type": _f(STR, "its type"),
+        "nickname": _f(STR, "its nickname"),
+        "environment": _f(STR, "its environment"),
+        "version": _f(INT, "its current config version"),
+        "config": _f(OPEN, "its current config"),
+        "runtime": _f(OPEN, "its current runtime outputs"),
+    },
+    "impacted": {
+        "id": _f(STR, "the impacted component's id"),
+        "type": _f(STR, "its type"),
+        "nickname": _f(STR, "its nickname"),
+        "environment": _f(STR, "its environment"),
+        "version": _f(INT, "its config version"),
+        "depth": _f(INT, "hops from the changed component"),
+        "path": _f(LIST, "component ids from the changed component to this one"),
+        "edge_kinds": _f(LIST, "the kinds of the edges along path"),
+        "edge_kind": _f(STR, "the kind of the last edge on path"),
+        "runtime": _f(OPEN, "its runtime outputs"),
+        "runtime_published": _f(BOOL, "whether it has published any runtime outputs"),
+        "missing_outputs": _f(LIST, "declared runtime outputs of its type missing from its runtime"),
+        "unpublished_reads": _f(LIST, "outputs it reads from a provider whose type does not publish them"),
+        "action": _f(STR, "what it needs after the change (redeploy, rolling-restart, review, ...)"),
+    },
+}
+
+SECTIONS = tuple(FIELDS)
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def names(section: str) -> tuple[str, ...]:
+    """The declared field names of a section, in declaration order (what the fact builder must build)."""
+    return tuple(FIELDS[section])
+
+
+def suggest(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A resolved field reference: ``impacted.runtime.state`` is ("impacted", ("runtime", "state"), ANY)."""
+
+    section: str
+    path: tuple[str, ...]
+    ftype: str
+
+    @property
+    def name(self) -> str:
+        return ".".join((self.section,) + self.path)
+
+
+def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
+    """``("impacted", "runtime.state")`` -> Field, or (None, reason)."""
+    if not isinstance(dotted, str) or not dotted:
+        return None, "unknown field"
+    parts = dotted.split(".")
+    known = FIELDS[section]
+    head = parts[0]
+    if head not in known:
+        return None, f"unknown field{suggest(head, known)}"
+    ftype = known[head].type
+    if len(parts) == 1:
+        return Field(section, (head,), OBJECT if ftype == OPEN else ftype), None
+    if ftype != OPEN:
+        return None, f"unknown field ({section}.{head} is a {ftype} field and has no sub-fields)"
+    for part in parts[1:]:
+        if not KEY_RE.match(part):
+            return None, f"bad key {part!r} in field path (keys are letters, digits, '_' and '-')"
+    return Field(section, tuple(parts), ANY), None
+
+
+def build(section: str, values: dict) -> dict:
+    """The fact of one section: exactly the declared fields, in declaration order.
+
+    The fact builder computes ``values``; a declared field it forgot is a KeyError here (a bug, found by
+    the first test that builds facts), and anything undeclared is left out (no rule could read it).
+    """
+    return {name: values[name] for name in FIELDS[section]}
