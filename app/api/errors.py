@@ -7,11 +7,14 @@ import logging
 import math
 
 from flask import Flask, jsonify
-from neo4j.exceptions import DatabaseUnavailable, IncompleteCommit, TransientError
+from neo4j.exceptions import (
+    ConfigurationError, DatabaseUnavailable, DriverError, IncompleteCommit, SessionExpired, TransientError,
+)
+from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
 from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable
-from app.graph.driver import UNAVAILABLE, timed_out
+from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, server_state, timed_out
 
 log = logging.getLogger("karma.api")
 
@@ -77,7 +80,12 @@ def database_error(exc: Exception):
     if isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable):
         return karma_error(ServiceUnavailable("the database is busy (lock contention); nothing was changed",
                                               retry_after=retry_after, cause="database_busy"))
-    karma.availability.mark_down(exc)
+    if isinstance(exc, ConfigurationError) or not (isinstance(exc, UNAVAILABLE | DriverError) or server_state(exc)):
+        return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
+    if isinstance(exc, DriverUnavailable | SessionExpired):
+        karma.availability.mark_down(exc)
+    log.warning("database unavailable", extra={"error_type": type(exc).__name__,
+                                               "code": getattr(exc, "code", None)})
     return karma_error(ServiceUnavailable(retry_after=retry_after, neo4j=type(exc).__name__))
 
 
@@ -100,8 +108,6 @@ def _audit_refusal(exc: KarmaError) -> str | None:
 
 
 def unexpected(exc: Exception):
-    if timed_out(exc):  # a ClientError the server raises when a transaction runs out of time
-        return database_error(exc)
     log.exception("unhandled error", extra={"error_type": type(exc).__name__})
     return jsonify(_body(500, "Internal Server Error", "internal_error",
                          "internal error; see the service log")), 500
@@ -109,7 +115,7 @@ def unexpected(exc: Exception):
 
 def register(app: Flask) -> None:
     app.register_error_handler(KarmaError, karma_error)
-    for error in UNAVAILABLE:
+    for error in DRIVER_ERRORS:
         app.register_error_handler(error, database_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)

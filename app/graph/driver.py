@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
-    ClientError, DatabaseUnavailable, IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError,
+    ClientError, DatabaseUnavailable, DriverError, IncompleteCommit, Neo4jError, ServiceUnavailable, SessionExpired,
+    TransientError,
 )
 
 from app import plugins
@@ -29,6 +30,13 @@ T = TypeVar("T")
 # The driver's own errors that mean "Neo4j cannot be reached (now)": answered 503, never 500.
 # IncompleteCommit is a ServiceUnavailable too, but its outcome is unknown: callers test it first.
 UNAVAILABLE = (ServiceUnavailable, SessionExpired, TransientError)
+DRIVER_ERRORS = (DriverError, Neo4jError)  # every error the driver raises, for the API's error handler
+# Server-side states (not the request's fault) that a restarting or recovering Neo4j reports as client
+# errors: answered 503 like an outage, never 500.
+SERVER_STATE_CODES = ("Neo.ClientError.Database.DatabaseNotFound", "Neo.ClientError.Security.AuthProviderFailed",
+                      "Neo.ClientError.Security.AuthProviderTimeout", "Neo.ClientError.Transaction.Terminated",
+                      "Neo.ClientError.Transaction.TransactionTerminated", "Neo.ClientError.Cluster.NotALeader",
+                      "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
 TIMED_OUT_CODES = ("Neo.ClientError.Transaction.TransactionTimedOut",
                    "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
                    "Neo.TransientError.Transaction.LockClientStopped")
@@ -128,6 +136,11 @@ def open_driver(target: Target, settings: Settings | None = None, **config: Any)
     config.setdefault("liveness_check_timeout", 30)  # a connection idle for 30 s is checked before use
     config.setdefault("notifications_min_severity", "OFF")  # schema-less property warnings are noise
     return GraphDatabase.driver(target.uri, auth=target.auth, **config)
+
+
+def server_state(exc: BaseException) -> bool:
+    """Neo4j cannot serve the request right now (starting, stopping, no leader), whatever the request."""
+    return isinstance(exc, Neo4jError) and getattr(exc, "code", None) in SERVER_STATE_CODES
 
 
 def timed_out(exc: BaseException) -> bool:

@@ -96,14 +96,15 @@ def _json(resp):
         return None
 
 
-def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_headers, driver):
+def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_headers, driver, tmp_path):
     settings = local_neo4j.load_settings()
+    server_log = tmp_path / "gunicorn.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     api = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
-        env=service_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env=service_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=server_log.open("wb"))
     stream = Stream(url, auth_headers)
     threads = [threading.Thread(target=stream.run, args=(t,), daemon=True) for t in range(THREADS)]
     try:
@@ -167,6 +168,8 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         stream.stop.set()
         for a in stream.answers[-12:]:  # what the clients saw last, for a failure's report
             print({k: a.get(k) for k in ("key", "status", "seconds", "during")}, (a.get("json") or {}).get("cause"))
+        errors = [line for line in server_log.read_text(errors="replace").splitlines() if '"level": "error"' in line]
+        print("server errors:", *errors[:5], sep="\n")
         api.terminate()
         try:
             api.wait(timeout=30)
