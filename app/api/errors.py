@@ -80,7 +80,7 @@ def database_error(exc: Exception):
     if isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable):
         return karma_error(ServiceUnavailable("the database is busy (lock contention); nothing was changed",
                                               retry_after=retry_after, cause="database_busy"))
-    if isinstance(exc, ConfigurationError) or not (isinstance(exc, UNAVAILABLE | DriverError) or server_state(exc)):
+    if isinstance(exc, ConfigurationError) or not (isinstance(exc, (*UNAVAILABLE, DriverError)) or server_state(exc)):
         return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
     if isinstance(exc, DriverUnavailable | SessionExpired):
         karma.availability.mark_down(exc)
