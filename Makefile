@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## Python deps in .venv and the Neo4j jars in .karma/neo4j/lib
 	$(BIN)/karma neo4j jars
 
-run: setup ## start Neo4j (unless NEO4J_URI/Docker), seed, serve the API with gunicorn
-	$(BIN)/karma serve
+run: setup ## start Neo4j (unless NEO4J_URI/Docker; Neo4j Browser on :7474), seed, serve the API with gunicorn
+	KARMA_NEO4J_HTTP_PORT=$${KARMA_NEO4J_HTTP_PORT:-7474} $(BIN)/karma serve
 
 test: setup ## start the test Neo4j if needed and run the whole suite
 	$(TEST_ENV) $(BIN)/karma neo4j start

@@ -85,6 +85,11 @@ def _register_groups() -> None:
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
+    from app.client import register as register_api_commands  # noqa: PLC0415
+    from app.cypher_cli import cypher_cmd  # noqa: PLC0415
+
+    register_api_commands(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
+    main.add_command(cypher_cmd)
     main.add_command(rules_cli)
     for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
         main.add_command(group)
@@ -125,8 +130,8 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
            "--bind", bind, "--workers", str(workers), "app:create_app()"]
-    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, Neo4j: {target.uri} [{target.source}])",
-               err=True)
+    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
+               f"Neo4j: {target.uri} [{target.source}])", err=True)
     from app.reliability.supervisor import Supervisor  # noqa: PLC0415
 
     # gunicorn and a queue worker, both children (a testcontainers Neo4j lives as long as we do); the
@@ -191,25 +196,6 @@ def _services(settings: Settings):
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 
-@main.group("queue")
-def queue_cli() -> None:
-    """The queue of blocked change requests."""
-
-
-@queue_cli.command("process")
-def queue_process() -> None:
-    """Re-evaluate every queued request once (FIFO per component) and print the transitions."""
-    with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.lifecycle.process_queue(), indent=2, default=str))
-
-
-@queue_cli.command("list")
-def queue_list() -> None:
-    """Print the queued requests."""
-    with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.lifecycle.queue(), indent=2, default=str))
-
-
 @main.command()
 @click.option("--interval", type=float, default=lambda: Settings.from_env().worker_interval,
               show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
@@ -239,23 +225,6 @@ def worker(interval: float, once: bool) -> None:
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
-
-
-@main.command()
-@click.argument("change_id")
-@click.option("--requested-by", required=True)
-@click.option("--reason")
-@click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
-def rollback(change_id: str, requested_by: str, reason: str | None, on_blocked: str) -> None:
-    """Roll back an applied change (the inverse runs through the full pipeline)."""
-    from app.errors import KarmaError  # noqa: PLC0415
-
-    try:
-        with _services(Settings.from_env()) as karma:
-            result = karma.gate.rollback(change_id, requested_by, reason, on_blocked)
-    except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2, default=str))
 
 
 @main.group("tokens")
@@ -314,9 +283,11 @@ def _admin_token_file() -> Path:
 
 def _admin_token() -> str | None:
     """The token CLI calls to the service send: KARMA_TOKEN, else the local admin token file."""
-    token = Settings.from_env().api_token
+    from app.settings import service_token  # noqa: PLC0415
+
+    token = service_token()
     if token:
-        return token.strip()
+        return token
     path = _admin_token_file()
     try:
         return path.read_text().strip() or None

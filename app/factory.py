@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask_smorest import Api
 
-from app import logs
+from app import console, docs, logs
+from app.api import change_list as change_list_api
 from app.api import changes as changes_api
 from app.api import components as components_api
 from app.api import errors as api_errors
@@ -22,6 +23,7 @@ from app.api.schemas import ErrorSchema
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
+from app.changes.listing import ChangeListing
 from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
@@ -53,6 +55,7 @@ class Karma:
     refusal_audit: BoundedRefusalAudit = field(init=False)
     availability: Availability = field(init=False)
     limiter: RateLimiter = field(init=False)
+    listing: ChangeListing = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
@@ -69,6 +72,7 @@ class Karma:
                                                  window=self.settings.refusal_window_seconds,
                                                  is_down=lambda: self.availability.down)
         self.limiter = RateLimiter.from_settings(self.settings)
+        self.listing = ChangeListing(self.repo)
 
     def ready(self) -> tuple[bool, str]:
         return self.availability.check()
@@ -102,8 +106,6 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="Karma", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
         # every endpoint but health and docs needs `Authorization: Bearer <token>` (Swagger UI: Authorize)
         API_SPEC_OPTIONS={"security": [{"bearerAuth": []}],
@@ -114,8 +116,10 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     if opened_here:  # pending refusal aggregates are written at exit, before the driver closes (LIFO)
         atexit.register(karma.refusal_audit.flush)
     api = KarmaApi(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
+    app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})

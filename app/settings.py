@@ -46,6 +46,12 @@ def service_url() -> str:
     return (env_text("KARMA_URL", "http://127.0.0.1:8000") or "").rstrip("/")
 
 
+def service_token() -> str | None:
+    """The API token the CLI sends (KARMA_TOKEN); unset: the local admin token file (app/client/api.py)."""
+    token = env_text("KARMA_TOKEN")
+    return token.strip() if token else None
+
+
 def rules_dir() -> Path:
     return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
 
@@ -88,7 +94,6 @@ class Settings:
     refusal_window_seconds: float = 60.0
     rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
-    api_token: str | None = None  # KARMA_TOKEN: what CLI calls to the service send (else the admin token file)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
 
     @classmethod
@@ -129,6 +134,5 @@ class Settings:
             refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
             rate_file=env_text("KARMA_RATE_FILE"),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
-            api_token=env_text("KARMA_TOKEN"),
             admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
         )

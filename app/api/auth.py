@@ -7,7 +7,7 @@ from flask import Flask, g, request
 from app.api.context import services
 from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
 from app.reliability.bodies import frame_chunked, parse_strict
-from app.security.roles import OPEN_ENDPOINTS, Principal, required_action
+from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -17,9 +17,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-            "connect-src 'self'; frame-ancestors 'none'")
+# /docs (app/docs): Swagger UI's files are served by the app itself, so everything comes from 'self'
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 def current_principal() -> Principal:
@@ -70,11 +70,14 @@ def _frame_body() -> None:
 
 def _authenticate() -> None:
     endpoint = request.endpoint
-    if endpoint is None or endpoint in OPEN_ENDPOINTS:
+    console = endpoint in CONSOLE_ENDPOINTS and endpoint != "console.static"
+    if endpoint is None or (endpoint in OPEN_ENDPOINTS and not console):
         return
     karma = services()
     _limit(karma.limiter.source(request.remote_addr), "source")
     karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
+    if console:
+        return  # the console logs in with its own cookie (app/console/session.py)
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     principal = karma.tokens.authenticate(token)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import request as http_request
 from flask_smorest import Blueprint
 
+from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
     RollbackSchema, Transition,
@@ -26,9 +28,13 @@ def _split(body: dict) -> tuple[ChangeRequest, str | None]:
 @blp.route("/plan", methods=["POST"])
 @blp.arguments(ChangeRequestSchema)
 @blp.response(200, ChangeResult)
+@blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
-    """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing."""
-    return services().gate.plan(_split(body)[0], actor=current_principal())
+    """Dry run: the full analysis of a change, status `planned`, and a `plan_id`; writes nothing.
+
+    `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves, edge kinds, blockers."""
+    fmt = requested_format()
+    return negotiated(services().gate.plan(_split(body)[0], actor=current_principal()), render.from_plan, fmt)
 
 
 @blp.route("/request-change", methods=["POST"])

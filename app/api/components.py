@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from app import render
 from app.api.auth import current_principal, identity
 from app.api.context import services
+from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
     RuntimeUpdateSchema, TypeList, VersionList,
@@ -32,9 +34,13 @@ def get_component(ctype, nickname):
 
 @blp.route("/components/<ctype>/<nickname>/impact")
 @blp.response(200, ImpactResult)
+@blp.doc(**picture_doc("ImpactResult"))
 def get_impact(ctype, nickname):
-    """Components a change to this one propagates to, with depth, path and edge kinds."""
-    return services().components.impact(f"{ctype}/{nickname}")
+    """Components a change to this one propagates to, with depth, path and edge kinds.
+
+    `?format=mermaid|dot|svg` (or `Accept: text/vnd.mermaid | text/vnd.graphviz | image/svg+xml`) draws it."""
+    fmt = requested_format()
+    return negotiated(services().components.impact(f"{ctype}/{nickname}"), render.from_impact, fmt)
 
 
 @blp.route("/components/<ctype>/<nickname>/versions")

@@ -250,6 +250,14 @@ class GraphRepository:
         return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
 
 
+    # -- change requests (listing) ------------------------------------------------------------
+    def list_changes(self, *, status: str | None, component: str | None, requested_by: str | None,
+                     skip: int, limit: int) -> dict:
+        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
+        row = self.read("changes_list", status=status, component=component, requested_by=requested_by,
+                        skip=skip, limit=limit)
+        return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
+
 # -- change requests: stored form → domain values ------------------------------------------------
 _CHANGE_JSON = ("request", "blockers", "diff", "result")
 _CHANGE_TIMES = ("created_at", "updated_at")

@@ -14,7 +14,14 @@ GRANTS = {
     "admin": {"read", "change", "approve", "report", "admin"},
 }
 
-OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"}
+# The web console (app/console) is left alone by the API's Bearer check: its own guard
+# (app/console/session.py) authenticates the same tokens from an HttpOnly cookie and applies the same
+# roles through `required_action` below.
+CONSOLE_ENDPOINTS = {"console.login", "console.logout", "console.static", "console.index", "console.changes",
+                     "console.change", "console.approve", "console.deny", "console.queue", "console.approvals",
+                     "console.components", "console.component"}
+OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static",
+                  "docs.page", "docs.asset", "docs.static"} | CONSOLE_ENDPOINTS  # /docs: Swagger UI (app/docs)
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
@@ -29,6 +36,9 @@ ENDPOINT_ACTIONS = {
     "components.put_runtime": "report",
     "ops.rules_status": "admin",
     "ops.rules_reload": "admin",
+    "console.approve": "approve",
+    "console.deny": "approve",
+    "console.logout": "read",
 }
 
 

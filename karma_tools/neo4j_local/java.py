@@ -83,8 +83,11 @@ def check_java(settings: LocalNeo4jSettings) -> tuple[str, int]:
 # ------------------------------------------------------------------------------------------------------- jars
 
 
+BROWSER_JAR = "neo4j-browser-5.24.0.jar"  # neo4j/pom.xml: Neo4j Browser, served at /browser/ over HTTP
+
+
 def required_jars(version: str) -> tuple[str, ...]:
-    return (f"neo4j-{version}.jar", f"neo4j-command-line-{version}.jar", f"neo4j-bolt-{version}.jar")
+    return (f"neo4j-{version}.jar", f"neo4j-command-line-{version}.jar", f"neo4j-bolt-{version}.jar", BROWSER_JAR)
 
 
 def jars_present(lib: Path, version: str) -> bool:

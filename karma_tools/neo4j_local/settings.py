@@ -31,6 +31,8 @@ USER = "neo4j"
 
 DEFAULTS = {
     "KARMA_NEO4J_BOLT_PORT": "7687",
+    # HTTP (Neo4j Browser at /browser/): off unless set; `make run` sets 7474 (tests keep it off: no port clash)
+    "KARMA_NEO4J_HTTP_PORT": "0",
     "KARMA_NEO4J_LISTEN": "127.0.0.1",
     "KARMA_NEO4J_HEAP": "512m",
     "KARMA_NEO4J_PAGECACHE": "64m",
@@ -70,6 +72,7 @@ class LocalNeo4jSettings:
     home: Path
     lib: Path
     bolt_port: int = 7687
+    http_port: int = 0  # 0: no HTTP connector
     listen: str = "127.0.0.1"
     heap: str = "512m"
     pagecache: str = "64m"
@@ -100,6 +103,12 @@ class LocalNeo4jSettings:
         if not 1 <= port <= 65535:
             raise Neo4jLocalError(f"KARMA_NEO4J_BOLT_PORT must be a port number 1-65535, got {port_raw!r}.")
 
+        http_raw = get("KARMA_NEO4J_HTTP_PORT")
+        http_port = int(http_raw) if http_raw.isdigit() else -1
+        if not 0 <= http_port <= 65535 or http_port == port:
+            raise Neo4jLocalError(f"KARMA_NEO4J_HTTP_PORT must be 0 (off) or a port 1-65535 other than Bolt's, "
+                                  f"got {http_raw!r}.")
+
         for name in ("KARMA_NEO4J_HEAP", "KARMA_NEO4J_PAGECACHE", "KARMA_NEO4J_TX_MEMORY"):
             if not _MEMORY_RE.match(get(name)):
                 raise Neo4jLocalError(f"{name} must be a size like 512m or 1g, got {get(name)!r}.")
@@ -126,6 +135,7 @@ class LocalNeo4jSettings:
             home=home,
             lib=lib,
             bolt_port=port,
+            http_port=http_port,
             listen=listen,
             heap=get("KARMA_NEO4J_HEAP"),
             pagecache=get("KARMA_NEO4J_PAGECACHE"),
@@ -196,6 +206,17 @@ def _host_port(host: str, port: int) -> str:
 # ------------------------------------------------------------------------------------------------- neo4j.conf
 
 
+def _http_lines(settings: LocalNeo4jSettings) -> list[str]:
+    """The HTTP connector, only when asked for: it serves Neo4j Browser at /browser/ (login over Bolt)."""
+    if not settings.http_port:
+        return ["server.http.enabled=false"]
+    listen = _host_port(settings.listen, settings.http_port) if settings.listen else f":{settings.http_port}"
+    bolt = _host_port(settings.connect_host, settings.bolt_port)
+    # the HTTP discovery document tells Browser where Bolt is: our port, not the default 7687
+    return ["server.http.enabled=true", f"server.http.listen_address={listen}",
+            f"server.bolt.advertised_address={bolt}"]
+
+
 def render_conf(settings: LocalNeo4jSettings) -> str:
     """The whole neo4j.conf for these settings (rewritten on every start; edit the env vars, not the file)."""
     listen = _host_port(settings.listen, settings.bolt_port) if settings.listen else f":{settings.bolt_port}"
@@ -210,7 +231,7 @@ def render_conf(settings: LocalNeo4jSettings) -> str:
     lines += [
         "server.bolt.enabled=true",
         f"server.bolt.listen_address={listen}",
-        "server.http.enabled=false",
+        *_http_lines(settings),
         "server.https.enabled=false",
         "dbms.security.auth_enabled=true",
         f"server.memory.pagecache.size={settings.pagecache}",

@@ -1,4 +1,4 @@
-"""The `karma` command against the real Neo4j the tests use (tokens, seed, rollback)."""
+"""The `karma` command against the real Neo4j the tests use (tokens, seed); the API commands: test_cli_api.py."""
 
 from __future__ import annotations
 
@@ -43,16 +43,3 @@ def test_seed_command_refuses_a_bad_file(cli, tmp_path, graph_dump):
     result = cli("seed", str(bad))
     assert result.exit_code == 1 and "components[0] (vpc/x): config.cidr" in result.output
     assert graph_dump() == before
-
-
-def test_rollback_command(cli, client):
-    applied = client.post("/request-change", json={"component": "serverless-site/karma-dev",
-                                                   "proposed_change": {"cloudfront_aliases": ["a.x"]},
-                                                   "requested_by": "ted@strall.com"}).get_json()
-    result = cli("rollback", applied["change_id"], "--requested-by", "ted@strall.com")
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["status"] == "applied"
-    cfg = client.get("/components/serverless-site/karma-dev").get_json()["config"]
-    assert cfg["cloudfront_aliases"] == ["dev.usekarma.dev"]
-    again = cli("rollback", applied["change_id"], "--requested-by", "ted@strall.com")
-    assert again.exit_code == 1 and "already_rolled_back" in again.output

@@ -86,10 +86,12 @@ def _assert_drained_once(url, ids, headers):
     assert applied["total"] == len(ids)
 
 
-def test_two_queue_processors_apply_each_request_exactly_once(gunicorn_url, world, service_env, ted_headers):
+def test_two_queue_processors_apply_each_request_exactly_once(gunicorn_url, world, service_env, ted_headers,
+                                                              auth_headers):
     ids = _queue(gunicorn_url, 8, ted_headers)
     _publish_without_processing(world)
-    procs = [karma(service_env, "queue", "process") for _ in range(2)]
+    admin = {**service_env, "KARMA_URL": gunicorn_url, "KARMA_TOKEN": auth_headers["Authorization"][7:]}
+    procs = [karma(admin, "queue", "process", "--json") for _ in range(2)]  # through the API, as an admin
     outs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-1500:] for o in outs]
     transitions = [t for out, _ in outs for t in json.loads(out) if t["status"] == "applied"]

@@ -1,0 +1,24 @@
+"""Listing change requests (newest first, filtered): what `GET /changes`, `karma changes` and the console show."""
+
+from __future__ import annotations
+
+from app.changes.status import ChangeStatus
+from app.graph.repository import GraphRepository
+
+STATUSES = tuple(s.value for s in ChangeStatus if s.value not in ("planned", "validated"))  # stored ones
+
+
+class ChangeListing:
+    def __init__(self, repo: GraphRepository):
+        self.repo = repo
+
+    def list(self, *, status: str | None = None, component: str | None = None, requested_by: str | None = None,
+             page: int = 1, page_size: int = 50) -> dict:
+        row = self.repo.list_changes(status=status, component=component, requested_by=requested_by,
+                                     skip=(page - 1) * page_size, limit=page_size)
+        items = []
+        for item in row["items"]:
+            request = item.pop("request", None) or {}
+            items.append({**{k: v for k, v in item.items() if v is not None},
+                          "reason": request.get("reason"), "proposed_change": request.get("proposed_change")})
+        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}

@@ -1,0 +1,110 @@
+"""A small HTTP client for the Karma API (stdlib only: the CLI needs no extra package)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.settings import REPO_ROOT, service_token
+
+
+
+class ClientError(Exception):
+    """The call failed and nothing happened (or it was a read): exit code 1."""
+
+    def __init__(self, message: str, status: int | None = None, body: dict | None = None):
+        super().__init__(message)
+        self.status, self.body = status, body or {}
+
+
+class OutcomeUnknown(Exception):
+    """A write was sent but no answer came back: it may or may not have been applied."""
+
+
+def token_file_candidates() -> list[Path]:
+    return [Path.cwd() / ".karma" / "admin-token", REPO_ROOT / ".karma" / "admin-token"]
+
+
+def resolve_token(explicit: str | None) -> str | None:
+    """--token, then KARMA_TOKEN, then the local admin token `make run` leaves in .karma/admin-token."""
+    if explicit:
+        return explicit.strip()
+    if service_token():
+        return service_token()
+    for path in token_file_candidates():
+        if path.is_file():
+            return path.read_text().strip()
+    return None
+
+
+@dataclass
+class KarmaClient:
+    url: str
+    token: str | None
+    timeout: float = 60.0
+
+    def get(self, path: str, query: dict | None = None, accept: str = "application/json"):
+        return self.call("GET", path, query=query, accept=accept)
+
+    def post(self, path: str, body: dict | None = None, query: dict | None = None, headers: dict | None = None,
+             accept: str = "application/json"):
+        return self.call("POST", path, body=body if body is not None else {}, query=query, headers=headers,
+                         accept=accept)
+
+    def delete(self, path: str):
+        return self.call("DELETE", path)
+
+    def call(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
+             headers: dict | None = None, accept: str = "application/json"):
+        """JSON (or text for a non-JSON `accept`); ClientError for any error answer, OutcomeUnknown when a
+        write got no answer (a read that gets none is simply an error)."""
+        url = self.url.rstrip("/") + urllib.parse.quote(path, safe="/-_.~")
+        query = {k: v for k, v in (query or {}).items() if v is not None}
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - operator-given URL
+        req.add_header("Accept", accept)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        for key, value in (headers or {}).items():
+            if value is not None:
+                req.add_header(key, value)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                payload = resp.read()
+                ctype = resp.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            raise _error(exc) from None
+        except urllib.error.URLError as exc:  # never connected: nothing was sent
+            raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}") from None
+        except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
+            if method == "GET":
+                raise ClientError(f"no answer from Karma at {self.url}: {exc}") from None
+            raise OutcomeUnknown(f"{method} {path} was sent but no answer came back ({exc}); it may have been "
+                                 "applied: check `karma changes` / `karma log` before retrying") from None
+        if "json" in ctype:
+            return json.loads(payload)
+        return payload.decode("utf-8")
+
+
+def _error(exc: urllib.error.HTTPError) -> ClientError:
+    try:
+        body = json.loads(exc.read() or b"{}")
+    except ValueError:
+        body = {}
+    message = body.get("message") or exc.reason
+    details = body.get("errors") or {}
+    if details:
+        message += "; " + "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                                    for k, v in details.items())
+    if body.get("cause"):
+        message += f" (cause: {body['cause']})"
+    return ClientError(f"{exc.code} {message}", status=exc.code, body=body)

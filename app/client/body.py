@@ -1,0 +1,82 @@
+"""The change a CLI command sends: from a YAML/JSON file, from --set/--unset flags, or both.
+
+A file is either a whole request (`{component, proposed_change, reason, on_blocked, expected_version}`)
+or just the merge patch. Flags are applied on top of the file's patch: `--set key=value` (the value is
+JSON when it parses as JSON, else a string; `a.b=1` sets a nested key), `--unset key` (null: removes it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+REQUEST_KEYS = ("component", "proposed_change", "requested_by", "reason", "on_blocked", "expected_version",
+                "idempotency_key")
+
+
+class BodyError(ValueError):
+    pass
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _put(patch: dict, dotted: str, value) -> None:
+    parts = dotted.split(".")
+    if not all(parts):
+        raise BodyError(f"bad key {dotted!r}")
+    node = patch
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise BodyError(f"{dotted!r}: {part!r} is set to a value, not an object")
+    node[parts[-1]] = value
+
+
+def read_file(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise BodyError(f"{path}: expected an object (a request or a merge patch)")
+    return data
+
+
+def build(component: str | None, file: Path | None, sets: tuple[str, ...], unsets: tuple[str, ...],
+          **fields) -> dict:
+    """The request body for /plan and /request-change (fields given as None are left out)."""
+    body: dict = {}
+    if file is not None:
+        data = read_file(file)
+        if "proposed_change" in data:
+            unknown = sorted(set(data) - set(REQUEST_KEYS))
+            if unknown:
+                raise BodyError(f"{file}: unknown request fields {unknown}")
+            body.update(data)
+        else:
+            body["proposed_change"] = data
+    patch = dict(body.get("proposed_change") or {})
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BodyError(f"--set {item!r}: expected key=value")
+        _put(patch, key.strip(), _value(value))
+    for key in unsets:
+        _put(patch, key.strip(), None)
+    body["proposed_change"] = patch
+    if component:
+        body["component"] = component
+    if not body.get("component"):
+        raise BodyError("which component? give it as an argument (type/nickname) or as `component` in the file")
+    if not patch:
+        raise BodyError("no change: give a file (-f) or --set/--unset")
+    body.update({k: v for k, v in fields.items() if v is not None})
+    return body

@@ -1,0 +1,30 @@
+"""Exit codes a pipeline acts on: 0 applied / allowed, 2 rejected, 3 queued or pending approval,
+1 error, 4 outcome unknown (a write got no answer: look before retrying)."""
+
+from __future__ import annotations
+
+OK, ERROR, REJECTED, WAITING, UNKNOWN = 0, 1, 2, 3, 4
+
+STATUS_CODES = {"applied": OK, "rejected": REJECTED, "queued": WAITING, "pending_approval": WAITING,
+                "cancelled": OK, "denied": OK, "expired": OK}
+
+
+def would_be(result: dict, on_blocked: str = "reject") -> str:
+    """What a planned change would become if requested now (the pipeline's own outcome rule)."""
+    effects = {d.get("effect") for d in result.get("decisions") or []}
+    if "reject" in effects:
+        return "rejected"
+    if "block" in effects:
+        return "queued" if on_blocked == "queue" else "rejected"
+    if "require_approval" in effects:
+        return "pending_approval"
+    return "applied"
+
+
+def outcome(result: dict, on_blocked: str = "reject") -> str:
+    status = result.get("status")
+    return would_be(result, on_blocked) if status == "planned" else status
+
+
+def exit_code(result: dict, on_blocked: str = "reject") -> int:
+    return STATUS_CODES.get(outcome(result, on_blocked), OK)

@@ -1,0 +1,181 @@
+"""The console's pages: changes, one change, the queue, pending approvals, components, one component.
+
+Views read through the same services as the API (never Neo4j) and act through them too: an approval
+from the console is the same `approve(change_id, principal, comment)` the API runs, audited the same.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from app import render
+from app.api import errors as api_errors
+from app.api.context import services
+from app.changes.listing import STATUSES
+from app.console import session
+from app.errors import KarmaError
+
+blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+                static_folder="static", static_url_path="/static")
+blp.before_request(session.guard)
+blp.after_request(session.headers)
+
+PAGE_SIZE = 50
+
+
+@blp.app_template_filter("svg")
+def _svg(picture) -> Markup:
+    """An SVG drawn by app/render: every id and value in it is escaped there."""
+    return Markup(render.render(picture, "svg"))  # noqa: S704 - escaped by app/render/svg.py
+
+
+@blp.context_processor
+def _context():
+    token = getattr(g, "console_token", None)
+    return {"me": session.principal(), "csrf_token": session.csrf_token(token) if token else ""}
+
+
+@blp.errorhandler(KarmaError)
+def _error(exc: KarmaError):
+    if exc.status in (401, 403):
+        api_errors.karma_error(exc)  # the same refusal audit as the API
+    return render_template("console/error.html", error=exc), exc.status
+
+
+# -- login --------------------------------------------------------------------------------------
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/console/") and not target.startswith("//") else \
+        url_for("console.changes")
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("console/login.html", next=request.args.get("next"))
+    token = (request.form.get("token") or "").strip()
+    found = services().tokens.authenticate(token) if token else None
+    if found is None:
+        services().refusals.record(status=401, cause="invalid_token" if token else "missing_token", who=None,
+                                   token_id=None, method="POST", path=request.path, component_id=None,
+                                   message="console login with an invalid token")
+        return render_template("console/login.html", failed=True, next=request.form.get("next")), 401
+    response = make_response(redirect(_safe_next(request.form.get("next"))))
+    response.set_cookie(session.COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure,
+                        path="/console")
+    return response
+
+
+@blp.route("/logout", methods=["POST"])
+def logout():
+    response = make_response(redirect(url_for("console.login")))
+    response.delete_cookie(session.COOKIE, path="/console")
+    return response
+
+
+@blp.route("/")
+def index():
+    return redirect(url_for("console.changes"))
+
+
+# -- changes ------------------------------------------------------------------------------------
+def _filters() -> dict:
+    out = {k: (request.args.get(k) or "").strip() or None for k in ("status", "component", "requested_by")}
+    if out["status"] not in (None, *STATUSES):
+        out["status"] = None
+    return out
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@blp.route("/changes")
+def changes():
+    filters, page = _filters(), _page()
+    listing = services().listing.list(**filters, page=page, page_size=PAGE_SIZE)
+    return render_template("console/changes.html", listing=listing, filters=filters, statuses=STATUSES, page=page,
+                           query={k: v for k, v in filters.items() if v},
+                           pages=max(1, -(-listing["total"] // PAGE_SIZE)))
+
+
+def _analysed_entry(entries: list[dict]) -> dict | None:
+    """The latest audit entry of the change that carries an analysis (diff, decisions, actions)."""
+    return next((e for e in reversed(entries) if e.get("diff") is not None), None)
+
+
+def _change_picture(change: dict, entry: dict | None):
+    if entry is None:
+        return None
+    result = {"component": change["component_id"], "status": change["status"], "actions": entry.get("actions"),
+              "decisions": entry.get("decisions"), "warnings": entry.get("warnings"), "impact": []}
+    picture = render.from_plan(result)
+    try:
+        edges = services().components.impact(change["component_id"])["edges"]
+    except KarmaError:  # the component is gone: draw the waves without edges
+        edges = []
+    return render.with_edges(picture, edges)
+
+
+@blp.route("/changes/<change_id>")
+def change(change_id):
+    detail = services().lifecycle.get_change(change_id)
+    entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
+    entry = _analysed_entry(entries)
+    me = session.principal()
+    can_decide = (detail["status"] == "pending_approval" and me is not None and me.can("approve")
+                  and me.name != detail.get("requested_by"))
+    return render_template("console/change.html", change=detail, entry=entry, entries=entries,
+                           picture=_change_picture(detail, entry), can_decide=can_decide,
+                           done=request.args.get("done"))
+
+
+@blp.route("/changes/<change_id>/approve", methods=["POST"])
+def approve(change_id):
+    comment = (request.form.get("comment") or "").strip()[:2000] or None
+    result = services().lifecycle.approve(change_id, session.principal(), comment)
+    return redirect(url_for("console.change", change_id=change_id, done=result["status"]))
+
+
+@blp.route("/changes/<change_id>/deny", methods=["POST"])
+def deny(change_id):
+    comment = (request.form.get("comment") or "").strip()[:2000] or None
+    result = services().lifecycle.deny(change_id, session.principal(), comment)
+    return redirect(url_for("console.change", change_id=change_id, done=result["status"]))
+
+
+@blp.route("/queue")
+def queue():
+    return render_template("console/queue.html", items=services().lifecycle.queue())
+
+
+@blp.route("/approvals")
+def approvals():
+    listing = services().listing.list(status="pending_approval", page=_page(), page_size=PAGE_SIZE)
+    me = session.principal()
+    return render_template("console/approvals.html", listing=listing,
+                           can_approve=me is not None and me.can("approve"))
+
+
+# -- components ---------------------------------------------------------------------------------
+@blp.route("/components")
+def components():
+    kind = (request.args.get("type") or "").strip() or None
+    env = (request.args.get("environment") or "").strip() or None
+    page = _page()
+    listing = services().components.list(type_=kind, environment=env, page=page, page_size=PAGE_SIZE)
+    return render_template("console/components.html", listing=listing, type=kind, environment=env, page=page,
+                           pages=max(1, -(-listing["total"] // PAGE_SIZE)))
+
+
+@blp.route("/components/<ctype>/<nickname>")
+def component(ctype, nickname):
+    cid = f"{ctype}/{nickname}"
+    detail = services().components.get(cid)
+    impact = services().components.impact(cid)
+    return render_template("console/component.html", c=detail, versions=services().components.versions(cid),
+                           impact=impact, picture=render.from_impact(impact),
+                           changes=services().listing.list(component=cid, page=1, page_size=10))

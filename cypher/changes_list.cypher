@@ -1,0 +1,19 @@
+// Change requests, newest first, filtered by status, component and requester (the console's and `karma changes`).
+CALL () {
+  MATCH (cr:ChangeRequest)
+  WHERE ($status IS NULL OR cr.status = $status)
+    AND ($component IS NULL OR cr.component_id = $component)
+    AND ($requested_by IS NULL OR cr.requested_by = $requested_by)
+  RETURN count(cr) AS total
+}
+CALL () {
+  MATCH (cr:ChangeRequest)
+  WHERE ($status IS NULL OR cr.status = $status)
+    AND ($component IS NULL OR cr.component_id = $component)
+    AND ($requested_by IS NULL OR cr.requested_by = $requested_by)
+  WITH cr ORDER BY cr.created_at DESC, cr.id DESC SKIP $skip LIMIT $limit
+  RETURN collect(cr {.id, .status, .component_id, .requested_by, .created_at, .updated_at, .approved_by,
+                     .approver_role, .rollback_of, .note, .log_entry_id, .on_blocked, .request,
+                     affected_count: size(coalesce(cr.impact, []))}) AS items
+}
+RETURN total, items

@@ -1,0 +1,180 @@
+"""The API commands of `karma` against a real gunicorn on the real Neo4j: output, exit codes, markdown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from app.cli import main
+from app.settings import REPO_ROOT
+
+SITE = "serverless-site/karma-dev"
+STAGING = "serverless-site/karma-staging"
+SUBNET = "subnet/karma-dev-private-a"
+PROD_VPC = "vpc/karma-prod"
+
+
+@pytest.fixture
+def tokens(world):
+    from app.security.tokens import TokenService
+
+    service = TokenService(world)
+    return {who: service.create(name, role)[0] for who, name, role in [
+        ("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver"),
+        ("admin", "ci@usekarma.dev", "admin"), ("val", "val@usekarma.dev", "viewer")]}
+
+
+@pytest.fixture
+def karma_cli(gunicorn_url, tokens):
+    runner = CliRunner()
+
+    def run(*args, who="ted", url=gunicorn_url):
+        env = {"KARMA_URL": url, "KARMA_TOKEN": tokens[who] if who else ""}
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    return run
+
+
+def _api(gunicorn_url, tokens, path, who="admin"):
+    return requests.get(f"{gunicorn_url}{path}", headers={"Authorization": f"Bearer {tokens[who]}"}, timeout=30).json()
+
+
+def test_plan_then_apply_the_plan(karma_cli, gunicorn_url, tokens, graph_dump):
+    before = graph_dump()
+    planned = karma_cli("plan", SITE, "--set", 'cloudfront_aliases=["www.usekarma.dev"]')
+    assert planned.exit_code == 0, planned.output
+    out = planned.stdout
+    assert out.startswith(f"planned: {SITE} — would be applied · 2 affected · 3 waves")
+    assert "DIFF" in out and "cloudfront_aliases" in out and "ACTIONS (providers-first)" in out
+    assert "cloudfront-distribution/karma-dev" in out and "route53-zone/karma-dev" in out
+    assert graph_dump() == before  # a plan writes nothing
+    plan_id = out.rsplit("karma apply ", 1)[1].strip()
+    applied = karma_cli("apply", plan_id, "--json")
+    assert applied.exit_code == 0, applied.output
+    result = json.loads(applied.stdout)
+    assert result["status"] == "applied" and result["plan_id"] == plan_id
+    site = _api(gunicorn_url, tokens, f"/components/{SITE}")
+    assert site["config"]["cloudfront_aliases"] == ["www.usekarma.dev"]
+    entry = _api(gunicorn_url, tokens, f"/log/{result['log_entry_id']}")
+    assert entry["requested_by"] == "ted@strall.com"  # the token's identity
+
+
+def test_plan_markdown_has_a_mermaid_impact_graph(karma_cli):
+    result = karma_cli("plan", SUBNET, "--set", "cidr_block=10.42.9.0/24", "--format", "markdown")
+    assert result.exit_code == 2, result.output  # would be rejected: a running instance behind the subnet
+    md = result.stdout
+    assert md.startswith(f"### Karma plan: `{SUBNET}` would be **rejected** ⛔")
+    assert "| `cidr_block` | changed | `10.42.1.0/24` | `10.42.9.0/24` |" in md
+    assert "| `subnet-change-with-running-instance` | **reject** |" in md
+    mermaid = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert mermaid.startswith("flowchart LR")
+    assert SUBNET in mermaid and "ec2-instance/karma-dev-bastion" in mermaid and "-->|depends_on|" in mermaid
+    assert "class n1 blocker" in mermaid or " blocker" in mermaid.splitlines()[-1]
+
+
+def test_request_exit_codes_applied_rejected_queued(karma_cli, gunicorn_url, tokens, tmp_path):
+    rejected = karma_cli("request", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert rejected.exit_code == 2 and rejected.stdout.startswith(f"rejected: {SUBNET}")
+    assert _api(gunicorn_url, tokens, f"/components/{SUBNET}")["config"]["cidr_block"] == "10.42.1.0/24"
+
+    change = tmp_path / "staging.yaml"
+    change.write_text(f"component: {STAGING}\nproposed_change:\n  cloudfront_aliases: [beta.usekarma.dev]\n"
+                      "on_blocked: queue\nreason: beta launch\n")
+    queued = karma_cli("request", "-f", str(change), "--json")
+    assert queued.exit_code == 3, queued.output
+    queued_id = json.loads(queued.stdout)["change_id"]
+    listed = karma_cli("queue")
+    assert listed.exit_code == 0 and queued_id in listed.stdout and "dns-alias-needs-cloudfront-outputs" in listed.stdout
+    assert queued_id in karma_cli("changes", "--status", "queued").stdout
+
+    patch = tmp_path / "patch.json"
+    patch.write_text(json.dumps({"cloudfront_aliases": ["a.usekarma.dev"]}))
+    applied = karma_cli("request", SITE, "-f", str(patch), "--reason", "launch")
+    assert applied.exit_code == 0 and applied.stdout.startswith(f"applied: {SITE}")
+
+    cancelled = karma_cli("cancel", queued_id)
+    assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout
+    assert _api(gunicorn_url, tokens, f"/changes/{queued_id}")["status"] == "cancelled"
+    again = karma_cli("cancel", queued_id)
+    assert again.exit_code == 1 and "409" in again.stderr
+
+
+def test_pending_approval_then_approve_and_deny(karma_cli, gunicorn_url, tokens):
+    args = ("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ")
+    pending = karma_cli(*args, "--json")
+    assert pending.exit_code == 3, pending.output
+    change_id = json.loads(pending.stdout)["change_id"]
+    assert change_id in karma_cli("changes", "--status", "pending_approval", who="val").stdout
+    requester = karma_cli("approve", change_id)
+    assert requester.exit_code == 1 and "403" in requester.stderr and "may not approve" in requester.stderr
+    approved = karma_cli("approve", change_id, "--comment", "ok", who="eve")
+    assert approved.exit_code == 0, approved.output
+    assert "approved by eve@strall.com" in approved.stdout
+    assert _api(gunicorn_url, tokens, f"/components/{PROD_VPC}")["config"]["az_count"] == 3
+
+    other = karma_cli("request", PROD_VPC, "--set", "az_count=4", "--reason", "fourth", "--json")
+    assert other.exit_code == 3
+    denied = karma_cli("deny", json.loads(other.stdout)["change_id"], "--comment", "no", who="eve")
+    assert denied.exit_code == 0 and "denied" in denied.stdout
+    assert _api(gunicorn_url, tokens, f"/components/{PROD_VPC}")["config"]["az_count"] == 3
+
+
+def test_rollback_through_the_api_as_the_token(karma_cli, gunicorn_url, tokens):
+    applied = json.loads(karma_cli("request", SITE, "--set", 'cloudfront_aliases=["a.x"]', "--json").stdout)
+    rolled = karma_cli("rollback", applied["change_id"], "--json")
+    assert rolled.exit_code == 0, rolled.output
+    result = json.loads(rolled.stdout)
+    assert result["status"] == "applied" and result["rollback_of"] == applied["change_id"]
+    assert _api(gunicorn_url, tokens, f"/log/{result['log_entry_id']}")["requested_by"] == "ted@strall.com"
+    assert _api(gunicorn_url, tokens, f"/components/{SITE}")["config"]["cloudfront_aliases"] == ["dev.usekarma.dev"]
+    again = karma_cli("rollback", applied["change_id"])
+    assert again.exit_code == 1 and "already_rolled_back" in again.stderr
+    assert karma_cli("rollback", "--help").stdout.count("--requested-by") == 0
+
+
+def test_show_impact_log_and_changes(karma_cli):
+    applied = json.loads(karma_cli("request", SITE, "--set", 'cloudfront_aliases=["b.x"]', "--json").stdout)
+    component = karma_cli("show", SITE, who="val")
+    assert component.exit_code == 0 and "CONFIG" in component.stdout and "cloudfront_aliases" in component.stdout
+    change = karma_cli("show", applied["change_id"], who="val")
+    assert change.exit_code == 0 and "applied" in change.stdout and "TRAIL" in change.stdout
+    entry = karma_cli("show", applied["log_entry_id"], who="val", )
+    assert entry.exit_code == 0 and "requested_by: ted@strall.com" in entry.stdout
+    impact = karma_cli("impact", "vpc/karma-dev", who="val")
+    assert impact.exit_code == 0 and "subnet/karma-dev-private-a" in impact.stdout and "DEPTH" in impact.stdout
+    svg = karma_cli("impact", "vpc/karma-dev", "--format", "svg", who="val")
+    assert svg.exit_code == 0 and svg.stdout.startswith("<svg") and "ec2-instance/karma-dev-bastion" in svg.stdout
+    dot = karma_cli("impact", "vpc/karma-dev", "--format", "dot", who="val")
+    assert dot.stdout.startswith("digraph karma")
+    log = karma_cli("log", "--component", SITE, "--json", who="val")
+    assert json.loads(log.stdout)["items"][0]["change_id"] == applied["change_id"]
+    changes = karma_cli("changes", "--requested-by", "ted@strall.com", who="val")
+    assert changes.exit_code == 0 and applied["change_id"] in changes.stdout and "1 of 1" in changes.stdout
+
+
+def test_errors_exit_1_with_the_cause(karma_cli, gunicorn_url):
+    unknown = karma_cli("plan", "vpc/nope", "--set", "az_count=3")
+    assert unknown.exit_code == 1 and "404" in unknown.stderr and "unknown_component" in unknown.stderr
+    invalid = karma_cli("plan", SITE, "--set", "no_such_key=1")
+    assert invalid.exit_code == 1 and "422" in invalid.stderr and "proposed_change.no_such_key" in invalid.stderr
+    viewer = karma_cli("request", SITE, "--set", "cloudfront_aliases=[]", who="val")
+    assert viewer.exit_code == 1 and "403" in viewer.stderr
+    assert karma_cli("plan", SITE).exit_code == 1  # no change given
+    bad_token = karma_cli("changes", who=None)
+    assert bad_token.exit_code == 1 and "401" in bad_token.stderr
+    down = karma_cli("changes", url="http://127.0.0.1:9")
+    assert down.exit_code == 1 and "cannot reach Karma" in down.stderr
+
+
+def test_the_installed_command_runs_as_a_ci_gate(gunicorn_url, tokens, service_env):
+    """The real entry point in a subprocess, as a CI job would run it."""
+    env = {**service_env, "KARMA_URL": gunicorn_url, "KARMA_TOKEN": tokens["ted"]}
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "plan", SUBNET, "--set", "cidr_block=10.42.9.0/24",
+                           "--format", "markdown"], env=env, cwd=REPO_ROOT, capture_output=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr.decode()[-1000:]
+    assert b"```mermaid" in proc.stdout

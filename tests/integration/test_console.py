@@ -1,0 +1,113 @@
+"""The web console through the Flask app: login cookie, roles, CSRF, every page renders, the endpoint list."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+PROD_VPC = "vpc/karma-prod"
+
+
+@pytest.fixture
+def people(app):
+    tokens = app.extensions["karma"].tokens
+    return {who: tokens.create(name, role)[0] for who, name, role in [
+        ("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver"),
+        ("val", "val@usekarma.dev", "viewer")]}
+
+
+@pytest.fixture
+def pending(client, people):
+    body = {"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ"}
+    result = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}).get_json()
+    assert result["status"] == "pending_approval"
+    return result["change_id"]
+
+
+def _login(app, token):
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": token})
+    return browser
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page).group(1)
+
+
+def test_pages_need_a_login_and_the_cookie_is_strict(app, people, graph_dump):
+    browser = app.test_client()
+    resp = browser.get("/console/changes")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/console/login")
+    bad = browser.post("/console/login", data={"token": "karma_nope"})
+    assert bad.status_code == 401 and "unknown or revoked" in bad.get_data(as_text=True)
+    ok = browser.post("/console/login", data={"token": people["val"], "next": "//evil.example/x"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/console/changes"
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    page = browser.get("/console/changes")
+    assert page.status_code == 200 and "val@usekarma.dev · viewer" in page.get_data(as_text=True)
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and csp.startswith("default-src 'none'; style-src 'self';")
+    assert "<script" not in page.get_data(as_text=True)
+
+
+def test_every_page_renders(app, people, pending):
+    browser = _login(app, people["val"])
+    for path, expect in [("/console/changes", pending), ("/console/changes?status=pending_approval", pending),
+                         (f"/console/changes?component={PROD_VPC}", pending),
+                         ("/console/changes?requested_by=ted@strall.com", pending),
+                         ("/console/approvals", pending), ("/console/queue", "the queue is empty"),
+                         ("/console/components", "vpc/karma-dev"),
+                         ("/console/components/vpc/karma-dev", "<svg"),
+                         (f"/console/changes/{pending}", "prod-wide-change-needs-approval")]:
+        resp = browser.get(path)
+        assert resp.status_code == 200, path
+        assert expect in resp.get_data(as_text=True), path
+    assert pending not in browser.get("/console/changes?status=applied").get_data(as_text=True)
+    change = browser.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert 'id="impact-picture"' in change and 'data-id="subnet/karma-prod-private-a"' in change
+    assert "Approve" not in change  # a viewer gets no approve button
+    missing = browser.get("/console/changes/chg-nope")
+    assert missing.status_code == 404 and "not found" in missing.get_data(as_text=True)
+
+
+def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
+    viewer = _login(app, people["val"])
+    token = _csrf(viewer.get("/console/changes").get_data(as_text=True))
+    refused = viewer.post(f"/console/changes/{pending}/approve", data={"csrf_token": token})
+    assert refused.status_code == 403
+    eve = _login(app, people["eve"])
+    page = eve.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert f'id="approve-{pending}"' in page
+    assert eve.post(f"/console/changes/{pending}/approve", data={}).status_code == 403  # no CSRF token
+    assert eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": token}).status_code == 403  # val's
+    cross = eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": _csrf(page)},
+                     headers={"Origin": "http://evil.example"})
+    assert cross.status_code == 403
+    assert client.get(f"/changes/{pending}").get_json()["status"] == "pending_approval"
+    log = client.get("/log?status=forbidden").get_json()
+    assert {e["cause"] for e in log["items"]} >= {"role", "csrf", "cross_origin"}
+    done = eve.post(f"/console/changes/{pending}/deny", data={"csrf_token": _csrf(page), "comment": "not now"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("done=denied")
+    assert client.get(f"/changes/{pending}").get_json()["status"] == "denied"
+
+
+def test_the_console_endpoint_list_matches_the_routes(app):
+    from app.security.roles import CONSOLE_ENDPOINTS
+
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("console.")}
+    assert routes == CONSOLE_ENDPOINTS
+
+
+def test_user_text_is_escaped(app, client, people):
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    body = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
+            "reason": evil}
+    result = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}).get_json()
+    browser = _login(app, people["val"])
+    for path in ["/console/changes", f"/console/changes/{result['change_id']}",
+                 "/console/components/serverless-site/karma-dev"]:
+        page = browser.get(path).get_data(as_text=True)
+        assert "<script>" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/console/changes").get_data(as_text=True)
