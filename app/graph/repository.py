@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from neo4j import Driver, ManagedTransaction, Query, RoutingControl
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
@@ -19,6 +19,7 @@ from app.graph.codec import (
 from app.graph.cypher import query, statements
 from app.graph.outbox import OutboxQueries
 from app.observability import metrics
+from app.graph.driver import retry_writes
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -109,6 +110,11 @@ class GraphTx:
 
 
 class GraphRepository(OutboxQueries):
+    # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
+    tx_timeout: float = 10.0
+    write_retry_budget: float = 8.0
+    connect_retry_budget: float = 0.8
+
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
@@ -120,7 +126,8 @@ class GraphRepository(OutboxQueries):
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
         with metrics.neo4j_errors():
-            return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+            return self.driver.execute_query(Query(query(query_name), timeout=self.tx_timeout), params,
+                                             routing_=RoutingControl.READ,
                                              database_=self.database, bookmark_manager_=None,
                                              result_transformer_=_first)
 
@@ -136,14 +143,20 @@ class GraphRepository(OutboxQueries):
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
         last: list[GraphTx] = []
 
-        def attempt(tx: ManagedTransaction) -> T:
+        def unit_work(tx: ManagedTransaction) -> T:
             last[:] = [GraphTx(tx)]  # the driver may retry: only the attempt that commits counts
             return work(last[0])
 
-        with metrics.neo4j_errors(), self._session() as session:
-            flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
-            with flag if flag is not None else contextlib.nullcontext():
-                result = session.execute_write(attempt)
+        unit = unit_of_work(timeout=self.tx_timeout)(unit_work)
+
+        def attempt() -> T:
+            with self._session(max_transaction_retry_time=0) as session:  # retried by retry_writes
+                flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
+                with flag if flag is not None else contextlib.nullcontext():
+                    return session.execute_write(unit)
+
+        with metrics.neo4j_errors():
+            result = retry_writes(attempt, budget=self.write_retry_budget, connect_budget=self.connect_retry_budget)
         for audit in last[0].committed if last else []:
             metrics.change_committed(audit)
         return result
