@@ -20,7 +20,7 @@ from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import notifications as notifications_api
 from app.api import ops as ops_api
-from app.api.schemas import ErrorSchema
+from app.api.schemas import OP_FIELDS, OP_ONLY_FIELDS, ErrorSchema
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
@@ -139,12 +139,32 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                       notifications_api.blp,
                       observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
+    _document_body_shapes(api)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
+
+
+def _document_body_shapes(api: Api) -> None:
+    """The change body is one of two shapes, which marshmallow cannot say: a single change (component +
+    proposed_change) or a change set (changes, without the single-change fields). Written into the
+    OpenAPI document as a oneOf, so clients and contract tests know what the validator accepts."""
+    schemas = api.spec.components.schemas
+    if "ChangeRequest" in schemas:
+        single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
+        schemas["ChangeRequest"]["oneOf"] = [
+            {"required": ["component", "proposed_change"], "not": {"required": ["changes"]}},
+            {"required": ["changes"], "not": {"anyOf": single_only}},
+        ]
+    if "Operation" in schemas:  # each op takes its own fields (app.api.schemas.OP_FIELDS)
+        schemas["Operation"]["oneOf"] = [
+            {"properties": {"op": {"enum": [op]}},
+             "required": sorted({"op", "component"} | (fields - {"expected_version"})),
+             "not": {"anyOf": [{"required": [k]} for k in OP_ONLY_FIELDS if k not in fields]}}
+            for op, fields in OP_FIELDS.items()]
 
 
 class KarmaApi(Api):

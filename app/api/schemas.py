@@ -60,6 +60,12 @@ class GraphArgs(Schema):
 MAX_SET_OPERATIONS = 500
 
 
+# Which fields each op of a change set takes (expected_version is optional; the others required).
+OP_FIELDS = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
+             "delete": {"expected_version"}, "add_edge": {"target", "kind"}, "remove_edge": {"target", "kind"}}
+OP_ONLY_FIELDS = ("environment", "config", "proposed_change", "expected_version", "target", "kind")
+
+
 class OperationSchema(Schema):
     """One operation of a change set."""
 
@@ -85,11 +91,8 @@ class OperationSchema(Schema):
 
     @validates_schema
     def _fields_of_the_op(self, data, **_kw):
-        allowed = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
-                   "delete": {"expected_version"}, "add_edge": {"target", "kind"},
-                   "remove_edge": {"target", "kind"}}.get(data.get("op"), set())
-        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in
-                  ("environment", "config", "proposed_change", "expected_version", "target", "kind")
+        allowed = OP_FIELDS.get(data.get("op"), set())
+        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in OP_ONLY_FIELDS
                   if k in data and k not in allowed}
         for k in sorted(allowed - {"expected_version"}):
             if k not in data:

@@ -9,9 +9,15 @@ CI sees the same cases every run; `EXAMPLES` per operation keeps it to a few hun
 from __future__ import annotations
 
 import schemathesis
+from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
 
 EXAMPLES = 12  # per operation: 23 operations → about 280 cases
+# A change body can be schema-valid and still name a component type that does not exist or a config the
+# type refuses: that is the documented 422 naming each field, not a rejection of valid data. Every other
+# check (documented status, content type, headers, body schema, no server error) still applies to them.
+SEMANTIC_422 = {"POST /plan", "POST /request-change", "POST /transitions", "POST /admin/outbox/retry",
+                "POST /admin/subscriptions"}
 
 
 def test_every_operation_matches_its_documentation(app):
@@ -23,13 +29,15 @@ def test_every_operation_matches_its_documentation(app):
     failures, cases = {}, 0
 
     for operation in operations:
+        excluded = [checks.positive_data_acceptance] if operation.label in SEMANTIC_422 else None
+
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case):
             nonlocal cases
             cases += 1
-            case.call_and_validate(headers=headers)
+            case.call_and_validate(headers=headers, excluded_checks=excluded)  # noqa: B023 - run at once
 
         try:
             check()
