@@ -276,7 +276,9 @@ def make_app(repo, rules_dir: Path):
 
     policy = PolicyEngine(rules_dir)
     policy.load()
-    app = create_app(Settings(rules_dir=rules_dir, use_testcontainers=False), repo=repo, policy=policy)
+    # tokens cached for the run: a token lookup is not what the round-trip figures measure
+    app = create_app(Settings(rules_dir=rules_dir, use_testcontainers=False, token_cache_seconds=3600.0),
+                     repo=repo, policy=policy)
     app.testing = True
     return app, policy
 

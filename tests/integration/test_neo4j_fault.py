@@ -159,8 +159,12 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         # retries with the same Idempotency-Key: the committed result, or applied now — once
         for a in stream.answers:
             if a["status"] != 200:
-                resp = requests.post(f"{url}/request-change", json=a["body"], timeout=30,
-                                     headers={**auth_headers, "Idempotency-Key": a["key"]})
+                for _ in range(20):  # bounded: a process may still be noticing the recovery (a 503)
+                    resp = requests.post(f"{url}/request-change", json=a["body"], timeout=30,
+                                         headers={**auth_headers, "Idempotency-Key": a["key"]})
+                    if resp.status_code != 503:
+                        break
+                    time.sleep(0.5)
                 assert resp.status_code == 200, resp.text[:300]
                 a["retry"] = resp.json()
         assert len(children(api.pid)) == 2 and api.poll() is None
