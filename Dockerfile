@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY cypher ./cypher
 COPY rules ./rules
+COPY types ./types
 COPY seed ./seed
 # Editable, so the package finds cypher/, rules/ and seed/ beside it. The tooling (karma_tools/: bench,
 # local Neo4j) is not shipped: its entry points are then skipped, so NEO4J_URI must be set (docker-compose does).

@@ -13,6 +13,8 @@ from pathlib import Path
 import click
 
 from app import logs
+from app.observability import context as request_ids
+from app.security.roles import ROLES
 from app.settings import REPO_ROOT, Settings, service_url
 
 
@@ -51,10 +53,14 @@ def _started_local():
 def main() -> None:
     """Karma: a graph-aware change gateway for infrastructure configuration."""
     logs.configure()
+    token = request_ids.bind(request_ids.generate("cli"))  # one id per command: its log lines and audit entries
+    click.get_current_context().call_on_close(lambda: request_ids.unbind(token))
 
 
 def _register_groups() -> None:
     from app import plugins  # noqa: PLC0415
+    from app.components.cli import types_cli  # noqa: PLC0415
+    from app.importing import import_cli  # noqa: PLC0415
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
@@ -82,6 +88,8 @@ def _register_groups() -> None:
     register_api_commands(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
     main.add_command(cypher_cmd)
     main.add_command(rules_cli)
+    main.add_command(types_cli)
+    main.add_command(import_cli)
     for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
         main.add_command(group)
 
@@ -132,12 +140,14 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
 def serve(bind: str, workers: int, do_seed: bool) -> None:
     """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn."""
     from app import seeding  # noqa: PLC0415
+    from app.observability import multiproc  # noqa: PLC0415
     from app.policy import validate_dir  # noqa: PLC0415
 
     settings = Settings.from_env()
     errors = validate_dir(settings.rules_dir)
     if errors:
         raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
+    _check_notifications(settings)
     target, repo = _repo(settings)
     try:
         repo.apply_schema()
@@ -158,6 +168,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
     if target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
+    metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
            "--bind", bind, "--workers", str(workers), "app:create_app()"]
     click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
@@ -167,9 +178,20 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: proc.send_signal(s))
     code = proc.wait()
+    multiproc.remove(metrics_dir)
     if target.closer:
         target.closer()
     sys.exit(code)
+
+
+def _check_notifications(settings: Settings) -> None:
+    from app.notifications.subscriptions import SubscriptionFileError, load_file  # noqa: PLC0415
+
+    if settings.notifications_file:
+        try:
+            load_file(settings.notifications_file)
+        except SubscriptionFileError as exc:
+            raise click.ClickException(f"refusing to start, broken notifications file:\n{exc}") from None
 
 
 @contextmanager
@@ -195,26 +217,88 @@ def worker(interval: float, once: bool) -> None:
     import logging  # noqa: PLC0415
     import time  # noqa: PLC0415
 
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+
     log = logging.getLogger("karma.worker")
     stopping = []
-    with _services(Settings.from_env()) as karma:
+    settings = Settings.from_env()
+    delivery = DeliveryPolicy.from_settings(settings)
+    with _services(settings) as karma:
+        karma.subscriptions.sync_file(tolerate_unavailable=True)
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
         log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
         while not stopping:
-            try:
-                done = karma.lifecycle.process_queue()
-                if done:
-                    log.info("queue pass", extra={"transitions": done})
-            except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
-                log.exception("queue pass failed")
+            with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
+                try:
+                    done = karma.lifecycle.process_queue()
+                    if done:
+                        log.info("queue pass", extra={"transitions": done})
+                except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
+                    log.exception("queue pass failed")
+                try:
+                    karma.subscriptions.ensure_synced()
+                    sent = deliver_pending(karma.repo, policy=delivery)
+                    if sent["claimed"]:
+                        log.info("outbox pass", extra=sent)
+                except Exception:  # noqa: BLE001 - Neo4j away: the entries wait for the next pass
+                    log.exception("outbox pass failed")
             if once:
                 break
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
+
+
+@main.group("outbox")
+def outbox_cli() -> None:
+    """Notifications waiting, delivered or failed (the transactional outbox)."""
+
+
+@outbox_cli.command("list")
+@click.option("--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]))
+@click.option("--change", "change_id", help="Only the events of one change request.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+def outbox_list(state: str | None, change_id: str | None, limit: int) -> None:
+    """Print outbox entries (newest first) and the counts per state."""
+    with _services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2,
+                              default=str))
+
+
+@outbox_cli.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
+def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
+    """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    try:
+        with _services(Settings.from_env()) as karma:
+            click.echo(json.dumps(karma.outbox.retry(ids=list(ids), all_failed=all_failed)))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+
+
+@outbox_cli.command("prune")
+@click.option("--older-than-days", type=click.FloatRange(min=0), required=True,
+              help="Delete delivered entries delivered longer ago than this.")
+def outbox_prune(older_than_days: float) -> None:
+    """Delete delivered entries older than N days (failed and pending ones are always kept)."""
+    with _services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.prune(older_than_days=older_than_days)))
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver() -> None:
+    """One delivery pass now (what each `karma worker` pass does) and print the counts."""
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    with _services(settings) as karma:
+        click.echo(json.dumps(deliver_pending(karma.repo, policy=DeliveryPolicy.from_settings(settings))))
 
 
 @main.group("tokens")
@@ -232,7 +316,7 @@ def _token_service():
 
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
-@click.option("--role", required=True, type=click.Choice(["viewer", "requester", "approver", "reporter", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
 def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
     """Create a token and print it ONCE."""
@@ -284,14 +368,6 @@ def _local_admin_token(repo) -> None:
         fh.write(token + "\n")
     click.echo(f"created a local admin token in {path} (mode 0600); use it as\n"
                f"  curl -H \"Authorization: Bearer $(cat {path})\" http://127.0.0.1:8000/components", err=True)
-
-
-@main.command("types")
-def types_cmd() -> None:
-    """Print the registered component types."""
-    from app.components import registry  # noqa: PLC0415
-
-    click.echo(json.dumps([registry.get(n).describe() for n in registry.names()], indent=2))
 
 
 _register_groups()

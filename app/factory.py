@@ -18,15 +18,20 @@ from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
 from app.api import auth as api_auth
+from app.api import notifications as notifications_api
 from app.api import ops as ops_api
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
 from app.changes.listing import ChangeListing
+from app.components import check as types_check
 from app.components import registry
 from app.components.service import ComponentService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
+from app.notifications.service import OutboxService
+from app.notifications.subscriptions import SubscriptionService
+from app.observability import http as observability
 from app.policy import PolicyEngine
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
@@ -48,6 +53,8 @@ class Karma:
     audit: AuditService = field(init=False)
     tokens: TokenService = field(init=False)
     refusals: RefusalAudit = field(init=False)
+    outbox: OutboxService = field(init=False)
+    subscriptions: SubscriptionService = field(init=False)
     listing: ChangeListing = field(init=False)
 
     def __post_init__(self) -> None:
@@ -59,6 +66,8 @@ class Karma:
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
+        self.outbox = OutboxService(self.repo)
+        self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file)
         self.listing = ChangeListing(self.repo)
 
     def ready(self) -> tuple[bool, str]:
@@ -69,7 +78,8 @@ class Karma:
             return False, type(exc).__name__
 
     def types(self) -> dict:
-        return {"types": [registry.get(n).describe() for n in registry.names()]}
+        return {"types": [registry.get(n).describe() for n in registry.names()],
+                "directory": str(registry.directory or ""), "check": types_check.last_report_dict()}
 
 
 def create_app(settings: Settings | None = None, *, repo: GraphRepository | None = None,
@@ -83,6 +93,8 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         if target.closer:
             atexit.register(target.closer)
     repo.apply_schema()
+    registry.load(settings.types_dir)  # a broken type file stops the service from starting
+    types_check.at_start(repo)         # reports components a changed type file makes invalid
     if policy is None:
         policy = PolicyEngine(settings.rules_dir)
         policy.load()  # a broken rule file stops the service from starting
@@ -99,9 +111,13 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                           "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}},
     )
     app.json.sort_keys = False
-    app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
+    app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
+    karma.subscriptions.sync_file(tolerate_unavailable=True)  # a broken notifications file stops the start
+    observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = Api(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
+                      notifications_api.blp,
+                      observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)

@@ -8,6 +8,7 @@ import sys
 import time
 
 from app import settings
+from app.observability import context as request_context
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
@@ -21,6 +22,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
+        request_id = request_context.current()
+        if request_id is not None:  # every line logged while serving a request (or a worker pass)
+            payload["request_id"] = request_id
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = value

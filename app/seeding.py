@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from app.components import EDGE_KINDS, UnknownType, get_type, registry, split_id
+from app.components import references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
 
@@ -104,14 +105,10 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
     return edges
 
 
-def _emitters() -> set[str]:
-    return {n for n in registry.names() if any(r.kind == "emits_runtime_to" for r in get_type(n).references)}
-
-
 def emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
     """Impact follows at most one emits_runtime_to hop per path (cypher/impact.cypher); the registry keeps
     emitting types upstream of everything, and explicit edges must not break that."""
-    emitters = _emitters()
+    emitters = registry.emitters()
     if kind == "emits_runtime_to" and (source_type not in emitters or target_type in emitters):
         return (f"emits_runtime_to edges go from an emitting type ({', '.join(sorted(emitters))}) "
                 f"to a non-emitting one, not {source_type} → {target_type}")
@@ -120,8 +117,10 @@ def emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
     return None
 
 
-def validate(doc: Any, existing: dict[str, dict]) -> tuple[list[dict], list[dict]]:
-    """→ (components, edges) ready to write, or SeedError listing every problem."""
+def validate(doc: Any, existing: dict[str, dict],
+             graph_values: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+    """→ (components, edges) ready to write, or SeedError listing every problem. `graph_values`: the
+    graph's candidates for the file's by-value references (`lookups`), for targets not in the file."""
     errors: list[str] = []
     if not isinstance(doc, dict):
         raise SeedError(["file: must be a mapping with 'components'"])
@@ -138,22 +137,45 @@ def validate(doc: Any, existing: dict[str, dict]) -> tuple[list[dict], list[dict
         if comp["id"] in seen:
             errors.append(f"{comp['where']}: id: duplicate component id")
         seen[comp["id"]] = comp
-    known = {**existing, **seen}
+    matched = {v["id"]: {"id": v["id"], "type": v["type"], "environment": v["environment"]}
+               for v in graph_values or []}
+    known = {**matched, **existing, **seen}
+    found = _found(components, known, seen, graph_values or [])
     edges = []
     for comp in components:
-        for edge in comp["ctype"].edges(comp["id"], comp["config"]):
-            target = known.get(edge["target"])
-            if target is None:
-                errors.append(f"{comp['where']}: config.{edge['via']}: references unknown component "
-                              f"{edge['target']!r}")
-            elif target.get("environment") != comp["environment"]:
-                errors.append(f"{comp['where']}: config.{edge['via']}: references {edge['target']!r} "
-                              f"in environment {target.get('environment')!r}, not {comp['environment']!r}")
-            edges.append(edge)
+        resolved, problems = references.resolve(comp["ctype"], comp["environment"], comp["config"], found)
+        for key, messages in problems.items():
+            errors.extend(f"{comp['where']}: config.{key}: {m}" for m in messages)
+        edges += [e for e in comp["ctype"].edges(comp["id"], comp["config"], resolved) if e["target"] in known]
     edges += _check_edges(doc.get("edges"), known, errors)
     if errors:
         raise SeedError(errors)
     return components, edges
+
+
+def _found(components: list[dict], known: dict[str, dict], seen: dict[str, dict],
+           graph_values: list[dict]) -> references.Found:
+    """What the references may resolve to: the file's components (as they will be) and the graph's."""
+    refs = [{"id": i, "exists": True, "type": c.get("type"), "environment": c.get("environment")}
+            for i, c in known.items()]
+    attributes = {(r.target_type, r.by) for t in registry.names() for r in get_type(t).references if r.by_value}
+    values = [{"type": c["type"], "property": f"cfg_{attr}", "value": c["config"].get(attr), "id": c["id"],
+               "environment": c["environment"]}
+              for c in components for (type_name, attr) in attributes if c["type"] == type_name]
+    values += [v for v in graph_values if v["id"] not in seen]
+    return references.Found(refs=refs, values=values)
+
+
+def lookups(raw: list) -> list[dict]:
+    """The by-value lookups a file's components need answered by the graph."""
+    out = []
+    for item in raw:
+        try:
+            ctype = get_type(split_id(item.get("id"))[0])
+        except (ValueError, UnknownType, AttributeError):
+            continue
+        out += references.value_lookups(ctype, item.get("config") if isinstance(item.get("config"), dict) else {})
+    return out
 
 
 def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
@@ -180,7 +202,7 @@ def load(repo: GraphRepository, path: Path, audit: dict | None = None) -> dict:
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
     existing = repo.existing(sorted(set(ids) | referenced_ids(doc)))
-    components, edges = validate(doc, existing)
+    components, edges = validate(doc, existing, repo.reference_values(lookups(raw)))
     log.info("seed validated", extra={"file": str(path), "components": len(components), "edges": len(edges)})
     result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc), audit=audit)
     log.info("seed loaded", extra={"file": str(path), **result})

@@ -56,6 +56,11 @@ def rules_dir() -> Path:
     return Path(env_text("KARMA_RULES_DIR") or REPO_ROOT / "rules")
 
 
+def types_dir() -> Path:
+    """The component types directory (type declarations + JSON Schemas)."""
+    return Path(env_text("KARMA_TYPES_DIR") or REPO_ROOT / "types")
+
+
 @dataclass(frozen=True)
 class Settings:
     neo4j_uri: str | None = None
@@ -64,6 +69,7 @@ class Settings:
     neo4j_database: str | None = None
     mode: str = "full"
     rules_dir: Path = REPO_ROOT / "rules"
+    types_dir: Path = REPO_ROOT / "types"
     seed_file: Path = REPO_ROOT / "seed" / "karma-world.yaml"
     max_body_bytes: int = 256 * 1024
     use_testcontainers: bool = True
@@ -75,6 +81,14 @@ class Settings:
     workers: int = 2
     worker_interval: float = 5.0  # seconds between queue passes of `karma worker`
     worker_timeout: int = 60  # gunicorn's worker timeout
+    # observability (README "Observability")
+    metrics_path: str = "/metrics"
+    metrics_auth: str = "token"  # token: a token allowed to `metrics` (viewer and up, or role metrics); none
+    notifications_file: Path | None = None
+    outbox_max_attempts: int = 10
+    outbox_backoff_seconds: float = 2.0
+    outbox_backoff_max_seconds: float = 600.0
+    outbox_timeout_seconds: float = 5.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,6 +102,7 @@ class Settings:
             neo4j_database=os.environ.get("NEO4J_DATABASE") or None,
             mode=mode,
             rules_dir=rules_dir(),
+            types_dir=types_dir(),
             seed_file=Path(os.environ.get("KARMA_SEED_FILE", REPO_ROOT / "seed" / "karma-world.yaml")),
             max_body_bytes=_env_int("KARMA_MAX_BODY_BYTES", 256 * 1024),
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
@@ -99,4 +114,23 @@ class Settings:
             workers=_env_int("KARMA_WORKERS", 2),
             worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
             worker_timeout=_env_int("KARMA_WORKER_TIMEOUT", 60),
+            **_observability_from_env(),
         )
+
+
+def _observability_from_env() -> dict:
+    auth = env_text("KARMA_METRICS_AUTH", "token")
+    if auth not in ("token", "none"):
+        raise ValueError(f"KARMA_METRICS_AUTH must be token or none, got {auth!r}")
+    path = env_text("KARMA_METRICS_PATH", "/metrics")
+    if not path.startswith("/") or len(path) < 2:
+        raise ValueError(f"KARMA_METRICS_PATH must be a path like /metrics, got {path!r}")
+    notifications = env_text("KARMA_NOTIFICATIONS_FILE")
+    return {
+        "metrics_path": path, "metrics_auth": auth,
+        "notifications_file": Path(notifications) if notifications else None,
+        "outbox_max_attempts": _env_int("KARMA_OUTBOX_MAX_ATTEMPTS", 10),
+        "outbox_backoff_seconds": _env_float("KARMA_OUTBOX_BACKOFF_SECONDS", 2.0),
+        "outbox_backoff_max_seconds": _env_float("KARMA_OUTBOX_BACKOFF_MAX_SECONDS", 600.0),
+        "outbox_timeout_seconds": _env_float("KARMA_OUTBOX_TIMEOUT_SECONDS", 5.0),
+    }

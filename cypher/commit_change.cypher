@@ -5,7 +5,9 @@
 //  2. when $apply: the new config (+ queryable cfg_* properties), a ConfigVersion, the edge patch, the
 //     version bump;
 //  3. always: the AuditEntry (linked to the component, every affected component and the ChangeRequest)
-//     and the ChangeRequest itself (created, or moved to its next status when it already exists).
+//     and the ChangeRequest itself (created, or moved to its next status when it already exists);
+//  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher) — so a notification
+//     exists exactly when the change committed.
 // Any failure rolls all of it back.
 MATCH (c:Component {id: $id})
 CALL () {
@@ -66,5 +68,9 @@ CALL (c, moved) {
     MATCH (y:Component {id: affected_id})
     CREATE (a)-[:AFFECTED]->(y)
   }
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0
+  // use: _outbox_write()
 }
 RETURN moved

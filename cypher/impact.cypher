@@ -6,8 +6,12 @@
 // (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
 // One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
 // ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
-// Also returns the edges among the affected set (for ordering actions) and, for validation, which of
-// $ref_ids exist.
+// Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
+// by-value references it has now), and, for validation, which of $ref_ids exist and which components
+// match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
+// a zone whose cfg_zone_name is one of the candidates, found through the type index, so small), and
+// (mode 'referrer' — {source_type, via, property}) which components name x by the attribute the change
+// touches (a zone's zone_name), with the value they name it by.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -37,4 +41,24 @@ CALL () {
   OPTIONAL MATCH (t:Component {id: ref_id})
   RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
 }
-RETURN x {.*} AS component, impacted, edges, refs
+CALL () {
+  UNWIND [rv IN $ref_values WHERE rv.mode = 'value'] AS rv
+  MATCH (t:Component {type: rv.type})
+  WITH rv, t, t[rv.property] AS stored
+  WHERE stored IS :: STRING
+    AND (CASE WHEN rv.ignore_case THEN toLower(stored) ELSE stored END) IN rv.candidates
+  RETURN collect({type: t.type, property: rv.property, value: stored, id: t.id,
+                  environment: t.environment}) AS ref_values
+}
+CALL (x) {
+  OPTIONAL MATCH (x)-[o:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(t:Component)
+  RETURN collect(CASE WHEN t IS NULL THEN NULL
+                 ELSE {target: t.id, kind: toLower(type(o)), via: o.via} END) AS outgoing
+}
+CALL (x) {
+  UNWIND [rv IN $ref_values WHERE rv.mode = 'referrer'] AS rv
+  MATCH (s:Component {type: rv.source_type})-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(x)
+  WHERE r.via = rv.via
+  RETURN collect({source: s.id, source_type: s.type, via: r.via, value: s[rv.property]}) AS referrers
+}
+RETURN x {.*} AS component, impacted, edges, refs, ref_values, outgoing, referrers

@@ -10,7 +10,7 @@ from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
-    RuntimeUpdateSchema,
+    RuntimeUpdateSchema, TypeList,
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
@@ -69,7 +69,7 @@ def get_graph(args):
 
 
 @blp.route("/types")
-@blp.response(200)
+@blp.response(200, TypeList)
 def list_types():
     """The registered component types: config keys, references, runtime outputs, actions."""
     return services().types()

@@ -259,6 +259,7 @@ class LogEntry(Schema):
                                                      "deleted snapshot (last config and runtime), in order"})
     imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
+    request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
 
 
 class LogPage(Schema):
@@ -266,3 +267,33 @@ class LogPage(Schema):
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+
+
+class TypeReference(Schema):
+    key = fields.String()
+    target_type = fields.String()
+    kind = fields.String()
+    reads = fields.List(fields.String())
+    many = fields.Boolean()
+    scope = fields.String(metadata={"description": "same | any | an environment name"})
+    by = fields.String(metadata={"description": "by-value references: the target's config attribute"})
+    normalize = fields.List(fields.String())
+
+
+class ComponentTypeView(Schema):
+    name = fields.String()
+    description = fields.String()
+    action = fields.String()
+    config_keys = fields.Dict(keys=fields.String(), values=fields.Dict())
+    closed = fields.Boolean(metadata={"description": "the schema refuses undeclared keys"})
+    runtime_outputs = fields.List(fields.String())
+    references = fields.List(fields.Nested(TypeReference))
+    config_schema = fields.Dict(metadata={"description": "the type's JSON Schema (draft 2020-12)"})
+    source = fields.String(allow_none=True)
+
+
+class TypeList(Schema):
+    types = fields.List(fields.Nested(ComponentTypeView))
+    directory = fields.String()
+    check = fields.Dict(allow_none=True, metadata={
+        "description": "start-up check of changed type files: components they make invalid"})

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.graph.codec import dumps
+from app.observability import context as request_ids
 
 
 def audit_entry(*, kind: str, log_id: str, now: datetime, requested_by: str, status: str,
@@ -30,6 +31,7 @@ def audit_entry(*, kind: str, log_id: str, now: datetime, requested_by: str, sta
         "version_before": version_before, "version_after": version_after,
         "request": dumps(request) if request is not None else None,
         "affected": list(affected or []), "warnings": list(warnings or []),
+        "request_id": request_ids.current(),  # the request (or worker pass) that wrote it
         **details,
     }
     return {k: v for k, v in entry.items() if v is not None}

@@ -11,6 +11,8 @@ from app.changes.model import Analysis, ChangeRequest
 from app.changes.status import ChangeStatus
 from app.graph.cypher import query
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
+from app.notifications import events as outbox_events
+from app.observability import context as request_ids
 
 
 def request_hash(request: ChangeRequest) -> str:
@@ -55,7 +57,8 @@ def graph_patch(analysis: Analysis, change_id: str | None = None) -> dict:
         "statements": [{"name": "commit_change", "cypher": query("commit_change"),
                         "parameters": {**params, "now": "<commit time>", "audit": "<AuditEntry properties>",
                                        "change_request": "<ChangeRequest properties>", "waits_on": [],
-                                       "enqueue": False, "rollback_of": None}}],
+                                       "enqueue": False, "rollback_of": None,
+                                       "outbox": "<OutboxEvent properties>"}}],
     }
 
 
@@ -73,8 +76,10 @@ def statement(*, component_id: str, analysis: Analysis | None, status: str, audi
     base = patch_parameters(analysis, applied, change_request["id"]) if analysis else _no_patch(component_id)
     queued = analysis is not None and status == ChangeStatus.QUEUED
     waits_on = sorted({d["component"] for d in analysis.blockers}) if queued else []
+    audit, change_request = request_ids.stamp(audit, change_request)
     return {**base, "now": now, "audit": audit, "change_request": change_request, "waits_on": waits_on,
-            "enqueue": enqueue, "rollback_of": rollback_of}
+            "enqueue": enqueue, "rollback_of": rollback_of,
+            "outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now)}
 
 
 def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, request: ChangeRequest,

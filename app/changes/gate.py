@@ -20,7 +20,7 @@ from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import Analysis, ChangeRequest
 from app.changes import set_commit
-from app.changes.pipeline import analyse, reference_ids
+from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import SetAnalysis, analyse_set
 from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
@@ -112,7 +112,7 @@ class ChangeGate:
 
     def plan(self, request: ChangeRequest, actor=None) -> dict:
         """The full analysis, status `planned`, and a plan id; reads the graph once, writes nothing."""
-        ctx = self.repo.impact(request.component, reference_ids(request))
+        ctx = self.repo.impact(request.component, reference_ids(request), reference_values(request))
         analysis = self._analyse(request, ctx, actor=actor)
         plan_id = plans.sign({
             "request": request.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
@@ -126,9 +126,10 @@ class ChangeGate:
         if isinstance(write.request, ChangeSet):
             return self._execute_set(write, actor)
         request, ref_ids = write.request, reference_ids(write.request)
+        ref_values = reference_values(request)
 
         def work(gtx: GraphTx) -> dict:
-            ctx = gtx.context_for_update(request.component, ref_ids)  # lock + read, one statement
+            ctx = gtx.context_for_update(request.component, ref_ids, ref_values)  # lock + read, one statement
             if ctx is None:
                 raise not_found(request.component)
             if write.replay is not None and (stored_answer := write.replay(gtx)) is not None:

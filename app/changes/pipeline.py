@@ -12,15 +12,24 @@ from app.changes.diff import diff as config_diff
 from app.changes.diff import keys
 from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, registry, split_id
+from app.components import references
 from app.errors import NotFound, Unprocessable
 from app.graph.codec import loads
+from app.observability import metrics
 from app.policy import fields as fact_fields
 
 
 def reference_ids(request: ChangeRequest) -> list[str]:
-    """Components the proposed change points at (checked to exist in the same read)."""
+    """Components the proposed change points at by nickname (checked to exist in the same read)."""
+    return references.nickname_ids(component_type(request.component), request.proposed_change)
+
+
+def reference_values(request: ChangeRequest) -> list[dict]:
+    """By-value references the proposed change makes, and the components that name this one by an attribute
+    the change touches (both resolved in the same read)."""
     ctype = component_type(request.component)
-    return sorted({t for ref in ctype.references for t in ref.target_ids(request.proposed_change)})
+    return (references.value_lookups(ctype, request.proposed_change)
+            + references.referrer_lookups(ctype.name, request.proposed_change))
 
 
 def component_type(component_id: str):
@@ -41,10 +50,16 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None)
                  "environment": node["environment"], "version": node["version"],
                  "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
     new_config = merge_patch.apply(component["config"], request.proposed_change)
-    _validate(ctype, request, new_config, component, ctx["refs"])
+    old, new, ref_errors = references.derive_edges(
+        ctype, component, component["config"], new_config, request.proposed_change,
+        references.Found.from_context(ctx), ctx.get("outgoing") or [])
+    for key, messages in references.referrer_errors(ctype.name, new_config, request.proposed_change,
+                                                    ctx.get("referrers") or []).items():
+        ref_errors.setdefault(key, []).extend(messages)
+    _validate(ctype, request, new_config, component, ref_errors)
     entries = config_diff(component["config"], new_config)
-    old_edges = {_edge_key(e): e for e in ctype.edges(component["id"], component["config"])}
-    new_edges = {_edge_key(e): e for e in ctype.edges(component["id"], new_config)}
+    old_edges = {_edge_key(e): e for e in old}
+    new_edges = {_edge_key(e): e for e in new}
     analysis = Analysis(
         request=request, component=component, new_config=new_config, diff=entries,
         edges_add=[new_edges[k] for k in new_edges if k not in old_edges],
@@ -57,7 +72,9 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None)
         return analysis
     analysis.impact = _impact(ctx, analysis)
     if policy is not None:
-        analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+        with metrics.phase("rules"):
+            analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+        metrics.decisions(analysis.decisions)
     analysis.actions = plan_actions({**component, "action": ctype.action}, analysis.impact.rows,
                                     analysis.impact.edges,
                                     removal=bool(analysis.edges_remove) and not analysis.edges_add,
@@ -69,27 +86,18 @@ def _edge_key(edge: dict) -> tuple:
     return edge["target"], edge["kind"], edge["via"]
 
 
-def _validate(ctype, request: ChangeRequest, new_config: dict, component: dict, refs: list[dict]) -> None:
+def _validate(ctype, request: ChangeRequest, new_config: dict, component: dict,
+              ref_errors: dict[str, list[str]]) -> None:
     errors: dict[str, list[str]] = {}
-    known = set(ctype.config_keys)
-    for key in request.proposed_change:
-        if key not in known:
-            errors[f"proposed_change.{key}"] = [f"unknown config key for type {ctype.name!r}"]
+    if ctype.closed:
+        known = set(ctype.config_keys)
+        for key in request.proposed_change:
+            if key not in known:
+                errors[f"proposed_change.{key}"] = [f"unknown config key for type {ctype.name!r}"]
     for field, messages in ctype.validate_config(new_config).items():
         errors.setdefault(f"proposed_change.{field}", messages)
-    by_id = {r["id"]: r for r in refs}
-    for ref in ctype.references:
-        if ref.key not in request.proposed_change:
-            continue
-        for target in ref.target_ids(request.proposed_change):
-            found = by_id.get(target)
-            if found is None or not found["exists"]:
-                errors.setdefault(f"proposed_change.{ref.key}", []).append(
-                    f"references unknown component {target!r}")
-            elif found["environment"] != component["environment"]:
-                errors.setdefault(f"proposed_change.{ref.key}", []).append(
-                    f"references {target!r} in environment {found['environment']!r}; "
-                    f"references stay within {component['environment']!r}")
+    for key, messages in ref_errors.items():
+        errors.setdefault(f"proposed_change.{key}", []).extend(messages)
     if errors:
         raise Unprocessable("the proposed change is not valid for this component", errors=errors,
                             component=component["id"])

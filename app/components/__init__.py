@@ -1,5 +1,10 @@
-"""Component types: config schemas, references (edges), runtime outputs, required actions."""
+"""Component types: config schemas (JSON Schema files), references (edges), runtime outputs, actions.
 
+The types are data, read from the types directory (`KARMA_TYPES_DIR`, default `types/`): see
+`app.components.loader` for the file format and `app.components.references` for how references resolve.
+"""
+
+from app.components.loader import TypeFileError, load_directory, validate_directory
 from app.components.registry import (
     EDGE_KINDS,
     ComponentType,
@@ -9,14 +14,16 @@ from app.components.registry import (
     registry,
     split_id,
 )
-from app.components import types as _types  # noqa: F401  (registers the built-in types)
 
 __all__ = [
     "EDGE_KINDS",
     "ComponentType",
     "Reference",
+    "TypeFileError",
     "UnknownType",
     "get_type",
+    "load_directory",
     "registry",
     "split_id",
+    "validate_directory",
 ]

@@ -1,10 +1,11 @@
-"""Strict JSON fields: a config is JSON written by people, so "3" is not an integer and 1 is not true."""
+"""Strict JSON fields for the API's own marshmallow schemas: "3" is not an integer and 1 is not true.
+
+(Component configs are validated by their types' JSON Schemas, not here.)
+"""
 
 from __future__ import annotations
 
-import ipaddress
-
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields
 
 
 class StrictInteger(fields.Integer):
@@ -12,59 +13,3 @@ class StrictInteger(fields.Integer):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("Not a valid integer.")
         return super()._deserialize(value, attr, data, **kwargs)
-
-
-class StrictBoolean(fields.Boolean):
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, bool):
-            raise ValidationError("Not a valid boolean.")
-        return value
-
-
-class Cidr(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            ipaddress.ip_network(text, strict=True)
-        except ValueError as exc:
-            raise ValidationError(f"Not a valid CIDR block: {exc}.") from None
-        return text
-
-
-class AnyJson(fields.Raw):
-    """Any JSON value (used for free-form maps such as tags or root_records)."""
-
-
-def Str(**kw):  # noqa: N802 - reads like a type in declarations
-    return fields.String(**kw)
-
-
-def Int(minimum=None, maximum=None, **kw):  # noqa: N802
-    if minimum is not None or maximum is not None:
-        kw["validate"] = validate.Range(min=minimum, max=maximum)
-    return StrictInteger(**kw)
-
-
-def Bool(**kw):  # noqa: N802
-    return StrictBoolean(**kw)
-
-
-def StrList(**kw):  # noqa: N802
-    return fields.List(fields.String(), **kw)
-
-
-def OneOf(*choices, **kw):  # noqa: N802
-    return fields.String(validate=validate.OneOf(choices), **kw)
-
-
-def Tags(**kw):  # noqa: N802
-    return fields.Dict(keys=fields.String(), values=fields.String(), **kw)
-
-
-def Nickname(**kw):  # noqa: N802
-    return fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,127}$",
-                                                  error="Not a valid nickname."), **kw)
-
-
-def NicknameList(**kw):  # noqa: N802
-    return fields.List(Nickname(), **kw)

@@ -1,18 +1,21 @@
 """The registry of component types.
 
-A type is declared once (schemas, references, outputs, action) and everything else — validation,
-edge derivation, impact facts, downstream actions — reads the declaration. Adding a type means
-adding a declaration; the request pipeline does not change.
+A type is data: a JSON Schema for its config plus Karma's small declaration beside it (references,
+runtime outputs, action), read from the types directory (`app.components.loader`). Everything else —
+validation, edge derivation, impact facts, downstream actions — reads the declaration; nothing in the
+change pipeline is type-specific Python.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from app.components import schema as jsonschema_
 
 # Edge kinds and which way a change propagates along each, for an edge stored (a)-[:KIND]->(b):
 #   depends_on             a needs b to exist/work    → a change to b affects a
@@ -24,6 +27,13 @@ EDGE_KINDS = {
     "emits_runtime_to": "to_target",
 }
 
+# How a reference's value may be compared with the target's attribute.
+NORMALIZERS = {
+    "trailing-dot": "a trailing '.' is ignored (DNS names: 'usekarma.dev' = 'usekarma.dev.')",
+    "case": "letter case is ignored",
+}
+SCOPES = ("same", "any")  # or the name of one environment
+
 ID_PART = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NICKNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -34,127 +44,227 @@ class UnknownType(KeyError):
 
 @dataclass(frozen=True)
 class Reference:
-    """A config key whose value names another component (or a list of them)."""
+    """A config key whose value names another component (or a list of them).
+
+    By nickname (`by` is None: the value is the target's nickname) or by value (`by` names a top-level
+    config attribute of the target, compared after `normalize`). `scope` says where targets are looked
+    for: `same` environment (the default), `any`, or one named environment.
+    """
 
     key: str
     target_type: str
     kind: str = "depends_on"
     reads: tuple[str, ...] = ()  # runtime outputs of the target this component uses
-    many: bool = False
+    many: bool = False           # the key holds a list (informative; any list of names is accepted)
+    by: str | None = None
+    normalize: tuple[str, ...] = ()
+    scope: str = "same"
 
     def __post_init__(self) -> None:
         if self.kind not in EDGE_KINDS:
             raise ValueError(f"unknown edge kind {self.kind!r} for reference {self.key}")
 
-    def target_ids(self, config: dict) -> list[str]:
-        value = config.get(self.key)
-        if value is None:
-            return []
+    @property
+    def by_value(self) -> bool:
+        return self.by is not None
+
+    @property
+    def target_property(self) -> str:
+        """The stored node property compared for a by-value reference (`cfg_<by>`)."""
+        return f"cfg_{self.by}"
+
+    def values(self, config: Any) -> list[str]:
+        value = config.get(self.key) if isinstance(config, dict) else None
         names = value if isinstance(value, list) else [value]
-        return [f"{self.target_type}/{n}" for n in names if isinstance(n, str)]
+        return [n for n in names if isinstance(n, str) and n]
+
+    def target_ids(self, config: dict) -> list[str]:
+        """Ids a by-nickname reference names (a by-value reference needs the graph: see references)."""
+        if self.by_value:
+            return []
+        return [f"{self.target_type}/{n}" for n in self.values(config)]
+
+    def normal(self, value: str) -> str:
+        if "trailing-dot" in self.normalize:
+            value = value.rstrip(".")
+        if "case" in self.normalize:
+            value = value.lower()
+        return value
+
+    def candidates(self, value: str) -> list[str]:
+        """Stored forms equal to `value` after normalisation (compared with `IN` in Cypher; when case is
+        ignored the stored value is lower-cased there too)."""
+        base = self.normal(value)
+        return [base, base + "."] if "trailing-dot" in self.normalize else [base]
+
+    def via_text(self, value: str) -> str:
+        return f"{self.key}: {value!r}"
+
+    def in_scope(self, own_environment: str, target_environment: str | None) -> bool:
+        if self.scope == "any":
+            return True
+        if self.scope == "same":
+            return target_environment == own_environment
+        return target_environment == self.scope
+
+    def describe(self) -> dict:
+        out = {"key": self.key, "target_type": self.target_type, "kind": self.kind,
+               "reads": list(self.reads), "many": self.many, "scope": self.scope}
+        if self.by_value:
+            out.update(by=self.by, normalize=list(self.normalize))
+        return out
 
 
 @dataclass(frozen=True)
 class ComponentType:
     name: str
     description: str
-    config_schema: type[Schema]
-    runtime_schema: type[Schema]
+    config_schema: dict
+    runtime_schema: dict
     action: str  # what a change upstream requires of this component
     references: tuple[Reference, ...] = ()
+    source: Path | None = None         # the declaration file
+    schema_source: Path | None = None  # the config schema file
 
-    # cached: building a marshmallow schema per impacted row was most of a plan's Python time
+    @cached_property
+    def _config_validator(self):
+        return jsonschema_.validator(self.config_schema)
+
+    @cached_property
+    def _runtime_validator(self):
+        return jsonschema_.validator(self.runtime_schema)
+
+    # cached: the impact facts read these for every impacted row
     @cached_property
     def config_keys(self) -> list[str]:
-        return sorted(self.config_schema().fields)
+        return sorted(self.config_schema.get("properties", {}))
+
+    @cached_property
+    def closed(self) -> bool:
+        """True when the schema refuses keys it does not declare (additionalProperties: false)."""
+        return self.config_schema.get("additionalProperties") is False
 
     @cached_property
     def runtime_outputs(self) -> list[str]:
-        return sorted(self.runtime_schema().fields)
+        return sorted(self.runtime_schema.get("properties", {}))
+
+    @cached_property
+    def required_keys(self) -> list[str]:
+        return list(self.config_schema.get("required", []))
 
     def validate_config(self, config: Any) -> dict[str, list[str]]:
-        """Field → messages; empty when the config is valid for this type."""
-        return _errors(self.config_schema(), config)
+        """Field path → messages; empty when the config is valid for this type."""
+        return jsonschema_.errors(self._config_validator, config)
 
     def validate_runtime(self, runtime: Any) -> dict[str, list[str]]:
-        return _errors(self.runtime_schema(), runtime)
+        return jsonschema_.errors(self._runtime_validator, runtime)
 
-    def edges(self, component_id: str, config: dict) -> list[dict]:
-        """The dependency edges this config declares, derived from reference keys."""
-        return [
-            {"source": component_id, "target": target, "kind": ref.kind, "via": ref.key}
-            for ref in self.references
-            for target in ref.target_ids(config)
-        ]
+    def edges(self, component_id: str, config: dict, resolved: dict | None = None) -> list[dict]:
+        """The dependency edges this config declares, derived from reference keys. By-value references
+        need `resolved` ({(key, value): target id}, from `references.resolve`); without it they are
+        left out."""
+        out = []
+        for ref in self.references:
+            for value in ref.values(config):
+                target = (resolved or {}).get((ref.key, value)) if ref.by_value else f"{ref.target_type}/{value}"
+                if target is not None:
+                    out.append({"source": component_id, "target": target, "kind": ref.kind, "via": ref.key})
+        return out
 
     def describe(self) -> dict:
+        props = self.config_schema.get("properties", {})
+        required = set(self.required_keys)
         return {
             "name": self.name,
             "description": self.description,
             "action": self.action,
-            "config_keys": {
-                name: {"type": type(f).__name__, "required": f.required}
-                for name, f in self.config_schema().fields.items()
-            },
+            "config_keys": {name: {"type": _json_type(spec), "required": name in required}
+                            for name, spec in props.items()},
+            "closed": self.closed,
             "runtime_outputs": self.runtime_outputs,
-            "references": [
-                {"key": r.key, "target_type": r.target_type, "kind": r.kind,
-                 "reads": list(r.reads), "many": r.many}
-                for r in self.references
-            ],
+            "references": [r.describe() for r in self.references],
+            "config_schema": self.config_schema,
+            "source": str(self.source) if self.source else None,
         }
 
 
-def _errors(schema: Schema, data: Any) -> dict[str, list[str]]:
-    if not isinstance(data, dict):
-        return {"_schema": ["must be a JSON object"]}
-    try:
-        schema.load(data)
-    except ValidationError as exc:
-        return _flatten(exc.messages)
-    return {}
-
-
-def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested messages → {"a.b": [...]} so every field is named by its path."""
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out.update(_flatten(value, path))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        out[prefix or "_schema"] = list(messages)
-    elif isinstance(messages, list):
-        for i, value in enumerate(messages):
-            out.update(_flatten(value, f"{prefix}[{i}]"))
-    else:
-        out[prefix or "_schema"] = [str(messages)]
-    return out
+def _json_type(spec: Any) -> str:
+    if isinstance(spec, dict):
+        kind = spec.get("type")
+        if isinstance(kind, list):
+            return "|".join(kind)
+        if isinstance(kind, str):
+            return kind
+    return "any"
 
 
 class Registry:
+    """The active set of types. Loaded from the types directory on first use (or explicitly by the app
+    at start, which stops on a broken file); `replace` swaps the whole set at once."""
+
     def __init__(self) -> None:
-        self._types: dict[str, ComponentType] = {}
+        self._types: dict[str, ComponentType] | None = None
         self._unpublished: dict[str, list[str]] = {}
+        self._emitters: set[str] | None = None
+        self._lock = threading.Lock()
+        self.directory: Path | None = None
+
+    def _all(self) -> dict[str, ComponentType]:
+        if self._types is None:
+            with self._lock:
+                if self._types is None:
+                    from app.components.loader import default_directory, load_directory  # noqa: PLC0415
+
+                    directory = default_directory()
+                    self._set(load_directory(directory), directory)
+        return self._types  # type: ignore[return-value]
+
+    def _set(self, types: list[ComponentType], directory: Path | None) -> None:
+        self._types = {t.name: t for t in types}
+        self._unpublished = {}
+        self._emitters = None
+        self.directory = directory
+
+    def load(self, directory: Path) -> list[str]:
+        """Load `directory` strictly (TypeFileError on any problem) and make it the active set."""
+        from app.components.loader import load_directory  # noqa: PLC0415
+
+        types = load_directory(Path(directory))
+        with self._lock:
+            self._set(types, Path(directory))
+        return self.names()
+
+    def replace(self, types: list[ComponentType], directory: Path | None = None) -> None:
+        with self._lock:
+            self._set(list(types), directory)
+
+    def snapshot(self) -> tuple[list[ComponentType], Path | None]:
+        return list(self._all().values()), self.directory
 
     def register(self, ctype: ComponentType) -> ComponentType:
-        if ctype.name in self._types:
+        types = self._all()
+        if ctype.name in types:
             raise ValueError(f"component type {ctype.name!r} registered twice")
-        self._types[ctype.name] = ctype
-        self._unpublished.clear()
+        self.replace([*types.values(), ctype], self.directory)
         return ctype
 
     def get(self, name: str) -> ComponentType:
         try:
-            return self._types[name]
-        except KeyError:
+            return self._all()[name]
+        except (KeyError, TypeError):
             raise UnknownType(name) from None
 
     def names(self) -> list[str]:
-        return sorted(self._types)
+        return sorted(self._all())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._types
+        return isinstance(name, str) and name in self._all()
+
+    def emitters(self) -> set[str]:
+        """Types with an emits_runtime_to reference (impact follows one emits hop per path)."""
+        if self._emitters is None:
+            self._emitters = emitters_of(self._all().values())
+        return set(self._emitters)
 
     def unpublished_reads(self, name: str) -> list[str]:
         """Outputs this type reads from providers whose types do not publish them."""
@@ -166,11 +276,15 @@ class Registry:
         ctype = self.get(name)
         missing = []
         for ref in ctype.references:
-            if ref.target_type not in self._types:
+            if ref.target_type not in self:
                 continue
             published = set(self.get(ref.target_type).runtime_outputs)
             missing += [f"{ref.target_type}.{r}" for r in ref.reads if r not in published]
         return missing
+
+
+def emitters_of(types) -> set[str]:
+    return {t.name for t in types if any(r.kind == "emits_runtime_to" for r in t.references)}
 
 
 registry = Registry()

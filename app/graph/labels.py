@@ -9,7 +9,9 @@ from __future__ import annotations
 
 # DeletedComponent: a component a change set deleted — no longer a :Component (its id is free, no edges),
 # kept with its last config and runtime, its version history and its audit links.
-NODE_LABELS = ("Component", "DeletedComponent", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken")
+NODE_LABELS = ("Component", "DeletedComponent", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
+               "KarmaType",  # the fingerprint of each type declaration the service started with
+               "OutboxEvent", "Subscription")  # notifications: the transactional outbox, who is told what
 
 # (from label, type, to label): what each structural relationship links
 STRUCTURAL_RELATIONSHIPS = {

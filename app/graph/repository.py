@@ -17,6 +17,8 @@ from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
 )
 from app.graph.cypher import query, statements
+from app.graph.outbox import OutboxQueries
+from app.observability import metrics
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -37,10 +39,14 @@ class GraphTx:
 
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
+        self.committed: list[dict] = []
 
-    def context_for_update(self, component_id: str, ref_ids: list[str]) -> dict | None:
+    def context_for_update(self, component_id: str, ref_ids: list[str],
+                           ref_values: list[dict] | None = None) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
-        return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids)
+        with metrics.phase("graph_read"):
+            return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids,
+                           ref_values=ref_values or [])
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -97,10 +103,12 @@ class GraphTx:
         row = _single(self._tx, "commit_change", **params)
         if row is None:
             raise LookupError(f"component {params['id']} vanished during commit")
+        if not row["moved"]:
+            self.committed.append(params["audit"])  # counted once the transaction commits
         return row["moved"]
 
 
-class GraphRepository:
+class GraphRepository(OutboxQueries):
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
@@ -111,12 +119,13 @@ class GraphRepository:
 
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
-        return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
-                                         database_=self.database, bookmark_manager_=None,
-                                         result_transformer_=_first)
+        with metrics.neo4j_errors():
+            return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+                                             database_=self.database, bookmark_manager_=None,
+                                             result_transformer_=_first)
 
     def _write(self, query_name: str, /, **params: Any) -> dict | None:
-        with self._session() as session:
+        with metrics.neo4j_errors(), self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
@@ -125,10 +134,19 @@ class GraphRepository:
         BEGIN is pipelined with the first statement, as `driver.execute_query` does, so an apply is
         three round trips (lock+read, commit statement, COMMIT). `_pipelined_begin` is private to the
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
-        with self._session() as session:
+        last: list[GraphTx] = []
+
+        def attempt(tx: ManagedTransaction) -> T:
+            last[:] = [GraphTx(tx)]  # the driver may retry: only the attempt that commits counts
+            return work(last[0])
+
+        with metrics.neo4j_errors(), self._session() as session:
             flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
             with flag if flag is not None else contextlib.nullcontext():
-                return session.execute_write(lambda tx: work(GraphTx(tx)))
+                result = session.execute_write(attempt)
+        for audit in last[0].committed if last else []:
+            metrics.change_committed(audit)
+        return result
 
     def ping(self) -> bool:
         self.driver.verify_connectivity()
@@ -166,8 +184,10 @@ class GraphRepository:
         return {"impacted": [{**row, "runtime": loads(row.get("runtime"))} for row in ctx["impacted"]],
                 "edges": ctx["edges"]}
 
-    def impact(self, component_id: str, ref_ids: list[str] | None = None) -> dict | None:
-        return self.read("impact", id=component_id, ref_ids=ref_ids or [])
+    def impact(self, component_id: str, ref_ids: list[str] | None = None,
+               ref_values: list[dict] | None = None) -> dict | None:
+        with metrics.phase("graph_read"):
+            return self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
@@ -213,7 +233,31 @@ class GraphRepository:
         """Queued change requests, decoded, per component in FIFO order."""
         return [decode_change(item) for item in self.read("queue_list", component=component_id)["items"]]
 
+    # -- component types ----------------------------------------------------------------------
+    def components_of_types(self, types: list[str] | None) -> list[dict]:
+        """(id, type, environment, config, runtime) of every component of `types` (all when None)."""
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+
+    def type_fingerprints(self) -> dict[str, str]:
+        with self._session() as session:
+            rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_fingerprints"))])
+        return {row["name"]: row["fingerprint"] for row in rows}
+
+    def record_type_fingerprints(self, types: list[dict], now: Any) -> None:
+        with self._session() as session:
+            session.execute_write(lambda tx: tx.run(query("types_record"), types=types, now=now).consume())
+
     # -- seeding ------------------------------------------------------------------------------
+    def reference_values(self, lookups: list[dict]) -> list[dict]:
+        """Components by-value references may name (see cypher/reference_values.cypher)."""
+        if not lookups:
+            return []
+        with self._session() as session:
+            return session.execute_read(
+                lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)])
+
     def existing(self, ids: list[str]) -> dict[str, dict]:
         with self._session() as session:
             rows = session.execute_read(
@@ -221,13 +265,16 @@ class GraphRepository:
         return {row["id"]: row for row in rows}
 
     def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500,
-             audit: dict | None = None) -> dict:
-        """All components and edges (and the `import` AuditEntry, if given) in ONE transaction: a failure
-        loads nothing."""
+             audit: dict | None = None, require_empty: bool = False) -> dict:
+        """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
+        entry is written in the same transaction; with `require_empty`, nothing is written (and
+        `not_empty` says how many components there are) unless the graph holds no component."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
         def work(tx: ManagedTransaction) -> dict:
+            if require_empty and (total := _single(tx, "components_count")["total"]):
+                return {"not_empty": total}
             written = 0
             for start in range(0, len(components), batch):
                 row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now,
@@ -236,10 +283,11 @@ class GraphRepository:
                 log.info("seed progress", extra={"components": min(start + batch, len(components)),
                                                  "of": len(components)})
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
+            out = {"components": len(components), "written": written, "edges": len(edges)}
             if audit is not None:
-                _single(tx, "audit_import", audit={**audit, "imported_components": len(components),
-                                                  "imported_edges": len(edges)})
-            return {"components": len(components), "written": written, "edges": len(edges)}
+                entry = {**audit, "imported_components": len(components), "imported_edges": len(edges)}
+                out["log_entry_id"] = _single(tx, "import_audit", audit=entry, component_ids=ids)["log_entry_id"]
+            return out
 
         with self._session() as session:
             return session.execute_write(work)

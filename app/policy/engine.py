@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from app.observability import metrics
 from app.policy import host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten
@@ -145,6 +146,7 @@ class PolicyEngine:
             error = str(exc) if isinstance(exc, RuleFileError) else f"{type(exc).__name__}: {exc}"
             self._last_error = error
             self._last_error_at = _now_iso()
+            metrics.rule_reload("failed")
             log.error("policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
                       self.rules_dir, previous, self.rule_count, error,
                       exc_info=not isinstance(exc, RuleFileError))
@@ -152,6 +154,7 @@ class PolicyEngine:
                     "active_fingerprint": previous, "rules": self.rule_count}
         self._activate(compiled)
         changed = compiled.fingerprint != previous
+        metrics.rule_reload("changed" if changed else "unchanged")
         log.info("policy rules reloaded" if changed else "policy rules unchanged",
                  extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint})
         return self._report(ok=True, changed=changed)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("viewer", "requester", "approver", "reporter", "admin")
+ROLES = ("viewer", "requester", "approver", "reporter", "admin", "metrics")
 
 GRANTS = {
-    "viewer": {"read"},
-    "requester": {"read", "change"},
-    "approver": {"read", "approve"},
-    "reporter": {"read", "report"},
-    "admin": {"read", "change", "approve", "report", "admin"},
+    "viewer": {"read", "metrics"},
+    "requester": {"read", "change", "metrics"},
+    "approver": {"read", "approve", "metrics"},
+    "reporter": {"read", "report", "metrics"},
+    "admin": {"read", "change", "approve", "report", "admin", "metrics"},
+    "metrics": {"metrics"},  # a Prometheus scrape token: GET /metrics and nothing else
 }
 
 # The web console (app/console) is left alone by the API's Bearer check: its own guard
@@ -20,8 +21,9 @@ GRANTS = {
 CONSOLE_ENDPOINTS = {"console.login", "console.logout", "console.static", "console.index", "console.changes",
                      "console.change", "console.approve", "console.deny", "console.queue", "console.approvals",
                      "console.components", "console.component"}
+# /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static",
-                  "docs.page", "docs.asset", "docs.static"} | CONSOLE_ENDPOINTS  # /docs: Swagger UI (app/docs)
+                  "docs.page", "docs.asset", "docs.static", "observability.metrics_public"} | CONSOLE_ENDPOINTS
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
@@ -36,6 +38,10 @@ ENDPOINT_ACTIONS = {
     "components.put_runtime": "report",
     "ops.rules_status": "admin",
     "ops.rules_reload": "admin",
+    "observability.metrics": "metrics",
+    "notifications.outbox_list": "admin",
+    "notifications.outbox_get": "admin",
+    "notifications.subscriptions_list": "admin",
     "console.approve": "approve",
     "console.deny": "approve",
     "console.logout": "read",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from neo4j import Driver
 
-from app.components import get_type
+from app.components import references
 from app.seeding import to_rows
 from karma_tools.bench.queries import query
 
@@ -57,7 +57,7 @@ def component_rows(components: Sequence[dict]) -> list[dict]:
 
 
 def derived_edges(components: Iterable[dict]) -> list[dict]:
-    return [e for c in components for e in get_type(c["type"]).edges(c["id"], c["config"])]
+    return references.edges_within(components)[0]
 
 
 class BulkLoader:

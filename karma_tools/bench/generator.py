@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Iterator
 
-from app.components import get_type
+from app.components import references
 
 PROBE_ENV = "bench-probe"
 PLATFORM_EVERY = 40          # every 40th environment (from the 20th) is a platform environment
@@ -363,7 +363,7 @@ def generate(n: int, seed: int = 42) -> list[dict]:
 
 def edges(components: list[dict]) -> list[dict]:
     """The stored edges the components' configs declare (as the seed loader derives them)."""
-    return [e for c in components for e in get_type(c["type"]).edges(c["id"], c["config"])]
+    return references.edges_within(components)[0]
 
 
 def seed_document(components: list[dict]) -> dict:

@@ -332,7 +332,7 @@ def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float
     def call() -> float:
         text = cypher.query("impact")
         start = time.perf_counter_ns()
-        records = driver.execute_query(text, id=component, ref_ids=ref_ids, routing_=RoutingControl.READ,
+        records = driver.execute_query(text, id=component, ref_ids=ref_ids, ref_values=[], routing_=RoutingControl.READ,
                                        bookmark_manager_=None).records
         elapsed = _ms(start)
         if not records:

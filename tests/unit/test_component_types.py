@@ -31,7 +31,7 @@ def test_real_keys_from_the_karma_world():
     ("vpc", {"cidr": "10.0.0.0/16", "az_count": True}, "az_count"),
     ("vpc", {"cidr": "10.0.0.0/16", "enable_ssm_endpoints": "yes"}, "enable_ssm_endpoints"),
     ("serverless-site", {"site_name": "x", "cloudfront_aliases": "www.x"}, "cloudfront_aliases"),
-    ("lambda", {"functions": {"f": {"runtime": "python3.10"}}}, "functions.f.value.handler"),
+    ("lambda", {"functions": {"f": {"runtime": "python3.10"}}}, "functions.f.handler"),  # a JSON path (marshmallow said functions.f.value.handler)
     ("s3-bucket", {"bucket_name": "b", "sse_algorithm": "rot13"}, "sse_algorithm"),
     ("vpc", {"cidr": "10.0.0.0/16", "bogus": 1}, "bogus"),
 ])
@@ -87,3 +87,18 @@ def test_included_cypher_shares_the_traversal():
     assert "SET x._karma_lock = true" in for_update and "// include" not in for_update
     traversal = impact[impact.index("CALL (x) {"):]
     assert for_update.endswith(traversal)
+
+
+def test_every_types_directory_the_loader_accepts_keeps_one_emits_hop():
+    # the loader refuses declarations that would break the property above (tests/unit/test_type_files.py);
+    # the aws-config declarations keep it too
+    from app.components import load_directory
+    from app.settings import REPO_ROOT
+
+    types = {t.name: t for t in load_directory(REPO_ROOT / "tests" / "fixtures" / "aws-config-types")}
+    emitters = {n for n, t in types.items() if any(r.kind == "emits_runtime_to" for r in t.references)}
+    assert emitters == {"serverless-site"}
+    for t in types.values():
+        for ref in t.references:
+            assert t.name not in emitters or ref.kind == "emits_runtime_to"
+            assert ref.kind != "emits_runtime_to" or ref.target_type not in emitters

@@ -1,0 +1,140 @@
+"""/admin/outbox and /admin/subscriptions: notification delivery state, retries, subscriptions (admin)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.api.auth import current_principal
+from app.api.context import services
+from app.clock import utcnow
+from app.notifications.events import EVENT_TYPES
+from app.notifications.service import STATES
+
+blp = Blueprint("notifications", __name__, description="Notifications: subscriptions and the outbox (admin)")
+
+
+class OutboxArgs(Schema):
+    state = fields.String(validate=validate.OneOf(STATES))
+    change_id = fields.String(validate=validate.Length(max=200))
+    type = fields.String(validate=validate.OneOf(list(EVENT_TYPES)))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class OutboxEntry(Schema):
+    id = fields.String(metadata={"description": "delivery id: <event id>@<subscription id>"})
+    event_id = fields.String(metadata={"description": "stable event id receivers de-duplicate on"})
+    type = fields.String()
+    environment = fields.String()
+    change_id = fields.String()
+    destination = fields.String()
+    subscription_id = fields.String()
+    state = fields.String(metadata={"description": "pending | retrying | delivered | failed"})
+    attempts = fields.Integer()
+    created_at = fields.String()
+    next_attempt_at = fields.String()
+    last_attempt_at = fields.String()
+    last_status = fields.Integer()
+    last_error = fields.String()
+    delivered_at = fields.String()
+    retried_at = fields.String()
+    body = fields.String(metadata={"description": "the exact JSON body sent (GET /admin/outbox/<id>)"})
+
+
+class OutboxPage(Schema):
+    items = fields.List(fields.Nested(OutboxEntry))
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class RetrySchema(Schema):
+    ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(max=1000),
+                      metadata={"description": "delivery ids or event ids"})
+    all_failed = fields.Boolean(load_default=False)
+
+
+class RetryResult(Schema):
+    retried = fields.List(fields.String())
+
+
+class SubscriptionIn(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=8, max=2000))
+    secret = fields.String(required=True, validate=validate.Length(min=16, max=500), load_only=True)
+    events = fields.List(fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True,
+                         validate=validate.Length(min=1))
+    environments = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
+                               validate=validate.Length(max=100))
+    enabled = fields.Boolean(load_default=True)
+    description = fields.String(validate=validate.Length(max=500))
+
+
+class Subscription(Schema):
+    id = fields.String()
+    url = fields.String()
+    events = fields.List(fields.String())
+    environments = fields.List(fields.String())
+    enabled = fields.Boolean()
+    source = fields.String(metadata={"description": "file | api"})
+    description = fields.String()
+    created_at = fields.String()
+    has_secret = fields.Boolean()
+
+
+class SubscriptionList(Schema):
+    subscriptions = fields.List(fields.Nested(Subscription))
+
+
+class Deleted(Schema):
+    deleted = fields.String()
+
+
+@blp.route("/admin/outbox")
+@blp.arguments(OutboxArgs, location="query")
+@blp.response(200, OutboxPage)
+def outbox_list(args):
+    """Outbox entries, newest first, with their delivery state and counts per state."""
+    return services().outbox.list(state=args.get("state"), change_id=args.get("change_id"),
+                                  type_=args.get("type"), limit=args["limit"])
+
+
+@blp.route("/admin/outbox/<entry_id>")
+@blp.response(200, OutboxEntry)
+def outbox_get(entry_id):
+    """One outbox entry, with the body it sends."""
+    return services().outbox.get(entry_id)
+
+
+@blp.route("/admin/outbox/retry", methods=["POST"])
+@blp.arguments(RetrySchema)
+@blp.response(200, RetryResult)
+def outbox_retry(body):
+    """Send failed entries again now (those named, or every failed one); delivered ones are never resent."""
+    return services().outbox.retry(ids=body.get("ids"), all_failed=body["all_failed"])
+
+
+@blp.route("/admin/subscriptions")
+@blp.response(200, SubscriptionList)
+def subscriptions_list():
+    """Every subscription (declared in the notifications file or made here); secrets are never shown."""
+    return {"subscriptions": [_sub(s) for s in services().subscriptions.list()]}
+
+
+@blp.route("/admin/subscriptions", methods=["POST"])
+@blp.arguments(SubscriptionIn)
+@blp.response(201, Subscription)
+def subscriptions_create(body):
+    """Subscribe a URL to event types (optionally only some environments); signed with `secret`."""
+    return _sub(services().subscriptions.create(body, created_by=current_principal().name, now=utcnow()))
+
+
+@blp.route("/admin/subscriptions/<subscription_id>", methods=["DELETE"])
+@blp.response(200, Deleted)
+def subscriptions_delete(subscription_id):
+    """Delete a subscription made through the API (file-declared ones: edit the file; 409)."""
+    return services().subscriptions.delete(subscription_id)
+
+
+def _sub(record: dict) -> dict:
+    out = dict(record)
+    if out.get("created_at") is not None and not isinstance(out["created_at"], str):
+        out["created_at"] = out["created_at"].isoformat()
+    return out

@@ -1,0 +1,272 @@
+"""Reading a types directory: one YAML declaration per type, beside (or pointing at) its JSON Schema.
+
+    types/
+      subnet.yaml            # Karma's declaration: action, config_schema, runtime_outputs, references
+      subnet.schema.json     # the config's JSON Schema (draft 2020-12), any schema file works unmodified
+
+A declaration (file name = type name)::
+
+    description: A subnet inside a VPC
+    action: reapply                        # what a change upstream requires of it
+    config_schema: subnet.schema.json      # relative to this file
+    runtime_outputs:                       # name → JSON Schema of the value (declared outputs only)
+      subnet_id: {type: string}
+    references:
+      - key: vpc_nickname                  # a config key (its value: a name, or a list of names)
+        target: vpc                        # the target's type
+        kind: depends_on                   # depends_on | consumes_runtime_from | emits_runtime_to
+        reads: [vpc_id]                    # runtime outputs of the target it uses (optional)
+        by: zone_name                      # optional: match the target's config attribute, not its nickname
+        normalize: [trailing-dot]          # optional, with `by`: trailing-dot, case
+        scope: same                        # same (default) | any | <an environment>
+
+Loading is strict, like rule files: every problem in every file is collected and the whole directory is
+refused (`TypeFileError`), each message naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.components import schema as jsonschema_
+from app.components.registry import (
+    EDGE_KINDS, ID_PART, NORMALIZERS, SCOPES, ComponentType, Reference, emitters_of,
+)
+from app.settings import types_dir
+
+SUFFIXES = (".yaml", ".yml")
+ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ACTION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+TOP_FIELDS = {"name", "description", "action", "config_schema", "runtime_outputs", "references"}
+REFERENCE_FIELDS = {"key", "target", "kind", "reads", "by", "normalize", "scope"}
+
+
+class TypeFileError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("type files refused:\n  " + "\n  ".join(errors))
+
+
+def default_directory() -> Path:
+    return types_dir()
+
+
+def type_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).iterdir()
+                  if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file())
+
+
+# ------------------------------------------------------------------------------------- strict parsing
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate JSON key {key!r}")
+        out[key] = value
+    return out
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json(path: Path) -> Any:
+    """Strict JSON: duplicate keys and NaN/Infinity are errors (ValueError/OSError)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates,
+                      parse_constant=_refuse_constant)
+
+
+# ------------------------------------------------------------------------------------------ one file
+def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
+    for key in sorted(set(keys) - allowed, key=str):
+        hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+        errors.append(f"{where}{key}: unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+
+
+def _parse(path: Path, errors: list[str]) -> dict | None:
+    """One declaration file → its raw parts (schema loaded), or None after recording errors."""
+    where = f"{path}: "
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(f"{where}cannot read: {exc}")
+        return None
+    except yaml.YAMLError as exc:
+        errors.append(f"{where}YAML error: {str(exc).splitlines()[0]}")
+        return None
+    if not isinstance(doc, dict):
+        errors.append(f"{where}must be a mapping (a type declaration)")
+        return None
+    before = len(errors)
+    _unknown(where, doc, TOP_FIELDS, errors)
+    name = doc.get("name", path.stem)
+    if name != path.stem:
+        errors.append(f"{where}name: must be the file name {path.stem!r}, not {name!r}")
+    if not ID_PART.match(path.stem):
+        errors.append(f"{where}name: a type name is lower-case letters, digits and '-' ({path.stem!r})")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        errors.append(f"{where}description: must be a string")
+    action = doc.get("action")
+    if not isinstance(action, str) or not ACTION.match(action):
+        errors.append(f"{where}action: required, a word like 'redeploy' (lower-case letters, digits, '-')")
+    config_schema, schema_path = _config_schema(path, doc.get("config_schema"), where, errors)
+    runtime = _runtime_schema(doc.get("runtime_outputs", {}), where, errors)
+    refs = doc.get("references", [])
+    if not isinstance(refs, list):
+        errors.append(f"{where}references: must be a list")
+        refs = []
+    if len(errors) > before:
+        return None
+    return {"name": path.stem, "description": description, "action": action, "config_schema": config_schema,
+            "schema_path": schema_path, "runtime_schema": runtime, "references": refs, "path": path}
+
+
+def _config_schema(path: Path, ref: Any, where: str, errors: list[str]) -> tuple[dict, Path | None]:
+    if not isinstance(ref, str) or not ref:
+        errors.append(f"{where}config_schema: required, the path of a JSON Schema file (relative to {path.name})")
+        return {}, None
+    schema_path = (path.parent / ref).resolve()
+    try:
+        schema = read_json(schema_path)
+    except OSError as exc:
+        errors.append(f"{where}config_schema: cannot read {ref!r}: {exc.strerror}")
+        return {}, None
+    except ValueError as exc:
+        errors.append(f"{where}config_schema: {ref!r} is not valid JSON: {exc}")
+        return {}, None
+    for problem in jsonschema_.check_schema(schema):
+        errors.append(f"{where}config_schema: {ref!r}: {problem}")
+    if isinstance(schema, dict) and schema.get("type", "object") != "object":
+        errors.append(f"{where}config_schema: {ref!r}: a config is a JSON object (type: object)")
+    return (schema if isinstance(schema, dict) else {}), schema_path
+
+
+def _runtime_schema(outputs: Any, where: str, errors: list[str]) -> dict:
+    if not isinstance(outputs, dict):
+        errors.append(f"{where}runtime_outputs: must be a mapping of output name → JSON Schema")
+        return {}
+    for name, spec in outputs.items():
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            errors.append(f"{where}runtime_outputs.{name}: an output name is letters, digits and '_'")
+        for problem in jsonschema_.check_schema(spec):
+            errors.append(f"{where}runtime_outputs.{name}: {problem}")
+    return {"type": "object", "properties": dict(outputs), "additionalProperties": False}
+
+
+def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: list[str]) -> Reference | None:
+    where = f"{part['path']}: references[{i}]."
+    if not isinstance(raw, dict):
+        errors.append(f"{where[:-1]}: must be a mapping")
+        return None
+    before = len(errors)
+    _unknown(where, raw, REFERENCE_FIELDS, errors)
+    key, target, kind = raw.get("key"), raw.get("target"), raw.get("kind", "depends_on")
+    props = part["config_schema"].get("properties", {})
+    if not isinstance(key, str) or not key:
+        errors.append(f"{where}key: required, a config key")
+    elif key not in props:
+        errors.append(f"{where}key: {key!r} is not a property of the config schema")
+    if target not in types:
+        hint = difflib.get_close_matches(str(target), sorted(types), n=1)
+        errors.append(f"{where}target: unknown component type {target!r}"
+                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    if kind not in EDGE_KINDS:
+        errors.append(f"{where}kind: must be one of {', '.join(EDGE_KINDS)}")
+    reads = raw.get("reads", [])
+    if not isinstance(reads, list) or not all(isinstance(r, str) for r in reads):
+        errors.append(f"{where}reads: must be a list of runtime output names")
+        reads = []
+    by, normalize, scope = raw.get("by"), raw.get("normalize", []), raw.get("scope", "same")
+    if by is not None and (not isinstance(by, str) or (target in types and by not in
+                                                        types[target]["config_schema"].get("properties", {}))):
+        errors.append(f"{where}by: must be a config property of {target!r} (the attribute the value matches)")
+    if not isinstance(normalize, list) or any(n not in NORMALIZERS for n in normalize):
+        errors.append(f"{where}normalize: a list of {', '.join(NORMALIZERS)}")
+        normalize = []
+    elif normalize and by is None:
+        errors.append(f"{where}normalize: only with `by` (a nickname is compared exactly)")
+    if not isinstance(scope, str) or (scope not in SCOPES and not ENVIRONMENT.match(scope)):
+        errors.append(f"{where}scope: 'same', 'any' or an environment name")
+    if len(errors) > before:
+        return None
+    many = isinstance(props.get(key), dict) and props[key].get("type") == "array"
+    return Reference(key=key, target_type=target, kind=kind, reads=tuple(reads), many=many, by=by,
+                     normalize=tuple(normalize), scope=scope)
+
+
+def _emits_problems(types: list[ComponentType]) -> list[str]:
+    """Impact follows at most ONE emits_runtime_to hop per path (cypher/impact.cypher): an emitting type
+    must be upstream of everything — its references all emit, and nothing emits into an emitter."""
+    emitters = emitters_of(types)
+    problems = []
+    for t in types:
+        for i, ref in enumerate(t.references):
+            if t.name in emitters and ref.kind != "emits_runtime_to":
+                problems.append(f"{t.source}: references[{i}].kind: {t.name} emits its changes "
+                                f"(emits_runtime_to), so it cannot also {ref.kind} another component")
+            if ref.kind == "emits_runtime_to" and ref.target_type in emitters:
+                problems.append(f"{t.source}: references[{i}].target: {ref.target_type} itself emits; "
+                                "emits_runtime_to goes from an emitting type to a non-emitting one")
+    return problems
+
+
+def load_directory(directory: Path) -> list[ComponentType]:
+    """Every type in `directory`, or TypeFileError listing every problem (file and field)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TypeFileError([f"{directory}: not a directory of type files (KARMA_TYPES_DIR)"])
+    files = type_files(directory)
+    if not files:
+        raise TypeFileError([f"{directory}: no type declarations (*.yaml)"])
+    errors: list[str] = []
+    parts = {p["name"]: p for path in files if (p := _parse(path, errors))}
+    names = {path.stem for path in files}
+    types = []
+    for part in parts.values():
+        refs = [_reference(raw, i, part, {**parts, **{n: {"config_schema": {}} for n in names - set(parts)}},
+                           errors) for i, raw in enumerate(part["references"])]
+        seen = [r.key for r in refs if r]
+        for key in {k for k in seen if seen.count(k) > 1}:
+            errors.append(f"{part['path']}: references: key {key!r} declared twice")
+        types.append(ComponentType(
+            name=part["name"], description=part["description"], action=part["action"],
+            config_schema=part["config_schema"], runtime_schema=part["runtime_schema"],
+            references=tuple(r for r in refs if r), source=part["path"], schema_source=part["schema_path"]))
+    errors += _emits_problems(types)
+    if errors:
+        raise TypeFileError(errors)
+    return sorted(types, key=lambda t: t.name)
+
+
+def validate_directory(directory: Path) -> list[str]:
+    """The problems `load_directory` would refuse the directory for (empty: it loads)."""
+    try:
+        load_directory(directory)
+    except TypeFileError as exc:
+        return exc.errors
+    return []

@@ -1,0 +1,196 @@
+"""Resolving references as real configs write them, into edges (or errors).
+
+A reference names its target by nickname (`vpc_nickname: karma-dev`, `openapi: karma-api`, a list of
+nicknames) or by VALUE of one of the target's config attributes (`route53_zone_name: usekarma.dev` →
+the route53-zone whose `zone_name` is `usekarma.dev.`, with a trailing-dot normalisation), looked for in
+the declared scope (the same environment, any, or one named environment).
+
+Pure functions: the graph read is done by the caller (the change pipeline's one impact query, the seed
+loader's read) from what `nickname_ids` and `value_lookups` say to look for; `resolve` turns the config
+and what was found into `{(key, value): target id}` plus errors per key; `derive_edges` gives a change's
+old and new edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.components.registry import ComponentType, Reference
+
+
+@dataclass
+class Found:
+    """What the graph read returned: `refs` — one row per looked-up id {id, exists, type, environment};
+    `values` — one row per candidate target {type, property, value, id, environment}."""
+
+    refs: list[dict] = field(default_factory=list)
+    values: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_context(cls, ctx: dict) -> Found:
+        return cls(refs=list(ctx.get("refs") or []), values=list(ctx.get("ref_values") or []))
+
+
+def nickname_ids(ctype: ComponentType, config: dict, keys=None) -> list[str]:
+    """Ids named by nickname under `keys` (all reference keys when None)."""
+    return sorted({t for ref in _refs(ctype, keys) for t in ref.target_ids(config)})
+
+
+def value_lookups(ctype: ComponentType, config: dict, keys=None) -> list[dict]:
+    """Parameters for the graph read of by-value references: {type, property, candidates, ignore_case}."""
+    out = []
+    for ref in _refs(ctype, keys):
+        if ref.by_value and (values := ref.values(config)):
+            candidates = sorted({c for v in values for c in ref.candidates(v)})
+            out.append({"mode": "value", "key": ref.key, "type": ref.target_type, "property": ref.target_property,
+                        "candidates": candidates, "ignore_case": "case" in ref.normalize})
+    return out
+
+
+def _referring(type_name: str, attributes, types=None) -> list[tuple[ComponentType, Reference]]:
+    from app.components.registry import registry  # noqa: PLC0415
+
+    types = types or registry
+    return [(t, r) for name in types.names() for t in [types.get(name)] for r in t.references
+            if r.by_value and r.target_type == type_name and r.by in attributes]
+
+
+def referrer_lookups(type_name: str, changed_keys) -> list[dict]:
+    """When a change touches an attribute by-value references match (a zone's zone_name): which components
+    name the component by it — read in the same query (mode 'referrer')."""
+    return [{"mode": "referrer", "source_type": t.name, "via": r.key, "property": f"cfg_{r.key}"}
+            for t, r in _referring(type_name, set(changed_keys))]
+
+
+def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> dict[str, list[str]]:
+    """A change to an attribute that other components name this one by must keep matching their value
+    (after their normalisation), or their references would no longer resolve: errors per attribute."""
+    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
+    errors: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: (r["source"], r["via"])):
+        ref = refs.get((row.get("source_type"), row.get("via")))
+        if ref is None or not isinstance(row.get("value"), str):
+            continue
+        new = new_config.get(ref.by)
+        if not isinstance(new, str) or ref.normal(new) != ref.normal(row["value"]):
+            errors.setdefault(ref.by, []).append(
+                f"{row['source']} names this {type_name} by {ref.by} ({ref.via_text(row['value'])}); "
+                f"it would no longer resolve — change that reference first")
+    return errors
+
+
+def _refs(ctype: ComponentType, keys) -> list[Reference]:
+    return [r for r in ctype.references if keys is None or r.key in keys]
+
+
+def resolve(ctype: ComponentType, environment: str, config: dict, found: Found,
+            keys=None) -> tuple[dict, dict[str, list[str]]]:
+    """→ ({(key, value): target id} for by-value references, {key: [errors]}) for the references under
+    `keys` (all when None). Errors: an unknown nickname, a target outside the scope, a value that matches
+    no target, or one that matches several (named)."""
+    by_id = {r["id"]: r for r in found.refs}
+    resolved: dict = {}
+    errors: dict[str, list[str]] = {}
+    for ref in _refs(ctype, keys):
+        for value in ref.values(config):
+            if ref.by_value:
+                target, problem = _by_value(ref, environment, value, found.values)
+                if target:
+                    resolved[(ref.key, value)] = target
+            else:
+                problem = _by_nickname(ref, environment, f"{ref.target_type}/{value}", by_id)
+            if problem:
+                errors.setdefault(ref.key, []).append(problem)
+    return resolved, errors
+
+
+def _by_nickname(ref: Reference, environment: str, target: str, by_id: dict) -> str | None:
+    row = by_id.get(target)
+    if row is None or not row.get("exists", True):
+        return f"references unknown component {target!r}"
+    if not ref.in_scope(environment, row.get("environment")):
+        return (f"references {target!r} in environment {row.get('environment')!r}, not {environment!r}: "
+                + _scope_text(ref, environment))
+    return None
+
+
+def _by_value(ref: Reference, environment: str, value: str, rows: list[dict]) -> tuple[str | None, str | None]:
+    wanted = ref.normal(value)
+    matches = sorted({r["id"] for r in rows
+                      if r.get("type") == ref.target_type and r.get("property") == ref.target_property
+                      and isinstance(r.get("value"), str) and ref.normal(r["value"]) == wanted
+                      and ref.in_scope(environment, r.get("environment"))})
+    if not matches:
+        return None, (f"references no {ref.target_type} whose {ref.by} is {value!r} "
+                      f"({_scope_text(ref, environment)})")
+    if len(matches) > 1:
+        return None, (f"{value!r} matches several {ref.target_type} components by {ref.by}: "
+                      f"{', '.join(matches)}")
+    return matches[0], None
+
+
+def _scope_text(ref: Reference, environment: str) -> str:
+    if ref.scope == "any":
+        return "in any environment"
+    if ref.scope == "same":
+        return f"references stay within {environment!r}"
+    return f"this reference resolves in environment {ref.scope!r}"
+
+
+def derive_edges(ctype: ComponentType, component: dict, old_config: dict, new_config: dict,
+                 changed_keys, found: Found, stored: list[dict]) -> tuple[list[dict], list[dict], dict]:
+    """A change's (old edges, new edges, errors per key). Nickname references follow the configs; a
+    by-value reference the change does not touch keeps the edge it has (`stored`: the component's
+    current outgoing edges {target, kind, via}), one it touches resolves again from `found`."""
+    cid, env = component["id"], component["environment"]
+    value_keys = {r.key for r in ctype.references if r.by_value}
+    kept = [{"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
+            for e in stored if e.get("via") in value_keys]
+    resolved, errors = resolve(ctype, env, new_config, found, keys=set(changed_keys))
+    old = [e for e in ctype.edges(cid, old_config) if e["via"] not in value_keys] + kept
+    new = ([e for e in ctype.edges(cid, new_config, resolved) if e["via"] not in value_keys - set(changed_keys)]
+           + [e for e in kept if e["via"] not in changed_keys])
+    return old, new, errors
+
+
+def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
+    """Edges among a set of components whose references resolve inside the set (a generated estate, an
+    imported tree) → (edges, {component id: {key: [errors]}} for the types with by-value references).
+    Indexed by target attribute, so it stays linear in the number of components."""
+    from app.components.registry import registry  # noqa: PLC0415
+
+    types = types or registry
+    components = list(components)
+    ctypes = {name: types.get(name) for name in {c["type"] for c in components}}
+    by_value = {name for name, t in ctypes.items() if any(r.by_value for r in t.references)}
+    wanted = {(r.target_type, r.by, r.normalize) for name in by_value for r in ctypes[name].references
+              if r.by_value}
+    index: dict[tuple, dict[str, list[dict]]] = {w: {} for w in wanted}
+    by_type: dict[str, list[tuple]] = {}
+    for w in wanted:
+        by_type.setdefault(w[0], []).append(w)
+    refs = []
+    for c in components:
+        refs.append({"id": c["id"], "exists": True, "type": c["type"], "environment": c.get("environment")})
+        for w in by_type.get(c["type"], []):
+            value = c["config"].get(w[1]) if isinstance(c.get("config"), dict) else None
+            if isinstance(value, str):
+                probe = Reference(key="", target_type=w[0], by=w[1], normalize=w[2])
+                index[w].setdefault(probe.normal(value), []).append(
+                    {"type": c["type"], "property": probe.target_property, "value": value, "id": c["id"],
+                     "environment": c.get("environment")})
+    by_id = {r["id"]: r for r in refs}
+    edges, errors = [], {}
+    for c in components:
+        ctype = ctypes[c["type"]]
+        if c["type"] not in by_value:  # nothing to look up: the common, fast case
+            edges += ctype.edges(c["id"], c["config"])
+            continue
+        values = [row for r in ctype.references if r.by_value for v in r.values(c["config"])
+                  for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])]
+        found = Found(refs=[by_id[t] for t in nickname_ids(ctype, c["config"]) if t in by_id], values=values)
+        resolved, problems = resolve(ctype, c.get("environment"), c["config"], found)
+        if problems:
+            errors[c["id"]] = problems
+        edges += ctype.edges(c["id"], c["config"], resolved)
+    return edges, errors

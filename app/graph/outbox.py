@@ -1,0 +1,60 @@
+"""The outbox and subscription queries of GraphRepository (a mixin: it only needs `read`/`write`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+class OutboxQueries:
+    """Typed outbox methods; each is one named query in cypher/."""
+
+    read: Any
+    _write: Any
+
+    # -- subscriptions ------------------------------------------------------------------------------
+    def sync_file_subscriptions(self, subscriptions: list[dict]) -> int:
+        return self._write("subscriptions_sync", subscriptions=subscriptions)["synced"]
+
+    def create_subscription(self, subscription: dict) -> dict:
+        return self._write("subscription_create", subscription=subscription)["subscription"]
+
+    def list_subscriptions(self) -> list[dict]:
+        return self.read("subscription_list")["subscriptions"]
+
+    def delete_subscription(self, subscription_id: str) -> str | None:
+        """The deleted (or kept, when file-declared) subscription's source; None: no such subscription."""
+        row = self._write("subscription_delete", id=subscription_id)
+        return None if row is None else row["source"]
+
+    # -- outbox ----------------------------------------------------------------------------------
+    def enqueue_outbox(self, events: list[dict], now: datetime) -> int:
+        """Outbox events written in a transaction of their own (producers outside a change commit)."""
+        return self._write("outbox_enqueue", outbox=events, now=now)["events"]
+
+    def claim_outbox(self, *, now: float, lease_until: float, owner: str, limit: int,
+                     destinations: list[str]) -> list[dict]:
+        return self._write("outbox_claim", now=now, lease_until=lease_until, owner=owner, limit=limit,
+                          destinations=destinations)["items"]
+
+    def settle_outbox(self, *, entry_id: str, owner: str, state: str, at: datetime, http_status: int | None,
+                      error: str | None, next_attempt_at: float | None) -> str | None:
+        row = self._write("outbox_settle", id=entry_id, owner=owner, state=state, at=at,
+                         http_status=http_status, error=error, next_attempt_at=next_attempt_at)
+        return None if row is None else row["state"]
+
+    def list_outbox(self, *, state: str | None, change_id: str | None, type_: str | None, limit: int) -> dict:
+        return self.read("outbox_list", state=state, change_id=change_id, type=type_, limit=limit)
+
+    def get_outbox(self, entry_id: str) -> dict | None:
+        row = self.read("outbox_get", id=entry_id)
+        return None if row is None else row["entry"]
+
+    def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> list[str]:
+        return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)["retried"]
+
+    def prune_outbox(self, *, before: datetime, limit: int) -> int:
+        return self._write("outbox_prune", before=before, limit=limit)["deleted"]
+
+    def metrics_snapshot(self) -> dict:
+        return self.read("metrics_snapshot")

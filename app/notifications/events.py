@@ -1,0 +1,91 @@
+"""Events a committed change reports, written as outbox entries by the commit statement itself.
+
+The commit statement (`cypher/commit_change.cypher`, block `outbox_write.cypher`) receives `$outbox`,
+a list of event maps built here, and creates one `OutboxEvent` per event and matching subscription in
+the SAME transaction as the change: a rolled-back change leaves no event, a committed one always does.
+
+An event map is generic, so other producers (e.g. config-store write-back) can use the same outbox:
+`event_id`, `type`, `environment`, `change_id`, `body` (the exact JSON the receiver gets, stable across
+retries) and `destination` — None means "every subscription that wants this type", anything else
+names one destination whose deliverer `deliver_pending` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime
+
+# Each type a subscription may ask for. Adding one (e.g. transition progress) is a line here and a
+# producer; nothing in the outbox or delivery changes.
+EVENT_TYPES = {
+    "applied": "a change was applied (directly, from the queue, after approval, or a rollback)",
+    "rejected": "a change was rejected (by a rule, or when a queued change became invalid)",
+    "queued": "a blocked change was queued",
+    "pending_approval": "a change waits for an approver",
+    "approved": "an approver approved a pending change (followed by its outcome event)",
+    "denied": "an approver denied a pending change",
+    "expired": "a queued change expired (queue TTL)",
+    "cancelled": "a queued change was cancelled",
+}
+STATUS_EVENTS = {"applied", "rejected", "queued", "pending_approval", "denied", "expired", "cancelled"}
+SCHEMA_VERSION = "karma.event/v1"
+
+
+def new_event_id() -> str:
+    return f"evt-{secrets.token_hex(10)}"
+
+
+def _iso(now: datetime) -> str:
+    return now.isoformat().replace("+00:00", "Z")
+
+
+def body(*, event_id: str, event_type: str, now: datetime, data: dict) -> str:
+    """The exact bytes (as text) a receiver gets; signed at each attempt, never rebuilt."""
+    return json.dumps({"id": event_id, "type": event_type, "schema": SCHEMA_VERSION,
+                       "created_at": _iso(now), "data": data}, separators=(",", ":"), sort_keys=True)
+
+
+def event(*, event_type: str, now: datetime, data: dict, environment: str | None = None,
+          change_id: str | None = None, destination: str | None = None) -> dict:
+    """One outbox event map (the `$outbox` element the commit statement writes)."""
+    event_id = new_event_id()
+    return {"event_id": event_id, "type": event_type, "environment": environment, "change_id": change_id,
+            "destination": destination,
+            "body": body(event_id=event_id, event_type=event_type, now=now, data=data)}
+
+
+def _change_data(status: str, audit: dict, change_request: dict) -> dict:
+    data = {
+        "change_id": audit.get("change_id") or change_request.get("id"),
+        "status": status,
+        "kind": audit.get("kind"),
+        "component": audit.get("component_id") or change_request.get("component_id"),
+        "environment": audit.get("environment"),
+        "requested_by": audit.get("requested_by"),
+        "reason": audit.get("reason"),
+        "note": audit.get("note"),
+        "log_entry_id": audit.get("id"),
+        "request_id": audit.get("request_id"),
+        "version_before": audit.get("version_before"),
+        "version_after": audit.get("version_after"),
+        "affected_components": audit.get("affected") or [],
+        "rollback_of": audit.get("rollback_of"),
+        "approved_by": change_request.get("approved_by"),
+    }
+    if status == "pending_approval":
+        data["approver_role"] = change_request.get("approver_role")
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime) -> list[dict]:
+    """The events one commit of a change request reports (in order): `approved` first when an
+    approval led to it, then the event named by the outcome."""
+    status, types = str(status), []  # a ChangeStatus serialises as its value
+    if audit.get("kind") == "approval" and status != "denied":
+        types.append("approved")
+    if status in STATUS_EVENTS:
+        types.append(status)
+    data = _change_data(status, audit, change_request)
+    return [event(event_type=t, now=now, data=data, environment=audit.get("environment"),
+                  change_id=data.get("change_id")) for t in types]

@@ -1,0 +1,68 @@
+"""The outbox as operators see it (admin API, CLI): entries with their delivery state, and retries."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from app.errors import NotFound, Unprocessable
+from app.graph.codec import iso
+
+STATES = ("pending", "retrying", "delivered", "failed")
+
+
+def _epoch_iso(value: float | None) -> str | None:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def entry_view(entry: dict, *, with_body: bool = False) -> dict:
+    out = {k: v for k, v in entry.items() if v is not None and not k.startswith("lease") and k != "body"}
+    for key in ("created_at", "last_attempt_at", "delivered_at", "retried_at"):
+        if key in out:
+            out[key] = iso(out[key])
+    if "next_attempt_at" in out:
+        out["next_attempt_at"] = _epoch_iso(out["next_attempt_at"])
+    if with_body:
+        out["body"] = entry.get("body")
+    return out
+
+
+class OutboxService:
+    def __init__(self, repo, clock=time.time):
+        self.repo = repo
+        self.clock = clock
+
+    def list(self, *, state: str | None = None, change_id: str | None = None, type_: str | None = None,
+             limit: int = 100) -> dict:
+        if state is not None and state not in STATES:
+            raise Unprocessable("unknown outbox state", errors={"state": [f"one of {', '.join(STATES)}"]})
+        row = self.repo.list_outbox(state=state, change_id=change_id, type_=type_, limit=limit)
+        return {"items": [entry_view(e) for e in row["items"]],
+                "counts": {c["state"]: c["count"] for c in row["counts"]}}
+
+    def get(self, entry_id: str) -> dict:
+        entry = self.repo.get_outbox(entry_id)
+        if entry is None:
+            raise NotFound(f"outbox entry {entry_id!r} not found", cause="unknown_outbox_entry")
+        return entry_view(entry, with_body=True)
+
+    def retry(self, *, ids: list[str] | None = None, all_failed: bool = False) -> dict:
+        """Make failed (or retrying) entries due now with a fresh attempt budget; delivered ones stay."""
+        if not ids and not all_failed:
+            raise Unprocessable("name the entries to retry, or ask for every failed one",
+                                errors={"ids": ["give ids, or all_failed: true"]})
+        now = self.clock()
+        retried = self.repo.retry_outbox(ids=list(ids or []), all_failed=all_failed, now=now,
+                                         at=datetime.fromtimestamp(now, timezone.utc))
+        return {"retried": retried}
+
+    def prune(self, *, older_than_days: float) -> dict:
+        """Delete delivered entries delivered more than `older_than_days` ago (in bounded batches)."""
+        cutoff = datetime.fromtimestamp(self.clock() - older_than_days * 86400, timezone.utc)
+        deleted = 0
+        for _ in range(1000):
+            n = self.repo.prune_outbox(before=cutoff, limit=5000)
+            deleted += n
+            if n < 5000:
+                break
+        return {"deleted": deleted}

@@ -1,0 +1,160 @@
+"""Who is told what: subscriptions declared in a file (`KARMA_NOTIFICATIONS_FILE`) and/or made through
+the admin API, kept as `Subscription` nodes so the commit statement can fan an event out to them in
+the change's own transaction (no extra round trip, no per-process cache to go stale).
+
+File format (YAML):
+
+    subscriptions:
+      - id: approvers-slack          # stable name: the file is synced at every start
+        url: https://hooks.example/karma
+        secret_env: KARMA_HOOK_SECRET  # or `secret: ...` (at least 16 characters)
+        events: [pending_approval, approved, denied]
+        environments: [prod]         # optional; omitted: every environment
+        enabled: true                # optional
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+
+from app.errors import Conflict, NotFound, Unprocessable
+from app.notifications.events import EVENT_TYPES
+
+log = logging.getLogger("karma.notifications")
+
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MIN_SECRET = 16
+MAX_URL = 2000
+FIELDS = {"id", "url", "secret", "secret_env", "events", "environments", "enabled", "description"}
+
+
+class SubscriptionFileError(ValueError):
+    """A notifications file that cannot be used (every problem listed, with where it is)."""
+
+
+def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]]:
+    """The subscription's stored properties and the errors by field (empty: valid)."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(spec, dict):
+        return {}, {"_schema": ["must be a mapping"]}
+    for key in sorted(set(spec) - FIELDS):
+        errors[key] = ["unknown field"]
+    url = spec.get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
+        errors["url"] = ["must be an http(s) URL with a host"]
+    secret = spec.get("secret")
+    if from_file and spec.get("secret_env") is not None:
+        secret = os.environ.get(str(spec["secret_env"]))
+        if secret is None:
+            errors["secret_env"] = [f"environment variable {spec['secret_env']!r} is not set"]
+    if not isinstance(secret, str) or len(secret) < MIN_SECRET:
+        errors.setdefault("secret_env" if spec.get("secret_env") else "secret",
+                          [f"a string of at least {MIN_SECRET} characters is required"])
+    events = spec.get("events")
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        errors["events"] = [f"a non-empty list of: {', '.join(EVENT_TYPES)}"]
+    else:
+        unknown = sorted(set(events) - set(EVENT_TYPES))
+        if unknown:
+            errors["events"] = [f"unknown event types {unknown}; known: {', '.join(EVENT_TYPES)}"]
+    environments = spec.get("environments", [])
+    if not isinstance(environments, list) or not all(isinstance(e, str) and e for e in environments):
+        errors["environments"] = ["a list of environment names"]
+    if not isinstance(spec.get("enabled", True), bool):
+        errors["enabled"] = ["must be true or false"]
+    description = spec.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 500):
+        errors["description"] = ["a string of at most 500 characters"]
+    if from_file and (not isinstance(spec.get("id"), str) or not ID.fullmatch(spec["id"])):
+        errors["id"] = ["required: 1-64 characters of [A-Za-z0-9._-]"]
+    if errors:
+        return {}, errors
+    return {"url": url, "secret": secret, "events": sorted(set(events)), "environments": sorted(set(environments)),
+            "enabled": spec.get("enabled", True), "description": description}, {}
+
+
+def load_file(path: Path) -> list[dict]:
+    """The file's subscriptions, validated whole: any error refuses the file."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise SubscriptionFileError(f"{path}: {exc}") from None
+    items = doc.get("subscriptions", []) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise SubscriptionFileError(f"{path}: expected a mapping with a list `subscriptions`")
+    problems, out, seen = [], [], set()
+    for i, spec in enumerate(items):
+        props, errors = validate(spec, from_file=True)
+        where = f"{path}: subscriptions[{i}]" + (f" ({spec.get('id')})" if isinstance(spec, dict) else "")
+        problems += [f"{where}.{field}: {'; '.join(msgs)}" for field, msgs in sorted(errors.items())]
+        if not errors:
+            if spec["id"] in seen:
+                problems.append(f"{where}.id: duplicate id")
+            seen.add(spec["id"])
+            out.append({**{k: v for k, v in props.items() if v is not None}, "id": spec["id"], "source": "file"})
+    if problems:
+        raise SubscriptionFileError("\n".join(problems))
+    return out
+
+
+class SubscriptionService:
+    def __init__(self, repo, path: Path | None = None):
+        self.repo = repo
+        self.path = path
+        self.synced = False
+
+    def sync_file(self, *, tolerate_unavailable: bool = False) -> int | None:
+        """Make the file-declared subscriptions what the file says (none when no file is set).
+
+        A broken file always raises. With `tolerate_unavailable`, Neo4j being away is logged and left
+        for `ensure_synced` (the worker calls it every pass), so the service still starts."""
+        subs = load_file(self.path) if self.path else []
+        try:
+            try:
+                count = self.repo.sync_file_subscriptions(subs)
+            except ConstraintError:  # several workers starting at once created the same one: sync again
+                count = self.repo.sync_file_subscriptions(subs)
+        except (ServiceUnavailable, SessionExpired):
+            if not tolerate_unavailable:
+                raise
+            log.warning("Neo4j unavailable: notifications file not synced yet", extra={"path": str(self.path)})
+            return None
+        self.synced = True
+        if self.path:
+            log.info("subscriptions synced from file", extra={"path": str(self.path), "subscriptions": count})
+        return count
+
+    def ensure_synced(self) -> None:
+        if not self.synced:
+            self.sync_file(tolerate_unavailable=True)
+
+    def list(self) -> list[dict]:
+        return self.repo.list_subscriptions()
+
+    def create(self, spec: dict, *, created_by: str, now) -> dict:
+        props, errors = validate({k: v for k, v in spec.items() if k != "id"}, from_file=False)
+        if errors:
+            raise Unprocessable("invalid subscription", errors=errors)
+        record = {**{k: v for k, v in props.items() if v is not None}, "id": f"sub-{secrets.token_hex(6)}",
+                  "source": "api", "created_by": created_by, "created_at": now}
+        created = self.repo.create_subscription(record)
+        log.info("subscription created", extra={"subscription_id": created["id"], "events": created["events"]})
+        return created
+
+    def delete(self, subscription_id: str) -> dict:
+        source = self.repo.delete_subscription(subscription_id)
+        if source is None:
+            raise NotFound(f"subscription {subscription_id!r} not found", cause="unknown_subscription")
+        if source != "api":
+            raise Conflict(f"subscription {subscription_id!r} is declared in the notifications file; "
+                           "remove it there", cause="file_subscription")
+        return {"deleted": subscription_id}

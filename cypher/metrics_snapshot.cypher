@@ -1,0 +1,21 @@
+// What /metrics reads from Neo4j at scrape time, in one read: the queue, pending approvals, the outbox.
+// Index seeks on ChangeRequest.status and OutboxEvent.state: the cost follows the backlog, not the graph
+// or the history.
+CALL () {
+  MATCH (cr:ChangeRequest {status: 'queued'})
+  RETURN count(cr) AS queue_depth, min(cr.created_at) AS oldest_queued
+}
+CALL () {
+  MATCH (cr:ChangeRequest {status: 'pending_approval'})
+  RETURN count(cr) AS approvals_pending, min(cr.created_at) AS oldest_pending_approval
+}
+CALL () {
+  // not `delivered`: that set only grows (karma_outbox_delivery_attempts_total counts deliveries)
+  UNWIND ['pending', 'retrying', 'failed'] AS st
+  CALL (st) {
+    MATCH (o:OutboxEvent) WHERE o.state = st
+    RETURN count(o) AS n, min(o.created_at) AS oldest
+  }
+  RETURN collect({state: st, count: n, oldest: oldest}) AS outbox
+}
+RETURN queue_depth, oldest_queued, approvals_pending, oldest_pending_approval, outbox

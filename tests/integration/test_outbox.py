@@ -1,0 +1,392 @@
+"""Notifications through the transactional outbox, against a real local HTTP receiver and Neo4j:
+the event is written by the change's own commit, delivered signed, retried with backoff while the
+receiver is away, never sent for a change that did not commit; delivery state and retries over the
+admin API and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.notifications.delivery import DeliveryPolicy, deliver_pending, verify
+from app.notifications.subscriptions import SubscriptionFileError, load_file
+from tests.integration.conftest import free_port, karma
+from tests.integration.receiver import Receiver
+
+SITE = "serverless-site/karma-dev"
+SECRET = "s3cret-for-the-receiver-0123456789"
+FAST = DeliveryPolicy(max_attempts=4, base_delay=10.0, max_delay=60.0, timeout=2.0)
+
+
+def alias(*aliases, component=SITE, **extra):
+    return {"component": component, "proposed_change": {"cloudfront_aliases": list(aliases)},
+            "requested_by": "ted@strall.com", **extra}
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver(free_port()).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def subscribe(client):
+    def _subscribe(url, events=("applied", "rejected", "queued"), **extra):
+        resp = client.post("/admin/subscriptions", json={"url": url, "secret": SECRET, "events": list(events),
+                                                         **extra})
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+    return _subscribe
+
+
+class Clock:
+    """Delivery's notion of now, moved by the test (so backoff needs no sleeping)."""
+
+    def __init__(self):
+        import time
+        self.now = time.time()
+
+    def __call__(self):
+        return self.now
+
+
+def outbox(client, **query):
+    resp = client.get("/admin/outbox", query_string=query)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def test_an_applied_change_is_delivered_signed_with_a_stable_id(client, world, receiver, subscribe):
+    sub = subscribe(receiver.url)
+    assert sub["has_secret"] is True and "secret" not in sub
+    result = client.post("/request-change", json=alias("www.usekarma.dev"),
+                         headers={"X-Request-Id": "trace-42"}).get_json()
+    assert result["status"] == "applied"
+    # written by the commit itself: there before any delivery ran
+    pending = outbox(client, change_id=result["change_id"])
+    assert [(e["type"], e["state"], e["subscription_id"]) for e in pending["items"]] == \
+        [("applied", "pending", sub["id"])]
+    assert pending["counts"]["pending"] == 1
+
+    counts = deliver_pending(world, policy=FAST)
+    assert counts == {"claimed": 1, "delivered": 1, "retrying": 0, "failed": 0}
+    (got,) = receiver.received
+    body = got["json"]
+    assert body["type"] == "applied" and body["id"].startswith("evt-") and body["schema"] == "karma.event/v1"
+    assert got["headers"]["x-karma-event-id"] == body["id"] and got["headers"]["x-karma-event-type"] == "applied"
+    data = body["data"]
+    assert data["change_id"] == result["change_id"] and data["component"] == SITE
+    assert data["environment"] == "dev" and data["requested_by"] == "ted@strall.com"
+    assert data["log_entry_id"] == result["log_entry_id"] and data["request_id"] == "trace-42"
+    assert data["affected_components"] == result["affected_components"]
+    # the signature: HMAC-SHA256 over "<t>.<body>" with the subscription's secret
+    signature = got["headers"]["x-karma-signature"]
+    assert verify(SECRET, got["body"], signature)
+    assert not verify("another-secret-0123456789", got["body"], signature)
+    assert not verify(SECRET, got["body"].replace(b"dev", b"prd"), signature)
+    t = int(signature.split(",")[0][2:])
+    assert not verify(SECRET, got["body"], signature, now=t + 3600)  # a replay an hour later
+    entry = outbox(client)["items"][0]
+    assert entry["state"] == "delivered" and entry["attempts"] == 1 and entry["last_status"] == 200
+    detail = client.get(f"/admin/outbox/{entry['id']}").get_json()
+    assert json.loads(detail["body"]) == body
+    # nothing left: another pass sends nothing
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0 and len(receiver.received) == 1
+
+
+def test_subscriptions_filter_by_event_type_and_environment(client, world, receiver, subscribe):
+    subscribe(receiver.url, events=["rejected"])
+    prod_only = subscribe(receiver.url, events=["applied"], environments=["prod"])
+    client.post("/request-change", json=alias("www.usekarma.dev"))          # dev, applied: nobody wants it
+    rejected = client.post("/request-change", json={  # a running instance behind the subnet: rejected
+        "component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+        "requested_by": "eve@usekarma.dev"}).get_json()
+    assert rejected["status"] == "rejected"
+    items = outbox(client)["items"]
+    assert [(e["type"], e["change_id"]) for e in items] == [("rejected", rejected["change_id"])]
+    assert prod_only["environments"] == ["prod"]
+    deliver_pending(world, policy=FAST)
+    assert [r["json"]["type"] for r in receiver.received] == ["rejected"]
+
+
+def test_a_change_that_fails_to_commit_sends_nothing(app, client, world, receiver, subscribe):
+    subscribe(receiver.url)
+    first = client.post("/request-change", json=alias("www.usekarma.dev")).get_json()
+    assert first["status"] == "applied"
+    service = app.extensions["karma"].gate
+    # the next commit reuses an existing AuditEntry id: the statement fails after writing the config
+    service.new_id = lambda prefix: first["log_entry_id"] if prefix == "log" else "chg-never"
+    resp = client.post("/request-change", json=alias("x.usekarma.dev"))
+    assert resp.status_code == 500
+    assert outbox(client, change_id="chg-never")["items"] == []
+    assert [e["change_id"] for e in outbox(client)["items"]] == [first["change_id"]]
+    deliver_pending(world, policy=FAST)
+    assert [r["json"]["data"]["change_id"] for r in receiver.received] == [first["change_id"]]
+
+
+def test_a_failure_after_the_commit_statement_rolls_its_events_back(client, world, receiver, subscribe,
+                                                                   monkeypatch):
+    """The statement wrote the OutboxEvent; the transaction then fails before COMMIT: no event survives."""
+    from app.graph.repository import GraphTx
+
+    subscribe(receiver.url)
+    original = GraphTx.commit
+    seen = []
+
+    def commit_then_fail(self, params):
+        original(self, params)
+        from app.graph.cypher import query
+        rows = self._tx.run(query("outbox_list"), state=None, change_id=params["change_request"]["id"], type=None,
+                            limit=10).single()
+        seen.append(rows["items"])
+        raise RuntimeError("injected after the commit statement")
+
+    monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
+    resp = client.post("/request-change", json=alias("www.usekarma.dev"))
+    assert resp.status_code == 500
+    assert seen and [e["type"] for e in seen[0]] == ["applied"]   # written inside the transaction...
+    monkeypatch.setattr(GraphTx, "commit", original)
+    assert outbox(client)["items"] == []                         # ...and rolled back with it
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0 and receiver.received == []
+    assert client.get(f"/components/{SITE}").get_json()["version"] == 1
+
+
+def test_receiver_down_then_back_everything_arrives_once_per_id(client, world, subscribe):
+    port = free_port()
+    receiver = Receiver(port)            # not started: the connection is refused
+    subscribe(receiver.url)
+    changes = [client.post("/request-change", json=alias(f"a{i}.usekarma.dev")).get_json()["change_id"]
+               for i in range(3)]
+    clock = Clock()
+    assert deliver_pending(world, policy=FAST, clock=clock) == \
+        {"claimed": 3, "delivered": 0, "retrying": 3, "failed": 0}
+    retrying = outbox(client, state="retrying")["items"]
+    assert len(retrying) == 3 and all(e["attempts"] == 1 and "Connection" in e["last_error"] for e in retrying)
+    assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0   # backing off: not due yet
+
+    receiver.start()
+    try:
+        receiver.status = 503            # back, but failing: the attempts count, with longer waits
+        clock.now += 13
+        assert deliver_pending(world, policy=FAST, clock=clock)["retrying"] == 3
+        assert all(e["attempts"] == 2 and e["last_status"] == 503 for e in outbox(client)["items"])
+        clock.now += 13                  # 2nd backoff is ~20 s (base 10 doubled): not due yet
+        assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0
+        receiver.status = 200
+        clock.now += 12
+        assert deliver_pending(world, policy=FAST, clock=clock)["delivered"] == 3
+        clock.now += 3600
+        assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0
+    finally:
+        receiver.stop()
+    delivered = receiver.ids(answered=200)
+    assert len(delivered) == 3 and len(set(delivered)) == 3
+    assert sorted(r["json"]["data"]["change_id"] for r in receiver.received if r["answered"] == 200) == sorted(changes)
+    # at least once, with the same id: each failed attempt resent exactly the event that later arrived
+    assert set(receiver.ids(answered=503)) == set(delivered)
+    assert {r["headers"]["x-karma-delivery-attempt"] for r in receiver.received if r["answered"] == 200} == {"3"}
+
+
+def test_failed_after_max_attempts_then_retried(app, client, world, receiver, subscribe):
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    clock = Clock()
+    policy = DeliveryPolicy(max_attempts=2, base_delay=1.0, timeout=2.0)
+    deliver_pending(world, policy=policy, clock=clock)
+    clock.now += 5
+    assert deliver_pending(world, policy=policy, clock=clock)["failed"] == 1
+    (entry,) = outbox(client, state="failed")["items"]
+    assert entry["attempts"] == 2 and entry["last_error"] == "HTTP 500"
+    clock.now += 3600
+    assert deliver_pending(world, policy=policy, clock=clock)["claimed"] == 0   # failed stays failed
+    assert client.post("/admin/outbox/retry", json={}).status_code == 422
+    receiver.status = 200
+    retried = client.post("/admin/outbox/retry", json={"all_failed": True}).get_json()
+    assert retried == {"retried": [entry["id"]]}
+    assert deliver_pending(world, policy=policy)["delivered"] == 1
+    assert outbox(client)["counts"] == {"pending": 0, "retrying": 0, "delivered": 1, "failed": 0}
+    # a delivered entry is never resent
+    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {"retried": []}
+    assert len(receiver.ids(answered=200)) == 1
+    # old delivered entries can be pruned; nothing else ever is
+    service = app.extensions["karma"].outbox
+    assert service.prune(older_than_days=1) == {"deleted": 0}
+    assert service.prune(older_than_days=0) == {"deleted": 1}
+    assert outbox(client)["items"] == []
+
+
+def test_queue_and_cancel_events(client, world, receiver, subscribe):
+    subscribe(receiver.url, events=["queued", "cancelled", "applied"])
+    queued = client.post("/request-change", json=alias("staging.usekarma.dev", "beta.usekarma.dev",
+                                                       component="serverless-site/karma-staging",
+                                                       on_blocked="queue")).get_json()
+    assert queued["status"] == "queued"
+    assert client.delete(f"/changes/{queued['change_id']}?requested_by=ted@strall.com").status_code == 200
+    deliver_pending(world, policy=FAST)
+    got = [(r["json"]["type"], r["json"]["data"]["change_id"]) for r in receiver.received]
+    assert sorted(got) == sorted([("queued", queued["change_id"]), ("cancelled", queued["change_id"])])
+
+
+def test_approval_events(client, world, receiver, subscribe, app):
+    subscribe(receiver.url, events=["pending_approval", "approved", "applied"], environments=["prod"])
+    tokens = app.extensions["karma"].tokens
+    ted = {"Authorization": f"Bearer {tokens.create('ted@strall.com', 'requester')[0]}"}
+    eve = {"Authorization": f"Bearer {tokens.create('eve@strall.com', 'approver')[0]}"}
+    pending = client.post("/request-change", json={"component": "vpc/karma-prod", "proposed_change": {"az_count": 3},
+                                                   "reason": "third AZ"}, headers=ted).get_json()
+    assert pending["status"] == "pending_approval"
+    assert client.post(f"/changes/{pending['change_id']}/approve", json={}, headers=eve).status_code == 200
+    deliver_pending(world, policy=FAST)
+    types = [r["json"]["type"] for r in receiver.received]
+    assert sorted(types) == ["applied", "approved", "pending_approval"]
+    by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
+    assert by_type["pending_approval"]["approver_role"] == "approver"
+    assert by_type["approved"]["approved_by"] == "eve@strall.com" and by_type["approved"]["status"] == "applied"
+
+
+def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_path, make_app):
+    bad = client.post("/admin/subscriptions", json={"url": "ftp://x", "secret": "short", "events": ["nope"]})
+    assert bad.status_code == 422 and {"url", "secret", "events"} == set(bad.get_json()["errors"])
+    bad = client.post("/admin/subscriptions", json={"url": "ftp://hooks.example/x", "secret": SECRET,
+                                                    "events": ["applied"]})
+    assert bad.status_code == 422 and bad.get_json()["errors"] == {"url": ["must be an http(s) URL with a host"]}
+    viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}"}
+    assert client.get("/admin/outbox", headers=viewer).status_code == 403
+    assert client.get("/admin/subscriptions", headers=viewer).status_code == 403
+
+    path = tmp_path / "notifications.yaml"
+    path.write_text("subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+                    "    secret: a-file-secret-0123456789\n    events: [pending_approval]\n")
+    file_client = make_app(notifications_file=path).test_client()
+    subs = file_client.get("/admin/subscriptions").get_json()["subscriptions"]
+    assert [(s["id"], s["source"], s["events"]) for s in subs] == [("approvers", "file", ["pending_approval"])]
+    assert file_client.delete("/admin/subscriptions/approvers").status_code == 409
+    assert file_client.delete("/admin/subscriptions/nope").status_code == 404
+    path.write_text("subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+                    "    secret: short\n    events: [sent]\n")
+    with pytest.raises(SubscriptionFileError) as err:
+        load_file(path)
+    assert "subscriptions[0] (approvers).events" in str(err.value) and ".secret" in str(err.value)
+
+
+def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
+    proc = karma(service_env, "outbox", "list", "--state", "failed")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    listed = json.loads(out)
+    assert listed["counts"]["failed"] == 1
+    entry_id = listed["items"][0]["id"]
+    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out) == {"retried": [entry_id]}
+    receiver.status = 200
+    proc = karma(service_env, "outbox", "deliver")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and json.loads(out)["delivered"] == 1, err.decode()
+    assert len(receiver.ids(answered=200)) == 1
+
+
+def test_a_worker_that_died_mid_delivery_is_covered_by_its_lease(client, world, receiver, subscribe):
+    """At least once: an entry claimed by a worker that died before recording the outcome is sent again
+    (same event id) once its lease ran out — and not before."""
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    clock = Clock()
+    (claimed,) = world.claim_outbox(now=clock.now, lease_until=clock.now + 60, owner="dead-worker", limit=10,
+                                    destinations=["webhook"])
+    assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0  # leased to the dead worker
+    clock.now += 61
+    assert deliver_pending(world, policy=FAST, clock=clock)["delivered"] == 1
+    assert receiver.ids() == [json.loads(claimed["entry"]["body"])["id"]]
+    # the dead worker's late report of a failure cannot undo the recorded delivery
+    assert world.settle_outbox(entry_id=claimed["entry"]["id"], owner="dead-worker", state="retrying",
+                               at=None, http_status=500, error="late", next_attempt_at=0) is None
+
+
+def test_concurrent_delivery_passes_send_each_entry_once(client, world, receiver, subscribe):
+    import threading
+
+    subscribe(receiver.url)
+    for i in range(6):
+        client.post("/request-change", json=alias(f"c{i}.usekarma.dev"))
+    results = []
+    passes = [threading.Thread(target=lambda: results.append(deliver_pending(world, policy=FAST)))
+              for _ in range(3)]
+    for t in passes:
+        t.start()
+    for t in passes:
+        t.join(timeout=120)
+    assert sum(r["delivered"] for r in results) == 6
+    assert len(receiver.ids()) == 6 and len(set(receiver.ids())) == 6
+
+
+def test_the_worker_loop_delivers(client, world, receiver, subscribe, service_env):
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    proc = karma({**service_env, "KARMA_LOG_LEVEL": "INFO"}, "worker", "--once")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert len(receiver.ids()) == 1
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    passes = [line for line in lines if line["event"] == "outbox pass"]
+    assert passes and passes[0]["delivered"] == 1 and passes[0]["request_id"].startswith("wrk-")
+
+
+def test_the_service_starts_while_neo4j_is_away_and_syncs_the_file_later(tmp_path):
+    from neo4j import GraphDatabase
+
+    from app.graph.repository import GraphRepository
+    from app.notifications.subscriptions import SubscriptionService
+
+    path = tmp_path / "n.yaml"
+    path.write_text("subscriptions:\n  - {id: a, url: 'https://h.example/x', secret: 0123456789abcdef, "
+                    "events: [applied]}\n")
+    driver = GraphDatabase.driver(f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"), connection_timeout=2,
+                                  max_transaction_retry_time=0)
+    try:
+        service = SubscriptionService(GraphRepository(driver), path)
+        assert service.sync_file(tolerate_unavailable=True) is None and service.synced is False
+        with pytest.raises(Exception, match="routing|connect|Unable"):
+            service.sync_file()
+        path.write_text("subscriptions: [{id: a}]\n")
+        with pytest.raises(SubscriptionFileError):  # a broken file is never tolerated
+            service.sync_file(tolerate_unavailable=True)
+    finally:
+        driver.close()
+
+
+def test_other_destinations_use_the_same_outbox(client, world):
+    """A producer besides change notifications (e.g. a config-store write-back) writes events with a
+    destination of its own; only a delivery pass that has a handler for it delivers them."""
+    from app.clock import utcnow
+    from app.notifications import events
+
+    event = events.event(event_type="config_written", now=utcnow(), data={"component": SITE},
+                         environment="dev", destination="config-store")
+    assert world.enqueue_outbox([event], utcnow()) == 1
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0        # no handler here: left for one that has
+    (entry,) = outbox(client)["items"]
+    assert entry["destination"] == "config-store" and entry["id"] == event["event_id"]
+    delivered, calls = [], []
+
+    def flaky(item):
+        calls.append(item["event_id"])
+        if len(calls) == 1:
+            raise ConnectionError("store away")
+        delivered.append(json.loads(item["body"]))
+
+    clock = Clock()
+    assert deliver_pending(world, policy=FAST, handlers={"config-store": flaky}, clock=clock)["retrying"] == 1
+    clock.now += 15
+    assert deliver_pending(world, policy=FAST, handlers={"config-store": flaky}, clock=clock)["delivered"] == 1
+    assert [d["id"] for d in delivered] == [event["event_id"]] and calls == [event["event_id"]] * 2
+    (entry,) = outbox(client)["items"]
+    assert entry["state"] == "delivered" and entry["attempts"] == 2 and "last_error" not in entry

@@ -1,0 +1,134 @@
+"""References as real configs write them: by nickname under any key, lists, by value, with a scope."""
+
+import json
+
+import pytest
+
+from app import importing
+from app.components import get_type, load_directory, registry
+from app.components.references import Found, edges_within, resolve, value_lookups
+from app.components.registry import Reference
+from app.settings import REPO_ROOT
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+ZONES = [{"type": "route53-zone", "property": "cfg_zone_name", "value": "usekarma.dev.", "id": "route53-zone/usekarma-dev",
+          "environment": "prod"},
+         {"type": "route53-zone", "property": "cfg_zone_name", "value": "dev.usekarma.dev.", "id": "route53-zone/karma-dev",
+          "environment": "dev"}]
+
+
+@pytest.mark.parametrize("value,target", [
+    ("usekarma.dev", "route53-zone/usekarma-dev"),      # aws-config writes it without the dot...
+    ("usekarma.dev.", "route53-zone/usekarma-dev"),     # ...and with it
+    ("dev.usekarma.dev", "route53-zone/karma-dev"),
+])
+def test_a_value_reference_resolves_with_its_normalisation_in_any_environment(value, target):
+    site = get_type("serverless-site")
+    resolved, errors = resolve(site, "dev", {"route53_zone_name": value}, Found(values=ZONES))
+    assert errors == {} and resolved == {("route53_zone_name", value): target}
+    assert site.edges("serverless-site/s", {"route53_zone_name": value}, resolved) == [
+        {"source": "serverless-site/s", "target": target, "kind": "emits_runtime_to", "via": "route53_zone_name"}]
+
+
+def test_a_value_that_matches_nothing_or_several_is_an_error_naming_them():
+    site = get_type("serverless-site")
+    _, errors = resolve(site, "dev", {"route53_zone_name": "nowhere.example"}, Found(values=ZONES))
+    assert errors == {"route53_zone_name": [
+        "references no route53-zone whose zone_name is 'nowhere.example' (in any environment)"]}
+    twins = ZONES + [{**ZONES[0], "value": "usekarma.dev", "id": "route53-zone/usekarma-dev-copy"}]
+    _, errors = resolve(site, "dev", {"route53_zone_name": "usekarma.dev"}, Found(values=twins))
+    assert errors == {"route53_zone_name": [
+        "'usekarma.dev' matches several route53-zone components by zone_name: "
+        "route53-zone/usekarma-dev, route53-zone/usekarma-dev-copy"]}
+
+
+def test_scopes_same_named_and_any():
+    same = Reference("route53_zone_name", "route53-zone", by="zone_name", normalize=("trailing-dot",))
+    named = Reference("route53_zone_name", "route53-zone", by="zone_name", scope="prod")
+    assert same.in_scope("dev", "dev") and not same.in_scope("dev", "prod")
+    assert named.in_scope("dev", "prod") and not named.in_scope("dev", "dev")
+    assert Reference("k", "vpc", scope="any").in_scope("dev", "staging")
+    assert same.candidates("usekarma.dev.") == ["usekarma.dev", "usekarma.dev."]
+    assert Reference("k", "t", by="a", normalize=("case",)).normal("UseKarma.Dev") == "usekarma.dev"
+
+
+def test_a_nickname_reference_outside_its_scope_names_both_environments():
+    subnet = get_type("subnet")
+    found = Found(refs=[{"id": "vpc/a", "exists": True, "type": "vpc", "environment": "prod"}])
+    _, errors = resolve(subnet, "dev", {"vpc_nickname": "a"}, found)
+    assert errors == {"vpc_nickname": ["references 'vpc/a' in environment 'prod', not 'dev': "
+                                       "references stay within 'dev'"]}
+    _, errors = resolve(subnet, "dev", {"vpc_nickname": "b"}, found)
+    assert errors == {"vpc_nickname": ["references unknown component 'vpc/b'"]}
+
+
+def test_value_lookups_are_query_parameters():
+    lookups = value_lookups(get_type("serverless-site"), {"route53_zone_name": "usekarma.dev", "site_name": "x"})
+    assert lookups == [{"mode": "value", "key": "route53_zone_name", "type": "route53-zone", "property": "cfg_zone_name",
+                        "candidates": ["usekarma.dev", "usekarma.dev."], "ignore_case": False}]
+
+
+def test_nickname_under_any_key_and_lists():
+    api = get_type("serverless-api")
+    edges = api.edges("serverless-api/a", {"api_name": "a", "openapi": "karma-api", "lambda_nicknames": ["x", "y"]})
+    assert [(e["target"], e["via"]) for e in edges] == [
+        ("openapi/karma-api", "openapi"), ("lambda/x", "lambda_nicknames"), ("lambda/y", "lambda_nicknames")]
+
+
+def test_the_aws_config_tree_reads_as_a_seed_document_with_the_real_terraform_edges():
+    doc = importing.read_tree(FIXTURES / "aws-config", ["prod"])
+    ids = [c["id"] for c in doc["components"]]
+    assert "openapi/karma-api" in ids and all(c["environment"] == "prod" for c in doc["components"])
+    openapi = next(c for c in doc["components"] if c["id"] == "openapi/karma-api")
+    assert openapi["config"] == {} and openapi["runtime"]["source"].startswith("s3://")
+    types = {t.name: t for t in load_directory(FIXTURES / "aws-config-types")}
+    saved = registry.snapshot()
+    registry.replace(types.values())
+    try:
+        comps = [{**c, "type": c["id"].split("/")[0]} for c in doc["components"]]
+        edges, errors = edges_within(comps)
+    finally:
+        registry.replace(*saved)
+    assert errors == {}
+    got = {(e["source"], e["via"], e["target"]) for e in edges}
+    assert {("serverless-site/usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),     # no dot
+            ("serverless-site/adage-usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),  # dot
+            ("serverless-api/karma-api", "openapi", "openapi/karma-api"),
+            ("serverless-api/karma-api", "route53_zone_name", "route53-zone/usekarma-dev"),
+            ("clickhouse/usekarma-dev", "vpc_nickname", "vpc/usekarma-dev"),
+            ("clickhouse/usekarma-dev", "s3_bucket_nickname", "s3-bucket/usekarma-dev"),
+            ("clickhouse/usekarma-dev", "ecs_cluster_nickname", "ecs-cluster/usekarma-dev"),
+            ("clickhouse/usekarma-dev", "cognito_sso_nickname", "cognito-sso/usekarma-dev")} <= got
+
+
+def test_a_tree_with_one_id_in_two_environments_is_refused_naming_both(tmp_path):
+    with pytest.raises(importing.ImportError_) as info:
+        importing.read_tree(FIXTURES / "aws-config")
+    text = "\n".join(info.value.errors)
+    assert "serverless-site/usekarma-dev is also in" in text and "--environment" in text
+
+
+@pytest.mark.parametrize("relative,content,message", [
+    ("iac/dev/vpc/config.json", "{}", "expected iac/<environment>/<type>/<nickname>/config.json"),
+    ("iac/Dev/vpc/a/config.json", "{}", "environment 'Dev'"),
+    ("iac/dev/vpc/Big_A/config.json", "{}", "nickname 'Big_A'"),
+    ("iac/dev/vpc/a/config.json", '{"cidr": "10.0.0.0/16", "cidr": "10.1.0.0/16"}', "duplicate JSON key 'cidr'"),
+    ("iac/dev/vpc/a/config.json", '{"az_count": NaN}', "NaN is not JSON"),
+])
+def test_a_malformed_tree_is_refused_naming_the_path(tmp_path, relative, content, message):
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(importing.ImportError_) as info:
+        importing.read_tree(tmp_path)
+    assert any(str(path.parent) in e and message in e for e in info.value.errors), info.value.errors
+
+
+def test_a_tree_plan_validates_like_a_seed_file(tmp_path):
+    path = tmp_path / "iac/dev/subnet/a/config.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"vpc_nickname": "nowhere", "cidr_block": "10.0.0.0/24", "colour": 1}))
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(tmp_path)
+    assert "subnet/a: config.colour: Unknown field." in info.value.errors
+    assert "subnet/a: config.vpc_nickname: references unknown component 'vpc/nowhere'" in info.value.errors
