@@ -14,7 +14,7 @@ CALL () {
     OPTIONAL MATCH (s:Component)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(x)
     WHERE r.via <> 'seed'
     RETURN collect(CASE WHEN s IS NULL THEN NULL
-                   ELSE {source: s.id, kind: toLower(type(r)), via: r.via} END) AS referrers
+                   ELSE {source: s.id, kind: toLower(type(r)), via: r.via} END) AS key_referrers
   }
   CALL (x) {
     OPTIONAL MATCH (x)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO {via: 'seed'}]-(o:Component)
@@ -22,7 +22,7 @@ CALL () {
                    ELSE {source: startNode(r).id, target: endNode(r).id, kind: toLower(type(r)), via: r.via}
                    END) AS explicit_edges
   }
-  RETURN collect({component: component, impacted: impacted, edges: edges, referrers: referrers,
+  RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
                   explicit_edges: explicit_edges}) AS touched
 }
 CALL () {

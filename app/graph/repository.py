@@ -90,7 +90,8 @@ class GraphTx:
 
     def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids).single()
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids,
+                              ref_values=[]).single()  # by-value references: the seed validation
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -207,7 +208,7 @@ class GraphRepository(OutboxQueries):
 
     def change_set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
         """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids))
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[]))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
