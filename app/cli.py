@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,7 +66,9 @@ def _register_groups() -> None:
     @click.option("--url", default=service_url,
                   show_default="KARMA_URL or http://127.0.0.1:8000")
     def rules_reload(url: str) -> None:
-        """Validate the rule files, then ask the running service to reload them."""
+        """Validate the rule files, then ask the running service to reload them (an admin token from
+        KARMA_TOKEN, or the local admin token in .karma/admin-token)."""
+        import urllib.error  # noqa: PLC0415
         import urllib.request  # noqa: PLC0415
 
         from app.policy import validate_dir  # noqa: PLC0415
@@ -75,10 +76,18 @@ def _register_groups() -> None:
         errors = validate_dir(Settings.from_env().rules_dir)
         if errors:
             raise click.ClickException("rule files are broken, not reloading:\n  " + "\n  ".join(errors))
-        req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", data=b"")  # noqa: S310
+        token = _admin_token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", headers=headers)  # noqa: S310
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - operator-given URL
                 click.echo(resp.read().decode())
+        except urllib.error.HTTPError as exc:  # the service answered: say what it said
+            body = exc.read().decode(errors="replace")[:2000]
+            hint = ("" if exc.code not in (401, 403) else
+                    " (set KARMA_TOKEN to an admin token, or run where .karma/admin-token is)" if not token
+                    else " (the token in KARMA_TOKEN / .karma/admin-token was refused)")
+            raise click.ClickException(f"{exc.code} {exc.reason}{hint}: {body}") from None
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
@@ -138,8 +147,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
 @click.option("--seed/--no-seed", "do_seed", default=True,
               help="Load the default seed file first, when the graph is empty.")
 def serve(bind: str, workers: int, do_seed: bool) -> None:
-    """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn."""
-    from app import seeding  # noqa: PLC0415
+    """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn and a queue worker."""
     from app.observability import multiproc  # noqa: PLC0415
     from app.policy import validate_dir  # noqa: PLC0415
 
@@ -148,9 +156,53 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     if errors:
         raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
     _check_notifications(settings)
+    target = _prepare(settings, do_seed)
+    env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
+    if target.auth:
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
+    metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+           "--bind", bind, "--workers", str(workers), "app:create_app()"]
+    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
+               f"Neo4j: {target.uri} [{target.source}])", err=True)
+    from app.reliability.supervisor import Supervisor  # noqa: PLC0415
+
+    # gunicorn and a queue worker (which also delivers the outbox), both children started with `env`
+    # (one metrics directory; a testcontainers Neo4j lives as long as we do); the worker is restarted
+    # whenever it dies, so no queued change strands after a crash.
+    supervisor = Supervisor(api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env,
+                            echo=lambda m: click.echo(m, err=True))
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: supervisor.forward(s))
+    code = supervisor.run()
+    multiproc.remove(metrics_dir)
+    if target.closer:
+        target.closer()
+    sys.exit(code)
+
+
+def _prepare(settings: Settings, do_seed: bool):
+    """Schema, seed (an empty graph only) and the local admin token, before serving. Neo4j may not be
+    up yet (compose, a restart): wait for it up to KARMA_SERVE_DB_WAIT seconds, then serve anyway —
+    the API answers 503 until the database is back and applies the schema itself."""
+    import time  # noqa: PLC0415
+
+    from app import seeding  # noqa: PLC0415
+
     target, repo = _repo(settings)
+    deadline = time.monotonic() + settings.serve_db_wait
     try:
-        repo.apply_schema()
+        while True:
+            try:
+                repo.apply_schema()
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure to reach Neo4j: wait, then serve anyway
+                if time.monotonic() > deadline:
+                    click.echo(f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it "
+                               "does), not seeding", err=True)
+                    return target
+                click.echo(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})", err=True)
+                time.sleep(2)
         existing = repo.count_components()
         if do_seed and existing == 0:
             from app.changes.seed_sets import apply_file  # noqa: PLC0415
@@ -165,23 +217,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         raise click.ClickException(str(exc)) from None
     finally:
         repo.driver.close()
-    env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
-    if target.auth:
-        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
-    metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-           "--bind", bind, "--workers", str(workers), "app:create_app()"]
-    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
-               f"Neo4j: {target.uri} [{target.source}])",
-               err=True)
-    proc = subprocess.Popen(cmd, env=env)  # a child, so a testcontainers Neo4j lives as long as we do
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda s, _f: proc.send_signal(s))
-    code = proc.wait()
-    multiproc.remove(metrics_dir)
-    if target.closer:
-        target.closer()
-    sys.exit(code)
+    return target
 
 
 def _check_notifications(settings: Settings) -> None:
@@ -351,11 +387,29 @@ def tokens_revoke(ref: str) -> None:
         raise click.ClickException(exc.message) from None
 
 
+def _admin_token_file() -> Path:
+    return Settings.from_env().admin_token_file
+
+
+def _admin_token() -> str | None:
+    """The token CLI calls to the service send: KARMA_TOKEN, else the local admin token file."""
+    from app.settings import service_token  # noqa: PLC0415
+
+    token = service_token()
+    if token:
+        return token
+    path = _admin_token_file()
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
 def _local_admin_token(repo) -> None:
     """`make run` on a fresh machine: create a local admin token once and say where it is."""
     from app.security.tokens import TokenService  # noqa: PLC0415
 
-    path = REPO_ROOT / ".karma" / "admin-token"
+    path = _admin_token_file()
     tokens = TokenService(repo)
     if path.exists() and tokens.authenticate(path.read_text().strip()) is not None:
         click.echo(f"admin token: {path}", err=True)

@@ -43,3 +43,44 @@ class Unauthorized(KarmaError):
 
 class Forbidden(KarmaError):
     status, code = 403, "forbidden"
+
+
+class UnsupportedMediaType(KarmaError):
+    status, code = 415, "unsupported_media_type"
+
+
+class TooManyRequests(KarmaError):
+    """A rate limit: `retry_after` seconds until the next request would be accepted."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after: float, **extra):
+        super().__init__(message, cause=extra.pop("cause", "rate_limited"), **extra)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(KarmaError):
+    """Neo4j cannot be reached (or answered in time): nothing was written; retry after `retry_after`."""
+
+    status, code = 503, "service_unavailable"
+
+    def __init__(self, message: str = "the database is unavailable; nothing was changed, retry later",
+                 retry_after: float = 2, **extra):
+        extra.setdefault("cause", "database_unavailable")
+        super().__init__(message, **extra)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The connection was lost while Neo4j committed: the change may or may not have been applied.
+
+    Never reported as an error that did not happen: the client learns the `change_id` to look up
+    (GET /changes/<id>), and a retry with the same Idempotency-Key returns the committed result or
+    applies the change once."""
+
+    def __init__(self, change_id: str | None = None, retry_after: float = 2, **extra):
+        super().__init__("the connection to the database was lost while it committed: the outcome is unknown; "
+                         + (f"look up GET /changes/{change_id} or " if change_id else "")
+                         + "retry with the same Idempotency-Key", retry_after=retry_after,
+                         cause="outcome_unknown", outcome="unknown", **({"change_id": change_id} if change_id
+                                                                       else {}), **extra)

@@ -20,6 +20,7 @@ from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import notifications as notifications_api
 from app.api import ops as ops_api
+from app.api.schemas import OP_FIELDS, OP_ONLY_FIELDS, ErrorSchema
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
@@ -33,6 +34,9 @@ from app.notifications.service import OutboxService
 from app.notifications.subscriptions import SubscriptionService
 from app.observability import http as observability
 from app.policy import PolicyEngine
+from app.reliability.availability import Availability
+from app.reliability.ratelimit import RateLimiter
+from app.reliability.refusals import BoundedRefusalAudit
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
@@ -55,6 +59,9 @@ class Karma:
     refusals: RefusalAudit = field(init=False)
     outbox: OutboxService = field(init=False)
     subscriptions: SubscriptionService = field(init=False)
+    refusal_audit: BoundedRefusalAudit = field(init=False)
+    availability: Availability = field(init=False)
+    limiter: RateLimiter = field(init=False)
     listing: ChangeListing = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,14 +75,22 @@ class Karma:
         self.refusals = RefusalAudit(self.repo)
         self.outbox = OutboxService(self.repo)
         self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file)
+        self.availability = Availability(self._first_contact, self.repo.ping,
+                                         retry_after=self.settings.retry_after_seconds)
+        self.refusal_audit = BoundedRefusalAudit(self.refusals.record, burst=self.settings.refusal_burst,
+                                                 window=self.settings.refusal_window_seconds,
+                                                 is_down=lambda: self.availability.down)
+        self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
 
+    def _first_contact(self) -> None:
+        """What a process does once Neo4j first answers: the constraints, then the start-up check of
+        changed type files (it reports, never stops the service)."""
+        self.repo.apply_schema()
+        types_check.at_start(self.repo)
+
     def ready(self) -> tuple[bool, str]:
-        try:
-            self.repo.ping()
-            return True, "ok"
-        except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
-            return False, type(exc).__name__
+        return self.availability.check()
 
     def types(self) -> dict:
         return {"types": [registry.get(n).describe() for n in registry.names()],
@@ -86,15 +101,18 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
                policy: PolicyEngine | None = None) -> Flask:
     logs.configure()
     settings = settings or Settings.from_env()
+    opened_here = repo is None
     if repo is None:
         target = select_target(settings)
-        repo = GraphRepository(open_driver(target), target.database)
+        repo = GraphRepository(open_driver(target, settings), target.database)
         atexit.register(repo.driver.close)
         if target.closer:
             atexit.register(target.closer)
-    repo.apply_schema()
+    # Nothing here talks to Neo4j: a worker boots while it is away; the schema is applied by the first
+    # request that needs the database (app/reliability/availability.py), and retried until it works.
+    repo.tx_timeout, repo.write_retry_budget = settings.neo4j_tx_timeout, settings.write_retry_budget
+    repo.connect_retry_budget = settings.neo4j_retry_time
     registry.load(settings.types_dir)  # a broken type file stops the service from starting
-    types_check.at_start(repo)         # reports components a changed type file makes invalid
     if policy is None:
         policy = PolicyEngine(settings.rules_dir)
         policy.load()  # a broken rule file stops the service from starting
@@ -113,18 +131,46 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     app.json.sort_keys = False
     app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
     karma.subscriptions.sync_file(tolerate_unavailable=True)  # a broken notifications file stops the start
+    if opened_here:  # pending refusal aggregates are written at exit, before the driver closes (LIFO)
+        atexit.register(karma.refusal_audit.flush)
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
-    api = Api(app)
+    api = KarmaApi(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
                       notifications_api.blp,
                       observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
+    _document_body_shapes(api)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
+
+
+def _document_body_shapes(api: Api) -> None:
+    """The change body is one of two shapes, which marshmallow cannot say: a single change (component +
+    proposed_change) or a change set (changes, without the single-change fields). Written into the
+    OpenAPI document as a oneOf, so clients and contract tests know what the validator accepts."""
+    schemas = api.spec.components.schemas
+    if "ChangeRequest" in schemas:
+        single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
+        schemas["ChangeRequest"]["oneOf"] = [
+            {"required": ["component", "proposed_change"], "not": {"required": ["changes"]}},
+            {"required": ["changes"], "not": {"anyOf": single_only}},
+        ]
+    if "Operation" in schemas:  # each op takes its own fields (app.api.schemas.OP_FIELDS)
+        schemas["Operation"]["oneOf"] = [
+            {"properties": {"op": {"enum": [op]}},
+             "required": sorted({"op", "component"} | (fields - {"expected_version"})),
+             "not": {"anyOf": [{"required": [k]} for k in OP_ONLY_FIELDS if k not in fields]}}
+            for op, fields in OP_FIELDS.items()]
+
+
+class KarmaApi(Api):
+    """flask-smorest's Api, documenting the error body Karma really sends (app/api/schemas.py)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def _install_sighup(policy: PolicyEngine) -> None:

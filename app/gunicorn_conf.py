@@ -6,6 +6,7 @@ samples of an earlier run are cleared at start, a dead worker's live samples are
 of our own is removed at exit (app/observability/multiproc.py)."""
 
 import os
+import tempfile
 
 from app.observability import multiproc
 from app.settings import Settings, log_level
@@ -21,9 +22,20 @@ loglevel = log_level().lower()
 
 _OWN_METRICS_DIR = multiproc.prepare(os.environ)  # None when `karma serve` or the operator set one
 
+# gunicorn 27 opens a control socket per user (~/.gunicorn/gunicorn.ctl): two servers on one machine
+# would replace each other's. Karma does not use it.
+control_socket_disable = True
+
 
 def on_starting(server):
+    """Before the workers fork: stale metrics samples cleared, and the rate-limit table they all share
+    (app/reliability/ratelimit.py)."""
     multiproc.clear_stale(os.environ[multiproc.ENV])
+    if not os.environ.get("KARMA_RATE_FILE"):
+        fd, path = tempfile.mkstemp(prefix="karma-rate-", suffix=".bin")
+        os.close(fd)
+        os.environ["KARMA_RATE_FILE"] = path
+        server.log.info("rate-limit table %s", path)
 
 
 def child_exit(server, worker):
@@ -34,3 +46,9 @@ def child_exit(server, worker):
 
 def on_exit(server):
     multiproc.remove(_OWN_METRICS_DIR)
+    path = os.environ.get("KARMA_RATE_FILE", "")
+    if os.path.basename(path).startswith("karma-rate-"):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

@@ -89,6 +89,26 @@ class Settings:
     outbox_backoff_seconds: float = 2.0
     outbox_backoff_max_seconds: float = 600.0
     outbox_timeout_seconds: float = 5.0
+    # Reliability (README "Reliability"): every wait on Neo4j is bounded, in seconds.
+    neo4j_connect_timeout: float = 1.0      # TCP + Bolt handshake of a new connection
+    neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
+    neo4j_retry_time: float = 0.8           # the driver's managed-transaction retry window
+    neo4j_tx_timeout: float = 10.0          # one transaction (the local server also enforces 15 s)
+    write_retry_budget: float = 8.0         # lock contention (deadlocks) retried by Karma, per write
+    retry_after_seconds: int = 2            # Retry-After on 503 database_unavailable
+    max_json_depth: int = 64                # nesting depth of any JSON body (400 beyond)
+    # rate limits: requests per second and burst, per API token and per client address (0: off)
+    rate_per_token: float = 100.0
+    burst_per_token: int = 200
+    rate_per_source: float = 200.0
+    burst_per_source: int = 400
+    # refused calls (401/403): the first `refusal_burst` per source+cause per window are audited one by
+    # one, the rest of the window is counted and written as one aggregate entry
+    refusal_burst: int = 5
+    refusal_window_seconds: float = 60.0
+    rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
+    serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
+    admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -115,6 +135,22 @@ class Settings:
             worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
             worker_timeout=_env_int("KARMA_WORKER_TIMEOUT", 60),
             **_observability_from_env(),
+            neo4j_connect_timeout=_env_float("KARMA_NEO4J_CONNECT_TIMEOUT", 1.0),
+            neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
+            neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
+            neo4j_tx_timeout=_env_float("KARMA_NEO4J_TX_TIMEOUT", 10.0),
+            write_retry_budget=_env_float("KARMA_WRITE_RETRY_BUDGET", 8.0),
+            retry_after_seconds=_env_int("KARMA_RETRY_AFTER", 2),
+            max_json_depth=_env_int("KARMA_MAX_JSON_DEPTH", 64),
+            rate_per_token=_env_float("KARMA_RATE_PER_TOKEN", 100.0),
+            burst_per_token=_env_int("KARMA_BURST_PER_TOKEN", 200),
+            rate_per_source=_env_float("KARMA_RATE_PER_SOURCE", 200.0),
+            burst_per_source=_env_int("KARMA_BURST_PER_SOURCE", 400),
+            refusal_burst=_env_int("KARMA_REFUSAL_AUDIT_BURST", 5),
+            refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
+            rate_file=env_text("KARMA_RATE_FILE"),
+            serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
+            admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
         )
 
 

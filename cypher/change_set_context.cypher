@@ -23,7 +23,7 @@ CALL () {
                    END) AS explicit_edges
   }
   RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
-                  explicit_edges: explicit_edges}) AS touched
+                  explicit_edges: explicit_edges, siblings: siblings, outgoing: outgoing}) AS touched
 }
 CALL () {
   UNWIND $ref_ids AS ref_id

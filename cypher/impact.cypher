@@ -11,7 +11,10 @@
 // match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
 // a zone whose cfg_zone_name is one of the candidates, found through the type index, so small), and
 // (mode 'referrer' — {source_type, via, property}) which components name x by the attribute the change
-// touches (a zone's zone_name), with the value they name it by.
+// touches (a zone's zone_name), with the value they name it by. For the rules it also returns the
+// changed component's siblings (same type, depending on the same provider through the same reference
+// key: the other subnets of its VPC) — at most 256, so the cost stays bounded whatever the provider's
+// fan-in (AWS allows 200 subnets per VPC).
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -23,9 +26,10 @@ CALL (x) {
   WITH y, p ORDER BY length(p), y.id
   RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
            id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
-           version: y.version, runtime: y.runtime, depth: length(p),
-           path: [n IN nodes(p) | n.id],
-           edge_kinds: [rel IN relationships(p) | toLower(type(rel))]} END) AS impacted,
+           version: y.version, runtime: y.runtime, config: y.config, depth: length(p),
+           path: [n IN nodes(p) | n.id], path_types: [n IN nodes(p) | n.type],
+           edge_kinds: [rel IN relationships(p) | toLower(type(rel))],
+           via: [rel IN relationships(p) | rel.via]} END) AS impacted,
          collect(y) AS reached
 }
 CALL (x, reached) {
@@ -34,7 +38,15 @@ CALL (x, reached) {
   OPTIONAL MATCH (a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(b:Component)
   WHERE b IN scope
   RETURN collect(CASE WHEN b IS NULL THEN NULL
-                 ELSE {source: a.id, target: b.id, kind: toLower(type(r))} END) AS edges
+                 ELSE {source: a.id, target: b.id, kind: toLower(type(r)), via: r.via} END) AS edges
+}
+CALL (x) {
+  OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(:Component)<-[r2:DEPENDS_ON]-(s:Component)
+  WHERE s <> x AND s.type = x.type AND r2.via = r.via
+  WITH DISTINCT s LIMIT 256
+  WITH s ORDER BY s.id
+  RETURN collect({id: s.id, type: s.type, nickname: s.nickname, environment: s.environment,
+                  config: s.config}) AS siblings
 }
 CALL () {
   UNWIND $ref_ids AS ref_id
@@ -61,4 +73,4 @@ CALL (x) {
   WHERE r.via = rv.via
   RETURN collect({source: s.id, source_type: s.type, via: r.via, value: s[rv.property]}) AS referrers
 }
-RETURN x {.*} AS component, impacted, edges, refs, ref_values, outgoing, referrers
+RETURN x {.*} AS component, impacted, edges, siblings, refs, ref_values, outgoing, referrers

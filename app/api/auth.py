@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Flask, g, request
 
 from app.api.context import services
-from app.errors import BadRequest, Forbidden, Unauthorized
-from app.security.roles import OPEN_ENDPOINTS, Principal, required_action
+from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
+from app.reliability.bodies import frame_chunked, parse_strict
+from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,45 +35,62 @@ def identity(requested_by: str | None) -> str:
     return principal.name
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+def _takes_json(endpoint: str) -> bool:
+    """Whether the view reads a JSON body (declared with `@blp.arguments(..., location="json")`)."""
+    from flask import current_app  # noqa: PLC0415
+
+    doc = getattr(current_app.view_functions.get(endpoint), "_apidoc", {})
+    return any(p.get("in") == "json" for p in doc.get("arguments", {}).get("parameters", []))
 
 
-def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    duplicated = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicated:
-        raise ValueError(f"duplicate keys {duplicated}")
-    return dict(pairs)
-
-
-def _strict_json() -> None:
-    """Refuse bodies Python's json would accept but JSON does not (NaN, Infinity, duplicate keys)."""
-    if not request.is_json or not request.content_length:
+def _check_body(endpoint: str) -> None:
+    """415 for a body that is not JSON (or a JSON endpoint told another type); strict JSON for every
+    body however framed — chunked bodies have no Content-Length and used to skip this check."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    try:
-        json.loads(request.get_data(cache=True), parse_constant=_reject_constant,
-                   object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
+    data = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413), chunked or not
+    declared = request.headers.get("Content-Type")
+    if (data or (declared and _takes_json(endpoint))) and not request.is_json:
+        raise UnsupportedMediaType(f"the request body must be JSON (Content-Type: application/json), "
+                                   f"not {declared or 'untyped'}", cause="content_type",
+                                   content_type=(declared or "")[:100])
+    if data:
+        parse_strict(data, services().settings.max_json_depth)
+
+
+def _limit(retry_after: float, what: str) -> None:
+    if retry_after > 0:
+        raise TooManyRequests(f"rate limit per {what} exceeded; retry in {retry_after:.2f} s",
+                              retry_after=retry_after, limit=what)
+
+
+def _frame_body() -> None:
+    frame_chunked(request.environ, services().settings.max_body_bytes)
 
 
 def _authenticate() -> None:
     endpoint = request.endpoint
-    if endpoint is None or endpoint in OPEN_ENDPOINTS:
+    console = endpoint in CONSOLE_ENDPOINTS and endpoint != "console.static"
+    if endpoint is None or (endpoint in OPEN_ENDPOINTS and not console):
         return
+    karma = services()
+    _limit(karma.limiter.source(request.remote_addr), "source")
+    karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
+    if console:
+        return  # the console logs in with its own cookie (app/console/session.py)
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    principal = services().tokens.authenticate(token)
+    principal = karma.tokens.authenticate(token)
     if principal is None:
         raise Unauthorized("a valid API token is required: Authorization: Bearer <token>",
                            cause="missing_token" if not token else "invalid_token")
     g.principal = principal
+    _limit(karma.limiter.token(principal.token_id), "token")
     action = required_action(endpoint, request.method)
     if not principal.can(action):
         raise Forbidden(f"role {principal.role!r} may not {action} ({request.method} {request.path})",
                         cause="role", required=action)
-    _strict_json()
+    _check_body(endpoint)
 
 
 def _headers(response):
@@ -86,5 +102,6 @@ def _headers(response):
 
 
 def install(app: Flask) -> None:
+    app.before_request(_frame_body)
     app.before_request(_authenticate)
     app.after_request(_headers)

@@ -10,7 +10,8 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
-    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, QueueArgs, RollbackSchema,
+    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
+    RollbackSchema, Transition,
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
@@ -75,7 +76,7 @@ def apply_plan(plan_id):
 
 
 @blp.route("/changes/<change_id>")
-@blp.response(200)
+@blp.alt_response(200, schema=ChangeView, success=True)
 def get_change(change_id):
     """A change request: its request, status, blockers, audit trail, what it waits on."""
     return services().lifecycle.get_change(change_id)
@@ -83,7 +84,7 @@ def get_change(change_id):
 
 @blp.route("/changes/<change_id>", methods=["DELETE"])
 @blp.arguments(CancelArgs, location="query")
-@blp.response(200)
+@blp.alt_response(200, schema=Transition, success=True)
 def cancel_change(args, change_id):
     """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
     return services().lifecycle.cancel(change_id, identity(args.get("requested_by")), actor=current_principal())
@@ -108,7 +109,7 @@ def approve_change(body, change_id):
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
 @blp.arguments(ApprovalSchema)
-@blp.response(200)
+@blp.alt_response(200, schema=Transition, success=True)
 def deny_change(body, change_id):
     """Deny a pending change (an approver who is not the requester)."""
     return services().lifecycle.deny(change_id, current_principal(), body.get("comment"))
@@ -116,7 +117,7 @@ def deny_change(body, change_id):
 
 @blp.route("/queue")
 @blp.arguments(QueueArgs, location="query")
-@blp.response(200)
+@blp.alt_response(200, schema=QueuePage, success=True)
 def list_queue(args):
     """Queued change requests, per component in FIFO order."""
     items = services().lifecycle.queue(args.get("component"))
@@ -124,7 +125,7 @@ def list_queue(args):
 
 
 @blp.route("/queue/process", methods=["POST"])
-@blp.response(200)
+@blp.alt_response(200, schema=QueueProcessed, success=True)
 def process_queue():
     """Re-evaluate queued requests now (what `karma queue process` and `karma worker` do)."""
     return {"processed": services().lifecycle.process_queue()}

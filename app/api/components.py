@@ -10,7 +10,7 @@ from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
-    RuntimeUpdateSchema, TypeList,
+    RuntimeUpdateSchema, TypeList, VersionList,
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
@@ -44,7 +44,7 @@ def get_impact(ctype, nickname):
 
 
 @blp.route("/components/<ctype>/<nickname>/versions")
-@blp.response(200)
+@blp.alt_response(200, schema=VersionList, success=True)
 def get_versions(ctype, nickname):
     """Every kept config/runtime version, newest first."""
     return {"component": f"{ctype}/{nickname}",

@@ -1,13 +1,20 @@
-"""Every error is JSON: {"code", "status", "error", "message", "errors"?}; never a stack trace."""
+"""Every error is JSON: {"code", "status", "error", "message", "errors"?, "cause"?, …}; never a stack
+trace, never gunicorn's HTML. Neo4j being away is a 503 with Retry-After, not a 500."""
 
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Flask, jsonify
+from neo4j.exceptions import (
+    ConfigurationError, DatabaseUnavailable, DriverError, IncompleteCommit, SessionExpired, TransientError,
+)
+from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
-from app.errors import KarmaError
+from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable
+from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, server_state, timed_out
 
 log = logging.getLogger("karma.api")
 
@@ -35,19 +42,51 @@ def http_error(exc: HTTPException):
     error = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
              413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed"}
     body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors)
-    return jsonify(body), exc.code
+    response = jsonify(body)
+    allow = dict(exc.get_headers()).get("Allow")
+    if allow:  # 405 says which methods the resource has
+        response.headers["Allow"] = allow
+    return response, exc.code
 
 
 def karma_error(exc: KarmaError):
     name = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-            422: "Unprocessable Entity"}
+            413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
+            429: "Too Many Requests", 503: "Service Unavailable"}
     body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
     if exc.status in (401, 403):
         body["log_entry_id"] = _audit_refusal(exc)
     response = jsonify(body)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="karma"'
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response, exc.status
+
+
+def database_error(exc: Exception):
+    """The driver's own errors: Neo4j down, lost mid-commit, out of time, or contended for too long."""
+    from app.api.context import services  # noqa: PLC0415
+
+    karma = services()
+    retry_after = karma.settings.retry_after_seconds
+    if isinstance(exc, IncompleteCommit):
+        log.warning("commit outcome unknown", extra={"error": str(exc)[:300]})
+        return karma_error(OutcomeUnknown(retry_after=retry_after))
+    if timed_out(exc):
+        return karma_error(ServiceUnavailable("the database did not answer in time; nothing was changed",
+                                              retry_after=retry_after, cause="database_timeout"))
+    if isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable):
+        return karma_error(ServiceUnavailable("the database is busy (lock contention); nothing was changed",
+                                              retry_after=retry_after, cause="database_busy"))
+    if isinstance(exc, ConfigurationError) or not (isinstance(exc, (*UNAVAILABLE, DriverError)) or server_state(exc)):
+        return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
+    if isinstance(exc, DriverUnavailable | SessionExpired):
+        karma.availability.mark_down(exc)
+    log.warning("database unavailable", extra={"error_type": type(exc).__name__,
+                                               "code": getattr(exc, "code", None)})
+    return karma_error(ServiceUnavailable(retry_after=retry_after, neo4j=type(exc).__name__))
 
 
 def _audit_refusal(exc: KarmaError) -> str | None:
@@ -61,10 +100,11 @@ def _audit_refusal(exc: KarmaError) -> str | None:
     named = body.get("component") if isinstance(body, dict) and isinstance(body.get("component"), str) else None
     component = (f"{view_args['ctype']}/{view_args['nickname']}" if "ctype" in view_args
                  else exc.extra.get("component") or (named[:200] if named else None))
-    return services().refusals.record(
+    return services().refusal_audit.record(
         status=exc.status, cause=str(exc.extra.get("cause", exc.code)),
         who=principal.name if principal else None, token_id=principal.token_id if principal else None,
-        method=request.method, path=request.path, component_id=component, message=exc.message)
+        method=request.method, path=request.path, component_id=component, message=exc.message,
+        source=request.remote_addr)
 
 
 def unexpected(exc: Exception):
@@ -75,5 +115,7 @@ def unexpected(exc: Exception):
 
 def register(app: Flask) -> None:
     app.register_error_handler(KarmaError, karma_error)
+    for error in DRIVER_ERRORS:
+        app.register_error_handler(error, database_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected)

@@ -6,30 +6,42 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from app.api.context import services
+from app.api.schemas import Health, Readiness, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
 
 
 @blp.route("/healthz")
+@blp.doc(security=[])
+@blp.response(200, Health)
 def healthz():
-    """The process is up."""
+    """The process is up (never touches Neo4j, answers at once)."""
     return {"status": "ok"}
 
 
 @blp.route("/readyz")
+@blp.doc(security=[])
+@blp.response(200, Readiness)
+@blp.alt_response(503, schema=Readiness, description="Neo4j does not answer (yet)")
 def readyz():
-    """Neo4j answers."""
+    """Neo4j answers and the schema is applied: 503 while it is away, 200 again within 2 s of its return."""
     ready, detail = services().ready()
-    return jsonify({"status": "ready" if ready else "unavailable", "neo4j": detail}), 200 if ready else 503
+    response = jsonify({"status": "ready" if ready else "unavailable", "neo4j": detail})
+    if not ready:
+        response.headers["Retry-After"] = str(services().settings.retry_after_seconds)
+    return response, 200 if ready else 503
 
 
 @blp.route("/admin/rules")
+@blp.alt_response(200, schema=RulesStatus, success=True)
 def rules_status():
     """The active rule set of this process."""
     return services().policy.status()
 
 
 @blp.route("/admin/rules/reload", methods=["POST"])
+@blp.alt_response(200, schema=RulesReload, success=True)
+@blp.alt_response(422, schema=RulesReload, description="a broken edit: the last good rule set stays active")
 def rules_reload():
     """Re-read the rule files; a broken edit keeps the last good rule set (and says why)."""
     report = services().policy.reload(force=True)

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from datetime import timedelta
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.components import EDGE_KINDS
-from app.components.fields import StrictInteger
+from app.components.fields import INT64_MAX, StrictInteger
+
+MAX_PAGE = 10**9  # (page - 1) * page_size must stay a 64-bit integer (Neo4j's SKIP)
+MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
+ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
+
+
+class ErrorSchema(Schema):
+    """The body of every error response (4xx and 5xx); more fields may follow the cause."""
+
+    class Meta:
+        unknown = INCLUDE  # documents additionalProperties: e.g. limit, changed, keys, current_version
+
+    code = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "the HTTP status name"})
+    error = fields.String(required=True, metadata={"description": "machine-readable error kind"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
+    errors = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                         metadata={"description": "messages per field, e.g. proposed_change.cidr_block"})
+    cause = fields.String(metadata={"description": "e.g. database_unavailable, outcome_unknown, too_deep"})
+    component = fields.String()
+    change_id = fields.String(metadata={"description": "with outcome unknown: the change to look up"})
+    outcome = fields.String(metadata={"description": "`unknown` when a commit's fate is not known"})
+    log_entry_id = fields.String(allow_none=True, metadata={"description": "the refusal's audit entry"})
+
+
+class Neo4jDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with a zone Neo4j can store (offsets within ±18:00)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+            raise ValidationError("UTC offset must be within ±18:00.")
+        return parsed
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -23,6 +58,12 @@ class GraphArgs(Schema):
 
 
 MAX_SET_OPERATIONS = 500
+
+
+# Which fields each op of a change set takes (expected_version is optional; the others required).
+OP_FIELDS = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
+             "delete": {"expected_version"}, "add_edge": {"target", "kind"}, "remove_edge": {"target", "kind"}}
+OP_ONLY_FIELDS = ("environment", "config", "proposed_change", "expected_version", "target", "kind")
 
 
 class OperationSchema(Schema):
@@ -50,11 +91,8 @@ class OperationSchema(Schema):
 
     @validates_schema
     def _fields_of_the_op(self, data, **_kw):
-        allowed = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
-                   "delete": {"expected_version"}, "add_edge": {"target", "kind"},
-                   "remove_edge": {"target", "kind"}}.get(data.get("op"), set())
-        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in
-                  ("environment", "config", "proposed_change", "expected_version", "target", "kind")
+        allowed = OP_FIELDS.get(data.get("op"), set())
+        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in OP_ONLY_FIELDS
                   if k in data and k not in allowed}
         for k in sorted(allowed - {"expected_version"}):
             if k not in data:
@@ -78,7 +116,8 @@ class ChangeRequestSchema(Schema):
                                  metadata={"description": "the token's identity; filled in when absent"})
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
-    expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0))
+    expected_version = StrictInteger(allow_none=True, load_default=None,
+                                     validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
 
@@ -123,8 +162,10 @@ class LogArgs(PageArgs):
     component = fields.String()
     requested_by = fields.String()
     status = fields.String()
-    since = fields.AwareDateTime(default_timezone=None, metadata={"description": "ISO 8601, inclusive"})
-    until = fields.AwareDateTime(default_timezone=None, metadata={"description": "ISO 8601, exclusive"})
+    since = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, inclusive",
+                                                           "pattern": ZONE_PATTERN})
+    until = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, exclusive",
+                                                           "pattern": ZONE_PATTERN})
 
 
 class Edge(Schema):
@@ -247,10 +288,13 @@ class LogEntry(Schema):
     request = fields.Raw()
     diff = fields.Raw()
     decisions = fields.Raw()
+    facts = fields.Raw(metadata={"description": "what the rules saw (change, component, impacted rows, "
+                                                "siblings, request time, rules fingerprint): docs/rules.md"})
     actions = fields.Raw()
     graph_patch = fields.Raw()
     affected = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
     via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
     set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
     components = fields.List(fields.String(), metadata={"description": "change sets: every component it "
@@ -259,7 +303,6 @@ class LogEntry(Schema):
                                                      "deleted snapshot (last config and runtime), in order"})
     imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
-    request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
 
 
 class LogPage(Schema):
@@ -297,3 +340,71 @@ class TypeList(Schema):
     directory = fields.String()
     check = fields.Dict(allow_none=True, metadata={
         "description": "start-up check of changed type files: components they make invalid"})
+
+
+class Health(Schema):
+    status = fields.String(required=True, metadata={"description": "always `ok`: the process is up"})
+
+
+class Readiness(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["ready", "unavailable"]))
+    neo4j = fields.String(required=True, metadata={"description": "`ok`, or the error that stopped the probe"})
+
+
+class _Open(Schema):
+    """A response that may carry more fields than the ones documented here."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class ChangeView(_Open):
+    id = fields.String()
+    status = fields.String(metadata={"description": "applied | rejected | queued | pending_approval | "
+                                                    "cancelled | denied | expired"})
+    component_id = fields.String()
+    requested_by = fields.String()
+    request = fields.Dict()
+    blockers = fields.List(fields.Dict())
+    trail = fields.List(fields.Dict(), metadata={"description": "the change's audit entries, oldest first"})
+    waits_on = fields.List(fields.String())
+    rolled_back_by = fields.List(fields.Dict())
+    created_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+
+
+class Transition(_Open):
+    change_id = fields.String()
+    status = fields.String()
+    note = fields.String()
+    log_entry_id = fields.String()
+    component = fields.String()
+    transition = fields.Boolean()
+
+
+class QueuePage(_Open):
+    items = fields.List(fields.Dict())
+    total = fields.Integer()
+
+
+class QueueProcessed(_Open):
+    processed = fields.List(fields.Dict(), metadata={"description": "each transition: change_id, status, …"})
+
+
+class VersionList(_Open):
+    component = fields.String()
+    versions = fields.List(fields.Dict())
+
+
+class RulesStatus(_Open):
+    rules_dir = fields.String()
+    rules = fields.Integer()
+    rule_ids = fields.List(fields.String())
+    fingerprint = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class RulesReload(RulesStatus):
+    ok = fields.Boolean()
+    changed = fields.Boolean()
+    error = fields.String(allow_none=True)

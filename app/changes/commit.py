@@ -13,6 +13,7 @@ from app.graph.cypher import query
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
+from app.policy.replay import record as policy_record
 
 
 def request_hash(request: ChangeRequest) -> str:
@@ -95,6 +96,9 @@ def audit_entry(*, log_id: str, kind: str, now: datetime, component: dict, reque
             "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items()
                                   if k != "statements"}),
         }
+        if analysis.rules_saw is not None:  # what the rules knew (karma rules replay), see app.policy.replay
+            details["facts"] = policy_record(analysis.rules_saw["facts"], analysis.rules_saw["at"],
+                                             analysis.rules_saw["rules"])
     return build_audit_entry(
         kind=kind, log_id=log_id, now=now, requested_by=request.requested_by, status=status,
         component=component, request=request.to_dict(), reason=request.reason, change_id=change_id, note=note,

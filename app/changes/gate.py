@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, IncompleteCommit
 
 from app import clock, ids
 from app.changes import commit as commits
@@ -25,7 +25,7 @@ from app.changes.set_analysis import SetAnalysis, analyse_set
 from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus, transition
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphRepository, GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -92,7 +92,8 @@ class ChangeGate:
         if ctx is not None and actor is not None and not actor.may_touch(ctx["component"]["environment"]):
             raise Forbidden(f"this token may not change {ctx['component']['environment']!r} components",
                             cause="environment", component=request.component)
-        analysis = analyse(request, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None)
+        analysis = analyse(request, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None,
+                           now=self.clock())  # the request time the rules see (change windows)
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
         if not analysis.diff:
@@ -127,8 +128,11 @@ class ChangeGate:
             return self._execute_set(write, actor)
         request, ref_ids = write.request, reference_ids(write.request)
         ref_values = reference_values(request)
+        # known before the commit, so a commit whose outcome is unknown can name the change to look up
+        change_id, committing = (write.stored or {}).get("id") or self.new_id("chg"), []
 
         def work(gtx: GraphTx) -> dict:
+            committing.clear()
             ctx = gtx.context_for_update(request.component, ref_ids, ref_values)  # lock + read, one statement
             if ctx is None:
                 raise not_found(request.component)
@@ -143,7 +147,8 @@ class ChangeGate:
                 # still blocked: it keeps its place in the queue, nothing is written
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
-            return self._commit(gtx, analysis, status, write)
+            committing.append(True)
+            return self._commit(gtx, analysis, status, write, change_id)
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -151,12 +156,18 @@ class ChangeGate:
             except ImpactMoved as exc:
                 log.info("impact moved, re-running", extra={"component": request.component,
                                                             "moved": exc.moved, "attempt": attempt})
+            except IncompleteCommit:
+                # the connection was lost during COMMIT: it may have landed. Never "error" — unknown.
+                log.warning("commit outcome unknown", extra={"component": request.component,
+                                                             "change_id": change_id})
+                if not committing:  # nothing was being written (a replay): the outcome is known
+                    raise ServiceUnavailable() from None
+                raise OutcomeUnknown(change_id=change_id) from None
         raise Conflict("the components this change affects kept changing; try again",
                        cause="impact_contention", component=request.component)
 
-    def _commit(self, gtx: GraphTx, analysis: Analysis, status: ChangeStatus, write: Write) -> dict:
+    def _commit(self, gtx: GraphTx, analysis: Analysis, status: ChangeStatus, write: Write, change_id: str) -> dict:
         now, log_id, req = self.clock(), self.new_id("log"), analysis.request
-        change_id = (write.stored or {}).get("id") or self.new_id("chg")
         result = analysis.result(status, log_entry_id=log_id, change_id=change_id,
                                  graph_patch=commits.graph_patch(analysis, change_id), **write.result_extra)
         if write.rollback_of:

@@ -62,11 +62,18 @@ class ChangeLifecycle:
                 "component": change["component_id"], "transition": True}
 
     def _locked_move(self, change: dict, expected: ChangeStatus, to: ChangeStatus, *, note: str,
-                     actor: str | None = None, kind: str = "queue", why: str | None = None) -> dict:
-        """Lock the component, check the request is still `expected`, move it to `to`: one transaction."""
+                     actor: str | None = None, kind: str = "queue", why: str | None = None,
+                     principal=None) -> dict:
+        """Lock the component, check the request is still `expected` (and that `principal` may act on its
+        environment), move it to `to`: one transaction."""
         def work(gtx: GraphTx) -> dict:
             if gtx.lock(change["component_id"]) is None and change.get("kind") != "set":
                 raise not_found(change["component_id"])
+            if principal is not None:
+                environment = gtx.component(change["component_id"])["environment"]
+                if not principal.may_touch(environment):
+                    raise Forbidden(f"this token may not act on {environment!r} components", cause="environment",
+                                    component=change["component_id"])
             current = gtx.change_for_update(change["id"])
             require(current["status"], expected, change_id=change["id"], why=why)
             return self._move(gtx, current, to, note=note, actor=actor, kind=kind)
@@ -80,7 +87,7 @@ class ChangeLifecycle:
                             component=current["component_id"])
         return self._locked_move(current, ChangeStatus.QUEUED, ChangeStatus.CANCELLED,
                                  note=f"cancelled by {requested_by}", actor=requested_by,
-                                 why="only a queued change can be cancelled")
+                                 why="only a queued change can be cancelled", principal=actor)
 
     # -- approvals --------------------------------------------------------------------------------
     def _pending(self, change_id: str, actor) -> dict:
@@ -110,7 +117,8 @@ class ChangeLifecycle:
         change = self._pending(change_id, actor)
         who = actor.name if actor else "system"
         return self._locked_move(change, ChangeStatus.PENDING_APPROVAL, ChangeStatus.DENIED,
-                                 note=f"denied by {who}: {reason or 'no reason'}", actor=who, kind="approval")
+                                 note=f"denied by {who}: {reason or 'no reason'}", actor=who, kind="approval",
+                                 principal=actor)
 
     # -- queue ------------------------------------------------------------------------------------
     def process_head(self, component_id: str) -> dict | None:

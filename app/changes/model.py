@@ -27,6 +27,7 @@ class ChangeRequest:
 class Impact:
     rows: list[dict]          # affected components: id, type, depth, path, edge_kinds, runtime, action
     edges: list[dict]         # stored edges among the changed component and the affected ones
+    siblings: list[dict] = field(default_factory=list)  # same type, same provider, same reference key
 
     @property
     def ids(self) -> list[str]:
@@ -46,6 +47,7 @@ class Analysis:
     actions: dict = field(default_factory=dict)
     mode: str = "full"
     approved_by: str | None = None  # an approval satisfies require_approval decisions
+    rules_saw: dict | None = None   # the facts, time and rules fingerprint of the evaluation (audited)
 
     @property
     def versions(self) -> dict[str, int]:

@@ -6,6 +6,8 @@ validate → merge → diff → graph patch → impact → rules → downstream 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from app.changes import merge_patch
 from app.changes.actions import plan_actions
 from app.changes.diff import diff as config_diff
@@ -40,7 +42,8 @@ def component_type(component_id: str):
                        component=component_id) from None
 
 
-def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None) -> Analysis:
+def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None, now=None) -> Analysis:
+    """``now``: the request time the rules see (time conditions); the engine's clock when None."""
     if ctx is None:
         raise NotFound(f"component {request.component!r} not found", cause="unknown_component",
                        component=request.component)
@@ -72,9 +75,11 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None)
         return analysis
     analysis.impact = _impact(ctx, analysis)
     if policy is not None:
+        rule_facts, at = facts(analysis), now or datetime.now(timezone.utc)
         with metrics.phase("rules"):
-            analysis.decisions = [d.to_dict() for d in policy.evaluate(facts(analysis))]
+            analysis.decisions = [d.to_dict() for d in policy.evaluate(rule_facts, now=at)]
         metrics.decisions(analysis.decisions)
+        analysis.rules_saw = {"facts": rule_facts, "at": at, "rules": getattr(policy, "fingerprint", None)}
     analysis.actions = plan_actions({**component, "action": ctype.action}, analysis.impact.rows,
                                     analysis.impact.edges,
                                     removal=bool(analysis.edges_remove) and not analysis.edges_add,
@@ -118,8 +123,13 @@ def _impact(ctx: dict, analysis: Analysis) -> Impact:
             "missing_outputs": [o for o in declared if o not in runtime],
             "unpublished_reads": registry.unpublished_reads(row["type"]) if rtype else [],
             "action": rtype.action if rtype else "review",
+            "config": loads(row.get("config")),
+            "path_types": row.get("path_types") or [],
+            "via": row.get("via") or [],
         }))
-    return Impact(rows=rows, edges=ctx["edges"])
+    siblings = [fact_fields.build("siblings", {**s, "config": loads(s.get("config"))})
+                for s in ctx.get("siblings") or []]
+    return Impact(rows=rows, edges=ctx["edges"], siblings=siblings)
 
 
 def facts(analysis: Analysis) -> list[dict]:
@@ -138,6 +148,8 @@ def facts(analysis: Analysis) -> list[dict]:
         "op": "update", "set_size": 1, "set_components": [comp["id"]],  # a single change: a one-update set
     })
     component = fact_fields.build("component", comp)
-    return [{"change": change, "component": component, "impacted": None}] + [
-        {"change": change, "component": component, "impacted": row} for row in analysis.impact.rows
+    siblings = analysis.impact.siblings
+    return [{"change": change, "component": component, "impacted": None, "siblings": siblings}] + [
+        {"change": change, "component": component, "impacted": row, "siblings": siblings}
+        for row in analysis.impact.rows
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from app.components import get_type, registry
+from app.components import get_type, registry, split_id
 
 MAX_DEPTH = 25  # per backward segment, as cypher/impact.cypher
 
@@ -83,15 +83,27 @@ class GraphState:
                 if nxt != start and nxt not in found:
                     found[nxt] = {"path": npath, "edge_kinds": nkinds}
                 queue.append((nxt, nphase, npath, nkinds))
-        rows = [_impact_row(self.nodes[n], len(f["path"]) - 1, f["path"], f["edge_kinds"]) for n, f in found.items()]
+        rows = [_impact_row(self.nodes[n], len(f["path"]) - 1, f["path"], f["edge_kinds"], self._vias(f))
+                for n, f in found.items()]
         return sorted(rows, key=lambda r: (r["depth"], r["id"]))
+
+    def _vias(self, found: dict) -> list[str | None]:
+        """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
+        runs from the provider to its consumer, so the stored edge points the other way)."""
+        vias = []
+        for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"],
+                                strict=False):
+            source, target = (a, b) if kind == "emits_runtime_to" else (b, a)
+            vias.append(next((v for s, t, k, v in sorted(self.edges, key=str)
+                              if (s, t, k) == (source, target, kind)), None))
+        return vias
 
     def edges_among(self, ids: set[str]) -> list[dict]:
         pairs = {(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}
         return [{"source": s, "target": t, "kind": k} for s, t, k in sorted(pairs)]
 
 
-def _impact_row(node: dict, depth: int, path: list[str], edge_kinds: list[str]) -> dict:
+def _impact_row(node: dict, depth: int, path: list[str], edge_kinds: list[str], vias: list) -> dict:
     rtype = registry.get(node["type"]) if node["type"] in registry else None
     runtime = node.get("runtime") or {}
     declared = rtype.runtime_outputs if rtype else []
@@ -101,4 +113,5 @@ def _impact_row(node: dict, depth: int, path: list[str], edge_kinds: list[str]) 
             "runtime": runtime, "runtime_published": bool(runtime),
             "missing_outputs": [o for o in declared if o not in runtime],
             "unpublished_reads": registry.unpublished_reads(node["type"]) if rtype else [],
-            "action": rtype.action if rtype else "review"}
+            "action": rtype.action if rtype else "review", "config": node.get("config") or {},
+            "path_types": [split_id(p)[0] for p in path], "via": vias}

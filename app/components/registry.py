@@ -17,6 +17,8 @@ from typing import Any
 
 from app.components import schema as jsonschema_
 
+from app.components.fields import oversized_integers
+
 # Edge kinds and which way a change propagates along each, for an edge stored (a)-[:KIND]->(b):
 #   depends_on             a needs b to exist/work    → a change to b affects a
 #   consumes_runtime_from  a reads b's runtime outputs → a change to b affects a
@@ -154,10 +156,10 @@ class ComponentType:
 
     def validate_config(self, config: Any) -> dict[str, list[str]]:
         """Field path → messages; empty when the config is valid for this type."""
-        return jsonschema_.errors(self._config_validator, config)
+        return {**jsonschema_.errors(self._config_validator, config), **_unstorable(config)}
 
     def validate_runtime(self, runtime: Any) -> dict[str, list[str]]:
-        return jsonschema_.errors(self._runtime_validator, runtime)
+        return {**jsonschema_.errors(self._runtime_validator, runtime), **_unstorable(runtime)}
 
     def edges(self, component_id: str, config: dict, resolved: dict | None = None) -> list[dict]:
         """The dependency edges this config declares, derived from reference keys. By-value references
@@ -186,6 +188,12 @@ class ComponentType:
             "config_schema": self.config_schema,
             "source": str(self.source) if self.source else None,
         }
+
+
+def _unstorable(data: Any) -> dict[str, list[str]]:
+    """Integers a Neo4j property cannot hold (beyond 64 bits): plan, apply and runtime reports all
+    validate here, so they agree on what can be stored."""
+    return {p: ["Not a 64-bit integer (Neo4j cannot store it)."] for p in oversized_integers(data)}
 
 
 def _json_type(spec: Any) -> str:

@@ -9,16 +9,37 @@ works unchanged, including cluster routing URIs (`neo4j://`, `neo4j+s://`).
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable
 
 from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import (
+    ClientError, DatabaseUnavailable, DriverError, IncompleteCommit, Neo4jError, ServiceUnavailable, SessionExpired,
+    TransientError,
+)
 
 from app import plugins
 from app.settings import Settings
 
 log = logging.getLogger("karma.graph")
+T = TypeVar("T")
+
+# The driver's own errors that mean "Neo4j cannot be reached (now)": answered 503, never 500.
+# IncompleteCommit is a ServiceUnavailable too, but its outcome is unknown: callers test it first.
+UNAVAILABLE = (ServiceUnavailable, SessionExpired, TransientError)
+DRIVER_ERRORS = (DriverError, Neo4jError)  # every error the driver raises, for the API's error handler
+# Server-side states (not the request's fault) that a restarting or recovering Neo4j reports as client
+# errors: answered 503 like an outage, never 500.
+SERVER_STATE_CODES = ("Neo.ClientError.Database.DatabaseNotFound", "Neo.ClientError.Security.AuthProviderFailed",
+                      "Neo.ClientError.Security.AuthProviderTimeout", "Neo.ClientError.Transaction.Terminated",
+                      "Neo.ClientError.Transaction.TransactionTerminated", "Neo.ClientError.Cluster.NotALeader",
+                      "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
+TIMED_OUT_CODES = ("Neo.ClientError.Transaction.TransactionTimedOut",
+                   "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+                   "Neo.TransientError.Transaction.LockClientStopped")
 
 NEO4J_IMAGE = "neo4j:5.26-community"
 
@@ -102,8 +123,53 @@ def select_target(
     return target
 
 
-def open_driver(target: Target, **config: Any) -> Driver:
+def open_driver(target: Target, settings: Settings | None = None, **config: Any) -> Driver:
+    """A driver whose every wait is bounded, so a request fails fast (503) instead of hanging
+    while Neo4j is away: connect, pool acquisition and the managed-transaction retry window all
+    come from the settings (seconds, `KARMA_NEO4J_*_TIMEOUT`)."""
+    settings = settings or Settings.from_env()
     config.setdefault("max_connection_pool_size", 50)
-    config.setdefault("connection_acquisition_timeout", 30)
+    config.setdefault("connection_timeout", settings.neo4j_connect_timeout)
+    config.setdefault("connection_acquisition_timeout", settings.neo4j_acquire_timeout)
+    config.setdefault("max_transaction_retry_time", settings.neo4j_retry_time)
+    config.setdefault("initial_retry_delay", 0.1)  # retries at 0.1, 0.3, 0.7 s… within the window
+    config.setdefault("liveness_check_timeout", 30)  # a connection idle for 30 s is checked before use
     config.setdefault("notifications_min_severity", "OFF")  # schema-less property warnings are noise
     return GraphDatabase.driver(target.uri, auth=target.auth, **config)
+
+
+def server_state(exc: BaseException) -> bool:
+    """Neo4j cannot serve the request right now (starting, stopping, no leader), whatever the request."""
+    return isinstance(exc, Neo4jError) and getattr(exc, "code", None) in SERVER_STATE_CODES
+
+
+def timed_out(exc: BaseException) -> bool:
+    """A transaction the server ended because it ran past `db.transaction.timeout` (or ours)."""
+    return isinstance(exc, ClientError | TransientError) and getattr(exc, "code", None) in TIMED_OUT_CODES
+
+
+def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: float) -> T:
+    """Run one write transaction attempt until it succeeds, retrying what is safe to retry.
+
+    The driver's own retry window is kept short (`max_transaction_retry_time`), so a dead server
+    costs at most about a second; lock contention (deadlocks, transient errors) is then retried
+    here for up to `budget` seconds, and a lost connection for up to `connect_budget` (a pooled
+    connection killed by a server restart is replaced on the next attempt). An IncompleteCommit
+    is never retried: nobody knows whether it committed.
+    """
+    started, delay = time.monotonic(), 0.05
+    while True:
+        try:
+            return attempt()
+        except IncompleteCommit:
+            raise
+        except UNAVAILABLE as exc:
+            if not exc.is_retryable():
+                raise
+            contended = isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable)
+            limit = budget if contended else connect_budget
+            if time.monotonic() - started + delay > limit:
+                raise
+            log.info("write retried", extra={"error": type(exc).__name__, "delay": round(delay, 3)})
+            time.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
+            delay = min(delay * 2, 1.0)

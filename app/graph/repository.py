@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from neo4j import Driver, ManagedTransaction, Query, RoutingControl
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
@@ -19,6 +19,7 @@ from app.graph.codec import (
 from app.graph.cypher import query, statements
 from app.graph.outbox import OutboxQueries
 from app.observability import metrics
+from app.graph.driver import retry_writes
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -90,8 +91,7 @@ class GraphTx:
 
     def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids,
-                              ref_values=[]).single()  # by-value references: the seed validation
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[]).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -110,6 +110,11 @@ class GraphTx:
 
 
 class GraphRepository(OutboxQueries):
+    # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
+    tx_timeout: float = 10.0
+    write_retry_budget: float = 8.0
+    connect_retry_budget: float = 0.8
+
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
@@ -121,7 +126,8 @@ class GraphRepository(OutboxQueries):
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
         with metrics.neo4j_errors():
-            return self.driver.execute_query(query(query_name), params, routing_=RoutingControl.READ,
+            return self.driver.execute_query(Query(query(query_name), timeout=self.tx_timeout), params,
+                                             routing_=RoutingControl.READ,
                                              database_=self.database, bookmark_manager_=None,
                                              result_transformer_=_first)
 
@@ -137,14 +143,20 @@ class GraphRepository(OutboxQueries):
         driver (pinned in pyproject.toml); without it this is one round trip more, nothing else."""
         last: list[GraphTx] = []
 
-        def attempt(tx: ManagedTransaction) -> T:
+        def unit_work(tx: ManagedTransaction) -> T:
             last[:] = [GraphTx(tx)]  # the driver may retry: only the attempt that commits counts
             return work(last[0])
 
-        with metrics.neo4j_errors(), self._session() as session:
-            flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
-            with flag if flag is not None else contextlib.nullcontext():
-                result = session.execute_write(attempt)
+        unit = unit_of_work(timeout=self.tx_timeout)(unit_work)
+
+        def attempt() -> T:
+            with self._session(max_transaction_retry_time=0) as session:  # retried by retry_writes
+                flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
+                with flag if flag is not None else contextlib.nullcontext():
+                    return session.execute_write(unit)
+
+        with metrics.neo4j_errors():
+            result = retry_writes(attempt, budget=self.write_retry_budget, connect_budget=self.connect_retry_budget)
         for audit in last[0].committed if last else []:
             metrics.change_committed(audit)
         return result
@@ -299,6 +311,22 @@ class GraphRepository(OutboxQueries):
         row = self.read("log_list", **filters)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
+    def audited_facts(self, *, component: str | None = None, environment: str | None = None,
+                      since: Any = None, until: Any = None, page: int = 500):
+        """Every audited change request that kept the facts its rules saw, oldest first, in pages of
+        ``page`` entries (decoded; for `karma rules replay`). Reads the audit log only."""
+        after_ts = after_id = None
+        while True:
+            row = self.read("policy_replay", component=component, environment=environment, since=since,
+                            until=until, after_ts=after_ts, after_id=after_id, limit=page)
+            items = row["items"] if row else []
+            if not items:
+                return
+            after_ts, after_id = row["last_ts"], items[-1]["id"]
+            yield from (audit_entry_view(e) for e in items)
+            if len(items) < page:
+                return
+
     def log_get(self, entry_id: str) -> dict | None:
         row = self.read("log_get", id=entry_id)
         return None if row is None else audit_entry_view(row["entry"])
@@ -367,6 +395,8 @@ def decode_set_context(row: dict) -> dict:
     """The set context as values: each touched component's config and runtime decoded."""
     touched = [{**item, "component": {**item["component"], "config": loads(item["component"].get("config")),
                                       "runtime": loads(item["component"].get("runtime"))},
-                "impacted": [{**r, "runtime": loads(r.get("runtime"))} for r in item["impacted"]]}
+                "impacted": [{**r, "runtime": loads(r.get("runtime")), "config": loads(r.get("config"))}
+                             for r in item["impacted"]],
+                "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
                for item in row["touched"]]
     return {"touched": touched, "refs": row["refs"]}

@@ -71,3 +71,108 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
         click.echo(f"{r.id:<{w_id}}  {r.effect:<{w_effect}}  {r.scope:<8}  {r.file:<{w_file}}  {r.description}")
     if compiled.disabled:
         click.echo(f"disabled: {', '.join(sorted(compiled.disabled))}")
+
+
+@rules_cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
+              help="The rule directory to test (default: $KARMA_RULES_DIR or ./rules).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
+def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> None:
+    """Run rule test cases (default: DIR/tests/*.yaml) through the service's pipeline, on fixture graphs.
+
+    One line per case, a diff of expected and actual decisions for each failure, a summary; exit 1 if any
+    case fails or a test file is broken. Nothing is written anywhere: no Neo4j is involved.
+    """
+    from app.policy import rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415
+
+    rules_dir = rules_dir or _default_dir()
+    engine = PolicyEngine(rules_dir)
+    try:
+        engine.load()
+    except RuleFileError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from None
+    try:
+        outcomes, errors = rule_tests.run(list(paths) or [rules_dir / "tests"], engine)
+    except rule_tests.CaseFileError as exc:
+        outcomes, errors = [], exc.errors
+    if as_json:
+        click.echo(json.dumps({"rules_dir": str(rules_dir), "fingerprint": engine.fingerprint,
+                               "passed": sum(o.ok for o in outcomes),
+                               "failed": sum(not o.ok for o in outcomes), "errors": errors,
+                               "cases": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+    else:
+        for line in rule_tests.report(outcomes, errors):
+            click.echo(line)
+    if errors or not outcomes or not all(o.ok for o in outcomes):
+        raise SystemExit(1)
+
+
+def _when(value: str | None, name: str):
+    if value is None:
+        return None
+    from datetime import datetime, timezone  # noqa: PLC0415
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO date or date-time, got {value!r}", param_hint=name) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@rules_cli.command("replay")
+@click.option("--since", help="Only requests at or after this ISO date/time.")
+@click.option("--until", help="Only requests before this ISO date/time.")
+@click.option("--component", help="Only requests for this component id.")
+@click.option("--environment", help="Only requests for components of this environment.")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
+              help="A candidate rule directory (default: the live one, $KARMA_RULES_DIR or ./rules).")
+@click.option("--all", "show_all", is_flag=True, help="List every replayed request, not only the changed ones.")
+@click.option("--json", "as_json", is_flag=True, help="Print the replay as JSON.")
+def replay_cmd(since, until, component, environment, rules_dir, show_all, as_json) -> None:
+    """Re-evaluate a rule set against the audited history: the decisions then and now, and a summary.
+
+    Uses the facts each audit entry kept (what the rules saw then, at the request time); reads the audit log
+    only — never the live graph for past state — and writes nothing.
+    """
+    from app.cli import _repo  # noqa: PLC0415 - the CLI's one way to the selected Neo4j
+    from app.policy import replay  # noqa: PLC0415
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    engine = PolicyEngine(rules_dir or settings.rules_dir)
+    try:
+        engine.load()
+    except RuleFileError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from None
+    summary, shown = replay.Summary(), []
+    window = {"since": _when(since, "--since"), "until": _when(until, "--until")}
+    target, repo = _repo(settings)  # no schema step: a replay writes nothing at all
+    try:
+        for entry in repo.audited_facts(component=component, environment=environment, **window):
+            result = replay.replay_entry(entry, engine)
+            summary.add(result)
+            if result.changed or show_all:
+                shown.append(result)
+    finally:
+        repo.driver.close()
+        if target.closer:
+            target.closer()
+    if as_json:
+        click.echo(json.dumps({"rules_dir": str(engine.rules_dir), "fingerprint": engine.fingerprint,
+                               "summary": summary.to_dict(), "requests": [r.to_dict() for r in shown]},
+                              indent=2, default=str))
+        return
+    for result in shown:
+        for line in replay.describe(result):
+            click.echo(line)
+    click.echo("-" * 80)
+    click.echo(f"rules {engine.rules_dir} ({engine.fingerprint})")
+    for line in summary.lines():
+        click.echo(line)

@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.policy.fields import Field
-from app.policy.language import All, AnyOf, Cmp, Not, Rule
+from app.policy.language import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 CATCH_ALL = "_karma_catch_all"
 KIND_KEY = "k"
@@ -208,8 +208,28 @@ class _RuleCompiler:
         inner = [{"$neq": {"$i": c}} for c in codes]
         return [[{"$iall": {k: inner[0] if len(inner) == 1 else {"$and": inner}}}]]
 
+    def ref_cmp(self, fld: Field, op: str, other: Field, neg: bool) -> list:
+        """Field against field, in one fact: durable's ``{"$m": <other key>}`` operand.
+
+        eq holds when the left value is a scalar with the same code as the right one (so two unset values
+        are not equal); lt/lte/gt/gte when both are numbers. ``ne`` and negations are the complement.
+        """
+        if op == "ne":
+            op, neg = "eq", not neg
+        if op == "eq":
+            k, o = self.key(fld, V), self.key(other, V)
+            if neg:
+                return [[{k: NO_SCALAR}], [{"$neq": {k: {"$m": o}}}]]
+            return [[{"$neq": {k: NO_SCALAR}}, {k: {"$m": o}}]]
+        k, o = self.key(fld, N), self.key(other, N)
+        if neg:
+            return [[self._unset(k)], [self._unset(o)], [{_NEG_CMP[op]: {k: {"$m": o}}}]]
+        return [[{"$ex": {k: 1}}, {"$ex": {o: 1}}, {_POS_CMP[op]: {k: {"$m": o}}}]]
+
     def cmp(self, c: Cmp, neg: bool) -> list:
         fld, op, v = c.field, c.op, c.value
+        if isinstance(v, FieldRef):
+            return self.ref_cmp(fld, op, v.field, neg)
         if op in ("ne", "not_in"):
             op, neg = {"ne": "eq", "not_in": "in"}[op], not neg
         if op in ("eq", "in"):
@@ -265,15 +285,20 @@ def test_keys(test: dict) -> set[str]:
     """Engine keys a durable test reads."""
     op, body = next(iter(test.items()))
     if not op.startswith("$"):
-        return {op}
-    return set(body)
+        refs = {body["$m"]} if isinstance(body, dict) and "$m" in body else set()
+        return {op} | refs
+    keys = set(body)
+    for value in body.values():
+        if isinstance(value, dict) and "$m" in value:
+            keys.add(value["$m"])
+    return keys
 
 
 def _eq_test(test: dict):
     """(key, code) when the test is an equality on a ``K:v`` key whose code can name an index property."""
     key, value = next(iter(test.items()))
-    if key.startswith("$") or not key.endswith(V) or not isinstance(value, str):
-        return None
+    if key.startswith("$") or not key.endswith(V) or not isinstance(value, str) or value == NO_SCALAR:
+        return None  # "-" (no scalar) carries no index property: the fact must not be routed by it
     text = disc_text(value)
     return None if text is None else (key, text)
 
@@ -422,6 +447,7 @@ class CompiledRuleSet:
     actions: dict               # durable rule name -> rule id
     fingerprint: str = ""       # content fingerprint of the rule files
     files: list = field(default_factory=list)
+    derivations: object = None  # app.policy.derive.Derivations: what to derive before the engine
 
     @property
     def rule_count(self) -> int:

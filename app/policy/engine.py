@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.observability import metrics
-from app.policy import host, loader, template
+from app.policy import derive, host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten
 from app.policy.language import SEVERITY, RuleFileError
@@ -179,7 +179,9 @@ class PolicyEngine:
             self._reload_lock.release()
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, facts: list[dict]) -> list[Decision]:
+    def evaluate(self, facts: list[dict], now: datetime | None = None) -> list[Decision]:
+        """Decisions of the loaded rules on ``facts``; ``now`` is the request time (time conditions), the
+        current time when not given (tests and replays pass it, so they are deterministic)."""
         self.maybe_reload()
         active = self._active
         if active is None:
@@ -187,6 +189,7 @@ class PolicyEngine:
             active = self._active
         if not active.rules or not facts:
             return []
+        facts = derive.apply(active.derivations, facts, now)
         hits = host.run(active.name, flatten(facts, active.shards))
         best: dict[tuple, Decision] = {}
         for action, fact_id in hits:

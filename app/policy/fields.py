@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Field types. OPEN fields (config, runtime, old, new) hold JSON written by people or deploys; any dotted
 # sub-path below them is allowed (ANY). The bare OPEN field itself is an object (OBJECT).
@@ -73,10 +75,42 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "missing_outputs": _f(LIST, "declared runtime outputs of its type missing from its runtime"),
         "unpublished_reads": _f(LIST, "outputs it reads from a provider whose type does not publish them"),
         "action": _f(STR, "what it needs after the change (redeploy, rolling-restart, review, ...)"),
+        "config": _f(OPEN, "its current config"),
+        "path_types": _f(LIST, "the types of the components along path (the changed one first)"),
+        "via": _f(LIST, "the reference key (config key) of each edge along path, e.g. s3_bucket_nickname"),
+    },
+    # components of the changed component's type that depend on the same provider through the same
+    # reference key (the other subnets of its VPC); rules reach them through count: {siblings: ...}
+    "siblings": {
+        "id": _f(STR, "the sibling's id"),
+        "type": _f(STR, "its type (the changed component's type)"),
+        "nickname": _f(STR, "its nickname"),
+        "environment": _f(STR, "its environment"),
+        "config": _f(OPEN, "its current config"),
     },
 }
 
-SECTIONS = tuple(FIELDS)
+# Sections the engine derives from the request before evaluation (not built by the pipeline):
+# time.<zone>.<field> from the request time, count.<name>.<field> from the impact / siblings.
+DERIVED: dict[str, dict[str, FactField]] = {
+    "time": {
+        "weekday": _f(STR, "mon, tue, wed, thu, fri, sat or sun"),
+        "hour": _f(INT, "0-23"),
+        "minute": _f(INT, "0-59"),
+        "clock": _f(INT, "the time of day as HH:MM (compared as a number HHMM)"),
+        "date": _f(INT, "the date as YYYY-MM-DD (compared as a number YYYYMMDD)"),
+        "month_day": _f(INT, "the day of the year as MM-DD, every year (compared as a number MMDD)"),
+        "local": _f(STR, "the local date and time, 'YYYY-MM-DD HH:MM' (for messages)"),
+    },
+    "count": {
+        "n": _f(INT, "how many rows matched the count's filter"),
+        "ids": _f(LIST, "the ids of the rows that matched"),
+    },
+}
+
+SECTIONS = tuple(FIELDS)            # sections of a fact built by the pipeline
+ROW_SECTIONS = ("impacted", "siblings")   # what a count counts
+CONDITION_SECTIONS = ("change", "component", "impacted")  # sections a when: names directly
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -103,11 +137,45 @@ class Field:
         return ".".join((self.section,) + self.path)
 
 
+@lru_cache(maxsize=1)
+def _zones() -> frozenset:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def zone_problem(zone) -> str | None:
+    """Why ``zone`` is not an IANA time zone name (None when it is)."""
+    if not isinstance(zone, str) or zone not in _zones():
+        shown = repr(zone) if isinstance(zone, str) else f"a {type(zone).__name__}"
+        return f"unknown time zone {shown} (an IANA name such as Europe/Paris or UTC){suggest(zone, _zones())}"
+    return None
+
+
+def _derived(section: str, parts: list[str]) -> tuple[Field | None, str | None]:
+    """``time.<zone>.<field>`` and ``count.<name>[.<field>]`` (a bare count name means its n)."""
+    known = DERIVED[section]
+    if section == "time":
+        if len(parts) != 2:
+            return None, "time fields are time.<zone>.<field>, e.g. time.Europe/Paris.hour"
+        problem = zone_problem(parts[0])
+        if problem:
+            return None, problem
+    else:
+        if len(parts) == 1:
+            parts = [parts[0], "n"]
+        if len(parts) != 2 or not KEY_RE.match(parts[0]):
+            return None, "count fields are count.<name> or count.<name>.ids"
+    if parts[1] not in known:
+        return None, f"unknown field{suggest(parts[1], known)} (expected one of {', '.join(known)})"
+    return Field(section, (parts[0], parts[1]), known[parts[1]].type), None
+
+
 def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
     """``("impacted", "runtime.state")`` -> Field, or (None, reason)."""
     if not isinstance(dotted, str) or not dotted:
         return None, "unknown field"
     parts = dotted.split(".")
+    if section in DERIVED:
+        return _derived(section, parts)
     known = FIELDS[section]
     head = parts[0]
     if head not in known:
@@ -129,4 +197,5 @@ def build(section: str, values: dict) -> dict:
     The fact builder computes ``values``; a declared field it forgot is a KeyError here (a bug, found by
     the first test that builds facts), and anything undeclared is left out (no rule could read it).
     """
-    return {name: values[name] for name in FIELDS[section]}
+    declared = FIELDS[section] if section in FIELDS else DERIVED[section]
+    return {name: values[name] for name in declared}

@@ -42,6 +42,7 @@ from app.policy.language import PolicyEvaluationError
 log = logging.getLogger("karma.policy")
 
 SESSION = "karma"
+REGISTER_ATTEMPTS = 8  # see register(): durable_rules sometimes refuses a ruleset it accepts next time
 _LOCK = threading.Lock()
 _OWNER: int | None = None  # thread id inside _LOCK (so a signal handler on that thread can tell)
 _HOST = None
@@ -125,8 +126,22 @@ def register(name: str, definition: dict) -> None:
     with _Locked():
         if name in _REGISTRY:
             return
-        _host().set_rulesets({name: copy.deepcopy(definition)})  # durable mutates the definition
-        _REGISTRY[name] = _Registration(definition)
+        reg = _Registration(definition)
+        for attempt in range(1, REGISTER_ATTEMPTS + 1):
+            try:
+                _host().set_rulesets({reg.physical(name): copy.deepcopy(definition)})  # durable mutates it
+                break
+            except Exception as exc:  # noqa: BLE001
+                # durable_rules 2.0.28 now and then refuses a ruleset it accepts on the next try ("Could not
+                # create ruleset, error code: 102" = ERR_PARSE_STRING, on identical JSON). Seen in `karma`
+                # CLI processes loading rules with `count` (a third of the starts; never twice in a row more
+                # than once in ~60 starts; never in 300 creations in one process): retry under a fresh name.
+                if attempt == REGISTER_ATTEMPTS:
+                    raise
+                log.warning("durable_rules refused rule set %s (%s); retrying as a fresh registration",
+                            reg.physical(name), exc)
+                reg.generation += 1
+        _REGISTRY[name] = reg
 
 
 def generation(name: str) -> int:

@@ -12,18 +12,28 @@ ruleset and the engine evaluates it.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import ipaddress
 import math
 import re
 from dataclasses import dataclass, field
 
 from app.policy import template
-from app.policy.fields import ANY, BOOL, INT, LIST, OBJECT, SECTIONS, STR, Field, resolve_field
+from app.policy.fields import (ANY, BOOL, CONDITION_SECTIONS, INT, LIST, OBJECT, ROW_SECTIONS, STR, Field,
+                               resolve_field, zone_problem)
 from app.policy.fields import suggest as _suggest
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
 APPROVER_ROLES = ("approver", "admin")
 GROUPS = ("all", "any", "not")
+WHEN_KEYS = CONDITION_SECTIONS + ("time", "count") + GROUPS
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIME_OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between")
+COUNT_OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte")
+REF_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "overlaps")  # operators whose operand may be {field: ...}
+CYCLIC = ("hour", "minute", "clock", "month_day")  # between: [from, to] with from > to wraps around
 
 # operator -> field types it applies to
 OPERATORS: dict[str, tuple[str, ...]] = {
@@ -34,6 +44,8 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "contains": (LIST, ANY), "contains_any": (LIST, ANY), "contains_all": (LIST, ANY),
     "exists": (STR, INT, BOOL, LIST, ANY, OBJECT),
     "empty": (STR, LIST, ANY, OBJECT),
+    "overlaps": (STR, LIST, ANY),
+    "between": (INT,),
 }
 
 RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role")
@@ -67,6 +79,13 @@ class Cmp:
 
 
 @dataclass(frozen=True)
+class FieldRef:
+    """An operand that is another fact field: ``{eq: {field: change.new.vpc_nickname}}``."""
+
+    field: Field
+
+
+@dataclass(frozen=True)
 class All:
     items: tuple
 
@@ -96,6 +115,9 @@ class Rule:
     enabled: bool = True
     fields: set = field(default_factory=set)
     approver_role: str | None = None  # require_approval only: who may approve (default: approver)
+    counts: dict = field(default_factory=dict)    # count key -> (row section, filter tree), see derive
+    overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
+    zones: set = field(default_factory=set)       # time zones whose time.<zone>.* facts the rule reads
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -131,6 +153,7 @@ def is_scalar(value) -> bool:
 
 
 _YAML_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class Errors:
@@ -204,6 +227,11 @@ class _Parser:
         self.uses_impacted = False
         self.fields: set[Field] = set()
         self.regexes: list[tuple[str, str]] = []  # (path, pattern) for the durable compile check
+        self.domain: str | None = None  # the row section while parsing a count filter
+        self.counts: dict = {}
+        self.count_names: dict[str, str] = {}  # count name -> count key (for {count.<name>} placeholders)
+        self.overlaps: dict = {}
+        self.zones: set[str] = set()
 
     # when: {change: {...}, component: {...}, impacted: {...}, all: [...], any: [...], not: {...}}
     def when(self, node, path: str, negated: bool, top: bool = False):
@@ -217,17 +245,21 @@ class _Parser:
         items = []
         for key, value in node.items():
             sub = f"{path}.{key}"
-            if key in SECTIONS:
+            if key in CONDITION_SECTIONS:
                 if key == "impacted":
                     self.uses_impacted = True
                 items.append(self.section(key, value, sub, negated))
+            elif key == "time":
+                items.append(self.time_section(value, sub, negated))
+            elif key == "count":
+                items.append(self.count(value, sub, negated))
             elif key in ("all", "any"):
                 items.append(self.group(key, value, sub, negated, lambda n, p, neg: self.when(n, p, neg)))
             elif key == "not":
                 items.append(self.negation(value, sub, negated, lambda n, p, neg: self.when(n, p, neg)))
             else:
-                self.errors.add(sub, "unknown section (expected change, component, impacted, all, any or not)"
-                                + _suggest(key, SECTIONS + GROUPS))
+                self.errors.add(sub, "unknown section (expected change, component, impacted, time, count, all, "
+                                     "any or not)" + _suggest(key, WHEN_KEYS))
         return _all(items)
 
     def group(self, key: str, node, path: str, negated: bool, parse_item):
@@ -244,7 +276,8 @@ class _Parser:
         return None if item is None else Not(item)
 
     # a section: {field: condition, all: [...], any: [...], not: {...}}; an empty section is "true"
-    def section(self, section: str, node, path: str, negated: bool):
+    def section(self, section: str, node, path: str, negated: bool, resolve=None):
+        resolve = resolve or (lambda key: resolve_field(section, key))
         if node is None:
             node = {}
         if not isinstance(node, dict):
@@ -255,12 +288,12 @@ class _Parser:
             sub = f"{path}.{key}"
             if key in ("all", "any"):
                 items.append(self.group(key, value, sub, negated,
-                                        lambda n, p, neg: self.section(section, n, p, neg)))
+                                        lambda n, p, neg: self.section(section, n, p, neg, resolve)))
             elif key == "not":
                 items.append(self.negation(value, sub, negated,
-                                           lambda n, p, neg: self.section(section, n, p, neg)))
+                                           lambda n, p, neg: self.section(section, n, p, neg, resolve)))
             else:
-                fld, reason = resolve_field(section, key) if isinstance(key, str) else (None, "unknown field")
+                fld, reason = resolve(key) if isinstance(key, str) else (None, "unknown field")
                 if fld is None:
                     self.errors.add(sub, reason)
                     items.append(None)
@@ -297,13 +330,214 @@ class _Parser:
                                 + _suggest(op, OPERATORS))
                 items.append(None)
                 continue
-            if fld.ftype not in OPERATORS[op]:
-                self.errors.add(sub, f"operator {op} does not apply to {fld.name} (a {fld.ftype} field)")
+            problem = self._applies(fld, op)
+            if problem:
+                self.errors.add(sub, problem)
                 items.append(None)
                 continue
             items.append(self.operand(fld, op, value, sub, negated))
         self.fields.add(fld)
         return _all(items)
+
+    @staticmethod
+    def _applies(fld: Field, op: str) -> str | None:
+        if fld.section == "time":
+            allowed = ("eq", "ne", "in", "not_in") if fld.path[1] == "weekday" else TIME_OPS
+            if op not in allowed:
+                return f"operator {op} does not apply to {fld.name} (expected one of {', '.join(allowed)})"
+            return None
+        if op == "between":
+            return "between applies to time fields only (time: {zone: ..., hour: {between: [9, 17]}})"
+        if fld.ftype not in OPERATORS[op]:
+            return f"operator {op} does not apply to {fld.name} (a {fld.ftype} field)"
+        return None
+
+    # ------------------------------------------------------------------ time: {zone: ..., weekday: ...}
+    def time_section(self, node, path: str, negated: bool):
+        if not isinstance(node, dict):
+            self.errors.add(path, f"expected a mapping with zone and time conditions, got {type_name(node)}")
+            return None
+        if "zone" not in node:
+            self.errors.add(f"{path}.zone", "missing (required: the IANA time zone the conditions are in, "
+                                            "e.g. Europe/Paris or UTC)")
+            return None
+        zone = node["zone"]
+        problem = zone_problem(zone)
+        if problem:
+            self.errors.add(f"{path}.zone", problem)
+            return None
+        rest = {k: v for k, v in node.items() if k != "zone"}
+        if not rest:
+            self.errors.add(path, "expected at least one time condition (weekday, hour, minute, clock, date, "
+                                  "month_day)")
+            return None
+        return self.section("time", rest, path, negated, lambda key: resolve_field("time", f"{zone}.{key}"))
+
+    def time_operand(self, fld: Field, op: str, value, path: str):
+        name = fld.path[1]
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                self.errors.add(path, f"expected [from, to], got {_shown(value)}")
+                return None
+            low, high = (self._time_value(name, v, f"{path}[{i}]") for i, v in enumerate(value))
+            if low is None or high is None:
+                return None
+            if low <= high:
+                return All((Cmp(fld, "gte", low), Cmp(fld, "lte", high)))
+            if name not in CYCLIC:
+                self.errors.add(path, f"from {value[0]} is after to {value[1]}")
+                return None
+            return AnyOf((Cmp(fld, "gte", low), Cmp(fld, "lte", high)))  # wraps: 22..6, 12-20..01-03
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                self.errors.add(path, f"expected a non-empty list, got {_shown(value)}")
+                return None
+            values = [self._time_value(name, v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return None if None in values else Cmp(fld, op, tuple(dict.fromkeys(values)))
+        converted = self._time_value(name, value, path)
+        return None if converted is None else Cmp(fld, op, converted)
+
+    def _time_value(self, name: str, value, path: str):
+        """A rule's time value in the form the facts carry (weekday text, or a number)."""
+        bad = None
+        if name == "weekday":
+            if isinstance(value, str) and value.lower()[:3] in WEEKDAYS and (
+                    len(value) == 3 or value.lower() in _WEEKDAY_NAMES):
+                return value.lower()[:3]
+            bad = f"expected a weekday ({', '.join(WEEKDAYS)}), got {value!r}"
+        elif name in ("hour", "minute"):
+            top = 23 if name == "hour" else 59
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
+                return value
+            bad = f"expected an integer 0-{top}, got {value!r}"
+        elif name == "clock":
+            m = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", value) if isinstance(value, str) else None
+            if m:
+                return int(m.group(1)) * 100 + int(m.group(2))
+            hint = " (quote it: YAML reads 15:00 unquoted as the number 900)" if isinstance(value, int) else ""
+            bad = f"expected a time of day 'HH:MM', got {value!r}{hint}"
+        elif name == "date":
+            day = value if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else None
+            if isinstance(value, str):
+                try:
+                    day = dt.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+                except ValueError:
+                    day = None
+            if day is not None:
+                return day.year * 10000 + day.month * 100 + day.day
+            bad = f"expected a date YYYY-MM-DD, got {value!r}"
+        else:  # month_day
+            m = re.fullmatch(r"(\d{2})-(\d{2})", value) if isinstance(value, str) else None
+            if m:
+                try:
+                    dt.date(2000, int(m.group(1)), int(m.group(2)))  # a leap year: 02-29 is a day
+                    return int(m.group(1)) * 100 + int(m.group(2))
+                except ValueError:
+                    pass
+            bad = f"expected a day of the year 'MM-DD' (every year), got {value!r}"
+        self.errors.add(path, bad)
+        return None
+
+    # ------------------------------------------------------------------ count: {impacted: {...}, gt: 3}
+    def count(self, node, path: str, negated: bool):
+        if not isinstance(node, dict):
+            self.errors.add(path, f"expected a mapping (impacted or siblings: a filter, and operators on the "
+                                  f"count), got {type_name(node)}")
+            return None
+        if self.domain is not None:
+            self.errors.add(path, "count cannot be nested in a count filter")
+            return None
+        domains = [k for k in node if k in ROW_SECTIONS]
+        if len(domains) != 1:
+            self.errors.add(path, "expected exactly one of impacted or siblings (what to count)")
+            return None
+        domain = domains[0]
+        ops = {k: v for k, v in node.items() if k not in ROW_SECTIONS and k != "name"}
+        for key in ops:
+            if key not in COUNT_OPS:
+                self.errors.add(f"{path}.{key}", f"unknown key (expected name, impacted or siblings, and "
+                                                 f"operators {', '.join(COUNT_OPS)})" + _suggest(key, COUNT_OPS))
+        if not ops:
+            self.errors.add(path, f"expected an operator on the count ({', '.join(COUNT_OPS)}), e.g. gt: 3")
+            return None
+        if any(key not in COUNT_OPS for key in ops):
+            return None
+        self.domain = domain
+        try:
+            tree = self.section(domain, node[domain], f"{path}.{domain}", False)
+        finally:
+            self.domain = None
+        if tree is None:
+            return None
+        key = "n" + hashlib.sha256(f"{domain}|{tree!r}".encode()).hexdigest()[:12]
+        self.counts[key] = (domain, tree)
+        name = node.get("name")
+        if "name" in node:
+            if not isinstance(name, str) or not ID_RE.match(name) or "-" in name:
+                self.errors.add(f"{path}.name", f"expected a name of lowercase letters, digits and '_', got "
+                                                f"{name!r}")
+                return None
+            if self.count_names.get(name, key) != key:
+                self.errors.add(f"{path}.name", f"{name!r} already names another count in this rule")
+                return None
+            self.count_names[name] = key
+        return self.condition(Field("count", (key, "n"), INT), ops, path, negated)
+
+    # ------------------------------------------------------------------ operands
+    def reference(self, fld: Field, op: str, value: dict, path: str):
+        """``{field: change.new.vpc_nickname}``: compare with another fact field instead of a literal."""
+        if set(value) != {"field"} or not isinstance(value["field"], str):
+            self.errors.add(path, "expected a value, or {field: <section.field>} to compare with another field")
+            return None
+        name = value["field"]
+        section, _, rest = name.partition(".")
+        allowed = ("change", "component", self.domain) if self.domain else CONDITION_SECTIONS
+        if section not in allowed or not rest:
+            self.errors.add(f"{path}.field", f"unknown field {name!r} (expected {', '.join(allowed)} fields, "
+                                             f"e.g. change.new.vpc_nickname)")
+            return None
+        other, reason = resolve_field(section, rest)
+        if other is None:
+            self.errors.add(f"{path}.field", f"{name}: {reason}")
+            return None
+        wanted = {"overlaps": (STR, LIST, ANY), "lt": (INT, ANY), "lte": (INT, ANY), "gt": (INT, ANY),
+                  "gte": (INT, ANY)}.get(op, (STR, INT, BOOL, ANY))
+        if other.ftype not in wanted or (op in ("eq", "ne") and fld.ftype not in (STR, INT, BOOL, ANY)):
+            self.errors.add(f"{path}.field", f"{op} cannot compare {fld.name} (a {fld.ftype} field) with {name} "
+                                             f"(a {other.ftype} field)")
+            return None
+        if section == "impacted" and self.domain is None:
+            self.uses_impacted = True
+        self.fields.add(other)
+        if op == "overlaps":
+            return self._overlaps(Cmp(fld, op, FieldRef(other)))
+        return Cmp(fld, op, FieldRef(other))
+
+    def overlaps_operand(self, fld: Field, value, path: str):
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            self.errors.add(path, "expected a CIDR block, a non-empty list of them, or {field: ...}")
+            return None
+        blocks = []
+        for i, item in enumerate(values):
+            sub = f"{path}[{i}]" if isinstance(value, list) else path
+            try:
+                blocks.append(str(ipaddress.ip_network(item, strict=False)) if isinstance(item, str) else None)
+            except ValueError:
+                blocks.append(None)
+            if blocks[-1] is None:
+                self.errors.add(sub, f"expected a CIDR block such as 10.0.0.0/16, got {item!r}")
+        if None in blocks:
+            return None
+        return self._overlaps(Cmp(fld, "overlaps", tuple(blocks)))
+
+    def _overlaps(self, cmp: Cmp):
+        """In a count filter overlaps is evaluated with it; elsewhere it becomes a derived boolean fact."""
+        if self.domain is not None:
+            return cmp
+        key = "o" + hashlib.sha256(repr(cmp).encode()).hexdigest()[:12]
+        self.overlaps[key] = cmp
+        return Cmp(Field("derived", (key,), BOOL), "eq", True)
 
     def _scalar(self, fld: Field, value, path: str) -> bool:
         want = {STR: str, INT: "number", BOOL: bool}.get(fld.ftype)
@@ -335,6 +569,12 @@ class _Parser:
         return tuple(dict.fromkeys(_norm(v) for v in value)) if ok else None
 
     def operand(self, fld: Field, op: str, value, path: str, negated: bool):
+        if isinstance(value, dict) and op in REF_OPS:
+            return self.reference(fld, op, value, path)
+        if fld.section == "time":
+            return self.time_operand(fld, op, value, path)
+        if op == "overlaps":
+            return self.overlaps_operand(fld, value, path)
         if op in ("eq", "ne"):
             return Cmp(fld, op, _norm(value)) if self._scalar(fld, value, path) else None
         if op in ("in", "not_in"):
@@ -349,7 +589,7 @@ class _Parser:
             if not isinstance(value, str):
                 self.errors.add(path, f"expected a pattern string, got {type_name(value)}")
                 return None
-            if negated:
+            if negated and self.domain is None:
                 self.errors.add(path, "matches cannot be used under not (durable_rules has no negated pattern "
                                       "operator); match the values you want instead")
                 return None
@@ -440,7 +680,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
         if not isinstance(message, str) or not message.strip():
             errors.add(f"{path}.message", f"expected a non-empty string, got {type_name(message)}")
         else:
-            parts, problems = template.parse(message, scope)
+            parts, problems = template.parse(message, scope, parser.count_names)
             for problem in problems:
                 errors.add(f"{path}.message", problem)
 
@@ -448,7 +688,10 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
         return None, parser.regexes
     rule = Rule(id=rule_id, description=description.strip(), effect=effect, when=when, message=parts,
                 message_text=message, scope=scope, file=file_name, source=f"{errors.source}: {path}",
-                index=index, enabled=enabled, fields=parser.fields,
+                index=index, enabled=enabled, fields=parser.fields, counts=parser.counts,
+                overlaps=parser.overlaps,
+                zones={f.path[0] for f in parser.fields if f.section == "time"}
+                | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
                 approver_role=approver_role if effect == "require_approval" else None)
     return rule, parser.regexes
 

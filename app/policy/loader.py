@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from app.policy import host
+from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules
 from app.policy.language import Errors, Rule, RuleFileError, parse_document
 
@@ -158,6 +159,7 @@ def build(rules_dir, *, check_engine: bool = True) -> CompiledRuleSet:
         problem = host.ruleset_error(compiled.definition)
         if problem:
             raise RuleFileError(f"{rules_dir}: durable_rules refused the compiled rule set: {problem}")
+    compiled.derivations = Derivations.of(compiled.rules.values())
     compiled.fingerprint = fingerprint(sources)
     compiled.files = [src.path.name for src in sources]
     return compiled

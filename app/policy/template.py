@@ -17,8 +17,15 @@ UNSET = "<unset>"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
-def parse(text: str, scope: str) -> tuple[list, list[str]]:
-    """-> (parts, problems). Parts are literal strings and ``(section, path)`` tuples."""
+PLACEHOLDER_SECTIONS = SECTIONS + ("time", "count")
+
+
+def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list[str]]:
+    """-> (parts, problems). Parts are literal strings and ``(section, path)`` tuples.
+
+    ``counts`` maps the rule's count names to their keys: ``{count.<name>}`` is how many rows matched,
+    ``{count.<name>.ids}`` which ones.
+    """
     parts: list = []
     problems: list[str] = []
     pos = 0
@@ -35,10 +42,18 @@ def parse(text: str, scope: str) -> tuple[list, list[str]]:
             continue
         name = m.group(1).strip()
         section, _, rest = name.partition(".")
-        if section not in SECTIONS or not rest:
+        if section not in PLACEHOLDER_SECTIONS or section == "siblings" or not rest:
             problems.append(f"unknown placeholder {{{name}}} (placeholders look like {{change.component}}, "
-                            f"{{component.config.some_key}} or {{impacted.id}})")
+                            f"{{component.config.some_key}}, {{impacted.id}}, {{time.UTC.weekday}} or "
+                            f"{{count.<name>}})")
             continue
+        if section == "count":
+            alias, _, tail = rest.partition(".")
+            if alias not in (counts or {}):
+                problems.append(f"unknown placeholder {{{name}}}: no count named {alias!r} in this rule "
+                                "(give the count a name: count: {name: ..., ...})")
+                continue
+            rest = counts[alias] + (f".{tail}" if tail else "")
         fld, reason = resolve_field(section, rest)
         if fld is None:
             problems.append(f"unknown placeholder {{{name}}}: {reason}")

@@ -755,7 +755,9 @@ def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Request
     server_log = WORK_DIR / "gunicorn.log"
     env = {**os.environ, "NEO4J_URI": neo.target.uri, "NEO4J_USER": neo.target.auth[0],
            "NEO4J_PASSWORD": neo.target.auth[1], "KARMA_TESTCONTAINERS": "0",
-           "KARMA_RULES_DIR": str(cfg.rules_dir), "KARMA_LOG_LEVEL": "warning"}
+           "KARMA_RULES_DIR": str(cfg.rules_dir), "KARMA_LOG_LEVEL": "warning",
+           # the benchmark measures capacity, not the API's rate limits (README "Reliability")
+           "KARMA_RATE_PER_TOKEN": "0", "KARMA_RATE_PER_SOURCE": "0"}
     factory = "app:create_app()"
     cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
            "--bind", f"127.0.0.1:{port}", "--workers", str(cfg.workers), factory]

@@ -3,7 +3,9 @@
 Rules follow the shapes of the project's own rule files (`rules/*.yaml`, see docs/rules.md): account
 guards on prod environments, key freezes per type, runtime-state checks on impacted components,
 blast-radius warnings, unpublished-output warnings, depth and action checks. They name the generated
-world's environments and types, so the engine sees the same kind of variety a real estate's rules have.
+world's environments and types, so the engine sees the same kind of variety a real estate's rules have;
+change windows, counts over the impact, path conditions, field-against-field and CIDR overlaps are in the
+mix (docs/rules.md).
 Most of them do not fire on the benchmark's change (a tag change in the probe environment), a few warn,
 none rejects: the request is the same whatever the rule count.
 """
@@ -90,7 +92,64 @@ def _action(i: int, rng: random.Random) -> dict:
             "message": "{impacted.id} needs a rolling restart; scheduled with the platform team"}
 
 
-FAMILIES = (_account_guard, _key_freeze, _runtime_state, _blast_radius, _unpublished, _depth, _action)
+ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney")
+
+
+def _window(i: int, rng: random.Random) -> dict:
+    """A change window (docs/rules.md): no prod changes at weekends or after hours, in a team's zone."""
+    env, zone, hour = f"a{rng.randint(1, 300):04d}-prod", rng.choice(ZONES), rng.randint(15, 19)
+    return {"id": f"g{i:04d}-{env}-window", "effect": "block",
+            "description": f"{env} changes wait for the change window ({zone}).",
+            "when": {"change": {"environment": env},
+                     "time": {"zone": zone, "any": [{"weekday": ["sat", "sun"]}, {"hour": {"gte": hour}}]}},
+            "message": "{change.component}: outside the change window of " + env}
+
+
+def _count(i: int, rng: random.Random) -> dict:
+    """A count over the impact: too many of one type in one state."""
+    env, ctype, limit = _env(rng), rng.choice(TYPES), rng.choice((3, 5, 10, 25))
+    return {"id": f"g{i:04d}-{env}-many-{ctype}", "effect": "block",
+            "description": f"A change in {env} reaching more than {limit} published {ctype} waits.",
+            "when": {"change": {"environment": env},
+                     "count": {"name": "hit", "impacted": {"type": ctype, "runtime_published": True},
+                               "gt": limit}},
+            "message": "{change.component} reaches {count.hit} " + ctype}
+
+
+def _path(i: int, rng: random.Random) -> dict:
+    """A path condition: reached through a type, via a reference key."""
+    through, target = rng.choice(TYPES), rng.choice(TYPES)
+    return {"id": f"g{i:04d}-{target}-through-{through}", "effect": "warn",
+            "description": f"A {target} reached through a {through} gets a review.",
+            "when": {"impacted": {"type": target, "path_types": {"contains": through},
+                                  "depth": {"gte": 2}}},
+            "message": "{impacted.id} is reached through " + through + " (via {impacted.via})"}
+
+
+def _field_ref(i: int, rng: random.Random) -> dict:
+    """Field against field: a dependent configured for another VPC than the one its subnet moves to."""
+    env = _env(rng)
+    return {"id": f"g{i:04d}-{env}-vpc-move", "effect": "reject",
+            "description": f"No subnet in {env} moves away from its dependents' VPC.",
+            "when": {"change": {"type": "subnet", "environment": env, "changed_keys": {"contains": "vpc_nickname"}},
+                     "impacted": {"config.vpc_nickname": {"exists": True,
+                                                          "ne": {"field": "change.new.vpc_nickname"}}}},
+            "message": "{impacted.id} stays in VPC {impacted.config.vpc_nickname}"}
+
+
+def _overlap(i: int, rng: random.Random) -> dict:
+    """A CIDR overlap with sibling subnets."""
+    env = _env(rng)
+    return {"id": f"g{i:04d}-{env}-cidr-overlap", "effect": "reject",
+            "description": f"A subnet block in {env} must not overlap its siblings'.",
+            "when": {"change": {"type": "subnet", "environment": env, "changed_keys": {"contains": "cidr_block"}},
+                     "count": {"siblings": {"config.cidr_block": {"overlaps": {"field": "change.new.cidr_block"}}},
+                               "gte": 1}},
+            "message": "{change.new.cidr_block} overlaps a sibling subnet"}
+
+
+FAMILIES = (_account_guard, _key_freeze, _runtime_state, _blast_radius, _unpublished, _depth, _action,
+            _window, _count, _path, _field_ref, _overlap)
 
 
 def _probe_review(i: int, rng: random.Random) -> dict:

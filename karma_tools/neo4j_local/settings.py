@@ -244,6 +244,8 @@ def render_conf(settings: LocalNeo4jSettings) -> str:
         f"server.directories.plugins={settings.home / 'plugins'}",
         f"server.directories.import={settings.home / 'import'}",
         "dbms.usage_report.enabled=false",
+        # No transaction outlives a request: the server ends any that runs longer (Karma's own limit is 10 s).
+        "db.transaction.timeout=15s",
         # Bolt waits 5 s + 5 s for connections and worker threads on shutdown by default; 1 s is plenty locally.
         "internal.server.bolt.connection_shutdown_wait_time=1s",
         "internal.server.bolt.thread_pool_shutdown_wait_time=1s",

@@ -240,12 +240,12 @@ def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, clien
     real_evaluate = karma.policy.evaluate
     calls = []
 
-    def evaluate(facts):
+    def evaluate(facts, now=None):
         calls.append(len(facts))
         if len(calls) == 1:  # inside our transaction, after the impact was read: another deploy reports
             ComponentService(karma.repo).update_runtime(
                 "route53-zone/karma-dev", {"zone_id": "Z0KARMADEV00009"}, "deploy")
-        return real_evaluate(facts)
+        return real_evaluate(facts, now=now)
 
     karma.policy.evaluate = evaluate
     try:

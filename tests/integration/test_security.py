@@ -195,3 +195,46 @@ def test_hostile_ids_keys_and_values_leave_the_graph_untouched(client, graph_dum
     after = graph_dump()
     assert len([n for n in after["nodes"] if "Component" in n["labels"]]) == \
         len([n for n in before["nodes"] if "Component" in n["labels"]])
+
+
+def _unchanged_but_refusals(before, after):
+    added = [n for n in after["nodes"] if n not in before["nodes"]]
+    return all(n["labels"] == ["AuditEntry"] for n in added) and \
+        all(n in after["nodes"] for n in before["nodes"])
+
+
+@pytest.mark.parametrize("role", ["approver", "admin"])
+def test_environment_limits_on_approve_and_deny(client, bearer, graph_dump, role):
+    ted = bearer("ted@strall.com", "requester")
+    pending = client.post("/request-change", headers=ted, json={
+        "component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"}).get_json()
+    assert pending["status"] == "pending_approval", pending
+    dev_only = bearer(f"dev-{role}@usekarma.dev", role, ["dev"])
+    before = graph_dump()
+    for action in ("approve", "deny"):
+        resp = client.post(f"/changes/{pending['change_id']}/{action}", json={"comment": "x"}, headers=dev_only)
+        assert resp.status_code == 403 and resp.get_json()["cause"] == "environment", (action, resp.get_json())
+    assert _unchanged_but_refusals(before, graph_dump())
+    assert client.get(f"/changes/{pending['change_id']}").get_json()["status"] == "pending_approval"
+    prod_ok = bearer(f"prod-{role}@usekarma.dev", role, ["prod"])
+    resp = client.post(f"/changes/{pending['change_id']}/deny", json={"comment": "no"}, headers=prod_ok)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "denied"
+
+
+def test_environment_limits_on_cancel(client, bearer, graph_dump):
+    admin = bearer("root@usekarma.dev", "admin")
+    assert client.put("/components/cloudfront-distribution/strall-com/runtime", json={"runtime": {}},
+                      headers=admin).status_code == 200
+    ted = bearer("ted@strall.com", "requester")
+    queued = client.post("/request-change", headers=ted, json={
+        "component": "serverless-site/strall-com", "proposed_change": {"cloudfront_aliases": ["new.strall.com"]},
+        "reason": "new alias", "on_blocked": "queue"}).get_json()
+    assert queued["status"] == "queued", queued
+    before = graph_dump()
+    dev_admin = bearer("dev-admin@usekarma.dev", "admin", ["dev"])
+    resp = client.delete(f"/changes/{queued['change_id']}", headers=dev_admin)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment", resp.get_json()
+    assert _unchanged_but_refusals(before, graph_dump())
+    assert client.get(f"/changes/{queued['change_id']}").get_json()["status"] == "queued"
+    prod_admin = bearer("prod-admin@usekarma.dev", "admin", ["prod"])
+    assert client.delete(f"/changes/{queued['change_id']}", headers=prod_admin).get_json()["status"] == "cancelled"

@@ -143,6 +143,7 @@ def test_render_conf_defaults(settings: nl.LocalNeo4jSettings):
     assert conf["server.memory.pagecache.size"] == "64m"
     assert conf["server.memory.heap.max_size"] == "512m"
     assert conf["dbms.memory.transaction.total.max"] == "256m"
+    assert conf["db.transaction.timeout"] == "15s"  # no transaction outlives a request
     assert conf["server.directories.data"] == str(settings.home / "data")
     assert conf["server.directories.logs"] == str(settings.home / "logs")
     assert conf["dbms.usage_report.enabled"] == "false"

@@ -12,7 +12,7 @@ from app.policy import compiler as compiler_module
 from app.policy.compiler import MAX_FACT_KEYS, compile_rules, fnv1
 from app.policy.facts import flatten
 from app.policy.template import render
-from test_policy_support import BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml
+from test_policy_support import BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml, write_rules
 
 
 def compiled(tmp_path, text):
@@ -261,3 +261,21 @@ def test_component_section_is_available_to_impacted_rules(tmp_path):
     assert [d.rule_id for d in engine.evaluate(facts(rows=[impacted()]))] == ["both"]
     other = component(config={"vpc_nickname": "karma-prod"})
     assert engine.evaluate(facts(component_fact=other, rows=[impacted()])) == []
+
+
+def test_a_refused_registration_is_retried_under_a_fresh_name(tmp_path, monkeypatch):
+    """durable_rules now and then refuses a ruleset it accepts on the next try (error 102)."""
+    engine = PolicyEngine(write_rules(tmp_path, rule_yaml("change: {type: subnet}", rule_id="retry-me")))
+    real = host._host().set_rulesets
+    calls = []
+
+    def flaky(rulesets):
+        calls.append(list(rulesets))
+        if len(calls) == 1:
+            raise Exception("Could not create ruleset, error code: 102")
+        return real(rulesets)
+
+    monkeypatch.setattr(host._host(), "set_rulesets", flaky)
+    engine.load()
+    assert len(calls) == 2 and calls[1][0].endswith("_r1")
+    assert [d.rule_id for d in engine.evaluate(facts())] == ["retry-me"]

@@ -37,14 +37,14 @@ CASES = {
     "unknown operator": (
         one_rule("{change: {type: {equals: subnet}}}"),
         "rules[0].when.change.type.equals: unknown operator 'equals' (expected one of eq, ne, in, not_in, lt, "
-        "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty)"),
+        "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty, overlaps, between)"),
     "unknown rule key": (
         one_rule(severity="high"),
         "rules[0].severity: unknown field (expected one of id, description, effect, when, message, enabled, "
         "approver_role)"),
     "unknown section": (
         one_rule("{changes: {type: subnet}}"),
-        "rules[0].when.changes: unknown section (expected change, component, impacted, all, any or not) "
+        "rules[0].when.changes: unknown section (expected change, component, impacted, time, count, all, any or not) "
         "(did you mean 'change'?)"),
     "sub-field of a fixed field": (
         one_rule("{change: {type.name: subnet}}"),

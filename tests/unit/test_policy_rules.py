@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -10,12 +12,14 @@ from app.policy import PolicyEngine, validate_dir
 from test_policy_support import BASTION, SUBNET, change, component, facts, impacted
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
+IN_HOURS = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)  # a Tuesday, 10:00 in Paris (windows.yaml)
 
 
 @pytest.fixture(scope="module")
 def engine():
     engine = PolicyEngine(RULES)
     engine.load()
+    engine.evaluate = partial(engine.evaluate, now=IN_HOURS)  # the shipped change window: a fixed clock
     return engine
 
 

@@ -47,12 +47,20 @@ def impacted(cid: str = BASTION, *, origin: str = SUBNET, depth: int = 1, edge_k
         "path": path, "edge_kinds": edge_kinds, "edge_kind": edge_kinds[-1] if edge_kinds else None,
         "runtime": {"instance_id": "i-0a42b45710000001", "state": "running"}, "runtime_published": True,
         "missing_outputs": [], "unpublished_reads": [], "action": "redeploy",
+        "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro"},
+        "path_types": [p.split("/", 1)[0] for p in path], "via": ["subnet_nickname"] * len(edge_kinds),
     }
     base.update(overrides)
     return base
 
 
-def facts(change_fact: dict | None = None, component_fact: dict | None = None, rows=()) -> list[dict]:
+def sibling(cid: str, **config) -> dict:
+    ctype, nickname = cid.split("/", 1)
+    return {"id": cid, "type": ctype, "nickname": nickname, "environment": "dev", "config": config}
+
+
+def facts(change_fact: dict | None = None, component_fact: dict | None = None, rows=(),
+          siblings=()) -> list[dict]:
     """The pipeline's shape: one change fact (impacted None), then one fact per impacted row."""
     ch = change_fact if change_fact is not None else change()
     comp = component_fact if component_fact is not None else component()
@@ -63,8 +71,11 @@ def facts(change_fact: dict | None = None, component_fact: dict | None = None, r
     _declared("component", comp)
     for row in rows:
         _declared("impacted", row)
-    return [{"change": ch, "component": comp, "impacted": None}] + [
-        {"change": ch, "component": comp, "impacted": row} for row in rows]
+    siblings = list(siblings)
+    for row in siblings:
+        _declared("siblings", row)
+    return [{"change": ch, "component": comp, "impacted": None, "siblings": siblings}] + [
+        {"change": ch, "component": comp, "impacted": row, "siblings": siblings} for row in rows]
 
 
 def _declared(section: str, fact: dict) -> None:

@@ -1,0 +1,411 @@
+"""``karma rules test``: rule test cases (``rules/tests/*.yaml``) run through the service's own pipeline.
+
+A test file::
+
+    fixture:                      # the graph for every case of the file (a case may give its own)
+      seed: ../../seed/karma-world.yaml      # a seed file (relative to this file), and/or
+      components: [...]                      # seed-format components and edges, inline
+      edges: [...]
+    at: 2026-12-01T10:00:00+01:00 # the request time (time conditions); per case too
+    cases:
+      - name: a subnet change is rejected while the bastion runs
+        assume: {runtime: {ec2-instance/karma-dev-bastion: {state: running}}}
+        change: {component: subnet/karma-dev-private-a, proposed_change: {cidr_block: 10.42.9.0/24},
+                 requested_by: ted@strall.com}
+        expect:
+          status: rejected
+          decisions:              # exactly these (any order); or includes: / excludes:
+            - {rule: subnet-change-with-running-instance, effect: reject,
+               component: ec2-instance/karma-dev-bastion, message: "is running in"}
+
+A case runs :func:`app.changes.pipeline.analyse` — validation, merge, diff, impact, facts, durable_rules —
+on the context :class:`app.policy.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
+it decides exactly as the service's ``/plan`` and ``/request-change`` would on that graph; it never talks
+to Neo4j. ``change`` is today's single-component body; ``changes: [...]`` is reserved for change sets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from app.changes.model import ChangeRequest
+from app.changes.pipeline import analyse, reference_ids, reference_values
+from app.changes.set_analysis import analyse_set
+from app.changes.sets import ChangeSet
+from app.changes.sets import reference_ids as set_reference_ids
+from app.errors import KarmaError
+from app.policy.fixture import FixtureGraph
+from app.policy.loader import _StrictLoader, _yaml_error
+from app.seeding import SeedError, read_file
+
+DEFAULT_AT = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # a Tuesday; 11:00 in Paris
+FILE_KEYS = ("fixture", "at", "cases")
+CASE_KEYS = ("name", "fixture", "at", "assume", "change", "changes", "expect")
+CHANGE_KEYS = ("component", "proposed_change", "requested_by", "reason", "on_blocked")
+EXPECT_KEYS = ("status", "decisions", "includes", "excludes")
+DECISION_KEYS = ("rule", "effect", "component", "message")
+STATUSES = ("applied", "rejected", "queued", "pending_approval", "invalid", "not_found")
+
+
+class CaseFileError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class Case:
+    file: str
+    index: int
+    name: str
+    fixture: dict
+    at: datetime
+    assume: dict
+    change: dict
+    expect: dict
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}: cases[{self.index}]"
+
+
+@dataclass
+class Outcome:
+    case: Case
+    ok: bool
+    status: str
+    decisions: list[dict]
+    problems: list[str] = field(default_factory=list)
+    diff: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"file": self.case.file, "case": self.case.name, "index": self.case.index, "ok": self.ok,
+                "status": self.status, "expected": self.case.expect, "problems": self.problems,
+                "decisions": [{"rule": d["rule_id"], "effect": d["effect"], "component": d["component"],
+                               "message": d["message"]} for d in self.decisions],
+                "error": self.error, "ms": round(self.seconds * 1000, 2)}
+
+
+# ------------------------------------------------------------------------------------------ reading
+def case_files(paths: list[Path]) -> list[Path]:
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir()
+                            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file())
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CaseFileError([f"{path}: no such test file or directory"])
+    return files
+
+
+def _time(value, where: str, errors: list[str]) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if value == "now":
+        return datetime.now(timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    errors.append(f"{where}: expected an ISO date-time such as 2026-12-04T15:30:00+01:00 (or now), got {value!r}")
+    return None
+
+
+def _fixture(raw, base: Path, where: str, errors: list[str]) -> dict | None:
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a mapping (seed, components, edges), got {type(raw).__name__}")
+        return None
+    unknown = sorted(set(raw) - {"seed", "components", "edges"})
+    for key in unknown:
+        errors.append(f"{where}.{key}: unknown field (expected seed, components or edges)")
+    doc = {"components": [], "edges": []}
+    if "seed" in raw:
+        try:
+            seed = read_file(base / str(raw["seed"]))
+        except SeedError as exc:
+            errors.extend(f"{where}.seed: {e}" for e in exc.errors)
+            return None
+        if not isinstance(seed, dict):
+            errors.append(f"{where}.seed: not a seed document")
+            return None
+        doc["components"] += list(seed.get("components") or [])
+        doc["edges"] += list(seed.get("edges") or [])
+    for key in ("components", "edges"):
+        items = raw.get(key) or []
+        if not isinstance(items, list):
+            errors.append(f"{where}.{key}: expected a list")
+            return None
+        if key == "components" and "seed" in raw:  # inline components replace the seed's of the same id
+            ids = {c.get("id") for c in items if isinstance(c, dict)}
+            doc[key] = [c for c in doc[key] if not (isinstance(c, dict) and c.get("id") in ids)]
+        doc[key] += items
+    return None if unknown else doc
+
+
+def _decisions(raw, where: str, errors: list[str]) -> list[dict] | None:
+    if not isinstance(raw, list):
+        errors.append(f"{where}: expected a list of decisions ({{rule, effect, component, message}})")
+        return None
+    out = []
+    for i, item in enumerate(raw):
+        sub = f"{where}[{i}]"
+        if isinstance(item, str):
+            item = {"rule": item}
+        if not isinstance(item, dict) or "rule" not in item:
+            errors.append(f"{sub}: expected a rule id or a mapping with rule (and effect, component, message)")
+            continue
+        for key in item:
+            if key not in DECISION_KEYS:
+                errors.append(f"{sub}.{key}: unknown field (expected one of {', '.join(DECISION_KEYS)})")
+        if "message" in item:
+            try:
+                re.compile(str(item["message"]))
+            except re.error as exc:
+                errors.append(f"{sub}.message: not a valid pattern: {exc}")
+        out.append({k: str(v) for k, v in item.items()})
+    return out
+
+
+def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime, errors: list[str]) -> Case | None:
+    where = f"{shown(file)}: cases[{index}]"
+    if not isinstance(raw, dict):
+        errors.append(f"{where}: expected a mapping (a case)")
+        return None
+    before = len(errors)
+    for key in raw:
+        if key not in CASE_KEYS:
+            errors.append(f"{where}.{key}: unknown field (expected one of {', '.join(CASE_KEYS)})")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append(f"{where}.name: required, a non-empty string")
+    fixture = _fixture(raw["fixture"], file.parent, f"{where}.fixture", errors) if "fixture" in raw else shared
+    if fixture is None and "fixture" not in raw:
+        errors.append(f"{where}.fixture: required (here or at the top of the file)")
+    at = _time(raw["at"], f"{where}.at", errors) if "at" in raw else shared_at
+    change = raw.get("change")
+    if "changes" in raw:
+        change = _change_set(raw, where, errors)
+    elif not isinstance(change, dict):
+        errors.append(f"{where}.change: required, a change body (component, proposed_change, requested_by)")
+    else:
+        for key in change:
+            if key not in CHANGE_KEYS:
+                errors.append(f"{where}.change.{key}: unknown field (expected one of {', '.join(CHANGE_KEYS)})")
+        for key in ("component", "requested_by"):
+            if not isinstance(change.get(key), str):
+                errors.append(f"{where}.change.{key}: required, a string")
+        if not isinstance(change.get("proposed_change"), dict):
+            errors.append(f"{where}.change.proposed_change: required, a mapping of config keys")
+        if change.get("on_blocked", "reject") not in ("reject", "queue"):
+            errors.append(f"{where}.change.on_blocked: must be reject or queue")
+    assume = raw.get("assume") or {}
+    if not isinstance(assume, dict) or set(assume) - {"runtime"} or not isinstance(assume.get("runtime", {}), dict):
+        errors.append(f"{where}.assume: expected {{runtime: {{<component id>: {{<output>: <value>}}}}}}")
+    expect = raw.get("expect")
+    if not isinstance(expect, dict) or not expect:
+        errors.append(f"{where}.expect: required: status and/or decisions, includes, excludes")
+        expect = {}
+    for key in expect:
+        if key not in EXPECT_KEYS:
+            errors.append(f"{where}.expect.{key}: unknown field (expected one of {', '.join(EXPECT_KEYS)})")
+    if "status" in expect and expect["status"] not in STATUSES:
+        errors.append(f"{where}.expect.status: must be one of {', '.join(STATUSES)}")
+    if "decisions" in expect and "includes" in expect:
+        errors.append(f"{where}.expect: decisions (exact) and includes exclude each other")
+    for key in ("decisions", "includes", "excludes"):
+        if key in expect:
+            expect[key] = _decisions(expect[key], f"{where}.expect.{key}", errors)
+    if len(errors) > before:
+        return None
+    return Case(file=shown(file), index=index, name=name.strip(), fixture=fixture, at=at,
+                assume=assume, change=change, expect=expect)
+
+
+def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
+    """A case's change set: `changes: [...]` (the request-change set format) plus `requested_by`,
+    optional `reason` and `on_blocked` in `change:`. Its structure is checked when it runs, as the
+    service checks it (a malformed set is the `invalid` status)."""
+    body = dict(raw.get("change") or {})
+    if not isinstance(raw["changes"], list) or not raw["changes"]:
+        errors.append(f"{where}.changes: expected a non-empty list of operations")
+    if set(body) - {"requested_by", "reason", "on_blocked"}:
+        errors.append(f"{where}.change: with changes, only requested_by, reason and on_blocked")
+    if not isinstance(body.get("requested_by"), str):
+        errors.append(f"{where}.change.requested_by: required, a string")
+    return {**body, "changes": raw["changes"]}
+
+
+def read_cases(path: Path) -> list[Case]:
+    """Every case of one test file, or CaseFileError listing every problem (file: field: message)."""
+    errors: list[str] = []
+    name = shown(path)
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
+    except OSError as exc:
+        raise CaseFileError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
+        raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
+    for key in doc:
+        if key not in FILE_KEYS:
+            errors.append(f"{name}: {key}: unknown field (expected one of {', '.join(FILE_KEYS)})")
+    shared = _fixture(doc["fixture"], path.parent, f"{name}: fixture", errors) if "fixture" in doc else None
+    shared_at = _time(doc["at"], f"{name}: at", errors) if "at" in doc else DEFAULT_AT
+    cases = [_case(raw, i, path, shared, shared_at or DEFAULT_AT, errors) for i, raw in enumerate(doc["cases"])]
+    if errors:
+        raise CaseFileError(errors)
+    return [c for c in cases if c is not None]
+
+
+def shown(path: Path) -> str:
+    """A test file's path as the operator typed it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# ------------------------------------------------------------------------------------------ running
+def request_of(case: Case) -> ChangeRequest:
+    c = case.change
+    return ChangeRequest(component=c["component"], proposed_change=c["proposed_change"],
+                         requested_by=c["requested_by"], reason=c.get("reason"),
+                         on_blocked=c.get("on_blocked", "reject"))
+
+
+def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
+    """(status, decisions) the service would give this change on the case's graph (nothing is written)."""
+    graph = FixtureGraph(case.fixture)
+    graph.assume_runtime(case.assume.get("runtime") or {})
+    if "changes" in case.change:
+        return _evaluate_set(case, graph, policy)
+    request = request_of(case)
+    try:
+        ctx = graph.context(request.component, reference_ids(request), reference_values(request))
+        analysis = analyse(request, ctx, mode="full", policy=policy, now=case.at)
+    except KarmaError as exc:
+        return ("not_found" if exc.status == 404 else "invalid"), []
+    if not analysis.diff:
+        return "invalid", []  # the service refuses a change that changes nothing (422)
+    return analysis.status(), analysis.decisions
+
+
+def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[dict]]:
+    """A change-set case: the gate's set analysis on the fixture's context (nothing is written)."""
+    try:
+        change_set = ChangeSet.from_dict({"on_blocked": "reject", **case.change})
+        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        analysis = analyse_set(change_set, ctx, mode="full", policy=policy)
+    except (KarmaError, TypeError) as exc:
+        return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), []
+    return analysis.status(), analysis.decisions
+
+
+def _line(d: dict) -> str:
+    return f"{d.get('effect', '*')} {d.get('rule') or d.get('rule_id')} on {d.get('component', '*')}"
+
+
+def _matches(expected: dict, actual: dict) -> bool:
+    return (expected["rule"] == actual["rule_id"]
+            and expected.get("effect", actual["effect"]) == actual["effect"]
+            and expected.get("component", actual["component"]) == actual["component"]
+            and ("message" not in expected or re.search(expected["message"], actual["message"]) is not None))
+
+
+def _unmatched(expected: list[dict], actual: list[dict]) -> tuple[list[dict], list[dict]]:
+    left = list(actual)
+    missing = []
+    for e in expected:
+        hit = next((a for a in left if _matches(e, a)), None)
+        if hit is None:
+            missing.append(e)
+        else:
+            left.remove(hit)
+    return missing, left
+
+
+def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], list[str]]:
+    """(problems, diff lines) of the actual outcome against the case's expectations."""
+    expect, problems, diff = case.expect, [], []
+    if "status" in expect and expect["status"] != status:
+        problems.append(f"status: expected {expect['status']}, got {status}")
+    for key in ("decisions", "includes"):
+        if key not in expect:
+            continue
+        missing, extra = _unmatched(expect[key], decisions)
+        if missing or (key == "decisions" and extra):
+            problems.append(f"decisions: {len(missing)} missing" + (f", {len(extra)} unexpected"
+                                                                    if key == "decisions" else ""))
+            want = sorted(_line(e) + (f" ~ /{e['message']}/" if "message" in e else "") for e in expect[key])
+            got = sorted(f"{_line(a)}: {a['message']}" for a in decisions)
+            diff = list(difflib.unified_diff(want, got, "expected", "actual", lineterm="", n=len(want) + len(got)))
+    for e in expect.get("excludes") or []:
+        found = [a for a in decisions if _matches(e, a)]
+        if found:
+            problems.append(f"decisions: {_line(e)} was not expected, got: {found[0]['message']}")
+    return problems, diff
+
+
+def run_case(case: Case, policy) -> Outcome:
+    started = time.perf_counter()
+    try:
+        status, decisions = evaluate(case, policy)
+    except SeedError as exc:
+        return Outcome(case, False, "error", [], problems=[f"fixture: {e}" for e in exc.errors],
+                       error="fixture", seconds=time.perf_counter() - started)
+    problems, diff = check(case, status, decisions)
+    return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
+
+
+def run(paths: list[Path], policy) -> tuple[list[Outcome], list[str]]:
+    """(outcomes, file errors). A broken test file is reported and its cases are not run."""
+    outcomes, errors = [], []
+    for path in case_files(paths):
+        try:
+            cases = read_cases(path)
+        except CaseFileError as exc:
+            errors += exc.errors
+            continue
+        outcomes += [run_case(case, policy) for case in cases]
+    return outcomes, errors
+
+
+def report(outcomes: list[Outcome], errors: list[str]) -> list[str]:
+    """``opa test``-style text: a line per case (FAIL with its problems and diff), then a summary."""
+    lines = [f"ERROR: {e}" for e in errors]
+    current = None
+    for o in outcomes:
+        if o.case.file != current:
+            current = o.case.file
+            lines.append(f"{current}:")
+        if o.ok:
+            lines.append(f"PASS: {o.case.name} ({o.seconds * 1000:.1f}ms)")
+            continue
+        lines.append(f"FAIL: {o.case.name} (cases[{o.case.index}], {o.seconds * 1000:.1f}ms)")
+        lines += [f"  {p}" for p in o.problems]
+        lines += [f"    {d}" for d in o.diff]
+    passed = sum(o.ok for o in outcomes)
+    failed = len(outcomes) - passed
+    lines.append("-" * 80)
+    lines.append(f"PASS: {passed}/{len(outcomes)}")
+    if failed:
+        lines.append(f"FAIL: {failed}/{len(outcomes)}")
+    if errors:
+        lines.append(f"ERROR: {len(errors)} problem(s) in test files")
+    return lines

@@ -1,0 +1,81 @@
+"""Strict JSON for every request body, however it is framed (Content-Length or chunked).
+
+Python's json accepts what JSON does not (NaN, Infinity, duplicate keys — last wins, numbers like
+1e400 that become infinity) and recurses once per nesting level (a RecursionError, i.e. a 500, at
+about a thousand). So before anything parses or walks a body: its nesting depth is counted by a
+linear scan that skips strings (400 `too_deep`, naming the limit), then it is parsed strictly
+(400 `invalid_json`). Integers beyond 64 bits are left to validation, which names the field (422).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.errors import BadRequest
+
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
+_OPEN = frozenset(b"[{")
+
+
+def too_deep(data: bytes, limit: int) -> bool:
+    """True when arrays/objects nest deeper than `limit` anywhere in `data` (strings are skipped)."""
+    depth = 0
+    for match in _TOKENS.finditer(data):
+        first = match.group()[0]
+        if first in _OPEN:
+            depth += 1
+            if depth > limit:
+                return True
+        elif first != 0x22:  # a closing bracket; strings (0x22 '"') are skipped
+            depth -= 1
+    return False
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(f"duplicate keys {duplicated}")
+    return dict(pairs)
+
+
+def parse_strict(data: bytes, max_depth: int):
+    """The body as JSON, or a 400 saying what is wrong with it."""
+    if too_deep(data, max_depth):
+        raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep",
+                         limit=max_depth)
+    try:
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float,
+                          object_pairs_hook=_no_duplicates)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
+
+
+def frame_chunked(environ: dict, max_bytes: int) -> None:
+    """Give a chunked body (no Content-Length) a length, before anything reads it: read at most
+    `max_bytes + 1` bytes — more is a 413 — and present it as an ordinary body. (werkzeug would
+    silently cut a chunked body at the limit, so an oversized one looked merely "invalid".)"""
+    if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return
+    data = environ["wsgi.input"].read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RequestEntityTooLarge(f"the request body is larger than {max_bytes} bytes")
+    environ.update({"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ.pop("wsgi.input_terminated", None)

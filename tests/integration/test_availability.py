@@ -1,0 +1,153 @@
+"""Availability (issue 11, items 1–2): gunicorn workers boot without Neo4j, every endpoint that needs it
+answers a JSON 503 with Retry-After at once, /healthz never waits, /readyz follows the database, and the
+service recovers by itself. Neo4j "goes away" behind a TCP proxy, so the shared test server is untouched.
+
+Bounds on time are asserted loosely (the design target is 2 s; the machine is shared): what the tests
+prove is that nothing waits on the driver's 30 s retry or on gunicorn's worker timeout any more."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from app.settings import REPO_ROOT
+from tests.integration.conftest import free_port
+from tests.integration.faults import TcpProxy, children
+
+BOUND = 5.0  # seconds: far below the 30 s driver retry / 60 s worker timeout this replaces
+SITE = "serverless-site/karma-dev"
+
+
+def timed(method: str, url: str, **kw):
+    started = time.monotonic()
+    resp = requests.request(method, url, timeout=30, **kw)
+    return resp, time.monotonic() - started
+
+
+def wait_for(predicate, seconds: float = 30.0, step: float = 0.1):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {seconds} s")
+
+
+@pytest.fixture
+def proxy(neo4j_target):
+    target = urlsplit(neo4j_target.uri)
+    p = TcpProxy(target.hostname, target.port or 7687, free_port())
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def server(service_env, proxy, world):
+    """gunicorn (2 workers) talking to Neo4j through the proxy, which starts DOWN."""
+    port = free_port()
+    env = {**service_env, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(url), 90, 0.3)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _ok(resp):
+    return resp if resp.status_code == 200 else None
+
+
+def assert_unavailable(resp, elapsed: float) -> None:
+    assert resp.status_code == 503, (resp.status_code, resp.text[:300])
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert resp.json()["cause"] == "database_unavailable"
+    assert elapsed < BOUND, elapsed
+
+
+def test_boots_without_neo4j_serves_503_and_recovers_by_itself(server, proxy, auth_headers, graph_dump):
+    url, master = server
+    before = graph_dump()
+    # Neo4j is down: the workers booted anyway
+    resp, elapsed = timed("GET", f"{url}/healthz")
+    assert resp.status_code == 200 and elapsed < BOUND
+    resp, elapsed = timed("GET", f"{url}/readyz")
+    assert resp.status_code == 503 and resp.json()["status"] == "unavailable" and elapsed < BOUND
+    calls = [("GET", "/components", None), ("GET", f"/components/{SITE}", None), ("GET", "/log", None),
+             ("POST", "/plan", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
+             ("POST", "/request-change",
+              {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
+             ("GET", "/components", None)]  # authenticated or not: the database is needed either way
+    for method, path, body in calls:
+        assert_unavailable(*timed(method, f"{url}{path}", json=body, headers=auth_headers))
+    assert_unavailable(*timed("GET", f"{url}/components"))  # anonymous: no 30 s refusal either
+
+    # a worker that dies during the outage is replaced, and the new one boots without Neo4j too
+    workers = children(master.pid)
+    os.kill(workers[0], signal.SIGKILL)
+    wait_for(lambda: len(set(children(master.pid)) - set(workers)) == 1 and len(children(master.pid)) == 2)
+    assert master.poll() is None
+    for _ in range(6):  # both workers (requests land on either) answer
+        assert_unavailable(*timed("GET", f"{url}/components", headers=auth_headers))
+
+    # Neo4j comes back: ready again without a restart, and writes work
+    proxy.start()
+    back = time.monotonic()
+    wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
+    recovered = time.monotonic() - back
+    assert recovered < BOUND, recovered
+    for _ in range(4):  # each worker notices by itself, within its probe interval (0.5 s)
+        wait_for(lambda: requests.get(f"{url}/components", headers=auth_headers, timeout=10).status_code == 200,
+                 BOUND)
+    assert graph_dump() == before  # nothing was written during the outage
+    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10, json={
+        "component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})), BOUND)
+    assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
+
+
+def test_losing_neo4j_mid_stream_answers_503_fast_then_recovers(server, proxy, auth_headers):
+    url, _master = server
+    proxy.start()
+    wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
+    change = {"component": "cloudfront-distribution/karma-dev", "proposed_change": {"comment": "c0"}}
+    assert requests.post(f"{url}/request-change", json=change, headers=auth_headers, timeout=10).status_code == 200
+    proxy.stop()  # every pooled connection reset at once
+    for n in range(1, 9):
+        resp, elapsed = timed("POST", f"{url}/request-change", headers=auth_headers,
+                              json={**change, "proposed_change": {"comment": f"c{n}"}})
+        assert_unavailable(resp, elapsed)
+    resp, elapsed = timed("GET", f"{url}/readyz")
+    assert resp.status_code == 503 and elapsed < BOUND
+    proxy.start()
+    wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
+    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10,
+                                              json={**change, "proposed_change": {"comment": "after"}})), BOUND)
+    assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
+    comp = wait_for(lambda: _ok(requests.get(f"{url}/components/cloudfront-distribution/karma-dev",
+                                             headers=auth_headers, timeout=10)), BOUND)
+    assert comp.status_code == 200, comp.text[:500]
+    assert comp.json()["config"]["comment"] == "after"

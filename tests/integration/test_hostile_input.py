@@ -1,0 +1,158 @@
+"""Hostile input (issue 11, items 5–9): each is a clear 4xx JSON answer naming the field or cause, never
+a 500, and the graph is left exactly as it was."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+SERVICE = "ecs-service/karma-dev-ingest"
+SITE = "serverless-site/karma-dev"
+HUGE = 100000000000000000000  # beyond 64 bits
+
+
+def doc(change: str, component: str = SERVICE, extra: str = "") -> str:
+    """A request body as raw text (so it can hold what json.dumps would never write)."""
+    return '{"component": "' + component + '", ' + extra + '"proposed_change": ' + change + "}"
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def assert_error(resp, status: int, cause: str | None = None) -> dict:
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:500])
+    assert resp.content_type.startswith("application/json")
+    body = resp.get_json()
+    assert body["code"] == status and body["message"] and "Traceback" not in json.dumps(body)
+    if cause:
+        assert body["cause"] == cause, body
+    return body
+
+
+@pytest.mark.parametrize("path,method,template", [
+    ("/plan", "POST", doc('{"desired_count": {x}}')),
+    ("/request-change", "POST", doc('{"tags": {x}}')),
+    (f"/components/{SERVICE}/runtime", "PUT", '{"runtime": {"service_arn": {x}}}'),
+])
+def test_deep_nesting_is_400_naming_the_limit(client, graph_dump, path, method, template):
+    before = graph_dump()
+    resp = client.open(path, method=method, data=template.replace("{x}", deep(5000)),
+                       content_type="application/json")
+    body = assert_error(resp, 400, "too_deep")
+    assert body["limit"] == 64 and "64" in body["message"]
+    # brackets inside strings are data, not nesting
+    ok = client.open(path, method=method, content_type="application/json",
+                     data=template.replace("{x}", json.dumps("[" * 5000)))
+    assert ok.status_code in (200, 422), ok.get_json()
+    assert ok.get_json().get("cause") != "too_deep"
+    if path == "/plan":
+        assert graph_dump() == before
+
+
+def test_integers_beyond_64_bits_refused_alike_by_plan_and_apply(client, graph_dump):
+    before = graph_dump()
+    change = {"component": SERVICE, "proposed_change": {"desired_count": HUGE}}
+    for path in ("/plan", "/request-change"):
+        body = assert_error(client.post(path, json=change), 422)
+        assert "proposed_change.desired_count" in body["errors"], body
+    as_text = {"component": "route53-zone/karma-dev", "proposed_change": {"root_records": {"n": str(HUGE)}}}
+    assert client.post("/plan", json=as_text).status_code == 200  # as a string it is fine
+    anywhere = {"component": "route53-zone/karma-dev",
+                "proposed_change": {"root_records": {"www": [{"ttl": 1}, {"ttl": -HUGE}]}}}
+    for path in ("/plan", "/request-change"):
+        body = assert_error(client.post(path, json=anywhere), 422)
+        assert "proposed_change.root_records.www[1].ttl" in body["errors"], body
+    body = assert_error(client.post("/request-change", json={**change, "proposed_change": {"desired_count": 3},
+                                                            "expected_version": HUGE}), 422)
+    assert "expected_version" in body["errors"]
+    body = assert_error(client.put(f"/components/{SERVICE}/runtime",
+                                   json={"runtime": {"service_arn": "arn:x", "running_count": HUGE}}), 422)
+    assert any(k.startswith("runtime.running_count") for k in body["errors"]), body
+    assert graph_dump() == before
+
+
+@pytest.mark.parametrize("path", [
+    "/components?page=1000000000000000000000",
+    "/log?page=1000000000000000000000",
+    "/components?page=99999999999999999999999999999999999999&page_size=500",
+    "/log?since=2024-01-01T00:00:00%2B18:01",
+    "/log?until=2024-01-01T00:00:00-23:59",
+    "/log?since=not-a-time",
+])
+def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
+    before = graph_dump()
+    body = assert_error(client.get(path), 422)
+    assert body["errors"], body
+    assert client.get("/log?since=2024-01-01T00:00:00%2B18:00").status_code == 200  # the edge is fine
+    assert graph_dump() == before
+
+
+@pytest.mark.parametrize("content_type,data", [
+    ("text/plain", json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
+    ("application/x-www-form-urlencoded", "component=serverless-site/karma-dev"),
+    (None, json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
+])
+def test_wrong_content_type_is_415(client, graph_dump, content_type, data):
+    before = graph_dump()
+    for path in ("/plan", "/request-change"):
+        kwargs = {"content_type": content_type} if content_type else {}
+        body = assert_error(client.post(path, data=data, **kwargs), 415, "content_type")
+        assert "application/json" in body["message"]
+    assert graph_dump() == before
+
+
+def test_405_names_the_allowed_methods(client):
+    resp = client.delete("/components")
+    body = assert_error(resp, 405)
+    assert body["error"] == "method_not_allowed"
+    assert "GET" in resp.headers["Allow"]
+    resp = client.get("/request-change")
+    assert resp.status_code == 405 and "POST" in resp.headers["Allow"]
+
+
+def test_huge_and_non_finite_numbers_are_400(client, graph_dump):
+    before = graph_dump()
+    for number in ("1e400", "-1e999", "NaN", "-Infinity"):
+        body = doc('{"desired_count": ' + number + "}")
+        assert_error(client.post("/request-change", data=body, content_type="application/json"), 400,
+                     "invalid_json")
+    assert graph_dump() == before
+
+
+# -- through gunicorn: bodies framed with Transfer-Encoding: chunked (no Content-Length) -----------------
+def chunks(text: str):
+    data = text.encode()
+    for start in range(0, len(data), 7):
+        yield data[start:start + 7]
+
+
+@pytest.mark.parametrize("body,cause", [
+    (doc('{"desired_count": 2}', extra='"component": "vpc/karma-dev", '), "invalid_json"),
+    (doc('{"desired_count": NaN}'), "invalid_json"),
+    (doc('{"tags": {"a": Infinity}}'), "invalid_json"),
+    (doc('{"tags": ' + deep(3000) + "}"), "too_deep"),
+])
+def test_chunked_bodies_are_parsed_as_strictly(gunicorn_url, auth_headers, graph_dump, body, cause):
+    before = graph_dump()
+    headers = {**auth_headers, "Content-Type": "application/json"}
+    resp = requests.post(f"{gunicorn_url}/request-change", data=chunks(body), headers=headers, timeout=30)
+    assert resp.request.headers.get("Transfer-Encoding") == "chunked"
+    assert resp.status_code == 400, resp.text[:300]
+    assert resp.json()["cause"] == cause
+    assert graph_dump() == before
+
+
+def test_a_good_chunked_body_is_accepted(gunicorn_url, auth_headers, graph_dump):
+    before = graph_dump()
+    body = json.dumps({"component": SERVICE, "proposed_change": {"desired_count": 3}})
+    resp = requests.post(f"{gunicorn_url}/plan", data=chunks(body),
+                         headers={**auth_headers, "Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 200 and resp.json()["status"] == "planned", resp.text[:300]
+    too_big = doc('{"tags": {"a": "' + "x" * 300_000 + '"}}')
+    resp = requests.post(f"{gunicorn_url}/plan", data=chunks(too_big),
+                         headers={**auth_headers, "Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 413 and resp.json()["code"] == 413
+    assert graph_dump() == before

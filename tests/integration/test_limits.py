@@ -1,0 +1,85 @@
+"""Rate limits (per token, per source, shared by gunicorn's workers) and bounded refusal auditing
+(issue 11, item 11)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import requests
+
+from app.settings import REPO_ROOT
+from tests.integration.conftest import free_port
+
+
+def security_entries(repo) -> list[dict]:
+    rows = repo.driver.execute_query("MATCH (a:AuditEntry {kind: 'security'}) RETURN properties(a) AS p").records
+    return [r["p"] for r in rows]
+
+
+def test_per_token_limit_is_429_with_retry_after(make_app):
+    app = make_app(rate_per_token=0.5, burst_per_token=3)
+    client = app.test_client()
+    codes = [client.get("/components").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    resp = client.get("/components")
+    assert resp.status_code == 429 and int(resp.headers["Retry-After"]) >= 1
+    body = resp.get_json()
+    assert body["cause"] == "rate_limited" and body["limit"] == "token" and body["code"] == 429
+    other = {"Authorization": f"Bearer {client.token_for('other@usekarma.dev', 'viewer')}"}
+    assert client.get("/components", headers=other).status_code == 200  # another token has its own budget
+    assert client.get("/healthz").status_code == 200  # health is never limited
+
+
+def test_per_source_limit_applies_before_authentication(make_app, world):
+    app = make_app(rate_per_source=0.5, burst_per_source=4)
+    client = app.test_client()
+    codes = [client.get("/components", anonymous=True).status_code for _ in range(7)]
+    assert codes == [401] * 4 + [429] * 3
+    assert len(security_entries(world)) == 4  # a limited flood writes nothing more
+
+
+def test_a_refusal_flood_is_audited_boundedly(make_app, world):
+    app = make_app(refusal_burst=3)
+    client = app.test_client()
+    for _ in range(40):
+        assert client.get("/components", anonymous=True).status_code == 401
+    entries = security_entries(world)
+    assert len(entries) == 3 and all(e["source"] == "127.0.0.1" for e in entries)
+    # another cause is a separate stream: not drowned by the flood
+    viewer = {"Authorization": f"Bearer {client.token_for('viewer@usekarma.dev', 'viewer')}"}
+    assert client.post("/queue/process", headers=viewer).status_code == 403
+    assert len(security_entries(world)) == 4
+    app.extensions["karma"].refusal_audit.flush()  # the window's aggregate (also written at exit)
+    entries = security_entries(world)
+    aggregate = [e for e in entries if e.get("repeated")]
+    assert len(entries) == 5 and len(aggregate) == 1 and aggregate[0]["repeated"] == 37
+    assert aggregate[0]["cause"] == "missing_token" and "aggregated" in aggregate[0]["note"]
+
+
+def test_limits_are_shared_by_all_gunicorn_workers(service_env, world, auth_headers):
+    port = free_port()
+    env = {**service_env, "KARMA_RATE_PER_TOKEN": "0.1", "KARMA_BURST_PER_TOKEN": "10"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+         "--bind", f"127.0.0.1:{port}", "--workers", "3", "--access-logfile", "/dev/null", "app:create_app()"],
+        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            __import__("time").sleep(0.3)
+        codes = []
+        for _ in range(30):  # a new connection each time: spread over the workers
+            with requests.Session() as s:
+                codes.append(s.get(f"{url}/components", headers=auth_headers, timeout=30).status_code)
+        assert set(codes) <= {200, 429}
+        # per-process budgets would allow 3 × 10; one shared budget allows 10 (+ 0.1/s refill)
+        assert 10 <= codes.count(200) <= 12, codes
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,111 @@
+"""`karma rules replay`: audit entries keep what the rules saw; a candidate rule set is replayed against
+them without the live graph and without writing anything."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from app.policy import PolicyEngine
+from app.policy.replay import Summary, replay_entry
+from app.settings import REPO_ROOT
+from tests.integration.conftest import karma
+
+SUBNET_B = {"component": "subnet/karma-dev-private-b", "proposed_change": {"availability_zone": "us-east-1c"},
+            "requested_by": "ted@strall.com"}
+BUCKET = {"component": "s3-bucket/karma-shared", "proposed_change": {"versioning": False},
+          "requested_by": "ted@strall.com"}
+SUBNET_A = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "ted@strall.com"}
+NEW_RULE = """
+rules:
+  - id: dev-buckets-are-frozen
+    description: candidate - no bucket changes in dev
+    effect: reject
+    when: {change: {type: s3-bucket, environment: dev}}
+    message: "{change.component} is frozen"
+"""
+
+
+def _counts(driver) -> tuple[int, int]:
+    with driver.session() as session:
+        return (session.run("MATCH (n) RETURN count(n) AS n").single()["n"],
+                session.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"])
+
+
+def _history(client) -> dict:
+    out = {}
+    for name, body in (("subnet_b", SUBNET_B), ("bucket", BUCKET), ("subnet_a", SUBNET_A)):
+        resp = client.post("/request-change", json=body)
+        assert resp.status_code == 200, resp.get_json()
+        out[name] = resp.get_json()
+    return out
+
+
+def test_the_audit_entry_keeps_the_facts_the_rules_saw(client, driver):
+    done = _history(client)
+    entry = client.get(f"/log/{done['bucket']['log_entry_id']}").get_json()
+    facts = entry["facts"]
+    assert facts["v"] == 1 and facts["change"]["component"] == "s3-bucket/karma-shared"
+    assert facts["component"]["config"]["bucket_name"] == "karma-shared-dev"
+    assert {r["id"] for r in facts["impacted"]} == set(done["bucket"]["affected_components"])
+    assert facts["rules"] and facts["at"]
+    rejected = client.get(f"/log/{done['subnet_a']['log_entry_id']}").get_json()
+    assert rejected["status"] == "rejected"
+    assert [r["id"] for r in rejected["facts"]["siblings"]] == ["subnet/karma-dev-private-b"]
+    with driver.session() as session:
+        sizes = [r["n"] for r in session.run("MATCH (a:AuditEntry) WHERE a.facts IS NOT NULL "
+                                             "RETURN size(a.facts) AS n")]
+    assert len(sizes) == 3 and all(0 < n < 20_000 for n in sizes)
+
+
+def test_a_candidate_rule_set_is_replayed_without_the_live_graph_and_writes_nothing(client, repo, driver,
+                                                                                    tmp_path):
+    _history(client)
+    candidate = tmp_path / "candidate"
+    shutil.copytree(REPO_ROOT / "rules", candidate, ignore=shutil.ignore_patterns("tests"))
+    (candidate / "frozen.yaml").write_text(NEW_RULE)
+    engine = PolicyEngine(candidate)
+    engine.load()
+    with driver.session() as session:  # the live graph is gone: a replay must not need it
+        session.run("MATCH (c:Component) DETACH DELETE c").consume()
+    before = _counts(driver)
+
+    summary, changed = Summary(), []
+    for entry in repo.audited_facts():
+        result = replay_entry(entry, engine)
+        summary.add(result)
+        if result.changed:
+            changed.append(result)
+    assert summary.entries == 3
+    assert [(r.entry["component_id"], r.status_then, r.status_now) for r in changed] == [
+        ("s3-bucket/karma-shared", "applied", "rejected")]
+    assert [d["rule_id"] for d in changed[0].added] == ["dev-buckets-are-frozen"]
+    assert "this rule set would have rejected 1 of the 2 applied request(s)" in summary.lines()
+
+    live = PolicyEngine(REPO_ROOT / "rules")
+    live.load()
+    same = [replay_entry(e, live) for e in repo.audited_facts()]
+    assert [r.changed for r in same] == [False, False, False]  # the live rules decide as they did then
+    assert [r.status_now for r in same] == ["applied", "applied", "rejected"]
+    assert _counts(driver) == before
+
+
+def test_the_replay_command(client, service_env, tmp_path):
+    _history(client)
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    (candidate / "frozen.yaml").write_text(NEW_RULE)
+    proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--environment", "dev", "--json")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    body = json.loads(out)
+    assert body["summary"]["entries"] == 3
+    by_component = {r["component"]: r for r in body["requests"]}
+    assert by_component["s3-bucket/karma-shared"]["status_now"] == "rejected"
+    # the candidate has none of the shipped rules: the rejected subnet change would now apply
+    assert by_component["subnet/karma-dev-private-a"]["status_then"] == "rejected"
+    assert by_component["subnet/karma-dev-private-a"]["status_now"] == "applied"
+    proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--component", "subnet/nope")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"0 audited request(s) replayed" in out

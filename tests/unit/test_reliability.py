@@ -1,0 +1,85 @@
+"""Pure parts of app/reliability: the depth scan, strict parsing, the shared GCRA table, bounded refusal
+auditing, the availability guard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.errors import BadRequest, ServiceUnavailable
+from app.reliability.availability import Availability
+from app.reliability.bodies import parse_strict, too_deep
+from app.reliability.ratelimit import SharedBuckets
+from app.reliability.refusals import BoundedRefusalAudit
+
+
+def test_depth_scan_counts_brackets_outside_strings_only():
+    assert not too_deep(b'{"a": [[1, 2], {"b": []}]}', 4)
+    assert too_deep(b'{"a": [[1, 2], {"b": [[]]}]}', 4)
+    assert not too_deep(json.dumps({"s": "[[[[[[[[" * 100, "e": 'q\\"[[[['}).encode(), 1)
+    assert too_deep(b"[" * 100_000, 64)  # unbalanced, huge: still linear, still caught
+
+
+def test_strict_parse_names_what_is_wrong():
+    with pytest.raises(BadRequest) as exc:
+        parse_strict(b"[" * 65 + b"]" * 65, 64)
+    assert exc.value.extra == {"cause": "too_deep", "limit": 64}
+    for text in (b'{"a": NaN}', b'{"a": 1e400}', b'{"a": 1, "a": 2}', b'{"a": -Infinity}', b"\xff"):
+        with pytest.raises(BadRequest) as exc:
+            parse_strict(text, 64)
+        assert exc.value.extra["cause"] == "invalid_json", text
+    assert parse_strict(b'{"a": 100000000000000000000}', 64) == {"a": 10**20}  # left to validation (422)
+
+
+def test_gcra_allows_the_burst_then_says_how_long_to_wait(tmp_path):
+    now = [1000.0]
+    path = str(tmp_path / "rate")
+    a, b = SharedBuckets(path, slots=64, clock=lambda: now[0]), SharedBuckets(path, slots=64, clock=lambda: now[0])
+    assert [a.acquire("k", rate=1.0, burst=3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert b.acquire("k", rate=1.0, burst=3) == pytest.approx(1.0)  # the other "worker" sees the same budget
+    assert a.acquire("other", rate=1.0, burst=3) == 0.0
+    now[0] += 1.0
+    assert b.acquire("k", rate=1.0, burst=3) == 0.0
+    assert a.acquire("k", rate=0, burst=0) == 0.0  # 0: unlimited
+
+
+def test_refusals_are_audited_up_to_the_burst_then_aggregated():
+    written, now = [], [0.0]
+
+    def record(**entry):
+        written.append(entry)
+        return f"log-{len(written)}"
+
+    audit = BoundedRefusalAudit(record, burst=2, window=60, clock=lambda: now[0])
+    ids = [audit.record(source="1.2.3.4", status=401, cause="missing_token", who=None) for _ in range(10)]
+    assert ids == ["log-1", "log-2"] + ["log-1"] * 8 and len(written) == 2
+    audit.record(source="5.6.7.8", status=401, cause="missing_token", who=None)  # another source: its own
+    assert len(written) == 3
+    now[0] = 61.0  # the window is over: its aggregate is written with the next refusal
+    audit.record(source="1.2.3.4", status=401, cause="missing_token", who=None)
+    assert [w.get("repeated") for w in written[3:]] == [8, None]
+
+
+def test_availability_refuses_at_once_while_down_and_probes_each_interval():
+    now, calls = [0.0], []
+
+    def schema():
+        calls.append("schema")
+        if len(calls) < 3:
+            raise OSError("down")
+
+    avail = Availability(schema, lambda: None, probe_interval=0.5, clock=lambda: now[0])
+    with pytest.raises(ServiceUnavailable):
+        avail.guard()  # first try: the schema cannot be applied
+    with pytest.raises(ServiceUnavailable):
+        avail.guard()  # refused without trying (within the interval)
+    assert calls == ["schema"]
+    now[0] = 0.6
+    with pytest.raises(ServiceUnavailable):
+        avail.guard()  # the probe
+    now[0] = 1.2
+    avail.guard()  # back: the schema is applied, requests pass
+    assert calls == ["schema"] * 3 and not avail.down
+    avail.guard()
+    assert len(calls) == 3
