@@ -12,8 +12,10 @@ types declare) and refused whole with every problem named. Into an EMPTY graph i
 audited bulk import: components, derived edges and one AuditEntry (kind `import`, the identity, every
 component) in one transaction. `--plan` shows what would be loaded and writes nothing.
 
-Importing into a graph that already holds components must go through the change pipeline as a change
-set (rules, audit per change); that is not built yet, so it is refused with a clear message.
+Into a graph that already holds components the tree is a desired state, exactly as `karma seed FILE`
+treats a file (app.changes.seed_sets.desired_set): the change set of creates and updates (deletes only
+with `prune`) goes through the gate — rules, one transaction, one audit entry under the identity;
+`plan` previews it. Runtime files never touch runtime there (deploys report runtime).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -122,6 +125,9 @@ def plan(directory: Path, environments: list[str] | None = None) -> dict:
     return _summary(directory, components, edges) | {"plan": True}
 
 
+bulk_plan = plan  # `import_into` takes a flag named plan
+
+
 def _validate(doc: dict) -> tuple[list[dict], list[dict]]:
     try:
         return seeding.validate(doc, {}, [])
@@ -141,6 +147,32 @@ def _summary(directory: Path, components: list[dict], edges: list[dict]) -> dict
             "by_type": dict(sorted(Counter(c["type"] for c in components).items())),
             "environments": sorted({c["environment"] for c in components}),
             "edges": [{k: e[k] for k in ("source", "target", "kind", "via")} for e in edges]}
+
+
+def import_into(repo, gate, directory: Path, *, identity: str, environments: list[str] | None = None,
+                plan: bool = False, prune: bool = False) -> dict:
+    """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
+    into the tree, through the gate (`plan`: previewed only)."""
+    if not repo.component_count():
+        if plan:
+            return bulk_plan(directory, environments)
+        try:
+            return import_tree(repo, directory, identity=identity, environments=environments)
+        except GraphNotEmpty:
+            pass  # someone loaded components meanwhile: go through the gate like any non-empty graph
+    from app.changes.seed_sets import desired_set  # noqa: PLC0415
+
+    doc = read_tree(directory, environments)
+    reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
+    try:
+        change_set, notes = desired_set(repo, doc, requested_by=identity, reason=reason, prune=prune)
+    except seeding.SeedError as exc:
+        raise ImportError_([_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]) from None
+    if change_set is None:
+        return {"import": "change-set", "source": str(directory), "status": "unchanged", "changes": 0,
+                "notes": notes}
+    result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+    return {**result, "import": "change-set", "source": str(directory), "notes": notes}
 
 
 def import_tree(repo, directory: Path, *, identity: str, environments: list[str] | None = None) -> dict:
@@ -163,9 +195,8 @@ def import_tree(repo, directory: Path, *, identity: str, environments: list[str]
                       "requested_by": identity}
 
 
-_NOT_EMPTY = ("the graph already holds components: importing into a non-empty graph must go through the "
-              "change pipeline as one change set (rules, audit), which is not supported yet — only the "
-              "first import into an empty graph is a bulk import (`karma import DIR --plan` previews)")
+_NOT_EMPTY = ("the graph already holds components: a bulk import is only for an empty graph (`karma import` "
+              "sends the tree through the gate as a change set instead)")
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -174,22 +205,27 @@ import click  # noqa: E402 - the command sits beside what it runs
 
 @click.command("import")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would be loaded; write nothing.")
+@click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
 @click.option("--environment", "environments", multiple=True, help="Import only this environment (repeatable).")
-def import_cli(directory: Path, plan_only: bool, environments: tuple[str, ...]) -> None:
-    """Import an iac/<environment>/<type>/<nickname>/config.json tree (into an empty graph)."""
+def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...]) -> None:
+    """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
+    bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
+    deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
+    cli:<os user>. Exit status 1 unless it applied (or nothing had to change)."""
     envs = list(environments) or None
-    try:
-        if plan_only:
-            click.echo(json.dumps(plan(directory, envs), indent=2))
-            return
-        from app.cli import _graph  # noqa: PLC0415
-        from app.settings import Settings  # noqa: PLC0415
+    from app.cli import _services  # noqa: PLC0415
+    from app.errors import KarmaError  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
 
-        with _graph(Settings.from_env()) as repo:
-            result = import_tree(repo, directory, identity=cli_identity(), environments=envs)
+    try:
+        with _services(Settings.from_env()) as karma:
+            result = import_into(karma.repo, karma.gate, directory, identity=cli_identity(), environments=envs,
+                                 plan=plan_only, prune=prune)
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None
-    except GraphNotEmpty as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(result, indent=2))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    click.echo(json.dumps(result, indent=2, default=str))
+    if result.get("status") not in (None, "applied", "planned", "unchanged", "imported"):
+        sys.exit(1)

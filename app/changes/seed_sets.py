@@ -30,7 +30,8 @@ def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = Fals
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
     current = repo.seed_state(sorted(set(ids) | seeding.referenced_ids(doc)))
     components, edges = seeding.validate(doc, {cid: {"environment": c["environment"], "type": c["type"]}
-                                               for cid, c in current.items()})
+                                               for cid, c in current.items()},
+                                       repo.reference_values(seeding.lookups(raw)))
     ops, notes, errors = [], [], {}
     for comp in components:
         old = current.get(comp["id"])

@@ -167,11 +167,37 @@ def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_imp
     assert {r["id"] for r in impact["impacted"]} == {"serverless-api/karma-api", "serverless-api/demo-api"}
 
 
-def test_importing_into_a_non_empty_graph_is_refused_and_writes_nothing(world):
+def test_importing_into_a_non_empty_graph_goes_through_the_gate_as_one_change_set(world, tmp_path):
+    from app.factory import Karma  # noqa: PLC0415
+    from app.policy import PolicyEngine  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+
+    tree = tmp_path / "tree"
+    files = {"vpc/karma-dev": {"cidr": "10.42.0.0/16", "az_count": 3, "enable_ssm_endpoints": True,
+                               "single_nat_gateway": True, "tags": {"Project": "karma", "Environment": "dev"}},
+             "subnet/karma-dev-private-c": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24",
+                                            "availability_zone": "us-east-1c", "map_public_ip_on_launch": False}}
+    for cid, config in files.items():
+        (tree / "iac/dev" / cid).mkdir(parents=True)
+        (tree / "iac/dev" / cid / "config.json").write_text(json.dumps(config))
+    settings = Settings.from_env()
+    policy = PolicyEngine(settings.rules_dir)
+    policy.load()
+    karma = Karma(settings=settings, repo=world, policy=policy)
     before = dump(world)
-    with pytest.raises(importing.GraphNotEmpty, match="change set"):
-        importing.import_tree(world, FIXTURES / "karma-dev-config", identity="cli:tester")
-    assert dump(world) == before
+    planned = importing.import_into(world, karma.gate, tree, identity="cli:tester", plan=True)
+    assert planned["import"] == "change-set" and dump(world) == before  # --plan writes nothing
+    result = importing.import_into(world, karma.gate, tree, identity="cli:tester")
+    assert result["status"] == "applied", result
+    entry = world.log_get(result["log_entry_id"])
+    assert entry["requested_by"] == "cli:tester" and entry["kind"] == "change" and entry["set_size"] == 2
+    doc = importing.read_tree(tree)
+    for comp in doc["components"]:
+        assert world.get_component(comp["id"])["config"] == comp["config"]
+    # nothing deleted without --prune; the same tree again changes nothing
+    assert world.component_count() > len(doc["components"])
+    again = importing.import_into(world, karma.gate, tree, identity="cli:tester")
+    assert again["status"] == "unchanged"
 
 
 def test_a_bad_tree_imports_nothing(empty_graph, tmp_path):
@@ -199,7 +225,8 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
     again = subprocess.run([sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
                            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 1 and "not supported yet" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["status"] == "unchanged"  # the graph already is the tree
 
 
 def test_a_change_to_an_imported_component_uses_the_aws_config_schemas(make_app, driver, empty_graph):
