@@ -81,6 +81,9 @@ class ChangeRequestSchema(Schema):
     expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
+    assume = fields.Dict(metadata={"description": "what-if (POST /plan, /transitions): `runtime` {component id: "
+                                                  "outputs} and `applied` [change set, ...] laid over the live "
+                                                  "graph for this analysis only; the result is hypothetical"})
 
     @validates_schema
     def _one_form(self, data, **_kw):
