@@ -199,6 +199,11 @@ class ChangeResult(Schema):
                                                     "(for a set: of the whole set)"})
     affected_components = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    hypothetical = fields.Boolean(metadata={"description": "what-if plans: the analysis is against `assumed`"})
+    would_be = fields.String(metadata={"description": "what-if plans: the status the change would get"})
+    assumed = fields.Raw(metadata={"description": "what-if plans: the runtime overlay and applied sets"})
+    assumed_status = fields.List(fields.String(), metadata={"description": "what-if plans: each applied set's "
+                                                                           "status, simulated in order"})
     log_entry_id = fields.String(allow_none=True)
     change_id = fields.String(allow_none=True)
     component = fields.String()

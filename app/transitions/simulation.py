@@ -37,8 +37,8 @@ class Assumptions:
         unknown = sorted(set(body) - {"runtime", "applied"})
         if unknown:
             raise Unprocessable("unknown assumption", errors={f"assume.{k}": ["unknown field"] for k in unknown})
-        runtime = body.get("runtime") or {}
-        applied = body.get("applied") or []
+        runtime = body.get("runtime", {})
+        applied = body.get("applied", [])
         if not isinstance(runtime, dict):
             raise Unprocessable("assume.runtime must map component ids to outputs",
                                 errors={"assume.runtime": ["not an object"]})
