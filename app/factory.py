@@ -14,6 +14,7 @@ from flask_smorest import Api
 from app import console, docs, logs
 from app.api import change_list as change_list_api
 from app.api import changes as changes_api
+from app.api import transitions as transitions_api
 from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     app.json.sort_keys = False
     app.extensions["karma"] = Karma(settings=settings, repo=repo, policy=policy)
     api = Api(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp):
+    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
+                      transitions_api.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)

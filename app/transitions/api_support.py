@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.api.context import services
+from app.transitions.search import TransitionSearch
 from app.transitions.simulation import Assumptions, Simulator, as_set
 
 
@@ -15,3 +16,11 @@ def what_if(change, assume: dict) -> dict:
     """POST /plan with `assume`: the hypothetical analysis (validated strictly, nothing written)."""
     assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
     return simulator().what_if(change, assumptions)
+
+
+def transitions_for(change, assume: dict | None) -> dict:
+    """POST /transitions: proposals verified by simulation (nothing written)."""
+    gate = services().gate
+    assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
+    rules = gate.policy.rules() if gate.policy is not None else []
+    return TransitionSearch(simulator(), rules).propose(change, assumptions)
