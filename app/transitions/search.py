@@ -32,10 +32,10 @@ class TransitionSearch:
         self.sim = simulator
         self.rules = {r.id: r for r in rules}
 
-    def propose(self, change, assume: Assumptions) -> dict:
+    def propose(self, change, assume: Assumptions, actor=None) -> dict:
         started, simulations = time.monotonic(), 1
         bound = {"max_steps": MAX_STEPS, "max_seconds": MAX_SECONDS, "max_simulated_plans": MAX_SIMULATIONS}
-        live = self.sim.what_if(change, assume)
+        live = self.sim.what_if(change, assume, actor)
         if live["would_be"] == "applied":
             return {"status": "allowed", "plan": live, "proposals": [], "search": {**bound, "simulated_plans": 1}}
         blockers = [d for d in live["decisions"] if d["effect"] in BLOCKING]

@@ -16,7 +16,7 @@ from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus
 from app.components import UnknownType, get_type, split_id
-from app.errors import KarmaError, Unprocessable
+from app.errors import Forbidden, KarmaError, Unprocessable
 
 MAX_APPLIED = 20  # assumed change sets per what-if plan
 
@@ -136,10 +136,15 @@ class Simulator:
                 raise
         return out
 
-    def what_if(self, change: ChangeRequest | ChangeSet, assume: Assumptions) -> dict:
-        """The full analysis of `change` over the assumptions, marked hypothetical, with no plan id."""
+    def what_if(self, change: ChangeRequest | ChangeSet, assume: Assumptions, actor=None) -> dict:
+        """The full analysis of `change` over the assumptions, marked hypothetical, with no plan id.
+        A token limited to some environments may only ask about changes there (as for /plan)."""
         analyses = self.run([*assume.applied, as_set(change)], assume.runtime)
         final = analyses[-1]
+        for o in final.operations if actor is not None else ():
+            if not actor.may_touch(o.component["environment"]):
+                raise Forbidden(f"this token may not change {o.component['environment']!r} components",
+                                cause="environment", component=o.component["id"])
         result = final.result(ChangeStatus.PLANNED, plan_id=None)
         result.update(hypothetical=True, would_be=str(final.status()), assumed=assume.to_dict(),
                       assumed_status=[str(a.status()) for a in analyses[:-1]])

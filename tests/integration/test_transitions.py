@@ -67,3 +67,15 @@ def test_bad_input_is_4xx(client):
     code, body = propose(client, {"component": "subnet/nope", "proposed_change": {"cidr_block": "10.0.0.0/24"},
                                   "requested_by": WHO})
     assert 400 <= code < 500
+
+
+def test_roles_and_environments_as_for_plan(app, client):
+    tokens = app.extensions["karma"].tokens
+    viewer = {"Authorization": f"Bearer {tokens.create('v@usekarma.dev', 'viewer')[0]}"}
+    assert client.post("/transitions", json=SUBNET, headers=viewer).status_code == 403
+    prod_only = {"Authorization": f"Bearer {tokens.create('p@usekarma.dev', 'admin', ['prod'])[0]}"}
+    mine = {**SUBNET, "requested_by": "p@usekarma.dev"}
+    resp = client.post("/transitions", json=mine, headers=prod_only)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
+    resp = client.post("/plan", json={**mine, "assume": {}}, headers=prod_only)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
