@@ -79,3 +79,11 @@ def test_roles_and_environments_as_for_plan(app, client):
     assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
     resp = client.post("/plan", json={**mine, "assume": {}}, headers=prod_only)
     assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
+
+
+def test_openapi_documents_the_transitions_response(client):
+    spec = client.get("/openapi.json").get_json()
+    op = spec["paths"]["/transitions"]["post"]
+    assert "TransitionsResult" in str(op["responses"]["200"])
+    assert {"TransitionsResult", "Proposal", "TransitionStep"} <= set(spec["components"]["schemas"])
+    assert {"hypothetical", "would_be", "assumed"} <= set(spec["components"]["schemas"]["ChangeResult"]["properties"])
