@@ -1,1 +1,0 @@
-"""Proposing valid transitions (issue 13): what-if simulation over the live graph, and proposals."""
