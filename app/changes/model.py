@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.changes.status import ChangeStatus
+from app.changes.status import ChangeStatus, blockers_of, decided
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class Analysis:
 
     @property
     def blockers(self) -> list[dict]:
-        holding = ("reject", "block") if self.approved_by else ("reject", "block", "require_approval")
-        return [d for d in self.decisions if d["effect"] in holding]
+        return blockers_of(self.decisions, bool(self.approved_by))
 
     @property
     def warnings(self) -> list[str]:
@@ -65,14 +64,7 @@ class Analysis:
 
     def status(self) -> ChangeStatus:
         """What the decisions make of this request (the status it moves to from `validated`)."""
-        effects = {d["effect"] for d in self.decisions}
-        if "reject" in effects:
-            return ChangeStatus.REJECTED
-        if "block" in effects:
-            return ChangeStatus.QUEUED if self.request.on_blocked == "queue" else ChangeStatus.REJECTED
-        if "require_approval" in effects and not self.approved_by:
-            return ChangeStatus.PENDING_APPROVAL
-        return ChangeStatus.APPLIED
+        return decided(self.decisions, self.request.on_blocked, bool(self.approved_by))
 
     def result(self, status: ChangeStatus, **extra: Any) -> dict:
         applied = status == ChangeStatus.APPLIED

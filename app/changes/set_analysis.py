@@ -15,7 +15,7 @@ from app.changes.diff import keys
 from app.changes.set_graph import GraphState
 from app.changes.sets import ChangeSet, Operation, check_structure, order
 from app.seeding import emits_problem
-from app.changes.status import ChangeStatus
+from app.changes.status import ChangeStatus, blockers_of, decided
 from app.components import get_type, split_id
 from app.errors import Conflict, NotFound, Unprocessable
 from app.policy import fields as fact_fields
@@ -92,22 +92,15 @@ class SetAnalysis:
 
     @property
     def blockers(self) -> list[dict]:
-        holding = ("reject", "block") if self.approved_by else ("reject", "block", "require_approval")
-        return [d for d in self.decisions if d["effect"] in holding]
+        return blockers_of(self.decisions, bool(self.approved_by))
 
     @property
     def warnings(self) -> list[str]:
         return [d["message"] for d in self.decisions if d["effect"] == "warn"]
 
     def status(self) -> ChangeStatus:
-        effects = {d["effect"] for d in self.decisions}
-        if "reject" in effects:
-            return ChangeStatus.REJECTED
-        if "block" in effects:
-            return ChangeStatus.QUEUED if self.change_set.on_blocked == "queue" else ChangeStatus.REJECTED
-        if "require_approval" in effects and not self.approved_by:
-            return ChangeStatus.PENDING_APPROVAL
-        return ChangeStatus.APPLIED
+        """What the decisions make of this request (the status it moves to from `validated`)."""
+        return decided(self.decisions, self.change_set.on_blocked, bool(self.approved_by))
 
     def result(self, status: ChangeStatus, **extra: Any) -> dict:
         body = {"status": str(status), "affected_components": [r["id"] for r in self.affected],

@@ -55,6 +55,24 @@ class IllegalTransition(Conflict):
             allowed=[str(s) for s in allowed], change_id=change_id)
 
 
+def blockers_of(decisions: list[dict], approved: bool) -> list[dict]:
+    """The decisions that hold a request (an approval satisfies require_approval)."""
+    holding = ("reject", "block") if approved else ("reject", "block", "require_approval")
+    return [d for d in decisions if d["effect"] in holding]
+
+
+def decided(decisions: list[dict], on_blocked: str, approved: bool) -> ChangeStatus:
+    """What the decisions make of a request or a set (the status it moves to from `validated`)."""
+    effects = {d["effect"] for d in decisions}
+    if "reject" in effects:
+        return ChangeStatus.REJECTED
+    if "block" in effects:
+        return ChangeStatus.QUEUED if on_blocked == "queue" else ChangeStatus.REJECTED
+    if "require_approval" in effects and not approved:
+        return ChangeStatus.PENDING_APPROVAL
+    return ChangeStatus.APPLIED
+
+
 def status_of(value: str) -> ChangeStatus:
     """A stored status string → ChangeStatus (a status Karma never writes is a data error, not a 500)."""
     try:
