@@ -18,4 +18,6 @@ CREATE CONSTRAINT karma_type_name IF NOT EXISTS FOR (t:KarmaType) REQUIRE t.name
 CREATE CONSTRAINT outbox_event_id IF NOT EXISTS FOR (o:OutboxEvent) REQUIRE o.id IS UNIQUE;
 CREATE INDEX outbox_event_due IF NOT EXISTS FOR (o:OutboxEvent) ON (o.state, o.next_attempt_at);
 CREATE INDEX outbox_event_event IF NOT EXISTS FOR (o:OutboxEvent) ON (o.event_id);
+CREATE INDEX outbox_event_destination IF NOT EXISTS FOR (o:OutboxEvent) ON (o.destination, o.state);
+CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.change_id);
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;

@@ -17,6 +17,7 @@ from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
 )
 from app.graph.cypher import query, statements
+from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.observability import metrics
 from app.graph.driver import retry_writes
@@ -109,7 +110,7 @@ class GraphTx:
         return row["moved"]
 
 
-class GraphRepository(OutboxQueries):
+class GraphRepository(OutboxQueries, ConfigStoreQueries):
     # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
     tx_timeout: float = 10.0
     write_retry_budget: float = 8.0
