@@ -2,6 +2,7 @@
 CREATE CONSTRAINT component_id IF NOT EXISTS FOR (c:Component) REQUIRE c.id IS UNIQUE;
 CREATE INDEX component_type IF NOT EXISTS FOR (c:Component) ON (c.type);
 CREATE INDEX component_environment IF NOT EXISTS FOR (c:Component) ON (c.environment);
+CREATE INDEX component_type_nickname IF NOT EXISTS FOR (c:Component) ON (c.type, c.nickname);
 CREATE CONSTRAINT config_version_key IF NOT EXISTS FOR (v:ConfigVersion) REQUIRE (v.component_id, v.version) IS UNIQUE;
 CREATE CONSTRAINT audit_entry_id IF NOT EXISTS FOR (a:AuditEntry) REQUIRE a.id IS UNIQUE;
 CREATE INDEX audit_entry_timestamp IF NOT EXISTS FOR (a:AuditEntry) ON (a.timestamp);

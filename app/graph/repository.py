@@ -90,9 +90,11 @@ class GraphTx:
         row = _single(self._tx, "queue_head", component=component_id)
         return None if row is None else decode_change(row["change"])
 
-    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str],
+                                      ref_values: list[dict] | None = None) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[]).single()
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[],
+                              set_ref_values=ref_values or []).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -219,9 +221,10 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
-    def change_set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None) -> dict:
         """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[]))
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[],
+                                            set_ref_values=ref_values or []))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
@@ -400,4 +403,4 @@ def decode_set_context(row: dict) -> dict:
                              for r in item["impacted"]],
                 "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
                for item in row["touched"]]
-    return {"touched": touched, "refs": row["refs"]}
+    return {"touched": touched, "refs": row["refs"], "ref_values": row.get("ref_values") or []}

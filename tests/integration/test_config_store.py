@@ -53,7 +53,8 @@ def store(tmp_path):
 def karma_app(make_app, driver, empty_graph, store, restore_types):
     wipe(driver)  # make_app seeds the karma world first
     registry.load(AWS_TYPES)
-    importing.import_tree(empty_graph, store, identity="cli:tester", environments=["prod"])
+    imported = importing.import_tree(empty_graph, store, identity="cli:tester")  # the whole tree
+    assert len(imported["components"]) == 21
     return make_app(types_dir=AWS_TYPES, config_store=store)
 
 
@@ -103,6 +104,43 @@ def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_a
     full = karma.repo.get_outbox(entry["id"])
     handlers(karma.repo, karma.settings)[DESTINATION](full)
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+
+
+def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_collide(karma_app):
+    client = karma_app.test_client()
+    ids = [c["id"] for c in client.get("/components", query_string={"page_size": 100}).get_json()["items"]]
+    assert {"dev/serverless-site/strall-com", "prod/serverless-site/strall-com", "dev/serverless-site/usekarma-dev",
+            "prod/serverless-site/usekarma-dev", "clickhouse/usekarma-dev", "serverless-site/test-site"} <= set(ids)
+
+    def out(cid):
+        detail = client.get(f"/components/{cid}").get_json()
+        return sorted((d["id"], d["via"]) for d in detail["dependencies"])
+
+    # the edges the real Terraform implies: the dev site names a zone that exists only in prod
+    assert client.get("/components/dev/serverless-site/usekarma-dev").get_json()["environment"] == "dev"
+    assert out("dev/serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
+    assert out("prod/serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
+    assert out("serverless-api/karma-api") == [("openapi/karma-api", "openapi"),
+                                               ("route53-zone/usekarma-dev", "route53_zone_name")]
+    assert out("clickhouse/usekarma-dev") == [
+        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"), ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
+        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"), ("vpc/usekarma-dev", "vpc_nickname")]
+    impact = client.get("/components/dev/serverless-site/strall-com/impact").get_json()
+    assert [r["id"] for r in impact["affected"]] == ["route53-zone/strall-com"]  # a site emits to its zone
+
+
+def test_a_change_to_a_qualified_component_lands_at_its_path(karma_app, store):
+    client = karma_app.test_client()
+    cid = "dev/serverless-site/strall-com"
+    resp = client.post("/request-change", json={"component": cid, "requested_by": "ted@strall.com",
+                                                "proposed_change": {"cloudfront_comment": "strall.com (dev)"}})
+    out = resp.get_json()
+    assert resp.status_code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["delivered"] == 1
+    written = json.loads((store / "iac/dev/serverless-site/strall-com/config.json").read_text())
+    assert written["cloudfront_comment"] == "strall.com (dev)"
+    assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {cid}: ~cloudfront_comment"
+    assert git(store, "status", "--porcelain") == ""
 
 
 def test_a_rejected_change_writes_nothing(karma_app, store):
