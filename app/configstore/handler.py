@@ -46,7 +46,9 @@ def summary(writes: list[dict], diff: list[dict], default_component: str | None)
     """One line per component: `create <id>`, `delete <id>`, or `<id>: +added ~changed -removed`."""
     marks = {"added": "+", "changed": "~", "removed": "-"}
     keys: dict[str, list[str]] = {}
-    for entry in diff:
+    for entry in diff if isinstance(diff, list) else []:  # a runtime report's diff is {before, after}
+        if not isinstance(entry, dict):
+            continue
         cid = entry.get("component") or default_component
         keys.setdefault(cid, []).append(f"{marks.get(entry.get('op'), '~')}{entry.get('key')}")
     lines = []

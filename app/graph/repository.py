@@ -64,12 +64,12 @@ class GraphTx:
                 "runtime_keys": node.get("runtime_keys") or []}
 
     def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
-                       audit: dict) -> dict:
+                       audit: dict, outbox: list[dict] | None = None) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
         audit → {version, log_entry_id}."""
         return _single(self._tx, "update_runtime", id=component_id, runtime=dumps(runtime),
                        runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
-                       now=now, audit=audit, cause="runtime", change_id=None)
+                       now=now, audit=audit, cause="runtime", change_id=None, outbox=outbox or [])
 
     # -- change requests (app/changes) ----------------------------------------------------------
     def change(self, change_id: str) -> dict | None:

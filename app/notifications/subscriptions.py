@@ -28,7 +28,8 @@ from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
 
-CONFIG_STORE_EVENTS = ["applied"]  # what the config store writes back (app.configstore)
+# what the config store writes back (app.configstore): changes, and runtime where the tree keeps it
+CONFIG_STORE_EVENTS = ["applied", "runtime_reported"]
 
 log = logging.getLogger("karma.notifications")
 

@@ -202,3 +202,22 @@ def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_gr
     assert deliver(app)["delivered"] == 1
     written = (plain / "iac/prod/clickhouse/usekarma-dev/config.json").read_text()
     assert json.loads(written)["ebs_size_gb"] == 640 and written == dumps(json.loads(written))
+
+
+def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, store):
+    client = karma_app.test_client()
+    source = "s3://usekarma.dev-prod-karma-api/karma-api-v2.yaml"
+    resp = client.put("/components/openapi/karma-api/runtime",
+                      json={"runtime": {"source": source}, "reported_by": "deploy@usekarma.dev"})
+    assert resp.status_code == 200, resp.get_json()
+    log_id = resp.get_json()["log_entry_id"]
+    resp = client.put("/components/clickhouse/usekarma-dev/runtime",  # the tree keeps no runtime.json for it
+                      json={"runtime": {}, "reported_by": "deploy@usekarma.dev"})
+    assert resp.status_code == 200, resp.get_json()
+    assert deliver(karma_app)["delivered"] == 2
+    path = store / "iac/prod/openapi/karma-api/runtime.json"
+    assert json.loads(path.read_text()) == {"source": source}
+    assert git(store, "log", "-1", "--format=%an|%s").strip() == (
+        f"deploy@usekarma.dev|{log_id}: openapi/karma-api: runtime reported")
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"  # nothing for the other report
+    assert not (store / "iac/prod/clickhouse/usekarma-dev/runtime.json").exists()
