@@ -247,10 +247,11 @@ class GraphRepository(OutboxQueries):
 
     # -- component types ----------------------------------------------------------------------
     def components_of_types(self, types: list[str] | None) -> list[dict]:
-        """(id, type, environment, config, runtime) of every component of `types` (all when None)."""
+        """(id, type, environment, config, runtime) of every component of `types` (all when None), decoded."""
         with self._session() as session:
-            return session.execute_read(
+            rows = session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+        return _decoded_rows(rows, "config", "runtime")
 
     def type_fingerprints(self) -> dict[str, str]:
         with self._session() as session:
