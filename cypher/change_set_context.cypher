@@ -23,7 +23,9 @@ CALL () {
                    ELSE {source: startNode(r).id, target: endNode(r).id, kind: toLower(type(r)), via: r.via}
                    END) AS explicit_edges
   }
+  // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
   RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
+                  value_referrers: referrers,
                   explicit_edges: explicit_edges, siblings: siblings, outgoing: outgoing}) AS touched
 }
 CALL () {

@@ -17,7 +17,7 @@ from app.changes.set_references import SetReferences
 from app.changes.sets import ChangeSet, Operation, check_structure, order
 from app.seeding import emits_problem
 from app.changes.status import ChangeStatus, blockers_of, decided
-from app.components import get_type, split_id
+from app.components import get_type, references, split_id
 from app.errors import Conflict, NotFound, Unprocessable
 from app.policy import fields as fact_fields
 
@@ -169,6 +169,7 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
         if op.op == "update":
             new_config = merge_patch.apply(component["config"], op.proposed_change)
             resolved = _validate(ctype, i, "proposed_change", op.proposed_change, new_config, component, refs)
+            _check_value_referrers(change_set, i, ctype, new_config, state)
         else:
             new_config, resolved = None, {}
     entries = config_diff(component["config"], new_config or {})
@@ -273,6 +274,20 @@ def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, comp
         raise Unprocessable("an operation of the change set is not valid", errors=errors,
                             component=component["id"], operation=i)
     return resolved
+
+
+def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dict, state: GraphState) -> None:
+    """An update to the attribute others name this component by (a zone's zone_name) must keep matching
+    them — unless the set deletes the referrer or changes its referring key (its own op resolves it)."""
+    op = change_set.operations[i]
+    moving = {(o.component, key) for o in change_set.operations if o.op == "update" for key in o.proposed_change or {}}
+    deleted = {o.component for o in change_set.operations if o.op == "delete"}
+    rows = [r for r in state.value_referrers.get(op.component, [])
+            if r["source"] not in deleted and (r["source"], r["via"]) not in moving]
+    problems = references.referrer_errors(ctype.name, new_config, op.proposed_change, rows)
+    if problems:
+        raise Unprocessable("an operation of the change set is not valid", component=op.component, operation=i,
+                            errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()})
 
 
 def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:

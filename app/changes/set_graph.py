@@ -23,6 +23,7 @@ class GraphState:
         self.refs = {r["id"]: r for r in ctx["refs"]}
         self.referrers: dict[str, list[dict]] = {}
         self.explicit: dict[str, list[dict]] = {}
+        self.value_referrers: dict[str, list[dict]] = {}  # who names it by value {source, source_type, via, value}
         self.outgoing: dict[str, list[dict]] = {}  # a touched component's config edges {source, target, kind, via}
         for item in ctx["touched"]:
             node = item["component"]
@@ -32,6 +33,7 @@ class GraphState:
                                           "via": e["via"]} for e in item.get("outgoing") or []
                                          if e.get("via") in keys_]
             self.referrers[node["id"]] = item["referrers"]
+            self.value_referrers[node["id"]] = item.get("value_referrers") or []
             self.explicit[node["id"]] = item.get("explicit_edges", [])
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)

@@ -151,6 +151,17 @@ def reference_values(change_set: ChangeSet) -> list[dict]:
     return out
 
 
+def referrer_lookups(change_set: ChangeSet) -> list[dict]:
+    """For the updates that change an attribute by-value references match (a zone's zone_name): who
+    names the updated component by it (read with each touched component's context)."""
+    out: list[dict] = []
+    for op in change_set.operations:
+        if op.op == "update" and op.proposed_change:
+            out += [lk for lk in references.referrer_lookups(split_id(op.component)[0], op.proposed_change)
+                    if lk not in out]
+    return out
+
+
 def reference_ids(change_set: ChangeSet) -> list[str]:
     """Components the set's configs and patches point at (read with the context, to check they exist)."""
     out: set[str] = set()

@@ -91,9 +91,10 @@ class GraphTx:
         return None if row is None else decode_change(row["change"])
 
     def change_set_context_for_update(self, ids: list[str], ref_ids: list[str],
-                                      ref_values: list[dict] | None = None) -> dict:
+                                      ref_values: list[dict] | None = None,
+                                      referrers: list[dict] | None = None) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[],
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=referrers or [],
                               set_ref_values=ref_values or []).single()
         return decode_set_context(record.data())
 
@@ -220,10 +221,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
-    def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None) -> dict:
-        """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[],
-                                            set_ref_values=ref_values or []))
+    def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
+                           referrers: list[dict] | None = None) -> dict:
+        """The context of a change set, read in one query (see cypher/change_set_context.cypher).
+        `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates."""
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids,
+                                            ref_values=referrers or [], set_ref_values=ref_values or []))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""

@@ -67,3 +67,19 @@ def test_unresolved_and_ambiguous_references_are_422s_naming_operation_and_key(c
     assert code == 422 and out["errors"] == {
         "changes[0].proposed_change.vpc_nickname": ["references unknown component 'vpc/no-such-vpc'"]}, out
     assert graph_dump() == before
+
+
+def test_renaming_a_zone_others_name_it_by_is_refused_unless_the_set_moves_them(client, graph_dump):
+    before = graph_dump()
+    rename = {"op": "update", "component": "route53-zone/karma-dev", "proposed_change": {"zone_name": "x.example."}}
+    code, out = send(client, "/plan", rename)
+    assert code == 422, out
+    (message,) = out["errors"]["changes[0].proposed_change.zone_name"]
+    assert message.startswith("serverless-site/karma-dev names this route53-zone by zone_name")
+    move = {"op": "update", "component": "serverless-site/karma-dev",
+            "proposed_change": {"route53_zone_name": "x.example"}}
+    code, out = send(client, "/plan", rename, move)
+    assert code == 200, out
+    site_op = out["operations"][1]  # still the same zone, under its new name: the edge stays
+    assert site_op["edges_added"] == [] and site_op["edges_removed"] == [], site_op
+    assert graph_dump() == before
