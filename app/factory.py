@@ -14,6 +14,7 @@ from flask_smorest import Api
 from app import console, docs, logs
 from app.api import change_list as change_list_api
 from app.api import changes as changes_api
+from app.api import transitions as transitions_api
 from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = KarmaApi(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
-                      notifications_api.blp,
+                      notifications_api.blp, transitions_api.blp,
                       observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
     _document_body_shapes(api)

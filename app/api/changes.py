@@ -15,6 +15,7 @@ from app.api.schemas import (
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
+from app.transitions.api_support import what_if
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 
@@ -42,7 +43,10 @@ def plan(body):
     the README, "Change sets". `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves,
     edge kinds, blockers."""
     fmt = requested_format()
+    assume = body.pop("assume", None)
     change, _key = _split(body)
+    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
+        return what_if(change, assume)
     if isinstance(change, ChangeSet):
         return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
     return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)

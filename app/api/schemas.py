@@ -120,6 +120,9 @@ class ChangeRequestSchema(Schema):
                                      validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
+    assume = fields.Dict(metadata={"description": "what-if (POST /plan, /transitions): `runtime` {component id: "
+                                                  "outputs} and `applied` [change set, ...] laid over the live "
+                                                  "graph for this analysis only; the result is hypothetical"})
 
     @validates_schema
     def _one_form(self, data, **_kw):
@@ -237,6 +240,11 @@ class ChangeResult(Schema):
                                                     "(for a set: of the whole set)"})
     affected_components = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    hypothetical = fields.Boolean(metadata={"description": "what-if plans: the analysis is against `assumed`"})
+    would_be = fields.String(metadata={"description": "what-if plans: the status the change would get"})
+    assumed = fields.Raw(metadata={"description": "what-if plans: the runtime overlay and applied sets"})
+    assumed_status = fields.List(fields.String(), metadata={"description": "what-if plans: each applied set's "
+                                                                           "status, simulated in order"})
     log_entry_id = fields.String(allow_none=True)
     change_id = fields.String(allow_none=True)
     component = fields.String()
