@@ -154,9 +154,11 @@ def _document_body_shapes(api: Api) -> None:
     proposed_change) or a change set (changes, without the single-change fields). Written into the
     OpenAPI document as a oneOf, so clients and contract tests know what the validator accepts."""
     schemas = api.spec.components.schemas
-    if "ChangeRequest" in schemas:
-        single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
-        schemas["ChangeRequest"]["oneOf"] = [
+    single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
+    for name in ("ChangeRequest", "WhatIfRequest"):
+        if name not in schemas:
+            continue
+        schemas[name]["oneOf"] = [
             {"required": ["component", "proposed_change"], "not": {"required": ["changes"]}},
             {"required": ["changes"], "not": {"anyOf": single_only}},
         ]

@@ -11,7 +11,7 @@ from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
-    RollbackSchema, Transition,
+    RollbackSchema, Transition, WhatIfRequestSchema,
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
@@ -31,7 +31,7 @@ def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
 
 
 @blp.route("/plan", methods=["POST"])
-@blp.arguments(ChangeRequestSchema)
+@blp.arguments(WhatIfRequestSchema)
 @blp.response(200, ChangeResult)
 @blp.doc(**picture_doc("ChangeResult"))
 def plan(body):

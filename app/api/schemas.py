@@ -120,10 +120,6 @@ class ChangeRequestSchema(Schema):
                                      validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
-    assume = fields.Dict(metadata={"description": "what-if (POST /plan, /transitions): `runtime` {component id: "
-                                                  "outputs} and `applied` [change set, ...] laid over the live "
-                                                  "graph for this analysis only; the result is hypothetical"})
-
     @validates_schema
     def _one_form(self, data, **_kw):
         if "changes" in data:
@@ -135,6 +131,15 @@ class ChangeRequestSchema(Schema):
         errors = {k: ["Missing data for required field."] for k in ("component", "proposed_change") if k not in data}
         if errors:
             raise ValidationError(errors)
+
+
+class WhatIfRequestSchema(ChangeRequestSchema):
+    """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
+    (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
+
+    assume = fields.Dict(metadata={"description": "what-if: `runtime` {component id: outputs} and `applied` "
+                                                  "[change set, ...] laid over the live graph for this analysis "
+                                                  "only; the result is hypothetical"})
 
 
 class RollbackSchema(Schema):

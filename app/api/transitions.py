@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.api.changes import _split
-from app.api.schemas import ChangeRequestSchema
+from app.api.schemas import WhatIfRequestSchema
 from app.transitions.api_support import transitions_for
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change")
@@ -43,7 +43,7 @@ class TransitionsResult(Schema):
 
 
 @blp.route("/transitions", methods=["POST"])
-@blp.arguments(ChangeRequestSchema)
+@blp.arguments(WhatIfRequestSchema)
 @blp.response(200, TransitionsResult)
 def propose(body):
     """The same body as /plan (with optional `assume`). `allowed` when the change would apply as it is;

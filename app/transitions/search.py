@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import time
 
-from marshmallow import validate
-
 from app.components import get_type
 from app.policy import remedies
 from app.transitions.simulation import Assumptions, Simulator, as_set
@@ -19,12 +17,11 @@ MAX_SIMULATIONS = 16
 BLOCKING = ("reject", "block", "require_approval")
 
 
-def _choices(type_name: str, output: str) -> list[str] | None:
-    fld = get_type(type_name).runtime_schema().fields.get(output)
-    for v in getattr(fld, "validators", []) if fld else []:
-        if isinstance(v, validate.OneOf):
-            return list(v.choices)
-    return None
+def _choices(type_name: str, output: str) -> list | None:
+    """The values a type declares for a runtime output (its JSON Schema `enum`), in declared order."""
+    spec = get_type(type_name).runtime_schema.get("properties", {}).get(output, {})
+    enum = spec.get("enum") if isinstance(spec, dict) else None
+    return list(enum) if isinstance(enum, list) else None
 
 
 class TransitionSearch:

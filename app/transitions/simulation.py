@@ -114,6 +114,8 @@ class Simulator:
 
     def run(self, sets: list[ChangeSet], runtime: dict[str, dict]) -> list[SetAnalysis]:
         """Every set analysed against the graph as the ones before it (and the runtime overlay) leave it."""
+        for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
+            check_structure(change_set)
         ids = sorted({c for s in sets for c in s.component_ids} | set(runtime))
         refs = sorted({r for s in sets for r in set_reference_ids(s)})
         ctx = self.repo.change_set_context(ids, refs)

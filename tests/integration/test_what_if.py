@@ -77,3 +77,10 @@ def test_assumptions_are_validated_strictly(client, graph_dump):
         assert 400 <= code < 500, (assume, code, body)
         assert any(k.startswith(field) for k in body.get("errors", {})), (assume, body)
     assert graph_dump() == before
+
+
+def test_request_change_takes_no_assumptions(client, graph_dump):
+    before = graph_dump()
+    resp = client.post("/request-change", json={**SUBNET, "assume": {"runtime": STOPPED}})
+    assert resp.status_code == 422 and "assume" in resp.get_json()["errors"], resp.get_json()
+    assert graph_dump() == before
