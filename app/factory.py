@@ -41,6 +41,7 @@ from app.reliability.refusals import BoundedRefusalAudit
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
+from app.transitions.service import TransitionService
 
 log = logging.getLogger("karma.app")
 
@@ -64,13 +65,14 @@ class Karma:
     availability: Availability = field(init=False)
     limiter: RateLimiter = field(init=False)
     listing: ChangeListing = field(init=False)
+    transitions: TransitionService = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
                                queue_ttl_seconds=self.settings.queue_ttl_seconds)
         self.lifecycle = ChangeLifecycle(self.gate)
-        self.components = ComponentService(
-            self.repo, on_runtime_change=lambda cid: self.lifecycle.process_queue(waits_on=cid))
+        self.transitions = TransitionService(self.gate)
+        self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
@@ -83,6 +85,16 @@ class Karma:
                                                  is_down=lambda: self.availability.down)
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
+
+    def _runtime_changed(self, component_id: str) -> list[dict]:
+        """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
+        on the component (the worker's passes catch up if this process dies in between)."""
+        queue = self.lifecycle.process_queue(waits_on=component_id)
+        try:
+            self.transitions.on_runtime(component_id)
+        except Exception:  # noqa: BLE001 - the report is committed; the worker advances them
+            log.exception("transitions not advanced", extra={"component": component_id})
+        return queue
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of

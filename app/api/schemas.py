@@ -291,6 +291,8 @@ class LogEntry(Schema):
     change_id = fields.String(allow_none=True)
     rollback_of = fields.String()
     note = fields.String()
+    transition_id = fields.String(metadata={"description": "kind transition: the stored transition it moved"})
+    step = fields.Integer(metadata={"description": "kind transition: the step it moved on"})
     http_status = fields.Integer()
     cause = fields.String()
     method = fields.String()

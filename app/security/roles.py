@@ -29,6 +29,8 @@ OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static"
 ENDPOINT_ACTIONS = {
     "changes.plan": "change",
     "transitions.propose": "change",
+    "transitions.execute": "change",
+    "transitions.cancel": "change",
     "changes.request_change": "change",
     "changes.apply_plan": "change",
     "changes.cancel_change": "change",

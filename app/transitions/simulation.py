@@ -17,6 +17,7 @@ from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus
 from app.components import UnknownType, get_type, split_id
 from app.errors import Forbidden, KarmaError, Unprocessable
+from app.policy.remedies import NON_EMPTY
 
 MAX_APPLIED = 20  # assumed change sets per what-if plan
 
@@ -106,6 +107,19 @@ def as_set(change: ChangeRequest | ChangeSet) -> ChangeSet:
     return ChangeSet((op,), change.requested_by, change.reason, change.on_blocked)
 
 
+@dataclass(frozen=True)
+class Wait:
+    """A step of a simulation: `component` reports these runtime outputs (NON_EMPTY: any value)."""
+
+    component: str
+    outputs: dict
+
+
+def reported(current: dict, outputs: dict) -> dict:
+    """The runtime a component has once it reported `outputs` (a NON_EMPTY output gets a stand-in value)."""
+    return {**current, **{k: (f"<published {k}>" if v == NON_EMPTY else v) for k, v in outputs.items()}}
+
+
 class Simulator:
     """Judges change sets in order over the live graph plus assumptions: one read, nothing written."""
 
@@ -114,9 +128,17 @@ class Simulator:
 
     def run(self, sets: list[ChangeSet], runtime: dict[str, dict]) -> list[SetAnalysis]:
         """Every set analysed against the graph as the ones before it (and the runtime overlay) leave it."""
+        return [a for a in self.steps(list(sets), runtime) if a is not None]
+
+    def steps(self, steps: list, runtime: dict[str, dict]) -> list[SetAnalysis | None]:
+        """Change sets and `Wait`s in order, each set judged against the graph as the steps before it left
+        it (a Wait changes the runtime the later sets see): ONE read of the graph, nothing written.
+        → per step its SetAnalysis (None for a Wait)."""
+        sets = [s for s in steps if isinstance(s, ChangeSet)]
         for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
             check_structure(change_set)
-        ids = sorted({c for s in sets for c in s.component_ids} | set(runtime))
+        waited = {s.component for s in steps if isinstance(s, Wait)}
+        ids = sorted({c for s in sets for c in s.component_ids} | set(runtime) | waited)
         refs = sorted({r for s in sets for r in set_reference_ids(s)})
         ctx = self.repo.change_set_context(ids, refs)
         state = GraphState(ctx)
@@ -127,12 +149,17 @@ class Simulator:
         for cid, outputs in runtime.items():
             state.nodes[cid] = {**state.nodes[cid], "runtime": dict(outputs)}
         policy = self.policy if self.mode == "full" else None
-        out = []
-        for i, change_set in enumerate(sets):
+        out: list[SetAnalysis | None] = []
+        for i, step in enumerate(steps):
+            if isinstance(step, Wait):
+                node = state.nodes[step.component]
+                state.nodes[step.component] = {**node, "runtime": reported(node.get("runtime") or {}, step.outputs)}
+                out.append(None)
+                continue
             try:
-                out.append(analyse_set(change_set, ctx, mode=self.mode, policy=policy, state=state))
+                out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state))
             except KarmaError as exc:
-                if i < len(sets) - 1:
+                if i < len(steps) - 1:
                     exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or \
                         {f"assume.applied[{i}]": [exc.message]}
                 raise
@@ -142,12 +169,22 @@ class Simulator:
         """The full analysis of `change` over the assumptions, marked hypothetical, with no plan id.
         A token limited to some environments may only ask about changes there (as for /plan)."""
         analyses = self.run([*assume.applied, as_set(change)], assume.runtime)
-        final = analyses[-1]
-        for o in final.operations if actor is not None else ():
-            if not actor.may_touch(o.component["environment"]):
-                raise Forbidden(f"this token may not change {o.component['environment']!r} components",
-                                cause="environment", component=o.component["id"])
-        result = final.result(ChangeStatus.PLANNED, plan_id=None)
-        result.update(hypothetical=True, would_be=str(final.status()), assumed=assume.to_dict(),
-                      assumed_status=[str(a.status()) for a in analyses[:-1]])
-        return result
+        check_environments(analyses[-1], actor)
+        return hypothetical(analyses[-1], assume, analyses[:-1])
+
+
+def check_environments(analysis: SetAnalysis, actor) -> None:
+    """403 unless the token may change every component the set touches (as /plan and /request-change)."""
+    for o in analysis.operations if actor is not None else ():
+        if not actor.may_touch(o.component["environment"]):
+            raise Forbidden(f"this token may not change {o.component['environment']!r} components",
+                            cause="environment", component=o.component["id"])
+
+
+def hypothetical(final: SetAnalysis, assume: Assumptions | None = None, before: list | None = None) -> dict:
+    """A simulated analysis as a what-if plan: status planned, hypothetical, no plan id."""
+    result = final.result(ChangeStatus.PLANNED, plan_id=None)
+    result.update(hypothetical=True, would_be=str(final.status()),
+                  assumed=(assume or Assumptions()).to_dict(),
+                  assumed_status=[str(a.status()) for a in before or []])
+    return result
