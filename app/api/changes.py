@@ -15,7 +15,6 @@ from app.api.schemas import (
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
-from app.transitions.api_support import what_if
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 
@@ -46,7 +45,7 @@ def plan(body):
     assume = body.pop("assume", None)
     change, _key = _split(body)
     if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
-        return what_if(change, assume)
+        return services().transitions.what_if(change, assume, actor=current_principal())
     if isinstance(change, ChangeSet):
         return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
     return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)

@@ -10,7 +10,6 @@ from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
 from app.api.schemas import WhatIfRequestSchema
-from app.transitions.api_support import transitions_for
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
 
@@ -87,7 +86,7 @@ def propose(body):
     the steps in order; or `no_transition` naming the decisions nothing could resolve. Writes nothing."""
     assume = body.pop("assume", None)
     change, _key = _split(body)
-    return transitions_for(change, assume)
+    return services().transitions.propose(change, assume, actor=current_principal())
 
 
 @blp.route("/transitions/<proposal_id>/execute", methods=["POST"])

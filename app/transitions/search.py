@@ -23,7 +23,7 @@ from app.changes.status import ChangeStatus, blockers_of
 from app.components import get_type, registry
 from app.errors import KarmaError
 from app.policy import remedies
-from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, hypothetical
+from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments, hypothetical
 
 MAX_STEPS = 8             # steps of a proposal before its follow-ups
 MAX_SECONDS = 5.0         # wall time of one search
@@ -85,15 +85,14 @@ class TransitionSearch:
         self.rules = {r.id: r for r in rules}
         self.components_of = components_of or (lambda _type, _env: [])
         self.rules_fingerprint = rules_fingerprint
+        self._candidates_read: dict[tuple, list] = {}  # one read per (type, environment) per search
 
     # -- the answer ---------------------------------------------------------------------------------
     def propose(self, change, assume: Assumptions, actor=None) -> dict:
         search, target = Search(), as_set(change)
         prefix = list(assume.applied)
         live = self._simulate(search, [*prefix, target], assume.runtime)[-1]
-        if actor is not None:
-            from app.transitions.simulation import check_environments  # noqa: PLC0415
-            check_environments(live, actor)
+        check_environments(live, actor)
         plan = hypothetical(live, assume)
         search.runtime_before = {r["id"]: r["runtime"] for o in live.operations for r in o.impact}
         if live.status() == ChangeStatus.APPLIED:
@@ -149,7 +148,10 @@ class TransitionSearch:
     def _candidates(self, type_name: str, environment: str | None) -> list[dict]:
         if type_name not in registry or not environment:
             return []
-        return self.components_of(type_name, environment)
+        key = (type_name, environment)
+        if key not in self._candidates_read:
+            self._candidates_read[key] = self.components_of(type_name, environment)
+        return self._candidates_read[key]
 
     @staticmethod
     def _derived_wait(rule, row: dict | None) -> tuple[Wait | None, str]:

@@ -29,8 +29,8 @@ from app.changes.status import ChangeStatus
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.graph.repository import GraphTx
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
-from app.transitions.search import verify_proposal
-from app.transitions.simulation import Simulator, Wait, check_environments
+from app.transitions.search import TransitionSearch, verify_proposal
+from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
 from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, move
 
 log = logging.getLogger("karma.transitions")
@@ -58,6 +58,21 @@ class TransitionService:
 
     def simulator(self) -> Simulator:
         return Simulator(self.repo, self.gate.policy, self.gate.mode)
+
+    # -- what-if plans and proposals (nothing written) ---------------------------------------------
+    def what_if(self, change: ChangeRequest | ChangeSet, assume: dict, actor=None) -> dict:
+        """POST /plan with `assume`: the hypothetical analysis (validated strictly, nothing written)."""
+        assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
+        return self.simulator().what_if(change, assumptions, actor)
+
+    def propose(self, change: ChangeRequest | ChangeSet, assume: dict | None, actor=None) -> dict:
+        """POST /transitions: proposals verified by simulation, over this process's rules; candidates of
+        declared remedies read from the graph (one query per type and environment asked about)."""
+        assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
+        rules = self.gate.policy.rules() if self.gate.policy is not None else []
+        search = TransitionSearch(self.simulator(), rules, components_of=self.components_of,
+                                  rules_fingerprint=self.rules_fingerprint())
+        return search.propose(change, assumptions, actor)
 
     def rules_fingerprint(self) -> str | None:
         policy = self.gate.policy
