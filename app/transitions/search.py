@@ -182,6 +182,8 @@ class TransitionSearch:
                 if proposal is not None:
                     found.setdefault(_signature(proposal), proposal)
                     break
+            if len(found) >= MAX_PROPOSALS:  # choices come in the rules' order of preference
+                break
         return _ranked(found)
 
     def _verified(self, search: Search, steps: list, combo: tuple, prefix: list, target: ChangeSet,
