@@ -97,7 +97,7 @@ class TransitionSearch:
         search.runtime_before = {r["id"]: r["runtime"] for o in live.operations for r in o.impact}
         if live.status() == ChangeStatus.APPLIED:
             return {"status": "allowed", "plan": plan, "proposals": [], "refused": [], "search": search.report()}
-        refused = _distinct(blockers_of(live.decisions, False))
+        refused = refusing(live)
         ways, unresolved = {}, []
         for d in refused:
             found, why = self._ways_out(d, live, target)
@@ -132,15 +132,14 @@ class TransitionSearch:
         if wait is not None:
             outputs = ", ".join(f"{k} {v}" for k, v in wait.outputs.items())
             ways.append(WayOut("wait", key, f"{wait.component} reports {outputs}", wait=wait))
-        for remedy in rule.remedies:
-            for position, rendered in enumerate(remedies.expand(rule.id, remedy, fact, self._candidates)):
-                try:
-                    change_set = ChangeSet.from_dict({"changes": rendered.changes, "requested_by": target.requested_by,
-                                                      "reason": target.reason or f"transition: {rendered.description}"})
-                except (KarmaError, TypeError, ValueError, KeyError):
-                    continue  # a rendering that is no change set (a placeholder unset here) is no way out
-                ways.append(WayOut("change", key, rendered.description, change=change_set,
-                                   preference=(remedy.index, position)))
+        for rendered in render_remedies(rule, decision, live, target, self._candidates):
+            try:
+                change_set = ChangeSet.from_dict({"changes": rendered["changes"], "requested_by": target.requested_by,
+                                                  "reason": target.reason or f"transition: {rendered['description']}"})
+            except (KarmaError, TypeError, ValueError, KeyError):
+                continue  # a rendering that is no change set (a placeholder unset here) is no way out
+            ways.append(WayOut("change", key, rendered["description"], change=change_set,
+                               preference=rendered["preference"]))
         if not ways and rule.remedies:
             why = f"rule {rule.id!r} declares remedies, but none renders to a change set for this change"
         return ways, why
@@ -238,6 +237,25 @@ class TransitionSearch:
 
 
 # -- helpers ------------------------------------------------------------------------------------------
+def refusing(analysis: SetAnalysis) -> list[dict]:
+    """The decisions that refuse a change as it is, once per (rule, component), in a stable order."""
+    return _distinct(blockers_of(analysis.decisions, False))
+
+
+def render_remedies(rule, decision: dict, analysis: SetAnalysis, target: ChangeSet, components_of) -> list[dict]:
+    """A decision's declared remedies rendered from the fact its rule saw (every candidate's rendering),
+    in the rule's order: [{rule_id, component, description, changes, candidate, preference}]."""
+    if rule is None:
+        return []
+    fact, _row = _fact_of(decision, analysis, target)
+    out = []
+    for remedy in rule.remedies:
+        for position, r in enumerate(remedies.expand(rule.id, remedy, fact, components_of)):
+            out.append({"rule_id": rule.id, "component": decision["component"], "description": r.description,
+                        "changes": r.changes, "candidate": r.candidate, "preference": (remedy.index, position)})
+    return out
+
+
 def _distinct(decisions: list[dict]) -> list[dict]:
     seen, out = set(), []
     for d in sorted(decisions, key=lambda d: (d["rule_id"], d["component"])):

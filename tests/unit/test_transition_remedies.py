@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from app.policy import remedies
@@ -36,3 +37,88 @@ def test_unpublished_outputs_negate_to_non_empty():
 
 def test_a_rule_without_runtime_tests_derives_nothing():
     assert remedies.runtime_tests(rule("governance.yaml", "prod-change-needs-reason").when) == []
+
+
+# -- declared remedies ---------------------------------------------------------------------------------
+BASE = """
+rules:
+  - id: r
+    description: d
+    effect: block
+    when: {change: {removed_keys: {contains: s3_bucket_nickname}}, impacted: {type: lambda}}
+    message: "{impacted.id}"
+    remedies:
+"""
+
+
+def load(tmp_path, remedies_yaml: str):
+    from app.policy.loader import build  # noqa: PLC0415
+
+    (tmp_path / "x.yaml").write_text(BASE + remedies_yaml)
+    return build(tmp_path)
+
+
+def test_the_shipped_bucket_rule_declares_two_remedies():
+    declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
+    assert [r.candidates is None for r in declared] == [True, False]
+    assert declared[1].candidates.type == "s3-bucket"
+
+
+def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
+    declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
+    fact = {"change": {"component": "openapi/karma-api", "old": {"s3_bucket_nickname": "karma-shared"}},
+            "impacted": {"id": "lambda/karma-graph-query", "environment": "dev"}}
+    buckets = [{"id": "s3-bucket/karma-clickhouse-dev", "nickname": "karma-clickhouse-dev"},
+               {"id": "s3-bucket/karma-shared", "nickname": "karma-shared"}]
+    asked = []
+
+    def components_of(type_name, environment):
+        asked.append((type_name, environment))
+        return buckets
+
+    same = remedies.expand("r", declared[0], fact, components_of)
+    assert [r.changes for r in same] == [[{"op": "update", "component": "lambda/karma-graph-query",
+                                           "proposed_change": {"openapi_nickname": None,
+                                                               "s3_bucket_nickname": "karma-shared"}}]]
+    other = remedies.expand("r", declared[1], fact, components_of)
+    assert asked == [("s3-bucket", "dev")]
+    assert [r.candidate for r in other] == ["karma-clickhouse-dev"]  # the current bucket is excluded
+    assert other[0].description == "move lambda/karma-graph-query to bucket karma-clickhouse-dev of dev"
+
+
+@pytest.mark.parametrize(("remedies_yaml", "expected"), [
+    ("      - {description: x, changes: [{op: update, component: a/b, proposed_change: {}}], bogus: 1}",
+     "rules[0].remedies[0].bogus: unknown field (expected one of description, changes, candidates)"),
+    ("      - {description: x, changes: [{op: upsert, component: a/b}]}",
+     "rules[0].remedies[0].changes[0].op: unknown op 'upsert' (expected one of create, update, delete, "
+     "add_edge, remove_edge)"),
+    ("      - {description: x, changes: [{op: update, component: a/b, config: {}}]}",
+     "rules[0].remedies[0].changes[0].config: unknown field for op update (expected op, component, "
+     "proposed_change)"),
+    ('      - {description: x, changes: [{op: update, component: "{impacted.idd}", proposed_change: {}}]}',
+     "rules[0].remedies[0].changes[0].component: unknown placeholder {impacted.idd}: unknown field"),
+    ('      - {description: "{candidate}", changes: [{op: delete, component: a/b}]}',
+     "rules[0].remedies[0].description: placeholder {candidate} needs candidates in this remedy"),
+    ("      - {description: x, candidates: {type: s3-bucket, values: [a]}, changes: [{op: delete, component: a/b}]}",
+     "rules[0].remedies[0].candidates: expected exactly one of values (a list) or type"),
+    ('      - {description: x, candidates: {values: [a], limt: 2}, changes: [{op: delete, component: "{candidate.nick}"}]}',
+     "rules[0].remedies[0].candidates.limt: unknown field"),
+    ("      - {description: x}",
+     "rules[0].remedies[0].changes: missing (required)"),
+])
+def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
+    from app.policy.language import RuleFileError  # noqa: PLC0415
+
+    with pytest.raises(RuleFileError) as caught:
+        load(tmp_path, remedies_yaml)
+    assert any(f"x.yaml: {expected}" in e for e in caught.value.errors), caught.value.errors
+
+
+def test_a_warn_rule_declares_no_remedy(tmp_path):
+    from app.policy.language import RuleFileError  # noqa: PLC0415
+
+    (tmp_path / "x.yaml").write_text(BASE.replace("effect: block", "effect: warn")
+                                     + "      - {description: x, changes: [{op: delete, component: a/b}]}")
+    from app.policy.loader import build  # noqa: PLC0415
+    with pytest.raises(RuleFileError, match="remedies: a warn rule refuses nothing"):
+        build(tmp_path)
