@@ -74,6 +74,7 @@ class TransitionRecordSchema(Schema):
     proposal_rules = fields.String(allow_none=True, metadata={"description": "the rule set it was verified on"})
     trail = fields.List(fields.Dict(), metadata={"description": "its audit entries, oldest first"})
     changes = fields.List(fields.Dict(), metadata={"description": "the change requests of its steps"})
+    note = fields.String(metadata={"description": "execute: when its first steps could not run yet"})
 
 
 @blp.route("/transitions", methods=["POST"])

@@ -12,8 +12,11 @@ deterministic for the same graph."""
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import time
+import zlib
 from dataclasses import dataclass, field
 
 from app.changes import plans
@@ -21,12 +24,12 @@ from app.changes.set_analysis import SetAnalysis, operation_facts
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, blockers_of
 from app.components import get_type, registry
-from app.errors import KarmaError
+from app.errors import KarmaError, NotFound
 from app.policy import remedies
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments, hypothetical
 
 MAX_STEPS = 8             # steps of a proposal before its follow-ups
-MAX_SECONDS = 5.0         # wall time of one search
+MAX_SECONDS = 10.0        # wall time after which no further alternative is tried (the first always is)
 MAX_SIMULATED_PLANS = 16  # one read each: the live analysis, then one per candidate proposal
 MAX_PROPOSALS = 3
 PROPOSAL_PREFIX = "prop1."
@@ -68,9 +71,11 @@ class Search:
     runtime_before: dict = field(default_factory=dict)  # {impacted id: runtime} as the live analysis saw it
 
     def out_of_budget(self) -> bool:
+        """Before each simulation. The time bound only stops the search for alternatives: the first candidate
+        proposal is always simulated, so a slow moment never turns a valid answer into no_transition."""
         if self.simulated_plans >= MAX_SIMULATED_PLANS:
             self.stopped_by = "max_simulated_plans"
-        elif time.monotonic() - self.started > MAX_SECONDS:
+        elif self.simulated_plans > 1 and time.monotonic() - self.started > MAX_SECONDS:
             self.stopped_by = "max_seconds"
         return self.stopped_by is not None
 
@@ -341,8 +346,17 @@ def _compact(step: dict) -> dict:
 
 
 def sign_proposal(payload: dict) -> str:
-    return plans.sign(payload, prefix=PROPOSAL_PREFIX)
+    """A signed, self-contained proposal id. Compressed: it travels in a URL path, and gunicorn refuses a
+    request line over 4 KiB (a proposal of a dozen steps is ~1 KiB compressed)."""
+    packed = zlib.compress(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(), 9)
+    return plans.sign({"z": base64.b64encode(packed).decode()}, prefix=PROPOSAL_PREFIX)
 
 
 def verify_proposal(proposal_id: str) -> dict:
-    return plans.verify(proposal_id, prefix=PROPOSAL_PREFIX, what="proposal")
+    """The payload of a proposal id this deployment issued; 404 for anything else."""
+    signed = plans.verify(proposal_id, prefix=PROPOSAL_PREFIX, what="proposal")
+    try:
+        return json.loads(zlib.decompress(base64.b64decode(signed["z"])))
+    except (KeyError, TypeError, ValueError, zlib.error):  # signed by us, so only a format change gets here
+        raise NotFound("unknown proposal id (not issued by this Karma, or altered)",
+                       cause="unknown_proposal") from None

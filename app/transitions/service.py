@@ -26,7 +26,7 @@ from app.changes.gate import ChangeGate, Write
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
 from app.transitions.search import TransitionSearch, verify_proposal
@@ -111,12 +111,21 @@ class TransitionService:
                             step=None)
         self.repo.in_write_tx(lambda gtx: gtx.create_transition(record, audit, _components(steps)))
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
-        return self.advance(transition_id)
+        try:
+            return self.advance(transition_id)
+        except ServiceUnavailable:  # stored and running: the next report or worker pass carries it on
+            log.warning("transition stored, not advanced", extra={"transition_id": transition_id})
+            return {**record, "created_at": now.isoformat(), "updated_at": now.isoformat(),
+                    "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
+                            "the next runtime report or worker pass (GET /transitions/<id>)"}
 
     def _still_holds(self, steps: list, versions: dict, actor) -> None:
         """Re-simulate the proposal on the graph as it is now: 409 if what it was verified on moved."""
-        sequence = _sequence(steps)
-        analyses = self.simulator().steps(sequence, {})
+        try:
+            analyses = self.simulator().steps(_sequence(steps), {})
+        except (NotFound, Conflict, Unprocessable) as exc:  # a component it names is gone, a step is invalid
+            raise Conflict(f"this proposal no longer holds ({exc.message}); propose again", cause="stale_proposal",
+                           changed=sorted(filter(None, [exc.extra.get("component")]))) from None
         now: dict = {}
         for analysis in analyses:
             if analysis is not None:

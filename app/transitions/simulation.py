@@ -16,7 +16,7 @@ from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus
 from app.components import UnknownType, get_type, split_id
-from app.errors import Forbidden, KarmaError, Unprocessable
+from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 
 MAX_APPLIED = 20  # assumed change sets per what-if plan
@@ -152,6 +152,9 @@ class Simulator:
         out: list[SetAnalysis | None] = []
         for i, step in enumerate(steps):
             if isinstance(step, Wait):
+                if step.component not in state.nodes:
+                    raise NotFound(f"component {step.component!r} not found", cause="unknown_component",
+                                   component=step.component)
                 node = state.nodes[step.component]
                 state.nodes[step.component] = {**node, "runtime": reported(node.get("runtime") or {}, step.outputs)}
                 out.append(None)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from app.components.service import ComponentService
+from karma_tools.bench.roundtrips import RoundTrips
 
 WHO = "ops@usekarma.dev"
 SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
@@ -94,6 +95,19 @@ def test_scenario_2_moves_the_lambda_off_the_bucket_first_from_the_declared_reme
     assert [c["component_id"] for c in changes] == ["lambda/karma-graph-query", "openapi/karma-api"]
     for c in changes:
         assert c["trail"] and c["trail"][0]["kind"] == "transition"
+
+
+def test_a_search_costs_at_most_one_plan_per_simulated_step(client):
+    """Bolt round trips (counted at the driver, not timed): a plan is 2; the search reads once per
+    simulated proposal (all its steps in one read) plus once per remedy candidate list."""
+    for body in (SUBNET, DROP_BUCKET_REF, ALIAS):
+        propose(client, body)  # warm: token cached, connection pooled
+        with RoundTrips() as trips:
+            answer = propose(client, body)
+        search = answer["search"]
+        assert trips.count <= 2 * search["simulated_steps"], (body["component"], trips.flushes, search)
+        assert search["simulated_plans"] <= search["max_simulated_plans"]
+        assert all(len(p["id"]) < 3000 for p in answer["proposals"])  # it travels in a URL path
 
 
 def test_scenario_3_waits_for_the_distribution_to_publish(client):
