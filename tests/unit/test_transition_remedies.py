@@ -122,3 +122,26 @@ def test_a_warn_rule_declares_no_remedy(tmp_path):
     from app.policy.loader import build  # noqa: PLC0415
     with pytest.raises(RuleFileError, match="remedies: a warn rule refuses nothing"):
         build(tmp_path)
+
+
+def test_transition_moves_go_through_one_table():
+    from app.errors import Conflict  # noqa: PLC0415
+    from app.transitions.status import TRANSITIONS, TransitionStatus, move  # noqa: PLC0415
+
+    assert set(TRANSITIONS) == set(TransitionStatus)
+    assert move("waiting", "running", "trn-1") == TransitionStatus.RUNNING
+    for current, target in (("completed", "cancelled"), ("cancelled", "running"), ("stalled", "running")):
+        with pytest.raises(Conflict) as caught:
+            move(current, target, "trn-1")
+        assert caught.value.extra["cause"] == f"transition_{current}"
+
+
+def test_a_wait_is_over_when_the_outputs_are_reported():
+    from app.transitions.service import reported  # noqa: PLC0415
+
+    assert reported({"state": "stopped"}, {"state": "stopped"})
+    assert not reported({"state": "stopping"}, {"state": "stopped"})
+    assert reported({"distribution_id": "E1", "domain_name": "d.net"},
+                    {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
+    assert not reported({"distribution_id": "E1", "domain_name": ""},
+                        {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
