@@ -147,6 +147,9 @@ class TransitionSearch:
                                preference=rendered["preference"]))
         if not ways and rule.remedies:
             why = f"rule {rule.id!r} declares remedies, but none renders to a change set for this change"
+        elif not ways and rule.effect == "require_approval":
+            why = (f"rule {rule.id!r} asks for an approver's sign-off, which no step can give: request the change, "
+                   "it waits as pending_approval until an approver approves it")
         return ways, why
 
     def _candidates(self, type_name: str, environment: str | None) -> list[dict]:
