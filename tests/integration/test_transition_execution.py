@@ -131,6 +131,14 @@ def test_prod_change_without_reason_has_no_transition(client):
     assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-change-needs-reason"]
 
 
+def test_a_change_needing_approval_says_an_approver_lifts_it(client):
+    answer = propose(client, {"component": "vpc/karma-prod", "proposed_change": {"tags": {"team": "platform"}},
+                              "requested_by": WHO, "reason": "tagging"})
+    assert answer["status"] == "no_transition", answer
+    assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-wide-change-needs-approval"]
+    assert "approver" in answer["unresolved"][0]["why"]
+
+
 def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dump):
     proposal = propose(client, DROP_BUCKET_REF)["proposals"][0]
     concurrent = {"component": "lambda/karma-graph-query", "requested_by": WHO,
