@@ -3,7 +3,12 @@
 // affected components with their paths, the edges among them, which of $ref_ids exist), plus who
 // references it by a config key (what a delete would leave dangling) and its explicit (`via: seed`)
 // edges (what a rollback of its delete re-creates). Components of $ids that do not exist (creates)
-// are simply absent.
+// are simply absent. For the rules' siblings (as impact.cypher reads them for one change, but with the
+// provider they share, so the set's analysis can follow creates, moves and deletes): per touched
+// component, per provider it depends on, the other components of its type depending on that provider
+// through the same key; and per $sibling_lookups entry ({provider, via, type}: a create's or an update's
+// new reference) the components of that type depending on that provider through that key. At most 256
+// each, so the cost stays bounded whatever the provider's fan-in.
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
@@ -22,12 +27,33 @@ CALL () {
                    ELSE {source: startNode(r).id, target: endNode(r).id, kind: toLower(type(r)), via: r.via}
                    END) AS explicit_edges
   }
+  CALL (x) {
+    OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(p:Component)
+    CALL (x, r, p) {
+      OPTIONAL MATCH (p)<-[r2:DEPENDS_ON]-(s:Component)
+      WHERE s <> x AND s.type = x.type AND r2.via = r.via
+      WITH s ORDER BY s.id LIMIT 256
+      RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
+    }
+    RETURN collect(CASE WHEN p IS NULL THEN NULL ELSE {provider: p.id, via: r.via, members: members} END)
+           AS sibling_groups
+  }
   RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
-                  explicit_edges: explicit_edges, siblings: siblings, outgoing: outgoing}) AS touched
+                  explicit_edges: explicit_edges, outgoing: outgoing, sibling_groups: sibling_groups}) AS touched
+}
+CALL () {
+  UNWIND $sibling_lookups AS sl
+  CALL (sl) {
+    OPTIONAL MATCH (:Component {id: sl.provider})<-[r:DEPENDS_ON]-(s:Component)
+    WHERE r.via = sl.via AND s.type = sl.type
+    WITH s ORDER BY s.id LIMIT 256
+    RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
+  }
+  RETURN collect({provider: sl.provider, via: sl.via, members: members}) AS sibling_groups
 }
 CALL () {
   UNWIND $ref_ids AS ref_id
   OPTIONAL MATCH (t:Component {id: ref_id})
   RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
 }
-RETURN touched, refs
+RETURN touched, refs, sibling_groups

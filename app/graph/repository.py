@@ -89,9 +89,10 @@ class GraphTx:
         row = _single(self._tx, "queue_head", component=component_id)
         return None if row is None else decode_change(row["change"])
 
-    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str], sibling_lookups: list[dict]) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[]).single()
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[],
+                              sibling_lookups=sibling_lookups).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -218,9 +219,10 @@ class GraphRepository(OutboxQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
-    def change_set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def change_set_context(self, ids: list[str], ref_ids: list[str], sibling_lookups: list[dict]) -> dict:
         """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[]))
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[],
+                                            sibling_lookups=sibling_lookups))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
@@ -391,12 +393,19 @@ def _set_context_for_update_query() -> str:
     return query("change_set_lock") + "\n" + query("change_set_context")
 
 
+def _decoded(node: dict) -> dict:
+    return {**node, "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
+
+
+def _decoded_groups(groups: list[dict] | None) -> list[dict]:
+    return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
+
+
 def decode_set_context(row: dict) -> dict:
-    """The set context as values: each touched component's config and runtime decoded."""
-    touched = [{**item, "component": {**item["component"], "config": loads(item["component"].get("config")),
-                                      "runtime": loads(item["component"].get("runtime"))},
-                "impacted": [{**r, "runtime": loads(r.get("runtime")), "config": loads(r.get("config"))}
-                             for r in item["impacted"]],
-                "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
+    """The set context as values: each touched component's, impacted row's and sibling's config and
+    runtime decoded."""
+    touched = [{**item, "component": _decoded(item["component"]),
+                "impacted": [_decoded(r) for r in item["impacted"]],
+                "sibling_groups": _decoded_groups(item.get("sibling_groups"))}
                for item in row["touched"]]
-    return {"touched": touched, "refs": row["refs"]}
+    return {"touched": touched, "refs": row["refs"], "sibling_groups": _decoded_groups(row.get("sibling_groups"))}

@@ -340,3 +340,22 @@ def test_a_set_change_renders_in_the_console_and_as_a_picture(app, client):
     assert "s3_bucket_nickname" in browser.get(f"/console/changes/{body['change_id']}").get_data(as_text=True)
     svg = client.post("/plan?format=svg", json={"changes": [NEW_INSTANCE], "requested_by": WHO})
     assert svg.status_code == 200 and svg.get_data(as_text=True).lstrip().startswith("<")
+
+
+def test_each_operation_sees_its_siblings_as_the_set_leaves_them(client):
+    # a created subnet overlapping an existing one of its VPC: the same rule a single cidr change meets
+    overlapping = {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.1.128/25"}}
+    code, body = send(client, [overlapping], path="/plan")
+    assert code == 200 and [d["rule_id"] for d in body["blockers"]] == ["subnet-cidr-overlaps-sibling"], body
+    assert "subnet/karma-dev-private-a" in body["decisions"][0]["message"]
+    # two creates of one set overlapping each other: the second sees the first
+    twin = {**NEW_SUBNET, "component": "subnet/karma-dev-private-d",
+            "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.3.0/25"}}
+    code, body = send(client, [NEW_SUBNET, twin])
+    assert code == 200 and body["status"] == "rejected", body
+    assert [(d["rule_id"], d["operation"]) for d in body["decisions"]] == [("subnet-cidr-overlaps-sibling", 1)]
+    assert component(client, "subnet/karma-dev-private-c") is None
+    # the sibling it overlapped deleted earlier in the same set: it goes through
+    code, body = send(client, [{"op": "delete", "component": "subnet/karma-dev-private-b"},
+                               {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.2.0/24"}}])
+    assert code == 200 and body["status"] == "applied", body
