@@ -62,6 +62,11 @@ class GraphTx:
         return {**component_view(node), "config_keys": node.get("config_keys") or [],
                 "runtime_keys": node.get("runtime_keys") or []}
 
+    def deleted_component(self, component_id: str) -> dict | None:
+        """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
+        row = _single(self._tx, "deleted_component", id=component_id)
+        return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
+
     def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
                        audit: dict) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
