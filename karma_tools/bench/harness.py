@@ -61,6 +61,10 @@ TARGETS = {  # figure → (target, comparison)
     "round_trips_per_plan": (2, "<="),
     "round_trips_per_apply": (3, "<="),
     "rules_500_over_5": (1.5, "<="),
+    "set_plan_over_floor": (2.0, "<="),         # issue 10: a 10-operation set at the largest size
+    "blast_plan_over_floor": (2.0, "<="),       # issue 10: worst point of the blast-radius sweep
+    "set_round_trips_per_plan": (2, "<="),      # issue 10: 1, 10, 100 operations
+    "set_round_trips_per_apply": (3, "<="),
 }
 
 
@@ -407,6 +411,10 @@ def run(cfg: BenchConfig) -> dict:
             out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests,
                                               rules_small, rules_big)
             out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
+            from karma_tools.bench import blast  # noqa: PLC0415 - it imports this module
+
+            out["set_plan"] = blast.set_plan(state, client, neo.driver)
+            out["blast_radius"] = blast.blast_sweep(state, client, neo.driver, world, profile=cfg.profile)
             if cfg.profile:
                 out["profile"] = _profile(state, client, requests)
             out["throughput"] = _throughput(state, cfg, neo, requests, token)
@@ -853,6 +861,10 @@ def _targets(out: dict) -> dict:
     values["round_trips_per_plan"] = rt.get("plan_max")
     values["round_trips_per_apply"] = rt.get("apply_max")
     values["rules_500_over_5"] = out.get("rules", {}).get("ratio")
+    values["set_plan_over_floor"] = out.get("set_plan", {}).get("plan_over_floor")
+    values["blast_plan_over_floor"] = out.get("blast_radius", {}).get("plan_over_floor_max")
+    values["set_round_trips_per_plan"] = out.get("set_round_trips", {}).get("plan_max")
+    values["set_round_trips_per_apply"] = out.get("set_round_trips", {}).get("apply_max")
     targets = {}
     for name, (target, op) in TARGETS.items():
         value = values[name]
