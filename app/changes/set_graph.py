@@ -71,6 +71,9 @@ class GraphState:
         depends_on / consumes_runtime_from edges, along at most one emits_runtime_to edge; shortest first."""
         consumers: dict[str, list[tuple[str, str]]] = {}
         emits: dict[str, list[str]] = {}
+        via_of: dict[tuple[str, str, str], str | None] = {}  # one via per edge (the first in a stable order)
+        for source, target, kind, via in sorted(self.edges, key=str):
+            via_of.setdefault((source, target, kind), via)
         for source, target, kind, _via in self.edges:
             if kind == "emits_runtime_to":
                 emits.setdefault(source, []).append(target)
@@ -93,19 +96,19 @@ class GraphState:
                     found[nxt] = {"path": npath, "edge_kinds": nkinds}
                 queue.append((nxt, nphase, npath, nkinds))
         rows = [impacted_row(self.nodes[n], depth=len(f["path"]) - 1, path=f["path"], edge_kinds=f["edge_kinds"],
-                             path_types=[split_id(p)[0] for p in f["path"]], via=self._vias(f))
+                             path_types=[split_id(p)[0] for p in f["path"]], via=self._vias(f, via_of))
                 for n, f in found.items()]
         return sorted(rows, key=lambda r: (r["depth"], r["id"]))
 
-    def _vias(self, found: dict) -> list[str | None]:
+    @staticmethod
+    def _vias(found: dict, via_of: dict) -> list[str | None]:
         """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
         runs from the provider to its consumer, so the stored edge points the other way)."""
         vias = []
         for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"],
                                 strict=False):
             source, target = (a, b) if kind == "emits_runtime_to" else (b, a)
-            vias.append(next((v for s, t, k, v in sorted(self.edges, key=str)
-                              if (s, t, k) == (source, target, kind)), None))
+            vias.append(via_of.get((source, target, kind)))
         return vias
 
     def providers(self, component_id: str) -> set[tuple[str, str | None]]:
