@@ -16,7 +16,6 @@ from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, split_id
 from app.components import references
 from app.errors import NotFound, Unprocessable
-from app.graph.codec import loads
 from app.observability import metrics
 
 
@@ -50,7 +49,7 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None,
     ctype = get_type(node["type"])
     component = {"id": node["id"], "type": node["type"], "nickname": node["nickname"],
                  "environment": node["environment"], "version": node["version"],
-                 "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
+                 "config": node.get("config") or {}, "runtime": node.get("runtime") or {}}
     new_config = merge_patch.apply(component["config"], request.proposed_change)
     old, new, ref_errors = references.derive_edges(
         ctype, component, component["config"], new_config, request.proposed_change,
@@ -108,11 +107,10 @@ def _validate(ctype, request: ChangeRequest, new_config: dict, component: dict,
 
 
 def _impact(ctx: dict, analysis: Analysis) -> Impact:
-    rows = [impacted_row({**row, "runtime": loads(row.get("runtime")), "config": loads(row.get("config"))},
-                         depth=row["depth"], path=row["path"], edge_kinds=row["edge_kinds"],
+    rows = [impacted_row(row, depth=row["depth"], path=row["path"], edge_kinds=row["edge_kinds"],
                          path_types=row.get("path_types") or [], via=row.get("via") or [])
             for row in ctx["impacted"]]
-    siblings = [sibling_row({**s, "config": loads(s.get("config"))}) for s in ctx.get("siblings") or []]
+    siblings = [sibling_row(s) for s in ctx.get("siblings") or []]
     return Impact(rows=rows, edges=ctx["edges"], siblings=siblings)
 
 

@@ -99,3 +99,19 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert "Latency" in harness.report.table(out) and "Blast radius" in harness.report.table(out)
     assert out["targets"]["set_plan_over_floor"]["value"] == planned["plan_over_floor"]
     assert out["targets"]["set_round_trips_per_apply"]["value"] == sets["apply_max"]
+
+
+def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo,
+                                                                           monkeypatch):
+    from karma_tools.bench import authoring  # noqa: PLC0415
+
+    app, _components = bench_world
+    monkeypatch.setattr(harness, "HEADERS", {})
+    assert harness.create_token(app)
+    tested = authoring.rules_test(harness.REPO_ROOT / "rules")
+    assert tested["cases"] > 0 and tested["passed"] == tested["cases"] and tested["cases_per_s"] > 0
+    history = authoring.make_history(app.test_client(), harness._post, driver, harness.Requests("authoring"),
+                                     entries=30, distinct=4)
+    assert history["distinct"] == 4 and history["entries"] == 30, history
+    replayed = authoring.replay(repo, harness.REPO_ROOT / "rules")
+    assert replayed["entries"] >= 30 and replayed["errors"] == 0 and replayed["changed"] == 0, replayed
