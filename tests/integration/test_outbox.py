@@ -399,7 +399,7 @@ PROD_BASTION = {"op": "update", "component": "ec2-instance/karma-prod-bastion",
 
 
 def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, receiver, subscribe, monkeypatch):
-    subscribe(receiver.url, events=["applied", "rejected"])
+    everyone = subscribe(receiver.url, events=["applied", "rejected"])
     prod_only = subscribe(receiver.url, events=["applied"], environments=["prod"])
     both = {"changes": [NEW_SUBNET, PROD_BASTION], "requested_by": "ted@strall.com", "reason": "set events"}
     applied = client.post("/request-change", json=both, headers={"X-Request-Id": "trace-set"}).get_json()
@@ -407,7 +407,7 @@ def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, re
     # written by the set's commit: one entry per subscriber wanting it (the prod-only one too: the set
     # touches prod as well as dev)
     items = outbox(client, change_id=applied["change_id"])["items"]
-    assert sorted(e["subscription_id"] for e in items) == sorted([prod_only["id"], items[0]["subscription_id"]])
+    assert sorted(e["subscription_id"] for e in items) == sorted([everyone["id"], prod_only["id"]])
     assert {e["type"] for e in items} == {"applied"}
     # a rejected set (a running instance behind the subnet) reports its rejection
     rejected = client.post("/request-change", json={"changes": [{"op": "update", "component": "subnet/karma-dev-private-a",
