@@ -121,7 +121,8 @@ class FixtureGraph:
                               for e in self._in.get(component_id, ())
                               if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
 
-    def set_context(self, ids: list[str], ref_ids: list[str], sibling_lookups: list[dict]) -> dict:
+    def set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
+                    sibling_lookups: list[dict] | None = None) -> dict:
         """What cypher/change_set_context.cypher reads for a change set, from the fixture: each existing
         component of `ids` with its impact, who references it by a config key, its explicit edges and
         its sibling groups; and the members of each of `sibling_lookups`."""
@@ -139,9 +140,10 @@ class FixtureGraph:
                                                for e in self._out.get(cid, ()) if e["kind"] == "depends_on"]})
         refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
                  "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
-        groups = [self._group(sl["provider"], sl["via"], sl["type"]) for sl in sibling_lookups]
+        values = self._values([rv for rv in ref_values or [] if rv.get("mode") == "value"])
+        groups = [self._group(sl["provider"], sl["via"], sl["type"]) for sl in sibling_lookups or []]
         # stored form → values, as the read does
-        return decode_set_context({"touched": touched, "refs": refs, "sibling_groups": groups})
+        return decode_set_context({"touched": touched, "refs": refs, "ref_values": values, "sibling_groups": groups})
 
     def _group(self, provider: str, via: str, type_name: str, but: str | None = None) -> dict:
         """The components of `type_name` depending on `provider` through `via` (but `but`)."""

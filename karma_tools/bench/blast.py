@@ -27,12 +27,14 @@ def _set_floor(driver, change_set_body: dict):
     """The bare driver running the set's context read with the parameters the gate passes."""
     from neo4j import RoutingControl  # noqa: PLC0415
 
-    from app.changes.sets import ChangeSet, reference_ids, sibling_lookups  # noqa: PLC0415
+    from app.changes.sets import (ChangeSet, reference_ids, reference_values, referrer_lookups,  # noqa: PLC0415
+                                  sibling_lookups)
     from app.graph import cypher  # noqa: PLC0415
 
     change_set = ChangeSet.from_dict(change_set_body)
-    params = {"ids": sorted(change_set.component_ids), "ref_ids": reference_ids(change_set), "ref_values": [],
-              "sibling_lookups": sibling_lookups(change_set)}
+    params = {"ids": sorted(change_set.component_ids), "ref_ids": reference_ids(change_set),
+              "ref_values": referrer_lookups(change_set), "set_ref_values": reference_values(change_set),
+              "sibling_lookups": sibling_lookups(change_set)}  # as GraphRepository.change_set_context passes them
     text = cypher.query("change_set_context")
 
     def call() -> float:
