@@ -4,7 +4,12 @@
 // references it by a config key (what a delete would leave dangling) and its explicit (`via: seed`)
 // edges (what a rollback of its delete re-creates). Components of $ids that do not exist (creates)
 // are simply absent. Plus the candidates of the set's nickname references ($ref_ids) and by-value
-// references ($set_ref_values).
+// references ($set_ref_values). For the rules' siblings (as impact.cypher reads them for one change, but
+// with the provider they share, so the set's analysis can follow creates, moves and deletes): per
+// touched component, per provider it depends on, the other components of its type depending on that
+// provider through the same key; and per $sibling_lookups entry ({provider, via, type}: a create's or an
+// update's new reference) the components of that type depending on that provider through that key. At
+// most 256 each, so the cost stays bounded whatever the provider's fan-in.
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
@@ -23,10 +28,31 @@ CALL () {
                    ELSE {source: startNode(r).id, target: endNode(r).id, kind: toLower(type(r)), via: r.via}
                    END) AS explicit_edges
   }
+  CALL (x) {
+    OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(p:Component)
+    CALL (x, r, p) {
+      OPTIONAL MATCH (p)<-[r2:DEPENDS_ON]-(s:Component)
+      WHERE s <> x AND s.type = x.type AND r2.via = r.via
+      WITH s ORDER BY s.id LIMIT 256
+      RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
+    }
+    RETURN collect(CASE WHEN p IS NULL THEN NULL ELSE {provider: p.id, via: r.via, members: members} END)
+           AS sibling_groups
+  }
   // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
   RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
-                  value_referrers: referrers,
-                  explicit_edges: explicit_edges, siblings: siblings, outgoing: outgoing}) AS touched
+                  value_referrers: referrers, explicit_edges: explicit_edges, outgoing: outgoing,
+                  sibling_groups: sibling_groups}) AS touched
+}
+CALL () {
+  UNWIND $sibling_lookups AS sl
+  CALL (sl) {
+    OPTIONAL MATCH (:Component {id: sl.provider})<-[r:DEPENDS_ON]-(s:Component)
+    WHERE r.via = sl.via AND s.type = sl.type
+    WITH s ORDER BY s.id LIMIT 256
+    RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
+  }
+  RETURN collect({provider: sl.provider, via: sl.via, members: members}) AS sibling_groups
 }
 CALL () {
   // a nickname reference names `<type>/<nickname>`: the components of that type and nickname, whatever
@@ -54,4 +80,4 @@ CALL () {
   RETURN collect({type: t.type, property: rv.property, value: stored, id: t.id,
                   environment: t.environment}) AS ref_values
 }
-RETURN touched, refs, ref_values
+RETURN touched, refs, ref_values, sibling_groups

@@ -6,7 +6,9 @@
 //     ConfigVersion, version bump), the edge patch, then deletes: a deleted component loses its label
 //     :Component (its id is free again) and every dependency edge, and becomes a :DeletedComponent that
 //     keeps its last config and runtime, its version history and its audit links (a rollback re-creates it);
-//  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest.
+//  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest;
+//  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher), as for a single change —
+//     a notification exists exactly when the set committed.
 // Any failure rolls all of it back.
 CALL () {
   UNWIND $affected_versions AS av
@@ -110,5 +112,9 @@ CALL (moved) {
   }
   REMOVE c:Component
   SET c:DeletedComponent, c.version = op.version, c.deleted_at = $now, c.deleted_by_change = $change_id
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0
+  // use: _outbox_write()
 }
 RETURN moved

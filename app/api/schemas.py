@@ -101,6 +101,19 @@ class OperationSchema(Schema):
             raise ValidationError(errors)
 
 
+CHANGES_DESCRIPTION = (
+    "A change set: create / update / delete / add_edge / remove_edge operations, decided and committed as "
+    "one — one status, one transaction, one AuditEntry and one ChangeRequest, all of it or none of it. "
+    "Ordering: Karma orders the operations for safety (providers created before their consumers; referrers "
+    "updated or deleted before what they reference is deleted; otherwise the request's order; a cycle among "
+    "the operations is a 422) and judges each against the graph as it would be after the operations before "
+    "it (the result's `order`, and per operation the `facts` its rules saw). Invariants: no dangling "
+    "references, ever (a delete still referenced is a 409 `still_referenced` naming each referrer and key, "
+    "unless the set updates or deletes them); references resolve to components that exist or are created "
+    "earlier in the set, in the same environment; one operation per component (and per explicit edge); "
+    "runtime is never set by a change. A blocked set with on_blocked=queue waits whole and applies whole.")
+
+
 class ChangeRequestSchema(Schema):
     """A single change (`component` + `proposed_change`) or a change set (`changes`)."""
 
@@ -110,8 +123,7 @@ class ChangeRequestSchema(Schema):
                                   metadata={"description": "single change: JSON merge patch (RFC 7386) on the config"})
     changes = fields.List(fields.Nested(OperationSchema),
                           validate=validate.Length(min=1, max=MAX_SET_OPERATIONS),
-                          metadata={"description": "a change set: create / update / delete operations, decided "
-                                                   "and committed as one (all or nothing), in a safe order"})
+                          metadata={"description": CHANGES_DESCRIPTION})
     requested_by = fields.String(validate=validate.Length(min=1, max=320),
                                  metadata={"description": "the token's identity; filled in when absent"})
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))

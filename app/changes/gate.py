@@ -22,7 +22,7 @@ from app.changes.model import Analysis, ChangeRequest
 from app.changes import set_commit
 from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import SetAnalysis, analyse_set
-from app.changes.sets import ChangeSet, Operation, check_structure
+from app.changes.sets import ChangeSet, Operation, check_structure, sibling_lookups
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.sets import reference_values as set_reference_values
 from app.changes.sets import referrer_lookups as set_referrer_lookups
@@ -211,7 +211,8 @@ class ChangeGate:
                 if op.op == "create" and not actor.may_touch(op.environment):
                     raise Forbidden(f"this token may not change {op.environment!r} components",
                                     cause="environment", component=op.component)
-        analysis = analyse_set(change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None)
+        analysis = analyse_set(change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None,
+                               now=self.clock())
         if check is not None:
             check(analysis)
         return analysis
@@ -220,7 +221,8 @@ class ChangeGate:
         """A set's full analysis, status `planned`, and a plan id: one read query, nothing written."""
         check_structure(change_set)
         ctx = self.repo.change_set_context(sorted(change_set.component_ids), set_reference_ids(change_set),
-                                           set_reference_values(change_set), set_referrer_lookups(change_set))
+                                           set_reference_values(change_set), set_referrer_lookups(change_set),
+                                           sibling_lookups(change_set))
         analysis = self._analyse_set(change_set, ctx, actor)
         plan_id = plans.sign({"set": change_set.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
                               "versions": analysis.versions})
@@ -231,10 +233,11 @@ class ChangeGate:
         check_structure(change_set)
         ids, ref_ids = sorted(change_set.component_ids), set_reference_ids(change_set)
         ref_values, referrers = set_reference_values(change_set), set_referrer_lookups(change_set)
+        lookups = sibling_lookups(change_set)
 
         def work(gtx: GraphTx) -> dict:
             # every lock, by id, + the read
-            ctx = gtx.change_set_context_for_update(ids, ref_ids, ref_values, referrers)
+            ctx = gtx.change_set_context_for_update(ids, ref_ids, ref_values, referrers, lookups)
             if write.replay is not None and (stored_answer := write.replay(gtx)) is not None:
                 return stored_answer
             if write.guard is not None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from app.changes import commit as commits
 from app.changes import set_commit
-from app.changes.gate import ChangeGate, Write, not_found, unknown_change
+from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
@@ -41,17 +41,21 @@ class ChangeLifecycle:
     # -- moves that need no analysis --------------------------------------------------------------
     def _move(self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None,
               kind: str = "queue") -> dict:
-        """Move a stored change request (read under its component's lock) without applying it; audited."""
+        """Move a stored change request (read under its component's lock) without applying it; audited.
+        A change on a component deleted since it was stored moves too: its audit entry names the deleted
+        component (there is no node to link it to any more)."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
-        component = gtx.component(change["component_id"]) or {"id": change["component_id"]}
+        live = gtx.component(change["component_id"])
+        component = live or gtx.deleted_component(change["component_id"]) or {"id": change["component_id"]}
         audit = commits.audit_entry(log_id=log_id, kind=kind, now=now, component=component,
                                     request=replace(request, requested_by=actor or request.requested_by),
                                     status=str(status), change_id=change["id"], note=note)
         record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now,
                                                note=note)
-        if isinstance(request, ChangeSet):
+        if isinstance(request, ChangeSet) or live is None:
+            # no component node to write through (a set, or a component deleted since): the set's statement
             gtx.commit_change_set(set_commit.transition_statement(change, audit=audit, change_request=record,
                                                                   now=now))
         else:
@@ -67,11 +71,11 @@ class ChangeLifecycle:
         """Lock the component, check the request is still `expected` (and that `principal` may act on its
         environment), move it to `to`: one transaction."""
         def work(gtx: GraphTx) -> dict:
-            if gtx.lock(change["component_id"]) is None and change.get("kind") != "set":
-                raise not_found(change["component_id"])
+            gtx.lock(change["component_id"])  # when it exists: a set's creates and deleted components have none
             if principal is not None:
-                environment = gtx.component(change["component_id"])["environment"]
-                if not principal.may_touch(environment):
+                refused = [e for e in _environments(gtx, change) if not principal.may_touch(e)]
+                if refused:
+                    environment = refused[0]
                     raise Forbidden(f"this token may not act on {environment!r} components", cause="environment",
                                     component=change["component_id"])
             current = gtx.change_for_update(change["id"])
@@ -128,7 +132,10 @@ class ChangeLifecycle:
         each request exactly once; an uncommitted attempt (crash, kill) leaves it queued.
         """
         def head(gtx: GraphTx) -> dict | None:
-            return None if gtx.lock(component_id) is None else gtx.queue_head(component_id)
+            # the component's lock when it exists; a set of creates waits on ids not in the graph yet, and a
+            # change on a component deleted since must still leave the queue (rejected, saying why)
+            gtx.lock(component_id)
+            return gtx.queue_head(component_id)
 
         change = self.repo.in_write_tx(head)
         if change is None:
@@ -141,22 +148,22 @@ class ChangeLifecycle:
                           guard=_still(change["id"], ChangeStatus.QUEUED))
             return self.gate.execute(write)
         except KarmaError as exc:
-            return self._reject_if_queued(change, exc.message)
+            return self._reject_if_queued(change, exc)
 
     def _expired(self, change: dict) -> bool:
         expires_at = change.get("expires_at")
         return expires_at is not None and self.gate.clock().timestamp() >= expires_at
 
-    def _reject_if_queued(self, change: dict, note: str) -> dict:
-        """A queued request that can no longer apply (invalid now, illegal move) is rejected, saying why;
-        one another processor moved first is left alone."""
+    def _reject_if_queued(self, change: dict, why: KarmaError) -> dict:
+        """A queued request that can no longer apply (invalid now, illegal move, its component deleted) is
+        rejected, saying why; one another processor moved first is left alone."""
         def work(gtx: GraphTx) -> dict:
             gtx.lock(change["component_id"])
             current = gtx.change_for_update(change["id"])
             if current is None or current["status"] != ChangeStatus.QUEUED:
                 return {"change_id": change["id"], "status": current["status"] if current else "gone",
                         "transition": False}
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=note)
+            return self._move(gtx, current, ChangeStatus.REJECTED, note=_reason(gtx, why))
 
         return self.repo.in_write_tx(work)
 
@@ -180,6 +187,27 @@ class ChangeLifecycle:
         for component_id in self.repo.queued_components(waits_on):
             out += self.process_component(component_id)
         return out
+
+
+def _reason(gtx: GraphTx, exc: KarmaError) -> str:
+    """Why a queued change can no longer apply; a component deleted since it was queued is named with
+    the change that deleted it."""
+    missing = exc.extra.get("component") if exc.extra.get("cause") == "unknown_component" else None
+    deleted = gtx.deleted_component(missing) if missing else None
+    if deleted is None:
+        return exc.message
+    return (f"component {missing!r} was deleted by change {deleted['change_id']} at {deleted['deleted_at']}; "
+            "this queued change can no longer apply")
+
+
+def _environments(gtx: GraphTx, change: dict) -> list[str]:
+    """The environments a stored change acts on: its component's (or the deleted component's), and for
+    a set the environment of each create (its components may not exist yet)."""
+    found = gtx.component(change["component_id"]) or gtx.deleted_component(change["component_id"])
+    envs = [found["environment"]] if found else []
+    if change.get("kind") == "set":
+        envs += [op.environment for op in request_of(change).operations if op.op == "create"]
+    return sorted(set(envs))
 
 
 def _still(change_id: str, expected: ChangeStatus):

@@ -11,13 +11,12 @@ from datetime import datetime, timezone
 from app.changes import merge_patch
 from app.changes.actions import plan_actions
 from app.changes.diff import diff as config_diff
-from app.changes.diff import keys
+from app.changes.facts import impacted_row, rule_facts, sibling_row
 from app.changes.model import Analysis, ChangeRequest, Impact
-from app.components import UnknownType, get_type, registry, split_id
+from app.components import UnknownType, get_type, split_id
 from app.components import references
 from app.errors import NotFound, Unprocessable
 from app.observability import metrics
-from app.policy import fields as fact_fields
 
 
 def reference_ids(request: ChangeRequest) -> list[str]:
@@ -108,47 +107,17 @@ def _validate(ctype, request: ChangeRequest, new_config: dict, component: dict,
 
 
 def _impact(ctx: dict, analysis: Analysis) -> Impact:
-    rows = []
-    for row in ctx["impacted"]:
-        rtype = registry.get(row["type"]) if row["type"] in registry else None
-        runtime = row.get("runtime") or {}
-        declared = rtype.runtime_outputs if rtype else []
-        rows.append(fact_fields.build("impacted", {
-            "id": row["id"], "type": row["type"], "nickname": row["nickname"],
-            "environment": row["environment"], "version": row["version"], "depth": row["depth"],
-            "path": row["path"], "edge_kinds": row["edge_kinds"],
-            "edge_kind": row["edge_kinds"][-1] if row["edge_kinds"] else None,
-            "runtime": runtime, "runtime_published": bool(runtime),
-            "missing_outputs": [o for o in declared if o not in runtime],
-            "unpublished_reads": registry.unpublished_reads(row["type"]) if rtype else [],
-            "action": rtype.action if rtype else "review",
-            "config": row.get("config") or {},
-            "path_types": row.get("path_types") or [],
-            "via": row.get("via") or [],
-        }))
-    siblings = [fact_fields.build("siblings", {**s, "config": s.get("config") or {}})
-                for s in ctx.get("siblings") or []]
+    rows = [impacted_row(row, depth=row["depth"], path=row["path"], edge_kinds=row["edge_kinds"],
+                         path_types=row.get("path_types") or [], via=row.get("via") or [])
+            for row in ctx["impacted"]]
+    siblings = [sibling_row(s) for s in ctx.get("siblings") or []]
     return Impact(rows=rows, edges=ctx["edges"], siblings=siblings)
 
 
 def facts(analysis: Analysis) -> list[dict]:
-    """One fact for the change itself, plus one per impacted component: exactly the fields declared in
-    app.policy.fields (the impacted rows are built by _impact)."""
-    req, comp, entries = analysis.request, analysis.component, analysis.diff
-    change = fact_fields.build("change", {
-        "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
-        "environment": comp["environment"], "changed_keys": keys(entries),
-        "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
-        "modified_keys": keys(entries, "changed"),
-        "old": {e["key"]: e["old"] for e in entries if e["op"] != "added"},
-        "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
-        "requested_by": req.requested_by, "reason": req.reason,
-        "affected_count": len(analysis.impact.rows), "on_blocked": req.on_blocked,
-        "op": "update", "set_size": 1, "set_components": [comp["id"]],  # a single change: a one-update set
-    })
-    component = fact_fields.build("component", comp)
-    siblings = analysis.impact.siblings
-    return [{"change": change, "component": component, "impacted": None, "siblings": siblings}] + [
-        {"change": change, "component": component, "impacted": row, "siblings": siblings}
-        for row in analysis.impact.rows
-    ]
+    """What the rules see for a single change (a one-update set): app.changes.facts builds it, as for
+    every operation of a change set."""
+    req, comp = analysis.request, analysis.component
+    return rule_facts(component=comp, seen_config=comp["config"], diff=analysis.diff,
+                      requested_by=req.requested_by, reason=req.reason, on_blocked=req.on_blocked,
+                      impacted=analysis.impact.rows, siblings=analysis.impact.siblings)

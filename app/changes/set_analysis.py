@@ -11,7 +11,7 @@ from typing import Any
 from app.changes import merge_patch
 from app.changes.actions import layer, propagation_edges
 from app.changes.diff import diff as config_diff
-from app.changes.diff import keys
+from app.changes.facts import rule_facts
 from app.changes.set_graph import GraphState
 from app.changes.set_references import SetReferences
 from app.changes.sets import ChangeSet, Operation, check_structure, order
@@ -19,7 +19,6 @@ from app.seeding import emits_problem
 from app.changes.status import ChangeStatus, blockers_of, decided
 from app.components import get_type, references, split_id
 from app.errors import Conflict, NotFound, Unprocessable
-from app.policy import fields as fact_fields
 
 
 @dataclass
@@ -114,16 +113,17 @@ class SetAnalysis:
         return body
 
 
-def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None,
+def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None, now=None,
                 state: GraphState | None = None) -> SetAnalysis:
-    """`state`: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
+    """``now``: the request time the rules see (time conditions); the engine's clock when None.
+    ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
     check_structure(change_set)
     state = state if state is not None else GraphState(ctx)
     refs = SetReferences(state, ctx)
     _check_existence(change_set, state)
     analysed = []
     for position, i in enumerate(order(change_set, state)):
-        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs))
+        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs, now))
     _check_no_dangling(change_set, state, analysed)
     analysis = SetAnalysis(change_set, analysed, mode=mode)
     analysis.actions = set_actions(analysed, state)
@@ -155,10 +155,10 @@ def _component(node: dict) -> dict:
 
 
 def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
-                       policy, refs: SetReferences) -> OperationAnalysis:
+                       policy, refs: SetReferences, now) -> OperationAnalysis:
     op = change_set.operations[i]
     if op.is_edge:
-        return _analyse_edge(change_set, i, position, state, mode, policy)
+        return _analyse_edge(change_set, i, position, state, mode, policy, now)
     type_name, nickname = split_id(op.component)
     ctype = get_type(type_name)
     if op.op == "create":
@@ -197,10 +197,9 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
     analysis.out_edges = [e for e in new_edges.values() if e["via"] != "seed"]
     if op.op == "delete":
         analysis.explicit_edges = state.explicit.get(op.component, [])
-    facts_ = operation_facts(change_set, analysis)
-    analysis.facts = facts_[0]["change"]
-    if policy is not None and mode == "full":
-        analysis.decisions = [{**d.to_dict(), "operation": i} for d in policy.evaluate(facts_)]
+    providers = ({(e["target"], e["via"]) for e in new_edges.values() if e["kind"] == "depends_on"}
+                 if op.op == "create" else state.providers(op.component))
+    _judge(change_set, analysis, state.siblings(op.component, type_name, providers), mode, policy, now)
     # the graph as it is after this operation, for the ones after it
     if op.op == "create":
         state.nodes[op.component] = {**component, "config": new_config, "runtime": {}}
@@ -214,7 +213,7 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
 
 
 def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
-                  policy) -> OperationAnalysis:
+                  policy, now) -> OperationAnalysis:
     """add_edge / remove_edge: an explicit dependency no config key expresses. Both ends exist (or were
     created before it) in one environment; the emits rule of the seed loader holds; a config-derived edge
     is changed through its key, not here. Its impact is the source's: what depends on it."""
@@ -245,10 +244,8 @@ def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphStat
                                  diff=[], edges_add=[edge] if op.op == "add_edge" else [],
                                  edges_remove=[edge] if op.op == "remove_edge" else [], impact=impact)
     analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
-    facts_ = operation_facts(change_set, analysis)
-    analysis.facts = facts_[0]["change"]
-    if policy is not None and mode == "full":
-        analysis.decisions = [{**d.to_dict(), "operation": i} for d in policy.evaluate(facts_)]
+    siblings = state.siblings(op.component, source["type"], state.providers(op.component))
+    _judge(change_set, analysis, siblings, mode, policy, now)
     key = (edge["source"], edge["target"], edge["kind"], edge["via"])
     state.edges = state.edges | {key} if op.op == "add_edge" else state.edges - {key}
     return analysis
@@ -320,24 +317,22 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
                        "in the same set", cause="still_referenced", referrers=dangling)
 
 
-def operation_facts(change_set: ChangeSet, o: OperationAnalysis) -> list[dict]:
-    """What the rules see for one operation: exactly the fields app.policy.fields declares."""
-    comp, entries = o.component, o.diff
-    change = fact_fields.build("change", {
-        "component": comp["id"], "type": comp["type"], "nickname": comp["nickname"],
-        "environment": comp["environment"], "changed_keys": keys(entries),
-        "added_keys": keys(entries, "added"), "removed_keys": keys(entries, "removed"),
-        "modified_keys": keys(entries, "changed"),
-        "old": {e["key"]: e["old"] for e in entries if e["op"] != "added"},
-        "new": {e["key"]: e["new"] for e in entries if e["op"] != "removed"},
-        "requested_by": change_set.requested_by, "reason": change_set.reason,
-        "affected_count": len(o.impact), "on_blocked": change_set.on_blocked,
-        "op": o.op.op, "set_size": len(change_set.operations), "set_components": change_set.component_ids,
-    })
-    seen = fact_fields.build("component", {**comp, "config": o.new_config if o.op.op == "create" else comp["config"]})
-    rows = [fact_fields.build("impacted", row) for row in o.impact]
-    return [{"change": change, "component": seen, "impacted": None}] + [
-        {"change": change, "component": seen, "impacted": row} for row in rows]
+def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict]) -> list[dict]:
+    """What the rules see for one operation: the single change's facts (app.changes.facts), with the
+    operation and the set."""
+    comp = o.component
+    return rule_facts(component=comp, seen_config=o.new_config if o.op.op == "create" else comp["config"],
+                      diff=o.diff, requested_by=change_set.requested_by, reason=change_set.reason,
+                      on_blocked=change_set.on_blocked, impacted=o.impact, siblings=siblings, op=o.op.op,
+                      set_size=len(change_set.operations), set_components=change_set.component_ids)
+
+
+def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mode: str, policy, now) -> None:
+    """The rules on one operation: its facts (shown in the result) and its decisions."""
+    facts_ = operation_facts(change_set, o, siblings)
+    o.facts = facts_[0]["change"]
+    if policy is not None and mode == "full":
+        o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
 
 
 def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:

@@ -8,8 +8,11 @@ from datetime import datetime
 from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.commit import request_hash_of
 from app.changes.set_analysis import SetAnalysis
+from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
+from app.notifications import events as outbox_events
+from app.observability import context as request_ids
 
 
 def _edge(e: dict) -> dict:
@@ -44,6 +47,8 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
             remove += [_edge(e) for e in o.edges_remove]
     affected = analysis.affected
     queued = status == ChangeStatus.QUEUED
+    audit, change_request = request_ids.stamp(audit, change_request)
+    environments = sorted({o.component["environment"] for o in analysis.operations})
     return {
         "apply": applied, "creates": creates, "updates": updates, "deletes": deletes,
         "edges_add": add, "edges_remove": remove, "now": now, "change_id": change_id,
@@ -53,7 +58,16 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
         "touched": analysis.change_set.component_ids,
         "audit": audit, "change_request": change_request, "enqueue": enqueue, "rollback_of": rollback_of,
         "waits_on": sorted({d["component"] for d in analysis.blockers}) if queued else [],
+        "outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now,
+                                           change_set=_event_data(analysis.change_set, environments)),
     }
+
+
+def _event_data(change_set: ChangeSet, environments: list[str]) -> dict:
+    """What a set's events say besides a single change's fields: every component it touches, its size
+    and its environments (a subscription naming any of them gets the event)."""
+    return {"components": change_set.component_ids, "set_size": len(change_set.operations),
+            "environments": environments}
 
 
 def graph_patch(analysis: SetAnalysis) -> dict:
@@ -116,8 +130,19 @@ def change_request_properties(analysis: SetAnalysis, *, status: ChangeStatus, ch
 
 def transition_statement(change: dict, *, audit: dict, change_request: dict, now: datetime) -> dict:
     """commit_change_set's parameters for a stored set's move that writes no operation (cancel, deny,
-    expire, reject): the audit entry and the ChangeRequest's new state only."""
-    return {"apply": False, "creates": [], "updates": [], "deletes": [], "edges_add": [], "edges_remove": [],
+    expire, reject) — or for a single change whose component was deleted since: the audit entry, the
+    ChangeRequest's new state and their events only."""
+    audit, change_request = request_ids.stamp(audit, change_request)
+    status = change_request["status"]
+    event_data = None
+    if change.get("kind") == "set":
+        change_set = ChangeSet.from_dict(change["request"])
+        environments = sorted({audit.get("environment"), *(o.environment for o in change_set.operations
+                                                           if o.op == "create")} - {None})
+        event_data = _event_data(change_set, environments)
+    return {"outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now,
+                                               change_set=event_data),
+            "apply": False, "creates": [], "updates": [], "deletes": [], "edges_add": [], "edges_remove": [],
             "now": now, "change_id": change["id"], "affected_versions": [], "affected": [],
             "touched": change.get("component_ids") or [change["component_id"]], "audit": audit,
             "change_request": change_request, "enqueue": False, "rollback_of": None, "waits_on": []}

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import deque
 
+from app.changes.facts import impacted_row, sibling_row
 from app.components import get_type, registry, split_id
 
 MAX_DEPTH = 25  # per backward segment, as cypher/impact.cypher
+MAX_SIBLINGS = 256  # as cypher/impact.cypher: the rules' siblings stay bounded whatever the fan-in
 
 
 class GraphState:
@@ -41,6 +43,13 @@ class GraphState:
                 self.edges.add((e["source"], e["target"], e["kind"], e.get("via")))
             for e in item.get("explicit_edges", []):
                 self.edges.add((e["source"], e["target"], e["kind"], e["via"]))
+            for e in item.get("outgoing") or []:  # its own references (to its providers)
+                self.edges.add((node["id"], e["target"], e["kind"], e.get("via")))
+        groups = [g for item in ctx["touched"] for g in item.get("sibling_groups") or []]
+        for group in groups + list(ctx.get("sibling_groups") or []):
+            for member in group["members"]:  # who else depends on a provider through the same key
+                self.nodes.setdefault(member["id"], member)
+                self.edges.add((member["id"], group["provider"], "depends_on", group["via"]))
 
     def exists(self, component_id: str) -> bool:
         return component_id in self.nodes and not self.nodes[component_id].get("_deleted")
@@ -71,6 +80,9 @@ class GraphState:
         depends_on / consumes_runtime_from edges, along at most one emits_runtime_to edge; shortest first."""
         consumers: dict[str, list[tuple[str, str]]] = {}
         emits: dict[str, list[str]] = {}
+        via_of: dict[tuple[str, str, str], str | None] = {}  # one via per edge (the first in a stable order)
+        for source, target, kind, via in sorted(self.edges, key=str):
+            via_of.setdefault((source, target, kind), via)
         for source, target, kind, _via in self.edges:
             if kind == "emits_runtime_to":
                 emits.setdefault(source, []).append(target)
@@ -92,35 +104,34 @@ class GraphState:
                 if nxt != start and nxt not in found:
                     found[nxt] = {"path": npath, "edge_kinds": nkinds}
                 queue.append((nxt, nphase, npath, nkinds))
-        rows = [_impact_row(self.nodes[n], len(f["path"]) - 1, f["path"], f["edge_kinds"], self._vias(f))
+        rows = [impacted_row(self.nodes[n], depth=len(f["path"]) - 1, path=f["path"], edge_kinds=f["edge_kinds"],
+                             path_types=[split_id(p)[0] for p in f["path"]], via=self._vias(f, via_of))
                 for n, f in found.items()]
         return sorted(rows, key=lambda r: (r["depth"], r["id"]))
 
-    def _vias(self, found: dict) -> list[str | None]:
+    @staticmethod
+    def _vias(found: dict, via_of: dict) -> list[str | None]:
         """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
         runs from the provider to its consumer, so the stored edge points the other way)."""
         vias = []
         for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"],
                                 strict=False):
             source, target = (a, b) if kind == "emits_runtime_to" else (b, a)
-            vias.append(next((v for s, t, k, v in sorted(self.edges, key=str)
-                              if (s, t, k) == (source, target, kind)), None))
+            vias.append(via_of.get((source, target, kind)))
         return vias
+
+    def providers(self, component_id: str) -> set[tuple[str, str | None]]:
+        """(provider, reference key) of each depends_on edge going out of the component now."""
+        return {(t, v) for s, t, k, v in self.edges if s == component_id and k == "depends_on"}
+
+    def siblings(self, component_id: str, type_name: str, providers: set[tuple[str, str | None]]) -> list[dict]:
+        """The rules' siblings, as cypher/impact.cypher reads them for a single change: components of the
+        same type depending on one of `providers` through the same reference key — in the graph as the
+        operations so far left it (created, moved or deleted siblings included)."""
+        found = {s for s, t, k, v in self.edges if k == "depends_on" and (t, v) in providers
+                 and s != component_id and self.exists(s) and self.nodes[s]["type"] == type_name}
+        return [sibling_row(self.nodes[s]) for s in sorted(found)[:MAX_SIBLINGS]]
 
     def edges_among(self, ids: set[str]) -> list[dict]:
         pairs = {(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}
         return [{"source": s, "target": t, "kind": k} for s, t, k in sorted(pairs)]
-
-
-def _impact_row(node: dict, depth: int, path: list[str], edge_kinds: list[str], vias: list) -> dict:
-    rtype = registry.get(node["type"]) if node["type"] in registry else None
-    runtime = node.get("runtime") or {}
-    declared = rtype.runtime_outputs if rtype else []
-    return {"id": node["id"], "type": node["type"], "nickname": node.get("nickname"),
-            "environment": node["environment"], "version": node["version"], "depth": depth, "path": path,
-            "edge_kinds": edge_kinds, "edge_kind": edge_kinds[-1] if edge_kinds else None,
-            "runtime": runtime, "runtime_published": bool(runtime),
-            "missing_outputs": [o for o in declared if o not in runtime],
-            "unpublished_reads": registry.unpublished_reads(node["type"]) if rtype else [],
-            "action": rtype.action if rtype else "review", "config": node.get("config") or {},
-            "path_types": [split_id(p)[0] for p in path], "via": vias}

@@ -175,6 +175,21 @@ def reference_ids(change_set: ChangeSet) -> list[str]:
     return sorted(out - set(change_set.component_ids))
 
 
+def sibling_lookups(change_set: ChangeSet) -> list[dict]:
+    """{provider, via, type} for each depends_on reference a create or an update names: the provider's
+    other dependents through that key are the operation's siblings (read with the context)."""
+    out = []
+    for op in change_set.operations:
+        body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
+        if not body:
+            continue
+        type_name = split_id(op.component)[0]
+        for ref in get_type(type_name).references:
+            if ref.kind == "depends_on" and ref.key in body:
+                out += [{"provider": t, "via": ref.key, "type": type_name} for t in ref.target_ids(body)]
+    return [dict(t) for t in sorted({tuple(sorted(d.items())) for d in out})]
+
+
 # -- ordering ---------------------------------------------------------------------------------------
 def _created_providers(ops, ctype, body: dict) -> set[int]:
     """The creates of the set that `body`'s references may name: by type and nickname, or by the

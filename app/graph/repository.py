@@ -64,6 +64,11 @@ class GraphTx(TransitionTxQueries):
         return {**component_view(node), "config_keys": node.get("config_keys") or [],
                 "runtime_keys": node.get("runtime_keys") or []}
 
+    def deleted_component(self, component_id: str) -> dict | None:
+        """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
+        row = _single(self._tx, "deleted_component", id=component_id)
+        return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
+
     def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
                        audit: dict, outbox: list[dict] | None = None) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
@@ -93,10 +98,11 @@ class GraphTx(TransitionTxQueries):
 
     def change_set_context_for_update(self, ids: list[str], ref_ids: list[str],
                                       ref_values: list[dict] | None = None,
-                                      referrers: list[dict] | None = None) -> dict:
+                                      referrers: list[dict] | None = None,
+                                      sibling_lookups: list[dict] | None = None) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
         record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=referrers or [],
-                              set_ref_values=ref_values or []).single()
+                              set_ref_values=ref_values or [], sibling_lookups=sibling_lookups or []).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -223,11 +229,13 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return change_record(self.read("change_get", id=change_id))
 
     def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
-                           referrers: list[dict] | None = None) -> dict:
+                           referrers: list[dict] | None = None, sibling_lookups: list[dict] | None = None) -> dict:
         """The context of a change set, read in one query (see cypher/change_set_context.cypher).
-        `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates."""
+        `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates;
+        `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
         return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids,
-                                            ref_values=referrers or [], set_ref_values=ref_values or []))
+                                            ref_values=referrers or [], set_ref_values=ref_values or [],
+                                            sibling_lookups=sibling_lookups or []))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
@@ -426,12 +434,20 @@ def decode_change_context(row: dict | None) -> dict | None:
             "siblings": _decoded_rows(row.get("siblings"), "config")}
 
 
+def _decoded(node: dict) -> dict:
+    return {**node, "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
+
+
+def _decoded_groups(groups: list[dict] | None) -> list[dict]:
+    return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
+
+
 def decode_set_context(row: dict) -> dict:
-    """The set context as values: each touched component's config and runtime decoded."""
-    touched = [{**item, "component": {**item["component"], "config": loads(item["component"].get("config")),
-                                      "runtime": loads(item["component"].get("runtime"))},
-                "impacted": [{**r, "runtime": loads(r.get("runtime")), "config": loads(r.get("config"))}
-                             for r in item["impacted"]],
-                "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
+    """The set context as values: each touched component's, impacted row's and sibling's config and
+    runtime decoded."""
+    touched = [{**item, "component": _decoded(item["component"]),
+                "impacted": [_decoded(r) for r in item["impacted"]],
+                "sibling_groups": _decoded_groups(item.get("sibling_groups"))}
                for item in row["touched"]]
-    return {"touched": touched, "refs": row["refs"], "ref_values": row.get("ref_values") or []}
+    return {"touched": touched, "refs": row["refs"], "ref_values": row.get("ref_values") or [],
+            "sibling_groups": _decoded_groups(row.get("sibling_groups"))}

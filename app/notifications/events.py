@@ -48,11 +48,14 @@ def body(*, event_id: str, event_type: str, now: datetime, data: dict) -> str:
 
 
 def event(*, event_type: str, now: datetime, data: dict, environment: str | None = None,
-          change_id: str | None = None, destination: str | None = None) -> dict:
-    """One outbox event map (the `$outbox` element the commit statement writes)."""
+          change_id: str | None = None, destination: str | None = None,
+          environments: list[str] | None = None) -> dict:
+    """One outbox event map (the `$outbox` element the commit statement writes). `environments`: every
+    environment the change touches when there are several (a change set); a subscription naming any of
+    them gets the event."""
     event_id = new_event_id()
     return {"event_id": event_id, "type": event_type, "environment": environment, "change_id": change_id,
-            "destination": destination,
+            "destination": destination, "environments": environments or [environment],
             "body": body(event_id=event_id, event_type=event_type, now=now, data=data)}
 
 
@@ -79,17 +82,20 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime) -> list[dict]:
+def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime,
+               change_set: dict | None = None) -> list[dict]:
     """The events one commit of a change request reports (in order): `approved` first when an
-    approval led to it, then the event named by the outcome."""
+    approval led to it, then the event named by the outcome. A change set's events also say which
+    components it touches (`components`, `set_size`) and in which `environments`."""
     status, types = str(status), []  # a ChangeStatus serialises as its value
     if audit.get("kind") == "approval" and status != "denied":
         types.append("approved")
     if status in STATUS_EVENTS:
         types.append(status)
-    data = _change_data(status, audit, change_request)
+    data = {**_change_data(status, audit, change_request), **(change_set or {})}
     return [event(event_type=t, now=now, data=data, environment=audit.get("environment"),
-                  change_id=data.get("change_id")) for t in types]
+                  change_id=data.get("change_id"), environments=(change_set or {}).get("environments"))
+            for t in types]
 
 
 def for_runtime_report(*, audit: dict, now: datetime) -> list[dict]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from app.observability import metrics
 from app.policy import derive, host, loader, template
 from app.policy.compiler import CompiledRuleSet
-from app.policy.facts import flatten
+from app.policy.facts import flatten_distinct
 from app.policy.language import SEVERITY, RuleFileError
 
 log = logging.getLogger("karma.policy")
@@ -190,7 +190,8 @@ class PolicyEngine:
         if not active.rules or not facts:
             return []
         facts = derive.apply(active.derivations, facts, now)
-        hits = host.run(active.name, flatten(facts, active.shards))
+        asserted, twins = flatten_distinct(facts, active.shards)
+        hits = [(action, twin) for action, fact_id in host.run(active.name, asserted) for twin in twins[fact_id]]
         best: dict[tuple, Decision] = {}
         for action, fact_id in hits:
             rule = active.rules.get(active.actions.get(action, ""))

@@ -6,6 +6,7 @@ key for its JSON type (plus presence, length and index helpers). No condition is
 
 from __future__ import annotations
 
+import json
 import math
 
 from app.policy.compiler import (KIND_KEY, LEN, NO_SCALAR, TREE_KEY, L, N, S, T, V, code, disc_text,
@@ -87,14 +88,43 @@ def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> No
 
 
 def flatten(facts: list[dict], shards: list) -> list[dict]:
-    """One engine fact per (input fact, shard that has rules for its kind). Fact ids are ``"<row>.<shard>"``.
+    """One engine fact per (input fact, shard that has rules for its kind). Fact ids are ``"<row>.<shard>"``."""
+    asserted, twins = flatten_distinct(facts, shards)
+    return sorted(({**fact, "id": twin} for fact in asserted for twin in twins[fact["id"]]),
+                  key=lambda f: tuple(int(p) for p in f["id"].split(".")))
 
-    The pipeline hands every row the same ``change`` and ``component`` objects: a section object seen
-    before in this call is flattened once and its properties reused.
-    """
+
+def _frozen(values: list) -> str:
+    """A hashable stand-in for the JSON values a shard reads (JSON text keeps types apart: true is not 1)."""
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _read(root, entries) -> list:
     out = []
+    for path, _keys, _disc in entries:
+        value = root
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        out.append(value)
+    return out
+
+
+def flatten_distinct(facts: list[dict], shards: list) -> tuple[list[dict], dict[str, list[str]]]:
+    """The engine facts to assert — one per (input fact, shard) CONTENT — and, for each asserted id, the
+    ids of every (input fact, shard) with that content (itself first).
+
+    Every compiled rule matches ONE fact (a pure ``$and`` chain, see app.policy.compiler), so two facts
+    equal but for their id match exactly the same rules: a wide impact (10,000 impacted instances that
+    the rules read for their type and state) flattens to a handful of contents, and the engine's cost
+    follows what the rules read, not the row count. A section's properties are built once per distinct
+    value of what the shard reads from it (the change and component objects every row shares: once).
+    """
     programs = [(shard, _program(shard)) for shard in shards]
-    done: dict = {}
+    parts: dict = {}
+    first: dict = {}
+    shared: dict = {}  # (shard, section, id(section object)) → (object, memo): the rows' shared objects
+    asserted: list[dict] = []
+    twins: dict[str, list[str]] = {}
     for row, fact in enumerate(facts):
         if not isinstance(fact, dict):
             raise TypeError(f"fact {row} is a {type(fact).__name__}, expected a dict")
@@ -102,19 +132,29 @@ def flatten(facts: list[dict], shards: list) -> list[dict]:
         for shard, program in programs:
             if kind not in shard.kinds:
                 continue
-            flat = {"id": f"{row}.{shard.index}", KIND_KEY: f"{kind}{shard.index}", TREE_KEY: 0}
+            fact_id, keys = f"{row}.{shard.index}", []
             for section, entries in program:
                 root = fact.get(section)
-                memo = (shard.index, section, id(root))
-                props = done.get(memo)
-                if props is None or props[0] is not root:
+                seen = shared.get((shard.index, section, id(root)))
+                if seen is not None and seen[0] is root:
+                    keys.append(seen[1])
+                    continue
+                values = _read(root, entries)
+                memo = (shard.index, section, _frozen(values))
+                shared[(shard.index, section, id(root))] = (root, memo)
+                if memo not in parts:
                     part: dict = {}
-                    for path, keys, disc in entries:
-                        value = root
-                        for key in path:
-                            value = value.get(key) if isinstance(value, dict) else None
-                        _emit(part, keys, disc, value, shard.reserved)
-                    props = done[memo] = (root, part)
-                flat.update(props[1])
-            out.append(flat)
-    return out
+                    for (_path, engine_keys, disc), value in zip(entries, values, strict=True):
+                        _emit(part, engine_keys, disc, value, shard.reserved)
+                    parts[memo] = part
+                keys.append(memo)
+            content = (kind, shard.index, tuple(keys))
+            if content in first:
+                twins[first[content]].append(fact_id)
+                continue
+            first[content], twins[fact_id] = fact_id, [fact_id]
+            flat = {"id": fact_id, KIND_KEY: f"{kind}{shard.index}", TREE_KEY: 0}
+            for memo in keys:
+                flat.update(parts[memo])
+            asserted.append(flat)
+    return asserted, twins

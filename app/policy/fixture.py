@@ -121,9 +121,11 @@ class FixtureGraph:
                               for e in self._in.get(component_id, ())
                               if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
 
-    def set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None) -> dict:
+    def set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
+                    sibling_lookups: list[dict] | None = None) -> dict:
         """What cypher/change_set_context.cypher reads for a change set, from the fixture: each existing
-        component of `ids` with its impact, who references it by a config key and its explicit edges."""
+        component of `ids` with its impact, who references it by a config key, its explicit edges and
+        its sibling groups; and the members of each of `sibling_lookups`."""
         touched = []
         for cid in ids:
             ctx = self._stored_context(cid, [])
@@ -133,12 +135,24 @@ class FixtureGraph:
                             "referrers": [{"source": e["source"], "kind": e["kind"], "via": e["via"]}
                                           for e in self._in.get(cid, ()) if e["via"] != "seed"],
                             "explicit_edges": [e for e in self.edges if e["via"] == "seed" and cid in
-                                               (e["source"], e["target"])]})
+                                               (e["source"], e["target"])],
+                            "sibling_groups": [self._group(e["target"], e["via"], ctx["component"]["type"], cid)
+                                               for e in self._out.get(cid, ()) if e["kind"] == "depends_on"]})
         refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
                  "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
         values = self._values([rv for rv in ref_values or [] if rv.get("mode") == "value"])
+        groups = [self._group(sl["provider"], sl["via"], sl["type"]) for sl in sibling_lookups or []]
         # stored form → values, as the read does
-        return decode_set_context({"touched": touched, "refs": refs, "ref_values": values})
+        return decode_set_context({"touched": touched, "refs": refs, "ref_values": values, "sibling_groups": groups})
+
+    def _group(self, provider: str, via: str, type_name: str, but: str | None = None) -> dict:
+        """The components of `type_name` depending on `provider` through `via` (but `but`)."""
+        members = sorted(e["source"] for e in self._in.get(provider, ())
+                         if e["kind"] == "depends_on" and e["via"] == via and e["source"] != but
+                         and self.nodes[e["source"]]["type"] == type_name)
+        keep = ("id", "type", "nickname", "environment", "version", "config", "runtime")
+        return {"provider": provider, "via": via,
+                "members": [{k: self.nodes[m][k] for k in keep} for m in members[:SIBLING_LIMIT]]}
 
     def _values(self, lookups: list[dict]) -> list[dict]:
         """Components whose by-value property matches a lookup (the query's 'value' mode)."""

@@ -261,6 +261,26 @@ def probe_environment() -> list[dict]:
     return env.items
 
 
+BLAST_SIZES = (10, 100, 1_000, 10_000)
+
+
+def blast_vpc(affected: int) -> str:
+    return f"vpc/blast-{affected}"
+
+
+def blast_environment(affected: int) -> list[dict]:
+    """An environment whose VPC's impact is exactly `affected` components, for the blast-radius sweep:
+    affected ÷ 10 subnets (at least one), the rest EC2 instances spread over them (two levels, as a real
+    network is). Fixed shape and content: the same for every seed; loaded beside the world it measures."""
+    env = _Env(f"bench-blast-{affected}", random.Random(f"karma-bench-blast-{affected}"), "200000000000", 210)
+    core = env.vpc(f"blast-{affected}", 210, 3)
+    subnets = max(1, affected // 10)
+    names = [env.subnet(f"blast-{affected}-{i:04d}", core, 210, i) for i in range(subnets)]
+    for h in range(affected - subnets):
+        env.ec2(f"blast-{affected}-{h:05d}", names[h % subnets], 210, h % subnets, h // subnets)
+    return env.items
+
+
 # ----------------------------------------------------------------------------------- regular envs
 
 

@@ -15,6 +15,10 @@ NAMES = {
     "round_trips_per_plan": "Bolt round trips per plan (max over rules × impact)",
     "round_trips_per_apply": "Bolt round trips per apply (max over rules × impact)",
     "rules_500_over_5": "plan median with 500 rules ÷ with 5",
+    "set_plan_over_floor": "plan median of a 10-operation set ÷ bare-driver read of its combined impact",
+    "blast_plan_over_floor": "plan ÷ floor, worst point of the blast-radius sweep (~10 … ~10,000 affected)",
+    "set_round_trips_per_plan": "Bolt round trips per change-set plan (1, 10, 100 operations)",
+    "set_round_trips_per_apply": "Bolt round trips per change-set apply (1, 10, 100 operations)",
 }
 
 
@@ -54,6 +58,31 @@ def _fmt(value, digits: int = 2) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _set_lines(data: dict) -> list[str]:
+    """Change sets and the blast-radius sweep (issue 10)."""
+    lines = []
+    sp = data.get("set_plan")
+    if sp and "plan" in sp:
+        lines += ["", f"Change set: {sp['operations']} operations, {sp['affected']} affected: plan "
+                      f"{_fmt(sp['plan']['median_ms'])} ms, floor {_fmt(sp['floor']['median_ms'])} ms → "
+                      f"×{_fmt(sp['plan_over_floor'])}"]
+    rt = data.get("set_round_trips")
+    if rt and rt.get("rows"):
+        lines.append("Change-set round trips (operations, plan, apply): "
+                     + ", ".join(f"({r['operations']}, {r['plan']}, {r['apply']})" for r in rt["rows"]))
+    br = data.get("blast_radius")
+    if br and br.get("rows"):
+        lines += ["", "## Blast radius (single changes)", "",
+                  "| affected | plan median | floor median | plan ÷ floor | plan ms per affected |",
+                  "|---|---|---|---|---|"]
+        for r in br["rows"]:
+            lines.append(f"| {r['affected']:,} | {_fmt(r['plan']['median_ms'])} | {_fmt(r['floor']['median_ms'])} | "
+                         f"{_fmt(r['plan_over_floor'])} | {_fmt(r['plan_ms_per_affected'], 4)} |")
+        lines.append(f"\nslopes, ms per affected component: plan {br.get('slope_plan_ms_per_affected')}, floor "
+                     f"{br.get('slope_floor_ms_per_affected')}, Karma's own {br.get('slope_karma_ms_per_affected')}")
+    return lines
 
 
 def table(data: dict) -> str:
@@ -119,6 +148,7 @@ def table(data: dict) -> str:
                          f"{_fmt(r['simulated_plans_per_proposal'])} | {r['round_trips']} | {r['round_trips_bound']} |")
         bound = next(iter(tr["scenarios"].values()))["bound"]
         lines.append(f"\nsearch bound: {bound}")
+    lines += _set_lines(data)
     tp = data.get("throughput")
     if tp and tp.get("runs"):
         lines += ["", f"## Throughput (gunicorn, {tp['workers']} workers, 127.0.0.1)", "",

@@ -19,7 +19,7 @@ SIZE = len(generator.probe_environment()) + 40  # the probe environment and a bi
 @pytest.fixture
 def bench_world(make_app, driver):
     """The karma world (from make_app) plus a tiny bench world loaded with the bulk loader."""
-    app = make_app()
+    app = make_app(token_cache_seconds=3600.0)  # as the bench's app: round trips count no token look-up
     components = generator.generate(SIZE, seed=42)
     events = []
     result = BulkLoader(driver, batch=100, edge_batch=150, progress=events.append, every=0).load(components)
@@ -81,10 +81,24 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert all(r["apply_http"] == 200 and r["apply_status"] == "applied" for r in sets["rows"]), sets
     assert sets["plan_max"] <= 2 and sets["apply_max"] <= 3, sets
 
-    out = {"latency": {str(SIZE): latency}, "round_trips": trips, "errors": state.errors}
+    from karma_tools.bench import blast
+
+    planned = blast.set_plan(state, client, driver, samples=2, warm=1, operations=3)
+    assert state.errors == [], state.errors
+    assert planned["operations"] == 3 and planned["affected"] > 0 and planned["plan_over_floor"] > 0
+    sweep = blast.blast_sweep(state, client, driver, type("W", (), {"loader": BulkLoader(driver)})(),
+                              sizes=(10, 100), samples={10: 2, 100: 2})
+    assert state.errors == [], state.errors
+    assert [r["affected"] for r in sweep["rows"]] == [10, 100], sweep
+    assert sweep["plan_over_floor_max"] > 0 and sweep["slope_plan_ms_per_affected"] is not None
+
+    out = {"latency": {str(SIZE): latency}, "round_trips": trips, "errors": state.errors, "set_plan": planned,
+           "blast_radius": sweep, "set_round_trips": sets}
     out["targets"] = harness._targets(out)
     assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]
-    assert "Latency" in harness.report.table(out)
+    assert "Latency" in harness.report.table(out) and "Blast radius" in harness.report.table(out)
+    assert out["targets"]["set_plan_over_floor"]["value"] == planned["plan_over_floor"]
+    assert out["targets"]["set_round_trips_per_apply"]["value"] == sets["apply_max"]
 
 
 def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo,

@@ -340,3 +340,74 @@ def test_a_set_change_renders_in_the_console_and_as_a_picture(app, client):
     assert "s3_bucket_nickname" in browser.get(f"/console/changes/{body['change_id']}").get_data(as_text=True)
     svg = client.post("/plan?format=svg", json={"changes": [NEW_INSTANCE], "requested_by": WHO})
     assert svg.status_code == 200 and svg.get_data(as_text=True).lstrip().startswith("<")
+
+
+def test_each_operation_sees_its_siblings_as_the_set_leaves_them(client):
+    # a created subnet overlapping an existing one of its VPC: the same rule a single cidr change meets
+    overlapping = {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.1.128/25"}}
+    code, body = send(client, [overlapping], path="/plan")
+    assert code == 200 and [d["rule_id"] for d in body["blockers"]] == ["subnet-cidr-overlaps-sibling"], body
+    assert "subnet/karma-dev-private-a" in body["decisions"][0]["message"]
+    # two creates of one set overlapping each other: the second sees the first
+    twin = {**NEW_SUBNET, "component": "subnet/karma-dev-private-d",
+            "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.3.0/25"}}
+    code, body = send(client, [NEW_SUBNET, twin])
+    assert code == 200 and body["status"] == "rejected", body
+    assert [(d["rule_id"], d["operation"]) for d in body["decisions"]] == [("subnet-cidr-overlaps-sibling", 1)]
+    assert component(client, "subnet/karma-dev-private-c") is None
+    # the sibling it overlapped deleted earlier in the same set: it goes through
+    code, body = send(client, [{"op": "delete", "component": "subnet/karma-dev-private-b"},
+                               {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.2.0/24"}}])
+    assert code == 200 and body["status"] == "applied", body
+
+
+HOLD = """
+rules:
+  - id: hold-on-request
+    description: hold what is asked to wait (a stand-in for any block a set of creates can meet)
+    effect: block
+    when:
+      change: {reason: wait}
+    message: "{change.component} waits, as asked"
+"""
+
+
+def test_queued_creates_wait_whole_and_a_change_on_a_deleted_component_leaves_the_queue(make_app, tmp_path):
+    import shutil
+
+    from app.settings import REPO_ROOT
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    (rules / "hold.yaml").write_text(HOLD)
+    client = make_app(rules_dir=rules).test_client()
+    # a set made only of creates: none of its components exists yet
+    creates = send(client, [NEW_SUBNET, NEW_INSTANCE], on_blocked="queue", reason="wait")[1]
+    assert creates["status"] == "queued", creates
+    # a single change on a component that a set then deletes
+    single = client.post("/request-change", json={
+        "component": "ec2-instance/karma-dev-bastion", "proposed_change": {"instance_type": "t3.small"},
+        "requested_by": WHO, "reason": "wait", "on_blocked": "queue"}).get_json()
+    assert single["status"] == "queued", single
+    gone = send(client, [{"op": "delete", "component": "ec2-instance/karma-dev-bastion"}])[1]
+    assert gone["status"] == "applied", gone
+    processed = {p["change_id"]: p for p in client.post("/queue/process", json={}).get_json()["processed"]}
+    assert processed[creates["change_id"]]["status"] == "queued"  # evaluated, still held: waits whole
+    assert processed[single["change_id"]]["status"] == "rejected"
+    change = client.get(f"/changes/{single['change_id']}").get_json()
+    assert change["status"] == "rejected" and [t["status"] for t in change["trail"]] == ["queued", "rejected"]
+    assert "ec2-instance/karma-dev-bastion" in change["note"] and gone["change_id"] in change["note"], change
+    entry = client.get(f"/log/{change['trail'][1]['id']}").get_json()
+    assert entry["status"] == "rejected" and gone["change_id"] in entry["note"]
+    assert [i["id"] for i in client.get("/queue").get_json()["items"]] == [creates["change_id"]]
+    # the hold lifted: the whole set applies as one, from the queue
+    (rules / "hold.yaml").unlink()
+    assert client.post("/admin/rules/reload").get_json()["ok"] is True
+    processed = client.post("/queue/process", json={}).get_json()["processed"]
+    assert [(p["change_id"], p["status"]) for p in processed] == [(creates["change_id"], "applied")]
+    assert component(client, "subnet/karma-dev-private-c")["version"] == 1
+    assert [d["id"] for d in component(client, "ec2-instance/karma-dev-worker")["dependencies"]] == \
+        ["subnet/karma-dev-private-c"]
+    change = client.get(f"/changes/{creates['change_id']}").get_json()
+    assert change["status"] == "applied" and [t["status"] for t in change["trail"]] == ["queued", "applied"]
+    assert client.get("/queue").get_json()["items"] == []

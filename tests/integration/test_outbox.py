@@ -390,3 +390,51 @@ def test_other_destinations_use_the_same_outbox(client, world):
     assert [d["id"] for d in delivered] == [event["event_id"]] and calls == [event["event_id"]] * 2
     (entry,) = outbox(client)["items"]
     assert entry["state"] == "delivered" and entry["attempts"] == 2 and "last_error" not in entry
+
+
+NEW_SUBNET = {"op": "create", "component": "subnet/karma-dev-private-c", "environment": "dev",
+              "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24"}}
+PROD_BASTION = {"op": "update", "component": "ec2-instance/karma-prod-bastion",
+                "proposed_change": {"instance_type": "t3.small"}}
+
+
+def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, receiver, subscribe, monkeypatch):
+    everyone = subscribe(receiver.url, events=["applied", "rejected"])
+    prod_only = subscribe(receiver.url, events=["applied"], environments=["prod"])
+    both = {"changes": [NEW_SUBNET, PROD_BASTION], "requested_by": "ted@strall.com", "reason": "set events"}
+    applied = client.post("/request-change", json=both, headers={"X-Request-Id": "trace-set"}).get_json()
+    assert applied["status"] == "applied", applied
+    # written by the set's commit: one entry per subscriber wanting it (the prod-only one too: the set
+    # touches prod as well as dev)
+    items = outbox(client, change_id=applied["change_id"])["items"]
+    assert sorted(e["subscription_id"] for e in items) == sorted([everyone["id"], prod_only["id"]])
+    assert {e["type"] for e in items} == {"applied"}
+    # a rejected set (a running instance behind the subnet) reports its rejection
+    rejected = client.post("/request-change", json={"changes": [{"op": "update", "component": "subnet/karma-dev-private-a",
+                                                                 "proposed_change": {"cidr_block": "10.42.9.0/24"}}],
+                                                    "requested_by": "eve@usekarma.dev"}).get_json()
+    assert rejected["status"] == "rejected", rejected
+    assert [e["type"] for e in outbox(client, change_id=rejected["change_id"])["items"]] == ["rejected"]
+    deliver_pending(world, policy=FAST)
+    got = {(r["json"]["type"], r["json"]["data"]["change_id"]) for r in receiver.received}
+    assert got == {("applied", applied["change_id"]), ("rejected", rejected["change_id"])}
+    data = next(r["json"]["data"] for r in receiver.received if r["json"]["type"] == "applied")
+    assert data["components"] == ["subnet/karma-dev-private-c", "ec2-instance/karma-prod-bastion"]
+    assert data["set_size"] == 2 and data["environments"] == ["dev", "prod"]
+    assert data["log_entry_id"] == applied["log_entry_id"] and data["request_id"] == "trace-set"
+    # a set whose commit fails after its statement ran leaves no event
+    from app.graph.repository import GraphTx
+
+    real = GraphTx.commit_change_set
+
+    def commit_then_fail(self, params):
+        real(self, params)
+        raise RuntimeError("injected failure after the commit statement")
+
+    before = outbox(client)["counts"]
+    monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
+    failed = client.post("/request-change", json={**both, "changes": [{**NEW_SUBNET, "component": "subnet/karma-dev-x",
+                                                                       "config": {**NEW_SUBNET["config"],
+                                                                                  "cidr_block": "10.42.4.0/24"}}]})
+    assert failed.status_code == 500
+    assert outbox(client)["counts"] == before

@@ -124,6 +124,9 @@ def test_openapi_document_and_docs(client):
                  "/graph", "/components/{ctype}/{nickname}/runtime", "/plan", "/request-change", "/log"]:
         assert path in spec["paths"], path
     assert "ChangeRequest" in spec["components"]["schemas"]
+    changes = spec["components"]["schemas"]["ChangeRequest"]["properties"]["changes"]["description"]
+    for words in ("orders the operations", "as it would be after", "no dangling references", "all of it or none"):
+        assert words in changes, words  # the change-set format documents its ordering and invariants
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
     assert spec["security"] == [{"bearerAuth": []}]
     assert client.get("/docs").status_code == 200

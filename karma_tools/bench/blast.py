@@ -1,0 +1,150 @@
+"""Figures of issue 10: what a change set's plan costs next to the Cypher that reads its combined impact,
+and how a plan's cost follows its blast radius (not the graph's size).
+
+- set plan: a 10-operation set (a tag update on each of 10 VPCs of distinct environments) planned through
+  the app, interleaved sample by sample with the bare-driver run of `cypher/change_set_context.cypher`
+  with the same parameters (the one read a set's plan makes) — its floor.
+- blast-radius sweep: single changes whose impact is ~10, ~100, ~1,000 and ~10,000 components
+  (`generator.blast_environment`, loaded beside the world), each planned interleaved with its floor
+  (`cypher/impact.cypher`): plan ÷ floor per point, the cost per affected component, and the slopes
+  (least squares, ms per affected component) of the plan, of the floor and of what Karma adds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from karma_tools.bench import generator
+from karma_tools.bench.harness import REQUESTER, Run, _apply_targets, _echo, _ms, _post, floor_call
+from karma_tools.bench.stats import ratio, summary
+
+SET_SIZE = 10
+# samples per sweep point: fewer where one plan takes long (a bounded run, ≤ ~1 min per point)
+SWEEP_SAMPLES = {10: 100, 100: 60, 1_000: 20, 10_000: 7}
+
+
+def _set_floor(driver, change_set_body: dict):
+    """The bare driver running the set's context read with the parameters the gate passes."""
+    from neo4j import RoutingControl  # noqa: PLC0415
+
+    from app.changes.sets import (ChangeSet, reference_ids, reference_values, referrer_lookups,  # noqa: PLC0415
+                                  sibling_lookups)
+    from app.graph import cypher  # noqa: PLC0415
+
+    change_set = ChangeSet.from_dict(change_set_body)
+    params = {"ids": sorted(change_set.component_ids), "ref_ids": reference_ids(change_set),
+              "ref_values": referrer_lookups(change_set), "set_ref_values": reference_values(change_set),
+              "sibling_lookups": sibling_lookups(change_set)}  # as GraphRepository.change_set_context passes them
+    text = cypher.query("change_set_context")
+
+    def call() -> float:
+        start = time.perf_counter_ns()
+        records = driver.execute_query(text, parameters_=params, routing_=RoutingControl.READ,
+                                       bookmark_manager_=None).records
+        elapsed = _ms(start)
+        if not records:
+            raise LookupError("change set context")
+        return elapsed
+
+    return call
+
+
+def _interleaved(client, body: dict, floor, samples: int, warm: int) -> tuple[list[float], list[float], dict]:
+    for _ in range(warm):
+        _post(client, "/plan", body)
+        floor()
+    plans, floors, last = [], [], {}
+    for _ in range(samples):
+        elapsed, status, data = _post(client, "/plan", body)
+        if status != 200:
+            raise RuntimeError(f"/plan answered {status}: {str(data)[:300]}")
+        plans.append(elapsed)
+        floors.append(floor())
+        last = data
+    return plans, floors, last
+
+
+def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, operations: int = SET_SIZE) -> dict:
+    """Plan median of a 10-operation set ÷ its floor (the set-context read through the bare driver)."""
+    _echo(f"[change sets] plan of a {operations}-operation set vs the bare-driver read of its combined impact")
+    try:
+        targets = _apply_targets(driver, operations)
+        if len(targets) < operations:
+            raise RuntimeError(f"only {len(targets)} VPCs of distinct environments")
+        body = {"changes": [{"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": "plan"}}}
+                            for cid in targets], "requested_by": REQUESTER, "reason": "benchmark"}
+        plans, floors, data = _interleaved(client, body, _set_floor(driver, body), samples, warm)
+    except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+        state.error("set_plan", exc)
+        return {"error": str(exc)[:800]}
+    out = {"operations": operations, "components": targets, "affected": len(data.get("affected_components", [])),
+           "plan": summary(plans), "floor": summary(floors)}
+    out["plan_over_floor"] = ratio(out["plan"]["median_ms"], out["floor"]["median_ms"])
+    _echo(f"  {operations} operations, {out['affected']} affected: plan {out['plan']['median_ms']:.2f} ms, floor "
+          f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}")
+    return out
+
+
+def _slope(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of ms over affected components."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return round(sum((x - mx) * (y - my) for x, y in points) / var, 5) if var else None
+
+
+def blast_sweep(state: Run, client, driver, world, sizes=generator.BLAST_SIZES, profile: bool = False,
+                samples: dict | None = None) -> dict:
+    """Plans of single changes affecting ~10 … ~10,000 components, each beside its floor."""
+    _echo(f"[blast radius] single changes affecting {', '.join(f'~{s:,}' for s in sizes)} components")
+    rows = []
+    try:
+        extra = [c for n in sizes for c in generator.blast_environment(n)]
+        world.loader.load(extra)
+        _echo(f"  loaded {len(extra):,} components of the sweep beside the world")
+        for n in sizes:
+            vpc = generator.blast_vpc(n)
+            body = {"component": vpc, "proposed_change": {"tags": {"bench-blast": "plan"}},
+                    "requested_by": REQUESTER, "reason": "benchmark"}
+            count = (samples or SWEEP_SAMPLES).get(n, 10)
+            plans, floors, data = _interleaved(client, body, floor_call(driver, vpc, []), count,
+                                               warm=max(1, count // 5))
+            row = {"target": n, "component": vpc, "affected": len(data.get("affected_components", [])),
+                   "samples": count, "plan": summary(plans), "floor": summary(floors)}
+            row["plan_over_floor"] = ratio(row["plan"]["median_ms"], row["floor"]["median_ms"])
+            row["plan_ms_per_affected"] = round(row["plan"]["median_ms"] / max(1, row["affected"]), 4)
+            rows.append(row)
+            _echo(f"  {row['affected']:>6,} affected: plan {row['plan']['median_ms']:.1f} ms, floor "
+                  f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; "
+                  f"{row['plan_ms_per_affected']:.4f} ms per affected component")
+        if profile and rows:
+            rows[-1]["profile"] = _profile(client, rows[-1]["component"])
+    except Exception as exc:  # noqa: BLE001
+        state.error("blast_sweep", exc)
+    out = {"rows": rows,
+           "plan_over_floor_max": max((r["plan_over_floor"] for r in rows if r["plan_over_floor"]), default=None),
+           "slope_plan_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"]) for r in rows]),
+           "slope_floor_ms_per_affected": _slope([(r["affected"], r["floor"]["median_ms"]) for r in rows]),
+           "slope_karma_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"] - r["floor"]["median_ms"])
+                                                  for r in rows])}
+    _echo(f"  slopes (ms per affected component): plan {out['slope_plan_ms_per_affected']}, floor "
+          f"{out['slope_floor_ms_per_affected']}, Karma's own {out['slope_karma_ms_per_affected']}")
+    return out
+
+
+def _profile(client, component: str, plans: int = 3) -> dict:
+    """Where a wide plan's time goes (pyinstrument, the largest sweep point): the top frames by own time."""
+    try:
+        from pyinstrument import Profiler  # noqa: PLC0415
+    except ImportError:
+        return {"skipped": "pyinstrument is not installed"}
+    body = {"component": component, "proposed_change": {"tags": {"bench-blast": "profile"}},
+            "requested_by": REQUESTER, "reason": "benchmark"}
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    for _ in range(plans):
+        _post(client, "/plan", body)
+    profiler.stop()
+    return {"plans": plans, "text": profiler.output_text(unicode=False, show_all=False)[:20000]}
