@@ -37,6 +37,7 @@ class OperationAnalysis:
     out_edges: list[dict] = field(default_factory=list)  # its config edges after the operation
     decisions: list[dict] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
+    siblings: list[dict] = field(default_factory=list)  # the siblings its rules saw (as the set left them)
 
     def result(self) -> dict:
         out: dict[str, Any] = {"index": self.index, "order": self.position, "op": self.op.op,
@@ -317,9 +318,10 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
                        "in the same set", cause="still_referenced", referrers=dangling)
 
 
-def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict]) -> list[dict]:
+def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict] | None = None) -> list[dict]:
     """What the rules see for one operation: the single change's facts (app.changes.facts), with the
-    operation and the set."""
+    operation and the set. `siblings`: those the rules see (default: those its judgement saw)."""
+    siblings = o.siblings if siblings is None else siblings
     comp = o.component
     return rule_facts(component=comp, seen_config=o.new_config if o.op.op == "create" else comp["config"],
                       diff=o.diff, requested_by=change_set.requested_by, reason=change_set.reason,
@@ -329,7 +331,8 @@ def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[
 
 def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mode: str, policy, now) -> None:
     """The rules on one operation: its facts (shown in the result) and its decisions."""
-    facts_ = operation_facts(change_set, o, siblings)
+    o.siblings = siblings
+    facts_ = operation_facts(change_set, o)
     o.facts = facts_[0]["change"]
     if policy is not None and mode == "full":
         o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
