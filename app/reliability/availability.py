@@ -5,6 +5,11 @@ database applies the constraints (idempotent); until that succeeds, and while th
 known to be down, requests get a JSON 503 at once instead of each waiting for the driver's
 timeouts: after a failure, one request per `probe_interval` is let through to probe, so the
 service notices a recovery within that interval without any restart.
+
+The probe is a real round trip to the database (`RETURN 1`, then the schema if not yet applied), the
+round trip bounded by `probe_timeout` (app/reliability/deadline.py): a server that is restarting — its Bolt port open,
+its queries not answered yet — is still down, and the probing request learns it within that bound
+instead of waiting on a transaction timeout. Readiness is the same round trip, bounded the same way.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ import time
 from collections.abc import Callable
 
 from app.errors import ServiceUnavailable
+from app.reliability import deadline
 
 log = logging.getLogger("karma.reliability")
 
 
 class Availability:
     def __init__(self, apply_schema: Callable[[], object], ping: Callable[[], object], *,
-                 retry_after: float = 2, probe_interval: float = 0.5, clock=time.monotonic):
+                 retry_after: float = 2, probe_interval: float = 0.5, probe_timeout: float | None = None,
+                 clock=time.monotonic):
         self._apply_schema = apply_schema
         self._ping = ping
         self.retry_after = retry_after
         self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout  # None: the request's own deadline only
         self._clock = clock
         self._lock = threading.Lock()
         self._schema_ready = False
@@ -58,14 +66,34 @@ class Availability:
 
     def guard(self) -> None:
         """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
-        probing request per interval), and the schema applied before the first real work."""
+        probing request per interval, which first checks the database answers), and the schema applied
+        before the first real work."""
+        probing = False
         with self._lock:
             if self._down_since is not None:
                 if self._clock() - self._last_probe < self.probe_interval:
                     raise self._refuse()
                 self._last_probe = self._clock()  # this request is the probe
-        if not self._schema_ready:
+                probing = True
+        if probing:
+            self._probe()
+        elif not self._schema_ready:
             self.ensure_schema()
+
+    def _probe(self) -> None:
+        """Back once the database answers a query within the probe bound; then the schema, if missing,
+        within the request's own deadline (its statements may be planned cold: a bound they cannot meet
+        would keep the process down — a plan abandoned half-way is not cached)."""
+        try:
+            with deadline.bounded(self.probe_timeout):
+                self._ping()
+            if not self._schema_ready:
+                self._apply_schema()
+                self._schema_ready = True
+        except Exception as exc:  # noqa: BLE001 - whatever stops the probe, the answer is "not yet"
+            self.mark_down(exc)
+            raise self._refuse() from None
+        self.mark_up()
 
     def ensure_schema(self) -> None:
         try:
@@ -77,9 +105,17 @@ class Availability:
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
-        """Readiness: a real round trip (bounded by the driver's timeouts), and the schema in place."""
+        """Readiness: a real round trip within the probe bound, and the schema in place (applied once per
+        process, bounded by the request's deadline). While the database is known to be down, at most one
+        round trip per probe interval: a readiness poller cannot keep a worker busy probing."""
+        with self._lock:
+            if self._down_since is not None and self._clock() - self._last_probe < self.probe_interval:
+                return False, self.last_error or "unavailable"
+            if self._down_since is not None:
+                self._last_probe = self._clock()
         try:
-            self._ping()
+            with deadline.bounded(self.probe_timeout):
+                self._ping()
             if not self._schema_ready:
                 self._apply_schema()
                 self._schema_ready = True
