@@ -184,8 +184,7 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
         old = existing.get(comp["id"], {})
         props = flat_properties(CONFIG_PREFIX, comp["config"], old.get("config_keys"))
         props.update(flat_properties(RUNTIME_PREFIX, comp["runtime"], old.get("runtime_keys")))
-        changed = (not old or json.loads(old["config"] or "null") != comp["config"]
-                   or json.loads(old["runtime"] or "null") != comp["runtime"]
+        changed = (not old or old["config"] != comp["config"] or old["runtime"] != comp["runtime"]
                    or old.get("environment") != comp["environment"])
         rows.append({"id": comp["id"], "changed": changed, "type": comp["type"], "nickname": comp["nickname"],
                      "environment": comp["environment"], "config": dumps(comp["config"]),

@@ -9,7 +9,7 @@ from datetime import datetime
 from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.model import Analysis, ChangeRequest
 from app.changes.status import ChangeStatus
-from app.graph.cypher import query
+from app.graph.repository import shown_commit_statements
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
@@ -55,11 +55,10 @@ def graph_patch(analysis: Analysis, change_id: str | None = None) -> dict:
         "config": analysis.new_config,
         "edges_added": analysis.edges_add,
         "edges_removed": analysis.edges_remove,
-        "statements": [{"name": "commit_change", "cypher": query("commit_change"),
-                        "parameters": {**params, "now": "<commit time>", "audit": "<AuditEntry properties>",
-                                       "change_request": "<ChangeRequest properties>", "waits_on": [],
-                                       "enqueue": False, "rollback_of": None,
-                                       "outbox": "<OutboxEvent properties>"}}],
+        "statements": shown_commit_statements(
+            {**params, "now": "<commit time>", "audit": "<AuditEntry properties>",
+             "change_request": "<ChangeRequest properties>", "waits_on": [], "enqueue": False,
+             "rollback_of": None, "outbox": "<OutboxEvent properties>"}),
     }
 
 

@@ -16,7 +16,6 @@ from app.changes.model import Analysis, ChangeRequest, Impact
 from app.components import UnknownType, get_type, registry, split_id
 from app.components import references
 from app.errors import NotFound, Unprocessable
-from app.graph.codec import loads
 from app.observability import metrics
 from app.policy import fields as fact_fields
 
@@ -51,7 +50,7 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None,
     ctype = get_type(node["type"])
     component = {"id": node["id"], "type": node["type"], "nickname": node["nickname"],
                  "environment": node["environment"], "version": node["version"],
-                 "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
+                 "config": node.get("config") or {}, "runtime": node.get("runtime") or {}}
     new_config = merge_patch.apply(component["config"], request.proposed_change)
     old, new, ref_errors = references.derive_edges(
         ctype, component, component["config"], new_config, request.proposed_change,
@@ -112,7 +111,7 @@ def _impact(ctx: dict, analysis: Analysis) -> Impact:
     rows = []
     for row in ctx["impacted"]:
         rtype = registry.get(row["type"]) if row["type"] in registry else None
-        runtime = loads(row.get("runtime"))
+        runtime = row.get("runtime") or {}
         declared = rtype.runtime_outputs if rtype else []
         rows.append(fact_fields.build("impacted", {
             "id": row["id"], "type": row["type"], "nickname": row["nickname"],
@@ -123,11 +122,11 @@ def _impact(ctx: dict, analysis: Analysis) -> Impact:
             "missing_outputs": [o for o in declared if o not in runtime],
             "unpublished_reads": registry.unpublished_reads(row["type"]) if rtype else [],
             "action": rtype.action if rtype else "review",
-            "config": loads(row.get("config")),
+            "config": row.get("config") or {},
             "path_types": row.get("path_types") or [],
             "via": row.get("via") or [],
         }))
-    siblings = [fact_fields.build("siblings", {**s, "config": loads(s.get("config"))})
+    siblings = [fact_fields.build("siblings", {**s, "config": s.get("config") or {}})
                 for s in ctx.get("siblings") or []]
     return Impact(rows=rows, edges=ctx["edges"], siblings=siblings)
 

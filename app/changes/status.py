@@ -33,7 +33,9 @@ _DECIDED = frozenset({S.APPLIED, S.REJECTED, S.QUEUED, S.PENDING_APPROVAL})
 TRANSITIONS: dict[ChangeStatus, frozenset[ChangeStatus]] = {
     S.PLANNED: _DECIDED,
     S.VALIDATED: _DECIDED,
-    S.QUEUED: frozenset({S.APPLIED, S.REJECTED, S.CANCELLED, S.EXPIRED}),
+    # queued → pending_approval: a queued request whose blockers cleared but that now needs an approval
+    # waits for the approver (as it always did before the table existed), rather than being rejected
+    S.QUEUED: frozenset({S.APPLIED, S.REJECTED, S.PENDING_APPROVAL, S.CANCELLED, S.EXPIRED}),
     S.PENDING_APPROVAL: frozenset({S.APPLIED, S.REJECTED, S.QUEUED, S.DENIED}),
     S.APPLIED: frozenset(),
     S.REJECTED: frozenset(),

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from app.changes.status import decided
+
 OK, ERROR, REJECTED, WAITING, UNKNOWN = 0, 1, 2, 3, 4
 
 STATUS_CODES = {"applied": OK, "rejected": REJECTED, "queued": WAITING, "pending_approval": WAITING,
@@ -11,14 +13,7 @@ STATUS_CODES = {"applied": OK, "rejected": REJECTED, "queued": WAITING, "pending
 
 def would_be(result: dict, on_blocked: str = "reject") -> str:
     """What a planned change would become if requested now (the pipeline's own outcome rule)."""
-    effects = {d.get("effect") for d in result.get("decisions") or []}
-    if "reject" in effects:
-        return "rejected"
-    if "block" in effects:
-        return "queued" if on_blocked == "queue" else "rejected"
-    if "require_approval" in effects:
-        return "pending_approval"
-    return "applied"
+    return str(decided(result.get("decisions") or [], on_blocked, approved=False))
 
 
 def outcome(result: dict, on_blocked: str = "reject") -> str:

@@ -54,7 +54,7 @@ class CheckReport:
 
 
 def check_components(types: list[ComponentType], rows: list[dict], checked: list[str] | None = None) -> CheckReport:
-    """Validate stored components (rows: id, type, config, runtime as JSON text) against `types`."""
+    """Validate stored components (rows: id, type, config, runtime, decoded) against `types`."""
     by_name = {t.name: t for t in types}
     report = CheckReport(checked_types=sorted(checked if checked is not None else by_name))
     for row in rows:
@@ -64,9 +64,8 @@ def check_components(types: list[ComponentType], rows: list[dict], checked: list
             report.problems.append({"component": row["id"], "type": row["type"], "field": "type",
                                     "message": f"type {row['type']!r} is no longer declared"})
             continue
-        for prefix, text, validate in (("config", row.get("config"), ctype.validate_config),
-                                       ("runtime", row.get("runtime"), ctype.validate_runtime)):
-            value = json.loads(text) if text else {}
+        for prefix, value, validate in (("config", row.get("config") or {}, ctype.validate_config),
+                                        ("runtime", row.get("runtime") or {}, ctype.validate_runtime)):
             for path, messages in validate(value).items():
                 report.problems.extend({"component": row["id"], "type": row["type"], "field": f"{prefix}.{path}",
                                         "message": m} for m in messages)
@@ -100,7 +99,7 @@ def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[di
 
     by_name = {t.name: t for t in types}
     comps = [{"id": r["id"], "type": r["type"], "environment": r["environment"],
-              "config": json.loads(r["config"]) if r.get("config") else {}} for r in rows if r["type"] in by_name]
+              "config": r.get("config") or {}} for r in rows if r["type"] in by_name]
     ids = {r["id"] for r in rows}
     derived, errors = edges_within(comps, types=by_name)
     for cid, keys in sorted(errors.items()):

@@ -47,8 +47,8 @@ class GraphTx:
                            ref_values: list[dict] | None = None) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
         with metrics.phase("graph_read"):
-            return _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids,
-                           ref_values=ref_values or [])
+            return decode_change_context(_single(self._tx, "impact_for_update", id=component_id,
+                                                 ref_ids=ref_ids, ref_values=ref_values or []))
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -195,17 +195,16 @@ class GraphRepository(OutboxQueries):
         return {**component_view(row["component"]), "dependencies": row["outgoing"], "dependents": row["incoming"]}
 
     def component_impact(self, component_id: str) -> dict | None:
-        """What a change to the component reaches: {"impacted": rows (runtime decoded), "edges"}, or None."""
+        """What a change to the component reaches: {"impacted": rows (decoded), "edges"}, or None."""
         ctx = self.impact(component_id)
-        if ctx is None:
-            return None
-        return {"impacted": [{**row, "runtime": loads(row.get("runtime"))} for row in ctx["impacted"]],
-                "edges": ctx["edges"]}
+        return None if ctx is None else {"impacted": ctx["impacted"], "edges": ctx["edges"]}
 
     def impact(self, component_id: str, ref_ids: list[str] | None = None,
                ref_values: list[dict] | None = None) -> dict | None:
+        """The change context of a component (decoded, see decode_change_context), or None."""
         with metrics.phase("graph_read"):
-            return self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
+            return decode_change_context(self.read("impact", id=component_id, ref_ids=ref_ids or [],
+                                                   ref_values=ref_values or []))
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
@@ -229,8 +228,8 @@ class GraphRepository(OutboxQueries):
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
-        return {cid: {"type": row["type"], "environment": row["environment"], "config": loads(row["config"]),
-                      "runtime": loads(row["runtime"])} for cid, row in self.existing(ids).items()}
+        return {cid: {key: row[key] for key in ("type", "environment", "config", "runtime")}
+                for cid, row in self.existing(ids).items()}
 
     def component_ids(self) -> list[str]:
         """Every component id (what `karma seed --prune` compares a file with)."""
@@ -253,10 +252,11 @@ class GraphRepository(OutboxQueries):
 
     # -- component types ----------------------------------------------------------------------
     def components_of_types(self, types: list[str] | None) -> list[dict]:
-        """(id, type, environment, config, runtime) of every component of `types` (all when None)."""
+        """(id, type, environment, config, runtime) of every component of `types` (all when None), decoded."""
         with self._session() as session:
-            return session.execute_read(
+            rows = session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+        return _decoded_rows(rows, "config", "runtime")
 
     def type_fingerprints(self) -> dict[str, str]:
         with self._session() as session:
@@ -277,10 +277,13 @@ class GraphRepository(OutboxQueries):
                 lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)])
 
     def existing(self, ids: list[str]) -> dict[str, dict]:
+        """{id: {id, type, environment, config, runtime, config_keys, runtime_keys}} (decoded) of those of
+        `ids` in the graph: what a seed file is compared with."""
         with self._session() as session:
             rows = session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
-        return {row["id"]: row for row in rows}
+        return {row["id"]: {**row, "config": loads(row["config"]), "runtime": loads(row["runtime"])}
+                for row in rows}
 
     def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500,
              audit: dict | None = None, require_empty: bool = False) -> dict:
@@ -394,6 +397,30 @@ def change_record(row: dict | None) -> dict | None:
 def _set_context_for_update_query() -> str:
     """The lock statement followed by the context read (each file loaded once and cached)."""
     return query("change_set_lock") + "\n" + query("change_set_context")
+
+
+def shown_commit_statements(parameters: dict) -> list[dict]:
+    """The statement that commits one change, with its parameters: what a plan shows as its graph patch
+    (the commit itself runs it through GraphTx.commit)."""
+    return [{"name": "commit_change", "cypher": query("commit_change"), "parameters": parameters}]
+
+
+def _decoded_rows(rows: list[dict] | None, *keys: str) -> list[dict]:
+    return [{**row, **{key: loads(row.get(key)) for key in keys}} for row in rows or []]
+
+
+def decode_change_context(row: dict | None) -> dict | None:
+    """A single change's context (cypher/impact.cypher) as values: the component's, the impacted
+    components' and the siblings' JSON-text config and runtime decoded, so the pure pipeline never
+    sees the storage encoding."""
+    if row is None:
+        return None
+    component = row["component"]
+    return {**row,
+            "component": {**component, "config": loads(component.get("config")),
+                          "runtime": loads(component.get("runtime"))},
+            "impacted": _decoded_rows(row.get("impacted"), "config", "runtime"),
+            "siblings": _decoded_rows(row.get("siblings"), "config")}
 
 
 def decode_set_context(row: dict) -> dict:

@@ -2,9 +2,10 @@
 
 The fixture is a seed document (``components`` and ``edges`` in the seed format), checked by the seed
 loader's own validation (:func:`app.seeding.validate`), so a fixture is exactly a graph Karma could hold.
-:meth:`FixtureGraph.context` returns the context the pipeline analyses — the same keys and encodings as the
-Cypher query's row — so ``rules test`` runs the service's pipeline (validation, impact, facts, rules) on it
-without a database. The equivalence with the real query is held by tests/integration/test_rules_cli.py.
+:meth:`FixtureGraph.context` returns the context the pipeline analyses — the same keys and decoded values
+the repository returns for the Cypher query's row — so ``rules test`` runs the service's pipeline
+(validation, impact, facts, rules) on it without a database. The equivalence with the real query is held
+by tests/integration/test_policy_cases_http.py.
 
 Impact, as in the query: from the changed component, any number of hops against ``depends_on`` /
 ``consumes_runtime_from`` edges (consumer <- provider), at most one hop along an ``emits_runtime_to`` edge,
@@ -18,7 +19,7 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import decode_set_context
+from app.graph.repository import decode_change_context, decode_set_context
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -79,6 +80,12 @@ class FixtureGraph:
         return best
 
     def context(self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None) -> dict | None:
+        """The change context as the repository returns it (decoded values)."""
+        return decode_change_context(self._stored_context(component_id, ref_ids, ref_values))
+
+    def _stored_context(self, component_id: str, ref_ids: list[str],
+                        ref_values: list[dict] | None = None) -> dict | None:
+        """What cypher/impact.cypher reads, in its stored form (JSON text config and runtime)."""
         x = self.nodes.get(component_id)
         if x is None:
             return None
@@ -119,7 +126,7 @@ class FixtureGraph:
         component of `ids` with its impact, who references it by a config key and its explicit edges."""
         touched = []
         for cid in ids:
-            ctx = self.context(cid, [])
+            ctx = self._stored_context(cid, [])
             if ctx is None:
                 continue
             touched.append({**ctx,

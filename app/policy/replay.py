@@ -18,11 +18,11 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.changes.status import decided
 from app.policy.derive import aware
 
 VERSION = 1
 COMPRESS_ABOVE = 16 * 1024  # bytes of JSON; larger records (wide impacts) are stored zlib-compressed
-HOLDING = {"reject": "rejected", "block": "blocked", "require_approval": "pending_approval"}
 
 
 def record(facts: list[dict], at: datetime, rules: str | None) -> str:
@@ -52,15 +52,8 @@ def facts_of(text: str | dict) -> tuple[list[dict], datetime, str | None]:
 
 
 def outcome(decisions: list[dict], on_blocked: str | None) -> str:
-    """The status a set of decisions gives (as Analysis.status, without an approval)."""
-    effects = {d["effect"] for d in decisions}
-    if "reject" in effects:
-        return "rejected"
-    if "block" in effects:
-        return "queued" if on_blocked == "queue" else "rejected"
-    if "require_approval" in effects:
-        return "pending_approval"
-    return "applied"
+    """The status a set of decisions gives, without an approval (the gate's own rule, status.decided)."""
+    return str(decided(decisions, on_blocked or "reject", approved=False))
 
 
 def _key(d: dict) -> tuple:

@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Callable
 
-from karma_tools.bench import generator, report
+from karma_tools.bench import authoring, generator, report
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.roundtrips import RoundTrips
 from karma_tools.bench.stats import ratio, summary
@@ -410,6 +410,7 @@ def run(cfg: BenchConfig) -> dict:
             if cfg.profile:
                 out["profile"] = _profile(state, client, requests)
             out["throughput"] = _throughput(state, cfg, neo, requests, token)
+            out["authoring"] = _authoring(state, cfg, client, neo.driver, world.repo, requests, rules_big)
             out["watchdog_terminated"] = neo.watchdog.terminated if neo.watchdog else []
     except KeyboardInterrupt:
         state.error("run", "interrupted")
@@ -625,6 +626,25 @@ def _rules(state: Run, cfg: BenchConfig, repo, requests: Requests, small: Path, 
               f"{out[str(n_big)]['plan']['median_ms']:.2f} ms → ×{out['ratio']}")
     except Exception as exc:  # noqa: BLE001
         state.error("rules", exc)
+    return out
+
+
+def _authoring(state: Run, cfg: BenchConfig, client, driver, repo, requests: Requests, big: Path) -> dict:
+    """`karma rules test` over the shipped cases, `karma rules replay` over 10,000 audited requests."""
+    _echo(f"[rule authoring] rules test ×{authoring.TEST_RUNS}; replay over {authoring.REPLAY_ENTRIES:,} "
+          "audited requests")
+    out: dict = {}
+    try:
+        out["rules_test"] = authoring.rules_test(cfg.rules_dir)
+        _echo(f"  rules test: {out['rules_test']['cases']} cases in {out['rules_test']['wall']['median_ms']:.0f} ms"
+              f" ({out['rules_test']['cases_per_s']} cases/s)")
+        out["history"] = authoring.make_history(client, _post, driver, requests)
+        out["replay"] = [authoring.replay(repo, rules) for rules in (cfg.rules_dir, big)]
+        for r in out["replay"]:
+            _echo(f"  replay, {r['rules']} rules: {r['entries']:,} requests in {r['wall_s']} s "
+                  f"({r['requests_per_s']} requests/s, {r['changed']} changed)")
+    except Exception as exc:  # noqa: BLE001
+        state.error("authoring", exc)
     return out
 
 

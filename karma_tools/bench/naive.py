@@ -17,6 +17,7 @@ from app.changes.commit import graph_patch
 from app.changes.model import ChangeRequest
 from app.changes.pipeline import analyse, reference_ids
 from app.components import EDGE_KINDS
+from app.graph.repository import decode_change_context
 from karma_tools.bench.queries import query
 
 MAX_DEPTH = 25
@@ -48,7 +49,7 @@ def build(nodes: dict[str, dict], edges: list[dict]) -> nx.DiGraph:
 
 def impact_context(component_id: str, ref_ids: list[str], nodes: dict[str, dict], edges: list[dict],
                    graph: nx.DiGraph) -> dict | None:
-    """The same context `cypher/impact.cypher` returns, computed in memory."""
+    """The same row `cypher/impact.cypher` returns (stored form), computed in memory."""
     if component_id not in nodes:
         return None
     paths = nx.single_source_shortest_path(graph, component_id, cutoff=MAX_DEPTH)
@@ -79,5 +80,5 @@ def plan(driver: Driver, request: ChangeRequest, policy, database: str | None = 
     nodes, edges = read_graph(driver, database)
     graph = build(nodes, edges)
     ctx = impact_context(request.component, reference_ids(request), nodes, edges, graph)
-    analysis = analyse(request, ctx, mode="full", policy=policy)
+    analysis = analyse(request, decode_change_context(ctx), mode="full", policy=policy)  # as the repository does
     return analysis.result("planned", graph_patch=graph_patch(analysis))

@@ -92,6 +92,14 @@ def table(data: dict) -> str:
     if rules and "ratio" in rules:
         parts = [f"{k} rules {v['plan']['median_ms']:.2f} ms" for k, v in rules.items() if k != "ratio"]
         lines += ["", f"Rules: {', '.join(parts)} → ×{rules['ratio']}"]
+    auth = data.get("authoring") or {}
+    if auth.get("rules_test"):
+        t = auth["rules_test"]
+        lines += ["", f"Rule authoring: `rules test` {t['cases']} cases in {_fmt(t['wall']['median_ms'], 0)} ms "
+                  f"({_fmt(t['cases_per_s'], 1)} cases/s)"]
+        for r in auth.get("replay") or []:
+            lines.append(f"`rules replay` with {r['rules']} rules: {r['entries']:,} audited requests in "
+                         f"{_fmt(r['wall_s'])} s ({_fmt(r['requests_per_s'], 1)} requests/s)")
     rt = data.get("round_trips")
     if rt and rt.get("rows"):
         lines += ["", "## Bolt round trips", "", "| rules | probe | affected | plan | apply |", "|---|---|---|---|---|"]

@@ -33,6 +33,20 @@ def gunicorn_url(service_env, repo, tmp_path_factory):
         server.stop()
 
 
+@pytest.fixture
+def cli(world, service_env, monkeypatch):
+    """`karma …` in process (click's runner) against the test Neo4j: cli("seed", path) → its Result."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from app.cli import main  # noqa: PLC0415
+
+    for key in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "KARMA_TESTCONTAINERS"):
+        if key in service_env:
+            monkeypatch.setenv(key, service_env[key])
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
+
+
 def karma(service_env, *args, **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=service_env, cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+
+from app.settings import REPO_ROOT
 
 VPC = "vpc/karma-prod"
 
@@ -100,3 +104,42 @@ def test_small_prod_changes_need_no_approval(client, as_):
         "component": "cloudfront-distribution/strall-com", "proposed_change": {"price_class": "PriceClass_All"},
         "reason": "latency"})
     assert resp.get_json()["status"] == "applied"
+
+
+def test_a_queued_change_that_now_needs_approval_waits_for_the_approver(make_app, tmp_path):
+    """queued → pending_approval: once its blocker clears, a queued change that a rule also sends for
+    approval waits for an approver (it is not rejected), then applies on approval."""
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests"))
+    (rules / "zz-alias-approval.yaml").write_text(
+        "rules:\n"
+        "  - id: site-alias-needs-approval\n"
+        "    description: An alias change on a serverless-site needs an approver.\n"
+        "    effect: require_approval\n"
+        "    when:\n"
+        "      change:\n"
+        "        type: serverless-site\n"
+        "        changed_keys: {contains_any: [cloudfront_aliases]}\n"
+        "    message: '{change.component}: alias changes need an approver'\n")
+    app = make_app(rules_dir=rules)
+    client, tokens = app.test_client(), app.extensions["karma"].tokens
+    ted = {"Authorization": f"Bearer {tokens.create('ted@strall.com', 'requester')[0]}"}
+    queued = client.post("/request-change", headers=ted, json={
+        "component": "serverless-site/karma-staging", "on_blocked": "queue",
+        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]}}).get_json()
+    assert queued["status"] == "queued", queued
+    deploy = {"Authorization": f"Bearer {tokens.create('deploy', 'reporter')[0]}"}
+    report = client.put("/components/cloudfront-distribution/karma-staging/runtime", headers=deploy,
+                        json={"runtime": {"distribution_id": "E2", "domain_name": "d.cloudfront.net"},
+                              "reported_by": "deploy"})
+    assert report.status_code == 200, report.get_json()
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "pending_approval"
+    assert [t["status"] for t in change["trail"]] == ["queued", "pending_approval"]
+    site = client.get("/components/serverless-site/karma-staging").get_json()
+    assert site["config"]["cloudfront_aliases"] == ["staging.usekarma.dev"]
+    eve = {"Authorization": f"Bearer {tokens.create('eve@strall.com', 'approver')[0]}"}
+    approved = client.post(f"/changes/{queued['change_id']}/approve", json={}, headers=eve).get_json()
+    assert approved["status"] == "applied", approved
+    site = client.get("/components/serverless-site/karma-staging").get_json()
+    assert site["config"]["cloudfront_aliases"] == ["staging.usekarma.dev", "beta.usekarma.dev"]

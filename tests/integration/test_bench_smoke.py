@@ -85,3 +85,19 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     out["targets"] = harness._targets(out)
     assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]
     assert "Latency" in harness.report.table(out)
+
+
+def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo,
+                                                                           monkeypatch):
+    from karma_tools.bench import authoring  # noqa: PLC0415
+
+    app, _components = bench_world
+    monkeypatch.setattr(harness, "HEADERS", {})
+    assert harness.create_token(app)
+    tested = authoring.rules_test(harness.REPO_ROOT / "rules")
+    assert tested["cases"] > 0 and tested["passed"] == tested["cases"] and tested["cases_per_s"] > 0
+    history = authoring.make_history(app.test_client(), harness._post, driver, harness.Requests("authoring"),
+                                     entries=30, distinct=4)
+    assert history["distinct"] == 4 and history["entries"] == 30, history
+    replayed = authoring.replay(repo, harness.REPO_ROOT / "rules")
+    assert replayed["entries"] >= 30 and replayed["errors"] == 0 and replayed["changed"] == 0, replayed

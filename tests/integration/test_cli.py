@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
 
-from app.cli import cli_identity, main
-
-
-@pytest.fixture
-def cli(world, service_env, monkeypatch):
-    for key in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "KARMA_TESTCONTAINERS"):
-        if key in service_env:
-            monkeypatch.setenv(key, service_env[key])
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
+from app.cli import cli_identity
 
 
 def test_tokens_create_list_revoke(cli, world):

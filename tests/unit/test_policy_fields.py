@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from app.changes.model import ChangeRequest
@@ -20,11 +18,11 @@ def _context() -> dict:
     return {
         "component": {"id": SUBNET, "type": "subnet", "nickname": "karma-dev-private-a", "environment": "dev",
                       "version": 3,
-                      "config": json.dumps({"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"}),
-                      "runtime": json.dumps({"subnet_id": "subnet-0a42000000001a1"})},
+                      "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"},
+                      "runtime": {"subnet_id": "subnet-0a42000000001a1"}},
         "impacted": [{"id": BASTION, "type": "ec2-instance", "nickname": "karma-dev-bastion",
                       "environment": "dev", "version": 1, "depth": 1,
-                      "runtime": json.dumps({"instance_id": "i-1", "state": "running"}),
+                      "runtime": {"instance_id": "i-1", "state": "running"},
                       "path": [SUBNET, BASTION], "edge_kinds": ["depends_on"]}],
         "edges": [{"source": BASTION, "target": SUBNET, "kind": "depends_on"}],
         "refs": [],
