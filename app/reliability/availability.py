@@ -64,36 +64,46 @@ class Availability:
     def _refuse(self) -> ServiceUnavailable:
         return ServiceUnavailable(retry_after=self.retry_after, neo4j=self.last_error or "unavailable")
 
-    def guard(self) -> None:
-        """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
-        probing request per interval, which first checks the database answers), and the schema applied
-        before the first real work."""
-        probing = False
+    def _probe_slot(self) -> bool | None:
+        """None: the database is not known to be down; True: this caller probes it now; False: another
+        probe was let through less than `probe_interval` ago."""
         with self._lock:
-            if self._down_since is not None:
-                if self._clock() - self._last_probe < self.probe_interval:
-                    raise self._refuse()
-                self._last_probe = self._clock()  # this request is the probe
-                probing = True
-        if probing:
-            self._probe()
-        elif not self._schema_ready:
-            self.ensure_schema()
+            if self._down_since is None:
+                return None
+            if self._clock() - self._last_probe < self.probe_interval:
+                return False
+            self._last_probe = self._clock()
+            return True
 
-    def _probe(self) -> None:
-        """Back once the database answers a query within the probe bound; then the schema, if missing,
-        within the request's own deadline (its statements may be planned cold: a bound they cannot meet
-        would keep the process down — a plan abandoned half-way is not cached)."""
+    def _contact(self) -> None:
+        """A query within the probe bound; then the schema, if missing, within the request's own deadline
+        (its statements may be planned cold: a bound they cannot meet would keep the process down — a
+        plan abandoned half-way is not cached). Marks the database up, or down and re-raises."""
         try:
             with deadline.bounded(self.probe_timeout):
                 self._ping()
             if not self._schema_ready:
                 self._apply_schema()
                 self._schema_ready = True
-        except Exception as exc:  # noqa: BLE001 - whatever stops the probe, the answer is "not yet"
+        except Exception as exc:
             self.mark_down(exc)
-            raise self._refuse() from None
+            raise
         self.mark_up()
+
+    def guard(self) -> None:
+        """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
+        probing request per interval, which first checks the database answers), and the schema applied
+        before the first real work."""
+        slot = self._probe_slot()
+        if slot is False:
+            raise self._refuse()
+        if slot:
+            try:
+                self._contact()
+            except Exception:  # noqa: BLE001 - whatever stops the probe, the answer is "not yet"
+                raise self._refuse() from None
+        elif not self._schema_ready:
+            self.ensure_schema()
 
     def ensure_schema(self) -> None:
         try:
@@ -105,22 +115,13 @@ class Availability:
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
-        """Readiness: a real round trip within the probe bound, and the schema in place (applied once per
-        process, bounded by the request's deadline). While the database is known to be down, at most one
-        round trip per probe interval: a readiness poller cannot keep a worker busy probing."""
-        with self._lock:
-            if self._down_since is not None and self._clock() - self._last_probe < self.probe_interval:
-                return False, self.last_error or "unavailable"
-            if self._down_since is not None:
-                self._last_probe = self._clock()
+        """Readiness: the same contact as a probe (a bounded query, the schema in place). While the
+        database is known to be down, at most one round trip per probe interval: a readiness poller
+        cannot keep a worker busy probing."""
+        if self._probe_slot() is False:
+            return False, self.last_error or "unavailable"
         try:
-            with deadline.bounded(self.probe_timeout):
-                self._ping()
-            if not self._schema_ready:
-                self._apply_schema()
-                self._schema_ready = True
+            self._contact()
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
-            self.mark_down(exc)
             return False, type(exc).__name__
-        self.mark_up()
         return True, "ok"
