@@ -75,12 +75,14 @@ class Availability:
             self._last_probe = self._clock()
             return True
 
-    def _contact(self) -> None:
-        """A query within the probe bound; then the schema, if missing, within the request's own deadline
-        (its statements may be planned cold: a bound they cannot meet would keep the process down — a
-        plan abandoned half-way is not cached). Marks the database up, or down and re-raises."""
+    def _contact(self, probing: bool) -> None:
+        """A query — within the probe bound when probing a database known to be down (a process that
+        sees it up keeps the request's deadline: a busy machine's slow answer is not an outage) — then
+        the schema, if missing, within the request's own deadline (its statements may be planned cold:
+        a bound they cannot meet would keep the process down — a plan abandoned half-way is not
+        cached). Marks the database up, or down and re-raises."""
         try:
-            with deadline.bounded(self.probe_timeout):
+            with deadline.bounded(self.probe_timeout if probing else None):
                 self._ping()
             if not self._schema_ready:
                 self._apply_schema()
@@ -99,7 +101,7 @@ class Availability:
             raise self._refuse()
         if slot:
             try:
-                self._contact()
+                self._contact(probing=True)
             except Exception:  # noqa: BLE001 - whatever stops the probe, the answer is "not yet"
                 raise self._refuse() from None
         elif not self._schema_ready:
@@ -115,13 +117,14 @@ class Availability:
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
-        """Readiness: the same contact as a probe (a bounded query, the schema in place). While the
+        """Readiness: the same contact as a probe (a query, the schema in place). While the
         database is known to be down, at most one round trip per probe interval: a readiness poller
         cannot keep a worker busy probing."""
-        if self._probe_slot() is False:
+        slot = self._probe_slot()
+        if slot is False:
             return False, self.last_error or "unavailable"
         try:
-            self._contact()
+            self._contact(probing=bool(slot))
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
             return False, type(exc).__name__
         return True, "ok"
