@@ -14,6 +14,7 @@ import pytest
 from app.changes import gate as gate_module
 from app.changes.gate import ChangeGate, ImpactMoved
 from app.graph import bolt_deadline
+from app.reliability import deadline
 from app.settings import Settings
 
 CHANGE = {"component": "cloudfront-distribution/karma-dev", "proposed_change": {"comment": "late"}}
@@ -76,3 +77,19 @@ def test_the_deadline_must_be_below_the_worker_timeout():
 
 def test_every_bolt_wait_is_bounded_by_the_deadline(driver):
     assert bolt_deadline.installed()  # the private hook in the pinned driver is in place
+
+
+def test_a_queued_change_stays_queued_when_its_pass_runs_out_of_time(client, monkeypatch):
+    queued = client.post("/request-change", json={
+        "component": "serverless-site/karma-staging", "proposed_change": {"cloudfront_aliases": ["q.usekarma.dev"]},
+        "requested_by": "ted@strall.com", "on_blocked": "queue"}).get_json()
+    assert queued["status"] == "queued", queued
+
+    def out_of_time(self, write, actor=None):
+        raise deadline.DeadlineExceeded("the write")
+
+    monkeypatch.setattr(ChangeGate, "execute", out_of_time)
+    assert_deadline_503(client.post("/queue/process"))
+    monkeypatch.undo()
+    # the database's trouble, not the change's: still queued (it used to be rejected with the 503's message)
+    assert client.get(f"/changes/{queued['change_id']}").get_json()["status"] == "queued"
