@@ -257,6 +257,7 @@ def worker(interval: float, once: bool) -> None:
     import logging  # noqa: PLC0415
     import time  # noqa: PLC0415
 
+    from app.configstore import handlers as config_store_handlers  # noqa: PLC0415
     from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
 
     log = logging.getLogger("karma.worker")
@@ -265,6 +266,7 @@ def worker(interval: float, once: bool) -> None:
     delivery = DeliveryPolicy.from_settings(settings)
     with _services(settings) as karma:
         karma.subscriptions.sync_file(tolerate_unavailable=True)
+        write_back = config_store_handlers(karma.repo, settings)  # KARMA_CONFIG_STORE (README "Config store")
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
@@ -279,7 +281,7 @@ def worker(interval: float, once: bool) -> None:
                     log.exception("queue pass failed")
                 try:
                     karma.subscriptions.ensure_synced()
-                    sent = deliver_pending(karma.repo, policy=delivery)
+                    sent = deliver_pending(karma.repo, policy=delivery, handlers=write_back)
                     if sent["claimed"]:
                         log.info("outbox pass", extra=sent)
                 except Exception:  # noqa: BLE001 - Neo4j away: the entries wait for the next pass
@@ -336,9 +338,12 @@ def outbox_deliver() -> None:
     """One delivery pass now (what each `karma worker` pass does) and print the counts."""
     from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
 
+    from app.configstore import handlers as config_store_handlers  # noqa: PLC0415
+
     settings = Settings.from_env()
     with _services(settings) as karma:
-        click.echo(json.dumps(deliver_pending(karma.repo, policy=DeliveryPolicy.from_settings(settings))))
+        click.echo(json.dumps(deliver_pending(karma.repo, policy=DeliveryPolicy.from_settings(settings),
+                                              handlers=config_store_handlers(karma.repo, settings))))
 
 
 @main.group("tokens")

@@ -74,7 +74,8 @@ class Karma:
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
         self.outbox = OutboxService(self.repo)
-        self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file)
+        self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file,
+                                                 config_store=self.settings.config_store is not None)
         self.availability = Availability(self._first_contact, self.repo.ping,
                                          retry_after=self.settings.retry_after_seconds,
                                          probe_timeout=self.settings.neo4j_probe_timeout)

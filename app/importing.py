@@ -31,7 +31,7 @@ from app import seeding
 from app.ids import new_id
 from app.clock import utcnow
 from app.components.loader import read_json
-from app.components.registry import ID_PART, NICKNAME
+from app.components.registry import ID_PART, NICKNAME, split_id
 
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 FILES = {"config.json", "runtime.json"}
@@ -68,8 +68,7 @@ def read_tree(directory: Path, environments: list[str] | None = None) -> dict:
     if not root.is_dir():
         raise ImportError_([f"{directory}: not a directory"])
     errors: list[str] = []
-    found: dict[str, dict] = {}
-    where: dict[str, Path] = {}
+    found: dict[tuple[str, str, str], dict] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
         rel = path.relative_to(root)
         if len(rel.parts) != 4 or rel.name not in FILES:
@@ -83,25 +82,51 @@ def read_tree(directory: Path, environments: list[str] | None = None) -> dict:
         if problem:
             errors.append(f"{path}: {problem}")
             continue
-        cid = f"{type_name}/{nickname}"
-        first = where.setdefault(cid, path.parent)
-        if first != path.parent:
-            errors.append(f"{path.parent}: {cid} is also in {first}: Karma ids are <type>/<nickname>, one "
-                          f"environment each (import one environment with --environment)")
-            continue
         try:
             value = read_json(path)
         except (OSError, ValueError) as exc:
             errors.append(f"{path}: not valid JSON: {exc}")
             continue
-        comp = found.setdefault(cid, {"id": cid, "environment": env, "config": {}})
+        comp = found.setdefault((env, type_name, nickname), {"environment": env, "config": {}})
         comp["config" if name == "config.json" else "runtime"] = value
     if errors:
         raise ImportError_(errors)
     if not found:
         raise ImportError_([f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
                             + (f" in {', '.join(environments)}" if environments else "")])
-    return {"format": seeding.FORMAT, "components": [found[k] for k in sorted(found)]}
+    shared = Counter((t, n) for (_e, t, n) in found)
+    components = [{"id": tree_id(key, shared), **comp} for key, comp in found.items()]
+    return {"format": seeding.FORMAT, "components": sorted(components, key=lambda c: c["id"])}
+
+
+def tree_id(key: tuple[str, str, str], shared: Counter) -> str:
+    """A component's id: `<type>/<nickname>`, or the tree's own path `<environment>/<type>/<nickname>`
+    when the same type/nickname is imported from more than one environment (aws-config has
+    `serverless-site/strall-com` in dev and in prod) — only those are qualified, so the ids of an
+    import are the same whether or not other environments come with it, as long as nothing collides."""
+    env, type_name, nickname = key
+    if shared[(type_name, nickname)] > 1:
+        return f"{env}/{type_name}/{nickname}"
+    return f"{type_name}/{nickname}"
+
+
+def graph_ids(repo, doc: dict) -> dict:
+    """The tree against the graph: a component the graph already holds (same environment, type and
+    nickname) keeps the graph's id, whatever its form; a new one whose `<type>/<nickname>` id the graph
+    gives another environment's component is qualified. The document with those ids."""
+    names = sorted({"/".join(split_id(c["id"])) for c in doc["components"]})
+    rows = repo.existing(names)
+    by_name = {(r["environment"], r["type"], r.get("nickname") or split_id(r["id"])[1]): r["id"]
+               for r in rows.values()}
+    taken = set(rows)
+    out = []
+    for comp in doc["components"]:
+        type_name, nickname = split_id(comp["id"])
+        cid = by_name.get((comp["environment"], type_name, nickname))
+        if cid is None:
+            cid = comp["id"] if comp["id"] not in taken else f"{comp['environment']}/{type_name}/{nickname}"
+        out.append({**comp, "id": cid})
+    return {**doc, "components": sorted(out, key=lambda c: c["id"])}
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -162,7 +187,7 @@ def import_into(repo, gate, directory: Path, *, identity: str, environments: lis
             pass  # someone loaded components meanwhile: go through the gate like any non-empty graph
     from app.changes.seed_sets import desired_set  # noqa: PLC0415
 
-    doc = read_tree(directory, environments)
+    doc = graph_ids(repo, read_tree(directory, environments))
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
         change_set, notes = desired_set(repo, doc, requested_by=identity, reason=reason, prune=prune)

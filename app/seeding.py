@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from app.components import EDGE_KINDS, UnknownType, get_type, registry, split_id
+from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
@@ -67,6 +67,8 @@ def _check_component(index: int, item: Any, errors: list[str]) -> dict | None:
     env = item.get("environment")
     if not isinstance(env, str) or not ENVIRONMENT.match(env):
         errors.append(f"{where}: environment: required, lower-case letters, digits and '-'")
+    elif parse_id(item["id"])[0] not in (None, env):
+        errors.append(f"{where}: id: qualified with environment {parse_id(item['id'])[0]!r}, not {env!r}")
     config, runtime = item.get("config"), item.get("runtime", {})
     for field, messages in ctype.validate_config(config).items():
         errors.append(f"{where}: config.{field}: {'; '.join(messages)}")

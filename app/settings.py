@@ -89,6 +89,9 @@ class Settings:
     outbox_backoff_seconds: float = 2.0
     outbox_backoff_max_seconds: float = 600.0
     outbox_timeout_seconds: float = 5.0
+    # KARMA_CONFIG_STORE: a directory (a git work tree or a plain one) every applied change is written
+    # back to as iac/<environment>/<type>/<nickname>/config.json, from the outbox (README "Config store")
+    config_store: Path | None = None
     # Reliability (README "Reliability"): every wait on Neo4j is bounded, in seconds.
     neo4j_connect_timeout: float = 1.0      # TCP + Bolt handshake of a new connection
     neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
@@ -172,7 +175,9 @@ def _observability_from_env() -> dict:
     if not path.startswith("/") or len(path) < 2:
         raise ValueError(f"KARMA_METRICS_PATH must be a path like /metrics, got {path!r}")
     notifications = env_text("KARMA_NOTIFICATIONS_FILE")
+    store = env_text("KARMA_CONFIG_STORE")
     return {
+        "config_store": Path(store) if store else None,
         "metrics_path": path, "metrics_auth": auth,
         "notifications_file": Path(notifications) if notifications else None,
         "outbox_max_attempts": _env_int("KARMA_OUTBOX_MAX_ATTEMPTS", 10),

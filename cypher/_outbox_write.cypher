@@ -2,7 +2,8 @@
 // one OutboxEvent per event of $outbox and destination, written by the same
 // statement (so the same transaction) as the change it reports. An event without a `destination` goes to
 // every enabled Subscription that wants its type (and its environment, when the subscription names any);
-// one with a `destination` (e.g. a config-store write-back) gets exactly one entry. No subscriber: no entry.
+// one with a `destination` gets exactly one entry. A subscription may name its own destination (the
+// config store's: `destination: 'config-store'`, delivered by its handler, not POSTed). No subscriber: no entry.
 CALL () {
   UNWIND $outbox AS ev
   OPTIONAL MATCH (s:Subscription)
@@ -13,6 +14,6 @@ CALL () {
   CREATE (o:OutboxEvent {
     id: ev.event_id + CASE WHEN s IS NULL THEN '' ELSE '@' + s.id END,
     event_id: ev.event_id, type: ev.type, environment: ev.environment, change_id: ev.change_id,
-    body: ev.body, destination: coalesce(ev.destination, 'webhook'), subscription_id: s.id,
+    body: ev.body, destination: coalesce(ev.destination, s.destination, 'webhook'), subscription_id: s.id,
     state: 'pending', attempts: 0, created_at: $now, next_attempt_at: $now.epochMillis / 1000.0})
 }

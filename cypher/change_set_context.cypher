@@ -3,7 +3,8 @@
 // affected components with their paths, the edges among them, which of $ref_ids exist), plus who
 // references it by a config key (what a delete would leave dangling) and its explicit (`via: seed`)
 // edges (what a rollback of its delete re-creates). Components of $ids that do not exist (creates)
-// are simply absent.
+// are simply absent. Plus the candidates of the set's nickname references ($ref_ids) and by-value
+// references ($set_ref_values).
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
@@ -22,12 +23,35 @@ CALL () {
                    ELSE {source: startNode(r).id, target: endNode(r).id, kind: toLower(type(r)), via: r.via}
                    END) AS explicit_edges
   }
+  // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
   RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
+                  value_referrers: referrers,
                   explicit_edges: explicit_edges, siblings: siblings, outgoing: outgoing}) AS touched
 }
 CALL () {
+  // a nickname reference names `<type>/<nickname>`: the components of that type and nickname, whatever
+  // their id (`vpc/x` or `prod/vpc/x`; the caller picks the one in scope); an id names itself
   UNWIND $ref_ids AS ref_id
-  OPTIONAL MATCH (t:Component {id: ref_id})
-  RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
+  CALL (ref_id) {
+    MATCH (t:Component {id: ref_id})
+    RETURN t
+    UNION
+    WITH ref_id WHERE size(split(ref_id, '/')) = 2
+    MATCH (t:Component {type: split(ref_id, '/')[0], nickname: split(ref_id, '/')[1]})
+    RETURN t
+  }
+  RETURN collect(DISTINCT {id: t.id, exists: true, type: t.type, nickname: t.nickname,
+                           environment: t.environment}) AS refs
 }
-RETURN touched, refs
+CALL () {
+  // the by-value references the set's configs and patches make ($set_ref_values, as impact.cypher's
+  // $ref_values: {type, property, candidates, ignore_case}), looked up once for the whole set
+  UNWIND [rv IN $set_ref_values WHERE rv.mode = 'value'] AS rv
+  MATCH (t:Component {type: rv.type})
+  WITH rv, t, t[rv.property] AS stored
+  WHERE stored IS :: STRING
+    AND (CASE WHEN rv.ignore_case THEN toLower(stored) ELSE stored END) IN rv.candidates
+  RETURN collect({type: t.type, property: rv.property, value: stored, id: t.id,
+                  environment: t.environment}) AS ref_values
+}
+RETURN touched, refs, ref_values

@@ -2,6 +2,7 @@
 CREATE CONSTRAINT component_id IF NOT EXISTS FOR (c:Component) REQUIRE c.id IS UNIQUE;
 CREATE INDEX component_type IF NOT EXISTS FOR (c:Component) ON (c.type);
 CREATE INDEX component_environment IF NOT EXISTS FOR (c:Component) ON (c.environment);
+CREATE INDEX component_type_nickname IF NOT EXISTS FOR (c:Component) ON (c.type, c.nickname);
 CREATE CONSTRAINT config_version_key IF NOT EXISTS FOR (v:ConfigVersion) REQUIRE (v.component_id, v.version) IS UNIQUE;
 CREATE CONSTRAINT audit_entry_id IF NOT EXISTS FOR (a:AuditEntry) REQUIRE a.id IS UNIQUE;
 CREATE INDEX audit_entry_timestamp IF NOT EXISTS FOR (a:AuditEntry) ON (a.timestamp);
@@ -18,4 +19,6 @@ CREATE CONSTRAINT karma_type_name IF NOT EXISTS FOR (t:KarmaType) REQUIRE t.name
 CREATE CONSTRAINT outbox_event_id IF NOT EXISTS FOR (o:OutboxEvent) REQUIRE o.id IS UNIQUE;
 CREATE INDEX outbox_event_due IF NOT EXISTS FOR (o:OutboxEvent) ON (o.state, o.next_attempt_at);
 CREATE INDEX outbox_event_event IF NOT EXISTS FOR (o:OutboxEvent) ON (o.event_id);
+CREATE INDEX outbox_event_destination IF NOT EXISTS FOR (o:OutboxEvent) ON (o.destination, o.state);
+CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.change_id);
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;

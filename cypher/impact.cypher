@@ -49,9 +49,19 @@ CALL (x) {
                   config: s.config}) AS siblings
 }
 CALL () {
+  // a nickname reference names `<type>/<nickname>`: the components of that type and nickname, whatever
+  // their id (`vpc/x` or `prod/vpc/x`; the caller picks the one in scope); an id names itself
   UNWIND $ref_ids AS ref_id
-  OPTIONAL MATCH (t:Component {id: ref_id})
-  RETURN collect({id: ref_id, exists: t IS NOT NULL, type: t.type, environment: t.environment}) AS refs
+  CALL (ref_id) {
+    MATCH (t:Component {id: ref_id})
+    RETURN t
+    UNION
+    WITH ref_id WHERE size(split(ref_id, '/')) = 2
+    MATCH (t:Component {type: split(ref_id, '/')[0], nickname: split(ref_id, '/')[1]})
+    RETURN t
+  }
+  RETURN collect(DISTINCT {id: t.id, exists: true, type: t.type, nickname: t.nickname,
+                           environment: t.environment}) AS refs
 }
 CALL () {
   UNWIND [rv IN $ref_values WHERE rv.mode = 'value'] AS rv

@@ -60,6 +60,40 @@ def put_runtime(body, ctype, nickname):
                                                 identity(body.get("reported_by")), actor=current_principal())
 
 
+# Environment-qualified ids (`<environment>/<type>/<nickname>`, README "Component ids"): the same views.
+@blp.route("/components/<environment>/<ctype>/<nickname>")
+@blp.response(200, ComponentDetail)
+def get_qualified_component(environment, ctype, nickname):
+    """One component by its environment-qualified id."""
+    return services().components.get(f"{environment}/{ctype}/{nickname}")
+
+
+@blp.route("/components/<environment>/<ctype>/<nickname>/impact")
+@blp.response(200, ImpactResult)
+@blp.doc(**picture_doc("ImpactResult"))
+def get_qualified_impact(environment, ctype, nickname):
+    """Impact of a change to a component named by its environment-qualified id (`?format=` as above)."""
+    fmt = requested_format()
+    return negotiated(services().components.impact(f"{environment}/{ctype}/{nickname}"), render.from_impact, fmt)
+
+
+@blp.route("/components/<environment>/<ctype>/<nickname>/versions")
+@blp.alt_response(200, schema=VersionList, success=True)
+def get_qualified_versions(environment, ctype, nickname):
+    """Every kept version of a component named by its environment-qualified id."""
+    cid = f"{environment}/{ctype}/{nickname}"
+    return {"component": cid, "versions": services().components.versions(cid)}
+
+
+@blp.route("/components/<environment>/<ctype>/<nickname>/runtime", methods=["PUT"])
+@blp.arguments(RuntimeUpdateSchema)
+@blp.response(200, ComponentDetail)
+def put_qualified_runtime(body, environment, ctype, nickname):
+    """Runtime outputs of a component named by its environment-qualified id."""
+    return services().components.update_runtime(f"{environment}/{ctype}/{nickname}", body["runtime"],
+                                                identity(body.get("reported_by")), actor=current_principal())
+
+
 @blp.route("/graph")
 @blp.arguments(GraphArgs, location="query")
 @blp.response(200, GraphResult)

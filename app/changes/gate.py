@@ -24,6 +24,8 @@ from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import SetAnalysis, analyse_set
 from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
+from app.changes.sets import reference_values as set_reference_values
+from app.changes.sets import referrer_lookups as set_referrer_lookups
 from app.changes.status import ChangeStatus, transition
 from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphRepository, GraphTx
@@ -214,7 +216,8 @@ class ChangeGate:
     def plan_set(self, change_set: ChangeSet, actor=None) -> dict:
         """A set's full analysis, status `planned`, and a plan id: one read query, nothing written."""
         check_structure(change_set)
-        ctx = self.repo.change_set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        ctx = self.repo.change_set_context(sorted(change_set.component_ids), set_reference_ids(change_set),
+                                           set_reference_values(change_set), set_referrer_lookups(change_set))
         analysis = self._analyse_set(change_set, ctx, actor)
         plan_id = plans.sign({"set": change_set.to_dict(), "mode": self.mode, "rules": self._rules_fingerprint(),
                               "versions": analysis.versions})
@@ -224,9 +227,11 @@ class ChangeGate:
         change_set: ChangeSet = write.request
         check_structure(change_set)
         ids, ref_ids = sorted(change_set.component_ids), set_reference_ids(change_set)
+        ref_values, referrers = set_reference_values(change_set), set_referrer_lookups(change_set)
 
         def work(gtx: GraphTx) -> dict:
-            ctx = gtx.change_set_context_for_update(ids, ref_ids)  # every lock, by id, + the read
+            # every lock, by id, + the read
+            ctx = gtx.change_set_context_for_update(ids, ref_ids, ref_values, referrers)
             if write.replay is not None and (stored_answer := write.replay(gtx)) is not None:
                 return stored_answer
             if write.guard is not None:

@@ -13,10 +13,11 @@ from app.changes.actions import layer, propagation_edges
 from app.changes.diff import diff as config_diff
 from app.changes.diff import keys
 from app.changes.set_graph import GraphState
+from app.changes.set_references import SetReferences
 from app.changes.sets import ChangeSet, Operation, check_structure, order
 from app.seeding import emits_problem
 from app.changes.status import ChangeStatus, blockers_of, decided
-from app.components import get_type, split_id
+from app.components import get_type, references, split_id
 from app.errors import Conflict, NotFound, Unprocessable
 from app.policy import fields as fact_fields
 
@@ -34,6 +35,7 @@ class OperationAnalysis:
     impact: list[dict]
     edges: list[dict] = field(default_factory=list)
     explicit_edges: list[dict] = field(default_factory=list)  # a delete: its `via: seed` edges (they go too)
+    out_edges: list[dict] = field(default_factory=list)  # its config edges after the operation
     decisions: list[dict] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
 
@@ -115,10 +117,11 @@ class SetAnalysis:
 def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None) -> SetAnalysis:
     check_structure(change_set)
     state = GraphState(ctx)
+    refs = SetReferences(state, ctx)
     _check_existence(change_set, state)
     analysed = []
     for position, i in enumerate(order(change_set, state)):
-        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy))
+        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs))
     _check_no_dangling(change_set, state, analysed)
     analysis = SetAnalysis(change_set, analysed, mode=mode)
     analysis.actions = set_actions(analysed, state)
@@ -150,7 +153,7 @@ def _component(node: dict) -> dict:
 
 
 def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
-                       policy) -> OperationAnalysis:
+                       policy, refs: SetReferences) -> OperationAnalysis:
     op = change_set.operations[i]
     if op.is_edge:
         return _analyse_edge(change_set, i, position, state, mode, policy)
@@ -160,20 +163,26 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
         component = {"id": op.component, "type": type_name, "nickname": nickname,
                      "environment": op.environment, "version": 0, "config": {}, "runtime": {}}
         new_config = copy.deepcopy(op.config)
-        _validate(ctype, i, "config", op.config, new_config, component, state)
+        resolved = _validate(ctype, i, "config", op.config, new_config, component, refs)
     else:
         component = _component(state.nodes[op.component])
         if op.op == "update":
             new_config = merge_patch.apply(component["config"], op.proposed_change)
-            _validate(ctype, i, "proposed_change", op.proposed_change, new_config, component, state)
+            resolved = _validate(ctype, i, "proposed_change", op.proposed_change, new_config, component, refs)
+            _check_value_referrers(change_set, i, ctype, new_config, state)
         else:
-            new_config = None
+            new_config, resolved = None, {}
     entries = config_diff(component["config"], new_config or {})
     if op.op == "update" and not entries:
         raise Unprocessable("the proposed change changes nothing", component=op.component,
                             errors={f"changes[{i}].proposed_change": ["no config key would change"]})
-    old_edges = {_edge_key(e): e for e in ctype.edges(op.component, component["config"])}
-    new_edges = {_edge_key(e): e for e in ctype.edges(op.component, new_config or {})}
+    # the edges its references have now, and after: a key the operation does not touch keeps its edge
+    touched_keys = set(op.config or {}) if op.op == "create" else set(op.proposed_change or {})
+    current = state.outgoing.get(op.component, [])
+    old_edges = {_edge_key(e): e for e in current}
+    new_edges = {} if new_config is None else {_edge_key(e): e for e in (
+        [e for e in current if e["via"] not in touched_keys]
+        + [e for e in ctype.edges(op.component, new_config, resolved) if e["via"] in touched_keys])}
     if op.op == "create" and op.explicit_edges:  # a rollback re-creating a deleted component
         new_edges.update({(e["source"], e["target"], e["kind"], e["via"]): dict(e) for e in op.explicit_edges
                           if state.environment_of(e["target"] if e["source"] == op.component else e["source"])})
@@ -183,6 +192,7 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
         edges_add=[new_edges[k] for k in new_edges if k not in old_edges],
         edges_remove=[old_edges[k] for k in old_edges if k not in new_edges], impact=impact)
     analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    analysis.out_edges = [e for e in new_edges.values() if e["via"] != "seed"]
     if op.op == "delete":
         analysis.explicit_edges = state.explicit.get(op.component, [])
     facts_ = operation_facts(change_set, analysis)
@@ -247,7 +257,9 @@ def _edge_key(edge: dict) -> tuple:
 
 
 def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, component: dict,
-              state: GraphState) -> None:
+              refs: SetReferences) -> dict:
+    """422 naming the operation and each key (schema, references) → the references resolved
+    ({(key, value): target id}) for the keys `body` sets."""
     where = f"changes[{i}].{field_name}"
     errors: dict[str, list[str]] = {}
     for key in body:
@@ -255,21 +267,27 @@ def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, comp
             errors[f"{where}.{key}"] = [f"unknown config key for type {ctype.name!r}"]
     for name, messages in ctype.validate_config(new_config).items():
         errors.setdefault(f"{where}.{name}", messages)
-    for ref in ctype.references:
-        if ref.key not in body:
-            continue
-        for target in ref.target_ids(body):
-            env = state.environment_of(target)
-            if env is None:
-                errors.setdefault(f"{where}.{ref.key}", []).append(
-                    f"references unknown component {target!r} (not in the graph, not created before it)")
-            elif env != component["environment"]:
-                errors.setdefault(f"{where}.{ref.key}", []).append(
-                    f"references {target!r} in environment {env!r}; references stay within "
-                    f"{component['environment']!r}")
+    resolved, problems = refs.resolve(ctype, component["environment"], new_config, keys=set(body))
+    for key, messages in problems.items():
+        errors.setdefault(f"{where}.{key}", []).extend(messages)
     if errors:
         raise Unprocessable("an operation of the change set is not valid", errors=errors,
                             component=component["id"], operation=i)
+    return resolved
+
+
+def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dict, state: GraphState) -> None:
+    """An update to the attribute others name this component by (a zone's zone_name) must keep matching
+    them — unless the set deletes the referrer or changes its referring key (its own op resolves it)."""
+    op = change_set.operations[i]
+    moving = {(o.component, key) for o in change_set.operations if o.op == "update" for key in o.proposed_change or {}}
+    deleted = {o.component for o in change_set.operations if o.op == "delete"}
+    rows = [r for r in state.value_referrers.get(op.component, [])
+            if r["source"] not in deleted and (r["source"], r["via"]) not in moving]
+    problems = references.referrer_errors(ctype.name, new_config, op.proposed_change, rows)
+    if problems:
+        raise Unprocessable("an operation of the change set is not valid", component=op.component, operation=i,
+                            errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()})
 
 
 def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:
@@ -282,18 +300,16 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
             source = ref["source"]
             if source in deleted:
                 continue
-            if source in final_config:  # updated in the set: does its new config still point here?
-                ctype = get_type(split_id(source)[0])
-                if not any(e["target"] == target for e in ctype.edges(source, final_config[source])):
-                    continue
+            if source in final_config and not any(  # updated in the set: does it still point here?
+                    e["target"] == target for e in state.outgoing.get(source, [])):
+                continue
             dangling.append({"component": target, "referrer": source, "key": ref["via"]})
     for o in analysed:  # a create/update in the set pointing at a component the set deletes
         if o.op.is_edge and o.op.op == "add_edge" and {o.op.component, o.op.target} & deleted:
             dangling.append({"component": o.op.target, "referrer": o.op.component, "key": "edge"})
         if o.new_config is None:
             continue
-        ctype = get_type(o.component["type"])
-        for e in ctype.edges(o.component["id"], o.new_config):
+        for e in o.out_edges:
             if e["target"] in deleted:
                 dangling.append({"component": e["target"], "referrer": o.component["id"], "key": e["via"]})
     if dangling:

@@ -23,10 +23,17 @@ class GraphState:
         self.refs = {r["id"]: r for r in ctx["refs"]}
         self.referrers: dict[str, list[dict]] = {}
         self.explicit: dict[str, list[dict]] = {}
+        self.value_referrers: dict[str, list[dict]] = {}  # who names it by value {source, source_type, via, value}
+        self.outgoing: dict[str, list[dict]] = {}  # a touched component's config edges {source, target, kind, via}
         for item in ctx["touched"]:
             node = item["component"]
             self.nodes[node["id"]] = node
+            keys_ = {r.key for r in get_type(node["type"]).references} if node["type"] in registry else set()
+            self.outgoing[node["id"]] = [{"source": node["id"], "target": e["target"], "kind": e["kind"],
+                                          "via": e["via"]} for e in item.get("outgoing") or []
+                                         if e.get("via") in keys_]
             self.referrers[node["id"]] = item["referrers"]
+            self.value_referrers[node["id"]] = item.get("value_referrers") or []
             self.explicit[node["id"]] = item.get("explicit_edges", [])
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)
@@ -52,9 +59,11 @@ class GraphState:
         self.edges = {e for e in self.edges if not (e[0] == component_id and (
             e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone)))}
         self.edges |= {(e["source"], e["target"], e["kind"], e["via"]) for e in new_edges}
+        self.outgoing[component_id] = [dict(e) for e in new_edges if e["via"] in keys_]
 
     def remove(self, component_id: str) -> None:
         self.nodes[component_id] = {**self.nodes[component_id], "_deleted": True}
+        self.outgoing[component_id] = []
         self.edges = {e for e in self.edges if component_id not in (e[0], e[1])}
 
     def impact(self, start: str) -> list[dict]:

@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 
 from app.changes.set_graph import GraphState
-from app.components import EDGE_KINDS, UnknownType, get_type, split_id
+from app.components import EDGE_KINDS, UnknownType, get_type, name_key, parse_id, split_id
+from app.components import references
 from app.errors import Unprocessable
 
 CONFIG_OPS = ("create", "update", "delete")
@@ -119,10 +120,46 @@ def check_structure(change_set: ChangeSet) -> None:
             errors.setdefault(where, []).append("create needs environment and config")
         elif op.op == "create" and not ENVIRONMENT.match(op.environment):
             errors.setdefault(f"{where}.environment", []).append("lower-case letters, digits and '-'")
+        elif op.op == "create" and (qualifier := _qualifier(op.component)) not in (None, op.environment):
+            errors.setdefault(f"{where}.component", []).append(
+                f"an id qualified with environment {qualifier!r} is created in that environment, not "
+                f"{op.environment!r}")
         if op.op == "update" and op.proposed_change is None:
             errors.setdefault(where, []).append("update needs proposed_change")
     if errors:
         raise Unprocessable("the change set is not valid", errors=errors)
+
+
+def _qualifier(component_id: str) -> str | None:
+    try:
+        return parse_id(component_id)[0]
+    except ValueError:
+        return None
+
+
+def _body(op: Operation) -> dict | None:
+    return op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
+
+
+def reference_values(change_set: ChangeSet) -> list[dict]:
+    """The by-value lookups of the set's configs and patches (read with the context, once per set)."""
+    out = []
+    for op in change_set.operations:
+        body = None if op.is_edge else _body(op)
+        if body:
+            out += references.value_lookups(get_type(split_id(op.component)[0]), body)
+    return out
+
+
+def referrer_lookups(change_set: ChangeSet) -> list[dict]:
+    """For the updates that change an attribute by-value references match (a zone's zone_name): who
+    names the updated component by it (read with each touched component's context)."""
+    out: list[dict] = []
+    for op in change_set.operations:
+        if op.op == "update" and op.proposed_change:
+            out += [lk for lk in references.referrer_lookups(split_id(op.component)[0], op.proposed_change)
+                    if lk not in out]
+    return out
 
 
 def reference_ids(change_set: ChangeSet) -> list[str]:
@@ -139,6 +176,25 @@ def reference_ids(change_set: ChangeSet) -> list[str]:
 
 
 # -- ordering ---------------------------------------------------------------------------------------
+def _created_providers(ops, ctype, body: dict) -> set[int]:
+    """The creates of the set that `body`'s references may name: by type and nickname, or by the
+    normalised value of the attribute a by-value reference compares."""
+    out = set()
+    for ref in ctype.references:
+        for value in ref.values(body):
+            for j, other in enumerate(ops):
+                if other.op != "create" or other.is_edge or split_id(other.component)[0] != ref.target_type:
+                    continue
+                if ref.by_value:
+                    attr = (other.config or {}).get(ref.by)
+                    if isinstance(attr, str) and ref.normal(attr) == ref.normal(value):
+                        out.add(j)
+                elif name_key(*split_id(other.component)) == name_key(ref.target_type, value):
+                    out.add(j)
+    return out
+
+
+
 def order(change_set: ChangeSet, state: GraphState) -> list[int]:
     """Indexes of the operations in a safe order (stable: the request's order where nothing constrains)."""
     ops = change_set.operations
@@ -154,13 +210,9 @@ def order(change_set: ChangeSet, state: GraphState) -> list[int]:
                     before[j].add(i)
             continue
         ctype = get_type(split_id(op.component)[0])
-        body = op.config if op.op == "create" else op.proposed_change if op.op == "update" else None
+        body = _body(op)
         if body:  # a created provider goes first
-            for ref in ctype.references:
-                for target in ref.target_ids(body):
-                    j = index.get(target)
-                    if j is not None and ops[j].op == "create":
-                        before[i].add(j)
+            before[i] |= _created_providers(ops, ctype, body) - {i}
         if op.op == "delete":  # whoever in the set references it now is updated/deleted first
             for referrer in state.referrers.get(op.component, []):
                 j = index.get(referrer["source"])

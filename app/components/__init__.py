@@ -11,6 +11,8 @@ from app.components.registry import (
     Reference,
     UnknownType,
     get_type,
+    name_key,
+    parse_id,
     registry,
     split_id,
 )
@@ -23,6 +25,8 @@ __all__ = [
     "UnknownType",
     "get_type",
     "load_directory",
+    "name_key",
+    "parse_id",
     "registry",
     "split_id",
     "validate_directory",

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.components.registry import ComponentType, Reference
+from app.components.registry import ComponentType, Reference, name_key, split_id
 
 
 @dataclass
 class Found:
-    """What the graph read returned: `refs` — one row per looked-up id {id, exists, type, environment};
-    `values` — one row per candidate target {type, property, value, id, environment}."""
+    """What the graph read returned: `refs` — the components a by-nickname reference may name {id,
+    exists, type, environment} (found by type and nickname, whatever their id: `vpc/x` or
+    `prod/vpc/x`); `values` — one row per candidate target {type, property, value, id, environment}."""
 
     refs: list[dict] = field(default_factory=list)
     values: list[dict] = field(default_factory=list)
@@ -31,8 +32,25 @@ class Found:
         return cls(refs=list(ctx.get("refs") or []), values=list(ctx.get("ref_values") or []))
 
 
+def by_name(rows: list[dict]) -> dict[str, list[dict]]:
+    """Existing components by `<type>/<nickname>` (what a nickname reference names)."""
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        if not row.get("exists", True) or not isinstance(row.get("id"), str):
+            continue
+        try:
+            type_name, nickname = split_id(row["id"])
+        except ValueError:
+            continue
+        key = name_key(row.get("type") or type_name, row.get("nickname") or nickname)
+        if all(r["id"] != row["id"] for r in out.get(key, [])):
+            out.setdefault(key, []).append(row)
+    return out
+
+
 def nickname_ids(ctype: ComponentType, config: dict, keys=None) -> list[str]:
-    """Ids named by nickname under `keys` (all reference keys when None)."""
+    """Names (`<type>/<nickname>`) of the targets named by nickname under `keys` (all reference keys
+    when None), looked up by type and nickname."""
     return sorted({t for ref in _refs(ctype, keys) for t in ref.target_ids(config)})
 
 
@@ -85,33 +103,40 @@ def _refs(ctype: ComponentType, keys) -> list[Reference]:
 
 def resolve(ctype: ComponentType, environment: str, config: dict, found: Found,
             keys=None) -> tuple[dict, dict[str, list[str]]]:
-    """→ ({(key, value): target id} for by-value references, {key: [errors]}) for the references under
-    `keys` (all when None). Errors: an unknown nickname, a target outside the scope, a value that matches
-    no target, or one that matches several (named)."""
-    by_id = {r["id"]: r for r in found.refs}
+    """→ ({(key, value): target id}, {key: [errors]}) for the references under `keys` (all when None).
+    Errors: an unknown nickname, a target outside the scope, a value that matches no target, or a
+    nickname or value that matches several in scope (named)."""
+    names = by_name(found.refs)
     resolved: dict = {}
     errors: dict[str, list[str]] = {}
     for ref in _refs(ctype, keys):
         for value in ref.values(config):
             if ref.by_value:
                 target, problem = _by_value(ref, environment, value, found.values)
-                if target:
-                    resolved[(ref.key, value)] = target
             else:
-                problem = _by_nickname(ref, environment, f"{ref.target_type}/{value}", by_id)
+                target, problem = _by_nickname(ref, environment, value, names)
+            if target:
+                resolved[(ref.key, value)] = target
             if problem:
                 errors.setdefault(ref.key, []).append(problem)
     return resolved, errors
 
 
-def _by_nickname(ref: Reference, environment: str, target: str, by_id: dict) -> str | None:
-    row = by_id.get(target)
-    if row is None or not row.get("exists", True):
-        return f"references unknown component {target!r}"
-    if not ref.in_scope(environment, row.get("environment")):
-        return (f"references {target!r} in environment {row.get('environment')!r}, not {environment!r}: "
-                + _scope_text(ref, environment))
-    return None
+def _by_nickname(ref: Reference, environment: str, nickname: str,
+                 names: dict[str, list[dict]]) -> tuple[str | None, str | None]:
+    name = name_key(ref.target_type, nickname)
+    rows = names.get(name, [])
+    if not rows:
+        return None, f"references unknown component {name!r}"
+    in_scope = sorted(r["id"] for r in rows if ref.in_scope(environment, r.get("environment")))
+    if len(in_scope) > 1:
+        return None, (f"{nickname!r} names several {ref.target_type} components ({_scope_text(ref, environment)}): "
+                      f"{', '.join(in_scope)}")
+    if not in_scope:
+        row = sorted(rows, key=lambda r: r["id"])[0]
+        return None, (f"references {row['id']!r} in environment {row.get('environment')!r}, not {environment!r}: "
+                      + _scope_text(ref, environment))
+    return in_scope[0], None
 
 
 def _by_value(ref: Reference, environment: str, value: str, rows: list[dict]) -> tuple[str | None, str | None]:
@@ -139,18 +164,18 @@ def _scope_text(ref: Reference, environment: str) -> str:
 
 def derive_edges(ctype: ComponentType, component: dict, old_config: dict, new_config: dict,
                  changed_keys, found: Found, stored: list[dict]) -> tuple[list[dict], list[dict], dict]:
-    """A change's (old edges, new edges, errors per key). Nickname references follow the configs; a
-    by-value reference the change does not touch keeps the edge it has (`stored`: the component's
-    current outgoing edges {target, kind, via}), one it touches resolves again from `found`."""
+    """A change's (old edges, new edges, errors per key). A reference the change does not touch keeps
+    the edge it has (`stored`: the component's current outgoing edges {target, kind, via}); one it
+    touches resolves again from `found` (by nickname or by value, in its scope)."""
     cid, env = component["id"], component["environment"]
-    value_keys = {r.key for r in ctype.references if r.by_value}
+    changed = set(changed_keys)
+    ref_keys = {r.key for r in ctype.references}
     kept = [{"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
-            for e in stored if e.get("via") in value_keys]
-    resolved, errors = resolve(ctype, env, new_config, found, keys=set(changed_keys))
-    old = [e for e in ctype.edges(cid, old_config) if e["via"] not in value_keys] + kept
-    new = ([e for e in ctype.edges(cid, new_config, resolved) if e["via"] not in value_keys - set(changed_keys)]
-           + [e for e in kept if e["via"] not in changed_keys])
-    return old, new, errors
+            for e in stored if e.get("via") in ref_keys]
+    resolved, errors = resolve(ctype, env, new_config, found, keys=changed)
+    new = ([e for e in kept if e["via"] not in changed]
+           + [e for e in ctype.edges(cid, new_config, resolved) if e["via"] in changed])
+    return kept, new, errors
 
 
 def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
@@ -163,6 +188,7 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
     components = list(components)
     ctypes = {name: types.get(name) for name in {c["type"] for c in components}}
     by_value = {name for name, t in ctypes.items() if any(r.by_value for r in t.references)}
+    qualified = any(c["id"].count("/") == 2 for c in components)  # ids are not all `<type>/<nickname>`
     wanted = {(r.target_type, r.by, r.normalize) for name in by_value for r in ctypes[name].references
               if r.by_value}
     index: dict[tuple, dict[str, list[dict]]] = {w: {} for w in wanted}
@@ -179,16 +205,16 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
                 index[w].setdefault(probe.normal(value), []).append(
                     {"type": c["type"], "property": probe.target_property, "value": value, "id": c["id"],
                      "environment": c.get("environment")})
-    by_id = {r["id"]: r for r in refs}
+    names = by_name(refs)
     edges, errors = [], {}
     for c in components:
         ctype = ctypes[c["type"]]
-        if c["type"] not in by_value:  # nothing to look up: the common, fast case
+        if c["type"] not in by_value and not qualified:  # nothing to look up: the common, fast case
             edges += ctype.edges(c["id"], c["config"])
             continue
         values = [row for r in ctype.references if r.by_value for v in r.values(c["config"])
                   for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])]
-        found = Found(refs=[by_id[t] for t in nickname_ids(ctype, c["config"]) if t in by_id], values=values)
+        found = Found(refs=[r for t in nickname_ids(ctype, c["config"]) for r in names.get(t, [])], values=values)
         resolved, problems = resolve(ctype, c.get("environment"), c["config"], found)
         if problems:
             errors[c["id"]] = problems

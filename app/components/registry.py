@@ -162,13 +162,15 @@ class ComponentType:
         return {**jsonschema_.errors(self._runtime_validator, runtime), **_unstorable(runtime)}
 
     def edges(self, component_id: str, config: dict, resolved: dict | None = None) -> list[dict]:
-        """The dependency edges this config declares, derived from reference keys. By-value references
-        need `resolved` ({(key, value): target id}, from `references.resolve`); without it they are
-        left out."""
+        """The dependency edges this config declares, derived from reference keys, to the targets
+        `resolved` gives ({(key, value): target id}, from `references.resolve`). Without it a by-value
+        reference is left out and a nickname stands for the id `<type>/<nickname>`."""
         out = []
         for ref in self.references:
             for value in ref.values(config):
-                target = (resolved or {}).get((ref.key, value)) if ref.by_value else f"{ref.target_type}/{value}"
+                target = (resolved or {}).get((ref.key, value))
+                if target is None and not ref.by_value:  # unresolved: the name itself (seed checks it)
+                    target = f"{ref.target_type}/{value}"
                 if target is not None:
                     out.append({"source": component_id, "target": target, "kind": ref.kind, "via": ref.key})
         return out
@@ -302,11 +304,30 @@ def get_type(name: str) -> ComponentType:
     return registry.get(name)
 
 
+def parse_id(component_id: str) -> tuple[str | None, str, str]:
+    """(environment or None, type, nickname) of an id: `<type>/<nickname>`, or environment-qualified
+    `<environment>/<type>/<nickname>` (the config tree's own path; needed when one type/nickname exists
+    in several environments, as aws-config's `serverless-site/strall-com` in dev and prod)."""
+    parts = component_id.split("/") if isinstance(component_id, str) else []
+    if len(parts) not in (2, 3):
+        raise ValueError("a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>'")
+    env = parts[0] if len(parts) == 3 else None
+    ctype, nickname = parts[-2:]
+    if env is not None and ctype not in registry:  # `a/b/c` is no id: a qualified id names a known type
+        raise ValueError(f"'<environment>/<type>/<nickname>': {ctype!r} is not a known component type")
+    if (env is not None and not ID_PART.match(env)) or not ID_PART.match(ctype) or not NICKNAME.match(nickname):
+        raise ValueError("a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>' in lower "
+                         "case letters, digits, '-', '.', '_'")
+    return env, ctype, nickname
+
+
 def split_id(component_id: str) -> tuple[str, str]:
-    """`serverless-site/karma-dev` → ("serverless-site", "karma-dev"); ValueError if malformed."""
-    if not isinstance(component_id, str) or component_id.count("/") != 1:
-        raise ValueError("a component id is '<type>/<nickname>'")
-    ctype, nickname = component_id.split("/")
-    if not ID_PART.match(ctype) or not NICKNAME.match(nickname):
-        raise ValueError("a component id is '<type>/<nickname>' in lower case letters, digits, '-', '.', '_'")
+    """`serverless-site/karma-dev` (or `dev/serverless-site/karma-dev`) → ("serverless-site",
+    "karma-dev"); ValueError if malformed."""
+    _env, ctype, nickname = parse_id(component_id)
     return ctype, nickname
+
+
+def name_key(type_name: str, nickname: str) -> str:
+    """How a by-nickname reference names its target whatever the target's id: `<type>/<nickname>`."""
+    return f"{type_name}/{nickname}"

@@ -6,6 +6,7 @@ import logging
 
 from app.audit.entries import audit_entry
 from app.clock import utcnow
+from app.notifications import events as outbox_events
 from app.components.registry import UnknownType, get_type, registry, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
@@ -91,7 +92,7 @@ class ComponentService:
                                 version_before=current["version"], version_after=current["version"] + 1,
                                 diff=dumps({"before": current["runtime"], "after": runtime}))
             return gtx.report_runtime(component_id, runtime, previous_keys=current["runtime_keys"], now=now,
-                                      audit=audit)
+                                      audit=audit, outbox=outbox_events.for_runtime_report(audit=audit, now=now))
 
         row = self.repo.in_write_tx(work)
         log.info("runtime reported", extra={"component": component_id, "version": row["version"]})

@@ -172,8 +172,9 @@ def components():
 
 
 @blp.route("/components/<ctype>/<nickname>")
-def component(ctype, nickname):
-    cid = f"{ctype}/{nickname}"
+@blp.route("/components/<environment>/<ctype>/<nickname>")
+def component(ctype, nickname, environment=None):
+    cid = f"{environment}/{ctype}/{nickname}" if environment else f"{ctype}/{nickname}"
     detail = services().components.get(cid)
     impact = services().components.impact(cid)
     return render_template("console/component.html", c=detail, versions=services().components.versions(cid),

@@ -17,6 +17,7 @@ from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
 )
 from app.graph.cypher import query, statements
+from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.observability import metrics
 from app.graph.driver import retry_writes
@@ -64,12 +65,12 @@ class GraphTx:
                 "runtime_keys": node.get("runtime_keys") or []}
 
     def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
-                       audit: dict) -> dict:
+                       audit: dict, outbox: list[dict] | None = None) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
         audit → {version, log_entry_id}."""
         return _single(self._tx, "update_runtime", id=component_id, runtime=dumps(runtime),
                        runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
-                       now=now, audit=audit, cause="runtime", change_id=None)
+                       now=now, audit=audit, cause="runtime", change_id=None, outbox=outbox or [])
 
     # -- change requests (app/changes) ----------------------------------------------------------
     def change(self, change_id: str) -> dict | None:
@@ -90,9 +91,12 @@ class GraphTx:
         row = _single(self._tx, "queue_head", component=component_id)
         return None if row is None else decode_change(row["change"])
 
-    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str],
+                                      ref_values: list[dict] | None = None,
+                                      referrers: list[dict] | None = None) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=[]).single()
+        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=referrers or [],
+                              set_ref_values=ref_values or []).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -110,7 +114,7 @@ class GraphTx:
         return row["moved"]
 
 
-class GraphRepository(OutboxQueries):
+class GraphRepository(OutboxQueries, ConfigStoreQueries):
     # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
     tx_timeout: float = 10.0
     write_retry_budget: float = 8.0
@@ -222,9 +226,12 @@ class GraphRepository(OutboxQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
-    def change_set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
-        """The context of a change set, read in one query (see cypher/change_set_context.cypher)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids, ref_values=[]))
+    def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
+                           referrers: list[dict] | None = None) -> dict:
+        """The context of a change set, read in one query (see cypher/change_set_context.cypher).
+        `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates."""
+        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids,
+                                            ref_values=referrers or [], set_ref_values=ref_values or []))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
@@ -431,4 +438,4 @@ def decode_set_context(row: dict) -> dict:
                              for r in item["impacted"]],
                 "siblings": [{**s, "config": loads(s.get("config"))} for s in item.get("siblings") or []]}
                for item in row["touched"]]
-    return {"touched": touched, "refs": row["refs"]}
+    return {"touched": touched, "refs": row["refs"], "ref_values": row.get("ref_values") or []}

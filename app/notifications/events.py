@@ -27,6 +27,7 @@ EVENT_TYPES = {
     "denied": "an approver denied a pending change",
     "expired": "a queued change expired (queue TTL)",
     "cancelled": "a queued change was cancelled",
+    "runtime_reported": "a deploy reported a component's runtime outputs (PUT /components/<id>/runtime)",
 }
 STATUS_EVENTS = {"applied", "rejected", "queued", "pending_approval", "denied", "expired", "cancelled"}
 SCHEMA_VERSION = "karma.event/v1"
@@ -89,3 +90,14 @@ def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime)
     data = _change_data(status, audit, change_request)
     return [event(event_type=t, now=now, data=data, environment=audit.get("environment"),
                   change_id=data.get("change_id")) for t in types]
+
+
+def for_runtime_report(*, audit: dict, now: datetime) -> list[dict]:
+    """The event a committed runtime report writes (the report's own statement writes it)."""
+    data = {k: v for k, v in {
+        "status": "reported", "kind": "runtime", "component": audit.get("component_id"),
+        "environment": audit.get("environment"), "requested_by": audit.get("requested_by"),
+        "log_entry_id": audit.get("id"), "request_id": audit.get("request_id"),
+        "version_before": audit.get("version_before"), "version_after": audit.get("version_after"),
+    }.items() if v is not None}
+    return [event(event_type="runtime_reported", now=now, data=data, environment=audit.get("environment"))]

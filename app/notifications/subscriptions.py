@@ -28,6 +28,9 @@ from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
 
+# what the config store writes back (app.configstore): changes, and runtime where the tree keeps it
+CONFIG_STORE_EVENTS = ["applied", "runtime_reported"]
+
 log = logging.getLogger("karma.notifications")
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -107,9 +110,10 @@ def load_file(path: Path) -> list[dict]:
 
 
 class SubscriptionService:
-    def __init__(self, repo, path: Path | None = None):
+    def __init__(self, repo, path: Path | None = None, config_store: bool = False):
         self.repo = repo
         self.path = path
+        self.config_store = config_store  # KARMA_CONFIG_STORE set: its subscription exists (app.configstore)
         self.synced = False
 
     def sync_file(self, *, tolerate_unavailable: bool = False) -> int | None:
@@ -123,6 +127,7 @@ class SubscriptionService:
                 count = self.repo.sync_file_subscriptions(subs)
             except ConstraintError:  # several workers starting at once created the same one: sync again
                 count = self.repo.sync_file_subscriptions(subs)
+            self.repo.sync_config_store(enabled=self.config_store, events=CONFIG_STORE_EVENTS)
         except (ServiceUnavailable, SessionExpired):
             if not tolerate_unavailable:
                 raise
@@ -154,6 +159,9 @@ class SubscriptionService:
         source = self.repo.delete_subscription(subscription_id)
         if source is None:
             raise NotFound(f"subscription {subscription_id!r} not found", cause="unknown_subscription")
+        if source == "settings":
+            raise Conflict(f"subscription {subscription_id!r} is the config store's; unset KARMA_CONFIG_STORE "
+                           "to remove it", cause="settings_subscription")
         if source != "api":
             raise Conflict(f"subscription {subscription_id!r} is declared in the notifications file; "
                            "remove it there", cause="file_subscription")

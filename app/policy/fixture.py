@@ -121,7 +121,7 @@ class FixtureGraph:
                               for e in self._in.get(component_id, ())
                               if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
 
-    def set_context(self, ids: list[str], ref_ids: list[str]) -> dict:
+    def set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None) -> dict:
         """What cypher/change_set_context.cypher reads for a change set, from the fixture: each existing
         component of `ids` with its impact, who references it by a config key and its explicit edges."""
         touched = []
@@ -136,7 +136,9 @@ class FixtureGraph:
                                                (e["source"], e["target"])]})
         refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
                  "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
-        return decode_set_context({"touched": touched, "refs": refs})  # stored form → values, as the read does
+        values = self._values([rv for rv in ref_values or [] if rv.get("mode") == "value"])
+        # stored form → values, as the read does
+        return decode_set_context({"touched": touched, "refs": refs, "ref_values": values})
 
     def _values(self, lookups: list[dict]) -> list[dict]:
         """Components whose by-value property matches a lookup (the query's 'value' mode)."""

@@ -40,6 +40,7 @@ from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
+from app.changes.sets import reference_values as set_reference_values
 from app.errors import KarmaError
 from app.policy.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
@@ -310,7 +311,8 @@ def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[di
     """A change-set case: the gate's set analysis on the fixture's context (nothing is written)."""
     try:
         change_set = ChangeSet.from_dict({"on_blocked": "reject", **case.change})
-        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set),
+                                set_reference_values(change_set))
         analysis = analyse_set(change_set, ctx, mode="full", policy=policy)
     except (KarmaError, TypeError) as exc:
         return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), []

@@ -101,11 +101,12 @@ def test_the_aws_config_tree_reads_as_a_seed_document_with_the_real_terraform_ed
             ("clickhouse/usekarma-dev", "cognito_sso_nickname", "cognito-sso/usekarma-dev")} <= got
 
 
-def test_a_tree_with_one_id_in_two_environments_is_refused_naming_both(tmp_path):
-    with pytest.raises(importing.ImportError_) as info:
-        importing.read_tree(FIXTURES / "aws-config")
-    text = "\n".join(info.value.errors)
-    assert "serverless-site/usekarma-dev is also in" in text and "--environment" in text
+def test_a_tree_with_one_type_nickname_in_two_environments_qualifies_both_ids(tmp_path):
+    # issue 12: what used to be refused (one <type>/<nickname> in dev and prod) now imports, each under
+    # its tree path; the names that do not collide keep <type>/<nickname>
+    ids = {c["id"]: c["environment"] for c in importing.read_tree(FIXTURES / "aws-config")["components"]}
+    assert ids["dev/serverless-site/usekarma-dev"] == "dev" and ids["prod/serverless-site/usekarma-dev"] == "prod"
+    assert "serverless-site/usekarma-dev" not in ids and ids["serverless-site/adage-usekarma-dev"] == "prod"
 
 
 @pytest.mark.parametrize("relative,content,message", [

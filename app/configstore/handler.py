@@ -1,0 +1,124 @@
+"""The config store's outbox handler.
+
+The config store is a subscription like the webhooks (`destination: config-store`, synced from the
+settings at start): so every commit that reports an `applied` event — a single change, a change set, a
+rollback, a queued or approved change applied later, an import through the gate — also writes, in its
+own transaction, one outbox entry for it. This handler delivers that entry AFTER the commit: a change
+that rolled back has no entry and writes nothing; a committed one always has one, retried until written.
+
+It consumes the event as every subscriber gets it (`data.change_id`, `log_entry_id`, `requested_by`),
+and reads what the change wrote from the graph: the ConfigVersions of that change request (one per
+created / updated / deleted component), exactly as committed — not the component as it is now, so a
+late delivery never writes a later state under an earlier commit. Entries are written in commit order:
+an entry waits (a failed attempt, retried with backoff) while an earlier one is undelivered. A
+redelivered event (the worker died after writing, before recording it) is recognised by its
+`Karma-Event-Id` trailer in the git history and not committed twice; a plain directory is simply
+rewritten with the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree
+from app.graph.config_store import DESTINATION
+from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noqa: F401 - re-exported
+
+log = logging.getLogger("karma.configstore")
+
+
+
+class Waiting(RuntimeError):
+    """An earlier config-store entry is not written yet; this one is retried after it."""
+
+
+def handlers(repo, settings) -> dict[str, Callable[[dict], None]]:
+    """The `deliver_pending` handlers of a process: the config store's when KARMA_CONFIG_STORE is set."""
+    if settings.config_store is None:
+        return {}
+    return {DESTINATION: ConfigStoreHandler(repo, ConfigTree(settings.config_store))}
+
+
+def summary(writes: list[dict], diff: list[dict], default_component: str | None) -> list[str]:
+    """One line per component: `create <id>`, `delete <id>`, or `<id>: +added ~changed -removed`."""
+    marks = {"added": "+", "changed": "~", "removed": "-"}
+    keys: dict[str, list[str]] = {}
+    for entry in diff if isinstance(diff, list) else []:  # a runtime report's diff is {before, after}
+        if not isinstance(entry, dict):
+            continue
+        cid = entry.get("component") or default_component
+        keys.setdefault(cid, []).append(f"{marks.get(entry.get('op'), '~')}{entry.get('key')}")
+    lines = []
+    for w in writes:
+        if w["deleted"]:
+            lines.append(f"delete {w['id']}")
+        elif w["cause"] == "create":
+            lines.append(f"create {w['id']}")
+        elif w["cause"] == "runtime":
+            lines.append(f"{w['id']}: runtime reported")
+        else:
+            lines.append(f"{w['id']}: {' '.join(sorted(keys.get(w['id'], []))) or 'config'}")
+    return lines
+
+
+def message(data: dict, event_id: str, lines: list[str]) -> str:
+    head = f"{data.get('log_entry_id')}: " + ("; ".join(lines) if len(lines) == 1 else f"{len(lines)} components")
+    body = "\n".join(lines) if len(lines) > 1 else ""
+    trailers = [f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
+                f"Karma-Requested-By: {data.get('requested_by')}", f"{EVENT_TRAILER}: {event_id}"]
+    reason = data.get("reason")
+    parts = [head[:200], body, reason or "", "\n".join(t for t in trailers if t)]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+class ConfigStoreHandler:
+    def __init__(self, repo, tree: ConfigTree):
+        self.repo = repo
+        self.tree = tree
+
+    def __call__(self, entry: dict) -> None:
+        blocker = self.repo.config_store_blocker(entry)
+        if blocker is not None:
+            raise Waiting(f"waiting for the earlier config-store entry {blocker['id']} ({blocker['state']})")
+        event = json.loads(entry["body"])
+        data = event.get("data") or {}
+        found = self.repo.config_store_writes(
+            change_id=data.get("change_id"), log_entry_id=data.get("log_entry_id"),
+            component_id=data.get("component"), version=data.get("version_after"))
+        writes = found["writes"]
+        if not writes:  # nothing this change wrote is a config (it cannot happen for `applied`)
+            log.warning("config store: nothing to write", extra={"event_id": event["id"]})
+            return
+        with self.tree.locked():
+            git = self.tree.git_dir() is not None
+            if git and self.tree.committed(event["id"]):
+                log.info("config store: already committed", extra={"event_id": event["id"]})
+                return
+            paths = self._apply(writes)
+            if git:
+                lines = summary(writes, found["diff"], data.get("component"))
+                commit = self.tree.commit(paths, author=data.get("requested_by"),
+                                          message=message(data, event["id"], lines))
+                log.info("config store: committed", extra={"event_id": event["id"], "commit": commit,
+                                                           "files": len(paths)})
+
+    def _apply(self, writes: list[dict]) -> list[Path]:
+        """Write (or remove) each component's files → every path touched."""
+        paths: list[Path] = []
+        for w in writes:
+            where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
+            if w["deleted"]:
+                paths += [where / CONFIG_FILE, where / RUNTIME_FILE]
+                self.tree.remove(where)
+                continue
+            if w["cause"] == "runtime":  # a runtime report: only where the tree keeps runtime files
+                if (where / RUNTIME_FILE).is_file():
+                    self.tree.write(where / RUNTIME_FILE, w["runtime"])
+                    paths.append(where / RUNTIME_FILE)
+                continue
+            self.tree.write(where / CONFIG_FILE, w["config"])
+            paths.append(where / CONFIG_FILE)
+        return paths

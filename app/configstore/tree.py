@@ -1,0 +1,145 @@
+"""A config tree on disk — the layout of config repositories such as usekarma/aws-config:
+
+    iac/<environment>/<type>/<nickname>/config.json     (runtime.json beside it, where the tree keeps one)
+
+Files are written deterministically (sorted keys, two-space indent, a trailing newline: the same config
+always gives the same bytes, so an unchanged config is no change in git), atomically (a temporary file
+renamed over the old one), and a delete removes the component's files and the directories it emptied.
+When the directory is inside a git work tree, each change becomes ONE commit of exactly its own paths
+(`git commit -- <paths>`: whatever else is staged there is left alone), authored by whoever requested
+it; the message names the log entry and the diff, and carries `Karma-Event-Id:` so a redelivered event
+is recognised and never committed twice. The real `git` binary, through subprocess, with bounded waits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import subprocess
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+CONFIG_FILE = "config.json"
+RUNTIME_FILE = "runtime.json"
+GIT_TIMEOUT = 30.0  # seconds per git command: a wedged git is a failed (retried) delivery, not a hang
+EVENT_TRAILER = "Karma-Event-Id"
+COMMITTER = ("karma", "karma@localhost")
+
+
+class GitError(RuntimeError):
+    """A git command failed (its stderr, shortened); the delivery is retried."""
+
+
+def dumps(value) -> str:
+    """The one formatting of a file in the tree."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def identity(who: str | None) -> tuple[str, str]:
+    """A git author for an identity: `ted@strall.com` → (ted@strall.com, ted@strall.com); anything
+    that is not an address (`cli:alice`) gets a `.invalid` address, so git never guesses one."""
+    who = re.sub(r"[<>\n\r]", "", who or "unknown").strip() or "unknown"
+    email = who if re.fullmatch(r"[^@\s]+@[^@\s]+", who) else re.sub(r"[^A-Za-z0-9._-]", "-", who) + "@karma.invalid"
+    return who, email
+
+
+class ConfigTree:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.root = self.directory / "iac"
+
+    # -- paths --------------------------------------------------------------------------------------
+    def component_dir(self, environment: str, type_name: str, nickname: str) -> Path:
+        parts = (environment, type_name, nickname)
+        if not all(isinstance(p, str) and p and "/" not in p and p not in (".", "..") for p in parts):
+            raise ValueError(f"not a tree path: {parts!r}")
+        return self.root.joinpath(*parts)
+
+    # -- files --------------------------------------------------------------------------------------
+    def write(self, path: Path, value) -> bool:
+        """Write `value` to `path` (True when the bytes changed)."""
+        text = dumps(value)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".karma-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
+
+    def remove(self, component_dir: Path) -> list[Path]:
+        """Remove a component's files, then each directory this emptied up to iac/ → the removed files."""
+        gone = []
+        for name in (CONFIG_FILE, RUNTIME_FILE):
+            path = component_dir / name
+            if path.is_file():
+                path.unlink()
+                gone.append(path)
+        directory = component_dir
+        while directory != self.root and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+            directory = directory.parent
+        return gone
+
+    @contextmanager
+    def locked(self):
+        """One writer at a time on this host (the worker's passes, `karma outbox deliver`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock_dir = self.git_dir() or self.directory
+        with open(lock_dir / ".karma-config-store.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # -- git ----------------------------------------------------------------------------------------
+    def git(self, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            done = subprocess.run(["git", "-C", str(self.directory), *args], capture_output=True, text=True,  # noqa: S603,S607
+                                  timeout=GIT_TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
+                                                            **(env or {})}, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"git {args[0]}: {exc}") from None
+        if check and done.returncode != 0:
+            raise GitError(f"git {args[0]} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+        return done
+
+    def git_dir(self) -> Path | None:
+        """The git directory when the tree is inside a git work tree, else None."""
+        if not self.directory.is_dir():
+            return None
+        try:
+            done = self.git("rev-parse", "--absolute-git-dir", check=False)
+        except GitError:
+            return None
+        return Path(done.stdout.strip()) if done.returncode == 0 else None
+
+    def committed(self, event_id: str) -> bool:
+        """True when a commit of this event is already in the history (a redelivery)."""
+        done = self.git("log", "--all", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)
+        return done.returncode == 0 and bool(done.stdout.strip())
+
+    def commit(self, paths: list[Path], *, author: str, message: str) -> str | None:
+        """Commit exactly `paths` (written or removed) as one commit → its hash (None: nothing changed)."""
+        rel = [str(p.relative_to(self.directory)) for p in paths]
+        tracked = set(self.git("ls-files", "-z", "--", *rel).stdout.split("\0")) if rel else set()
+        rel = [r for r, p in zip(rel, paths, strict=True) if p.exists() or r in tracked]
+        if not rel:
+            return None
+        self.git("add", "-A", "--", *rel)
+        if self.git("diff", "--cached", "--quiet", "--", *rel, check=False).returncode == 0:
+            return None
+        name, email = identity(author)
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+               "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1]}
+        self.git("commit", "-q", "-m", message, "--", *rel, env=env)
+        return self.git("rev-parse", "HEAD").stdout.strip()

@@ -1,0 +1,33 @@
+"""The config store's queries of GraphRepository (a mixin: it only needs `read`/`_write`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.graph.codec import loads
+
+DESTINATION = "config-store"
+
+
+class ConfigStoreQueries:
+    """Typed config-store methods; each is one named query in cypher/."""
+
+    read: Any
+    _write: Any
+
+    def sync_config_store(self, *, enabled: bool, events: list[str]) -> bool:
+        """The config store's subscription exists (enabled) exactly when `enabled`."""
+        return self._write("config_store_sync", enabled=enabled, events=events)["enabled"]
+
+    def config_store_writes(self, *, change_id: str | None, log_entry_id: str | None,
+                            component_id: str | None = None, version: int | None = None) -> dict:
+        """What a committed change (or one runtime report) wrote: {writes: [{id, type, nickname,
+        environment, version, config, runtime, cause, deleted}], diff, kind} with JSON decoded."""
+        row = self.read("config_store_writes", change_id=change_id, log_entry_id=log_entry_id,
+                        component_id=component_id, version=version)
+        writes = [{**w, "config": loads(w["config"]), "runtime": loads(w["runtime"])} for w in row["writes"]]
+        return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
+
+    def config_store_blocker(self, entry: dict) -> dict | None:
+        """The oldest undelivered config-store entry committed before `entry`, if any."""
+        return self.read("config_store_blocker", destination=DESTINATION, id=entry["id"])

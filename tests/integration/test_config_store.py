@@ -1,0 +1,223 @@
+"""The config store on the real Neo4j and a real git repository: the aws-config tree is imported, a
+change through the API lands in the tree as one git commit (author, message, deterministic file) after
+the commit, from the outbox; a rejected change writes nothing; a delete removes the file and the
+emptied directories; a redelivered event makes no second commit; entries are written in commit order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from app import importing
+from app.configstore import DESTINATION, handlers
+from app.configstore.handler import Waiting
+from app.configstore.tree import dumps
+from app.components import registry
+from app.notifications import events
+from app.notifications.delivery import DeliveryPolicy, deliver_pending
+from app.settings import REPO_ROOT
+from tests.conftest import wipe
+
+AWS_CONFIG = REPO_ROOT / "tests" / "fixtures" / "aws-config"
+AWS_TYPES = REPO_ROOT / "tests" / "fixtures" / "aws-config-types"
+CLICKHOUSE = "clickhouse/usekarma-dev"
+FAST = DeliveryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, timeout=2.0)
+
+
+def git(tree, *args) -> str:
+    return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def restore_types():
+    saved = registry.snapshot()
+    yield
+    registry.replace(*saved)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A git clone-like work tree holding the aws-config tree, one initial commit."""
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    git(tree, "init", "-q", "-b", "main")
+    git(tree, "add", "-A")
+    git(tree, "-c", "user.name=init", "-c", "user.email=init@example.com", "commit", "-q", "-m", "initial")
+    return tree
+
+
+@pytest.fixture
+def karma_app(make_app, driver, empty_graph, store, restore_types):
+    wipe(driver)  # make_app seeds the karma world first
+    registry.load(AWS_TYPES)
+    imported = importing.import_tree(empty_graph, store, identity="cli:tester")  # the whole tree
+    assert len(imported["components"]) == 21
+    return make_app(types_dir=AWS_TYPES, config_store=store)
+
+
+def deliver(app):
+    karma = app.extensions["karma"]
+    return deliver_pending(karma.repo, policy=FAST, handlers=handlers(karma.repo, karma.settings))
+
+
+def store_entries(client, change_id=None):
+    items = client.get("/admin/outbox", query_string={"change_id": change_id} if change_id else {}).get_json()
+    return [e for e in items["items"] if e["destination"] == DESTINATION]
+
+
+def resize(client, size, **extra):
+    body = {"component": CLICKHOUSE, "requested_by": "ops@usekarma.dev", "reason": "resize",
+            "proposed_change": {"ebs_size_gb": size}, **extra}
+    resp = client.post("/request-change", json=body)
+    return resp.status_code, resp.get_json()
+
+
+def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_app, store):
+    client = karma_app.test_client()
+    path = store / "iac/prod/clickhouse/usekarma-dev/config.json"
+    original = path.read_text()
+    code, out = resize(client, 600)
+    assert code == 200 and out["status"] == "applied", out
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["state"] == "pending" and entry["type"] == "applied"
+    assert path.read_text() == original  # written after the commit, by the outbox's delivery
+
+    assert deliver(karma_app)["delivered"] == 1
+    config = client.get(f"/components/{CLICKHOUSE}").get_json()["config"]
+    assert config["ebs_size_gb"] == 600
+    assert path.read_text() == dumps(config) == json.dumps(config, indent=2, sort_keys=True) + "\n"
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+    author, subject = git(store, "log", "-1", "--format=%an <%ae>|%s").strip().split("|")
+    assert author == "ops@usekarma.dev <ops@usekarma.dev>"
+    assert subject == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
+    body = git(store, "log", "-1", "--format=%B")
+    assert f"Karma-Change-Id: {out['change_id']}" in body and "Karma-Event-Id: evt-" in body
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [
+        "iac/prod/clickhouse/usekarma-dev/config.json"]  # exactly its own file
+    assert git(store, "status", "--porcelain") == ""
+
+    # a redelivery (the worker died after the commit, before recording it) makes no second commit
+    karma = karma_app.extensions["karma"]
+    full = karma.repo.get_outbox(entry["id"])
+    handlers(karma.repo, karma.settings)[DESTINATION](full)
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+
+
+def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_collide(karma_app):
+    client = karma_app.test_client()
+    ids = [c["id"] for c in client.get("/components", query_string={"page_size": 100}).get_json()["items"]]
+    assert {"dev/serverless-site/strall-com", "prod/serverless-site/strall-com", "dev/serverless-site/usekarma-dev",
+            "prod/serverless-site/usekarma-dev", "clickhouse/usekarma-dev", "serverless-site/test-site"} <= set(ids)
+
+    def out(cid):
+        detail = client.get(f"/components/{cid}").get_json()
+        return sorted((d["id"], d["via"]) for d in detail["dependencies"])
+
+    # the edges the real Terraform implies: the dev site names a zone that exists only in prod
+    assert client.get("/components/dev/serverless-site/usekarma-dev").get_json()["environment"] == "dev"
+    assert out("dev/serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
+    assert out("prod/serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
+    assert out("serverless-api/karma-api") == [("openapi/karma-api", "openapi"),
+                                               ("route53-zone/usekarma-dev", "route53_zone_name")]
+    assert out("clickhouse/usekarma-dev") == [
+        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"), ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
+        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"), ("vpc/usekarma-dev", "vpc_nickname")]
+    impact = client.get("/components/dev/serverless-site/strall-com/impact").get_json()
+    assert [r["id"] for r in impact["affected"]] == ["route53-zone/strall-com"]  # a site emits to its zone
+
+
+def test_a_change_to_a_qualified_component_lands_at_its_path(karma_app, store):
+    client = karma_app.test_client()
+    cid = "dev/serverless-site/strall-com"
+    resp = client.post("/request-change", json={"component": cid, "requested_by": "ted@strall.com",
+                                                "proposed_change": {"cloudfront_comment": "strall.com (dev)"}})
+    out = resp.get_json()
+    assert resp.status_code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["delivered"] == 1
+    written = json.loads((store / "iac/dev/serverless-site/strall-com/config.json").read_text())
+    assert written["cloudfront_comment"] == "strall.com (dev)"
+    assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {cid}: ~cloudfront_comment"
+    assert git(store, "status", "--porcelain") == ""
+
+
+def test_a_rejected_change_writes_nothing(karma_app, store):
+    client = karma_app.test_client()
+    code, out = resize(client, 700, reason=None)  # prod-change-needs-reason rejects it
+    assert code == 200 and out["status"] == "rejected", out
+    assert store_entries(client) == []
+    assert deliver(karma_app)["claimed"] == 0
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "1" and git(store, "status", "--porcelain") == ""
+
+
+def test_changes_are_written_in_commit_order(karma_app, store):
+    client = karma_app.test_client()
+    first = resize(client, 610)[1]
+    second = resize(client, 620)[1]
+    karma = karma_app.extensions["karma"]
+    handler = handlers(karma.repo, karma.settings)[DESTINATION]
+    (later,) = store_entries(client, second["change_id"])
+    with pytest.raises(Waiting):  # the earlier change is not written yet: the later one waits for it
+        handler(karma.repo.get_outbox(later["id"]))
+    assert deliver(karma_app)["delivered"] == 2
+    subjects = git(store, "log", "--format=%s", "-2").splitlines()
+    assert subjects == [f"{second['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
+                        f"{first['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"]
+    assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 620
+
+
+def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store):
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    body = {"changes": [{"op": "delete", "component": "serverless-site/adage-usekarma-dev"}],
+            "requested_by": "ops@usekarma.dev", "reason": "retire the site"}
+    resp = client.post("/request-change", json=body)
+    out = resp.get_json()
+    assert resp.status_code == 200 and out["status"] == "applied", out
+    if not store_entries(client, out["change_id"]):  # until set commits write their own events (issue 10)
+        audit = {"change_id": out["change_id"], "id": out["log_entry_id"], "kind": "change",
+                 "component_id": "serverless-site/adage-usekarma-dev", "environment": "prod",
+                 "requested_by": "ops@usekarma.dev", "reason": body["reason"]}
+        karma.repo.enqueue_outbox(events.for_commit(status="applied", audit=audit, change_request={},
+                                                    now=karma.gate.clock()), karma.gate.clock())
+    assert deliver(karma_app)["delivered"] == 1
+    site = store / "iac/prod/serverless-site/adage-usekarma-dev"
+    assert not site.exists() and (store / "iac/prod/serverless-site").is_dir()
+    assert git(store, "log", "-1", "--format=%an|%s").strip() == (
+        f"ops@usekarma.dev|{out['log_entry_id']}: delete serverless-site/adage-usekarma-dev")
+    assert git(store, "status", "--porcelain") == ""
+
+
+def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_graph, tmp_path, restore_types):
+    wipe(driver)
+    registry.load(AWS_TYPES)
+    plain = tmp_path / "plain"
+    shutil.copytree(AWS_CONFIG, plain)
+    importing.import_tree(empty_graph, plain, identity="cli:tester", environments=["prod"])
+    app = make_app(types_dir=AWS_TYPES, config_store=plain)
+    code, out = resize(app.test_client(), 640)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(app)["delivered"] == 1
+    written = (plain / "iac/prod/clickhouse/usekarma-dev/config.json").read_text()
+    assert json.loads(written)["ebs_size_gb"] == 640 and written == dumps(json.loads(written))
+
+
+def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, store):
+    client = karma_app.test_client()
+    source = "s3://usekarma.dev-prod-karma-api/karma-api-v2.yaml"
+    resp = client.put("/components/openapi/karma-api/runtime",
+                      json={"runtime": {"source": source}, "reported_by": "deploy@usekarma.dev"})
+    assert resp.status_code == 200, resp.get_json()
+    log_id = resp.get_json()["log_entry_id"]
+    resp = client.put("/components/clickhouse/usekarma-dev/runtime",  # the tree keeps no runtime.json for it
+                      json={"runtime": {}, "reported_by": "deploy@usekarma.dev"})
+    assert resp.status_code == 200, resp.get_json()
+    assert deliver(karma_app)["delivered"] == 2
+    path = store / "iac/prod/openapi/karma-api/runtime.json"
+    assert json.loads(path.read_text()) == {"source": source}
+    assert git(store, "log", "-1", "--format=%an|%s").strip() == (
+        f"deploy@usekarma.dev|{log_id}: openapi/karma-api: runtime reported")
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"  # nothing for the other report
+    assert not (store / "iac/prod/clickhouse/usekarma-dev/runtime.json").exists()
