@@ -277,6 +277,9 @@ def worker(interval: float, once: bool) -> None:
                     done = karma.lifecycle.process_queue()
                     if done:
                         log.info("queue pass", extra={"transitions": done})
+                    moved = karma.transitions.process()  # waits whose report the API did not see
+                    if moved:
+                        log.info("transitions pass", extra={"moved": moved})
                 except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
                     log.exception("queue pass failed")
                 try:

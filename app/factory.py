@@ -14,6 +14,7 @@ from flask_smorest import Api
 from app import console, docs, logs
 from app.api import change_list as change_list_api
 from app.api import changes as changes_api
+from app.api import transitions as transitions_api
 from app.api import components as components_api
 from app.api import errors as api_errors
 from app.api import log as log_api
@@ -40,6 +41,7 @@ from app.reliability.refusals import BoundedRefusalAudit
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
+from app.transitions.service import TransitionService
 
 log = logging.getLogger("karma.app")
 
@@ -63,13 +65,14 @@ class Karma:
     availability: Availability = field(init=False)
     limiter: RateLimiter = field(init=False)
     listing: ChangeListing = field(init=False)
+    transitions: TransitionService = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
                                queue_ttl_seconds=self.settings.queue_ttl_seconds)
         self.lifecycle = ChangeLifecycle(self.gate)
-        self.components = ComponentService(
-            self.repo, on_runtime_change=lambda cid: self.lifecycle.process_queue(waits_on=cid))
+        self.transitions = TransitionService(self.gate)
+        self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
         self.audit = AuditService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
@@ -84,6 +87,16 @@ class Karma:
                                                  is_down=lambda: self.availability.down)
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
+
+    def _runtime_changed(self, component_id: str) -> list[dict]:
+        """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
+        on the component (the worker's passes catch up if this process dies in between)."""
+        queue = self.lifecycle.process_queue(waits_on=component_id)
+        try:
+            self.transitions.on_runtime(component_id)
+        except Exception:  # noqa: BLE001 - the report is committed; the worker advances them
+            log.exception("transitions not advanced", extra={"component": component_id})
+        return queue
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of
@@ -138,7 +151,7 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = KarmaApi(app)
     for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
-                      notifications_api.blp,
+                      notifications_api.blp, transitions_api.blp,
                       observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
         api.register_blueprint(blueprint)
     _document_body_shapes(api)
@@ -155,9 +168,11 @@ def _document_body_shapes(api: Api) -> None:
     proposed_change) or a change set (changes, without the single-change fields). Written into the
     OpenAPI document as a oneOf, so clients and contract tests know what the validator accepts."""
     schemas = api.spec.components.schemas
-    if "ChangeRequest" in schemas:
-        single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
-        schemas["ChangeRequest"]["oneOf"] = [
+    single_only = [{"required": [k]} for k in ("component", "proposed_change", "expected_version")]
+    for name in ("ChangeRequest", "WhatIfRequest"):
+        if name not in schemas:
+            continue
+        schemas[name]["oneOf"] = [
             {"required": ["component", "proposed_change"], "not": {"required": ["changes"]}},
             {"required": ["changes"], "not": {"anyOf": single_only}},
         ]

@@ -22,3 +22,5 @@ CREATE INDEX outbox_event_event IF NOT EXISTS FOR (o:OutboxEvent) ON (o.event_id
 CREATE INDEX outbox_event_destination IF NOT EXISTS FOR (o:OutboxEvent) ON (o.destination, o.state);
 CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.change_id);
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
+CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;
+CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);

@@ -11,7 +11,7 @@ from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
     ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
-    RollbackSchema, Transition,
+    RollbackSchema, Transition, WhatIfRequestSchema,
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
@@ -30,7 +30,7 @@ def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
 
 
 @blp.route("/plan", methods=["POST"])
-@blp.arguments(ChangeRequestSchema)
+@blp.arguments(WhatIfRequestSchema)
 @blp.response(200, ChangeResult)
 @blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
@@ -42,7 +42,10 @@ def plan(body):
     the README, "Change sets". `?format=mermaid|dot|svg` (or the matching Accept) draws the plan: waves,
     edge kinds, blockers."""
     fmt = requested_format()
+    assume = body.pop("assume", None)
     change, _key = _split(body)
+    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
+        return services().transitions.what_if(change, assume, actor=current_principal())
     if isinstance(change, ChangeSet):
         return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
     return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)

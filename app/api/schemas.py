@@ -120,7 +120,6 @@ class ChangeRequestSchema(Schema):
                                      validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
                                     metadata={"description": "or the Idempotency-Key header"})
-
     @validates_schema
     def _one_form(self, data, **_kw):
         if "changes" in data:
@@ -132,6 +131,15 @@ class ChangeRequestSchema(Schema):
         errors = {k: ["Missing data for required field."] for k in ("component", "proposed_change") if k not in data}
         if errors:
             raise ValidationError(errors)
+
+
+class WhatIfRequestSchema(ChangeRequestSchema):
+    """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
+    (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
+
+    assume = fields.Dict(metadata={"description": "what-if: `runtime` {component id: outputs} and `applied` "
+                                                  "[change set, ...] laid over the live graph for this analysis "
+                                                  "only; the result is hypothetical"})
 
 
 class RollbackSchema(Schema):
@@ -237,6 +245,11 @@ class ChangeResult(Schema):
                                                     "(for a set: of the whole set)"})
     affected_components = fields.List(fields.String())
     warnings = fields.List(fields.String())
+    hypothetical = fields.Boolean(metadata={"description": "what-if plans: the analysis is against `assumed`"})
+    would_be = fields.String(metadata={"description": "what-if plans: the status the change would get"})
+    assumed = fields.Raw(metadata={"description": "what-if plans: the runtime overlay and applied sets"})
+    assumed_status = fields.List(fields.String(), metadata={"description": "what-if plans: each applied set's "
+                                                                           "status, simulated in order"})
     log_entry_id = fields.String(allow_none=True)
     change_id = fields.String(allow_none=True)
     component = fields.String()
@@ -278,6 +291,8 @@ class LogEntry(Schema):
     change_id = fields.String(allow_none=True)
     rollback_of = fields.String()
     note = fields.String()
+    transition_id = fields.String(metadata={"description": "kind transition: the stored transition it moved"})
+    step = fields.Integer(metadata={"description": "kind transition: the step it moved on"})
     http_status = fields.Integer()
     cause = fields.String()
     method = fields.String()

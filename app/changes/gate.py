@@ -56,7 +56,8 @@ class Write:
     Under the component's lock, in this order: `replay` (a stored answer to return instead, e.g. the
     result of the first request with this Idempotency-Key), `guard` (raises when the write must not
     happen now: the stored request moved, the component changed since the change to roll back), the
-    analysis, `check` (raises when the analysis contradicts what was asked: a stale plan), commit.
+    analysis, `check` (raises when the analysis contradicts what was asked: a stale plan), commit, `then`
+    (records what else this write means, in the same transaction: a transition's step).
     """
 
     request: ChangeRequest | ChangeSet
@@ -70,6 +71,8 @@ class Write:
     replay: Callable[[GraphTx], dict | None] | None = None
     guard: Callable[[GraphTx], None] | None = None
     check: Callable[[Analysis], None] | None = None
+    # after the commit, in the same transaction: what else this write records (a transition's step)
+    then: Callable[[GraphTx, dict], None] | None = None
 
     @property
     def from_status(self) -> ChangeStatus:
@@ -150,7 +153,7 @@ class ChangeGate:
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
             committing.append(True)
-            return self._commit(gtx, analysis, status, write, change_id)
+            return _then(write, gtx, self._commit(gtx, analysis, status, write, change_id))
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -242,7 +245,7 @@ class ChangeGate:
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
-            return self._commit_set(gtx, analysis, status, write)
+            return _then(write, gtx, self._commit_set(gtx, analysis, status, write))
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -392,6 +395,12 @@ class ChangeGate:
 
 
 # -- the named steps ------------------------------------------------------------------------------
+def _then(write: Write, gtx: GraphTx, result: dict) -> dict:
+    if write.then is not None:
+        write.then(gtx, result)
+    return result
+
+
 def _set_unchanged_since(change_id: str, expected: dict[str, tuple[list[str], dict]]) -> Callable[[GraphTx], None]:
     """A set's rollback undoes only its own writes: 409 if a touched key no longer holds what it set."""
     def guard(gtx: GraphTx) -> None:

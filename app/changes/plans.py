@@ -52,19 +52,24 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(payload: dict) -> str:
+def _mac(prefix: str, body: str) -> str:
+    # the prefix is signed too: a transition proposal's id (prop1.) can never pass for a plan id
+    signed = body if prefix == PREFIX else f"{prefix}{body}"
+    return _b64(hmac.new(_secret(), signed.encode(), hashlib.sha256).digest())
+
+
+def sign(payload: dict, prefix: str = PREFIX) -> str:
     body = _b64(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
-    mac = _b64(hmac.new(_secret(), body.encode(), hashlib.sha256).digest())
-    return f"{PREFIX}{body}.{mac}"
+    return f"{prefix}{body}.{_mac(prefix, body)}"
 
 
-def verify(plan_id: str) -> dict:
-    """The payload of a plan id this deployment issued; 404 for anything else."""
+def verify(plan_id: str, prefix: str = PREFIX, what: str = "plan") -> dict:
+    """The payload of a plan id (or another signed id, e.g. a transition proposal's) this deployment
+    issued; 404 for anything else."""
     try:
-        assert plan_id.startswith(PREFIX)
-        body, mac = plan_id[len(PREFIX):].rsplit(".", 1)
-        good = _b64(hmac.new(_secret(), body.encode(), hashlib.sha256).digest())
-        assert hmac.compare_digest(mac, good)
+        assert plan_id.startswith(prefix)
+        body, mac = plan_id[len(prefix):].rsplit(".", 1)
+        assert hmac.compare_digest(mac, _mac(prefix, body))
         return json.loads(_unb64(body))
     except (AssertionError, ValueError, json.JSONDecodeError):
-        raise NotFound("unknown plan id (not issued by this Karma, or altered)", cause="unknown_plan") from None
+        raise NotFound(f"unknown {what} id (not issued by this Karma, or altered)", cause=f"unknown_{what}") from None

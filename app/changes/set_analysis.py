@@ -114,9 +114,11 @@ class SetAnalysis:
         return body
 
 
-def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None) -> SetAnalysis:
+def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None,
+                state: GraphState | None = None) -> SetAnalysis:
+    """`state`: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
     check_structure(change_set)
-    state = GraphState(ctx)
+    state = state if state is not None else GraphState(ctx)
     refs = SetReferences(state, ctx)
     _check_existence(change_set, state)
     analysed = []

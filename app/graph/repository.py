@@ -19,6 +19,7 @@ from app.graph.codec import (
 from app.graph.cypher import query, statements
 from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
+from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
 from app.graph.driver import retry_writes
 from app.reliability import deadline
@@ -37,7 +38,7 @@ def _single(tx: ManagedTransaction, query_name: str, /, **params: Any) -> dict |
     return record.data() if record else None
 
 
-class GraphTx:
+class GraphTx(TransitionTxQueries):
     """The queries a change pipeline runs inside one write transaction."""
 
     def __init__(self, tx: ManagedTransaction):
@@ -114,7 +115,7 @@ class GraphTx:
         return row["moved"]
 
 
-class GraphRepository(OutboxQueries, ConfigStoreQueries):
+class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
     tx_timeout: float = 10.0
     write_retry_budget: float = 8.0

@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from app.policy import remedies as remedy_language
 from app.policy import template
 from app.policy.fields import (ANY, BOOL, CONDITION_SECTIONS, INT, LIST, OBJECT, ROW_SECTIONS, STR, Field,
                                resolve_field, zone_problem)
@@ -48,7 +49,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "between": (INT,),
 }
 
-RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role")
+RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role", "remedies")
 REQUIRED_RULE_KEYS = ("id", "description", "effect", "when", "message")
 ID_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_ID_LENGTH = 100
@@ -118,6 +119,7 @@ class Rule:
     counts: dict = field(default_factory=dict)    # count key -> (row section, filter tree), see derive
     overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
     zones: set = field(default_factory=set)       # time zones whose time.<zone>.* facts the rule reads
+    remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -684,6 +686,15 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
             for problem in problems:
                 errors.add(f"{path}.message", problem)
 
+    declared = ()
+    if "remedies" in raw:
+        if effect == "warn":
+            errors.add(f"{path}.remedies", "a warn rule refuses nothing: remedies only apply to reject, block "
+                                           "and require_approval")
+        else:
+            declared = remedy_language.parse_remedies(raw["remedies"], f"{path}.remedies", scope,
+                                                      parser.count_names, errors)
+
     if len(errors.items) > before or when is None or parts is None:
         return None, parser.regexes
     rule = Rule(id=rule_id, description=description.strip(), effect=effect, when=when, message=parts,
@@ -692,7 +703,8 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
                 overlaps=parser.overlaps,
                 zones={f.path[0] for f in parser.fields if f.section == "time"}
                 | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
-                approver_role=approver_role if effect == "require_approval" else None)
+                approver_role=approver_role if effect == "require_approval" else None,
+                remedies=declared or ())
     return rule, parser.regexes
 
 

@@ -50,8 +50,9 @@ DEFAULT_AT = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # a Tuesday; 11:
 FILE_KEYS = ("fixture", "at", "cases")
 CASE_KEYS = ("name", "fixture", "at", "assume", "change", "changes", "expect")
 CHANGE_KEYS = ("component", "proposed_change", "requested_by", "reason", "on_blocked")
-EXPECT_KEYS = ("status", "decisions", "includes", "excludes")
+EXPECT_KEYS = ("status", "decisions", "includes", "excludes", "remedies")
 DECISION_KEYS = ("rule", "effect", "component", "message")
+REMEDY_KEYS = ("rule", "component", "description", "changes")
 STATUSES = ("applied", "rejected", "queued", "pending_approval", "invalid", "not_found")
 
 
@@ -182,6 +183,21 @@ def _decisions(raw, where: str, errors: list[str]) -> list[dict] | None:
     return out
 
 
+def _remedies(raw, where: str, errors: list[str]) -> None:
+    """`expect.remedies`: the declared remedies the refusing decisions render to (POST /transitions tries
+    them), each {rule, and optionally component, description (a regex), changes (exact)}."""
+    if not isinstance(raw, list) or not raw:
+        errors.append(f"{where}: expected a list of remedies ({{rule, component, description, changes}})")
+        return
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("rule"), str):
+            errors.append(f"{where}[{i}]: expected a mapping with rule (and component, description, changes)")
+            continue
+        for key in item:
+            if key not in REMEDY_KEYS:
+                errors.append(f"{where}[{i}].{key}: unknown field (expected one of {', '.join(REMEDY_KEYS)})")
+
+
 def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime, errors: list[str]) -> Case | None:
     where = f"{shown(file)}: cases[{index}]"
     if not isinstance(raw, dict):
@@ -231,6 +247,8 @@ def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime,
     for key in ("decisions", "includes", "excludes"):
         if key in expect:
             expect[key] = _decisions(expect[key], f"{where}.expect.{key}", errors)
+    if "remedies" in expect:
+        _remedies(expect["remedies"], f"{where}.expect.remedies", errors)
     if len(errors) > before:
         return None
     return Case(file=shown(file), index=index, name=name.strip(), fixture=fixture, at=at,
@@ -319,6 +337,40 @@ def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[di
     return analysis.status(), analysis.decisions
 
 
+def rendered_remedies(case: Case, policy) -> list[dict]:
+    """What the refusing decisions' declared remedies render to on the case's graph (before simulation:
+    POST /transitions then verifies each), candidates read from the fixture."""
+    from app.transitions.search import refusing, render_remedies  # noqa: PLC0415 - the service's own code
+
+    graph = FixtureGraph(case.fixture)
+    graph.assume_runtime(case.assume.get("runtime") or {})
+    body = case.change if "changes" in case.change else {
+        "changes": [{"op": "update", "component": case.change["component"],
+                     "proposed_change": case.change["proposed_change"]}],
+        **{k: case.change[k] for k in ("requested_by", "reason") if k in case.change}}
+    try:
+        change_set = ChangeSet.from_dict({**body, "on_blocked": "reject"})
+        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
+        analysis = analyse_set(change_set, ctx, mode="full", policy=policy)
+    except (KarmaError, TypeError):
+        return []
+
+    def components_of(type_name: str, environment: str) -> list[dict]:
+        return [{"id": n["id"], "nickname": n["nickname"]} for n in sorted(graph.nodes.values(), key=lambda n: n["id"])
+                if n["type"] == type_name and n["environment"] == environment]
+
+    rules = {r.id: r for r in policy.rules()}
+    return [r for d in refusing(analysis) for r in render_remedies(rules.get(d["rule_id"]), d, analysis,
+                                                                   change_set, components_of)]
+
+
+def _remedy_matches(expected: dict, actual: dict) -> bool:
+    return (expected["rule"] == actual["rule_id"]
+            and expected.get("component", actual["component"]) == actual["component"]
+            and ("description" not in expected or re.search(expected["description"], actual["description"]))
+            and expected.get("changes", actual["changes"]) == actual["changes"])
+
+
 def _line(d: dict) -> str:
     return f"{d.get('effect', '*')} {d.get('rule') or d.get('rule_id')} on {d.get('component', '*')}"
 
@@ -372,6 +424,12 @@ def run_case(case: Case, policy) -> Outcome:
         return Outcome(case, False, "error", [], problems=[f"fixture: {e}" for e in exc.errors],
                        error="fixture", seconds=time.perf_counter() - started)
     problems, diff = check(case, status, decisions)
+    if "remedies" in case.expect:
+        rendered = rendered_remedies(case, policy)
+        for e in case.expect["remedies"]:
+            if not any(_remedy_matches(e, r) for r in rendered):
+                problems.append(f"remedies: no rendering of {e['rule']} matches {e}; got "
+                                f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}")
     return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
 
 

@@ -28,6 +28,9 @@ OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static"
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {
     "changes.plan": "change",
+    "transitions.propose": "change",
+    "transitions.execute": "change",
+    "transitions.cancel": "change",
     "changes.request_change": "change",
     "changes.apply_plan": "change",
     "changes.cancel_change": "change",

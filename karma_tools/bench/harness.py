@@ -69,6 +69,7 @@ class BenchConfig:
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     seed: int = 42
     plan_samples: int = 200
+    transition_samples: int = 15  # per scenario (issue 13), at the biggest size
     apply_samples: int = 50
     warmup: int = 20
     naive_samples: int = 3
@@ -407,6 +408,7 @@ def run(cfg: BenchConfig) -> dict:
             out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests,
                                               rules_small, rules_big)
             out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
+            out["transitions"] = _transitions(state, cfg, client, biggest)
             if cfg.profile:
                 out["profile"] = _profile(state, client, requests)
             out["throughput"] = _throughput(state, cfg, neo, requests, token)
@@ -719,6 +721,57 @@ def _set_round_trips(state: Run, client, driver, requests: Requests, sizes=(1, 1
     out = {"rows": rows, "plan_max": max((r["plan"] for r in rows), default=None),
            "apply_max": max((r["apply"] for r in rows), default=None)}
     _echo(f"  {[(r['operations'], r['plan'], r['apply']) for r in rows]} (operations, plan, apply)")
+    return out
+
+
+# ----------------------------------------------------------------------------------- transitions
+# The seed page's three scenarios on the probe environment (issue 13): POST /transitions at the biggest
+# size. The probe's distribution has published, so scenario 3 assumes it has not (a what-if: the search
+# runs all the same, its proposal has no id).
+TRANSITION_SCENARIOS = {
+    "1_subnet_under_running_instances": {"component": "subnet/probe-core-a", "proposed_change": {
+        "tags": {"bench-transition": "1"}}},
+    "2_bucket_reference_in_use": {"component": "openapi/probe-orders", "proposed_change": {
+        "s3_bucket_nickname": None}},
+    "3_alias_before_distribution_published": {"component": "serverless-site/probe-www", "proposed_change": {
+        "cloudfront_aliases": ["probe-www.example.com", "beta.example.com"]},
+        "assume": {"runtime": {"cloudfront-distribution/probe-www": {}}}},
+}
+
+
+def _transitions(state: Run, cfg: BenchConfig, client, size: int) -> dict:
+    """Per scenario: median time of POST /transitions, simulated plans (one read each) per proposal, the
+    search bound, and the Bolt round trips of one call against one plan (2) per simulated step."""
+    _echo(f"[transitions] POST /transitions per scenario at {size:,} components")
+    out: dict = {"components": size, "scenarios": {}}
+    samples = cfg.transition_samples
+    for name, change in TRANSITION_SCENARIOS.items():
+        body = {**change, "requested_by": REQUESTER, "reason": "benchmark"}
+        try:
+            _post(client, "/transitions", body)  # warm
+            with RoundTrips() as rt:
+                _, http, data = _post(client, "/transitions", body)
+            times = [_post(client, "/transitions", body)[0] for _ in range(samples)]
+            search = data.get("search") or {}
+            proposals = data.get("proposals") or []
+            row = {"http": http, "status": data.get("status"), "proposals": len(proposals),
+                   "steps": [len(p["steps"]) for p in proposals], **summary(times),
+                   "simulated_plans": search.get("simulated_plans"),
+                   "simulated_steps": search.get("simulated_steps"),
+                   "simulated_plans_per_proposal": ratio(search.get("simulated_plans"), len(proposals))
+                   if proposals else None,
+                   "bound": {k: search.get(k) for k in ("max_steps", "max_seconds", "max_simulated_plans",
+                                                        "max_candidates", "max_proposals")},
+                   "stopped_by": search.get("stopped_by"), "round_trips": rt.count,
+                   "round_trips_bound": 2 * (search.get("simulated_steps") or 0)}
+            row["round_trips_within_bound"] = rt.count <= row["round_trips_bound"]
+        except Exception as exc:  # noqa: BLE001
+            state.error(f"transitions.{name}", exc)
+            continue
+        out["scenarios"][name] = row
+        _echo(f"  {name}: {row['status']}, median {row.get('median_ms')} ms, {row['simulated_plans']} simulated "
+              f"plans for {row['proposals']} proposals, {row['round_trips']} round trips "
+              f"(bound {row['round_trips_bound']})")
     return out
 
 

@@ -108,6 +108,17 @@ def table(data: dict) -> str:
                          f"{row['apply']} |")
         lines.append(f"\nplan = {rt.get('plan_example')}, apply = {rt.get('apply_example')}, "
                      f"bare-driver floor = {rt.get('floor_flushes')}")
+    tr = data.get("transitions")
+    if tr and tr.get("scenarios"):
+        lines += ["", f"## POST /transitions at {tr['components']:,} components (issue 13)", "",
+                  "| scenario | answer | proposals | median ms | p95 ms | simulated plans | per proposal "
+                  "| round trips | bound (2 per simulated step) |", "|---|---|---|---|---|---|---|---|---|"]
+        for name, r in tr["scenarios"].items():
+            lines.append(f"| {name} | {r['status']} | {r['proposals']} | {_fmt(r.get('median_ms'))} | "
+                         f"{_fmt(r.get('p95_ms'))} | {r['simulated_plans']} | "
+                         f"{_fmt(r['simulated_plans_per_proposal'])} | {r['round_trips']} | {r['round_trips_bound']} |")
+        bound = next(iter(tr["scenarios"].values()))["bound"]
+        lines.append(f"\nsearch bound: {bound}")
     tp = data.get("throughput")
     if tp and tp.get("runs"):
         lines += ["", f"## Throughput (gunicorn, {tp['workers']} workers, 127.0.0.1)", "",

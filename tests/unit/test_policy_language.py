@@ -41,7 +41,7 @@ CASES = {
     "unknown rule key": (
         one_rule(severity="high"),
         "rules[0].severity: unknown field (expected one of id, description, effect, when, message, enabled, "
-        "approver_role)"),
+        "approver_role, remedies)"),
     "unknown section": (
         one_rule("{changes: {type: subnet}}"),
         "rules[0].when.changes: unknown section (expected change, component, impacted, time, count, all, any or not) "

@@ -133,7 +133,7 @@ def test_a_broken_test_file_names_file_and_field(tmp_path):
     assert result.exit_code == 1
     errors = [line for line in result.output.splitlines() if line.startswith("ERROR: ")]
     assert [e.split(": ", 2)[2] for e in errors[:5]] == [
-        "cases[0].expect.statuss: unknown field (expected one of status, decisions, includes, excludes)",
+        "cases[0].expect.statuss: unknown field (expected one of status, decisions, includes, excludes, remedies)",
         "cases[1].change.component: required, a string",
         "cases[2].changes: expected a non-empty list of operations",
         "cases[2].change: with changes, only requested_by, reason and on_blocked",

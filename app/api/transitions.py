@@ -1,0 +1,113 @@
+"""/transitions: when a change is refused, what would make it valid — steps verified by simulation — and
+carrying a proposal out (execute, progress, cancel)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.api.auth import current_principal
+from app.api.changes import _split
+from app.api.context import services
+from app.api.schemas import WhatIfRequestSchema
+
+blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
+
+
+class TransitionStepSchema(Schema):
+    kind = fields.String(metadata={"description": "wait | change | restore"})
+    component = fields.String(metadata={"description": "wait / restore: the component that must report"})
+    outputs = fields.Dict(metadata={"description": "wait / restore: the runtime outputs and values "
+                                                   "(`non-empty`: any published value)"})
+    description = fields.String()
+    requested = fields.Boolean(metadata={"description": "change: this is the requested change (always last)"})
+    follow_up = fields.Boolean(metadata={"description": "restore: a follow-up, not needed for the change"})
+    resolves = fields.List(fields.Dict(), metadata={"description": "the refusing decisions (rule_id, component) "
+                                                                   "this step lifts"})
+    change = fields.Raw(metadata={"description": "change: the change set"})
+    plan = fields.Raw(metadata={"description": "change: its what-if plan at the moment it would run"})
+    impact = fields.List(fields.String())
+    decisions = fields.Raw()
+    actions = fields.Raw()
+
+
+class ProposalSchema(Schema):
+    id = fields.String(allow_none=True, metadata={"description": "POST /transitions/<id>/execute runs it (signed, "
+                                                                 "nothing stored); null for a proposal made "
+                                                                 "with `assume` (hypothetical)"})
+    steps = fields.List(fields.Nested(TransitionStepSchema))
+    rank = fields.Dict(metadata={"description": "steps, affected_components, wait_before_change, preference "
+                                                "(the order proposals are ranked in)"})
+
+
+class TransitionsResult(Schema):
+    status = fields.String(metadata={"description": "allowed | proposals | no_transition"})
+    plan = fields.Raw(metadata={"description": "allowed: the (hypothetical) plan"})
+    proposals = fields.List(fields.Nested(ProposalSchema), metadata={"description": "best first"})
+    unresolved = fields.Raw(metadata={"description": "no_transition: the decisions nothing could resolve, why"})
+    refused = fields.Raw(metadata={"description": "the decisions that refuse the change as it is"})
+    search = fields.Dict(metadata={"description": "the bound (max_steps, max_seconds, max_simulated_plans, "
+                                                  "max_candidates, max_proposals) and what it took "
+                                                  "(simulated_plans, simulated_steps, seconds, stopped_by)"})
+
+
+class StoredStepSchema(TransitionStepSchema):
+    status = fields.String(metadata={"description": "pending | waiting | done | refused | failed | cancelled | "
+                                                    "follow_up"})
+    at = fields.String(metadata={"description": "when the step last moved"})
+    change_id = fields.String(metadata={"description": "change: the change request it made (audited)"})
+    log_entry_id = fields.String()
+
+
+class TransitionRecordSchema(Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "running | waiting | completed | stalled | cancelled"})
+    requested_by = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+    current_step = fields.Integer(metadata={"description": "the step it is at (or the one it stalled on)"})
+    steps = fields.List(fields.Nested(StoredStepSchema))
+    request = fields.Dict(metadata={"description": "the requested change"})
+    single = fields.Boolean(metadata={"description": "the requested change is a single change (not a set)"})
+    stalled = fields.Dict(allow_none=True, metadata={"description": "stalled: the step, and the decisions (or "
+                                                                    "the error) that stopped it"})
+    proposal_rules = fields.String(allow_none=True, metadata={"description": "the rule set it was verified on"})
+    trail = fields.List(fields.Dict(), metadata={"description": "its audit entries, oldest first"})
+    changes = fields.List(fields.Dict(), metadata={"description": "the change requests of its steps"})
+    note = fields.String(metadata={"description": "execute: when its first steps could not run yet"})
+
+
+@blp.route("/transitions", methods=["POST"])
+@blp.arguments(WhatIfRequestSchema)
+@blp.response(200, TransitionsResult)
+def propose(body):
+    """The same body as /plan (with optional `assume`). `allowed` when the change would apply as it is;
+    otherwise proposals — change steps from the rules' declared remedies, wait steps for runtime conditions
+    only a deploy brings about, the requested change, restore follow-ups — each verified by simulating
+    the steps in order; or `no_transition` naming the decisions nothing could resolve. Writes nothing."""
+    assume = body.pop("assume", None)
+    change, _key = _split(body)
+    return services().transitions.propose(change, assume, actor=current_principal())
+
+
+@blp.route("/transitions/<proposal_id>/execute", methods=["POST"])
+@blp.response(201, TransitionRecordSchema)
+def execute(proposal_id):
+    """Store and run a proposal (its `id` from POST /transitions): 409 `stale_proposal` if the graph moved
+    since (propose again). Change steps apply through the normal pipeline, each atomic and audited; wait
+    steps advance on runtime reports; the requested change applies last."""
+    return services().transitions.execute(proposal_id, actor=current_principal())
+
+
+@blp.route("/transitions/<transition_id>")
+@blp.response(200, TransitionRecordSchema)
+def get_transition(transition_id):
+    """A stored transition: its status, each step's progress, its audit trail and change requests."""
+    return services().transitions.get(transition_id)
+
+
+@blp.route("/transitions/<transition_id>", methods=["DELETE"])
+@blp.response(200, TransitionRecordSchema)
+def cancel(transition_id):
+    """Cancel what has not run (the requester or an admin); applied steps stay applied (409 once completed)."""
+    return services().transitions.cancel(transition_id, actor=current_principal())

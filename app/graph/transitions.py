@@ -1,0 +1,76 @@
+"""The stored transitions' queries (issue 13): mixins of GraphRepository (reads, the list of active
+ones) and GraphTx (create, lock, record a move — inside a change's commit transaction when a step
+applies a change). Each method is one named query in cypher/; values come back decoded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.graph.codec import dumps, iso, loads
+from app.graph.cypher import query
+
+_JSON = ("steps", "request", "stalled")
+
+
+def decode_transition(props: dict | None) -> dict | None:
+    """Transition node properties → values: JSON text decoded, times as ISO text."""
+    if props is None:
+        return None
+    out = dict(props)
+    for key in _JSON:
+        out[key] = loads(out.get(key)) if out.get(key) is not None else None
+    for key in ("created_at", "updated_at"):
+        out[key] = iso(out.get(key))
+    return out
+
+
+def encode_transition(values: dict) -> dict:
+    """The properties a Transition node stores (maps and lists of maps as JSON text)."""
+    return {k: (dumps(v) if k in _JSON and v is not None else v) for k, v in values.items()}
+
+
+class TransitionTxQueries:
+    """Inside one write transaction (GraphTx)."""
+
+    _tx: Any
+
+    def _one(self, name: str, **params: Any) -> dict | None:
+        record = self._tx.run(query(name), **params).single()
+        return record.data() if record else None
+
+    def create_transition(self, transition: dict, audit: dict, for_components: list[str]) -> dict:
+        return self._one("transition_create", transition=encode_transition(transition), audit=audit,
+                         for_components=for_components)
+
+    def transition_for_update(self, transition_id: str) -> dict | None:
+        row = self._one("transition_for_update", id=transition_id)
+        return None if row is None else decode_transition(row["transition"])
+
+    def record_transition(self, transition_id: str, *, status: str, steps: list, current_step: int,
+                          stalled: dict | None, now: Any, audit: dict, step: int, change_id: str | None = None,
+                          waits_for: list[str] | None = None, for_components: list[str] | None = None) -> dict:
+        """Move a transition (locked by the caller) and audit the move; links a step's change request."""
+        return self._one("transition_record", id=transition_id, status=status, steps=dumps(steps),
+                         current_step=current_step, stalled=dumps(stalled) if stalled else None, now=now,
+                         audit=audit, step=step, change_id=change_id, waits_for=waits_for or [],
+                         for_components=for_components or [])
+
+
+class TransitionQueries:
+    """Reads (GraphRepository)."""
+
+    read: Any
+
+    def transition(self, transition_id: str) -> dict | None:
+        """A stored transition with its trail and the change requests of its steps, or None."""
+        row = self.read("transition_get", id=transition_id)
+        if row is None:
+            return None
+        trail = [{**{k: v for k, v in a.items() if v is not None}, "timestamp": iso(a["timestamp"])}
+                 for a in row["trail"]]
+        return {**decode_transition(row["transition"]), "trail": trail,
+                "changes": [c for c in row["changes"] if c is not None]}
+
+    def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
+        """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
+        return self.read("transitions_active", waits_on=waits_on, limit=limit)["ids"]

@@ -1,0 +1,1 @@
+"""Proposing valid transitions (issue 13): what-if simulation over the live graph, and proposals."""

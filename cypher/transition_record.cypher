@@ -1,0 +1,31 @@
+// Moves a stored transition (status, steps, current step), links the change request a step made, keeps
+// what it waits for, and audits the move — one statement (inside a change's commit transaction when a
+// step applied a change: the step and its change commit together).
+MATCH (t:Transition {id: $id})
+SET t.status = $status, t.steps = $steps, t.current_step = $current_step, t.updated_at = $now,
+    t.stalled = $stalled
+WITH t
+CALL (t) {
+  OPTIONAL MATCH (t)-[w:WAITS_FOR]->(:Component)
+  DELETE w
+}
+CALL (t) {
+  UNWIND $waits_for AS cid
+  MATCH (c:Component {id: cid})
+  MERGE (t)-[:WAITS_FOR]->(c)
+}
+CALL (t) {
+  UNWIND CASE WHEN $change_id IS NULL THEN [] ELSE [$change_id] END AS chg
+  MATCH (r:ChangeRequest {id: chg})
+  CREATE (r)-[:STEP_OF {step: $step}]->(t)
+}
+CREATE (a:AuditEntry)
+SET a = $audit
+CREATE (a)-[:RECORDS]->(t)
+WITH t, a
+CALL (a) {
+  UNWIND $for_components AS cid
+  MATCH (c:Component {id: cid})
+  CREATE (a)-[:FOR]->(c)
+}
+RETURN t.status AS status, a.id AS log_entry_id

@@ -1,0 +1,206 @@
+"""Issue 13 acceptance, over HTTP on the real Neo4j: the seed page's three scenarios proposed AND executed
+(POST /transitions/<proposal id>/execute), progress (GET), cancel (DELETE), a step refused at its time
+(stalled, naming step and decision), a stale proposal (409), and the worker pass as the safety net."""
+
+from __future__ import annotations
+
+from app.components.service import ComponentService
+from karma_tools.bench.roundtrips import RoundTrips
+
+WHO = "ops@usekarma.dev"
+SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+          "requested_by": WHO}
+DROP_BUCKET_REF = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
+                   "requested_by": WHO}
+ALIAS = {"component": "serverless-site/karma-staging",
+         "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+         "requested_by": WHO}
+BASTION = "ec2-instance/karma-dev-bastion"
+DISTRIBUTION = "cloudfront-distribution/karma-staging"
+
+
+def propose(client, body) -> dict:
+    resp = client.post("/transitions", json=body)
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def execute(client, proposal: dict):
+    resp = client.post(f"/transitions/{proposal['id']}/execute")
+    return resp.status_code, resp.get_json()
+
+
+def report(client, component: str, runtime: dict):
+    resp = client.put(f"/components/{component}/runtime", json={"runtime": runtime})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def component(client, cid: str) -> dict:
+    return client.get(f"/components/{cid}").get_json()
+
+
+def transition_log(client, tid: str) -> list[dict]:
+    items = client.get("/log?page_size=200").get_json()["items"]
+    return [e for e in items if e.get("transition_id") == tid]
+
+
+def test_scenario_1_waits_for_stopped_then_the_subnet_change_applies(client):
+    proposal = propose(client, SUBNET)["proposals"][0]
+    assert [s["kind"] for s in proposal["steps"]] == ["wait", "change", "restore"]
+    code, body = execute(client, proposal)
+    assert code == 201, body
+    assert body["status"] == "waiting" and body["current_step"] == 0
+    assert body["steps"][0]["status"] == "waiting" and body["steps"][1]["status"] == "pending"
+    assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] != "10.42.9.0/24"
+    # a report that is not the awaited one changes nothing
+    report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopping"})
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+    report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"})
+    done = client.get(f"/transitions/{body['id']}").get_json()
+    assert done["status"] == "completed", done
+    assert [s["status"] for s in done["steps"]] == ["done", "done", "follow_up"]
+    assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] == "10.42.9.0/24"
+    change = client.get(f"/changes/{done['steps'][1]['change_id']}").get_json()
+    assert change["status"] == "applied" and change["component_id"] == "subnet/karma-dev-private-a"
+    assert [c["id"] for c in done["changes"]] == [done["steps"][1]["change_id"]]
+    statuses = [e["status"] for e in transition_log(client, body["id"])]
+    assert sorted(statuses) == sorted(["running", "waiting", "running", "completed"]), statuses
+    assert [t["status"] for t in done["trail"]] == ["running", "waiting", "running", "completed"]
+
+
+def test_scenario_2_moves_the_lambda_off_the_bucket_first_from_the_declared_remedy(client):
+    answer = propose(client, DROP_BUCKET_REF)
+    assert answer["status"] == "proposals", answer
+    best = answer["proposals"][0]
+    assert [s["kind"] for s in best["steps"]] == ["change", "change"]
+    move, removal = best["steps"]
+    assert move["change"]["changes"] == [{"op": "update", "component": "lambda/karma-graph-query", "proposed_change": {
+        "openapi_nickname": None, "s3_bucket_nickname": "karma-shared"}}]
+    assert move["resolves"] == [{"rule_id": "shared-bucket-reference-in-use", "component": "lambda/karma-graph-query"}]
+    assert move["plan"]["would_be"] == "applied" and removal["requested"] and removal["plan"]["would_be"] == "applied"
+    # the candidate remedy: another bucket of the same environment, ranked after
+    others = [p["steps"][0]["change"]["changes"][0]["proposed_change"] for p in answer["proposals"][1:]]
+    assert {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"} in others
+    assert answer["search"]["simulated_plans"] <= answer["search"]["max_simulated_plans"]
+    assert propose(client, DROP_BUCKET_REF)["proposals"] == answer["proposals"]  # deterministic
+
+    code, body = execute(client, best)
+    assert code == 201 and body["status"] == "completed", body
+    lam = component(client, "lambda/karma-graph-query")["config"]
+    assert lam["s3_bucket_nickname"] == "karma-shared" and "openapi_nickname" not in lam
+    assert "s3_bucket_nickname" not in component(client, "openapi/karma-api")["config"]
+    ids = [s["change_id"] for s in body["steps"]]
+    changes = [client.get(f"/changes/{i}").get_json() for i in ids]
+    assert [c["status"] for c in changes] == ["applied", "applied"]
+    assert [c["component_id"] for c in changes] == ["lambda/karma-graph-query", "openapi/karma-api"]
+    for c in changes:
+        assert c["trail"] and c["trail"][0]["kind"] == "transition"
+
+
+def test_a_search_costs_at_most_one_plan_per_simulated_step(client):
+    """Bolt round trips (counted at the driver, not timed): a plan is 2; the search reads once per
+    simulated proposal (all its steps in one read) plus once per remedy candidate list."""
+    for body in (SUBNET, DROP_BUCKET_REF, ALIAS):
+        propose(client, body)  # warm: token cached, connection pooled
+        with RoundTrips() as trips:
+            answer = propose(client, body)
+        search = answer["search"]
+        assert trips.count <= 2 * search["simulated_steps"], (body["component"], trips.flushes, search)
+        assert search["simulated_plans"] <= search["max_simulated_plans"]
+        assert all(len(p["id"]) < 3000 for p in answer["proposals"])  # it travels in a URL path
+
+
+def test_scenario_3_waits_for_the_distribution_to_publish(client):
+    proposal = propose(client, ALIAS)["proposals"][0]
+    assert [s["kind"] for s in proposal["steps"]] == ["wait", "change"]
+    assert proposal["steps"][0]["outputs"] == {"distribution_id": "non-empty", "domain_name": "non-empty"}
+    code, body = execute(client, proposal)
+    assert code == 201 and body["status"] == "waiting", body
+    report(client, DISTRIBUTION, {"distribution_id": "E2KARMASTG0001"})  # one of the two: still waiting
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+    report(client, DISTRIBUTION, {"distribution_id": "E2KARMASTG0001", "domain_name": "d2stg.cloudfront.net"})
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "completed"
+    assert component(client, ALIAS["component"])["config"]["cloudfront_aliases"] == ALIAS["proposed_change"][
+        "cloudfront_aliases"]
+
+
+def test_prod_change_without_reason_has_no_transition(client):
+    answer = propose(client, {"component": "cloudfront-distribution/strall-com",
+                              "proposed_change": {"price_class": "PriceClass_All"}, "requested_by": WHO})
+    assert answer["status"] == "no_transition" and answer["proposals"] == []
+    assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-change-needs-reason"]
+
+
+def test_a_change_needing_approval_says_an_approver_lifts_it(client):
+    answer = propose(client, {"component": "vpc/karma-prod", "proposed_change": {"tags": {"team": "platform"}},
+                              "requested_by": WHO, "reason": "tagging"})
+    assert answer["status"] == "no_transition", answer
+    assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-wide-change-needs-approval"]
+    assert "approver" in answer["unresolved"][0]["why"]
+
+
+def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dump):
+    proposal = propose(client, DROP_BUCKET_REF)["proposals"][0]
+    concurrent = {"component": "lambda/karma-graph-query", "requested_by": WHO,
+                  "proposed_change": {"functions": {"karma-graph-query": {"memory_size": 256}}}}
+    assert client.post("/request-change", json=concurrent).get_json()["status"] == "applied"
+    before = graph_dump()
+    code, body = execute(client, proposal)
+    assert code == 409 and body["cause"] == "stale_proposal", body
+    assert "lambda/karma-graph-query" in body["changed"]
+    assert graph_dump() == before
+    assert client.post("/transitions/prop1.bogus.sig/execute").status_code == 404
+    assert client.post(f"/plans/{proposal['id']}/apply").status_code == 404  # never a plan id
+
+
+def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(client):
+    proposal = propose(client, SUBNET)["proposals"][0]
+    _, body = execute(client, proposal)
+    # meanwhile another instance starts in the subnet: the subnet change is refused when its time comes
+    created = client.post("/request-change", json={"requested_by": WHO, "changes": [
+        {"op": "create", "component": "ec2-instance/karma-dev-worker", "environment": "dev",
+         "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro", "ami": "ami-0abc1234"}}]})
+    assert created.get_json()["status"] == "applied", created.get_json()
+    report(client, "ec2-instance/karma-dev-worker", {"instance_id": "i-0a42b45710000009", "state": "running"})
+    report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"})
+    stalled = client.get(f"/transitions/{body['id']}").get_json()
+    assert stalled["status"] == "stalled", stalled
+    assert stalled["stalled"]["step"] == 1 and stalled["steps"][1]["status"] == "refused"
+    assert [d["rule_id"] for d in stalled["stalled"]["decisions"]] == ["subnet-change-with-running-instance"]
+    assert stalled["stalled"]["decisions"][0]["component"] == "ec2-instance/karma-dev-worker"
+    assert client.get(f"/changes/{stalled['stalled']['change_id']}").get_json()["status"] == "rejected"
+    assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] != "10.42.9.0/24"
+    assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
+
+
+def test_cancel_stops_what_has_not_run(client):
+    _, body = execute(client, propose(client, ALIAS)["proposals"][0])
+    cancelled = client.delete(f"/transitions/{body['id']}").get_json()
+    assert cancelled["status"] == "cancelled" and [s["status"] for s in cancelled["steps"]] == ["cancelled"] * 2
+    report(client, DISTRIBUTION, {"distribution_id": "E2KARMASTG0001", "domain_name": "d2stg.cloudfront.net"})
+    assert component(client, ALIAS["component"])["config"]["cloudfront_aliases"] != ALIAS["proposed_change"][
+        "cloudfront_aliases"]
+    again = client.delete(f"/transitions/{body['id']}")
+    assert again.status_code == 409 and again.get_json()["cause"] == "transition_cancelled"
+    assert client.get("/transitions/trn-nope").status_code == 404
+
+
+def test_the_worker_pass_advances_a_wait_the_api_did_not_see(app, client, repo):
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    # the report commits, but this process dies before it looks at the transitions (no hook)
+    ComponentService(repo).update_runtime(BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"},
+                                          reported_by=WHO)
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+    moved = app.extensions["karma"].transitions.process()
+    assert moved == [{"id": body["id"], "status": "completed", "current_step": 2}]
+    assert app.extensions["karma"].transitions.process() == []
+
+
+def test_execute_needs_the_change_role_and_the_environment(app, client):
+    proposal = propose(client, SUBNET)["proposals"][0]
+    tokens = app.extensions["karma"].tokens
+    viewer = {"Authorization": f"Bearer {tokens.create('v@usekarma.dev', 'viewer')[0]}"}
+    assert client.post(f"/transitions/{proposal['id']}/execute", headers=viewer).status_code == 403
+    prod_only = {"Authorization": f"Bearer {tokens.create('p@usekarma.dev', 'admin', ['prod'])[0]}"}
+    resp = client.post(f"/transitions/{proposal['id']}/execute", headers=prod_only)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"

@@ -1,0 +1,89 @@
+"""POST /transitions over HTTP on the real Neo4j (issue 13): proposals derived from rule conditions on
+impacted runtime values, verified by simulation; `allowed` when nothing refuses; `no_transition` naming
+the rule otherwise. Nothing is written."""
+
+from __future__ import annotations
+
+WHO = "ops@usekarma.dev"
+SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+          "requested_by": WHO}
+ALIAS = {"component": "serverless-site/karma-staging",
+         "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+         "requested_by": WHO}
+
+
+def propose(client, body):
+    resp = client.post("/transitions", json=body)
+    return resp.status_code, resp.get_json()
+
+
+def test_subnet_change_under_running_instance_waits_for_stopped_then_restores(client, graph_dump):
+    before = graph_dump()
+    code, body = propose(client, SUBNET)
+    assert code == 200 and body["status"] == "proposals", body
+    steps = body["proposals"][0]["steps"]
+    assert [s["kind"] for s in steps] == ["wait", "change", "restore"]
+    assert steps[0]["component"] == "ec2-instance/karma-dev-bastion" and steps[0]["outputs"] == {"state": "stopped"}
+    assert steps[0]["description"] == "ec2-instance/karma-dev-bastion reports state stopped"
+    change = steps[1]
+    assert change["requested"] and change["plan"]["would_be"] == "applied" and change["plan"]["hypothetical"]
+    assert not [d for d in change["decisions"] if d["effect"] in ("reject", "block")]
+    assert steps[2]["component"] == "ec2-instance/karma-dev-bastion" and steps[2]["outputs"] == {"state": "running"}
+    assert body["search"]["max_steps"] and body["search"]["max_seconds"] and body["search"]["simulated_plans"] == 2
+    assert body["refused"][0]["rule_id"] == "subnet-change-with-running-instance"
+    assert graph_dump() == before
+    # deterministic for the same graph
+    assert propose(client, SUBNET)[1]["proposals"] == body["proposals"]
+
+
+def test_alias_update_waits_for_the_distribution_to_publish(client):
+    code, body = propose(client, ALIAS)
+    assert code == 200 and body["status"] == "proposals", body
+    steps = body["proposals"][0]["steps"]
+    assert [s["kind"] for s in steps] == ["wait", "change"]  # nothing was published: nothing to restore
+    assert steps[0]["component"] == "cloudfront-distribution/karma-staging"
+    assert steps[0]["outputs"] == {"distribution_id": "non-empty", "domain_name": "non-empty"}
+
+
+def test_allowed_change_says_so(client):
+    code, body = propose(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/karma-dev-bastion":
+                                                                    {"state": "stopped"}}}})
+    assert code == 200 and body["status"] == "allowed" and body["plan"]["would_be"] == "applied"
+    assert body["proposals"] == []
+
+
+def test_prod_change_without_reason_has_no_transition_naming_the_rule(client):
+    code, body = propose(client, {"component": "cloudfront-distribution/strall-com",
+                                  "proposed_change": {"price_class": "PriceClass_All"}, "requested_by": WHO})
+    assert code == 200 and body["status"] == "no_transition", body
+    assert body["proposals"] == []
+    assert [u["rule_id"] for u in body["unresolved"]] == ["prod-change-needs-reason"]
+    assert "remedy" in body["unresolved"][0]["why"]
+
+
+def test_bad_input_is_4xx(client):
+    code, body = propose(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/nope": {}}}})
+    assert code == 422 and "assume.runtime.ec2-instance/nope" in body["errors"]
+    code, body = propose(client, {"component": "subnet/nope", "proposed_change": {"cidr_block": "10.0.0.0/24"},
+                                  "requested_by": WHO})
+    assert 400 <= code < 500
+
+
+def test_roles_and_environments_as_for_plan(app, client):
+    tokens = app.extensions["karma"].tokens
+    viewer = {"Authorization": f"Bearer {tokens.create('v@usekarma.dev', 'viewer')[0]}"}
+    assert client.post("/transitions", json=SUBNET, headers=viewer).status_code == 403
+    prod_only = {"Authorization": f"Bearer {tokens.create('p@usekarma.dev', 'admin', ['prod'])[0]}"}
+    mine = {**SUBNET, "requested_by": "p@usekarma.dev"}
+    resp = client.post("/transitions", json=mine, headers=prod_only)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
+    resp = client.post("/plan", json={**mine, "assume": {}}, headers=prod_only)
+    assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
+
+
+def test_openapi_documents_the_transitions_response(client):
+    spec = client.get("/openapi.json").get_json()
+    op = spec["paths"]["/transitions"]["post"]
+    assert "TransitionsResult" in str(op["responses"]["200"])
+    assert {"TransitionsResult", "Proposal", "TransitionStep"} <= set(spec["components"]["schemas"])
+    assert {"hypothetical", "would_be", "assumed"} <= set(spec["components"]["schemas"]["ChangeResult"]["properties"])

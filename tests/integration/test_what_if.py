@@ -1,0 +1,86 @@
+"""What-if plans over HTTP on the real Neo4j (issue 13): POST /plan with `assume` lays hypothetical runtime
+outputs and applied change sets over the live graph for one analysis; nothing is written."""
+
+from __future__ import annotations
+
+WHO = "ops@usekarma.dev"
+SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
+          "requested_by": WHO}
+STOPPED = {"ec2-instance/karma-dev-bastion": {"instance_id": "i-0a42b45710000001", "state": "stopped"}}
+MOVE_LAMBDA = {"op": "update", "component": "lambda/karma-graph-query",
+               "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"}}
+DROP_BUCKET_REF = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
+                   "requested_by": WHO}
+
+
+def plan(client, body):
+    resp = client.post("/plan", json=body)
+    return resp.status_code, resp.get_json()
+
+
+def effects(body):
+    return sorted({d["rule_id"] for d in body["decisions"] if d["effect"] in ("reject", "block")})
+
+
+def test_runtime_overlay_lifts_the_running_instance_rejection_and_writes_nothing(client, graph_dump):
+    before = graph_dump()
+    _, live = plan(client, SUBNET)
+    assert effects(live) == ["subnet-change-with-running-instance"]
+    code, body = plan(client, {**SUBNET, "assume": {"runtime": STOPPED}})
+    assert code == 200, body
+    assert body["hypothetical"] is True and body["plan_id"] is None and body["status"] == "planned"
+    assert body["would_be"] == "applied" and effects(body) == []
+    assert body["assumed"]["runtime"] == STOPPED
+    assert graph_dump() == before
+    # the overlay never leaks: the next plan sees the live graph again
+    _, again = plan(client, SUBNET)
+    assert effects(again) == ["subnet-change-with-running-instance"] and again["plan_id"]
+
+
+def test_applied_change_set_is_simulated_before_the_change(client, graph_dump):
+    before = graph_dump()
+    _, live = plan(client, DROP_BUCKET_REF)
+    assert "shared-bucket-reference-in-use" in effects(live)
+    code, body = plan(client, {**DROP_BUCKET_REF, "assume": {"applied": [{"changes": [MOVE_LAMBDA]}]}})
+    assert code == 200, body
+    assert body["hypothetical"] is True and body["plan_id"] is None
+    assert "shared-bucket-reference-in-use" not in effects(body), body["decisions"]
+    assert body["assumed_status"] == ["applied"]
+    assert graph_dump() == before
+
+
+def test_what_if_of_a_change_set(client):
+    code, body = plan(client, {"changes": [{"op": "update", **{k: SUBNET[k] for k in ("component", "proposed_change")}}],
+                               "requested_by": WHO, "assume": {"runtime": STOPPED}})
+    assert code == 200 and body["would_be"] == "applied" and body["hypothetical"] is True
+
+
+def test_assumptions_are_validated_strictly(client, graph_dump):
+    before = graph_dump()
+    cases = [
+        ({"bogus": {}}, "assume.bogus"),
+        ({"runtime": {"ec2-instance/nope": {"state": "stopped"}}}, "assume.runtime.ec2-instance/nope"),
+        ({"runtime": {"nosuchtype/x": {}}}, "assume.runtime.nosuchtype/x"),
+        ({"runtime": {"ec2-instance/karma-dev-bastion": {"state": "asleep"}}},
+         "assume.runtime.ec2-instance/karma-dev-bastion.state"),
+        ({"runtime": {"ec2-instance/karma-dev-bastion": {"colour": "red"}}},
+         "assume.runtime.ec2-instance/karma-dev-bastion.colour"),
+        ({"runtime": []}, "assume.runtime"),
+        ({"applied": [{"changes": [{"op": "update", "component": "lambda/karma-graph-query", "bogus": 1}]}]},
+         "assume.applied[0].changes[0].bogus"),
+        ({"applied": [{"nope": []}]}, "assume.applied[0]"),
+        ({"applied": [{"changes": [{"op": "update", "component": "lambda/karma-graph-query",
+                                    "proposed_change": {"no_such_key": 1}}]}]}, "assume.applied[0]"),
+    ]
+    for assume, field in cases:
+        code, body = plan(client, {**SUBNET, "assume": assume})
+        assert 400 <= code < 500, (assume, code, body)
+        assert any(k.startswith(field) for k in body.get("errors", {})), (assume, body)
+    assert graph_dump() == before
+
+
+def test_request_change_takes_no_assumptions(client, graph_dump):
+    before = graph_dump()
+    resp = client.post("/request-change", json={**SUBNET, "assume": {"runtime": STOPPED}})
+    assert resp.status_code == 422 and "assume" in resp.get_json()["errors"], resp.get_json()
+    assert graph_dump() == before

@@ -1,0 +1,147 @@
+"""The runtime tests a rule's condition makes, and the values that negate them (issue 13, derived waits)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.policy import remedies
+from app.policy.language import Errors, parse_document
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+def rule(file_name: str, rule_id: str):
+    doc = yaml.safe_load((RULES / file_name).read_text())
+    errors = Errors(file_name)
+    rules, _ = parse_document(doc, file_name, errors)
+    return next(r for r in rules if r.id == rule_id)
+
+
+def test_running_instance_rule_negates_to_the_first_other_declared_state():
+    tests = remedies.runtime_tests(rule("network.yaml", "subnet-change-with-running-instance").when)
+    assert [t.output for t in tests] == ["state"]
+    choices = ["pending", "running", "stopping", "stopped", "terminated"]
+    assert remedies.negation(tests[0], choices) == "stopped"
+
+
+def test_unpublished_outputs_negate_to_non_empty():
+    doc = yaml.safe_load((RULES / "dns.yaml").read_text())
+    rules, _ = parse_document(doc, "dns.yaml", Errors("dns.yaml"))
+    tests = remedies.runtime_tests(rules[0].when)
+    assert sorted(t.output for t in tests) == ["distribution_id", "domain_name"]
+    assert {remedies.negation(t, None) for t in tests} == {remedies.NON_EMPTY}
+
+
+def test_a_rule_without_runtime_tests_derives_nothing():
+    assert remedies.runtime_tests(rule("governance.yaml", "prod-change-needs-reason").when) == []
+
+
+# -- declared remedies ---------------------------------------------------------------------------------
+BASE = """
+rules:
+  - id: r
+    description: d
+    effect: block
+    when: {change: {removed_keys: {contains: s3_bucket_nickname}}, impacted: {type: lambda}}
+    message: "{impacted.id}"
+    remedies:
+"""
+
+
+def load(tmp_path, remedies_yaml: str):
+    from app.policy.loader import build  # noqa: PLC0415
+
+    (tmp_path / "x.yaml").write_text(BASE + remedies_yaml)
+    return build(tmp_path)
+
+
+def test_the_shipped_bucket_rule_declares_two_remedies():
+    declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
+    assert [r.candidates is None for r in declared] == [True, False]
+    assert declared[1].candidates.type == "s3-bucket"
+
+
+def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
+    declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
+    fact = {"change": {"component": "openapi/karma-api", "old": {"s3_bucket_nickname": "karma-shared"}},
+            "impacted": {"id": "lambda/karma-graph-query", "environment": "dev"}}
+    buckets = [{"id": "s3-bucket/karma-clickhouse-dev", "nickname": "karma-clickhouse-dev"},
+               {"id": "s3-bucket/karma-shared", "nickname": "karma-shared"}]
+    asked = []
+
+    def components_of(type_name, environment):
+        asked.append((type_name, environment))
+        return buckets
+
+    same = remedies.expand("r", declared[0], fact, components_of)
+    assert [r.changes for r in same] == [[{"op": "update", "component": "lambda/karma-graph-query",
+                                           "proposed_change": {"openapi_nickname": None,
+                                                               "s3_bucket_nickname": "karma-shared"}}]]
+    other = remedies.expand("r", declared[1], fact, components_of)
+    assert asked == [("s3-bucket", "dev")]
+    assert [r.candidate for r in other] == ["karma-clickhouse-dev"]  # the current bucket is excluded
+    assert other[0].description == "move lambda/karma-graph-query to bucket karma-clickhouse-dev of dev"
+
+
+@pytest.mark.parametrize(("remedies_yaml", "expected"), [
+    ("      - {description: x, changes: [{op: update, component: a/b, proposed_change: {}}], bogus: 1}",
+     "rules[0].remedies[0].bogus: unknown field (expected one of description, changes, candidates)"),
+    ("      - {description: x, changes: [{op: upsert, component: a/b}]}",
+     "rules[0].remedies[0].changes[0].op: unknown op 'upsert' (expected one of create, update, delete, "
+     "add_edge, remove_edge)"),
+    ("      - {description: x, changes: [{op: update, component: a/b, config: {}}]}",
+     "rules[0].remedies[0].changes[0].config: unknown field for op update (expected op, component, "
+     "proposed_change)"),
+    ('      - {description: x, changes: [{op: update, component: "{impacted.idd}", proposed_change: {}}]}',
+     "rules[0].remedies[0].changes[0].component: unknown placeholder {impacted.idd}: unknown field"),
+    ('      - {description: "{candidate}", changes: [{op: delete, component: a/b}]}',
+     "rules[0].remedies[0].description: placeholder {candidate} needs candidates in this remedy"),
+    ("      - {description: x, candidates: {type: s3-bucket, values: [a]}, changes: [{op: delete, component: a/b}]}",
+     "rules[0].remedies[0].candidates: expected exactly one of values (a list) or type"),
+    ('      - {description: x, candidates: {values: [a], limt: 2}, changes: [{op: delete, component: "{candidate.nick}"}]}',
+     "rules[0].remedies[0].candidates.limt: unknown field"),
+    ("      - {description: x}",
+     "rules[0].remedies[0].changes: missing (required)"),
+])
+def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
+    from app.policy.language import RuleFileError  # noqa: PLC0415
+
+    with pytest.raises(RuleFileError) as caught:
+        load(tmp_path, remedies_yaml)
+    assert any(f"x.yaml: {expected}" in e for e in caught.value.errors), caught.value.errors
+
+
+def test_a_warn_rule_declares_no_remedy(tmp_path):
+    from app.policy.language import RuleFileError  # noqa: PLC0415
+
+    (tmp_path / "x.yaml").write_text(BASE.replace("effect: block", "effect: warn")
+                                     + "      - {description: x, changes: [{op: delete, component: a/b}]}")
+    from app.policy.loader import build  # noqa: PLC0415
+    with pytest.raises(RuleFileError, match="remedies: a warn rule refuses nothing"):
+        build(tmp_path)
+
+
+def test_transition_moves_go_through_one_table():
+    from app.errors import Conflict  # noqa: PLC0415
+    from app.transitions.status import TRANSITIONS, TransitionStatus, move  # noqa: PLC0415
+
+    assert set(TRANSITIONS) == set(TransitionStatus)
+    assert move("waiting", "running", "trn-1") == TransitionStatus.RUNNING
+    for current, target in (("completed", "cancelled"), ("cancelled", "running"), ("stalled", "running")):
+        with pytest.raises(Conflict) as caught:
+            move(current, target, "trn-1")
+        assert caught.value.extra["cause"] == f"transition_{current}"
+
+
+def test_a_wait_is_over_when_the_outputs_are_reported():
+    from app.transitions.service import reported  # noqa: PLC0415
+
+    assert reported({"state": "stopped"}, {"state": "stopped"})
+    assert not reported({"state": "stopping"}, {"state": "stopped"})
+    assert reported({"distribution_id": "E1", "domain_name": "d.net"},
+                    {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
+    assert not reported({"distribution_id": "E1", "domain_name": ""},
+                        {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
