@@ -189,12 +189,16 @@ def _prepare(settings: Settings, do_seed: bool):
 
     from app import seeding  # noqa: PLC0415
 
+    from app.reliability import deadline as bounded_waits  # noqa: PLC0415
+
     target, repo = _repo(settings)
     deadline = time.monotonic() + settings.serve_db_wait
     try:
         while True:
             try:
-                repo.apply_schema()
+                # a server whose port is open but whose queries wait cannot hold this past the wait
+                with bounded_waits.bounded(max(1.0, deadline - time.monotonic())):
+                    repo.apply_schema()
                 break
             except Exception as exc:  # noqa: BLE001 - any failure to reach Neo4j: wait, then serve anyway
                 if time.monotonic() > deadline:

@@ -80,7 +80,8 @@ class Karma:
         self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file,
                                                  config_store=self.settings.config_store is not None)
         self.availability = Availability(self._first_contact, self.repo.ping,
-                                         retry_after=self.settings.retry_after_seconds)
+                                         retry_after=self.settings.retry_after_seconds,
+                                         probe_timeout=self.settings.neo4j_probe_timeout)
         self.refusal_audit = BoundedRefusalAudit(self.refusals.record, burst=self.settings.refusal_burst,
                                                  window=self.settings.refusal_window_seconds,
                                                  is_down=lambda: self.availability.down)

@@ -97,6 +97,8 @@ class Settings:
     neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
     neo4j_retry_time: float = 0.8           # the driver's managed-transaction retry window
     neo4j_tx_timeout: float = 10.0          # one transaction (the local server also enforces 15 s)
+    neo4j_probe_timeout: float = 1.0        # a probe of a database that was down, and /readyz's round trip
+    request_deadline: float = 30.0          # one request, all its waits and retries (below worker_timeout)
     write_retry_budget: float = 8.0         # lock contention (deadlocks) retried by Karma, per write
     retry_after_seconds: int = 2            # Retry-After on 503 database_unavailable
     max_json_depth: int = 64                # nesting depth of any JSON body (400 beyond)
@@ -112,6 +114,12 @@ class Settings:
     rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.request_deadline < self.worker_timeout:
+            raise ValueError(f"KARMA_REQUEST_DEADLINE must be more than 0 and below the worker timeout "
+                             f"(KARMA_WORKER_TIMEOUT {self.worker_timeout} s), got {self.request_deadline}: a "
+                             "request past the worker timeout would get gunicorn's HTML 500")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -142,6 +150,8 @@ class Settings:
             neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
             neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
             neo4j_tx_timeout=_env_float("KARMA_NEO4J_TX_TIMEOUT", 10.0),
+            neo4j_probe_timeout=_env_float("KARMA_NEO4J_PROBE_TIMEOUT", 1.0),
+            request_deadline=_env_float("KARMA_REQUEST_DEADLINE", 30.0),
             write_retry_budget=_env_float("KARMA_WRITE_RETRY_BUDGET", 8.0),
             retry_after_seconds=_env_int("KARMA_RETRY_AFTER", 2),
             max_json_depth=_env_int("KARMA_MAX_JSON_DEPTH", 64),

@@ -6,6 +6,7 @@ from flask import Flask, g, request
 
 from app.api.context import services
 from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
+from app.reliability import deadline
 from app.reliability.bodies import frame_chunked, parse_strict
 from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
@@ -64,6 +65,17 @@ def _limit(retry_after: float, what: str) -> None:
                               retry_after=retry_after, limit=what)
 
 
+def _start_deadline() -> None:
+    """The request's one deadline (KARMA_REQUEST_DEADLINE): every Neo4j wait and retry ends by it."""
+    g.deadline_token = deadline.start(services().settings.request_deadline)
+
+
+def _end_deadline(_exc=None) -> None:
+    token = g.pop("deadline_token", None)
+    if token is not None:
+        deadline.reset(token)
+
+
 def _frame_body() -> None:
     frame_chunked(request.environ, services().settings.max_body_bytes)
 
@@ -102,6 +114,8 @@ def _headers(response):
 
 
 def install(app: Flask) -> None:
+    app.before_request(_start_deadline)
+    app.teardown_request(_end_deadline)
     app.before_request(_frame_body)
     app.before_request(_authenticate)
     app.after_request(_headers)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable
 from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, server_state, timed_out
+from app.reliability import deadline
 
 log = logging.getLogger("karma.api")
 
@@ -83,6 +84,9 @@ def database_error(exc: Exception):
     if isinstance(exc, ConfigurationError) or not (isinstance(exc, (*UNAVAILABLE, DriverError)) or server_state(exc)):
         return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
     if isinstance(exc, DriverUnavailable | SessionExpired):
+        if deadline.expired():  # our own deadline ended the wait: the request's time, not an outage
+            log.warning("request deadline reached", extra={"error_type": type(exc).__name__})
+            return karma_error(deadline.DeadlineExceeded("the database call", retry_after=retry_after))
         karma.availability.mark_down(exc)
     log.warning("database unavailable", extra={"error_type": type(exc).__name__,
                                                "code": getattr(exc, "code", None)})

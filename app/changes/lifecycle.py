@@ -17,7 +17,7 @@ from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.errors import Forbidden, KarmaError
+from app.errors import Forbidden, KarmaError, ServiceUnavailable
 from app.graph.repository import GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -147,6 +147,8 @@ class ChangeLifecycle:
             write = Write(request_of(change), kind="queue", stored=change,
                           guard=_still(change["id"], ChangeStatus.QUEUED))
             return self.gate.execute(write)
+        except ServiceUnavailable:
+            raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
         except KarmaError as exc:
             return self._reject_if_queued(change, exc)
 

@@ -12,8 +12,10 @@ from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
 from app.graph.codec import dumps
 from app.graph.repository import GraphRepository, GraphTx
+from app.reliability import deadline
 
 log = logging.getLogger("karma.components")
+ANSWER_RESERVE = 3.0  # seconds of the request deadline kept, after a runtime report's queue pass, to answer
 
 
 def _require_id(component_id: str) -> str:
@@ -97,7 +99,13 @@ class ComponentService:
         queue = []
         if self.on_runtime_change is not None:
             try:
-                queue = self.on_runtime_change(component_id)
+                # the report is committed: its answer must not be lost to the deadline, so the queue pass
+                # stops ANSWER_RESERVE seconds early and leaves the rest to the queue worker
+                with deadline.leaving(ANSWER_RESERVE):
+                    queue = self.on_runtime_change(component_id)
+            except deadline.DeadlineExceeded:
+                log.warning("queue re-evaluation left to the queue worker (request deadline)",
+                            extra={"component": component_id})
             except Exception:  # noqa: BLE001 - the report is committed; the worker retries the queue
                 log.exception("queue re-evaluation failed", extra={"component": component_id})
         return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}

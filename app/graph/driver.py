@@ -22,6 +22,8 @@ from neo4j.exceptions import (
 )
 
 from app import plugins
+from app.graph import bolt_deadline
+from app.reliability import deadline
 from app.settings import Settings
 
 log = logging.getLogger("karma.graph")
@@ -37,8 +39,11 @@ SERVER_STATE_CODES = ("Neo.ClientError.Database.DatabaseNotFound", "Neo.ClientEr
                       "Neo.ClientError.Security.AuthProviderTimeout", "Neo.ClientError.Transaction.Terminated",
                       "Neo.ClientError.Transaction.TransactionTerminated", "Neo.ClientError.Cluster.NotALeader",
                       "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
+# (a transaction ended at its timeout while it waited for a lock says LockClientStopped, as a client error
+# or, in other server versions, a transient one)
 TIMED_OUT_CODES = ("Neo.ClientError.Transaction.TransactionTimedOut",
                    "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+                   "Neo.ClientError.Transaction.LockClientStopped",
                    "Neo.TransientError.Transaction.LockClientStopped")
 
 NEO4J_IMAGE = "neo4j:5.26-community"
@@ -128,6 +133,7 @@ def open_driver(target: Target, settings: Settings | None = None, **config: Any)
     while Neo4j is away: connect, pool acquisition and the managed-transaction retry window all
     come from the settings (seconds, `KARMA_NEO4J_*_TIMEOUT`)."""
     settings = settings or Settings.from_env()
+    bolt_deadline.install()  # every Bolt wait also ends at the request's deadline
     config.setdefault("max_connection_pool_size", 50)
     config.setdefault("connection_timeout", settings.neo4j_connect_timeout)
     config.setdefault("connection_acquisition_timeout", settings.neo4j_acquire_timeout)
@@ -155,10 +161,12 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
     costs at most about a second; lock contention (deadlocks, transient errors) is then retried
     here for up to `budget` seconds, and a lost connection for up to `connect_budget` (a pooled
     connection killed by a server restart is replaced on the next attempt). An IncompleteCommit
-    is never retried: nobody knows whether it committed.
+    is never retried: nobody knows whether it committed. Nor is anything once the request's deadline
+    would pass before the next attempt (DeadlineExceeded: nothing was written).
     """
     started, delay = time.monotonic(), 0.05
     while True:
+        deadline.check("the write")
         try:
             return attempt()
         except IncompleteCommit:
@@ -170,6 +178,9 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
             limit = budget if contended else connect_budget
             if time.monotonic() - started + delay > limit:
                 raise
+            left = deadline.remaining()
+            if left is not None and left <= delay:
+                raise deadline.DeadlineExceeded("the write") from exc
             log.info("write retried", extra={"error": type(exc).__name__, "delay": round(delay, 3)})
             time.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
             delay = min(delay * 2, 1.0)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
+from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from app.graph.codec import (
     RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
@@ -22,6 +22,7 @@ from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
 from app.graph.driver import retry_writes
+from app.reliability import deadline
 
 log = logging.getLogger("karma.graph")
 T = TypeVar("T")
@@ -137,7 +138,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
         with metrics.neo4j_errors():
-            return self.driver.execute_query(Query(query(query_name), timeout=self.tx_timeout), params,
+            deadline.check("the read")
+            return self.driver.execute_query(Query(query(query_name), timeout=deadline.clamp(self.tx_timeout)), params,
                                              routing_=RoutingControl.READ,
                                              database_=self.database, bookmark_manager_=None,
                                              result_transformer_=_first)
@@ -158,9 +160,9 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             last[:] = [GraphTx(tx)]  # the driver may retry: only the attempt that commits counts
             return work(last[0])
 
-        unit = unit_of_work(timeout=self.tx_timeout)(unit_work)
-
         def attempt() -> T:
+            # the server ends the transaction at its timeout or the request's deadline, whichever is first
+            unit = unit_of_work(timeout=deadline.clamp(self.tx_timeout))(unit_work)
             with self._session(max_transaction_retry_time=0) as session:  # retried by retry_writes
                 flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
                 with flag if flag is not None else contextlib.nullcontext():
@@ -173,8 +175,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return result
 
     def ping(self) -> bool:
-        self.driver.verify_connectivity()
-        return True
+        """A real round trip to the database (not only the Bolt handshake, which a server still starting
+        up answers while its queries wait); one attempt, never the driver's retry loop: a probe."""
+        with self._session(default_access_mode=READ_ACCESS) as session:
+            record = session.run(Query(query("ping"), timeout=deadline.clamp(self.tx_timeout))).single()
+        return record is not None and record["ok"] == 1
 
     def apply_schema(self) -> int:
         parts = statements("constraints")

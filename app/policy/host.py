@@ -37,6 +37,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
+from app.reliability import deadline
 from app.policy.language import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
@@ -138,6 +139,7 @@ def register(name: str, definition: dict) -> None:
                 # than once in ~60 starts; never in 300 creations in one process): retry under a fresh name.
                 if attempt == REGISTER_ATTEMPTS:
                     raise
+                deadline.check("registering the rule set")  # in a request: never past its deadline
                 log.warning("durable_rules refused rule set %s (%s); retrying as a fresh registration",
                             reg.physical(name), exc)
                 reg.generation += 1

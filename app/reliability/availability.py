@@ -5,6 +5,11 @@ database applies the constraints (idempotent); until that succeeds, and while th
 known to be down, requests get a JSON 503 at once instead of each waiting for the driver's
 timeouts: after a failure, one request per `probe_interval` is let through to probe, so the
 service notices a recovery within that interval without any restart.
+
+The probe is a real round trip to the database (`RETURN 1`, then the schema if not yet applied), the
+round trip bounded by `probe_timeout` (app/reliability/deadline.py): a server that is restarting — its Bolt port open,
+its queries not answered yet — is still down, and the probing request learns it within that bound
+instead of waiting on a transaction timeout. Readiness is the same round trip, bounded the same way.
 """
 
 from __future__ import annotations
@@ -15,17 +20,20 @@ import time
 from collections.abc import Callable
 
 from app.errors import ServiceUnavailable
+from app.reliability import deadline
 
 log = logging.getLogger("karma.reliability")
 
 
 class Availability:
     def __init__(self, apply_schema: Callable[[], object], ping: Callable[[], object], *,
-                 retry_after: float = 2, probe_interval: float = 0.5, clock=time.monotonic):
+                 retry_after: float = 2, probe_interval: float = 0.5, probe_timeout: float | None = None,
+                 clock=time.monotonic):
         self._apply_schema = apply_schema
         self._ping = ping
         self.retry_after = retry_after
         self.probe_interval = probe_interval
+        self.probe_timeout = probe_timeout  # None: the request's own deadline only
         self._clock = clock
         self._lock = threading.Lock()
         self._schema_ready = False
@@ -56,15 +64,47 @@ class Availability:
     def _refuse(self) -> ServiceUnavailable:
         return ServiceUnavailable(retry_after=self.retry_after, neo4j=self.last_error or "unavailable")
 
+    def _probe_slot(self) -> bool | None:
+        """None: the database is not known to be down; True: this caller probes it now; False: another
+        probe was let through less than `probe_interval` ago."""
+        with self._lock:
+            if self._down_since is None:
+                return None
+            if self._clock() - self._last_probe < self.probe_interval:
+                return False
+            self._last_probe = self._clock()
+            return True
+
+    def _contact(self, probing: bool) -> None:
+        """A query — within the probe bound when probing a database known to be down (a process that
+        sees it up keeps the request's deadline: a busy machine's slow answer is not an outage) — then
+        the schema, if missing, within the request's own deadline (its statements may be planned cold:
+        a bound they cannot meet would keep the process down — a plan abandoned half-way is not
+        cached). Marks the database up, or down and re-raises."""
+        try:
+            with deadline.bounded(self.probe_timeout if probing else None):
+                self._ping()
+            if not self._schema_ready:
+                self._apply_schema()
+                self._schema_ready = True
+        except Exception as exc:
+            self.mark_down(exc)
+            raise
+        self.mark_up()
+
     def guard(self) -> None:
         """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
-        probing request per interval), and the schema applied before the first real work."""
-        with self._lock:
-            if self._down_since is not None:
-                if self._clock() - self._last_probe < self.probe_interval:
-                    raise self._refuse()
-                self._last_probe = self._clock()  # this request is the probe
-        if not self._schema_ready:
+        probing request per interval, which first checks the database answers), and the schema applied
+        before the first real work."""
+        slot = self._probe_slot()
+        if slot is False:
+            raise self._refuse()
+        if slot:
+            try:
+                self._contact(probing=True)
+            except Exception:  # noqa: BLE001 - whatever stops the probe, the answer is "not yet"
+                raise self._refuse() from None
+        elif not self._schema_ready:
             self.ensure_schema()
 
     def ensure_schema(self) -> None:
@@ -77,14 +117,14 @@ class Availability:
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
-        """Readiness: a real round trip (bounded by the driver's timeouts), and the schema in place."""
+        """Readiness: the same contact as a probe (a query, the schema in place). While the
+        database is known to be down, at most one round trip per probe interval: a readiness poller
+        cannot keep a worker busy probing."""
+        slot = self._probe_slot()
+        if slot is False:
+            return False, self.last_error or "unavailable"
         try:
-            self._ping()
-            if not self._schema_ready:
-                self._apply_schema()
-                self._schema_ready = True
+            self._contact(probing=bool(slot))
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
-            self.mark_down(exc)
             return False, type(exc).__name__
-        self.mark_up()
         return True, "ok"

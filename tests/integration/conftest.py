@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
-import requests
 
 from app.settings import REPO_ROOT
+from tests.integration.servers import free_port, gunicorn
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port"]  # imported from here by several test modules
 
 
 @pytest.fixture(scope="session")
@@ -30,31 +24,13 @@ def service_env(neo4j_target):
 
 
 @pytest.fixture(scope="module")
-def gunicorn_url(service_env, repo):
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", "4", "--access-logfile", "/dev/null", "app:create_app()"],
-        env=service_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("gunicorn did not become ready in 90 s")
-    yield url
-    proc.terminate()
+def gunicorn_url(service_env, repo, tmp_path_factory):
+    server = gunicorn(service_env, workers=4, log=tmp_path_factory.mktemp("gunicorn") / "stderr.log")
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        server.wait_ready(90)
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from app.settings import REPO_ROOT
-from tests.integration.conftest import free_port
 from tests.integration.faults import TcpProxy, children
+from tests.integration.servers import free_port, gunicorn, wait_for
 
 BOUND = 5.0  # seconds: far below the 30 s driver retry / 60 s worker timeout this replaces
 SITE = "serverless-site/karma-dev"
@@ -29,16 +26,6 @@ def timed(method: str, url: str, **kw):
     started = time.monotonic()
     resp = requests.request(method, url, timeout=30, **kw)
     return resp, time.monotonic() - started
-
-
-def wait_for(predicate, seconds: float = 30.0, step: float = 0.1):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {seconds} s")
 
 
 @pytest.fixture
@@ -52,29 +39,12 @@ def proxy(neo4j_target):
 @pytest.fixture
 def server(service_env, proxy, world):
     """gunicorn (2 workers) talking to Neo4j through the proxy, which starts DOWN."""
-    port = free_port()
-    env = {**service_env, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    server = gunicorn({**service_env, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}"}, workers=2)
     try:
-        wait_for(lambda: _answers(url), 90, 0.3)
-        yield url, proc
+        server.wait_ready(90, path="/healthz")
+        yield server.url, server.proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+        server.stop()
 
 
 def _ok(resp):

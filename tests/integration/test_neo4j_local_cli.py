@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -63,10 +62,15 @@ def server_env(tmp_path: Path, lib: Path):
         nl.stop(settings)
 
 
-def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=nl.REPO_ROOT
-    )
+def run_cli(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """One `karma neo4j` command, waited for at most `timeout` seconds: a bound that fails only on a
+    real hang (a start has KARMA_NEO4J_START_TIMEOUT of its own), never on a slow, loaded machine."""
+    try:
+        return subprocess.run(
+            [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=nl.REPO_ROOT
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`karma neo4j {' '.join(args)}` hung: no exit within {timeout} s ({exc.stdout!r} {exc.stderr!r})")
 
 
 def test_start_status_query_stop(server_env: dict[str, str], tmp_path: Path):
@@ -75,7 +79,6 @@ def test_start_status_query_stop(server_env: dict[str, str], tmp_path: Path):
 
     settings = nl.LocalNeo4jSettings.from_env(server_env)
     port = settings.bolt_port
-    began = time.monotonic()
 
     started = run_cli(server_env, "start")
     assert started.returncode == 0, started.stdout + started.stderr
@@ -126,8 +129,6 @@ def test_start_status_query_stop(server_env: dict[str, str], tmp_path: Path):
     assert after.returncode == 3 and "stopped" in after.stdout
     twice = run_cli(server_env, "stop")
     assert twice.returncode == 0 and "not running" in twice.stdout
-
-    assert time.monotonic() - began < 90
 
 
 def stat_mode(path: Path) -> int:

@@ -10,14 +10,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import requests
 
 from app.settings import REPO_ROOT
-from tests.integration.conftest import free_port
 from tests.integration.faults import children
+from tests.integration.servers import free_port, wait_for
 
 STAGING = "serverless-site/karma-staging"
 DIST = "cloudfront-distribution/karma-staging"
@@ -28,16 +27,6 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--no-seed", "--bind", f"127.0.0.1:{port}",
                              "--workers", "2"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def wait_for(predicate, seconds: float = 60.0, step: float = 0.1):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {seconds} s")
 
 
 def ready(url: str) -> bool:
@@ -94,7 +83,7 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(
     try:
         wait_for(lambda: ready(f"http://127.0.0.1:{port}"), 120, 0.3)
         # the supervised worker is restarted when it dies
-        worker = wait_for(lambda: _worker(second.pid))
+        worker = wait_for(lambda: _worker(second.pid), 60)
         os.kill(worker, signal.SIGKILL)
         wait_for(lambda: (_worker(second.pid) or worker) != worker, 30)
         wait_for(lambda: set(statuses(driver, ids).values()) == {"applied"}, 90, 0.2)

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from app.errors import BadRequest, ServiceUnavailable
+from app.reliability import deadline
 from app.reliability.availability import Availability
 from app.reliability.bodies import parse_strict, too_deep
 from app.reliability.ratelimit import SharedBuckets
@@ -83,3 +84,61 @@ def test_availability_refuses_at_once_while_down_and_probes_each_interval():
     assert calls == ["schema"] * 3 and not avail.down
     avail.guard()
     assert len(calls) == 3
+
+
+def test_the_probe_is_bounded_by_the_probe_timeout_and_the_schema_by_the_request():
+    seen = []
+    avail = Availability(lambda: seen.append(("schema", deadline.remaining())),
+                         lambda: seen.append(("ping", deadline.remaining())), probe_interval=0.0, probe_timeout=1.0)
+    avail.mark_down(OSError("down"))
+    token = deadline.start(20.0)
+    try:
+        avail.guard()  # the probe: a bounded round trip, then the schema within the request's deadline
+    finally:
+        deadline.reset(token)
+    assert [name for name, _ in seen] == ["ping", "schema"] and not avail.down
+    assert seen[0][1] <= 1.0 < seen[1][1] <= 20.0
+
+
+def test_readiness_probes_at_most_once_per_interval_while_down():
+    now, pings = [0.0], []
+    avail = Availability(lambda: None, lambda: pings.append(now[0]), probe_interval=0.5, clock=lambda: now[0])
+    avail.mark_down(OSError("down"))
+    assert avail.check() == (False, "OSError")  # within the interval of the failure: no round trip
+    now[0] = 0.6
+    assert avail.check() == (True, "ok") and pings == [0.6]
+
+
+def test_deadline_bounds_nest_and_never_extend():
+    assert deadline.remaining() is None and deadline.clamp(10.0) == 10.0
+    token = deadline.start(5.0)
+    try:
+        with deadline.bounded(60.0):
+            assert deadline.remaining() <= 5.0  # a bound never extends the request's deadline
+        with deadline.bounded(1.0):
+            assert deadline.remaining() <= 1.0 and deadline.clamp(10.0) <= 1.0
+        with deadline.leaving(4.5):
+            assert deadline.remaining() <= 0.5
+        assert 4.0 < deadline.remaining() <= 5.0
+        deadline.check()
+        with deadline.leaving(10.0), pytest.raises(deadline.DeadlineExceeded) as refused:
+            deadline.check("the queue pass")
+        assert refused.value.status == 503 and refused.value.extra["cause"] == "deadline_exceeded"
+    finally:
+        deadline.reset(token)
+    assert deadline.remaining() is None
+
+
+def test_gunicorn_control_socket_is_disabled():
+    import ast
+    from pathlib import Path
+
+    from gunicorn.config import KNOWN_SETTINGS
+
+    from app.settings import REPO_ROOT
+
+    tree = ast.parse(Path(REPO_ROOT / "app" / "gunicorn_conf.py").read_text())
+    assigned = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+    assert assigned["control_socket_disable"] is True  # two servers on one machine keep their own
+    assert "control_socket_disable" in {s.name for s in KNOWN_SETTINGS}  # a setting gunicorn knows

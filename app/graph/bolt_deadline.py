@@ -1,0 +1,53 @@
+"""Every Bolt read and write waits at most until the request's deadline (app/reliability/deadline.py).
+
+Why here: the driver bounds connecting (`connection_timeout`) and the pool (`connection_acquisition_timeout`)
+but not an answer: a server that accepted a query and then says nothing — restarting, warming up on a
+loaded machine, frozen — holds the request until the server-side transaction timeout fires (if it
+does), far past the 2 s in which a client should learn that the database is unavailable. Each socket
+wait gets a timeout no later than the request's deadline; running out is a socket timeout (an OSError),
+which the driver handles everywhere as a lost connection — the connection is defunct, the server rolls
+back what was not committed, and the driver raises ServiceUnavailable / SessionExpired, or
+IncompleteCommit if COMMIT was in flight (answered `outcome_unknown`). (The driver's own socket
+deadline would raise its private SocketDeadlineExceededError, which some paths — the handshake — let
+escape as a bare RuntimeError: so the request's bound is given as a timeout, not as a deadline.)
+
+`BoltSocketBase._wait_for_io` is private to the driver (pinned in pyproject.toml, like `_pipelined_begin`);
+`install` refuses to start if it is missing, and a unit test checks the hook is in place.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from app.reliability import deadline
+
+_INSTALLED = "_karma_deadline"
+
+
+def install() -> None:
+    """Idempotent; called when a driver is opened."""
+    from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415 - private, pinned
+    original = getattr(BoltSocketBase, "_wait_for_io", None)
+    if original is None:
+        raise RuntimeError("neo4j driver without BoltSocketBase._wait_for_io: the request deadline cannot bound "
+                           "Bolt waits; use the driver version pinned in pyproject.toml")
+    if getattr(original, _INSTALLED, False):
+        return
+
+    @functools.wraps(original)
+    def bounded_wait(self, name, timeout, own_deadline, conversion, func, *args, **kwargs):
+        left = deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise TimeoutError(f"Bolt {name}: the request deadline has passed")
+            timeout = left if timeout is None else min(timeout, left)
+        return original(self, name, timeout, own_deadline, conversion, func, *args, **kwargs)
+
+    setattr(bounded_wait, _INSTALLED, True)
+    BoltSocketBase._wait_for_io = bounded_wait  # noqa: SLF001 - the one private hook (see the docstring)
+
+
+def installed() -> bool:
+    from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415
+
+    return bool(getattr(BoltSocketBase._wait_for_io, _INSTALLED, False))  # noqa: SLF001
