@@ -59,5 +59,6 @@ stop: ## stop the local Neo4j servers (dev, test, bench)
 clean: stop
 	rm -rf .karma $(VENV)
 
-lint: $(STAMP) ## ruff (configured in pyproject.toml); CI fails on any finding
+lint: $(STAMP) ## ruff (configured in pyproject.toml): lint rules and one format; CI fails on any finding
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

@@ -63,8 +63,7 @@ def _register_groups() -> None:
     from app.policy.cli import rules_cli  # noqa: PLC0415
 
     @rules_cli.command("reload")
-    @click.option("--url", default=service_url,
-                  show_default="KARMA_URL or http://127.0.0.1:8000")
+    @click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000")
     def rules_reload(url: str) -> None:
         """Validate the rule files, then ask the running service to reload them (an admin token from
         KARMA_TOKEN, or the local admin token in .karma/admin-token)."""
@@ -84,9 +83,13 @@ def _register_groups() -> None:
                 click.echo(resp.read().decode())
         except urllib.error.HTTPError as exc:  # the service answered: say what it said
             body = exc.read().decode(errors="replace")[:2000]
-            hint = ("" if exc.code not in (401, 403) else
-                    " (set KARMA_TOKEN to an admin token, or run where .karma/admin-token is)" if not token
-                    else " (the token in KARMA_TOKEN / .karma/admin-token was refused)")
+            hint = (
+                ""
+                if exc.code not in (401, 403)
+                else " (set KARMA_TOKEN to an admin token, or run where .karma/admin-token is)"
+                if not token
+                else " (the token in KARMA_TOKEN / .karma/admin-token was refused)"
+            )
             raise click.ClickException(f"{exc.code} {exc.reason}{hint}: {body}") from None
         except OSError as exc:
             raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
@@ -129,8 +132,14 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
     settings = Settings.from_env()
     try:
         with _services(settings) as karma:
-            result = apply_file(karma.repo, karma.gate, path or settings.seed_file, requested_by=cli_identity(),
-                                plan=plan_only, prune=prune)
+            result = apply_file(
+                karma.repo,
+                karma.gate,
+                path or settings.seed_file,
+                requested_by=cli_identity(),
+                plan=plan_only,
+                prune=prune,
+            )
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
@@ -142,10 +151,10 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
 
 @main.command()
 @click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
-@click.option("--workers", type=int, default=lambda: Settings.from_env().workers,
-              show_default="KARMA_WORKERS or 2")
-@click.option("--seed/--no-seed", "do_seed", default=True,
-              help="Load the default seed file first, when the graph is empty.")
+@click.option("--workers", type=int, default=lambda: Settings.from_env().workers, show_default="KARMA_WORKERS or 2")
+@click.option(
+    "--seed/--no-seed", "do_seed", default=True, help="Load the default seed file first, when the graph is empty."
+)
 def serve(bind: str, workers: int, do_seed: bool) -> None:
     """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn and a queue worker."""
     from app.observability import multiproc  # noqa: PLC0415
@@ -161,17 +170,31 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     if target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
     metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-           "--bind", bind, "--workers", str(workers), "app:create_app()"]
-    click.echo(f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
-               f"Neo4j: {target.uri} [{target.source}])", err=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "app:create_app()",
+    ]
+    click.echo(
+        f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
+        f"Neo4j: {target.uri} [{target.source}])",
+        err=True,
+    )
     from app.reliability.supervisor import Supervisor  # noqa: PLC0415
 
     # gunicorn and a queue worker (which also delivers the outbox), both children started with `env`
     # (one metrics directory; a testcontainers Neo4j lives as long as we do); the worker is restarted
     # whenever it dies, so no queued change strands after a crash.
-    supervisor = Supervisor(api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env,
-                            echo=lambda m: click.echo(m, err=True))
+    supervisor = Supervisor(
+        api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env, echo=lambda m: click.echo(m, err=True)
+    )
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: supervisor.forward(s))
     code = supervisor.run()
@@ -202,8 +225,11 @@ def _prepare(settings: Settings, do_seed: bool):
                 break
             except Exception as exc:  # noqa: BLE001 - any failure to reach Neo4j: wait, then serve anyway
                 if time.monotonic() > deadline:
-                    click.echo(f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it "
-                               "does), not seeding", err=True)
+                    click.echo(
+                        f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it "
+                        "does), not seeding",
+                        err=True,
+                    )
                     return target
                 click.echo(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})", err=True)
                 time.sleep(2)
@@ -212,8 +238,10 @@ def _prepare(settings: Settings, do_seed: bool):
             from app.changes.seed_sets import apply_file  # noqa: PLC0415
 
             click.echo(f"seeding {settings.seed_file}", err=True)
-            click.echo(json.dumps(apply_file(repo, None, settings.seed_file, requested_by=cli_identity()),
-                                  default=str), err=True)
+            click.echo(
+                json.dumps(apply_file(repo, None, settings.seed_file, requested_by=cli_identity()), default=str),
+                err=True,
+            )
         elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
             click.echo(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)", err=True)
         _local_admin_token(repo)
@@ -249,8 +277,13 @@ def _services(settings: Settings):
 
 
 @main.command()
-@click.option("--interval", type=float, default=lambda: Settings.from_env().worker_interval,
-              show_default="KARMA_WORKER_INTERVAL or 5", help="Seconds between queue passes.")
+@click.option(
+    "--interval",
+    type=float,
+    default=lambda: Settings.from_env().worker_interval,
+    show_default="KARMA_WORKER_INTERVAL or 5",
+    help="Seconds between queue passes.",
+)
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(interval: float, once: bool) -> None:
     """Process the queue in a loop. Safe to run several at once, anywhere: each request applies once."""
@@ -309,8 +342,7 @@ def outbox_cli() -> None:
 def outbox_list(state: str | None, change_id: str | None, limit: int) -> None:
     """Print outbox entries (newest first) and the counts per state."""
     with _services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2,
-                              default=str))
+        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2, default=str))
 
 
 @outbox_cli.command("retry")
@@ -328,8 +360,12 @@ def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
 
 
 @outbox_cli.command("prune")
-@click.option("--older-than-days", type=click.FloatRange(min=0), required=True,
-              help="Delete delivered entries delivered longer ago than this.")
+@click.option(
+    "--older-than-days",
+    type=click.FloatRange(min=0),
+    required=True,
+    help="Delete delivered entries delivered longer ago than this.",
+)
 def outbox_prune(older_than_days: float) -> None:
     """Delete delivered entries older than N days (failed and pending ones are always kept)."""
     with _services(Settings.from_env()) as karma:
@@ -345,8 +381,15 @@ def outbox_deliver() -> None:
 
     settings = Settings.from_env()
     with _services(settings) as karma:
-        click.echo(json.dumps(deliver_pending(karma.repo, policy=DeliveryPolicy.from_settings(settings),
-                                              handlers=config_store_handlers(karma.repo, settings))))
+        click.echo(
+            json.dumps(
+                deliver_pending(
+                    karma.repo,
+                    policy=DeliveryPolicy.from_settings(settings),
+                    handlers=config_store_handlers(karma.repo, settings),
+                )
+            )
+        )
 
 
 @main.group("tokens")
@@ -432,8 +475,11 @@ def _local_admin_token(repo) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
-    click.echo(f"created a local admin token in {path} (mode 0600); use it as\n"
-               f"  curl -H \"Authorization: Bearer $(cat {path})\" http://127.0.0.1:8000/components", err=True)
+    click.echo(
+        f"created a local admin token in {path} (mode 0600); use it as\n"
+        f'  curl -H "Authorization: Bearer $(cat {path})" http://127.0.0.1:8000/components',
+        err=True,
+    )
 
 
 _register_groups()

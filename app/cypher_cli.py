@@ -11,8 +11,13 @@ from app.settings import Settings
 
 @click.command("cypher")
 @click.argument("ref", required=False)
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A query parameter (JSON, 'quoted' or plain text); the file's `:param` lines are defaults.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A query parameter (JSON, 'quoted' or plain text); the file's `:param` lines are defaults.",
+)
 @click.option("--list", "list_", is_flag=True, help="List the library (cypher/ops_*.cypher) with each question.")
 @click.option("--json", "as_json", is_flag=True, help="Rows as JSON objects.")
 def cypher_cmd(ref: str | None, params: tuple[str, ...], list_: bool, as_json: bool) -> None:
@@ -22,8 +27,11 @@ def cypher_cmd(ref: str | None, params: tuple[str, ...], list_: bool, as_json: b
 
     if list_ or not ref:
         rows = [[q.name, q.question, ", ".join(f"${p}" for p in q.parameters)] for q in library.library()]
-        click.echo(json.dumps([dict(zip(["name", "question", "parameters"], r, strict=True)) for r in rows], indent=2)
-                   if as_json else table(["name", "question", "parameters"], rows))
+        click.echo(
+            json.dumps([dict(zip(["name", "question", "parameters"], r, strict=True)) for r in rows], indent=2)
+            if as_json
+            else table(["name", "question", "parameters"], rows)
+        )
         return
     try:
         query = library.find(ref)

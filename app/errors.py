@@ -64,8 +64,12 @@ class ServiceUnavailable(KarmaError):
 
     status, code = 503, "service_unavailable"
 
-    def __init__(self, message: str = "the database is unavailable; nothing was changed, retry later",
-                 retry_after: float = 2, **extra):
+    def __init__(
+        self,
+        message: str = "the database is unavailable; nothing was changed, retry later",
+        retry_after: float = 2,
+        **extra,
+    ):
         extra.setdefault("cause", "database_unavailable")
         super().__init__(message, **extra)
         self.retry_after = retry_after
@@ -79,8 +83,13 @@ class OutcomeUnknown(ServiceUnavailable):
     applies the change once."""
 
     def __init__(self, change_id: str | None = None, retry_after: float = 2, **extra):
-        super().__init__("the connection to the database was lost while it committed: the outcome is unknown; "
-                         + (f"look up GET /changes/{change_id} or " if change_id else "")
-                         + "retry with the same Idempotency-Key", retry_after=retry_after,
-                         cause="outcome_unknown", outcome="unknown", **({"change_id": change_id} if change_id
-                                                                       else {}), **extra)
+        super().__init__(
+            "the connection to the database was lost while it committed: the outcome is unknown; "
+            + (f"look up GET /changes/{change_id} or " if change_id else "")
+            + "retry with the same Idempotency-Key",
+            retry_after=retry_after,
+            cause="outcome_unknown",
+            outcome="unknown",
+            **({"change_id": change_id} if change_id else {}),
+            **extra,
+        )

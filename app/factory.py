@@ -68,8 +68,9 @@ class Karma:
     transitions: TransitionService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.gate = ChangeGate(self.repo, self.policy, mode=self.settings.mode,
-                               queue_ttl_seconds=self.settings.queue_ttl_seconds)
+        self.gate = ChangeGate(
+            self.repo, self.policy, mode=self.settings.mode, queue_ttl_seconds=self.settings.queue_ttl_seconds
+        )
         self.lifecycle = ChangeLifecycle(self.gate)
         self.transitions = TransitionService(self.gate)
         self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
@@ -77,14 +78,21 @@ class Karma:
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
         self.outbox = OutboxService(self.repo)
-        self.subscriptions = SubscriptionService(self.repo, self.settings.notifications_file,
-                                                 config_store=self.settings.config_store is not None)
-        self.availability = Availability(self._first_contact, self.repo.ping,
-                                         retry_after=self.settings.retry_after_seconds,
-                                         probe_timeout=self.settings.neo4j_probe_timeout)
-        self.refusal_audit = BoundedRefusalAudit(self.refusals.record, burst=self.settings.refusal_burst,
-                                                 window=self.settings.refusal_window_seconds,
-                                                 is_down=lambda: self.availability.down)
+        self.subscriptions = SubscriptionService(
+            self.repo, self.settings.notifications_file, config_store=self.settings.config_store is not None
+        )
+        self.availability = Availability(
+            self._first_contact,
+            self.repo.ping,
+            retry_after=self.settings.retry_after_seconds,
+            probe_timeout=self.settings.neo4j_probe_timeout,
+        )
+        self.refusal_audit = BoundedRefusalAudit(
+            self.refusals.record,
+            burst=self.settings.refusal_burst,
+            window=self.settings.refusal_window_seconds,
+            is_down=lambda: self.availability.down,
+        )
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
 
@@ -108,12 +116,16 @@ class Karma:
         return self.availability.check()
 
     def types(self) -> dict:
-        return {"types": [registry.get(n).describe() for n in registry.names()],
-                "directory": str(registry.directory or ""), "check": types_check.last_report_dict()}
+        return {
+            "types": [registry.get(n).describe() for n in registry.names()],
+            "directory": str(registry.directory or ""),
+            "check": types_check.last_report_dict(),
+        }
 
 
-def create_app(settings: Settings | None = None, *, repo: GraphRepository | None = None,
-               policy: PolicyEngine | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, repo: GraphRepository | None = None, policy: PolicyEngine | None = None
+) -> Flask:
     logs.configure()
     settings = settings or Settings.from_env()
     opened_here = repo is None
@@ -136,12 +148,17 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
     app = Flask("karma")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        API_TITLE="Karma", API_VERSION="0.1.0", OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        API_TITLE="Karma",
+        API_VERSION="0.1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
         # every endpoint but health and docs needs `Authorization: Bearer <token>` (Swagger UI: Authorize)
-        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}],
-                          "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}},
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
     )
     app.json.sort_keys = False
     app.extensions["karma"] = karma = Karma(settings=settings, repo=repo, policy=policy)
@@ -150,9 +167,16 @@ def create_app(settings: Settings | None = None, *, repo: GraphRepository | None
         atexit.register(karma.refusal_audit.flush)
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
     api = KarmaApi(app)
-    for blueprint in (ops_api.blp, components_api.blp, changes_api.blp, change_list_api.blp, log_api.blp,
-                      notifications_api.blp, transitions_api.blp,
-                      observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none")):
+    for blueprint in (
+        ops_api.blp,
+        components_api.blp,
+        changes_api.blp,
+        change_list_api.blp,
+        log_api.blp,
+        notifications_api.blp,
+        transitions_api.blp,
+        observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none"),
+    ):
         api.register_blueprint(blueprint)
     _document_body_shapes(api)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
@@ -178,10 +202,13 @@ def _document_body_shapes(api: Api) -> None:
         ]
     if "Operation" in schemas:  # each op takes its own fields (app.api.schemas.OP_FIELDS)
         schemas["Operation"]["oneOf"] = [
-            {"properties": {"op": {"enum": [op]}},
-             "required": sorted({"op", "component"} | (fields - {"expected_version"})),
-             "not": {"anyOf": [{"required": [k]} for k in OP_ONLY_FIELDS if k not in fields]}}
-            for op, fields in OP_FIELDS.items()]
+            {
+                "properties": {"op": {"enum": [op]}},
+                "required": sorted({"op", "component"} | (fields - {"expected_version"})),
+                "not": {"anyOf": [{"required": [k]} for k in OP_ONLY_FIELDS if k not in fields]},
+            }
+            for op, fields in OP_FIELDS.items()
+        ]
 
 
 class KarmaApi(Api):

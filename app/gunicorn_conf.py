@@ -15,8 +15,10 @@ timeout = Settings.from_env().worker_timeout
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
-access_log_format = ('{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s, '
-                     '"request_id": "%({x-request-id}o)s"}')
+access_log_format = (
+    '{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s, '
+    '"request_id": "%({x-request-id}o)s"}'
+)
 errorlog = "-"
 loglevel = log_level().lower()
 

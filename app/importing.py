@@ -92,8 +92,12 @@ def read_tree(directory: Path, environments: list[str] | None = None) -> dict:
     if errors:
         raise ImportError_(errors)
     if not found:
-        raise ImportError_([f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
-                            + (f" in {', '.join(environments)}" if environments else "")])
+        raise ImportError_(
+            [
+                f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
+                + (f" in {', '.join(environments)}" if environments else "")
+            ]
+        )
     shared = Counter((t, n) for (_e, t, n) in found)
     components = [{"id": tree_id(key, shared), **comp} for key, comp in found.items()]
     return {"format": seeding.FORMAT, "components": sorted(components, key=lambda c: c["id"])}
@@ -116,8 +120,7 @@ def graph_ids(repo, doc: dict) -> dict:
     gives another environment's component is qualified. The document with those ids."""
     names = sorted({"/".join(split_id(c["id"])) for c in doc["components"]})
     rows = repo.existing(names)
-    by_name = {(r["environment"], r["type"], r.get("nickname") or split_id(r["id"])[1]): r["id"]
-               for r in rows.values()}
+    by_name = {(r["environment"], r["type"], r.get("nickname") or split_id(r["id"])[1]): r["id"] for r in rows.values()}
     taken = set(rows)
     out = []
     for comp in doc["components"]:
@@ -168,14 +171,25 @@ def _name_component(error: str, ids: list[str]) -> str:
 
 
 def _summary(directory: Path, components: list[dict], edges: list[dict]) -> dict:
-    return {"source": str(directory), "components": [c["id"] for c in components],
-            "by_type": dict(sorted(Counter(c["type"] for c in components).items())),
-            "environments": sorted({c["environment"] for c in components}),
-            "edges": [{k: e[k] for k in ("source", "target", "kind", "via")} for e in edges]}
+    return {
+        "source": str(directory),
+        "components": [c["id"] for c in components],
+        "by_type": dict(sorted(Counter(c["type"] for c in components).items())),
+        "environments": sorted({c["environment"] for c in components}),
+        "edges": [{k: e[k] for k in ("source", "target", "kind", "via")} for e in edges],
+    }
 
 
-def import_into(repo, gate, directory: Path, *, identity: str, environments: list[str] | None = None,
-                plan: bool = False, prune: bool = False) -> dict:
+def import_into(
+    repo,
+    gate,
+    directory: Path,
+    *,
+    identity: str,
+    environments: list[str] | None = None,
+    plan: bool = False,
+    prune: bool = False,
+) -> dict:
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
     into the tree, through the gate (`plan`: previewed only)."""
     if not repo.component_count():
@@ -194,8 +208,7 @@ def import_into(repo, gate, directory: Path, *, identity: str, environments: lis
     except seeding.SeedError as exc:
         raise ImportError_([_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]) from None
     if change_set is None:
-        return {"import": "change-set", "source": str(directory), "status": "unchanged", "changes": 0,
-                "notes": notes}
+        return {"import": "change-set", "source": str(directory), "status": "unchanged", "changes": 0, "notes": notes}
     result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
     return {**result, "import": "change-set", "source": str(directory), "notes": notes}
 
@@ -208,20 +221,31 @@ def import_tree(repo, directory: Path, *, identity: str, environments: list[str]
     components, edges = _validate(doc)
     now = utcnow()
     summary = _summary(directory, components, edges)
-    audit = {"id": new_id("log"), "kind": "import", "timestamp": now, "requested_by": identity,
-             "status": "imported", "note": f"bulk import of {len(components)} components from {directory}",
-             "version_before": 0, "version_after": 1, "affected": summary["components"],
-             "request": json.dumps({"source": str(directory), "environments": environments or [],
-                                    "components": summary["components"]}), "warnings": []}
+    audit = {
+        "id": new_id("log"),
+        "kind": "import",
+        "timestamp": now,
+        "requested_by": identity,
+        "status": "imported",
+        "note": f"bulk import of {len(components)} components from {directory}",
+        "version_before": 0,
+        "version_after": 1,
+        "affected": summary["components"],
+        "request": json.dumps(
+            {"source": str(directory), "environments": environments or [], "components": summary["components"]}
+        ),
+        "warnings": [],
+    }
     result = repo.seed(seeding.to_rows(components, {}), edges, now, audit=audit, require_empty=True)
     if "not_empty" in result:  # someone loaded components between the check and the transaction
         raise GraphNotEmpty(_NOT_EMPTY)
-    return summary | {"log_entry_id": result["log_entry_id"], "written": result["written"],
-                      "requested_by": identity}
+    return summary | {"log_entry_id": result["log_entry_id"], "written": result["written"], "requested_by": identity}
 
 
-_NOT_EMPTY = ("the graph already holds components: a bulk import is only for an empty graph (`karma import` "
-              "sends the tree through the gate as a change set instead)")
+_NOT_EMPTY = (
+    "the graph already holds components: a bulk import is only for an empty graph (`karma import` "
+    "sends the tree through the gate as a change set instead)"
+)
 
 
 # ----------------------------------------------------------------------------------------------- CLI
@@ -245,8 +269,15 @@ def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tupl
 
     try:
         with _services(Settings.from_env()) as karma:
-            result = import_into(karma.repo, karma.gate, directory, identity=cli_identity(), environments=envs,
-                                 plan=plan_only, prune=prune)
+            result = import_into(
+                karma.repo,
+                karma.gate,
+                directory,
+                identity=cli_identity(),
+                environments=envs,
+                plan=plan_only,
+                prune=prune,
+            )
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:

@@ -74,9 +74,16 @@ def _check_component(index: int, item: Any, errors: list[str]) -> dict | None:
         errors.append(f"{where}: config.{field}: {'; '.join(messages)}")
     for field, messages in ctype.validate_runtime(runtime).items():
         errors.append(f"{where}: runtime.{field}: {'; '.join(messages)}")
-    return {"id": item["id"], "type": type_name, "nickname": nickname, "environment": env,
-            "config": config if isinstance(config, dict) else {},
-            "runtime": runtime if isinstance(runtime, dict) else {}, "ctype": ctype, "where": where}
+    return {
+        "id": item["id"],
+        "type": type_name,
+        "nickname": nickname,
+        "environment": env,
+        "config": config if isinstance(config, dict) else {},
+        "runtime": runtime if isinstance(runtime, dict) else {},
+        "ctype": ctype,
+        "where": where,
+    }
 
 
 def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[dict]:
@@ -102,8 +109,9 @@ def _check_edges(raw: Any, known: dict[str, dict], errors: list[str]) -> list[di
             problem = emits_problem(known[item["from"]]["type"], known[item["to"]]["type"], item["kind"])
             if problem:
                 errors.append(f"{where}: kind: {problem}")
-        edges.append({"source": item.get("from"), "target": item.get("to"),
-                      "kind": item.get("kind"), "via": EXPLICIT_VIA})
+        edges.append(
+            {"source": item.get("from"), "target": item.get("to"), "kind": item.get("kind"), "via": EXPLICIT_VIA}
+        )
     return edges
 
 
@@ -112,15 +120,18 @@ def emits_problem(source_type: str, target_type: str, kind: str) -> str | None:
     emitting types upstream of everything, and explicit edges must not break that."""
     emitters = registry.emitters()
     if kind == "emits_runtime_to" and (source_type not in emitters or target_type in emitters):
-        return (f"emits_runtime_to edges go from an emitting type ({', '.join(sorted(emitters))}) "
-                f"to a non-emitting one, not {source_type} → {target_type}")
+        return (
+            f"emits_runtime_to edges go from an emitting type ({', '.join(sorted(emitters))}) "
+            f"to a non-emitting one, not {source_type} → {target_type}"
+        )
     if kind != "emits_runtime_to" and source_type in emitters:
         return f"a {source_type} emits its changes and cannot itself depend on another component"
     return None
 
 
-def validate(doc: Any, existing: dict[str, dict],
-             graph_values: list[dict] | None = None) -> tuple[list[dict], list[dict]]:
+def validate(
+    doc: Any, existing: dict[str, dict], graph_values: list[dict] | None = None
+) -> tuple[list[dict], list[dict]]:
     """→ (components, edges) ready to write, or SeedError listing every problem. `graph_values`: the
     graph's candidates for the file's by-value references (`lookups`), for targets not in the file."""
     errors: list[str] = []
@@ -139,8 +150,7 @@ def validate(doc: Any, existing: dict[str, dict],
         if comp["id"] in seen:
             errors.append(f"{comp['where']}: id: duplicate component id")
         seen[comp["id"]] = comp
-    matched = {v["id"]: {"id": v["id"], "type": v["type"], "environment": v["environment"]}
-               for v in graph_values or []}
+    matched = {v["id"]: {"id": v["id"], "type": v["type"], "environment": v["environment"]} for v in graph_values or []}
     known = {**matched, **existing, **seen}
     found = _found(components, known, seen, graph_values or [])
     edges = []
@@ -155,15 +165,26 @@ def validate(doc: Any, existing: dict[str, dict],
     return components, edges
 
 
-def _found(components: list[dict], known: dict[str, dict], seen: dict[str, dict],
-           graph_values: list[dict]) -> references.Found:
+def _found(
+    components: list[dict], known: dict[str, dict], seen: dict[str, dict], graph_values: list[dict]
+) -> references.Found:
     """What the references may resolve to: the file's components (as they will be) and the graph's."""
-    refs = [{"id": i, "exists": True, "type": c.get("type"), "environment": c.get("environment")}
-            for i, c in known.items()]
+    refs = [
+        {"id": i, "exists": True, "type": c.get("type"), "environment": c.get("environment")} for i, c in known.items()
+    ]
     attributes = {(r.target_type, r.by) for t in registry.names() for r in get_type(t).references if r.by_value}
-    values = [{"type": c["type"], "property": f"cfg_{attr}", "value": c["config"].get(attr), "id": c["id"],
-               "environment": c["environment"]}
-              for c in components for (type_name, attr) in attributes if c["type"] == type_name]
+    values = [
+        {
+            "type": c["type"],
+            "property": f"cfg_{attr}",
+            "value": c["config"].get(attr),
+            "id": c["id"],
+            "environment": c["environment"],
+        }
+        for c in components
+        for (type_name, attr) in attributes
+        if c["type"] == type_name
+    ]
     values += [v for v in graph_values if v["id"] not in seen]
     return references.Found(refs=refs, values=values)
 
@@ -186,12 +207,26 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
         old = existing.get(comp["id"], {})
         props = flat_properties(CONFIG_PREFIX, comp["config"], old.get("config_keys"))
         props.update(flat_properties(RUNTIME_PREFIX, comp["runtime"], old.get("runtime_keys")))
-        changed = (not old or old["config"] != comp["config"] or old["runtime"] != comp["runtime"]
-                   or old.get("environment") != comp["environment"])
-        rows.append({"id": comp["id"], "changed": changed, "type": comp["type"], "nickname": comp["nickname"],
-                     "environment": comp["environment"], "config": dumps(comp["config"]),
-                     "runtime": dumps(comp["runtime"]), "config_keys": list(comp["config"]),
-                     "runtime_keys": list(comp["runtime"]), "props": props})
+        changed = (
+            not old
+            or old["config"] != comp["config"]
+            or old["runtime"] != comp["runtime"]
+            or old.get("environment") != comp["environment"]
+        )
+        rows.append(
+            {
+                "id": comp["id"],
+                "changed": changed,
+                "type": comp["type"],
+                "nickname": comp["nickname"],
+                "environment": comp["environment"],
+                "config": dumps(comp["config"]),
+                "runtime": dumps(comp["runtime"]),
+                "config_keys": list(comp["config"]),
+                "runtime_keys": list(comp["runtime"]),
+                "props": props,
+            }
+        )
     return rows
 
 
@@ -216,8 +251,13 @@ def referenced_ids(doc: Any) -> set[str]:
     referenced = _referenced_ids(raw if isinstance(raw, list) else [])
     edges_raw = doc.get("edges") if isinstance(doc, dict) else None
     if isinstance(edges_raw, list):
-        referenced |= {e.get(end) for e in edges_raw if isinstance(e, dict) for end in ("from", "to")
-                       if isinstance(e.get(end), str)}
+        referenced |= {
+            e.get(end)
+            for e in edges_raw
+            if isinstance(e, dict)
+            for end in ("from", "to")
+            if isinstance(e.get(end), str)
+        }
     return referenced
 
 

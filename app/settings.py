@@ -93,15 +93,15 @@ class Settings:
     # back to as iac/<environment>/<type>/<nickname>/config.json, from the outbox (README "Config store")
     config_store: Path | None = None
     # Reliability (README "Reliability"): every wait on Neo4j is bounded, in seconds.
-    neo4j_connect_timeout: float = 1.0      # TCP + Bolt handshake of a new connection
-    neo4j_acquire_timeout: float = 1.5      # waiting for a pooled connection (includes connecting)
-    neo4j_retry_time: float = 0.8           # the driver's managed-transaction retry window
-    neo4j_tx_timeout: float = 10.0          # one transaction (the local server also enforces 15 s)
-    neo4j_probe_timeout: float = 1.0        # a probe of a database that was down, and /readyz's round trip
-    request_deadline: float = 30.0          # one request, all its waits and retries (below worker_timeout)
-    write_retry_budget: float = 8.0         # lock contention (deadlocks) retried by Karma, per write
-    retry_after_seconds: int = 2            # Retry-After on 503 database_unavailable
-    max_json_depth: int = 64                # nesting depth of any JSON body (400 beyond)
+    neo4j_connect_timeout: float = 1.0  # TCP + Bolt handshake of a new connection
+    neo4j_acquire_timeout: float = 1.5  # waiting for a pooled connection (includes connecting)
+    neo4j_retry_time: float = 0.8  # the driver's managed-transaction retry window
+    neo4j_tx_timeout: float = 10.0  # one transaction (the local server also enforces 15 s)
+    neo4j_probe_timeout: float = 1.0  # a probe of a database that was down, and /readyz's round trip
+    request_deadline: float = 30.0  # one request, all its waits and retries (below worker_timeout)
+    write_retry_budget: float = 8.0  # lock contention (deadlocks) retried by Karma, per write
+    retry_after_seconds: int = 2  # Retry-After on 503 database_unavailable
+    max_json_depth: int = 64  # nesting depth of any JSON body (400 beyond)
     # rate limits: requests per second and burst, per API token and per client address (0: off)
     rate_per_token: float = 100.0
     burst_per_token: int = 200
@@ -117,9 +117,11 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 0 < self.request_deadline < self.worker_timeout:
-            raise ValueError(f"KARMA_REQUEST_DEADLINE must be more than 0 and below the worker timeout "
-                             f"(KARMA_WORKER_TIMEOUT {self.worker_timeout} s), got {self.request_deadline}: a "
-                             "request past the worker timeout would get gunicorn's HTML 500")
+            raise ValueError(
+                f"KARMA_REQUEST_DEADLINE must be more than 0 and below the worker timeout "
+                f"(KARMA_WORKER_TIMEOUT {self.worker_timeout} s), got {self.request_deadline}: a "
+                "request past the worker timeout would get gunicorn's HTML 500"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -178,7 +180,8 @@ def _observability_from_env() -> dict:
     store = env_text("KARMA_CONFIG_STORE")
     return {
         "config_store": Path(store) if store else None,
-        "metrics_path": path, "metrics_auth": auth,
+        "metrics_path": path,
+        "metrics_auth": auth,
         "notifications_file": Path(notifications) if notifications else None,
         "outbox_max_attempts": _env_int("KARMA_OUTBOX_MAX_ATTEMPTS", 10),
         "outbox_backoff_seconds": _env_float("KARMA_OUTBOX_BACKOFF_SECONDS", 2.0),

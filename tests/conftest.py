@@ -92,8 +92,9 @@ class AuthClient(FlaskClient):
             body = kwargs.get("json") if isinstance(kwargs.get("json"), dict) else {}
             path = args[0] if args and isinstance(args[0], str) else ""
             query = parse_qs(urlsplit(path).query)
-            who = body.get("requested_by") or body.get("reported_by") or \
-                (query.get("requested_by") or [None])[0] or ADMIN
+            who = (
+                body.get("requested_by") or body.get("reported_by") or (query.get("requested_by") or [None])[0] or ADMIN
+            )
             if isinstance(who, str):
                 headers["Authorization"] = f"Bearer {self.token_for(who)}"
         return super().open(*args, headers=headers, **kwargs)
@@ -134,8 +135,7 @@ def dump(repo) -> dict:
     # KarmaType nodes are the type files' fingerprints, recorded by every process as it starts (a gunicorn
     # worker may still be booting while a test runs): bookkeeping of the process, not of the graph
     tokens = {n["id"] for n in graph["nodes"] if {"ApiToken", "KarmaType"} & set(n["labels"])}
-    return {"nodes": [n for n in graph["nodes"] if n["id"] not in tokens],
-            "relationships": graph["relationships"]}
+    return {"nodes": [n for n in graph["nodes"] if n["id"] not in tokens], "relationships": graph["relationships"]}
 
 
 @pytest.fixture

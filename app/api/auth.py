@@ -19,8 +19,10 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 # /docs (app/docs): Swagger UI's files are served by the app itself, so everything comes from 'self'
-DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def current_principal() -> Principal:
@@ -31,8 +33,11 @@ def identity(requested_by: str | None) -> str:
     """`requested_by` is the token's identity: filled in when absent, refused when it names someone else."""
     principal = current_principal()
     if requested_by is not None and requested_by != principal.name:
-        raise Forbidden("requested_by must be the identity of your token", cause="requested_by_mismatch",
-                        errors={"requested_by": [f"is {principal.name!r} for this token"]})
+        raise Forbidden(
+            "requested_by must be the identity of your token",
+            cause="requested_by_mismatch",
+            errors={"requested_by": [f"is {principal.name!r} for this token"]},
+        )
     return principal.name
 
 
@@ -52,17 +57,20 @@ def _check_body(endpoint: str) -> None:
     data = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413), chunked or not
     declared = request.headers.get("Content-Type")
     if (data or (declared and _takes_json(endpoint))) and not request.is_json:
-        raise UnsupportedMediaType(f"the request body must be JSON (Content-Type: application/json), "
-                                   f"not {declared or 'untyped'}", cause="content_type",
-                                   content_type=(declared or "")[:100])
+        raise UnsupportedMediaType(
+            f"the request body must be JSON (Content-Type: application/json), not {declared or 'untyped'}",
+            cause="content_type",
+            content_type=(declared or "")[:100],
+        )
     if data:
         parse_strict(data, services().settings.max_json_depth)
 
 
 def _limit(retry_after: float, what: str) -> None:
     if retry_after > 0:
-        raise TooManyRequests(f"rate limit per {what} exceeded; retry in {retry_after:.2f} s",
-                              retry_after=retry_after, limit=what)
+        raise TooManyRequests(
+            f"rate limit per {what} exceeded; retry in {retry_after:.2f} s", retry_after=retry_after, limit=what
+        )
 
 
 def _start_deadline() -> None:
@@ -94,14 +102,17 @@ def _authenticate() -> None:
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     principal = karma.tokens.authenticate(token)
     if principal is None:
-        raise Unauthorized("a valid API token is required: Authorization: Bearer <token>",
-                           cause="missing_token" if not token else "invalid_token")
+        raise Unauthorized(
+            "a valid API token is required: Authorization: Bearer <token>",
+            cause="missing_token" if not token else "invalid_token",
+        )
     g.principal = principal
     _limit(karma.limiter.token(principal.token_id), "token")
     action = required_action(endpoint, request.method)
     if not principal.can(action):
-        raise Forbidden(f"role {principal.role!r} may not {action} ({request.method} {request.path})",
-                        cause="role", required=action)
+        raise Forbidden(
+            f"role {principal.role!r} may not {action} ({request.method} {request.path})", cause="role", required=action
+        )
     _check_body(endpoint)
 
 

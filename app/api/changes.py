@@ -10,8 +10,17 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
-    ApprovalSchema, CancelArgs, ChangeRequestSchema, ChangeResult, ChangeView, QueueArgs, QueuePage, QueueProcessed,
-    RollbackSchema, Transition, WhatIfRequestSchema,
+    ApprovalSchema,
+    CancelArgs,
+    ChangeRequestSchema,
+    ChangeResult,
+    ChangeView,
+    QueueArgs,
+    QueuePage,
+    QueueProcessed,
+    RollbackSchema,
+    Transition,
+    WhatIfRequestSchema,
 )
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
@@ -53,8 +62,13 @@ def plan(body):
 
 def _set_picture(result: dict):
     """A change set drawn as one plan: its waves, every operation's impact paths, its blockers."""
-    return render.from_plan({**result, "component": result["order"][0],
-                             "impact": [row for op in result["operations"] for row in op["impact"]]})
+    return render.from_plan(
+        {
+            **result,
+            "component": result["order"][0],
+            "impact": [row for op in result["operations"] for row in op["impact"]],
+        }
+    )
 
 
 @blp.route("/request-change", methods=["POST"])
@@ -98,8 +112,9 @@ def cancel_change(args, change_id):
 @blp.response(200, ChangeResult)
 def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
-    return services().gate.rollback(change_id, identity(body.get("requested_by")), body["reason"],
-                                    body["on_blocked"], actor=current_principal())
+    return services().gate.rollback(
+        change_id, identity(body.get("requested_by")), body["reason"], body["on_blocked"], actor=current_principal()
+    )
 
 
 @blp.route("/changes/<change_id>/approve", methods=["POST"])

@@ -9,8 +9,15 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
-    ComponentDetail, ComponentListArgs, ComponentPage, GraphArgs, GraphResult, ImpactResult,
-    RuntimeUpdateSchema, TypeList, VersionList,
+    ComponentDetail,
+    ComponentListArgs,
+    ComponentPage,
+    GraphArgs,
+    GraphResult,
+    ImpactResult,
+    RuntimeUpdateSchema,
+    TypeList,
+    VersionList,
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
@@ -21,8 +28,9 @@ blp = Blueprint("components", __name__, description="Components, their dependenc
 @blp.response(200, ComponentPage)
 def list_components(args):
     """List components (filter by type and environment; paginated)."""
-    return services().components.list(type_=args.get("type"), environment=args.get("environment"),
-                                      page=args["page"], page_size=args["page_size"])
+    return services().components.list(
+        type_=args.get("type"), environment=args.get("environment"), page=args["page"], page_size=args["page_size"]
+    )
 
 
 @blp.route("/components/<ctype>/<nickname>")
@@ -47,8 +55,7 @@ def get_impact(ctype, nickname):
 @blp.alt_response(200, schema=VersionList, success=True)
 def get_versions(ctype, nickname):
     """Every kept config/runtime version, newest first."""
-    return {"component": f"{ctype}/{nickname}",
-            "versions": services().components.versions(f"{ctype}/{nickname}")}
+    return {"component": f"{ctype}/{nickname}", "versions": services().components.versions(f"{ctype}/{nickname}")}
 
 
 @blp.route("/components/<ctype>/<nickname>/runtime", methods=["PUT"])
@@ -56,8 +63,9 @@ def get_versions(ctype, nickname):
 @blp.response(200, ComponentDetail)
 def put_runtime(body, ctype, nickname):
     """Record the runtime outputs a deploy reports (validated against the type; versioned)."""
-    return services().components.update_runtime(f"{ctype}/{nickname}", body["runtime"],
-                                                identity(body.get("reported_by")), actor=current_principal())
+    return services().components.update_runtime(
+        f"{ctype}/{nickname}", body["runtime"], identity(body.get("reported_by")), actor=current_principal()
+    )
 
 
 # Environment-qualified ids (`<environment>/<type>/<nickname>`, README "Component ids"): the same views.
@@ -90,8 +98,12 @@ def get_qualified_versions(environment, ctype, nickname):
 @blp.response(200, ComponentDetail)
 def put_qualified_runtime(body, environment, ctype, nickname):
     """Runtime outputs of a component named by its environment-qualified id."""
-    return services().components.update_runtime(f"{environment}/{ctype}/{nickname}", body["runtime"],
-                                                identity(body.get("reported_by")), actor=current_principal())
+    return services().components.update_runtime(
+        f"{environment}/{ctype}/{nickname}",
+        body["runtime"],
+        identity(body.get("reported_by")),
+        actor=current_principal(),
+    )
 
 
 @blp.route("/graph")

@@ -8,7 +8,12 @@ import math
 
 from flask import Flask, jsonify
 from neo4j.exceptions import (
-    ConfigurationError, DatabaseUnavailable, DriverError, IncompleteCommit, SessionExpired, TransientError,
+    ConfigurationError,
+    DatabaseUnavailable,
+    DriverError,
+    IncompleteCommit,
+    SessionExpired,
+    TransientError,
 )
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
@@ -34,14 +39,23 @@ def http_error(exc: HTTPException):
     errors = None
     if isinstance(messages, dict):
         # webargs nests by location ({"json": {...}}); name fields plainly, keep the location.
-        errors = {f"{field}" if loc in ("json", "form") else f"{loc}.{field}": msgs
-                  for loc, fields_ in messages.items() for field, msgs in
-                  (fields_.items() if isinstance(fields_, dict) else [("_schema", fields_)])}
+        errors = {
+            f"{field}" if loc in ("json", "form") else f"{loc}.{field}": msgs
+            for loc, fields_ in messages.items()
+            for field, msgs in (fields_.items() if isinstance(fields_, dict) else [("_schema", fields_)])
+        }
     message = data.get("message") or exc.description or exc.name
     if errors and exc.code == 422:
         message = "invalid request: " + ", ".join(sorted(errors))
-    error = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-             413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_failed"}
+    error = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        415: "unsupported_media_type",
+        422: "validation_failed",
+    }
     body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors)
     response = jsonify(body)
     allow = dict(exc.get_headers()).get("Allow")
@@ -51,9 +65,18 @@ def http_error(exc: HTTPException):
 
 
 def karma_error(exc: KarmaError):
-    name = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-            413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-            429: "Too Many Requests", 503: "Service Unavailable"}
+    name = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        413: "Payload Too Large",
+        415: "Unsupported Media Type",
+        422: "Unprocessable Entity",
+        429: "Too Many Requests",
+        503: "Service Unavailable",
+    }
     body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
     if exc.status in (401, 403):
         body["log_entry_id"] = _audit_refusal(exc)
@@ -76,11 +99,21 @@ def database_error(exc: Exception):
         log.warning("commit outcome unknown", extra={"error": str(exc)[:300]})
         return karma_error(OutcomeUnknown(retry_after=retry_after))
     if timed_out(exc):
-        return karma_error(ServiceUnavailable("the database did not answer in time; nothing was changed",
-                                              retry_after=retry_after, cause="database_timeout"))
+        return karma_error(
+            ServiceUnavailable(
+                "the database did not answer in time; nothing was changed",
+                retry_after=retry_after,
+                cause="database_timeout",
+            )
+        )
     if isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable):
-        return karma_error(ServiceUnavailable("the database is busy (lock contention); nothing was changed",
-                                              retry_after=retry_after, cause="database_busy"))
+        return karma_error(
+            ServiceUnavailable(
+                "the database is busy (lock contention); nothing was changed",
+                retry_after=retry_after,
+                cause="database_busy",
+            )
+        )
     if isinstance(exc, ConfigurationError) or not (isinstance(exc, (*UNAVAILABLE, DriverError)) or server_state(exc)):
         return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
     if isinstance(exc, DriverUnavailable | SessionExpired):
@@ -88,8 +121,7 @@ def database_error(exc: Exception):
             log.warning("request deadline reached", extra={"error_type": type(exc).__name__})
             return karma_error(deadline.DeadlineExceeded("the database call", retry_after=retry_after))
         karma.availability.mark_down(exc)
-    log.warning("database unavailable", extra={"error_type": type(exc).__name__,
-                                               "code": getattr(exc, "code", None)})
+    log.warning("database unavailable", extra={"error_type": type(exc).__name__, "code": getattr(exc, "code", None)})
     return karma_error(ServiceUnavailable(retry_after=retry_after, neo4j=type(exc).__name__))
 
 
@@ -102,19 +134,27 @@ def _audit_refusal(exc: KarmaError) -> str | None:
     view_args = request.view_args or {}
     body = request.get_json(silent=True) if request.is_json else None
     named = body.get("component") if isinstance(body, dict) and isinstance(body.get("component"), str) else None
-    component = (f"{view_args['ctype']}/{view_args['nickname']}" if "ctype" in view_args
-                 else exc.extra.get("component") or (named[:200] if named else None))
+    component = (
+        f"{view_args['ctype']}/{view_args['nickname']}"
+        if "ctype" in view_args
+        else exc.extra.get("component") or (named[:200] if named else None)
+    )
     return services().refusal_audit.record(
-        status=exc.status, cause=str(exc.extra.get("cause", exc.code)),
-        who=principal.name if principal else None, token_id=principal.token_id if principal else None,
-        method=request.method, path=request.path, component_id=component, message=exc.message,
-        source=request.remote_addr)
+        status=exc.status,
+        cause=str(exc.extra.get("cause", exc.code)),
+        who=principal.name if principal else None,
+        token_id=principal.token_id if principal else None,
+        method=request.method,
+        path=request.path,
+        component_id=component,
+        message=exc.message,
+        source=request.remote_addr,
+    )
 
 
 def unexpected(exc: Exception):
     log.exception("unhandled error", extra={"error_type": type(exc).__name__})
-    return jsonify(_body(500, "Internal Server Error", "internal_error",
-                         "internal error; see the service log")), 500
+    return jsonify(_body(500, "Internal Server Error", "internal_error", "internal error; see the service log")), 500
 
 
 def register(app: Flask) -> None:

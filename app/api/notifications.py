@@ -47,8 +47,11 @@ class OutboxPage(Schema):
 
 
 class RetrySchema(Schema):
-    ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(max=1000),
-                      metadata={"description": "delivery ids or event ids"})
+    ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        validate=validate.Length(max=1000),
+        metadata={"description": "delivery ids or event ids"},
+    )
     all_failed = fields.Boolean(load_default=False)
 
 
@@ -59,10 +62,12 @@ class RetryResult(Schema):
 class SubscriptionIn(Schema):
     url = fields.String(required=True, validate=validate.Length(min=8, max=2000))
     secret = fields.String(required=True, validate=validate.Length(min=16, max=500), load_only=True)
-    events = fields.List(fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True,
-                         validate=validate.Length(min=1))
-    environments = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list,
-                               validate=validate.Length(max=100))
+    events = fields.List(
+        fields.String(validate=validate.OneOf(list(EVENT_TYPES))), required=True, validate=validate.Length(min=1)
+    )
+    environments = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)), load_default=list, validate=validate.Length(max=100)
+    )
     enabled = fields.Boolean(load_default=True)
     description = fields.String(validate=validate.Length(max=500))
 
@@ -92,8 +97,9 @@ class Deleted(Schema):
 @blp.response(200, OutboxPage)
 def outbox_list(args):
     """Outbox entries, newest first, with their delivery state and counts per state."""
-    return services().outbox.list(state=args.get("state"), change_id=args.get("change_id"),
-                                  type_=args.get("type"), limit=args["limit"])
+    return services().outbox.list(
+        state=args.get("state"), change_id=args.get("change_id"), type_=args.get("type"), limit=args["limit"]
+    )
 
 
 @blp.route("/admin/outbox/<entry_id>")

@@ -19,10 +19,18 @@ def picture_doc(schema: str) -> dict:
     """OpenAPI of a view that draws: the `format` parameter and, beside its JSON schema, the picture types."""
     content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
     content.update({MEDIA_TYPES[f].split(";")[0]: {"schema": {"type": "string"}} for f in FORMATS if f != "json"})
-    return {"parameters": [{"name": "format", "in": "query", "required": False,
-                            "description": "json (default) or a picture: mermaid, dot, svg (or ask with Accept)",
-                            "schema": {"type": "string", "enum": list(FORMATS)}}],
-            "responses": {"200": {"content": content}}}
+    return {
+        "parameters": [
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "description": "json (default) or a picture: mermaid, dot, svg (or ask with Accept)",
+                "schema": {"type": "string", "enum": list(FORMATS)},
+            }
+        ],
+        "responses": {"200": {"content": content}},
+    }
 
 
 def requested_format() -> str:
@@ -30,8 +38,11 @@ def requested_format() -> str:
     fmt = request.args.get("format")
     if fmt is not None:
         if fmt not in FORMATS:
-            raise Unprocessable(f"unknown format {fmt!r}", cause="unknown_format",
-                                errors={"format": [f"must be one of {', '.join(FORMATS)}"]})
+            raise Unprocessable(
+                f"unknown format {fmt!r}",
+                cause="unknown_format",
+                errors={"format": [f"must be one of {', '.join(FORMATS)}"]},
+            )
         return fmt
     for mime, _quality in request.accept_mimetypes:
         if mime in ACCEPTED:

@@ -24,8 +24,11 @@ class ErrorSchema(Schema):
     status = fields.String(required=True, metadata={"description": "the HTTP status name"})
     error = fields.String(required=True, metadata={"description": "machine-readable error kind"})
     message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
-    errors = fields.Dict(keys=fields.String(), values=fields.Raw(),
-                         metadata={"description": "messages per field, e.g. proposed_change.cidr_block"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "messages per field, e.g. proposed_change.cidr_block"},
+    )
     cause = fields.String(metadata={"description": "e.g. database_unavailable, outcome_unknown, too_deep"})
     component = fields.String()
     change_id = fields.String(metadata={"description": "with outcome unknown: the change to look up"})
@@ -61,39 +64,62 @@ MAX_SET_OPERATIONS = 500
 
 
 # Which fields each op of a change set takes (expected_version is optional; the others required).
-OP_FIELDS = {"create": {"environment", "config"}, "update": {"proposed_change", "expected_version"},
-             "delete": {"expected_version"}, "add_edge": {"target", "kind"}, "remove_edge": {"target", "kind"}}
+OP_FIELDS = {
+    "create": {"environment", "config"},
+    "update": {"proposed_change", "expected_version"},
+    "delete": {"expected_version"},
+    "add_edge": {"target", "kind"},
+    "remove_edge": {"target", "kind"},
+}
 OP_ONLY_FIELDS = ("environment", "config", "proposed_change", "expected_version", "target", "kind")
 
 
 class OperationSchema(Schema):
     """One operation of a change set."""
 
-    op = fields.String(required=True,
-                       validate=validate.OneOf(["create", "update", "delete", "add_edge", "remove_edge"]),
-                       metadata={"description": "create | update | delete | add_edge | remove_edge (explicit "
-                                                "edges, `via: seed`: dependencies no config key expresses)"})
-    component = fields.String(required=True, validate=validate.Length(min=3, max=200),
-                              metadata={"description": "<type>/<nickname>; for create, not yet in the graph"})
-    environment = fields.String(validate=validate.Length(min=1, max=63),
-                                metadata={"description": "create only: the new component's environment"})
-    config = fields.Dict(keys=fields.String(),
-                         metadata={"description": "create only: the full config (runtime is never set "
-                                                  "by a change; deploys report it)"})
-    proposed_change = fields.Dict(keys=fields.String(),
-                                  metadata={"description": "update only: JSON merge patch (RFC 7386)"})
-    expected_version = StrictInteger(allow_none=True, validate=validate.Range(min=0),
-                                     metadata={"description": "update/delete: 409 unless at this version"})
-    target = fields.String(validate=validate.Length(min=3, max=200),
-                           metadata={"description": "add_edge/remove_edge: the edge goes component → target"})
-    kind = fields.String(validate=validate.OneOf(sorted(EDGE_KINDS)),
-                         metadata={"description": "add_edge/remove_edge: the edge kind"})
+    op = fields.String(
+        required=True,
+        validate=validate.OneOf(["create", "update", "delete", "add_edge", "remove_edge"]),
+        metadata={
+            "description": "create | update | delete | add_edge | remove_edge (explicit "
+            "edges, `via: seed`: dependencies no config key expresses)"
+        },
+    )
+    component = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=200),
+        metadata={"description": "<type>/<nickname>; for create, not yet in the graph"},
+    )
+    environment = fields.String(
+        validate=validate.Length(min=1, max=63),
+        metadata={"description": "create only: the new component's environment"},
+    )
+    config = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "create only: the full config (runtime is never set by a change; deploys report it)"},
+    )
+    proposed_change = fields.Dict(
+        keys=fields.String(), metadata={"description": "update only: JSON merge patch (RFC 7386)"}
+    )
+    expected_version = StrictInteger(
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={"description": "update/delete: 409 unless at this version"},
+    )
+    target = fields.String(
+        validate=validate.Length(min=3, max=200),
+        metadata={"description": "add_edge/remove_edge: the edge goes component → target"},
+    )
+    kind = fields.String(
+        validate=validate.OneOf(sorted(EDGE_KINDS)), metadata={"description": "add_edge/remove_edge: the edge kind"}
+    )
 
     @validates_schema
     def _fields_of_the_op(self, data, **_kw):
         allowed = OP_FIELDS.get(data.get("op"), set())
-        errors = {k: [f"not allowed for op {data.get('op')!r}"] for k in OP_ONLY_FIELDS
-                  if k in data and k not in allowed}
+        errors = {
+            k: [f"not allowed for op {data.get('op')!r}"] for k in OP_ONLY_FIELDS if k in data and k not in allowed
+        }
         for k in sorted(allowed - {"expected_version"}):
             if k not in data:
                 errors[k] = [f"required for op {data.get('op')!r}"]
@@ -111,32 +137,39 @@ CHANGES_DESCRIPTION = (
     "references, ever (a delete still referenced is a 409 `still_referenced` naming each referrer and key, "
     "unless the set updates or deletes them); references resolve to components that exist or are created "
     "earlier in the set, in the same environment; one operation per component (and per explicit edge); "
-    "runtime is never set by a change. A blocked set with on_blocked=queue waits whole and applies whole.")
+    "runtime is never set by a change. A blocked set with on_blocked=queue waits whole and applies whole."
+)
 
 
 class ChangeRequestSchema(Schema):
     """A single change (`component` + `proposed_change`) or a change set (`changes`)."""
 
-    component = fields.String(validate=validate.Length(min=3, max=200),
-                              metadata={"description": "single change: the component"})
-    proposed_change = fields.Dict(keys=fields.String(),
-                                  metadata={"description": "single change: JSON merge patch (RFC 7386) on the config"})
-    changes = fields.List(fields.Nested(OperationSchema),
-                          validate=validate.Length(min=1, max=MAX_SET_OPERATIONS),
-                          metadata={"description": CHANGES_DESCRIPTION})
-    requested_by = fields.String(validate=validate.Length(min=1, max=320),
-                                 metadata={"description": "the token's identity; filled in when absent"})
+    component = fields.String(
+        validate=validate.Length(min=3, max=200), metadata={"description": "single change: the component"}
+    )
+    proposed_change = fields.Dict(
+        keys=fields.String(), metadata={"description": "single change: JSON merge patch (RFC 7386) on the config"}
+    )
+    changes = fields.List(
+        fields.Nested(OperationSchema),
+        validate=validate.Length(min=1, max=MAX_SET_OPERATIONS),
+        metadata={"description": CHANGES_DESCRIPTION},
+    )
+    requested_by = fields.String(
+        validate=validate.Length(min=1, max=320),
+        metadata={"description": "the token's identity; filled in when absent"},
+    )
     reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
-    expected_version = StrictInteger(allow_none=True, load_default=None,
-                                     validate=validate.Range(min=0, max=INT64_MAX))
-    idempotency_key = fields.String(validate=validate.Length(min=1, max=200),
-                                    metadata={"description": "or the Idempotency-Key header"})
+    expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=INT64_MAX))
+    idempotency_key = fields.String(
+        validate=validate.Length(min=1, max=200), metadata={"description": "or the Idempotency-Key header"}
+    )
+
     @validates_schema
     def _one_form(self, data, **_kw):
         if "changes" in data:
-            extra = [k for k in ("component", "proposed_change", "expected_version")
-                     if data.get(k) is not None]
+            extra = [k for k in ("component", "proposed_change", "expected_version") if data.get(k) is not None]
             if extra:
                 raise ValidationError({k: ["not allowed with changes (put it in an operation)"] for k in extra})
             return
@@ -149,9 +182,13 @@ class WhatIfRequestSchema(ChangeRequestSchema):
     """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
     (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
 
-    assume = fields.Dict(metadata={"description": "what-if: `runtime` {component id: outputs} and `applied` "
-                                                  "[change set, ...] laid over the live graph for this analysis "
-                                                  "only; the result is hypothetical"})
+    assume = fields.Dict(
+        metadata={
+            "description": "what-if: `runtime` {component id: outputs} and `applied` "
+            "[change set, ...] laid over the live graph for this analysis "
+            "only; the result is hypothetical"
+        }
+    )
 
 
 class RollbackSchema(Schema):
@@ -174,18 +211,22 @@ class QueueArgs(Schema):
 
 class RuntimeUpdateSchema(Schema):
     runtime = fields.Dict(keys=fields.String(), required=True)
-    reported_by = fields.String(validate=validate.Length(min=1, max=320),
-                                metadata={"description": "the token's identity; filled in when absent"})
+    reported_by = fields.String(
+        validate=validate.Length(min=1, max=320),
+        metadata={"description": "the token's identity; filled in when absent"},
+    )
 
 
 class LogArgs(PageArgs):
     component = fields.String()
     requested_by = fields.String()
     status = fields.String()
-    since = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, inclusive",
-                                                           "pattern": ZONE_PATTERN})
-    until = Neo4jDateTime(default_timezone=None, metadata={"description": "ISO 8601, exclusive",
-                                                           "pattern": ZONE_PATTERN})
+    since = Neo4jDateTime(
+        default_timezone=None, metadata={"description": "ISO 8601, inclusive", "pattern": ZONE_PATTERN}
+    )
+    until = Neo4jDateTime(
+        default_timezone=None, metadata={"description": "ISO 8601, exclusive", "pattern": ZONE_PATTERN}
+    )
 
 
 class Edge(Schema):
@@ -253,15 +294,19 @@ class GraphResult(Schema):
 class ChangeResult(Schema):
     """The result of a single change, or of a change set (`set_size`, `order`, `operations`)."""
 
-    status = fields.String(metadata={"description": "applied | rejected | queued | pending_approval | planned "
-                                                    "(for a set: of the whole set)"})
+    status = fields.String(
+        metadata={
+            "description": "applied | rejected | queued | pending_approval | planned (for a set: of the whole set)"
+        }
+    )
     affected_components = fields.List(fields.String())
     warnings = fields.List(fields.String())
     hypothetical = fields.Boolean(metadata={"description": "what-if plans: the analysis is against `assumed`"})
     would_be = fields.String(metadata={"description": "what-if plans: the status the change would get"})
     assumed = fields.Raw(metadata={"description": "what-if plans: the runtime overlay and applied sets"})
-    assumed_status = fields.List(fields.String(), metadata={"description": "what-if plans: each applied set's "
-                                                                           "status, simulated in order"})
+    assumed_status = fields.List(
+        fields.String(), metadata={"description": "what-if plans: each applied set's status, simulated in order"}
+    )
     log_entry_id = fields.String(allow_none=True)
     change_id = fields.String(allow_none=True)
     component = fields.String()
@@ -279,12 +324,18 @@ class ChangeResult(Schema):
     approved_by = fields.String()
     approval_comment = fields.String()
     set_size = fields.Integer(metadata={"description": "change sets: the number of operations"})
-    order = fields.List(fields.String(), metadata={"description": "change sets: the components in the order "
-                                                                  "the operations were judged and applied"})
-    operations = fields.List(fields.Dict(), metadata={
-        "description": "change sets, in request order: index, order, op, component, diff (update) / config "
-                       "(create) / deleted snapshot (delete), version, impact, affected_components, decisions, "
-                       "facts (what its rules saw), edges_added, edges_removed"})
+    order = fields.List(
+        fields.String(),
+        metadata={"description": "change sets: the components in the order the operations were judged and applied"},
+    )
+    operations = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "change sets, in request order: index, order, op, component, diff (update) / config "
+            "(create) / deleted snapshot (delete), version, impact, affected_components, decisions, "
+            "facts (what its rules saw), edges_added, edges_removed"
+        },
+    )
 
 
 class LogEntry(Schema):
@@ -315,8 +366,12 @@ class LogEntry(Schema):
     request = fields.Raw()
     diff = fields.Raw()
     decisions = fields.Raw()
-    facts = fields.Raw(metadata={"description": "what the rules saw (change, component, impacted rows, "
-                                                "siblings, request time, rules fingerprint): docs/rules.md"})
+    facts = fields.Raw(
+        metadata={
+            "description": "what the rules saw (change, component, impacted rows, "
+            "siblings, request time, rules fingerprint): docs/rules.md"
+        }
+    )
     actions = fields.Raw()
     graph_patch = fields.Raw()
     affected = fields.List(fields.String())
@@ -324,10 +379,15 @@ class LogEntry(Schema):
     request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
     via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
     set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
-    components = fields.List(fields.String(), metadata={"description": "change sets: every component it "
-                                                                        "creates, updates or deletes"})
-    operations = fields.Raw(metadata={"description": "change sets: each operation's diff / created config / "
-                                                     "deleted snapshot (last config and runtime), in order"})
+    components = fields.List(
+        fields.String(), metadata={"description": "change sets: every component it creates, updates or deletes"}
+    )
+    operations = fields.Raw(
+        metadata={
+            "description": "change sets: each operation's diff / created config / "
+            "deleted snapshot (last config and runtime), in order"
+        }
+    )
     imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 
@@ -365,8 +425,9 @@ class ComponentTypeView(Schema):
 class TypeList(Schema):
     types = fields.List(fields.Nested(ComponentTypeView))
     directory = fields.String()
-    check = fields.Dict(allow_none=True, metadata={
-        "description": "start-up check of changed type files: components they make invalid"})
+    check = fields.Dict(
+        allow_none=True, metadata={"description": "start-up check of changed type files: components they make invalid"}
+    )
 
 
 class Health(Schema):
@@ -387,8 +448,9 @@ class _Open(Schema):
 
 class ChangeView(_Open):
     id = fields.String()
-    status = fields.String(metadata={"description": "applied | rejected | queued | pending_approval | "
-                                                    "cancelled | denied | expired"})
+    status = fields.String(
+        metadata={"description": "applied | rejected | queued | pending_approval | cancelled | denied | expired"}
+    )
     component_id = fields.String()
     requested_by = fields.String()
     request = fields.Dict()

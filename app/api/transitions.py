@@ -17,13 +17,15 @@ blp = Blueprint("transitions", __name__, description="Propose valid transitions 
 class TransitionStepSchema(Schema):
     kind = fields.String(metadata={"description": "wait | change | restore"})
     component = fields.String(metadata={"description": "wait / restore: the component that must report"})
-    outputs = fields.Dict(metadata={"description": "wait / restore: the runtime outputs and values "
-                                                   "(`non-empty`: any published value)"})
+    outputs = fields.Dict(
+        metadata={"description": "wait / restore: the runtime outputs and values (`non-empty`: any published value)"}
+    )
     description = fields.String()
     requested = fields.Boolean(metadata={"description": "change: this is the requested change (always last)"})
     follow_up = fields.Boolean(metadata={"description": "restore: a follow-up, not needed for the change"})
-    resolves = fields.List(fields.Dict(), metadata={"description": "the refusing decisions (rule_id, component) "
-                                                                   "this step lifts"})
+    resolves = fields.List(
+        fields.Dict(), metadata={"description": "the refusing decisions (rule_id, component) this step lifts"}
+    )
     change = fields.Raw(metadata={"description": "change: the change set"})
     plan = fields.Raw(metadata={"description": "change: its what-if plan at the moment it would run"})
     impact = fields.List(fields.String())
@@ -32,12 +34,21 @@ class TransitionStepSchema(Schema):
 
 
 class ProposalSchema(Schema):
-    id = fields.String(allow_none=True, metadata={"description": "POST /transitions/<id>/execute runs it (signed, "
-                                                                 "nothing stored); null for a proposal made "
-                                                                 "with `assume` (hypothetical)"})
+    id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "POST /transitions/<id>/execute runs it (signed, "
+            "nothing stored); null for a proposal made "
+            "with `assume` (hypothetical)"
+        },
+    )
     steps = fields.List(fields.Nested(TransitionStepSchema))
-    rank = fields.Dict(metadata={"description": "steps, affected_components, wait_before_change, preference "
-                                                "(the order proposals are ranked in)"})
+    rank = fields.Dict(
+        metadata={
+            "description": "steps, affected_components, wait_before_change, preference "
+            "(the order proposals are ranked in)"
+        }
+    )
 
 
 class TransitionsResult(Schema):
@@ -46,14 +57,19 @@ class TransitionsResult(Schema):
     proposals = fields.List(fields.Nested(ProposalSchema), metadata={"description": "best first"})
     unresolved = fields.Raw(metadata={"description": "no_transition: the decisions nothing could resolve, why"})
     refused = fields.Raw(metadata={"description": "the decisions that refuse the change as it is"})
-    search = fields.Dict(metadata={"description": "the bound (max_steps, max_seconds, max_simulated_plans, "
-                                                  "max_candidates, max_proposals) and what it took "
-                                                  "(simulated_plans, simulated_steps, seconds, stopped_by)"})
+    search = fields.Dict(
+        metadata={
+            "description": "the bound (max_steps, max_seconds, max_simulated_plans, "
+            "max_candidates, max_proposals) and what it took "
+            "(simulated_plans, simulated_steps, seconds, stopped_by)"
+        }
+    )
 
 
 class StoredStepSchema(TransitionStepSchema):
-    status = fields.String(metadata={"description": "pending | waiting | done | refused | failed | cancelled | "
-                                                    "follow_up"})
+    status = fields.String(
+        metadata={"description": "pending | waiting | done | refused | failed | cancelled | follow_up"}
+    )
     at = fields.String(metadata={"description": "when the step last moved"})
     change_id = fields.String(metadata={"description": "change: the change request it made (audited)"})
     log_entry_id = fields.String()
@@ -69,8 +85,9 @@ class TransitionRecordSchema(Schema):
     steps = fields.List(fields.Nested(StoredStepSchema))
     request = fields.Dict(metadata={"description": "the requested change"})
     single = fields.Boolean(metadata={"description": "the requested change is a single change (not a set)"})
-    stalled = fields.Dict(allow_none=True, metadata={"description": "stalled: the step, and the decisions (or "
-                                                                    "the error) that stopped it"})
+    stalled = fields.Dict(
+        allow_none=True, metadata={"description": "stalled: the step, and the decisions (or the error) that stopped it"}
+    )
     proposal_rules = fields.String(allow_none=True, metadata={"description": "the rule set it was verified on"})
     trail = fields.List(fields.Dict(), metadata={"description": "its audit entries, oldest first"})
     changes = fields.List(fields.Dict(), metadata={"description": "the change requests of its steps"})

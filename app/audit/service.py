@@ -10,10 +10,26 @@ class AuditService:
     def __init__(self, repo: GraphRepository):
         self.repo = repo
 
-    def list(self, *, component=None, requested_by=None, status=None, since=None, until=None,
-             page: int = 1, page_size: int = 50) -> dict:
-        found = self.repo.log_list(component=component, requested_by=requested_by, status=status,
-                                   since=since, until=until, skip=(page - 1) * page_size, limit=page_size)
+    def list(
+        self,
+        *,
+        component=None,
+        requested_by=None,
+        status=None,
+        since=None,
+        until=None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> dict:
+        found = self.repo.log_list(
+            component=component,
+            requested_by=requested_by,
+            status=status,
+            since=since,
+            until=until,
+            skip=(page - 1) * page_size,
+            limit=page_size,
+        )
         return {**found, "page": page, "page_size": page_size}
 
     def get(self, entry_id: str) -> dict:

@@ -20,8 +20,12 @@ class ActionPlan:
     cycles: list[list[str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"order": self.order, "waves": self.waves, "cycles": self.cycles,
-                "count": sum(len(w) for w in self.waves)}
+        return {
+            "order": self.order,
+            "waves": self.waves,
+            "cycles": self.cycles,
+            "count": sum(len(w) for w in self.waves),
+        }
 
 
 def propagation_edges(edges: list[dict]) -> list[tuple[str, str]]:
@@ -71,14 +75,16 @@ def plan_actions(changed: dict, impacted: list[dict], edges: list[dict], *, remo
     for i, wave in enumerate(waves):
         for item in wave:
             item["wave"] = i
-    return ActionPlan(waves=waves, order="consumers-first" if removal else "providers-first",
-                      cycles=cycles)
+    return ActionPlan(waves=waves, order="consumers-first" if removal else "providers-first", cycles=cycles)
 
 
 def _action(row: dict, changed_id: str) -> dict:
     if row["id"] == changed_id:
-        return {"component": row["id"], "type": row["type"], "action": "apply-config",
-                "reason": "the requested change"}
+        return {"component": row["id"], "type": row["type"], "action": "apply-config", "reason": "the requested change"}
     via = row.get("path", [changed_id])
-    return {"component": row["id"], "type": row["type"], "action": row["action"],
-            "reason": f"{' → '.join(via)} ({', '.join(row.get('edge_kinds', []))})"}
+    return {
+        "component": row["id"],
+        "type": row["type"],
+        "action": row["action"],
+        "reason": f"{' → '.join(via)} ({', '.join(row.get('edge_kinds', []))})",
+    }

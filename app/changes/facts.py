@@ -13,23 +13,36 @@ from app.components import registry
 from app.policy import fields as fact_fields
 
 
-def impacted_row(node: dict, *, depth: int, path: list[str], edge_kinds: list[str], path_types: list[str],
-                 via: list) -> dict:
+def impacted_row(
+    node: dict, *, depth: int, path: list[str], edge_kinds: list[str], path_types: list[str], via: list
+) -> dict:
     """One impacted component as the rules see it (`node`: its id, type, nickname, environment, version
     and decoded config and runtime)."""
     rtype = registry.get(node["type"]) if node["type"] in registry else None
     runtime = node.get("runtime") or {}
     declared = rtype.runtime_outputs if rtype else []
-    return fact_fields.build("impacted", {
-        "id": node["id"], "type": node["type"], "nickname": node.get("nickname"),
-        "environment": node["environment"], "version": node["version"], "depth": depth, "path": path,
-        "edge_kinds": edge_kinds, "edge_kind": edge_kinds[-1] if edge_kinds else None,
-        "runtime": runtime, "runtime_published": bool(runtime),
-        "missing_outputs": [o for o in declared if o not in runtime],
-        "unpublished_reads": registry.unpublished_reads(node["type"]) if rtype else [],
-        "action": rtype.action if rtype else "review",
-        "config": node.get("config") or {}, "path_types": path_types, "via": via,
-    })
+    return fact_fields.build(
+        "impacted",
+        {
+            "id": node["id"],
+            "type": node["type"],
+            "nickname": node.get("nickname"),
+            "environment": node["environment"],
+            "version": node["version"],
+            "depth": depth,
+            "path": path,
+            "edge_kinds": edge_kinds,
+            "edge_kind": edge_kinds[-1] if edge_kinds else None,
+            "runtime": runtime,
+            "runtime_published": bool(runtime),
+            "missing_outputs": [o for o in declared if o not in runtime],
+            "unpublished_reads": registry.unpublished_reads(node["type"]) if rtype else [],
+            "action": rtype.action if rtype else "review",
+            "config": node.get("config") or {},
+            "path_types": path_types,
+            "via": via,
+        },
+    )
 
 
 def sibling_row(node: dict) -> dict:
@@ -37,23 +50,46 @@ def sibling_row(node: dict) -> dict:
     return fact_fields.build("siblings", {**node, "config": node.get("config") or {}})
 
 
-def rule_facts(*, component: dict, seen_config: dict, diff: list[dict], requested_by: str,
-               reason: str | None, on_blocked: str, impacted: list[dict], siblings: list[dict],
-               op: str = "update", set_size: int = 1, set_components: list[str] | None = None) -> list[dict]:
+def rule_facts(
+    *,
+    component: dict,
+    seen_config: dict,
+    diff: list[dict],
+    requested_by: str,
+    reason: str | None,
+    on_blocked: str,
+    impacted: list[dict],
+    siblings: list[dict],
+    op: str = "update",
+    set_size: int = 1,
+    set_components: list[str] | None = None,
+) -> list[dict]:
     """One fact for the change itself, plus one per impacted component. `component` is the changed
     component before the change; `seen_config` the config its `component` fact shows (a create shows the
     config it creates); `impacted` and `siblings` rows come from impacted_row / sibling_row."""
-    change = fact_fields.build("change", {
-        "component": component["id"], "type": component["type"], "nickname": component["nickname"],
-        "environment": component["environment"], "changed_keys": keys(diff),
-        "added_keys": keys(diff, "added"), "removed_keys": keys(diff, "removed"),
-        "modified_keys": keys(diff, "changed"),
-        "old": {e["key"]: e["old"] for e in diff if e["op"] != "added"},
-        "new": {e["key"]: e["new"] for e in diff if e["op"] != "removed"},
-        "requested_by": requested_by, "reason": reason, "affected_count": len(impacted),
-        "on_blocked": on_blocked, "op": op, "set_size": set_size,
-        "set_components": set_components if set_components is not None else [component["id"]],
-    })
+    change = fact_fields.build(
+        "change",
+        {
+            "component": component["id"],
+            "type": component["type"],
+            "nickname": component["nickname"],
+            "environment": component["environment"],
+            "changed_keys": keys(diff),
+            "added_keys": keys(diff, "added"),
+            "removed_keys": keys(diff, "removed"),
+            "modified_keys": keys(diff, "changed"),
+            "old": {e["key"]: e["old"] for e in diff if e["op"] != "added"},
+            "new": {e["key"]: e["new"] for e in diff if e["op"] != "removed"},
+            "requested_by": requested_by,
+            "reason": reason,
+            "affected_count": len(impacted),
+            "on_blocked": on_blocked,
+            "op": op,
+            "set_size": set_size,
+            "set_components": set_components if set_components is not None else [component["id"]],
+        },
+    )
     seen = fact_fields.build("component", {**component, "config": seen_config})
     return [{"change": change, "component": seen, "impacted": None, "siblings": siblings}] + [
-        {"change": change, "component": seen, "impacted": row, "siblings": siblings} for row in impacted]
+        {"change": change, "component": seen, "impacted": row, "siblings": siblings} for row in impacted
+    ]

@@ -39,8 +39,9 @@ class ChangeLifecycle:
         return self.repo.queue(component)
 
     # -- moves that need no analysis --------------------------------------------------------------
-    def _move(self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None,
-              kind: str = "queue") -> dict:
+    def _move(
+        self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None, kind: str = "queue"
+    ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
         A change on a component deleted since it was stored moves too: its audit entry names the deleted
         component (there is no node to link it to any more)."""
@@ -49,35 +50,67 @@ class ChangeLifecycle:
         now, log_id = self.gate.clock(), self.gate.new_id("log")
         live = gtx.component(change["component_id"])
         component = live or gtx.deleted_component(change["component_id"]) or {"id": change["component_id"]}
-        audit = commits.audit_entry(log_id=log_id, kind=kind, now=now, component=component,
-                                    request=replace(request, requested_by=actor or request.requested_by),
-                                    status=str(status), change_id=change["id"], note=note)
-        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now,
-                                               note=note)
+        audit = commits.audit_entry(
+            log_id=log_id,
+            kind=kind,
+            now=now,
+            component=component,
+            request=replace(request, requested_by=actor or request.requested_by),
+            status=str(status),
+            change_id=change["id"],
+            note=note,
+        )
+        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now, note=note)
         if isinstance(request, ChangeSet) or live is None:
             # no component node to write through (a set, or a component deleted since): the set's statement
-            gtx.commit_change_set(set_commit.transition_statement(change, audit=audit, change_request=record,
-                                                                  now=now))
+            gtx.commit_change_set(set_commit.transition_statement(change, audit=audit, change_request=record, now=now))
         else:
-            gtx.commit(commits.statement(component_id=change["component_id"], analysis=None, status=status,
-                                         audit=audit, change_request=record, now=now))
+            gtx.commit(
+                commits.statement(
+                    component_id=change["component_id"],
+                    analysis=None,
+                    status=status,
+                    audit=audit,
+                    change_request=record,
+                    now=now,
+                )
+            )
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
-        return {"change_id": change["id"], "status": str(status), "note": note, "log_entry_id": log_id,
-                "component": change["component_id"], "transition": True}
+        return {
+            "change_id": change["id"],
+            "status": str(status),
+            "note": note,
+            "log_entry_id": log_id,
+            "component": change["component_id"],
+            "transition": True,
+        }
 
-    def _locked_move(self, change: dict, expected: ChangeStatus, to: ChangeStatus, *, note: str,
-                     actor: str | None = None, kind: str = "queue", why: str | None = None,
-                     principal=None) -> dict:
+    def _locked_move(
+        self,
+        change: dict,
+        expected: ChangeStatus,
+        to: ChangeStatus,
+        *,
+        note: str,
+        actor: str | None = None,
+        kind: str = "queue",
+        why: str | None = None,
+        principal=None,
+    ) -> dict:
         """Lock the component, check the request is still `expected` (and that `principal` may act on its
         environment), move it to `to`: one transaction."""
+
         def work(gtx: GraphTx) -> dict:
             gtx.lock(change["component_id"])  # when it exists: a set's creates and deleted components have none
             if principal is not None:
                 refused = [e for e in _environments(gtx, change) if not principal.may_touch(e)]
                 if refused:
                     environment = refused[0]
-                    raise Forbidden(f"this token may not act on {environment!r} components", cause="environment",
-                                    component=change["component_id"])
+                    raise Forbidden(
+                        f"this token may not act on {environment!r} components",
+                        cause="environment",
+                        component=change["component_id"],
+                    )
             current = gtx.change_for_update(change["id"])
             require(current["status"], expected, change_id=change["id"], why=why)
             return self._move(gtx, current, to, note=note, actor=actor, kind=kind)
@@ -87,11 +120,20 @@ class ChangeLifecycle:
     def cancel(self, change_id: str, requested_by: str, actor=None) -> dict:
         current = self.get_change(change_id)
         if actor is not None and actor.role != "admin" and current["requested_by"] != actor.name:
-            raise Forbidden("only the requester (or an admin) may cancel a change", cause="not_requester",
-                            component=current["component_id"])
-        return self._locked_move(current, ChangeStatus.QUEUED, ChangeStatus.CANCELLED,
-                                 note=f"cancelled by {requested_by}", actor=requested_by,
-                                 why="only a queued change can be cancelled", principal=actor)
+            raise Forbidden(
+                "only the requester (or an admin) may cancel a change",
+                cause="not_requester",
+                component=current["component_id"],
+            )
+        return self._locked_move(
+            current,
+            ChangeStatus.QUEUED,
+            ChangeStatus.CANCELLED,
+            note=f"cancelled by {requested_by}",
+            actor=requested_by,
+            why="only a queued change can be cancelled",
+            principal=actor,
+        )
 
     # -- approvals --------------------------------------------------------------------------------
     def _pending(self, change_id: str, actor) -> dict:
@@ -99,30 +141,45 @@ class ChangeLifecycle:
         require(change["status"], ChangeStatus.PENDING_APPROVAL, change_id=change_id)
         if actor is not None:
             if actor.name == change["requested_by"]:
-                raise Forbidden("a change cannot be approved or denied by its requester",
-                                cause="self_approval", component=change["component_id"])
+                raise Forbidden(
+                    "a change cannot be approved or denied by its requester",
+                    cause="self_approval",
+                    component=change["component_id"],
+                )
             needed = change.get("approver_role") or "approver"
             if actor.role not in (needed, "admin"):
-                raise Forbidden(f"this change needs a {needed!r} to approve it", cause="approver_role",
-                                component=change["component_id"])
+                raise Forbidden(
+                    f"this change needs a {needed!r} to approve it",
+                    cause="approver_role",
+                    component=change["component_id"],
+                )
         return change
 
     def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
         """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
         change = self._pending(change_id, actor)
-        write = Write(request_of(change), kind="approval",
-                      stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
-                      guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
-                      approved_by=actor.name if actor else "system",
-                      result_extra={"approval_comment": comment} if comment else {})
+        write = Write(
+            request_of(change),
+            kind="approval",
+            stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
+            guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
+            approved_by=actor.name if actor else "system",
+            result_extra={"approval_comment": comment} if comment else {},
+        )
         return self.gate.execute(write, actor=actor)
 
     def deny(self, change_id: str, actor, reason: str | None = None) -> dict:
         change = self._pending(change_id, actor)
         who = actor.name if actor else "system"
-        return self._locked_move(change, ChangeStatus.PENDING_APPROVAL, ChangeStatus.DENIED,
-                                 note=f"denied by {who}: {reason or 'no reason'}", actor=who, kind="approval",
-                                 principal=actor)
+        return self._locked_move(
+            change,
+            ChangeStatus.PENDING_APPROVAL,
+            ChangeStatus.DENIED,
+            note=f"denied by {who}: {reason or 'no reason'}",
+            actor=who,
+            kind="approval",
+            principal=actor,
+        )
 
     # -- queue ------------------------------------------------------------------------------------
     def process_head(self, component_id: str) -> dict | None:
@@ -131,6 +188,7 @@ class ChangeLifecycle:
         Runs under the component's lock, so concurrent processors (any process, any host) apply
         each request exactly once; an uncommitted attempt (crash, kill) leaves it queued.
         """
+
         def head(gtx: GraphTx) -> dict | None:
             # the component's lock when it exists; a set of creates waits on ids not in the graph yet, and a
             # change on a component deleted since must still leave the queue (rejected, saying why)
@@ -142,10 +200,10 @@ class ChangeLifecycle:
             return None
         try:
             if self._expired(change):
-                return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED,
-                                         note="queue TTL elapsed")
-            write = Write(request_of(change), kind="queue", stored=change,
-                          guard=_still(change["id"], ChangeStatus.QUEUED))
+                return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED, note="queue TTL elapsed")
+            write = Write(
+                request_of(change), kind="queue", stored=change, guard=_still(change["id"], ChangeStatus.QUEUED)
+            )
             return self.gate.execute(write)
         except ServiceUnavailable:
             raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
@@ -159,12 +217,16 @@ class ChangeLifecycle:
     def _reject_if_queued(self, change: dict, why: KarmaError) -> dict:
         """A queued request that can no longer apply (invalid now, illegal move, its component deleted) is
         rejected, saying why; one another processor moved first is left alone."""
+
         def work(gtx: GraphTx) -> dict:
             gtx.lock(change["component_id"])
             current = gtx.change_for_update(change["id"])
             if current is None or current["status"] != ChangeStatus.QUEUED:
-                return {"change_id": change["id"], "status": current["status"] if current else "gone",
-                        "transition": False}
+                return {
+                    "change_id": change["id"],
+                    "status": current["status"] if current else "gone",
+                    "transition": False,
+                }
             return self._move(gtx, current, ChangeStatus.REJECTED, note=_reason(gtx, why))
 
         return self.repo.in_write_tx(work)
@@ -178,8 +240,13 @@ class ChangeLifecycle:
                 break
             if result.get("transition") is False and result["status"] != ChangeStatus.QUEUED:
                 continue  # another processor moved it first: nothing done here
-            out.append({k: result.get(k) for k in ("change_id", "status", "log_entry_id", "note", "blockers")
-                        if result.get(k) is not None})
+            out.append(
+                {
+                    k: result.get(k)
+                    for k in ("change_id", "status", "log_entry_id", "note", "blockers")
+                    if result.get(k) is not None
+                }
+            )
             if result["status"] == ChangeStatus.QUEUED:
                 break
         return out
@@ -198,8 +265,10 @@ def _reason(gtx: GraphTx, exc: KarmaError) -> str:
     deleted = gtx.deleted_component(missing) if missing else None
     if deleted is None:
         return exc.message
-    return (f"component {missing!r} was deleted by change {deleted['change_id']} at {deleted['deleted_at']}; "
-            "this queued change can no longer apply")
+    return (
+        f"component {missing!r} was deleted by change {deleted['change_id']} at {deleted['deleted_at']}; "
+        "this queued change can no longer apply"
+    )
 
 
 def _environments(gtx: GraphTx, change: dict) -> list[str]:
@@ -214,11 +283,13 @@ def _environments(gtx: GraphTx, change: dict) -> list[str]:
 
 def _still(change_id: str, expected: ChangeStatus):
     """Guard: the stored request is still `expected` under the lock (else 409, cause change_<status>)."""
+
     def guard(gtx: GraphTx) -> None:
         current = gtx.change_for_update(change_id)
         if current is None:
             raise unknown_change(change_id)
         require(current["status"], expected, change_id=change_id)
+
     return guard
 
 

@@ -12,13 +12,26 @@ class ChangeListing:
     def __init__(self, repo: GraphRepository):
         self.repo = repo
 
-    def list(self, *, status: str | None = None, component: str | None = None, requested_by: str | None = None,
-             page: int = 1, page_size: int = 50) -> dict:
-        row = self.repo.list_changes(status=status, component=component, requested_by=requested_by,
-                                     skip=(page - 1) * page_size, limit=page_size)
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        component: str | None = None,
+        requested_by: str | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> dict:
+        row = self.repo.list_changes(
+            status=status, component=component, requested_by=requested_by, skip=(page - 1) * page_size, limit=page_size
+        )
         items = []
         for item in row["items"]:
             request = item.pop("request", None) or {}
-            items.append({**{k: v for k, v in item.items() if v is not None},
-                          "reason": request.get("reason"), "proposed_change": request.get("proposed_change")})
+            items.append(
+                {
+                    **{k: v for k, v in item.items() if v is not None},
+                    "reason": request.get("reason"),
+                    "proposed_change": request.get("proposed_change"),
+                }
+            )
         return {"items": items, "total": row["total"], "page": page, "page_size": page_size}

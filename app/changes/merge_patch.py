@@ -34,4 +34,3 @@ def create(source: dict, target: dict) -> dict:
         elif value != source[key] or type(value) is not type(source[key]):
             patch[key] = copy.deepcopy(value)
     return patch
-

@@ -18,15 +18,20 @@ class ChangeRequest:
     expected_version: int | None = None
 
     def to_dict(self) -> dict:
-        return {"component": self.component, "proposed_change": self.proposed_change,
-                "requested_by": self.requested_by, "reason": self.reason,
-                "on_blocked": self.on_blocked, "expected_version": self.expected_version}
+        return {
+            "component": self.component,
+            "proposed_change": self.proposed_change,
+            "requested_by": self.requested_by,
+            "reason": self.reason,
+            "on_blocked": self.on_blocked,
+            "expected_version": self.expected_version,
+        }
 
 
 @dataclass
 class Impact:
-    rows: list[dict]          # affected components: id, type, depth, path, edge_kinds, runtime, action
-    edges: list[dict]         # stored edges among the changed component and the affected ones
+    rows: list[dict]  # affected components: id, type, depth, path, edge_kinds, runtime, action
+    edges: list[dict]  # stored edges among the changed component and the affected ones
     siblings: list[dict] = field(default_factory=list)  # same type, same provider, same reference key
 
     @property
@@ -37,7 +42,7 @@ class Impact:
 @dataclass
 class Analysis:
     request: ChangeRequest
-    component: dict           # id, type, nickname, environment, version, config, runtime
+    component: dict  # id, type, nickname, environment, version, config, runtime
     new_config: dict
     diff: list[dict]
     edges_add: list[dict]
@@ -47,7 +52,7 @@ class Analysis:
     actions: dict = field(default_factory=dict)
     mode: str = "full"
     approved_by: str | None = None  # an approval satisfies require_approval decisions
-    rules_saw: dict | None = None   # the facts, time and rules fingerprint of the evaluation (audited)
+    rules_saw: dict | None = None  # the facts, time and rules fingerprint of the evaluation (audited)
 
     @property
     def versions(self) -> dict[str, int]:
@@ -76,8 +81,10 @@ class Analysis:
             "change_id": None,
             "component": self.component["id"],
             "mode": self.mode,
-            "version": {"current": self.component["version"],
-                        "after": self.component["version"] + 1 if applied else self.component["version"]},
+            "version": {
+                "current": self.component["version"],
+                "after": self.component["version"] + 1 if applied else self.component["version"],
+            },
             "diff": self.diff,
             "decisions": self.decisions,
             "blockers": self.blockers,

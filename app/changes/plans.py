@@ -68,7 +68,7 @@ def verify(plan_id: str, prefix: str = PREFIX, what: str = "plan") -> dict:
     issued; 404 for anything else."""
     try:
         assert plan_id.startswith(prefix)
-        body, mac = plan_id[len(prefix):].rsplit(".", 1)
+        body, mac = plan_id[len(prefix) :].rsplit(".", 1)
         assert hmac.compare_digest(mac, _mac(prefix, body))
         return json.loads(_unb64(body))
     except (AssertionError, ValueError, json.JSONDecodeError):

@@ -22,16 +22,19 @@ from app.errors import Unprocessable
 from app.ids import new_id
 
 
-def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = False, via: str = "cli"
-                ) -> tuple[ChangeSet | None, list[str]]:
+def desired_set(
+    repo, doc, *, requested_by: str, reason: str, prune: bool = False, via: str = "cli"
+) -> tuple[ChangeSet | None, list[str]]:
     """(the change set, notes) that turns the graph into `doc`; None when the graph already is the file."""
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
     current = repo.seed_state(sorted(set(ids) | seeding.referenced_ids(doc)))
-    components, edges = seeding.validate(doc, {cid: {"environment": c["environment"], "type": c["type"]}
-                                               for cid, c in current.items()},
-                                       repo.reference_values(seeding.lookups(raw)))
+    components, edges = seeding.validate(
+        doc,
+        {cid: {"environment": c["environment"], "type": c["type"]} for cid, c in current.items()},
+        repo.reference_values(seeding.lookups(raw)),
+    )
     ops, notes, errors = [], [], {}
     for comp in components:
         old = current.get(comp["id"])
@@ -40,11 +43,14 @@ def desired_set(repo, doc, *, requested_by: str, reason: str, prune: bool = Fals
             if comp["runtime"]:
                 notes.append(f"{comp['id']}: runtime in the file ignored (deploys report runtime)")
         elif old["environment"] != comp["environment"]:
-            errors[comp["id"]] = [f"environment {old['environment']!r} cannot become {comp['environment']!r}; "
-                                  "delete and create it instead"]
+            errors[comp["id"]] = [
+                f"environment {old['environment']!r} cannot become {comp['environment']!r}; "
+                "delete and create it instead"
+            ]
         elif old["config"] != comp["config"]:
-            ops.append(Operation("update", comp["id"], proposed_change=merge_patch.create(old["config"],
-                                                                                          comp["config"])))
+            ops.append(
+                Operation("update", comp["id"], proposed_change=merge_patch.create(old["config"], comp["config"]))
+            )
     if errors:
         raise Unprocessable("the seed file cannot be applied to this graph", errors=errors)
     if prune:
@@ -61,8 +67,17 @@ def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False,
     doc = seeding.read_file(path)
     if repo.component_count() == 0 and not plan:
         now = utcnow()
-        audit = {"id": new_id("log"), "kind": "import", "timestamp": now, "requested_by": requested_by,
-                 "via": "cli", "status": "applied", "reason": f"seed {path}", "affected": [], "warnings": []}
+        audit = {
+            "id": new_id("log"),
+            "kind": "import",
+            "timestamp": now,
+            "requested_by": requested_by,
+            "via": "cli",
+            "status": "applied",
+            "reason": f"seed {path}",
+            "affected": [],
+            "warnings": [],
+        }
         result = seeding.load(repo, path, audit=audit)
         return {"seed": "import", "log_entry_id": audit["id"], **result}
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)

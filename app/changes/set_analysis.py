@@ -23,10 +23,10 @@ from app.errors import Conflict, NotFound, Unprocessable
 
 @dataclass
 class OperationAnalysis:
-    index: int               # position in the request
-    position: int            # position in the safe order
+    index: int  # position in the request
+    position: int  # position in the safe order
     op: Operation
-    component: dict          # id, type, nickname, environment, version, config, runtime (before the op)
+    component: dict  # id, type, nickname, environment, version, config, runtime (before the op)
     new_config: dict | None  # None for a delete
     diff: list[dict]
     edges_add: list[dict]
@@ -40,24 +40,36 @@ class OperationAnalysis:
     siblings: list[dict] = field(default_factory=list)  # the siblings its rules saw (as the set left them)
 
     def result(self) -> dict:
-        out: dict[str, Any] = {"index": self.index, "order": self.position, "op": self.op.op,
-                               "component": self.component["id"],
-                               "affected_components": [r["id"] for r in self.impact],
-                               "impact": self.impact, "decisions": self.decisions, "facts": self.facts,
-                               "edges_added": self.edges_add, "edges_removed": self.edges_remove}
+        out: dict[str, Any] = {
+            "index": self.index,
+            "order": self.position,
+            "op": self.op.op,
+            "component": self.component["id"],
+            "affected_components": [r["id"] for r in self.impact],
+            "impact": self.impact,
+            "decisions": self.decisions,
+            "facts": self.facts,
+            "edges_added": self.edges_add,
+            "edges_removed": self.edges_remove,
+        }
         if self.op.is_edge:
-            out.update(edge=self.op.edge, version={"current": self.component["version"],
-                                                   "after": self.component["version"]})
+            out.update(
+                edge=self.op.edge, version={"current": self.component["version"], "after": self.component["version"]}
+            )
         elif self.op.op == "create":
             out.update(config=self.new_config, version={"current": None, "after": 1})
         elif self.op.op == "update":
-            out.update(diff=self.diff, version={"current": self.component["version"],
-                                                "after": self.component["version"] + 1})
+            out.update(
+                diff=self.diff, version={"current": self.component["version"], "after": self.component["version"] + 1}
+            )
         else:
-            out.update(deleted={**{k: self.component[k] for k in ("id", "type", "environment", "version",
-                                                                  "config", "runtime")},
-                                "explicit_edges": self.explicit_edges},
-                       version={"current": self.component["version"], "after": None})
+            out.update(
+                deleted={
+                    **{k: self.component[k] for k in ("id", "type", "environment", "version", "config", "runtime")},
+                    "explicit_edges": self.explicit_edges,
+                },
+                version={"current": self.component["version"], "after": None},
+            )
         return out
 
 
@@ -105,17 +117,27 @@ class SetAnalysis:
         return decided(self.decisions, self.change_set.on_blocked, bool(self.approved_by))
 
     def result(self, status: ChangeStatus, **extra: Any) -> dict:
-        body = {"status": str(status), "affected_components": [r["id"] for r in self.affected],
-                "warnings": self.warnings, "log_entry_id": None, "change_id": None, "mode": self.mode,
-                "set_size": len(self.operations), "order": [o.component["id"] for o in self.operations],
-                "operations": [o.result() for o in sorted(self.operations, key=lambda o: o.index)],
-                "decisions": self.decisions, "blockers": self.blockers, "actions": self.actions}
+        body = {
+            "status": str(status),
+            "affected_components": [r["id"] for r in self.affected],
+            "warnings": self.warnings,
+            "log_entry_id": None,
+            "change_id": None,
+            "mode": self.mode,
+            "set_size": len(self.operations),
+            "order": [o.component["id"] for o in self.operations],
+            "operations": [o.result() for o in sorted(self.operations, key=lambda o: o.index)],
+            "decisions": self.decisions,
+            "blockers": self.blockers,
+            "actions": self.actions,
+        }
         body.update(extra)
         return body
 
 
-def analyse_set(change_set: ChangeSet, ctx: dict, *, mode: str, policy=None, now=None,
-                state: GraphState | None = None) -> SetAnalysis:
+def analyse_set(
+    change_set: ChangeSet, ctx: dict, *, mode: str, policy=None, now=None, state: GraphState | None = None
+) -> SetAnalysis:
     """``now``: the request time the rules see (time conditions); the engine's clock when None.
     ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
     check_structure(change_set)
@@ -136,35 +158,59 @@ def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
         if op.is_edge:
             continue  # its ends may be created by the set: checked in order (_analyse_edge)
         if op.op == "create" and op.component in state.nodes:
-            raise Conflict(f"component {op.component!r} already exists; update it instead",
-                           cause="component_exists", component=op.component, operation=i)
+            raise Conflict(
+                f"component {op.component!r} already exists; update it instead",
+                cause="component_exists",
+                component=op.component,
+                operation=i,
+            )
         if op.op != "create" and op.component not in state.nodes:
-            raise NotFound(f"component {op.component!r} not found", cause="unknown_component",
-                           component=op.component, operation=i)
+            raise NotFound(
+                f"component {op.component!r} not found", cause="unknown_component", component=op.component, operation=i
+            )
         expected = op.expected_version
         if op.op != "create" and expected is not None and expected != state.nodes[op.component]["version"]:
             current = state.nodes[op.component]["version"]
-            raise Conflict(f"component {op.component!r} is at version {current}, not {expected}",
-                           cause="stale_version", component=op.component, operation=i,
-                           current_version=current, expected_version=expected)
+            raise Conflict(
+                f"component {op.component!r} is at version {current}, not {expected}",
+                cause="stale_version",
+                component=op.component,
+                operation=i,
+                current_version=current,
+                expected_version=expected,
+            )
 
 
 def _component(node: dict) -> dict:
-    return {"id": node["id"], "type": node["type"], "nickname": node.get("nickname"),
-            "environment": node["environment"], "version": node["version"],
-            "config": node.get("config") or {}, "runtime": node.get("runtime") or {}}
+    return {
+        "id": node["id"],
+        "type": node["type"],
+        "nickname": node.get("nickname"),
+        "environment": node["environment"],
+        "version": node["version"],
+        "config": node.get("config") or {},
+        "runtime": node.get("runtime") or {},
+    }
 
 
-def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
-                       policy, refs: SetReferences, now) -> OperationAnalysis:
+def _analyse_operation(
+    change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str, policy, refs: SetReferences, now
+) -> OperationAnalysis:
     op = change_set.operations[i]
     if op.is_edge:
         return _analyse_edge(change_set, i, position, state, mode, policy, now)
     type_name, nickname = split_id(op.component)
     ctype = get_type(type_name)
     if op.op == "create":
-        component = {"id": op.component, "type": type_name, "nickname": nickname,
-                     "environment": op.environment, "version": 0, "config": {}, "runtime": {}}
+        component = {
+            "id": op.component,
+            "type": type_name,
+            "nickname": nickname,
+            "environment": op.environment,
+            "version": 0,
+            "config": {},
+            "runtime": {},
+        }
         new_config = copy.deepcopy(op.config)
         resolved = _validate(ctype, i, "config", op.config, new_config, component, refs)
     else:
@@ -177,29 +223,55 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
             new_config, resolved = None, {}
     entries = config_diff(component["config"], new_config or {})
     if op.op == "update" and not entries:
-        raise Unprocessable("the proposed change changes nothing", component=op.component,
-                            errors={f"changes[{i}].proposed_change": ["no config key would change"]})
+        raise Unprocessable(
+            "the proposed change changes nothing",
+            component=op.component,
+            errors={f"changes[{i}].proposed_change": ["no config key would change"]},
+        )
     # the edges its references have now, and after: a key the operation does not touch keeps its edge
     touched_keys = set(op.config or {}) if op.op == "create" else set(op.proposed_change or {})
     current = state.outgoing.get(op.component, [])
     old_edges = {_edge_key(e): e for e in current}
-    new_edges = {} if new_config is None else {_edge_key(e): e for e in (
-        [e for e in current if e["via"] not in touched_keys]
-        + [e for e in ctype.edges(op.component, new_config, resolved) if e["via"] in touched_keys])}
+    new_edges = (
+        {}
+        if new_config is None
+        else {
+            _edge_key(e): e
+            for e in (
+                [e for e in current if e["via"] not in touched_keys]
+                + [e for e in ctype.edges(op.component, new_config, resolved) if e["via"] in touched_keys]
+            )
+        }
+    )
     if op.op == "create" and op.explicit_edges:  # a rollback re-creating a deleted component
-        new_edges.update({(e["source"], e["target"], e["kind"], e["via"]): dict(e) for e in op.explicit_edges
-                          if state.environment_of(e["target"] if e["source"] == op.component else e["source"])})
+        new_edges.update(
+            {
+                (e["source"], e["target"], e["kind"], e["via"]): dict(e)
+                for e in op.explicit_edges
+                if state.environment_of(e["target"] if e["source"] == op.component else e["source"])
+            }
+        )
     impact = [] if mode == "just-apply" or op.op == "create" else state.impact(op.component)
     analysis = OperationAnalysis(
-        index=i, position=position, op=op, component=component, new_config=new_config, diff=entries,
+        index=i,
+        position=position,
+        op=op,
+        component=component,
+        new_config=new_config,
+        diff=entries,
         edges_add=[new_edges[k] for k in new_edges if k not in old_edges],
-        edges_remove=[old_edges[k] for k in old_edges if k not in new_edges], impact=impact)
+        edges_remove=[old_edges[k] for k in old_edges if k not in new_edges],
+        impact=impact,
+    )
     analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
     analysis.out_edges = [e for e in new_edges.values() if e["via"] != "seed"]
     if op.op == "delete":
         analysis.explicit_edges = state.explicit.get(op.component, [])
-    providers = ({(e["target"], e["via"]) for e in new_edges.values() if e["kind"] == "depends_on"}
-                 if op.op == "create" else state.providers(op.component))
+    providers = (
+        {(e["target"], e["via"]) for e in new_edges.values() if e["kind"] == "depends_on"}
+        if op.op == "create"
+        else state.providers(op.component)
+    )
     _judge(change_set, analysis, state.siblings(op.component, type_name, providers), mode, policy, now)
     # the graph as it is after this operation, for the ones after it
     if op.op == "create":
@@ -213,8 +285,9 @@ def _analyse_operation(change_set: ChangeSet, i: int, position: int, state: Grap
     return analysis
 
 
-def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str,
-                  policy, now) -> OperationAnalysis:
+def _analyse_edge(
+    change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str, policy, now
+) -> OperationAnalysis:
     """add_edge / remove_edge: an explicit dependency no config key expresses. Both ends exist (or were
     created before it) in one environment; the emits rule of the seed loader holds; a config-derived edge
     is changed through its key, not here. Its impact is the source's: what depends on it."""
@@ -224,26 +297,51 @@ def _analyse_edge(change_set: ChangeSet, i: int, position: int, state: GraphStat
             raise NotFound(f"component {end!r} not found", cause="unknown_component", component=end, operation=i)
     source, target = state.nodes[op.component], state.nodes[op.target]
     if source["environment"] != target["environment"]:
-        raise Unprocessable("an edge stays within one environment", component=op.component, operation=i,
-                            errors={f"{where}.target": [f"{op.target!r} is in {target['environment']!r}, not "
-                                                        f"{source['environment']!r}"]})
+        raise Unprocessable(
+            "an edge stays within one environment",
+            component=op.component,
+            operation=i,
+            errors={
+                f"{where}.target": [f"{op.target!r} is in {target['environment']!r}, not {source['environment']!r}"]
+            },
+        )
     problem = emits_problem(source["type"], target["type"], op.kind)
     if problem:
-        raise Unprocessable("this explicit edge is not allowed", errors={f"{where}.kind": [problem]},
-                            component=op.component, operation=i)
+        raise Unprocessable(
+            "this explicit edge is not allowed",
+            errors={f"{where}.kind": [problem]},
+            component=op.component,
+            operation=i,
+        )
     edge = op.edge
     present = (edge["source"], edge["target"], edge["kind"], edge["via"]) in state.edges
     if op.op == "add_edge" and present:
-        raise Conflict(f"the explicit edge {op.component} -{op.kind}-> {op.target} already exists",
-                       cause="edge_exists", component=op.component, operation=i)
+        raise Conflict(
+            f"the explicit edge {op.component} -{op.kind}-> {op.target} already exists",
+            cause="edge_exists",
+            component=op.component,
+            operation=i,
+        )
     if op.op == "remove_edge" and not present:
-        raise NotFound(f"no explicit edge {op.component} -{op.kind}-> {op.target} (a config reference is "
-                       "removed through its key)", cause="unknown_edge", component=op.component, operation=i)
+        raise NotFound(
+            f"no explicit edge {op.component} -{op.kind}-> {op.target} (a config reference is removed through its key)",
+            cause="unknown_edge",
+            component=op.component,
+            operation=i,
+        )
     component = _component(source)
     impact = [] if mode == "just-apply" else state.impact(op.component)
-    analysis = OperationAnalysis(index=i, position=position, op=op, component=component, new_config=None,
-                                 diff=[], edges_add=[edge] if op.op == "add_edge" else [],
-                                 edges_remove=[edge] if op.op == "remove_edge" else [], impact=impact)
+    analysis = OperationAnalysis(
+        index=i,
+        position=position,
+        op=op,
+        component=component,
+        new_config=None,
+        diff=[],
+        edges_add=[edge] if op.op == "add_edge" else [],
+        edges_remove=[edge] if op.op == "remove_edge" else [],
+        impact=impact,
+    )
     analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
     siblings = state.siblings(op.component, source["type"], state.providers(op.component))
     _judge(change_set, analysis, siblings, mode, policy, now)
@@ -256,8 +354,9 @@ def _edge_key(edge: dict) -> tuple:
     return edge["target"], edge["kind"], edge["via"]
 
 
-def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, component: dict,
-              refs: SetReferences) -> dict:
+def _validate(
+    ctype, i: int, field_name: str, body: dict, new_config: dict, component: dict, refs: SetReferences
+) -> dict:
     """422 naming the operation and each key (schema, references) → the references resolved
     ({(key, value): target id}) for the keys `body` sets."""
     where = f"changes[{i}].{field_name}"
@@ -271,8 +370,9 @@ def _validate(ctype, i: int, field_name: str, body: dict, new_config: dict, comp
     for key, messages in problems.items():
         errors.setdefault(f"{where}.{key}", []).extend(messages)
     if errors:
-        raise Unprocessable("an operation of the change set is not valid", errors=errors,
-                            component=component["id"], operation=i)
+        raise Unprocessable(
+            "an operation of the change set is not valid", errors=errors, component=component["id"], operation=i
+        )
     return resolved
 
 
@@ -282,12 +382,19 @@ def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dic
     op = change_set.operations[i]
     moving = {(o.component, key) for o in change_set.operations if o.op == "update" for key in o.proposed_change or {}}
     deleted = {o.component for o in change_set.operations if o.op == "delete"}
-    rows = [r for r in state.value_referrers.get(op.component, [])
-            if r["source"] not in deleted and (r["source"], r["via"]) not in moving]
+    rows = [
+        r
+        for r in state.value_referrers.get(op.component, [])
+        if r["source"] not in deleted and (r["source"], r["via"]) not in moving
+    ]
     problems = references.referrer_errors(ctype.name, new_config, op.proposed_change, rows)
     if problems:
-        raise Unprocessable("an operation of the change set is not valid", component=op.component, operation=i,
-                            errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()})
+        raise Unprocessable(
+            "an operation of the change set is not valid",
+            component=op.component,
+            operation=i,
+            errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()},
+        )
 
 
 def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:
@@ -301,7 +408,8 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
             if source in deleted:
                 continue
             if source in final_config and not any(  # updated in the set: does it still point here?
-                    e["target"] == target for e in state.outgoing.get(source, [])):
+                e["target"] == target for e in state.outgoing.get(source, [])
+            ):
                 continue
             dangling.append({"component": target, "referrer": source, "key": ref["via"]})
     for o in analysed:  # a create/update in the set pointing at a component the set deletes
@@ -314,8 +422,11 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
                 dangling.append({"component": e["target"], "referrer": o.component["id"], "key": e["via"]})
     if dangling:
         names = ", ".join(f"{d['referrer']} ({d['key']}) → {d['component']}" for d in dangling)
-        raise Conflict(f"deleting would leave dangling references: {names}; update or delete the referrers "
-                       "in the same set", cause="still_referenced", referrers=dangling)
+        raise Conflict(
+            f"deleting would leave dangling references: {names}; update or delete the referrers in the same set",
+            cause="still_referenced",
+            referrers=dangling,
+        )
 
 
 def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict] | None = None) -> list[dict]:
@@ -323,10 +434,19 @@ def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[
     operation and the set. `siblings`: those the rules see (default: those its judgement saw)."""
     siblings = o.siblings if siblings is None else siblings
     comp = o.component
-    return rule_facts(component=comp, seen_config=o.new_config if o.op.op == "create" else comp["config"],
-                      diff=o.diff, requested_by=change_set.requested_by, reason=change_set.reason,
-                      on_blocked=change_set.on_blocked, impacted=o.impact, siblings=siblings, op=o.op.op,
-                      set_size=len(change_set.operations), set_components=change_set.component_ids)
+    return rule_facts(
+        component=comp,
+        seen_config=o.new_config if o.op.op == "create" else comp["config"],
+        diff=o.diff,
+        requested_by=change_set.requested_by,
+        reason=change_set.reason,
+        on_blocked=change_set.on_blocked,
+        impacted=o.impact,
+        siblings=siblings,
+        op=o.op.op,
+        set_size=len(change_set.operations),
+        set_components=change_set.component_ids,
+    )
 
 
 def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mode: str, policy, now) -> None:
@@ -344,17 +464,35 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     rows: dict[str, dict] = {}
     for o in analysed:
         for r in o.impact:
-            rows.setdefault(r["id"], {"component": r["id"], "type": r["type"], "action": r["action"],
-                                      "reason": f"{' → '.join(r['path'])} ({', '.join(r['edge_kinds'])})"})
+            rows.setdefault(
+                r["id"],
+                {
+                    "component": r["id"],
+                    "type": r["type"],
+                    "action": r["action"],
+                    "reason": f"{' → '.join(r['path'])} ({', '.join(r['edge_kinds'])})",
+                },
+            )
     verbs = {"create": "create", "update": "apply-config", "delete": "teardown"}
     for o in analysed:
         if o.op.is_edge:  # its dependencies changed: its own type's action, unless an op on it says more
             action = get_type(o.component["type"]).action
-            rows.setdefault(o.component["id"], {"component": o.component["id"], "type": o.component["type"],
-                                                "action": action, "reason": f"operation {o.index} ({o.op.op})"})
+            rows.setdefault(
+                o.component["id"],
+                {
+                    "component": o.component["id"],
+                    "type": o.component["type"],
+                    "action": action,
+                    "reason": f"operation {o.index} ({o.op.op})",
+                },
+            )
             continue
-        rows[o.component["id"]] = {"component": o.component["id"], "type": o.component["type"],
-                                   "action": verbs[o.op.op], "reason": f"operation {o.index} ({o.op.op})"}
+        rows[o.component["id"]] = {
+            "component": o.component["id"],
+            "type": o.component["type"],
+            "action": verbs[o.op.op],
+            "reason": f"operation {o.index} ({o.op.op})",
+        }
     deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]
     live = [n for n in rows if n not in deleted]
     pairs = propagation_edges(state.edges_among(set(rows)) + [e for o in analysed for e in o.edges])
@@ -369,5 +507,9 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     out = []
     for i, wave in enumerate(waves):
         out.append([{**item, "wave": i} for item in wave])
-    return {"order": "providers-first, teardowns consumers-first", "waves": out,
-            "cycles": [c for c in (live_stuck, gone_stuck) if c], "count": sum(len(w) for w in out)}
+    return {
+        "order": "providers-first, teardowns consumers-first",
+        "waves": out,
+        "cycles": [c for c in (live_stuck, gone_stuck) if c],
+        "count": sum(len(w) for w in out),
+    }

@@ -19,8 +19,17 @@ def _edge(e: dict) -> dict:
     return {"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
 
 
-def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, now: datetime, audit: dict,
-              change_request: dict, rollback_of: str | None, enqueue: bool) -> dict:
+def statement(
+    analysis: SetAnalysis,
+    *,
+    status: ChangeStatus,
+    change_id: str,
+    now: datetime,
+    audit: dict,
+    change_request: dict,
+    rollback_of: str | None,
+    enqueue: bool,
+) -> dict:
     applied = status == ChangeStatus.APPLIED
     creates, updates, deletes, add, remove = [], [], [], [], []
     for o in analysis.operations:
@@ -30,16 +39,31 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
             remove += [_edge(e) for e in o.edges_remove]
             continue
         if o.op.op == "create":
-            creates.append({"id": cid, "type": o.component["type"], "nickname": o.component["nickname"],
-                            "environment": o.component["environment"], "config": dumps(o.new_config),
-                            "config_keys": list(o.new_config),
-                            "props": flat_properties(CONFIG_PREFIX, o.new_config)})
+            creates.append(
+                {
+                    "id": cid,
+                    "type": o.component["type"],
+                    "nickname": o.component["nickname"],
+                    "environment": o.component["environment"],
+                    "config": dumps(o.new_config),
+                    "config_keys": list(o.new_config),
+                    "props": flat_properties(CONFIG_PREFIX, o.new_config),
+                }
+            )
         elif o.op.op == "update":
-            updates.append({"id": cid, "config": dumps(o.new_config), "config_keys": list(o.new_config),
-                            "version": o.component["version"] + 1,
-                            "props": flat_properties(CONFIG_PREFIX,
-                                                     {e["key"]: e["new"] for e in o.diff if e["op"] != "removed"},
-                                                     [e["key"] for e in o.diff if e["op"] == "removed"])})
+            updates.append(
+                {
+                    "id": cid,
+                    "config": dumps(o.new_config),
+                    "config_keys": list(o.new_config),
+                    "version": o.component["version"] + 1,
+                    "props": flat_properties(
+                        CONFIG_PREFIX,
+                        {e["key"]: e["new"] for e in o.diff if e["op"] != "removed"},
+                        [e["key"] for e in o.diff if e["op"] == "removed"],
+                    ),
+                }
+            )
         else:
             deletes.append({"id": cid, "version": o.component["version"] + 1})
         if o.op.op != "delete":
@@ -50,79 +74,162 @@ def statement(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, no
     audit, change_request = request_ids.stamp(audit, change_request)
     environments = sorted({o.component["environment"] for o in analysis.operations})
     return {
-        "apply": applied, "creates": creates, "updates": updates, "deletes": deletes,
-        "edges_add": add, "edges_remove": remove, "now": now, "change_id": change_id,
-        "affected_versions": sorted(({"id": r["id"], "version": r["version"]} for r in affected),
-                                    key=lambda v: v["id"]),
+        "apply": applied,
+        "creates": creates,
+        "updates": updates,
+        "deletes": deletes,
+        "edges_add": add,
+        "edges_remove": remove,
+        "now": now,
+        "change_id": change_id,
+        "affected_versions": sorted(
+            ({"id": r["id"], "version": r["version"]} for r in affected), key=lambda v: v["id"]
+        ),
         "affected": [r["id"] for r in affected],
         "touched": analysis.change_set.component_ids,
-        "audit": audit, "change_request": change_request, "enqueue": enqueue, "rollback_of": rollback_of,
+        "audit": audit,
+        "change_request": change_request,
+        "enqueue": enqueue,
+        "rollback_of": rollback_of,
         "waits_on": sorted({d["component"] for d in analysis.blockers}) if queued else [],
-        "outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now,
-                                           change_set=_event_data(analysis.change_set, environments)),
+        "outbox": outbox_events.for_commit(
+            status=status,
+            audit=audit,
+            change_request=change_request,
+            now=now,
+            change_set=_event_data(analysis.change_set, environments),
+        ),
     }
 
 
 def _event_data(change_set: ChangeSet, environments: list[str]) -> dict:
     """What a set's events say besides a single change's fields: every component it touches, its size
     and its environments (a subscription naming any of them gets the event)."""
-    return {"components": change_set.component_ids, "set_size": len(change_set.operations),
-            "environments": environments}
+    return {
+        "components": change_set.component_ids,
+        "set_size": len(change_set.operations),
+        "environments": environments,
+    }
 
 
 def graph_patch(analysis: SetAnalysis) -> dict:
     """What the commit writes, per operation (shown in plans and results)."""
-    return {"operations": [{"op": o.op.op, "component": o.component["id"],
-                            "config_version": None if o.op.op in ("delete", "add_edge", "remove_edge")
-                            else o.component["version"] + 1,
-                            "config": o.new_config, "edges_added": o.edges_add, "edges_removed": o.edges_remove}
-                           for o in analysis.operations]}
+    return {
+        "operations": [
+            {
+                "op": o.op.op,
+                "component": o.component["id"],
+                "config_version": None
+                if o.op.op in ("delete", "add_edge", "remove_edge")
+                else o.component["version"] + 1,
+                "config": o.new_config,
+                "edges_added": o.edges_add,
+                "edges_removed": o.edges_remove,
+            }
+            for o in analysis.operations
+        ]
+    }
 
 
-def audit_entry(analysis: SetAnalysis, *, log_id: str, kind: str, now: datetime, status: ChangeStatus,
-                change_id: str, result: dict, rollback_of: str | None = None) -> dict:
+def audit_entry(
+    analysis: SetAnalysis,
+    *,
+    log_id: str,
+    kind: str,
+    now: datetime,
+    status: ChangeStatus,
+    change_id: str,
+    result: dict,
+    rollback_of: str | None = None,
+) -> dict:
     """The set's ONE AuditEntry: every operation's diff / created config / deleted snapshot included."""
     cs, first = analysis.change_set, analysis.operations[0].component
     applied = status == ChangeStatus.APPLIED
     return build_audit_entry(
-        kind=kind, log_id=log_id, now=now, requested_by=cs.requested_by, status=str(status),
-        component=first, request=cs.to_dict(), reason=cs.reason, change_id=change_id,
-        version_before=first.get("version"), version_after=(first.get("version") or 0) + (1 if applied else 0),
-        affected=[r["id"] for r in analysis.affected], warnings=analysis.warnings, rollback_of=rollback_of,
-        mode=analysis.mode, set_size=len(analysis.operations), via=cs.via,
+        kind=kind,
+        log_id=log_id,
+        now=now,
+        requested_by=cs.requested_by,
+        status=str(status),
+        component=first,
+        request=cs.to_dict(),
+        reason=cs.reason,
+        change_id=change_id,
+        version_before=first.get("version"),
+        version_after=(first.get("version") or 0) + (1 if applied else 0),
+        affected=[r["id"] for r in analysis.affected],
+        warnings=analysis.warnings,
+        rollback_of=rollback_of,
+        mode=analysis.mode,
+        set_size=len(analysis.operations),
+        via=cs.via,
         components=[o.component["id"] for o in analysis.operations],
-        operations=dumps([{k: v for k, v in op.items() if k not in ("impact", "facts")}
-                          for op in result["operations"]]),
-        decisions=dumps(analysis.decisions), actions=dumps(analysis.actions),
+        operations=dumps(
+            [{k: v for k, v in op.items() if k not in ("impact", "facts")} for op in result["operations"]]
+        ),
+        decisions=dumps(analysis.decisions),
+        actions=dumps(analysis.actions),
         # one list like a single change's diff (what every reader of audit entries expects), each entry
         # naming its component
-        diff=dumps([{"component": o.component["id"], **e} for o in analysis.operations if not o.op.is_edge
-                    for e in o.diff]))
+        diff=dumps(
+            [{"component": o.component["id"], **e} for o in analysis.operations if not o.op.is_edge for e in o.diff]
+        ),
+    )
 
 
-def change_request_properties(analysis: SetAnalysis, *, status: ChangeStatus, change_id: str, log_id: str,
-                              now: datetime, result: dict, stored: dict | None, rollback_of: str | None,
-                              queue_ttl_seconds: int = 0, extra: dict | None = None) -> dict:
+def change_request_properties(
+    analysis: SetAnalysis,
+    *,
+    status: ChangeStatus,
+    change_id: str,
+    log_id: str,
+    now: datetime,
+    result: dict,
+    stored: dict | None,
+    rollback_of: str | None,
+    queue_ttl_seconds: int = 0,
+    extra: dict | None = None,
+) -> dict:
     """The set's ONE ChangeRequest. `component_id` is its first component in lock order (its queue
     place); `component_ids` are all of them."""
     cs = analysis.change_set
     ids = sorted(cs.component_ids)
     existing = sorted(cid for cid, version in analysis.versions.items() if version and cid in ids)
-    props = {"id": change_id, "status": str(status), "component_id": (existing or ids)[0], "component_ids": ids,
-             "kind": "set", "updated_at": now, "log_entry_id": log_id, "blockers": dumps(analysis.blockers),
-             "impact": [r["id"] for r in analysis.affected]}
+    props = {
+        "id": change_id,
+        "status": str(status),
+        "component_id": (existing or ids)[0],
+        "component_ids": ids,
+        "kind": "set",
+        "updated_at": now,
+        "log_entry_id": log_id,
+        "blockers": dumps(analysis.blockers),
+        "impact": [r["id"] for r in analysis.affected],
+    }
     if status == ChangeStatus.APPLIED:
-        props["operations"] = dumps([{k: v for k, v in op.items() if k not in ("impact", "facts")}
-                                     for op in result["operations"]])
+        props["operations"] = dumps(
+            [{k: v for k, v in op.items() if k not in ("impact", "facts")} for op in result["operations"]]
+        )
     if analysis.approved_by:
         props["approved_by"] = analysis.approved_by
     if status == ChangeStatus.PENDING_APPROVAL:
-        props["approver_role"] = max((d.get("approver_role") or "approver" for d in analysis.decisions
-                                      if d["effect"] == "require_approval"), key=lambda r: r == "admin")
+        props["approver_role"] = max(
+            (d.get("approver_role") or "approver" for d in analysis.decisions if d["effect"] == "require_approval"),
+            key=lambda r: r == "admin",
+        )
     if stored is None:
-        props.update({"created_at": now, "requested_by": cs.requested_by, "request": dumps(cs.to_dict()),
-                      "request_hash": request_hash_of(cs.to_dict()), "on_blocked": cs.on_blocked,
-                      "result": dumps(result), "rollback_of": rollback_of, **(extra or {})})
+        props.update(
+            {
+                "created_at": now,
+                "requested_by": cs.requested_by,
+                "request": dumps(cs.to_dict()),
+                "request_hash": request_hash_of(cs.to_dict()),
+                "on_blocked": cs.on_blocked,
+                "result": dumps(result),
+                "rollback_of": rollback_of,
+                **(extra or {}),
+            }
+        )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:
             props["expires_at"] = now.timestamp() + queue_ttl_seconds
     return {k: v for k, v in props.items() if v is not None}
@@ -137,12 +244,28 @@ def transition_statement(change: dict, *, audit: dict, change_request: dict, now
     event_data = None
     if change.get("kind") == "set":
         change_set = ChangeSet.from_dict(change["request"])
-        environments = sorted({audit.get("environment"), *(o.environment for o in change_set.operations
-                                                           if o.op == "create")} - {None})
+        environments = sorted(
+            {audit.get("environment"), *(o.environment for o in change_set.operations if o.op == "create")} - {None}
+        )
         event_data = _event_data(change_set, environments)
-    return {"outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now,
-                                               change_set=event_data),
-            "apply": False, "creates": [], "updates": [], "deletes": [], "edges_add": [], "edges_remove": [],
-            "now": now, "change_id": change["id"], "affected_versions": [], "affected": [],
-            "touched": change.get("component_ids") or [change["component_id"]], "audit": audit,
-            "change_request": change_request, "enqueue": False, "rollback_of": None, "waits_on": []}
+    return {
+        "outbox": outbox_events.for_commit(
+            status=status, audit=audit, change_request=change_request, now=now, change_set=event_data
+        ),
+        "apply": False,
+        "creates": [],
+        "updates": [],
+        "deletes": [],
+        "edges_add": [],
+        "edges_remove": [],
+        "now": now,
+        "change_id": change["id"],
+        "affected_versions": [],
+        "affected": [],
+        "touched": change.get("component_ids") or [change["component_id"]],
+        "audit": audit,
+        "change_request": change_request,
+        "enqueue": False,
+        "rollback_of": None,
+        "waits_on": [],
+    }

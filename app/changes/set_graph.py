@@ -31,9 +31,11 @@ class GraphState:
             node = item["component"]
             self.nodes[node["id"]] = node
             keys_ = {r.key for r in get_type(node["type"]).references} if node["type"] in registry else set()
-            self.outgoing[node["id"]] = [{"source": node["id"], "target": e["target"], "kind": e["kind"],
-                                          "via": e["via"]} for e in item.get("outgoing") or []
-                                         if e.get("via") in keys_]
+            self.outgoing[node["id"]] = [
+                {"source": node["id"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
+                for e in item.get("outgoing") or []
+                if e.get("via") in keys_
+            ]
             self.referrers[node["id"]] = item["referrers"]
             self.value_referrers[node["id"]] = item.get("value_referrers") or []
             self.explicit[node["id"]] = item.get("explicit_edges", [])
@@ -65,8 +67,11 @@ class GraphState:
         read without its `via` goes when the old config declared it and the new one does not."""
         keys_ = {r.key for r in get_type(self.nodes[component_id]["type"]).references}
         gone = {(e["target"], e["kind"]) for e in old_edges} - {(e["target"], e["kind"]) for e in new_edges}
-        self.edges = {e for e in self.edges if not (e[0] == component_id and (
-            e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone)))}
+        self.edges = {
+            e
+            for e in self.edges
+            if not (e[0] == component_id and (e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone)))
+        }
         self.edges |= {(e["source"], e["target"], e["kind"], e["via"]) for e in new_edges}
         self.outgoing[component_id] = [dict(e) for e in new_edges if e["via"] in keys_]
 
@@ -104,9 +109,17 @@ class GraphState:
                 if nxt != start and nxt not in found:
                     found[nxt] = {"path": npath, "edge_kinds": nkinds}
                 queue.append((nxt, nphase, npath, nkinds))
-        rows = [impacted_row(self.nodes[n], depth=len(f["path"]) - 1, path=f["path"], edge_kinds=f["edge_kinds"],
-                             path_types=[split_id(p)[0] for p in f["path"]], via=self._vias(f, via_of))
-                for n, f in found.items()]
+        rows = [
+            impacted_row(
+                self.nodes[n],
+                depth=len(f["path"]) - 1,
+                path=f["path"],
+                edge_kinds=f["edge_kinds"],
+                path_types=[split_id(p)[0] for p in f["path"]],
+                via=self._vias(f, via_of),
+            )
+            for n, f in found.items()
+        ]
         return sorted(rows, key=lambda r: (r["depth"], r["id"]))
 
     @staticmethod
@@ -114,8 +127,7 @@ class GraphState:
         """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
         runs from the provider to its consumer, so the stored edge points the other way)."""
         vias = []
-        for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"],
-                                strict=False):
+        for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"], strict=False):
             source, target = (a, b) if kind == "emits_runtime_to" else (b, a)
             vias.append(via_of.get((source, target, kind)))
         return vias
@@ -128,8 +140,15 @@ class GraphState:
         """The rules' siblings, as cypher/impact.cypher reads them for a single change: components of the
         same type depending on one of `providers` through the same reference key — in the graph as the
         operations so far left it (created, moved or deleted siblings included)."""
-        found = {s for s, t, k, v in self.edges if k == "depends_on" and (t, v) in providers
-                 and s != component_id and self.exists(s) and self.nodes[s]["type"] == type_name}
+        found = {
+            s
+            for s, t, k, v in self.edges
+            if k == "depends_on"
+            and (t, v) in providers
+            and s != component_id
+            and self.exists(s)
+            and self.nodes[s]["type"] == type_name
+        }
         return [sibling_row(self.nodes[s]) for s in sorted(found)[:MAX_SIBLINGS]]
 
     def edges_among(self, ids: set[str]) -> list[dict]:

@@ -22,14 +22,32 @@ class SetReferences:
         """Every candidate a reference of `ctype` may name, as the set has left the graph so far."""
         state = self.state
         known = set(state.nodes)
-        refs = [{"id": cid, "exists": True, "type": n["type"], "nickname": n.get("nickname"),
-                 "environment": n["environment"]} for cid, n in state.nodes.items() if state.exists(cid)]
+        refs = [
+            {
+                "id": cid,
+                "exists": True,
+                "type": n["type"],
+                "nickname": n.get("nickname"),
+                "environment": n["environment"],
+            }
+            for cid, n in state.nodes.items()
+            if state.exists(cid)
+        ]
         refs += [r for r in self.graph_refs if r.get("id") not in known]
         wanted = {(r.target_type, r.by) for r in ctype.references if r.by_value}
-        values = [{"type": n["type"], "property": f"cfg_{attr}", "value": (n.get("config") or {}).get(attr),
-                   "id": cid, "environment": n["environment"]}
-                  for cid, n in state.nodes.items() if state.exists(cid)
-                  for (type_name, attr) in wanted if n["type"] == type_name]
+        values = [
+            {
+                "type": n["type"],
+                "property": f"cfg_{attr}",
+                "value": (n.get("config") or {}).get(attr),
+                "id": cid,
+                "environment": n["environment"],
+            }
+            for cid, n in state.nodes.items()
+            if state.exists(cid)
+            for (type_name, attr) in wanted
+            if n["type"] == type_name
+        ]
         values += [v for v in self.graph_values if v.get("id") not in known]
         return references.Found(refs=refs, values=values)
 

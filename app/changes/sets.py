@@ -37,12 +37,12 @@ ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 class Operation:
     op: str
     component: str
-    environment: str | None = None       # create
-    config: dict | None = None           # create
+    environment: str | None = None  # create
+    config: dict | None = None  # create
     proposed_change: dict | None = None  # update
     expected_version: int | None = None  # update, delete
-    target: str | None = None            # add_edge, remove_edge: the edge goes component → target
-    kind: str | None = None              # add_edge, remove_edge: an edge kind of the registry
+    target: str | None = None  # add_edge, remove_edge: the edge goes component → target
+    kind: str | None = None  # add_edge, remove_edge: an edge kind of the registry
     # create only, and only from a rollback: the explicit (`via: seed`) edges a deleted component had
     explicit_edges: tuple | None = None
 
@@ -56,8 +56,7 @@ class Operation:
 
     def to_dict(self) -> dict:
         out = {"op": self.op, "component": self.component}
-        for key in ("environment", "config", "proposed_change", "expected_version", "target", "kind",
-                    "explicit_edges"):
+        for key in ("environment", "config", "proposed_change", "expected_version", "target", "kind", "explicit_edges"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -78,17 +77,28 @@ class ChangeSet:
         return list(dict.fromkeys(i for i in ids if isinstance(i, str)))
 
     def to_dict(self) -> dict:
-        out = {"changes": [o.to_dict() for o in self.operations], "requested_by": self.requested_by,
-               "reason": self.reason, "on_blocked": self.on_blocked}
+        out = {
+            "changes": [o.to_dict() for o in self.operations],
+            "requested_by": self.requested_by,
+            "reason": self.reason,
+            "on_blocked": self.on_blocked,
+        }
         if self.via:
             out["via"] = self.via
         return out
 
     @classmethod
     def from_dict(cls, body: dict) -> ChangeSet:
-        ops = tuple(Operation(**{k: (tuple(v) if k == "explicit_edges" else v) for k, v in o.items()
-                                 if k in Operation.__dataclass_fields__})
-                    for o in body["changes"])
+        ops = tuple(
+            Operation(
+                **{
+                    k: (tuple(v) if k == "explicit_edges" else v)
+                    for k, v in o.items()
+                    if k in Operation.__dataclass_fields__
+                }
+            )
+            for o in body["changes"]
+        )
         return cls(ops, body["requested_by"], body.get("reason"), body.get("on_blocked", "reject"), body.get("via"))
 
 
@@ -106,15 +116,17 @@ def check_structure(change_set: ChangeSet) -> None:
             try:
                 get_type(split_id(getattr(op, name))[0])
             except (ValueError, UnknownType, TypeError):
-                errors.setdefault(f"{where}.{name}", []).append(f"not a <type>/<nickname> of a known type: "
-                                                               f"{getattr(op, name)!r}")
+                errors.setdefault(f"{where}.{name}", []).append(
+                    f"not a <type>/<nickname> of a known type: {getattr(op, name)!r}"
+                )
         if op.is_edge and op.kind not in EDGE_KINDS:
             errors.setdefault(f"{where}.kind", []).append(f"one of {', '.join(sorted(EDGE_KINDS))}")
         key = (op.component, op.target, op.kind) if op.is_edge else op.component
         if key in seen:
             errors.setdefault(f"{where}.component", []).append(
                 f"{op.component!r} is already changed by changes[{seen[key]}]; one operation per "
-                "component (and per explicit edge)")
+                "component (and per explicit edge)"
+            )
         seen.setdefault(key, i)
         if op.op == "create" and (op.environment is None or op.config is None):
             errors.setdefault(where, []).append("create needs environment and config")
@@ -122,8 +134,8 @@ def check_structure(change_set: ChangeSet) -> None:
             errors.setdefault(f"{where}.environment", []).append("lower-case letters, digits and '-'")
         elif op.op == "create" and (qualifier := _qualifier(op.component)) not in (None, op.environment):
             errors.setdefault(f"{where}.component", []).append(
-                f"an id qualified with environment {qualifier!r} is created in that environment, not "
-                f"{op.environment!r}")
+                f"an id qualified with environment {qualifier!r} is created in that environment, not {op.environment!r}"
+            )
         if op.op == "update" and op.proposed_change is None:
             errors.setdefault(where, []).append("update needs proposed_change")
     if errors:
@@ -157,8 +169,9 @@ def referrer_lookups(change_set: ChangeSet) -> list[dict]:
     out: list[dict] = []
     for op in change_set.operations:
         if op.op == "update" and op.proposed_change:
-            out += [lk for lk in references.referrer_lookups(split_id(op.component)[0], op.proposed_change)
-                    if lk not in out]
+            out += [
+                lk for lk in references.referrer_lookups(split_id(op.component)[0], op.proposed_change) if lk not in out
+            ]
     return out
 
 
@@ -209,7 +222,6 @@ def _created_providers(ops, ctype, body: dict) -> set[int]:
     return out
 
 
-
 def order(change_set: ChangeSet, state: GraphState) -> list[int]:
     """Indexes of the operations in a safe order (stable: the request's order where nothing constrains)."""
     ops = change_set.operations
@@ -238,8 +250,10 @@ def order(change_set: ChangeSet, state: GraphState) -> list[int]:
     while pending:
         ready = [i for i in pending if before[i] <= set(done)]
         if not ready:
-            raise Unprocessable("the operations of this set depend on each other in a cycle",
-                                errors={"changes": [f"cycle among {[ops[i].component for i in pending]}"]})
+            raise Unprocessable(
+                "the operations of this set depend on each other in a cycle",
+                errors={"changes": [f"cycle among {[ops[i].component for i in pending]}"]},
+            )
         done.append(ready[0])
         pending.remove(ready[0])
     return done

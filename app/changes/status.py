@@ -48,13 +48,18 @@ TRANSITIONS: dict[ChangeStatus, frozenset[ChangeStatus]] = {
 class IllegalTransition(Conflict):
     """409: the change request is in a status from which the requested move does not exist."""
 
-    def __init__(self, current: ChangeStatus, target: ChangeStatus, change_id: str | None = None,
-                 why: str | None = None):
+    def __init__(
+        self, current: ChangeStatus, target: ChangeStatus, change_id: str | None = None, why: str | None = None
+    ):
         allowed = sorted(TRANSITIONS[current])
         super().__init__(
             f"change {change_id!r} is {current}: {why or f'it cannot become {target}'}",
-            cause=f"change_{current}", status=str(current), requested_status=str(target),
-            allowed=[str(s) for s in allowed], change_id=change_id)
+            cause=f"change_{current}",
+            status=str(current),
+            requested_status=str(target),
+            allowed=[str(s) for s in allowed],
+            change_id=change_id,
+        )
 
 
 def blockers_of(decisions: list[dict], approved: bool) -> list[dict]:
@@ -100,6 +105,10 @@ def require(current: str, expected: str, *, change_id: str | None = None, why: s
     lifecycle step runs under the lock before it moves the request."""
     now = status_of(current)
     if now != status_of(expected):
-        raise Conflict(f"change {change_id!r} is {now}, {why or f'not {expected}'}",
-                       cause=f"change_{now}", status=str(now), change_id=change_id)
+        raise Conflict(
+            f"change {change_id!r} is {now}, {why or f'not {expected}'}",
+            cause=f"change_{now}",
+            status=str(now),
+            change_id=change_id,
+        )
     return now

@@ -13,7 +13,6 @@ from pathlib import Path
 from app.settings import REPO_ROOT, service_token
 
 
-
 class ClientError(Exception):
     """The call failed and nothing happened (or it was a read): exit code 1."""
 
@@ -51,16 +50,31 @@ class KarmaClient:
     def get(self, path: str, query: dict | None = None, accept: str = "application/json"):
         return self.call("GET", path, query=query, accept=accept)
 
-    def post(self, path: str, body: dict | None = None, query: dict | None = None, headers: dict | None = None,
-             accept: str = "application/json"):
-        return self.call("POST", path, body=body if body is not None else {}, query=query, headers=headers,
-                         accept=accept)
+    def post(
+        self,
+        path: str,
+        body: dict | None = None,
+        query: dict | None = None,
+        headers: dict | None = None,
+        accept: str = "application/json",
+    ):
+        return self.call(
+            "POST", path, body=body if body is not None else {}, query=query, headers=headers, accept=accept
+        )
 
     def delete(self, path: str):
         return self.call("DELETE", path)
 
-    def call(self, method: str, path: str, *, query: dict | None = None, body: dict | None = None,
-             headers: dict | None = None, accept: str = "application/json"):
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict | None = None,
+        body: dict | None = None,
+        headers: dict | None = None,
+        accept: str = "application/json",
+    ):
         """JSON (or text for a non-JSON `accept`); ClientError for any error answer, OutcomeUnknown when a
         write got no answer (a read that gets none is simply an error)."""
         url = self.url.rstrip("/") + urllib.parse.quote(path, safe="/-_.~")
@@ -88,8 +102,10 @@ class KarmaClient:
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
             if method == "GET":
                 raise ClientError(f"no answer from Karma at {self.url}: {exc}") from None
-            raise OutcomeUnknown(f"{method} {path} was sent but no answer came back ({exc}); it may have been "
-                                 "applied: check `karma changes` / `karma log` before retrying") from None
+            raise OutcomeUnknown(
+                f"{method} {path} was sent but no answer came back ({exc}); it may have been "
+                "applied: check `karma changes` / `karma log` before retrying"
+            ) from None
         if "json" in ctype:
             return json.loads(payload)
         return payload.decode("utf-8")
@@ -103,8 +119,9 @@ def _error(exc: urllib.error.HTTPError) -> ClientError:
     message = body.get("message") or exc.reason
     details = body.get("errors") or {}
     if details:
-        message += "; " + "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                                    for k, v in details.items())
+        message += "; " + "; ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items()
+        )
     if body.get("cause"):
         message += f" (cause: {body['cause']})"
     return ClientError(f"{exc.code} {message}", status=exc.code, body=body)

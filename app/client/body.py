@@ -12,8 +12,15 @@ from pathlib import Path
 
 import yaml
 
-REQUEST_KEYS = ("component", "proposed_change", "requested_by", "reason", "on_blocked", "expected_version",
-                "idempotency_key")
+REQUEST_KEYS = (
+    "component",
+    "proposed_change",
+    "requested_by",
+    "reason",
+    "on_blocked",
+    "expected_version",
+    "idempotency_key",
+)
 
 
 class BodyError(ValueError):
@@ -50,8 +57,7 @@ def read_file(path: Path) -> dict:
     return data
 
 
-def build(component: str | None, file: Path | None, sets: tuple[str, ...], unsets: tuple[str, ...],
-          **fields) -> dict:
+def build(component: str | None, file: Path | None, sets: tuple[str, ...], unsets: tuple[str, ...], **fields) -> dict:
     """The request body for /plan and /request-change (fields given as None are left out)."""
     body: dict = {}
     if file is not None:

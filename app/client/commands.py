@@ -23,10 +23,12 @@ def _emit(data, as_json: bool, human) -> None:
 
 def api_command(group: click.Group, name: str, json_flag: bool = True):
     """A command talking to the API: --url/--token, --json, and errors turned into exit codes."""
+
     def decorate(fn):
         @group.command(name, help=fn.__doc__)
-        @click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000",
-                      help="The Karma service.")
+        @click.option(
+            "--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000", help="The Karma service."
+        )
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
         def command(url: str, token: str | None, **kwargs):
@@ -50,33 +52,68 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         if json_flag:
             command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
         return command
+
     return decorate
 
 
 def change_options(fn):
     """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
-    for option in reversed([
-        click.argument("component", required=False),
-        click.option("-f", "--file", "file", type=click.Path(path_type=Path, allow_dash=True),
-                     help="YAML/JSON: a whole request or just the merge patch (- for stdin)."),
-        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-                     help="Set a config key (VALUE parsed as JSON, else a string; a.b=1 for nested keys)."),
-        click.option("--unset", "unsets", multiple=True, metavar="KEY", help="Remove a config key."),
-        click.option("--reason", help="Why (policy requires one for prod)."),
-        click.option("--queue", "on_blocked", flag_value="queue", default=None,
-                     help="Queue the change if a rule blocks it (default: reject)."),
-        click.option("--expected-version", type=int, help="Refuse (409) unless the component is at this version."),
-        click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table",
-                     show_default=True, help="Output: tables, the API's JSON, or Markdown with a Mermaid graph."),
-    ]):
+    for option in reversed(
+        [
+            click.argument("component", required=False),
+            click.option(
+                "-f",
+                "--file",
+                "file",
+                type=click.Path(path_type=Path, allow_dash=True),
+                help="YAML/JSON: a whole request or just the merge patch (- for stdin).",
+            ),
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Set a config key (VALUE parsed as JSON, else a string; a.b=1 for nested keys).",
+            ),
+            click.option("--unset", "unsets", multiple=True, metavar="KEY", help="Remove a config key."),
+            click.option("--reason", help="Why (policy requires one for prod)."),
+            click.option(
+                "--queue",
+                "on_blocked",
+                flag_value="queue",
+                default=None,
+                help="Queue the change if a rule blocks it (default: reject).",
+            ),
+            click.option("--expected-version", type=int, help="Refuse (409) unless the component is at this version."),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["table", "json", "markdown"]),
+                default="table",
+                show_default=True,
+                help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
 
-def _send(client: KarmaClient, path: str, component, file, sets, unsets, reason, on_blocked, expected_version,
-          fmt, as_json, headers=None) -> int:
-    body = build(component, file, sets, unsets, reason=reason, on_blocked=on_blocked,
-                 expected_version=expected_version)
+def _send(
+    client: KarmaClient,
+    path: str,
+    component,
+    file,
+    sets,
+    unsets,
+    reason,
+    on_blocked,
+    expected_version,
+    fmt,
+    as_json,
+    headers=None,
+) -> int:
+    body = build(component, file, sets, unsets, reason=reason, on_blocked=on_blocked, expected_version=expected_version)
     result = client.post(path, body, headers=headers)
     return _result(result, "json" if as_json else fmt, body.get("on_blocked") or "reject")
 
@@ -106,8 +143,7 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place lists every c
     @click.option("--idempotency-key", help="A retry with the same key returns the first result.")
     def request(client, idempotency_key=None, as_json=False, **change):
         """Request a change: applied (exit 0), rejected (2), queued or pending approval (3)."""
-        return _send(client, "/request-change", as_json=as_json, headers={"Idempotency-Key": idempotency_key},
-                     **change)
+        return _send(client, "/request-change", as_json=as_json, headers={"Idempotency-Key": idempotency_key}, **change)
 
     @api_command(main, "apply")
     @click.argument("plan_id")
@@ -161,8 +197,13 @@ def register(main: click.Group) -> None:  # noqa: C901 - one place lists every c
 
     @api_command(main, "impact")
     @click.argument("component")
-    @click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid", "dot", "svg"]),
-                  default="table", show_default=True)
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "mermaid", "dot", "svg"]),
+        default="table",
+        show_default=True,
+    )
     def impact(client, component, fmt, as_json=False):
         """What a change to COMPONENT reaches: a table, JSON, or a picture (Mermaid, DOT, SVG)."""
         if fmt in ("mermaid", "dot", "svg"):

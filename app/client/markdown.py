@@ -23,11 +23,15 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     becomes = outcome(result, on_blocked)
     verb = "would be" if result.get("status") == "planned" else "is"
     waves = (result.get("actions") or {}).get("waves") or []
-    out = [f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: `{result['component']}` "
-           f"{verb} **{becomes.replace('_', ' ')}** {ICON.get(becomes, '')}".rstrip(), "",
-           f"{len(result.get('affected_components') or [])} components affected, {len(waves)} waves"
-           + (f" · plan `{result['plan_id']}`" if result.get("plan_id") else "")
-           + (f" · change `{result['change_id']}`" if result.get("change_id") else ""), ""]
+    out = [
+        f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: `{result['component']}` "
+        f"{verb} **{becomes.replace('_', ' ')}** {ICON.get(becomes, '')}".rstrip(),
+        "",
+        f"{len(result.get('affected_components') or [])} components affected, {len(waves)} waves"
+        + (f" · plan `{result['plan_id']}`" if result.get("plan_id") else "")
+        + (f" · change `{result['change_id']}`" if result.get("change_id") else ""),
+        "",
+    ]
     for warning in result.get("warnings") or []:
         out.append(f"> ⚠️ {_plain(warning)}")
     if result.get("warnings"):
@@ -37,11 +41,18 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     decisions = result.get("decisions") or []
     if decisions:
         out += ["", "| rule | effect | component | message |", "|---|---|---|---|"]
-        out += [f"| `{d.get('rule_id')}` | **{d.get('effect')}** | {_md(d.get('component'))} | "
-                f"{_plain(d.get('message'))} |" for d in decisions]
+        out += [
+            f"| `{d.get('rule_id')}` | **{d.get('effect')}** | {_md(d.get('component'))} | {_plain(d.get('message'))} |"
+            for d in decisions
+        ]
     if waves:
-        out += ["", "<details><summary>Actions in waves</summary>", "",
-                "| wave | component | action |", "|---|---|---|"]
+        out += [
+            "",
+            "<details><summary>Actions in waves</summary>",
+            "",
+            "| wave | component | action |",
+            "|---|---|---|",
+        ]
         out += [f"| {i} | `{a['component']}` | {a['action']} |" for i, wave in enumerate(waves) for a in wave]
         out += ["", "</details>"]
     out += ["", "```mermaid", render.render(render.from_plan(result), "mermaid").rstrip(), "```"]

@@ -7,8 +7,15 @@ from app.changes.status import decided
 
 OK, ERROR, REJECTED, WAITING, UNKNOWN = 0, 1, 2, 3, 4
 
-STATUS_CODES = {"applied": OK, "rejected": REJECTED, "queued": WAITING, "pending_approval": WAITING,
-                "cancelled": OK, "denied": OK, "expired": OK}
+STATUS_CODES = {
+    "applied": OK,
+    "rejected": REJECTED,
+    "queued": WAITING,
+    "pending_approval": WAITING,
+    "cancelled": OK,
+    "denied": OK,
+    "expired": OK,
+}
 
 
 def would_be(result: dict, on_blocked: str = "reject") -> str:

@@ -25,8 +25,12 @@ log = logging.getLogger("karma.types")
 
 def fingerprint(ctype: ComponentType) -> str:
     """Changes whenever anything that validates or links a component changes."""
-    body = {"config_schema": ctype.config_schema, "runtime_schema": ctype.runtime_schema,
-            "action": ctype.action, "references": [r.describe() for r in ctype.references]}
+    body = {
+        "config_schema": ctype.config_schema,
+        "runtime_schema": ctype.runtime_schema,
+        "action": ctype.action,
+        "references": [r.describe() for r in ctype.references],
+    }
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -35,7 +39,7 @@ class CheckReport:
     checked_types: list[str]
     components: int = 0
     baseline: bool = False  # nothing was recorded yet: the types were taken as they are
-    edges_added: list[dict] = field(default_factory=list)    # edges the new references would derive
+    edges_added: list[dict] = field(default_factory=list)  # edges the new references would derive
     edges_removed: list[dict] = field(default_factory=list)  # derived edges they would no longer derive
     problems: list[dict] = field(default_factory=list)  # {component, type, field, message}
 
@@ -48,9 +52,15 @@ class CheckReport:
         return sorted({p["component"] for p in self.problems})
 
     def to_dict(self) -> dict:
-        return {"checked_types": self.checked_types, "components_checked": self.components, "baseline": self.baseline,
-                "invalid_components": self.invalid_components, "problems": self.problems,
-                "edges_added": self.edges_added, "edges_removed": self.edges_removed}
+        return {
+            "checked_types": self.checked_types,
+            "components_checked": self.components,
+            "baseline": self.baseline,
+            "invalid_components": self.invalid_components,
+            "problems": self.problems,
+            "edges_added": self.edges_added,
+            "edges_removed": self.edges_removed,
+        }
 
 
 def check_components(types: list[ComponentType], rows: list[dict], checked: list[str] | None = None) -> CheckReport:
@@ -61,14 +71,24 @@ def check_components(types: list[ComponentType], rows: list[dict], checked: list
         report.components += 1
         ctype = by_name.get(row["type"])
         if ctype is None:
-            report.problems.append({"component": row["id"], "type": row["type"], "field": "type",
-                                    "message": f"type {row['type']!r} is no longer declared"})
+            report.problems.append(
+                {
+                    "component": row["id"],
+                    "type": row["type"],
+                    "field": "type",
+                    "message": f"type {row['type']!r} is no longer declared",
+                }
+            )
             continue
-        for prefix, value, validate in (("config", row.get("config") or {}, ctype.validate_config),
-                                        ("runtime", row.get("runtime") or {}, ctype.validate_runtime)):
+        for prefix, value, validate in (
+            ("config", row.get("config") or {}, ctype.validate_config),
+            ("runtime", row.get("runtime") or {}, ctype.validate_runtime),
+        ):
             for path, messages in validate(value).items():
-                report.problems.extend({"component": row["id"], "type": row["type"], "field": f"{prefix}.{path}",
-                                        "message": m} for m in messages)
+                report.problems.extend(
+                    {"component": row["id"], "type": row["type"], "field": f"{prefix}.{path}", "message": m}
+                    for m in messages
+                )
     return report
 
 
@@ -98,40 +118,63 @@ def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[di
     from app.components.references import edges_within  # noqa: PLC0415
 
     by_name = {t.name: t for t in types}
-    comps = [{"id": r["id"], "type": r["type"], "environment": r["environment"],
-              "config": r.get("config") or {}} for r in rows if r["type"] in by_name]
+    comps = [
+        {"id": r["id"], "type": r["type"], "environment": r["environment"], "config": r.get("config") or {}}
+        for r in rows
+        if r["type"] in by_name
+    ]
     ids = {r["id"] for r in rows}
     derived, errors = edges_within(comps, types=by_name)
     for cid, keys in sorted(errors.items()):
         for key, messages in keys.items():
-            report.problems.extend({"component": cid, "type": cid.split("/")[0], "field": f"config.{key}",
-                                    "message": m} for m in messages)
+            report.problems.extend(
+                {"component": cid, "type": cid.split("/")[0], "field": f"config.{key}", "message": m} for m in messages
+            )
     for edge in derived:
         if edge["target"] not in ids and not errors.get(edge["source"], {}).get(edge["via"]):
-            report.problems.append({"component": edge["source"], "type": edge["source"].split("/")[0],
-                                    "field": f"config.{edge['via']}",
-                                    "message": f"references unknown component {edge['target']!r}"})
+            report.problems.append(
+                {
+                    "component": edge["source"],
+                    "type": edge["source"].split("/")[0],
+                    "field": f"config.{edge['via']}",
+                    "message": f"references unknown component {edge['target']!r}",
+                }
+            )
     key = lambda e: (e["source"], e["target"], e["kind"], e["via"])  # noqa: E731
     new = {key(e): e for e in derived if e["target"] in ids}
     old = {key(e): e for e in stored if e.get("via") != "seed"}
     report.edges_added = [new[k] for k in sorted(set(new) - set(old))]
-    report.edges_removed = [{k2: old[k][k2] for k2 in ("source", "target", "kind", "via")}
-                            for k in sorted(set(old) - set(new))]
+    report.edges_removed = [
+        {k2: old[k][k2] for k2 in ("source", "target", "kind", "via")} for k in sorted(set(old) - set(new))
+    ]
 
 
 def record(repo, types: list[ComponentType], now) -> None:
     repo.record_type_fingerprints(
-        [{"name": t.name, "fingerprint": fingerprint(t), "source": str(t.source or "")} for t in types], now)
+        [{"name": t.name, "fingerprint": fingerprint(t), "source": str(t.source or "")} for t in types], now
+    )
 
 
 def log_report(report: CheckReport) -> None:
     for problem in report.problems:
-        log.error("type change makes a component invalid",
-                  extra={"component": problem["component"], "type": problem["type"], "field": problem["field"],
-                         "cause": problem["message"]})
+        log.error(
+            "type change makes a component invalid",
+            extra={
+                "component": problem["component"],
+                "type": problem["type"],
+                "field": problem["field"],
+                "cause": problem["message"],
+            },
+        )
     if report.checked_types:
-        log.info("types checked", extra={"types": report.checked_types, "components": report.components,
-                                         "invalid": len(report.invalid_components)})
+        log.info(
+            "types checked",
+            extra={
+                "types": report.checked_types,
+                "components": report.components,
+                "invalid": len(report.invalid_components),
+            },
+        )
 
 
 _last: CheckReport | None = None

@@ -62,7 +62,9 @@ def check_cmd(directory: Path | None, as_json: bool) -> None:
         for sign, edges in (("+", report.edges_added), ("-", report.edges_removed)):
             for e in edges:
                 click.echo(f"{sign} edge {e['source']} -[{e['kind']} via {e['via']}]-> {e['target']}")
-        click.echo(f"{directory}: {report.components} components checked, "
-                   f"{len(report.invalid_components)} would be invalid", err=not report.ok)
+        click.echo(
+            f"{directory}: {report.components} components checked, {len(report.invalid_components)} would be invalid",
+            err=not report.ok,
+        )
     if not report.ok:
         raise SystemExit(1)

@@ -36,7 +36,13 @@ import yaml
 
 from app.components import schema as jsonschema_
 from app.components.registry import (
-    EDGE_KINDS, ID_PART, NORMALIZERS, SCOPES, ComponentType, Reference, emitters_of,
+    EDGE_KINDS,
+    ID_PART,
+    NORMALIZERS,
+    SCOPES,
+    ComponentType,
+    Reference,
+    emitters_of,
 )
 from app.settings import types_dir
 
@@ -58,8 +64,9 @@ def default_directory() -> Path:
 
 
 def type_files(directory: Path) -> list[Path]:
-    return sorted(p for p in Path(directory).iterdir()
-                  if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file())
+    return sorted(
+        p for p in Path(directory).iterdir() if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
 
 
 # ------------------------------------------------------------------------------------- strict parsing
@@ -96,8 +103,9 @@ def _refuse_constant(name):
 
 def read_json(path: Path) -> Any:
     """Strict JSON: duplicate keys and NaN/Infinity are errors (ValueError/OSError)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates,
-                      parse_constant=_refuse_constant)
+    return json.loads(
+        Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
+    )
 
 
 # ------------------------------------------------------------------------------------------ one file
@@ -142,8 +150,16 @@ def _parse(path: Path, errors: list[str]) -> dict | None:
         refs = []
     if len(errors) > before:
         return None
-    return {"name": path.stem, "description": description, "action": action, "config_schema": config_schema,
-            "schema_path": schema_path, "runtime_schema": runtime, "references": refs, "path": path}
+    return {
+        "name": path.stem,
+        "description": description,
+        "action": action,
+        "config_schema": config_schema,
+        "schema_path": schema_path,
+        "runtime_schema": runtime,
+        "references": refs,
+        "path": path,
+    }
 
 
 def _config_schema(path: Path, ref: Any, where: str, errors: list[str]) -> tuple[dict, Path | None]:
@@ -193,8 +209,9 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
         errors.append(f"{where}key: {key!r} is not a property of the config schema")
     if target not in types:
         hint = difflib.get_close_matches(str(target), sorted(types), n=1)
-        errors.append(f"{where}target: unknown component type {target!r}"
-                      + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        errors.append(
+            f"{where}target: unknown component type {target!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        )
     if kind not in EDGE_KINDS:
         errors.append(f"{where}kind: must be one of {', '.join(EDGE_KINDS)}")
     reads = raw.get("reads", [])
@@ -202,8 +219,9 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
         errors.append(f"{where}reads: must be a list of runtime output names")
         reads = []
     by, normalize, scope = raw.get("by"), raw.get("normalize", []), raw.get("scope", "same")
-    if by is not None and (not isinstance(by, str) or (target in types and by not in
-                                                        types[target]["config_schema"].get("properties", {}))):
+    if by is not None and (
+        not isinstance(by, str) or (target in types and by not in types[target]["config_schema"].get("properties", {}))
+    ):
         errors.append(f"{where}by: must be a config property of {target!r} (the attribute the value matches)")
     if not isinstance(normalize, list) or any(n not in NORMALIZERS for n in normalize):
         errors.append(f"{where}normalize: a list of {', '.join(NORMALIZERS)}")
@@ -215,8 +233,16 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
     if len(errors) > before:
         return None
     many = isinstance(props.get(key), dict) and props[key].get("type") == "array"
-    return Reference(key=key, target_type=target, kind=kind, reads=tuple(reads), many=many, by=by,
-                     normalize=tuple(normalize), scope=scope)
+    return Reference(
+        key=key,
+        target_type=target,
+        kind=kind,
+        reads=tuple(reads),
+        many=many,
+        by=by,
+        normalize=tuple(normalize),
+        scope=scope,
+    )
 
 
 def _emits_problems(types: list[ComponentType]) -> list[str]:
@@ -227,11 +253,15 @@ def _emits_problems(types: list[ComponentType]) -> list[str]:
     for t in types:
         for i, ref in enumerate(t.references):
             if t.name in emitters and ref.kind != "emits_runtime_to":
-                problems.append(f"{t.source}: references[{i}].kind: {t.name} emits its changes "
-                                f"(emits_runtime_to), so it cannot also {ref.kind} another component")
+                problems.append(
+                    f"{t.source}: references[{i}].kind: {t.name} emits its changes "
+                    f"(emits_runtime_to), so it cannot also {ref.kind} another component"
+                )
             if ref.kind == "emits_runtime_to" and ref.target_type in emitters:
-                problems.append(f"{t.source}: references[{i}].target: {ref.target_type} itself emits; "
-                                "emits_runtime_to goes from an emitting type to a non-emitting one")
+                problems.append(
+                    f"{t.source}: references[{i}].target: {ref.target_type} itself emits; "
+                    "emits_runtime_to goes from an emitting type to a non-emitting one"
+                )
     return problems
 
 
@@ -248,15 +278,25 @@ def load_directory(directory: Path) -> list[ComponentType]:
     names = {path.stem for path in files}
     types = []
     for part in parts.values():
-        refs = [_reference(raw, i, part, {**parts, **{n: {"config_schema": {}} for n in names - set(parts)}},
-                           errors) for i, raw in enumerate(part["references"])]
+        refs = [
+            _reference(raw, i, part, {**parts, **{n: {"config_schema": {}} for n in names - set(parts)}}, errors)
+            for i, raw in enumerate(part["references"])
+        ]
         seen = [r.key for r in refs if r]
         for key in {k for k in seen if seen.count(k) > 1}:
             errors.append(f"{part['path']}: references: key {key!r} declared twice")
-        types.append(ComponentType(
-            name=part["name"], description=part["description"], action=part["action"],
-            config_schema=part["config_schema"], runtime_schema=part["runtime_schema"],
-            references=tuple(r for r in refs if r), source=part["path"], schema_source=part["schema_path"]))
+        types.append(
+            ComponentType(
+                name=part["name"],
+                description=part["description"],
+                action=part["action"],
+                config_schema=part["config_schema"],
+                runtime_schema=part["runtime_schema"],
+                references=tuple(r for r in refs if r),
+                source=part["path"],
+                schema_source=part["schema_path"],
+            )
+        )
     errors += _emits_problems(types)
     if errors:
         raise TypeFileError(errors)

@@ -60,8 +60,16 @@ def value_lookups(ctype: ComponentType, config: dict, keys=None) -> list[dict]:
     for ref in _refs(ctype, keys):
         if ref.by_value and (values := ref.values(config)):
             candidates = sorted({c for v in values for c in ref.candidates(v)})
-            out.append({"mode": "value", "key": ref.key, "type": ref.target_type, "property": ref.target_property,
-                        "candidates": candidates, "ignore_case": "case" in ref.normalize})
+            out.append(
+                {
+                    "mode": "value",
+                    "key": ref.key,
+                    "type": ref.target_type,
+                    "property": ref.target_property,
+                    "candidates": candidates,
+                    "ignore_case": "case" in ref.normalize,
+                }
+            )
     return out
 
 
@@ -69,15 +77,22 @@ def _referring(type_name: str, attributes, types=None) -> list[tuple[ComponentTy
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
-    return [(t, r) for name in types.names() for t in [types.get(name)] for r in t.references
-            if r.by_value and r.target_type == type_name and r.by in attributes]
+    return [
+        (t, r)
+        for name in types.names()
+        for t in [types.get(name)]
+        for r in t.references
+        if r.by_value and r.target_type == type_name and r.by in attributes
+    ]
 
 
 def referrer_lookups(type_name: str, changed_keys) -> list[dict]:
     """When a change touches an attribute by-value references match (a zone's zone_name): which components
     name the component by it — read in the same query (mode 'referrer')."""
-    return [{"mode": "referrer", "source_type": t.name, "via": r.key, "property": f"cfg_{r.key}"}
-            for t, r in _referring(type_name, set(changed_keys))]
+    return [
+        {"mode": "referrer", "source_type": t.name, "via": r.key, "property": f"cfg_{r.key}"}
+        for t, r in _referring(type_name, set(changed_keys))
+    ]
 
 
 def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> dict[str, list[str]]:
@@ -93,7 +108,8 @@ def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[d
         if not isinstance(new, str) or ref.normal(new) != ref.normal(row["value"]):
             errors.setdefault(ref.by, []).append(
                 f"{row['source']} names this {type_name} by {ref.by} ({ref.via_text(row['value'])}); "
-                f"it would no longer resolve — change that reference first")
+                f"it would no longer resolve — change that reference first"
+            )
     return errors
 
 
@@ -101,8 +117,9 @@ def _refs(ctype: ComponentType, keys) -> list[Reference]:
     return [r for r in ctype.references if keys is None or r.key in keys]
 
 
-def resolve(ctype: ComponentType, environment: str, config: dict, found: Found,
-            keys=None) -> tuple[dict, dict[str, list[str]]]:
+def resolve(
+    ctype: ComponentType, environment: str, config: dict, found: Found, keys=None
+) -> tuple[dict, dict[str, list[str]]]:
     """→ ({(key, value): target id}, {key: [errors]}) for the references under `keys` (all when None).
     Errors: an unknown nickname, a target outside the scope, a value that matches no target, or a
     nickname or value that matches several in scope (named)."""
@@ -122,35 +139,45 @@ def resolve(ctype: ComponentType, environment: str, config: dict, found: Found,
     return resolved, errors
 
 
-def _by_nickname(ref: Reference, environment: str, nickname: str,
-                 names: dict[str, list[dict]]) -> tuple[str | None, str | None]:
+def _by_nickname(
+    ref: Reference, environment: str, nickname: str, names: dict[str, list[dict]]
+) -> tuple[str | None, str | None]:
     name = name_key(ref.target_type, nickname)
     rows = names.get(name, [])
     if not rows:
         return None, f"references unknown component {name!r}"
     in_scope = sorted(r["id"] for r in rows if ref.in_scope(environment, r.get("environment")))
     if len(in_scope) > 1:
-        return None, (f"{nickname!r} names several {ref.target_type} components ({_scope_text(ref, environment)}): "
-                      f"{', '.join(in_scope)}")
+        return None, (
+            f"{nickname!r} names several {ref.target_type} components ({_scope_text(ref, environment)}): "
+            f"{', '.join(in_scope)}"
+        )
     if not in_scope:
         row = sorted(rows, key=lambda r: r["id"])[0]
-        return None, (f"references {row['id']!r} in environment {row.get('environment')!r}, not {environment!r}: "
-                      + _scope_text(ref, environment))
+        return None, (
+            f"references {row['id']!r} in environment {row.get('environment')!r}, not {environment!r}: "
+            + _scope_text(ref, environment)
+        )
     return in_scope[0], None
 
 
 def _by_value(ref: Reference, environment: str, value: str, rows: list[dict]) -> tuple[str | None, str | None]:
     wanted = ref.normal(value)
-    matches = sorted({r["id"] for r in rows
-                      if r.get("type") == ref.target_type and r.get("property") == ref.target_property
-                      and isinstance(r.get("value"), str) and ref.normal(r["value"]) == wanted
-                      and ref.in_scope(environment, r.get("environment"))})
+    matches = sorted(
+        {
+            r["id"]
+            for r in rows
+            if r.get("type") == ref.target_type
+            and r.get("property") == ref.target_property
+            and isinstance(r.get("value"), str)
+            and ref.normal(r["value"]) == wanted
+            and ref.in_scope(environment, r.get("environment"))
+        }
+    )
     if not matches:
-        return None, (f"references no {ref.target_type} whose {ref.by} is {value!r} "
-                      f"({_scope_text(ref, environment)})")
+        return None, (f"references no {ref.target_type} whose {ref.by} is {value!r} ({_scope_text(ref, environment)})")
     if len(matches) > 1:
-        return None, (f"{value!r} matches several {ref.target_type} components by {ref.by}: "
-                      f"{', '.join(matches)}")
+        return None, (f"{value!r} matches several {ref.target_type} components by {ref.by}: {', '.join(matches)}")
     return matches[0], None
 
 
@@ -162,19 +189,30 @@ def _scope_text(ref: Reference, environment: str) -> str:
     return f"this reference resolves in environment {ref.scope!r}"
 
 
-def derive_edges(ctype: ComponentType, component: dict, old_config: dict, new_config: dict,
-                 changed_keys, found: Found, stored: list[dict]) -> tuple[list[dict], list[dict], dict]:
+def derive_edges(
+    ctype: ComponentType,
+    component: dict,
+    old_config: dict,
+    new_config: dict,
+    changed_keys,
+    found: Found,
+    stored: list[dict],
+) -> tuple[list[dict], list[dict], dict]:
     """A change's (old edges, new edges, errors per key). A reference the change does not touch keeps
     the edge it has (`stored`: the component's current outgoing edges {target, kind, via}); one it
     touches resolves again from `found` (by nickname or by value, in its scope)."""
     cid, env = component["id"], component["environment"]
     changed = set(changed_keys)
     ref_keys = {r.key for r in ctype.references}
-    kept = [{"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
-            for e in stored if e.get("via") in ref_keys]
+    kept = [
+        {"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
+        for e in stored
+        if e.get("via") in ref_keys
+    ]
     resolved, errors = resolve(ctype, env, new_config, found, keys=changed)
-    new = ([e for e in kept if e["via"] not in changed]
-           + [e for e in ctype.edges(cid, new_config, resolved) if e["via"] in changed])
+    new = [e for e in kept if e["via"] not in changed] + [
+        e for e in ctype.edges(cid, new_config, resolved) if e["via"] in changed
+    ]
     return kept, new, errors
 
 
@@ -189,8 +227,7 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
     ctypes = {name: types.get(name) for name in {c["type"] for c in components}}
     by_value = {name for name, t in ctypes.items() if any(r.by_value for r in t.references)}
     qualified = any(c["id"].count("/") == 2 for c in components)  # ids are not all `<type>/<nickname>`
-    wanted = {(r.target_type, r.by, r.normalize) for name in by_value for r in ctypes[name].references
-              if r.by_value}
+    wanted = {(r.target_type, r.by, r.normalize) for name in by_value for r in ctypes[name].references if r.by_value}
     index: dict[tuple, dict[str, list[dict]]] = {w: {} for w in wanted}
     by_type: dict[str, list[tuple]] = {}
     for w in wanted:
@@ -203,8 +240,14 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
             if isinstance(value, str):
                 probe = Reference(key="", target_type=w[0], by=w[1], normalize=w[2])
                 index[w].setdefault(probe.normal(value), []).append(
-                    {"type": c["type"], "property": probe.target_property, "value": value, "id": c["id"],
-                     "environment": c.get("environment")})
+                    {
+                        "type": c["type"],
+                        "property": probe.target_property,
+                        "value": value,
+                        "id": c["id"],
+                        "environment": c.get("environment"),
+                    }
+                )
     names = by_name(refs)
     edges, errors = [], {}
     for c in components:
@@ -212,8 +255,13 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
         if c["type"] not in by_value and not qualified:  # nothing to look up: the common, fast case
             edges += ctype.edges(c["id"], c["config"])
             continue
-        values = [row for r in ctype.references if r.by_value for v in r.values(c["config"])
-                  for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])]
+        values = [
+            row
+            for r in ctype.references
+            if r.by_value
+            for v in r.values(c["config"])
+            for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])
+        ]
         found = Found(refs=[r for t in nickname_ids(ctype, c["config"]) for r in names.get(t, [])], values=values)
         resolved, problems = resolve(ctype, c.get("environment"), c["config"], found)
         if problems:

@@ -57,7 +57,7 @@ class Reference:
     target_type: str
     kind: str = "depends_on"
     reads: tuple[str, ...] = ()  # runtime outputs of the target this component uses
-    many: bool = False           # the key holds a list (informative; any list of names is accepted)
+    many: bool = False  # the key holds a list (informative; any list of names is accepted)
     by: str | None = None
     normalize: tuple[str, ...] = ()
     scope: str = "same"
@@ -110,8 +110,14 @@ class Reference:
         return target_environment == self.scope
 
     def describe(self) -> dict:
-        out = {"key": self.key, "target_type": self.target_type, "kind": self.kind,
-               "reads": list(self.reads), "many": self.many, "scope": self.scope}
+        out = {
+            "key": self.key,
+            "target_type": self.target_type,
+            "kind": self.kind,
+            "reads": list(self.reads),
+            "many": self.many,
+            "scope": self.scope,
+        }
         if self.by_value:
             out.update(by=self.by, normalize=list(self.normalize))
         return out
@@ -125,7 +131,7 @@ class ComponentType:
     runtime_schema: dict
     action: str  # what a change upstream requires of this component
     references: tuple[Reference, ...] = ()
-    source: Path | None = None         # the declaration file
+    source: Path | None = None  # the declaration file
     schema_source: Path | None = None  # the config schema file
 
     @cached_property
@@ -182,8 +188,9 @@ class ComponentType:
             "name": self.name,
             "description": self.description,
             "action": self.action,
-            "config_keys": {name: {"type": _json_type(spec), "required": name in required}
-                            for name, spec in props.items()},
+            "config_keys": {
+                name: {"type": _json_type(spec), "required": name in required} for name, spec in props.items()
+            },
             "closed": self.closed,
             "runtime_outputs": self.runtime_outputs,
             "references": [r.describe() for r in self.references],
@@ -316,8 +323,10 @@ def parse_id(component_id: str) -> tuple[str | None, str, str]:
     if env is not None and ctype not in registry:  # `a/b/c` is no id: a qualified id names a known type
         raise ValueError(f"'<environment>/<type>/<nickname>': {ctype!r} is not a known component type")
     if (env is not None and not ID_PART.match(env)) or not ID_PART.match(ctype) or not NICKNAME.match(nickname):
-        raise ValueError("a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>' in lower "
-                         "case letters, digits, '-', '.', '_'")
+        raise ValueError(
+            "a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>' in lower "
+            "case letters, digits, '-', '.', '_'"
+        )
     return env, ctype, nickname
 
 

@@ -21,8 +21,13 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FORMATS = FormatChecker()
 
 JSON_TYPE_NAMES = {
-    "integer": "integer", "number": "number", "boolean": "boolean", "string": "string",
-    "array": "list", "object": "mapping type", "null": "null",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
+    "string": "string",
+    "array": "list",
+    "object": "mapping type",
+    "null": "null",
 }
 
 
@@ -97,8 +102,7 @@ def _unexpected(error: ValidationError) -> list[str]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     known = set(schema.get("properties", {}))
     patterns = list(schema.get("patternProperties", {}))
-    return sorted(k for k in error.instance
-                  if k not in known and not any(re.search(p, k) for p in patterns))
+    return sorted(k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns))
 
 
 def _format_message(fmt: str, error: ValidationError) -> str:

@@ -23,8 +23,9 @@ def _require_id(component_id: str) -> str:
         type_name, _ = split_id(component_id)
         get_type(type_name)
     except (ValueError, UnknownType):
-        raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
-                       component=component_id) from None
+        raise NotFound(
+            f"component {component_id!r} not found", cause="unknown_component", component=component_id
+        ) from None
     return component_id
 
 
@@ -35,27 +36,29 @@ class ComponentService:
         self.on_runtime_change = on_runtime_change
 
     def list(self, *, type_: str | None, environment: str | None, page: int, page_size: int) -> dict:
-        found = self.repo.list_components(type_=type_, environment=environment,
-                                          skip=(page - 1) * page_size, limit=page_size)
+        found = self.repo.list_components(
+            type_=type_, environment=environment, skip=(page - 1) * page_size, limit=page_size
+        )
         return {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
 
     def get(self, component_id: str) -> dict:
         found = self.repo.get_component(_require_id(component_id))
         if found is None:
-            raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
-                           component=component_id)
+            raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
         return {**found, "action": get_type(found["type"]).action}
 
     def impact(self, component_id: str) -> dict:
         ctx = self.repo.component_impact(_require_id(component_id))
         if ctx is None:
-            raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
-                           component=component_id)
-        affected = [{**{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},
-                     "action": get_type(row["type"]).action if row["type"] in registry else "review"}
-                    for row in ctx["impacted"]]
-        return {"component": component_id, "affected": affected, "edges": ctx["edges"],
-                "count": len(affected)}
+            raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
+        affected = [
+            {
+                **{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},
+                "action": get_type(row["type"]).action if row["type"] in registry else "review",
+            }
+            for row in ctx["impacted"]
+        ]
+        return {"component": component_id, "affected": affected, "edges": ctx["edges"], "count": len(affected)}
 
     def graph(self, environment: str | None) -> dict:
         return self.repo.graph(environment)
@@ -73,26 +76,45 @@ class ComponentService:
         ctype = get_type(split_id(_require_id(component_id))[0])
         errors = ctype.validate_runtime(runtime)
         if errors:
-            raise Unprocessable("runtime outputs are not valid for this component type",
-                                errors={f"runtime.{k}": v for k, v in errors.items()},
-                                component=component_id)
+            raise Unprocessable(
+                "runtime outputs are not valid for this component type",
+                errors={f"runtime.{k}": v for k, v in errors.items()},
+                component=component_id,
+            )
 
         def work(gtx: GraphTx) -> dict:
             if gtx.lock(component_id) is None:
-                raise NotFound(f"component {component_id!r} not found", cause="unknown_component",
-                               component=component_id)
+                raise NotFound(
+                    f"component {component_id!r} not found", cause="unknown_component", component=component_id
+                )
             current = gtx.component(component_id)
             if actor is not None and not actor.may_touch(current["environment"]):
-                raise Forbidden(f"this token may not report for {current['environment']!r} components",
-                                cause="environment", component=component_id)
+                raise Forbidden(
+                    f"this token may not report for {current['environment']!r} components",
+                    cause="environment",
+                    component=component_id,
+                )
             now, log_id = utcnow(), new_id("log")
-            audit = audit_entry(kind="runtime", log_id=log_id, now=now, requested_by=reported_by,
-                                status="reported", component=current,
-                                request={"runtime": runtime, "reported_by": reported_by},
-                                version_before=current["version"], version_after=current["version"] + 1,
-                                diff=dumps({"before": current["runtime"], "after": runtime}))
-            return gtx.report_runtime(component_id, runtime, previous_keys=current["runtime_keys"], now=now,
-                                      audit=audit, outbox=outbox_events.for_runtime_report(audit=audit, now=now))
+            audit = audit_entry(
+                kind="runtime",
+                log_id=log_id,
+                now=now,
+                requested_by=reported_by,
+                status="reported",
+                component=current,
+                request={"runtime": runtime, "reported_by": reported_by},
+                version_before=current["version"],
+                version_after=current["version"] + 1,
+                diff=dumps({"before": current["runtime"], "after": runtime}),
+            )
+            return gtx.report_runtime(
+                component_id,
+                runtime,
+                previous_keys=current["runtime_keys"],
+                now=now,
+                audit=audit,
+                outbox=outbox_events.for_runtime_report(audit=audit, now=now),
+            )
 
         row = self.repo.in_write_tx(work)
         log.info("runtime reported", extra={"component": component_id, "version": row["version"]})
@@ -104,8 +126,9 @@ class ComponentService:
                 with deadline.leaving(ANSWER_RESERVE):
                     queue = self.on_runtime_change(component_id)
             except deadline.DeadlineExceeded:
-                log.warning("queue re-evaluation left to the queue worker (request deadline)",
-                            extra={"component": component_id})
+                log.warning(
+                    "queue re-evaluation left to the queue worker (request deadline)", extra={"component": component_id}
+                )
             except Exception:  # noqa: BLE001 - the report is committed; the worker retries the queue
                 log.exception("queue re-evaluation failed", extra={"component": component_id})
         return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}

@@ -30,7 +30,6 @@ from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noq
 log = logging.getLogger("karma.configstore")
 
 
-
 class Waiting(RuntimeError):
     """An earlier config-store entry is not written yet; this one is retried after it."""
 
@@ -67,8 +66,11 @@ def summary(writes: list[dict], diff: list[dict], default_component: str | None)
 def message(data: dict, event_id: str, lines: list[str]) -> str:
     head = f"{data.get('log_entry_id')}: " + ("; ".join(lines) if len(lines) == 1 else f"{len(lines)} components")
     body = "\n".join(lines) if len(lines) > 1 else ""
-    trailers = [f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
-                f"Karma-Requested-By: {data.get('requested_by')}", f"{EVENT_TRAILER}: {event_id}"]
+    trailers = [
+        f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
+        f"Karma-Requested-By: {data.get('requested_by')}",
+        f"{EVENT_TRAILER}: {event_id}",
+    ]
     reason = data.get("reason")
     parts = [head[:200], body, reason or "", "\n".join(t for t in trailers if t)]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -86,8 +88,11 @@ class ConfigStoreHandler:
         event = json.loads(entry["body"])
         data = event.get("data") or {}
         found = self.repo.config_store_writes(
-            change_id=data.get("change_id"), log_entry_id=data.get("log_entry_id"),
-            component_id=data.get("component"), version=data.get("version_after"))
+            change_id=data.get("change_id"),
+            log_entry_id=data.get("log_entry_id"),
+            component_id=data.get("component"),
+            version=data.get("version_after"),
+        )
         writes = found["writes"]
         if not writes:  # nothing this change wrote is a config (it cannot happen for `applied`)
             log.warning("config store: nothing to write", extra={"event_id": event["id"]})
@@ -100,10 +105,12 @@ class ConfigStoreHandler:
             paths = self._apply(writes)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
-                commit = self.tree.commit(paths, author=data.get("requested_by"),
-                                          message=message(data, event["id"], lines))
-                log.info("config store: committed", extra={"event_id": event["id"], "commit": commit,
-                                                           "files": len(paths)})
+                commit = self.tree.commit(
+                    paths, author=data.get("requested_by"), message=message(data, event["id"], lines)
+                )
+                log.info(
+                    "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
+                )
 
     def _apply(self, writes: list[dict]) -> list[Path]:
         """Write (or remove) each component's files → every path touched."""

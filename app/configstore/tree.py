@@ -104,9 +104,14 @@ class ConfigTree:
     # -- git ----------------------------------------------------------------------------------------
     def git(self, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
         try:
-            done = subprocess.run(["git", "-C", str(self.directory), *args], capture_output=True, text=True,  # noqa: S603,S607
-                                  timeout=GIT_TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0",
-                                                            **(env or {})}, check=False)
+            done = subprocess.run(
+                ["git", "-C", str(self.directory), *args],
+                capture_output=True,
+                text=True,  # noqa: S603,S607
+                timeout=GIT_TIMEOUT,
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise GitError(f"git {args[0]}: {exc}") from None
         if check and done.returncode != 0:
@@ -139,7 +144,11 @@ class ConfigTree:
         if self.git("diff", "--cached", "--quiet", "--", *rel, check=False).returncode == 0:
             return None
         name, email = identity(author)
-        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-               "GIT_COMMITTER_NAME": COMMITTER[0], "GIT_COMMITTER_EMAIL": COMMITTER[1]}
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": COMMITTER[0],
+            "GIT_COMMITTER_EMAIL": COMMITTER[1],
+        }
         self.git("commit", "-q", "-m", message, "--", *rel, env=env)
         return self.git("rev-parse", "HEAD").stdout.strip()

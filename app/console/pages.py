@@ -16,8 +16,14 @@ from app.changes.listing import STATUSES
 from app.console import session
 from app.errors import KarmaError
 
-blp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-                static_folder="static", static_url_path="/static")
+blp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 blp.before_request(session.guard)
 blp.after_request(session.headers)
 
@@ -45,8 +51,11 @@ def _error(exc: KarmaError):
 
 # -- login --------------------------------------------------------------------------------------
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/console/") and not target.startswith("//") else \
-        url_for("console.changes")
+    return (
+        target
+        if target and target.startswith("/console/") and not target.startswith("//")
+        else url_for("console.changes")
+    )
 
 
 @blp.route("/login", methods=["GET", "POST"])
@@ -56,13 +65,21 @@ def login():
     token = (request.form.get("token") or "").strip()
     found = services().tokens.authenticate(token) if token else None
     if found is None:
-        services().refusals.record(status=401, cause="invalid_token" if token else "missing_token", who=None,
-                                   token_id=None, method="POST", path=request.path, component_id=None,
-                                   message="console login with an invalid token")
+        services().refusals.record(
+            status=401,
+            cause="invalid_token" if token else "missing_token",
+            who=None,
+            token_id=None,
+            method="POST",
+            path=request.path,
+            component_id=None,
+            message="console login with an invalid token",
+        )
         return render_template("console/login.html", failed=True, next=request.form.get("next")), 401
     response = make_response(redirect(_safe_next(request.form.get("next"))))
-    response.set_cookie(session.COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure,
-                        path="/console")
+    response.set_cookie(
+        session.COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure, path="/console"
+    )
     return response
 
 
@@ -97,9 +114,15 @@ def _page() -> int:
 def changes():
     filters, page = _filters(), _page()
     listing = services().listing.list(**filters, page=page, page_size=PAGE_SIZE)
-    return render_template("console/changes.html", listing=listing, filters=filters, statuses=STATUSES, page=page,
-                           query={k: v for k, v in filters.items() if v},
-                           pages=max(1, -(-listing["total"] // PAGE_SIZE)))
+    return render_template(
+        "console/changes.html",
+        listing=listing,
+        filters=filters,
+        statuses=STATUSES,
+        page=page,
+        query={k: v for k, v in filters.items() if v},
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+    )
 
 
 def _analysed_entry(entries: list[dict]) -> dict | None:
@@ -110,8 +133,14 @@ def _analysed_entry(entries: list[dict]) -> dict | None:
 def _change_picture(change: dict, entry: dict | None):
     if entry is None:
         return None
-    result = {"component": change["component_id"], "status": change["status"], "actions": entry.get("actions"),
-              "decisions": entry.get("decisions"), "warnings": entry.get("warnings"), "impact": []}
+    result = {
+        "component": change["component_id"],
+        "status": change["status"],
+        "actions": entry.get("actions"),
+        "decisions": entry.get("decisions"),
+        "warnings": entry.get("warnings"),
+        "impact": [],
+    }
     picture = render.from_plan(result)
     try:
         edges = services().components.impact(change["component_id"])["edges"]
@@ -126,11 +155,21 @@ def change(change_id):
     entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
     entry = _analysed_entry(entries)
     me = session.principal()
-    can_decide = (detail["status"] == "pending_approval" and me is not None and me.can("approve")
-                  and me.name != detail.get("requested_by"))
-    return render_template("console/change.html", change=detail, entry=entry, entries=entries,
-                           picture=_change_picture(detail, entry), can_decide=can_decide,
-                           done=request.args.get("done"))
+    can_decide = (
+        detail["status"] == "pending_approval"
+        and me is not None
+        and me.can("approve")
+        and me.name != detail.get("requested_by")
+    )
+    return render_template(
+        "console/change.html",
+        change=detail,
+        entry=entry,
+        entries=entries,
+        picture=_change_picture(detail, entry),
+        can_decide=can_decide,
+        done=request.args.get("done"),
+    )
 
 
 @blp.route("/changes/<change_id>/approve", methods=["POST"])
@@ -156,8 +195,7 @@ def queue():
 def approvals():
     listing = services().listing.list(status="pending_approval", page=_page(), page_size=PAGE_SIZE)
     me = session.principal()
-    return render_template("console/approvals.html", listing=listing,
-                           can_approve=me is not None and me.can("approve"))
+    return render_template("console/approvals.html", listing=listing, can_approve=me is not None and me.can("approve"))
 
 
 # -- components ---------------------------------------------------------------------------------
@@ -167,8 +205,14 @@ def components():
     env = (request.args.get("environment") or "").strip() or None
     page = _page()
     listing = services().components.list(type_=kind, environment=env, page=page, page_size=PAGE_SIZE)
-    return render_template("console/components.html", listing=listing, type=kind, environment=env, page=page,
-                           pages=max(1, -(-listing["total"] // PAGE_SIZE)))
+    return render_template(
+        "console/components.html",
+        listing=listing,
+        type=kind,
+        environment=env,
+        page=page,
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+    )
 
 
 @blp.route("/components/<ctype>/<nickname>")
@@ -177,6 +221,11 @@ def component(ctype, nickname, environment=None):
     cid = f"{environment}/{ctype}/{nickname}" if environment else f"{ctype}/{nickname}"
     detail = services().components.get(cid)
     impact = services().components.impact(cid)
-    return render_template("console/component.html", c=detail, versions=services().components.versions(cid),
-                           impact=impact, picture=render.from_impact(impact),
-                           changes=services().listing.list(component=cid, page=1, page_size=10))
+    return render_template(
+        "console/component.html",
+        c=detail,
+        versions=services().components.versions(cid),
+        impact=impact,
+        picture=render.from_impact(impact),
+        changes=services().listing.list(component=cid, page=1, page_size=10),
+    )

@@ -20,8 +20,10 @@ from app.security.roles import Principal, required_action
 
 COOKIE = "karma_console"
 PUBLIC = {"console.login", "console.static"}
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def csrf_token(token: str) -> str:
@@ -56,8 +58,9 @@ def guard():
     g.principal, g.console_token = found, token
     action = required_action(request.endpoint, request.method)
     if not found.can(action):
-        raise Forbidden(f"role {found.role!r} may not {action} ({request.method} {request.path})",
-                        cause="role", required=action)
+        raise Forbidden(
+            f"role {found.role!r} may not {action} ({request.method} {request.path})", cause="role", required=action
+        )
     if request.method == "POST":
         sent = request.form.get("csrf_token", "")
         if not hmac.compare_digest(sent, csrf_token(token)):

@@ -19,8 +19,7 @@ ASSET_FILES = frozenset(p.name for p in ASSETS.iterdir() if p.suffix in (".js", 
 # public: the page and the assets carry no data; the OpenAPI document is public too
 OPEN_ENDPOINTS = frozenset({"docs.page", "docs.asset", "docs.static"})
 
-blp = Blueprint("docs", __name__, static_folder="static", static_url_path="/docs/static",
-                template_folder="templates")
+blp = Blueprint("docs", __name__, static_folder="static", static_url_path="/docs/static", template_folder="templates")
 
 
 @blp.route("/docs")

@@ -27,10 +27,13 @@ _INSTALLED = "_karma_deadline"
 def install() -> None:
     """Idempotent; called when a driver is opened."""
     from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415 - private, pinned
+
     original = getattr(BoltSocketBase, "_wait_for_io", None)
     if original is None:
-        raise RuntimeError("neo4j driver without BoltSocketBase._wait_for_io: the request deadline cannot bound "
-                           "Bolt waits; use the driver version pinned in pyproject.toml")
+        raise RuntimeError(
+            "neo4j driver without BoltSocketBase._wait_for_io: the request deadline cannot bound "
+            "Bolt waits; use the driver version pinned in pyproject.toml"
+        )
     if getattr(original, _INSTALLED, False):
         return
 

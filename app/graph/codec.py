@@ -86,5 +86,6 @@ def audit_entry_view(entry: dict) -> dict:
 
 def version_view(version: dict) -> dict:
     """A ConfigVersion node's properties (config and runtime decoded)."""
-    return with_iso({**version, "config": loads(version.get("config")), "runtime": loads(version.get("runtime"))},
-                    "created_at")
+    return with_iso(
+        {**version, "config": loads(version.get("config")), "runtime": loads(version.get("runtime"))}, "created_at"
+    )

@@ -19,12 +19,23 @@ class ConfigStoreQueries:
         """The config store's subscription exists (enabled) exactly when `enabled`."""
         return self._write("config_store_sync", enabled=enabled, events=events)["enabled"]
 
-    def config_store_writes(self, *, change_id: str | None, log_entry_id: str | None,
-                            component_id: str | None = None, version: int | None = None) -> dict:
+    def config_store_writes(
+        self,
+        *,
+        change_id: str | None,
+        log_entry_id: str | None,
+        component_id: str | None = None,
+        version: int | None = None,
+    ) -> dict:
         """What a committed change (or one runtime report) wrote: {writes: [{id, type, nickname,
         environment, version, config, runtime, cause, deleted}], diff, kind} with JSON decoded."""
-        row = self.read("config_store_writes", change_id=change_id, log_entry_id=log_entry_id,
-                        component_id=component_id, version=version)
+        row = self.read(
+            "config_store_writes",
+            change_id=change_id,
+            log_entry_id=log_entry_id,
+            component_id=component_id,
+            version=version,
+        )
         writes = [{**w, "config": loads(w["config"]), "runtime": loads(w["runtime"])} for w in row["writes"]]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
 

@@ -33,7 +33,7 @@ def query(name: str) -> str:
     lines = []
     for line in path.read_text(encoding="utf-8").strip().splitlines():
         if line.startswith(INCLUDE):
-            lines += _after_first_match(query(line[len(INCLUDE):].strip()))
+            lines += _after_first_match(query(line[len(INCLUDE) :].strip()))
         elif (use := USE.match(line)) is not None:
             lines += fragment(use["name"], _names(use["args"]), use["indent"])
         else:
@@ -67,12 +67,10 @@ def fragment(name: str, args: list[str], indent: str = "") -> list[str]:
 def _after_first_match(text: str) -> list[str]:
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("MATCH "))
-    return lines[first + 1:]
+    return lines[first + 1 :]
 
 
 def statements(name: str) -> list[str]:
     """Split a multi-statement file (the constraints) on `;` lines, dropping `//` comments."""
-    body = "\n".join(
-        line for line in query(name).splitlines() if not line.strip().startswith("//")
-    )
+    body = "\n".join(line for line in query(name).splitlines() if not line.strip().startswith("//"))
     return [s.strip() for s in body.split(";") if s.strip()]

@@ -17,7 +17,13 @@ from collections.abc import Callable
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
-    ClientError, DatabaseUnavailable, DriverError, IncompleteCommit, Neo4jError, ServiceUnavailable, SessionExpired,
+    ClientError,
+    DatabaseUnavailable,
+    DriverError,
+    IncompleteCommit,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
     TransientError,
 )
 
@@ -35,16 +41,23 @@ UNAVAILABLE = (ServiceUnavailable, SessionExpired, TransientError)
 DRIVER_ERRORS = (DriverError, Neo4jError)  # every error the driver raises, for the API's error handler
 # Server-side states (not the request's fault) that a restarting or recovering Neo4j reports as client
 # errors: answered 503 like an outage, never 500.
-SERVER_STATE_CODES = ("Neo.ClientError.Database.DatabaseNotFound", "Neo.ClientError.Security.AuthProviderFailed",
-                      "Neo.ClientError.Security.AuthProviderTimeout", "Neo.ClientError.Transaction.Terminated",
-                      "Neo.ClientError.Transaction.TransactionTerminated", "Neo.ClientError.Cluster.NotALeader",
-                      "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase")
+SERVER_STATE_CODES = (
+    "Neo.ClientError.Database.DatabaseNotFound",
+    "Neo.ClientError.Security.AuthProviderFailed",
+    "Neo.ClientError.Security.AuthProviderTimeout",
+    "Neo.ClientError.Transaction.Terminated",
+    "Neo.ClientError.Transaction.TransactionTerminated",
+    "Neo.ClientError.Cluster.NotALeader",
+    "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+)
 # (a transaction ended at its timeout while it waited for a lock says LockClientStopped, as a client error
 # or, in other server versions, a transient one)
-TIMED_OUT_CODES = ("Neo.ClientError.Transaction.TransactionTimedOut",
-                   "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
-                   "Neo.ClientError.Transaction.LockClientStopped",
-                   "Neo.TransientError.Transaction.LockClientStopped")
+TIMED_OUT_CODES = (
+    "Neo.ClientError.Transaction.TransactionTimedOut",
+    "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+    "Neo.ClientError.Transaction.LockClientStopped",
+    "Neo.TransientError.Transaction.LockClientStopped",
+)
 
 NEO4J_IMAGE = "neo4j:5.26-community"
 
@@ -91,9 +104,11 @@ class NoNeo4j(RuntimeError):
     """Nothing to connect to: no NEO4J_URI, no Docker, and no local-Neo4j provider installed."""
 
 
-NO_NEO4J = ("No Neo4j to connect to: NEO4J_URI is not set, no testcontainers Neo4j was used, and no local Neo4j "
-            "is installed (entry point karma.neo4j:local, from karma_tools). Set NEO4J_URI (and NEO4J_USER, "
-            "NEO4J_PASSWORD) to the Neo4j to use.")
+NO_NEO4J = (
+    "No Neo4j to connect to: NEO4J_URI is not set, no testcontainers Neo4j was used, and no local Neo4j "
+    "is installed (entry point karma.neo4j:local, from karma_tools). Set NEO4J_URI (and NEO4J_USER, "
+    "NEO4J_PASSWORD) to the Neo4j to use."
+)
 
 
 def _local_target(*, start: bool = False, echo: Callable[[str], None] | None = None) -> Target:

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 # DeletedComponent: a component a change set deleted — no longer a :Component (its id is free, no edges),
 # kept with its last config and runtime, its version history and its audit links.
-NODE_LABELS = ("Component", "DeletedComponent", "ConfigVersion", "AuditEntry", "ChangeRequest", "ApiToken",
-               "KarmaType",  # the fingerprint of each type declaration the service started with
-               "OutboxEvent", "Subscription",  # notifications: the transactional outbox, who is told what
-               "Transition")  # an executed transition proposal (issue 13): its steps and progress
+NODE_LABELS = (
+    "Component",
+    "DeletedComponent",
+    "ConfigVersion",
+    "AuditEntry",
+    "ChangeRequest",
+    "ApiToken",
+    "KarmaType",  # the fingerprint of each type declaration the service started with
+    "OutboxEvent",
+    "Subscription",  # notifications: the transactional outbox, who is told what
+    "Transition",
+)  # an executed transition proposal (issue 13): its steps and progress
 
 # (from label, type, to label): what each structural relationship links
 STRUCTURAL_RELATIONSHIPS = {
@@ -23,9 +31,9 @@ STRUCTURAL_RELATIONSHIPS = {
     "LOGGED_AS": ("ChangeRequest", "AuditEntry"),
     "WAITS_ON": ("ChangeRequest", "Component"),
     "ROLLS_BACK": ("ChangeRequest", "ChangeRequest"),
-    "STEP_OF": ("ChangeRequest", "Transition"),   # the change request a transition's step made
-    "WAITS_FOR": ("Transition", "Component"),     # a waiting transition: whose runtime report it waits for
-    "RECORDS": ("AuditEntry", "Transition"),      # every move of a transition is audited
+    "STEP_OF": ("ChangeRequest", "Transition"),  # the change request a transition's step made
+    "WAITS_FOR": ("Transition", "Component"),  # a waiting transition: whose runtime report it waits for
+    "RECORDS": ("AuditEntry", "Transition"),  # every move of a transition is audited
 }
 
 

@@ -65,7 +65,7 @@ def parse(path: Path, name: str | None = None) -> LibraryQuery:
         elif not defaults:  # the question: the comment lines before the first :param
             question.append(stripped.lstrip("/").strip())
     words = " ".join(question)
-    words = words[len("Operators:"):].strip() if words.startswith("Operators:") else words
+    words = words[len("Operators:") :].strip() if words.startswith("Operators:") else words
     return LibraryQuery(name or path.stem, path, text, words or "(no question in its first comment)", defaults)
 
 
@@ -103,6 +103,7 @@ def _plain(value: Any) -> Any:
 
 def run_read_only(driver: Driver, database: str | None, text: str, params: dict[str, Any]) -> tuple[list, list]:
     """(columns, rows) of one query in a READ transaction; a write in it is refused by Neo4j."""
+
     def work(tx):
         result = tx.run(text, params)
         rows = [[_plain(v) for v in record.values()] for record in result]

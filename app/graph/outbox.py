@@ -32,15 +32,34 @@ class OutboxQueries:
         """Outbox events written in a transaction of their own (producers outside a change commit)."""
         return self._write("outbox_enqueue", outbox=events, now=now)["events"]
 
-    def claim_outbox(self, *, now: float, lease_until: float, owner: str, limit: int,
-                     destinations: list[str]) -> list[dict]:
-        return self._write("outbox_claim", now=now, lease_until=lease_until, owner=owner, limit=limit,
-                          destinations=destinations)["items"]
+    def claim_outbox(
+        self, *, now: float, lease_until: float, owner: str, limit: int, destinations: list[str]
+    ) -> list[dict]:
+        return self._write(
+            "outbox_claim", now=now, lease_until=lease_until, owner=owner, limit=limit, destinations=destinations
+        )["items"]
 
-    def settle_outbox(self, *, entry_id: str, owner: str, state: str, at: datetime, http_status: int | None,
-                      error: str | None, next_attempt_at: float | None) -> str | None:
-        row = self._write("outbox_settle", id=entry_id, owner=owner, state=state, at=at,
-                         http_status=http_status, error=error, next_attempt_at=next_attempt_at)
+    def settle_outbox(
+        self,
+        *,
+        entry_id: str,
+        owner: str,
+        state: str,
+        at: datetime,
+        http_status: int | None,
+        error: str | None,
+        next_attempt_at: float | None,
+    ) -> str | None:
+        row = self._write(
+            "outbox_settle",
+            id=entry_id,
+            owner=owner,
+            state=state,
+            at=at,
+            http_status=http_status,
+            error=error,
+            next_attempt_at=next_attempt_at,
+        )
         return None if row is None else row["state"]
 
     def list_outbox(self, *, state: str | None, change_id: str | None, type_: str | None, limit: int) -> dict:

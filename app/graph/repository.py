@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from app.graph.codec import (
-    RUNTIME_PREFIX, audit_entry_view, component_view, dumps, flat_properties, iso, loads, version_view, with_iso,
+    RUNTIME_PREFIX,
+    audit_entry_view,
+    component_view,
+    dumps,
+    flat_properties,
+    iso,
+    loads,
+    version_view,
+    with_iso,
 )
 from app.graph.cypher import query, statements
 from app.graph.config_store import ConfigStoreQueries
@@ -45,12 +53,14 @@ class GraphTx(TransitionTxQueries):
         self._tx = tx
         self.committed: list[dict] = []
 
-    def context_for_update(self, component_id: str, ref_ids: list[str],
-                           ref_values: list[dict] | None = None) -> dict | None:
+    def context_for_update(
+        self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None
+    ) -> dict | None:
         """Lock the component and read its change context in one statement (None: no such component)."""
         with metrics.phase("graph_read"):
-            return decode_change_context(_single(self._tx, "impact_for_update", id=component_id,
-                                                 ref_ids=ref_ids, ref_values=ref_values or []))
+            return decode_change_context(
+                _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids, ref_values=ref_values or [])
+            )
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -62,21 +72,42 @@ class GraphTx(TransitionTxQueries):
         if row is None:
             return None
         node = row["component"]
-        return {**component_view(node), "config_keys": node.get("config_keys") or [],
-                "runtime_keys": node.get("runtime_keys") or []}
+        return {
+            **component_view(node),
+            "config_keys": node.get("config_keys") or [],
+            "runtime_keys": node.get("runtime_keys") or [],
+        }
 
     def deleted_component(self, component_id: str) -> dict | None:
         """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
         row = _single(self._tx, "deleted_component", id=component_id)
         return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
 
-    def report_runtime(self, component_id: str, runtime: dict, *, previous_keys: list[str], now: Any,
-                       audit: dict, outbox: list[dict] | None = None) -> dict:
+    def report_runtime(
+        self,
+        component_id: str,
+        runtime: dict,
+        *,
+        previous_keys: list[str],
+        now: Any,
+        audit: dict,
+        outbox: list[dict] | None = None,
+    ) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
         audit → {version, log_entry_id}."""
-        return _single(self._tx, "update_runtime", id=component_id, runtime=dumps(runtime),
-                       runtime_keys=list(runtime), props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
-                       now=now, audit=audit, cause="runtime", change_id=None, outbox=outbox or [])
+        return _single(
+            self._tx,
+            "update_runtime",
+            id=component_id,
+            runtime=dumps(runtime),
+            runtime_keys=list(runtime),
+            props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
+            now=now,
+            audit=audit,
+            cause="runtime",
+            change_id=None,
+            outbox=outbox or [],
+        )
 
     # -- change requests (app/changes) ----------------------------------------------------------
     def change(self, change_id: str) -> dict | None:
@@ -97,13 +128,23 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "queue_head", component=component_id)
         return None if row is None else decode_change(row["change"])
 
-    def change_set_context_for_update(self, ids: list[str], ref_ids: list[str],
-                                      ref_values: list[dict] | None = None,
-                                      referrers: list[dict] | None = None,
-                                      sibling_lookups: list[dict] | None = None) -> dict:
+    def change_set_context_for_update(
+        self,
+        ids: list[str],
+        ref_ids: list[str],
+        ref_values: list[dict] | None = None,
+        referrers: list[dict] | None = None,
+        sibling_lookups: list[dict] | None = None,
+    ) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(_set_context_for_update_query(), ids=ids, ref_ids=ref_ids, ref_values=referrers or [],
-                              set_ref_values=ref_values or [], sibling_lookups=sibling_lookups or []).single()
+        record = self._tx.run(
+            _set_context_for_update_query(),
+            ids=ids,
+            ref_ids=ref_ids,
+            ref_values=referrers or [],
+            set_ref_values=ref_values or [],
+            sibling_lookups=sibling_lookups or [],
+        ).single()
         return decode_set_context(record.data())
 
     def commit_change_set(self, params: dict) -> list[str]:
@@ -139,10 +180,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
         with metrics.neo4j_errors():
             deadline.check("the read")
-            return self.driver.execute_query(Query(query(query_name), timeout=deadline.clamp(self.tx_timeout)), params,
-                                             routing_=RoutingControl.READ,
-                                             database_=self.database, bookmark_manager_=None,
-                                             result_transformer_=_first)
+            return self.driver.execute_query(
+                Query(query(query_name), timeout=deadline.clamp(self.tx_timeout)),
+                params,
+                routing_=RoutingControl.READ,
+                database_=self.database,
+                bookmark_manager_=None,
+                result_transformer_=_first,
+            )
 
     def _write(self, query_name: str, /, **params: Any) -> dict | None:
         with metrics.neo4j_errors(), self._session() as session:
@@ -210,12 +255,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         ctx = self.impact(component_id)
         return None if ctx is None else {"impacted": ctx["impacted"], "edges": ctx["edges"]}
 
-    def impact(self, component_id: str, ref_ids: list[str] | None = None,
-               ref_values: list[dict] | None = None) -> dict | None:
+    def impact(
+        self, component_id: str, ref_ids: list[str] | None = None, ref_values: list[dict] | None = None
+    ) -> dict | None:
         """The change context of a component (decoded, see decode_change_context), or None."""
         with metrics.phase("graph_read"):
-            return decode_change_context(self.read("impact", id=component_id, ref_ids=ref_ids or [],
-                                                   ref_values=ref_values or []))
+            return decode_change_context(
+                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
+            )
 
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
@@ -233,19 +280,34 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """A stored change request, decoded (see GraphTx.change)."""
         return change_record(self.read("change_get", id=change_id))
 
-    def change_set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
-                           referrers: list[dict] | None = None, sibling_lookups: list[dict] | None = None) -> dict:
+    def change_set_context(
+        self,
+        ids: list[str],
+        ref_ids: list[str],
+        ref_values: list[dict] | None = None,
+        referrers: list[dict] | None = None,
+        sibling_lookups: list[dict] | None = None,
+    ) -> dict:
         """The context of a change set, read in one query (see cypher/change_set_context.cypher).
         `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates;
         `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
-        return decode_set_context(self.read("change_set_context", ids=ids, ref_ids=ref_ids,
-                                            ref_values=referrers or [], set_ref_values=ref_values or [],
-                                            sibling_lookups=sibling_lookups or []))
+        return decode_set_context(
+            self.read(
+                "change_set_context",
+                ids=ids,
+                ref_ids=ref_ids,
+                ref_values=referrers or [],
+                set_ref_values=ref_values or [],
+                sibling_lookups=sibling_lookups or [],
+            )
+        )
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
-        return {cid: {key: row[key] for key in ("type", "environment", "config", "runtime")}
-                for cid, row in self.existing(ids).items()}
+        return {
+            cid: {key: row[key] for key in ("type", "environment", "config", "runtime")}
+            for cid, row in self.existing(ids).items()
+        }
 
     def component_ids(self) -> list[str]:
         """Every component id (what `karma seed --prune` compares a file with)."""
@@ -270,8 +332,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def components_of_types(self, types: list[str] | None) -> list[dict]:
         """(id, type, environment, config, runtime) of every component of `types` (all when None), decoded."""
         with self._session() as session:
-            rows = session.execute_read(
-                lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
+            rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
         return _decoded_rows(rows, "config", "runtime")
 
     def type_fingerprints(self) -> dict[str, str]:
@@ -290,19 +351,25 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return []
         with self._session() as session:
             return session.execute_read(
-                lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)])
+                lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)]
+            )
 
     def existing(self, ids: list[str]) -> dict[str, dict]:
         """{id: {id, type, environment, config, runtime, config_keys, runtime_keys}} (decoded) of those of
         `ids` in the graph: what a seed file is compared with."""
         with self._session() as session:
-            rows = session.execute_read(
-                lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
-        return {row["id"]: {**row, "config": loads(row["config"]), "runtime": loads(row["runtime"])}
-                for row in rows}
+            rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
+        return {row["id"]: {**row, "config": loads(row["config"]), "runtime": loads(row["runtime"])} for row in rows}
 
-    def seed(self, components: list[dict], edges: list[dict], now: Any, batch: int = 500,
-             audit: dict | None = None, require_empty: bool = False) -> dict:
+    def seed(
+        self,
+        components: list[dict],
+        edges: list[dict],
+        now: Any,
+        batch: int = 500,
+        audit: dict | None = None,
+        require_empty: bool = False,
+    ) -> dict:
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
         `not_empty` says how many components there are) unless the graph holds no component."""
@@ -314,11 +381,18 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
                 return {"not_empty": total}
             written = 0
             for start in range(0, len(components), batch):
-                row = _single(tx, "seed_upsert", components=components[start:start + batch], now=now,
-                              cause="seed", change_id=None)
+                row = _single(
+                    tx,
+                    "seed_upsert",
+                    components=components[start : start + batch],
+                    now=now,
+                    cause="seed",
+                    change_id=None,
+                )
                 written += row["written"]
-                log.info("seed progress", extra={"components": min(start + batch, len(components)),
-                                                 "of": len(components)})
+                log.info(
+                    "seed progress", extra={"components": min(start + batch, len(components)), "of": len(components)}
+                )
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
             out = {"components": len(components), "written": written, "edges": len(edges)}
             if audit is not None:
@@ -335,14 +409,29 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         row = self.read("log_list", **filters)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
-    def audited_facts(self, *, component: str | None = None, environment: str | None = None,
-                      since: Any = None, until: Any = None, page: int = 500):
+    def audited_facts(
+        self,
+        *,
+        component: str | None = None,
+        environment: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        page: int = 500,
+    ):
         """Every audited change request that kept the facts its rules saw, oldest first, in pages of
         ``page`` entries (decoded; for `karma rules replay`). Reads the audit log only."""
         after_ts = after_id = None
         while True:
-            row = self.read("policy_replay", component=component, environment=environment, since=since,
-                            until=until, after_ts=after_ts, after_id=after_id, limit=page)
+            row = self.read(
+                "policy_replay",
+                component=component,
+                environment=environment,
+                since=since,
+                until=until,
+                after_ts=after_ts,
+                after_id=after_id,
+                limit=page,
+            )
             items = row["items"] if row else []
             if not items:
                 return
@@ -376,14 +465,16 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """Revoke a token by id, or every active token of a name → the revoked ids."""
         return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
 
-
     # -- change requests (listing) ------------------------------------------------------------
-    def list_changes(self, *, status: str | None, component: str | None, requested_by: str | None,
-                     skip: int, limit: int) -> dict:
+    def list_changes(
+        self, *, status: str | None, component: str | None, requested_by: str | None, skip: int, limit: int
+    ) -> dict:
         """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
-        row = self.read("changes_list", status=status, component=component, requested_by=requested_by,
-                        skip=skip, limit=limit)
+        row = self.read(
+            "changes_list", status=status, component=component, requested_by=requested_by, skip=skip, limit=limit
+        )
         return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
+
 
 # -- change requests: stored form → domain values ------------------------------------------------
 _CHANGE_JSON = ("request", "blockers", "diff", "result", "operations")
@@ -405,9 +496,12 @@ def change_record(row: dict | None) -> dict | None:
     """A change_get row → the decoded change request with trail, waits_on and rolled_back_by."""
     if row is None:
         return None
-    return {**decode_change(row["change"]),
-            "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
-            "waits_on": row["waits_on"], "rolled_back_by": row["rolled_back_by"]}
+    return {
+        **decode_change(row["change"]),
+        "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
+        "waits_on": row["waits_on"],
+        "rolled_back_by": row["rolled_back_by"],
+    }
 
 
 def _set_context_for_update_query() -> str:
@@ -432,11 +526,16 @@ def decode_change_context(row: dict | None) -> dict | None:
     if row is None:
         return None
     component = row["component"]
-    return {**row,
-            "component": {**component, "config": loads(component.get("config")),
-                          "runtime": loads(component.get("runtime"))},
-            "impacted": _decoded_rows(row.get("impacted"), "config", "runtime"),
-            "siblings": _decoded_rows(row.get("siblings"), "config")}
+    return {
+        **row,
+        "component": {
+            **component,
+            "config": loads(component.get("config")),
+            "runtime": loads(component.get("runtime")),
+        },
+        "impacted": _decoded_rows(row.get("impacted"), "config", "runtime"),
+        "siblings": _decoded_rows(row.get("siblings"), "config"),
+    }
 
 
 def _decoded(node: dict) -> dict:
@@ -450,9 +549,18 @@ def _decoded_groups(groups: list[dict] | None) -> list[dict]:
 def decode_set_context(row: dict) -> dict:
     """The set context as values: each touched component's, impacted row's and sibling's config and
     runtime decoded."""
-    touched = [{**item, "component": _decoded(item["component"]),
-                "impacted": [_decoded(r) for r in item["impacted"]],
-                "sibling_groups": _decoded_groups(item.get("sibling_groups"))}
-               for item in row["touched"]]
-    return {"touched": touched, "refs": row["refs"], "ref_values": row.get("ref_values") or [],
-            "sibling_groups": _decoded_groups(row.get("sibling_groups"))}
+    touched = [
+        {
+            **item,
+            "component": _decoded(item["component"]),
+            "impacted": [_decoded(r) for r in item["impacted"]],
+            "sibling_groups": _decoded_groups(item.get("sibling_groups")),
+        }
+        for item in row["touched"]
+    ]
+    return {
+        "touched": touched,
+        "refs": row["refs"],
+        "ref_values": row.get("ref_values") or [],
+        "sibling_groups": _decoded_groups(row.get("sibling_groups")),
+    }

@@ -39,21 +39,44 @@ class TransitionTxQueries:
         return record.data() if record else None
 
     def create_transition(self, transition: dict, audit: dict, for_components: list[str]) -> dict:
-        return self._one("transition_create", transition=encode_transition(transition), audit=audit,
-                         for_components=for_components)
+        return self._one(
+            "transition_create", transition=encode_transition(transition), audit=audit, for_components=for_components
+        )
 
     def transition_for_update(self, transition_id: str) -> dict | None:
         row = self._one("transition_for_update", id=transition_id)
         return None if row is None else decode_transition(row["transition"])
 
-    def record_transition(self, transition_id: str, *, status: str, steps: list, current_step: int,
-                          stalled: dict | None, now: Any, audit: dict, step: int, change_id: str | None = None,
-                          waits_for: list[str] | None = None, for_components: list[str] | None = None) -> dict:
+    def record_transition(
+        self,
+        transition_id: str,
+        *,
+        status: str,
+        steps: list,
+        current_step: int,
+        stalled: dict | None,
+        now: Any,
+        audit: dict,
+        step: int,
+        change_id: str | None = None,
+        waits_for: list[str] | None = None,
+        for_components: list[str] | None = None,
+    ) -> dict:
         """Move a transition (locked by the caller) and audit the move; links a step's change request."""
-        return self._one("transition_record", id=transition_id, status=status, steps=dumps(steps),
-                         current_step=current_step, stalled=dumps(stalled) if stalled else None, now=now,
-                         audit=audit, step=step, change_id=change_id, waits_for=waits_for or [],
-                         for_components=for_components or [])
+        return self._one(
+            "transition_record",
+            id=transition_id,
+            status=status,
+            steps=dumps(steps),
+            current_step=current_step,
+            stalled=dumps(stalled) if stalled else None,
+            now=now,
+            audit=audit,
+            step=step,
+            change_id=change_id,
+            waits_for=waits_for or [],
+            for_components=for_components or [],
+        )
 
 
 class TransitionQueries:
@@ -66,10 +89,14 @@ class TransitionQueries:
         row = self.read("transition_get", id=transition_id)
         if row is None:
             return None
-        trail = [{**{k: v for k, v in a.items() if v is not None}, "timestamp": iso(a["timestamp"])}
-                 for a in row["trail"]]
-        return {**decode_transition(row["transition"]), "trail": trail,
-                "changes": [c for c in row["changes"] if c is not None]}
+        trail = [
+            {**{k: v for k, v in a.items() if v is not None}, "timestamp": iso(a["timestamp"])} for a in row["trail"]
+        ]
+        return {
+            **decode_transition(row["transition"]),
+            "trail": trail,
+            "changes": [c for c in row["changes"] if c is not None],
+        }
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""

@@ -39,16 +39,20 @@ WEBHOOK = "webhook"
 @dataclass(frozen=True)
 class DeliveryPolicy:
     max_attempts: int = 10
-    base_delay: float = 2.0     # seconds before the 2nd attempt; doubles each time
-    max_delay: float = 600.0    # backoff cap
-    timeout: float = 5.0        # per HTTP attempt
-    batch: int = 50             # entries claimed per claim
-    max_batches: int = 10       # claims per pass (a pass is bounded)
+    base_delay: float = 2.0  # seconds before the 2nd attempt; doubles each time
+    max_delay: float = 600.0  # backoff cap
+    timeout: float = 5.0  # per HTTP attempt
+    batch: int = 50  # entries claimed per claim
+    max_batches: int = 10  # claims per pass (a pass is bounded)
 
     @classmethod
     def from_settings(cls, settings) -> DeliveryPolicy:
-        return cls(max_attempts=settings.outbox_max_attempts, base_delay=settings.outbox_backoff_seconds,
-                   max_delay=settings.outbox_backoff_max_seconds, timeout=settings.outbox_timeout_seconds)
+        return cls(
+            max_attempts=settings.outbox_max_attempts,
+            base_delay=settings.outbox_backoff_seconds,
+            max_delay=settings.outbox_backoff_max_seconds,
+            timeout=settings.outbox_timeout_seconds,
+        )
 
 
 def backoff(attempts: int, policy: DeliveryPolicy) -> float:
@@ -96,10 +100,15 @@ def post_webhook(url: str, body: bytes, headers: dict, timeout: float) -> int:
 
 
 def _headers(entry: dict, secret: str, body: bytes, now: float) -> dict:
-    return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-            "X-Karma-Event-Id": entry["event_id"], "X-Karma-Event-Type": entry["type"],
-            "X-Karma-Delivery-Id": entry["id"], "X-Karma-Delivery-Attempt": str((entry.get("attempts") or 0) + 1),
-            SIGNATURE_HEADER: sign(secret, body, int(now))}
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Karma-Event-Id": entry["event_id"],
+        "X-Karma-Event-Type": entry["type"],
+        "X-Karma-Delivery-Id": entry["id"],
+        "X-Karma-Delivery-Attempt": str((entry.get("attempts") or 0) + 1),
+        SIGNATURE_HEADER: sign(secret, body, int(now)),
+    }
 
 
 def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> tuple[int | None, str | None]:
@@ -121,8 +130,15 @@ def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> 
     return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
-def _settle(repo, item: dict, owner: str, status: int | None, error: str | None, policy: DeliveryPolicy,
-            clock: Callable[[], float]) -> str:
+def _settle(
+    repo,
+    item: dict,
+    owner: str,
+    status: int | None,
+    error: str | None,
+    policy: DeliveryPolicy,
+    clock: Callable[[], float],
+) -> str:
     entry, now = item["entry"], clock()
     attempts = (entry.get("attempts") or 0) + 1
     gone = error == "subscription no longer exists"
@@ -132,20 +148,39 @@ def _settle(repo, item: dict, owner: str, status: int | None, error: str | None,
         state, next_at = "failed", None
     else:
         state, next_at = "retrying", now + backoff(attempts, policy)
-    repo.settle_outbox(entry_id=entry["id"], owner=owner, state=state,
-                       at=datetime.fromtimestamp(now, timezone.utc), http_status=status, error=error,
-                       next_attempt_at=next_at)
+    repo.settle_outbox(
+        entry_id=entry["id"],
+        owner=owner,
+        state=state,
+        at=datetime.fromtimestamp(now, timezone.utc),
+        http_status=status,
+        error=error,
+        next_attempt_at=next_at,
+    )
     metrics.outbox_attempt(state)
     (log.info if state == "delivered" else log.warning)(
-        "outbox delivery", extra={"delivery_id": entry["id"], "event_id": entry["event_id"],
-                                  "event_type": entry["type"], "state": state, "attempt": attempts,
-                                  "http_status": status, "error": error})
+        "outbox delivery",
+        extra={
+            "delivery_id": entry["id"],
+            "event_id": entry["event_id"],
+            "event_type": entry["type"],
+            "state": state,
+            "attempt": attempts,
+            "http_status": status,
+            "error": error,
+        },
+    )
     return state
 
 
-def deliver_pending(repo, *, policy: DeliveryPolicy | None = None, send=post_webhook,
-                    handlers: dict[str, Callable[[dict], None]] | None = None,
-                    clock: Callable[[], float] = time.time) -> dict:
+def deliver_pending(
+    repo,
+    *,
+    policy: DeliveryPolicy | None = None,
+    send=post_webhook,
+    handlers: dict[str, Callable[[dict], None]] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> dict:
     """One bounded delivery pass over the due outbox entries; counts by outcome.
 
     `handlers` maps other destinations (outbox producers besides webhooks) to a callable that
@@ -156,8 +191,13 @@ def deliver_pending(repo, *, policy: DeliveryPolicy | None = None, send=post_web
     counts = {"claimed": 0, "delivered": 0, "retrying": 0, "failed": 0}
     for _ in range(policy.max_batches):
         now = clock()
-        items = repo.claim_outbox(now=now, lease_until=now + 30 + policy.batch * policy.timeout, owner=owner,
-                                  limit=policy.batch, destinations=[WEBHOOK, *handlers])
+        items = repo.claim_outbox(
+            now=now,
+            lease_until=now + 30 + policy.batch * policy.timeout,
+            owner=owner,
+            limit=policy.batch,
+            destinations=[WEBHOOK, *handlers],
+        )
         for item in items:
             status, error = _attempt(item, policy, send, handlers, clock())
             counts[_settle(repo, item, owner, status, error, policy, clock)] += 1

@@ -43,20 +43,36 @@ def _iso(now: datetime) -> str:
 
 def body(*, event_id: str, event_type: str, now: datetime, data: dict) -> str:
     """The exact bytes (as text) a receiver gets; signed at each attempt, never rebuilt."""
-    return json.dumps({"id": event_id, "type": event_type, "schema": SCHEMA_VERSION,
-                       "created_at": _iso(now), "data": data}, separators=(",", ":"), sort_keys=True)
+    return json.dumps(
+        {"id": event_id, "type": event_type, "schema": SCHEMA_VERSION, "created_at": _iso(now), "data": data},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
 
 
-def event(*, event_type: str, now: datetime, data: dict, environment: str | None = None,
-          change_id: str | None = None, destination: str | None = None,
-          environments: list[str] | None = None) -> dict:
+def event(
+    *,
+    event_type: str,
+    now: datetime,
+    data: dict,
+    environment: str | None = None,
+    change_id: str | None = None,
+    destination: str | None = None,
+    environments: list[str] | None = None,
+) -> dict:
     """One outbox event map (the `$outbox` element the commit statement writes). `environments`: every
     environment the change touches when there are several (a change set); a subscription naming any of
     them gets the event."""
     event_id = new_event_id()
-    return {"event_id": event_id, "type": event_type, "environment": environment, "change_id": change_id,
-            "destination": destination, "environments": environments or [environment],
-            "body": body(event_id=event_id, event_type=event_type, now=now, data=data)}
+    return {
+        "event_id": event_id,
+        "type": event_type,
+        "environment": environment,
+        "change_id": change_id,
+        "destination": destination,
+        "environments": environments or [environment],
+        "body": body(event_id=event_id, event_type=event_type, now=now, data=data),
+    }
 
 
 def _change_data(status: str, audit: dict, change_request: dict) -> dict:
@@ -82,8 +98,9 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime,
-               change_set: dict | None = None) -> list[dict]:
+def for_commit(
+    *, status: str, audit: dict, change_request: dict, now: datetime, change_set: dict | None = None
+) -> list[dict]:
     """The events one commit of a change request reports (in order): `approved` first when an
     approval led to it, then the event named by the outcome. A change set's events also say which
     components it touches (`components`, `set_size`) and in which `environments`."""
@@ -93,17 +110,34 @@ def for_commit(*, status: str, audit: dict, change_request: dict, now: datetime,
     if status in STATUS_EVENTS:
         types.append(status)
     data = {**_change_data(status, audit, change_request), **(change_set or {})}
-    return [event(event_type=t, now=now, data=data, environment=audit.get("environment"),
-                  change_id=data.get("change_id"), environments=(change_set or {}).get("environments"))
-            for t in types]
+    return [
+        event(
+            event_type=t,
+            now=now,
+            data=data,
+            environment=audit.get("environment"),
+            change_id=data.get("change_id"),
+            environments=(change_set or {}).get("environments"),
+        )
+        for t in types
+    ]
 
 
 def for_runtime_report(*, audit: dict, now: datetime) -> list[dict]:
     """The event a committed runtime report writes (the report's own statement writes it)."""
-    data = {k: v for k, v in {
-        "status": "reported", "kind": "runtime", "component": audit.get("component_id"),
-        "environment": audit.get("environment"), "requested_by": audit.get("requested_by"),
-        "log_entry_id": audit.get("id"), "request_id": audit.get("request_id"),
-        "version_before": audit.get("version_before"), "version_after": audit.get("version_after"),
-    }.items() if v is not None}
+    data = {
+        k: v
+        for k, v in {
+            "status": "reported",
+            "kind": "runtime",
+            "component": audit.get("component_id"),
+            "environment": audit.get("environment"),
+            "requested_by": audit.get("requested_by"),
+            "log_entry_id": audit.get("id"),
+            "request_id": audit.get("request_id"),
+            "version_before": audit.get("version_before"),
+            "version_after": audit.get("version_after"),
+        }.items()
+        if v is not None
+    }
     return [event(event_type="runtime_reported", now=now, data=data, environment=audit.get("environment"))]

@@ -32,13 +32,16 @@ class OutboxService:
         self.repo = repo
         self.clock = clock
 
-    def list(self, *, state: str | None = None, change_id: str | None = None, type_: str | None = None,
-             limit: int = 100) -> dict:
+    def list(
+        self, *, state: str | None = None, change_id: str | None = None, type_: str | None = None, limit: int = 100
+    ) -> dict:
         if state is not None and state not in STATES:
             raise Unprocessable("unknown outbox state", errors={"state": [f"one of {', '.join(STATES)}"]})
         row = self.repo.list_outbox(state=state, change_id=change_id, type_=type_, limit=limit)
-        return {"items": [entry_view(e) for e in row["items"]],
-                "counts": {c["state"]: c["count"] for c in row["counts"]}}
+        return {
+            "items": [entry_view(e) for e in row["items"]],
+            "counts": {c["state"]: c["count"] for c in row["counts"]},
+        }
 
     def get(self, entry_id: str) -> dict:
         entry = self.repo.get_outbox(entry_id)
@@ -49,11 +52,14 @@ class OutboxService:
     def retry(self, *, ids: list[str] | None = None, all_failed: bool = False) -> dict:
         """Make failed (or retrying) entries due now with a fresh attempt budget; delivered ones stay."""
         if not ids and not all_failed:
-            raise Unprocessable("name the entries to retry, or ask for every failed one",
-                                errors={"ids": ["give ids, or all_failed: true"]})
+            raise Unprocessable(
+                "name the entries to retry, or ask for every failed one",
+                errors={"ids": ["give ids, or all_failed: true"]},
+            )
         now = self.clock()
-        retried = self.repo.retry_outbox(ids=list(ids or []), all_failed=all_failed, now=now,
-                                         at=datetime.fromtimestamp(now, timezone.utc))
+        retried = self.repo.retry_outbox(
+            ids=list(ids or []), all_failed=all_failed, now=now, at=datetime.fromtimestamp(now, timezone.utc)
+        )
         return {"retried": retried}
 
     def prune(self, *, older_than_days: float) -> dict:

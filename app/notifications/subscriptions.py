@@ -60,8 +60,10 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
         if secret is None:
             errors["secret_env"] = [f"environment variable {spec['secret_env']!r} is not set"]
     if not isinstance(secret, str) or len(secret) < MIN_SECRET:
-        errors.setdefault("secret_env" if spec.get("secret_env") else "secret",
-                          [f"a string of at least {MIN_SECRET} characters is required"])
+        errors.setdefault(
+            "secret_env" if spec.get("secret_env") else "secret",
+            [f"a string of at least {MIN_SECRET} characters is required"],
+        )
     events = spec.get("events")
     if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
         errors["events"] = [f"a non-empty list of: {', '.join(EVENT_TYPES)}"]
@@ -81,8 +83,14 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
         errors["id"] = ["required: 1-64 characters of [A-Za-z0-9._-]"]
     if errors:
         return {}, errors
-    return {"url": url, "secret": secret, "events": sorted(set(events)), "environments": sorted(set(environments)),
-            "enabled": spec.get("enabled", True), "description": description}, {}
+    return {
+        "url": url,
+        "secret": secret,
+        "events": sorted(set(events)),
+        "environments": sorted(set(environments)),
+        "enabled": spec.get("enabled", True),
+        "description": description,
+    }, {}
 
 
 def load_file(path: Path) -> list[dict]:
@@ -149,8 +157,13 @@ class SubscriptionService:
         props, errors = validate({k: v for k, v in spec.items() if k != "id"}, from_file=False)
         if errors:
             raise Unprocessable("invalid subscription", errors=errors)
-        record = {**{k: v for k, v in props.items() if v is not None}, "id": f"sub-{secrets.token_hex(6)}",
-                  "source": "api", "created_by": created_by, "created_at": now}
+        record = {
+            **{k: v for k, v in props.items() if v is not None},
+            "id": f"sub-{secrets.token_hex(6)}",
+            "source": "api",
+            "created_by": created_by,
+            "created_at": now,
+        }
         created = self.repo.create_subscription(record)
         log.info("subscription created", extra={"subscription_id": created["id"], "events": created["events"]})
         return created
@@ -160,9 +173,13 @@ class SubscriptionService:
         if source is None:
             raise NotFound(f"subscription {subscription_id!r} not found", cause="unknown_subscription")
         if source == "settings":
-            raise Conflict(f"subscription {subscription_id!r} is the config store's; unset KARMA_CONFIG_STORE "
-                           "to remove it", cause="settings_subscription")
+            raise Conflict(
+                f"subscription {subscription_id!r} is the config store's; unset KARMA_CONFIG_STORE to remove it",
+                cause="settings_subscription",
+            )
         if source != "api":
-            raise Conflict(f"subscription {subscription_id!r} is declared in the notifications file; "
-                           "remove it there", cause="file_subscription")
+            raise Conflict(
+                f"subscription {subscription_id!r} is declared in the notifications file; remove it there",
+                cause="file_subscription",
+            )
         return {"deleted": subscription_id}

@@ -12,9 +12,14 @@ from flask_smorest import Blueprint
 from app.observability import metrics, requests
 
 # The endpoints whose work is an analysis (plan / apply): their JSON encoding is the `serialisation` phase.
-ANALYSIS_ENDPOINTS = {"changes.plan", "changes.request_change", "changes.apply_plan", "changes.rollback",
-                      "changes.approve_change"}
-METRICS_ENDPOINT = "observability.metrics"          # needs a token allowed to `metrics` (viewer and up, or a
+ANALYSIS_ENDPOINTS = {
+    "changes.plan",
+    "changes.request_change",
+    "changes.apply_plan",
+    "changes.rollback",
+    "changes.approve_change",
+}
+METRICS_ENDPOINT = "observability.metrics"  # needs a token allowed to `metrics` (viewer and up, or a
 PUBLIC_METRICS_ENDPOINT = "observability.metrics_public"  # `metrics` token); public: KARMA_METRICS_AUTH=none
 
 
@@ -37,8 +42,9 @@ def _start() -> None:
 def _observe(response):
     started = g.get("observability_started")
     if started is not None:
-        metrics.http_request(request.endpoint or "unmatched", request.method, response.status_code,
-                             time.perf_counter() - started)
+        metrics.http_request(
+            request.endpoint or "unmatched", request.method, response.status_code, time.perf_counter() - started
+        )
     return response
 
 
@@ -52,8 +58,14 @@ def metrics_blueprint(path: str, public: bool) -> Blueprint:
         body, content_type = metrics.render(services().repo)
         return Response(body, content_type=content_type)
 
-    scrape = blp.doc(responses={200: {"description": "Prometheus text exposition format",
-                                      "content": {"text/plain": {"schema": {"type": "string"}}}}})(scrape)
+    scrape = blp.doc(
+        responses={
+            200: {
+                "description": "Prometheus text exposition format",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
+    )(scrape)
     blp.add_url_rule(path, "metrics_public" if public else "metrics", scrape)
     return blp
 

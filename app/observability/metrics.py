@@ -17,7 +17,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess,
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 
@@ -26,21 +32,36 @@ log = logging.getLogger("karma.metrics")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 PHASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
-HTTP_REQUESTS = Counter("karma_http_requests_total", "HTTP requests by endpoint, method and status",
-                        ["endpoint", "method", "status"])
-HTTP_LATENCY = Histogram("karma_http_request_duration_seconds", "HTTP request latency by endpoint and method",
-                         ["endpoint", "method"], buckets=LATENCY_BUCKETS)
-CHANGES = Counter("karma_changes_total", "Committed change-request outcomes by status, environment and kind "
-                  "(change, queue, approval, rollback)", ["status", "environment", "kind"])
-DECISIONS = Counter("karma_rule_decisions_total", "Rule decisions by rule id and effect (plans included)",
-                    ["rule_id", "effect"])
-PHASES = Histogram("karma_analysis_phase_seconds", "Time in each phase of plan/analysis: graph_read, rules, "
-                   "serialisation", ["phase"], buckets=PHASE_BUCKETS)
+HTTP_REQUESTS = Counter(
+    "karma_http_requests_total", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "karma_http_request_duration_seconds",
+    "HTTP request latency by endpoint and method",
+    ["endpoint", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+CHANGES = Counter(
+    "karma_changes_total",
+    "Committed change-request outcomes by status, environment and kind (change, queue, approval, rollback)",
+    ["status", "environment", "kind"],
+)
+DECISIONS = Counter(
+    "karma_rule_decisions_total", "Rule decisions by rule id and effect (plans included)", ["rule_id", "effect"]
+)
+PHASES = Histogram(
+    "karma_analysis_phase_seconds",
+    "Time in each phase of plan/analysis: graph_read, rules, serialisation",
+    ["phase"],
+    buckets=PHASE_BUCKETS,
+)
 NEO4J_ERRORS = Counter("karma_neo4j_errors_total", "Errors from Neo4j or the driver, by class", ["error"])
-RULE_RELOADS = Counter("karma_rule_reloads_total", "Rule reloads by outcome (changed, unchanged, failed)",
-                       ["outcome"])
-OUTBOX_ATTEMPTS = Counter("karma_outbox_delivery_attempts_total", "Outbox delivery attempts by resulting state "
-                          "(delivered, retrying, failed)", ["state"])
+RULE_RELOADS = Counter("karma_rule_reloads_total", "Rule reloads by outcome (changed, unchanged, failed)", ["outcome"])
+OUTBOX_ATTEMPTS = Counter(
+    "karma_outbox_delivery_attempts_total",
+    "Outbox delivery attempts by resulting state (delivered, retrying, failed)",
+    ["state"],
+)
 
 
 def multiprocess_dir() -> str | None:
@@ -55,8 +76,9 @@ def http_request(endpoint: str, method: str, status: int, seconds: float) -> Non
 
 def change_committed(audit: dict) -> None:
     """A change-request commit that reached COMMIT (called after the transaction, never before)."""
-    CHANGES.labels(audit.get("status") or "unknown", audit.get("environment") or "none",
-                   audit.get("kind") or "change").inc()
+    CHANGES.labels(
+        audit.get("status") or "unknown", audit.get("environment") or "none", audit.get("kind") or "change"
+    ).inc()
 
 
 def decisions(items: list[dict]) -> None:
@@ -130,17 +152,27 @@ class GraphStateCollector:
         yield up
         now = datetime.now(timezone.utc)
         yield GaugeMetricFamily("karma_queue_depth", "Queued change requests", value=snap["queue_depth"])
-        yield GaugeMetricFamily("karma_queue_oldest_age_seconds", "Age of the oldest queued change request",
-                                value=_age(snap["oldest_queued"], now))
-        yield GaugeMetricFamily("karma_approvals_pending", "Change requests waiting for an approver",
-                                value=snap["approvals_pending"])
-        yield GaugeMetricFamily("karma_approvals_oldest_age_seconds", "Age of the oldest pending approval",
-                                value=_age(snap["oldest_pending_approval"], now))
-        entries = GaugeMetricFamily("karma_outbox_entries",
-                                    "Outbox entries not delivered (yet), by state: pending, retrying, failed",
-                                    labels=["state"])
-        oldest = GaugeMetricFamily("karma_outbox_oldest_age_seconds",
-                                   "Age of the oldest entry not yet delivered, by state", labels=["state"])
+        yield GaugeMetricFamily(
+            "karma_queue_oldest_age_seconds",
+            "Age of the oldest queued change request",
+            value=_age(snap["oldest_queued"], now),
+        )
+        yield GaugeMetricFamily(
+            "karma_approvals_pending", "Change requests waiting for an approver", value=snap["approvals_pending"]
+        )
+        yield GaugeMetricFamily(
+            "karma_approvals_oldest_age_seconds",
+            "Age of the oldest pending approval",
+            value=_age(snap["oldest_pending_approval"], now),
+        )
+        entries = GaugeMetricFamily(
+            "karma_outbox_entries",
+            "Outbox entries not delivered (yet), by state: pending, retrying, failed",
+            labels=["state"],
+        )
+        oldest = GaugeMetricFamily(
+            "karma_outbox_oldest_age_seconds", "Age of the oldest entry not yet delivered, by state", labels=["state"]
+        )
         for row in snap["outbox"]:
             entries.add_metric([row["state"]], row["count"])
             oldest.add_metric([row["state"]], _age(row["oldest"], now))

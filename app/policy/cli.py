@@ -41,8 +41,10 @@ def validate_cmd(directory: Path | None) -> None:
         by_effect[rule.effect] += 1
     counts = ", ".join(f"{n} {e}" for e, n in by_effect.items())
     disabled = f", {len(compiled.disabled)} disabled" if compiled.disabled else ""
-    click.echo(f"{directory}: OK, {compiled.rule_count} rules ({counts}{disabled}) in {len(compiled.files)} "
-               f"file(s), fingerprint {compiled.fingerprint}")
+    click.echo(
+        f"{directory}: OK, {compiled.rule_count} rules ({counts}{disabled}) in {len(compiled.files)} "
+        f"file(s), fingerprint {compiled.fingerprint}"
+    )
 
 
 @rules_cli.command("list")
@@ -59,9 +61,22 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
         raise SystemExit(1) from None
     rules = sorted(compiled.rules.values(), key=lambda r: (SEVERITY[r.effect], r.id))
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "effect": r.effect, "scope": r.scope, "file": r.file,
-                                "description": r.description, "message": r.message_text} for r in rules],
-                              indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "effect": r.effect,
+                        "scope": r.scope,
+                        "file": r.file,
+                        "description": r.description,
+                        "message": r.message_text,
+                    }
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
         return
     if not rules:
         click.echo(f"{directory}: no rules")
@@ -75,8 +90,12 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
 
 @rules_cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
-              help="The rule directory to test (default: $KARMA_RULES_DIR or ./rules).")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    help="The rule directory to test (default: $KARMA_RULES_DIR or ./rules).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcomes as JSON.")
 def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> None:
     """Run rule test cases (default: DIR/tests/*.yaml) through the service's pipeline, on fixture graphs.
@@ -100,10 +119,20 @@ def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> 
     except rule_tests.CaseFileError as exc:
         outcomes, errors = [], exc.errors
     if as_json:
-        click.echo(json.dumps({"rules_dir": str(rules_dir), "fingerprint": engine.fingerprint,
-                               "passed": sum(o.ok for o in outcomes),
-                               "failed": sum(not o.ok for o in outcomes), "errors": errors,
-                               "cases": [o.to_dict() for o in outcomes]}, indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "rules_dir": str(rules_dir),
+                    "fingerprint": engine.fingerprint,
+                    "passed": sum(o.ok for o in outcomes),
+                    "failed": sum(not o.ok for o in outcomes),
+                    "errors": errors,
+                    "cases": [o.to_dict() for o in outcomes],
+                },
+                indent=2,
+                default=str,
+            )
+        )
     else:
         for line in rule_tests.report(outcomes, errors):
             click.echo(line)
@@ -128,8 +157,12 @@ def _when(value: str | None, name: str):
 @click.option("--until", help="Only requests before this ISO date/time.")
 @click.option("--component", help="Only requests for this component id.")
 @click.option("--environment", help="Only requests for components of this environment.")
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
-              help="A candidate rule directory (default: the live one, $KARMA_RULES_DIR or ./rules).")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    help="A candidate rule directory (default: the live one, $KARMA_RULES_DIR or ./rules).",
+)
 @click.option("--all", "show_all", is_flag=True, help="List every replayed request, not only the changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print the replay as JSON.")
 def replay_cmd(since, until, component, environment, rules_dir, show_all, as_json) -> None:
@@ -165,9 +198,18 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
         if target.closer:
             target.closer()
     if as_json:
-        click.echo(json.dumps({"rules_dir": str(engine.rules_dir), "fingerprint": engine.fingerprint,
-                               "summary": summary.to_dict(), "requests": [r.to_dict() for r in shown]},
-                              indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "rules_dir": str(engine.rules_dir),
+                    "fingerprint": engine.fingerprint,
+                    "summary": summary.to_dict(),
+                    "requests": [r.to_dict() for r in shown],
+                },
+                indent=2,
+                default=str,
+            )
+        )
         return
     for result in shown:
         for line in replay.describe(result):

@@ -69,28 +69,28 @@ from app.policy.language import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 CATCH_ALL = "_karma_catch_all"
 KIND_KEY = "k"
-TREE_KEY = "t"               # every engine fact carries t = 0; tree nodes test t != <negative n>
-ACTION_CAP = 1000            # durable batches up to this many matches of one rule into one action call
-MAX_FACT_KEYS = 200          # data keys per engine fact (durable crashes beyond ~250 properties)
-BUCKET_WEIGHT = 28           # tests per bucket subtree
-MAX_BUCKETS = 10             # buckets per group
-MAX_GROUPS = 10              # groups under the kind node (generic anchor)
-MAX_DISC_GROUPS = 4          # groups under a discriminator value
-MAX_DISC_KEYS = 4            # discriminating keys per shard
-DISC_WAYS = 16               # K#<h>: h in 0..15
+TREE_KEY = "t"  # every engine fact carries t = 0; tree nodes test t != <negative n>
+ACTION_CAP = 1000  # durable batches up to this many matches of one rule into one action call
+MAX_FACT_KEYS = 200  # data keys per engine fact (durable crashes beyond ~250 properties)
+BUCKET_WEIGHT = 28  # tests per bucket subtree
+MAX_BUCKETS = 10  # buckets per group
+MAX_GROUPS = 10  # groups under the kind node (generic anchor)
+MAX_DISC_GROUPS = 4  # groups under a discriminator value
+MAX_DISC_KEYS = 4  # discriminating keys per shard
+DISC_WAYS = 16  # K#<h>: h in 0..15
 MAX_DISC_VALUES_PER_WAY = 200
 MAX_CONJUNCTS_PER_RULE = 64
-MAX_ENGINE_RULES = 4000      # durable allows 4096 actions per ruleset
+MAX_ENGINE_RULES = 4000  # durable allows 4096 actions per ruleset
 DISC_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:/@+,~-]{1,128}$")
 
 V, N, S, T, LEN, L = ":v", ":n", ":s", ":t", ":len", ":l"
-NO_SCALAR = "-"             # K:v of an unset/null/list/object value; never a code ("s:", "n:", "b:" ...)
+NO_SCALAR = "-"  # K:v of an unset/null/list/object value; never a code ("s:", "n:", "b:" ...)
 
 _NEG_CMP = {"lt": "$gte", "lte": "$gt", "gt": "$lte", "gte": "$lt"}
 _POS_CMP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 
-TRUE = [[]]    # DNF: one empty conjunct
-FALSE = []     # DNF: no conjunct
+TRUE = [[]]  # DNF: one empty conjunct
+FALSE = []  # DNF: no conjunct
 
 
 class CompileError(ValueError):
@@ -100,7 +100,7 @@ class CompileError(ValueError):
 
 
 def number_text(value) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 63:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         return str(int(value))
     return repr(value) if isinstance(value, float) else str(value)
 
@@ -144,7 +144,7 @@ def _canon(test: dict) -> str:
 def _rank(test: dict) -> int:
     op = next(iter(test))
     if not op.startswith("$"):
-        return 0          # equality: most selective, shares prefixes best
+        return 0  # equality: most selective, shares prefixes best
     if op in ("$iany", "$iall"):
         return 1
     if op == "$nex":
@@ -169,17 +169,21 @@ class _RuleCompiler:
         for dnf in dnfs:
             result = [a + b for a in result for b in dnf]
             if len(result) > MAX_CONJUNCTS_PER_RULE:
-                raise CompileError(f"{self.source}.when",
-                                   f"expands to more than {MAX_CONJUNCTS_PER_RULE} alternatives; "
-                                   "simplify it or split it into several rules")
+                raise CompileError(
+                    f"{self.source}.when",
+                    f"expands to more than {MAX_CONJUNCTS_PER_RULE} alternatives; "
+                    "simplify it or split it into several rules",
+                )
         return result
 
     def _or(self, dnfs: list[list]) -> list:
         result = [c for dnf in dnfs for c in dnf]
         if len(result) > MAX_CONJUNCTS_PER_RULE:
-            raise CompileError(f"{self.source}.when",
-                               f"expands to more than {MAX_CONJUNCTS_PER_RULE} alternatives; "
-                               "simplify it or split it into several rules")
+            raise CompileError(
+                f"{self.source}.when",
+                f"expands to more than {MAX_CONJUNCTS_PER_RULE} alternatives; "
+                "simplify it or split it into several rules",
+            )
         return result
 
     def expr(self, node, neg: bool = False) -> list:
@@ -306,8 +310,8 @@ def _eq_test(test: dict):
 @dataclass
 class CompiledRule:
     rule: Rule
-    conjuncts: list        # [[test, ...], ...]
-    fields: dict           # engine key -> (Field, suffix)
+    conjuncts: list  # [[test, ...], ...]
+    fields: dict  # engine key -> (Field, suffix)
 
     @property
     def kind(self) -> str:
@@ -317,9 +321,10 @@ class CompiledRule:
 @dataclass
 class Anchor:
     """Where conjuncts hang: generic (under the kind node) or under a discriminator value."""
+
     kind: str
-    disc: tuple | None                              # (key, value text) or None
-    buckets: list = field(default_factory=list)     # [[(CompiledRule, conjunct index, tests)], ...]
+    disc: tuple | None  # (key, value text) or None
+    buckets: list = field(default_factory=list)  # [[(CompiledRule, conjunct index, tests)], ...]
     weights: list = field(default_factory=list)
 
     @property
@@ -358,14 +363,14 @@ class _Trial:
 @dataclass
 class Shard:
     index: int
-    kinds: set = field(default_factory=set)          # {"c", "i"}
-    keys: dict = field(default_factory=dict)         # engine key -> (Field, suffix)
-    disc_keys: dict = field(default_factory=dict)    # engine key -> (Field, suffix)
-    anchors: dict = field(default_factory=dict)      # (kind, disc) -> Anchor
-    way_counts: dict = field(default_factory=dict)   # (kind, key, way) -> values under it
-    plan: list = field(default_factory=list)         # see finish()
+    kinds: set = field(default_factory=set)  # {"c", "i"}
+    keys: dict = field(default_factory=dict)  # engine key -> (Field, suffix)
+    disc_keys: dict = field(default_factory=dict)  # engine key -> (Field, suffix)
+    anchors: dict = field(default_factory=dict)  # (kind, disc) -> Anchor
+    way_counts: dict = field(default_factory=dict)  # (kind, key, way) -> values under it
+    plan: list = field(default_factory=list)  # see finish()
     disc_plan: list = field(default_factory=list)
-    reserved: dict = field(default_factory=dict)     # durable name hash -> data/fixed key (see check_names)
+    reserved: dict = field(default_factory=dict)  # durable name hash -> data/fixed key (see check_names)
 
     def try_add(self, cr: CompiledRule, disc_rank: dict) -> bool:
         keys = dict(self.keys)
@@ -412,8 +417,7 @@ class Shard:
         by_field: dict[Field, set] = {}
         for fld, suffix in self.keys.values():
             by_field.setdefault(fld, set()).add(suffix)
-        self.plan = sorted(((f.section, f.path, f.name, frozenset(s)) for f, s in by_field.items()),
-                           key=lambda p: p[2])
+        self.plan = sorted(((f.section, f.path, f.name, frozenset(s)) for f, s in by_field.items()), key=lambda p: p[2])
         self.disc_plan = sorted((f.section, f.path, key) for key, (f, _suffix) in self.disc_keys.items())
         self.reserved = {fnv1(name): name for name in list(self.keys) + list(FIXED_KEYS)}
 
@@ -426,26 +430,32 @@ class Shard:
         for name in list(self.keys) + list(FIXED_KEYS):
             other = seen.setdefault(fnv1(name), name)
             if other != name:
-                raise CompileError("rules", f"engine keys {other!r} and {name!r} have the same durable_rules "
-                                            "name hash; rename a field in one rule")
+                raise CompileError(
+                    "rules",
+                    f"engine keys {other!r} and {name!r} have the same durable_rules "
+                    "name hash; rename a field in one rule",
+                )
         index_names = [f"{key}#{w}" for key in self.disc_keys for w in range(DISC_WAYS)]
         index_names += [f"{key}={text}" for (_kind, disc) in self.anchors if disc for key, text in [disc]]
         for name in index_names:
             other = self.reserved.get(fnv1(name))
             if other is not None:
-                raise CompileError("rules", f"index property {name!r} has the same durable_rules name hash as "
-                                            f"{other!r}; change the value or the field")
+                raise CompileError(
+                    "rules",
+                    f"index property {name!r} has the same durable_rules name hash as "
+                    f"{other!r}; change the value or the field",
+                )
 
 
 @dataclass
 class CompiledRuleSet:
-    name: str                   # content-hashed durable ruleset name
-    definition: dict            # the durable_rules JSON ruleset
-    rules: dict                 # rule id -> Rule (enabled rules only)
-    disabled: list              # ids of rules with enabled: false
-    shards: list                # [Shard]
-    actions: dict               # durable rule name -> rule id
-    fingerprint: str = ""       # content fingerprint of the rule files
+    name: str  # content-hashed durable ruleset name
+    definition: dict  # the durable_rules JSON ruleset
+    rules: dict  # rule id -> Rule (enabled rules only)
+    disabled: list  # ids of rules with enabled: false
+    shards: list  # [Shard]
+    actions: dict  # durable rule name -> rule id
+    fingerprint: str = ""  # content fingerprint of the rule files
     files: list = field(default_factory=list)
     derivations: object = None  # app.policy.derive.Derivations: what to derive before the engine
 
@@ -459,8 +469,9 @@ def compile_rule(rule: Rule) -> CompiledRule:
     conjuncts = _normalise(rc.expr(rule.when))
     for conj in conjuncts:
         if _weight(conj) > BUCKET_WEIGHT:
-            raise CompileError(f"{rule.source}.when",
-                               f"has {_weight(conj)} tests in one alternative; at most {BUCKET_WEIGHT}")
+            raise CompileError(
+                f"{rule.source}.when", f"has {_weight(conj)} tests in one alternative; at most {BUCKET_WEIGHT}"
+            )
     fields = {fld.name + suffix: (fld, suffix) for fld, suffix in rc.keys}
     return CompiledRule(rule=rule, conjuncts=conjuncts, fields=fields)
 
@@ -483,8 +494,11 @@ def compile_rules(rules: list[Rule]) -> CompiledRuleSet:
     total = sum(len(cr.conjuncts) for cr in compiled)
     if total > MAX_ENGINE_RULES:
         first = compiled[0].rule.source.split(": ")[0] if compiled else "rules"
-        raise CompileError(first, f"the rule set expands to {total} engine rules; durable_rules holds at most "
-                                  f"{MAX_ENGINE_RULES} (fewer rules or fewer in/any alternatives)")
+        raise CompileError(
+            first,
+            f"the rule set expands to {total} engine rules; durable_rules holds at most "
+            f"{MAX_ENGINE_RULES} (fewer rules or fewer in/any alternatives)",
+        )
     rank = _disc_rank(compiled)
     shards: list[Shard] = []
     for cr in compiled:
@@ -494,8 +508,9 @@ def compile_rules(rules: list[Rule]) -> CompiledRuleSet:
         else:
             shard = Shard(index=len(shards))
             if not shard.try_add(cr, rank):
-                raise CompileError(f"{cr.rule.source}.when",
-                                   f"reads {len(cr.fields)} engine keys; at most {MAX_FACT_KEYS} per rule")
+                raise CompileError(
+                    f"{cr.rule.source}.when", f"reads {len(cr.fields)} engine keys; at most {MAX_FACT_KEYS} per rule"
+                )
             shards.append(shard)
 
     definition: dict = {}
@@ -513,12 +528,17 @@ def compile_rules(rules: list[Rule]) -> CompiledRuleSet:
                 tree = [{"$neq": {TREE_KEY: -(group + 1)}}, {"$neq": {TREE_KEY: -(1001 + local)}}]
                 for cr, i, rest in bucket:
                     name = f"{cr.rule.id}#{i}"
-                    definition[name] = {"all": [{"m": {"$and": head + tree + rest}}], "cap": ACTION_CAP,
-                                        "run": name}
+                    definition[name] = {"all": [{"m": {"$and": head + tree + rest}}], "cap": ACTION_CAP, "run": name}
                     actions[name] = cr.rule.id
     # durable raises MessageNotHandled for a batch holding a fact no rule matches: one rule matches all.
     definition[CATCH_ALL] = {"all": [{"m": {"$ex": {KIND_KEY: 1}}}], "cap": ACTION_CAP, "run": CATCH_ALL}
     canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     name = "karma_" + hashlib.sha256(canonical.encode()).hexdigest()[:24]
-    return CompiledRuleSet(name=name, definition=definition, rules={r.id: r for r in enabled},
-                           disabled=[r.id for r in rules if not r.enabled], shards=shards, actions=actions)
+    return CompiledRuleSet(
+        name=name,
+        definition=definition,
+        rules={r.id: r for r in enabled},
+        disabled=[r.id for r in rules if not r.enabled],
+        shards=shards,
+        actions=actions,
+    )

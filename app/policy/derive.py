@@ -34,11 +34,12 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @dataclass
 class Derivations:
     """What the loaded rules need derived (collected once per compiled rule set)."""
+
     zones: set = field(default_factory=set)
-    counts: dict = field(default_factory=dict)    # key -> (row section, filter tree)
+    counts: dict = field(default_factory=dict)  # key -> (row section, filter tree)
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
-    by_type: dict = field(default_factory=dict)   # (row section, type or None) -> [count keys]
+    by_type: dict = field(default_factory=dict)  # (row section, type or None) -> [count keys]
 
     @classmethod
     def of(cls, rules) -> Derivations:
@@ -59,11 +60,18 @@ class Derivations:
 def time_facts(now: datetime, zone: str) -> dict:
     """The request time as the fields of ``time.<zone>`` (see app.policy.fields.DERIVED)."""
     local = now.astimezone(ZoneInfo(zone))
-    return build("time", {"weekday": WEEKDAYS[local.weekday()], "hour": local.hour, "minute": local.minute,
-                          "clock": local.hour * 100 + local.minute,
-                          "date": local.year * 10000 + local.month * 100 + local.day,
-                          "month_day": local.month * 100 + local.day,
-                          "local": local.strftime("%Y-%m-%d %H:%M")})
+    return build(
+        "time",
+        {
+            "weekday": WEEKDAYS[local.weekday()],
+            "hour": local.hour,
+            "minute": local.minute,
+            "clock": local.hour * 100 + local.minute,
+            "date": local.year * 10000 + local.month * 100 + local.day,
+            "month_day": local.month * 100 + local.day,
+            "local": local.strftime("%Y-%m-%d %H:%M"),
+        },
+    )
 
 
 def aware(now: datetime | None) -> datetime:
@@ -76,8 +84,7 @@ def _required_type(tree) -> str | None:
     """The type a count filter requires (``type: lambda`` at its top), so rows of other types skip it."""
     items = tree.items if isinstance(tree, All) else (tree,)
     for item in items:
-        if isinstance(item, Cmp) and item.field.path == ("type",) and item.op == "eq" \
-                and isinstance(item.value, str):
+        if isinstance(item, Cmp) and item.field.path == ("type",) and item.op == "eq" and isinstance(item.value, str):
             return item.value
     return None
 
@@ -86,7 +93,7 @@ def _required_type(tree) -> str | None:
 def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and not -2 ** 63 < value < 2 ** 63:
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) < value < 2**63:
         return None
     return value
 
@@ -117,8 +124,7 @@ def overlap(left, right) -> bool:
     return any(a.version == b.version and a.overlaps(b) for a in _networks(left) for b in _networks(right))
 
 
-_CMP = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b, "gt": lambda a, b: a > b,
-        "gte": lambda a, b: a >= b}
+_CMP = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b, "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b}
 
 
 def _cmp(c: Cmp, fact: dict) -> bool:
@@ -178,8 +184,10 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     now = aware(now)
     times = {zone: time_facts(now, zone) for zone in sorted(derivations.zones)}
     first = facts[0]
-    rows = {"impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
-            "siblings": list(first.get("siblings") or [])}
+    rows = {
+        "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
+        "siblings": list(first.get("siblings") or []),
+    }
     matched: dict[str, list] = {key: [] for key in derivations.counts}
     base = {"change": first.get("change"), "component": first.get("component")}
     for domain, domain_rows in rows.items():

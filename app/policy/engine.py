@@ -34,12 +34,12 @@ log = logging.getLogger("karma.policy")
 @dataclass(frozen=True)
 class Decision:
     rule_id: str
-    effect: str          # reject | block | require_approval | warn
+    effect: str  # reject | block | require_approval | warn
     message: str
-    component: str       # the impacted component that triggered it (or the changed one, change-level rules)
-    path: list[str] = field(default_factory=list)        # changed component ... component
+    component: str  # the impacted component that triggered it (or the changed one, change-level rules)
+    path: list[str] = field(default_factory=list)  # changed component ... component
     edge_kinds: list[str] = field(default_factory=list)  # kinds of the edges along path
-    file: str = ""       # the rule file name
+    file: str = ""  # the rule file name
     approver_role: str | None = None  # require_approval: the role that may approve
 
     def to_dict(self) -> dict:
@@ -104,8 +104,14 @@ class PolicyEngine:
             self._seen_signature = signature
             self._next_check = time.monotonic() + self.check_interval
             self._activate(compiled)
-            log.info("policy rules loaded", extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint,
-                                                   "rules_dir": str(self.rules_dir)})
+            log.info(
+                "policy rules loaded",
+                extra={
+                    "rules": compiled.rule_count,
+                    "fingerprint": compiled.fingerprint,
+                    "rules_dir": str(self.rules_dir),
+                },
+            )
 
     def request_reload(self) -> None:
         """Reload on the next evaluation (safe anywhere, e.g. in a signal handler)."""
@@ -147,16 +153,28 @@ class PolicyEngine:
             self._last_error = error
             self._last_error_at = _now_iso()
             metrics.rule_reload("failed")
-            log.error("policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
-                      self.rules_dir, previous, self.rule_count, error,
-                      exc_info=not isinstance(exc, RuleFileError))
-            return {"ok": False, "error": error, "errors": getattr(exc, "errors", [error]),
-                    "active_fingerprint": previous, "rules": self.rule_count}
+            log.error(
+                "policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
+                self.rules_dir,
+                previous,
+                self.rule_count,
+                error,
+                exc_info=not isinstance(exc, RuleFileError),
+            )
+            return {
+                "ok": False,
+                "error": error,
+                "errors": getattr(exc, "errors", [error]),
+                "active_fingerprint": previous,
+                "rules": self.rule_count,
+            }
         self._activate(compiled)
         changed = compiled.fingerprint != previous
         metrics.rule_reload("changed" if changed else "unchanged")
-        log.info("policy rules reloaded" if changed else "policy rules unchanged",
-                 extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint})
+        log.info(
+            "policy rules reloaded" if changed else "policy rules unchanged",
+            extra={"rules": compiled.rule_count, "fingerprint": compiled.fingerprint},
+        )
         return self._report(ok=True, changed=changed)
 
     def maybe_reload(self) -> None:
@@ -208,11 +226,16 @@ class PolicyEngine:
                 component = change.get("component")
                 path = [component]
                 edge_kinds = []
-            decision = Decision(rule_id=rule.id, effect=rule.effect, message=template.render(rule.message, fact),
-                                component=str(component), path=[str(p) for p in path],
-                                edge_kinds=[str(e) for e in edge_kinds], file=rule.file,
-                                approver_role=(rule.approver_role or "approver")
-                                if rule.effect == "require_approval" else None)
+            decision = Decision(
+                rule_id=rule.id,
+                effect=rule.effect,
+                message=template.render(rule.message, fact),
+                component=str(component),
+                path=[str(p) for p in path],
+                edge_kinds=[str(e) for e in edge_kinds],
+                file=rule.file,
+                approver_role=(rule.approver_role or "approver") if rule.effect == "require_approval" else None,
+            )
             key = (rule.id, decision.component)
             kept = best.get(key)
             if kept is None or len(decision.path) < len(kept.path):

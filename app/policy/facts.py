@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import math
 
-from app.policy.compiler import (KIND_KEY, LEN, NO_SCALAR, TREE_KEY, L, N, S, T, V, code, disc_text,
-                                 disc_way, fnv1)
+from app.policy.compiler import KIND_KEY, LEN, NO_SCALAR, TREE_KEY, L, N, S, T, V, code, disc_text, disc_way, fnv1
 from app.policy.language import PolicyEvaluationError
 
-_INT_LIMIT = 2 ** 63
+_INT_LIMIT = 2**63
 _SUFFIXES = (V, N, S, T, LEN, L)
 
 
@@ -43,9 +42,16 @@ def _program(shard) -> list:
     for section, path, key in shard.disc_plan:
         entry = by_section.setdefault(section, {}).setdefault(path, [dict.fromkeys(_SUFFIXES), None])
         entry[1] = key
-    program = [(section, [(path, (keys[V], keys[LEN], keys[L], keys[T], keys[N], keys[S]), disc)
-                          for path, (keys, disc) in sorted(paths.items())])
-               for section, paths in sorted(by_section.items())]
+    program = [
+        (
+            section,
+            [
+                (path, (keys[V], keys[LEN], keys[L], keys[T], keys[N], keys[S]), disc)
+                for path, (keys, disc) in sorted(paths.items())
+            ],
+        )
+        for section, paths in sorted(by_section.items())
+    ]
     shard._flatten_program = program  # noqa: SLF001 - a per-shard cache the compiler leaves room for
     return program
 
@@ -81,8 +87,10 @@ def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> No
         if text is not None:  # a value no rule can name (odd characters, too long) indexes nothing
             name = f"{disc}={text}"
             if fnv1(name) in reserved:  # would shadow a data key in durable (hash-only names): refuse
-                raise PolicyEvaluationError(f"cannot evaluate: index property {name!r} has the same "
-                                            f"durable_rules name hash as {reserved[fnv1(name)]!r}")
+                raise PolicyEvaluationError(
+                    f"cannot evaluate: index property {name!r} has the same "
+                    f"durable_rules name hash as {reserved[fnv1(name)]!r}"
+                )
             out[f"{disc}#{disc_way(disc, text)}"] = 1
             out[name] = 1
 
@@ -90,8 +98,10 @@ def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> No
 def flatten(facts: list[dict], shards: list) -> list[dict]:
     """One engine fact per (input fact, shard that has rules for its kind). Fact ids are ``"<row>.<shard>"``."""
     asserted, twins = flatten_distinct(facts, shards)
-    return sorted(({**fact, "id": twin} for fact in asserted for twin in twins[fact["id"]]),
-                  key=lambda f: tuple(int(p) for p in f["id"].split(".")))
+    return sorted(
+        ({**fact, "id": twin} for fact in asserted for twin in twins[fact["id"]]),
+        key=lambda f: tuple(int(p) for p in f["id"].split(".")),
+    )
 
 
 def _frozen(values: list) -> str:

@@ -108,8 +108,8 @@ DERIVED: dict[str, dict[str, FactField]] = {
     },
 }
 
-SECTIONS = tuple(FIELDS)            # sections of a fact built by the pipeline
-ROW_SECTIONS = ("impacted", "siblings")   # what a count counts
+SECTIONS = tuple(FIELDS)  # sections of a fact built by the pipeline
+ROW_SECTIONS = ("impacted", "siblings")  # what a count counts
 CONDITION_SECTIONS = ("change", "component", "impacted")  # sections a when: names directly
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 

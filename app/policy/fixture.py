@@ -29,12 +29,20 @@ SIBLING_LIMIT = 256
 class FixtureGraph:
     def __init__(self, doc: dict):
         components, edges = validate(doc, {})  # SeedError naming component and field
-        self.nodes = {c["id"]: {"id": c["id"], "type": c["type"], "nickname": c["nickname"],
-                                "environment": c["environment"], "version": 1, "config": dumps(c["config"]),
-                                "runtime": dumps(c["runtime"]), **flat_properties(CONFIG_PREFIX, c["config"])}
-                      for c in components}  # cfg_<key> properties, as stored (by-value references)
-        self.edges = [{"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
-                      for e in edges]
+        self.nodes = {
+            c["id"]: {
+                "id": c["id"],
+                "type": c["type"],
+                "nickname": c["nickname"],
+                "environment": c["environment"],
+                "version": 1,
+                "config": dumps(c["config"]),
+                "runtime": dumps(c["runtime"]),
+                **flat_properties(CONFIG_PREFIX, c["config"]),
+            }
+            for c in components
+        }  # cfg_<key> properties, as stored (by-value references)
+        self.edges = [{"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]} for e in edges]
         self._out: dict[str, list[dict]] = {}
         self._in: dict[str, list[dict]] = {}
         for e in self.edges:
@@ -83,8 +91,9 @@ class FixtureGraph:
         """The change context as the repository returns it (decoded values)."""
         return decode_change_context(self._stored_context(component_id, ref_ids, ref_values))
 
-    def _stored_context(self, component_id: str, ref_ids: list[str],
-                        ref_values: list[dict] | None = None) -> dict | None:
+    def _stored_context(
+        self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None
+    ) -> dict | None:
         """What cypher/impact.cypher reads, in its stored form (JSON text config and runtime)."""
         x = self.nodes.get(component_id)
         if x is None:
@@ -98,31 +107,69 @@ class FixtureGraph:
             for e in path_edges:
                 ids.append(e["source"] if e["target"] == ids[-1] else e["target"])
             node = self.nodes[cid]
-            impacted.append({
-                "id": cid, "type": node["type"], "nickname": node["nickname"],
-                "environment": node["environment"], "version": node["version"], "runtime": node["runtime"],
-                "config": node["config"], "depth": len(path_edges), "path": ids,
-                "path_types": [self.nodes[i]["type"] for i in ids],
-                "edge_kinds": [e["kind"] for e in path_edges], "via": [e["via"] for e in path_edges]})
+            impacted.append(
+                {
+                    "id": cid,
+                    "type": node["type"],
+                    "nickname": node["nickname"],
+                    "environment": node["environment"],
+                    "version": node["version"],
+                    "runtime": node["runtime"],
+                    "config": node["config"],
+                    "depth": len(path_edges),
+                    "path": ids,
+                    "path_types": [self.nodes[i]["type"] for i in ids],
+                    "edge_kinds": [e["kind"] for e in path_edges],
+                    "via": [e["via"] for e in path_edges],
+                }
+            )
         scope = {component_id, *order}
-        edges = [{"source": e["source"], "target": e["target"], "kind": e["kind"]}
-                 for e in self.edges if e["source"] in scope and e["target"] in scope]
-        refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
-                 "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
+        edges = [
+            {"source": e["source"], "target": e["target"], "kind": e["kind"]}
+            for e in self.edges
+            if e["source"] in scope and e["target"] in scope
+        ]
+        refs = [
+            {
+                "id": r,
+                "exists": r in self.nodes,
+                "type": self.nodes.get(r, {}).get("type"),
+                "environment": self.nodes.get(r, {}).get("environment"),
+            }
+            for r in ref_ids
+        ]
         ref_values = ref_values or []
-        return {"component": dict(x), "impacted": impacted, "edges": edges,
-                "siblings": self._siblings(x), "refs": refs,
-                "ref_values": self._values([rv for rv in ref_values if rv.get("mode") == "value"]),
-                "outgoing": [{"target": e["target"], "kind": e["kind"], "via": e["via"]}
-                             for e in self._out.get(component_id, ())],
-                "referrers": [{"source": e["source"], "source_type": self.nodes[e["source"]]["type"],
-                               "via": e["via"], "value": self.nodes[e["source"]].get(rv["property"])}
-                              for rv in ref_values if rv.get("mode") == "referrer"
-                              for e in self._in.get(component_id, ())
-                              if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]]}
+        return {
+            "component": dict(x),
+            "impacted": impacted,
+            "edges": edges,
+            "siblings": self._siblings(x),
+            "refs": refs,
+            "ref_values": self._values([rv for rv in ref_values if rv.get("mode") == "value"]),
+            "outgoing": [
+                {"target": e["target"], "kind": e["kind"], "via": e["via"]} for e in self._out.get(component_id, ())
+            ],
+            "referrers": [
+                {
+                    "source": e["source"],
+                    "source_type": self.nodes[e["source"]]["type"],
+                    "via": e["via"],
+                    "value": self.nodes[e["source"]].get(rv["property"]),
+                }
+                for rv in ref_values
+                if rv.get("mode") == "referrer"
+                for e in self._in.get(component_id, ())
+                if e["via"] == rv["via"] and self.nodes[e["source"]]["type"] == rv["source_type"]
+            ],
+        }
 
-    def set_context(self, ids: list[str], ref_ids: list[str], ref_values: list[dict] | None = None,
-                    sibling_lookups: list[dict] | None = None) -> dict:
+    def set_context(
+        self,
+        ids: list[str],
+        ref_ids: list[str],
+        ref_values: list[dict] | None = None,
+        sibling_lookups: list[dict] | None = None,
+    ) -> dict:
         """What cypher/change_set_context.cypher reads for a change set, from the fixture: each existing
         component of `ids` with its impact, who references it by a config key, its explicit edges and
         its sibling groups; and the members of each of `sibling_lookups`."""
@@ -131,15 +178,33 @@ class FixtureGraph:
             ctx = self._stored_context(cid, [])
             if ctx is None:
                 continue
-            touched.append({**ctx,
-                            "referrers": [{"source": e["source"], "kind": e["kind"], "via": e["via"]}
-                                          for e in self._in.get(cid, ()) if e["via"] != "seed"],
-                            "explicit_edges": [e for e in self.edges if e["via"] == "seed" and cid in
-                                               (e["source"], e["target"])],
-                            "sibling_groups": [self._group(e["target"], e["via"], ctx["component"]["type"], cid)
-                                               for e in self._out.get(cid, ()) if e["kind"] == "depends_on"]})
-        refs = [{"id": r, "exists": r in self.nodes, "type": self.nodes.get(r, {}).get("type"),
-                 "environment": self.nodes.get(r, {}).get("environment")} for r in ref_ids]
+            touched.append(
+                {
+                    **ctx,
+                    "referrers": [
+                        {"source": e["source"], "kind": e["kind"], "via": e["via"]}
+                        for e in self._in.get(cid, ())
+                        if e["via"] != "seed"
+                    ],
+                    "explicit_edges": [
+                        e for e in self.edges if e["via"] == "seed" and cid in (e["source"], e["target"])
+                    ],
+                    "sibling_groups": [
+                        self._group(e["target"], e["via"], ctx["component"]["type"], cid)
+                        for e in self._out.get(cid, ())
+                        if e["kind"] == "depends_on"
+                    ],
+                }
+            )
+        refs = [
+            {
+                "id": r,
+                "exists": r in self.nodes,
+                "type": self.nodes.get(r, {}).get("type"),
+                "environment": self.nodes.get(r, {}).get("environment"),
+            }
+            for r in ref_ids
+        ]
         values = self._values([rv for rv in ref_values or [] if rv.get("mode") == "value"])
         groups = [self._group(sl["provider"], sl["via"], sl["type"]) for sl in sibling_lookups or []]
         # stored form → values, as the read does
@@ -147,12 +212,20 @@ class FixtureGraph:
 
     def _group(self, provider: str, via: str, type_name: str, but: str | None = None) -> dict:
         """The components of `type_name` depending on `provider` through `via` (but `but`)."""
-        members = sorted(e["source"] for e in self._in.get(provider, ())
-                         if e["kind"] == "depends_on" and e["via"] == via and e["source"] != but
-                         and self.nodes[e["source"]]["type"] == type_name)
+        members = sorted(
+            e["source"]
+            for e in self._in.get(provider, ())
+            if e["kind"] == "depends_on"
+            and e["via"] == via
+            and e["source"] != but
+            and self.nodes[e["source"]]["type"] == type_name
+        )
         keep = ("id", "type", "nickname", "environment", "version", "config", "runtime")
-        return {"provider": provider, "via": via,
-                "members": [{k: self.nodes[m][k] for k in keep} for m in members[:SIBLING_LIMIT]]}
+        return {
+            "provider": provider,
+            "via": via,
+            "members": [{k: self.nodes[m][k] for k in keep} for m in members[:SIBLING_LIMIT]],
+        }
 
     def _values(self, lookups: list[dict]) -> list[dict]:
         """Components whose by-value property matches a lookup (the query's 'value' mode)."""
@@ -163,8 +236,15 @@ class FixtureGraph:
                 if t["type"] != rv["type"] or not isinstance(stored, str):
                     continue
                 if (stored.lower() if rv.get("ignore_case") else stored) in rv["candidates"]:
-                    out.append({"type": t["type"], "property": rv["property"], "value": stored, "id": t["id"],
-                                "environment": t["environment"]})
+                    out.append(
+                        {
+                            "type": t["type"],
+                            "property": rv["property"],
+                            "value": stored,
+                            "id": t["id"],
+                            "environment": t["environment"],
+                        }
+                    )
         return out
 
     def _siblings(self, x: dict) -> list[dict]:
@@ -174,8 +254,14 @@ class FixtureGraph:
                 continue
             for other in self._in.get(e["target"], ()):
                 s = self.nodes[other["source"]]
-                if (other["kind"] == "depends_on" and other["via"] == e["via"] and s["id"] != x["id"]
-                        and s["type"] == x["type"]):
+                if (
+                    other["kind"] == "depends_on"
+                    and other["via"] == e["via"]
+                    and s["id"] != x["id"]
+                    and s["type"] == x["type"]
+                ):
                     found.add(s["id"])
-        return [{k: self.nodes[sid][k] for k in ("id", "type", "nickname", "environment", "config")}
-                for sid in sorted(found)[:SIBLING_LIMIT]]
+        return [
+            {k: self.nodes[sid][k] for k in ("id", "type", "nickname", "environment", "config")}
+            for sid in sorted(found)[:SIBLING_LIMIT]
+        ]

@@ -84,6 +84,7 @@ def _record(action_name: str):
         if _COLLECTOR is not None:
             matches = c.m if isinstance(c.m, list) else [c.m]  # rules have "cap": a list of matches
             _COLLECTOR.extend((action_name, m["id"]) for m in matches)
+
     return action
 
 
@@ -140,8 +141,9 @@ def register(name: str, definition: dict) -> None:
                 if attempt == REGISTER_ATTEMPTS:
                     raise
                 deadline.check("registering the rule set")  # in a request: never past its deadline
-                log.warning("durable_rules refused rule set %s (%s); retrying as a fresh registration",
-                            reg.physical(name), exc)
+                log.warning(
+                    "durable_rules refused rule set %s (%s); retrying as a fresh registration", reg.physical(name), exc
+                )
                 reg.generation += 1
         _REGISTRY[name] = reg
 
@@ -155,8 +157,11 @@ def _retire(name: str) -> None:
     reg = _REGISTRY[name]
     reg.generation += 1
     _host().set_rulesets({reg.physical(name): copy.deepcopy(reg.definition)})
-    log.error("durable_rules: engine error; its session is left alone and rule set %s is served from a fresh "
-              "registration %s", name, reg.physical(name))
+    log.error(
+        "durable_rules: engine error; its session is left alone and rule set %s is served from a fresh registration %s",
+        name,
+        reg.physical(name),
+    )
 
 
 def _do_actions(ruleset, state_handle) -> dict | None:
@@ -188,14 +193,17 @@ def run(name: str, flat_facts: list[dict]) -> list[tuple[str, str]]:
         hits: list[tuple[str, str]] = []
         _COLLECTOR = hits
         try:
+            engine_handle = ruleset._handle  # noqa: SLF001 - the engine's own session handle
             handle = ruleset._handle_result(  # noqa: SLF001 - raises NotHandled / Observed
-                durable_rules_engine.assert_facts(ruleset._handle, payload), flat_facts)  # noqa: SLF001
+                durable_rules_engine.assert_facts(engine_handle, payload), flat_facts
+            )
             state = _do_actions(ruleset, handle)
             if isinstance(state, dict) and state.get("exception"):
                 raise PolicyEvaluationError(f"a rule action failed inside durable_rules: {state['exception']}")
             _COLLECTOR = None
             handle = ruleset._handle_result(  # noqa: SLF001
-                durable_rules_engine.retract_facts(ruleset._handle, payload), flat_facts)  # noqa: SLF001
+                durable_rules_engine.retract_facts(engine_handle, payload), flat_facts
+            )
             _do_actions(ruleset, handle)
         except Exception as exc:  # noqa: BLE001 - any engine error: never touch that session again
             message = getattr(exc, "message", None) or str(exc)
@@ -246,8 +254,10 @@ def regex_error(pattern: str) -> str | None:
     error = _try_create({"r": {"all": [{"m": {"$and": [{"k": "x"}, {"$mt": {"v:s": pattern}}]}}]}})
     if error is None:
         return None
-    return (f"durable_rules cannot compile this pattern ({error}; e.g. a {{m,n}} bound above 100 or a "
-            "pattern that is too large)")
+    return (
+        f"durable_rules cannot compile this pattern ({error}; e.g. a {{m,n}} bound above 100 or a "
+        "pattern that is too large)"
+    )
 
 
 def ruleset_error(definition: dict) -> str | None:

@@ -21,8 +21,19 @@ from dataclasses import dataclass, field
 
 from app.policy import remedies as remedy_language
 from app.policy import template
-from app.policy.fields import (ANY, BOOL, CONDITION_SECTIONS, INT, LIST, OBJECT, ROW_SECTIONS, STR, Field,
-                               resolve_field, zone_problem)
+from app.policy.fields import (
+    ANY,
+    BOOL,
+    CONDITION_SECTIONS,
+    INT,
+    LIST,
+    OBJECT,
+    ROW_SECTIONS,
+    STR,
+    Field,
+    resolve_field,
+    zone_problem,
+)
 from app.policy.fields import suggest as _suggest
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
@@ -38,11 +49,18 @@ CYCLIC = ("hour", "minute", "clock", "month_day")  # between: [from, to] with fr
 
 # operator -> field types it applies to
 OPERATORS: dict[str, tuple[str, ...]] = {
-    "eq": (STR, INT, BOOL, ANY), "ne": (STR, INT, BOOL, ANY),
-    "in": (STR, INT, ANY), "not_in": (STR, INT, ANY),
-    "lt": (INT, ANY), "lte": (INT, ANY), "gt": (INT, ANY), "gte": (INT, ANY),
+    "eq": (STR, INT, BOOL, ANY),
+    "ne": (STR, INT, BOOL, ANY),
+    "in": (STR, INT, ANY),
+    "not_in": (STR, INT, ANY),
+    "lt": (INT, ANY),
+    "lte": (INT, ANY),
+    "gt": (INT, ANY),
+    "gte": (INT, ANY),
     "matches": (STR, ANY),
-    "contains": (LIST, ANY), "contains_any": (LIST, ANY), "contains_all": (LIST, ANY),
+    "contains": (LIST, ANY),
+    "contains_any": (LIST, ANY),
+    "contains_all": (LIST, ANY),
     "exists": (STR, INT, BOOL, LIST, ANY, OBJECT),
     "empty": (STR, LIST, ANY, OBJECT),
     "overlaps": (STR, LIST, ANY),
@@ -116,9 +134,9 @@ class Rule:
     enabled: bool = True
     fields: set = field(default_factory=set)
     approver_role: str | None = None  # require_approval only: who may approve (default: approver)
-    counts: dict = field(default_factory=dict)    # count key -> (row section, filter tree), see derive
+    counts: dict = field(default_factory=dict)  # count key -> (row section, filter tree), see derive
     overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
-    zones: set = field(default_factory=set)       # time zones whose time.<zone>.* facts the rule reads
+    zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
     remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
 
 
@@ -146,8 +164,11 @@ def _shown(value) -> str:
 
 
 def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and (
-        not isinstance(value, float) or math.isfinite(value))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (not isinstance(value, float) or math.isfinite(value))
+    )
 
 
 def is_scalar(value) -> bool:
@@ -190,20 +211,24 @@ def regex_problem(pattern: str) -> str | None:
                 return "pattern ends with a lone backslash"
             nxt = pattern[i + 1]
             if nxt not in _REGEX_ESCAPABLE:
-                return (f"unsupported escape \\{nxt} (durable_rules patterns only escape . | ? * + ( ) [ ] "
-                        "{ } \\; write character classes such as [0-9] instead)")
+                return (
+                    f"unsupported escape \\{nxt} (durable_rules patterns only escape . | ? * + ( ) [ ] "
+                    "{ } \\; write character classes such as [0-9] instead)"
+                )
             i += 2
             continue
         if c in "^$":
-            return (f"{c!r} is not supported: a pattern always matches the whole value "
-                    "(drop the anchor; use .* to match part of a value)")
-        if c == "(" and pattern[i + 1:i + 2] == "?":
+            return (
+                f"{c!r} is not supported: a pattern always matches the whole value "
+                "(drop the anchor; use .* to match part of a value)"
+            )
+        if c == "(" and pattern[i + 1 : i + 2] == "?":
             return "(?...) groups are not supported"
         if c == "[":
             end = pattern.find("]", i + 1)
             if end == -1:
                 return "unterminated [ character class"
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             if body == "":
                 return "empty [] character class"
             if body.startswith("^"):
@@ -239,7 +264,8 @@ class _Parser:
     def when(self, node, path: str, negated: bool, top: bool = False):
         if not isinstance(node, dict):
             self.errors.add(
-                path, f"expected a mapping of sections (change, component, impacted), got {type_name(node)}")
+                path, f"expected a mapping of sections (change, component, impacted), got {type_name(node)}"
+            )
             return None
         if top and not node:
             self.errors.add(path, "must name at least one section: change, component or impacted")
@@ -260,8 +286,11 @@ class _Parser:
             elif key == "not":
                 items.append(self.negation(value, sub, negated, lambda n, p, neg: self.when(n, p, neg)))
             else:
-                self.errors.add(sub, "unknown section (expected change, component, impacted, time, count, all, "
-                                     "any or not)" + _suggest(key, WHEN_KEYS))
+                self.errors.add(
+                    sub,
+                    "unknown section (expected change, component, impacted, time, count, all, "
+                    "any or not)" + _suggest(key, WHEN_KEYS),
+                )
         return _all(items)
 
     def group(self, key: str, node, path: str, negated: bool, parse_item):
@@ -289,11 +318,13 @@ class _Parser:
         for key, value in node.items():
             sub = f"{path}.{key}"
             if key in ("all", "any"):
-                items.append(self.group(key, value, sub, negated,
-                                        lambda n, p, neg: self.section(section, n, p, neg, resolve)))
+                items.append(
+                    self.group(key, value, sub, negated, lambda n, p, neg: self.section(section, n, p, neg, resolve))
+                )
             elif key == "not":
-                items.append(self.negation(value, sub, negated,
-                                           lambda n, p, neg: self.section(section, n, p, neg, resolve)))
+                items.append(
+                    self.negation(value, sub, negated, lambda n, p, neg: self.section(section, n, p, neg, resolve))
+                )
             else:
                 fld, reason = resolve(key) if isinstance(key, str) else (None, "unknown field")
                 if fld is None:
@@ -310,12 +341,14 @@ class _Parser:
                 self.errors.add(path, "null is not a value to compare with (use {exists: false})")
                 return None
             if fld.ftype == LIST:
-                self.errors.add(path, "a list field needs an operator: contains, contains_any, contains_all, "
-                                      "empty or exists")
+                self.errors.add(
+                    path, "a list field needs an operator: contains, contains_any, contains_all, empty or exists"
+                )
                 return None
             if fld.ftype == OBJECT:
-                self.errors.add(path, f"{fld.name} is an object; use exists or empty (or a sub-field such as "
-                                      f"{fld.name}.some_key)")
+                self.errors.add(
+                    path, f"{fld.name} is an object; use exists or empty (or a sub-field such as {fld.name}.some_key)"
+                )
                 return None
             node = {"in": node} if isinstance(node, list) else {"eq": node}
             implicit = True
@@ -328,8 +361,9 @@ class _Parser:
         for op, value in node.items():
             sub = path if implicit else f"{path}.{op}"
             if op not in OPERATORS:
-                self.errors.add(sub, f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})"
-                                + _suggest(op, OPERATORS))
+                self.errors.add(
+                    sub, f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})" + _suggest(op, OPERATORS)
+                )
                 items.append(None)
                 continue
             problem = self._applies(fld, op)
@@ -360,8 +394,9 @@ class _Parser:
             self.errors.add(path, f"expected a mapping with zone and time conditions, got {type_name(node)}")
             return None
         if "zone" not in node:
-            self.errors.add(f"{path}.zone", "missing (required: the IANA time zone the conditions are in, "
-                                            "e.g. Europe/Paris or UTC)")
+            self.errors.add(
+                f"{path}.zone", "missing (required: the IANA time zone the conditions are in, e.g. Europe/Paris or UTC)"
+            )
             return None
         zone = node["zone"]
         problem = zone_problem(zone)
@@ -370,8 +405,9 @@ class _Parser:
             return None
         rest = {k: v for k, v in node.items() if k != "zone"}
         if not rest:
-            self.errors.add(path, "expected at least one time condition (weekday, hour, minute, clock, date, "
-                                  "month_day)")
+            self.errors.add(
+                path, "expected at least one time condition (weekday, hour, minute, clock, date, month_day)"
+            )
             return None
         return self.section("time", rest, path, negated, lambda key: resolve_field("time", f"{zone}.{key}"))
 
@@ -403,8 +439,11 @@ class _Parser:
         """A rule's time value in the form the facts carry (weekday text, or a number)."""
         bad = None
         if name == "weekday":
-            if isinstance(value, str) and value.lower()[:3] in WEEKDAYS and (
-                    len(value) == 3 or value.lower() in _WEEKDAY_NAMES):
+            if (
+                isinstance(value, str)
+                and value.lower()[:3] in WEEKDAYS
+                and (len(value) == 3 or value.lower() in _WEEKDAY_NAMES)
+            ):
                 return value.lower()[:3]
             bad = f"expected a weekday ({', '.join(WEEKDAYS)}), got {value!r}"
         elif name in ("hour", "minute"):
@@ -443,8 +482,11 @@ class _Parser:
     # ------------------------------------------------------------------ count: {impacted: {...}, gt: 3}
     def count(self, node, path: str, negated: bool):
         if not isinstance(node, dict):
-            self.errors.add(path, f"expected a mapping (impacted or siblings: a filter, and operators on the "
-                                  f"count), got {type_name(node)}")
+            self.errors.add(
+                path,
+                f"expected a mapping (impacted or siblings: a filter, and operators on the "
+                f"count), got {type_name(node)}",
+            )
             return None
         if self.domain is not None:
             self.errors.add(path, "count cannot be nested in a count filter")
@@ -457,8 +499,11 @@ class _Parser:
         ops = {k: v for k, v in node.items() if k not in ROW_SECTIONS and k != "name"}
         for key in ops:
             if key not in COUNT_OPS:
-                self.errors.add(f"{path}.{key}", f"unknown key (expected name, impacted or siblings, and "
-                                                 f"operators {', '.join(COUNT_OPS)})" + _suggest(key, COUNT_OPS))
+                self.errors.add(
+                    f"{path}.{key}",
+                    f"unknown key (expected name, impacted or siblings, and "
+                    f"operators {', '.join(COUNT_OPS)})" + _suggest(key, COUNT_OPS),
+                )
         if not ops:
             self.errors.add(path, f"expected an operator on the count ({', '.join(COUNT_OPS)}), e.g. gt: 3")
             return None
@@ -476,8 +521,7 @@ class _Parser:
         name = node.get("name")
         if "name" in node:
             if not isinstance(name, str) or not ID_RE.match(name) or "-" in name:
-                self.errors.add(f"{path}.name", f"expected a name of lowercase letters, digits and '_', got "
-                                                f"{name!r}")
+                self.errors.add(f"{path}.name", f"expected a name of lowercase letters, digits and '_', got {name!r}")
                 return None
             if self.count_names.get(name, key) != key:
                 self.errors.add(f"{path}.name", f"{name!r} already names another count in this rule")
@@ -495,18 +539,27 @@ class _Parser:
         section, _, rest = name.partition(".")
         allowed = ("change", "component", self.domain) if self.domain else CONDITION_SECTIONS
         if section not in allowed or not rest:
-            self.errors.add(f"{path}.field", f"unknown field {name!r} (expected {', '.join(allowed)} fields, "
-                                             f"e.g. change.new.vpc_nickname)")
+            self.errors.add(
+                f"{path}.field",
+                f"unknown field {name!r} (expected {', '.join(allowed)} fields, e.g. change.new.vpc_nickname)",
+            )
             return None
         other, reason = resolve_field(section, rest)
         if other is None:
             self.errors.add(f"{path}.field", f"{name}: {reason}")
             return None
-        wanted = {"overlaps": (STR, LIST, ANY), "lt": (INT, ANY), "lte": (INT, ANY), "gt": (INT, ANY),
-                  "gte": (INT, ANY)}.get(op, (STR, INT, BOOL, ANY))
+        wanted = {
+            "overlaps": (STR, LIST, ANY),
+            "lt": (INT, ANY),
+            "lte": (INT, ANY),
+            "gt": (INT, ANY),
+            "gte": (INT, ANY),
+        }.get(op, (STR, INT, BOOL, ANY))
         if other.ftype not in wanted or (op in ("eq", "ne") and fld.ftype not in (STR, INT, BOOL, ANY)):
-            self.errors.add(f"{path}.field", f"{op} cannot compare {fld.name} (a {fld.ftype} field) with {name} "
-                                             f"(a {other.ftype} field)")
+            self.errors.add(
+                f"{path}.field",
+                f"{op} cannot compare {fld.name} (a {fld.ftype} field) with {name} (a {other.ftype} field)",
+            )
             return None
         if section == "impacted" and self.domain is None:
             self.uses_impacted = True
@@ -549,8 +602,12 @@ class _Parser:
         if not is_scalar(value):
             self.errors.add(path, f"expected a string, number or boolean, got {type_name(value)}")
             return False
-        ok = (want is None or (want == "number" and is_number(value))
-              or (want is str and isinstance(value, str)) or (want is bool and isinstance(value, bool)))
+        ok = (
+            want is None
+            or (want == "number" and is_number(value))
+            or (want is str and isinstance(value, str))
+            or (want is bool and isinstance(value, bool))
+        )
         if not ok:
             wanted = "a number" if want == "number" else f"a {fld.ftype}"
             hint = ""
@@ -566,8 +623,10 @@ class _Parser:
             return None
         ok = True
         for i, item in enumerate(value):
-            ok = self._scalar(fld if fld.ftype != LIST else Field(fld.section, fld.path, STR), item,
-                              f"{path}[{i}]") and ok
+            ok = (
+                self._scalar(fld if fld.ftype != LIST else Field(fld.section, fld.path, STR), item, f"{path}[{i}]")
+                and ok
+            )
         return tuple(dict.fromkeys(_norm(v) for v in value)) if ok else None
 
     def operand(self, fld: Field, op: str, value, path: str, negated: bool):
@@ -592,8 +651,11 @@ class _Parser:
                 self.errors.add(path, f"expected a pattern string, got {type_name(value)}")
                 return None
             if negated and self.domain is None:
-                self.errors.add(path, "matches cannot be used under not (durable_rules has no negated pattern "
-                                      "operator); match the values you want instead")
+                self.errors.add(
+                    path,
+                    "matches cannot be used under not (durable_rules has no negated pattern "
+                    "operator); match the values you want instead",
+                )
                 return None
             problem = regex_problem(value)
             if problem:
@@ -616,7 +678,7 @@ class _Parser:
 
 def _norm(value):
     # 1.0 and 1 are the same number; keep ints as ints so compiled JSON is stable.
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
 
@@ -642,8 +704,9 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     before = len(errors.items)
     for key in raw:
         if key not in RULE_KEYS:
-            errors.add(f"{path}.{key}", f"unknown field (expected one of {', '.join(RULE_KEYS)})"
-                       + _suggest(key, RULE_KEYS))
+            errors.add(
+                f"{path}.{key}", f"unknown field (expected one of {', '.join(RULE_KEYS)})" + _suggest(key, RULE_KEYS)
+            )
     for key in REQUIRED_RULE_KEYS:
         if key not in raw:
             errors.add(f"{path}.{key}", "missing (required)")
@@ -653,8 +716,11 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
         if not isinstance(rule_id, str):
             errors.add(f"{path}.id", f"expected a string, got {type_name(rule_id)}")
         elif len(rule_id) > MAX_ID_LENGTH or not ID_RE.match(rule_id):
-            errors.add(f"{path}.id", f"{rule_id!r} is not a slug (lowercase letters and digits separated by "
-                                     f"'-' or '_', at most {MAX_ID_LENGTH} characters)")
+            errors.add(
+                f"{path}.id",
+                f"{rule_id!r} is not a slug (lowercase letters and digits separated by "
+                f"'-' or '_', at most {MAX_ID_LENGTH} characters)",
+            )
     description = raw.get("description")
     if "description" in raw and (not isinstance(description, str) or not description.strip()):
         errors.add(f"{path}.description", f"expected a non-empty string, got {type_name(description)}")
@@ -689,22 +755,37 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     declared = ()
     if "remedies" in raw:
         if effect == "warn":
-            errors.add(f"{path}.remedies", "a warn rule refuses nothing: remedies only apply to reject, block "
-                                           "and require_approval")
+            errors.add(
+                f"{path}.remedies",
+                "a warn rule refuses nothing: remedies only apply to reject, block and require_approval",
+            )
         else:
-            declared = remedy_language.parse_remedies(raw["remedies"], f"{path}.remedies", scope,
-                                                      parser.count_names, errors)
+            declared = remedy_language.parse_remedies(
+                raw["remedies"], f"{path}.remedies", scope, parser.count_names, errors
+            )
 
     if len(errors.items) > before or when is None or parts is None:
         return None, parser.regexes
-    rule = Rule(id=rule_id, description=description.strip(), effect=effect, when=when, message=parts,
-                message_text=message, scope=scope, file=file_name, source=f"{errors.source}: {path}",
-                index=index, enabled=enabled, fields=parser.fields, counts=parser.counts,
-                overlaps=parser.overlaps,
-                zones={f.path[0] for f in parser.fields if f.section == "time"}
-                | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
-                approver_role=approver_role if effect == "require_approval" else None,
-                remedies=declared or ())
+    rule = Rule(
+        id=rule_id,
+        description=description.strip(),
+        effect=effect,
+        when=when,
+        message=parts,
+        message_text=message,
+        scope=scope,
+        file=file_name,
+        source=f"{errors.source}: {path}",
+        index=index,
+        enabled=enabled,
+        fields=parser.fields,
+        counts=parser.counts,
+        overlaps=parser.overlaps,
+        zones={f.path[0] for f in parser.fields if f.section == "time"}
+        | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
+        approver_role=approver_role if effect == "require_approval" else None,
+        remedies=declared or (),
+    )
     return rule, parser.regexes
 
 

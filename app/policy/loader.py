@@ -39,10 +39,12 @@ def _construct_mapping(loader, node, deep=False):
             first = seen.get(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                None, None, f"unhashable key ({key_node.tag})", key_node.start_mark) from None
+                None, None, f"unhashable key ({key_node.tag})", key_node.start_mark
+            ) from None
         if first is not None:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark)
+                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark
+            )
         seen[key] = key_node.start_mark.line + 1
     return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
 

@@ -21,8 +21,8 @@ NON_EMPTY = "non-empty"  # the wait is for any published value
 
 @dataclass(frozen=True)
 class RuntimeTest:
-    output: str      # the runtime output, e.g. "state"
-    op: str          # in | eq | ne | not_in | empty | exists ...
+    output: str  # the runtime output, e.g. "state"
+    op: str  # in | eq | ne | not_in | empty | exists ...
     value: object
 
 
@@ -73,12 +73,17 @@ def negation(test: RuntimeTest, choices: list[str] | None) -> object | None:
 REMEDY_KEYS = ("description", "changes", "candidates")
 CANDIDATE_KEYS = ("values", "type", "environment", "exclude", "limit")
 CANDIDATE_PLACEHOLDERS = ("candidate", "candidate.id", "candidate.nickname")
-MAX_REMEDIES = 5        # per rule
+MAX_REMEDIES = 5  # per rule
 MAX_REMEDY_CHANGES = 10  # operations per remedy
-MAX_CANDIDATES = 5       # candidate values tried per remedy (the search bound says so)
+MAX_CANDIDATES = 5  # candidate values tried per remedy (the search bound says so)
 # the fields each operation of a remedy takes (as the API's change set body: app/api/schemas.OP_FIELDS)
-REMEDY_OPS = {"create": ("environment", "config"), "update": ("proposed_change",), "delete": (),
-              "add_edge": ("target", "kind"), "remove_edge": ("target", "kind")}
+REMEDY_OPS = {
+    "create": ("environment", "config"),
+    "update": ("proposed_change",),
+    "delete": (),
+    "add_edge": ("target", "kind"),
+    "remove_edge": ("target", "kind"),
+}
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,10 @@ class Template:
 
 @dataclass(frozen=True)
 class CandidateSource:
-    values: tuple | None          # literal values (templates)
-    type: str | None              # or: the components of this type…
+    values: tuple | None  # literal values (templates)
+    type: str | None  # or: the components of this type…
     environment: Template | None  # …in this environment (default: the decision's component's)
-    exclude: tuple                # values (nicknames or ids) to leave out (templates)
+    exclude: tuple  # values (nicknames or ids) to leave out (templates)
     limit: int
 
 
@@ -102,15 +107,16 @@ class CandidateSource:
 class Remedy:
     index: int
     description: Template
-    changes: tuple            # operation mappings whose strings are Templates
+    changes: tuple  # operation mappings whose strings are Templates
     candidates: CandidateSource | None
 
 
 def _text(value: str, path: str, scope: str, counts: dict, with_candidate: bool, errors) -> Template | None:
     parts, problems = [], []
     for piece in re.split(r"(\{\{|\}\}|\{[^{}]*\})", value):
-        name = piece[1:-1].strip() if piece.startswith("{") and piece.endswith("}") and piece not in ("{{", "}}") \
-            else None
+        name = (
+            piece[1:-1].strip() if piece.startswith("{") and piece.endswith("}") and piece not in ("{{", "}}") else None
+        )
         if name is not None and name.split(".")[0] == "candidate":
             if name not in CANDIDATE_PLACEHOLDERS:
                 problems.append(f"unknown placeholder {{{name}}} (expected {', '.join(CANDIDATE_PLACEHOLDERS)})")
@@ -198,8 +204,11 @@ def _candidates(raw, path: str, scope: str, counts: dict, errors) -> CandidateSo
         return None
 
     def text(value, where):
-        return _text(value, where, scope, counts, False, errors) if isinstance(value, str) else \
-            errors.add(where, "expected a string")
+        return (
+            _text(value, where, scope, counts, False, errors)
+            if isinstance(value, str)
+            else errors.add(where, "expected a string")
+        )
 
     parsed_values = tuple(text(v, f"{path}.values[{i}]") for i, v in enumerate(values or [])) if values else None
     environment = text(raw["environment"], f"{path}.environment") if "environment" in raw else None
@@ -226,21 +235,29 @@ def parse_remedies(raw, path: str, scope: str, counts: dict, errors) -> tuple[Re
         for key in ("description", "changes"):
             if key not in item:
                 errors.add(f"{where}.{key}", "missing (required)")
-        candidates = _candidates(item["candidates"], f"{where}.candidates", scope, counts, errors) \
-            if "candidates" in item else None
+        candidates = (
+            _candidates(item["candidates"], f"{where}.candidates", scope, counts, errors)
+            if "candidates" in item
+            else None
+        )
         with_candidate = "candidates" in item
         description = item.get("description")
         if "description" in item and (not isinstance(description, str) or not description.strip()):
             errors.add(f"{where}.description", "expected a non-empty string")
             description = None
-        text = _text(description, f"{where}.description", scope, counts, with_candidate, errors) \
-            if isinstance(description, str) else None
+        text = (
+            _text(description, f"{where}.description", scope, counts, with_candidate, errors)
+            if isinstance(description, str)
+            else None
+        )
         changes = item.get("changes")
         if "changes" in item and (not isinstance(changes, list) or not 1 <= len(changes) <= MAX_REMEDY_CHANGES):
             errors.add(f"{where}.changes", f"expected a list of 1 to {MAX_REMEDY_CHANGES} operations")
             changes = None
-        ops = [_operation(op, f"{where}.changes[{j}]", scope, counts, with_candidate, errors)
-               for j, op in enumerate(changes or [])]
+        ops = [
+            _operation(op, f"{where}.changes[{j}]", scope, counts, with_candidate, errors)
+            for j, op in enumerate(changes or [])
+        ]
         if text is not None and changes and None not in ops:
             out.append(Remedy(i, text, tuple(ops), candidates))
     return tuple(out) if len(errors.items) == before else None
@@ -252,8 +269,7 @@ def render_value(node, fact: dict, candidate: dict | None):
     if isinstance(node, Template):
         if node.whole:
             return _part_value(node.parts[0], fact, candidate)
-        return "".join(p if isinstance(p, str) else template.show(_part_value(p, fact, candidate))
-                       for p in node.parts)
+        return "".join(p if isinstance(p, str) else template.show(_part_value(p, fact, candidate)) for p in node.parts)
     if isinstance(node, dict):
         return {k: render_value(v, fact, candidate) for k, v in node.items()}
     if isinstance(node, list):
@@ -272,8 +288,8 @@ class RenderedRemedy:
     rule_id: str
     index: int
     description: str
-    changes: list       # operation dicts, ready for ChangeSet.from_dict
-    candidate: object   # the candidate value, or None
+    changes: list  # operation dicts, ready for ChangeSet.from_dict
+    candidate: object  # the candidate value, or None
 
 
 def expand(rule_id: str, remedy: Remedy, fact: dict, components_of) -> list[RenderedRemedy]:
@@ -288,11 +304,23 @@ def expand(rule_id: str, remedy: Remedy, fact: dict, components_of) -> list[Rend
         if source.values is not None:
             raw = [{"value": render_value(t, fact, None)} for t in source.values]
         else:
-            env = render_value(source.environment, fact, None) if source.environment else \
-                (fact.get("impacted") or fact.get("component") or {}).get("environment")
-            raw = [{"value": c["nickname"], "id": c["id"], "nickname": c["nickname"]}
-                   for c in components_of(source.type, env)]
-        candidates = [c for c in raw if c["value"] not in excluded and c.get("id") not in excluded][:source.limit]
-    return [RenderedRemedy(rule_id, remedy.index, render_value(remedy.description, fact, c),
-                           [render_value(op, fact, c) for op in remedy.changes],
-                           None if c is None else c["value"]) for c in candidates]
+            env = (
+                render_value(source.environment, fact, None)
+                if source.environment
+                else (fact.get("impacted") or fact.get("component") or {}).get("environment")
+            )
+            raw = [
+                {"value": c["nickname"], "id": c["id"], "nickname": c["nickname"]}
+                for c in components_of(source.type, env)
+            ]
+        candidates = [c for c in raw if c["value"] not in excluded and c.get("id") not in excluded][: source.limit]
+    return [
+        RenderedRemedy(
+            rule_id,
+            remedy.index,
+            render_value(remedy.description, fact, c),
+            [render_value(op, fact, c) for op in remedy.changes],
+            None if c is None else c["value"],
+        )
+        for c in candidates
+    ]

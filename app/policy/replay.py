@@ -28,10 +28,15 @@ COMPRESS_ABOVE = 16 * 1024  # bytes of JSON; larger records (wide impacts) are s
 def record(facts: list[dict], at: datetime, rules: str | None) -> str:
     """The compact audit record of one evaluation's facts (see the module docstring)."""
     first = facts[0] if facts else {}
-    doc = {"v": VERSION, "at": aware(at).isoformat(), "rules": rules, "change": first.get("change"),
-           "component": first.get("component"),
-           "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
-           "siblings": first.get("siblings") or []}
+    doc = {
+        "v": VERSION,
+        "at": aware(at).isoformat(),
+        "rules": rules,
+        "change": first.get("change"),
+        "component": first.get("component"),
+        "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
+        "siblings": first.get("siblings") or [],
+    }
     text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
     if len(text) <= COMPRESS_ABOVE:
         return text
@@ -77,10 +82,20 @@ class Replayed:
 
     def to_dict(self) -> dict:
         e = self.entry
-        return {"log_entry_id": e.get("id"), "timestamp": e.get("timestamp"), "component": e.get("component_id"),
-                "environment": e.get("environment"), "kind": e.get("kind"), "status_then": self.status_then,
-                "status_now": self.status_now, "decisions_then": self.then, "decisions_now": self.now,
-                "added": self.added, "removed": self.removed, "error": self.error}
+        return {
+            "log_entry_id": e.get("id"),
+            "timestamp": e.get("timestamp"),
+            "component": e.get("component_id"),
+            "environment": e.get("environment"),
+            "kind": e.get("kind"),
+            "status_then": self.status_then,
+            "status_now": self.status_now,
+            "decisions_then": self.then,
+            "decisions_now": self.now,
+            "added": self.added,
+            "removed": self.removed,
+            "error": self.error,
+        }
 
 
 def replay_entry(entry: dict, policy) -> Replayed:
@@ -95,9 +110,15 @@ def replay_entry(entry: dict, policy) -> Replayed:
     then_keys = {_key(d) for d in then}
     now_keys = {_key(d) for d in now}
     on_blocked = (facts[0].get("change") or {}).get("on_blocked")
-    return Replayed(entry, then, now, status_then, outcome(now, on_blocked),
-                    added=[d for d in now if _key(d) not in then_keys],
-                    removed=[d for d in then if _key(d) not in now_keys])
+    return Replayed(
+        entry,
+        then,
+        now,
+        status_then,
+        outcome(now, on_blocked),
+        added=[d for d in now if _key(d) not in then_keys],
+        removed=[d for d in then if _key(d) not in now_keys],
+    )
 
 
 @dataclass
@@ -105,7 +126,7 @@ class Summary:
     entries: int = 0
     changed: int = 0
     errors: int = 0
-    by_status: dict = field(default_factory=dict)   # status then -> {status now -> n}
+    by_status: dict = field(default_factory=dict)  # status then -> {status now -> n}
 
     def add(self, r: Replayed) -> None:
         self.entries += 1
@@ -115,8 +136,10 @@ class Summary:
         row[r.status_now] = row.get(r.status_now, 0) + 1
 
     def lines(self) -> list[str]:
-        out = [f"{self.entries} audited request(s) replayed, {self.changed} with different decisions"
-               + (f", {self.errors} unreadable" if self.errors else "")]
+        out = [
+            f"{self.entries} audited request(s) replayed, {self.changed} with different decisions"
+            + (f", {self.errors} unreadable" if self.errors else "")
+        ]
         for then, nows in sorted(self.by_status.items()):
             total = sum(nows.values())
             for now, n in sorted(nows.items()):
@@ -125,18 +148,22 @@ class Summary:
         return out
 
     def to_dict(self) -> dict:
-        return {"entries": self.entries, "changed": self.changed, "errors": self.errors,
-                "by_status": self.by_status}
+        return {"entries": self.entries, "changed": self.changed, "errors": self.errors, "by_status": self.by_status}
 
 
 def _verb(status: str) -> str:
-    return {"rejected": "rejected", "queued": "queued", "pending_approval": "held for approval",
-            "applied": "applied", "error": "failed to evaluate"}.get(status, status)
+    return {
+        "rejected": "rejected",
+        "queued": "queued",
+        "pending_approval": "held for approval",
+        "applied": "applied",
+        "error": "failed to evaluate",
+    }.get(status, status)
 
 
 def describe(r: Replayed) -> list[str]:
     e = r.entry
-    head = (f"{e.get('timestamp')}  {e.get('id')}  {e.get('component_id')}  {r.status_then} -> {r.status_now}")
+    head = f"{e.get('timestamp')}  {e.get('id')}  {e.get('component_id')}  {r.status_then} -> {r.status_now}"
     lines = [head]
     if r.error:
         lines.append(f"  error: {r.error}")

@@ -91,11 +91,21 @@ class Outcome:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        return {"file": self.case.file, "case": self.case.name, "index": self.case.index, "ok": self.ok,
-                "status": self.status, "expected": self.case.expect, "problems": self.problems,
-                "decisions": [{"rule": d["rule_id"], "effect": d["effect"], "component": d["component"],
-                               "message": d["message"]} for d in self.decisions],
-                "error": self.error, "ms": round(self.seconds * 1000, 2)}
+        return {
+            "file": self.case.file,
+            "case": self.case.name,
+            "index": self.case.index,
+            "ok": self.ok,
+            "status": self.status,
+            "expected": self.case.expect,
+            "problems": self.problems,
+            "decisions": [
+                {"rule": d["rule_id"], "effect": d["effect"], "component": d["component"], "message": d["message"]}
+                for d in self.decisions
+            ],
+            "error": self.error,
+            "ms": round(self.seconds * 1000, 2),
+        }
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -103,8 +113,11 @@ def case_files(paths: list[Path]) -> list[Path]:
     files = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir()
-                            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file())
+            files += sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+            )
         elif path.exists():
             files.append(path)
         else:
@@ -252,8 +265,16 @@ def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime,
         _remedies(expect["remedies"], f"{where}.expect.remedies", errors)
     if len(errors) > before:
         return None
-    return Case(file=shown(file), index=index, name=name.strip(), fixture=fixture, at=at,
-                assume=assume, change=change, expect=expect)
+    return Case(
+        file=shown(file),
+        index=index,
+        name=name.strip(),
+        fixture=fixture,
+        at=at,
+        assume=assume,
+        change=change,
+        expect=expect,
+    )
 
 
 def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
@@ -304,9 +325,13 @@ def shown(path: Path) -> str:
 # ------------------------------------------------------------------------------------------ running
 def request_of(case: Case) -> ChangeRequest:
     c = case.change
-    return ChangeRequest(component=c["component"], proposed_change=c["proposed_change"],
-                         requested_by=c["requested_by"], reason=c.get("reason"),
-                         on_blocked=c.get("on_blocked", "reject"))
+    return ChangeRequest(
+        component=c["component"],
+        proposed_change=c["proposed_change"],
+        requested_by=c["requested_by"],
+        reason=c.get("reason"),
+        on_blocked=c.get("on_blocked", "reject"),
+    )
 
 
 def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
@@ -330,8 +355,12 @@ def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[di
     """A change-set case: the gate's set analysis on the fixture's context (nothing is written)."""
     try:
         change_set = ChangeSet.from_dict({"on_blocked": "reject", **case.change})
-        ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set),
-                                set_reference_values(change_set), sibling_lookups(change_set))
+        ctx = graph.set_context(
+            sorted(change_set.component_ids),
+            set_reference_ids(change_set),
+            set_reference_values(change_set),
+            sibling_lookups(change_set),
+        )
         analysis = analyse_set(change_set, ctx, mode="full", policy=policy, now=case.at)
     except (KarmaError, TypeError) as exc:
         return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), []
@@ -345,10 +374,20 @@ def rendered_remedies(case: Case, policy) -> list[dict]:
 
     graph = FixtureGraph(case.fixture)
     graph.assume_runtime(case.assume.get("runtime") or {})
-    body = case.change if "changes" in case.change else {
-        "changes": [{"op": "update", "component": case.change["component"],
-                     "proposed_change": case.change["proposed_change"]}],
-        **{k: case.change[k] for k in ("requested_by", "reason") if k in case.change}}
+    body = (
+        case.change
+        if "changes" in case.change
+        else {
+            "changes": [
+                {
+                    "op": "update",
+                    "component": case.change["component"],
+                    "proposed_change": case.change["proposed_change"],
+                }
+            ],
+            **{k: case.change[k] for k in ("requested_by", "reason") if k in case.change},
+        }
+    )
     try:
         change_set = ChangeSet.from_dict({**body, "on_blocked": "reject"})
         ctx = graph.set_context(sorted(change_set.component_ids), set_reference_ids(change_set))
@@ -357,19 +396,27 @@ def rendered_remedies(case: Case, policy) -> list[dict]:
         return []
 
     def components_of(type_name: str, environment: str) -> list[dict]:
-        return [{"id": n["id"], "nickname": n["nickname"]} for n in sorted(graph.nodes.values(), key=lambda n: n["id"])
-                if n["type"] == type_name and n["environment"] == environment]
+        return [
+            {"id": n["id"], "nickname": n["nickname"]}
+            for n in sorted(graph.nodes.values(), key=lambda n: n["id"])
+            if n["type"] == type_name and n["environment"] == environment
+        ]
 
     rules = {r.id: r for r in policy.rules()}
-    return [r for d in refusing(analysis) for r in render_remedies(rules.get(d["rule_id"]), d, analysis,
-                                                                   change_set, components_of)]
+    return [
+        r
+        for d in refusing(analysis)
+        for r in render_remedies(rules.get(d["rule_id"]), d, analysis, change_set, components_of)
+    ]
 
 
 def _remedy_matches(expected: dict, actual: dict) -> bool:
-    return (expected["rule"] == actual["rule_id"]
-            and expected.get("component", actual["component"]) == actual["component"]
-            and ("description" not in expected or re.search(expected["description"], actual["description"]))
-            and expected.get("changes", actual["changes"]) == actual["changes"])
+    return (
+        expected["rule"] == actual["rule_id"]
+        and expected.get("component", actual["component"]) == actual["component"]
+        and ("description" not in expected or re.search(expected["description"], actual["description"]))
+        and expected.get("changes", actual["changes"]) == actual["changes"]
+    )
 
 
 def _line(d: dict) -> str:
@@ -377,10 +424,12 @@ def _line(d: dict) -> str:
 
 
 def _matches(expected: dict, actual: dict) -> bool:
-    return (expected["rule"] == actual["rule_id"]
-            and expected.get("effect", actual["effect"]) == actual["effect"]
-            and expected.get("component", actual["component"]) == actual["component"]
-            and ("message" not in expected or re.search(expected["message"], actual["message"]) is not None))
+    return (
+        expected["rule"] == actual["rule_id"]
+        and expected.get("effect", actual["effect"]) == actual["effect"]
+        and expected.get("component", actual["component"]) == actual["component"]
+        and ("message" not in expected or re.search(expected["message"], actual["message"]) is not None)
+    )
 
 
 def _unmatched(expected: list[dict], actual: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -405,8 +454,9 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
             continue
         missing, extra = _unmatched(expect[key], decisions)
         if missing or (key == "decisions" and extra):
-            problems.append(f"decisions: {len(missing)} missing" + (f", {len(extra)} unexpected"
-                                                                    if key == "decisions" else ""))
+            problems.append(
+                f"decisions: {len(missing)} missing" + (f", {len(extra)} unexpected" if key == "decisions" else "")
+            )
             want = sorted(_line(e) + (f" ~ /{e['message']}/" if "message" in e else "") for e in expect[key])
             got = sorted(f"{_line(a)}: {a['message']}" for a in decisions)
             diff = list(difflib.unified_diff(want, got, "expected", "actual", lineterm="", n=len(want) + len(got)))
@@ -422,15 +472,24 @@ def run_case(case: Case, policy) -> Outcome:
     try:
         status, decisions = evaluate(case, policy)
     except SeedError as exc:
-        return Outcome(case, False, "error", [], problems=[f"fixture: {e}" for e in exc.errors],
-                       error="fixture", seconds=time.perf_counter() - started)
+        return Outcome(
+            case,
+            False,
+            "error",
+            [],
+            problems=[f"fixture: {e}" for e in exc.errors],
+            error="fixture",
+            seconds=time.perf_counter() - started,
+        )
     problems, diff = check(case, status, decisions)
     if "remedies" in case.expect:
         rendered = rendered_remedies(case, policy)
         for e in case.expect["remedies"]:
             if not any(_remedy_matches(e, r) for r in rendered):
-                problems.append(f"remedies: no rendering of {e['rule']} matches {e}; got "
-                                f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}")
+                problems.append(
+                    f"remedies: no rendering of {e['rule']} matches {e}; got "
+                    f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}"
+                )
     return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
 
 

@@ -31,7 +31,7 @@ def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list
     pos = 0
     for m in _TOKEN.finditer(text):
         if m.start() > pos:
-            parts.append(text[pos:m.start()])
+            parts.append(text[pos : m.start()])
         pos = m.end()
         token = m.group(0)
         if token in ("{{", "}}"):
@@ -43,15 +43,19 @@ def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list
         name = m.group(1).strip()
         section, _, rest = name.partition(".")
         if section not in PLACEHOLDER_SECTIONS or section == "siblings" or not rest:
-            problems.append(f"unknown placeholder {{{name}}} (placeholders look like {{change.component}}, "
-                            f"{{component.config.some_key}}, {{impacted.id}}, {{time.UTC.weekday}} or "
-                            f"{{count.<name>}})")
+            problems.append(
+                f"unknown placeholder {{{name}}} (placeholders look like {{change.component}}, "
+                f"{{component.config.some_key}}, {{impacted.id}}, {{time.UTC.weekday}} or "
+                f"{{count.<name>}})"
+            )
             continue
         if section == "count":
             alias, _, tail = rest.partition(".")
             if alias not in (counts or {}):
-                problems.append(f"unknown placeholder {{{name}}}: no count named {alias!r} in this rule "
-                                "(give the count a name: count: {name: ..., ...})")
+                problems.append(
+                    f"unknown placeholder {{{name}}}: no count named {alias!r} in this rule "
+                    "(give the count a name: count: {name: ..., ...})"
+                )
                 continue
             rest = counts[alias] + (f".{tail}" if tail else "")
         fld, reason = resolve_field(section, rest)
@@ -59,8 +63,10 @@ def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list
             problems.append(f"unknown placeholder {{{name}}}: {reason}")
             continue
         if section == "impacted" and scope != "impacted":
-            problems.append(f"placeholder {{{name}}} needs an impacted section in when "
-                            "(this rule is evaluated against the change only)")
+            problems.append(
+                f"placeholder {{{name}}} needs an impacted section in when "
+                "(this rule is evaluated against the change only)"
+            )
             continue
         parts.append((section, fld.path))
     if pos < len(text):

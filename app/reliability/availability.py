@@ -26,9 +26,16 @@ log = logging.getLogger("karma.reliability")
 
 
 class Availability:
-    def __init__(self, apply_schema: Callable[[], object], ping: Callable[[], object], *,
-                 retry_after: float = 2, probe_interval: float = 0.5, probe_timeout: float | None = None,
-                 clock=time.monotonic):
+    def __init__(
+        self,
+        apply_schema: Callable[[], object],
+        ping: Callable[[], object],
+        *,
+        retry_after: float = 2,
+        probe_interval: float = 0.5,
+        probe_timeout: float | None = None,
+        clock=time.monotonic,
+    ):
         self._apply_schema = apply_schema
         self._ping = ping
         self.retry_after = retry_after
@@ -56,8 +63,7 @@ class Availability:
     def mark_up(self) -> None:
         with self._lock:
             if self._down_since is not None:
-                log.info("neo4j available again",
-                         extra={"down_seconds": round(self._clock() - self._down_since, 3)})
+                log.info("neo4j available again", extra={"down_seconds": round(self._clock() - self._down_since, 3)})
             self._down_since = None
             self.last_error = None
 

@@ -58,11 +58,11 @@ def _no_duplicates(pairs):
 def parse_strict(data: bytes, max_depth: int):
     """The body as JSON, or a 400 saying what is wrong with it."""
     if too_deep(data, max_depth):
-        raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep",
-                         limit=max_depth)
+        raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep", limit=max_depth)
     try:
-        return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float,
-                          object_pairs_hook=_no_duplicates)
+        return json.loads(
+            data, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
+        )
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
 

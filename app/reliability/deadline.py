@@ -32,8 +32,11 @@ class DeadlineExceeded(ServiceUnavailable):
     """The request ran out of its time before its work was done: nothing was written."""
 
     def __init__(self, what: str = "the request", retry_after: float = 2):
-        super().__init__(f"{what} ran out of time (the request deadline); nothing was changed, retry later",
-                         retry_after=retry_after, cause="deadline_exceeded")
+        super().__init__(
+            f"{what} ran out of time (the request deadline); nothing was changed, retry later",
+            retry_after=retry_after,
+            cause="deadline_exceeded",
+        )
 
 
 def at() -> float | None:

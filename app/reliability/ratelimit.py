@@ -92,9 +92,11 @@ class RateLimiter:
 
     @classmethod
     def from_settings(cls, settings) -> RateLimiter:
-        return cls(SharedBuckets(settings.rate_file),
-                   per_source=(settings.rate_per_source, settings.burst_per_source),
-                   per_token=(settings.rate_per_token, settings.burst_per_token))
+        return cls(
+            SharedBuckets(settings.rate_file),
+            per_source=(settings.rate_per_source, settings.burst_per_source),
+            per_token=(settings.rate_per_token, settings.burst_per_token),
+        )
 
     def source(self, address: str | None) -> float:
         return self.buckets.acquire(f"source:{address or '?'}", *self.per_source)

@@ -32,8 +32,15 @@ class _Window:
 
 
 class BoundedRefusalAudit:
-    def __init__(self, record: Callable[..., str | None], *, burst: int = 5, window: float = 60.0,
-                 is_down: Callable[[], bool] = lambda: False, clock=time.monotonic):
+    def __init__(
+        self,
+        record: Callable[..., str | None],
+        *,
+        burst: int = 5,
+        window: float = 60.0,
+        is_down: Callable[[], bool] = lambda: False,
+        clock=time.monotonic,
+    ):
         self._record = record
         self.burst = burst
         self.window = window
@@ -90,8 +97,9 @@ class BoundedRefusalAudit:
         if not win.suppressed or self._is_down():
             return
         sample = dict(win.sample)
-        sample["message"] = (f"{win.suppressed} more refused calls like this from {key[0]} within "
-                             f"{self.window:.0f} s (aggregated)")
+        sample["message"] = (
+            f"{win.suppressed} more refused calls like this from {key[0]} within {self.window:.0f} s (aggregated)"
+        )
         try:
             self._record(**sample, repeated=win.suppressed)
         except Exception:  # noqa: BLE001 - auditing must never fail a request

@@ -19,8 +19,16 @@ log = logging.getLogger("karma.serve")
 
 
 class Supervisor:
-    def __init__(self, *, api: list[str], worker: list[str], env: dict, echo: Callable[[str], None] = print,
-                 backoff: float = 1.0, max_backoff: float = 30.0):
+    def __init__(
+        self,
+        *,
+        api: list[str],
+        worker: list[str],
+        env: dict,
+        echo: Callable[[str], None] = print,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+    ):
         self.api_cmd, self.worker_cmd, self.env, self.echo = api, worker, env, echo
         self.backoff, self.max_backoff = backoff, max_backoff
         self.api: subprocess.Popen | None = None

@@ -33,8 +33,10 @@ def render(picture: Picture) -> str:
         lines.append("  end")
     for e in picture.edges:
         lines.append(f"  {ids[e.source]} -->|{_text(e.kind)}| {ids[e.target]}")
-    lines += ["  classDef changed fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px",
-              "  classDef blocker fill:#fee2e2,stroke:#b91c1c,stroke-width:3px"]
+    lines += [
+        "  classDef changed fill:#dbeafe,stroke:#1d4ed8,stroke-width:2px",
+        "  classDef blocker fill:#fee2e2,stroke:#b91c1c,stroke-width:3px",
+    ]
     changed = [ids[n.id] for n in picture.nodes if n.changed and not n.blocked_by]
     blocked = [ids[n.id] for n in picture.blocked]
     if changed:

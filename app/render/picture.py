@@ -23,7 +23,7 @@ class Node:
 class Edge:
     source: str  # the provider a change comes from
     target: str  # the component it flows to
-    kind: str    # the stored edge kind: depends_on | consumes_runtime_from | emits_runtime_to
+    kind: str  # the stored edge kind: depends_on | consumes_runtime_from | emits_runtime_to
 
 
 @dataclass
@@ -82,8 +82,7 @@ def from_impact(result: dict) -> Picture:
     last = len(layers)
     by_id = {r["id"]: r for r in rows}
     nodes = [Node(changed, changed.split("/", 1)[0], "change", 0, changed=True)]
-    nodes += [Node(i, by_id[i]["type"], by_id[i].get("action") or "review", wave_of.get(i, last))
-              for i in ids[1:]]
+    nodes += [Node(i, by_id[i]["type"], by_id[i].get("action") or "review", wave_of.get(i, last)) for i in ids[1:]]
     notes = [f"on a dependency cycle: {', '.join(stuck)}"] if stuck else []
     return Picture(f"impact of a change to {changed}", changed, None, _sorted(nodes), _keep(edges, ids), notes)
 
@@ -97,16 +96,30 @@ def from_plan(result: dict) -> Picture:
     for w, wave in enumerate(waves):
         for item in wave:
             cid = item["component"]
-            nodes.append(Node(cid, item.get("type") or cid.split("/", 1)[0], item.get("action") or "", w,
-                              changed=cid == changed, blocked_by=tuple(blockers.get(cid, ()))))
+            nodes.append(
+                Node(
+                    cid,
+                    item.get("type") or cid.split("/", 1)[0],
+                    item.get("action") or "",
+                    w,
+                    changed=cid == changed,
+                    blocked_by=tuple(blockers.get(cid, ())),
+                )
+            )
     ids = [n.id for n in nodes]
     for missing in sorted(set(blockers) - set(ids)):  # a rule that names a component outside the impact
         nodes.append(Node(missing, missing.split("/", 1)[0], "", len(waves), blocked_by=tuple(blockers[missing])))
         ids.append(missing)
     edges = _path_edges(result.get("impact") or [])
     status = result.get("status")
-    return Picture(f"{status or 'plan'}: change to {changed}", changed, status, _sorted(nodes),
-                   _keep(edges, ids), list(result.get("warnings") or []))
+    return Picture(
+        f"{status or 'plan'}: change to {changed}",
+        changed,
+        status,
+        _sorted(nodes),
+        _keep(edges, ids),
+        list(result.get("warnings") or []),
+    )
 
 
 def with_edges(picture: Picture, stored_edges: list[dict]) -> Picture:
@@ -121,5 +134,6 @@ def _sorted(nodes: list[Node]) -> list[Node]:
 
 def _keep(edges: list[Edge], ids: list[str]) -> list[Edge]:
     scope = set(ids)
-    return sorted({e for e in edges if e.source in scope and e.target in scope},
-                  key=lambda e: (e.source, e.target, e.kind))
+    return sorted(
+        {e for e in edges if e.source in scope and e.target in scope}, key=lambda e: (e.source, e.target, e.kind)
+    )

@@ -16,16 +16,37 @@ class RefusalAudit:
     def __init__(self, repo: GraphRepository):
         self.repo = repo
 
-    def record(self, *, status: int, cause: str, who: str | None, token_id: str | None, method: str,
-               path: str, component_id: str | None, message: str, source: str | None = None,
-               repeated: int | None = None) -> str | None:
+    def record(
+        self,
+        *,
+        status: int,
+        cause: str,
+        who: str | None,
+        token_id: str | None,
+        method: str,
+        path: str,
+        component_id: str | None,
+        message: str,
+        source: str | None = None,
+        repeated: int | None = None,
+    ) -> str | None:
         # `repeated`: an aggregate of this many more refusals like this one (app/reliability/refusals.py)
-        entry = audit_entry(kind="security", log_id=new_id("log"), now=utcnow(), requested_by=who or "anonymous",
-                            status="unauthorized" if status == 401 else "forbidden",
-                            component={"id": component_id} if component_id else None, note=message[:500],
-                            http_status=status, cause=cause, method=method, path=path[:500],
-                            token_id=token_id or None, source=source[:100] if source else None,
-                            repeated=repeated or None)
+        entry = audit_entry(
+            kind="security",
+            log_id=new_id("log"),
+            now=utcnow(),
+            requested_by=who or "anonymous",
+            status="unauthorized" if status == 401 else "forbidden",
+            component={"id": component_id} if component_id else None,
+            note=message[:500],
+            http_status=status,
+            cause=cause,
+            method=method,
+            path=path[:500],
+            token_id=token_id or None,
+            source=source[:100] if source else None,
+            repeated=repeated or None,
+        )
         try:
             return self.repo.record_refusal(entry, component_id)
         except Exception:  # noqa: BLE001 - never turn a refusal into a 500

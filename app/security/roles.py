@@ -18,12 +18,31 @@ GRANTS = {
 # The web console (app/console) is left alone by the API's Bearer check: its own guard
 # (app/console/session.py) authenticates the same tokens from an HttpOnly cookie and applies the same
 # roles through `required_action` below.
-CONSOLE_ENDPOINTS = {"console.login", "console.logout", "console.static", "console.index", "console.changes",
-                     "console.change", "console.approve", "console.deny", "console.queue", "console.approvals",
-                     "console.components", "console.component"}
+CONSOLE_ENDPOINTS = {
+    "console.login",
+    "console.logout",
+    "console.static",
+    "console.index",
+    "console.changes",
+    "console.change",
+    "console.approve",
+    "console.deny",
+    "console.queue",
+    "console.approvals",
+    "console.components",
+    "console.component",
+}
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
-OPEN_ENDPOINTS = {"ops.healthz", "ops.readyz", "api-docs.openapi_json", "static",
-                  "docs.page", "docs.asset", "docs.static", "observability.metrics_public"} | CONSOLE_ENDPOINTS
+OPEN_ENDPOINTS = {
+    "ops.healthz",
+    "ops.readyz",
+    "api-docs.openapi_json",
+    "static",
+    "docs.page",
+    "docs.asset",
+    "docs.static",
+    "observability.metrics_public",
+} | CONSOLE_ENDPOINTS
 
 # endpoint → action; any other GET needs "read", any other method "admin" (deny by default).
 ENDPOINT_ACTIONS = {

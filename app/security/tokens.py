@@ -32,8 +32,9 @@ class TokenService:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
-    def create(self, name: str, role: str, environments: list[str] | None = None,
-               created_by: str = "cli") -> tuple[str, dict]:
+    def create(
+        self, name: str, role: str, environments: list[str] | None = None, created_by: str = "cli"
+    ) -> tuple[str, dict]:
         errors = {}
         if not name or len(name) > 320:
             errors["name"] = ["required, at most 320 characters"]
@@ -42,9 +43,15 @@ class TokenService:
         if errors:
             raise Unprocessable("invalid token request", errors=errors)
         token = PREFIX + secrets.token_urlsafe(32)
-        record = self.repo.create_token(id=new_id("tok"), name=name, role=role,
-                                        environments=sorted(set(environments or [])), hash=digest(token),
-                                        now=utcnow(), created_by=created_by)
+        record = self.repo.create_token(
+            id=new_id("tok"),
+            name=name,
+            role=role,
+            environments=sorted(set(environments or [])),
+            hash=digest(token),
+            now=utcnow(),
+            created_by=created_by,
+        )
         log.info("token created", extra={"token_id": record["id"], "token_name": name, "role": role})
         return token, record
 
@@ -60,8 +67,9 @@ class TokenService:
         t = self.repo.token_by_hash(key)
         principal = None
         if t is not None:
-            principal = Principal(name=t["name"], role=t["role"], token_id=t["id"],
-                                  environments=tuple(t.get("environments") or ()))
+            principal = Principal(
+                name=t["name"], role=t["role"], token_id=t["id"], environments=tuple(t.get("environments") or ())
+            )
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -28,16 +28,21 @@ from app.errors import KarmaError, NotFound
 from app.policy import remedies
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments, hypothetical
 
-MAX_STEPS = 8             # steps of a proposal before its follow-ups
-MAX_SECONDS = 10.0        # wall time after which no further alternative is tried (the first always is)
+MAX_STEPS = 8  # steps of a proposal before its follow-ups
+MAX_SECONDS = 10.0  # wall time after which no further alternative is tried (the first always is)
 MAX_SIMULATED_PLANS = 16  # one read each: the live analysis, then one per candidate proposal
 MAX_PROPOSALS = 3
 PROPOSAL_PREFIX = "prop1."
 
 
 def bound() -> dict:
-    return {"max_steps": MAX_STEPS, "max_seconds": MAX_SECONDS, "max_simulated_plans": MAX_SIMULATED_PLANS,
-            "max_candidates": remedies.MAX_CANDIDATES, "max_proposals": MAX_PROPOSALS}
+    return {
+        "max_steps": MAX_STEPS,
+        "max_seconds": MAX_SECONDS,
+        "max_simulated_plans": MAX_SIMULATED_PLANS,
+        "max_candidates": remedies.MAX_CANDIDATES,
+        "max_proposals": MAX_PROPOSALS,
+    }
 
 
 def _choices(type_name: str, output: str) -> list | None:
@@ -51,12 +56,12 @@ def _choices(type_name: str, output: str) -> list | None:
 class WayOut:
     """One way to lift one refusing decision: a wait, or a change set Karma can apply."""
 
-    kind: str                      # wait | change
-    resolves: tuple                # the ((rule_id, component), …) it lifts
+    kind: str  # wait | change
+    resolves: tuple  # the ((rule_id, component), …) it lifts
     description: str
     wait: Wait | None = None
     change: ChangeSet | None = None
-    preference: tuple = ()         # the rule's declared order, then the candidate's
+    preference: tuple = ()  # the rule's declared order, then the candidate's
 
 
 @dataclass
@@ -80,8 +85,13 @@ class Search:
         return self.stopped_by is not None
 
     def report(self) -> dict:
-        return {**bound(), "simulated_plans": self.simulated_plans, "simulated_steps": self.simulated_steps,
-                "seconds": round(time.monotonic() - self.started, 3), "stopped_by": self.stopped_by}
+        return {
+            **bound(),
+            "simulated_plans": self.simulated_plans,
+            "simulated_steps": self.simulated_steps,
+            "seconds": round(time.monotonic() - self.started, 3),
+            "stopped_by": self.stopped_by,
+        }
 
 
 class TransitionSearch:
@@ -109,15 +119,23 @@ class TransitionSearch:
             if found:
                 ways[(d["rule_id"], d["component"])] = found
             else:
-                unresolved.append({"rule_id": d["rule_id"], "component": d["component"], "effect": d["effect"],
-                                   "message": d["message"], "why": why})
+                unresolved.append(
+                    {
+                        "rule_id": d["rule_id"],
+                        "component": d["component"],
+                        "effect": d["effect"],
+                        "message": d["message"],
+                        "why": why,
+                    }
+                )
         proposals = [] if unresolved else self._search(search, ways, prefix, target, assume, change)
         answer = {"proposals": proposals, "refused": refused, "search": search.report()}
         if proposals:
             return {"status": "proposals", **answer}
         if not unresolved:
-            unresolved = [{"rule_id": None, "why": why} for why in dict.fromkeys(search.failures)] or \
-                [{"rule_id": None, "why": f"the search stopped at its bound ({search.stopped_by})"}]
+            unresolved = [{"rule_id": None, "why": why} for why in dict.fromkeys(search.failures)] or [
+                {"rule_id": None, "why": f"the search stopped at its bound ({search.stopped_by})"}
+            ]
         return {"status": "no_transition", "unresolved": unresolved, **answer}
 
     def _simulate(self, search: Search, steps: list, runtime: dict) -> list:
@@ -139,17 +157,25 @@ class TransitionSearch:
             ways.append(WayOut("wait", key, f"{wait.component} reports {outputs}", wait=wait))
         for rendered in render_remedies(rule, decision, live, target, self._candidates):
             try:
-                change_set = ChangeSet.from_dict({"changes": rendered["changes"], "requested_by": target.requested_by,
-                                                  "reason": target.reason or f"transition: {rendered['description']}"})
+                change_set = ChangeSet.from_dict(
+                    {
+                        "changes": rendered["changes"],
+                        "requested_by": target.requested_by,
+                        "reason": target.reason or f"transition: {rendered['description']}",
+                    }
+                )
             except (KarmaError, TypeError, ValueError, KeyError):
                 continue  # a rendering that is no change set (a placeholder unset here) is no way out
-            ways.append(WayOut("change", key, rendered["description"], change=change_set,
-                               preference=rendered["preference"]))
+            ways.append(
+                WayOut("change", key, rendered["description"], change=change_set, preference=rendered["preference"])
+            )
         if not ways and rule.remedies:
             why = f"rule {rule.id!r} declares remedies, but none renders to a change set for this change"
         elif not ways and rule.effect == "require_approval":
-            why = (f"rule {rule.id!r} asks for an approver's sign-off, which no step can give: request the change, "
-                   "it waits as pending_approval until an approver approves it")
+            why = (
+                f"rule {rule.id!r} asks for an approver's sign-off, which no step can give: request the change, "
+                "it waits as pending_approval until an approver approves it"
+            )
         return ways, why
 
     def _candidates(self, type_name: str, environment: str | None) -> list[dict]:
@@ -164,8 +190,10 @@ class TransitionSearch:
     def _derived_wait(rule, row: dict | None) -> tuple[Wait | None, str]:
         tests = remedies.runtime_tests(rule.when)
         if not tests or row is None or rule.scope != "impacted":
-            return None, (f"rule {rule.id!r} does not test impacted runtime values and declares no remedy: "
-                          "only a different request (e.g. one it accepts) can satisfy it")
+            return None, (
+                f"rule {rule.id!r} does not test impacted runtime values and declares no remedy: "
+                "only a different request (e.g. one it accepts) can satisfy it"
+            )
         outputs = {}
         for test in tests:
             value = remedies.negation(test, _choices(row["type"], test.output))
@@ -175,8 +203,9 @@ class TransitionSearch:
         return Wait(row["id"], outputs), ""
 
     # -- candidate proposals ------------------------------------------------------------------------
-    def _search(self, search: Search, ways: dict, prefix: list, target: ChangeSet, assume: Assumptions,
-                request) -> list[dict]:
+    def _search(
+        self, search: Search, ways: dict, prefix: list, target: ChangeSet, assume: Assumptions, request
+    ) -> list[dict]:
         found: dict[str, dict] = {}
         for combo in itertools.product(*ways.values()):
             for steps in _orders(combo):
@@ -193,12 +222,13 @@ class TransitionSearch:
                 break
         return _ranked(found)
 
-    def _verified(self, search: Search, steps: list, combo: tuple, prefix: list, target: ChangeSet,
-                  assume: Assumptions, request) -> dict | None:
+    def _verified(
+        self, search: Search, steps: list, combo: tuple, prefix: list, target: ChangeSet, assume: Assumptions, request
+    ) -> dict | None:
         """Simulate the steps then the change in order (one read); the proposal only if each is accepted."""
         sequence = [w.wait if w.kind == "wait" else w.change for w in steps]
         try:
-            analyses = self._simulate(search, [*prefix, *sequence, target], assume.runtime)[len(prefix):]
+            analyses = self._simulate(search, [*prefix, *sequence, target], assume.runtime)[len(prefix) :]
         except KarmaError as exc:
             search.failures.append(f"a step is not valid against the graph: {exc.message}")
             return None
@@ -211,36 +241,67 @@ class TransitionSearch:
             return None
         return self._proposal(steps, analyses, combo, target, assume, request, search.runtime_before)
 
-    def _proposal(self, steps: list, analyses: list, combo: tuple, target: ChangeSet, assume: Assumptions,
-                  request, runtime_before: dict) -> dict:
+    def _proposal(
+        self,
+        steps: list,
+        analyses: list,
+        combo: tuple,
+        target: ChangeSet,
+        assume: Assumptions,
+        request,
+        runtime_before: dict,
+    ) -> dict:
         out, affected, versions, waits = [], set(), {}, {}
         for way, analysis in zip([*steps, None], analyses, strict=True):
             if way is not None and way.kind == "wait":
                 waits[way.wait.component] = way.wait.outputs
                 affected.add(way.wait.component)
-                out.append({"kind": "wait", "component": way.wait.component, "outputs": way.wait.outputs,
-                            "description": way.description, "resolves": _resolves(way)})
+                out.append(
+                    {
+                        "kind": "wait",
+                        "component": way.wait.component,
+                        "outputs": way.wait.outputs,
+                        "description": way.description,
+                        "resolves": _resolves(way),
+                    }
+                )
                 continue
             result = hypothetical(analysis, assume)
             affected |= set(result["affected_components"]) | {o.component["id"] for o in analysis.operations}
             versions.update(analysis.versions)
-            out.append({"kind": "change", "requested": way is None,
-                        "description": "the requested change" if way is None else way.description,
-                        "change": (way.change if way is not None else target).to_dict(),
-                        "resolves": [] if way is None else _resolves(way),
-                        "plan": result, "impact": result["affected_components"],
-                        "decisions": result["decisions"], "actions": result["actions"]})
+            out.append(
+                {
+                    "kind": "change",
+                    "requested": way is None,
+                    "description": "the requested change" if way is None else way.description,
+                    "change": (way.change if way is not None else target).to_dict(),
+                    "resolves": [] if way is None else _resolves(way),
+                    "plan": result,
+                    "impact": result["affected_components"],
+                    "decisions": result["decisions"],
+                    "actions": result["actions"],
+                }
+            )
         out += _restores(waits, runtime_before)
         first_change = next((i for i, s in enumerate(out) if s["kind"] == "change"), len(out))
-        rank = {"steps": sum(1 for s in out if not s.get("follow_up")), "affected_components": len(affected),
-                "wait_before_change": any(s["kind"] == "wait" for s in out[:first_change]),
-                "preference": [list(w.preference) for w in combo]}
+        rank = {
+            "steps": sum(1 for s in out if not s.get("follow_up")),
+            "affected_components": len(affected),
+            "wait_before_change": any(s["kind"] == "wait" for s in out[:first_change]),
+            "preference": [list(w.preference) for w in combo],
+        }
         proposal = {"id": None, "steps": out, "rank": rank}
         if not assume.runtime and not assume.applied:  # a hypothetical proposal cannot be executed
-            proposal["id"] = sign_proposal({
-                "request": request.to_dict() if hasattr(request, "to_dict") else request,
-                "single": not isinstance(request, ChangeSet), "mode": self.sim.mode, "rules": self.rules_fingerprint,
-                "steps": [_compact(s) for s in out], "versions": versions})
+            proposal["id"] = sign_proposal(
+                {
+                    "request": request.to_dict() if hasattr(request, "to_dict") else request,
+                    "single": not isinstance(request, ChangeSet),
+                    "mode": self.sim.mode,
+                    "rules": self.rules_fingerprint,
+                    "steps": [_compact(s) for s in out],
+                    "versions": versions,
+                }
+            )
         return proposal
 
 
@@ -259,8 +320,16 @@ def render_remedies(rule, decision: dict, analysis: SetAnalysis, target: ChangeS
     out = []
     for remedy in rule.remedies:
         for position, r in enumerate(remedies.expand(rule.id, remedy, fact, components_of)):
-            out.append({"rule_id": rule.id, "component": decision["component"], "description": r.description,
-                        "changes": r.changes, "candidate": r.candidate, "preference": (remedy.index, position)})
+            out.append(
+                {
+                    "rule_id": rule.id,
+                    "component": decision["component"],
+                    "description": r.description,
+                    "changes": r.changes,
+                    "candidate": r.candidate,
+                    "preference": (remedy.index, position),
+                }
+            )
     return out
 
 
@@ -297,14 +366,26 @@ def _orders(combo: tuple) -> list[list[WayOut]]:
         if way.kind == "change":
             key = repr(way.change.to_dict())
             kept = changes.get(key)
-            changes[key] = way if kept is None else WayOut("change", kept.resolves + way.resolves, kept.description,
-                                                           change=kept.change, preference=kept.preference)
+            changes[key] = (
+                way
+                if kept is None
+                else WayOut(
+                    "change",
+                    kept.resolves + way.resolves,
+                    kept.description,
+                    change=kept.change,
+                    preference=kept.preference,
+                )
+            )
         else:
             kept = waits.get(way.wait.component)
             merged = {**(kept.wait.outputs if kept else {}), **way.wait.outputs}
-            waits[way.wait.component] = WayOut("wait", (kept.resolves if kept else ()) + way.resolves,
-                                               _wait_text(way.wait.component, merged),
-                                               wait=Wait(way.wait.component, merged))
+            waits[way.wait.component] = WayOut(
+                "wait",
+                (kept.resolves if kept else ()) + way.resolves,
+                _wait_text(way.wait.component, merged),
+                wait=Wait(way.wait.component, merged),
+            )
     ordered = [waits[c] for c in sorted(waits)]
     changes = list(changes.values())
     if changes and ordered:
@@ -323,9 +404,17 @@ def _restores(waits: dict, before: dict) -> list[dict]:
         was = before.get(cid, {})
         disturbed = {k: was[k] for k in waits[cid] if was.get(k) not in (None, "", [])}
         if disturbed:
-            out.append({"kind": "restore", "component": cid, "outputs": disturbed, "follow_up": True,
-                        "description": f"{cid} can report " + ", ".join(f"{k} {v}" for k, v in disturbed.items())
-                        + " again (deploy it back), after the change"})
+            out.append(
+                {
+                    "kind": "restore",
+                    "component": cid,
+                    "outputs": disturbed,
+                    "follow_up": True,
+                    "description": f"{cid} can report "
+                    + ", ".join(f"{k} {v}" for k, v in disturbed.items())
+                    + " again (deploy it back), after the change",
+                }
+            )
     return out
 
 
@@ -361,5 +450,4 @@ def verify_proposal(proposal_id: str) -> dict:
     try:
         return json.loads(zlib.decompress(base64.b64decode(signed["z"])))
     except (KeyError, TypeError, ValueError, zlib.error):  # signed by us, so only a format change gets here
-        raise NotFound("unknown proposal id (not issued by this Karma, or altered)",
-                       cause="unknown_proposal") from None
+        raise NotFound("unknown proposal id (not issued by this Karma, or altered)", cause="unknown_proposal") from None

@@ -47,8 +47,9 @@ def unknown_transition(transition_id: str) -> NotFound:
 
 def reported(runtime: dict, outputs: dict) -> bool:
     """Does a component's runtime show what a wait step waits for (NON_EMPTY: any published value)?"""
-    return all(runtime.get(k) not in (None, "", [], {}) if v == NON_EMPTY else runtime.get(k) == v
-               for k, v in outputs.items())
+    return all(
+        runtime.get(k) not in (None, "", [], {}) if v == NON_EMPTY else runtime.get(k) == v for k, v in outputs.items()
+    )
 
 
 class TransitionService:
@@ -70,8 +71,9 @@ class TransitionService:
         declared remedies read from the graph (one query per type and environment asked about)."""
         assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
         rules = self.gate.policy.rules() if self.gate.policy is not None else []
-        search = TransitionSearch(self.simulator(), rules, components_of=self.components_of,
-                                  rules_fingerprint=self.rules_fingerprint())
+        search = TransitionSearch(
+            self.simulator(), rules, components_of=self.components_of, rules_fingerprint=self.rules_fingerprint()
+        )
         return search.propose(change, assumptions, actor)
 
     def rules_fingerprint(self) -> str | None:
@@ -80,8 +82,7 @@ class TransitionService:
 
     def components_of(self, type_name: str, environment: str) -> list[dict]:
         """Candidates for a declared remedy: components of a type in an environment, by id (bounded)."""
-        found = self.repo.list_components(type_=type_name, environment=environment, skip=0,
-                                          limit=MAX_CANDIDATES * 4)
+        found = self.repo.list_components(type_=type_name, environment=environment, skip=0, limit=MAX_CANDIDATES * 4)
         return [{"id": c["id"], "nickname": c["nickname"]} for c in found["items"]]
 
     # -- reading ------------------------------------------------------------------------------------
@@ -95,37 +96,56 @@ class TransitionService:
     def execute(self, proposal_id: str, actor=None) -> dict:
         payload = verify_proposal(proposal_id)
         if payload.get("mode") != self.gate.mode or payload.get("rules") != self.rules_fingerprint():
-            raise Conflict("the rules or mode changed since this proposal was made; propose again",
-                           cause="stale_proposal", changed=["rules"])
+            raise Conflict(
+                "the rules or mode changed since this proposal was made; propose again",
+                cause="stale_proposal",
+                changed=["rules"],
+            )
         requested_by = actor.name if actor is not None else payload["request"]["requested_by"]
         steps = payload["steps"]
         self._still_holds(steps, payload["versions"], actor)
         transition_id, now, log_id = self.new_id("trn"), self.clock(), self.new_id("log")
-        stored = [{**s, "status": str(StepStatus.FOLLOW_UP if s.get("follow_up") else StepStatus.PENDING)}
-                  for s in steps]
+        stored = [
+            {**s, "status": str(StepStatus.FOLLOW_UP if s.get("follow_up") else StepStatus.PENDING)} for s in steps
+        ]
         status = move(TransitionStatus.PROPOSED, TransitionStatus.RUNNING, transition_id)
-        record = {"id": transition_id, "status": str(status), "requested_by": requested_by, "created_at": now,
-                  "updated_at": now, "current_step": 0, "steps": stored, "request": payload["request"],
-                  "single": bool(payload.get("single")), "proposal_rules": payload.get("rules")}
-        audit = self._audit(record, status, log_id, now, note=f"executing a proposal of {len(steps)} steps",
-                            step=None)
+        record = {
+            "id": transition_id,
+            "status": str(status),
+            "requested_by": requested_by,
+            "created_at": now,
+            "updated_at": now,
+            "current_step": 0,
+            "steps": stored,
+            "request": payload["request"],
+            "single": bool(payload.get("single")),
+            "proposal_rules": payload.get("rules"),
+        }
+        audit = self._audit(record, status, log_id, now, note=f"executing a proposal of {len(steps)} steps", step=None)
         self.repo.in_write_tx(lambda gtx: gtx.create_transition(record, audit, _components(steps)))
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
         try:
             return self.advance(transition_id)
         except ServiceUnavailable:  # stored and running: the next report or worker pass carries it on
             log.warning("transition stored, not advanced", extra={"transition_id": transition_id})
-            return {**record, "created_at": now.isoformat(), "updated_at": now.isoformat(),
-                    "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
-                            "the next runtime report or worker pass (GET /transitions/<id>)"}
+            return {
+                **record,
+                "created_at": now.isoformat(),
+                "updated_at": now.isoformat(),
+                "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
+                "the next runtime report or worker pass (GET /transitions/<id>)",
+            }
 
     def _still_holds(self, steps: list, versions: dict, actor) -> None:
         """Re-simulate the proposal on the graph as it is now: 409 if what it was verified on moved."""
         try:
             analyses = self.simulator().steps(_sequence(steps), {})
         except (NotFound, Conflict, Unprocessable) as exc:  # a component it names is gone, a step is invalid
-            raise Conflict(f"this proposal no longer holds ({exc.message}); propose again", cause="stale_proposal",
-                           changed=sorted(filter(None, [exc.extra.get("component")]))) from None
+            raise Conflict(
+                f"this proposal no longer holds ({exc.message}); propose again",
+                cause="stale_proposal",
+                changed=sorted(filter(None, [exc.extra.get("component")])),
+            ) from None
         now: dict = {}
         for analysis in analyses:
             if analysis is not None:
@@ -133,12 +153,17 @@ class TransitionService:
                 now.update(analysis.versions)
         changed = sorted(k for k in set(now) | set(versions) if now.get(k) != versions.get(k))
         if changed:
-            raise Conflict("the graph moved since this proposal was made; propose again", cause="stale_proposal",
-                           changed=changed)
+            raise Conflict(
+                "the graph moved since this proposal was made; propose again", cause="stale_proposal", changed=changed
+            )
         refused = [i for i, a in enumerate(analyses) if a is not None and a.status() != ChangeStatus.APPLIED]
         if refused:
-            raise Conflict("this proposal no longer holds (a step would be refused now); propose again",
-                           cause="stale_proposal", changed=[], refused_steps=refused)
+            raise Conflict(
+                "this proposal no longer holds (a step would be refused now); propose again",
+                cause="stale_proposal",
+                changed=[],
+                refused_steps=refused,
+            )
 
     # -- running --------------------------------------------------------------------------------------
     def advance(self, transition_id: str) -> dict:
@@ -163,38 +188,67 @@ class TransitionService:
         component = self.repo.get_component(step["component"])
         runtime = component["runtime"] if component else {}
         if reported(runtime, step["outputs"]):
-            self._move(current["id"], index, TransitionStatus.RUNNING, StepStatus.DONE,
-                       note=f"{step['component']} reported {_outputs(step['outputs'])}",
-                       for_component=step["component"])
+            self._move(
+                current["id"],
+                index,
+                TransitionStatus.RUNNING,
+                StepStatus.DONE,
+                note=f"{step['component']} reported {_outputs(step['outputs'])}",
+                for_component=step["component"],
+            )
             return True
         if current["status"] != TransitionStatus.WAITING:
-            self._move(current["id"], index, TransitionStatus.WAITING, StepStatus.WAITING, advance=False,
-                       note=f"waiting for {step['description']}", waits_for=[step["component"]],
-                       for_component=step["component"])
+            self._move(
+                current["id"],
+                index,
+                TransitionStatus.WAITING,
+                StepStatus.WAITING,
+                advance=False,
+                note=f"waiting for {step['description']}",
+                waits_for=[step["component"]],
+                for_component=step["component"],
+            )
         return False
 
     def _apply(self, current: dict, index: int, step: dict) -> None:
         request = _request(current, step)
-        write = Write(request, kind="transition", guard=self._guard(current["id"], index),
-                      then=self._then(current["id"], index, step))
+        write = Write(
+            request,
+            kind="transition",
+            guard=self._guard(current["id"], index),
+            then=self._then(current["id"], index, step),
+        )
         try:
             self.gate.execute(write)
         except (NotFound, Conflict, Unprocessable) as exc:  # no longer a valid change at its time: nothing written
-            self._move(current["id"], index, TransitionStatus.STALLED, StepStatus.FAILED, advance=False,
-                       note=f"step {index} ({step['description']}) failed: {exc.message}",
-                       stalled={"step": index, "description": step["description"], "error": exc.message,
-                                "cause": exc.extra.get("cause")})
+            self._move(
+                current["id"],
+                index,
+                TransitionStatus.STALLED,
+                StepStatus.FAILED,
+                advance=False,
+                note=f"step {index} ({step['description']}) failed: {exc.message}",
+                stalled={
+                    "step": index,
+                    "description": step["description"],
+                    "error": exc.message,
+                    "cause": exc.extra.get("cause"),
+                },
+            )
 
     def _guard(self, transition_id: str, index: int):
         """Inside the step's transaction, under the transition's lock: still this step, still active."""
+
         def guard(gtx: GraphTx) -> None:
             locked = gtx.transition_for_update(transition_id)
             if locked is None or locked["status"] not in ACTIVE or locked["current_step"] != index:
                 raise StepMoved(transition_id)
+
         return guard
 
     def _then(self, transition_id: str, index: int, step: dict):
         """After the step's change committed, in the same transaction: the transition records it."""
+
         def then(gtx: GraphTx, result: dict) -> None:
             locked = gtx.transition_for_update(transition_id)
             applied = result["status"] == ChangeStatus.APPLIED
@@ -203,51 +257,115 @@ class TransitionService:
                 note, stalled = f"step {index} applied: {step['description']}", None
             else:
                 to = TransitionStatus.STALLED
-                decisions = [{k: d.get(k) for k in ("rule_id", "effect", "component", "message")}
-                             for d in result.get("blockers") or []]
+                decisions = [
+                    {k: d.get(k) for k in ("rule_id", "effect", "component", "message")}
+                    for d in result.get("blockers") or []
+                ]
                 note = f"step {index} ({step['description']}) was {result['status']} at its time"
-                stalled = {"step": index, "description": step["description"], "status": result["status"],
-                           "decisions": decisions, "change_id": result.get("change_id")}
-            self._record(gtx, locked, index, to, StepStatus.DONE if applied else StepStatus.REFUSED, note=note,
-                         advance=applied, stalled=stalled, change_id=result.get("change_id"),
-                         log_entry_id=result.get("log_entry_id"),
-                         for_component=_first_component(step))
+                stalled = {
+                    "step": index,
+                    "description": step["description"],
+                    "status": result["status"],
+                    "decisions": decisions,
+                    "change_id": result.get("change_id"),
+                }
+            self._record(
+                gtx,
+                locked,
+                index,
+                to,
+                StepStatus.DONE if applied else StepStatus.REFUSED,
+                note=note,
+                advance=applied,
+                stalled=stalled,
+                change_id=result.get("change_id"),
+                log_entry_id=result.get("log_entry_id"),
+                for_component=_first_component(step),
+            )
+
         return then
 
-    def _move(self, transition_id: str, index: int, to: TransitionStatus, step_status: StepStatus, *,
-              note: str, advance: bool = True, **extra) -> None:
+    def _move(
+        self,
+        transition_id: str,
+        index: int,
+        to: TransitionStatus,
+        step_status: StepStatus,
+        *,
+        note: str,
+        advance: bool = True,
+        **extra,
+    ) -> None:
         """A move that applies no change (a wait, a failure): lock, check, record — one transaction."""
+
         def work(gtx: GraphTx) -> None:
             locked = gtx.transition_for_update(transition_id)
             if locked is None or locked["status"] not in ACTIVE or locked["current_step"] != index:
                 raise StepMoved(transition_id)
             self._record(gtx, locked, index, to, step_status, note=note, advance=advance, **extra)
+
         self.repo.in_write_tx(work)
 
-    def _record(self, gtx: GraphTx, locked: dict, index: int, to: TransitionStatus, step_status: StepStatus, *,
-                note: str, advance: bool, stalled: dict | None = None, change_id: str | None = None,
-                log_entry_id: str | None = None, waits_for: list | None = None,
-                for_component: str | None = None) -> None:
+    def _record(
+        self,
+        gtx: GraphTx,
+        locked: dict,
+        index: int,
+        to: TransitionStatus,
+        step_status: StepStatus,
+        *,
+        note: str,
+        advance: bool,
+        stalled: dict | None = None,
+        change_id: str | None = None,
+        log_entry_id: str | None = None,
+        waits_for: list | None = None,
+        for_component: str | None = None,
+    ) -> None:
         status = move(locked["status"], to, locked["id"])
         now, log_id = self.clock(), self.new_id("log")
         steps = [dict(s) for s in locked["steps"]]
-        steps[index].update(status=str(step_status), at=now.isoformat(),
-                            **{k: v for k, v in (("change_id", change_id), ("log_entry_id", log_entry_id)) if v})
+        steps[index].update(
+            status=str(step_status),
+            at=now.isoformat(),
+            **{k: v for k, v in (("change_id", change_id), ("log_entry_id", log_entry_id)) if v},
+        )
         if status == TransitionStatus.COMPLETED:
             steps = [{**s, "status": str(StepStatus.FOLLOW_UP)} if s.get("follow_up") else s for s in steps]
         audit = self._audit(locked, status, log_id, now, note=note, step=index, change_id=change_id)
-        gtx.record_transition(locked["id"], status=str(status), steps=steps,
-                              current_step=index + 1 if advance else index, stalled=stalled, now=now, audit=audit,
-                              step=index, change_id=change_id, waits_for=waits_for,
-                              for_components=[for_component] if for_component else [])
-        log.info("transition moved", extra={"transition_id": locked["id"], "status": str(status), "step": index,
-                                            "note": note})
+        gtx.record_transition(
+            locked["id"],
+            status=str(status),
+            steps=steps,
+            current_step=index + 1 if advance else index,
+            stalled=stalled,
+            now=now,
+            audit=audit,
+            step=index,
+            change_id=change_id,
+            waits_for=waits_for,
+            for_components=[for_component] if for_component else [],
+        )
+        log.info(
+            "transition moved",
+            extra={"transition_id": locked["id"], "status": str(status), "step": index, "note": note},
+        )
 
-    def _audit(self, transition: dict, status, log_id: str, now, *, note: str, step: int | None,
-               change_id: str | None = None) -> dict:
-        return audit_entry(kind="transition", log_id=log_id, now=now, requested_by=transition["requested_by"],
-                           status=str(status), change_id=change_id, note=note, transition_id=transition["id"],
-                           step=step, request=transition.get("request"))
+    def _audit(
+        self, transition: dict, status, log_id: str, now, *, note: str, step: int | None, change_id: str | None = None
+    ) -> dict:
+        return audit_entry(
+            kind="transition",
+            log_id=log_id,
+            now=now,
+            requested_by=transition["requested_by"],
+            status=str(status),
+            change_id=change_id,
+            note=note,
+            transition_id=transition["id"],
+            step=step,
+            request=transition.get("request"),
+        )
 
     # -- cancel -------------------------------------------------------------------------------------
     def cancel(self, transition_id: str, actor=None) -> dict:
@@ -260,14 +378,28 @@ class TransitionService:
             locked = gtx.transition_for_update(transition_id)
             status = move(locked["status"], TransitionStatus.CANCELLED, transition_id)
             now, log_id = self.clock(), self.new_id("log")
-            steps = [{**s, "status": str(StepStatus.CANCELLED)}
-                     if s["status"] in (StepStatus.PENDING, StepStatus.WAITING) else s for s in locked["steps"]]
+            steps = [
+                {**s, "status": str(StepStatus.CANCELLED)}
+                if s["status"] in (StepStatus.PENDING, StepStatus.WAITING)
+                else s
+                for s in locked["steps"]
+            ]
             who = actor.name if actor is not None else locked["requested_by"]
-            audit = {**self._audit(locked, status, log_id, now, note=f"cancelled by {who}",
-                                   step=locked["current_step"]), "requested_by": who}
-            gtx.record_transition(transition_id, status=str(status), steps=steps,
-                                  current_step=locked["current_step"], stalled=locked.get("stalled"), now=now,
-                                  audit=audit, step=locked["current_step"])
+            audit = {
+                **self._audit(locked, status, log_id, now, note=f"cancelled by {who}", step=locked["current_step"]),
+                "requested_by": who,
+            }
+            gtx.record_transition(
+                transition_id,
+                status=str(status),
+                steps=steps,
+                current_step=locked["current_step"],
+                stalled=locked.get("stalled"),
+                now=now,
+                audit=audit,
+                step=locked["current_step"],
+            )
+
         self.repo.in_write_tx(work)
         return self.get(transition_id)
 
@@ -310,13 +442,26 @@ def _request(current: dict, step: dict) -> ChangeRequest | ChangeSet:
     if step.get("requested") and current.get("single"):
         return replace(ChangeRequest(**current["request"]), requested_by=who, on_blocked="reject")
     change_set = ChangeSet.from_dict(step["change"])
-    return replace(change_set, requested_by=who, on_blocked="reject",
-                   reason=change_set.reason or f"transition {current['id']}: {step['description']}")
+    return replace(
+        change_set,
+        requested_by=who,
+        on_blocked="reject",
+        reason=change_set.reason or f"transition {current['id']}: {step['description']}",
+    )
 
 
 def _components(steps: list) -> list[str]:
-    return sorted({c for s in steps for c in ([s["component"]] if "component" in s else
-                                               [o["component"] for o in s.get("change", {}).get("changes", [])])})
+    return sorted(
+        {
+            c
+            for s in steps
+            for c in (
+                [s["component"]]
+                if "component" in s
+                else [o["component"] for o in s.get("change", {}).get("changes", [])]
+            )
+        }
+    )
 
 
 def _first_component(step: dict) -> str | None:
@@ -326,4 +471,3 @@ def _first_component(step: dict) -> str | None:
 
 def _outputs(outputs: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in outputs.items())
-

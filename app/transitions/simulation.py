@@ -41,11 +41,14 @@ class Assumptions:
         runtime = body.get("runtime", {})
         applied = body.get("applied", [])
         if not isinstance(runtime, dict):
-            raise Unprocessable("assume.runtime must map component ids to outputs",
-                                errors={"assume.runtime": ["not an object"]})
+            raise Unprocessable(
+                "assume.runtime must map component ids to outputs", errors={"assume.runtime": ["not an object"]}
+            )
         if not isinstance(applied, list) or len(applied) > MAX_APPLIED:
-            raise Unprocessable("assume.applied must be a list of change sets",
-                                errors={"assume.applied": [f"a list of at most {MAX_APPLIED} change sets"]})
+            raise Unprocessable(
+                "assume.applied must be a list of change sets",
+                errors={"assume.applied": [f"a list of at most {MAX_APPLIED} change sets"]},
+            )
         errors: dict[str, list[str]] = {}
         for cid, outputs in runtime.items():
             where = f"assume.runtime.{cid}"
@@ -102,8 +105,9 @@ def as_set(change: ChangeRequest | ChangeSet) -> ChangeSet:
     """A single change is the one-operation change set with the same request (same facts for the rules)."""
     if isinstance(change, ChangeSet):
         return change
-    op = Operation("update", change.component, proposed_change=change.proposed_change,
-                   expected_version=change.expected_version)
+    op = Operation(
+        "update", change.component, proposed_change=change.proposed_change, expected_version=change.expected_version
+    )
     return ChangeSet((op,), change.requested_by, change.reason, change.on_blocked)
 
 
@@ -144,8 +148,10 @@ class Simulator:
         state = GraphState(ctx)
         missing = sorted(c for c in runtime if c not in state.nodes)
         if missing:
-            raise Unprocessable("assumed runtime names components that are not in the graph",
-                                errors={f"assume.runtime.{c}": ["unknown component"] for c in missing})
+            raise Unprocessable(
+                "assumed runtime names components that are not in the graph",
+                errors={f"assume.runtime.{c}": ["unknown component"] for c in missing},
+            )
         for cid, outputs in runtime.items():
             state.nodes[cid] = {**state.nodes[cid], "runtime": dict(outputs)}
         policy = self.policy if self.mode == "full" else None
@@ -153,8 +159,9 @@ class Simulator:
         for i, step in enumerate(steps):
             if isinstance(step, Wait):
                 if step.component not in state.nodes:
-                    raise NotFound(f"component {step.component!r} not found", cause="unknown_component",
-                                   component=step.component)
+                    raise NotFound(
+                        f"component {step.component!r} not found", cause="unknown_component", component=step.component
+                    )
                 node = state.nodes[step.component]
                 state.nodes[step.component] = {**node, "runtime": reported(node.get("runtime") or {}, step.outputs)}
                 out.append(None)
@@ -163,8 +170,9 @@ class Simulator:
                 out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state))
             except KarmaError as exc:
                 if i < len(steps) - 1:
-                    exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or \
-                        {f"assume.applied[{i}]": [exc.message]}
+                    exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or {
+                        f"assume.applied[{i}]": [exc.message]
+                    }
                 raise
         return out
 
@@ -180,14 +188,20 @@ def check_environments(analysis: SetAnalysis, actor) -> None:
     """403 unless the token may change every component the set touches (as /plan and /request-change)."""
     for o in analysis.operations if actor is not None else ():
         if not actor.may_touch(o.component["environment"]):
-            raise Forbidden(f"this token may not change {o.component['environment']!r} components",
-                            cause="environment", component=o.component["id"])
+            raise Forbidden(
+                f"this token may not change {o.component['environment']!r} components",
+                cause="environment",
+                component=o.component["id"],
+            )
 
 
 def hypothetical(final: SetAnalysis, assume: Assumptions | None = None, before: list | None = None) -> dict:
     """A simulated analysis as a what-if plan: status planned, hypothetical, no plan id."""
     result = final.result(ChangeStatus.PLANNED, plan_id=None)
-    result.update(hypothetical=True, would_be=str(final.status()),
-                  assumed=(assume or Assumptions()).to_dict(),
-                  assumed_status=[str(a.status()) for a in before or []])
+    result.update(
+        hypothetical=True,
+        would_be=str(final.status()),
+        assumed=(assume or Assumptions()).to_dict(),
+        assumed_status=[str(a.status()) for a in before or []],
+    )
     return result

@@ -9,11 +9,11 @@ from app.errors import Conflict
 
 
 class TransitionStatus(StrEnum):
-    PROPOSED = "proposed"    # a verified proposal (POST /transitions); stored only once executed
-    RUNNING = "running"      # its next step is being applied
-    WAITING = "waiting"      # its next step waits for a runtime report
+    PROPOSED = "proposed"  # a verified proposal (POST /transitions); stored only once executed
+    RUNNING = "running"  # its next step is being applied
+    WAITING = "waiting"  # its next step waits for a runtime report
     COMPLETED = "completed"  # the requested change applied (follow-ups may remain)
-    STALLED = "stalled"      # a step was refused (or became invalid) when its time came; names it
+    STALLED = "stalled"  # a step was refused (or became invalid) when its time came; names it
     CANCELLED = "cancelled"  # DELETE /transitions/<id>: what had not run will not
 
 
@@ -21,8 +21,8 @@ class StepStatus(StrEnum):
     PENDING = "pending"
     WAITING = "waiting"
     DONE = "done"
-    REFUSED = "refused"      # the rules refused it at its time (the transition stalled on it)
-    FAILED = "failed"        # it was no longer a valid change (422/404/409) at its time
+    REFUSED = "refused"  # the rules refused it at its time (the transition stalled on it)
+    FAILED = "failed"  # it was no longer a valid change (422/404/409) at its time
     CANCELLED = "cancelled"
     FOLLOW_UP = "follow_up"  # restore steps: suggested after the change, not run by Karma
 
@@ -43,7 +43,12 @@ def move(current: str, target: str, transition_id: str) -> TransitionStatus:
     """The target status if `current → target` is in the table; 409 (cause transition_<status>) otherwise."""
     now, to = TransitionStatus(current), TransitionStatus(target)
     if to not in TRANSITIONS[now]:
-        raise Conflict(f"transition {transition_id!r} is {now}; it cannot become {to}", cause=f"transition_{now}",
-                       status=str(now), requested_status=str(to),
-                       allowed=sorted(str(s) for s in TRANSITIONS[now]), transition_id=transition_id)
+        raise Conflict(
+            f"transition {transition_id!r} is {now}; it cannot become {to}",
+            cause=f"transition_{now}",
+            status=str(now),
+            requested_status=str(to),
+            allowed=sorted(str(s) for s in TRANSITIONS[now]),
+            transition_id=transition_id,
+        )
     return to

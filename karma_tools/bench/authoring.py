@@ -41,12 +41,18 @@ def rules_test(rules_dir: Path) -> dict:
         if errors:
             raise RuntimeError(f"rules test: {errors[:3]}")
     wall = summary(walls)
-    return {"files": len(files), "cases": len(outcomes), "passed": sum(o.ok for o in outcomes),
-            "wall": wall, "cases_per_s": round(len(outcomes) / (wall["median_ms"] / 1000), 1)}
+    return {
+        "files": len(files),
+        "cases": len(outcomes),
+        "passed": sum(o.ok for o in outcomes),
+        "wall": wall,
+        "cases_per_s": round(len(outcomes) / (wall["median_ms"] / 1000), 1),
+    }
 
 
-def make_history(client, post, driver, requests, entries: int = REPLAY_ENTRIES,
-                 distinct: int = REPLAY_DISTINCT) -> dict:
+def make_history(
+    client, post, driver, requests, entries: int = REPLAY_ENTRIES, distinct: int = REPLAY_DISTINCT
+) -> dict:
     """`distinct` real applies through the gate (probes of the bench world), then copies of their audit
     entries up to `entries` audited requests in all."""
     probes = [generator.PROBES[role] for role in ("none", "subnet", "local", "bucket")]
@@ -60,10 +66,16 @@ def make_history(client, post, driver, requests, entries: int = REPLAY_ENTRIES,
     made_s = time.perf_counter() - started
     if not ids:
         raise RuntimeError("replay history: no request was audited")
-    records, _, _ = driver.execute_query(query("bench_audit_replicate"), ids=ids,
-                                         copies=max(entries - len(ids), 0), step_ms=1)
-    return {"distinct": len(ids), "statuses": statuses, "copied": records[0]["copies"],
-            "entries": len(ids) + records[0]["copies"], "applies_s": round(made_s, 1)}
+    records, _, _ = driver.execute_query(
+        query("bench_audit_replicate"), ids=ids, copies=max(entries - len(ids), 0), step_ms=1
+    )
+    return {
+        "distinct": len(ids),
+        "statuses": statuses,
+        "copied": records[0]["copies"],
+        "entries": len(ids) + records[0]["copies"],
+        "applies_s": round(made_s, 1),
+    }
 
 
 def replay(repo, rules_dir: Path) -> dict:
@@ -78,6 +90,11 @@ def replay(repo, rules_dir: Path) -> dict:
     for entry in repo.audited_facts():
         result.add(replaying.replay_entry(entry, engine))
     wall_s = time.perf_counter() - started
-    return {"rules": engine.rule_count, "entries": result.entries, "changed": result.changed,
-            "errors": result.errors, "wall_s": round(wall_s, 2),
-            "requests_per_s": round(result.entries / wall_s, 1) if wall_s else None}
+    return {
+        "rules": engine.rule_count,
+        "entries": result.entries,
+        "changed": result.changed,
+        "errors": result.errors,
+        "wall_s": round(wall_s, 2),
+        "requests_per_s": round(result.entries / wall_s, 1) if wall_s else None,
+    }

@@ -27,20 +27,30 @@ def _set_floor(driver, change_set_body: dict):
     """The bare driver running the set's context read with the parameters the gate passes."""
     from neo4j import RoutingControl  # noqa: PLC0415
 
-    from app.changes.sets import (ChangeSet, reference_ids, reference_values, referrer_lookups,  # noqa: PLC0415
-                                  sibling_lookups)
+    from app.changes.sets import (  # noqa: PLC0415
+        ChangeSet,
+        reference_ids,
+        reference_values,
+        referrer_lookups,
+        sibling_lookups,
+    )
     from app.graph import cypher  # noqa: PLC0415
 
     change_set = ChangeSet.from_dict(change_set_body)
-    params = {"ids": sorted(change_set.component_ids), "ref_ids": reference_ids(change_set),
-              "ref_values": referrer_lookups(change_set), "set_ref_values": reference_values(change_set),
-              "sibling_lookups": sibling_lookups(change_set)}  # as GraphRepository.change_set_context passes them
+    params = {
+        "ids": sorted(change_set.component_ids),
+        "ref_ids": reference_ids(change_set),
+        "ref_values": referrer_lookups(change_set),
+        "set_ref_values": reference_values(change_set),
+        "sibling_lookups": sibling_lookups(change_set),
+    }  # as GraphRepository.change_set_context passes them
     text = cypher.query("change_set_context")
 
     def call() -> float:
         start = time.perf_counter_ns()
-        records = driver.execute_query(text, parameters_=params, routing_=RoutingControl.READ,
-                                       bookmark_manager_=None).records
+        records = driver.execute_query(
+            text, parameters_=params, routing_=RoutingControl.READ, bookmark_manager_=None
+        ).records
         elapsed = _ms(start)
         if not records:
             raise LookupError("change set context")
@@ -71,17 +81,30 @@ def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, oper
         targets = _apply_targets(driver, operations)
         if len(targets) < operations:
             raise RuntimeError(f"only {len(targets)} VPCs of distinct environments")
-        body = {"changes": [{"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": "plan"}}}
-                            for cid in targets], "requested_by": REQUESTER, "reason": "benchmark"}
+        body = {
+            "changes": [
+                {"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": "plan"}}}
+                for cid in targets
+            ],
+            "requested_by": REQUESTER,
+            "reason": "benchmark",
+        }
         plans, floors, data = _interleaved(client, body, _set_floor(driver, body), samples, warm)
     except Exception as exc:  # noqa: BLE001 - reported, the run goes on
         state.error("set_plan", exc)
         return {"error": str(exc)[:800]}
-    out = {"operations": operations, "components": targets, "affected": len(data.get("affected_components", [])),
-           "plan": summary(plans), "floor": summary(floors)}
+    out = {
+        "operations": operations,
+        "components": targets,
+        "affected": len(data.get("affected_components", [])),
+        "plan": summary(plans),
+        "floor": summary(floors),
+    }
     out["plan_over_floor"] = ratio(out["plan"]["median_ms"], out["floor"]["median_ms"])
-    _echo(f"  {operations} operations, {out['affected']} affected: plan {out['plan']['median_ms']:.2f} ms, floor "
-          f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}")
+    _echo(
+        f"  {operations} operations, {out['affected']} affected: plan {out['plan']['median_ms']:.2f} ms, floor "
+        f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}"
+    )
     return out
 
 
@@ -95,8 +118,9 @@ def _slope(points: list[tuple[int, float]]) -> float | None:
     return round(sum((x - mx) * (y - my) for x, y in points) / var, 5) if var else None
 
 
-def blast_sweep(state: Run, client, driver, world, sizes=generator.BLAST_SIZES, profile: bool = False,
-                samples: dict | None = None) -> dict:
+def blast_sweep(
+    state: Run, client, driver, world, sizes=generator.BLAST_SIZES, profile: bool = False, samples: dict | None = None
+) -> dict:
     """Plans of single changes affecting ~10 … ~10,000 components, each beside its floor."""
     _echo(f"[blast radius] single changes affecting {', '.join(f'~{s:,}' for s in sizes)} components")
     rows = []
@@ -106,31 +130,49 @@ def blast_sweep(state: Run, client, driver, world, sizes=generator.BLAST_SIZES, 
         _echo(f"  loaded {len(extra):,} components of the sweep beside the world")
         for n in sizes:
             vpc = generator.blast_vpc(n)
-            body = {"component": vpc, "proposed_change": {"tags": {"bench-blast": "plan"}},
-                    "requested_by": REQUESTER, "reason": "benchmark"}
+            body = {
+                "component": vpc,
+                "proposed_change": {"tags": {"bench-blast": "plan"}},
+                "requested_by": REQUESTER,
+                "reason": "benchmark",
+            }
             count = (samples or SWEEP_SAMPLES).get(n, 10)
-            plans, floors, data = _interleaved(client, body, floor_call(driver, vpc, []), count,
-                                               warm=max(1, count // 5))
-            row = {"target": n, "component": vpc, "affected": len(data.get("affected_components", [])),
-                   "samples": count, "plan": summary(plans), "floor": summary(floors)}
+            plans, floors, data = _interleaved(
+                client, body, floor_call(driver, vpc, []), count, warm=max(1, count // 5)
+            )
+            row = {
+                "target": n,
+                "component": vpc,
+                "affected": len(data.get("affected_components", [])),
+                "samples": count,
+                "plan": summary(plans),
+                "floor": summary(floors),
+            }
             row["plan_over_floor"] = ratio(row["plan"]["median_ms"], row["floor"]["median_ms"])
             row["plan_ms_per_affected"] = round(row["plan"]["median_ms"] / max(1, row["affected"]), 4)
             rows.append(row)
-            _echo(f"  {row['affected']:>6,} affected: plan {row['plan']['median_ms']:.1f} ms, floor "
-                  f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; "
-                  f"{row['plan_ms_per_affected']:.4f} ms per affected component")
+            _echo(
+                f"  {row['affected']:>6,} affected: plan {row['plan']['median_ms']:.1f} ms, floor "
+                f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; "
+                f"{row['plan_ms_per_affected']:.4f} ms per affected component"
+            )
         if profile and rows:
             rows[-1]["profile"] = _profile(client, rows[-1]["component"])
     except Exception as exc:  # noqa: BLE001
         state.error("blast_sweep", exc)
-    out = {"rows": rows,
-           "plan_over_floor_max": max((r["plan_over_floor"] for r in rows if r["plan_over_floor"]), default=None),
-           "slope_plan_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"]) for r in rows]),
-           "slope_floor_ms_per_affected": _slope([(r["affected"], r["floor"]["median_ms"]) for r in rows]),
-           "slope_karma_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"] - r["floor"]["median_ms"])
-                                                  for r in rows])}
-    _echo(f"  slopes (ms per affected component): plan {out['slope_plan_ms_per_affected']}, floor "
-          f"{out['slope_floor_ms_per_affected']}, Karma's own {out['slope_karma_ms_per_affected']}")
+    out = {
+        "rows": rows,
+        "plan_over_floor_max": max((r["plan_over_floor"] for r in rows if r["plan_over_floor"]), default=None),
+        "slope_plan_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"]) for r in rows]),
+        "slope_floor_ms_per_affected": _slope([(r["affected"], r["floor"]["median_ms"]) for r in rows]),
+        "slope_karma_ms_per_affected": _slope(
+            [(r["affected"], r["plan"]["median_ms"] - r["floor"]["median_ms"]) for r in rows]
+        ),
+    }
+    _echo(
+        f"  slopes (ms per affected component): plan {out['slope_plan_ms_per_affected']}, floor "
+        f"{out['slope_floor_ms_per_affected']}, Karma's own {out['slope_karma_ms_per_affected']}"
+    )
     return out
 
 
@@ -140,8 +182,12 @@ def _profile(client, component: str, plans: int = 3) -> dict:
         from pyinstrument import Profiler  # noqa: PLC0415
     except ImportError:
         return {"skipped": "pyinstrument is not installed"}
-    body = {"component": component, "proposed_change": {"tags": {"bench-blast": "profile"}},
-            "requested_by": REQUESTER, "reason": "benchmark"}
+    body = {
+        "component": component,
+        "proposed_change": {"tags": {"bench-blast": "profile"}},
+        "requested_by": REQUESTER,
+        "reason": "benchmark",
+    }
     profiler = Profiler(interval=0.001)
     profiler.start()
     for _ in range(plans):

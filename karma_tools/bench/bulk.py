@@ -33,9 +33,9 @@ Progress = Callable[[dict], None]
 
 @dataclass
 class LoadResult:
-    components: int = 0        # components offered
-    created: int = 0           # components that did not exist before
-    edges: int = 0             # edges merged
+    components: int = 0  # components offered
+    created: int = 0  # components that did not exist before
+    edges: int = 0  # edges merged
     transactions: int = 0
     seconds: float = 0.0
     component_seconds: float = 0.0
@@ -61,9 +61,17 @@ def derived_edges(components: Iterable[dict]) -> list[dict]:
 
 
 class BulkLoader:
-    def __init__(self, driver: Driver, database: str | None = None, *, batch: int = 2000,
-                 edge_batch: int = 5000, progress: Progress | None = None, every: float = 2.0,
-                 workers: int = 2):
+    def __init__(
+        self,
+        driver: Driver,
+        database: str | None = None,
+        *,
+        batch: int = 2000,
+        edge_batch: int = 5000,
+        progress: Progress | None = None,
+        every: float = 2.0,
+        workers: int = 2,
+    ):
         self.driver = driver
         self.workers = workers  # concurrent component transactions (edges: one writer, no lock waits)
         self.database = database
@@ -80,8 +88,9 @@ class BulkLoader:
         with self.driver.session(database=self.database) as session:
             return session.execute_write(work)
 
-    def _report(self, phase: str, done: int, total: int, started: float, last: list[float],
-                final: bool = False) -> None:
+    def _report(
+        self, phase: str, done: int, total: int, started: float, last: list[float], final: bool = False
+    ) -> None:
         now = time.monotonic()
         if not final and now - last[0] < self.every:
             return
@@ -89,8 +98,13 @@ class BulkLoader:
             return  # already reported
         last[:] = [now, done]
         elapsed = now - started
-        event = {"phase": phase, "done": done, "total": total, "seconds": round(elapsed, 2),
-                 "per_s": round(done / elapsed, 1) if elapsed else None}
+        event = {
+            "phase": phase,
+            "done": done,
+            "total": total,
+            "seconds": round(elapsed, 2),
+            "per_s": round(done / elapsed, 1) if elapsed else None,
+        }
         log.info("bulk load progress", extra=event)
         if self.progress:
             self.progress(event)
@@ -105,7 +119,7 @@ class BulkLoader:
         done = [0]
 
         def one(start: int) -> None:
-            part = components[start:start + self.batch]
+            part = components[start : start + self.batch]
             created = self._write("bench_bulk_components", rows=component_rows(part), now=now)
             with lock:
                 result.created += created
@@ -123,7 +137,7 @@ class BulkLoader:
         last = [edge_started]
         edges = derived_edges(components)
         for start in range(0, len(edges), self.edge_batch):
-            result.edges += self._write("bench_bulk_edges", edges=edges[start:start + self.edge_batch])
+            result.edges += self._write("bench_bulk_edges", edges=edges[start : start + self.edge_batch])
             result.transactions += 1
             self._report("edges", min(start + self.edge_batch, len(edges)), len(edges), edge_started, last)
         self._report("edges", len(edges), len(edges), edge_started, last, final=True)
@@ -136,5 +150,5 @@ class BulkLoader:
         """Removes components (with their versions and edges), in batches; returns how many."""
         deleted = 0
         for start in range(0, len(ids), batch):
-            deleted += self._write("bench_bulk_delete", ids=list(ids[start:start + batch]))
+            deleted += self._write("bench_bulk_delete", ids=list(ids[start : start + batch]))
         return deleted

@@ -36,10 +36,16 @@ def bench_cli() -> None:
 @bench_cli.command("generate")
 @click.option("--components", "-n", type=int, default=1000, show_default=True, help="How many components.")
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
-              help="Write a karma-seed/v1 file (.json or .yaml; `karma seed FILE` loads it). Default: stats only.")
-@click.option("--load", is_flag=True,
-              help="Bulk-load the world into the bench Neo4j (.karma/neo4j-bench, started if needed).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a karma-seed/v1 file (.json or .yaml; `karma seed FILE` loads it). Default: stats only.",
+)
+@click.option(
+    "--load", is_flag=True, help="Bulk-load the world into the bench Neo4j (.karma/neo4j-bench, started if needed)."
+)
 def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> None:
     """Generate a deterministic world of N components (the first N of the seed's stream)."""
     from karma_tools.bench import generator  # noqa: PLC0415
@@ -75,24 +81,48 @@ def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> No
 @click.option("--full", is_flag=True, help="`make bench-full`: more samples, longer and more throughput runs.")
 @click.option("--sizes", default="1k,10k,100k", show_default=True, help="World sizes, e.g. 1k,10k,100k,1m.")
 @click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=REPO_ROOT / "bench" / "results" / "latest.json",
-              show_default="bench/results/latest.json")
-@click.option("--rules-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Rules for the latency and throughput runs (default: the project's rules/).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=REPO_ROOT / "bench" / "results" / "latest.json",
+    show_default="bench/results/latest.json",
+)
+@click.option(
+    "--rules-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Rules for the latency and throughput runs (default: the project's rules/).",
+)
 @click.option("--samples", type=int, default=None, help="Plan samples per size (default 200; full 1000).")
 @click.option("--throughput-seconds", type=int, default=None, help="Seconds per locust run (default 15; full 30).")
 @click.option("--users", default=None, help="Concurrent locust users, e.g. 8 or 1,4,16 (default 8; full 1,4,16,32).")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
 @click.option("--profile", is_flag=True, help="Also write a pyinstrument profile of 100 plans.")
 @click.option("--keep-running", is_flag=True, help="Leave the bench Neo4j running afterwards.")
-def run_cmd(full: bool, sizes: str, seed: int, out: Path, rules_dir: Path | None, samples: int | None,
-            throughput_seconds: int | None, users: str | None, workers: int, profile: bool,
-            keep_running: bool) -> None:
+def run_cmd(
+    full: bool,
+    sizes: str,
+    seed: int,
+    out: Path,
+    rules_dir: Path | None,
+    samples: int | None,
+    throughput_seconds: int | None,
+    users: str | None,
+    workers: int,
+    profile: bool,
+    keep_running: bool,
+) -> None:
     """Run every benchmark and write bench/results/latest.json (`make bench`, ≤ 5 minutes)."""
     from karma_tools.bench import harness  # noqa: PLC0415
 
-    kw: dict = {"sizes": _sizes(sizes), "seed": seed, "out": out, "workers": workers, "profile": profile,
-                "keep_running": keep_running}
+    kw: dict = {
+        "sizes": _sizes(sizes),
+        "seed": seed,
+        "out": out,
+        "workers": workers,
+        "profile": profile,
+        "keep_running": keep_running,
+    }
     if rules_dir is not None:
         kw["rules_dir"] = rules_dir
     if samples is not None:
@@ -108,8 +138,9 @@ def run_cmd(full: bool, sizes: str, seed: int, out: Path, rules_dir: Path | None
 
 
 @bench_cli.command("report")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False),
-                default=REPO_ROOT / "bench" / "results" / "latest.json")
+@click.argument(
+    "path", type=click.Path(path_type=Path, dir_okay=False), default=REPO_ROOT / "bench" / "results" / "latest.json"
+)
 def report_cmd(path: Path) -> None:
     """Print the table of a results file."""
     from karma_tools.bench import report  # noqa: PLC0415

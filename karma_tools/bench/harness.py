@@ -61,9 +61,9 @@ TARGETS = {  # figure → (target, comparison)
     "round_trips_per_plan": (2, "<="),
     "round_trips_per_apply": (3, "<="),
     "rules_500_over_5": (1.5, "<="),
-    "set_plan_over_floor": (2.0, "<="),         # issue 10: a 10-operation set at the largest size
-    "blast_plan_over_floor": (2.0, "<="),       # issue 10: worst point of the blast-radius sweep
-    "set_round_trips_per_plan": (2, "<="),      # issue 10: 1, 10, 100 operations
+    "set_plan_over_floor": (2.0, "<="),  # issue 10: a 10-operation set at the largest size
+    "blast_plan_over_floor": (2.0, "<="),  # issue 10: worst point of the blast-radius sweep
+    "set_round_trips_per_plan": (2, "<="),  # issue 10: 1, 10, 100 operations
     "set_round_trips_per_apply": (3, "<="),
 }
 
@@ -97,8 +97,16 @@ class BenchConfig:
 
     @classmethod
     def full(cls, **kw) -> BenchConfig:
-        base = {"plan_samples": 1000, "apply_samples": 300, "warmup": 50, "naive_samples": 5, "rule_samples": 500,
-                "throughput_seconds": 30, "throughput_users": (1, 4, 16, 32), "profile_name": "full"}
+        base = {
+            "plan_samples": 1000,
+            "apply_samples": 300,
+            "warmup": 50,
+            "naive_samples": 5,
+            "rule_samples": 500,
+            "throughput_seconds": 30,
+            "throughput_users": (1, 4, 16, 32),
+            "profile_name": "full",
+        }
         base.update(kw)
         return cls(**base)
 
@@ -147,8 +155,10 @@ class BenchNeo4j:
         if marker.exists():
             return
         if (self.settings.data_dir / "databases" / "neo4j").exists():
-            raise RuntimeError(f"{home} holds a Neo4j database that the bench did not create (no {MARKER} "
-                               "file): refusing to wipe it. Point KARMA_BENCH_NEO4J_HOME at a new directory.")
+            raise RuntimeError(
+                f"{home} holds a Neo4j database that the bench did not create (no {MARKER} "
+                "file): refusing to wipe it. Point KARMA_BENCH_NEO4J_HOME at a new directory."
+            )
         home.mkdir(parents=True, exist_ok=True)
         marker.write_text("This Neo4j home belongs to `karma bench`: its database is wiped on every run.\n")
 
@@ -190,8 +200,14 @@ class BenchNeo4j:
 
     def describe(self) -> dict:
         s = self.settings
-        return {"uri": s.uri(), "home": str(s.home), "version": s.version, "heap": s.heap,
-                "pagecache": s.pagecache, "tx_memory": s.tx_memory}
+        return {
+            "uri": s.uri(),
+            "home": str(s.home),
+            "version": s.version,
+            "heap": s.heap,
+            "pagecache": s.pagecache,
+            "tx_memory": s.tx_memory,
+        }
 
 
 class Watchdog:
@@ -214,11 +230,15 @@ class Watchdog:
                     "SHOW TRANSACTIONS YIELD transactionId, elapsedTime, currentQuery "
                     "WHERE elapsedTime.seconds > $limit AND NOT currentQuery STARTS WITH 'MATCH (n) CALL (n)' "
                     "RETURN transactionId, elapsedTime.seconds AS seconds, currentQuery",
-                    limit=self.limit_s).records
+                    limit=self.limit_s,
+                ).records
                 for row in rows:
                     self.driver.execute_query("TERMINATE TRANSACTIONS $ids", ids=[row["transactionId"]])
-                    entry = {"transaction": row["transactionId"], "seconds": row["seconds"],
-                             "query": row["currentQuery"][:300]}
+                    entry = {
+                        "transaction": row["transactionId"],
+                        "seconds": row["seconds"],
+                        "query": row["currentQuery"][:300],
+                    }
                     self.terminated.append(entry)
                     log.error("bench watchdog terminated a runaway query", extra=entry)
             except Exception:  # noqa: BLE001 - the watchdog never takes the run down
@@ -246,8 +266,10 @@ class World:
         self.loads: list[dict] = []
 
     def _progress(self, event: dict) -> None:
-        _echo(f"    {event['phase']:<10} {event['done']:>9,}/{event['total']:,}  "
-              f"({event['per_s'] or 0:,.0f}/s, {event['seconds']:.1f} s)")
+        _echo(
+            f"    {event['phase']:<10} {event['done']:>9,}/{event['total']:,}  "
+            f"({event['per_s'] or 0:,.0f}/s, {event['seconds']:.1f} s)"
+        )
 
     def reset(self) -> None:
         started = time.monotonic()
@@ -260,14 +282,16 @@ class World:
         log.info("bench world reset", extra={"seconds": round(time.monotonic() - started, 2)})
 
     def grow(self, size: int, components: list[dict]) -> dict:
-        part = components[self.loaded:size]
+        part = components[self.loaded : size]
         _echo(f"  loading components {self.loaded:,}..{size:,} ({len(part):,} new)")
         result = self.loader.load(part)
         self.loaded = size
         entry = {"size": size, **result.to_dict()}
         self.loads.append(entry)
-        _echo(f"  loaded {len(part):,} components + {result.edges:,} edges in {result.seconds:.1f} s "
-              f"({result.rate:,.0f} components/s)")
+        _echo(
+            f"  loaded {len(part):,} components + {result.edges:,} edges in {result.seconds:.1f} s "
+            f"({result.rate:,.0f} components/s)"
+        )
         return entry
 
 
@@ -284,9 +308,17 @@ def make_app(repo, rules_dir: Path):
     # tokens cached for the run: a token lookup is not what the round-trip figures measure; a query is
     # bounded by the bench's watchdog (TX_LIMIT_S), not by the service's 10 s (a cold JIT on a loaded
     # machine can take longer for the first plans)
-    app = create_app(Settings(rules_dir=rules_dir, use_testcontainers=False, token_cache_seconds=3600.0,
-                              neo4j_tx_timeout=float(TX_LIMIT_S), neo4j_acquire_timeout=10.0),
-                     repo=repo, policy=policy)
+    app = create_app(
+        Settings(
+            rules_dir=rules_dir,
+            use_testcontainers=False,
+            token_cache_seconds=3600.0,
+            neo4j_tx_timeout=float(TX_LIMIT_S),
+            neo4j_acquire_timeout=10.0,
+        ),
+        repo=repo,
+        policy=policy,
+    )
     app.testing = True
     return app, policy
 
@@ -299,13 +331,21 @@ class Requests:
         self.counter = 0
 
     def plan(self, probe: generator.Probe) -> dict:
-        return {"component": probe.component, "proposed_change": probe.change(f"plan-{self.run_id}"),
-                "requested_by": REQUESTER, "reason": "benchmark"}
+        return {
+            "component": probe.component,
+            "proposed_change": probe.change(f"plan-{self.run_id}"),
+            "requested_by": REQUESTER,
+            "reason": "benchmark",
+        }
 
     def apply(self, probe: generator.Probe) -> dict:
         self.counter += 1
-        return {"component": probe.component, "proposed_change": probe.change(f"{self.run_id}-{self.counter}"),
-                "requested_by": REQUESTER, "reason": "benchmark"}
+        return {
+            "component": probe.component,
+            "proposed_change": probe.change(f"{self.run_id}-{self.counter}"),
+            "requested_by": REQUESTER,
+            "reason": "benchmark",
+        }
 
 
 HEADERS: dict[str, str] = {}  # Authorization for every request (a requester token made for the run)
@@ -342,8 +382,9 @@ def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float
     def call() -> float:
         text = cypher.query("impact")
         start = time.perf_counter_ns()
-        records = driver.execute_query(text, id=component, ref_ids=ref_ids, ref_values=[], routing_=RoutingControl.READ,
-                                       bookmark_manager_=None).records
+        records = driver.execute_query(
+            text, id=component, ref_ids=ref_ids, ref_values=[], routing_=RoutingControl.READ, bookmark_manager_=None
+        ).records
         elapsed = _ms(start)
         if not records:
             raise LookupError(component)
@@ -375,8 +416,8 @@ def run(cfg: BenchConfig) -> dict:
     from app import logs  # noqa: PLC0415
 
     logs.configure()
-    logging.getLogger("karma").setLevel(logging.WARNING)   # the app's per-request logs off...
-    log.setLevel(logging.INFO)                             # ...the bench's own on
+    logging.getLogger("karma").setLevel(logging.WARNING)  # the app's per-request logs off...
+    log.setLevel(logging.INFO)  # ...the bench's own on
     logging.getLogger("karma.graph.bulk").setLevel(logging.WARNING)  # progress is printed instead
 
     started = time.monotonic()
@@ -400,8 +441,11 @@ def run(cfg: BenchConfig) -> dict:
             world.reset()
             app, policy = make_app(world.repo, cfg.rules_dir)
             token = create_token(app)
-            out["meta"]["rules"] = {"dir": str(cfg.rules_dir), "count": policy.rule_count,
-                                    "fingerprint": policy.fingerprint}
+            out["meta"]["rules"] = {
+                "dir": str(cfg.rules_dir),
+                "count": policy.rule_count,
+                "fingerprint": policy.fingerprint,
+            }
             client = app.test_client()
             for size in sorted(cfg.sizes):
                 _echo(f"[{size:,} components]")
@@ -412,8 +456,7 @@ def run(cfg: BenchConfig) -> dict:
             biggest = max(cfg.sizes)
             out["naive"] = _naive(state, cfg, client, neo.driver, policy, requests, biggest)
             out["rules"] = _rules(state, cfg, world.repo, requests, rules_small, rules_big)
-            out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests,
-                                              rules_small, rules_big)
+            out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests, rules_small, rules_big)
             out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
             out["transitions"] = _transitions(state, cfg, client, biggest)
             from karma_tools.bench import blast  # noqa: PLC0415 - it imports this module
@@ -455,28 +498,40 @@ def _meta(cfg: BenchConfig) -> dict:
             return None
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.TimeoutExpired):
         commit = None
     mem = None
     try:
-        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
+        mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         pass
     cfg_dict = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
     return {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "profile": cfg.profile_name, "config": cfg_dict, "git_commit": commit,
-        "machine": {"cpus": os.cpu_count(), "memory_gib": mem, "platform": platform.platform(),
-                    "python": platform.python_version(), "load_average_at_start": _loadavg()},
-        "versions": {n: version(n) for n in ("neo4j", "flask", "durable-rules", "gunicorn", "locust",
-                                             "networkx", "marshmallow")},
+        "profile": cfg.profile_name,
+        "config": cfg_dict,
+        "git_commit": commit,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": mem,
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_at_start": _loadavg(),
+        },
+        "versions": {
+            n: version(n) for n in ("neo4j", "flask", "durable-rules", "gunicorn", "locust", "networkx", "marshmallow")
+        },
         "probe": {"component": generator.LOCAL.component, "environment": generator.PROBE_ENV},
         "method": {
             "latency": "in-process through the real Flask app (test client), single client, after warm-up",
             "floor": "driver.execute_query of cypher/impact.cypher with the same parameters, interleaved "
-                     "sample by sample with the plans",
+            "sample by sample with the plans",
             "throughput": "gunicorn sync workers on 127.0.0.1, locust FastHttpUser closed loop, no think time",
         },
     }
@@ -492,8 +547,15 @@ def _loadavg() -> list[float] | None:
 # ----------------------------------------------------------------------------------- 1+2 latency
 
 
-def _latency(state: Run, cfg: BenchConfig, client, driver, requests: Requests, size: int,
-             probe: generator.Probe = generator.LOCAL) -> dict:
+def _latency(
+    state: Run,
+    cfg: BenchConfig,
+    client,
+    driver,
+    requests: Requests,
+    size: int,
+    probe: generator.Probe = generator.LOCAL,
+) -> dict:
     from app.changes.model import ChangeRequest  # noqa: PLC0415
     from app.changes.pipeline import reference_ids  # noqa: PLC0415
 
@@ -513,8 +575,12 @@ def _latency(state: Run, cfg: BenchConfig, client, driver, requests: Requests, s
         floor()
     except Exception as exc:  # noqa: BLE001
         killed = watchdog.terminated[-1:] if watchdog is not None else []
-        why = str(exc)[:300] + (f" (its impact query was terminated after {killed[0]['seconds']} s by the "
-                                "bench watchdog: see docs/performance.md)" if killed else "")
+        why = str(exc)[:300] + (
+            f" (its impact query was terminated after {killed[0]['seconds']} s by the "
+            "bench watchdog: see docs/performance.md)"
+            if killed
+            else ""
+        )
         state.error(f"latency@{size}", why)
         state.plan_broken = f"/plan failed at {size:,} components: {why}"
         return {"error": why[:800]}
@@ -555,12 +621,20 @@ def _latency(state: Run, cfg: BenchConfig, client, driver, requests: Requests, s
         applies.append(elapsed)
         key = data.get("status") if status == 200 else f"http-{status}"
         statuses[key] = statuses.get(key, 0) + 1
-    result = {"impact_size": impact, "plan": summary(plans), "floor": summary(floors),
-              "request_change": summary(applies), "plan_errors": bad, "request_change_statuses": statuses}
+    result = {
+        "impact_size": impact,
+        "plan": summary(plans),
+        "floor": summary(floors),
+        "request_change": summary(applies),
+        "plan_errors": bad,
+        "request_change_statuses": statuses,
+    }
     result["plan_over_floor"] = ratio(result["plan"]["median_ms"], result["floor"]["median_ms"])
-    _echo(f"  plan {result['plan']['median_ms']:.2f} ms (p95 {result['plan']['p95_ms']:.2f}), floor "
-          f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; request-change "
-          f"{result['request_change']['median_ms']:.2f} ms {statuses}")
+    _echo(
+        f"  plan {result['plan']['median_ms']:.2f} ms (p95 {result['plan']['p95_ms']:.2f}), floor "
+        f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; request-change "
+        f"{result['request_change']['median_ms']:.2f} ms {statuses}"
+    )
     log.info("latency measured", extra={"size": size, **{k: v for k, v in result.items() if k != "plan"}})
     return result
 
@@ -589,14 +663,21 @@ def _naive(state: Run, cfg: BenchConfig, client, driver, policy, requests: Reque
                 elapsed, status, data = _post(client, "/plan", body)
                 karma.append(elapsed)
             same = sorted(result["affected_components"]) == sorted(data.get("affected_components", []))
-            _echo(f"  naive plan {i + 1}: {times[-1] / 1000:.2f} s ({len(result['affected_components'])} affected, "
-                  f"same impact as Karma: {same})")
+            _echo(
+                f"  naive plan {i + 1}: {times[-1] / 1000:.2f} s ({len(result['affected_components'])} affected, "
+                f"same impact as Karma: {same})"
+            )
     except Exception as exc:  # noqa: BLE001
         state.error("naive", exc)
-    out = {"size": size, "naive": summary(times), "karma_plan": summary(karma), "same_impact": same,
-           "method": "per request: the whole graph in one read (karma_tools/cypher/bench_naive_graph.cypher), a "
-                     "networkx DiGraph, BFS (single_source_shortest_path, cutoff 25), then Karma's own pipeline "
-                     "and rules"}
+    out = {
+        "size": size,
+        "naive": summary(times),
+        "karma_plan": summary(karma),
+        "same_impact": same,
+        "method": "per request: the whole graph in one read (karma_tools/cypher/bench_naive_graph.cypher), a "
+        "networkx DiGraph, BFS (single_source_shortest_path, cutoff 25), then Karma's own pipeline "
+        "and rules",
+    }
     out["naive_over_karma"] = ratio(out["naive"].get("median_ms"), out["karma_plan"].get("median_ms"), 1)
     _echo(f"  naive ÷ Karma = ×{out['naive_over_karma']}")
     return out
@@ -631,12 +712,20 @@ def _rules(state: Run, cfg: BenchConfig, repo, requests: Requests, small: Path, 
                 elapsed, status, data = _post(c, "/plan", body)
                 samples[n].append(elapsed)
                 decisions[n] = len(data.get("decisions", []))
-        out = {str(n): {"rules_loaded": pol.rule_count, "load_ms": round(ms, 1), "decisions": decisions[n],
-                        "plan": summary(samples[n])}
-               for n, pol, ms in ((n_small, pol_small, load_small), (n_big, pol_big, load_big))}
+        out = {
+            str(n): {
+                "rules_loaded": pol.rule_count,
+                "load_ms": round(ms, 1),
+                "decisions": decisions[n],
+                "plan": summary(samples[n]),
+            }
+            for n, pol, ms in ((n_small, pol_small, load_small), (n_big, pol_big, load_big))
+        }
         out["ratio"] = ratio(out[str(n_big)]["plan"]["median_ms"], out[str(n_small)]["plan"]["median_ms"])
-        _echo(f"  {n_small} rules {out[str(n_small)]['plan']['median_ms']:.2f} ms, {n_big} rules "
-              f"{out[str(n_big)]['plan']['median_ms']:.2f} ms → ×{out['ratio']}")
+        _echo(
+            f"  {n_small} rules {out[str(n_small)]['plan']['median_ms']:.2f} ms, {n_big} rules "
+            f"{out[str(n_big)]['plan']['median_ms']:.2f} ms → ×{out['ratio']}"
+        )
     except Exception as exc:  # noqa: BLE001
         state.error("rules", exc)
     return out
@@ -644,18 +733,23 @@ def _rules(state: Run, cfg: BenchConfig, repo, requests: Requests, small: Path, 
 
 def _authoring(state: Run, cfg: BenchConfig, client, driver, repo, requests: Requests, big: Path) -> dict:
     """`karma rules test` over the shipped cases, `karma rules replay` over 10,000 audited requests."""
-    _echo(f"[rule authoring] rules test ×{authoring.TEST_RUNS}; replay over {authoring.REPLAY_ENTRIES:,} "
-          "audited requests")
+    _echo(
+        f"[rule authoring] rules test ×{authoring.TEST_RUNS}; replay over {authoring.REPLAY_ENTRIES:,} audited requests"
+    )
     out: dict = {}
     try:
         out["rules_test"] = authoring.rules_test(cfg.rules_dir)
-        _echo(f"  rules test: {out['rules_test']['cases']} cases in {out['rules_test']['wall']['median_ms']:.0f} ms"
-              f" ({out['rules_test']['cases_per_s']} cases/s)")
+        _echo(
+            f"  rules test: {out['rules_test']['cases']} cases in {out['rules_test']['wall']['median_ms']:.0f} ms"
+            f" ({out['rules_test']['cases_per_s']} cases/s)"
+        )
         out["history"] = authoring.make_history(client, _post, driver, requests)
         out["replay"] = [authoring.replay(repo, rules) for rules in (cfg.rules_dir, big)]
         for r in out["replay"]:
-            _echo(f"  replay, {r['rules']} rules: {r['entries']:,} requests in {r['wall_s']} s "
-                  f"({r['requests_per_s']} requests/s, {r['changed']} changed)")
+            _echo(
+                f"  replay, {r['rules']} rules: {r['entries']:,} requests in {r['wall_s']} s "
+                f"({r['requests_per_s']} requests/s, {r['changed']} changed)"
+            )
     except Exception as exc:  # noqa: BLE001
         state.error("authoring", exc)
     return out
@@ -664,8 +758,9 @@ def _authoring(state: Run, cfg: BenchConfig, client, driver, repo, requests: Req
 # -------------------------------------------------------------------------------- 6 round trips
 
 
-def _round_trips(state: Run, cfg: BenchConfig, repo, driver, requests: Requests, small: Path,
-                 big: Path, probes: dict | None = None) -> dict:
+def _round_trips(
+    state: Run, cfg: BenchConfig, repo, driver, requests: Requests, small: Path, big: Path, probes: dict | None = None
+) -> dict:
     _echo("[Bolt round trips] per plan and per apply, by rule count and impact size")
     rows = []
     try:
@@ -683,11 +778,21 @@ def _round_trips(state: Run, cfg: BenchConfig, repo, driver, requests: Requests,
                     _, status, data = _post(c, "/plan", requests.plan(probe))
                 with RoundTrips() as apply_rt:
                     _, apply_status, apply_data = _post(c, "/request-change", requests.apply(probe))
-                rows.append({"rules": rules_count, "probe": role, "component": probe.component,
-                             "impact_size": len(data.get("affected_components", [])),
-                             "plan": plan_rt.count, "plan_flushes": plan_rt.flushes, "plan_http": status,
-                             "apply": apply_rt.count, "apply_flushes": apply_rt.flushes,
-                             "apply_http": apply_status, "apply_status": apply_data.get("status")})
+                rows.append(
+                    {
+                        "rules": rules_count,
+                        "probe": role,
+                        "component": probe.component,
+                        "impact_size": len(data.get("affected_components", [])),
+                        "plan": plan_rt.count,
+                        "plan_flushes": plan_rt.flushes,
+                        "plan_http": status,
+                        "apply": apply_rt.count,
+                        "apply_flushes": apply_rt.flushes,
+                        "apply_http": apply_status,
+                        "apply_status": apply_data.get("status"),
+                    }
+                )
         with RoundTrips() as floor_rt:
             floor_call(driver, next(iter(probes.values())).component, [])()
     except Exception as exc:  # noqa: BLE001
@@ -695,12 +800,21 @@ def _round_trips(state: Run, cfg: BenchConfig, repo, driver, requests: Requests,
         return {"rows": rows}
     plans = {r["plan"] for r in rows}
     applies = {r["apply"] for r in rows}
-    out = {"rows": rows, "plan_max": max(plans), "apply_max": max(applies),
-           "plan_constant": len(plans) == 1, "apply_constant": len(applies) == 1,
-           "floor": floor_rt.count, "floor_flushes": floor_rt.flushes,
-           "plan_example": rows[0]["plan_flushes"], "apply_example": rows[0]["apply_flushes"]}
-    _echo(f"  plan: {sorted(plans)} round trips {rows[0]['plan_flushes']}; apply: {sorted(applies)} "
-          f"{rows[0]['apply_flushes']}; floor: {floor_rt.count}")
+    out = {
+        "rows": rows,
+        "plan_max": max(plans),
+        "apply_max": max(applies),
+        "plan_constant": len(plans) == 1,
+        "apply_constant": len(applies) == 1,
+        "floor": floor_rt.count,
+        "floor_flushes": floor_rt.flushes,
+        "plan_example": rows[0]["plan_flushes"],
+        "apply_example": rows[0]["apply_flushes"],
+    }
+    _echo(
+        f"  plan: {sorted(plans)} round trips {rows[0]['plan_flushes']}; apply: {sorted(applies)} "
+        f"{rows[0]['apply_flushes']}; floor: {floor_rt.count}"
+    )
     return out
 
 
@@ -717,20 +831,37 @@ def _set_round_trips(state: Run, client, driver, requests: Requests, sizes=(1, 1
             requests.counter += 1
 
             def body(tag: str, n=n) -> dict:
-                return {"changes": [{"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": tag}}}
-                                    for cid in targets[:n]], "requested_by": REQUESTER, "reason": "benchmark"}
+                return {
+                    "changes": [
+                        {"op": "update", "component": cid, "proposed_change": {"tags": {"bench-set": tag}}}
+                        for cid in targets[:n]
+                    ],
+                    "requested_by": REQUESTER,
+                    "reason": "benchmark",
+                }
 
             _post(client, "/plan", body(f"plan-{requests.run_id}"))  # warm
             with RoundTrips() as plan_rt:
                 _, plan_http, _ = _post(client, "/plan", body(f"plan-{requests.run_id}"))
             with RoundTrips() as apply_rt:
                 _, apply_http, data = _post(client, "/request-change", body(f"{requests.run_id}-{requests.counter}"))
-            rows.append({"operations": n, "plan": plan_rt.count, "plan_http": plan_http, "apply": apply_rt.count,
-                         "apply_http": apply_http, "apply_status": data.get("status")})
+            rows.append(
+                {
+                    "operations": n,
+                    "plan": plan_rt.count,
+                    "plan_http": plan_http,
+                    "apply": apply_rt.count,
+                    "apply_http": apply_http,
+                    "apply_status": data.get("status"),
+                }
+            )
     except Exception as exc:  # noqa: BLE001
         state.error("set_round_trips", exc)
-    out = {"rows": rows, "plan_max": max((r["plan"] for r in rows), default=None),
-           "apply_max": max((r["apply"] for r in rows), default=None)}
+    out = {
+        "rows": rows,
+        "plan_max": max((r["plan"] for r in rows), default=None),
+        "apply_max": max((r["apply"] for r in rows), default=None),
+    }
     _echo(f"  {[(r['operations'], r['plan'], r['apply']) for r in rows]} (operations, plan, apply)")
     return out
 
@@ -740,13 +871,16 @@ def _set_round_trips(state: Run, client, driver, requests: Requests, sizes=(1, 1
 # size. The probe's distribution has published, so scenario 3 assumes it has not (a what-if: the search
 # runs all the same, its proposal has no id).
 TRANSITION_SCENARIOS = {
-    "1_subnet_under_running_instances": {"component": "subnet/probe-core-a", "proposed_change": {
-        "tags": {"bench-transition": "1"}}},
-    "2_bucket_reference_in_use": {"component": "openapi/probe-orders", "proposed_change": {
-        "s3_bucket_nickname": None}},
-    "3_alias_before_distribution_published": {"component": "serverless-site/probe-www", "proposed_change": {
-        "cloudfront_aliases": ["probe-www.example.com", "beta.example.com"]},
-        "assume": {"runtime": {"cloudfront-distribution/probe-www": {}}}},
+    "1_subnet_under_running_instances": {
+        "component": "subnet/probe-core-a",
+        "proposed_change": {"tags": {"bench-transition": "1"}},
+    },
+    "2_bucket_reference_in_use": {"component": "openapi/probe-orders", "proposed_change": {"s3_bucket_nickname": None}},
+    "3_alias_before_distribution_published": {
+        "component": "serverless-site/probe-www",
+        "proposed_change": {"cloudfront_aliases": ["probe-www.example.com", "beta.example.com"]},
+        "assume": {"runtime": {"cloudfront-distribution/probe-www": {}}},
+    },
 }
 
 
@@ -765,24 +899,35 @@ def _transitions(state: Run, cfg: BenchConfig, client, size: int) -> dict:
             times = [_post(client, "/transitions", body)[0] for _ in range(samples)]
             search = data.get("search") or {}
             proposals = data.get("proposals") or []
-            row = {"http": http, "status": data.get("status"), "proposals": len(proposals),
-                   "steps": [len(p["steps"]) for p in proposals], **summary(times),
-                   "simulated_plans": search.get("simulated_plans"),
-                   "simulated_steps": search.get("simulated_steps"),
-                   "simulated_plans_per_proposal": ratio(search.get("simulated_plans"), len(proposals))
-                   if proposals else None,
-                   "bound": {k: search.get(k) for k in ("max_steps", "max_seconds", "max_simulated_plans",
-                                                        "max_candidates", "max_proposals")},
-                   "stopped_by": search.get("stopped_by"), "round_trips": rt.count,
-                   "round_trips_bound": 2 * (search.get("simulated_steps") or 0)}
+            row = {
+                "http": http,
+                "status": data.get("status"),
+                "proposals": len(proposals),
+                "steps": [len(p["steps"]) for p in proposals],
+                **summary(times),
+                "simulated_plans": search.get("simulated_plans"),
+                "simulated_steps": search.get("simulated_steps"),
+                "simulated_plans_per_proposal": ratio(search.get("simulated_plans"), len(proposals))
+                if proposals
+                else None,
+                "bound": {
+                    k: search.get(k)
+                    for k in ("max_steps", "max_seconds", "max_simulated_plans", "max_candidates", "max_proposals")
+                },
+                "stopped_by": search.get("stopped_by"),
+                "round_trips": rt.count,
+                "round_trips_bound": 2 * (search.get("simulated_steps") or 0),
+            }
             row["round_trips_within_bound"] = rt.count <= row["round_trips_bound"]
         except Exception as exc:  # noqa: BLE001
             state.error(f"transitions.{name}", exc)
             continue
         out["scenarios"][name] = row
-        _echo(f"  {name}: {row['status']}, median {row.get('median_ms')} ms, {row['simulated_plans']} simulated "
-              f"plans for {row['proposals']} proposals, {row['round_trips']} round trips "
-              f"(bound {row['round_trips_bound']})")
+        _echo(
+            f"  {name}: {row['status']}, median {row.get('median_ms')} ms, {row['simulated_plans']} simulated "
+            f"plans for {row['proposals']} proposals, {row['round_trips']} round trips "
+            f"(bound {row['round_trips_bound']})"
+        )
     return out
 
 
@@ -821,8 +966,7 @@ def _apply_targets(driver, limit: int = 400) -> list[str]:
     """VPCs of distinct environments (not the probe's): disjoint impacts, so applies rarely share locks."""
     from karma_tools.bench.queries import query  # noqa: PLC0415
 
-    records = driver.execute_query(query("bench_apply_targets"), probe_env=generator.PROBE_ENV,
-                                   limit=limit).records
+    records = driver.execute_query(query("bench_apply_targets"), probe_env=generator.PROBE_ENV, limit=limit).records
     return [r["id"] for r in records]
 
 
@@ -839,32 +983,62 @@ def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Request
     port = _free_port()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     server_log = WORK_DIR / "gunicorn.log"
-    env = {**os.environ, "NEO4J_URI": neo.target.uri, "NEO4J_USER": neo.target.auth[0],
-           "NEO4J_PASSWORD": neo.target.auth[1], "KARMA_TESTCONTAINERS": "0",
-           "KARMA_RULES_DIR": str(cfg.rules_dir), "KARMA_LOG_LEVEL": "warning",
-           # the benchmark measures capacity, not the API's rate limits (README "Reliability")
-           "KARMA_RATE_PER_TOKEN": "0", "KARMA_RATE_PER_SOURCE": "0"}
+    env = {
+        **os.environ,
+        "NEO4J_URI": neo.target.uri,
+        "NEO4J_USER": neo.target.auth[0],
+        "NEO4J_PASSWORD": neo.target.auth[1],
+        "KARMA_TESTCONTAINERS": "0",
+        "KARMA_RULES_DIR": str(cfg.rules_dir),
+        "KARMA_LOG_LEVEL": "warning",
+        # the benchmark measures capacity, not the API's rate limits (README "Reliability")
+        "KARMA_RATE_PER_TOKEN": "0",
+        "KARMA_RATE_PER_SOURCE": "0",
+    }
     factory = "app:create_app()"
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-           "--bind", f"127.0.0.1:{port}", "--workers", str(cfg.workers), factory]
-    _echo(f"[throughput] gunicorn ({cfg.workers} workers) on 127.0.0.1:{port}, locust users "
-          f"{list(cfg.throughput_users)}, {cfg.throughput_seconds} s per run")
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(cfg.workers),
+        factory,
+    ]
+    _echo(
+        f"[throughput] gunicorn ({cfg.workers} workers) on 127.0.0.1:{port}, locust users "
+        f"{list(cfg.throughput_users)}, {cfg.throughput_seconds} s per run"
+    )
     out: dict = {"workers": cfg.workers, "server": "gunicorn sync workers", "runs": []}
     with open(server_log, "ab") as logfile:
-        server = subprocess.Popen(cmd, env=env, stdout=logfile, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            cmd, env=env, stdout=logfile, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True
+        )
         try:
             _wait_http(f"http://127.0.0.1:{port}/readyz", server, timeout=60)
             targets = _apply_targets(neo.driver)
             out["apply_targets"] = len(targets)
             for users in cfg.throughput_users:
                 for mode in ("plan", "apply"):
-                    result = _locust(locust, port, mode, users, cfg.throughput_seconds,
-                                     requests.plan(generator.LOCAL), targets, token)
+                    result = _locust(
+                        locust,
+                        port,
+                        mode,
+                        users,
+                        cfg.throughput_seconds,
+                        requests.plan(generator.LOCAL),
+                        targets,
+                        token,
+                    )
                     out["runs"].append(result)
-                    _echo(f"  {mode:<5} {users:>3} users: {result.get('rps', 0):7.1f} req/s, median "
-                          f"{result.get('median_ms')} ms, p95 {result.get('p95_ms')} ms, "
-                          f"{result.get('failures', '?')} errors of {result.get('requests', '?')}")
+                    _echo(
+                        f"  {mode:<5} {users:>3} users: {result.get('rps', 0):7.1f} req/s, median "
+                        f"{result.get('median_ms')} ms, p95 {result.get('p95_ms')} ms, "
+                        f"{result.get('failures', '?')} errors of {result.get('requests', '?')}"
+                    )
                     if result.get("error"):
                         state.error(f"throughput {mode} {users}", result["error"])
         except Exception as exc:  # noqa: BLE001
@@ -895,14 +1069,37 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"gunicorn did not answer {url} within {timeout:.0f} s")
 
 
-def _locust(locust: str, port: int, mode: str, users: int, seconds: int, plan_body: dict,
-            targets: list[str], token: str | None) -> dict:
-    env = {**os.environ, "KARMA_BENCH_MODE": mode, "KARMA_BENCH_PLAN_BODY": json.dumps(plan_body),
-           "KARMA_BENCH_APPLY_TARGETS": json.dumps(targets), "KARMA_BENCH_TOKEN": token or "",
-           "KARMA_BENCH_REQUESTER": REQUESTER}
-    cmd = [locust, "-f", str(Path(__file__).with_name("locustfile.py")), "--headless", "--host",
-           f"http://127.0.0.1:{port}", "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
-           "--stop-timeout", "10", "--skip-log", "--json", "--loglevel", "ERROR"]
+def _locust(
+    locust: str, port: int, mode: str, users: int, seconds: int, plan_body: dict, targets: list[str], token: str | None
+) -> dict:
+    env = {
+        **os.environ,
+        "KARMA_BENCH_MODE": mode,
+        "KARMA_BENCH_PLAN_BODY": json.dumps(plan_body),
+        "KARMA_BENCH_APPLY_TARGETS": json.dumps(targets),
+        "KARMA_BENCH_TOKEN": token or "",
+        "KARMA_BENCH_REQUESTER": REQUESTER,
+    }
+    cmd = [
+        locust,
+        "-f",
+        str(Path(__file__).with_name("locustfile.py")),
+        "--headless",
+        "--host",
+        f"http://127.0.0.1:{port}",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "-t",
+        f"{seconds}s",
+        "--stop-timeout",
+        "10",
+        "--skip-log",
+        "--json",
+        "--loglevel",
+        "ERROR",
+    ]
     base = {"mode": mode, "users": users, "seconds": seconds}
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, cwd=REPO_ROOT)
@@ -930,8 +1127,9 @@ def _targets(out: dict) -> dict:
         worst = [lat[str(s)].get("plan_over_floor") for s in sizes]
         values["plan_over_floor"] = max((w for w in worst if w is not None), default=None)
         if len(sizes) > 1:
-            values["plan_100k_over_1k"] = ratio(lat[str(sizes[-1])]["plan"]["median_ms"],
-                                                lat[str(sizes[0])]["plan"]["median_ms"])
+            values["plan_100k_over_1k"] = ratio(
+                lat[str(sizes[-1])]["plan"]["median_ms"], lat[str(sizes[0])]["plan"]["median_ms"]
+            )
     values["naive_over_karma_100k"] = out.get("naive", {}).get("naive_over_karma")
     rt = out.get("round_trips", {})
     values["round_trips_per_plan"] = rt.get("plan_max")

@@ -52,23 +52,31 @@ class KarmaUser(FastHttpUser):
     @task
     def request(self) -> None:
         if MODE == "plan":
-            with self.client.post("/plan", json=PLAN_BODY, name="/plan", headers=HEADERS,
-                              catch_response=True) as response:
+            with self.client.post(
+                "/plan", json=PLAN_BODY, name="/plan", headers=HEADERS, catch_response=True
+            ) as response:
                 self._check(response, ("planned",))
             return
         # each user walks its own slice of the targets, so two users rarely wait on the same lock
         target = TARGETS[(self.number + self.sent * 7919) % len(TARGETS)] if TARGETS else None
         self.sent += 1
-        body = {"component": target, "requested_by": REQUESTER, "reason": "throughput benchmark",
-                "proposed_change": {"tags": {"bench-run": f"{self.run_id}-{self.sent}"}}}
-        with self.client.post("/request-change", json=body, name="/request-change", headers=HEADERS,
-                              catch_response=True) as response:
+        body = {
+            "component": target,
+            "requested_by": REQUESTER,
+            "reason": "throughput benchmark",
+            "proposed_change": {"tags": {"bench-run": f"{self.run_id}-{self.sent}"}},
+        }
+        with self.client.post(
+            "/request-change", json=body, name="/request-change", headers=HEADERS, catch_response=True
+        ) as response:
             self._check(response, ("applied",))
 
 
 @events.quitting.add_listener
 def _report_errors(environment, **_kw) -> None:
     """The failure messages (locust's --json has only counts), one JSON line on stderr for the harness."""
-    errors = [{"request": e["name"], "error": e["error"], "occurrences": e["occurrences"]}
-              for e in environment.stats.serialize_errors().values()]
+    errors = [
+        {"request": e["name"], "error": e["error"], "occurrences": e["occurrences"]}
+        for e in environment.stats.serialize_errors().values()
+    ]
     print("KARMA_BENCH_ERRORS " + json.dumps(errors), file=sys.stderr, flush=True)

@@ -28,8 +28,9 @@ NODE_FIELDS = ("id", "type", "nickname", "environment", "version", "config", "ru
 
 def read_graph(driver: Driver, database: str | None = None) -> tuple[dict[str, dict], list[dict]]:
     """Every component and edge, in one record (the fastest of the shapes tried: see docs/performance.md)."""
-    record = driver.execute_query(query("bench_naive_graph"), database_=database,
-                                  routing_=RoutingControl.READ).records[0]
+    record = driver.execute_query(query("bench_naive_graph"), database_=database, routing_=RoutingControl.READ).records[
+        0
+    ]
     nodes = {row[0]: dict(zip(NODE_FIELDS, row, strict=True)) for row in record["nodes"]}
     edges = [{"source": s, "target": t, "kind": k} for s, t, k in record["edges"]]
     return nodes, edges
@@ -47,8 +48,9 @@ def build(nodes: dict[str, dict], edges: list[dict]) -> nx.DiGraph:
     return graph
 
 
-def impact_context(component_id: str, ref_ids: list[str], nodes: dict[str, dict], edges: list[dict],
-                   graph: nx.DiGraph) -> dict | None:
+def impact_context(
+    component_id: str, ref_ids: list[str], nodes: dict[str, dict], edges: list[dict], graph: nx.DiGraph
+) -> dict | None:
     """The same row `cypher/impact.cypher` returns (stored form), computed in memory."""
     if component_id not in nodes:
         return None
@@ -58,20 +60,38 @@ def impact_context(component_id: str, ref_ids: list[str], nodes: dict[str, dict]
     for node_id in reached:
         path = paths[node_id]
         node = nodes[node_id]
-        impacted.append({
-            "id": node_id, "type": node["type"], "nickname": node["nickname"],
-            "environment": node["environment"], "version": node["version"], "runtime": node["runtime"],
-            "depth": len(path) - 1, "path": path,
-            "edge_kinds": [graph.edges[a, b]["kind"] for a, b in zip(path, path[1:], strict=False)],
-        })
+        impacted.append(
+            {
+                "id": node_id,
+                "type": node["type"],
+                "nickname": node["nickname"],
+                "environment": node["environment"],
+                "version": node["version"],
+                "runtime": node["runtime"],
+                "depth": len(path) - 1,
+                "path": path,
+                "edge_kinds": [graph.edges[a, b]["kind"] for a, b in zip(path, path[1:], strict=False)],
+            }
+        )
     scope = {component_id, *reached}
     by_source = defaultdict(list)
     for e in edges:
         by_source[e["source"]].append(e)
-    scoped = [{"source": e["source"], "target": e["target"], "kind": e["kind"]}
-              for s in scope for e in by_source.get(s, ()) if e["target"] in scope]
-    refs = [{"id": r, "exists": r in nodes, "type": nodes.get(r, {}).get("type"),
-             "environment": nodes.get(r, {}).get("environment")} for r in ref_ids]
+    scoped = [
+        {"source": e["source"], "target": e["target"], "kind": e["kind"]}
+        for s in scope
+        for e in by_source.get(s, ())
+        if e["target"] in scope
+    ]
+    refs = [
+        {
+            "id": r,
+            "exists": r in nodes,
+            "type": nodes.get(r, {}).get("type"),
+            "environment": nodes.get(r, {}).get("environment"),
+        }
+        for r in ref_ids
+    ]
     return {"component": nodes[component_id], "impacted": impacted, "edges": scoped, "refs": refs}
 
 

@@ -65,23 +65,36 @@ def _set_lines(data: dict) -> list[str]:
     lines = []
     sp = data.get("set_plan")
     if sp and "plan" in sp:
-        lines += ["", f"Change set: {sp['operations']} operations, {sp['affected']} affected: plan "
-                      f"{_fmt(sp['plan']['median_ms'])} ms, floor {_fmt(sp['floor']['median_ms'])} ms → "
-                      f"×{_fmt(sp['plan_over_floor'])}"]
+        lines += [
+            "",
+            f"Change set: {sp['operations']} operations, {sp['affected']} affected: plan "
+            f"{_fmt(sp['plan']['median_ms'])} ms, floor {_fmt(sp['floor']['median_ms'])} ms → "
+            f"×{_fmt(sp['plan_over_floor'])}",
+        ]
     rt = data.get("set_round_trips")
     if rt and rt.get("rows"):
-        lines.append("Change-set round trips (operations, plan, apply): "
-                     + ", ".join(f"({r['operations']}, {r['plan']}, {r['apply']})" for r in rt["rows"]))
+        lines.append(
+            "Change-set round trips (operations, plan, apply): "
+            + ", ".join(f"({r['operations']}, {r['plan']}, {r['apply']})" for r in rt["rows"])
+        )
     br = data.get("blast_radius")
     if br and br.get("rows"):
-        lines += ["", "## Blast radius (single changes)", "",
-                  "| affected | plan median | floor median | plan ÷ floor | plan ms per affected |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Blast radius (single changes)",
+            "",
+            "| affected | plan median | floor median | plan ÷ floor | plan ms per affected |",
+            "|---|---|---|---|---|",
+        ]
         for r in br["rows"]:
-            lines.append(f"| {r['affected']:,} | {_fmt(r['plan']['median_ms'])} | {_fmt(r['floor']['median_ms'])} | "
-                         f"{_fmt(r['plan_over_floor'])} | {_fmt(r['plan_ms_per_affected'], 4)} |")
-        lines.append(f"\nslopes, ms per affected component: plan {br.get('slope_plan_ms_per_affected')}, floor "
-                     f"{br.get('slope_floor_ms_per_affected')}, Karma's own {br.get('slope_karma_ms_per_affected')}")
+            lines.append(
+                f"| {r['affected']:,} | {_fmt(r['plan']['median_ms'])} | {_fmt(r['floor']['median_ms'])} | "
+                f"{_fmt(r['plan_over_floor'])} | {_fmt(r['plan_ms_per_affected'], 4)} |"
+            )
+        lines.append(
+            f"\nslopes, ms per affected component: plan {br.get('slope_plan_ms_per_affected')}, floor "
+            f"{br.get('slope_floor_ms_per_affected')}, Karma's own {br.get('slope_karma_ms_per_affected')}"
+        )
     return lines
 
 
@@ -91,32 +104,48 @@ def table(data: dict) -> str:
     for name, t in data.get("targets", {}).items():
         met = {True: "yes", False: "**no**", None: "—"}[t.get("met")]
         lines.append(f"| {NAMES.get(name, name)} | {_fmt(t.get('value'))} | {t.get('target')} | {met} |")
-    lines += ["", "## Latency (ms), same local impact", "",
-              "| components | affected | plan median | p95 | p99 | floor median | plan ÷ floor "
-              "| request-change median | p95 | p99 |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Latency (ms), same local impact",
+        "",
+        "| components | affected | plan median | p95 | p99 | floor median | plan ÷ floor "
+        "| request-change median | p95 | p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for size, row in sorted(data.get("latency", {}).items(), key=lambda kv: int(kv[0])):
         if "plan" not in row:
             why = row.get("error") or row.get("skipped") or "?"
             lines.append(f"| {int(size):,} | not measured: {why[:100]} |||||||||")
             continue
         p, f, a = row["plan"], row["floor"], row["request_change"]
-        lines.append(f"| {int(size):,} | {row['impact_size']} | {_fmt(p['median_ms'])} | {_fmt(p['p95_ms'])} | "
-                     f"{_fmt(p['p99_ms'])} | {_fmt(f['median_ms'])} | {_fmt(row['plan_over_floor'])} | "
-                     f"{_fmt(a.get('median_ms'))} | {_fmt(a.get('p95_ms'))} | {_fmt(a.get('p99_ms'))} |")
+        lines.append(
+            f"| {int(size):,} | {row['impact_size']} | {_fmt(p['median_ms'])} | {_fmt(p['p95_ms'])} | "
+            f"{_fmt(p['p99_ms'])} | {_fmt(f['median_ms'])} | {_fmt(row['plan_over_floor'])} | "
+            f"{_fmt(a.get('median_ms'))} | {_fmt(a.get('p95_ms'))} | {_fmt(a.get('p99_ms'))} |"
+        )
     loads = data.get("world", {}).get("loads", [])
     if loads:
-        lines += ["", "## Loading (batched UNWIND, many transactions)", "",
-                  "| up to | components loaded | edges | seconds | components/s |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Loading (batched UNWIND, many transactions)",
+            "",
+            "| up to | components loaded | edges | seconds | components/s |",
+            "|---|---|---|---|---|",
+        ]
         for row in loads:
-            lines.append(f"| {row['size']:,} | {row['components']:,} | {row['edges']:,} | {row['seconds']:.1f} | "
-                         f"{row['components_per_s']:,.0f} |")
+            lines.append(
+                f"| {row['size']:,} | {row['components']:,} | {row['edges']:,} | {row['seconds']:.1f} | "
+                f"{row['components_per_s']:,.0f} |"
+            )
     naive = data.get("naive")
     if naive and naive.get("naive", {}).get("n"):
         karma = naive.get("karma_plan", {}).get("median_ms")
-        lines += ["", f"Naive peer at {naive['size']:,}: {naive['naive']['median_ms'] / 1000:.2f} s per plan vs "
-                      f"Karma {_fmt(karma)} ms → ×{_fmt(naive['naive_over_karma'], 1)} "
-                      f"(same impact: {naive['same_impact']})"]
+        lines += [
+            "",
+            f"Naive peer at {naive['size']:,}: {naive['naive']['median_ms'] / 1000:.2f} s per plan vs "
+            f"Karma {_fmt(karma)} ms → ×{_fmt(naive['naive_over_karma'], 1)} "
+            f"(same impact: {naive['same_impact']})",
+        ]
     rules = data.get("rules")
     if rules and "ratio" in rules:
         parts = [f"{k} rules {v['plan']['median_ms']:.2f} ms" for k, v in rules.items() if k != "ratio"]
@@ -124,40 +153,61 @@ def table(data: dict) -> str:
     auth = data.get("authoring") or {}
     if auth.get("rules_test"):
         t = auth["rules_test"]
-        lines += ["", f"Rule authoring: `rules test` {t['cases']} cases in {_fmt(t['wall']['median_ms'], 0)} ms "
-                  f"({_fmt(t['cases_per_s'], 1)} cases/s)"]
+        lines += [
+            "",
+            f"Rule authoring: `rules test` {t['cases']} cases in {_fmt(t['wall']['median_ms'], 0)} ms "
+            f"({_fmt(t['cases_per_s'], 1)} cases/s)",
+        ]
         for r in auth.get("replay") or []:
-            lines.append(f"`rules replay` with {r['rules']} rules: {r['entries']:,} audited requests in "
-                         f"{_fmt(r['wall_s'])} s ({_fmt(r['requests_per_s'], 1)} requests/s)")
+            lines.append(
+                f"`rules replay` with {r['rules']} rules: {r['entries']:,} audited requests in "
+                f"{_fmt(r['wall_s'])} s ({_fmt(r['requests_per_s'], 1)} requests/s)"
+            )
     rt = data.get("round_trips")
     if rt and rt.get("rows"):
         lines += ["", "## Bolt round trips", "", "| rules | probe | affected | plan | apply |", "|---|---|---|---|---|"]
         for row in rt["rows"]:
-            lines.append(f"| {row['rules']} | {row['component']} | {row['impact_size']} | {row['plan']} | "
-                         f"{row['apply']} |")
-        lines.append(f"\nplan = {rt.get('plan_example')}, apply = {rt.get('apply_example')}, "
-                     f"bare-driver floor = {rt.get('floor_flushes')}")
+            lines.append(
+                f"| {row['rules']} | {row['component']} | {row['impact_size']} | {row['plan']} | {row['apply']} |"
+            )
+        lines.append(
+            f"\nplan = {rt.get('plan_example')}, apply = {rt.get('apply_example')}, "
+            f"bare-driver floor = {rt.get('floor_flushes')}"
+        )
     tr = data.get("transitions")
     if tr and tr.get("scenarios"):
-        lines += ["", f"## POST /transitions at {tr['components']:,} components (issue 13)", "",
-                  "| scenario | answer | proposals | median ms | p95 ms | simulated plans | per proposal "
-                  "| round trips | bound (2 per simulated step) |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## POST /transitions at {tr['components']:,} components (issue 13)",
+            "",
+            "| scenario | answer | proposals | median ms | p95 ms | simulated plans | per proposal "
+            "| round trips | bound (2 per simulated step) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for name, r in tr["scenarios"].items():
-            lines.append(f"| {name} | {r['status']} | {r['proposals']} | {_fmt(r.get('median_ms'))} | "
-                         f"{_fmt(r.get('p95_ms'))} | {r['simulated_plans']} | "
-                         f"{_fmt(r['simulated_plans_per_proposal'])} | {r['round_trips']} | {r['round_trips_bound']} |")
+            lines.append(
+                f"| {name} | {r['status']} | {r['proposals']} | {_fmt(r.get('median_ms'))} | "
+                f"{_fmt(r.get('p95_ms'))} | {r['simulated_plans']} | "
+                f"{_fmt(r['simulated_plans_per_proposal'])} | {r['round_trips']} | {r['round_trips_bound']} |"
+            )
         bound = next(iter(tr["scenarios"].values()))["bound"]
         lines.append(f"\nsearch bound: {bound}")
     lines += _set_lines(data)
     tp = data.get("throughput")
     if tp and tp.get("runs"):
-        lines += ["", f"## Throughput (gunicorn, {tp['workers']} workers, 127.0.0.1)", "",
-                  "| endpoint | users | req/s | median ms | p95 ms | p99 ms | errors / requests |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Throughput (gunicorn, {tp['workers']} workers, 127.0.0.1)",
+            "",
+            "| endpoint | users | req/s | median ms | p95 ms | p99 ms | errors / requests |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in tp["runs"]:
-            lines.append(f"| {r.get('request') or r['mode']} | {r['users']} | {_fmt(r.get('rps'), 1)} | "
-                         f"{_fmt(r.get('median_ms'), 1)} | {_fmt(r.get('p95_ms'), 1)} | {_fmt(r.get('p99_ms'), 1)} | "
-                         f"{r.get('failures', '—')} / {r.get('requests', '—')} |")
+            lines.append(
+                f"| {r.get('request') or r['mode']} | {r['users']} | {_fmt(r.get('rps'), 1)} | "
+                f"{_fmt(r.get('median_ms'), 1)} | {_fmt(r.get('p95_ms'), 1)} | {_fmt(r.get('p99_ms'), 1)} | "
+                f"{r.get('failures', '—')} / {r.get('requests', '—')} |"
+            )
     errors = data.get("errors") or []
     if errors:
         lines += ["", "## Errors", ""] + [f"- {e['where']}: {e['error'][:200]}" for e in errors]

@@ -20,8 +20,18 @@ from neo4j._sync.io._bolt import Bolt
 
 # Bolt message signatures (bolt 4.x/5.x/6.x).
 MESSAGES = {
-    0x01: "HELLO", 0x02: "GOODBYE", 0x0F: "RESET", 0x10: "RUN", 0x11: "BEGIN", 0x12: "COMMIT",
-    0x13: "ROLLBACK", 0x2F: "DISCARD", 0x3F: "PULL", 0x54: "TELEMETRY", 0x66: "ROUTE", 0x6A: "LOGON",
+    0x01: "HELLO",
+    0x02: "GOODBYE",
+    0x0F: "RESET",
+    0x10: "RUN",
+    0x11: "BEGIN",
+    0x12: "COMMIT",
+    0x13: "ROLLBACK",
+    0x2F: "DISCARD",
+    0x3F: "PULL",
+    0x54: "TELEMETRY",
+    0x66: "ROUTE",
+    0x6A: "LOGON",
     0x6B: "LOGOFF",
 }
 

@@ -169,4 +169,3 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.replace(target, old)
         shutil.rmtree(old, ignore_errors=True)
     os.replace(new, target)
-

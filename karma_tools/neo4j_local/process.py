@@ -67,7 +67,6 @@ def server_command(settings: LocalNeo4jSettings, java: str) -> list[str]:
     ]
 
 
-
 # ------------------------------------------------------------------------------------------- processes, ports
 
 
@@ -294,7 +293,6 @@ def _auth_error_message(settings: LocalNeo4jSettings) -> str:
         f"{settings.data_dir} was initialised with another password. Restore the matching password file, or "
         f"stop the server and delete {settings.data_dir} (this destroys the local graph) to start afresh."
     )
-
 
 
 def _tail_file(path: Path, lines: int = 15) -> str:
@@ -580,7 +578,6 @@ def connection_info(settings: LocalNeo4jSettings | None = None) -> dict[str, str
             "Run `karma neo4j start`."
         )
     return {"uri": settings.uri(), "user": USER, "password": password}
-
 
 
 def local_connection(*, start_server: bool = False, echo: Echo | None = None) -> dict[str, str]:

@@ -63,7 +63,6 @@ def say(echo: Echo | None, message: str, event: str, **fields: object) -> None:
         echo(message)
 
 
-
 # --------------------------------------------------------------------------------------------------- settings
 
 
@@ -106,8 +105,9 @@ class LocalNeo4jSettings:
         http_raw = get("KARMA_NEO4J_HTTP_PORT")
         http_port = int(http_raw) if http_raw.isdigit() else -1
         if not 0 <= http_port <= 65535 or http_port == port:
-            raise Neo4jLocalError(f"KARMA_NEO4J_HTTP_PORT must be 0 (off) or a port 1-65535 other than Bolt's, "
-                                  f"got {http_raw!r}.")
+            raise Neo4jLocalError(
+                f"KARMA_NEO4J_HTTP_PORT must be 0 (off) or a port 1-65535 other than Bolt's, got {http_raw!r}."
+            )
 
         for name in ("KARMA_NEO4J_HEAP", "KARMA_NEO4J_PAGECACHE", "KARMA_NEO4J_TX_MEMORY"):
             if not _MEMORY_RE.match(get(name)):
@@ -213,8 +213,11 @@ def _http_lines(settings: LocalNeo4jSettings) -> list[str]:
     listen = _host_port(settings.listen, settings.http_port) if settings.listen else f":{settings.http_port}"
     bolt = _host_port(settings.connect_host, settings.bolt_port)
     # the HTTP discovery document tells Browser where Bolt is: our port, not the default 7687
-    return ["server.http.enabled=true", f"server.http.listen_address={listen}",
-            f"server.bolt.advertised_address={bolt}"]
+    return [
+        "server.http.enabled=true",
+        f"server.http.listen_address={listen}",
+        f"server.bolt.advertised_address={bolt}",
+    ]
 
 
 def render_conf(settings: LocalNeo4jSettings) -> str:
@@ -262,7 +265,5 @@ def write_conf(settings: LocalNeo4jSettings) -> Path:
     return settings.conf_file
 
 
-
 def tail_text(text: str, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
-

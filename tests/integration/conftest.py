@@ -16,8 +16,7 @@ __all__ = ["free_port"]  # imported from here by several test modules
 
 @pytest.fixture(scope="session")
 def service_env(neo4j_target):
-    env = {**os.environ, "NEO4J_URI": neo4j_target.uri, "KARMA_TESTCONTAINERS": "0",
-           "KARMA_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "NEO4J_URI": neo4j_target.uri, "KARMA_TESTCONTAINERS": "0", "KARMA_LOG_LEVEL": "WARNING"}
     if neo4j_target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = neo4j_target.auth
     return env
@@ -48,8 +47,14 @@ def cli(world, service_env, monkeypatch):
 
 
 def karma(service_env, *args, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", *args], env=service_env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        env=service_env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def _token(repo, name: str, role: str = "admin") -> dict:

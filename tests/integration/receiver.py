@@ -12,8 +12,8 @@ class Receiver:
     def __init__(self, port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}/hook"
-        self.received: list[dict] = []   # every request that reached the handler, in order
-        self.status = 200                # what the handler answers
+        self.received: list[dict] = []  # every request that reached the handler, in order
+        self.status = 200  # what the handler answers
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -24,9 +24,15 @@ class Receiver:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
-                    receiver.received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                                              "body": body, "json": json.loads(body), "path": self.path,
-                                              "answered": receiver.status})
+                    receiver.received.append(
+                        {
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "body": body,
+                            "json": json.loads(body),
+                            "path": self.path,
+                            "answered": receiver.status,
+                        }
+                    )
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -54,6 +54,7 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gunicorn exited ({self.proc.returncode}): {self.log_tail()}")
             return self.answers(path)
+
         wait_for(up, seconds, 0.3, f"gunicorn answering {path}")
 
     def stop(self) -> None:
@@ -64,11 +65,25 @@ def gunicorn(env: dict, *, workers: int = 2, log: Path | None = None, port: int 
     """Start gunicorn with the project's config (not waited for: call `wait_ready`)."""
     port = port or free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", "/dev/null",
-         "app:create_app()"],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-        stderr=log.open("wb") if log else subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "/dev/null",
+            "app:create_app()",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb") if log else subprocess.DEVNULL,
+    )
     return Gunicorn(proc, f"http://127.0.0.1:{port}", log)
 
 

@@ -25,8 +25,7 @@ def as_(app):
 
 
 def wide_prod_change(client, headers, **extra):
-    body = {"component": VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ for the new region",
-            **extra}
+    body = {"component": VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ for the new region", **extra}
     resp = client.post("/request-change", json=body, headers=headers)
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
@@ -44,8 +43,9 @@ def test_wide_prod_change_waits_for_approval_then_applies(client, as_):
 
     viewer = as_("val@usekarma.dev", "viewer")
     assert client.post(f"/changes/{result['change_id']}/approve", json={}, headers=viewer).status_code == 403
-    resp = client.post(f"/changes/{result['change_id']}/approve", json={"comment": "ok"},
-                       headers=as_("eve@strall.com", "approver"))
+    resp = client.post(
+        f"/changes/{result['change_id']}/approve", json={"comment": "ok"}, headers=as_("eve@strall.com", "approver")
+    )
     assert resp.status_code == 200, resp.get_json()
     approved = resp.get_json()
     assert approved["status"] == "applied" and approved["approved_by"] == "eve@strall.com"
@@ -73,8 +73,11 @@ def test_approval_reruns_against_the_graph_as_it_is_now(client, as_):
     first = wide_prod_change(client, ted)
     pinned = wide_prod_change(client, ted, proposed_change={"az_count": 4}, expected_version=1)
     # meanwhile another change to the same VPC is approved and applied
-    other = client.post("/request-change", headers=ted, json={
-        "component": VPC, "proposed_change": {"enable_ssm_endpoints": False}, "reason": "cost"}).get_json()
+    other = client.post(
+        "/request-change",
+        headers=ted,
+        json={"component": VPC, "proposed_change": {"enable_ssm_endpoints": False}, "reason": "cost"},
+    ).get_json()
     assert other["status"] == "pending_approval"
     assert client.post(f"/changes/{other['change_id']}/approve", json={}, headers=eve).get_json()["status"] == "applied"
     # the first one re-runs on the new config: both edits survive, versions follow each other
@@ -100,9 +103,15 @@ def test_deny(client, as_):
 
 
 def test_small_prod_changes_need_no_approval(client, as_):
-    resp = client.post("/request-change", headers=as_("ted@strall.com", "requester"), json={
-        "component": "cloudfront-distribution/strall-com", "proposed_change": {"price_class": "PriceClass_All"},
-        "reason": "latency"})
+    resp = client.post(
+        "/request-change",
+        headers=as_("ted@strall.com", "requester"),
+        json={
+            "component": "cloudfront-distribution/strall-com",
+            "proposed_change": {"price_class": "PriceClass_All"},
+            "reason": "latency",
+        },
+    )
     assert resp.get_json()["status"] == "applied"
 
 
@@ -120,18 +129,27 @@ def test_a_queued_change_that_now_needs_approval_waits_for_the_approver(make_app
         "      change:\n"
         "        type: serverless-site\n"
         "        changed_keys: {contains_any: [cloudfront_aliases]}\n"
-        "    message: '{change.component}: alias changes need an approver'\n")
+        "    message: '{change.component}: alias changes need an approver'\n"
+    )
     app = make_app(rules_dir=rules)
     client, tokens = app.test_client(), app.extensions["karma"].tokens
     ted = {"Authorization": f"Bearer {tokens.create('ted@strall.com', 'requester')[0]}"}
-    queued = client.post("/request-change", headers=ted, json={
-        "component": "serverless-site/karma-staging", "on_blocked": "queue",
-        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]}}).get_json()
+    queued = client.post(
+        "/request-change",
+        headers=ted,
+        json={
+            "component": "serverless-site/karma-staging",
+            "on_blocked": "queue",
+            "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+        },
+    ).get_json()
     assert queued["status"] == "queued", queued
     deploy = {"Authorization": f"Bearer {tokens.create('deploy', 'reporter')[0]}"}
-    report = client.put("/components/cloudfront-distribution/karma-staging/runtime", headers=deploy,
-                        json={"runtime": {"distribution_id": "E2", "domain_name": "d.cloudfront.net"},
-                              "reported_by": "deploy"})
+    report = client.put(
+        "/components/cloudfront-distribution/karma-staging/runtime",
+        headers=deploy,
+        json={"runtime": {"distribution_id": "E2", "domain_name": "d.cloudfront.net"}, "reported_by": "deploy"},
+    )
     assert report.status_code == 200, report.get_json()
     change = client.get(f"/changes/{queued['change_id']}").get_json()
     assert change["status"] == "pending_approval"

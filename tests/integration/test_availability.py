@@ -67,11 +67,14 @@ def test_boots_without_neo4j_serves_503_and_recovers_by_itself(server, proxy, au
     assert resp.status_code == 200 and elapsed < BOUND
     resp, elapsed = timed("GET", f"{url}/readyz")
     assert resp.status_code == 503 and resp.json()["status"] == "unavailable" and elapsed < BOUND
-    calls = [("GET", "/components", None), ("GET", f"/components/{SITE}", None), ("GET", "/log", None),
-             ("POST", "/plan", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
-             ("POST", "/request-change",
-              {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
-             ("GET", "/components", None)]  # authenticated or not: the database is needed either way
+    calls = [
+        ("GET", "/components", None),
+        ("GET", f"/components/{SITE}", None),
+        ("GET", "/log", None),
+        ("POST", "/plan", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
+        ("POST", "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}}),
+        ("GET", "/components", None),
+    ]  # authenticated or not: the database is needed either way
     for method, path, body in calls:
         assert_unavailable(*timed(method, f"{url}{path}", json=body, headers=auth_headers))
     assert_unavailable(*timed("GET", f"{url}/components"))  # anonymous: no 30 s refusal either
@@ -91,11 +94,19 @@ def test_boots_without_neo4j_serves_503_and_recovers_by_itself(server, proxy, au
     recovered = time.monotonic() - back
     assert recovered < BOUND, recovered
     for _ in range(4):  # each worker notices by itself, within its probe interval (0.5 s)
-        wait_for(lambda: requests.get(f"{url}/components", headers=auth_headers, timeout=10).status_code == 200,
-                 BOUND)
+        wait_for(lambda: requests.get(f"{url}/components", headers=auth_headers, timeout=10).status_code == 200, BOUND)
     assert graph_dump() == before  # nothing was written during the outage
-    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10, json={
-        "component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})), BOUND)
+    resp = wait_for(
+        lambda: _ok(
+            requests.post(
+                f"{url}/request-change",
+                headers=auth_headers,
+                timeout=10,
+                json={"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}},
+            )
+        ),
+        BOUND,
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
 
 
@@ -107,17 +118,34 @@ def test_losing_neo4j_mid_stream_answers_503_fast_then_recovers(server, proxy, a
     assert requests.post(f"{url}/request-change", json=change, headers=auth_headers, timeout=10).status_code == 200
     proxy.stop()  # every pooled connection reset at once
     for n in range(1, 9):
-        resp, elapsed = timed("POST", f"{url}/request-change", headers=auth_headers,
-                              json={**change, "proposed_change": {"comment": f"c{n}"}})
+        resp, elapsed = timed(
+            "POST",
+            f"{url}/request-change",
+            headers=auth_headers,
+            json={**change, "proposed_change": {"comment": f"c{n}"}},
+        )
         assert_unavailable(resp, elapsed)
     resp, elapsed = timed("GET", f"{url}/readyz")
     assert resp.status_code == 503 and elapsed < BOUND
     proxy.start()
     wait_for(lambda: requests.get(f"{url}/readyz", timeout=10).status_code == 200, 30)
-    resp = wait_for(lambda: _ok(requests.post(f"{url}/request-change", headers=auth_headers, timeout=10,
-                                              json={**change, "proposed_change": {"comment": "after"}})), BOUND)
+    resp = wait_for(
+        lambda: _ok(
+            requests.post(
+                f"{url}/request-change",
+                headers=auth_headers,
+                timeout=10,
+                json={**change, "proposed_change": {"comment": "after"}},
+            )
+        ),
+        BOUND,
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "applied", resp.text[:300]
-    comp = wait_for(lambda: _ok(requests.get(f"{url}/components/cloudfront-distribution/karma-dev",
-                                             headers=auth_headers, timeout=10)), BOUND)
+    comp = wait_for(
+        lambda: _ok(
+            requests.get(f"{url}/components/cloudfront-distribution/karma-dev", headers=auth_headers, timeout=10)
+        ),
+        BOUND,
+    )
     assert comp.status_code == 200, comp.text[:500]
     assert comp.json()["config"]["comment"] == "after"

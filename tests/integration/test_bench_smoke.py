@@ -37,8 +37,9 @@ def test_bulk_load_is_idempotent_and_stores_components_like_the_seed_loader(benc
     assert row["component"]["version"] == 1 and row["component"]["cfg_cidr"] == "10.200.0.0/16"
     assert {d["id"] for d in row["incoming"]} >= {"subnet/probe-core-a", "ecs-cluster/probe-core"}
     with driver.session() as session:
-        versions = session.run("MATCH (:Component {id: $id})-[:HAS_VERSION]->(v) RETURN count(v) AS n",
-                               id=generator.LOCAL.component).single()["n"]
+        versions = session.run(
+            "MATCH (:Component {id: $id})-[:HAS_VERSION]->(v) RETURN count(v) AS n", id=generator.LOCAL.component
+        ).single()["n"]
     assert versions == 1
 
 
@@ -47,8 +48,9 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     monkeypatch.setattr(harness, "HEADERS", {})
     monkeypatch.setattr(harness, "WARMUP_S", 0.0)
     assert harness.create_token(app)  # a requester token, sent by every harness request
-    cfg = harness.BenchConfig(plan_samples=3, apply_samples=2, warmup=1, naive_samples=1, rule_samples=2,
-                              out=tmp_path / "latest.json")
+    cfg = harness.BenchConfig(
+        plan_samples=3, apply_samples=2, warmup=1, naive_samples=1, rule_samples=2, out=tmp_path / "latest.json"
+    )
     state = harness.Run(cfg)
     state.warmed = True
     requests = harness.Requests("smoke")
@@ -72,7 +74,9 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     trips = harness._round_trips(state, cfg, repo, driver, requests, small, big, probes={"none": none})
     assert state.errors == [], state.errors
     assert [r["rules"] for r in trips["rows"]] == [5, 20]
-    assert all(r["plan"] >= 1 and r["apply"] >= 1 and r["apply_http"] == 200 for r in trips["rows"]), [(r["plan_http"], r["apply_http"], r["plan"], r["apply"]) for r in trips["rows"]]
+    assert all(r["plan"] >= 1 and r["apply"] >= 1 and r["apply_http"] == 200 for r in trips["rows"]), [
+        (r["plan_http"], r["apply_http"], r["plan"], r["apply"]) for r in trips["rows"]
+    ]
     assert trips["floor"] >= 1
 
     sets = harness._set_round_trips(state, client, driver, requests, sizes=(1, 3))
@@ -86,14 +90,21 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     planned = blast.set_plan(state, client, driver, samples=2, warm=1, operations=3)
     assert state.errors == [], state.errors
     assert planned["operations"] == 3 and planned["affected"] > 0 and planned["plan_over_floor"] > 0
-    sweep = blast.blast_sweep(state, client, driver, type("W", (), {"loader": BulkLoader(driver)})(),
-                              sizes=(10, 100), samples={10: 2, 100: 2})
+    sweep = blast.blast_sweep(
+        state, client, driver, type("W", (), {"loader": BulkLoader(driver)})(), sizes=(10, 100), samples={10: 2, 100: 2}
+    )
     assert state.errors == [], state.errors
     assert [r["affected"] for r in sweep["rows"]] == [10, 100], sweep
     assert sweep["plan_over_floor_max"] > 0 and sweep["slope_plan_ms_per_affected"] is not None
 
-    out = {"latency": {str(SIZE): latency}, "round_trips": trips, "errors": state.errors, "set_plan": planned,
-           "blast_radius": sweep, "set_round_trips": sets}
+    out = {
+        "latency": {str(SIZE): latency},
+        "round_trips": trips,
+        "errors": state.errors,
+        "set_plan": planned,
+        "blast_radius": sweep,
+        "set_round_trips": sets,
+    }
     out["targets"] = harness._targets(out)
     assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]
     assert "Latency" in harness.report.table(out) and "Blast radius" in harness.report.table(out)
@@ -101,8 +112,7 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert out["targets"]["set_round_trips_per_apply"]["value"] == sets["apply_max"]
 
 
-def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo,
-                                                                           monkeypatch):
+def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo, monkeypatch):
     from karma_tools.bench import authoring  # noqa: PLC0415
 
     app, _components = bench_world
@@ -110,8 +120,9 @@ def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench
     assert harness.create_token(app)
     tested = authoring.rules_test(harness.REPO_ROOT / "rules")
     assert tested["cases"] > 0 and tested["passed"] == tested["cases"] and tested["cases_per_s"] > 0
-    history = authoring.make_history(app.test_client(), harness._post, driver, harness.Requests("authoring"),
-                                     entries=30, distinct=4)
+    history = authoring.make_history(
+        app.test_client(), harness._post, driver, harness.Requests("authoring"), entries=30, distinct=4
+    )
     assert history["distinct"] == 4 and history["entries"] == 30, history
     replayed = authoring.replay(repo, harness.REPO_ROOT / "rules")
     assert replayed["entries"] >= 30 and replayed["errors"] == 0 and replayed["changed"] == 0, replayed

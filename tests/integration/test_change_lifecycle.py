@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 SITE = "serverless-site/karma-dev"
-EXAMPLE = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
-           "requested_by": "ted@strall.com"}
+EXAMPLE = {
+    "component": SITE,
+    "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    "requested_by": "ted@strall.com",
+}
 
 
 def post(client, path, body):
@@ -25,8 +28,9 @@ def test_the_seed_page_example_applies(client):
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["status"] == "applied" and entry["requested_by"] == "ted@strall.com"
     assert entry["component_id"] == SITE and set(entry["affected"]) == set(body["affected_components"])
-    assert entry["diff"] == [{"key": "cloudfront_aliases", "op": "changed", "old": ["dev.usekarma.dev"],
-                              "new": ["www.usekarma.dev"]}]
+    assert entry["diff"] == [
+        {"key": "cloudfront_aliases", "op": "changed", "old": ["dev.usekarma.dev"], "new": ["www.usekarma.dev"]}
+    ]
     comp = client.get(f"/components/{SITE}").get_json()
     assert comp["config"]["cloudfront_aliases"] == ["www.usekarma.dev"] and comp["version"] == 2
     versions = client.get(f"/components/{SITE}/versions").get_json()["versions"]
@@ -38,8 +42,15 @@ def test_result_explains_itself(client):
     assert body["status"] == "planned" and body["log_entry_id"] is None
     assert body["diff"][0]["key"] == "cloudfront_aliases"
     waves = body["actions"]["waves"]
-    assert waves[0] == [{"component": SITE, "type": "serverless-site", "action": "apply-config",
-                         "reason": "the requested change", "wave": 0}]
+    assert waves[0] == [
+        {
+            "component": SITE,
+            "type": "serverless-site",
+            "action": "apply-config",
+            "reason": "the requested change",
+            "wave": 0,
+        }
+    ]
     later = {i["component"]: i for w in waves[1:] for i in w}
     assert later["cloudfront-distribution/karma-dev"]["action"] == "redeploy"
     assert later["route53-zone/karma-dev"]["action"] == "reload"
@@ -49,17 +60,28 @@ def test_result_explains_itself(client):
     assert stmt["name"] == "commit_change" and "MATCH (c:Component {id: $id})" in stmt["cypher"]
     assert stmt["parameters"]["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]}
     assert stmt["parameters"]["version"] == 2
-    assert {r["id"]: r["depth"] for r in body["impact"]} == {"cloudfront-distribution/karma-dev": 1,
-                                                             "route53-zone/karma-dev": 1}
+    assert {r["id"]: r["depth"] for r in body["impact"]} == {
+        "cloudfront-distribution/karma-dev": 1,
+        "route53-zone/karma-dev": 1,
+    }
 
 
 def test_plan_writes_nothing(client, graph_dump):
     before = graph_dump()
-    for body in [EXAMPLE,
-                 {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-                  "requested_by": "ops@usekarma.dev"},
-                 {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
-                  "requested_by": "ops@usekarma.dev", "on_blocked": "queue"}]:
+    for body in [
+        EXAMPLE,
+        {
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "ops@usekarma.dev",
+        },
+        {
+            "component": "openapi/karma-api",
+            "proposed_change": {"s3_bucket_nickname": None},
+            "requested_by": "ops@usekarma.dev",
+            "on_blocked": "queue",
+        },
+    ]:
         code, result = post(client, "/plan", body)
         assert code == 200 and result["status"] == "planned", result
     assert graph_dump() == before
@@ -70,8 +92,11 @@ def decisions_for(body, effect):
 
 
 def test_subnet_change_rejected_while_instance_runs_then_applies_when_stopped(client):
-    change = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "subnet/karma-dev-private-a",
+        "proposed_change": {"cidr_block": "10.42.9.0/24"},
+        "requested_by": "ops@usekarma.dev",
+    }
     _, planned = post(client, "/plan", change)
     assert [d["component"] for d in decisions_for(planned, "reject")] == ["ec2-instance/karma-dev-bastion"]
     code, body = post(client, "/request-change", change)
@@ -83,9 +108,10 @@ def test_subnet_change_rejected_while_instance_runs_then_applies_when_stopped(cl
     assert client.get("/components/subnet/karma-dev-private-a").get_json()["config"]["cidr_block"] == "10.42.1.0/24"
     assert client.get(f"/log/{body['log_entry_id']}").get_json()["status"] == "rejected"
 
-    resp = client.put("/components/ec2-instance/karma-dev-bastion/runtime",
-                      json={"runtime": {"instance_id": "i-0a42b45710000001", "state": "stopped"},
-                            "reported_by": "deploy-pipeline"})
+    resp = client.put(
+        "/components/ec2-instance/karma-dev-bastion/runtime",
+        json={"runtime": {"instance_id": "i-0a42b45710000001", "state": "stopped"}, "reported_by": "deploy-pipeline"},
+    )
     assert resp.status_code == 200
     code, body = post(client, "/request-change", change)
     assert body["status"] == "applied", body
@@ -93,9 +119,11 @@ def test_subnet_change_rejected_while_instance_runs_then_applies_when_stopped(cl
 
 
 def test_alias_update_waits_for_distribution_outputs(client):
-    change = {"component": "serverless-site/karma-staging",
-              "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
-              "requested_by": "ted@strall.com"}
+    change = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+        "requested_by": "ted@strall.com",
+    }
     _, body = post(client, "/request-change", change)
     assert body["status"] == "rejected"
     blocks = decisions_for(body, "block")
@@ -110,22 +138,34 @@ def test_alias_update_waits_for_distribution_outputs(client):
 
 
 def test_removing_shared_bucket_reference_is_blocked_naming_the_lambda(client):
-    change = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "openapi/karma-api",
+        "proposed_change": {"s3_bucket_nickname": None},
+        "requested_by": "ops@usekarma.dev",
+    }
     _, body = post(client, "/request-change", change)
     assert body["status"] == "rejected"
     blocks = decisions_for(body, "block")
     assert "lambda/karma-graph-query" in [d["component"] for d in blocks]
     assert any("lambda/karma-graph-query" in d["message"] for d in blocks)
-    assert body["graph_patch"]["edges_removed"] == [{"source": "openapi/karma-api", "target": "s3-bucket/karma-shared",
-                                                     "kind": "depends_on", "via": "s3_bucket_nickname"}]
+    assert body["graph_patch"]["edges_removed"] == [
+        {
+            "source": "openapi/karma-api",
+            "target": "s3-bucket/karma-shared",
+            "kind": "depends_on",
+            "via": "s3_bucket_nickname",
+        }
+    ]
     deps = client.get("/components/openapi/karma-api").get_json()["dependencies"]
     assert [d["id"] for d in deps] == ["s3-bucket/karma-shared"]  # edge still there
 
 
 def test_prod_changes_need_a_reason(client):
-    change = {"component": "cloudfront-distribution/strall-com", "proposed_change": {"price_class": "PriceClass_All"},
-              "requested_by": "ted@strall.com"}
+    change = {
+        "component": "cloudfront-distribution/strall-com",
+        "proposed_change": {"price_class": "PriceClass_All"},
+        "requested_by": "ted@strall.com",
+    }
     _, body = post(client, "/request-change", change)
     assert body["status"] == "rejected"
     assert decisions_for(body, "reject") + decisions_for(body, "block")
@@ -134,16 +174,22 @@ def test_prod_changes_need_a_reason(client):
 
 
 def test_runtime_contract_violation_is_reported(client):
-    change = {"component": "vpc/karma-dev", "proposed_change": {"single_nat_gateway": False},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "vpc/karma-dev",
+        "proposed_change": {"single_nat_gateway": False},
+        "requested_by": "ops@usekarma.dev",
+    }
     _, body = post(client, "/plan", change)
     flagged = [d for d in body["decisions"] if d["component"] == "ecs-service/karma-dev-ingest"]
     assert flagged and "default_security_group_id" in flagged[0]["message"]
 
 
 def test_actions_order_providers_before_consumers(client):
-    _, body = post(client, "/plan", {"component": "vpc/karma-dev", "proposed_change": {"az_count": 3},
-                                     "requested_by": "ops@usekarma.dev"})
+    _, body = post(
+        client,
+        "/plan",
+        {"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}, "requested_by": "ops@usekarma.dev"},
+    )
     wave_of = {i["component"]: i["wave"] for w in body["actions"]["waves"] for i in w}
     assert wave_of["vpc/karma-dev"] == 0
     assert wave_of["subnet/karma-dev-private-a"] < wave_of["ec2-instance/karma-dev-bastion"]
@@ -153,9 +199,11 @@ def test_actions_order_providers_before_consumers(client):
 
 
 def test_nested_merge_patch(client):
-    change = {"component": "lambda/karma-graph-query",
-              "proposed_change": {"functions": {"karma-graph-query": {"timeout": 30, "memory_size": None}}},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "lambda/karma-graph-query",
+        "proposed_change": {"functions": {"karma-graph-query": {"timeout": 30, "memory_size": None}}},
+        "requested_by": "ops@usekarma.dev",
+    }
     _, body = post(client, "/request-change", change)
     assert body["status"] == "applied", body
     fn = client.get("/components/lambda/karma-graph-query").get_json()["config"]["functions"]["karma-graph-query"]
@@ -163,8 +211,11 @@ def test_nested_merge_patch(client):
 
 
 def test_reference_keys_patch_edges(client):
-    drop = {"component": "clickhouse/karma-dev", "proposed_change": {"s3_bucket_nickname": None},
-            "requested_by": "ops@usekarma.dev"}
+    drop = {
+        "component": "clickhouse/karma-dev",
+        "proposed_change": {"s3_bucket_nickname": None},
+        "requested_by": "ops@usekarma.dev",
+    }
     _, body = post(client, "/request-change", drop)
     assert body["status"] == "applied", body
     deps = {d["id"] for d in client.get("/components/clickhouse/karma-dev").get_json()["dependencies"]}
@@ -183,28 +234,57 @@ def test_reference_keys_patch_edges(client):
 BAD = [
     ("unknown component", {**EXAMPLE, "component": "serverless-site/nope"}, 404, None),
     ("malformed component id", {**EXAMPLE, "component": "no-slash"}, 404, None),
-    ("unknown key", {**EXAMPLE, "proposed_change": {"cloudfront_aliasez": ["x"]}}, 422,
-     "proposed_change.cloudfront_aliasez"),
-    ("wrong value type", {**EXAMPLE, "proposed_change": {"cloudfront_aliases": "www.usekarma.dev"}}, 422,
-     "proposed_change.cloudfront_aliases"),
+    (
+        "unknown key",
+        {**EXAMPLE, "proposed_change": {"cloudfront_aliasez": ["x"]}},
+        422,
+        "proposed_change.cloudfront_aliasez",
+    ),
+    (
+        "wrong value type",
+        {**EXAMPLE, "proposed_change": {"cloudfront_aliases": "www.usekarma.dev"}},
+        422,
+        "proposed_change.cloudfront_aliases",
+    ),
     ("removing a required key", {**EXAMPLE, "proposed_change": {"site_name": None}}, 422, "proposed_change.site_name"),
-    ("missing component", {"proposed_change": {"cloudfront_aliases": ["a"]}, "requested_by": "ted@strall.com"}, 422,
-     "component"),
+    (
+        "missing component",
+        {"proposed_change": {"cloudfront_aliases": ["a"]}, "requested_by": "ted@strall.com"},
+        422,
+        "component",
+    ),
     ("missing proposed_change", {"component": SITE, "requested_by": "ted@strall.com"}, 422, "proposed_change"),
     ("proposed_change not an object", {**EXAMPLE, "proposed_change": ["x"]}, 422, "proposed_change"),
     ("unknown body field", {**EXAMPLE, "priority": "high"}, 422, "priority"),
     ("bad on_blocked", {**EXAMPLE, "on_blocked": "later"}, 422, "on_blocked"),
-    ("reference to a missing component", {"component": "clickhouse/karma-dev",
-                                          "proposed_change": {"s3_bucket_nickname": "nope"},
-                                          "requested_by": "ops"}, 422, "proposed_change.s3_bucket_nickname"),
-    ("reference to a component of the wrong type", {"component": "clickhouse/karma-dev",
-                                                    "proposed_change": {"vpc_nickname": "karma-shared"},
-                                                    "requested_by": "ops"}, 422, "proposed_change.vpc_nickname"),
-    ("reference across environments", {"component": "clickhouse/karma-dev",
-                                       "proposed_change": {"vpc_nickname": "karma-prod"},
-                                       "requested_by": "ops"}, 422, "proposed_change.vpc_nickname"),
-    ("a change that changes nothing", {**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["dev.usekarma.dev"]}},
-     422, "proposed_change"),
+    (
+        "reference to a missing component",
+        {"component": "clickhouse/karma-dev", "proposed_change": {"s3_bucket_nickname": "nope"}, "requested_by": "ops"},
+        422,
+        "proposed_change.s3_bucket_nickname",
+    ),
+    (
+        "reference to a component of the wrong type",
+        {
+            "component": "clickhouse/karma-dev",
+            "proposed_change": {"vpc_nickname": "karma-shared"},
+            "requested_by": "ops",
+        },
+        422,
+        "proposed_change.vpc_nickname",
+    ),
+    (
+        "reference across environments",
+        {"component": "clickhouse/karma-dev", "proposed_change": {"vpc_nickname": "karma-prod"}, "requested_by": "ops"},
+        422,
+        "proposed_change.vpc_nickname",
+    ),
+    (
+        "a change that changes nothing",
+        {**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["dev.usekarma.dev"]}},
+        422,
+        "proposed_change",
+    ),
     ("expected_version not an integer", {**EXAMPLE, "expected_version": "1"}, 422, "expected_version"),
 ]
 
@@ -250,7 +330,9 @@ def test_a_commit_that_fails_midway_writes_nothing(app, client, graph_dump):
     # The next commit reuses an existing AuditEntry id: the statement has already set the new config,
     # version and ConfigVersion when the unique constraint fails on CREATE (:AuditEntry).
     service.new_id = lambda prefix: first["log_entry_id"] if prefix == "log" else "chg-midway"
-    resp = client.post("/request-change", json={**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}})
+    resp = client.post(
+        "/request-change", json={**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}}
+    )
     assert resp.status_code == 500 and resp.is_json and "Traceback" not in resp.get_data(as_text=True)
     assert graph_dump() == before
     comp = client.get(f"/components/{SITE}").get_json()
@@ -259,8 +341,11 @@ def test_a_commit_that_fails_midway_writes_nothing(app, client, graph_dump):
 
 def test_just_apply_mode_skips_rules_and_propagation(make_app, graph_dump):
     client = make_app(mode="just-apply").test_client()
-    change = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "subnet/karma-dev-private-a",
+        "proposed_change": {"cidr_block": "10.42.9.0/24"},
+        "requested_by": "ops@usekarma.dev",
+    }
     code, body = post(client, "/request-change", change)
     assert code == 200 and body["status"] == "applied"  # the running bastion is not consulted
     assert body["affected_components"] == [] and body["decisions"] == [] and body["mode"] == "just-apply"
@@ -273,8 +358,15 @@ def test_just_apply_mode_skips_rules_and_propagation(make_app, graph_dump):
 
 def test_audit_log_filters_and_pages(client):
     post(client, "/request-change", EXAMPLE)
-    post(client, "/request-change", {"component": "subnet/karma-dev-private-a",
-                                     "proposed_change": {"cidr_block": "10.42.9.0/24"}, "requested_by": "eve@x"})
+    post(
+        client,
+        "/request-change",
+        {
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "eve@x",
+        },
+    )
     post(client, "/request-change", {**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})
     everything = client.get("/log").get_json()
     assert everything["total"] == 3

@@ -7,11 +7,20 @@ STAGING = "serverless-site/karma-staging"
 
 
 def test_list_filters_and_pages(client):
-    applied = client.post("/request-change", json={"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
-                                                   "requested_by": "ted@strall.com"}).get_json()
-    queued = client.post("/request-change", json={"component": STAGING, "on_blocked": "queue", "reason": "beta",
-                                                  "proposed_change": {"cloudfront_aliases": ["b.x"]},
-                                                  "requested_by": "ops@usekarma.dev"}).get_json()
+    applied = client.post(
+        "/request-change",
+        json={"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
+    ).get_json()
+    queued = client.post(
+        "/request-change",
+        json={
+            "component": STAGING,
+            "on_blocked": "queue",
+            "reason": "beta",
+            "proposed_change": {"cloudfront_aliases": ["b.x"]},
+            "requested_by": "ops@usekarma.dev",
+        },
+    ).get_json()
     assert (applied["status"], queued["status"]) == ("applied", "queued")
     everything = client.get("/changes").get_json()
     assert [c["id"] for c in everything["items"]] == [queued["change_id"], applied["change_id"]]

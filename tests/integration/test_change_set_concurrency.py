@@ -20,8 +20,12 @@ N = 10
 
 
 def _set(first, second, key):
-    return {"changes": [{"op": "update", "component": first, "proposed_change": {"tags": {key: "x"}}},
-                        {"op": "update", "component": second, "proposed_change": {"tags": {key: "x"}}}]}
+    return {
+        "changes": [
+            {"op": "update", "component": first, "proposed_change": {"tags": {key: "x"}}},
+            {"op": "update", "component": second, "proposed_change": {"tags": {key: "x"}}},
+        ]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +33,25 @@ def second_gunicorn_url(service_env, repo):
     """A second gunicorn master (its own workers) on the same Neo4j: sets arrive through two servers."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
-        env=service_env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "/dev/null",
+            "app:create_app()",
+        ],
+        env=service_env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None:
@@ -54,13 +74,17 @@ def second_gunicorn_url(service_env, repo):
 def test_overlapping_sets_all_apply_with_no_lost_update(gunicorn_url, second_gunicorn_url, world, auth_headers):
     # the a-sets lock DIST then SUBNET in request order, the b-sets the other way round: only the
     # gate's one lock order (by id) keeps them from deadlocking; each half goes to another server
-    jobs = [job for i in range(N) for job in ((gunicorn_url, _set(DIST, SUBNET, f"a{i}")),
-                                              (second_gunicorn_url, _set(SUBNET, DIST, f"b{i}")))]
+    jobs = [
+        job
+        for i in range(N)
+        for job in ((gunicorn_url, _set(DIST, SUBNET, f"a{i}")), (second_gunicorn_url, _set(SUBNET, DIST, f"b{i}")))
+    ]
     with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
         session.headers.update(auth_headers)
-        responses = list(pool.map(lambda job: session.post(f"{job[0]}/request-change", json=job[1], timeout=120),
-                                  jobs))
-    assert [r.status_code for r in responses] == [200] * (2 * N), [r.text for r in responses if r.status_code != 200][:2]
+        responses = list(pool.map(lambda job: session.post(f"{job[0]}/request-change", json=job[1], timeout=120), jobs))
+    assert [r.status_code for r in responses] == [200] * (2 * N), [r.text for r in responses if r.status_code != 200][
+        :2
+    ]
     assert all(r.json()["status"] == "applied" for r in responses)
     keys = {f"a{i}" for i in range(N)} | {f"b{i}" for i in range(N)}
     for cid in (DIST, SUBNET):

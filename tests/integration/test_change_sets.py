@@ -8,15 +8,24 @@ import pytest
 from karma_tools.bench.roundtrips import RoundTrips
 
 WHO = "ted@strall.com"
-NEW_SUBNET = {"op": "create", "component": "subnet/karma-dev-private-c", "environment": "dev",
-              "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24",
-                         "availability_zone": "us-east-1c"}}
-NEW_INSTANCE = {"op": "create", "component": "ec2-instance/karma-dev-worker", "environment": "dev",
-                "config": {"subnet_nickname": "karma-dev-private-c", "instance_type": "t3.micro",
-                           "ami": "ami-0c02fb55956c7d316"}}
+NEW_SUBNET = {
+    "op": "create",
+    "component": "subnet/karma-dev-private-c",
+    "environment": "dev",
+    "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24", "availability_zone": "us-east-1c"},
+}
+NEW_INSTANCE = {
+    "op": "create",
+    "component": "ec2-instance/karma-dev-worker",
+    "environment": "dev",
+    "config": {"subnet_nickname": "karma-dev-private-c", "instance_type": "t3.micro", "ami": "ami-0c02fb55956c7d316"},
+}
 # the lambda moves off the openapi spec (and so off bucket karma-shared) onto another bucket
-MOVE_LAMBDA = {"op": "update", "component": "lambda/karma-graph-query",
-               "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"}}
+MOVE_LAMBDA = {
+    "op": "update",
+    "component": "lambda/karma-graph-query",
+    "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"},
+}
 DROP_BUCKET_REF = {"op": "update", "component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
 
 
@@ -47,15 +56,28 @@ def test_create_alone(client):
 
 
 def test_update_alone_in_a_set_and_the_single_body_unchanged(client):
-    code, body = send(client, [{"op": "update", "component": "serverless-site/karma-dev",
-                                "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}])
+    code, body = send(
+        client,
+        [
+            {
+                "op": "update",
+                "component": "serverless-site/karma-dev",
+                "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+            }
+        ],
+    )
     assert code == 200 and body["status"] == "applied", body
     assert set(body["affected_components"]) == {"route53-zone/karma-dev", "cloudfront-distribution/karma-dev"}
     assert body["operations"][0]["diff"][0]["key"] == "cloudfront_aliases"
     assert component(client, "serverless-site/karma-dev")["version"] == 2
-    single = client.post("/request-change", json={"component": "serverless-site/karma-dev",
-                                                  "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]},
-                                                  "requested_by": WHO}).get_json()
+    single = client.post(
+        "/request-change",
+        json={
+            "component": "serverless-site/karma-dev",
+            "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]},
+            "requested_by": WHO,
+        },
+    ).get_json()
     assert single["status"] == "applied" and single["diff"][0]["key"] == "cloudfront_aliases"
     assert "operations" not in single and single["version"] == {"current": 2, "after": 3}
 
@@ -80,13 +102,18 @@ def test_delete_alone_keeps_history_readable(client):
 
 
 def test_mixed_set_is_ordered_providers_first_and_applies_as_one(client):
-    update = {"op": "update", "component": "serverless-site/karma-dev",
-              "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
+    update = {
+        "op": "update",
+        "component": "serverless-site/karma-dev",
+        "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    }
     code, body = send(client, [NEW_INSTANCE, update, NEW_SUBNET])  # the instance names the new subnet
     assert code == 200 and body["status"] == "applied", body
-    assert body["order"] == ["serverless-site/karma-dev", "subnet/karma-dev-private-c",
-                             "ec2-instance/karma-dev-worker"] or \
-        body["order"].index("subnet/karma-dev-private-c") < body["order"].index("ec2-instance/karma-dev-worker")
+    assert body["order"] == [
+        "serverless-site/karma-dev",
+        "subnet/karma-dev-private-c",
+        "ec2-instance/karma-dev-worker",
+    ] or body["order"].index("subnet/karma-dev-private-c") < body["order"].index("ec2-instance/karma-dev-worker")
     assert [o["index"] for o in body["operations"]] == [0, 1, 2]
     worker = component(client, "ec2-instance/karma-dev-worker")
     assert [d["id"] for d in worker["dependencies"]] == ["subnet/karma-dev-private-c"]
@@ -117,8 +144,9 @@ def test_a_delete_still_referenced_is_refused_naming_each_referrer(client, graph
     before = graph_dump()
     code, body = send(client, [{"op": "delete", "component": "s3-bucket/karma-shared"}])
     assert code == 409 and body["cause"] == "still_referenced", body
-    assert body["referrers"] == [{"component": "s3-bucket/karma-shared", "referrer": "openapi/karma-api",
-                                  "key": "s3_bucket_nickname"}]
+    assert body["referrers"] == [
+        {"component": "s3-bucket/karma-shared", "referrer": "openapi/karma-api", "key": "s3_bucket_nickname"}
+    ]
     assert graph_dump() == before
     # with its referrer (and the lambda behind it) moved in the same set, it goes
     code, body = send(client, [MOVE_LAMBDA, DROP_BUCKET_REF, {"op": "delete", "component": "s3-bucket/karma-shared"}])
@@ -127,15 +155,18 @@ def test_a_delete_still_referenced_is_refused_naming_each_referrer(client, graph
     assert component(client, "s3-bucket/karma-shared") is None
 
 
-EXPLICIT = {"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared",
-            "kind": "depends_on"}
+EXPLICIT = {"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "depends_on"}
 
 
 def test_explicit_edges_are_added_and_removed_as_operations(client):
     code, body = send(client, [EXPLICIT])
     assert code == 200 and body["status"] == "applied", body
-    assert body["operations"][0]["edge"] == {**{k: EXPLICIT[k] for k in ("kind",)}, "source": "lambda/karma-api",
-                                             "target": "s3-bucket/karma-shared", "via": "seed"}
+    assert body["operations"][0]["edge"] == {
+        **{k: EXPLICIT[k] for k in ("kind",)},
+        "source": "lambda/karma-api",
+        "target": "s3-bucket/karma-shared",
+        "via": "seed",
+    }
     deps = component(client, "lambda/karma-api")["dependencies"]
     assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in deps
     assert send(client, [EXPLICIT])[1]["cause"] == "edge_exists"
@@ -144,8 +175,9 @@ def test_explicit_edges_are_added_and_removed_as_operations(client):
     assert "lambda/karma-api" in [a["id"] for a in impact["affected"]]
     undo = client.post(f"/changes/{body['change_id']}/rollback", json={"requested_by": WHO}).get_json()
     assert undo["status"] == "applied" and undo["operations"][0]["op"] == "remove_edge", undo
-    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} not in \
-        component(client, "lambda/karma-api")["dependencies"]
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} not in component(
+        client, "lambda/karma-api"
+    )["dependencies"]
     code, body = send(client, [{**EXPLICIT, "op": "remove_edge"}])
     assert code == 404 and body["cause"] == "unknown_edge"
     code, body = send(client, [{**EXPLICIT, "target": "s3-bucket/karma-prod-nope"}])
@@ -166,22 +198,45 @@ def test_deleting_a_bucket_a_lambda_still_uses_is_blocked(client):
     assert component(client, "lambda/karma-graph-query")["config"]["openapi_nickname"] == "karma-api"
 
 
-@pytest.mark.parametrize("changes,field", [
-    ([], "changes"),
-    ([{"op": "rename", "component": "vpc/karma-dev"}], "changes"),
-    ([{"op": "delete", "component": "vpc/karma-dev"}, {"op": "delete", "component": "vpc/karma-dev"}],
-     "changes[1].component"),
-    ([{"op": "update", "component": "vpc/karma-dev"}], "changes"),
-    ([{**NEW_SUBNET, "runtime": {"subnet_id": "x"}}], "changes"),
-    ([{**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "vpc_nickname": "nope"}}],
-     "changes[0].config.vpc_nickname"),
-    ([{**NEW_SUBNET, "environment": "prod"}], "changes[0].config.vpc_nickname"),
-    ([{"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "likes"}],
-     "changes"),
-    ([{"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "depends_on"},
-      {"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "depends_on"}],
-     "changes[1].component"),
-])
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ([], "changes"),
+        ([{"op": "rename", "component": "vpc/karma-dev"}], "changes"),
+        (
+            [{"op": "delete", "component": "vpc/karma-dev"}, {"op": "delete", "component": "vpc/karma-dev"}],
+            "changes[1].component",
+        ),
+        ([{"op": "update", "component": "vpc/karma-dev"}], "changes"),
+        ([{**NEW_SUBNET, "runtime": {"subnet_id": "x"}}], "changes"),
+        (
+            [{**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "vpc_nickname": "nope"}}],
+            "changes[0].config.vpc_nickname",
+        ),
+        ([{**NEW_SUBNET, "environment": "prod"}], "changes[0].config.vpc_nickname"),
+        (
+            [{"op": "add_edge", "component": "lambda/karma-api", "target": "s3-bucket/karma-shared", "kind": "likes"}],
+            "changes",
+        ),
+        (
+            [
+                {
+                    "op": "add_edge",
+                    "component": "lambda/karma-api",
+                    "target": "s3-bucket/karma-shared",
+                    "kind": "depends_on",
+                },
+                {
+                    "op": "add_edge",
+                    "component": "lambda/karma-api",
+                    "target": "s3-bucket/karma-shared",
+                    "kind": "depends_on",
+                },
+            ],
+            "changes[1].component",
+        ),
+    ],
+)
 def test_invalid_sets_are_422_and_write_nothing(client, graph_dump, changes, field):
     before = graph_dump()
     code, body = send(client, changes)
@@ -191,14 +246,34 @@ def test_invalid_sets_are_422_and_write_nothing(client, graph_dump, changes, fie
 
 
 def test_create_referencing_a_component_deleted_in_the_set_is_409(client):
-    code, body = send(client, [{"op": "delete", "component": "ec2-instance/karma-dev-bastion"},
-                               {"op": "create", "component": "ec2-instance/karma-dev-bastion-2", "environment": "dev",
-                                "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro",
-                                           "ami": "ami-0c02fb55956c7d316"}}])
+    code, body = send(
+        client,
+        [
+            {"op": "delete", "component": "ec2-instance/karma-dev-bastion"},
+            {
+                "op": "create",
+                "component": "ec2-instance/karma-dev-bastion-2",
+                "environment": "dev",
+                "config": {
+                    "subnet_nickname": "karma-dev-private-a",
+                    "instance_type": "t3.micro",
+                    "ami": "ami-0c02fb55956c7d316",
+                },
+            },
+        ],
+    )
     assert code == 200 and body["status"] == "applied", body  # unrelated: fine
-    code, body = send(client, [{"op": "delete", "component": "subnet/karma-dev-private-a"},
-                               {"op": "update", "component": "ec2-instance/karma-dev-bastion-2",
-                                "proposed_change": {"instance_type": "t3.small"}}])
+    code, body = send(
+        client,
+        [
+            {"op": "delete", "component": "subnet/karma-dev-private-a"},
+            {
+                "op": "update",
+                "component": "ec2-instance/karma-dev-bastion-2",
+                "proposed_change": {"instance_type": "t3.small"},
+            },
+        ],
+    )
     assert code == 409 and body["cause"] == "still_referenced"
 
 
@@ -213,8 +288,9 @@ def test_a_failure_after_the_last_operation_writes_nothing(app, client, graph_du
 
     before = graph_dump()
     monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
-    resp = client.post("/request-change", json={"changes": [NEW_SUBNET, NEW_INSTANCE, MOVE_LAMBDA],
-                                                "requested_by": WHO})
+    resp = client.post(
+        "/request-change", json={"changes": [NEW_SUBNET, NEW_INSTANCE, MOVE_LAMBDA], "requested_by": WHO}
+    )
     assert resp.status_code == 500 and resp.is_json
     assert graph_dump() == before
 
@@ -249,9 +325,19 @@ def test_idempotency_key_replays_a_set(client):
 
 @pytest.mark.parametrize("size", [1, 10, 100])
 def test_round_trips_do_not_grow_with_the_set(client, size):
-    changes = [{"op": "create", "component": f"subnet/karma-dev-rt-{i}", "environment": "dev",
-                "config": {"vpc_nickname": "karma-dev", "cidr_block": f"10.42.{100 + i}.0/24",
-                           "availability_zone": "us-east-1a"}} for i in range(size)]
+    changes = [
+        {
+            "op": "create",
+            "component": f"subnet/karma-dev-rt-{i}",
+            "environment": "dev",
+            "config": {
+                "vpc_nickname": "karma-dev",
+                "cidr_block": f"10.42.{100 + i}.0/24",
+                "availability_zone": "us-east-1a",
+            },
+        }
+        for i in range(size)
+    ]
     send(client, changes, path="/plan")  # warm: token cached, connection pooled
     with RoundTrips() as plan_trips:
         planned = send(client, changes, path="/plan")[1]
@@ -261,8 +347,11 @@ def test_round_trips_do_not_grow_with_the_set(client, size):
     assert len(plan_trips.flushes) <= 2 and len(apply_trips.flushes) <= 3, (plan_trips.flushes, apply_trips.flushes)
 
 
-ALIAS = {"op": "update", "component": "serverless-site/karma-staging",
-         "proposed_change": {"cloudfront_aliases": ["new.staging.usekarma.dev"]}}
+ALIAS = {
+    "op": "update",
+    "component": "serverless-site/karma-staging",
+    "proposed_change": {"cloudfront_aliases": ["new.staging.usekarma.dev"]},
+}
 
 
 def test_a_blocked_set_waits_whole_and_applies_whole(client):
@@ -274,14 +363,20 @@ def test_a_blocked_set_waits_whole_and_applies_whole(client):
     assert [i["id"] for i in queue["items"]] == [body["change_id"]]
     assert client.post("/queue/process", json={}).get_json()["processed"][0]["status"] == "queued"
     dist = "cloudfront-distribution/karma-staging"
-    resp = client.put(f"/components/{dist}/runtime", json={
-        "runtime": {"distribution_id": "E2STAGING", "domain_name": "d2.cloudfront.net"}, "reported_by": "deploy@x"})
+    resp = client.put(
+        f"/components/{dist}/runtime",
+        json={
+            "runtime": {"distribution_id": "E2STAGING", "domain_name": "d2.cloudfront.net"},
+            "reported_by": "deploy@x",
+        },
+    )
     assert resp.status_code == 200, resp.get_json()
     change = client.get(f"/changes/{body['change_id']}").get_json()
     assert change["status"] == "applied", change
     assert component(client, "subnet/karma-dev-private-c")["version"] == 1
-    assert component(client, "serverless-site/karma-staging")["config"]["cloudfront_aliases"] == \
-        ["new.staging.usekarma.dev"]
+    assert component(client, "serverless-site/karma-staging")["config"]["cloudfront_aliases"] == [
+        "new.staging.usekarma.dev"
+    ]
 
 
 def test_a_queued_set_can_be_cancelled(client):
@@ -293,11 +388,14 @@ def test_a_queued_set_can_be_cancelled(client):
 
 
 def test_rollback_of_a_set_with_a_delete_recreates_it(client, driver):
-    driver.execute_query("MATCH (l:Component {id: 'lambda/karma-api'}), (b:Component {id: 's3-bucket/karma-shared'}) "
-                         "MERGE (b)-[:DEPENDS_ON {via: 'seed'}]->(l)")  # an explicit edge the delete takes along
+    driver.execute_query(
+        "MATCH (l:Component {id: 'lambda/karma-api'}), (b:Component {id: 's3-bucket/karma-shared'}) "
+        "MERGE (b)-[:DEPENDS_ON {via: 'seed'}]->(l)"
+    )  # an explicit edge the delete takes along
     old = component(client, "s3-bucket/karma-shared")
-    code, body = send(client, [NEW_SUBNET, MOVE_LAMBDA, DROP_BUCKET_REF,
-                               {"op": "delete", "component": "s3-bucket/karma-shared"}])
+    code, body = send(
+        client, [NEW_SUBNET, MOVE_LAMBDA, DROP_BUCKET_REF, {"op": "delete", "component": "s3-bucket/karma-shared"}]
+    )
     assert code == 200 and body["status"] == "applied", body
     resp = client.post(f"/changes/{body['change_id']}/rollback", json={"requested_by": WHO, "reason": "undo"})
     assert resp.status_code == 200, resp.get_json()
@@ -306,7 +404,10 @@ def test_rollback_of_a_set_with_a_delete_recreates_it(client, driver):
     assert {o["op"] for o in undo["operations"]} == {"create", "update", "delete"}
     back = component(client, "s3-bucket/karma-shared")
     assert back["config"] == old["config"] and back["environment"] == "dev"
-    assert [d["id"] for d in back["dependencies"]] == ["lambda/karma-api"], (body["operations"][3]["deleted"], undo["operations"][3]["edges_added"])
+    assert [d["id"] for d in back["dependencies"]] == ["lambda/karma-api"], (
+        body["operations"][3]["deleted"],
+        undo["operations"][3]["edges_added"],
+    )
     assert component(client, "subnet/karma-dev-private-c") is None
     assert component(client, "openapi/karma-api")["config"]["s3_bucket_nickname"] == "karma-shared"
     assert component(client, "lambda/karma-graph-query")["config"]["openapi_nickname"] == "karma-api"
@@ -318,8 +419,10 @@ def test_a_set_needing_approval_waits_then_applies(client, app):
     tokens = app.extensions["karma"].tokens
     ted = {"Authorization": f"Bearer {tokens.create(WHO, 'requester')[0]}"}
     ann = {"Authorization": f"Bearer {tokens.create('ann@strall.com', 'approver')[0]}"}
-    body = {"changes": [{"op": "update", "component": "vpc/karma-prod", "proposed_change": {"az_count": 3}}],
-            "reason": "third AZ"}
+    body = {
+        "changes": [{"op": "update", "component": "vpc/karma-prod", "proposed_change": {"az_count": 3}}],
+        "reason": "third AZ",
+    }
     result = client.post("/request-change", json=body, headers=ted).get_json()
     assert result["status"] == "pending_approval", result
     assert client.post(f"/changes/{result['change_id']}/approve", json={}, headers=ted).status_code == 403
@@ -349,15 +452,23 @@ def test_each_operation_sees_its_siblings_as_the_set_leaves_them(client):
     assert code == 200 and [d["rule_id"] for d in body["blockers"]] == ["subnet-cidr-overlaps-sibling"], body
     assert "subnet/karma-dev-private-a" in body["decisions"][0]["message"]
     # two creates of one set overlapping each other: the second sees the first
-    twin = {**NEW_SUBNET, "component": "subnet/karma-dev-private-d",
-            "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.3.0/25"}}
+    twin = {
+        **NEW_SUBNET,
+        "component": "subnet/karma-dev-private-d",
+        "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.3.0/25"},
+    }
     code, body = send(client, [NEW_SUBNET, twin])
     assert code == 200 and body["status"] == "rejected", body
     assert [(d["rule_id"], d["operation"]) for d in body["decisions"]] == [("subnet-cidr-overlaps-sibling", 1)]
     assert component(client, "subnet/karma-dev-private-c") is None
     # the sibling it overlapped deleted earlier in the same set: it goes through
-    code, body = send(client, [{"op": "delete", "component": "subnet/karma-dev-private-b"},
-                               {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.2.0/24"}}])
+    code, body = send(
+        client,
+        [
+            {"op": "delete", "component": "subnet/karma-dev-private-b"},
+            {**NEW_SUBNET, "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.2.0/24"}},
+        ],
+    )
     assert code == 200 and body["status"] == "applied", body
 
 
@@ -385,9 +496,16 @@ def test_queued_creates_wait_whole_and_a_change_on_a_deleted_component_leaves_th
     creates = send(client, [NEW_SUBNET, NEW_INSTANCE], on_blocked="queue", reason="wait")[1]
     assert creates["status"] == "queued", creates
     # a single change on a component that a set then deletes
-    single = client.post("/request-change", json={
-        "component": "ec2-instance/karma-dev-bastion", "proposed_change": {"instance_type": "t3.small"},
-        "requested_by": WHO, "reason": "wait", "on_blocked": "queue"}).get_json()
+    single = client.post(
+        "/request-change",
+        json={
+            "component": "ec2-instance/karma-dev-bastion",
+            "proposed_change": {"instance_type": "t3.small"},
+            "requested_by": WHO,
+            "reason": "wait",
+            "on_blocked": "queue",
+        },
+    ).get_json()
     assert single["status"] == "queued", single
     gone = send(client, [{"op": "delete", "component": "ec2-instance/karma-dev-bastion"}])[1]
     assert gone["status"] == "applied", gone
@@ -406,8 +524,9 @@ def test_queued_creates_wait_whole_and_a_change_on_a_deleted_component_leaves_th
     processed = client.post("/queue/process", json={}).get_json()["processed"]
     assert [(p["change_id"], p["status"]) for p in processed] == [(creates["change_id"], "applied")]
     assert component(client, "subnet/karma-dev-private-c")["version"] == 1
-    assert [d["id"] for d in component(client, "ec2-instance/karma-dev-worker")["dependencies"]] == \
-        ["subnet/karma-dev-private-c"]
+    assert [d["id"] for d in component(client, "ec2-instance/karma-dev-worker")["dependencies"]] == [
+        "subnet/karma-dev-private-c"
+    ]
     change = client.get(f"/changes/{creates['change_id']}").get_json()
     assert change["status"] == "applied" and [t["status"] for t in change["trail"]] == ["queued", "applied"]
     assert client.get("/queue").get_json()["items"] == []

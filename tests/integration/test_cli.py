@@ -49,6 +49,7 @@ def _world_with(tmp_path, change) -> str:
 def _set_cidr(cid, cidr):
     def change(doc):
         next(c for c in doc["components"] if c["id"] == cid)["config"]["cidr_block"] = cidr
+
     return change
 
 
@@ -76,10 +77,16 @@ def test_seed_a_change_the_rules_reject_is_rejected_and_audited(cli, client, tmp
 def test_seed_applies_creates_and_updates_and_never_touches_runtime(cli, client, tmp_path):
     def change(doc):
         _set_cidr("subnet/karma-dev-private-b", "10.42.8.0/24")(doc)
-        doc["components"].append({"id": "subnet/karma-dev-private-z", "environment": "dev",
-                                  "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.50.0/24"},
-                                  "runtime": {"subnet_id": "subnet-z"}})
+        doc["components"].append(
+            {
+                "id": "subnet/karma-dev-private-z",
+                "environment": "dev",
+                "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.50.0/24"},
+                "runtime": {"subnet_id": "subnet-z"},
+            }
+        )
         next(c for c in doc["components"] if c["id"] == "vpc/karma-dev")["runtime"] = {}
+
     runtime_before = client.get("/components/vpc/karma-dev").get_json()["runtime"]
     result = cli("seed", _world_with(tmp_path, change))
     assert result.exit_code == 0, result.output
@@ -99,6 +106,7 @@ def test_seed_applies_creates_and_updates_and_never_touches_runtime(cli, client,
 def test_seed_prunes_only_when_asked(cli, client, tmp_path):
     def drop_bastion(doc):
         doc["components"] = [c for c in doc["components"] if c["id"] != "ec2-instance/karma-dev-bastion"]
+
     path = _world_with(tmp_path, drop_bastion)
     assert json.loads(cli("seed", path).stdout)["status"] == "unchanged"
     result = cli("seed", path, "--prune")
@@ -113,8 +121,9 @@ def test_seed_adds_explicit_edges_and_prunes_them_only_when_asked(cli, client, t
     with_edge = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", [edge]))
     body = json.loads(cli("seed", with_edge).stdout)
     assert body["status"] == "applied" and [o["op"] for o in body["operations"]] == ["add_edge"], body
-    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in \
-        client.get("/components/lambda/karma-api").get_json()["dependencies"]
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in client.get(
+        "/components/lambda/karma-api"
+    ).get_json()["dependencies"]
     without = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", []))
     assert json.loads(cli("seed", without).stdout)["status"] == "unchanged"
     body = json.loads(cli("seed", without, "--prune").stdout)

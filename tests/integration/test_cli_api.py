@@ -24,9 +24,15 @@ def tokens(world):
     from app.security.tokens import TokenService
 
     service = TokenService(world)
-    return {who: service.create(name, role)[0] for who, name, role in [
-        ("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver"),
-        ("admin", "ci@usekarma.dev", "admin"), ("val", "val@usekarma.dev", "viewer")]}
+    return {
+        who: service.create(name, role)[0]
+        for who, name, role in [
+            ("ted", "ted@strall.com", "requester"),
+            ("eve", "eve@strall.com", "approver"),
+            ("admin", "ci@usekarma.dev", "admin"),
+            ("val", "val@usekarma.dev", "viewer"),
+        ]
+    }
 
 
 @pytest.fixture
@@ -83,13 +89,17 @@ def test_request_exit_codes_applied_rejected_queued(karma_cli, gunicorn_url, tok
     assert _api(gunicorn_url, tokens, f"/components/{SUBNET}")["config"]["cidr_block"] == "10.42.1.0/24"
 
     change = tmp_path / "staging.yaml"
-    change.write_text(f"component: {STAGING}\nproposed_change:\n  cloudfront_aliases: [beta.usekarma.dev]\n"
-                      "on_blocked: queue\nreason: beta launch\n")
+    change.write_text(
+        f"component: {STAGING}\nproposed_change:\n  cloudfront_aliases: [beta.usekarma.dev]\n"
+        "on_blocked: queue\nreason: beta launch\n"
+    )
     queued = karma_cli("request", "-f", str(change), "--json")
     assert queued.exit_code == 3, queued.output
     queued_id = json.loads(queued.stdout)["change_id"]
     listed = karma_cli("queue")
-    assert listed.exit_code == 0 and queued_id in listed.stdout and "dns-alias-needs-cloudfront-outputs" in listed.stdout
+    assert (
+        listed.exit_code == 0 and queued_id in listed.stdout and "dns-alias-needs-cloudfront-outputs" in listed.stdout
+    )
     assert queued_id in karma_cli("changes", "--status", "queued").stdout
 
     patch = tmp_path / "patch.json"
@@ -143,7 +153,11 @@ def test_show_impact_log_and_changes(karma_cli):
     assert component.exit_code == 0 and "CONFIG" in component.stdout and "cloudfront_aliases" in component.stdout
     change = karma_cli("show", applied["change_id"], who="val")
     assert change.exit_code == 0 and "applied" in change.stdout and "TRAIL" in change.stdout
-    entry = karma_cli("show", applied["log_entry_id"], who="val", )
+    entry = karma_cli(
+        "show",
+        applied["log_entry_id"],
+        who="val",
+    )
     assert entry.exit_code == 0 and "requested_by: ted@strall.com" in entry.stdout
     impact = karma_cli("impact", "vpc/karma-dev", who="val")
     assert impact.exit_code == 0 and "subnet/karma-dev-private-a" in impact.stdout and "DEPTH" in impact.stdout
@@ -174,7 +188,12 @@ def test_errors_exit_1_with_the_cause(karma_cli, gunicorn_url):
 def test_the_installed_command_runs_as_a_ci_gate(gunicorn_url, tokens, service_env):
     """The real entry point in a subprocess, as a CI job would run it."""
     env = {**service_env, "KARMA_URL": gunicorn_url, "KARMA_TOKEN": tokens["ted"]}
-    proc = subprocess.run([sys.executable, "-m", "app.cli", "plan", SUBNET, "--set", "cidr_block=10.42.9.0/24",
-                           "--format", "markdown"], env=env, cwd=REPO_ROOT, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "plan", SUBNET, "--set", "cidr_block=10.42.9.0/24", "--format", "markdown"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr.decode()[-1000:]
     assert b"```mermaid" in proc.stdout

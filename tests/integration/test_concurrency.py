@@ -24,8 +24,9 @@ def _fire(url, bodies, headers):
 
 
 def test_same_expected_version_exactly_one_applies(gunicorn_url, world, auth_headers):
-    bodies = [{"component": DIST, "proposed_change": {"tags": {"race": f"r{i}"}}, "expected_version": 1}
-              for i in range(N)]
+    bodies = [
+        {"component": DIST, "proposed_change": {"tags": {"race": f"r{i}"}}, "expected_version": 1} for i in range(N)
+    ]
     responses = _fire(gunicorn_url, bodies, auth_headers)
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1 and codes.count(409) == N - 1, codes
@@ -45,8 +46,7 @@ def test_without_expected_version_every_request_applies_with_no_lost_update(guni
     assert comp["config"]["tags"] == {f"k{i}": f"v{i}" for i in range(N)}
     # every request saw a distinct base version: a serial order exists
     assert sorted(r.json()["version"]["current"] for r in responses) == list(range(1, N + 1))
-    log = requests.get(f"{gunicorn_url}/log", params={"component": DIST, "page_size": 500},
-                       headers=auth_headers).json()
+    log = requests.get(f"{gunicorn_url}/log", params={"component": DIST, "page_size": 500}, headers=auth_headers).json()
     assert log["total"] == N
     versions = requests.get(f"{gunicorn_url}/components/{DIST}/versions", headers=auth_headers).json()["versions"]
     assert [v["version"] for v in versions] == list(range(N + 1, 0, -1))
@@ -55,9 +55,17 @@ def test_without_expected_version_every_request_applies_with_no_lost_update(guni
 def _queue(url, count, headers):
     ids = []
     for i in range(count):
-        r = requests.post(f"{url}/request-change", headers=headers, json={
-            "component": STAGING, "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"]},
-            "requested_by": "ted@strall.com", "on_blocked": "queue"}, timeout=60)
+        r = requests.post(
+            f"{url}/request-change",
+            headers=headers,
+            json={
+                "component": STAGING,
+                "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"]},
+                "requested_by": "ted@strall.com",
+                "on_blocked": "queue",
+            },
+            timeout=60,
+        )
         assert r.json()["status"] == "queued", r.json()
         ids.append(r.json()["change_id"])
     return ids
@@ -68,7 +76,9 @@ def _publish_without_processing(world):
 
     ComponentService(world).update_runtime(
         "cloudfront-distribution/karma-staging",
-        {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}, "deploy")
+        {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"},
+        "deploy",
+    )
 
 
 def _assert_drained_once(url, ids, headers):
@@ -86,8 +96,9 @@ def _assert_drained_once(url, ids, headers):
     assert applied["total"] == len(ids)
 
 
-def test_two_queue_processors_apply_each_request_exactly_once(gunicorn_url, world, service_env, ted_headers,
-                                                              auth_headers):
+def test_two_queue_processors_apply_each_request_exactly_once(
+    gunicorn_url, world, service_env, ted_headers, auth_headers
+):
     ids = _queue(gunicorn_url, 8, ted_headers)
     _publish_without_processing(world)
     admin = {**service_env, "KARMA_URL": gunicorn_url, "KARMA_TOKEN": auth_headers["Authorization"][7:]}
@@ -105,8 +116,9 @@ def test_a_killed_worker_loses_no_queued_request(gunicorn_url, world, service_en
     worker = karma(service_env, "worker", "--interval", "0.2")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until it is part-way through the queue
-        done = requests.get(f"{gunicorn_url}/log", params={"component": STAGING, "status": "applied"},
-                            headers=ted_headers).json()["total"]
+        done = requests.get(
+            f"{gunicorn_url}/log", params={"component": STAGING, "status": "applied"}, headers=ted_headers
+        ).json()["total"]
         if done >= 2:
             break
         time.sleep(0.05)

@@ -69,8 +69,13 @@ def store_entries(client, change_id=None):
 
 
 def resize(client, size, **extra):
-    body = {"component": CLICKHOUSE, "requested_by": "ops@usekarma.dev", "reason": "resize",
-            "proposed_change": {"ebs_size_gb": size}, **extra}
+    body = {
+        "component": CLICKHOUSE,
+        "requested_by": "ops@usekarma.dev",
+        "reason": "resize",
+        "proposed_change": {"ebs_size_gb": size},
+        **extra,
+    }
     resp = client.post("/request-change", json=body)
     return resp.status_code, resp.get_json()
 
@@ -96,7 +101,8 @@ def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_a
     body = git(store, "log", "-1", "--format=%B")
     assert f"Karma-Change-Id: {out['change_id']}" in body and "Karma-Event-Id: evt-" in body
     assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [
-        "iac/prod/clickhouse/usekarma-dev/config.json"]  # exactly its own file
+        "iac/prod/clickhouse/usekarma-dev/config.json"
+    ]  # exactly its own file
     assert git(store, "status", "--porcelain") == ""
 
     # a redelivery (the worker died after the commit, before recording it) makes no second commit
@@ -109,8 +115,14 @@ def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_a
 def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_collide(karma_app):
     client = karma_app.test_client()
     ids = [c["id"] for c in client.get("/components", query_string={"page_size": 100}).get_json()["items"]]
-    assert {"dev/serverless-site/strall-com", "prod/serverless-site/strall-com", "dev/serverless-site/usekarma-dev",
-            "prod/serverless-site/usekarma-dev", "clickhouse/usekarma-dev", "serverless-site/test-site"} <= set(ids)
+    assert {
+        "dev/serverless-site/strall-com",
+        "prod/serverless-site/strall-com",
+        "dev/serverless-site/usekarma-dev",
+        "prod/serverless-site/usekarma-dev",
+        "clickhouse/usekarma-dev",
+        "serverless-site/test-site",
+    } <= set(ids)
 
     def out(cid):
         detail = client.get(f"/components/{cid}").get_json()
@@ -120,11 +132,16 @@ def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_colli
     assert client.get("/components/dev/serverless-site/usekarma-dev").get_json()["environment"] == "dev"
     assert out("dev/serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert out("prod/serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
-    assert out("serverless-api/karma-api") == [("openapi/karma-api", "openapi"),
-                                               ("route53-zone/usekarma-dev", "route53_zone_name")]
+    assert out("serverless-api/karma-api") == [
+        ("openapi/karma-api", "openapi"),
+        ("route53-zone/usekarma-dev", "route53_zone_name"),
+    ]
     assert out("clickhouse/usekarma-dev") == [
-        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"), ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
-        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"), ("vpc/usekarma-dev", "vpc_nickname")]
+        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"),
+        ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
+        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"),
+        ("vpc/usekarma-dev", "vpc_nickname"),
+    ]
     impact = client.get("/components/dev/serverless-site/strall-com/impact").get_json()
     assert [r["id"] for r in impact["affected"]] == ["route53-zone/strall-com"]  # a site emits to its zone
 
@@ -132,8 +149,14 @@ def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_colli
 def test_a_change_to_a_qualified_component_lands_at_its_path(karma_app, store):
     client = karma_app.test_client()
     cid = "dev/serverless-site/strall-com"
-    resp = client.post("/request-change", json={"component": cid, "requested_by": "ted@strall.com",
-                                                "proposed_change": {"cloudfront_comment": "strall.com (dev)"}})
+    resp = client.post(
+        "/request-change",
+        json={
+            "component": cid,
+            "requested_by": "ted@strall.com",
+            "proposed_change": {"cloudfront_comment": "strall.com (dev)"},
+        },
+    )
     out = resp.get_json()
     assert resp.status_code == 200 and out["status"] == "applied", out
     assert deliver(karma_app)["delivered"] == 1
@@ -163,30 +186,44 @@ def test_changes_are_written_in_commit_order(karma_app, store):
         handler(karma.repo.get_outbox(later["id"]))
     assert deliver(karma_app)["delivered"] == 2
     subjects = git(store, "log", "--format=%s", "-2").splitlines()
-    assert subjects == [f"{second['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
-                        f"{first['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"]
+    assert subjects == [
+        f"{second['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
+        f"{first['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
+    ]
     assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 620
 
 
 def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store):
     client = karma_app.test_client()
     karma = karma_app.extensions["karma"]
-    body = {"changes": [{"op": "delete", "component": "serverless-site/adage-usekarma-dev"}],
-            "requested_by": "ops@usekarma.dev", "reason": "retire the site"}
+    body = {
+        "changes": [{"op": "delete", "component": "serverless-site/adage-usekarma-dev"}],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "retire the site",
+    }
     resp = client.post("/request-change", json=body)
     out = resp.get_json()
     assert resp.status_code == 200 and out["status"] == "applied", out
     if not store_entries(client, out["change_id"]):  # until set commits write their own events (issue 10)
-        audit = {"change_id": out["change_id"], "id": out["log_entry_id"], "kind": "change",
-                 "component_id": "serverless-site/adage-usekarma-dev", "environment": "prod",
-                 "requested_by": "ops@usekarma.dev", "reason": body["reason"]}
-        karma.repo.enqueue_outbox(events.for_commit(status="applied", audit=audit, change_request={},
-                                                    now=karma.gate.clock()), karma.gate.clock())
+        audit = {
+            "change_id": out["change_id"],
+            "id": out["log_entry_id"],
+            "kind": "change",
+            "component_id": "serverless-site/adage-usekarma-dev",
+            "environment": "prod",
+            "requested_by": "ops@usekarma.dev",
+            "reason": body["reason"],
+        }
+        karma.repo.enqueue_outbox(
+            events.for_commit(status="applied", audit=audit, change_request={}, now=karma.gate.clock()),
+            karma.gate.clock(),
+        )
     assert deliver(karma_app)["delivered"] == 1
     site = store / "iac/prod/serverless-site/adage-usekarma-dev"
     assert not site.exists() and (store / "iac/prod/serverless-site").is_dir()
     assert git(store, "log", "-1", "--format=%an|%s").strip() == (
-        f"ops@usekarma.dev|{out['log_entry_id']}: delete serverless-site/adage-usekarma-dev")
+        f"ops@usekarma.dev|{out['log_entry_id']}: delete serverless-site/adage-usekarma-dev"
+    )
     assert git(store, "status", "--porcelain") == ""
 
 
@@ -207,17 +244,22 @@ def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_gr
 def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, store):
     client = karma_app.test_client()
     source = "s3://usekarma.dev-prod-karma-api/karma-api-v2.yaml"
-    resp = client.put("/components/openapi/karma-api/runtime",
-                      json={"runtime": {"source": source}, "reported_by": "deploy@usekarma.dev"})
+    resp = client.put(
+        "/components/openapi/karma-api/runtime",
+        json={"runtime": {"source": source}, "reported_by": "deploy@usekarma.dev"},
+    )
     assert resp.status_code == 200, resp.get_json()
     log_id = resp.get_json()["log_entry_id"]
-    resp = client.put("/components/clickhouse/usekarma-dev/runtime",  # the tree keeps no runtime.json for it
-                      json={"runtime": {}, "reported_by": "deploy@usekarma.dev"})
+    resp = client.put(
+        "/components/clickhouse/usekarma-dev/runtime",  # the tree keeps no runtime.json for it
+        json={"runtime": {}, "reported_by": "deploy@usekarma.dev"},
+    )
     assert resp.status_code == 200, resp.get_json()
     assert deliver(karma_app)["delivered"] == 2
     path = store / "iac/prod/openapi/karma-api/runtime.json"
     assert json.loads(path.read_text()) == {"source": source}
     assert git(store, "log", "-1", "--format=%an|%s").strip() == (
-        f"deploy@usekarma.dev|{log_id}: openapi/karma-api: runtime reported")
+        f"deploy@usekarma.dev|{log_id}: openapi/karma-api: runtime reported"
+    )
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"  # nothing for the other report
     assert not (store / "iac/prod/clickhouse/usekarma-dev/runtime.json").exists()

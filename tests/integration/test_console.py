@@ -12,9 +12,14 @@ PROD_VPC = "vpc/karma-prod"
 @pytest.fixture
 def people(app):
     tokens = app.extensions["karma"].tokens
-    return {who: tokens.create(name, role)[0] for who, name, role in [
-        ("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver"),
-        ("val", "val@usekarma.dev", "viewer")]}
+    return {
+        who: tokens.create(name, role)[0]
+        for who, name, role in [
+            ("ted", "ted@strall.com", "requester"),
+            ("eve", "eve@strall.com", "approver"),
+            ("val", "val@usekarma.dev", "viewer"),
+        ]
+    }
 
 
 @pytest.fixture
@@ -54,13 +59,17 @@ def test_pages_need_a_login_and_the_cookie_is_strict(app, people, graph_dump):
 
 def test_every_page_renders(app, people, pending):
     browser = _login(app, people["val"])
-    for path, expect in [("/console/changes", pending), ("/console/changes?status=pending_approval", pending),
-                         (f"/console/changes?component={PROD_VPC}", pending),
-                         ("/console/changes?requested_by=ted@strall.com", pending),
-                         ("/console/approvals", pending), ("/console/queue", "the queue is empty"),
-                         ("/console/components", "vpc/karma-dev"),
-                         ("/console/components/vpc/karma-dev", "<svg"),
-                         (f"/console/changes/{pending}", "prod-wide-change-needs-approval")]:
+    for path, expect in [
+        ("/console/changes", pending),
+        ("/console/changes?status=pending_approval", pending),
+        (f"/console/changes?component={PROD_VPC}", pending),
+        ("/console/changes?requested_by=ted@strall.com", pending),
+        ("/console/approvals", pending),
+        ("/console/queue", "the queue is empty"),
+        ("/console/components", "vpc/karma-dev"),
+        ("/console/components/vpc/karma-dev", "<svg"),
+        (f"/console/changes/{pending}", "prod-wide-change-needs-approval"),
+    ]:
         resp = browser.get(path)
         assert resp.status_code == 200, path
         assert expect in resp.get_data(as_text=True), path
@@ -82,8 +91,11 @@ def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending)
     assert f'id="approve-{pending}"' in page
     assert eve.post(f"/console/changes/{pending}/approve", data={}).status_code == 403  # no CSRF token
     assert eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": token}).status_code == 403  # val's
-    cross = eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": _csrf(page)},
-                     headers={"Origin": "http://evil.example"})
+    cross = eve.post(
+        f"/console/changes/{pending}/approve",
+        data={"csrf_token": _csrf(page)},
+        headers={"Origin": "http://evil.example"},
+    )
     assert cross.status_code == 403
     assert client.get(f"/changes/{pending}").get_json()["status"] == "pending_approval"
     log = client.get("/log?status=forbidden").get_json()
@@ -102,12 +114,18 @@ def test_the_console_endpoint_list_matches_the_routes(app):
 
 def test_user_text_is_escaped(app, client, people):
     evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
-    body = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
-            "reason": evil}
+    body = {
+        "component": "serverless-site/karma-dev",
+        "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
+        "reason": evil,
+    }
     result = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}).get_json()
     browser = _login(app, people["val"])
-    for path in ["/console/changes", f"/console/changes/{result['change_id']}",
-                 "/console/components/serverless-site/karma-dev"]:
+    for path in [
+        "/console/changes",
+        f"/console/changes/{result['change_id']}",
+        "/console/components/serverless-site/karma-dev",
+    ]:
         page = browser.get(path).get_data(as_text=True)
         assert "<script>" not in page and "<img src=x" not in page, path
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/console/changes").get_data(as_text=True)

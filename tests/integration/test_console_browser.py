@@ -16,8 +16,15 @@ import requests
 from app.settings import REPO_ROOT
 
 CHROMIUM = os.environ.get("KARMA_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PROD_VPC = "vpc/karma-prod"
 STAGING = "serverless-site/karma-staging"
 
@@ -33,8 +40,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 def chromium(tmp_path_factory):
     with sync_api.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=FLAGS, viewport={"width": 1360, "height": 900})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1360, "height": 900},
+        )
         yield context
         context.close()
 
@@ -70,8 +81,10 @@ def tokens(world):
     from app.security.tokens import TokenService
 
     service = TokenService(world)
-    return {who: service.create(name, role)[0] for who, name, role in [
-        ("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver")]}
+    return {
+        who: service.create(name, role)[0]
+        for who, name, role in [("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver")]
+    }
 
 
 def _api(url, token, method, path, **kw):
@@ -95,12 +108,26 @@ def _login(page, url, token):
 
 def test_login_approve_and_the_graph_changes(page, gunicorn_url, tokens, shots):
     url = gunicorn_url
-    pending = _api(url, tokens["ted"], "POST", "/request-change",
-                   json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ"})
+    pending = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "third AZ"},
+    )
     assert pending["status"] == "pending_approval"
-    queued = _api(url, tokens["ted"], "POST", "/request-change",
-                  json={"component": STAGING, "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"]},
-                        "on_blocked": "queue", "reason": "beta"})
+    queued = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={
+            "component": STAGING,
+            "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"]},
+            "on_blocked": "queue",
+            "reason": "beta",
+        },
+    )
     assert queued["status"] == "queued"
 
     _login(page, url, tokens["eve"])

@@ -32,20 +32,23 @@ def assert_error(resp, status: int, cause: str | None = None) -> dict:
     return body
 
 
-@pytest.mark.parametrize("path,method,template", [
-    ("/plan", "POST", doc('{"desired_count": {x}}')),
-    ("/request-change", "POST", doc('{"tags": {x}}')),
-    (f"/components/{SERVICE}/runtime", "PUT", '{"runtime": {"service_arn": {x}}}'),
-])
+@pytest.mark.parametrize(
+    "path,method,template",
+    [
+        ("/plan", "POST", doc('{"desired_count": {x}}')),
+        ("/request-change", "POST", doc('{"tags": {x}}')),
+        (f"/components/{SERVICE}/runtime", "PUT", '{"runtime": {"service_arn": {x}}}'),
+    ],
+)
 def test_deep_nesting_is_400_naming_the_limit(client, graph_dump, path, method, template):
     before = graph_dump()
-    resp = client.open(path, method=method, data=template.replace("{x}", deep(5000)),
-                       content_type="application/json")
+    resp = client.open(path, method=method, data=template.replace("{x}", deep(5000)), content_type="application/json")
     body = assert_error(resp, 400, "too_deep")
     assert body["limit"] == 64 and "64" in body["message"]
     # brackets inside strings are data, not nesting
-    ok = client.open(path, method=method, content_type="application/json",
-                     data=template.replace("{x}", json.dumps("[" * 5000)))
+    ok = client.open(
+        path, method=method, content_type="application/json", data=template.replace("{x}", json.dumps("[" * 5000))
+    )
     assert ok.status_code in (200, 422), ok.get_json()
     assert ok.get_json().get("cause") != "too_deep"
     if path == "/plan":
@@ -60,28 +63,39 @@ def test_integers_beyond_64_bits_refused_alike_by_plan_and_apply(client, graph_d
         assert "proposed_change.desired_count" in body["errors"], body
     as_text = {"component": "route53-zone/karma-dev", "proposed_change": {"root_records": {"n": str(HUGE)}}}
     assert client.post("/plan", json=as_text).status_code == 200  # as a string it is fine
-    anywhere = {"component": "route53-zone/karma-dev",
-                "proposed_change": {"root_records": {"www": [{"ttl": 1}, {"ttl": -HUGE}]}}}
+    anywhere = {
+        "component": "route53-zone/karma-dev",
+        "proposed_change": {"root_records": {"www": [{"ttl": 1}, {"ttl": -HUGE}]}},
+    }
     for path in ("/plan", "/request-change"):
         body = assert_error(client.post(path, json=anywhere), 422)
         assert "proposed_change.root_records.www[1].ttl" in body["errors"], body
-    body = assert_error(client.post("/request-change", json={**change, "proposed_change": {"desired_count": 3},
-                                                            "expected_version": HUGE}), 422)
+    body = assert_error(
+        client.post(
+            "/request-change", json={**change, "proposed_change": {"desired_count": 3}, "expected_version": HUGE}
+        ),
+        422,
+    )
     assert "expected_version" in body["errors"]
-    body = assert_error(client.put(f"/components/{SERVICE}/runtime",
-                                   json={"runtime": {"service_arn": "arn:x", "running_count": HUGE}}), 422)
+    body = assert_error(
+        client.put(f"/components/{SERVICE}/runtime", json={"runtime": {"service_arn": "arn:x", "running_count": HUGE}}),
+        422,
+    )
     assert any(k.startswith("runtime.running_count") for k in body["errors"]), body
     assert graph_dump() == before
 
 
-@pytest.mark.parametrize("path", [
-    "/components?page=1000000000000000000000",
-    "/log?page=1000000000000000000000",
-    "/components?page=99999999999999999999999999999999999999&page_size=500",
-    "/log?since=2024-01-01T00:00:00%2B18:01",
-    "/log?until=2024-01-01T00:00:00-23:59",
-    "/log?since=not-a-time",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/components?page=1000000000000000000000",
+        "/log?page=1000000000000000000000",
+        "/components?page=99999999999999999999999999999999999999&page_size=500",
+        "/log?since=2024-01-01T00:00:00%2B18:01",
+        "/log?until=2024-01-01T00:00:00-23:59",
+        "/log?since=not-a-time",
+    ],
+)
 def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
     before = graph_dump()
     body = assert_error(client.get(path), 422)
@@ -90,11 +104,14 @@ def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
     assert graph_dump() == before
 
 
-@pytest.mark.parametrize("content_type,data", [
-    ("text/plain", json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
-    ("application/x-www-form-urlencoded", "component=serverless-site/karma-dev"),
-    (None, json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
-])
+@pytest.mark.parametrize(
+    "content_type,data",
+    [
+        ("text/plain", json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
+        ("application/x-www-form-urlencoded", "component=serverless-site/karma-dev"),
+        (None, json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})),
+    ],
+)
 def test_wrong_content_type_is_415(client, graph_dump, content_type, data):
     before = graph_dump()
     for path in ("/plan", "/request-change"):
@@ -117,8 +134,7 @@ def test_huge_and_non_finite_numbers_are_400(client, graph_dump):
     before = graph_dump()
     for number in ("1e400", "-1e999", "NaN", "-Infinity"):
         body = doc('{"desired_count": ' + number + "}")
-        assert_error(client.post("/request-change", data=body, content_type="application/json"), 400,
-                     "invalid_json")
+        assert_error(client.post("/request-change", data=body, content_type="application/json"), 400, "invalid_json")
     assert graph_dump() == before
 
 
@@ -126,15 +142,18 @@ def test_huge_and_non_finite_numbers_are_400(client, graph_dump):
 def chunks(text: str):
     data = text.encode()
     for start in range(0, len(data), 7):
-        yield data[start:start + 7]
+        yield data[start : start + 7]
 
 
-@pytest.mark.parametrize("body,cause", [
-    (doc('{"desired_count": 2}', extra='"component": "vpc/karma-dev", '), "invalid_json"),
-    (doc('{"desired_count": NaN}'), "invalid_json"),
-    (doc('{"tags": {"a": Infinity}}'), "invalid_json"),
-    (doc('{"tags": ' + deep(3000) + "}"), "too_deep"),
-])
+@pytest.mark.parametrize(
+    "body,cause",
+    [
+        (doc('{"desired_count": 2}', extra='"component": "vpc/karma-dev", '), "invalid_json"),
+        (doc('{"desired_count": NaN}'), "invalid_json"),
+        (doc('{"tags": {"a": Infinity}}'), "invalid_json"),
+        (doc('{"tags": ' + deep(3000) + "}"), "too_deep"),
+    ],
+)
 def test_chunked_bodies_are_parsed_as_strictly(gunicorn_url, auth_headers, graph_dump, body, cause):
     before = graph_dump()
     headers = {**auth_headers, "Content-Type": "application/json"}
@@ -148,11 +167,19 @@ def test_chunked_bodies_are_parsed_as_strictly(gunicorn_url, auth_headers, graph
 def test_a_good_chunked_body_is_accepted(gunicorn_url, auth_headers, graph_dump):
     before = graph_dump()
     body = json.dumps({"component": SERVICE, "proposed_change": {"desired_count": 3}})
-    resp = requests.post(f"{gunicorn_url}/plan", data=chunks(body),
-                         headers={**auth_headers, "Content-Type": "application/json"}, timeout=30)
+    resp = requests.post(
+        f"{gunicorn_url}/plan",
+        data=chunks(body),
+        headers={**auth_headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "planned", resp.text[:300]
     too_big = doc('{"tags": {"a": "' + "x" * 300_000 + '"}}')
-    resp = requests.post(f"{gunicorn_url}/plan", data=chunks(too_big),
-                         headers={**auth_headers, "Content-Type": "application/json"}, timeout=30)
+    resp = requests.post(
+        f"{gunicorn_url}/plan",
+        data=chunks(too_big),
+        headers={**auth_headers, "Content-Type": "application/json"},
+        timeout=30,
+    )
     assert resp.status_code == 413 and resp.json()["code"] == 413
     assert graph_dump() == before

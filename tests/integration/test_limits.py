@@ -61,9 +61,25 @@ def test_limits_are_shared_by_all_gunicorn_workers(service_env, world, auth_head
     port = free_port()
     env = {**service_env, "KARMA_RATE_PER_TOKEN": "0.1", "KARMA_BURST_PER_TOKEN": "10"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", "3", "--access-logfile", "/dev/null", "app:create_app()"],
-        env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--access-logfile",
+            "/dev/null",
+            "app:create_app()",
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -56,26 +56,51 @@ def test_metrics_are_protected_and_add_up_across_workers(gunicorn_url, world):
         after = scrape(url, scraper)
         assert value(after, LIST[0], LIST[1]) - value(before, LIST[0], LIST[1]) == 24
     bucket = {"endpoint": "components.list_components", "method": "GET", "le": "+Inf"}
-    assert value(after, "karma_http_request_duration_seconds_bucket", bucket) - \
-        value(before, "karma_http_request_duration_seconds_bucket", bucket) == 24
+    assert (
+        value(after, "karma_http_request_duration_seconds_bucket", bucket)
+        - value(before, "karma_http_request_duration_seconds_bucket", bucket)
+        == 24
+    )
 
 
 def test_change_outcomes_decisions_queue_and_phases(gunicorn_url, world):
     url = gunicorn_url
     admin = _token(world, "ted@strall.com", "admin")
     before = scrape(url, admin)
-    applied = requests.post(f"{url}/request-change", headers=admin, timeout=60, json={
-        "component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}})
+    applied = requests.post(
+        f"{url}/request-change",
+        headers=admin,
+        timeout=60,
+        json={
+            "component": "serverless-site/karma-dev",
+            "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+        },
+    )
     assert applied.json()["status"] == "applied"
-    rejected = requests.post(f"{url}/request-change", headers=admin, timeout=60, json={
-        "component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"}})
+    rejected = requests.post(
+        f"{url}/request-change",
+        headers=admin,
+        timeout=60,
+        json={"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"}},
+    )
     assert rejected.json()["status"] == "rejected"
-    queued = requests.post(f"{url}/request-change", headers=admin, timeout=60, json={
-        "component": "serverless-site/karma-staging", "on_blocked": "queue",
-        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]}})
+    queued = requests.post(
+        f"{url}/request-change",
+        headers=admin,
+        timeout=60,
+        json={
+            "component": "serverless-site/karma-staging",
+            "on_blocked": "queue",
+            "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+        },
+    )
     assert queued.json()["status"] == "queued"
-    planned = requests.post(f"{url}/plan", headers=admin, timeout=60, json={
-        "component": "vpc/karma-dev", "proposed_change": {"az_count": 3}})
+    planned = requests.post(
+        f"{url}/plan",
+        headers=admin,
+        timeout=60,
+        json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}},
+    )
     assert planned.status_code == 200
     assert requests.post(f"{url}/admin/rules/reload", headers=admin, timeout=60).status_code == 200
 
@@ -87,10 +112,12 @@ def test_change_outcomes_decisions_queue_and_phases(gunicorn_url, world):
     assert delta("karma_changes_total", {"status": "applied", "environment": "dev", "kind": "change"}) == 1
     assert delta("karma_changes_total", {"status": "rejected", "environment": "dev", "kind": "change"}) == 1
     assert delta("karma_changes_total", {"status": "queued", "environment": "dev", "kind": "change"}) == 1
-    assert delta("karma_rule_decisions_total",
-                 {"rule_id": "subnet-change-with-running-instance", "effect": "reject"}) == 1
-    assert delta("karma_rule_decisions_total",
-                 {"rule_id": "dns-alias-needs-cloudfront-outputs", "effect": "block"}) == 1
+    assert (
+        delta("karma_rule_decisions_total", {"rule_id": "subnet-change-with-running-instance", "effect": "reject"}) == 1
+    )
+    assert (
+        delta("karma_rule_decisions_total", {"rule_id": "dns-alias-needs-cloudfront-outputs", "effect": "block"}) == 1
+    )
     assert delta("karma_rule_reloads_total", {"outcome": "unchanged"}) == 1
     for phase in ("graph_read", "rules", "serialisation"):
         assert delta("karma_analysis_phase_seconds_count", {"phase": phase}) >= 4, phase
@@ -114,10 +141,25 @@ def test_workers_write_to_a_private_directory_removed_at_exit(service_env, repo,
     shutil.copy(__file__, stale / "counter_99999.db")  # a stale file from an earlier run
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null", "app:create_app()"],
-        env={**service_env, "PROMETHEUS_MULTIPROC_DIR": str(stale)}, cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "gunicorn.err").open("wb"))
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "/dev/null",
+            "app:create_app()",
+        ],
+        env={**service_env, "PROMETHEUS_MULTIPROC_DIR": str(stale)},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "gunicorn.err").open("wb"),
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -165,8 +207,9 @@ def test_rule_reload_failures_are_counted(make_app, tmp_path):
 def test_neo4j_unavailable_is_reported_not_raised():
     from neo4j import GraphDatabase
 
-    driver = GraphDatabase.driver(f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"),
-                                  connection_timeout=2, max_transaction_retry_time=0)
+    driver = GraphDatabase.driver(
+        f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"), connection_timeout=2, max_transaction_retry_time=0
+    )
     try:
         before = samples(metrics.render(GraphRepository(driver))[0].decode())
         after = samples(metrics.render(GraphRepository(driver))[0].decode())
@@ -174,5 +217,6 @@ def test_neo4j_unavailable_is_reported_not_raised():
         driver.close()
     assert value(after, "karma_neo4j_up") == 0
     errors = {k: v for k, v in after.items() if k[0] == "karma_neo4j_errors_total"}
-    assert errors and sum(errors.values()) - sum(v for k, v in before.items()
-                                                 if k[0] == "karma_neo4j_errors_total") == 1
+    assert (
+        errors and sum(errors.values()) - sum(v for k, v in before.items() if k[0] == "karma_neo4j_errors_total") == 1
+    )

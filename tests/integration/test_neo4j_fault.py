@@ -23,8 +23,12 @@ import requests
 from tests.integration.faults import children
 from tests.integration.servers import gunicorn, wait_for
 
-COMPONENTS = ["cloudfront-distribution/karma-dev", "cloudfront-distribution/karma-staging",
-              "route53-zone/karma-dev", "route53-zone/karma-staging"]
+COMPONENTS = [
+    "cloudfront-distribution/karma-dev",
+    "cloudfront-distribution/karma-staging",
+    "route53-zone/karma-dev",
+    "route53-zone/karma-staging",
+]
 THREADS = 4
 PER_THREAD = 300  # an upper bound: the stream stops once the recovery has been seen
 BOUND = 5.0  # seconds for a 503 during the outage (the design target is 2 s; the machine is shared)
@@ -61,10 +65,18 @@ class Stream:
             body = {"component": component, "proposed_change": {"comment": f"t{t}-{n}"}}
             started, during = time.monotonic(), self.phase
             try:
-                resp = requests.post(f"{self.url}/request-change", json=body, timeout=60,
-                                     headers={**self.headers, "Idempotency-Key": key})
-                answer = {"status": resp.status_code, "json": _json(resp), "type": resp.headers.get("Content-Type"),
-                          "retry_after": resp.headers.get("Retry-After")}
+                resp = requests.post(
+                    f"{self.url}/request-change",
+                    json=body,
+                    timeout=60,
+                    headers={**self.headers, "Idempotency-Key": key},
+                )
+                answer = {
+                    "status": resp.status_code,
+                    "json": _json(resp),
+                    "type": resp.headers.get("Content-Type"),
+                    "retry_after": resp.headers.get("Retry-After"),
+                }
             except requests.RequestException as exc:  # a connection reset by a killed worker
                 answer = {"status": None, "error": type(exc).__name__}
             answer.update(key=key, body=body, seconds=time.monotonic() - started, during=during)
@@ -85,8 +97,9 @@ def _json(resp):
 
 
 def _not_503(url: str, answer: dict, headers: dict):
-    resp = requests.post(f"{url}/request-change", json=answer["body"], timeout=60,
-                         headers={**headers, "Idempotency-Key": answer["key"]})
+    resp = requests.post(
+        f"{url}/request-change", json=answer["body"], timeout=60, headers={**headers, "Idempotency-Key": answer["key"]}
+    )
     return resp if resp.status_code != 503 else None
 
 
@@ -108,8 +121,11 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         wait_for(lambda: stream.count(503, "dead") >= THREADS, 60, what="503s while Neo4j is dead")
         workers = children(server.proc.pid)
         os.kill(workers[0], signal.SIGKILL)  # a worker dies during the outage…
-        wait_for(lambda: len(children(server.proc.pid)) == 2 and set(children(server.proc.pid)) != set(workers),
-                 30, what="the killed worker replaced")
+        wait_for(
+            lambda: len(children(server.proc.pid)) == 2 and set(children(server.proc.pid)) != set(workers),
+            30,
+            what="the killed worker replaced",
+        )
         seen = stream.count(503, "dead")  # …and the stream runs on through the outage with its replacement
         wait_for(lambda: stream.count(503, "dead") >= seen + THREADS, 60, what="503s after the worker came back")
 
@@ -133,8 +149,12 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
             assert a["type"].startswith("application/json") and a["json"] is not None, a
             if a["status"] == 503:
                 # outcome known (nothing written: unavailable, timed out, contended) or reported as unknown
-                assert a["json"]["cause"] in ("database_unavailable", "database_timeout", "database_busy",
-                                              "outcome_unknown"), a
+                assert a["json"]["cause"] in (
+                    "database_unavailable",
+                    "database_timeout",
+                    "database_busy",
+                    "outcome_unknown",
+                ), a
                 assert int(a["retry_after"]) >= 1, a
         for a in outage:  # while the server is dead: at once
             if a["status"] == 503:
@@ -143,17 +163,24 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
         for a in stream.answers:  # while it restarts (port closed, then open but not answering): at once too
             if a["during"] == "restarting" and a["status"] == 503 and a["json"]["cause"] != LIVE_BUT_SLOW:
                 assert a["seconds"] < BOUND, a
-        causes = [(a["json"]["cause"], round(a["seconds"], 2), a["during"]) for a in stream.answers
-                  if a["status"] == 503]
-        print(f"answers: {len(stream.answers)}, 503s: {len(causes)}, slowest 503 while dead: "
-              f"{max(c[1] for c in causes if c[2] == 'dead')} s, restarting: "
-              f"{[c for c in causes if c[2] == 'restarting']}, after: {[c for c in causes if c[2] == 'up']}")
+        causes = [
+            (a["json"]["cause"], round(a["seconds"], 2), a["during"]) for a in stream.answers if a["status"] == 503
+        ]
+        print(
+            f"answers: {len(stream.answers)}, 503s: {len(causes)}, slowest 503 while dead: "
+            f"{max(c[1] for c in causes if c[2] == 'dead')} s, restarting: "
+            f"{[c for c in causes if c[2] == 'restarting']}, after: {[c for c in causes if c[2] == 'up']}"
+        )
 
         # retries with the same Idempotency-Key: the committed result, or applied now — once
         for a in stream.answers:
             if a["status"] != 200:  # bounded: a process may still be noticing the recovery (a 503)
-                resp = wait_for(lambda a=a: _not_503(server.url, a, auth_headers), 60, 0.5,
-                                what=f"an answer to the retry of {a['key']}")
+                resp = wait_for(
+                    lambda a=a: _not_503(server.url, a, auth_headers),
+                    60,
+                    0.5,
+                    what=f"an answer to the retry of {a['key']}",
+                )
                 assert resp.status_code == 200, resp.text[:300]
                 a["retry"] = resp.json()
         assert len(children(server.proc.pid)) == 2 and server.proc.poll() is None
@@ -173,7 +200,8 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
     rows = driver.execute_query(
         "MATCH (c:ChangeRequest) WHERE c.idempotency_key STARTS WITH 'fault-' "
         "OPTIONAL MATCH (e:AuditEntry {change_id: c.id, status: 'applied'}) "
-        "RETURN c.idempotency_key AS key, c.id AS id, c.status AS status, count(e) AS entries").records
+        "RETURN c.idempotency_key AS key, c.id AS id, c.status AS status, count(e) AS entries"
+    ).records
     stored = {r["key"]: r for r in rows}
     assert len(rows) == len(stored)  # one change request per key
     assert set(stored) == set(acknowledged)  # nothing applied that nobody learned of after the retries
@@ -184,7 +212,9 @@ def test_neo4j_killed_during_applies(local_neo4j, world, service_env, auth_heade
     for component in COMPONENTS:
         row = driver.execute_query(
             "MATCH (c:Component {id: $id})-[:HAS_VERSION]->(v) RETURN c.version AS version, "
-            "collect(v.version) AS versions", id=component).records[0]
+            "collect(v.version) AS versions",
+            id=component,
+        ).records[0]
         assert sorted(row["versions"]) == list(range(1, row["version"] + 1)), component
         applied = sum(1 for k in stored if k.startswith(f"fault-{COMPONENTS.index(component)}-"))
         assert row["version"] == 1 + applied, component  # seeded at 1, one version per applied change

@@ -66,9 +66,7 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess
     """One `karma neo4j` command, waited for at most `timeout` seconds: a bound that fails only on a
     real hang (a start has KARMA_NEO4J_START_TIMEOUT of its own), never on a slow, loaded machine."""
     try:
-        return subprocess.run(
-            [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=nl.REPO_ROOT
-        )
+        return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=nl.REPO_ROOT)
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"`karma neo4j {' '.join(args)}` hung: no exit within {timeout} s ({exc.stdout!r} {exc.stderr!r})")
 

@@ -16,8 +16,13 @@ EXAMPLES = 12  # per operation: 23 operations → about 280 cases
 # A change body can be schema-valid and still name a component type that does not exist or a config the
 # type refuses: that is the documented 422 naming each field, not a rejection of valid data. Every other
 # check (documented status, content type, headers, body schema, no server error) still applies to them.
-SEMANTIC_422 = {"POST /plan", "POST /request-change", "POST /transitions", "POST /admin/outbox/retry",
-                "POST /admin/subscriptions"}
+SEMANTIC_422 = {
+    "POST /plan",
+    "POST /request-change",
+    "POST /transitions",
+    "POST /admin/outbox/retry",
+    "POST /admin/subscriptions",
+}
 
 
 def test_every_operation_matches_its_documentation(app):
@@ -32,8 +37,13 @@ def test_every_operation_matches_its_documentation(app):
         excluded = [checks.positive_data_acceptance] if operation.label in SEMANTIC_422 else None
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case):
             nonlocal cases
             cases += 1

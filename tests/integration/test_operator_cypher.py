@@ -10,15 +10,27 @@ def run(driver, name, **params):
 
 
 def test_operator_queries_answer(client, driver):
-    client.post("/request-change", json={"component": "subnet/karma-dev-private-a",
-                                         "proposed_change": {"cidr_block": "10.42.9.0/24"},
-                                         "requested_by": "eve@usekarma.dev"})
-    client.post("/request-change", json={"component": "cloudfront-distribution/strall-com",
-                                         "proposed_change": {"price_class": "PriceClass_All"},
-                                         "requested_by": "ted@strall.com", "reason": "latency"})
+    client.post(
+        "/request-change",
+        json={
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "eve@usekarma.dev",
+        },
+    )
+    client.post(
+        "/request-change",
+        json={
+            "component": "cloudfront-distribution/strall-com",
+            "proposed_change": {"price_class": "PriceClass_All"},
+            "requested_by": "ted@strall.com",
+            "reason": "latency",
+        },
+    )
     around = run(driver, "ops_changes_around_component", id="ec2-instance/karma-dev-bastion", days=7)
     assert [(r["component"], r["who"], r["status"]) for r in around] == [
-        ("subnet/karma-dev-private-a", "eve@usekarma.dev", "rejected")]
+        ("subnet/karma-dev-private-a", "eve@usekarma.dev", "rejected")
+    ]
     prod = run(driver, "ops_who_touched_prod", days=30)
     assert [(r["who"], r["requests"], r["applied"]) for r in prod] == [("ted@strall.com", 1, 1)]
     running = run(driver, "ops_running_instances_behind_subnet", id="subnet/karma-dev-private-a")

@@ -20,8 +20,12 @@ FAST = DeliveryPolicy(max_attempts=4, base_delay=10.0, max_delay=60.0, timeout=2
 
 
 def alias(*aliases, component=SITE, **extra):
-    return {"component": component, "proposed_change": {"cloudfront_aliases": list(aliases)},
-            "requested_by": "ted@strall.com", **extra}
+    return {
+        "component": component,
+        "proposed_change": {"cloudfront_aliases": list(aliases)},
+        "requested_by": "ted@strall.com",
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -34,10 +38,10 @@ def receiver():
 @pytest.fixture
 def subscribe(client):
     def _subscribe(url, events=("applied", "rejected", "queued"), **extra):
-        resp = client.post("/admin/subscriptions", json={"url": url, "secret": SECRET, "events": list(events),
-                                                         **extra})
+        resp = client.post("/admin/subscriptions", json={"url": url, "secret": SECRET, "events": list(events), **extra})
         assert resp.status_code == 201, resp.get_json()
         return resp.get_json()
+
     return _subscribe
 
 
@@ -46,6 +50,7 @@ class Clock:
 
     def __init__(self):
         import time
+
         self.now = time.time()
 
     def __call__(self):
@@ -61,13 +66,15 @@ def outbox(client, **query):
 def test_an_applied_change_is_delivered_signed_with_a_stable_id(client, world, receiver, subscribe):
     sub = subscribe(receiver.url)
     assert sub["has_secret"] is True and "secret" not in sub
-    result = client.post("/request-change", json=alias("www.usekarma.dev"),
-                         headers={"X-Request-Id": "trace-42"}).get_json()
+    result = client.post(
+        "/request-change", json=alias("www.usekarma.dev"), headers={"X-Request-Id": "trace-42"}
+    ).get_json()
     assert result["status"] == "applied"
     # written by the commit itself: there before any delivery ran
     pending = outbox(client, change_id=result["change_id"])
-    assert [(e["type"], e["state"], e["subscription_id"]) for e in pending["items"]] == \
-        [("applied", "pending", sub["id"])]
+    assert [(e["type"], e["state"], e["subscription_id"]) for e in pending["items"]] == [
+        ("applied", "pending", sub["id"])
+    ]
     assert pending["counts"]["pending"] == 1
 
     counts = deliver_pending(world, policy=FAST)
@@ -99,10 +106,15 @@ def test_an_applied_change_is_delivered_signed_with_a_stable_id(client, world, r
 def test_subscriptions_filter_by_event_type_and_environment(client, world, receiver, subscribe):
     subscribe(receiver.url, events=["rejected"])
     prod_only = subscribe(receiver.url, events=["applied"], environments=["prod"])
-    client.post("/request-change", json=alias("www.usekarma.dev"))          # dev, applied: nobody wants it
-    rejected = client.post("/request-change", json={  # a running instance behind the subnet: rejected
-        "component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-        "requested_by": "eve@usekarma.dev"}).get_json()
+    client.post("/request-change", json=alias("www.usekarma.dev"))  # dev, applied: nobody wants it
+    rejected = client.post(
+        "/request-change",
+        json={  # a running instance behind the subnet: rejected
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
     assert rejected["status"] == "rejected"
     items = outbox(client)["items"]
     assert [(e["type"], e["change_id"]) for e in items] == [("rejected", rejected["change_id"])]
@@ -126,8 +138,7 @@ def test_a_change_that_fails_to_commit_sends_nothing(app, client, world, receive
     assert [r["json"]["data"]["change_id"] for r in receiver.received] == [first["change_id"]]
 
 
-def test_a_failure_after_the_commit_statement_rolls_its_events_back(client, world, receiver, subscribe,
-                                                                   monkeypatch):
+def test_a_failure_after_the_commit_statement_rolls_its_events_back(client, world, receiver, subscribe, monkeypatch):
     """The statement wrote the OutboxEvent; the transaction then fails before COMMIT: no event survives."""
     from app.graph.repository import GraphTx
 
@@ -138,41 +149,48 @@ def test_a_failure_after_the_commit_statement_rolls_its_events_back(client, worl
     def commit_then_fail(self, params):
         original(self, params)
         from app.graph.cypher import query
-        rows = self._tx.run(query("outbox_list"), state=None, change_id=params["change_request"]["id"], type=None,
-                            limit=10).single()
+
+        rows = self._tx.run(
+            query("outbox_list"), state=None, change_id=params["change_request"]["id"], type=None, limit=10
+        ).single()
         seen.append(rows["items"])
         raise RuntimeError("injected after the commit statement")
 
     monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
     resp = client.post("/request-change", json=alias("www.usekarma.dev"))
     assert resp.status_code == 500
-    assert seen and [e["type"] for e in seen[0]] == ["applied"]   # written inside the transaction...
+    assert seen and [e["type"] for e in seen[0]] == ["applied"]  # written inside the transaction...
     monkeypatch.setattr(GraphTx, "commit", original)
-    assert outbox(client)["items"] == []                         # ...and rolled back with it
+    assert outbox(client)["items"] == []  # ...and rolled back with it
     assert deliver_pending(world, policy=FAST)["claimed"] == 0 and receiver.received == []
     assert client.get(f"/components/{SITE}").get_json()["version"] == 1
 
 
 def test_receiver_down_then_back_everything_arrives_once_per_id(client, world, subscribe):
     port = free_port()
-    receiver = Receiver(port)            # not started: the connection is refused
+    receiver = Receiver(port)  # not started: the connection is refused
     subscribe(receiver.url)
-    changes = [client.post("/request-change", json=alias(f"a{i}.usekarma.dev")).get_json()["change_id"]
-               for i in range(3)]
+    changes = [
+        client.post("/request-change", json=alias(f"a{i}.usekarma.dev")).get_json()["change_id"] for i in range(3)
+    ]
     clock = Clock()
-    assert deliver_pending(world, policy=FAST, clock=clock) == \
-        {"claimed": 3, "delivered": 0, "retrying": 3, "failed": 0}
+    assert deliver_pending(world, policy=FAST, clock=clock) == {
+        "claimed": 3,
+        "delivered": 0,
+        "retrying": 3,
+        "failed": 0,
+    }
     retrying = outbox(client, state="retrying")["items"]
     assert len(retrying) == 3 and all(e["attempts"] == 1 and "Connection" in e["last_error"] for e in retrying)
-    assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0   # backing off: not due yet
+    assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0  # backing off: not due yet
 
     receiver.start()
     try:
-        receiver.status = 503            # back, but failing: the attempts count, with longer waits
+        receiver.status = 503  # back, but failing: the attempts count, with longer waits
         clock.now += 13
         assert deliver_pending(world, policy=FAST, clock=clock)["retrying"] == 3
         assert all(e["attempts"] == 2 and e["last_status"] == 503 for e in outbox(client)["items"])
-        clock.now += 13                  # 2nd backoff is ~20 s (base 10 doubled): not due yet
+        clock.now += 13  # 2nd backoff is ~20 s (base 10 doubled): not due yet
         assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0
         receiver.status = 200
         clock.now += 12
@@ -201,7 +219,7 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     (entry,) = outbox(client, state="failed")["items"]
     assert entry["attempts"] == 2 and entry["last_error"] == "HTTP 500"
     clock.now += 3600
-    assert deliver_pending(world, policy=policy, clock=clock)["claimed"] == 0   # failed stays failed
+    assert deliver_pending(world, policy=policy, clock=clock)["claimed"] == 0  # failed stays failed
     assert client.post("/admin/outbox/retry", json={}).status_code == 422
     receiver.status = 200
     retried = client.post("/admin/outbox/retry", json={"all_failed": True}).get_json()
@@ -220,9 +238,12 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
 
 def test_queue_and_cancel_events(client, world, receiver, subscribe):
     subscribe(receiver.url, events=["queued", "cancelled", "applied"])
-    queued = client.post("/request-change", json=alias("staging.usekarma.dev", "beta.usekarma.dev",
-                                                       component="serverless-site/karma-staging",
-                                                       on_blocked="queue")).get_json()
+    queued = client.post(
+        "/request-change",
+        json=alias(
+            "staging.usekarma.dev", "beta.usekarma.dev", component="serverless-site/karma-staging", on_blocked="queue"
+        ),
+    ).get_json()
     assert queued["status"] == "queued"
     assert client.delete(f"/changes/{queued['change_id']}?requested_by=ted@strall.com").status_code == 200
     deliver_pending(world, policy=FAST)
@@ -235,8 +256,11 @@ def test_approval_events(client, world, receiver, subscribe, app):
     tokens = app.extensions["karma"].tokens
     ted = {"Authorization": f"Bearer {tokens.create('ted@strall.com', 'requester')[0]}"}
     eve = {"Authorization": f"Bearer {tokens.create('eve@strall.com', 'approver')[0]}"}
-    pending = client.post("/request-change", json={"component": "vpc/karma-prod", "proposed_change": {"az_count": 3},
-                                                   "reason": "third AZ"}, headers=ted).get_json()
+    pending = client.post(
+        "/request-change",
+        json={"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"},
+        headers=ted,
+    ).get_json()
     assert pending["status"] == "pending_approval"
     assert client.post(f"/changes/{pending['change_id']}/approve", json={}, headers=eve).status_code == 200
     deliver_pending(world, policy=FAST)
@@ -250,23 +274,28 @@ def test_approval_events(client, world, receiver, subscribe, app):
 def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_path, make_app):
     bad = client.post("/admin/subscriptions", json={"url": "ftp://x", "secret": "short", "events": ["nope"]})
     assert bad.status_code == 422 and {"url", "secret", "events"} == set(bad.get_json()["errors"])
-    bad = client.post("/admin/subscriptions", json={"url": "ftp://hooks.example/x", "secret": SECRET,
-                                                    "events": ["applied"]})
+    bad = client.post(
+        "/admin/subscriptions", json={"url": "ftp://hooks.example/x", "secret": SECRET, "events": ["applied"]}
+    )
     assert bad.status_code == 422 and bad.get_json()["errors"] == {"url": ["must be an http(s) URL with a host"]}
     viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}"}
     assert client.get("/admin/outbox", headers=viewer).status_code == 403
     assert client.get("/admin/subscriptions", headers=viewer).status_code == 403
 
     path = tmp_path / "notifications.yaml"
-    path.write_text("subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
-                    "    secret: a-file-secret-0123456789\n    events: [pending_approval]\n")
+    path.write_text(
+        "subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+        "    secret: a-file-secret-0123456789\n    events: [pending_approval]\n"
+    )
     file_client = make_app(notifications_file=path).test_client()
     subs = file_client.get("/admin/subscriptions").get_json()["subscriptions"]
     assert [(s["id"], s["source"], s["events"]) for s in subs] == [("approvers", "file", ["pending_approval"])]
     assert file_client.delete("/admin/subscriptions/approvers").status_code == 409
     assert file_client.delete("/admin/subscriptions/nope").status_code == 404
-    path.write_text("subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
-                    "    secret: short\n    events: [sent]\n")
+    path.write_text(
+        "subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+        "    secret: short\n    events: [sent]\n"
+    )
     with pytest.raises(SubscriptionFileError) as err:
         load_file(path)
     assert "subscriptions[0] (approvers).events" in str(err.value) and ".secret" in str(err.value)
@@ -300,15 +329,26 @@ def test_a_worker_that_died_mid_delivery_is_covered_by_its_lease(client, world, 
     subscribe(receiver.url)
     client.post("/request-change", json=alias("www.usekarma.dev"))
     clock = Clock()
-    (claimed,) = world.claim_outbox(now=clock.now, lease_until=clock.now + 60, owner="dead-worker", limit=10,
-                                    destinations=["webhook"])
+    (claimed,) = world.claim_outbox(
+        now=clock.now, lease_until=clock.now + 60, owner="dead-worker", limit=10, destinations=["webhook"]
+    )
     assert deliver_pending(world, policy=FAST, clock=clock)["claimed"] == 0  # leased to the dead worker
     clock.now += 61
     assert deliver_pending(world, policy=FAST, clock=clock)["delivered"] == 1
     assert receiver.ids() == [json.loads(claimed["entry"]["body"])["id"]]
     # the dead worker's late report of a failure cannot undo the recorded delivery
-    assert world.settle_outbox(entry_id=claimed["entry"]["id"], owner="dead-worker", state="retrying",
-                               at=None, http_status=500, error="late", next_attempt_at=0) is None
+    assert (
+        world.settle_outbox(
+            entry_id=claimed["entry"]["id"],
+            owner="dead-worker",
+            state="retrying",
+            at=None,
+            http_status=500,
+            error="late",
+            next_attempt_at=0,
+        )
+        is None
+    )
 
 
 def test_concurrent_delivery_passes_send_each_entry_once(client, world, receiver, subscribe):
@@ -318,8 +358,7 @@ def test_concurrent_delivery_passes_send_each_entry_once(client, world, receiver
     for i in range(6):
         client.post("/request-change", json=alias(f"c{i}.usekarma.dev"))
     results = []
-    passes = [threading.Thread(target=lambda: results.append(deliver_pending(world, policy=FAST)))
-              for _ in range(3)]
+    passes = [threading.Thread(target=lambda: results.append(deliver_pending(world, policy=FAST))) for _ in range(3)]
     for t in passes:
         t.start()
     for t in passes:
@@ -347,10 +386,12 @@ def test_the_service_starts_while_neo4j_is_away_and_syncs_the_file_later(tmp_pat
     from app.notifications.subscriptions import SubscriptionService
 
     path = tmp_path / "n.yaml"
-    path.write_text("subscriptions:\n  - {id: a, url: 'https://h.example/x', secret: 0123456789abcdef, "
-                    "events: [applied]}\n")
-    driver = GraphDatabase.driver(f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"), connection_timeout=2,
-                                  max_transaction_retry_time=0)
+    path.write_text(
+        "subscriptions:\n  - {id: a, url: 'https://h.example/x', secret: 0123456789abcdef, events: [applied]}\n"
+    )
+    driver = GraphDatabase.driver(
+        f"neo4j://127.0.0.1:{free_port()}", auth=("neo4j", "x"), connection_timeout=2, max_transaction_retry_time=0
+    )
     try:
         service = SubscriptionService(GraphRepository(driver), path)
         assert service.sync_file(tolerate_unavailable=True) is None and service.synced is False
@@ -369,10 +410,15 @@ def test_other_destinations_use_the_same_outbox(client, world):
     from app.clock import utcnow
     from app.notifications import events
 
-    event = events.event(event_type="config_written", now=utcnow(), data={"component": SITE},
-                         environment="dev", destination="config-store")
+    event = events.event(
+        event_type="config_written",
+        now=utcnow(),
+        data={"component": SITE},
+        environment="dev",
+        destination="config-store",
+    )
     assert world.enqueue_outbox([event], utcnow()) == 1
-    assert deliver_pending(world, policy=FAST)["claimed"] == 0        # no handler here: left for one that has
+    assert deliver_pending(world, policy=FAST)["claimed"] == 0  # no handler here: left for one that has
     (entry,) = outbox(client)["items"]
     assert entry["destination"] == "config-store" and entry["id"] == event["event_id"]
     delivered, calls = [], []
@@ -392,10 +438,17 @@ def test_other_destinations_use_the_same_outbox(client, world):
     assert entry["state"] == "delivered" and entry["attempts"] == 2 and "last_error" not in entry
 
 
-NEW_SUBNET = {"op": "create", "component": "subnet/karma-dev-private-c", "environment": "dev",
-              "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24"}}
-PROD_BASTION = {"op": "update", "component": "ec2-instance/karma-prod-bastion",
-                "proposed_change": {"instance_type": "t3.small"}}
+NEW_SUBNET = {
+    "op": "create",
+    "component": "subnet/karma-dev-private-c",
+    "environment": "dev",
+    "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24"},
+}
+PROD_BASTION = {
+    "op": "update",
+    "component": "ec2-instance/karma-prod-bastion",
+    "proposed_change": {"instance_type": "t3.small"},
+}
 
 
 def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, receiver, subscribe, monkeypatch):
@@ -410,9 +463,19 @@ def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, re
     assert sorted(e["subscription_id"] for e in items) == sorted([everyone["id"], prod_only["id"]])
     assert {e["type"] for e in items} == {"applied"}
     # a rejected set (a running instance behind the subnet) reports its rejection
-    rejected = client.post("/request-change", json={"changes": [{"op": "update", "component": "subnet/karma-dev-private-a",
-                                                                 "proposed_change": {"cidr_block": "10.42.9.0/24"}}],
-                                                    "requested_by": "eve@usekarma.dev"}).get_json()
+    rejected = client.post(
+        "/request-change",
+        json={
+            "changes": [
+                {
+                    "op": "update",
+                    "component": "subnet/karma-dev-private-a",
+                    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+                }
+            ],
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
     assert rejected["status"] == "rejected", rejected
     assert [e["type"] for e in outbox(client, change_id=rejected["change_id"])["items"]] == ["rejected"]
     deliver_pending(world, policy=FAST)
@@ -433,8 +496,18 @@ def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, re
 
     before = outbox(client)["counts"]
     monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
-    failed = client.post("/request-change", json={**both, "changes": [{**NEW_SUBNET, "component": "subnet/karma-dev-x",
-                                                                       "config": {**NEW_SUBNET["config"],
-                                                                                  "cidr_block": "10.42.4.0/24"}}]})
+    failed = client.post(
+        "/request-change",
+        json={
+            **both,
+            "changes": [
+                {
+                    **NEW_SUBNET,
+                    "component": "subnet/karma-dev-x",
+                    "config": {**NEW_SUBNET["config"], "cidr_block": "10.42.4.0/24"},
+                }
+            ],
+        },
+    )
     assert failed.status_code == 500
     assert outbox(client)["counts"] == before

@@ -28,9 +28,11 @@ class LosesTheCommit(GraphRepository):
             super().in_write_tx(work)
             raise IncompleteCommit("injected: connection lost after COMMIT was sent")
         if fault == "rolled_back":
+
             def then_lose(gtx):
                 work(gtx)  # the statements ran…
                 raise IncompleteCommit("injected: connection lost before COMMIT was answered")
+
             return super().in_write_tx(then_lose)
         return super().in_write_tx(work)
 
@@ -49,8 +51,11 @@ def faulty(world):
 
 
 def applied_entries(client) -> list[dict]:
-    return [e for e in client.get("/log?component=cloudfront-distribution/karma-dev&page_size=500").get_json()["items"]
-            if e["status"] == "applied"]
+    return [
+        e
+        for e in client.get("/log?component=cloudfront-distribution/karma-dev&page_size=500").get_json()["items"]
+        if e["status"] == "applied"
+    ]
 
 
 @pytest.mark.parametrize("fault", ["landed", "rolled_back"])

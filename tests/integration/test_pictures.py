@@ -51,8 +51,11 @@ def test_impact_as_svg_is_valid_and_complete(client, impact_json):
     nodes = {g.get("data-id"): g for g in root.iterfind(".//s:g", SVG_NS) if "node" in (g.get("class") or "")}
     assert set(nodes) == {VPC, *(r["id"] for r in impact_json["affected"])}
     assert nodes[VPC].get("data-wave") == "0" and "changed" in nodes[VPC].get("class")
-    edges = {(g.get("data-source"), g.get("data-target"), g.get("data-kind"))
-             for g in root.iterfind(".//s:g", SVG_NS) if g.get("class") == "edge"}
+    edges = {
+        (g.get("data-source"), g.get("data-target"), g.get("data-kind"))
+        for g in root.iterfind(".//s:g", SVG_NS)
+        if g.get("class") == "edge"
+    }
     assert (VPC, "subnet/karma-dev-private-a", "depends_on") in edges
     assert ("subnet/karma-dev-private-a", "ec2-instance/karma-dev-bastion", "depends_on") in edges
     body = resp.get_data(as_text=True)
@@ -85,5 +88,9 @@ def test_openapi_documents_the_picture_formats(client):
     for path, method in [("/components/{ctype}/{nickname}/impact", "get"), ("/plan", "post")]:
         op = spec["paths"][path][method]
         assert "format" in [p["name"] for p in op["parameters"]]
-        assert set(op["responses"]["200"]["content"]) == {"application/json", "text/vnd.mermaid",
-                                                          "text/vnd.graphviz", "image/svg+xml"}
+        assert set(op["responses"]["200"]["content"]) == {
+            "application/json",
+            "text/vnd.mermaid",
+            "text/vnd.graphviz",
+            "image/svg+xml",
+        }

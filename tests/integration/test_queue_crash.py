@@ -24,9 +24,14 @@ N = 6
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--no-seed", "--bind", f"127.0.0.1:{port}",
-                             "--workers", "2"], env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--no-seed", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def ready(url: str) -> bool:
@@ -37,8 +42,9 @@ def ready(url: str) -> bool:
 
 
 def statuses(driver, ids):
-    rows = driver.execute_query("MATCH (c:ChangeRequest) WHERE c.id IN $ids RETURN c.id AS id, c.status AS s",
-                                ids=ids).records
+    rows = driver.execute_query(
+        "MATCH (c:ChangeRequest) WHERE c.id IN $ids RETURN c.id AS id, c.status AS s", ids=ids
+    ).records
     return {r["id"]: r["s"] for r in rows}
 
 
@@ -50,13 +56,18 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(
-        client, driver, service_env, tmp_path):
+def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(client, driver, service_env, tmp_path):
     ids = []
     for n in range(N):
-        resp = client.post("/request-change", json={
-            "component": STAGING, "proposed_change": {"cloudfront_aliases": [f"s{n}.usekarma.dev"]},
-            "requested_by": "ted@strall.com", "on_blocked": "queue"})
+        resp = client.post(
+            "/request-change",
+            json={
+                "component": STAGING,
+                "proposed_change": {"cloudfront_aliases": [f"s{n}.usekarma.dev"]},
+                "requested_by": "ted@strall.com",
+                "on_blocked": "queue",
+            },
+        )
         assert resp.get_json()["status"] == "queued", resp.get_json()
         ids.append(resp.get_json()["change_id"])
     base_version = client.get(f"/components/{STAGING}").get_json()["version"]
@@ -104,9 +115,12 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(
 
 def _report(port: int, token: str) -> None:
     try:
-        requests.put(f"http://127.0.0.1:{port}/components/{DIST}/runtime", timeout=60,
-                     headers={"Authorization": f"Bearer {token}"},
-                     json={"runtime": {"distribution_id": "E2STAGING01", "domain_name": "d9.cloudfront.net"}})
+        requests.put(
+            f"http://127.0.0.1:{port}/components/{DIST}/runtime",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"runtime": {"distribution_id": "E2STAGING01", "domain_name": "d9.cloudfront.net"}},
+        )
     except requests.RequestException:
         pass  # killed under it
 

@@ -15,8 +15,12 @@ def post(client, path, body, **kw):
 
 
 def alias_change(*aliases, on_blocked="queue"):
-    return {"component": STAGING, "proposed_change": {"cloudfront_aliases": list(aliases)},
-            "requested_by": "ted@strall.com", "on_blocked": on_blocked}
+    return {
+        "component": STAGING,
+        "proposed_change": {"cloudfront_aliases": list(aliases)},
+        "requested_by": "ted@strall.com",
+        "on_blocked": on_blocked,
+    }
 
 
 def publish(client, component=DIST, **runtime):
@@ -117,16 +121,22 @@ def test_cancel_a_queued_change(client):
     assert client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()["status"] == "cancelled"
     again = client.delete(f"/changes/{queued['change_id']}?requested_by=ted@strall.com")
     assert again.status_code == 409
-    applied = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
-                                               "requested_by": "ted@strall.com"})[1]
+    applied = post(
+        client,
+        "/request-change",
+        {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
+    )[1]
     resp = client.delete(f"/changes/{applied['change_id']}?requested_by=ted@strall.com")
     assert resp.status_code == 409 and resp.get_json()["status"] == "applied"
     assert client.delete("/changes/chg-nope?requested_by=x").status_code == 404
 
 
 def test_idempotency_key_returns_the_first_result_and_applies_once(client):
-    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
-            "requested_by": "ted@strall.com"}
+    body = {
+        "component": SITE,
+        "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+        "requested_by": "ted@strall.com",
+    }
     first = post(client, "/request-change", body, headers={"Idempotency-Key": "deploy-42"})[1]
     second = post(client, "/request-change", body, headers={"Idempotency-Key": "deploy-42"})[1]
     assert first["status"] == "applied"
@@ -134,20 +144,33 @@ def test_idempotency_key_returns_the_first_result_and_applies_once(client):
     assert second["idempotent_replay"] is True
     assert client.get(f"/components/{SITE}").get_json()["version"] == 2
     assert client.get(f"/log?component={SITE}").get_json()["total"] == 1
-    code, err = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["b.x"]}},
-                     headers={"Idempotency-Key": "deploy-42"})
+    code, err = post(
+        client,
+        "/request-change",
+        {**body, "proposed_change": {"cloudfront_aliases": ["b.x"]}},
+        headers={"Idempotency-Key": "deploy-42"},
+    )
     assert code == 422 and err["cause"] == "idempotency_key_reuse"
     # the body field works like the header
-    third = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]},
-                                             "idempotency_key": "deploy-43"})[1]
-    again = post(client, "/request-change", {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]},
-                                             "idempotency_key": "deploy-43"})[1]
+    third = post(
+        client,
+        "/request-change",
+        {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]}, "idempotency_key": "deploy-43"},
+    )[1]
+    again = post(
+        client,
+        "/request-change",
+        {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]}, "idempotency_key": "deploy-43"},
+    )[1]
     assert third["status"] == "applied" and again["log_entry_id"] == third["log_entry_id"]
 
 
 def test_plans_apply_exactly_what_was_planned(client, graph_dump):
-    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
-            "requested_by": "ted@strall.com"}
+    body = {
+        "component": SITE,
+        "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+        "requested_by": "ted@strall.com",
+    }
     planned = post(client, "/plan", body)[1]
     assert planned["plan_id"].startswith("plan1.")
     applied = post(client, f"/plans/{planned['plan_id']}/apply", {})[1]
@@ -160,8 +183,11 @@ def test_plans_apply_exactly_what_was_planned(client, graph_dump):
 
 
 def test_a_plan_is_refused_when_its_impact_set_changed(client, graph_dump):
-    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
-            "requested_by": "ted@strall.com"}
+    body = {
+        "component": SITE,
+        "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+        "requested_by": "ted@strall.com",
+    }
     planned = post(client, "/plan", body)[1]
     publish(client, "route53-zone/karma-dev", zone_id="Z0KARMADEV00002")
     before = graph_dump()
@@ -173,10 +199,16 @@ def test_a_plan_is_refused_when_its_impact_set_changed(client, graph_dump):
 
 
 def test_rollback_restores_touched_keys_and_links_the_original(client):
-    change = {"component": "lambda/karma-graph-query",
-              "proposed_change": {"functions": {"karma-graph-query": {"timeout": 30}, "karma-extra": {
-                  "runtime": "python3.10", "handler": "extra.handler"}}},
-              "requested_by": "ops@usekarma.dev"}
+    change = {
+        "component": "lambda/karma-graph-query",
+        "proposed_change": {
+            "functions": {
+                "karma-graph-query": {"timeout": 30},
+                "karma-extra": {"runtime": "python3.10", "handler": "extra.handler"},
+            }
+        },
+        "requested_by": "ops@usekarma.dev",
+    }
     original_config = client.get("/components/lambda/karma-graph-query").get_json()["config"]
     applied = post(client, "/request-change", change)[1]
     assert applied["status"] == "applied"
@@ -187,26 +219,39 @@ def test_rollback_restores_touched_keys_and_links_the_original(client):
     entry = client.get(f"/log/{rb['log_entry_id']}").get_json()
     assert entry["kind"] == "rollback" and entry["rollback_of"] == applied["change_id"]
     assert client.get(f"/changes/{applied['change_id']}").get_json()["rolled_back_by"] == [
-        {"id": rb["change_id"], "status": "applied"}]
+        {"id": rb["change_id"], "status": "applied"}
+    ]
     code, err = post(client, f"/changes/{applied['change_id']}/rollback", {"requested_by": "ops@usekarma.dev"})
     assert code == 409 and err["cause"] == "already_rolled_back"
 
 
 def test_rollback_never_silently_undoes_a_later_change(client):
-    first = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
-                                             "requested_by": "ted@strall.com"})[1]
-    post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["b.x"]},
-                                     "requested_by": "eve@strall.com"})
+    first = post(
+        client,
+        "/request-change",
+        {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
+    )[1]
+    post(
+        client,
+        "/request-change",
+        {"component": SITE, "proposed_change": {"cloudfront_aliases": ["b.x"]}, "requested_by": "eve@strall.com"},
+    )
     code, err = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
     assert code == 409 and err["cause"] == "changed_since" and err["keys"] == ["cloudfront_aliases"]
     assert client.get(f"/components/{SITE}").get_json()["config"]["cloudfront_aliases"] == ["b.x"]
 
 
 def test_rollback_keeps_later_changes_to_other_keys(client):
-    first = post(client, "/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]},
-                                             "requested_by": "ted@strall.com"})[1]
-    post(client, "/request-change", {"component": SITE, "proposed_change": {"index_document": "home.html"},
-                                     "requested_by": "eve@strall.com"})
+    first = post(
+        client,
+        "/request-change",
+        {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
+    )[1]
+    post(
+        client,
+        "/request-change",
+        {"component": SITE, "proposed_change": {"index_document": "home.html"}, "requested_by": "eve@strall.com"},
+    )
     code, rb = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
     assert code == 200 and rb["status"] == "applied"
     cfg = client.get(f"/components/{SITE}").get_json()["config"]
@@ -214,8 +259,11 @@ def test_rollback_keeps_later_changes_to_other_keys(client):
 
 
 def test_a_rollback_goes_through_the_rules(client):
-    subnet = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-              "requested_by": "ops@usekarma.dev"}
+    subnet = {
+        "component": "subnet/karma-dev-private-a",
+        "proposed_change": {"cidr_block": "10.42.9.0/24"},
+        "requested_by": "ops@usekarma.dev",
+    }
     publish(client, "ec2-instance/karma-dev-bastion", state="stopped")
     applied = post(client, "/request-change", subnet)[1]
     assert applied["status"] == "applied"
@@ -244,13 +292,21 @@ def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, clien
         calls.append(len(facts))
         if len(calls) == 1:  # inside our transaction, after the impact was read: another deploy reports
             ComponentService(karma.repo).update_runtime(
-                "route53-zone/karma-dev", {"zone_id": "Z0KARMADEV00009"}, "deploy")
+                "route53-zone/karma-dev", {"zone_id": "Z0KARMADEV00009"}, "deploy"
+            )
         return real_evaluate(facts, now=now)
 
     karma.policy.evaluate = evaluate
     try:
-        result = post(client, "/request-change", {"component": SITE, "requested_by": "ted@strall.com",
-                                                  "proposed_change": {"cloudfront_aliases": ["m.usekarma.dev"]}})[1]
+        result = post(
+            client,
+            "/request-change",
+            {
+                "component": SITE,
+                "requested_by": "ted@strall.com",
+                "proposed_change": {"cloudfront_aliases": ["m.usekarma.dev"]},
+            },
+        )[1]
     finally:
         karma.policy.evaluate = real_evaluate
     assert result["status"] == "applied" and len(calls) == 2

@@ -38,8 +38,12 @@ def test_get_component_with_slash_in_id(client):
 
 
 def test_unknown_component_is_a_json_404(client):
-    for path in ["/components/serverless-site/nope", "/components/mainframe/x", "/components/vpc/karma-dev/impact/x",
-                 "/components/serverless-site/nope/impact"]:
+    for path in [
+        "/components/serverless-site/nope",
+        "/components/mainframe/x",
+        "/components/vpc/karma-dev/impact/x",
+        "/components/serverless-site/nope/impact",
+    ]:
         resp = client.get(path)
         assert resp.status_code == 404, path
         assert resp.is_json and resp.get_json()["code"] == 404
@@ -71,8 +75,12 @@ def test_graph_endpoint(client):
     ids = {n["id"] for n in body["nodes"]}
     assert len(ids) >= 30
     assert all(e["source"] in ids and e["target"] in ids for e in body["edges"])
-    assert {"source": "ec2-instance/karma-dev-bastion", "target": "subnet/karma-dev-private-a",
-            "kind": "depends_on", "via": "subnet_nickname"} in body["edges"]
+    assert {
+        "source": "ec2-instance/karma-dev-bastion",
+        "target": "subnet/karma-dev-private-a",
+        "kind": "depends_on",
+        "via": "subnet_nickname",
+    } in body["edges"]
     dev = client.get("/graph?environment=dev").get_json()
     assert dev["nodes"] and all(n["environment"] == "dev" for n in dev["nodes"])
 
@@ -80,9 +88,13 @@ def test_graph_endpoint(client):
 def test_runtime_update_validates_and_bumps_version(client):
     path = "/components/cloudfront-distribution/karma-staging"
     before = client.get(path).get_json()
-    resp = client.put(f"{path}/runtime", json={"runtime": {"distribution_id": "E2STAGING01",
-                                                           "domain_name": "d9staging.cloudfront.net"},
-                                               "reported_by": "deploy-pipeline"})
+    resp = client.put(
+        f"{path}/runtime",
+        json={
+            "runtime": {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"},
+            "reported_by": "deploy-pipeline",
+        },
+    )
     assert resp.status_code == 200, resp.get_json()
     after = resp.get_json()
     assert after["version"] == before["version"] + 1
@@ -101,9 +113,11 @@ def test_invalid_runtime_update_is_422_and_changes_nothing(client, graph_dump):
         ({"runtime": {"state": "exploded"}, "reported_by": "ci"}, "runtime.state"),
         ({"runtime": "running", "reported_by": "ci"}, "runtime"),
     ]
-    target = ["/components/cloudfront-distribution/karma-dev/runtime",
-              "/components/ec2-instance/karma-dev-bastion/runtime",
-              "/components/cloudfront-distribution/karma-dev/runtime"]
+    target = [
+        "/components/cloudfront-distribution/karma-dev/runtime",
+        "/components/ec2-instance/karma-dev-bastion/runtime",
+        "/components/cloudfront-distribution/karma-dev/runtime",
+    ]
     for (body, field), path in zip(cases, target):
         resp = client.put(path, json=body)
         assert resp.status_code == 422, (body, resp.get_json())
@@ -120,8 +134,16 @@ def test_health_and_readiness(client):
 
 def test_openapi_document_and_docs(client):
     spec = client.get("/openapi.json").get_json()
-    for path in ["/components", "/components/{ctype}/{nickname}", "/components/{ctype}/{nickname}/impact",
-                 "/graph", "/components/{ctype}/{nickname}/runtime", "/plan", "/request-change", "/log"]:
+    for path in [
+        "/components",
+        "/components/{ctype}/{nickname}",
+        "/components/{ctype}/{nickname}/impact",
+        "/graph",
+        "/components/{ctype}/{nickname}/runtime",
+        "/plan",
+        "/request-change",
+        "/log",
+    ]:
         assert path in spec["paths"], path
     assert "ChangeRequest" in spec["components"]["schemas"]
     changes = spec["components"]["schemas"]["ChangeRequest"]["properties"]["changes"]["description"]

@@ -80,9 +80,15 @@ def test_every_bolt_wait_is_bounded_by_the_deadline(driver):
 
 
 def test_a_queued_change_stays_queued_when_its_pass_runs_out_of_time(client, monkeypatch):
-    queued = client.post("/request-change", json={
-        "component": "serverless-site/karma-staging", "proposed_change": {"cloudfront_aliases": ["q.usekarma.dev"]},
-        "requested_by": "ted@strall.com", "on_blocked": "queue"}).get_json()
+    queued = client.post(
+        "/request-change",
+        json={
+            "component": "serverless-site/karma-staging",
+            "proposed_change": {"cloudfront_aliases": ["q.usekarma.dev"]},
+            "requested_by": "ted@strall.com",
+            "on_blocked": "queue",
+        },
+    ).get_json()
     assert queued["status"] == "queued", queued
 
     def out_of_time(self, write, actor=None):

@@ -12,8 +12,11 @@ import pytest
 from app.logs import JsonFormatter
 
 SITE = "serverless-site/karma-dev"
-CHANGE = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
-          "requested_by": "ted@strall.com"}
+CHANGE = {
+    "component": SITE,
+    "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    "requested_by": "ted@strall.com",
+}
 
 
 @pytest.fixture
@@ -39,8 +42,9 @@ def test_a_valid_request_id_is_kept_and_stored(client, log_lines):
     assert committed and committed[0]["request_id"] == "trace-7f3a:span.1"
 
 
-@pytest.mark.parametrize("raw", ["", "has space", "x" * 129, "-leading-dash", "tab\tinside", "<script>",
-                                 "ünïcode", "a;b", "%0d%0a"])
+@pytest.mark.parametrize(
+    "raw", ["", "has space", "x" * 129, "-leading-dash", "tab\tinside", "<script>", "ünïcode", "a;b", "%0d%0a"]
+)
 def test_an_invalid_request_id_is_replaced_never_echoed(client, raw):
     resp = client.get("/components", headers={"X-Request-Id": raw})
     rid = resp.headers["X-Request-Id"]
@@ -49,12 +53,14 @@ def test_an_invalid_request_id_is_replaced_never_echoed(client, raw):
 
 def test_every_response_carries_an_id_errors_included(client):
     seen = set()
-    for resp in (client.get("/components", anonymous=True),                       # 401
-                 client.get("/components/vpc/nope"),                              # 404
-                 client.post("/request-change", json={"component": SITE}),       # 422
-                 client.post("/request-change", data="{", content_type="application/json"),  # 400
-                 client.get("/no/such/route"),                                    # 404 unrouted
-                 client.get("/healthz")):
+    for resp in (
+        client.get("/components", anonymous=True),  # 401
+        client.get("/components/vpc/nope"),  # 404
+        client.post("/request-change", json={"component": SITE}),  # 422
+        client.post("/request-change", data="{", content_type="application/json"),  # 400
+        client.get("/no/such/route"),  # 404 unrouted
+        client.get("/healthz"),
+    ):
         rid = resp.headers.get("X-Request-Id")
         assert rid and rid.startswith("req-"), (resp.status_code, rid)
         seen.add(rid)
@@ -62,8 +68,7 @@ def test_every_response_carries_an_id_errors_included(client):
 
 
 def test_a_refused_call_logs_and_audits_with_the_id(client, log_lines):
-    viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}",
-              "X-Request-Id": "refused-1"}
+    viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}", "X-Request-Id": "refused-1"}
     resp = client.post("/request-change", json=CHANGE, headers=viewer)
     assert resp.status_code == 403 and resp.headers["X-Request-Id"] == "refused-1"
     assert client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()["request_id"] == "refused-1"
@@ -75,18 +80,26 @@ def test_every_log_line_of_a_request_has_its_id(client, log_lines):
     during = [line for line in first if line["logger"] != "karma.security"]  # token setup is not the request
     assert during and all(line.get("request_id") == "all-lines" for line in during)
     client.get("/components", headers={"X-Request-Id": "next"})
-    assert not any(line.get("request_id") == "all-lines" for line in log_lines()[len(first):])
+    assert not any(line.get("request_id") == "all-lines" for line in log_lines()[len(first) :])
 
 
 def test_queue_transitions_carry_the_id_of_the_request_that_caused_them(client):
-    queued = client.post("/request-change", json={
-        "component": "serverless-site/karma-staging", "requested_by": "ted@strall.com", "on_blocked": "queue",
-        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]}},
-        headers={"X-Request-Id": "enqueue-1"}).get_json()
+    queued = client.post(
+        "/request-change",
+        json={
+            "component": "serverless-site/karma-staging",
+            "requested_by": "ted@strall.com",
+            "on_blocked": "queue",
+            "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+        },
+        headers={"X-Request-Id": "enqueue-1"},
+    ).get_json()
     assert queued["status"] == "queued"
-    report = client.put("/components/cloudfront-distribution/karma-staging/runtime",
-                        json={"runtime": {"distribution_id": "E2", "domain_name": "d.cloudfront.net"},
-                              "reported_by": "deploy"}, headers={"X-Request-Id": "report-1"})
+    report = client.put(
+        "/components/cloudfront-distribution/karma-staging/runtime",
+        json={"runtime": {"distribution_id": "E2", "domain_name": "d.cloudfront.net"}, "reported_by": "deploy"},
+        headers={"X-Request-Id": "report-1"},
+    )
     assert report.status_code == 200
     change = client.get(f"/changes/{queued['change_id']}").get_json()
     assert change["request_id"] == "enqueue-1" and change["status"] == "applied"

@@ -14,8 +14,11 @@ from app import create_app
 from app.policy import RuleFileError
 from app.settings import REPO_ROOT, Settings
 
-SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-          "requested_by": "ops@usekarma.dev"}
+SUBNET = {
+    "component": "subnet/karma-dev-private-a",
+    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+    "requested_by": "ops@usekarma.dev",
+}
 
 
 @pytest.fixture
@@ -48,8 +51,9 @@ def test_broken_edit_keeps_the_last_good_rules(make_app, rules_dir):
     report = resp.get_json()
     assert report["ok"] is False and "network.yaml" in report["error"] and "typ" in report["error"]
     # still served by the last good rule set, also through the automatic file check
-    assert client.post("/plan", json=SUBNET).get_json()["decisions"][0]["rule_id"] == \
-        "subnet-change-with-running-instance"
+    assert (
+        client.post("/plan", json=SUBNET).get_json()["decisions"][0]["rule_id"] == "subnet-change-with-running-instance"
+    )
     assert client.get("/admin/rules").get_json()["last_error"]
 
 

@@ -27,8 +27,7 @@ def test_rules_reload_sends_the_token(gunicorn_url, service_env, auth_headers, t
 
 
 def test_rules_reload_reports_401_as_401(gunicorn_url, service_env, world, tmp_path):
-    code, _, err = reload(service_env, gunicorn_url, KARMA_TOKEN="",
-                          KARMA_ADMIN_TOKEN_FILE=str(tmp_path / "missing"))
+    code, _, err = reload(service_env, gunicorn_url, KARMA_TOKEN="", KARMA_ADMIN_TOKEN_FILE=str(tmp_path / "missing"))
     assert code != 0 and "401" in err and "cannot reach" not in err
     assert "KARMA_TOKEN" in err
     code, _, err = reload(service_env, gunicorn_url, KARMA_TOKEN="karma_wrong")

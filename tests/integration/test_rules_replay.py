@@ -11,12 +11,21 @@ from app.policy.replay import Summary, replay_entry
 from app.settings import REPO_ROOT
 from tests.integration.conftest import karma
 
-SUBNET_B = {"component": "subnet/karma-dev-private-b", "proposed_change": {"availability_zone": "us-east-1c"},
-            "requested_by": "ted@strall.com"}
-BUCKET = {"component": "s3-bucket/karma-shared", "proposed_change": {"versioning": False},
-          "requested_by": "ted@strall.com"}
-SUBNET_A = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-            "requested_by": "ted@strall.com"}
+SUBNET_B = {
+    "component": "subnet/karma-dev-private-b",
+    "proposed_change": {"availability_zone": "us-east-1c"},
+    "requested_by": "ted@strall.com",
+}
+BUCKET = {
+    "component": "s3-bucket/karma-shared",
+    "proposed_change": {"versioning": False},
+    "requested_by": "ted@strall.com",
+}
+SUBNET_A = {
+    "component": "subnet/karma-dev-private-a",
+    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+    "requested_by": "ted@strall.com",
+}
 NEW_RULE = """
 rules:
   - id: dev-buckets-are-frozen
@@ -29,8 +38,10 @@ rules:
 
 def _counts(driver) -> tuple[int, int]:
     with driver.session() as session:
-        return (session.run("MATCH (n) RETURN count(n) AS n").single()["n"],
-                session.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"])
+        return (
+            session.run("MATCH (n) RETURN count(n) AS n").single()["n"],
+            session.run("MATCH ()-[r]->() RETURN count(r) AS n").single()["n"],
+        )
 
 
 def _history(client) -> dict:
@@ -54,13 +65,13 @@ def test_the_audit_entry_keeps_the_facts_the_rules_saw(client, driver):
     assert rejected["status"] == "rejected"
     assert [r["id"] for r in rejected["facts"]["siblings"]] == ["subnet/karma-dev-private-b"]
     with driver.session() as session:
-        sizes = [r["n"] for r in session.run("MATCH (a:AuditEntry) WHERE a.facts IS NOT NULL "
-                                             "RETURN size(a.facts) AS n")]
+        sizes = [
+            r["n"] for r in session.run("MATCH (a:AuditEntry) WHERE a.facts IS NOT NULL RETURN size(a.facts) AS n")
+        ]
     assert len(sizes) == 3 and all(0 < n < 20_000 for n in sizes)
 
 
-def test_a_candidate_rule_set_is_replayed_without_the_live_graph_and_writes_nothing(client, repo, driver,
-                                                                                    tmp_path):
+def test_a_candidate_rule_set_is_replayed_without_the_live_graph_and_writes_nothing(client, repo, driver, tmp_path):
     _history(client)
     candidate = tmp_path / "candidate"
     shutil.copytree(REPO_ROOT / "rules", candidate, ignore=shutil.ignore_patterns("tests"))
@@ -79,7 +90,8 @@ def test_a_candidate_rule_set_is_replayed_without_the_live_graph_and_writes_noth
             changed.append(result)
     assert summary.entries == 3
     assert [(r.entry["component_id"], r.status_then, r.status_now) for r in changed] == [
-        ("s3-bucket/karma-shared", "applied", "rejected")]
+        ("s3-bucket/karma-shared", "applied", "rejected")
+    ]
     assert [d["rule_id"] for d in changed[0].added] == ["dev-buckets-are-frozen"]
     assert "this rule set would have rejected 1 of the 2 applied request(s)" in summary.lines()
 

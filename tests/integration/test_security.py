@@ -68,8 +68,13 @@ ENDPOINTS = [
     ("POST", "/queue/process", None, "admin"),
     ("GET", "/admin/rules", None, "admin"),
 ]
-GRANTS = {"viewer": {"read"}, "requester": {"read", "change"}, "approver": {"read", "approve"},
-          "reporter": {"read", "report"}, "admin": {"read", "change", "report", "approve", "admin"}}
+GRANTS = {
+    "viewer": {"read"},
+    "requester": {"read", "change"},
+    "approver": {"read", "approve"},
+    "reporter": {"read", "report"},
+    "admin": {"read", "change", "report", "approve", "admin"},
+}
 
 
 @pytest.mark.parametrize("role", list(GRANTS))
@@ -98,8 +103,12 @@ def test_environment_limits(client, bearer, role):
     if role in ("reporter", "admin"):
         resp = client.put(f"/components/{PROD}/runtime", json={"runtime": {"distribution_id": "X"}}, headers=dev_only)
         assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
-        assert client.put("/components/cloudfront-distribution/karma-staging/runtime", json=RUNTIME,
-                          headers=dev_only).status_code == 200
+        assert (
+            client.put(
+                "/components/cloudfront-distribution/karma-staging/runtime", json=RUNTIME, headers=dev_only
+            ).status_code
+            == 200
+        )
     assert client.get(f"/components/{PROD}", headers=dev_only).get_json()["id"] == PROD  # reads are not limited
     assert client.get(f"/components/{PROD}").get_json()["version"] == 1
 
@@ -123,8 +132,9 @@ def test_requested_by_is_the_token_identity(client, bearer, graph_dump):
 def test_tokens_are_stored_only_as_hashes(client, tokens, driver):
     token, record = tokens.create("vault@usekarma.dev", "viewer")
     client.get("/components", headers={"Authorization": f"Bearer {token}x"})  # a refused call too
-    everything = json.dumps([r["p"] for r in driver.execute_query("MATCH (n) RETURN properties(n) AS p").records],
-                            default=str)
+    everything = json.dumps(
+        [r["p"] for r in driver.execute_query("MATCH (n) RETURN properties(n) AS p").records], default=str
+    )
     assert "vault@usekarma.dev" in everything  # the token's record is there…
     assert token not in everything and token[6:] not in everything  # …its secret is not
     listed = [t for t in tokens.list() if t["id"] == record["id"]][0]
@@ -133,9 +143,15 @@ def test_tokens_are_stored_only_as_hashes(client, tokens, driver):
 
 def test_only_the_requester_or_an_admin_cancels(client, bearer):
     ted, eve = bearer("ted@strall.com", "requester"), bearer("eve@strall.com", "requester")
-    queued = client.post("/request-change", headers=ted, json={
-        "component": "serverless-site/karma-staging", "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
-        "on_blocked": "queue"}).get_json()
+    queued = client.post(
+        "/request-change",
+        headers=ted,
+        json={
+            "component": "serverless-site/karma-staging",
+            "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]},
+            "on_blocked": "queue",
+        },
+    ).get_json()
     assert queued["status"] == "queued"
     resp = client.delete(f"/changes/{queued['change_id']}", headers=eve)
     assert resp.status_code == 403 and resp.get_json()["cause"] == "not_requester"
@@ -144,18 +160,26 @@ def test_only_the_requester_or_an_admin_cancels(client, bearer):
 
 def test_security_headers_and_no_stack_traces(client):
     resp = client.get("/components")
-    for header in ["X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy", "Referrer-Policy",
-                   "Cache-Control"]:
+    for header in [
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Content-Security-Policy",
+        "Referrer-Policy",
+        "Cache-Control",
+    ]:
         assert header in resp.headers, header
     resp = client.get("/nowhere")
     assert resp.status_code == 404 and "Traceback" not in resp.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("body", [
-    '{"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": [NaN]}}',
-    '{"component": "serverless-site/karma-dev", "proposed_change": {"site_name": Infinity}}',
-    '{"component": "serverless-site/karma-dev", "component": "vpc/karma-dev", "proposed_change": {}}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": [NaN]}}',
+        '{"component": "serverless-site/karma-dev", "proposed_change": {"site_name": Infinity}}',
+        '{"component": "serverless-site/karma-dev", "component": "vpc/karma-dev", "proposed_change": {}}',
+    ],
+)
 def test_strict_json(client, graph_dump, body):
     before = graph_dump()
     resp = client.post("/request-change", data=body, content_type="application/json")
@@ -163,8 +187,17 @@ def test_strict_json(client, graph_dump, body):
     assert graph_dump() == before
 
 
-HOSTILE = ["x'}) DETACH DELETE (n) //", "`}) DETACH DELETE n //", 'x"}) MATCH (n) DETACH DELETE n //',
-           "karma-dev\u0000", "k\u00e4rma-\u202edev", "a" * 5000, "$id", "{id}", "../../etc/passwd"]
+HOSTILE = [
+    "x'}) DETACH DELETE (n) //",
+    "`}) DETACH DELETE n //",
+    'x"}) MATCH (n) DETACH DELETE n //',
+    "karma-dev\u0000",
+    "k\u00e4rma-\u202edev",
+    "a" * 5000,
+    "$id",
+    "{id}",
+    "../../etc/passwd",
+]
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
@@ -178,8 +211,10 @@ def test_hostile_ids_keys_and_values_leave_the_graph_untouched(client, graph_dum
     resp = client.post("/request-change", json={"component": SITE, "proposed_change": {hostile: "x"}})
     assert resp.status_code == 422
     # as a reference value
-    resp = client.post("/request-change", json={"component": "clickhouse/karma-dev",
-                                                "proposed_change": {"s3_bucket_nickname": hostile}})
+    resp = client.post(
+        "/request-change",
+        json={"component": "clickhouse/karma-dev", "proposed_change": {"s3_bucket_nickname": hostile}},
+    )
     assert resp.status_code == 422
     # as a runtime output name
     resp = client.put("/components/vpc/karma-dev/runtime", json={"runtime": {hostile: "x"}})
@@ -187,27 +222,32 @@ def test_hostile_ids_keys_and_values_leave_the_graph_untouched(client, graph_dum
     assert client.get(f"/components/vpc/{hostile[:200]}").status_code == 404
     assert graph_dump() == before
     # as a plain value it is stored verbatim, as data
-    resp = client.post("/request-change", json={"component": "cloudfront-distribution/karma-dev",
-                                                "proposed_change": {"comment": hostile}})
+    resp = client.post(
+        "/request-change",
+        json={"component": "cloudfront-distribution/karma-dev", "proposed_change": {"comment": hostile}},
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "applied"
     comp = client.get("/components/cloudfront-distribution/karma-dev").get_json()
     assert comp["config"]["comment"] == hostile
     after = graph_dump()
-    assert len([n for n in after["nodes"] if "Component" in n["labels"]]) == \
-        len([n for n in before["nodes"] if "Component" in n["labels"]])
+    assert len([n for n in after["nodes"] if "Component" in n["labels"]]) == len(
+        [n for n in before["nodes"] if "Component" in n["labels"]]
+    )
 
 
 def _unchanged_but_refusals(before, after):
     added = [n for n in after["nodes"] if n not in before["nodes"]]
-    return all(n["labels"] == ["AuditEntry"] for n in added) and \
-        all(n in after["nodes"] for n in before["nodes"])
+    return all(n["labels"] == ["AuditEntry"] for n in added) and all(n in after["nodes"] for n in before["nodes"])
 
 
 @pytest.mark.parametrize("role", ["approver", "admin"])
 def test_environment_limits_on_approve_and_deny(client, bearer, graph_dump, role):
     ted = bearer("ted@strall.com", "requester")
-    pending = client.post("/request-change", headers=ted, json={
-        "component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"}).get_json()
+    pending = client.post(
+        "/request-change",
+        headers=ted,
+        json={"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"},
+    ).get_json()
     assert pending["status"] == "pending_approval", pending
     dev_only = bearer(f"dev-{role}@usekarma.dev", role, ["dev"])
     before = graph_dump()
@@ -223,12 +263,23 @@ def test_environment_limits_on_approve_and_deny(client, bearer, graph_dump, role
 
 def test_environment_limits_on_cancel(client, bearer, graph_dump):
     admin = bearer("root@usekarma.dev", "admin")
-    assert client.put("/components/cloudfront-distribution/strall-com/runtime", json={"runtime": {}},
-                      headers=admin).status_code == 200
+    assert (
+        client.put(
+            "/components/cloudfront-distribution/strall-com/runtime", json={"runtime": {}}, headers=admin
+        ).status_code
+        == 200
+    )
     ted = bearer("ted@strall.com", "requester")
-    queued = client.post("/request-change", headers=ted, json={
-        "component": "serverless-site/strall-com", "proposed_change": {"cloudfront_aliases": ["new.strall.com"]},
-        "reason": "new alias", "on_blocked": "queue"}).get_json()
+    queued = client.post(
+        "/request-change",
+        headers=ted,
+        json={
+            "component": "serverless-site/strall-com",
+            "proposed_change": {"cloudfront_aliases": ["new.strall.com"]},
+            "reason": "new alias",
+            "on_blocked": "queue",
+        },
+    ).get_json()
     assert queued["status"] == "queued", queued
     before = graph_dump()
     dev_admin = bearer("dev-admin@usekarma.dev", "admin", ["dev"])

@@ -17,10 +17,19 @@ def test_seed_loads_the_karma_world(world, repo):
     envs = {c["environment"] for c in page["items"]}
     assert envs == {"dev", "prod"}
     ids = {c["id"] for c in page["items"]}
-    for needed in ["serverless-site/karma-dev", "cloudfront-distribution/karma-dev", "route53-zone/karma-dev",
-                   "serverless-site/karma-staging", "cloudfront-distribution/karma-staging",
-                   "vpc/karma-dev", "subnet/karma-dev-private-a", "ec2-instance/karma-dev-bastion",
-                   "s3-bucket/karma-shared", "openapi/karma-api", "lambda/karma-graph-query"]:
+    for needed in [
+        "serverless-site/karma-dev",
+        "cloudfront-distribution/karma-dev",
+        "route53-zone/karma-dev",
+        "serverless-site/karma-staging",
+        "cloudfront-distribution/karma-staging",
+        "vpc/karma-dev",
+        "subnet/karma-dev-private-a",
+        "ec2-instance/karma-dev-bastion",
+        "s3-bucket/karma-shared",
+        "openapi/karma-api",
+        "lambda/karma-graph-query",
+    ]:
         assert needed in ids
 
 
@@ -65,17 +74,31 @@ def test_reseeding_a_changed_component_adds_a_version(world, repo, tmp_path):
 
 BAD_FILES = [
     ("unknown type", {"id": "mainframe/x", "environment": "dev", "config": {}}, "id: unknown component type"),
-    ("missing required key", {"id": "subnet/x", "environment": "dev", "config": {"vpc_nickname": "karma-dev"}},
-     "(subnet/x): config.cidr_block: Missing data for required field."),
-    ("unknown key", {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16", "colour": "red"}},
-     "(vpc/x): config.colour: Unknown field."),
-    ("wrong value type", {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16", "az_count": "2"}},
-     "(vpc/x): config.az_count: Not a valid integer."),
-    ("dangling reference", {"id": "subnet/x", "environment": "dev",
-                            "config": {"vpc_nickname": "nowhere", "cidr_block": "10.9.0.0/24"}},
-     "(subnet/x): config.vpc_nickname: references unknown component 'vpc/nowhere'"),
-    ("bad runtime output", {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16"},
-                            "runtime": {"vpc_identifier": "v"}}, "(vpc/x): runtime.vpc_identifier: Unknown field."),
+    (
+        "missing required key",
+        {"id": "subnet/x", "environment": "dev", "config": {"vpc_nickname": "karma-dev"}},
+        "(subnet/x): config.cidr_block: Missing data for required field.",
+    ),
+    (
+        "unknown key",
+        {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16", "colour": "red"}},
+        "(vpc/x): config.colour: Unknown field.",
+    ),
+    (
+        "wrong value type",
+        {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16", "az_count": "2"}},
+        "(vpc/x): config.az_count: Not a valid integer.",
+    ),
+    (
+        "dangling reference",
+        {"id": "subnet/x", "environment": "dev", "config": {"vpc_nickname": "nowhere", "cidr_block": "10.9.0.0/24"}},
+        "(subnet/x): config.vpc_nickname: references unknown component 'vpc/nowhere'",
+    ),
+    (
+        "bad runtime output",
+        {"id": "vpc/x", "environment": "dev", "config": {"cidr": "10.9.0.0/16"}, "runtime": {"vpc_identifier": "v"}},
+        "(vpc/x): runtime.vpc_identifier: Unknown field.",
+    ),
     ("no environment", {"id": "vpc/x", "config": {"cidr": "10.9.0.0/16"}}, "(vpc/x): environment: required"),
 ]
 
@@ -107,10 +130,12 @@ def test_a_bad_file_does_not_touch_an_existing_graph(world, graph_dump, tmp_path
 
 
 def test_cross_environment_reference_is_refused(empty_graph, tmp_path):
-    doc = {"components": [
-        {"id": "vpc/a", "environment": "prod", "config": {"cidr": "10.1.0.0/16"}},
-        {"id": "subnet/b", "environment": "dev", "config": {"vpc_nickname": "a", "cidr_block": "10.1.1.0/24"}},
-    ]}
+    doc = {
+        "components": [
+            {"id": "vpc/a", "environment": "prod", "config": {"cidr": "10.1.0.0/16"}},
+            {"id": "subnet/b", "environment": "dev", "config": {"vpc_nickname": "a", "cidr_block": "10.1.1.0/24"}},
+        ]
+    }
     path = tmp_path / "x.yaml"
     path.write_text(yaml.safe_dump(doc))
     with pytest.raises(seeding.SeedError, match="in environment 'prod', not 'dev'"):
@@ -118,10 +143,16 @@ def test_cross_environment_reference_is_refused(empty_graph, tmp_path):
 
 
 def test_explicit_edges_and_references_to_existing_components(world, repo, tmp_path):
-    doc = {"components": [
-        {"id": "subnet/karma-dev-private-c", "environment": "dev",
-         "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24"}},
-    ], "edges": [{"from": "subnet/karma-dev-private-c", "to": "s3-bucket/karma-shared", "kind": "depends_on"}]}
+    doc = {
+        "components": [
+            {
+                "id": "subnet/karma-dev-private-c",
+                "environment": "dev",
+                "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24"},
+            },
+        ],
+        "edges": [{"from": "subnet/karma-dev-private-c", "to": "s3-bucket/karma-shared", "kind": "depends_on"}],
+    }
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(doc))
     seeding.load(repo, path)
@@ -130,17 +161,31 @@ def test_explicit_edges_and_references_to_existing_components(world, repo, tmp_p
     assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in out
 
 
-@pytest.mark.parametrize("edge,message", [
-    ({"from": "cloudfront-distribution/karma-dev", "to": "route53-zone/karma-dev", "kind": "emits_runtime_to"},
-     "emits_runtime_to edges go from an emitting type"),
-    ({"from": "serverless-site/karma-dev", "to": "s3-bucket/karma-shared", "kind": "depends_on"},
-     "cannot itself depend on another component"),
-])
+@pytest.mark.parametrize(
+    "edge,message",
+    [
+        (
+            {"from": "cloudfront-distribution/karma-dev", "to": "route53-zone/karma-dev", "kind": "emits_runtime_to"},
+            "emits_runtime_to edges go from an emitting type",
+        ),
+        (
+            {"from": "serverless-site/karma-dev", "to": "s3-bucket/karma-shared", "kind": "depends_on"},
+            "cannot itself depend on another component",
+        ),
+    ],
+)
 def test_explicit_edges_keep_one_emits_hop_per_path(world, graph_dump, tmp_path, edge, message):
     path = tmp_path / "edges.yaml"
-    path.write_text(yaml.safe_dump({"components": [
-        {"id": "s3-bucket/karma-extra", "environment": "dev", "config": {"bucket_name": "karma-extra"}}],
-        "edges": [edge]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "components": [
+                    {"id": "s3-bucket/karma-extra", "environment": "dev", "config": {"bucket_name": "karma-extra"}}
+                ],
+                "edges": [edge],
+            }
+        )
+    )
     before = graph_dump()
     with pytest.raises(seeding.SeedError, match=message):
         seeding.load(world, path)

@@ -5,10 +5,18 @@ edges follow; an unresolved or ambiguous reference is a 422 naming the operation
 
 from __future__ import annotations
 
-ZONE = {"op": "create", "component": "route53-zone/new-example", "environment": "dev",
-        "config": {"zone_name": "new.example.", "comment": "created with its site"}}
-SITE = {"op": "create", "component": "serverless-site/new-example", "environment": "dev",
-        "config": {"site_name": "new.example", "route53_zone_name": "new.example"}}
+ZONE = {
+    "op": "create",
+    "component": "route53-zone/new-example",
+    "environment": "dev",
+    "config": {"zone_name": "new.example.", "comment": "created with its site"},
+}
+SITE = {
+    "op": "create",
+    "component": "serverless-site/new-example",
+    "environment": "dev",
+    "config": {"site_name": "new.example", "route53_zone_name": "new.example"},
+}
 
 
 def send(client, path, *changes, reason="site and zone together"):
@@ -27,7 +35,8 @@ def test_a_site_names_the_zone_the_same_set_creates_by_value(client, graph_dump)
     assert code == 200 and plan["order"] == ["route53-zone/new-example", "serverless-site/new-example"], plan
     site_op = plan["operations"][0]
     assert [(e["target"], e["via"]) for e in site_op["edges_added"]] == [
-        ("route53-zone/new-example", "route53_zone_name")]
+        ("route53-zone/new-example", "route53_zone_name")
+    ]
     assert graph_dump() == before  # a plan writes nothing
     code, out = send(client, "/request-change", SITE, ZONE)
     assert code == 200 and out["status"] == "applied", out
@@ -41,8 +50,11 @@ def test_a_by_value_reference_to_another_environment_resolves_when_the_scope_all
     assert outgoing(client, "serverless-site/new-example") == [("route53-zone/strall-com", "route53_zone_name")]
     assert client.get("/components/route53-zone/strall-com").get_json()["environment"] == "prod"
     # an update in a set moves the edge to the zone its new value names
-    move = {"op": "update", "component": "serverless-site/new-example",
-            "proposed_change": {"route53_zone_name": "new.example"}}
+    move = {
+        "op": "update",
+        "component": "serverless-site/new-example",
+        "proposed_change": {"route53_zone_name": "new.example"},
+    }
     code, out = send(client, "/request-change", ZONE, move)
     assert code == 200 and out["status"] == "applied", out
     assert outgoing(client, "serverless-site/new-example") == [("route53-zone/new-example", "route53_zone_name")]
@@ -53,19 +65,25 @@ def test_unresolved_and_ambiguous_references_are_422s_naming_operation_and_key(c
     lost = {**SITE, "config": {"site_name": "x", "route53_zone_name": "nowhere.example"}}
     code, out = send(client, "/request-change", ZONE, lost)
     assert code == 422 and list(out["errors"]) == ["changes[1].config.route53_zone_name"], out
-    assert "references no route53-zone whose zone_name is 'nowhere.example'" in \
-        out["errors"]["changes[1].config.route53_zone_name"][0]
+    assert (
+        "references no route53-zone whose zone_name is 'nowhere.example'"
+        in out["errors"]["changes[1].config.route53_zone_name"][0]
+    )
     twin = {**ZONE, "component": "route53-zone/new-example-twin"}
     code, out = send(client, "/request-change", ZONE, twin, SITE)
     assert code == 422, out
     (message,) = out["errors"]["changes[2].config.route53_zone_name"]
     assert "matches several route53-zone components" in message
     assert "route53-zone/new-example" in message and "route53-zone/new-example-twin" in message
-    stray = {"op": "update", "component": "subnet/karma-dev-private-a",
-             "proposed_change": {"vpc_nickname": "no-such-vpc"}}
+    stray = {
+        "op": "update",
+        "component": "subnet/karma-dev-private-a",
+        "proposed_change": {"vpc_nickname": "no-such-vpc"},
+    }
     code, out = send(client, "/plan", stray)
     assert code == 422 and out["errors"] == {
-        "changes[0].proposed_change.vpc_nickname": ["references unknown component 'vpc/no-such-vpc'"]}, out
+        "changes[0].proposed_change.vpc_nickname": ["references unknown component 'vpc/no-such-vpc'"]
+    }, out
     assert graph_dump() == before
 
 
@@ -76,8 +94,11 @@ def test_renaming_a_zone_others_name_it_by_is_refused_unless_the_set_moves_them(
     assert code == 422, out
     (message,) = out["errors"]["changes[0].proposed_change.zone_name"]
     assert message.startswith("serverless-site/karma-dev names this route53-zone by zone_name")
-    move = {"op": "update", "component": "serverless-site/karma-dev",
-            "proposed_change": {"route53_zone_name": "x.example"}}
+    move = {
+        "op": "update",
+        "component": "serverless-site/karma-dev",
+        "proposed_change": {"route53_zone_name": "x.example"},
+    }
     code, out = send(client, "/plan", rename, move)
     assert code == 200, out
     site_op = out["operations"][1]  # still the same zone, under its new name: the edge stays

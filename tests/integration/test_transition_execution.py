@@ -8,13 +8,21 @@ from app.components.service import ComponentService
 from karma_tools.bench.roundtrips import RoundTrips
 
 WHO = "ops@usekarma.dev"
-SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-          "requested_by": WHO}
-DROP_BUCKET_REF = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
-                   "requested_by": WHO}
-ALIAS = {"component": "serverless-site/karma-staging",
-         "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
-         "requested_by": WHO}
+SUBNET = {
+    "component": "subnet/karma-dev-private-a",
+    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+    "requested_by": WHO,
+}
+DROP_BUCKET_REF = {
+    "component": "openapi/karma-api",
+    "proposed_change": {"s3_bucket_nickname": None},
+    "requested_by": WHO,
+}
+ALIAS = {
+    "component": "serverless-site/karma-staging",
+    "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+    "requested_by": WHO,
+}
 BASTION = "ec2-instance/karma-dev-bastion"
 DISTRIBUTION = "cloudfront-distribution/karma-staging"
 
@@ -74,8 +82,13 @@ def test_scenario_2_moves_the_lambda_off_the_bucket_first_from_the_declared_reme
     best = answer["proposals"][0]
     assert [s["kind"] for s in best["steps"]] == ["change", "change"]
     move, removal = best["steps"]
-    assert move["change"]["changes"] == [{"op": "update", "component": "lambda/karma-graph-query", "proposed_change": {
-        "openapi_nickname": None, "s3_bucket_nickname": "karma-shared"}}]
+    assert move["change"]["changes"] == [
+        {
+            "op": "update",
+            "component": "lambda/karma-graph-query",
+            "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-shared"},
+        }
+    ]
     assert move["resolves"] == [{"rule_id": "shared-bucket-reference-in-use", "component": "lambda/karma-graph-query"}]
     assert move["plan"]["would_be"] == "applied" and removal["requested"] and removal["plan"]["would_be"] == "applied"
     # the candidate remedy: another bucket of the same environment, ranked after
@@ -120,20 +133,35 @@ def test_scenario_3_waits_for_the_distribution_to_publish(client):
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
     report(client, DISTRIBUTION, {"distribution_id": "E2KARMASTG0001", "domain_name": "d2stg.cloudfront.net"})
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "completed"
-    assert component(client, ALIAS["component"])["config"]["cloudfront_aliases"] == ALIAS["proposed_change"][
-        "cloudfront_aliases"]
+    assert (
+        component(client, ALIAS["component"])["config"]["cloudfront_aliases"]
+        == ALIAS["proposed_change"]["cloudfront_aliases"]
+    )
 
 
 def test_prod_change_without_reason_has_no_transition(client):
-    answer = propose(client, {"component": "cloudfront-distribution/strall-com",
-                              "proposed_change": {"price_class": "PriceClass_All"}, "requested_by": WHO})
+    answer = propose(
+        client,
+        {
+            "component": "cloudfront-distribution/strall-com",
+            "proposed_change": {"price_class": "PriceClass_All"},
+            "requested_by": WHO,
+        },
+    )
     assert answer["status"] == "no_transition" and answer["proposals"] == []
     assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-change-needs-reason"]
 
 
 def test_a_change_needing_approval_says_an_approver_lifts_it(client):
-    answer = propose(client, {"component": "vpc/karma-prod", "proposed_change": {"tags": {"team": "platform"}},
-                              "requested_by": WHO, "reason": "tagging"})
+    answer = propose(
+        client,
+        {
+            "component": "vpc/karma-prod",
+            "proposed_change": {"tags": {"team": "platform"}},
+            "requested_by": WHO,
+            "reason": "tagging",
+        },
+    )
     assert answer["status"] == "no_transition", answer
     assert [u["rule_id"] for u in answer["unresolved"]] == ["prod-wide-change-needs-approval"]
     assert "approver" in answer["unresolved"][0]["why"]
@@ -141,8 +169,11 @@ def test_a_change_needing_approval_says_an_approver_lifts_it(client):
 
 def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dump):
     proposal = propose(client, DROP_BUCKET_REF)["proposals"][0]
-    concurrent = {"component": "lambda/karma-graph-query", "requested_by": WHO,
-                  "proposed_change": {"functions": {"karma-graph-query": {"memory_size": 256}}}}
+    concurrent = {
+        "component": "lambda/karma-graph-query",
+        "requested_by": WHO,
+        "proposed_change": {"functions": {"karma-graph-query": {"memory_size": 256}}},
+    }
     assert client.post("/request-change", json=concurrent).get_json()["status"] == "applied"
     before = graph_dump()
     code, body = execute(client, proposal)
@@ -157,9 +188,24 @@ def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(client):
     proposal = propose(client, SUBNET)["proposals"][0]
     _, body = execute(client, proposal)
     # meanwhile another instance starts in the subnet: the subnet change is refused when its time comes
-    created = client.post("/request-change", json={"requested_by": WHO, "changes": [
-        {"op": "create", "component": "ec2-instance/karma-dev-worker", "environment": "dev",
-         "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro", "ami": "ami-0abc1234"}}]})
+    created = client.post(
+        "/request-change",
+        json={
+            "requested_by": WHO,
+            "changes": [
+                {
+                    "op": "create",
+                    "component": "ec2-instance/karma-dev-worker",
+                    "environment": "dev",
+                    "config": {
+                        "subnet_nickname": "karma-dev-private-a",
+                        "instance_type": "t3.micro",
+                        "ami": "ami-0abc1234",
+                    },
+                }
+            ],
+        },
+    )
     assert created.get_json()["status"] == "applied", created.get_json()
     report(client, "ec2-instance/karma-dev-worker", {"instance_id": "i-0a42b45710000009", "state": "running"})
     report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"})
@@ -178,8 +224,10 @@ def test_cancel_stops_what_has_not_run(client):
     cancelled = client.delete(f"/transitions/{body['id']}").get_json()
     assert cancelled["status"] == "cancelled" and [s["status"] for s in cancelled["steps"]] == ["cancelled"] * 2
     report(client, DISTRIBUTION, {"distribution_id": "E2KARMASTG0001", "domain_name": "d2stg.cloudfront.net"})
-    assert component(client, ALIAS["component"])["config"]["cloudfront_aliases"] != ALIAS["proposed_change"][
-        "cloudfront_aliases"]
+    assert (
+        component(client, ALIAS["component"])["config"]["cloudfront_aliases"]
+        != ALIAS["proposed_change"]["cloudfront_aliases"]
+    )
     again = client.delete(f"/transitions/{body['id']}")
     assert again.status_code == 409 and again.get_json()["cause"] == "transition_cancelled"
     assert client.get("/transitions/trn-nope").status_code == 404
@@ -188,8 +236,9 @@ def test_cancel_stops_what_has_not_run(client):
 def test_the_worker_pass_advances_a_wait_the_api_did_not_see(app, client, repo):
     _, body = execute(client, propose(client, SUBNET)["proposals"][0])
     # the report commits, but this process dies before it looks at the transitions (no hook)
-    ComponentService(repo).update_runtime(BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"},
-                                          reported_by=WHO)
+    ComponentService(repo).update_runtime(
+        BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"}, reported_by=WHO
+    )
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
     moved = app.extensions["karma"].transitions.process()
     assert moved == [{"id": body["id"], "status": "completed", "current_step": 2}]

@@ -5,11 +5,16 @@ the rule otherwise. Nothing is written."""
 from __future__ import annotations
 
 WHO = "ops@usekarma.dev"
-SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-          "requested_by": WHO}
-ALIAS = {"component": "serverless-site/karma-staging",
-         "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
-         "requested_by": WHO}
+SUBNET = {
+    "component": "subnet/karma-dev-private-a",
+    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+    "requested_by": WHO,
+}
+ALIAS = {
+    "component": "serverless-site/karma-staging",
+    "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+    "requested_by": WHO,
+}
 
 
 def propose(client, body):
@@ -46,15 +51,22 @@ def test_alias_update_waits_for_the_distribution_to_publish(client):
 
 
 def test_allowed_change_says_so(client):
-    code, body = propose(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/karma-dev-bastion":
-                                                                    {"state": "stopped"}}}})
+    code, body = propose(
+        client, {**SUBNET, "assume": {"runtime": {"ec2-instance/karma-dev-bastion": {"state": "stopped"}}}}
+    )
     assert code == 200 and body["status"] == "allowed" and body["plan"]["would_be"] == "applied"
     assert body["proposals"] == []
 
 
 def test_prod_change_without_reason_has_no_transition_naming_the_rule(client):
-    code, body = propose(client, {"component": "cloudfront-distribution/strall-com",
-                                  "proposed_change": {"price_class": "PriceClass_All"}, "requested_by": WHO})
+    code, body = propose(
+        client,
+        {
+            "component": "cloudfront-distribution/strall-com",
+            "proposed_change": {"price_class": "PriceClass_All"},
+            "requested_by": WHO,
+        },
+    )
     assert code == 200 and body["status"] == "no_transition", body
     assert body["proposals"] == []
     assert [u["rule_id"] for u in body["unresolved"]] == ["prod-change-needs-reason"]
@@ -64,8 +76,9 @@ def test_prod_change_without_reason_has_no_transition_naming_the_rule(client):
 def test_bad_input_is_4xx(client):
     code, body = propose(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/nope": {}}}})
     assert code == 422 and "assume.runtime.ec2-instance/nope" in body["errors"]
-    code, body = propose(client, {"component": "subnet/nope", "proposed_change": {"cidr_block": "10.0.0.0/24"},
-                                  "requested_by": WHO})
+    code, body = propose(
+        client, {"component": "subnet/nope", "proposed_change": {"cidr_block": "10.0.0.0/24"}, "requested_by": WHO}
+    )
     assert 400 <= code < 500
 
 

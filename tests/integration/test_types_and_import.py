@@ -49,21 +49,38 @@ def test_the_three_real_configs_load_and_the_dev_site_links_to_the_prod_zone(emp
     assert result["components"] == 3 and result["edges"] == 2
     assert outgoing(empty_graph, "serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/adage-usekarma-dev") == [
-        ("route53-zone/usekarma-dev", "route53_zone_name")]
+        ("route53-zone/usekarma-dev", "route53_zone_name")
+    ]
     assert empty_graph.get_component("serverless-site/usekarma-dev")["environment"] == "dev"
     assert empty_graph.get_component("route53-zone/usekarma-dev")["environment"] == "prod"
 
 
 def test_a_seed_value_reference_resolves_against_the_graph_or_is_refused(world, tmp_path):
     path = tmp_path / "x.yaml"
-    path.write_text(yaml.safe_dump({"components": [
-        {"id": "serverless-site/new", "environment": "dev", "config": {"site_name": "n", "route53_zone_name": "strall.com"}},
-        {"id": "serverless-site/lost", "environment": "dev", "config": {"site_name": "l", "route53_zone_name": "x.example"}},
-    ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "components": [
+                    {
+                        "id": "serverless-site/new",
+                        "environment": "dev",
+                        "config": {"site_name": "n", "route53_zone_name": "strall.com"},
+                    },
+                    {
+                        "id": "serverless-site/lost",
+                        "environment": "dev",
+                        "config": {"site_name": "l", "route53_zone_name": "x.example"},
+                    },
+                ]
+            }
+        )
+    )
     with pytest.raises(seeding.SeedError) as info:
         seeding.load(world, path)
-    assert info.value.errors == ["components[1] (serverless-site/lost): config.route53_zone_name: references no "
-                                 "route53-zone whose zone_name is 'x.example' (in any environment)"]
+    assert info.value.errors == [
+        "components[1] (serverless-site/lost): config.route53_zone_name: references no "
+        "route53-zone whose zone_name is 'x.example' (in any environment)"
+    ]
     doc = yaml.safe_load(path.read_text())
     doc["components"].pop()
     path.write_text(yaml.safe_dump(doc))
@@ -80,65 +97,117 @@ def test_the_seed_world_has_the_value_edges(world):
 
 
 def test_changing_a_value_reference_moves_its_edge_across_environments(client, world):
-    code, body = post(client, "/request-change", {"component": SITE, "requested_by": "ted@strall.com",
-                                                   "proposed_change": {"route53_zone_name": "usekarma.dev"}})
+    code, body = post(
+        client,
+        "/request-change",
+        {"component": SITE, "requested_by": "ted@strall.com", "proposed_change": {"route53_zone_name": "usekarma.dev"}},
+    )
     assert code == 200 and body["status"] == "applied", body
     patch = body["graph_patch"]
-    assert patch["edges_added"] == [{"source": SITE, "target": "route53-zone/usekarma-dev",
-                                     "kind": "emits_runtime_to", "via": "route53_zone_name"}]
-    assert patch["edges_removed"] == [{"source": SITE, "target": "route53-zone/karma-dev",
-                                       "kind": "emits_runtime_to", "via": "route53_zone_name"}]
+    assert patch["edges_added"] == [
+        {"source": SITE, "target": "route53-zone/usekarma-dev", "kind": "emits_runtime_to", "via": "route53_zone_name"}
+    ]
+    assert patch["edges_removed"] == [
+        {"source": SITE, "target": "route53-zone/karma-dev", "kind": "emits_runtime_to", "via": "route53_zone_name"}
+    ]
     assert ("route53-zone/usekarma-dev", "route53_zone_name") in outgoing(world, SITE)
     assert ("route53-zone/karma-dev", "route53_zone_nickname") in outgoing(world, SITE)
 
 
 def test_a_change_that_leaves_the_value_reference_alone_keeps_its_edge(client, world):
-    code, body = post(client, "/request-change", {"component": SITE, "requested_by": "ted@strall.com",
-                                                   "proposed_change": {"site_name": "dev2.usekarma.dev"}})
+    code, body = post(
+        client,
+        "/request-change",
+        {"component": SITE, "requested_by": "ted@strall.com", "proposed_change": {"site_name": "dev2.usekarma.dev"}},
+    )
     assert code == 200 and body["graph_patch"]["edges_added"] == body["graph_patch"]["edges_removed"] == []
     assert ("route53-zone/karma-dev", "route53_zone_name") in outgoing(world, SITE)
 
 
 def test_a_value_reference_that_matches_nothing_is_a_422_and_changes_nothing(client, world):
     before = dump(world)
-    code, body = post(client, "/request-change", {"component": SITE, "requested_by": "ted@strall.com",
-                                                   "proposed_change": {"route53_zone_name": "nowhere.example"}})
+    code, body = post(
+        client,
+        "/request-change",
+        {
+            "component": SITE,
+            "requested_by": "ted@strall.com",
+            "proposed_change": {"route53_zone_name": "nowhere.example"},
+        },
+    )
     assert code == 422
-    assert body["errors"] == {"proposed_change.route53_zone_name": [
-        "references no route53-zone whose zone_name is 'nowhere.example' (in any environment)"]}
+    assert body["errors"] == {
+        "proposed_change.route53_zone_name": [
+            "references no route53-zone whose zone_name is 'nowhere.example' (in any environment)"
+        ]
+    }
     assert dump(world) == before
 
 
 def test_a_value_reference_that_matches_several_names_them(client, world, tmp_path):
     path = tmp_path / "twin.yaml"
-    path.write_text(yaml.safe_dump({"components": [
-        {"id": "route53-zone/usekarma-dev-twin", "environment": "staging", "config": {"zone_name": "usekarma.dev"}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "components": [
+                    {
+                        "id": "route53-zone/usekarma-dev-twin",
+                        "environment": "staging",
+                        "config": {"zone_name": "usekarma.dev"},
+                    }
+                ]
+            }
+        )
+    )
     seeding.load(world, path)
-    code, body = post(client, "/plan", {"component": SITE, "requested_by": "ted@strall.com",
-                                        "proposed_change": {"route53_zone_name": "usekarma.dev."}})
+    code, body = post(
+        client,
+        "/plan",
+        {
+            "component": SITE,
+            "requested_by": "ted@strall.com",
+            "proposed_change": {"route53_zone_name": "usekarma.dev."},
+        },
+    )
     assert code == 422
     assert body["errors"]["proposed_change.route53_zone_name"] == [
         "'usekarma.dev.' matches several route53-zone components by zone_name: "
-        "route53-zone/usekarma-dev, route53-zone/usekarma-dev-twin"]
+        "route53-zone/usekarma-dev, route53-zone/usekarma-dev-twin"
+    ]
 
 
 def test_a_nickname_under_another_key_name(client, world):
     api = "serverless-api/karma-api"
-    code, body = post(client, "/plan", {"component": api, "requested_by": "ted@strall.com",
-                                        "proposed_change": {"openapi": "karma-api"}})
+    code, body = post(
+        client,
+        "/plan",
+        {"component": api, "requested_by": "ted@strall.com", "proposed_change": {"openapi": "karma-api"}},
+    )
     assert code == 200 and body["graph_patch"]["edges_added"] == [
-        {"source": api, "target": "openapi/karma-api", "kind": "consumes_runtime_from", "via": "openapi"}]
-    code, body = post(client, "/plan", {"component": api, "requested_by": "ted@strall.com",
-                                        "proposed_change": {"openapi": "nope"}})
-    assert code == 422 and body["errors"] == {"proposed_change.openapi": ["references unknown component 'openapi/nope'"]}
+        {"source": api, "target": "openapi/karma-api", "kind": "consumes_runtime_from", "via": "openapi"}
+    ]
+    code, body = post(
+        client, "/plan", {"component": api, "requested_by": "ted@strall.com", "proposed_change": {"openapi": "nope"}}
+    )
+    assert code == 422 and body["errors"] == {
+        "proposed_change.openapi": ["references unknown component 'openapi/nope'"]
+    }
 
 
 def test_types_are_listed_with_their_schemas(client):
     body = client.get("/types").get_json()
     site = next(t for t in body["types"] if t["name"] == "serverless-site")
     ref = next(r for r in site["references"] if r["key"] == "route53_zone_name")
-    assert ref == {"key": "route53_zone_name", "target_type": "route53-zone", "kind": "emits_runtime_to",
-                   "reads": [], "many": False, "scope": "any", "by": "zone_name", "normalize": ["trailing-dot"]}
+    assert ref == {
+        "key": "route53_zone_name",
+        "target_type": "route53-zone",
+        "kind": "emits_runtime_to",
+        "reads": [],
+        "many": False,
+        "scope": "any",
+        "by": "zone_name",
+        "normalize": ["trailing-dot"],
+    }
     assert site["config_schema"]["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert site["config_keys"]["site_name"] == {"type": "string", "required": True}
     assert body["directory"] == str(REPO_ROOT / "types")
@@ -150,10 +219,15 @@ def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_imp
     result = importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", environments=["prod"])
     assert len(result["components"]) == 18 and result["written"] == 18
     assert outgoing(empty_graph, "clickhouse/usekarma-dev") == [
-        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"), ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
-        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"), ("vpc/usekarma-dev", "vpc_nickname")]
+        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"),
+        ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
+        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"),
+        ("vpc/usekarma-dev", "vpc_nickname"),
+    ]
     assert outgoing(empty_graph, "serverless-api/karma-api") == [
-        ("openapi/karma-api", "openapi"), ("route53-zone/usekarma-dev", "route53_zone_name")]
+        ("openapi/karma-api", "openapi"),
+        ("route53-zone/usekarma-dev", "route53_zone_name"),
+    ]
     assert outgoing(empty_graph, "serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
     node = empty_graph.get_component("clickhouse/usekarma-dev")
@@ -173,10 +247,21 @@ def test_importing_into_a_non_empty_graph_goes_through_the_gate_as_one_change_se
     from app.settings import Settings  # noqa: PLC0415
 
     tree = tmp_path / "tree"
-    files = {"vpc/karma-dev": {"cidr": "10.42.0.0/16", "az_count": 3, "enable_ssm_endpoints": True,
-                               "single_nat_gateway": True, "tags": {"Project": "karma", "Environment": "dev"}},
-             "subnet/karma-dev-private-c": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.3.0/24",
-                                            "availability_zone": "us-east-1c", "map_public_ip_on_launch": False}}
+    files = {
+        "vpc/karma-dev": {
+            "cidr": "10.42.0.0/16",
+            "az_count": 3,
+            "enable_ssm_endpoints": True,
+            "single_nat_gateway": True,
+            "tags": {"Project": "karma", "Environment": "dev"},
+        },
+        "subnet/karma-dev-private-c": {
+            "vpc_nickname": "karma-dev",
+            "cidr_block": "10.42.3.0/24",
+            "availability_zone": "us-east-1c",
+            "map_public_ip_on_launch": False,
+        },
+    }
     for cid, config in files.items():
         (tree / "iac/dev" / cid).mkdir(parents=True)
         (tree / "iac/dev" / cid / "config.json").write_text(json.dumps(config))
@@ -212,19 +297,37 @@ def test_a_bad_tree_imports_nothing(empty_graph, tmp_path):
 
 def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_graph):
     env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
-    run = subprocess.run([sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--plan"],
-                         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--plan"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["plan"] is True
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
-    run = subprocess.run([sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
-                         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["requested_by"] == f"cli:{getpass.getuser()}"
     assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
-    again = subprocess.run([sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
-                           env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["status"] == "unchanged"  # the graph already is the tree
 
@@ -236,8 +339,12 @@ def test_a_change_to_an_imported_component_uses_the_aws_config_schemas(make_app,
     client = make_app(types_dir=AWS_TYPES).test_client()
     entry = client.get(f"/log/{imported['log_entry_id']}").get_json()
     assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and len(entry["affected"]) == 18
-    body = {"component": "clickhouse/usekarma-dev", "requested_by": "ops@usekarma.dev", "reason": "resize",
-            "proposed_change": {"ebs_size_gb": "600"}}
+    body = {
+        "component": "clickhouse/usekarma-dev",
+        "requested_by": "ops@usekarma.dev",
+        "reason": "resize",
+        "proposed_change": {"ebs_size_gb": "600"},
+    }
     code, out = post(client, "/request-change", body)
     assert code == 422 and out["errors"] == {"proposed_change.ebs_size_gb": ["Not a valid integer."]}
     code, out = post(client, "/plan", {**body, "proposed_change": {"allowed_cidrs": ["10.0.0.1/8"]}})
@@ -261,15 +368,31 @@ def tightened(tmp_path):
 
 def test_types_check_lists_the_components_a_changed_schema_makes_invalid(service_env, world, tightened):
     vpcs = [c["id"] for c in world.list_components(type_="vpc", environment=None, skip=0, limit=100)["items"]]
-    run = subprocess.run([sys.executable, "-m", "app.cli", "types", "check", str(tightened), "--json"],
-                         env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "types", "check", str(tightened), "--json"],
+        env=service_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stderr
     report = json.loads(run.stdout)
     assert report["invalid_components"] == sorted(vpcs) and len(vpcs) >= 2
-    assert {"component": vpcs[0], "type": "vpc", "field": "config.nat_mode",
-            "message": "Missing data for required field."} in report["problems"]
-    ok = subprocess.run([sys.executable, "-m", "app.cli", "types", "check"], env=service_env, cwd=REPO_ROOT,
-                        capture_output=True, text=True, timeout=120)
+    assert {
+        "component": vpcs[0],
+        "type": "vpc",
+        "field": "config.nat_mode",
+        "message": "Missing data for required field.",
+    } in report["problems"]
+    ok = subprocess.run(
+        [sys.executable, "-m", "app.cli", "types", "check"],
+        env=service_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and "0 would be invalid" in ok.stdout and "edge" not in ok.stdout
 
 
@@ -291,12 +414,24 @@ def test_a_broken_type_file_stops_the_start(world, tmp_path):
 
 
 def test_types_validate_cli(service_env, tmp_path):
-    run = subprocess.run([sys.executable, "-m", "app.cli", "types", "validate", str(AWS_TYPES)],
-                         env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "types", "validate", str(AWS_TYPES)],
+        env=service_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and "OK, 10 types" in run.stdout
     (tmp_path / "x.yaml").write_text("action: redeploy\nconfig_schema: x.schema.json\n")
-    run = subprocess.run([sys.executable, "-m", "app.cli", "types", "validate", str(tmp_path)],
-                         env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "types", "validate", str(tmp_path)],
+        env=service_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1 and "x.yaml: config_schema: cannot read 'x.schema.json'" in run.stderr
 
 
@@ -304,29 +439,50 @@ def test_types_check_shows_the_edges_a_changed_reference_would_add(service_env, 
     types = tmp_path / "types"
     shutil.copytree(REPO_ROOT / "types", types)
     with (types / "serverless-api.yaml").open("a") as fh:
-        fh.write("- {key: route53_zone_name, target: route53-zone, kind: depends_on, by: zone_name,\n"
-                 "   normalize: [trailing-dot], scope: any}\n")
-    run = subprocess.run([sys.executable, "-m", "app.cli", "types", "check", str(types), "--json"],
-                         env=service_env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        fh.write(
+            "- {key: route53_zone_name, target: route53-zone, kind: depends_on, by: zone_name,\n"
+            "   normalize: [trailing-dot], scope: any}\n"
+        )
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "types", "check", str(types), "--json"],
+        env=service_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout)
     assert report["problems"] == [] and report["edges_removed"] == []
-    assert {"source": "serverless-api/karma-api", "target": "route53-zone/usekarma-dev", "kind": "depends_on",
-            "via": "route53_zone_name"} in report["edges_added"]
+    assert {
+        "source": "serverless-api/karma-api",
+        "target": "route53-zone/usekarma-dev",
+        "kind": "depends_on",
+        "via": "route53_zone_name",
+    } in report["edges_added"]
     assert {e["source"] for e in report["edges_added"]} == {"serverless-api/karma-api", "serverless-api/demo-api"}
 
 
 def test_renaming_what_others_name_a_component_by_is_refused_naming_them(client, world):
     zone = "route53-zone/karma-dev"
     before = dump(world)
-    code, body = post(client, "/request-change", {"component": zone, "requested_by": "ted@strall.com",
-                                                   "proposed_change": {"zone_name": "other.usekarma.dev."}})
+    code, body = post(
+        client,
+        "/request-change",
+        {"component": zone, "requested_by": "ted@strall.com", "proposed_change": {"zone_name": "other.usekarma.dev."}},
+    )
     assert code == 422, body
-    assert body["errors"] == {"proposed_change.zone_name": [
-        "serverless-site/karma-dev names this route53-zone by zone_name (route53_zone_name: 'dev.usekarma.dev'); "
-        "it would no longer resolve — change that reference first"]}
+    assert body["errors"] == {
+        "proposed_change.zone_name": [
+            "serverless-site/karma-dev names this route53-zone by zone_name (route53_zone_name: 'dev.usekarma.dev'); "
+            "it would no longer resolve — change that reference first"
+        ]
+    }
     assert dump(world) == before
     # the same name written without its trailing dot still matches: allowed
-    code, body = post(client, "/plan", {"component": zone, "requested_by": "ted@strall.com",
-                                        "proposed_change": {"zone_name": "dev.usekarma.dev"}})
+    code, body = post(
+        client,
+        "/plan",
+        {"component": zone, "requested_by": "ted@strall.com", "proposed_change": {"zone_name": "dev.usekarma.dev"}},
+    )
     assert code == 200, body

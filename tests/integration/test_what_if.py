@@ -4,13 +4,22 @@ outputs and applied change sets over the live graph for one analysis; nothing is
 from __future__ import annotations
 
 WHO = "ops@usekarma.dev"
-SUBNET = {"component": "subnet/karma-dev-private-a", "proposed_change": {"cidr_block": "10.42.9.0/24"},
-          "requested_by": WHO}
+SUBNET = {
+    "component": "subnet/karma-dev-private-a",
+    "proposed_change": {"cidr_block": "10.42.9.0/24"},
+    "requested_by": WHO,
+}
 STOPPED = {"ec2-instance/karma-dev-bastion": {"instance_id": "i-0a42b45710000001", "state": "stopped"}}
-MOVE_LAMBDA = {"op": "update", "component": "lambda/karma-graph-query",
-               "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"}}
-DROP_BUCKET_REF = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None},
-                   "requested_by": WHO}
+MOVE_LAMBDA = {
+    "op": "update",
+    "component": "lambda/karma-graph-query",
+    "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-clickhouse-dev"},
+}
+DROP_BUCKET_REF = {
+    "component": "openapi/karma-api",
+    "proposed_change": {"s3_bucket_nickname": None},
+    "requested_by": WHO,
+}
 
 
 def plan(client, body):
@@ -50,8 +59,14 @@ def test_applied_change_set_is_simulated_before_the_change(client, graph_dump):
 
 
 def test_what_if_of_a_change_set(client):
-    code, body = plan(client, {"changes": [{"op": "update", **{k: SUBNET[k] for k in ("component", "proposed_change")}}],
-                               "requested_by": WHO, "assume": {"runtime": STOPPED}})
+    code, body = plan(
+        client,
+        {
+            "changes": [{"op": "update", **{k: SUBNET[k] for k in ("component", "proposed_change")}}],
+            "requested_by": WHO,
+            "assume": {"runtime": STOPPED},
+        },
+    )
     assert code == 200 and body["would_be"] == "applied" and body["hypothetical"] is True
 
 
@@ -61,16 +76,36 @@ def test_assumptions_are_validated_strictly(client, graph_dump):
         ({"bogus": {}}, "assume.bogus"),
         ({"runtime": {"ec2-instance/nope": {"state": "stopped"}}}, "assume.runtime.ec2-instance/nope"),
         ({"runtime": {"nosuchtype/x": {}}}, "assume.runtime.nosuchtype/x"),
-        ({"runtime": {"ec2-instance/karma-dev-bastion": {"state": "asleep"}}},
-         "assume.runtime.ec2-instance/karma-dev-bastion.state"),
-        ({"runtime": {"ec2-instance/karma-dev-bastion": {"colour": "red"}}},
-         "assume.runtime.ec2-instance/karma-dev-bastion.colour"),
+        (
+            {"runtime": {"ec2-instance/karma-dev-bastion": {"state": "asleep"}}},
+            "assume.runtime.ec2-instance/karma-dev-bastion.state",
+        ),
+        (
+            {"runtime": {"ec2-instance/karma-dev-bastion": {"colour": "red"}}},
+            "assume.runtime.ec2-instance/karma-dev-bastion.colour",
+        ),
         ({"runtime": []}, "assume.runtime"),
-        ({"applied": [{"changes": [{"op": "update", "component": "lambda/karma-graph-query", "bogus": 1}]}]},
-         "assume.applied[0].changes[0].bogus"),
+        (
+            {"applied": [{"changes": [{"op": "update", "component": "lambda/karma-graph-query", "bogus": 1}]}]},
+            "assume.applied[0].changes[0].bogus",
+        ),
         ({"applied": [{"nope": []}]}, "assume.applied[0]"),
-        ({"applied": [{"changes": [{"op": "update", "component": "lambda/karma-graph-query",
-                                    "proposed_change": {"no_such_key": 1}}]}]}, "assume.applied[0]"),
+        (
+            {
+                "applied": [
+                    {
+                        "changes": [
+                            {
+                                "op": "update",
+                                "component": "lambda/karma-graph-query",
+                                "proposed_change": {"no_such_key": 1},
+                            }
+                        ]
+                    }
+                ]
+            },
+            "assume.applied[0]",
+        ),
     ]
     for assume, field in cases:
         code, body = plan(client, {**SUBNET, "assume": assume})

@@ -2,16 +2,27 @@ from app.changes.actions import layer, plan_actions, propagation_edges
 
 
 def row(cid, action="redeploy", depth=1):
-    return {"id": cid, "type": cid.split("/")[0], "action": action, "depth": depth,
-            "path": ["vpc/v", cid], "edge_kinds": ["depends_on"]}
+    return {
+        "id": cid,
+        "type": cid.split("/")[0],
+        "action": action,
+        "depth": depth,
+        "path": ["vpc/v", cid],
+        "edge_kinds": ["depends_on"],
+    }
 
 
 def test_propagation_direction_per_edge_kind():
-    edges = [{"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"},
-             {"source": "lambda/l", "target": "openapi/o", "kind": "consumes_runtime_from"},
-             {"source": "serverless-site/s", "target": "route53-zone/z", "kind": "emits_runtime_to"}]
-    assert propagation_edges(edges) == [("vpc/v", "subnet/s"), ("openapi/o", "lambda/l"),
-                                        ("serverless-site/s", "route53-zone/z")]
+    edges = [
+        {"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "lambda/l", "target": "openapi/o", "kind": "consumes_runtime_from"},
+        {"source": "serverless-site/s", "target": "route53-zone/z", "kind": "emits_runtime_to"},
+    ]
+    assert propagation_edges(edges) == [
+        ("vpc/v", "subnet/s"),
+        ("openapi/o", "lambda/l"),
+        ("serverless-site/s", "route53-zone/z"),
+    ]
 
 
 def test_real_deploy_order_vpc_ecs_clickhouse_lambda_openapi_api():
@@ -37,21 +48,27 @@ def test_real_deploy_order_vpc_ecs_clickhouse_lambda_openapi_api():
 
 
 def test_independent_consumers_share_a_wave():
-    edges = [{"source": "subnet/a", "target": "vpc/v", "kind": "depends_on"},
-             {"source": "subnet/b", "target": "vpc/v", "kind": "depends_on"}]
-    plan = plan_actions({"id": "vpc/v", "type": "vpc", "action": "x"}, [row("subnet/a"), row("subnet/b")],
-                        edges, removal=False)
+    edges = [
+        {"source": "subnet/a", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "subnet/b", "target": "vpc/v", "kind": "depends_on"},
+    ]
+    plan = plan_actions(
+        {"id": "vpc/v", "type": "vpc", "action": "x"}, [row("subnet/a"), row("subnet/b")], edges, removal=False
+    )
     assert [[i["component"] for i in w] for w in plan.waves] == [["vpc/v"], ["subnet/a", "subnet/b"]]
 
 
 def test_a_cycle_is_reported_not_looped_on():
-    edges = [{"source": "lambda/a", "target": "vpc/v", "kind": "depends_on"},
-             {"source": "lambda/b", "target": "lambda/a", "kind": "depends_on"},
-             {"source": "lambda/a", "target": "lambda/b", "kind": "depends_on"}]
+    edges = [
+        {"source": "lambda/a", "target": "vpc/v", "kind": "depends_on"},
+        {"source": "lambda/b", "target": "lambda/a", "kind": "depends_on"},
+        {"source": "lambda/a", "target": "lambda/b", "kind": "depends_on"},
+    ]
     layers, stuck = layer(["vpc/v", "lambda/a", "lambda/b"], propagation_edges(edges))
     assert layers == [["vpc/v"]] and stuck == ["lambda/a", "lambda/b"]
-    plan = plan_actions({"id": "vpc/v", "type": "vpc", "action": "x"}, [row("lambda/a"), row("lambda/b")],
-                        edges, removal=False)
+    plan = plan_actions(
+        {"id": "vpc/v", "type": "vpc", "action": "x"}, [row("lambda/a"), row("lambda/b")], edges, removal=False
+    )
     assert plan.cycles == [["lambda/a", "lambda/b"]]
     assert all(i.get("cycle") for i in plan.waves[-1])
     assert sum(len(w) for w in plan.waves) == 3  # everyone listed exactly once

@@ -34,8 +34,18 @@ def test_shape_has_many_environments_all_kinds_and_popular_components():
     assert stats["components"] == 6_000
     assert stats["environments"] > 20
     assert set(stats["edges_by_kind"]) == {"depends_on", "consumes_runtime_from", "emits_runtime_to"}
-    for kind in ("vpc", "subnet", "ec2-instance", "s3-bucket", "lambda", "openapi", "serverless-api",
-                 "serverless-site", "cloudfront-distribution", "route53-zone"):
+    for kind in (
+        "vpc",
+        "subnet",
+        "ec2-instance",
+        "s3-bucket",
+        "lambda",
+        "openapi",
+        "serverless-api",
+        "serverless-site",
+        "cloudfront-distribution",
+        "route53-zone",
+    ):
         assert stats["by_type"].get(kind), kind
     assert stats["most_popular"][0]["dependents"] >= 50
 

@@ -6,10 +6,25 @@ from karma_tools.bench import generator, naive
 
 
 def _graph():
-    nodes = {cid: {"id": cid, "type": cid.split("/")[0], "nickname": cid.split("/")[1], "environment": "e",
-                   "version": 1, "config": "{}", "runtime": "{}"}
-             for cid in ("vpc/v", "subnet/s", "ec2-instance/i", "serverless-site/w",
-                         "cloudfront-distribution/d", "route53-zone/z")}
+    nodes = {
+        cid: {
+            "id": cid,
+            "type": cid.split("/")[0],
+            "nickname": cid.split("/")[1],
+            "environment": "e",
+            "version": 1,
+            "config": "{}",
+            "runtime": "{}",
+        }
+        for cid in (
+            "vpc/v",
+            "subnet/s",
+            "ec2-instance/i",
+            "serverless-site/w",
+            "cloudfront-distribution/d",
+            "route53-zone/z",
+        )
+    }
     edges = [
         {"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"},
         {"source": "ec2-instance/i", "target": "subnet/s", "kind": "depends_on"},

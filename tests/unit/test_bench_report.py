@@ -19,8 +19,15 @@ def test_percentiles_interpolate():
 
 
 def test_locust_summary():
-    entry = {"name": "/plan", "num_requests": 10, "num_failures": 1, "start_time": 100.0,
-             "last_request_timestamp": 105.0, "response_times": {"10": 8, "20": 2}, "max_response_time": 21}
+    entry = {
+        "name": "/plan",
+        "num_requests": 10,
+        "num_failures": 1,
+        "start_time": 100.0,
+        "last_request_timestamp": 105.0,
+        "response_times": {"10": 8, "20": 2},
+        "max_response_time": 21,
+    }
     out = report.locust_summary([entry])
     assert out["requests"] == 10 and out["failures"] == 1 and out["rps"] == 2.0
     assert out["median_ms"] == 10.0 and out["max_ms"] == 21
@@ -28,20 +35,37 @@ def test_locust_summary():
 
 
 def _results():
-    row = {"impact_size": 43, "plan": summary([10.0, 11.0]), "floor": summary([6.0, 6.0]),
-           "request_change": summary([20.0]), "plan_over_floor": 1.75}
+    row = {
+        "impact_size": 43,
+        "plan": summary([10.0, 11.0]),
+        "floor": summary([6.0, 6.0]),
+        "request_change": summary([20.0]),
+        "plan_over_floor": 1.75,
+    }
     return {
         "latency": {"1000": row, "100000": {**row, "plan": summary([11.0, 12.0])}, "10000": {"skipped": "x"}},
-        "naive": {"size": 100000, "naive": summary([5000.0]), "karma_plan": summary([12.0]),
-                  "naive_over_karma": 416.7, "same_impact": True},
+        "naive": {
+            "size": 100000,
+            "naive": summary([5000.0]),
+            "karma_plan": summary([12.0]),
+            "naive_over_karma": 416.7,
+            "same_impact": True,
+        },
         "rules": {"5": {"plan": summary([10.0])}, "500": {"plan": summary([12.0])}, "ratio": 1.2},
-        "round_trips": {"rows": [{"rules": 5, "probe": "local", "component": "vpc/x", "impact_size": 43,
-                                  "plan": 3, "apply": 5}], "plan_max": 3, "apply_max": 5,
-                        "plan_constant": True, "apply_constant": True},
-        "throughput": {"workers": 2, "runs": [{"mode": "plan", "users": 8, "request": "/plan", "rps": 50.0,
-                                               "requests": 500, "failures": 0}]},
-        "world": {"loads": [{"size": 1000, "components": 1000, "edges": 1178, "seconds": 1.0,
-                             "components_per_s": 1000.0}]},
+        "round_trips": {
+            "rows": [{"rules": 5, "probe": "local", "component": "vpc/x", "impact_size": 43, "plan": 3, "apply": 5}],
+            "plan_max": 3,
+            "apply_max": 5,
+            "plan_constant": True,
+            "apply_constant": True,
+        },
+        "throughput": {
+            "workers": 2,
+            "runs": [{"mode": "plan", "users": 8, "request": "/plan", "rps": 50.0, "requests": 500, "failures": 0}],
+        },
+        "world": {
+            "loads": [{"size": 1000, "components": 1000, "edges": 1178, "seconds": 1.0, "components_per_s": 1000.0}]
+        },
         "errors": [{"where": "latency@10000", "error": "boom"}],
     }
 

@@ -32,6 +32,7 @@ def test_other_threads_are_not_counted(monkeypatch):
     monkeypatch.setattr(Bolt, "_append", lambda self, signature, *a, **kw: None)
     monkeypatch.setattr(Bolt, "_send_all", lambda self: None)
     with RoundTrips() as rt:
+
         def elsewhere():
             Bolt._append(None, b"\x10")
             Bolt._send_all(None)

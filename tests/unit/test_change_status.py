@@ -17,8 +17,17 @@ LEGAL = {
 
 
 def test_statuses_serialise_as_todays_strings():
-    assert [s.value for s in S] == ["planned", "validated", "applied", "rejected", "queued", "pending_approval",
-                                    "cancelled", "expired", "denied"]
+    assert [s.value for s in S] == [
+        "planned",
+        "validated",
+        "applied",
+        "rejected",
+        "queued",
+        "pending_approval",
+        "cancelled",
+        "expired",
+        "denied",
+    ]
     assert S.QUEUED == "queued" and str(S.PENDING_APPROVAL) == "pending_approval"
     assert json.dumps({"status": S.APPLIED}) == '{"status": "applied"}'
 

@@ -47,20 +47,43 @@ def test_unreachable_is_an_error():
 
 
 def test_body_from_flags_and_files(tmp_path: Path):
-    body = build("vpc/a", None, ("az_count=3", "tags.team=core", 'aliases=["a","b"]', "name=plain text"),
-                 ("old",), reason="why", on_blocked=None, expected_version=4)
-    assert body == {"component": "vpc/a", "reason": "why", "expected_version": 4,
-                    "proposed_change": {"az_count": 3, "tags": {"team": "core"}, "aliases": ["a", "b"],
-                                        "name": "plain text", "old": None}}
+    body = build(
+        "vpc/a",
+        None,
+        ("az_count=3", "tags.team=core", 'aliases=["a","b"]', "name=plain text"),
+        ("old",),
+        reason="why",
+        on_blocked=None,
+        expected_version=4,
+    )
+    assert body == {
+        "component": "vpc/a",
+        "reason": "why",
+        "expected_version": 4,
+        "proposed_change": {
+            "az_count": 3,
+            "tags": {"team": "core"},
+            "aliases": ["a", "b"],
+            "name": "plain text",
+            "old": None,
+        },
+    }
     request = tmp_path / "r.yaml"
     request.write_text("component: vpc/a\nproposed_change: {az_count: 2}\non_blocked: queue\n")
-    assert build(None, request, ("az_count=5",), ()) == {"component": "vpc/a", "on_blocked": "queue",
-                                                         "proposed_change": {"az_count": 5}}
+    assert build(None, request, ("az_count=5",), ()) == {
+        "component": "vpc/a",
+        "on_blocked": "queue",
+        "proposed_change": {"az_count": 5},
+    }
     patch = tmp_path / "p.json"
     patch.write_text('{"az_count": 2}')
     assert build("vpc/a", patch, (), ())["proposed_change"] == {"az_count": 2}
-    for args in [(None, None, ("a=1",), ()), ("vpc/a", None, (), ()), ("vpc/a", None, ("novalue",), ()),
-                 ("vpc/a", None, ("a=1", "a.b=2"), ())]:
+    for args in [
+        (None, None, ("a=1",), ()),
+        ("vpc/a", None, (), ()),
+        ("vpc/a", None, ("novalue",), ()),
+        ("vpc/a", None, ("a=1", "a.b=2"), ()),
+    ]:
         with pytest.raises(BodyError):
             build(*args)
     bad = tmp_path / "bad.yaml"
@@ -69,15 +92,20 @@ def test_body_from_flags_and_files(tmp_path: Path):
         build(None, bad, ("a=1",), ())
 
 
-@pytest.mark.parametrize(("result", "on_blocked", "code"), [
-    ({"status": "applied"}, "reject", 0), ({"status": "rejected"}, "reject", 2),
-    ({"status": "queued"}, "queue", 3), ({"status": "pending_approval"}, "reject", 3),
-    ({"status": "planned", "decisions": []}, "reject", 0),
-    ({"status": "planned", "decisions": [{"effect": "warn"}]}, "reject", 0),
-    ({"status": "planned", "decisions": [{"effect": "reject"}]}, "queue", 2),
-    ({"status": "planned", "decisions": [{"effect": "block"}]}, "reject", 2),
-    ({"status": "planned", "decisions": [{"effect": "block"}]}, "queue", 3),
-    ({"status": "planned", "decisions": [{"effect": "require_approval"}]}, "reject", 3),
-])
+@pytest.mark.parametrize(
+    ("result", "on_blocked", "code"),
+    [
+        ({"status": "applied"}, "reject", 0),
+        ({"status": "rejected"}, "reject", 2),
+        ({"status": "queued"}, "queue", 3),
+        ({"status": "pending_approval"}, "reject", 3),
+        ({"status": "planned", "decisions": []}, "reject", 0),
+        ({"status": "planned", "decisions": [{"effect": "warn"}]}, "reject", 0),
+        ({"status": "planned", "decisions": [{"effect": "reject"}]}, "queue", 2),
+        ({"status": "planned", "decisions": [{"effect": "block"}]}, "reject", 2),
+        ({"status": "planned", "decisions": [{"effect": "block"}]}, "queue", 3),
+        ({"status": "planned", "decisions": [{"effect": "require_approval"}]}, "reject", 3),
+    ],
+)
 def test_exit_codes(result, on_blocked, code):
     assert outcome.exit_code(result, on_blocked) == code

@@ -3,8 +3,20 @@ import pytest
 from app.components import EDGE_KINDS, get_type, registry, split_id
 from app.graph.codec import flat_properties
 
-REQUIRED_TYPES = ["vpc", "subnet", "ec2-instance", "s3-bucket", "lambda", "openapi", "serverless-api",
-                  "serverless-site", "cloudfront-distribution", "route53-zone", "ecs-cluster", "clickhouse"]
+REQUIRED_TYPES = [
+    "vpc",
+    "subnet",
+    "ec2-instance",
+    "s3-bucket",
+    "lambda",
+    "openapi",
+    "serverless-api",
+    "serverless-site",
+    "cloudfront-distribution",
+    "route53-zone",
+    "ecs-cluster",
+    "clickhouse",
+]
 
 
 def test_required_types_are_registered():
@@ -16,25 +28,51 @@ def test_required_types_are_registered():
 
 
 def test_real_keys_from_the_karma_world():
-    assert get_type("serverless-site").validate_config({
-        "site_name": "usekarma.dev", "cloudfront_aliases": ["www.usekarma.dev"],
-        "domain_aliases": ["usekarma.dev"], "enable_custom_domain": True}) == {}
-    assert get_type("clickhouse").validate_config({
-        "vpc_nickname": "usekarma-dev", "s3_bucket_nickname": "b", "ecs_cluster_nickname": "c",
-        "instance_type": "m6i.large", "ebs_size_gb": 500, "http_port": 8123, "tcp_port": 9000}) == {}
+    assert (
+        get_type("serverless-site").validate_config(
+            {
+                "site_name": "usekarma.dev",
+                "cloudfront_aliases": ["www.usekarma.dev"],
+                "domain_aliases": ["usekarma.dev"],
+                "enable_custom_domain": True,
+            }
+        )
+        == {}
+    )
+    assert (
+        get_type("clickhouse").validate_config(
+            {
+                "vpc_nickname": "usekarma-dev",
+                "s3_bucket_nickname": "b",
+                "ecs_cluster_nickname": "c",
+                "instance_type": "m6i.large",
+                "ebs_size_gb": 500,
+                "http_port": 8123,
+                "tcp_port": 9000,
+            }
+        )
+        == {}
+    )
     assert "default_sg_id" in get_type("vpc").runtime_outputs
 
 
-@pytest.mark.parametrize("ctype,config,field", [
-    ("subnet", {"vpc_nickname": "v", "cidr_block": "10.0.0.0/33"}, "cidr_block"),
-    ("subnet", {"vpc_nickname": "v"}, "cidr_block"),
-    ("vpc", {"cidr": "10.0.0.0/16", "az_count": True}, "az_count"),
-    ("vpc", {"cidr": "10.0.0.0/16", "enable_ssm_endpoints": "yes"}, "enable_ssm_endpoints"),
-    ("serverless-site", {"site_name": "x", "cloudfront_aliases": "www.x"}, "cloudfront_aliases"),
-    ("lambda", {"functions": {"f": {"runtime": "python3.10"}}}, "functions.f.handler"),  # a JSON path (marshmallow said functions.f.value.handler)
-    ("s3-bucket", {"bucket_name": "b", "sse_algorithm": "rot13"}, "sse_algorithm"),
-    ("vpc", {"cidr": "10.0.0.0/16", "bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "ctype,config,field",
+    [
+        ("subnet", {"vpc_nickname": "v", "cidr_block": "10.0.0.0/33"}, "cidr_block"),
+        ("subnet", {"vpc_nickname": "v"}, "cidr_block"),
+        ("vpc", {"cidr": "10.0.0.0/16", "az_count": True}, "az_count"),
+        ("vpc", {"cidr": "10.0.0.0/16", "enable_ssm_endpoints": "yes"}, "enable_ssm_endpoints"),
+        ("serverless-site", {"site_name": "x", "cloudfront_aliases": "www.x"}, "cloudfront_aliases"),
+        (
+            "lambda",
+            {"functions": {"f": {"runtime": "python3.10"}}},
+            "functions.f.handler",
+        ),  # a JSON path (marshmallow said functions.f.value.handler)
+        ("s3-bucket", {"bucket_name": "b", "sse_algorithm": "rot13"}, "sse_algorithm"),
+        ("vpc", {"cidr": "10.0.0.0/16", "bogus": 1}, "bogus"),
+    ],
+)
 def test_invalid_configs_name_the_field(ctype, config, field):
     assert field in get_type(ctype).validate_config(config)
 
@@ -43,9 +81,24 @@ def test_edges_are_derived_from_reference_keys():
     api = get_type("serverless-api")
     edges = api.edges("serverless-api/a", {"api_name": "a", "openapi_nickname": "o", "lambda_nicknames": ["x", "y"]})
     assert edges == [
-        {"source": "serverless-api/a", "target": "openapi/o", "kind": "consumes_runtime_from", "via": "openapi_nickname"},
-        {"source": "serverless-api/a", "target": "lambda/x", "kind": "consumes_runtime_from", "via": "lambda_nicknames"},
-        {"source": "serverless-api/a", "target": "lambda/y", "kind": "consumes_runtime_from", "via": "lambda_nicknames"},
+        {
+            "source": "serverless-api/a",
+            "target": "openapi/o",
+            "kind": "consumes_runtime_from",
+            "via": "openapi_nickname",
+        },
+        {
+            "source": "serverless-api/a",
+            "target": "lambda/x",
+            "kind": "consumes_runtime_from",
+            "via": "lambda_nicknames",
+        },
+        {
+            "source": "serverless-api/a",
+            "target": "lambda/y",
+            "kind": "consumes_runtime_from",
+            "via": "lambda_nicknames",
+        },
     ]
 
 
@@ -61,10 +114,19 @@ def test_split_id_rejects_malformed_ids(bad):
 
 
 def test_flat_properties_are_queryable_and_remove_stale_keys():
-    props = flat_properties("cfg_", {"cidr_block": "10.0.0.0/24", "ports": [80, 443], "tags": {"a": "b"},
-                                     "mixed": [1, "a"], "empty": []}, ["cidr_block", "gone"])
-    assert props == {"cfg_cidr_block": "10.0.0.0/24", "cfg_ports": [80, 443], "cfg_tags": '{"a":"b"}',
-                     "cfg_mixed": '[1,"a"]', "cfg_empty": [], "cfg_gone": None}
+    props = flat_properties(
+        "cfg_",
+        {"cidr_block": "10.0.0.0/24", "ports": [80, 443], "tags": {"a": "b"}, "mixed": [1, "a"], "empty": []},
+        ["cidr_block", "gone"],
+    )
+    assert props == {
+        "cfg_cidr_block": "10.0.0.0/24",
+        "cfg_ports": [80, 443],
+        "cfg_tags": '{"a":"b"}',
+        "cfg_mixed": '[1,"a"]',
+        "cfg_empty": [],
+        "cfg_gone": None,
+    }
 
 
 def test_a_propagation_path_crosses_at_most_one_emits_edge():
@@ -85,7 +147,7 @@ def test_included_cypher_shares_the_traversal():
 
     impact, for_update = query("impact"), query("impact_for_update")
     assert "SET x._karma_lock = true" in for_update and "// include" not in for_update
-    traversal = impact[impact.index("CALL (x) {"):]
+    traversal = impact[impact.index("CALL (x) {") :]
     assert for_update.endswith(traversal)
 
 

@@ -34,8 +34,9 @@ def test_env_uri_wins_and_nothing_else_is_probed():
 
 def test_env_uri_without_password_means_no_auth():
     seen, docker, container, local = _calls()
-    target = select_target(Settings(neo4j_uri="bolt://h:7687"), docker_probe=docker,
-                           start_container=container, local=local)
+    target = select_target(
+        Settings(neo4j_uri="bolt://h:7687"), docker_probe=docker, start_container=container, local=local
+    )
     assert target.auth is None
 
 
@@ -53,6 +54,7 @@ def test_local_server_when_no_engine_answers():
 
 def test_testcontainers_can_be_switched_off():
     seen, docker, container, local = _calls()
-    target = select_target(Settings(use_testcontainers=False), docker_probe=docker,
-                           start_container=container, local=local)
+    target = select_target(
+        Settings(use_testcontainers=False), docker_probe=docker, start_container=container, local=local
+    )
     assert target.source == "local" and seen == ["local"]

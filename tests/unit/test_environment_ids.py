@@ -31,8 +31,10 @@ def test_only_the_names_an_import_brings_from_several_environments_are_qualified
 
 def test_a_nickname_resolves_in_scope_to_whatever_id_the_target_has():
     subnet = get_type("subnet")
-    rows = [{"id": "dev/vpc/core", "exists": True, "type": "vpc", "environment": "dev"},
-            {"id": "prod/vpc/core", "exists": True, "type": "vpc", "environment": "prod"}]
+    rows = [
+        {"id": "dev/vpc/core", "exists": True, "type": "vpc", "environment": "dev"},
+        {"id": "prod/vpc/core", "exists": True, "type": "vpc", "environment": "prod"},
+    ]
     resolved, errors = references.resolve(subnet, "prod", {"vpc_nickname": "core"}, references.Found(refs=rows))
     assert errors == {} and resolved == {("vpc_nickname", "core"): "prod/vpc/core"}
     assert subnet.edges("subnet/a", {"vpc_nickname": "core"}, resolved)[0]["target"] == "prod/vpc/core"
@@ -41,15 +43,24 @@ def test_a_nickname_resolves_in_scope_to_whatever_id_the_target_has():
 
 
 def test_files_are_deterministic_and_authors_are_always_valid():
-    assert dumps({"b": 1, "a": {"d": [1], "c": "é"}}) == '{\n  "a": {\n    "c": "é",\n    "d": [\n      1\n    ]\n  },\n  "b": 1\n}\n'
+    assert (
+        dumps({"b": 1, "a": {"d": [1], "c": "é"}})
+        == '{\n  "a": {\n    "c": "é",\n    "d": [\n      1\n    ]\n  },\n  "b": 1\n}\n'
+    )
     assert identity("ted@strall.com") == ("ted@strall.com", "ted@strall.com")
     assert identity("cli:alice") == ("cli:alice", "cli-alice@karma.invalid")
     assert identity("x <evil>\n") == ("x evil", "x-evil@karma.invalid")
 
 
 def test_a_commit_message_names_the_log_entry_and_the_diff():
-    writes = [{"id": "vpc/a", "deleted": False, "cause": "change"}, {"id": "subnet/b", "deleted": True, "cause": "delete"}]
-    diff = [{"component": "vpc/a", "key": "cidr", "op": "changed"}, {"component": "vpc/a", "key": "tags", "op": "added"}]
+    writes = [
+        {"id": "vpc/a", "deleted": False, "cause": "change"},
+        {"id": "subnet/b", "deleted": True, "cause": "delete"},
+    ]
+    diff = [
+        {"component": "vpc/a", "key": "cidr", "op": "changed"},
+        {"component": "vpc/a", "key": "tags", "op": "added"},
+    ]
     lines = summary(writes, diff, None)
     assert lines == ["vpc/a: +tags ~cidr", "delete subnet/b"]
     text = message({"log_entry_id": "log-1", "change_id": "chg-1", "requested_by": "ted"}, "evt-1", lines)

@@ -27,8 +27,9 @@ def test_apply_does_not_mutate_inputs():
 def _undo(before: dict, patch: dict) -> dict:
     """What a rollback sends: the merge patch from `after` back to `before`, on the touched keys only."""
     after = merge_patch.apply(before, patch)
-    return merge_patch.create({k: v for k, v in after.items() if k in patch},
-                              {k: v for k, v in before.items() if k in patch})
+    return merge_patch.create(
+        {k: v for k, v in after.items() if k in patch}, {k: v for k, v in before.items() if k in patch}
+    )
 
 
 def test_create_undoes_touched_keys():

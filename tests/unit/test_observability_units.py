@@ -19,8 +19,9 @@ def test_valid_request_ids_are_kept(raw):
     assert context.accept(raw) == raw
 
 
-@pytest.mark.parametrize("raw", [None, "", "x" * 129, "-a", " a", "a b", "a\nb", "a\r\nSet-Cookie: x", "é",
-                                 "a;b", "<a>", "a\x00"])
+@pytest.mark.parametrize(
+    "raw", [None, "", "x" * 129, "-a", " a", "a b", "a\nb", "a\r\nSet-Cookie: x", "é", "a;b", "<a>", "a\x00"]
+)
 def test_invalid_request_ids_are_replaced(raw):
     rid = context.accept(raw)
     assert rid != raw and rid.startswith("req-")
@@ -44,7 +45,7 @@ def test_signature_round_trip_and_tampering():
     assert verify("k" * 20, body, header, now=1_800_000_100)
     assert not verify("k" * 20, body + b" ", header, now=1_800_000_100)
     assert not verify("j" * 20, body, header, now=1_800_000_100)
-    assert not verify("k" * 20, body, header, now=1_800_000_301)   # too old: a replay
+    assert not verify("k" * 20, body, header, now=1_800_000_301)  # too old: a replay
     assert not verify("k" * 20, body, "garbage", now=1_800_000_000)
     assert not verify("k" * 20, body, header.replace("t=1800000000", "t=1800000001"), now=1_800_000_000)
 
@@ -58,10 +59,19 @@ def test_backoff_doubles_with_jitter_and_a_cap():
 
 def test_event_maps_for_a_commit():
     now = datetime(2026, 12, 1, 20, 0, tzinfo=timezone.utc)
-    audit = {"id": "log-1", "kind": "approval", "status": "applied", "change_id": "chg-1",
-             "component_id": "vpc/karma-prod", "environment": "prod", "requested_by": "ted", "affected": ["a"]}
-    made = events.for_commit(status="applied", audit=audit, change_request={"id": "chg-1", "approved_by": "eve"},
-                             now=now)
+    audit = {
+        "id": "log-1",
+        "kind": "approval",
+        "status": "applied",
+        "change_id": "chg-1",
+        "component_id": "vpc/karma-prod",
+        "environment": "prod",
+        "requested_by": "ted",
+        "affected": ["a"],
+    }
+    made = events.for_commit(
+        status="applied", audit=audit, change_request={"id": "chg-1", "approved_by": "eve"}, now=now
+    )
     assert [e["type"] for e in made] == ["approved", "applied"]
     assert len({e["event_id"] for e in made}) == 2 and all(e["destination"] is None for e in made)
     assert events.for_commit(status="planned", audit={}, change_request={}, now=now) == []
@@ -73,7 +83,7 @@ def test_metrics_directory_for_serve_children(tmp_path, monkeypatch):
     env = {}
     path = multiproc.prepare(env)
     assert env[multiproc.ENV] == path and os.path.isdir(path)
-    assert multiproc.prepare(env) is None                       # already set: kept
+    assert multiproc.prepare(env) is None  # already set: kept
     multiproc.remove(path)
     assert not os.path.exists(path)
     stale = tmp_path / "m"
@@ -87,18 +97,26 @@ def test_metrics_directory_for_serve_children(tmp_path, monkeypatch):
 def test_notifications_file_errors_name_every_field(tmp_path, monkeypatch):
     path = tmp_path / "n.yaml"
     monkeypatch.setenv("HOOK_SECRET", "from-the-environment-123")
-    path.write_text("subscriptions:\n"
-                    "  - {id: ok, url: 'https://h.example/x', secret_env: HOOK_SECRET, events: [applied]}\n")
+    path.write_text(
+        "subscriptions:\n  - {id: ok, url: 'https://h.example/x', secret_env: HOOK_SECRET, events: [applied]}\n"
+    )
     (sub,) = load_file(path)
     assert sub["secret"] == "from-the-environment-123" and sub["environments"] == [] and sub["source"] == "file"
-    path.write_text("subscriptions:\n"
-                    "  - {id: ok, url: 'https://h.example/x', secret: 0123456789abcdef, events: [applied]}\n"
-                    "  - {id: ok, url: 'https://h.example/y', secret: 0123456789abcdef, events: [applied]}\n"
-                    "  - {id: 'bad id', url: 'mailto:x', secret_env: NOPE, events: [], colour: red}\n")
+    path.write_text(
+        "subscriptions:\n"
+        "  - {id: ok, url: 'https://h.example/x', secret: 0123456789abcdef, events: [applied]}\n"
+        "  - {id: ok, url: 'https://h.example/y', secret: 0123456789abcdef, events: [applied]}\n"
+        "  - {id: 'bad id', url: 'mailto:x', secret_env: NOPE, events: [], colour: red}\n"
+    )
     with pytest.raises(SubscriptionFileError) as err:
         load_file(path)
     text = str(err.value)
-    for fragment in ["subscriptions[1] (ok).id: duplicate id", "subscriptions[2] (bad id).url",
-                     ".secret_env: environment variable 'NOPE' is not set", ".events", ".colour: unknown field",
-                     ".id: required"]:
+    for fragment in [
+        "subscriptions[1] (ok).id: duplicate id",
+        "subscriptions[2] (bad id).url",
+        ".secret_env: environment variable 'NOPE' is not set",
+        ".events",
+        ".colour: unknown field",
+        ".id: required",
+    ]:
         assert fragment in text, fragment

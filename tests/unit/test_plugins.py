@@ -26,8 +26,14 @@ sys.meta_path.insert(0, _NoTools())
 
 def _without_tools(code: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("NEO4J_URI", "NEO4J_PASSWORD")}
-    return subprocess.run([sys.executable, "-c", WITHOUT_TOOLS + code], capture_output=True, text=True,
-                          timeout=120, cwd=REPO_ROOT, env={**clean, "KARMA_TESTCONTAINERS": "0", **env})
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TOOLS + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env={**clean, "KARMA_TESTCONTAINERS": "0", **env},
+    )
 
 
 def test_the_tooling_registers_its_cli_groups_and_the_local_neo4j():
@@ -79,6 +85,11 @@ def test_a_missing_dependency_of_the_tooling_is_not_hidden():
 def test_the_product_never_imports_the_tooling(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
         assert not any(n == "karma_tools" or n.startswith("karma_tools.") for n in names), f"{path}:{node.lineno}"

@@ -14,8 +14,7 @@ import yaml
 
 from app.policy import PolicyEngine, validate_dir
 from test_policy_semantics import CONDITIONS, MISSING, VALUES, oracle
-from test_policy_support import (BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml,
-                                 sibling)
+from test_policy_support import BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml, sibling
 
 
 def at(text: str) -> datetime:
@@ -43,14 +42,21 @@ time:
 
 
 def test_a_friday_afternoon_window_in_a_named_zone(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml(FRIDAY_FREEZE, rule_id="fri", effect="block",
-                                            message="{time.Europe/Paris.weekday} {time.Europe/Paris.clock}"))
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            FRIDAY_FREEZE,
+            rule_id="fri",
+            effect="block",
+            message="{time.Europe/Paris.weekday} {time.Europe/Paris.clock}",
+        ),
+    )
     prod = facts(change(environment="prod"))
     # 2026-12-04 is a Friday; Paris is UTC+1 in December
-    assert ids(engine, prod, at("2026-12-04T14:00:00+00:00")) == [("fri", SUBNET)]    # 15:00 Paris
-    assert ids(engine, prod, at("2026-12-04T13:59:00+00:00")) == []                   # 14:59 Paris
-    assert ids(engine, prod, at("2026-12-04T23:30:00+00:00")) == []                   # Saturday 00:30 Paris
-    assert ids(engine, prod, at("2026-12-04T07:00:00-08:00")) == [("fri", SUBNET)]    # 07:00 in LA, 16:00 Paris
+    assert ids(engine, prod, at("2026-12-04T14:00:00+00:00")) == [("fri", SUBNET)]  # 15:00 Paris
+    assert ids(engine, prod, at("2026-12-04T13:59:00+00:00")) == []  # 14:59 Paris
+    assert ids(engine, prod, at("2026-12-04T23:30:00+00:00")) == []  # Saturday 00:30 Paris
+    assert ids(engine, prod, at("2026-12-04T07:00:00-08:00")) == [("fri", SUBNET)]  # 07:00 in LA, 16:00 Paris
     assert ids(engine, facts(change(environment="dev")), at("2026-12-04T14:00:00+00:00")) == []
     [decision] = engine.evaluate(prod, now=at("2026-12-04T16:45:00+00:00"))
     assert decision.message == "fri 1745"
@@ -65,7 +71,9 @@ def test_the_clock_defaults_to_now_and_naive_times_are_utc(tmp_path):
 
 
 def test_date_ranges_and_a_yearly_freeze_that_wraps_new_year(tmp_path):
-    engine = engine_for(tmp_path, """
+    engine = engine_for(
+        tmp_path,
+        """
         rules:
           - id: freeze
             description: year-end freeze, every year
@@ -85,36 +93,44 @@ def test_date_ranges_and_a_yearly_freeze_that_wraps_new_year(tmp_path):
             when:
               time: {zone: UTC, hour: {between: [22, 5]}, not: {weekday: [sat, sun]}}
             message: night
-        """)
+        """,
+    )
 
     def fired(text):
         return sorted(r for r, _ in ids(engine, facts(), at(text)))
 
-    assert fired("2026-12-18T22:59:00+00:00") == ["night"]            # Friday 23:59 in Paris, the 18th
-    assert fired("2026-12-19T22:59:00+00:00") == []                   # Saturday: no night rule
-    assert fired("2026-12-19T23:00:00+00:00") == ["freeze"]           # 00:00 Paris, the 20th
+    assert fired("2026-12-18T22:59:00+00:00") == ["night"]  # Friday 23:59 in Paris, the 18th
+    assert fired("2026-12-19T22:59:00+00:00") == []  # Saturday: no night rule
+    assert fired("2026-12-19T23:00:00+00:00") == ["freeze"]  # 00:00 Paris, the 20th
     assert fired("2027-01-03T12:00:00+00:00") == ["freeze"]
-    assert fired("2027-01-04T23:00:00+00:00") == ["night"]            # Monday; the 5th in Paris
+    assert fired("2027-01-04T23:00:00+00:00") == ["night"]  # Monday; the 5th in Paris
     assert fired("2026-12-02T03:00:00+00:00") == ["migration", "night"]
     assert fired("2026-12-03T12:00:00+00:00") == []
 
 
-@pytest.mark.parametrize("when,expected", [
-    ("time: {hour: 3}", "rules[0].when.time.zone: missing (required: the IANA time zone"),
-    ("time: {zone: Mars/Olympus, hour: 3}", "rules[0].when.time.zone: unknown time zone 'Mars/Olympus'"),
-    ("time: {zone: Europe/Pariss, hour: 3}", "(did you mean 'Europe/Paris'?)"),
-    ("time: {zone: UTC}", "rules[0].when.time: expected at least one time condition"),
-    ("time: {zone: UTC, weekday: friday-ish}", "rules[0].when.time.weekday: expected a weekday"),
-    ("time: {zone: UTC, hour: 24}", "rules[0].when.time.hour: expected an integer 0-23, got 24"),
-    ("time: {zone: UTC, clock: {gte: 15:00}}",
-     "rules[0].when.time.clock.gte: expected a time of day 'HH:MM', got 900 (quote it"),
-    ("time: {zone: UTC, date: {between: [2027-01-03, 2026-12-20]}}",
-     "rules[0].when.time.date.between: from 2027-01-03 is after to 2026-12-20"),
-    ("time: {zone: UTC, month_day: 02-30}", "rules[0].when.time.month_day: expected a day of the year"),
-    ("time: {zone: UTC, weekday: {lt: fri}}", "rules[0].when.time.weekday.lt: operator lt does not apply"),
-    ("time: {zone: UTC, hours: 3}", "rules[0].when.time.hours: unknown field (did you mean 'hour'?)"),
-    ("change: {affected_count: {between: [1, 2]}}", "between applies to time fields only"),
-])
+@pytest.mark.parametrize(
+    "when,expected",
+    [
+        ("time: {hour: 3}", "rules[0].when.time.zone: missing (required: the IANA time zone"),
+        ("time: {zone: Mars/Olympus, hour: 3}", "rules[0].when.time.zone: unknown time zone 'Mars/Olympus'"),
+        ("time: {zone: Europe/Pariss, hour: 3}", "(did you mean 'Europe/Paris'?)"),
+        ("time: {zone: UTC}", "rules[0].when.time: expected at least one time condition"),
+        ("time: {zone: UTC, weekday: friday-ish}", "rules[0].when.time.weekday: expected a weekday"),
+        ("time: {zone: UTC, hour: 24}", "rules[0].when.time.hour: expected an integer 0-23, got 24"),
+        (
+            "time: {zone: UTC, clock: {gte: 15:00}}",
+            "rules[0].when.time.clock.gte: expected a time of day 'HH:MM', got 900 (quote it",
+        ),
+        (
+            "time: {zone: UTC, date: {between: [2027-01-03, 2026-12-20]}}",
+            "rules[0].when.time.date.between: from 2027-01-03 is after to 2026-12-20",
+        ),
+        ("time: {zone: UTC, month_day: 02-30}", "rules[0].when.time.month_day: expected a day of the year"),
+        ("time: {zone: UTC, weekday: {lt: fri}}", "rules[0].when.time.weekday.lt: operator lt does not apply"),
+        ("time: {zone: UTC, hours: 3}", "rules[0].when.time.hours: unknown field (did you mean 'hour'?)"),
+        ("change: {affected_count: {between: [1, 2]}}", "between applies to time fields only"),
+    ],
+)
 def test_time_validation(tmp_path, when, expected):
     found = problems(tmp_path, when)
     assert len(found) == 1 and expected in found[0], found
@@ -143,8 +159,10 @@ def _instances(n_running: int, n_stopped: int = 1) -> list[dict]:
 
 
 def test_count_impacted_components_matching_a_filter(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml(RUNNING, rule_id="many", effect="block",
-                                            message="{count.running} running: {count.running.ids}"))
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(RUNNING, rule_id="many", effect="block", message="{count.running} running: {count.running.ids}"),
+    )
     assert ids(engine, facts(rows=_instances(3))) == []
     [d] = engine.evaluate(facts(rows=_instances(4)))
     assert (d.rule_id, d.component, d.effect) == ("many", SUBNET, "block")
@@ -152,11 +170,18 @@ def test_count_impacted_components_matching_a_filter(tmp_path):
 
 
 def test_counts_combine_with_impacted_and_refer_to_the_change(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("""
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            """
         change: {environment: dev}
         count: {impacted: {environment: {ne: {field: change.environment}}}, gte: 1}
         impacted: {environment: prod}
-        """, rule_id="cross", message="{impacted.id}"))
+        """,
+            rule_id="cross",
+            message="{impacted.id}",
+        ),
+    )
     rows = [impacted("lambda/a"), impacted("lambda/p", environment="prod")]
     assert ids(engine, facts(rows=rows)) == [("cross", "lambda/p")]
     assert ids(engine, facts(rows=rows[:1])) == []
@@ -165,12 +190,26 @@ def test_counts_combine_with_impacted_and_refer_to_the_change(tmp_path):
 @pytest.mark.parametrize("value_name", list(VALUES))
 def test_count_filters_mean_what_conditions_mean(tmp_path, value_name):
     """The operator table of test_policy_semantics, inside count filters (evaluated before the engine)."""
-    rules = [{"id": f"c{i}", "description": "d", "effect": "warn", "message": "m",
-              "when": {"count": {"impacted": {"runtime.x": {op: operand}}, "gte": 1}}}
-             for i, (op, operand) in enumerate(CONDITIONS)]
-    rules += [{"id": f"n{i}", "description": "d", "effect": "warn", "message": "m",
-               "when": {"count": {"impacted": {"not": {"runtime.x": {op: operand}}}, "gte": 1}}}
-              for i, (op, operand) in enumerate(CONDITIONS)]
+    rules = [
+        {
+            "id": f"c{i}",
+            "description": "d",
+            "effect": "warn",
+            "message": "m",
+            "when": {"count": {"impacted": {"runtime.x": {op: operand}}, "gte": 1}},
+        }
+        for i, (op, operand) in enumerate(CONDITIONS)
+    ]
+    rules += [
+        {
+            "id": f"n{i}",
+            "description": "d",
+            "effect": "warn",
+            "message": "m",
+            "when": {"count": {"impacted": {"not": {"runtime.x": {op: operand}}}, "gte": 1}},
+        }
+        for i, (op, operand) in enumerate(CONDITIONS)
+    ]
     (tmp_path / "ops.yaml").write_text(yaml.safe_dump({"rules": rules}))
     engine = PolicyEngine(tmp_path)
     engine.load()
@@ -182,17 +221,22 @@ def test_count_filters_mean_what_conditions_mean(tmp_path, value_name):
     assert got == expected
 
 
-@pytest.mark.parametrize("when,expected", [
-    ("count: {gt: 3}", "rules[0].when.count: expected exactly one of impacted or siblings"),
-    ("count: {impacted: {type: lambda}}", "rules[0].when.count: expected an operator on the count"),
-    ("count: {impacted: {typ: lambda}, gt: 1}", "rules[0].when.count.impacted.typ: unknown field"),
-    ("count: {impacted: {type: lambda}, more: 1}", "rules[0].when.count.more: unknown key"),
-    ("count: {impacted: {type: lambda}, gt: many}", "rules[0].when.count.gt: expected a number, got string"),
-    ("count: {siblings: {depth: 1}, gt: 1}", "rules[0].when.count.siblings.depth: unknown field"),
-    ("count: {name: Bad-Name, impacted: {}, gt: 1}", "rules[0].when.count.name: expected a name"),
-    ("count: {impacted: {environment: {eq: {field: impacted.nope}}}, gt: 1}",
-     "rules[0].when.count.impacted.environment.eq.field: impacted.nope: unknown field"),
-])
+@pytest.mark.parametrize(
+    "when,expected",
+    [
+        ("count: {gt: 3}", "rules[0].when.count: expected exactly one of impacted or siblings"),
+        ("count: {impacted: {type: lambda}}", "rules[0].when.count: expected an operator on the count"),
+        ("count: {impacted: {typ: lambda}, gt: 1}", "rules[0].when.count.impacted.typ: unknown field"),
+        ("count: {impacted: {type: lambda}, more: 1}", "rules[0].when.count.more: unknown key"),
+        ("count: {impacted: {type: lambda}, gt: many}", "rules[0].when.count.gt: expected a number, got string"),
+        ("count: {siblings: {depth: 1}, gt: 1}", "rules[0].when.count.siblings.depth: unknown field"),
+        ("count: {name: Bad-Name, impacted: {}, gt: 1}", "rules[0].when.count.name: expected a name"),
+        (
+            "count: {impacted: {environment: {eq: {field: impacted.nope}}}, gt: 1}",
+            "rules[0].when.count.impacted.environment.eq.field: impacted.nope: unknown field",
+        ),
+    ],
+)
 def test_count_validation(tmp_path, when, expected):
     found = problems(tmp_path, when)
     assert len(found) == 1 and expected in found[0], found
@@ -205,7 +249,9 @@ def test_count_placeholders_name_a_count_of_the_rule(tmp_path):
 
 # ------------------------------------------------------------------------------------------------ paths
 def test_paths_types_and_reference_keys(tmp_path):
-    engine = engine_for(tmp_path, """
+    engine = engine_for(
+        tmp_path,
+        """
         rules:
           - id: through-openapi
             description: reached through an openapi
@@ -217,23 +263,31 @@ def test_paths_types_and_reference_keys(tmp_path):
             effect: warn
             when: {impacted: {via: {contains: s3_bucket_nickname}, type: lambda}}
             message: m
-        """)
+        """,
+    )
     bucket = "s3-bucket/karma-shared"
     lam = impacted("lambda/karma-graph-query", origin=bucket, depth=2, path_types=None, via=None)
-    lam.update(path=[bucket, "openapi/karma-api", "lambda/karma-graph-query"],
-               path_types=["s3-bucket", "openapi", "lambda"], via=["s3_bucket_nickname", "openapi_nickname"])
+    lam.update(
+        path=[bucket, "openapi/karma-api", "lambda/karma-graph-query"],
+        path_types=["s3-bucket", "openapi", "lambda"],
+        via=["s3_bucket_nickname", "openapi_nickname"],
+    )
     other = impacted("lambda/direct", origin=bucket)
     other.update(path_types=["s3-bucket", "lambda"], via=["s3_bucket_nickname"])
     got = engine.evaluate(facts(rows=[lam, other]))
     assert [(d.rule_id, d.component) for d in got] == [
-        ("through-openapi", "lambda/karma-graph-query"), ("via-bucket-key", "lambda/direct"),
-        ("via-bucket-key", "lambda/karma-graph-query")]
+        ("through-openapi", "lambda/karma-graph-query"),
+        ("via-bucket-key", "lambda/direct"),
+        ("via-bucket-key", "lambda/karma-graph-query"),
+    ]
     assert got[0].message == "lambda/karma-graph-query via s3_bucket_nickname, openapi_nickname"
 
 
 # ------------------------------------------------------------------------------------------------ field against field
 def test_field_against_field(tmp_path):
-    engine = engine_for(tmp_path, """
+    engine = engine_for(
+        tmp_path,
+        """
         rules:
           - id: same-vpc
             description: impacted config equals the new value
@@ -250,14 +304,21 @@ def test_field_against_field(tmp_path):
             effect: warn
             when: {impacted: {version: {lt: {field: component.version}}}}
             message: m
-        """)
+        """,
+    )
     ch = change(changed_keys=["vpc_nickname"], old={"vpc_nickname": "a"}, new={"vpc_nickname": "b"})
-    rows = [impacted("ecs-service/same", config={"vpc_nickname": "b"}, version=7),
-            impacted("ecs-service/other", config={"vpc_nickname": "a"}, version=2),
-            impacted("ecs-service/unset", config={}, version=3)]
+    rows = [
+        impacted("ecs-service/same", config={"vpc_nickname": "b"}, version=7),
+        impacted("ecs-service/other", config={"vpc_nickname": "a"}, version=2),
+        impacted("ecs-service/unset", config={}, version=3),
+    ]
     got = sorted(ids(engine, facts(ch, rows=rows)))
-    assert got == [("older", "ecs-service/other"), ("other-vpc", "ecs-service/other"),
-                   ("other-vpc", "ecs-service/unset"), ("same-vpc", "ecs-service/same")]
+    assert got == [
+        ("older", "ecs-service/other"),
+        ("other-vpc", "ecs-service/other"),
+        ("other-vpc", "ecs-service/unset"),
+        ("same-vpc", "ecs-service/same"),
+    ]
     # unset on both sides: not equal (eq needs a value), so ne holds
     ch_removed = change(changed_keys=["vpc_nickname"], old={"vpc_nickname": "a"}, new={})
     got = sorted(ids(engine, facts(ch_removed, component(version=1), rows=rows[2:])))
@@ -273,14 +334,19 @@ def test_field_references_compile_to_durable_references(tmp_path):
     assert {"$gt": {"impacted.version:n": {"$m": "component.version:n"}}} in tests
 
 
-@pytest.mark.parametrize("when,expected", [
-    ("impacted: {config.x: {eq: {field: impacted.nope}}}", "eq.field: impacted.nope: unknown field"),
-    ("impacted: {config.x: {eq: {field: elsewhere.x}}}", "unknown field 'elsewhere.x'"),
-    ("impacted: {config.x: {eq: {fields: change.type}}}", "expected a value, or {field: <section.field>}"),
-    ("impacted: {depth: {lt: {field: change.type}}}",
-     "lt cannot compare impacted.depth (a integer field) with change.type (a string field)"),
-    ("change: {type: {contains: {field: change.type}}}", "operator contains does not apply"),
-])
+@pytest.mark.parametrize(
+    "when,expected",
+    [
+        ("impacted: {config.x: {eq: {field: impacted.nope}}}", "eq.field: impacted.nope: unknown field"),
+        ("impacted: {config.x: {eq: {field: elsewhere.x}}}", "unknown field 'elsewhere.x'"),
+        ("impacted: {config.x: {eq: {fields: change.type}}}", "expected a value, or {field: <section.field>}"),
+        (
+            "impacted: {depth: {lt: {field: change.type}}}",
+            "lt cannot compare impacted.depth (a integer field) with change.type (a string field)",
+        ),
+        ("change: {type: {contains: {field: change.type}}}", "operator contains does not apply"),
+    ],
+)
 def test_field_reference_validation(tmp_path, when, expected):
     found = problems(tmp_path, when)
     assert len(found) == 1 and expected in found[0], found
@@ -288,15 +354,27 @@ def test_field_reference_validation(tmp_path, when, expected):
 
 # ------------------------------------------------------------------------------------------------ overlaps
 def test_cidr_overlap_against_sibling_subnets(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("""
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            """
         change: {type: subnet, changed_keys: {contains: cidr_block}}
         count:
           name: overlapping
           siblings: {config.cidr_block: {overlaps: {field: change.new.cidr_block}}}
           gte: 1
-        """, rule_id="overlap", effect="reject", message="{change.new.cidr_block} overlaps {count.overlapping.ids}"))
-    siblings = [sibling("subnet/b", cidr_block="10.42.2.0/24"), sibling("subnet/c", cidr_block="10.42.0.0/20"),
-                sibling("subnet/d", cidr_block="not a cidr"), sibling("subnet/e")]
+        """,
+            rule_id="overlap",
+            effect="reject",
+            message="{change.new.cidr_block} overlaps {count.overlapping.ids}",
+        ),
+    )
+    siblings = [
+        sibling("subnet/b", cidr_block="10.42.2.0/24"),
+        sibling("subnet/c", cidr_block="10.42.0.0/20"),
+        sibling("subnet/d", cidr_block="not a cidr"),
+        sibling("subnet/e"),
+    ]
     ch = change(new={"cidr_block": "10.42.2.128/25"})
     [d] = engine.evaluate(facts(ch, siblings=siblings))
     assert d.message == "10.42.2.128/25 overlaps subnet/b, subnet/c"
@@ -305,7 +383,9 @@ def test_cidr_overlap_against_sibling_subnets(tmp_path):
 
 
 def test_overlaps_outside_a_count(tmp_path):
-    engine = engine_for(tmp_path, """
+    engine = engine_for(
+        tmp_path,
+        """
         rules:
           - id: corporate
             description: a literal list of blocks
@@ -322,7 +402,8 @@ def test_overlaps_outside_a_count(tmp_path):
             effect: warn
             when: {impacted: {runtime.cidr_block: {overlaps: {field: change.new.cidr_block}}}}
             message: m
-        """)
+        """,
+    )
 
     def fired(cidr, rows=()):
         return sorted(ids(engine, facts(change(new={"cidr_block": cidr}), rows=rows)))
@@ -334,11 +415,14 @@ def test_overlaps_outside_a_count(tmp_path):
     assert fired("172.16.3.0/24", rows=[row]) == [("outside", SUBNET), ("vs-impacted", BASTION)]
 
 
-@pytest.mark.parametrize("when,expected", [
-    ("change: {new.cidr_block: {overlaps: 10.0.0.300/8}}", "expected a CIDR block such as 10.0.0.0/16"),
-    ("change: {new.cidr_block: {overlaps: []}}", "expected a CIDR block, a non-empty list of them"),
-    ("change: {affected_count: {overlaps: 10.0.0.0/8}}", "operator overlaps does not apply"),
-])
+@pytest.mark.parametrize(
+    "when,expected",
+    [
+        ("change: {new.cidr_block: {overlaps: 10.0.0.300/8}}", "expected a CIDR block such as 10.0.0.0/16"),
+        ("change: {new.cidr_block: {overlaps: []}}", "expected a CIDR block, a non-empty list of them"),
+        ("change: {affected_count: {overlaps: 10.0.0.0/8}}", "operator overlaps does not apply"),
+    ],
+)
 def test_overlaps_validation(tmp_path, when, expected):
     found = problems(tmp_path, when)
     assert len(found) == 1 and expected in found[0], found

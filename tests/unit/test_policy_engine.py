@@ -25,10 +25,24 @@ def test_compile_output_for_a_discriminated_rule(tmp_path):
     c = compiled(tmp_path, rule_yaml("change: {type: subnet}", rule_id="sub"))
     way = compiler_module.disc_way("change.type:v", "s:subnet")
     assert c.definition == {
-        "sub#0": {"all": [{"m": {"$and": [
-            {"k": "c0"}, {f"change.type:v#{way}": 1}, {"change.type:v=s:subnet": 1},
-            {"$neq": {"t": -1}}, {"$neq": {"t": -1001}},
-            {"change.type:v": "s:subnet"}]}}], "cap": 1000, "run": "sub#0"},
+        "sub#0": {
+            "all": [
+                {
+                    "m": {
+                        "$and": [
+                            {"k": "c0"},
+                            {f"change.type:v#{way}": 1},
+                            {"change.type:v=s:subnet": 1},
+                            {"$neq": {"t": -1}},
+                            {"$neq": {"t": -1001}},
+                            {"change.type:v": "s:subnet"},
+                        ]
+                    }
+                }
+            ],
+            "cap": 1000,
+            "run": "sub#0",
+        },
         "_karma_catch_all": {"all": [{"m": {"$ex": {"k": 1}}}], "cap": 1000, "run": "_karma_catch_all"},
     }
     assert c.actions == {"sub#0": "sub"}
@@ -36,13 +50,19 @@ def test_compile_output_for_a_discriminated_rule(tmp_path):
 
 
 def test_compile_output_for_generic_and_negated_conditions(tmp_path):
-    c = compiled(tmp_path, rule_yaml("""
+    c = compiled(
+        tmp_path,
+        rule_yaml(
+            """
         impacted:
           depth: {gt: 2}
           not: {runtime.state: {in: [stopped, terminated]}}
           unpublished_reads: {empty: false}
           edge_kinds: {contains_any: [depends_on, emits_runtime_to]}
-        """, rule_id="gen"))
+        """,
+            rule_id="gen",
+        ),
+    )
     tree = [{"k": "i0"}, {"$neq": {"t": -1}}, {"$neq": {"t": -1001}}]
     assert c.definition["gen#0"]["all"][0]["m"]["$and"] == tree + [
         {"$iany": {"impacted.edge_kinds:l": {"$or": [{"$i": "s:depends_on"}, {"$i": "s:emits_runtime_to"}]}}},
@@ -55,11 +75,17 @@ def test_compile_output_for_generic_and_negated_conditions(tmp_path):
 
 
 def test_not_lt_and_in_add_alternatives(tmp_path):
-    c = compiled(tmp_path, rule_yaml("""
+    c = compiled(
+        tmp_path,
+        rule_yaml(
+            """
         change:
           type: [subnet, vpc]
           not: {affected_count: {lt: 3}}
-        """, rule_id="alt"))
+        """,
+            rule_id="alt",
+        ),
+    )
     assert sorted(c.actions) == ["alt#0", "alt#1", "alt#2", "alt#3"]
 
 
@@ -71,8 +97,16 @@ def test_rules_that_expand_too_far_are_refused(tmp_path):
 
 
 def test_rules_reading_many_fields_are_split_into_shards(tmp_path):
-    rules = [{"id": f"k{i}", "description": "d", "effect": "warn", "message": "m",
-              "when": {"change": {f"new.key_{i}": {"exists": True}, "type": "subnet"}}} for i in range(450)]
+    rules = [
+        {
+            "id": f"k{i}",
+            "description": "d",
+            "effect": "warn",
+            "message": "m",
+            "when": {"change": {f"new.key_{i}": {"exists": True}, "type": "subnet"}},
+        }
+        for i in range(450)
+    ]
     (tmp_path / "r.yaml").write_text(yaml.safe_dump({"rules": rules}))
     engine = PolicyEngine(tmp_path)
     engine.load()
@@ -93,9 +127,16 @@ def test_durable_name_hashes_are_reproduced():
 def test_many_equal_rules_stay_within_the_engines_limits(tmp_path):
     # 600 rules hanging off the same value: durable hangs on a node with 512 children and fails (then crashes)
     # beyond 64 matching siblings; the compiler's tree keeps every node small.
-    rules = [{"id": f"same-{i}", "description": "d", "effect": "warn", "message": "m",
-              "when": {"impacted": {"type": "ec2-instance", "runtime.state": {"ne": f"x{i}"}}}}
-             for i in range(600)]
+    rules = [
+        {
+            "id": f"same-{i}",
+            "description": "d",
+            "effect": "warn",
+            "message": "m",
+            "when": {"impacted": {"type": "ec2-instance", "runtime.state": {"ne": f"x{i}"}}},
+        }
+        for i in range(600)
+    ]
     (tmp_path / "r.yaml").write_text(yaml.safe_dump({"rules": rules}))
     engine = PolicyEngine(tmp_path)
     engine.load()
@@ -105,16 +146,22 @@ def test_many_equal_rules_stay_within_the_engines_limits(tmp_path):
 
 # ------------------------------------------------------------------------------------------ templating
 def test_message_rendering(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml(
-        "impacted: {type: ec2-instance}", effect="reject",
-        message="{impacted.id} ({impacted.runtime.state}, depth {impacted.depth}, published "
-                "{impacted.runtime_published}) keys={change.changed_keys} old={change.old} "
-                "vpc={component.config.vpc_nickname} gone={impacted.runtime.nope} none={change.reason} "
-                "empty={change.added_keys} {{literal}}"))
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            "impacted: {type: ec2-instance}",
+            effect="reject",
+            message="{impacted.id} ({impacted.runtime.state}, depth {impacted.depth}, published "
+            "{impacted.runtime_published}) keys={change.changed_keys} old={change.old} "
+            "vpc={component.config.vpc_nickname} gone={impacted.runtime.nope} none={change.reason} "
+            "empty={change.added_keys} {{literal}}",
+        ),
+    )
     [decision] = engine.evaluate(facts(rows=[impacted()]))
     assert decision.message == (
-        f"{BASTION} (running, depth 1, published true) keys=cidr_block old={{\"cidr_block\":\"10.42.1.0/24\"}} "
-        "vpc=karma-dev gone=<unset> none=<unset> empty=[] {literal}")
+        f'{BASTION} (running, depth 1, published true) keys=cidr_block old={{"cidr_block":"10.42.1.0/24"}} '
+        "vpc=karma-dev gone=<unset> none=<unset> empty=[] {literal}"
+    )
 
 
 def test_render_values():
@@ -129,20 +176,33 @@ def test_decision_shape(tmp_path):
     engine = engine_for(tmp_path, rule_yaml("change: {type: subnet}", rule_id="c-rule", effect="block"))
     [d] = engine.evaluate(facts(rows=[impacted()]))
     assert isinstance(d, Decision)
-    assert d.to_dict() == {"rule_id": "c-rule", "effect": "block", "message": f"hit {SUBNET}",
-                           "component": SUBNET, "path": [SUBNET], "edge_kinds": [], "file": "rules.yaml",
-                           "approver_role": None}
+    assert d.to_dict() == {
+        "rule_id": "c-rule",
+        "effect": "block",
+        "message": f"hit {SUBNET}",
+        "component": SUBNET,
+        "path": [SUBNET],
+        "edge_kinds": [],
+        "file": "rules.yaml",
+        "approver_role": None,
+    }
     with pytest.raises(Exception):
         d.effect = "warn"  # frozen
 
 
 def test_one_decision_per_rule_and_component(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("""
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            """
         impacted:
           any:
             - type: ec2-instance
             - depth: {gte: 1}
-        """, rule_id="either"))
+        """,
+            rule_id="either",
+        ),
+    )
     rows = [impacted(depth=3), impacted(depth=1)]  # the same component reached twice, both alternatives match
     [d] = engine.evaluate(facts(rows=rows))
     assert (d.rule_id, d.component, len(d.path)) == ("either", BASTION, 2)  # the shorter path is kept
@@ -150,9 +210,13 @@ def test_one_decision_per_rule_and_component(tmp_path):
 
 def test_facts_with_odd_values_do_not_break_the_engine(tmp_path):
     engine = engine_for(tmp_path, rule_yaml("impacted: {runtime.size: {gt: 1}}", rule_id="big"))
-    rows = [impacted("lambda/a", runtime={"size": float("nan")}), impacted("lambda/b", runtime={"size": 10 ** 30}),
-            impacted("lambda/c", runtime={"size": 2}), impacted("lambda/d", runtime=None),
-            impacted("lambda/e", runtime={"size": {"nested": [1, {"deep": True}]}})]
+    rows = [
+        impacted("lambda/a", runtime={"size": float("nan")}),
+        impacted("lambda/b", runtime={"size": 10**30}),
+        impacted("lambda/c", runtime={"size": 2}),
+        impacted("lambda/d", runtime=None),
+        impacted("lambda/e", runtime={"size": {"nested": [1, {"deep": True}]}}),
+    ]
     assert [d.component for d in engine.evaluate(facts(rows=rows))] == ["lambda/c"]
     assert engine.evaluate([]) == []
     with pytest.raises(TypeError):
@@ -171,19 +235,28 @@ def test_many_evaluations_keep_one_session(tmp_path):
 
 
 def test_concurrent_evaluations_are_correct(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("""
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            """
         impacted:
           type: ec2-instance
           runtime.state: running
-        """, rule_id="run", message="{impacted.id}"))
+        """,
+            rule_id="run",
+            message="{impacted.id}",
+        ),
+    )
     errors, wrong = [], []
 
     def worker(n: int):
         try:
             for i in range(150):
                 k = (n * 7 + i) % 5
-                rows = [impacted(f"ec2-instance/w{n}-{j}", runtime={"state": "running" if j < k else "stopped"})
-                        for j in range(5)]
+                rows = [
+                    impacted(f"ec2-instance/w{n}-{j}", runtime={"state": "running" if j < k else "stopped"})
+                    for j in range(5)
+                ]
                 got = [d.message for d in engine.evaluate(facts(rows=rows))]
                 if got != [f"ec2-instance/w{n}-{j}" for j in range(k)]:
                     wrong.append((n, i, got))
@@ -254,10 +327,16 @@ def test_compile_rules_ignores_disabled_rules(tmp_path):
 
 
 def test_component_section_is_available_to_impacted_rules(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("""
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            """
         component: {config.vpc_nickname: karma-dev}
         impacted: {type: ec2-instance}
-        """, rule_id="both"))
+        """,
+            rule_id="both",
+        ),
+    )
     assert [d.rule_id for d in engine.evaluate(facts(rows=[impacted()]))] == ["both"]
     other = component(config={"vpc_nickname": "karma-prod"})
     assert engine.evaluate(facts(component_fact=other, rows=[impacted()])) == []

@@ -16,22 +16,40 @@ BASTION = "ec2-instance/karma-dev-bastion"
 def _context() -> dict:
     """What cypher/impact.cypher returns for a subnet with one instance in it (decoded by the repository)."""
     return {
-        "component": {"id": SUBNET, "type": "subnet", "nickname": "karma-dev-private-a", "environment": "dev",
-                      "version": 3,
-                      "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"},
-                      "runtime": {"subnet_id": "subnet-0a42000000001a1"}},
-        "impacted": [{"id": BASTION, "type": "ec2-instance", "nickname": "karma-dev-bastion",
-                      "environment": "dev", "version": 1, "depth": 1,
-                      "runtime": {"instance_id": "i-1", "state": "running"},
-                      "path": [SUBNET, BASTION], "edge_kinds": ["depends_on"]}],
+        "component": {
+            "id": SUBNET,
+            "type": "subnet",
+            "nickname": "karma-dev-private-a",
+            "environment": "dev",
+            "version": 3,
+            "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"},
+            "runtime": {"subnet_id": "subnet-0a42000000001a1"},
+        },
+        "impacted": [
+            {
+                "id": BASTION,
+                "type": "ec2-instance",
+                "nickname": "karma-dev-bastion",
+                "environment": "dev",
+                "version": 1,
+                "depth": 1,
+                "runtime": {"instance_id": "i-1", "state": "running"},
+                "path": [SUBNET, BASTION],
+                "edge_kinds": ["depends_on"],
+            }
+        ],
         "edges": [{"source": BASTION, "target": SUBNET, "kind": "depends_on"}],
         "refs": [],
     }
 
 
 def test_the_fact_builder_builds_exactly_the_declared_fields():
-    request = ChangeRequest(component=SUBNET, proposed_change={"cidr_block": "10.42.9.0/24"},
-                            requested_by="ted@strall.com", reason="renumber")
+    request = ChangeRequest(
+        component=SUBNET,
+        proposed_change={"cidr_block": "10.42.9.0/24"},
+        requested_by="ted@strall.com",
+        reason="renumber",
+    )
     analysis = analyse(request, _context(), mode="full")
     built = facts(analysis)
     assert [f["impacted"] is None for f in built] == [True, False]

@@ -30,103 +30,123 @@ def one_rule(when: str = "{change: {type: subnet}}", message: str = "m", **extra
 CASES = {
     "unknown field, with a suggestion": (
         one_rule("{impacted: {typ: ec2-instance}}"),
-        "rules[0].when.impacted.typ: unknown field (did you mean 'type'?)"),
+        "rules[0].when.impacted.typ: unknown field (did you mean 'type'?)",
+    ),
     "unknown effect": (
         one_rule().replace("effect: warn", "effect: deny"),
-        "rules[0].effect: unknown effect 'deny' (expected one of reject, block, require_approval, warn)"),
+        "rules[0].effect: unknown effect 'deny' (expected one of reject, block, require_approval, warn)",
+    ),
     "unknown operator": (
         one_rule("{change: {type: {equals: subnet}}}"),
         "rules[0].when.change.type.equals: unknown operator 'equals' (expected one of eq, ne, in, not_in, lt, "
-        "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty, overlaps, between)"),
+        "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty, overlaps, between)",
+    ),
     "unknown rule key": (
         one_rule(severity="high"),
         "rules[0].severity: unknown field (expected one of id, description, effect, when, message, enabled, "
-        "approver_role, remedies)"),
+        "approver_role, remedies)",
+    ),
     "unknown section": (
         one_rule("{changes: {type: subnet}}"),
         "rules[0].when.changes: unknown section (expected change, component, impacted, time, count, all, any or not) "
-        "(did you mean 'change'?)"),
+        "(did you mean 'change'?)",
+    ),
     "sub-field of a fixed field": (
         one_rule("{change: {type.name: subnet}}"),
-        "rules[0].when.change.type.name: unknown field (change.type is a string field and has no sub-fields)"),
+        "rules[0].when.change.type.name: unknown field (change.type is a string field and has no sub-fields)",
+    ),
     "bad key in an open path": (
         one_rule("{change: {new.cloudfront aliases: {exists: true}}}"),
         "rules[0].when.change.new.cloudfront aliases: bad key 'cloudfront aliases' in field path (keys are "
-        "letters, digits, '_' and '-')"),
+        "letters, digits, '_' and '-')",
+    ),
     "wrong value type": (
         one_rule('{impacted: {depth: {gt: "1"}}}'),
-        "rules[0].when.impacted.depth.gt: expected a number, got string"),
+        "rules[0].when.impacted.depth.gt: expected a number, got string",
+    ),
     "YAML boolean where a string is expected": (
         one_rule("{change: {environment: no}}"),
         "rules[0].when.change.environment: expected a string for change.environment, got boolean (YAML reads "
-        "yes/no/on/off/true/false as booleans; quote the value)"),
+        "yes/no/on/off/true/false as booleans; quote the value)",
+    ),
     "operator that does not apply": (
         one_rule("{change: {changed_keys: {gt: 3}}}"),
-        "rules[0].when.change.changed_keys.gt: operator gt does not apply to change.changed_keys (a list field)"),
+        "rules[0].when.change.changed_keys.gt: operator gt does not apply to change.changed_keys (a list field)",
+    ),
     "list field without an operator": (
         one_rule("{change: {changed_keys: cidr_block}}"),
         "rules[0].when.change.changed_keys: a list field needs an operator: contains, contains_any, "
-        "contains_all, empty or exists"),
+        "contains_all, empty or exists",
+    ),
     "null value": (
         one_rule("{change: {reason: null}}"),
-        "rules[0].when.change.reason: null is not a value to compare with (use {exists: false})"),
+        "rules[0].when.change.reason: null is not a value to compare with (use {exists: false})",
+    ),
     "exists takes a boolean": (
         one_rule('{change: {old.cidr_block: {exists: "yes"}}}'),
-        "rules[0].when.change.old.cidr_block.exists: expected true or false, got string"),
+        "rules[0].when.change.old.cidr_block.exists: expected true or false, got string",
+    ),
     "empty in list": (
         one_rule("{change: {type: {in: []}}}"),
-        "rules[0].when.change.type.in: expected a non-empty list, got an empty list"),
+        "rules[0].when.change.type.in: expected a non-empty list, got an empty list",
+    ),
     "empty any": (
         one_rule("{change: {any: []}}"),
-        "rules[0].when.change.any: expected a non-empty list, got an empty list"),
-    "empty when": (
-        one_rule("{}"),
-        "rules[0].when: must name at least one section: change, component or impacted"),
+        "rules[0].when.change.any: expected a non-empty list, got an empty list",
+    ),
+    "empty when": (one_rule("{}"), "rules[0].when: must name at least one section: change, component or impacted"),
     "unknown placeholder": (
         one_rule("{impacted: {type: lambda}}", '"{impacted.nickame} is down"'),
-        "rules[0].message: unknown placeholder {impacted.nickame}: unknown field (did you mean 'nickname'?)"),
+        "rules[0].message: unknown placeholder {impacted.nickame}: unknown field (did you mean 'nickname'?)",
+    ),
     "impacted placeholder in a change rule": (
         one_rule(message='"{impacted.id} is down"'),
         "rules[0].message: placeholder {impacted.id} needs an impacted section in when (this rule is "
-        "evaluated against the change only)"),
+        "evaluated against the change only)",
+    ),
     "unbalanced brace": (
         one_rule(message='"oops {change.component"'),
-        "rules[0].message: unbalanced '{' at position 5 (write {{ for a literal brace)"),
+        "rules[0].message: unbalanced '{' at position 5 (write {{ for a literal brace)",
+    ),
     "regex anchor": (
         one_rule('{change: {environment: {matches: "^prod"}}}'),
         "rules[0].when.change.environment.matches: '^' is not supported: a pattern always matches the whole "
-        "value (drop the anchor; use .* to match part of a value)"),
+        "value (drop the anchor; use .* to match part of a value)",
+    ),
     "regex escape durable cannot do": (
         one_rule('{change: {environment: {matches: "a\\\\d+"}}}'),
         "rules[0].when.change.environment.matches: unsupported escape \\d (durable_rules patterns only escape "
-        ". | ? * + ( ) [ ] { } \\; write character classes such as [0-9] instead)"),
+        ". | ? * + ( ) [ ] { } \\; write character classes such as [0-9] instead)",
+    ),
     "regex durable refuses": (
         one_rule('{change: {environment: {matches: "a{200}"}}}'),
         "rules[0].when.change.environment.matches: durable_rules cannot compile this pattern (Could not create "
-        "ruleset, error code: 501; e.g. a {m,n} bound above 100 or a pattern that is too large)"),
+        "ruleset, error code: 501; e.g. a {m,n} bound above 100 or a pattern that is too large)",
+    ),
     "negated regex": (
         one_rule('{change: {not: {environment: {matches: "prod.*"}}}}'),
         "rules[0].when.change.not.environment.matches: matches cannot be used under not (durable_rules has no "
-        "negated pattern operator); match the values you want instead"),
+        "negated pattern operator); match the values you want instead",
+    ),
     "id not a slug": (
         one_rule().replace("id: a", "id: Subnet Rule"),
         "rules[0].id: 'Subnet Rule' is not a slug (lowercase letters and digits separated by '-' or '_', at "
-        "most 100 characters)"),
+        "most 100 characters)",
+    ),
     "approver_role without require_approval": (
         one_rule(approver_role="approver"),
-        "rules[0].approver_role: only allowed with effect require_approval"),
-    "rules is not a list": (
-        "rules: {id: a}\n",
-        "rules: expected a list of rules, got mapping"),
-    "empty file": (
-        "",
-        "file is empty (expected a mapping with a 'rules' list)"),
+        "rules[0].approver_role: only allowed with effect require_approval",
+    ),
+    "rules is not a list": ("rules: {id: a}\n", "rules: expected a list of rules, got mapping"),
+    "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
         "rules:\n  - id: a\n    description: d\n     effect: warn\n",
-        "line 4, column 12: YAML error: mapping values are not allowed in this context"),
+        "line 4, column 12: YAML error: mapping values are not allowed in this context",
+    ),
     "duplicate key": (
         one_rule().replace("    effect: warn\n", "    effect: warn\n    effect: reject\n"),
-        "line 5, column 5: YAML error: duplicate key 'effect' (first at line 4)"),
+        "line 5, column 5: YAML error: duplicate key 'effect' (first at line 4)",
+    ),
 }
 
 
@@ -145,19 +165,23 @@ def test_the_examples_path_format(tmp_path, monkeypatch):
     (rules / "subnets.yaml").write_text(textwrap.dedent(one_rule("{impacted: {typ: ec2-instance}}")).lstrip())
     monkeypatch.chdir(tmp_path)
     assert validate_dir("rules") == [
-        "rules/subnets.yaml: rules[0].when.impacted.typ: unknown field (did you mean 'type'?)"]
+        "rules/subnets.yaml: rules[0].when.impacted.typ: unknown field (did you mean 'type'?)"
+    ]
 
 
 def test_missing_required_fields_are_all_reported(tmp_path):
     (tmp_path / "x.yaml").write_text("rules:\n  - id: a\n    effect: warn\n    when: {change: {type: subnet}}\n")
-    assert validate_dir(tmp_path) == [f"{tmp_path / 'x.yaml'}: rules[0].description: missing (required)",
-                                      f"{tmp_path / 'x.yaml'}: rules[0].message: missing (required)"]
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'x.yaml'}: rules[0].description: missing (required)",
+        f"{tmp_path / 'x.yaml'}: rules[0].message: missing (required)",
+    ]
 
 
 def test_every_problem_in_every_file_is_reported(tmp_path):
     (tmp_path / "a.yaml").write_text(textwrap.dedent(one_rule("{impacted: {typ: x}}")).lstrip())
-    (tmp_path / "b.yaml").write_text(textwrap.dedent(one_rule().replace("id: a", "id: b")
-                                                     .replace("effect: warn", "effect: nope")).lstrip())
+    (tmp_path / "b.yaml").write_text(
+        textwrap.dedent(one_rule().replace("id: a", "id: b").replace("effect: warn", "effect: nope")).lstrip()
+    )
     (tmp_path / "c.yaml").write_text(textwrap.dedent(one_rule().replace("id: a", "id: c")).lstrip())
     errors = validate_dir(tmp_path)
     assert [e.split(": ")[0] for e in errors] == [str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml")]
@@ -171,7 +195,8 @@ def test_duplicate_ids_across_files(tmp_path):
     (tmp_path / "a.yaml").write_text(textwrap.dedent(one_rule()).lstrip())
     (tmp_path / "b.yaml").write_text(textwrap.dedent(one_rule()).lstrip())
     assert validate_dir(tmp_path) == [
-        f"{tmp_path / 'b.yaml'}: rules[0].id: duplicate id 'a' (already used at {tmp_path / 'a.yaml'}: rules[0])"]
+        f"{tmp_path / 'b.yaml'}: rules[0].id: duplicate id 'a' (already used at {tmp_path / 'a.yaml'}: rules[0])"
+    ]
 
 
 def test_only_yaml_files_count_and_hidden_files_are_ignored(tmp_path):
@@ -224,27 +249,34 @@ def test_valid_language_features_are_accepted(tmp_path):
     (tmp_path / "x.yaml").write_text(textwrap.dedent(text).lstrip())
     assert validate_dir(tmp_path) == [
         f"{tmp_path / 'x.yaml'}: rules[0].when.change.any[1].not.requested_by.matches: matches cannot be used "
-        "under not (durable_rules has no negated pattern operator); match the values you want instead"]
-    (tmp_path / "x.yaml").write_text(textwrap.dedent(text).replace(
-        "- not: {requested_by: {matches: \"bot-.*\"}}", "- requested_by: {matches: \"bot-.*\"}").lstrip())
+        "under not (durable_rules has no negated pattern operator); match the values you want instead"
+    ]
+    (tmp_path / "x.yaml").write_text(
+        textwrap.dedent(text)
+        .replace('- not: {requested_by: {matches: "bot-.*"}}', '- requested_by: {matches: "bot-.*"}')
+        .lstrip()
+    )
     assert validate_dir(tmp_path) == []
 
 
-@pytest.mark.parametrize("pattern,problem", [
-    ("prod-.*", None),
-    ("[a-z0-9]+-(dev|prod)", None),
-    ("a{1,3}b?", None),
-    ("x\\.y", None),
-    ("", "empty pattern"),
-    ("^a", "'^' is not supported"),
-    ("a$", "'$' is not supported"),
-    ("\\d+", "unsupported escape \\d"),
-    ("[^a]", "negated character classes"),
-    ("(?i)a", "(?...) groups are not supported"),
-    ("[a", "unterminated [ character class"),
-    ("[-a]", "'-' is only allowed as the last character"),
-    ("(a", "invalid pattern"),
-])
+@pytest.mark.parametrize(
+    "pattern,problem",
+    [
+        ("prod-.*", None),
+        ("[a-z0-9]+-(dev|prod)", None),
+        ("a{1,3}b?", None),
+        ("x\\.y", None),
+        ("", "empty pattern"),
+        ("^a", "'^' is not supported"),
+        ("a$", "'$' is not supported"),
+        ("\\d+", "unsupported escape \\d"),
+        ("[^a]", "negated character classes"),
+        ("(?i)a", "(?...) groups are not supported"),
+        ("[a", "unterminated [ character class"),
+        ("[-a]", "'-' is only allowed as the last character"),
+        ("(a", "invalid pattern"),
+    ],
+)
 def test_regex_dialect(pattern, problem):
     got = regex_problem(pattern)
     assert (got is None) if problem is None else (problem in got)

@@ -13,8 +13,7 @@ from app.policy import PolicyEngine, RuleFileError, rules_cli
 from test_policy_support import facts, impacted, rule_yaml, write_rules
 
 GOOD = rule_yaml("change: {type: subnet}", rule_id="subnet-watch", message="watching {change.component}")
-SECOND = rule_yaml("impacted: {type: ec2-instance}", rule_id="instance-watch", effect="block",
-                   message="{impacted.id}")
+SECOND = rule_yaml("impacted: {type: ec2-instance}", rule_id="instance-watch", effect="block", message="{impacted.id}")
 BROKEN = GOOD.replace("type: subnet", "typ: subnet")
 
 
@@ -64,7 +63,9 @@ def test_reload_keeps_the_last_good_rule_set_and_logs_at_error(tmp_path, caplog)
     with caplog.at_level(logging.ERROR, logger="karma.policy"):
         report = engine.reload(force=True)
     assert report["ok"] is False
-    assert report["error"] == f"{tmp_path / 'rules.yaml'}: rules[0].when.change.typ: unknown field (did you mean 'type'?)"
+    assert (
+        report["error"] == f"{tmp_path / 'rules.yaml'}: rules[0].when.change.typ: unknown field (did you mean 'type'?)"
+    )
     assert report["active_fingerprint"] == good_fingerprint and report["rules"] == 1
     errors = [r for r in caplog.records if r.name == "karma.policy" and r.levelno == logging.ERROR]
     assert len(errors) == 1 and "keeping the last good rule set" in errors[0].getMessage()
@@ -158,8 +159,9 @@ def test_cli_validate_good(tmp_path):
     write_rules(tmp_path, SECOND, "b.yaml")
     result = CliRunner().invoke(rules_cli, ["validate", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"{tmp_path}: OK, 2 rules (0 reject, 1 block, 0 require_approval, 1 warn) in "
-                                    "2 file(s), fingerprint ")
+    assert result.output.startswith(
+        f"{tmp_path}: OK, 2 rules (0 reject, 1 block, 0 require_approval, 1 warn) in 2 file(s), fingerprint "
+    )
 
 
 def test_cli_validate_broken_prints_every_error_and_exits_1(tmp_path):

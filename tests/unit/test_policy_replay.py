@@ -30,19 +30,33 @@ def test_wide_records_are_compressed():
 
 
 def test_replaying_an_entry_uses_its_time_and_reports_the_difference(tmp_path):
-    engine = engine_for(tmp_path, rule_yaml("time: {zone: UTC, weekday: fri}\nimpacted: {type: ec2-instance}",
-                                            rule_id="friday", effect="block", message="{impacted.id}"))
-    entry = {"id": "log-1", "status": "applied", "decisions": [], "component_id": "subnet/x",
-             "facts": record(facts(rows=[impacted()]), AT, None)}
+    engine = engine_for(
+        tmp_path,
+        rule_yaml(
+            "time: {zone: UTC, weekday: fri}\nimpacted: {type: ec2-instance}",
+            rule_id="friday",
+            effect="block",
+            message="{impacted.id}",
+        ),
+    )
+    entry = {
+        "id": "log-1",
+        "status": "applied",
+        "decisions": [],
+        "component_id": "subnet/x",
+        "facts": record(facts(rows=[impacted()]), AT, None),
+    }
     result = replay_entry(entry, engine)  # AT is a Friday: the decision is taken at the audited time
     assert (result.status_then, result.status_now) == ("applied", "rejected")
     assert [(d["rule_id"], d["component"]) for d in result.added] == [("friday", BASTION)]
     summary = Summary()
     summary.add(result)
     summary.add(replay_entry({**entry, "facts": "{broken"}, engine))
-    assert summary.lines() == ["2 audited request(s) replayed, 2 with different decisions, 1 unreadable",
-                               "this rule set would have failed to evaluate 1 of the 2 applied request(s)",
-                               "this rule set would have rejected 1 of the 2 applied request(s)"]
+    assert summary.lines() == [
+        "2 audited request(s) replayed, 2 with different decisions, 1 unreadable",
+        "this rule set would have failed to evaluate 1 of the 2 applied request(s)",
+        "this rule set would have rejected 1 of the 2 applied request(s)",
+    ]
 
 
 def test_outcome_follows_the_effects():

@@ -116,8 +116,14 @@ def test_json_output_and_explicit_paths(tmp_path):
     assert (body["passed"], body["failed"], body["errors"]) == (3, 1, [])
     first = body["cases"][0]
     assert first["ok"] and first["status"] == "rejected"
-    assert first["decisions"] == [{"rule": "no-bastion-edits", "effect": "reject", "component": "ec2-instance/i",
-                                   "message": "ec2-instance/i is frozen"}]
+    assert first["decisions"] == [
+        {
+            "rule": "no-bastion-edits",
+            "effect": "reject",
+            "component": "ec2-instance/i",
+            "message": "ec2-instance/i is frozen",
+        }
+    ]
 
 
 def test_a_broken_test_file_names_file_and_field(tmp_path):
@@ -137,13 +143,16 @@ def test_a_broken_test_file_names_file_and_field(tmp_path):
         "cases[1].change.component: required, a string",
         "cases[2].changes: expected a non-empty list of operations",
         "cases[2].change: with changes, only requested_by, reason and on_blocked",
-        "cases[3].expect.decisions[0].efect: unknown field (expected one of rule, effect, component, message)"]
+        "cases[3].expect.decisions[0].efect: unknown field (expected one of rule, effect, component, message)",
+    ]
     assert errors[0].startswith("ERROR: ") and "t.yaml: cases[0]" in errors[0]
 
 
 def test_a_broken_fixture_is_a_failure_naming_the_component(tmp_path):
     write(tmp_path / "rules" / "r.yaml", RULE)
-    write(tmp_path / "rules" / "tests" / "t.yaml", """
+    write(
+        tmp_path / "rules" / "tests" / "t.yaml",
+        """
         fixture:
           components:
             - {id: subnet/s, environment: dev, config: {vpc_nickname: missing, cidr_block: 10.0.1.0/24}}
@@ -151,8 +160,11 @@ def test_a_broken_fixture_is_a_failure_naming_the_component(tmp_path):
           - name: x
             change: {component: subnet/s, proposed_change: {availability_zone: a}, requested_by: a@b.c}
             expect: {status: applied}
-        """)
+        """,
+    )
     result = run("--rules", str(tmp_path / "rules"))
     assert result.exit_code == 1
-    assert "fixture: components[0] (subnet/s): config.vpc_nickname: references unknown component 'vpc/missing'" \
+    assert (
+        "fixture: components[0] (subnet/s): config.vpc_nickname: references unknown component 'vpc/missing'"
         in result.output
+    )

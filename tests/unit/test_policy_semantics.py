@@ -17,23 +17,62 @@ from test_policy_support import change, facts, impacted
 MISSING = object()
 
 VALUES = {
-    "running": "running", "Running": "Running", "empty-string": "", "three": 3, "three-float": 3.0,
-    "zero": 0, "negative": -2.5, "true": True, "false": False, "null": None, "missing": MISSING,
-    "list": ["a", "b", 3, True], "empty-list": [], "object": {"a": 1}, "empty-object": {},
-    "numeric-string": "3", "prod-name": "karma-prod-1",
+    "running": "running",
+    "Running": "Running",
+    "empty-string": "",
+    "three": 3,
+    "three-float": 3.0,
+    "zero": 0,
+    "negative": -2.5,
+    "true": True,
+    "false": False,
+    "null": None,
+    "missing": MISSING,
+    "list": ["a", "b", 3, True],
+    "empty-list": [],
+    "object": {"a": 1},
+    "empty-object": {},
+    "numeric-string": "3",
+    "prod-name": "karma-prod-1",
 }
 
 # (operator, operand) on change.new.x
 CONDITIONS = [
-    ("eq", "running"), ("eq", 3), ("eq", True), ("eq", False), ("eq", ""), ("eq", "3"), ("eq", 0),
-    ("ne", "running"), ("ne", 3), ("ne", True),
-    ("in", ["running", 3]), ("in", [False, "x"]), ("not_in", ["running", 3]), ("not_in", [True]),
-    ("lt", 3), ("lte", 3), ("gt", 0), ("gte", -2.5), ("lt", 0),
-    ("matches", "run.*"), ("matches", "[a-z]+-prod-[0-9]+"), ("matches", "R?unning"), ("matches", "3"),
-    ("contains", "a"), ("contains", 3), ("contains", True), ("contains", "3"),
-    ("contains_any", ["z", "b"]), ("contains_any", ["z", 4]), ("contains_all", ["a", 3]),
+    ("eq", "running"),
+    ("eq", 3),
+    ("eq", True),
+    ("eq", False),
+    ("eq", ""),
+    ("eq", "3"),
+    ("eq", 0),
+    ("ne", "running"),
+    ("ne", 3),
+    ("ne", True),
+    ("in", ["running", 3]),
+    ("in", [False, "x"]),
+    ("not_in", ["running", 3]),
+    ("not_in", [True]),
+    ("lt", 3),
+    ("lte", 3),
+    ("gt", 0),
+    ("gte", -2.5),
+    ("lt", 0),
+    ("matches", "run.*"),
+    ("matches", "[a-z]+-prod-[0-9]+"),
+    ("matches", "R?unning"),
+    ("matches", "3"),
+    ("contains", "a"),
+    ("contains", 3),
+    ("contains", True),
+    ("contains", "3"),
+    ("contains_any", ["z", "b"]),
+    ("contains_any", ["z", 4]),
+    ("contains_all", ["a", 3]),
     ("contains_all", ["a", "z"]),
-    ("exists", True), ("exists", False), ("empty", True), ("empty", False),
+    ("exists", True),
+    ("exists", False),
+    ("empty", True),
+    ("empty", False),
 ]
 
 
@@ -64,8 +103,7 @@ def oracle(op: str, operand, value) -> bool:
     if op in ("lt", "lte", "gt", "gte"):
         if not is_number(value):
             return False
-        return {"lt": value < operand, "lte": value <= operand, "gt": value > operand,
-                "gte": value >= operand}[op]
+        return {"lt": value < operand, "lte": value <= operand, "gt": value > operand, "gte": value >= operand}[op]
     if op == "matches":
         return isinstance(value, str) and re.fullmatch(operand, value) is not None
     if op == "contains":
@@ -83,8 +121,13 @@ def oracle(op: str, operand, value) -> bool:
 
 def rule(i: int, op: str, operand, negate: bool) -> dict:
     cond = {"new.x": {op: operand}}
-    return {"id": f"c{i}", "description": f"{op} {operand!r}", "effect": "warn",
-            "when": {"change": {"not": cond} if negate else cond}, "message": "m"}
+    return {
+        "id": f"c{i}",
+        "description": f"{op} {operand!r}",
+        "effect": "warn",
+        "when": {"change": {"not": cond} if negate else cond},
+        "message": "m",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +135,11 @@ def engines(tmp_path_factory):
     out = {}
     for negate in (False, True):
         directory = tmp_path_factory.mktemp("neg" if negate else "pos")
-        rules = [rule(i, op, operand, negate) for i, (op, operand) in enumerate(CONDITIONS)
-                 if not (negate and op == "matches")]
+        rules = [
+            rule(i, op, operand, negate)
+            for i, (op, operand) in enumerate(CONDITIONS)
+            if not (negate and op == "matches")
+        ]
         (directory / "ops.yaml").write_text(yaml.safe_dump({"rules": rules}))
         engine = PolicyEngine(directory)
         engine.load()
@@ -107,22 +153,44 @@ def test_operator_table(engines, value_name, negate):
     value = VALUES[value_name]
     new = {} if value is MISSING else {"x": value}
     got = {d.rule_id for d in engines[negate].evaluate(facts(change(new=new)))}
-    expected = {f"c{i}" for i, (op, operand) in enumerate(CONDITIONS)
-                if not (negate and op == "matches") and oracle(op, operand, value) != negate}
+    expected = {
+        f"c{i}"
+        for i, (op, operand) in enumerate(CONDITIONS)
+        if not (negate and op == "matches") and oracle(op, operand, value) != negate
+    }
     assert got == expected
 
 
 def test_numbers_compare_as_numbers_not_as_text(tmp_path):
-    (tmp_path / "r.yaml").write_text(yaml.safe_dump({"rules": [
-        {"id": "big", "description": "d", "effect": "warn", "message": "m",
-         "when": {"impacted": {"depth": {"gt": 9}}}},
-        {"id": "ten", "description": "d", "effect": "warn", "message": "m",
-         "when": {"impacted": {"depth": 10}}}]}))
+    (tmp_path / "r.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "rules": [
+                    {
+                        "id": "big",
+                        "description": "d",
+                        "effect": "warn",
+                        "message": "m",
+                        "when": {"impacted": {"depth": {"gt": 9}}},
+                    },
+                    {
+                        "id": "ten",
+                        "description": "d",
+                        "effect": "warn",
+                        "message": "m",
+                        "when": {"impacted": {"depth": 10}},
+                    },
+                ]
+            }
+        )
+    )
     engine = PolicyEngine(tmp_path)
     engine.load()
     rows = [impacted("lambda/a", depth=10), impacted("lambda/b", depth=2)]
     assert [(d.rule_id, d.component) for d in engine.evaluate(facts(rows=rows))] == [
-        ("big", "lambda/a"), ("ten", "lambda/a")]
+        ("big", "lambda/a"),
+        ("ten", "lambda/a"),
+    ]
 
 
 def test_grouping_any_all_not_across_sections(tmp_path):
@@ -143,17 +211,24 @@ rules:
 """)
     engine = PolicyEngine(tmp_path)
     engine.load()
-    rows = [impacted("ec2-instance/a"), impacted("ec2-instance/b", runtime={"state": "stopped"}),
-            impacted("lambda/c", runtime={})]
+    rows = [
+        impacted("ec2-instance/a"),
+        impacted("ec2-instance/b", runtime={"state": "stopped"}),
+        impacted("lambda/c", runtime={}),
+    ]
     assert [d.component for d in engine.evaluate(facts(rows=rows))] == ["ec2-instance/a"]
     assert [d.component for d in engine.evaluate(facts(change(type="vpc"), rows=rows))] == [
-        "ec2-instance/a", "lambda/c"]
+        "ec2-instance/a",
+        "lambda/c",
+    ]
 
 
 def test_values_with_odd_characters_and_unicode(tmp_path):
     odd = ['q"uote', "back\\slash", "uni\u00e9\u4e2d", "new\nline", "{json}", "a.b", "s:x", "-", " sp ", "x" * 300]
-    rules = [{"id": f"v{i}", "description": "d", "effect": "warn", "message": "m",
-              "when": {"change": {"new.x": value}}} for i, value in enumerate(odd)]
+    rules = [
+        {"id": f"v{i}", "description": "d", "effect": "warn", "message": "m", "when": {"change": {"new.x": value}}}
+        for i, value in enumerate(odd)
+    ]
     (tmp_path / "r.yaml").write_text(yaml.safe_dump({"rules": rules}))
     engine = PolicyEngine(tmp_path)
     engine.load()
@@ -181,5 +256,7 @@ rules:
     engine.load()
     rows = [impacted("lambda/a"), impacted("lambda/b")]
     assert [(d.rule_id, d.component) for d in engine.evaluate(facts(rows=rows))] == [
-        ("every-change", "subnet/karma-dev-private-a"), ("every-impacted", "lambda/a"),
-        ("every-impacted", "lambda/b")]
+        ("every-change", "subnet/karma-dev-private-a"),
+        ("every-impacted", "lambda/a"),
+        ("every-impacted", "lambda/b"),
+    ]

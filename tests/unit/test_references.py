@@ -11,35 +11,55 @@ from app.components.registry import Reference
 from app.settings import REPO_ROOT
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-ZONES = [{"type": "route53-zone", "property": "cfg_zone_name", "value": "usekarma.dev.", "id": "route53-zone/usekarma-dev",
-          "environment": "prod"},
-         {"type": "route53-zone", "property": "cfg_zone_name", "value": "dev.usekarma.dev.", "id": "route53-zone/karma-dev",
-          "environment": "dev"}]
+ZONES = [
+    {
+        "type": "route53-zone",
+        "property": "cfg_zone_name",
+        "value": "usekarma.dev.",
+        "id": "route53-zone/usekarma-dev",
+        "environment": "prod",
+    },
+    {
+        "type": "route53-zone",
+        "property": "cfg_zone_name",
+        "value": "dev.usekarma.dev.",
+        "id": "route53-zone/karma-dev",
+        "environment": "dev",
+    },
+]
 
 
-@pytest.mark.parametrize("value,target", [
-    ("usekarma.dev", "route53-zone/usekarma-dev"),      # aws-config writes it without the dot...
-    ("usekarma.dev.", "route53-zone/usekarma-dev"),     # ...and with it
-    ("dev.usekarma.dev", "route53-zone/karma-dev"),
-])
+@pytest.mark.parametrize(
+    "value,target",
+    [
+        ("usekarma.dev", "route53-zone/usekarma-dev"),  # aws-config writes it without the dot...
+        ("usekarma.dev.", "route53-zone/usekarma-dev"),  # ...and with it
+        ("dev.usekarma.dev", "route53-zone/karma-dev"),
+    ],
+)
 def test_a_value_reference_resolves_with_its_normalisation_in_any_environment(value, target):
     site = get_type("serverless-site")
     resolved, errors = resolve(site, "dev", {"route53_zone_name": value}, Found(values=ZONES))
     assert errors == {} and resolved == {("route53_zone_name", value): target}
     assert site.edges("serverless-site/s", {"route53_zone_name": value}, resolved) == [
-        {"source": "serverless-site/s", "target": target, "kind": "emits_runtime_to", "via": "route53_zone_name"}]
+        {"source": "serverless-site/s", "target": target, "kind": "emits_runtime_to", "via": "route53_zone_name"}
+    ]
 
 
 def test_a_value_that_matches_nothing_or_several_is_an_error_naming_them():
     site = get_type("serverless-site")
     _, errors = resolve(site, "dev", {"route53_zone_name": "nowhere.example"}, Found(values=ZONES))
-    assert errors == {"route53_zone_name": [
-        "references no route53-zone whose zone_name is 'nowhere.example' (in any environment)"]}
+    assert errors == {
+        "route53_zone_name": ["references no route53-zone whose zone_name is 'nowhere.example' (in any environment)"]
+    }
     twins = ZONES + [{**ZONES[0], "value": "usekarma.dev", "id": "route53-zone/usekarma-dev-copy"}]
     _, errors = resolve(site, "dev", {"route53_zone_name": "usekarma.dev"}, Found(values=twins))
-    assert errors == {"route53_zone_name": [
-        "'usekarma.dev' matches several route53-zone components by zone_name: "
-        "route53-zone/usekarma-dev, route53-zone/usekarma-dev-copy"]}
+    assert errors == {
+        "route53_zone_name": [
+            "'usekarma.dev' matches several route53-zone components by zone_name: "
+            "route53-zone/usekarma-dev, route53-zone/usekarma-dev-copy"
+        ]
+    }
 
 
 def test_scopes_same_named_and_any():
@@ -56,23 +76,35 @@ def test_a_nickname_reference_outside_its_scope_names_both_environments():
     subnet = get_type("subnet")
     found = Found(refs=[{"id": "vpc/a", "exists": True, "type": "vpc", "environment": "prod"}])
     _, errors = resolve(subnet, "dev", {"vpc_nickname": "a"}, found)
-    assert errors == {"vpc_nickname": ["references 'vpc/a' in environment 'prod', not 'dev': "
-                                       "references stay within 'dev'"]}
+    assert errors == {
+        "vpc_nickname": ["references 'vpc/a' in environment 'prod', not 'dev': references stay within 'dev'"]
+    }
     _, errors = resolve(subnet, "dev", {"vpc_nickname": "b"}, found)
     assert errors == {"vpc_nickname": ["references unknown component 'vpc/b'"]}
 
 
 def test_value_lookups_are_query_parameters():
     lookups = value_lookups(get_type("serverless-site"), {"route53_zone_name": "usekarma.dev", "site_name": "x"})
-    assert lookups == [{"mode": "value", "key": "route53_zone_name", "type": "route53-zone", "property": "cfg_zone_name",
-                        "candidates": ["usekarma.dev", "usekarma.dev."], "ignore_case": False}]
+    assert lookups == [
+        {
+            "mode": "value",
+            "key": "route53_zone_name",
+            "type": "route53-zone",
+            "property": "cfg_zone_name",
+            "candidates": ["usekarma.dev", "usekarma.dev."],
+            "ignore_case": False,
+        }
+    ]
 
 
 def test_nickname_under_any_key_and_lists():
     api = get_type("serverless-api")
     edges = api.edges("serverless-api/a", {"api_name": "a", "openapi": "karma-api", "lambda_nicknames": ["x", "y"]})
     assert [(e["target"], e["via"]) for e in edges] == [
-        ("openapi/karma-api", "openapi"), ("lambda/x", "lambda_nicknames"), ("lambda/y", "lambda_nicknames")]
+        ("openapi/karma-api", "openapi"),
+        ("lambda/x", "lambda_nicknames"),
+        ("lambda/y", "lambda_nicknames"),
+    ]
 
 
 def test_the_aws_config_tree_reads_as_a_seed_document_with_the_real_terraform_edges():
@@ -91,14 +123,16 @@ def test_the_aws_config_tree_reads_as_a_seed_document_with_the_real_terraform_ed
         registry.replace(*saved)
     assert errors == {}
     got = {(e["source"], e["via"], e["target"]) for e in edges}
-    assert {("serverless-site/usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),     # no dot
-            ("serverless-site/adage-usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),  # dot
-            ("serverless-api/karma-api", "openapi", "openapi/karma-api"),
-            ("serverless-api/karma-api", "route53_zone_name", "route53-zone/usekarma-dev"),
-            ("clickhouse/usekarma-dev", "vpc_nickname", "vpc/usekarma-dev"),
-            ("clickhouse/usekarma-dev", "s3_bucket_nickname", "s3-bucket/usekarma-dev"),
-            ("clickhouse/usekarma-dev", "ecs_cluster_nickname", "ecs-cluster/usekarma-dev"),
-            ("clickhouse/usekarma-dev", "cognito_sso_nickname", "cognito-sso/usekarma-dev")} <= got
+    assert {
+        ("serverless-site/usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),  # no dot
+        ("serverless-site/adage-usekarma-dev", "route53_zone_name", "route53-zone/usekarma-dev"),  # dot
+        ("serverless-api/karma-api", "openapi", "openapi/karma-api"),
+        ("serverless-api/karma-api", "route53_zone_name", "route53-zone/usekarma-dev"),
+        ("clickhouse/usekarma-dev", "vpc_nickname", "vpc/usekarma-dev"),
+        ("clickhouse/usekarma-dev", "s3_bucket_nickname", "s3-bucket/usekarma-dev"),
+        ("clickhouse/usekarma-dev", "ecs_cluster_nickname", "ecs-cluster/usekarma-dev"),
+        ("clickhouse/usekarma-dev", "cognito_sso_nickname", "cognito-sso/usekarma-dev"),
+    } <= got
 
 
 def test_a_tree_with_one_type_nickname_in_two_environments_qualifies_both_ids(tmp_path):
@@ -109,13 +143,16 @@ def test_a_tree_with_one_type_nickname_in_two_environments_qualifies_both_ids(tm
     assert "serverless-site/usekarma-dev" not in ids and ids["serverless-site/adage-usekarma-dev"] == "prod"
 
 
-@pytest.mark.parametrize("relative,content,message", [
-    ("iac/dev/vpc/config.json", "{}", "expected iac/<environment>/<type>/<nickname>/config.json"),
-    ("iac/Dev/vpc/a/config.json", "{}", "environment 'Dev'"),
-    ("iac/dev/vpc/Big_A/config.json", "{}", "nickname 'Big_A'"),
-    ("iac/dev/vpc/a/config.json", '{"cidr": "10.0.0.0/16", "cidr": "10.1.0.0/16"}', "duplicate JSON key 'cidr'"),
-    ("iac/dev/vpc/a/config.json", '{"az_count": NaN}', "NaN is not JSON"),
-])
+@pytest.mark.parametrize(
+    "relative,content,message",
+    [
+        ("iac/dev/vpc/config.json", "{}", "expected iac/<environment>/<type>/<nickname>/config.json"),
+        ("iac/Dev/vpc/a/config.json", "{}", "environment 'Dev'"),
+        ("iac/dev/vpc/Big_A/config.json", "{}", "nickname 'Big_A'"),
+        ("iac/dev/vpc/a/config.json", '{"cidr": "10.0.0.0/16", "cidr": "10.1.0.0/16"}', "duplicate JSON key 'cidr'"),
+        ("iac/dev/vpc/a/config.json", '{"az_count": NaN}', "NaN is not JSON"),
+    ],
+)
 def test_a_malformed_tree_is_refused_naming_the_path(tmp_path, relative, content, message):
     path = tmp_path / relative
     path.parent.mkdir(parents=True)

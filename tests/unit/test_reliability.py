@@ -88,8 +88,12 @@ def test_availability_refuses_at_once_while_down_and_probes_each_interval():
 
 def test_the_probe_is_bounded_by_the_probe_timeout_and_the_schema_by_the_request():
     seen = []
-    avail = Availability(lambda: seen.append(("schema", deadline.remaining())),
-                         lambda: seen.append(("ping", deadline.remaining())), probe_interval=0.0, probe_timeout=1.0)
+    avail = Availability(
+        lambda: seen.append(("schema", deadline.remaining())),
+        lambda: seen.append(("ping", deadline.remaining())),
+        probe_interval=0.0,
+        probe_timeout=1.0,
+    )
     avail.mark_down(OSError("down"))
     token = deadline.start(20.0)
     try:
@@ -138,7 +142,12 @@ def test_gunicorn_control_socket_is_disabled():
     from app.settings import REPO_ROOT
 
     tree = ast.parse(Path(REPO_ROOT / "app" / "gunicorn_conf.py").read_text())
-    assigned = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
-                for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+    assigned = {
+        t.id: n.value.value
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)
+    }
     assert assigned["control_socket_disable"] is True  # two servers on one machine keep their own
     assert "control_socket_disable" in {s.name for s in KNOWN_SETTINGS}  # a setting gunicorn knows

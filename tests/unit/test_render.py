@@ -10,13 +10,31 @@ EVIL = 'lambda/x"];<script>alert(1)</script>{}|'
 
 
 def _impact():
-    return {"component": "vpc/a", "affected": [
-        {"id": "subnet/b", "type": "subnet", "depth": 1, "path": ["vpc/a", "subnet/b"], "edge_kinds": ["depends_on"],
-         "action": "reapply"},
-        {"id": EVIL, "type": "lambda", "depth": 2, "path": ["vpc/a", "subnet/b", EVIL],
-         "edge_kinds": ["depends_on", "depends_on"], "action": "redeploy"}],
-        "edges": [{"source": "subnet/b", "target": "vpc/a", "kind": "depends_on", "via": "vpc_nickname"},
-                  {"source": EVIL, "target": "subnet/b", "kind": "depends_on", "via": "subnet_nickname"}]}
+    return {
+        "component": "vpc/a",
+        "affected": [
+            {
+                "id": "subnet/b",
+                "type": "subnet",
+                "depth": 1,
+                "path": ["vpc/a", "subnet/b"],
+                "edge_kinds": ["depends_on"],
+                "action": "reapply",
+            },
+            {
+                "id": EVIL,
+                "type": "lambda",
+                "depth": 2,
+                "path": ["vpc/a", "subnet/b", EVIL],
+                "edge_kinds": ["depends_on", "depends_on"],
+                "action": "redeploy",
+            },
+        ],
+        "edges": [
+            {"source": "subnet/b", "target": "vpc/a", "kind": "depends_on", "via": "vpc_nickname"},
+            {"source": EVIL, "target": "subnet/b", "kind": "depends_on", "via": "subnet_nickname"},
+        ],
+    }
 
 
 def test_impact_waves_follow_the_edges():
@@ -41,9 +59,15 @@ def test_mermaid_and_dot_escape():
 
 
 def test_plan_blockers_outside_the_waves_are_still_drawn():
-    result = {"component": "vpc/a", "status": "planned",
-              "actions": {"waves": [[{"component": "vpc/a", "type": "vpc", "action": "apply-config"}]]},
-              "decisions": [{"rule_id": "r1", "effect": "reject", "component": None},
-                            {"rule_id": "r2", "effect": "block", "component": "x/y"}], "impact": []}
+    result = {
+        "component": "vpc/a",
+        "status": "planned",
+        "actions": {"waves": [[{"component": "vpc/a", "type": "vpc", "action": "apply-config"}]]},
+        "decisions": [
+            {"rule_id": "r1", "effect": "reject", "component": None},
+            {"rule_id": "r2", "effect": "block", "component": "x/y"},
+        ],
+        "impact": [],
+    }
     picture = from_plan(result)
     assert {n.id: n.blocked_by for n in picture.blocked} == {"vpc/a": ("reject: r1",), "x/y": ("block: r2",)}

@@ -66,10 +66,14 @@ def test_the_shipped_bucket_rule_declares_two_remedies():
 
 def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
     declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
-    fact = {"change": {"component": "openapi/karma-api", "old": {"s3_bucket_nickname": "karma-shared"}},
-            "impacted": {"id": "lambda/karma-graph-query", "environment": "dev"}}
-    buckets = [{"id": "s3-bucket/karma-clickhouse-dev", "nickname": "karma-clickhouse-dev"},
-               {"id": "s3-bucket/karma-shared", "nickname": "karma-shared"}]
+    fact = {
+        "change": {"component": "openapi/karma-api", "old": {"s3_bucket_nickname": "karma-shared"}},
+        "impacted": {"id": "lambda/karma-graph-query", "environment": "dev"},
+    }
+    buckets = [
+        {"id": "s3-bucket/karma-clickhouse-dev", "nickname": "karma-clickhouse-dev"},
+        {"id": "s3-bucket/karma-shared", "nickname": "karma-shared"},
+    ]
     asked = []
 
     def components_of(type_name, environment):
@@ -77,35 +81,57 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
         return buckets
 
     same = remedies.expand("r", declared[0], fact, components_of)
-    assert [r.changes for r in same] == [[{"op": "update", "component": "lambda/karma-graph-query",
-                                           "proposed_change": {"openapi_nickname": None,
-                                                               "s3_bucket_nickname": "karma-shared"}}]]
+    assert [r.changes for r in same] == [
+        [
+            {
+                "op": "update",
+                "component": "lambda/karma-graph-query",
+                "proposed_change": {"openapi_nickname": None, "s3_bucket_nickname": "karma-shared"},
+            }
+        ]
+    ]
     other = remedies.expand("r", declared[1], fact, components_of)
     assert asked == [("s3-bucket", "dev")]
     assert [r.candidate for r in other] == ["karma-clickhouse-dev"]  # the current bucket is excluded
     assert other[0].description == "move lambda/karma-graph-query to bucket karma-clickhouse-dev of dev"
 
 
-@pytest.mark.parametrize(("remedies_yaml", "expected"), [
-    ("      - {description: x, changes: [{op: update, component: a/b, proposed_change: {}}], bogus: 1}",
-     "rules[0].remedies[0].bogus: unknown field (expected one of description, changes, candidates)"),
-    ("      - {description: x, changes: [{op: upsert, component: a/b}]}",
-     "rules[0].remedies[0].changes[0].op: unknown op 'upsert' (expected one of create, update, delete, "
-     "add_edge, remove_edge)"),
-    ("      - {description: x, changes: [{op: update, component: a/b, config: {}}]}",
-     "rules[0].remedies[0].changes[0].config: unknown field for op update (expected op, component, "
-     "proposed_change)"),
-    ('      - {description: x, changes: [{op: update, component: "{impacted.idd}", proposed_change: {}}]}',
-     "rules[0].remedies[0].changes[0].component: unknown placeholder {impacted.idd}: unknown field"),
-    ('      - {description: "{candidate}", changes: [{op: delete, component: a/b}]}',
-     "rules[0].remedies[0].description: placeholder {candidate} needs candidates in this remedy"),
-    ("      - {description: x, candidates: {type: s3-bucket, values: [a]}, changes: [{op: delete, component: a/b}]}",
-     "rules[0].remedies[0].candidates: expected exactly one of values (a list) or type"),
-    ('      - {description: x, candidates: {values: [a], limt: 2}, changes: [{op: delete, component: "{candidate.nick}"}]}',
-     "rules[0].remedies[0].candidates.limt: unknown field"),
-    ("      - {description: x}",
-     "rules[0].remedies[0].changes: missing (required)"),
-])
+@pytest.mark.parametrize(
+    ("remedies_yaml", "expected"),
+    [
+        (
+            "      - {description: x, changes: [{op: update, component: a/b, proposed_change: {}}], bogus: 1}",
+            "rules[0].remedies[0].bogus: unknown field (expected one of description, changes, candidates)",
+        ),
+        (
+            "      - {description: x, changes: [{op: upsert, component: a/b}]}",
+            "rules[0].remedies[0].changes[0].op: unknown op 'upsert' (expected one of create, update, delete, "
+            "add_edge, remove_edge)",
+        ),
+        (
+            "      - {description: x, changes: [{op: update, component: a/b, config: {}}]}",
+            "rules[0].remedies[0].changes[0].config: unknown field for op update (expected op, component, "
+            "proposed_change)",
+        ),
+        (
+            '      - {description: x, changes: [{op: update, component: "{impacted.idd}", proposed_change: {}}]}',
+            "rules[0].remedies[0].changes[0].component: unknown placeholder {impacted.idd}: unknown field",
+        ),
+        (
+            '      - {description: "{candidate}", changes: [{op: delete, component: a/b}]}',
+            "rules[0].remedies[0].description: placeholder {candidate} needs candidates in this remedy",
+        ),
+        (
+            "      - {description: x, candidates: {type: s3-bucket, values: [a]}, changes: [{op: delete, component: a/b}]}",
+            "rules[0].remedies[0].candidates: expected exactly one of values (a list) or type",
+        ),
+        (
+            '      - {description: x, candidates: {values: [a], limt: 2}, changes: [{op: delete, component: "{candidate.nick}"}]}',
+            "rules[0].remedies[0].candidates.limt: unknown field",
+        ),
+        ("      - {description: x}", "rules[0].remedies[0].changes: missing (required)"),
+    ],
+)
 def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
     from app.policy.language import RuleFileError  # noqa: PLC0415
 
@@ -117,9 +143,12 @@ def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedie
 def test_a_warn_rule_declares_no_remedy(tmp_path):
     from app.policy.language import RuleFileError  # noqa: PLC0415
 
-    (tmp_path / "x.yaml").write_text(BASE.replace("effect: block", "effect: warn")
-                                     + "      - {description: x, changes: [{op: delete, component: a/b}]}")
+    (tmp_path / "x.yaml").write_text(
+        BASE.replace("effect: block", "effect: warn")
+        + "      - {description: x, changes: [{op: delete, component: a/b}]}"
+    )
     from app.policy.loader import build  # noqa: PLC0415
+
     with pytest.raises(RuleFileError, match="remedies: a warn rule refuses nothing"):
         build(tmp_path)
 
@@ -141,7 +170,11 @@ def test_a_wait_is_over_when_the_outputs_are_reported():
 
     assert reported({"state": "stopped"}, {"state": "stopped"})
     assert not reported({"state": "stopping"}, {"state": "stopped"})
-    assert reported({"distribution_id": "E1", "domain_name": "d.net"},
-                    {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
-    assert not reported({"distribution_id": "E1", "domain_name": ""},
-                        {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY})
+    assert reported(
+        {"distribution_id": "E1", "domain_name": "d.net"},
+        {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY},
+    )
+    assert not reported(
+        {"distribution_id": "E1", "domain_name": ""},
+        {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY},
+    )
