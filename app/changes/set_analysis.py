@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from app.changes import merge_patch
@@ -38,6 +39,7 @@ class OperationAnalysis:
     decisions: list[dict] = field(default_factory=list)
     facts: dict = field(default_factory=dict)
     siblings: list[dict] = field(default_factory=list)  # the siblings its rules saw (as the set left them)
+    rules_saw: list[dict] | None = None  # the facts its rules were given (kept by the audit entry, for replay)
 
     def result(self) -> dict:
         out: dict[str, Any] = {
@@ -80,6 +82,8 @@ class SetAnalysis:
     mode: str = "full"
     actions: dict = field(default_factory=dict)
     approved_by: str | None = None
+    rules_at: datetime | None = None  # the request time the rules saw (None: no rules ran)
+    rules_fingerprint: str | None = None
 
     @property
     def decisions(self) -> list[dict]:
@@ -141,6 +145,8 @@ def analyse_set(
     """``now``: the request time the rules see (time conditions); the engine's clock when None.
     ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
     check_structure(change_set)
+    if policy is not None and now is None:
+        now = datetime.now(timezone.utc)  # one request time for every operation (and the audit record)
     state = state if state is not None else GraphState(ctx)
     refs = SetReferences(state, ctx)
     _check_existence(change_set, state)
@@ -150,6 +156,9 @@ def analyse_set(
     _check_no_dangling(change_set, state, analysed)
     analysis = SetAnalysis(change_set, analysed, mode=mode)
     analysis.actions = set_actions(analysed, state)
+    if policy is not None and mode == "full":
+        analysis.rules_at = now
+        analysis.rules_fingerprint = getattr(policy, "fingerprint", None)
     return analysis
 
 
@@ -456,6 +465,7 @@ def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mo
     o.facts = facts_[0]["change"]
     if policy is not None and mode == "full":
         o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
+        o.rules_saw = facts_
 
 
 def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:

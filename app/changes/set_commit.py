@@ -13,6 +13,7 @@ from app.changes.status import ChangeStatus
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
+from app.policy.replay import set_record
 
 
 def _edge(e: dict) -> dict:
@@ -145,6 +146,11 @@ def audit_entry(
     """The set's ONE AuditEntry: every operation's diff / created config / deleted snapshot included."""
     cs, first = analysis.change_set, analysis.operations[0].component
     applied = status == ChangeStatus.APPLIED
+    judged = [(o.index, o.rules_saw) for o in analysis.operations if o.rules_saw is not None]
+    if judged and analysis.rules_at is not None:  # what the rules knew (karma rules replay)
+        extra = {"facts": set_record(judged, analysis.rules_at, analysis.rules_fingerprint)}
+    else:
+        extra = {}
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -174,6 +180,7 @@ def audit_entry(
         diff=dumps(
             [{"component": o.component["id"], **e} for o in analysis.operations if not o.op.is_edge for e in o.diff]
         ),
+        **extra,
     )
 
 

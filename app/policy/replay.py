@@ -25,18 +25,18 @@ VERSION = 1
 COMPRESS_ABOVE = 16 * 1024  # bytes of JSON; larger records (wide impacts) are stored zlib-compressed
 
 
-def record(facts: list[dict], at: datetime, rules: str | None) -> str:
-    """The compact audit record of one evaluation's facts (see the module docstring)."""
+def _doc(facts: list[dict], at: datetime) -> dict:
     first = facts[0] if facts else {}
-    doc = {
-        "v": VERSION,
+    return {
         "at": aware(at).isoformat(),
-        "rules": rules,
         "change": first.get("change"),
         "component": first.get("component"),
         "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
         "siblings": first.get("siblings") or [],
     }
+
+
+def _packed(doc: dict) -> str:
     text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
     if len(text) <= COMPRESS_ABOVE:
         return text
@@ -44,16 +44,48 @@ def record(facts: list[dict], at: datetime, rules: str | None) -> str:
     return json.dumps({"v": VERSION, "zlib": packed, "bytes": len(text)}, separators=(",", ":"))
 
 
-def facts_of(text: str | dict) -> tuple[list[dict], datetime, str | None]:
-    """(facts as the pipeline built them, the request time, the rules fingerprint) of a record."""
+def record(facts: list[dict], at: datetime, rules: str | None) -> str:
+    """The compact audit record of one evaluation's facts (see the module docstring)."""
+    return _packed({"v": VERSION, "rules": rules, **_doc(facts, at)})
+
+
+def set_record(evaluations: list[tuple[int, list[dict]]], at: datetime, rules: str | None) -> str:
+    """The record of a change set: one evaluation per judged operation, `(operation index, its facts)`,
+    in the order they were judged (``{"v": 1, "rules", "operations": [{"operation", "at", "change", …}]}``)."""
+    ops = [{"operation": index, **_doc(facts, at)} for index, facts in evaluations]
+    return _packed({"v": VERSION, "rules": rules, "operations": ops})
+
+
+def _loaded(text: str | dict) -> dict:
     doc = json.loads(text) if isinstance(text, str) else text
     if isinstance(doc, dict) and "zlib" in doc:
         doc = json.loads(zlib.decompress(base64.b64decode(doc["zlib"])))
     if not isinstance(doc, dict) or doc.get("v") != VERSION:
         raise ValueError(f"unknown facts record version {doc.get('v') if isinstance(doc, dict) else doc!r}")
+    return doc
+
+
+def _facts(doc: dict) -> list[dict]:
     base = {"change": doc["change"], "component": doc["component"], "siblings": doc.get("siblings") or []}
-    facts = [{**base, "impacted": None}] + [{**base, "impacted": row} for row in doc.get("impacted") or []]
-    return facts, datetime.fromisoformat(doc["at"]), doc.get("rules")
+    return [{**base, "impacted": None}] + [{**base, "impacted": row} for row in doc.get("impacted") or []]
+
+
+def facts_of(text: str | dict) -> tuple[list[dict], datetime, str | None]:
+    """(facts as the pipeline built them, the request time, the rules fingerprint) of a single change's
+    record (a change set's: its first operation; see `evaluations_of`)."""
+    doc = _loaded(text)
+    if "operations" in doc:
+        doc = {"rules": doc.get("rules"), **doc["operations"][0]}
+    return _facts(doc), datetime.fromisoformat(doc["at"]), doc.get("rules")
+
+
+def evaluations_of(text: str | dict) -> list[tuple[int | None, list[dict], datetime]]:
+    """Every evaluation a record keeps: `(operation index or None, facts, request time)` — one for a single
+    change, one per judged operation for a change set."""
+    doc = _loaded(text)
+    if "operations" not in doc:
+        return [(None, _facts(doc), datetime.fromisoformat(doc["at"]))]
+    return [(op["operation"], _facts(op), datetime.fromisoformat(op["at"])) for op in doc["operations"]]
 
 
 def outcome(decisions: list[dict], on_blocked: str | None) -> str:
@@ -62,7 +94,7 @@ def outcome(decisions: list[dict], on_blocked: str | None) -> str:
 
 
 def _key(d: dict) -> tuple:
-    return d.get("rule_id"), d.get("effect"), d.get("component")
+    return d.get("rule_id"), d.get("effect"), d.get("component"), d.get("operation")
 
 
 @dataclass
@@ -103,13 +135,15 @@ def replay_entry(entry: dict, policy) -> Replayed:
     then = entry.get("decisions") or []
     status_then = entry.get("status") or ""
     try:
-        facts, at, _rules = facts_of(entry["facts"])
-        now = [d.to_dict() for d in policy.evaluate(facts, now=at)]
+        now, on_blocked = [], None
+        for index, facts, at in evaluations_of(entry["facts"]):
+            found = [d.to_dict() for d in policy.evaluate(facts, now=at)]
+            now += found if index is None else [{**d, "operation": index} for d in found]
+            on_blocked = on_blocked or (facts[0].get("change") or {}).get("on_blocked")
     except Exception as exc:  # noqa: BLE001 - one unreadable entry is reported, not fatal
         return Replayed(entry, then, [], status_then, "error", error=f"{type(exc).__name__}: {exc}")
     then_keys = {_key(d) for d in then}
     now_keys = {_key(d) for d in now}
-    on_blocked = (facts[0].get("change") or {}).get("on_blocked")
     return Replayed(
         entry,
         then,

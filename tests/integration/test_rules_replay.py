@@ -121,3 +121,37 @@ def test_the_replay_command(client, service_env, tmp_path):
     proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--component", "subnet/nope")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"0 audited request(s) replayed" in out
+
+
+def test_a_change_set_keeps_each_operations_facts_and_is_replayed_per_operation(client, repo, tmp_path):
+    body = {
+        "changes": [
+            {"op": "update", "component": SUBNET_B["component"], "proposed_change": SUBNET_B["proposed_change"]},
+            {"op": "update", "component": BUCKET["component"], "proposed_change": BUCKET["proposed_change"]},
+        ],
+        "requested_by": "ted@strall.com",
+        "reason": "two at once",
+    }
+    resp = client.post("/request-change", json=body)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()
+    entry = client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()
+    kept = entry["facts"]
+    assert kept["v"] == 1 and kept["rules"]
+    assert sorted(op["operation"] for op in kept["operations"]) == [0, 1]
+    by_op = {op["operation"]: op for op in kept["operations"]}
+    assert by_op[1]["change"]["component"] == BUCKET["component"] and by_op[1]["change"]["op"] == "update"
+    assert by_op[1]["change"]["set_size"] == 2
+
+    live = PolicyEngine(REPO_ROOT / "rules")
+    live.load()
+    [same] = [replay_entry(e, live) for e in repo.audited_facts() if e["id"] == entry["id"]]
+    assert not same.changed and same.status_now == "applied"
+
+    candidate = tmp_path / "candidate"
+    shutil.copytree(REPO_ROOT / "rules", candidate, ignore=shutil.ignore_patterns("tests"))
+    (candidate / "frozen.yaml").write_text(NEW_RULE)
+    engine = PolicyEngine(candidate)
+    engine.load()
+    [now] = [replay_entry(e, engine) for e in repo.audited_facts() if e["id"] == entry["id"]]
+    assert now.status_then == "applied" and now.status_now == "rejected"
+    assert [(d["rule_id"], d["operation"]) for d in now.added] == [("dev-buckets-are-frozen", 1)]
