@@ -45,7 +45,7 @@ seed: setup ## (re)load the karma world
 rules-validate: $(STAMP)
 	$(BIN)/karma rules validate
 
-bench: setup ## every performance figure in ≤ 5 min → bench/results/latest.json (docs/performance.md)
+bench: setup ## every performance figure in about 6 min → bench/results/latest.json (docs/performance.md)
 	$(BIN)/karma bench run $(BENCH_ARGS)
 
 bench-full: setup ## the long benchmark: more samples, 1–32 users (BENCH_ARGS="--sizes 1k,10k,100k,1m" for 1M)
