@@ -3,16 +3,12 @@ touches in one order (by id), so overlapping sets serialise — no deadlock, no 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from app.settings import REPO_ROOT
-from tests.integration.conftest import free_port
+from tests.integration.servers import gunicorn
 
 DIST = "cloudfront-distribution/karma-dev"
 SUBNET = "subnet/karma-dev-private-b"
@@ -31,44 +27,12 @@ def _set(first, second, key):
 @pytest.fixture(scope="module")
 def second_gunicorn_url(service_env, repo):
     """A second gunicorn master (its own workers) on the same Neo4j: sets arrive through two servers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "/dev/null",
-            "app:create_app()",
-        ],
-        env=service_env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the second gunicorn did not become ready")
-    yield url
-    proc.terminate()
+    server = gunicorn(service_env, workers=2)
     try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        server.wait_ready(90)
+        yield server.url
+    finally:
+        server.stop()
 
 
 def test_overlapping_sets_all_apply_with_no_lost_update(gunicorn_url, second_gunicorn_url, world, auth_headers):

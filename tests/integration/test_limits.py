@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import requests
 
-from app.settings import REPO_ROOT
-from tests.integration.conftest import free_port
+from tests.integration.servers import gunicorn
 
 
 def security_entries(repo) -> list[dict]:
@@ -58,37 +55,11 @@ def test_a_refusal_flood_is_audited_boundedly(make_app, world):
 
 
 def test_limits_are_shared_by_all_gunicorn_workers(service_env, world, auth_headers):
-    port = free_port()
     env = {**service_env, "KARMA_RATE_PER_TOKEN": "0.1", "KARMA_BURST_PER_TOKEN": "10"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--access-logfile",
-            "/dev/null",
-            "app:create_app()",
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = gunicorn(env, workers=3)
+    url = server.url
     try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            __import__("time").sleep(0.3)
+        server.wait_ready(90)
         codes = []
         for _ in range(30):  # a new connection each time: spread over the workers
             with requests.Session() as s:
@@ -97,5 +68,4 @@ def test_limits_are_shared_by_all_gunicorn_workers(service_env, world, auth_head
         # per-process budgets would allow 3 × 10; one shared budget allows 10 (+ 0.1/s refill)
         assert 10 <= codes.count(200) <= 12, codes
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()

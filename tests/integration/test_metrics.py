@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.graph.repository import GraphRepository
 from app.observability import metrics
 from tests.integration.conftest import _token, free_port
+from tests.integration.servers import gunicorn
 
 LIST = ("karma_http_requests_total", {"endpoint": "components.list_components", "method": "GET", "status": "200"})
 
@@ -130,55 +130,19 @@ def test_change_outcomes_decisions_queue_and_phases(gunicorn_url, world):
 def test_workers_write_to_a_private_directory_removed_at_exit(service_env, repo, tmp_path):
     """`karma serve`/gunicorn sets PROMETHEUS_MULTIPROC_DIR itself when the operator did not; one the
     operator set is emptied of stale samples at start and kept."""
-    import subprocess
-    import sys
-    import time
-
-    from app.settings import REPO_ROOT
-
     stale = tmp_path / "prom"
     stale.mkdir()
     shutil.copy(__file__, stale / "counter_99999.db")  # a stale file from an earlier run
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "/dev/null",
-            "app:create_app()",
-        ],
-        env={**service_env, "PROMETHEUS_MULTIPROC_DIR": str(stale)},
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "gunicorn.err").open("wb"),
-    )
+    server = gunicorn({**service_env, "PROMETHEUS_MULTIPROC_DIR": str(stale)}, log=tmp_path / "gunicorn.err")
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, (tmp_path / "gunicorn.err").read_text()[-3000:]
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            pytest.fail("gunicorn did not become ready: " + (tmp_path / "gunicorn.err").read_text()[-3000:])
+        server.wait_ready(180)
         assert not (stale / "counter_99999.db").exists()
         token = _token(repo, "prometheus", "metrics")
-        resp = requests.get(f"http://127.0.0.1:{port}/metrics", headers=token, timeout=30)
+        resp = requests.get(f"{server.url}/metrics", headers=token, timeout=30)
         assert resp.status_code == 200 and "karma_http_requests_total" in resp.text
         assert any(p.name.endswith(".db") for p in stale.iterdir())
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        server.stop()
     assert stale.is_dir()  # the operator's directory is kept
 
 
