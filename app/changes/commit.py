@@ -195,6 +195,38 @@ def change_request_properties(
     }
     if status == ChangeStatus.APPLIED:
         props.update({"applied_version": analysis.component["version"] + 1, "diff": dumps(analysis.diff)})
+    return decided_properties(
+        props,
+        analysis=analysis,
+        status=status,
+        now=now,
+        request=req.to_dict(),
+        stored=stored,
+        first={
+            "base_version": analysis.component["version"],
+            "result": dumps(result),
+            "rollback_of": rollback_of,
+            **(extra or {}),
+        },
+        queue_ttl_seconds=queue_ttl_seconds,
+    )
+
+
+def decided_properties(
+    props: dict,
+    *,
+    analysis,
+    status: ChangeStatus,
+    now: datetime,
+    request: dict,
+    stored: dict | None,
+    first: dict,
+    queue_ttl_seconds: int,
+) -> dict:
+    """What a ChangeRequest of a single change and of a change set both record once the gate decided:
+    the approval state, and for a new request (`stored` None) who asked what (`first`: its own extra
+    properties) and when it expires in the queue. None values are not written."""
+    props = dict(props)
     if analysis.approved_by:
         props["approved_by"] = analysis.approved_by
     if status == ChangeStatus.PENDING_APPROVAL:
@@ -206,14 +238,11 @@ def change_request_properties(
         props.update(
             {
                 "created_at": now,
-                "requested_by": req.requested_by,
-                "request": dumps(req.to_dict()),
-                "request_hash": request_hash(req),
-                "on_blocked": req.on_blocked,
-                "base_version": analysis.component["version"],
-                "result": dumps(result),
-                "rollback_of": rollback_of,
-                **(extra or {}),
+                "requested_by": request.get("requested_by"),
+                "request": dumps(request),
+                "request_hash": request_hash_of(request),
+                "on_blocked": request.get("on_blocked"),
+                **first,
             }
         )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
-from app.changes.commit import request_hash_of
+from app.changes.commit import decided_properties
 from app.changes.set_analysis import SetAnalysis
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
@@ -217,29 +217,16 @@ def change_request_properties(
         props["operations"] = dumps(
             [{k: v for k, v in op.items() if k not in ("impact", "facts")} for op in result["operations"]]
         )
-    if analysis.approved_by:
-        props["approved_by"] = analysis.approved_by
-    if status == ChangeStatus.PENDING_APPROVAL:
-        props["approver_role"] = max(
-            (d.get("approver_role") or "approver" for d in analysis.decisions if d["effect"] == "require_approval"),
-            key=lambda r: r == "admin",
-        )
-    if stored is None:
-        props.update(
-            {
-                "created_at": now,
-                "requested_by": cs.requested_by,
-                "request": dumps(cs.to_dict()),
-                "request_hash": request_hash_of(cs.to_dict()),
-                "on_blocked": cs.on_blocked,
-                "result": dumps(result),
-                "rollback_of": rollback_of,
-                **(extra or {}),
-            }
-        )
-        if status == ChangeStatus.QUEUED and queue_ttl_seconds:
-            props["expires_at"] = now.timestamp() + queue_ttl_seconds
-    return {k: v for k, v in props.items() if v is not None}
+    return decided_properties(
+        props,
+        analysis=analysis,
+        status=status,
+        now=now,
+        request=cs.to_dict(),
+        stored=stored,
+        first={"result": dumps(result), "rollback_of": rollback_of, **(extra or {})},
+        queue_ttl_seconds=queue_ttl_seconds,
+    )
 
 
 def transition_statement(change: dict, *, audit: dict, change_request: dict, now: datetime) -> dict:
