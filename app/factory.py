@@ -111,6 +111,7 @@ class Karma:
         changed type files (it reports, never stops the service)."""
         self.repo.apply_schema()
         types_check.at_start(self.repo)
+        self.subscriptions.ensure_synced()  # not taken at boot (Neo4j away or busy): now; else the worker
 
     def ready(self) -> tuple[bool, str]:
         return self.availability.check()
@@ -135,8 +136,9 @@ def create_app(
         atexit.register(repo.driver.close)
         if target.closer:
             atexit.register(target.closer)
-    # Nothing here talks to Neo4j: a worker boots while it is away; the schema is applied by the first
-    # request that needs the database (app/reliability/availability.py), and retried until it works.
+    # Nothing here depends on Neo4j answering: a worker boots while it is away (or too busy to answer);
+    # the schema is applied by the first request that needs the database (app/reliability/availability.py),
+    # and retried until it works. The one write at start, the notifications file, is tolerant (sync_file).
     repo.tx_timeout, repo.write_retry_budget = settings.neo4j_tx_timeout, settings.write_retry_budget
     repo.connect_retry_budget = settings.neo4j_retry_time
     registry.load(settings.types_dir)  # a broken type file stops the service from starting

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
-from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import ConstraintError
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
@@ -127,8 +127,12 @@ class SubscriptionService:
     def sync_file(self, *, tolerate_unavailable: bool = False) -> int | None:
         """Make the file-declared subscriptions what the file says (none when no file is set).
 
-        A broken file always raises. With `tolerate_unavailable`, Neo4j being away is logged and left
-        for `ensure_synced` (the worker calls it every pass), so the service still starts."""
+        A broken file always raises. With `tolerate_unavailable` (a process starting), ANY failure to
+        write the file's state is logged and left for `ensure_synced` (the worker calls it every pass):
+        not only Neo4j away, but a server too busy to answer in time, a deadlock between workers that
+        boot at once, a refused login. A gunicorn worker that raises while booting makes the master shut
+        the whole server down ("Worker failed to boot"), so a start must never depend on the database
+        answering (issue 11: the service starts and serves 503s while Neo4j is away)."""
         subs = load_file(self.path) if self.path else []
         try:
             try:
@@ -136,10 +140,13 @@ class SubscriptionService:
             except ConstraintError:  # several workers starting at once created the same one: sync again
                 count = self.repo.sync_file_subscriptions(subs)
             self.repo.sync_config_store(enabled=self.config_store, events=CONFIG_STORE_EVENTS)
-        except (ServiceUnavailable, SessionExpired):
+        except Exception as exc:
             if not tolerate_unavailable:
                 raise
-            log.warning("Neo4j unavailable: notifications file not synced yet", extra={"path": str(self.path)})
+            log.warning(
+                "notifications file not synced yet: Neo4j did not take it",
+                extra={"path": str(self.path), "error": type(exc).__name__},
+            )
             return None
         self.synced = True
         if self.path:

@@ -235,17 +235,26 @@ def live_sessions(name: str) -> list[str]:
 
 # ------------------------------------------------------------------ compile checks (no Host, no sessions)
 def _try_create(definition: dict) -> str | None:
-    name = f"karma_check_{os.getpid()}_{next(_CHECK_COUNTER)}"
-    with _Locked():
-        try:
-            handle = durable_rules_engine.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
-        except Exception as exc:  # noqa: BLE001
-            return str(exc)
-        try:
-            durable_rules_engine.delete_ruleset(handle)
-        except Exception:  # noqa: BLE001
-            log.warning("durable_rules: could not free check ruleset %s", name)
-    return None
+    """None when durable_rules creates the ruleset, else its last refusal. Tried up to REGISTER_ATTEMPTS
+    times, each under a fresh name: the engine now and then refuses a ruleset it accepts on the next try
+    (see register()), and a check must not report a rule file as broken for that. A definition it
+    really cannot take is refused every time, and each try costs well under a millisecond."""
+    text = json.dumps(definition, ensure_ascii=False)
+    error = None
+    for _ in range(REGISTER_ATTEMPTS):
+        name = f"karma_check_{os.getpid()}_{next(_CHECK_COUNTER)}"
+        with _Locked():
+            try:
+                handle = durable_rules_engine.create_ruleset(name, text)
+            except Exception as exc:  # noqa: BLE001
+                error = str(exc)
+                continue
+            try:
+                durable_rules_engine.delete_ruleset(handle)
+            except Exception:  # noqa: BLE001
+                log.warning("durable_rules: could not free check ruleset %s", name)
+        return None
+    return error
 
 
 @lru_cache(maxsize=4096)

@@ -28,6 +28,8 @@ def gunicorn_url(service_env, repo, tmp_path_factory):
     try:
         server.wait_ready(90)
         yield server.url
+        if server.proc.poll() is not None:  # the module's tests then failed to connect: say why
+            raise AssertionError(f"gunicorn exited ({server.proc.returncode}): {server.log_tail()}")
     finally:
         server.stop()
 

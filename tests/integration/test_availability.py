@@ -149,3 +149,32 @@ def test_losing_neo4j_mid_stream_answers_503_fast_then_recovers(server, proxy, a
     )
     assert comp.status_code == 200, comp.text[:500]
     assert comp.json()["config"]["comment"] == "after"
+
+
+def test_workers_boot_when_neo4j_answers_with_an_error(service_env, tmp_path):
+    """A start writes the notifications file's subscriptions; a database that answers but refuses (here a
+    login it does not know; under load, a timeout or a deadlock between workers booting at once) must
+    not stop a worker from booting: gunicorn's master shuts the whole server down when one does."""
+    notifications = tmp_path / "notifications.yaml"
+    notifications.write_text(
+        "subscriptions:\n  - {id: a, url: 'https://h.example/x', secret: 0123456789abcdef, events: [applied]}\n"
+    )
+    env = {
+        **service_env,
+        "NEO4J_USER": "karma-nobody",  # not `neo4j`: failed logins lock the user they name for a while
+        "NEO4J_PASSWORD": "not-the-password",
+        "KARMA_NOTIFICATIONS_FILE": str(notifications),
+    }
+    server = gunicorn(env, workers=2, log=tmp_path / "stderr.log")
+    try:
+        server.wait_ready(90, path="/healthz")
+        wait_for(lambda: server.answers("/readyz", 503), 30, what="/readyz answering 503")
+        wait_for(  # each worker tried the file at boot and logged that Neo4j did not take it
+            lambda: server.log_tail(200_000).count("notifications file not synced yet") >= 2,
+            60,
+            what="both workers' boot-time sync refused",
+        )
+        assert server.proc.poll() is None, server.log_tail()
+        assert server.answers("/healthz") and "Worker failed to boot" not in server.log_tail(20000)
+    finally:
+        server.stop()
