@@ -68,16 +68,19 @@ class TransitionsResult(Schema):
 
 class StoredStepSchema(TransitionStepSchema):
     status = fields.String(
-        metadata={"description": "pending | waiting | done | refused | failed | cancelled | follow_up"}
+        metadata={"description": "pending | waiting | done | refused | failed | cancelled | expired | follow_up"}
     )
     at = fields.String(metadata={"description": "when the step last moved"})
+    expires_at = fields.String(
+        metadata={"description": "wait: when it expires unreported (set when it starts waiting, KARMA_QUEUE_TTL)"}
+    )
     change_id = fields.String(metadata={"description": "change: the change request it made (audited)"})
     log_entry_id = fields.String()
 
 
 class TransitionRecordSchema(Schema):
     id = fields.String()
-    status = fields.String(metadata={"description": "running | waiting | completed | stalled | cancelled"})
+    status = fields.String(metadata={"description": "running | waiting | completed | stalled | cancelled | expired"})
     requested_by = fields.String()
     created_at = fields.String()
     updated_at = fields.String()
@@ -86,7 +89,11 @@ class TransitionRecordSchema(Schema):
     request = fields.Dict(metadata={"description": "the requested change"})
     single = fields.Boolean(metadata={"description": "the requested change is a single change (not a set)"})
     stalled = fields.Dict(
-        allow_none=True, metadata={"description": "stalled: the step, and the decisions (or the error) that stopped it"}
+        allow_none=True,
+        metadata={
+            "description": "stalled: the step, and the decisions (or the error) that stopped it; expired: the "
+            "step, cause wait_expired, waiting_since, expires_at"
+        },
     )
     proposal_rules = fields.String(allow_none=True, metadata={"description": "the rule set it was verified on"})
     trail = fields.List(fields.Dict(), metadata={"description": "its audit entries, oldest first"})

@@ -11,7 +11,9 @@ every move audited.
   decisions, with that step's (rejected) change audited and nothing else written.
 - A `wait` step is `waiting` until the component reports the outputs: advanced on the runtime-report path
   (synchronously, like queued changes) and by the queue worker's passes (the safety net `karma serve`
-  supervises). The requested change applies last; `restore` steps are follow-ups, never run.
+  supervises). Like a queued change it expires when KARMA_QUEUE_TTL is set and elapses first (its
+  `expires_at` is fixed when it starts waiting): the transition ends `expired`, what had not run will not.
+  The requested change applies last; `restore` steps are follow-ups, never run.
 - Runners serialise on the transition's lock: a step is applied once, whoever gets there first.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from app import clock, ids
 from app.audit.entries import audit_entry
@@ -184,7 +187,27 @@ class TransitionService:
         return self.get(transition_id)
 
     def _wait(self, current: dict, index: int, step: dict) -> bool:
-        """True when the wait is over (the component reported the outputs): the step is done."""
+        """True when the wait is over (the component reported the outputs): the step is done. A wait past
+        its expiry ends the transition first, as the queue expires a change before it looks at it."""
+        if current["status"] == TransitionStatus.WAITING and self._expired(step):
+            self._move(
+                current["id"],
+                index,
+                TransitionStatus.EXPIRED,
+                StepStatus.EXPIRED,
+                advance=False,
+                note=f"expired: {step['description']} did not come within KARMA_QUEUE_TTL "
+                f"({self.gate.queue_ttl_seconds} s)",
+                stalled={
+                    "step": index,
+                    "description": step["description"],
+                    "cause": "wait_expired",
+                    "waiting_since": step.get("at"),
+                    "expires_at": step.get("expires_at"),
+                },
+                for_component=step["component"],
+            )
+            return False
         component = self.repo.get_component(step["component"])
         runtime = component["runtime"] if component else {}
         if reported(runtime, step["outputs"]):
@@ -207,8 +230,13 @@ class TransitionService:
                 note=f"waiting for {step['description']}",
                 waits_for=[step["component"]],
                 for_component=step["component"],
+                expires_in=self.gate.queue_ttl_seconds or None,
             )
         return False
+
+    def _expired(self, step: dict) -> bool:
+        expires_at = step.get("expires_at")
+        return expires_at is not None and self.clock() >= datetime.fromisoformat(expires_at)
 
     def _apply(self, current: dict, index: int, step: dict) -> None:
         request = _request(current, step)
@@ -321,6 +349,7 @@ class TransitionService:
         log_entry_id: str | None = None,
         waits_for: list | None = None,
         for_component: str | None = None,
+        expires_in: int | None = None,
     ) -> None:
         status = move(locked["status"], to, locked["id"])
         now, log_id = self.clock(), self.new_id("log")
@@ -330,8 +359,14 @@ class TransitionService:
             at=now.isoformat(),
             **{k: v for k, v in (("change_id", change_id), ("log_entry_id", log_entry_id)) if v},
         )
+        if expires_in:  # a wait begins: it ends by this time, whatever the TTL is later
+            steps[index]["expires_at"] = (now + timedelta(seconds=expires_in)).isoformat()
         if status == TransitionStatus.COMPLETED:
             steps = [{**s, "status": str(StepStatus.FOLLOW_UP)} if s.get("follow_up") else s for s in steps]
+        if status == TransitionStatus.EXPIRED:  # what had not run will not (as cancel says it)
+            steps = [
+                {**s, "status": str(StepStatus.CANCELLED)} if s["status"] == StepStatus.PENDING else s for s in steps
+            ]
         audit = self._audit(locked, status, log_id, now, note=note, step=index, change_id=change_id)
         gtx.record_transition(
             locked["id"],

@@ -15,6 +15,7 @@ class TransitionStatus(StrEnum):
     COMPLETED = "completed"  # the requested change applied (follow-ups may remain)
     STALLED = "stalled"  # a step was refused (or became invalid) when its time came; names it
     CANCELLED = "cancelled"  # DELETE /transitions/<id>: what had not run will not
+    EXPIRED = "expired"  # a wait outlived KARMA_QUEUE_TTL, as a queued change does: what had not run will not
 
 
 class StepStatus(StrEnum):
@@ -24,6 +25,7 @@ class StepStatus(StrEnum):
     REFUSED = "refused"  # the rules refused it at its time (the transition stalled on it)
     FAILED = "failed"  # it was no longer a valid change (422/404/409) at its time
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the wait step whose runtime report did not come within KARMA_QUEUE_TTL
     FOLLOW_UP = "follow_up"  # restore steps: suggested after the change, not run by Karma
 
 
@@ -31,10 +33,11 @@ T = TransitionStatus
 TRANSITIONS: dict[TransitionStatus, frozenset[TransitionStatus]] = {
     T.PROPOSED: frozenset({T.RUNNING}),
     T.RUNNING: frozenset({T.RUNNING, T.WAITING, T.COMPLETED, T.STALLED, T.CANCELLED}),
-    T.WAITING: frozenset({T.RUNNING, T.STALLED, T.CANCELLED}),
+    T.WAITING: frozenset({T.RUNNING, T.STALLED, T.CANCELLED, T.EXPIRED}),
     T.STALLED: frozenset({T.CANCELLED}),
     T.COMPLETED: frozenset(),
     T.CANCELLED: frozenset(),
+    T.EXPIRED: frozenset(),
 }
 ACTIVE = frozenset({T.RUNNING, T.WAITING})
 

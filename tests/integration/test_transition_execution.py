@@ -253,3 +253,47 @@ def test_execute_needs_the_change_role_and_the_environment(app, client):
     prod_only = {"Authorization": f"Bearer {tokens.create('p@usekarma.dev', 'admin', ['prod'])[0]}"}
     resp = client.post(f"/transitions/{proposal['id']}/execute", headers=prod_only)
     assert resp.status_code == 403 and resp.get_json()["cause"] == "environment"
+
+
+def test_a_wait_expires_like_a_queued_change(app, client, monkeypatch):
+    """KARMA_QUEUE_TTL bounds a wait as it bounds a queued change: the expiry is fixed when the step
+    starts waiting, and the first runner after it (here the worker's pass) ends the transition."""
+    from datetime import timedelta
+
+    from app.clock import utcnow
+
+    karma = app.extensions["karma"]
+    monkeypatch.setattr(karma.gate, "queue_ttl_seconds", 60)
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert body["status"] == "waiting", body
+    started = body["steps"][0]["at"]
+    assert body["steps"][0]["expires_at"] > started
+    assert karma.transitions.process() == []  # not yet: it still waits
+    later = utcnow() + timedelta(seconds=61)
+    monkeypatch.setattr(karma.transitions, "clock", lambda: later)
+    assert karma.transitions.process() == [{"id": body["id"], "status": "expired", "current_step": 0}]
+    expired = client.get(f"/transitions/{body['id']}").get_json()
+    assert expired["status"] == "expired"
+    assert [s["status"] for s in expired["steps"]] == ["expired", "cancelled", "follow_up"]
+    assert expired["stalled"]["cause"] == "wait_expired" and expired["stalled"]["step"] == 0
+    assert expired["stalled"]["waiting_since"] == started
+    assert [t["status"] for t in expired["trail"]] == ["running", "waiting", "expired"]
+    # the report that would have ended the wait now changes nothing; an expired transition is final
+    report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"})
+    assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] != "10.42.9.0/24"
+    again = client.delete(f"/transitions/{body['id']}")
+    assert again.status_code == 409 and again.get_json()["cause"] == "transition_expired"
+
+
+def test_without_a_ttl_a_wait_never_expires(app, client, monkeypatch):
+    from datetime import timedelta
+
+    from app.clock import utcnow
+
+    karma = app.extensions["karma"]
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert "expires_at" not in body["steps"][0]
+    later = utcnow() + timedelta(days=400)
+    monkeypatch.setattr(karma.transitions, "clock", lambda: later)
+    assert karma.transitions.process() == []
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"

@@ -159,7 +159,14 @@ def test_transition_moves_go_through_one_table():
 
     assert set(TRANSITIONS) == set(TransitionStatus)
     assert move("waiting", "running", "trn-1") == TransitionStatus.RUNNING
-    for current, target in (("completed", "cancelled"), ("cancelled", "running"), ("stalled", "running")):
+    assert move("waiting", "expired", "trn-1") == TransitionStatus.EXPIRED
+    for current, target in (
+        ("completed", "cancelled"),
+        ("cancelled", "running"),
+        ("stalled", "running"),
+        ("running", "expired"),  # only a wait expires
+        ("expired", "cancelled"),
+    ):
         with pytest.raises(Conflict) as caught:
             move(current, target, "trn-1")
         assert caught.value.extra["cause"] == f"transition_{current}"
