@@ -313,14 +313,14 @@ def worker(interval: float, once: bool) -> None:
                     moved = karma.transitions.process()  # waits whose report the API did not see
                     if moved:
                         log.info("transitions pass", extra={"moved": moved})
-                except Exception:  # noqa: BLE001 - keep the loop alive; the next pass retries
+                except Exception:  # keep the loop alive; the next pass retries
                     log.exception("queue pass failed")
                 try:
                     karma.subscriptions.ensure_synced()
                     sent = deliver_pending(karma.repo, policy=delivery, handlers=write_back)
                     if sent["claimed"]:
                         log.info("outbox pass", extra=sent)
-                except Exception:  # noqa: BLE001 - Neo4j away: the entries wait for the next pass
+                except Exception:  # Neo4j away: the entries wait for the next pass
                     log.exception("outbox pass failed")
             if once:
                 break

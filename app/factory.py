@@ -102,7 +102,7 @@ class Karma:
         queue = self.lifecycle.process_queue(waits_on=component_id)
         try:
             self.transitions.on_runtime(component_id)
-        except Exception:  # noqa: BLE001 - the report is committed; the worker advances them
+        except Exception:  # the report is committed; the worker advances them
             log.exception("transitions not advanced", extra={"component": component_id})
         return queue
 

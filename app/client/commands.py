@@ -128,7 +128,7 @@ def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:
     return exit_code(result, on_blocked)
 
 
-def register(main: click.Group) -> None:  # noqa: C901 - one place lists every command
+def register(main: click.Group) -> None:  # one place lists every command
     """Add the API commands to the `karma` group."""
 
     @api_command(main, "plan")

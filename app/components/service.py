@@ -129,6 +129,6 @@ class ComponentService:
                 log.warning(
                     "queue re-evaluation left to the queue worker (request deadline)", extra={"component": component_id}
                 )
-            except Exception:  # noqa: BLE001 - the report is committed; the worker retries the queue
+            except Exception:  # the report is committed; the worker retries the queue
                 log.exception("queue re-evaluation failed", extra={"component": component_id})
         return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}

@@ -107,7 +107,7 @@ class ConfigTree:
             done = subprocess.run(
                 ["git", "-C", str(self.directory), *args],
                 capture_output=True,
-                text=True,  # noqa: S603,S607
+                text=True,
                 timeout=GIT_TIMEOUT,
                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
                 check=False,

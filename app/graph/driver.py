@@ -197,5 +197,5 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
             if left is not None and left <= delay:
                 raise deadline.DeadlineExceeded("the write") from exc
             log.info("write retried", extra={"error": type(exc).__name__, "delay": round(delay, 3)})
-            time.sleep(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not crypto
+            time.sleep(delay * random.uniform(0.8, 1.2))  # jitter, not crypto
             delay = min(delay * 2, 1.0)

@@ -58,7 +58,7 @@ class DeliveryPolicy:
 def backoff(attempts: int, policy: DeliveryPolicy) -> float:
     """Seconds to wait after the `attempts`-th failed attempt: base·2^(n-1), capped, ±20% jitter."""
     delay = min(policy.max_delay, policy.base_delay * 2 ** max(0, attempts - 1))
-    return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    return delay * random.uniform(0.8, 1.2)  # jitter, not security
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

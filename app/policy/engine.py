@@ -75,7 +75,7 @@ class PolicyEngine:
         compiled = loader.build(self.rules_dir, check_engine=False)  # registering is the engine check
         try:
             host.register(compiled.name, compiled.definition)
-        except Exception as exc:  # noqa: BLE001 - durable errors are load errors
+        except Exception as exc:  # durable errors are load errors
             raise RuleFileError(f"{self.rules_dir}: durable_rules refused the rule set: {exc}") from exc
         return compiled
 
@@ -148,7 +148,7 @@ class PolicyEngine:
         previous = self._active.fingerprint if self._active else None
         try:
             compiled = self._build_and_register()
-        except Exception as exc:  # noqa: BLE001 - whatever broke, keep serving the last good rules
+        except Exception as exc:  # whatever broke, keep serving the last good rules
             error = str(exc) if isinstance(exc, RuleFileError) else f"{type(exc).__name__}: {exc}"
             self._last_error = error
             self._last_error_at = _now_iso()

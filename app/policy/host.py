@@ -133,7 +133,7 @@ def register(name: str, definition: dict) -> None:
             try:
                 _host().set_rulesets({reg.physical(name): copy.deepcopy(definition)})  # durable mutates it
                 break
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 # durable_rules 2.0.28 now and then refuses a ruleset it accepts on the next try ("Could not
                 # create ruleset, error code: 102" = ERR_PARSE_STRING, on identical JSON). Seen in `karma`
                 # CLI processes loading rules with `count` (a third of the starts; never twice in a row more
@@ -205,11 +205,11 @@ def run(name: str, flat_facts: list[dict]) -> list[tuple[str, str]]:
                 durable_rules_engine.retract_facts(engine_handle, payload), flat_facts
             )
             _do_actions(ruleset, handle)
-        except Exception as exc:  # noqa: BLE001 - any engine error: never touch that session again
+        except Exception as exc:  # any engine error: never touch that session again
             message = getattr(exc, "message", None) or str(exc)
             try:
                 _retire(name)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("durable_rules: re-registering %s failed", name)
             if isinstance(exc, PolicyEvaluationError):
                 raise

@@ -102,5 +102,5 @@ class BoundedRefusalAudit:
         )
         try:
             self._record(**sample, repeated=win.suppressed)
-        except Exception:  # noqa: BLE001 - auditing must never fail a request
+        except Exception:  # auditing must never fail a request
             log.exception("could not write an aggregate refusal entry")

@@ -49,6 +49,6 @@ class RefusalAudit:
         )
         try:
             return self.repo.record_refusal(entry, component_id)
-        except Exception:  # noqa: BLE001 - never turn a refusal into a 500
+        except Exception:  # never turn a refusal into a 500
             log.exception("could not audit a refused call", extra={"path": path, "status": status})
             return None

@@ -241,7 +241,7 @@ class Watchdog:
                     }
                     self.terminated.append(entry)
                     log.error("bench watchdog terminated a runaway query", extra=entry)
-            except Exception:  # noqa: BLE001 - the watchdog never takes the run down
+            except Exception:  # the watchdog never takes the run down
                 log.debug("watchdog poll failed", exc_info=True)
 
     def stop(self) -> None:
@@ -471,7 +471,7 @@ def run(cfg: BenchConfig) -> dict:
     except KeyboardInterrupt:
         state.error("run", "interrupted")
         raise
-    except Exception as exc:  # noqa: BLE001 - a partial report is still written
+    except Exception as exc:  # a partial report is still written
         state.error("run", exc)
         log.exception("bench run failed")
     finally:

@@ -37,9 +37,9 @@ def gunicorn_url(service_env, repo, tmp_path_factory):
 @pytest.fixture
 def cli(world, service_env, monkeypatch):
     """`karma …` in process (click's runner) against the test Neo4j: cli("seed", path) → its Result."""
-    from click.testing import CliRunner  # noqa: PLC0415
+    from click.testing import CliRunner
 
-    from app.cli import main  # noqa: PLC0415
+    from app.cli import main
 
     for key in ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "KARMA_TESTCONTAINERS"):
         if key in service_env:

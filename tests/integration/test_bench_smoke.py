@@ -113,7 +113,7 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
 
 
 def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo, monkeypatch):
-    from karma_tools.bench import authoring  # noqa: PLC0415
+    from karma_tools.bench import authoring
 
     app, _components = bench_world
     monkeypatch.setattr(harness, "HEADERS", {})

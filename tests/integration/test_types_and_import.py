@@ -242,9 +242,9 @@ def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_imp
 
 
 def test_importing_into_a_non_empty_graph_goes_through_the_gate_as_one_change_set(world, tmp_path):
-    from app.factory import Karma  # noqa: PLC0415
-    from app.policy import PolicyEngine  # noqa: PLC0415
-    from app.settings import Settings  # noqa: PLC0415
+    from app.factory import Karma
+    from app.policy import PolicyEngine
+    from app.settings import Settings
 
     tree = tmp_path / "tree"
     files = {

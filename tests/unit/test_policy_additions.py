@@ -326,7 +326,7 @@ def test_field_against_field(tmp_path):
 
 
 def test_field_references_compile_to_durable_references(tmp_path):
-    from app.policy import loader  # noqa: PLC0415
+    from app.policy import loader
 
     (tmp_path / "x.yaml").write_text(rule_yaml("impacted: {version: {gt: {field: component.version}}}"))
     compiled = loader.build(tmp_path)
@@ -430,7 +430,7 @@ def test_overlaps_validation(tmp_path, when, expected):
 
 def test_docs_examples_are_valid(tmp_path):
     """Every ```yaml block in docs/rules.md that holds a whole rule file loads."""
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]

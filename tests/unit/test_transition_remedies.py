@@ -52,7 +52,7 @@ rules:
 
 
 def load(tmp_path, remedies_yaml: str):
-    from app.policy.loader import build  # noqa: PLC0415
+    from app.policy.loader import build
 
     (tmp_path / "x.yaml").write_text(BASE + remedies_yaml)
     return build(tmp_path)
@@ -133,7 +133,7 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
     ],
 )
 def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
-    from app.policy.language import RuleFileError  # noqa: PLC0415
+    from app.policy.language import RuleFileError
 
     with pytest.raises(RuleFileError) as caught:
         load(tmp_path, remedies_yaml)
@@ -141,21 +141,21 @@ def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedie
 
 
 def test_a_warn_rule_declares_no_remedy(tmp_path):
-    from app.policy.language import RuleFileError  # noqa: PLC0415
+    from app.policy.language import RuleFileError
 
     (tmp_path / "x.yaml").write_text(
         BASE.replace("effect: block", "effect: warn")
         + "      - {description: x, changes: [{op: delete, component: a/b}]}"
     )
-    from app.policy.loader import build  # noqa: PLC0415
+    from app.policy.loader import build
 
     with pytest.raises(RuleFileError, match="remedies: a warn rule refuses nothing"):
         build(tmp_path)
 
 
 def test_transition_moves_go_through_one_table():
-    from app.errors import Conflict  # noqa: PLC0415
-    from app.transitions.status import TRANSITIONS, TransitionStatus, move  # noqa: PLC0415
+    from app.errors import Conflict
+    from app.transitions.status import TRANSITIONS, TransitionStatus, move
 
     assert set(TRANSITIONS) == set(TransitionStatus)
     assert move("waiting", "running", "trn-1") == TransitionStatus.RUNNING
@@ -173,7 +173,7 @@ def test_transition_moves_go_through_one_table():
 
 
 def test_a_wait_is_over_when_the_outputs_are_reported():
-    from app.transitions.service import reported  # noqa: PLC0415
+    from app.transitions.service import reported
 
     assert reported({"state": "stopped"}, {"state": "stopped"})
     assert not reported({"state": "stopping"}, {"state": "stopped"})
