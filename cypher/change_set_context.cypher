@@ -45,14 +45,24 @@ CALL () {
                   sibling_groups: sibling_groups}) AS touched
 }
 CALL () {
+  // the provider named as refs names it (`<type>/<nickname>`: whatever its id, `vpc/x` or `dev/vpc/x`),
+  // each group keyed by the provider's real id, as the set's edges are
   UNWIND $sibling_lookups AS sl
   CALL (sl) {
-    OPTIONAL MATCH (:Component {id: sl.provider})<-[r:DEPENDS_ON]-(s:Component)
+    MATCH (p:Component {id: sl.provider})
+    RETURN p
+    UNION
+    WITH sl WHERE size(split(sl.provider, '/')) = 2
+    MATCH (p:Component {type: split(sl.provider, '/')[0], nickname: split(sl.provider, '/')[1]})
+    RETURN p
+  }
+  CALL (p, sl) {
+    OPTIONAL MATCH (p)<-[r:DEPENDS_ON]-(s:Component)
     WHERE r.via = sl.via AND s.type = sl.type
     WITH s ORDER BY s.id LIMIT 256
     RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
   }
-  RETURN collect({provider: sl.provider, via: sl.via, members: members}) AS sibling_groups
+  RETURN collect({provider: p.id, via: sl.via, members: members}) AS sibling_groups
 }
 CALL () {
   // a nickname reference names `<type>/<nickname>`: the components of that type and nickname, whatever

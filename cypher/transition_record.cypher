@@ -1,6 +1,7 @@
 // Moves a stored transition (status, steps, current step), links the change request a step made, keeps
-// what it waits for, and audits the move — one statement (inside a change's commit transaction when a
-// step applied a change: the step and its change commit together).
+// what it waits for, audits the move and writes its outbox events ($outbox: transition_<status>, see
+// app/notifications/events.py) — one statement (inside a change's commit transaction when a step
+// applied a change: the step and its change commit together).
 MATCH (t:Transition {id: $id})
 SET t.status = $status, t.steps = $steps, t.current_step = $current_step, t.updated_at = $now,
     t.stalled = $stalled
@@ -28,4 +29,5 @@ CALL (a) {
   MATCH (c:Component {id: cid})
   CREATE (a)-[:FOR]->(c)
 }
+// use: _outbox_write()
 RETURN t.status AS status, a.id AS log_entry_id

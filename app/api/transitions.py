@@ -88,6 +88,9 @@ class TransitionRecordSchema(Schema):
     steps = fields.List(fields.Nested(StoredStepSchema))
     request = fields.Dict(metadata={"description": "the requested change"})
     single = fields.Boolean(metadata={"description": "the requested change is a single change (not a set)"})
+    environments = fields.List(
+        fields.String(), metadata={"description": "of the components it touches (its events go to their subscribers)"}
+    )
     stalled = fields.Dict(
         allow_none=True,
         metadata={

@@ -61,8 +61,10 @@ class TransitionTxQueries:
         change_id: str | None = None,
         waits_for: list[str] | None = None,
         for_components: list[str] | None = None,
+        outbox: list[dict] | None = None,
     ) -> dict:
-        """Move a transition (locked by the caller) and audit the move; links a step's change request."""
+        """Move a transition (locked by the caller) and audit the move; links a step's change request;
+        writes the move's outbox events."""
         return self._one(
             "transition_record",
             id=transition_id,
@@ -76,6 +78,7 @@ class TransitionTxQueries:
             change_id=change_id,
             waits_for=waits_for or [],
             for_components=for_components or [],
+            outbox=outbox or [],
         )
 
 

@@ -28,6 +28,11 @@ EVENT_TYPES = {
     "expired": "a queued change expired (queue TTL)",
     "cancelled": "a queued change was cancelled",
     "runtime_reported": "a deploy reported a component's runtime outputs (PUT /components/<id>/runtime)",
+    "transition_waiting": "a transition waits for a component's runtime report (its wait step)",
+    "transition_completed": "a transition applied its requested change",
+    "transition_stalled": "a transition stopped: a step was refused, or no longer valid, when its time came",
+    "transition_cancelled": "a transition was cancelled (DELETE /transitions/<id>)",
+    "transition_expired": "a transition's wait outlived KARMA_QUEUE_TTL",
 }
 STATUS_EVENTS = {"applied", "rejected", "queued", "pending_approval", "denied", "expired", "cancelled"}
 SCHEMA_VERSION = "karma.event/v1"
@@ -141,3 +146,40 @@ def for_runtime_report(*, audit: dict, now: datetime) -> list[dict]:
         if v is not None
     }
     return [event(event_type="runtime_reported", now=now, data=data, environment=audit.get("environment"))]
+
+
+def for_transition(*, status: str, transition: dict, audit: dict, now: datetime) -> list[dict]:
+    """The event a move of a stored transition reports (written by the move's own statement): one of
+    `transition_<status>` for the moves a person waits on or must act on; none for `running` (each step's
+    change reports itself). Environments: those of the components the transition touches."""
+    event_type = f"transition_{status}"
+    if event_type not in EVENT_TYPES:
+        return []
+    environments = sorted(transition.get("environments") or [])
+    data = {
+        k: v
+        for k, v in {
+            "transition_id": transition["id"],
+            "status": str(status),
+            "kind": "transition",
+            "step": audit.get("step"),
+            "note": audit.get("note"),
+            "requested_by": audit.get("requested_by"),
+            "change_id": audit.get("change_id"),
+            "log_entry_id": audit.get("id"),
+            "request_id": audit.get("request_id"),
+            "stalled": transition.get("stalled"),
+            "environments": environments,
+        }.items()
+        if v is not None
+    }
+    return [
+        event(
+            event_type=event_type,
+            now=now,
+            data=data,
+            environment=environments[0] if len(environments) == 1 else None,
+            change_id=audit.get("change_id"),
+            environments=environments,
+        )
+    ]

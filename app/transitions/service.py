@@ -31,6 +31,7 @@ from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
 from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
+from app.notifications import events
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
 from app.transitions.search import TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
@@ -380,6 +381,9 @@ class TransitionService:
             change_id=change_id,
             waits_for=waits_for,
             for_components=[for_component] if for_component else [],
+            outbox=events.for_transition(
+                status=status, transition={**locked, "stalled": stalled}, audit=audit, now=now
+            ),
         )
         log.info(
             "transition moved",
@@ -433,6 +437,7 @@ class TransitionService:
                 now=now,
                 audit=audit,
                 step=locked["current_step"],
+                outbox=events.for_transition(status=status, transition=locked, audit=audit, now=now),
             )
 
         self.repo.in_write_tx(work)

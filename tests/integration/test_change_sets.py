@@ -530,3 +530,31 @@ def test_queued_creates_wait_whole_and_a_change_on_a_deleted_component_leaves_th
     change = client.get(f"/changes/{creates['change_id']}").get_json()
     assert change["status"] == "applied" and [t["status"] for t in change["trail"]] == ["queued", "applied"]
     assert client.get("/queue").get_json()["items"] == []
+
+
+def test_a_create_sees_the_siblings_of_an_environment_qualified_provider(client):
+    """Where names collide across environments, components have qualified ids (`dev/vpc/x`); a create
+    names its provider by nickname, and its rules still see the provider's other dependents."""
+    vpc = {
+        "op": "create",
+        "component": "dev/vpc/karma-shared",
+        "environment": "dev",
+        "config": {"cidr": "10.60.0.0/16", "az_count": 2},
+    }
+    first = {
+        "op": "create",
+        "component": "dev/subnet/karma-shared-a",
+        "environment": "dev",
+        "config": {"vpc_nickname": "karma-shared", "cidr_block": "10.60.1.0/24", "availability_zone": "us-east-1a"},
+    }
+    code, body = send(client, [vpc, first])
+    assert code == 200 and body["status"] == "applied", body
+    overlapping = {
+        "op": "create",
+        "component": "subnet/karma-shared-b",
+        "environment": "dev",
+        "config": {"vpc_nickname": "karma-shared", "cidr_block": "10.60.1.128/25", "availability_zone": "us-east-1b"},
+    }
+    code, body = send(client, [overlapping], path="/plan")
+    assert code == 200 and [d["rule_id"] for d in body["blockers"]] == ["subnet-cidr-overlaps-sibling"], body
+    assert "dev/subnet/karma-shared-a" in body["decisions"][0]["message"]

@@ -511,3 +511,46 @@ def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, re
     )
     assert failed.status_code == 500
     assert outbox(client)["counts"] == before
+
+
+def test_transition_moves_are_events(client, world, receiver, subscribe):
+    """A transition's moves that someone waits on or must act on are events of their own (a wait begins,
+    it completes, stalls, is cancelled or expires), written by the move's own statement, for the
+    environments of the components it touches."""
+    events = ["transition_waiting", "transition_completed", "transition_cancelled", "applied"]
+    subscribe(receiver.url, events=events)
+    subscribe(receiver.url + "?prod", events=events, environments=["prod"])  # not this transition's
+    subnet = {
+        "component": "subnet/karma-dev-private-a",
+        "proposed_change": {"cidr_block": "10.42.9.0/24"},
+        "requested_by": "ops@usekarma.dev",
+    }
+    proposal = client.post("/transitions", json=subnet).get_json()["proposals"][0]
+    started = client.post(f"/transitions/{proposal['id']}/execute").get_json()
+    assert started["status"] == "waiting" and started["environments"] == ["dev"], started
+    runtime = {"runtime": {"instance_id": "i-0a42b45710000001", "state": "stopped"}}
+    assert client.put("/components/ec2-instance/karma-dev-bastion/runtime", json=runtime).status_code == 200
+    alias_site = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"]},
+        "requested_by": "ops@usekarma.dev",
+    }
+    waiting = client.post(
+        f"/transitions/{client.post('/transitions', json=alias_site).get_json()['proposals'][0]['id']}/execute"
+    ).get_json()
+    assert client.delete(f"/transitions/{waiting['id']}").status_code == 200
+    deliver_pending(world, policy=FAST)
+    got = [r["json"] for r in receiver.received]
+    assert all(r["path"] == "/hook" for r in receiver.received), [r["path"] for r in receiver.received]
+    moves = [(e["type"], e["data"].get("transition_id")) for e in got if e["type"].startswith("transition_")]
+    assert sorted(moves) == sorted(
+        [
+            ("transition_waiting", started["id"]),
+            ("transition_completed", started["id"]),
+            ("transition_waiting", waiting["id"]),
+            ("transition_cancelled", waiting["id"]),
+        ]
+    ), moves
+    completed = next(e for e in got if e["type"] == "transition_completed")
+    assert completed["data"]["environments"] == ["dev"] and completed["data"]["change_id"].startswith("chg")
+    assert [e["data"]["component"] for e in got if e["type"] == "applied"] == ["subnet/karma-dev-private-a"]
