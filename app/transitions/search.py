@@ -6,7 +6,9 @@ values (the condition's negation), and the `change` steps its rule declares (`re
 the decision's facts, once per candidate). A candidate proposal picks one way out per decision; its
 steps — changes, then waits (or waits first when the changes need them), then the requested change, then
 `restore` follow-ups for what the waits disturbed — are simulated in order in ONE read of the graph, and
-kept only if every step is accepted at its moment. Bounded (steps, seconds, simulated plans, candidates),
+kept only if every step is accepted at its moment. When none holds, a candidate whose step a NEW decision
+refused is searched deeper: that decision's ways out go before the step, and the longer sequence is
+simulated again (breadth first). Bounded (steps, seconds, simulated plans, candidates),
 ranked (fewest steps, fewest affected components, no wait before a change, the rule's own order),
 deterministic for the same graph."""
 
@@ -206,7 +208,12 @@ class TransitionSearch:
     def _search(
         self, search: Search, ways: dict, prefix: list, target: ChangeSet, assume: Assumptions, request
     ) -> list[dict]:
+        """The candidates of one way out per decision, in the rules' order of preference; then, only if
+        none holds, deeper ones: a candidate whose step (or the change) a NEW decision refused gets that
+        decision's ways out before that step, and is tried again — breadth first, within the same bounds
+        (steps, simulated plans, seconds), so the answer stays bounded and deterministic."""
         found: dict[str, dict] = {}
+        deeper: list[tuple[list, tuple]] = []
         for combo in itertools.product(*ways.values()):
             for steps in _orders(combo):
                 if len(steps) + 1 > MAX_STEPS:
@@ -214,32 +221,73 @@ class TransitionSearch:
                     continue
                 if search.out_of_budget():
                     return _ranked(found)
-                proposal = self._verified(search, steps, combo, prefix, target, assume, request)
+                proposal, refusal = self._verified(search, steps, combo, prefix, target, assume, request)
                 if proposal is not None:
                     found.setdefault(_signature(proposal), proposal)
                     break
+                deeper += self._deepened(steps, combo, refusal, target)
             if len(found) >= MAX_PROPOSALS:  # choices come in the rules' order of preference
                 break
+        while deeper and not found:
+            level, deeper = deeper, []
+            for steps, combo in level:
+                if len(steps) + 1 > MAX_STEPS:
+                    search.failures.append(f"a proposal would take more than {MAX_STEPS} steps")
+                    continue
+                if search.out_of_budget():
+                    return _ranked(found)
+                proposal, refusal = self._verified(search, steps, combo, prefix, target, assume, request)
+                if proposal is not None:
+                    found.setdefault(_signature(proposal), proposal)
+                    if len(found) >= MAX_PROPOSALS:
+                        break
+                    continue
+                deeper += self._deepened(steps, combo, refusal, target)
         return _ranked(found)
+
+    def _deepened(self, steps: list, combo: tuple, refusal: tuple | None, target: ChangeSet) -> list:
+        """The candidates that add, before the refused step, a way out of each decision that refused it —
+        only when every one of them is new (a decision a step was already meant to lift, refusing again,
+        means that way out does not work) and each has a way out."""
+        if refusal is None:
+            return []
+        position, analysis = refusal
+        lifted = {key for way in combo for key in way.resolves}
+        decisions = refusing(analysis)
+        if not decisions or any((d["rule_id"], d["component"]) in lifted for d in decisions):
+            return []
+        change_set = target if position == len(steps) else steps[position].change
+        ways = []
+        for d in decisions:
+            found, _why = self._ways_out(d, analysis, change_set)
+            if not found:
+                return []
+            ways.append(found)
+        out = []
+        for extra in itertools.product(*ways):
+            for order in _orders(extra):
+                out.append(([*steps[:position], *order, *steps[position:]], combo + extra))
+        return out
 
     def _verified(
         self, search: Search, steps: list, combo: tuple, prefix: list, target: ChangeSet, assume: Assumptions, request
-    ) -> dict | None:
-        """Simulate the steps then the change in order (one read); the proposal only if each is accepted."""
+    ) -> tuple[dict | None, tuple | None]:
+        """Simulate the steps then the change in order (one read): the proposal if each is accepted, else
+        where it was refused — (the step's position, its analysis) — when a rule refused it."""
         sequence = [w.wait if w.kind == "wait" else w.change for w in steps]
         try:
             analyses = self._simulate(search, [*prefix, *sequence, target], assume.runtime)[len(prefix) :]
         except KarmaError as exc:
             search.failures.append(f"a step is not valid against the graph: {exc.message}")
-            return None
-        for way, analysis in zip([*steps, None], analyses, strict=True):
+            return None, None
+        for position, (way, analysis) in enumerate(zip([*steps, None], analyses, strict=True)):
             if analysis is None or analysis.status() == ChangeStatus.APPLIED:
                 continue
             left = sorted({d["rule_id"] for d in blockers_of(analysis.decisions, False)})
             what = "the requested change" if way is None else f"the step {way.description!r}"
             search.failures.append(f"{what} would still be refused by {left}")
-            return None
-        return self._proposal(steps, analyses, combo, target, assume, request, search.runtime_before)
+            return None, (position, analysis)
+        return self._proposal(steps, analyses, combo, target, assume, request, search.runtime_before), None
 
     def _proposal(
         self,

@@ -100,3 +100,48 @@ def test_openapi_documents_the_transitions_response(client):
     assert "TransitionsResult" in str(op["responses"]["200"])
     assert {"TransitionsResult", "Proposal", "TransitionStep"} <= set(spec["components"]["schemas"])
     assert {"hypothetical", "would_be", "assumed"} <= set(spec["components"]["schemas"]["ChangeResult"]["properties"])
+
+
+GUARDED_API = """
+rules:
+  - id: api-lambda-move-while-api-serves
+    description: Reject moving a lambda's bucket while the API in front of it serves traffic.
+    effect: reject
+    when:
+      change:
+        type: lambda
+        changed_keys: {contains: s3_bucket_nickname}
+      impacted:
+        type: serverless-api
+        runtime.api_id: {ne: drained}
+    message: "{impacted.id} still serves; drain it before moving {change.component}"
+"""
+
+
+def test_a_step_refused_for_a_new_reason_is_searched_deeper(make_app, tmp_path, graph_dump):
+    """The declared remedy (move the lambda off the bucket) is itself refused by another rule, whose
+    condition is on an impacted runtime value: the search puts that rule's way out (a wait) before the
+    remedy, verifies the longer sequence by simulation, and proposes it."""
+    import shutil
+
+    from app.settings import REPO_ROOT
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests"))
+    (rules / "guard.yaml").write_text(GUARDED_API)
+    client = make_app(rules_dir=rules).test_client()
+    before = graph_dump()
+    body = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}, "requested_by": WHO}
+    code, answer = propose(client, body)
+    assert code == 200 and answer["status"] == "proposals", answer
+    steps = answer["proposals"][0]["steps"]
+    assert [s["kind"] for s in steps[:3]] == ["wait", "change", "change"], steps
+    assert steps[0]["component"] == "serverless-api/karma-api" and steps[0]["outputs"] == {"api_id": "drained"}
+    assert steps[0]["resolves"] == [
+        {"rule_id": "api-lambda-move-while-api-serves", "component": "serverless-api/karma-api"}
+    ]
+    assert steps[1]["change"]["changes"][0]["component"] == "lambda/karma-graph-query" and not steps[1]["requested"]
+    assert steps[2]["requested"] and steps[2]["plan"]["would_be"] == "applied"
+    assert answer["search"]["simulated_plans"] <= answer["search"]["max_simulated_plans"]
+    assert propose(client, body)[1]["proposals"] == answer["proposals"]  # deterministic
+    assert graph_dump() == before
