@@ -214,36 +214,39 @@ class TransitionSearch:
         (steps, simulated plans, seconds), so the answer stays bounded and deterministic."""
         found: dict[str, dict] = {}
         deeper: list[tuple[list, tuple]] = []
+        run = _Run(search, found, deeper, (prefix, target, assume, request))
         for combo in itertools.product(*ways.values()):
             for steps in _orders(combo):
-                if len(steps) + 1 > MAX_STEPS:
-                    search.failures.append(f"a proposal would take more than {MAX_STEPS} steps")
-                    continue
-                if search.out_of_budget():
+                outcome = self._attempt(run, steps, combo)
+                if outcome == "stop":
                     return _ranked(found)
-                proposal, refusal = self._verified(search, steps, combo, prefix, target, assume, request)
-                if proposal is not None:
-                    found.setdefault(_signature(proposal), proposal)
+                if outcome == "found":
                     break
-                deeper += self._deepened(steps, combo, refusal, target)
             if len(found) >= MAX_PROPOSALS:  # choices come in the rules' order of preference
                 break
         while deeper and not found:
-            level, deeper = deeper, []
+            level = list(deeper)
+            deeper.clear()
             for steps, combo in level:
-                if len(steps) + 1 > MAX_STEPS:
-                    search.failures.append(f"a proposal would take more than {MAX_STEPS} steps")
-                    continue
-                if search.out_of_budget():
+                if self._attempt(run, steps, combo) == "stop" or len(found) >= MAX_PROPOSALS:
                     return _ranked(found)
-                proposal, refusal = self._verified(search, steps, combo, prefix, target, assume, request)
-                if proposal is not None:
-                    found.setdefault(_signature(proposal), proposal)
-                    if len(found) >= MAX_PROPOSALS:
-                        break
-                    continue
-                deeper += self._deepened(steps, combo, refusal, target)
         return _ranked(found)
+
+    def _attempt(self, run: _Run, steps: list, combo: tuple) -> str:
+        """One candidate: 'skip' (too many steps), 'stop' (out of budget), 'found', or 'refused' (its
+        deeper candidates queued)."""
+        if len(steps) + 1 > MAX_STEPS:
+            run.search.failures.append(f"a proposal would take more than {MAX_STEPS} steps")
+            return "skip"
+        if run.search.out_of_budget():
+            return "stop"
+        prefix, target, assume, request = run.context
+        proposal, refusal = self._verified(run.search, steps, combo, prefix, target, assume, request)
+        if proposal is not None:
+            run.found.setdefault(_signature(proposal), proposal)
+            return "found"
+        run.deeper += self._deepened(steps, combo, refusal, target)
+        return "refused"
 
     def _deepened(self, steps: list, combo: tuple, refusal: tuple | None, target: ChangeSet) -> list:
         """The candidates that add, before the refused step, a way out of each decision that refused it —
@@ -351,6 +354,17 @@ class TransitionSearch:
                 }
             )
         return proposal
+
+
+@dataclass
+class _Run:
+    """One search's state while its candidates are tried: the proposals found, the deeper candidates
+    queued (TransitionSearch._deepened), what every simulation needs."""
+
+    search: Search
+    found: dict
+    deeper: list
+    context: tuple  # (prefix, target, assume, request)
 
 
 # -- helpers ------------------------------------------------------------------------------------------
