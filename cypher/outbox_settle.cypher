@@ -1,8 +1,9 @@
 // Records one delivery attempt. A success is recorded even if the lease ran out meanwhile (the entry
-// was delivered); a failure only by the lease holder, and never over a recorded success.
+// was delivered); a failure only by the lease holder, and never over a recorded success. An entry that
+// waited for another (`$counted` false: a handler's NotYet) has used up no attempt.
 MATCH (o:OutboxEvent {id: $id})
 WHERE o.state <> 'delivered' AND (o.lease_owner = $owner OR $state = 'delivered')
-SET o.attempts = coalesce(o.attempts, 0) + 1, o.state = $state, o.last_attempt_at = $at,
+SET o.attempts = coalesce(o.attempts, 0) + CASE WHEN $counted THEN 1 ELSE 0 END, o.state = $state, o.last_attempt_at = $at,
     o.last_status = $http_status, o.last_error = $error, o.next_attempt_at = $next_attempt_at,
     o.delivered_at = CASE WHEN $state = 'delivered' THEN $at ELSE o.delivered_at END
 REMOVE o.lease_until, o.lease_owner

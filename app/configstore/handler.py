@@ -10,7 +10,8 @@ It consumes the event as every subscriber gets it (`data.change_id`, `log_entry_
 and reads what the change wrote from the graph: the ConfigVersions of that change request (one per
 created / updated / deleted component), exactly as committed — not the component as it is now, so a
 late delivery never writes a later state under an earlier commit. Entries are written in commit order:
-an entry waits (a failed attempt, retried with backoff) while an earlier one is undelivered. A
+an entry waits (`Waiting`, retried after the base delay without using up an attempt: a long stall of
+the earlier one never fails it) while an earlier one is undelivered. A
 redelivered event (the worker died after writing, before recording it) is recognised by its
 `Karma-Event-Id` trailer in the git history and not committed twice; a plain directory is simply
 rewritten with the same bytes.
@@ -25,12 +26,13 @@ from pathlib import Path
 
 from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree
 from app.graph.config_store import DESTINATION
+from app.notifications.delivery import NotYet
 from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noqa: F401 - re-exported
 
 log = logging.getLogger("karma.configstore")
 
 
-class Waiting(RuntimeError):
+class Waiting(NotYet):
     """An earlier config-store entry is not written yet; this one is retried after it."""
 
 

@@ -49,9 +49,11 @@ class OutboxQueries:
         http_status: int | None,
         error: str | None,
         next_attempt_at: float | None,
+        counted: bool = True,
     ) -> str | None:
         row = self._write(
             "outbox_settle",
+            counted=counted,
             id=entry_id,
             owner=owner,
             state=state,

@@ -111,6 +111,16 @@ def _headers(entry: dict, secret: str, body: bytes, now: float) -> dict:
     }
 
 
+class NotYet(Exception):
+    """Raised by a handler whose entry must wait for another (the config store writes in commit order:
+    a later entry waits while an earlier one is undelivered). Not a failed attempt: the entry is tried
+    again after the base delay without using up one of its attempts, so a long stall of the earlier
+    entry never turns the waiting ones `failed`."""
+
+
+WAITING = "waiting: "  # the error text of a NotYet outcome (recorded as last_error, not counted)
+
+
 def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> tuple[int | None, str | None]:
     """One delivery attempt: (http status or None, error or None); error None means delivered."""
     entry = item["entry"]
@@ -118,6 +128,8 @@ def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> 
         try:
             handlers[entry["destination"]](entry)
             return None, None
+        except NotYet as exc:
+            return None, f"{WAITING}{exc}"[:500]
         except Exception as exc:  # noqa: BLE001 - a failing handler is a failed attempt, retried
             return None, f"{type(exc).__name__}: {exc}"[:500]
     if item.get("url") is None:
@@ -140,10 +152,13 @@ def _settle(
     clock: Callable[[], float],
 ) -> str:
     entry, now = item["entry"], clock()
-    attempts = (entry.get("attempts") or 0) + 1
+    counted = not (error or "").startswith(WAITING)
+    attempts = (entry.get("attempts") or 0) + (1 if counted else 0)
     gone = error == "subscription no longer exists"
     if error is None:
         state, next_at = "delivered", None
+    elif not counted:
+        state, next_at = "retrying", now + backoff(1, policy)
     elif attempts >= policy.max_attempts or gone:
         state, next_at = "failed", None
     else:
@@ -156,6 +171,7 @@ def _settle(
         http_status=status,
         error=error,
         next_attempt_at=next_at,
+        counted=counted,
     )
     metrics.outbox_attempt(state)
     (log.info if state == "delivered" else log.warning)(

@@ -193,6 +193,40 @@ def test_changes_are_written_in_commit_order(karma_app, store):
     assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 620
 
 
+def test_an_entry_waiting_behind_a_stalled_one_uses_up_no_attempt(karma_app, store):
+    """The earlier entry fails until it is `failed`; the later one waits all that time without using up
+    its attempts, and both land, in order, once the earlier one is retried."""
+    client = karma_app.test_client()
+    first = resize(client, 630)[1]
+    second = resize(client, 640)[1]
+    karma = karma_app.extensions["karma"]
+    real = handlers(karma.repo, karma.settings)[DESTINATION]
+    (stalled,) = store_entries(client, first["change_id"])
+    store_away = [True]
+
+    def handler(entry):
+        if store_away[0] and entry["id"] == stalled["id"]:
+            raise OSError("the config store is unreachable")
+        real(entry)
+
+    for _ in range(FAST.max_attempts + 2):  # more passes than the earlier entry has attempts
+        deliver_pending(karma.repo, policy=FAST, handlers={DESTINATION: handler})
+    (earlier,) = store_entries(client, first["change_id"])
+    (later,) = store_entries(client, second["change_id"])
+    assert earlier["state"] == "failed" and earlier["attempts"] == FAST.max_attempts
+    assert later["state"] == "retrying" and later["attempts"] == 0, later
+    assert later["last_error"].startswith("waiting: ")
+    store_away[0] = False
+    resp = client.post("/admin/outbox/retry", json={"ids": [stalled["id"]]})
+    assert resp.status_code == 200, resp.get_json()
+    assert deliver_pending(karma.repo, policy=FAST, handlers={DESTINATION: handler})["delivered"] == 2
+    subjects = git(store, "log", "--format=%s", "-2").splitlines()
+    assert subjects == [
+        f"{second['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
+        f"{first['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
+    ]
+
+
 def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store):
     client = karma_app.test_client()
     karma = karma_app.extensions["karma"]
