@@ -175,12 +175,18 @@ def test_a_rejected_change_writes_nothing(karma_app, store):
     assert git(store, "rev-list", "--count", "HEAD").strip() == "1" and git(store, "status", "--porcelain") == ""
 
 
-def test_changes_are_written_in_commit_order(karma_app, store):
+def two_resizes(karma_app, first_size: int, second_size: int):
+    """Two applied changes of one component, and the config store's handler: (client, first, second, karma,
+    handler)."""
     client = karma_app.test_client()
-    first = resize(client, 610)[1]
-    second = resize(client, 620)[1]
+    first = resize(client, first_size)[1]
+    second = resize(client, second_size)[1]
     karma = karma_app.extensions["karma"]
-    handler = handlers(karma.repo, karma.settings)[DESTINATION]
+    return client, first, second, karma, handlers(karma.repo, karma.settings)[DESTINATION]
+
+
+def test_changes_are_written_in_commit_order(karma_app, store):
+    client, first, second, karma, handler = two_resizes(karma_app, 610, 620)
     (later,) = store_entries(client, second["change_id"])
     with pytest.raises(Waiting):  # the earlier change is not written yet: the later one waits for it
         handler(karma.repo.get_outbox(later["id"]))
@@ -196,11 +202,7 @@ def test_changes_are_written_in_commit_order(karma_app, store):
 def test_an_entry_waiting_behind_a_stalled_one_uses_up_no_attempt(karma_app, store):
     """The earlier entry fails until it is `failed`; the later one waits all that time without using up
     its attempts, and both land, in order, once the earlier one is retried."""
-    client = karma_app.test_client()
-    first = resize(client, 630)[1]
-    second = resize(client, 640)[1]
-    karma = karma_app.extensions["karma"]
-    real = handlers(karma.repo, karma.settings)[DESTINATION]
+    client, first, second, karma, real = two_resizes(karma_app, 630, 640)
     (stalled,) = store_entries(client, first["change_id"])
     store_away = [True]
 
