@@ -38,6 +38,9 @@ SCOPES = ("same", "any")  # or the name of one environment
 
 ID_PART = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NICKNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+# The words that end the API's paths under a component (/components/<id>/impact, …): a qualified id
+# ending in one would read, in a URL, as that path of the two-part id before it.
+PATH_WORDS = frozenset({"impact", "versions", "runtime"})
 
 
 class UnknownType(KeyError):
@@ -326,6 +329,11 @@ def parse_id(component_id: str) -> tuple[str | None, str, str]:
         raise ValueError(
             "a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>' in lower "
             "case letters, digits, '-', '.', '_'"
+        )
+    if env is not None and nickname in PATH_WORDS:
+        raise ValueError(
+            f"a qualified id's nickname cannot be {nickname!r}: /components/{component_id} would read as the "
+            f"{nickname} of {env}/{ctype} (nicknames {', '.join(sorted(PATH_WORDS))} are kept for the API's paths)"
         )
     return env, ctype, nickname
 

@@ -21,6 +21,11 @@ def test_ids_take_both_forms_and_a_qualified_one_names_a_known_type():
     for bad in ("a/b/c", "Dev/vpc/x", "dev/vpc/x/y", "dev//x"):
         with pytest.raises(ValueError):
             parse_id(bad)
+    # /components/dev/vpc/impact would be the impact of `dev/vpc`: a qualified id cannot end so
+    assert parse_id("vpc/impact") == (None, "vpc", "impact")  # two parts: its paths do not clash
+    for word in ("impact", "versions", "runtime"):
+        with pytest.raises(ValueError, match="kept for the API's paths"):
+            parse_id(f"dev/vpc/{word}")
 
 
 def test_only_the_names_an_import_brings_from_several_environments_are_qualified():
