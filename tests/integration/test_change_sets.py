@@ -3,6 +3,8 @@ ordered for safety, judged in order, committed as one (issue 10)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from karma_tools.bench.roundtrips import RoundTrips
@@ -558,3 +560,12 @@ def test_a_create_sees_the_siblings_of_an_environment_qualified_provider(client)
     code, body = send(client, [overlapping], path="/plan")
     assert code == 200 and [d["rule_id"] for d in body["blockers"]] == ["subnet-cidr-overlaps-sibling"], body
     assert "dev/subnet/karma-shared-a" in body["decisions"][0]["message"]
+
+
+def test_a_qualified_id_ending_in_a_path_word_is_422(client, graph_dump):
+    before = graph_dump()
+    vpc = {"op": "create", "component": "dev/vpc/impact", "environment": "dev", "config": {"cidr": "10.61.0.0/16"}}
+    code, body = send(client, [vpc], path="/plan")
+    assert code == 422, body
+    assert "kept for the API's paths" in json.dumps(body), body
+    assert graph_dump() == before
