@@ -115,9 +115,11 @@ def check_structure(change_set: ChangeSet) -> None:
         for name in ("component", "target") if op.is_edge else ("component",):
             try:
                 get_type(split_id(getattr(op, name))[0])
-            except (ValueError, UnknownType, TypeError):
+            except (ValueError, UnknownType, TypeError) as exc:
+                value = getattr(op, name)
+                said = f"; {exc}" if isinstance(exc, ValueError) and isinstance(value, str) else ""
                 errors.setdefault(f"{where}.{name}", []).append(
-                    f"not a <type>/<nickname> of a known type: {getattr(op, name)!r}"
+                    f"not a <type>/<nickname> of a known type: {value!r}{said}"
                 )
         if op.is_edge and op.kind not in EDGE_KINDS:
             errors.setdefault(f"{where}.kind", []).append(f"one of {', '.join(sorted(EDGE_KINDS))}")
