@@ -14,7 +14,8 @@ import click
 from app import logs
 from app.observability import context as request_ids
 from app.security.roles import ROLES
-from app.settings import REPO_ROOT, Settings, service_url
+from app.serving import gunicorn_command
+from app.settings import Settings, service_url
 
 
 def _repo(settings: Settings):
@@ -170,18 +171,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     if target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
     metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-        "--bind",
-        bind,
-        "--workers",
-        str(workers),
-        "app:create_app()",
-    ]
+    cmd = gunicorn_command(bind, workers)
     click.echo(
         f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
         f"Neo4j: {target.uri} [{target.source}])",

@@ -41,6 +41,7 @@ from karma_tools.bench import authoring, generator, report
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.roundtrips import RoundTrips
 from karma_tools.bench.stats import ratio, summary
+from app.serving import gunicorn_command
 from app.settings import REPO_ROOT
 
 log = logging.getLogger("karma.bench")
@@ -995,19 +996,7 @@ def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Request
         "KARMA_RATE_PER_TOKEN": "0",
         "KARMA_RATE_PER_SOURCE": "0",
     }
-    factory = "app:create_app()"
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(cfg.workers),
-        factory,
-    ]
+    cmd = gunicorn_command(f"127.0.0.1:{port}", cfg.workers)
     _echo(
         f"[throughput] gunicorn ({cfg.workers} workers) on 127.0.0.1:{port}, locust users "
         f"{list(cfg.throughput_users)}, {cfg.throughput_seconds} s per run"

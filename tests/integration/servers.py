@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
+from app.serving import gunicorn_command
 from app.settings import REPO_ROOT
 
 
@@ -65,20 +65,7 @@ def gunicorn(env: dict, *, workers: int = 2, log: Path | None = None, port: int 
     """Start gunicorn with the project's config (not waited for: call `wait_ready`)."""
     port = port or free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(REPO_ROOT / "app" / "gunicorn_conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--access-logfile",
-            "/dev/null",
-            "app:create_app()",
-        ],
+        gunicorn_command(f"127.0.0.1:{port}", workers, "--access-logfile", "/dev/null"),
         env=env,
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
