@@ -139,11 +139,7 @@ class GraphTx(TransitionTxQueries):
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
         record = self._tx.run(
             _set_context_for_update_query(),
-            ids=ids,
-            ref_ids=ref_ids,
-            ref_values=referrers or [],
-            set_ref_values=ref_values or [],
-            sibling_lookups=sibling_lookups or [],
+            **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
         ).single()
         return decode_set_context(record.data())
 
@@ -292,14 +288,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates;
         `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
         return decode_set_context(
-            self.read(
-                "change_set_context",
-                ids=ids,
-                ref_ids=ref_ids,
-                ref_values=referrers or [],
-                set_ref_values=ref_values or [],
-                sibling_lookups=sibling_lookups or [],
-            )
+            self.read("change_set_context", **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups))
         )
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
@@ -501,6 +490,25 @@ def change_record(row: dict | None) -> dict | None:
         "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
+    }
+
+
+def set_context_params(
+    ids: list[str],
+    ref_ids: list[str],
+    ref_values: list[dict] | None,
+    referrers: list[dict] | None,
+    sibling_lookups: list[dict] | None,
+) -> dict:
+    """The parameters of cypher/change_set_context.cypher, read plain or under the set's locks: the
+    query's `$ref_values` are the referrer lookups (as impact.cypher names them) and `$set_ref_values`
+    the set's own by-value references."""
+    return {
+        "ids": ids,
+        "ref_ids": ref_ids,
+        "ref_values": referrers or [],
+        "set_ref_values": ref_values or [],
+        "sibling_lookups": sibling_lookups or [],
     }
 
 
