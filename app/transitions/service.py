@@ -365,9 +365,7 @@ class TransitionService:
         if status == TransitionStatus.COMPLETED:
             steps = [{**s, "status": str(StepStatus.FOLLOW_UP)} if s.get("follow_up") else s for s in steps]
         if status == TransitionStatus.EXPIRED:  # what had not run will not (as cancel says it)
-            steps = [
-                {**s, "status": str(StepStatus.CANCELLED)} if s["status"] == StepStatus.PENDING else s for s in steps
-            ]
+            steps = _not_run_cancelled(steps)
         audit = self._audit(locked, status, log_id, now, note=note, step=index, change_id=change_id)
         gtx.record_transition(
             locked["id"],
@@ -417,12 +415,7 @@ class TransitionService:
             locked = gtx.transition_for_update(transition_id)
             status = move(locked["status"], TransitionStatus.CANCELLED, transition_id)
             now, log_id = self.clock(), self.new_id("log")
-            steps = [
-                {**s, "status": str(StepStatus.CANCELLED)}
-                if s["status"] in (StepStatus.PENDING, StepStatus.WAITING)
-                else s
-                for s in locked["steps"]
-            ]
+            steps = _not_run_cancelled(locked["steps"])
             who = actor.name if actor is not None else locked["requested_by"]
             audit = {
                 **self._audit(locked, status, log_id, now, note=f"cancelled by {who}", step=locked["current_step"]),
@@ -488,6 +481,15 @@ def _request(current: dict, step: dict) -> ChangeRequest | ChangeSet:
         on_blocked="reject",
         reason=change_set.reason or f"transition {current['id']}: {step['description']}",
     )
+
+
+def _not_run_cancelled(steps: list) -> list:
+    """The steps with those that had not run (pending, or still waiting) cancelled: a transition that
+    ends before them (cancel, expiry; the expired wait step is marked `expired` before this)."""
+    return [
+        {**s, "status": str(StepStatus.CANCELLED)} if s["status"] in (StepStatus.PENDING, StepStatus.WAITING) else s
+        for s in steps
+    ]
 
 
 def _components(steps: list) -> list[str]:
