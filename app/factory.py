@@ -38,6 +38,7 @@ from app.policy import PolicyEngine
 from app.reliability.availability import Availability
 from app.reliability.ratelimit import RateLimiter
 from app.reliability.refusals import BoundedRefusalAudit
+from app.reliability.slow_clients import BoundedBodies
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
@@ -86,6 +87,7 @@ class Karma:
             self.repo.ping,
             retry_after=self.settings.retry_after_seconds,
             probe_timeout=self.settings.neo4j_probe_timeout,
+            stall_after=self.settings.neo4j_stall_after or None,
         )
         self.refusal_audit = BoundedRefusalAudit(
             self.refusals.record,
@@ -185,6 +187,7 @@ def create_app(
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
+    app.wsgi_app = BoundedBodies(app.wsgi_app, settings.client_timeout)  # a trickling body is a 408
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
 

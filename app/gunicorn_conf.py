@@ -11,7 +11,12 @@ import tempfile
 from app.observability import multiproc
 from app.settings import Settings, log_level
 
-timeout = Settings.from_env().worker_timeout
+_settings = Settings.from_env()
+timeout = _settings.worker_timeout
+# Threads, not sync workers: a slow client or a stuck database call holds one thread, not a process
+# (app/gunicorn_worker.py, docs/operations.md "Worker model").
+worker_class = "app.gunicorn_worker.KarmaWorker"
+threads = _settings.threads
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"

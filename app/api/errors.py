@@ -51,12 +51,14 @@ def http_error(exc: HTTPException):
         400: "bad_request",
         404: "not_found",
         405: "method_not_allowed",
+        408: "request_timeout",
         409: "conflict",
         413: "payload_too_large",
         415: "unsupported_media_type",
         422: "validation_failed",
     }
-    body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors)
+    extra = {"cause": "request_timeout"} if exc.code == 408 else {}
+    body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
     response = jsonify(body)
     allow = dict(exc.get_headers()).get("Allow")
     if allow:  # 405 says which methods the resource has

@@ -15,12 +15,13 @@ instead of waiting on a transaction timeout. Readiness is the same round trip, b
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 
 from app.errors import ServiceUnavailable
-from app.reliability import deadline
+from app.reliability import deadline, stall
 
 log = logging.getLogger("karma.reliability")
 
@@ -34,6 +35,7 @@ class Availability:
         retry_after: float = 2,
         probe_interval: float = 0.5,
         probe_timeout: float | None = None,
+        stall_after: float | None = None,
         clock=time.monotonic,
     ):
         self._apply_schema = apply_schema
@@ -47,6 +49,9 @@ class Availability:
         self._down_since: float | None = None
         self._last_probe = 0.0
         self.last_error: str | None = None
+        self.stall_after = stall_after  # None: no watchdog (app/reliability/stall.py)
+        self._watching_pid: int | None = None
+        self._last_ping_ok = 0.0
 
     @property
     def down(self) -> bool:
@@ -102,6 +107,7 @@ class Availability:
         """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
         probing request per interval, which first checks the database answers), and the schema applied
         before the first real work."""
+        self.watch()
         slot = self._probe_slot()
         if slot is False:
             raise self._refuse()
@@ -126,6 +132,7 @@ class Availability:
         """Readiness: the same contact as a probe (a query, the schema in place). While the
         database is known to be down, at most one round trip per probe interval: a readiness poller
         cannot keep a worker busy probing."""
+        self.watch()
         slot = self._probe_slot()
         if slot is False:
             return False, self.last_error or "unavailable"
@@ -134,3 +141,43 @@ class Availability:
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
             return False, type(exc).__name__
         return True, "ok"
+
+    def watch(self) -> None:
+        """Start this process's watchdog (once per process: a forked worker starts its own)."""
+        if not self.stall_after or self._watching_pid == os.getpid():
+            return
+        with self._lock:
+            if self._watching_pid == os.getpid():
+                return
+            self._watching_pid = os.getpid()
+        threading.Thread(target=self._watchdog, name="karma-neo4j-watchdog", daemon=True).start()
+
+    def _watchdog(self) -> None:
+        step = min(0.25, self.stall_after / 4)
+        while True:
+            time.sleep(step)
+            try:
+                self.stall_check()
+            except Exception:  # the watchdog must outlive anything it meets
+                log.exception("neo4j watchdog")
+
+    def stall_check(self) -> bool:
+        """One look (the watchdog's loop): True when waits were cut because Neo4j does not answer."""
+        age = stall.oldest()
+        if age is None or age < self.stall_after:
+            return False
+        if not self.down:
+            if self._clock() - self._last_ping_ok < self.stall_after:
+                return False  # it answered a ping a moment ago: a long query, not a frozen server
+            try:
+                with stall.unwatched(), deadline.bounded(self.stall_after):
+                    self._ping()
+                self._last_ping_ok = self._clock()
+                return False
+            except Exception as exc:  # noqa: BLE001 - no answer in time, whatever the error
+                log.warning("neo4j does not answer a ping", extra={"error": type(exc).__name__})
+                self.mark_down(stall.DatabaseStalled(str(exc)[:200]))
+        cut = stall.sever(self.stall_after)
+        if cut:
+            log.warning("waits on neo4j cut", extra={"count": cut})
+        return bool(cut)
