@@ -6,7 +6,7 @@ from flask import Flask, g, request
 
 from app.api.context import services
 from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
-from app.reliability import deadline
+from app.reliability import deadline, stall
 from app.reliability.bodies import frame_chunked, parse_strict
 from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
@@ -76,12 +76,16 @@ def _limit(retry_after: float, what: str) -> None:
 def _start_deadline() -> None:
     """The request's one deadline (KARMA_REQUEST_DEADLINE): every Neo4j wait and retry ends by it."""
     g.deadline_token = deadline.start(services().settings.request_deadline)
+    g.stall_token = stall.own(services().availability)  # this request's Neo4j waits: its watchdog's to judge
 
 
 def _end_deadline(_exc=None) -> None:
     token = g.pop("deadline_token", None)
     if token is not None:
         deadline.reset(token)
+    owned = g.pop("stall_token", None)
+    if owned is not None:
+        stall.disown(owned)
 
 
 def _frame_body() -> None:

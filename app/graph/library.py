@@ -18,6 +18,7 @@ from neo4j import READ_ACCESS, Driver
 from neo4j.graph import Node, Path as GraphPath, Relationship
 
 from app.graph.cypher import CYPHER_DIR
+from app.graph.driver import read_only
 
 PARAM_LINE = re.compile(r"^//\s*:param\s+([A-Za-z_]\w*)\s*=>\s*(.+?)\s*;?$")
 PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
@@ -109,5 +110,5 @@ def run_read_only(driver: Driver, database: str | None, text: str, params: dict[
         rows = [[_plain(v) for v in record.values()] for record in result]
         return list(result.keys()), rows
 
-    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
+    with driver.session(database=database, default_access_mode=READ_ACCESS) as session, read_only():
         return session.execute_read(work)

@@ -29,7 +29,7 @@ from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
-from app.graph.driver import retry_writes
+from app.graph.driver import read_only, retry_writes
 from app.reliability import deadline
 
 log = logging.getLogger("karma.graph")
@@ -172,9 +172,15 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def _session(self, **kw):
         return self.driver.session(database=self.database, **kw)
 
+    @contextlib.contextmanager
+    def _reading(self, **kw):
+        """A session for reads: a lost end of transaction is a lost session, not an unknown outcome."""
+        with self._session(**kw) as session, read_only():
+            yield session
+
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
-        with metrics.neo4j_errors():
+        with metrics.neo4j_errors(), read_only():
             deadline.check("the read")
             return self.driver.execute_query(
                 Query(query(query_name), timeout=deadline.clamp(self.tx_timeout)),
@@ -320,12 +326,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # -- component types ----------------------------------------------------------------------
     def components_of_types(self, types: list[str] | None) -> list[dict]:
         """(id, type, environment, config, runtime) of every component of `types` (all when None), decoded."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
         return _decoded_rows(rows, "config", "runtime")
 
     def type_fingerprints(self) -> dict[str, str]:
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_fingerprints"))])
         return {row["name"]: row["fingerprint"] for row in rows}
 
@@ -338,7 +344,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """Components by-value references may name (see cypher/reference_values.cypher)."""
         if not lookups:
             return []
-        with self._session() as session:
+        with self._reading() as session:
             return session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)]
             )
@@ -346,7 +352,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def existing(self, ids: list[str]) -> dict[str, dict]:
         """{id: {id, type, environment, config, runtime, config_keys, runtime_keys}} (decoded) of those of
         `ids` in the graph: what a seed file is compared with."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
         return {row["id"]: {**row, "config": loads(row["config"]), "runtime": loads(row["runtime"])} for row in rows}
 

@@ -163,21 +163,21 @@ class Availability:
 
     def stall_check(self) -> bool:
         """One look (the watchdog's loop): True when waits were cut because Neo4j does not answer."""
-        age = stall.oldest()
+        age = stall.oldest(self)
         if age is None or age < self.stall_after:
             return False
         if not self.down:
             if self._clock() - self._last_ping_ok < self.stall_after:
                 return False  # it answered a ping a moment ago: a long query, not a frozen server
             try:
-                with stall.unwatched(), deadline.bounded(self.stall_after):
+                with stall.unowned(), deadline.bounded(self.stall_after):
                     self._ping()
                 self._last_ping_ok = self._clock()
                 return False
             except Exception as exc:  # noqa: BLE001 - no answer in time, whatever the error
                 log.warning("neo4j does not answer a ping", extra={"error": type(exc).__name__})
                 self.mark_down(stall.DatabaseStalled(str(exc)[:200]))
-        cut = stall.sever(self.stall_after)
+        cut = stall.sever(self, self.stall_after)
         if cut:
             log.warning("waits on neo4j cut", extra={"count": cut})
         return bool(cut)
