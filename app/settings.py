@@ -117,6 +117,7 @@ class Settings:
     refusal_burst: int = 5
     refusal_window_seconds: float = 60.0
     rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
+    graceful_wait: float = 40.0  # `karma serve` waits this long for an earlier server to free its address
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
 
@@ -173,6 +174,7 @@ class Settings:
             refusal_burst=_env_int("KARMA_REFUSAL_AUDIT_BURST", 5),
             refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
             rate_file=env_text("KARMA_RATE_FILE"),
+            graceful_wait=_env_float("KARMA_SERVE_ADDRESS_WAIT", 40.0),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
             admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
         )

@@ -22,11 +22,13 @@ def open_repo(settings: Settings):
 
 
 @contextmanager
-def graph(settings: Settings):
-    """The selected Neo4j with the schema applied; the driver (and any container) closed afterwards."""
+def graph(settings: Settings, *, schema: bool = True):
+    """The selected Neo4j with the schema applied (unless `schema=False`: the caller waits for Neo4j and
+    applies it, as `karma worker` does); the driver (and any container) closed afterwards."""
     target, repo = open_repo(settings)
     try:
-        repo.apply_schema()
+        if schema:
+            repo.apply_schema()
         yield repo
     finally:
         repo.driver.close()
@@ -44,7 +46,7 @@ def _started_local():
 
 
 @contextmanager
-def services(settings: Settings):
+def services(settings: Settings, *, schema: bool = True):
     from app.factory import Karma  # noqa: PLC0415
     from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
 
@@ -53,7 +55,7 @@ def services(settings: Settings):
         policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
-    with graph(settings) as repo:
+    with graph(settings, schema=schema) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 

@@ -43,8 +43,9 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         f"Neo4j: {target.uri} [{target.source}])",
         err=True,
     )
-    from app.reliability.supervisor import Supervisor  # noqa: PLC0415
+    from app.reliability.supervisor import Supervisor, wait_for_address  # noqa: PLC0415
 
+    wait_for_address(bind, settings.graceful_wait, echo=lambda m: click.echo(m, err=True))
     # gunicorn and a queue worker (which also delivers the outbox), both children started with `env`
     # (one metrics directory; a testcontainers Neo4j lives as long as we do); the worker is restarted
     # whenever it dies, so no queued change strands after a crash.
@@ -139,12 +140,15 @@ def worker(interval: float, once: bool) -> None:
     stopping = []
     settings = Settings.from_env()
     delivery = DeliveryPolicy.from_settings(settings)
-    with services(settings) as karma:
-        karma.subscriptions.sync_file(tolerate_unavailable=True)
-        write_back = config_store_handlers(karma.repo, settings)  # KARMA_CONFIG_STORE (README "Config store")
+    with services(settings, schema=False) as karma:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
         signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
+        if not _wait_for_neo4j(karma.repo, stopping, log):
+            log.info("worker stopped")
+            return
+        karma.subscriptions.sync_file(tolerate_unavailable=True)
+        write_back = config_store_handlers(karma.repo, settings)  # KARMA_CONFIG_STORE (README "Config store")
         log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
         while not stopping:
             with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
@@ -170,6 +174,34 @@ def worker(interval: float, once: bool) -> None:
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
+
+
+def _wait_for_neo4j(repo, stopping: list, log) -> bool:
+    """The queue worker boots while Neo4j is away, like the API workers: it applies the schema once Neo4j
+    answers, retrying every second or two (each try bounded), instead of exiting with a traceback and
+    being restarted with a growing back-off — so queued work resumes within seconds of the database.
+    False if told to stop meanwhile."""
+    import time  # noqa: PLC0415
+
+    from app.reliability import deadline  # noqa: PLC0415
+
+    delay, said = 0.5, False
+    while not stopping:
+        try:
+            with deadline.bounded(5.0):
+                repo.apply_schema()
+            if said:
+                log.info("neo4j answers; worker starting")
+            return True
+        except Exception as exc:  # noqa: BLE001 - whatever keeps Neo4j from answering: wait, try again
+            if not said:
+                log.warning("waiting for neo4j", extra={"error": type(exc).__name__})
+                said = True
+        until = time.monotonic() + delay
+        while not stopping and time.monotonic() < until:
+            time.sleep(0.1)
+        delay = min(delay * 2, 2.0)
+    return False
 
 
 def _local_admin_token(repo) -> None:
