@@ -41,6 +41,11 @@ def identity(requested_by: str | None) -> str:
     return principal.name
 
 
+def client_address() -> str | None:
+    """The client's address: the peer, or what a trusted proxy says it is (KARMA_TRUSTED_PROXIES)."""
+    return services().limiter.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
+
+
 def _takes_json(endpoint: str) -> bool:
     """Whether the view reads a JSON body (declared with `@blp.arguments(..., location="json")`)."""
     from flask import current_app  # noqa: PLC0415
@@ -98,12 +103,15 @@ def _authenticate() -> None:
     if endpoint is None or (endpoint in OPEN_ENDPOINTS and not console):
         return
     karma = services()
-    _limit(karma.limiter.source(request.remote_addr), "source")
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    # a caller whose token this process verified lately is charged its token's budget (below), not its
+    # address's: a flood from the same address (or a proxy everyone shares) does not starve it
+    if console or not karma.tokens.recently_valid(token):
+        _limit(karma.limiter.source(client_address()), "source")
     karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
     if console:
         return  # the console logs in with its own cookie (app/console/session.py)
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
     principal = karma.tokens.authenticate(token)
     if principal is None:
         raise Unauthorized(

@@ -130,6 +130,7 @@ def database_error(exc: Exception):
 def _audit_refusal(exc: KarmaError) -> str | None:
     from flask import g, request  # noqa: PLC0415
 
+    from app.api.auth import client_address  # noqa: PLC0415
     from app.api.context import services  # noqa: PLC0415
 
     principal = getattr(g, "principal", None)
@@ -150,7 +151,7 @@ def _audit_refusal(exc: KarmaError) -> str | None:
         path=request.path,
         component_id=component,
         message=exc.message,
-        source=request.remote_addr,
+        source=client_address(),
     )
 
 

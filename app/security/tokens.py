@@ -76,6 +76,15 @@ class TokenService:
             self._cache[key] = (now, principal)
         return principal
 
+    def recently_valid(self, token: str | None, within: float = 60.0) -> bool:
+        """Whether this process verified `token` within `within` seconds (no database call): such a
+        caller is charged its token's rate budget, not its address's (app/api/auth.py)."""
+        if not token or not token.startswith(PREFIX) or len(token) > 200:
+            return False
+        with self._lock:
+            hit = self._cache.get(digest(token))
+        return bool(hit and hit[1] is not None and time.monotonic() - hit[0] < within)
+
     def list(self) -> list[dict]:
         return self.repo.list_tokens()
 
