@@ -3,8 +3,10 @@
 A worker boots without Neo4j (nothing at import talks to it). The first request that needs the
 database applies the constraints (idempotent); until that succeeds, and while the database is
 known to be down, requests get a JSON 503 at once instead of each waiting for the driver's
-timeouts: after a failure, one request per `probe_interval` is let through to probe, so the
-service notices a recovery within that interval without any restart.
+timeouts: after a failure, the database is probed once per `probe_interval` — by the process's
+watchdog thread when it runs one (`stall_after` set: every API process), else by one request let
+through — so the service notices a recovery within that interval without any restart. The watchdog
+also notices a database that stopped answering (app/reliability/stall.py).
 
 The probe is a real round trip to the database (`RETURN 1`, then the schema if not yet applied), the
 round trip bounded by `probe_timeout` (app/reliability/deadline.py): a server that is restarting — its Bolt port open,
@@ -81,6 +83,8 @@ class Availability:
         with self._lock:
             if self._down_since is None:
                 return None
+            if self._watching_pid == os.getpid():
+                return False  # this process's watchdog probes: no request waits on a database known down
             if self._clock() - self._last_probe < self.probe_interval:
                 return False
             self._last_probe = self._clock()
@@ -157,9 +161,24 @@ class Availability:
         while True:
             time.sleep(step)
             try:
+                self.recovery_check()
                 self.stall_check()
             except Exception:  # the watchdog must outlive anything it meets
                 log.exception("neo4j watchdog")
+
+    def recovery_check(self) -> bool:
+        """While the database is known down, the watchdog probes it once per `probe_interval` (so every
+        request meanwhile gets its 503 at once); True when it answered and the process is up again."""
+        with self._lock:
+            if self._down_since is None or self._clock() - self._last_probe < self.probe_interval:
+                return False
+            self._last_probe = self._clock()
+        try:  # the schema, if missing, has a bound too: nothing may hold the watchdog for ever
+            with stall.unowned(), deadline.bounded(max(10.0, 5 * self.stall_after)):
+                self._contact(probing=True)
+        except Exception:  # noqa: BLE001 - still down: mark_down has recorded why
+            return False
+        return True
 
     def stall_check(self) -> bool:
         """One look (the watchdog's loop): True when waits were cut because Neo4j does not answer."""
