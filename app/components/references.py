@@ -114,7 +114,7 @@ def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[d
 
 
 def _refs(ctype: ComponentType, keys) -> list[Reference]:
-    return [r for r in ctype.references if keys is None or r.key in keys]
+    return [r for r in ctype.references if keys is None or r.top in keys]
 
 
 def resolve(
@@ -202,8 +202,9 @@ def derive_edges(
     the edge it has (`stored`: the component's current outgoing edges {target, kind, via}); one it
     touches resolves again from `found` (by nickname or by value, in its scope)."""
     cid, env = component["id"], component["environment"]
-    changed = set(changed_keys)
-    ref_keys = {r.key for r in ctype.references}
+    top = {r.key: r.top for r in ctype.references}
+    changed = {r.key for r in ctype.references if r.top in set(changed_keys)}
+    ref_keys = set(top)
     kept = [
         {"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
         for e in stored
