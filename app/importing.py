@@ -459,7 +459,8 @@ import click  # noqa: E402 - the command sits beside what it runs
 @click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
 @click.option("--environment", "environments", multiple=True, help="Import only this environment (repeatable).")
-def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...]) -> None:
+@click.option("--partial", is_flag=True, help="Import the largest valid closure; record every refused file as drift.")
+def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...], partial: bool) -> None:
     """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
     bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
     deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
@@ -479,6 +480,7 @@ def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tupl
                 environments=envs,
                 plan=plan_only,
                 prune=prune,
+                partial=partial,
             )
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None
