@@ -362,6 +362,18 @@ def inferred_documents(directory: Path, parts: dict[str, dict], errors: list[str
     return {n: (undeclared[n], docs[n]) for n in undeclared if n in docs}
 
 
+def infer_directory(directory: Path) -> tuple[dict[str, tuple[Path, dict]], list[str]]:
+    """Every schema of a folder (or of its `schemas/`) with the declaration inferred for it, declared
+    or not (`karma types infer` writes them for review) → ({type: (schema file, document)}, errors)."""
+    errors: list[str] = []
+    if not Path(directory).is_dir():
+        return {}, [f"{directory}: not a directory"]
+    found = inferred_documents(directory, {}, errors)
+    if not found and not errors:
+        errors.append(f"{directory}: no schemas (*{infer.SCHEMA_SUFFIX}) here or in schemas/")
+    return found, errors
+
+
 def load_directory(directory: Path) -> list[ComponentType]:
     """Every type in `directory`, or TypeFileError listing every problem (file and field). A schema file
     with no declaration is inferred (`app.components.infer`) and logged; a folder of schemas alone loads."""
