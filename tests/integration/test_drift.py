@@ -182,3 +182,41 @@ def test_the_rules_read_drift(world):
         siblings=[],
     )  # fmt: skip
     assert facts[0]["change"]["drift"] == ["runtime"]
+
+
+def karma_cli(env, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service_env, empty_graph, tmp_path):
+    import shutil
+
+    repo = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, repo)
+    run = karma_cli(service_env, "types", "infer", str(repo))
+    assert run.returncode == 0, run.stderr
+    assert (
+        "functions.*.vpc_nickname → vpc" in run.stdout
+        and "route53_zone_name → route53-zone (by value: confirm)" in run.stdout
+    )
+    lam = (repo / "schemas" / "lambda.yaml").read_text()
+    assert "key: functions.*.vpc_nickname" in lam and "inferred: convention" in lam
+    env = {**service_env, "KARMA_TYPES_DIR": str(repo / "schemas")}
+    assert karma_cli(env, "types", "validate").returncode == 0
+    refused = karma_cli(env, "import", str(repo))
+    assert refused.returncode == 1 and "17 of 21 configs would load with --partial" in refused.stderr
+    assert empty_graph.component_count() == 0
+    run = karma_cli(env, "import", str(repo), "--partial")
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)["components"]) == EXPECTED["loaded_with_partial"]
+    run = karma_cli(env, "drift", "--json")
+    assert run.returncode == 1  # there is drift
+    got = [{k: e[k] for k in FIELDS} for e in json.loads(run.stdout)["entries"]]
+    assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
+    text = karma_cli(env, "drift", "--kind", "reference").stdout
+    assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in text
