@@ -220,3 +220,21 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
     text = karma_cli(env, "drift", "--kind", "reference").stdout
     assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in text
+
+
+def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
+    import os
+    import re
+    import subprocess
+
+    text = (REPO_ROOT / "docs" / "drift.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
+    env = {**service_env, "PATH": f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(
+        ["bash", "-e", "-c", block], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "functions.*.vpc_nickname → vpc" in run.stdout
+    assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in run.stdout
+    assert "there is drift (exit status 1)" in run.stdout
+    assert empty_graph.component_count() == EXPECTED["loaded_with_partial"]
