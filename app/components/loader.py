@@ -19,6 +19,18 @@ A declaration (file name = type name)::
         by: zone_name                      # optional: match the target's config attribute, not its nickname
         normalize: [trailing-dot]          # optional, with `by`: trailing-dot, case
         scope: same                        # same (default) | any | <an environment>
+      - key: functions.*.vpc_nickname      # a key nested in a map of objects, by path (`*`: every key)
+        target: vpc
+      - key: vpc_runtime_path              # form runtime-path: `/iac/vpc/<nickname>/runtime` names <nickname>
+        target: vpc
+        kind: consumes_runtime_from
+        form: runtime-path
+    runtime_matches:                       # optional: runtime output → the config key it must equal;
+      cidr_block: cidr_block               # a report that says otherwise is runtime drift (app.components.drift)
+
+A schema file in the directory (or its `schemas/`) that no declaration uses is not ignored: its
+declaration is inferred (`app.components.infer`, the same `karma types infer` writes for review) and
+logged; a folder of schemas alone loads. `inferred` / `review` mark a declaration written by inference.
 
 Loading is strict, like rule files: every problem in every file is collected and the whole directory is
 refused (`TypeFileError`), each message naming the file and the field.
