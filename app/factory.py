@@ -17,6 +17,7 @@ from app.api import changes as changes_api
 from app.api import transitions as transitions_api
 from app.api import components as components_api
 from app.api import errors as api_errors
+from app.api import drift as drift_api
 from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import notifications as notifications_api
@@ -29,6 +30,7 @@ from app.changes.listing import ChangeListing
 from app.components import check as types_check
 from app.components import registry
 from app.components.service import ComponentService
+from app.components.drift_service import DriftService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
 from app.notifications.service import OutboxService
@@ -76,6 +78,7 @@ class Karma:
         self.transitions = TransitionService(self.gate)
         self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
         self.audit = AuditService(self.repo)
+        self.drift = DriftService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
         self.outbox = OutboxService(self.repo)
@@ -179,6 +182,7 @@ def create_app(
         log_api.blp,
         notifications_api.blp,
         transitions_api.blp,
+        drift_api.blp,
         observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none"),
     ):
         api.register_blueprint(blueprint)

@@ -26,7 +26,7 @@ CALL (x) {
   WITH y, p ORDER BY length(p), y.id
   RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
            id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
-           version: y.version, runtime: y.runtime, config: y.config, depth: length(p),
+           version: y.version, runtime: y.runtime, config: y.config, drift: y.drift, depth: length(p),
            path: [n IN nodes(p) | n.id], path_types: [n IN nodes(p) | n.type],
            edge_kinds: [rel IN relationships(p) | toLower(type(rel))],
            via: [rel IN relationships(p) | rel.via]} END) AS impacted,

@@ -408,6 +408,8 @@ class TypeReference(Schema):
     scope = fields.String(metadata={"description": "same | any | an environment name"})
     by = fields.String(metadata={"description": "by-value references: the target's config attribute"})
     normalize = fields.List(fields.String())
+    form = fields.String(metadata={"description": "runtime-path: the value is /iac/<type>/<nickname>/runtime"})
+    inferred = fields.String(metadata={"description": "convention | by-value: found by `karma types infer`"})
 
 
 class ComponentTypeView(Schema):
@@ -420,6 +422,10 @@ class ComponentTypeView(Schema):
     references = fields.List(fields.Nested(TypeReference))
     config_schema = fields.Dict(metadata={"description": "the type's JSON Schema (draft 2020-12)"})
     source = fields.String(allow_none=True)
+    runtime_matches = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "runtime output → config key"}
+    )
+    inferred = fields.Boolean(metadata={"description": "inferred from its schema at start (no declaration)"})
 
 
 class TypeList(Schema):
@@ -497,3 +503,28 @@ class RulesReload(RulesStatus):
     ok = fields.Boolean()
     changed = fields.Boolean()
     error = fields.String(allow_none=True)
+
+
+DRIFT_KINDS = ("contract", "reference", "runtime")
+
+
+class DriftArgs(Schema):
+    kind = fields.String(validate=validate.OneOf(DRIFT_KINDS), metadata={"description": "only this kind"})
+    component = fields.String(validate=validate.Length(max=300), metadata={"description": "only this component"})
+
+
+class DriftEntry(Schema):
+    kind = fields.String(metadata={"description": "contract | reference | runtime"})
+    component = fields.String(metadata={"description": "the component (or, for a refused file, the id it has)"})
+    type = fields.String(allow_none=True)
+    environment = fields.String(allow_none=True)
+    field = fields.String(metadata={"description": "config.<key>, runtime.<output> or type"})
+    rule = fields.String(metadata={"description": "what refuses it: the schema keyword, the reference, the match"})
+    message = fields.String(metadata={"description": "why (never the offending value)"})
+    file = fields.String(metadata={"description": "a refused file: its path in the imported tree"})
+
+
+class DriftReport(Schema):
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "per kind"})
+    entries = fields.List(fields.Nested(DriftEntry))

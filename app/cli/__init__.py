@@ -1,7 +1,7 @@
 """The `karma` command. One module per command group; what they share is in app/cli/common.py.
 
 changes.py  plan, request, apply, approve, deny, cancel, rollback, show, impact, log, changes, queue (over HTTP)
-serve.py    serve, worker          seed.py    seed            imports.py  import
+serve.py    serve, worker          seed.py    seed            imports.py  import        drift.py  drift
 rules.py    rules …                types.py   types …         cypher.py   cypher
 outbox.py   outbox …               tokens.py  tokens …
 Tooling groups (karma neo4j, karma bench) are plugins (entry points `karma.cli`).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import click
 
 from app import logs, plugins
-from app.cli import changes, cypher, imports, outbox, rules, seed, serve, tokens, types
+from app.cli import changes, cypher, drift, imports, outbox, rules, seed, serve, tokens, types
 from app.observability import context as request_ids
 
 
@@ -35,6 +35,7 @@ for command in (
     rules.rules_cli,
     types.types_cli,
     imports.import_cli,
+    drift.drift_cli,
 ):
     main.add_command(command)
 for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)

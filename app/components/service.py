@@ -7,6 +7,7 @@ import logging
 from app.audit.entries import audit_entry
 from app.clock import utcnow
 from app.notifications import events as outbox_events
+from app.components import drift
 from app.components.registry import UnknownType, get_type, registry, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
@@ -110,6 +111,7 @@ class ComponentService:
             return gtx.report_runtime(
                 component_id,
                 runtime,
+                drift=drift.of_report(ctype, current, runtime),
                 previous_keys=current["runtime_keys"],
                 now=now,
                 audit=audit,

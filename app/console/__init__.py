@@ -6,6 +6,7 @@ A login page takes an API token and keeps it in an HttpOnly, SameSite=Strict coo
 change something (approve, deny, log out) carry a CSRF token derived from that cookie.
 """
 
+from app.console import drift_page  # noqa: F401 - registers /console/drift on the console blueprint
 from app.console.pages import blp
 
 __all__ = ["blp"]

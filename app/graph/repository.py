@@ -76,6 +76,7 @@ class GraphTx(TransitionTxQueries):
             **component_view(node),
             "config_keys": node.get("config_keys") or [],
             "runtime_keys": node.get("runtime_keys") or [],
+            "drift_entries": node.get("drift_entries"),
         }
 
     def deleted_component(self, component_id: str) -> dict | None:
@@ -92,6 +93,7 @@ class GraphTx(TransitionTxQueries):
         now: Any,
         audit: dict,
         outbox: list[dict] | None = None,
+        drift: dict | None = None,
     ) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
         audit → {version, log_entry_id}."""
@@ -101,7 +103,7 @@ class GraphTx(TransitionTxQueries):
             id=component_id,
             runtime=dumps(runtime),
             runtime_keys=list(runtime),
-            props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
+            props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys) | (drift or {}),
             now=now,
             audit=audit,
             cause="runtime",
@@ -364,10 +366,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         batch: int = 500,
         audit: dict | None = None,
         require_empty: bool = False,
+        refused: dict | None = None,
     ) -> dict:
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
-        `not_empty` says how many components there are) unless the graph holds no component."""
+        `not_empty` says how many components there are) unless the graph holds no component. With
+        `refused` ({component_ids, entries}: an import's refused files), their :Drift records too."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
@@ -390,6 +394,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
                 )
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
             out = {"components": len(components), "written": written, "edges": len(edges)}
+            if refused is not None:
+                out["drift_recorded"] = _single(tx, "drift_refused", **refused)["written"]
             if audit is not None:
                 entry = {**audit, "imported_components": len(components), "imported_edges": len(edges)}
                 out["log_entry_id"] = _single(tx, "import_audit", audit=entry, component_ids=ids)["log_entry_id"]
@@ -397,6 +403,19 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
         with self._session() as session:
             return session.execute_write(work)
+
+    # -- drift (app.components.drift) ---------------------------------------------------------
+    def drift(self) -> dict:
+        """{components: [{id, type, environment, drift_entries}], refused: [Drift records]}."""
+        return self.read("drift_list") or {"components": [], "refused": []}
+
+    def record_refused(self, component_ids: list[str], entries: list[dict]) -> int:
+        """An import's refused files as :Drift records (replacing those of the same component ids)."""
+        return self._write("drift_refused", component_ids=component_ids, entries=entries)["written"]
+
+    def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
+        """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""
+        return sum(self._write("drift_set", rows=rows[i : i + batch])["written"] for i in range(0, len(rows), batch))
 
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:

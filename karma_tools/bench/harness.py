@@ -66,6 +66,7 @@ TARGETS = {  # figure → (target, comparison)
     "blast_plan_over_floor": (2.0, "<="),  # issue 10: worst point of the blast-radius sweep
     "set_round_trips_per_plan": (2, "<="),  # issue 10: 1, 10, 100 operations
     "set_round_trips_per_apply": (3, "<="),
+    "drift_found_equals_planted": (1, ">="),  # issue 22: 1 when the drift found is exactly what was planted
 }
 
 
@@ -468,6 +469,7 @@ def run(cfg: BenchConfig) -> dict:
                 out["profile"] = _profile(state, client, requests)
             out["throughput"] = _throughput(state, cfg, neo, requests, token)
             out["authoring"] = _authoring(state, cfg, client, neo.driver, world.repo, requests, rules_big)
+            out["drift"] = _drift(state, cfg, world, app, client)  # last: it empties the world
             out["watchdog_terminated"] = neo.watchdog.terminated if neo.watchdog else []
     except KeyboardInterrupt:
         state.error("run", "interrupted")
@@ -1108,6 +1110,21 @@ def _locust(
 # ------------------------------------------------------------------------------------ targets
 
 
+def _drift(state: Run, cfg: BenchConfig, world: World, app, client) -> dict:
+    """Issue 22: `import --partial` of generated trees (1% invalid, 1% dangling) and GET /drift after."""
+    from karma_tools.bench import drift  # noqa: PLC0415
+
+    sizes = drift.sizes_for(cfg.sizes)
+    _echo(f"[drift] import --partial of {', '.join(f'{s:,}' for s in sizes)} configs, then GET /drift")
+    try:
+        return drift.figures(
+            world.repo, world.reset, client, lambda: create_token(app), sizes, cfg.seed, WORK_DIR, echo=_echo
+        )
+    except Exception as exc:  # noqa: BLE001 - a partial report is still written
+        state.error("drift", exc)
+        return {}
+
+
 def _targets(out: dict) -> dict:
     lat = out.get("latency", {})
     sizes = sorted(int(s) for s in lat if "plan" in lat[s])
@@ -1128,6 +1145,8 @@ def _targets(out: dict) -> dict:
     values["blast_plan_over_floor"] = out.get("blast_radius", {}).get("plan_over_floor_max")
     values["set_round_trips_per_plan"] = out.get("set_round_trips", {}).get("plan_max")
     values["set_round_trips_per_apply"] = out.get("set_round_trips", {}).get("apply_max")
+    equal = out.get("drift", {}).get("found_equals_planted")
+    values["drift_found_equals_planted"] = None if equal is None else float(equal)
     targets = {}
     for name, (target, op) in TARGETS.items():
         value = values[name]

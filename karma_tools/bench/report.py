@@ -9,6 +9,7 @@ from pathlib import Path
 from karma_tools.bench.stats import percentile
 
 NAMES = {
+    "drift_found_equals_planted": "import --partial: drift found = drift planted (1 = yes)",
     "plan_over_floor": "plan median ÷ bare-driver impact Cypher (worst size)",
     "plan_100k_over_1k": "plan median at largest ÷ smallest size, same local impact",
     "naive_over_karma_100k": "naive full-graph rebuild ÷ Karma plan (largest size)",
@@ -211,4 +212,31 @@ def table(data: dict) -> str:
     errors = data.get("errors") or []
     if errors:
         lines += ["", "## Errors", ""] + [f"- {e['where']}: {e['error'][:200]}" for e in errors]
+    lines += _drift_lines(data.get("drift") or {})
     return "\n".join(lines) + "\n"
+
+
+def _drift_lines(drift: dict) -> list[str]:
+    """Issue 22: `import --partial` of generated trees (1% invalid, 1% dangling), GET /drift after."""
+    if not drift.get("imports"):
+        return []
+    lines = [
+        "",
+        "## Drift: import --partial (1% invalid, 1% dangling references)",
+        "",
+        "| configs | loaded | seconds | configs/s | drift planted | drift found | equal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, row in sorted(drift["imports"].items(), key=lambda kv: int(kv[0])):
+        equal = "yes" if row["found_equals_planted"] else "**no**"
+        lines.append(
+            f"| {int(size):,} | {row['loaded']:,} | {_fmt(row['seconds'])} | {_fmt(row['configs_per_s'], 0)} | "
+            f"{row['drift_planted']:,} | {row['drift_found']:,} | {equal} |"
+        )
+    read = drift.get("get_drift") or {}
+    if read.get("median_ms") is not None:
+        lines.append(
+            f"\nGET /drift at {read['components']:,} components ({read['entries']:,} entries): "
+            f"median {_fmt(read['median_ms'])} ms, p95 {_fmt(read['p95_ms'])} ms"
+        )
+    return lines
