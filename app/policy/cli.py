@@ -103,7 +103,7 @@ def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> 
     One line per case, a diff of expected and actual decisions for each failure, a summary; exit 1 if any
     case fails or a test file is broken. Nothing is written anywhere: no Neo4j is involved.
     """
-    from app.policy import rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
+    from app.ruletools import cases as rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
 
     rules_dir = rules_dir or _default_dir()
@@ -172,7 +172,7 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
     only — never the live graph for past state — and writes nothing.
     """
     from app.cli import _repo  # noqa: PLC0415 - the CLI's one way to the selected Neo4j
-    from app.policy import replay  # noqa: PLC0415
+    from app.ruletools import replay  # noqa: PLC0415
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 

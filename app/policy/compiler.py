@@ -65,7 +65,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.policy.fields import Field
-from app.policy.language import All, AnyOf, Cmp, FieldRef, Not, Rule
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 CATCH_ALL = "_karma_catch_all"
 KIND_KEY = "k"

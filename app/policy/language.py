@@ -17,7 +17,6 @@ import hashlib
 import ipaddress
 import math
 import re
-from dataclasses import dataclass, field
 
 from app.policy import remedies as remedy_language
 from app.policy import template
@@ -35,6 +34,7 @@ from app.policy.fields import (
     zone_problem,
 )
 from app.policy.fields import suggest as _suggest
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
@@ -87,57 +87,6 @@ class RuleFileError(Exception):
 
 class PolicyEvaluationError(RuntimeError):
     """durable_rules failed while evaluating facts (the caller must not treat this as 'allowed')."""
-
-
-# ----------------------------------------------------------------------------------------------- the tree
-@dataclass(frozen=True)
-class Cmp:
-    field: Field
-    op: str
-    value: object  # scalar, tuple of scalars, bool (exists/empty) or pattern string
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """An operand that is another fact field: ``{eq: {field: change.new.vpc_nickname}}``."""
-
-    field: Field
-
-
-@dataclass(frozen=True)
-class All:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Not:
-    item: object
-
-
-@dataclass
-class Rule:
-    id: str
-    description: str
-    effect: str
-    when: object
-    message: list  # template parts, see app.policy.template
-    message_text: str
-    scope: str  # "impacted" (one decision per matching impacted row) or "change"
-    file: str  # the file name, e.g. "subnets.yaml"
-    source: str  # "<file path>: rules[i]", for error messages
-    index: int
-    enabled: bool = True
-    fields: set = field(default_factory=set)
-    approver_role: str | None = None  # require_approval only: who may approve (default: approver)
-    counts: dict = field(default_factory=dict)  # count key -> (row section, filter tree), see derive
-    overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
-    zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
-    remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
 
 
 # ----------------------------------------------------------------------------------------------- helpers

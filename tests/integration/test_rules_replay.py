@@ -7,7 +7,7 @@ import json
 import shutil
 
 from app.policy import PolicyEngine
-from app.policy.replay import Summary, replay_entry
+from app.ruletools.replay import Summary, replay_entry
 from app.settings import REPO_ROOT
 from tests.integration.conftest import karma
 

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from app.policy import loader, rules_cli
-from app.policy.rule_tests import read_cases
+from app.ruletools.cases import read_cases
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 

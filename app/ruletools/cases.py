@@ -43,7 +43,7 @@ from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.sets import reference_values as set_reference_values
 from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
-from app.policy.fixture import FixtureGraph
+from app.ruletools.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.seeding import SeedError, read_file
 
