@@ -5,7 +5,7 @@ reads (:class:`app.policy.tree.Rule`: Cmp / All / AnyOf / Not over Field(section
 pipeline facts, and says which rules fire on which component, written from docs/rules.md ("Conditions")
 rather than from the compiler's key scheme, so a disagreement is a compiler (or engine) bug:
 
-* a value is *unset* when missing or null (and a number outside int64 / not finite counts as unset);
+* a value is *unset* when missing or null (and a number outside (-2^63, 2^63) or not finite counts as unset);
 * ``eq``/``in`` compare values of one JSON type (``3 == 3.0``, ``3 != "3"``, ``true != 1``); unset equals
   nothing, so ``ne``/``not_in``/``not`` hold for it; ``lt``… hold only for numbers;
 * ``matches``: the pattern matches the whole string (Python's ``re.fullmatch``, ``.`` matches a newline);
@@ -33,9 +33,7 @@ _ORDER = {"lt": lambda a, b: a < b, "lte": lambda a, b: a <= b, "gt": lambda a, 
 def _unset_number(value) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    return not -(2**63) < value < 2**63
+    return not (isinstance(value, int) or math.isfinite(value)) or not -(2**63) < value < 2**63
 
 
 def _get(fact: dict, section: str, path: tuple):
@@ -94,7 +92,9 @@ def _holds_cmp(c: Cmp, fact: dict) -> bool:
     if op in _ORDER:
         return _number(value) and _ORDER[op](value, operand)
     if op == "matches":
-        return isinstance(value, str) and re.fullmatch(operand, value, re.DOTALL) is not None
+        if not isinstance(value, str) or any(0xF0000 <= ord(ch) <= 0xF005F for ch in value):
+            return False  # the reserved block matches no pattern (docs/rules.md, "Patterns")
+        return re.fullmatch(operand, value, re.DOTALL) is not None
     if op in ("contains", "contains_any", "contains_all"):
         if not isinstance(value, list):
             return False
