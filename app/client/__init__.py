@@ -5,9 +5,5 @@ api.py      the HTTP client (urllib; errors and unknown outcomes kept apart)
 body.py     the change from a YAML/JSON file or --set/--unset flags
 outcome.py  exit codes a pipeline can act on
 text.py     human-readable tables;  markdown.py  a pull-request comment with a Mermaid impact graph
-commands.py the click commands, registered on the `karma` group by `register(main)`
+The click commands that use it are in app/cli/changes.py.
 """
-
-from app.client.commands import register
-
-__all__ = ["register"]

@@ -13,12 +13,4 @@ from app.policy.loader import validate_dir
 from app.policy.language import PolicyEvaluationError, RuleFileError
 
 
-def __getattr__(name):  # the click group is imported lazily so the service does not need click wired in
-    if name == "rules_cli":
-        from app.policy.cli import rules_cli  # noqa: PLC0415
-
-        return rules_cli
-    raise AttributeError(name)
-
-
-__all__ = ["Decision", "PolicyEngine", "PolicyEvaluationError", "RuleFileError", "validate_dir", "rules_cli"]
+__all__ = ["Decision", "PolicyEngine", "PolicyEvaluationError", "RuleFileError", "validate_dir"]

@@ -19,7 +19,7 @@ A test file::
                component: ec2-instance/karma-dev-bastion, message: "is running in"}
 
 A case runs :func:`app.changes.pipeline.analyse` — validation, merge, diff, impact, facts, durable_rules —
-on the context :class:`app.policy.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
+on the context :class:`app.ruletools.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
 it decides exactly as the service's ``/plan`` and ``/request-change`` would on that graph; it never talks
 to Neo4j. ``change`` is today's single-component body; ``changes: [...]`` is reserved for change sets.
 """

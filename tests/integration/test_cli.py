@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 
-from app.cli import cli_identity
+from app.cli.common import cli_identity
 
 
 def test_tokens_create_list_revoke(cli, world):

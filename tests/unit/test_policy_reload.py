@@ -9,7 +9,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from app.policy import PolicyEngine, RuleFileError, rules_cli
+from app.cli.rules import rules_cli
+from app.policy import PolicyEngine, RuleFileError
 from test_policy_support import facts, impacted, rule_yaml, write_rules
 
 GOOD = rule_yaml("change: {type: subnet}", rule_id="subnet-watch", message="watching {change.component}")

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from app.policy import loader, rules_cli
+from app.cli.rules import rules_cli
+from app.policy import loader
 from app.ruletools.cases import read_cases
 
 RULES = Path(__file__).resolve().parents[2] / "rules"

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from app.cli.common import open_repo
 from app.settings import Settings
 
 
@@ -59,10 +60,9 @@ def cypher_cmd(ref: str | None, params: tuple[str, ...], list_: bool, as_json: b
 def _run(text: str, values: dict) -> tuple[list, list]:
     from neo4j.exceptions import ClientError  # noqa: PLC0415
 
-    from app.cli import _repo  # noqa: PLC0415 - the CLI's Neo4j selection (env → Docker → local)
     from app.graph.library import run_read_only  # noqa: PLC0415
 
-    target, repo = _repo(Settings.from_env())
+    target, repo = open_repo(Settings.from_env())
     try:
         return run_read_only(repo.driver, target.database, text, values)
     except ClientError as exc:

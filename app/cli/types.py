@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.common import graph
 from app.components.loader import TypeFileError, default_directory, load_directory
 
 _dir_argument = click.argument("directory", required=False, type=click.Path(path_type=Path))
@@ -46,13 +47,12 @@ def validate_cmd(directory: Path | None) -> None:
 def check_cmd(directory: Path | None, as_json: bool) -> None:
     """Which components in the graph would DIR's types make invalid? Exit 1 if any (id, field, cause).
     Also lists the edges their references would add or remove."""
-    from app.cli import _graph  # noqa: PLC0415
     from app.components.check import check_graph  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
     directory = directory or default_directory()
     types = _load(directory)
-    with _graph(Settings.from_env()) as repo:
+    with graph(Settings.from_env()) as repo:
         report = check_graph(repo, types, only_changed=False)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

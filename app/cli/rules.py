@@ -1,4 +1,4 @@
-"""``karma rules validate [DIR]`` and ``karma rules list [DIR]`` (the lead's app.cli adds ``reload``)."""
+"""``karma rules validate | list | test | replay | reload``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from app import settings
+from app.settings import Settings, service_url
+from app.cli.common import admin_token, open_repo
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
 
@@ -171,7 +173,6 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
     Uses the facts each audit entry kept (what the rules saw then, at the request time); reads the audit log
     only — never the live graph for past state — and writes nothing.
     """
-    from app.cli import _repo  # noqa: PLC0415 - the CLI's one way to the selected Neo4j
     from app.ruletools import replay  # noqa: PLC0415
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
@@ -186,7 +187,7 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
         raise SystemExit(1) from None
     summary, shown = replay.Summary(), []
     window = {"since": _when(since, "--since"), "until": _when(until, "--until")}
-    target, repo = _repo(settings)  # no schema step: a replay writes nothing at all
+    target, repo = open_repo(settings)  # no schema step: a replay writes nothing at all
     try:
         for entry in repo.audited_facts(component=component, environment=environment, **window):
             result = replay.replay_entry(entry, engine)
@@ -218,3 +219,36 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
     click.echo(f"rules {engine.rules_dir} ({engine.fingerprint})")
     for line in summary.lines():
         click.echo(line)
+
+
+@rules_cli.command("reload")
+@click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000")
+def rules_reload(url: str) -> None:
+    """Validate the rule files, then ask the running service to reload them (an admin token from
+    KARMA_TOKEN, or the local admin token in .karma/admin-token)."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    from app.policy import validate_dir  # noqa: PLC0415
+
+    errors = validate_dir(Settings.from_env().rules_dir)
+    if errors:
+        raise click.ClickException("rule files are broken, not reloading:\n  " + "\n  ".join(errors))
+    token = admin_token()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - operator-given URL
+            click.echo(resp.read().decode())
+    except urllib.error.HTTPError as exc:  # the service answered: say what it said
+        body = exc.read().decode(errors="replace")[:2000]
+        hint = (
+            ""
+            if exc.code not in (401, 403)
+            else " (set KARMA_TOKEN to an admin token, or run where .karma/admin-token is)"
+            if not token
+            else " (the token in KARMA_TOKEN / .karma/admin-token was refused)"
+        )
+        raise click.ClickException(f"{exc.code} {exc.reason}{hint}: {body}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None

@@ -1,0 +1,41 @@
+"""The `karma` command. One module per command group; what they share is in app/cli/common.py.
+
+changes.py  plan, request, apply, approve, deny, cancel, rollback, show, impact, log, changes, queue (over HTTP)
+serve.py    serve, worker          seed.py    seed            imports.py  import
+rules.py    rules …                types.py   types …         cypher.py   cypher
+outbox.py   outbox …               tokens.py  tokens …
+Tooling groups (karma neo4j, karma bench) are plugins (entry points `karma.cli`).
+"""
+
+from __future__ import annotations
+
+import click
+
+from app import logs, plugins
+from app.cli import changes, cypher, imports, outbox, rules, seed, serve, tokens, types
+from app.observability import context as request_ids
+
+
+@click.group()
+def main() -> None:
+    """Karma: a graph-aware change gateway for infrastructure configuration."""
+    logs.configure()
+    token = request_ids.bind(request_ids.generate("cli"))  # one id per command: its log lines and audit entries
+    click.get_current_context().call_on_close(lambda: request_ids.unbind(token))
+
+
+changes.register(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
+for command in (
+    seed.seed,
+    serve.serve,
+    serve.worker,
+    outbox.outbox_cli,
+    tokens.tokens_cli,
+    cypher.cypher_cmd,
+    rules.rules_cli,
+    types.types_cli,
+    imports.import_cli,
+):
+    main.add_command(command)
+for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
+    main.add_command(group)

@@ -1,0 +1,5 @@
+"""`python -m app.cli …` is `karma …`."""
+
+from app.cli import main
+
+main()

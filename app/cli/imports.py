@@ -1,0 +1,46 @@
+"""`karma import DIR`: a config repository's tree into the graph (app/importing.py does the work)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from app.cli.common import cli_identity, services
+from app.importing import ImportError_, import_into
+
+
+@click.command("import")
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
+@click.option("--environment", "environments", multiple=True, help="Import only this environment (repeatable).")
+def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...]) -> None:
+    """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
+    bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
+    deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
+    cli:<os user>. Exit status 1 unless it applied (or nothing had to change)."""
+    envs = list(environments) or None
+    from app.errors import KarmaError  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+
+    try:
+        with services(Settings.from_env()) as karma:
+            result = import_into(
+                karma.repo,
+                karma.gate,
+                directory,
+                identity=cli_identity(),
+                environments=envs,
+                plan=plan_only,
+                prune=prune,
+            )
+    except ImportError_ as exc:
+        raise click.ClickException(str(exc)) from None
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    click.echo(json.dumps(result, indent=2, default=str))
+    if result.get("status") not in (None, "applied", "planned", "unchanged", "imported"):
+        sys.exit(1)

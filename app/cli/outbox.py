@@ -1,0 +1,72 @@
+"""`karma outbox list | retry | prune | deliver`: the transactional outbox of notifications."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from app.cli.common import services
+from app.settings import Settings
+
+
+@click.group("outbox")
+def outbox_cli() -> None:
+    """Notifications waiting, delivered or failed (the transactional outbox)."""
+
+
+@outbox_cli.command("list")
+@click.option("--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]))
+@click.option("--change", "change_id", help="Only the events of one change request.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+def outbox_list(state: str | None, change_id: str | None, limit: int) -> None:
+    """Print outbox entries (newest first) and the counts per state."""
+    with services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2, default=str))
+
+
+@outbox_cli.command("retry")
+@click.argument("ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
+def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
+    """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass."""
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    try:
+        with services(Settings.from_env()) as karma:
+            click.echo(json.dumps(karma.outbox.retry(ids=list(ids), all_failed=all_failed)))
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+
+
+@outbox_cli.command("prune")
+@click.option(
+    "--older-than-days",
+    type=click.FloatRange(min=0),
+    required=True,
+    help="Delete delivered entries delivered longer ago than this.",
+)
+def outbox_prune(older_than_days: float) -> None:
+    """Delete delivered entries older than N days (failed and pending ones are always kept)."""
+    with services(Settings.from_env()) as karma:
+        click.echo(json.dumps(karma.outbox.prune(older_than_days=older_than_days)))
+
+
+@outbox_cli.command("deliver")
+def outbox_deliver() -> None:
+    """One delivery pass now (what each `karma worker` pass does) and print the counts."""
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+
+    from app.configstore import handlers as config_store_handlers  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    with services(settings) as karma:
+        click.echo(
+            json.dumps(
+                deliver_pending(
+                    karma.repo,
+                    policy=DeliveryPolicy.from_settings(settings),
+                    handlers=config_store_handlers(karma.repo, settings),
+                )
+            )
+        )

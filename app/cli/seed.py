@@ -1,0 +1,45 @@
+"""`karma seed [FILE]`: a seed file through the gate (or one audited bulk load into an empty graph)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from app.cli.common import cli_identity, services
+from app.settings import Settings
+
+
+@click.command("seed")
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
+@click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
+def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
+    """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
+    `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
+    only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
+    Runtime is never touched. Exit status 1 unless the set applied (or nothing had to change)."""
+    from app import seeding  # noqa: PLC0415
+    from app.changes.seed_sets import apply_file  # noqa: PLC0415
+    from app.errors import KarmaError  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    try:
+        with services(settings) as karma:
+            result = apply_file(
+                karma.repo,
+                karma.gate,
+                path or settings.seed_file,
+                requested_by=cli_identity(),
+                plan=plan_only,
+                prune=prune,
+            )
+    except seeding.SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KarmaError as exc:
+        raise click.ClickException(json.dumps(exc.to_dict())) from None
+    click.echo(json.dumps(result, indent=2 if result.get("seed") == "change-set" else None, default=str))
+    if result.get("status") not in (None, "applied", "planned", "unchanged"):
+        sys.exit(1)

@@ -1,0 +1,194 @@
+"""`karma serve` (gunicorn and a queue worker under one supervisor) and `karma worker` (the queue and outbox
+loop)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import click
+
+from app.cli.common import admin_token_file, cli_identity, open_repo, services
+from app.observability import context as request_ids
+from app.serving import gunicorn_command
+from app.settings import Settings
+
+
+@click.command()
+@click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
+@click.option("--workers", type=int, default=lambda: Settings.from_env().workers, show_default="KARMA_WORKERS or 2")
+@click.option(
+    "--seed/--no-seed", "do_seed", default=True, help="Load the default seed file first, when the graph is empty."
+)
+def serve(bind: str, workers: int, do_seed: bool) -> None:
+    """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn and a queue worker."""
+    from app.observability import multiproc  # noqa: PLC0415
+    from app.policy import validate_dir  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    errors = validate_dir(settings.rules_dir)
+    if errors:
+        raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
+    _check_notifications(settings)
+    target = _prepare(settings, do_seed)
+    env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
+    if target.auth:
+        env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
+    metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
+    cmd = gunicorn_command(bind, workers)
+    click.echo(
+        f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
+        f"Neo4j: {target.uri} [{target.source}])",
+        err=True,
+    )
+    from app.reliability.supervisor import Supervisor  # noqa: PLC0415
+
+    # gunicorn and a queue worker (which also delivers the outbox), both children started with `env`
+    # (one metrics directory; a testcontainers Neo4j lives as long as we do); the worker is restarted
+    # whenever it dies, so no queued change strands after a crash.
+    supervisor = Supervisor(
+        api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env, echo=lambda m: click.echo(m, err=True)
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, _f: supervisor.forward(s))
+    code = supervisor.run()
+    multiproc.remove(metrics_dir)
+    if target.closer:
+        target.closer()
+    sys.exit(code)
+
+
+def _prepare(settings: Settings, do_seed: bool):
+    """Schema, seed (an empty graph only) and the local admin token, before serving. Neo4j may not be
+    up yet (compose, a restart): wait for it up to KARMA_SERVE_DB_WAIT seconds, then serve anyway —
+    the API answers 503 until the database is back and applies the schema itself."""
+    import time  # noqa: PLC0415
+
+    from app import seeding  # noqa: PLC0415
+
+    from app.reliability import deadline as bounded_waits  # noqa: PLC0415
+
+    target, repo = open_repo(settings)
+    deadline = time.monotonic() + settings.serve_db_wait
+    try:
+        while True:
+            try:
+                # a server whose port is open but whose queries wait cannot hold this past the wait
+                with bounded_waits.bounded(max(1.0, deadline - time.monotonic())):
+                    repo.apply_schema()
+                break
+            except Exception as exc:  # noqa: BLE001 - any failure to reach Neo4j: wait, then serve anyway
+                if time.monotonic() > deadline:
+                    click.echo(
+                        f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it "
+                        "does), not seeding",
+                        err=True,
+                    )
+                    return target
+                click.echo(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})", err=True)
+                time.sleep(2)
+        existing = repo.count_components()
+        if do_seed and existing == 0:
+            from app.changes.seed_sets import apply_file  # noqa: PLC0415
+
+            click.echo(f"seeding {settings.seed_file}", err=True)
+            click.echo(
+                json.dumps(apply_file(repo, None, settings.seed_file, requested_by=cli_identity()), default=str),
+                err=True,
+            )
+        elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
+            click.echo(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)", err=True)
+        _local_admin_token(repo)
+    except seeding.SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        repo.driver.close()
+    return target
+
+
+def _check_notifications(settings: Settings) -> None:
+    from app.notifications.subscriptions import SubscriptionFileError, load_file  # noqa: PLC0415
+
+    if settings.notifications_file:
+        try:
+            load_file(settings.notifications_file)
+        except SubscriptionFileError as exc:
+            raise click.ClickException(f"refusing to start, broken notifications file:\n{exc}") from None
+
+
+@click.command()
+@click.option(
+    "--interval",
+    type=float,
+    default=lambda: Settings.from_env().worker_interval,
+    show_default="KARMA_WORKER_INTERVAL or 5",
+    help="Seconds between queue passes.",
+)
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+def worker(interval: float, once: bool) -> None:
+    """Process the queue in a loop. Safe to run several at once, anywhere: each request applies once."""
+    import logging  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from app.configstore import handlers as config_store_handlers  # noqa: PLC0415
+    from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
+
+    log = logging.getLogger("karma.worker")
+    stopping = []
+    settings = Settings.from_env()
+    delivery = DeliveryPolicy.from_settings(settings)
+    with services(settings) as karma:
+        karma.subscriptions.sync_file(tolerate_unavailable=True)
+        write_back = config_store_handlers(karma.repo, settings)  # KARMA_CONFIG_STORE (README "Config store")
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+        signal.signal(signal.SIGHUP, lambda *_: karma.policy.request_reload())
+        log.info("worker started", extra={"interval": interval, "pid": os.getpid()})
+        while not stopping:
+            with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
+                try:
+                    done = karma.lifecycle.process_queue()
+                    if done:
+                        log.info("queue pass", extra={"transitions": done})
+                    moved = karma.transitions.process()  # waits whose report the API did not see
+                    if moved:
+                        log.info("transitions pass", extra={"moved": moved})
+                except Exception:  # keep the loop alive; the next pass retries
+                    log.exception("queue pass failed")
+                try:
+                    karma.subscriptions.ensure_synced()
+                    sent = deliver_pending(karma.repo, policy=delivery, handlers=write_back)
+                    if sent["claimed"]:
+                        log.info("outbox pass", extra=sent)
+                except Exception:  # Neo4j away: the entries wait for the next pass
+                    log.exception("outbox pass failed")
+            if once:
+                break
+            deadline = time.monotonic() + interval
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(min(0.2, interval))
+    log.info("worker stopped")
+
+
+def _local_admin_token(repo) -> None:
+    """`make run` on a fresh machine: create a local admin token once and say where it is."""
+    from app.security.tokens import TokenService  # noqa: PLC0415
+
+    path = admin_token_file()
+    tokens = TokenService(repo)
+    if path.exists() and tokens.authenticate(path.read_text().strip()) is not None:
+        click.echo(f"admin token: {path}", err=True)
+        return
+    token, _ = tokens.create("local-admin", "admin", created_by="karma serve")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a token of another (wiped) database
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    click.echo(
+        f"created a local admin token in {path} (mode 0600); use it as\n"
+        f'  curl -H "Authorization: Bearer $(cat {path})" http://127.0.0.1:8000/components',
+        err=True,
+    )
