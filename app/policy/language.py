@@ -228,7 +228,7 @@ def _class_range_problem(body: str) -> str | None:
             return (
                 f"range {m.group(0)!r} in [...] includes {', '.join(repr(c) for c in sorted(spanned))} "
                 "together with other characters; durable_rules cannot match that range: split it around "
-                "them (e.g. [ !#-~] and list '\"' on its own)"
+                "them (e.g. [ !#-Z] for printable ASCII up to Z, and the others you need beside it)"
             )
     return None
 
