@@ -152,7 +152,7 @@ class Reach:
         }
 
 
-def _alternative(rule, alt, world: World) -> tuple[int, list, list, str | None]:
+def _alternative(rule, alt, world: World, reached: dict) -> tuple[int, list, list, str | None]:
     """(components, types, paths, reason when impossible) for one alternative of a rule."""
     want = {"change": None, "impacted": None}
     envs = {"change": None, "impacted": None}
@@ -183,7 +183,9 @@ def _alternative(rule, alt, world: World) -> tuple[int, list, list, str | None]:
         return sum(world.types[t].components for t in candidates), candidates, [], None
     n, types, paths = 0, set(), []
     for t in candidates:
-        for target, path in world.reached_from(t).items():
+        if t not in reached:
+            reached[t] = world.reached_from(t)
+        for target, path in reached[t].items():
             if want["impacted"] is not None and target not in want["impacted"]:
                 continue
             why = _type_problem(target, envs["impacted"], keys["impacted"], world)
@@ -222,11 +224,11 @@ def _type_problem(t: str, envs, keys: dict, world: World) -> str | None:
     return None
 
 
-def reachability(rule, world: World) -> Reach:
-    alts = _dnf(rule.when)
+def reachability(rule, world: World, alts: list | None = None, reached: dict | None = None) -> Reach:
+    alts = alts if alts is not None else _dnf(rule.when)
     out, reasons = Reach(), []
     for alt in alts:
-        n, types, paths, reason = _alternative(rule, alt, world)
+        n, types, paths, reason = _alternative(rule, alt, world, {} if reached is None else reached)
         if reason:
             reasons.append(reason)
             continue
@@ -335,16 +337,36 @@ def _implies(a: tuple, b: tuple) -> bool:
     return va is not None and vb is not None and va <= vb
 
 
-def shadowed_by(rule, others) -> list[str]:
-    """Rules at least as strong that hold whenever ``rule`` does (alternative subsumption; sound, not complete)."""
-    mine = _dnf(rule.when)
+_FIELDS_CACHE: dict = {}
+
+
+def _alt_fields(rule_id: str, alts: list) -> list:
+    key = (rule_id, id(alts))
+    if key not in _FIELDS_CACHE:
+        if len(_FIELDS_CACHE) > 20_000:
+            _FIELDS_CACHE.clear()
+        _FIELDS_CACHE[key] = [frozenset(t[0].field.name for t in o) for o in alts]
+    return _FIELDS_CACHE[key]
+
+
+def shadowed_by(rule, others, dnfs: dict | None = None, index: dict | None = None) -> list[str]:
+    """Rules at least as strong that hold whenever ``rule`` does (alternative subsumption; sound, not complete).
+    ``dnfs``: rule id -> alternatives, computed once for a whole report."""
+    dnfs = dnfs if dnfs is not None else {r.id: _dnf(r.when) for r in [rule, *others]}
+    mine = dnfs[rule.id]
+    my_fields = frozenset(t[0].field.name for alt in mine for t in alt)
     out = []
+    if index is not None:  # field name -> ids of rules with an alternative testing it (see report)
+        ids = set().union(*(index.get(name, ()) for name in my_fields))
+        others = [o for o in others if o.id in ids]
     for other in others:
         if other.id == rule.id or not other.enabled or SEVERITY[other.effect] > SEVERITY[rule.effect]:
             continue
         if other.scope == "impacted" and rule.scope != "impacted":
             continue
-        theirs = _dnf(other.when)
+        theirs = dnfs[other.id]
+        if not any(fields <= my_fields for fields in _alt_fields(other.id, theirs)):
+            continue  # every alternative of the other tests a field this rule never tests
         if all(any(all(any(_implies(t, s) for t in alt) for s in o) for o in theirs) for alt in mine):
             out.append(other.id)
     return out
@@ -354,6 +376,12 @@ def shadowed_by(rule, others) -> list[str]:
 def report(rules, world: World, evaluations: list[Evaluation], fired: dict, errors: list | None = None) -> dict:
     started = time.perf_counter()
     out = []
+    dnfs = {r.id: _dnf(r.when) for r in rules}
+    index: dict = {}
+    for r in rules:
+        for fields in _alt_fields(r.id, dnfs[r.id]):
+            index.setdefault(min(fields, default=""), set()).add(r.id)
+    reached: dict = {}  # type -> reached types, shared by every rule
     for rule in sorted(rules, key=lambda r: (r.file, r.index)):
         cases_fire = sorted(c for c, ids in fired.items() if rule.id in ids)
         out.append(
@@ -361,10 +389,10 @@ def report(rules, world: World, evaluations: list[Evaluation], fired: dict, erro
                 "id": rule.id,
                 "file": rule.file,
                 "effect": rule.effect,
-                "reachable": reachability(rule, world).to_dict(),
+                "reachable": reachability(rule, world, dnfs[rule.id], reached).to_dict(),
                 "cases": {"fire": cases_fire, "not_fire": sorted(c for c in fired if c not in cases_fire)},
                 "untested_conditions": untested_conditions(rule, evaluations) if evaluations else [],
-                "shadowed_by": shadowed_by(rule, rules),
+                "shadowed_by": shadowed_by(rule, rules, dnfs, index),
             }
         )
     summary = {
