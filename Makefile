@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_ENV := KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test KARMA_NEO4J_BOLT_PORT=$${KARMA_TEST_BOLT_PORT:-7697} \
             KARMA_NEO4J_LIB=$(CURDIR)/.karma/neo4j/lib
 
-.PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate stop clean bench bench-full chaos
+.PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate rules-corpus stop clean bench bench-full chaos
 
 # Any pyproject.toml change (pins, entry points of karma_tools) reinstalls: `karma neo4j|bench` are entry points.
 $(STAMP): pyproject.toml
@@ -44,6 +44,9 @@ seed: setup ## (re)load the karma world
 
 rules-validate: $(STAMP)
 	$(BIN)/karma rules validate
+
+rules-corpus: $(STAMP) ## the long differential run: engine vs oracle on generated rules (EXAMPLES=2000 per corpus)
+	$(BIN)/python -m karma_tools.rulecorpus --examples $${EXAMPLES:-2000}
 
 bench: setup ## every performance figure in about 6 min → bench/results/latest.json (docs/performance.md)
 	$(BIN)/karma bench run $(BENCH_ARGS)

@@ -37,6 +37,7 @@ from app.notifications.service import OutboxService
 from app.notifications.subscriptions import SubscriptionService
 from app.observability import http as observability
 from app.policy import PolicyEngine
+from app.ruletools.coverage import CoverageService, declared_types
 from app.reliability.availability import Availability
 from app.reliability.ratelimit import RateLimiter
 from app.reliability.refusals import BoundedRefusalAudit
@@ -69,6 +70,7 @@ class Karma:
     limiter: RateLimiter = field(init=False)
     listing: ChangeListing = field(init=False)
     transitions: TransitionService = field(init=False)
+    coverage: CoverageService = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(
@@ -100,6 +102,7 @@ class Karma:
         )
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
+        self.coverage = CoverageService(self.repo, self.policy, declared_types(self.settings.types_dir))
 
     def _runtime_changed(self, component_id: str) -> list[dict]:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting

@@ -6,7 +6,7 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from app.api.context import services
-from app.api.schemas import Health, Readiness, RulesReload, RulesStatus
+from app.api.schemas import Health, Readiness, RulesCoverage, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
 
@@ -46,3 +46,12 @@ def rules_reload():
     """Re-read the rule files; a broken edit keeps the last good rule set (and says why)."""
     report = services().policy.reload(force=True)
     return jsonify(report), 200 if report.get("ok") else 422
+
+
+@blp.route("/rules/coverage")
+@blp.response(200, RulesCoverage)
+def rules_coverage():
+    """Rule coverage on the live graph: per rule, reachable (or dead, and why), the cases that make it fire
+    or not, conditions no case tests, rules that shadow it (docs/rules.md, "Rule coverage"). Admin only,
+    like /admin/rules: it runs the rule test cases (once per rule set) and reads a summary of the graph."""
+    return services().coverage.report()

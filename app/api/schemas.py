@@ -499,6 +499,54 @@ class RulesStatus(_Open):
     last_error = fields.String(allow_none=True)
 
 
+class CoverageReach(_Open):
+    components = fields.Integer(metadata={"description": "components that can present the facts it needs"})
+    types = fields.List(fields.String())
+    paths = fields.List(
+        fields.String(), metadata={"description": "type paths a change travels, e.g. subnet <- ec2-instance"}
+    )
+    dead = fields.Boolean()
+    reason = fields.String(allow_none=True, metadata={"description": "why no component can present them"})
+
+
+class CoverageCases(_Open):
+    fire = fields.List(fields.String(), metadata={"description": "cases (file: name) that make it fire"})
+    not_fire = fields.List(fields.String())
+
+
+class CoverageUntested(_Open):
+    condition = fields.String()
+    survives = fields.List(fields.String(), metadata={"description": "flipped and/or removed: no case noticed"})
+
+
+class CoverageRule(_Open):
+    id = fields.String()
+    file = fields.String()
+    effect = fields.String()
+    reachable = fields.Nested(CoverageReach)
+    cases = fields.Nested(CoverageCases)
+    untested_conditions = fields.List(fields.Nested(CoverageUntested))
+    shadowed_by = fields.List(fields.String())
+
+
+class CoverageSummary(_Open):
+    rules = fields.Integer()
+    dead = fields.List(fields.String())
+    uncovered = fields.List(fields.String())
+    untested = fields.List(fields.String())
+    shadowed = fields.List(fields.String())
+    cases = fields.Integer()
+    graph_components = fields.Integer()
+    seconds = fields.Float()
+
+
+class RulesCoverage(_Open):
+    fingerprint = fields.String(allow_none=True)
+    summary = fields.Nested(CoverageSummary)
+    rules = fields.List(fields.Nested(CoverageRule))
+    errors = fields.List(fields.String(), metadata={"description": "broken case files"})
+
+
 class RulesReload(RulesStatus):
     ok = fields.Boolean()
     changed = fields.Boolean()

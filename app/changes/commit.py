@@ -14,7 +14,7 @@ from app.graph.repository import shown_commit_statements
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
-from app.policy.replay import record as policy_record
+from app.policy.record import record as policy_record
 
 
 def request_hash(request: ChangeRequest) -> str:

@@ -13,7 +13,7 @@ from app.changes.status import ChangeStatus
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
-from app.policy.replay import set_record
+from app.policy.record import set_record
 
 
 def _edge(e: dict) -> dict:

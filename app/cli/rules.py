@@ -12,6 +12,7 @@ from app.settings import Settings, service_url
 from app.cli.common import admin_token, open_repo
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
+from app.ruletools.coverage import FAIL_ON
 
 
 def _default_dir() -> Path:
@@ -105,7 +106,7 @@ def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> 
     One line per case, a diff of expected and actual decisions for each failure, a summary; exit 1 if any
     case fails or a test file is broken. Nothing is written anywhere: no Neo4j is involved.
     """
-    from app.policy import rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
+    from app.ruletools import cases as rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
 
     rules_dir = rules_dir or _default_dir()
@@ -167,13 +168,18 @@ def _when(value: str | None, name: str):
 )
 @click.option("--all", "show_all", is_flag=True, help="List every replayed request, not only the changed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print the replay as JSON.")
-def replay_cmd(since, until, component, environment, rules_dir, show_all, as_json) -> None:
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 2 when any decision differs (or an entry cannot be replayed): a gate for a rules pull request.",
+)
+def replay_cmd(since, until, component, environment, rules_dir, show_all, as_json, fail_on_change) -> None:
     """Re-evaluate a rule set against the audited history: the decisions then and now, and a summary.
 
     Uses the facts each audit entry kept (what the rules saw then, at the request time); reads the audit log
     only — never the live graph for past state — and writes nothing.
     """
-    from app.policy import replay  # noqa: PLC0415
+    from app.ruletools import replay  # noqa: PLC0415
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
@@ -211,14 +217,17 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
                 default=str,
             )
         )
-        return
-    for result in shown:
-        for line in replay.describe(result):
+    else:
+        for result in shown:
+            for line in replay.describe(result):
+                click.echo(line)
+        click.echo("-" * 80)
+        click.echo(f"rules {engine.rules_dir} ({engine.fingerprint})")
+        for line in summary.lines():
             click.echo(line)
-    click.echo("-" * 80)
-    click.echo(f"rules {engine.rules_dir} ({engine.fingerprint})")
-    for line in summary.lines():
-        click.echo(line)
+    if fail_on_change and (summary.changed or summary.errors):
+        click.echo(f"--fail-on-change: {summary.changed} request(s) with different decisions", err=True)
+        raise SystemExit(2)
 
 
 @rules_cli.command("reload")
@@ -252,3 +261,63 @@ def rules_reload(url: str) -> None:
         raise click.ClickException(f"{exc.code} {exc.reason}{hint}: {body}") from None
     except OSError as exc:
         raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
+
+
+@rules_cli.command("coverage")
+@_dir_argument
+@click.option(
+    "--cases", "case_paths", multiple=True, type=click.Path(path_type=Path), help="Case files (default: DIR/tests)."
+)
+@click.option("--seed", type=click.Path(path_type=Path), help="Measure against a seed file instead of the live graph.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option(
+    "--fail-on",
+    default="",
+    help=f"Exit 2 when any rule is one of these (comma-separated: {', '.join(FAIL_ON)}), e.g. dead,uncovered.",
+)
+def coverage_cmd(directory: Path | None, case_paths, seed: Path | None, fmt: str, fail_on: str) -> None:
+    """Per rule: reachable on the graph (or dead, and why), the cases that make it fire or not, conditions
+    the cases do not test (mutations no case notices), rules that shadow it (docs/rules.md, "Rule coverage")."""
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415
+    from app.ruletools import coverage  # noqa: PLC0415
+
+    kinds = [k for k in fail_on.split(",") if k]
+    unknown = [k for k in kinds if k not in FAIL_ON]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown {', '.join(unknown)} (expected {', '.join(FAIL_ON)})", param_hint="--fail-on"
+        )
+    settings = Settings.from_env()
+    directory = directory or _default_dir()
+    engine = PolicyEngine(directory)
+    try:
+        engine.load()
+    except RuleFileError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from None
+    declared = coverage.declared_types(settings.types_dir)
+    if seed is not None:
+        world = coverage.seed_world(seed, declared)
+    else:
+        target, repo = open_repo(settings)  # reads only: no schema step
+        try:
+            summary = repo.rules_coverage_world()
+        finally:
+            repo.driver.close()
+            if target.closer:
+                target.closer()
+        world = coverage.World.from_summary(summary["types"], summary["edges"], declared)
+    evaluations, fired, errors = coverage.case_evaluations(engine, list(case_paths) or [directory / "tests"])
+    doc = coverage.report(engine.rules(), world, evaluations, fired, errors)
+    if fmt == "json":
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        for line in (coverage.markdown if fmt == "markdown" else coverage.table)(doc):
+            click.echo(line)
+    for error in errors:
+        click.echo(f"ERROR: {error}", err=True)
+    failed = coverage.failures(doc, kinds)
+    if failed:
+        click.echo("--fail-on: " + "; ".join(failed), err=True)
+        raise SystemExit(2)

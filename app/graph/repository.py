@@ -244,6 +244,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         row = self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
         return {"total": row["total"], "items": [with_iso(item, "updated_at") for item in row["items"]]}
 
+    def rules_coverage_world(self) -> dict:
+        """Per component type and per linked pair of types, what the graph can present to the rules
+        (cypher/rules_coverage_world.cypher; for app.ruletools.coverage)."""
+        return self.read("rules_coverage_world") or {"types": [], "edges": []}
+
     def count_components(self) -> int:
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 

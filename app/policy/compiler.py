@@ -59,13 +59,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from app.policy.fields import Field
-from app.policy.language import All, AnyOf, Cmp, FieldRef, Not, Rule
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 CATCH_ALL = "_karma_catch_all"
 KIND_KEY = "k"
@@ -88,6 +89,50 @@ NO_SCALAR = "-"  # K:v of an unset/null/list/object value; never a code ("s:", "
 
 _NEG_CMP = {"lt": "$gte", "lte": "$gt", "gt": "$lte", "gte": "$lt"}
 _POS_CMP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
+
+# durable_rules matches a pattern against the value's JSON text, escapes and all: in ``[ \t\r\n]+`` (real
+# tab, CR, LF) it saw the letters t, r, n and a backslash, and a tab in a value was two characters. So the
+# characters JSON escapes (U+0000-U+001F, '"', '\') travel as private-use characters U+F0000 + code, in
+# the pattern and in the value alike (``K:s``); a value holding a character of that reserved block itself
+# has no ``K:s`` and matches no pattern (docs/rules.md, "Patterns").
+RESERVED_BASE = 0xF0000
+_ESCAPED = [chr(c) for c in range(0x20)] + ['"', "\\"]
+_TO_ENGINE = {ord(c): RESERVED_BASE + ord(c) for c in _ESCAPED}
+_RESERVED_RE = re.compile(f"[{chr(RESERVED_BASE)}-{chr(RESERVED_BASE + 0x5F)}]")
+
+
+# A backslash reaches durable as JSON's "\\\\", so "\\*" would be a backslash repeated: an escaped
+# metacharacter becomes a one-character class ("[*]"), which also takes a quantifier; "]" outside a class
+# is a literal (and "[]]" is not supported), "\\\\" the backslash's stand-in.
+_ESCAPE_TO_ENGINE = {c: f"[{c}]" for c in ".|?*+()[{}"} | {"]": "]", "\\": chr(RESERVED_BASE + 0x5C)}
+
+
+def engine_text(value: str) -> str | None:
+    """A string as the pattern matcher sees it (None: it holds a reserved character; no pattern matches)."""
+    if _RESERVED_RE.search(value):
+        return None
+    return value.translate(_TO_ENGINE)
+
+
+def engine_pattern(pattern: str) -> str:
+    """A validated pattern (app.policy.language.regex_problem) as durable_rules must read it to mean what
+    it says: in the matcher's alphabet (see engine_text), escapes as one-character classes."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            nxt = pattern[i + 1]
+            out.append(_ESCAPE_TO_ENGINE[nxt])
+            i += 2
+        elif c == "[":
+            end = pattern.index("]", i + 1)
+            out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE) + "]")
+            i = end + 1
+        else:
+            out.append(c.translate(_TO_ENGINE))
+            i += 1
+    return "".join(out)
+
 
 TRUE = [[]]  # DNF: one empty conjunct
 FALSE = []  # DNF: no conjunct
@@ -245,12 +290,13 @@ class _RuleCompiler:
         if op in _POS_CMP:
             k = self.key(fld, N)
             if neg:
-                return [[self._unset(k)], [{_NEG_CMP[op]: {k: v}}]]
-            return [[{_POS_CMP[op]: {k: v}}]]
+                op = {"lt": "gte", "lte": "gt", "gt": "lte", "gte": "lt"}[op]
+                return [[self._unset(k)], [_order_test(op, k, v)]]
+            return [[_order_test(op, k, v)]]
         if op == "matches":
             if neg:  # the language refuses this; never compile a wrong condition
                 raise CompileError(f"{self.source}.when", "matches cannot be negated")
-            return [[{"$mt": {self.key(fld, S): v}}]]
+            return [[{"$mt": {self.key(fld, S): engine_pattern(v)}}]]
         if op in ("contains", "contains_any", "contains_all"):
             return self._contains(fld, v if op != "contains" else (v,), neg, op == "contains_all")
         if op == "exists":
@@ -264,6 +310,23 @@ class _RuleCompiler:
     @staticmethod
     def _unset(k: str) -> dict:
         return {"$nex": {k: 1}}
+
+
+def _order_test(op: str, key: str, value) -> dict:
+    """``{"$lt": {key: value}}`` with a literal durable_rules' JSON reader takes exactly.
+
+    Its reader wants a fraction before an exponent: ``1e-05`` (a float's own text) fails, ``1.0e-05`` is
+    fine, but json.dumps always writes the float's repr. Floats are discrete, so the comparison moves to
+    the neighbouring float, whose repr has all its digits: ``v > 1e-05`` is ``v >= next_up(1e-05)``.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # durable compares an int with a float as doubles: 2**53 + 1 > 2.0**53 fails
+    if isinstance(value, float) and "e" in repr(value) and "." not in repr(value):
+        if op in ("gt", "lte"):
+            op, value = {"gt": "gte", "lte": "lt"}[op], math.nextafter(value, math.inf)
+        else:
+            op, value = {"lt": "lte", "gte": "gt"}[op], math.nextafter(value, -math.inf)
+    return {_POS_CMP[op]: {key: value}}
 
 
 def _normalise(dnf: list) -> list[list[dict]]:

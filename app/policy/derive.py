@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code
 from app.policy.fields import build
-from app.policy.language import All, AnyOf, Cmp, FieldRef, Not
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not
 from app.policy.template import lookup
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

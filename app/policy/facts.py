@@ -8,8 +8,25 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import secrets
 
-from app.policy.compiler import KIND_KEY, LEN, NO_SCALAR, TREE_KEY, L, N, S, T, V, code, disc_text, disc_way, fnv1
+from app.policy.compiler import (
+    KIND_KEY,
+    LEN,
+    NO_SCALAR,
+    TREE_KEY,
+    L,
+    N,
+    S,
+    T,
+    V,
+    code,
+    disc_text,
+    disc_way,
+    engine_text,
+    fnv1,
+)
 from app.policy.language import PolicyEvaluationError
 
 _INT_LIMIT = 2**63
@@ -17,9 +34,31 @@ _SUFFIXES = (V, N, S, T, LEN, L)
 
 
 def _number_ok(value) -> bool:
+    """A number the engine holds: finite and inside int64's open range, floats too (docs/rules.md)."""
+    return (not isinstance(value, float) or math.isfinite(value)) and -_INT_LIMIT < value < _INT_LIMIT
+
+
+# durable_rules' JSON reader wants a fraction before an exponent: ``1e-05`` (Python's and JSON's text for
+# that float) crashes the process when asserted, ``1.0e-05`` is read exactly. json.dumps always writes a
+# float's repr, so such a float travels as a marked string and :func:`engine_json` writes it as a number.
+_MARK = "\x00karma-number-" + secrets.token_hex(8) + ":"
+_MARKED = re.compile(r'"\\u0000karma-number-' + _MARK[len("\x00karma-number-") : -1] + r':([-+.0-9e]+)"')
+
+
+def _engine_number(value):
     if isinstance(value, float):
-        return math.isfinite(value)
-    return -_INT_LIMIT < value < _INT_LIMIT
+        if value.is_integer():
+            return int(value)  # durable compares int with float as doubles (2**53 + 1 > 2.0**53 fails)
+        text = repr(value)
+        if "e" in text and "." not in text:
+            return _MARK + text.replace("e", ".0e")
+    return value
+
+
+def engine_json(flat_facts: list[dict]) -> str:
+    """The JSON text durable_rules reads for flat facts (every number in a form its reader takes)."""
+    text = json.dumps(flat_facts, ensure_ascii=False)
+    return _MARKED.sub(r"\1", text) if "karma-number-" in text else text
 
 
 def _clean(value):
@@ -79,9 +118,11 @@ def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> No
     if kt:
         out[kt] = 1
     if kn and isinstance(value, (int, float)) and not isinstance(value, bool):
-        out[kn] = value
+        out[kn] = _engine_number(value)
     if ks and isinstance(value, str):
-        out[ks] = value
+        text = engine_text(value)
+        if text is not None:
+            out[ks] = text
     if disc and scalar is not None:
         text = disc_text(scalar)
         if text is not None:  # a value no rule can name (odd characters, too long) indexes nothing

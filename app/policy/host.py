@@ -37,6 +37,7 @@ import durable_rules_engine
 from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
+from app.policy.facts import engine_json
 from app.reliability import deadline
 from app.policy.language import PolicyEvaluationError
 
@@ -189,7 +190,7 @@ def run(name: str, flat_facts: list[dict]) -> list[tuple[str, str]]:
         for fact in flat_facts:
             fact["sid"] = SESSION
             fact["id"] = prefix + fact["id"]
-        payload = json.dumps(flat_facts, ensure_ascii=False)
+        payload = engine_json(flat_facts)
         hits: list[tuple[str, str]] = []
         _COLLECTOR = hits
         try:

@@ -17,7 +17,7 @@ import hashlib
 import ipaddress
 import math
 import re
-from dataclasses import dataclass, field
+import sys
 
 from app.policy import remedies as remedy_language
 from app.policy import template
@@ -35,6 +35,7 @@ from app.policy.fields import (
     zone_problem,
 )
 from app.policy.fields import suggest as _suggest
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
@@ -89,57 +90,6 @@ class PolicyEvaluationError(RuntimeError):
     """durable_rules failed while evaluating facts (the caller must not treat this as 'allowed')."""
 
 
-# ----------------------------------------------------------------------------------------------- the tree
-@dataclass(frozen=True)
-class Cmp:
-    field: Field
-    op: str
-    value: object  # scalar, tuple of scalars, bool (exists/empty) or pattern string
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """An operand that is another fact field: ``{eq: {field: change.new.vpc_nickname}}``."""
-
-    field: Field
-
-
-@dataclass(frozen=True)
-class All:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Not:
-    item: object
-
-
-@dataclass
-class Rule:
-    id: str
-    description: str
-    effect: str
-    when: object
-    message: list  # template parts, see app.policy.template
-    message_text: str
-    scope: str  # "impacted" (one decision per matching impacted row) or "change"
-    file: str  # the file name, e.g. "subnets.yaml"
-    source: str  # "<file path>: rules[i]", for error messages
-    index: int
-    enabled: bool = True
-    fields: set = field(default_factory=set)
-    approver_role: str | None = None  # require_approval only: who may approve (default: approver)
-    counts: dict = field(default_factory=dict)  # count key -> (row section, filter tree), see derive
-    overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
-    zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
-    remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
-
-
 # ----------------------------------------------------------------------------------------------- helpers
 def type_name(value) -> str:
     if value is None:
@@ -169,6 +119,17 @@ def is_number(value) -> bool:
         and not isinstance(value, bool)
         and (not isinstance(value, float) or math.isfinite(value))
     )
+
+
+def number_problem(value) -> str | None:
+    """Why the engine cannot hold this number literal exactly (None when it can)."""
+    if not is_number(value):
+        return None
+    if not -(2**63) < value < 2**63:
+        return f"{value!r} is outside the engine's number range (-2^63, 2^63); values beyond it count as unset"
+    if isinstance(value, float) and value != 0 and abs(value) < sys.float_info.min:
+        return f"{value!r} is a subnormal number, which durable_rules cannot read"
+    return None
 
 
 def is_scalar(value) -> bool:
@@ -203,6 +164,8 @@ def regex_problem(pattern: str) -> str | None:
     """
     if pattern == "":
         return "empty pattern (use empty: true to test for an empty value)"
+    if any(0xF0000 <= ord(ch) <= 0xF005F for ch in pattern):
+        return "characters U+F0000-U+F005F are reserved (the engine's stand-ins for escaped characters)"
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
@@ -237,6 +200,9 @@ def regex_problem(pattern: str) -> str | None:
                 return "escapes and '[' are not supported inside [...]"
             if body.startswith("-"):
                 return "'-' is only allowed as the last character of a [...] class"
+            problem = _class_range_problem(body)
+            if problem:
+                return problem
             i = end + 1
             continue
         i += 1
@@ -244,6 +210,26 @@ def regex_problem(pattern: str) -> str | None:
         re.compile(pattern)
     except re.error as exc:
         return f"invalid pattern: {exc}"
+    return None
+
+
+_JSON_ESCAPED = {'"', "\\"} | {chr(c) for c in range(0x20)}
+
+
+def _class_range_problem(body: str) -> str | None:
+    """A range mixing characters JSON escapes (controls, '"', '\\') with others, e.g. [ -~]: the engine
+    sees those characters as stand-ins outside the range (app.policy.compiler.engine_text)."""
+    for m in re.finditer(r"(.)-(.)", body, re.DOTALL):
+        lo, hi = ord(m.group(1)), ord(m.group(2))
+        if lo > hi:
+            return f"range {m.group(0)!r} in [...] is backwards"
+        spanned = {chr(c) for c in (*range(lo, min(hi, 0x5C) + 1),)} & _JSON_ESCAPED
+        if spanned and not (hi < 0x20):
+            return (
+                f"range {m.group(0)!r} in [...] includes {', '.join(repr(c) for c in sorted(spanned))} "
+                "together with other characters; durable_rules cannot match that range: split it around "
+                "them (e.g. [ !#-Z] for printable ASCII up to Z, and the others you need beside it)"
+            )
     return None
 
 
@@ -608,6 +594,9 @@ class _Parser:
             or (want is str and isinstance(value, str))
             or (want is bool and isinstance(value, bool))
         )
+        if ok and number_problem(value):
+            self.errors.add(path, number_problem(value))
+            return False
         if not ok:
             wanted = "a number" if want == "number" else f"a {fld.ftype}"
             hint = ""
@@ -644,6 +633,9 @@ class _Parser:
         if op in ("lt", "lte", "gt", "gte"):
             if not is_number(value):
                 self.errors.add(path, f"expected a number, got {type_name(value)}")
+                return None
+            if number_problem(value):
+                self.errors.add(path, number_problem(value))
                 return None
             return Cmp(fld, op, value)
         if op == "matches":

@@ -16,7 +16,7 @@ import yaml
 
 from app.policy import host
 from app.policy.derive import Derivations
-from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules
+from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
 from app.policy.language import Errors, Rule, RuleFileError, parse_document
 
 SUFFIXES = (".yaml", ".yml")
@@ -132,7 +132,7 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         file_rules, regexes = parse_document(doc, src.path.name, errors)
         for path, pattern in regexes:
-            problem = host.regex_error(pattern)
+            problem = host.regex_error(engine_pattern(pattern))
             if problem:
                 errors.add(path, problem)
         for rule in file_rules:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from app.policy import template
+from app.policy.tree import All, AnyOf, Cmp, Not
 
 NON_EMPTY = "non-empty"  # the wait is for any published value
 
@@ -28,8 +29,6 @@ class RuntimeTest:
 
 def runtime_tests(when) -> list[RuntimeTest] | None:
     """The impacted runtime tests of a condition; None when one is negated (nothing safe to derive)."""
-    from app.policy.language import All, AnyOf, Cmp, Not  # noqa: PLC0415 - language imports this module
-
     found: list[RuntimeTest] = []
 
     def walk(node, negated: bool) -> bool:

@@ -60,6 +60,7 @@ ENDPOINT_ACTIONS = {
     "components.put_runtime": "report",
     "ops.rules_status": "admin",
     "ops.rules_reload": "admin",
+    "ops.rules_coverage": "admin",
     "observability.metrics": "metrics",
     "notifications.outbox_list": "admin",
     "notifications.outbox_get": "admin",

@@ -27,7 +27,7 @@ TEST_RUNS = 3
 
 def rules_test(rules_dir: Path) -> dict:
     """Run the shipped case files `TEST_RUNS` times: the wall time of one run and cases per second."""
-    from app.policy import rule_tests  # noqa: PLC0415
+    from app.ruletools import cases as rule_tests  # noqa: PLC0415
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
 
     engine = PolicyEngine(rules_dir)
@@ -80,7 +80,7 @@ def make_history(
 
 def replay(repo, rules_dir: Path) -> dict:
     """One `karma rules replay` pass over the whole history with the rule set of `rules_dir`."""
-    from app.policy import replay as replaying  # noqa: PLC0415
+    from app.ruletools import replay as replaying  # noqa: PLC0415
     from app.policy.engine import PolicyEngine  # noqa: PLC0415
 
     engine = PolicyEngine(rules_dir)

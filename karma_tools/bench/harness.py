@@ -753,6 +753,15 @@ def _authoring(state: Run, cfg: BenchConfig, client, driver, repo, requests: Req
                 f"  replay, {r['rules']} rules: {r['entries']:,} requests in {r['wall_s']} s "
                 f"({r['requests_per_s']} requests/s, {r['changed']} changed)"
             )
+        out["differential"] = bench_rules.differential()
+        d = out["differential"]
+        _echo(
+            f"  differential corpus: {d['cases']} cases, {d['cases_per_second']} cases/s, "
+            f"{d['disagreements']} disagreements"
+        )
+        out["coverage"] = [bench_rules.coverage(repo, rules, REPO_ROOT / "types") for rules in (cfg.rules_dir, big)]
+        for c in out["coverage"]:
+            _echo(f"  rules coverage, {c['rules']} rules on {c['components']:,} components: {c['wall_s']} s")
     except Exception as exc:  # noqa: BLE001
         state.error("authoring", exc)
     return out

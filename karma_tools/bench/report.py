@@ -164,6 +164,17 @@ def table(data: dict) -> str:
                 f"`rules replay` with {r['rules']} rules: {r['entries']:,} audited requests in "
                 f"{_fmt(r['wall_s'])} s ({_fmt(r['requests_per_s'], 1)} requests/s)"
             )
+    if auth.get("differential"):
+        d = auth["differential"]
+        lines.append(
+            f"Differential corpus (engine vs oracle): {d['cases']:,} cases at {_fmt(d['cases_per_second'], 1)} "
+            f"cases/s, {d['disagreements']} disagreements"
+        )
+    for c in auth.get("coverage") or []:
+        lines.append(
+            f"`rules coverage` with {c['rules']} rules on {c['components']:,} components: {_fmt(c['wall_s'])} s "
+            f"(graph summary {_fmt(c['query_s'])} s, {c['cases']} cases {_fmt(c['cases_s'])} s)"
+        )
     rt = data.get("round_trips")
     if rt and rt.get("rows"):
         lines += ["", "## Bolt round trips", "", "| rules | probe | affected | plan | apply |", "|---|---|---|---|---|"]

@@ -13,6 +13,7 @@ none rejects: the request is the same whatever the rule count.
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import yaml
@@ -263,3 +264,50 @@ def write(directory: Path, n: int, seed: int = 7, per_file: int = 50) -> Path:
             encoding="utf-8",
         )
     return directory
+
+
+# ------------------------------------------------------------------------------------------ issue 20 figures
+DIFFERENTIAL_EXAMPLES = 150  # generated rule files per corpus (general and patterns) in `make bench`
+
+
+def differential(examples: int = DIFFERENTIAL_EXAMPLES) -> dict:
+    """The differential corpus (engine vs oracle, karma_tools/rulecorpus): cases per second, disagreements."""
+    from karma_tools.rulecorpus.corpus import run  # noqa: PLC0415 - hypothesis, only when measured
+
+    started = time.perf_counter()
+    tally = run(examples)
+    out = tally.to_dict()
+    out["wall_s"] = round(time.perf_counter() - started, 2)
+    return out
+
+
+def coverage(repo, rules_dir: Path, types_dir: Path) -> dict:
+    """`karma rules coverage` on the bench graph for one rule set: the graph summary query, the cases of
+    ``rules_dir/tests`` (if any), the per-rule report; wall time of each."""
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415
+    from app.ruletools import coverage as cov  # noqa: PLC0415
+
+    engine = PolicyEngine(rules_dir)
+    engine.load()
+    declared = cov.declared_types(types_dir)
+    started = time.perf_counter()
+    summary = repo.rules_coverage_world()
+    world = cov.World.from_summary(summary["types"], summary["edges"], declared)
+    query_s = time.perf_counter() - started
+    tests = rules_dir / "tests"
+    evaluations, fired, errors = cov.case_evaluations(engine, [tests]) if tests.is_dir() else ([], {}, [])
+    cases_s = time.perf_counter() - started - query_s
+    doc = cov.report(engine.rules(), world, evaluations, fired, errors)
+    wall_s = time.perf_counter() - started
+    return {
+        "rules": engine.rule_count,
+        "components": doc["summary"]["graph_components"],
+        "cases": doc["summary"]["cases"],
+        "dead": len(doc["summary"]["dead"]),
+        "uncovered": len(doc["summary"]["uncovered"]),
+        "shadowed": len(doc["summary"]["shadowed"]),
+        "query_s": round(query_s, 3),
+        "cases_s": round(cases_s, 3),
+        "report_s": round(wall_s - query_s - cases_s, 3),
+        "wall_s": round(wall_s, 3),
+    }

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.policy import PolicyEngine
-from app.policy.replay import outcome
-from app.policy.rule_tests import evaluate, read_cases
+from app.ruletools.replay import outcome
+from app.ruletools.cases import evaluate, read_cases
 from app.settings import REPO_ROOT, Settings
 from tests.conftest import AuthClient, wipe
 

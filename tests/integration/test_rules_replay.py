@@ -7,7 +7,7 @@ import json
 import shutil
 
 from app.policy import PolicyEngine
-from app.policy.replay import Summary, replay_entry
+from app.ruletools.replay import Summary, replay_entry
 from app.settings import REPO_ROOT
 from tests.integration.conftest import karma
 
@@ -121,6 +121,15 @@ def test_the_replay_command(client, service_env, tmp_path):
     proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--component", "subnet/nope")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"0 audited request(s) replayed" in out
+    # a rules pull request's gate: any changed decision exits 2, and says which request, rule, before -> after
+    proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--environment", "dev", "--fail-on-change")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err.decode()[-2000:]
+    assert b"rejected -> applied" in out and b"- reject subnet-change-with-running-instance" in out
+    assert b"--fail-on-change: 3 request(s) with different decisions" in err
+    proc = karma(service_env, "rules", "replay", "--environment", "dev", "--fail-on-change")  # the live rules
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out + err).decode()[-2000:]
 
 
 def test_a_change_set_keeps_each_operations_facts_and_is_replayed_per_operation(client, repo, tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from app.policy.replay import COMPRESS_ABOVE, Summary, facts_of, outcome, record, replay_entry
+from app.policy.record import COMPRESS_ABOVE, facts_of, record
+from app.ruletools.replay import Summary, outcome, replay_entry
 from test_policy_support import BASTION, change, engine_for, facts, impacted, rule_yaml, sibling
 
 AT = datetime(2026, 12, 4, 14, 30, tzinfo=timezone.utc)

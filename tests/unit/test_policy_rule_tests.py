@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from app.cli.rules import rules_cli
 from app.policy import loader
-from app.policy.rule_tests import read_cases
+from app.ruletools.cases import read_cases
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -169,3 +169,24 @@ def test_a_broken_fixture_is_a_failure_naming_the_component(tmp_path):
         "fixture: components[0] (subnet/s): config.vpc_nickname: references unknown component 'vpc/missing'"
         in result.output
     )
+
+
+def test_an_unexpected_invalid_says_why(tmp_path):
+    write(tmp_path / "rules" / "r.yaml", RULE)
+    cases = CASES.replace("expect: {status: invalid}", "expect: {status: applied}")
+    write(tmp_path / "rules" / "tests" / "t.yaml", cases)
+    result = run("--rules", str(tmp_path / "rules"))
+    line = next(x for x in result.output.splitlines() if "expected applied, got invalid" in x)
+    assert "nope" in line, result.output  # the service's validation message names the key
+
+
+def test_rules_test_runs_from_a_copied_rules_directory(tmp_path, monkeypatch):
+    """Case files name their seed relative to themselves (../../seed/…); a rules directory copied out of
+    the project (a pull request's checkout) finds it from the working directory."""
+    import shutil
+
+    copy = shutil.copytree(RULES, tmp_path / "elsewhere" / "rules")
+    monkeypatch.chdir(RULES.parent)
+    result = run("--rules", str(copy))
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "FAIL" not in result.output

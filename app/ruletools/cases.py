@@ -19,7 +19,7 @@ A test file::
                component: ec2-instance/karma-dev-bastion, message: "is running in"}
 
 A case runs :func:`app.changes.pipeline.analyse` — validation, merge, diff, impact, facts, durable_rules —
-on the context :class:`app.policy.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
+on the context :class:`app.ruletools.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
 it decides exactly as the service's ``/plan`` and ``/request-change`` would on that graph; it never talks
 to Neo4j. ``change`` is today's single-component body; ``changes: [...]`` is reserved for change sets.
 """
@@ -43,7 +43,7 @@ from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.sets import reference_values as set_reference_values
 from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
-from app.policy.fixture import FixtureGraph
+from app.ruletools.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.seeding import SeedError, read_file
 
@@ -152,7 +152,7 @@ def _fixture(raw, base: Path, where: str, errors: list[str]) -> dict | None:
     doc = {"components": [], "edges": []}
     if "seed" in raw:
         try:
-            seed = read_file(base / str(raw["seed"]))
+            seed = read_file(_seed_path(base, str(raw["seed"])))
         except SeedError as exc:
             errors.extend(f"{where}.seed: {e}" for e in exc.errors)
             return None
@@ -171,6 +171,16 @@ def _fixture(raw, base: Path, where: str, errors: list[str]) -> dict | None:
             doc[key] = [c for c in doc[key] if not (isinstance(c, dict) and c.get("id") in ids)]
         doc[key] += items
     return None if unknown else doc
+
+
+def _seed_path(base: Path, name: str) -> Path:
+    """A fixture's seed file: relative to the case file; for a rules directory copied out of the project
+    (a rules pull request's checkout), else relative to the working directory."""
+    here = base / name
+    if here.exists() or Path(name).is_absolute():
+        return here
+    fallback = Path.cwd() / Path(*[p for p in Path(name).parts if p != ".."])
+    return fallback if fallback.exists() else here
 
 
 def _decisions(raw, where: str, errors: list[str]) -> list[dict] | None:
@@ -336,6 +346,12 @@ def request_of(case: Case) -> ChangeRequest:
 
 def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
     """(status, decisions) the service would give this change on the case's graph (nothing is written)."""
+    status, decisions, _why = judged(case, policy)
+    return status, decisions
+
+
+def judged(case: Case, policy) -> tuple[str, list[dict], str | None]:
+    """(status, decisions, why): ``why`` is the service's own message for an invalid or not_found change."""
     graph = FixtureGraph(case.fixture)
     graph.assume_runtime(case.assume.get("runtime") or {})
     if "changes" in case.change:
@@ -345,13 +361,19 @@ def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
         ctx = graph.context(request.component, reference_ids(request), reference_values(request))
         analysis = analyse(request, ctx, mode="full", policy=policy, now=case.at)
     except KarmaError as exc:
-        return ("not_found" if exc.status == 404 else "invalid"), []
+        return ("not_found" if exc.status == 404 else "invalid"), [], _why(exc)
     if not analysis.diff:
-        return "invalid", []  # the service refuses a change that changes nothing (422)
-    return analysis.status(), analysis.decisions
+        return "invalid", [], "the change changes nothing (the service answers 422)"
+    return analysis.status(), analysis.decisions, None
 
 
-def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[dict]]:
+def _why(exc: Exception) -> str:
+    details = getattr(exc, "details", None) or getattr(exc, "errors", None)
+    text = str(getattr(exc, "message", None) or exc)
+    return f"{text} {details}" if details and str(details) not in text else text
+
+
+def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[dict], str | None]:
     """A change-set case: the gate's set analysis on the fixture's context (nothing is written)."""
     try:
         change_set = ChangeSet.from_dict({"on_blocked": "reject", **case.change})
@@ -363,8 +385,8 @@ def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[di
         )
         analysis = analyse_set(change_set, ctx, mode="full", policy=policy, now=case.at)
     except (KarmaError, TypeError) as exc:
-        return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), []
-    return analysis.status(), analysis.decisions
+        return ("not_found" if getattr(exc, "status", None) == 404 else "invalid"), [], _why(exc)
+    return analysis.status(), analysis.decisions, None
 
 
 def rendered_remedies(case: Case, policy) -> list[dict]:
@@ -470,7 +492,7 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
 def run_case(case: Case, policy) -> Outcome:
     started = time.perf_counter()
     try:
-        status, decisions = evaluate(case, policy)
+        status, decisions, why = judged(case, policy)
     except SeedError as exc:
         return Outcome(
             case,
@@ -482,6 +504,8 @@ def run_case(case: Case, policy) -> Outcome:
             seconds=time.perf_counter() - started,
         )
     problems, diff = check(case, status, decisions)
+    if why and status != case.expect.get("status", status):
+        problems = [f"{p} ({why})" if p.startswith("status:") else p for p in problems]
     if "remedies" in case.expect:
         rendered = rendered_remedies(case, policy)
         for e in case.expect["remedies"]:

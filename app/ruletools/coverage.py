@@ -1,0 +1,498 @@
+"""``karma rules coverage`` / ``GET /rules/coverage``: what each rule can meet on the live graph, which test
+cases exercise it, whether the cases really test each of its conditions, and whether it can matter.
+
+For each rule (docs/rules.md, "Rule coverage"):
+
+* **reachable** — the rule's condition in disjunctive normal form; an alternative needs a changed component
+  of some types (``change.type`` / ``component.type``), impacted components of some types reached from it
+  (``impacted.type``, along the impact flows between types that the graph's edges give), environments, and
+  config / runtime keys present (a positive test on ``component.config.x`` needs a component with ``x``).
+  Counted against a summary of the graph (per type: components, environments, config and runtime keys seen;
+  per pair of types: impact flows), and the declared types (types/). No alternative satisfiable: **dead**,
+  with the reason of the first alternative;
+* **cases** — which cases of ``rules/tests`` make it fire, which do not;
+* **mutations** — each condition flipped (``not``) and removed in turn, evaluated by the oracle on the facts
+  every case produced: a mutation no case notices means the cases do not test that condition;
+* **shadowed** — another rule at least as strong holds whenever this one does (each alternative of this
+  rule contains every test of an alternative of the other), so this one never changes an outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from app.graph.codec import loads
+from app.policy.language import SEVERITY
+from app.policy.tree import All, AnyOf, Cmp, Not
+from app.ruletools import oracle
+
+MAX_ALTERNATIVES = 64
+FAIL_ON = ("dead", "uncovered", "untested", "shadowed")
+
+
+# ------------------------------------------------------------------------------------------------ the graph
+@dataclass
+class TypeStats:
+    components: int = 0
+    environments: set = field(default_factory=set)
+    config_keys: set = field(default_factory=set)
+    runtime_keys: set = field(default_factory=set)
+
+
+@dataclass
+class World:
+    """What the graph can present: per type, and the impact flows (a change to A reaches B) between types."""
+
+    types: dict = field(default_factory=dict)  # type -> TypeStats
+    flows: set = field(default_factory=set)  # (from type, to type), one hop
+    declared: dict = field(default_factory=dict)  # type -> (config keys, closed, runtime outputs); {} = unknown
+
+    @classmethod
+    def from_summary(cls, rows: list[dict], edges: list[dict], declared: dict | None = None) -> World:
+        """From cypher/rules_coverage_world.cypher's record (type rows, edge rows)."""
+        world = cls(declared=declared or {})
+        for row in rows:
+            world.types[row["type"]] = TypeStats(
+                row["components"], set(row["environments"]), set(row["config_keys"]), set(row["runtime_keys"])
+            )
+        for e in edges:
+            world.add_edge(e["source_type"], e["kind"], e["target_type"])
+        return world
+
+    @classmethod
+    def from_components(cls, components: list[dict], edges: list[dict], declared: dict | None = None) -> World:
+        """From components ({id, type, environment, config, runtime}) and edges ({source, target, kind})."""
+        world, type_of = cls(declared=declared or {}), {}
+        for c in components:
+            stats = world.types.setdefault(c["type"], TypeStats())
+            stats.components += 1
+            stats.environments.add(c["environment"])
+            stats.config_keys |= set(c.get("config") or {})
+            stats.runtime_keys |= set(c.get("runtime") or {})
+            type_of[c["id"]] = c["type"]
+        for e in edges:
+            if e["source"] in type_of and e["target"] in type_of:
+                world.add_edge(type_of[e["source"]], e["kind"], type_of[e["target"]])
+        return world
+
+    def add_edge(self, source_type: str, kind: str, target_type: str) -> None:
+        # depends_on / consumes_runtime_from: a change to the target reaches the source; emits_runtime_to:
+        # a change to the source reaches the target (app/components/registry.py, EDGE_KINDS)
+        if kind == "emits_runtime_to":
+            self.flows.add((source_type, target_type))
+        else:
+            self.flows.add((target_type, source_type))
+
+    def reached_from(self, start: str) -> dict[str, list[str]]:
+        """Types a change to ``start`` can reach, each with one type path (over-approximated: any hops)."""
+        paths, frontier = {start: [start]}, [start]
+        while frontier:
+            nxt = []
+            for t in frontier:
+                for a, b in sorted(self.flows):
+                    if a == t and b not in paths:
+                        paths[b] = paths[t] + [b]
+                        nxt.append(b)
+            frontier = nxt
+        paths.pop(start)
+        return paths
+
+
+# ------------------------------------------------------------------------------------------------ DNF
+def _dnf(node, neg: bool = False) -> list[list[tuple[Cmp, bool]]]:
+    """Alternatives, each a list of (test, negated)."""
+    if isinstance(node, Cmp):
+        return [[(node, neg)]]
+    if isinstance(node, Not):
+        return _dnf(node.item, not neg)
+    parts = [_dnf(i, neg) for i in node.items]
+    conj = isinstance(node, All) != neg
+    if not conj:
+        return [a for p in parts for a in p][:MAX_ALTERNATIVES]
+    out = [[]]
+    for p in parts:
+        out = [a + b for a in out for b in p][:MAX_ALTERNATIVES]
+    return out
+
+
+def _values(c: Cmp, neg: bool):
+    """The values a positive eq/in allows (None: any)."""
+    if neg or c.op not in ("eq", "in") or not isinstance(c.value, (str, tuple)):
+        return None
+    return set(c.value) if isinstance(c.value, tuple) else {c.value}
+
+
+_NEEDS_VALUE = ("eq", "in", "lt", "lte", "gt", "gte", "matches", "contains", "contains_any", "contains_all")
+
+
+def _needs_present(c: Cmp, neg: bool) -> bool:
+    if c.op == "exists":
+        return c.value != neg
+    if c.op == "empty":
+        return c.value == neg
+    return not neg and c.op in _NEEDS_VALUE and not hasattr(c.value, "field")
+
+
+@dataclass
+class Reach:
+    components: int = 0
+    types: list = field(default_factory=list)
+    paths: list = field(default_factory=list)
+    dead: bool = False
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "components": self.components,
+            "types": self.types,
+            "paths": self.paths,
+            "dead": self.dead,
+            "reason": self.reason,
+        }
+
+
+def _alternative(rule, alt, world: World, reached: dict) -> tuple[int, list, list, str | None]:
+    """(components, types, paths, reason when impossible) for one alternative of a rule."""
+    want = {"change": None, "impacted": None}
+    envs = {"change": None, "impacted": None}
+    keys = {"change": {"config": set(), "runtime": set()}, "impacted": {"config": set(), "runtime": set()}}
+    for c, neg in alt:
+        sec, path = c.field.section, c.field.path
+        side = "impacted" if sec == "impacted" else "change"
+        if sec not in ("change", "component", "impacted"):
+            continue
+        allowed = _values(c, neg)
+        if path == ("type",) and allowed is not None:
+            want[side] = allowed if want[side] is None else want[side] & allowed
+        elif path == ("environment",) and allowed is not None:
+            envs[side] = allowed if envs[side] is None else envs[side] & allowed
+        elif len(path) >= 2 and _needs_present(c, neg):
+            head = {"new": "config", "old": "config", "config": "config", "runtime": "runtime"}.get(path[0])
+            if head:
+                keys[side][head].add(path[1])
+    change_types = set(world.types) if want["change"] is None else want["change"]
+    problems = []
+    candidates = []
+    for t in sorted(change_types):
+        why = _type_problem(t, envs["change"], keys["change"], world)
+        (problems.append(why) if why else candidates.append(t))
+    if not candidates:
+        return 0, [], [], _first(problems, f"no component of type {', '.join(sorted(change_types))} on the graph")
+    if rule.scope != "impacted":
+        return sum(world.types[t].components for t in candidates), candidates, [], None
+    n, types, paths = 0, set(), []
+    for t in candidates:
+        if t not in reached:
+            reached[t] = world.reached_from(t)
+        for target, path in reached[t].items():
+            if want["impacted"] is not None and target not in want["impacted"]:
+                continue
+            why = _type_problem(target, envs["impacted"], keys["impacted"], world)
+            if why:
+                problems.append(f"impacted {why}")
+                continue
+            n += world.types[target].components
+            types.add(target)
+            paths.append(" <- ".join(path))
+    if not types:
+        wanted = ", ".join(sorted(want["impacted"])) if want["impacted"] else "any type"
+        default = f"a change to {', '.join(candidates)} reaches no component of {wanted}"
+        return 0, [], [], _first(problems, default)
+    return n, sorted(types), sorted(set(paths)), None
+
+
+def _first(problems: list, default: str) -> str:
+    return problems[0] if problems else default
+
+
+def _type_problem(t: str, envs, keys: dict, world: World) -> str | None:
+    stats = world.types.get(t)
+    if world.declared and t not in world.declared:
+        return f"type {t!r} is not a declared type"
+    if stats is None:
+        return f"no component of type {t!r} on the graph"
+    if envs is not None and not envs & stats.environments:
+        return f"no {t} in environment {', '.join(sorted(envs))}"
+    declared = world.declared.get(t)
+    for key in sorted(keys["config"]):
+        if key not in stats.config_keys and (declared is None or (declared[1] and key not in declared[0])):
+            return f"no {t} has config key {key!r}" + (" and its type does not allow it" if declared else "")
+    for key in sorted(keys["runtime"]):
+        if key not in stats.runtime_keys and (declared is None or key not in declared[2]):
+            return f"no {t} publishes runtime output {key!r}"
+    return None
+
+
+def reachability(rule, world: World, alts: list | None = None, reached: dict | None = None) -> Reach:
+    alts = alts if alts is not None else _dnf(rule.when)
+    out, reasons = Reach(), []
+    for alt in alts:
+        n, types, paths, reason = _alternative(rule, alt, world, {} if reached is None else reached)
+        if reason:
+            reasons.append(reason)
+            continue
+        out.components += n
+        out.types = sorted(set(out.types) | set(types))
+        out.paths = sorted(set(out.paths) | set(paths))
+    if not out.types:
+        out.dead, out.reason = True, reasons[0] if reasons else "no alternative can hold"
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ cases
+@dataclass
+class Evaluation:
+    case: str  # "<file>: <case name>"
+    facts: list
+    now: object
+
+
+def case_evaluations(engine, case_paths) -> tuple[list[Evaluation], dict[str, set[str]], list[str]]:
+    """Run the cases through the service's pipeline: (evaluations seen, case -> rules that fired, errors)."""
+    from app.ruletools import cases as rule_cases  # noqa: PLC0415 - the pipeline, only when cases run
+    from app.ruletools.differential import Recorder  # noqa: PLC0415
+
+    evaluations, fired, errors = [], {}, []
+    for path in rule_cases.case_files(case_paths):
+        try:
+            found = rule_cases.read_cases(path)
+        except rule_cases.CaseFileError as exc:
+            errors += exc.errors
+            continue
+        for case in found:
+            recorder = Recorder(engine)
+            outcome = rule_cases.run_case(case, recorder)
+            name = f"{case.file}: {case.name}"
+            fired[name] = {d["rule_id"] for d in outcome.decisions}
+            evaluations += [Evaluation(name, facts, now) for facts, now, _ in recorder.seen]
+    return evaluations, fired, errors
+
+
+def _label(c: Cmp) -> str:
+    value = getattr(c.value, "field", None)
+    shown = value.name if value is not None else (list(c.value) if isinstance(c.value, tuple) else c.value)
+    return f"{c.field.name} {c.op} {shown!r}" if value is None else f"{c.field.name} {c.op} {shown}"
+
+
+def _leaves(node, out=None) -> list[Cmp]:
+    out = [] if out is None else out
+    if isinstance(node, Cmp):
+        out.append(node)
+    elif isinstance(node, Not):
+        _leaves(node.item, out)
+    else:
+        for item in node.items:
+            _leaves(item, out)
+    return out
+
+
+def _replace(node, target, new):
+    if node is target:
+        return new
+    if isinstance(node, Not):
+        return Not(_replace(node.item, target, new))
+    if isinstance(node, (All, AnyOf)):
+        return type(node)(tuple(_replace(i, target, new) for i in node.items))
+    return node
+
+
+def _outcomes(rule, evaluations: list[Evaluation]) -> list[frozenset]:
+    return [frozenset(oracle.fires(rule, e.facts, e.now)) for e in evaluations]
+
+
+def untested_conditions(rule, evaluations: list[Evaluation]) -> list[dict]:
+    """Conditions whose flip or removal no case notices (evaluated by the oracle on the cases' facts)."""
+    base = _outcomes(rule, evaluations)
+    out = []
+    for leaf in _leaves(rule.when):
+        survived = []
+        for name, new in (("flipped", Not(leaf)), ("removed", All(()))):
+            mutant = _Mutant(rule, _replace(rule.when, leaf, new))
+            if _outcomes(mutant, evaluations) == base:
+                survived.append(name)
+        if survived:
+            out.append({"condition": _label(leaf), "survives": survived})
+    return out
+
+
+@dataclass
+class _Mutant:
+    rule: object
+    when: object
+
+    def __getattr__(self, name):
+        return getattr(self.rule, name)
+
+
+# ------------------------------------------------------------------------------------------------ shadowing
+def _implies(a: tuple, b: tuple) -> bool:
+    """Test a (with its negation flag) implies test b."""
+    (ca, na), (cb, nb) = a, b
+    if a == b:
+        return True
+    if na or nb or ca.field != cb.field:
+        return False
+    va, vb = _values(ca, False), _values(cb, False)
+    return va is not None and vb is not None and va <= vb
+
+
+_FIELDS_CACHE: dict = {}
+
+
+def _alt_fields(rule_id: str, alts: list) -> list:
+    key = (rule_id, id(alts))
+    if key not in _FIELDS_CACHE:
+        if len(_FIELDS_CACHE) > 20_000:
+            _FIELDS_CACHE.clear()
+        _FIELDS_CACHE[key] = [frozenset(t[0].field.name for t in o) for o in alts]
+    return _FIELDS_CACHE[key]
+
+
+def shadowed_by(rule, others, dnfs: dict | None = None, index: dict | None = None) -> list[str]:
+    """Rules at least as strong that hold whenever ``rule`` does (alternative subsumption; sound, not complete).
+    ``dnfs``: rule id -> alternatives, computed once for a whole report."""
+    dnfs = dnfs if dnfs is not None else {r.id: _dnf(r.when) for r in [rule, *others]}
+    mine = dnfs[rule.id]
+    my_fields = frozenset(t[0].field.name for alt in mine for t in alt)
+    out = []
+    if index is not None:  # field name -> ids of rules with an alternative testing it (see report)
+        ids = set().union(*(index.get(name, ()) for name in my_fields))
+        others = [o for o in others if o.id in ids]
+    for other in others:
+        if other.id == rule.id or not other.enabled or SEVERITY[other.effect] > SEVERITY[rule.effect]:
+            continue
+        if other.scope == "impacted" and rule.scope != "impacted":
+            continue
+        theirs = dnfs[other.id]
+        if not any(fields <= my_fields for fields in _alt_fields(other.id, theirs)):
+            continue  # every alternative of the other tests a field this rule never tests
+        if all(any(all(any(_implies(t, s) for t in alt) for s in o) for o in theirs) for alt in mine):
+            out.append(other.id)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ report
+def report(rules, world: World, evaluations: list[Evaluation], fired: dict, errors: list | None = None) -> dict:
+    started = time.perf_counter()
+    out = []
+    dnfs = {r.id: _dnf(r.when) for r in rules}
+    index: dict = {}
+    for r in rules:
+        for fields in _alt_fields(r.id, dnfs[r.id]):
+            index.setdefault(min(fields, default=""), set()).add(r.id)
+    reached: dict = {}  # type -> reached types, shared by every rule
+    for rule in sorted(rules, key=lambda r: (r.file, r.index)):
+        cases_fire = sorted(c for c, ids in fired.items() if rule.id in ids)
+        out.append(
+            {
+                "id": rule.id,
+                "file": rule.file,
+                "effect": rule.effect,
+                "reachable": reachability(rule, world, dnfs[rule.id], reached).to_dict(),
+                "cases": {"fire": cases_fire, "not_fire": sorted(c for c in fired if c not in cases_fire)},
+                "untested_conditions": untested_conditions(rule, evaluations) if evaluations else [],
+                "shadowed_by": shadowed_by(rule, rules, dnfs, index),
+            }
+        )
+    summary = {
+        "rules": len(out),
+        "dead": sorted(r["id"] for r in out if r["reachable"]["dead"]),
+        "uncovered": sorted(r["id"] for r in out if not r["cases"]["fire"]),
+        "untested": sorted(r["id"] for r in out if r["untested_conditions"]),
+        "shadowed": sorted(r["id"] for r in out if r["shadowed_by"]),
+        "cases": len(fired),
+        "graph_components": sum(s.components for s in world.types.values()),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return {"summary": summary, "rules": out, "errors": list(errors or [])}
+
+
+def failures(doc: dict, fail_on: list[str]) -> list[str]:
+    """What makes ``--fail-on`` fail: ``<kind>: <rule ids>`` per kind asked for with findings."""
+    return [f"{kind}: {', '.join(doc['summary'][kind])}" for kind in fail_on if doc["summary"].get(kind)]
+
+
+def table(doc: dict) -> list[str]:
+    rows = [("rule", "effect", "reachable", "cases fire/not", "untested", "shadowed by")]
+    for r in doc["rules"]:
+        reach = r["reachable"]
+        rows.append(
+            (
+                r["id"],
+                r["effect"],
+                f"DEAD: {reach['reason']}" if reach["dead"] else f"{reach['components']} ({', '.join(reach['types'])})",
+                f"{len(r['cases']['fire'])}/{len(r['cases']['not_fire'])}",
+                "; ".join(f"{u['condition']} ({'/'.join(u['survives'])})" for u in r["untested_conditions"]) or "-",
+                ", ".join(r["shadowed_by"]) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    s = doc["summary"]
+    lines.append(
+        f"{s['rules']} rules, {s['cases']} cases, {s['graph_components']} components: {len(s['dead'])} dead, "
+        f"{len(s['uncovered'])} uncovered, {len(s['untested'])} with untested conditions, "
+        f"{len(s['shadowed'])} shadowed"
+    )
+    return lines
+
+
+def markdown(doc: dict) -> list[str]:
+    lines = ["| rule | effect | reachable on the graph | cases (fire / not) | untested conditions | shadowed by |"]
+    lines.append("|---|---|---|---|---|---|")
+    for r in doc["rules"]:
+        reach = r["reachable"]
+        where = (
+            f"**dead**: {reach['reason']}" if reach["dead"] else f"{reach['components']} ({', '.join(reach['types'])})"
+        )
+        untested = "<br>".join(f"`{u['condition']}` ({'/'.join(u['survives'])})" for u in r["untested_conditions"])
+        lines.append(
+            f"| `{r['id']}` | {r['effect']} | {where} | {len(r['cases']['fire'])} / {len(r['cases']['not_fire'])} "
+            f"| {untested or '—'} | {', '.join(r['shadowed_by']) or '—'} |"
+        )
+    s = doc["summary"]
+    lines.append("")
+    lines.append(
+        f"**{s['rules']} rules** · {len(s['dead'])} dead · {len(s['uncovered'])} uncovered · "
+        f"{len(s['untested'])} with untested conditions · {len(s['shadowed'])} shadowed"
+    )
+    return lines
+
+
+def declared_types(directory) -> dict:
+    """type -> (config keys, closed, runtime outputs), from the type declarations (types/)."""
+    from app.components.loader import load_directory  # noqa: PLC0415
+
+    return {t.name: (set(t.config_keys), t.closed, set(t.runtime_outputs)) for t in load_directory(directory)}
+
+
+def seed_world(path, declared: dict | None = None) -> World:
+    """The world of a seed file (seed/karma-world.yaml): what the graph holds after `karma seed`."""
+    from app.ruletools.fixture import FixtureGraph  # noqa: PLC0415
+    from app.seeding import read_file  # noqa: PLC0415
+
+    graph = FixtureGraph(read_file(path))
+    components = [{**n, "config": loads(n["config"]), "runtime": loads(n["runtime"])} for n in graph.nodes.values()]
+    return World.from_components(components, graph.edges, declared)
+
+
+class CoverageService:
+    """GET /rules/coverage: the live graph's summary read per request (one aggregate query); the cases run
+    once per rule-set fingerprint (they do not depend on the graph) and are kept."""
+
+    def __init__(self, repo, policy, declared: dict):
+        self.repo, self.policy, self.declared = repo, policy, declared
+        self._cases: tuple | None = None  # (fingerprint, evaluations, fired, errors)
+
+    def report(self) -> dict:
+        summary = self.repo.rules_coverage_world()
+        world = World.from_summary(summary["types"], summary["edges"], self.declared)
+        fingerprint = self.policy.fingerprint
+        if self._cases is None or self._cases[0] != fingerprint:
+            found = case_evaluations(self.policy, [self.policy.rules_dir / "tests"])
+            self._cases = (fingerprint, *found)
+        _fp, evaluations, fired, errors = self._cases
+        doc = report(self.policy.rules(), world, evaluations, fired, errors)
+        doc["fingerprint"] = fingerprint
+        return doc

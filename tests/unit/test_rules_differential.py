@@ -1,0 +1,125 @@
+"""The engine against the rule's meaning (app.ruletools.oracle), issue 20.
+
+Every shipped rule on every case of rules/tests, a bounded generated corpus (make rules-corpus runs a long
+one), and the mismatches the corpus found, pinned: JSON escapes in patterns and values, escaped
+metacharacters, numbers written with an exponent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from app.policy import PolicyEngine, RuleFileError
+from app.policy.language import regex_problem
+from app.ruletools import cases
+from app.ruletools.differential import Recorder, compare
+from karma_tools.rulecorpus.corpus import run as run_corpus
+from test_policy_support import change, engine_for, facts, impacted, rule_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+
+
+def test_every_shipped_rule_on_every_case_means_what_its_yaml_says():
+    engine = PolicyEngine(ROOT / "rules")
+    engine.load()
+    recorder = Recorder(engine)
+    for path in cases.case_files([ROOT / "rules" / "tests"]):
+        for case in cases.read_cases(path):
+            cases.run_case(case, recorder)
+    evaluated = len(recorder.seen)
+    assert evaluated >= 48
+    assert recorder.disagreements() == []
+
+
+def test_a_bounded_generated_corpus_finds_no_disagreement(caplog):
+    caplog.set_level(logging.ERROR, logger="karma.policy")
+    tally = run_corpus(40, derandomize=True)  # ~15 s; make rules-corpus runs thousands
+    assert tally.cases > 500
+    assert [str(d) for d in tally.disagreements] == []
+
+
+BLANK = {"any": [{"reason": {"empty": True}}, {"reason": {"matches": "[ \t\r\n]+"}}]}
+
+
+@pytest.mark.parametrize(
+    ("reason", "fires"),
+    [
+        ("t", False),
+        ("n", False),
+        ("r", False),
+        ("tnr", False),
+        ("x", False),
+        ("fix", False),
+        ("\\", False),
+        (" ", True),
+        ("\t", True),
+        (" \r\n\t ", True),
+        ("", True),
+        (None, True),
+    ],
+)
+def test_the_blank_reason_rule_means_only_whitespace(tmp_path, reason, fires):
+    engine = engine_for(tmp_path, rule_yaml(f"change: {json.dumps(BLANK)}", rule_id="blank"))
+    decided = engine.evaluate(facts(change_fact=change(reason=reason)), now=NOW)
+    assert [d.rule_id for d in decided] == (["blank"] if fires else [])
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "fires"),
+    [
+        ("a\\*", "a*", True),
+        ("a\\*", "aa", False),
+        ("\\*{2}", "**", True),
+        ("\\[+x", "[[x", True),
+        ("a\\.b", "a.b", True),
+        ("a\\.b", "axb", False),
+        ("\\\\+", "\\\\", True),
+        ("x\\]", "x]", True),
+        ('say "[a-z]+"', 'say "hi"', True),
+        ("tab\there", "tab\there", True),
+        ("tab.here", "tab\there", True),
+    ],
+)
+def test_escaped_metacharacters_and_escaped_json_characters_match_literally(tmp_path, pattern, value, fires):
+    text = f"change: {{reason: {{matches: {_q(pattern)}}}}}"
+    engine = engine_for(tmp_path, rule_yaml(text, rule_id="p"))
+    decided = engine.evaluate(facts(change_fact=change(reason=value)), now=NOW)
+    assert [d.rule_id for d in decided] == (["p"] if fires else [])
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+
+
+def test_a_class_range_across_escaped_characters_is_refused_naming_it():
+    assert "range ' -~'" in regex_problem("[ -~]+")
+    assert regex_problem("[\t-\r]+") is None  # controls only: fine
+
+
+@pytest.mark.parametrize("value", [1e-05, -3e-07, 1e16, 2.5e-07, 5e-300])
+def test_numbers_written_with_an_exponent_are_evaluated_not_a_crash(tmp_path, value):
+    """durable_rules' JSON reader crashed the process on a fact 1e-05 (no fraction before the exponent)."""
+    engine = engine_for(tmp_path, rule_yaml("impacted: {runtime.rate: {gt: 0}}", rule_id="pos"))
+    row = impacted(runtime={"rate": value})
+    decided = engine.evaluate(facts(rows=[row]), now=NOW)
+    assert [d.rule_id for d in decided] == (["pos"] if value > 0 else [])
+
+
+@pytest.mark.parametrize(("op", "value"), [("gt", 1e-05), ("lte", 1e-05), ("lt", 3e-07), ("gte", 3e-07)])
+def test_an_exponent_literal_compares_exactly(tmp_path, op, value):
+    engine = engine_for(tmp_path, rule_yaml(f"impacted: {{runtime.rate: {{{op}: {value:.1e}}}}}", rule_id="r"))
+    rules = engine.rules()
+    for probe in (value, value * 2, value / 2, 0, -value):
+        fact_list = facts(rows=[impacted(runtime={"rate": probe})])
+        assert compare(rules, fact_list, NOW, engine.evaluate(fact_list, now=NOW)) == [], probe
+
+
+def test_numbers_beyond_int64_are_refused_in_a_rule(tmp_path):
+    with pytest.raises(RuleFileError, match="outside the engine's number range"):
+        engine_for(tmp_path, rule_yaml("change: {affected_count: {gt: 1.0e+300}}", rule_id="big"))
