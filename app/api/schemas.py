@@ -218,7 +218,9 @@ class RuntimeUpdateSchema(Schema):
 
 
 class LogArgs(PageArgs):
-    component = fields.String()
+    component = fields.String(
+        metadata={"description": "the component an entry is about, or any component it touched or affected"}
+    )
     requested_by = fields.String()
     status = fields.String()
     since = Neo4jDateTime(
