@@ -22,6 +22,7 @@ from app.api import auth as api_auth
 from app.api import notifications as notifications_api
 from app.api import ops as ops_api
 from app.api.schemas import OP_FIELDS, OP_ONLY_FIELDS, ErrorSchema
+from app.audit.operator_queries import OperatorQueries
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
@@ -66,6 +67,7 @@ class Karma:
     limiter: RateLimiter = field(init=False)
     listing: ChangeListing = field(init=False)
     transitions: TransitionService = field(init=False)
+    operator_queries: OperatorQueries = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(
@@ -95,6 +97,7 @@ class Karma:
         )
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
+        self.operator_queries = OperatorQueries(self.repo)
 
     def _runtime_changed(self, component_id: str) -> list[dict]:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
