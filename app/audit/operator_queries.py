@@ -6,7 +6,7 @@ page is how an operator reads the graph without that password.
 
 Ad-hoc text is for admins only: the graph also holds webhook secrets and token hashes, which a free
 read can reach; the library's questions cannot. Text that names procedures outside the read-only
-`db.` namespace, `LOAD CSV` or a write clause is refused before it is sent, with the reason.
+`db.` namespace, `LOAD CSV`, `USE` (another database) or a write clause is refused before it is sent, with the reason.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SECONDS = 5.0
 MAX_ROWS = 1000
 MAX_TEXT = 20_000
 WRITES = re.compile(
-    r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|FOREACH|LOAD\s+CSV|GRANT|DENY|REVOKE|ALTER|TERMINATE)\b"
+    r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|FOREACH|LOAD\s+CSV|GRANT|DENY|REVOKE|ALTER|TERMINATE|USE)\b"
     r"|\bCALL\s+(?!db\.)[A-Za-z_]+\.|\bdbms\.",
     re.IGNORECASE,
 )

@@ -99,21 +99,21 @@ class _Layout:
         return path, ((a + b) / 2, lane - 5), "middle"
 
 
-def _legend() -> list[tuple[str, str, str]]:
-    """(swatch kind, text, colour) of the legend's items."""
+def _legend(picture: Picture) -> list[tuple[str, str, str]]:
+    """(swatch kind, text, colour) of the legend's items: the edge kinds, and the boxes this picture has."""
     items = [("edge:" + kind, kind, color) for kind, color in EDGE_COLOR.items()]
-    return [
-        *items,
-        ("box:#dbeafe:#1d4ed8", "the changed component", "#1d4ed8"),
-        ("box:#fee2e2:#b91c1c", "held by a rule (reject, block or approval)", "#b91c1c"),
-        ("box:#f8fafc:#94a3b8", "N components: one box per wave and type", "#334155"),
-    ]
+    if picture.changed:
+        items.append(("box:#dbeafe:#1d4ed8", "the changed component", "#1d4ed8"))
+    items.append(("box:#fee2e2:#b91c1c", "held by a rule (reject, block or approval)", "#b91c1c"))
+    if any(n.count > 1 for n in picture.nodes):
+        items.append(("box:#f8fafc:#94a3b8", "N components: one box per wave and type", "#334155"))
+    return items
 
 
-def _legend_svg(y0: float, width: int) -> tuple[list[str], float]:
+def _legend_svg(picture: Picture, y0: float, width: int) -> tuple[list[str], float]:
     """The legend wrapped to the width: (SVG, its height)."""
     out, x, y = [], MARGIN, y0
-    for swatch, text, color in _legend():
+    for swatch, text, color in _legend(picture):
         item_w = 34 + len(text) * CHAR_W * 0.9 + 24
         if x + item_w > width - MARGIN and x > MARGIN:
             x, y = MARGIN, y + 18
@@ -163,7 +163,7 @@ def render(picture: Picture) -> str:
     width = int(max(lay.width, title_w, 640))
     body_bottom = MARGIN + HEADER + lay.rows * lay.node_h + (lay.rows - 1) * ROW_GAP + ROW_GAP
     notes_y = body_bottom + 14
-    legend, legend_h = _legend_svg(notes_y + 18 * len(picture.notes) + 12, width)
+    legend, legend_h = _legend_svg(picture, notes_y + 18 * len(picture.notes) + 12, width)
     height = int(notes_y + 18 * len(picture.notes) + legend_h + MARGIN)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
