@@ -114,8 +114,14 @@ def runtime_text(runtime) -> str:
     if not isinstance(runtime, dict) or not runtime:
         return ""
     keys = [k for k in RUNTIME_FIRST if k in runtime] + sorted(k for k in runtime if k not in RUNTIME_FIRST)
-    shown = [f"{k}={runtime[k]}" for k in keys[:2]]
+    shown = [f"{k}={_short(runtime[k])}" for k in keys[:2]]
     return ", ".join(shown) + (f" (+{len(keys) - 2})" if len(keys) > 2 else "")
+
+
+def _short(value, limit: int = 24) -> str:
+    """A runtime value in a box: long ARNs and ids are cut (the component page has them whole)."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def verdict_title(result: dict) -> str:

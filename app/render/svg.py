@@ -193,9 +193,9 @@ def render(picture: Picture) -> str:
             f'<text class="edge-label" x="{lx:.0f}" y="{ly:.0f}" text-anchor="{anchor}" font-size="10" '
             f'fill="{color}" {HALO}>{_x(e.kind)}</text>'
         )
-    out += labels  # above every edge, so another edge never runs through a label
     for n in picture.nodes:
         out.append(_node_svg(n, *lay.box(n.id), lay))
+    out += labels  # above every edge and box, so nothing runs through a label
     for i, note in enumerate(picture.notes):
         out.append(f'<text class="note" x="{MARGIN}" y="{notes_y + 18 * i}" fill="#92400e">{_x(note)}</text>')
     out += legend
