@@ -42,9 +42,11 @@ def test_plan_then_request_exactly_that_plan_then_roll_it_back(app, client, peop
     change_id = done.headers["Location"].split("/console/changes/")[1].split("?")[0]
     assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] == ["x.usekarma.dev"]
     again = ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id})
-    assert again.status_code == 409 and "plan" in _text(again)  # stale: shown plainly, nothing written
+    assert again.status_code == 409 and 'id="conflict-hint"' in _text(again)  # shown plainly, nothing written
     log = _text(ted.get(f"/console/log?component={DEV_SITE}&requested_by=ted@strall.com&status=applied"))
     assert change_id in log
+    affected = client.get("/log?component=route53-zone/karma-dev").get_json()["items"]  # reached, not touched
+    assert change_id in [e.get("change_id") for e in affected]
     change = _text(ted.get(f"/console/changes/{change_id}"))
     assert 'id="rollback"' in change
     rolled = ted.post(f"/console/changes/{change_id}/rollback", data={"csrf_token": _csrf(change), "reason": "undo"})
