@@ -23,6 +23,7 @@ from app.api import auth as api_auth
 from app.api import notifications as notifications_api
 from app.api import ops as ops_api
 from app.api.schemas import OP_FIELDS, OP_ONLY_FIELDS, ErrorSchema
+from app.audit.operator_queries import OperatorQueries
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
@@ -71,6 +72,7 @@ class Karma:
     listing: ChangeListing = field(init=False)
     transitions: TransitionService = field(init=False)
     coverage: CoverageService = field(init=False)
+    operator_queries: OperatorQueries = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(
@@ -103,6 +105,7 @@ class Karma:
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
         self.coverage = CoverageService(self.repo, self.policy, declared_types(self.settings.types_dir))
+        self.operator_queries = OperatorQueries(self.repo)
 
     def _runtime_changed(self, component_id: str) -> list[dict]:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting

@@ -27,9 +27,13 @@ blp = Blueprint("components", __name__, description="Components, their dependenc
 @blp.arguments(ComponentListArgs, location="query")
 @blp.response(200, ComponentPage)
 def list_components(args):
-    """List components (filter by type and environment; paginated)."""
+    """List components (filter by type, environment and a piece of the id; paginated)."""
     return services().components.list(
-        type_=args.get("type"), environment=args.get("environment"), page=args["page"], page_size=args["page_size"]
+        type_=args.get("type"),
+        environment=args.get("environment"),
+        name=args.get("name"),
+        page=args["page"],
+        page_size=args["page_size"],
     )
 
 

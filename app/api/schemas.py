@@ -54,6 +54,10 @@ class PageArgs(Schema):
 class ComponentListArgs(PageArgs):
     type = fields.String()
     environment = fields.String()
+    name = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "a piece of the component's id (type/nickname), any case"},
+    )
 
 
 class GraphArgs(Schema):
@@ -218,7 +222,9 @@ class RuntimeUpdateSchema(Schema):
 
 
 class LogArgs(PageArgs):
-    component = fields.String()
+    component = fields.String(
+        metadata={"description": "the component an entry is about, or any component it touched or affected"}
+    )
     requested_by = fields.String()
     status = fields.String()
     since = Neo4jDateTime(
@@ -379,6 +385,12 @@ class LogEntry(Schema):
     request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
     via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
     set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
+    query_name = fields.String(metadata={"description": "kind query: the library query run (or ad-hoc)"})
+    query_text = fields.String(metadata={"description": "kind query: the Cypher text run read-only"})
+    params = fields.String(metadata={"description": "kind query: its parameters (JSON text)"})
+    rows = fields.Integer(metadata={"description": "kind query: the rows read"})
+    ms = fields.Integer(metadata={"description": "kind query: how long it ran"})
+    truncated = fields.Boolean(metadata={"description": "kind query: more rows than the bound"})
     components = fields.List(
         fields.String(), metadata={"description": "change sets: every component it creates, updates or deletes"}
     )

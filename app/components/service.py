@@ -36,9 +36,11 @@ class ComponentService:
         # Called with the component id after a runtime report commits (re-evaluates the queue).
         self.on_runtime_change = on_runtime_change
 
-    def list(self, *, type_: str | None, environment: str | None, page: int, page_size: int) -> dict:
+    def list(
+        self, *, type_: str | None, environment: str | None, page: int, page_size: int, name: str | None = None
+    ) -> dict:
         found = self.repo.list_components(
-            type_=type_, environment=environment, skip=(page - 1) * page_size, limit=page_size
+            type_=type_, environment=environment, name=name, skip=(page - 1) * page_size, limit=page_size
         )
         return {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
 

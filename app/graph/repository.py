@@ -239,9 +239,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return len(parts)
 
     # -- components ---------------------------------------------------------------------------
-    def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:
-        """→ {"total", "items": [summaries]}"""
-        row = self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+    def list_components(
+        self, *, type_: str | None, environment: str | None, skip: int, limit: int, name: str | None = None
+    ) -> dict:
+        """→ {"total", "items": [summaries]}; `name`: a piece of the id, any case."""
+        row = self.read("components_list", type=type_, environment=environment, name=name, skip=skip, limit=limit)
         return {"total": row["total"], "items": [with_iso(item, "updated_at") for item in row["items"]]}
 
     def rules_coverage_world(self) -> dict:
@@ -464,7 +466,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return None if row is None else audit_entry_view(row["entry"])
 
     def record_refusal(self, entry: dict, component_id: str | None) -> str:
-        """Store the AuditEntry of a refused call (linked to the component it named, if any) → its id."""
+        """Store the AuditEntry of a refused call, or of an operator's read-only query (linked to the
+        component it named, if any) → its id."""
         return self._write("security_audit", audit=entry, component_id=component_id)["id"]
 
     # -- API tokens ---------------------------------------------------------------------------
