@@ -348,6 +348,7 @@ class LogEntry(Schema):
     component_id = fields.String()
     environment = fields.String()
     requested_by = fields.String()
+    approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
     status = fields.String()
     reason = fields.String(allow_none=True)
     mode = fields.String()

@@ -4,12 +4,13 @@ carrying a proposal out (execute, progress, cancel)."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
 from app.api.schemas import WhatIfRequestSchema
+from app.transitions.status import TransitionStatus
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
 
@@ -115,6 +116,25 @@ def propose(body):
     assume = body.pop("assume", None)
     change, _key = _split(body)
     return services().transitions.propose(change, assume, actor=current_principal())
+
+
+class TransitionListArgs(Schema):
+    status = fields.String(
+        validate=validate.OneOf([str(s) for s in TransitionStatus if s != TransitionStatus.PROPOSED])
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class TransitionList(Schema):
+    items = fields.List(fields.Nested(TransitionRecordSchema(exclude=("trail", "changes"))))
+
+
+@blp.route("/transitions", methods=["GET"])
+@blp.arguments(TransitionListArgs, location="query")
+@blp.response(200, TransitionList)
+def list_transitions(args):
+    """Stored transitions, newest first (`status` to filter)."""
+    return services().transitions.list(args.get("status"), args["limit"])
 
 
 @blp.route("/transitions/<proposal_id>/execute", methods=["POST"])

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from app.cli.common import admin_token_file, cli_identity, open_repo, services
+from app.cli.common import VERBOSE, admin_token_file, cli_identity, open_repo, services
 from app.observability import context as request_ids
 from app.serving import gunicorn_command
 from app.settings import Settings
@@ -24,6 +24,8 @@ from app.settings import Settings
 )
 def serve(bind: str, workers: int, do_seed: bool) -> None:
     """Pick Neo4j, apply the schema, seed, then serve the API with gunicorn and a queue worker."""
+    _service_logging()
+    _port_free(bind)
     from app.observability import multiproc  # noqa: PLC0415
     from app.policy import validate_dir  # noqa: PLC0415
 
@@ -129,6 +131,7 @@ def _check_notifications(settings: Settings) -> None:
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def worker(interval: float, once: bool) -> None:
     """Process the queue in a loop. Safe to run several at once, anywhere: each request applies once."""
+    _service_logging()
     import logging  # noqa: PLC0415
     import time  # noqa: PLC0415
 
@@ -150,8 +153,11 @@ def worker(interval: float, once: bool) -> None:
             with request_ids.bound(prefix="wrk"):  # one id per pass: its log lines and audit entries
                 try:
                     done = karma.lifecycle.process_queue()
-                    if done:
-                        log.info("queue pass", extra={"transitions": done})
+                    moved_changes = [t for t in done if t.get("status") != "queued"]
+                    if moved_changes:  # a change still waiting is not news every pass: DEBUG
+                        log.info("queue pass", extra={"transitions": _brief(moved_changes)})
+                    elif done:
+                        log.debug("queue pass", extra={"still_queued": len(done)})
                     moved = karma.transitions.process()  # waits whose report the API did not see
                     if moved:
                         log.info("transitions pass", extra={"moved": moved})
@@ -170,6 +176,45 @@ def worker(interval: float, once: bool) -> None:
             while not stopping and time.monotonic() < deadline:
                 time.sleep(min(0.2, interval))
     log.info("worker stopped")
+
+
+def _port_free(bind: str) -> None:
+    """A second `make run` says who holds the port and exits (gunicorn would retry "Connection in use")."""
+    import socket  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        socket.create_connection((probe, int(port)), timeout=1).close()
+    except (OSError, ValueError):
+        return  # nothing listens (or a bind gunicorn will judge itself)
+    try:
+        with urllib.request.urlopen(f"http://{probe}:{port}/healthz", timeout=2) as resp:
+            karma = resp.status == 200
+    except OSError:
+        karma = False
+    what = "Karma is already running" if karma else "Something else is listening"
+    raise click.ClickException(
+        f"{what} on http://{bind}; stop it first, or serve another port: KARMA_BIND=127.0.0.1:8001 make run"
+    )
+
+
+def _service_logging() -> None:
+    """A service logs at KARMA_LOG_LEVEL (a one-shot command only at WARNING, unless -v)."""
+    from app import logs, settings  # noqa: PLC0415
+
+    if not VERBOSE[0]:
+        logs.configure(settings.log_level())
+
+
+def _brief(transitions: list[dict]) -> list[dict]:
+    """What a log line needs of a queue transition: which change, where it went, why (short)."""
+    return [
+        {k: (str(v)[:120] if k == "note" else v) for k, v in t.items() if k in ("change_id", "status", "note")}
+        for t in transitions
+    ]
 
 
 def _local_admin_token(repo) -> None:

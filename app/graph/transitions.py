@@ -101,6 +101,10 @@ class TransitionQueries:
             "changes": [c for c in row["changes"] if c is not None],
         }
 
+    def list_transitions(self, status: str | None = None, limit: int = 50) -> list[dict]:
+        """Stored transitions, newest first (without their trails)."""
+        return [decode_transition(t) for t in self.read("transitions_list", status=status, limit=limit)["transitions"]]
+
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
         return self.read("transitions_active", waits_on=waits_on, limit=limit)["ids"]

@@ -96,6 +96,9 @@ class TransitionService:
             raise unknown_transition(transition_id)
         return found
 
+    def list(self, status: str | None = None, limit: int = 50) -> dict:
+        return {"items": self.repo.list_transitions(status, limit)}
+
     # -- execute ------------------------------------------------------------------------------------
     def execute(self, proposal_id: str, actor=None) -> dict:
         payload = verify_proposal(proposal_id)
