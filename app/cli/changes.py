@@ -173,9 +173,14 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--requested-by")
     @click.option("--page", type=int, default=1, show_default=True)
     @click.option("--page-size", type=int, default=50, show_default=True)
-    def changes(client, as_json=False, **filters):
+    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts).")
+    def changes(client, as_json=False, quiet=False, **filters):
         """Change requests, newest first."""
-        emit(client.get("/changes", filters), as_json, text.changes_page)
+        page = client.get("/changes", filters)
+        if quiet and not as_json:
+            click.echo("\n".join(c["id"] for c in page["items"]))
+            return
+        emit(page, as_json, text.changes_page)
 
     @main.group("queue", invoke_without_command=True)
     @click.pass_context

@@ -199,3 +199,16 @@ def change_options(fn):
     ):
         fn = option(fn)
     return fn
+
+
+@contextmanager
+def progress(what: str):
+    """A spinner with the elapsed time on stderr while a slow command works (only at a terminal: a
+    pipe or a CI log gets no control characters)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console  # noqa: PLC0415
+
+    with Console(stderr=True).status(f"{what}…"):
+        yield

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 
 from app.client.outcome import outcome
 
-MIN_COLUMN = 12  # a column is never cut narrower than this
+MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
+PIPED = 240  # a cell's limit when stdout is not a terminal (a pipe, a CI log): nothing is fitted
 
 
 def width() -> int:
-    """The terminal's width (COLUMNS when set; 100 when not a terminal)."""
+    """The terminal's width (COLUMNS when set); 0 when stdout is not a terminal: no fitting."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if not sys.stdout.isatty():
+        return 0
     return shutil.get_terminal_size((100, 24)).columns
 
 
@@ -20,7 +27,7 @@ def cell(value, limit: int | None = None) -> str:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     text = " ".join(text.split())
-    limit = limit or width()
+    limit = limit or width() or PIPED
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -38,7 +45,7 @@ def fit(widths: list[int], total: int) -> list[int]:
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[cell(v) for v in row] for row in rows]
     natural = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    widths = fit(natural, width())
+    widths = fit(natural, width()) if width() else natural
     cells = [[c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(r, widths, strict=True)] for r in cells]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()  # noqa: E731
     out = [line([h.upper() for h in headers]), line(["-" * w for w in widths])]
@@ -381,3 +388,39 @@ def runtime(detail: dict) -> str:
     head = f"runtime recorded: {detail['id']} · version {detail.get('version')}"
     rows = [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())]
     return head + "\n" + section("RUNTIME", table(["output", "value"], rows))
+
+
+def loaded(result: dict) -> str:
+    """`karma seed` / `karma import`: a bulk load, or the change set that turns the graph into the file."""
+    source = result.get("source") or ""
+    if result.get("seed") == "import" or result.get("status") == "imported":
+        count = result.get("components")
+        count = len(count) if isinstance(count, list) else count
+        return f"loaded {count} components {source}(one audited import, log entry {result.get('log_entry_id')})"
+    status = result.get("status")
+    ops = result.get("operations") or []
+    counts = (
+        ", ".join(plural(n, word) for word, n in sorted(_count(o.get("op") for o in ops).items()) if n) or "no changes"
+    )
+    head = f"{status}: {plural(len(ops), 'change')} ({counts})" if ops else f"{status}: nothing to change"
+    if status == "planned":
+        head += f" — would be {outcome(result).replace('_', ' ')}"
+    parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
+    out = [" · ".join(parts)]
+    out += [f"note: {note}" for note in result.get("notes") or []]
+    blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
+    if blockers:
+        out.append(section("DECISIONS", table(["rule", "effect", "component", "message"], [
+            [d.get("rule_id"), d.get("effect"), d.get("component"), d.get("message")] for d in blockers
+        ])))  # fmt: skip
+    if ops and status == "planned":
+        out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
+    return "\n".join(out)
+
+
+def _count(ops) -> dict:
+    found: dict = {}
+    for op in ops:
+        word = {"create": "create", "update": "update", "delete": "delete"}.get(op, str(op))
+        found[word] = found.get(word, 0) + 1
+    return found

@@ -298,7 +298,7 @@ def test_a_bad_tree_imports_nothing(empty_graph, tmp_path):
 def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_graph):
     env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--plan"],
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--plan", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -309,7 +309,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert json.loads(run.stdout)["plan"] is True
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -321,7 +321,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert result["requested_by"] == f"cli:{getpass.getuser()}"
     assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
     again = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
