@@ -26,7 +26,8 @@ def _with_handles(result: dict) -> dict:
 @api_command(transitions_cli, "propose")
 @change_options
 @click.option("--assume", multiple=True, metavar="TYPE/NICK.OUTPUT=VALUE", help="What-if: suppose this runtime output.")
-def propose(client, as_json=False, fmt="table", assume=(), **change):
+@click.option("-q", "--quiet", is_flag=True, help="Only the best executable proposal's handle (for scripts).")
+def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change):
     """What would make a refused change valid: change and wait steps, best first. Writes nothing."""
     body = build(
         change.pop("component"),
@@ -39,7 +40,12 @@ def propose(client, as_json=False, fmt="table", assume=(), **change):
         body["assume"] = {"runtime": _assumptions(assume)}
     result = client.post("/transitions", body)
     as_json = as_json or fmt == "json"
+    if quiet and not as_json:
+        runnable = [p["handle"] for p in _with_handles(result).get("proposals") or [] if p.get("handle")]
+        click.echo(runnable[0] if runnable else "")
+        return 0 if runnable else 1
     emit(result if as_json else _with_handles(result), as_json, text.proposals)
+    return None
 
 
 def _assumptions(items: tuple[str, ...]) -> dict:
