@@ -91,7 +91,7 @@ def test_the_shell_blocks_run(page, world, gunicorn_url, service_env, tmp_path):
         KARMA_ADMIN_TOKEN_FILE=str(cwd / ".karma" / "admin-token"),
         PATH=os.defpath if "PATH" not in env else env["PATH"].replace(str(REPO_ROOT / ".venv" / "bin") + ":", ""),
     )
-    run = subprocess.run(  # noqa: S603 - our own script
+    run = subprocess.run(
         ["bash", "--noprofile", "--norc", "-c", script(page, gunicorn_url)],
         cwd=cwd,
         env=env,
