@@ -178,6 +178,16 @@ class ChangeRequestSchema(Schema):
             raise ValidationError(errors)
 
 
+# Request-body examples for /docs ("Try it out" sends a request the seeded karma world accepts).
+SITE_CHANGE = {
+    "component": "serverless-site/karma-dev",
+    "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    "reason": "serve the site on www",
+}
+REFUSED_CHANGE = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+RUNTIME_REPORT = {"runtime": {"domain_name": "d111111abcdef8.cloudfront.net"}}  # a cloudfront-distribution's
+
+
 class WhatIfRequestSchema(ChangeRequestSchema):
     """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
     (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
