@@ -119,7 +119,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
         def command(url: str, token: str | None, **kwargs):
-            client = KarmaClient(url, resolve_token(token))
+            client = KarmaClient(url, resolve_token(token), waiting=progress)
             as_json = kwargs.get("as_json", False)
             try:
                 code = fn(client, **kwargs)
@@ -210,5 +210,5 @@ def progress(what: str):
         return
     from rich.console import Console  # noqa: PLC0415
 
-    with Console(stderr=True).status(f"{what}…"):
+    with Console(stderr=True).status(f"{what}…", spinner="dots"):
         yield

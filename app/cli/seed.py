@@ -10,6 +10,7 @@ import click
 
 from app.cli.common import cli_identity, progress, services
 from app.client import text
+from app.client.api import describe
 from app.settings import Settings
 
 
@@ -41,7 +42,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
+        raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
     click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
     if result.get("status") not in (None, "applied", "planned", "unchanged"):
         sys.exit(1)
