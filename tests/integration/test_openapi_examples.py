@@ -7,6 +7,8 @@ from __future__ import annotations
 def _bodies(spec: dict):
     for path, item in spec["paths"].items():
         for method, op in item.items():
+            if method not in ("post", "put", "patch", "delete"):
+                continue
             body = (op.get("requestBody") or {}).get("content", {}).get("application/json")
             if body is not None:
                 yield f"{method.upper()} {path}", body
