@@ -422,9 +422,10 @@ def start(
                     raise Neo4jLocalError(message + f" It does not answer on {settings.uri('bolt')}: {error}")
                 log.debug("neo4j.start.settings_differ", extra={"pid": pid, "difference": message})
             if error is None:
+                differ = "" if same_conf else f" {message}"
                 say(
                     echo,
-                    f"Neo4j is already running (pid {pid}) on {settings.uri()}.",
+                    f"Neo4j is already running (pid {pid}) on {settings.uri()}.{differ}",
                     "neo4j.start.already_running",
                     pid=pid,
                     uri=settings.uri(),
