@@ -3,7 +3,6 @@ loop)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -40,19 +39,16 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
     metrics_dir = multiproc.prepare(env)  # shared by every child started with `env` (see app/observability)
     cmd = gunicorn_command(bind, workers)
-    click.echo(
+    announce(
         f"Karma API on http://{bind}  (docs: http://{bind}/docs, console: http://{bind}/console/, "
-        f"Neo4j: {target.uri} [{target.source}])",
-        err=True,
+        f"Neo4j: {target.uri} [{target.source}])"
     )
     from app.reliability.supervisor import Supervisor  # noqa: PLC0415
 
     # gunicorn and a queue worker (which also delivers the outbox), both children started with `env`
     # (one metrics directory; a testcontainers Neo4j lives as long as we do); the worker is restarted
     # whenever it dies, so no queued change strands after a crash.
-    supervisor = Supervisor(
-        api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env, echo=lambda m: click.echo(m, err=True)
-    )
+    supervisor = Supervisor(api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env, echo=announce)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: supervisor.forward(s))
     code = supervisor.run()
@@ -83,25 +79,21 @@ def _prepare(settings: Settings, do_seed: bool):
                 break
             except Exception as exc:  # noqa: BLE001 - any failure to reach Neo4j: wait, then serve anyway
                 if time.monotonic() > deadline:
-                    click.echo(
-                        f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it "
-                        "does), not seeding",
-                        err=True,
+                    announce(
+                        f"Neo4j does not answer ({type(exc).__name__}); serving anyway (503 until it does), not seeding"
                     )
                     return target
-                click.echo(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})", err=True)
+                announce(f"waiting for Neo4j at {target.uri} ({type(exc).__name__})")
                 time.sleep(2)
         existing = repo.count_components()
         if do_seed and existing == 0:
             from app.changes.seed_sets import apply_file  # noqa: PLC0415
 
-            click.echo(f"seeding {settings.seed_file}", err=True)
-            click.echo(
-                json.dumps(apply_file(repo, None, settings.seed_file, requested_by=cli_identity()), default=str),
-                err=True,
-            )
+            announce(f"seeding {settings.seed_file}")
+            seeded = apply_file(repo, None, settings.seed_file, requested_by=cli_identity())
+            announce(f"seeded {seeded.get('components')} components (log entry {seeded.get('log_entry_id')})")
         elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
-            click.echo(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)", err=True)
+            announce(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)")
         _local_admin_token(repo)
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
@@ -178,6 +170,14 @@ def worker(interval: float, once: bool) -> None:
     log.info("worker stopped")
 
 
+def announce(message: str) -> None:
+    """What `karma serve` tells the operator, in the service's one log format (app/logs.py)."""
+    import logging  # noqa: PLC0415
+
+    level = logging.WARNING if message.startswith(("Neo4j does not", "queue worker exited")) else logging.INFO
+    logging.getLogger("karma.serve").log(level, message)
+
+
 def _port_free(bind: str) -> None:
     """A second `make run` says who holds the port and exits (gunicorn would retry "Connection in use")."""
     import socket  # noqa: PLC0415
@@ -224,7 +224,7 @@ def _local_admin_token(repo) -> None:
     path = admin_token_file()
     tokens = TokenService(repo)
     if path.exists() and tokens.authenticate(path.read_text().strip()) is not None:
-        click.echo(f"admin token: {path}", err=True)
+        announce(f"admin token: {path}")
         return
     token, _ = tokens.create("local-admin", "admin", created_by="karma serve")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,8 +232,4 @@ def _local_admin_token(repo) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(token + "\n")
-    click.echo(
-        f"created a local admin token in {path} (mode 0600); use it as\n"
-        f'  curl -H "Authorization: Bearer $(cat {path})" http://127.0.0.1:8000/components',
-        err=True,
-    )
+    announce(f"created a local admin token in {path} (mode 0600): the CLI uses it; `cat` it for the console")
