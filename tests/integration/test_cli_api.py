@@ -219,7 +219,7 @@ def test_the_installed_command_runs_as_a_ci_gate(gunicorn_url, tokens, service_e
 
 def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_url, tokens):
     """Every API capability has its command: proposals with short handles, runtime reports, webhooks."""
-    proposed = karma_cli("transitions", "propose", STAGING, "--set", "cloudfront_aliases=[beta.usekarma.dev]")
+    proposed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["beta.usekarma.dev"]')
     assert proposed.exit_code == 0, proposed.output
     assert proposed.stdout.startswith("proposals: the change is refused by dns-alias-needs-cloudfront-outputs")
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
