@@ -310,18 +310,18 @@ def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
     client.post("/request-change", json=alias("www.usekarma.dev"))
     receiver.status = 500
     deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
-    proc = karma(service_env, "outbox", "list", "--state", "failed")
+    proc = karma(service_env, "outbox", "list", "--state", "failed", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     listed = json.loads(out)
     assert listed["counts"]["failed"] == 1
     entry_id = listed["items"][0]["id"]
-    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"])
+    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"], "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert json.loads(out) == {"retried": [entry_id]}
     receiver.status = 200
-    proc = karma(service_env, "outbox", "deliver")
+    proc = karma(service_env, "outbox", "deliver", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and json.loads(out)["delivered"] == 1, err.decode()
     assert len(receiver.ids(answered=200)) == 1
