@@ -20,15 +20,15 @@ def list_(client, as_json=False):
 
 
 @api_command(subscriptions_cli, "create")
-@click.argument("url")
+@click.argument("endpoint", metavar="URL")
 @click.option("--event", "events", multiple=True, required=True, help="An event type (repeatable).")
 @click.option("--environment", "environments", multiple=True, help="Only this environment (repeatable).")
 @click.option("--secret", envvar="KARMA_WEBHOOK_SECRET", required=True, help="HMAC secret (16+ chars).")
 @click.option("--description")
 @click.option("--disabled", is_flag=True, help="Create it disabled.")
-def create(client, url, events, environments, secret, description, disabled, as_json=False):
+def create(client, endpoint, events, environments, secret, description, disabled, as_json=False):
     """Subscribe URL to event types (the secret may also come from KARMA_WEBHOOK_SECRET)."""
-    body = {"url": url, "events": list(events), "environments": list(environments), "secret": secret}
+    body = {"url": endpoint, "events": list(events), "environments": list(environments), "secret": secret}
     body.update({"enabled": not disabled, **({"description": description} if description else {})})
     emit(client.post("/admin/subscriptions", body), as_json, text.record)
 
