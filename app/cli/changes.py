@@ -134,7 +134,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         if "/" in ref:
             emit(client.get(f"/components/{ref}"), as_json, text.component)
         elif ref.startswith("log-"):
-            emit(client.get(f"/log/{ref}"), as_json, text.record)
+            emit(client.get(f"/log/{ref}"), as_json, text.log_entry)
         else:
             emit(client.get(f"/changes/{ref}"), as_json, text.change)
 

@@ -200,9 +200,11 @@ def change(detail: dict) -> str:
     return "\n".join(out)
 
 
-def record(entry: dict) -> str:
-    """An audit entry, or any flat answer (a token, a type, a reload), as `key: value` lines."""
+def log_entry(entry: dict) -> str:
     return "\n".join(f"{k}: {cell(v)}" for k, v in entry.items() if v not in (None, [], {}))
+
+
+record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
 
 
 def impact(result: dict) -> str:
