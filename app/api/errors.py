@@ -80,9 +80,12 @@ def karma_error(exc: KarmaError):
         503: "Service Unavailable",
     }
     body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
-    if exc.status in (401, 403):
+    refused = _refusal(exc) if exc.status in (401, 403) else None
+    if refused:
         body["log_entry_id"] = _audit_refusal(exc)
     response = jsonify(body)
+    if refused:  # the access line (app/gunicorn_conf.py) says why and for whom; the caller knows both
+        response.headers["X-Karma-Refused"] = refused
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="karma"'
     retry_after = getattr(exc, "retry_after", None)
@@ -125,6 +128,20 @@ def database_error(exc: Exception):
         karma.availability.mark_down(exc)
     log.warning("database unavailable", extra={"error_type": type(exc).__name__, "code": getattr(exc, "code", None)})
     return karma_error(ServiceUnavailable(retry_after=retry_after, neo4j=type(exc).__name__))
+
+
+def _refusal(exc: KarmaError) -> str:
+    """`<cause> for <identity> (token <id>)`, logged as a warning with the request id."""
+    from flask import g, request  # noqa: PLC0415
+
+    principal = getattr(g, "principal", None)
+    who = f"{principal.name} (token {principal.token_id})" if principal else "anonymous"
+    cause = str(exc.extra.get("cause", exc.code))
+    log.warning(
+        "refused",
+        extra={"status": exc.status, "cause": cause, "who": who, "method": request.method, "path": request.path},
+    )
+    return f"{cause} for {who}"[:300].encode("ascii", "replace").decode()
 
 
 def _audit_refusal(exc: KarmaError) -> str | None:

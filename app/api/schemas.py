@@ -182,6 +182,16 @@ class ChangeRequestSchema(Schema):
             raise ValidationError(errors)
 
 
+# Request-body examples for /docs ("Try it out" sends a request the seeded karma world accepts).
+SITE_CHANGE = {
+    "component": "serverless-site/karma-dev",
+    "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    "reason": "serve the site on www",
+}
+REFUSED_CHANGE = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+RUNTIME_REPORT = {"runtime": {"domain_name": "d111111abcdef8.cloudfront.net"}}  # a cloudfront-distribution's
+
+
 class WhatIfRequestSchema(ChangeRequestSchema):
     """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
     (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
@@ -354,6 +364,7 @@ class LogEntry(Schema):
     component_id = fields.String()
     environment = fields.String()
     requested_by = fields.String()
+    approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
     status = fields.String()
     reason = fields.String(allow_none=True)
     mode = fields.String()

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
-from app.api.schemas import PageArgs, WhatIfRequestSchema
+from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema
 from app.transitions.status import TransitionStatus
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
@@ -141,7 +141,7 @@ def list_transitions(args):
 
 
 @blp.route("/transitions", methods=["POST"])
-@blp.arguments(WhatIfRequestSchema)
+@blp.arguments(WhatIfRequestSchema, example=REFUSED_CHANGE)
 @blp.response(200, TransitionsResult)
 def propose(body):
     """The same body as /plan (with optional `assume`). `allowed` when the change would apply as it is;

@@ -151,6 +151,7 @@ def audit_entry(
             "decisions": dumps(analysis.decisions),
             "actions": dumps(analysis.actions),
             "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items() if k != "statements"}),
+            "approved_by": analysis.approved_by,  # who approved it (requested_by stays the requester)
         }
         if analysis.rules_saw is not None:  # what the rules knew (karma rules replay), see app.policy.replay
             details["facts"] = policy_record(

@@ -168,6 +168,7 @@ def audit_entry(
         warnings=analysis.warnings,
         rollback_of=rollback_of,
         mode=analysis.mode,
+        approved_by=analysis.approved_by,
         set_size=len(analysis.operations),
         via=cs.via,
         components=[o.component["id"] for o in analysis.operations],

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, services
+from app.cli.common import cli_identity, progress, services
+from app.client import text
+from app.client.api import describe
 from app.importing import ImportError_, import_into
 
 
@@ -22,7 +24,10 @@ from app.importing import ImportError_, import_into
     is_flag=True,
     help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
 )
-def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...], partial: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_cli(
+    directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...], partial: bool, as_json: bool
+) -> None:
     """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
     bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
     deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
@@ -35,7 +40,7 @@ def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tupl
     from app.settings import Settings  # noqa: PLC0415
 
     try:
-        with services(Settings.from_env()) as karma:
+        with services(Settings.from_env()) as karma, progress(f"importing {directory}"):
             result = import_into(
                 karma.repo,
                 karma.gate,
@@ -49,7 +54,7 @@ def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tupl
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2, default=str))
+        raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
     if result.get("status") not in (None, "applied", "planned", "unchanged", "imported"):
         sys.exit(1)

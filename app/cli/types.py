@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from app.client import text
+
 from app.cli.common import graph
 from app.components.loader import TypeFileError, default_directory, infer_directory, load_directory
 
@@ -14,11 +16,22 @@ _dir_argument = click.argument("directory", required=False, type=click.Path(path
 
 
 @click.group(name="types", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print every type's description as JSON.")
 @click.pass_context
-def types_cli(ctx: click.Context) -> None:
-    """Component types (default DIR: $KARMA_TYPES_DIR or ./types). Without a command: print them as JSON."""
+def types_cli(ctx: click.Context, as_json: bool) -> None:
+    """Component types (default DIR: $KARMA_TYPES_DIR or ./types). Without a command: list them
+    (`karma types --json`: every type's whole description)."""
     if ctx.invoked_subcommand is None:
-        click.echo(json.dumps([t.describe() for t in _load(default_directory())], indent=2))
+        described = [t.describe() for t in _load(default_directory())]
+        if as_json:
+            click.echo(json.dumps(described, indent=2))
+            return
+        rows = [
+            [t["name"], t["action"], len(t["config_keys"]), ", ".join(t["runtime_outputs"]) or "-",
+             ", ".join(f"{r['key']}→{r['target_type']}" for r in t["references"]) or "-"]
+            for t in described
+        ]  # fmt: skip
+        click.echo(text.table(["type", "action", "keys", "runtime outputs", "references"], rows))
 
 
 def _load(directory: Path):

@@ -483,9 +483,9 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def list_tokens(self) -> list[dict]:
         return [with_iso(t, "created_at", "revoked_at") for t in self.read("token_list")["tokens"]]
 
-    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str) -> list[str]:
-        """Revoke a token by id, or every active token of a name → the revoked ids."""
-        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
+    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str, created_by: str | None = None) -> list[str]:
+        """Revoke a token by id, or the active tokens of a name made by `created_by` (anyone's: None)."""
+        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by, created_by=created_by)["revoked"]
 
     # -- change requests (listing) ------------------------------------------------------------
     def list_changes(

@@ -88,10 +88,13 @@ class TokenService:
     def list(self) -> list[dict]:
         return self.repo.list_tokens()
 
-    def revoke(self, ref: str, revoked_by: str = "cli") -> list[str]:
-        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by)
+    def revoke(self, ref: str, revoked_by: str = "cli", any_creator: bool = False) -> list[str]:
+        """By id; by name only the tokens `revoked_by` made, unless `any_creator` (an admin's choice)."""
+        mine = None if any_creator else revoked_by
+        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by, created_by=mine)
         if not revoked:
-            raise NotFound(f"no active token {ref!r}", cause="unknown_token")
+            whose = "" if any_creator else f" made by {revoked_by} (--any-creator for anyone's)"
+            raise NotFound(f"no active token {ref!r}{whose}", cause="unknown_token")
         with self._lock:
             self._cache.clear()
         log.info("token revoked", extra={"ref": ref, "revoked": revoked})

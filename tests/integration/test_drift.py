@@ -211,7 +211,7 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     refused = karma_cli(env, "import", str(repo))
     assert refused.returncode == 1 and "17 of 21 configs would load with --partial" in refused.stderr
     assert empty_graph.component_count() == 0
-    run = karma_cli(env, "import", str(repo), "--partial")
+    run = karma_cli(env, "import", str(repo), "--partial", "--json")
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)["components"]) == EXPECTED["loaded_with_partial"]
     run = karma_cli(env, "drift", "--json")

@@ -265,7 +265,11 @@ def test_approval_events(client, world, receiver, subscribe, app):
     assert client.post(f"/changes/{pending['change_id']}/approve", json={}, headers=eve).status_code == 200
     deliver_pending(world, policy=FAST)
     types = [r["json"]["type"] for r in receiver.received]
-    assert sorted(types) == ["applied", "approved", "pending_approval"]
+    assert types == [
+        "pending_approval",
+        "approved",
+        "applied",
+    ]  # in the order the docs state (one commit: approved first)
     by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
     assert by_type["pending_approval"]["approver_role"] == "approver"
     assert by_type["approved"]["approved_by"] == "eve@strall.com" and by_type["approved"]["status"] == "applied"
@@ -306,18 +310,18 @@ def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
     client.post("/request-change", json=alias("www.usekarma.dev"))
     receiver.status = 500
     deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
-    proc = karma(service_env, "outbox", "list", "--state", "failed")
+    proc = karma(service_env, "outbox", "list", "--state", "failed", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     listed = json.loads(out)
     assert listed["counts"]["failed"] == 1
     entry_id = listed["items"][0]["id"]
-    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"])
+    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"], "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert json.loads(out) == {"retried": [entry_id]}
     receiver.status = 200
-    proc = karma(service_env, "outbox", "deliver")
+    proc = karma(service_env, "outbox", "deliver", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and json.loads(out)["delivered"] == 1, err.decode()
     assert len(receiver.ids(answered=200)) == 1

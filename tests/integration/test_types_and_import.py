@@ -319,7 +319,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
     tree = str(published_tree(tmp_path))
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--plan", "--partial"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--plan", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -330,7 +330,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert json.loads(run.stdout)["plan"] is True
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -342,7 +342,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert result["requested_by"] == f"cli:{getpass.getuser()}"
     assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
     again = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
