@@ -208,7 +208,8 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
         props = flat_properties(CONFIG_PREFIX, comp["config"], old.get("config_keys"))
         props.update(flat_properties(RUNTIME_PREFIX, comp["runtime"], old.get("runtime_keys")))
         # a seeded or imported runtime that contradicts its config (runtime_matches) is runtime drift
-        props.update(drift.drift_props(drift.runtime(comp["ctype"], comp["id"], comp["config"], comp["runtime"])))
+        ctype = comp.get("ctype") or get_type(comp["type"])  # rows built outside the loader (the bench) name it
+        props.update(drift.drift_props(drift.runtime(ctype, comp["id"], comp["config"], comp["runtime"])))
         changed = (
             not old
             or old["config"] != comp["config"]
