@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 
@@ -119,7 +120,7 @@ def runtime_text(runtime) -> str:
 
 def _short(value, limit: int = 24) -> str:
     """A runtime value in a box: long ARNs and ids are cut (the component page has them whole)."""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
