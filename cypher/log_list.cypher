@@ -1,9 +1,9 @@
-// Audit entries, newest first, filtered by component (the one it is about, or any touched or affected one it
-// is FOR), requester, status and time range.
+// Audit entries, newest first, filtered by component (the one it is about, any it touched — FOR — or any its
+// change reached — AFFECTED), requester, status and time range.
 CALL () {
   MATCH (a:AuditEntry)
   WHERE ($component IS NULL OR a.component_id = $component
-         OR EXISTS { (a)-[:FOR]->(:Component {id: $component}) })
+         OR EXISTS { (a)-[:FOR|AFFECTED]->(:Component {id: $component}) })
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)
@@ -13,7 +13,7 @@ CALL () {
 CALL () {
   MATCH (a:AuditEntry)
   WHERE ($component IS NULL OR a.component_id = $component
-         OR EXISTS { (a)-[:FOR]->(:Component {id: $component}) })
+         OR EXISTS { (a)-[:FOR|AFFECTED]->(:Component {id: $component}) })
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 
@@ -110,17 +111,16 @@ def from_impact(result: dict) -> Picture:
 
 
 def runtime_text(runtime) -> str:
-    """A component's reported runtime in a few words: its state first, then up to two other outputs."""
+    """A component's reported runtime in a few words: its state (or its first output), and how many more."""
     if not isinstance(runtime, dict) or not runtime:
         return ""
     keys = [k for k in RUNTIME_FIRST if k in runtime] + sorted(k for k in runtime if k not in RUNTIME_FIRST)
-    shown = [f"{k}={_short(runtime[k])}" for k in keys[:2]]
-    return ", ".join(shown) + (f" (+{len(keys) - 2})" if len(keys) > 2 else "")
+    return f"{keys[0]}={_short(runtime[keys[0]])}" + (f" (+{len(keys) - 1})" if len(keys) > 1 else "")
 
 
 def _short(value, limit: int = 24) -> str:
     """A runtime value in a box: long ARNs and ids are cut (the component page has them whole)."""
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

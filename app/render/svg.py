@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape
 
 from app.render.picture import Node, Picture
 
-MIN_W, MAX_W, COL_GAP, ROW_GAP, MARGIN, HEADER, LINE = 240, 560, 110, 26, 24, 56, 16
+MIN_W, MAX_W, COL_GAP, ROW_GAP, MARGIN, HEADER, LINE = 240, 560, 140, 26, 24, 56, 16
 CHAR_W, BOLD_W = 6.6, 7.3  # Helvetica 12px, average advance: enough to size boxes and the legend
 EDGE_COLOR = {"depends_on": "#475569", "consumes_runtime_from": "#0f766e", "emits_runtime_to": "#7c3aed"}
 DASH = {"consumes_runtime_from": "6 4", "emits_runtime_to": "2 3"}
@@ -85,10 +85,10 @@ class _Layout:
             return path, ((x1 + x2) / 2, low + 12), "middle"
         if dst_col == src_col + 1:
             mid = (x1 + x2) / 2
-            t = 0.25  # near the source, on its side of the gap: beside the line, clear of the arrowhead
+            t = 0.5  # mid-gap (the gap fits the longest kind): beside the line, clear of both boxes
             lx, ly = _bezier(t, x1, mid, mid, x2), _bezier(t, y1, y1, y2, y2)
             path = f"M {x1:.0f} {y1:.0f} C {mid:.0f} {y1:.0f}, {mid:.0f} {y2:.0f}, {x2:.0f} {y2:.0f}"
-            return path, (lx + 4, ly + (12 if y2 > y1 else -5)), "start"
+            return path, (lx, ly - 5), "middle"
         lane = ty + h + ROW_GAP / 2
         a, b = x1 + COL_GAP, x2 - COL_GAP
         path = (
