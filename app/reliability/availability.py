@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 from app.errors import ServiceUnavailable
@@ -154,17 +155,8 @@ class Availability:
             if self._watching_pid == os.getpid():
                 return
             self._watching_pid = os.getpid()
-        threading.Thread(target=self._watchdog, name="karma-neo4j-watchdog", daemon=True).start()
-
-    def _watchdog(self) -> None:
-        step = min(0.25, self.stall_after / 4)
-        while True:
-            time.sleep(step)
-            try:
-                self.recovery_check()
-                self.stall_check()
-            except Exception:  # the watchdog must outlive anything it meets
-                log.exception("neo4j watchdog")
+        args = (weakref.ref(self), min(0.25, self.stall_after / 4))
+        threading.Thread(target=_watchdog, args=args, name="karma-neo4j-watchdog", daemon=True).start()
 
     def recovery_check(self) -> bool:
         """While the database is known down, the watchdog probes it once per `probe_interval` (so every
@@ -200,3 +192,18 @@ class Availability:
         if cut:
             log.warning("waits on neo4j cut", extra={"count": cut})
         return bool(cut)
+
+
+def _watchdog(ref: weakref.ref, step: float) -> None:
+    """The watchdog's loop; it ends when its Availability is gone (an app discarded, as tests do)."""
+    while True:
+        time.sleep(step)
+        availability = ref()
+        if availability is None:
+            return
+        try:
+            availability.recovery_check()
+            availability.stall_check()
+        except Exception:  # the watchdog must outlive anything it meets
+            log.exception("neo4j watchdog")
+        del availability
