@@ -31,6 +31,7 @@ CONSOLE_ENDPOINTS = {
     "console.approvals",
     "console.components",
     "console.component",
+    "console.drift",  # issue 22: the drift page (app/console/drift_page.py)
 }
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {
