@@ -227,8 +227,11 @@ def at_start(repo) -> CheckReport | None:
     types, _ = registry.snapshot()
     try:
         report = check_graph(repo, types, only_changed=True)
-        if report.checked_types:
-            recompute_drift(repo, types, report.checked_types)
+        # drift is recomputed for the changed types, and for the types of the components stored in drift
+        # (a start with other types than the last one's — reverted, say — must not leave theirs stale)
+        stale = sorted(set(report.checked_types) | {r["type"] for r in repo.drift()["components"]})
+        if stale:
+            recompute_drift(repo, types, stale)
         if report.ok and (report.baseline or report.checked_types):
             record(repo, types, utcnow())
     except Exception as exc:  # noqa: BLE001 - a start-up report, never a reason not to start

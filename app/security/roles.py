@@ -43,6 +43,7 @@ CONSOLE_ENDPOINTS = {
     "console.execute_transition",
     "console.cancel_transition",
     "console.cypher",
+    "console.drift",  # issue 22: the drift page (app/console/drift_page.py)
 }
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {

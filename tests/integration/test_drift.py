@@ -238,3 +238,23 @@ def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
     assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in run.stdout
     assert "there is drift (exit status 1)" in run.stdout
     assert empty_graph.component_count() == EXPECTED["loaded_with_partial"]
+
+
+def test_a_types_reload_recomputes_the_drift_of_the_changed_types(make_app, tmp_path):
+    import shutil
+
+    types = tmp_path / "types"
+    shutil.copytree(REPO_ROOT / "types", types)
+    schema = json.loads((types / "vpc.schema.json").read_text())
+    schema["required"] = ["cidr", "nat_mode"]
+    schema["properties"]["nat_mode"] = {"enum": ["single", "per-az"]}
+    (types / "vpc.schema.json").write_text(json.dumps(schema))
+    client = make_app().test_client()  # the first start records the built-in types as the baseline
+    assert client.get("/drift").get_json()["total"] == 0
+    client = make_app(types_dir=types).test_client()  # vpc changed: its components are checked and stored
+    body = client.get("/drift").get_json()
+    vpcs = sorted({e["component"] for e in body["entries"]})
+    assert vpcs and all(v.startswith("vpc/") for v in vpcs) and body["counts"]["contract"] == len(vpcs)
+    assert {(e["field"], e["rule"]) for e in body["entries"]} == {("config.nat_mode", "vpc.schema: required")}
+    client = make_app().test_client()  # back to the built-in types: the drift they concern is gone
+    assert client.get("/drift").get_json()["total"] == 0
