@@ -135,10 +135,10 @@ def register(name: str, definition: dict) -> None:
                 _host().set_rulesets({reg.physical(name): copy.deepcopy(definition)})  # durable mutates it
                 break
             except Exception as exc:
-                # durable_rules 2.0.28 now and then refuses a ruleset it accepts on the next try ("Could not
-                # create ruleset, error code: 102" = ERR_PARSE_STRING, on identical JSON). Seen in `karma`
-                # CLI processes loading rules with `count` (a third of the starts; never twice in a row more
-                # than once in ~60 starts; never in 300 creations in one process): retry under a fresh name.
+                # durable_rules 2.0.28 now and then refused a ruleset it accepted on the next try ("Could not
+                # create ruleset, error code: 102" = ERR_UNEXPECTED_TYPE, on identical JSON), in CLI processes
+                # loading rules with `count`. Not understood; docs/rules.md (engine notes) says what is known.
+                # Retried under a fresh name, with a WARNING each time: never silent.
                 if attempt == REGISTER_ATTEMPTS:
                     raise
                 deadline.check("registering the rule set")  # in a request: never past its deadline

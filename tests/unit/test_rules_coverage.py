@@ -1,0 +1,71 @@
+"""app.ruletools.coverage on small worlds (the live-graph path: tests/integration/test_rules_coverage.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from app.ruletools import coverage
+from app.ruletools.coverage import Evaluation, World
+from test_policy_support import change, engine_for, facts, rule_yaml
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+WORLD = World.from_components(
+    [
+        {"id": "subnet/s", "type": "subnet", "environment": "dev", "config": {"cidr_block": "x"}},
+        {"id": "ec2-instance/i", "type": "ec2-instance", "environment": "dev", "config": {}, "runtime": {"state": 1}},
+        {"id": "s3-bucket/b", "type": "s3-bucket", "environment": "prod", "config": {}},
+    ],
+    [{"source": "ec2-instance/i", "target": "subnet/s", "kind": "depends_on"}],
+)
+
+
+def _rules(tmp_path, *texts):
+    body = "rules:\n" + "".join(t.split("rules:\n", 1)[1] for t in texts)
+    return engine_for(tmp_path, body).rules()
+
+
+def test_reachable_paths_and_dead_rules_with_their_reason(tmp_path):
+    rules = _rules(
+        tmp_path,
+        rule_yaml("change: {type: subnet}\nimpacted: {type: ec2-instance, runtime.state: {exists: true}}", rule_id="a"),
+        rule_yaml("change: {type: s3-bucket}\nimpacted: {type: lambda}", rule_id="b"),
+        rule_yaml("change: {type: subnet, environment: prod}", rule_id="c"),
+        rule_yaml("change: {type: vpc}", rule_id="d"),
+    )
+    by_id = {r.id: coverage.reachability(r, WORLD) for r in rules}
+    assert by_id["a"].components == 1 and by_id["a"].paths == ["subnet <- ec2-instance"] and not by_id["a"].dead
+    assert by_id["b"].dead and "reaches no component of lambda" in by_id["b"].reason
+    assert by_id["c"].dead and by_id["c"].reason == "no subnet in environment prod"
+    assert by_id["d"].dead and "vpc" in by_id["d"].reason
+
+
+def test_a_condition_no_case_distinguishes_is_reported(tmp_path):
+    (rule,) = _rules(tmp_path, rule_yaml("change: {type: subnet, environment: dev}", rule_id="r"))
+    evals = [
+        Evaluation("fires", facts(change_fact=change(environment="dev")), NOW),
+        Evaluation("other env", facts(change_fact=change(environment="prod")), NOW),
+    ]  # every case is a subnet change: nothing shows the type test matters
+    untested = coverage.untested_conditions(rule, evals)
+    assert untested == [{"condition": "change.type eq 'subnet'", "survives": ["removed"]}]
+
+
+def test_a_stronger_rule_that_always_holds_shadows(tmp_path):
+    rules = _rules(
+        tmp_path,
+        rule_yaml("change: {type: [subnet, vpc]}", rule_id="strong", effect="reject"),
+        rule_yaml("change: {type: subnet, environment: dev}", rule_id="weak", effect="warn"),
+        rule_yaml("change: {environment: dev}", rule_id="wider", effect="warn"),
+    )
+    by_id = {r.id: r for r in rules}
+    # a warn that always comes with a reject, or with another warn, never changes the outcome
+    assert coverage.shadowed_by(by_id["weak"], rules) == ["strong", "wider"]
+    assert coverage.shadowed_by(by_id["wider"], rules) == []  # any dev change, not only subnets
+    assert coverage.shadowed_by(by_id["strong"], rules) == []  # weaker rules never shadow
+
+
+def test_fail_on_names_the_rules(tmp_path):
+    rules = _rules(tmp_path, rule_yaml("change: {type: vpc}", rule_id="d"))
+    doc = coverage.report(rules, WORLD, [], {"a case": set()})
+    assert coverage.failures(doc, ["dead", "uncovered"]) == ["dead: d", "uncovered: d"]
+    assert coverage.failures(doc, ["shadowed"]) == []
+    assert "| `d` | warn | **dead**" in "\n".join(coverage.markdown(doc))
