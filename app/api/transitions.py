@@ -126,7 +126,7 @@ class TransitionListArgs(Schema):
 
 
 class TransitionList(Schema):
-    items = fields.List(fields.Nested(TransitionRecordSchema(exclude=("trail", "changes"))))
+    items = fields.List(fields.Nested(TransitionRecordSchema), metadata={"description": "without trail and changes"})
 
 
 @blp.route("/transitions", methods=["GET"])
