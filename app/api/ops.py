@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Blueprint as FlaskBlueprint
 from flask import jsonify, redirect
 from flask_smorest import Blueprint
 
@@ -9,11 +10,11 @@ from app.api.context import services
 from app.api.schemas import Health, Readiness, RulesCoverage, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
+front = FlaskBlueprint("front", __name__)  # not part of the API (nor of its OpenAPI document)
 
 
-@blp.route("/")
-@blp.doc(security=[])
-def front():
+@front.route("/")
+def front_door():
     """The front door is the console (the API's own page is /docs)."""
     return redirect("/console/", code=302)
 

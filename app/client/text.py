@@ -396,10 +396,14 @@ def runtime(detail: dict) -> str:
 def loaded(result: dict) -> str:
     """`karma seed` / `karma import`: a bulk load, or the change set that turns the graph into the file."""
     source = result.get("source") or ""
-    if result.get("seed") == "import" or result.get("status") == "imported":
+    if result.get("plan") is True:  # an empty graph's bulk load, planned
+        kinds = ", ".join(f"{n} {t}" for t, n in (result.get("by_type") or {}).items())
+        return f"would load {len(result.get('components') or [])} components from {source} ({kinds}); nothing written"
+    if result.get("seed") == "import" or "written" in result:  # an empty graph's bulk load, done
         count = result.get("components")
         count = len(count) if isinstance(count, list) else count
-        return f"loaded {count} components {source}(one audited import, log entry {result.get('log_entry_id')})"
+        where = f"from {source} " if source else ""
+        return f"loaded {count} components {where}(one audited import, log entry {result.get('log_entry_id')})"
     status = result.get("status")
     ops = result.get("operations") or []
     counts = (

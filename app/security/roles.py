@@ -47,7 +47,7 @@ CONSOLE_ENDPOINTS = {
 }
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {
-    "ops.front",
+    "front.front_door",
     "ops.healthz",
     "ops.readyz",
     "api-docs.openapi_json",

@@ -414,7 +414,7 @@ def start(
                 # It may be serving a running Karma (`make run`): use it as it is and say exactly what
                 # differs; never advise stopping it (that would take the database from under the API).
                 message = (
-                    f"Neo4j (pid {pid}) runs with settings other than this shell's KARMA_NEO4J_* ones: "
+                    f"Neo4j (pid {pid}) runs with other settings than this shell's KARMA_NEO4J_* ones: "
                     f"{conf_difference(settings)}; using it as it runs (to run with yours, set the same "
                     "KARMA_NEO4J_* values as the shell that started it, or KARMA_NEO4J_HOME for a server of your own)."
                 )

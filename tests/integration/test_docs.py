@@ -104,3 +104,28 @@ def test_the_shell_blocks_run(page, world, gunicorn_url, service_env, tmp_path):
         f"{where[-1] if where else page.name}: a command failed\n--- stdout (tail)\n{run.stdout[-3000:]}"
         f"\n--- stderr (tail)\n{run.stderr[-3000:]}"
     )
+
+
+def test_a_failing_command_fails_its_file_and_karmas_answers_do_not(tmp_path):
+    """The harness itself: a pasted command that fails stops the file; `karma` exit 2/3 are answers."""
+    page = tmp_path / "page.md"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "karma").write_text('#!/bin/sh\nexit "$1"\n')
+    (fake / "karma").chmod(0o755)
+    page.write_text("```sh\nkarma 3\nkarma 2; echo answered\n```\n\n```sh\nfalse\necho never\n```\n")
+    run = subprocess.run(
+        [
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-c",
+            script(page, "http://127.0.0.1:9").replace("source .venv/bin/activate", ""),
+        ],
+        env={"PATH": f"{fake}:{os.defpath}"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 1 and "answered" in run.stdout and "never" not in run.stdout
+    assert "@@failed (1): false" in run.stdout
