@@ -35,15 +35,16 @@ def _set_floor(driver, change_set_body: dict):
         sibling_lookups,
     )
     from app.graph import cypher  # noqa: PLC0415
+    from app.graph.repository import set_context_params  # noqa: PLC0415
 
     change_set = ChangeSet.from_dict(change_set_body)
-    params = {
-        "ids": sorted(change_set.component_ids),
-        "ref_ids": reference_ids(change_set),
-        "ref_values": referrer_lookups(change_set),
-        "set_ref_values": reference_values(change_set),
-        "sibling_lookups": sibling_lookups(change_set),
-    }  # as GraphRepository.change_set_context passes them
+    params = set_context_params(  # as GraphRepository.change_set_context passes them
+        sorted(change_set.component_ids),
+        reference_ids(change_set),
+        reference_values(change_set),
+        referrer_lookups(change_set),
+        sibling_lookups(change_set),
+    )
     return fixed.call(driver, cypher.query("change_set_context"), **params)
 
 
