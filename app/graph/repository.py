@@ -59,7 +59,14 @@ class GraphTx(TransitionTxQueries):
         """Lock the component and read its change context in one statement (None: no such component)."""
         with metrics.phase("graph_read"):
             return decode_change_context(
-                _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids, ref_values=ref_values or [])
+                _single(
+                    self._tx,
+                    "impact_for_update",
+                    id=component_id,
+                    ref_ids=ref_ids,
+                    ref_values=ref_values or [],
+                    paths=True,
+                )
             )
 
     def lock(self, component_id: str) -> int | None:
@@ -272,7 +279,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """The change context of a component (decoded, see decode_change_context), or None."""
         with metrics.phase("graph_read"):
             return decode_change_context(
-                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
+                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [], paths=True)
             )
 
     def graph(self, environment: str | None) -> dict:
@@ -535,8 +542,10 @@ def set_context_params(
 ) -> dict:
     """The parameters of cypher/change_set_context.cypher, read plain or under the set's locks: the
     query's `$ref_values` are the referrer lookups (as impact.cypher names them) and `$set_ref_values`
-    the set's own by-value references."""
+    the set's own by-value references. No path per impacted row (`paths`): the set's analysis walks them
+    from the edges (set_graph.GraphState.impact)."""
     return {
+        "paths": False,
         "ids": ids,
         "ref_ids": ref_ids,
         "ref_values": referrers or [],
