@@ -79,7 +79,7 @@ class Subscription(Schema):
     environments = fields.List(fields.String())
     enabled = fields.Boolean()
     source = fields.String(metadata={"description": "file | api"})
-    description = fields.String()
+    description = fields.String(allow_none=True)  # none given
     created_at = fields.String()
     has_secret = fields.Boolean()
 
@@ -132,6 +132,7 @@ def subscriptions_list():
         "secret": "a-shared-secret-of-16-chars-or-more",
         "events": ["applied", "rejected", "pending_approval"],
         "environments": ["dev"],
+        "description": "the dev team's chat",
     },
 )
 @blp.response(201, Subscription)
