@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_ENV := KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test KARMA_NEO4J_BOLT_PORT=$${KARMA_TEST_BOLT_PORT:-7697} \
             KARMA_NEO4J_LIB=$(CURDIR)/.karma/neo4j/lib
 
-.PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate rules-corpus stop clean bench bench-full
+.PHONY: setup run test lint unit neo4j-start neo4j-stop neo4j-status seed rules-validate rules-corpus stop clean bench bench-full chaos
 
 # Any pyproject.toml change (pins, entry points of karma_tools) reinstalls: `karma neo4j|bench` are entry points.
 $(STAMP): pyproject.toml
@@ -53,6 +53,10 @@ bench: setup ## every performance figure in about 6 min → bench/results/latest
 
 bench-full: setup ## the long benchmark: more samples, 1–32 users (BENCH_ARGS="--sizes 1k,10k,100k,1m" for 1M)
 	$(BIN)/karma bench run --full $(BENCH_ARGS)
+
+chaos: setup ## availability figures (slow clients, a frozen test Neo4j) in about 2 min → bench/results/chaos.json
+	$(TEST_ENV) $(BIN)/karma neo4j start
+	$(TEST_ENV) $(BIN)/python -m karma_tools.chaos
 
 stop: ## stop the local Neo4j servers (dev, test, bench)
 	-$(BIN)/karma neo4j stop

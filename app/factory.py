@@ -17,11 +17,13 @@ from app.api import changes as changes_api
 from app.api import transitions as transitions_api
 from app.api import components as components_api
 from app.api import errors as api_errors
+from app.api import drift as drift_api
 from app.api import log as log_api
 from app.api import auth as api_auth
 from app.api import notifications as notifications_api
 from app.api import ops as ops_api
 from app.api.schemas import OP_FIELDS, OP_ONLY_FIELDS, ErrorSchema
+from app.audit.operator_queries import OperatorQueries
 from app.audit.service import AuditService
 from app.changes.gate import ChangeGate
 from app.changes.lifecycle import ChangeLifecycle
@@ -29,6 +31,7 @@ from app.changes.listing import ChangeListing
 from app.components import check as types_check
 from app.components import registry
 from app.components.service import ComponentService
+from app.components.drift_service import DriftService
 from app.graph.driver import open_driver, select_target
 from app.graph.repository import GraphRepository
 from app.notifications.service import OutboxService
@@ -39,6 +42,7 @@ from app.ruletools.coverage import CoverageService, declared_types
 from app.reliability.availability import Availability
 from app.reliability.ratelimit import RateLimiter
 from app.reliability.refusals import BoundedRefusalAudit
+from app.reliability.slow_clients import BoundedBodies
 from app.security.audit import RefusalAudit
 from app.security.tokens import TokenService
 from app.settings import Settings
@@ -68,6 +72,7 @@ class Karma:
     listing: ChangeListing = field(init=False)
     transitions: TransitionService = field(init=False)
     coverage: CoverageService = field(init=False)
+    operator_queries: OperatorQueries = field(init=False)
 
     def __post_init__(self) -> None:
         self.gate = ChangeGate(
@@ -77,6 +82,7 @@ class Karma:
         self.transitions = TransitionService(self.gate)
         self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
         self.audit = AuditService(self.repo)
+        self.drift = DriftService(self.repo)
         self.tokens = TokenService(self.repo, cache_seconds=self.settings.token_cache_seconds)
         self.refusals = RefusalAudit(self.repo)
         self.outbox = OutboxService(self.repo)
@@ -88,6 +94,7 @@ class Karma:
             self.repo.ping,
             retry_after=self.settings.retry_after_seconds,
             probe_timeout=self.settings.neo4j_probe_timeout,
+            stall_after=self.settings.neo4j_stall_after or None,
         )
         self.refusal_audit = BoundedRefusalAudit(
             self.refusals.record,
@@ -98,6 +105,7 @@ class Karma:
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
         self.coverage = CoverageService(self.repo, self.policy, declared_types(self.settings.types_dir))
+        self.operator_queries = OperatorQueries(self.repo)
 
     def _runtime_changed(self, component_id: str) -> list[dict]:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
@@ -180,14 +188,17 @@ def create_app(
         log_api.blp,
         notifications_api.blp,
         transitions_api.blp,
+        drift_api.blp,
         observability.metrics_blueprint(settings.metrics_path, settings.metrics_auth == "none"),
     ):
         api.register_blueprint(blueprint)
     _document_body_shapes(api)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
+    app.register_blueprint(ops_api.front)  # /: redirects to the console
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)
+    app.wsgi_app = BoundedBodies(app.wsgi_app, settings.client_timeout)  # a trickling body is a 408
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})
     return app
 

@@ -5,20 +5,25 @@ sets it; when gunicorn runs alone this file makes a private one before any worke
 samples of an earlier run are cleared at start, a dead worker's live samples are dropped, and a directory
 of our own is removed at exit (app/observability/multiproc.py)."""
 
+import logging
 import os
 import tempfile
 
+from gunicorn import glogging
+
+from app import logs
 from app.observability import multiproc
 from app.settings import Settings, log_level
 
-timeout = Settings.from_env().worker_timeout
+_settings = Settings.from_env()
+timeout = _settings.worker_timeout
+# Threads, not sync workers: a slow client or a stuck database call holds one thread, not a process
+# (app/gunicorn_worker.py, docs/operations.md "Worker model").
+worker_class = "app.gunicorn_worker.KarmaWorker"
+threads = _settings.threads
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
-access_log_format = (
-    '{"event": "http", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, "ms": %(M)s, '
-    '"request_id": "%({x-request-id}o)s"}'
-)
 errorlog = "-"
 loglevel = log_level().lower()
 
@@ -27,6 +32,38 @@ _OWN_METRICS_DIR = multiproc.prepare(os.environ)  # None when `karma serve` or t
 # gunicorn 27 opens a control socket per user (~/.gunicorn/gunicorn.ctl): two servers on one machine
 # would replace each other's. Karma does not use it.
 control_socket_disable = True
+
+
+class KarmaLogger(glogging.Logger):
+    """gunicorn's own lines and its access lines in Karma's one format (app/logs.py): a timestamp and a
+    level on every line; an access line is `http` with method, path, status, ms and the request id."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(logs.formatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        headers = {k.lower(): v for k, v in (resp.headers or [])}
+        status = resp.status.split()[0] if isinstance(resp.status, str) else resp.status
+        self.access_log.log(
+            logging.WARNING if int(status) >= 500 else logging.INFO,
+            "http",
+            extra={
+                "method": req.method,
+                "path": req.path,
+                "status": int(status),
+                "ms": round(request_time.total_seconds() * 1000, 1),
+                "request_id": headers.get("x-request-id"),
+                **({"refused": headers["x-karma-refused"]} if "x-karma-refused" in headers else {}),
+            },
+        )
+
+
+logger_class = KarmaLogger
 
 
 def on_starting(server):

@@ -21,6 +21,7 @@ with `prune`) goes through the gate — rules, one transaction, one audit entry 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -28,9 +29,12 @@ from pathlib import Path
 from app import seeding
 from app.ids import new_id
 from app.clock import utcnow
+from app.components import drift
 from app.components.loader import read_json
-from app.components.registry import ID_PART, NICKNAME, split_id
+from app.components.references import edges_within
+from app.components.registry import ID_PART, NICKNAME, name_key, split_id
 
+log = logging.getLogger("karma.import")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 FILES = {"config.json", "runtime.json"}
 
@@ -136,11 +140,108 @@ def _names_problem(env: str, type_name: str, nickname: str) -> str | None:
     return None
 
 
-def plan(directory: Path, environments: list[str] | None = None) -> dict:
+# ------------------------------------------------------------------------------------ --partial
+def tree_file(comp: dict) -> str:
+    """Where a component's config is in the tree: `iac/<environment>/<type>/<nickname>/config.json`."""
+    type_name, nickname = split_id(comp["id"])
+    return f"iac/{comp['environment']}/{type_name}/{nickname}/config.json"
+
+
+def _refused(comp: dict, entries: list[dict]) -> list[dict]:
+    type_name = split_id(comp["id"])[0]
+    extra = {"type": type_name, "environment": comp["environment"], "file": tree_file(comp)}
+    return [{**e, **extra, "component": comp["id"]} for e in entries]
+
+
+def _own_problems(comp: dict, types) -> list[dict]:
+    """Contract drift of one file on its own: an unknown type, a config or runtime the schema refuses."""
+    type_name = split_id(comp["id"])[0]
+    if type_name not in types:
+        return [drift.entry("contract", comp["id"], "type", "types", f"no component type {type_name!r} is declared")]
+    ctype = types.get(type_name)
+    out = drift.contract(ctype, comp["id"], comp.get("config"))
+    out += [
+        drift.entry("contract", comp["id"], f"runtime.{path}", f"{type_name}.runtime_outputs: {rule}", message)
+        for path, rule, message in _runtime_problems(ctype, comp.get("runtime", {}))
+    ]
+    return out
+
+
+def _runtime_problems(ctype, runtime) -> list[tuple[str, str, str]]:
+    return [(path, "schema", m) for path, messages in ctype.validate_runtime(runtime).items() for m in messages]
+
+
+def closure(doc: dict, types=None, graph_rows: list[dict] | None = None) -> tuple[dict, list[dict]]:
+    """The largest valid closure of a tree: every config that is valid and whose references resolve
+    inside what is kept or in the graph (`graph_rows`: {id, type, environment, config}) → (the document
+    of what loads, drift entries of every refused file: per file, field and rule, no value). A config
+    whose reference names a refused one is refused in turn (reference drift naming it)."""
+    from app.components.registry import registry  # noqa: PLC0415
+
+    types = types or registry
+    kept, entries, invalid = {}, [], []
+    for comp in doc["components"]:
+        problems = _own_problems(comp, types)
+        typed = {**comp, "type": split_id(comp["id"])[0]}
+        if problems:
+            entries += _refused(comp, problems)
+            invalid += [typed] if typed["type"] in types else []
+        else:
+            kept[comp["id"]] = typed
+    refused_names = {name_key(*split_id(e["component"])) for e in entries}
+    others = [r for r in graph_rows or [] if r["id"] not in {c["id"] for c in doc["components"]}]
+    while True:
+        bad = _unresolved(list(kept.values()), others, types, refused_names)
+        if not bad:
+            break
+        for cid, problems in bad.items():
+            entries += _refused(kept.pop(cid), problems)
+            refused_names.add(name_key(*split_id(cid)))
+    # a config refused for its contract: its references too, so one report names every problem
+    unresolved = _unresolved(invalid, list(kept.values()) + others, types, refused_names, sources_are_targets=False)
+    entries += [e for comp in invalid for e in _refused(comp, unresolved.get(comp["id"], []))]
+    components = [{k: v for k, v in c.items() if k != "type"} for c in kept.values()]
+    return {**doc, "components": components}, sorted(entries, key=lambda e: (e["component"], e["field"]))
+
+
+def _unresolved(
+    kept: list[dict], others: list[dict], types, refused_names: set[str], sources_are_targets: bool = True
+) -> dict[str, list[dict]]:
+    """Reference drift of the `kept` configs: {id: entries} for each whose references do not resolve among
+    `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already)."""
+    everything = kept + [{**r, "config": r.get("config") or {}} for r in others]
+    edges, errors = edges_within(everything, types={n: types.get(n) for n in {c["type"] for c in everything}})
+    kept_ids = {c["id"] for c in kept}
+    ids = {c["id"] for c in everything} - (set() if sources_are_targets else kept_ids)
+    problems = {cid: keys for cid, keys in errors.items() if cid in kept_ids}
+    for e in edges:
+        if e["source"] in kept_ids and e["target"] not in ids and not errors.get(e["source"], {}).get(e["via"]):
+            problems.setdefault(e["source"], {}).setdefault(e["via"], []).append(
+                f"references unknown component {e['target']!r}"
+            )
+    out = {}
+    for cid, keys in problems.items():
+        ctype = types.get(split_id(cid)[0])
+        found = drift.references(ctype, cid, keys)
+        out[cid] = [{**f, "message": _refused_target(f["message"], refused_names)} for f in found]
+    return out
+
+
+def _refused_target(message: str, refused_names: set[str]) -> str:
+    named = [n for n in refused_names if f"'{n}'" in message]
+    return message + " (refused by this import: see its own drift)" if named else message
+
+
+def plan(directory: Path, environments: list[str] | None = None, partial: bool = False) -> dict:
     """What an import would load (validated; nothing written, no graph needed)."""
     doc = read_tree(directory, environments)
+    refused: list[dict] = []
+    if partial:
+        doc, refused = closure(doc)
+    else:
+        _refuse_with_count(doc)
     components, edges = _validate(doc)
-    return _summary(directory, components, edges) | {"plan": True}
+    return _summary(directory, components, edges) | _drift_summary(partial, refused) | {"plan": True}
 
 
 bulk_plan = plan  # `import_into` takes a flag named plan
@@ -179,57 +280,158 @@ def import_into(
     environments: list[str] | None = None,
     plan: bool = False,
     prune: bool = False,
+    partial: bool = False,
 ) -> dict:
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
-    into the tree, through the gate (`plan`: previewed only)."""
+    into the tree, through the gate (`plan`: previewed only). With `partial`, only the tree's largest
+    valid closure, every refused file recorded as drift; without, all or nothing — and a refused import
+    is audited and says how many configs `--partial` would load."""
+    try:
+        return _import(repo, gate, directory, identity, environments, plan, prune, partial)
+    except ImportError_ as exc:
+        if not plan:
+            _audit_refused(repo, directory, identity, exc)
+        raise
+
+
+def _import(repo, gate, directory, identity, environments, plan, prune, partial) -> dict:
     if not repo.component_count():
         if plan:
-            return bulk_plan(directory, environments)
+            return bulk_plan(directory, environments, partial=partial)
         try:
-            return import_tree(repo, directory, identity=identity, environments=environments)
+            return import_tree(repo, directory, identity=identity, environments=environments, partial=partial)
         except GraphNotEmpty:
             pass  # someone loaded components meanwhile: go through the gate like any non-empty graph
     from app.changes.seed_sets import desired_set  # noqa: PLC0415
 
     doc = graph_ids(repo, read_tree(directory, environments))
+    refused: list[dict] = []
+    graph_rows = repo.components_of_types(None) if partial else None
+    if partial:
+        doc, refused = closure(doc, graph_rows=graph_rows)
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
         change_set, notes = desired_set(repo, doc, requested_by=identity, reason=reason, prune=prune)
     except seeding.SeedError as exc:
-        raise ImportError_([_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]) from None
+        errors = [_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]
+        if not partial:
+            kept, _ = closure(doc, graph_rows=repo.components_of_types(None))
+            errors.append(_would_load(kept, doc))
+        raise ImportError_(errors) from None
+    extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
     if change_set is None:
-        return {"import": "change-set", "source": str(directory), "status": "unchanged", "changes": 0, "notes": notes}
-    result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
-    return {**result, "import": "change-set", "source": str(directory), "notes": notes}
+        result = {"status": "unchanged", "changes": 0}
+    else:
+        result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+    if partial and not plan and result.get("status") in ("applied", "unchanged"):
+        # the refused files' records follow the applied set (their own write: the gate's transaction
+        # holds the set and its audit entry)
+        extra["drift_recorded"] = repo.record_refused(sorted({e["component"] for e in refused}), refused)
+    return {**result, **extra}
 
 
-def import_tree(repo, directory: Path, *, identity: str, environments: list[str] | None = None) -> dict:
-    """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise)."""
+def _drift_summary(partial: bool, refused: list[dict]) -> dict:
+    if not partial:
+        return {}
+    files = sorted({e["file"] for e in refused})
+    return {"partial": True, "refused": files, "drift": refused}
+
+
+def _refuse_with_count(doc: dict) -> None:
+    """Nothing to do when the whole tree is valid; otherwise ImportError_ with every problem (file, field,
+    why) and how many of its configs `--partial` would load."""
+    kept, refused = closure(doc)
+    if refused:
+        problems = [f"{e['file']}: {e['field']}: {e['message']} [{e['rule']}]" for e in refused]
+        raise ImportError_(problems + [_would_load(kept, doc)])
+
+
+def _would_load(kept: dict, doc: dict) -> str:
+    return f"{len(kept['components'])} of {len(doc['components'])} configs would load with --partial"
+
+
+def _audit_refused(repo, directory: Path, identity: str, exc: ImportError_) -> None:
+    """A refused import leaves an audit entry: who, what, how many problems (the problems name files and
+    fields, never values)."""
+    now = utcnow()
+    entry = {
+        "id": new_id("log"),
+        "kind": "import",
+        "timestamp": now,
+        "requested_by": identity,
+        "status": "refused",
+        "note": f"import of {directory} refused: {len(exc.errors)} problem(s), nothing loaded",
+        "request": json.dumps({"source": str(directory), "problems": exc.errors[:200]}),
+        "warnings": [],
+    }
+    try:
+        repo.record_refusal(entry, None)
+    except Exception:  # noqa: BLE001 - the refusal stands whether or not its record could be written
+        log.warning("refused import not audited", extra={"source": str(directory)})
+
+
+def import_tree(
+    repo, directory: Path, *, identity: str, environments: list[str] | None = None, partial: bool = False
+) -> dict:
+    """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise). With
+    `partial`, its largest valid closure, the refused files' drift in the same transaction."""
     doc = read_tree(directory, environments)
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
+    all_ids = sorted(c["id"] for c in doc["components"])
+    refused: list[dict] = []
+    if partial:
+        doc, refused = closure(doc)
+    else:
+        _refuse_with_count(doc)
     components, edges = _validate(doc)
     now = utcnow()
-    summary = _summary(directory, components, edges)
+    summary = _summary(directory, components, edges) | _drift_summary(partial, refused)
+    refused_files = summary.get("refused", [])
     audit = {
         "id": new_id("log"),
         "kind": "import",
         "timestamp": now,
         "requested_by": identity,
         "status": "imported",
-        "note": f"bulk import of {len(components)} components from {directory}",
+        "note": f"bulk import of {len(components)} components from {directory}"
+        + (f" (--partial: {len(refused_files)} file(s) refused, recorded as drift)" if partial else ""),
         "version_before": 0,
         "version_after": 1,
         "affected": summary["components"],
         "request": json.dumps(
-            {"source": str(directory), "environments": environments or [], "components": summary["components"]}
+            {
+                "source": str(directory),
+                "environments": environments or [],
+                "components": summary["components"],
+                "partial": partial,
+                "refused": refused_files,
+            }
         ),
         "warnings": [],
     }
-    result = repo.seed(seeding.to_rows(components, {}), edges, now, audit=audit, require_empty=True)
+    rows = seeding.to_rows(components, {})
+    result = repo.seed(
+        rows,
+        edges,
+        now,
+        audit=audit,
+        require_empty=True,
+        refused={"component_ids": all_ids, "entries": [_stored(e) for e in refused]},
+    )
     if "not_empty" in result:  # someone loaded components between the check and the transaction
         raise GraphNotEmpty(_NOT_EMPTY)
-    return summary | {"log_entry_id": result["log_entry_id"], "written": result["written"], "requested_by": identity}
+    return summary | {
+        "log_entry_id": result["log_entry_id"],
+        "written": result["written"],
+        "requested_by": identity,
+        "drift_recorded": result.get("drift_recorded", 0),
+    }
+
+
+def _stored(entry: dict) -> dict:
+    """A drift entry as a :Drift node's properties (flat strings)."""
+    return {k: entry[k] for k in ("kind", "component", "type", "environment", "file", "field", "rule", "message")}
 
 
 _NOT_EMPTY = (

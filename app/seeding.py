@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
-from app.components import references
+from app.components import drift, references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
 
@@ -207,6 +207,9 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
         old = existing.get(comp["id"], {})
         props = flat_properties(CONFIG_PREFIX, comp["config"], old.get("config_keys"))
         props.update(flat_properties(RUNTIME_PREFIX, comp["runtime"], old.get("runtime_keys")))
+        # a seeded or imported runtime that contradicts its config (runtime_matches) is runtime drift
+        ctype = comp.get("ctype") or get_type(comp["type"])  # rows built outside the loader (the bench) name it
+        props.update(drift.drift_props(drift.runtime(ctype, comp["id"], comp["config"], comp["runtime"])))
         changed = (
             not old
             or old["config"] != comp["config"]

@@ -81,6 +81,10 @@ class Settings:
     workers: int = 2
     worker_interval: float = 5.0  # seconds between queue passes of `karma worker`
     worker_timeout: int = 60  # gunicorn's worker timeout
+    threads: int = 8  # request threads per gunicorn worker (app/gunicorn_worker.py)
+    client_timeout: float = 10.0  # a request's headers (between reads) and its whole body must arrive within
+    # KARMA_TRUSTED_PROXIES: addresses/networks of reverse proxies whose X-Forwarded-For names the client
+    trusted_proxies: tuple[str, ...] = ()
     # observability (README "Observability")
     metrics_path: str = "/metrics"
     metrics_auth: str = "token"  # token: a token allowed to `metrics` (viewer and up, or role metrics); none
@@ -98,6 +102,7 @@ class Settings:
     neo4j_retry_time: float = 0.8  # the driver's managed-transaction retry window
     neo4j_tx_timeout: float = 10.0  # one transaction (the local server also enforces 15 s)
     neo4j_probe_timeout: float = 1.0  # a probe of a database that was down, and /readyz's round trip
+    neo4j_stall_after: float = 2.0  # a Bolt wait this old makes the process ping Neo4j (a frozen server)
     request_deadline: float = 30.0  # one request, all its waits and retries (below worker_timeout)
     write_retry_budget: float = 8.0  # lock contention (deadlocks) retried by Karma, per write
     retry_after_seconds: int = 2  # Retry-After on 503 database_unavailable
@@ -112,6 +117,7 @@ class Settings:
     refusal_burst: int = 5
     refusal_window_seconds: float = 60.0
     rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
+    graceful_wait: float = 40.0  # `karma serve` waits this long for an earlier server to free its address
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
 
@@ -147,12 +153,16 @@ class Settings:
             workers=_env_int("KARMA_WORKERS", 2),
             worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
             worker_timeout=_env_int("KARMA_WORKER_TIMEOUT", 60),
+            threads=_env_int("KARMA_THREADS", 8),
+            client_timeout=_env_float("KARMA_CLIENT_TIMEOUT", 10.0),
+            trusted_proxies=tuple(p.strip() for p in env_text("KARMA_TRUSTED_PROXIES", "").split(",") if p.strip()),
             **_observability_from_env(),
             neo4j_connect_timeout=_env_float("KARMA_NEO4J_CONNECT_TIMEOUT", 1.0),
             neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
             neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
             neo4j_tx_timeout=_env_float("KARMA_NEO4J_TX_TIMEOUT", 10.0),
             neo4j_probe_timeout=_env_float("KARMA_NEO4J_PROBE_TIMEOUT", 1.0),
+            neo4j_stall_after=_env_float("KARMA_NEO4J_STALL_AFTER", 2.0),
             request_deadline=_env_float("KARMA_REQUEST_DEADLINE", 30.0),
             write_retry_budget=_env_float("KARMA_WRITE_RETRY_BUDGET", 8.0),
             retry_after_seconds=_env_int("KARMA_RETRY_AFTER", 2),
@@ -164,6 +174,7 @@ class Settings:
             refusal_burst=_env_int("KARMA_REFUSAL_AUDIT_BURST", 5),
             refusal_window_seconds=_env_float("KARMA_REFUSAL_AUDIT_WINDOW", 60.0),
             rate_file=env_text("KARMA_RATE_FILE"),
+            graceful_wait=_env_float("KARMA_SERVE_ADDRESS_WAIT", 40.0),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
             admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
         )

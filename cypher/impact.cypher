@@ -5,7 +5,11 @@
 // relationship type and direction that Neo4j inlines into its breadth-first ANY SHORTEST search
 // (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
 // One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
-// ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path.
+// ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path —
+// spelled out (ids, types, edge kinds, reference keys) only when $paths is true: building those lists
+// for 10,000 rows costs more server time than reading the rows (issue 21, docs/performance.md), and a
+// change set's analysis walks its paths in memory from the edges below (app/changes/set_graph.py), so
+// change_set_context.cypher reads without them (null).
 // Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
 // by-value references it has now), and, for validation, which of $ref_ids exist and which components
 // match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
@@ -26,10 +30,11 @@ CALL (x) {
   WITH y, p ORDER BY length(p), y.id
   RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
            id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
-           version: y.version, runtime: y.runtime, config: y.config, depth: length(p),
-           path: [n IN nodes(p) | n.id], path_types: [n IN nodes(p) | n.type],
-           edge_kinds: [rel IN relationships(p) | toLower(type(rel))],
-           via: [rel IN relationships(p) | rel.via]} END) AS impacted,
+           version: y.version, runtime: y.runtime, config: y.config, drift: y.drift, depth: length(p),
+           path: CASE WHEN $paths THEN [n IN nodes(p) | n.id] END,
+           path_types: CASE WHEN $paths THEN [n IN nodes(p) | n.type] END,
+           edge_kinds: CASE WHEN $paths THEN [rel IN relationships(p) | toLower(type(rel))] END,
+           via: CASE WHEN $paths THEN [rel IN relationships(p) | rel.via] END} END) AS impacted,
          collect(y) AS reached
 }
 CALL (x, reached) {

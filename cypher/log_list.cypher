@@ -1,7 +1,9 @@
-// Audit entries, newest first, filtered by component, requester, status and time range.
+// Audit entries, newest first, filtered by component (the one it is about, any it touched — FOR — or any its
+// change reached — AFFECTED), requester, status and time range.
 CALL () {
   MATCH (a:AuditEntry)
-  WHERE ($component IS NULL OR a.component_id = $component)
+  WHERE ($component IS NULL OR a.component_id = $component
+         OR EXISTS { (a)-[:FOR|AFFECTED]->(:Component {id: $component}) })
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)
@@ -10,7 +12,8 @@ CALL () {
 }
 CALL () {
   MATCH (a:AuditEntry)
-  WHERE ($component IS NULL OR a.component_id = $component)
+  WHERE ($component IS NULL OR a.component_id = $component
+         OR EXISTS { (a)-[:FOR|AFFECTED]->(:Component {id: $component}) })
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)

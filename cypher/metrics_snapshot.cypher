@@ -1,4 +1,5 @@
-// What /metrics reads from Neo4j at scrape time, in one read: the queue, pending approvals, the outbox.
+// What /metrics reads from Neo4j at scrape time, in one read: the queue, pending approvals, the outbox,
+// drift.
 // Index seeks on ChangeRequest.status and OutboxEvent.state: the cost follows the backlog, not the graph
 // or the history.
 CALL () {
@@ -18,4 +19,17 @@ CALL () {
   }
   RETURN collect({state: st, count: n, oldest: oldest}) AS outbox
 }
-RETURN queue_depth, oldest_queued, approvals_pending, oldest_pending_approval, outbox
+CALL () {
+  // drift (app.components.drift): components in drift per kind (the `drifting` index: costs what drifts)
+  MATCH (c:Component) WHERE c.drifting = true
+  UNWIND c.drift AS kind
+  WITH kind, count(*) AS n
+  RETURN collect({kind: kind, count: n}) AS drift
+}
+CALL () {
+  // and the files an import refused (no component: :Drift records), per kind
+  MATCH (d:Drift)
+  WITH d.kind AS kind, count(DISTINCT d.component) AS n
+  RETURN collect({kind: kind, count: n}) AS drift_refused
+}
+RETURN queue_depth, oldest_queued, approvals_pending, oldest_pending_approval, outbox, drift, drift_refused

@@ -1,4 +1,4 @@
-// Audits a refused call (401/403). The token itself is never stored.
+// Audits a refused call (401/403), or an operator's read-only query. The token itself is never stored.
 CREATE (a:AuditEntry)
 SET a = $audit
 WITH a

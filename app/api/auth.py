@@ -6,7 +6,7 @@ from flask import Flask, g, request
 
 from app.api.context import services
 from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
-from app.reliability import deadline
+from app.reliability import deadline, stall
 from app.reliability.bodies import frame_chunked, parse_strict
 from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
@@ -39,6 +39,11 @@ def identity(requested_by: str | None) -> str:
             errors={"requested_by": [f"is {principal.name!r} for this token"]},
         )
     return principal.name
+
+
+def client_address() -> str | None:
+    """The client's address: the peer, or what a trusted proxy says it is (KARMA_TRUSTED_PROXIES)."""
+    return services().limiter.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
 
 
 def _takes_json(endpoint: str) -> bool:
@@ -76,12 +81,16 @@ def _limit(retry_after: float, what: str) -> None:
 def _start_deadline() -> None:
     """The request's one deadline (KARMA_REQUEST_DEADLINE): every Neo4j wait and retry ends by it."""
     g.deadline_token = deadline.start(services().settings.request_deadline)
+    g.stall_token = stall.own(services().availability)  # this request's Neo4j waits: its watchdog's to judge
 
 
 def _end_deadline(_exc=None) -> None:
     token = g.pop("deadline_token", None)
     if token is not None:
         deadline.reset(token)
+    owned = g.pop("stall_token", None)
+    if owned is not None:
+        stall.disown(owned)
 
 
 def _frame_body() -> None:
@@ -94,12 +103,15 @@ def _authenticate() -> None:
     if endpoint is None or (endpoint in OPEN_ENDPOINTS and not console):
         return
     karma = services()
-    _limit(karma.limiter.source(request.remote_addr), "source")
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    # a caller whose token this process verified lately is charged its token's budget (below), not its
+    # address's: a flood from the same address (or a proxy everyone shares) does not starve it
+    if console or not karma.tokens.recently_valid(token):
+        _limit(karma.limiter.source(client_address()), "source")
     karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
     if console:
         return  # the console logs in with its own cookie (app/console/session.py)
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
     principal = karma.tokens.authenticate(token)
     if principal is None:
         raise Unauthorized(

@@ -10,6 +10,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
+    SITE_CHANGE,
     ApprovalSchema,
     CancelArgs,
     ChangeRequestSchema,
@@ -39,7 +40,7 @@ def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
 
 
 @blp.route("/plan", methods=["POST"])
-@blp.arguments(WhatIfRequestSchema)
+@blp.arguments(WhatIfRequestSchema, example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
 @blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
@@ -72,7 +73,7 @@ def _set_picture(result: dict):
 
 
 @blp.route("/request-change", methods=["POST"])
-@blp.arguments(ChangeRequestSchema)
+@blp.arguments(ChangeRequestSchema, example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
@@ -108,7 +109,7 @@ def cancel_change(args, change_id):
 
 
 @blp.route("/changes/<change_id>/rollback", methods=["POST"])
-@blp.arguments(RollbackSchema)
+@blp.arguments(RollbackSchema, example={"reason": "undo it: the aliases broke the CDN"})
 @blp.response(200, ChangeResult)
 def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
@@ -118,7 +119,7 @@ def rollback(body, change_id):
 
 
 @blp.route("/changes/<change_id>/approve", methods=["POST"])
-@blp.arguments(ApprovalSchema)
+@blp.arguments(ApprovalSchema, example={"comment": "checked with the network team"})
 @blp.response(200, ChangeResult)
 def approve_change(body, change_id):
     """Approve a pending change (an approver who is not the requester); it re-runs, then applies."""
@@ -126,7 +127,7 @@ def approve_change(body, change_id):
 
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
-@blp.arguments(ApprovalSchema)
+@blp.arguments(ApprovalSchema, example={"comment": "checked with the network team"})
 @blp.alt_response(200, schema=Transition, success=True)
 def deny_change(body, change_id):
     """Deny a pending change (an approver who is not the requester)."""

@@ -9,6 +9,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
+    RUNTIME_REPORT,
     ComponentDetail,
     ComponentListArgs,
     ComponentPage,
@@ -27,9 +28,13 @@ blp = Blueprint("components", __name__, description="Components, their dependenc
 @blp.arguments(ComponentListArgs, location="query")
 @blp.response(200, ComponentPage)
 def list_components(args):
-    """List components (filter by type and environment; paginated)."""
+    """List components (filter by type, environment and a piece of the id; paginated)."""
     return services().components.list(
-        type_=args.get("type"), environment=args.get("environment"), page=args["page"], page_size=args["page_size"]
+        type_=args.get("type"),
+        environment=args.get("environment"),
+        name=args.get("name"),
+        page=args["page"],
+        page_size=args["page_size"],
     )
 
 
@@ -59,7 +64,7 @@ def get_versions(ctype, nickname):
 
 
 @blp.route("/components/<ctype>/<nickname>/runtime", methods=["PUT"])
-@blp.arguments(RuntimeUpdateSchema)
+@blp.arguments(RuntimeUpdateSchema, example=RUNTIME_REPORT)
 @blp.response(200, ComponentDetail)
 def put_runtime(body, ctype, nickname):
     """Record the runtime outputs a deploy reports (validated against the type; versioned)."""
@@ -94,7 +99,7 @@ def get_qualified_versions(environment, ctype, nickname):
 
 
 @blp.route("/components/<environment>/<ctype>/<nickname>/runtime", methods=["PUT"])
-@blp.arguments(RuntimeUpdateSchema)
+@blp.arguments(RuntimeUpdateSchema, example=RUNTIME_REPORT)
 @blp.response(200, ComponentDetail)
 def put_qualified_runtime(body, environment, ctype, nickname):
     """Runtime outputs of a component named by its environment-qualified id."""

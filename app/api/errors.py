@@ -51,12 +51,14 @@ def http_error(exc: HTTPException):
         400: "bad_request",
         404: "not_found",
         405: "method_not_allowed",
+        408: "request_timeout",
         409: "conflict",
         413: "payload_too_large",
         415: "unsupported_media_type",
         422: "validation_failed",
     }
-    body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors)
+    extra = {"cause": "request_timeout"} if exc.code == 408 else {}
+    body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
     response = jsonify(body)
     allow = dict(exc.get_headers()).get("Allow")
     if allow:  # 405 says which methods the resource has
@@ -78,9 +80,12 @@ def karma_error(exc: KarmaError):
         503: "Service Unavailable",
     }
     body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
-    if exc.status in (401, 403):
+    refused = _refusal(exc) if exc.status in (401, 403) else None
+    if refused:
         body["log_entry_id"] = _audit_refusal(exc)
     response = jsonify(body)
+    if refused:  # the access line (app/gunicorn_conf.py) says why and for whom; the caller knows both
+        response.headers["X-Karma-Refused"] = refused
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="karma"'
     retry_after = getattr(exc, "retry_after", None)
@@ -125,9 +130,24 @@ def database_error(exc: Exception):
     return karma_error(ServiceUnavailable(retry_after=retry_after, neo4j=type(exc).__name__))
 
 
+def _refusal(exc: KarmaError) -> str:
+    """`<cause> for <identity> (token <id>)`, logged as a warning with the request id."""
+    from flask import g, request  # noqa: PLC0415
+
+    principal = getattr(g, "principal", None)
+    who = f"{principal.name} (token {principal.token_id})" if principal else "anonymous"
+    cause = str(exc.extra.get("cause", exc.code))
+    log.warning(
+        "refused",
+        extra={"status": exc.status, "cause": cause, "who": who, "method": request.method, "path": request.path},
+    )
+    return f"{cause} for {who}"[:300].encode("ascii", "replace").decode()
+
+
 def _audit_refusal(exc: KarmaError) -> str | None:
     from flask import g, request  # noqa: PLC0415
 
+    from app.api.auth import client_address  # noqa: PLC0415
     from app.api.context import services  # noqa: PLC0415
 
     principal = getattr(g, "principal", None)
@@ -148,7 +168,7 @@ def _audit_refusal(exc: KarmaError) -> str | None:
         path=request.path,
         component_id=component,
         message=exc.message,
-        source=request.remote_addr,
+        source=client_address(),
     )
 
 

@@ -110,7 +110,7 @@ def outbox_get(entry_id):
 
 
 @blp.route("/admin/outbox/retry", methods=["POST"])
-@blp.arguments(RetrySchema)
+@blp.arguments(RetrySchema, example={"all_failed": True})
 @blp.response(200, RetryResult)
 def outbox_retry(body):
     """Send failed entries again now (those named, or every failed one); delivered ones are never resent."""
@@ -125,7 +125,15 @@ def subscriptions_list():
 
 
 @blp.route("/admin/subscriptions", methods=["POST"])
-@blp.arguments(SubscriptionIn)
+@blp.arguments(
+    SubscriptionIn,
+    example={
+        "url": "https://hooks.example.com/karma",
+        "secret": "a-shared-secret-of-16-chars-or-more",
+        "events": ["applied", "rejected", "pending_approval"],
+        "environments": ["dev"],
+    },
+)
 @blp.response(201, Subscription)
 def subscriptions_create(body):
     """Subscribe a URL to event types (optionally only some environments); signed with `secret`."""

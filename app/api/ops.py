@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Blueprint as FlaskBlueprint
+from flask import jsonify, redirect
 from flask_smorest import Blueprint
 
 from app.api.context import services
 from app.api.schemas import Health, Readiness, RulesCoverage, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
+front = FlaskBlueprint("front", __name__)  # not part of the API (nor of its OpenAPI document)
+
+
+@front.route("/")
+def front_door():
+    """The front door is the console (the API's own page is /docs)."""
+    return redirect("/console/", code=302)
 
 
 @blp.route("/healthz")

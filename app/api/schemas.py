@@ -54,6 +54,10 @@ class PageArgs(Schema):
 class ComponentListArgs(PageArgs):
     type = fields.String()
     environment = fields.String()
+    name = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "a piece of the component's id (type/nickname), any case"},
+    )
 
 
 class GraphArgs(Schema):
@@ -178,6 +182,16 @@ class ChangeRequestSchema(Schema):
             raise ValidationError(errors)
 
 
+# Request-body examples for /docs ("Try it out" sends a request the seeded karma world accepts).
+SITE_CHANGE = {
+    "component": "serverless-site/karma-dev",
+    "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]},
+    "reason": "serve the site on www",
+}
+REFUSED_CHANGE = {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+RUNTIME_REPORT = {"runtime": {"domain_name": "d111111abcdef8.cloudfront.net"}}  # a cloudfront-distribution's
+
+
 class WhatIfRequestSchema(ChangeRequestSchema):
     """The body of POST /plan and POST /transitions: a change or a change set, and optional assumptions
     (what-if). /request-change has no `assume`: nothing hypothetical is ever applied."""
@@ -218,7 +232,9 @@ class RuntimeUpdateSchema(Schema):
 
 
 class LogArgs(PageArgs):
-    component = fields.String()
+    component = fields.String(
+        metadata={"description": "the component an entry is about, or any component it touched or affected"}
+    )
     requested_by = fields.String()
     status = fields.String()
     since = Neo4jDateTime(
@@ -348,6 +364,7 @@ class LogEntry(Schema):
     component_id = fields.String()
     environment = fields.String()
     requested_by = fields.String()
+    approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
     status = fields.String()
     reason = fields.String(allow_none=True)
     mode = fields.String()
@@ -379,6 +396,12 @@ class LogEntry(Schema):
     request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
     via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
     set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
+    query_name = fields.String(metadata={"description": "kind query: the library query run (or ad-hoc)"})
+    query_text = fields.String(metadata={"description": "kind query: the Cypher text run read-only"})
+    params = fields.String(metadata={"description": "kind query: its parameters (JSON text)"})
+    rows = fields.Integer(metadata={"description": "kind query: the rows read"})
+    ms = fields.Integer(metadata={"description": "kind query: how long it ran"})
+    truncated = fields.Boolean(metadata={"description": "kind query: more rows than the bound"})
     components = fields.List(
         fields.String(), metadata={"description": "change sets: every component it creates, updates or deletes"}
     )
@@ -408,6 +431,8 @@ class TypeReference(Schema):
     scope = fields.String(metadata={"description": "same | any | an environment name"})
     by = fields.String(metadata={"description": "by-value references: the target's config attribute"})
     normalize = fields.List(fields.String())
+    form = fields.String(metadata={"description": "runtime-path: the value is /iac/<type>/<nickname>/runtime"})
+    inferred = fields.String(metadata={"description": "convention | by-value: found by `karma types infer`"})
 
 
 class ComponentTypeView(Schema):
@@ -420,6 +445,10 @@ class ComponentTypeView(Schema):
     references = fields.List(fields.Nested(TypeReference))
     config_schema = fields.Dict(metadata={"description": "the type's JSON Schema (draft 2020-12)"})
     source = fields.String(allow_none=True)
+    runtime_matches = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "runtime output → config key"}
+    )
+    inferred = fields.Boolean(metadata={"description": "inferred from its schema at start (no declaration)"})
 
 
 class TypeList(Schema):
@@ -545,3 +574,28 @@ class RulesReload(RulesStatus):
     ok = fields.Boolean()
     changed = fields.Boolean()
     error = fields.String(allow_none=True)
+
+
+DRIFT_KINDS = ("contract", "reference", "runtime")
+
+
+class DriftArgs(Schema):
+    kind = fields.String(validate=validate.OneOf(DRIFT_KINDS), metadata={"description": "only this kind"})
+    component = fields.String(validate=validate.Length(max=300), metadata={"description": "only this component"})
+
+
+class DriftEntry(Schema):
+    kind = fields.String(metadata={"description": "contract | reference | runtime"})
+    component = fields.String(metadata={"description": "the component (or, for a refused file, the id it has)"})
+    type = fields.String(allow_none=True)
+    environment = fields.String(allow_none=True)
+    field = fields.String(metadata={"description": "config.<key>, runtime.<output> or type"})
+    rule = fields.String(metadata={"description": "what refuses it: the schema keyword, the reference, the match"})
+    message = fields.String(metadata={"description": "why (never the offending value)"})
+    file = fields.String(metadata={"description": "a refused file: its path in the imported tree"})
+
+
+class DriftReport(Schema):
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "per kind"})
+    entries = fields.List(fields.Nested(DriftEntry))

@@ -4,12 +4,13 @@ carrying a proposal out (execute, progress, cancel)."""
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
-from app.api.schemas import WhatIfRequestSchema
+from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema
+from app.transitions.status import TransitionStatus
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
 
@@ -104,8 +105,43 @@ class TransitionRecordSchema(Schema):
     note = fields.String(metadata={"description": "execute: when its first steps could not run yet"})
 
 
+class TransitionListArgs(PageArgs):
+    status = fields.String(
+        validate=validate.OneOf([s.value for s in TransitionStatus if s != TransitionStatus.PROPOSED]),
+        metadata={"description": "running | waiting | completed | stalled | cancelled | expired"},
+    )
+    requested_by = fields.String(validate=validate.Length(min=1, max=320))
+    component = fields.String(
+        validate=validate.Length(min=3, max=200),
+        metadata={"description": "a component one of its steps touches or affects (its audit entries are FOR it)"},
+    )
+
+
+class TransitionSummarySchema(TransitionRecordSchema):
+    class Meta:
+        exclude = ("trail", "changes", "note")
+
+
+class TransitionPage(Schema):
+    items = fields.List(
+        fields.Nested(TransitionSummarySchema),
+        metadata={"description": "newest first; each without its trail (GET /transitions/<id> has it)"},
+    )
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
+@blp.route("/transitions")
+@blp.arguments(TransitionListArgs, location="query")
+@blp.response(200, TransitionPage)
+def list_transitions(args):
+    """Stored (executed) transitions, newest first: filter by status, requested_by, component; paginated."""
+    return services().transitions.list(**args)
+
+
 @blp.route("/transitions", methods=["POST"])
-@blp.arguments(WhatIfRequestSchema)
+@blp.arguments(WhatIfRequestSchema, example=REFUSED_CHANGE)
 @blp.response(200, TransitionsResult)
 def propose(body):
     """The same body as /plan (with optional `assume`). `allowed` when the change would apply as it is;

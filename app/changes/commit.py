@@ -8,6 +8,7 @@ from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
 from app.changes.model import Analysis, ChangeRequest
+from app.components import drift, get_type
 from app.changes.status import ChangeStatus
 from app.graph.repository import shown_commit_statements
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
@@ -25,6 +26,13 @@ def request_hash_of(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def drift_after(component: dict, new_config: dict) -> dict:
+    """THE drift hook of a committed change (both commit statements call it, nothing else): the drift
+    properties written with the new config in the same statement — contract and reference drift end
+    (the gate validated both), runtime drift is the new config against the last report."""
+    return drift.of_change(get_type(component["type"]), component, new_config)
+
+
 def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> dict:
     comp = analysis.component
     return {
@@ -37,7 +45,8 @@ def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> 
             CONFIG_PREFIX,
             {e["key"]: e["new"] for e in analysis.diff if e["op"] != "removed"},
             [e["key"] for e in analysis.diff if e["op"] == "removed"],
-        ),
+        )
+        | drift_after(comp, analysis.new_config),
         "version": comp["version"] + 1,
         "cause": "change",
         "change_id": change_id,
@@ -142,6 +151,7 @@ def audit_entry(
             "decisions": dumps(analysis.decisions),
             "actions": dumps(analysis.actions),
             "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items() if k != "statements"}),
+            "approved_by": analysis.approved_by,  # who approved it (requested_by stays the requester)
         }
         if analysis.rules_saw is not None:  # what the rules knew (karma rules replay), see app.policy.replay
             details["facts"] = policy_record(

@@ -41,6 +41,7 @@ def impacted_row(
             "config": node.get("config") or {},
             "path_types": path_types,
             "via": via,
+            "drift": list(node.get("drift") or []),
         },
     )
 
@@ -87,6 +88,7 @@ def rule_facts(
             "op": op,
             "set_size": set_size,
             "set_components": set_components if set_components is not None else [component["id"]],
+            "drift": list(component.get("drift") or []),
         },
     )
     seen = fact_fields.build("component", {**component, "config": seen_config})

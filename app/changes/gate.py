@@ -68,6 +68,7 @@ class Write:
     via: str | None = None  # "cli" when the write does not come over HTTP (audited as such)
     result_extra: dict = field(default_factory=dict)  # added to the result (plan_id, approval_comment)
     record_extra: dict = field(default_factory=dict)  # added to a new ChangeRequest (idempotency_key)
+    change_id: str | None = None  # a new ChangeRequest's id when fixed in advance (ids.keyed_id)
     replay: Callable[[GraphTx], dict | None] | None = None
     guard: Callable[[GraphTx], None] | None = None
     check: Callable[[Analysis], None] | None = None
@@ -154,7 +155,7 @@ class ChangeGate:
         request, ref_ids = write.request, reference_ids(write.request)
         ref_values = reference_values(request)
         # known before the commit, so a commit whose outcome is unknown can name the change to look up
-        change_id, committing = (write.stored or {}).get("id") or self.new_id("chg"), []
+        change_id, committing = (write.stored or {}).get("id") or write.change_id or self.new_id("chg"), []
 
         def work(gtx: GraphTx) -> dict:
             committing.clear()
@@ -341,7 +342,7 @@ class ChangeGate:
 
     def _commit_set(self, gtx: GraphTx, analysis: SetAnalysis, status: ChangeStatus, write: Write) -> dict:
         now, log_id = self.clock(), self.new_id("log")
-        change_id = (write.stored or {}).get("id") or self.new_id("chg")
+        change_id = (write.stored or {}).get("id") or write.change_id or self.new_id("chg")
         result = analysis.result(
             status,
             log_entry_id=log_id,
@@ -409,6 +410,7 @@ class ChangeGate:
                 change_set,
                 replay=_replay(idempotency_key, commits.request_hash_of(change_set.to_dict())),
                 record_extra={"idempotency_key": idempotency_key},
+                change_id=ids.keyed_id("chg", idempotency_key),
             )
         try:
             return self.execute(write, actor=actor)
@@ -425,6 +427,7 @@ class ChangeGate:
             request,
             replay=_replay(idempotency_key, commits.request_hash(request)),
             record_extra={"idempotency_key": idempotency_key},
+            change_id=ids.keyed_id("chg", idempotency_key),
         )
         try:
             return self.execute(write, actor=actor)

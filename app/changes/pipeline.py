@@ -58,6 +58,7 @@ def analyse(request: ChangeRequest, ctx: dict | None, *, mode: str, policy=None,
         "version": node["version"],
         "config": node.get("config") or {},
         "runtime": node.get("runtime") or {},
+        "drift": list(node.get("drift") or []),
     }
     new_config = merge_patch.apply(component["config"], request.proposed_change)
     old, new, ref_errors = references.derive_edges(

@@ -199,6 +199,7 @@ def _component(node: dict) -> dict:
         "version": node["version"],
         "config": node.get("config") or {},
         "runtime": node.get("runtime") or {},
+        "drift": list(node.get("drift") or []),
     }
 
 

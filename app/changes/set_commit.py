@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
-from app.changes.commit import decided_properties
+from app.changes.commit import decided_properties, drift_after
 from app.changes.set_analysis import SetAnalysis
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
@@ -48,7 +48,7 @@ def statement(
                     "environment": o.component["environment"],
                     "config": dumps(o.new_config),
                     "config_keys": list(o.new_config),
-                    "props": flat_properties(CONFIG_PREFIX, o.new_config),
+                    "props": flat_properties(CONFIG_PREFIX, o.new_config) | drift_after(o.component, o.new_config),
                 }
             )
         elif o.op.op == "update":
@@ -62,7 +62,8 @@ def statement(
                         CONFIG_PREFIX,
                         {e["key"]: e["new"] for e in o.diff if e["op"] != "removed"},
                         [e["key"] for e in o.diff if e["op"] == "removed"],
-                    ),
+                    )
+                    | drift_after(o.component, o.new_config),
                 }
             )
         else:
@@ -167,6 +168,7 @@ def audit_entry(
         warnings=analysis.warnings,
         rollback_of=rollback_of,
         mode=analysis.mode,
+        approved_by=analysis.approved_by,
         set_size=len(analysis.operations),
         via=cs.via,
         components=[o.component["id"] for o in analysis.operations],

@@ -52,6 +52,6 @@ class SetReferences:
         return references.Found(refs=refs, values=values)
 
     def resolve(self, ctype, environment: str, config: dict, keys=None) -> tuple[dict, dict[str, list[str]]]:
-        if not any(keys is None or r.key in keys for r in ctype.references):
+        if not any(keys is None or r.top in keys for r in ctype.references):
             return {}, {}  # the operation sets no reference key: nothing to look up
         return references.resolve(ctype, environment, config, self.found(ctype), keys=keys)

@@ -200,7 +200,7 @@ def sibling_lookups(change_set: ChangeSet) -> list[dict]:
             continue
         type_name = split_id(op.component)[0]
         for ref in get_type(type_name).references:
-            if ref.kind == "depends_on" and ref.key in body:
+            if ref.kind == "depends_on" and ref.top in body:
                 out += [{"provider": t, "via": ref.key, "type": type_name} for t in ref.target_ids(body)]
     return [dict(t) for t in sorted({tuple(sorted(d.items())) for d in out})]
 

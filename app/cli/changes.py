@@ -3,100 +3,15 @@ says what happened (app/client/outcome.py), so a CI job can gate on `karma plan`
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from pathlib import Path
 
 import click
 
-from app.client import markdown, text
-from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
-from app.client.body import BodyError, build
-from app.client.outcome import ERROR, OK, UNKNOWN, exit_code
-from app.settings import service_url
-
-
-def _emit(data, as_json: bool, human) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
-
-
-def api_command(group: click.Group, name: str, json_flag: bool = True):
-    """A command talking to the API: --url/--token, --json, and errors turned into exit codes."""
-
-    def decorate(fn):
-        @group.command(name, help=fn.__doc__)
-        @click.option(
-            "--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000", help="The Karma service."
-        )
-        @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
-        @functools.wraps(fn)
-        def command(url: str, token: str | None, **kwargs):
-            client = KarmaClient(url, resolve_token(token))
-            as_json = kwargs.get("as_json", False)
-            try:
-                code = fn(client, **kwargs)
-            except (BodyError, click.BadParameter) as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(ERROR)
-            except ClientError as exc:
-                if as_json and exc.body:
-                    click.echo(json.dumps(exc.body, indent=2))
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(ERROR)
-            except OutcomeUnknown as exc:
-                click.echo(f"outcome unknown: {exc}", err=True)
-                sys.exit(UNKNOWN)
-            sys.exit(code or OK)
-
-        if json_flag:
-            command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
-        return command
-
-    return decorate
-
-
-def change_options(fn):
-    """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
-    for option in reversed(
-        [
-            click.argument("component", required=False),
-            click.option(
-                "-f",
-                "--file",
-                "file",
-                type=click.Path(path_type=Path, allow_dash=True),
-                help="YAML/JSON: a whole request or just the merge patch (- for stdin).",
-            ),
-            click.option(
-                "--set",
-                "sets",
-                multiple=True,
-                metavar="KEY=VALUE",
-                help="Set a config key (VALUE parsed as JSON, else a string; a.b=1 for nested keys).",
-            ),
-            click.option("--unset", "unsets", multiple=True, metavar="KEY", help="Remove a config key."),
-            click.option("--reason", help="Why (policy requires one for prod)."),
-            click.option(
-                "--queue",
-                "on_blocked",
-                flag_value="queue",
-                default=None,
-                help="Queue the change if a rule blocks it (default: reject).",
-            ),
-            click.option("--expected-version", type=int, help="Refuse (409) unless the component is at this version."),
-            click.option(
-                "--format",
-                "fmt",
-                type=click.Choice(["table", "json", "markdown"]),
-                default="table",
-                show_default=True,
-                help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+from app.cli.common import api_command, change_options, emit, parse_since
+from app.client import handles, markdown, text
+from app.client.api import KarmaClient
+from app.client.body import build
+from app.client.outcome import exit_code
 
 
 def _send(
@@ -124,8 +39,27 @@ def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:
     elif fmt == "markdown":
         click.echo(markdown.change_result(result, on_blocked), nl=False)
     else:
+        if result.get("plan_id"):  # a short handle for the long signed id (app/client/handles.py)
+            result = {**result, "plan_handle": handles.remember(result["plan_id"])}
         click.echo(text.change_result(result, on_blocked))
     return exit_code(result, on_blocked)
+
+
+EXPECT_KEYS = ("creates", "updates", "deletes", "add_edges", "remove_edges")
+
+
+def _check_expect(plan_id: str, expect: str) -> None:
+    """`--expect creates=2,updates=1,deletes=0`: the plan's counts, or a refusal naming the difference."""
+    wanted = {}
+    for item in expect.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep or key not in EXPECT_KEYS or not value.strip().isdigit():
+            raise click.BadParameter(f"--expect {item!r}: expected KEY=N with KEY one of {', '.join(EXPECT_KEYS)}")
+        wanted[key] = int(value)
+    counts = handles.plan_counts(plan_id)
+    differ = [f"{k}: expected {n}, the plan has {counts.get(k, 0)}" for k, n in wanted.items() if counts.get(k, 0) != n]
+    if differ:
+        raise click.BadParameter("the plan differs from --expect (nothing applied): " + "; ".join(differ))
 
 
 def register(main: click.Group) -> None:  # one place lists every command
@@ -146,10 +80,19 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _send(client, "/request-change", as_json=as_json, headers={"Idempotency-Key": idempotency_key}, **change)
 
     @api_command(main, "apply")
-    @click.argument("plan_id")
+    @click.argument("plan_id", metavar="PLAN")
     @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
-    def apply(client, plan_id, fmt, as_json=False):
-        """Apply exactly what `karma plan` showed (409 if anything in its impact set moved since)."""
+    @click.option(
+        "--expect",
+        metavar="creates=N,updates=N,deletes=N",
+        help="Refuse (exit 1, nothing sent) unless the plan does exactly these counts: a CI guard.",
+    )
+    def apply(client, plan_id, fmt, expect=None, as_json=False):
+        """Apply exactly what `karma plan` showed (its handle `plan-…` or its full id; 409 if anything in
+        its impact set moved since)."""
+        plan_id = handles.resolve(plan_id)
+        if expect:
+            _check_expect(plan_id, expect)
         return _result(client.post(f"/plans/{plan_id}/apply"), "json" if as_json else fmt)
 
     @api_command(main, "approve")
@@ -189,11 +132,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     def show(client, ref, as_json=False):
         """Show a component (type/nickname), a change (chg-…) or an audit entry (log-…)."""
         if "/" in ref:
-            _emit(client.get(f"/components/{ref}"), as_json, text.component)
+            emit(client.get(f"/components/{ref}"), as_json, text.component)
         elif ref.startswith("log-"):
-            _emit(client.get(f"/log/{ref}"), as_json, text.log_entry)
+            emit(client.get(f"/log/{ref}"), as_json, text.log_entry)
         else:
-            _emit(client.get(f"/changes/{ref}"), as_json, text.change)
+            emit(client.get(f"/changes/{ref}"), as_json, text.change)
 
     @api_command(main, "impact")
     @click.argument("component")
@@ -209,19 +152,20 @@ def register(main: click.Group) -> None:  # one place lists every command
         if fmt in ("mermaid", "dot", "svg"):
             click.echo(client.get(f"/components/{component}/impact", {"format": fmt}, accept="*/*"), nl=False)
         else:
-            _emit(client.get(f"/components/{component}/impact"), as_json or fmt == "json", text.impact)
+            emit(client.get(f"/components/{component}/impact"), as_json or fmt == "json", text.impact)
 
     @api_command(main, "log")
     @click.option("--component")
     @click.option("--requested-by")
     @click.option("--status")
-    @click.option("--since", help="ISO 8601 with a time zone (inclusive).")
+    @click.option("--since", help="1h, 30m, 2d… ago, or ISO 8601 with a time zone (inclusive).")
     @click.option("--until", help="ISO 8601 with a time zone (exclusive).")
     @click.option("--page", type=int, default=1, show_default=True)
     @click.option("--page-size", type=int, default=50, show_default=True)
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
-        _emit(client.get("/log", filters), as_json, text.log_page)
+        filters["since"], filters["until"] = parse_since(filters["since"]), parse_since(filters["until"])
+        emit(client.get("/log", filters), as_json, text.log_page)
 
     @api_command(main, "changes")
     @click.option("--status", help="applied, rejected, queued, pending_approval, cancelled, denied, expired")
@@ -229,9 +173,14 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--requested-by")
     @click.option("--page", type=int, default=1, show_default=True)
     @click.option("--page-size", type=int, default=50, show_default=True)
-    def changes(client, as_json=False, **filters):
+    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts).")
+    def changes(client, as_json=False, quiet=False, **filters):
         """Change requests, newest first."""
-        _emit(client.get("/changes", filters), as_json, text.changes_page)
+        page = client.get("/changes", filters)
+        if quiet and not as_json:
+            click.echo("\n".join(c["id"] for c in page["items"]))
+            return
+        emit(page, as_json, text.changes_page)
 
     @main.group("queue", invoke_without_command=True)
     @click.pass_context
@@ -244,9 +193,9 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--component")
     def queue_list(client, component=None, as_json=False):
         """Queued changes, per component in FIFO order."""
-        _emit(client.get("/queue", {"component": component}), as_json, lambda page: text.queue(page["items"]))
+        emit(client.get("/queue", {"component": component}), as_json, lambda page: text.queue(page["items"]))
 
     @api_command(queue_cli, "process")
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
-        _emit(client.post("/queue/process")["processed"], as_json, text.transitions)
+        emit(client.post("/queue/process")["processed"], as_json, text.transitions)

@@ -3,13 +3,22 @@ write records, and the token CLI calls send. One place, so no command module imp
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+import re
+import sys
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from app.settings import Settings
+from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
+from app.client.body import BodyError
+from app.client.handles import UnknownHandle
+from app.client.outcome import ERROR, OK, UNKNOWN
+from app.settings import Settings, service_url
 
 
 def open_repo(settings: Settings):
@@ -22,11 +31,13 @@ def open_repo(settings: Settings):
 
 
 @contextmanager
-def graph(settings: Settings):
-    """The selected Neo4j with the schema applied; the driver (and any container) closed afterwards."""
+def graph(settings: Settings, *, schema: bool = True):
+    """The selected Neo4j with the schema applied (unless `schema=False`: the caller waits for Neo4j and
+    applies it, as `karma worker` does); the driver (and any container) closed afterwards."""
     target, repo = open_repo(settings)
     try:
-        repo.apply_schema()
+        if schema:
+            repo.apply_schema()
         yield repo
     finally:
         repo.driver.close()
@@ -34,17 +45,26 @@ def graph(settings: Settings):
             target.closer()
 
 
+VERBOSE = [False]  # `karma -v`: set by the group, read by the helpers below
+
+
+def say(message: str) -> None:
+    """A progress message on stderr; routine ones ("already running") only with -v."""
+    if VERBOSE[0] or "already running" not in message:
+        click.echo(message, err=True)
+
+
 def _started_local():
     from app.graph.driver import NoNeo4j, _local_target  # noqa: PLC0415
 
     try:
-        return _local_target(start=True, echo=lambda m: click.echo(m, err=True))
+        return _local_target(start=True, echo=say)
     except NoNeo4j as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
-def services(settings: Settings):
+def services(settings: Settings, *, schema: bool = True):
     from app.factory import Karma  # noqa: PLC0415
     from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
 
@@ -53,7 +73,7 @@ def services(settings: Settings):
         policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
-    with graph(settings) as repo:
+    with graph(settings, schema=schema) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 
@@ -83,3 +103,114 @@ def admin_token() -> str | None:
         return path.read_text().strip() or None
     except OSError:
         return None
+
+
+# -- commands over HTTP ---------------------------------------------------------------------------
+def emit(data, as_json: bool, human) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
+
+
+def api_command(group: click.Group, name: str, json_flag: bool = True):
+    """A command talking to the API: --url/--token, --json, and errors turned into exit codes."""
+
+    def decorate(fn):
+        @group.command(name, help=fn.__doc__)
+        @click.option(
+            "--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000", help="The Karma service."
+        )
+        @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
+        @functools.wraps(fn)
+        def command(url: str, token: str | None, **kwargs):
+            client = KarmaClient(url, resolve_token(token), waiting=progress)
+            as_json = kwargs.get("as_json", False)
+            try:
+                code = fn(client, **kwargs)
+            except (BodyError, UnknownHandle, click.BadParameter) as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(ERROR)
+            except ClientError as exc:
+                if as_json and exc.body:
+                    click.echo(json.dumps(exc.body, indent=2))
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(ERROR)
+            except OutcomeUnknown as exc:
+                click.echo(f"outcome unknown: {exc}", err=True)
+                sys.exit(UNKNOWN)
+            sys.exit(code or OK)
+
+        if json_flag:
+            command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
+        return command
+
+    return decorate
+
+
+DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str | None, now: datetime | None = None) -> str | None:
+    """`--since 1h` / `30m` / `2d` → the ISO 8601 instant that long ago; ISO 8601 text passes through."""
+    if value is None:
+        return None
+    found = DURATION.match(value.strip().lower())
+    if not found:
+        return value
+    amount, unit = int(found.group(1)), UNITS[found.group(2)]
+    return ((now or datetime.now(UTC)) - timedelta(**{unit: amount})).isoformat(timespec="seconds")
+
+
+def change_options(fn):
+    """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
+    for option in reversed(
+        [
+            click.argument("component", required=False),
+            click.option(
+                "-f",
+                "--file",
+                "file",
+                type=click.Path(path_type=Path, allow_dash=True),
+                help="YAML/JSON: a whole request or just the merge patch (- for stdin).",
+            ),
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Set a config key (VALUE parsed as JSON, else a string; a.b=1 for nested keys).",
+            ),
+            click.option("--unset", "unsets", multiple=True, metavar="KEY", help="Remove a config key."),
+            click.option("--reason", help="Why (policy requires one for prod)."),
+            click.option(
+                "--queue",
+                "on_blocked",
+                flag_value="queue",
+                default=None,
+                help="Queue the change if a rule blocks it (default: reject).",
+            ),
+            click.option("--expected-version", type=int, help="Refuse (409) unless the component is at this version."),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["table", "json", "markdown"]),
+                default="table",
+                show_default=True,
+                help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+@contextmanager
+def progress(what: str):
+    """A spinner with the elapsed time on stderr while a slow command works (only at a terminal: a
+    pipe or a CI log gets no control characters)."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console  # noqa: PLC0415
+
+    with Console(stderr=True).status(f"{what}…", spinner="dots"):
+        yield

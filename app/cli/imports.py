@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, services
+from app.cli.common import cli_identity, progress, services
+from app.client import text
+from app.client.api import describe
 from app.importing import ImportError_, import_into
 
 
@@ -17,17 +19,28 @@ from app.importing import ImportError_, import_into
 @click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
 @click.option("--environment", "environments", multiple=True, help="Import only this environment (repeatable).")
-def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...]) -> None:
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def import_cli(
+    directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...], partial: bool, as_json: bool
+) -> None:
     """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
     bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
     deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
-    cli:<os user>. Exit status 1 unless it applied (or nothing had to change)."""
+    cli:<os user>. Without --partial all or nothing (a refusal is audited and says how many configs
+    --partial would load); with it, the largest valid closure, every refused config and unresolved
+    reference recorded as drift (`karma drift`). Exit status 1 unless it applied (or nothing had to
+    change)."""
     envs = list(environments) or None
     from app.errors import KarmaError  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
     try:
-        with services(Settings.from_env()) as karma:
+        with services(Settings.from_env()) as karma, progress(f"importing {directory}"):
             result = import_into(
                 karma.repo,
                 karma.gate,
@@ -36,11 +49,12 @@ def import_cli(directory: Path, plan_only: bool, prune: bool, environments: tupl
                 environments=envs,
                 plan=plan_only,
                 prune=prune,
+                partial=partial,
             )
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2, default=str))
+        raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
     if result.get("status") not in (None, "applied", "planned", "unchanged", "imported"):
         sys.exit(1)

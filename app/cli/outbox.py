@@ -7,7 +7,14 @@ import json
 import click
 
 from app.cli.common import services
+from app.client import text
 from app.settings import Settings
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _say(data: dict, as_json: bool) -> None:
+    click.echo(json.dumps(data, default=str) if as_json else text.record(data))
 
 
 @click.group("outbox")
@@ -19,24 +26,32 @@ def outbox_cli() -> None:
 @click.option("--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]))
 @click.option("--change", "change_id", help="Only the events of one change request.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
-def outbox_list(state: str | None, change_id: str | None, limit: int) -> None:
+@JSON
+def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: bool) -> None:
     """Print outbox entries (newest first) and the counts per state."""
     with services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.outbox.list(state=state, change_id=change_id, limit=limit), indent=2, default=str))
+        listed = karma.outbox.list(state=state, change_id=change_id, limit=limit)
+    if as_json:
+        click.echo(json.dumps(listed, indent=2, default=str))
+        return
+    keys = ("id", "type", "state", "attempts", "destination", "change_id", "last_error")
+    click.echo(text.table(list(keys), [[e.get(k) for k in keys] for e in listed["items"]]))
+    click.echo(", ".join(f"{n} {state}" for state, n in sorted(listed["counts"].items())) or "no entries")
 
 
 @outbox_cli.command("retry")
 @click.argument("ids", nargs=-1)
 @click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
-def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
+@JSON
+def outbox_retry(ids: tuple[str, ...], all_failed: bool, as_json: bool) -> None:
     """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass."""
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:
         with services(Settings.from_env()) as karma:
-            click.echo(json.dumps(karma.outbox.retry(ids=list(ids), all_failed=all_failed)))
+            _say(karma.outbox.retry(ids=list(ids), all_failed=all_failed), as_json)
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
+        raise click.ClickException(exc.message) from None
 
 
 @outbox_cli.command("prune")
@@ -46,14 +61,16 @@ def outbox_retry(ids: tuple[str, ...], all_failed: bool) -> None:
     required=True,
     help="Delete delivered entries delivered longer ago than this.",
 )
-def outbox_prune(older_than_days: float) -> None:
+@JSON
+def outbox_prune(older_than_days: float, as_json: bool) -> None:
     """Delete delivered entries older than N days (failed and pending ones are always kept)."""
     with services(Settings.from_env()) as karma:
-        click.echo(json.dumps(karma.outbox.prune(older_than_days=older_than_days)))
+        _say(karma.outbox.prune(older_than_days=older_than_days), as_json)
 
 
 @outbox_cli.command("deliver")
-def outbox_deliver() -> None:
+@JSON
+def outbox_deliver(as_json: bool) -> None:
     """One delivery pass now (what each `karma worker` pass does) and print the counts."""
     from app.notifications.delivery import DeliveryPolicy, deliver_pending  # noqa: PLC0415
 
@@ -61,12 +78,9 @@ def outbox_deliver() -> None:
 
     settings = Settings.from_env()
     with services(settings) as karma:
-        click.echo(
-            json.dumps(
-                deliver_pending(
-                    karma.repo,
-                    policy=DeliveryPolicy.from_settings(settings),
-                    handlers=config_store_handlers(karma.repo, settings),
-                )
-            )
+        sent = deliver_pending(
+            karma.repo,
+            policy=DeliveryPolicy.from_settings(settings),
+            handlers=config_store_handlers(karma.repo, settings),
         )
+    _say(sent, as_json)

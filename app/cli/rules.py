@@ -230,9 +230,18 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
         raise SystemExit(2)
 
 
+def _reloaded(answer: dict) -> str:
+    what = "reloaded" if answer.get("changed") else "reloaded (unchanged)"
+    line = (
+        f"{what}: {answer.get('rules')} rules from {answer.get('rules_dir')} (fingerprint {answer.get('fingerprint')})"
+    )
+    return line + (f"\nerror: {answer['error']}" if answer.get("error") else "")
+
+
 @rules_cli.command("reload")
 @click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000")
-def rules_reload(url: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the service's JSON answer.")
+def rules_reload(url: str, as_json: bool) -> None:
     """Validate the rule files, then ask the running service to reload them (an admin token from
     KARMA_TOKEN, or the local admin token in .karma/admin-token)."""
     import urllib.error  # noqa: PLC0415
@@ -248,7 +257,8 @@ def rules_reload(url: str) -> None:
     req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - operator-given URL
-            click.echo(resp.read().decode())
+            answer = json.loads(resp.read().decode())
+        click.echo(json.dumps(answer) if as_json else _reloaded(answer))
     except urllib.error.HTTPError as exc:  # the service answered: say what it said
         body = exc.read().decode(errors="replace")[:2000]
         hint = (

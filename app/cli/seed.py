@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, services
+from app.cli.common import cli_identity, progress, services
+from app.client import text
+from app.client.api import describe
 from app.settings import Settings
 
 
@@ -16,7 +18,8 @@ from app.settings import Settings
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
-def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None:
     """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
     `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
     only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
@@ -27,7 +30,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
 
     settings = Settings.from_env()
     try:
-        with services(settings) as karma:
+        with services(settings) as karma, progress(f"seeding {path or settings.seed_file}"):
             result = apply_file(
                 karma.repo,
                 karma.gate,
@@ -39,7 +42,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool) -> None:
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(result, indent=2 if result.get("seed") == "change-set" else None, default=str))
+        raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
+    click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
     if result.get("status") not in (None, "applied", "planned", "unchanged"):
         sys.exit(1)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import click
 
 from app.cli.common import cli_identity, graph
+from app.client import text
 from app.security.roles import ROLES
 from app.settings import Settings
 
@@ -25,38 +26,59 @@ def _token_service():
         yield TokenService(repo)
 
 
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
-def tokens_create(name: str, role: str, environments: tuple[str, ...]) -> None:
-    """Create a token and print it ONCE."""
+@JSON
+def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: bool) -> None:
+    """Create a token and print it ONCE (stdout: the token alone, so `> ted.token` keeps it)."""
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:
         with _token_service() as tokens:
             token, record = tokens.create(name, role, list(environments), created_by=cli_identity())
     except KarmaError as exc:
-        raise click.ClickException(json.dumps(exc.to_dict())) from None
-    click.echo(json.dumps(record), err=True)
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps({**record, "token": token}, default=str))
+        return
+    scope = ", ".join(environments) or "every environment"
+    click.echo(f"created {record['id']}: {name} as {role} ({scope}); the token is shown only now", err=True)
     click.echo(token)
 
 
 @tokens_cli.command("list")
-def tokens_list() -> None:
+@JSON
+def tokens_list(as_json: bool) -> None:
     """List tokens (never their secrets)."""
     with _token_service() as tokens:
-        click.echo(json.dumps(tokens.list(), indent=2, default=str))
+        found = tokens.list()
+    if as_json:
+        click.echo(json.dumps(found, indent=2, default=str))
+        return
+    rows = [
+        [t["id"], t["name"], t["role"], ", ".join(t.get("environments") or []) or "*", t.get("created_at"),
+         t.get("created_by"), t.get("revoked_at")]
+        for t in found
+    ]  # fmt: skip
+    click.echo(text.table(["id", "name", "role", "environments", "created", "by", "revoked"], rows))
 
 
 @tokens_cli.command("revoke")
 @click.argument("ref")
-def tokens_revoke(ref: str) -> None:
-    """Revoke a token by id, or every active token of a name."""
+@click.option("--any-creator", is_flag=True, help="A name matches every token of it, not only those you made.")
+@JSON
+def tokens_revoke(ref: str, any_creator: bool, as_json: bool) -> None:
+    """Revoke a token by id (tok-…), or by name the tokens you made (--any-creator: anyone's)."""
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:
         with _token_service() as tokens:
-            click.echo(json.dumps({"revoked": tokens.revoke(ref, revoked_by=cli_identity())}))
+            revoked = tokens.revoke(ref, revoked_by=cli_identity(), any_creator=any_creator)
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
+    click.echo(json.dumps({"revoked": revoked}) if as_json else f"revoked {', '.join(revoked)}")

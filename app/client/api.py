@@ -7,6 +7,8 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,7 @@ class KarmaClient:
     url: str
     token: str | None
     timeout: float = 60.0
+    waiting: Callable[[str], AbstractContextManager] = lambda _what: nullcontext()  # e.g. a spinner
 
     def get(self, path: str, query: dict | None = None, accept: str = "application/json"):
         return self.call("GET", path, query=query, accept=accept)
@@ -92,7 +95,7 @@ class KarmaClient:
             if value is not None:
                 req.add_header(key, value)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with self.waiting(f"{method} {path}"), urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 payload = resp.read()
                 ctype = resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
@@ -116,12 +119,19 @@ def _error(exc: urllib.error.HTTPError) -> ClientError:
         body = json.loads(exc.read() or b"{}")
     except ValueError:
         body = {}
-    message = body.get("message") or exc.reason
+    return ClientError(f"{exc.code} {describe(body, exc.reason)}", status=exc.code, body=body)
+
+
+def describe(body: dict, fallback: str = "error") -> str:
+    """An error body as one line: the message, each field's errors, the component and the cause."""
+    message = body.get("message") or fallback
     details = body.get("errors") or {}
     if details:
         message += "; " + "; ".join(
             f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items()
         )
+    if body.get("component"):
+        message += f" (component {body['component']})"
     if body.get("cause"):
         message += f" (cause: {body['cause']})"
-    return ClientError(f"{exc.code} {message}", status=exc.code, body=body)
+    return message

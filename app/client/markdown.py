@@ -6,6 +6,7 @@ import json
 
 from app import render
 from app.client.outcome import outcome
+from app.client.text import apply_hint, plural
 
 ICON = {"applied": "✅", "rejected": "⛔", "queued": "⏳", "pending_approval": "✋"}
 
@@ -27,8 +28,8 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: `{result['component']}` "
         f"{verb} **{becomes.replace('_', ' ')}** {ICON.get(becomes, '')}".rstrip(),
         "",
-        f"{len(result.get('affected_components') or [])} components affected, {len(waves)} waves"
-        + (f" · plan `{result['plan_id']}`" if result.get("plan_id") else "")
+        f"{plural(len(result.get('affected_components') or []), 'component')} affected, {plural(len(waves), 'wave')}"
+        + (f" · plan `{result.get('plan_handle') or result['plan_id']}`" if result.get("plan_id") else "")
         + (f" · change `{result['change_id']}`" if result.get("change_id") else ""),
         "",
     ]
@@ -56,6 +57,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         out += [f"| {i} | `{a['component']}` | {a['action']} |" for i, wave in enumerate(waves) for a in wave]
         out += ["", "</details>"]
     out += ["", "```mermaid", render.render(render.from_plan(result), "mermaid").rstrip(), "```"]
-    if result.get("status") == "planned" and result.get("plan_id"):
-        out += ["", f"Apply exactly this plan: `karma apply {result['plan_id']}`"]
+    hint = apply_hint(result, on_blocked)
+    if hint:
+        out += ["", f"Apply exactly this plan: `{hint}`"]
     return "\n".join(out) + "\n"

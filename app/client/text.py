@@ -3,27 +3,65 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 
 from app.client.outcome import outcome
 
-WIDTH = 70
+MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
+PIPED = 240  # a cell's limit when stdout is not a terminal (a pipe, a CI log): nothing is fitted
 
 
-def cell(value) -> str:
+def width() -> int:
+    """The terminal's width (COLUMNS when set); 0 when stdout is not a terminal: no fitting."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if not sys.stdout.isatty():
+        return 0
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def cell(value, limit: int | None = None) -> str:
     if value is None:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     text = " ".join(text.split())
-    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
+    limit = limit or width() or PIPED
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fit(widths: list[int], total: int) -> list[int]:
+    """Column widths that fit `total` characters: the widest columns give way first."""
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > total:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= MIN_COLUMN:
+            break
+        widths[widest] -= 1
+    return widths
 
 
 def table(headers: list[str], rows: list[list]) -> str:
     cells = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    natural = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = fit(natural, width()) if width() else natural
+    cells = [[c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(r, widths, strict=True)] for r in cells]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()  # noqa: E731
     out = [line([h.upper() for h in headers]), line(["-" * w for w in widths])]
     out += [line(r) for r in cells]
     return "\n".join(out)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
+    """`karma apply <handle>` for a plan that would not be rejected (a rejected one cannot apply)."""
+    if result.get("status") != "planned" or not result.get("plan_id") or outcome(result, on_blocked) == "rejected":
+        return None
+    return f"karma apply {result.get('plan_handle') or result['plan_id']}"
 
 
 def section(title: str, body: str) -> str:
@@ -36,10 +74,11 @@ def summary(result: dict, on_blocked: str = "reject") -> str:
     head = f"{status}: {result.get('component')}"
     if status == "planned":
         head += f" — would be {becomes.replace('_', ' ')}"
-    parts = [head, f"{len(result.get('affected_components') or [])} affected", f"{len(waves)} waves"]
+    parts = [head, f"{len(result.get('affected_components') or [])} affected", plural(len(waves), "wave")]
     for key in ("change_id", "log_entry_id", "plan_id", "rollback_of", "approved_by"):
         if result.get(key):
-            parts.append(f"{key.replace('_', ' ')} {result[key]}")
+            value = result.get("plan_handle") if key == "plan_id" and result.get("plan_handle") else result[key]
+            parts.append(f"{key.replace('_', ' ')} {value}")
     if result.get("idempotent_replay"):
         parts.append("(replayed: nothing applied again)")
     return " · ".join(parts)
@@ -93,8 +132,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
                 table(["wave", "component", "action", "reason"], rows),
             )
         )
-    if result.get("status") == "planned" and result.get("plan_id"):
-        out.append(f"\napply exactly this plan: karma apply {result['plan_id']}")
+    hint = apply_hint(result, on_blocked)
+    if hint:
+        out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
     return "\n".join(out)
 
 
@@ -148,7 +188,7 @@ def change(detail: dict) -> str:
             table(
                 ["timestamp", "entry", "kind", "status", "by"],
                 [
-                    [t["timestamp"], t["id"], t.get("kind"), t["status"], t.get("requested_by")]
+                    [t["timestamp"], t["id"], t.get("kind"), t["status"], t.get("approved_by") or t.get("requested_by")]
                     for t in detail.get("trail") or []
                 ],
             ),
@@ -162,6 +202,9 @@ def change(detail: dict) -> str:
 
 def log_entry(entry: dict) -> str:
     return "\n".join(f"{k}: {cell(v)}" for k, v in entry.items() if v not in (None, [], {}))
+
+
+record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
 
 
 def impact(result: dict) -> str:
@@ -181,7 +224,7 @@ def log_page(page: dict) -> str:
             e["id"],
             e.get("kind"),
             e.get("component_id"),
-            e.get("requested_by"),
+            e.get("approved_by") or e.get("requested_by"),
             e.get("status"),
             e.get("change_id"),
         ]
@@ -236,3 +279,155 @@ def transitions(items: list[dict]) -> str:
         ["change", "status", "note", "entry"],
         [[t.get("change_id"), t.get("status"), t.get("note"), t.get("log_entry_id")] for t in items],
     )
+
+
+def _step_rows(steps: list[dict]) -> list[list]:
+    return [
+        [
+            i,
+            s.get("kind"),
+            s.get("status"),
+            s.get("component") or (s.get("change") or {}).get("component"),
+            s.get("description"),
+            s.get("change_id"),
+        ]
+        for i, s in enumerate(steps)
+    ]
+
+
+def proposals(result: dict) -> str:
+    """POST /transitions: allowed as it is, proposals best first (each with its handle), or none."""
+    status = result.get("status")
+    if status == "allowed":
+        return "allowed: the change would apply as it is (karma request … applies it)"
+    out = [
+        f"{status}: the change is refused by "
+        + ", ".join(sorted({str(d.get("rule_id")) for d in result.get("refused") or []}))
+    ]
+    if status == "no_transition":
+        out.append(section("UNRESOLVED", cell(result.get("unresolved"))))
+    for n, proposal in enumerate(result.get("proposals") or [], 1):
+        ref = proposal.get("handle") or proposal.get("id") or "(hypothetical: made with assume, not executable)"
+        out.append(
+            section(
+                f"PROPOSAL {n}: {ref}",
+                table(
+                    ["step", "kind", "status", "component", "what", "change"], _step_rows(proposal.get("steps") or [])
+                ),
+            )
+        )
+    runnable = [p for p in result.get("proposals") or [] if p.get("id")]
+    if runnable:
+        first = runnable[0]
+        out.append(f"\nrun the first: karma transitions execute {first.get('handle') or first['id']}")
+    return "\n".join(out)
+
+
+def transition(record: dict) -> str:
+    """A stored transition: status, step progress, trail."""
+    head = (
+        f"{record['id']} · {record.get('status')} · step {record.get('current_step')} · requested by "
+        f"{record.get('requested_by')} at {record.get('created_at')}"
+    )
+    out = [head]
+    if record.get("note"):
+        out.append(f"note: {record['note']}")
+    if record.get("stalled"):
+        out.append(f"stalled: {cell(record['stalled'])}")
+    out.append(
+        section(
+            "STEPS",
+            table(["step", "kind", "status", "component", "what", "change"], _step_rows(record.get("steps") or [])),
+        )
+    )
+    if record.get("trail"):
+        out.append(
+            section(
+                "TRAIL",
+                table(
+                    ["timestamp", "entry", "status", "step", "by"],
+                    [
+                        [t.get("timestamp"), t.get("id"), t.get("status"), t.get("step"), t.get("requested_by")]
+                        for t in record["trail"]
+                    ],
+                ),
+            )
+        )
+    return "\n".join(out)
+
+
+def transitions_page(page: dict) -> str:
+    first = ("created_at", "id", "status", "current_step")
+    rows = [
+        [t.get(k) for k in first]
+        + [len(t.get("steps") or []), t.get("requested_by"), (t.get("request") or {}).get("component")]
+        for t in page["items"]
+    ]
+    total = page.get("total", len(rows))
+    return table(["created", "transition", "status", "step", "steps", "by", "component"], rows) + (
+        f"\n{plural(len(rows), 'transition')}" + (f" of {total}" if total != len(rows) else "")
+    )
+
+
+def subscriptions(items: list[dict]) -> str:
+    rows = [
+        [
+            s.get("id"),
+            s.get("url"),
+            ", ".join(s.get("events") or []) or "*",
+            ", ".join(s.get("environments") or []) or "*",
+            s.get("source"),
+            s.get("enabled"),
+        ]
+        for s in items
+    ]
+    return table(["id", "url", "events", "environments", "source", "enabled"], rows) + (
+        f"\n{plural(len(rows), 'subscription')}"
+    )
+
+
+def runtime(detail: dict) -> str:
+    """PUT …/runtime: the component as it now is (its runtime outputs first)."""
+    head = f"runtime recorded: {detail['id']} · version {detail.get('version')}"
+    rows = [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())]
+    return head + "\n" + section("RUNTIME", table(["output", "value"], rows))
+
+
+def loaded(result: dict) -> str:
+    """`karma seed` / `karma import`: a bulk load, or the change set that turns the graph into the file."""
+    source = result.get("source") or ""
+    if result.get("plan") is True:  # an empty graph's bulk load, planned
+        kinds = ", ".join(f"{n} {t}" for t, n in (result.get("by_type") or {}).items())
+        return f"would load {len(result.get('components') or [])} components from {source} ({kinds}); nothing written"
+    if result.get("seed") == "import" or "written" in result:  # an empty graph's bulk load, done
+        count = result.get("components")
+        count = len(count) if isinstance(count, list) else count
+        where = f"from {source} " if source else ""
+        return f"loaded {count} components {where}(one audited import, log entry {result.get('log_entry_id')})"
+    status = result.get("status")
+    ops = result.get("operations") or []
+    counts = (
+        ", ".join(plural(n, word) for word, n in sorted(_count(o.get("op") for o in ops).items()) if n) or "no changes"
+    )
+    head = f"{status}: {plural(len(ops), 'change')} ({counts})" if ops else f"{status}: nothing to change"
+    if status == "planned":
+        head += f" — would be {outcome(result).replace('_', ' ')}"
+    parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
+    out = [" · ".join(parts)]
+    out += [f"note: {note}" for note in result.get("notes") or []]
+    blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
+    if blockers:
+        out.append(section("DECISIONS", table(["rule", "effect", "component", "message"], [
+            [d.get("rule_id"), d.get("effect"), d.get("component"), d.get("message")] for d in blockers
+        ])))  # fmt: skip
+    if ops and status == "planned":
+        out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
+    return "\n".join(out)
+
+
+def _count(ops) -> dict:
+    found: dict = {}
+    for op in ops:
+        word = {"create": "create", "update": "update", "delete": "delete"}.get(op, str(op))
+        found[word] = found.get(word, 0) + 1
+    return found

@@ -31,6 +31,8 @@ def fingerprint(ctype: ComponentType) -> str:
         "action": ctype.action,
         "references": [r.describe() for r in ctype.references],
     }
+    if ctype.runtime_matches:  # only when declared: the fingerprints of the types before it stay the same
+        body["runtime_matches"] = dict(ctype.runtime_matches)
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -149,6 +151,42 @@ def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[di
     ]
 
 
+def recompute_drift(repo, types: list[ComponentType], names: list[str]) -> int:
+    """A types reload changes what drift is for the components of the changed types: contract, reference
+    and runtime drift recomputed for each of them and stored (the drift read never recomputes)."""
+    from app.components import drift  # noqa: PLC0415
+    from app.components.references import edges_within  # noqa: PLC0415
+
+    by_name = {t.name: t for t in types}
+    rows = [r for r in repo.components_of_types(names) if r["type"] in by_name]
+    if not rows:
+        return 0
+    problems: dict[str, dict[str, list[str]]] = {}
+    if any(by_name[r["type"]].references for r in rows):  # references resolve against the whole graph
+        every = [r for r in repo.components_of_types(None) if r["type"] in by_name]
+        comps = [{**r, "config": r.get("config") or {}} for r in every]
+        ids = {r["id"] for r in every}
+        edges, problems = edges_within(comps, types=by_name)
+        for e in edges:
+            if e["target"] not in ids and not problems.get(e["source"], {}).get(e["via"]):
+                message = f"references unknown component {e['target']!r}"
+                problems.setdefault(e["source"], {}).setdefault(e["via"], []).append(message)
+    out = [
+        {
+            "id": r["id"],
+            "props": drift.drift_props(
+                drift.of_component(
+                    by_name[r["type"]], r["id"], r.get("config") or {}, r.get("runtime") or {}, problems.get(r["id"])
+                )
+            ),
+        }
+        for r in rows
+    ]
+    written = repo.set_drift(out)
+    log.info("drift recomputed after a types change", extra={"types": names, "components": written})
+    return written
+
+
 def record(repo, types: list[ComponentType], now) -> None:
     repo.record_type_fingerprints(
         [{"name": t.name, "fingerprint": fingerprint(t), "source": str(t.source or "")} for t in types], now
@@ -189,6 +227,11 @@ def at_start(repo) -> CheckReport | None:
     types, _ = registry.snapshot()
     try:
         report = check_graph(repo, types, only_changed=True)
+        # drift is recomputed for the changed types, and for the types of the components stored in drift
+        # (a start with other types than the last one's — reverted, say — must not leave theirs stale)
+        stale = sorted(set(report.checked_types) | {r["type"] for r in repo.drift()["components"]})
+        if stale:
+            recompute_drift(repo, types, stale)
         if report.ok and (report.baseline or report.checked_types):
             record(repo, types, utcnow())
     except Exception as exc:  # noqa: BLE001 - a start-up report, never a reason not to start

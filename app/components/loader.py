@@ -19,6 +19,18 @@ A declaration (file name = type name)::
         by: zone_name                      # optional: match the target's config attribute, not its nickname
         normalize: [trailing-dot]          # optional, with `by`: trailing-dot, case
         scope: same                        # same (default) | any | <an environment>
+      - key: functions.*.vpc_nickname      # a key nested in a map of objects, by path (`*`: every key)
+        target: vpc
+      - key: vpc_runtime_path              # form runtime-path: `/iac/vpc/<nickname>/runtime` names <nickname>
+        target: vpc
+        kind: consumes_runtime_from
+        form: runtime-path
+    runtime_matches:                       # optional: runtime output → the config key it must equal;
+      cidr_block: cidr_block               # a report that says otherwise is runtime drift (app.components.drift)
+
+A schema file in the directory (or its `schemas/`) that no declaration uses is not ignored: its
+declaration is inferred (`app.components.infer`, the same `karma types infer` writes for review) and
+logged; a folder of schemas alone loads. `inferred` / `review` mark a declaration written by inference.
 
 Loading is strict, like rule files: every problem in every file is collected and the whole directory is
 refused (`TypeFileError`), each message naming the file and the field.
@@ -28,12 +40,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from app.components import infer
 from app.components import schema as jsonschema_
 from app.components.registry import (
     EDGE_KINDS,
@@ -46,11 +60,25 @@ from app.components.registry import (
 )
 from app.settings import types_dir
 
+log = logging.getLogger("karma.types")
+
 SUFFIXES = (".yaml", ".yml")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 ACTION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-TOP_FIELDS = {"name", "description", "action", "config_schema", "runtime_outputs", "references"}
-REFERENCE_FIELDS = {"key", "target", "kind", "reads", "by", "normalize", "scope"}
+TOP_FIELDS = {
+    "name",
+    "description",
+    "action",
+    "config_schema",
+    "runtime_outputs",
+    "runtime_matches",
+    "references",
+    "inferred",
+    "review",
+}
+REFERENCE_FIELDS = {"key", "target", "kind", "reads", "by", "normalize", "scope", "form", "inferred"}
+FORMS = ("nickname", "runtime-path")
+INFERRED_HOW = ("convention", "by-value")
 
 
 class TypeFileError(ValueError):
@@ -115,17 +143,24 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
         errors.append(f"{where}{key}: unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
 
 
-def _parse(path: Path, errors: list[str]) -> dict | None:
-    """One declaration file → its raw parts (schema loaded), or None after recording errors."""
-    where = f"{path}: "
+def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
     except (OSError, UnicodeDecodeError) as exc:
-        errors.append(f"{where}cannot read: {exc}")
-        return None
+        errors.append(f"{path}: cannot read: {exc}")
     except yaml.YAMLError as exc:
-        errors.append(f"{where}YAML error: {str(exc).splitlines()[0]}")
-        return None
+        errors.append(f"{path}: YAML error: {str(exc).splitlines()[0]}")
+    return None
+
+
+def _parse(path: Path, errors: list[str], doc: Any = None) -> dict | None:
+    """One declaration (read from `path`, or inferred: `doc` given) → its raw parts (schema loaded), or
+    None after recording errors."""
+    where = f"{path}: "
+    if doc is None:
+        doc = _read_yaml(path, errors)
+        if doc is None:
+            return None
     if not isinstance(doc, dict):
         errors.append(f"{where}must be a mapping (a type declaration)")
         return None
@@ -148,6 +183,13 @@ def _parse(path: Path, errors: list[str]) -> dict | None:
     if not isinstance(refs, list):
         errors.append(f"{where}references: must be a list")
         refs = []
+    matches = _runtime_matches(doc.get("runtime_matches", {}), runtime, config_schema, where, errors)
+    inferred = doc.get("inferred", False)
+    if not isinstance(inferred, bool):
+        errors.append(f"{where}inferred: true or false")
+    review = doc.get("review", [])
+    if not isinstance(review, list) or not all(isinstance(r, str) for r in review):
+        errors.append(f"{where}review: a list of notes")
     if len(errors) > before:
         return None
     return {
@@ -157,9 +199,25 @@ def _parse(path: Path, errors: list[str]) -> dict | None:
         "config_schema": config_schema,
         "schema_path": schema_path,
         "runtime_schema": runtime,
+        "runtime_matches": matches,
         "references": refs,
+        "inferred": inferred,
         "path": path,
     }
+
+
+def _runtime_matches(raw: Any, runtime: dict, config_schema: dict, where: str, errors: list[str]) -> tuple:
+    """`runtime_matches: {vpc_cidr: cidr}`: a reported output that must equal a config key (else: drift)."""
+    if not isinstance(raw, dict):
+        errors.append(f"{where}runtime_matches: a mapping of runtime output → config key")
+        return ()
+    outputs, keys = set(runtime.get("properties", {})), set(infer.properties(config_schema))
+    for output, key in raw.items():
+        if output not in outputs:
+            errors.append(f"{where}runtime_matches.{output}: not a declared runtime output")
+        if not isinstance(key, str) or key not in keys:
+            errors.append(f"{where}runtime_matches.{output}: {key!r} is not a property of the config schema")
+    return tuple(sorted((str(o), str(k)) for o, k in raw.items()))
 
 
 def _config_schema(path: Path, ref: Any, where: str, errors: list[str]) -> tuple[dict, Path | None]:
@@ -202,10 +260,10 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
     before = len(errors)
     _unknown(where, raw, REFERENCE_FIELDS, errors)
     key, target, kind = raw.get("key"), raw.get("target"), raw.get("kind", "depends_on")
-    props = part["config_schema"].get("properties", {})
+    spec = infer.schema_at(part["config_schema"], key) if isinstance(key, str) else None
     if not isinstance(key, str) or not key:
-        errors.append(f"{where}key: required, a config key")
-    elif key not in props:
+        errors.append(f"{where}key: required, a config key (or a path through maps: `functions.*.vpc_nickname`)")
+    elif spec is None:
         errors.append(f"{where}key: {key!r} is not a property of the config schema")
     if target not in types:
         hint = difflib.get_close_matches(str(target), sorted(types), n=1)
@@ -230,9 +288,16 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
         errors.append(f"{where}normalize: only with `by` (a nickname is compared exactly)")
     if not isinstance(scope, str) or (scope not in SCOPES and not ENVIRONMENT.match(scope)):
         errors.append(f"{where}scope: 'same', 'any' or an environment name")
+    form, inferred = raw.get("form", "nickname"), raw.get("inferred")
+    if form not in FORMS:
+        errors.append(f"{where}form: one of {', '.join(FORMS)}")
+    elif form != "nickname" and by is not None:
+        errors.append(f"{where}form: {form!r} names a nickname; not with `by`")
+    if inferred is not None and inferred not in INFERRED_HOW:
+        errors.append(f"{where}inferred: one of {', '.join(INFERRED_HOW)}")
     if len(errors) > before:
         return None
-    many = isinstance(props.get(key), dict) and props[key].get("type") == "array"
+    many = isinstance(spec, dict) and spec.get("type") == "array"
     return Reference(
         key=key,
         target_type=target,
@@ -242,6 +307,8 @@ def _reference(raw: Any, i: int, part: dict, types: dict[str, dict], errors: lis
         by=by,
         normalize=tuple(normalize),
         scope=scope,
+        form=form,
+        inferred=inferred,
     )
 
 
@@ -265,17 +332,77 @@ def _emits_problems(types: list[ComponentType]) -> list[str]:
     return problems
 
 
+def schema_directory(directory: Path) -> Path:
+    """Where a folder keeps its schema files: itself, or its `schemas/` (a config repository's root)."""
+    directory = Path(directory)
+    own = any(directory.glob(f"*{infer.SCHEMA_SUFFIX}"))
+    return directory / "schemas" if not own and (directory / "schemas").is_dir() else directory
+
+
+def undeclared_schemas(directory: Path, parts: dict[str, dict]) -> dict[str, Path]:
+    """{type name: schema file} of the folder's schema files no declaration uses and no declaration is
+    named after: each becomes an inferred type (never silently ignored)."""
+    used = {p["schema_path"] for p in parts.values() if p.get("schema_path")}
+    out = {}
+    for path in sorted(schema_directory(directory).glob(f"*{infer.SCHEMA_SUFFIX}")):
+        name = infer.type_name_of(path.name)
+        if name and path.resolve() not in used and name not in parts and not path.name.startswith("."):
+            out[name] = path
+    return out
+
+
+def inferred_documents(directory: Path, parts: dict[str, dict], errors: list[str]) -> dict[str, tuple[Path, dict]]:
+    """{type name: (schema file, inferred declaration)} for the folder's undeclared schemas; a schema
+    file that is no usable schema is an error naming it (a type nobody can load is never skipped)."""
+    undeclared = undeclared_schemas(directory, parts)
+    schemas: dict[str, dict] = {n: p["config_schema"] for n, p in parts.items()}
+    for name, path in undeclared.items():
+        if not ID_PART.match(name):
+            errors.append(f"{path}: a type name is lower-case letters, digits and '-' ({name!r}); not inferred")
+            continue
+        try:
+            schema = read_json(path)
+        except (OSError, ValueError) as exc:
+            errors.append(f"{path}: no declaration, and not a JSON Schema to infer one from: {exc}")
+            continue
+        problems = jsonschema_.check_schema(schema)
+        if problems or schema.get("type", "object") != "object":
+            errors.append(f"{path}: no declaration, and not a config schema to infer one from: {problems or 'type'}")
+            continue
+        schemas[name] = schema
+    docs = infer.infer(schemas)
+    return {n: (undeclared[n], docs[n]) for n in undeclared if n in docs}
+
+
+def infer_directory(directory: Path) -> tuple[dict[str, tuple[Path, dict]], list[str]]:
+    """Every schema of a folder (or of its `schemas/`) with the declaration inferred for it, declared
+    or not (`karma types infer` writes them for review) → ({type: (schema file, document)}, errors)."""
+    errors: list[str] = []
+    if not Path(directory).is_dir():
+        return {}, [f"{directory}: not a directory"]
+    found = inferred_documents(directory, {}, errors)
+    if not found and not errors:
+        errors.append(f"{directory}: no schemas (*{infer.SCHEMA_SUFFIX}) here or in schemas/")
+    return found, errors
+
+
 def load_directory(directory: Path) -> list[ComponentType]:
-    """Every type in `directory`, or TypeFileError listing every problem (file and field)."""
+    """Every type in `directory`, or TypeFileError listing every problem (file and field). A schema file
+    with no declaration is inferred (`app.components.infer`) and logged; a folder of schemas alone loads."""
     directory = Path(directory)
     if not directory.is_dir():
         raise TypeFileError([f"{directory}: not a directory of type files (KARMA_TYPES_DIR)"])
     files = type_files(directory)
-    if not files:
-        raise TypeFileError([f"{directory}: no type declarations (*.yaml)"])
     errors: list[str] = []
     parts = {p["name"]: p for path in files if (p := _parse(path, errors))}
-    names = {path.stem for path in files}
+    for name, (schema_path, doc) in inferred_documents(directory, parts, errors).items():
+        part = _parse(schema_path.with_name(f"{name}.yaml"), errors, {**doc, "config_schema": schema_path.name})
+        if part:
+            parts[name] = part
+            _log_inferred(name, schema_path, doc)
+    if not files and not parts and not errors:
+        raise TypeFileError([f"{directory}: no type declarations (*.yaml) and no schemas (*.schema.json)"])
+    names = {path.stem for path in files} | set(parts)
     types = []
     for part in parts.values():
         refs = [
@@ -295,12 +422,26 @@ def load_directory(directory: Path) -> list[ComponentType]:
                 references=tuple(r for r in refs if r),
                 source=part["path"],
                 schema_source=part["schema_path"],
+                runtime_matches=part["runtime_matches"],
+                inferred=part["inferred"],
             )
         )
     errors += _emits_problems(types)
     if errors:
         raise TypeFileError(errors)
     return sorted(types, key=lambda t: t.name)
+
+
+def _log_inferred(name: str, schema_path: Path, doc: dict) -> None:
+    log.warning(
+        "type inferred from its schema (no declaration): review it with `karma types infer`",
+        extra={
+            "type": name,
+            "schema": str(schema_path),
+            "references": [f"{r['key']} -> {r['target']} ({r['inferred']})" for r in doc["references"]],
+            "review": doc["review"],
+        },
+    )
 
 
 def validate_directory(directory: Path) -> list[str]:

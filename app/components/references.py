@@ -14,6 +14,7 @@ old and new edges.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from app.components.registry import ComponentType, Reference, name_key, split_id
 
@@ -26,6 +27,12 @@ class Found:
 
     refs: list[dict] = field(default_factory=list)
     values: list[dict] = field(default_factory=list)
+
+    @cached_property
+    def names(self) -> dict[str, list[dict]]:
+        """`by_name(refs)`, built once: a seed file or an import resolves every component against the same
+        Found (rebuilding it per component made validating n components cost n²)."""
+        return by_name(self.refs)
 
     @classmethod
     def from_context(cls, ctx: dict) -> Found:
@@ -114,7 +121,7 @@ def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[d
 
 
 def _refs(ctype: ComponentType, keys) -> list[Reference]:
-    return [r for r in ctype.references if keys is None or r.key in keys]
+    return [r for r in ctype.references if keys is None or r.top in keys]
 
 
 def resolve(
@@ -123,7 +130,7 @@ def resolve(
     """→ ({(key, value): target id}, {key: [errors]}) for the references under `keys` (all when None).
     Errors: an unknown nickname, a target outside the scope, a value that matches no target, or a
     nickname or value that matches several in scope (named)."""
-    names = by_name(found.refs)
+    names = found.names
     resolved: dict = {}
     errors: dict[str, list[str]] = {}
     for ref in _refs(ctype, keys):
@@ -202,8 +209,9 @@ def derive_edges(
     the edge it has (`stored`: the component's current outgoing edges {target, kind, via}); one it
     touches resolves again from `found` (by nickname or by value, in its scope)."""
     cid, env = component["id"], component["environment"]
-    changed = set(changed_keys)
-    ref_keys = {r.key for r in ctype.references}
+    top = {r.key: r.top for r in ctype.references}
+    changed = {r.key for r in ctype.references if r.top in set(changed_keys)}
+    ref_keys = set(top)
     kept = [
         {"source": cid, "target": e["target"], "kind": e["kind"], "via": e["via"]}
         for e in stored

@@ -56,7 +56,7 @@ class Reference:
     for: `same` environment (the default), `any`, or one named environment.
     """
 
-    key: str
+    key: str  # a top-level key, or a path through maps: `functions.*.vpc_nickname` (`*`: every key)
     target_type: str
     kind: str = "depends_on"
     reads: tuple[str, ...] = ()  # runtime outputs of the target this component uses
@@ -64,6 +64,8 @@ class Reference:
     by: str | None = None
     normalize: tuple[str, ...] = ()
     scope: str = "same"
+    form: str = "nickname"  # nickname | runtime-path (`/iac/<type>/<nickname>/runtime` names the nickname)
+    inferred: str | None = None  # how `karma types infer` found it (a person confirms by-value guesses)
 
     def __post_init__(self) -> None:
         if self.kind not in EDGE_KINDS:
@@ -78,10 +80,34 @@ class Reference:
         """The stored node property compared for a by-value reference (`cfg_<by>`)."""
         return f"cfg_{self.by}"
 
-    def values(self, config: Any) -> list[str]:
-        value = config.get(self.key) if isinstance(config, dict) else None
-        names = value if isinstance(value, list) else [value]
+    @property
+    def top(self) -> str:
+        """The top-level config key the reference lives under (what a change sets or removes)."""
+        return self.key.split(".", 1)[0]
+
+    def raw_values(self, config: Any) -> list[str]:
+        """The strings found at the key (through `*` segments), as written."""
+        found = [config]
+        for part in self.key.split("."):
+            step = []
+            for node in found:
+                if not isinstance(node, dict):
+                    continue
+                step += [node[k] for k in sorted(node)] if part == "*" else [node[part]] if part in node else []
+            found = step
+        names = [n for v in found for n in (v if isinstance(v, list) else [v])]
         return [n for n in names if isinstance(n, str) and n]
+
+    def values(self, config: Any) -> list[str]:
+        """The names the reference holds: nicknames (from a runtime path, the nickname it names), or the
+        values a by-value reference compares. A runtime path of another shape stays as written (it then
+        names no component, and resolving says so)."""
+        out = []
+        for raw in self.raw_values(config):
+            name = runtime_path_nickname(raw, self.target_type) if self.form == "runtime-path" else raw
+            if name not in out:
+                out.append(name)
+        return out
 
     def target_ids(self, config: dict) -> list[str]:
         """Ids a by-nickname reference names (a by-value reference needs the graph: see references)."""
@@ -123,7 +149,21 @@ class Reference:
         }
         if self.by_value:
             out.update(by=self.by, normalize=list(self.normalize))
+        if self.form != "nickname":
+            out["form"] = self.form
+        if self.inferred:
+            out["inferred"] = self.inferred
         return out
+
+
+RUNTIME_PATH = re.compile(r"^(?:/[A-Za-z0-9_.-]+)*/(?P<type>[a-z0-9][a-z0-9-]{0,62})/(?P<nickname>[^/]+)/runtime$")
+
+
+def runtime_path_nickname(value: str, target_type: str) -> str:
+    """`/iac/vpc/usekarma-dev/runtime` → `usekarma-dev` (a Parameter Store path of the target's runtime, as
+    config repositories write it; any prefix). Another shape, or another type's path: the value itself."""
+    match = RUNTIME_PATH.match(value)
+    return match.group("nickname") if match and match.group("type") == target_type else value
 
 
 @dataclass(frozen=True)
@@ -136,6 +176,9 @@ class ComponentType:
     references: tuple[Reference, ...] = ()
     source: Path | None = None  # the declaration file
     schema_source: Path | None = None  # the config schema file
+    # runtime output → config key it must equal (`vpc_cidr: cidr`): a report that says otherwise is drift
+    runtime_matches: tuple[tuple[str, str], ...] = ()
+    inferred: bool = False  # declared by `karma types infer` at start, not by a reviewed file
 
     @cached_property
     def _config_validator(self):
@@ -167,6 +210,11 @@ class ComponentType:
         """Field path → messages; empty when the config is valid for this type."""
         return {**jsonschema_.errors(self._config_validator, config), **_unstorable(config)}
 
+    def config_problems(self, config: Any) -> list[tuple[str, str, str]]:
+        """(field, rule, message) of every way the config breaks the schema (drift reports name the rule)."""
+        unstorable = [(p, "int64", m[0]) for p, m in _unstorable(config).items()]
+        return jsonschema_.problems(self._config_validator, config) + unstorable
+
     def validate_runtime(self, runtime: Any) -> dict[str, list[str]]:
         return {**jsonschema_.errors(self._runtime_validator, runtime), **_unstorable(runtime)}
 
@@ -197,6 +245,8 @@ class ComponentType:
             "closed": self.closed,
             "runtime_outputs": self.runtime_outputs,
             "references": [r.describe() for r in self.references],
+            "runtime_matches": dict(self.runtime_matches),
+            "inferred": self.inferred,
             "config_schema": self.config_schema,
             "source": str(self.source) if self.source else None,
         }

@@ -61,14 +61,24 @@ def validator(schema: dict) -> Draft202012Validator:
 
 def errors(compiled: Draft202012Validator, data: Any) -> dict[str, list[str]]:
     """Field path → messages; empty when `data` is valid."""
-    if not isinstance(data, dict):
-        return {"_schema": ["must be a JSON object"]}
     out: dict[str, list[str]] = {}
+    for path, _rule, message in problems(compiled, data):
+        messages = out.setdefault(path, [])
+        if message not in messages:
+            messages.append(message)
+    return out
+
+
+def problems(compiled: Draft202012Validator, data: Any) -> list[tuple[str, str, str]]:
+    """(field path, the schema keyword that refuses it, message) for each problem; never the value."""
+    if not isinstance(data, dict):
+        return [("_schema", "type", "must be a JSON object")]
+    out = []
     for error in sorted(compiled.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         for path, message in _describe(error):
-            messages = out.setdefault(path or "_schema", [])
-            if message not in messages:
-                messages.append(message)
+            item = (path or "_schema", str(error.validator), message)
+            if item not in out:
+                out.append(item)
     return out
 
 

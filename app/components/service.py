@@ -7,6 +7,7 @@ import logging
 from app.audit.entries import audit_entry
 from app.clock import utcnow
 from app.notifications import events as outbox_events
+from app.components import drift
 from app.components.registry import UnknownType, get_type, registry, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
@@ -35,9 +36,11 @@ class ComponentService:
         # Called with the component id after a runtime report commits (re-evaluates the queue).
         self.on_runtime_change = on_runtime_change
 
-    def list(self, *, type_: str | None, environment: str | None, page: int, page_size: int) -> dict:
+    def list(
+        self, *, type_: str | None, environment: str | None, page: int, page_size: int, name: str | None = None
+    ) -> dict:
         found = self.repo.list_components(
-            type_=type_, environment=environment, skip=(page - 1) * page_size, limit=page_size
+            type_=type_, environment=environment, name=name, skip=(page - 1) * page_size, limit=page_size
         )
         return {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
 
@@ -110,6 +113,7 @@ class ComponentService:
             return gtx.report_runtime(
                 component_id,
                 runtime,
+                drift=drift.of_report(ctype, current, runtime),
                 previous_keys=current["runtime_keys"],
                 now=now,
                 audit=audit,

@@ -1,11 +1,15 @@
 """The web console: server-rendered pages over the same services, tokens and roles as the API.
 
-No script, no CDN, no build step: Jinja templates, one stylesheet, pictures drawn by `app/render`
-inlined as SVG, and a Content-Security-Policy that allows styles from 'self' and nothing else.
-A login page takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie; the forms that
-change something (approve, deny, log out) carry a CSRF token derived from that cookie.
+No CDN, no build step: Jinja templates, one stylesheet, pictures drawn by `app/render` inlined as SVG,
+and one small script of its own (static/time.js: times in the viewer's zone, auto-refresh where things
+move; every page works without it). The Content-Security-Policy allows styles and scripts from 'self'
+and nothing else. A login page takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie;
+every form that changes something carries a CSRF token derived from that cookie.
+Pages: pages.py (read, approve), work.py (start, request, cancel, roll back, log, transitions),
+cypher.py (operators' read-only Cypher).
 """
 
+from app.console import cypher, drift_page, work  # noqa: F401  (they add their routes to blp)
 from app.console.pages import blp
 
 __all__ = ["blp"]

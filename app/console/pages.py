@@ -13,7 +13,7 @@ from app import render
 from app.api import errors as api_errors
 from app.api.context import services
 from app.changes.listing import STATUSES
-from app.console import session
+from app.console import session, times
 from app.errors import KarmaError
 
 blp = Blueprint(
@@ -34,6 +34,13 @@ PAGE_SIZE = 50
 def _svg(picture) -> Markup:
     """An SVG drawn by app/render: every id and value in it is escaped there."""
     return Markup(render.render(picture, "svg"))  # escaped by app/render/svg.py
+
+
+@blp.app_template_filter("when")
+def _when(value) -> Markup:
+    """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)
+    rewrites it in the viewer's zone and keeps "3 min ago" current."""
+    return Markup(times.html(value))  # escaped by app/console/times.py
 
 
 @blp.context_processor
@@ -161,6 +168,7 @@ def change(change_id):
         and me.can("approve")
         and me.name != detail.get("requested_by")
     )
+    mine = me is not None and me.can("change") and (me.role == "admin" or me.name == detail.get("requested_by"))
     return render_template(
         "console/change.html",
         change=detail,
@@ -168,6 +176,8 @@ def change(change_id):
         entries=entries,
         picture=_change_picture(detail, entry),
         can_decide=can_decide,
+        can_cancel=detail["status"] == "queued" and mine,
+        can_rollback=detail["status"] == "applied" and me is not None and me.can("change"),
         done=request.args.get("done"),
     )
 
@@ -203,13 +213,15 @@ def approvals():
 def components():
     kind = (request.args.get("type") or "").strip() or None
     env = (request.args.get("environment") or "").strip() or None
+    name = (request.args.get("name") or "").strip()[:200] or None
     page = _page()
-    listing = services().components.list(type_=kind, environment=env, page=page, page_size=PAGE_SIZE)
+    listing = services().components.list(type_=kind, environment=env, name=name, page=page, page_size=PAGE_SIZE)
     return render_template(
         "console/components.html",
         listing=listing,
         type=kind,
         environment=env,
+        name=name,
         page=page,
         pages=max(1, -(-listing["total"] // PAGE_SIZE)),
     )

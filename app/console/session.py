@@ -21,7 +21,7 @@ from app.security.roles import Principal, required_action
 COOKIE = "karma_console"
 PUBLIC = {"console.login", "console.static"}
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 
-from app.reliability import deadline
+from app.reliability import deadline, stall
 
 _INSTALLED = "_karma_deadline"
 
@@ -44,7 +44,8 @@ def install() -> None:
             if left <= 0:
                 raise TimeoutError(f"Bolt {name}: the request deadline has passed")
             timeout = left if timeout is None else min(timeout, left)
-        return original(self, name, timeout, own_deadline, conversion, func, *args, **kwargs)
+        with stall.waiting(self._socket):  # a frozen server is noticed by the watchdog (stall.py)
+            return original(self, name, timeout, own_deadline, conversion, func, *args, **kwargs)
 
     setattr(bounded_wait, _INSTALLED, True)
     BoltSocketBase._wait_for_io = bounded_wait  # noqa: SLF001 - the one private hook (see the docstring)

@@ -8,12 +8,13 @@ works unchanged, including cluster routing URIs (`neo4j://`, `neo4j+s://`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
@@ -157,6 +158,17 @@ def open_driver(target: Target, settings: Settings | None = None, **config: Any)
     config.setdefault("liveness_check_timeout", 30)  # a connection idle for 30 s is checked before use
     config.setdefault("notifications_min_severity", "OFF")  # schema-less property warnings are noise
     return GraphDatabase.driver(target.uri, auth=target.auth, **config)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Around a read: a connection lost while its transaction ended is not an unknown outcome — a read
+    wrote nothing — so it is reported as a lost session (503 `database_unavailable`), never as
+    `outcome_unknown`, which tells a client to retry a write with its Idempotency-Key."""
+    try:
+        yield
+    except IncompleteCommit as exc:
+        raise SessionExpired(f"the connection was lost at the end of a read: {exc}") from exc
 
 
 def server_state(exc: BaseException) -> bool:

@@ -20,6 +20,7 @@ NODE_LABELS = (
     "OutboxEvent",
     "Subscription",  # notifications: the transactional outbox, who is told what
     "Transition",
+    "Drift",  # a config file an import refused (contract or reference drift): app.components.drift
 )  # an executed transition proposal (issue 13): its steps and progress
 
 # (from label, type, to label): what each structural relationship links

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neo4j import READ_ACCESS, Driver
+from neo4j import READ_ACCESS, Driver, unit_of_work
 from neo4j.graph import Node, Path as GraphPath, Relationship
 
 from app.graph.cypher import CYPHER_DIR
+from app.graph.driver import read_only
 
 PARAM_LINE = re.compile(r"^//\s*:param\s+([A-Za-z_]\w*)\s*=>\s*(.+?)\s*;?$")
 PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
@@ -109,5 +110,34 @@ def run_read_only(driver: Driver, database: str | None, text: str, params: dict[
         rows = [[_plain(v) for v in record.values()] for record in result]
         return list(result.keys()), rows
 
+    with driver.session(database=database, default_access_mode=READ_ACCESS) as session, read_only():
+        return session.execute_read(work)
+
+
+@dataclass
+class Bounded:
+    """A query's answer within its bounds: at most `max_rows` rows (`truncated` if there were more)."""
+
+    columns: list
+    rows: list
+    truncated: bool
+
+
+def run_bounded(
+    driver: Driver, database: str | None, text: str, params: dict[str, Any], *, seconds: float, max_rows: int
+) -> Bounded:
+    """One query in a READ transaction that the server ends after `seconds`; the first `max_rows` rows are
+    read and the rest left unread (the transaction is rolled back, it never wrote anything)."""
+
+    def work(tx):
+        result = tx.run(text, params)
+        rows = []
+        for record in result:
+            if len(rows) == max_rows:
+                return Bounded(list(result.keys()), rows, True)
+            rows.append([_plain(v) for v in record.values()])
+        return Bounded(list(result.keys()), rows, False)
+
+    work = unit_of_work(timeout=seconds)(work)
     with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
         return session.execute_read(work)

@@ -29,7 +29,7 @@ from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
-from app.graph.driver import retry_writes
+from app.graph.driver import read_only, retry_writes
 from app.reliability import deadline
 
 log = logging.getLogger("karma.graph")
@@ -59,7 +59,14 @@ class GraphTx(TransitionTxQueries):
         """Lock the component and read its change context in one statement (None: no such component)."""
         with metrics.phase("graph_read"):
             return decode_change_context(
-                _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids, ref_values=ref_values or [])
+                _single(
+                    self._tx,
+                    "impact_for_update",
+                    id=component_id,
+                    ref_ids=ref_ids,
+                    ref_values=ref_values or [],
+                    paths=True,
+                )
             )
 
     def lock(self, component_id: str) -> int | None:
@@ -76,6 +83,7 @@ class GraphTx(TransitionTxQueries):
             **component_view(node),
             "config_keys": node.get("config_keys") or [],
             "runtime_keys": node.get("runtime_keys") or [],
+            "drift_entries": node.get("drift_entries"),
         }
 
     def deleted_component(self, component_id: str) -> dict | None:
@@ -92,6 +100,7 @@ class GraphTx(TransitionTxQueries):
         now: Any,
         audit: dict,
         outbox: list[dict] | None = None,
+        drift: dict | None = None,
     ) -> dict:
         """Replace the runtime outputs (and their rt_* properties), bump the version, keep a ConfigVersion,
         audit → {version, log_entry_id}."""
@@ -101,7 +110,7 @@ class GraphTx(TransitionTxQueries):
             id=component_id,
             runtime=dumps(runtime),
             runtime_keys=list(runtime),
-            props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys),
+            props=flat_properties(RUNTIME_PREFIX, runtime, previous_keys) | (drift or {}),
             now=now,
             audit=audit,
             cause="runtime",
@@ -172,9 +181,15 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def _session(self, **kw):
         return self.driver.session(database=self.database, **kw)
 
+    @contextlib.contextmanager
+    def _reading(self, **kw):
+        """A session for reads: a lost end of transaction is a lost session, not an unknown outcome."""
+        with self._session(**kw) as session, read_only():
+            yield session
+
     def read(self, query_name: str, /, **params: Any) -> dict | None:
         """One read query, one record; `execute_query` sends BEGIN together with RUN (2 round trips, not 3)."""
-        with metrics.neo4j_errors():
+        with metrics.neo4j_errors(), read_only():
             deadline.check("the read")
             return self.driver.execute_query(
                 Query(query(query_name), timeout=deadline.clamp(self.tx_timeout)),
@@ -231,9 +246,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return len(parts)
 
     # -- components ---------------------------------------------------------------------------
-    def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:
-        """→ {"total", "items": [summaries]}"""
-        row = self.read("components_list", type=type_, environment=environment, skip=skip, limit=limit)
+    def list_components(
+        self, *, type_: str | None, environment: str | None, skip: int, limit: int, name: str | None = None
+    ) -> dict:
+        """→ {"total", "items": [summaries]}; `name`: a piece of the id, any case."""
+        row = self.read("components_list", type=type_, environment=environment, name=name, skip=skip, limit=limit)
         return {"total": row["total"], "items": [with_iso(item, "updated_at") for item in row["items"]]}
 
     def rules_coverage_world(self) -> dict:
@@ -262,7 +279,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """The change context of a component (decoded, see decode_change_context), or None."""
         with metrics.phase("graph_read"):
             return decode_change_context(
-                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
+                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [], paths=True)
             )
 
     def graph(self, environment: str | None) -> dict:
@@ -325,12 +342,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # -- component types ----------------------------------------------------------------------
     def components_of_types(self, types: list[str] | None) -> list[dict]:
         """(id, type, environment, config, runtime) of every component of `types` (all when None), decoded."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_components"), types=types)])
         return _decoded_rows(rows, "config", "runtime")
 
     def type_fingerprints(self) -> dict[str, str]:
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("types_fingerprints"))])
         return {row["name"]: row["fingerprint"] for row in rows}
 
@@ -343,7 +360,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """Components by-value references may name (see cypher/reference_values.cypher)."""
         if not lookups:
             return []
-        with self._session() as session:
+        with self._reading() as session:
             return session.execute_read(
                 lambda tx: [r.data() for r in tx.run(query("reference_values"), ref_values=lookups)]
             )
@@ -351,7 +368,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def existing(self, ids: list[str]) -> dict[str, dict]:
         """{id: {id, type, environment, config, runtime, config_keys, runtime_keys}} (decoded) of those of
         `ids` in the graph: what a seed file is compared with."""
-        with self._session() as session:
+        with self._reading() as session:
             rows = session.execute_read(lambda tx: [r.data() for r in tx.run(query("seed_existing"), ids=ids)])
         return {row["id"]: {**row, "config": loads(row["config"]), "runtime": loads(row["runtime"])} for row in rows}
 
@@ -363,10 +380,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         batch: int = 500,
         audit: dict | None = None,
         require_empty: bool = False,
+        refused: dict | None = None,
     ) -> dict:
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
-        `not_empty` says how many components there are) unless the graph holds no component."""
+        `not_empty` says how many components there are) unless the graph holds no component. With
+        `refused` ({component_ids, entries}: an import's refused files), their :Drift records too."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
@@ -389,6 +408,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
                 )
             _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
             out = {"components": len(components), "written": written, "edges": len(edges)}
+            if refused is not None:
+                out["drift_recorded"] = _single(tx, "drift_refused", **refused)["written"]
             if audit is not None:
                 entry = {**audit, "imported_components": len(components), "imported_edges": len(edges)}
                 out["log_entry_id"] = _single(tx, "import_audit", audit=entry, component_ids=ids)["log_entry_id"]
@@ -396,6 +417,19 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
         with self._session() as session:
             return session.execute_write(work)
+
+    # -- drift (app.components.drift) ---------------------------------------------------------
+    def drift(self) -> dict:
+        """{components: [{id, type, environment, drift_entries}], refused: [Drift records]}."""
+        return self.read("drift_list") or {"components": [], "refused": []}
+
+    def record_refused(self, component_ids: list[str], entries: list[dict]) -> int:
+        """An import's refused files as :Drift records (replacing those of the same component ids)."""
+        return self._write("drift_refused", component_ids=component_ids, entries=entries)["written"]
+
+    def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
+        """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""
+        return sum(self._write("drift_set", rows=rows[i : i + batch])["written"] for i in range(0, len(rows), batch))
 
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:
@@ -439,7 +473,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return None if row is None else audit_entry_view(row["entry"])
 
     def record_refusal(self, entry: dict, component_id: str | None) -> str:
-        """Store the AuditEntry of a refused call (linked to the component it named, if any) → its id."""
+        """Store the AuditEntry of a refused call, or of an operator's read-only query (linked to the
+        component it named, if any) → its id."""
         return self._write("security_audit", audit=entry, component_id=component_id)["id"]
 
     # -- API tokens ---------------------------------------------------------------------------
@@ -455,9 +490,9 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def list_tokens(self) -> list[dict]:
         return [with_iso(t, "created_at", "revoked_at") for t in self.read("token_list")["tokens"]]
 
-    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str) -> list[str]:
-        """Revoke a token by id, or every active token of a name → the revoked ids."""
-        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by)["revoked"]
+    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str, created_by: str | None = None) -> list[str]:
+        """Revoke a token by id, or the active tokens of a name made by `created_by` (anyone's: None)."""
+        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by, created_by=created_by)["revoked"]
 
     # -- change requests (listing) ------------------------------------------------------------
     def list_changes(
@@ -507,8 +542,10 @@ def set_context_params(
 ) -> dict:
     """The parameters of cypher/change_set_context.cypher, read plain or under the set's locks: the
     query's `$ref_values` are the referrer lookups (as impact.cypher names them) and `$set_ref_values`
-    the set's own by-value references."""
+    the set's own by-value references. No path per impacted row (`paths`): the set's analysis walks them
+    from the edges (set_graph.GraphState.impact)."""
     return {
+        "paths": False,
         "ids": ids,
         "ref_ids": ref_ids,
         "ref_values": referrers or [],

@@ -101,6 +101,18 @@ class TransitionQueries:
             "changes": [c for c in row["changes"] if c is not None],
         }
 
+    def list_transitions(self, *, status=None, requested_by=None, component=None, skip=0, limit=50) -> dict:
+        """→ {"total", "items": [transitions, decoded, without trail]}, newest first."""
+        row = self.read(
+            "transitions_list",
+            status=status,
+            requested_by=requested_by,
+            component=component,
+            skip=skip,
+            limit=limit,
+        )
+        return {"total": row["total"], "items": [decode_transition(t) for t in row["items"]]}
+
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
         return self.read("transitions_active", waits_on=waits_on, limit=limit)["ids"]

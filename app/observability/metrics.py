@@ -178,6 +178,24 @@ class GraphStateCollector:
             oldest.add_metric([row["state"]], _age(row["oldest"], now))
         yield entries
         yield oldest
+        yield _drift_gauge(snap)
+
+
+DRIFT_KINDS = ("contract", "reference", "runtime")
+
+
+def _drift_gauge(snap: dict) -> GaugeMetricFamily:
+    """Components in drift per kind, and refused files (an import's) per kind: always every kind, 0 too."""
+    gauge = GaugeMetricFamily(
+        "karma_drift_components",
+        "Components in drift by kind (contract, reference, runtime) and where: stored component or refused file",
+        labels=["kind", "source"],
+    )
+    for source, rows in (("component", snap.get("drift") or []), ("refused_file", snap.get("drift_refused") or [])):
+        counts = {row["kind"]: row["count"] for row in rows}
+        for kind in DRIFT_KINDS:
+            gauge.add_metric([kind, source], counts.get(kind, 0))
+    return gauge
 
 
 def render(repo) -> tuple[bytes, str]:

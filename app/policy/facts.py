@@ -145,9 +145,12 @@ def flatten(facts: list[dict], shards: list) -> list[dict]:
     )
 
 
+_FREEZER = json.JSONEncoder(sort_keys=True, default=str)  # one encoder: json.dumps with options makes one per call
+
+
 def _frozen(values: list) -> str:
     """A hashable stand-in for the JSON values a shard reads (JSON text keeps types apart: true is not 1)."""
-    return json.dumps(values, sort_keys=True, default=str)
+    return _FREEZER.encode(values)
 
 
 def _read(root, entries) -> list:

@@ -3,8 +3,10 @@
 A worker boots without Neo4j (nothing at import talks to it). The first request that needs the
 database applies the constraints (idempotent); until that succeeds, and while the database is
 known to be down, requests get a JSON 503 at once instead of each waiting for the driver's
-timeouts: after a failure, one request per `probe_interval` is let through to probe, so the
-service notices a recovery within that interval without any restart.
+timeouts: after a failure, the database is probed once per `probe_interval` — by the process's
+watchdog thread when it runs one (`stall_after` set: every API process), else by one request let
+through — so the service notices a recovery within that interval without any restart. The watchdog
+also notices a database that stopped answering (app/reliability/stall.py).
 
 The probe is a real round trip to the database (`RETURN 1`, then the schema if not yet applied), the
 round trip bounded by `probe_timeout` (app/reliability/deadline.py): a server that is restarting — its Bolt port open,
@@ -15,12 +17,14 @@ instead of waiting on a transaction timeout. Readiness is the same round trip, b
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 from app.errors import ServiceUnavailable
-from app.reliability import deadline
+from app.reliability import deadline, stall
 
 log = logging.getLogger("karma.reliability")
 
@@ -34,6 +38,7 @@ class Availability:
         retry_after: float = 2,
         probe_interval: float = 0.5,
         probe_timeout: float | None = None,
+        stall_after: float | None = None,
         clock=time.monotonic,
     ):
         self._apply_schema = apply_schema
@@ -47,6 +52,9 @@ class Availability:
         self._down_since: float | None = None
         self._last_probe = 0.0
         self.last_error: str | None = None
+        self.stall_after = stall_after  # None: no watchdog (app/reliability/stall.py)
+        self._watching_pid: int | None = None
+        self._last_ping_ok = 0.0
 
     @property
     def down(self) -> bool:
@@ -76,6 +84,8 @@ class Availability:
         with self._lock:
             if self._down_since is None:
                 return None
+            if self._watching_pid == os.getpid():
+                return False  # this process's watchdog probes: no request waits on a database known down
             if self._clock() - self._last_probe < self.probe_interval:
                 return False
             self._last_probe = self._clock()
@@ -102,6 +112,7 @@ class Availability:
         """Before a request that needs Neo4j: 503 at once while it is known to be down (except for one
         probing request per interval, which first checks the database answers), and the schema applied
         before the first real work."""
+        self.watch()
         slot = self._probe_slot()
         if slot is False:
             raise self._refuse()
@@ -126,6 +137,7 @@ class Availability:
         """Readiness: the same contact as a probe (a query, the schema in place). While the
         database is known to be down, at most one round trip per probe interval: a readiness poller
         cannot keep a worker busy probing."""
+        self.watch()
         slot = self._probe_slot()
         if slot is False:
             return False, self.last_error or "unavailable"
@@ -134,3 +146,64 @@ class Availability:
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
             return False, type(exc).__name__
         return True, "ok"
+
+    def watch(self) -> None:
+        """Start this process's watchdog (once per process: a forked worker starts its own)."""
+        if not self.stall_after or self._watching_pid == os.getpid():
+            return
+        with self._lock:
+            if self._watching_pid == os.getpid():
+                return
+            self._watching_pid = os.getpid()
+        args = (weakref.ref(self), min(0.25, self.stall_after / 4))
+        threading.Thread(target=_watchdog, args=args, name="karma-neo4j-watchdog", daemon=True).start()
+
+    def recovery_check(self) -> bool:
+        """While the database is known down, the watchdog probes it once per `probe_interval` (so every
+        request meanwhile gets its 503 at once); True when it answered and the process is up again."""
+        with self._lock:
+            if self._down_since is None or self._clock() - self._last_probe < self.probe_interval:
+                return False
+            self._last_probe = self._clock()
+        try:  # the schema, if missing, has a bound too: nothing may hold the watchdog for ever
+            with stall.unowned(), deadline.bounded(max(10.0, 5 * self.stall_after)):
+                self._contact(probing=True)
+        except Exception:  # noqa: BLE001 - still down: mark_down has recorded why
+            return False
+        return True
+
+    def stall_check(self) -> bool:
+        """One look (the watchdog's loop): True when waits were cut because Neo4j does not answer."""
+        age = stall.oldest(self)
+        if age is None or age < self.stall_after:
+            return False
+        if not self.down:
+            if self._clock() - self._last_ping_ok < self.stall_after:
+                return False  # it answered a ping a moment ago: a long query, not a frozen server
+            try:
+                with stall.unowned(), deadline.bounded(self.stall_after):
+                    self._ping()
+                self._last_ping_ok = self._clock()
+                return False
+            except Exception as exc:  # noqa: BLE001 - no answer in time, whatever the error
+                log.warning("neo4j does not answer a ping", extra={"error": type(exc).__name__})
+                self.mark_down(stall.DatabaseStalled(str(exc)[:200]))
+        cut = stall.sever(self, self.stall_after)
+        if cut:
+            log.warning("waits on neo4j cut", extra={"count": cut})
+        return bool(cut)
+
+
+def _watchdog(ref: weakref.ref, step: float) -> None:
+    """The watchdog's loop; it ends when its Availability is gone (an app discarded, as tests do)."""
+    while True:
+        time.sleep(step)
+        availability = ref()
+        if availability is None:
+            return
+        try:
+            availability.recovery_check()
+            availability.stall_check()
+        except Exception:  # the watchdog must outlive anything it meets
+            log.exception("neo4j watchdog")
+        del availability

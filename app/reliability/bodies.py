@@ -5,6 +5,8 @@ Python's json accepts what JSON does not (NaN, Infinity, duplicate keys — last
 about a thousand). So before anything parses or walks a body: its nesting depth is counted by a
 linear scan that skips strings (400 `too_deep`, naming the limit), then it is parsed strictly
 (400 `invalid_json`). Integers beyond 64 bits are left to validation, which names the field (422).
+A lone surrogate (`"\\ud800"`: JSON allows the escape, Unicode has no such character, and the Neo4j
+driver cannot encode it — a 500 once it reached a write) is a 400 `invalid_unicode` naming where it is.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.errors import BadRequest
 
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
 _OPEN = frozenset(b"[{")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, a surrogate is always a lone one
 
 
 def too_deep(data: bytes, limit: int) -> bool:
@@ -60,11 +63,38 @@ def parse_strict(data: bytes, max_depth: int):
     if too_deep(data, max_depth):
         raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep", limit=max_depth)
     try:
-        return json.loads(
+        value = json.loads(
             data, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
         )
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
+    where = lone_surrogate(value) if b"\\u" in data or b"\\U" in data else None
+    if where is not None:
+        raise BadRequest(
+            f"invalid JSON body: a lone surrogate (not a Unicode character) in {where or 'the body'}",
+            cause="invalid_unicode",
+            errors={where or "_body": ["contains a lone surrogate escape (\\ud800-\\udfff)"]},
+        )
+    return value
+
+
+def lone_surrogate(value, path: str = "") -> str | None:
+    """The path (`a.b[2]`, a key's path for a bad key) of the first string holding a lone surrogate."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                name = f"{where}.{key}" if where else str(key)
+                if _SURROGATE.search(key):
+                    return _SURROGATE.sub("?", name)
+                stack.append((child, name))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None
 
 
 def frame_chunked(environ: dict, max_bytes: int) -> None:

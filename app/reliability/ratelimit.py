@@ -9,12 +9,18 @@ The state lives in a small memory-mapped file (a fixed table of slots, open addr
 set by app/gunicorn_conf.py), so all workers of a server count together at a cost of microseconds
 and no Neo4j round trip. Without that variable (tests, the Flask dev server) each process gets a
 private table. Limits are per server (host); several hosts each enforce their own.
+
+Which address is "the client" (`client_address`): the peer of the connection, unless that peer is one of
+`KARMA_TRUSTED_PROXIES` (addresses or networks of the reverse proxies in front): then X-Forwarded-For is
+read from the right, skipping trusted hops, and the first untrusted address is the client. A client
+cannot forge its address by sending X-Forwarded-For itself: only what a trusted proxy appended counts.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import mmap
 import os
 import struct
@@ -82,13 +88,52 @@ class SharedBuckets:
         return home * SLOT.size
 
 
+def trusted_networks(entries) -> tuple:
+    """KARMA_TRUSTED_PROXIES entries ("10.0.0.5", "10.0.0.0/8", "::1") as networks; a bad entry is an error."""
+    try:
+        return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
+    except ValueError as exc:
+        raise ValueError(f"KARMA_TRUSTED_PROXIES: {exc}") from None
+
+
+def _trusted(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(peer: str | None, forwarded_for: str | None, networks: tuple) -> str | None:
+    """The client's address: `peer`, or — when `peer` is a trusted proxy — the right-most address of
+    X-Forwarded-For that is not a trusted proxy itself."""
+    if not peer or not networks or not forwarded_for or not _trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops[-32:]):  # bounded: a long header is not walked
+        if not _trusted(hop, networks):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
 class RateLimiter:
     """The API's limits: per client address (before authentication) and per token (after)."""
 
-    def __init__(self, buckets: SharedBuckets, *, per_source: tuple[float, int], per_token: tuple[float, int]):
+    def __init__(
+        self,
+        buckets: SharedBuckets,
+        *,
+        per_source: tuple[float, int],
+        per_token: tuple[float, int],
+        trusted_proxies: tuple = (),
+    ):
         self.buckets = buckets
         self.per_source = per_source
         self.per_token = per_token
+        self.trusted = trusted_networks(trusted_proxies)
+
+    def client(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        return client_address(peer, forwarded_for, self.trusted)
 
     @classmethod
     def from_settings(cls, settings) -> RateLimiter:
@@ -96,6 +141,7 @@ class RateLimiter:
             SharedBuckets(settings.rate_file),
             per_source=(settings.rate_per_source, settings.burst_per_source),
             per_token=(settings.rate_per_token, settings.burst_per_token),
+            trusted_proxies=settings.trusted_proxies,
         )
 
     def source(self, address: str | None) -> float:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import re
+from dataclasses import dataclass, field, replace
 
 from app.changes.actions import layer, propagation_edges
+from app.changes.status import decided
 
 BLOCKING_EFFECTS = ("reject", "block", "require_approval")
+COLLAPSE_OVER = 40  # a picture with more nodes draws the plain ones as one node per (wave, type), with counts
+RUNTIME_FIRST = ("state", "status", "instance_state", "health")
+VERDICT = {
+    "applied": "would apply",
+    "rejected": "would be rejected",
+    "queued": "would be queued",
+    "pending_approval": "would need an approval",
+}
 
 
 @dataclass(frozen=True)
@@ -17,6 +28,8 @@ class Node:
     wave: int
     changed: bool = False
     blocked_by: tuple[str, ...] = ()  # "effect: rule id" of each rule that rejects, blocks or holds it here
+    runtime: str = ""  # what its deploy last reported, in short ("state=running")
+    count: int = 1  # > 1: a collapsed group of `count` components of `type` in this wave
 
 
 @dataclass(frozen=True)
@@ -82,9 +95,43 @@ def from_impact(result: dict) -> Picture:
     last = len(layers)
     by_id = {r["id"]: r for r in rows}
     nodes = [Node(changed, changed.split("/", 1)[0], "change", 0, changed=True)]
-    nodes += [Node(i, by_id[i]["type"], by_id[i].get("action") or "review", wave_of.get(i, last)) for i in ids[1:]]
+    nodes += [
+        Node(
+            i,
+            by_id[i]["type"],
+            by_id[i].get("action") or "review",
+            wave_of.get(i, last),
+            runtime=runtime_text(by_id[i].get("runtime")),
+        )
+        for i in ids[1:]
+    ]
     notes = [f"on a dependency cycle: {', '.join(stuck)}"] if stuck else []
-    return Picture(f"impact of a change to {changed}", changed, None, _sorted(nodes), _keep(edges, ids), notes)
+    title = f"impact of a change to {changed}: {len(rows)} component{'' if len(rows) == 1 else 's'} reached"
+    return collapsed(Picture(title, changed, None, _sorted(nodes), _keep(edges, ids), notes))
+
+
+def runtime_text(runtime) -> str:
+    """A component's reported runtime in a few words: its state (or its first output), and how many more."""
+    if not isinstance(runtime, dict) or not runtime:
+        return ""
+    keys = [k for k in RUNTIME_FIRST if k in runtime] + sorted(k for k in runtime if k not in RUNTIME_FIRST)
+    return f"{keys[0]}={_short(runtime[keys[0]])}" + (f" (+{len(keys) - 1})" if len(keys) > 1 else "")
+
+
+def _short(value, limit: int = 24) -> str:
+    """A runtime value in a box: long ARNs and ids are cut (the component page has them whole)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def verdict_title(result: dict) -> str:
+    """The status, and for a plan the verdict its decisions would give (`planned, would be rejected`)."""
+    status = result.get("status") or "plan"
+    if status != "planned":
+        return status.replace("_", " ")
+    on_blocked = result.get("on_blocked") or (result.get("request") or {}).get("on_blocked") or "reject"
+    would = decided(result.get("decisions") or [], on_blocked, False)
+    return f"planned, {VERDICT.get(str(would), str(would))}"
 
 
 def from_plan(result: dict) -> Picture:
@@ -111,15 +158,82 @@ def from_plan(result: dict) -> Picture:
         nodes.append(Node(missing, missing.split("/", 1)[0], "", len(waves), blocked_by=tuple(blockers[missing])))
         ids.append(missing)
     edges = _path_edges(result.get("impact") or [])
-    status = result.get("status")
-    return Picture(
-        f"{status or 'plan'}: change to {changed}",
-        changed,
-        status,
-        _sorted(nodes),
-        _keep(edges, ids),
-        list(result.get("warnings") or []),
+    runtime = {r["id"]: runtime_text(r.get("runtime")) for r in result.get("impact") or [] if r.get("runtime")}
+    nodes = [replace(n, runtime=runtime.get(n.id, "")) for n in nodes]
+    return collapsed(
+        Picture(
+            f"{verdict_title(result)}: change to {changed}",
+            changed,
+            result.get("status"),
+            _sorted(nodes),
+            _keep(edges, ids),
+            list(result.get("warnings") or []),
+        )
     )
+
+
+def collapsed(picture: Picture, limit: int = COLLAPSE_OVER) -> Picture:
+    """Over `limit` nodes, the plain ones (not changed, not blocked) become one node per wave and type,
+    with their count, and edges between groups are drawn once: a 1,000-component impact stays readable."""
+    if len(picture.nodes) <= limit:
+        return picture
+    group_of: dict[str, str] = {}
+    groups: dict[tuple[int, str], list[Node]] = {}
+    for n in picture.nodes:
+        if not (n.changed or n.blocked_by):
+            groups.setdefault((n.wave, n.type), []).append(n)
+    nodes = [n for n in picture.nodes if n.changed or n.blocked_by]
+    for (wave, type_), members in groups.items():
+        if len(members) == 1:
+            nodes.append(members[0])
+            continue
+        name = f"{type_} ×{len(members)} (wave {wave})"
+        for m in members:
+            group_of[m.id] = name
+        actions = sorted({m.action for m in members if m.action})
+        first = members[0]
+        nodes.append(Node(name, first.type, "/".join(actions), first.wave, count=len(members)))
+    edges = {Edge(group_of.get(e.source, e.source), group_of.get(e.target, e.target), e.kind) for e in picture.edges}
+    notes = [*picture.notes, f"{len(picture.nodes)} components: plain ones drawn as one node per wave and type"]
+    return Picture(
+        picture.title, picture.changed, picture.status, _sorted(nodes), _keep(list(edges), [n.id for n in nodes]), notes
+    )
+
+
+COMPONENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]*(/[A-Za-z0-9][A-Za-z0-9._-]*){1,2}$")
+
+
+def _ids_in(value) -> list[str]:
+    """Component ids in one answer cell: an id string, a node (its `id`), or lists / paths of them."""
+    if isinstance(value, str):
+        return [value] if COMPONENT_ID.match(value) else []
+    if isinstance(value, dict):
+        return _ids_in(value.get("id")) if "Component" in (value.get("labels") or ["Component"]) else []
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v)]
+    return []
+
+
+def from_rows(title: str, rows: list[list]) -> Picture:
+    """An operator query's answer: the components its cells name; in a row, the first leads to the others
+    (a path's nodes lead one to the next). Waves by longest path, large answers collapsed."""
+    ids: dict[str, None] = {}
+    pairs: dict[tuple[str, str], None] = {}
+    for row in rows:
+        found = []
+        for cell in row:
+            cell_ids = _ids_in(cell)
+            if isinstance(cell, list) and cell and isinstance(cell[0], dict):  # a path
+                pairs.update(dict.fromkeys(zip(cell_ids, cell_ids[1:], strict=False)))
+            found += cell_ids
+        ids.update(dict.fromkeys(found))
+        pairs.update({(found[0], other): None for other in found[1:] if other != found[0]})
+    layers, stuck = layer(list(ids), list(pairs))
+    wave_of = {n: i for i, ids_ in enumerate(layers) for n in ids_}
+    nodes = [Node(i, i.split("/")[-2], "", wave_of.get(i, len(layers))) for i in ids]
+    edges = [Edge(a, b, "row") for a, b in pairs]
+    notes = [f"on a cycle: {', '.join(stuck)}"] if stuck else []
+    return collapsed(Picture(title, "", None, _sorted(nodes), _keep(edges, list(ids)), notes))
 
 
 def with_edges(picture: Picture, stored_edges: list[dict]) -> Picture:
@@ -135,5 +249,6 @@ def _sorted(nodes: list[Node]) -> list[Node]:
 def _keep(edges: list[Edge], ids: list[str]) -> list[Edge]:
     scope = set(ids)
     return sorted(
-        {e for e in edges if e.source in scope and e.target in scope}, key=lambda e: (e.source, e.target, e.kind)
+        {e for e in edges if e.source in scope and e.target in scope and e.source != e.target},
+        key=lambda e: (e.source, e.target, e.kind),
     )

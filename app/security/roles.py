@@ -31,9 +31,23 @@ CONSOLE_ENDPOINTS = {
     "console.approvals",
     "console.components",
     "console.component",
+    "console.start",
+    "console.plan",
+    "console.apply_plan",
+    "console.cancel_change",
+    "console.rollback",
+    "console.log",
+    "console.transitions",
+    "console.transition",
+    "console.propose",
+    "console.execute_transition",
+    "console.cancel_transition",
+    "console.cypher",
+    "console.drift",  # issue 22: the drift page (app/console/drift_page.py)
 }
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {
+    "front.front_door",
     "ops.healthz",
     "ops.readyz",
     "api-docs.openapi_json",
@@ -68,6 +82,15 @@ ENDPOINT_ACTIONS = {
     "console.approve": "approve",
     "console.deny": "approve",
     "console.logout": "read",
+    "console.start": "change",
+    "console.plan": "change",
+    "console.apply_plan": "change",
+    "console.cancel_change": "change",
+    "console.rollback": "change",
+    "console.propose": "change",
+    "console.execute_transition": "change",
+    "console.cancel_transition": "change",
+    "console.cypher": "read",  # the page checks ad-hoc text against the role itself (app/console/cypher.py)
 }
 
 

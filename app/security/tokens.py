@@ -76,13 +76,25 @@ class TokenService:
             self._cache[key] = (now, principal)
         return principal
 
+    def recently_valid(self, token: str | None, within: float = 60.0) -> bool:
+        """Whether this process verified `token` within `within` seconds (no database call): such a
+        caller is charged its token's rate budget, not its address's (app/api/auth.py)."""
+        if not token or not token.startswith(PREFIX) or len(token) > 200:
+            return False
+        with self._lock:
+            hit = self._cache.get(digest(token))
+        return bool(hit and hit[1] is not None and time.monotonic() - hit[0] < within)
+
     def list(self) -> list[dict]:
         return self.repo.list_tokens()
 
-    def revoke(self, ref: str, revoked_by: str = "cli") -> list[str]:
-        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by)
+    def revoke(self, ref: str, revoked_by: str = "cli", any_creator: bool = False) -> list[str]:
+        """By id; by name only the tokens `revoked_by` made, unless `any_creator` (an admin's choice)."""
+        mine = None if any_creator else revoked_by
+        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by, created_by=mine)
         if not revoked:
-            raise NotFound(f"no active token {ref!r}", cause="unknown_token")
+            whose = "" if any_creator else f" made by {revoked_by} (--any-creator for anyone's)"
+            raise NotFound(f"no active token {ref!r}{whose}", cause="unknown_token")
         with self._lock:
             self._cache.clear()
         log.info("token revoked", extra={"ref": ref, "revoked": revoked})

@@ -96,6 +96,17 @@ class TransitionService:
             raise unknown_transition(transition_id)
         return found
 
+    def list(self, *, status=None, requested_by=None, component=None, page: int = 1, page_size: int = 50) -> dict:
+        """GET /transitions: stored transitions, newest first (proposals are never stored)."""
+        found = self.repo.list_transitions(
+            status=status,
+            requested_by=requested_by,
+            component=component,
+            skip=(page - 1) * page_size,
+            limit=page_size,
+        )
+        return {**found, "page": page, "page_size": page_size}
+
     # -- execute ------------------------------------------------------------------------------------
     def execute(self, proposal_id: str, actor=None) -> dict:
         payload = verify_proposal(proposal_id)

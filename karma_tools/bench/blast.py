@@ -1,5 +1,6 @@
-"""Figures of issue 10: what a change set's plan costs next to the Cypher that reads its combined impact,
-and how a plan's cost follows its blast radius (not the graph's size).
+"""Figures of issues 10 and 21: what a change set's plan costs next to the Cypher that reads its combined
+impact, and how a plan's cost follows its blast radius (not the graph's size) — each plan also held against
+the FIXED bare and rich floors (`floors.py`), interleaved sample by sample.
 
 - set plan: a 10-operation set (a tag update on each of 10 VPCs of distinct environments) planned through
   the app, interleaved sample by sample with the bare-driver run of `cypher/change_set_context.cypher`
@@ -8,14 +9,15 @@ and how a plan's cost follows its blast radius (not the graph's size).
   (`generator.blast_environment`, loaded beside the world), each planned interleaved with its floor
   (`cypher/impact.cypher`): plan ÷ floor per point, the cost per affected component, and the slopes
   (least squares, ms per affected component) of the plan, of the floor and of what Karma adds.
+- plan ÷ rich and product query ÷ rich (issue 21) for the set and every sweep point.
 """
 
 from __future__ import annotations
 
-import time
 
+from karma_tools.bench import floors as fixed
 from karma_tools.bench import generator
-from karma_tools.bench.harness import REQUESTER, Run, _apply_targets, _echo, _ms, _post, floor_call
+from karma_tools.bench.harness import REQUESTER, Run, _apply_targets, _echo, _post, floor_call
 from karma_tools.bench.stats import ratio, summary
 
 SET_SIZE = 10
@@ -25,8 +27,6 @@ SWEEP_SAMPLES = {10: 100, 100: 60, 1_000: 20, 10_000: 7}
 
 def _set_floor(driver, change_set_body: dict):
     """The bare driver running the set's context read with the parameters the gate passes."""
-    from neo4j import RoutingControl  # noqa: PLC0415
-
     from app.changes.sets import (  # noqa: PLC0415
         ChangeSet,
         reference_ids,
@@ -35,43 +35,41 @@ def _set_floor(driver, change_set_body: dict):
         sibling_lookups,
     )
     from app.graph import cypher  # noqa: PLC0415
+    from app.graph.repository import set_context_params  # noqa: PLC0415
 
     change_set = ChangeSet.from_dict(change_set_body)
-    params = {
-        "ids": sorted(change_set.component_ids),
-        "ref_ids": reference_ids(change_set),
-        "ref_values": referrer_lookups(change_set),
-        "set_ref_values": reference_values(change_set),
-        "sibling_lookups": sibling_lookups(change_set),
-    }  # as GraphRepository.change_set_context passes them
-    text = cypher.query("change_set_context")
-
-    def call() -> float:
-        start = time.perf_counter_ns()
-        records = driver.execute_query(
-            text, parameters_=params, routing_=RoutingControl.READ, bookmark_manager_=None
-        ).records
-        elapsed = _ms(start)
-        if not records:
-            raise LookupError("change set context")
-        return elapsed
-
-    return call
+    params = set_context_params(  # as GraphRepository.change_set_context passes them
+        sorted(change_set.component_ids),
+        reference_ids(change_set),
+        reference_values(change_set),
+        referrer_lookups(change_set),
+        sibling_lookups(change_set),
+    )
+    return fixed.call(driver, cypher.query("change_set_context"), **params)
 
 
-def _interleaved(client, body: dict, floor, samples: int, warm: int) -> tuple[list[float], list[float], dict]:
+def _interleaved(
+    client, body: dict, floor, samples: int, warm: int, extra: dict | None = None
+) -> tuple[list[float], list[float], dict, dict[str, list[float]]]:
+    """Plan, product floor and each fixed floor of `extra`, one after the other, `samples` times."""
+    extra = extra or {}
     for _ in range(warm):
         _post(client, "/plan", body)
         floor()
+        for run in extra.values():
+            run()
     plans, floors, last = [], [], {}
+    fixed_ms: dict[str, list[float]] = {name: [] for name in extra}
     for _ in range(samples):
         elapsed, status, data = _post(client, "/plan", body)
         if status != 200:
             raise RuntimeError(f"/plan answered {status}: {str(data)[:300]}")
         plans.append(elapsed)
         floors.append(floor())
+        for name, run in extra.items():
+            fixed_ms[name].append(run())
         last = data
-    return plans, floors, last
+    return plans, floors, last, fixed_ms
 
 
 def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, operations: int = SET_SIZE) -> dict:
@@ -89,7 +87,9 @@ def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, oper
             "requested_by": REQUESTER,
             "reason": "benchmark",
         }
-        plans, floors, data = _interleaved(client, body, _set_floor(driver, body), samples, warm)
+        plans, floors, data, fixed_ms = _interleaved(
+            client, body, _set_floor(driver, body), samples, warm, fixed.change_set(driver, targets)
+        )
     except Exception as exc:  # noqa: BLE001 - reported, the run goes on
         state.error("set_plan", exc)
         return {"error": str(exc)[:800]}
@@ -101,9 +101,12 @@ def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, oper
         "floor": summary(floors),
     }
     out["plan_over_floor"] = ratio(out["plan"]["median_ms"], out["floor"]["median_ms"])
+    fixed.ratios(out, fixed_ms)
     _echo(
         f"  {operations} operations, {out['affected']} affected: plan {out['plan']['median_ms']:.2f} ms, floor "
-        f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}"
+        f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}; rich floor "
+        f"{out['rich']['median_ms']:.2f} ms: plan ÷ rich ×{out['plan_over_rich']}, "
+        f"context read ÷ rich ×{out['query_over_rich']}"
     )
     return out
 
@@ -137,8 +140,13 @@ def blast_sweep(
                 "reason": "benchmark",
             }
             count = (samples or SWEEP_SAMPLES).get(n, 10)
-            plans, floors, data = _interleaved(
-                client, body, floor_call(driver, vpc, []), count, warm=max(1, count // 5)
+            plans, floors, data, fixed_ms = _interleaved(
+                client,
+                body,
+                floor_call(driver, vpc, []),
+                count,
+                warm=max(1, count // 5),
+                extra=fixed.single(driver, vpc),
             )
             row = {
                 "target": n,
@@ -150,10 +158,12 @@ def blast_sweep(
             }
             row["plan_over_floor"] = ratio(row["plan"]["median_ms"], row["floor"]["median_ms"])
             row["plan_ms_per_affected"] = round(row["plan"]["median_ms"] / max(1, row["affected"]), 4)
-            rows.append(row)
+            rows.append(fixed.ratios(row, fixed_ms))
             _echo(
                 f"  {row['affected']:>6,} affected: plan {row['plan']['median_ms']:.1f} ms, floor "
-                f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; "
+                f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; bare "
+                f"{row['bare']['median_ms']:.1f} ms, rich {row['rich']['median_ms']:.1f} ms: plan ÷ rich "
+                f"×{row['plan_over_rich']}, impact.cypher ÷ rich ×{row['query_over_rich']}; "
                 f"{row['plan_ms_per_affected']:.4f} ms per affected component"
             )
         if profile and rows:
@@ -163,6 +173,7 @@ def blast_sweep(
     out = {
         "rows": rows,
         "plan_over_floor_max": max((r["plan_over_floor"] for r in rows if r["plan_over_floor"]), default=None),
+        "query_over_rich_max": max((r["query_over_rich"] for r in rows if r.get("query_over_rich")), default=None),
         "slope_plan_ms_per_affected": _slope([(r["affected"], r["plan"]["median_ms"]) for r in rows]),
         "slope_floor_ms_per_affected": _slope([(r["affected"], r["floor"]["median_ms"]) for r in rows]),
         "slope_karma_ms_per_affected": _slope(

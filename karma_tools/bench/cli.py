@@ -98,6 +98,14 @@ def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> No
 @click.option("--users", default=None, help="Concurrent locust users, e.g. 8 or 1,4,16 (default 8; full 1,4,16,32).")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn workers.")
 @click.option("--profile", is_flag=True, help="Also write a pyinstrument profile of 100 plans.")
+@click.option(
+    "--only",
+    default=None,
+    help="Run only these steps (comma-separated, e.g. latency,set_plan,blast); the world is loaded all the same.",
+)
+@click.option(
+    "--blast-samples", type=int, default=None, help="Plan samples per blast-radius point (default 100/60/20/7)."
+)
 @click.option("--keep-running", is_flag=True, help="Leave the bench Neo4j running afterwards.")
 def run_cmd(
     full: bool,
@@ -110,6 +118,8 @@ def run_cmd(
     users: str | None,
     workers: int,
     profile: bool,
+    only: str | None,
+    blast_samples: int | None,
     keep_running: bool,
 ) -> None:
     """Run every benchmark and write bench/results/latest.json (`make bench`, ≤ 5 minutes)."""
@@ -131,6 +141,16 @@ def run_cmd(
         kw["throughput_seconds"] = throughput_seconds
     if users:
         kw["throughput_users"] = tuple(int(u) for u in users.split(","))
+    if only:
+        steps = tuple(s.strip() for s in only.split(",") if s.strip())
+        unknown = sorted(set(steps) - set(harness.STEPS))
+        if unknown:
+            raise click.BadParameter(f"unknown step(s) {', '.join(unknown)} (known: {', '.join(harness.STEPS)})")
+        kw["only"] = steps
+    if blast_samples is not None:
+        from karma_tools.bench.generator import BLAST_SIZES  # noqa: PLC0415
+
+        kw["blast_samples"] = dict.fromkeys(BLAST_SIZES, blast_samples)
     cfg = harness.BenchConfig.full(**kw) if full else harness.BenchConfig(**kw)
     result = harness.run(cfg)
     failed = [e for e in result.get("errors", []) if e["where"] == "run"]

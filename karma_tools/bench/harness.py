@@ -4,8 +4,9 @@ One run, side by side on the same machine (`karma bench run`, `make bench`):
 
 1. latency of `/plan` and `/request-change` at each size (1k, 10k, 100k) for the same local impact
    (`generator.LOCAL`), measured in-process through the real Flask app (routing, marshmallow, JSON);
-2. the floor: the same impact Cypher through the bare driver, interleaved sample by sample with the
-   plans so both see the same machine → plan ÷ floor;
+2. the floors: the same impact Cypher through the bare driver, and the FIXED bare and rich floors
+   (`floors.py`, issue 21), interleaved sample by sample with the plans so all see the same machine →
+   plan ÷ floor, plan ÷ rich, impact.cypher ÷ rich;
 3. the naive peer (`naive.py`) at the largest size → naive ÷ Karma, with a check that both found
    the same impact;
 4. rule scaling: the same plan with 5 and with 500 generated rules loaded, interleaved;
@@ -14,8 +15,8 @@ One run, side by side on the same machine (`karma bench run`, `make bench`):
 
 Worlds grow in place: the world of 1k is a prefix of the world of 10k (see `generator`), so each size
 only loads what the previous one lacked. The bench Neo4j is the project's local server with its own home
-(.karma/neo4j-bench), port (7698) and memory; it is wiped at the start of a run (it holds nothing else)
-and stopped at the end if this run started it.
+(.karma/neo4j-bench, or KARMA_BENCH_NEO4J_HOME), port (7698, or KARMA_BENCH_BOLT_PORT) and memory; it is wiped
+at the start of a run (it holds nothing else) and stopped at the end if this run started it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 from karma_tools.bench import authoring, generator, report
+from karma_tools.bench import floors as fixed
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.roundtrips import RoundTrips
 from karma_tools.bench.stats import ratio, summary
@@ -66,7 +68,27 @@ TARGETS = {  # figure → (target, comparison)
     "blast_plan_over_floor": (2.0, "<="),  # issue 10: worst point of the blast-radius sweep
     "set_round_trips_per_plan": (2, "<="),  # issue 10: 1, 10, 100 operations
     "set_round_trips_per_apply": (3, "<="),
+    "drift_found_equals_planted": (1, ">="),  # issue 22: 1 when the drift found is exactly what was planted
+    # issue 21: against the FIXED floors (karma_tools/bench/floors.py), not the product's own query
+    "plan_over_rich_wide": (2.0, "<="),  # worst of the sweep points with ≥ 1,000 affected
+    "plan_over_rich_narrow": (3.0, "<="),  # worst of the single change (43) and the sweep points < 1,000
+    "query_over_rich": (1.5, "<="),  # impact.cypher ÷ rich, worst sweep point
+    "plan_10k_ms": (300.0, "<="),  # plan median at the ~10,000-affected point
+    "set_plan_over_rich": (2.0, "<="),  # a 10-operation set ÷ the rich read of its operations' impacts
 }
+STEPS = (  # what `karma bench run --only` may pick (the world is always loaded)
+    "latency",
+    "naive",
+    "rules",
+    "round_trips",
+    "set_round_trips",
+    "transitions",
+    "set_plan",
+    "blast",
+    "throughput",
+    "authoring",
+    "drift",
+)
 
 
 @dataclass
@@ -91,6 +113,8 @@ class BenchConfig:
     pagecache: str = "2g"
     tx_memory: str = "1g"
     profile_name: str = "quick"
+    only: tuple[str, ...] = STEPS  # the steps to run (`--only`), the others skipped
+    blast_samples: dict | None = None  # samples per sweep point (default blast.SWEEP_SAMPLES)
 
     def __post_init__(self) -> None:
         if max(self.sizes) > 200_000 and (self.heap, self.pagecache) == ("3g", "2g"):
@@ -376,22 +400,9 @@ def _post(client, path: str, body: dict) -> tuple[float, int, dict]:
 
 def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float]:
     """The same impact Cypher the repository runs, through the bare driver (records fetched)."""
-    from neo4j import RoutingControl  # noqa: PLC0415
-
     from app.graph import cypher  # noqa: PLC0415
 
-    def call() -> float:
-        text = cypher.query("impact")
-        start = time.perf_counter_ns()
-        records = driver.execute_query(
-            text, id=component, ref_ids=ref_ids, ref_values=[], routing_=RoutingControl.READ, bookmark_manager_=None
-        ).records
-        elapsed = _ms(start)
-        if not records:
-            raise LookupError(component)
-        return elapsed
-
-    return call
+    return fixed.call(driver, cypher.query("impact"), id=component, ref_ids=ref_ids, ref_values=[], paths=True)
 
 
 # ---------------------------------------------------------------------------------------- the run
@@ -448,26 +459,41 @@ def run(cfg: BenchConfig) -> dict:
                 "fingerprint": policy.fingerprint,
             }
             client = app.test_client()
+            want = set(cfg.only)
             for size in sorted(cfg.sizes):
                 _echo(f"[{size:,} components]")
                 world.grow(size, components)
-                out["latency"][str(size)] = _latency(state, cfg, client, neo.driver, requests, size)
+                if "latency" in want:
+                    out["latency"][str(size)] = _latency(state, cfg, client, neo.driver, requests, size)
             out["world"]["loads"] = world.loads
             out["world"]["disk_bytes"] = neo.store_bytes()
             biggest = max(cfg.sizes)
-            out["naive"] = _naive(state, cfg, client, neo.driver, policy, requests, biggest)
-            out["rules"] = _rules(state, cfg, world.repo, requests, rules_small, rules_big)
-            out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests, rules_small, rules_big)
-            out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
-            out["transitions"] = _transitions(state, cfg, client, biggest)
+            if "naive" in want:
+                out["naive"] = _naive(state, cfg, client, neo.driver, policy, requests, biggest)
+            if "rules" in want:
+                out["rules"] = _rules(state, cfg, world.repo, requests, rules_small, rules_big)
+            if "round_trips" in want:
+                out["round_trips"] = _round_trips(state, cfg, world.repo, neo.driver, requests, rules_small, rules_big)
+            if "set_round_trips" in want:
+                out["set_round_trips"] = _set_round_trips(state, client, neo.driver, requests)
+            if "transitions" in want:
+                out["transitions"] = _transitions(state, cfg, client, biggest)
             from karma_tools.bench import blast  # noqa: PLC0415 - it imports this module
 
-            out["set_plan"] = blast.set_plan(state, client, neo.driver)
-            out["blast_radius"] = blast.blast_sweep(state, client, neo.driver, world, profile=cfg.profile)
+            if "set_plan" in want:
+                out["set_plan"] = blast.set_plan(state, client, neo.driver)
+            if "blast" in want:
+                out["blast_radius"] = blast.blast_sweep(
+                    state, client, neo.driver, world, profile=cfg.profile, samples=cfg.blast_samples
+                )
             if cfg.profile:
                 out["profile"] = _profile(state, client, requests)
-            out["throughput"] = _throughput(state, cfg, neo, requests, token)
-            out["authoring"] = _authoring(state, cfg, client, neo.driver, world.repo, requests, rules_big)
+            if "throughput" in want:
+                out["throughput"] = _throughput(state, cfg, neo, requests, token)
+            if "authoring" in want:
+                out["authoring"] = _authoring(state, cfg, client, neo.driver, world.repo, requests, rules_big)
+            if "drift" in want:
+                out["drift"] = _drift(state, cfg, world, app, client)  # last: it empties the world
             out["watchdog_terminated"] = neo.watchdog.terminated if neo.watchdog else []
     except KeyboardInterrupt:
         state.error("run", "interrupted")
@@ -533,6 +559,8 @@ def _meta(cfg: BenchConfig) -> dict:
             "latency": "in-process through the real Flask app (test client), single client, after warm-up",
             "floor": "driver.execute_query of cypher/impact.cypher with the same parameters, interleaved "
             "sample by sample with the plans",
+            "fixed_floors": "bare and rich (karma_tools/bench/floors.py: fixed text, never cypher/), through the "
+            "bare driver, interleaved sample by sample with each plan; targets plan ÷ rich, query ÷ rich",
             "throughput": "gunicorn sync workers on 127.0.0.1, locust FastHttpUser closed loop, no think time",
         },
     }
@@ -609,11 +637,15 @@ def _latency(
             break
         previous = current
     plans, floors, bad = [], [], 0
+    extra = fixed.single(driver, probe.component)  # the fixed floors (issue 21), interleaved too
+    fixed_ms: dict[str, list[float]] = {name: [] for name in extra}
     for _ in range(cfg.plan_samples):
         elapsed, status, _data = _post(client, "/plan", body)
         plans.append(elapsed)
         bad += status != 200
         floors.append(floor())
+        for name, run_floor in extra.items():
+            fixed_ms[name].append(run_floor())
     applies, statuses = [], {}
     for _ in range(cfg.warmup // 4):
         _post(client, "/request-change", requests.apply(probe))
@@ -631,9 +663,12 @@ def _latency(
         "request_change_statuses": statuses,
     }
     result["plan_over_floor"] = ratio(result["plan"]["median_ms"], result["floor"]["median_ms"])
+    fixed.ratios(result, fixed_ms)
     _echo(
         f"  plan {result['plan']['median_ms']:.2f} ms (p95 {result['plan']['p95_ms']:.2f}), floor "
-        f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; request-change "
+        f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; bare "
+        f"{result['bare']['median_ms']:.2f} ms, rich {result['rich']['median_ms']:.2f} ms: plan ÷ rich "
+        f"×{result['plan_over_rich']}, impact.cypher ÷ rich ×{result['query_over_rich']}; request-change "
         f"{result['request_change']['median_ms']:.2f} ms {statuses}"
     )
     log.info("latency measured", extra={"size": size, **{k: v for k, v in result.items() if k != "plan"}})
@@ -1117,6 +1152,41 @@ def _locust(
 # ------------------------------------------------------------------------------------ targets
 
 
+def _drift(state: Run, cfg: BenchConfig, world: World, app, client) -> dict:
+    """Issue 22: `import --partial` of generated trees (1% invalid, 1% dangling) and GET /drift after."""
+    from karma_tools.bench import drift  # noqa: PLC0415
+
+    sizes = drift.sizes_for(cfg.sizes)
+    _echo(f"[drift] import --partial of {', '.join(f'{s:,}' for s in sizes)} configs, then GET /drift")
+    try:
+        return drift.figures(
+            world.repo, world.reset, client, lambda: create_token(app), sizes, cfg.seed, WORK_DIR, echo=_echo
+        )
+    except Exception as exc:  # noqa: BLE001 - a partial report is still written
+        state.error("drift", exc)
+        return {}
+
+
+def _fixed_floor_values(out: dict) -> dict:
+    """The issue-21 figures: plan ÷ rich (wide and narrow impacts), impact.cypher ÷ rich, the plan at
+    ~10,000 affected and the 10-operation set ÷ its rich floor (None where not measured)."""
+    rows = out.get("blast_radius", {}).get("rows") or []
+    singles = [r for r in out.get("latency", {}).values() if r.get("plan_over_rich") is not None]
+
+    def worst(items: list[dict], key: str) -> float | None:
+        return max((r[key] for r in items if r.get(key) is not None), default=None)
+
+    wide = [r for r in rows if r["affected"] >= 1_000]
+    ten_k = [r for r in rows if r["affected"] >= 10_000]
+    return {
+        "plan_over_rich_wide": worst(wide, "plan_over_rich"),
+        "plan_over_rich_narrow": worst([r for r in rows if r["affected"] < 1_000] + singles, "plan_over_rich"),
+        "query_over_rich": worst(rows, "query_over_rich"),
+        "plan_10k_ms": ten_k[-1]["plan"]["median_ms"] if ten_k else None,
+        "set_plan_over_rich": out.get("set_plan", {}).get("plan_over_rich"),
+    }
+
+
 def _targets(out: dict) -> dict:
     lat = out.get("latency", {})
     sizes = sorted(int(s) for s in lat if "plan" in lat[s])
@@ -1137,6 +1207,9 @@ def _targets(out: dict) -> dict:
     values["blast_plan_over_floor"] = out.get("blast_radius", {}).get("plan_over_floor_max")
     values["set_round_trips_per_plan"] = out.get("set_round_trips", {}).get("plan_max")
     values["set_round_trips_per_apply"] = out.get("set_round_trips", {}).get("apply_max")
+    equal = out.get("drift", {}).get("found_equals_planted")
+    values["drift_found_equals_planted"] = None if equal is None else float(equal)
+    values.update(_fixed_floor_values(out))
     targets = {}
     for name, (target, op) in TARGETS.items():
         value = values[name]

@@ -9,6 +9,7 @@ from pathlib import Path
 from karma_tools.bench.stats import percentile
 
 NAMES = {
+    "drift_found_equals_planted": "import --partial: drift found = drift planted (1 = yes)",
     "plan_over_floor": "plan median ÷ bare-driver impact Cypher (worst size)",
     "plan_100k_over_1k": "plan median at largest ÷ smallest size, same local impact",
     "naive_over_karma_100k": "naive full-graph rebuild ÷ Karma plan (largest size)",
@@ -19,6 +20,11 @@ NAMES = {
     "blast_plan_over_floor": "plan ÷ floor, worst point of the blast-radius sweep (~10 … ~10,000 affected)",
     "set_round_trips_per_plan": "Bolt round trips per change-set plan (1, 10, 100 operations)",
     "set_round_trips_per_apply": "Bolt round trips per change-set apply (1, 10, 100 operations)",
+    "plan_over_rich_wide": "plan ÷ FIXED rich floor, worst of the 1,000 and 10,000 points",
+    "plan_over_rich_narrow": "plan ÷ FIXED rich floor, worst of 10, 43 (single change) and 100 affected",
+    "query_over_rich": "impact.cypher ÷ FIXED rich floor, worst sweep point",
+    "plan_10k_ms": "plan median at ~10,000 affected (ms)",
+    "set_plan_over_rich": "10-operation set plan ÷ FIXED rich read of its operations' impacts",
 }
 
 
@@ -69,7 +75,8 @@ def _set_lines(data: dict) -> list[str]:
             "",
             f"Change set: {sp['operations']} operations, {sp['affected']} affected: plan "
             f"{_fmt(sp['plan']['median_ms'])} ms, floor {_fmt(sp['floor']['median_ms'])} ms → "
-            f"×{_fmt(sp['plan_over_floor'])}",
+            f"×{_fmt(sp['plan_over_floor'])}; rich floor {_fmt(sp.get('rich', {}).get('median_ms'))} ms → "
+            f"plan ÷ rich ×{_fmt(sp.get('plan_over_rich'))}, context read ÷ rich ×{_fmt(sp.get('query_over_rich'))}",
         ]
     rt = data.get("set_round_trips")
     if rt and rt.get("rows"):
@@ -83,13 +90,17 @@ def _set_lines(data: dict) -> list[str]:
             "",
             "## Blast radius (single changes)",
             "",
-            "| affected | plan median | floor median | plan ÷ floor | plan ms per affected |",
-            "|---|---|---|---|---|",
+            "| affected | bare ms | rich ms | impact.cypher ms | plan ms | plan ÷ rich | impact ÷ rich "
+            "| plan ÷ impact.cypher | plan ms per affected |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in br["rows"]:
             lines.append(
-                f"| {r['affected']:,} | {_fmt(r['plan']['median_ms'])} | {_fmt(r['floor']['median_ms'])} | "
-                f"{_fmt(r['plan_over_floor'])} | {_fmt(r['plan_ms_per_affected'], 4)} |"
+                f"| {r['affected']:,} | {_fmt(r.get('bare', {}).get('median_ms'))} | "
+                f"{_fmt(r.get('rich', {}).get('median_ms'))} | {_fmt(r['floor']['median_ms'])} | "
+                f"{_fmt(r['plan']['median_ms'])} | {_fmt(r.get('plan_over_rich'))} | "
+                f"{_fmt(r.get('query_over_rich'))} | {_fmt(r['plan_over_floor'])} | "
+                f"{_fmt(r['plan_ms_per_affected'], 4)} |"
             )
         lines.append(
             f"\nslopes, ms per affected component: plan {br.get('slope_plan_ms_per_affected')}, floor "
@@ -109,19 +120,21 @@ def table(data: dict) -> str:
         "## Latency (ms), same local impact",
         "",
         "| components | affected | plan median | p95 | p99 | floor median | plan ÷ floor "
-        "| request-change median | p95 | p99 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| rich median | plan ÷ rich | impact ÷ rich | request-change median | p95 | p99 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, row in sorted(data.get("latency", {}).items(), key=lambda kv: int(kv[0])):
         if "plan" not in row:
             why = row.get("error") or row.get("skipped") or "?"
-            lines.append(f"| {int(size):,} | not measured: {why[:100]} |||||||||")
+            lines.append(f"| {int(size):,} | not measured: {why[:100]} ||||||||||||")
             continue
         p, f, a = row["plan"], row["floor"], row["request_change"]
         lines.append(
             f"| {int(size):,} | {row['impact_size']} | {_fmt(p['median_ms'])} | {_fmt(p['p95_ms'])} | "
             f"{_fmt(p['p99_ms'])} | {_fmt(f['median_ms'])} | {_fmt(row['plan_over_floor'])} | "
-            f"{_fmt(a.get('median_ms'))} | {_fmt(a.get('p95_ms'))} | {_fmt(a.get('p99_ms'))} |"
+            f"{_fmt(row.get('rich', {}).get('median_ms'))} | {_fmt(row.get('plan_over_rich'))} | "
+            f"{_fmt(row.get('query_over_rich'))} | {_fmt(a.get('median_ms'))} | {_fmt(a.get('p95_ms'))} | "
+            f"{_fmt(a.get('p99_ms'))} |"
         )
     loads = data.get("world", {}).get("loads", [])
     if loads:
@@ -222,4 +235,31 @@ def table(data: dict) -> str:
     errors = data.get("errors") or []
     if errors:
         lines += ["", "## Errors", ""] + [f"- {e['where']}: {e['error'][:200]}" for e in errors]
+    lines += _drift_lines(data.get("drift") or {})
     return "\n".join(lines) + "\n"
+
+
+def _drift_lines(drift: dict) -> list[str]:
+    """Issue 22: `import --partial` of generated trees (1% invalid, 1% dangling), GET /drift after."""
+    if not drift.get("imports"):
+        return []
+    lines = [
+        "",
+        "## Drift: import --partial (1% invalid, 1% dangling references)",
+        "",
+        "| configs | loaded | seconds | configs/s | drift planted | drift found | equal |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, row in sorted(drift["imports"].items(), key=lambda kv: int(kv[0])):
+        equal = "yes" if row["found_equals_planted"] else "**no**"
+        lines.append(
+            f"| {int(size):,} | {row['loaded']:,} | {_fmt(row['seconds'])} | {_fmt(row['configs_per_s'], 0)} | "
+            f"{row['drift_planted']:,} | {row['drift_found']:,} | {equal} |"
+        )
+    read = drift.get("get_drift") or {}
+    if read.get("median_ms") is not None:
+        lines.append(
+            f"\nGET /drift at {read['components']:,} components ({read['entries']:,} entries): "
+            f"median {_fmt(read['median_ms'])} ms, p95 {_fmt(read['p95_ms'])} ms"
+        )
+    return lines

@@ -359,6 +359,18 @@ class StartResult:
     first_start: bool = False  # True when the data directory was initialised by this start
 
 
+def conf_difference(settings: LocalNeo4jSettings) -> str:
+    """The neo4j.conf lines the running server has and the current settings would not (and back)."""
+    try:
+        running = set(settings.conf_file.read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return f"{settings.conf_file} is unreadable"
+    wanted = set(render_conf(settings).splitlines())
+    parts = [f"running {line!r}" for line in sorted(running - wanted) if line.strip()]
+    parts += [f"yours {line!r}" for line in sorted(wanted - running) if line.strip()]
+    return "; ".join(parts) or "the same lines in another order"
+
+
 @dataclass(frozen=True)
 class Status:
     running: bool
@@ -399,17 +411,21 @@ def start(
             if error is not None and _is_auth_error(error):
                 raise Neo4jLocalError(_auth_error_message(settings))
             if not same_conf:
+                # It may be serving a running Karma (`make run`): use it as it is and say exactly what
+                # differs; never advise stopping it (that would take the database from under the API).
                 message = (
-                    f"Neo4j is running (pid {pid}) with other settings than the current KARMA_NEO4J_* ones "
-                    f"({settings.conf_file} differs); run `karma neo4j stop` and start again to apply them."
+                    f"Neo4j (pid {pid}) runs with other settings than this shell's KARMA_NEO4J_* ones: "
+                    f"{conf_difference(settings)}; using it as it runs (to run with yours, set the same "
+                    "KARMA_NEO4J_* values as the shell that started it, or KARMA_NEO4J_HOME for a server of your own)."
                 )
                 if error is not None:
                     raise Neo4jLocalError(message + f" It does not answer on {settings.uri('bolt')}: {error}")
-                say(echo, message, "neo4j.start.settings_differ", pid=pid)
+                log.debug("neo4j.start.settings_differ", extra={"pid": pid, "difference": message})
             if error is None:
+                differ = "" if same_conf else f" {message}"
                 say(
                     echo,
-                    f"Neo4j is already running (pid {pid}) on {settings.uri()}.",
+                    f"Neo4j is already running (pid {pid}) on {settings.uri()}.{differ}",
                     "neo4j.start.already_running",
                     pid=pid,
                     uri=settings.uri(),

@@ -90,12 +90,15 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     planned = blast.set_plan(state, client, driver, samples=2, warm=1, operations=3)
     assert state.errors == [], state.errors
     assert planned["operations"] == 3 and planned["affected"] > 0 and planned["plan_over_floor"] > 0
+    assert planned["rich"]["n"] == 2 and planned["plan_over_rich"] > 0 and planned["query_over_rich"] > 0
     sweep = blast.blast_sweep(
         state, client, driver, type("W", (), {"loader": BulkLoader(driver)})(), sizes=(10, 100), samples={10: 2, 100: 2}
     )
     assert state.errors == [], state.errors
     assert [r["affected"] for r in sweep["rows"]] == [10, 100], sweep
     assert sweep["plan_over_floor_max"] > 0 and sweep["slope_plan_ms_per_affected"] is not None
+    assert all(r["bare"]["n"] == 2 and r["rich"]["n"] == 2 and r["plan_over_rich"] > 0 for r in sweep["rows"]), sweep
+    assert sweep["query_over_rich_max"] > 0
 
     out = {
         "latency": {str(SIZE): latency},
@@ -110,6 +113,10 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert "Latency" in harness.report.table(out) and "Blast radius" in harness.report.table(out)
     assert out["targets"]["set_plan_over_floor"]["value"] == planned["plan_over_floor"]
     assert out["targets"]["set_round_trips_per_apply"]["value"] == sets["apply_max"]
+    assert out["targets"]["set_plan_over_rich"]["value"] == planned["plan_over_rich"]
+    assert out["targets"]["query_over_rich"]["value"] == sweep["query_over_rich_max"]
+    assert out["targets"]["plan_over_rich_narrow"]["value"] is not None
+    assert out["targets"]["plan_10k_ms"]["value"] is None  # the sweep stopped at 100 here
 
 
 def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo, monkeypatch):

@@ -16,11 +16,18 @@ def test_tokens_create_list_revoke(cli, world):
     token = made.stdout.strip().splitlines()[-1]
     principal = TokenService(world).authenticate(token)
     assert principal.name == "ci@usekarma.dev" and principal.role == "reporter" and principal.environments == ("dev",)
-    listed = json.loads(cli("tokens", "list").stdout)
+    listed = json.loads(cli("tokens", "list", "--json").stdout)
     assert [t["name"] for t in listed] == ["ci@usekarma.dev"] and "hash" not in listed[0]
     assert token not in cli("tokens", "list").stdout
-    assert cli("tokens", "revoke", "ci@usekarma.dev").exit_code == 0
+    assert "ci@usekarma.dev" in cli("tokens", "list").stdout  # a table by default
+    assert cli("tokens", "revoke", "ci@usekarma.dev").exit_code == 0  # a name: the tokens you made
     assert TokenService(world, cache_seconds=0).authenticate(token) is None
+    theirs, record = TokenService(world).create("ci@usekarma.dev", "reporter", created_by="someone-else")
+    mine = cli("tokens", "revoke", "ci@usekarma.dev")
+    assert mine.exit_code == 1 and "--any-creator" in mine.output  # another's token of that name: not by name
+    assert TokenService(world, cache_seconds=0).authenticate(theirs) is not None
+    assert cli("tokens", "revoke", record["id"]).exit_code == 0  # by id: that one token
+    assert TokenService(world, cache_seconds=0).authenticate(theirs) is None
     bad = cli("tokens", "create", "--name", "x", "--role", "root")
     assert bad.exit_code != 0
 
@@ -57,13 +64,13 @@ def test_seed_a_change_the_rules_reject_is_rejected_and_audited(cli, client, tmp
     # the running bastion is in private-a: the rules reject its CIDR change, via the API and via seed
     before = graph_dump()
     path = _world_with(tmp_path, _set_cidr("subnet/karma-dev-private-a", "10.42.9.0/24"))
-    planned = cli("seed", path, "--plan")
+    planned = cli("seed", path, "--plan", "--json")
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.stdout)
     assert plan["status"] == "planned" and [o["op"] for o in plan["operations"]] == ["update"]
     assert [b["rule_id"] for b in plan["blockers"]] == ["subnet-change-with-running-instance"]
     assert graph_dump() == before  # --plan writes nothing
-    result = cli("seed", path)
+    result = cli("seed", path, "--json")
     assert result.exit_code == 1, result.output
     body = json.loads(result.stdout)
     assert body["status"] == "rejected" and body["seed"] == "change-set"
@@ -88,7 +95,7 @@ def test_seed_applies_creates_and_updates_and_never_touches_runtime(cli, client,
         next(c for c in doc["components"] if c["id"] == "vpc/karma-dev")["runtime"] = {}
 
     runtime_before = client.get("/components/vpc/karma-dev").get_json()["runtime"]
-    result = cli("seed", _world_with(tmp_path, change))
+    result = cli("seed", _world_with(tmp_path, change), "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["status"] == "applied" and body["set_size"] == 2
@@ -99,7 +106,7 @@ def test_seed_applies_creates_and_updates_and_never_touches_runtime(cli, client,
     assert client.get("/components/vpc/karma-dev").get_json()["runtime"] == runtime_before
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["requested_by"] == cli_identity() and entry["via"] == "cli" and entry["set_size"] == 2
-    again = cli("seed", _world_with(tmp_path, change))
+    again = cli("seed", _world_with(tmp_path, change), "--json")
     assert again.exit_code == 0 and json.loads(again.stdout)["status"] == "unchanged"
 
 
@@ -108,8 +115,8 @@ def test_seed_prunes_only_when_asked(cli, client, tmp_path):
         doc["components"] = [c for c in doc["components"] if c["id"] != "ec2-instance/karma-dev-bastion"]
 
     path = _world_with(tmp_path, drop_bastion)
-    assert json.loads(cli("seed", path).stdout)["status"] == "unchanged"
-    result = cli("seed", path, "--prune")
+    assert json.loads(cli("seed", path, "--json").stdout)["status"] == "unchanged"
+    result = cli("seed", path, "--prune", "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert [(o["op"], o["component"]) for o in body["operations"]] == [("delete", "ec2-instance/karma-dev-bastion")]
@@ -119,14 +126,14 @@ def test_seed_prunes_only_when_asked(cli, client, tmp_path):
 def test_seed_adds_explicit_edges_and_prunes_them_only_when_asked(cli, client, tmp_path):
     edge = {"from": "lambda/karma-api", "to": "s3-bucket/karma-shared", "kind": "depends_on"}
     with_edge = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", [edge]))
-    body = json.loads(cli("seed", with_edge).stdout)
+    body = json.loads(cli("seed", with_edge, "--json").stdout)
     assert body["status"] == "applied" and [o["op"] for o in body["operations"]] == ["add_edge"], body
     assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in client.get(
         "/components/lambda/karma-api"
     ).get_json()["dependencies"]
     without = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", []))
-    assert json.loads(cli("seed", without).stdout)["status"] == "unchanged"
-    body = json.loads(cli("seed", without, "--prune").stdout)
+    assert json.loads(cli("seed", without, "--json").stdout)["status"] == "unchanged"
+    body = json.loads(cli("seed", without, "--prune", "--json").stdout)
     assert [o["op"] for o in body["operations"]] == ["remove_edge"], body
 
 
@@ -134,7 +141,7 @@ def test_seed_into_an_empty_graph_is_one_audited_import(cli, client, driver):
     from tests.conftest import wipe
 
     wipe(driver)
-    result = cli("seed")
+    result = cli("seed", "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
     assert body["seed"] == "import" and body["components"] > 30

@@ -11,6 +11,7 @@ import requests
 from click.testing import CliRunner
 
 from app.cli import main
+from app.client import handles
 from app.settings import REPO_ROOT
 
 SITE = "serverless-site/karma-dev"
@@ -36,11 +37,15 @@ def tokens(world):
 
 
 @pytest.fixture
-def karma_cli(gunicorn_url, tokens):
+def karma_cli(gunicorn_url, tokens, tmp_path):
     runner = CliRunner()
 
     def run(*args, who="ted", url=gunicorn_url):
-        env = {"KARMA_URL": url, "KARMA_TOKEN": tokens[who] if who else ""}
+        env = {
+            "KARMA_URL": url,
+            "KARMA_TOKEN": tokens[who] if who else "",
+            "KARMA_HANDLES_FILE": str(tmp_path / "handles.json"),
+        }
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
 
     return run
@@ -59,11 +64,16 @@ def test_plan_then_apply_the_plan(karma_cli, gunicorn_url, tokens, graph_dump):
     assert "DIFF" in out and "cloudfront_aliases" in out and "ACTIONS (providers-first)" in out
     assert "cloudfront-distribution/karma-dev" in out and "route53-zone/karma-dev" in out
     assert graph_dump() == before  # a plan writes nothing
-    plan_id = out.rsplit("karma apply ", 1)[1].strip()
-    applied = karma_cli("apply", plan_id, "--json")
+    handle = out.rsplit("karma apply ", 1)[1].split()[0]
+    assert handle.startswith("plan-") and len(handle) == 13 and "plan1." not in out  # the long id: --json only
+    refused = karma_cli("apply", handle, "--expect", "creates=1,updates=1,deletes=0")
+    assert refused.exit_code == 1 and "creates: expected 1, the plan has 0" in refused.stderr
+    assert graph_dump() == before  # --expect refused: nothing sent
+    applied = karma_cli("apply", handle, "--expect", "creates=0,updates=1,deletes=0", "--json")
     assert applied.exit_code == 0, applied.output
     result = json.loads(applied.stdout)
-    assert result["status"] == "applied" and result["plan_id"] == plan_id
+    assert result["status"] == "applied" and handles.handle_of(result["plan_id"]) == handle
+    assert karma_cli("apply", "plan-00000000").exit_code == 1  # an unknown handle: said, nothing sent
     site = _api(gunicorn_url, tokens, f"/components/{SITE}")
     assert site["config"]["cloudfront_aliases"] == ["www.usekarma.dev"]
     entry = _api(gunicorn_url, tokens, f"/log/{result['log_entry_id']}")
@@ -81,6 +91,9 @@ def test_plan_markdown_has_a_mermaid_impact_graph(karma_cli):
     assert mermaid.startswith("flowchart LR")
     assert SUBNET in mermaid and "ec2-instance/karma-dev-bastion" in mermaid and "-->|depends_on|" in mermaid
     assert "class n1 blocker" in mermaid or " blocker" in mermaid.splitlines()[-1]
+    assert "karma apply" not in md  # a rejected plan cannot apply: no advice to
+    table = karma_cli("plan", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert table.exit_code == 2 and "karma apply" not in table.stdout
 
 
 def test_request_exit_codes_applied_rejected_queued(karma_cli, gunicorn_url, tokens, tmp_path):
@@ -125,6 +138,9 @@ def test_pending_approval_then_approve_and_deny(karma_cli, gunicorn_url, tokens)
     approved = karma_cli("approve", change_id, "--comment", "ok", who="eve")
     assert approved.exit_code == 0, approved.output
     assert "approved by eve@strall.com" in approved.stdout
+    trail = karma_cli("show", change_id).stdout.split("TRAIL", 1)[1]
+    applied_row = next(line for line in trail.splitlines() if " applied " in line)
+    assert "eve@strall.com" in applied_row  # the approver, not the requester, on the approval's row
     assert _api(gunicorn_url, tokens, f"/components/{PROD_VPC}")["config"]["az_count"] == 3
 
     other = karma_cli("request", PROD_VPC, "--set", "az_count=4", "--reason", "fourth", "--json")
@@ -165,8 +181,10 @@ def test_show_impact_log_and_changes(karma_cli):
     assert svg.exit_code == 0 and svg.stdout.startswith("<svg") and "ec2-instance/karma-dev-bastion" in svg.stdout
     dot = karma_cli("impact", "vpc/karma-dev", "--format", "dot", who="val")
     assert dot.stdout.startswith("digraph karma")
-    log = karma_cli("log", "--component", SITE, "--json", who="val")
+    log = karma_cli("log", "--component", SITE, "--since", "1h", "--json", who="val")
     assert json.loads(log.stdout)["items"][0]["change_id"] == applied["change_id"]
+    older = json.loads(karma_cli("log", "--since", "2020-01-01T00:00:00Z", "--until", "1h", "--json").stdout)
+    assert applied["change_id"] not in [e.get("change_id") for e in older["items"]]  # ISO text passes through
     changes = karma_cli("changes", "--requested-by", "ted@strall.com", who="val")
     assert changes.exit_code == 0 and applied["change_id"] in changes.stdout and "1 of 1" in changes.stdout
 
@@ -197,3 +215,37 @@ def test_the_installed_command_runs_as_a_ci_gate(gunicorn_url, tokens, service_e
     )
     assert proc.returncode == 2, proc.stderr.decode()[-1000:]
     assert b"```mermaid" in proc.stdout
+
+
+def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_url, tokens):
+    """Every API capability has its command: proposals with short handles, runtime reports, webhooks."""
+    proposed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["beta.usekarma.dev"]')
+    assert proposed.exit_code == 0, proposed.output
+    assert proposed.stdout.startswith("proposals: the change is refused by dns-alias-needs-cloudfront-outputs")
+    handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
+    assert handle.startswith("prop-")
+    executed = karma_cli("transitions", "execute", handle, "--json")
+    assert executed.exit_code == 0, executed.output
+    record = json.loads(executed.stdout)
+    assert record["status"] in ("running", "waiting", "completed")
+    listed = karma_cli("transitions", "list", who="val")
+    assert listed.exit_code == 0 and record["id"] in listed.stdout
+    shown = karma_cli("transitions", "show", record["id"], who="val")
+    assert shown.exit_code == 0 and "STEPS" in shown.stdout
+    cancelled = karma_cli("transitions", "cancel", record["id"], "--json")
+    assert cancelled.exit_code in (0, 1)  # 409 once completed; else cancelled
+    if cancelled.exit_code == 0:
+        assert json.loads(cancelled.stdout)["status"] == "cancelled"
+
+    reported = karma_cli("runtime", "report", "cloudfront-distribution/karma-staging", "domain_name=d1.cloudfront.net",
+                         who="admin")  # fmt: skip
+    assert reported.exit_code == 0, reported.output
+    assert "domain_name" in reported.stdout and "d1.cloudfront.net" in reported.stdout
+
+    made = karma_cli("subscriptions", "create", "http://127.0.0.1:9/hook", "--event", "applied",
+                     "--secret", "s" * 20, "--json", who="admin")  # fmt: skip
+    assert made.exit_code == 0, made.output
+    sub_id = json.loads(made.stdout)["id"]
+    assert sub_id in karma_cli("subscriptions", "list", who="admin").stdout
+    assert karma_cli("subscriptions", "delete", sub_id, who="admin").exit_code == 0
+    assert sub_id not in karma_cli("subscriptions", "list", who="admin").stdout

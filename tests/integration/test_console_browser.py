@@ -2,13 +2,17 @@
 
 It logs in with a token, approves a pending change (then the graph is checked), renders the SVG
 pictures, and checks that /docs renders with nothing fetched from outside. Screenshots of the main
-pages go to docs/screenshots/ when KARMA_SCREENSHOTS=1 (the README shows them), else to a temp dir.
+pages go to docs/screenshots/ when KARMA_SCREENSHOTS=1 (the README shows them), to that folder when it
+names one, else to a temp dir. Issue 23: every page for each role (viewer, requester, approver, admin),
+and the operator's work end to end — plan → request → in the log → roll back; propose a transition,
+execute it, report the runtime it waits for, completed — in the browser only.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import requests
@@ -52,7 +56,8 @@ def chromium(tmp_path_factory):
 
 @pytest.fixture
 def shots(tmp_path):
-    folder = REPO_ROOT / "docs" / "screenshots" if os.environ.get("KARMA_SCREENSHOTS") == "1" else tmp_path
+    wanted = os.environ.get("KARMA_SCREENSHOTS", "")
+    folder = REPO_ROOT / "docs" / "screenshots" if wanted == "1" else Path(wanted) if wanted else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
 
     def shoot(target, name, **kw):
@@ -83,7 +88,12 @@ def tokens(world):
     service = TokenService(world)
     return {
         who: service.create(name, role)[0]
-        for who, name, role in [("ted", "ted@strall.com", "requester"), ("eve", "eve@strall.com", "approver")]
+        for who, name, role in [
+            ("ted", "ted@strall.com", "requester"),
+            ("eve", "eve@strall.com", "approver"),
+            ("val", "val@usekarma.dev", "viewer"),
+            ("ada", "ada@usekarma.dev", "admin"),
+        ]
     }
 
 
@@ -189,3 +199,125 @@ def test_docs_render_offline(page, gunicorn_url, shots):
     _only_local(page, gunicorn_url)
     csp = [p for p in page.problems if "Content Security Policy" in p]
     assert csp == [], csp
+
+
+PAGES = [  # (path, what shows it rendered)
+    ("/console/changes", "#changes-table"),
+    ("/console/log", "#log"),
+    ("/console/transitions", "#transitions"),
+    ("/console/queue", "#queue"),
+    ("/console/approvals", "#approvals"),
+    ("/console/components?name=karma-dev", "#components"),
+    ("/console/components/ec2-instance/karma-dev-bastion", "#runtime"),
+    ("/console/cypher", "#library"),
+]
+ROLES = [("val", "viewer"), ("ted", "requester"), ("eve", "approver"), ("ada", "admin")]
+
+
+def _login_to(page, url, token, path="/console/changes"):
+    page.goto(f"{url}{path}")
+    page.fill("#token", token)
+    page.click("#login")
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize(("who", "role"), ROLES)
+def test_every_page_for_each_role(page, gunicorn_url, tokens, shots, who, role):
+    url = gunicorn_url
+    _login_to(page, url, tokens[who])
+    assert page.inner_text("#whoami").endswith(role)
+    for path, selector in PAGES:
+        page.goto(f"{url}{path}")
+        assert page.locator(selector).count() == 1, (role, path, page.content()[:2000])
+        if selector == "#runtime":  # time.js ran: the component's times are in the viewer's zone
+            assert page.locator("time.local").count() > 0
+        shots(page, f"role-{role}-{path.split('?')[0].strip('/').replace('/', '-')}")
+    assert (page.locator("#nav-start").count() == 1) == (role in ("requester", "admin"))
+    start = page.goto(f"{url}/console/start")
+    assert start.status == (200 if role in ("requester", "admin") else 403)
+    shots(page, f"role-{role}-start")
+    if start.status == 403:  # the refusal the test asked for, logged by the browser as a failed load
+        assert page.locator("#error-message").count() == 1
+        page.problems[:] = [p for p in page.problems if "403" not in p]
+    page.goto(f"{url}/console/cypher")
+    assert (page.locator("#run-adhoc").count() == 1) == (role == "admin")
+    page.click("#run-ops_running_instances_behind_subnet")
+    page.wait_for_selector("#answer")
+    assert "ec2-instance/karma-dev-bastion" in page.inner_text("#answer")
+    assert page.locator("#answer-picture svg g.node").count() >= 1
+    shots(page, f"role-{role}-cypher-answer")
+    _only_local(page, url)
+    assert page.problems == [], page.problems
+
+
+def test_plan_request_log_rollback_and_a_transition_in_the_browser(page, gunicorn_url, tokens, shots):
+    url = gunicorn_url
+    _login_to(page, url, tokens["ted"], "/console/start")
+    page.click("#nav-start")
+    body = (
+        "changes:\n"
+        "  - op: update\n"
+        "    component: serverless-site/karma-dev\n"
+        "    proposed_change: {cloudfront_aliases: [browser.usekarma.dev]}\n"
+        "reason: from the browser\n"
+    )
+    page.fill("#body", body)
+    shots(page, "start-a-change")
+    page.click("#plan")
+    page.wait_for_selector("#plan-picture svg")
+    assert page.inner_text("#verdict").startswith("planned, would apply")
+    assert page.locator("#waves tbody tr").count() >= 1
+    shots(page, "plan")
+    page.click("#request-plan")
+    page.wait_for_selector("#done")
+    assert "applied" in page.inner_text("#done")
+    change_id = page.url.split("/console/changes/")[1].split("?")[0]
+    shots(page, "change-applied")
+
+    page.goto(f"{url}/console/log")
+    page.fill('#log-filters input[name="component"]', "serverless-site/karma-dev")
+    page.click("#log-filters button")
+    page.wait_for_load_state()
+    assert page.locator(f'#log a[href="/console/changes/{change_id}"]').count() >= 1
+    shots(page, "log-filtered")
+    page.click(f'#log a[href="/console/changes/{change_id}"]')
+    page.wait_for_selector("#rollback")
+    page.fill('form:has(#rollback) input[name="reason"]', "undo from the browser")
+    page.click("#rollback")
+    page.wait_for_selector("#done")
+    assert "applied" in page.inner_text("#done") and "rolls back" in page.inner_text("dl.facts")
+    shots(page, "rolled-back")
+
+    page.goto(f"{url}/console/start")
+    page.fill("#body", "component: subnet/karma-dev-private-a\nproposed_change: {cidr_block: 10.42.9.0/24}\n")
+    page.click("#plan")
+    page.wait_for_selector("#plan-picture svg")
+    assert "would be rejected" in page.inner_text("#verdict")
+    shots(page, "plan-rejected")
+    page.click("#propose")
+    page.wait_for_selector("#execute-0")
+    shots(page, "proposals")
+    page.click("#execute-0")
+    page.wait_for_selector("#steps")
+    assert "waiting" in page.inner_text("#done")
+    transition_id = page.url.split("/console/transitions/")[1].split("?")[0]
+    shots(page, "transition-waiting")
+    reporter = _api(
+        url,
+        tokens["ada"],
+        "PUT",
+        "/components/ec2-instance/karma-dev-bastion/runtime",
+        json={"runtime": {"instance_id": "i-0a42b45710000001", "state": "stopped"}},
+    )
+    assert reporter.get("version") is not None or reporter.get("runtime") is not None, reporter
+    page.goto(f"{url}/console/transitions/{transition_id}")
+    assert "completed" in page.inner_text("h1"), page.inner_text("#steps")
+    shots(page, "transition-completed")
+    page.goto(f"{url}/console/transitions")
+    assert page.locator(f'#transitions tr[data-transition="{transition_id}"]').count() == 1
+    page.goto(f"{url}/console/log?requested_by=ted@strall.com")
+    assert page.locator(f'#log a[href="/console/transitions/{transition_id}"]').count() >= 1
+    shots(page, "log-with-transition")
+    assert page.locator("time.local").count() > 0  # time.js ran: times in the viewer's zone
+    _only_local(page, url)
+    assert page.problems == [], page.problems

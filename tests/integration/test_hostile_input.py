@@ -183,3 +183,23 @@ def test_a_good_chunked_body_is_accepted(gunicorn_url, auth_headers, graph_dump)
     )
     assert resp.status_code == 413 and resp.json()["code"] == 413
     assert graph_dump() == before
+
+
+@pytest.mark.parametrize(
+    "path,method,data,field",
+    [
+        ("/request-change", "POST", doc('{"tags": {"owner": "x\\ud800"}}'), "proposed_change.tags.owner"),
+        ("/request-change", "POST", doc('{"tags": {"\\udfffkey": "v"}}'), "proposed_change.tags.?key"),
+        ("/request-change", "POST", doc('{"desired_count": 2}', extra='"reason": "\\ud800", '), "reason"),
+        ("/plan", "POST", doc('{"tags": {"a": ["ok", "\\udc00"]}}'), "proposed_change.tags.a[1]"),
+        (f"/components/{SERVICE}/runtime", "PUT", '{"runtime": {"service_arn": "\\ud800"}}', "runtime.service_arn"),
+    ],
+)
+def test_lone_surrogates_are_400_naming_the_field(client, graph_dump, path, method, data, field):
+    """The driver cannot encode a lone surrogate: it was a 500 once it reached a write."""
+    before = graph_dump()
+    body = assert_error(client.open(path, method=method, data=data, content_type="application/json"), 400)
+    assert body["cause"] == "invalid_unicode" and field in body["errors"], body
+    assert graph_dump() == before
+    pair = data.replace("\\ud800", "\\ud83d\\ude00").replace("\\udfff", "\\ud83d\\ude00").replace("\\udc00", "ok")
+    assert client.open(path, method=method, data=pair, content_type="application/json").status_code != 500

@@ -69,3 +69,41 @@ def test_limits_are_shared_by_all_gunicorn_workers(service_env, world, auth_head
         assert 10 <= codes.count(200) <= 12, codes
     finally:
         server.stop()
+
+
+def test_a_known_token_is_not_starved_by_a_flood_from_its_address(make_app, world):
+    """Per-token budgets come first for authenticated calls: an anonymous flood from the same address
+    (or behind the same proxy) exhausts the address's budget, not the legitimate caller's."""
+    app = make_app(rate_per_source=0.5, burst_per_source=4)
+    client = app.test_client()
+    assert client.get("/components").status_code == 200  # the token, verified once
+    flood = [client.get("/components", anonymous=True).status_code for _ in range(8)]
+    assert flood[-1] == 429, flood  # the address's budget is gone…
+    codes = [client.get("/components").status_code for _ in range(6)]
+    assert codes == [200] * 6, codes  # …the token's is not
+    stranger = {"Authorization": "Bearer karma_not-a-real-token"}
+    assert client.get("/components", headers=stranger).status_code == 429  # an unknown token pays per address
+
+
+def test_trusted_proxies_name_the_client_from_x_forwarded_for(make_app, world):
+    app = make_app(rate_per_source=0.5, burst_per_source=2, trusted_proxies=("127.0.0.0/8",))
+    client = app.test_client()
+
+    def anonymous(forwarded: str) -> int:
+        return client.get("/components", anonymous=True, headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [anonymous("203.0.113.7") for _ in range(3)] == [401, 401, 429]  # one client's budget…
+    assert anonymous("203.0.113.8") == 401  # …and another client behind the same proxy has its own
+    assert anonymous("198.51.100.1, 203.0.113.7") == 429  # what the client itself wrote on the left is not trusted
+    entries = security_entries(world)
+    assert {e["source"] for e in entries} == {"203.0.113.7", "203.0.113.8"}, entries
+
+
+def test_untrusted_peers_cannot_choose_their_address(make_app, world):
+    app = make_app(rate_per_source=0.5, burst_per_source=2)  # no trusted proxies: the header is ignored
+    client = app.test_client()
+    codes = [
+        client.get("/components", anonymous=True, headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(3)
+    ]
+    assert codes == [401, 401, 429]

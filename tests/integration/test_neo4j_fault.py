@@ -31,7 +31,8 @@ COMPONENTS = [
 ]
 THREADS = 4
 PER_THREAD = 300  # an upper bound: the stream stops once the recovery has been seen
-BOUND = 5.0  # seconds for a 503 during the outage (the design target is 2 s; the machine is shared)
+BOUND = 20.0  # a liveness bound, not a target: below the 30 s deadline / driver retry this replaced, wide
+# enough for a loaded CI machine (the figures themselves are measured by `make chaos`, docs/operations.md)
 # A database that is back (it answers queries) but runs its first, cold queries slowly may end a
 # transaction at KARMA_NEO4J_TX_TIMEOUT: that 503 is bounded by the transaction timeout, not the outage's.
 LIVE_BUT_SLOW = "database_timeout"

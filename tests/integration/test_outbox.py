@@ -265,7 +265,11 @@ def test_approval_events(client, world, receiver, subscribe, app):
     assert client.post(f"/changes/{pending['change_id']}/approve", json={}, headers=eve).status_code == 200
     deliver_pending(world, policy=FAST)
     types = [r["json"]["type"] for r in receiver.received]
-    assert sorted(types) == ["applied", "approved", "pending_approval"]
+    assert types == [
+        "pending_approval",
+        "approved",
+        "applied",
+    ]  # in the order the docs state (one commit: approved first)
     by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
     assert by_type["pending_approval"]["approver_role"] == "approver"
     assert by_type["approved"]["approved_by"] == "eve@strall.com" and by_type["approved"]["status"] == "applied"
@@ -306,18 +310,18 @@ def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
     client.post("/request-change", json=alias("www.usekarma.dev"))
     receiver.status = 500
     deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
-    proc = karma(service_env, "outbox", "list", "--state", "failed")
+    proc = karma(service_env, "outbox", "list", "--state", "failed", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     listed = json.loads(out)
     assert listed["counts"]["failed"] == 1
     entry_id = listed["items"][0]["id"]
-    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"])
+    proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"], "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()
     assert json.loads(out) == {"retried": [entry_id]}
     receiver.status = 200
-    proc = karma(service_env, "outbox", "deliver")
+    proc = karma(service_env, "outbox", "deliver", "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and json.loads(out)["delivered"] == 1, err.decode()
     assert len(receiver.ids(answered=200)) == 1
@@ -554,3 +558,37 @@ def test_transition_moves_are_events(client, world, receiver, subscribe):
     completed = next(e for e in got if e["type"] == "transition_completed")
     assert completed["data"]["environments"] == ["dev"] and completed["data"]["change_id"].startswith("chg")
     assert [e["data"]["component"] for e in got if e["type"] == "applied"] == ["subnet/karma-dev-private-a"]
+
+
+def test_racing_claims_lease_each_entry_to_exactly_one_owner(client, world, receiver, subscribe):
+    """The claim's exactly-once: many claims racing on the same due entries (a barrier releases them
+    together, round after round) — each entry is leased to one owner per round. The claim re-checks
+    the lease after taking the entry's lock (cypher/outbox_claim.cypher); without that re-check the
+    claims that read the entry before the first one committed lease it again, and this fails."""
+    import threading
+    import time
+
+    from app.notifications.delivery import WEBHOOK
+
+    subscribe(receiver.url)
+    for i in range(10):
+        assert client.post("/request-change", json=alias(f"r{i}.usekarma.dev")).status_code == 200
+    threads, rounds, base = 8, 8, time.time()
+    for r in range(rounds):  # bounded: each round's leases have expired by the next round's `now`
+        now = base + 1000 * (r + 1)
+        barrier, claimed = threading.Barrier(threads), {}
+
+        def claim(owner: str, now=now, barrier=barrier, claimed=claimed) -> None:
+            barrier.wait(timeout=60)
+            items = world.claim_outbox(now=now, lease_until=now + 100, owner=owner, limit=50, destinations=[WEBHOOK])
+            claimed[owner] = [item["entry"]["id"] for item in items]
+
+        racers = [threading.Thread(target=claim, args=(f"racer-{r}-{t}",)) for t in range(threads)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(timeout=120)
+        assert len(claimed) == threads, "a racing claim never returned"
+        ids = [entry for entries in claimed.values() for entry in entries]
+        twice = sorted({entry for entry in ids if ids.count(entry) > 1})
+        assert not twice and len(ids) == 10, f"round {r}: {len(twice)} entries leased twice, {len(ids)} claims"

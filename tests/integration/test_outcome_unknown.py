@@ -75,8 +75,9 @@ def test_unknown_outcome_is_503_and_an_idempotent_retry_settles_it(faulty, fault
     result = retry.get_json()
     assert result["status"] == "applied"
     assert result.get("idempotent_replay", False) is (fault == "landed")
-    if fault == "landed":
-        assert result["change_id"] == body["change_id"]
+    # landed or not, the change has the id the 503 named: the client's lookup finds it
+    assert result["change_id"] == body["change_id"]
+    assert client.get(f"/changes/{body['change_id']}").get_json()["status"] == "applied"
     again = client.post("/request-change", json=CHANGE, headers={"Idempotency-Key": f"k-{fault}"}).get_json()
     assert again["idempotent_replay"] is True and again["change_id"] == result["change_id"]
     # applied exactly once
@@ -91,3 +92,25 @@ def test_unknown_outcome_without_a_key_names_the_change(faulty):
     assert body["code"] == 503 and body["outcome"] == "unknown"
     change = client.get(f"/changes/{body['change_id']}").get_json()
     assert change["status"] == "applied"  # it had landed: the client can find out, nothing was hidden
+
+
+def test_a_cut_read_is_unavailable_not_outcome_unknown(faulty, monkeypatch):
+    """A read's transaction cut at its end wrote nothing: 503 database_unavailable, never "retry with the
+    same Idempotency-Key". The driver's own error, raised once by the real driver's call."""
+    repo, client = faulty
+    real = repo.driver.execute_query
+    calls = {"n": 0}
+
+    def cut_once(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise IncompleteCommit("injected: connection lost while the read's transaction ended")
+        return real(*args, **kwargs)
+
+    client.get("/log?page_size=1")  # the token and the schema are in place first
+    monkeypatch.setattr(repo.driver, "execute_query", cut_once)
+    resp = client.get("/log?page_size=5")
+    assert resp.status_code == 503, resp.get_json()
+    body = resp.get_json()
+    assert body["cause"] == "database_unavailable" and "outcome" not in body, body
+    assert calls["n"] >= 1

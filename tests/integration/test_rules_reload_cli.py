@@ -3,7 +3,6 @@ a 401, not as "cannot reach the service" (issue 11, item 12)."""
 
 from __future__ import annotations
 
-import json
 
 from tests.integration.conftest import karma
 
@@ -18,12 +17,12 @@ def test_rules_reload_sends_the_token(gunicorn_url, service_env, auth_headers, t
     token = auth_headers["Authorization"][7:]
     code, out, err = reload(service_env, gunicorn_url, KARMA_TOKEN=token)
     assert code == 0, err
-    assert json.loads(out)["ok"] is True
+    assert out.startswith("reloaded")
 
     token_file = tmp_path / "admin-token"
     token_file.write_text(token + "\n")
     code, out, _ = reload(service_env, gunicorn_url, KARMA_TOKEN="", KARMA_ADMIN_TOKEN_FILE=str(token_file))
-    assert code == 0 and json.loads(out)["ok"] is True
+    assert code == 0 and out.startswith("reloaded")
 
 
 def test_rules_reload_reports_401_as_401(gunicorn_url, service_env, world, tmp_path):

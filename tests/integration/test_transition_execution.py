@@ -297,3 +297,20 @@ def test_without_a_ttl_a_wait_never_expires(app, client, monkeypatch):
     monkeypatch.setattr(karma.transitions, "clock", lambda: later)
     assert karma.transitions.process() == []
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+
+
+def test_get_transitions_lists_them_newest_first_with_filters(client):
+    _, first = execute(client, propose(client, ALIAS)["proposals"][0])
+    _, second = execute(client, propose(client, SUBNET)["proposals"][0])
+    client.delete(f"/transitions/{first['id']}")
+    listing = client.get("/transitions").get_json()
+    assert [t["id"] for t in listing["items"]] == [second["id"], first["id"]] and listing["total"] == 2
+    assert "trail" not in listing["items"][0] and listing["items"][0]["steps"][0]["kind"] == "wait"
+    assert [t["id"] for t in client.get("/transitions?status=cancelled").get_json()["items"]] == [first["id"]]
+    by_component = client.get(f"/transitions?component={SUBNET['component']}").get_json()
+    assert [t["id"] for t in by_component["items"]] == [second["id"]]
+    who = listing["items"][0]["requested_by"]
+    assert client.get(f"/transitions?requested_by={who}").get_json()["total"] == 2
+    assert client.get("/transitions?requested_by=nobody@x").get_json()["total"] == 0
+    bad = client.get("/transitions?status=proposed")
+    assert bad.status_code == 422 and "status" in str(bad.get_json())

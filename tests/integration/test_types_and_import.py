@@ -21,6 +21,16 @@ from tests.conftest import dump, wipe
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 AWS_CONFIG = FIXTURES / "aws-config"
 AWS_TYPES = FIXTURES / "aws-config-types"
+EXPECTED_DRIFT = json.loads((FIXTURES / "aws-config-drift.json").read_text())
+
+
+def published_tree(tmp_path):
+    """The real snapshot plus what its deploy scripts publish beside it (the OpenAPI specs' runtime in
+    Parameter Store, tests/fixtures/aws-config-published): one tree, as `karma import` reads it."""
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    shutil.copytree(FIXTURES / "aws-config-published" / "iac", tree / "iac", dirs_exist_ok=True)
+    return tree
 
 
 @pytest.fixture(autouse=True)
@@ -214,24 +224,31 @@ def test_types_are_listed_with_their_schemas(client):
 
 
 # --------------------------------------------------------------------------------------- the import
-def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_import(empty_graph):
-    registry.load(AWS_TYPES)
-    result = importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", environments=["prod"])
-    assert len(result["components"]) == 18 and result["written"] == 18
-    assert outgoing(empty_graph, "clickhouse/usekarma-dev") == [
-        ("cognito-sso/usekarma-dev", "cognito_sso_nickname"),
-        ("ecs-cluster/usekarma-dev", "ecs_cluster_nickname"),
-        ("s3-bucket/usekarma-dev", "s3_bucket_nickname"),
-        ("vpc/usekarma-dev", "vpc_nickname"),
+def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_import(empty_graph, tmp_path):
+    registry.load(AWS_TYPES)  # Karma's reviewed declarations (no grafana: that file is refused, named)
+    tree = published_tree(tmp_path)
+    result = importing.import_tree(empty_graph, tree, identity="cli:tester", environments=["prod"], partial=True)
+    assert len(result["components"]) == 15 and result["written"] == 15
+    assert result["refused"] == [
+        "iac/prod/clickhouse/usekarma-dev/config.json",
+        "iac/prod/ecs-cluster/usekarma-dev/config.json",
+        "iac/prod/grafana/usekarma-dev/config.json",
+        "iac/prod/vpc/usekarma-dev/config.json",
     ]
+    contract = {(e["file"], e["field"]) for e in EXPECTED_DRIFT["drift"] if e["kind"] == "contract"}
+    assert contract <= {(e["file"], e["field"]) for e in result["drift"]}
+    assert {e["message"] for e in result["drift"] if e["component"] == "grafana/usekarma-dev"} == {
+        "no component type 'grafana' is declared"
+    }
+    assert empty_graph.get_component("clickhouse/usekarma-dev") is None
     assert outgoing(empty_graph, "serverless-api/karma-api") == [
         ("openapi/karma-api", "openapi"),
         ("route53-zone/usekarma-dev", "route53_zone_name"),
     ]
     assert outgoing(empty_graph, "serverless-site/usekarma-dev") == [("route53-zone/usekarma-dev", "route53_zone_name")]
     assert outgoing(empty_graph, "serverless-site/strall-com") == [("route53-zone/strall-com", "route53_zone_name")]
-    node = empty_graph.get_component("clickhouse/usekarma-dev")
-    assert node["config"] == json.loads((AWS_CONFIG / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())
+    node = empty_graph.get_component("s3-bucket/usekarma-dev")
+    assert node["config"] == json.loads((AWS_CONFIG / "iac/prod/s3-bucket/usekarma-dev/config.json").read_text())
     assert empty_graph.get_component("openapi/karma-api")["runtime"]["source"].startswith("s3://")
     entry = empty_graph.log_get(result["log_entry_id"])
     assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and entry["status"] == "imported"
@@ -291,14 +308,18 @@ def test_a_bad_tree_imports_nothing(empty_graph, tmp_path):
     (tree / "iac/prod/route53-zone/usekarma-dev/config.json").write_text('{"zone_name": "usekarma.dev.", "ttl": 3}')
     with pytest.raises(importing.ImportError_) as info:
         importing.import_tree(empty_graph, tree, identity="cli:tester")
-    assert "route53-zone/usekarma-dev: config.ttl: Unknown field." in info.value.errors
+    assert (
+        "iac/prod/route53-zone/usekarma-dev/config.json: config.ttl: Unknown field. "
+        "[route53-zone.schema: additionalProperties]"
+    ) in info.value.errors
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
 
 
-def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_graph):
+def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_graph, tmp_path):
     env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
+    tree = str(published_tree(tmp_path))
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod", "--plan"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--plan", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -309,7 +330,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert json.loads(run.stdout)["plan"] is True
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
     run = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -321,7 +342,7 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert result["requested_by"] == f"cli:{getpass.getuser()}"
     assert empty_graph.log_get(result["log_entry_id"])["kind"] == "import"
     again = subprocess.run(
-        [sys.executable, "-m", "app.cli", "import", str(AWS_CONFIG), "--environment", "prod"],
+        [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--partial", "--json"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -332,24 +353,28 @@ def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_gra
     assert json.loads(again.stdout)["status"] == "unchanged"  # the graph already is the tree
 
 
-def test_a_change_to_an_imported_component_uses_the_aws_config_schemas(make_app, driver, empty_graph):
+def test_a_change_to_an_imported_component_uses_the_aws_config_schemas(make_app, driver, empty_graph, tmp_path):
     wipe(driver)  # make_app seeds the karma world first
     registry.load(AWS_TYPES)
-    imported = importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", environments=["prod"])
+    tree = published_tree(tmp_path)
+    imported = importing.import_tree(empty_graph, tree, identity="cli:tester", environments=["prod"], partial=True)
     client = make_app(types_dir=AWS_TYPES).test_client()
     entry = client.get(f"/log/{imported['log_entry_id']}").get_json()
-    assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and len(entry["affected"]) == 18
+    assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and len(entry["affected"]) == 15
     body = {
-        "component": "clickhouse/usekarma-dev",
+        "component": "lambda/karma-api",
         "requested_by": "ops@usekarma.dev",
         "reason": "resize",
-        "proposed_change": {"ebs_size_gb": "600"},
+        "proposed_change": {"functions": {"karma-graph-query": {"memory_size": "256"}}},
     }
     code, out = post(client, "/request-change", body)
-    assert code == 422 and out["errors"] == {"proposed_change.ebs_size_gb": ["Not a valid integer."]}
-    code, out = post(client, "/plan", {**body, "proposed_change": {"allowed_cidrs": ["10.0.0.1/8"]}})
-    assert code == 422 and "has host bits set" in out["errors"]["proposed_change.allowed_cidrs.0"][0]
-    code, out = post(client, "/request-change", {**body, "proposed_change": {"ebs_size_gb": 600}})
+    assert code == 422 and out["errors"] == {
+        "proposed_change.functions.karma-graph-query.memory_size": ["Not a valid integer."]
+    }, out
+    code, out = post(client, "/plan", {**body, "component": "s3-bucket/usekarma-dev", "proposed_change": {"x": 1}})
+    assert code == 422 and "proposed_change.x" in out["errors"]
+    ok = {"functions": {"karma-graph-query": {"memory_size": 256}}}
+    code, out = post(client, "/request-change", {**body, "proposed_change": ok})
     assert code == 200 and out["status"] == "applied", out
 
 

@@ -92,3 +92,46 @@ def test_sizes_option():
 
     assert _sizes("1k,10k,100k,1m") == (1_000, 10_000, 100_000, 1_000_000)
     assert _sizes("2500") == (2_500,)
+
+
+def _sweep_row(affected: int, plan: float, impact: float, rich: float) -> dict:
+    return {
+        "affected": affected,
+        "plan": summary([plan]),
+        "floor": summary([impact]),
+        "rich": summary([rich]),
+        "plan_over_rich": ratio(plan, rich),
+        "query_over_rich": ratio(impact, rich),
+        "plan_over_floor": ratio(plan, impact),
+        "plan_ms_per_affected": plan / affected,
+    }
+
+
+def test_fixed_floor_targets_take_the_worst_point_of_each_group():
+    data = _results()
+    data["latency"]["1000"].update(plan_over_rich=2.5, query_over_rich=1.2)
+    data["blast_radius"] = {
+        "rows": [
+            _sweep_row(10, 4.0, 2.0, 2.0),  # plan ÷ rich 2.0, impact ÷ rich 1.0
+            _sweep_row(100, 9.0, 4.0, 3.0),  # 3.0 (narrow), 1.33
+            _sweep_row(1_000, 30.0, 20.0, 20.0),  # 1.5 (wide)
+            _sweep_row(10_000, 280.0, 160.0, 100.0),  # 2.8 (wide, missed), 1.6 (missed)
+        ]
+    }
+    data["set_plan"] = {"plan_over_rich": 1.9}
+    targets = harness._targets(data)
+    assert targets["plan_over_rich_narrow"] == {"value": 3.0, "target": "<= 3", "met": True}
+    assert targets["plan_over_rich_wide"] == {"value": 2.8, "target": "<= 2", "met": False}
+    assert targets["query_over_rich"]["value"] == 1.6 and targets["query_over_rich"]["met"] is False
+    assert targets["plan_10k_ms"] == {"value": 280.0, "target": "<= 300", "met": True}
+    assert targets["set_plan_over_rich"]["met"] is True
+    data["targets"] = targets
+    assert "| 10,000 | — | 100.00 | 160.00 | 280.00 | 2.80 | 1.60 |" in report.table(data)
+
+
+def test_fixed_floors_are_fixed_text_not_the_products_queries():
+    from karma_tools.bench import floors
+
+    for text in (floors.BARE, floors.RICH, floors.RICH_SET):
+        assert "include" not in text and ("$id" in text or "$ids" in text)
+    assert "ANY SHORTEST" in floors.RICH and "*1..25" in floors.BARE

@@ -109,3 +109,61 @@ def test_body_from_flags_and_files(tmp_path: Path):
 )
 def test_exit_codes(result, on_blocked, code):
     assert outcome.exit_code(result, on_blocked) == code
+
+
+def test_tables_fit_the_terminal_width_and_never_cut_ids(monkeypatch):
+    from app.client import text
+
+    long = "x" * 300
+    monkeypatch.setenv("COLUMNS", "80")
+    out = text.table(["change", "note"], [["chg-0123456789ab", long]])
+    assert all(len(line) <= 80 for line in out.splitlines()) and "chg-0123456789ab" in out and "…" in out
+    monkeypatch.setenv("COLUMNS", "400")
+    wide = text.table(["change", "note"], [["chg-0123456789ab", long]])
+    assert long in wide  # a wide terminal shows it whole (no fixed 70-character cut)
+
+
+def test_one_wave_and_no_apply_advice_for_a_rejected_plan():
+    from app.client import text
+
+    plan = {"status": "planned", "component": "vpc/x", "plan_id": "plan1.abc.def", "diff": [], "decisions": []}
+    plan["actions"] = {"waves": [[{"component": "vpc/x", "action": "apply-config"}]]}
+    out = text.change_result({**plan, "plan_handle": "plan-0badc0de"})
+    assert "· 1 wave ·" in out and "karma apply plan-0badc0de" in out and "plan1." not in out
+    rejected = {**plan, "decisions": [{"rule_id": "r", "effect": "reject", "message": "no"}]}
+    assert "karma apply" not in text.change_result(rejected)
+
+
+def test_plan_handles_round_trip_and_expect_counts(tmp_path, monkeypatch):
+    import base64
+    import json
+
+    from app.client import handles
+
+    monkeypatch.setenv("KARMA_HANDLES_FILE", str(tmp_path / "h.json"))
+    body = (
+        base64.urlsafe_b64encode(
+            json.dumps({"set": {"changes": [{"op": "create"}, {"op": "create"}, {"op": "update"}]}}).encode()
+        )
+        .decode()
+        .rstrip("=")
+    )
+    plan_id = f"plan1.{body}.sig"
+    handle = handles.remember(plan_id)
+    assert handle.startswith("plan-") and handles.resolve(handle) == plan_id and handles.resolve(plan_id) == plan_id
+    assert handles.plan_counts(plan_id) == {"creates": 2, "updates": 1}
+    with pytest.raises(handles.UnknownHandle):
+        handles.resolve("plan-00000000")
+
+
+def test_since_takes_durations_and_iso_text():
+    from datetime import UTC, datetime
+
+    from app.cli.common import parse_since
+
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    assert parse_since("1h", now) == "2026-12-05T11:00:00+00:00"
+    assert parse_since("30m", now) == "2026-12-05T11:30:00+00:00"
+    assert parse_since("2d", now) == "2026-12-03T12:00:00+00:00"
+    assert parse_since("2026-01-01T00:00:00Z", now) == "2026-01-01T00:00:00Z"
+    assert parse_since(None) is None

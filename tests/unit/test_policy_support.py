@@ -34,6 +34,7 @@ def change(**overrides) -> dict:
         "op": "update",
         "set_size": 1,
         "set_components": [SUBNET],
+        "drift": [],
     }  # affected_count: filled in by facts() (the number of impacted rows) unless given
     base.update(overrides)
     return base
@@ -75,6 +76,7 @@ def impacted(cid: str = BASTION, *, origin: str = SUBNET, depth: int = 1, edge_k
         "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro"},
         "path_types": [p.split("/", 1)[0] for p in path],
         "via": ["subnet_nickname"] * len(edge_kinds),
+        "drift": [],
     }
     base.update(overrides)
     return base

@@ -151,3 +151,71 @@ def test_gunicorn_control_socket_is_disabled():
     }
     assert assigned["control_socket_disable"] is True  # two servers on one machine keep their own
     assert "control_socket_disable" in {s.name for s in KNOWN_SETTINGS}  # a setting gunicorn knows
+
+
+def test_client_address_trusts_x_forwarded_for_only_through_trusted_proxies():
+    from app.reliability.ratelimit import client_address, trusted_networks
+
+    proxies = trusted_networks(["10.0.0.0/8", "::1"])
+    assert client_address("10.1.2.3", "203.0.113.9", proxies) == "203.0.113.9"
+    assert client_address("10.1.2.3", "198.51.100.1, 203.0.113.9, 10.0.0.7", proxies) == "203.0.113.9"
+    assert client_address("192.0.2.1", "203.0.113.9", proxies) == "192.0.2.1"  # not a proxy: header ignored
+    assert client_address("10.1.2.3", None, proxies) == "10.1.2.3"
+    assert client_address("10.1.2.3", "203.0.113.9", ()) == "10.1.2.3"  # no trusted proxies configured
+    with pytest.raises(ValueError, match="KARMA_TRUSTED_PROXIES"):
+        trusted_networks(["not-an-address"])
+
+
+def test_lone_surrogates_are_found_with_their_path():
+    from app.reliability.bodies import lone_surrogate
+
+    assert lone_surrogate({"a": [1, {"b": "ok"}]}) is None
+    assert lone_surrogate({"a": [1, {"b": "x\ud800"}]}) == "a[1].b"
+    assert lone_surrogate({"a": {"\udc00": 1}}) == "a.?"
+    assert lone_surrogate({"a": "\U0001f600"}) is None  # a proper pair is one character
+    with pytest.raises(BadRequest) as err:
+        parse_strict(b'{"reason": "\\ud800"}', 64)
+    assert err.value.extra["cause"] == "invalid_unicode" and "reason" in err.value.errors
+
+
+def test_a_keyed_change_id_is_the_same_on_every_attempt():
+    from app import ids
+
+    assert ids.keyed_id("chg", "k-1") == ids.keyed_id("chg", "k-1") != ids.keyed_id("chg", "k-2")
+    assert ids.keyed_id("chg", "k-1").startswith("chg-") and len(ids.keyed_id("chg", "k-1")) == len(ids.new_id("chg"))
+
+
+def test_the_watchdog_cuts_only_its_own_stuck_waits_once_a_ping_fails():
+    import socket
+    import time
+
+    from app.reliability import stall
+
+    pings = []
+
+    def ping():
+        pings.append(1)
+        raise TimeoutError("no answer")
+
+    clock = [100.0]
+    mine = Availability(lambda: None, ping, stall_after=0.05, clock=lambda: clock[0])
+    other = object()
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    try:
+        token = stall.own(mine)
+        with stall.waiting(a):
+            other_token = stall.own(other)
+            with stall.waiting(c):
+                assert mine.stall_check() is False  # young waits: nothing to judge
+                time.sleep(0.08)
+                assert mine.stall_check() is True and mine.down and pings == [1]
+                assert a.recv(1) == b""  # our wait's socket was shut: the blocked read ends
+                c.setblocking(False)
+                with pytest.raises(BlockingIOError):
+                    c.recv(1)  # another owner's wait is untouched
+            stall.disown(other_token)
+        stall.disown(token)
+    finally:
+        for s in (a, b, c, d):
+            s.close()

@@ -71,3 +71,70 @@ def test_plan_blockers_outside_the_waves_are_still_drawn():
     }
     picture = from_plan(result)
     assert {n.id: n.blocked_by for n in picture.blocked} == {"vpc/a": ("reject: r1",), "x/y": ("block: r2",)}
+
+
+def _svg_root(picture):
+    return ET.fromstring(render(picture, "svg"))
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+LONG_RULE = "subnet-change-with-running-instance-in-an-environment-that-is-prod"
+
+
+def test_a_plan_title_says_its_verdict_and_boxes_keep_full_rule_names_and_runtime():
+    result = {
+        "component": "subnet/a",
+        "status": "planned",
+        "actions": {"waves": [[{"component": "subnet/a", "action": "change"}], [{"component": "ec2/b"}]]},
+        "decisions": [{"rule_id": LONG_RULE, "effect": "reject", "component": "ec2/b"}],
+        "impact": [
+            {
+                "id": "ec2/b",
+                "path": ["subnet/a", "ec2/b"],
+                "edge_kinds": ["depends_on"],
+                "runtime": {"state": "running"},
+            }
+        ],
+    }
+    root = _svg_root(from_plan(result))
+    assert root.find(f"{SVG}title").text == "planned, would be rejected: change to subnet/a"
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert f"reject: {LONG_RULE}" in texts and "runtime: state=running" in texts
+    assert from_plan({**result, "decisions": []}).title.startswith("planned, would apply")
+    assert from_plan({**result, "status": "rejected"}).title.startswith("rejected:")
+    legend = [t for t in root.iter(f"{SVG}text") if t.text and "held by a rule" in t.text][0]
+    assert float(legend.get("x")) + len(legend.text) * 6.6 < float(root.get("width"))  # the legend fits
+
+
+def test_edge_labels_sit_beside_the_line_above_every_edge():
+    root = _svg_root(from_impact(_impact()))
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("class") == "edge-label"]
+    assert len(labels) == 2 and all(t.get("paint-order") == "stroke" for t in labels)
+
+
+def test_a_thousand_component_impact_collapses_by_wave_and_type_with_counts():
+    rows = [
+        {
+            "id": f"subnet/s{i}",
+            "type": "subnet",
+            "depth": 1,
+            "path": ["vpc/v", f"subnet/s{i}"],
+            "edge_kinds": ["depends_on"],
+        }
+        for i in range(500)
+    ]
+    rows += [
+        {
+            "id": f"ec2/i{i}",
+            "type": "ec2",
+            "depth": 2,
+            "path": ["vpc/v", f"subnet/s{i % 500}", f"ec2/i{i}"],
+            "edge_kinds": ["depends_on", "depends_on"],
+        }
+        for i in range(500)
+    ]
+    picture = from_impact({"component": "vpc/v", "affected": rows, "edges": []})
+    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×500 (wave 1)", "ec2 ×500 (wave 2)"]
+    assert [n.count for n in picture.nodes] == [1, 500, 500] and len(picture.edges) == 2
+    root = _svg_root(picture)
+    assert int(root.get("width")) < 1400 and int(root.get("height")) < 400

@@ -1,0 +1,147 @@
+"""Operators' Cypher under their own token (the console's Cypher page): the `ops_*.cypher` library and,
+for admins, ad-hoc text — each run in a READ transaction (Neo4j refuses any write in it) that the server
+ends after `SECONDS`, at most `MAX_ROWS` rows read, and each run audited (kind `query`) before its
+answer is shown. Neo4j Browser logs in as the database's admin, whose writes bypass the gate: this
+page is how an operator reads the graph without that password.
+
+Ad-hoc text is for admins only: the graph also holds webhook secrets and token hashes, which a free
+read can reach; the library's questions cannot. Text that names procedures outside the read-only
+`db.` namespace, `LOAD CSV`, `USE` (another database) or a write clause is refused before it is sent, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from neo4j.exceptions import ClientError
+
+from app.audit.entries import audit_entry
+from app.clock import utcnow
+from app.errors import Forbidden, Unprocessable
+from app.graph import library
+from app.graph.repository import GraphRepository
+from app.ids import new_id
+
+SECONDS = 5.0
+MAX_ROWS = 1000
+MAX_TEXT = 20_000
+WRITES = re.compile(
+    r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|FOREACH|LOAD\s+CSV|GRANT|DENY|REVOKE|ALTER|TERMINATE|USE)\b"
+    r"|\bCALL\s+(?!db\.)[A-Za-z_]+\.|\bdbms\.",
+    re.IGNORECASE,
+)
+WRITE_REFUSED = (
+    "this page only reads: {what} is refused here. Changes go through the change pipeline "
+    "(Start a change), which checks the rules and audits them."
+)
+
+
+def _without_strings(text: str) -> str:
+    """The text without its string literals and comments, so that a word inside them is not a clause."""
+    text = re.sub(r"//[^\n]*", " ", text)
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", "''", text)
+
+
+def refused_write(text: str) -> str | None:
+    found = WRITES.search(_without_strings(text))
+    return WRITE_REFUSED.format(what=found.group(0).strip()) if found else None
+
+
+class OperatorQueries:
+    def __init__(self, repo: GraphRepository, seconds: float = SECONDS, max_rows: int = MAX_ROWS):
+        self.repo, self.seconds, self.max_rows = repo, seconds, max_rows
+
+    def library(self) -> list[library.LibraryQuery]:
+        return library.library()
+
+    def run(self, principal, *, name: str | None = None, text: str | None = None, params: dict | None = None):
+        """→ (the query, library.Bounded, audit entry id, milliseconds). 403 ad-hoc text without the admin role; 422 a
+        write, a bad parameter or a query Neo4j refuses (audited as `refused`)."""
+        query, params = self._query(principal, name, text), dict(params or {})
+        missing = [p for p in query.parameters if p not in params and p not in query.defaults]
+        if missing:
+            raise Unprocessable("parameters missing", errors={p: ["needs a value"] for p in missing})
+        values = {**{k: v for k, v in query.defaults.items() if k in query.parameters}, **params}
+        refused = refused_write(query.text)
+        if refused:
+            self._audit(principal, query, values, "refused", note=refused)
+            raise Unprocessable(refused, errors={"query": ["writes are refused"]}, cause="read_only")
+        started = time.monotonic()
+        try:
+            answer = library.run_bounded(
+                self.repo.driver, self.repo.database, query.text, values, seconds=self.seconds, max_rows=self.max_rows
+            )
+        except ClientError as exc:
+            message = _neo4j_message(exc, self.seconds)
+            self._audit(principal, query, values, "refused", note=message)
+            raise Unprocessable(message, errors={"query": [exc.code or "refused"]}, cause="query_refused") from None
+        ms = round((time.monotonic() - started) * 1000)
+        entry = self._audit(principal, query, values, "ok", rows=len(answer.rows), ms=ms, truncated=answer.truncated)
+        return query, answer, entry, ms
+
+    def _query(self, principal, name: str | None, text: str | None) -> library.LibraryQuery:
+        if name:
+            try:
+                return library.find(name if name.startswith(library.PREFIX) else library.PREFIX + name)
+            except LookupError as exc:
+                raise Unprocessable(str(exc), errors={"name": ["not in the library"]}) from None
+        if not principal.can("admin"):
+            raise Forbidden(
+                "ad-hoc Cypher is for admins (the graph holds secrets a free read could reach); run a library query",
+                cause="role",
+                required="admin",
+            )
+        text = (text or "").strip()
+        if not text or len(text) > MAX_TEXT:
+            raise Unprocessable("the query is empty or too long", errors={"text": [f"1 to {MAX_TEXT} characters"]})
+        return library.LibraryQuery("ad-hoc", library.CYPHER_DIR, text, "ad-hoc query")
+
+    def _audit(self, principal, query, values: dict, status: str, note: str | None = None, **details) -> str:
+        entry = audit_entry(
+            kind="query",
+            log_id=new_id("log"),
+            now=utcnow(),
+            requested_by=principal.name,
+            status=status,
+            note=(note or f"{query.name}: {query.question}")[:500],
+            query_name=query.name,
+            query_text=query.text[:MAX_TEXT],
+            params=json.dumps(values, default=str)[:4000],
+            token_id=principal.token_id,
+            **{k: v for k, v in details.items() if v is not None},
+        )
+        return self.repo.record_refusal(entry, None)
+
+
+def _neo4j_message(exc: ClientError, seconds: float) -> str:
+    code = exc.code or ""
+    if "AccessMode" in code or "ForbiddenOnReadOnlyDatabase" in code:
+        return WRITE_REFUSED.format(what="a write")
+    if "TransactionTimedOut" in code or "Timeout" in code:
+        return f"the query ran past {seconds:g} s and was stopped; narrow it (a LIMIT, a label, an index)"
+    return f"Neo4j refused the query: {(exc.message or code)[:500]}"
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """Ad-hoc parameters: `name => value` lines (Browser's :param syntax) or one JSON object."""
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        try:
+            found = json.loads(text)
+        except ValueError as exc:
+            raise Unprocessable("parameters are not JSON", errors={"params": [str(exc)]}) from None
+        if not isinstance(found, dict):
+            raise Unprocessable("parameters must be an object", errors={"params": ["not an object"]})
+        return found
+    out = {}
+    for line in text.splitlines():
+        name, arrow, value = line.strip().lstrip(":").removeprefix("param").strip().partition("=>")
+        if not arrow or not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
+            raise Unprocessable("parameters are `name => value` lines", errors={"params": [line[:100]]})
+        out[name.strip()] = library.cypher_value(value)
+    return out

@@ -1,0 +1,35 @@
+"""`karma drift`: the drift report (contract, reference, runtime) from the graph, as GET /drift gives it."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from app.cli.common import graph
+from app.components.drift import KINDS
+
+
+@click.command("drift")
+@click.option("--kind", type=click.Choice(KINDS), help="Only this kind of drift.")
+@click.option("--component", help="Only this component.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
+    """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a
+    reference that resolves to nothing (reference), a report that contradicts the config (runtime) — the
+    component, the field and why, never the value. Exit 1 when there is any."""
+    from app.components.drift_service import DriftService  # noqa: PLC0415
+    from app.settings import Settings  # noqa: PLC0415
+
+    with graph(Settings.from_env()) as repo:
+        report = DriftService(repo).report(kind=kind, component=component)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for e in report["entries"]:
+            where = f" ({e['file']}, refused)" if e.get("file") else ""
+            click.echo(f"{e['kind']}: {e['component']}{where}: {e['field']}: {e['message']} [{e['rule']}]")
+        counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
+        click.echo(f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
+    if report["total"]:
+        raise SystemExit(1)

@@ -1,0 +1,30 @@
+"""`karma runtime report TYPE/NICKNAME output=value…`: what a deploy reports (PUT …/runtime), as the
+report role; it advances the transitions waiting for it and re-evaluates the queue."""
+
+from __future__ import annotations
+
+import click
+
+from app.cli.common import api_command, emit
+from app.client import text
+from app.client.body import BodyError, build
+
+
+@click.group("runtime")
+def runtime_cli() -> None:
+    """Runtime outputs of components (what deploys report)."""
+
+
+@api_command(runtime_cli, "report")
+@click.argument("component")
+@click.argument("outputs", nargs=-1, metavar="OUTPUT=VALUE…")
+@click.option("-f", "--file", "file", type=click.Path(allow_dash=True), help="YAML/JSON of the outputs.")
+def report(client, component, outputs, file=None, as_json=False):
+    """Record runtime outputs (VALUE parsed as JSON, else a string); validated against the type."""
+    from pathlib import Path  # noqa: PLC0415
+
+    try:
+        runtime = build(component, Path(file) if file else None, outputs, ())["proposed_change"]
+    except BodyError as exc:
+        raise click.BadParameter(str(exc).replace("--set/--unset", "OUTPUT=VALUE arguments")) from None
+    emit(client.call("PUT", f"/components/{component}/runtime", body={"runtime": runtime}), as_json, text.runtime)

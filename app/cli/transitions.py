@@ -1,0 +1,92 @@
+"""`karma transitions propose | execute | show | cancel | list`: when Karma says no, the steps that would
+make the change valid (verified by simulation), and carrying one out (over HTTP, like `karma plan`)."""
+
+from __future__ import annotations
+
+import click
+
+from app.cli.common import api_command, change_options, emit
+from app.client import handles, text
+from app.client.body import build
+
+
+@click.group("transitions")
+def transitions_cli() -> None:
+    """Proposals for a refused change, and running them (POST/GET/DELETE /transitions)."""
+
+
+def _with_handles(result: dict) -> dict:
+    """Each executable proposal gets a short handle (`prop-…`); the full id stays in --json."""
+    for proposal in result.get("proposals") or []:
+        if proposal.get("id"):
+            proposal["handle"] = handles.remember(proposal["id"])
+    return result
+
+
+@api_command(transitions_cli, "propose")
+@change_options
+@click.option("--assume", multiple=True, metavar="TYPE/NICK.OUTPUT=VALUE", help="What-if: suppose this runtime output.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the best executable proposal's handle (for scripts).")
+def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change):
+    """What would make a refused change valid: change and wait steps, best first. Writes nothing."""
+    body = build(
+        change.pop("component"),
+        change.pop("file"),
+        change.pop("sets"),
+        change.pop("unsets"),
+        **{k: v for k, v in change.items() if v is not None},
+    )
+    if assume:
+        body["assume"] = {"runtime": _assumptions(assume)}
+    result = client.post("/transitions", body)
+    as_json = as_json or fmt == "json"
+    if quiet and not as_json:
+        runnable = [p["handle"] for p in _with_handles(result).get("proposals") or [] if p.get("handle")]
+        click.echo(runnable[0] if runnable else "")
+        return 0 if runnable else 1
+    emit(result if as_json else _with_handles(result), as_json, text.proposals)
+    return None
+
+
+def _assumptions(items: tuple[str, ...]) -> dict:
+    """`--assume lambda/x.url=https://…` → {"lambda/x": {"url": "https://…"}}."""
+    out: dict = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        component, dot, output = key.rpartition(".")
+        if not (sep and dot and component and output):
+            raise click.BadParameter(f"--assume {item!r}: expected TYPE/NICKNAME.OUTPUT=VALUE")
+        out.setdefault(component, {})[output] = value
+    return out
+
+
+@api_command(transitions_cli, "execute")
+@click.argument("proposal")
+def execute(client, proposal, as_json=False):
+    """Run a proposal (its handle `prop-…` or full id); 409 stale_proposal if the graph moved since."""
+    emit(client.post(f"/transitions/{handles.resolve(proposal)}/execute"), as_json, text.transition)
+
+
+@api_command(transitions_cli, "show")
+@click.argument("transition_id")
+def show(client, transition_id, as_json=False):
+    """A stored transition: its status, each step's progress, its audit trail."""
+    emit(client.get(f"/transitions/{transition_id}"), as_json, text.transition)
+
+
+@api_command(transitions_cli, "cancel")
+@click.argument("transition_id")
+def cancel(client, transition_id, as_json=False):
+    """Cancel what has not run yet (applied steps stay applied)."""
+    emit(client.delete(f"/transitions/{transition_id}"), as_json, text.transition)
+
+
+@api_command(transitions_cli, "list")
+@click.option("--status", help="running, waiting, completed, stalled, cancelled, expired")
+@click.option("--component", help="Only transitions whose steps touched or affected this component.")
+@click.option("--requested-by")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=50, show_default=True)
+def list_(client, as_json=False, **filters):
+    """Stored transitions, newest first."""
+    emit(client.get("/transitions", filters), as_json, text.transitions_page)

@@ -1,0 +1,86 @@
+"""Short handles for the long signed ids the API issues (plan ids, transition proposal ids: 450–800
+characters). `karma plan` prints `plan-3f9a2c1d`; `karma apply plan-3f9a2c1d` finds the full id again in a
+small local file (KARMA_HANDLES_FILE, default ~/.cache/karma/handles.json). The full id always works too,
+and `--json` prints it. A handle is a digest of the id, so the same plan always gets the same handle."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+
+KEEP = 500  # the newest handles kept
+HANDLE = re.compile(r"^(plan|prop)-[0-9a-f]{8}$")
+KINDS = {"plan1.": "plan", "prop1.": "prop"}
+
+
+def store() -> Path:
+    explicit = os.environ.get("KARMA_HANDLES_FILE")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "karma" / "handles.json"
+
+
+def _load() -> dict:
+    try:
+        data = json.loads(store().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def handle_of(full_id: str) -> str:
+    kind = next((k for prefix, k in KINDS.items() if full_id.startswith(prefix)), "plan")
+    return f"{kind}-{hashlib.sha256(full_id.encode()).hexdigest()[:8]}"
+
+
+def remember(full_id: str) -> str:
+    """The handle of a signed id, kept so `resolve` finds the id again (best effort: a read-only home
+    still prints the handle; the full id is in --json)."""
+    handle = handle_of(full_id)
+    known = _load()
+    known.pop(handle, None)
+    known[handle] = full_id
+    path = store()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(list(known.items())[-KEEP:])), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return handle
+
+
+class UnknownHandle(ValueError):
+    pass
+
+
+def resolve(ref: str) -> str:
+    """A handle → its full id; anything else is taken as a full id."""
+    if not HANDLE.match(ref):
+        return ref
+    full = _load().get(ref)
+    if full is None:
+        raise UnknownHandle(
+            f"{ref}: no such handle in {store()} (handles are kept on the machine that made the plan); "
+            "give the full id (`karma plan … --json` prints it)"
+        )
+    return full
+
+
+def plan_counts(plan_id: str) -> Counter:
+    """What a plan id says it will do, by operation: creates, updates, deletes (and edge operations).
+    Read from the id's own payload (the server checks its signature when it applies)."""
+    try:
+        body = plan_id.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (IndexError, ValueError):
+        raise UnknownHandle("not a plan id (plan1.…) or handle") from None
+    ops = [change.get("op") for change in payload["set"].get("changes") or []] if "set" in payload else ["update"]
+    return Counter(f"{op}s" for op in ops)

@@ -1,0 +1,114 @@
+"""Drift: where what Karma holds disagrees with what it should be — three kinds, each with the component,
+the field and why (the rule), never the offending value (the real contract's own convention: a config
+may hold secrets).
+
+- contract:  a config its type's schema refuses (a refused import, or a stored config after a types change);
+- reference: a reference that resolves to nothing (a name, a runtime path, a value that matches no one);
+- runtime:   reported runtime that contradicts the desired config, as the type declares
+             (`runtime_matches: {vpc_cidr: cidr}`).
+
+Pure functions. Drift is computed when the thing it concerns changes — a change through the gate, a
+runtime report, an import, a types reload — and stored with it (`drift_props`: the component's `drift`
+kinds, its `drift_entries` and a `drifting` flag the drift read is indexed on; a refused file, which is
+no component, as a `:Drift` node). Reading drift never recomputes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+KINDS = ("contract", "reference", "runtime")
+
+
+def entry(kind: str, component: str, field: str, rule: str, message: str, **extra: Any) -> dict:
+    return {"kind": kind, "component": component, "field": field, "rule": rule, "message": message, **extra}
+
+
+def contract(ctype, component_id: str, config: Any) -> list[dict]:
+    """The schema's refusals of a config, per field and rule."""
+    return [
+        entry("contract", component_id, f"config.{path}", f"{ctype.name}.schema: {rule}", message)
+        for path, rule, message in ctype.config_problems(config)
+    ]
+
+
+def references(ctype, component_id: str, problems: dict[str, list[str]]) -> list[dict]:
+    """Unresolved references (`references.resolve`'s errors per key)."""
+    by_key = {r.key: r for r in ctype.references}
+    out = []
+    for key in sorted(problems):
+        ref = by_key.get(key)
+        rule = f"reference {key} → {ref.target_type}" if ref else f"reference {key}"
+        out += [entry("reference", component_id, f"config.{key}", rule, m) for m in problems[key]]
+    return out
+
+
+def runtime(ctype, component_id: str, config: Any, reported: Any) -> list[dict]:
+    """Reported outputs that contradict the config keys the type says they must equal."""
+    if not isinstance(config, dict) or not isinstance(reported, dict):
+        return []
+    return [
+        entry(
+            "runtime",
+            component_id,
+            f"runtime.{output}",
+            f"runtime_matches: {output} = config.{key}",
+            f"the reported {output} is not the config's {key}",
+        )
+        for output, key in ctype.runtime_matches
+        if output in reported and key in config and reported[output] != config[key]
+    ]
+
+
+def of_component(ctype, component_id: str, config: Any, reported: Any, problems=None) -> list[dict]:
+    """Every drift of a stored component (reference problems given by the caller, who resolved them)."""
+    return (
+        contract(ctype, component_id, config)
+        + references(ctype, component_id, problems or {})
+        + runtime(ctype, component_id, config, reported)
+    )
+
+
+def drift_props(entries: list[dict]) -> dict:
+    """The component properties that hold its drift (None removes them: no drift, nothing stored)."""
+    if not entries:
+        return {"drift": None, "drift_entries": None, "drifting": None}
+    kinds = sorted({e["kind"] for e in entries}, key=KINDS.index)
+    slim = [{k: e[k] for k in ("kind", "field", "rule", "message")} for e in entries]
+    return {"drift": kinds, "drift_entries": json.dumps(slim, sort_keys=True), "drifting": True}
+
+
+def of_change(ctype, component: dict, new_config: dict) -> dict:
+    """A change through the gate: its new config passed the schema and its references resolved, so the
+    component's contract and reference drift are gone; runtime drift is the new config against what
+    was last reported. → the properties to write in the commit statement."""
+    return drift_props(runtime(ctype, component["id"], new_config, component.get("runtime") or {}))
+
+
+def of_report(ctype, component: dict, reported: dict) -> dict:
+    """A runtime report: runtime drift recomputed; the rest of the component's stored drift kept."""
+    kept = [e for e in stored_entries(component) if e["kind"] != "runtime"]
+    kept = [{**e, "component": component["id"]} for e in kept]
+    return drift_props(kept + runtime(ctype, component["id"], component.get("config") or {}, reported))
+
+
+def stored_entries(row: dict) -> list[dict]:
+    raw = row.get("drift_entries")
+    try:
+        return json.loads(raw) if isinstance(raw, str) else []
+    except ValueError:
+        return []
+
+
+def report(component_rows: list[dict], refused: list[dict]) -> dict:
+    """GET /drift's body: every entry, by component, with the counts per kind."""
+    entries = [
+        {**e, "component": row["id"], "type": row.get("type"), "environment": row.get("environment")}
+        for row in component_rows
+        for e in stored_entries(row)
+    ]
+    entries += [dict(r) for r in refused]
+    entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
+    counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}
+    return {"total": len(entries), "counts": counts, "entries": entries}

@@ -1,0 +1,235 @@
+"""The console's pages that start and carry out work: start a change (plan, then request exactly that
+plan), cancel and roll back, the audit log, and transitions (propose, execute, progress, cancel).
+
+They call the services the JSON API calls — `gate.plan` / `gate.plan_set`, `gate.apply_plan`,
+`gate.rollback`, `lifecycle.cancel`, `transitions.propose` / `execute` / `cancel`, `audit.list` — with
+the logged-in principal as the actor and requester, so every act is audited the same way.
+"""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from flask import redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from app import render
+from app.api.context import services
+from app.api.schemas import LogArgs, WhatIfRequestSchema
+from app.changes.model import ChangeRequest
+from app.changes.sets import ChangeSet
+from app.components.registry import registry
+from app.console import session
+from app.console.pages import PAGE_SIZE, _page, blp
+from app.errors import Forbidden, KarmaError, Unprocessable
+from app.transitions.status import TransitionStatus
+
+MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
+EXAMPLE = {
+    "component": "vpc/karma-dev",
+    "proposed_change": {"az_count": 3},
+    "reason": "why, in a sentence",
+    "on_blocked": "reject",
+}
+
+
+# -- start a change -----------------------------------------------------------------------------
+def parse_body(text: str) -> dict:
+    """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause."""
+    if len(text) > MAX_BODY:
+        raise Unprocessable(f"the change is over {MAX_BODY} bytes", errors={"body": ["too long"]})
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise Unprocessable("the change is neither JSON nor YAML", errors={"body": [str(exc)[:300]]}) from None
+    if not isinstance(data, dict):
+        raise Unprocessable(
+            "the change must be a mapping (component + proposed_change, or changes)", errors={"body": ["not a mapping"]}
+        )
+    return data
+
+
+def change_from(text: str) -> ChangeRequest | ChangeSet:
+    """The change (or set) in the form, validated by the API's schema, requested by who is logged in."""
+    try:
+        body = WhatIfRequestSchema().load(parse_body(text))
+    except ValidationError as exc:
+        raise Unprocessable("the change is not valid", errors=exc.normalized_messages()) from None
+    if body.pop("assume", None) is not None:
+        raise Unprocessable("what-if plans (assume) are for the API", errors={"assume": ["not here"]})
+    body.pop("idempotency_key", None)
+    me = session.principal()
+    if body.get("requested_by") not in (None, me.name):
+        raise Forbidden("requested_by must be you", cause="requested_by_mismatch")
+    body["requested_by"] = me.name
+    return ChangeSet.from_dict(body) if "changes" in body else ChangeRequest(**body)
+
+
+def _type_fields(component_id: str | None, type_name: str | None) -> tuple[dict | None, dict | None]:
+    """(the chosen component, its type described) for the form's field list; unknown → (None, None)."""
+    current = None
+    if component_id:
+        try:
+            current = services().components.get(component_id)
+            type_name = current["type"]
+        except KarmaError:
+            current = None
+    if not type_name:
+        return current, None
+    try:
+        return current, registry.get(type_name).describe()
+    except (KarmaError, KeyError):
+        return current, None
+
+
+def _example(current: dict | None) -> str:
+    if current is None:
+        return yaml.safe_dump(EXAMPLE, sort_keys=False)
+    body = {"component": current["id"], "proposed_change": {}, "reason": "", "on_blocked": "reject"}
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def _start_page(text: str | None, error: KarmaError | None = None, status: int = 200):
+    cid = (request.values.get("component") or "").strip() or None
+    current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
+    return (
+        render_template(
+            "console/start.html",
+            body=text if text is not None else _example(current),
+            current=current,
+            described=described,
+            types=sorted(t.name for t in registry.snapshot()[0]),
+            error=error,
+        ),
+        status,
+    )
+
+
+@blp.route("/start")
+def start():
+    return _start_page(None)
+
+
+def _set_picture(result: dict):
+    rows = [row for op in result.get("operations") or [] for row in op.get("impact") or []]
+    return render.from_plan({**result, "component": result["order"][0], "impact": rows})
+
+
+@blp.route("/plan", methods=["POST"])
+def plan():
+    """Plan what the form holds; show its picture, decisions and waves, and a button for exactly it."""
+    text = request.form.get("body") or ""
+    try:
+        change = change_from(text)
+        me = session.principal()
+        if isinstance(change, ChangeSet):
+            result = services().gate.plan_set(change, actor=me)
+            picture = _set_picture(result)
+        else:
+            result = services().gate.plan(change, actor=me)
+            picture = render.from_plan(result)
+    except (Unprocessable, Forbidden) as exc:
+        return _start_page(text, exc, exc.status)
+    return render_template("console/plan.html", result=result, picture=picture, body=text)
+
+
+@blp.route("/plans/apply", methods=["POST"])
+def apply_plan():
+    """Request exactly the plan shown (its signed id): 409 `plan_stale` if anything in its impact moved."""
+    result = services().gate.apply_plan(request.form.get("plan_id") or "", actor=session.principal())
+    return redirect(url_for("console.change", change_id=result["change_id"], done=result["status"]))
+
+
+@blp.route("/changes/<change_id>/cancel", methods=["POST"])
+def cancel_change(change_id):
+    me = session.principal()
+    result = services().lifecycle.cancel(change_id, me.name, actor=me)
+    return redirect(url_for("console.change", change_id=change_id, done=result.get("status", "cancelled")))
+
+
+@blp.route("/changes/<change_id>/rollback", methods=["POST"])
+def rollback(change_id):
+    me = session.principal()
+    reason = (request.form.get("reason") or "").strip()[:2000] or None
+    on_blocked = "queue" if request.form.get("on_blocked") == "queue" else "reject"
+    result = services().gate.rollback(change_id, me.name, reason, on_blocked, actor=me)
+    target = result.get("change_id") or change_id
+    return redirect(url_for("console.change", change_id=target, done=result["status"]))
+
+
+# -- the audit log ------------------------------------------------------------------------------
+LOG_FILTERS = ("component", "requested_by", "status", "since", "until")
+
+
+@blp.route("/log")
+def log():
+    raw = {k: (request.args.get(k) or "").strip() for k in LOG_FILTERS}
+    raw = {k: v for k, v in raw.items() if v}
+    for k in ("since", "until"):  # <input type="datetime-local"> sends no zone: the form says UTC
+        if k in raw and len(raw[k]) == 16:
+            raw[k] += ":00Z"
+    error, listing, page = None, {"items": [], "total": 0}, _page()
+    try:
+        args = LogArgs().load({**raw, "page": page, "page_size": PAGE_SIZE})
+        listing = services().audit.list(**args)
+    except ValidationError as exc:
+        error = exc.normalized_messages()
+    return render_template(
+        "console/log.html",
+        listing=listing,
+        filters={k: (request.args.get(k) or "").strip() for k in LOG_FILTERS},
+        error=error,
+        page=page,
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        query=raw,
+    )
+
+
+# -- transitions --------------------------------------------------------------------------------
+@blp.route("/transitions")
+def transitions():
+    status = request.args.get("status") or None
+    statuses = [s.value for s in TransitionStatus if s != TransitionStatus.PROPOSED]
+    status = status if status in statuses else None
+    listing = services().transitions.list(status=status, page=_page(), page_size=PAGE_SIZE)
+    return render_template("console/transitions.html", listing=listing, status=status, statuses=statuses)
+
+
+@blp.route("/transitions/<transition_id>")
+def transition(transition_id):
+    found = services().transitions.get(transition_id)
+    me = session.principal()
+    can_cancel = (
+        found["status"] in ("running", "waiting", "stalled")
+        and me.can("change")
+        and (me.role == "admin" or me.name == found.get("requested_by"))
+    )
+    return render_template("console/transition.html", t=found, can_cancel=can_cancel, done=request.args.get("done"))
+
+
+@blp.route("/transitions/propose", methods=["POST"])
+def propose():
+    """What would make a refused change valid: proposals verified by simulation, each with Execute."""
+    text = request.form.get("body") or ""
+    try:
+        change = change_from(text)
+    except (Unprocessable, Forbidden) as exc:
+        return _start_page(text, exc, exc.status)
+    result = services().transitions.propose(change, None, actor=session.principal())
+    return render_template("console/proposals.html", result=result, body=text)
+
+
+@blp.route("/transitions/execute", methods=["POST"])
+def execute_transition():
+    found = services().transitions.execute(request.form.get("proposal_id") or "", actor=session.principal())
+    return redirect(url_for("console.transition", transition_id=found["id"], done=found["status"]))
+
+
+@blp.route("/transitions/<transition_id>/cancel", methods=["POST"])
+def cancel_transition(transition_id):
+    found = services().transitions.cancel(transition_id, actor=session.principal())
+    return redirect(url_for("console.transition", transition_id=transition_id, done=found["status"]))

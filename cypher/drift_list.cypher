@@ -1,0 +1,15 @@
+// The drift view (GET /drift, `karma drift`, the console page): the components whose stored drift is
+// non-empty (`drifting`, indexed: the read costs what is in drift, not the graph's size) and the
+// refused files an import recorded (:Drift nodes). Nothing is recomputed here: drift is written when
+// what it concerns changes (docs/drift.md).
+CALL () {
+  MATCH (c:Component) WHERE c.drifting = true
+  WITH c ORDER BY c.id
+  RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
+}
+CALL () {
+  MATCH (d:Drift)
+  WITH d ORDER BY d.component, d.field
+  RETURN collect(d {.*}) AS refused
+}
+RETURN components, refused

@@ -1,0 +1,173 @@
+"""The console's working pages through the Flask app (issue 23): start a change (plan, then request exactly
+that plan; 409 when stale), cancel and roll back, the audit log and its filters, transitions (propose,
+execute, cancel), component search, and operators' read-only Cypher — each with its role checks."""
+
+from __future__ import annotations
+
+import re
+
+from app.console import times
+from tests.integration import test_console as console
+from tests.integration.test_console import _csrf, _login
+
+people = console.people  # the fixture: ted requester, eve approver, val viewer, ada admin
+
+DEV_SITE = "serverless-site/karma-dev"
+SUBNET = "subnet/karma-dev-private-a"
+
+
+def _text(resp) -> str:
+    return resp.get_data(as_text=True)
+
+
+def _plan(browser, body: str):
+    token = _csrf(_text(browser.get("/console/start")))
+    return browser.post("/console/plan", data={"csrf_token": token, "body": body})
+
+
+def test_plan_then_request_exactly_that_plan_then_roll_it_back(app, client, people, graph_dump):
+    ted = _login(app, people["ted"])
+    start = _text(ted.get(f"/console/start?component={DEV_SITE}"))
+    assert 'id="type-fields"' in start and "cloudfront_aliases" in start  # the type's fields, with values now
+    before = graph_dump()
+    body = f"component: {DEV_SITE}\nproposed_change:\n  cloudfront_aliases: [x.usekarma.dev]\nreason: alias\n"
+    planned = _plan(ted, body)
+    page = _text(planned)
+    assert planned.status_code == 200 and "planned, would apply: change to " + DEV_SITE in page
+    assert 'id="plan-picture"' in page and 'id="decisions"' in page and 'id="waves"' in page
+    assert graph_dump() == before  # a plan writes nothing
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', page).group(1)
+    done = ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id})
+    assert done.status_code == 302 and "done=applied" in done.headers["Location"]
+    change_id = done.headers["Location"].split("/console/changes/")[1].split("?")[0]
+    assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] == ["x.usekarma.dev"]
+    again = ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id})
+    assert again.status_code == 409 and 'id="conflict-hint"' in _text(again)  # shown plainly, nothing written
+    log = _text(ted.get(f"/console/log?component={DEV_SITE}&requested_by=ted@strall.com&status=applied"))
+    assert change_id in log
+    affected = client.get("/log?component=route53-zone/karma-dev").get_json()["items"]  # reached, not touched
+    assert change_id in [e.get("change_id") for e in affected]
+    change = _text(ted.get(f"/console/changes/{change_id}"))
+    assert 'id="rollback"' in change
+    rolled = ted.post(f"/console/changes/{change_id}/rollback", data={"csrf_token": _csrf(change), "reason": "undo"})
+    assert rolled.status_code == 302 and "done=applied" in rolled.headers["Location"]
+    assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] != ["x.usekarma.dev"]
+    viewer = _login(app, people["val"])
+    assert 'id="rollback"' not in _text(viewer.get(f"/console/changes/{change_id}"))
+    assert viewer.get("/console/start").status_code == 403
+    refused = viewer.post(f"/console/changes/{change_id}/rollback", data={"csrf_token": _csrf(change)})
+    assert refused.status_code == 403
+
+
+def test_a_bad_change_is_a_plain_422_on_the_form(app, people, graph_dump):
+    ted = _login(app, people["ted"])
+    before = graph_dump()
+    for body, expect in [
+        ("component: [unclosed", "neither JSON nor YAML"),
+        ("- a list", "must be a mapping"),
+        ('{"component": "vpc/karma-dev", "proposed_change": {"az_count": "three"}}', "az_count"),
+        ('{"component": "vpc/nope", "proposed_change": {"a": 1}}', "not found"),
+    ]:
+        resp = _plan(ted, body)
+        assert resp.status_code in (404, 422), (body, resp.status_code)
+        assert expect in _text(resp), body
+    assert graph_dump() == before
+
+
+def test_a_set_plans_and_requests_from_the_form(app, client, people):
+    ted = _login(app, people["ted"])
+    body = (
+        '{"changes": [{"op": "update", "component": "' + DEV_SITE + '", '
+        '"proposed_change": {"cloudfront_aliases": ["y.usekarma.dev"]}}], "reason": "a set of one"}'
+    )
+    page = _text(_plan(ted, body))
+    assert 'id="operations"' in page and "planned, would apply" in page
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', page).group(1)
+    done = ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id})
+    assert done.status_code == 302 and "done=applied" in done.headers["Location"]
+    assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] == ["y.usekarma.dev"]
+
+
+def test_transitions_propose_execute_list_and_cancel(app, client, people):
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
+    assert 'id="execute-0"' in proposals and "wait" in proposals
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    assert done.status_code == 302 and "done=waiting" in done.headers["Location"]
+    tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+    listing = _text(ted.get("/console/transitions"))
+    assert tid in listing and 'name="karma-refresh"' in listing
+    detail = _text(ted.get(f"/console/transitions/{tid}"))
+    assert 'id="steps"' in detail and "s-waiting" in detail and 'id="cancel-transition"' in detail
+    eve = _login(app, people["eve"])
+    assert 'id="cancel-transition"' not in _text(eve.get(f"/console/transitions/{tid}"))
+    assert eve.post(f"/console/transitions/{tid}/cancel", data={"csrf_token": token}).status_code == 403
+    cancelled = ted.post(f"/console/transitions/{tid}/cancel", data={"csrf_token": token})
+    assert cancelled.status_code == 302 and client.get(f"/transitions/{tid}").get_json()["status"] == "cancelled"
+
+
+def test_log_filters_and_component_search(app, client, people):
+    val = _login(app, people["val"])
+    val.post("/console/changes/chg-nope/approve", data={})  # a refusal: one audit entry, kind security
+    assert "no entries" not in _text(val.get("/console/log?status=forbidden&requested_by=val@usekarma.dev"))
+    bad = _text(val.get("/console/log?since=yesterday"))
+    assert 'id="log-error"' in bad and "since" in bad
+    assert "no entries" in _text(val.get("/console/log?since=2999-01-01T00:00"))
+    found = _text(val.get("/console/components?name=BASTION"))
+    assert "ec2-instance/karma-dev-bastion" in found and "vpc/karma-dev" not in found.split('id="components"')[1]
+    assert client.get("/components?name=bastion").get_json()["total"] >= 1
+
+
+def _not_audit(dump: dict) -> list:
+    return [n for n in dump["nodes"] if "AuditEntry" not in n["labels"]]
+
+
+def test_operator_cypher_library_adhoc_admin_only_writes_refused_and_audited(app, client, people, graph_dump):
+    val = _login(app, people["val"])
+    page = _text(val.get("/console/cypher"))
+    assert "ops_running_instances_behind_subnet" in page and 'id="adhoc-admin-only"' in page
+    ran = val.post(
+        "/console/cypher",
+        data={"csrf_token": _csrf(page), "name": "ops_unpublished_runtime"},
+    )
+    assert ran.status_code == 200 and 'id="answer"' in _text(ran)
+    withp = val.post(
+        "/console/cypher",
+        data={"csrf_token": _csrf(page), "name": "ops_running_instances_behind_subnet", "param.id": f"'{SUBNET}'"},
+    )
+    assert "ec2-instance/karma-dev-bastion" in _text(withp) and 'id="answer-picture"' in _text(withp)
+    adhoc = {"csrf_token": _csrf(page), "mode": "adhoc", "text": "MATCH (s:Subscription) RETURN s"}
+    assert val.post("/console/cypher", data=adhoc).status_code == 403
+    ada = _login(app, people["ada"])
+    token = _csrf(_text(ada.get("/console/cypher")))
+    before = _not_audit(graph_dump())
+    for text in ["MATCH (c:Component) SET c.x = 1", "CALL dbms.components()", "create (n:Evil)"]:
+        refused = ada.post("/console/cypher", data={"csrf_token": token, "mode": "adhoc", "text": text})
+        assert refused.status_code == 422 and "this page only reads" in _text(refused), text
+    sneaky = "MATCH (c:Component) CALL (c) { WITH c WHERE false RETURN 1 AS x } RETURN c.id AS `set`, 'CREATE' AS w"
+    ok = ada.post("/console/cypher", data={"csrf_token": token, "mode": "adhoc", "text": sneaky})
+    assert ok.status_code == 200, _text(ok)[:2000]  # words in names and strings are not clauses
+    big = ada.post(
+        "/console/cypher",
+        data={"csrf_token": token, "mode": "adhoc", "text": "UNWIND range(1, $n) AS i RETURN i", "params": "n => 5000"},
+    )
+    assert 'id="truncated"' in _text(big)
+    assert _not_audit(graph_dump()) == before  # only audit entries were written
+    audited = client.get("/log?requested_by=ada@usekarma.dev").get_json()["items"]
+    assert {e["status"] for e in audited if e["kind"] == "query"} == {"ok", "refused"}
+    assert any(
+        e.get("query_name") == "ops_unpublished_runtime" for e in client.get("/log?status=ok").get_json()["items"]
+    )
+
+
+def test_times_are_utc_and_relative():
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 5, 17, 6, 1, tzinfo=UTC)
+    html = times.html("2026-12-05T17:03:01.123456789Z", now)
+    assert 'datetime="2026-12-05T17:03:01.123Z"' in html and '17:03:01 UTC · <span class="ago">3 min ago' in html
+    assert times.ago(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), now) == "2 h ago"
+    assert times.html(None) == '<span class="muted">–</span>'

@@ -1,0 +1,131 @@
+"""Docs run: every shell block in README.md and docs/*.md is executed, in order, one bash session per
+file, against one gunicorn serving the freshly seeded karma world — as a reader pastes them beside
+`make run`. A command that fails when pasted fails here, naming the file and the line of its block.
+
+- Blocks fenced ```sh / ```bash / ```shell run as written; in a ```console block the `$ ` lines run.
+- A block right after `<!-- docs-test: skip (why) -->` is not run (the servers themselves, hour-long
+  benchmarks, other hosts); say why, and keep them few.
+- The only rewrite: the docs' address (http://127.0.0.1:8000, localhost:8000) becomes the test server's.
+- Each file runs in a scratch directory that links the repository's files (so `.venv/bin/activate`,
+  `tests/fixtures/…`, `rules/` are there) with its own `.karma/admin-token`; a docs/ page starts with
+  the venv activated (the README's first step), the README itself does that step.
+- A failing command stops its file: its exit code, except 2 and 3 from `karma` (rejected / waiting:
+  answers, not failures), and `curl --fail-with-body` turns an HTTP error into one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.settings import REPO_ROOT
+
+FENCE = re.compile(r"^```(sh|bash|shell|console)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+SKIP = re.compile(r"<!--\s*docs-test:\s*skip\s*\(([^)]+)\)\s*-->\s*$")
+PAGES = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def blocks(path: Path) -> list[tuple[int, str | None, str]]:
+    """(line, skip reason or None, commands) for each shell block of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    out = []
+    for match in FENCE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        skip = SKIP.search(before)
+        body = match.group(2)
+        if match.group(1) == "console":
+            body = "\n".join(ln[2:] for ln in body.splitlines() if ln.startswith("$ ")) + "\n"
+        out.append((line, skip.group(1) if skip else None, body))
+    return out
+
+
+def script(path: Path, url: str) -> str:
+    host = url.split("://", 1)[1]
+    parts = [
+        "set -o pipefail",
+        # a command's failure stops the file, naming it; `karma`'s 2 and 3 are answers (rejected, waiting)
+        'on_err() { rc=$?; case "$BASH_COMMAND" in *karma\\ *) [ $rc -eq 2 ] || [ $rc -eq 3 ] && return 0;; esac; '
+        'echo "@@failed ($rc): $BASH_COMMAND"; exit $rc; }',
+        "trap on_err ERR",
+    ]
+    if path.name != "README.md":
+        parts.append("source .venv/bin/activate")
+    for line, skip, body in blocks(path):
+        if skip:
+            continue
+        body = body.replace("http://127.0.0.1:8000", url).replace("localhost:8000", host)
+        parts += [f"echo '@@block {path.name}:{line}'", body]
+    return "\n".join(parts) + "\n"
+
+
+def scratch(tmp: Path) -> Path:
+    """A directory that looks like the repository (links) but has its own .karma/."""
+    for entry in REPO_ROOT.iterdir():
+        if entry.name not in (".karma", ".git"):
+            (tmp / entry.name).symlink_to(entry)
+    (tmp / ".karma").mkdir()
+    return tmp
+
+
+def test_every_skip_says_why_and_skips_are_few():
+    skipped = [(p.name, line, why) for p in PAGES for line, why, _ in blocks(p) if why]
+    assert all(why.strip() for _, _, why in skipped)
+    assert len(skipped) <= 12, skipped  # few: a block that cannot run is the exception
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if any(not skip for _, skip, _ in blocks(p))], ids=lambda p: p.name)
+def test_the_shell_blocks_run(page, world, gunicorn_url, service_env, tmp_path):
+    from app.security.tokens import TokenService
+
+    cwd = scratch(tmp_path)
+    (cwd / ".karma" / "admin-token").write_text(TokenService(world).create("docs@usekarma.dev", "admin")[0] + "\n")
+    env = {k: v for k, v in service_env.items() if k not in ("KARMA_TOKEN", "VIRTUAL_ENV")}
+    env.update(
+        KARMA_URL=gunicorn_url,
+        KARMA_HANDLES_FILE=str(tmp_path / "handles.json"),
+        KARMA_ADMIN_TOKEN_FILE=str(cwd / ".karma" / "admin-token"),
+        PATH=os.defpath if "PATH" not in env else env["PATH"].replace(str(REPO_ROOT / ".venv" / "bin") + ":", ""),
+    )
+    run = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", script(page, gunicorn_url)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    where = [ln for ln in run.stdout.splitlines() if ln.startswith("@@block")]
+    assert run.returncode == 0, (
+        f"{where[-1] if where else page.name}: a command failed\n--- stdout (tail)\n{run.stdout[-3000:]}"
+        f"\n--- stderr (tail)\n{run.stderr[-3000:]}"
+    )
+
+
+def test_a_failing_command_fails_its_file_and_karmas_answers_do_not(tmp_path):
+    """The harness itself: a pasted command that fails stops the file; `karma` exit 2/3 are answers."""
+    page = tmp_path / "page.md"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "karma").write_text('#!/bin/sh\nexit "$1"\n')
+    (fake / "karma").chmod(0o755)
+    page.write_text("```sh\nkarma 3\nkarma 2; echo answered\n```\n\n```sh\nfalse\necho never\n```\n")
+    run = subprocess.run(
+        [
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-c",
+            script(page, "http://127.0.0.1:9").replace("source .venv/bin/activate", ""),
+        ],
+        env={"PATH": f"{fake}:{os.defpath}"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 1 and "answered" in run.stdout and "never" not in run.stdout
+    assert "@@failed (1): false" in run.stdout

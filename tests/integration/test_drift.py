@@ -1,0 +1,260 @@
+"""Drift on the real Neo4j (issue 22): the real usekarma/aws-config snapshot, drift included, imported as
+a new user would (types inferred from its schemas, `--partial`), gives exactly the drift report kept in
+tests/fixtures/aws-config-drift.json; runtime drift follows runtime reports and changes through the
+gate; rules read it; a refused import is audited and says what --partial would load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app import importing
+from app.components import registry
+from app.security.tokens import TokenService
+from app.settings import REPO_ROOT
+from tests.conftest import dump, wipe
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+AWS_CONFIG = FIXTURES / "aws-config"
+EXPECTED = json.loads((FIXTURES / "aws-config-drift.json").read_text())
+FIELDS = ("kind", "file", "component", "field", "rule", "message")
+
+
+@pytest.fixture(autouse=True)
+def restore_types():
+    saved = registry.snapshot()
+    yield
+    registry.replace(*saved)
+
+
+def post(client, path, body):
+    resp = client.post(path, json=body)
+    return resp.status_code, resp.get_json()
+
+
+def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift(make_app, driver, empty_graph):
+    wipe(driver)  # make_app seeds the karma world first
+    registry.load(AWS_CONFIG)  # a bare repository: every type inferred from schemas/
+    result = importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    assert len(result["components"]) == EXPECTED["loaded_with_partial"]
+    assert result["drift_recorded"] == len(EXPECTED["drift"])
+    refused = {e["component"] for e in EXPECTED["drift"]}
+    assert not refused & set(result["components"])
+    # one audited transaction: the audit entry names what loaded and which files were refused
+    entry = empty_graph.log_get(result["log_entry_id"])
+    assert (
+        entry["kind"] == "import"
+        and entry["status"] == "imported"
+        and sorted(entry["affected"]) == sorted(result["components"])
+    )
+    assert entry["request"]["refused"] == sorted({e["file"] for e in EXPECTED["drift"]})
+    # the nested-path reference and the by-value one are edges like any other
+    impact = empty_graph.impact("route53-zone/usekarma-dev")
+    assert "serverless-api/karma-api" in {r["id"] for r in impact["impacted"]}
+    # GET /drift: exactly the expected report, values never echoed
+    app = make_app(types_dir=AWS_CONFIG)
+    client = app.test_client()
+    body = client.get("/drift").get_json()
+    got = [{k: e[k] for k in FIELDS} for e in body["entries"]]
+    assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
+    assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0}
+    text = json.dumps(body)
+    assert "use-karma-dev-sg-msk-srvless" not in text and "usekarma-dev-sg-default" not in text
+    assert client.get("/drift?kind=reference").get_json()["total"] == 5
+    assert client.get("/drift?kind=nope").status_code == 422
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
+    page = browser.get("/console/drift")
+    assert page.status_code == 200 and b"iac/prod/grafana/usekarma-dev/config.json" in page.data
+    assert page.data.count(b'data-kind="reference"') == 5
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'karma_drift_components{kind="contract",source="refused_file"} 2.0' in metrics
+
+
+def test_without_partial_the_real_snapshot_is_refused_whole_audited_and_says_what_partial_would_load(
+    empty_graph,
+):
+    registry.load(AWS_CONFIG)
+    before = dump(empty_graph)
+    with pytest.raises(importing.ImportError_) as info:
+        importing.import_into(empty_graph, None, AWS_CONFIG, identity="cli:tester")
+    assert info.value.errors[-1] == (
+        f"{EXPECTED['loaded_with_partial']} of {EXPECTED['configs']} configs would load with --partial"
+    )
+    assert "iac/prod/vpc/usekarma-dev/config.json: config.default_sg_name: Unknown field." in info.value.errors[-2]
+    assert empty_graph.component_count() == 0
+    log = empty_graph.log_list(
+        status="refused", component=None, requested_by="cli:tester", since=None, until=None, limit=10, skip=0
+    )
+    assert any(e["kind"] == "import" and e["requested_by"] == "cli:tester" for e in log["items"]), log
+    assert dump(empty_graph)["nodes"] != before["nodes"]  # the audit entry, nothing else
+
+
+RULES = """
+rules:
+  - id: no-change-in-runtime-drift-without-approval
+    description: A component whose deploy reported something its config does not say waits for an approver.
+    effect: require_approval
+    approver_role: approver
+    when:
+      change: {drift: {contains: runtime}}
+    message: "{change.component} is in runtime drift"
+  - id: no-change-reaching-runtime-drift
+    description: A change must not reach a component in runtime drift.
+    effect: reject
+    when:
+      impacted: {drift: {contains: runtime}}
+    message: "{impacted.id} is in runtime drift"
+"""
+
+
+def runtime_of(client, cid):
+    return client.get(f"/components/{cid}").get_json()["runtime"]
+
+
+def report(client, cid, runtime):
+    resp = client.put(f"/components/{cid}/runtime", json={"runtime": runtime})
+    assert resp.status_code == 200, resp.get_json()
+
+
+def test_runtime_drift_follows_reports_and_changes_and_rules_read_it(make_app, tmp_path):
+    (tmp_path / "drift.yaml").write_text(RULES)
+    client = make_app(rules_dir=tmp_path).test_client()
+    vpc, subnet = "vpc/karma-dev", "subnet/karma-dev-private-a"
+    runtime = runtime_of(client, vpc)
+    assert client.get("/drift").get_json()["total"] == 0  # the seeded world is consistent
+    report(client, vpc, {**runtime, "vpc_cidr": "10.99.0.0/16"})
+    body = client.get("/drift").get_json()
+    assert [{k: e[k] for k in ("kind", "component", "field", "rule")} for e in body["entries"]] == [
+        {
+            "kind": "runtime",
+            "component": vpc,
+            "field": "runtime.vpc_cidr",
+            "rule": "runtime_matches: vpc_cidr = config.cidr",
+        }
+    ]
+    assert "10.99.0.0" not in json.dumps(body)
+    change = {"component": vpc, "requested_by": "ted@strall.com", "proposed_change": {"az_count": 3}}
+    code, out = post(client, "/request-change", change)
+    assert code == 200 and out["status"] == "pending_approval", out
+    assert [d["rule_id"] for d in out["decisions"]] == ["no-change-in-runtime-drift-without-approval"]
+    # a report that agrees again ends it: the same change applies, in the same commit drift stays gone
+    report(client, vpc, runtime)
+    assert client.get("/drift").get_json()["total"] == 0
+    code, out = post(client, "/request-change", change)
+    assert code == 200 and out["status"] == "applied", out
+    # a subnet in runtime drift: a change reaching it (impacted.drift) is rejected
+    report(client, subnet, {**runtime_of(client, subnet), "cidr_block": "10.42.99.0/24"})
+    code, out = post(client, "/request-change", {**change, "proposed_change": {"az_count": 2}})
+    assert code == 200 and out["status"] == "rejected", out
+    assert {d["rule_id"] for d in out["decisions"]} == {"no-change-reaching-runtime-drift"}
+    assert client.get("/drift").get_json()["counts"]["runtime"] == 1  # the subnet's, until it is fixed
+
+
+def test_a_change_that_makes_the_config_say_what_was_deployed_ends_runtime_drift_in_its_commit(client):
+    cluster = "ecs-cluster/karma-dev"
+    report(client, cluster, {**runtime_of(client, cluster), "cluster_name": "karma-dev-2"})
+    assert [e["field"] for e in client.get("/drift").get_json()["entries"]] == ["runtime.cluster_name"]
+    change = {
+        "component": cluster,
+        "requested_by": "ted@strall.com",
+        "proposed_change": {"cluster_name": "karma-dev-2"},
+    }
+    code, out = post(client, "/request-change", change)
+    assert code == 200 and out["status"] == "applied", out
+    assert client.get("/drift").get_json()["total"] == 0
+    # and a change that makes them disagree again is runtime drift from its own commit on
+    code, out = post(client, "/request-change", {**change, "proposed_change": {"cluster_name": "karma-dev-3"}})
+    assert code == 200 and out["status"] == "applied", out
+    assert [e["component"] for e in client.get("/drift").get_json()["entries"]] == [cluster]
+
+
+def test_the_rules_read_drift(world):
+    from app.changes.facts import impacted_row, rule_facts
+
+    node = {"id": "vpc/x", "type": "vpc", "environment": "dev", "version": 1, "drift": ["runtime"]}
+    row = impacted_row(node, depth=1, path=["a", "vpc/x"], edge_kinds=["depends_on"], path_types=[], via=[])
+    assert row["drift"] == ["runtime"]
+    comp = {**node, "nickname": "x", "config": {}, "runtime": {}}
+    facts = rule_facts(
+        component=comp, seen_config={}, diff=[], requested_by="t", reason=None, on_blocked="reject", impacted=[],
+        siblings=[],
+    )  # fmt: skip
+    assert facts[0]["change"]["drift"] == ["runtime"]
+
+
+def karma_cli(env, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180
+    )
+
+
+def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service_env, empty_graph, tmp_path):
+    import shutil
+
+    repo = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, repo)
+    run = karma_cli(service_env, "types", "infer", str(repo))
+    assert run.returncode == 0, run.stderr
+    assert (
+        "functions.*.vpc_nickname → vpc" in run.stdout
+        and "route53_zone_name → route53-zone (by value: confirm)" in run.stdout
+    )
+    lam = (repo / "schemas" / "lambda.yaml").read_text()
+    assert "key: functions.*.vpc_nickname" in lam and "inferred: convention" in lam
+    env = {**service_env, "KARMA_TYPES_DIR": str(repo / "schemas")}
+    assert karma_cli(env, "types", "validate").returncode == 0
+    refused = karma_cli(env, "import", str(repo))
+    assert refused.returncode == 1 and "17 of 21 configs would load with --partial" in refused.stderr
+    assert empty_graph.component_count() == 0
+    run = karma_cli(env, "import", str(repo), "--partial", "--json")
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)["components"]) == EXPECTED["loaded_with_partial"]
+    run = karma_cli(env, "drift", "--json")
+    assert run.returncode == 1  # there is drift
+    got = [{k: e[k] for k in FIELDS} for e in json.loads(run.stdout)["entries"]]
+    assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
+    text = karma_cli(env, "drift", "--kind", "reference").stdout
+    assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in text
+
+
+def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
+    import os
+    import re
+    import subprocess
+
+    text = (REPO_ROOT / "docs" / "drift.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
+    env = {**service_env, "PATH": f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(
+        ["bash", "-e", "-c", block], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "functions.*.vpc_nickname → vpc" in run.stdout
+    assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in run.stdout
+    assert "there is drift (exit status 1)" in run.stdout
+    assert empty_graph.component_count() == EXPECTED["loaded_with_partial"]
+
+
+def test_a_types_reload_recomputes_the_drift_of_the_changed_types(make_app, tmp_path):
+    import shutil
+
+    types = tmp_path / "types"
+    shutil.copytree(REPO_ROOT / "types", types)
+    schema = json.loads((types / "vpc.schema.json").read_text())
+    schema["required"] = ["cidr", "nat_mode"]
+    schema["properties"]["nat_mode"] = {"enum": ["single", "per-az"]}
+    (types / "vpc.schema.json").write_text(json.dumps(schema))
+    client = make_app().test_client()  # the first start records the built-in types as the baseline
+    assert client.get("/drift").get_json()["total"] == 0
+    client = make_app(types_dir=types).test_client()  # vpc changed: its components are checked and stored
+    body = client.get("/drift").get_json()
+    vpcs = sorted({e["component"] for e in body["entries"]})
+    assert vpcs and all(v.startswith("vpc/") for v in vpcs) and body["counts"]["contract"] == len(vpcs)
+    assert {(e["field"], e["rule"]) for e in body["entries"]} == {("config.nat_mode", "vpc.schema: required")}
+    client = make_app().test_client()  # back to the built-in types: the drift they concern is gone
+    assert client.get("/drift").get_json()["total"] == 0

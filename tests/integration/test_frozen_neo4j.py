@@ -1,0 +1,107 @@
+"""A frozen Neo4j (SIGSTOP: connections accepted, nothing answered) does not freeze the API (issue 26).
+
+The project's own test Neo4j is stopped with SIGSTOP while gunicorn serves; it is always continued
+(SIGCONT) in the `finally`. Asserted: /healthz and what needs no database keep answering; the requests
+caught waiting on the database are let go with a JSON 503 long before their deadline (45 s here, so a
+503 within the liveness bound is the stall watchdog's doing, not the deadline's); later requests get
+503 + Retry-After at once; /readyz says unavailable; after SIGCONT the API recovers by itself.
+Bounds are liveness bounds with wide margins (the machine is shared)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.integration.servers import gunicorn, wait_for
+
+LIVE = 20.0  # seconds: far below the 45 s request deadline a stuck wait would otherwise run to
+
+
+@pytest.fixture
+def local_neo4j(neo4j_target):
+    if neo4j_target.source != "local":
+        pytest.skip("freezes the project's own local test Neo4j only")
+    from karma_tools import neo4j_local
+
+    return neo4j_local
+
+
+def timed(url: str, **kw) -> tuple[requests.Response | None, float]:
+    started = time.monotonic()
+    try:
+        resp = requests.get(url, timeout=60, **kw)
+    except requests.RequestException:
+        resp = None
+    return resp, time.monotonic() - started
+
+
+def assert_fast_503(resp, elapsed: float) -> None:
+    assert resp is not None, "never answered"
+    assert resp.status_code == 503, (resp.status_code, resp.text[:300])
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert resp.json()["cause"] in ("database_unavailable", "outcome_unknown"), resp.json()
+    assert elapsed < LIVE, elapsed
+
+
+def test_frozen_neo4j_answers_503_fast_and_recovers(local_neo4j, world, service_env, auth_headers, tmp_path):
+    env = {
+        **service_env,
+        "KARMA_NEO4J_STALL_AFTER": "1",
+        "KARMA_REQUEST_DEADLINE": "45",
+        "KARMA_WORKER_TIMEOUT": "60",
+    }
+    server = gunicorn(env, workers=2, log=tmp_path / "gunicorn.log")
+    pid = local_neo4j.read_pid(local_neo4j.load_settings())
+    components = f"{server.url}/components?page_size=5"
+    try:
+        server.wait_ready(90)
+        for _ in range(6):  # both workers have met the database and cached the token
+            assert requests.get(components, headers=auth_headers, timeout=30).status_code == 200
+        os.kill(pid, signal.SIGSTOP)
+        caught: list[tuple] = []
+        threads = [
+            threading.Thread(target=lambda: caught.append(timed(components, headers=auth_headers)), daemon=True)
+            for _ in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        healthz = []
+        for _ in range(15):  # bounded: /healthz while the database-bound requests are stuck
+            resp, elapsed = timed(f"{server.url}/healthz")
+            assert resp is not None and resp.status_code == 200, "never answered"
+            healthz.append(elapsed)
+            time.sleep(0.2)
+        resp, _ = timed(f"{server.url}/openapi.json")
+        assert resp is not None and resp.status_code == 200  # needs no database: served
+        for thread in threads:
+            thread.join(timeout=LIVE * 2)
+        assert len(caught) == 6, "a request waiting on the frozen database never answered"
+        for resp, elapsed in caught:
+            assert_fast_503(resp, elapsed)
+        later = [timed(components, headers=auth_headers) for _ in range(6)]
+        for resp, elapsed in later:
+            assert_fast_503(resp, elapsed)
+        ready, elapsed = timed(f"{server.url}/readyz")
+        assert ready is not None and ready.status_code == 503 and elapsed < LIVE
+        print(
+            f"/healthz slowest {max(healthz):.3f} s; caught requests answered in "
+            f"{max(e for _, e in caught):.2f} s; later 503s slowest {max(e for _, e in later):.3f} s"
+        )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    try:
+        server.wait_ready(60)  # recovers by itself
+        resp = wait_for(
+            lambda: (r := requests.get(components, headers=auth_headers, timeout=30)).status_code == 200 and r,
+            60,
+            what="reads after SIGCONT",
+        )
+        assert resp.json()["items"]
+    finally:
+        server.stop()

@@ -1,0 +1,155 @@
+"""Slow or stuck peers do not take the API down (issue 26), on the real server (gunicorn, 127.0.0.1):
+
+- six clients trickling a /plan body, and one trickling its headers: /healthz and authenticated reads keep
+  answering, and the trickling clients are cut with a JSON 408 (or a closed connection) within the client
+  timeout;
+- the malformed requests gunicorn answers itself are JSON 4xx naming the cause, and write nothing.
+
+Time bounds are liveness bounds with wide margins: a test fails on "never answered", not on a target."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.integration.servers import gunicorn, wait_for
+
+SLOW = 6
+LIVE = 10.0  # seconds: an answer at all (the failure being fixed was 62 s, or never)
+
+
+def raw(url: str, data: bytes, timeout: float = 15) -> bytes:
+    """Send `data` as is and read the whole answer (the server closes after a protocol error)."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_answer(sock)
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    chunks: list[bytes] = []
+    while not _complete(b"".join(chunks)):
+        try:
+            chunk = sock.recv(65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _complete(answer: bytes) -> bool:
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def parse(answer: bytes) -> tuple[int, dict, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)}
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+@pytest.fixture(scope="module")
+def server(service_env, repo, tmp_path_factory):
+    env = {**service_env, "KARMA_CLIENT_TIMEOUT": "4", "KARMA_THREADS": "8"}
+    server = gunicorn(env, workers=2, log=tmp_path_factory.mktemp("gunicorn") / "stderr.log")
+    try:
+        server.wait_ready(90)
+        yield server
+    finally:
+        server.stop()
+
+
+MALFORMED = {
+    "negative_content_length": b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    "non_ascii_path": b"GET /components/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    "long_url": b"GET /components?" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "long_header": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n",
+    "chunked_and_length": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
+    before = graph_dump()
+    status, headers, body = parse(raw(server.url, MALFORMED[name]))
+    assert 400 <= status < 500, (status, body)
+    assert headers["content-type"].startswith("application/json")
+    assert body["code"] == status and body["message"] and body["cause"], body
+    expected = {"long_url": 414, "long_header": 431}
+    if name in expected:
+        assert status == expected[name], body
+    assert graph_dump() == before
+    assert server.answers("/healthz")
+
+
+class Trickle:
+    """A client sending its request one byte per `step` seconds (bounded: `limit` bytes), recording what
+    the server answered and when."""
+
+    def __init__(self, url: str, head: bytes, body_bytes: int, *, step: float = 1.0, limit: int = 30):
+        host, port = url.rsplit("/", 1)[-1].split(":")
+        self.addr, self.head, self.body_bytes, self.step, self.limit = (host, int(port)), head, body_bytes, step, limit
+        self.answer: bytes | None = None
+        self.seconds: float | None = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        started = time.monotonic()
+        with socket.create_connection(self.addr, timeout=LIVE * 3) as sock:
+            try:
+                sock.sendall(self.head)
+                for _ in range(self.limit):
+                    sock.sendall(b" ")
+                    if select.select([sock], [], [], self.step)[0]:
+                        break  # the server answered (or closed): stop sending
+            except OSError:  # the server gave up on us: fine, read what it said
+                pass
+            self.answer = read_answer(sock)
+        self.seconds = time.monotonic() - started
+
+
+def test_slow_clients_do_not_take_the_api_down(server, auth_headers):
+    body_head = (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+        + f"Authorization: {auth_headers['Authorization']}\r\n\r\n".encode()
+    )
+    clients = [Trickle(server.url, body_head, 1000) for _ in range(SLOW)]
+    clients.append(Trickle(server.url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", 0, step=2.0, limit=15))
+    for client in clients:
+        client.thread.start()
+    time.sleep(1.0)  # let them all be connected and trickling
+    slowest = 0.0
+    for _ in range(10):  # bounded: ten rounds while they trickle
+        started = time.monotonic()
+        assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+        resp = requests.get(f"{server.url}/components?page_size=5", headers=auth_headers, timeout=LIVE)
+        assert resp.status_code == 200, resp.text[:300]
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.3)
+    print(f"slowest /healthz + read while {SLOW} clients trickle: {slowest:.3f} s")
+    for client in clients:
+        client.thread.join(timeout=LIVE * 4)
+        assert not client.thread.is_alive(), "a trickling client was never let go"
+    for client in clients[:SLOW]:  # the body tricklers: a JSON 408 within the client timeout (4 s) + margin
+        status, headers, body = parse(client.answer)
+        assert status == 408 and body["cause"] == "request_timeout", body
+        assert client.seconds < 4 + LIVE, client.seconds
+    header_trickler = clients[-1]  # cut (connection closed) long before its 30 s of bytes
+    assert header_trickler.seconds < 4 + LIVE, header_trickler.seconds
+    assert wait_for(lambda: server.answers("/healthz"), LIVE, what="/healthz after the slow clients")

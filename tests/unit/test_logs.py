@@ -1,0 +1,53 @@
+"""One log format: every line (gunicorn's access lines included) has a timestamp and a level."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import logging
+from types import SimpleNamespace
+
+from app import logs
+
+
+def test_json_and_text_lines_carry_time_and_level(monkeypatch):
+    record = logging.makeLogRecord({"name": "karma.worker", "levelname": "INFO", "msg": "queue pass", "moved": 1})
+    line = json.loads(logs.JsonFormatter().format(record))
+    assert line["ts"].endswith("Z") and line["level"] == "info" and line["event"] == "queue pass"
+    assert line["moved"] == 1
+    text = logs.TextFormatter().format(record)
+    assert text.split()[1] == "INFO" and "queue pass" in text and "moved=1" in text
+    monkeypatch.setenv("KARMA_LOG_FORMAT", "json")
+    assert isinstance(logs.formatter(), logs.JsonFormatter)
+    monkeypatch.setenv("KARMA_LOG_FORMAT", "text")
+    assert isinstance(logs.formatter(), logs.TextFormatter)
+
+
+def test_gunicorn_access_lines_are_structured(monkeypatch):
+    monkeypatch.setenv("KARMA_LOG_FORMAT", "json")
+    from gunicorn.config import Config
+
+    from app.gunicorn_conf import KarmaLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = KarmaLogger(cfg)
+    stream = io.StringIO()
+    for handler in logger.access_log.handlers:
+        handler.setStream(stream)
+    resp = SimpleNamespace(
+        status="403 FORBIDDEN",
+        headers=[("X-Request-Id", "req-1"), ("X-Karma-Refused", "role_not_allowed for val (token tok-1)")],
+    )
+    req = SimpleNamespace(method="POST", path="/request-change")
+    logger.access(resp, req, {}, datetime.timedelta(milliseconds=12))
+    line = json.loads(stream.getvalue())
+    assert line["level"] == "info" and line["ts"].endswith("Z") and line["event"] == "http"
+    assert (line["method"], line["path"], line["status"], line["request_id"]) == (
+        "POST",
+        "/request-change",
+        403,
+        "req-1",
+    )
+    assert line["refused"] == "role_not_allowed for val (token tok-1)"  # why and for whom
