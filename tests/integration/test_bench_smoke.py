@@ -133,3 +133,13 @@ def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench
     assert history["distinct"] == 4 and history["entries"] == 30, history
     replayed = authoring.replay(repo, harness.REPO_ROOT / "rules")
     assert replayed["entries"] >= 30 and replayed["errors"] == 0 and replayed["changed"] == 0, replayed
+
+
+def test_rules_coverage_and_differential_figures(bench_world, repo, tmp_path):
+    """Issue 20's figures: coverage of a generated rule set on the bench world, a few corpus examples."""
+    big = bench_rules.write(tmp_path / "rules", 40)
+    figures = bench_rules.coverage(repo, big, harness.REPO_ROOT / "types")
+    assert figures["rules"] == 40 and figures["components"] > 0 and figures["cases"] == 0, figures
+    assert figures["wall_s"] >= figures["query_s"] > 0
+    corpus = bench_rules.differential(3)
+    assert corpus["cases"] > 0 and corpus["disagreements"] == 0 and corpus["cases_per_second"] > 0, corpus
