@@ -38,11 +38,28 @@ def restore_types():
     registry.replace(*saved)
 
 
+def contract_tree(tree):
+    """The real aws-config snapshot brought to its contract, as a tree whose every config loads: the
+    config store is tested here, not drift (the real snapshot's drift is tests/integration/test_drift.py's).
+    The edits are the ones the repository's own drift asks for (tests/fixtures/aws-config-drift.json),
+    plus the OpenAPI specs' published runtime (tests/fixtures/aws-config-published) and without the two
+    types Karma has no declaration for in aws-config-types (grafana, iot-digital-twin)."""
+    shutil.copytree(AWS_CONFIG, tree)
+    shutil.copytree(AWS_CONFIG.parent / "aws-config-published" / "iac", tree / "iac", dirs_exist_ok=True)
+    shutil.rmtree(tree / "iac/prod/grafana")
+    shutil.rmtree(tree / "iac/dev/iot-digital-twin")
+    vpc = tree / "iac/prod/vpc/usekarma-dev/config.json"
+    vpc.write_text(json.dumps({k: v for k, v in json.loads(vpc.read_text()).items() if k != "default_sg_name"}))
+    ch = tree / "iac/prod/clickhouse/usekarma-dev/config.json"
+    config = {k: v for k, v in json.loads(ch.read_text()).items() if not k.startswith("msk_")}
+    ch.write_text(json.dumps(config | {"cognito_sso_nickname": "usekarma-dev"}, indent=2))
+    return tree
+
+
 @pytest.fixture
 def store(tmp_path):
     """A git clone-like work tree holding the aws-config tree, one initial commit."""
-    tree = tmp_path / "aws-config"
-    shutil.copytree(AWS_CONFIG, tree)
+    tree = contract_tree(tmp_path / "aws-config")
     git(tree, "init", "-q", "-b", "main")
     git(tree, "add", "-A")
     git(tree, "-c", "user.name=init", "-c", "user.email=init@example.com", "commit", "-q", "-m", "initial")
@@ -266,8 +283,7 @@ def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store)
 def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_graph, tmp_path, restore_types):
     wipe(driver)
     registry.load(AWS_TYPES)
-    plain = tmp_path / "plain"
-    shutil.copytree(AWS_CONFIG, plain)
+    plain = contract_tree(tmp_path / "plain")
     importing.import_tree(empty_graph, plain, identity="cli:tester", environments=["prod"])
     app = make_app(types_dir=AWS_TYPES, config_store=plain)
     code, out = resize(app.test_client(), 640)
