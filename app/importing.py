@@ -199,7 +199,7 @@ def import_into(
         raise ImportError_([_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]) from None
     if change_set is None:
         return {"import": "change-set", "source": str(directory), "status": "unchanged", "changes": 0, "notes": notes}
-    result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+    result = gate.plan(change_set) if plan else gate.request_change(change_set)
     return {**result, "import": "change-set", "source": str(directory), "notes": notes}
 
 

@@ -53,15 +53,6 @@ class GraphTx(TransitionTxQueries):
         self._tx = tx
         self.committed: list[dict] = []
 
-    def context_for_update(
-        self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None
-    ) -> dict | None:
-        """Lock the component and read its change context in one statement (None: no such component)."""
-        with metrics.phase("graph_read"):
-            return decode_change_context(
-                _single(self._tx, "impact_for_update", id=component_id, ref_ids=ref_ids, ref_values=ref_values or [])
-            )
-
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
         return None if row is None else row["version"]
@@ -143,19 +134,13 @@ class GraphTx(TransitionTxQueries):
         ).single()
         return decode_set_context(record.data())
 
-    def commit_change_set(self, params: dict) -> list[str]:
-        """Run the one statement that commits a change set; returns the affected components that moved."""
-        return _single(self._tx, "commit_change_set", **params)["moved"]
-
     def commit(self, params: dict) -> list[str]:
-        """Run the one commit statement; returns the affected components that moved since they were
-        read (nothing was written then; the caller re-runs its analysis)."""
-        row = _single(self._tx, "commit_change", **params)
-        if row is None:
-            raise LookupError(f"component {params['id']} vanished during commit")
-        if not row["moved"]:
+        """Run the one commit statement (cypher/commit_change.cypher); returns the affected components that
+        moved since they were read (nothing was written then; the caller re-runs its analysis)."""
+        moved = _single(self._tx, "commit_change", **params)["moved"]
+        if not moved:
             self.committed.append(params["audit"])  # counted once the transaction commits
-        return row["moved"]
+        return moved
 
 
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
@@ -227,8 +212,22 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
+            self._compile_hot_statements(session)
         log.info("schema applied", extra={"statements": len(parts)})
         return len(parts)
+
+    @staticmethod
+    def _compile_hot_statements(session) -> None:
+        """EXPLAIN the statements every change runs (the set context read, plain and under its locks, and
+        the commit), so the server's query cache holds their plans before the first request: planning
+        them cold takes seconds on a loaded machine, which a request's transaction timeout must not pay."""
+        context = set_context_params([""], [], [], [], [])
+        for text, params in (
+            (query("change_set_context"), context),
+            (_set_context_for_update_query(), context),
+            (query("commit_change"), {}),
+        ):
+            session.run(Query("EXPLAIN " + text), **params).consume()
 
     # -- components ---------------------------------------------------------------------------
     def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:

@@ -19,7 +19,7 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import decode_change_context, decode_set_context
+from app.graph.repository import decode_set_context
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -86,10 +86,6 @@ class FixtureGraph:
                     best[nxt] = new_path
                 queue.append((nxt, after, new_path, hops))
         return best
-
-    def context(self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None) -> dict | None:
-        """The change context as the repository returns it (decoded values)."""
-        return decode_change_context(self._stored_context(component_id, ref_ids, ref_values))
 
     def _stored_context(
         self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None

@@ -18,7 +18,7 @@ A test file::
             - {rule: subnet-change-with-running-instance, effect: reject,
                component: ec2-instance/karma-dev-bastion, message: "is running in"}
 
-A case runs :func:`app.changes.pipeline.analyse` — validation, merge, diff, impact, facts, durable_rules —
+A case runs :func:`app.changes.set_analysis.analyse_set` — validation, merge, diff, impact, facts, durable_rules —
 on the context :class:`app.policy.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
 it decides exactly as the service's ``/plan`` and ``/request-change`` would on that graph; it never talks
 to Neo4j. ``change`` is today's single-component body; ``changes: [...]`` is reserved for change sets.
@@ -35,8 +35,6 @@ from pathlib import Path
 
 import yaml
 
-from app.changes.model import ChangeRequest
-from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
@@ -323,32 +321,12 @@ def shown(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------ running
-def request_of(case: Case) -> ChangeRequest:
-    c = case.change
-    return ChangeRequest(
-        component=c["component"],
-        proposed_change=c["proposed_change"],
-        requested_by=c["requested_by"],
-        reason=c.get("reason"),
-        on_blocked=c.get("on_blocked", "reject"),
-    )
-
-
 def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
-    """(status, decisions) the service would give this change on the case's graph (nothing is written)."""
+    """(status, decisions) the service would give this change on the case's graph (nothing is written):
+    a single change is the one-update set it is, through the gate's one analysis."""
     graph = FixtureGraph(case.fixture)
     graph.assume_runtime(case.assume.get("runtime") or {})
-    if "changes" in case.change:
-        return _evaluate_set(case, graph, policy)
-    request = request_of(case)
-    try:
-        ctx = graph.context(request.component, reference_ids(request), reference_values(request))
-        analysis = analyse(request, ctx, mode="full", policy=policy, now=case.at)
-    except KarmaError as exc:
-        return ("not_found" if exc.status == 404 else "invalid"), []
-    if not analysis.diff:
-        return "invalid", []  # the service refuses a change that changes nothing (422)
-    return analysis.status(), analysis.decisions
+    return _evaluate_set(case, graph, policy)
 
 
 def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[dict]]:

@@ -28,8 +28,14 @@ def test_the_seed_page_example_applies(client):
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["status"] == "applied" and entry["requested_by"] == "ted@strall.com"
     assert entry["component_id"] == SITE and set(entry["affected"]) == set(body["affected_components"])
-    assert entry["diff"] == [
-        {"key": "cloudfront_aliases", "op": "changed", "old": ["dev.usekarma.dev"], "new": ["www.usekarma.dev"]}
+    assert entry["diff"] == [  # every change's diff names its component (a single change is a set of one)
+        {
+            "component": SITE,
+            "key": "cloudfront_aliases",
+            "op": "changed",
+            "old": ["dev.usekarma.dev"],
+            "new": ["www.usekarma.dev"],
+        }
     ]
     comp = client.get(f"/components/{SITE}").get_json()
     assert comp["config"]["cloudfront_aliases"] == ["www.usekarma.dev"] and comp["version"] == 2
@@ -57,9 +63,9 @@ def test_result_explains_itself(client):
     # the zone reads the distribution's domain name: the distribution goes first
     assert later["cloudfront-distribution/karma-dev"]["wave"] < later["route53-zone/karma-dev"]["wave"]
     stmt = body["graph_patch"]["statements"][0]
-    assert stmt["name"] == "commit_change" and "MATCH (c:Component {id: $id})" in stmt["cypher"]
-    assert stmt["parameters"]["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]}
-    assert stmt["parameters"]["version"] == 2
+    assert stmt["name"] == "commit_change" and "UNWIND $updates AS op" in stmt["cypher"]
+    (update,) = stmt["parameters"]["updates"]
+    assert update["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]} and update["version"] == 2
     assert {r["id"]: r["depth"] for r in body["impact"]} == {
         "cloudfront-distribution/karma-dev": 1,
         "route53-zone/karma-dev": 1,

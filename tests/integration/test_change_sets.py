@@ -282,14 +282,14 @@ def test_create_referencing_a_component_deleted_in_the_set_is_409(client):
 def test_a_failure_after_the_last_operation_writes_nothing(app, client, graph_dump, monkeypatch):
     from app.graph.repository import GraphTx
 
-    real = GraphTx.commit_change_set
+    real = GraphTx.commit
 
     def commit_then_fail(self, params):
         real(self, params)  # every operation, edge, version, audit entry written ...
         raise RuntimeError("injected failure after the last operation")  # ... then the transaction fails
 
     before = graph_dump()
-    monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
+    monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
     resp = client.post(
         "/request-change", json={"changes": [NEW_SUBNET, NEW_INSTANCE, MOVE_LAMBDA], "requested_by": WHO}
     )
