@@ -120,8 +120,8 @@ class FixtureGraph:
                 }
             )
         scope = {component_id, *order}
-        edges = [
-            {"source": e["source"], "target": e["target"], "kind": e["kind"]}
+        edges = [  # with their reference key, as cypher/impact.cypher returns them
+            {"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
             for e in self.edges
             if e["source"] in scope and e["target"] in scope
         ]
