@@ -24,3 +24,4 @@ CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.cha
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;
 CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);
+CREATE INDEX deleted_component_id IF NOT EXISTS FOR (d:DeletedComponent) ON (d.id);

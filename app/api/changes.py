@@ -53,18 +53,7 @@ def plan(body):
     change, _key = _split(body)
     if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
         return services().transitions.what_if(change, assume, actor=current_principal())
-    return negotiated(services().gate.plan(change, actor=current_principal()), _set_picture, fmt)
-
-
-def _set_picture(result: dict):
-    """A change set drawn as one plan: its waves, every operation's impact paths, its blockers."""
-    return render.from_plan(
-        {
-            **result,
-            "component": result["order"][0],
-            "impact": [row for op in result["operations"] for row in op["impact"]],
-        }
-    )
+    return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
 
 
 @blp.route("/request-change", methods=["POST"])

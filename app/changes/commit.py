@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
+from app.audit.entries import operation_names as names_of
 from app.changes.set_analysis import SetAnalysis
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
@@ -128,12 +129,8 @@ def statement(
 
 
 def operation_names(change_set: ChangeSet) -> list[str]:
-    """Every operation named the same way on every surface (events, log, lists, git commits):
-    `<op> <component>` (an edge: `add_edge <source> -<kind>-> <target>`), in request order."""
-    return [
-        f"{o.op} {o.component} -{o.kind}-> {o.target}" if o.is_edge else f"{o.op} {o.component}"
-        for o in change_set.operations
-    ]
+    """Every operation named the same way on every surface (see app.audit.entries.operation_names)."""
+    return names_of(change_set.to_dict())
 
 
 def event_data(change_set: ChangeSet, environments: list[str]) -> dict:

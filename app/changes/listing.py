@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.audit.entries import operation_names
 from app.changes.status import ChangeStatus
 from app.graph.repository import GraphRepository
 
@@ -30,6 +31,8 @@ class ChangeListing:
             items.append(
                 {
                     **{k: v for k, v in item.items() if v is not None},
+                    "component_ids": item.get("component_ids") or [item["component_id"]],
+                    "operation_names": operation_names(request),
                     "reason": request.get("reason"),
                     "proposed_change": request.get("proposed_change"),
                 }

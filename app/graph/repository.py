@@ -394,7 +394,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:
         """→ {"total", "items": [entries, decoded]}, newest first."""
-        row = self.read("log_list", **filters)
+        # one component's entries through the graph's links (cypher/log_list_component.cypher)
+        row = self.read("log_list_component" if filters.get("component") else "log_list", **filters)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
     def audited_facts(
@@ -459,7 +460,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     ) -> dict:
         """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
         row = self.read(
-            "changes_list", status=status, component=component, requested_by=requested_by, skip=skip, limit=limit
+            "changes_list_component" if component else "changes_list",  # through the graph's links
+            status=status,
+            component=component,
+            requested_by=requested_by,
+            skip=skip,
+            limit=limit,
         )
         return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
 

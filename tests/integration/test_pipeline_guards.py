@@ -11,6 +11,7 @@ import pytest
 
 from app.changes.gate import ChangeGate, Write
 from app.changes.sets import ChangeSet
+from app.errors import Conflict
 from app.settings import REPO_ROOT
 
 SITE = "serverless-site/karma-dev"
@@ -18,7 +19,7 @@ ZONE = "route53-zone/karma-dev"
 SUBNET = "subnet/karma-dev-private-a"
 ALIASES = {"op": "update", "component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
 RENUMBER = {"op": "update", "component": SUBNET, "proposed_change": {"cidr_block": "10.42.9.0/24"}}
-HARMLESS = {"op": "update", "component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+HARMLESS = {"op": "update", "component": "openapi/karma-api", "proposed_change": {"title": "Karma API v2"}}
 WHO = "ops@usekarma.dev"
 
 
@@ -43,7 +44,7 @@ def test_a_request_whose_first_operation_is_rejected_is_rejected_whole_and_write
     assert body["order"][0] == SUBNET  # the rejected operation is judged first, the harmless one after it
     assert body["status"] == "rejected"
     assert any(
-        d["effect"] == "reject" and d["rule"] == "subnet-change-with-running-instance" for d in body["decisions"]
+        d["effect"] == "reject" and d["rule_id"] == "subnet-change-with-running-instance" for d in body["decisions"]
     )
     assert versions(client, *(o["component"] for o in ops)) == before  # no operation was written
 
@@ -84,12 +85,14 @@ def test_a_rollback_is_refused_when_a_later_change_touched_what_it_wrote(client,
 
 
 @pytest.mark.parametrize("ops", [[ALIASES], [ALIASES, HARMLESS]], ids=["one operation", "many operations"])
-def test_a_plan_made_in_another_mode_is_refused_as_stale(make_app, ops):
-    """Guards apply_plan's mode comparison."""
-    planned = make_app(mode="full").test_client().post("/plan", json=body_of(ops)).get_json()
-    resp = make_app(mode="just-apply").test_client().post(f"/plans/{planned['plan_id']}/apply")
-    assert resp.status_code == 409, resp.get_json()
-    assert resp.get_json()["cause"] == "stale_plan"
+def test_a_plan_made_in_another_mode_is_refused_as_stale(world, ops):
+    """Guards apply_plan's mode comparison: no rules loaded on either side (both fingerprints None), so
+    only the mode tells the full plan from a just-apply one."""
+    planned = ChangeGate(world, None, mode="full").plan(ChangeSet.from_dict(body_of(ops)))
+    with pytest.raises(Conflict) as refused:
+        ChangeGate(world, None, mode="just-apply").apply_plan(planned["plan_id"])
+    assert refused.value.extra["cause"] == "stale_plan"
+    assert refused.value.extra["plan_mode"] == "full"  # refused for its mode, before any version is compared
 
 
 @pytest.mark.parametrize("ops", [[ALIASES], [ALIASES, HARMLESS]], ids=["one operation", "many operations"])
@@ -120,6 +123,6 @@ def test_a_second_rollback_while_one_waits_is_a_409(client, world):
             id=waiting,
             site=SITE,
         ).consume()
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(Conflict) as refused:
         gate.rollback(first["change_id"], WHO)
-    assert getattr(refused.value, "extra", {}).get("cause") == "rollback_pending"
+    assert refused.value.extra["cause"] == "rollback_pending"
