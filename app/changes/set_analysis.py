@@ -535,7 +535,9 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     for i, wave in enumerate(waves):
         out.append([{**item, "wave": i} for item in wave])
     return {
-        "order": "consumers-first" if removal else "providers-first, teardowns consumers-first",
+        "order": "consumers-first"
+        if removal
+        else ("providers-first, teardowns consumers-first" if deleted else "providers-first"),
         "waves": out,
         "cycles": [c for c in (live_stuck, gone_stuck) if c],
         "count": sum(len(w) for w in out),

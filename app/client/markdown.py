@@ -6,6 +6,7 @@ import json
 
 from app import render
 from app.client.outcome import outcome
+from app.changes.status import ChangeStatus
 
 ICON = {"applied": "✅", "rejected": "⛔", "queued": "⏳", "pending_approval": "✋"}
 
@@ -21,7 +22,7 @@ def _plain(text) -> str:
 
 def change_result(result: dict, on_blocked: str = "reject") -> str:
     becomes = outcome(result, on_blocked)
-    verb = "would be" if result.get("status") == "planned" else "is"
+    verb = "would be" if result.get("status") == ChangeStatus.PLANNED else "is"
     waves = (result.get("actions") or {}).get("waves") or []
     out = [
         f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: {_title(result)} "
@@ -53,7 +54,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         out += [f"| {i} | `{a['component']}` | {a['action']} |" for i, wave in enumerate(waves) for a in wave]
         out += ["", "</details>"]
     out += ["", "```mermaid", render.render(render.from_plan(result), "mermaid").rstrip(), "```"]
-    if result.get("status") == "planned" and result.get("plan_id"):
+    if result.get("status") == ChangeStatus.PLANNED and result.get("plan_id"):
         out += ["", f"Apply exactly this plan: `karma apply {result['plan_id']}`"]
     return "\n".join(out) + "\n"
 

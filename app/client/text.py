@@ -6,6 +6,7 @@ import json
 
 from app.client.outcome import outcome
 from app.render import change_title
+from app.changes.status import ChangeStatus
 
 WIDTH = 70
 
@@ -35,7 +36,7 @@ def summary(result: dict, on_blocked: str = "reject") -> str:
     status, becomes = result.get("status"), outcome(result, on_blocked)
     waves = (result.get("actions") or {}).get("waves") or []
     head = f"{status}: {change_title(result)}"
-    if status == "planned":
+    if status == ChangeStatus.PLANNED:
         head += f" — would be {becomes.replace('_', ' ')}"
     parts = [head, f"{len(result.get('affected_components') or [])} affected", f"{len(waves)} waves"]
     for key in ("change_id", "log_entry_id", "plan_id", "rollback_of", "approved_by"):
@@ -72,7 +73,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
                 table(["wave", "component", "action", "reason"], rows),
             )
         )
-    if result.get("status") == "planned" and result.get("plan_id"):
+    if result.get("status") == ChangeStatus.PLANNED and result.get("plan_id"):
         out.append(f"\napply exactly this plan: karma apply {result['plan_id']}")
     return "\n".join(out)
 

@@ -15,6 +15,7 @@ from app.api.context import services
 from app.changes.listing import STATUSES
 from app.console import session
 from app.errors import KarmaError
+from app.changes.status import ChangeStatus
 
 blp = Blueprint(
     "console",
@@ -182,7 +183,7 @@ def change(change_id):
     operations = _operations(detail, entry)
     me = session.principal()
     can_decide = (
-        detail["status"] == "pending_approval"
+        detail["status"] == ChangeStatus.PENDING_APPROVAL
         and me is not None
         and me.can("approve")
         and me.name != detail.get("requested_by")

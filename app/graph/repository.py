@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
+from neo4j.exceptions import Neo4jError
 
 from app.graph.codec import (
     RUNTIME_PREFIX,
@@ -227,7 +228,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             (_set_context_for_update_query(), context),
             (query("commit_change"), {}),
         ):
-            session.run(Query("EXPLAIN " + text), **params).consume()
+            try:  # best effort: a server too busy to plan it now plans it on the first request, as before
+                session.run(Query("EXPLAIN " + text, timeout=60.0), **params).consume()
+            except Neo4jError as exc:
+                log.warning("statement not precompiled", extra={"error": str(exc)[:200]})
+                return
 
     # -- components ---------------------------------------------------------------------------
     def list_components(self, *, type_: str | None, environment: str | None, skip: int, limit: int) -> dict:

@@ -43,6 +43,31 @@ def test_the_seed_page_example_applies(client):
     assert versions[1]["config"]["cloudfront_aliases"] == ["dev.usekarma.dev"]  # the old version is kept
 
 
+# The seed page's formats (/work/shared/reference/coordinating-change-in-karma.txt, "Request Format" and
+# "Result Format"), copied byte for byte in their field names: the request is sent exactly so, and the
+# result carries exactly these fields first, in this order (today's extra fields follow).
+SEED_PAGE_REQUEST = """{
+  "component": "serverless-site/karma-dev",
+  "proposed_change": {
+    "cloudfront_aliases": ["www.usekarma.dev"]
+  },
+  "requested_by": "ted@strall.com"
+}"""
+SEED_PAGE_RESULT_FIELDS = ["status", "affected_components", "warnings", "log_entry_id"]
+
+
+def test_the_seed_page_formats_hold_field_for_field(client):
+    import json
+
+    resp = client.post("/request-change", data=SEED_PAGE_REQUEST, content_type="application/json")
+    assert resp.status_code == 200, resp.get_json()
+    fields = list(json.loads(resp.get_data(as_text=True)))  # in the order the service wrote them
+    assert fields[:4] == SEED_PAGE_RESULT_FIELDS
+    body = resp.get_json()
+    assert body["status"] == "applied" and body["warnings"] == [] and body["log_entry_id"].startswith("log-")
+    assert sorted(body["affected_components"]) == ["cloudfront-distribution/karma-dev", "route53-zone/karma-dev"]
+
+
 def test_result_explains_itself(client):
     _, body = post(client, "/plan", EXAMPLE)
     assert body["status"] == "planned" and body["log_entry_id"] is None
@@ -328,7 +353,7 @@ def test_stale_expected_version_is_409_and_writes_nothing(client, graph_dump):
     assert code == 200 and body["status"] == "applied" and body["version"] == {"current": 1, "after": 2}
 
 
-def test_a_commit_that_fails_midway_writes_nothing(app, client, graph_dump):
+def test_a_commit_statement_failing_after_its_writes_rolls_back_whole(app, client, graph_dump):
     first = post(client, "/request-change", EXAMPLE)[1]
     assert first["status"] == "applied"
     before = graph_dump()
