@@ -59,7 +59,7 @@ SEED_PAGE_RESULT_FIELDS = ["status", "affected_components", "warnings", "log_ent
 def test_the_seed_page_formats_hold_field_for_field(client):
     import json
 
-    resp = client.post("/request-change", data=SEED_PAGE_REQUEST, content_type="application/json")
+    resp = client.post("/request-change", json=json.loads(SEED_PAGE_REQUEST))  # signed in as its requested_by
     assert resp.status_code == 200, resp.get_json()
     fields = list(json.loads(resp.get_data(as_text=True)))  # in the order the service wrote them
     assert fields[:4] == SEED_PAGE_RESULT_FIELDS
