@@ -297,6 +297,8 @@ def change_request_properties(
     }
     if status == ChangeStatus.APPLIED:
         props["operations"] = _stored_operations(result)
+        if cs.single:  # the version the single form's component reached (what its readers look up)
+            props["applied_version"] = analysis.operations[0].component["version"] + 1
     if analysis.approved_by:
         props["approved_by"] = analysis.approved_by
     if status == ChangeStatus.PENDING_APPROVAL:

@@ -111,9 +111,20 @@ class ChangeGate:
                     raise Forbidden(
                         f"this token may not change {env!r} components", cause="environment", component=component
                     )
-        analysis = analyse_set(
-            change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None, now=self.clock()
-        )  # the request time the rules see (change windows)
+        try:
+            analysis = analyse_set(
+                change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None, now=self.clock()
+            )  # the request time the rules see (change windows)
+        except Unprocessable as exc:
+            if check is None:
+                raise
+            # a plan that was valid when made and no longer is: the graph moved under it
+            raise Conflict(
+                "the plan no longer applies to the graph as it is; plan again",
+                cause="stale_plan",
+                changed=sorted(i["component"]["id"] for i in ctx["touched"]),
+                why=exc.message,
+            ) from None
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
         return analysis
