@@ -322,7 +322,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
     else:
-        result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+        result = gate.plan(change_set) if plan else gate.request_change(change_set)
     if partial and not plan and result.get("status") in ("applied", "unchanged"):
         # the refused files' records follow the applied set (their own write: the gate's transaction
         # holds the set and its audit entry)

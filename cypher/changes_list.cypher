@@ -12,7 +12,7 @@ CALL () {
     AND ($component IS NULL OR cr.component_id = $component)
     AND ($requested_by IS NULL OR cr.requested_by = $requested_by)
   WITH cr ORDER BY cr.created_at DESC, cr.id DESC SKIP $skip LIMIT $limit
-  RETURN collect(cr {.id, .status, .component_id, .requested_by, .created_at, .updated_at, .approved_by,
+  RETURN collect(cr {.id, .status, .component_id, .component_ids, .requested_by, .created_at, .updated_at, .approved_by,
                      .approver_role, .rollback_of, .note, .log_entry_id, .on_blocked, .request,
                      affected_count: size(coalesce(cr.impact, []))}) AS items
 }

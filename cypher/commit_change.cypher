@@ -1,54 +1,85 @@
-// Commits one change request in ONE statement, inside the caller's write transaction (which already
-// holds the component's lock and read the impact):
+// Commits one change request — a change set; a single change is a set of one update — in ONE statement,
+// inside the caller's write transaction (which already holds the locks of every existing component the
+// set touches and read the set's context under them). Also the statement of a stored request's move that
+// writes no operation (cancel, deny, expire: empty creates/updates/deletes, $apply false):
 //  1. locks every affected component and checks it is still at the version the rules saw — if any
-//     moved, nothing is written and `moved` lists them (the caller re-runs the whole pipeline);
-//  2. when $apply: the new config (+ queryable cfg_* properties), a ConfigVersion, the edge patch, the
-//     version bump;
-//  3. always: the AuditEntry (linked to the component, every affected component and the ChangeRequest)
-//     and the ChangeRequest itself (created, or moved to its next status when it already exists);
-//  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher) — so a notification
-//     exists exactly when the change committed.
+//     moved, nothing is written and `moved` lists them (the caller re-runs the whole analysis);
+//  2. when $apply: creates (new Component + ConfigVersion 1), updates (config, cfg_* properties,
+//     ConfigVersion, version bump), the edge patch, then deletes: a deleted component loses its label
+//     :Component (its id is free again) and every dependency edge, and becomes a :DeletedComponent that
+//     keeps its last config and runtime, its version history and its audit links (a rollback re-creates it);
+//  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest;
+//  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher), as for a single change —
+//     a notification exists exactly when the set committed.
 // Any failure rolls all of it back.
-MATCH (c:Component {id: $id})
 CALL () {
   UNWIND $affected_versions AS av
   MATCH (y:Component {id: av.id})
+  WITH y, av ORDER BY y.id
   // use: _lock(y)
   WITH y, av WHERE y.version <> av.version
   RETURN collect(y.id) AS moved
 }
-CALL (c, moved) {
-  WITH c WHERE size(moved) = 0 AND $apply
-  SET c += $props
-  SET c.config = $config, c.config_keys = $config_keys, c.version = $version, c.updated_at = $now
-  // use: _config_version(c)
-  WITH c
-  CALL (c) {
-    UNWIND $edges_remove AS e
-    MATCH (c)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO {via: e.via}]->(:Component {id: e.target})
-    WHERE toLower(type(r)) = e.kind
-    DELETE r
-  }
-  CALL (c) {
-    UNWIND $edges_add AS e
-    MATCH (t:Component {id: e.target})
-    // use: _merge_edge(c, t, e)
-  }
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0 AND $apply
+  UNWIND $creates AS op
+  // an id a deleted component had (a rollback re-creating it) continues that component's version history
+  OPTIONAL MATCH (old:ConfigVersion) WHERE old.component_id = op.id AND old.version IS NOT NULL
+  WITH op, coalesce(max(old.version), 0) + 1 AS version
+  CREATE (c:Component {id: op.id})
+  SET c += op.props
+  SET c.type = op.type, c.nickname = op.nickname, c.environment = op.environment, c.config = op.config,
+      c.config_keys = op.config_keys, c.runtime = '{}', c.runtime_keys = [], c.version = version,
+      c.created_at = $now, c.updated_at = $now
+  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
+    component_id: c.id, version: version, config: op.config, runtime: '{}',
+    cause: 'create', change_id: $change_id, created_at: $now})
 }
-CALL (c, moved) {
-  WITH c WHERE size(moved) = 0
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0 AND $apply
+  UNWIND $updates AS op
+  MATCH (c:Component {id: op.id})
+  SET c += op.props
+  SET c.config = op.config, c.config_keys = op.config_keys, c.version = op.version, c.updated_at = $now
+  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
+    component_id: c.id, version: op.version, config: op.config, runtime: c.runtime,
+    cause: 'change', change_id: $change_id, created_at: $now})
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0 AND $apply
+  UNWIND $edges_remove AS e
+  MATCH (:Component {id: e.source})-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO {via: e.via}]->
+        (:Component {id: e.target})
+  WHERE toLower(type(r)) = e.kind
+  DELETE r
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0 AND $apply
+  UNWIND $edges_add AS e
+  MATCH (s:Component {id: e.source}), (t:Component {id: e.target})
+  // use: _merge_edge(s, t, e)
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0
   CREATE (a:AuditEntry)
   SET a = $audit
-  CREATE (a)-[:FOR]->(c)
   MERGE (cr:ChangeRequest {id: $change_request.id})
   SET cr += $change_request
-  // FIFO per component: a queued request takes the component's next sequence number.
-  FOREACH (_ IN CASE WHEN $enqueue THEN [1] ELSE [] END |
-    SET c.queue_seq = coalesce(c.queue_seq, 0) + 1
-    SET cr.seq = c.queue_seq)
-  MERGE (cr)-[:TARGETS]->(c)
   CREATE (cr)-[:LOGGED_AS]->(a)
   WITH a, cr
+  CALL (a, cr) {
+    UNWIND $touched AS touched_id
+    MATCH (c:Component {id: touched_id})
+    CREATE (a)-[:FOR]->(c)
+    MERGE (cr)-[:TARGETS]->(c)
+  }
+  CALL (cr) {
+    // FIFO per component: a queued set takes its first component's next sequence number.
+    UNWIND CASE WHEN $enqueue THEN [$change_request.component_id] ELSE [] END AS head_id
+    MATCH (h:Component {id: head_id})
+    SET h.queue_seq = coalesce(h.queue_seq, 0) + 1
+    SET cr.seq = h.queue_seq
+  }
   CALL (cr) {
     OPTIONAL MATCH (cr)-[w:WAITS_ON]->()
     DELETE w
@@ -68,6 +99,21 @@ CALL (c, moved) {
     MATCH (y:Component {id: affected_id})
     CREATE (a)-[:AFFECTED]->(y)
   }
+}
+CALL (moved) {
+  WITH moved WHERE size(moved) = 0 AND $apply
+  UNWIND $deletes AS op
+  MATCH (c:Component {id: op.id})
+  CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
+    component_id: c.id, version: op.version, config: c.config, runtime: c.runtime,
+    cause: 'delete', change_id: $change_id, created_at: $now, deleted: true})
+  WITH c, op
+  CALL (c) {
+    MATCH (c)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]-()
+    DELETE r
+  }
+  REMOVE c:Component
+  SET c:DeletedComponent, c.version = op.version, c.deleted_at = $now, c.deleted_by_change = $change_id
 }
 CALL (moved) {
   WITH moved WHERE size(moved) = 0

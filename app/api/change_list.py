@@ -25,6 +25,10 @@ class ChangeSummary(Schema):
     id = fields.String()
     status = fields.String()
     component_id = fields.String()
+    component_ids = fields.List(fields.String(), metadata={"description": "every component it touches"})
+    operation_names = fields.List(
+        fields.String(), metadata={"description": "its operations in request order: `<op> <component>`"}
+    )
     requested_by = fields.String()
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
@@ -50,5 +54,7 @@ class ChangePage(Schema):
 @blp.arguments(ChangeListArgs, location="query")
 @blp.response(200, ChangePage)
 def list_changes(args):
-    """Change requests, newest first (filter by status, component, requested_by; paginated)."""
+    """Change requests, newest first (filter by status, component, requested_by; paginated).
+
+    `component` finds every request that touched or affected it, whichever operation of a set did."""
     return services().listing.list(**args)

@@ -23,20 +23,18 @@ from app.api.schemas import (
     Transition,
     WhatIfRequestSchema,
 )
-from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 
 
-def _split(body: dict) -> tuple[ChangeRequest | ChangeSet, str | None]:
-    """The body as a single change or a change set, and its Idempotency-Key."""
+def _split(body: dict) -> tuple[ChangeSet, str | None]:
+    """The body as the change set it is (the seed page's single form is a set of one update, answered in
+    that form), and its Idempotency-Key."""
     key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
     body.pop("idempotency_key", None)
     body["requested_by"] = identity(body.get("requested_by"))
-    if "changes" in body:
-        return ChangeSet.from_dict(body), key
-    return ChangeRequest(**body), key
+    return ChangeSet.from_dict(body), key
 
 
 @blp.route("/plan", methods=["POST"])
@@ -56,20 +54,7 @@ def plan(body):
     change, _key = _split(body)
     if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
         return services().transitions.what_if(change, assume, actor=current_principal())
-    if isinstance(change, ChangeSet):
-        return negotiated(services().gate.plan_set(change, actor=current_principal()), _set_picture, fmt)
     return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
-
-
-def _set_picture(result: dict):
-    """A change set drawn as one plan: its waves, every operation's impact paths, its blockers."""
-    return render.from_plan(
-        {
-            **result,
-            "component": result["order"][0],
-            "impact": [row for op in result["operations"] for row in op["impact"]],
-        }
-    )
 
 
 @blp.route("/request-change", methods=["POST"])
@@ -81,8 +66,6 @@ def request_change(body):
     A change set is decided as a whole (one status) and committed in one transaction with one audit entry
     and one change request; no reference is ever left dangling (409 `still_referenced`)."""
     change, key = _split(body)
-    if isinstance(change, ChangeSet):
-        return services().gate.request_set(change, idempotency_key=key, actor=current_principal())
     return services().gate.request_change(change, idempotency_key=key, actor=current_principal())
 
 

@@ -395,7 +395,7 @@ class LogEntry(Schema):
     warnings = fields.List(fields.String())
     request_id = fields.String(metadata={"description": "X-Request-Id of the request (or worker pass) that wrote it"})
     via = fields.String(metadata={"description": "how it arrived when not over the API: cli"})
-    set_size = fields.Integer(metadata={"description": "change sets: how many operations"})
+    set_size = fields.Integer(metadata={"description": "how many operations (a single change: 1)"})
     query_name = fields.String(metadata={"description": "kind query: the library query run (or ad-hoc)"})
     query_text = fields.String(metadata={"description": "kind query: the Cypher text run read-only"})
     params = fields.String(metadata={"description": "kind query: its parameters (JSON text)"})
@@ -403,7 +403,10 @@ class LogEntry(Schema):
     ms = fields.Integer(metadata={"description": "kind query: how long it ran"})
     truncated = fields.Boolean(metadata={"description": "kind query: more rows than the bound"})
     components = fields.List(
-        fields.String(), metadata={"description": "change sets: every component it creates, updates or deletes"}
+        fields.String(), metadata={"description": "every component it creates, updates or deletes"}
+    )
+    operation_names = fields.List(
+        fields.String(), metadata={"description": "its operations in request order: `<op> <component>`"}
     )
     operations = fields.Raw(
         metadata={

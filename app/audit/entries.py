@@ -57,3 +57,29 @@ def audit_entry(
         **details,
     }
     return {k: v for k, v in entry.items() if v is not None}
+
+
+def operation_names(request: dict | None) -> list[str]:
+    """Every operation of a request named the same way on every surface (events, the log, change lists,
+    git commits, the console): `<op> <component>`, an explicit edge `<op> <source> -<kind>-> <target>`, in
+    request order. `request`: a change set's body, or a single change's (stored before every change was a
+    set): one update."""
+    if not request:
+        return []
+    if "changes" not in request:
+        return [f"update {request['component']}"] if request.get("component") else []
+    return [
+        f"{o.get('op')} {o.get('component')} -{o.get('kind')}-> {o.get('target')}"
+        if o.get("op") in ("add_edge", "remove_edge")
+        else f"{o.get('op')} {o.get('component')}"
+        for o in request["changes"]
+    ]
+
+
+def with_operations(entry: dict) -> dict:
+    """An audit entry (or change request) as shown: its operations named (`operations` on a change
+    request is what it wrote, so the names go under `operation_names`)."""
+    if entry.get("operation_names") is not None:
+        return entry
+    request = entry.get("request")
+    return {**entry, "operation_names": operation_names(request if isinstance(request, dict) else None)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.audit.entries import with_operations
 from app.errors import NotFound
 from app.graph.repository import GraphRepository
 
@@ -30,10 +31,11 @@ class AuditService:
             skip=(page - 1) * page_size,
             limit=page_size,
         )
-        return {**found, "page": page, "page_size": page_size}
+        items = [with_operations(e) for e in found["items"]]
+        return {**found, "items": items, "page": page, "page_size": page_size}
 
     def get(self, entry_id: str) -> dict:
         entry = self.repo.log_get(entry_id)
         if entry is None:
             raise NotFound(f"log entry {entry_id!r} not found", cause="unknown_log_entry")
-        return entry
+        return with_operations(entry)

@@ -1,4 +1,5 @@
-"""Downstream actions, ordered in waves: providers before consumers (reversed for removals).
+"""Ordering in waves (app.changes.set_analysis.set_actions builds every change's wave plan with it):
+providers before consumers (reversed for removals).
 
 A wave holds the components whose providers (within the affected set) are all in earlier waves,
 i.e. layers by longest path from the changed component. Components on a dependency cycle cannot be
@@ -8,24 +9,8 @@ ordered; they are reported, never looped on.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from app.components import EDGE_KINDS
-
-
-@dataclass
-class ActionPlan:
-    waves: list[list[dict]]
-    order: str  # "providers-first" | "consumers-first"
-    cycles: list[list[str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "order": self.order,
-            "waves": self.waves,
-            "cycles": self.cycles,
-            "count": sum(len(w) for w in self.waves),
-        }
 
 
 def propagation_edges(edges: list[dict]) -> list[tuple[str, str]]:
@@ -60,31 +45,3 @@ def layer(nodes: list[str], pairs: list[tuple[str, str]]) -> tuple[list[list[str
         current = sorted(nxt)
     stuck = sorted(n for n, d in indegree.items() if d > 0)
     return layers, stuck
-
-
-def plan_actions(changed: dict, impacted: list[dict], edges: list[dict], *, removal: bool) -> ActionPlan:
-    """`changed` and each impacted row carry id, type and action; edges are the stored edges."""
-    rows = {changed["id"]: changed, **{r["id"]: r for r in impacted}}
-    layers, stuck = layer(list(rows), propagation_edges(edges))
-    waves = [[_action(rows[n], changed["id"]) for n in ids] for ids in layers]
-    cycles = [stuck] if stuck else []
-    if stuck:  # still listed, once, after everything that could be ordered
-        waves.append([{**_action(rows[n], changed["id"]), "cycle": True} for n in stuck])
-    if removal:
-        waves.reverse()
-    for i, wave in enumerate(waves):
-        for item in wave:
-            item["wave"] = i
-    return ActionPlan(waves=waves, order="consumers-first" if removal else "providers-first", cycles=cycles)
-
-
-def _action(row: dict, changed_id: str) -> dict:
-    if row["id"] == changed_id:
-        return {"component": row["id"], "type": row["type"], "action": "apply-config", "reason": "the requested change"}
-    via = row.get("path", [changed_id])
-    return {
-        "component": row["id"],
-        "type": row["type"],
-        "action": row["action"],
-        "reason": f"{' → '.join(via)} ({', '.join(row.get('edge_kinds', []))})",
-    }

@@ -1,4 +1,7 @@
-"""Turning an analysis (or a queue transition) into the parameters of the one commit statement."""
+"""Turning a change-set analysis (every change is one: a single change is a set of one update) into the
+parameters of its one commit statement (cypher/commit_change.cypher), its one AuditEntry and its one
+ChangeRequest — and a stored request's move that writes no operation (cancel, deny, expire) into the
+same statement's parameters."""
 
 from __future__ import annotations
 
@@ -7,156 +10,251 @@ import json
 from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
-from app.changes.model import Analysis, ChangeRequest
-from app.components import drift, get_type
+from app.audit.entries import operation_names as names_of
+from app.changes.set_analysis import SetAnalysis
+from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
-from app.graph.repository import shown_commit_statements
+from app.components import drift, get_type
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
+from app.graph.repository import shown_commit_statements
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
-from app.policy.record import record as policy_record
-
-
-def request_hash(request: ChangeRequest) -> str:
-    """Identity of a request's content (for Idempotency-Key reuse checks)."""
-    return request_hash_of(request.to_dict())
+from app.policy.record import set_record
 
 
 def request_hash_of(body: dict) -> str:
+    """Identity of a request's content (for Idempotency-Key reuse checks)."""
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def request_hashes(change_set: ChangeSet) -> set[str]:
+    """The hashes a stored request with the same content may carry: its own, and for a single change the
+    hash of the single form (how a single change's request was hashed before every change was a set)."""
+    out = {request_hash_of(change_set.to_dict())}
+    if change_set.single:
+        op = change_set.operations[0]
+        single = {
+            "component": op.component,
+            "proposed_change": op.proposed_change,
+            "requested_by": change_set.requested_by,
+            "reason": change_set.reason,
+            "on_blocked": change_set.on_blocked,
+            "expected_version": op.expected_version,
+        }
+        out.add(request_hash_of(single))
+    return out
+
+
 def drift_after(component: dict, new_config: dict) -> dict:
-    """THE drift hook of a committed change (both commit statements call it, nothing else): the drift
-    properties written with the new config in the same statement — contract and reference drift end
+    """THE drift hook of a committed change (the commit statement's creates and updates, nothing else): the
+    drift properties written with the new config in the same statement — contract and reference drift end
     (the gate validated both), runtime drift is the new config against the last report."""
     return drift.of_change(get_type(component["type"]), component, new_config)
 
 
-def patch_parameters(analysis: Analysis, apply: bool, change_id: str | None) -> dict:
-    comp = analysis.component
+def _edge(e: dict) -> dict:
+    return {"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
+
+
+def _writes(analysis: SetAnalysis) -> dict:
+    """The operations as the statement's creates / updates / deletes and its edge patch."""
+    creates, updates, deletes, add, remove = [], [], [], [], []
+    for o in analysis.operations:
+        cid = o.component["id"]
+        if o.op.op == "create":
+            creates.append(
+                {
+                    "id": cid,
+                    "type": o.component["type"],
+                    "nickname": o.component["nickname"],
+                    "environment": o.component["environment"],
+                    "config": dumps(o.new_config),
+                    "config_keys": list(o.new_config),
+                    "props": flat_properties(CONFIG_PREFIX, o.new_config) | drift_after(o.component, o.new_config),
+                }
+            )
+        elif o.op.op == "update":
+            updates.append(
+                {
+                    "id": cid,
+                    "config": dumps(o.new_config),
+                    "config_keys": list(o.new_config),
+                    "version": o.component["version"] + 1,
+                    "props": flat_properties(
+                        CONFIG_PREFIX,
+                        {e["key"]: e["new"] for e in o.diff if e["op"] != "removed"},
+                        [e["key"] for e in o.diff if e["op"] == "removed"],
+                    )
+                    | drift_after(o.component, o.new_config),
+                }
+            )
+        elif o.op.op == "delete":
+            deletes.append({"id": cid, "version": o.component["version"] + 1})
+        if o.op.op != "delete":
+            add += [_edge(e) for e in o.edges_add]
+            remove += [_edge(e) for e in o.edges_remove]
+    return {"creates": creates, "updates": updates, "deletes": deletes, "edges_add": add, "edges_remove": remove}
+
+
+def statement(
+    analysis: SetAnalysis,
+    *,
+    status: ChangeStatus,
+    change_id: str,
+    now: datetime,
+    audit: dict,
+    change_request: dict,
+    rollback_of: str | None,
+    enqueue: bool,
+) -> dict:
+    """Parameters of commit_change for an analysed request: applied, rejected, queued, pending."""
+    affected = analysis.affected
+    queued = status == ChangeStatus.QUEUED
+    audit, change_request = request_ids.stamp(audit, change_request)
+    environments = sorted({o.component["environment"] for o in analysis.operations})
     return {
-        "id": comp["id"],
-        "apply": apply,
-        "config": dumps(analysis.new_config),
-        "config_keys": list(analysis.new_config),
-        # only the keys that change: cfg_<key> for set keys, null (= remove) for removed ones
-        "props": flat_properties(
-            CONFIG_PREFIX,
-            {e["key"]: e["new"] for e in analysis.diff if e["op"] != "removed"},
-            [e["key"] for e in analysis.diff if e["op"] == "removed"],
-        )
-        | drift_after(comp, analysis.new_config),
-        "version": comp["version"] + 1,
-        "cause": "change",
+        "apply": status == ChangeStatus.APPLIED,
+        **_writes(analysis),
+        "now": now,
         "change_id": change_id,
-        "edges_add": [{"target": e["target"], "kind": e["kind"], "via": e["via"]} for e in analysis.edges_add],
-        "edges_remove": [{"target": e["target"], "kind": e["kind"], "via": e["via"]} for e in analysis.edges_remove],
-        "affected": analysis.impact.ids,
-        "affected_versions": [{"id": r["id"], "version": r["version"]} for r in analysis.impact.rows],
-    }
-
-
-def graph_patch(analysis: Analysis, change_id: str | None = None) -> dict:
-    """What the commit writes, shown as the statement and its parameters (audit fields elided)."""
-    params = patch_parameters(analysis, True, change_id)
-    return {
-        "config_version": params["version"],
-        "config": analysis.new_config,
-        "edges_added": analysis.edges_add,
-        "edges_removed": analysis.edges_remove,
-        "statements": shown_commit_statements(
-            {
-                **params,
-                "now": "<commit time>",
-                "audit": "<AuditEntry properties>",
-                "change_request": "<ChangeRequest properties>",
-                "waits_on": [],
-                "enqueue": False,
-                "rollback_of": None,
-                "outbox": "<OutboxEvent properties>",
-            }
+        "affected_versions": sorted(
+            ({"id": r["id"], "version": r["version"]} for r in affected), key=lambda v: v["id"]
+        ),
+        "affected": [r["id"] for r in affected],
+        "touched": analysis.change_set.component_ids,
+        "audit": audit,
+        "change_request": change_request,
+        "enqueue": enqueue,
+        "rollback_of": rollback_of,
+        "waits_on": sorted({d["component"] for d in analysis.blockers}) if queued else [],
+        "outbox": outbox_events.for_commit(
+            status=status,
+            audit=audit,
+            change_request=change_request,
+            now=now,
+            change_set=event_data(analysis.change_set, environments),
         ),
     }
 
 
-def _no_patch(component_id: str) -> dict:
+def operation_names(change_set: ChangeSet) -> list[str]:
+    """Every operation named the same way on every surface (see app.audit.entries.operation_names)."""
+    return names_of(change_set.to_dict())
+
+
+def event_data(change_set: ChangeSet, environments: list[str]) -> dict:
+    """What a change's events say besides its first component: every component it touches, every
+    operation, its size and its environments (a subscription naming any of them gets the event)."""
     return {
-        "id": component_id,
-        "apply": False,
-        "config": "",
-        "config_keys": [],
-        "props": {},
-        "version": 0,
-        "cause": "change",
-        "change_id": None,
-        "edges_add": [],
-        "edges_remove": [],
-        "affected": [],
-        "affected_versions": [],
+        "components": change_set.component_ids,
+        "operations": operation_names(change_set),
+        "set_size": len(change_set.operations),
+        "environments": environments,
     }
 
 
-def statement(
-    *,
-    component_id: str,
-    analysis: Analysis | None,
-    status: str,
-    audit: dict,
-    change_request: dict,
-    now: datetime,
-    rollback_of: str | None = None,
-    enqueue: bool = False,
-) -> dict:
-    """Parameters of commit_change for any outcome: applied, rejected, queued, expired, cancelled."""
-    applied = status == ChangeStatus.APPLIED and analysis is not None
-    base = patch_parameters(analysis, applied, change_request["id"]) if analysis else _no_patch(component_id)
-    queued = analysis is not None and status == ChangeStatus.QUEUED
-    waits_on = sorted({d["component"] for d in analysis.blockers}) if queued else []
-    audit, change_request = request_ids.stamp(audit, change_request)
-    return {
-        **base,
-        "now": now,
-        "audit": audit,
-        "change_request": change_request,
-        "waits_on": waits_on,
-        "enqueue": enqueue,
-        "rollback_of": rollback_of,
-        "outbox": outbox_events.for_commit(status=status, audit=audit, change_request=change_request, now=now),
+def graph_patch(analysis: SetAnalysis, change_id: str | None = None) -> dict:
+    """What the commit writes, per operation, and the statement with its parameters (audit fields elided)."""
+    operations = [
+        {
+            "op": o.op.op,
+            "component": o.component["id"],
+            "config_version": None if o.op.op in ("delete", "add_edge", "remove_edge") else o.component["version"] + 1,
+            "config": o.new_config,
+            "edges_added": o.edges_add,
+            "edges_removed": o.edges_remove,
+        }
+        for o in analysis.operations
+    ]
+    shown = {
+        "apply": True,
+        **_writes(analysis),
+        "now": "<commit time>",
+        "change_id": change_id,
+        "affected_versions": [{"id": r["id"], "version": r["version"]} for r in analysis.affected],
+        "affected": [r["id"] for r in analysis.affected],
+        "touched": analysis.change_set.component_ids,
+        "audit": "<AuditEntry properties>",
+        "change_request": "<ChangeRequest properties>",
+        "waits_on": [],
+        "enqueue": False,
+        "rollback_of": None,
+        "outbox": "<OutboxEvent properties>",
     }
+    patch = {"operations": operations, "statements": shown_commit_statements(shown)}
+    if analysis.change_set.single:  # the single form's fields: its one operation's
+        patch.update({k: operations[0][k] for k in ("config_version", "config", "edges_added", "edges_removed")})
+    return patch
+
+
+def _stored_operations(result: dict) -> str:
+    return dumps([{k: v for k, v in op.items() if k not in ("impact", "facts")} for op in result["operations"]])
 
 
 def audit_entry(
+    analysis: SetAnalysis,
+    *,
+    log_id: str,
+    kind: str,
+    now: datetime,
+    status: ChangeStatus,
+    change_id: str,
+    result: dict,
+    rollback_of: str | None = None,
+) -> dict:
+    """The request's ONE AuditEntry: every operation's diff / created config / deleted snapshot included."""
+    cs, first = analysis.change_set, analysis.operations[0].component
+    applied = status == ChangeStatus.APPLIED
+    judged = [(o.index, o.rules_saw) for o in analysis.operations if o.rules_saw is not None]
+    if judged and analysis.rules_at is not None:  # what the rules knew (karma rules replay)
+        extra = {"facts": set_record(judged, analysis.rules_at, analysis.rules_fingerprint)}
+    else:
+        extra = {}
+    return build_audit_entry(
+        kind=kind,
+        log_id=log_id,
+        now=now,
+        requested_by=cs.requested_by,
+        status=str(status),
+        component=first,
+        request=cs.to_dict(),
+        reason=cs.reason,
+        change_id=change_id,
+        version_before=first.get("version"),
+        version_after=(first.get("version") or 0) + (1 if applied else 0),
+        affected=[r["id"] for r in analysis.affected],
+        warnings=analysis.warnings,
+        rollback_of=rollback_of,
+        mode=analysis.mode,
+        approved_by=analysis.approved_by,  # who approved it (requested_by stays the requester)
+        set_size=len(analysis.operations),
+        via=cs.via,
+        components=cs.component_ids,
+        operation_names=operation_names(cs),
+        operations=_stored_operations(result),
+        decisions=dumps(analysis.decisions),
+        actions=dumps(analysis.actions),
+        graph_patch=dumps({k: v for k, v in result.get("graph_patch", {}).items() if k != "statements"}),
+        # one list over every operation, each entry naming its component
+        diff=dumps(
+            [{"component": o.component["id"], **e} for o in analysis.operations if not o.op.is_edge for e in o.diff]
+        ),
+        **extra,
+    )
+
+
+def transition_audit_entry(
     *,
     log_id: str,
     kind: str,
     now: datetime,
     component: dict,
-    request: ChangeRequest,
+    request: ChangeSet,
     status: str,
     change_id: str,
-    analysis: Analysis | None = None,
-    result: dict | None = None,
-    note: str | None = None,
-    rollback_of: str | None = None,
-    via: str | None = None,
+    note: str,
 ) -> dict:
-    """The AuditEntry of a change request or of one of its transitions (`via`: "cli" when not over HTTP)."""
-    applied = status == ChangeStatus.APPLIED and analysis is not None
-    details = {}
-    if analysis is not None:
-        details = {
-            "mode": analysis.mode,
-            "diff": dumps(analysis.diff),
-            "decisions": dumps(analysis.decisions),
-            "actions": dumps(analysis.actions),
-            "graph_patch": dumps({k: v for k, v in (result or {}).get("graph_patch", {}).items() if k != "statements"}),
-            "approved_by": analysis.approved_by,  # who approved it (requested_by stays the requester)
-        }
-        if analysis.rules_saw is not None:  # what the rules knew (karma rules replay), see app.policy.replay
-            details["facts"] = policy_record(
-                analysis.rules_saw["facts"], analysis.rules_saw["at"], analysis.rules_saw["rules"]
-            )
+    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject)."""
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -169,18 +267,17 @@ def audit_entry(
         change_id=change_id,
         note=note,
         version_before=component.get("version"),
-        version_after=(component.get("version") or 0) + (1 if applied else 0),
-        affected=analysis.impact.ids if analysis else [],
-        warnings=analysis.warnings if analysis else [],
-        rollback_of=rollback_of,
-        via=via,
-        **details,
+        version_after=component.get("version"),
+        via=request.via,
+        set_size=len(request.operations),
+        components=request.component_ids,
+        operation_names=operation_names(request),
     )
 
 
 def change_request_properties(
+    analysis: SetAnalysis,
     *,
-    analysis: Analysis,
     status: ChangeStatus,
     change_id: str,
     log_id: str,
@@ -191,52 +288,27 @@ def change_request_properties(
     queue_ttl_seconds: int = 0,
     extra: dict | None = None,
 ) -> dict:
-    """The ChangeRequest node's properties after an analysed write. A new request (`stored` None) gets
-    its request, hash, base version and first result; a stored one (queued, pending) only its new state."""
-    req = analysis.request
+    """The request's ONE ChangeRequest. `component_id` is its first existing component in lock order (its
+    queue place); `component_ids` are all of them. A new request (`stored` None) gets who asked what and
+    its first result; a stored one (queued, pending) only its new state. None values are not written."""
+    cs = analysis.change_set
+    ids = sorted(cs.component_ids)
+    existing = sorted(cid for cid, version in analysis.versions.items() if version and cid in ids)
     props = {
         "id": change_id,
         "status": str(status),
-        "component_id": req.component,
+        "component_id": (existing or ids)[0],
+        "component_ids": ids,
+        "kind": "set",
         "updated_at": now,
         "log_entry_id": log_id,
         "blockers": dumps(analysis.blockers),
-        "impact": analysis.impact.ids,
+        "impact": [r["id"] for r in analysis.affected],
     }
     if status == ChangeStatus.APPLIED:
-        props.update({"applied_version": analysis.component["version"] + 1, "diff": dumps(analysis.diff)})
-    return decided_properties(
-        props,
-        analysis=analysis,
-        status=status,
-        now=now,
-        request=req.to_dict(),
-        stored=stored,
-        first={
-            "base_version": analysis.component["version"],
-            "result": dumps(result),
-            "rollback_of": rollback_of,
-            **(extra or {}),
-        },
-        queue_ttl_seconds=queue_ttl_seconds,
-    )
-
-
-def decided_properties(
-    props: dict,
-    *,
-    analysis,
-    status: ChangeStatus,
-    now: datetime,
-    request: dict,
-    stored: dict | None,
-    first: dict,
-    queue_ttl_seconds: int,
-) -> dict:
-    """What a ChangeRequest of a single change and of a change set both record once the gate decided:
-    the approval state, and for a new request (`stored` None) who asked what (`first`: its own extra
-    properties) and when it expires in the queue. None values are not written."""
-    props = dict(props)
+        props["operations"] = _stored_operations(result)
+        if cs.single:  # the version the single form's component reached (what its readers look up)
+            props["applied_version"] = analysis.operations[0].component["version"] + 1
     if analysis.approved_by:
         props["approved_by"] = analysis.approved_by
     if status == ChangeStatus.PENDING_APPROVAL:
@@ -245,14 +317,17 @@ def decided_properties(
             key=lambda r: r == "admin",
         )
     if stored is None:
+        request = cs.to_dict()
         props.update(
             {
                 "created_at": now,
-                "requested_by": request.get("requested_by"),
+                "requested_by": cs.requested_by,
                 "request": dumps(request),
                 "request_hash": request_hash_of(request),
-                "on_blocked": request.get("on_blocked"),
-                **first,
+                "on_blocked": cs.on_blocked,
+                "result": dumps(result),
+                "rollback_of": rollback_of,
+                **(extra or {}),
             }
         )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:
@@ -263,3 +338,37 @@ def decided_properties(
 def transition_properties(*, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str) -> dict:
     """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire)."""
     return {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+
+
+def transition_statement(change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime) -> dict:
+    """commit_change's parameters for a stored request's move that writes no operation (cancel, deny,
+    expire, reject): the audit entry, the ChangeRequest's new state and their events only."""
+    audit, change_request = request_ids.stamp(audit, change_request)
+    environments = sorted(
+        {audit.get("environment"), *(o.environment for o in request.operations if o.op == "create")} - {None}
+    )
+    return {
+        "outbox": outbox_events.for_commit(
+            status=change_request["status"],
+            audit=audit,
+            change_request=change_request,
+            now=now,
+            change_set=event_data(request, environments),
+        ),
+        "apply": False,
+        "creates": [],
+        "updates": [],
+        "deletes": [],
+        "edges_add": [],
+        "edges_remove": [],
+        "now": now,
+        "change_id": change["id"],
+        "affected_versions": [],
+        "affected": [],
+        "touched": change.get("component_ids") or [change["component_id"]],
+        "audit": audit,
+        "change_request": change_request,
+        "enqueue": False,
+        "rollback_of": None,
+        "waits_on": [],
+    }

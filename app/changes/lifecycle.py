@@ -12,11 +12,10 @@ import logging
 from dataclasses import replace
 
 from app.changes import commit as commits
-from app.changes import set_commit
 from app.changes.gate import ChangeGate, Write, unknown_change
-from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
+from app.changes.stored import normalized
 from app.errors import Forbidden, KarmaError, ServiceUnavailable
 from app.graph.repository import GraphTx
 
@@ -33,7 +32,7 @@ class ChangeLifecycle:
         change = self.repo.change(change_id)
         if change is None:
             raise unknown_change(change_id)
-        return {k: v for k, v in change.items() if k != "result"}
+        return {k: v for k, v in normalized(change).items() if k != "result"}
 
     def queue(self, component: str | None = None) -> list[dict]:
         return self.repo.queue(component)
@@ -50,7 +49,7 @@ class ChangeLifecycle:
         now, log_id = self.gate.clock(), self.gate.new_id("log")
         live = gtx.component(change["component_id"])
         component = live or gtx.deleted_component(change["component_id"]) or {"id": change["component_id"]}
-        audit = commits.audit_entry(
+        audit = commits.transition_audit_entry(
             log_id=log_id,
             kind=kind,
             now=now,
@@ -61,20 +60,7 @@ class ChangeLifecycle:
             note=note,
         )
         record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now, note=note)
-        if isinstance(request, ChangeSet) or live is None:
-            # no component node to write through (a set, or a component deleted since): the set's statement
-            gtx.commit_change_set(set_commit.transition_statement(change, audit=audit, change_request=record, now=now))
-        else:
-            gtx.commit(
-                commits.statement(
-                    component_id=change["component_id"],
-                    analysis=None,
-                    status=status,
-                    audit=audit,
-                    change_request=record,
-                    now=now,
-                )
-            )
+        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now))
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
         return {
             "change_id": change["id"],
@@ -276,8 +262,7 @@ def _environments(gtx: GraphTx, change: dict) -> list[str]:
     a set the environment of each create (its components may not exist yet)."""
     found = gtx.component(change["component_id"]) or gtx.deleted_component(change["component_id"])
     envs = [found["environment"]] if found else []
-    if change.get("kind") == "set":
-        envs += [op.environment for op in request_of(change).operations if op.op == "create"]
+    envs += [op.environment for op in request_of(change).operations if op.op == "create"]
     return sorted(set(envs))
 
 
@@ -293,8 +278,7 @@ def _still(change_id: str, expected: ChangeStatus):
     return guard
 
 
-def request_of(change: dict) -> ChangeRequest | ChangeSet:
-    """The stored request of a change request: a single change, or a change set."""
-    if change.get("kind") == "set":
-        return ChangeSet.from_dict(change["request"])
-    return ChangeRequest(**change["request"])
+def request_of(change: dict) -> ChangeSet:
+    """The stored request of a change request as the change set it is (one stored by a single change
+    before every change was a set reads as a set of one update)."""
+    return ChangeSet.from_dict(change["request"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.audit.entries import operation_names
 from app.changes.status import ChangeStatus
 from app.graph.repository import GraphRepository
 
@@ -30,8 +31,18 @@ class ChangeListing:
             items.append(
                 {
                     **{k: v for k, v in item.items() if v is not None},
+                    "component_ids": item.get("component_ids") or [item["component_id"]],
+                    "operation_names": operation_names(request),
                     "reason": request.get("reason"),
-                    "proposed_change": request.get("proposed_change"),
+                    "proposed_change": _proposed_change(request),
                 }
             )
         return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
+
+
+def _proposed_change(request: dict) -> dict | None:
+    """A one-update request's merge patch (the single form's `proposed_change`, stored either way)."""
+    if "changes" not in request:
+        return request.get("proposed_change")
+    changes = request["changes"]
+    return changes[0].get("proposed_change") if len(changes) == 1 else None

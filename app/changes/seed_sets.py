@@ -83,7 +83,7 @@ def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False,
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
-    result = gate.plan_set(change_set) if plan else gate.request_set(change_set)
+    result = gate.plan(change_set) if plan else gate.request_change(change_set)
     return {**result, "seed": "change-set", "notes": notes}
 
 

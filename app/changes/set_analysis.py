@@ -135,8 +135,22 @@ class SetAnalysis:
             "blockers": self.blockers,
             "actions": self.actions,
         }
+        if self.change_set.single:
+            body.update(self._single_fields(status))
         body.update(extra)
         return body
+
+    def _single_fields(self, status: ChangeStatus) -> dict:
+        """The seed page's single form answers with its one operation's component, version, diff and
+        impact at the top level (as it always did), besides the set's fields."""
+        only = self.operations[0]
+        current = only.component["version"]
+        return {
+            "component": only.component["id"],
+            "version": {"current": current, "after": current + 1 if status == ChangeStatus.APPLIED else current},
+            "diff": only.diff,
+            "impact": only.impact,
+        }
 
 
 def analyse_set(
@@ -485,6 +499,7 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
                 },
             )
     verbs = {"create": "create", "update": "apply-config", "delete": "teardown"}
+    single = len(analysed) == 1
     for o in analysed:
         if o.op.is_edge:  # its dependencies changed: its own type's action, unless an op on it says more
             action = get_type(o.component["type"]).action
@@ -502,14 +517,16 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
             "component": o.component["id"],
             "type": o.component["type"],
             "action": verbs[o.op.op],
-            "reason": f"operation {o.index} ({o.op.op})",
+            "reason": "the requested change" if single else f"operation {o.index} ({o.op.op})",
         }
     deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]
     live = [n for n in rows if n not in deleted]
     pairs = propagation_edges(state.edges_among(set(rows)) + [e for o in analysed for e in o.edges])
     live_layers, live_stuck = layer(live, pairs)
     gone_layers, gone_stuck = layer(deleted, pairs)
-    waves = [[rows[n] for n in ids] for ids in live_layers]
+    # an update that only drops references is a removal: its consumers let go first
+    removal = single and analysed[0].op.op == "update" and analysed[0].edges_remove and not analysed[0].edges_add
+    waves = [[rows[n] for n in ids] for ids in (reversed(live_layers) if removal else live_layers)]
     if live_stuck:
         waves.append([{**rows[n], "cycle": True} for n in live_stuck])
     waves += [[rows[n] for n in ids] for ids in reversed(gone_layers)]
@@ -519,7 +536,9 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     for i, wave in enumerate(waves):
         out.append([{**item, "wave": i} for item in wave])
     return {
-        "order": "providers-first, teardowns consumers-first",
+        "order": "consumers-first"
+        if removal
+        else ("providers-first, teardowns consumers-first" if deleted else "providers-first"),
         "waves": out,
         "cycles": [c for c in (live_stuck, gone_stuck) if c],
         "count": sum(len(w) for w in out),

@@ -3,7 +3,7 @@
 This module holds the request (Operation, ChangeSet), its structural checks and its safe order; the
 analysis is app.changes.set_analysis (pure, given the context read in one query: every touched component
 with its impact, the edges around it and who references it), the graph as the set would leave it is
-app.changes.set_graph, the commit's parameters app.changes.set_commit. In short:
+app.changes.set_graph, the commit's parameters app.changes.commit. A single change is a set of one update.
 
 1. structure: known ops, no component twice, not empty (422);
 2. order for safety: providers created before their consumers, consumers updated or deleted before
@@ -69,6 +69,8 @@ class ChangeSet:
     reason: str | None = None
     on_blocked: str = "reject"
     via: str | None = None  # how it arrived when not over the API: "cli" (karma seed)
+    # it arrived in the seed page's single form (component, proposed_change): answered in that form too
+    single: bool = False
 
     @property
     def component_ids(self) -> list[str]:
@@ -85,10 +87,14 @@ class ChangeSet:
         }
         if self.via:
             out["via"] = self.via
+        if self.single:
+            out["single"] = True
         return out
 
     @classmethod
     def from_dict(cls, body: dict) -> ChangeSet:
+        if "changes" not in body:  # the single form (and a single change stored before every change was a set)
+            return single_set(body)
         ops = tuple(
             Operation(
                 **{
@@ -99,7 +105,28 @@ class ChangeSet:
             )
             for o in body["changes"]
         )
-        return cls(ops, body["requested_by"], body.get("reason"), body.get("on_blocked", "reject"), body.get("via"))
+        return cls(
+            ops,
+            body["requested_by"],
+            body.get("reason"),
+            body.get("on_blocked", "reject"),
+            body.get("via"),
+            bool(body.get("single")),
+        )
+
+
+def single_set(body: dict) -> ChangeSet:
+    """The seed page's single form (`component`, `proposed_change`, `requested_by`, …) as the one-update
+    set it is; answered in the single form (see SetAnalysis.result)."""
+    op = Operation(
+        "update",
+        body["component"],
+        proposed_change=body["proposed_change"],
+        expected_version=body.get("expected_version"),
+    )
+    return ChangeSet(
+        (op,), body["requested_by"], body.get("reason"), body.get("on_blocked") or "reject", body.get("via"), True
+    )
 
 
 def check_structure(change_set: ChangeSet) -> None:

@@ -1,7 +1,9 @@
 """The change a CLI command sends: from a YAML/JSON file, from --set/--unset flags, or both.
 
-A file is either a whole request (`{component, proposed_change, reason, on_blocked, expected_version}`)
-or just the merge patch. Flags are applied on top of the file's patch: `--set key=value` (the value is
+A file is a change set (`{changes: [{op, component, …}, …], reason, on_blocked}`), a whole single
+request (`{component, proposed_change, reason, on_blocked, expected_version}`) — a set of one update — or
+just the merge patch. `--set`/`--unset` are the one-operation shorthand (not with a `changes:` file).
+Flags are applied on top of the file's patch: `--set key=value` (the value is
 JSON when it parses as JSON, else a string; `a.b=1` sets a nested key), `--unset key` (null: removes it).
 """
 
@@ -21,6 +23,9 @@ REQUEST_KEYS = (
     "expected_version",
     "idempotency_key",
 )
+
+
+SET_KEYS = ("changes", "requested_by", "reason", "on_blocked", "idempotency_key")
 
 
 class BodyError(ValueError):
@@ -62,6 +67,8 @@ def build(component: str | None, file: Path | None, sets: tuple[str, ...], unset
     body: dict = {}
     if file is not None:
         data = read_file(file)
+        if "changes" in data:
+            return _set_body(file, data, component, sets, unsets, fields)
         if "proposed_change" in data:
             unknown = sorted(set(data) - set(REQUEST_KEYS))
             if unknown:
@@ -86,3 +93,18 @@ def build(component: str | None, file: Path | None, sets: tuple[str, ...], unset
         raise BodyError("no change: give a file (-f) or --set/--unset")
     body.update({k: v for k, v in fields.items() if v is not None})
     return body
+
+
+def _set_body(file: Path, data: dict, component, sets, unsets, fields: dict) -> dict:
+    """A `changes:` file: the set as written, with the request's fields from the flags."""
+    unknown = sorted(set(data) - set(SET_KEYS))
+    if unknown:
+        raise BodyError(f"{file}: unknown change set fields {unknown}")
+    if not isinstance(data["changes"], list) or not data["changes"]:
+        raise BodyError(f"{file}: `changes` must be a non-empty list of operations")
+    if component or sets or unsets or fields.get("expected_version") is not None:
+        raise BodyError(
+            "a change set file names its components in `changes`; a component, --set/--unset and "
+            "--expected-version belong to a single change"
+        )
+    return {**data, **{k: v for k, v in fields.items() if v is not None}}

@@ -6,6 +6,7 @@ import json
 
 from app import render
 from app.client.outcome import outcome
+from app.changes.status import ChangeStatus
 from app.client.text import apply_hint, plural
 
 ICON = {"applied": "✅", "rejected": "⛔", "queued": "⏳", "pending_approval": "✋"}
@@ -22,10 +23,10 @@ def _plain(text) -> str:
 
 def change_result(result: dict, on_blocked: str = "reject") -> str:
     becomes = outcome(result, on_blocked)
-    verb = "would be" if result.get("status") == "planned" else "is"
+    verb = "would be" if result.get("status") == ChangeStatus.PLANNED else "is"
     waves = (result.get("actions") or {}).get("waves") or []
     out = [
-        f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: `{result['component']}` "
+        f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: {_title(result)} "
         f"{verb} **{becomes.replace('_', ' ')}** {ICON.get(becomes, '')}".rstrip(),
         "",
         f"{plural(len(result.get('affected_components') or []), 'component')} affected, {plural(len(waves), 'wave')}"
@@ -37,15 +38,12 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         out.append(f"> ⚠️ {_plain(warning)}")
     if result.get("warnings"):
         out.append("")
-    out += ["| key | change | before | after |", "|---|---|---|---|"]
-    out += [f"| `{d['key']}` | {d['op']} | {_md(d.get('old'))} | {_md(d.get('new'))} |" for d in result["diff"]]
-    decisions = result.get("decisions") or []
-    if decisions:
-        out += ["", "| rule | effect | component | message |", "|---|---|---|---|"]
-        out += [
-            f"| `{d.get('rule_id')}` | **{d.get('effect')}** | {_md(d.get('component'))} | {_plain(d.get('message'))} |"
-            for d in decisions
-        ]
+    operations = result.get("operations") or []
+    if len(operations) > 1:  # every operation in request order
+        for o in operations:
+            out += _operation(o, len(operations))
+    else:
+        out += _diff(result.get("diff") or []) + _decisions(result.get("decisions") or [])
     if waves:
         out += [
             "",
@@ -61,3 +59,45 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     if hint:
         out += ["", f"Apply exactly this plan: `{hint}`"]
     return "\n".join(out) + "\n"
+
+
+def _title(result: dict) -> str:
+    ops = result.get("operations") or []
+    if len(ops) <= 1 and result.get("component"):
+        return f"`{result['component']}`"
+    return f"{len(ops)} operations"
+
+
+def _diff(diff: list[dict]) -> list[str]:
+    out = ["| key | change | before | after |", "|---|---|---|---|"]
+    return out + [f"| `{d['key']}` | {d['op']} | {_md(d.get('old'))} | {_md(d.get('new'))} |" for d in diff]
+
+
+def _decisions(decisions: list[dict]) -> list[str]:
+    if not decisions:
+        return []
+    out = ["", "| rule | effect | component | message |", "|---|---|---|---|"]
+    return out + [
+        f"| `{d.get('rule_id')}` | **{d.get('effect')}** | {_md(d.get('component'))} | {_plain(d.get('message'))} |"
+        for d in decisions
+    ]
+
+
+def _operation(o: dict, size: int) -> list[str]:
+    """One operation: what it writes (diff, created config, deleted snapshot or edge), its decisions and
+    what it affects."""
+    out = ["", f"#### {o['index'] + 1}/{size}: {o['op']} `{o['component']}`", ""]
+    if o["op"] == "update":
+        out += _diff(o.get("diff") or [])
+    elif o["op"] in ("create", "delete"):
+        config = o.get("config") if o["op"] == "create" else (o.get("deleted") or {}).get("config")
+        label = "config" if o["op"] == "create" else "last config (deleted)"
+        out += [f"| key | {label} |", "|---|---|"]
+        out += [f"| `{k}` | {_md(v)} |" for k, v in sorted((config or {}).items())]
+    else:
+        edge = o.get("edge") or {}
+        out.append(f"`{edge.get('source')}` -{edge.get('kind')}-> `{edge.get('target')}`")
+    out += _decisions(o.get("decisions") or [])
+    affected = o.get("affected_components") or []
+    out += ["", f"affects {len(affected)}: " + (", ".join(f"`{a}`" for a in affected) or "–")]
+    return out

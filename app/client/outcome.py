@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.changes.status import decided
+from app.changes.status import ChangeStatus, decided
 
 OK, ERROR, REJECTED, WAITING, UNKNOWN = 0, 1, 2, 3, 4
 
@@ -25,7 +25,7 @@ def would_be(result: dict, on_blocked: str = "reject") -> str:
 
 def outcome(result: dict, on_blocked: str = "reject") -> str:
     status = result.get("status")
-    return would_be(result, on_blocked) if status == "planned" else status
+    return would_be(result, on_blocked) if status == ChangeStatus.PLANNED else status
 
 
 def exit_code(result: dict, on_blocked: str = "reject") -> int:

@@ -8,6 +8,8 @@ import shutil
 import sys
 
 from app.client.outcome import outcome
+from app.render import change_title
+from app.changes.status import ChangeStatus
 
 MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
 PIPED = 240  # a cell's limit when stdout is not a terminal (a pipe, a CI log): nothing is fitted
@@ -71,8 +73,8 @@ def section(title: str, body: str) -> str:
 def summary(result: dict, on_blocked: str = "reject") -> str:
     status, becomes = result.get("status"), outcome(result, on_blocked)
     waves = (result.get("actions") or {}).get("waves") or []
-    head = f"{status}: {result.get('component')}"
-    if status == "planned":
+    head = f"{status}: {change_title(result)}"
+    if status == ChangeStatus.PLANNED:
         head += f" — would be {becomes.replace('_', ' ')}"
     parts = [head, f"{len(result.get('affected_components') or [])} affected", plural(len(waves), "wave")]
     for key in ("change_id", "log_entry_id", "plan_id", "rollback_of", "approved_by"):
@@ -86,41 +88,19 @@ def summary(result: dict, on_blocked: str = "reject") -> str:
 
 def change_result(result: dict, on_blocked: str = "reject") -> str:
     """A plan / request / apply / approve / rollback result."""
-    if "diff" not in result:  # a transition (deny, cancel): no analysis attached
+    if "diff" not in result and "operations" not in result:  # a transition (deny, cancel): no analysis
         return " · ".join(
             f"{k} {result[k]}" for k in ("status", "change_id", "component", "note", "log_entry_id") if result.get(k)
         )
     out = [summary(result, on_blocked)]
     for warning in result.get("warnings") or []:
         out.append(f"warning: {warning}")
-    out.append(
-        section(
-            "DIFF",
-            table(
-                ["key", "op", "old", "new"], [[d["key"], d["op"], d.get("old"), d.get("new")] for d in result["diff"]]
-            ),
-        )
-    )
-    decisions = result.get("decisions") or []
-    if decisions:
-        out.append(
-            section(
-                "DECISIONS",
-                table(
-                    ["rule", "effect", "component", "path", "message"],
-                    [
-                        [
-                            d.get("rule_id"),
-                            d.get("effect"),
-                            d.get("component"),
-                            " → ".join(d.get("path") or []) or None,
-                            d.get("message"),
-                        ]
-                        for d in decisions
-                    ],
-                ),
-            )
-        )
+    operations = result.get("operations") or []
+    if len(operations) > 1:  # each operation in request order: what it writes, its decisions, its impact
+        for o in operations:
+            out += operation(o, len(operations))
+    else:
+        out += _judged("", result.get("diff") or [], result.get("decisions") or [])
     actions = result.get("actions") or {}
     if actions.get("waves"):
         rows = [
@@ -136,6 +116,60 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     if hint:
         out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
     return "\n".join(out)
+
+
+def _decisions(decisions: list[dict]) -> list[list]:
+    return [
+        [
+            d.get("rule_id"),
+            d.get("effect"),
+            d.get("component"),
+            " → ".join(d.get("path") or []) or None,
+            d.get("message"),
+        ]
+        for d in decisions
+    ]
+
+
+def _judged(prefix: str, diff: list[dict], decisions: list[dict]) -> list[str]:
+    out = [section(f"{prefix}DIFF", table(["key", "op", "old", "new"], _diff_rows(diff)))]
+    if decisions:
+        out.append(
+            section(
+                f"{prefix}DECISIONS", table(["rule", "effect", "component", "path", "message"], _decisions(decisions))
+            )
+        )
+    return out
+
+
+def _diff_rows(diff: list[dict]) -> list[list]:
+    return [[d["key"], d["op"], d.get("old"), d.get("new")] for d in diff]
+
+
+def operation(o: dict, size: int) -> list[str]:
+    """One operation of a change: its diff / created config / deleted snapshot / edge, its decisions and
+    what it affects."""
+    head = f"\nOPERATION {o['index'] + 1}/{size}: {o['op']} {o['component']}"
+    if o.get("order") is not None:
+        head += f" (judged {o['order'] + 1}.)"
+    out = [head]
+    if o["op"] == "update":
+        out.append(table(["key", "op", "old", "new"], _diff_rows(o.get("diff") or [])))
+    elif o["op"] == "create":
+        out.append(table(["key", "value"], [[k, v] for k, v in sorted((o.get("config") or {}).items())]))
+    elif o["op"] == "delete":
+        snap = o.get("deleted") or {}
+        out.append(
+            table(["deleted key", "last value"], [[k, v] for k, v in sorted((snap.get("config") or {}).items())])
+        )
+    else:
+        edge = o.get("edge") or {}
+        out.append(f"{o['op']}: {edge.get('source')} -{edge.get('kind')}-> {edge.get('target')}")
+    if o.get("decisions"):
+        out.append(table(["rule", "effect", "component", "path", "message"], _decisions(o["decisions"])))
+    affected = o.get("affected_components") or []
+    out.append(f"affects {len(affected)}: {', '.join(affected) or '-'}")
+    return out
 
 
 def component(detail: dict) -> str:
@@ -157,18 +191,31 @@ def component(detail: dict) -> str:
 
 def change(detail: dict) -> str:
     request = detail.get("request") or {}
+    changes = request.get("changes") or [
+        {"op": "update", "component": detail.get("component_id"), "proposed_change": request.get("proposed_change")}
+    ]
+    title = change_title({"operations": changes, "component": changes[0]["component"] if len(changes) == 1 else None})
     out = [
-        f"{detail['id']} · {detail['status']} · {detail.get('component_id')} · requested by "
+        f"{detail['id']} · {detail['status']} · {title} · requested by "
         f"{detail.get('requested_by')} at {detail.get('created_at')}"
     ]
     if request.get("reason"):
         out.append(f"reason: {request['reason']}")
-    out.append(
-        section(
-            "PROPOSED CHANGE",
-            table(["key", "value"], [[k, v] for k, v in (request.get("proposed_change") or {}).items()]),
-        )
-    )
+    written = {o.get("index", i): o for i, o in enumerate(detail.get("operations") or [])}
+    for i, op in enumerate(changes):
+        out.append(f"\nOPERATION {i + 1}/{len(changes)}: {op['op']} {op['component']}")
+        done = written.get(i) or {}
+        if done.get("diff") is not None:
+            out.append(table(["key", "op", "old", "new"], _diff_rows(done["diff"])))
+        elif op["op"] == "update":
+            out.append(table(["key", "proposed value"], [[k, v] for k, v in (op.get("proposed_change") or {}).items()]))
+        elif op["op"] == "create":
+            out.append(table(["key", "value"], [[k, v] for k, v in sorted((op.get("config") or {}).items())]))
+        elif op["op"] == "delete":
+            snap = (done.get("deleted") or {}).get("config") or {}
+            out.append(table(["deleted key", "last value"], [[k, v] for k, v in sorted(snap.items())]))
+        else:
+            out.append(f"{op['op']}: {op['component']} -{op.get('kind')}-> {op.get('target')}")
     if detail.get("blockers"):
         out.append(
             section(
@@ -223,7 +270,7 @@ def log_page(page: dict) -> str:
             e.get("timestamp"),
             e["id"],
             e.get("kind"),
-            e.get("component_id"),
+            _named(e.get("operation_names"), e.get("component_id")),
             e.get("approved_by") or e.get("requested_by"),
             e.get("status"),
             e.get("change_id"),
@@ -231,7 +278,7 @@ def log_page(page: dict) -> str:
         for e in page["items"]
     ]
     return (
-        table(["timestamp", "entry", "kind", "component", "by", "status", "change"], rows)
+        table(["timestamp", "entry", "kind", "operations", "by", "status", "change"], rows)
         + f"\n{len(rows)} of {page['total']} (page {page['page']})"
     )
 
@@ -242,7 +289,7 @@ def changes_page(page: dict) -> str:
             c.get("created_at"),
             c["id"],
             c["status"],
-            c.get("component_id"),
+            _named(c.get("operation_names"), c.get("component_id")),
             c.get("requested_by"),
             c.get("affected_count"),
             c.get("reason"),
@@ -250,9 +297,14 @@ def changes_page(page: dict) -> str:
         for c in page["items"]
     ]
     return (
-        table(["created", "change", "status", "component", "by", "affected", "reason"], rows)
+        table(["created", "change", "status", "operations", "by", "affected", "reason"], rows)
         + f"\n{len(rows)} of {page['total']} (page {page['page']})"
     )
+
+
+def _named(names: list[str] | None, component: str | None) -> str | None:
+    """Every operation, named the same way in `karma log` and `karma changes` (`update subnet/a; …`)."""
+    return "; ".join(names) if names else component
 
 
 def queue(items: list[dict]) -> str:

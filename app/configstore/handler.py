@@ -66,7 +66,16 @@ def summary(writes: list[dict], diff: list[dict], default_component: str | None)
 
 
 def message(data: dict, event_id: str, lines: list[str]) -> str:
-    head = f"{data.get('log_entry_id')}: " + ("; ".join(lines) if len(lines) == 1 else f"{len(lines)} components")
+    """One git commit per change: the subject names its operations as every surface does (`karma log`,
+    `karma changes`, the events' `operations`); the body has one line per component written."""
+    names = data.get("operations") or []
+    if len(lines) == 1:
+        said = lines[0]
+    elif names:
+        said = f"{len(names)} operations: " + ", ".join(names)
+    else:
+        said = f"{len(lines)} components"
+    head = f"{data.get('log_entry_id')}: {said}"
     body = "\n".join(lines) if len(lines) > 1 else ""
     trailers = [
         f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,

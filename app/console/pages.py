@@ -15,6 +15,7 @@ from app.api.context import services
 from app.changes.listing import STATUSES
 from app.console import session, times
 from app.errors import KarmaError
+from app.changes.status import ChangeStatus
 
 blp = Blueprint(
     "console",
@@ -137,7 +138,29 @@ def _analysed_entry(entries: list[dict]) -> dict | None:
     return next((e for e in reversed(entries) if e.get("diff") is not None), None)
 
 
-def _change_picture(change: dict, entry: dict | None):
+def _operations(change: dict, entry: dict | None) -> list[dict]:
+    """Each operation as its audit entry keeps it (diff / created config / deleted snapshot, decisions,
+    what it affects); an entry written by a single change before every change was a set: its one update."""
+    if entry is None:
+        return []
+    if entry.get("operations"):
+        return entry["operations"]
+    return [
+        {
+            "index": 0,
+            "op": "update",
+            "component": change["component_id"],
+            "diff": entry.get("diff") or [],
+            "decisions": entry.get("decisions") or [],
+            "affected_components": entry.get("affected") or [],
+        }
+    ]
+
+
+MAX_DRAWN_OPERATIONS = 25  # the edges of this many operations' neighbourhoods are read for the picture
+
+
+def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
     if entry is None:
         return None
     result = {
@@ -146,13 +169,16 @@ def _change_picture(change: dict, entry: dict | None):
         "actions": entry.get("actions"),
         "decisions": entry.get("decisions"),
         "warnings": entry.get("warnings"),
+        "operations": operations,
         "impact": [],
     }
     picture = render.from_plan(result)
-    try:
-        edges = services().components.impact(change["component_id"])["edges"]
-    except KarmaError:  # the component is gone: draw the waves without edges
-        edges = []
+    edges = []
+    for cid in dict.fromkeys(o["component"] for o in operations[:MAX_DRAWN_OPERATIONS]):
+        try:
+            edges += services().components.impact(cid)["edges"]
+        except KarmaError:  # the component is gone (deleted since): its waves are drawn without its edges
+            continue
     return render.with_edges(picture, edges)
 
 
@@ -161,9 +187,10 @@ def change(change_id):
     detail = services().lifecycle.get_change(change_id)
     entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
     entry = _analysed_entry(entries)
+    operations = _operations(detail, entry)
     me = session.principal()
     can_decide = (
-        detail["status"] == "pending_approval"
+        detail["status"] == ChangeStatus.PENDING_APPROVAL
         and me is not None
         and me.can("approve")
         and me.name != detail.get("requested_by")
@@ -174,7 +201,9 @@ def change(change_id):
         change=detail,
         entry=entry,
         entries=entries,
-        picture=_change_picture(detail, entry),
+        operations=operations,
+        title=render.change_title({"operations": operations, "component": detail["component_id"]}),
+        picture=_change_picture(detail, entry, operations),
         can_decide=can_decide,
         can_cancel=detail["status"] == "queued" and mine,
         can_rollback=detail["status"] == "applied" and me is not None and me.can("change"),

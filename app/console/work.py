@@ -1,7 +1,7 @@
 """The console's pages that start and carry out work: start a change (plan, then request exactly that
 plan), cancel and roll back, the audit log, and transitions (propose, execute, progress, cancel).
 
-They call the services the JSON API calls — `gate.plan` / `gate.plan_set`, `gate.apply_plan`,
+They call the services the JSON API calls — `gate.plan`, `gate.apply_plan`,
 `gate.rollback`, `lifecycle.cancel`, `transitions.propose` / `execute` / `cancel`, `audit.list` — with
 the logged-in principal as the actor and requester, so every act is audited the same way.
 """
@@ -114,11 +114,6 @@ def start():
     return _start_page(None)
 
 
-def _set_picture(result: dict):
-    rows = [row for op in result.get("operations") or [] for row in op.get("impact") or []]
-    return render.from_plan({**result, "component": result["order"][0], "impact": rows})
-
-
 @blp.route("/plan", methods=["POST"])
 def plan():
     """Plan what the form holds; show its picture, decisions and waves, and a button for exactly it."""
@@ -126,12 +121,8 @@ def plan():
     try:
         change = change_from(text)
         me = session.principal()
-        if isinstance(change, ChangeSet):
-            result = services().gate.plan_set(change, actor=me)
-            picture = _set_picture(result)
-        else:
-            result = services().gate.plan(change, actor=me)
-            picture = render.from_plan(result)
+        result = services().gate.plan(change, actor=me)  # a single change is a set of one
+        picture = render.from_plan(result)
     except (Unprocessable, Forbidden) as exc:
         return _start_page(text, exc, exc.status)
     return render_template("console/plan.html", result=result, picture=picture, body=text)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
+from neo4j.exceptions import Neo4jError
 
 from app.graph.codec import (
     RUNTIME_PREFIX,
@@ -52,22 +53,6 @@ class GraphTx(TransitionTxQueries):
     def __init__(self, tx: ManagedTransaction):
         self._tx = tx
         self.committed: list[dict] = []
-
-    def context_for_update(
-        self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None
-    ) -> dict | None:
-        """Lock the component and read its change context in one statement (None: no such component)."""
-        with metrics.phase("graph_read"):
-            return decode_change_context(
-                _single(
-                    self._tx,
-                    "impact_for_update",
-                    id=component_id,
-                    ref_ids=ref_ids,
-                    ref_values=ref_values or [],
-                    paths=True,
-                )
-            )
 
     def lock(self, component_id: str) -> int | None:
         row = _single(self._tx, "lock_component", id=component_id)
@@ -152,19 +137,13 @@ class GraphTx(TransitionTxQueries):
         ).single()
         return decode_set_context(record.data())
 
-    def commit_change_set(self, params: dict) -> list[str]:
-        """Run the one statement that commits a change set; returns the affected components that moved."""
-        return _single(self._tx, "commit_change_set", **params)["moved"]
-
     def commit(self, params: dict) -> list[str]:
-        """Run the one commit statement; returns the affected components that moved since they were
-        read (nothing was written then; the caller re-runs its analysis)."""
-        row = _single(self._tx, "commit_change", **params)
-        if row is None:
-            raise LookupError(f"component {params['id']} vanished during commit")
-        if not row["moved"]:
+        """Run the one commit statement (cypher/commit_change.cypher); returns the affected components that
+        moved since they were read (nothing was written then; the caller re-runs its analysis)."""
+        moved = _single(self._tx, "commit_change", **params)["moved"]
+        if not moved:
             self.committed.append(params["audit"])  # counted once the transaction commits
-        return row["moved"]
+        return moved
 
 
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
@@ -242,8 +221,26 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
+            self._compile_hot_statements(session)
         log.info("schema applied", extra={"statements": len(parts)})
         return len(parts)
+
+    @staticmethod
+    def _compile_hot_statements(session) -> None:
+        """EXPLAIN the statements every change runs (the set context read, plain and under its locks, and
+        the commit), so the server's query cache holds their plans before the first request: planning
+        them cold takes seconds on a loaded machine, which a request's transaction timeout must not pay."""
+        context = set_context_params([""], [], [], [], [])
+        for text, params in (
+            (query("change_set_context"), context),
+            (_set_context_for_update_query(), context),
+            (query("commit_change"), {}),
+        ):
+            try:  # best effort: a server too busy to plan it now plans it on the first request, as before
+                session.run(Query("EXPLAIN " + text, timeout=60.0), **params).consume()
+            except Neo4jError as exc:
+                log.warning("statement not precompiled", extra={"error": str(exc)[:200]})
+                return
 
     # -- components ---------------------------------------------------------------------------
     def list_components(
@@ -434,7 +431,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # -- audit log ----------------------------------------------------------------------------
     def log_list(self, **filters: Any) -> dict:
         """→ {"total", "items": [entries, decoded]}, newest first."""
-        row = self.read("log_list", **filters)
+        # one component's entries through the graph's links (cypher/log_list_component.cypher)
+        row = self.read("log_list_component" if filters.get("component") else "log_list", **filters)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
     def audited_facts(
@@ -500,7 +498,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     ) -> dict:
         """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
         row = self.read(
-            "changes_list", status=status, component=component, requested_by=requested_by, skip=skip, limit=limit
+            "changes_list_component" if component else "changes_list",  # through the graph's links
+            status=status,
+            component=component,
+            requested_by=requested_by,
+            skip=skip,
+            limit=limit,
         )
         return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
 

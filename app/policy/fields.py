@@ -1,7 +1,7 @@
 """The fact fields rules may use: the ONE declaration (section -> field -> type + description).
 
 The rule validator (:mod:`app.policy.language`, :mod:`app.policy.template`) accepts exactly these
-fields, and the fact builder (:func:`app.changes.pipeline.facts`) builds exactly these fields
+fields, and the fact builder (:func:`app.changes.set_analysis.operation_facts`) builds exactly these fields
 (``tests/unit/test_policy_fields.py`` holds it to that). docs/rules.md describes them for rule authors.
 
 A field reference in a rule (``impacted.runtime.state``) resolves to a :class:`Field` here, so that the

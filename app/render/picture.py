@@ -134,10 +134,27 @@ def verdict_title(result: dict) -> str:
     return f"planned, {VERDICT.get(str(would), str(would))}"
 
 
+def change_title(result: dict, limit: int = 6) -> str:
+    """A change named by its size and operations, in request order: "3 operations: create subnet/a,
+    update ec2-instance/b, delete lambda/c" (a single change: its component)."""
+    ops = result.get("operations") or []
+    if len(ops) <= 1 and result.get("component"):
+        return result["component"]
+    names = [f"{o['op']} {o['component']}" for o in ops[:limit]]
+    more = f", … {len(ops) - limit} more" if len(ops) > limit else ""
+    return f"{len(ops)} operation{'s' if len(ops) != 1 else ''}: {', '.join(names)}{more}"
+
+
 def from_plan(result: dict) -> Picture:
-    """`POST /plan` / `/request-change` results: the waves the action planner made, blockers marked."""
-    changed = result["component"]
-    waves = (result.get("actions") or {}).get("waves") or [[{"component": changed, "type": "", "action": ""}]]
+    """`POST /plan` / `/request-change` results: every operation (marked changed) and what it affects in
+    the waves the action planner made, the edges among them (each affected component's path, the edges
+    the operations add), blockers marked."""
+    ops = result.get("operations") or []
+    changed_ids = [o["component"] for o in ops] or [result["component"]]
+    changed = changed_ids[0]
+    waves = (result.get("actions") or {}).get("waves") or [
+        [{"component": c, "type": "", "action": ""} for c in changed_ids]
+    ]
     blockers = _blockers(result.get("decisions") or [], changed)
     nodes = []
     for w, wave in enumerate(waves):
@@ -149,7 +166,7 @@ def from_plan(result: dict) -> Picture:
                     item.get("type") or cid.split("/", 1)[0],
                     item.get("action") or "",
                     w,
-                    changed=cid == changed,
+                    changed=cid in changed_ids,
                     blocked_by=tuple(blockers.get(cid, ())),
                 )
             )
@@ -157,12 +174,14 @@ def from_plan(result: dict) -> Picture:
     for missing in sorted(set(blockers) - set(ids)):  # a rule that names a component outside the impact
         nodes.append(Node(missing, missing.split("/", 1)[0], "", len(waves), blocked_by=tuple(blockers[missing])))
         ids.append(missing)
-    edges = _path_edges(result.get("impact") or [])
-    runtime = {r["id"]: runtime_text(r.get("runtime")) for r in result.get("impact") or [] if r.get("runtime")}
+    rows = [r for o in ops for r in o.get("impact") or []] or result.get("impact") or []
+    added = [e for o in ops for e in o.get("edges_added") or []]
+    edges = _path_edges(rows) + _stored_edges(added)
+    runtime = {r["id"]: runtime_text(r.get("runtime")) for r in rows if r.get("runtime")}
     nodes = [replace(n, runtime=runtime.get(n.id, "")) for n in nodes]
     return collapsed(
         Picture(
-            f"{verdict_title(result)}: change to {changed}",
+            f"{verdict_title(result)}: {'change to ' if len(changed_ids) == 1 else ''}{change_title(result)}",
             changed,
             result.get("status"),
             _sorted(nodes),

@@ -18,7 +18,7 @@ A test file::
             - {rule: subnet-change-with-running-instance, effect: reject,
                component: ec2-instance/karma-dev-bastion, message: "is running in"}
 
-A case runs :func:`app.changes.pipeline.analyse` — validation, merge, diff, impact, facts, durable_rules —
+A case runs :func:`app.changes.set_analysis.analyse_set` — validation, merge, diff, impact, facts, durable_rules —
 on the context :class:`app.ruletools.fixture.FixtureGraph` builds (what ``cypher/impact.cypher`` returns), so
 it decides exactly as the service's ``/plan`` and ``/request-change`` would on that graph; it never talks
 to Neo4j. ``change`` is today's single-component body; ``changes: [...]`` is reserved for change sets.
@@ -35,8 +35,6 @@ from pathlib import Path
 
 import yaml
 
-from app.changes.model import ChangeRequest
-from app.changes.pipeline import analyse, reference_ids, reference_values
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
@@ -333,17 +331,6 @@ def shown(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------ running
-def request_of(case: Case) -> ChangeRequest:
-    c = case.change
-    return ChangeRequest(
-        component=c["component"],
-        proposed_change=c["proposed_change"],
-        requested_by=c["requested_by"],
-        reason=c.get("reason"),
-        on_blocked=c.get("on_blocked", "reject"),
-    )
-
-
 def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
     """(status, decisions) the service would give this change on the case's graph (nothing is written)."""
     status, decisions, _why = judged(case, policy)
@@ -351,20 +338,11 @@ def evaluate(case: Case, policy) -> tuple[str, list[dict]]:
 
 
 def judged(case: Case, policy) -> tuple[str, list[dict], str | None]:
-    """(status, decisions, why): ``why`` is the service's own message for an invalid or not_found change."""
+    """(status, decisions, why): a single change is the one-update set it is, through the gate's one
+    analysis; ``why`` is the service's own message for an invalid or not_found change."""
     graph = FixtureGraph(case.fixture)
     graph.assume_runtime(case.assume.get("runtime") or {})
-    if "changes" in case.change:
-        return _evaluate_set(case, graph, policy)
-    request = request_of(case)
-    try:
-        ctx = graph.context(request.component, reference_ids(request), reference_values(request))
-        analysis = analyse(request, ctx, mode="full", policy=policy, now=case.at)
-    except KarmaError as exc:
-        return ("not_found" if exc.status == 404 else "invalid"), [], _why(exc)
-    if not analysis.diff:
-        return "invalid", [], "the change changes nothing (the service answers 422)"
-    return analysis.status(), analysis.decisions, None
+    return _evaluate_set(case, graph, policy)
 
 
 def _why(exc: Exception) -> str:

@@ -19,7 +19,7 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import decode_change_context, decode_set_context
+from app.graph.repository import decode_set_context
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -87,10 +87,6 @@ class FixtureGraph:
                 queue.append((nxt, after, new_path, hops))
         return best
 
-    def context(self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None) -> dict | None:
-        """The change context as the repository returns it (decoded values)."""
-        return decode_change_context(self._stored_context(component_id, ref_ids, ref_values))
-
     def _stored_context(
         self, component_id: str, ref_ids: list[str], ref_values: list[dict] | None = None
     ) -> dict | None:
@@ -124,8 +120,8 @@ class FixtureGraph:
                 }
             )
         scope = {component_id, *order}
-        edges = [
-            {"source": e["source"], "target": e["target"], "kind": e["kind"]}
+        edges = [  # with their reference key, as cypher/impact.cypher returns them
+            {"source": e["source"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
             for e in self.edges
             if e["source"] in scope and e["target"] in scope
         ]

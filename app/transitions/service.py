@@ -479,12 +479,12 @@ def _sequence(steps: list) -> list:
     return out
 
 
-def _request(current: dict, step: dict) -> ChangeRequest | ChangeSet:
+def _request(current: dict, step: dict) -> ChangeSet:
     """A step's change as the pipeline takes it: on_blocked reject (a step never queues), requested by the
     transition's requester; the requested change as it was asked (a single change stays one)."""
     who = current["requested_by"]
     if step.get("requested") and current.get("single"):
-        return replace(ChangeRequest(**current["request"]), requested_by=who, on_blocked="reject")
+        return replace(ChangeRequest(**current["request"]), requested_by=who, on_blocked="reject").to_set()
     change_set = ChangeSet.from_dict(step["change"])
     return replace(
         change_set,

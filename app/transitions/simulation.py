@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.changes.model import ChangeRequest
+from app.changes.model import ChangeRequest, as_set
 from app.changes.set_analysis import SetAnalysis, analyse_set
 from app.changes.set_graph import GraphState
 from app.changes.sets import ChangeSet, Operation, check_structure
@@ -99,16 +99,6 @@ def _change_set(raw, where: str, requested_by: str, errors: dict) -> ChangeSet |
         errors[where] = [str(exc)]
         return None
     return change_set
-
-
-def as_set(change: ChangeRequest | ChangeSet) -> ChangeSet:
-    """A single change is the one-operation change set with the same request (same facts for the rules)."""
-    if isinstance(change, ChangeSet):
-        return change
-    op = Operation(
-        "update", change.component, proposed_change=change.proposed_change, expected_version=change.expected_version
-    )
-    return ChangeSet((op,), change.requested_by, change.reason, change.on_blocked)
 
 
 @dataclass(frozen=True)

@@ -585,11 +585,10 @@ def _latency(
     size: int,
     probe: generator.Probe = generator.LOCAL,
 ) -> dict:
-    from app.changes.model import ChangeRequest  # noqa: PLC0415
-    from app.changes.pipeline import reference_ids  # noqa: PLC0415
+    from app.changes.sets import ChangeSet, reference_ids  # noqa: PLC0415
 
     body = requests.plan(probe)
-    floor = floor_call(driver, probe.component, reference_ids(ChangeRequest(**body)))
+    floor = floor_call(driver, probe.component, reference_ids(ChangeSet.from_dict(body)))
     if state.plan_broken:
         return {"skipped": state.plan_broken}
     # canary: one of each, timed, so a broken or runaway query is reported instead of looped on

@@ -2,7 +2,7 @@
 and run the same rules and pipeline as Karma's `/plan`.
 
 This is what a gateway without a graph database (or without a bounded traversal) does: its cost follows
-the size of the estate, not the size of the impact. It reuses Karma's own analysis (`app.changes.pipeline`)
+the size of the estate, not the size of the impact. It reuses Karma's own analysis (`app.changes.set_analysis`)
 on a context it builds itself, so the two differ only in how the impact is obtained.
 """
 
@@ -15,9 +15,10 @@ from neo4j import Driver, RoutingControl
 
 from app.changes.commit import graph_patch
 from app.changes.model import ChangeRequest
-from app.changes.pipeline import analyse, reference_ids
+from app.changes.set_analysis import analyse_set
+from app.changes.sets import reference_ids
 from app.components import EDGE_KINDS
-from app.graph.repository import decode_change_context
+from app.graph.repository import decode_set_context
 from karma_tools.bench.queries import query
 
 MAX_DEPTH = 25
@@ -96,9 +97,14 @@ def impact_context(
 
 
 def plan(driver: Driver, request: ChangeRequest, policy, database: str | None = None) -> dict:
-    """One naive `/plan`: whole graph in, networkx BFS, then Karma's own pipeline and rules."""
+    """One naive `/plan`: whole graph in, networkx BFS, then Karma's own analysis and rules (a single change
+    is the one-update set it is, as in the service)."""
+    change_set = request.to_set()
     nodes, edges = read_graph(driver, database)
     graph = build(nodes, edges)
-    ctx = impact_context(request.component, reference_ids(request), nodes, edges, graph)
-    analysis = analyse(request, decode_change_context(ctx), mode="full", policy=policy)  # as the repository does
+    ctx = impact_context(request.component, reference_ids(change_set), nodes, edges, graph)
+    touched = {"referrers": [], "outgoing": [], "explicit_edges": [], **ctx}
+    stored = {"touched": [touched], "refs": ctx.pop("refs"), "ref_values": [], "sibling_groups": []}
+    touched.pop("refs", None)
+    analysis = analyse_set(change_set, decode_set_context(stored), mode="full", policy=policy)  # as the repository does
     return analysis.result("planned", graph_patch=graph_patch(analysis))

@@ -28,13 +28,44 @@ def test_the_seed_page_example_applies(client):
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["status"] == "applied" and entry["requested_by"] == "ted@strall.com"
     assert entry["component_id"] == SITE and set(entry["affected"]) == set(body["affected_components"])
-    assert entry["diff"] == [
-        {"key": "cloudfront_aliases", "op": "changed", "old": ["dev.usekarma.dev"], "new": ["www.usekarma.dev"]}
+    assert entry["diff"] == [  # every change's diff names its component (a single change is a set of one)
+        {
+            "component": SITE,
+            "key": "cloudfront_aliases",
+            "op": "changed",
+            "old": ["dev.usekarma.dev"],
+            "new": ["www.usekarma.dev"],
+        }
     ]
     comp = client.get(f"/components/{SITE}").get_json()
     assert comp["config"]["cloudfront_aliases"] == ["www.usekarma.dev"] and comp["version"] == 2
     versions = client.get(f"/components/{SITE}/versions").get_json()["versions"]
     assert versions[1]["config"]["cloudfront_aliases"] == ["dev.usekarma.dev"]  # the old version is kept
+
+
+# The seed page's formats (/work/shared/reference/coordinating-change-in-karma.txt, "Request Format" and
+# "Result Format"), copied byte for byte in their field names: the request is sent exactly so, and the
+# result carries exactly these fields first, in this order (today's extra fields follow).
+SEED_PAGE_REQUEST = """{
+  "component": "serverless-site/karma-dev",
+  "proposed_change": {
+    "cloudfront_aliases": ["www.usekarma.dev"]
+  },
+  "requested_by": "ted@strall.com"
+}"""
+SEED_PAGE_RESULT_FIELDS = ["status", "affected_components", "warnings", "log_entry_id"]
+
+
+def test_the_seed_page_formats_hold_field_for_field(client):
+    import json
+
+    resp = client.post("/request-change", json=json.loads(SEED_PAGE_REQUEST))  # signed in as its requested_by
+    assert resp.status_code == 200, resp.get_json()
+    fields = list(json.loads(resp.get_data(as_text=True)))  # in the order the service wrote them
+    assert fields[:4] == SEED_PAGE_RESULT_FIELDS
+    body = resp.get_json()
+    assert body["status"] == "applied" and body["warnings"] == [] and body["log_entry_id"].startswith("log-")
+    assert sorted(body["affected_components"]) == ["cloudfront-distribution/karma-dev", "route53-zone/karma-dev"]
 
 
 def test_result_explains_itself(client):
@@ -57,9 +88,9 @@ def test_result_explains_itself(client):
     # the zone reads the distribution's domain name: the distribution goes first
     assert later["cloudfront-distribution/karma-dev"]["wave"] < later["route53-zone/karma-dev"]["wave"]
     stmt = body["graph_patch"]["statements"][0]
-    assert stmt["name"] == "commit_change" and "MATCH (c:Component {id: $id})" in stmt["cypher"]
-    assert stmt["parameters"]["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]}
-    assert stmt["parameters"]["version"] == 2
+    assert stmt["name"] == "commit_change" and "UNWIND $updates AS op" in stmt["cypher"]
+    (update,) = stmt["parameters"]["updates"]
+    assert update["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]} and update["version"] == 2
     assert {r["id"]: r["depth"] for r in body["impact"]} == {
         "cloudfront-distribution/karma-dev": 1,
         "route53-zone/karma-dev": 1,
@@ -322,7 +353,7 @@ def test_stale_expected_version_is_409_and_writes_nothing(client, graph_dump):
     assert code == 200 and body["status"] == "applied" and body["version"] == {"current": 1, "after": 2}
 
 
-def test_a_commit_that_fails_midway_writes_nothing(app, client, graph_dump):
+def test_a_commit_statement_failing_after_its_writes_rolls_back_whole(app, client, graph_dump):
     first = post(client, "/request-change", EXAMPLE)[1]
     assert first["status"] == "applied"
     before = graph_dump()

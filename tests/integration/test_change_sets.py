@@ -81,7 +81,8 @@ def test_update_alone_in_a_set_and_the_single_body_unchanged(client):
         },
     ).get_json()
     assert single["status"] == "applied" and single["diff"][0]["key"] == "cloudfront_aliases"
-    assert "operations" not in single and single["version"] == {"current": 2, "after": 3}
+    # the single form's fields at the top level (a one-update set: its operation is listed too)
+    assert single["set_size"] == 1 and single["version"] == {"current": 2, "after": 3}
 
 
 def test_delete_alone_keeps_history_readable(client):
@@ -282,14 +283,14 @@ def test_create_referencing_a_component_deleted_in_the_set_is_409(client):
 def test_a_failure_after_the_last_operation_writes_nothing(app, client, graph_dump, monkeypatch):
     from app.graph.repository import GraphTx
 
-    real = GraphTx.commit_change_set
+    real = GraphTx.commit
 
     def commit_then_fail(self, params):
         real(self, params)  # every operation, edge, version, audit entry written ...
         raise RuntimeError("injected failure after the last operation")  # ... then the transaction fails
 
     before = graph_dump()
-    monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
+    monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
     resp = client.post(
         "/request-change", json={"changes": [NEW_SUBNET, NEW_INSTANCE, MOVE_LAMBDA], "requested_by": WHO}
     )

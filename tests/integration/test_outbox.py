@@ -492,14 +492,14 @@ def test_a_change_set_writes_its_events_in_its_own_commit(app, client, world, re
     # a set whose commit fails after its statement ran leaves no event
     from app.graph.repository import GraphTx
 
-    real = GraphTx.commit_change_set
+    real = GraphTx.commit
 
     def commit_then_fail(self, params):
         real(self, params)
         raise RuntimeError("injected failure after the commit statement")
 
     before = outbox(client)["counts"]
-    monkeypatch.setattr(GraphTx, "commit_change_set", commit_then_fail)
+    monkeypatch.setattr(GraphTx, "commit", commit_then_fail)
     failed = client.post(
         "/request-change",
         json={

@@ -237,7 +237,7 @@ def test_rollback_never_silently_undoes_a_later_change(client):
         {"component": SITE, "proposed_change": {"cloudfront_aliases": ["b.x"]}, "requested_by": "eve@strall.com"},
     )
     code, err = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
-    assert code == 409 and err["cause"] == "changed_since" and err["keys"] == ["cloudfront_aliases"]
+    assert code == 409 and err["cause"] == "changed_since" and err["keys"] == {SITE: ["cloudfront_aliases"]}
     assert client.get(f"/components/{SITE}").get_json()["config"]["cloudfront_aliases"] == ["b.x"]
 
 

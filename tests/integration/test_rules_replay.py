@@ -56,14 +56,15 @@ def _history(client) -> dict:
 def test_the_audit_entry_keeps_the_facts_the_rules_saw(client, driver):
     done = _history(client)
     entry = client.get(f"/log/{done['bucket']['log_entry_id']}").get_json()
-    facts = entry["facts"]
-    assert facts["v"] == 1 and facts["change"]["component"] == "s3-bucket/karma-shared"
+    assert entry["facts"]["v"] == 1 and entry["facts"]["rules"]
+    facts = {**entry["facts"]["operations"][0], "rules": entry["facts"]["rules"]}  # a single change: one operation
+    assert facts["change"]["component"] == "s3-bucket/karma-shared"
     assert facts["component"]["config"]["bucket_name"] == "karma-shared-dev"
     assert {r["id"] for r in facts["impacted"]} == set(done["bucket"]["affected_components"])
     assert facts["rules"] and facts["at"]
     rejected = client.get(f"/log/{done['subnet_a']['log_entry_id']}").get_json()
     assert rejected["status"] == "rejected"
-    assert [r["id"] for r in rejected["facts"]["siblings"]] == ["subnet/karma-dev-private-b"]
+    assert [r["id"] for r in rejected["facts"]["operations"][0]["siblings"]] == ["subnet/karma-dev-private-b"]
     with driver.session() as session:
         sizes = [
             r["n"] for r in session.run("MATCH (a:AuditEntry) WHERE a.facts IS NOT NULL RETURN size(a.facts) AS n")

@@ -44,7 +44,7 @@ def test_fragments_are_inlined_with_their_variables_renamed():
     lock = cypher.query("lock_component")
     assert "SET c._karma_lock = true" in lock and "// use" not in lock and "node" not in lock
     commit = cypher.query("commit_change")
-    assert "SET y._karma_lock = true" in commit and "MERGE (c)-[:DEPENDS_ON {via: e.via}]->(t)" in commit
+    assert "SET y._karma_lock = true" in commit and "MERGE (s)-[:DEPENDS_ON {via: e.via}]->(t)" in commit
     assert "CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {" in commit
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.changes.model import ChangeRequest
-from app.changes.pipeline import analyse, facts
+from app.changes.diff import diff
+from app.changes.facts import impacted_row, rule_facts
 from app.policy import fields
 from app.policy.fields import FIELDS, OPEN, resolve_field
 
@@ -13,52 +13,48 @@ SUBNET = "subnet/karma-dev-private-a"
 BASTION = "ec2-instance/karma-dev-bastion"
 
 
-def _context() -> dict:
-    """What cypher/impact.cypher returns for a subnet with one instance in it (decoded by the repository)."""
-    return {
-        "component": {
-            "id": SUBNET,
-            "type": "subnet",
-            "nickname": "karma-dev-private-a",
-            "environment": "dev",
-            "version": 3,
-            "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"},
-            "runtime": {"subnet_id": "subnet-0a42000000001a1"},
-        },
-        "impacted": [
-            {
-                "id": BASTION,
-                "type": "ec2-instance",
-                "nickname": "karma-dev-bastion",
-                "environment": "dev",
-                "version": 1,
-                "depth": 1,
-                "runtime": {"instance_id": "i-1", "state": "running"},
-                "path": [SUBNET, BASTION],
-                "edge_kinds": ["depends_on"],
-            }
-        ],
-        "edges": [{"source": BASTION, "target": SUBNET, "kind": "depends_on"}],
-        "refs": [],
+def _facts() -> list[dict]:
+    """What the rules see for a subnet change with one running instance in the subnet: the one fact
+    builder every change's operations go through (app.changes.set_analysis.operation_facts → rule_facts)."""
+    subnet = {
+        "id": SUBNET,
+        "type": "subnet",
+        "nickname": "karma-dev-private-a",
+        "environment": "dev",
+        "version": 3,
+        "config": {"vpc_nickname": "karma-dev", "cidr_block": "10.42.1.0/24"},
+        "runtime": {"subnet_id": "subnet-0a42000000001a1"},
     }
+    bastion = {
+        "id": BASTION,
+        "type": "ec2-instance",
+        "nickname": "karma-dev-bastion",
+        "environment": "dev",
+        "version": 1,
+        "config": {},
+        "runtime": {"instance_id": "i-1", "state": "running"},
+    }
+    row = impacted_row(bastion, depth=1, path=[SUBNET, BASTION], edge_kinds=["depends_on"], path_types=[], via=[])
+    return rule_facts(
+        component=subnet,
+        seen_config=subnet["config"],
+        diff=diff(subnet["config"], {**subnet["config"], "cidr_block": "10.42.9.0/24"}),
+        requested_by="ted@strall.com",
+        reason="renumber",
+        on_blocked="reject",
+        impacted=[row],
+        siblings=[],
+    )
 
 
 def test_the_fact_builder_builds_exactly_the_declared_fields():
-    request = ChangeRequest(
-        component=SUBNET,
-        proposed_change={"cidr_block": "10.42.9.0/24"},
-        requested_by="ted@strall.com",
-        reason="renumber",
-    )
-    analysis = analyse(request, _context(), mode="full")
-    built = facts(analysis)
+    built = _facts()
     assert [f["impacted"] is None for f in built] == [True, False]
     for fact in built:
         assert set(fact) == set(FIELDS)
         assert list(fact["change"]) == list(FIELDS["change"])
         assert list(fact["component"]) == list(FIELDS["component"])
     assert list(built[1]["impacted"]) == list(FIELDS["impacted"])
-    assert [list(row) for row in analysis.impact.rows] == [list(FIELDS["impacted"])]
 
 
 def test_every_declared_field_has_a_type_and_a_description():

@@ -1,4 +1,4 @@
-"""Shared helpers for the app.policy tests (facts shaped like app.changes.pipeline.facts builds them).
+"""Shared helpers for the app.policy tests (facts shaped like app.changes.set_analysis.operation_facts builds them).
 
 Imported by the other test_policy_*.py files; it holds no tests itself.
 """

@@ -1,0 +1,27 @@
+// Change requests of one component, newest first: every request one of whose audit entries touched it
+// (FOR) or affected it (AFFECTED), whichever operation of the set it was — through the graph's links
+// from the component's node (found by its id: the Component id constraint, the DeletedComponent id
+// index), plus requests whose queue place is that id (the change_request_component index).
+CALL () {
+  CALL () {
+    MATCH (c:Component {id: $component})
+    MATCH (cr:ChangeRequest)-[:LOGGED_AS]->(:AuditEntry)-[:FOR|AFFECTED]->(c)
+    RETURN cr
+    UNION
+    MATCH (c:DeletedComponent {id: $component})
+    MATCH (cr:ChangeRequest)-[:LOGGED_AS]->(:AuditEntry)-[:FOR|AFFECTED]->(c)
+    RETURN cr
+    UNION
+    MATCH (cr:ChangeRequest {component_id: $component})
+    RETURN cr
+  }
+  WITH cr
+  WHERE ($status IS NULL OR cr.status = $status)
+    AND ($requested_by IS NULL OR cr.requested_by = $requested_by)
+  WITH cr ORDER BY cr.created_at DESC, cr.id DESC
+  RETURN count(cr) AS total,
+         collect(cr {.id, .status, .component_id, .component_ids, .requested_by, .created_at, .updated_at,
+                     .approved_by, .approver_role, .rollback_of, .note, .log_entry_id, .on_blocked, .request,
+                     affected_count: size(coalesce(cr.impact, []))})[$skip..$skip + $limit] AS items
+}
+RETURN total, items

@@ -1,0 +1,27 @@
+// Audit entries of one component, newest first: every entry that touched it (FOR) or affected it
+// (AFFECTED) — whichever operation of a change set it was — found from the component's node through the
+// graph's links, so the cost follows the component's own history, not the size of the log. The node is
+// found by its id (the Component id constraint; the DeletedComponent id index for one deleted since),
+// and entries with no node to link to (a refused call naming it) by the audit_entry_component index.
+CALL () {
+  CALL () {
+    MATCH (c:Component {id: $component})
+    MATCH (a:AuditEntry)-[:FOR|AFFECTED]->(c)
+    RETURN a
+    UNION
+    MATCH (c:DeletedComponent {id: $component})
+    MATCH (a:AuditEntry)-[:FOR|AFFECTED]->(c)
+    RETURN a
+    UNION
+    MATCH (a:AuditEntry {component_id: $component})
+    RETURN a
+  }
+  WITH a
+  WHERE ($requested_by IS NULL OR a.requested_by = $requested_by)
+    AND ($status IS NULL OR a.status = $status)
+    AND ($since IS NULL OR a.timestamp >= $since)
+    AND ($until IS NULL OR a.timestamp < $until)
+  WITH a ORDER BY a.timestamp DESC, a.id DESC
+  RETURN count(a) AS total, collect(a {.*})[$skip..$skip + $limit] AS items
+}
+RETURN total, items
