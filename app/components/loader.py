@@ -57,6 +57,7 @@ from app.components.registry import (
     ComponentType,
     Reference,
     emitters_of,
+    registry,
 )
 from app.settings import types_dir
 
@@ -451,3 +452,8 @@ def validate_directory(directory: Path) -> list[str]:
     except TypeFileError as exc:
         return exc.errors
     return []
+
+
+# the active registry reads its types through this module (set here, so the registry never imports it)
+registry.load_directory = load_directory
+registry.default_directory = default_directory

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from app.components import schema as jsonschema_
@@ -278,15 +279,17 @@ class Registry:
         self._emitters: set[str] | None = None
         self._lock = threading.Lock()
         self.directory: Path | None = None
+        # how a directory becomes types, and which directory by default: set by app.components.loader when
+        # it is imported (the package imports it first), so this module never imports the loader back
+        self.load_directory: Callable[[Path], list[ComponentType]] | None = None
+        self.default_directory: Callable[[], Path] | None = None
 
     def _all(self) -> dict[str, ComponentType]:
         if self._types is None:
             with self._lock:
                 if self._types is None:
-                    from app.components.loader import default_directory, load_directory  # noqa: PLC0415
-
-                    directory = default_directory()
-                    self._set(load_directory(directory), directory)
+                    directory = self.default_directory()
+                    self._set(self.load_directory(directory), directory)
         return self._types  # type: ignore[return-value]
 
     def _set(self, types: list[ComponentType], directory: Path | None) -> None:
@@ -297,9 +300,7 @@ class Registry:
 
     def load(self, directory: Path) -> list[str]:
         """Load `directory` strictly (TypeFileError on any problem) and make it the active set."""
-        from app.components.loader import load_directory  # noqa: PLC0415
-
-        types = load_directory(Path(directory))
+        types = self.load_directory(Path(directory))
         with self._lock:
             self._set(types, Path(directory))
         return self.names()

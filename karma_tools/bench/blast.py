@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from karma_tools.bench import floors as fixed
 from karma_tools.bench import generator
-from karma_tools.bench.harness import REQUESTER, Run, _apply_targets, _echo, _post, floor_call
+from karma_tools.bench.steps import REQUESTER, Run, _apply_targets, _echo, _post, floor_call
 from karma_tools.bench.stats import ratio, summary
 
 SET_SIZE = 10

@@ -33,15 +33,24 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Callable
 
 from karma_tools.bench import authoring, generator, report
 from karma_tools.bench import floors as fixed
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.roundtrips import RoundTrips
+from karma_tools.bench.steps import (  # shared with blast.py (re-exported: tests use harness.Run, _post)
+    HEADERS,
+    REQUESTER,
+    Run,
+    _apply_targets,
+    _echo,
+    _ms,
+    _post,
+    floor_call,
+)
 from karma_tools.bench.stats import ratio, summary
 from app.serving import gunicorn_command
 from app.settings import REPO_ROOT
@@ -50,7 +59,6 @@ log = logging.getLogger("karma.bench")
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 WORK_DIR = REPO_ROOT / ".karma" / "bench"
-REQUESTER = "bench@example.com"
 TX_LIMIT_S = 30  # a query running longer than this on the bench instance is terminated (watchdog)
 MARKER = "bench-instance"
 CANARY_LIMIT_S = 10  # the first /plan of a size (a healthy one takes milliseconds)
@@ -134,14 +142,6 @@ class BenchConfig:
         }
         base.update(kw)
         return cls(**base)
-
-
-def _echo(message: str) -> None:
-    print(message, flush=True)
-
-
-def _ms(start_ns: int) -> float:
-    return (time.perf_counter_ns() - start_ns) / 1e6
 
 
 # ----------------------------------------------------------------------------------------- neo4j
@@ -373,9 +373,6 @@ class Requests:
         }
 
 
-HEADERS: dict[str, str] = {}  # Authorization for every request (a requester token made for the run)
-
-
 def create_token(app) -> str | None:
     """A `requester` API token named REQUESTER (tokens live in the graph, so every process accepts it)."""
     tokens = getattr(app.extensions["karma"], "tokens", None)
@@ -387,41 +384,7 @@ def create_token(app) -> str | None:
     return token
 
 
-def _post(client, path: str, body: dict) -> tuple[float, int, dict]:
-    """One request through the app; an exception inside it (the test client re-raises) is status 599."""
-    start = time.perf_counter_ns()
-    try:
-        response = client.post(path, json=body, headers=HEADERS)
-    except Exception as exc:  # noqa: BLE001
-        return _ms(start), 599, {"error": f"{type(exc).__name__}: {exc}"[:500]}
-    elapsed = _ms(start)
-    return elapsed, response.status_code, response.get_json(silent=True) or {}
-
-
-def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float]:
-    """The same impact Cypher the repository runs, through the bare driver (records fetched)."""
-    from app.graph import cypher  # noqa: PLC0415
-
-    return fixed.call(driver, cypher.query("impact"), id=component, ref_ids=ref_ids, ref_values=[], paths=True)
-
-
 # ---------------------------------------------------------------------------------------- the run
-
-
-@dataclass
-class Run:
-    cfg: BenchConfig
-    results: dict = field(default_factory=dict)
-    errors: list[dict] = field(default_factory=list)
-    warmed: bool = False
-    watchdog: Watchdog | None = None
-    plan_broken: str | None = None  # why /plan cannot be measured (then the steps that need it are skipped)
-
-    def error(self, where: str, exc: BaseException | str) -> None:
-        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
-        self.errors.append({"where": where, "error": text[:2000]})
-        log.error("bench step failed", extra={"where": where, "error": text[:500]})
-        _echo(f"  !! {where}: {text[:300]}")
 
 
 def run(cfg: BenchConfig) -> dict:
@@ -1004,14 +967,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _apply_targets(driver, limit: int = 400) -> list[str]:
-    """VPCs of distinct environments (not the probe's): disjoint impacts, so applies rarely share locks."""
-    from karma_tools.bench.queries import query  # noqa: PLC0415
-
-    records = driver.execute_query(query("bench_apply_targets"), probe_env=generator.PROBE_ENV, limit=limit).records
-    return [r["id"] for r in records]
 
 
 def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Requests, token: str | None) -> dict:
