@@ -73,6 +73,6 @@ def test_the_picture_draws_every_operation_and_the_edges_they_add():
     picture = from_plan(RESULT)
     assert {n.id for n in picture.nodes if n.changed} == {"subnet/dev-d", "ec2-instance/web", "lambda/old"}
     assert [(e.source, e.target) for e in picture.edges] == [("vpc/dev", "subnet/dev-d")]  # the edge the create adds
-    assert picture.title.startswith("planned: 3 operations")
+    assert picture.title.startswith("planned, would apply: 3 operations")  # the verdict, then the operations
     drawn = render(picture, "mermaid")
     assert all(c in drawn for c in ("subnet/dev-d", "ec2-instance/web", "lambda/old"))
