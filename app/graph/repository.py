@@ -34,6 +34,7 @@ from app.graph.driver import read_only, retry_writes
 from app.reliability import deadline
 
 log = logging.getLogger("karma.graph")
+_PRECOMPILED: set[str | None] = set()  # databases whose hot statements this process has planned (apply_schema)
 T = TypeVar("T")
 
 
@@ -221,12 +222,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
-            self._compile_hot_statements(session)
+            if self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them after
+                self._compile_hot_statements(session)
+                _PRECOMPILED.add(self.database)
         log.info("schema applied", extra={"statements": len(parts)})
         return len(parts)
 
     @staticmethod
-    def _compile_hot_statements(session) -> None:
+    def _compile_hot_statements(session) -> None:  # ~1 s: an app (or test) starting anew must not pay it each time
         """EXPLAIN the statements every change runs (the set context read, plain and under its locks, and
         the commit), so the server's query cache holds their plans before the first request: planning
         them cold takes seconds on a loaded machine, which a request's transaction timeout must not pay."""
