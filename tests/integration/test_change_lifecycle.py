@@ -90,7 +90,14 @@ def test_result_explains_itself(client):
     stmt = body["graph_patch"]["statements"][0]
     assert stmt["name"] == "commit_change" and "UNWIND $updates AS op" in stmt["cypher"]
     (update,) = stmt["parameters"]["updates"]
-    assert update["props"] == {"cfg_cloudfront_aliases": ["www.usekarma.dev"]} and update["version"] == 2
+    # the changed key, and the component's drift as the change leaves it (none: null removes the properties)
+    assert update["props"] == {
+        "cfg_cloudfront_aliases": ["www.usekarma.dev"],
+        "drift": None,
+        "drift_entries": None,
+        "drifting": None,
+    }
+    assert update["version"] == 2
     assert {r["id"]: r["depth"] for r in body["impact"]} == {
         "cloudfront-distribution/karma-dev": 1,
         "route53-zone/karma-dev": 1,
