@@ -20,6 +20,7 @@ from app.seeding import emits_problem
 from app.changes.status import ChangeStatus, blockers_of, decided
 from app.components import get_type, references, split_id
 from app.errors import Conflict, NotFound, Unprocessable
+from app.observability import metrics
 
 
 @dataclass
@@ -479,7 +480,9 @@ def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mo
     facts_ = operation_facts(change_set, o)
     o.facts = facts_[0]["change"]
     if policy is not None and mode == "full":
-        o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
+        with metrics.phase("rules"):
+            o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
+        metrics.decisions(o.decisions)  # karma_rule_decisions_total (plans included)
         o.rules_saw = facts_
 
 

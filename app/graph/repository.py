@@ -132,11 +132,12 @@ class GraphTx(TransitionTxQueries):
         sibling_lookups: list[dict] | None = None,
     ) -> dict:
         """Lock every existing component of `ids` (by id order) and read the set's context: one statement."""
-        record = self._tx.run(
-            _set_context_for_update_query(),
-            **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
-        ).single()
-        return decode_set_context(record.data())
+        with metrics.phase("graph_read"):
+            record = self._tx.run(
+                _set_context_for_update_query(),
+                **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
+            ).single()
+            return decode_set_context(record.data())
 
     def commit(self, params: dict) -> list[str]:
         """Run the one commit statement (cypher/commit_change.cypher); returns the affected components that
@@ -309,9 +310,12 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """The context of a change set, read in one query (see cypher/change_set_context.cypher).
         `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates;
         `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
-        return decode_set_context(
-            self.read("change_set_context", **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups))
-        )
+        with metrics.phase("graph_read"):
+            return decode_set_context(
+                self.read(
+                    "change_set_context", **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups)
+                )
+            )
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
