@@ -209,7 +209,9 @@ def _unresolved(
 ) -> dict[str, list[dict]]:
     """Reference drift of the `kept` configs: {id: entries} for each whose references do not resolve among
     `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already)."""
-    everything = kept + [{**r, "config": r.get("config") or {}} for r in others]
+    # the graph may hold components of types these declarations do not know (another contract): they are
+    # not part of what is judged, and nothing here can name them
+    everything = kept + [{**r, "config": r.get("config") or {}} for r in others if r["type"] in types]
     edges, errors = edges_within(everything, types={n: types.get(n) for n in {c["type"] for c in everything}})
     kept_ids = {c["id"] for c in kept}
     ids = {c["id"] for c in everything} - (set() if sources_are_targets else kept_ids)

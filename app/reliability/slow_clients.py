@@ -56,17 +56,25 @@ def unwatch(sock: socket.socket) -> None:
 
 
 class TimedInput:
-    """`wsgi.input` whose reads all end by `until` (time.monotonic()): past it, a 408."""
+    """`wsgi.input` whose reads all end by `until` (time.monotonic()): past it, a 408. The socket is
+    watched only while a read waits, so an app that reaches the body late (a busy moment before its first
+    read) still reads what has arrived: the budget measures the client, not the server."""
 
-    def __init__(self, stream, until: float, seconds: float):
-        self._stream, self._until, self._seconds = stream, until, seconds
+    def __init__(self, stream, until: float, seconds: float, sock: socket.socket | None = None):
+        self._stream, self._until, self._seconds, self._sock = stream, until, seconds, sock
 
     def _call(self, method: str, *args):
+        until = max(self._until, time.monotonic() + 0.5)  # a late read: a moment for what is already there
+        if self._sock is not None:
+            watch(self._sock, until)
         try:
             data = getattr(self._stream, method)(*args)
         except OSError:
             data = None
-        if time.monotonic() >= self._until:
+        finally:
+            if self._sock is not None:
+                unwatch(self._sock)
+        if time.monotonic() >= until:
             raise RequestTimeout(f"the request body did not arrive within {self._seconds:g} s (KARMA_CLIENT_TIMEOUT)")
         if data is None:
             raise RequestTimeout("the connection failed while the request body was read")
@@ -96,9 +104,5 @@ class BoundedBodies:
         if sock is None or self.seconds <= 0 or "wsgi.input" not in environ:
             return self.app(environ, start_response)
         until = time.monotonic() + self.seconds
-        environ["wsgi.input"] = TimedInput(environ["wsgi.input"], until, self.seconds)
-        watch(sock, until)
-        try:
-            return self.app(environ, start_response)
-        finally:
-            unwatch(sock)
+        environ["wsgi.input"] = TimedInput(environ["wsgi.input"], until, self.seconds, sock)
+        return self.app(environ, start_response)
