@@ -39,10 +39,10 @@ from pathlib import Path
 
 from karma_tools.bench import authoring, generator, report
 from karma_tools.bench import floors as fixed
+from karma_tools.bench import steps
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.roundtrips import RoundTrips
 from karma_tools.bench.steps import (  # shared with blast.py (re-exported: tests use harness.Run, _post)
-    HEADERS,
     REQUESTER,
     Run,
     _apply_targets,
@@ -380,7 +380,7 @@ def create_token(app) -> str | None:
         return None
     with app.app_context():
         token = tokens.create(REQUESTER, "requester", None, created_by="bench")[0]
-    HEADERS["Authorization"] = f"Bearer {token}"
+    steps.HEADERS["Authorization"] = f"Bearer {token}"  # what steps._post sends (looked up at each call)
     return token
 
 
@@ -951,7 +951,7 @@ def _profile(state: Run, client, requests: Requests) -> dict:
     profiler = Profiler(interval=0.0005)
     profiler.start()
     for _ in range(100):
-        client.post("/plan", json=body, headers=HEADERS)
+        client.post("/plan", json=body, headers=steps.HEADERS)
     profiler.stop()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     path = WORK_DIR / "plan-profile.txt"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from karma_tools.bench import generator, harness, naive
+from karma_tools.bench import generator, harness, naive, steps
 from karma_tools.bench import rules as bench_rules
 from karma_tools.bench.bulk import BulkLoader
 from tests.conftest import raw_component
@@ -45,7 +45,7 @@ def test_bulk_load_is_idempotent_and_stores_components_like_the_seed_loader(benc
 
 def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path, monkeypatch):
     app, components = bench_world
-    monkeypatch.setattr(harness, "HEADERS", {})
+    monkeypatch.setattr(steps, "HEADERS", {})
     monkeypatch.setattr(harness, "WARMUP_S", 0.0)
     assert harness.create_token(app)  # a requester token, sent by every harness request
     cfg = harness.BenchConfig(
@@ -123,7 +123,7 @@ def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench
     from karma_tools.bench import authoring
 
     app, _components = bench_world
-    monkeypatch.setattr(harness, "HEADERS", {})
+    monkeypatch.setattr(steps, "HEADERS", {})
     assert harness.create_token(app)
     tested = authoring.rules_test(harness.REPO_ROOT / "rules")
     assert tested["cases"] > 0 and tested["passed"] == tested["cases"] and tested["cases_per_s"] > 0

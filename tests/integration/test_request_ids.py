@@ -25,9 +25,12 @@ def log_lines():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("karma")
+    level = logger.level  # a CLI command run in this process (CliRunner) leaves it at WARNING
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def test_a_valid_request_id_is_kept_and_stored(client, log_lines):
