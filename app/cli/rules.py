@@ -15,6 +15,20 @@ from app.policy.language import SEVERITY, RuleFileError
 from app.ruletools.coverage import FAIL_ON
 
 
+def _loaded_engine(directory: Path):
+    """The rule engine over `directory`, loaded; broken rule files: each error on stderr, exit 1."""
+    from app.policy.engine import PolicyEngine  # noqa: PLC0415 - durable_rules only for the commands that judge
+
+    engine = PolicyEngine(directory)
+    try:
+        engine.load()
+    except RuleFileError as exc:
+        for error in exc.errors:
+            click.echo(error, err=True)
+        raise SystemExit(1) from None
+    return engine
+
+
 def _default_dir() -> Path:
     return settings.rules_dir()
 
@@ -107,16 +121,9 @@ def test_cmd(paths: tuple[Path, ...], rules_dir: Path | None, as_json: bool) -> 
     case fails or a test file is broken. Nothing is written anywhere: no Neo4j is involved.
     """
     from app.ruletools import cases as rule_tests  # noqa: PLC0415 - loads the pipeline only for this command
-    from app.policy.engine import PolicyEngine  # noqa: PLC0415
 
     rules_dir = rules_dir or _default_dir()
-    engine = PolicyEngine(rules_dir)
-    try:
-        engine.load()
-    except RuleFileError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from None
+    engine = _loaded_engine(rules_dir)
     try:
         outcomes, errors = rule_tests.run(list(paths) or [rules_dir / "tests"], engine)
     except rule_tests.CaseFileError as exc:
@@ -180,17 +187,10 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
     only — never the live graph for past state — and writes nothing.
     """
     from app.ruletools import replay  # noqa: PLC0415
-    from app.policy.engine import PolicyEngine  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
     settings = Settings.from_env()
-    engine = PolicyEngine(rules_dir or settings.rules_dir)
-    try:
-        engine.load()
-    except RuleFileError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from None
+    engine = _loaded_engine(rules_dir or settings.rules_dir)
     summary, shown = replay.Summary(), []
     window = {"since": _when(since, "--since"), "until": _when(until, "--until")}
     target, repo = open_repo(settings)  # no schema step: a replay writes nothing at all
@@ -288,7 +288,6 @@ def rules_reload(url: str, as_json: bool) -> None:
 def coverage_cmd(directory: Path | None, case_paths, seed: Path | None, fmt: str, fail_on: str) -> None:
     """Per rule: reachable on the graph (or dead, and why), the cases that make it fire or not, conditions
     the cases do not test (mutations no case notices), rules that shadow it (docs/rules.md, "Rule coverage")."""
-    from app.policy.engine import PolicyEngine  # noqa: PLC0415
     from app.ruletools import coverage  # noqa: PLC0415
 
     kinds = [k for k in fail_on.split(",") if k]
@@ -299,13 +298,7 @@ def coverage_cmd(directory: Path | None, case_paths, seed: Path | None, fmt: str
         )
     settings = Settings.from_env()
     directory = directory or _default_dir()
-    engine = PolicyEngine(directory)
-    try:
-        engine.load()
-    except RuleFileError as exc:
-        for error in exc.errors:
-            click.echo(error, err=True)
-        raise SystemExit(1) from None
+    engine = _loaded_engine(directory)
     declared = coverage.declared_types(settings.types_dir)
     if seed is not None:
         world = coverage.seed_world(seed, declared)
