@@ -25,9 +25,14 @@ setup: $(STAMP) ## Python deps in .venv and the Neo4j jars in .karma/neo4j/lib
 run: setup ## start Neo4j (unless NEO4J_URI/Docker; Neo4j Browser on :7474), seed, serve the API with gunicorn
 	KARMA_NEO4J_HTTP_PORT=$${KARMA_NEO4J_HTTP_PORT:-7474} $(BIN)/karma serve
 
-test: setup ## start the test Neo4j if needed and run the whole suite
+# Two pytest workers (whole files each), the second on a Neo4j of its own (.karma/neo4j-test-gw1, Bolt port
+# + 100; tests/conftest.py). One worker when NEO4J_URI names a single shared database, or TEST_WORKERS=0.
+TEST_WORKERS ?= $(if $(NEO4J_URI),0,2)
+TEST_XDIST   := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile,)
+
+test: setup ## start the test Neo4j if needed and run the whole suite (two workers, ~10 min)
 	$(TEST_ENV) $(BIN)/karma neo4j start
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(TEST_XDIST) $(PYTEST_ARGS)
 
 unit: $(STAMP) ## pure-logic tests only (no Neo4j)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
@@ -61,6 +66,7 @@ chaos: setup ## availability figures (slow clients, a frozen test Neo4j) in abou
 stop: ## stop the local Neo4j servers (dev, test, bench)
 	-$(BIN)/karma neo4j stop
 	-$(TEST_ENV) $(BIN)/karma neo4j stop
+	-KARMA_NEO4J_HOME=$(CURDIR)/.karma/neo4j-test-gw1 $(BIN)/karma neo4j stop
 	-$(BIN)/karma bench stop
 
 clean: stop

@@ -16,6 +16,21 @@ from app.settings import REPO_ROOT, Settings
 SEED = REPO_ROOT / "seed" / "karma-world.yaml"
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs two workers) every worker after the first gets a Neo4j of its
+    own — its own data dir and ports, started on first use — because each test wipes and reseeds the
+    graph it runs on: two workers on one database would wipe each other's world mid-test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    if index == 0 or os.environ.get("NEO4J_URI"):
+        return
+    home = os.environ.get("KARMA_NEO4J_HOME") or str(REPO_ROOT / ".karma" / "neo4j-test")
+    os.environ["KARMA_NEO4J_HOME"] = f"{home}-{worker}"
+    bolt = int(os.environ.get("KARMA_NEO4J_BOLT_PORT") or 7687)
+    os.environ["KARMA_NEO4J_BOLT_PORT"] = str(bolt + 100 * index)
+    os.environ["KARMA_NEO4J_HTTP_PORT"] = "0"  # no Browser for a test server
+
+
 def _local_started():
     from app.graph.driver import _local_target
 
