@@ -114,6 +114,8 @@ _RESERVED_RE = re.compile(f"[{chr(RESERVED_BASE)}-{chr(RESERVED_BASE + 0x5F)}]")
 # metacharacter becomes a one-character class ("[*]"), which also takes a quantifier; "]" outside a class
 # is a literal (and "[]]" is not supported), "\\\\" the backslash's stand-in.
 _ESCAPE_TO_ENGINE = {c: f"[{c}]" for c in ".|?*+()[{}"} | {"]": "]", "\\": chr(RESERVED_BASE + 0x5C)}
+# "%" is durable's own escape character ("%d" is a digit, "%s" a space...): a literal "%" is written "%%".
+_PERCENT = {ord("%"): "%%"}
 
 
 def engine_text(value: str) -> str | None:
@@ -135,10 +137,10 @@ def engine_pattern(pattern: str) -> str:
             i += 2
         elif c == "[":
             end = pattern.index("]", i + 1)
-            out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE) + "]")
+            out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE).translate(_PERCENT) + "]")
             i = end + 1
         else:
-            out.append(c.translate(_TO_ENGINE))
+            out.append(c.translate(_TO_ENGINE).translate(_PERCENT))
             i += 1
     return "".join(out)
 
