@@ -113,27 +113,3 @@ def test_a_pattern_durable_would_match_differently_is_refused_naming_rule_field_
     (line,) = [e for e in err.value.errors if "matches" in e]
     assert "rules[0].when.change.reason.matches" in line
     assert "durable_rules' regex engine cannot match this pattern as written: it does not match 'prod-" in line
-
-
-@pytest.mark.parametrize(
-    ("pattern", "value", "fires"),
-    [
-        ("100%", "100%", True),
-        ("a%sb", "a%sb", True),
-        ("a%sb", "a b", False),
-        ("[%a]+", "a%a", True),
-        ("a%.b", "a%xb", True),
-    ],
-)
-def test_a_percent_sign_is_a_literal_not_durables_escape(tmp_path, pattern, value, fires):
-    rule = {
-        "id": "pc",
-        "description": "d",
-        "effect": "warn",
-        "message": "m",
-        "when": {"change": {"reason": {"matches": pattern}}},
-    }
-    (tmp_path / "r.yaml").write_text(yaml.safe_dump({"rules": [rule]}), encoding="utf-8")
-    engine = PolicyEngine(tmp_path)
-    engine.load()
-    assert (_fired(engine, value) == {"pc"}) is fires
