@@ -11,7 +11,8 @@ import yaml
 
 from app.policy import PolicyEngine, RuleFileError, loader
 from app.policy.compiler import engine_pattern, engine_text
-from app.policy.regexcheck import _Durable, _Packed, engine_mismatch
+from app.policy.durable_regex import Durable, Packed
+from app.policy.regexcheck import engine_mismatch
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -47,7 +48,7 @@ VALUES = sorted(
 
 
 def _simulated(pattern: str, value: str) -> bool:
-    machine, state = _Packed(_Durable(engine_pattern(pattern)).compile()), 1
+    machine, state = Packed(Durable(engine_pattern(pattern)).compile()), 1
     for ch in engine_text(value):
         state = machine.step(state, ord(ch)) if state else 0
     return bool(state and machine.accept.get(state))
