@@ -256,8 +256,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     def rules_coverage_world(self) -> dict:
         """Per component type and per linked pair of types, what the graph can present to the rules
-        (cypher/rules_coverage_world.cypher; for app.ruletools.coverage)."""
-        return self.read("rules_coverage_world") or {"types": [], "edges": []}
+        (cypher/rules_coverage_world.cypher and rules_coverage_edges.cypher: two reads, each a full scan,
+        so that each stays under the transaction timeout on a large graph; for app.ruletools.coverage)."""
+        types = self.read("rules_coverage_world") or {"types": []}
+        edges = self.read("rules_coverage_edges") or {"edges": []}
+        return {"types": types["types"], "edges": edges["edges"]}
 
     def count_components(self) -> int:
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]

@@ -87,6 +87,15 @@ DISC_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:/@+,~-]{1,128}$")
 V, N, S, T, LEN, L = ":v", ":n", ":s", ":t", ":len", ":l"
 NO_SCALAR = "-"  # K:v of an unset/null/list/object value; never a code ("s:", "n:", "b:" ...)
 
+# durable_rules 2.0.28 refuses an item test ``$iany``/``$iall`` whose inner condition ends in an ``$or``
+# with "error code: 102" *depending on the heap*: ``createAlpha`` (rete.c) checks the type of the inner
+# node's right operand, but an ``$or`` ends in a "forward" node (``createForwardAlpha``) whose right
+# operand it never writes, so the check reads whatever byte the grown node pool (``realloc``) holds there;
+# 0x09 or 0x0C (identifier or expression) refuse the ruleset. So an ``$or`` inside an item test is always
+# followed by this test, true for every item (codes are never empty): the chain then ends on a node whose
+# operand is written (docs/rules.md, "durable_rules error 102").
+ITEM_TRAILER = {"$neq": {"$i": ""}}
+
 _NEG_CMP = {"lt": "$gte", "lte": "$gt", "gt": "$lte", "gte": "$lt"}
 _POS_CMP = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 
@@ -105,6 +114,8 @@ _RESERVED_RE = re.compile(f"[{chr(RESERVED_BASE)}-{chr(RESERVED_BASE + 0x5F)}]")
 # metacharacter becomes a one-character class ("[*]"), which also takes a quantifier; "]" outside a class
 # is a literal (and "[]]" is not supported), "\\\\" the backslash's stand-in.
 _ESCAPE_TO_ENGINE = {c: f"[{c}]" for c in ".|?*+()[{}"} | {"]": "]", "\\": chr(RESERVED_BASE + 0x5C)}
+# "%" is durable's own escape character ("%d" is a digit, "%s" a space...): a literal "%" is written "%%".
+_PERCENT = {ord("%"): "%%"}
 
 
 def engine_text(value: str) -> str | None:
@@ -126,10 +137,10 @@ def engine_pattern(pattern: str) -> str:
             i += 2
         elif c == "[":
             end = pattern.index("]", i + 1)
-            out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE) + "]")
+            out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE).translate(_PERCENT) + "]")
             i = end + 1
         else:
-            out.append(c.translate(_TO_ENGINE))
+            out.append(c.translate(_TO_ENGINE).translate(_PERCENT))
             i += 1
     return "".join(out)
 
@@ -253,7 +264,11 @@ class _RuleCompiler:
             return self._or(parts) if neg else self._and(parts)
         if not neg:
             inner = [{"$i": c} for c in codes]
-            return [[{"$iany": {k: inner[0] if len(inner) == 1 else {"$or": inner}}}]]
+            if len(inner) == 1:
+                return [[{"$iany": {k: inner[0]}}]]
+            # Never an "$or" as the whole of an item test: durable would read an uninitialised byte (error
+            # 102, see ITEM_TRAILER); an always-true last test gives the chain an initialised end node.
+            return [[{"$iany": {k: {"$and": [{"$or": inner}, ITEM_TRAILER]}}}]]
         inner = [{"$neq": {"$i": c}} for c in codes]
         return [[{"$iall": {k: inner[0] if len(inner) == 1 else {"$and": inner}}}]]
 

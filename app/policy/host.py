@@ -38,13 +38,11 @@ from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
 from app.policy.facts import engine_json
-from app.reliability import deadline
 from app.policy.language import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
 
 SESSION = "karma"
-REGISTER_ATTEMPTS = 8  # see register(): durable_rules sometimes refuses a ruleset it accepts next time
 _LOCK = threading.Lock()
 _OWNER: int | None = None  # thread id inside _LOCK (so a signal handler on that thread can tell)
 _HOST = None
@@ -125,27 +123,14 @@ _REGISTRY: dict[str, _Registration] = {}
 
 
 def register(name: str, definition: dict) -> None:
-    """Register a compiled ruleset once under its content-hashed name."""
+    """Register a compiled ruleset once under its content-hashed name. A refusal is final: the compiler
+    emits nothing durable refuses by chance (the old intermittent error 102 is explained and avoided in
+    app.policy.compiler, ITEM_TRAILER), so a refusal is a property of the rule set, never retried."""
     with _Locked():
         if name in _REGISTRY:
             return
         reg = _Registration(definition)
-        for attempt in range(1, REGISTER_ATTEMPTS + 1):
-            try:
-                _host().set_rulesets({reg.physical(name): copy.deepcopy(definition)})  # durable mutates it
-                break
-            except Exception as exc:
-                # durable_rules 2.0.28 now and then refused a ruleset it accepted on the next try ("Could not
-                # create ruleset, error code: 102" = ERR_UNEXPECTED_TYPE, on identical JSON), in CLI processes
-                # loading rules with `count`. Not understood; docs/rules.md (engine notes) says what is known.
-                # Retried under a fresh name, with a WARNING each time: never silent.
-                if attempt == REGISTER_ATTEMPTS:
-                    raise
-                deadline.check("registering the rule set")  # in a request: never past its deadline
-                log.warning(
-                    "durable_rules refused rule set %s (%s); retrying as a fresh registration", reg.physical(name), exc
-                )
-                reg.generation += 1
+        _host().set_rulesets({reg.physical(name): copy.deepcopy(definition)})  # durable mutates it
         _REGISTRY[name] = reg
 
 
@@ -236,26 +221,18 @@ def live_sessions(name: str) -> list[str]:
 
 # ------------------------------------------------------------------ compile checks (no Host, no sessions)
 def _try_create(definition: dict) -> str | None:
-    """None when durable_rules creates the ruleset, else its last refusal. Tried up to REGISTER_ATTEMPTS
-    times, each under a fresh name: the engine now and then refuses a ruleset it accepts on the next try
-    (see register()), and a check must not report a rule file as broken for that. A definition it
-    really cannot take is refused every time, and each try costs well under a millisecond."""
-    text = json.dumps(definition, ensure_ascii=False)
-    error = None
-    for _ in range(REGISTER_ATTEMPTS):
-        name = f"karma_check_{os.getpid()}_{next(_CHECK_COUNTER)}"
-        with _Locked():
-            try:
-                handle = durable_rules_engine.create_ruleset(name, text)
-            except Exception as exc:  # noqa: BLE001
-                error = str(exc)
-                continue
-            try:
-                durable_rules_engine.delete_ruleset(handle)
-            except Exception:  # noqa: BLE001
-                log.warning("durable_rules: could not free check ruleset %s", name)
-        return None
-    return error
+    """None when durable_rules creates the ruleset, else why not (each try costs well under a millisecond)."""
+    name = f"karma_check_{os.getpid()}_{next(_CHECK_COUNTER)}"
+    with _Locked():
+        try:
+            handle = durable_rules_engine.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+        except Exception as exc:  # noqa: BLE001
+            return str(exc)
+        try:
+            durable_rules_engine.delete_ruleset(handle)
+        except Exception:  # noqa: BLE001
+            log.warning("durable_rules: could not free check ruleset %s", name)
+    return None
 
 
 @lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ from app.policy import host
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
 from app.policy.language import Errors, Rule, RuleFileError, parse_document
+from app.policy.regexcheck import engine_mismatch
 
 SUFFIXES = (".yaml", ".yml")
 
@@ -132,7 +133,7 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         file_rules, regexes = parse_document(doc, src.path.name, errors)
         for path, pattern in regexes:
-            problem = host.regex_error(engine_pattern(pattern))
+            problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))
             if problem:
                 errors.add(path, problem)
         for rule in file_rules:

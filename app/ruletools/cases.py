@@ -220,7 +220,9 @@ def _remedies(raw, where: str, errors: list[str]) -> None:
                 errors.append(f"{where}[{i}].{key}: unknown field (expected one of {', '.join(REMEDY_KEYS)})")
 
 
-def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime, errors: list[str]) -> Case | None:
+def _case(
+    raw, index: int, file: Path, shared: dict | None, shared_at: datetime, errors: list[str], shared_given: bool
+) -> Case | None:
     where = f"{shown(file)}: cases[{index}]"
     if not isinstance(raw, dict):
         errors.append(f"{where}: expected a mapping (a case)")
@@ -233,7 +235,7 @@ def _case(raw, index: int, file: Path, shared: dict | None, shared_at: datetime,
     if not isinstance(name, str) or not name.strip():
         errors.append(f"{where}.name: required, a non-empty string")
     fixture = _fixture(raw["fixture"], file.parent, f"{where}.fixture", errors) if "fixture" in raw else shared
-    if fixture is None and "fixture" not in raw:
+    if fixture is None and "fixture" not in raw and not shared_given:  # a broken file fixture: said once
         errors.append(f"{where}.fixture: required (here or at the top of the file)")
     at = _time(raw["at"], f"{where}.at", errors) if "at" in raw else shared_at
     change = raw.get("change")
@@ -316,7 +318,8 @@ def read_cases(path: Path) -> list[Case]:
             errors.append(f"{name}: {key}: unknown field (expected one of {', '.join(FILE_KEYS)})")
     shared = _fixture(doc["fixture"], path.parent, f"{name}: fixture", errors) if "fixture" in doc else None
     shared_at = _time(doc["at"], f"{name}: at", errors) if "at" in doc else DEFAULT_AT
-    cases = [_case(raw, i, path, shared, shared_at or DEFAULT_AT, errors) for i, raw in enumerate(doc["cases"])]
+    given = "fixture" in doc
+    cases = [_case(raw, i, path, shared, shared_at or DEFAULT_AT, errors, given) for i, raw in enumerate(doc["cases"])]
     if errors:
         raise CaseFileError(errors)
     return [c for c in cases if c is not None]

@@ -328,13 +328,13 @@ class _Mutant:
 # ------------------------------------------------------------------------------------------------ shadowing
 def _implies(a: tuple, b: tuple) -> bool:
     """Test a (with its negation flag) implies test b."""
-    (ca, na), (cb, nb) = a, b
-    if a == b:
+    if a is b:
         return True
-    if na or nb or ca.field != cb.field:
-        return False
+    (ca, na), (cb, nb) = a, b
+    if na or nb or ca.op not in ("eq", "in") or cb.op not in ("eq", "in") or ca.field != cb.field:
+        return a == b  # the deep comparison last: it is the costly one
     va, vb = _values(ca, False), _values(cb, False)
-    return va is not None and vb is not None and va <= vb
+    return (va is not None and vb is not None and va <= vb) or a == b
 
 
 _FIELDS_CACHE: dict = {}
@@ -356,8 +356,8 @@ def shadowed_by(rule, others, dnfs: dict | None = None, index: dict | None = Non
     mine = dnfs[rule.id]
     my_fields = frozenset(t[0].field.name for alt in mine for t in alt)
     out = []
-    if index is not None:  # field name -> ids of rules with an alternative testing it (see report)
-        ids = set().union(*(index.get(name, ()) for name in my_fields))
+    if index is not None:  # an alternative's field set -> ids of the rules having it (see report)
+        ids = set().union(*(rule_ids for fields, rule_ids in index.items() if fields <= my_fields))
         others = [o for o in others if o.id in ids]
     for other in others:
         if other.id == rule.id or not other.enabled or SEVERITY[other.effect] > SEVERITY[rule.effect]:
@@ -367,9 +367,33 @@ def shadowed_by(rule, others, dnfs: dict | None = None, index: dict | None = Non
         theirs = dnfs[other.id]
         if not any(fields <= my_fields for fields in _alt_fields(other.id, theirs)):
             continue  # every alternative of the other tests a field this rule never tests
-        if all(any(all(any(_implies(t, s) for t in alt) for s in o) for o in theirs) for alt in mine):
+        if all(any(_covers(by_field, o) for o in theirs) for by_field in _by_field(rule.id, mine)):
             out.append(other.id)
     return out
+
+
+def _covers(by_field: dict, alternative: list) -> bool:
+    """Every test of ``alternative`` is implied by a test on the same field in ``by_field``."""
+    return all(any(_implies(t, s) for t in by_field.get(s[0].field.name, ())) for s in alternative)
+
+
+_BY_FIELD_CACHE: dict = {}
+
+
+def _by_field(rule_id: str, alts: list) -> list[dict]:
+    """Each alternative's tests grouped by field name (a test implies only tests on its own field)."""
+    key = (rule_id, id(alts))
+    if key not in _BY_FIELD_CACHE:
+        if len(_BY_FIELD_CACHE) > 20_000:
+            _BY_FIELD_CACHE.clear()
+        groups = []
+        for alt in alts:
+            by: dict = {}
+            for t in alt:
+                by.setdefault(t[0].field.name, []).append(t)
+            groups.append(by)
+        _BY_FIELD_CACHE[key] = groups
+    return _BY_FIELD_CACHE[key]
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -378,9 +402,9 @@ def report(rules, world: World, evaluations: list[Evaluation], fired: dict, erro
     out = []
     dnfs = {r.id: _dnf(r.when) for r in rules}
     index: dict = {}
-    for r in rules:
+    for r in rules:  # few distinct field sets: a rule's candidates are found without visiting every rule
         for fields in _alt_fields(r.id, dnfs[r.id]):
-            index.setdefault(min(fields, default=""), set()).add(r.id)
+            index.setdefault(fields, set()).add(r.id)
     reached: dict = {}  # type -> reached types, shared by every rule
     for rule in sorted(rules, key=lambda r: (r.file, r.index)):
         cases_fire = sorted(c for c, ids in fired.items() if rule.id in ids)

@@ -21,6 +21,7 @@ from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
 from neo4j import Driver
+from neo4j.exceptions import ClientError
 
 from app.components import references
 from app.seeding import to_rows
@@ -79,6 +80,7 @@ class BulkLoader:
         self.edge_batch = edge_batch
         self.progress = progress
         self.every = every  # seconds between progress reports
+        self.splits = 0  # batches written again as halves after a transaction timeout (see _write_rows)
 
     def _write(self, name: str, **params: Any) -> int:
         def work(tx):
@@ -87,6 +89,21 @@ class BulkLoader:
 
         with self.driver.session(database=self.database) as session:
             return session.execute_write(work)
+
+    def _write_rows(self, name: str, key: str, rows: list, **params: Any) -> int:
+        """One batch in one transaction; a batch the server ends for running past its transaction timeout
+        (a slow, shared machine: 2,000 components took over 15 s at a load average of 20) is rolled back
+        whole, so it is written again as two halves (every write here is idempotent), down to 50 rows."""
+        try:
+            return self._write(name, **{key: rows}, **params)
+        except ClientError as exc:
+            if "TransactionTimedOut" not in (exc.code or "") or len(rows) <= 50:
+                raise
+            half = len(rows) // 2
+            log.warning("bulk batch of %d rows timed out; written as two halves", len(rows))
+            self.splits += 1
+            first = self._write_rows(name, key, rows[:half], **params)
+            return first + self._write_rows(name, key, rows[half:], **params)
 
     def _report(
         self, phase: str, done: int, total: int, started: float, last: list[float], final: bool = False
@@ -120,7 +137,7 @@ class BulkLoader:
 
         def one(start: int) -> None:
             part = components[start : start + self.batch]
-            created = self._write("bench_bulk_components", rows=component_rows(part), now=now)
+            created = self._write_rows("bench_bulk_components", "rows", component_rows(part), now=now)
             with lock:
                 result.created += created
                 result.transactions += 1
@@ -137,7 +154,7 @@ class BulkLoader:
         last = [edge_started]
         edges = derived_edges(components)
         for start in range(0, len(edges), self.edge_batch):
-            result.edges += self._write("bench_bulk_edges", edges=edges[start : start + self.edge_batch])
+            result.edges += self._write_rows("bench_bulk_edges", "edges", edges[start : start + self.edge_batch])
             result.transactions += 1
             self._report("edges", min(start + self.edge_batch, len(edges)), len(edges), edge_started, last)
         self._report("edges", len(edges), len(edges), edge_started, last, final=True)

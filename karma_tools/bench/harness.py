@@ -83,6 +83,8 @@ TARGETS = {  # figure → (target, comparison)
     "query_over_rich": (1.5, "<="),  # impact.cypher ÷ rich, worst sweep point
     "plan_10k_ms": (300.0, "<="),  # plan median at the ~10,000-affected point
     "set_plan_over_rich": (2.0, "<="),  # a 10-operation set ÷ the rich read of its operations' impacts
+    "differential_disagreements": (0, "<="),  # issue 20: engine vs oracle on the generated corpus
+    "rules_coverage_500_s": (10.0, "<="),  # issue 20: `rules coverage`, 500 generated rules, largest world
 }
 STEPS = (  # what `karma bench run --only` may pick (the world is always loaded)
     "latency",
@@ -95,6 +97,7 @@ STEPS = (  # what `karma bench run --only` may pick (the world is always loaded)
     "blast",
     "throughput",
     "authoring",
+    "rule_checks",  # the differential corpus and `rules coverage` alone (also part of "authoring")
     "drift",
 )
 
@@ -455,6 +458,8 @@ def run(cfg: BenchConfig) -> dict:
                 out["throughput"] = _throughput(state, cfg, neo, requests, token)
             if "authoring" in want:
                 out["authoring"] = _authoring(state, cfg, client, neo.driver, world.repo, requests, rules_big)
+            elif "rule_checks" in want:
+                out["authoring"] = _rule_checks(state, cfg, world.repo, rules_big)
             if "drift" in want:
                 out["drift"] = _drift(state, cfg, world, app, client)  # last: it empties the world
             out["watchdog_terminated"] = neo.watchdog.terminated if neo.watchdog else []
@@ -748,17 +753,31 @@ def _authoring(state: Run, cfg: BenchConfig, client, driver, repo, requests: Req
                 f"  replay, {r['rules']} rules: {r['entries']:,} requests in {r['wall_s']} s "
                 f"({r['requests_per_s']} requests/s, {r['changed']} changed)"
             )
-        out["differential"] = bench_rules.differential()
+    except Exception as exc:  # noqa: BLE001
+        state.error("authoring", exc)
+    return out | _rule_checks(state, cfg, repo, big)
+
+
+def _rule_checks(state: Run, cfg: BenchConfig, repo, big: Path) -> dict:
+    """Issue 20: the differential corpus (cases/s, disagreements) and `rules coverage` on the world with
+    the shipped rules and with the generated 500, each with the load average beside it."""
+    _echo("[rule checks] differential corpus; rules coverage with the shipped and the generated rules")
+    out: dict = {}
+    try:
+        out["differential"] = bench_rules.differential() | {"load_average": _loadavg()}
         d = out["differential"]
         _echo(
             f"  differential corpus: {d['cases']} cases, {d['cases_per_second']} cases/s, "
             f"{d['disagreements']} disagreements"
         )
-        out["coverage"] = [bench_rules.coverage(repo, rules, REPO_ROOT / "types") for rules in (cfg.rules_dir, big)]
+        out["coverage"] = [
+            bench_rules.coverage(repo, rules, REPO_ROOT / "types") | {"load_average": _loadavg()}
+            for rules in (cfg.rules_dir, big)
+        ]
         for c in out["coverage"]:
             _echo(f"  rules coverage, {c['rules']} rules on {c['components']:,} components: {c['wall_s']} s")
     except Exception as exc:  # noqa: BLE001
-        state.error("authoring", exc)
+        state.error("rule_checks", exc)
     return out
 
 
@@ -1141,6 +1160,17 @@ def _fixed_floor_values(out: dict) -> dict:
     }
 
 
+def _rule_check_values(out: dict) -> dict:
+    """Issue 20: disagreements of the differential corpus; coverage wall time with the most rules."""
+    auth = out.get("authoring") or {}
+    runs = auth.get("coverage") or []
+    most = max(runs, key=lambda c: c["rules"], default=None)
+    return {
+        "differential_disagreements": (auth.get("differential") or {}).get("disagreements"),
+        "rules_coverage_500_s": most["wall_s"] if most and most["rules"] >= 500 else None,
+    }
+
+
 def _targets(out: dict) -> dict:
     lat = out.get("latency", {})
     sizes = sorted(int(s) for s in lat if "plan" in lat[s])
@@ -1164,6 +1194,7 @@ def _targets(out: dict) -> dict:
     equal = out.get("drift", {}).get("found_equals_planted")
     values["drift_found_equals_planted"] = None if equal is None else float(equal)
     values.update(_fixed_floor_values(out))
+    values.update(_rule_check_values(out))
     targets = {}
     for name, (target, op) in TARGETS.items():
         value = values[name]

@@ -24,6 +24,8 @@ NAMES = {
     "plan_over_rich_narrow": "plan ÷ FIXED rich floor, worst of 10, 43 (single change) and 100 affected",
     "query_over_rich": "impact.cypher ÷ FIXED rich floor, worst sweep point",
     "plan_10k_ms": "plan median at ~10,000 affected (ms)",
+    "differential_disagreements": "differential corpus: engine ≠ oracle (issue 20)",
+    "rules_coverage_500_s": "`rules coverage`, 500 rules on the largest world (s)",
     "set_plan_over_rich": "10-operation set plan ÷ FIXED rich read of its operations' impacts",
 }
 

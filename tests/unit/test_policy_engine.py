@@ -65,7 +65,13 @@ def test_compile_output_for_generic_and_negated_conditions(tmp_path):
     )
     tree = [{"k": "i0"}, {"$neq": {"t": -1}}, {"$neq": {"t": -1001}}]
     assert c.definition["gen#0"]["all"][0]["m"]["$and"] == tree + [
-        {"$iany": {"impacted.edge_kinds:l": {"$or": [{"$i": "s:depends_on"}, {"$i": "s:emits_runtime_to"}]}}},
+        {
+            "$iany": {
+                "impacted.edge_kinds:l": {
+                    "$and": [{"$or": [{"$i": "s:depends_on"}, {"$i": "s:emits_runtime_to"}]}, {"$neq": {"$i": ""}}]
+                }
+            }
+        },
         {"$gt": {"impacted.depth:n": 2}},
         {"$gt": {"impacted.unpublished_reads:len": 0}},
         {"$neq": {"impacted.runtime.state:v": "s:stopped"}},
@@ -342,19 +348,16 @@ def test_component_section_is_available_to_impacted_rules(tmp_path):
     assert engine.evaluate(facts(component_fact=other, rows=[impacted()])) == []
 
 
-def test_a_refused_registration_is_retried_under_a_fresh_name(tmp_path, monkeypatch):
-    """durable_rules now and then refuses a ruleset it accepts on the next try (error 102)."""
-    engine = PolicyEngine(write_rules(tmp_path, rule_yaml("change: {type: subnet}", rule_id="retry-me")))
-    real = host._host().set_rulesets
+def test_a_refused_registration_is_a_load_error_not_retried(tmp_path, monkeypatch):
+    """A refusal is a property of the rule set (error 102 is avoided by the compiler): never retried."""
+    engine = PolicyEngine(write_rules(tmp_path, rule_yaml("change: {type: subnet}", rule_id="refused")))
     calls = []
 
-    def flaky(rulesets):
+    def refusing(rulesets):
         calls.append(list(rulesets))
-        if len(calls) == 1:
-            raise Exception("Could not create ruleset, error code: 102")
-        return real(rulesets)
+        raise Exception("Could not create ruleset, error code: 102")
 
-    monkeypatch.setattr(host._host(), "set_rulesets", flaky)
-    engine.load()
-    assert len(calls) == 2 and calls[1][0].endswith("_r1")
-    assert [d.rule_id for d in engine.evaluate(facts())] == ["retry-me"]
+    monkeypatch.setattr(host._host(), "set_rulesets", refusing)
+    with pytest.raises(RuleFileError, match="durable_rules refused the rule set: .*error code: 102"):
+        engine.load()
+    assert len(calls) == 1

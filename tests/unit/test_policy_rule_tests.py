@@ -190,3 +190,14 @@ def test_rules_test_runs_from_a_copied_rules_directory(tmp_path, monkeypatch):
     result = run("--rules", str(copy))
     assert result.exit_code == 0, result.output[-3000:]
     assert "FAIL" not in result.output
+
+
+def test_a_missing_file_fixture_is_said_once_not_once_per_case(tmp_path):
+    write(tmp_path / "rules" / "r.yaml", RULE)
+    doc = yaml.safe_load(CASES)
+    doc["fixture"] = {"seed": "../no-such-seed.yaml"}
+    (tmp_path / "rules" / "tests").mkdir()
+    (tmp_path / "rules" / "tests" / "t.yaml").write_text(yaml.safe_dump(doc))
+    result = run("--rules", str(tmp_path / "rules"))
+    errors = [line for line in result.output.splitlines() if line.startswith("ERROR: ") and "t.yaml" in line]
+    assert len(errors) == 1 and "fixture.seed" in errors[0] and "cannot read" in errors[0], result.output

@@ -84,6 +84,11 @@ def test_the_blank_reason_rule_means_only_whitespace(tmp_path, reason, fires):
         ('say "[a-z]+"', 'say "hi"', True),
         ("tab\there", "tab\there", True),
         ("tab.here", "tab\there", True),
+        ("100%", "100%", True),  # "%" is durable's own escape character: written "%%" by the compiler
+        ("a%sb", "a%sb", True),
+        ("a%sb", "a b", False),
+        ("[%a]+", "a%a", True),
+        ("a%.b", "a%xb", True),
     ],
 )
 def test_escaped_metacharacters_and_escaped_json_characters_match_literally(tmp_path, pattern, value, fires):
