@@ -1,6 +1,7 @@
 """durable_rules 2.0.28's regex compiler and matcher (``src/rules/regex.c``), ported statement for
 statement, quirks included: app.policy.regexcheck compares what it builds with what a pattern means.
-Checked against the real engine by tests/unit/test_rules_regex_engine.py."""
+Checked against the real engine by tests/unit/test_rules_regex_engine.py. durable_rules is Jesus Ruiz's,
+under the MIT licence; this port keeps its algorithm so that its behaviour can be predicted exactly."""
 
 from __future__ import annotations
 
