@@ -205,8 +205,8 @@ def change_options(fn):
 
 @contextmanager
 def progress(what: str):
-    """A spinner with the elapsed time on stderr while a slow command works (only at a terminal: a
-    pipe or a CI log gets no control characters)."""
+    """A spinner with the elapsed time on stderr while a command waits on something it cannot count
+    (an API call); only at a terminal: a pipe or a CI log gets no control characters."""
     if not sys.stderr.isatty():
         yield
         return
@@ -214,3 +214,38 @@ def progress(what: str):
 
     with Console(stderr=True).status(f"{what}…", spinner="dots"):
         yield
+
+
+PHASES = {
+    "files": "config files read",
+    "components": "components written",
+    "edges": "edges written",
+    "operations": "changes through the gate",
+}
+
+
+@contextmanager
+def progress_bars(what: str, *, show: bool = True):
+    """Bars on stderr for work that counts what it has done (app.progress): yields the `report(phase,
+    done, total)` to hand to the work, one bar per phase (files, components, edges, operations) after a
+    first line for what comes before the work (opening Neo4j, loading the rules). Drawn only at a
+    terminal and when `show` (not under --json): otherwise the report is silent and stderr stays clean."""
+    from app.progress import silent  # noqa: PLC0415
+
+    if not (show and sys.stderr.isatty()):
+        yield silent
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (SpinnerColumn(), TextColumn("{task.description:<26}"), BarColumn(), TextColumn("{task.fields[count]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as bars:
+        tasks = {"": bars.add_task(what, total=None, count="")}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                bars.update(tasks[""], total=1, completed=1)  # the work began: what came before it is done
+                tasks[phase] = bars.add_task(PHASES.get(phase, phase), total=total, count="")
+            bars.update(tasks[phase], completed=done, total=total or 1, count=f"{done:,}/{total:,}")
+
+        yield report
