@@ -49,7 +49,13 @@ VERBOSE = [False]  # `karma -v`: set by the group, read by the helpers below
 
 
 def say(message: str) -> None:
-    """A progress message on stderr; routine ones ("already running") only with -v."""
+    """A progress message of the local Neo4j on stderr; routine ones ("already running") only with -v.
+    Where the logs already carry it (karma serve logs at INFO, -v at DEBUG) the log line says it: a
+    second, plain copy would break the stream's one format."""
+    import logging  # noqa: PLC0415
+
+    if logging.getLogger("karma.neo4j").isEnabledFor(logging.INFO):
+        return
     if VERBOSE[0] or "already running" not in message:
         click.echo(message, err=True)
 
