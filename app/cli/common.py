@@ -21,11 +21,15 @@ from app.client.outcome import ERROR, OK, UNKNOWN
 from app.settings import Settings, service_url
 
 
-def open_repo(settings: Settings):
-    """Open the selected Neo4j (env → Docker → local, starting the local one if needed)."""
+def open_repo(settings: Settings, *, beside_server: bool = True):
+    """Open the selected Neo4j (env → Docker → local, starting the local one if needed) — beside a running
+    `karma serve`, the one it uses (app/cli/beside.py; `karma serve` itself passes beside_server=False)."""
+    from app.cli import beside  # noqa: PLC0415
     from app.graph.driver import open_driver, select_target  # noqa: PLC0415
     from app.graph.repository import GraphRepository  # noqa: PLC0415
 
+    if beside_server:
+        settings = beside.adopt(settings)
     target = select_target(settings, local=_started_local)
     return target, GraphRepository(open_driver(target), target.database)
 
