@@ -14,7 +14,7 @@ from app.client.api import describe
 from app.importing import ImportError_, import_into
 
 
-@click.command("import")
+@click.command("import", short_help="Import a config tree (iac/<env>/<type>/<nickname>/config.json).")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
