@@ -5,8 +5,10 @@ and the KARMA_NEO4J_* settings it was started with; never a password) and remove
 command in another shell reads it before it picks a database, so it never opens (or starts) a second
 Neo4j the API does not read — tokens made there would not work, a seed would land nowhere:
 
-- this shell names no Neo4j at all (no NEO4J_URI, no KARMA_NEO4J_*): it uses the server's local Neo4j;
-- this shell names another one: it stops, saying exactly what differs and how to point at the server's.
+- this shell names no Neo4j at all (no NEO4J_URI, no KARMA_NEO4J_*): it uses the server's local Neo4j
+  (or, when the server's is not a local one, stops and says how to point at it);
+- this shell names another local one: its choice, with a note saying exactly what differs and the
+  `export` that points it at the server's.
 Nothing is ever stopped for you.
 """
 
@@ -79,12 +81,13 @@ def adopt(settings: Settings) -> Settings:
         return settings
     said = ", ".join(f"{k}: yours {mine.get(k, '(unset)')}, the server's {theirs.get(k, '(unset)')}" for k in differ)
     point = " ".join(f"{k}={theirs[k]}" for k in PICKS if k in theirs)
-    raise click.ClickException(
-        f"Karma is serving on {record['url']} (pid {record['pid']}) with the local Neo4j at {record['neo4j']}; "
-        f"this shell's settings name another one ({said}), which the API does not read. Use the server's: "
-        + (f"export {point}" if point else f"unset {' '.join(differ)}")
-        + " (or set NEO4J_URI to choose a database yourself)."
+    click.echo(
+        f"note: Karma is serving on {record['url']} (pid {record['pid']}) with the local Neo4j at "
+        f"{record['neo4j']}; this shell's settings name another one ({said}): using yours, which that API does "
+        "not read. To use the server's: " + (f"export {point}" if point else f"unset {' '.join(differ)}"),
+        err=True,
     )
+    return settings
 
 
 def _norm(key: str, value: str | None) -> str:

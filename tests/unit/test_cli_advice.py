@@ -75,7 +75,7 @@ def _beside(tmp_path, monkeypatch, record: dict | None, shell: dict):
     return beside.adopt(Settings.from_env())
 
 
-def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at_it(tmp_path, monkeypatch):
+def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at_it(tmp_path, monkeypatch, capsys):
     import os
     import subprocess
 
@@ -90,17 +90,18 @@ def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at
         # this shell names no Neo4j: the server's settings are used (no second database is started)
         _beside(tmp_path, monkeypatch, record, {})
         assert {k: os.environ.get(k) for k in theirs} == theirs
-        # this shell names another one: stop, saying what differs and how to point at the server's
-        with pytest.raises(click.ClickException) as said:
-            _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
-        message = said.value.message
+        # this shell names another one: its choice, with a note saying what differs and how to point at it
+        _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
+        message = capsys.readouterr().err
+        assert os.environ["KARMA_NEO4J_BOLT_PORT"] == "7687"  # not overridden
         assert "KARMA_NEO4J_BOLT_PORT: yours 7687, the server's 7743" in message
         assert f"export KARMA_NEO4J_HOME={tmp_path / 'dev'} KARMA_NEO4J_BOLT_PORT=7743" in message
         assert "stop" not in message.replace("stopped", "")  # never "stop the database"
-        # the same server named another way: fine
+        # the same server named another way: fine, nothing said
         _beside(tmp_path, monkeypatch, record, {**theirs, "KARMA_NEO4J_HOME": str(tmp_path / "x" / ".." / "dev")})
         # NEO4J_URI: this shell chose its database itself
         _beside(tmp_path, monkeypatch, record, {"NEO4J_URI": "neo4j://elsewhere:7687"})
+        assert capsys.readouterr().err == ""
         # a server on another database than a local one, and a shell naming none: how to point at it
         with pytest.raises(click.ClickException, match="export NEO4J_URI=neo4j://db:7687"):
             _beside(tmp_path, monkeypatch, record | {"source": "env", "neo4j": "neo4j://db:7687"}, {})
@@ -110,3 +111,4 @@ def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at
     # the server is gone: its record is ignored
     _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
     _beside(tmp_path, monkeypatch, None, {"KARMA_NEO4J_BOLT_PORT": "7687"})  # no record at all
+    assert capsys.readouterr().err == ""
