@@ -35,13 +35,14 @@ def open_repo(settings: Settings, *, beside_server: bool = True):
 
 
 @contextmanager
-def graph(settings: Settings, *, schema: bool = True):
+def graph(settings: Settings, *, schema: bool = True, pipeline: bool = False):
     """The selected Neo4j with the schema applied (unless `schema=False`: the caller waits for Neo4j and
-    applies it, as `karma worker` does); the driver (and any container) closed afterwards."""
+    applies it, as `karma worker` does); the driver (and any container) closed afterwards. `pipeline`: the
+    command sends changes through the gate, so the pipeline's statements are planned up front too."""
     target, repo = open_repo(settings)
     try:
         if schema:
-            repo.apply_schema()
+            repo.apply_schema(precompile=pipeline)
         yield repo
     finally:
         repo.driver.close()
@@ -74,7 +75,7 @@ def _started_local():
 
 
 @contextmanager
-def services(settings: Settings, *, schema: bool = True):
+def services(settings: Settings, *, schema: bool = True, pipeline: bool = False):
     from app.factory import Karma  # noqa: PLC0415
     from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
 
@@ -83,7 +84,7 @@ def services(settings: Settings, *, schema: bool = True):
         policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
-    with graph(settings, schema=schema) as repo:
+    with graph(settings, schema=schema, pipeline=pipeline) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 

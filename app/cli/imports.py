@@ -42,7 +42,7 @@ def import_cli(
     try:
         with (
             progress_bars(f"importing {directory}", show=not as_json) as report,
-            services(Settings.from_env()) as karma,
+            services(Settings.from_env(), pipeline=True) as karma,
         ):
             result = import_into(
                 karma.repo,

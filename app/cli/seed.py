@@ -32,7 +32,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
     try:
         with (
             progress_bars(f"seeding {path or settings.seed_file}", show=not as_json) as report,
-            services(settings) as karma,
+            services(settings, pipeline=True) as karma,
         ):
             result = apply_file(
                 karma.repo,

@@ -244,12 +244,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             record = session.run(Query(query("ping"), timeout=deadline.clamp(self.tx_timeout))).single()
         return record is not None and record["ok"] == 1
 
-    def apply_schema(self) -> int:
+    def apply_schema(self, precompile: bool = True) -> int:
+        """The constraints and indexes; with `precompile`, the change pipeline's statements planned too
+        (a one-shot command that never runs the pipeline — `karma tokens`, `types` — skips that second)."""
         parts = statements("constraints")
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
-            if self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them after
+            if precompile and self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them
                 self._compile_hot_statements(session)
                 _PRECOMPILED.add(self.database)
         log.info("schema applied", extra={"statements": len(parts)})
