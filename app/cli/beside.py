@@ -101,3 +101,14 @@ def _read(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
+
+
+def api_url() -> str:
+    """Where API commands send: KARMA_URL, else the running `karma serve`'s address (its record), else
+    http://127.0.0.1:8000 — a server started with KARMA_BIND needs no second setting in other shells."""
+    from app.settings import service_url  # noqa: PLC0415
+
+    if os.environ.get("KARMA_URL"):
+        return service_url()
+    record = running(Settings.from_env())
+    return record["url"].rstrip("/") if record and isinstance(record.get("url"), str) else service_url()

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import click
 
+from app.cli import beside
 from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
-from app.settings import Settings, service_url
+from app.settings import Settings
 
 
 def open_repo(settings: Settings, *, beside_server: bool = True):
     """Open the selected Neo4j (env → Docker → local, starting the local one if needed) — beside a running
     `karma serve`, the one it uses (app/cli/beside.py; `karma serve` itself passes beside_server=False)."""
-    from app.cli import beside  # noqa: PLC0415
     from app.graph.driver import open_driver, select_target  # noqa: PLC0415
     from app.graph.repository import GraphRepository  # noqa: PLC0415
 
@@ -127,7 +127,10 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
     def decorate(fn):
         @group.command(name, help=fn.__doc__)
         @click.option(
-            "--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000", help="The Karma service."
+            "--url",
+            default=beside.api_url,
+            show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000",
+            help="The Karma service.",
         )
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)

@@ -99,6 +99,14 @@ def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at
         assert "stop" not in message.replace("stopped", "")  # never "stop the database"
         # the same server named another way: fine, nothing said
         _beside(tmp_path, monkeypatch, record, {**theirs, "KARMA_NEO4J_HOME": str(tmp_path / "x" / ".." / "dev")})
+        # API commands go to the running server's address unless KARMA_URL says otherwise
+        from app.cli.beside import api_url
+
+        monkeypatch.delenv("KARMA_URL", raising=False)
+        assert api_url() == "http://127.0.0.1:7742"
+        monkeypatch.setenv("KARMA_URL", "http://elsewhere:9000/")
+        assert api_url() == "http://elsewhere:9000"
+        monkeypatch.delenv("KARMA_URL")
         # NEO4J_URI: this shell chose its database itself
         _beside(tmp_path, monkeypatch, record, {"NEO4J_URI": "neo4j://elsewhere:7687"})
         assert capsys.readouterr().err == ""
@@ -112,3 +120,4 @@ def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at
     _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
     _beside(tmp_path, monkeypatch, None, {"KARMA_NEO4J_BOLT_PORT": "7687"})  # no record at all
     assert capsys.readouterr().err == ""
+    assert api_url() == "http://127.0.0.1:8000"  # no server running: the default
