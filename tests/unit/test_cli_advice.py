@@ -121,3 +121,17 @@ def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at
     _beside(tmp_path, monkeypatch, None, {"KARMA_NEO4J_BOLT_PORT": "7687"})  # no record at all
     assert capsys.readouterr().err == ""
     assert api_url() == "http://127.0.0.1:8000"  # no server running: the default
+
+
+def test_types_validate_speaks_json_too(tmp_path):
+    import json
+
+    from app.cli import main
+    from app.settings import REPO_ROOT
+
+    good = CliRunner().invoke(main, ["types", "validate", str(REPO_ROOT / "types"), "--json"])
+    assert good.exit_code == 0 and json.loads(good.stdout)["ok"] is True and json.loads(good.stdout)["types"] > 5
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    bad = CliRunner().invoke(main, ["types", "validate", str(tmp_path), "--json"])
+    report = json.loads(bad.stdout)
+    assert bad.exit_code == 1 and report["ok"] is False and "broken.yaml" in report["errors"][0]
