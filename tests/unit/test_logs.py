@@ -52,6 +52,12 @@ def test_gunicorn_access_lines_are_structured(monkeypatch):
         "req-1",
     )
     assert line["refused"] == "role_not_allowed for val (token tok-1)"  # why and for whom
+    own = io.StringIO()
+    for handler in logger.error_log.handlers:
+        handler.setStream(own)
+    logger.info("Listening at: http://127.0.0.1:8000")
+    line = json.loads(own.getvalue())
+    assert line["logger"] == "gunicorn" and line["level"] == "info"  # not "gunicorn.error" for a routine line
 
 
 def test_a_librarys_warning_is_in_the_one_format_too():
