@@ -34,6 +34,14 @@ _OWN_METRICS_DIR = multiproc.prepare(os.environ)  # None when `karma serve` or t
 control_socket_disable = True
 
 
+def _own_name(record: logging.LogRecord) -> bool:
+    """gunicorn's own lines ("Listening at", "Booting worker") are not errors: `gunicorn`, not the
+    `gunicorn.error` logger they come from, names them (their level says whether one is an error)."""
+    if record.name == "gunicorn.error":
+        record.name = "gunicorn"
+    return True
+
+
 class KarmaLogger(glogging.Logger):
     """gunicorn's own lines and its access lines in Karma's one format (app/logs.py): a timestamp and a
     level on every line; an access line is `http` with method, path, status, ms and the request id."""
@@ -43,6 +51,7 @@ class KarmaLogger(glogging.Logger):
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(logs.formatter())
+                handler.addFilter(_own_name)
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:

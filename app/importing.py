@@ -28,6 +28,7 @@ from pathlib import Path
 
 from app import seeding
 from app.ids import new_id
+from app.progress import Report, silent
 from app.clock import utcnow
 from app.components import drift
 from app.components.loader import read_json
@@ -54,16 +55,18 @@ def _root(directory: Path) -> Path:
     return directory / "iac" if (directory / "iac").is_dir() else directory
 
 
-def read_tree(directory: Path, environments: list[str] | None = None) -> dict:
+def read_tree(directory: Path, environments: list[str] | None = None, progress: Report = silent) -> dict:
     """The tree under DIR (a repository root holding `iac/`, or the `iac/` directory itself) as a seed
     document {format, components: [{id, environment, config, runtime}]}, ordered by id. ImportError_
-    lists every path that does not fit."""
+    lists every path that does not fit. `progress` hears ("files", read, of) as each file is read."""
     root = _root(directory)
     if not root.is_dir():
         raise ImportError_([f"{directory}: not a directory"])
     errors: list[str] = []
     found: dict[tuple[str, str, str], dict] = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root)):
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
+    for number, path in enumerate(paths, 1):
+        progress("files", number, len(paths))
         rel = path.relative_to(root)
         if len(rel.parts) != 4 or rel.name not in FILES:
             if path.suffix == ".json":
@@ -234,9 +237,11 @@ def _refused_target(message: str, refused_names: set[str]) -> str:
     return message + " (refused by this import: see its own drift)" if named else message
 
 
-def plan(directory: Path, environments: list[str] | None = None, partial: bool = False) -> dict:
+def plan(
+    directory: Path, environments: list[str] | None = None, partial: bool = False, progress: Report = silent
+) -> dict:
     """What an import would load (validated; nothing written, no graph needed)."""
-    doc = read_tree(directory, environments)
+    doc = read_tree(directory, environments, progress)
     refused: list[dict] = []
     if partial:
         doc, refused = closure(doc)
@@ -283,30 +288,34 @@ def import_into(
     plan: bool = False,
     prune: bool = False,
     partial: bool = False,
+    progress: Report = silent,
 ) -> dict:
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
     into the tree, through the gate (`plan`: previewed only). With `partial`, only the tree's largest
     valid closure, every refused file recorded as drift; without, all or nothing — and a refused import
-    is audited and says how many configs `--partial` would load."""
+    is audited and says how many configs `--partial` would load. `progress` hears the files read, then
+    the batches a bulk import writes or the set's operations once the gate has judged them."""
     try:
-        return _import(repo, gate, directory, identity, environments, plan, prune, partial)
+        return _import(repo, gate, directory, identity, environments, plan, prune, partial, progress)
     except ImportError_ as exc:
         if not plan:
             _audit_refused(repo, directory, identity, exc)
         raise
 
 
-def _import(repo, gate, directory, identity, environments, plan, prune, partial) -> dict:
+def _import(repo, gate, directory, identity, environments, plan, prune, partial, progress) -> dict:
     if not repo.component_count():
         if plan:
-            return bulk_plan(directory, environments, partial=partial)
+            return bulk_plan(directory, environments, partial=partial, progress=progress)
         try:
-            return import_tree(repo, directory, identity=identity, environments=environments, partial=partial)
+            return import_tree(
+                repo, directory, identity=identity, environments=environments, partial=partial, progress=progress
+            )
         except GraphNotEmpty:
             pass  # someone loaded components meanwhile: go through the gate like any non-empty graph
-    from app.changes.seed_sets import desired_set  # noqa: PLC0415
+    from app.changes.seed_sets import desired_set, submit  # noqa: PLC0415
 
-    doc = graph_ids(repo, read_tree(directory, environments))
+    doc = graph_ids(repo, read_tree(directory, environments, progress))
     refused: list[dict] = []
     graph_rows = repo.components_of_types(None) if partial else None
     if partial:
@@ -324,7 +333,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
     else:
-        result = gate.plan(change_set) if plan else gate.request_change(change_set)
+        result = submit(gate, change_set, plan=plan, progress=progress)
     if partial and not plan and result.get("status") in ("applied", "unchanged"):
         # the refused files' records follow the applied set (their own write: the gate's transaction
         # holds the set and its audit entry)
@@ -373,11 +382,17 @@ def _audit_refused(repo, directory: Path, identity: str, exc: ImportError_) -> N
 
 
 def import_tree(
-    repo, directory: Path, *, identity: str, environments: list[str] | None = None, partial: bool = False
+    repo,
+    directory: Path,
+    *,
+    identity: str,
+    environments: list[str] | None = None,
+    partial: bool = False,
+    progress: Report = silent,
 ) -> dict:
     """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise). With
     `partial`, its largest valid closure, the refused files' drift in the same transaction."""
-    doc = read_tree(directory, environments)
+    doc = read_tree(directory, environments, progress)
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
     all_ids = sorted(c["id"] for c in doc["components"])
@@ -420,6 +435,7 @@ def import_tree(
         audit=audit,
         require_empty=True,
         refused={"component_ids": all_ids, "entries": [_stored(e) for e in refused]},
+        progress=progress,
     )
     if "not_empty" in result:  # someone loaded components between the check and the transaction
         raise GraphNotEmpty(_NOT_EMPTY)

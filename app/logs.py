@@ -75,3 +75,10 @@ def configure(level: str | None = None) -> None:
     root.setLevel(level or settings.log_level())
     root.propagate = False
     root._karma_configured = True  # type: ignore[attr-defined]  # noqa: SLF001 - a marker on our own logger
+    everyone = logging.getLogger()
+    if not everyone.handlers:  # the libraries' warnings (the neo4j driver's lost connections…) in the same
+        # format: without a handler Python prints their bare text, a second format in the stream
+        stray = logging.StreamHandler(sys.stderr)
+        stray.setFormatter(handler.formatter)
+        stray.setLevel(logging.WARNING)
+        everyone.addHandler(stray)

@@ -8,7 +8,8 @@ not shipped (the Docker image has `app/` only) counts as not installed.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+import importlib.util
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 
@@ -26,3 +27,17 @@ def installed(group: str) -> dict[str, Any]:
 
 def _is_the_module(missing: str | None, module: str) -> bool:
     return bool(missing) and (module == missing or module.startswith(missing + "."))
+
+
+def available(group: str) -> dict[str, EntryPoint]:
+    """The entry points of `group` whose package is there, by name, NOT loaded: `karma` lists the tooling's
+    groups without importing them (a command that does not use them starts without their imports)."""
+    found: dict[str, EntryPoint] = {}
+    for point in entry_points(group=group):
+        try:
+            if importlib.util.find_spec(point.module.split(".")[0]) is None:
+                continue
+        except ModuleNotFoundError:
+            continue
+        found[point.name] = point
+    return found

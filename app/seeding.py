@@ -19,6 +19,7 @@ from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry
 from app.components import drift, references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
 from app.graph.repository import GraphRepository
+from app.progress import Report, silent
 
 log = logging.getLogger("karma.seed")
 
@@ -233,9 +234,10 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
     return rows
 
 
-def load(repo: GraphRepository, path: Path, audit: dict | None = None) -> dict:
+def load(repo: GraphRepository, path: Path, audit: dict | None = None, progress: Report = silent) -> dict:
     """The bulk load (for an EMPTY graph: `karma seed` sends anything else through the gate, see
-    app.changes.seed_sets); `audit` is the one `import` AuditEntry written in the same transaction."""
+    app.changes.seed_sets); `audit` is the one `import` AuditEntry written in the same transaction;
+    `progress` hears each batch written (GraphRepository.seed)."""
     doc = read_file(path)
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
@@ -243,7 +245,7 @@ def load(repo: GraphRepository, path: Path, audit: dict | None = None) -> dict:
     existing = repo.existing(sorted(set(ids) | referenced_ids(doc)))
     components, edges = validate(doc, existing, repo.reference_values(lookups(raw)))
     log.info("seed validated", extra={"file": str(path), "components": len(components), "edges": len(edges)})
-    result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc), audit=audit)
+    result = repo.seed(to_rows(components, existing), edges, datetime.now(timezone.utc), audit=audit, progress=progress)
     log.info("seed loaded", extra={"file": str(path), **result})
     return result
 

@@ -131,17 +131,18 @@ def database_error(exc: Exception):
 
 
 def _refusal(exc: KarmaError) -> str:
-    """`<cause> for <identity> (token <id>)`, logged as a warning with the request id."""
+    """`<cause> for <identity> (token <id>): <why>`, logged as a warning with the request id: an operator
+    reading the stream sees who was refused and why (`role 'requester' may not admin …`, the role needed)."""
     from flask import g, request  # noqa: PLC0415
 
     principal = getattr(g, "principal", None)
     who = f"{principal.name} (token {principal.token_id})" if principal else "anonymous"
     cause = str(exc.extra.get("cause", exc.code))
-    log.warning(
-        "refused",
-        extra={"status": exc.status, "cause": cause, "who": who, "method": request.method, "path": request.path},
-    )
-    return f"{cause} for {who}"[:300].encode("ascii", "replace").decode()
+    extra = {"status": exc.status, "cause": cause, "who": who, "why": exc.message}
+    if exc.extra.get("required"):
+        extra["required"] = exc.extra["required"]
+    log.warning("refused", extra={**extra, "method": request.method, "path": request.path})
+    return f"{cause} for {who}: {exc.message}"[:300].encode("ascii", "replace").decode()
 
 
 def _audit_refusal(exc: KarmaError) -> str | None:

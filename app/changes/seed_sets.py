@@ -20,6 +20,7 @@ from app.changes.sets import ChangeSet, Operation
 from app.clock import utcnow
 from app.errors import Unprocessable
 from app.ids import new_id
+from app.progress import Report, silent
 
 
 def desired_set(
@@ -62,8 +63,11 @@ def desired_set(
     return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes
 
 
-def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False, prune: bool = False) -> dict:
-    """Load `path`: a bulk import into an empty graph, else its change set through the gate."""
+def apply_file(
+    repo, gate, path: Path, *, requested_by: str, plan: bool = False, prune: bool = False, progress: Report = silent
+) -> dict:
+    """Load `path`: a bulk import into an empty graph, else its change set through the gate. `progress`
+    hears the batches a bulk load writes, or the set's operations once the gate has judged them."""
     doc = seeding.read_file(path)
     if repo.component_count() == 0 and not plan:
         now = utcnow()
@@ -78,13 +82,22 @@ def apply_file(repo, gate, path: Path, *, requested_by: str, plan: bool = False,
             "affected": [],
             "warnings": [],
         }
-        result = seeding.load(repo, path, audit=audit)
+        result = seeding.load(repo, path, audit=audit, progress=progress)
         return {"seed": "import", "log_entry_id": audit["id"], **result}
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
+    return {**submit(gate, change_set, plan=plan, progress=progress), "seed": "change-set", "notes": notes}
+
+
+def submit(gate, change_set: ChangeSet, *, plan: bool, progress: Report = silent) -> dict:
+    """The set planned, or requested through the gate. It is judged and committed whole, in one
+    transaction, so `progress` hears ("operations", 0, n) before and (n, n) once the gate answered."""
+    total = len(change_set.operations)
+    progress("operations", 0, total)
     result = gate.plan(change_set) if plan else gate.request_change(change_set)
-    return {**result, "seed": "change-set", "notes": notes}
+    progress("operations", total, total)
+    return result
 
 
 def _edge_operations(repo, components: list[dict], edges: list[dict], prune: bool) -> list[Operation]:

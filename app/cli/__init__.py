@@ -11,29 +11,55 @@ Tooling groups (karma neo4j, karma bench) are plugins (entry points `karma.cli`)
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from app import logs, plugins
-from app.cli import (
-    changes,
-    common,
-    cypher,
-    drift,
-    imports,
-    outbox,
-    rules,
-    runtime,
-    seed,
-    serve,
-    subscriptions,
-    tokens,
-    transitions,
-    types,
-)
+from app.cli import changes, common
 from app.observability import context as request_ids
 
+# Each command group by name → where it lives, imported only when that command runs (or `karma --help`
+# lists them): `karma plan` does not pay for the Neo4j driver, the rule engine or the type schemas.
+LAZY = {
+    "seed": "app.cli.seed:seed",
+    "serve": "app.cli.serve:serve",
+    "worker": "app.cli.serve:worker",
+    "outbox": "app.cli.outbox:outbox_cli",
+    "tokens": "app.cli.tokens:tokens_cli",
+    "cypher": "app.cli.cypher:cypher_cmd",
+    "rules": "app.cli.rules:rules_cli",
+    "types": "app.cli.types:types_cli",
+    "import": "app.cli.imports:import_cli",
+    "drift": "app.cli.drift:drift_cli",
+    "transitions": "app.cli.transitions:transitions_cli",
+    "runtime": "app.cli.runtime:runtime_cli",
+    "subscriptions": "app.cli.subscriptions:subscriptions_cli",
+}
 
-@click.group()
+
+class Karma(click.Group):
+    """`karma`: the API commands (light) up front; the other groups, and the tooling's (entry points
+    `karma.cli`: karma neo4j, karma bench), loaded by name when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY, *plugins.available("karma.cli")})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        if name in LAZY:
+            module, attr = LAZY[name].split(":")
+            command = getattr(importlib.import_module(module), attr)
+        elif name in (tools := plugins.available("karma.cli")):
+            command = tools[name].load()
+        else:
+            return None
+        self.add_command(command, name)
+        return command
+
+
+@click.group(cls=Karma)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the command does (JSON lines on stderr).")
 def main(verbose: bool) -> None:
     """Karma: a graph-aware change gateway for infrastructure configuration."""
@@ -44,21 +70,3 @@ def main(verbose: bool) -> None:
 
 
 changes.register(main)  # plan, request, apply, approve, deny, cancel, rollback, show, impact, log, queue…
-for command in (
-    seed.seed,
-    serve.serve,
-    serve.worker,
-    outbox.outbox_cli,
-    tokens.tokens_cli,
-    cypher.cypher_cmd,
-    rules.rules_cli,
-    types.types_cli,
-    imports.import_cli,
-    drift.drift_cli,
-    transitions.transitions_cli,
-    runtime.runtime_cli,
-    subscriptions.subscriptions_cli,
-):
-    main.add_command(command)
-for group in plugins.installed("karma.cli").values():  # the tooling's groups (karma neo4j, karma bench)
-    main.add_command(group)

@@ -14,30 +14,35 @@ from pathlib import Path
 
 import click
 
+from app.cli import beside
 from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
-from app.settings import Settings, service_url
+from app.settings import Settings
 
 
-def open_repo(settings: Settings):
-    """Open the selected Neo4j (env → Docker → local, starting the local one if needed)."""
+def open_repo(settings: Settings, *, beside_server: bool = True):
+    """Open the selected Neo4j (env → Docker → local, starting the local one if needed) — beside a running
+    `karma serve`, the one it uses (app/cli/beside.py; `karma serve` itself passes beside_server=False)."""
     from app.graph.driver import open_driver, select_target  # noqa: PLC0415
     from app.graph.repository import GraphRepository  # noqa: PLC0415
 
+    if beside_server:
+        settings = beside.adopt(settings)
     target = select_target(settings, local=_started_local)
     return target, GraphRepository(open_driver(target), target.database)
 
 
 @contextmanager
-def graph(settings: Settings, *, schema: bool = True):
+def graph(settings: Settings, *, schema: bool = True, pipeline: bool = False):
     """The selected Neo4j with the schema applied (unless `schema=False`: the caller waits for Neo4j and
-    applies it, as `karma worker` does); the driver (and any container) closed afterwards."""
+    applies it, as `karma worker` does); the driver (and any container) closed afterwards. `pipeline`: the
+    command sends changes through the gate, so the pipeline's statements are planned up front too."""
     target, repo = open_repo(settings)
     try:
         if schema:
-            repo.apply_schema()
+            repo.apply_schema(precompile=pipeline)
         yield repo
     finally:
         repo.driver.close()
@@ -49,7 +54,13 @@ VERBOSE = [False]  # `karma -v`: set by the group, read by the helpers below
 
 
 def say(message: str) -> None:
-    """A progress message on stderr; routine ones ("already running") only with -v."""
+    """A progress message of the local Neo4j on stderr; routine ones ("already running") only with -v.
+    Where the logs already carry it (karma serve logs at INFO, -v at DEBUG) the log line says it: a
+    second, plain copy would break the stream's one format."""
+    import logging  # noqa: PLC0415
+
+    if logging.getLogger("karma.neo4j").isEnabledFor(logging.INFO):
+        return
     if VERBOSE[0] or "already running" not in message:
         click.echo(message, err=True)
 
@@ -64,7 +75,7 @@ def _started_local():
 
 
 @contextmanager
-def services(settings: Settings, *, schema: bool = True):
+def services(settings: Settings, *, schema: bool = True, pipeline: bool = False):
     from app.factory import Karma  # noqa: PLC0415
     from app.policy import PolicyEngine, RuleFileError  # noqa: PLC0415
 
@@ -73,7 +84,7 @@ def services(settings: Settings, *, schema: bool = True):
         policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
-    with graph(settings, schema=schema) as repo:
+    with graph(settings, schema=schema, pipeline=pipeline) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
 
 
@@ -116,7 +127,10 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
     def decorate(fn):
         @group.command(name, help=fn.__doc__)
         @click.option(
-            "--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000", help="The Karma service."
+            "--url",
+            default=beside.api_url,
+            show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000",
+            help="The Karma service.",
         )
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
@@ -205,8 +219,8 @@ def change_options(fn):
 
 @contextmanager
 def progress(what: str):
-    """A spinner with the elapsed time on stderr while a slow command works (only at a terminal: a
-    pipe or a CI log gets no control characters)."""
+    """A spinner with the elapsed time on stderr while a command waits on something it cannot count
+    (an API call); only at a terminal: a pipe or a CI log gets no control characters."""
     if not sys.stderr.isatty():
         yield
         return
@@ -214,3 +228,38 @@ def progress(what: str):
 
     with Console(stderr=True).status(f"{what}…", spinner="dots"):
         yield
+
+
+PHASES = {
+    "files": "config files read",
+    "components": "components written",
+    "edges": "edges written",
+    "operations": "changes through the gate",
+}
+
+
+@contextmanager
+def progress_bars(what: str, *, show: bool = True):
+    """Bars on stderr for work that counts what it has done (app.progress): yields the `report(phase,
+    done, total)` to hand to the work, one bar per phase (files, components, edges, operations) after a
+    first line for what comes before the work (opening Neo4j, loading the rules). Drawn only at a
+    terminal and when `show` (not under --json): otherwise the report is silent and stderr stays clean."""
+    from app.progress import silent  # noqa: PLC0415
+
+    if not (show and sys.stderr.isatty()):
+        yield silent
+        return
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (SpinnerColumn(), TextColumn("{task.description:<26}"), BarColumn(), TextColumn("{task.fields[count]}"))
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True)) as bars:
+        tasks = {"": bars.add_task(what, total=None, count="")}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                bars.update(tasks[""], total=1, completed=1)  # the work began: what came before it is done
+                tasks[phase] = bars.add_task(PHASES.get(phase, phase), total=total, count="")
+            bars.update(tasks[phase], completed=done, total=total or 1, count=f"{done:,}/{total:,}")
+
+        yield report

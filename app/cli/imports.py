@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, progress, services
+from app.cli.common import cli_identity, progress_bars, services
 from app.client import text
 from app.client.api import describe
 from app.importing import ImportError_, import_into
 
 
-@click.command("import")
+@click.command("import", short_help="Import a config tree (iac/<env>/<type>/<nickname>/config.json).")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
@@ -40,7 +40,10 @@ def import_cli(
     from app.settings import Settings  # noqa: PLC0415
 
     try:
-        with services(Settings.from_env()) as karma, progress(f"importing {directory}"):
+        with (
+            progress_bars(f"importing {directory}", show=not as_json) as report,
+            services(Settings.from_env(), pipeline=True) as karma,
+        ):
             result = import_into(
                 karma.repo,
                 karma.gate,
@@ -50,6 +53,7 @@ def import_cli(
                 plan=plan_only,
                 prune=prune,
                 partial=partial,
+                progress=report,
             )
     except ImportError_ as exc:
         raise click.ClickException(str(exc)) from None

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from app.cli import beside
 from app import settings
-from app.settings import Settings, service_url
+from app.settings import Settings
 from app.cli.common import admin_token, open_repo
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
@@ -239,7 +240,9 @@ def _reloaded(answer: dict) -> str:
 
 
 @rules_cli.command("reload")
-@click.option("--url", default=service_url, show_default="KARMA_URL or http://127.0.0.1:8000")
+@click.option(
+    "--url", default=beside.api_url, show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000"
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the service's JSON answer.")
 def rules_reload(url: str, as_json: bool) -> None:
     """Validate the rule files, then ask the running service to reload them (an admin token from

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, progress, services
+from app.cli.common import cli_identity, progress_bars, services
 from app.client import text
 from app.client.api import describe
 from app.settings import Settings
@@ -30,7 +30,10 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
 
     settings = Settings.from_env()
     try:
-        with services(settings) as karma, progress(f"seeding {path or settings.seed_file}"):
+        with (
+            progress_bars(f"seeding {path or settings.seed_file}", show=not as_json) as report,
+            services(settings, pipeline=True) as karma,
+        ):
             result = apply_file(
                 karma.repo,
                 karma.gate,
@@ -38,6 +41,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
                 requested_by=cli_identity(),
                 plan=plan_only,
                 prune=prune,
+                progress=report,
             )
     except seeding.SeedError as exc:
         raise click.ClickException(str(exc)) from None

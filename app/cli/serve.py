@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from app.cli import beside
 from app.cli.common import VERBOSE, admin_token_file, cli_identity, open_repo, services
 from app.observability import context as request_ids
 from app.serving import gunicorn_command
@@ -51,7 +52,11 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     supervisor = Supervisor(api=cmd, worker=[sys.executable, "-m", "app.cli", "worker"], env=env, echo=announce)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda s, _f: supervisor.forward(s))
-    code = supervisor.run()
+    beside.write(settings, f"http://{bind}", target)  # commands in other shells use this Neo4j (beside.py)
+    try:
+        code = supervisor.run()
+    finally:
+        beside.clear(settings)
     multiproc.remove(metrics_dir)
     if target.closer:
         target.closer()
@@ -68,7 +73,7 @@ def _prepare(settings: Settings, do_seed: bool):
 
     from app.reliability import deadline as bounded_waits  # noqa: PLC0415
 
-    target, repo = open_repo(settings)
+    target, repo = open_repo(settings, beside_server=False)
     deadline = time.monotonic() + settings.serve_db_wait
     try:
         while True:

@@ -61,8 +61,8 @@ def tokens_list(as_json: bool) -> None:
         click.echo(json.dumps(found, indent=2, default=str))
         return
     rows = [
-        [t["id"], t["name"], t["role"], ", ".join(t.get("environments") or []) or "*", t.get("created_at"),
-         t.get("created_by"), t.get("revoked_at")]
+        [t["id"], t["name"], t["role"], ", ".join(t.get("environments") or []) or "*", text.moment(t.get("created_at")),
+         t.get("created_by"), text.moment(t.get("revoked_at"))]
         for t in found
     ]  # fmt: skip
     click.echo(text.table(["id", "name", "role", "environments", "created", "by", "revoked"], rows))

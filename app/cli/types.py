@@ -46,12 +46,23 @@ def _load(directory: Path):
 
 @types_cli.command("validate")
 @_dir_argument
-def validate_cmd(directory: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print {directory, ok, types, references, errors} as JSON.")
+def validate_cmd(directory: Path | None, as_json: bool) -> None:
     """Check every type file strictly (as the service does at start); exit 1 naming file and field."""
     directory = directory or default_directory()
-    types = _load(directory)
-    refs = sum(len(t.references) for t in types)
-    click.echo(f"{directory}: OK, {len(types)} types, {refs} references")
+    if not as_json:
+        types = _load(directory)
+        refs = sum(len(t.references) for t in types)
+        click.echo(f"{directory}: OK, {len(types)} types, {refs} references")
+        return
+    try:
+        types, errors = load_directory(directory), []
+    except TypeFileError as exc:
+        types, errors = [], list(exc.errors)
+    report = {"directory": str(directory), "ok": not errors, "types": len(types), "errors": errors}
+    click.echo(json.dumps(report | {"references": sum(len(t.references) for t in types)}, indent=2))
+    if errors:
+        raise SystemExit(1)
 
 
 @types_cli.command("check")

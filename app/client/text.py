@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 
@@ -31,6 +32,16 @@ def cell(value, limit: int | None = None) -> str:
     text = " ".join(text.split())
     limit = limit or width() or PIPED
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+INSTANT = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00)$")
+
+
+def moment(value):
+    """A stored UTC instant as a person reads it: `2026-12-05 20:09:22Z` (Neo4j's nanoseconds and
+    `+00:00` are for machines: --json keeps them). Anything else passes as it is."""
+    found = INSTANT.match(value) if isinstance(value, str) else None
+    return f"{found.group(1)} {found.group(2)}Z" if found else value
 
 
 def fit(widths: list[int], total: int) -> list[int]:
@@ -197,7 +208,7 @@ def change(detail: dict) -> str:
     title = change_title({"operations": changes, "component": changes[0]["component"] if len(changes) == 1 else None})
     out = [
         f"{detail['id']} · {detail['status']} · {title} · requested by "
-        f"{detail.get('requested_by')} at {detail.get('created_at')}"
+        f"{detail.get('requested_by')} at {moment(detail.get('created_at'))}"
     ]
     if request.get("reason"):
         out.append(f"reason: {request['reason']}")
@@ -235,7 +246,13 @@ def change(detail: dict) -> str:
             table(
                 ["timestamp", "entry", "kind", "status", "by"],
                 [
-                    [t["timestamp"], t["id"], t.get("kind"), t["status"], t.get("approved_by") or t.get("requested_by")]
+                    [
+                        moment(t["timestamp"]),
+                        t["id"],
+                        t.get("kind"),
+                        t["status"],
+                        t.get("approved_by") or t.get("requested_by"),
+                    ]
                     for t in detail.get("trail") or []
                 ],
             ),
@@ -267,7 +284,7 @@ def impact(result: dict) -> str:
 def log_page(page: dict) -> str:
     rows = [
         [
-            e.get("timestamp"),
+            moment(e.get("timestamp")),
             e["id"],
             e.get("kind"),
             _named(e.get("operation_names"), e.get("component_id")),
@@ -286,7 +303,7 @@ def log_page(page: dict) -> str:
 def changes_page(page: dict) -> str:
     rows = [
         [
-            c.get("created_at"),
+            moment(c.get("created_at")),
             c["id"],
             c["status"],
             _named(c.get("operation_names"), c.get("component_id")),
@@ -314,7 +331,7 @@ def queue(items: list[dict]) -> str:
             q.get("seq"),
             q["id"],
             q.get("requested_by"),
-            q.get("created_at"),
+            moment(q.get("created_at")),
             ", ".join(q.get("waits_on") or []) or None,
             "; ".join(b.get("rule_id", "") for b in q.get("blockers") or []) or None,
         ]
@@ -379,7 +396,7 @@ def transition(record: dict) -> str:
     """A stored transition: status, step progress, trail."""
     head = (
         f"{record['id']} · {record.get('status')} · step {record.get('current_step')} · requested by "
-        f"{record.get('requested_by')} at {record.get('created_at')}"
+        f"{record.get('requested_by')} at {moment(record.get('created_at'))}"
     )
     out = [head]
     if record.get("note"):
@@ -399,7 +416,7 @@ def transition(record: dict) -> str:
                 table(
                     ["timestamp", "entry", "status", "step", "by"],
                     [
-                        [t.get("timestamp"), t.get("id"), t.get("status"), t.get("step"), t.get("requested_by")]
+                        [moment(t.get("timestamp")), t.get("id"), t.get("status"), t.get("step"), t.get("requested_by")]
                         for t in record["trail"]
                     ],
                 ),
@@ -411,7 +428,7 @@ def transition(record: dict) -> str:
 def transitions_page(page: dict) -> str:
     first = ("created_at", "id", "status", "current_step")
     rows = [
-        [t.get(k) for k in first]
+        [moment(t.get("created_at")), *(t.get(k) for k in first[1:])]
         + [len(t.get("steps") or []), t.get("requested_by"), (t.get("request") or {}).get("component")]
         for t in page["items"]
     ]

@@ -30,6 +30,7 @@ from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
+from app.progress import Report, batches, silent
 from app.graph.driver import read_only, retry_writes
 from app.reliability import deadline
 
@@ -46,6 +47,31 @@ def _first(result) -> dict | None:
 def _single(tx: ManagedTransaction, query_name: str, /, **params: Any) -> dict | None:
     record = tx.run(query(query_name), **params).single()
     return record.data() if record else None
+
+
+def _seed_components(tx: ManagedTransaction, components: list[dict], now: Any, size: int, progress: Report) -> int:
+    """The seed's components upserted `size` at a time; how many were written (new or changed)."""
+    written, total = 0, len(components)
+    progress("components", 0, total)
+    for start in range(0, total, size):
+        chunk = components[start : start + size]
+        written += _single(tx, "seed_upsert", components=chunk, now=now, cause="seed", change_id=None)["written"]
+        progress("components", start + len(chunk), total)
+        log.info("seed progress", extra={"components": start + len(chunk), "of": total})
+    return written
+
+
+def _seed_edges(
+    tx: ManagedTransaction, ids: list[str], keep: list[str], edges: list[dict], size: int, progress: Report
+) -> None:
+    """The seeded components' outgoing edges made exactly `edges`, `size` edges a statement: the first
+    statement also removes the edges not kept (later ones pass no component ids, so remove nothing)."""
+    done = 0
+    progress("edges", 0, len(edges))
+    for i, chunk in enumerate(batches(edges, size)):
+        _single(tx, "seed_edges", component_ids=ids if i == 0 else [], keep=keep, edges=chunk)
+        done += len(chunk)
+        progress("edges", done, len(edges))
 
 
 class GraphTx(TransitionTxQueries):
@@ -218,12 +244,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             record = session.run(Query(query("ping"), timeout=deadline.clamp(self.tx_timeout))).single()
         return record is not None and record["ok"] == 1
 
-    def apply_schema(self) -> int:
+    def apply_schema(self, precompile: bool = True) -> int:
+        """The constraints and indexes; with `precompile`, the change pipeline's statements planned too
+        (a one-shot command that never runs the pipeline — `karma tokens`, `types` — skips that second)."""
         parts = statements("constraints")
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
-            if self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them after
+            if precompile and self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them
                 self._compile_hot_statements(session)
                 _PRECOMPILED.add(self.database)
         log.info("schema applied", extra={"statements": len(parts)})
@@ -388,32 +416,22 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         audit: dict | None = None,
         require_empty: bool = False,
         refused: dict | None = None,
+        progress: Report = silent,
     ) -> dict:
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
         `not_empty` says how many components there are) unless the graph holds no component. With
-        `refused` ({component_ids, entries}: an import's refused files), their :Drift records too."""
+        `refused` ({component_ids, entries}: an import's refused files), their :Drift records too.
+        `progress` hears ("components" | "edges", done, total) as each batch's statement returns (a
+        retried transaction starts again from 0)."""
         ids = [c["id"] for c in components]
         keep = [f"{e['source']}|{e['kind']}|{e['via']}|{e['target']}" for e in edges]
 
         def work(tx: ManagedTransaction) -> dict:
             if require_empty and (total := _single(tx, "components_count")["total"]):
                 return {"not_empty": total}
-            written = 0
-            for start in range(0, len(components), batch):
-                row = _single(
-                    tx,
-                    "seed_upsert",
-                    components=components[start : start + batch],
-                    now=now,
-                    cause="seed",
-                    change_id=None,
-                )
-                written += row["written"]
-                log.info(
-                    "seed progress", extra={"components": min(start + batch, len(components)), "of": len(components)}
-                )
-            _single(tx, "seed_edges", component_ids=ids, keep=keep, edges=edges)
+            written = _seed_components(tx, components, now, batch, progress)
+            _seed_edges(tx, ids, keep, edges, batch, progress)
             out = {"components": len(components), "written": written, "edges": len(edges)}
             if refused is not None:
                 out["drift_recorded"] = _single(tx, "drift_refused", **refused)["written"]

@@ -23,8 +23,14 @@ def service_env(neo4j_target):
 
 
 @pytest.fixture(scope="module")
-def gunicorn_url(service_env, repo, tmp_path_factory):
-    server = gunicorn(service_env, workers=4, log=tmp_path_factory.mktemp("gunicorn") / "stderr.log")
+def gunicorn_workers() -> int:
+    """How many workers `gunicorn_url` runs (a module that needs fewer overrides this fixture)."""
+    return 4
+
+
+@pytest.fixture(scope="module")
+def gunicorn_url(service_env, repo, tmp_path_factory, gunicorn_workers):
+    server = gunicorn(service_env, workers=gunicorn_workers, log=tmp_path_factory.mktemp("gunicorn") / "stderr.log")
     try:
         server.wait_ready(90)
         yield server.url

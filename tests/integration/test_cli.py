@@ -147,3 +147,63 @@ def test_seed_into_an_empty_graph_is_one_audited_import(cli, client, driver):
     assert body["seed"] == "import" and body["components"] > 30
     entry = client.get(f"/log/{body['log_entry_id']}").get_json()
     assert entry["kind"] == "import" and entry["requested_by"] == cli_identity() and entry["via"] == "cli"
+    assert result.stderr == ""  # not a terminal: no bars, no control characters
+
+
+def _at_a_terminal(service_env, *args: str) -> tuple[int, str, str]:
+    """`karma ARGS` with stderr on a pseudo-terminal and stdout a pipe: (exit code, stdout, what the
+    terminal showed)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from app.settings import REPO_ROOT
+
+    master, slave = pty.openpty()
+    env = {**service_env, "TERM": "xterm", "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    shown, deadline = b"", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the command closed its terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    out = proc.stdout.read().decode()
+    return proc.wait(timeout=30), out, shown.decode(errors="replace")
+
+
+def test_seed_and_import_draw_progress_bars_with_counts_at_a_terminal_only(service_env, empty_graph):
+    from app.settings import REPO_ROOT
+
+    code, out, shown = _at_a_terminal(service_env, "seed")  # into the empty graph: the bulk load's batches
+    assert code == 0, shown
+    n = empty_graph.component_count()
+    assert "components written" in shown and f"{n}/{n}" in shown and "edges written" in shown
+    assert "━" in shown  # a bar, not only words
+    assert "components" in out and "━" not in out  # the result on stdout, the bars on the terminal
+    code, out, shown = _at_a_terminal(
+        service_env, "import", str(REPO_ROOT / "tests/fixtures/karma-dev-config"), "--plan"
+    )
+    assert code == 0, shown
+    assert "config files read" in shown and "changes through the gate" in shown  # a non-empty graph: the gate
+    code, out, shown = _at_a_terminal(service_env, "seed", "--json")
+    assert code == 0 and json.loads(out)["status"] == "unchanged"
+    assert "written" not in shown and "━" not in shown  # --json: no bars, even at a terminal

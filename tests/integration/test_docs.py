@@ -2,6 +2,10 @@
 file, against one gunicorn serving the freshly seeded karma world — as a reader pastes them beside
 `make run`. A command that fails when pasted fails here, naming the file and the line of its block.
 
+- One server (two workers) and one seeded world serve every page: a page starts on the world exactly as
+  seeded — the world is re-seeded before it only when an earlier page changed a component, an edge or
+  left a change open (`world_state`), so the pages that only read, plan or make tokens share it.
+
 - Blocks fenced ```sh / ```bash / ```shell run as written; in a ```console block the `$ ` lines run.
 - A block right after `<!-- docs-test: skip (why) -->` is not run (the servers themselves, hour-long
   benchmarks, other hosts); say why, and keep them few.
@@ -15,6 +19,7 @@ file, against one gunicorn serving the freshly seeded karma world — as a reade
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -78,10 +83,58 @@ def test_every_skip_says_why_and_skips_are_few():
     assert len(skipped) <= 12, skipped  # few: a block that cannot run is the exception
 
 
+@pytest.fixture(scope="module")
+def gunicorn_workers() -> int:
+    return 2  # one reader pasting commands: two workers boot in half the time of the default four
+
+
+OPEN = ("queued", "pending_approval")
+
+
+def world_state(repo) -> str:
+    """What a page may rely on: every component and the edges between them, and the open changes."""
+    graph = repo.dump()
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    components = sorted(
+        json.dumps(n["props"], sort_keys=True, default=str) for n in nodes.values() if "Component" in n["labels"]
+    )
+    edges = sorted(
+        f"{nodes[r['start']]['props']['id']}|{r['type']}|{r['props'].get('via')}|{nodes[r['end']]['props']['id']}"
+        for r in graph["relationships"]
+        if "Component" in nodes[r["start"]]["labels"] and "Component" in nodes[r["end"]]["labels"]
+    )
+    open_changes = sorted(
+        n["props"]["id"] for n in nodes.values() if "ChangeRequest" in n["labels"] and n["props"].get("status") in OPEN
+    )
+    return json.dumps([components, edges, open_changes])
+
+
+@pytest.fixture(scope="module")
+def seeded(repo, driver):
+    """The karma world seeded once for the module, and its state (the `world` fixture would re-seed per page)."""
+    from app import seeding
+    from tests.conftest import SEED, wipe
+
+    def reseed() -> str:
+        wipe(driver)
+        seeding.load(repo, SEED)
+        return world_state(repo)
+
+    state = [reseed()]
+
+    def as_seeded():
+        if world_state(repo) != state[0]:
+            state[0] = reseed()
+        return repo
+
+    return as_seeded
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if any(not skip for _, skip, _ in blocks(p))], ids=lambda p: p.name)
-def test_the_shell_blocks_run(page, world, gunicorn_url, service_env, tmp_path):
+def test_the_shell_blocks_run(page, seeded, gunicorn_url, service_env, tmp_path):
     from app.security.tokens import TokenService
 
+    world = seeded()  # the world as seeded (re-seeded only if an earlier page changed it)
     cwd = scratch(tmp_path)
     (cwd / ".karma" / "admin-token").write_text(TokenService(world).create("docs@usekarma.dev", "admin")[0] + "\n")
     env = {k: v for k, v in service_env.items() if k not in ("KARMA_TOKEN", "VIRTUAL_ENV")}

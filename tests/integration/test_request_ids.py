@@ -75,6 +75,12 @@ def test_a_refused_call_logs_and_audits_with_the_id(client, log_lines):
     resp = client.post("/request-change", json=CHANGE, headers=viewer)
     assert resp.status_code == 403 and resp.headers["X-Request-Id"] == "refused-1"
     assert client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()["request_id"] == "refused-1"
+    line = next(ln for ln in log_lines() if ln.get("event") == "refused" and ln.get("request_id") == "refused-1")
+    # why and for whom: the cause, the identity and its token, what the role may not do
+    assert line["cause"] and line["who"].startswith("val@usekarma.dev (token tok-")
+    assert "viewer" in line["why"] and line["status"] == 403
+    assert resp.headers["X-Karma-Refused"].startswith(f"{line['cause']} for val@usekarma.dev (token tok-")
+    assert line["why"][:40] in resp.headers["X-Karma-Refused"]
 
 
 def test_every_log_line_of_a_request_has_its_id(client, log_lines):

@@ -190,3 +190,52 @@ def test_explicit_edges_keep_one_emits_hop_per_path(world, graph_dump, tmp_path,
     with pytest.raises(seeding.SeedError, match=message):
         seeding.load(world, path)
     assert graph_dump() == before
+
+
+def test_a_bulk_load_reports_every_batch_and_writes_what_one_batch_would(empty_graph, repo, driver, graph_dump):
+    from datetime import UTC, datetime
+
+    from tests.conftest import wipe
+
+    components, edges = seeding.validate(seeding.read_file(SEED), {}, [])
+    rows, now = seeding.to_rows(components, {}), datetime(2026, 1, 1, tzinfo=UTC)
+    events: list[tuple] = []
+    repo.seed(rows, edges, now, batch=7, progress=lambda *event: events.append(event))
+    n, m = len(rows), len(edges)
+    assert n > 7 and m > 7
+    assert [e for e in events if e[0] == "components"] == [("components", d, n) for d in [0, *range(7, n, 7), n]]
+    assert [e for e in events if e[0] == "edges"] == [("edges", d, m) for d in [0, *range(7, m, 7), m]]
+    batched = _shape(graph_dump())
+    wipe(driver)
+    repo.seed(rows, edges, now)  # one batch of each
+    assert _shape(graph_dump()) == batched
+
+
+def _shape(graph: dict) -> list:
+    """A dump without Neo4j's element ids (two loads give their nodes different ones)."""
+    nodes = {n["id"]: json.dumps([n["labels"], n["props"]], sort_keys=True, default=str) for n in graph["nodes"]}
+    rels = [
+        [nodes[r["start"]], r["type"], nodes[r["end"]], json.dumps(r["props"], sort_keys=True, default=str)]
+        for r in graph["relationships"]
+    ]
+    return sorted(nodes.values()) + sorted(json.dumps(r) for r in rels)
+
+
+def test_a_batched_reload_still_removes_the_edges_the_file_dropped(world, repo, tmp_path):
+    doc = yaml.safe_load(SEED.read_text())
+    doc["edges"] = [
+        *doc.get("edges", []),
+        {"from": "vpc/karma-dev", "to": "s3-bucket/karma-shared", "kind": "depends_on"},
+    ]
+    with_edge = tmp_path / "with.yaml"
+    with_edge.write_text(yaml.safe_dump(doc))
+    seeding.load(repo, with_edge)
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in raw_component(
+        repo, "vpc/karma-dev"
+    )["outgoing"]
+    from datetime import UTC, datetime
+
+    components, edges = seeding.validate(seeding.read_file(SEED), {}, [])
+    existing = repo.existing([c["id"] for c in components])
+    repo.seed(seeding.to_rows(components, existing), edges, datetime.now(UTC), batch=3)  # edges: batches of 3
+    assert "s3-bucket/karma-shared" not in {e["id"] for e in raw_component(repo, "vpc/karma-dev")["outgoing"]}

@@ -9,6 +9,7 @@ Every wait is bounded (liveness bounds with wide margins); every process started
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -60,6 +61,8 @@ def test_killed_supervisor_takes_its_children_and_a_new_serve_starts(world, serv
     family: list[int] = []
     try:
         wait_for(lambda: healthy(url), LIVE * 2, 0.3, "the first karma serve")
+        record = tmp_path / "serving.json"  # beside the admin token: commands in other shells find its Neo4j
+        assert json.loads(record.read_text())["pid"] == first.pid and json.loads(record.read_text())["url"] == url
         wait_for(lambda: len(children(first.pid)) == 2, LIVE, what="gunicorn and the queue worker")
         family = children(first.pid) + [w for c in children(first.pid) for w in children(c)]
         assert len(family) >= 3, family  # gunicorn master, its worker, the queue worker
@@ -69,6 +72,10 @@ def test_killed_supervisor_takes_its_children_and_a_new_serve_starts(world, serv
         second = serve(env, port, (tmp_path / "second.log").open("wb"))
         wait_for(lambda: healthy(url), LIVE * 2, 0.3, "a new karma serve on the same address")
         assert second.poll() is None, (tmp_path / "second.log").read_text()[-2000:]
+        assert json.loads(record.read_text())["pid"] == second.pid  # the killed one's record replaced
+        stop(second)
+        second = None
+        assert not record.exists()  # a server that stops takes its record with it
     finally:
         for proc in (first, second):
             if proc is not None:

@@ -227,8 +227,24 @@ def test_types_are_listed_with_their_schemas(client):
 def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_import(empty_graph, tmp_path):
     registry.load(AWS_TYPES)  # Karma's reviewed declarations (no grafana: that file is refused, named)
     tree = published_tree(tmp_path)
-    result = importing.import_tree(empty_graph, tree, identity="cli:tester", environments=["prod"], partial=True)
+    events: list[tuple] = []
+    result = importing.import_tree(
+        empty_graph,
+        tree,
+        identity="cli:tester",
+        environments=["prod"],
+        partial=True,
+        progress=lambda *e: events.append(e),
+    )
     assert len(result["components"]) == 15 and result["written"] == 15
+    edges = len(result["edges"])  # what the work reported, phase by phase, ends with all of it done
+    assert [e for e in events if e[0] != "files"] == [
+        ("components", 0, 15),
+        ("components", 15, 15),
+        ("edges", 0, edges),
+        ("edges", edges, edges),
+    ]
+    assert events[0][:2] == ("files", 1) and events[0][2] == len([e for e in events if e[0] == "files"])
     assert result["refused"] == [
         "iac/prod/clickhouse/usekarma-dev/config.json",
         "iac/prod/ecs-cluster/usekarma-dev/config.json",
@@ -289,8 +305,11 @@ def test_importing_into_a_non_empty_graph_goes_through_the_gate_as_one_change_se
     before = dump(world)
     planned = importing.import_into(world, karma.gate, tree, identity="cli:tester", plan=True)
     assert planned["import"] == "change-set" and dump(world) == before  # --plan writes nothing
-    result = importing.import_into(world, karma.gate, tree, identity="cli:tester")
+    events: list[tuple] = []
+    result = importing.import_into(world, karma.gate, tree, identity="cli:tester", progress=lambda *e: events.append(e))
     assert result["status"] == "applied", result
+    # progress from the real work: each file read, then the set's two operations once the gate committed them
+    assert events == [("files", 1, 2), ("files", 2, 2), ("operations", 0, 2), ("operations", 2, 2)]
     entry = world.log_get(result["log_entry_id"])
     assert entry["requested_by"] == "cli:tester" and entry["kind"] == "change" and entry["set_size"] == 2
     doc = importing.read_tree(tree)

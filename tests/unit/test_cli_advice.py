@@ -54,3 +54,84 @@ def test_a_second_serve_on_a_taken_port_says_so_and_exits():
         assert result.exit_code == 1 and "Something else is listening" in result.output
     finally:
         other.close()
+
+
+def _beside(tmp_path, monkeypatch, record: dict | None, shell: dict):
+    """adopt() in a shell with `shell` as its KARMA_NEO4J_*/NEO4J_URI, `record` the running server's."""
+    import json
+    import os
+
+    from app.cli import beside
+    from app.settings import Settings
+
+    for key in {*beside.PICKS, *(k for k in os.environ if k.startswith(("KARMA_NEO4J_", "NEO4J_")))}:
+        monkeypatch.setenv(key, "")  # recorded as the test found it (adopt() writes os.environ itself)
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("KARMA_ADMIN_TOKEN_FILE", str(tmp_path / "admin-token"))
+    for key, value in shell.items():
+        monkeypatch.setenv(key, value)
+    if record is not None:
+        (tmp_path / "serving.json").write_text(json.dumps(record))
+    return beside.adopt(Settings.from_env())
+
+
+def test_beside_a_running_serve_a_command_uses_its_neo4j_or_says_how_to_point_at_it(tmp_path, monkeypatch, capsys):
+    import os
+    import subprocess
+
+    import click
+    import pytest
+
+    server = subprocess.Popen(["sleep", "60"])  # a live pid standing for the running `karma serve`
+    try:
+        theirs = {"KARMA_NEO4J_HOME": str(tmp_path / "dev"), "KARMA_NEO4J_BOLT_PORT": "7743"}
+        record = {"pid": server.pid, "url": "http://127.0.0.1:7742", "neo4j": "neo4j://127.0.0.1:7743"}
+        record |= {"source": "local", "env": theirs}
+        # this shell names no Neo4j: the server's settings are used (no second database is started)
+        _beside(tmp_path, monkeypatch, record, {})
+        assert {k: os.environ.get(k) for k in theirs} == theirs
+        # this shell names another one: its choice, with a note saying what differs and how to point at it
+        _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
+        message = capsys.readouterr().err
+        assert os.environ["KARMA_NEO4J_BOLT_PORT"] == "7687"  # not overridden
+        assert "KARMA_NEO4J_BOLT_PORT: yours 7687, the server's 7743" in message
+        assert f"export KARMA_NEO4J_HOME={tmp_path / 'dev'} KARMA_NEO4J_BOLT_PORT=7743" in message
+        assert "stop" not in message.replace("stopped", "")  # never "stop the database"
+        # the same server named another way: fine, nothing said
+        _beside(tmp_path, monkeypatch, record, {**theirs, "KARMA_NEO4J_HOME": str(tmp_path / "x" / ".." / "dev")})
+        # API commands go to the running server's address unless KARMA_URL says otherwise
+        from app.cli.beside import api_url
+
+        monkeypatch.delenv("KARMA_URL", raising=False)
+        assert api_url() == "http://127.0.0.1:7742"
+        monkeypatch.setenv("KARMA_URL", "http://elsewhere:9000/")
+        assert api_url() == "http://elsewhere:9000"
+        monkeypatch.delenv("KARMA_URL")
+        # NEO4J_URI: this shell chose its database itself
+        _beside(tmp_path, monkeypatch, record, {"NEO4J_URI": "neo4j://elsewhere:7687"})
+        assert capsys.readouterr().err == ""
+        # a server on another database than a local one, and a shell naming none: how to point at it
+        with pytest.raises(click.ClickException, match="export NEO4J_URI=neo4j://db:7687"):
+            _beside(tmp_path, monkeypatch, record | {"source": "env", "neo4j": "neo4j://db:7687"}, {})
+    finally:
+        server.kill()
+        server.wait()
+    # the server is gone: its record is ignored
+    _beside(tmp_path, monkeypatch, record, {"KARMA_NEO4J_BOLT_PORT": "7687"})
+    _beside(tmp_path, monkeypatch, None, {"KARMA_NEO4J_BOLT_PORT": "7687"})  # no record at all
+    assert capsys.readouterr().err == ""
+    assert api_url() == "http://127.0.0.1:8000"  # no server running: the default
+
+
+def test_types_validate_speaks_json_too(tmp_path):
+    import json
+
+    from app.cli import main
+    from app.settings import REPO_ROOT
+
+    good = CliRunner().invoke(main, ["types", "validate", str(REPO_ROOT / "types"), "--json"])
+    assert good.exit_code == 0 and json.loads(good.stdout)["ok"] is True and json.loads(good.stdout)["types"] > 5
+    (tmp_path / "broken.yaml").write_text("name: [\n")
+    bad = CliRunner().invoke(main, ["types", "validate", str(tmp_path), "--json"])
+    report = json.loads(bad.stdout)
+    assert bad.exit_code == 1 and report["ok"] is False and "broken.yaml" in report["errors"][0]

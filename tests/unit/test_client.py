@@ -167,3 +167,17 @@ def test_since_takes_durations_and_iso_text():
     assert parse_since("2d", now) == "2026-12-03T12:00:00+00:00"
     assert parse_since("2026-01-01T00:00:00Z", now) == "2026-01-01T00:00:00Z"
     assert parse_since(None) is None
+
+
+def test_people_read_instants_to_the_second_in_utc():
+    from app.client import text
+
+    page = {
+        "items": [{"timestamp": "2026-12-05T20:09:22.025625000+00:00", "id": "log-1", "status": "applied"}],
+        "total": 1,
+        "page": 1,
+    }
+    shown = text.log_page(page)
+    assert "2026-12-05 20:09:22Z" in shown and ".025625" not in shown
+    assert text.moment("2026-12-05T20:09:22Z") == "2026-12-05 20:09:22Z"
+    assert text.moment("yesterday") == "yesterday" and text.moment(None) is None  # not an instant: as it is

@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 from app import logs
@@ -51,3 +52,34 @@ def test_gunicorn_access_lines_are_structured(monkeypatch):
         "req-1",
     )
     assert line["refused"] == "role_not_allowed for val (token tok-1)"  # why and for whom
+    own = io.StringIO()
+    for handler in logger.error_log.handlers:
+        handler.setStream(own)
+    logger.info("Listening at: http://127.0.0.1:8000")
+    line = json.loads(own.getvalue())
+    assert line["logger"] == "gunicorn" and line["level"] == "info"  # not "gunicorn.error" for a routine line
+
+
+def test_a_librarys_warning_is_in_the_one_format_too():
+    """The neo4j driver's lost-connection errors were bare text in `make run`'s stream."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from app import logs; logs.configure('INFO'); "
+        "logging.getLogger('neo4j.io').error('[#AC92]  _: <CONNECTION> error: Failed to read from defunct connection'); "
+        "logging.getLogger('neo4j.io').info('routine: not shown')"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"KARMA_LOG_FORMAT": "json", "PATH": "/usr/bin:/bin"},
+        cwd=Path(logs.__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    line = json.loads(lines[0])
+    assert line["level"] == "error" and line["logger"] == "neo4j.io" and "defunct connection" in line["event"]
+    assert line["ts"].endswith("Z")

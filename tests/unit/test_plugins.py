@@ -44,13 +44,17 @@ def test_the_tooling_registers_its_cli_groups_and_the_local_neo4j():
 
 
 def test_karma_has_the_tooling_groups():
+    import click
+
     from app.cli import main
 
-    assert {"neo4j", "bench", "rules", "serve", "seed"} <= set(main.commands)
+    assert {"neo4j", "bench", "rules", "serve", "seed"} <= set(main.list_commands(click.Context(main)))
 
 
 def test_without_the_tooling_karma_has_no_neo4j_or_bench_group():
-    proc = _without_tools("import json; from app.cli import main; print(json.dumps(sorted(main.commands)))")
+    proc = _without_tools(
+        "import json, click; from app.cli import main; print(json.dumps(main.list_commands(click.Context(main))))"
+    )
     assert proc.returncode == 0, proc.stderr
     commands = json.loads(proc.stdout)
     assert "neo4j" not in commands and "bench" not in commands
@@ -93,3 +97,18 @@ def test_the_product_never_imports_the_tooling(path):
             else []
         )
         assert not any(n == "karma_tools" or n.startswith("karma_tools.") for n in names), f"{path}:{node.lineno}"
+
+
+def test_karma_loads_a_command_group_only_when_it_is_used():
+    """`karma plan` (an HTTP call) starts without the Neo4j driver, the rule engine or the tooling."""
+    import click
+
+    from app.cli import LAZY, main
+
+    code = "import sys, app.cli; print(sorted(m for m in ('neo4j', 'durable', 'karma_tools') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert run.returncode == 0 and json.loads(run.stdout.replace("'", '"')) == [], run.stdout + run.stderr
+    ctx = click.Context(main)
+    for name in [*LAZY, "neo4j", "bench"]:
+        assert main.get_command(ctx, name).name == name  # each name loads the command it says
+    assert main.get_command(ctx, "nope") is None
