@@ -7,6 +7,7 @@ of our own is removed at exit (app/observability/multiproc.py)."""
 
 import logging
 import os
+import sys
 import tempfile
 
 from gunicorn import glogging
@@ -52,6 +53,10 @@ class KarmaLogger(glogging.Logger):
             for handler in log.handlers:
                 handler.setFormatter(logs.formatter())
                 handler.addFilter(_own_name)
+                if log is self.access_log and getattr(handler, "stream", None) is sys.stdout:
+                    # gunicorn writes "-" access lines to stdout, everything else to stderr: one stream, so
+                    # `make run 2> karma.log` keeps the access lines with the rest
+                    handler.setStream(sys.stderr)
 
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:

@@ -6,6 +6,7 @@ import datetime
 import io
 import json
 import logging
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,6 +35,7 @@ def test_gunicorn_access_lines_are_structured(monkeypatch):
     cfg = Config()
     cfg.set("accesslog", "-")
     logger = KarmaLogger(cfg)
+    assert all(h.stream is sys.stderr for h in logger.access_log.handlers)  # with the other lines, not stdout
     stream = io.StringIO()
     for handler in logger.access_log.handlers:
         handler.setStream(stream)
