@@ -97,9 +97,13 @@ def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, pe
     assert "10.99.0.0" not in page.split('id="runtime"')[0]  # the drift section never shows the value
     assert '<a href="#drift">1 entry</a>' in page
     listed = browser.get("/console/drift").get_data(as_text=True)
-    assert re.search(r'<tr data-kind="runtime">.*?</tr>', listed, re.S).group(0).replace(
-        f'<td><a href="/console/components/{vpc}">{vpc}</a></td>', ""
-    ).split() == row.split()  # the same row, less the component column
+    assert (
+        re.search(r'<tr data-kind="runtime">.*?</tr>', listed, re.S)
+        .group(0)
+        .replace(f'<td><a href="/console/components/{vpc}">{vpc}</a></td>', "")
+        .split()
+        == row.split()
+    )  # the same row, less the component column
 
 
 def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
