@@ -171,3 +171,22 @@ def test_times_are_utc_and_relative():
     assert 'datetime="2026-12-05T17:03:01.123Z"' in html and '17:03:01 UTC · <span class="ago">3 min ago' in html
     assert times.ago(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), now) == "2 h ago"
     assert times.html(None) == '<span class="muted">–</span>'
+
+
+def test_what_the_api_answers_as_json_a_person_gets_as_a_page(make_app, driver, client):
+    """A database that does not answer in time (a write lock held past the request's deadline) and an
+    HTTP error (a body over the limit) are the console's error page, not the API's JSON body."""
+    app = make_app(request_deadline=3.0)
+    ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])
+    planned = _text(_plan(ted, f"component: {DEV_SITE}\nproposed_change: {{cloudfront_aliases: [held.usekarma.dev]}}\n"))
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    with driver.session() as session, session.begin_transaction() as held:
+        held.run("MATCH (c:Component {id: $id}) SET c.held_by_the_test = true", id=DEV_SITE).consume()
+        waited = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+        held.rollback()
+    assert waited.status_code == 503 and waited.mimetype == "text/html", _text(waited)[:500]
+    assert 'id="error-message"' in _text(waited) and "nothing was changed" in _text(waited)
+    assert "Retry-After" in waited.headers
+    assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] != ["held.usekarma.dev"]
+    big = ted.post("/console/plan", data={"csrf_token": _csrf(planned), "body": "x" * 300_000})
+    assert big.status_code == 413 and big.mimetype == "text/html" and 'id="error-message"' in _text(big)
