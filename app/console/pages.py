@@ -49,6 +49,28 @@ def _svg(picture) -> Markup:
     return Markup(drawn)  # escaped by app/render/svg.py
 
 
+LIST_OVER = 40  # a table of more actions than this shows one row per wave, type and action (as the pictures do)
+
+
+@blp.app_template_filter("wave_rows")
+def _wave_rows(waves) -> list[dict]:
+    """The planned actions as table rows: one per component, or — over LIST_OVER of them — one per wave,
+    type and action with the components under it (a 1,000-component change stays a short table)."""
+    items = [(w, a) for w, wave in enumerate(waves or []) for a in wave]
+    if len(items) <= LIST_OVER:
+        return [
+            {"wave": w, "components": [a["component"]], "action": a.get("action"), "why": a.get("reason")}
+            for w, a in items
+        ]
+    rows: dict[tuple, dict] = {}
+    for w, a in items:
+        key = (w, a.get("type") or a["component"].split("/")[-2], a.get("action"))
+        row = rows.setdefault(key, {"wave": w, "type": key[1], "components": [], "action": key[2], "why": set()})
+        row["components"].append(a["component"])
+        row["why"].add(a.get("reason") or "")
+    return [{**r, "why": "; ".join(sorted(r["why"] - {""}))} for r in rows.values()]
+
+
 @blp.app_template_filter("when")
 def _when(value) -> Markup:
     """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)
@@ -205,14 +227,13 @@ def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
         "operations": operations,
         "impact": [],
     }
-    picture = render.from_plan(result)
     edges = []
     for cid in dict.fromkeys(o["component"] for o in operations[:MAX_DRAWN_OPERATIONS]):
         try:
             edges += services().components.impact(cid)["edges"]
         except KarmaError:  # the component is gone (deleted since): its waves are drawn without its edges
             continue
-    return render.with_edges(picture, edges)
+    return render.from_plan(result, stored_edges=edges)
 
 
 @blp.route("/changes/<change_id>")

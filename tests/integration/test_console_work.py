@@ -178,7 +178,9 @@ def test_what_the_api_answers_as_json_a_person_gets_as_a_page(make_app, driver, 
     HTTP error (a body over the limit) are the console's error page, not the API's JSON body."""
     app = make_app(request_deadline=3.0)
     ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])
-    planned = _text(_plan(ted, f"component: {DEV_SITE}\nproposed_change: {{cloudfront_aliases: [held.usekarma.dev]}}\n"))
+    planned = _text(
+        _plan(ted, f"component: {DEV_SITE}\nproposed_change: {{cloudfront_aliases: [held.usekarma.dev]}}\n")
+    )
     plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
     with driver.session() as session, session.begin_transaction() as held:
         held.run("MATCH (c:Component {id: $id}) SET c.held_by_the_test = true", id=DEV_SITE).consume()
