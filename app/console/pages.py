@@ -65,10 +65,10 @@ def _wave_rows(waves) -> list[dict]:
     rows: dict[tuple, dict] = {}
     for w, a in items:
         key = (w, a.get("type") or a["component"].split("/")[-2], a.get("action"))
-        row = rows.setdefault(key, {"wave": w, "type": key[1], "components": [], "action": key[2], "why": set()})
+        row = rows.setdefault(key, {"wave": w, "type": key[1], "components": [], "action": key[2], "why": {}})
         row["components"].append(a["component"])
-        row["why"].add(a.get("reason") or "")
-    return [{**r, "why": "; ".join(sorted(r["why"] - {""}))} for r in rows.values()]
+        row["why"].setdefault(a.get("reason") or "", None)
+    return [{**r, "why": next(iter(r["why"]), ""), "more": len(r["why"]) - 1} for r in rows.values()]
 
 
 @blp.app_template_filter("when")
