@@ -230,9 +230,11 @@ def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
     edges = []
     for cid in dict.fromkeys(o["component"] for o in operations[:MAX_DRAWN_OPERATIONS]):
         try:
-            edges += services().components.impact(cid)["edges"]
+            now = services().components.impact(cid)
         except KarmaError:  # the component is gone (deleted since): its waves are drawn without its edges
             continue
+        edges += now["edges"]
+        result["impact"] += now["affected"]  # the runtime its components report now, on their boxes
     return render.from_plan(result, stored_edges=edges)
 
 
