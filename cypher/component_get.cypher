@@ -1,4 +1,5 @@
-// One component with its dependencies both ways (edges between components only).
+// One component with its dependencies both ways (edges between components only) and the files an import
+// refused under its id (:Drift, indexed on component; its own drift is on the node: drift_entries).
 MATCH (c:Component {id: $id})
 CALL (c) {
   OPTIONAL MATCH (c)-[o:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(t:Component)
@@ -12,4 +13,9 @@ CALL (c) {
   RETURN collect(CASE WHEN s IS NULL THEN NULL
                  ELSE {id: s.id, kind: toLower(type(i)), via: i.via} END) AS incoming
 }
-RETURN c {.*} AS component, outgoing, incoming
+CALL (c) {
+  OPTIONAL MATCH (d:Drift {component: c.id})
+  WITH d ORDER BY d.field
+  RETURN collect(d {.*}) AS refused
+}
+RETURN c {.*} AS component, outgoing, incoming, refused

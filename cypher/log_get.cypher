@@ -1,5 +1,5 @@
-// One audit entry with the components it names.
+// One audit entry (its `affected` ids are a property of the entry). Its AFFECTED edges are what the log's
+// component filter walks; reading them here, sorted beside the entry's large JSON properties, cost
+// seconds for a 1,000-component change and nothing used them.
 MATCH (a:AuditEntry {id: $id})
-OPTIONAL MATCH (a)-[:AFFECTED]->(y:Component)
-WITH a, y ORDER BY y.id
-RETURN a {.*} AS entry, collect(y.id) AS affected_ids
+RETURN a {.*} AS entry

@@ -275,6 +275,14 @@ class ComponentDetail(ComponentSummary):
     dependents = fields.List(fields.Nested(Edge))
     log_entry_id = fields.String()
     queue = fields.List(fields.Dict(), metadata={"description": "queued changes re-evaluated by this report"})
+    drift = fields.List(
+        fields.Nested(lambda: DriftEntry()),
+        metadata={
+            "description": "its drift, as GET /drift?component= lists it: stored when what it concerns changed "
+            "(contract, reference, runtime; a file an import refused under its id), never recomputed here; "
+            "empty: none"
+        },
+    )
 
 
 class ImpactRow(Schema):

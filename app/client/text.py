@@ -197,6 +197,9 @@ def component(detail: dict) -> str:
     edges = [["depends on / feeds", e["id"], e["kind"], e.get("via")] for e in detail.get("dependencies") or []]
     edges += [["used by", e["id"], e["kind"], e.get("via")] for e in detail.get("dependents") or []]
     out.append(section("EDGES", table(["direction", "component", "kind", "via"], edges)))
+    if detail.get("drift"):  # as `karma drift --component` lists it
+        rows = [[e["kind"], e["field"], e["rule"], e["message"], e.get("file") or ""] for e in detail["drift"]]
+        out.append(section("DRIFT", table(["kind", "field", "rule", "why", "file"], rows)))
     return "\n".join(out)
 
 

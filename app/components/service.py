@@ -48,7 +48,10 @@ class ComponentService:
         found = self.repo.get_component(_require_id(component_id))
         if found is None:
             raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
-        return {**found, "action": get_type(found["type"]).action}
+        stored, refused = found.pop("drift_entries"), found.pop("refused")
+        # The same entries GET /drift?component= lists (stored drift and refused files; nothing recomputed).
+        entries = drift.report([{**found, "drift_entries": stored}], refused)["entries"]
+        return {**found, "action": get_type(found["type"]).action, "drift": entries}
 
     def impact(self, component_id: str) -> dict:
         ctx = self.repo.component_impact(_require_id(component_id))

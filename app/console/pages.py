@@ -6,8 +6,11 @@ from the console is the same `approve(change_id, principal, comment)` the API ru
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from app import render
 from app.api import errors as api_errors
@@ -15,6 +18,7 @@ from app.api.context import services
 from app.changes.listing import STATUSES
 from app.console import session, times
 from app.errors import KarmaError
+from app.graph.driver import DRIVER_ERRORS
 from app.changes.status import ChangeStatus
 
 blp = Blueprint(
@@ -31,10 +35,40 @@ blp.after_request(session.headers)
 PAGE_SIZE = 50
 
 
+FIT_WIDTH = 1900  # a picture up to this wide is scaled down to the page (text stays >= ~8 px); wider ones scroll
+
+
 @blp.app_template_filter("svg")
 def _svg(picture) -> Markup:
-    """An SVG drawn by app/render: every id and value in it is escaped there."""
-    return Markup(render.render(picture, "svg"))  # escaped by app/render/svg.py
+    """An SVG drawn by app/render: every id and value in it is escaped there. One that fits once scaled
+    is drawn to the page's width (class "fit"): a picture is never cut at the page's edge."""
+    drawn = render.render(picture, "svg")
+    width = re.match(r'<svg [^>]*?width="(\d+)"', drawn)
+    if width and int(width.group(1)) <= FIT_WIDTH:
+        drawn = drawn.replace("<svg ", '<svg class="fit" ', 1)
+    return Markup(drawn)  # escaped by app/render/svg.py
+
+
+LIST_OVER = 40  # a table of more actions than this shows one row per wave, type and action (as the pictures do)
+
+
+@blp.app_template_filter("wave_rows")
+def _wave_rows(waves) -> list[dict]:
+    """The planned actions as table rows: one per component, or — over LIST_OVER of them — one per wave,
+    type and action with the components under it (a 1,000-component change stays a short table)."""
+    items = [(w, a) for w, wave in enumerate(waves or []) for a in wave]
+    if len(items) <= LIST_OVER:
+        return [
+            {"wave": w, "components": [a["component"]], "action": a.get("action"), "why": a.get("reason")}
+            for w, a in items
+        ]
+    rows: dict[tuple, dict] = {}
+    for w, a in items:
+        key = (w, a.get("type") or a["component"].split("/")[-2], a.get("action"))
+        row = rows.setdefault(key, {"wave": w, "type": key[1], "components": [], "action": key[2], "why": {}})
+        row["components"].append(a["component"])
+        row["why"].setdefault(a.get("reason") or "", None)
+    return [{**r, "why": next(iter(r["why"]), ""), "more": len(r["why"]) - 1} for r in rows.values()]
 
 
 @blp.app_template_filter("when")
@@ -55,6 +89,27 @@ def _error(exc: KarmaError):
     if exc.status in (401, 403):
         api_errors.karma_error(exc)  # the same refusal audit as the API
     return render_template("console/error.html", error=exc), exc.status
+
+
+def _as_page(answered):
+    """The API's answer to an error (Neo4j away or out of time, an unknown commit outcome, an HTTP error,
+    a bug) drawn as the console's error page: a person gets a page, never a JSON body. The API's handler
+    decided the status and the words (and logged what it logs); its Retry-After is kept."""
+    response, status = answered
+    body = response.get_json(silent=True) or {}
+    error = KarmaError(body.get("message") or "error", errors=body.get("errors"))
+    error.status, error.code = status, body.get("error") or "error"
+    page = make_response(render_template("console/error.html", error=error), status)
+    for header in ("Retry-After", "Allow"):
+        if header in response.headers:
+            page.headers[header] = response.headers[header]
+    return page
+
+
+for _driver_error in DRIVER_ERRORS:
+    blp.register_error_handler(_driver_error, lambda exc: _as_page(api_errors.database_error(exc)))
+blp.register_error_handler(HTTPException, lambda exc: _as_page(api_errors.http_error(exc)))
+blp.register_error_handler(Exception, lambda exc: _as_page(api_errors.unexpected(exc)))
 
 
 # -- login --------------------------------------------------------------------------------------
@@ -172,14 +227,15 @@ def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
         "operations": operations,
         "impact": [],
     }
-    picture = render.from_plan(result)
     edges = []
     for cid in dict.fromkeys(o["component"] for o in operations[:MAX_DRAWN_OPERATIONS]):
         try:
-            edges += services().components.impact(cid)["edges"]
+            now = services().components.impact(cid)
         except KarmaError:  # the component is gone (deleted since): its waves are drawn without its edges
             continue
-    return render.with_edges(picture, edges)
+        edges += now["edges"]
+        result["impact"] += now["affected"]  # the runtime its components report now, on their boxes
+    return render.from_plan(result, stored_edges=edges)
 
 
 @blp.route("/changes/<change_id>")

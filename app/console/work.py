@@ -199,7 +199,37 @@ def transition(transition_id):
         and me.can("change")
         and (me.role == "admin" or me.name == found.get("requested_by"))
     )
-    return render_template("console/transition.html", t=found, can_cancel=can_cancel, done=request.args.get("done"))
+    return render_template(
+        "console/transition.html",
+        t=found,
+        can_cancel=can_cancel,
+        reports=_reports(found) if me.can("report") else [],
+        done=request.args.get("done"),
+    )
+
+
+def _reports(found: dict) -> list[dict]:
+    """The runtime reports its waiting steps wait for: the component's reported runtime with the outputs
+    the step expects, for a person who may report (after doing the deploy the step asks for)."""
+    out = []
+    for index, step in enumerate(found.get("steps") or []):
+        if step.get("kind") == "wait" and step.get("status") == "waiting" and step.get("component"):
+            runtime = services().components.get(step["component"]).get("runtime") or {}
+            out.append({"index": index, "component": step["component"], "runtime": {**runtime, **step["outputs"]}})
+    return out
+
+
+@blp.route("/runtime", methods=["POST"])
+def report_runtime():
+    """A runtime report from the console: what `PUT /components/<id>/runtime` records (validated against
+    the type, versioned, audited as the person), e.g. after the deploy a transition's wait step asks for."""
+    me, component = session.principal(), request.form.get("component") or ""
+    services().components.update_runtime(component, parse_body(request.form.get("runtime") or ""), me.name, actor=me)
+    back = request.form.get("transition")
+    if back:
+        found = services().transitions.get(back)
+        return redirect(url_for("console.transition", transition_id=back, done=found["status"]))
+    return redirect(url_for("console.components", name=component))
 
 
 @blp.route("/transitions/propose", methods=["POST"])

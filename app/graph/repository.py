@@ -294,11 +294,20 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 
     def get_component(self, component_id: str) -> dict | None:
-        """The component (config and runtime decoded) with its dependencies both ways, or None."""
+        """The component (config and runtime decoded) with its dependencies both ways and its stored drift
+        (`drift_entries` as stored, `refused`: the :Drift records of files an import refused under its id),
+        or None."""
         row = self.read("component_get", id=component_id)
         if row is None:
             return None
-        return {**component_view(row["component"]), "dependencies": row["outgoing"], "dependents": row["incoming"]}
+        node = row["component"]
+        return {
+            **component_view(node),
+            "dependencies": row["outgoing"],
+            "dependents": row["incoming"],
+            "drift_entries": node.get("drift_entries"),
+            "refused": row["refused"],
+        }
 
     def component_impact(self, component_id: str) -> dict | None:
         """What a change to the component reaches: {"impacted": rows (decoded), "edges"}, or None."""

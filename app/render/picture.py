@@ -145,10 +145,11 @@ def change_title(result: dict, limit: int = 6) -> str:
     return f"{len(ops)} operation{'s' if len(ops) != 1 else ''}: {', '.join(names)}{more}"
 
 
-def from_plan(result: dict) -> Picture:
+def from_plan(result: dict, stored_edges: list[dict] | None = None) -> Picture:
     """`POST /plan` / `/request-change` results: every operation (marked changed) and what it affects in
     the waves the action planner made, the edges among them (each affected component's path, the edges
-    the operations add), blockers marked."""
+    the operations add, and `stored_edges`: e.g. a past change drawn on today's edges), blockers marked.
+    The edges are all in before a large picture is collapsed, so its groups keep theirs."""
     ops = result.get("operations") or []
     changed_ids = [o["component"] for o in ops] or [result["component"]]
     changed = changed_ids[0]
@@ -176,7 +177,7 @@ def from_plan(result: dict) -> Picture:
         ids.append(missing)
     rows = [r for o in ops for r in o.get("impact") or []] or result.get("impact") or []
     added = [e for o in ops for e in o.get("edges_added") or []]
-    edges = _path_edges(rows) + _stored_edges(added)
+    edges = _path_edges(rows) + _stored_edges(added) + _stored_edges(stored_edges or [])
     runtime = {r["id"]: runtime_text(r.get("runtime")) for r in rows if r.get("runtime")}
     nodes = [replace(n, runtime=runtime.get(n.id, "")) for n in nodes]
     return collapsed(
@@ -253,12 +254,6 @@ def from_rows(title: str, rows: list[list]) -> Picture:
     edges = [Edge(a, b, "row") for a, b in pairs]
     notes = [f"on a cycle: {', '.join(stuck)}"] if stuck else []
     return collapsed(Picture(title, "", None, _sorted(nodes), _keep(edges, list(ids)), notes))
-
-
-def with_edges(picture: Picture, stored_edges: list[dict]) -> Picture:
-    """The picture with the stored edges among its nodes (e.g. a past change drawn on today's edges)."""
-    picture.edges = _keep([*picture.edges, *_stored_edges(stored_edges)], [n.id for n in picture.nodes])
-    return picture
 
 
 def _sorted(nodes: list[Node]) -> list[Node]:

@@ -42,6 +42,7 @@ CONSOLE_ENDPOINTS = {
     "console.propose",
     "console.execute_transition",
     "console.cancel_transition",
+    "console.report_runtime",
     "console.cypher",
     "console.drift",  # issue 22: the drift page (app/console/drift_page.py)
 }
@@ -90,6 +91,7 @@ ENDPOINT_ACTIONS = {
     "console.propose": "change",
     "console.execute_transition": "change",
     "console.cancel_transition": "change",
+    "console.report_runtime": "report",
     "console.cypher": "read",  # the page checks ad-hoc text against the role itself (app/console/cypher.py)
 }
 

@@ -342,6 +342,8 @@ class TransitionService:
             locked = gtx.transition_for_update(transition_id)
             if locked is None or locked["status"] not in ACTIVE or locked["current_step"] != index:
                 raise StepMoved(transition_id)
+            if not advance and locked["status"] == to:  # another pass (the API, the worker) recorded it first
+                raise StepMoved(transition_id)
             self._record(gtx, locked, index, to, step_status, note=note, advance=advance, **extra)
 
         self.repo.in_write_tx(work)

@@ -83,6 +83,29 @@ def test_every_page_renders(app, people, pending):
     assert missing.status_code == 404 and "not found" in missing.get_data(as_text=True)
 
 
+def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, people):
+    vpc = "vpc/karma-dev"
+    browser = _login(app, people["val"])
+    page = browser.get(f"/console/components/{vpc}").get_data(as_text=True)
+    assert 'id="drift-summary"><span class="muted">none' in page and 'data-kind="runtime"' not in page
+    runtime = client.get(f"/components/{vpc}").get_json()["runtime"]
+    drifted = client.put(f"/components/{vpc}/runtime", json={"runtime": {**runtime, "vpc_cidr": "10.99.0.0/16"}})
+    assert drifted.status_code == 200
+    page = browser.get(f"/console/components/{vpc}").get_data(as_text=True)
+    row = re.search(r'<tr data-kind="runtime">.*?</tr>', page, re.S).group(0)
+    assert "runtime.vpc_cidr" in row and "runtime_matches: vpc_cidr = config.cidr" in row
+    assert "10.99.0.0" not in page.split('id="runtime"')[0]  # the drift section never shows the value
+    assert '<a href="#drift">1 entry</a>' in page
+    listed = browser.get("/console/drift").get_data(as_text=True)
+    assert (
+        re.search(r'<tr data-kind="runtime">.*?</tr>', listed, re.S)
+        .group(0)
+        .replace(f'<td><a href="/console/components/{vpc}">{vpc}</a></td>', "")
+        .split()
+        == row.split()
+    )  # the same row, less the component column
+
+
 def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
     viewer = _login(app, people["val"])
     token = _csrf(viewer.get("/console/changes").get_data(as_text=True))

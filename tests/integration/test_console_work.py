@@ -4,6 +4,8 @@ execute, cancel), component search, and operators' read-only Cypher — each wit
 
 from __future__ import annotations
 
+import html
+import json
 import re
 
 from app.console import times
@@ -171,3 +173,68 @@ def test_times_are_utc_and_relative():
     assert 'datetime="2026-12-05T17:03:01.123Z"' in html and '17:03:01 UTC · <span class="ago">3 min ago' in html
     assert times.ago(datetime(2026, 12, 5, 15, 0, tzinfo=UTC), now) == "2 h ago"
     assert times.html(None) == '<span class="muted">–</span>'
+
+
+def test_what_the_api_answers_as_json_a_person_gets_as_a_page(make_app, driver, client):
+    """A database that does not answer in time (a write lock held past the request's deadline) and an
+    HTTP error (a body over the limit) are the console's error page, not the API's JSON body."""
+    app = make_app(request_deadline=3.0)
+    ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])
+    planned = _text(
+        _plan(ted, f"component: {DEV_SITE}\nproposed_change: {{cloudfront_aliases: [held.usekarma.dev]}}\n")
+    )
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    with driver.session() as session, session.begin_transaction() as held:
+        held.run("MATCH (c:Component {id: $id}) SET c.held_by_the_test = true", id=DEV_SITE).consume()
+        waited = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+        held.rollback()
+    assert waited.status_code == 503 and waited.mimetype == "text/html", _text(waited)[:500]
+    assert 'id="error-message"' in _text(waited) and "nothing was changed" in _text(waited)
+    assert "Retry-After" in waited.headers
+    assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] != ["held.usekarma.dev"]
+    big = ted.post("/console/plan", data={"csrf_token": _csrf(planned), "body": "x" * 300_000})
+    assert big.status_code == 413 and big.mimetype == "text/html" and 'id="error-message"' in _text(big)
+
+
+def test_a_long_list_of_actions_is_one_row_per_wave_type_and_action():
+    from app.console.pages import _wave_rows
+
+    one = {"component": "vpc/v", "type": "vpc", "action": "apply-config", "reason": "the requested change"}
+    many = [
+        {"component": f"ec2-instance/i{i}", "type": "ec2-instance", "action": "redeploy", "reason": f"vpc/v → i{i}"}
+        for i in range(100)
+    ]
+    rows = _wave_rows([[one], many])
+    assert [(r["wave"], len(r["components"]), r["action"], r["why"], r["more"]) for r in rows] == [
+        (0, 1, "apply-config", "the requested change", 0),
+        (1, 100, "redeploy", "vpc/v → i0", 99),
+    ]
+    assert len(_wave_rows([[one], many[:10]])) == 11  # a short list: one row per component
+
+
+def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(app, client, people):
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+    assert 'id="report-runtime-0"' not in _text(ted.get(f"/console/transitions/{tid}"))  # a requester may not report
+    ada = _login(app, people["ada"])
+    page = _text(ada.get(f"/console/transitions/{tid}"))
+    bastion = re.search(r'name="component" value="([^"]+)"', page).group(1)
+    runtime = json.loads(
+        html.unescape(re.search(r'<textarea name="runtime"[^>]*>(.*?)</textarea>', page, re.S).group(1))
+    )
+    assert runtime["state"] == "stopped"  # its last report with the outputs the step waits for
+    form = {"csrf_token": _csrf(page), "component": bastion, "transition": tid}
+    refused = ted.post("/console/runtime", data={**form, "csrf_token": token, "runtime": json.dumps(runtime)})
+    assert refused.status_code == 403
+    bad = ada.post("/console/runtime", data={**form, "runtime": "[1, 2]"})
+    assert bad.status_code == 422 and 'id="error-message"' in _text(bad)
+    reported = ada.post("/console/runtime", data={**form, "runtime": json.dumps(runtime)})
+    assert reported.status_code == 302 and "done=completed" in reported.headers["Location"], reported.headers
+    assert client.get(f"/transitions/{tid}").get_json()["status"] == "completed"
+    entry = client.get(f"/log?component={bastion}&status=reported").get_json()["items"][0]
+    assert entry["requested_by"] == "ada@usekarma.dev"

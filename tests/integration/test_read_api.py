@@ -37,6 +37,34 @@ def test_get_component_with_slash_in_id(client):
     assert {d["id"] for d in dist["dependents"]} == {"serverless-site/karma-dev", "route53-zone/karma-dev"}
 
 
+def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client, repo):
+    vpc = "/components/vpc/karma-dev"
+    body = client.get(vpc).get_json()
+    assert body["drift"] == []  # the seeded world is consistent
+    runtime = body["runtime"]
+    assert client.put(f"{vpc}/runtime", json={"runtime": {**runtime, "vpc_cidr": "10.99.0.0/16"}}).status_code == 200
+    # a file an import refused under the same id is part of the component's drift too
+    refused = {
+        "kind": "contract",
+        "component": "vpc/karma-dev",
+        "file": "iac/dev/vpc/karma-dev/config.json",
+        "field": "config.az_count",
+        "rule": "vpc.schema: type",
+        "message": "Not a valid integer.",
+    }
+    repo.record_refused(["vpc/karma-dev"], [refused])
+    drift = client.get(vpc).get_json()["drift"]
+    assert drift == client.get("/drift?component=vpc/karma-dev").get_json()["entries"]
+    assert [(e["kind"], e["field"], e.get("file")) for e in drift] == [
+        ("contract", "config.az_count", "iac/dev/vpc/karma-dev/config.json"),
+        ("runtime", "runtime.vpc_cidr", None),
+    ]
+    assert "10.99.0.0" not in str(drift)  # the value is never echoed
+    repo.record_refused(["vpc/karma-dev"], [])
+    assert client.put(f"{vpc}/runtime", json={"runtime": runtime}).status_code == 200
+    assert client.get(vpc).get_json()["drift"] == []
+
+
 def test_unknown_component_is_a_json_404(client):
     for path in [
         "/components/serverless-site/nope",

@@ -4,7 +4,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.components.service import ComponentService
+from app.transitions.service import StepMoved
 from karma_tools.bench.roundtrips import RoundTrips
 
 WHO = "ops@usekarma.dev"
@@ -243,6 +246,18 @@ def test_the_worker_pass_advances_a_wait_the_api_did_not_see(app, client, repo):
     moved = app.extensions["karma"].transitions.process()
     assert moved == [{"id": body["id"], "status": "completed", "current_step": 2}]
     assert app.extensions["karma"].transitions.process() == []
+
+
+def test_two_passes_that_both_saw_a_wait_begin_record_it_once(app, client):
+    """The console's execute and the worker's pass both read the transition running at its wait: the
+    second to lock it finds the wait recorded and moves on (it raised a Conflict in the worker's log)."""
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    service = app.extensions["karma"].transitions
+    seen = {**service.get(body["id"]), "status": "running"}  # what the slower pass read a moment earlier
+    with pytest.raises(StepMoved):
+        service._wait(seen, 0, seen["steps"][0])
+    assert [e["status"] for e in transition_log(client, body["id"])].count("waiting") == 1
+    assert service.advance(body["id"])["status"] == "waiting"
 
 
 def test_execute_needs_the_change_role_and_the_environment(app, client):

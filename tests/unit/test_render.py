@@ -138,3 +138,21 @@ def test_a_thousand_component_impact_collapses_by_wave_and_type_with_counts():
     assert [n.count for n in picture.nodes] == [1, 500, 500] and len(picture.edges) == 2
     root = _svg_root(picture)
     assert int(root.get("width")) < 1400 and int(root.get("height")) < 400
+
+
+def test_a_large_past_change_drawn_on_stored_edges_keeps_them_between_its_groups():
+    """The console draws a past change on today's edges: they join before the picture is collapsed."""
+    waves = [
+        [{"component": "vpc/v", "type": "vpc", "action": "apply-config"}],
+        [{"component": f"subnet/s{i}", "type": "subnet", "action": "reapply"} for i in range(50)],
+        [{"component": f"ec2/i{i}", "type": "ec2", "action": "redeploy"} for i in range(450)],
+    ]
+    result = {"component": "vpc/v", "status": "applied", "actions": {"waves": waves}, "operations": []}
+    stored = [{"source": f"subnet/s{i}", "target": "vpc/v", "kind": "depends_on"} for i in range(50)]
+    stored += [{"source": f"ec2/i{i}", "target": f"subnet/s{i % 50}", "kind": "depends_on"} for i in range(450)]
+    picture = from_plan(result, stored_edges=stored)
+    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×50 (wave 1)", "ec2 ×450 (wave 2)"]
+    assert [(e.source, e.target) for e in picture.edges] == [
+        ("subnet ×50 (wave 1)", "ec2 ×450 (wave 2)"),
+        ("vpc/v", "subnet ×50 (wave 1)"),
+    ]
