@@ -4,9 +4,12 @@ ends after `SECONDS`, at most `MAX_ROWS` rows read, and each run audited (kind `
 answer is shown. Neo4j Browser logs in as the database's admin, whose writes bypass the gate: this
 page is how an operator reads the graph without that password.
 
-Ad-hoc text is for admins only: the graph also holds webhook secrets and token hashes, which a free
-read can reach; the library's questions cannot. Text that names procedures outside the read-only
-`db.` namespace, `LOAD CSV`, `USE` (another database) or a write clause is refused before it is sent, with the reason.
+Ad-hoc text is open to every role that reads, with one bound beyond admins': the graph also holds
+webhook secrets (`Subscription`) and token hashes (`ApiToken`), on nodes no relationship reaches. So a
+non-admin's query is planned first (EXPLAIN, nothing runs) and refused when its plan starts from those
+labels or from nodes it cannot name by label (a scan of all nodes, a seek by internal id) — the only
+ways to reach them. Text that names procedures outside the read-only `db.` namespace, `LOAD CSV`, `USE`
+(another database) or a write clause is refused before it is sent, with the reason.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ WRITES = re.compile(
     r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|FOREACH|LOAD\s+CSV|GRANT|DENY|REVOKE|ALTER|TERMINATE|USE)\b"
     r"|\bCALL\s+(?!db\.)[A-Za-z_]+\.|\bdbms\.",
     re.IGNORECASE,
+)
+SECRET_LABELS = ("ApiToken", "Subscription")
+_SECRET_LABEL = re.compile(r"\b(" + "|".join(SECRET_LABELS) + r")\b")
+UNNAMED_START = ("AllNodesScan", "PartitionedAllNodesScan", "NodeByIdSeek", "NodeByElementIdSeek")
+REACH_REFUSED = (
+    "an ad-hoc query for your role must start from labelled nodes, never tokens or webhook subscriptions "
+    "(its plan has {what}); start from a label, e.g. MATCH (c:Component {{id: $id}})"
 )
 WRITE_REFUSED = (
     "this page only reads: {what} is refused here. Changes go through the change pipeline "
@@ -71,6 +81,7 @@ class OperatorQueries:
             raise Unprocessable(refused, errors={"query": ["writes are refused"]}, cause="read_only")
         started = time.monotonic()
         try:
+            self._check_reach(principal, query, values)
             answer = library.run_bounded(
                 self.repo.driver, self.repo.database, query.text, values, seconds=self.seconds, max_rows=self.max_rows
             )
@@ -78,6 +89,9 @@ class OperatorQueries:
             message = _neo4j_message(exc, self.seconds)
             self._audit(principal, query, values, "refused", note=message)
             raise Unprocessable(message, errors={"query": [exc.code or "refused"]}, cause="query_refused") from None
+        except Unprocessable as exc:
+            self._audit(principal, query, values, "refused", note=exc.message)
+            raise
         ms = round((time.monotonic() - started) * 1000)
         entry = self._audit(principal, query, values, "ok", rows=len(answer.rows), ms=ms, truncated=answer.truncated)
         return query, answer, entry, ms
@@ -88,16 +102,24 @@ class OperatorQueries:
                 return library.find(name if name.startswith(library.PREFIX) else library.PREFIX + name)
             except LookupError as exc:
                 raise Unprocessable(str(exc), errors={"name": ["not in the library"]}) from None
-        if not principal.can("admin"):
-            raise Forbidden(
-                "ad-hoc Cypher is for admins (the graph holds secrets a free read could reach); run a library query",
-                cause="role",
-                required="admin",
-            )
+        if not principal.can("read"):
+            raise Forbidden("ad-hoc Cypher needs a role that reads the graph", cause="role", required="read")
         text = (text or "").strip()
         if not text or len(text) > MAX_TEXT:
             raise Unprocessable("the query is empty or too long", errors={"text": [f"1 to {MAX_TEXT} characters"]})
         return library.LibraryQuery("ad-hoc", library.CYPHER_DIR, text, "ad-hoc query")
+
+    def _check_reach(self, principal, query, values: dict) -> None:
+        """422 when a non-admin's ad-hoc query could reach the secret-bearing nodes (see the module's text)."""
+        if query.name != "ad-hoc" or principal.can("admin"):
+            return
+        for operator, details in library.planned_operators(self.repo.driver, self.repo.database, query.text, values):
+            secret = _SECRET_LABEL.search(details)
+            if operator in UNNAMED_START or secret:
+                what = f"{operator} {details}".strip() if not secret else f"the label {secret.group(1)}"
+                raise Unprocessable(
+                    REACH_REFUSED.format(what=what[:200]), errors={"text": ["reaches beyond the graph"]}, cause="reach"
+                )
 
     def _audit(self, principal, query, values: dict, status: str, note: str | None = None, **details) -> str:
         entry = audit_entry(

@@ -141,3 +141,21 @@ def run_bounded(
     work = unit_of_work(timeout=seconds)(work)
     with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
         return session.execute_read(work)
+
+
+def planned_operators(driver: Driver, database: str | None, text: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(operator, details) of every step of the query's plan, from EXPLAIN: Neo4j plans it and runs nothing.
+    What an ad-hoc query can reach is read from the plan, not guessed from its text."""
+
+    def work(tx):
+        plan = tx.run("EXPLAIN " + text, params).consume().plan or {}
+        steps, todo = [], [plan]
+        while todo:
+            step = todo.pop()
+            steps.append((str(step.get("operatorType", "")).split("@")[0], str(step.get("args", {}).get("Details", ""))))
+            todo.extend(step.get("children") or [])
+        return steps
+
+    work = unit_of_work(timeout=5.0)(work)
+    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
+        return session.execute_read(work)

@@ -256,7 +256,8 @@ def test_every_page_for_each_role(page, gunicorn_url, tokens, shots, who, role):
         assert page.locator("#error-message").count() == 1
         page.problems[:] = [p for p in page.problems if "403" not in p]
     page.goto(f"{url}/console/cypher")
-    assert (page.locator("#run-adhoc").count() == 1) == (role == "admin")
+    assert page.locator("#run-adhoc").count() == 1  # every role that reads; bounded below admin
+    assert (page.locator("#adhoc-bounded").count() == 1) == (role != "admin")
     page.click("#run-ops_running_instances_behind_subnet")
     page.wait_for_selector("#answer")
     assert "ec2-instance/karma-dev-bastion" in page.inner_text("#answer")

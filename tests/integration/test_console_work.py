@@ -127,10 +127,10 @@ def _not_audit(dump: dict) -> list:
     return [n for n in dump["nodes"] if "AuditEntry" not in n["labels"]]
 
 
-def test_operator_cypher_library_adhoc_admin_only_writes_refused_and_audited(app, client, people, graph_dump):
+def test_operator_cypher_library_adhoc_bounded_writes_refused_and_audited(app, client, people, graph_dump):
     val = _login(app, people["val"])
     page = _text(val.get("/console/cypher"))
-    assert "ops_running_instances_behind_subnet" in page and 'id="adhoc-admin-only"' in page
+    assert "ops_running_instances_behind_subnet" in page and 'id="adhoc-bounded"' in page
     ran = val.post(
         "/console/cypher",
         data={"csrf_token": _csrf(page), "name": "ops_unpublished_runtime"},
@@ -141,8 +141,19 @@ def test_operator_cypher_library_adhoc_admin_only_writes_refused_and_audited(app
         data={"csrf_token": _csrf(page), "name": "ops_running_instances_behind_subnet", "param.id": f"'{SUBNET}'"},
     )
     assert "ec2-instance/karma-dev-bastion" in _text(withp) and 'id="answer-picture"' in _text(withp)
-    adhoc = {"csrf_token": _csrf(page), "mode": "adhoc", "text": "MATCH (s:Subscription) RETURN s"}
-    assert val.post("/console/cypher", data=adhoc).status_code == 403
+    for text in [
+        "MATCH (s:Subscription) RETURN s.secret",  # the secret-bearing labels, by name
+        "MATCH (n) RETURN n",  # every node
+        "MATCH (n:!Component) RETURN properties(n)",  # every node but …
+        "MATCH (n:$($l)) RETURN n",  # a label chosen at run time
+        "MATCH (t) WHERE id(t) = 7 RETURN t",  # an internal id
+        "MATCH (c:Component|ApiToken) RETURN c",
+    ]:
+        adhoc = {"csrf_token": _csrf(page), "mode": "adhoc", "text": text, "params": "l => 'Subscription'"}
+        refused = val.post("/console/cypher", data=adhoc)
+        assert refused.status_code == 422 and "must start from labelled nodes" in _text(refused), text
+    fine = {"csrf_token": _csrf(page), "mode": "adhoc", "text": "MATCH (c:Component)-[:DEPENDS_ON]->(p) RETURN p.id"}
+    assert "vpc/karma-dev" in _text(val.post("/console/cypher", data=fine))  # an operator's own question runs
     ada = _login(app, people["ada"])
     token = _csrf(_text(ada.get("/console/cypher")))
     before = _not_audit(graph_dump())
