@@ -1,5 +1,6 @@
 """The console's Cypher page: the operators' library (`cypher/ops_*.cypher`) with its parameters, and
-ad-hoc text (beyond admins, bounded in what it may reach) — read-only, bounded in time and rows, audited, shown as a table and a picture
+ad-hoc text (below admin, bounded in what it may reach) — read-only, bounded in time and rows, audited,
+shown as a table and a picture
 (app/audit/operator_queries.py does the running and the auditing)."""
 
 from __future__ import annotations

@@ -152,7 +152,8 @@ def planned_operators(driver: Driver, database: str | None, text: str, params: d
         steps, todo = [], [plan]
         while todo:
             step = todo.pop()
-            steps.append((str(step.get("operatorType", "")).split("@")[0], str(step.get("args", {}).get("Details", ""))))
+            operator = str(step.get("operatorType", "")).split("@")[0]
+            steps.append((operator, str(step.get("args", {}).get("Details", ""))))
             todo.extend(step.get("children") or [])
         return steps
 
