@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from operator import is_
 
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
@@ -67,17 +68,21 @@ def shared_impact(obj) -> list | None:
     inner = operation.get("impact") if type(operation) is dict else None
     if type(top) is not list or type(inner) is not list or len(top) != len(inner):
         return None
-    if top is inner or all(a is b or _same_row(a, b) for a, b in zip(top, inner, strict=True)):
+    if top is inner or all(map(_same_row, top, inner)):
         return inner
     return None
 
 
 def _same_row(a, b) -> bool:
+    """The same row, or a shallow copy of it: the same keys in the same order, the very same values."""
+    if a is b:
+        return True
     return (
         type(a) is dict
         and type(b) is dict
         and len(a) == len(b)
-        and all(ka is kb and va is vb for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True))
+        and all(map(is_, a, b))
+        and all(map(is_, a.values(), b.values()))
     )
 
 
