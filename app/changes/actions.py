@@ -26,6 +26,8 @@ def propagation_edges(edges: list[dict]) -> list[tuple[str, str]]:
 
 def layer(nodes: list[str], pairs: list[tuple[str, str]]) -> tuple[list[list[str]], list[str]]:
     """Kahn's algorithm by levels; returns (layers, nodes left on cycles)."""
+    if not nodes:  # e.g. a plan's teardowns when it deletes nothing: no pass over its 10,000 edges
+        return [], []
     scope = set(nodes)
     consumers: dict[str, set[str]] = defaultdict(set)
     indegree = dict.fromkeys(nodes, 0)

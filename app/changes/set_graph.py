@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from collections import deque
 
-from app.changes.facts import impacted_row, sibling_row
+from app.changes.facts import ImpactedRows, sibling_row
 from app.components import get_type, registry, split_id
 
 MAX_DEPTH = 25  # per backward segment, as cypher/impact.cypher
 MAX_SIBLINGS = 256  # as cypher/impact.cypher: the rules' siblings stay bounded whatever the fan-in
+
+
+def _by_depth_and_id(row: dict) -> tuple[int, str]:
+    return row["depth"], row["id"]
+
+
+class _TypesOfIds(dict):
+    """id → its type (`<type>/<nickname>`), parsed once per id for a walk's many paths."""
+
+    def __missing__(self, component_id: str) -> str:
+        self[component_id] = split_id(component_id)[0]
+        return self[component_id]
 
 
 class GraphState:
@@ -82,55 +94,71 @@ class GraphState:
 
     def impact(self, start: str) -> list[dict]:
         """What a change to `start` propagates to, as cypher/impact.cypher finds it: against
-        depends_on / consumes_runtime_from edges, along at most one emits_runtime_to edge; shortest first."""
+        depends_on / consumes_runtime_from edges, along at most one emits_runtime_to edge; shortest first.
+        Among equally short paths, the first in id order (consumers and emits targets visited sorted)."""
         consumers: dict[str, list[tuple[str, str]]] = {}
         emits: dict[str, list[str]] = {}
-        via_of: dict[tuple[str, str, str], str | None] = {}  # one via per edge (the first in a stable order)
-        for source, target, kind, via in sorted(self.edges, key=str):
-            via_of.setdefault((source, target, kind), via)
-        for source, target, kind, _via in self.edges:
-            if kind == "emits_runtime_to":
-                emits.setdefault(source, []).append(target)
-            else:
-                consumers.setdefault(target, []).append((source, kind))
-        found: dict[str, dict] = {}
+        via_of = self._via_of(consumers, emits)
+        nodes = self.nodes
+        found: dict[str, tuple[list[str], list[str]]] = {}
         seen = {(start, 0)}
         queue = deque([(start, 0, [start], [])])
         while queue:
             node, phase, path, kinds = queue.popleft()
-            steps = [(c, phase, k) for c, k in sorted(consumers.get(node, []))]
-            if phase == 0:
-                steps += [(t, 1, "emits_runtime_to") for t in sorted(emits.get(node, []))]
+            if len(path) > 2 * MAX_DEPTH:
+                continue
+            steps = [(c, phase, k) for c, k in sorted(consumers.get(node, ()))]
+            if phase == 0 and node in emits:
+                steps += [(t, 1, "emits_runtime_to") for t in sorted(emits[node])]
             for nxt, nphase, kind in steps:
-                if (nxt, nphase) in seen or not self.exists(nxt) or len(path) > 2 * MAX_DEPTH:
+                if (nxt, nphase) in seen or nxt not in nodes or nodes[nxt].get("_deleted"):
                     continue
                 seen.add((nxt, nphase))
                 npath, nkinds = path + [nxt], kinds + [kind]
                 if nxt != start and nxt not in found:
-                    found[nxt] = {"path": npath, "edge_kinds": nkinds}
+                    found[nxt] = (npath, nkinds)
                 queue.append((nxt, nphase, npath, nkinds))
-        rows = [
-            impacted_row(
-                self.nodes[n],
-                depth=len(f["path"]) - 1,
-                path=f["path"],
-                edge_kinds=f["edge_kinds"],
-                path_types=[split_id(p)[0] for p in f["path"]],
-                via=self._vias(f, via_of),
+        rows, types = ImpactedRows(), _TypesOfIds()
+        out = [
+            rows.row(
+                nodes[n],
+                depth=len(path) - 1,
+                path=path,
+                edge_kinds=kinds,
+                path_types=[types[p] for p in path],
+                via=self._vias(path, kinds, via_of),
             )
-            for n, f in found.items()
+            for n, (path, kinds) in found.items()
         ]
-        return sorted(rows, key=lambda r: (r["depth"], r["id"]))
+        out.sort(key=_by_depth_and_id)
+        return out
+
+    def _via_of(
+        self, consumers: dict[str, list[tuple[str, str]]], emits: dict[str, list[str]]
+    ) -> dict[tuple[str, str, str], str | None]:
+        """Fills the walk's adjacency (`consumers` of a provider, `emits` targets of an emitter) and returns
+        one via per edge: where an edge is stored with several, the first in the order of their text."""
+        best: dict[tuple[str, str, str], tuple] = {}
+        for edge in self.edges:
+            source, target, kind, _via = edge
+            key = (source, target, kind)
+            kept = best.get(key)
+            if kept is None or str(edge) < str(kept):
+                best[key] = edge
+            if kind == "emits_runtime_to":
+                emits.setdefault(source, []).append(target)
+            else:
+                consumers.setdefault(target, []).append((source, kind))
+        return {key: edge[3] for key, edge in best.items()}
 
     @staticmethod
-    def _vias(found: dict, via_of: dict) -> list[str | None]:
+    def _vias(path: list[str], kinds: list[str], via_of: dict) -> list[str | None]:
         """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
         runs from the provider to its consumer, so the stored edge points the other way)."""
-        vias = []
-        for (a, b), kind in zip(zip(found["path"], found["path"][1:], strict=False), found["edge_kinds"], strict=False):
-            source, target = (a, b) if kind == "emits_runtime_to" else (b, a)
-            vias.append(via_of.get((source, target, kind)))
-        return vias
+        return [
+            via_of.get((a, b, kind) if kind == "emits_runtime_to" else (b, a, kind))
+            for a, b, kind in zip(path, path[1:], kinds, strict=False)
+        ]
 
     def providers(self, component_id: str) -> set[tuple[str, str | None]]:
         """(provider, reference key) of each depends_on edge going out of the component now."""

@@ -12,7 +12,10 @@ Every committed version is a `ConfigVersion` node holding both JSON texts.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import orjson
 
 CONFIG_PREFIX = "cfg_"
 RUNTIME_PREFIX = "rt_"
@@ -22,8 +25,24 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# orjson reads an integer beyond 64 bits as a float (json.loads keeps it exact): a run of 19 digits or more
+# anywhere in the text (a number's or a string's: conservative) goes to json.loads
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+
+
 def loads(text: str | None) -> Any:
-    return {} if text in (None, "") else json.loads(text)
+    """The stored JSON text as values, exactly as json.loads reads it. orjson reads a 10,000-row impact's
+    config and runtime texts several times faster (issue 21); what it refuses and json.loads reads (NaN,
+    Infinity, numbers beyond a float's range, lone surrogate escapes) and what it would read differently
+    (integers beyond 64 bits) go to json.loads."""
+    if text in (None, ""):
+        return {}
+    if isinstance(text, str) and _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def _native(value: Any) -> Any:

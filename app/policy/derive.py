@@ -24,6 +24,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code
+from app.policy.facts import frozen
 from app.policy.fields import build
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not
 from app.policy.template import lookup
@@ -176,6 +177,18 @@ def holds(node, fact: dict) -> bool:
     raise TypeError(f"unexpected condition node {node!r}")
 
 
+def _reads(node) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(section, path) of every field a condition tree reads (its fields and its field operands)."""
+    if isinstance(node, Cmp):
+        fields = [node.field] + ([node.value.field] if isinstance(node.value, FieldRef) else [])
+        return tuple((f.section, tuple(f.path)) for f in fields)
+    if isinstance(node, Not):
+        return _reads(node.item)
+    if isinstance(node, (All, AnyOf)):
+        return tuple(r for item in node.items for r in _reads(item))
+    raise TypeError(f"unexpected condition node {node!r}")
+
+
 # ------------------------------------------------------------------------------------------------ facts
 def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> list[dict]:
     """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed)."""
@@ -190,12 +203,19 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     }
     matched: dict[str, list] = {key: [] for key in derivations.counts}
     base = {"change": first.get("change"), "component": first.get("component")}
+    reads = {key: _reads(tree) for key, (_domain, tree) in derivations.counts.items()}
+    known: dict[tuple, bool] = {}  # (count, what its filter reads) → whether it holds
     for domain, domain_rows in rows.items():
         for row in domain_rows:  # cost follows the impact: each row meets the filters of its type only
             keys = derivations.by_type.get((domain, row.get("type")), []) + derivations.by_type.get((domain, None), [])
             fact = {**base, domain: row}
             for key in keys:
-                if holds(derivations.counts[key][1], fact):
+                # a filter is a function of the fields it reads: rows alike in those are judged once
+                seen = (key, frozen([lookup(fact, section, path) for section, path in reads[key]]))
+                hit = known.get(seen)
+                if hit is None:
+                    hit = known[seen] = holds(derivations.counts[key][1], fact)
+                if hit:
                     matched[key].append(row.get("id"))
     counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
     out = []

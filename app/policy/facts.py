@@ -148,9 +148,20 @@ def flatten(facts: list[dict], shards: list) -> list[dict]:
 _FREEZER = json.JSONEncoder(sort_keys=True, default=str)  # one encoder: json.dumps with options makes one per call
 
 
-def _frozen(values: list) -> str:
-    """A hashable stand-in for the JSON values a shard reads (JSON text keeps types apart: true is not 1)."""
-    return _FREEZER.encode(values)
+_PLAIN = (str, int, bool, type(None))  # exact types whose (type, value) pairs are equal only when their JSON is
+
+
+def frozen(values: list | tuple) -> tuple | str:
+    """A hashable stand-in for JSON values (what a shard or a count filter reads): equal only when the
+    values' JSON texts are (true is not 1, 1 is not 1.0). Plain scalars as (type, value) pairs — no
+    encoder for the common case of a row read for its type and state; anything else (floats: -0.0 is
+    0.0 but their texts differ) as JSON text."""
+    out = []
+    for value in values:
+        if type(value) not in _PLAIN:
+            return _FREEZER.encode(values)
+        out.append((type(value), value))
+    return tuple(out)
 
 
 def _read(root, entries) -> list:
@@ -194,7 +205,7 @@ def flatten_distinct(facts: list[dict], shards: list) -> tuple[list[dict], dict[
                     keys.append(seen[1])
                     continue
                 values = _read(root, entries)
-                memo = (shard.index, section, _frozen(values))
+                memo = (shard.index, section, frozen(values))
                 shared[(shard.index, section, id(root))] = (root, memo)
                 if memo not in parts:
                     part: dict = {}

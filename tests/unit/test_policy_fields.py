@@ -73,3 +73,15 @@ def test_build_refuses_a_missing_field_and_drops_undeclared_ones():
     del values["version"]
     with pytest.raises(KeyError):
         fields.build("component", values)
+
+
+def test_impacted_rows_build_exactly_the_declared_fields_in_order():
+    """ImpactedRows builds a row literally (no fields.build per row, issue 21): its keys must stay the
+    declared ones, in their order — add a field to app.policy.fields and this fails until the row has it."""
+    from app.changes.facts import IMPACTED_FIELDS, ImpactedRows
+
+    node = {"id": "ec2-instance/x", "type": "ec2-instance", "environment": "dev", "version": 1}
+    row = ImpactedRows().row(
+        node, depth=1, path=["subnet/a", "ec2-instance/x"], edge_kinds=["depends_on"], path_types=[], via=[]
+    )
+    assert tuple(row) == IMPACTED_FIELDS
