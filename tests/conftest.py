@@ -21,6 +21,9 @@ def pytest_configure(config):
     own — its own data dir and ports, started on first use — because each test wipes and reseeds the
     graph it runs on: two workers on one database would wipe each other's world mid-test."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        os.environ.pop("COLUMNS", None)  # xdist hands its workers the terminal's width; the CLI would fit
+        os.environ.pop("LINES", None)  # its tables to it as if a person were reading (app/client/text.py)
     index = int(worker[2:]) if worker[2:].isdigit() else 0
     if index == 0 or os.environ.get("NEO4J_URI"):
         return
