@@ -30,7 +30,7 @@ run: setup ## start Neo4j (unless NEO4J_URI/Docker; Neo4j Browser on :7474), see
 TEST_WORKERS ?= $(if $(NEO4J_URI),0,2)
 TEST_XDIST   := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile,)
 
-test: setup ## start the test Neo4j if needed and run the whole suite (two workers, ~10 min)
+test: setup ## start the test Neo4j if needed and run the whole suite (two workers, ~14 min)
 	$(TEST_ENV) $(BIN)/karma neo4j start
 	$(TEST_ENV) $(BIN)/python -m pytest $(TEST_XDIST) $(PYTEST_ARGS)
 
