@@ -58,6 +58,16 @@ class Karma(click.Group):
         self.add_command(command, name)
         return command
 
+    def invoke(self, ctx: click.Context):
+        """A command that opens Neo4j itself answers a database failure in one line, never a traceback —
+        and a commit whose answer was lost is said to be unknown, not failed."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not type(exc).__module__.startswith("neo4j"):
+                raise
+            raise click.ClickException(common.database_failure(exc)) from None
+
 
 @click.group(cls=Karma)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the command does (JSON lines on stderr).")

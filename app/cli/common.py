@@ -263,3 +263,16 @@ def progress_bars(what: str, *, show: bool = True):
             bars.update(tasks[phase], completed=done, total=total or 1, count=f"{done:,}/{total:,}")
 
         yield report
+
+
+def database_failure(exc: Exception) -> str:
+    """What a command says when Neo4j failed it: the three cases the API's 503s distinguish."""
+    from neo4j.exceptions import IncompleteCommit  # noqa: PLC0415
+
+    from app.graph.driver import timed_out  # noqa: PLC0415
+
+    if isinstance(exc, IncompleteCommit):
+        return "the connection was lost while the database committed: the outcome is unknown; check `karma log`"
+    if timed_out(exc):
+        return "the database did not answer in time (its transaction timeout); nothing was changed"
+    return f"the database failed the command ({type(exc).__name__}: {str(exc)[:300]}); nothing was changed"
