@@ -60,6 +60,7 @@ log = logging.getLogger("karma.bench")
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 WORK_DIR = REPO_ROOT / ".karma" / "bench"
 TX_LIMIT_S = 30  # a query running longer than this on the bench instance is terminated (watchdog)
+WIPE_BATCH = 5_000  # nodes deleted per transaction when a run wipes the bench database
 MARKER = "bench-instance"
 CANARY_LIMIT_S = 10  # the first /plan of a size (a healthy one takes milliseconds)
 WARMUP_FIRST_S = 20.0  # first size: the server JIT needs ~20 s of queries (41 → ~10 ms for the probe)
@@ -305,7 +306,17 @@ class World:
             total = session.run("MATCH (n) RETURN count(n) AS n").single()["n"]
             if total:
                 _echo(f"  wiping the bench database ({total:,} nodes)...")
-                session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+                # batches in their own transactions: one statement (even CALL … IN TRANSACTIONS) runs in
+                # an outer transaction that the server's 15 s db.transaction.timeout ends mid-wipe
+                for _ in range(total // WIPE_BATCH + 100):  # bounded: the batches it needs, and a margin
+                    deleted = session.execute_write(
+                        lambda tx: tx.run(
+                            "MATCH (n) WITH n LIMIT $batch DETACH DELETE n RETURN count(*) AS deleted",
+                            batch=WIPE_BATCH,
+                        ).single()["deleted"]
+                    )
+                    if not deleted:
+                        break
         self.repo.apply_schema()
         log.info("bench world reset", extra={"seconds": round(time.monotonic() - started, 2)})
 
@@ -1018,7 +1029,7 @@ def _throughput(state: Run, cfg: BenchConfig, neo: BenchNeo4j, requests: Request
         f"[throughput] gunicorn ({cfg.workers} workers) on 127.0.0.1:{port}, locust users "
         f"{list(cfg.throughput_users)}, {cfg.throughput_seconds} s per run"
     )
-    out: dict = {"workers": cfg.workers, "server": "gunicorn sync workers", "runs": []}
+    out: dict = {"workers": cfg.workers, "server": "gunicorn gthread workers (app/gunicorn_worker.py)", "runs": []}
     with open(server_log, "ab") as logfile:
         server = subprocess.Popen(
             cmd, env=env, stdout=logfile, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True
