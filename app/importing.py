@@ -20,13 +20,13 @@ with `prune`) goes through the gate — rules, one transaction, one audit entry 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
 from pathlib import Path
 
 from app import seeding
+from app.audit.entries import audit_entry
 from app.ids import new_id
 from app.progress import Report, silent
 from app.clock import utcnow
@@ -364,17 +364,15 @@ def _would_load(kept: dict, doc: dict) -> str:
 def _audit_refused(repo, directory: Path, identity: str, exc: ImportError_) -> None:
     """A refused import leaves an audit entry: who, what, how many problems (the problems name files and
     fields, never values)."""
-    now = utcnow()
-    entry = {
-        "id": new_id("log"),
-        "kind": "import",
-        "timestamp": now,
-        "requested_by": identity,
-        "status": "refused",
-        "note": f"import of {directory} refused: {len(exc.errors)} problem(s), nothing loaded",
-        "request": json.dumps({"source": str(directory), "problems": exc.errors[:200]}),
-        "warnings": [],
-    }
+    entry = audit_entry(
+        kind="import",
+        log_id=new_id("log"),
+        now=utcnow(),
+        requested_by=identity,
+        status="refused",
+        note=f"import of {directory} refused: {len(exc.errors)} problem(s), nothing loaded",
+        request={"source": str(directory), "problems": exc.errors[:200]},
+    )
     try:
         repo.record_refusal(entry, None)
     except Exception:  # noqa: BLE001 - the refusal stands whether or not its record could be written
@@ -405,28 +403,25 @@ def import_tree(
     now = utcnow()
     summary = _summary(directory, components, edges) | _drift_summary(partial, refused)
     refused_files = summary.get("refused", [])
-    audit = {
-        "id": new_id("log"),
-        "kind": "import",
-        "timestamp": now,
-        "requested_by": identity,
-        "status": "imported",
-        "note": f"bulk import of {len(components)} components from {directory}"
+    audit = audit_entry(
+        kind="import",
+        log_id=new_id("log"),
+        now=now,
+        requested_by=identity,
+        status="imported",
+        note=f"bulk import of {len(components)} components from {directory}"
         + (f" (--partial: {len(refused_files)} file(s) refused, recorded as drift)" if partial else ""),
-        "version_before": 0,
-        "version_after": 1,
-        "affected": summary["components"],
-        "request": json.dumps(
-            {
-                "source": str(directory),
-                "environments": environments or [],
-                "components": summary["components"],
-                "partial": partial,
-                "refused": refused_files,
-            }
-        ),
-        "warnings": [],
-    }
+        version_before=0,
+        version_after=1,
+        affected=summary["components"],
+        request={
+            "source": str(directory),
+            "environments": environments or [],
+            "components": summary["components"],
+            "partial": partial,
+            "refused": refused_files,
+        },
+    )
     rows = seeding.to_rows(components, {})
     result = repo.seed(
         rows,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app import seeding
+from app.audit.entries import audit_entry
 from app.changes import merge_patch
 from app.changes.sets import ChangeSet, Operation
 from app.clock import utcnow
@@ -70,18 +71,15 @@ def apply_file(
     hears the batches a bulk load writes, or the set's operations once the gate has judged them."""
     doc = seeding.read_file(path)
     if repo.component_count() == 0 and not plan:
-        now = utcnow()
-        audit = {
-            "id": new_id("log"),
-            "kind": "import",
-            "timestamp": now,
-            "requested_by": requested_by,
-            "via": "cli",
-            "status": "applied",
-            "reason": f"seed {path}",
-            "affected": [],
-            "warnings": [],
-        }
+        audit = audit_entry(
+            kind="import",
+            log_id=new_id("log"),
+            now=utcnow(),
+            requested_by=requested_by,
+            status="applied",
+            reason=f"seed {path}",
+            via="cli",
+        )
         result = seeding.load(repo, path, audit=audit, progress=progress)
         return {"seed": "import", "log_entry_id": audit["id"], **result}
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
