@@ -110,6 +110,14 @@ def run_read_only(driver: Driver, database: str | None, text: str, params: dict[
         rows = [[_plain(v) for v in record.values()] for record in result]
         return list(result.keys()), rows
 
+    return _read(driver, database, work)
+
+
+def _read(driver: Driver, database: str | None, work, seconds: float | None = None):
+    """`work` in a READ transaction (Neo4j refuses any write in it), ended by the server after `seconds`;
+    a connection lost as it ended is a lost session, not an unknown outcome (a read wrote nothing)."""
+    if seconds is not None:
+        work = unit_of_work(timeout=seconds)(work)
     with driver.session(database=database, default_access_mode=READ_ACCESS) as session, read_only():
         return session.execute_read(work)
 
@@ -138,9 +146,7 @@ def run_bounded(
             rows.append([_plain(v) for v in record.values()])
         return Bounded(list(result.keys()), rows, False)
 
-    work = unit_of_work(timeout=seconds)(work)
-    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
-        return session.execute_read(work)
+    return _read(driver, database, work, seconds)
 
 
 def planned_operators(driver: Driver, database: str | None, text: str, params: dict[str, Any]) -> list[tuple[str, str]]:
@@ -157,6 +163,4 @@ def planned_operators(driver: Driver, database: str | None, text: str, params: d
             todo.extend(step.get("children") or [])
         return steps
 
-    work = unit_of_work(timeout=5.0)(work)
-    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
-        return session.execute_read(work)
+    return _read(driver, database, work, 5.0)
