@@ -34,6 +34,16 @@ def pytest_configure(config):
     os.environ["KARMA_NEO4J_HTTP_PORT"] = "0"  # no Browser for a test server
 
 
+@pytest.fixture
+def restore_types():
+    """For tests that switch the active component types: every other test runs on the built-in ones."""
+    from app.components import registry
+
+    saved = registry.snapshot()
+    yield
+    registry.replace(*saved)
+
+
 def _local_started():
     from app.graph.driver import _local_target
 

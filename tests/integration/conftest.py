@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
 from app.settings import REPO_ROOT
+from tests.integration.faults import TcpProxy
 from tests.integration.servers import free_port, gunicorn
 
 __all__ = ["free_port"]  # imported from here by several test modules
@@ -80,3 +82,12 @@ def auth_headers(world):
 @pytest.fixture
 def ted_headers(world):
     return _token(world, "ted@strall.com", "requester")
+
+
+@pytest.fixture
+def proxy(neo4j_target):
+    """A TCP proxy in front of the test Neo4j that a test can cut, stall and restore (tests/integration/faults.py)."""
+    target = urlsplit(neo4j_target.uri)
+    p = TcpProxy(target.hostname, target.port or 7687, free_port())
+    yield p
+    p.stop()

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from tests.integration.faults import TcpProxy, children
-from tests.integration.servers import free_port, gunicorn, wait_for
+from tests.integration.faults import children
+from tests.integration.servers import gunicorn, wait_for
 
 BOUND = 20.0  # a liveness bound, not a target: below the 30 s deadline / driver retry this replaced, wide
 # enough for a loaded CI machine (the figures themselves are measured by `make chaos`, docs/operations.md)
@@ -28,14 +27,6 @@ def timed(method: str, url: str, **kw):
     started = time.monotonic()
     resp = requests.request(method, url, timeout=30, **kw)
     return resp, time.monotonic() - started
-
-
-@pytest.fixture
-def proxy(neo4j_target):
-    target = urlsplit(neo4j_target.uri)
-    p = TcpProxy(target.hostname, target.port or 7687, free_port())
-    yield p
-    p.stop()
 
 
 @pytest.fixture

@@ -31,13 +31,6 @@ def git(tree, *args) -> str:
     return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def restore_types():
-    saved = registry.snapshot()
-    yield
-    registry.replace(*saved)
-
-
 def contract_tree(tree):
     """The real aws-config snapshot brought to its contract, as a tree whose every config loads: the
     config store is tested here, not drift (the real snapshot's drift is tests/integration/test_drift.py's).

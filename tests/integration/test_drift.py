@@ -21,11 +21,7 @@ EXPECTED = json.loads((FIXTURES / "aws-config-drift.json").read_text())
 FIELDS = ("kind", "file", "component", "field", "rule", "message")
 
 
-@pytest.fixture(autouse=True)
-def restore_types():
-    saved = registry.snapshot()
-    yield
-    registry.replace(*saved)
+pytestmark = pytest.mark.usefixtures("restore_types")  # tests here switch the active types (conftest)
 
 
 def post(client, path, body):

@@ -15,13 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-from urllib.parse import urlsplit
 
-import pytest
 import requests
 
 from app.settings import REPO_ROOT
-from tests.integration.faults import TcpProxy, children
+from tests.integration.faults import children
 from tests.integration.servers import free_port, stop, wait_for
 
 LIVE = 60.0
@@ -83,14 +81,6 @@ def test_killed_supervisor_takes_its_children_and_a_new_serve_starts(world, serv
         for pid in family:  # whatever a failure left behind
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def proxy(neo4j_target):
-    target = urlsplit(neo4j_target.uri)
-    p = TcpProxy(target.hostname, target.port or 7687, free_port())
-    yield p
-    p.stop()
 
 
 def test_queue_worker_boots_while_neo4j_is_away(world, service_env, proxy, tmp_path):

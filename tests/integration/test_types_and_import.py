@@ -33,12 +33,7 @@ def published_tree(tmp_path):
     return tree
 
 
-@pytest.fixture(autouse=True)
-def restore_types():
-    """Tests here switch the active types; every other test runs on the built-in ones."""
-    saved = registry.snapshot()
-    yield
-    registry.replace(*saved)
+pytestmark = pytest.mark.usefixtures("restore_types")  # tests here switch the active types (conftest)
 
 
 def post(client, path, body):
