@@ -39,6 +39,7 @@ from app.notifications.subscriptions import SubscriptionService
 from app.observability import http as observability
 from app.policy import PolicyEngine
 from app.ruletools.coverage import CoverageService, declared_types
+from app.reliability import gc_pause
 from app.reliability.availability import Availability
 from app.reliability.ratelimit import RateLimiter
 from app.reliability.refusals import BoundedRefusalAudit
@@ -179,6 +180,7 @@ def create_app(
     if opened_here:  # pending refusal aggregates are written at exit, before the driver closes (LIFO)
         atexit.register(karma.refusal_audit.flush)
     observability.install(app, settings)  # request ids and request metrics: before auth, on every response
+    gc_pause.install(app, observability.ANALYSIS_ENDPOINTS)  # plans and applies run without the cyclic collector
     api = KarmaApi(app)
     for blueprint in (
         ops_api.blp,

@@ -23,7 +23,8 @@ class _TypesOfIds(dict):
     """id → its type (`<type>/<nickname>`), parsed once per id for a walk's many paths."""
 
     def __missing__(self, component_id: str) -> str:
-        self[component_id] = split_id(component_id)[0]
+        parts = component_id.split("/")  # ids in the graph were checked when written: `[<env>/]<type>/<nick>`
+        self[component_id] = parts[-2] if len(parts) in (2, 3) else split_id(component_id)[0]
         return self[component_id]
 
 

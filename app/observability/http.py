@@ -3,9 +3,9 @@ JSON serialisation timing, and the metrics endpoint (path and protection from se
 
 from __future__ import annotations
 
-import secrets
 import time
-from operator import is_
+
+import orjson
 
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
@@ -26,64 +26,42 @@ PUBLIC_METRICS_ENDPOINT = "observability.metrics_public"  # `metrics` token); pu
 
 
 class TimedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider, timing the encoding of analysis responses — and encoding a single change's
-    impact once: the single form answers with its one operation's `impact` both at the top level and in
-    `operations[0]` (the same rows; 7 of a 10,000-affected plan's 18.5 MB each), so the rows are encoded
-    once and the text is used twice. The bytes are exactly what encoding the whole body gives."""
+    """Flask's JSON provider with responses encoded by orjson, timing the encoding of analysis responses.
+
+    Why orjson: a 10,000-affected plan answers 18.5 MB (every impacted row with its config and runtime,
+    at the top level and in `operations[0]`); the standard library took ~300 ms of a quiet machine's CPU
+    to write it, orjson ~40 ms (issue 21, docs/performance.md). The values are the same; the text is
+    UTF-8 (`→`, not `\\u2192`) and small floats have no exponent (`0.00001`, not `1e-05`) — both JSON,
+    documented in docs/api.md. What orjson cannot write exactly (integers beyond 64 bits, strings with
+    lone surrogates) is written by the standard library, as before. NaN/Infinity never reach an answer:
+    request bodies and config files refuse them (app/reliability/bodies.py, app/components/loader.py).
+    Flask's own conversions (dates as HTTP dates, dataclasses, Decimal/UUID as text) are kept: those
+    types are passed through to its `default`. Debug (indented) answers keep the standard library."""
 
     sort_keys = False
 
     def response(self, *args, **kwargs):
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            return super().response(*args, **kwargs)
+        obj = self._prepare_response_obj(args, kwargs)
         if request and request.endpoint in ANALYSIS_ENDPOINTS:
             with metrics.phase("serialisation"):
-                obj = self._prepare_response_obj(args, kwargs)
-                text = None if self._app.debug or self.compact is False else self._shared_impact_text(obj)
-                if text is not None:
-                    return self._app.response_class(f"{text}\n", mimetype=self.mimetype)
-                return super().response(obj)
-        return super().response(*args, **kwargs)
+                body = self.encode_compact(obj)
+        else:
+            body = self.encode_compact(obj)
+        return self._app.response_class(body + b"\n", mimetype=self.mimetype)
 
-    def _shared_impact_text(self, obj) -> str | None:
-        """The compact JSON text of `obj` with its shared impact rows encoded once, or None when it has
-        none (then the body is encoded as a whole)."""
-        rows = shared_impact(obj)
-        if rows is None:
-            return None
-        marker = f"\x00karma-shared-impact-{secrets.token_hex(8)}"
-        body = {**obj, "impact": marker, "operations": [{**obj["operations"][0], "impact": marker}]}
-        text = self.dumps(body, separators=(",", ":"))
-        literal = self.dumps(marker)
-        if text.count(literal) != 2:
-            return None
-        return text.replace(literal, self.dumps(rows, separators=(",", ":")))
+    def encode_compact(self, obj) -> bytes:
+        """Compact JSON bytes of `obj` (orjson; the standard library for what orjson refuses)."""
+        try:
+            return orjson.dumps(obj, default=self.default, option=_ORJSON_OPTIONS)
+        except orjson.JSONEncodeError:
+            return self.dumps(obj, separators=(",", ":")).encode()
 
 
-def shared_impact(obj) -> list | None:
-    """A single change's impact rows when the top-level `impact` is its one operation's: the same list,
-    or (after the response schema's dump) a list of shallow copies of the same rows — same keys in the
-    same order, the very same values — so both encode to the same text."""
-    if type(obj) is not dict or type(obj.get("operations")) is not list or len(obj["operations"]) != 1:
-        return None
-    top, operation = obj.get("impact"), obj["operations"][0]
-    inner = operation.get("impact") if type(operation) is dict else None
-    if type(top) is not list or type(inner) is not list or len(top) != len(inner):
-        return None
-    if top is inner or all(map(_same_row, top, inner)):
-        return inner
-    return None
-
-
-def _same_row(a, b) -> bool:
-    """The same row, or a shallow copy of it: the same keys in the same order, the very same values."""
-    if a is b:
-        return True
-    return (
-        type(a) is dict
-        and type(b) is dict
-        and len(a) == len(b)
-        and all(map(is_, a, b))
-        and all(map(is_, a.values(), b.values()))
-    )
+# dates and dataclasses go to Flask's `default` (HTTP dates, asdict) as the standard library sends them;
+# non-string keys become text as json.dumps makes them
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 
 
 def _start() -> None:

@@ -8,7 +8,8 @@ a tag update and a delete of every 7th component of the probe environment — th
 The bench Neo4j is used as it is (KARMA_BENCH_BOLT_PORT / KARMA_BENCH_NEO4J_HOME; never wiped here): load
 the world first (`karma bench run --keep-running`, or a run that left it). Plans whose lists follow Neo4j's
 store order (a delete's `edges_removed`, a 409's `referrers`: the order the context read collects them in,
-which a reload may change) are also compared with those lists sorted, and reported apart.
+which a reload may change) are also compared with those lists sorted, and reported apart; so are answers
+whose values are the same in another text form (the response encoder's).
 """
 
 from __future__ import annotations
@@ -103,18 +104,25 @@ def _canonical(value):
 
 
 def compare(a: Path, b: Path) -> list[str]:
-    """The names of the plans whose answers differ (beyond the order of store-ordered lists)."""
+    """The names of the plans whose answers differ: in status, or in values beyond the order of
+    store-ordered lists. Answers whose texts differ but whose values are the same (the encoder's form:
+    `→` or `\\u2192`, `0.00001` or `1e-05`) are counted apart."""
     left = json.loads((a / "index.json").read_text(encoding="utf-8"))
     right = json.loads((b / "index.json").read_text(encoding="utf-8"))
     if set(left) != set(right):
         return sorted(set(left) ^ set(right))
     same = [n for n in left if left[n] == right[n]]
-    differ = []
+    differ, encoded = [], []
     for name in (n for n in left if left[n] != right[n]):
         x, y = (json.loads(_file(d, name).read_text(encoding="utf-8")) for d in (a, b))
         if left[name][0] != right[name][0] or _canonical(x) != _canonical(y):
             differ.append(name)
-    print(f"{len(same)} byte-identical, {len(left) - len(same) - len(differ)} identical but for store-ordered lists")
+        elif x == y:
+            encoded.append(name)
+    print(
+        f"{len(same)} byte-identical, {len(encoded)} with the same values in another text form, "
+        f"{len(left) - len(same) - len(encoded) - len(differ)} identical but for store-ordered lists"
+    )
     return differ
 
 
