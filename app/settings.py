@@ -37,6 +37,13 @@ def env_text(name: str, default: str | None = None) -> str | None:
     return default if raw in (None, "") else raw
 
 
+def plan_secret_source() -> tuple[str | None, Path]:
+    """(KARMA_PLAN_SECRET, KARMA_PLAN_SECRET_FILE): read on every plan id (app/changes/plans.py), so on
+    their own — Settings.from_env parses every setting, a millisecond per plan."""
+    location = env_text("KARMA_PLAN_SECRET_FILE") or REPO_ROOT / ".karma" / "plan-secret"
+    return env_text("KARMA_PLAN_SECRET"), Path(location)
+
+
 def log_level() -> str:
     return (env_text("KARMA_LOG_LEVEL", "INFO") or "INFO").upper()
 
@@ -101,6 +108,7 @@ class Settings:
     neo4j_acquire_timeout: float = 1.5  # waiting for a pooled connection (includes connecting)
     neo4j_retry_time: float = 0.8  # the driver's managed-transaction retry window
     neo4j_tx_timeout: float = 10.0  # one transaction (the local server also enforces 15 s)
+    neo4j_bulk_tx_timeout: float = 900.0  # one bulk load (seed/import into an empty graph: one transaction)
     neo4j_probe_timeout: float = 1.0  # a probe of a database that was down, and /readyz's round trip
     neo4j_stall_after: float = 2.0  # a Bolt wait this old makes the process ping Neo4j (a frozen server)
     request_deadline: float = 30.0  # one request, all its waits and retries (below worker_timeout)
@@ -147,8 +155,8 @@ class Settings:
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
             token_cache_seconds=_env_float("KARMA_TOKEN_CACHE_SECONDS", 5.0),
-            plan_secret=env_text("KARMA_PLAN_SECRET"),
-            plan_secret_file=Path(env_text("KARMA_PLAN_SECRET_FILE") or REPO_ROOT / ".karma" / "plan-secret"),
+            plan_secret=plan_secret_source()[0],
+            plan_secret_file=plan_secret_source()[1],
             bind=env_text("KARMA_BIND", "127.0.0.1:8000"),
             workers=_env_int("KARMA_WORKERS", 2),
             worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),
@@ -161,6 +169,7 @@ class Settings:
             neo4j_acquire_timeout=_env_float("KARMA_NEO4J_ACQUIRE_TIMEOUT", 1.5),
             neo4j_retry_time=_env_float("KARMA_NEO4J_RETRY_TIME", 0.8),
             neo4j_tx_timeout=_env_float("KARMA_NEO4J_TX_TIMEOUT", 10.0),
+            neo4j_bulk_tx_timeout=_env_float("KARMA_NEO4J_BULK_TX_TIMEOUT", 900.0),
             neo4j_probe_timeout=_env_float("KARMA_NEO4J_PROBE_TIMEOUT", 1.0),
             neo4j_stall_after=_env_float("KARMA_NEO4J_STALL_AFTER", 2.0),
             request_deadline=_env_float("KARMA_REQUEST_DEADLINE", 30.0),

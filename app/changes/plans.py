@@ -18,16 +18,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.errors import NotFound
-from app.settings import Settings
+from app.settings import plan_secret_source
 
 PREFIX = "plan1."
 
 
 def _secret() -> bytes:
-    settings = Settings.from_env()
-    if settings.plan_secret:
-        return settings.plan_secret.encode()
-    return _file_secret(str(settings.plan_secret_file))
+    secret, location = plan_secret_source()
+    if secret:
+        return secret.encode()
+    return _file_secret(str(location))
 
 
 @lru_cache(maxsize=4)

@@ -108,9 +108,9 @@ class GraphState:
             node, phase, path, kinds = queue.popleft()
             if len(path) > 2 * MAX_DEPTH:
                 continue
-            steps = [(c, phase, k) for c, k in sorted(consumers.get(node, ()))]
+            steps = [(c, phase, k) for c, k in consumers.get(node, ())]
             if phase == 0 and node in emits:
-                steps += [(t, 1, "emits_runtime_to") for t in sorted(emits[node])]
+                steps += [(t, 1, "emits_runtime_to") for t in emits[node]]
             for nxt, nphase, kind in steps:
                 if (nxt, nphase) in seen or nxt not in nodes or nodes[nxt].get("_deleted"):
                     continue
@@ -137,8 +137,9 @@ class GraphState:
     def _via_of(
         self, consumers: dict[str, list[tuple[str, str]]], emits: dict[str, list[str]]
     ) -> dict[tuple[str, str, str], str | None]:
-        """Fills the walk's adjacency (`consumers` of a provider, `emits` targets of an emitter) and returns
-        one via per edge: where an edge is stored with several, the first in the order of their text."""
+        """Fills the walk's adjacency (`consumers` of a provider, `emits` targets of an emitter; each list
+        sorted) and returns one via per edge: where an edge is stored with several, the first in the order
+        of their text."""
         best: dict[tuple[str, str, str], tuple] = {}
         for edge in self.edges:
             source, target, kind, _via = edge
@@ -150,6 +151,8 @@ class GraphState:
                 emits.setdefault(source, []).append(target)
             else:
                 consumers.setdefault(target, []).append((source, kind))
+        for targets in (*consumers.values(), *emits.values()):  # visited in order: sorted once, not per visit
+            targets.sort()
         return {key: edge[3] for key, edge in best.items()}
 
     @staticmethod
