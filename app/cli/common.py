@@ -31,7 +31,9 @@ def open_repo(settings: Settings, *, beside_server: bool = True):
     if beside_server:
         settings = beside.adopt(settings)
     target = select_target(settings, local=_started_local)
-    return target, GraphRepository(open_driver(target), target.database)
+    repo = GraphRepository(open_driver(target), target.database)
+    repo.bulk_tx_timeout = settings.neo4j_bulk_tx_timeout  # `karma seed` / `karma import` of a large tree
+    return target, repo
 
 
 @contextmanager

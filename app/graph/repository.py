@@ -177,6 +177,9 @@ class GraphTx(TransitionTxQueries):
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
     tx_timeout: float = 10.0
+    # a bulk load (seed or import into an empty graph) is ONE transaction by design — a failed import
+    # loads nothing — so it gets its own bound: 100,000 configs outlast the server's 15 s default
+    bulk_tx_timeout: float = 900.0
     write_retry_budget: float = 8.0
     connect_retry_budget: float = 0.8
 
@@ -450,7 +453,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return out
 
         with self._session() as session:
-            return session.execute_write(work)
+            return session.execute_write(unit_of_work(timeout=deadline.clamp(self.bulk_tx_timeout))(work))
 
     # -- drift (app.components.drift) ---------------------------------------------------------
     def drift(self) -> dict:

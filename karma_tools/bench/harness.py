@@ -1142,6 +1142,9 @@ def _drift(state: Run, cfg: BenchConfig, world: World, app, client) -> dict:
 
     sizes = drift.sizes_for(cfg.sizes)
     _echo(f"[drift] import --partial of {', '.join(f'{s:,}' for s in sizes)} configs, then GET /drift")
+    watchdog = getattr(state, "watchdog", None)
+    if watchdog is not None:  # an import is one transaction by design (a failed import loads nothing)
+        watchdog.limit_s = int(world.repo.bulk_tx_timeout)
     try:
         return drift.figures(
             world.repo, world.reset, client, lambda: create_token(app), sizes, cfg.seed, WORK_DIR, echo=_echo
@@ -1149,6 +1152,9 @@ def _drift(state: Run, cfg: BenchConfig, world: World, app, client) -> dict:
     except Exception as exc:  # noqa: BLE001 - a partial report is still written
         state.error("drift", exc)
         return {}
+    finally:
+        if watchdog is not None:
+            watchdog.limit_s = watchdog.default_s
 
 
 def _fixed_floor_values(out: dict) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
+import time
 import subprocess
 import sys
 
@@ -525,3 +526,21 @@ def test_renaming_what_others_name_a_component_by_is_refused_naming_them(client,
         {"component": zone, "requested_by": "ted@strall.com", "proposed_change": {"zone_name": "dev.usekarma.dev"}},
     )
     assert code == 200, body
+
+
+def test_an_import_is_bounded_by_the_bulk_timeout(empty_graph, tmp_path, monkeypatch):
+    """An import is one transaction by design, bounded by `bulk_tx_timeout` (100,000 configs outlast the
+    server's 15 s default): a bound too short to load the tree ends it and loads nothing."""
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "karma-dev-config", tree)
+
+    def slow(phase, done, _total):  # called as each batch returns, inside the transaction (each attempt)
+        if phase == "components" and done:  # after a statement: the transaction has begun on the server
+            time.sleep(3)
+
+    monkeypatch.setattr(empty_graph, "bulk_tx_timeout", 0.5)
+    with pytest.raises(Exception, match="(?i)timed? ?out|terminated"):
+        importing.import_tree(empty_graph, tree, identity="cli:tester", progress=slow)
+    assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
+    monkeypatch.setattr(empty_graph, "bulk_tx_timeout", 60.0)
+    assert importing.import_tree(empty_graph, tree, identity="cli:tester")["written"]
