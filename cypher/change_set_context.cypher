@@ -15,30 +15,32 @@
 // The reach is impact.cypher's (backward hops, at most one emits_runtime_to hop, backward hops; at most
 // 25 backward hops on each side of it) as the union of breadth-first sets, which Neo4j prunes (each node
 // expanded once per start) instead of an ANY SHORTEST search carrying a path per node — half its server
-// time at 10,000 affected (issue 21, docs/performance.md): everything within 50 backward hops, plus,
-// from each component an emitter within 25 backward hops emits to, everything within 25 backward hops
-// of it. Emitters are upstream of everything (the type registry's rule), so the second part starts from
-// the few components x itself emits to. The rows come unordered; app/graph/reach.py puts them in
-// impact.cypher's order (depth, then id) from the edges. Edges are lists [source, target, kind, via]
-// (maps cost a third more to build and send); the touched component's created_at / updated_at are
-// left out (null): nothing in a set's analysis reads them, and decoding a zoned DateTime costs the
-// client more than the rest of the component.
+// time at 10,000 affected (issue 21, docs/performance.md): everything within 50 backward hops (`near`),
+// plus, from each component an emitter within 25 backward hops emits to, everything within 25 backward
+// hops of it (`far`: one expand per such component, each bounded like the first). Emitters are upstream
+// of everything (the type registry's rule), so `far` starts from the few components x itself emits to,
+// if any. The rows come unordered: app/graph/reach.py puts them in impact.cypher's order (depth, then
+// id), walking the edges. Edges are lists [source, target, kind, via] (maps cost a third more to build
+// and send). The touched component's created_at / updated_at are left out (null): nothing in a set's
+// analysis reads them, and decoding a zoned DateTime costs the client more than the rest of the node.
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
   CALL (x) {
     CALL (x) {
       OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*1..50]-(y:Component)
-      RETURN y
-      UNION
+      RETURN collect(DISTINCT y) AS near
+    }
+    CALL (x) {
       OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-(:Component)-[:EMITS_RUNTIME_TO]->(b:Component)
       WITH DISTINCT b
       OPTIONAL MATCH (b)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-(y:Component)
-      RETURN y
+      RETURN collect(DISTINCT y) AS far
     }
-    WITH x, y WHERE y IS NOT NULL AND y <> x
-    RETURN collect(y {.id, .type, .nickname, .environment, .version, .runtime, .config, .drift}) AS impacted,
-           collect(y) AS reached
+    WITH x, CASE WHEN far = [] THEN [y IN near WHERE y <> x]
+                 ELSE [y IN near WHERE y <> x] + [y IN far WHERE y <> x AND NOT y IN near] END AS reached
+    RETURN [y IN reached | y {.id, .type, .nickname, .environment, .version, .runtime, .config, .drift}] AS impacted,
+           reached
   }
   CALL (x, reached) {
     WITH [x] + reached AS scope
