@@ -13,32 +13,47 @@ itself reached, so the edges among the reached set are all the walk needs.
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 SEGMENT = 25  # backward hops on each side of the one emits_runtime_to hop, as cypher/impact.cypher
-EDGE_KEYS = ("source", "target", "kind", "via")
+NO_PATH = {"path": None, "path_types": None, "edge_kinds": None, "via": None}  # as read without paths
 
 
 def ordered_context(row: dict) -> dict:
     """The set context record with each touched component's impact as impact.cypher orders it (the rows
-    carry `depth` and null path fields, as impact.cypher's rows read without paths did)."""
+    carry `depth` and null path fields, as impact.cypher's rows read without paths did). The record's
+    rows are completed in place: they are this read's own."""
     return {**row, "touched": [_ordered(item) for item in row["touched"]]}
 
 
 def _ordered(item: dict) -> dict:
     start = item["component"]["id"]
-    edges = [dict(zip(EDGE_KEYS, e, strict=True)) for e in item["edges"]]
-    depth = depths(start, edges)
-    rows = [
-        {**r, "depth": depth.get(r["id"]), "path": None, "path_types": None, "edge_kinds": None, "via": None}
-        for r in item["impacted"]
-    ]
-    rows.sort(key=lambda r: (r["depth"] is None, r["depth"] or 0, r["id"]))
-    position = {start: -1} | {r["id"]: i for i, r in enumerate(rows)}
-    edges.sort(key=lambda e: position.get(e["source"], len(rows)))  # stable: each source's own order kept
-    return {**item, "impacted": rows, "edges": edges}
+    found = depths(start, item["edges"])
+    rows = {r["id"]: r for r in item["impacted"]}
+    # `found` is filled distance by distance: sort each distance's ids, then the few rows it cannot
+    # place (none when every node is a :Component), by id
+    order = [i for _d, pairs in groupby(found.items(), key=itemgetter(1)) for i in sorted([i for i, _ in pairs])]
+    order += sorted(rows.keys() - found.keys())
+    for i in order:
+        row = rows[i]
+        row["depth"] = found.get(i)
+        row.update(NO_PATH)
+    return {**item, "impacted": [rows[i] for i in order], "edges": _edges_by_source([start, *order], item["edges"])}
 
 
-def depths(start: str, edges: list[dict]) -> dict[str, int]:
-    """{id: length of its shortest path from `start`} under impact.cypher's pattern, `start` excluded.
+def _edges_by_source(order: list[str], edges: list[list]) -> list[dict]:
+    """The edges as maps, grouped by their source in `order` (each source's edges in the order read)."""
+    by_source: dict[str, list[dict]] = {}
+    for source, target, kind, via in edges:
+        by_source.setdefault(source, []).append({"source": source, "target": target, "kind": kind, "via": via})
+    out = [e for source in order for e in by_source.pop(source, ())]
+    return out + [e for group in by_source.values() for e in group]
+
+
+def depths(start: str, edges: list[list]) -> dict[str, int]:
+    """{id: length of its shortest path from `start`} under impact.cypher's pattern, `start` excluded, in
+    order of distance; `edges` as the read returns them, [source, target, kind, via].
 
     A breadth-first walk over states: before the emits hop, a node and its distance (at most 2 ×
     SEGMENT backward hops; the emits hop only from within SEGMENT); after it, a node and the backward
@@ -46,11 +61,11 @@ def depths(start: str, edges: list[dict]) -> dict[str, int]:
     fewer hops since the emit than every earlier one (the only way it can reach further)."""
     consumers: dict[str, list[str]] = {}
     emits: dict[str, list[str]] = {}
-    for e in edges:
-        if e["kind"] == "emits_runtime_to":
-            emits.setdefault(e["source"], []).append(e["target"])
+    for source, target, kind, _via in edges:
+        if kind == "emits_runtime_to":
+            emits.setdefault(source, []).append(target)
         else:  # a change flows from the provider (target) back to its consumer (source)
-            consumers.setdefault(e["target"], []).append(e["source"])
+            consumers.setdefault(target, []).append(source)
     found: dict[str, int] = {}
     seen = {start}
     since_emit: dict[str, int] = {}

@@ -4,15 +4,15 @@ pattern — backward hops, at most one emits_runtime_to hop, at most 25 backward
 from app.graph.reach import depths, ordered_context
 
 
-def dep(consumer: str, provider: str) -> dict:
-    return {"source": consumer, "target": provider, "kind": "depends_on", "via": "k"}
+def dep(consumer: str, provider: str) -> list:
+    return [consumer, provider, "depends_on", "k"]  # as the read returns an edge: source, target, kind, via
 
 
-def emit(emitter: str, target: str) -> dict:
-    return {"source": emitter, "target": target, "kind": "emits_runtime_to", "via": "k"}
+def emit(emitter: str, target: str) -> list:
+    return [emitter, target, "emits_runtime_to", "k"]
 
 
-def chain(start: str, prefix: str, n: int) -> list[dict]:
+def chain(start: str, prefix: str, n: int) -> list[list]:
     """prefix1 depends on start, prefix2 on prefix1, … (n backward hops from start)."""
     names = [start] + [f"{prefix}{i}" for i in range(1, n + 1)]
     return [dep(b, a) for a, b in zip(names, names[1:], strict=False)]
