@@ -2,7 +2,8 @@
 
 cypher/change_set_context.cypher reaches what impact.cypher reaches with breadth-first sets that Neo4j
 prunes, not with an ANY SHORTEST search (half the server time at 10,000 affected, issue 21), so its rows
-come without a depth and in no useful order; and it returns the edges among them as lists, not maps.
+come without a depth and in no useful order; and it returns the edges among them as lists, not maps,
+each naming its source by position (in [the touched component] + its rows, as read).
 Everything after the read must see what it saw before (the set's reference candidates are listed in
 the order of the nodes read), so this puts both back: each row's depth — the length of its shortest
 path under impact.cypher's pattern (backward hops, at most one emits_runtime_to hop, at most
@@ -29,7 +30,9 @@ def ordered_context(row: dict) -> dict:
 
 def _ordered(item: dict) -> dict:
     start = item["component"]["id"]
-    found = depths(start, item["edges"])
+    read = [start, *(r["id"] for r in item["impacted"])]  # an edge's source is its position here
+    edges = [(read[i], target, kind, via) for i, target, kind, via in item["edges"]]
+    found = depths(start, edges)
     rows = {r["id"]: r for r in item["impacted"]}
     # `found` is filled distance by distance: sort each distance's ids, then the few rows it cannot
     # place (none when every node is a :Component), by id
@@ -39,10 +42,10 @@ def _ordered(item: dict) -> dict:
         row = rows[i]
         row["depth"] = found.get(i)
         row.update(NO_PATH)
-    return {**item, "impacted": [rows[i] for i in order], "edges": _edges_by_source([start, *order], item["edges"])}
+    return {**item, "impacted": [rows[i] for i in order], "edges": _edges_by_source([start, *order], edges)}
 
 
-def _edges_by_source(order: list[str], edges: list[list]) -> list[dict]:
+def _edges_by_source(order: list[str], edges: list[tuple]) -> list[dict]:
     """The edges as maps, grouped by their source in `order` (each source's edges in the order read)."""
     by_source: dict[str, list[dict]] = {}
     for source, target, kind, via in edges:
@@ -51,9 +54,9 @@ def _edges_by_source(order: list[str], edges: list[list]) -> list[dict]:
     return out + [e for group in by_source.values() for e in group]
 
 
-def depths(start: str, edges: list[list]) -> dict[str, int]:
+def depths(start: str, edges: list) -> dict[str, int]:
     """{id: length of its shortest path from `start`} under impact.cypher's pattern, `start` excluded, in
-    order of distance; `edges` as the read returns them, [source, target, kind, via].
+    order of distance; `edges`: (source, target, kind, via) each.
 
     A breadth-first walk over states: before the emits hop, a node and its distance (at most 2 ×
     SEGMENT backward hops; the emits hop only from within SEGMENT); after it, a node and the backward

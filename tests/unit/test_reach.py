@@ -51,7 +51,7 @@ def test_rows_ordered_by_depth_then_id_and_edges_by_their_source():
             {
                 "component": {"id": "x"},
                 "impacted": [{"id": "b"}, {"id": "c"}, {"id": "a"}],
-                "edges": [["b", "a", "depends_on", "k"], ["a", "x", "depends_on", "k"], ["c", "x", "depends_on", "k"]],
+                "edges": [[1, "a", "depends_on", "k"], [3, "x", "depends_on", "k"], [2, "x", "depends_on", "k"]],
             }
         ]
     }
