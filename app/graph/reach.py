@@ -3,13 +3,13 @@
 cypher/change_set_context.cypher reaches what impact.cypher reaches with breadth-first sets that Neo4j
 prunes, not with an ANY SHORTEST search (half the server time at 10,000 affected, issue 21), so its rows
 come without a depth and in no useful order; and it returns the edges among them as lists, not maps,
-each naming its source by position (in [the touched component] + its rows, as read).
-Everything after the read must see what it saw before (the set's reference candidates are listed in
-the order of the nodes read), so this puts both back: each row's depth — the length of its shortest
-path under impact.cypher's pattern (backward hops, at most one emits_runtime_to hop, at most
-`SEGMENT` backward hops on each side of it) — walked here from the edges, the rows sorted by (depth,
-id), the edges as maps in the order of their source among them. Every node on such a shortest path is
-itself reached, so the edges among the reached set are all the walk needs.
+each naming its source by its position in [the touched component] + its rows, as read. Everything after
+the read must see what it saw before (the set's reference candidates are listed in the order of the
+nodes read), so this puts both back: each row's depth — the length of its shortest path under
+impact.cypher's pattern (backward hops, at most one emits_runtime_to hop, at most `SEGMENT` backward
+hops on each side of it) — walked here from the edges, the rows sorted by (depth, id), the edges as maps
+in the order of their source among them. Every node on such a shortest path is itself reached, so the
+edges among the reached set are all the walk needs.
 """
 
 from __future__ import annotations
