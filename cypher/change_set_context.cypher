@@ -1,21 +1,58 @@
 // The context of a change set in ONE statement: for every component of $ids that exists, its
-// properties and its impact, exactly as impact.cypher reads it for one change (included below: the
-// affected components with their paths, the edges among them, which of $ref_ids exist), plus who
-// references it by a config key (what a delete would leave dangling) and its explicit (`via: seed`)
-// edges (what a rollback of its delete re-creates). Components of $ids that do not exist (creates)
-// are simply absent. Plus the candidates of the set's nickname references ($ref_ids) and by-value
-// references ($set_ref_values). For the rules' siblings (as impact.cypher reads them for one change, but
-// with the provider they share, so the set's analysis can follow creates, moves and deletes): per
-// touched component, per provider it depends on, the other components of its type depending on that
-// provider through the same key; and per $sibling_lookups entry ({provider, via, type}: a create's or an
-// update's new reference) the components of that type depending on that provider through that key. At
-// most 256 each, so the cost stays bounded whatever the provider's fan-in.
+// properties and what a change to it reaches (as cypher/impact.cypher's traversal, without paths or
+// depths: the set's analysis walks those in memory from the edges read here, app/changes/set_graph.py),
+// the edges among them, its own outgoing edges and who names it by a changed attribute (as impact.cypher
+// reads them), plus who references it by a config key (what a delete would leave dangling) and its
+// explicit (`via: seed`) edges (what a rollback of its delete re-creates). Components of $ids that do
+// not exist (creates) are simply absent. Plus the candidates of the set's nickname references ($ref_ids)
+// and by-value references ($set_ref_values). For the rules' siblings (as impact.cypher reads them for one
+// change, but with the provider they share, so the set's analysis can follow creates, moves and
+// deletes): per touched component, per provider it depends on, the other components of its type
+// depending on that provider through the same key; and per $sibling_lookups entry ({provider, via,
+// type}: a create's or an update's new reference) the components of that type depending on that
+// provider through that key. At most 256 each, so the cost stays bounded whatever the provider's fan-in.
+//
+// The reach is impact.cypher's (backward hops, at most one emits_runtime_to hop, backward hops; at most
+// 25 backward hops on each side of it) as the union of breadth-first sets, which Neo4j prunes (each node
+// expanded once per start) instead of an ANY SHORTEST search carrying a path per node — half its server
+// time at 10,000 affected (issue 21, docs/performance.md): everything within 50 backward hops (`near`),
+// plus, from each component an emitter within 25 backward hops emits to, everything within 25 backward
+// hops of it (`far`: one expand per such component, each bounded like the first). Emitters are upstream
+// of everything (the type registry's rule), so `far` starts from the few components x itself emits to,
+// if any. The rows come unordered: app/graph/reach.py puts them in impact.cypher's order (depth, then
+// id), walking the edges. An edge is a list [source, target, kind, via] (maps cost a third more to
+// build and send) whose source is its position in [x] + the rows (reading each source's id again costs
+// a fifth of the read at 10,000 affected). The touched component's created_at / updated_at are left
+// out (null): nothing in a set's analysis reads them, and decoding a zoned DateTime costs the client
+// more than the rest of the node.
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
   CALL (x) {
-// include: impact
+    CALL (x) {
+      OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*1..50]-(y:Component)
+      RETURN collect(DISTINCT y) AS near
+    }
+    CALL (x) {
+      OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-()-[:EMITS_RUNTIME_TO]->(b:Component)
+      WITH DISTINCT b
+      OPTIONAL MATCH (b)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-(y:Component)
+      RETURN collect(DISTINCT y) AS far
+    }
+    WITH x, CASE WHEN far = [] THEN [y IN near WHERE y <> x]
+                 ELSE [y IN near WHERE y <> x] + [y IN far WHERE y <> x AND NOT y IN near] END AS reached
+    RETURN [y IN reached | y {.id, .type, .nickname, .environment, .version, .runtime, .config, .drift}] AS impacted,
+           reached
   }
+  CALL (x, reached) {
+    WITH [x] + reached AS scope
+    UNWIND range(0, size(scope) - 1) AS i
+    WITH scope, i, scope[i] AS a
+    MATCH (a)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(b)
+    WHERE b IN scope
+    RETURN collect([i, b.id, toLower(type(r)), r.via]) AS edges
+  }
+  // use: _own_links(x)
   CALL (x) {
     OPTIONAL MATCH (s:Component)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(x)
     WHERE r.via <> 'seed'
@@ -40,9 +77,9 @@ CALL () {
            AS sibling_groups
   }
   // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
-  RETURN collect({component: component, impacted: impacted, edges: edges, referrers: key_referrers,
-                  value_referrers: referrers, explicit_edges: explicit_edges, outgoing: outgoing,
-                  sibling_groups: sibling_groups}) AS touched
+  RETURN collect({component: x {.*, created_at: null, updated_at: null}, impacted: impacted, edges: edges,
+                  referrers: key_referrers, value_referrers: referrers, explicit_edges: explicit_edges,
+                  outgoing: outgoing, sibling_groups: sibling_groups}) AS touched
 }
 CALL () {
   // the provider named as refs names it (`<type>/<nickname>`: whatever its id, `vpc/x` or `dev/vpc/x`),

@@ -5,11 +5,11 @@
 // relationship type and direction that Neo4j inlines into its breadth-first ANY SHORTEST search
 // (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
 // One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
-// ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path —
-// spelled out (ids, types, edge kinds, reference keys) only when $paths is true: building those lists
-// for 10,000 rows costs more server time than reading the rows (issue 21, docs/performance.md), and a
-// change set's analysis walks its paths in memory from the edges below (app/changes/set_graph.py), so
-// change_set_context.cypher reads without them (null).
+// ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path,
+// spelled out (ids, types, edge kinds, reference keys) — what GET /components/{id}/impact shows. A change
+// set's read (cypher/change_set_context.cypher) reaches the same components without paths: its analysis
+// walks them in memory from the edges (app/changes/set_graph.py), and building them for 10,000 rows costs
+// more server time than reading the rows (issue 21, docs/performance.md).
 // Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
 // by-value references it has now), and, for validation, which of $ref_ids exist and which components
 // match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
@@ -31,10 +31,10 @@ CALL (x) {
   RETURN collect(CASE WHEN y IS NULL THEN NULL ELSE {
            id: y.id, type: y.type, nickname: y.nickname, environment: y.environment,
            version: y.version, runtime: y.runtime, config: y.config, drift: y.drift, depth: length(p),
-           path: CASE WHEN $paths THEN [n IN nodes(p) | n.id] END,
-           path_types: CASE WHEN $paths THEN [n IN nodes(p) | n.type] END,
-           edge_kinds: CASE WHEN $paths THEN [rel IN relationships(p) | toLower(type(rel))] END,
-           via: CASE WHEN $paths THEN [rel IN relationships(p) | rel.via] END} END) AS impacted,
+           path: [n IN nodes(p) | n.id],
+           path_types: [n IN nodes(p) | n.type],
+           edge_kinds: [rel IN relationships(p) | toLower(type(rel))],
+           via: [rel IN relationships(p) | rel.via]} END) AS impacted,
          collect(y) AS reached
 }
 CALL (x, reached) {
@@ -77,15 +77,5 @@ CALL () {
   RETURN collect({type: t.type, property: rv.property, value: stored, id: t.id,
                   environment: t.environment}) AS ref_values
 }
-CALL (x) {
-  OPTIONAL MATCH (x)-[o:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(t:Component)
-  RETURN collect(CASE WHEN t IS NULL THEN NULL
-                 ELSE {target: t.id, kind: toLower(type(o)), via: o.via} END) AS outgoing
-}
-CALL (x) {
-  UNWIND [rv IN $ref_values WHERE rv.mode = 'referrer'] AS rv
-  MATCH (s:Component {type: rv.source_type})-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(x)
-  WHERE r.via = rv.via
-  RETURN collect({source: s.id, source_type: s.type, via: r.via, value: s[rv.property]}) AS referrers
-}
+// use: _own_links(x)
 RETURN x {.*} AS component, impacted, edges, siblings, refs, ref_values, outgoing, referrers

@@ -28,6 +28,7 @@ from app.graph.codec import (
 from app.graph.cypher import query, statements
 from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
+from app.graph.reach import ordered_context
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
 from app.progress import Report, batches, silent
@@ -163,7 +164,7 @@ class GraphTx(TransitionTxQueries):
                 _set_context_for_update_query(),
                 **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
             ).single()
-            return decode_set_context(record.data())
+            return decode_set_context(ordered_context(record.data()))
 
     def commit(self, params: dict) -> list[str]:
         """Run the one commit statement (cypher/commit_change.cypher); returns the affected components that
@@ -323,7 +324,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """The change context of a component (decoded, see decode_change_context), or None."""
         with metrics.phase("graph_read"):
             return decode_change_context(
-                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [], paths=True)
+                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
             )
 
     def graph(self, environment: str | None) -> dict:
@@ -355,8 +356,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
         with metrics.phase("graph_read"):
             return decode_set_context(
-                self.read(
-                    "change_set_context", **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups)
+                ordered_context(
+                    self.read(
+                        "change_set_context",
+                        **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
+                    )
                 )
             )
 
@@ -585,10 +589,8 @@ def set_context_params(
 ) -> dict:
     """The parameters of cypher/change_set_context.cypher, read plain or under the set's locks: the
     query's `$ref_values` are the referrer lookups (as impact.cypher names them) and `$set_ref_values`
-    the set's own by-value references. No path per impacted row (`paths`): the set's analysis walks them
-    from the edges (set_graph.GraphState.impact)."""
+    the set's own by-value references."""
     return {
-        "paths": False,
         "ids": ids,
         "ref_ids": ref_ids,
         "ref_values": referrers or [],

@@ -41,7 +41,7 @@ def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float
     """The same impact Cypher the repository runs, through the bare driver (records fetched)."""
     from app.graph import cypher  # noqa: PLC0415
 
-    return fixed.call(driver, cypher.query("impact"), id=component, ref_ids=ref_ids, ref_values=[], paths=True)
+    return fixed.call(driver, cypher.query("impact"), id=component, ref_ids=ref_ids, ref_values=[])
 
 
 @dataclass
