@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def dump(out: Path) -> dict:
     from app.graph.driver import Target, open_driver  # noqa: PLC0415
     from app.graph.repository import GraphRepository  # noqa: PLC0415
 
+    # plan ids are signed: one fixed secret, so two dumps (two checkouts, two secret files) compare
+    os.environ.setdefault("KARMA_PLAN_SECRET", "karma-plan-bytes")
     cfg = harness.BenchConfig()
     settings = neo4j_local.LocalNeo4jSettings.from_env(harness.neo4j_env(cfg))
     neo4j_local.start(settings)
