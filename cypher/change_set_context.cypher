@@ -17,9 +17,9 @@
 // expanded once per start) instead of an ANY SHORTEST search carrying a path per node — half its server
 // time at 10,000 affected (issue 21, docs/performance.md): everything within 50 backward hops (`near`),
 // plus, from each component an emitter within 25 backward hops emits to, everything within 25 backward
-// hops of it (`far`: one expand per such component, each bounded like the first). Emitters are upstream
-// of everything (the type registry's rule), so `far` starts from the few components x itself emits to,
-// if any. The rows come unordered: app/graph/reach.py puts them in impact.cypher's order (depth, then
+// hops of it (`far`: one expand per such component, each bounded like the first; the emitters are found
+// among `near` by their degree, not by a second walk). Emitters are upstream of everything (the type
+// registry's rule), so `far` starts from the few components x itself emits to, if any. The rows come unordered: app/graph/reach.py puts them in impact.cypher's order (depth, then
 // id), walking the edges. An edge is a list [source, target, kind, via] (maps cost a third more to
 // build and send) whose source is its position in [x] + the rows (reading each source's id again costs
 // a fifth of the read at 10,000 affected). The touched component's created_at / updated_at are left
@@ -33,8 +33,10 @@ CALL () {
       OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*1..50]-(y:Component)
       RETURN collect(DISTINCT y) AS near
     }
-    CALL (x) {
-      OPTIONAL MATCH (x)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-()-[:EMITS_RUNTIME_TO]->(b:Component)
+    CALL (x, near) {
+      UNWIND [n IN [x] + near WHERE EXISTS { (n)-[:EMITS_RUNTIME_TO]->() }] AS e
+      WITH e WHERE e = x OR EXISTS { MATCH ANY SHORTEST (x)(()<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM]-()){1,25}(e) }
+      MATCH (e)-[:EMITS_RUNTIME_TO]->(b:Component)
       WITH DISTINCT b
       OPTIONAL MATCH (b)<-[:DEPENDS_ON|CONSUMES_RUNTIME_FROM*0..25]-(y:Component)
       RETURN collect(DISTINCT y) AS far

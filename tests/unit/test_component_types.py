@@ -142,14 +142,17 @@ def test_a_propagation_path_crosses_at_most_one_emits_edge():
                 assert ref.target_type not in emitters
 
 
-def test_included_cypher_shares_the_traversal():
-    from app.graph.cypher import query
+def test_the_set_context_read_shares_what_it_can_with_impact_cypher():
+    # the set's read reaches what impact.cypher reaches by another traversal (pruned expands, no paths;
+    # tests/integration/test_set_context_read.py holds the two together); x's own links are one fragment
+    from app.graph.cypher import fragment, query
 
     impact, context = query("impact"), query("change_set_context")
     locked = query("change_set_lock") + "\n" + context
-    assert "// include" not in context and "_karma_lock" in locked
-    traversal = impact[impact.index("CALL (x) {") :]
-    assert traversal.strip()[:200] in context  # every change's context walks the impact as impact.cypher does
+    assert "// include" not in context and "// use" not in context and "_karma_lock" in locked
+    links = "\n".join(line.strip() for line in fragment("_own_links", ["x"]))
+    for text in (impact, context):
+        assert links in "\n".join(line.strip() for line in text.splitlines())
 
 
 def test_every_types_directory_the_loader_accepts_keeps_one_emits_hop():
