@@ -28,15 +28,16 @@ PUBLIC_METRICS_ENDPOINT = "observability.metrics_public"  # `metrics` token); pu
 class TimedJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider with responses encoded by orjson, timing the encoding of analysis responses.
 
-    Why orjson: a 10,000-affected plan answers 18.5 MB (every impacted row with its config and runtime,
+    Why orjson: a 10,000-affected plan answers 18 MB (every impacted row with its config and runtime,
     at the top level and in `operations[0]`); the standard library took ~300 ms of a quiet machine's CPU
-    to write it, orjson ~40 ms (issue 21, docs/performance.md). The values are the same; the text is
+    to write it, orjson ~70 ms (issue 21, docs/performance.md). The values are the same; the text is
     UTF-8 (`→`, not `\\u2192`) and small floats have no exponent (`0.00001`, not `1e-05`) — both JSON,
     documented in docs/api.md. What orjson cannot write exactly (integers beyond 64 bits, strings with
-    lone surrogates) is written by the standard library, as before. NaN/Infinity never reach an answer:
-    request bodies and config files refuse them (app/reliability/bodies.py, app/components/loader.py).
-    Flask's own conversions (dates as HTTP dates, dataclasses, Decimal/UUID as text) are kept: those
-    types are passed through to its `default`. Debug (indented) answers keep the standard library."""
+    lone surrogates, maps with keys that are not text) is written by the standard library, as before.
+    NaN/Infinity never reach an answer: request bodies and config files refuse them
+    (app/reliability/bodies.py, app/components/loader.py). Flask's own conversions (dates as HTTP dates,
+    dataclasses, Decimal/UUID as text) are kept: those types are passed through to its `default`. Debug
+    (indented) answers keep the standard library."""
 
     sort_keys = False
 
@@ -60,8 +61,9 @@ class TimedJSONProvider(DefaultJSONProvider):
 
 
 # dates and dataclasses go to Flask's `default` (HTTP dates, asdict) as the standard library sends them;
-# non-string keys become text as json.dumps makes them
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+# a map with a key that is not text (rare; OPT_NON_STR_KEYS would slow every answer by a fifth) is refused
+# by orjson, so the standard library writes that answer
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _start() -> None:
