@@ -131,6 +131,11 @@ class BenchConfig:
     def __post_init__(self) -> None:
         if max(self.sizes) > 200_000 and (self.heap, self.pagecache) == ("3g", "2g"):
             self.heap, self.pagecache = "8g", "6g"  # 1M components: ~2 GB of store, a 1M-row naive read
+        if max(self.sizes) >= 100_000 and "drift" in self.only and self.tx_memory == "1g":
+            # the drift step imports 100,000 configs as ONE transaction (a failed import loads nothing):
+            # more than 1 GiB of transaction state (MemoryPoolOutOfMemoryError); 4g fits, in a 6g heap
+            self.tx_memory = "4g"
+            self.heap = "6g" if self.heap == "3g" else self.heap
 
     @classmethod
     def full(cls, **kw) -> BenchConfig:
