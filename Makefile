@@ -53,7 +53,7 @@ rules-validate: $(STAMP)
 rules-corpus: $(STAMP) ## the long differential run: engine vs oracle on generated rules (EXAMPLES=2000 per corpus)
 	$(BIN)/python -m karma_tools.rulecorpus --examples $${EXAMPLES:-2000}
 
-bench: setup ## every performance figure in about 15 min → bench/results/latest.json (docs/performance.md)
+bench: setup ## every performance figure in about 11 min → bench/results/latest.json (docs/performance.md)
 	$(BIN)/karma bench run $(BENCH_ARGS)
 
 bench-full: setup ## the long benchmark: more samples, 1–32 users (BENCH_ARGS="--sizes 1k,10k,100k,1m" for 1M)
