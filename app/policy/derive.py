@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from app.policy.compiler import code
 from app.policy.facts import frozen
 from app.policy.fields import build
-from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not
+from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, leaves
 from app.policy.template import lookup
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -179,14 +179,11 @@ def holds(node, fact: dict) -> bool:
 
 def _reads(node) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(section, path) of every field a condition tree reads (its fields and its field operands)."""
-    if isinstance(node, Cmp):
-        fields = [node.field] + ([node.value.field] if isinstance(node.value, FieldRef) else [])
-        return tuple((f.section, tuple(f.path)) for f in fields)
-    if isinstance(node, Not):
-        return _reads(node.item)
-    if isinstance(node, (All, AnyOf)):
-        return tuple(r for item in node.items for r in _reads(item))
-    raise TypeError(f"unexpected condition node {node!r}")
+    return tuple(
+        (f.section, tuple(f.path))
+        for c in leaves(node)
+        for f in (c.field, *([c.value.field] if isinstance(c.value, FieldRef) else []))
+    )
 
 
 # ------------------------------------------------------------------------------------------------ facts

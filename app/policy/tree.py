@@ -41,6 +41,17 @@ class Not:
     item: object
 
 
+def leaves(node) -> list[Cmp]:
+    """The comparisons of a condition tree, left to right (what it reads: their fields and field operands)."""
+    if isinstance(node, Cmp):
+        return [node]
+    if isinstance(node, Not):
+        return leaves(node.item)
+    if isinstance(node, (All, AnyOf)):
+        return [leaf for item in node.items for leaf in leaves(item)]
+    raise TypeError(f"unexpected condition node {node!r}")
+
+
 @dataclass
 class Rule:
     id: str

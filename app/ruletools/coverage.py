@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from app.graph.codec import loads
 from app.policy.language import SEVERITY
-from app.policy.tree import All, AnyOf, Cmp, Not
+from app.policy.tree import All, AnyOf, Cmp, Not, leaves
 from app.ruletools import oracle
 
 MAX_ALTERNATIVES = 64
@@ -275,18 +275,6 @@ def _label(c: Cmp) -> str:
     return f"{c.field.name} {c.op} {shown!r}" if value is None else f"{c.field.name} {c.op} {shown}"
 
 
-def _leaves(node, out=None) -> list[Cmp]:
-    out = [] if out is None else out
-    if isinstance(node, Cmp):
-        out.append(node)
-    elif isinstance(node, Not):
-        _leaves(node.item, out)
-    else:
-        for item in node.items:
-            _leaves(item, out)
-    return out
-
-
 def _replace(node, target, new):
     if node is target:
         return new
@@ -305,7 +293,7 @@ def untested_conditions(rule, evaluations: list[Evaluation]) -> list[dict]:
     """Conditions whose flip or removal no case notices (evaluated by the oracle on the cases' facts)."""
     base = _outcomes(rule, evaluations)
     out = []
-    for leaf in _leaves(rule.when):
+    for leaf in leaves(rule.when):
         survived = []
         for name, new in (("flipped", Not(leaf)), ("removed", All(()))):
             mutant = _Mutant(rule, _replace(rule.when, leaf, new))
