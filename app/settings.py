@@ -142,6 +142,7 @@ class Settings:
         mode = os.environ.get("KARMA_MODE", "full")
         if mode not in MODES:
             raise ValueError(f"KARMA_MODE must be one of {MODES}, got {mode!r}")
+        plan_secret, plan_secret_file = plan_secret_source()
         return cls(
             neo4j_uri=os.environ.get("NEO4J_URI") or None,
             neo4j_user=os.environ.get("NEO4J_USER", os.environ.get("NEO4J_USERNAME", "neo4j")),
@@ -155,8 +156,8 @@ class Settings:
             use_testcontainers=os.environ.get("KARMA_TESTCONTAINERS", "1") != "0",
             queue_ttl_seconds=_env_int("KARMA_QUEUE_TTL", 0),
             token_cache_seconds=_env_float("KARMA_TOKEN_CACHE_SECONDS", 5.0),
-            plan_secret=plan_secret_source()[0],
-            plan_secret_file=plan_secret_source()[1],
+            plan_secret=plan_secret,
+            plan_secret_file=plan_secret_file,
             bind=env_text("KARMA_BIND", "127.0.0.1:8000"),
             workers=_env_int("KARMA_WORKERS", 2),
             worker_interval=_env_float("KARMA_WORKER_INTERVAL", 5.0),

@@ -5,9 +5,9 @@ then the no-dangling-reference check over the whole set, one status and one wave
 from __future__ import annotations
 
 import copy
-from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 from app.changes import merge_patch

@@ -3,6 +3,7 @@ JSON serialisation timing, and the metrics endpoint (path and protection from se
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import orjson
@@ -45,10 +46,8 @@ class TimedJSONProvider(DefaultJSONProvider):
         if (self.compact is None and self._app.debug) or self.compact is False:
             return super().response(*args, **kwargs)
         obj = self._prepare_response_obj(args, kwargs)
-        if request and request.endpoint in ANALYSIS_ENDPOINTS:
-            with metrics.phase("serialisation"):
-                body = self.encode_compact(obj)
-        else:
+        timed = request and request.endpoint in ANALYSIS_ENDPOINTS
+        with metrics.phase("serialisation") if timed else contextlib.nullcontext():
             body = self.encode_compact(obj)
         return self._app.response_class(body + b"\n", mimetype=self.mimetype)
 
