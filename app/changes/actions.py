@@ -15,13 +15,12 @@ from app.components import EDGE_KINDS
 
 def propagation_edges(edges: list[dict]) -> list[tuple[str, str]]:
     """Stored edges → (provider, consumer) pairs in the direction a change flows."""
-    pairs = []
-    for e in edges:
-        if EDGE_KINDS.get(e["kind"]) == "to_source":
-            pairs.append((e["target"], e["source"]))
-        else:
-            pairs.append((e["source"], e["target"]))
-    return pairs
+    return [flow(e["source"], e["target"], e["kind"]) for e in edges]
+
+
+def flow(source: str, target: str, kind: str) -> tuple[str, str]:
+    """One stored edge as (provider, consumer): the direction a change flows along it."""
+    return (target, source) if EDGE_KINDS.get(kind) == "to_source" else (source, target)
 
 
 def layer(nodes: list[str], pairs: list[tuple[str, str]]) -> tuple[list[list[str]], list[str]]:

@@ -18,7 +18,7 @@ def impacted_row(
 ) -> dict:
     """One impacted component as the rules see it (`node`: its id, type, nickname, environment, version
     and decoded config and runtime)."""
-    return ImpactedRows().row(node, depth=depth, path=path, edge_kinds=edge_kinds, path_types=path_types, via=via)
+    return ImpactedRows().row(node, depth, path, edge_kinds, path_types, via)
 
 
 class ImpactedRows:
@@ -41,7 +41,7 @@ class ImpactedRows:
         return found
 
     def row(
-        self, node: dict, *, depth: int, path: list[str], edge_kinds: list[str], path_types: list[str], via: list
+        self, node: dict, depth: int, path: list[str], edge_kinds: list[str], path_types: list[str], via: list
     ) -> dict:
         """The fields app.policy.fields declares for `impacted`, in its order (IMPACTED_FIELDS; a unit test
         holds the two together, as fact_fields.build would for one row)."""

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from app.changes import merge_patch
-from app.changes.actions import layer, propagation_edges
+from app.changes.actions import layer
 from app.changes.diff import diff as config_diff
 from app.changes.facts import rule_facts
 from app.changes.set_graph import GraphState
@@ -35,7 +35,7 @@ class OperationAnalysis:
     edges_add: list[dict]
     edges_remove: list[dict]
     impact: list[dict]
-    edges: list[dict] = field(default_factory=list)
+    flow: set[tuple[str, str]] = field(default_factory=set)  # (provider, consumer) among it and its impact
     explicit_edges: list[dict] = field(default_factory=list)  # a delete: its `via: seed` edges (they go too)
     out_edges: list[dict] = field(default_factory=list)  # its config edges after the operation
     decisions: list[dict] = field(default_factory=list)
@@ -291,7 +291,7 @@ def _analyse_operation(
         edges_remove=[old_edges[k] for k in old_edges if k not in new_edges],
         impact=impact,
     )
-    analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    analysis.flow = state.flow_among({op.component, *(r["id"] for r in impact)})
     analysis.out_edges = [e for e in new_edges.values() if e["via"] != "seed"]
     if op.op == "delete":
         analysis.explicit_edges = state.explicit.get(op.component, [])
@@ -370,7 +370,7 @@ def _analyse_edge(
         edges_remove=[edge] if op.op == "remove_edge" else [],
         impact=impact,
     )
-    analysis.edges = state.edges_among({op.component, *(r["id"] for r in impact)})
+    analysis.flow = state.flow_among({op.component, *(r["id"] for r in impact)})
     siblings = state.siblings(op.component, source["type"], state.providers(op.component))
     _judge(change_set, analysis, siblings, mode, policy, now)
     key = (edge["source"], edge["target"], edge["kind"], edge["via"])
@@ -492,18 +492,16 @@ def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mo
 def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     """One wave plan for the set: creates and updates providers-first with everything they affect,
     then the teardowns of deleted components, consumers first."""
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict] = {}  # made here, each in exactly one wave: completed in place below
     for o in analysed:
         for r in o.impact:
-            rows.setdefault(
-                r["id"],
-                {
+            if r["id"] not in rows:
+                rows[r["id"]] = {
                     "component": r["id"],
                     "type": r["type"],
                     "action": r["action"],
                     "reason": f"{' → '.join(r['path'])} ({', '.join(r['edge_kinds'])})",
-                },
-            )
+                }
     verbs = {"create": "create", "update": "apply-config", "delete": "teardown"}
     single = len(analysed) == 1
     for o in analysed:
@@ -527,20 +525,23 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
         }
     deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]
     live = [n for n in rows if n not in deleted]
-    pairs = propagation_edges(state.edges_among(set(rows)) + [e for o in analysed for e in o.edges])
+    pairs = state.flow_among(rows.keys()).union(*(o.flow for o in analysed))
     live_layers, live_stuck = layer(live, pairs)
     gone_layers, gone_stuck = layer(deleted, pairs)
     # an update that only drops references is a removal: its consumers let go first
     removal = single and analysed[0].op.op == "update" and analysed[0].edges_remove and not analysed[0].edges_add
-    waves = [[rows[n] for n in ids] for ids in (reversed(live_layers) if removal else live_layers)]
-    if live_stuck:
-        waves.append([{**rows[n], "cycle": True} for n in live_stuck])
-    waves += [[rows[n] for n in ids] for ids in reversed(gone_layers)]
-    if gone_stuck:
-        waves.append([{**rows[n], "cycle": True} for n in gone_stuck])
+    waves = [list(ids) for ids in (reversed(live_layers) if removal else live_layers)]
+    waves += [live_stuck] if live_stuck else []
+    waves += [list(ids) for ids in reversed(gone_layers)]
+    waves += [gone_stuck] if gone_stuck else []
+    stuck = {*live_stuck, *gone_stuck}
     out = []
     for i, wave in enumerate(waves):
-        out.append([{**item, "wave": i} for item in wave])
+        for n in wave:
+            if n in stuck:
+                rows[n]["cycle"] = True
+            rows[n]["wave"] = i
+        out.append([rows[n] for n in wave])
     return {
         "order": "consumers-first"
         if removal

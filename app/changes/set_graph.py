@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from app.changes.actions import flow
 from app.changes.facts import ImpactedRows, sibling_row
 from app.components import get_type, registry, split_id
 
@@ -96,73 +97,59 @@ class GraphState:
     def impact(self, start: str) -> list[dict]:
         """What a change to `start` propagates to, as cypher/impact.cypher finds it: against
         depends_on / consumes_runtime_from edges, along at most one emits_runtime_to edge; shortest first.
-        Among equally short paths, the first in id order (consumers and emits targets visited sorted)."""
-        consumers: dict[str, list[tuple[str, str]]] = {}
-        emits: dict[str, list[str]] = {}
-        via_of = self._via_of(consumers, emits)
-        nodes = self.nodes
-        found: dict[str, tuple[list[str], list[str]]] = {}
+        Among equally short paths, the first in id order (consumers and emits targets visited sorted).
+
+        Each walk state carries its path, edge kinds, path types and reference keys, each one hop longer
+        than its parent's: a row's lists are built as the walk reaches it, not re-derived from its path
+        (10,000 rows, issue 21)."""
+        consumers, emits = self._adjacency()
+        nodes, types = self.nodes, _TypesOfIds()
+        found: dict[str, tuple] = {}
         seen = {(start, 0)}
-        queue = deque([(start, 0, [start], [])])
+        queue = deque([(start, 0, [start], [], [types[start]], [])])
         while queue:
-            node, phase, path, kinds = queue.popleft()
+            node, phase, path, kinds, path_types, vias = queue.popleft()
             if len(path) > 2 * MAX_DEPTH:
                 continue
-            steps = [(c, phase, k) for c, k in consumers.get(node, ())]
+            steps = consumers.get(node, ())
             if phase == 0 and node in emits:
-                steps += [(t, 1, "emits_runtime_to") for t in emits[node]]
-            for nxt, nphase, kind in steps:
+                steps = [(*step, 0) for step in steps] + [(*step, 1) for step in emits[node]]
+            else:
+                steps = [(*step, phase) for step in steps]
+            for nxt, kind, via, nphase in steps:
                 if (nxt, nphase) in seen or nxt not in nodes or nodes[nxt].get("_deleted"):
                     continue
                 seen.add((nxt, nphase))
-                npath, nkinds = path + [nxt], kinds + [kind]
+                state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [types[nxt]], vias + [via])
                 if nxt != start and nxt not in found:
-                    found[nxt] = (npath, nkinds)
-                queue.append((nxt, nphase, npath, nkinds))
-        rows, types = ImpactedRows(), _TypesOfIds()
-        out = [
-            rows.row(
-                nodes[n],
-                depth=len(path) - 1,
-                path=path,
-                edge_kinds=kinds,
-                path_types=[types[p] for p in path],
-                via=self._vias(path, kinds, via_of),
-            )
-            for n, (path, kinds) in found.items()
-        ]
+                    found[nxt] = state
+                queue.append(state)
+        rows = ImpactedRows()
+        out = [rows.row(nodes[n], len(p) - 1, p, k, t, v) for n, (_n, _ph, p, k, t, v) in found.items()]
         out.sort(key=_by_depth_and_id)
         return out
 
-    def _via_of(
-        self, consumers: dict[str, list[tuple[str, str]]], emits: dict[str, list[str]]
-    ) -> dict[tuple[str, str, str], str | None]:
-        """Fills the walk's adjacency (`consumers` of a provider, `emits` targets of an emitter; each list
-        sorted) and returns one via per edge: where an edge is stored with several, the first in the order
-        of their text."""
+    def _adjacency(self) -> tuple[dict[str, list[tuple]], dict[str, list[tuple]]]:
+        """The walk's adjacency, each list sorted (visited in order: sorted once, not per visit): a
+        provider's consumers (consumer, kind, via) and an emitter's targets (target, "emits_runtime_to",
+        via). One via per (source, target, kind): where an edge is stored with several, the first in the
+        order of their text."""
         best: dict[tuple[str, str, str], tuple] = {}
         for edge in self.edges:
-            source, target, kind, _via = edge
-            key = (source, target, kind)
+            key = edge[:3]
             kept = best.get(key)
             if kept is None or str(edge) < str(kept):
                 best[key] = edge
+        consumers: dict[str, list[tuple]] = {}
+        emits: dict[str, list[tuple]] = {}
+        for source, target, kind, via in best.values():
             if kind == "emits_runtime_to":
-                emits.setdefault(source, []).append(target)
-            else:
-                consumers.setdefault(target, []).append((source, kind))
-        for targets in (*consumers.values(), *emits.values()):  # visited in order: sorted once, not per visit
-            targets.sort()
-        return {key: edge[3] for key, edge in best.items()}
-
-    @staticmethod
-    def _vias(path: list[str], kinds: list[str], via_of: dict) -> list[str | None]:
-        """The reference key of each hop along a path (a hop against depends_on / consumes_runtime_from
-        runs from the provider to its consumer, so the stored edge points the other way)."""
-        return [
-            via_of.get((a, b, kind) if kind == "emits_runtime_to" else (b, a, kind))
-            for a, b, kind in zip(path, path[1:], kinds, strict=False)
-        ]
+                emits.setdefault(source, []).append((target, kind, via))
+            else:  # a change flows from the provider (target) back to its consumer (source)
+                consumers.setdefault(target, []).append((source, kind, via))
+        for steps in (*consumers.values(), *emits.values()):
+            steps.sort()
+        return consumers, emits
 
     def providers(self, component_id: str) -> set[tuple[str, str | None]]:
         """(provider, reference key) of each depends_on edge going out of the component now."""
@@ -183,6 +170,6 @@ class GraphState:
         }
         return [sibling_row(self.nodes[s]) for s in sorted(found)[:MAX_SIBLINGS]]
 
-    def edges_among(self, ids: set[str]) -> list[dict]:
-        pairs = {(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}
-        return [{"source": s, "target": t, "kind": k} for s, t, k in sorted(pairs)]
+    def flow_among(self, ids: set[str]) -> set[tuple[str, str]]:
+        """(provider, consumer) of each edge among `ids`: what orders their waves (app.changes.actions)."""
+        return {flow(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}

@@ -54,15 +54,52 @@ class TimedJSONProvider(DefaultJSONProvider):
     def encode_compact(self, obj) -> bytes:
         """Compact JSON bytes of `obj` (orjson; the standard library for what orjson refuses)."""
         try:
-            return orjson.dumps(obj, default=self.default, option=_ORJSON_OPTIONS)
+            return orjson.dumps(self._shared_once(obj), default=self.default, option=_ORJSON_OPTIONS)
         except orjson.JSONEncodeError:
             return self.dumps(obj, separators=(",", ":")).encode()
+
+    def _shared_once(self, obj):
+        """`obj` with each long list it holds more than once (near its top) written once: a single
+        change's plan shows its one operation's impact both at the top level and in `operations[0]` —
+        the same list, 10,000 rows and 8 MB at 10,000 affected. The bytes are the same."""
+        if not isinstance(obj, dict):
+            return obj
+        holders = [obj, *(d for v in obj.values() if isinstance(v, list) and len(v) < 256 for d in v)]
+        seen: dict[int, int] = {}
+        for holder in holders:
+            for value in holder.values() if isinstance(holder, dict) else ():
+                if isinstance(value, list) and len(value) >= _SHARED_MIN:
+                    seen[id(value)] = seen.get(id(value), 0) + 1
+        shared = {key for key, count in seen.items() if count > 1}
+        if not shared:
+            return obj
+        written: dict[int, orjson.Fragment] = {}
+
+        def once(holder: dict) -> dict:
+            out = {}
+            for key, value in holder.items():
+                if id(value) in shared and isinstance(value, list):
+                    if id(value) not in written:
+                        written[id(value)] = orjson.Fragment(
+                            orjson.dumps(value, default=self.default, option=_ORJSON_OPTIONS)
+                        )
+                    value = written[id(value)]
+                out[key] = value
+            return out
+
+        return {
+            key: [once(d) if isinstance(d, dict) else d for d in value]
+            if isinstance(value, list) and len(value) < 256
+            else value
+            for key, value in once(obj).items()
+        }
 
 
 # dates and dataclasses go to Flask's `default` (HTTP dates, asdict) as the standard library sends them;
 # a map with a key that is not text (rare; OPT_NON_STR_KEYS would slow every answer by a fifth) is refused
 # by orjson, so the standard library writes that answer
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_SHARED_MIN = 64  # a list shorter than this costs less to write twice than to look for
 
 
 def _start() -> None:

@@ -61,3 +61,42 @@ def test_a_cycle_is_reported_not_looped_on():
     ]
     layers, stuck = layer(["vpc/v", "lambda/a", "lambda/b"], propagation_edges(edges))
     assert layers == [["vpc/v"]] and stuck == ["lambda/a", "lambda/b"]
+
+
+def test_a_plan_puts_a_cycle_in_its_own_wave_after_the_ordered_ones():
+    """set_actions (the wave plan of every change): the changed component, then what can be ordered,
+    then the components of a cycle in one last wave, each marked `cycle`; every row once, numbered."""
+    from app.changes.set_analysis import OperationAnalysis, set_actions
+    from app.changes.set_graph import GraphState
+    from app.changes.sets import Operation
+
+    def node(cid):
+        return {"id": cid, "type": cid.split("/")[0], "nickname": cid.split("/")[1], "environment": "dev",
+                "version": 1, "config": {}, "runtime": {}}  # fmt: skip
+
+    edges = [("lambda/a", "vpc/v", "depends_on"), ("lambda/b", "lambda/a", "depends_on"),
+             ("lambda/a", "lambda/b", "depends_on"), ("subnet/s", "vpc/v", "depends_on")]  # fmt: skip
+    ids = ["lambda/a", "lambda/b", "subnet/s"]
+    state = GraphState(
+        {
+            "refs": [],
+            "touched": [
+                {
+                    "component": node("vpc/v"),
+                    "impacted": [node(i) for i in ids],
+                    "edges": [{"source": s, "target": t, "kind": k, "via": None} for s, t, k in edges],
+                    "referrers": [],
+                }
+            ],
+        }
+    )
+    impact = state.impact("vpc/v")
+    op = OperationAnalysis(0, 0, Operation("update", "vpc/v"), node("vpc/v"), {}, [], [], [], impact)
+    op.flow = state.flow_among({"vpc/v", *ids})
+    waves = set_actions([op], state)["waves"]
+    assert [[(r["component"], r["wave"], r.get("cycle", False)) for r in w] for w in waves] == [
+        [("vpc/v", 0, False)],
+        [("subnet/s", 1, False)],
+        [("lambda/a", 2, True), ("lambda/b", 2, True)],
+    ]
+    assert list(waves[2][0]) == ["component", "type", "action", "reason", "cycle", "wave"]

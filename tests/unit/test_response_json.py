@@ -69,5 +69,28 @@ def test_stored_json_decodes_as_json_loads_reads_it():
     from app.graph.codec import loads
 
     texts = ['{"a":1,"b":[1.5,"é",null]}', "NaN", '{"x":123456789012345678901234}', '["\\ud800"]', "[1e400]", ""]
+    # Karma's own compact form (orjson writes it back as it is), beside long digits in other forms: an
+    # integer beyond 64 bits, one beside a float, a float's exponent, a long digit run in a string
+    texts += ['{"a":1,"s":"x"}', "[18446744073709551616]", '{"f":1.5,"n":-9223372036854775809}']
+    texts += ['{"f":1e-05}', '{"s":"12345678901234567890"}', '{"a": 1}', '{"a":1,"a":2}']
     for text in texts:
         assert repr(loads(text)) == repr(json.loads(text) if text else {})
+
+
+def test_a_long_list_held_twice_is_written_once_with_the_same_bytes():
+    """A single change's plan holds its impact at the top level and in operations[0]: the same list,
+    written once and placed twice; the answer's bytes are the ones orjson writes for it inline."""
+    import orjson
+
+    rows = [{"id": f"subnet/s{i}", "depth": 1, "when": datetime(2026, 12, 6, tzinfo=timezone.utc)} for i in range(70)]
+    plan = {"impact": rows, "operations": [{"index": 0, "impact": rows}]}
+    app, converted = _app(), []
+    with app.test_request_context("/plan", method="POST"):
+        inline = orjson.dumps(plan, default=app.json.default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        default = app.json.default
+        app.json.default = lambda value: converted.append(value) or default(value)
+        assert app.json.response(plan).get_data() == inline + b"\n"
+    assert len(converted) == len(rows)  # each row's date converted once: the list was written once
+    big = {**plan, "big": [2**70] * 3}  # what orjson refuses still goes to the standard library
+    assert json.loads(_answer(big))["big"] == [2**70] * 3
+    assert json.loads(_answer(big))["operations"][0]["impact"][69]["id"] == "subnet/s69"
