@@ -641,14 +641,20 @@ def _decoded_groups(groups: list[dict] | None) -> list[dict]:
     return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
 
 
+def _decoded_in_place(row: dict) -> dict:
+    row["config"], row["runtime"] = loads(row.get("config")), loads(row.get("runtime"))
+    return row
+
+
 def decode_set_context(row: dict) -> dict:
     """The set context as values: each touched component's, impacted row's and sibling's config and
-    runtime decoded."""
+    runtime decoded. The impacted rows are decoded in place — they are the read's own (or the rule
+    fixture's, made for this call), and a 10,000-row impact is not copied for it."""
     touched = [
         {
             **item,
             "component": _decoded(item["component"]),
-            "impacted": [_decoded(r) for r in item["impacted"]],
+            "impacted": [_decoded_in_place(r) for r in item["impacted"]],
             "sibling_groups": _decoded_groups(item.get("sibling_groups")),
         }
         for item in row["touched"]
