@@ -45,11 +45,12 @@ class ImpactedRows:
     ) -> dict:
         """The fields app.policy.fields declares for `impacted`, in its order (IMPACTED_FIELDS; a unit test
         holds the two together, as fact_fields.build would for one row)."""
-        declared, unpublished, action = self._of_type(node["type"])
+        type_name = node["type"]
+        declared, unpublished, action = self._types.get(type_name) or self._of_type(type_name)
         runtime = node.get("runtime") or {}
         return {
             "id": node["id"],
-            "type": node["type"],
+            "type": type_name,
             "nickname": node.get("nickname"),
             "environment": node["environment"],
             "version": node["version"],
@@ -59,7 +60,7 @@ class ImpactedRows:
             "edge_kind": edge_kinds[-1] if edge_kinds else None,
             "runtime": runtime,
             "runtime_published": bool(runtime),
-            "missing_outputs": [o for o in declared if o not in runtime],
+            "missing_outputs": [o for o in declared if o not in runtime] if declared else [],
             "unpublished_reads": list(unpublished),
             "action": action,
             "config": node.get("config") or {},

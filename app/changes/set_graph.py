@@ -104,26 +104,24 @@ class GraphState:
         (10,000 rows, issue 21)."""
         consumers, emits = self._adjacency()
         nodes, types = self.nodes, _TypesOfIds()
+        live = {n for n, node in nodes.items() if not node.get("_deleted")}
         found: dict[str, tuple] = {}
-        seen = {(start, 0)}
+        seen: tuple[set, set] = ({start}, set())  # nodes reached before / after the emits hop
         queue = deque([(start, 0, [start], [], [types[start]], [])])
         while queue:
             node, phase, path, kinds, path_types, vias = queue.popleft()
             if len(path) > 2 * MAX_DEPTH:
                 continue
-            steps = consumers.get(node, ())
-            if phase == 0 and node in emits:
-                steps = [(*step, 0) for step in steps] + [(*step, 1) for step in emits[node]]
-            else:
-                steps = [(*step, phase) for step in steps]
-            for nxt, kind, via, nphase in steps:
-                if (nxt, nphase) in seen or nxt not in nodes or nodes[nxt].get("_deleted"):
-                    continue
-                seen.add((nxt, nphase))
-                state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [types[nxt]], vias + [via])
-                if nxt != start and nxt not in found:
-                    found[nxt] = state
-                queue.append(state)
+            for nphase, steps in ((phase, consumers.get(node, ())), (1, emits.get(node, ()) if phase == 0 else ())):
+                reached = seen[nphase]
+                for nxt, kind, via in steps:
+                    if nxt in reached or nxt not in live:
+                        continue
+                    reached.add(nxt)
+                    state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [types[nxt]], vias + [via])
+                    if nxt != start and nxt not in found:
+                        found[nxt] = state
+                    queue.append(state)
         rows = ImpactedRows()
         out = [rows.row(nodes[n], len(p) - 1, p, k, t, v) for n, (_n, _ph, p, k, t, v) in found.items()]
         out.sort(key=_by_depth_and_id)
