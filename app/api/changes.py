@@ -26,6 +26,8 @@ from app.api.schemas import (
 from app.changes.sets import ChangeSet
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
+# Arguments are declared with schema instances: webargs builds a schema given as a class anew for every
+# request (its fields bound again: ~0.3 ms of every plan, issue 21); these schemas keep no state.
 
 
 def _split(body: dict) -> tuple[ChangeSet, str | None]:
@@ -38,7 +40,7 @@ def _split(body: dict) -> tuple[ChangeSet, str | None]:
 
 
 @blp.route("/plan", methods=["POST"])
-@blp.arguments(WhatIfRequestSchema, example=SITE_CHANGE)
+@blp.arguments(WhatIfRequestSchema(), example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
 @blp.doc(**picture_doc("ChangeResult"))
 def plan(body):
@@ -58,7 +60,7 @@ def plan(body):
 
 
 @blp.route("/request-change", methods=["POST"])
-@blp.arguments(ChangeRequestSchema, example=SITE_CHANGE)
+@blp.arguments(ChangeRequestSchema(), example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
@@ -84,7 +86,7 @@ def get_change(change_id):
 
 
 @blp.route("/changes/<change_id>", methods=["DELETE"])
-@blp.arguments(CancelArgs, location="query")
+@blp.arguments(CancelArgs(), location="query")
 @blp.alt_response(200, schema=Transition, success=True)
 def cancel_change(args, change_id):
     """Cancel a queued change (409 if it is no longer queued, e.g. already applied)."""
@@ -92,7 +94,7 @@ def cancel_change(args, change_id):
 
 
 @blp.route("/changes/<change_id>/rollback", methods=["POST"])
-@blp.arguments(RollbackSchema, example={"reason": "undo it: the aliases broke the CDN"})
+@blp.arguments(RollbackSchema(), example={"reason": "undo it: the aliases broke the CDN"})
 @blp.response(200, ChangeResult)
 def rollback(body, change_id):
     """Run the inverse of an applied change through the full pipeline (rules included)."""
@@ -102,7 +104,7 @@ def rollback(body, change_id):
 
 
 @blp.route("/changes/<change_id>/approve", methods=["POST"])
-@blp.arguments(ApprovalSchema, example={"comment": "checked with the network team"})
+@blp.arguments(ApprovalSchema(), example={"comment": "checked with the network team"})
 @blp.response(200, ChangeResult)
 def approve_change(body, change_id):
     """Approve a pending change (an approver who is not the requester); it re-runs, then applies."""
@@ -110,7 +112,7 @@ def approve_change(body, change_id):
 
 
 @blp.route("/changes/<change_id>/deny", methods=["POST"])
-@blp.arguments(ApprovalSchema, example={"comment": "checked with the network team"})
+@blp.arguments(ApprovalSchema(), example={"comment": "checked with the network team"})
 @blp.alt_response(200, schema=Transition, success=True)
 def deny_change(body, change_id):
     """Deny a pending change (an approver who is not the requester)."""
@@ -118,7 +120,7 @@ def deny_change(body, change_id):
 
 
 @blp.route("/queue")
-@blp.arguments(QueueArgs, location="query")
+@blp.arguments(QueueArgs(), location="query")
 @blp.alt_response(200, schema=QueuePage, success=True)
 def list_queue(args):
     """Queued change requests, per component in FIFO order."""

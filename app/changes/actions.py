@@ -8,8 +8,6 @@ ordered; they are reported, never looped on.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from app.components import EDGE_KINDS
 
 
@@ -23,26 +21,26 @@ def flow(source: str, target: str, kind: str) -> tuple[str, str]:
     return (target, source) if EDGE_KINDS.get(kind) == "to_source" else (source, target)
 
 
-def layer(nodes: list[str], pairs: list[tuple[str, str]]) -> tuple[list[list[str]], list[str]]:
-    """Kahn's algorithm by levels; returns (layers, nodes left on cycles)."""
+def layer(nodes: list[str], pairs) -> tuple[list[list[str]], list[str]]:
+    """Kahn's algorithm by levels; returns (layers, nodes left on cycles). `pairs`: (provider, consumer)
+    pairs, repeats allowed."""
     if not nodes:  # e.g. a plan's teardowns when it deletes nothing: no pass over its 10,000 edges
         return [], []
-    scope = set(nodes)
-    consumers: dict[str, set[str]] = defaultdict(set)
     indegree = dict.fromkeys(nodes, 0)
-    for provider, consumer in set(pairs):
-        if provider in scope and consumer in scope and provider != consumer:
-            consumers[provider].add(consumer)
+    consumers: dict[str, list[str]] = {}
+    for provider, consumer in pairs if isinstance(pairs, (set, frozenset)) else set(pairs):
+        if provider != consumer and provider in indegree and consumer in indegree:
+            consumers.setdefault(provider, []).append(consumer)  # each pair once: no repeats in a list
             indegree[consumer] += 1
-    layers, current = [], sorted(n for n in nodes if indegree[n] == 0)
+    layers, current = [], sorted(n for n, d in indegree.items() if d == 0)
     while current:
         layers.append(current)
-        nxt = set()
+        nxt = []
         for n in current:
-            for c in consumers[n]:
+            for c in consumers.get(n, ()):
                 indegree[c] -= 1
                 if indegree[c] == 0:
-                    nxt.add(c)
+                    nxt.append(c)
         current = sorted(nxt)
     stuck = sorted(n for n, d in indegree.items() if d > 0)
     return layers, stuck
