@@ -20,7 +20,7 @@
 // hops of it (`far`: one expand per such component, each bounded like the first; the emitters are found
 // among `near` by their degree, not by a second walk). Emitters are upstream of everything (the type
 // registry's rule), so `far` starts from the few components x itself emits to, if any. The rows come
-// unordered: app/graph/reach.py puts them in impact.cypher's order (depth, then id), walking the edges.
+// unordered and without depth: the set's analysis walks its impact (paths, depths, order) from the edges.
 // An edge is a list [source, target, kind, via] (maps cost a third more to build and send) whose source
 // is its position in [x] + the rows (reading each source's id again costs a fifth of the read at 10,000
 // affected). The touched component's created_at / updated_at are left out (null): nothing in a set's

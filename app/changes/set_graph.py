@@ -55,8 +55,7 @@ class GraphState:
             self.explicit[node["id"]] = item.get("explicit_edges", [])
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)
-            for e in item["edges"]:  # the impact read's edges carry no `via`
-                self.edges.add((e["source"], e["target"], e["kind"], e.get("via")))
+            self.edges.update(item["edges"])  # (source, target, kind, via): the edges among what it reaches
             for e in item.get("explicit_edges", []):
                 self.edges.add((e["source"], e["target"], e["kind"], e["via"]))
             for e in item.get("outgoing") or []:  # its own references (to its providers)

@@ -28,7 +28,6 @@ from app.graph.codec import (
 from app.graph.cypher import query, statements
 from app.graph.config_store import ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
-from app.graph.reach import ordered_context
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
 from app.progress import Report, batches, silent
@@ -164,7 +163,7 @@ class GraphTx(TransitionTxQueries):
                 _set_context_for_update_query(),
                 **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
             ).single()
-            return decode_set_context(ordered_context(record.data()))
+            return decode_set_context(record.data())
 
     def commit(self, params: dict) -> list[str]:
         """Run the one commit statement (cypher/commit_change.cypher); returns the affected components that
@@ -355,14 +354,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         `ref_values`: the set's by-value lookups; `referrers`: referrer lookups of its updates;
         `sibling_lookups`: the providers its creates and updates name (their other dependents: siblings)."""
         with metrics.phase("graph_read"):
-            return decode_set_context(
-                ordered_context(
-                    self.read(
-                        "change_set_context",
-                        **set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups),
-                    )
-                )
-            )
+            params = set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups)
+            return decode_set_context(self.read("change_set_context", **params))
 
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
@@ -646,15 +639,26 @@ def _decoded_in_place(row: dict) -> dict:
     return row
 
 
+def _edge_tuples(item: dict) -> list[tuple]:
+    """The read's edges — [source's position in [the touched component] + its rows, target, kind, via]
+    (lists naming the source by position cost the read less to build and send) — as (source, target,
+    kind, via)."""
+    read = [item["component"]["id"], *(r["id"] for r in item["impacted"])]
+    return [(read[i], target, kind, via) for i, target, kind, via in item["edges"]]
+
+
 def decode_set_context(row: dict) -> dict:
     """The set context as values: each touched component's, impacted row's and sibling's config and
-    runtime decoded. The impacted rows are decoded in place — they are the read's own (or the rule
-    fixture's, made for this call), and a 10,000-row impact is not copied for it."""
+    runtime decoded, its edges as (source, target, kind, via). The impacted rows come in no useful order
+    (nothing downstream depends on it: the analysis walks its own impact from the edges, and sorts) and
+    are decoded in place — they are the read's own (or the rule fixture's, made for this call), and a
+    10,000-row impact is not copied for it."""
     touched = [
         {
             **item,
             "component": _decoded(item["component"]),
             "impacted": [_decoded_in_place(r) for r in item["impacted"]],
+            "edges": _edge_tuples(item),
             "sibling_groups": _decoded_groups(item.get("sibling_groups")),
         }
         for item in row["touched"]

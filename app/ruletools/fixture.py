@@ -174,9 +174,12 @@ class FixtureGraph:
             ctx = self._stored_context(cid, [])
             if ctx is None:
                 continue
+            read = {c: i for i, c in enumerate([cid, *(r["id"] for r in ctx["impacted"])])}
             touched.append(
                 {
                     **ctx,
+                    # as the read sends them: [the source's position in [component] + impacted, target, kind, via]
+                    "edges": [[read[e["source"]], e["target"], e["kind"], e["via"]] for e in ctx["edges"]],
                     "referrers": [
                         {"source": e["source"], "kind": e["kind"], "via": e["via"]}
                         for e in self._in.get(cid, ())

@@ -84,7 +84,7 @@ def test_a_plan_puts_a_cycle_in_its_own_wave_after_the_ordered_ones():
                 {
                     "component": node("vpc/v"),
                     "impacted": [node(i) for i in ids],
-                    "edges": [{"source": s, "target": t, "kind": k, "via": None} for s, t, k in edges],
+                    "edges": [(s, t, k, None) for s, t, k in edges],  # as decoded from the read
                     "referrers": [],
                 }
             ],
