@@ -151,9 +151,7 @@ def create_app(
     # Nothing here depends on Neo4j answering: a worker boots while it is away (or too busy to answer);
     # the schema is applied by the first request that needs the database (app/reliability/availability.py),
     # and retried until it works. The one write at start, the notifications file, is tolerant (sync_file).
-    repo.tx_timeout, repo.write_retry_budget = settings.neo4j_tx_timeout, settings.write_retry_budget
-    repo.bulk_tx_timeout = settings.neo4j_bulk_tx_timeout
-    repo.connect_retry_budget = settings.neo4j_retry_time
+    repo.bounded_by(settings)
     registry.load(settings.types_dir)  # a broken type file stops the service from starting
     if policy is None:
         policy = PolicyEngine(settings.rules_dir)

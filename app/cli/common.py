@@ -31,9 +31,7 @@ def open_repo(settings: Settings, *, beside_server: bool = True):
     if beside_server:
         settings = beside.adopt(settings)
     target = select_target(settings, local=_started_local)
-    repo = GraphRepository(open_driver(target), target.database)
-    repo.bulk_tx_timeout = settings.neo4j_bulk_tx_timeout  # `karma seed` / `karma import` of a large tree
-    return target, repo
+    return target, GraphRepository(open_driver(target), target.database).bounded_by(settings)
 
 
 @contextmanager

@@ -175,7 +175,7 @@ class GraphTx(TransitionTxQueries):
 
 
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
-    # bounded waits (seconds; the app factory sets them from the settings, README "Reliability")
+    # bounded waits (seconds; set from the settings by bounded_by, README "Reliability")
     tx_timeout: float = 10.0
     # a bulk load (seed or import into an empty graph) is ONE transaction by design — a failed import
     # loads nothing — so it gets its own bound: 100,000 configs outlast the server's 15 s default
@@ -186,6 +186,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
+
+    def bounded_by(self, settings) -> GraphRepository:
+        """Its waits from the settings (KARMA_NEO4J_TX_TIMEOUT, _BULK_TX_TIMEOUT, _RETRY_TIME,
+        KARMA_WRITE_RETRY_BUDGET): the service and every CLI command that opens Neo4j alike."""
+        self.tx_timeout, self.write_retry_budget = settings.neo4j_tx_timeout, settings.write_retry_budget
+        self.bulk_tx_timeout = settings.neo4j_bulk_tx_timeout
+        self.connect_retry_budget = settings.neo4j_retry_time
+        return self
 
     # -- plumbing -----------------------------------------------------------------------------
     def _session(self, **kw):

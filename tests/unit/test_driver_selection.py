@@ -58,3 +58,25 @@ def test_testcontainers_can_be_switched_off():
         Settings(use_testcontainers=False), docker_probe=docker, start_container=container, local=local
     )
     assert target.source == "local" and seen == ["local"]
+
+
+def test_the_cli_and_the_service_bound_the_repository_alike(monkeypatch):
+    """Every wait of the repository comes from the settings, for a CLI command as for the service (the
+    CLI used to set only the bulk bound, so KARMA_NEO4J_TX_TIMEOUT did not reach `karma` commands)."""
+    from app.cli.common import open_repo
+
+    for name, value in {"NEO4J_URI": "bolt://127.0.0.1:9", "KARMA_NEO4J_TX_TIMEOUT": "3.5",
+                        "KARMA_NEO4J_BULK_TX_TIMEOUT": "77", "KARMA_NEO4J_RETRY_TIME": "0.25",
+                        "KARMA_WRITE_RETRY_BUDGET": "2.5"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    target, repo = open_repo(Settings.from_env(), beside_server=False)
+    try:
+        assert target.source == "env"
+        assert (repo.tx_timeout, repo.bulk_tx_timeout, repo.connect_retry_budget, repo.write_retry_budget) == (
+            3.5,
+            77.0,
+            0.25,
+            2.5,
+        )
+    finally:
+        repo.driver.close()
