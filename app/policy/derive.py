@@ -21,10 +21,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import compress
+from operator import methodcaller
 from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code
-from app.policy.facts import frozen
+from app.policy.facts import Numbers, Reader
 from app.policy.fields import build
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, leaves
 from app.policy.template import lookup
@@ -40,7 +42,7 @@ class Derivations:
     counts: dict = field(default_factory=dict)  # key -> (row section, filter tree)
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
-    by_type: dict = field(default_factory=dict)  # (row section, type or None) -> [count keys]
+    readers: dict = field(default_factory=dict)  # count key -> Reader of what its filter reads of a row
 
     @classmethod
     def of(cls, rules) -> Derivations:
@@ -50,7 +52,7 @@ class Derivations:
             out.counts.update(rule.counts)
             out.overlaps.update(rule.overlaps)
         for key, (domain, tree) in sorted(out.counts.items()):
-            out.by_type.setdefault((domain, _required_type(tree)), []).append(key)
+            out.readers[key] = Reader([path for section, path in _reads(tree) if section == domain])
         return out
 
     def __bool__(self) -> bool:
@@ -79,15 +81,6 @@ def aware(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(timezone.utc)
     return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
-
-
-def _required_type(tree) -> str | None:
-    """The type a count filter requires (``type: lambda`` at its top), so rows of other types skip it."""
-    items = tree.items if isinstance(tree, All) else (tree,)
-    for item in items:
-        if isinstance(item, Cmp) and item.field.path == ("type",) and item.op == "eq" and isinstance(item.value, str):
-            return item.value
-    return None
 
 
 # ------------------------------------------------------------------------------------------------ holds
@@ -187,6 +180,24 @@ def _reads(node) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 # ------------------------------------------------------------------------------------------------ facts
+def _matches(derivations: Derivations, rows: dict[str, list], base: dict) -> dict[str, list]:
+    """For each count, the ids of the rows its filter holds for (in row order).
+
+    Cost follows the impact: a filter is a function of the fields it reads — of the row, and of ``base``,
+    the same for every row — so it is judged once per distinct content of what it reads of the rows
+    (their :class:`~app.policy.facts.Reader` keys, computed for all rows at once), not once per row.
+    """
+    ids = {domain: list(map(methodcaller("get", "id"), domain_rows)) for domain, domain_rows in rows.items()}
+    matched: dict[str, list] = {}
+    numbers = Numbers()
+    for key, (domain, tree) in derivations.counts.items():
+        keys = derivations.readers[key].keys(rows[domain], numbers)
+        alike = dict(zip(keys, rows[domain], strict=True))  # key → a row with it (they all judge alike)
+        verdicts = {k: holds(tree, {**base, domain: row}) for k, row in alike.items()}
+        matched[key] = list(compress(ids[domain], map(verdicts.__getitem__, keys)))
+    return matched
+
+
 def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> list[dict]:
     """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed)."""
     if not derivations or not facts:
@@ -198,22 +209,8 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
         "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
         "siblings": list(first.get("siblings") or []),
     }
-    matched: dict[str, list] = {key: [] for key in derivations.counts}
     base = {"change": first.get("change"), "component": first.get("component")}
-    reads = {key: _reads(tree) for key, (_domain, tree) in derivations.counts.items()}
-    known: dict[tuple, bool] = {}  # (count, what its filter reads) → whether it holds
-    for domain, domain_rows in rows.items():
-        for row in domain_rows:  # cost follows the impact: each row meets the filters of its type only
-            keys = derivations.by_type.get((domain, row.get("type")), []) + derivations.by_type.get((domain, None), [])
-            fact = {**base, domain: row}
-            for key in keys:
-                # a filter is a function of the fields it reads: rows alike in those are judged once
-                seen = (key, frozen([lookup(fact, section, path) for section, path in reads[key]]))
-                hit = known.get(seen)
-                if hit is None:
-                    hit = known[seen] = holds(derivations.counts[key][1], fact)
-                if hit:
-                    matched[key].append(row.get("id"))
+    matched = _matches(derivations, rows, base)
     counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
     out = []
     for fact in facts:
