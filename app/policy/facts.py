@@ -373,14 +373,18 @@ def flatten_distinct(facts: list[dict], shards: list) -> tuple[list[dict], dict[
     properties built once per distinct key, from the first fact with it (so an error names the value a
     fact-by-fact walk would).
     """
-    for row, fact in enumerate(facts):
-        if not isinstance(fact, dict):
-            raise TypeError(f"fact {row} is a {type(fact).__name__}, expected a dict")
+    if set(map(type, facts)) - _DICT:
+        for row, fact in enumerate(facts):
+            if not isinstance(fact, dict):
+                raise TypeError(f"fact {row} is a {type(fact).__name__}, expected a dict")
     programs = [(shard, _program(shard)) for shard in shards]
     kinds, contents = _contents(facts, programs)
     distinct = []
     for shard, program in programs:
-        rows = [row for row, kind in enumerate(kinds) if kind in shard.kinds]
+        if shard.kinds.issuperset(kinds):
+            rows = list(range(len(kinds)))
+        else:
+            rows = [row for row, kind in enumerate(kinds) if kind in shard.kinds]
         mine = contents[shard.index] if len(rows) == len(kinds) else [contents[shard.index][row] for row in rows]
         for row, content, ids in _groups(mine, rows, shard.index):
             distinct.append((row, shard.index, shard, program, content, ids))
