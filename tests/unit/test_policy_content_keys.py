@@ -66,6 +66,9 @@ def test_objects_that_are_not_plain_dicts_read_as_nulls_or_through_their_get():
     assert len(set(keys)) == 1  # every one reads (null, null)
     shared = {"runtime": {"v": [1.5]}, "type": "t"}
     assert len(set(reader.keys([shared] * (_CHUNK + 3) + [copy.deepcopy(shared)], Numbers()))) == 1
+    other = {"runtime": {"v": [2.5]}, "type": "t"}
+    keys = reader.keys([shared, other, shared], Numbers())  # an object shared by some rows only
+    assert keys[0] == keys[2] != keys[1]
 
 
 def _engine(tmp_path):
