@@ -43,6 +43,7 @@ class Derivations:
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
     readers: dict = field(default_factory=dict)  # count key -> Reader of what its filter reads of a row
+    overlap_readers: dict = field(default_factory=dict)  # derived key -> {section: Reader of what it reads}
 
     @classmethod
     def of(cls, rules) -> Derivations:
@@ -53,6 +54,11 @@ class Derivations:
             out.overlaps.update(rule.overlaps)
         for key, (domain, tree) in sorted(out.counts.items()):
             out.readers[key] = Reader([path for section, path in _reads(tree) if section == domain])
+        for key, cmp in out.overlaps.items():
+            paths: dict[str, list] = {}
+            for section, path in _reads(cmp):
+                paths.setdefault(section, []).append(path)
+            out.overlap_readers[key] = {section: Reader(read) for section, read in sorted(paths.items())}
         return out
 
     def __bool__(self) -> bool:
@@ -198,6 +204,20 @@ def _matches(derivations: Derivations, rows: dict[str, list], base: dict) -> dic
     return matched
 
 
+def _overlaps(derivations: Derivations, facts: list[dict]) -> list[dict]:
+    """Per fact, whether each ``overlaps`` condition holds: judged once per distinct content of the
+    fields it reads (the change's, shared by every fact, and the row's), not once per fact."""
+    numbers = Numbers()
+    flags = []
+    for key, cmp in derivations.overlaps.items():
+        readers = derivations.overlap_readers[key].items()
+        keys = list(zip(*(r.keys(list(map(methodcaller("get", s), facts)), numbers) for s, r in readers), strict=True))
+        verdicts = {k: holds(cmp, fact) for k, fact in dict(zip(keys, facts, strict=True)).items()}
+        flags.append(list(map(verdicts.__getitem__, keys)))
+    names = list(derivations.overlaps)
+    return [dict(zip(names, row, strict=True)) for row in zip(*flags, strict=True)]
+
+
 def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> list[dict]:
     """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed)."""
     if not derivations or not facts:
@@ -212,8 +232,9 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     base = {"change": first.get("change"), "component": first.get("component")}
     matched = _matches(derivations, rows, base)
     counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
-    out = []
-    for fact in facts:
-        derived = {key: holds(cmp, fact) for key, cmp in derivations.overlaps.items()}
-        out.append({**fact, "time": times, "count": counts, "derived": derived})
-    return out
+    if not derivations.overlaps:
+        return [{**fact, "time": times, "count": counts, "derived": {}} for fact in facts]
+    flags = _overlaps(derivations, facts)
+    return [
+        {**fact, "time": times, "count": counts, "derived": derived} for fact, derived in zip(facts, flags, strict=True)
+    ]

@@ -134,3 +134,19 @@ def test_count_filters_judge_each_row_as_it_reads(tmp_path):
     assert expected and len(expected) < len(values)  # 1 and 1.0 hold, True does not
     [first, *_rest] = derive.apply(derivations, fact_list, None)
     assert first["count"][key] == {"n": len(expected), "ids": expected}
+
+
+def test_overlaps_are_judged_for_each_fact_as_it_reads(tmp_path):
+    engine = engine_for(
+        tmp_path,
+        rule_yaml("impacted: {runtime.v: {overlaps: {field: change.new.cidr_block}}}", rule_id="o")
+        + rule_yaml("change: {new.cidr_block: {overlaps: 10.0.0.0/8}}", rule_id="c")[len("rules:\n") :],
+    )
+    derivations = engine._active.derivations
+    blocks = ["10.42.9.0/24", "10.42.0.0/16", "192.168.0.0/24", ["10.42.9.8/29", "x"], ["172.16.0.0/12"], "::/0"]
+    values = [[*blocks, *VARIANTS][i % (len(blocks) + len(VARIANTS))] for i in range(2 * _CHUNK + 7)]
+    fact_list = facts(rows=[_row(i, value) for i, value in enumerate(values)])
+    got = [fact["derived"] for fact in derive.apply(derivations, fact_list, None)]
+    expected = [{key: derive.holds(cmp, fact) for key, cmp in derivations.overlaps.items()} for fact in fact_list]
+    assert got == expected
+    assert {flag for row in got for flag in row.values()} == {True, False}
