@@ -221,6 +221,7 @@ class Numbers(dict):
     def __init__(self) -> None:
         super().__init__()
         self._fresh = count()
+        self.shared: dict = {}  # (reader, id(object)) → (object, number): an object whole chunks share
 
     def of(self, keys) -> list[int]:
         """The number of each key: a key seen before keeps its number, a new one takes a fresh one."""
@@ -258,8 +259,12 @@ class Reader:
         keys: list[int] = []
         for start in range(0, len(roots), _CHUNK):
             chunk = roots[start : start + _CHUNK]
-            if all(map(is_, chunk, repeat(chunk[0]))):
-                keys += numbers.of(self._keys(chunk[:1])) * len(chunk)
+            first = chunk[0]
+            if all(map(is_, chunk, repeat(first))):  # the change, the derived sections: read once per call
+                seen = numbers.shared.get((self, id(first)))
+                if seen is None or seen[0] is not first:
+                    seen = numbers.shared[self, id(first)] = (first, numbers.of(self._keys([first]))[0])
+                keys += [seen[1]] * len(chunk)
             else:
                 keys += numbers.of(self._keys(chunk))
         return keys
