@@ -193,14 +193,14 @@ def _matches(derivations: Derivations, rows: dict[str, list], base: dict) -> dic
     the same for every row — so it is judged once per distinct content of what it reads of the rows
     (their :class:`~app.policy.facts.Reader` keys, computed for all rows at once), not once per row.
     """
-    ids = {domain: list(map(methodcaller("get", "id"), domain_rows)) for domain, domain_rows in rows.items()}
     matched: dict[str, list] = {}
     numbers = Numbers()
     for key, (domain, tree) in derivations.counts.items():
         keys = derivations.readers[key].keys(rows[domain], numbers)
         alike = dict(zip(keys, rows[domain], strict=True))  # key → a row with it (they all judge alike)
         verdicts = {k: holds(tree, {**base, domain: row}) for k, row in alike.items()}
-        matched[key] = list(compress(ids[domain], map(verdicts.__getitem__, keys)))
+        hits = compress(rows[domain], map(verdicts.__getitem__, keys))
+        matched[key] = list(map(methodcaller("get", "id"), hits))
     return matched
 
 
