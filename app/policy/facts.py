@@ -13,7 +13,7 @@ import re
 import secrets
 from collections import Counter
 from itertools import chain, count, repeat
-from operator import is_, itemgetter, methodcaller
+from operator import is_
 from typing import NamedTuple
 
 from app.policy.compiler import (
@@ -233,11 +233,11 @@ class Reader:
     objects at once, equal exactly when the values at the paths are (their JSON texts).
 
     A 10,000-row impact has 10,000 impacted objects. They are read a chunk at a time, a column (one
-    path) at a time, with C-level ``map``/``itemgetter`` calls, and keyed by :func:`_tokens`: not path by
+    path) at a time, with C-level ``map(dict.get, ...)`` calls, and keyed by :func:`_tokens`: not path by
     path in a Python loop per row, and without walking all 10,000 again for each path (cache misses,
-    not Python, were then most of the time). An object a whole chunk shares (the change, the component,
-    the derived sections) is read once. A missing key, a null and a non-object on the way all read as
-    null, as :func:`_read` does.
+    not Python, were then most of the time). An object whole chunks share (the change, the component,
+    the derived sections) is read once per evaluation. A missing key, a null and a non-object on the way
+    all read as null, as :func:`_read` does, and a dict subclass is read through its own ``get``.
     """
 
     def __init__(self, paths) -> None:
@@ -251,7 +251,6 @@ class Reader:
             for head, rests in nested.items()
         )
         self.firsts = self.heads + tuple(head for head, _keys, _deep in self.groups)
-        self._get_firsts = itemgetter(*self.firsts) if len(self.firsts) > 1 else None
 
     def keys(self, roots: list, numbers: Numbers) -> list[int]:
         """The content key of each object (in order), as its number in ``numbers``: equal exactly when
@@ -281,7 +280,7 @@ class Reader:
 
     def _columns(self, objects: list[dict]) -> list:
         """The values at every path of plain dicts, one column per path (one-key paths, then the groups)."""
-        firsts = _columns(objects, self.firsts, self._get_firsts)
+        firsts = [list(map(dict.get, objects, repeat(key))) for key in self.firsts]
         columns = firsts[: len(self.heads)]
         for (_head, keys, deep), subs in zip(self.groups, firsts[len(self.heads) :], strict=True):
             if set(map(type, subs)) == _DICT:
@@ -290,17 +289,6 @@ class Reader:
                 columns += [[_walk(sub, (key,)) for sub in subs] for key in keys]
             columns += [[_walk(sub, path) for sub in subs] for path in deep]
         return columns
-
-
-def _columns(objects: list[dict], keys: tuple, getter) -> list:
-    """``[dict.get(o, key) for o in objects]`` for each key: one pass with ``getter`` (an itemgetter of
-    ``keys``) when every object has them all, as the fact builder's sections do (app.policy.fields)."""
-    if getter is not None:
-        try:
-            return list(zip(*map(getter, objects), strict=True))
-        except KeyError:
-            pass
-    return [list(map(dict.get, objects, repeat(key))) for key in keys]
 
 
 _DICT = {dict}
@@ -324,24 +312,26 @@ def _part(parts: dict, shard, section: _Section, key, root) -> dict:
     return part
 
 
-def _sections(facts: list[dict], names: tuple, getter) -> dict[str, list]:
-    """Each fact's section objects (None when it has none), one list per section name; ``getter``: an
-    itemgetter of the names when every fact is a plain dict (None: read with the facts' own get)."""
-    if getter is not None:
-        return dict(zip(names, _columns(facts, names, getter), strict=True))
-    return {name: list(map(methodcaller("get", name), facts)) for name in names}
+def _sections(facts: list[dict], names: tuple, plain: bool) -> dict[str, list]:
+    """Each fact's section objects (None when it has none), one list per section name; read with
+    ``dict.get`` when every fact is a plain dict, else with the facts' own ``get``."""
+    read = dict.get if plain else _get
+    return {name: list(map(read, facts, repeat(name))) for name in names}
+
+
+def _get(fact: dict, name: str):
+    return fact.get(name)
 
 
 def _contents(facts: list[dict], programs: list) -> tuple[list[str], dict[int, list]]:
     """Each fact's kind, and per shard each fact's content: (kind, the key of each section it reads)."""
     names = ("impacted", *sorted({s.name for _shard, program in programs for s in program} - {"impacted"}))
     plain = set(map(type, facts)) == _DICT  # dict subclasses are read with their own get, as they were
-    getter = itemgetter(*names) if plain and len(names) > 1 else None
     numbers = Numbers()
     kinds: list[str] = []
     contents: dict[int, list] = {shard.index: [] for shard, _program in programs}
     for start in range(0, len(facts), _CHUNK):
-        sections = _sections(facts[start : start + _CHUNK], names, getter)
+        sections = _sections(facts[start : start + _CHUNK], names, plain)
         chunk_kinds = ["c" if impacted is None else "i" for impacted in sections["impacted"]]
         kinds += chunk_kinds
         for shard, program in programs:
