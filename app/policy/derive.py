@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache, partial
-from itertools import compress
+from itertools import compress, repeat
 from operator import is_not, methodcaller
 from zoneinfo import ZoneInfo
 
@@ -232,8 +232,8 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     base = {"change": first.get("change"), "component": first.get("component")}
     matched = _matches(derivations, rows, base)
     counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
-    if not derivations.overlaps:
-        return [{**fact, "time": times, "count": counts, "derived": {}} for fact in facts]
+    if not derivations.overlaps:  # the sections every fact shares, as it shares time and count (read only)
+        return list(map(dict.__or__, facts, repeat({"time": times, "count": counts, "derived": {}})))
     flags = _overlaps(derivations, facts)
     return [
         {**fact, "time": times, "count": counts, "derived": derived} for fact, derived in zip(facts, flags, strict=True)
