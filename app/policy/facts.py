@@ -323,35 +323,37 @@ def _get(fact: dict, name: str):
     return fact.get(name)
 
 
-def _contents(facts: list[dict], programs: list) -> tuple[list[str], dict[int, list]]:
-    """Each fact's kind, and per shard each fact's content: (kind, the key of each section it reads)."""
+def _contents(facts: list[dict], programs: list) -> tuple[list[str], dict[int, tuple[Numbers, list[int]]]]:
+    """Each fact's kind, and per shard each fact's content — (kind, the key of each section it reads) —
+    numbered: the contents in order of first appearance, and each fact's content number."""
     names = ("impacted", *sorted({s.name for _shard, program in programs for s in program} - {"impacted"}))
     plain = set(map(type, facts)) == _DICT  # dict subclasses are read with their own get, as they were
-    numbers = Numbers()
+    keys_numbers = Numbers()
     kinds: list[str] = []
-    contents: dict[int, list] = {shard.index: [] for shard, _program in programs}
+    contents = {shard.index: (Numbers(), []) for shard, _program in programs}
     for start in range(0, len(facts), _CHUNK):
         sections = _sections(facts[start : start + _CHUNK], names, plain)
         chunk_kinds = ["c" if impacted is None else "i" for impacted in sections["impacted"]]
         kinds += chunk_kinds
         for shard, program in programs:
-            keys = [section.reader.keys(sections[section.name], numbers) for section in program]
-            contents[shard.index] += zip(chunk_kinds, *keys, strict=True)
+            keys = [section.reader.keys(sections[section.name], keys_numbers) for section in program]
+            numbers, numbered = contents[shard.index]
+            numbered += numbers.of(zip(chunk_kinds, *keys, strict=True))
     return kinds, contents
 
 
-def _groups(contents: list, rows: list[int], shard_index: int) -> list[tuple[int, tuple, list[str]]]:
-    """The distinct contents of one shard's facts: (first row, content, ids of the facts with it, in
-    row order). Grouped by C-level dict and sort calls: a 10,000-row impact has 10,000 ids to place."""
-    numbers = Numbers()
-    group = numbers.of(contents)  # numbered in order of first appearance
-    order = sorted(range(len(rows)), key=group.__getitem__)  # stable: each group's facts in row order
-    sizes = Counter(group)
+def _groups(numbers: Numbers, numbered: list[int], rows: list[int], shard_index: int) -> list[tuple]:
+    """The distinct contents of one shard's facts (``rows``; ``numbered``: their content numbers), in
+    order of first appearance: (first row, content, ids of the facts with it, in row order). Grouped by
+    C-level sort and count calls: a 10,000-row impact has 10,000 ids to place."""
+    order = sorted(range(len(rows)), key=numbered.__getitem__)  # stable: a content's facts in row order
+    sizes = Counter(numbered)
     ids = [f"{row}.{shard_index}" for row in rows]
     out, start = [], 0
-    for content, number in numbers.items():
+    for content, number in numbers.items():  # a content of another kind than the shard's has no rows
         members = order[start : start + sizes[number]]
-        out.append((rows[members[0]], content, list(map(ids.__getitem__, members))))
+        if members:
+            out.append((rows[members[0]], content, list(map(ids.__getitem__, members))))
         start += len(members)
     return out
 
@@ -376,12 +378,13 @@ def flatten_distinct(facts: list[dict], shards: list) -> tuple[list[dict], dict[
     kinds, contents = _contents(facts, programs)
     distinct = []
     for shard, program in programs:
+        numbers, numbered = contents[shard.index]
         if shard.kinds.issuperset(kinds):
             rows = list(range(len(kinds)))
         else:
             rows = [row for row, kind in enumerate(kinds) if kind in shard.kinds]
-        mine = contents[shard.index] if len(rows) == len(kinds) else [contents[shard.index][row] for row in rows]
-        for row, content, ids in _groups(mine, rows, shard.index):
+            numbered = [numbered[row] for row in rows]
+        for row, content, ids in _groups(numbers, numbered, rows, shard.index):
             distinct.append((row, shard.index, shard, program, content, ids))
     parts: dict = {}
     asserted: list[dict] = []
