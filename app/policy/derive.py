@@ -219,7 +219,8 @@ def _overlaps(derivations: Derivations, facts: list[dict]) -> list[dict]:
 
 
 def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> list[dict]:
-    """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed)."""
+    """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed; the
+    added sections are shared by the facts, so they are read, never changed)."""
     if not derivations or not facts:
         return facts
     now = aware(now)

@@ -167,7 +167,8 @@ def content_key(value) -> bytes | str:
     are — except for objects, whose marshal follows key order where JSON text (sorted keys) does not. A
     value holding an object (a ``{`` byte; a string or a length can give a false alarm, which only costs
     time) or one marshal cannot write (a date, a str subclass: not JSON) is keyed by its JSON text; the
-    two kinds of key (bytes, str) never compare equal."""
+    two kinds of key (bytes, str) never compare equal. (A Python tuple, which JSON writes as the equal
+    list, is keyed apart from it: one more engine fact of the same content, never another verdict.)"""
     try:
         data = marshal.dumps(value, 0)
     except ValueError:
