@@ -43,6 +43,7 @@ class Derivations:
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
     readers: dict = field(default_factory=dict)  # count key -> Reader of what its filter reads of a row
+    required: dict = field(default_factory=dict)  # count key -> the row type its filter requires, or None
     overlap_readers: dict = field(default_factory=dict)  # derived key -> {section: Reader of what it reads}
 
     @classmethod
@@ -54,6 +55,7 @@ class Derivations:
             out.overlaps.update(rule.overlaps)
         for key, (domain, tree) in sorted(out.counts.items()):
             out.readers[key] = Reader([path for section, path in _reads(tree) if section == domain])
+            out.required[key] = _required_type(tree)
         for key, cmp in out.overlaps.items():
             paths: dict[str, list] = {}
             for section, path in _reads(cmp):
@@ -87,6 +89,15 @@ def aware(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(timezone.utc)
     return now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+
+
+def _required_type(tree) -> str | None:
+    """The type a count filter requires (``type: lambda`` at its top), so rows of other types skip it."""
+    items = tree.items if isinstance(tree, All) else (tree,)
+    for item in items:
+        if isinstance(item, Cmp) and item.field.path == ("type",) and item.op == "eq" and isinstance(item.value, str):
+            return item.value
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ holds
@@ -186,20 +197,39 @@ def _reads(node) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 # ------------------------------------------------------------------------------------------------ facts
+def _of_types(rows: list[dict], types: set) -> dict:
+    """The rows of each of ``types``, in row order: a count whose filter requires a type reads only its
+    rows (a rule set with a count per type would otherwise read every row once per count)."""
+    out: dict = {kind: [] for kind in types}
+    for row in rows:
+        found = out.get(row.get("type"))
+        if found is not None:
+            found.append(row)
+    return out
+
+
 def _matches(derivations: Derivations, rows: dict[str, list], base: dict) -> dict[str, list]:
     """For each count, the ids of the rows its filter holds for (in row order).
 
-    Cost follows the impact: a filter is a function of the fields it reads — of the row, and of ``base``,
-    the same for every row — so it is judged once per distinct content of what it reads of the rows
-    (their :class:`~app.policy.facts.Reader` keys, computed for all rows at once), not once per row.
+    Cost follows the impact: a count reads the rows of the type its filter requires (all rows if none),
+    and a filter is a function of the fields it reads — of the row, and of ``base``, the same for every
+    row — so it is judged once per distinct content of what it reads of the rows (their
+    :class:`~app.policy.facts.Reader` keys, computed for many rows at once), not once per row.
     """
+    wanted: dict[str, set] = {}
+    for key, (domain, _tree) in derivations.counts.items():
+        if derivations.required[key] is not None:
+            wanted.setdefault(domain, set()).add(derivations.required[key])
+    typed = {domain: _of_types(rows[domain], types) for domain, types in wanted.items()}
     matched: dict[str, list] = {}
     numbers = Numbers()
     for key, (domain, tree) in derivations.counts.items():
-        keys = derivations.readers[key].keys(rows[domain], numbers)
-        alike = dict(zip(keys, rows[domain], strict=True))  # key → a row with it (they all judge alike)
+        required = derivations.required[key]
+        candidates = rows[domain] if required is None else typed[domain][required]
+        keys = derivations.readers[key].keys(candidates, numbers)
+        alike = dict(zip(keys, candidates, strict=True))  # key → a row with it (they all judge alike)
         verdicts = {k: holds(tree, {**base, domain: row}) for k, row in alike.items()}
-        hits = compress(rows[domain], map(verdicts.__getitem__, keys))
+        hits = compress(candidates, map(verdicts.__getitem__, keys))
         matched[key] = list(map(methodcaller("get", "id"), hits))
     return matched
 

@@ -150,3 +150,18 @@ def test_overlaps_are_judged_for_each_fact_as_it_reads(tmp_path):
     expected = [{key: derive.holds(cmp, fact) for key, cmp in derivations.overlaps.items()} for fact in fact_list]
     assert got == expected
     assert {flag for row in got for flag in row.values()} == {True, False}
+
+
+def test_a_count_requiring_a_type_reads_the_rows_of_that_type_only(tmp_path, monkeypatch):
+    count = engine_for(tmp_path, rule_yaml("count: {impacted: {type: ec2-instance, runtime.v: 1}, gte: 1}"))
+    derivations = count._active.derivations
+    read: list[list] = []
+    original = Reader.keys
+    monkeypatch.setattr(
+        Reader, "keys", lambda self, roots, numbers: read.append(roots) or original(self, roots, numbers)
+    )
+    rows = [_row(i, 1) for i in range(5)] + [impacted(f"ec2-instance/e{i}", runtime={"v": i % 2}) for i in range(6)]
+    [first, *_rest] = derive.apply(derivations, facts(rows=rows), None)
+    [(key, _count)] = derivations.counts.items()
+    assert first["count"][key]["ids"] == ["ec2-instance/e1", "ec2-instance/e3", "ec2-instance/e5"]
+    assert [[row["type"] for row in roots] for roots in read] == [["ec2-instance"] * 6]
