@@ -20,9 +20,9 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import compress, repeat
-from operator import is_not, methodcaller
+from operator import methodcaller
 from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code
@@ -257,7 +257,7 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
     times = {zone: time_facts(now, zone) for zone in sorted(derivations.zones)}
     first = facts[0]
     rows = {
-        "impacted": list(filter(partial(is_not, None), map(methodcaller("get", "impacted"), facts))),
+        "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
         "siblings": list(first.get("siblings") or []),
     }
     base = {"change": first.get("change"), "component": first.get("component")}
