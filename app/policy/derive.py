@@ -21,10 +21,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import methodcaller
 from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code
-from app.policy.facts import frozen
+from app.policy.facts import Numbers, Reader
 from app.policy.fields import build
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, leaves
 from app.policy.template import lookup
@@ -40,7 +42,9 @@ class Derivations:
     counts: dict = field(default_factory=dict)  # key -> (row section, filter tree)
     overlaps: dict = field(default_factory=dict)  # key -> Cmp
 
-    by_type: dict = field(default_factory=dict)  # (row section, type or None) -> [count keys]
+    readers: dict = field(default_factory=dict)  # count key -> Reader of what its filter reads of a row
+    required: dict = field(default_factory=dict)  # count key -> the row type its filter requires, or None
+    overlap_readers: dict = field(default_factory=dict)  # derived key -> {section: Reader of what it reads}
 
     @classmethod
     def of(cls, rules) -> Derivations:
@@ -50,7 +54,13 @@ class Derivations:
             out.counts.update(rule.counts)
             out.overlaps.update(rule.overlaps)
         for key, (domain, tree) in sorted(out.counts.items()):
-            out.by_type.setdefault((domain, _required_type(tree)), []).append(key)
+            out.readers[key] = Reader([path for section, path in _reads(tree) if section == domain])
+            out.required[key] = _required_type(tree)
+        for key, cmp in out.overlaps.items():
+            paths: dict[str, list] = {}
+            for section, path in _reads(cmp):
+                paths.setdefault(section, []).append(path)
+            out.overlap_readers[key] = {section: Reader(read) for section, read in sorted(paths.items())}
         return out
 
     def __bool__(self) -> bool:
@@ -187,8 +197,60 @@ def _reads(node) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 # ------------------------------------------------------------------------------------------------ facts
+def _of_types(rows: list[dict], types: set) -> dict:
+    """The rows of each of ``types``, in row order: a count whose filter requires a type reads only its
+    rows (a rule set with a count per type would otherwise read every row once per count)."""
+    out: dict = {kind: [] for kind in types}
+    for row in rows:
+        found = out.get(row.get("type"))
+        if found is not None:
+            found.append(row)
+    return out
+
+
+def _matches(derivations: Derivations, rows: dict[str, list], base: dict) -> dict[str, list]:
+    """For each count, the ids of the rows its filter holds for (in row order).
+
+    Cost follows the impact: a count reads the rows of the type its filter requires (all rows if none),
+    and a filter is a function of the fields it reads — of the row, and of ``base``, the same for every
+    row — so it is judged once per distinct content of what it reads of the rows (their
+    :class:`~app.policy.facts.Reader` keys, computed for many rows at once), not once per row.
+    """
+    wanted: dict[str, set] = {}
+    for key, (domain, _tree) in derivations.counts.items():
+        if derivations.required[key] is not None:
+            wanted.setdefault(domain, set()).add(derivations.required[key])
+    typed = {domain: _of_types(rows[domain], types) for domain, types in wanted.items()}
+    matched: dict[str, list] = {}
+    numbers = Numbers()
+    for key, (domain, tree) in derivations.counts.items():
+        required = derivations.required[key]
+        candidates = rows[domain] if required is None else typed[domain][required]
+        keys = derivations.readers[key].keys(candidates, numbers)
+        alike = dict(zip(keys, candidates, strict=True))  # key → a row with it (they all judge alike)
+        verdicts = {k: holds(tree, {**base, domain: row}) for k, row in alike.items()}
+        hits = compress(candidates, map(verdicts.__getitem__, keys))
+        matched[key] = list(map(methodcaller("get", "id"), hits))
+    return matched
+
+
+def _overlaps(derivations: Derivations, facts: list[dict]) -> list[dict]:
+    """Per fact, whether each ``overlaps`` condition holds: judged once per distinct content of the
+    fields it reads (the change's, shared by every fact, and the row's), not once per fact."""
+    numbers = Numbers()
+    flags = []
+    for key, cmp in derivations.overlaps.items():
+        readers = derivations.overlap_readers[key].items()
+        keys = list(zip(*(r.keys(list(map(methodcaller("get", s), facts)), numbers) for s, r in readers), strict=True))
+        verdicts = {k: holds(cmp, fact) for k, fact in dict(zip(keys, facts, strict=True)).items()}
+        flags.append(list(map(verdicts.__getitem__, keys)))
+    names = list(derivations.overlaps)
+    return [dict(zip(names, row, strict=True)) for row in zip(*flags, strict=True)]
+
+
 def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> list[dict]:
-    """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed)."""
+    """The facts with ``time``, ``count`` and ``derived`` added (new dicts; the input is not changed; the
+    added sections are shared by the facts, so they are read, never changed)."""
     if not derivations or not facts:
         return facts
     now = aware(now)
@@ -198,25 +260,12 @@ def apply(derivations: Derivations, facts: list[dict], now: datetime | None) -> 
         "impacted": [f["impacted"] for f in facts if f.get("impacted") is not None],
         "siblings": list(first.get("siblings") or []),
     }
-    matched: dict[str, list] = {key: [] for key in derivations.counts}
     base = {"change": first.get("change"), "component": first.get("component")}
-    reads = {key: _reads(tree) for key, (_domain, tree) in derivations.counts.items()}
-    known: dict[tuple, bool] = {}  # (count, what its filter reads) → whether it holds
-    for domain, domain_rows in rows.items():
-        for row in domain_rows:  # cost follows the impact: each row meets the filters of its type only
-            keys = derivations.by_type.get((domain, row.get("type")), []) + derivations.by_type.get((domain, None), [])
-            fact = {**base, domain: row}
-            for key in keys:
-                # a filter is a function of the fields it reads: rows alike in those are judged once
-                seen = (key, frozen([lookup(fact, section, path) for section, path in reads[key]]))
-                hit = known.get(seen)
-                if hit is None:
-                    hit = known[seen] = holds(derivations.counts[key][1], fact)
-                if hit:
-                    matched[key].append(row.get("id"))
+    matched = _matches(derivations, rows, base)
     counts = {key: build("count", {"n": len(ids), "ids": ids}) for key, ids in matched.items()}
-    out = []
-    for fact in facts:
-        derived = {key: holds(cmp, fact) for key, cmp in derivations.overlaps.items()}
-        out.append({**fact, "time": times, "count": counts, "derived": derived})
-    return out
+    if not derivations.overlaps:  # the sections every fact shares, as it shares time and count (read only)
+        return list(map(dict.__or__, facts, repeat({"time": times, "count": counts, "derived": {}})))
+    flags = _overlaps(derivations, facts)
+    return [
+        {**fact, "time": times, "count": counts, "derived": derived} for fact, derived in zip(facts, flags, strict=True)
+    ]
