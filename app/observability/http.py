@@ -62,9 +62,9 @@ class TimedJSONProvider(DefaultJSONProvider):
         """`obj` with each long list it holds more than once (near its top) written once: a single
         change's plan shows its one operation's impact both at the top level and in `operations[0]` —
         the same list, 10,000 rows and 8 MB at 10,000 affected. The bytes are the same."""
-        if not isinstance(obj, dict):
-            return obj
-        holders = [obj, *(d for v in obj.values() if isinstance(v, list) and len(v) < 256 for d in v)]
+        if not isinstance(obj, dict) or not any(isinstance(v, list) and len(v) >= _SHARED_MIN for v in obj.values()):
+            return obj  # nothing long at the top: a small answer is not walked
+        holders = [obj, *(d for v in obj.values() if isinstance(v, list) and len(v) <= _HOLDERS for d in v)]
         seen: dict[int, int] = {}
         for holder in holders:
             for value in holder.values() if isinstance(holder, dict) else ():
@@ -89,7 +89,7 @@ class TimedJSONProvider(DefaultJSONProvider):
 
         return {
             key: [once(d) if isinstance(d, dict) else d for d in value]
-            if isinstance(value, list) and len(value) < 256
+            if isinstance(value, list) and len(value) <= _HOLDERS
             else value
             for key, value in once(obj).items()
         }
@@ -100,6 +100,7 @@ class TimedJSONProvider(DefaultJSONProvider):
 # by orjson, so the standard library writes that answer
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _SHARED_MIN = 64  # a list shorter than this costs less to write twice than to look for
+_HOLDERS = 16  # the maps of a short top-level list (a single change's `operations`) are looked into too
 
 
 def _start() -> None:
