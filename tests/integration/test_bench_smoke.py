@@ -67,6 +67,11 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert len(nodes) >= SIZE
     ctx = naive.impact_context(generator.LOCAL.component, [], nodes, edges, naive.build(nodes, edges))
     assert len(ctx["impacted"]) == 43
+    # and its plan is Karma's own analysis of that context: the same impact as the service's plan
+    from app.changes.model import ChangeRequest
+
+    naive_plan = naive.plan(driver, ChangeRequest(**requests.plan(generator.LOCAL)), app.extensions["karma"].policy)
+    assert sorted(naive_plan["affected_components"]) == sorted(r["id"] for r in ctx["impacted"])
 
     small, big = tmp_path / "r5", tmp_path / "r20"
     bench_rules.write(small, 5)
