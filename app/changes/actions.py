@@ -28,7 +28,7 @@ def layer(nodes: list[str], pairs) -> tuple[list[list[str]], list[str]]:
         return [], []
     indegree = dict.fromkeys(nodes, 0)
     consumers: dict[str, list[str]] = {}
-    for provider, consumer in pairs if isinstance(pairs, (set, frozenset)) else set(pairs):
+    for provider, consumer in set(pairs):
         if provider != consumer and provider in indegree and consumer in indegree:
             consumers.setdefault(provider, []).append(consumer)  # each pair once: no repeats in a list
             indegree[consumer] += 1

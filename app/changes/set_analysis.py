@@ -530,9 +530,9 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
     gone_layers, gone_stuck = layer(deleted, pairs)
     # an update that only drops references is a removal: its consumers let go first
     removal = single and analysed[0].op.op == "update" and analysed[0].edges_remove and not analysed[0].edges_add
-    waves = [list(ids) for ids in (reversed(live_layers) if removal else live_layers)]
+    waves = list(reversed(live_layers)) if removal else list(live_layers)
     waves += [live_stuck] if live_stuck else []
-    waves += [list(ids) for ids in reversed(gone_layers)]
+    waves += reversed(gone_layers)
     waves += [gone_stuck] if gone_stuck else []
     stuck = {*live_stuck, *gone_stuck}
     out = []

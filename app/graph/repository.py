@@ -634,10 +634,6 @@ def decode_change_context(row: dict | None) -> dict | None:
     }
 
 
-def _decoded(node: dict) -> dict:
-    return {**node, "config": loads(node.get("config")), "runtime": loads(node.get("runtime"))}
-
-
 def _decoded_groups(groups: list[dict] | None) -> list[dict]:
     return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
 
@@ -647,12 +643,23 @@ def _decoded_in_place(row: dict) -> dict:
     return row
 
 
+def _decoded(node: dict) -> dict:
+    return _decoded_in_place(dict(node))
+
+
 def _edge_tuples(item: dict) -> list[tuple]:
     """The read's edges — [source's position in [the touched component] + its rows, target, kind, via]
     (lists naming the source by position cost the read less to build and send) — as (source, target,
     kind, via)."""
     read = [item["component"]["id"], *(r["id"] for r in item["impacted"])]
     return [(read[i], target, kind, via) for i, target, kind, via in item["edges"]]
+
+
+def read_edges(component_id: str, impacted: list[dict], edges: list[dict]) -> list[list]:
+    """Edges ({source, target, kind[, via]}) in the form cypher/change_set_context.cypher sends them, the
+    inverse of _edge_tuples: for a context made outside Neo4j (the rule fixture, the bench's naive peer)."""
+    read = {cid: i for i, cid in enumerate([component_id, *(r["id"] for r in impacted)])}
+    return [[read[e["source"]], e["target"], e["kind"], e.get("via")] for e in edges]
 
 
 def decode_set_context(row: dict) -> dict:

@@ -19,7 +19,7 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import decode_set_context
+from app.graph.repository import decode_set_context, read_edges
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -174,12 +174,10 @@ class FixtureGraph:
             ctx = self._stored_context(cid, [])
             if ctx is None:
                 continue
-            read = {c: i for i, c in enumerate([cid, *(r["id"] for r in ctx["impacted"])])}
             touched.append(
                 {
                     **ctx,
-                    # as the read sends them: [the source's position in [component] + impacted, target, kind, via]
-                    "edges": [[read[e["source"]], e["target"], e["kind"], e["via"]] for e in ctx["edges"]],
+                    "edges": read_edges(cid, ctx["impacted"], ctx["edges"]),
                     "referrers": [
                         {"source": e["source"], "kind": e["kind"], "via": e["via"]}
                         for e in self._in.get(cid, ())

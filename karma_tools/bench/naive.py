@@ -18,7 +18,7 @@ from app.changes.model import ChangeRequest
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import reference_ids
 from app.components import EDGE_KINDS
-from app.graph.repository import decode_set_context
+from app.graph.repository import decode_set_context, read_edges
 from karma_tools.bench.queries import query
 
 MAX_DEPTH = 25
@@ -104,9 +104,7 @@ def plan(driver: Driver, request: ChangeRequest, policy, database: str | None = 
     graph = build(nodes, edges)
     ctx = impact_context(request.component, reference_ids(change_set), nodes, edges, graph)
     touched = {"referrers": [], "outgoing": [], "explicit_edges": [], **ctx}
-    # as cypher/change_set_context.cypher sends them: [the source's position in [component] + rows, target, kind, via]
-    read = {cid: i for i, cid in enumerate([request.component, *(r["id"] for r in ctx["impacted"])])}
-    touched["edges"] = [[read[e["source"]], e["target"], e["kind"], None] for e in ctx["edges"]]
+    touched["edges"] = read_edges(request.component, ctx["impacted"], ctx["edges"])
     stored = {"touched": [touched], "refs": ctx.pop("refs"), "ref_values": [], "sibling_groups": []}
     touched.pop("refs", None)
     analysis = analyse_set(change_set, decode_set_context(stored), mode="full", policy=policy)  # as the repository does
