@@ -172,6 +172,8 @@ def analyse_set(
     for position, i in enumerate(order(change_set, state)):
         analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs, now))
     _check_no_dangling(change_set, state, analysed)
+    if policy is not None and mode == "full":
+        _decide(analysed, policy, now)
     analysis = SetAnalysis(change_set, analysed, mode=mode)
     analysis.actions = set_actions(analysed, state)
     if policy is not None and mode == "full":
@@ -478,15 +480,23 @@ def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[
 
 
 def _judge(change_set: ChangeSet, o: OperationAnalysis, siblings: list[dict], mode: str, policy, now) -> None:
-    """The rules on one operation: its facts (shown in the result) and its decisions."""
+    """What the rules will see of one operation, as the operations before it left the graph: its facts
+    (shown in the result; its decisions come with the others', _decide)."""
     o.siblings = siblings
     facts_ = operation_facts(change_set, o)
     o.facts = facts_[0]["change"]
     if policy is not None and mode == "full":
-        with metrics.phase("rules"):
-            o.decisions = [{**d.to_dict(), "operation": o.index} for d in policy.evaluate(facts_, now=now)]
-        metrics.decisions(o.decisions)  # karma_rule_decisions_total (plans included)
         o.rules_saw = facts_
+
+
+def _decide(analysed: list[OperationAnalysis], policy, now) -> None:
+    """Every operation's decisions, from one evaluation of all their facts (each operation's facts are
+    judged as their own: app.policy.engine.PolicyEngine.evaluate_many)."""
+    with metrics.phase("rules"):
+        decided = policy.evaluate_many([o.rules_saw for o in analysed], now=now)
+    for o, decisions in zip(analysed, decided, strict=True):
+        o.decisions = [{**d.to_dict(), "operation": o.index} for d in decisions]
+        metrics.decisions(o.decisions)  # karma_rule_decisions_total (plans included)
 
 
 def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:

@@ -7,6 +7,7 @@ most one emits_runtime_to edge, shortest paths first."""
 from __future__ import annotations
 
 from collections import deque
+from functools import cached_property
 
 from app.changes.actions import flow
 from app.changes.facts import ImpactedRows, sibling_row
@@ -36,6 +37,7 @@ class GraphState:
     def __init__(self, ctx: dict):
         self.nodes: dict[str, dict] = {}
         self.edges: set[tuple[str, str, str, str]] = set()  # (source, target, kind, via)
+        self._index: _EdgeIndex | None = None
         self.refs = {r["id"]: r for r in ctx["refs"]}
         self.referrers: dict[str, list[dict]] = {}
         self.explicit: dict[str, list[dict]] = {}
@@ -66,6 +68,25 @@ class GraphState:
                 self.nodes.setdefault(member["id"], member)
                 self.edges.add((member["id"], group["provider"], "depends_on", group["via"]))
 
+    @property
+    def edges(self) -> set[tuple[str, str, str, str]]:
+        """(source, target, kind, via) of every edge known. Assigned anew when an operation changes them,
+        which drops the index built from them (it is rebuilt when next read)."""
+        return self._edges
+
+    @edges.setter
+    def edges(self, value: set[tuple[str, str, str, str]]) -> None:
+        self._edges = value
+        self._index = None
+
+    def _indexed(self) -> _EdgeIndex:
+        """The edges by target and as the impact walk steps along them: built once per state of the
+        edges (never changed in place: assigned anew), not once per operation (a 10-operation set
+        walked and scanned its whole edge set for each operation, issue 21)."""
+        if self._index is None:
+            self._index = _EdgeIndex(self._edges)
+        return self._index
+
     def exists(self, component_id: str) -> bool:
         return component_id in self.nodes and not self.nodes[component_id].get("_deleted")
 
@@ -80,12 +101,14 @@ class GraphState:
         read without its `via` goes when the old config declared it and the new one does not."""
         keys_ = {r.key for r in get_type(self.nodes[component_id]["type"]).references}
         gone = {(e["target"], e["kind"]) for e in old_edges} - {(e["target"], e["kind"]) for e in new_edges}
-        self.edges = {
+        drop = {
             e
-            for e in self.edges
-            if not (e[0] == component_id and (e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone)))
+            for e in self._edges
+            if e[0] == component_id and (e[3] in keys_ or (e[3] is None and (e[1], e[2]) in gone))
         }
-        self.edges |= {(e["source"], e["target"], e["kind"], e["via"]) for e in new_edges}
+        add = {(e["source"], e["target"], e["kind"], e["via"]) for e in new_edges}
+        if drop - add or add - self._edges:  # an update that keeps its references keeps the index too
+            self.edges = (self._edges - drop) | add
         self.outgoing[component_id] = [dict(e) for e in new_edges if e["via"] in keys_]
 
     def remove(self, component_id: str) -> None:
@@ -101,9 +124,8 @@ class GraphState:
         Each walk state carries its path, edge kinds, path types and reference keys, each one hop longer
         than its parent's: a row's lists are built as the walk reaches it, not re-derived from its path
         (10,000 rows, issue 21)."""
-        consumers, emits = self._adjacency()
+        consumers, emits = self._indexed().walk
         nodes, types = self.nodes, _TypesOfIds()
-        live = {n for n, node in nodes.items() if not node.get("_deleted")}
         found: dict[str, tuple] = {}
         seen: tuple[set, set] = ({start}, set())  # nodes reached before / after the emits hop
         queue = deque([(start, 0, [start], [], [types[start]], [])])
@@ -114,7 +136,7 @@ class GraphState:
             for nphase, steps in ((phase, consumers.get(node, ())), (1, emits.get(node, ()) if phase == 0 else ())):
                 reached = seen[nphase]
                 for nxt, kind, via in steps:
-                    if nxt in reached or nxt not in live:
+                    if nxt in reached or nxt not in nodes or nodes[nxt].get("_deleted"):
                         continue
                     reached.add(nxt)
                     state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [types[nxt]], vias + [via])
@@ -126,11 +148,52 @@ class GraphState:
         out.sort(key=_by_depth_and_id)
         return out
 
-    def _adjacency(self) -> tuple[dict[str, list[tuple]], dict[str, list[tuple]]]:
-        """The walk's adjacency, each list sorted (visited in order: sorted once, not per visit): a
-        provider's consumers (consumer, kind, via) and an emitter's targets (target, "emits_runtime_to",
-        via). One via per (source, target, kind): where an edge is stored with several, the first in the
-        order of their text."""
+    def providers(self, component_id: str) -> set[tuple[str, str | None]]:
+        """(provider, reference key) of each depends_on edge going out of the component now."""
+        return {(t, v) for s, t, k, v in self._edges if s == component_id and k == "depends_on"}
+
+    def siblings(self, component_id: str, type_name: str, providers: set[tuple[str, str | None]]) -> list[dict]:
+        """The rules' siblings, as cypher/impact.cypher reads them for a single change: components of the
+        same type depending on one of `providers` through the same reference key — in the graph as the
+        operations so far left it (created, moved or deleted siblings included)."""
+        into = self._indexed().into
+        found = {
+            s
+            for provider, key in providers
+            for s, _t, k, v in into.get(provider, ())
+            if k == "depends_on"
+            and v == key
+            and s != component_id
+            and self.exists(s)
+            and self.nodes[s]["type"] == type_name
+        }
+        return [sibling_row(self.nodes[s]) for s in sorted(found)[:MAX_SIBLINGS]]
+
+    def flow_among(self, ids: set[str]) -> set[tuple[str, str]]:
+        """(provider, consumer) of each edge among `ids`: what orders their waves (app.changes.actions)."""
+        return {flow(s, t, k) for s, t, k, _v in self._edges if s in ids and t in ids}
+
+
+class _EdgeIndex:
+    """A state's edges by target (`into`, the siblings' lookup) and as the impact walk steps along them
+    (`walk`), each built when first read."""
+
+    def __init__(self, edges: set[tuple[str, str, str, str]]):
+        self.edges = edges
+
+    @cached_property
+    def into(self) -> dict[str, list[tuple]]:
+        into: dict[str, list[tuple]] = {}
+        for edge in self.edges:
+            into.setdefault(edge[1], []).append(edge)
+        return into
+
+    @cached_property
+    def walk(self) -> tuple[dict[str, list[tuple]], dict[str, list[tuple]]]:
+        """A provider's consumers (consumer, kind, via) and an emitter's targets (target,
+        "emits_runtime_to", via), each list sorted (visited in order: sorted once, not per visit). One via
+        per (source, target, kind): where an edge is stored with several, the first in the order of their
+        text."""
         best: dict[tuple[str, str, str], tuple] = {}
         for edge in self.edges:
             key = edge[:3]
@@ -147,26 +210,3 @@ class GraphState:
         for steps in (*consumers.values(), *emits.values()):
             steps.sort()
         return consumers, emits
-
-    def providers(self, component_id: str) -> set[tuple[str, str | None]]:
-        """(provider, reference key) of each depends_on edge going out of the component now."""
-        return {(t, v) for s, t, k, v in self.edges if s == component_id and k == "depends_on"}
-
-    def siblings(self, component_id: str, type_name: str, providers: set[tuple[str, str | None]]) -> list[dict]:
-        """The rules' siblings, as cypher/impact.cypher reads them for a single change: components of the
-        same type depending on one of `providers` through the same reference key — in the graph as the
-        operations so far left it (created, moved or deleted siblings included)."""
-        found = {
-            s
-            for s, t, k, v in self.edges
-            if k == "depends_on"
-            and (t, v) in providers
-            and s != component_id
-            and self.exists(s)
-            and self.nodes[s]["type"] == type_name
-        }
-        return [sibling_row(self.nodes[s]) for s in sorted(found)[:MAX_SIBLINGS]]
-
-    def flow_among(self, ids: set[str]) -> set[tuple[str, str]]:
-        """(provider, consumer) of each edge among `ids`: what orders their waves (app.changes.actions)."""
-        return {flow(s, t, k) for s, t, k, _v in self.edges if s in ids and t in ids}

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,10 +43,18 @@ class Decision:
     approver_role: str | None = None  # require_approval: the role that may approve
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["path"] = list(self.path)
-        data["edge_kinds"] = list(self.edge_kinds)
-        return data
+        """Its fields as a new dict, in their order (``asdict`` deep-copied every field: 28 decisions
+        of a 10-operation set cost 2 ms)."""
+        return {
+            "rule_id": self.rule_id,
+            "effect": self.effect,
+            "message": self.message,
+            "component": self.component,
+            "path": list(self.path),
+            "edge_kinds": list(self.edge_kinds),
+            "file": self.file,
+            "approver_role": self.approver_role,
+        }
 
     def sort_key(self) -> tuple:
         return SEVERITY.get(self.effect, 99), self.rule_id, self.component
@@ -54,6 +62,31 @@ class Decision:
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _decision(rule, fact: dict) -> Decision:
+    """What ``rule`` decides on the fact it matched: the impacted component (or the changed one, for a
+    change-level rule), along its path."""
+    change = fact.get("change") or {}
+    impacted = fact.get("impacted")
+    if impacted is not None:
+        component = impacted.get("id")
+        path = list(impacted.get("path") or [change.get("component"), component])
+        edge_kinds = list(impacted.get("edge_kinds") or [])
+    else:
+        component = change.get("component")
+        path = [component]
+        edge_kinds = []
+    return Decision(
+        rule_id=rule.id,
+        effect=rule.effect,
+        message=template.render(rule.message, fact),
+        component=str(component),
+        path=[str(p) for p in path],
+        edge_kinds=[str(e) for e in edge_kinds],
+        file=rule.file,
+        approver_role=(rule.approver_role or "approver") if rule.effect == "require_approval" else None,
+    )
 
 
 class PolicyEngine:
@@ -200,47 +233,42 @@ class PolicyEngine:
     def evaluate(self, facts: list[dict], now: datetime | None = None) -> list[Decision]:
         """Decisions of the loaded rules on ``facts``; ``now`` is the request time (time conditions), the
         current time when not given (tests and replays pass it, so they are deterministic)."""
+        return self.evaluate_many([facts], now=now)[0]
+
+    def evaluate_many(self, fact_lists: list[list[dict]], now: datetime | None = None) -> list[list[Decision]]:
+        """The decisions on each list of facts, as ``evaluate`` would give them one list at a time, from
+        ONE engine run: a change set's operations are judged together (a 10-operation set asserted and
+        retracted ten times, and flattened ten times, issue 21). Each list is derived on its own (its
+        counts and time conditions are its own); every compiled rule matches one fact, so facts of
+        different lists never meet in a rule."""
         self.maybe_reload()
         active = self._active
         if active is None:
             self.load()
             active = self._active
-        if not active.rules or not facts:
-            return []
-        facts = derive.apply(active.derivations, facts, now)
+        if not active.rules or not any(fact_lists):
+            return [[] for _ in fact_lists]
+        owner: list[int] = []  # the list each fact of the run came from
+        facts: list[dict] = []
+        for i, listed in enumerate(fact_lists):
+            if listed:
+                derived = derive.apply(active.derivations, listed, now)
+                facts += derived
+                owner += [i] * len(derived)
         asserted, twins = flatten_distinct(facts, active.shards)
-        hits = [(action, twin) for action, fact_id in host.run(active.name, asserted) for twin in twins[fact_id]]
-        best: dict[tuple, Decision] = {}
-        for action, fact_id in hits:
+        best: list[dict[tuple, Decision]] = [{} for _ in fact_lists]
+        for action, fact_id in host.run(active.name, asserted):
             rule = active.rules.get(active.actions.get(action, ""))
             if rule is None:
                 continue
-            fact = facts[int(fact_id.split(".", 1)[0])]
-            change = fact.get("change") or {}
-            impacted = fact.get("impacted")
-            if impacted is not None:
-                component = impacted.get("id")
-                path = list(impacted.get("path") or [change.get("component"), component])
-                edge_kinds = list(impacted.get("edge_kinds") or [])
-            else:
-                component = change.get("component")
-                path = [component]
-                edge_kinds = []
-            decision = Decision(
-                rule_id=rule.id,
-                effect=rule.effect,
-                message=template.render(rule.message, fact),
-                component=str(component),
-                path=[str(p) for p in path],
-                edge_kinds=[str(e) for e in edge_kinds],
-                file=rule.file,
-                approver_role=(rule.approver_role or "approver") if rule.effect == "require_approval" else None,
-            )
-            key = (rule.id, decision.component)
-            kept = best.get(key)
-            if kept is None or len(decision.path) < len(kept.path):
-                best[key] = decision
-        return sorted(best.values(), key=Decision.sort_key)
+            for twin in twins[fact_id]:
+                row = int(twin.split(".", 1)[0])
+                decision = _decision(rule, facts[row])
+                key = (rule.id, decision.component)
+                kept = best[owner[row]].get(key)
+                if kept is None or len(decision.path) < len(kept.path):
+                    best[owner[row]][key] = decision
+        return [sorted(found.values(), key=Decision.sort_key) for found in best]
 
     # ------------------------------------------------------------------ introspection
     @property

@@ -52,8 +52,12 @@ class Recorder:
     seen: list = field(default_factory=list)  # (facts, now, decisions)
 
     def evaluate(self, facts: list[dict], now: datetime | None = None):
-        decided = self.engine.evaluate(facts, now=now)
-        self.seen.append((facts, now, decided))
+        return self.evaluate_many([facts], now=now)[0]
+
+    def evaluate_many(self, fact_lists: list[list[dict]], now: datetime | None = None):
+        """Each list's evaluation is kept on its own, as if it had been evaluated alone."""
+        decided = self.engine.evaluate_many(fact_lists, now=now)
+        self.seen += [(facts, now, found) for facts, found in zip(fact_lists, decided, strict=True)]
         return decided
 
     def __getattr__(self, name):  # rules(), fingerprint, rules_dir… as the engine has them

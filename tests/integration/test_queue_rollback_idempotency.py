@@ -285,18 +285,18 @@ def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, clien
     from app.components.service import ComponentService
 
     karma = app.extensions["karma"]
-    real_evaluate = karma.policy.evaluate
+    real_evaluate = karma.policy.evaluate_many
     calls = []
 
-    def evaluate(facts, now=None):
-        calls.append(len(facts))
+    def evaluate_many(fact_lists, now=None):
+        calls.append(len(fact_lists))
         if len(calls) == 1:  # inside our transaction, after the impact was read: another deploy reports
             ComponentService(karma.repo).update_runtime(
                 "route53-zone/karma-dev", {"zone_id": "Z0KARMADEV00009"}, "deploy"
             )
-        return real_evaluate(facts, now=now)
+        return real_evaluate(fact_lists, now=now)
 
-    karma.policy.evaluate = evaluate
+    karma.policy.evaluate_many = evaluate_many
     try:
         result = post(
             client,
@@ -308,7 +308,7 @@ def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, clien
             },
         )[1]
     finally:
-        karma.policy.evaluate = real_evaluate
+        karma.policy.evaluate_many = real_evaluate
     assert result["status"] == "applied" and len(calls) == 2
     zone = [r for r in result["impact"] if r["id"] == "route53-zone/karma-dev"][0]
     assert zone["version"] == 2 and zone["runtime"] == {"zone_id": "Z0KARMADEV00009"}  # the re-run saw it

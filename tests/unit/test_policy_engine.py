@@ -361,3 +361,52 @@ def test_a_refused_registration_is_a_load_error_not_retried(tmp_path, monkeypatc
     with pytest.raises(RuleFileError, match="durable_rules refused the rule set: .*error code: 102"):
         engine.load()
     assert len(calls) == 1
+
+
+# ------------------------------------------------------------------------------------- one run, many lists
+MANY_RULES = """
+rules:
+  - id: crowd
+    description: more than one running instance (a count of the list's own rows)
+    effect: warn
+    message: "{count.running} running"
+    when:
+      count:
+        name: running
+        impacted: {type: ec2-instance, runtime.state: running}
+        gt: 1
+  - id: running
+    description: each running instance
+    effect: warn
+    message: "{impacted.id} runs, {change.affected_count} affected"
+    when:
+      impacted: {runtime.state: running}
+"""
+
+
+def test_evaluate_many_judges_each_list_as_if_alone(tmp_path):
+    """A change set's operations are judged in one engine run: each list keeps its own counts (two lists
+    of one running instance each do not make a crowd), equal rows in two lists decide in both, and an
+    empty list decides nothing."""
+    engine = engine_for(tmp_path, MANY_RULES)
+    one = facts(rows=[impacted(BASTION)])
+    other = facts(change(component="subnet/b"), rows=[impacted(BASTION, origin="subnet/b")])
+    two = facts(rows=[impacted(BASTION), impacted("ec2-instance/web")])
+    lists = [one, other, [], two]
+    together = engine.evaluate_many([list(f) for f in lists])
+    alone = [engine.evaluate(list(f)) for f in lists]
+    assert together == alone
+    assert [[(d.rule_id, d.component) for d in found] for found in together] == [
+        [("running", BASTION)],
+        [("running", BASTION)],
+        [],
+        [("crowd", SUBNET), ("running", BASTION), ("running", "ec2-instance/web")],
+    ]
+    assert together[1][0].path == ["subnet/b", BASTION]  # the row of its own list, not its twin's
+
+
+def test_decision_to_dict_is_its_fields():
+    decision = Decision("r", "warn", "m", "c", ["a", "c"], ["depends_on"], "f.yaml", None)
+    from dataclasses import asdict
+
+    assert decision.to_dict() == asdict(decision) and list(decision.to_dict()) == list(asdict(decision))
