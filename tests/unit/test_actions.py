@@ -100,3 +100,37 @@ def test_a_plan_puts_a_cycle_in_its_own_wave_after_the_ordered_ones():
         [("lambda/a", 2, True), ("lambda/b", 2, True)],
     ]
     assert list(waves[2][0]) == ["component", "type", "action", "reason", "cycle", "wave"]
+
+
+def test_the_state_answers_flows_and_impact_for_the_edges_as_they_are_now():
+    """GraphState keeps its walk adjacency, its by-target index and its flows per set of ids while its
+    edges stay as they are (issue 21): another set of ids gets its own flows, and a removed component's
+    edges leave every answer."""
+    from app.changes.set_graph import GraphState
+
+    def node(cid):
+        return {"id": cid, "type": cid.split("/")[0], "nickname": cid.split("/")[1], "environment": "dev",
+                "version": 1, "config": {}, "runtime": {}}  # fmt: skip
+
+    ids = ["subnet/s", "ec2-instance/i", "subnet/t"]
+    edges = [("subnet/s", "vpc/v", "depends_on"), ("ec2-instance/i", "subnet/s", "depends_on"),
+             ("subnet/t", "vpc/v", "depends_on")]  # fmt: skip
+    state = GraphState(
+        {
+            "refs": [],
+            "touched": [
+                {
+                    "component": node("vpc/v"),
+                    "impacted": [node(i) for i in ids],
+                    "edges": [(s, t, k, "x") for s, t, k in edges],
+                    "referrers": [],
+                }
+            ],
+        }
+    )
+    assert [r["id"] for r in state.impact("vpc/v")] == ["subnet/s", "subnet/t", "ec2-instance/i"]
+    assert state.flow_among({"vpc/v", "subnet/s"}) == {("vpc/v", "subnet/s")}
+    assert state.flow_among({"subnet/s", "ec2-instance/i"}) == {("subnet/s", "ec2-instance/i")}
+    state.remove("subnet/s")
+    assert [r["id"] for r in state.impact("vpc/v")] == ["subnet/t"]
+    assert state.flow_among({"vpc/v", "subnet/s"}) == set()
