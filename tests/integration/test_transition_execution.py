@@ -187,7 +187,7 @@ def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dum
     assert client.post(f"/plans/{proposal['id']}/apply").status_code == 404  # never a plan id
 
 
-def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(client):
+def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(app, client):
     proposal = propose(client, SUBNET)["proposals"][0]
     _, body = execute(client, proposal)
     # meanwhile another instance starts in the subnet: the subnet change is refused when its time comes
@@ -219,6 +219,20 @@ def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(client):
     assert stalled["stalled"]["decisions"][0]["component"] == "ec2-instance/karma-dev-worker"
     assert client.get(f"/changes/{stalled['stalled']['change_id']}").get_json()["status"] == "rejected"
     assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] != "10.42.9.0/24"
+    # the console says why in words, with the rule, the component and a link to the refused change
+    browser = app.test_client()
+    browser.post(
+        "/console/login", data={"token": app.extensions["karma"].tokens.create("val@usekarma.dev", "viewer")[0]}
+    )
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    why = page.split('id="stalled"', 1)[1].split("</dd>", 1)[0]
+    assert (
+        "step 1" in why
+        and "rejected at its time" in why
+        and f"/console/changes/{stalled['stalled']['change_id']}" in why
+    )
+    assert "subnet-change-with-running-instance" in why and "ec2-instance/karma-dev-worker</a>" in why
+    assert "{&#34;" not in why and '{"' not in why  # not the raw JSON
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
 
 
