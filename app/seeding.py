@@ -221,6 +221,8 @@ def to_rows(components: list[dict], existing: dict[str, dict]) -> list[dict]:
             {
                 "id": comp["id"],
                 "changed": changed,
+                # its runtime_updated_at: a runtime the load writes anew (an empty one is no report)
+                "runtime_reported": bool(comp["runtime"]) and (not old or old["runtime"] != comp["runtime"]),
                 "type": comp["type"],
                 "nickname": comp["nickname"],
                 "environment": comp["environment"],

@@ -23,8 +23,9 @@
 // unordered and without depth: the set's analysis walks its impact (paths, depths, order) from the edges.
 // An edge is a list [source, target, kind, via] (maps cost a third more to build and send) whose source
 // is its position in [x] + the rows (reading each source's id again costs a fifth of the read at 10,000
-// affected). The touched component's created_at / updated_at are left out (null): nothing in a set's
-// analysis reads them, and decoding a zoned DateTime costs the client more than the rest of the node.
+// affected). The touched component's created_at / updated_at / runtime_updated_at are left out (null):
+// nothing in a set's analysis reads them, and decoding a zoned DateTime costs the client more than the
+// rest of the node.
 CALL () {
   UNWIND $ids AS wanted
   MATCH (x:Component {id: wanted})
@@ -79,7 +80,7 @@ CALL () {
            AS sibling_groups
   }
   // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
-  RETURN collect({component: x {.*, created_at: null, updated_at: null}, impacted: impacted, edges: edges,
+  RETURN collect({component: x {.*, created_at: null, updated_at: null, runtime_updated_at: null}, impacted: impacted, edges: edges,
                   referrers: key_referrers, value_referrers: referrers, explicit_edges: explicit_edges,
                   outgoing: outgoing, sibling_groups: sibling_groups}) AS touched
 }

@@ -270,6 +270,10 @@ class ComponentPage(Schema):
 class ComponentDetail(ComponentSummary):
     config = fields.Dict()
     runtime = fields.Dict()
+    runtime_updated_at = fields.String(
+        allow_none=True,
+        metadata={"description": "when its runtime was last reported (or seeded); null: never since this was recorded"},
+    )
     action = fields.String()
     dependencies = fields.List(fields.Nested(Edge))
     dependents = fields.List(fields.Nested(Edge))

@@ -84,6 +84,7 @@ def component_view(node: dict) -> dict:
         "config": loads(node.get("config")),
         "runtime": loads(node.get("runtime")),
         "updated_at": iso(node.get("updated_at")),
+        "runtime_updated_at": iso(node.get("runtime_updated_at")),
     }
 
 

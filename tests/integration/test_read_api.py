@@ -134,6 +134,25 @@ def test_runtime_update_validates_and_bumps_version(client):
     assert versions[1]["runtime"] == {}
 
 
+def test_runtime_updated_at_is_the_last_report_not_the_last_config_change(app, client):
+    """A component says when its runtime was last reported (the console shows it beside the runtime);
+    a config change moves updated_at, not runtime_updated_at; never reported: null."""
+    path = "/components/cloudfront-distribution/karma-staging"
+    assert client.get(path).get_json()["runtime_updated_at"] is None  # seeded without runtime
+    assert client.get("/components/ec2-instance/karma-dev-bastion").get_json()["runtime_updated_at"]  # with
+    runtime = {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}
+    reported = client.put(f"{path}/runtime", json={"runtime": runtime, "reported_by": "deploy"}).get_json()
+    assert reported["runtime_updated_at"] and reported["runtime_updated_at"] == reported["updated_at"]
+    change = {"component": "cloudfront-distribution/karma-staging", "proposed_change": {"tags": {"a": "b"}}}
+    assert client.post("/request-change", json=change).get_json()["status"] == "applied"
+    after = client.get(path).get_json()
+    assert after["updated_at"] > after["runtime_updated_at"] == reported["runtime_updated_at"]
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("v@x.dev", "viewer")[0]})
+    page = browser.get("/console/components/cloudfront-distribution/karma-staging").get_data(as_text=True)
+    assert "(what its deploys reported, <time" in page
+
+
 def test_invalid_runtime_update_is_422_and_changes_nothing(client, graph_dump):
     before = graph_dump()
     cases = [
