@@ -21,6 +21,11 @@ def _by_depth_and_id(row: dict) -> tuple[int, str]:
     return row["depth"], row["id"]
 
 
+def _edge_order(edge: dict) -> tuple[str, str, str, str]:
+    """An edge or a referrer row ({source, [target,] kind, via}) by its ends, kind and key."""
+    return tuple(str(edge.get(k) or "") for k in ("source", "target", "kind", "via"))
+
+
 class _TypesOfIds(dict):
     """id → its type (`<type>/<nickname>`), parsed once per id for a walk's many paths."""
 
@@ -47,14 +52,19 @@ class GraphState:
             node = item["component"]
             self.nodes[node["id"]] = node
             keys_ = {r.key for r in get_type(node["type"]).references} if node["type"] in registry else set()
-            self.outgoing[node["id"]] = [
-                {"source": node["id"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
-                for e in item.get("outgoing") or []
-                if e.get("via") in keys_
-            ]
-            self.referrers[node["id"]] = item["referrers"]
+            # its edges and referrers in one order, whatever order the store keeps them in (what a delete
+            # answers with: edges_removed, a 409's referrers), so two loads of one world answer alike
+            self.outgoing[node["id"]] = sorted(
+                (
+                    {"source": node["id"], "target": e["target"], "kind": e["kind"], "via": e["via"]}
+                    for e in item.get("outgoing") or []
+                    if e.get("via") in keys_
+                ),
+                key=_edge_order,
+            )
+            self.referrers[node["id"]] = sorted(item["referrers"], key=_edge_order)
             self.value_referrers[node["id"]] = item.get("value_referrers") or []
-            self.explicit[node["id"]] = item.get("explicit_edges", [])
+            self.explicit[node["id"]] = sorted(item.get("explicit_edges", []), key=_edge_order)
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)
             self.edges.update(item["edges"])  # (source, target, kind, via): the edges among what it reaches

@@ -6,10 +6,11 @@ a tag update and a delete of every 7th component of the probe environment — th
     python -m karma_tools.bench.plan_bytes compare A B
 
 The bench Neo4j is used as it is (KARMA_BENCH_BOLT_PORT / KARMA_BENCH_NEO4J_HOME; never wiped here): load
-the world first (`karma bench run --keep-running`, or a run that left it). Plans whose lists follow Neo4j's
-store order (a delete's `edges_removed`, a 409's `referrers`: the order the context read collects them in,
-which a reload may change) are also compared with those lists sorted, and reported apart; so are answers
-whose values are the same in another text form (the response encoder's).
+the world first (`karma bench run --keep-running`, or a run that left it). Plans whose lists followed
+Neo4j's store order before 2026-12-06 (a delete's `edges_removed`, a 409's `referrers`: the order the
+context read collects them in, which a reload may change; the graph state sorts them since) are also
+compared with those lists sorted, and reported apart; so are answers whose values are the same in another
+text form (the response encoder's).
 """
 
 from __future__ import annotations

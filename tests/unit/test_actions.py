@@ -134,3 +134,50 @@ def test_the_state_answers_flows_and_impact_for_the_edges_as_they_are_now():
     state.remove("subnet/s")
     assert [r["id"] for r in state.impact("vpc/v")] == ["subnet/t"]
     assert state.flow_among({"vpc/v", "subnet/s"}) == set()
+
+
+def test_the_state_keeps_edges_and_referrers_in_one_order_whatever_the_store_order():
+    """A delete answers with its edges_removed and a 409 with its referrers: the same for two loads of
+    one world, whose stores may keep the edges in another order."""
+    from app.changes.set_graph import GraphState
+
+    def state(reverse: bool) -> GraphState:
+        def order(rows):
+            return list(reversed(rows)) if reverse else rows
+
+        outgoing = [{"target": "vpc/v", "kind": "depends_on", "via": "vpc_nickname"},
+                    {"target": "s3-bucket/b", "kind": "depends_on", "via": "s3_bucket_nickname"}]  # fmt: skip
+        referrers = [{"source": "lambda/z", "kind": "depends_on", "via": "lambda_nicknames"},
+                     {"source": "lambda/y", "kind": "depends_on", "via": "lambda_nicknames"}]  # fmt: skip
+        explicit = [{"source": "lambda/x", "target": "vpc/v", "kind": "depends_on", "via": "seed"},
+                    {"source": "lambda/x", "target": "s3-bucket/c", "kind": "depends_on", "via": "seed"}]  # fmt: skip
+        node = {"id": "lambda/x", "type": "lambda", "nickname": "x", "environment": "dev", "version": 1}
+        return GraphState(
+            {
+                "refs": [],
+                "touched": [
+                    {
+                        "component": node,
+                        "impacted": [],
+                        "edges": [],
+                        "referrers": order(referrers),
+                        "outgoing": order(outgoing),
+                        "explicit_edges": order(explicit),
+                    }
+                ],
+            }
+        )
+
+    one, other = state(False), state(True)
+    assert one.referrers == other.referrers and [r["source"] for r in one.referrers["lambda/x"]] == [
+        "lambda/y",
+        "lambda/z",
+    ]
+    assert one.explicit == other.explicit and [e["target"] for e in one.explicit["lambda/x"]] == [
+        "s3-bucket/c",
+        "vpc/v",
+    ]
+    assert one.outgoing == other.outgoing and [e["target"] for e in one.outgoing["lambda/x"]] == [
+        "s3-bucket/b",
+        "vpc/v",
+    ]
