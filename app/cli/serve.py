@@ -215,19 +215,25 @@ def announce(message: str) -> None:
 
 
 def _claim_address(bind: str, graceful_wait: float) -> None:
-    """The address must be free before gunicorn binds it. A server that is stopping (an earlier `karma serve`
-    whose supervisor died: its children get SIGTERM and close their socket) frees it within seconds; one
-    that still answers is running, and a second `make run` says so and exits."""
+    """The address must be free before gunicorn binds it. A Karma that answers its health check is running
+    (a stopping one has closed its listener): a second `make run` says so at once. Any other holder may be
+    an earlier `karma serve` that is stopping (its supervisor died: its children get SIGTERM and close their
+    socket), which frees it within seconds; one that still holds it then is said and the command exits."""
     from app.reliability.supervisor import wait_for_address  # noqa: PLC0415
 
+    first = _holder(bind)
+    if first == "karma":
+        _refuse(bind, first)
     if wait_for_address(bind, min(5.0, graceful_wait), echo=announce):
         return
-    _port_free(bind)
+    holder = _holder(bind) or first  # a holder that stopped accepting (its backlog full) still holds it
+    if holder:
+        _refuse(bind, holder)
     wait_for_address(bind, graceful_wait, echo=announce)  # held, but nothing answers: still stopping
 
 
-def _port_free(bind: str) -> None:
-    """A second `make run` says who holds the port and exits (gunicorn would retry "Connection in use")."""
+def _holder(bind: str) -> str | None:
+    """Who listens on the address: "karma" (its /healthz answers 200), "other", or None."""
     import socket  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
@@ -237,13 +243,17 @@ def _port_free(bind: str) -> None:
     try:
         socket.create_connection((probe, int(port)), timeout=1).close()
     except (OSError, ValueError):
-        return  # nothing listens (or a bind gunicorn will judge itself)
+        return None  # nothing listens (or a bind gunicorn will judge itself)
     try:
         with urllib.request.urlopen(f"http://{probe}:{port}/healthz", timeout=2) as resp:
-            karma = resp.status == 200
+            return "karma" if resp.status == 200 else "other"
     except OSError:
-        karma = False
-    what = "Karma is already running" if karma else "Something else is listening"
+        return "other"
+
+
+def _refuse(bind: str, holder: str) -> None:
+    """A second `make run` says who holds the port and exits (gunicorn would retry "Connection in use")."""
+    what = "Karma is already running" if holder == "karma" else "Something else is listening"
     raise click.ClickException(
         f"{what} on http://{bind}; stop it first, or serve another port: KARMA_BIND=127.0.0.1:8001 make run"
     )

@@ -36,14 +36,19 @@ def _http_server(status: int):
     return server
 
 
-def test_a_second_serve_on_a_taken_port_says_so_and_exits():
+def test_a_second_serve_on_a_taken_port_says_so_and_exits(monkeypatch):
     from app.cli import main
+    from app.reliability import supervisor
 
+    waits = []
+    real_wait = supervisor.wait_for_address
+    monkeypatch.setattr(supervisor, "wait_for_address", lambda *a, **k: waits.append(a) or real_wait(*a, **k))
     server = _http_server(200)
     try:
         port = server.server_address[1]
         result = CliRunner().invoke(main, ["serve", "--bind", f"127.0.0.1:{port}"])
         assert result.exit_code == 1 and f"Karma is already running on http://127.0.0.1:{port}" in result.output
+        assert waits == []  # a running Karma is said at once, not after waiting for it to stop
     finally:
         server.shutdown()
     other = socket.socket()
