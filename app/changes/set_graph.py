@@ -43,6 +43,7 @@ class GraphState:
         self.nodes: dict[str, dict] = {}
         self.edges: set[tuple[str, str, str, str]] = set()  # (source, target, kind, via)
         self._index: _EdgeIndex | None = None
+        self.removals = 0  # components removed so far (with len(nodes): which components exist, for SetReferences)
         self.refs = {r["id"]: r for r in ctx["refs"]}
         self.referrers: dict[str, list[dict]] = {}
         self.explicit: dict[str, list[dict]] = {}
@@ -123,6 +124,7 @@ class GraphState:
 
     def remove(self, component_id: str) -> None:
         self.nodes[component_id] = {**self.nodes[component_id], "_deleted": True}
+        self.removals += 1
         self.outgoing[component_id] = []
         self.edges = {e for e in self.edges if component_id not in (e[0], e[1])}
 

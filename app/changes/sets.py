@@ -18,8 +18,11 @@ app.changes.set_graph, the commit's parameters app.changes.commit. A single chan
 
 from __future__ import annotations
 
+import heapq
+
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from app.changes.set_graph import GraphState
 from app.components import EDGE_KINDS, UnknownType, get_type, name_key, parse_id, split_id
@@ -74,9 +77,15 @@ class ChangeSet:
 
     @property
     def component_ids(self) -> list[str]:
-        """Every component the set touches, once: operated on, or an end of an explicit edge it changes."""
+        """Every component the set touches, once: operated on, or an end of an explicit edge it changes.
+        Found once per set (each operation's rule facts name them: a 1,000-operation set found them 1,000
+        times); a new list each time."""
+        return list(self._component_ids)
+
+    @cached_property
+    def _component_ids(self) -> tuple[str, ...]:
         ids = [o.component for o in self.operations] + [o.target for o in self.operations if o.is_edge]
-        return list(dict.fromkeys(i for i in ids if isinstance(i, str)))
+        return tuple(dict.fromkeys(i for i in ids if isinstance(i, str)))
 
     def to_dict(self) -> dict:
         out = {
@@ -233,28 +242,51 @@ def sibling_lookups(change_set: ChangeSet) -> list[dict]:
 
 
 # -- ordering ---------------------------------------------------------------------------------------
-def _created_providers(ops, ctype, body: dict) -> set[int]:
-    """The creates of the set that `body`'s references may name: by type and nickname, or by the
-    normalised value of the attribute a by-value reference compares."""
-    out = set()
+class _Creates:
+    """The set's creates, looked up by what a reference names: by type and nickname, or by the normalised
+    value of the attribute a by-value reference compares. Indexed once per set (each operation scanned
+    every other one: a 1,000-operation `karma seed` spent 12 s here)."""
+
+    def __init__(self, ops) -> None:
+        self.by_name: dict[str, set[int]] = {}
+        self.by_type: dict[str, list[tuple[int, object]]] = {}
+        self._values: dict[tuple, dict] = {}
+        for j, other in enumerate(ops):
+            if other.op == "create" and not other.is_edge:
+                type_name, nickname = split_id(other.component)
+                self.by_name.setdefault(name_key(type_name, nickname), set()).add(j)
+                self.by_type.setdefault(type_name, []).append((j, other))
+
+    def named(self, ref, value) -> set[int]:
+        """The creates `ref` may name with `value`."""
+        if not ref.by_value:
+            return self.by_name.get(name_key(ref.target_type, value), set())
+        key = (ref.target_type, ref.by, ref.normal)
+        values = self._values.get(key)
+        if values is None:  # normalised attribute → creates, per (type, attribute, normalisation)
+            values = self._values[key] = {}
+            for j, other in self.by_type.get(ref.target_type, ()):
+                attr = (other.config or {}).get(ref.by)
+                if isinstance(attr, str):
+                    values.setdefault(ref.normal(attr), set()).add(j)
+        return values.get(ref.normal(value), set())
+
+
+def _created_providers(creates: _Creates, ctype, body: dict) -> set[int]:
+    """The creates of the set that `body`'s references may name."""
+    out: set[int] = set()
     for ref in ctype.references:
         for value in ref.values(body):
-            for j, other in enumerate(ops):
-                if other.op != "create" or other.is_edge or split_id(other.component)[0] != ref.target_type:
-                    continue
-                if ref.by_value:
-                    attr = (other.config or {}).get(ref.by)
-                    if isinstance(attr, str) and ref.normal(attr) == ref.normal(value):
-                        out.add(j)
-                elif name_key(*split_id(other.component)) == name_key(ref.target_type, value):
-                    out.add(j)
+            out |= creates.named(ref, value)
     return out
 
 
 def order(change_set: ChangeSet, state: GraphState) -> list[int]:
-    """Indexes of the operations in a safe order (stable: the request's order where nothing constrains)."""
+    """Indexes of the operations in a safe order (stable: the request's order where nothing constrains):
+    at each step, the first operation in the request whose predecessors are all done."""
     ops = change_set.operations
     index = {o.component: i for i, o in enumerate(ops) if not o.is_edge}
+    creates = _Creates(ops)
     before: dict[int, set[int]] = {i: set() for i in range(len(ops))}
     for i, op in enumerate(ops):
         if op.is_edge:  # after the creates of its ends, before their deletes
@@ -268,21 +300,31 @@ def order(change_set: ChangeSet, state: GraphState) -> list[int]:
         ctype = get_type(split_id(op.component)[0])
         body = _body(op)
         if body:  # a created provider goes first
-            before[i] |= _created_providers(ops, ctype, body) - {i}
+            before[i] |= _created_providers(creates, ctype, body) - {i}
         if op.op == "delete":  # whoever in the set references it now is updated/deleted first
             for referrer in state.referrers.get(op.component, []):
                 j = index.get(referrer["source"])
                 if j is not None and j != i:
                     before[i].add(j)
+    waiting = {i: len(deps) for i, deps in before.items()}
+    after: dict[int, list[int]] = {}
+    for i, deps in before.items():
+        for j in deps:
+            after.setdefault(j, []).append(i)
+    ready = [i for i, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
     done: list[int] = []
-    pending = list(range(len(ops)))
-    while pending:
-        ready = [i for i in pending if before[i] <= set(done)]
-        if not ready:
-            raise Unprocessable(
-                "the operations of this set depend on each other in a cycle",
-                errors={"changes": [f"cycle among {[ops[i].component for i in pending]}"]},
-            )
-        done.append(ready[0])
-        pending.remove(ready[0])
+    while ready:
+        i = heapq.heappop(ready)
+        done.append(i)
+        for k in after.get(i, ()):
+            waiting[k] -= 1
+            if waiting[k] == 0:
+                heapq.heappush(ready, k)
+    if len(done) < len(ops):
+        pending = [i for i in range(len(ops)) if waiting[i] > 0]
+        raise Unprocessable(
+            "the operations of this set depend on each other in a cycle",
+            errors={"changes": [f"cycle among {[ops[i].component for i in pending]}"]},
+        )
     return done

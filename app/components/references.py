@@ -43,16 +43,21 @@ def by_name(rows: list[dict]) -> dict[str, list[dict]]:
     """Existing components by `<type>/<nickname>` (what a nickname reference names)."""
     out: dict[str, list[dict]] = {}
     for row in rows:
-        if not row.get("exists", True) or not isinstance(row.get("id"), str):
-            continue
-        try:
-            type_name, nickname = split_id(row["id"])
-        except ValueError:
-            continue
-        key = name_key(row.get("type") or type_name, row.get("nickname") or nickname)
-        if all(r["id"] != row["id"] for r in out.get(key, [])):
-            out.setdefault(key, []).append(row)
+        add_name(out, row)
     return out
+
+
+def add_name(names: dict[str, list[dict]], row: dict) -> None:
+    """One more row in a :func:`by_name` map (an existing component, once per id)."""
+    if not row.get("exists", True) or not isinstance(row.get("id"), str):
+        return
+    try:
+        type_name, nickname = split_id(row["id"])
+    except ValueError:
+        return
+    key = name_key(row.get("type") or type_name, row.get("nickname") or nickname)
+    if all(r["id"] != row["id"] for r in names.get(key, [])):
+        names.setdefault(key, []).append(row)
 
 
 def nickname_ids(ctype: ComponentType, config: dict, keys=None) -> list[str]:
