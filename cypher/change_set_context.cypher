@@ -80,7 +80,8 @@ CALL () {
            AS sibling_groups
   }
   // value_referrers: impact's 'referrer' rows — who names x by an attribute an update of the set changes
-  RETURN collect({component: x {.*, created_at: null, updated_at: null, runtime_updated_at: null}, impacted: impacted, edges: edges,
+  RETURN collect({component: x {.*, created_at: null, updated_at: null, runtime_updated_at: null},
+                  impacted: impacted, edges: edges,
                   referrers: key_referrers, value_referrers: referrers, explicit_edges: explicit_edges,
                   outgoing: outgoing, sibling_groups: sibling_groups}) AS touched
 }

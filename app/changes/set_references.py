@@ -69,9 +69,7 @@ class SetReferences:
             else []
         )
         values += [v for v in self.graph_values if v.get("id") not in self._known]
-        found = references.Found(values=values)
-        found.__dict__["names"] = self._names  # Found.names (a cached property): kept up to date above
-        return found
+        return references.Found(values=values, by_nickname=self._names)
 
     def resolve(self, ctype, environment: str, config: dict, keys=None) -> tuple[dict, dict[str, list[str]]]:
         if not any(keys is None or r.top in keys for r in ctype.references):

@@ -19,7 +19,6 @@ app.changes.set_graph, the commit's parameters app.changes.commit. A single chan
 from __future__ import annotations
 
 import heapq
-
 import re
 from dataclasses import dataclass
 from functools import cached_property

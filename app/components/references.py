@@ -23,16 +23,19 @@ from app.components.registry import ComponentType, Reference, name_key, split_id
 class Found:
     """What the graph read returned: `refs` — the components a by-nickname reference may name {id,
     exists, type, environment} (found by type and nickname, whatever their id: `vpc/x` or
-    `prod/vpc/x`); `values` — one row per candidate target {type, property, value, id, environment}."""
+    `prod/vpc/x`); `values` — one row per candidate target {type, property, value, id, environment};
+    `by_nickname` — the refs already keyed as :func:`by_name` keys them, when the caller keeps such a map
+    up to date (a change set adds each component it creates: app.changes.set_references)."""
 
     refs: list[dict] = field(default_factory=list)
     values: list[dict] = field(default_factory=list)
+    by_nickname: dict[str, list[dict]] | None = None
 
     @cached_property
     def names(self) -> dict[str, list[dict]]:
         """`by_name(refs)`, built once: a seed file or an import resolves every component against the same
         Found (rebuilding it per component made validating n components cost n²)."""
-        return by_name(self.refs)
+        return self.by_nickname if self.by_nickname is not None else by_name(self.refs)
 
     @classmethod
     def from_context(cls, ctx: dict) -> Found:
