@@ -181,8 +181,9 @@ def timed_out(exc: BaseException) -> bool:
     return isinstance(exc, ClientError | TransientError) and getattr(exc, "code", None) in TIMED_OUT_CODES
 
 
-def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: float) -> T:
-    """Run one write transaction attempt until it succeeds, retrying what is safe to retry.
+def retry(attempt: Callable[[], T], *, what: str, budget: float, connect_budget: float) -> T:
+    """Run one attempt (a write transaction, or a read: `what` names it) until it succeeds, retrying
+    what is safe to retry.
 
     The driver's own retry window is kept short (`max_transaction_retry_time`), so a dead server
     costs at most about a second; lock contention (deadlocks, transient errors) is then retried
@@ -193,7 +194,7 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
     """
     started, delay = time.monotonic(), 0.05
     while True:
-        deadline.check("the write")
+        deadline.check(what)
         try:
             return attempt()
         except IncompleteCommit:
@@ -207,7 +208,7 @@ def retry_writes(attempt: Callable[[], T], *, budget: float, connect_budget: flo
                 raise
             left = deadline.remaining()
             if left is not None and left <= delay:
-                raise deadline.DeadlineExceeded("the write") from exc
-            log.info("write retried", extra={"error": type(exc).__name__, "delay": round(delay, 3)})
+                raise deadline.DeadlineExceeded(what) from exc
+            log.info("neo4j retried", extra={"what": what, "error": type(exc).__name__, "delay": round(delay, 3)})
             time.sleep(delay * random.uniform(0.8, 1.2))  # jitter, not crypto
             delay = min(delay * 2, 1.0)

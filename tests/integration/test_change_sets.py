@@ -347,7 +347,7 @@ def test_round_trips_do_not_grow_with_the_set(client, size):
     with RoundTrips() as apply_trips:
         applied = send(client, changes)[1]
     assert planned["status"] == "planned" and applied["status"] == "applied", applied
-    assert len(plan_trips.flushes) <= 2 and len(apply_trips.flushes) <= 3, (plan_trips.flushes, apply_trips.flushes)
+    assert len(plan_trips.flushes) == 1 and len(apply_trips.flushes) <= 3, (plan_trips.flushes, apply_trips.flushes)
 
 
 ALIAS = {

@@ -8,7 +8,7 @@ the `change_id`; a retry with the same Idempotency-Key returns the committed res
 from __future__ import annotations
 
 import pytest
-from neo4j.exceptions import IncompleteCommit
+from neo4j.exceptions import IncompleteCommit, ServiceUnavailable, SessionExpired
 
 from app.graph.repository import GraphRepository
 from app.settings import REPO_ROOT, Settings
@@ -94,23 +94,33 @@ def test_unknown_outcome_without_a_key_names_the_change(faulty):
     assert change["status"] == "applied"  # it had landed: the client can find out, nothing was hidden
 
 
-def test_a_cut_read_is_unavailable_not_outcome_unknown(faulty, monkeypatch):
-    """A read's transaction cut at its end wrote nothing: 503 database_unavailable, never "retry with the
-    same Idempotency-Key". The driver's own error, raised once by the real driver's call."""
+def test_a_lost_read_is_retried_then_unavailable_never_outcome_unknown(faulty, monkeypatch):
+    """A read wrote nothing: a connection lost during it is run again (one auto-commit query), and one
+    that stays lost is 503 database_unavailable, never "retry with the same Idempotency-Key" — whatever
+    the driver raised, an IncompleteCommit included. Injected in Karma's read, on the real Neo4j."""
     repo, client = faulty
-    real = repo.driver.execute_query
+    real = repo._read_once
     calls = {"n": 0}
 
-    def cut_once(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise IncompleteCommit("injected: connection lost while the read's transaction ended")
-        return real(*args, **kwargs)
+    def lost(times, error):
+        def read_once(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] <= times:
+                raise error("injected: connection lost during the read")
+            return real(*args, **kwargs)
+
+        return read_once
 
     client.get("/log?page_size=1")  # the token and the schema are in place first
-    monkeypatch.setattr(repo.driver, "execute_query", cut_once)
+    monkeypatch.setattr(repo, "_read_once", lost(1, SessionExpired))
     resp = client.get("/log?page_size=5")
-    assert resp.status_code == 503, resp.get_json()
-    body = resp.get_json()
-    assert body["cause"] == "database_unavailable" and "outcome" not in body, body
-    assert calls["n"] >= 1
+    assert resp.status_code == 200 and calls["n"] == 2, resp.get_json()
+    for error in (IncompleteCommit, ServiceUnavailable):
+        client.application.extensions["karma"].availability.mark_up()  # the last case marked Neo4j down
+        calls["n"] = 0
+        monkeypatch.setattr(repo, "_read_once", lost(10**6, error))
+        resp = client.get("/log?page_size=5")
+        body = resp.get_json()
+        assert resp.status_code == 503, body
+        assert body["cause"] == "database_unavailable" and "outcome" not in body, body
+        assert calls["n"] >= 1
