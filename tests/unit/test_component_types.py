@@ -168,3 +168,43 @@ def test_every_types_directory_the_loader_accepts_keeps_one_emits_hop():
         for ref in t.references:
             assert t.name not in emitters or ref.kind == "emits_runtime_to"
             assert ref.kind != "emits_runtime_to" or ref.target_type not in emitters
+
+
+def test_a_valid_config_is_remembered_by_its_exact_value_and_a_refusal_never(monkeypatch):
+    """A plan and its apply (or a re-plan) validate the same config: the schema is walked once for a config
+    found valid, and every time for a refused one, whose messages it gives. Only the very same value is
+    taken as remembered: not `true` for `1`, not a tuple for a list."""
+    import importlib
+
+    module = importlib.import_module("app.components.registry")
+    walked = []
+    real = module.jsonschema_.errors
+    monkeypatch.setattr(module.jsonschema_, "errors", lambda v, config: walked.append(config) or real(v, config))
+    vpc, site = get_type("vpc"), get_type("serverless-site")
+    vpc._valid_configs.clear()
+    site._valid_configs.clear()
+
+    one = {"cidr": "10.0.0.0/16", "az_count": 1}
+    assert vpc.validate_config(one) == {} and vpc.validate_config(dict(one)) == {}
+    assert len(walked) == 1
+    for _ in range(2):  # `true` is not the remembered `1`, and a refusal is never remembered
+        assert "az_count" in vpc.validate_config({"cidr": "10.0.0.0/16", "az_count": True})
+    assert len(walked) == 3
+    assert vpc.validate_config({"az_count": 1, "cidr": "10.0.0.0/16"}) == {}  # another key order: a miss
+    assert len(walked) == 4
+
+    listed = {"site_name": "x", "cloudfront_aliases": ["www.x"]}
+    assert site.validate_config(listed) == {}
+    assert "cloudfront_aliases" in site.validate_config({"site_name": "x", "cloudfront_aliases": ("www.x",)})
+
+    class Text(str):
+        pass
+
+    for _ in range(2):  # what marshal cannot write is validated every time
+        assert vpc.validate_config({"cidr": Text("10.0.0.0/16")}) == {}
+    assert len(walked) == 8
+
+    monkeypatch.setattr(module, "VALID_CONFIGS_KEPT", 2)
+    for count in (2, 3, 4):
+        vpc.validate_config({"cidr": "10.0.0.0/16", "az_count": count})
+    assert len(vpc._valid_configs) <= 2
