@@ -180,7 +180,7 @@ def content_key(value) -> bytes | str:
 # or null, an int never to a str. A bool (True == 1) or a float (1 == 1.0, -0.0 == 0.0) is not; nor is
 # anything else JSON writes alike (a tuple and a list) or does not write at all (a date).
 _RAW = frozenset({str, int, type(None)})
-_LIST = {list}
+_LIST_OR_NULL = frozenset({list, type(None)})
 _KEYED = object()  # tags a token made by content_key (never an item of the other tokens)
 
 
@@ -199,13 +199,14 @@ def _tokens(column: list) -> list:
     the values' JSON texts are.
 
     A wide impact reads 10,000 rows: the types are checked once for the whole column, at C speed, so a
-    column of strings, ints and nulls is its own tokens and one of lists of them becomes tuples; only
-    any other column (bools, floats, objects, a mix) is tokenized value by value."""
+    column of strings, ints and nulls is its own tokens and one of lists of them (or nulls: the change
+    fact has no impacted row to read) becomes tuples; only any other column (bools, floats, objects, a
+    mix) is tokenized value by value."""
     types = set(map(type, column))
     if types <= _RAW:
         return column
-    if types == _LIST and _RAW.issuperset(map(type, chain.from_iterable(column))):
-        return list(map(tuple, column))
+    if types <= _LIST_OR_NULL and _RAW.issuperset(map(type, chain.from_iterable(filter(None, column)))):
+        return [None if value is None else tuple(value) for value in column]
     return list(map(_token, column))
 
 

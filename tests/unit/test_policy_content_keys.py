@@ -32,12 +32,14 @@ def _row(index: int, value) -> dict:
 
 def _values() -> list:
     """Chunk 0 mixes every variant (keyed value by value); chunk 1 holds only lists of strings and nulls
-    (keyed as tuples), chunk 2 only strings, ints and nulls (keyed as themselves): equal values must get
-    equal keys across them."""
+    (keyed as tuples), chunk 2 such lists and nulls or nothing (as the change fact reads an impacted
+    path), chunk 3 only strings, ints and nulls (keyed as themselves): equal values must get equal keys
+    across them."""
     mixed = [VARIANTS[i % len(VARIANTS)] for i in range(_CHUNK)]
     lists = [[["a"], ["a", None]][i % 2] for i in range(_CHUNK)]
+    lists_or_null = [[["a"], None, [], MISSING, ["a", None]][i % 5] for i in range(_CHUNK)]
     plain = [["1", 1, None, MISSING, 0][i % 5] for i in range(_CHUNK)]
-    return mixed + lists + plain + VARIANTS
+    return mixed + lists + lists_or_null + plain + VARIANTS
 
 
 def _assert_grouped_by_json(keys: list, texts: list) -> None:
