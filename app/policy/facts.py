@@ -16,6 +16,8 @@ from itertools import chain, count, repeat
 from operator import is_
 from typing import NamedTuple
 
+import orjson
+
 from app.policy.compiler import (
     KIND_KEY,
     LEN,
@@ -44,8 +46,9 @@ def _number_ok(value) -> bool:
 
 
 # durable_rules' JSON reader wants a fraction before an exponent: ``1e-05`` (Python's and JSON's text for
-# that float) crashes the process when asserted, ``1.0e-05`` is read exactly. json.dumps always writes a
-# float's repr, so such a float travels as a marked string and :func:`engine_json` writes it as a number.
+# that float) crashes the process when asserted, ``1.0e-05`` is read exactly. So a float travels as a marked
+# string holding its repr (an exponent given a fraction) and :func:`engine_json` writes it as that number:
+# every float the engine reads is written as json.dumps wrote it, whichever writer wrote the rest.
 _MARK = "\x00karma-number-" + secrets.token_hex(8) + ":"
 _MARKED = re.compile(r'"\\u0000karma-number-' + _MARK[len("\x00karma-number-") : -1] + r':([-+.0-9e]+)"')
 
@@ -55,14 +58,27 @@ def _engine_number(value):
         if value.is_integer():
             return int(value)  # durable compares int with float as doubles (2**53 + 1 > 2.0**53 fails)
         text = repr(value)
-        if "e" in text and "." not in text:
-            return _MARK + text.replace("e", ".0e")
+        return _MARK + (text.replace("e", ".0e") if "e" in text and "." not in text else text)
     return value
 
 
+_ORJSON_STRICT = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def engine_json(flat_facts: list[dict]) -> str:
-    """The JSON text durable_rules reads for flat facts (every number in a form its reader takes)."""
-    text = json.dumps(flat_facts, ensure_ascii=False)
+    """The JSON text durable_rules reads for flat facts (every number in a form its reader takes).
+
+    orjson writes it several times faster than json.dumps (a 10-operation change set's facts: ~0.9 ms,
+    issue 21). Flat facts hold strings, integers, booleans, nulls and lists of them, for which orjson
+    writes json.dumps' tokens (``ensure_ascii=False``: the same escapes, the rest as UTF-8), without the
+    spaces json.dumps puts after ``,`` and ``:``, which durable's reader skips; and no float (the two
+    writers differ there: orjson's ``0.00001`` is json's ``1e-05``): a float is a marked string of its
+    repr (:func:`_engine_number`). What orjson refuses, or would write where json.dumps refuses (an
+    integer beyond 64 bits, a lone surrogate, a date, a subclass), is written by json.dumps, as before."""
+    try:
+        text = orjson.dumps(flat_facts, option=_ORJSON_STRICT).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(flat_facts, ensure_ascii=False)
     return _MARKED.sub(r"\1", text) if "karma-number-" in text else text
 
 

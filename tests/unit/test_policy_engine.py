@@ -278,22 +278,20 @@ def test_concurrent_evaluations_are_correct(tmp_path):
 
 
 def test_an_action_failure_is_an_error_and_the_next_evaluation_works(tmp_path, monkeypatch):
-    from durable import engine as durable_engine
-
+    """A fired rule whose matches cannot be read fails the evaluation, and its session is never touched
+    again: a fresh registration serves the next evaluation."""
     engine = engine_for(tmp_path, rule_yaml("impacted: {runtime.state: running}", rule_id="run"))
     name = engine._active.name
     before = host.generation(name)
-    real = durable_engine.Content.__getitem__
+    real = host._ids
 
-    def exploding(self, key):
-        if key == "id":
-            raise RuntimeError("boom")
-        return real(self, key)
+    def exploding(matches):
+        raise RuntimeError("boom")
 
-    monkeypatch.setattr(durable_engine.Content, "__getitem__", exploding)
+    monkeypatch.setattr(host, "_ids", exploding)
     with pytest.raises(PolicyEvaluationError, match="a rule action failed inside durable_rules: .*boom"):
         engine.evaluate(facts(rows=[impacted()]))
-    monkeypatch.setattr(durable_engine.Content, "__getitem__", real)
+    monkeypatch.setattr(host, "_ids", real)
     assert host.generation(name) == before + 1  # that session is abandoned, a fresh registration serves
     assert [d.component for d in engine.evaluate(facts(rows=[impacted()]))] == [BASTION]
 
