@@ -20,6 +20,11 @@ import time
 from flask import Flask, g, request
 
 MAX_PAUSED_S = 10.0
+# What flask-smorest keeps of the answer in `g` (`result_dump`, for the ETags it computes before the response
+# is returned) until the app context ends, after the teardown. Dropped before the collector resumes: its
+# first collection walks every object made during the pause that is still alive, and a 10,000-affected
+# plan's answer is ~90,000 of them (~30 ms, issue 21). Freed here, as it would be moments later.
+ANSWER_KEPT = "_flask_smorest"
 
 _lock = threading.Lock()
 _active = 0  # requests inside a pause
@@ -64,6 +69,7 @@ def install(app: Flask, endpoints: set[str]) -> None:
 
     def _resume(_exc=None) -> None:
         if g.pop("karma_gc_paused", False):
+            g.pop(ANSWER_KEPT, None)
             resume()
 
     app.before_request(_pause)
