@@ -278,13 +278,30 @@ class Reader:
             chunk = roots[start : start + _CHUNK]
             first = chunk[0]
             if all(map(is_, chunk, repeat(first))):  # the change, the derived sections: read once per call
-                seen = numbers.shared.get((self, id(first)))
-                if seen is None or seen[0] is not first:
-                    seen = numbers.shared[self, id(first)] = (first, numbers.of(self._keys([first]))[0])
-                keys += [seen[1]] * len(chunk)
+                keys += [self._shared([first], numbers)[id(first)]] * len(chunk)
+                continue
+            objects = {id(o): o for o in chunk}
+            if len(objects) * _SHARING <= len(chunk):  # a change set's changes: each shared by its rows
+                keys += map(self._shared(list(objects.values()), numbers).__getitem__, map(id, chunk))
             else:
                 keys += numbers.of(self._keys(chunk))
         return keys
+
+    def _shared(self, objects: list, numbers: Numbers) -> dict[int, int]:
+        """{id: number} of objects that many facts share, each read once per evaluation (``numbers.shared``
+        holds the object with its number, so an id is never taken for another object's)."""
+        found: dict[int, int] = {}
+        unread = []
+        for obj in objects:
+            seen = numbers.shared.get((self, id(obj)))
+            if seen is not None and seen[0] is obj:
+                found[id(obj)] = seen[1]
+            else:
+                unread.append(obj)
+        for obj, number in zip(unread, numbers.of(self._keys(unread)) if unread else (), strict=True):
+            numbers.shared[self, id(obj)] = (obj, number)
+            found[id(obj)] = number
+        return found
 
     def _keys(self, objects: list) -> list:
         if set(map(type, objects)) != _DICT:
@@ -310,6 +327,8 @@ class Reader:
 
 
 _DICT = {dict}
+# A chunk whose objects are shared, each by this many of its facts or more on average, reads each object once.
+_SHARING = 4
 # Objects keyed together: a column at a time, but few enough that a chunk of impacted rows (some 30
 # cache lines each) stays in a core's cache between its columns (all 10,000 at once ran ~2x slower).
 _CHUNK = 256

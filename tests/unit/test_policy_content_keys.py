@@ -73,6 +73,24 @@ def test_objects_that_are_not_plain_dicts_read_as_nulls_or_through_their_get():
     assert keys[0] == keys[2] != keys[1]
 
 
+def test_objects_many_rows_share_are_read_once_and_keyed_as_their_copies():
+    """A change set's facts: each operation's change object shared by its rows, several in one chunk."""
+    reader = Reader([("runtime", "v"), ("type",)])
+    json_values = [v for v in VARIANTS if v is not MISSING]
+    values = [json_values[i % len(json_values)] for i in range(len(json_values) + 5)]  # equal JSON, distinct objects
+    objects = [{"runtime": {"v": copy.deepcopy(value)}, "type": "t"} for value in values]
+    shared = [objects[i % len(objects)] for i in range(3 * _CHUNK + 4 * len(objects))]
+    copies = [copy.deepcopy(obj) for obj in shared]  # the same contents, no object shared
+    numbers = Numbers()
+    read: list[list] = []
+    original = Reader._keys
+    reader._keys = lambda objs: read.append(objs) or original(reader, objs)
+    keys = reader.keys(shared, numbers)
+    assert sum(map(len, read)) == len(objects)  # each shared object read once, however many chunks hold it
+    assert keys == reader.keys(copies, numbers)
+    _assert_grouped_by_json(keys, [_text(values[i % len(objects)]) for i in range(len(shared))])
+
+
 def _engine(tmp_path):
     return engine_for(
         tmp_path,
