@@ -4,13 +4,14 @@ durable_rules 2.0.28 works inside a narrow setup (see docs/rules.md, "Engine not
 
 * one long-lived ``Host`` subclass per process, created lazily; its ``get_action`` returns a no-op for
   every rule (durable resolves each rule's ``run`` at registration), because the fired rules are read by
-  this module's own action loop, :func:`_fired`;
-  Its two background timer threads are not started (``_run`` is a no-op): we use neither timers nor
-  asynchronous actions, and those threads would otherwise call into the engine outside our lock;
+  this module's own action loop, :func:`_fired`. Its two background timer threads are not started
+  (``_run`` is a no-op): we use neither timers nor asynchronous actions, and those threads would
+  otherwise call into the engine outside our lock;
 * each version of the compiled rules is registered once under a content-hashed ruleset name (a reload
   registers a new name; names cannot be unregistered, so old versions stay, bounded by the edits);
 * everything that touches the engine runs inside one process-wide lock;
-* exceptions raised inside actions are swallowed by durable into the state's ``exception``: checked.
+* a fired rule whose matches cannot be read fails the evaluation (durable's own loop swallowed an
+  action's exception into the state's ``exception``).
 
 One session per registered ruleset, kept for the life of the process. Each evaluation asserts its facts
 (ids unique per evaluation), lets the actions run, then retracts the same facts. So only one sid per
