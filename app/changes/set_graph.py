@@ -11,7 +11,7 @@ from functools import cached_property
 
 from app.changes.actions import flow
 from app.changes.facts import ImpactedRows, sibling_row
-from app.components import get_type, registry, split_id
+from app.components import get_type, registry
 
 MAX_DEPTH = 25  # per backward segment, as cypher/impact.cypher
 MAX_SIBLINGS = 256  # as cypher/impact.cypher: the rules' siblings stay bounded whatever the fan-in
@@ -24,15 +24,6 @@ def _by_depth_and_id(row: dict) -> tuple[int, str]:
 def _edge_order(edge: dict) -> tuple[str, str, str, str]:
     """An edge or a referrer row ({source, [target,] kind, via}) by its ends, kind and key."""
     return tuple(str(edge.get(k) or "") for k in ("source", "target", "kind", "via"))
-
-
-class _TypesOfIds(dict):
-    """id → its type (`<type>/<nickname>`), parsed once per id for a walk's many paths."""
-
-    def __missing__(self, component_id: str) -> str:
-        parts = component_id.split("/")  # ids in the graph were checked when written: `[<env>/]<type>/<nick>`
-        self[component_id] = parts[-2] if len(parts) in (2, 3) else split_id(component_id)[0]
-        return self[component_id]
 
 
 class GraphState:
@@ -137,10 +128,10 @@ class GraphState:
         than its parent's: a row's lists are built as the walk reaches it, not re-derived from its path
         (10,000 rows, issue 21)."""
         consumers, emits = self._indexed().walk
-        nodes, types = self.nodes, _TypesOfIds()
+        nodes = self.nodes
         found: dict[str, tuple] = {}
         seen: tuple[set, set] = ({start}, set())  # nodes reached before / after the emits hop
-        queue = deque([(start, 0, [start], [], [types[start]], [])])
+        queue = deque([(start, 0, [start], [], [nodes[start]["type"]], [])])
         while queue:
             node, phase, path, kinds, path_types, vias = queue.popleft()
             if len(path) > 2 * MAX_DEPTH:
@@ -148,10 +139,13 @@ class GraphState:
             for nphase, steps in ((phase, consumers.get(node, ())), (1, emits.get(node, ()) if phase == 0 else ())):
                 reached = seen[nphase]
                 for nxt, kind, via in steps:
-                    if nxt in reached or nxt not in nodes or nodes[nxt].get("_deleted"):
+                    if nxt in reached:
+                        continue
+                    node_ = nodes.get(nxt)
+                    if node_ is None or node_.get("_deleted"):
                         continue
                     reached.add(nxt)
-                    state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [types[nxt]], vias + [via])
+                    state = (nxt, nphase, path + [nxt], kinds + [kind], path_types + [node_["type"]], vias + [via])
                     if nxt != start and nxt not in found:
                         found[nxt] = state
                     queue.append(state)
