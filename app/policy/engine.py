@@ -256,7 +256,9 @@ class PolicyEngine:
                 facts += derived
                 owner += [i] * len(derived)
         asserted, twins = flatten_distinct(facts, active.shards)
-        best: list[dict[tuple, Decision]] = [{} for _ in fact_lists]
+        # per list, (rule, component) -> (path length, row, decision): the shortest path, and among equally
+        # short ones the fact listed first — never the order in which the engine happens to fire
+        best: list[dict[tuple, tuple[int, int, Decision]]] = [{} for _ in fact_lists]
         for action, fact_id in host.run(active.name, asserted):
             rule = active.rules.get(active.actions.get(action, ""))
             if rule is None:
@@ -265,10 +267,11 @@ class PolicyEngine:
                 row = int(twin.split(".", 1)[0])
                 decision = _decision(rule, facts[row])
                 key = (rule.id, decision.component)
+                ranked = (len(decision.path), row, decision)
                 kept = best[owner[row]].get(key)
-                if kept is None or len(decision.path) < len(kept.path):
-                    best[owner[row]][key] = decision
-        return [sorted(found.values(), key=Decision.sort_key) for found in best]
+                if kept is None or ranked[:2] < kept[:2]:
+                    best[owner[row]][key] = ranked
+        return [sorted((d for _n, _r, d in found.values()), key=Decision.sort_key) for found in best]
 
     # ------------------------------------------------------------------ introspection
     @property

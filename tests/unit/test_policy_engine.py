@@ -408,3 +408,15 @@ def test_decision_to_dict_is_its_fields():
     from dataclasses import asdict
 
     assert decision.to_dict() == asdict(decision) and list(decision.to_dict()) == list(asdict(decision))
+
+
+def test_equally_short_paths_keep_the_fact_listed_first(tmp_path):
+    """A rule matching one component along two equally short paths decides from the fact listed first,
+    whichever order the facts come in: the verdict is the facts', not the engine's firing order."""
+    rule = "impacted: {type: ec2-instance, action: {in: [redeploy, reapply]}}"  # the facts differ: two engine facts
+    engine = engine_for(tmp_path, rule_yaml(rule, rule_id="instances"))
+    via_a = impacted(origin="subnet/a", depth=2, action="redeploy")
+    via_b = impacted(origin="subnet/b", depth=2, action="reapply")
+    for rows in ([via_a, via_b], [via_b, via_a]):
+        [d] = engine.evaluate(facts(rows=[dict(r) for r in rows]))
+        assert d.path == rows[0]["path"]
