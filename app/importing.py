@@ -20,6 +20,8 @@ with `prune`) goes through the gate — rules, one transaction, one audit entry 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 from collections import Counter
@@ -318,6 +320,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     doc = graph_ids(repo, read_tree(directory, environments, progress))
     refused: list[dict] = []
     graph_rows = repo.components_of_types(None) if partial else None
+    doc_ids = [c["id"] for c in doc["components"]]  # the tree's: their :Drift records are this import's to replace
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
@@ -330,15 +333,55 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             errors.append(_would_load(kept, doc))
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
+    refused_drift = _refused_drift(repo, doc_ids, refused) if partial else None
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
-    else:
-        result = submit(gate, change_set, plan=plan, progress=progress)
-    if partial and not plan and result.get("status") in ("applied", "unchanged"):
-        # the refused files' records follow the applied set (their own write: the gate's transaction
-        # holds the set and its audit entry)
-        extra["drift_recorded"] = repo.record_refused(sorted({e["component"] for e in refused}), refused)
+        if refused_drift is not None and not plan:
+            audit = _unchanged_audit(directory, identity, environments, refused)
+            extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
+            result["log_entry_id"] = audit["id"]
+        return {**result, **extra}
+    # the refused files' records are part of the set: written by the commit that applies it, with its
+    # audit entry (now, or when an approver lets it through), never on their own
+    change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
+    result = submit(gate, change_set, plan=plan, progress=progress)
+    if refused_drift is not None and not plan and result.get("status") == "applied":
+        extra["drift_recorded"] = len(refused)
     return {**result, **extra}
+
+
+def _refused_drift(repo, tree_ids: list[str], refused: list[dict]) -> dict | None:
+    """What a partial import writes as :Drift records: its refused files' entries, replacing the records
+    of every id its tree holds (a file that loads now loses the one an earlier import left); None when
+    that would change nothing. Only the ids that have a record, or get one, are named: the set and its
+    audit entry stay the size of the drift, not of the tree."""
+    tree = set(tree_ids)
+    stored = [r for r in repo.drift()["refused"] if r.get("component") in tree]
+    if _record_texts(stored) == _record_texts(refused):
+        return None
+    recorded = {r["component"] for r in stored} | {e["component"] for e in refused}
+    return {"component_ids": sorted(recorded), "entries": refused}
+
+
+def _record_texts(records: list[dict]) -> list[str]:
+    """Drift records as comparable texts (a stored record has no null property: Neo4j drops them)."""
+    return sorted(json.dumps({k: v for k, v in r.items() if v is not None}, sort_keys=True) for r in records)
+
+
+def _unchanged_audit(directory: Path, identity: str, environments: list[str] | None, refused: list[dict]) -> dict:
+    """The audit entry of a partial import that changes no component: it still replaces the tree's
+    :Drift records, so it is recorded like any other write."""
+    files = sorted({e["file"] for e in refused})
+    return audit_entry(
+        kind="import",
+        log_id=new_id("log"),
+        now=utcnow(),
+        requested_by=identity,
+        status="unchanged",
+        note=f"import of {directory}: no component changed (--partial: {len(files)} file(s) refused, "
+        "recorded as drift)",
+        request={"source": str(directory), "environments": environments or [], "partial": True, "refused": files},
+    )
 
 
 def _drift_summary(partial: bool, refused: list[dict]) -> dict:

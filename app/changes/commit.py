@@ -181,7 +181,7 @@ def graph_patch(analysis: SetAnalysis, change_id: str | None = None) -> dict:
         "rollback_of": None,
         "outbox": "<OutboxEvent properties>",
     }
-    patch = {"operations": operations, "statements": shown_commit_statements(shown)}
+    patch = {"operations": operations, "statements": shown_commit_statements(shown, analysis.change_set.refused_drift)}
     if analysis.change_set.single:  # the single form's fields: its one operation's
         patch.update({k: operations[0][k] for k in ("config_version", "config", "edges_added", "edges_removed")})
     return patch

@@ -249,6 +249,8 @@ class ChangeGate:
         moved = gtx.commit(params)
         if moved:
             raise ImpactMoved(moved)
+        if status == ChangeStatus.APPLIED and analysis.change_set.refused_drift is not None:
+            gtx.record_refused(analysis.change_set.refused_drift)  # an import's refused files, in its commit
         log.info(
             "change committed",
             extra={

@@ -73,6 +73,11 @@ class ChangeSet:
     via: str | None = None  # how it arrived when not over the API: "cli" (karma seed)
     # it arrived in the seed page's single form (component, proposed_change): answered in that form too
     single: bool = False
+    # an import's refused files (`karma import --partial`): {component_ids: the ids of its tree that have
+    # a :Drift record or get one, entries: the drift of each refused file}. They replace those ids' records
+    # in the commit that applies the set (app.changes.gate), so the records exist exactly when the import
+    # applied. Set by the import only (app.importing): the API's request schema has no such field.
+    refused_drift: dict | None = None
 
     @property
     def component_ids(self) -> list[str]:
@@ -97,6 +102,8 @@ class ChangeSet:
             out["via"] = self.via
         if self.single:
             out["single"] = True
+        if self.refused_drift is not None:
+            out["refused_drift"] = self.refused_drift
         return out
 
     @classmethod
@@ -120,6 +127,7 @@ class ChangeSet:
             body.get("on_blocked", "reject"),
             body.get("via"),
             bool(body.get("single")),
+            body.get("refused_drift"),
         )
 
 

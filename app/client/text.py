@@ -470,12 +470,14 @@ def loaded(result: dict) -> str:
     source = result.get("source") or ""
     if result.get("plan") is True:  # an empty graph's bulk load, planned
         kinds = ", ".join(f"{n} {t}" for t, n in (result.get("by_type") or {}).items())
-        return f"would load {len(result.get('components') or [])} components from {source} ({kinds}); nothing written"
+        head = f"would load {len(result.get('components') or [])} components from {source} ({kinds}); nothing written"
+        return "\n".join([head, *_refused_files(result)])
     if result.get("seed") == "import" or "written" in result:  # an empty graph's bulk load, done
         count = result.get("components")
         count = len(count) if isinstance(count, list) else count
         where = f"from {source} " if source else ""
-        return f"loaded {count} components {where}(one audited import, log entry {result.get('log_entry_id')})"
+        head = f"loaded {count} components {where}(one audited import, log entry {result.get('log_entry_id')})"
+        return "\n".join([head, *_refused_files(result)])
     status = result.get("status")
     ops = result.get("operations") or []
     counts = (
@@ -487,6 +489,7 @@ def loaded(result: dict) -> str:
     parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
     out = [" · ".join(parts)]
     out += [f"note: {note}" for note in result.get("notes") or []]
+    out += _refused_files(result)
     blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
     if blockers:
         out.append(section("DECISIONS", table(["rule", "effect", "component", "message"], [
@@ -495,6 +498,22 @@ def loaded(result: dict) -> str:
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
     return "\n".join(out)
+
+
+def _refused_files(result: dict) -> list[str]:
+    """`--partial`: how many files were refused, and whether their drift records were written."""
+    if not result.get("partial"):
+        return []
+    files = plural(len(result.get("refused") or []), "file")
+    if "drift_recorded" in result:
+        done = f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
+    elif result.get("status") in ("planned", None):
+        done = "their drift would be recorded"
+    elif result.get("status") == "unchanged":
+        done = "the drift records were already these"
+    else:
+        done = "their drift is recorded when the set applies"
+    return [f"refused: {files}; {done}"]
 
 
 def _count(ops) -> dict:

@@ -173,6 +173,12 @@ class GraphTx(TransitionTxQueries):
             self.committed.append(params["audit"])  # counted once the transaction commits
         return moved
 
+    def record_refused(self, refused_drift: dict) -> int:
+        """An import's refused files ({component_ids, entries}) as :Drift records, replacing those of
+        `component_ids`, in the transaction that commits the import's change set
+        (cypher/drift_refused.cypher) → how many were written."""
+        return _single(self._tx, "drift_refused", **_refused_params(refused_drift))["written"]
+
 
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # bounded waits (seconds; set from the settings by bounded_by, README "Reliability")
@@ -472,9 +478,19 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """{components: [{id, type, environment, drift_entries}], refused: [Drift records]}."""
         return self.read("drift_list") or {"components": [], "refused": []}
 
-    def record_refused(self, component_ids: list[str], entries: list[dict]) -> int:
-        """An import's refused files as :Drift records (replacing those of the same component ids)."""
-        return self._write("drift_refused", component_ids=component_ids, entries=entries)["written"]
+    def record_refused(self, refused_drift: dict, audit: dict) -> int:
+        """An import that changes no component: its refused files ({component_ids, entries}) as :Drift
+        records, replacing those of `component_ids`, with the import's audit entry, in ONE
+        transaction → how many were written. (An import that changes components writes them in the
+        commit of its change set: GraphTx.record_refused.)"""
+
+        def work(tx: ManagedTransaction) -> int:
+            written = _single(tx, "drift_refused", **_refused_params(refused_drift))["written"]
+            _single(tx, "import_audit", audit=audit, component_ids=[])
+            return written
+
+        with metrics.neo4j_errors(), self._session() as session:
+            return session.execute_write(unit_of_work(timeout=deadline.clamp(self.tx_timeout))(work))
 
     def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
         """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""
@@ -612,10 +628,20 @@ def _set_context_for_update_query() -> str:
     return query("change_set_lock") + "\n" + query("change_set_context")
 
 
-def shown_commit_statements(parameters: dict) -> list[dict]:
+def shown_commit_statements(parameters: dict, refused_drift: dict | None = None) -> list[dict]:
     """The statement that commits one change, with its parameters: what a plan shows as its graph patch
-    (the commit itself runs it through GraphTx.commit)."""
-    return [{"name": "commit_change", "cypher": query("commit_change"), "parameters": parameters}]
+    (the commit itself runs it through GraphTx.commit) — and, for an import with refused files, the one
+    that records them in the same transaction (GraphTx.record_refused)."""
+    shown = [{"name": "commit_change", "cypher": query("commit_change"), "parameters": parameters}]
+    if refused_drift is not None:
+        shown.append(
+            {"name": "drift_refused", "cypher": query("drift_refused"), "parameters": _refused_params(refused_drift)}
+        )
+    return shown
+
+
+def _refused_params(refused_drift: dict) -> dict:
+    return {"component_ids": list(refused_drift["component_ids"]), "entries": list(refused_drift["entries"])}
 
 
 def _decoded_rows(rows: list[dict] | None, *keys: str) -> list[dict]:

@@ -254,3 +254,90 @@ def test_a_types_reload_recomputes_the_drift_of_the_changed_types(make_app, tmp_
     assert {(e["field"], e["rule"]) for e in body["entries"]} == {("config.nat_mode", "vpc.schema: required")}
     client = make_app().test_client()  # back to the built-in types: the drift they concern is gone
     assert client.get("/drift").get_json()["total"] == 0
+
+
+def refused_records(repo) -> list[dict]:
+    return sorted(({k: r[k] for k in FIELDS} for r in repo.drift()["refused"]), key=json.dumps)
+
+
+def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets_own_commit(
+    driver, empty_graph, tmp_path, monkeypatch
+):
+    """Into a non-empty graph a partial import is a change set: its refused files' :Drift records are
+    written by the commit that applies it, with its audit entry — all of it or none of it — replacing the
+    records of every file of the tree (a file that loads now loses its old record); an import that
+    changes no component but changes the records is audited on its own; one that changes nothing writes
+    nothing."""
+    import shutil
+
+    from app.factory import Karma
+    from app.graph.repository import GraphTx
+    from app.policy import PolicyEngine
+    from app.settings import Settings
+
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    first = importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)  # bulk: empty graph
+    assert first["drift_recorded"] == len(EXPECTED["drift"]) == len(refused_records(empty_graph))
+    (tmp_path / "no-rules").mkdir()
+    policy = PolicyEngine(tmp_path / "no-rules")
+    policy.load()
+    gate = Karma(settings=Settings.from_env(), repo=empty_graph, policy=policy).gate
+
+    def run(**kw):
+        return importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, **kw)
+
+    vpc_file = tree / "iac/prod/vpc/usekarma-dev/config.json"
+    broken = vpc_file.read_text()
+    vpc_file.write_text(json.dumps({k: v for k, v in json.loads(broken).items() if k != "default_sg_name"}))
+    before = dump(empty_graph)
+    planned = run(plan=True)  # the fixed VPC loads, with what referenced it: the plan shows the records too
+    [commit, drift] = planned["graph_patch"]["statements"]
+    assert (commit["name"], drift["name"]) == ("commit_change", "drift_refused")
+    assert "vpc/usekarma-dev" in drift["parameters"]["component_ids"] and dump(empty_graph) == before
+    expected = sorted(({k: e[k] for k in FIELDS} for e in planned["drift"]), key=json.dumps)
+    assert "vpc/usekarma-dev" not in {e["component"] for e in expected}
+
+    def fails(self, refused_drift):  # the records' statement fails after the set's own statement ran
+        raise RuntimeError("drift statement failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(GraphTx, "record_refused", fails)
+        with pytest.raises(RuntimeError):
+            run()
+    assert dump(empty_graph) == before  # no component, no audit entry, the old records: nothing
+
+    applied = run()
+    assert applied["status"] == "applied" and applied["drift_recorded"] == len(expected)
+    assert empty_graph.get_component("vpc/usekarma-dev") is not None
+    assert refused_records(empty_graph) == expected  # the VPC's old record is gone with the others it fixed
+    entry = empty_graph.log_get(applied["log_entry_id"])
+    assert entry["request"]["refused_drift"]["entries"] == applied["drift"]  # in the set's own audit entry
+
+    snapshot = dump(empty_graph)
+    again = run()  # the graph is the tree and the records are the tree's: nothing is written
+    assert again["status"] == "unchanged" and "log_entry_id" not in again and "drift_recorded" not in again
+    assert dump(empty_graph) == snapshot
+
+    vpc_file.write_text(broken)  # refused again: no component changes (no prune), its record comes back
+    records = run()
+    assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
+    entry = empty_graph.log_get(records["log_entry_id"])
+    assert (entry["kind"], entry["status"], entry["requested_by"]) == ("import", "unchanged", "cli:tester")
+    assert "vpc/usekarma-dev" in {r["component"] for r in refused_records(empty_graph)}
+
+
+def test_a_request_cannot_write_drift_records(make_app, repo):
+    """Only an import names refused files: the API's request has no such field (422, nothing written)."""
+    client = make_app().test_client()
+    body = {
+        "changes": [{"op": "update", "component": "vpc/karma-dev", "proposed_change": {"tags": {"a": "b"}}}],
+        "requested_by": "ted@strall.com",
+        "refused_drift": {"component_ids": ["vpc/karma-dev"], "entries": [{"component": "vpc/karma-dev"}]},
+    }
+    before = dump(repo)
+    for path in ("/plan", "/request-change"):
+        status, answer = post(client, path, body)
+        assert status == 422 and "refused_drift" in answer["errors"], answer
+    assert dump(repo) == before

@@ -37,6 +37,15 @@ def test_get_component_with_slash_in_id(client):
     assert {d["id"] for d in dist["dependents"]} == {"serverless-site/karma-dev", "route53-zone/karma-dev"}
 
 
+def import_audit() -> dict:
+    """The audit entry of an import that records refused files and changes no component."""
+    from app.audit.entries import audit_entry
+    from app.clock import utcnow
+    from app.ids import new_id
+
+    return audit_entry(kind="import", log_id=new_id("log"), now=utcnow(), requested_by="cli:tester", status="unchanged")
+
+
 def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client, repo):
     vpc = "/components/vpc/karma-dev"
     body = client.get(vpc).get_json()
@@ -52,7 +61,7 @@ def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client,
         "rule": "vpc.schema: type",
         "message": "Not a valid integer.",
     }
-    repo.record_refused(["vpc/karma-dev"], [refused])
+    repo.record_refused({"component_ids": ["vpc/karma-dev"], "entries": [refused]}, import_audit())
     drift = client.get(vpc).get_json()["drift"]
     assert drift == client.get("/drift?component=vpc/karma-dev").get_json()["entries"]
     assert [(e["kind"], e["field"], e.get("file")) for e in drift] == [
@@ -60,7 +69,7 @@ def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client,
         ("runtime", "runtime.vpc_cidr", None),
     ]
     assert "10.99.0.0" not in str(drift)  # the value is never echoed
-    repo.record_refused(["vpc/karma-dev"], [])
+    repo.record_refused({"component_ids": ["vpc/karma-dev"], "entries": []}, import_audit())
     assert client.put(f"{vpc}/runtime", json={"runtime": runtime}).status_code == 200
     assert client.get(vpc).get_json()["drift"] == []
 

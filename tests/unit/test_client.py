@@ -181,3 +181,16 @@ def test_people_read_instants_to_the_second_in_utc():
     assert "2026-12-05 20:09:22Z" in shown and ".025625" not in shown
     assert text.moment("2026-12-05T20:09:22Z") == "2026-12-05 20:09:22Z"
     assert text.moment("yesterday") == "yesterday" and text.moment(None) is None  # not an instant: as it is
+
+
+def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_written():
+    from app.client import text
+
+    refused = {"partial": True, "refused": ["a.json", "b.json"], "source": "tree"}
+    assert text.loaded({**refused, "status": "applied", "drift_recorded": 3}).splitlines()[-1] == (
+        "refused: 2 files; 3 drift records written (karma drift)"
+    )
+    assert "their drift would be recorded" in text.loaded({**refused, "plan": True, "by_type": {}})
+    assert "recorded when the set applies" in text.loaded({**refused, "status": "pending_approval"})
+    assert "already these" in text.loaded({**refused, "status": "unchanged"})
+    assert "refused" not in text.loaded({"status": "applied", "source": "tree"})

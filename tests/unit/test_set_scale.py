@@ -1,6 +1,7 @@
 """A large change set (a `karma seed` of a new estate into a non-empty graph: hundreds of creates naming
 each other) costs the set's size, not its square: the order and the references are indexed once per set,
-not rebuilt for every operation (1,000 creates took 34 s of Python and outlasted the transaction)."""
+not rebuilt for every operation (1,000 creates took 34 s of Python and outlasted the transaction). And a
+set stored for later (an approval) keeps what an import attached to it."""
 
 from __future__ import annotations
 
@@ -64,3 +65,13 @@ def test_a_large_set_is_ordered_and_resolved_in_one_pass(monkeypatch):
     assert order == [c for i in range(SUBNETS) for c in (f"subnet/scale-{i}", f"ec2-instance/scale-{i}")]
     assert calls["by_name"] == 1, calls  # the candidates by nickname: built once, then added to
     assert calls["split_id"] <= 4 * n, calls  # each operation's id read a few times, not once per pair
+
+
+def test_an_imports_refused_drift_is_kept_by_the_stored_request():
+    """A set that waits for an approver is stored as its dict and applied from it: the import's refused
+    files must survive that round trip, or an approved import would never record them."""
+    body = {"changes": [{"op": "delete", "component": "vpc/a"}], "requested_by": "cli:tester"}
+    refused = {"component_ids": ["vpc/b"], "entries": [{"kind": "contract", "component": "vpc/b"}]}
+    stored = ChangeSet.from_dict({**body, "refused_drift": refused}).to_dict()
+    assert ChangeSet.from_dict(stored).refused_drift == refused
+    assert "refused_drift" not in ChangeSet.from_dict(body).to_dict()  # every other request is stored as it was
