@@ -336,7 +336,9 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     refused_drift = _refused_drift(repo, doc_ids, refused) if partial else None
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
-        if refused_drift is not None and not plan:
+        if refused_drift is not None and plan:
+            extra["drift_pending"] = len(refused)
+        elif refused_drift is not None:
             audit = _unchanged_audit(directory, identity, environments, refused)
             extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
             result["log_entry_id"] = audit["id"]
@@ -345,8 +347,11 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     # audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
     result = submit(gate, change_set, plan=plan, progress=progress)
-    if refused_drift is not None and not plan and result.get("status") == "applied":
-        extra["drift_recorded"] = len(refused)
+    if refused_drift is not None:
+        # written (applied), or to be written (planned, or waiting in the queue or for an approver)
+        key = "drift_recorded" if result.get("status") == "applied" else "drift_pending"
+        if key == "drift_recorded" or result.get("status") in ("planned", "pending_approval", "queued"):
+            extra[key] = len(refused)
     return {**result, **extra}
 
 

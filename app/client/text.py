@@ -504,15 +504,17 @@ def _refused_files(result: dict) -> list[str]:
     """`--partial`: how many files were refused, and whether their drift records were written."""
     if not result.get("partial"):
         return []
-    files = plural(len(result.get("refused") or []), "file")
+    files, status = plural(len(result.get("refused") or []), "file"), result.get("status")
     if "drift_recorded" in result:
         done = f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
-    elif result.get("status") in ("planned", None):
+    elif result.get("plan") is True or ("drift_pending" in result and status in ("planned", "unchanged")):
         done = "their drift would be recorded"
-    elif result.get("status") == "unchanged":
-        done = "the drift records were already these"
-    else:
+    elif "drift_pending" in result:
         done = "their drift is recorded when the set applies"
+    elif status in ("planned", "unchanged"):
+        done = "the drift records already say this"
+    else:
+        done = "no drift recorded"
     return [f"refused: {files}; {done}"]
 
 

@@ -296,6 +296,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     [commit, drift] = planned["graph_patch"]["statements"]
     assert (commit["name"], drift["name"]) == ("commit_change", "drift_refused")
     assert "vpc/usekarma-dev" in drift["parameters"]["component_ids"] and dump(empty_graph) == before
+    assert planned["drift_pending"] == len(planned["drift"]) and "drift_recorded" not in planned
     expected = sorted(({k: e[k] for k in FIELDS} for e in planned["drift"]), key=json.dumps)
     assert "vpc/usekarma-dev" not in {e["component"] for e in expected}
 
@@ -321,6 +322,10 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     assert dump(empty_graph) == snapshot
 
     vpc_file.write_text(broken)  # refused again: no component changes (no prune), its record comes back
+    snapshot = dump(empty_graph)
+    unchanged_plan = run(plan=True)
+    assert unchanged_plan["status"] == "unchanged" and unchanged_plan["drift_pending"] == len(unchanged_plan["drift"])
+    assert dump(empty_graph) == snapshot
     records = run()
     assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
     entry = empty_graph.log_get(records["log_entry_id"])

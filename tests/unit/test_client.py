@@ -191,6 +191,9 @@ def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_wr
         "refused: 2 files; 3 drift records written (karma drift)"
     )
     assert "their drift would be recorded" in text.loaded({**refused, "plan": True, "by_type": {}})
-    assert "recorded when the set applies" in text.loaded({**refused, "status": "pending_approval"})
-    assert "already these" in text.loaded({**refused, "status": "unchanged"})
+    for status in ("planned", "unchanged"):  # a plan, through the gate
+        assert "would be recorded" in text.loaded({**refused, "status": status, "drift_pending": 3})
+        assert "already say this" in text.loaded({**refused, "status": status})
+    assert "recorded when the set applies" in text.loaded({**refused, "status": "pending_approval", "drift_pending": 3})
+    assert "no drift recorded" in text.loaded({**refused, "status": "rejected"})
     assert "refused" not in text.loaded({"status": "applied", "source": "tree"})
