@@ -5,9 +5,10 @@ set stored for later (an approval) keeps what an import attached to it."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
-from app.changes import sets
+from app.changes import set_graph, sets
 from app.changes.gate import _context_args
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
@@ -75,3 +76,87 @@ def test_an_imports_refused_drift_is_kept_by_the_stored_request():
     stored = ChangeSet.from_dict({**body, "refused_drift": refused}).to_dict()
     assert ChangeSet.from_dict(stored).refused_drift == refused
     assert "refused_drift" not in ChangeSet.from_dict(body).to_dict()  # every other request is stored as it was
+
+
+def _creates(n: int) -> ChangeSet:
+    """n subnets in the karma world's dev VPC and an instance in each: 2n creates, each adding edges."""
+    instances = [
+        {
+            "op": "create",
+            "component": f"ec2-instance/big-{i}",
+            "environment": "dev",
+            "config": {"subnet_nickname": f"big-{i}", "instance_type": "t3.micro", "ami": "ami-0abc1234"},
+        }
+        for i in range(n)
+    ]
+    subnets = [
+        {
+            "op": "create",
+            "component": f"subnet/big-{i}",
+            "environment": "dev",
+            "config": {"vpc_nickname": "karma-dev", "cidr_block": f"10.42.{100 + i // 16}.{(i % 16) * 16}/28"},
+        }
+        for i in range(n)
+    ]
+    return ChangeSet.from_dict({"changes": instances + subnets, "requested_by": "ted@strall.com"})
+
+
+def test_a_large_set_keeps_one_edge_index_up_to_date(monkeypatch):
+    """Each create adds edges; the state's index follows them instead of being built again (a set of 2,000
+    creates rebuilt it 2,000 times, and each sibling row as often: its analysis grew with the square of
+    its size). Counted, not timed: the index and its walk are built once, each sibling row once per node."""
+    change_set = _creates(150)
+    ids, ref_ids, ref_values, _referrers, siblings = _context_args(change_set)
+    ctx = FixtureGraph(read_file(WORLD)).set_context(ids, ref_ids, ref_values, siblings)
+    built = {"index": 0, "walk": 0, "sibling rows": 0}
+    index_init, walk = set_graph._EdgeIndex.__init__, set_graph._EdgeIndex.walk.func
+    row = set_graph.sibling_row
+
+    def counting(name, fn):
+        def wrapper(*args, **kwargs):
+            built[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(set_graph._EdgeIndex, "__init__", counting("index", index_init))
+    monkeypatch.setattr(set_graph._EdgeIndex, "walk", cached_property(counting("walk", walk)))
+    set_graph._EdgeIndex.walk.__set_name__(set_graph._EdgeIndex, "walk")
+    monkeypatch.setattr(set_graph, "sibling_row", counting("sibling rows", row))
+    analysis = analyse_set(change_set, ctx, mode="full")
+    assert len(analysis.operations) == 300
+    assert built["index"] == 1 and built["walk"] <= 1, built  # (creates have no impact to walk)
+    assert built["sibling rows"] <= 300, built  # each created subnet, instance: a row once it is a sibling
+
+
+def _same_index(state: set_graph.GraphState) -> None:
+    """The state's index, kept up to date, is the index built afresh from its edges."""
+    kept, fresh = state._indexed(), set_graph._EdgeIndex(set(state.edges))
+    for name in ("out", "into"):
+        got = {k: sorted(v, key=str) for k, v in getattr(kept, name).items() if v}
+        assert got == {k: sorted(v, key=str) for k, v in getattr(fresh, name).items()}, name
+    assert [{k: v for k, v in part.items() if v} for part in kept.walk] == list(fresh.walk)
+
+
+def test_the_kept_index_is_the_index_built_afresh():
+    """Edges added and dropped in every way an operation changes them (several vias for one source,
+    target and kind: the walk keeps the first by text), a component removed, an edge set assigned."""
+    import random
+
+    change_set = _creates(3)
+    ids, ref_ids, ref_values, _referrers, siblings = _context_args(change_set)
+    state = set_graph.GraphState(FixtureGraph(read_file(WORLD)).set_context(ids, ref_ids, ref_values, siblings))
+    state._indexed().walk, state._indexed().out, state._indexed().into  # built, so each change updates them
+    nodes = sorted(state.nodes)
+    rng = random.Random(7)
+    kinds = ("depends_on", "consumes_runtime_from", "emits_runtime_to")
+    for step in range(300):
+        edges = set(state.edges)
+        if step % 50 == 49:
+            state.remove(rng.choice(nodes))
+        elif rng.random() < 0.5 and edges:
+            state.edges = edges - set(rng.sample(sorted(edges, key=str), k=min(3, len(edges))))
+        else:
+            s, t = rng.sample(nodes, 2)
+            state.edges = edges | {(s, t, rng.choice(kinds), rng.choice(["a_key", "b_key", None, "seed"]))}
+        _same_index(state)
