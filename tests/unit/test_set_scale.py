@@ -20,9 +20,9 @@ WORLD = Path(__file__).resolve().parents[2] / "seed" / "karma-world.yaml"
 SUBNETS = 60
 
 
-def _estate() -> ChangeSet:
+def _estate(subnets: int = SUBNETS) -> ChangeSet:
     """Subnets in the karma world's dev VPC, an instance in each, the instances listed first (each is
-    ordered after the subnet it names)."""
+    ordered after the subnet it names): 2 × `subnets` creates, each adding an edge."""
     instances = [
         {
             "op": "create",
@@ -30,18 +30,19 @@ def _estate() -> ChangeSet:
             "environment": "dev",
             "config": {"subnet_nickname": f"scale-{i}", "instance_type": "t3.micro", "ami": "ami-0abc1234"},
         }
-        for i in range(SUBNETS)
+        for i in range(subnets)
     ]
-    subnets = [
+    blocks = [f"10.42.{100 + i // 16}.{(i % 16) * 16}/28" for i in range(subnets)]  # up to 2,496 in the VPC
+    created = [
         {
             "op": "create",
             "component": f"subnet/scale-{i}",
             "environment": "dev",
-            "config": {"vpc_nickname": "karma-dev", "cidr_block": f"10.42.{100 + i}.0/24"},
+            "config": {"vpc_nickname": "karma-dev", "cidr_block": blocks[i]},
         }
-        for i in range(SUBNETS)
+        for i in range(subnets)
     ]
-    return ChangeSet.from_dict({"changes": instances + subnets, "requested_by": "ted@strall.com"})
+    return ChangeSet.from_dict({"changes": instances + created, "requested_by": "ted@strall.com"})
 
 
 def test_a_large_set_is_ordered_and_resolved_in_one_pass(monkeypatch):
@@ -78,34 +79,11 @@ def test_an_imports_refused_drift_is_kept_by_the_stored_request():
     assert "refused_drift" not in ChangeSet.from_dict(body).to_dict()  # every other request is stored as it was
 
 
-def _creates(n: int) -> ChangeSet:
-    """n subnets in the karma world's dev VPC and an instance in each: 2n creates, each adding edges."""
-    instances = [
-        {
-            "op": "create",
-            "component": f"ec2-instance/big-{i}",
-            "environment": "dev",
-            "config": {"subnet_nickname": f"big-{i}", "instance_type": "t3.micro", "ami": "ami-0abc1234"},
-        }
-        for i in range(n)
-    ]
-    subnets = [
-        {
-            "op": "create",
-            "component": f"subnet/big-{i}",
-            "environment": "dev",
-            "config": {"vpc_nickname": "karma-dev", "cidr_block": f"10.42.{100 + i // 16}.{(i % 16) * 16}/28"},
-        }
-        for i in range(n)
-    ]
-    return ChangeSet.from_dict({"changes": instances + subnets, "requested_by": "ted@strall.com"})
-
-
 def test_a_large_set_keeps_one_edge_index_up_to_date(monkeypatch):
     """Each create adds edges; the state's index follows them instead of being built again (a set of 2,000
     creates rebuilt it 2,000 times, and each sibling row as often: its analysis grew with the square of
     its size). Counted, not timed: the index and its walk are built once, each sibling row once per node."""
-    change_set = _creates(150)
+    change_set = _estate(150)
     ids, ref_ids, ref_values, _referrers, siblings = _context_args(change_set)
     ctx = FixtureGraph(read_file(WORLD)).set_context(ids, ref_ids, ref_values, siblings)
     built = {"index": 0, "walk": 0, "sibling rows": 0}
@@ -143,7 +121,7 @@ def test_the_kept_index_is_the_index_built_afresh():
     target and kind: the walk keeps the first by text), a component removed, an edge set assigned."""
     import random
 
-    change_set = _creates(3)
+    change_set = _estate(3)
     ids, ref_ids, ref_values, _referrers, siblings = _context_args(change_set)
     state = set_graph.GraphState(FixtureGraph(read_file(WORLD)).set_context(ids, ref_ids, ref_values, siblings))
     state._indexed().walk, state._indexed().out, state._indexed().into  # built, so each change updates them
