@@ -7,7 +7,9 @@ most one emits_runtime_to edge, shortest paths first."""
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import deque
+from collections.abc import Iterator
 from functools import cached_property
 
 from app.changes.actions import flow
@@ -178,18 +180,20 @@ class GraphState:
         """The rules' siblings, as cypher/impact.cypher reads them for a single change: components of the
         same type depending on one of `providers` through the same reference key — in the graph as the
         operations so far left it (created, moved or deleted siblings included)."""
-        into = self._indexed().into
-        found = {
-            s
-            for provider, key in providers
-            for s, _t, k, v in into.get(provider, ())
-            if k == "depends_on"
-            and v == key
-            and s != component_id
-            and self.exists(s)
-            and self.nodes[s]["type"] == type_name
-        }
-        return [self._sibling_row(s) for s in sorted(found)[:MAX_SIBLINGS]]
+        index = self._indexed()
+        # per provider, in id order: the first MAX_SIBLINGS are read, not all of them
+        named = [_depending(index.into_by_source(provider), key) for provider, key in providers]
+        found: list[str] = []
+        last = None
+        for s in heapq.merge(*named):
+            if s == last:  # named through two providers, or two edges
+                continue
+            last = s
+            if s != component_id and self.exists(s) and self.nodes[s]["type"] == type_name:
+                found.append(s)
+                if len(found) == MAX_SIBLINGS:
+                    break
+        return [self._sibling_row(s) for s in found]
 
     def _sibling_row(self, component_id: str) -> dict:
         """A sibling's row, built once per state of its node (an operation replaces a node, never
@@ -233,6 +237,15 @@ class _EdgeIndex:
         self.edges = edges
         self.flows: dict[frozenset, set[tuple[str, str]]] = {}  # GraphState.flow_among's answers
         self.scans = 0
+        self._into_sorted: dict[str, list[tuple]] = {}  # into_by_source's lists, kept once made
+
+    def into_by_source(self, target: str) -> list[tuple]:
+        """The edges into `target` ordered by their source: the siblings' lookup reads the first few of a
+        provider with thousands of dependents (sorted when first asked, then kept in order)."""
+        found = self._into_sorted.get(target)
+        if found is None:
+            found = self._into_sorted[target] = sorted(self.into.get(target, ()), key=_source)
+        return found
 
     def by_source(self, lookups: int = 1) -> bool:
         """Whether to answer from `out` (built now if it is time) rather than by one pass over the edges:
@@ -261,6 +274,12 @@ class _EdgeIndex:
                     by[edge[end]].remove(edge)
                 for edge in add:
                     by.setdefault(edge[end], []).append(edge)
+        for edge in drop:
+            if edge[1] in self._into_sorted:
+                self._into_sorted[edge[1]].remove(edge)
+        for edge in add:
+            if edge[1] in self._into_sorted:
+                bisect.insort(self._into_sorted[edge[1]], edge, key=_source)
         if "walk" in self.__dict__:
             for key in {edge[:3] for edge in (*drop, *add)}:
                 self._rewalk(key)
@@ -314,6 +333,16 @@ class _EdgeIndex:
             edge = self._best[key] = min(stored, key=str)
             by, at = _walk_step(edge)
             bisect.insort(steps.setdefault(at, []), by)
+
+
+def _depending(edges: list[tuple], key: str | None) -> Iterator[str]:
+    """The sources of the depends_on edges among `edges` made through reference `key` (a function of its
+    own, so each provider's generator keeps its own key)."""
+    return (s for s, _t, k, v in edges if k == "depends_on" and v == key)
+
+
+def _source(edge: tuple[str, str, str, str]) -> str:
+    return edge[0]
 
 
 def _walk_step(edge: tuple[str, str, str, str]) -> tuple[tuple, str]:

@@ -114,6 +114,9 @@ def _same_index(state: set_graph.GraphState) -> None:
         got = {k: sorted(v, key=str) for k, v in getattr(kept, name).items() if v}
         assert got == {k: sorted(v, key=str) for k, v in getattr(fresh, name).items()}, name
     assert [{k: v for k, v in part.items() if v} for part in kept.walk] == list(fresh.walk)
+    for target, edges in kept._into_sorted.items():  # the siblings' lookup: by source, every edge in
+        assert [e[0] for e in edges] == sorted(e[0] for e in edges), target
+        assert sorted(edges, key=str) == sorted(fresh.into.get(target, []), key=str), target
 
 
 def test_the_kept_index_is_the_index_built_afresh():
@@ -121,11 +124,15 @@ def test_the_kept_index_is_the_index_built_afresh():
     target and kind: the walk keeps the first by text), a component removed, an edge set assigned."""
     import random
 
-    change_set = _estate(3)
-    ids, ref_ids, ref_values, _referrers, siblings = _context_args(change_set)
-    state = set_graph.GraphState(FixtureGraph(read_file(WORLD)).set_context(ids, ref_ids, ref_values, siblings))
+    world = read_file(WORLD)
+    every = [{"op": "update", "component": c["id"], "proposed_change": {}} for c in world["components"]]
+    args = _context_args(ChangeSet.from_dict({"changes": every, "requested_by": "ted@strall.com"}))
+    state = set_graph.GraphState(FixtureGraph(world).set_context(*args[:3], args[4]))  # the whole world
+    assert len(state.nodes) > 30 and len(state.edges) > 40
     state._indexed().walk, state._indexed().out, state._indexed().into  # built, so each change updates them
     nodes = sorted(state.nodes)
+    for node in nodes:
+        state._indexed().into_by_source(node)
     rng = random.Random(7)
     kinds = ("depends_on", "consumes_runtime_from", "emits_runtime_to")
     for step in range(300):
@@ -138,3 +145,35 @@ def test_the_kept_index_is_the_index_built_afresh():
             s, t = rng.sample(nodes, 2)
             state.edges = edges | {(s, t, rng.choice(kinds), rng.choice(["a_key", "b_key", None, "seed"]))}
         _same_index(state)
+        node = rng.choice(nodes)
+        providers = state.providers(node) | {(rng.choice(nodes), rng.choice(["a_key", "b_key"]))}
+        if state.exists(node):
+            type_name = state.nodes[node]["type"]
+            found = [r["id"] for r in state.siblings(node, type_name, providers)]
+            assert found == _siblings_by_hand(state, node, type_name, providers)
+
+    # siblings through two providers, each through its own key: two named through both (each once), one
+    # through each only (each provider's own key is read)
+    by_type: dict[str, list[str]] = {}
+    for node in nodes:
+        if state.exists(node):
+            by_type.setdefault(state.nodes[node]["type"], []).append(node)
+    x, y, only_a, only_b, z = next(same for same in by_type.values() if len(same) >= 5)[:5]
+    p1, p2 = [n for n in nodes if state.nodes[n]["type"] != state.nodes[z]["type"]][:2]
+    named = {(s, p, "depends_on", key) for s in (x, y) for p, key in ((p1, "a_key"), (p2, "b_key"))}
+    named |= {(only_a, p1, "depends_on", "a_key"), (only_b, p2, "depends_on", "b_key")}
+    state.edges = set(state.edges) | named
+    asked = {(p1, "a_key"), (p2, "b_key")}
+    found = [r["id"] for r in state.siblings(z, state.nodes[z]["type"], asked)]
+    assert found == _siblings_by_hand(state, z, state.nodes[z]["type"], asked)
+    assert {x, y, only_a, only_b} <= set(found) and len(found) == len(set(found))
+
+
+def _siblings_by_hand(state, node: str, type_name: str, providers: set) -> list[str]:
+    same = {
+        s
+        for s, t, k, v in state.edges
+        if (t, v) in providers and k == "depends_on" and s != node
+        if state.exists(s) and state.nodes[s]["type"] == type_name
+    }
+    return sorted(same)[: set_graph.MAX_SIBLINGS]
