@@ -343,3 +343,31 @@ def test_get_transitions_lists_them_newest_first_with_filters(client):
     assert client.get("/transitions?requested_by=nobody@x").get_json()["total"] == 0
     bad = client.get("/transitions?status=proposed")
     assert bad.status_code == 422 and "status" in str(bad.get_json())
+
+
+def test_a_transition_stored_in_the_single_change_shape_still_runs_its_requested_change(client, driver):
+    """A transition stored before every change was a set keeps its request in the single form
+    (`single: true`, `request` {component, proposed_change, …}); its requested step applies that request as
+    it was asked, not the step's copy of it. Crafted by rewriting a stored one as an older Karma wrote it."""
+    import json
+
+    from app.changes.model import ChangeRequest
+
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert body["status"] == "waiting" and body["steps"][1]["requested"]
+    old_request = ChangeRequest(**SUBNET).to_dict()
+    steps = body["steps"]  # the stored step's copy says otherwise: only the old request can apply 10.42.9.0
+    steps[1]["change"]["changes"][0]["proposed_change"] = {"cidr_block": "10.42.8.0/24"}
+    stored = [{k: v for k, v in s.items() if k not in ("change_id", "decisions")} for s in steps]
+    driver.execute_query(
+        "MATCH (t:Transition {id: $id}) SET t.single = true, t.request = $request, t.steps = $steps",
+        id=body["id"],
+        request=json.dumps(old_request),
+        steps=json.dumps(stored),
+    )
+    report(client, BASTION, {"instance_id": "i-0a42b45710000001", "state": "stopped"})
+    done = client.get(f"/transitions/{body['id']}").get_json()
+    assert done["status"] == "completed", done
+    assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] == "10.42.9.0/24"
+    change = client.get(f"/changes/{done['steps'][1]['change_id']}").get_json()
+    assert change["status"] == "applied" and change["requested_by"] == done["requested_by"]
