@@ -347,11 +347,11 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     # audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
     result = submit(gate, change_set, plan=plan, progress=progress)
-    if refused_drift is not None:
-        # written (applied), or to be written (planned, or waiting in the queue or for an approver)
-        key = "drift_recorded" if result.get("status") == "applied" else "drift_pending"
-        if key == "drift_recorded" or result.get("status") in ("planned", "pending_approval", "queued"):
-            extra[key] = len(refused)
+    status = result.get("status")
+    if refused_drift is not None and status == "applied":
+        extra["drift_recorded"] = len(refused)
+    elif refused_drift is not None and status in ("planned", "pending_approval", "queued"):
+        extra["drift_pending"] = len(refused)  # written if it applies: planned, or waiting
     return {**result, **extra}
 
 
