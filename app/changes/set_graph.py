@@ -35,8 +35,8 @@ class GraphState:
 
     def __init__(self, ctx: dict):
         self.nodes: dict[str, dict] = {}
-        self.edges: set[tuple[str, str, str, str]] = set()  # (source, target, kind, via)
         self._index: _EdgeIndex | None = None
+        self.edges: set[tuple[str, str, str, str]] = set()  # (source, target, kind, via)
         self._siblings: dict[str, tuple[dict, dict]] = {}  # id -> (its node, its sibling row)
         self.removals = 0  # components removed so far (with len(nodes): which components exist, for SetReferences)
         self.refs = {r["id"]: r for r in ctx["refs"]}
@@ -82,7 +82,7 @@ class GraphState:
 
     @edges.setter
     def edges(self, value: set[tuple[str, str, str, str]]) -> None:
-        if getattr(self, "_index", None) is None:
+        if self._index is None:
             self._edges = set(value)
         else:
             self._change(self._edges - value, value - self._edges)

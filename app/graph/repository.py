@@ -173,11 +173,15 @@ class GraphTx(TransitionTxQueries):
             self.committed.append(params["audit"])  # counted once the transaction commits
         return moved
 
-    def record_refused(self, refused_drift: dict) -> int:
+    def record_refused(self, refused_drift: dict, audit: dict | None = None) -> int:
         """An import's refused files ({component_ids, entries}) as :Drift records, replacing those of
-        `component_ids`, in the transaction that commits the import's change set
-        (cypher/drift_refused.cypher) → how many were written."""
-        return _single(self._tx, "drift_refused", **_refused_params(refused_drift))["written"]
+        `component_ids` (cypher/drift_refused.cypher) → how many were written: in the transaction that
+        commits the import's change set, or with `audit`, the import's own entry (one that changes no
+        component)."""
+        written = _single(self._tx, "drift_refused", **_refused_params(refused_drift))["written"]
+        if audit is not None:
+            _single(self._tx, "import_audit", audit=audit, component_ids=[])
+        return written
 
 
 class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
@@ -479,18 +483,9 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return self.read("drift_list") or {"components": [], "refused": []}
 
     def record_refused(self, refused_drift: dict, audit: dict) -> int:
-        """An import that changes no component: its refused files ({component_ids, entries}) as :Drift
-        records, replacing those of `component_ids`, with the import's audit entry, in ONE
-        transaction → how many were written. (An import that changes components writes them in the
-        commit of its change set: GraphTx.record_refused.)"""
-
-        def work(tx: ManagedTransaction) -> int:
-            written = _single(tx, "drift_refused", **_refused_params(refused_drift))["written"]
-            _single(tx, "import_audit", audit=audit, component_ids=[])
-            return written
-
-        with metrics.neo4j_errors(), self._session() as session:
-            return session.execute_write(unit_of_work(timeout=deadline.clamp(self.tx_timeout))(work))
+        """An import that changes no component: its refused files' :Drift records with its audit entry, in
+        ONE transaction (an import that changes components writes them in the commit of its change set)."""
+        return self.in_write_tx(lambda gtx: gtx.record_refused(refused_drift, audit))
 
     def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
         """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""
