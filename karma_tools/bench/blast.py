@@ -52,7 +52,8 @@ def _set_floor(driver, change_set_body: dict):
 def _interleaved(
     client, body: dict, floor, samples: int, warm: int, extra: dict | None = None
 ) -> tuple[list[float], list[float], dict, dict[str, list[float]]]:
-    """Plan, product floor and each fixed floor of `extra`, one after the other, `samples` times."""
+    """Plan, product floor, each fixed floor of `extra` and the answer floor of the plan's own answer, one
+    after the other, `samples` times."""
     extra = extra or {}
     for _ in range(warm):
         _post(client, "/plan", body)
@@ -60,15 +61,17 @@ def _interleaved(
         for run in extra.values():
             run()
     plans, floors, last = [], [], {}
-    fixed_ms: dict[str, list[float]] = {name: [] for name in extra}
+    fixed_ms: dict[str, list[float]] = {name: [] for name in [*extra, "answer"]}
     for _ in range(samples):
-        elapsed, status, data = _post(client, "/plan", body)
+        kept: dict = {}
+        elapsed, status, data = _post(client, "/plan", body, keep=kept)
         if status != 200:
             raise RuntimeError(f"/plan answered {status}: {str(data)[:300]}")
         plans.append(elapsed)
         floors.append(floor())
         for name, run in extra.items():
             fixed_ms[name].append(run())
+        fixed_ms["answer"].append(fixed.answer(kept["raw"]))
         last = data
     return plans, floors, last, fixed_ms
 
@@ -107,7 +110,8 @@ def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, oper
         f"  {operations} operations, {out['affected']} affected: plan {out['plan']['median_ms']:.2f} ms, floor "
         f"{out['floor']['median_ms']:.2f} ms → ×{out['plan_over_floor']}; rich floor "
         f"{out['rich']['median_ms']:.2f} ms: plan ÷ rich ×{out['plan_over_rich']}, "
-        f"context read ÷ rich ×{out['query_over_rich']}"
+        f"context read ÷ rich ×{out['query_over_rich']}; answer {out['answer']['median_ms']:.2f} ms: "
+        f"(rich + answer) ÷ rich ×{out.get('content_over_rich')}"
     )
     return out
 
@@ -165,7 +169,8 @@ def blast_sweep(
                 f"  {row['affected']:>6,} affected: plan {row['plan']['median_ms']:.1f} ms, floor "
                 f"{row['floor']['median_ms']:.1f} ms → ×{row['plan_over_floor']}; bare "
                 f"{row['bare']['median_ms']:.1f} ms, rich {row['rich']['median_ms']:.1f} ms: plan ÷ rich "
-                f"×{row['plan_over_rich']}, context read ÷ rich ×{row['query_over_rich']}; "
+                f"×{row['plan_over_rich']}, context read ÷ rich ×{row['query_over_rich']}; answer "
+                f"{row['answer']['median_ms']:.1f} ms: (rich + answer) ÷ rich ×{row.get('content_over_rich')}; "
                 f"{row['plan_ms_per_affected']:.4f} ms per affected component"
             )
         if profile and rows:

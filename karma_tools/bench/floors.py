@@ -6,7 +6,11 @@ what the code costs.
 - *bare*: the ids of every component a change to `$id` reaches (variable-length expand, DISTINCT);
 - *rich*: what the rules read of each of them — id, type, runtime, config and depth, one row per
   component (ANY SHORTEST);
-- *rich set*: the rich read of the union of the impacts of a change set's components (`$ids`).
+- *rich set*: the rich read of the union of the impacts of a change set's components (`$ids`);
+- *answer*: what the plan's answer costs as values, whoever computes it: its values made by a C parser
+  (orjson, from the answer's own bytes), written (orjson) and freed, the collector paused as the product
+  pauses it. The issue fixes the plan's content, so this part of a plan cannot move either; held beside
+  the rich floor it says what a ratio target leaves for everything else.
 
 Each is run through the bare driver (records fetched and decoded, as the product's read is), interleaved
 sample by sample with the plan it is the floor of, so both see the same moment of the machine.
@@ -14,8 +18,11 @@ sample by sample with the plan it is the floor of, so both see the same moment o
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
+
+import orjson
 
 from karma_tools.bench.stats import ratio, summary
 
@@ -54,6 +61,37 @@ def call(driver, text: str, **params) -> Callable[[], float]:
     return run
 
 
+def answer(raw: bytes) -> float:
+    """The answer floor of one plan's answer bytes → milliseconds: its values made, written and freed.
+
+    A list the answer shows twice (a single change's impact, at the top and in its one operation) is one
+    list in the product and written once (`app.observability.http`), so it is made and written once here
+    too: the bytes are first rewritten without the repeats (not timed)."""
+    lean = _without_repeats(raw)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        value = orjson.loads(lean)
+        orjson.dumps(value)
+        del value
+        return (time.perf_counter_ns() - start) / 1e6
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _without_repeats(raw: bytes) -> bytes:
+    """`raw` with each top-level list an operation repeats under the same key left out of the operation."""
+    value = orjson.loads(raw)
+    top = value if isinstance(value, dict) else {}
+    for operation in top.get("operations") or []:
+        for key, item in list(operation.items()) if isinstance(operation, dict) else ():
+            if isinstance(item, list) and item and top.get(key) == item:
+                operation[key] = None
+    return orjson.dumps(value)
+
+
 def single(driver, component: str) -> dict[str, Callable[[], float]]:
     """The bare and rich floors of a single change to `component`."""
     return {"bare": call(driver, BARE, id=component), "rich": call(driver, RICH, id=component)}
@@ -66,10 +104,12 @@ def change_set(driver, components: list[str]) -> dict[str, Callable[[], float]]:
 
 def ratios(out: dict, fixed_ms: dict[str, list[float]], product: str = "floor") -> dict:
     """`out` (with `plan` and the product query's summary under `product`) plus each fixed floor's summary,
-    plan ÷ rich and product query ÷ rich (issue 21)."""
+    plan ÷ rich and product query ÷ rich (issue 21), and (rich + answer) ÷ rich when the answer floor ran."""
     for name, values in fixed_ms.items():
         out[name] = summary(values)
     rich = out.get("rich", {}).get("median_ms")
     out["plan_over_rich"] = ratio(out["plan"]["median_ms"], rich)
     out["query_over_rich"] = ratio(out[product]["median_ms"], rich)
+    if rich and "answer" in out:  # what a plan cannot go below with its content fixed, in rich floors
+        out["content_over_rich"] = ratio(rich + out["answer"]["median_ms"], rich)
     return out

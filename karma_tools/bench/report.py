@@ -78,7 +78,9 @@ def _set_lines(data: dict) -> list[str]:
             f"Change set: {sp['operations']} operations, {sp['affected']} affected: plan "
             f"{_fmt(sp['plan']['median_ms'])} ms, floor {_fmt(sp['floor']['median_ms'])} ms → "
             f"×{_fmt(sp['plan_over_floor'])}; rich floor {_fmt(sp.get('rich', {}).get('median_ms'))} ms → "
-            f"plan ÷ rich ×{_fmt(sp.get('plan_over_rich'))}, context read ÷ rich ×{_fmt(sp.get('query_over_rich'))}",
+            f"plan ÷ rich ×{_fmt(sp.get('plan_over_rich'))}, context read ÷ rich ×{_fmt(sp.get('query_over_rich'))}; "
+            f"answer {_fmt(sp.get('answer', {}).get('median_ms'))} ms → (rich + answer) ÷ rich "
+            f"×{_fmt(sp.get('content_over_rich'))}",
         ]
     rt = data.get("set_round_trips")
     if rt and rt.get("rows"):
@@ -93,8 +95,8 @@ def _set_lines(data: dict) -> list[str]:
             "## Blast radius (single changes)",
             "",
             "| affected | bare ms | rich ms | context read ms | plan ms | plan ÷ rich | read ÷ rich "
-            "| plan ÷ read | plan ms per affected |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| plan ÷ read | plan ms per affected | answer ms | (rich + answer) ÷ rich |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in br["rows"]:
             lines.append(
@@ -102,12 +104,57 @@ def _set_lines(data: dict) -> list[str]:
                 f"{_fmt(r.get('rich', {}).get('median_ms'))} | {_fmt(r['floor']['median_ms'])} | "
                 f"{_fmt(r['plan']['median_ms'])} | {_fmt(r.get('plan_over_rich'))} | "
                 f"{_fmt(r.get('query_over_rich'))} | {_fmt(r['plan_over_floor'])} | "
-                f"{_fmt(r['plan_ms_per_affected'], 4)} |"
+                f"{_fmt(r['plan_ms_per_affected'], 4)} | {_fmt(r.get('answer', {}).get('median_ms'))} | "
+                f"{_fmt(r.get('content_over_rich'))} |"
             )
         lines.append(
             f"\nslopes, ms per affected component: plan {br.get('slope_plan_ms_per_affected')}, floor "
             f"{br.get('slope_floor_ms_per_affected')}, Karma's own {br.get('slope_karma_ms_per_affected')}"
         )
+    lines += _left_lines(data)
+    return lines
+
+
+# the ratio targets of issue 21 a plan is held to, by the smallest affected count they apply to
+_RATIO_TARGETS = ((1_000, 2.0), (0, 3.0))
+
+
+def _left(row: dict, target: float) -> str | None:
+    """What `target` × rich leaves once the plan's context is read and its answer made: ms, and µs per
+    affected component (negative: the target is below the read and the answer alone)."""
+    rich, read = row.get("rich", {}).get("median_ms"), row.get("floor", {}).get("median_ms")
+    made = row.get("answer", {}).get("median_ms")
+    if rich is None or read is None or made is None:
+        return None
+    left = target * rich - read - made
+    per = 1000 * left / max(1, row.get("affected") or 0)
+    return f"{left:.1f} ms ({per:.1f} µs per affected component)"
+
+
+def _left_lines(data: dict) -> list[str]:
+    """Per point, what its ratio target leaves for the analysis beside the read and the answer (issue 21)."""
+    rows = [(r["affected"], r) for r in (data.get("blast_radius") or {}).get("rows") or []]
+    sp = data.get("set_plan") or {}
+    if "plan" in sp:
+        rows.append((sp.get("affected") or 0, {**sp, "set": True}))
+    lines = []
+    for affected, row in rows:
+        target = 2.0 if row.get("set") else next(t for least, t in _RATIO_TARGETS if affected >= least)
+        left = _left(row, target)
+        if left is not None:
+            what = f"the {sp.get('operations')}-operation set" if row.get("set") else f"{affected:,} affected"
+            lines.append(f"- {what}: ≤ {target:g} × rich leaves {left} beside the context read and the answer")
+        if affected >= 10_000 and not row.get("set"):
+            read, made = row["floor"]["median_ms"], row.get("answer", {}).get("median_ms")
+            if made is not None:
+                left_ms = 300 - read - made
+                lines.append(
+                    f"- {affected:,} affected: 300 ms leaves {left_ms:.1f} ms "
+                    f"({1000 * left_ms / affected:.1f} µs per affected component) beside them"
+                )
+    if lines:
+        title = "What each target leaves for the analysis (the target − the context read − the answer's floor):"
+        lines = ["", title, *lines]
     return lines
 
 

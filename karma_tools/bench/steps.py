@@ -26,14 +26,17 @@ def _ms(start_ns: int) -> float:
     return (time.perf_counter_ns() - start_ns) / 1e6
 
 
-def _post(client, path: str, body: dict) -> tuple[float, int, dict]:
-    """One request through the app; an exception inside it (the test client re-raises) is status 599."""
+def _post(client, path: str, body: dict, keep: dict | None = None) -> tuple[float, int, dict]:
+    """One request through the app; an exception inside it (the test client re-raises) is status 599.
+    With `keep`, the answer's bytes are kept under `keep["raw"]` (the answer floor reads them)."""
     start = time.perf_counter_ns()
     try:
         response = client.post(path, json=body, headers=HEADERS)
     except Exception as exc:  # noqa: BLE001
         return _ms(start), 599, {"error": f"{type(exc).__name__}: {exc}"[:500]}
     elapsed = _ms(start)
+    if keep is not None:
+        keep["raw"] = response.get_data()
     return elapsed, response.status_code, response.get_json(silent=True) or {}
 
 

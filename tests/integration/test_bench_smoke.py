@@ -104,6 +104,9 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert sweep["plan_over_floor_max"] > 0 and sweep["slope_plan_ms_per_affected"] is not None
     assert all(r["bare"]["n"] == 2 and r["rich"]["n"] == 2 and r["plan_over_rich"] > 0 for r in sweep["rows"]), sweep
     assert sweep["query_over_rich_max"] > 0
+    # the answer floor of each plan's own answer, beside its rich floor (issue 21)
+    assert planned["answer"]["n"] == 2 and planned["content_over_rich"] > 1
+    assert all(r["answer"]["n"] == 2 and r["content_over_rich"] > 1 for r in sweep["rows"]), sweep
 
     out = {
         "latency": {str(SIZE): latency},
@@ -116,6 +119,7 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     out["targets"] = harness._targets(out)
     assert out["targets"]["round_trips_per_plan"]["value"] == trips["plan_max"]
     assert "Latency" in harness.report.table(out) and "Blast radius" in harness.report.table(out)
+    assert "- 100 affected: ≤ 3 × rich leaves" in harness.report.table(out)
     assert out["targets"]["set_plan_over_floor"]["value"] == planned["plan_over_floor"]
     assert out["targets"]["set_round_trips_per_apply"]["value"] == sets["apply_max"]
     assert out["targets"]["set_plan_over_rich"]["value"] == planned["plan_over_rich"]

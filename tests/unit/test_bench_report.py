@@ -135,3 +135,59 @@ def test_fixed_floors_are_fixed_text_not_the_products_queries():
     for text in (floors.BARE, floors.RICH, floors.RICH_SET):
         assert "include" not in text and ("$id" in text or "$ids" in text)
     assert "ANY SHORTEST" in floors.RICH and "*1..25" in floors.BARE
+
+
+def test_answer_floor_makes_a_repeated_list_once_and_leaves_the_collector_as_it_was():
+    import gc
+
+    import orjson
+
+    from karma_tools.bench import floors
+
+    rows = [{"id": f"subnet/s{i}", "config": {"cidr": f"10.0.{i}.0/24"}} for i in range(3)]
+    raw = orjson.dumps(
+        {
+            "impact": rows,
+            "actions": {"waves": [1]},
+            "operations": [{"impact": rows, "affected_components": ["subnet/s0"], "order": 0}],
+        }
+    )
+    lean = orjson.loads(floors._without_repeats(raw))
+    assert lean["impact"] == rows and lean["operations"][0]["impact"] is None  # made once
+    assert lean["operations"][0]["affected_components"] == ["subnet/s0"]  # not a repeat: kept
+    other = orjson.dumps({"impact": rows, "operations": [{"impact": rows[:1]}]})
+    assert orjson.loads(floors._without_repeats(other))["operations"][0]["impact"] == rows[:1]
+    assert floors._without_repeats(b"[1, 2]") == b"[1,2]"  # not a plan's answer: nothing to leave out
+    assert gc.isenabled()
+    assert floors.answer(raw) > 0 and gc.isenabled()
+    gc.disable()
+    try:
+        floors.answer(raw)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_content_floor_and_what_each_target_leaves():
+    from karma_tools.bench import floors
+
+    row = {"affected": 10_000, "plan": summary([500.0]), "floor": summary([170.0]), "plan_ms_per_affected": 0.05}
+    row["plan_over_floor"] = ratio(500.0, 170.0)
+    floors.ratios(row, {"rich": [125.0], "answer": [90.0]})
+    assert row["content_over_rich"] == ratio(215.0, 125.0)
+    set_plan = {"operations": 10, "affected": 188, "plan": summary([28.0]), "floor": summary([11.0])}
+    set_plan["plan_over_floor"] = ratio(28.0, 11.0)
+    floors.ratios(set_plan, {"rich": [7.5], "answer": [2.0]})
+    data = {"blast_radius": {"rows": [row]}, "set_plan": set_plan}
+    lines = "\n".join(report._set_lines(data))
+    assert "| 90.00 | 1.72 |" in lines  # the row's answer and (rich + answer) ÷ rich
+    # 2 × 125 − 170 − 90 = −10 ms: the ≤ 2 target is below the read and the answer alone
+    assert "- 10,000 affected: ≤ 2 × rich leaves -10.0 ms (-1.0 µs per affected component)" in lines
+    assert "- 10,000 affected: 300 ms leaves 40.0 ms (4.0 µs per affected component)" in lines
+    assert "- the 10-operation set: ≤ 2 × rich leaves 2.0 ms (10.6 µs per affected component)" in lines
+    small = {"affected": 100, "plan": summary([12.0]), "floor": summary([5.0])}
+    floors.ratios(small, {"rich": [4.0], "answer": [1.0]})
+    assert "- 100 affected: ≤ 3 × rich leaves 6.0 ms" in "\n".join(
+        report._left_lines({"blast_radius": {"rows": [small]}})
+    )
+    assert report._left_lines({"blast_radius": {"rows": [{"affected": 10, "floor": summary([1.0])}]}}) == []
