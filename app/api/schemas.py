@@ -407,7 +407,8 @@ class LogEntry(Schema):
     facts = fields.Raw(
         metadata={
             "description": "what the rules saw (change, component, impacted rows, "
-            "siblings, request time, rules fingerprint): docs/rules.md"
+            "siblings, request time, rules fingerprint; a change set's rows stored once and named by "
+            "position): docs/rules.md"
         }
     )
     actions = fields.Raw()

@@ -8,6 +8,13 @@ they are stored once, and nothing derived (time, counts, overlaps) is stored: it
 (``{"v": 1, "zlib": <base64>, "bytes": n}``). It answers the auditor's "what did the rules know when
 they allowed this?", and lets a rule set be replayed against history without the live graph: replaying
 reads audit entries only and writes nothing. Sizes are in docs/rules.md ("Replaying rules against history").
+
+A change set's record (version 2) keeps one evaluation per judged operation. What its operations share is
+stored once: the set's components (every operation's ``change.set_components``) and each row (an
+impacted row, a sibling) that several operations saw, in a table the operations name by position. The
+operations of a 2,000-operation import share one list of 2,000 ids and up to 256 siblings each: stored
+per operation, as version 1 did, its record grew with the square of its size (17.5 MB compressed, 3.4 s
+to write, at 2,000 operations). Version 1 records are still read.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from datetime import datetime
 from app.policy.derive import aware
 
 VERSION = 1
+SET_VERSION = 2  # a change set's record: shared rows and set components stored once (see the docstring)
+READ = (VERSION, SET_VERSION)
 COMPRESS_ABOVE = 16 * 1024  # bytes of JSON; larger records (wide impacts) are stored zlib-compressed
 
 
@@ -39,7 +48,7 @@ def _packed(doc: dict) -> str:
     if len(text) <= COMPRESS_ABOVE:
         return text
     packed = base64.b64encode(zlib.compress(text.encode(), 6)).decode()
-    return json.dumps({"v": VERSION, "zlib": packed, "bytes": len(text)}, separators=(",", ":"))
+    return json.dumps({"v": doc["v"], "zlib": packed, "bytes": len(text)}, separators=(",", ":"))
 
 
 def record(facts: list[dict], at: datetime, rules: str | None) -> str:
@@ -48,19 +57,76 @@ def record(facts: list[dict], at: datetime, rules: str | None) -> str:
 
 
 def set_record(evaluations: list[tuple[int, list[dict]]], at: datetime, rules: str | None) -> str:
-    """The record of a change set: one evaluation per judged operation, `(operation index, its facts)`,
-    in the order they were judged (``{"v": 1, "rules", "operations": [{"operation", "at", "change", …}]}``)."""
-    ops = [{"operation": index, **_doc(facts, at)} for index, facts in evaluations]
-    return _packed({"v": VERSION, "rules": rules, "operations": ops})
+    """The record of a change set: one evaluation per judged operation, `(operation index, its facts)`, in
+    the order they were judged (``{"v": 2, "rules", "set_components", "rows", "operations": [{"operation",
+    "at", "change", "component", "impacted": [row positions], "siblings": [row positions]}]}``)."""
+    table = _Rows()
+    shared = None
+    ops = []
+    for index, facts in evaluations:
+        doc = _doc(facts, at)
+        change = doc["change"]
+        if isinstance(change, dict) and "set_components" in change:
+            if shared is None:
+                shared = change["set_components"]
+            if change["set_components"] == shared:  # the same set: named once for all operations
+                doc["change"] = {k: v for k, v in change.items() if k != "set_components"}
+        doc["impacted"] = table.positions(doc["impacted"])
+        doc["siblings"] = table.positions(doc["siblings"])
+        ops.append({"operation": index, **doc})
+    out = {"v": SET_VERSION, "rules": rules, "rows": table.rows, "operations": ops}
+    if shared is not None:
+        out["set_components"] = shared
+    return _packed(out)
+
+
+class _Rows:
+    """The rows of a set's record, each stored once: a row object several operations share (a sibling row
+    is built once per state of its node) is recognised by identity, then rows by content."""
+
+    def __init__(self) -> None:
+        self.rows: list = []
+        self._by_id: dict[int, int] = {}
+        self._by_content: dict[str, int] = {}
+        self._kept: list = []  # the rows whose identity is recorded stay alive while it is
+
+    def positions(self, rows: list) -> list[int]:
+        return [self._position(row) for row in rows]
+
+    def _position(self, row) -> int:
+        found = self._by_id.get(id(row))
+        if found is None:
+            key = json.dumps(row, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
+            found = self._by_content.setdefault(key, len(self.rows))
+            if found == len(self.rows):
+                self.rows.append(row)
+            self._by_id[id(row)] = found
+            self._kept.append(row)
+        return found
 
 
 def _loaded(text: str | dict) -> dict:
     doc = json.loads(text) if isinstance(text, str) else text
     if isinstance(doc, dict) and "zlib" in doc:
         doc = json.loads(zlib.decompress(base64.b64decode(doc["zlib"])))
-    if not isinstance(doc, dict) or doc.get("v") != VERSION:
+    if not isinstance(doc, dict) or doc.get("v") not in READ:
         raise ValueError(f"unknown facts record version {doc.get('v') if isinstance(doc, dict) else doc!r}")
-    return doc
+    return _expanded(doc) if doc["v"] == SET_VERSION else doc
+
+
+def _expanded(doc: dict) -> dict:
+    """A version 2 set record as version 1 wrote it: each operation with its own rows and set components."""
+    rows, shared = doc["rows"], doc.get("set_components")
+    ops = []
+    for op in doc["operations"]:
+        change = op["change"]
+        if shared is not None and isinstance(change, dict) and "set_components" not in change:
+            change = {**change, "set_components": shared}
+        impacted = [rows[i] for i in op.get("impacted") or []]
+        ops.append(
+            {**op, "change": change, "impacted": impacted, "siblings": [rows[i] for i in op.get("siblings") or []]}
+        )
+    return {"v": VERSION, "rules": doc.get("rules"), "operations": ops}
 
 
 def _facts(doc: dict) -> list[dict]:

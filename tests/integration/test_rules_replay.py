@@ -56,15 +56,17 @@ def _history(client) -> dict:
 def test_the_audit_entry_keeps_the_facts_the_rules_saw(client, driver):
     done = _history(client)
     entry = client.get(f"/log/{done['bucket']['log_entry_id']}").get_json()
-    assert entry["facts"]["v"] == 1 and entry["facts"]["rules"]
-    facts = {**entry["facts"]["operations"][0], "rules": entry["facts"]["rules"]}  # a single change: one operation
+    record = entry["facts"]  # a change set's record (a single change: one operation), its rows named by position
+    assert record["v"] == 2 and record["rules"] and record["set_components"] == ["s3-bucket/karma-shared"]
+    facts = record["operations"][0]
     assert facts["change"]["component"] == "s3-bucket/karma-shared"
     assert facts["component"]["config"]["bucket_name"] == "karma-shared-dev"
-    assert {r["id"] for r in facts["impacted"]} == set(done["bucket"]["affected_components"])
-    assert facts["rules"] and facts["at"]
+    assert {record["rows"][i]["id"] for i in facts["impacted"]} == set(done["bucket"]["affected_components"])
+    assert facts["at"]
     rejected = client.get(f"/log/{done['subnet_a']['log_entry_id']}").get_json()
     assert rejected["status"] == "rejected"
-    assert [r["id"] for r in rejected["facts"]["operations"][0]["siblings"]] == ["subnet/karma-dev-private-b"]
+    rows, judged = rejected["facts"]["rows"], rejected["facts"]["operations"][0]
+    assert [rows[i]["id"] for i in judged["siblings"]] == ["subnet/karma-dev-private-b"]
     with driver.session() as session:
         sizes = [
             r["n"] for r in session.run("MATCH (a:AuditEntry) WHERE a.facts IS NOT NULL RETURN size(a.facts) AS n")
@@ -146,8 +148,9 @@ def test_a_change_set_keeps_each_operations_facts_and_is_replayed_per_operation(
     assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()
     entry = client.get(f"/log/{resp.get_json()['log_entry_id']}").get_json()
     kept = entry["facts"]
-    assert kept["v"] == 1 and kept["rules"]
+    assert kept["v"] == 2 and kept["rules"] and len(kept["set_components"]) == 2  # named once for both
     assert sorted(op["operation"] for op in kept["operations"]) == [0, 1]
+    assert all("set_components" not in op["change"] for op in kept["operations"])
     by_op = {op["operation"]: op for op in kept["operations"]}
     assert by_op[1]["change"]["component"] == BUCKET["component"] and by_op[1]["change"]["op"] == "update"
     assert by_op[1]["change"]["set_size"] == 2
