@@ -439,3 +439,49 @@ def test_docs_examples_are_valid(tmp_path):
     for i, block in enumerate(files):
         (tmp_path / f"doc{i}.yaml").write_text(textwrap.dedent(block))
     assert validate_dir(tmp_path) == []
+
+
+def test_block_overlap_means_what_ipaddress_says():
+    import ipaddress
+    import random
+
+    from app.policy.derive import overlap
+
+    rng = random.Random(21)
+    texts = ["10.42.0.0/16", "10.42.1.7/24", "0.0.0.0/0", "255.255.255.255/32", "fd00::/8", "::/0", "::1/128"]
+    texts += [f"10.{rng.randrange(256)}.{rng.randrange(256)}.0/{rng.randrange(8, 33)}" for _ in range(60)]
+    texts += [f"fd{rng.randrange(256):02x}::/{rng.randrange(8, 129)}" for _ in range(20)]
+    nets = {t: ipaddress.ip_network(t, strict=False) for t in texts}
+    for a in texts:
+        for b in rng.sample(texts, 25):
+            expected = nets[a].version == nets[b].version and nets[a].overlaps(nets[b])
+            assert overlap(a, b) is expected, (a, b)
+    assert overlap(["x", "10.0.0.0/8"], ["10.1.0.0/16", 5]) is True
+    assert overlap("not a cidr", "10.0.0.0/8") is False and overlap(None, "10.0.0.0/8") is False
+
+
+def test_a_count_filter_reads_the_changes_block_once_and_judges_as_holds(monkeypatch):
+    from app.policy import derive
+    from app.policy.fields import Field
+    from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not
+
+    def field(section, *path):
+        return Field(section, path, "any")
+
+    against = Cmp(field("siblings", "config", "cidr_block"), "overlaps", FieldRef(field("change", "new", "cidr_block")))
+    literal = Cmp(field("siblings", "config", "cidr_block"), "overlaps", ["10.42.0.0/16"])
+    trees = [against, Not(against), All((against, literal)), AnyOf((Not(literal), against))]
+    values = ["10.42.2.0/24", "10.0.0.0/8", "172.16.0.0/12", "fd00::/8", "nope", None, 7, ["10.42.9.0/24", "x"]]
+    rows = [{"id": f"subnet/s{i}", "config": {"cidr_block": v}} for i, v in enumerate(values)] + [{"id": "subnet/z"}]
+    for new in ("10.42.2.128/25", "fd00:1::/32", ["10.0.0.0/8"], None):
+        base = {"change": {"new": {"cidr_block": new}}, "component": {}}
+        for tree in trees:
+            test = derive._row_test(tree, base, "siblings")
+            assert [test(r) for r in rows] == [derive.holds(tree, {**base, "siblings": r}) for r in rows], (tree, new)
+    parsed = []
+    real = derive._blocks
+    monkeypatch.setattr(derive, "_blocks", lambda value: parsed.append(value) or real(value))
+    base = {"change": {"new": {"cidr_block": "10.42.2.128/25"}}, "component": {}}
+    test = derive._row_test(against, base, "siblings")
+    assert [test({"config": {"cidr_block": f"10.42.{i}.0/24"}}) for i in range(100)].count(True) == 1
+    assert parsed == ["10.42.2.128/25"]  # the change's block once, not once per row
