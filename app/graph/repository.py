@@ -22,6 +22,7 @@ from app.graph.codec import (
     flat_properties,
     iso,
     loads,
+    loads_packed,
     version_view,
     with_iso,
 )
@@ -142,7 +143,7 @@ class GraphTx(TransitionTxQueries):
     def change_by_idempotency_key(self, key: str) -> dict | None:
         """{id, request_hash, result} of the change request first made with this key, if any."""
         row = _single(self._tx, "change_by_idempotency_key", key=key)
-        return None if row is None else {**row, "result": loads(row["result"])}
+        return None if row is None else {**row, "result": loads_packed(row["result"])}
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
@@ -581,7 +582,7 @@ def decode_change(props: dict) -> dict:
     out = dict(props)
     for key in _CHANGE_JSON:
         if key in out:
-            out[key] = loads(out[key])
+            out[key] = loads_packed(out[key]) if key == "result" else loads(out[key])
     for key in _CHANGE_TIMES:
         out[key] = iso(out.get(key))
     return out

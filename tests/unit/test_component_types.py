@@ -208,3 +208,14 @@ def test_a_valid_config_is_remembered_by_its_exact_value_and_a_refusal_never(mon
     for count in (2, 3, 4):
         vpc.validate_config({"cidr": "10.0.0.0/16", "az_count": count})
     assert len(vpc._valid_configs) <= 2
+
+
+def test_a_packed_text_is_plain_json_when_small_and_compressed_when_large():
+    from app.graph.codec import PACK_ABOVE, dumps, dumps_packed, loads_packed
+
+    small = {"status": "applied", "zlib": "not packed", "bytes": 3, "other": 1}
+    assert dumps_packed(small) == dumps(small) and loads_packed(dumps(small)) == small
+    large = {"operations": [{"facts": {"set_components": [f"subnet/s{i}" for i in range(500)]}}] * 200}
+    text = dumps_packed(large)
+    assert len(dumps(large)) > PACK_ABOVE and text.startswith('{"zlib":') and len(text) < len(dumps(large)) / 10
+    assert loads_packed(text) == large and loads_packed(None) == {}
