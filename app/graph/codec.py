@@ -56,7 +56,7 @@ def loads(text: str | None) -> Any:
 
 # A stored change request keeps its whole answer (what an idempotent retry answers again). A change set's
 # answer names the set's components in every operation's facts, so an import of 2,000 operations answered
-# ~100 MB of JSON, one Neo4j property that took a 512 MB server down; that text compresses ~50:1.
+# ~100 MB of JSON, one Neo4j property that took a 512 MB server down; that text compresses ~20:1.
 PACK_ABOVE = 1024 * 1024
 
 
