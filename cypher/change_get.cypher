@@ -13,4 +13,6 @@ CALL (cr) {
   OPTIONAL MATCH (rb:ChangeRequest)-[:ROLLS_BACK]->(cr)
   RETURN collect(rb {.id, .status}) AS rolled_back_by
 }
-RETURN cr {.*} AS change, trail, waits_on, rolled_back_by
+// its stored answer (`result`, up to ~100 MB of JSON for a large import) is only read by an idempotent
+// retry (change_by_idempotency_key): left out here
+RETURN cr {.*, result: null} AS change, trail, waits_on, rolled_back_by

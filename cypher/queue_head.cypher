@@ -1,6 +1,6 @@
 // The oldest queued change request on a component (run while holding the component's lock, when the
 // component exists: a set of creates waits on an id not in the graph yet, without a sequence number).
 MATCH (cr:ChangeRequest {component_id: $component, status: 'queued'})
-RETURN cr {.*} AS change
+RETURN cr {.*, result: null} AS change  // its stored answer is an idempotent retry's only (change_get)
 ORDER BY cr.seq, cr.created_at, cr.id
 LIMIT 1

@@ -573,7 +573,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = ("request", "blockers", "diff", "result", "operations")
+_CHANGE_JSON = ("request", "blockers", "diff", "operations")  # `result`: read by idempotent retries only
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
@@ -582,7 +582,7 @@ def decode_change(props: dict) -> dict:
     out = dict(props)
     for key in _CHANGE_JSON:
         if key in out:
-            out[key] = loads_packed(out[key]) if key == "result" else loads(out[key])
+            out[key] = loads(out[key])
     for key in _CHANGE_TIMES:
         out[key] = iso(out.get(key))
     return out
