@@ -66,27 +66,6 @@ CANARY_LIMIT_S = 10  # the first /plan of a size (a healthy one takes millisecon
 WARMUP_FIRST_S = 20.0  # first size: the server JIT needs ~20 s of queries (41 → ~10 ms for the probe)
 WARMUP_S = 2.0
 
-TARGETS = {  # figure → (target, comparison)
-    "plan_over_floor": (2.0, "<="),
-    "plan_100k_over_1k": (1.3, "<="),
-    "naive_over_karma_100k": (100.0, ">="),
-    "round_trips_per_plan": (2, "<="),
-    "round_trips_per_apply": (3, "<="),
-    "rules_500_over_5": (1.5, "<="),
-    "set_plan_over_floor": (2.0, "<="),  # issue 10: a 10-operation set at the largest size
-    "blast_plan_over_floor": (2.0, "<="),  # issue 10: worst point of the blast-radius sweep
-    "set_round_trips_per_plan": (2, "<="),  # issue 10: 1, 10, 100 operations
-    "set_round_trips_per_apply": (3, "<="),
-    "drift_found_equals_planted": (1, ">="),  # issue 22: 1 when the drift found is exactly what was planted
-    # issue 21: against the FIXED floors (karma_tools/bench/floors.py), not the product's own query
-    "plan_over_rich_wide": (2.0, "<="),  # worst of the sweep points with ≥ 1,000 affected
-    "plan_over_rich_narrow": (3.0, "<="),  # worst of the single change (43) and the sweep points < 1,000
-    "query_over_rich": (1.5, "<="),  # impact.cypher ÷ rich, worst sweep point
-    "plan_10k_ms": (300.0, "<="),  # plan median at the ~10,000-affected point
-    "set_plan_over_rich": (2.0, "<="),  # a 10-operation set ÷ the rich read of its operations' impacts
-    "differential_disagreements": (0, "<="),  # issue 20: engine vs oracle on the generated corpus
-    "rules_coverage_500_s": (10.0, "<="),  # issue 20: `rules coverage`, 500 generated rules, largest world
-}
 STEPS = (  # what `karma bench run --only` may pick (the world is always loaded)
     "latency",
     "naive",
@@ -1196,7 +1175,7 @@ def _rule_check_values(out: dict) -> dict:
 def _targets(out: dict) -> dict:
     lat = out.get("latency", {})
     sizes = sorted(int(s) for s in lat if "plan" in lat[s])
-    values: dict[str, float | None] = dict.fromkeys(TARGETS)
+    values: dict[str, float | None] = dict.fromkeys(report.TARGETS)
     if sizes:
         worst = [lat[str(s)].get("plan_over_floor") for s in sizes]
         values["plan_over_floor"] = max((w for w in worst if w is not None), default=None)
@@ -1218,7 +1197,7 @@ def _targets(out: dict) -> dict:
     values.update(_fixed_floor_values(out))
     values.update(_rule_check_values(out))
     targets = {}
-    for name, (target, op) in TARGETS.items():
+    for name, (target, op) in report.TARGETS.items():
         value = values[name]
         met = None if value is None else (value <= target if op == "<=" else value >= target)
         targets[name] = {"value": value, "target": f"{op} {target:g}", "met": met}

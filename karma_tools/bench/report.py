@@ -30,6 +30,29 @@ NAMES = {
 }
 
 
+TARGETS = {  # figure → (target, comparison)
+    "plan_over_floor": (2.0, "<="),
+    "plan_100k_over_1k": (1.3, "<="),
+    "naive_over_karma_100k": (100.0, ">="),
+    "round_trips_per_plan": (2, "<="),
+    "round_trips_per_apply": (3, "<="),
+    "rules_500_over_5": (1.5, "<="),
+    "set_plan_over_floor": (2.0, "<="),  # issue 10: a 10-operation set at the largest size
+    "blast_plan_over_floor": (2.0, "<="),  # issue 10: worst point of the blast-radius sweep
+    "set_round_trips_per_plan": (2, "<="),  # issue 10: 1, 10, 100 operations
+    "set_round_trips_per_apply": (3, "<="),
+    "drift_found_equals_planted": (1, ">="),  # issue 22: 1 when the drift found is exactly what was planted
+    # issue 21: against the FIXED floors (karma_tools/bench/floors.py), not the product's own query
+    "plan_over_rich_wide": (2.0, "<="),  # worst of the sweep points with ≥ 1,000 affected
+    "plan_over_rich_narrow": (3.0, "<="),  # worst of the single change (43) and the sweep points < 1,000
+    "query_over_rich": (1.5, "<="),  # impact.cypher ÷ rich, worst sweep point
+    "plan_10k_ms": (300.0, "<="),  # plan median at the ~10,000-affected point
+    "set_plan_over_rich": (2.0, "<="),  # a 10-operation set ÷ the rich read of its operations' impacts
+    "differential_disagreements": (0, "<="),  # issue 20: engine vs oracle on the generated corpus
+    "rules_coverage_500_s": (10.0, "<="),  # issue 20: `rules coverage`, 500 generated rules, largest world
+}
+
+
 def write(data: dict, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,43 +138,35 @@ def _set_lines(data: dict) -> list[str]:
     return lines
 
 
-# the ratio targets of issue 21 a plan is held to, by the smallest affected count they apply to
-_RATIO_TARGETS = ((1_000, 2.0), (0, 3.0))
-
-
-def _left(row: dict, target: float) -> str | None:
-    """What `target` × rich leaves once the plan's context is read and its answer made: ms, and µs per
-    affected component (negative: the target is below the read and the answer alone)."""
+def _left(row: dict, *, ratio: float | None = None, ms: float | None = None) -> str | None:
+    """What a target (`ratio` × rich, or `ms`) leaves once the plan's context is read and its answer made:
+    ms, and µs per affected component (negative: the target is below the read and the answer alone)."""
     rich, read = row.get("rich", {}).get("median_ms"), row.get("floor", {}).get("median_ms")
     made = row.get("answer", {}).get("median_ms")
-    if rich is None or read is None or made is None:
+    budget = ms if ratio is None else (None if rich is None else ratio * rich)
+    if budget is None or read is None or made is None:
         return None
-    left = target * rich - read - made
-    per = 1000 * left / max(1, row.get("affected") or 0)
-    return f"{left:.1f} ms ({per:.1f} µs per affected component)"
+    left = budget - read - made
+    return f"{left:.1f} ms ({1000 * left / max(1, row.get('affected') or 0):.1f} µs per affected component)"
 
 
 def _left_lines(data: dict) -> list[str]:
-    """Per point, what its ratio target leaves for the analysis beside the read and the answer (issue 21)."""
-    rows = [(r["affected"], r) for r in (data.get("blast_radius") or {}).get("rows") or []]
+    """Per point, what its issue-21 targets (TARGETS) leave for the analysis beside the read and the answer."""
+    wide, narrow = TARGETS["plan_over_rich_wide"][0], TARGETS["plan_over_rich_narrow"][0]
+    ten_k, per_set = TARGETS["plan_10k_ms"][0], TARGETS["set_plan_over_rich"][0]
+    beside = "beside the context read and the answer"
+    found = []  # (what, target, what it leaves, the words after it)
+    for row in (data.get("blast_radius") or {}).get("rows") or []:
+        ratio = wide if row["affected"] >= 1_000 else narrow
+        what = f"{row['affected']:,} affected"
+        found.append((what, f"≤ {ratio:g} × rich", _left(row, ratio=ratio), beside))
+        if row["affected"] >= 10_000:
+            found.append((what, f"{ten_k:g} ms", _left(row, ms=ten_k), "beside them"))
     sp = data.get("set_plan") or {}
     if "plan" in sp:
-        rows.append((sp.get("affected") or 0, {**sp, "set": True}))
-    lines = []
-    for affected, row in rows:
-        target = 2.0 if row.get("set") else next(t for least, t in _RATIO_TARGETS if affected >= least)
-        left = _left(row, target)
-        if left is not None:
-            what = f"the {sp.get('operations')}-operation set" if row.get("set") else f"{affected:,} affected"
-            lines.append(f"- {what}: ≤ {target:g} × rich leaves {left} beside the context read and the answer")
-        if affected >= 10_000 and not row.get("set"):
-            read, made = row["floor"]["median_ms"], row.get("answer", {}).get("median_ms")
-            if made is not None:
-                left_ms = 300 - read - made
-                lines.append(
-                    f"- {affected:,} affected: 300 ms leaves {left_ms:.1f} ms "
-                    f"({1000 * left_ms / affected:.1f} µs per affected component) beside them"
-                )
+        what = f"the {sp.get('operations')}-operation set"
+        found.append((what, f"≤ {per_set:g} × rich", _left(sp, ratio=per_set), beside))
+    lines = [f"- {what}: {target} leaves {left} {after}" for what, target, left, after in found if left is not None]
     if lines:
         title = "What each target leaves for the analysis (the target − the context read − the answer's floor):"
         lines = ["", title, *lines]
