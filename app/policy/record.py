@@ -82,13 +82,13 @@ def set_record(evaluations: list[tuple[int, list[dict]]], at: datetime, rules: s
 
 class _Rows:
     """The rows of a set's record, each stored once: a row object several operations share (a sibling row
-    is built once per state of its node) is recognised by identity, then rows by content."""
+    is built once per state of its node) is recognised by identity, then rows by content. Identities stay
+    valid: every row is held by the evaluations being recorded for as long as this table lives."""
 
     def __init__(self) -> None:
         self.rows: list = []
         self._by_id: dict[int, int] = {}
         self._by_content: dict[str, int] = {}
-        self._kept: list = []  # the rows whose identity is recorded stay alive while it is
 
     def positions(self, rows: list) -> list[int]:
         return [self._position(row) for row in rows]
@@ -101,7 +101,6 @@ class _Rows:
             if found == len(self.rows):
                 self.rows.append(row)
             self._by_id[id(row)] = found
-            self._kept.append(row)
         return found
 
 
