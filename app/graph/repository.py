@@ -616,6 +616,7 @@ def set_context_params(
         "ref_values": referrers or [],
         "set_ref_values": ref_values or [],
         "sibling_lookups": sibling_lookups or [],
+        "sibling_read": SIBLING_LIMIT + 1,  # a shared group's members: 256 for each touched one but itself
     }
 
 
@@ -667,6 +668,25 @@ def _decoded_groups(groups: list[dict] | None) -> list[dict]:
     return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
 
 
+SIBLING_LIMIT = 256  # members of one sibling group (cypher/change_set_context.cypher reads one more: below)
+
+
+def _own_groups(item: dict, shared: dict[tuple, list[dict]]) -> list[dict]:
+    """A touched component's sibling groups, [provider, via] each: the others of its type depending on
+    that provider through that key, the first 256 by id. The set's read has each group's first 257
+    members, so without the component itself there are still 256 (the members are shared, not copied:
+    nothing in the analysis changes a node in place)."""
+    me, type_name = item["component"]["id"], item["component"]["type"]
+    return [
+        {
+            "provider": provider,
+            "via": via,
+            "members": [m for m in shared[provider, via, type_name] if m["id"] != me][:SIBLING_LIMIT],
+        }
+        for provider, via in item.get("sibling_keys") or ()
+    ]
+
+
 def _decoded_in_place(row: dict) -> dict:
     row["config"], row["runtime"] = loads(row.get("config")), loads(row.get("runtime"))
     return row
@@ -696,14 +716,19 @@ def decode_set_context(row: dict) -> dict:
     runtime decoded, its edges as (source, target, kind, via). The impacted rows come in no useful order
     (nothing downstream depends on it: the analysis walks its own impact from the edges, and sorts) and
     are decoded in place — they are the read's own (or the rule fixture's, made for this call), and a
-    10,000-row impact is not copied for it."""
+    10,000-row impact is not copied for it. Each touched component's sibling groups are cut from the
+    groups read once for the set (`shared_siblings`), each member decoded once."""
+    shared = {
+        (g["provider"], g["via"], g["type"]): [_decoded_in_place(m) for m in g["members"]]
+        for g in row.get("shared_siblings") or []
+    }
     touched = [
         {
-            **item,
+            **{k: v for k, v in item.items() if k != "sibling_keys"},
             "component": _decoded(item["component"]),
             "impacted": [_decoded_in_place(r) for r in item["impacted"]],
             "edges": _edge_tuples(item),
-            "sibling_groups": _decoded_groups(item.get("sibling_groups")),
+            "sibling_groups": _own_groups(item, shared),
         }
         for item in row["touched"]
     ]

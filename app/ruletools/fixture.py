@@ -19,11 +19,10 @@ from collections import deque
 
 from app.components import EDGE_KINDS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import decode_set_context, read_edges
+from app.graph.repository import SIBLING_LIMIT, decode_set_context, read_edges
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
-SIBLING_LIMIT = 256
 
 
 class FixtureGraph:
@@ -186,13 +185,20 @@ class FixtureGraph:
                     "explicit_edges": [
                         e for e in self.edges if e["via"] == "seed" and cid in (e["source"], e["target"])
                     ],
-                    "sibling_groups": [
-                        self._group(e["target"], e["via"], ctx["component"]["type"], cid)
-                        for e in self._out.get(cid, ())
-                        if e["kind"] == "depends_on"
+                    "sibling_keys": [
+                        [e["target"], e["via"]] for e in self._out.get(cid, ()) if e["kind"] == "depends_on"
                     ],
                 }
             )
+        # each group a touched component is a sibling in, once, with one member more (the decoder cuts
+        # each component's own group from it, as it does the query's)
+        shared = {
+            (provider, via, item["component"]["type"]) for item in touched for provider, via in item["sibling_keys"]
+        }
+        shared_siblings = [
+            {**self._group(provider, via, type_name, limit=SIBLING_LIMIT + 1), "type": type_name}
+            for provider, via, type_name in sorted(shared, key=repr)
+        ]
         refs = [
             {
                 "id": r,
@@ -205,23 +211,28 @@ class FixtureGraph:
         values = self._values([rv for rv in ref_values or [] if rv.get("mode") == "value"])
         groups = [self._group(sl["provider"], sl["via"], sl["type"]) for sl in sibling_lookups or []]
         # stored form → values, as the read does
-        return decode_set_context({"touched": touched, "refs": refs, "ref_values": values, "sibling_groups": groups})
+        return decode_set_context(
+            {
+                "touched": touched,
+                "refs": refs,
+                "ref_values": values,
+                "sibling_groups": groups,
+                "shared_siblings": shared_siblings,
+            }
+        )
 
-    def _group(self, provider: str, via: str, type_name: str, but: str | None = None) -> dict:
-        """The components of `type_name` depending on `provider` through `via` (but `but`)."""
+    def _group(self, provider: str, via: str, type_name: str, limit: int = SIBLING_LIMIT) -> dict:
+        """The first `limit` components (by id) of `type_name` depending on `provider` through `via`."""
         members = sorted(
             e["source"]
             for e in self._in.get(provider, ())
-            if e["kind"] == "depends_on"
-            and e["via"] == via
-            and e["source"] != but
-            and self.nodes[e["source"]]["type"] == type_name
+            if e["kind"] == "depends_on" and e["via"] == via and self.nodes[e["source"]]["type"] == type_name
         )
         keep = ("id", "type", "nickname", "environment", "version", "config", "runtime")
         return {
             "provider": provider,
             "via": via,
-            "members": [{k: self.nodes[m][k] for k in keep} for m in members[:SIBLING_LIMIT]],
+            "members": [{k: self.nodes[m][k] for k in keep} for m in members[:limit]],
         }
 
     def _values(self, lookups: list[dict]) -> list[dict]:
