@@ -22,8 +22,10 @@ from karma_tools.bench.steps import REQUESTER, Run, _apply_targets, _echo, _post
 from karma_tools.bench.stats import ratio, summary
 
 SET_SIZE = 10
-# samples per sweep point: fewer where one plan takes long (a bounded run, ≤ ~1 min per point)
-SWEEP_SAMPLES = {10: 100, 100: 60, 1_000: 20, 10_000: 7}
+# samples per sweep point: fewer where one plan takes long (a bounded run, ≤ ~1 min per point). At
+# 10,000 affected a read is ~100 ms of the server's allocation, and one of its collections in a sample
+# moves a median of 7 by a fifth (the context read ÷ rich 1.33 in one run, 1.61 in the next): 15.
+SWEEP_SAMPLES = {10: 100, 100: 60, 1_000: 20, 10_000: 15}
 
 
 def _set_floor(driver, change_set_body: dict):
@@ -64,6 +66,7 @@ def _interleaved(
     fixed_ms: dict[str, list[float]] = {name: [] for name in [*extra, "answer"]}
     for _ in range(samples):
         kept: dict = {}
+        fixed.settle()  # as every floor does (floors.call): each timed call starts from an idle server
         elapsed, status, data = _post(client, "/plan", body, keep=kept)
         if status != 200:
             raise RuntimeError(f"/plan answered {status}: {str(data)[:300]}")

@@ -104,7 +104,7 @@ def generate_cmd(components: int, seed: int, out: Path | None, load: bool) -> No
     help="Run only these steps (comma-separated, e.g. latency,set_plan,blast); the world is loaded all the same.",
 )
 @click.option(
-    "--blast-samples", type=int, default=None, help="Plan samples per blast-radius point (default 100/60/20/7)."
+    "--blast-samples", type=int, default=None, help="Plan samples per blast-radius point (default 100/60/20/15)."
 )
 @click.option("--keep-running", is_flag=True, help="Leave the bench Neo4j running afterwards.")
 def run_cmd(

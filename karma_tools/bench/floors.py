@@ -14,6 +14,13 @@ what the code costs.
 
 Each is run through the bare driver (records fetched and decoded, as the product's read is), interleaved
 sample by sample with the plan it is the floor of, so both see the same moment of the machine.
+
+Every timed call of a sample — the plan and each read — starts from the same state of the server: idle
+for SETTLE_S (:func:`settle`, not timed). A read right after another read finds Neo4j's threads awake and
+costs up to a millisecond less at 10–100 affected than one after a few milliseconds of Python; in the
+order plan → product read → bare → rich, the rich floor always followed a read and the plan's read and
+the product read followed Python, which favoured the floor by a fifth to a third at the small points
+(docs/performance.md, part 9).
 """
 
 from __future__ import annotations
@@ -43,11 +50,23 @@ RICH_SET = (
 )
 
 
+# Idle time before every timed call of an interleaved sample: past ~15 ms a read's cost no longer grows
+# with the idle time before it (10 and 100 affected, this machine), so 20 ms puts every call on that plateau.
+SETTLE_S = 0.02
+
+
+def settle() -> None:
+    """Leave the server idle for SETTLE_S before a timed call, so the plan and its floors start alike."""
+    time.sleep(SETTLE_S)
+
+
 def call(driver, text: str, **params) -> Callable[[], float]:
-    """A floor: `text` with `params` through the bare driver → milliseconds (the records fetched)."""
+    """A floor: `text` with `params` through the bare driver → milliseconds (the records fetched), after
+    the settle every timed call of a sample starts with."""
     from neo4j import RoutingControl  # noqa: PLC0415
 
     def run() -> float:
+        settle()
         start = time.perf_counter_ns()
         records = driver.execute_query(
             text, parameters_=params, routing_=RoutingControl.READ, bookmark_manager_=None

@@ -602,6 +602,7 @@ def _latency(
     extra = fixed.single(driver, probe.component)  # the fixed floors (issue 21), interleaved too
     fixed_ms: dict[str, list[float]] = {name: [] for name in extra}
     for _ in range(cfg.plan_samples):
+        fixed.settle()  # as every floor does (floors.call): each timed call starts from an idle server
         elapsed, status, _data = _post(client, "/plan", body)
         plans.append(elapsed)
         bad += status != 200

@@ -57,9 +57,13 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     client = app.test_client()
     none = generator.PROBES["none"]  # the probe whose impact is empty: cheap whatever the query
 
+    events = _log_timed_calls(monkeypatch)
     latency = harness._latency(state, cfg, client, driver, requests, SIZE, probe=none)
     assert state.errors == [], state.errors
     assert latency["plan"]["n"] == 3 and latency["floor"]["n"] == 3 and latency["request_change"]["n"] == 2
+    # every timed call of a sample (the plan, the product read, bare, rich) starts from an idle server
+    sampled = [e for e in events if e != "post /request-change"][-3 * 8 :]
+    assert sampled == ["settle", "post /plan", "settle", "read", "settle", "read", "settle", "read"] * 3, events
     assert latency["impact_size"] == 0 and latency["plan_over_floor"] > 0
 
     # the naive peer computes the local probe's impact from the whole graph, like impact.cypher would
@@ -92,8 +96,10 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
 
     from karma_tools.bench import blast
 
+    events.clear()
     planned = blast.set_plan(state, client, driver, samples=2, warm=1, operations=3)
     assert state.errors == [], state.errors
+    assert events[-2 * 6 :] == ["settle", "post /plan", "settle", "read", "settle", "read"] * 2, events
     assert planned["operations"] == 3 and planned["affected"] > 0 and planned["plan_over_floor"] > 0
     assert planned["rich"]["n"] == 2 and planned["plan_over_rich"] > 0 and planned["query_over_rich"] > 0
     sweep = blast.blast_sweep(
@@ -126,6 +132,29 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert out["targets"]["query_over_rich"]["value"] == sweep["query_over_rich_max"]
     assert out["targets"]["plan_over_rich_narrow"]["value"] is not None
     assert out["targets"]["plan_10k_ms"]["value"] is None  # the sweep stopped at 100 here
+
+
+def _log_timed_calls(monkeypatch) -> list[str]:
+    """The order of the settles, plan requests and floor reads of the harness' steps (the settle itself
+    skipped: no sleep)."""
+    from karma_tools.bench import blast, floors
+
+    events: list[str] = []
+    monkeypatch.setattr(floors, "settle", lambda: events.append("settle"))
+    real_call, real_post = floors.call, steps._post
+
+    def call(driver, text, **params):
+        run = real_call(driver, text, **params)
+        return lambda: (run(), events.append("read"))[0]
+
+    def post(client, path, body, keep=None):
+        events.append(f"post {path}")
+        return real_post(client, path, body, keep=keep)
+
+    monkeypatch.setattr(floors, "call", call)
+    for module in (harness, blast):
+        monkeypatch.setattr(module, "_post", post)
+    return events
 
 
 def test_rule_authoring_figures_run_the_shipped_cases_and_replay_a_history(bench_world, driver, repo, monkeypatch):
