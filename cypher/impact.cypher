@@ -6,10 +6,12 @@
 // (a single undirected pattern filtered by direction enumerates paths instead: seconds, not ms).
 // One emits hop per path is all the type registry can produce (tests/unit/test_component_types.py).
 // ANY SHORTEST gives each affected component once, with its smallest depth and one shortest path,
-// spelled out (ids, types, edge kinds, reference keys) — what GET /components/{id}/impact shows. A change
-// set's read (cypher/change_set_context.cypher) reaches the same components without paths: its analysis
-// walks them in memory from the edges (app/changes/set_graph.py), and building them for 10,000 rows costs
-// more server time than reading the rows (issue 21, docs/performance.md).
+// spelled out (ids, types, edge kinds, reference keys). The product no longer runs this query: every plan
+// and GET /components/{id}/impact read cypher/change_set_context.cypher, which reaches the same components
+// without paths, and walk them in memory from the edges (app/changes/set_graph.py; building paths for
+// 10,000 rows costs more server time than reading the rows, issue 21, docs/performance.md). It stays as
+// the definition of reach that read is held to (tests/integration/test_set_context_read.py) and as the
+// bench's older floor (karma_tools/bench/steps.py: floor_call).
 // Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
 // by-value references it has now), and, for validation, which of $ref_ids exist and which components
 // match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:

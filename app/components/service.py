@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from app.audit.entries import audit_entry
+from app.changes.set_graph import GraphState
 from app.clock import utcnow
 from app.notifications import events as outbox_events
 from app.components import drift
-from app.components.registry import UnknownType, get_type, registry, split_id
+from app.components.registry import UnknownType, get_type, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
 from app.graph.codec import dumps
@@ -17,6 +18,11 @@ from app.reliability import deadline
 
 log = logging.getLogger("karma.components")
 ANSWER_RESERVE = 3.0  # seconds of the request deadline kept, after a runtime report's queue pass, to answer
+
+
+def _edge_key(edge: tuple) -> tuple[str, ...]:
+    """An edge (source, target, kind, via) in a stable order (a reference key may be null)."""
+    return tuple(part or "" for part in edge)
 
 
 def _require_id(component_id: str) -> str:
@@ -54,17 +60,24 @@ class ComponentService:
         return {**found, "action": get_type(found["type"]).action, "drift": entries}
 
     def impact(self, component_id: str) -> dict:
-        ctx = self.repo.component_impact(_require_id(component_id))
-        if ctx is None:
+        """What a change to the component reaches, exactly as a plan of a change to it names it: the same
+        read (a set of one's context) and the same walk (shortest paths, ties to the first in id order),
+        so the impact view and the plan never name two different paths to one component."""
+        ctx = self.repo.change_set_context([_require_id(component_id)], [])
+        if not ctx["touched"]:
             raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
         affected = [
             {
                 **{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},
-                "action": get_type(row["type"]).action if row["type"] in registry else "review",
+                "action": row["action"],
             }
-            for row in ctx["impacted"]
+            for row in GraphState(ctx).impact(component_id)
         ]
-        return {"component": component_id, "affected": affected, "edges": ctx["edges"], "count": len(affected)}
+        edges = [
+            {"source": source, "target": target, "kind": kind, "via": via}
+            for source, target, kind, via in sorted(ctx["touched"][0]["edges"], key=_edge_key)
+        ]
+        return {"component": component_id, "affected": affected, "edges": edges, "count": len(affected)}
 
     def graph(self, environment: str | None) -> dict:
         return self.repo.graph(environment)

@@ -338,20 +338,6 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             "refused": row["refused"],
         }
 
-    def component_impact(self, component_id: str) -> dict | None:
-        """What a change to the component reaches: {"impacted": rows (decoded), "edges"}, or None."""
-        ctx = self.impact(component_id)
-        return None if ctx is None else {"impacted": ctx["impacted"], "edges": ctx["edges"]}
-
-    def impact(
-        self, component_id: str, ref_ids: list[str] | None = None, ref_values: list[dict] | None = None
-    ) -> dict | None:
-        """The change context of a component (decoded, see decode_change_context), or None."""
-        with metrics.phase("graph_read"):
-            return decode_change_context(
-                self.read("impact", id=component_id, ref_ids=ref_ids or [], ref_values=ref_values or [])
-            )
-
     def graph(self, environment: str | None) -> dict:
         return self.read("graph_all", environment=environment)
 
@@ -643,25 +629,6 @@ def _refused_params(refused_drift: dict) -> dict:
 
 def _decoded_rows(rows: list[dict] | None, *keys: str) -> list[dict]:
     return [{**row, **{key: loads(row.get(key)) for key in keys}} for row in rows or []]
-
-
-def decode_change_context(row: dict | None) -> dict | None:
-    """A single change's context (cypher/impact.cypher) as values: the component's, the impacted
-    components' and the siblings' JSON-text config and runtime decoded, so the pure pipeline never
-    sees the storage encoding."""
-    if row is None:
-        return None
-    component = row["component"]
-    return {
-        **row,
-        "component": {
-            **component,
-            "config": loads(component.get("config")),
-            "runtime": loads(component.get("runtime")),
-        },
-        "impacted": _decoded_rows(row.get("impacted"), "config", "runtime"),
-        "siblings": _decoded_rows(row.get("siblings"), "config"),
-    }
 
 
 def _decoded_groups(groups: list[dict] | None) -> list[dict]:

@@ -107,6 +107,62 @@ def test_impact_is_transitive_with_depth_and_path(client):
     assert "vpc/karma-prod" not in rows and all(r["environment"] == "dev" for r in rows.values())
 
 
+def test_the_impact_view_names_the_paths_a_plan_names(client):
+    # one read and one walk for both (before, the view ran cypher/impact.cypher, whose ANY SHORTEST names
+    # any one of two equally short paths, and the plan walked to the first in id order)
+    for vpc in ("vpc/karma-dev", "vpc/karma-prod"):
+        view = client.get(f"/components/{vpc}/impact").get_json()
+        plan = client.post(
+            "/plan",
+            json={
+                "component": vpc,
+                "proposed_change": {"tags": {"team": "platform"}},
+                "requested_by": "ted@strall.com",
+            },
+        ).get_json()
+        assert plan["status"] == "planned", plan
+        keys = ("id", "depth", "path", "edge_kinds", "runtime", "action")
+        assert [{k: r[k] for k in keys} for r in view["affected"]] == [{k: r[k] for k in keys} for r in plan["impact"]]
+        assert view["count"] == len(plan["affected_components"]) > 0
+    api = {r["id"]: r for r in client.get("/components/vpc/karma-dev/impact").get_json()["affected"]}
+    assert api["serverless-api/karma-api"]["path"] == ["vpc/karma-dev", "lambda/karma-api", "serverless-api/karma-api"]
+    # a tie: an API on two lambdas of the VPC is two hops from it along either; both name the path through
+    # the first by id (a new one here, so it is not the first edge the store holds either)
+    fns = {"functions": {"tie": {"runtime": "python3.12", "handler": "main.handler"}}, "vpc_nickname": "karma-dev"}
+    created = client.post(
+        "/request-change",
+        json={
+            "requested_by": "ted@strall.com",
+            "changes": [
+                {"op": "create", "component": "lambda/karma-a-tie", "environment": "dev", "config": fns},
+                {
+                    "op": "create",
+                    "component": "serverless-api/karma-tie",
+                    "environment": "dev",
+                    "config": {"api_name": "tie", "lambda_nicknames": ["karma-api", "karma-a-tie"]},
+                },
+            ],
+        },
+    ).get_json()
+    assert created["status"] == "applied", created
+    view = {r["id"]: r for r in client.get("/components/vpc/karma-dev/impact").get_json()["affected"]}
+    tie = ["vpc/karma-dev", "lambda/karma-a-tie", "serverless-api/karma-tie"]
+    assert view["serverless-api/karma-tie"]["path"] == tie
+    plan = client.post(
+        "/plan",
+        json={"component": "vpc/karma-dev", "proposed_change": {"tags": {"t": "x"}}, "requested_by": "ted@strall.com"},
+    ).get_json()
+    assert {r["id"]: r["path"] for r in plan["impact"]}["serverless-api/karma-tie"] == tie
+    edges = client.get("/components/vpc/karma-dev/impact").get_json()["edges"]
+    assert edges == sorted(edges, key=lambda e: (e["source"], e["target"], e["kind"], e["via"] or ""))
+    assert {
+        "source": "lambda/karma-api",
+        "target": "vpc/karma-dev",
+        "kind": "depends_on",
+        "via": "vpc_nickname",
+    } in edges
+
+
 def test_graph_endpoint(client):
     body = client.get("/graph").get_json()
     ids = {n["id"] for n in body["nodes"]}
