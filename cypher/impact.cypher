@@ -10,8 +10,9 @@
 // and GET /components/{id}/impact read cypher/change_set_context.cypher, which reaches the same components
 // without paths, and walk them in memory from the edges (app/changes/set_graph.py; building paths for
 // 10,000 rows costs more server time than reading the rows, issue 21, docs/performance.md). It stays as
-// the definition of reach that read is held to (tests/integration/test_set_context_read.py) and as the
-// bench's older floor (karma_tools/bench/steps.py: floor_call).
+// the definition of reach that read is held to (tests/integration/test_set_context_read.py), as the
+// operators' "what does a change to $id reach" (docs/cypher.md) and as the bench's older floor
+// (karma_tools/bench/steps.py: floor_call).
 // Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
 // by-value references it has now), and, for validation, which of $ref_ids exist and which components
 // match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:

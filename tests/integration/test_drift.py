@@ -46,7 +46,7 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     )
     assert entry["request"]["refused"] == sorted({e["file"] for e in EXPECTED["drift"]})
     # the nested-path reference and the by-value one are edges like any other
-    impact = empty_graph.impact("route53-zone/usekarma-dev")
+    (impact,) = empty_graph.change_set_context(["route53-zone/usekarma-dev"], [])["touched"]
     assert "serverless-api/karma-api" in {r["id"] for r in impact["impacted"]}
     # GET /drift: exactly the expected report, values never echoed
     app = make_app(types_dir=AWS_CONFIG)

@@ -266,7 +266,7 @@ def test_the_aws_config_tree_imports_into_an_empty_graph_as_one_audited_bulk_imp
     assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and entry["status"] == "imported"
     assert sorted(entry["affected"]) == result["components"]
     # and the imported components take changes through the gate, validated by the aws-config schemas
-    impact = empty_graph.impact("route53-zone/usekarma-dev")
+    (impact,) = empty_graph.change_set_context(["route53-zone/usekarma-dev"], [])["touched"]
     assert {r["id"] for r in impact["impacted"]} == {"serverless-api/karma-api", "serverless-api/demo-api"}
 
 
