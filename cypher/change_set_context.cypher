@@ -11,8 +11,8 @@
 // depending on that provider through the same key (each such group read once for the whole set,
 // `shared_siblings`, and cut per touched component by the decoder); and per $sibling_lookups entry
 // ({provider, via, type}: a create's or an update's new reference) the components of that type depending
-// on that provider through that key. At most 256 each, so the cost stays bounded whatever the provider's
-// fan-in.
+// on that provider through that key. At most 256 each ($sibling_limit, app.components.MAX_SIBLINGS), so
+// the cost stays bounded whatever the provider's fan-in.
 //
 // The reach is impact.cypher's (backward hops, at most one emits_runtime_to hop, backward hops; at most
 // 25 backward hops on each side of it) as the union of breadth-first sets, which Neo4j prunes (each node
@@ -112,7 +112,7 @@ CALL () {
   CALL (p, sl) {
     OPTIONAL MATCH (p)<-[r:DEPENDS_ON]-(s:Component)
     WHERE r.via = sl.via AND s.type = sl.type
-    WITH s ORDER BY s.id LIMIT 256
+    WITH s ORDER BY s.id LIMIT $sibling_limit
     RETURN collect(s {.id, .type, .nickname, .environment, .version, .config, .runtime}) AS members
   }
   RETURN collect({provider: p.id, via: sl.via, members: members}) AS sibling_groups

@@ -14,10 +14,9 @@ from functools import cached_property
 
 from app.changes.actions import flow
 from app.changes.facts import ImpactedRows, sibling_row
-from app.components import get_type, registry
+from app.components import MAX_SIBLINGS, get_type, registry
 
 MAX_DEPTH = 25  # per backward segment, as cypher/impact.cypher
-MAX_SIBLINGS = 256  # as cypher/impact.cypher: the rules' siblings stay bounded whatever the fan-in
 
 
 def _by_depth_and_id(row: dict) -> tuple[int, str]:

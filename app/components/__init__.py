@@ -7,6 +7,7 @@ The types are data, read from the types directory (`KARMA_TYPES_DIR`, default `t
 from app.components.loader import TypeFileError, load_directory, validate_directory
 from app.components.registry import (
     EDGE_KINDS,
+    MAX_SIBLINGS,
     ComponentType,
     Reference,
     UnknownType,
@@ -19,6 +20,7 @@ from app.components.registry import (
 
 __all__ = [
     "EDGE_KINDS",
+    "MAX_SIBLINGS",
     "ComponentType",
     "Reference",
     "TypeFileError",

@@ -39,6 +39,12 @@ NORMALIZERS = {
 }
 SCOPES = ("same", "any")  # or the name of one environment
 
+# A component's siblings — the others of its type depending on the same provider through the same
+# reference key (the other subnets of its VPC), what the rules compare it with — are the first
+# MAX_SIBLINGS by id: the read stays bounded whatever the provider's fan-in (AWS allows 200 subnets per
+# VPC). The set context read, the set's graph state and the rule fixture all cut there.
+MAX_SIBLINGS = 256
+
 ID_PART = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 NICKNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 # The words that end the API's paths under a component (/components/<id>/impact, …): a qualified id

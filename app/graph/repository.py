@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from neo4j import READ_ACCESS, Driver, ManagedTransaction, Query, unit_of_work
 from neo4j.exceptions import Neo4jError
 
+from app.components.registry import MAX_SIBLINGS
 from app.graph.codec import (
     RUNTIME_PREFIX,
     audit_entry_view,
@@ -602,7 +603,8 @@ def set_context_params(
         "ref_values": referrers or [],
         "set_ref_values": ref_values or [],
         "sibling_lookups": sibling_lookups or [],
-        "sibling_read": SIBLING_LIMIT + 1,  # a shared group's members: 256 for each touched one but itself
+        "sibling_read": MAX_SIBLINGS + 1,  # a shared group's members: 256 for each touched one but itself
+        "sibling_limit": MAX_SIBLINGS,  # a $sibling_lookups group's members
     }
 
 
@@ -635,9 +637,6 @@ def _decoded_groups(groups: list[dict] | None) -> list[dict]:
     return [{**g, "members": [_decoded(m) for m in g["members"]]} for g in groups or []]
 
 
-SIBLING_LIMIT = 256  # members of one sibling group (cypher/change_set_context.cypher reads one more: below)
-
-
 def _own_groups(item: dict, shared: dict[tuple, list[dict]]) -> list[dict]:
     """A touched component's sibling groups, [provider, via] each: the others of its type depending on
     that provider through that key, the first 256 by id. The set's read has each group's first 257
@@ -648,7 +647,7 @@ def _own_groups(item: dict, shared: dict[tuple, list[dict]]) -> list[dict]:
         {
             "provider": provider,
             "via": via,
-            "members": [m for m in shared[provider, via, type_name] if m["id"] != me][:SIBLING_LIMIT],
+            "members": [m for m in shared[provider, via, type_name] if m["id"] != me][:MAX_SIBLINGS],
         }
         for provider, via in item.get("sibling_keys") or ()
     ]

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from app.components import EDGE_KINDS
+from app.components import EDGE_KINDS, MAX_SIBLINGS
 from app.graph.codec import CONFIG_PREFIX, dumps, flat_properties
-from app.graph.repository import SIBLING_LIMIT, decode_set_context, read_edges
+from app.graph.repository import decode_set_context, read_edges
 from app.seeding import SeedError, validate
 
 MAX_SEGMENT = 25
@@ -196,7 +196,7 @@ class FixtureGraph:
             (provider, via, item["component"]["type"]) for item in touched for provider, via in item["sibling_keys"]
         }
         shared_siblings = [
-            {**self._group(provider, via, type_name, limit=SIBLING_LIMIT + 1), "type": type_name}
+            {**self._group(provider, via, type_name, limit=MAX_SIBLINGS + 1), "type": type_name}
             for provider, via, type_name in sorted(shared, key=repr)
         ]
         refs = [
@@ -221,7 +221,7 @@ class FixtureGraph:
             }
         )
 
-    def _group(self, provider: str, via: str, type_name: str, limit: int = SIBLING_LIMIT) -> dict:
+    def _group(self, provider: str, via: str, type_name: str, limit: int = MAX_SIBLINGS) -> dict:
         """The first `limit` components (by id) of `type_name` depending on `provider` through `via`."""
         members = sorted(
             e["source"]
@@ -271,5 +271,5 @@ class FixtureGraph:
                     found.add(s["id"])
         return [
             {k: self.nodes[sid][k] for k in ("id", "type", "nickname", "environment", "config")}
-            for sid in sorted(found)[:SIBLING_LIMIT]
+            for sid in sorted(found)[:MAX_SIBLINGS]
         ]
