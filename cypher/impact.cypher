@@ -13,15 +13,14 @@
 // the definition of reach that read is held to (tests/integration/test_set_context_read.py), as the
 // operators' "what does a change to $id reach" (docs/cypher.md) and as the bench's older floor
 // (karma_tools/bench/steps.py: floor_call).
-// Also returns the edges among the affected set (for ordering actions), x's own outgoing edges (the
-// by-value references it has now), and, for validation, which of $ref_ids exist and which components
-// match the by-value references in $ref_values (mode 'value' — {type, property, candidates, ignore_case}:
-// a zone whose cfg_zone_name is one of the candidates, found through the type index, so small), and
-// (mode 'referrer' — {source_type, via, property}) which components name x by the attribute the change
-// touches (a zone's zone_name), with the value they name it by. For the rules it also returns the
-// changed component's siblings (same type, depending on the same provider through the same reference
-// key: the other subnets of its VPC) — at most 256, so the cost stays bounded whatever the provider's
-// fan-in (AWS allows 200 subnets per VPC).
+// Also returns what a single change's plan read here before every change became a set (issue 25): the
+// edges among the affected set, x's own outgoing edges (the by-value references it has now), which of
+// $ref_ids exist, which components match the by-value references in $ref_values (mode 'value' — {type,
+// property, candidates, ignore_case}: a zone whose cfg_zone_name is one of the candidates, found through
+// the type index, so small), which components name x by an attribute (mode 'referrer' — {source_type,
+// via, property}) with the value they name it by, and x's siblings (same type, depending on the same
+// provider through the same reference key: the other subnets of its VPC) — the first 256 by id, as the
+// rules see them in a plan (app.components.MAX_SIBLINGS), so the cost stays bounded whatever the fan-in.
 MATCH (x:Component {id: $id})
 CALL (x) {
   OPTIONAL MATCH p = ANY SHORTEST (x)
@@ -51,8 +50,7 @@ CALL (x, reached) {
 CALL (x) {
   OPTIONAL MATCH (x)-[r:DEPENDS_ON]->(:Component)<-[r2:DEPENDS_ON]-(s:Component)
   WHERE s <> x AND s.type = x.type AND r2.via = r.via
-  WITH DISTINCT s LIMIT 256
-  WITH s ORDER BY s.id
+  WITH DISTINCT s ORDER BY s.id LIMIT 256
   RETURN collect({id: s.id, type: s.type, nickname: s.nickname, environment: s.environment,
                   config: s.config}) AS siblings
 }
