@@ -23,7 +23,7 @@ def _by_depth_and_id(row: dict) -> tuple[int, str]:
     return row["depth"], row["id"]
 
 
-def _edge_order(edge: dict) -> tuple[str, str, str, str]:
+def edge_order(edge: dict) -> tuple[str, str, str, str]:
     """An edge or a referrer row ({source, [target,] kind, via}) by its ends, kind and key."""
     return tuple(str(edge.get(k) or "") for k in ("source", "target", "kind", "via"))
 
@@ -55,11 +55,11 @@ class GraphState:
                     for e in item.get("outgoing") or []
                     if e.get("via") in keys_
                 ),
-                key=_edge_order,
+                key=edge_order,
             )
-            self.referrers[node["id"]] = sorted(item["referrers"], key=_edge_order)
+            self.referrers[node["id"]] = sorted(item["referrers"], key=edge_order)
             self.value_referrers[node["id"]] = item.get("value_referrers") or []
-            self.explicit[node["id"]] = sorted(item.get("explicit_edges", []), key=_edge_order)
+            self.explicit[node["id"]] = sorted(item.get("explicit_edges", []), key=edge_order)
             for row in item["impacted"]:
                 self.nodes.setdefault(row["id"], row)
             self.edges.update(item["edges"])  # (source, target, kind, via): the edges among what it reaches

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.audit.entries import audit_entry
-from app.changes.set_graph import GraphState
+from app.changes.set_graph import GraphState, edge_order
 from app.clock import utcnow
 from app.notifications import events as outbox_events
 from app.components import drift
@@ -18,11 +18,6 @@ from app.reliability import deadline
 
 log = logging.getLogger("karma.components")
 ANSWER_RESERVE = 3.0  # seconds of the request deadline kept, after a runtime report's queue pass, to answer
-
-
-def _edge_key(edge: tuple) -> tuple[str, ...]:
-    """An edge (source, target, kind, via) in a stable order (a reference key may be null)."""
-    return tuple(part or "" for part in edge)
 
 
 def _require_id(component_id: str) -> str:
@@ -73,10 +68,13 @@ class ComponentService:
             }
             for row in GraphState(ctx).impact(component_id)
         ]
-        edges = [
-            {"source": source, "target": target, "kind": kind, "via": via}
-            for source, target, kind, via in sorted(ctx["touched"][0]["edges"], key=_edge_key)
-        ]
+        edges = sorted(
+            (
+                {"source": source, "target": target, "kind": kind, "via": via}
+                for source, target, kind, via in ctx["touched"][0]["edges"]
+            ),
+            key=edge_order,  # the order a plan's edge lists have, whatever order the store keeps them in
+        )
         return {"component": component_id, "affected": affected, "edges": edges, "count": len(affected)}
 
     def graph(self, environment: str | None) -> dict:
