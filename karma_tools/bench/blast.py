@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from karma_tools.bench import floors as fixed
 from karma_tools.bench import generator
-from karma_tools.bench.steps import REQUESTER, Run, _apply_targets, _echo, _post
+from karma_tools.bench.steps import REQUESTER, Run, _apply_targets, _echo, _post, floor_call
 from karma_tools.bench.stats import ratio, summary
 
 SET_SIZE = 10
@@ -26,29 +26,6 @@ SET_SIZE = 10
 # 10,000 affected a read is ~100 ms of the server's allocation, and one of its collections in a sample
 # moves a median of 7 by a fifth (the context read ÷ rich 1.33 in one run, 1.61 in the next): 15.
 SWEEP_SAMPLES = {10: 100, 100: 60, 1_000: 20, 10_000: 15}
-
-
-def _set_floor(driver, change_set_body: dict):
-    """The bare driver running the set's context read with the parameters the gate passes."""
-    from app.changes.sets import (  # noqa: PLC0415
-        ChangeSet,
-        reference_ids,
-        reference_values,
-        referrer_lookups,
-        sibling_lookups,
-    )
-    from app.graph import cypher  # noqa: PLC0415
-    from app.graph.repository import set_context_params  # noqa: PLC0415
-
-    change_set = ChangeSet.from_dict(change_set_body)
-    params = set_context_params(  # as GraphRepository.change_set_context passes them
-        sorted(change_set.component_ids),
-        reference_ids(change_set),
-        reference_values(change_set),
-        referrer_lookups(change_set),
-        sibling_lookups(change_set),
-    )
-    return fixed.call(driver, cypher.query("change_set_context"), **params)
 
 
 def _interleaved(
@@ -95,7 +72,7 @@ def set_plan(state: Run, client, driver, samples: int = 50, warm: int = 10, oper
             "reason": "benchmark",
         }
         plans, floors, data, fixed_ms = _interleaved(
-            client, body, _set_floor(driver, body), samples, warm, fixed.change_set(driver, targets)
+            client, body, floor_call(driver, body), samples, warm, fixed.change_set(driver, targets)
         )
     except Exception as exc:  # noqa: BLE001 - reported, the run goes on
         state.error("set_plan", exc)
@@ -152,7 +129,7 @@ def blast_sweep(
                 client,
                 body,
                 # the read the plan makes: a single change is planned as a set of one (issue 25)
-                _set_floor(driver, body),
+                floor_call(driver, body),
                 count,
                 warm=max(1, count // 5),
                 extra=fixed.single(driver, vpc),

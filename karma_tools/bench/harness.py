@@ -4,9 +4,9 @@ One run, side by side on the same machine (`karma bench run`, `make bench`):
 
 1. latency of `/plan` and `/request-change` at each size (1k, 10k, 100k) for the same local impact
    (`generator.LOCAL`), measured in-process through the real Flask app (routing, marshmallow, JSON);
-2. the floors: the same impact Cypher through the bare driver, and the FIXED bare and rich floors
-   (`floors.py`, issue 21), interleaved sample by sample with the plans so all see the same machine →
-   plan ÷ floor, plan ÷ rich, impact.cypher ÷ rich;
+2. the floors: the read the plan makes (the set context read, with the gate's parameters) through the
+   bare driver, and the FIXED bare and rich floors (`floors.py`, issue 21), interleaved sample by sample
+   with the plans so all see the same machine → plan ÷ floor, plan ÷ rich, context read ÷ rich;
 3. the naive peer (`naive.py`) at the largest size → naive ÷ Karma, with a check that both found
    the same impact;
 4. rule scaling: the same plan with 5 and with 500 generated rules loaded, interleaved;
@@ -520,8 +520,8 @@ def _meta(cfg: BenchConfig) -> dict:
         "probe": {"component": generator.LOCAL.component, "environment": generator.PROBE_ENV},
         "method": {
             "latency": "in-process through the real Flask app (test client), single client, after warm-up",
-            "floor": "driver.execute_query of cypher/impact.cypher with the same parameters, interleaved "
-            "sample by sample with the plans",
+            "floor": "driver.execute_query of cypher/change_set_context.cypher with the parameters the gate "
+            "passes (the one read a plan makes), interleaved sample by sample with the plans",
             "fixed_floors": "bare and rich (karma_tools/bench/floors.py: fixed text, never cypher/), through the "
             "bare driver, interleaved sample by sample with each plan; targets plan ÷ rich, query ÷ rich",
             "throughput": "gunicorn sync workers on 127.0.0.1, locust FastHttpUser closed loop, no think time",
@@ -548,10 +548,8 @@ def _latency(
     size: int,
     probe: generator.Probe = generator.LOCAL,
 ) -> dict:
-    from app.changes.sets import ChangeSet, reference_ids  # noqa: PLC0415
-
     body = requests.plan(probe)
-    floor = floor_call(driver, probe.component, reference_ids(ChangeSet.from_dict(body)))
+    floor = floor_call(driver, body)  # the read the plan makes (a single change is a set of one)
     if state.plan_broken:
         return {"skipped": state.plan_broken}
     # canary: one of each, timed, so a broken or runaway query is reported instead of looped on
@@ -631,7 +629,7 @@ def _latency(
         f"  plan {result['plan']['median_ms']:.2f} ms (p95 {result['plan']['p95_ms']:.2f}), floor "
         f"{result['floor']['median_ms']:.2f} ms → ×{result['plan_over_floor']}; bare "
         f"{result['bare']['median_ms']:.2f} ms, rich {result['rich']['median_ms']:.2f} ms: plan ÷ rich "
-        f"×{result['plan_over_rich']}, impact.cypher ÷ rich ×{result['query_over_rich']}; request-change "
+        f"×{result['plan_over_rich']}, context read ÷ rich ×{result['query_over_rich']}; request-change "
         f"{result['request_change']['median_ms']:.2f} ms {statuses}"
     )
     log.info("latency measured", extra={"size": size, **{k: v for k, v in result.items() if k != "plan"}})
@@ -816,7 +814,7 @@ def _round_trips(
                     }
                 )
         with RoundTrips() as floor_rt:
-            floor_call(driver, next(iter(probes.values())).component, [])()
+            floor_call(driver, requests.plan(next(iter(probes.values()))))()
     except Exception as exc:  # noqa: BLE001
         state.error("round_trips", exc)
         return {"rows": rows}
@@ -1143,7 +1141,7 @@ def _drift(state: Run, cfg: BenchConfig, world: World, app, client) -> dict:
 
 
 def _fixed_floor_values(out: dict) -> dict:
-    """The issue-21 figures: plan ÷ rich (wide and narrow impacts), impact.cypher ÷ rich, the plan at
+    """The issue-21 figures: plan ÷ rich (wide and narrow impacts), the context read ÷ rich, the plan at
     ~10,000 affected and the 10-operation set ÷ its rich floor (None where not measured)."""
     rows = out.get("blast_radius", {}).get("rows") or []
     singles = [r for r in out.get("latency", {}).values() if r.get("plan_over_rich") is not None]

@@ -10,7 +10,7 @@ from karma_tools.bench.stats import percentile
 
 NAMES = {
     "drift_found_equals_planted": "import --partial: drift found = drift planted (1 = yes)",
-    "plan_over_floor": "plan median ÷ bare-driver impact Cypher (worst size)",
+    "plan_over_floor": "plan median ÷ the bare-driver run of the read it makes (worst size)",
     "plan_100k_over_1k": "plan median at largest ÷ smallest size, same local impact",
     "naive_over_karma_100k": "naive full-graph rebuild ÷ Karma plan (largest size)",
     "round_trips_per_plan": "Bolt round trips per plan (max over rules × impact)",
@@ -45,7 +45,7 @@ TARGETS = {  # figure → (target, comparison)
     # issue 21: against the FIXED floors (karma_tools/bench/floors.py), not the product's own query
     "plan_over_rich_wide": (2.0, "<="),  # worst of the sweep points with ≥ 1,000 affected
     "plan_over_rich_narrow": (3.0, "<="),  # worst of the single change (43) and the sweep points < 1,000
-    "query_over_rich": (1.5, "<="),  # impact.cypher ÷ rich, worst sweep point
+    "query_over_rich": (1.5, "<="),  # the context read ÷ rich, worst sweep point
     "plan_10k_ms": (300.0, "<="),  # plan median at the ~10,000-affected point
     "set_plan_over_rich": (2.0, "<="),  # a 10-operation set ÷ the rich read of its operations' impacts
     "differential_disagreements": (0, "<="),  # issue 20: engine vs oracle on the generated corpus
@@ -183,8 +183,8 @@ def table(data: dict) -> str:
         "",
         "## Latency (ms), same local impact",
         "",
-        "| components | affected | plan median | p95 | p99 | floor median | plan ÷ floor "
-        "| rich median | plan ÷ rich | impact ÷ rich | request-change median | p95 | p99 |",
+        "| components | affected | plan median | p95 | p99 | context read median | plan ÷ read "
+        "| rich median | plan ÷ rich | read ÷ rich | request-change median | p95 | p99 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size, row in sorted(data.get("latency", {}).items(), key=lambda kv: int(kv[0])):

@@ -1,5 +1,5 @@
 """What every bench step shares (harness.py runs them; blast.py has two of them): the run's state and
-errors, one request through the app, the product floor's call, the apply targets. Its own module so
+errors, one request through the app, the product floor (the read a plan makes), the apply targets. Its own module so
 that no step module imports the harness back."""
 
 from __future__ import annotations
@@ -40,11 +40,29 @@ def _post(client, path: str, body: dict, keep: dict | None = None) -> tuple[floa
     return elapsed, response.status_code, response.get_json(silent=True) or {}
 
 
-def floor_call(driver, component: str, ref_ids: list[str]) -> Callable[[], float]:
-    """The same impact Cypher the repository runs, through the bare driver (records fetched)."""
+def floor_call(driver, change_set_body: dict) -> Callable[[], float]:
+    """The product floor: the one read the gate makes to plan `change_set_body` (the set context read,
+    `cypher/change_set_context.cypher`; a single change is a set of one), with the parameters the gate
+    passes, through the bare driver (records fetched)."""
+    from app.changes.sets import (  # noqa: PLC0415
+        ChangeSet,
+        reference_ids,
+        reference_values,
+        referrer_lookups,
+        sibling_lookups,
+    )
     from app.graph import cypher  # noqa: PLC0415
+    from app.graph.repository import set_context_params  # noqa: PLC0415
 
-    return fixed.call(driver, cypher.query("impact"), id=component, ref_ids=ref_ids, ref_values=[])
+    change_set = ChangeSet.from_dict(change_set_body)
+    params = set_context_params(  # as GraphRepository.change_set_context passes them
+        sorted(change_set.component_ids),
+        reference_ids(change_set),
+        reference_values(change_set),
+        referrer_lookups(change_set),
+        sibling_lookups(change_set),
+    )
+    return fixed.call(driver, cypher.query("change_set_context"), **params)
 
 
 @dataclass

@@ -61,9 +61,11 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     latency = harness._latency(state, cfg, client, driver, requests, SIZE, probe=none)
     assert state.errors == [], state.errors
     assert latency["plan"]["n"] == 3 and latency["floor"]["n"] == 3 and latency["request_change"]["n"] == 2
-    # every timed call of a sample (the plan, the product read, bare, rich) starts from an idle server
+    # every timed call of a sample (the plan, the product read, bare, rich) starts from an idle server; the
+    # product read is the read the plan makes (the set context read), not another query
     sampled = [e for e in events if e != "post /request-change"][-3 * 8 :]
-    assert sampled == ["settle", "post /plan", "settle", "read", "settle", "read", "settle", "read"] * 3, events
+    sample = ["settle", "post /plan", "settle", "read context", "settle", "read bare", "settle", "read rich"]
+    assert sampled == sample * 3, events
     assert latency["impact_size"] == 0 and latency["plan_over_floor"] > 0
 
     # the naive peer computes the local probe's impact from the whole graph, like impact.cypher would
@@ -99,7 +101,8 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     events.clear()
     planned = blast.set_plan(state, client, driver, samples=2, warm=1, operations=3)
     assert state.errors == [], state.errors
-    assert events[-2 * 6 :] == ["settle", "post /plan", "settle", "read", "settle", "read"] * 2, events
+    sample = ["settle", "post /plan", "settle", "read context", "settle", "read rich set"]
+    assert events[-2 * 6 :] == sample * 2, events
     assert planned["operations"] == 3 and planned["affected"] > 0 and planned["plan_over_floor"] > 0
     assert planned["rich"]["n"] == 2 and planned["plan_over_rich"] > 0 and planned["query_over_rich"] > 0
     sweep = blast.blast_sweep(
@@ -135,17 +138,20 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
 
 
 def _log_timed_calls(monkeypatch) -> list[str]:
-    """The order of the settles, plan requests and floor reads of the harness' steps (the settle itself
-    skipped: no sleep)."""
+    """The order of the settles, plan requests and floor reads (each named by its statement) of the
+    harness' steps (the settle itself skipped: no sleep)."""
+    from app.graph.cypher import query
     from karma_tools.bench import blast, floors
 
     events: list[str] = []
     monkeypatch.setattr(floors, "settle", lambda: events.append("settle"))
     real_call, real_post = floors.call, steps._post
+    names = {query("change_set_context"): "context", floors.BARE: "bare", floors.RICH: "rich"}
+    names[floors.RICH_SET] = "rich set"
 
     def call(driver, text, **params):
         run = real_call(driver, text, **params)
-        return lambda: (run(), events.append("read"))[0]
+        return lambda: (run(), events.append(f"read {names.get(text, 'another statement')}"))[0]
 
     def post(client, path, body, keep=None):
         events.append(f"post {path}")
