@@ -11,13 +11,13 @@ Every committed version is a `ConfigVersion` node holding both JSON texts.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import zlib
 from typing import Any
 
 import orjson
+
+from app import packing
 
 CONFIG_PREFIX = "cfg_"
 RUNTIME_PREFIX = "rt_"
@@ -62,19 +62,14 @@ PACK_ABOVE = 1024 * 1024
 
 def dumps_packed(value: Any) -> str:
     """`dumps(value)`, zlib-compressed when longer than PACK_ABOVE (``{"zlib": <base64>, "bytes": n}``)."""
-    text = dumps(value)
-    if len(text) <= PACK_ABOVE:
-        return text
-    packed = base64.b64encode(zlib.compress(text.encode(), 1)).decode()
-    return dumps({"zlib": packed, "bytes": len(text)})
+    return packing.envelope(dumps(value), PACK_ABOVE, 1)
 
 
 def loads_packed(text: str | None) -> Any:
     """What `dumps_packed` wrote (or plain JSON text), as values."""
     value = loads(text)
-    if isinstance(value, dict) and value.keys() == {"zlib", "bytes"} and isinstance(value["zlib"], str):
-        return loads(zlib.decompress(base64.b64decode(value["zlib"])).decode())
-    return value
+    inner = packing.opened(value)
+    return value if inner is None else loads(inner)
 
 
 def _native(value: Any) -> Any:

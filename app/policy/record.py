@@ -19,11 +19,10 @@ to write, at 2,000 operations). Version 1 records are still read.
 
 from __future__ import annotations
 
-import base64
 import json
-import zlib
 from datetime import datetime
 
+from app import packing
 from app.policy.derive import aware
 
 VERSION = 1
@@ -45,10 +44,7 @@ def _doc(facts: list[dict], at: datetime) -> dict:
 
 def _packed(doc: dict) -> str:
     text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
-    if len(text) <= COMPRESS_ABOVE:
-        return text
-    packed = base64.b64encode(zlib.compress(text.encode(), 6)).decode()
-    return json.dumps({"v": doc["v"], "zlib": packed, "bytes": len(text)}, separators=(",", ":"))
+    return packing.envelope(text, COMPRESS_ABOVE, 6, v=doc["v"])
 
 
 def record(facts: list[dict], at: datetime, rules: str | None) -> str:
@@ -106,8 +102,9 @@ class _Rows:
 
 def _loaded(text: str | dict) -> dict:
     doc = json.loads(text) if isinstance(text, str) else text
-    if isinstance(doc, dict) and "zlib" in doc:
-        doc = json.loads(zlib.decompress(base64.b64decode(doc["zlib"])))
+    inner = packing.opened(doc, header=("v",))
+    if inner is not None:
+        doc = json.loads(inner)
     if not isinstance(doc, dict) or doc.get("v") not in READ:
         raise ValueError(f"unknown facts record version {doc.get('v') if isinstance(doc, dict) else doc!r}")
     return _expanded(doc) if doc["v"] == SET_VERSION else doc

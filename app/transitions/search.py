@@ -14,13 +14,13 @@ deterministic for the same graph."""
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import time
 import zlib
 from dataclasses import dataclass, field
 
+from app import packing
 from app.changes import plans
 from app.changes.set_analysis import SetAnalysis, operation_facts
 from app.changes.sets import ChangeSet
@@ -502,14 +502,14 @@ def _compact(step: dict) -> dict:
 def sign_proposal(payload: dict) -> str:
     """A signed, self-contained proposal id. Compressed: it travels in a URL path, and gunicorn refuses a
     request line over 4 KiB (a proposal of a dozen steps is ~1 KiB compressed)."""
-    packed = zlib.compress(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(), 9)
-    return plans.sign({"z": base64.b64encode(packed).decode()}, prefix=PROPOSAL_PREFIX)
+    packed = packing.compress(json.dumps(payload, sort_keys=True, separators=(",", ":")), 9)
+    return plans.sign({"z": packed}, prefix=PROPOSAL_PREFIX)
 
 
 def verify_proposal(proposal_id: str) -> dict:
     """The payload of a proposal id this deployment issued; 404 for anything else."""
     signed = plans.verify(proposal_id, prefix=PROPOSAL_PREFIX, what="proposal")
     try:
-        return json.loads(zlib.decompress(base64.b64decode(signed["z"])))
+        return json.loads(packing.decompress(signed["z"]))
     except (KeyError, TypeError, ValueError, zlib.error):  # signed by us, so only a format change gets here
         raise NotFound("unknown proposal id (not issued by this Karma, or altered)", cause="unknown_proposal") from None

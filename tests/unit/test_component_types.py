@@ -219,3 +219,32 @@ def test_a_packed_text_is_plain_json_when_small_and_compressed_when_large():
     text = dumps_packed(large)
     assert len(dumps(large)) > PACK_ABOVE and text.startswith('{"zlib":') and len(text) < len(dumps(large)) / 10
     assert loads_packed(text) == large and loads_packed(None) == {}
+
+
+def test_one_packing_keeps_the_stored_forms():
+    """The answer, the facts record and a proposal id pack alike (app.packing), in the forms they were
+    stored in before it: an answer {"zlib", "bytes"}, a record {"v", "zlib", "bytes"}; a text that is not
+    such an envelope is read as it is."""
+    import base64
+    import json
+    import zlib
+
+    from app import packing
+    from app.graph.codec import PACK_ABOVE, dumps, dumps_packed, loads_packed
+    from app.policy.record import COMPRESS_ABOVE, _loaded, _packed
+
+    answer = {"rows": [{"id": f"subnet/s{i:06d}"} for i in range(PACK_ABOVE // 20)]}
+    text = dumps(answer)
+    old_answer = dumps({"zlib": base64.b64encode(zlib.compress(text.encode(), 1)).decode(), "bytes": len(text)})
+    assert dumps_packed(answer) == old_answer and loads_packed(old_answer) == answer
+    doc = {"v": 1, "at": "2026-12-06T00:00:00+00:00", "change": {"id": "vpc/a"}, "impacted": ["x" * COMPRESS_ABOVE]}
+    record = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+    old_record = json.dumps(
+        {"v": 1, "zlib": base64.b64encode(zlib.compress(record.encode(), 6)).decode(), "bytes": len(record)},
+        separators=(",", ":"),
+    )
+    assert _packed(doc) == old_record and _loaded(old_record)["change"] == {"id": "vpc/a"}
+    assert packing.opened({"zlib": "eJwDAAAAAAE=", "bytes": 0, "status": "planned"}) is None  # an answer's own key
+    assert packing.opened({"v": 1, "zlib": "eJwDAAAAAAE="}) is None  # a record's header, read as an answer
+    assert packing.opened({"v": 1, "zlib": "eJwDAAAAAAE="}, header=("v",)) == ""
+    assert packing.decompress(packing.compress("ünïcode", 9)) == "ünïcode"
