@@ -113,9 +113,12 @@ def test_harness_steps_produce_their_figures(bench_world, driver, repo, tmp_path
     assert sweep["plan_over_floor_max"] > 0 and sweep["slope_plan_ms_per_affected"] is not None
     assert all(r["bare"]["n"] == 2 and r["rich"]["n"] == 2 and r["plan_over_rich"] > 0 for r in sweep["rows"]), sweep
     assert sweep["query_over_rich_max"] > 0
-    # the answer floor of each plan's own answer, beside its rich floor (issue 21)
-    assert planned["answer"]["n"] == 2 and planned["content_over_rich"] > 1
-    assert all(r["answer"]["n"] == 2 and r["content_over_rich"] > 1 for r in sweep["rows"]), sweep
+    # the answer floor of each plan's own answer, beside its rich floor (issue 21); (rich + answer) ÷ rich is
+    # rounded to 2 places, and a 3-operation set's answer can cost less than 0.5 % of its read: 1.0
+    assert planned["answer"]["n"] == 2 and planned["answer"]["median_ms"] > 0 and planned["content_over_rich"] >= 1
+    assert all(
+        r["answer"]["n"] == 2 and r["answer"]["median_ms"] > 0 and r["content_over_rich"] >= 1 for r in sweep["rows"]
+    ), sweep
 
     out = {
         "latency": {str(SIZE): latency},
