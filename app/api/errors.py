@@ -19,7 +19,7 @@ from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
 from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable
-from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, server_state, timed_out
+from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
 from app.reliability import deadline
 
 log = logging.getLogger("karma.api")
@@ -109,6 +109,14 @@ def database_error(exc: Exception):
                 "the database did not answer in time; nothing was changed",
                 retry_after=retry_after,
                 cause="database_timeout",
+            )
+        )
+    if out_of_memory(exc):
+        return karma_error(
+            ServiceUnavailable(
+                "the database ran out of transaction memory for this request; nothing was changed",
+                retry_after=retry_after,
+                cause="database_memory",
             )
         )
     if isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable):

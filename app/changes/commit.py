@@ -15,7 +15,7 @@ from app.changes.set_analysis import SetAnalysis
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
 from app.components import drift, get_type
-from app.graph.codec import CONFIG_PREFIX, dumps, dumps_packed, flat_properties
+from app.graph.codec import CONFIG_PREFIX, dumps, dumps_answer, flat_properties
 from app.graph.repository import shown_commit_statements
 from app.notifications import events as outbox_events
 from app.observability import context as request_ids
@@ -325,7 +325,7 @@ def change_request_properties(
                 "request": dumps(request),
                 "request_hash": request_hash_of(request),
                 "on_blocked": cs.on_blocked,
-                "result": dumps_packed(result),
+                "result": dumps_answer(result),
                 "rollback_of": rollback_of,
                 **(extra or {}),
             }

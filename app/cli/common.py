@@ -266,13 +266,22 @@ def progress_bars(what: str, *, show: bool = True):
 
 
 def database_failure(exc: Exception) -> str:
-    """What a command says when Neo4j failed it: the three cases the API's 503s distinguish."""
+    """What a command says when Neo4j failed it: the cases the API's 503s distinguish (and what to do)."""
     from neo4j.exceptions import IncompleteCommit  # noqa: PLC0415
 
-    from app.graph.driver import timed_out  # noqa: PLC0415
+    from app.graph.driver import out_of_memory, timed_out  # noqa: PLC0415
 
     if isinstance(exc, IncompleteCommit):
         return "the connection was lost while the database committed: the outcome is unknown; check `karma log`"
     if timed_out(exc):
-        return "the database did not answer in time (its transaction timeout); nothing was changed"
+        return (
+            "the database did not answer in time (its transaction timeout, KARMA_NEO4J_TX_TIMEOUT); nothing was "
+            "changed. A large `karma import`: one environment at a time (`--environment`)"
+        )
+    if out_of_memory(exc):
+        return (
+            "the database ran out of transaction memory (dbms.memory.transaction.total.max; "
+            "KARMA_NEO4J_TX_MEMORY for the local server); nothing was changed. A large `karma import`: "
+            "one environment at a time (`--environment`)"
+        )
     return f"the database failed the command ({type(exc).__name__}: {str(exc)[:300]}); nothing was changed"

@@ -56,20 +56,53 @@ def loads(text: str | None) -> Any:
 
 # A stored change request keeps its whole answer (what an idempotent retry answers again). A change set's
 # answer names the set's components in every operation's facts, so an import of 2,000 operations answered
-# ~100 MB of JSON, one Neo4j property that took a 512 MB server down; that text compresses ~20:1.
+# ~100 MB of JSON, one Neo4j property that took a 512 MB server down; that text compresses ~20:1. Even so,
+# 3,000 operations made ~270 MB of JSON, 46 MB packed: a parameter the local server's 256 MiB of
+# transaction memory refused. So the stored answer names the set's components once (`dumps_answer`).
 PACK_ABOVE = 1024 * 1024
+SHARED_FORM = frozenset({"answer", "set_components", "shared_in"})
 
 
-def dumps_packed(value: Any) -> str:
-    """`dumps(value)`, zlib-compressed when longer than PACK_ABOVE (``{"zlib": <base64>, "bytes": n}``)."""
-    return packing.envelope(dumps(value), PACK_ABOVE, 1)
+def dumps_answer(result: Any) -> str:
+    """A change's answer as its ChangeRequest keeps it: JSON text, zlib-compressed when longer than
+    PACK_ABOVE (``{"zlib": <base64>, "bytes": n}``). When operations of a set name the same set
+    components in their facts, the list is written once, ``{"answer", "set_components", "shared_in"}``,
+    with null in its place in each operation listed in ``shared_in``: the stored answer grows with the
+    set, not with its square. `loads_answer` gives back the very answer (same keys, same order)."""
+    shared, positions = _shared_set_components(result)
+    if len(positions) > 1:
+        operations = list(result["operations"])
+        for i in positions:
+            operations[i] = {**operations[i], "facts": {**operations[i]["facts"], "set_components": None}}
+        result = {"answer": {**result, "operations": operations}, "set_components": shared, "shared_in": positions}
+    return packing.envelope(dumps(result), PACK_ABOVE, 1)
 
 
-def loads_packed(text: str | None) -> Any:
-    """What `dumps_packed` wrote (or plain JSON text), as values."""
+def _shared_set_components(result: Any) -> tuple[list | None, list[int]]:
+    """The set components the first operation's facts name, and the operations whose facts name the same."""
+    operations = result.get("operations") if isinstance(result, dict) else None
+    shared, positions = None, []
+    for i, operation in enumerate(operations if isinstance(operations, list) else ()):
+        facts = operation.get("facts") if isinstance(operation, dict) else None
+        ids = facts.get("set_components") if isinstance(facts, dict) else None
+        if isinstance(ids, list):
+            shared = ids if shared is None else shared
+            if ids == shared:
+                positions.append(i)
+    return shared, positions
+
+
+def loads_answer(text: str | None) -> Any:
+    """What `dumps_answer` wrote (or plain JSON text, as answers were stored before it), as values."""
     value = loads(text)
     inner = packing.opened(value)
-    return value if inner is None else loads(inner)
+    value = value if inner is None else loads(inner)
+    if not (isinstance(value, dict) and value.keys() == SHARED_FORM):
+        return value
+    answer, ids = value["answer"], value["set_components"]
+    for i in value["shared_in"]:
+        answer["operations"][i]["facts"]["set_components"] = ids  # the key kept its place (null)
+    return answer
 
 
 def _native(value: Any) -> Any:

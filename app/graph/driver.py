@@ -176,6 +176,19 @@ def server_state(exc: BaseException) -> bool:
     return isinstance(exc, Neo4jError) and getattr(exc, "code", None) in SERVER_STATE_CODES
 
 
+# a transaction that would take more than the server's transaction memory (dbms.memory.transaction.*)
+OUT_OF_MEMORY_CODES = (
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+    "Neo.TransientError.General.TransactionMemoryLimit",
+)
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """A transaction the server refused because it ran past its transaction memory: transient by its
+    code (the pool is shared), but a request as large retried alone fails alike, so it is not contention."""
+    return isinstance(exc, Neo4jError) and getattr(exc, "code", None) in OUT_OF_MEMORY_CODES
+
+
 def timed_out(exc: BaseException) -> bool:
     """A transaction the server ended because it ran past `db.transaction.timeout` (or ours)."""
     return isinstance(exc, ClientError | TransientError) and getattr(exc, "code", None) in TIMED_OUT_CODES

@@ -23,7 +23,7 @@ from app.graph.codec import (
     flat_properties,
     iso,
     loads,
-    loads_packed,
+    loads_answer,
     version_view,
     with_iso,
 )
@@ -144,7 +144,7 @@ class GraphTx(TransitionTxQueries):
     def change_by_idempotency_key(self, key: str) -> dict | None:
         """{id, request_hash, result} of the change request first made with this key, if any."""
         row = _single(self._tx, "change_by_idempotency_key", key=key)
-        return None if row is None else {**row, "result": loads_packed(row["result"])}
+        return None if row is None else {**row, "result": loads_answer(row["result"])}
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
