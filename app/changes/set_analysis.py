@@ -475,7 +475,7 @@ def operation_facts(change_set: ChangeSet, o: OperationAnalysis, siblings: list[
         siblings=siblings,
         op=o.op.op,
         set_size=len(change_set.operations),
-        set_components=change_set.component_ids,
+        set_components=change_set.fact_component_ids,
     )
 
 

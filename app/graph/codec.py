@@ -87,7 +87,7 @@ def _shared_set_components(result: Any) -> tuple[list | None, list[int]]:
         ids = facts.get("set_components") if isinstance(facts, dict) else None
         if isinstance(ids, list):
             shared = ids if shared is None else shared
-            if ids == shared:
+            if ids is shared or ids == shared:  # one list, as a set's facts share it
                 positions.append(i)
     return shared, positions
 
