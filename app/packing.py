@@ -35,10 +35,10 @@ def envelope(text: str, above: int, level: int, **header: Any) -> str:
 
 
 def opened(doc: Any, header: tuple[str, ...] = ()) -> str | None:
-    """The text an `envelope` holds when `doc` (its JSON read as values) is one with these `header`
-    fields; None when it is anything else (the text was stored as it is)."""
+    """The text an `envelope` holds when `doc` (its JSON read as values) is one: exactly these `header`
+    fields, "zlib" and "bytes"; None when it is anything else (the text was stored as it is)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("zlib"), str):
         return None
-    if not doc.keys() <= {*header, "zlib", "bytes"}:
+    if doc.keys() != {*header, "zlib", "bytes"}:
         return None
     return decompress(doc["zlib"])

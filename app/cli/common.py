@@ -265,6 +265,10 @@ def progress_bars(what: str, *, show: bool = True):
         yield report
 
 
+# what to do when one transaction is too much for the database: an import is the one request that can grow so
+SPLIT_IMPORT = "A large `karma import`: one environment at a time (`--environment`)"
+
+
 def database_failure(exc: Exception) -> str:
     """What a command says when Neo4j failed it: the cases the API's 503s distinguish (and what to do)."""
     from neo4j.exceptions import IncompleteCommit  # noqa: PLC0415
@@ -276,12 +280,11 @@ def database_failure(exc: Exception) -> str:
     if timed_out(exc):
         return (
             "the database did not answer in time (its transaction timeout, KARMA_NEO4J_TX_TIMEOUT); nothing was "
-            "changed. A large `karma import`: one environment at a time (`--environment`)"
+            f"changed. {SPLIT_IMPORT}"
         )
     if out_of_memory(exc):
         return (
             "the database ran out of transaction memory (dbms.memory.transaction.total.max; "
-            "KARMA_NEO4J_TX_MEMORY for the local server); nothing was changed. A large `karma import`: "
-            "one environment at a time (`--environment`)"
+            f"KARMA_NEO4J_TX_MEMORY for the local server); nothing was changed. {SPLIT_IMPORT}"
         )
     return f"the database failed the command ({type(exc).__name__}: {str(exc)[:300]}); nothing was changed"
