@@ -235,7 +235,10 @@ class LogArgs(PageArgs):
     component = fields.String(
         metadata={"description": "the component an entry is about, or any component it touched or affected"}
     )
-    requested_by = fields.String()
+    requested_by = fields.String(metadata={"description": "entries of requests this identity made"})
+    actor = fields.String(
+        metadata={"description": "entries of what this identity did: an approval's approver, else requested_by"}
+    )
     status = fields.String()
     since = Neo4jDateTime(
         default_timezone=None, metadata={"description": "ISO 8601, inclusive", "pattern": ZONE_PATTERN}
@@ -384,8 +387,13 @@ class LogEntry(Schema):
     timestamp = fields.String()
     component_id = fields.String()
     environment = fields.String()
-    requested_by = fields.String()
+    requested_by = fields.String(
+        metadata={"description": "who made the request (a denial, a cancel: who denied or cancelled it)"}
+    )
     approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
+    actor = fields.String(
+        metadata={"description": "who did what the entry records: an approval's approver, else requested_by"}
+    )
     status = fields.String()
     reason = fields.String(allow_none=True)
     mode = fields.String()
@@ -509,7 +517,10 @@ class ChangeView(_Open):
     requested_by = fields.String()
     request = fields.Dict()
     blockers = fields.List(fields.Dict())
-    trail = fields.List(fields.Dict(), metadata={"description": "the change's audit entries, oldest first"})
+    trail = fields.List(
+        fields.Dict(),
+        metadata={"description": "the change's audit entries, oldest first; `actor`: who did what each records"},
+    )
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
     created_at = fields.String(allow_none=True)

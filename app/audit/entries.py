@@ -76,6 +76,22 @@ def operation_names(request: dict | None) -> list[str]:
     ]
 
 
+def actor(entry: dict) -> str | None:
+    """Who did what an audit entry records. An approval that ran the change through the gate keeps the
+    requester in `requested_by` (the change's author on every one of its entries) and the approver in
+    `approved_by`: its actor is the approver. Every other entry (a denial, a cancel, a rollback, a change,
+    a report) writes the one who acted in `requested_by`. cypher/log_list.cypher filters by the same
+    definition (`actor`)."""
+    if entry.get("kind") == "approval" and entry.get("approved_by"):
+        return entry["approved_by"]
+    return entry.get("requested_by")
+
+
+def shown(entry: dict) -> dict:
+    """An audit entry as the API shows it: its operations named and its `actor`."""
+    return {**with_operations(entry), "actor": actor(entry)}
+
+
 def with_operations(entry: dict) -> dict:
     """An audit entry (or change request) as shown: its operations named (`operations` on a change
     request is what it wrote, so the names go under `operation_names`)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.audit.entries import with_operations
+from app.audit.entries import shown
 from app.errors import NotFound
 from app.graph.repository import GraphRepository
 
@@ -16,6 +16,7 @@ class AuditService:
         *,
         component=None,
         requested_by=None,
+        actor=None,
         status=None,
         since=None,
         until=None,
@@ -25,17 +26,18 @@ class AuditService:
         found = self.repo.log_list(
             component=component,
             requested_by=requested_by,
+            actor=actor,
             status=status,
             since=since,
             until=until,
             skip=(page - 1) * page_size,
             limit=page_size,
         )
-        items = [with_operations(e) for e in found["items"]]
+        items = [shown(e) for e in found["items"]]
         return {**found, "items": items, "page": page, "page_size": page_size}
 
     def get(self, entry_id: str) -> dict:
         entry = self.repo.log_get(entry_id)
         if entry is None:
             raise NotFound(f"log entry {entry_id!r} not found", cause="unknown_log_entry")
-        return with_operations(entry)
+        return shown(entry)

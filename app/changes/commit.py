@@ -201,8 +201,10 @@ def audit_entry(
     change_id: str,
     result: dict,
     rollback_of: str | None = None,
+    note: str | None = None,
 ) -> dict:
-    """The request's ONE AuditEntry: every operation's diff / created config / deleted snapshot included."""
+    """The request's ONE AuditEntry: every operation's diff / created config / deleted snapshot included.
+    `note`: what the one who acted said (an approval's comment), as a denial's entry keeps its reason."""
     cs, first = analysis.change_set, analysis.operations[0].component
     applied = status == ChangeStatus.APPLIED
     judged = [(o.index, o.rules_saw) for o in analysis.operations if o.rules_saw is not None]
@@ -220,6 +222,7 @@ def audit_entry(
         request=cs.to_dict(),
         reason=cs.reason,
         change_id=change_id,
+        note=note,
         version_before=first.get("version"),
         version_after=(first.get("version") or 0) + (1 if applied else 0),
         affected=[r["id"] for r in analysis.affected],
@@ -287,6 +290,7 @@ def change_request_properties(
     rollback_of: str | None,
     queue_ttl_seconds: int = 0,
     extra: dict | None = None,
+    note: str | None = None,
 ) -> dict:
     """The request's ONE ChangeRequest. `component_id` is its first existing component in lock order (its
     queue place); `component_ids` are all of them. A new request (`stored` None) gets who asked what and
@@ -304,6 +308,7 @@ def change_request_properties(
         "log_entry_id": log_id,
         "blockers": dumps(analysis.blockers),
         "impact": [r["id"] for r in analysis.affected],
+        "note": note,
     }
     if status == ChangeStatus.APPLIED:
         props["operations"] = _stored_operations(result)

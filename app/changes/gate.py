@@ -65,6 +65,7 @@ class Write:
     stored: dict | None = None  # the stored change request this write moves on (queue, approval)
     rollback_of: str | None = None
     approved_by: str | None = None
+    note: str | None = None  # kept on the audit entry and the change request (an approver's comment)
     result_extra: dict = field(default_factory=dict)  # added to the result (plan_id, approval_comment)
     record_extra: dict = field(default_factory=dict)  # added to a new ChangeRequest (idempotency_key)
     change_id: str | None = None  # a new ChangeRequest's id when fixed in advance (ids.keyed_id)
@@ -225,6 +226,7 @@ class ChangeGate:
             rollback_of=write.rollback_of,
             queue_ttl_seconds=self.queue_ttl_seconds,
             extra=write.record_extra,
+            note=write.note,
         )
         audit = commits.audit_entry(
             analysis,
@@ -235,6 +237,7 @@ class ChangeGate:
             change_id=change_id,
             result=result,
             rollback_of=write.rollback_of,
+            note=write.note,
         )
         params = commits.statement(
             analysis,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from app.audit.entries import actor as actor_of
 from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
@@ -32,7 +33,10 @@ class ChangeLifecycle:
         change = self.repo.change(change_id)
         if change is None:
             raise unknown_change(change_id)
-        return {k: v for k, v in normalized(change).items() if k != "result"}
+        shown = {k: v for k, v in normalized(change).items() if k != "result"}
+        if shown.get("trail"):
+            shown["trail"] = [{**t, "actor": actor_of(t)} for t in shown["trail"]]
+        return shown
 
     def queue(self, component: str | None = None) -> list[dict]:
         return self.repo.queue(component)
@@ -150,6 +154,8 @@ class ChangeLifecycle:
             stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
             guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
             approved_by=actor.name if actor else "system",
+            # kept in the log as a denial's reason is: "approved by eve@…: <comment>"
+            note=f"approved by {actor.name if actor else 'system'}" + (f": {comment}" if comment else ""),
             result_extra={"approval_comment": comment} if comment else {},
         )
         return self.gate.execute(write, actor=actor)

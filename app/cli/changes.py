@@ -156,7 +156,8 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "log")
     @click.option("--component")
-    @click.option("--requested-by")
+    @click.option("--requested-by", help="Entries of requests this identity made.")
+    @click.option("--by", "actor", help="Entries of what this identity did (an approval: its approver).")
     @click.option("--status")
     @click.option("--since", help="1h, 30m, 2d… ago, or ISO 8601 with a time zone (inclusive).")
     @click.option("--until", help="ISO 8601 with a time zone (exclusive).")

@@ -254,7 +254,7 @@ def change(detail: dict) -> str:
                         t["id"],
                         t.get("kind"),
                         t["status"],
-                        t.get("approved_by") or t.get("requested_by"),
+                        t.get("actor") or t.get("requested_by"),
                     ]
                     for t in detail.get("trail") or []
                 ],
@@ -291,7 +291,7 @@ def log_page(page: dict) -> str:
             e["id"],
             e.get("kind"),
             _named(e.get("operation_names"), e.get("component_id")),
-            e.get("approved_by") or e.get("requested_by"),
+            e.get("actor") or e.get("requested_by"),
             e.get("status"),
             e.get("change_id"),
         ]

@@ -153,7 +153,7 @@ def rollback(change_id):
 
 
 # -- the audit log ------------------------------------------------------------------------------
-LOG_FILTERS = ("component", "requested_by", "status", "since", "until")
+LOG_FILTERS = ("component", "requested_by", "actor", "status", "since", "until")
 
 
 @blp.route("/log")

@@ -480,10 +480,23 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return sum(self._write("drift_set", rows=rows[i : i + batch])["written"] for i in range(0, len(rows), batch))
 
     # -- audit log ----------------------------------------------------------------------------
-    def log_list(self, **filters: Any) -> dict:
-        """→ {"total", "items": [entries, decoded]}, newest first."""
+    def log_list(
+        self,
+        *,
+        component: str | None = None,
+        requested_by: str | None = None,
+        actor: str | None = None,
+        status: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        skip: int = 0,
+        limit: int = 50,
+    ) -> dict:
+        """→ {"total", "items": [entries, decoded]}, newest first; a filter left None does not filter."""
+        filters = {"requested_by": requested_by, "actor": actor, "status": status, "since": since, "until": until}
         # one component's entries through the graph's links (cypher/log_list_component.cypher)
-        row = self.read("log_list_component" if filters.get("component") else "log_list", **filters)
+        query = "log_list_component" if component else "log_list"
+        row = self.read(query, component=component, **filters, skip=skip, limit=limit)
         return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
 
     def audited_facts(

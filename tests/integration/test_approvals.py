@@ -52,8 +52,19 @@ def test_wide_prod_change_waits_for_approval_then_applies(client, as_):
     assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 3
     change = client.get(f"/changes/{result['change_id']}").get_json()
     assert [t["status"] for t in change["trail"]] == ["pending_approval", "applied"]
+    # who did each: ted asked, eve approved (the approval's entry keeps ted as the change's requester)
+    assert [t["actor"] for t in change["trail"]] == ["ted@strall.com", "eve@strall.com"]
     entry = client.get(f"/log/{approved['log_entry_id']}").get_json()
     assert entry["kind"] == "approval" and entry["requested_by"] == "ted@strall.com"
+    assert entry["actor"] == "eve@strall.com"
+    assert entry["note"] == "approved by eve@strall.com: ok"  # the comment is in the log, not only the answer
+    assert change["note"] == "approved by eve@strall.com: ok"
+    admin = as_("ada@usekarma.dev", "admin")
+    by_eve = client.get("/log", query_string={"actor": "eve@strall.com"}, headers=admin).get_json()
+    assert [e["id"] for e in by_eve["items"]] == [approved["log_entry_id"]] and by_eve["total"] == 1
+    by_ted = client.get("/log", query_string={"actor": "ted@strall.com", "component": VPC}, headers=admin).get_json()
+    assert [e["actor"] for e in by_ted["items"]] == ["ted@strall.com"]  # its request, not eve's approval
+    assert by_ted["items"][0]["id"] == result["log_entry_id"]
     again = client.post(f"/changes/{result['change_id']}/approve", json={}, headers=as_("eve@strall.com", "approver"))
     assert again.status_code == 409
 
@@ -98,6 +109,7 @@ def test_deny(client, as_):
     assert resp.status_code == 200 and resp.get_json()["status"] == "denied"
     change = client.get(f"/changes/{result['change_id']}").get_json()
     assert change["status"] == "denied" and [t["status"] for t in change["trail"]] == ["pending_approval", "denied"]
+    assert [t["actor"] for t in change["trail"]] == ["ted@strall.com", "eve@strall.com"]
     assert client.post(f"/changes/{result['change_id']}/approve", json={}, headers=eve).status_code == 409
     assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 2
 

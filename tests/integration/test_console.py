@@ -130,6 +130,29 @@ def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending)
     assert client.get(f"/changes/{pending}").get_json()["status"] == "denied"
 
 
+def _trail_by(page: str, table: str) -> list[str]:
+    """The `by` column of a console table (the change page's trail, the log page)."""
+    body = re.search(rf'<table class="list" id="{table}">(.*?)</table>', page, re.S).group(1)
+    heads = [h.lower() for h in re.findall(r"<th>([^<]*)</th>", body)]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("</thead>", 1)[1], re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    return [re.sub(r"<[^>]+>", "", c[heads.index("by")]).strip() for c in cells if len(c) == len(heads)]
+
+
+def test_the_trail_and_the_log_name_who_acted(app, people, pending):
+    """The approval's entry keeps ted as the change's requester; the console names eve, who approved it
+    (as `karma show` and `karma log` do), and the log's `By` filter finds her approval."""
+    eve = _login(app, people["eve"])
+    page = eve.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": _csrf(page)}).status_code == 302
+    page = eve.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert _trail_by(page, "trail") == ["ted@strall.com", "eve@strall.com"]
+    log = eve.get(f"/console/log?component={PROD_VPC}").get_data(as_text=True)
+    assert _trail_by(log, "log") == ["eve@strall.com", "ted@strall.com"]  # newest first
+    mine = eve.get("/console/log?actor=eve%40strall.com").get_data(as_text=True)
+    assert _trail_by(mine, "log") == ["eve@strall.com"] and 'name="actor" value="eve@strall.com"' in mine
+
+
 def test_the_console_endpoint_list_matches_the_routes(app):
     from app.security.roles import CONSOLE_ENDPOINTS
 
