@@ -16,6 +16,8 @@ import json
 import secrets
 from datetime import datetime
 
+from app.audit.entries import actor
+
 # Each type a subscription may ask for. Adding one (e.g. transition progress) is a line here and a
 # producer; nothing in the outbox or delivery changes.
 EVENT_TYPES = {
@@ -88,6 +90,7 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
         "component": audit.get("component_id") or change_request.get("component_id"),
         "environment": audit.get("environment"),
         "requested_by": audit.get("requested_by"),
+        "actor": actor(audit),  # who did it: an approval's approver (docs/security.md)
         "reason": audit.get("reason"),
         "note": audit.get("note"),
         "log_entry_id": audit.get("id"),

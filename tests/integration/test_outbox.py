@@ -273,6 +273,7 @@ def test_approval_events(client, world, receiver, subscribe, app):
     by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
     assert by_type["pending_approval"]["approver_role"] == "approver"
     assert by_type["approved"]["approved_by"] == "eve@strall.com" and by_type["approved"]["status"] == "applied"
+    assert by_type["pending_approval"]["actor"] == "ted@strall.com" and by_type["approved"]["actor"] == "eve@strall.com"
 
 
 def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_path, make_app):
