@@ -80,6 +80,7 @@ def message(data: dict, event_id: str, lines: list[str]) -> str:
     trailers = [
         f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
         f"Karma-Requested-By: {data.get('requested_by')}",
+        f"Karma-Approved-By: {data['approved_by']}" if data.get("approved_by") else None,
         f"{EVENT_TRAILER}: {event_id}",
     ]
     reason = data.get("reason")

@@ -71,3 +71,12 @@ def test_a_commit_message_names_the_log_entry_and_the_diff():
     text = message({"log_entry_id": "log-1", "change_id": "chg-1", "requested_by": "ted"}, "evt-1", lines)
     assert text.startswith("log-1: 2 components\n\nvpc/a: +tags ~cidr\ndelete subnet/b\n\n")
     assert text.rstrip().endswith("Karma-Event-Id: evt-1") and "Karma-Change-Id: chg-1" in text
+    assert "Karma-Approved-By" not in text
+    approved = {"log_entry_id": "log-2", "change_id": "chg-2", "requested_by": "ted", "approved_by": "eve"}
+    trailers = message(approved, "evt-2", lines).rstrip().split("\n\n")[-1].splitlines()
+    assert trailers == [
+        "Karma-Change-Id: chg-2",
+        "Karma-Requested-By: ted",
+        "Karma-Approved-By: eve",
+        "Karma-Event-Id: evt-2",
+    ]
