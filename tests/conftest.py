@@ -16,10 +16,33 @@ from app.settings import REPO_ROOT, Settings
 SEED = REPO_ROOT / "seed" / "karma-world.yaml"
 
 
+DEV_HOME = REPO_ROOT / ".karma" / "neo4j"  # `make run`'s server: the developer's world, tokens and audit log
+TEST_HOME = REPO_ROOT / ".karma" / "neo4j-test"
+
+
+def use_the_test_neo4j(env=os.environ) -> None:
+    """The project's own TEST Neo4j (`.karma/neo4j-test`, Bolt 7697 — what `make test` passes) unless
+    NEO4J_URI names a database: `pytest` run by hand, not through `make test`, used to find `make run`'s
+    server, and every test wipes the graph it runs on (the developer's world, tokens and audit log went
+    with it). A KARMA_NEO4J_HOME naming `make run`'s server is refused for the same reason."""
+    if env.get("NEO4J_URI"):
+        return
+    env.setdefault("KARMA_NEO4J_HOME", str(TEST_HOME))
+    env.setdefault("KARMA_NEO4J_BOLT_PORT", env.get("KARMA_TEST_BOLT_PORT") or "7697")
+    env.setdefault("KARMA_NEO4J_LIB", str(DEV_HOME / "lib"))  # the jars `make setup` fetched, as make test
+    if Path(env["KARMA_NEO4J_HOME"]).expanduser().resolve() == DEV_HOME.resolve():
+        raise pytest.UsageError(
+            f"KARMA_NEO4J_HOME={env['KARMA_NEO4J_HOME']} is make run's Neo4j and every test wipes the graph "
+            "it runs on: unset it (the tests use .karma/neo4j-test, as make test does)"
+        )
+
+
 def pytest_configure(config):
-    """Under pytest-xdist (`make test` runs two workers) every worker after the first gets a Neo4j of its
-    own — its own data dir and ports, started on first use — because each test wipes and reseeds the
-    graph it runs on: two workers on one database would wipe each other's world mid-test."""
+    """The test Neo4j, never `make run`'s (use_the_test_neo4j). Under pytest-xdist (`make test` runs two
+    workers) every worker after the first gets a Neo4j of its own — its own data dir and ports, started
+    on first use — because each test wipes and reseeds the graph it runs on: two workers on one database
+    would wipe each other's world mid-test."""
+    use_the_test_neo4j()
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if "PYTEST_XDIST_WORKER" in os.environ:
         os.environ.pop("COLUMNS", None)  # xdist hands its workers the terminal's width; the CLI would fit
@@ -27,9 +50,8 @@ def pytest_configure(config):
     index = int(worker[2:]) if worker[2:].isdigit() else 0
     if index == 0 or os.environ.get("NEO4J_URI"):
         return
-    home = os.environ.get("KARMA_NEO4J_HOME") or str(REPO_ROOT / ".karma" / "neo4j-test")
-    os.environ["KARMA_NEO4J_HOME"] = f"{home}-{worker}"
-    bolt = int(os.environ.get("KARMA_NEO4J_BOLT_PORT") or 7687)
+    os.environ["KARMA_NEO4J_HOME"] = f"{os.environ['KARMA_NEO4J_HOME']}-{worker}"
+    bolt = int(os.environ["KARMA_NEO4J_BOLT_PORT"])
     os.environ["KARMA_NEO4J_BOLT_PORT"] = str(bolt + 100 * index)
     os.environ["KARMA_NEO4J_HTTP_PORT"] = "0"  # no Browser for a test server
 
