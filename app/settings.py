@@ -54,9 +54,17 @@ def service_url() -> str:
 
 
 def service_token() -> str | None:
-    """The API token the CLI sends (KARMA_TOKEN); unset: the local admin token file (app/client/api.py)."""
-    token = env_text("KARMA_TOKEN")
-    return token.strip() if token else None
+    """The API token the CLI sends (KARMA_TOKEN); None when unset (then the local admin token file,
+    app/client/api.py: resolve_token), and "" when set but blank: unlike other settings, a blank token is
+    not "unset" — `KARMA_TOKEN=$(cat ted.token)` of an empty file would send the local admin token and be
+    audited as the local admin, so the caller refuses it."""
+    token = os.environ.get("KARMA_TOKEN")
+    return None if token is None else token.strip()
+
+
+def admin_token_file() -> Path:
+    """Where `karma serve` leaves its admin token (KARMA_ADMIN_TOKEN_FILE, default .karma/admin-token)."""
+    return Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token")
 
 
 def rules_dir() -> Path:
@@ -186,7 +194,7 @@ class Settings:
             rate_file=env_text("KARMA_RATE_FILE"),
             graceful_wait=_env_float("KARMA_SERVE_ADDRESS_WAIT", 40.0),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
-            admin_token_file=Path(env_text("KARMA_ADMIN_TOKEN_FILE") or REPO_ROOT / ".karma" / "admin-token"),
+            admin_token_file=admin_token_file(),
         )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from app.cli import beside
-from app.client.api import ClientError, KarmaClient, OutcomeUnknown, resolve_token
+from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
@@ -102,18 +102,13 @@ def admin_token_file() -> Path:
     return Settings.from_env().admin_token_file
 
 
-def admin_token() -> str | None:
-    """The token CLI calls to the service send: KARMA_TOKEN, else the local admin token file."""
-    from app.settings import service_token  # noqa: PLC0415
-
-    token = service_token()
-    if token:
-        return token
-    path = admin_token_file()
+def service_token(explicit: str | None = None) -> str | None:
+    """The token a CLI call to the service sends (app.client.api.resolve_token); a blank one is an error
+    that names what was blank, exit 1."""
     try:
-        return path.read_text().strip() or None
-    except OSError:
-        return None
+        return resolve_token(explicit)
+    except EmptyToken as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # -- commands over HTTP ---------------------------------------------------------------------------
@@ -135,7 +130,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
         def command(url: str, token: str | None, **kwargs):
-            client = KarmaClient(url, resolve_token(token), waiting=progress)
+            client = KarmaClient(url, service_token(token), waiting=progress)
             as_json = kwargs.get("as_json", False)
             try:
                 code = fn(client, **kwargs)

@@ -10,7 +10,7 @@ import click
 from app.cli import beside
 from app import settings
 from app.settings import Settings
-from app.cli.common import admin_token, open_repo
+from app.cli.common import open_repo, service_token
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
 from app.ruletools.coverage import FAIL_ON
@@ -255,7 +255,7 @@ def rules_reload(url: str, as_json: bool) -> None:
     errors = validate_dir(Settings.from_env().rules_dir)
     if errors:
         raise click.ClickException("rule files are broken, not reloading:\n  " + "\n  ".join(errors))
-    token = admin_token()
+    token = service_token()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", headers=headers)  # noqa: S310
     try:

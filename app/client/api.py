@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.settings import REPO_ROOT, service_token
+from app.settings import REPO_ROOT, admin_token_file, service_token
 
 
 class ClientError(Exception):
@@ -27,19 +27,37 @@ class OutcomeUnknown(Exception):
     """A write was sent but no answer came back: it may or may not have been applied."""
 
 
+class EmptyToken(ValueError):
+    """A token was given and is blank: never replaced by the local admin token."""
+
+
 def token_file_candidates() -> list[Path]:
-    return [Path.cwd() / ".karma" / "admin-token", REPO_ROOT / ".karma" / "admin-token"]
+    """The local admin token `karma serve` leaves (KARMA_ADMIN_TOKEN_FILE), then .karma/admin-token here
+    and in the repository."""
+    return list(
+        dict.fromkeys([admin_token_file(), Path.cwd() / ".karma" / "admin-token", REPO_ROOT / ".karma" / "admin-token"])
+    )
 
 
 def resolve_token(explicit: str | None) -> str | None:
-    """--token, then KARMA_TOKEN, then the local admin token `make run` leaves in .karma/admin-token."""
-    if explicit:
+    """The token every CLI call to the service sends: --token, then KARMA_TOKEN, then the local admin token
+    `make run` leaves (token_file_candidates). A --token or KARMA_TOKEN that is given but blank is refused
+    (EmptyToken), not replaced by the admin token: the call would act, and be audited, as the local admin."""
+    if explicit is not None:
+        if not explicit.strip():
+            raise EmptyToken("--token is empty")
         return explicit.strip()
-    if service_token():
-        return service_token()
+    token = service_token()
+    if token == "":
+        raise EmptyToken(
+            "KARMA_TOKEN is set but empty (an empty token file?): set it to a token, or unset it to use "
+            "the local admin token (.karma/admin-token)"
+        )
+    if token:
+        return token
     for path in token_file_candidates():
         if path.is_file():
-            return path.read_text().strip()
+            return path.read_text().strip() or None
     return None
 
 

@@ -43,7 +43,7 @@ def karma_cli(gunicorn_url, tokens, tmp_path):
     def run(*args, who="ted", url=gunicorn_url):
         env = {
             "KARMA_URL": url,
-            "KARMA_TOKEN": tokens[who] if who else "",
+            "KARMA_TOKEN": tokens.get(who, who),  # a name, or the token itself
             "KARMA_HANDLES_FILE": str(tmp_path / "handles.json"),
         }
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
@@ -197,8 +197,12 @@ def test_errors_exit_1_with_the_cause(karma_cli, gunicorn_url):
     viewer = karma_cli("request", SITE, "--set", "cloudfront_aliases=[]", who="val")
     assert viewer.exit_code == 1 and "403" in viewer.stderr
     assert karma_cli("plan", SITE).exit_code == 1  # no change given
-    bad_token = karma_cli("changes", who=None)
+    bad_token = karma_cli("changes", who="karma_not-a-token")
     assert bad_token.exit_code == 1 and "401" in bad_token.stderr
+    # a blank token (KARMA_TOKEN=$(cat ted.token) of an empty file) is refused, never the local admin token
+    blank = karma_cli("changes", who="")
+    assert blank.exit_code == 1 and "KARMA_TOKEN is set but empty" in blank.stderr
+    assert "--token is empty" in karma_cli("changes", "--token", " ").stderr
     down = karma_cli("changes", url="http://127.0.0.1:9")
     assert down.exit_code == 1 and "cannot reach Karma" in down.stderr
 
