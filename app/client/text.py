@@ -261,9 +261,13 @@ def change(detail: dict) -> str:
             ),
         )
     )
-    for key in ("waits_on", "rolled_back_by", "approved_by", "note"):
-        if detail.get(key):
-            out.append(f"{key.replace('_', ' ')}: {cell(detail[key])}")
+    shown = {
+        "waits_on": ", ".join(detail.get("waits_on") or []),
+        "rolled_back_by": ", ".join(f"{r['id']} ({r.get('status')})" for r in detail.get("rolled_back_by") or []),
+        "approved_by": detail.get("approved_by"),
+        "note": detail.get("note"),
+    }
+    out += [f"{key.replace('_', ' ')}: {cell(value)}" for key, value in shown.items() if value]
     return "\n".join(out)
 
 

@@ -197,3 +197,23 @@ def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_wr
     assert "recorded when the set applies" in text.loaded({**refused, "status": "pending_approval", "drift_pending": 3})
     assert "no drift recorded" in text.loaded({**refused, "status": "rejected"})
     assert "refused" not in text.loaded({"status": "applied", "source": "tree"})
+
+
+def test_a_change_names_its_rollbacks_and_what_it_waits_on_not_their_json():
+    from app.client import text
+
+    detail = {
+        "id": "chg-1",
+        "status": "applied",
+        "component_id": "vpc/a",
+        "requested_by": "ted@strall.com",
+        "created_at": "2026-12-06T18:29:07Z",
+        "trail": [],
+        "waits_on": ["cloudfront-distribution/x", "route53-zone/x"],
+        "rolled_back_by": [{"id": "chg-2", "status": "applied"}, {"id": "chg-3", "status": "rejected"}],
+        "note": "approved by eve@strall.com: go",
+    }
+    lines = text.change(detail).splitlines()
+    assert "waits on: cloudfront-distribution/x, route53-zone/x" in lines
+    assert "rolled back by: chg-2 (applied), chg-3 (rejected)" in lines
+    assert "note: approved by eve@strall.com: go" in lines
