@@ -144,8 +144,10 @@ def test_the_trail_and_the_log_name_who_acted(app, people, pending):
     (as `karma show` and `karma log` do), and the log's `By` filter finds her approval."""
     eve = _login(app, people["eve"])
     page = eve.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert "<dt>needs</dt><dd>an approver</dd>" in page
     assert eve.post(f"/console/changes/{pending}/approve", data={"csrf_token": _csrf(page)}).status_code == 302
     page = eve.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert "<dt>needed</dt><dd>an approver</dd>" in page  # approved: no longer waiting for one
     assert _trail_by(page, "trail") == ["ted@strall.com", "eve@strall.com"]
     log = eve.get(f"/console/log?component={PROD_VPC}").get_data(as_text=True)
     assert _trail_by(log, "log") == ["eve@strall.com", "ted@strall.com"]  # newest first
