@@ -320,12 +320,21 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     doc = graph_ids(repo, read_tree(directory, environments, progress))
     refused: list[dict] = []
     graph_rows = repo.components_of_types(None) if partial else None
-    doc_ids = [c["id"] for c in doc["components"]]  # the tree's: their :Drift records are this import's to replace
+    doc_ids = [c["id"] for c in doc["components"]]  # the tree's: a refused one is still there (--prune)
+    doc_files = [tree_file(c) for c in doc["components"]]  # their :Drift records are this import's to replace
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
-        change_set, notes = desired_set(repo, doc, requested_by=identity, reason=reason, prune=prune)
+        change_set, notes = desired_set(
+            repo,
+            doc,
+            requested_by=identity,
+            reason=reason,
+            prune=prune,
+            present=frozenset(doc_ids),  # a refused file is still in the tree: --prune keeps its component
+            environments=environments,  # --environment prod prunes prod only
+        )
     except seeding.SeedError as exc:
         errors = [_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]
         if not partial:
@@ -333,7 +342,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             errors.append(_would_load(kept, doc))
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
-    refused_drift = _refused_drift(repo, doc_ids, refused) if partial else None
+    refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:
@@ -355,17 +364,18 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     return {**result, **extra}
 
 
-def _refused_drift(repo, tree_ids: list[str], refused: list[dict]) -> dict | None:
+def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | None:
     """What a partial import writes as :Drift records: its refused files' entries, replacing the records
-    of every id its tree holds (a file that loads now loses the one an earlier import left); None when
-    that would change nothing. Only the ids that have a record, or get one, are named: the set and its
-    audit entry stay the size of the drift, not of the tree."""
-    tree = set(tree_ids)
-    stored = [r for r in repo.drift()["refused"] if r.get("component") in tree]
+    of every file its tree holds (a file that loads now loses the one an earlier import left; another
+    environment's file keeps its own, whatever its component id); None when that would change nothing.
+    Only the files that have a record, or get one, are named: the set and its audit entry stay the size
+    of the drift, not of the tree."""
+    tree = set(tree_files)
+    stored = [r for r in repo.drift()["refused"] if r.get("file") in tree]
     if _record_texts(stored) == _record_texts(refused):
         return None
-    recorded = {r["component"] for r in stored} | {e["component"] for e in refused}
-    return {"component_ids": sorted(recorded), "entries": refused}
+    recorded = {r["file"] for r in stored} | {e["file"] for e in refused}
+    return {"files": sorted(recorded), "entries": refused}
 
 
 def _record_texts(records: list[dict]) -> list[str]:
@@ -441,7 +451,7 @@ def import_tree(
     doc = read_tree(directory, environments, progress)
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
-    all_ids = sorted(c["id"] for c in doc["components"])
+    all_files = sorted(tree_file(c) for c in doc["components"])
     refused: list[dict] = []
     if partial:
         doc, refused = closure(doc)
@@ -477,7 +487,7 @@ def import_tree(
         now,
         audit=audit,
         require_empty=True,
-        refused={"component_ids": all_ids, "entries": [_stored(e) for e in refused]},
+        refused={"files": all_files, "entries": [_stored(e) for e in refused]},
         progress=progress,
     )
     if "not_empty" in result:  # someone loaded components between the check and the transaction

@@ -1,7 +1,9 @@
-// An import's refused files, in the import's own transaction: the :Drift records of every component id
-// the imported tree holds are replaced by this import's (a file that now loads loses its record).
+// An import's refused files, in the import's own transaction: the :Drift records of every file the
+// imported tree holds ($files, `iac/<environment>/<type>/<nickname>/config.json`) are replaced by this
+// import's (a file that now loads loses its record). Keyed by file, not by component id: an import of
+// prod alone must not erase the record of a dev file refused under the same `<type>/<nickname>` id.
 CALL () {
-  MATCH (d:Drift) WHERE d.component IN $component_ids
+  MATCH (d:Drift) WHERE d.file IN $files
   DELETE d
 }
 CALL () {

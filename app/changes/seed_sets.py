@@ -25,9 +25,20 @@ from app.progress import Report, silent
 
 
 def desired_set(
-    repo, doc, *, requested_by: str, reason: str, prune: bool = False, via: str = "cli"
+    repo,
+    doc,
+    *,
+    requested_by: str,
+    reason: str,
+    prune: bool = False,
+    via: str = "cli",
+    present: frozenset[str] = frozenset(),
+    environments: list[str] | None = None,
 ) -> tuple[ChangeSet | None, list[str]]:
-    """(the change set, notes) that turns the graph into `doc`; None when the graph already is the file."""
+    """(the change set, notes) that turns the graph into `doc`; None when the graph already is the file.
+    `prune` deletes what the graph has and the source lacks — never a component the source does hold but
+    leaves out of `doc` (`present`: a partial import's refused files), nor one outside `environments`
+    (an import of some environments prunes those only)."""
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
@@ -56,8 +67,8 @@ def desired_set(
     if errors:
         raise Unprocessable("the seed file cannot be applied to this graph", errors=errors)
     if prune:
-        keep = {c["id"] for c in components}
-        ops += [Operation("delete", cid) for cid in repo.component_ids() if cid not in keep]
+        keep = {c["id"] for c in components} | present
+        ops += [Operation("delete", cid) for cid in repo.component_ids(environments) if cid not in keep]
     ops += _edge_operations(repo, components, edges, prune)
     if not ops:
         return None, notes

@@ -176,8 +176,8 @@ class GraphTx(TransitionTxQueries):
         return moved
 
     def record_refused(self, refused_drift: dict, audit: dict | None = None) -> int:
-        """An import's refused files ({component_ids, entries}) as :Drift records, replacing those of
-        `component_ids` (cypher/drift_refused.cypher) → how many were written: in the transaction that
+        """An import's refused files ({files, entries}) as :Drift records, replacing those of the tree's
+        `files` (cypher/drift_refused.cypher) → how many were written: in the transaction that
         commits the import's change set, or with `audit`, the import's own entry (one that changes no
         component)."""
         written = _single(self._tx, "drift_refused", **_refused_params(refused_drift))["written"]
@@ -377,9 +377,9 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             for cid, row in self.existing(ids).items()
         }
 
-    def component_ids(self) -> list[str]:
-        """Every component id (what `karma seed --prune` compares a file with)."""
-        return self.read("component_ids")["ids"]
+    def component_ids(self, environments: list[str] | None = None) -> list[str]:
+        """Every component id, or those of `environments` (what `--prune` compares a file or tree with)."""
+        return self.read("component_ids", environments=environments)["ids"]
 
     def explicit_edges(self, ids: list[str]) -> list[dict]:
         """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""
@@ -443,7 +443,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
         `not_empty` says how many components there are) unless the graph holds no component. With
-        `refused` ({component_ids, entries}: an import's refused files), their :Drift records too.
+        `refused` ({files, entries}: an import's refused files), their :Drift records too.
         `progress` hears ("components" | "edges", done, total) as each batch's statement returns (a
         retried transaction starts again from 0)."""
         ids = [c["id"] for c in components]
@@ -456,7 +456,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             _seed_edges(tx, ids, keep, edges, batch, progress)
             out = {"components": len(components), "written": written, "edges": len(edges)}
             if refused is not None:
-                out["drift_recorded"] = _single(tx, "drift_refused", **refused)["written"]
+                out["drift_recorded"] = _single(tx, "drift_refused", **_refused_params(refused))["written"]
             if audit is not None:
                 entry = {**audit, "imported_components": len(components), "imported_edges": len(edges)}
                 out["log_entry_id"] = _single(tx, "import_audit", audit=entry, component_ids=ids)["log_entry_id"]
@@ -639,7 +639,7 @@ def shown_commit_statements(parameters: dict, refused_drift: dict | None = None)
 
 
 def _refused_params(refused_drift: dict) -> dict:
-    return {"component_ids": list(refused_drift["component_ids"]), "entries": list(refused_drift["entries"])}
+    return {"files": list(refused_drift["files"]), "entries": list(refused_drift["entries"])}
 
 
 def _decoded_rows(rows: list[dict] | None, *keys: str) -> list[dict]:

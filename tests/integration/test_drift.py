@@ -295,7 +295,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     planned = run(plan=True)  # the fixed VPC loads, with what referenced it: the plan shows the records too
     [commit, drift] = planned["graph_patch"]["statements"]
     assert (commit["name"], drift["name"]) == ("commit_change", "drift_refused")
-    assert "vpc/usekarma-dev" in drift["parameters"]["component_ids"] and dump(empty_graph) == before
+    assert "iac/prod/vpc/usekarma-dev/config.json" in drift["parameters"]["files"] and dump(empty_graph) == before
     assert planned["drift_pending"] == len(planned["drift"]) and "drift_recorded" not in planned
     expected = sorted(({k: e[k] for k in FIELDS} for e in planned["drift"]), key=json.dumps)
     assert "vpc/usekarma-dev" not in {e["component"] for e in expected}
@@ -339,10 +339,84 @@ def test_a_request_cannot_write_drift_records(make_app, repo):
     body = {
         "changes": [{"op": "update", "component": "vpc/karma-dev", "proposed_change": {"tags": {"a": "b"}}}],
         "requested_by": "ted@strall.com",
-        "refused_drift": {"component_ids": ["vpc/karma-dev"], "entries": [{"component": "vpc/karma-dev"}]},
+        "refused_drift": {"files": ["iac/dev/vpc/karma-dev/config.json"], "entries": [{"component": "vpc/karma-dev"}]},
     }
     before = dump(repo)
     for path in ("/plan", "/request-change"):
         status, answer = post(client, path, body)
         assert status == 422 and "refused_drift" in answer["errors"], answer
     assert dump(repo) == before
+
+
+def _gate(repo, tmp_path):
+    from app.factory import Karma
+    from app.policy import PolicyEngine
+    from app.settings import Settings
+
+    (tmp_path / "no-rules").mkdir(exist_ok=True)
+    policy = PolicyEngine(tmp_path / "no-rules")
+    policy.load()
+    return Karma(settings=Settings.from_env(), repo=repo, policy=policy).gate
+
+
+def _deletes(result: dict) -> list[str]:
+    return [o["component"] for o in result.get("operations") or [] if o["op"] == "delete"]
+
+
+def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(empty_graph, tmp_path):
+    """`--prune` deletes the components the tree lacks: never one whose file is in the tree but refused
+    (a typo in a dev config would have deleted it, unapproved), nor another environment's when the import
+    names environments (`--environment prod --prune` planned to delete every dev component)."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    site = empty_graph.get_component("serverless-site/test-site")
+    assert site is not None and site["environment"] == "dev"
+    gate = _gate(empty_graph, tmp_path)
+
+    def plan(**kw):
+        return importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True, **kw)
+
+    site_file = tree / "iac/dev/serverless-site/test-site/config.json"
+    site_file.write_text(json.dumps({**json.loads(site_file.read_text()), "bogus_key": 1}))  # refused now
+    refused = plan(prune=True)
+    assert "serverless-site/test-site" in {e["component"] for e in refused["drift"]}
+    assert "serverless-site/test-site" not in _deletes(refused)
+    assert _deletes(refused) == []  # every other component of the graph is in the tree
+
+    prod_only = plan(prune=True, environments=["prod"])
+    dev = {c["id"] for c in empty_graph.list_components(type_=None, environment="dev", skip=0, limit=100)["items"]}
+    assert dev and not dev & set(_deletes(prod_only))
+    assert empty_graph.get_component("cognito-sso/usekarma-dev")["environment"] == "prod"
+    shutil.rmtree(tree / "iac/prod/cognito-sso")  # gone from the tree: pruned, in the environment imported
+    assert _deletes(plan(prune=True, environments=["prod"])) == ["cognito-sso/usekarma-dev"]
+    assert _deletes(plan(prune=True, environments=["dev"])) == []
+
+
+def test_an_import_of_one_environment_keeps_the_drift_records_of_the_others(empty_graph, tmp_path):
+    """The :Drift records an import replaces are its own files' (keyed by file): a dev file refused under
+    the short id `serverless-site/strall-com` keeps its record when an import of prod creates a prod
+    component of that very id."""
+    registry.load(AWS_CONFIG)
+    dev = importing.import_into(
+        empty_graph, None, AWS_CONFIG, identity="cli:tester", partial=True, environments=["dev"]
+    )
+    dev_files = {e["file"] for e in dev["drift"]}
+    assert "iac/dev/serverless-site/strall-com/config.json" in dev_files  # its zone is in prod
+    assert {r["file"] for r in refused_records(empty_graph)} == dev_files
+    prod = importing.import_into(
+        empty_graph,
+        _gate(empty_graph, tmp_path),
+        AWS_CONFIG,
+        identity="cli:tester",
+        partial=True,
+        environments=["prod"],
+    )
+    assert prod["status"] == "applied", prod
+    assert empty_graph.get_component("serverless-site/strall-com")["environment"] == "prod"
+    files = {r["file"] for r in refused_records(empty_graph)}
+    assert dev_files <= files  # dev's records are still there
+    assert files - dev_files == {e["file"] for e in prod["drift"]}
