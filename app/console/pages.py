@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from app import render
 from app.api import errors as api_errors
 from app.api.context import services
+from app.api.schemas import MAX_PAGE
 from app.changes.listing import STATUSES
 from app.console import session, times
 from app.errors import KarmaError
@@ -167,8 +168,9 @@ def _filters() -> dict:
 
 
 def _page() -> int:
+    """?page= as the API takes it (1 to MAX_PAGE): a page number past a 64-bit SKIP was a 500."""
     try:
-        return max(1, int(request.args.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
 

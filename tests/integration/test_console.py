@@ -76,6 +76,9 @@ def test_every_page_renders(app, people, pending):
         assert resp.status_code == 200, path
         assert expect in resp.get_data(as_text=True), path
     assert pending not in browser.get("/console/changes?status=applied").get_data(as_text=True)
+    for listing in ("changes", "components", "transitions", "approvals", "log"):  # a 64-bit SKIP was a 500
+        for page in ("999999999999999999", "99999999999999999999", "-5", "x"):
+            assert browser.get(f"/console/{listing}?page={page}").status_code == 200, (listing, page)
     change = browser.get(f"/console/changes/{pending}").get_data(as_text=True)
     assert 'id="impact-picture"' in change and 'data-id="subnet/karma-prod-private-a"' in change
     assert "Approve" not in change  # a viewer gets no approve button
