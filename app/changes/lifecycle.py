@@ -17,7 +17,7 @@ from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
 from app.changes.stored import normalized
-from app.errors import Forbidden, KarmaError, ServiceUnavailable
+from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -146,16 +146,30 @@ class ChangeLifecycle:
         return change
 
     def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
-        """Approve a pending change: it re-runs the full pipeline against the graph as it is now."""
+        """Approve a pending change: it re-runs the full pipeline against the graph as it is now. One that
+        can no longer apply to it (invalid now — e.g. a change to a value another change already made —
+        or its component deleted) is rejected, saying why, as the queue rejects one: it stayed pending for
+        good, its every approval a 422."""
         change = self._pending(change_id, actor)
+        who = actor.name if actor else "system"
+        try:
+            return self._approved(change, change_id, who, actor, comment)
+        except (Unprocessable, NotFound) as exc:
+            if isinstance(exc, NotFound) and exc.extra.get("cause") != "unknown_component":
+                raise
+            return self._reject_if(
+                change, ChangeStatus.PENDING_APPROVAL, exc, actor=who, kind="approval", said=f"approved by {who}, but "
+            )
+
+    def _approved(self, change: dict, change_id: str, who: str, actor, comment: str | None) -> dict:
         write = Write(
             request_of(change),
             kind="approval",
             stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
             guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
-            approved_by=actor.name if actor else "system",
+            approved_by=who,
             # kept in the log as a denial's reason is: "approved by eve@…: <comment>"
-            note=f"approved by {actor.name if actor else 'system'}" + (f": {comment}" if comment else ""),
+            note=f"approved by {who}" + (f": {comment}" if comment else ""),
             result_extra={"approval_comment": comment} if comment else {},
         )
         return self.gate.execute(write, actor=actor)
@@ -200,26 +214,30 @@ class ChangeLifecycle:
         except ServiceUnavailable:
             raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
         except KarmaError as exc:
-            return self._reject_if_queued(change, exc)
+            return self._reject_if(change, ChangeStatus.QUEUED, exc)
 
     def _expired(self, change: dict) -> bool:
         expires_at = change.get("expires_at")
         return expires_at is not None and self.gate.clock().timestamp() >= expires_at
 
-    def _reject_if_queued(self, change: dict, why: KarmaError) -> dict:
-        """A queued request that can no longer apply (invalid now, illegal move, its component deleted) is
-        rejected, saying why; one another processor moved first is left alone."""
+    def _reject_if(
+        self, change: dict, expected: ChangeStatus, why: KarmaError, *, actor=None, kind="queue", said=""
+    ) -> dict:
+        """A queued (or pending, on its approval) request that can no longer apply (invalid now, illegal
+        move, its component deleted) is rejected, saying why; one another processor moved first is left
+        alone."""
 
         def work(gtx: GraphTx) -> dict:
             gtx.lock(change["component_id"])
             current = gtx.change_for_update(change["id"])
-            if current is None or current["status"] != ChangeStatus.QUEUED:
+            if current is None or current["status"] != expected:
                 return {
                     "change_id": change["id"],
                     "status": current["status"] if current else "gone",
                     "transition": False,
                 }
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=_reason(gtx, why))
+            note = said + _reason(gtx, why)
+            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind)
 
         return self.repo.in_write_tx(work)
 
@@ -251,15 +269,15 @@ class ChangeLifecycle:
 
 
 def _reason(gtx: GraphTx, exc: KarmaError) -> str:
-    """Why a queued change can no longer apply; a component deleted since it was queued is named with
-    the change that deleted it."""
+    """Why a queued (or pending) change can no longer apply; a component deleted since it was asked for is
+    named with the change that deleted it."""
     missing = exc.extra.get("component") if exc.extra.get("cause") == "unknown_component" else None
     deleted = gtx.deleted_component(missing) if missing else None
     if deleted is None:
         return exc.message
     return (
         f"component {missing!r} was deleted by change {deleted['change_id']} at {deleted['deleted_at']}; "
-        "this queued change can no longer apply"
+        "this change can no longer apply"
     )
 
 
