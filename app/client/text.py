@@ -107,7 +107,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     for warning in result.get("warnings") or []:
         out.append(f"warning: {warning}")
     operations = result.get("operations") or []
-    if len(operations) > 1:  # each operation in request order: what it writes, its decisions, its impact
+    # a set (of one or more: a set of one has no top-level diff), each operation in request order: what it
+    # writes, its decisions, its impact; a single change, its diff and decisions
+    if len(operations) > 1 or (operations and "diff" not in result):
         for o in operations:
             out += operation(o, len(operations))
     else:

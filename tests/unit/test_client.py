@@ -217,3 +217,15 @@ def test_a_change_names_its_rollbacks_and_what_it_waits_on_not_their_json():
     assert "waits on: cloudfront-distribution/x, route53-zone/x" in lines
     assert "rolled back by: chg-2 (applied), chg-3 (rejected)" in lines
     assert "note: approved by eve@strall.com: go" in lines
+
+
+def test_a_set_of_one_shows_its_operation_not_an_empty_diff():
+    """A change set of one operation has no top-level diff: its operation's diff is what it writes."""
+    from app.client import text
+
+    op = {"index": 0, "order": 0, "op": "update", "component": "serverless-site/x", "affected_components": []}
+    op["diff"] = [{"key": "cloudfront_comment", "op": "changed", "old": "a", "new": "x"}]
+    out = text.change_result({"status": "planned", "operations": [op], "decisions": [], "actions": {}})
+    assert "OPERATION 1/1: update serverless-site/x" in out and "cloudfront_comment" in out
+    single = {"status": "planned", "component": "vpc/x", "diff": op["diff"], "decisions": [], "operations": [op]}
+    assert "OPERATION" not in text.change_result(single) and "cloudfront_comment" in text.change_result(single)
