@@ -17,6 +17,7 @@ import click
 
 from app import logs, plugins
 from app.cli import changes, common
+from app.client.outcome import ERROR
 from app.observability import context as request_ids
 
 # Each command group by name → where it lives, imported only when that command runs (or `karma --help`
@@ -58,15 +59,30 @@ class Karma(click.Group):
         self.add_command(command, name)
         return command
 
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _an_error(exc) from None
+
     def invoke(self, ctx: click.Context):
         """A command that opens Neo4j itself answers a database failure in one line, never a traceback —
-        and a commit whose answer was lost is said to be unknown, not failed."""
+        and a commit whose answer was lost is said to be unknown, not failed. A usage error (a mistyped
+        option, a bad choice) exits 1, an error: Click's own 2 is Karma's "rejected" (app.client.outcome),
+        which a pipeline acts on."""
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _an_error(exc) from None
         except Exception as exc:
             if not type(exc).__module__.startswith("neo4j"):
                 raise
             raise click.ClickException(common.database_failure(exc)) from None
+
+
+def _an_error(exc: click.UsageError) -> click.UsageError:
+    exc.exit_code = ERROR
+    return exc
 
 
 @click.group(cls=Karma)

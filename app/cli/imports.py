@@ -11,13 +11,18 @@ import click
 from app.cli.common import cli_identity, progress_bars, services
 from app.client import text
 from app.client.api import describe
+from app.client.outcome import loaded_exit_code
 from app.importing import ImportError_, import_into
 
 
 @click.command("import", short_help="Import a config tree (iac/<env>/<type>/<nickname>/config.json).")
 @click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--plan", "plan_only", is_flag=True, help="Validate and show what would change; write nothing.")
-@click.option("--prune", is_flag=True, help="Also delete the components the graph has and the tree lacks.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete the components of the imported environments whose config file the tree lacks.",
+)
 @click.option("--environment", "environments", multiple=True, help="Import only this environment (repeatable).")
 @click.option(
     "--partial",
@@ -33,8 +38,9 @@ def import_cli(
     deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
     cli:<os user>. Without --partial all or nothing (a refusal is audited and says how many configs
     --partial would load); with it, the largest valid closure, every refused config and unresolved
-    reference recorded as drift (`karma drift`). Exit status 1 unless it applied (or nothing had to
-    change)."""
+    reference recorded as drift (`karma drift`). Exit status as `karma request` (and, with --plan, as
+    `karma plan`): 0 applied or nothing to change, 2 rejected, 3 waiting for an approver or the queue,
+    1 error."""
     envs = list(environments) or None
     from app.errors import KarmaError  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
@@ -60,5 +66,4 @@ def import_cli(
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
     click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
-    if result.get("status") not in (None, "applied", "planned", "unchanged", "imported"):
-        sys.exit(1)
+    sys.exit(loaded_exit_code(result))

@@ -11,6 +11,7 @@ import click
 from app.cli.common import cli_identity, progress_bars, services
 from app.client import text
 from app.client.api import describe
+from app.client.outcome import loaded_exit_code
 from app.settings import Settings
 
 
@@ -23,7 +24,8 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
     """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
     `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
     only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
-    Runtime is never touched. Exit status 1 unless the set applied (or nothing had to change)."""
+    Runtime is never touched. Exit status as `karma request` (with --plan, as `karma plan`): 0 applied or
+    nothing to change, 2 rejected, 3 waiting for an approver or the queue, 1 error."""
     from app import seeding  # noqa: PLC0415
     from app.changes.seed_sets import apply_file  # noqa: PLC0415
     from app.errors import KarmaError  # noqa: PLC0415
@@ -48,5 +50,4 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
     click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
-    if result.get("status") not in (None, "applied", "planned", "unchanged"):
-        sys.exit(1)
+    sys.exit(loaded_exit_code(result))

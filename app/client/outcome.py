@@ -30,3 +30,9 @@ def outcome(result: dict, on_blocked: str = "reject") -> str:
 
 def exit_code(result: dict, on_blocked: str = "reject") -> int:
     return STATUS_CODES.get(outcome(result, on_blocked), OK)
+
+
+def loaded_exit_code(result: dict) -> int:
+    """`karma seed` / `karma import`: 0 for a bulk load or nothing to change; a change set through the gate
+    as `karma request` (and with --plan as `karma plan`): a set waiting for an approver is 3, not an error."""
+    return OK if result.get("status") in (None, "unchanged", "imported") else exit_code(result)

@@ -65,13 +65,13 @@ def test_seed_a_change_the_rules_reject_is_rejected_and_audited(cli, client, tmp
     before = graph_dump()
     path = _world_with(tmp_path, _set_cidr("subnet/karma-dev-private-a", "10.42.9.0/24"))
     planned = cli("seed", path, "--plan", "--json")
-    assert planned.exit_code == 0, planned.output
+    assert planned.exit_code == 2, planned.output  # as karma plan: it would be rejected
     plan = json.loads(planned.stdout)
     assert plan["status"] == "planned" and [o["op"] for o in plan["operations"]] == ["update"]
     assert [b["rule_id"] for b in plan["blockers"]] == ["subnet-change-with-running-instance"]
     assert graph_dump() == before  # --plan writes nothing
     result = cli("seed", path, "--json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # rejected, as karma request says it
     body = json.loads(result.stdout)
     assert body["status"] == "rejected" and body["seed"] == "change-set"
     assert [b["rule_id"] for b in body["blockers"]] == ["subnet-change-with-running-instance"]

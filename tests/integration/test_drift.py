@@ -216,6 +216,19 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
     text = karma_cli(env, "drift", "--kind", "reference").stdout
     assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in text
+    # exit codes as karma plan / request: a prod change that waits for an approver is 3, not an error
+    zone = repo / "iac/prod/route53-zone/usekarma-dev/config.json"
+    zone.write_text(json.dumps({**json.loads(zone.read_text()), "comment": "the root zone"}))
+    planned = karma_cli(env, "import", str(repo), "--partial", "--plan", "--json")
+    assert json.loads(planned.stdout)["status"] == "planned"
+    waits = karma_cli(env, "import", str(repo), "--partial", "--json")
+    status = json.loads(waits.stdout)["status"]
+    assert status == "pending_approval" and (planned.returncode, waits.returncode) == (3, 3), (
+        status,
+        waits.stdout[-300:],
+    )
+    typo = karma_cli(env, "import", str(repo), "--partail")
+    assert typo.returncode == 1 and "No such option" in typo.stderr  # a usage error is an error, not "rejected"
 
 
 def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):

@@ -1,0 +1,33 @@
+"""Karma's exit codes are a pipeline's contract (app.client.outcome: 2 rejected, 3 waiting): a usage error
+— a mistyped option, a bad choice, an unknown command — is an error, 1 (Click's own 2 read as "rejected")."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.client.outcome import loaded_exit_code
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "vpc/x", "--sett", "a=1"],
+        ["--bogus"],
+        ["no-such-command"],
+        ["drift", "--kind", "bogus"],
+        ["rules", "nope"],
+    ],
+)
+def test_a_usage_error_exits_1(args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+
+
+def test_a_seed_or_an_import_exits_as_a_request_does():
+    assert loaded_exit_code({"status": "unchanged"}) == loaded_exit_code({"status": "imported"}) == 0
+    assert loaded_exit_code({"status": "applied"}) == 0 and loaded_exit_code({"status": "rejected"}) == 2
+    assert loaded_exit_code({"status": "pending_approval"}) == loaded_exit_code({"status": "queued"}) == 3
+    blocked = {"status": "planned", "decisions": [{"effect": "require_approval"}]}
+    assert loaded_exit_code(blocked) == 3 and loaded_exit_code({"status": "planned", "decisions": []}) == 0
