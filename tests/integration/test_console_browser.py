@@ -338,3 +338,36 @@ def test_plan_request_log_rollback_and_a_transition_in_the_browser(page, gunicor
     assert page.locator("time.local").count() > 0  # time.js ran: times in the viewer's zone
     _only_local(page, url)
     assert page.problems == [], page.problems
+
+
+def test_a_moving_page_reloads_unless_someone_typed_in_it(chromium):
+    """time.js reloads a page with <meta name="karma-refresh"> unless someone is typing: a field the page
+    filled in itself (the transition page's report form) is not typing — it kept that page from ever
+    reloading for the roles that see the form."""
+    script = (REPO_ROOT / "app" / "console" / "static" / "time.js").read_text()
+    page_html = (
+        '<html><head><meta name="karma-refresh" content="5"></head><body>'
+        '<textarea id=report>{"state": "stopped"}</textarea><input type=text id=comment value=\'\'>'
+        "<script src='/time.js'></script></body></html>"
+    )
+    loads: list[str] = []
+
+    def serve(route):
+        if route.request.url.endswith("/time.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=script)
+        else:
+            loads.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html", body=page_html)
+
+    tab = chromium.new_page()
+    try:
+        tab.route("http://karma.test/**", serve)
+        tab.goto("http://karma.test/transition")
+        tab.wait_for_timeout(7000)  # the refresh is 5 s: filled in by the page, not typed in
+        assert len(loads) >= 2, loads
+        tab.evaluate("document.getElementById('comment').value = 'half a sentence'")
+        reloaded = len(loads)
+        tab.wait_for_timeout(7000)
+        assert len(loads) == reloaded  # someone wrote something: no reload under their hands
+    finally:
+        tab.close()

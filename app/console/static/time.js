@@ -26,11 +26,13 @@
       els[i].className = "local";
     }
   }
+  // Typing: a field has focus, or holds what someone wrote — not what the page filled in (the transition
+  // page's report form comes filled with the runtime it waits for, and kept that page from ever reloading).
   function typing() {
     var a = document.activeElement;
     if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) { return true; }
     var fields = document.querySelectorAll("textarea, input[type=text]");
-    for (var i = 0; i < fields.length; i++) { if (fields[i].value) { return true; } }
+    for (var i = 0; i < fields.length; i++) { if (fields[i].value !== fields[i].defaultValue) { return true; } }
     return false;
   }
   draw();
