@@ -26,11 +26,16 @@ log = logging.getLogger("karma.api")
 
 
 def _body(code: int, name: str, error: str, message: str, errors: dict | None = None, **extra):
+    """The envelope's keys are its own: a detail named like one (a change's `status`) cannot replace the
+    HTTP status a client reads (a stored change's state is `current_status`)."""
     body = {"code": code, "status": name, "error": error, "message": message}
     if errors:
         body["errors"] = errors
-    body.update(extra)
+    body.update({k: v for k, v in extra.items() if k not in ENVELOPE})
     return body
+
+
+ENVELOPE = ("code", "status", "error", "message", "errors")
 
 
 def http_error(exc: HTTPException):

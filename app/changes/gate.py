@@ -329,7 +329,7 @@ class ChangeGate:
             raise Conflict(
                 f"change {change_id!r} is {original.status}; only an applied change can be rolled back",
                 cause="not_applied",
-                status=str(original.status),
+                current_status=str(original.status),
             )
         done = [rb.id for rb in original.rolled_back_by if rb.status == ChangeStatus.APPLIED]
         if done:

@@ -85,7 +85,7 @@ def status_of(value: str) -> ChangeStatus:
     try:
         return ChangeStatus(value)
     except ValueError:
-        raise Conflict(f"unknown change status {value!r}", cause="unknown_status", status=value) from None
+        raise Conflict(f"unknown change status {value!r}", cause="unknown_status", current_status=value) from None
 
 
 def can_move(current: str, target: str) -> bool:
@@ -108,7 +108,7 @@ def require(current: str, expected: str, *, change_id: str | None = None, why: s
         raise Conflict(
             f"change {change_id!r} is {now}, {why or f'not {expected}'}",
             cause=f"change_{now}",
-            status=str(now),
+            current_status=str(now),
             change_id=change_id,
         )
     return now

@@ -49,7 +49,7 @@ def move(current: str, target: str, transition_id: str) -> TransitionStatus:
         raise Conflict(
             f"transition {transition_id!r} is {now}; it cannot become {to}",
             cause=f"transition_{now}",
-            status=str(now),
+            current_status=str(now),
             requested_status=str(to),
             allowed=sorted(str(s) for s in TRANSITIONS[now]),
             transition_id=transition_id,

@@ -127,7 +127,8 @@ def test_cancel_a_queued_change(client):
         {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
     )[1]
     resp = client.delete(f"/changes/{applied['change_id']}?requested_by=ted@strall.com")
-    assert resp.status_code == 409 and resp.get_json()["status"] == "applied"
+    body = resp.get_json()
+    assert resp.status_code == 409 and body["status"] == "Conflict" and body["current_status"] == "applied"
     assert client.delete("/changes/chg-nope?requested_by=x").status_code == 404
 
 

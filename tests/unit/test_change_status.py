@@ -58,7 +58,7 @@ def test_require_is_a_409_naming_the_stored_status():
     assert require("queued", S.QUEUED) is S.QUEUED
     with pytest.raises(Conflict) as err:
         require("applied", S.QUEUED, change_id="chg-2", why="only a queued change can be cancelled")
-    assert err.value.extra["cause"] == "change_applied" and err.value.extra["status"] == "applied"
+    assert err.value.extra["cause"] == "change_applied" and err.value.extra["current_status"] == "applied"
     assert "only a queued change can be cancelled" in err.value.message
 
 
@@ -66,3 +66,12 @@ def test_an_unknown_stored_status_is_a_409_not_a_crash():
     with pytest.raises(Conflict) as err:
         transition("exploded", S.APPLIED)
     assert err.value.extra["cause"] == "unknown_status"
+
+
+def test_an_error_body_keeps_its_http_status_whatever_its_details_are_named():
+    """A 409 naming a stored change's state carries it as `current_status`: `status` is the HTTP status's
+    name for every error (a client reading it took a 409 on rolling back a rejected change for 'rejected')."""
+    from app.api.errors import _body
+
+    body = _body(409, "Conflict", "conflict", "no", None, status="rejected", current_status="rejected", cause="x")
+    assert (body["status"], body["current_status"], body["cause"]) == ("Conflict", "rejected", "x")
