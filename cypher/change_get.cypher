@@ -13,6 +13,11 @@ CALL (cr) {
   OPTIONAL MATCH (rb:ChangeRequest)-[:ROLLS_BACK]->(cr)
   RETURN collect(rb {.id, .status}) AS rolled_back_by
 }
+// the environments of the components it touches that exist (a create's is in its request)
+CALL (cr) {
+  OPTIONAL MATCH (c:Component) WHERE c.id IN coalesce(cr.component_ids, [cr.component_id])
+  RETURN collect(DISTINCT c.environment) AS existing_environments
+}
 // its stored answer (`result`, up to ~100 MB of JSON for a large import) is only read by an idempotent
 // retry (change_by_idempotency_key): left out here
-RETURN cr {.*, result: null} AS change, trail, waits_on, rolled_back_by
+RETURN cr {.*, result: null} AS change, trail, waits_on, rolled_back_by, existing_environments

@@ -14,6 +14,10 @@ CALL () {
   WITH cr ORDER BY cr.created_at DESC, cr.id DESC SKIP $skip LIMIT $limit
   RETURN collect(cr {.id, .status, .component_id, .component_ids, .requested_by, .created_at, .updated_at, .approved_by,
                      .approver_role, .rollback_of, .note, .log_entry_id, .on_blocked, .request,
-                     affected_count: size(coalesce(cr.impact, []))}) AS items
+                     affected_count: size(coalesce(cr.impact, [])),
+                     // the environments of the components it touches that exist (a create's: in .request)
+                     existing_environments: COLLECT { MATCH (c:Component)
+                                                      WHERE c.id IN coalesce(cr.component_ids, [cr.component_id])
+                                                      RETURN DISTINCT c.environment }}) AS items
 }
 RETURN total, items

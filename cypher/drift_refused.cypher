@@ -3,7 +3,8 @@
 // import's (a file that now loads loses its record). Keyed by file, not by component id: an import of
 // prod alone must not erase the record of a dev file refused under the same `<type>/<nickname>` id.
 CALL () {
-  MATCH (d:Drift) WHERE d.file IN $files
+  // $component_ids: only an import stored (waiting for an approver) before the records were keyed by file
+  MATCH (d:Drift) WHERE d.file IN $files OR d.component IN $component_ids
   DELETE d
 }
 CALL () {

@@ -523,6 +523,9 @@ class ChangeView(_Open):
     )
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
+    environments = fields.List(
+        fields.String(), metadata={"description": "the environments it acts on (its components', its creates')"}
+    )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
 

@@ -16,7 +16,7 @@ from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.stored import normalized
+from app.changes.stored import environments, normalized
 from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 
@@ -33,7 +33,8 @@ class ChangeLifecycle:
         change = self.repo.change(change_id)
         if change is None:
             raise unknown_change(change_id)
-        shown = {k: v for k, v in normalized(change).items() if k != "result"}
+        shown = {k: v for k, v in normalized(change).items() if k not in ("result", "existing_environments")}
+        shown["environments"] = environments(shown.get("request"), change.get("existing_environments") or [])
         if shown.get("trail"):
             shown["trail"] = [{**t, "actor": actor_of(t)} for t in shown["trail"]]
         return shown

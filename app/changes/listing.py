@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.audit.entries import operation_names
 from app.changes.status import ChangeStatus
+from app.changes.stored import environments
 from app.graph.repository import GraphRepository
 
 STATUSES = tuple(s.value for s in ChangeStatus if s.value not in ("planned", "validated"))  # stored ones
@@ -28,6 +29,7 @@ class ChangeListing:
         items = []
         for item in row["items"]:
             request = item.pop("request", None) or {}
+            existing = item.pop("existing_environments", None) or []
             items.append(
                 {
                     **{k: v for k, v in item.items() if v is not None},
@@ -35,6 +37,7 @@ class ChangeListing:
                     "operation_names": operation_names(request),
                     "reason": request.get("reason"),
                     "proposed_change": _proposed_change(request),
+                    "environments": environments(request, existing),
                 }
             )
         return {"items": items, "total": row["total"], "page": page, "page_size": page_size}

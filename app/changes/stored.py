@@ -73,3 +73,12 @@ def normalized(record: dict) -> dict:
         "component_ids": [record["component_id"]],
         **({"operations": operations_of(record)} if record.get("diff") is not None else {}),
     }
+
+
+def environments(request: dict | None, existing: list[str]) -> list[str]:
+    """The environments a stored change acts on: those of its components that exist (`existing`, read with
+    it) and of the components it creates (in its request) — what a token limited to environments may
+    decide on (the gate refuses the others: a console button it cannot use is not shown)."""
+    changes = (request or {}).get("changes") or []
+    creates = [o.get("environment") for o in changes if isinstance(o, dict) and o.get("op") == "create"]
+    return sorted({*existing, *(e for e in creates if isinstance(e, str))})

@@ -72,6 +72,22 @@ def _wave_rows(waves) -> list[dict]:
     return [{**r, "why": next(iter(r["why"]), ""), "more": len(r["why"]) - 1} for r in rows.values()]
 
 
+@blp.app_template_filter("field_errors")
+def _field_errors(errors, prefix: str = "") -> list[tuple[str, str]]:
+    """An error body's `errors` ({field: [messages]}, nested for a nested field) as (dotted field, the
+    messages in words) rows: the Start page showed `["unknown config key for type \\u0027vpc\\u0027"]`."""
+    if not isinstance(errors, dict):
+        return [(prefix or "body", str(errors))]
+    rows: list[tuple[str, str]] = []
+    for field, found in errors.items():
+        name = f"{prefix}.{field}" if prefix else str(field)
+        if isinstance(found, dict):
+            rows += _field_errors(found, name)
+        else:
+            rows.append((name, "; ".join(map(str, found)) if isinstance(found, list | tuple) else str(found)))
+    return rows
+
+
 @blp.app_template_filter("when")
 def _when(value) -> Markup:
     """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)
@@ -247,12 +263,9 @@ def change(change_id):
     entry = _analysed_entry(entries)
     operations = _operations(detail, entry)
     me = session.principal()
-    can_decide = (
-        detail["status"] == ChangeStatus.PENDING_APPROVAL
-        and me is not None
-        and me.can("approve")
-        and me.name != detail.get("requested_by")
-    )
+    deciding = detail["status"] == ChangeStatus.PENDING_APPROVAL and me is not None and me.can("approve")
+    not_yours = _why_not_decide(me, detail) if deciding else None
+    can_decide = deciding and not_yours is None
     mine = me is not None and me.can("change") and (me.role == "admin" or me.name == detail.get("requested_by"))
     return render_template(
         "console/change.html",
@@ -263,8 +276,9 @@ def change(change_id):
         title=render.change_title({"operations": operations, "component": detail["component_id"]}),
         picture=_change_picture(detail, entry, operations),
         can_decide=can_decide,
+        not_yours=not_yours,
         can_cancel=detail["status"] == "queued" and mine,
-        can_rollback=detail["status"] == "applied" and me is not None and me.can("change"),
+        can_rollback=detail["status"] == "applied" and me is not None and me.can("change") and not _rolled_back(detail),
         done=request.args.get("done"),
     )
 
@@ -292,7 +306,30 @@ def queue():
 def approvals():
     listing = services().listing.list(status="pending_approval", page=_page(), page_size=PAGE_SIZE)
     me = session.principal()
-    return render_template("console/approvals.html", listing=listing, can_approve=me is not None and me.can("approve"))
+    can_approve = me is not None and me.can("approve")
+    not_yours = {c["id"]: _why_not_decide(me, c) for c in listing["items"]} if can_approve else {}
+    return render_template("console/approvals.html", listing=listing, can_approve=can_approve, not_yours=not_yours)
+
+
+def _rolled_back(detail: dict) -> bool:
+    """Rolled back already, or a rollback of it waits (queued, for an approver): the gate refuses another
+    (409 already_rolled_back / rollback_pending), so the page offers none."""
+    waiting = (ChangeStatus.APPLIED, ChangeStatus.QUEUED, ChangeStatus.PENDING_APPROVAL)
+    return any(rb.get("status") in waiting for rb in detail.get("rolled_back_by") or [])
+
+
+def _why_not_decide(me, change: dict) -> str | None:
+    """None when `me` (who may approve) may approve or deny this pending change, else why not, shown in
+    place of the buttons: what the lifecycle and the gate would refuse — the requester, a role short of
+    the one it needs, an environment the token is not for (a dev approver saw Approve on prod changes,
+    then a 403)."""
+    if change.get("requested_by") == me.name:
+        return "your own"
+    needed = change.get("approver_role") or "approver"
+    if me.role not in (needed, "admin"):
+        return f"needs an {needed}"
+    outside = [e for e in change.get("environments") or [] if not me.may_touch(e)]
+    return f"not your environment ({', '.join(outside)})" if outside else None
 
 
 # -- components ---------------------------------------------------------------------------------

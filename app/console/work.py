@@ -19,10 +19,11 @@ from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
+from app.changes.status import decided
 from app.components.registry import registry
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp
-from app.errors import Forbidden, KarmaError, Unprocessable
+from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.transitions.status import TransitionStatus
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
@@ -121,11 +122,13 @@ def plan():
     try:
         change = change_from(text)
         me = session.principal()
-        result = services().gate.plan(change, actor=me)  # a single change is a set of one
+        # a single change is a set of one; the plan is judged as it would be requested: on_blocked included
+        result = {**services().gate.plan(change, actor=me), "on_blocked": change.on_blocked}
         picture = render.from_plan(result)
-    except (Unprocessable, Forbidden) as exc:
+    except (Unprocessable, Forbidden, NotFound) as exc:  # the form again, with what was written in it
         return _start_page(text, exc, exc.status)
-    return render_template("console/plan.html", result=result, picture=picture, body=text)
+    would = str(decided(result.get("decisions") or [], change.on_blocked, False))
+    return render_template("console/plan.html", result=result, picture=picture, body=text, would=would)
 
 
 @blp.route("/plans/apply", methods=["POST"])
@@ -238,9 +241,9 @@ def propose():
     text = request.form.get("body") or ""
     try:
         change = change_from(text)
-    except (Unprocessable, Forbidden) as exc:
+        result = services().transitions.propose(change, None, actor=session.principal())
+    except (Unprocessable, Forbidden, NotFound) as exc:  # the form again, with what was written in it
         return _start_page(text, exc, exc.status)
-    result = services().transitions.propose(change, None, actor=session.principal())
     return render_template("console/proposals.html", result=result, body=text)
 
 

@@ -597,6 +597,7 @@ def change_record(row: dict | None) -> dict | None:
         "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
+        "existing_environments": row.get("existing_environments") or [],
     }
 
 
@@ -639,7 +640,13 @@ def shown_commit_statements(parameters: dict, refused_drift: dict | None = None)
 
 
 def _refused_params(refused_drift: dict) -> dict:
-    return {"files": list(refused_drift["files"]), "entries": list(refused_drift["entries"])}
+    """{files, entries}; an import stored while it waited for an approver before the records were keyed
+    by file names `component_ids` instead, and still replaces those when it is approved."""
+    return {
+        "files": list(refused_drift.get("files") or []),
+        "component_ids": list(refused_drift.get("component_ids") or []),
+        "entries": list(refused_drift["entries"]),
+    }
 
 
 def _decoded_rows(rows: list[dict] | None, *keys: str) -> list[dict]:

@@ -8,6 +8,8 @@ import html
 import json
 import re
 
+from markupsafe import escape
+
 from app.console import times
 from tests.integration import test_console as console
 from tests.integration.test_console import _csrf, _login
@@ -73,7 +75,51 @@ def test_a_bad_change_is_a_plain_422_on_the_form(app, people, graph_dump):
         resp = _plan(ted, body)
         assert resp.status_code in (404, 422), (body, resp.status_code)
         assert expect in _text(resp), body
+        assert 'id="start-error"' in _text(resp) and str(escape(body)) in _text(resp)  # the form, kept
+    unknown_key = _text(_plan(ted, '{"component": "vpc/karma-dev", "proposed_change": {"no_such_key": 1}}'))
+    assert "<code>proposed_change.no_such_key</code>" in unknown_key and "\\u0027" not in unknown_key  # in words
     assert graph_dump() == before
+
+
+def test_the_plan_page_says_what_requesting_it_would_do(app, people):
+    """The verdict is the one the request would get, on_blocked included, and a plan the rules would
+    reject offers no button that would only record a rejected change."""
+    ted = _login(app, people["ted"])
+    rejected = _text(_plan(ted, f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"))
+    assert "planned, would be rejected" in rejected
+    assert 'id="would-reject"' in rejected and 'id="request-plan"' not in rejected and 'id="propose"' in rejected
+    staging = "serverless-site/karma-staging"
+    body = f"component: {staging}\nproposed_change: {{cloudfront_aliases: [b.usekarma.dev]}}\non_blocked: queue\n"
+    queued = _text(_plan(ted, body))
+    assert "planned, would be queued" in queued and 'id="request-plan"' in queued
+
+
+def test_a_decision_or_a_rollback_the_gate_would_refuse_is_not_offered(app, client, people):
+    """A dev approver sees no Approve on a prod change (the gate answers 403), and says why; a change
+    rolled back (or whose rollback waits) offers no second rollback (409)."""
+    from app.security.tokens import TokenService
+
+    dev_approver = TokenService(app.extensions["karma"].repo).create("dan@strall.com", "approver", ["dev"])[0]
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    body = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"}
+    pending = client.post("/request-change", json=body, headers=ted).get_json()["change_id"]
+    dan = _login(app, dev_approver)
+    approvals = _text(dan.get("/console/approvals"))
+    assert f'id="approve-{pending}"' not in approvals and "not your environment (prod)" in approvals
+    page = _text(dan.get(f"/console/changes/{pending}"))
+    assert f'id="approve-{pending}"' not in page and 'id="not-yours"' in page
+    eve = _login(app, people["eve"])
+    assert f'id="approve-{pending}"' in _text(eve.get("/console/approvals"))  # an approver of every environment
+
+    site = {"component": DEV_SITE, "proposed_change": {"cloudfront_aliases": ["y.usekarma.dev"]}}
+    applied = client.post("/request-change", json=site, headers=ted).get_json()["change_id"]
+    ted_console = _login(app, people["ted"])
+    page = _text(ted_console.get(f"/console/changes/{applied}"))
+    assert 'id="rollback"' in page
+    rolled = ted_console.post(f"/console/changes/{applied}/rollback", data={"csrf_token": _csrf(page)})
+    assert "done=applied" in rolled.headers["Location"]
+    page = _text(ted_console.get(f"/console/changes/{applied}"))
+    assert 'id="rollback"' not in page and 'id="rollbacks"' in page
 
 
 def test_a_set_plans_and_requests_from_the_form(app, client, people):

@@ -61,7 +61,7 @@ def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client,
         "rule": "vpc.schema: type",
         "message": "Not a valid integer.",
     }
-    repo.record_refused({"component_ids": ["vpc/karma-dev"], "entries": [refused]}, import_audit())
+    repo.record_refused({"files": [refused["file"]], "entries": [refused]}, import_audit())
     drift = client.get(vpc).get_json()["drift"]
     assert drift == client.get("/drift?component=vpc/karma-dev").get_json()["entries"]
     assert [(e["kind"], e["field"], e.get("file")) for e in drift] == [
@@ -69,7 +69,7 @@ def test_a_component_read_carries_its_drift_as_the_drift_report_lists_it(client,
         ("runtime", "runtime.vpc_cidr", None),
     ]
     assert "10.99.0.0" not in str(drift)  # the value is never echoed
-    repo.record_refused({"component_ids": ["vpc/karma-dev"], "entries": []}, import_audit())
+    repo.record_refused({"files": [refused["file"]], "entries": []}, import_audit())
     assert client.put(f"{vpc}/runtime", json={"runtime": runtime}).status_code == 200
     assert client.get(vpc).get_json()["drift"] == []
 
@@ -271,3 +271,14 @@ def test_unknown_route_and_method_are_json(client):
     assert resp.status_code == 404 and resp.get_json()["code"] == 404
     resp = client.delete("/components")
     assert resp.status_code == 405 and resp.is_json
+
+
+def test_an_import_stored_before_drift_was_keyed_by_file_still_replaces_its_records(empty_graph):
+    """An import waiting for an approver keeps its refused files as it was planned: one stored before the
+    records were keyed by file names component ids, and its approval replaces those."""
+    old = {"kind": "contract", "component": "vpc/karma-dev", "file": "iac/dev/vpc/karma-dev/config.json"}
+    old |= {"field": "config.az_count", "rule": "vpc.schema: type", "message": "Not a valid integer."}
+    empty_graph.record_refused({"files": [old["file"]], "entries": [old]}, import_audit())
+    assert [r["file"] for r in empty_graph.drift()["refused"]] == [old["file"]]
+    empty_graph.record_refused({"component_ids": ["vpc/karma-dev"], "entries": []}, import_audit())
+    assert empty_graph.drift()["refused"] == []
