@@ -81,13 +81,11 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
         if problem:
             errors.append(f"{path}: {problem}")
             continue
-        try:
-            value = read_json(path)
-        except (OSError, ValueError) as exc:
-            errors.append(f"{path}: not valid JSON: {exc}")
-            continue
         comp = found.setdefault((env, type_name, nickname), {"environment": env, "config": {}})
-        comp["config" if name == "config.json" else "runtime"] = value
+        try:
+            comp["config" if name == "config.json" else "runtime"] = read_json(path)
+        except (OSError, ValueError) as exc:  # refused as its component's contract drift (_own_problems)
+            comp.setdefault(UNREADABLE, {})[name] = str(exc)
     if errors:
         raise ImportError_(errors)
     if not found:
@@ -158,8 +156,21 @@ def _refused(comp: dict, entries: list[dict]) -> list[dict]:
     return [{**e, **extra, "component": comp["id"]} for e in entries]
 
 
+# A file that is not JSON (or cannot be read): its component is kept in the document with this mark, so
+# `--partial` refuses it as contract drift like any invalid config (it aborted the whole import), and an
+# import without `--partial` names it among every other problem.
+UNREADABLE = "unreadable"
+
+
 def _own_problems(comp: dict, types) -> list[dict]:
-    """Contract drift of one file on its own: an unknown type, a config or runtime the schema refuses."""
+    """Contract drift of one file on its own: not JSON, an unknown type, a config or runtime the schema
+    refuses."""
+    unreadable = comp.get(UNREADABLE) or {}
+    if unreadable:
+        return [
+            drift.entry("contract", comp["id"], name.removesuffix(".json"), "json", f"not valid JSON: {why}")
+            for name, why in sorted(unreadable.items())
+        ]
     type_name = split_id(comp["id"])[0]
     if type_name not in types:
         return [drift.entry("contract", comp["id"], "type", "types", f"no component type {type_name!r} is declared")]
@@ -324,6 +335,9 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     doc_files = [tree_file(c) for c in doc["components"]]  # their :Drift records are this import's to replace
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
+    elif any(UNREADABLE in c for c in doc["components"]):  # never sent on as an empty config
+        kept, unread = closure(doc, graph_rows=repo.components_of_types(None))
+        raise ImportError_([_problem(e) for e in unread] + [_would_load(kept, doc)])
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
         change_set, notes = desired_set(
@@ -338,7 +352,9 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     except seeding.SeedError as exc:
         errors = [_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]
         if not partial:
-            kept, _ = closure(doc, graph_rows=repo.components_of_types(None))
+            kept, refused = closure(doc, graph_rows=repo.components_of_types(None))
+            # every problem with its file and rule, as into an empty graph (the seed check stops early)
+            errors = [_problem(e) for e in refused] or errors
             errors.append(_would_load(kept, doc))
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
@@ -411,8 +427,12 @@ def _refuse_with_count(doc: dict) -> None:
     why) and how many of its configs `--partial` would load."""
     kept, refused = closure(doc)
     if refused:
-        problems = [f"{e['file']}: {e['field']}: {e['message']} [{e['rule']}]" for e in refused]
-        raise ImportError_(problems + [_would_load(kept, doc)])
+        raise ImportError_([_problem(e) for e in refused] + [_would_load(kept, doc)])
+
+
+def _problem(entry: dict) -> str:
+    """A refused file's drift entry as a line: its file, field, why and rule."""
+    return f"{entry['file']}: {entry['field']}: {entry['message']} [{entry['rule']}]"
 
 
 def _would_load(kept: dict, doc: dict) -> str:

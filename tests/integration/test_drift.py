@@ -433,3 +433,39 @@ def test_an_import_of_one_environment_keeps_the_drift_records_of_the_others(empt
     files = {r["file"] for r in refused_records(empty_graph)}
     assert dev_files <= files  # dev's records are still there
     assert files - dev_files == {e["file"] for e in prod["drift"]}
+
+
+def test_a_file_that_is_not_json_is_refused_like_any_invalid_config(empty_graph, tmp_path):
+    """One unparseable (or empty) config file aborted a --partial import whole; it is refused as its
+    component's contract drift, the rest loads. Without --partial, into an empty graph or not, the refusal
+    names every problem with its file and rule (into a non-empty graph it named fewer, without either)."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    (tree / "iac/dev/serverless-site/test-site/config.json").write_text('{"site_name": "x", ')
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, None, tree, identity="cli:tester")
+    lines = refused.value.errors
+    assert any(
+        line.startswith("iac/dev/serverless-site/test-site/config.json: config: not valid JSON") and "[json]" in line
+        for line in lines
+    ), lines
+    assert (
+        lines[-1] == f"{EXPECTED['loaded_with_partial'] - 1} of {EXPECTED['configs']} configs would load with --partial"
+    )
+    loaded = importing.import_into(empty_graph, None, tree, identity="cli:tester", partial=True)
+    assert len(loaded["components"]) == EXPECTED["loaded_with_partial"] - 1
+    assert empty_graph.get_component("serverless-site/test-site") is None
+    found = [e for e in loaded["drift"] if e["component"] == "serverless-site/test-site"]
+    assert [(e["kind"], e["field"], e["rule"]) for e in found] == [("contract", "config", "json")]
+
+    gate = _gate(empty_graph, tmp_path)  # a non-empty graph now: the tree goes through the gate
+    with pytest.raises(importing.ImportError_) as again:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester")
+    named = {line.split(":", 1)[0] for line in again.value.errors[:-1]}
+    expected_files = {e["file"] for e in EXPECTED["drift"]} | {"iac/dev/serverless-site/test-site/config.json"}
+    assert named == expected_files, again.value.errors
+    assert all(line.endswith("]") for line in again.value.errors[:-1])  # each with its rule
+    assert "would load with --partial" in again.value.errors[-1]
