@@ -148,13 +148,26 @@ def test_transitions_propose_execute_list_and_cancel(app, client, people):
     tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
     listing = _text(ted.get("/console/transitions"))
     assert tid in listing and 'name="karma-refresh"' in listing
+    row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{tid}(?:(?!</tr>).)*</tr>", listing, re.S).group(0)
+    assert "0 of 0–1" in row and SUBNET in row  # the step as the page and the steps table number it
     detail = _text(ted.get(f"/console/transitions/{tid}"))
     assert 'id="steps"' in detail and "s-waiting" in detail and 'id="cancel-transition"' in detail
+    assert re.search(r'id="at-step">0 of steps 0–1<', detail)
     eve = _login(app, people["eve"])
     assert 'id="cancel-transition"' not in _text(eve.get(f"/console/transitions/{tid}"))
     assert eve.post(f"/console/transitions/{tid}/cancel", data={"csrf_token": token}).status_code == 403
     cancelled = ted.post(f"/console/transitions/{tid}/cancel", data={"csrf_token": token})
     assert cancelled.status_code == 302 and client.get(f"/transitions/{tid}").get_json()["status"] == "cancelled"
+    # one executed through the API (its request stored as a set of one) names its component too
+    from tests.integration.test_transition_execution import SUBNET as API_BODY
+    from tests.integration.test_transition_execution import execute, propose
+
+    code, api_made = execute(client, propose(client, API_BODY)["proposals"][0])
+    assert code == 201, api_made
+    row = re.search(
+        rf"<tr[^>]*>(?:(?!</tr>).)*{api_made['id']}(?:(?!</tr>).)*</tr>", _text(ted.get("/console/transitions")), re.S
+    )
+    assert SUBNET in row.group(0) and "operations" not in row.group(0)
 
 
 def test_log_filters_and_component_search(app, client, people):
