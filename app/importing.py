@@ -359,6 +359,8 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
     refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
+    if partial and refused_drift is None:
+        extra["drift_current"] = True  # the records already say what this import refused: none written
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:

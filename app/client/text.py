@@ -517,10 +517,10 @@ def _refused_files(result: dict) -> list[str]:
         done = "their drift would be recorded"
     elif "drift_pending" in result:
         done = "their drift is recorded when the set applies"
-    elif status in ("planned", "unchanged"):
+    elif result.get("drift_current") or status in ("planned", "unchanged"):
         done = "the drift records already say this"
     else:
-        done = "no drift recorded"
+        done = f"no drift recorded: the set was {status}"
     return [f"refused: {files}; {done}"]
 
 

@@ -332,6 +332,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     snapshot = dump(empty_graph)
     again = run()  # the graph is the tree and the records are the tree's: nothing is written
     assert again["status"] == "unchanged" and "log_entry_id" not in again and "drift_recorded" not in again
+    assert again["drift_current"] is True  # the answer says the records already say this
     assert dump(empty_graph) == snapshot
 
     vpc_file.write_text(broken)  # refused again: no component changes (no prune), its record comes back

@@ -195,7 +195,10 @@ def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_wr
         assert "would be recorded" in text.loaded({**refused, "status": status, "drift_pending": 3})
         assert "already say this" in text.loaded({**refused, "status": status})
     assert "recorded when the set applies" in text.loaded({**refused, "status": "pending_approval", "drift_pending": 3})
-    assert "no drift recorded" in text.loaded({**refused, "status": "rejected"})
+    assert "no drift recorded: the set was rejected" in text.loaded({**refused, "status": "rejected"})
+    for status in ("applied", "pending_approval"):  # the records were already right: nothing to write
+        said = text.loaded({**refused, "status": status, "drift_current": True})
+        assert "already say this" in said and "no drift recorded" not in said
     assert "refused" not in text.loaded({"status": "applied", "source": "tree"})
 
 
