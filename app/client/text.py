@@ -477,7 +477,7 @@ def loaded(result: dict) -> str:
     if result.get("plan") is True:  # an empty graph's bulk load, planned
         kinds = ", ".join(f"{n} {t}" for t, n in (result.get("by_type") or {}).items())
         head = f"would load {len(result.get('components') or [])} components from {source} ({kinds}); nothing written"
-        return "\n".join([head, *_refused_files(result)])
+        return "\n".join([head, *_refused_files(result), *_planned_load(result)])
     if result.get("seed") == "import" or "written" in result:  # an empty graph's bulk load, done
         count = result.get("components")
         count = len(count) if isinstance(count, list) else count
@@ -504,6 +504,22 @@ def loaded(result: dict) -> str:
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
     return "\n".join(out)
+
+
+LISTED = 50  # rows of a planned load's tables shown before "… N more (--json has them all)"
+
+
+def _planned_load(result: dict) -> list[str]:
+    """A planned bulk load's components and, with --partial, every refused file's field and rule."""
+    rows = [[cid] for cid in result.get("components") or []]
+    drift = [[e.get("file"), e.get("field"), e.get("rule"), e.get("message")] for e in result.get("drift") or []]
+    out = [section("COMPONENTS", _capped(["component"], rows))] if rows else []
+    return out + ([section("DRIFT (refused files)", _capped(["file", "field", "rule", "why"], drift))] if drift else [])
+
+
+def _capped(headers: list[str], rows: list[list]) -> str:
+    shown = table(headers, rows[:LISTED])
+    return shown + (f"\n… {len(rows) - LISTED} more (--json has them all)" if len(rows) > LISTED else "")
 
 
 def _refused_files(result: dict) -> list[str]:

@@ -232,3 +232,15 @@ def test_a_set_of_one_shows_its_operation_not_an_empty_diff():
     assert "OPERATION 1/1: update serverless-site/x" in out and "cloudfront_comment" in out
     single = {"status": "planned", "component": "vpc/x", "diff": op["diff"], "decisions": [], "operations": [op]}
     assert "OPERATION" not in text.change_result(single) and "cloudfront_comment" in text.change_result(single)
+
+
+def test_a_planned_load_lists_what_would_load_and_every_refused_file():
+    from app.client import text
+
+    plan = {"plan": True, "partial": True, "source": "tree", "by_type": {"vpc": 60}, "refused": ["iac/dev/vpc/x"]}
+    plan["components"] = [f"vpc/v{i:02d}" for i in range(60)]
+    plan["drift"] = [{"file": "iac/dev/vpc/x/config.json", "field": "config.cidr", "rule": "vpc.schema: type"}]
+    said = text.loaded(plan)
+    assert "COMPONENTS" in said and "vpc/v00" in said and "vpc/v49" in said and "vpc/v50" not in said
+    assert "… 10 more (--json has them all)" in said
+    assert "iac/dev/vpc/x/config.json" in said and "vpc.schema: type" in said
