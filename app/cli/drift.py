@@ -30,6 +30,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
             where = f" ({e['file']}, refused)" if e.get("file") else ""
             click.echo(f"{e['kind']}: {e['component']}{where}: {e['field']}: {e['message']} [{e['rule']}]")
         counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
-        click.echo(f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
+        shown = f"{report['total']} {kind} drift entries (of every kind: {counts})" if kind else None
+        click.echo(shown or f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
     if report["total"]:
         raise SystemExit(1)

@@ -10,14 +10,14 @@ class DriftService:
         self.repo = repo
 
     def report(self, kind: str | None = None, component: str | None = None) -> dict:
+        """`total` and `entries`: what the filters select; `counts`: every kind's, `kind` left out — a
+        report filtered to one kind still says how much of the others there is (it said "0 contract"
+        beside 6 contract entries it did not list)."""
         stored = self.repo.drift()
         out = drift.report(stored["components"], stored["refused"])
         if kind or component:
-            entries = [
-                e
-                for e in out["entries"]
-                if (not kind or e["kind"] == kind) and (not component or e["component"] == component)
-            ]
-            counts = {k: sum(1 for e in entries if e["kind"] == k) for k in drift.KINDS}
+            scoped = [e for e in out["entries"] if not component or e["component"] == component]
+            counts = {k: sum(1 for e in scoped if e["kind"] == k) for k in drift.KINDS}
+            entries = [e for e in scoped if not kind or e["kind"] == kind]
             out = {"total": len(entries), "counts": counts, "entries": entries}
         return out

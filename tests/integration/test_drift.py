@@ -57,7 +57,9 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0}
     text = json.dumps(body)
     assert "use-karma-dev-sg-msk-srvless" not in text and "usekarma-dev-sg-default" not in text
-    assert client.get("/drift?kind=reference").get_json()["total"] == 5
+    references = client.get("/drift?kind=reference").get_json()
+    assert references["total"] == 5 and {e["kind"] for e in references["entries"]} == {"reference"}
+    assert references["counts"] == {"contract": 6, "reference": 5, "runtime": 0}  # every kind's, still
     assert client.get("/drift?kind=nope").status_code == 422
     browser = app.test_client()
     browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
