@@ -208,6 +208,7 @@ def transition(transition_id):
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
         done=request.args.get("done"),
+        reported=(request.args.get("reported") or "")[:300] or None,
     )
 
 
@@ -231,7 +232,7 @@ def report_runtime():
     back = request.form.get("transition")
     if back:
         found = services().transitions.get(back)
-        return redirect(url_for("console.transition", transition_id=back, done=found["status"]))
+        return redirect(url_for("console.transition", transition_id=back, done=found["status"], reported=component))
     return redirect(url_for("console.components", name=component))
 
 

@@ -303,6 +303,10 @@ def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(a
     assert refused.status_code == 403
     bad = ada.post("/console/runtime", data={**form, "runtime": "[1, 2]"})
     assert bad.status_code == 422 and 'id="error-message"' in _text(bad)
+    stopping = ada.post("/console/runtime", data={**form, "runtime": json.dumps({**runtime, "state": "stopping"})})
+    still = _text(ada.get(stopping.headers["Location"]))  # recorded, but not what the step waits for
+    assert "is recorded; the transition still <strong>waiting</strong>: it is not what the step waits for" in still
+    assert "Done:" not in still
     reported = ada.post("/console/runtime", data={**form, "runtime": json.dumps(runtime)})
     assert reported.status_code == 302 and "done=completed" in reported.headers["Location"], reported.headers
     assert client.get(f"/transitions/{tid}").get_json()["status"] == "completed"
