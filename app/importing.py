@@ -511,6 +511,7 @@ def import_tree(
         require_empty=True,
         refused={"files": all_files, "entries": [_stored(e) for e in refused]},
         progress=progress,
+        cause="import",  # its components' first versions say the import made them, not a seed
     )
     if "not_empty" in result:  # someone loaded components between the check and the transaction
         raise GraphNotEmpty(_NOT_EMPTY)

@@ -296,7 +296,7 @@ def log_page(page: dict) -> str:
             moment(e.get("timestamp")),
             e["id"],
             e.get("kind"),
-            _named(e.get("operation_names"), e.get("component_id")),
+            _named(e.get("operation_names"), e.get("component_id")) or _loaded(e),
             e.get("actor") or e.get("requested_by"),
             e.get("status"),
             e.get("change_id"),
@@ -326,6 +326,12 @@ def changes_page(page: dict) -> str:
         table(["created", "change", "status", "operations", "by", "affected", "reason"], rows)
         + f"\n{len(rows)} of {page['total']} (page {page['page']})"
     )
+
+
+def _loaded(entry: dict) -> str | None:
+    """A bulk import's entry (no operations): what it loaded."""
+    count = entry.get("imported_components")
+    return None if count is None else f"loaded {plural(count, 'component')}"
 
 
 def _named(names: list[str] | None, component: str | None) -> str | None:

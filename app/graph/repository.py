@@ -51,13 +51,16 @@ def _single(tx: ManagedTransaction, query_name: str, /, **params: Any) -> dict |
     return record.data() if record else None
 
 
-def _seed_components(tx: ManagedTransaction, components: list[dict], now: Any, size: int, progress: Report) -> int:
-    """The seed's components upserted `size` at a time; how many were written (new or changed)."""
+def _seed_components(
+    tx: ManagedTransaction, components: list[dict], now: Any, size: int, progress: Report, cause: str = "seed"
+) -> int:
+    """The seed's components upserted `size` at a time; how many were written (new or changed). `cause`:
+    what their first ConfigVersion says made it (`seed`, or `import` for a config tree)."""
     written, total = 0, len(components)
     progress("components", 0, total)
     for start in range(0, total, size):
         chunk = components[start : start + size]
-        written += _single(tx, "seed_upsert", components=chunk, now=now, cause="seed", change_id=None)["written"]
+        written += _single(tx, "seed_upsert", components=chunk, now=now, cause=cause, change_id=None)["written"]
         progress("components", start + len(chunk), total)
         log.info("seed progress", extra={"components": start + len(chunk), "of": total})
     return written
@@ -439,6 +442,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         require_empty: bool = False,
         refused: dict | None = None,
         progress: Report = silent,
+        cause: str = "seed",
     ) -> dict:
         """All components and edges in ONE transaction: a failure loads nothing. With `audit`, the audit
         entry is written in the same transaction; with `require_empty`, nothing is written (and
@@ -452,7 +456,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         def work(tx: ManagedTransaction) -> dict:
             if require_empty and (total := _single(tx, "components_count")["total"]):
                 return {"not_empty": total}
-            written = _seed_components(tx, components, now, batch, progress)
+            written = _seed_components(tx, components, now, batch, progress, cause)
             _seed_edges(tx, ids, keep, edges, batch, progress)
             out = {"components": len(components), "written": written, "edges": len(edges)}
             if refused is not None:

@@ -391,6 +391,7 @@ def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(e
     importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
     site = empty_graph.get_component("serverless-site/test-site")
     assert site is not None and site["environment"] == "dev"
+    assert [v["cause"] for v in empty_graph.config_versions("serverless-site/test-site")] == ["import"]
     gate = _gate(empty_graph, tmp_path)
 
     def plan(**kw):

@@ -244,3 +244,11 @@ def test_a_planned_load_lists_what_would_load_and_every_refused_file():
     assert "COMPONENTS" in said and "vpc/v00" in said and "vpc/v49" in said and "vpc/v50" not in said
     assert "… 10 more (--json has them all)" in said
     assert "iac/dev/vpc/x/config.json" in said and "vpc.schema: type" in said
+
+
+def test_the_log_names_what_a_bulk_import_loaded():
+    from app.client import text
+
+    entry = {"id": "log-1", "kind": "import", "timestamp": None, "status": "imported", "requested_by": "cli:root"}
+    page = {"items": [{**entry, "operation_names": [], "imported_components": 39}], "total": 1, "page": 1}
+    assert "loaded 39 components" in text.log_page(page)
