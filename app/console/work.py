@@ -232,7 +232,9 @@ def report_runtime():
     back = request.form.get("transition")
     if back:
         found = services().transitions.get(back)
-        return redirect(url_for("console.transition", transition_id=back, done=found["status"], reported=component))
+        still = found["status"] in ("waiting", "running")  # recorded, not (yet) what the step waits for: say so
+        extra = {"reported": component} if still else {}
+        return redirect(url_for("console.transition", transition_id=back, done=found["status"], **extra))
     return redirect(url_for("console.components", name=component))
 
 
