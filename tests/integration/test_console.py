@@ -79,6 +79,8 @@ def test_every_page_renders(app, people, pending):
     for listing in ("changes", "components", "transitions", "approvals", "log"):  # a 64-bit SKIP was a 500
         for page in ("999999999999999999", "99999999999999999999", "-5", "x"):
             assert browser.get(f"/console/{listing}?page={page}").status_code == 200, (listing, page)
+    past = browser.get("/console/changes?page=99").get_data(as_text=True)
+    assert "past the last page (1)" in past and "page=1" in past  # says so, and the way back is to the last
     change = browser.get(f"/console/changes/{pending}").get_data(as_text=True)
     assert 'id="impact-picture"' in change and 'data-id="subnet/karma-prod-private-a"' in change
     assert "Approve" not in change  # a viewer gets no approve button
