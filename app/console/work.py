@@ -9,6 +9,7 @@ the logged-in principal as the actor and requester, so every act is audited the 
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 from flask import redirect, render_template, request, url_for
@@ -157,15 +158,16 @@ def rollback(change_id):
 
 # -- the audit log ------------------------------------------------------------------------------
 LOG_FILTERS = ("component", "requested_by", "actor", "status", "since", "until")
+NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")  # a time without its zone: UTC
 
 
 @blp.route("/log")
 def log():
     raw = {k: (request.args.get(k) or "").strip() for k in LOG_FILTERS}
     raw = {k: v for k, v in raw.items() if v}
-    for k in ("since", "until"):  # <input type="datetime-local"> sends no zone: the form says UTC
-        if k in raw and len(raw[k]) == 16:
-            raw[k] += ":00Z"
+    for k in ("since", "until"):  # <input type="datetime-local"> sends no zone: the form sends UTC
+        if k in raw and NO_ZONE.match(raw[k]):
+            raw[k] += ":00Z" if len(raw[k]) == 16 else "Z"
     error, listing, page = None, {"items": [], "total": 0}, _page()
     try:
         args = LogArgs().load({**raw, "page": page, "page_size": PAGE_SIZE})

@@ -371,3 +371,38 @@ def test_a_moving_page_reloads_unless_someone_typed_in_it(chromium):
         assert len(loads) == reloaded  # someone wrote something: no reload under their hands
     finally:
         tab.close()
+
+
+def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium):
+    """The log's table shows times in the viewer's zone; its From/Until filters are UTC for the server.
+    With scripts they are shown and typed in that zone too and sent back as UTC (a time copied from a
+    row into a filter was the zone's offset off)."""
+    script = (REPO_ROOT / "app" / "console" / "static" / "time.js").read_text()
+    page_html = (
+        "<html><body><form id=f method=get action='/log'>"
+        "<label>From (<span class=zone>UTC</span>) "
+        "<input type=datetime-local name=since value='2026-12-06T18:34' data-utc></label>"
+        "<button id=go type=submit>Filter</button></form><script src='/time.js'></script></body></html>"
+    )
+    asked: list[str] = []
+
+    def serve(route):
+        if route.request.url.endswith("/time.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=script)
+        else:
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html", body=page_html)
+
+    tab = chromium.new_page()
+    try:
+        tab.context.new_cdp_session(tab).send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+        tab.route("http://karma.test/**", serve)
+        tab.goto("http://karma.test/log")
+        assert tab.input_value("input[name=since]") == "2026-12-07T03:34"  # 18:34 UTC is 03:34 in Tokyo
+        assert tab.inner_text(".zone") == "Asia/Tokyo"
+        tab.fill("input[name=since]", "2026-12-07T09:00")  # typed as the viewer reads the table
+        with tab.expect_navigation():
+            tab.click("#go")
+        assert asked[-1].endswith("/log?since=2026-12-07T00%3A00"), asked  # sent as UTC
+    finally:
+        tab.close()

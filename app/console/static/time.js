@@ -35,7 +35,34 @@
     for (var i = 0; i < fields.length; i++) { if (fields[i].value !== fields[i].defaultValue) { return true; } }
     return false;
   }
+  // Time filters (the log's) are UTC for the server; the table shows times in the viewer's zone, so the
+  // filters are shown and typed in that zone too (a time copied from a row was hours off), and sent back
+  // as UTC. Without scripts they stay UTC, and say so.
+  function asInput(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function localFilters() {
+    var inputs = document.querySelectorAll("input[type=datetime-local][data-utc]");
+    for (var i = 0; i < inputs.length; i++) {
+      var el = inputs[i], d = new Date(el.value.slice(0, 16) + ":00Z");
+      if (el.value && !isNaN(d.getTime())) { el.value = asInput(d); }
+      var label = el.parentNode.querySelector(".zone");
+      if (label) { label.textContent = zone; }
+      if (el.form && !el.form.karmaUtc) {
+        el.form.karmaUtc = true;
+        el.form.addEventListener("submit", function (ev) {
+          var own = ev.target.querySelectorAll("input[type=datetime-local][data-utc]");
+          for (var j = 0; j < own.length; j++) {
+            var local = new Date(own[j].value);  // no zone: the viewer's
+            if (own[j].value && !isNaN(local.getTime())) { own[j].value = local.toISOString().slice(0, 16); }
+          }
+        });
+      }
+    }
+  }
   draw();
+  localFilters();
   setInterval(draw, 30000);
   var meta = document.querySelector('meta[name="karma-refresh"]');
   if (meta) {
