@@ -340,28 +340,34 @@ def test_plan_request_log_rollback_and_a_transition_in_the_browser(page, gunicor
     assert page.problems == [], page.problems
 
 
+def _with_time_js(tab, page_html: str, asked: list[str]) -> None:
+    """`tab` answers http://karma.test/… with `page_html` (each address asked is appended to `asked`) and
+    /time.js with the console's script: its behaviour, without a server."""
+    script = (REPO_ROOT / "app" / "console" / "static" / "time.js").read_text()
+
+    def serve(route):
+        if route.request.url.endswith("/time.js"):
+            route.fulfill(status=200, content_type="text/javascript", body=script)
+        else:
+            asked.append(route.request.url)
+            route.fulfill(status=200, content_type="text/html", body=page_html)
+
+    tab.route("http://karma.test/**", serve)
+
+
 def test_a_moving_page_reloads_unless_someone_typed_in_it(chromium):
     """time.js reloads a page with <meta name="karma-refresh"> unless someone is typing: a field the page
     filled in itself (the transition page's report form) is not typing — it kept that page from ever
     reloading for the roles that see the form."""
-    script = (REPO_ROOT / "app" / "console" / "static" / "time.js").read_text()
     page_html = (
         '<html><head><meta name="karma-refresh" content="5"></head><body>'
         '<textarea id=report>{"state": "stopped"}</textarea><input type=text id=comment value=\'\'>'
         "<script src='/time.js'></script></body></html>"
     )
     loads: list[str] = []
-
-    def serve(route):
-        if route.request.url.endswith("/time.js"):
-            route.fulfill(status=200, content_type="text/javascript", body=script)
-        else:
-            loads.append(route.request.url)
-            route.fulfill(status=200, content_type="text/html", body=page_html)
-
     tab = chromium.new_page()
     try:
-        tab.route("http://karma.test/**", serve)
+        _with_time_js(tab, page_html, loads)
         tab.goto("http://karma.test/transition")
         tab.wait_for_timeout(7000)  # the refresh is 5 s: filled in by the page, not typed in
         assert len(loads) >= 2, loads
@@ -377,7 +383,6 @@ def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium)
     """The log's table shows times in the viewer's zone; its From/Until filters are UTC for the server.
     With scripts they are shown and typed in that zone too and sent back as UTC (a time copied from a
     row into a filter was the zone's offset off)."""
-    script = (REPO_ROOT / "app" / "console" / "static" / "time.js").read_text()
     page_html = (
         "<html><body><form id=f method=get action='/log'>"
         "<label>From (<span class=zone>UTC</span>) "
@@ -385,18 +390,10 @@ def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium)
         "<button id=go type=submit>Filter</button></form><script src='/time.js'></script></body></html>"
     )
     asked: list[str] = []
-
-    def serve(route):
-        if route.request.url.endswith("/time.js"):
-            route.fulfill(status=200, content_type="text/javascript", body=script)
-        else:
-            asked.append(route.request.url)
-            route.fulfill(status=200, content_type="text/html", body=page_html)
-
     tab = chromium.new_page()
     try:
         tab.context.new_cdp_session(tab).send("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
-        tab.route("http://karma.test/**", serve)
+        _with_time_js(tab, page_html, asked)
         tab.goto("http://karma.test/log")
         assert tab.input_value("input[name=since]") == "2026-12-07T03:34"  # 18:34 UTC is 03:34 in Tokyo
         assert tab.inner_text(".zone") == "Asia/Tokyo"
