@@ -417,7 +417,7 @@ class _Parser:
                 self.errors.add(path, f"expected a non-empty list, got {_shown(value)}")
                 return None
             values = [self._time_value(name, v, f"{path}[{i}]") for i, v in enumerate(value)]
-            return None if None in values else Cmp(fld, op, tuple(dict.fromkeys(values)))
+            return None if None in values else Cmp(fld, op, distinct(values))
         converted = self._time_value(name, value, path)
         return None if converted is None else Cmp(fld, op, converted)
 
@@ -616,7 +616,7 @@ class _Parser:
                 self._scalar(fld if fld.ftype != LIST else Field(fld.section, fld.path, STR), item, f"{path}[{i}]")
                 and ok
             )
-        return tuple(dict.fromkeys(_norm(v) for v in value)) if ok else None
+        return distinct(_norm(v) for v in value) if ok else None
 
     def operand(self, fld: Field, op: str, value, path: str, negated: bool):
         if isinstance(value, dict) and op in REF_OPS:
@@ -666,6 +666,20 @@ class _Parser:
             self.errors.add(path, f"expected true or false, got {type_name(value)}")
             return None
         return Cmp(fld, op, value)
+
+
+def distinct(values) -> tuple:
+    """Each value of a rule's list once, in its order. `true` and `1` are two values (rules never mix
+    types; Python's `True == 1` merged them, and `in: [1, true]` silently lost one); `3` and `3.0` are
+    one number, as rules compare them."""
+    seen: set = set()
+    out = []
+    for value in values:
+        key = (type(value) is bool, value)
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return tuple(out)
 
 
 def _norm(value):

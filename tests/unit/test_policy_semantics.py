@@ -22,6 +22,7 @@ VALUES = {
     "empty-string": "",
     "three": 3,
     "three-float": 3.0,
+    "one": 1,
     "zero": 0,
     "negative": -2.5,
     "true": True,
@@ -73,6 +74,13 @@ CONDITIONS = [
     ("exists", False),
     ("empty", True),
     ("empty", False),
+    # true and 1 are two values (Python's True == 1 once merged them: `in: [1, true]` lost one)
+    ("in", [1, True]),
+    ("in", [True, 3]),
+    ("not_in", [0, False]),
+    ("contains_any", [1, True]),
+    ("contains_all", [3, True]),
+    ("contains_all", [1, True]),
 ]
 
 
