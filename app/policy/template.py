@@ -3,7 +3,8 @@
 Placeholders name a field exactly as conditions do (``section.field[.sub.key]``); unknown placeholders
 are a validation error at load time, and ``{{``/``}}`` are literal braces. At evaluation a value that is
 missing (or null) renders as ``<unset>``; lists render comma-separated, objects as compact JSON,
-booleans as ``true``/``false``.
+booleans as ``true``/``false``; a time's `clock`, `date` and `month_day` as a rule writes them (`17:45`,
+`2026-12-24`, `12-24`), not as the numbers rules compare.
 """
 
 from __future__ import annotations
@@ -97,8 +98,21 @@ def show(value) -> str:
     return str(value)
 
 
+# time fields a rule compares as numbers (15:30 is 1530), written in a message as a rule writes them
+TIME_FORMS = {
+    "clock": lambda n: f"{n // 100:02d}:{n % 100:02d}",
+    "date": lambda n: f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}",
+    "month_day": lambda n: f"{n // 100:02d}-{n % 100:02d}",
+}
+
+
 def render(parts: list, fact: dict) -> str:
     out = []
     for part in parts:
-        out.append(part if isinstance(part, str) else show(lookup(fact, part[0], part[1])))
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        value = lookup(fact, part[0], part[1])
+        form = TIME_FORMS.get(part[1][-1]) if part[0] == "time" and part[1] else None
+        out.append(form(value) if form and type(value) is int else show(value))
     return "".join(out)

@@ -59,7 +59,7 @@ def test_a_friday_afternoon_window_in_a_named_zone(tmp_path):
     assert ids(engine, prod, at("2026-12-04T07:00:00-08:00")) == [("fri", SUBNET)]  # 07:00 in LA, 16:00 Paris
     assert ids(engine, facts(change(environment="dev")), at("2026-12-04T14:00:00+00:00")) == []
     [decision] = engine.evaluate(prod, now=at("2026-12-04T16:45:00+00:00"))
-    assert decision.message == "fri 1745"
+    assert decision.message == "fri 17:45"  # as a rule writes a clock, not the number it compares
 
 
 def test_the_clock_defaults_to_now_and_naive_times_are_utc(tmp_path):
@@ -485,3 +485,12 @@ def test_a_count_filter_reads_the_changes_block_once_and_judges_as_holds(monkeyp
     test = derive._row_test(against, base, "siblings")
     assert [test({"config": {"cidr_block": f"10.42.{i}.0/24"}}) for i in range(100)].count(True) == 1
     assert parsed == ["10.42.2.128/25"]  # the change's block once, not once per row
+
+
+def test_a_message_writes_time_fields_as_a_rule_does(tmp_path):
+    """clock, date and month_day are compared as numbers (00:05 is 5); a message writes them as a rule
+    does, not as those numbers ('clock 5 date 20270103 month_day 103')."""
+    message = "clock {time.UTC.clock} date {time.UTC.date} month_day {time.UTC.month_day} hour {time.UTC.hour}"
+    engine = engine_for(tmp_path, rule_yaml("time: {zone: UTC, hour: {gte: 0}}", rule_id="when", message=message))
+    [decision] = engine.evaluate(facts(), now=at("2027-01-03T00:05:00+00:00"))
+    assert decision.message == "clock 00:05 date 2027-01-03 month_day 01-03 hour 0"
