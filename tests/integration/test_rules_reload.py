@@ -57,6 +57,19 @@ def test_broken_edit_keeps_the_last_good_rules(make_app, rules_dir):
     assert client.get("/admin/rules").get_json()["last_error"]
 
 
+def test_the_rules_status_shows_a_broken_edit_without_waiting_for_a_plan(make_app, rules_dir):
+    """GET /admin/rules looks at the files as an evaluation does: a broken edit shows in last_error at
+    once, not after the next plan (or never, on a quiet worker)."""
+    import time
+
+    client = make_app(rules_dir=rules_dir).test_client()
+    assert client.get("/admin/rules").get_json()["last_error"] is None
+    break_network_rules(rules_dir)
+    time.sleep(1.1)  # past the engine's one-second file check throttle
+    status = client.get("/admin/rules").get_json()
+    assert "network.yaml" in (status["last_error"] or ""), status
+
+
 def test_an_edit_takes_effect_without_a_restart(make_app, rules_dir):
     app = make_app(rules_dir=rules_dir)
     client = app.test_client()
