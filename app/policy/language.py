@@ -99,7 +99,7 @@ def type_name(value) -> str:
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
-        return "number"
+        return "number" if math.isfinite(value) else f"{value} (not a finite number)"
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
@@ -107,6 +107,16 @@ def type_name(value) -> str:
     if isinstance(value, dict):
         return "mapping"
     return type(value).__name__
+
+
+_EXPONENT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
+
+
+def _exponent_hint(value) -> str:
+    """YAML 1.1 (PyYAML) reads an exponent without its sign (`1.0e19`, `1e5`) as text, not a number."""
+    if isinstance(value, str) and _EXPONENT_TEXT.match(value):
+        return f" {value!r} (YAML reads an exponent without a sign as text: write {value.replace('e', 'e+').replace('E', 'E+')})"
+    return ""
 
 
 def _shown(value) -> str:
@@ -632,7 +642,7 @@ class _Parser:
             return None if values is None else Cmp(fld, op, values)
         if op in ("lt", "lte", "gt", "gte"):
             if not is_number(value):
-                self.errors.add(path, f"expected a number, got {type_name(value)}")
+                self.errors.add(path, f"expected a number, got {type_name(value)}{_exponent_hint(value)}")
                 return None
             if number_problem(value):
                 self.errors.add(path, number_problem(value))

@@ -137,6 +137,15 @@ CASES = {
         one_rule(approver_role="approver"),
         "rules[0].approver_role: only allowed with effect require_approval",
     ),
+    "an exponent YAML reads as text": (
+        one_rule("{impacted: {depth: {gt: 1e5}}}"),
+        "rules[0].when.impacted.depth.gt: expected a number, got string '1e5' (YAML reads an exponent without a "
+        "sign as text: write 1e+5)",
+    ),
+    "not a finite number": (
+        one_rule("{impacted: {depth: {lt: .inf}}}"),
+        "rules[0].when.impacted.depth.lt: expected a number, got inf (not a finite number)",
+    ),
     "rules is not a list": ("rules: {id: a}\n", "rules: expected a list of rules, got mapping"),
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
