@@ -115,7 +115,8 @@ _EXPONENT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
 def _exponent_hint(value) -> str:
     """YAML 1.1 (PyYAML) reads an exponent without its sign (`1.0e19`, `1e5`) as text, not a number."""
     if isinstance(value, str) and _EXPONENT_TEXT.match(value):
-        return f" {value!r} (YAML reads an exponent without a sign as text: write {value.replace('e', 'e+').replace('E', 'E+')})"
+        signed = value.replace("e", "e+").replace("E", "E+")
+        return f" {value!r} (YAML reads an exponent without a sign as text: write {signed})"
     return ""
 
 
