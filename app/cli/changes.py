@@ -7,7 +7,7 @@ import json
 
 import click
 
-from app.cli.common import api_command, change_options, emit, parse_since
+from app.cli.common import api_command, change_options, emit, given, parse_since
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -80,7 +80,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _send(client, "/request-change", as_json=as_json, headers={"Idempotency-Key": idempotency_key}, **change)
 
     @api_command(main, "apply")
-    @click.argument("plan_id", metavar="PLAN")
+    @click.argument("plan_id", metavar="PLAN", callback=given)
     @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
     @click.option(
         "--expect",
@@ -96,7 +96,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _result(client.post(f"/plans/{plan_id}/apply"), "json" if as_json else fmt)
 
     @api_command(main, "approve")
-    @click.argument("change_id")
+    @click.argument("change_id", callback=given)
     @click.option("--comment")
     def approve(client, change_id, comment, as_json=False):
         """Approve a pending change (not your own); it re-runs against the graph as it is now."""
@@ -104,7 +104,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _result(client.post(f"/changes/{change_id}/approve", body), "json" if as_json else "table")
 
     @api_command(main, "deny")
-    @click.argument("change_id")
+    @click.argument("change_id", callback=given)
     @click.option("--comment")
     def deny(client, change_id, comment, as_json=False):
         """Deny a pending change (not your own)."""
@@ -112,13 +112,13 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _result(client.post(f"/changes/{change_id}/deny", body), "json" if as_json else "table")
 
     @api_command(main, "cancel")
-    @click.argument("change_id")
+    @click.argument("change_id", callback=given)
     def cancel(client, change_id, as_json=False):
         """Cancel a queued change (yours, or anyone's as admin)."""
         return _result(client.delete(f"/changes/{change_id}"), "json" if as_json else "table")
 
     @api_command(main, "rollback")
-    @click.argument("change_id")
+    @click.argument("change_id", callback=given)
     @click.option("--reason")
     @click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
     @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
@@ -128,7 +128,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         return _result(client.post(f"/changes/{change_id}/rollback", body), "json" if as_json else fmt, on_blocked)
 
     @api_command(main, "show")
-    @click.argument("ref")
+    @click.argument("ref", callback=given)
     def show(client, ref, as_json=False):
         """Show a component (type/nickname), a change (chg-…) or an audit entry (log-…)."""
         if "/" in ref:
@@ -139,7 +139,7 @@ def register(main: click.Group) -> None:  # one place lists every command
             emit(client.get(f"/changes/{ref}"), as_json, text.change)
 
     @api_command(main, "impact")
-    @click.argument("component")
+    @click.argument("component", callback=given)
     @click.option(
         "--format",
         "fmt",

@@ -98,6 +98,14 @@ def cli_identity() -> str:
         return f"cli:uid-{os.getuid()}"
 
 
+def given(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """An id argument that is there: `CHANGE=$(karma changes -q | head -1)` of an empty list gave `karma
+    approve ""`, which the API answered with a bare 404/405 about URLs."""
+    if not value or not value.strip():
+        raise click.BadParameter(f"is empty: give a {param.human_readable_name.lower().replace('_', ' ')}")
+    return value.strip()
+
+
 def admin_token_file() -> Path:
     return Settings.from_env().admin_token_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import api_command, change_options, emit
+from app.cli.common import api_command, change_options, emit, given
 from app.client import handles, text
 from app.client.body import build
 
@@ -61,21 +61,21 @@ def _assumptions(items: tuple[str, ...]) -> dict:
 
 
 @api_command(transitions_cli, "execute")
-@click.argument("proposal")
+@click.argument("proposal", callback=given)
 def execute(client, proposal, as_json=False):
     """Run a proposal (its handle `prop-…` or full id); 409 stale_proposal if the graph moved since."""
     emit(client.post(f"/transitions/{handles.resolve(proposal)}/execute"), as_json, text.transition)
 
 
 @api_command(transitions_cli, "show")
-@click.argument("transition_id")
+@click.argument("transition_id", callback=given)
 def show(client, transition_id, as_json=False):
     """A stored transition: its status, each step's progress, its audit trail."""
     emit(client.get(f"/transitions/{transition_id}"), as_json, text.transition)
 
 
 @api_command(transitions_cli, "cancel")
-@click.argument("transition_id")
+@click.argument("transition_id", callback=given)
 def cancel(client, transition_id, as_json=False):
     """Cancel what has not run yet (applied steps stay applied)."""
     emit(client.delete(f"/transitions/{transition_id}"), as_json, text.transition)

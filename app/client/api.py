@@ -27,6 +27,11 @@ class OutcomeUnknown(Exception):
     """A write was sent but no answer came back: it may or may not have been applied."""
 
 
+# POSTs that write nothing (a plan, a transition proposal): no answer is an error, never "outcome unknown"
+# (exit 4 sent a CI job to look for a change a plan cannot have made)
+READS = frozenset({("POST", "/plan"), ("POST", "/transitions")})
+
+
 class EmptyToken(ValueError):
     """A token was given and is blank: never replaced by the local admin token."""
 
@@ -121,7 +126,7 @@ class KarmaClient:
         except urllib.error.URLError as exc:  # never connected: nothing was sent
             raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}") from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
-            if method == "GET":
+            if method == "GET" or (method, path) in READS:
                 raise ClientError(f"no answer from Karma at {self.url}: {exc}") from None
             raise OutcomeUnknown(
                 f"{method} {path} was sent but no answer came back ({exc}); it may have been "

@@ -31,3 +31,12 @@ def test_a_seed_or_an_import_exits_as_a_request_does():
     assert loaded_exit_code({"status": "pending_approval"}) == loaded_exit_code({"status": "queued"}) == 3
     blocked = {"status": "planned", "decisions": [{"effect": "require_approval"}]}
     assert loaded_exit_code(blocked) == 3 and loaded_exit_code({"status": "planned", "decisions": []}) == 0
+
+
+@pytest.mark.parametrize(
+    "args", [["approve", ""], ["rollback", " "], ["show", ""], ["apply", ""], ["transitions", "show", ""]]
+)
+def test_an_empty_id_is_named_not_sent(args):
+    """`CHANGE=$(karma changes -q | head -1)` of an empty list: the API answered a bare 404/405 about URLs."""
+    result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "is empty: give a" in result.output, result.output

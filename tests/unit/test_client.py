@@ -36,6 +36,9 @@ def test_a_write_without_an_answer_is_an_unknown_outcome_a_read_is_an_error():
         client.post("/request-change", {"component": "x/y", "proposed_change": {"a": 1}})
     with pytest.raises(ClientError, match="no answer"):
         client.get("/changes")
+    for path in ("/plan", "/transitions"):  # POSTs that write nothing: an error (exit 1), never exit 4
+        with pytest.raises(ClientError, match="no answer"):
+            KarmaClient(_hangs_up(), "t", timeout=10).post(path, {"component": "x/y", "proposed_change": {"a": 1}})
 
 
 def test_unreachable_is_an_error():
