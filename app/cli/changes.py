@@ -172,16 +172,19 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--status", help="applied, rejected, queued, pending_approval, cancelled, denied, expired")
     @click.option("--component")
     @click.option("--requested-by")
-    @click.option("--page", type=int, default=1, show_default=True)
-    @click.option("--page-size", type=int, default=50, show_default=True)
-    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts).")
-    def changes(client, as_json=False, quiet=False, **filters):
+    @click.option("--page", type=int, help="[default: 1; with -q and no --page-size: every page]")
+    @click.option("--page-size", type=int, help="[default: 50]")
+    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts): all of them.")
+    def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
-        page = client.get("/changes", filters)
-        if quiet and not as_json:
-            click.echo("\n".join(c["id"] for c in page["items"]))
+        if quiet and not as_json and page is None and page_size is None:
+            click.echo("\n".join(_every_change_id(client, filters)))  # a script's `| xargs` misses none
             return
-        emit(page, as_json, text.changes_page)
+        listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or 50})
+        if quiet and not as_json:
+            click.echo("\n".join(c["id"] for c in listing["items"]))
+            return
+        emit(listing, as_json, text.changes_page)
 
     @main.group("queue", invoke_without_command=True)
     @click.pass_context
@@ -200,3 +203,17 @@ def register(main: click.Group) -> None:  # one place lists every command
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
         emit(client.post("/queue/process")["processed"], as_json, text.transitions)
+
+
+QUIET_PAGE = 500  # the API's largest page: `changes -q` reads every page of this size
+
+
+def _every_change_id(client, filters: dict) -> list[str]:
+    """Every matching change id, page after page — as many pages as the first answer's total says, so the
+    loop is bounded by what exists (`changes -q` printed the first 50 of 56, and nothing said so)."""
+    first = client.get("/changes", {**filters, "page": 1, "page_size": QUIET_PAGE})
+    ids = [c["id"] for c in first["items"]]
+    pages = -(-first["total"] // QUIET_PAGE)
+    for number in range(2, pages + 1):
+        ids += [c["id"] for c in client.get("/changes", {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
+    return ids

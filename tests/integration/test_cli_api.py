@@ -253,3 +253,18 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     assert sub_id in karma_cli("subscriptions", "list", who="admin").stdout
     assert karma_cli("subscriptions", "delete", sub_id, who="admin").exit_code == 0
     assert sub_id not in karma_cli("subscriptions", "list", who="admin").stdout
+
+
+def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):
+    """`karma changes -q` is for scripts (`| xargs …`): it printed the first page of 50 and said nothing.
+    It reads every page now; an explicit page or page size still gives that page."""
+    from app.cli import changes as changes_cli
+
+    monkeypatch.setattr(changes_cli, "QUIET_PAGE", 2)
+    made = []
+    for alias in ("a", "b", "c"):
+        out = karma_cli("request", SITE, "--set", f'cloudfront_aliases=["{alias}.usekarma.dev"]', "--json")
+        made.append(json.loads(out.stdout)["change_id"])
+    every = karma_cli("changes", "-q").stdout.split()
+    assert set(made) <= set(every) and len(every) == len(set(every))
+    assert len(karma_cli("changes", "-q", "--page-size", "1").stdout.split()) == 1
