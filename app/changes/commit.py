@@ -358,7 +358,8 @@ def transition_statement(change: dict, request: ChangeSet, *, audit: dict, chang
             audit=audit,
             change_request=change_request,
             now=now,
-            change_set=event_data(request, environments),
+            # the change's requester, whoever moved it (its audit entry names the one who acted: `actor`)
+            change_set={**event_data(request, environments), "requested_by": request.requested_by},
         ),
         "apply": False,
         "creates": [],

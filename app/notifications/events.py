@@ -141,6 +141,7 @@ def for_runtime_report(*, audit: dict, now: datetime) -> list[dict]:
             "component": audit.get("component_id"),
             "environment": audit.get("environment"),
             "requested_by": audit.get("requested_by"),
+            "actor": actor(audit),  # the reporter, as every event names who did it
             "log_entry_id": audit.get("id"),
             "request_id": audit.get("request_id"),
             "version_before": audit.get("version_before"),

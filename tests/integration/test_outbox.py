@@ -276,6 +276,22 @@ def test_approval_events(client, world, receiver, subscribe, app):
     assert by_type["pending_approval"]["actor"] == "ted@strall.com" and by_type["approved"]["actor"] == "eve@strall.com"
 
 
+def test_a_denial_event_names_the_requester_and_who_denied(client, world, receiver, subscribe, app):
+    """A receiver telling the requester "your change was denied" finds them in `requested_by`; `actor`
+    is who denied it (the event named the denier twice)."""
+    subscribe(receiver.url, events=["denied"], environments=["prod"])
+    tokens = app.extensions["karma"].tokens
+    ted = {"Authorization": f"Bearer {tokens.create('ted@strall.com', 'requester')[0]}"}
+    eve = {"Authorization": f"Bearer {tokens.create('eve@strall.com', 'approver')[0]}"}
+    body = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"}
+    pending = client.post("/request-change", json=body, headers=ted).get_json()
+    denied = client.post(f"/changes/{pending['change_id']}/deny", json={"comment": "no"}, headers=eve)
+    assert denied.status_code == 200
+    deliver_pending(world, policy=FAST)
+    [event] = [r["json"]["data"] for r in receiver.received]
+    assert (event["status"], event["requested_by"], event["actor"]) == ("denied", "ted@strall.com", "eve@strall.com")
+
+
 def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_path, make_app):
     bad = client.post("/admin/subscriptions", json={"url": "ftp://x", "secret": "short", "events": ["nope"]})
     assert bad.status_code == 422 and {"url", "secret", "events"} == set(bad.get_json()["errors"])
