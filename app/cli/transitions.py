@@ -8,6 +8,7 @@ import click
 from app.cli.common import api_command, change_options, emit, given
 from app.client import handles, text
 from app.client.body import build
+from app.client.outcome import ERROR, OK, REJECTED, WAITING
 
 
 @click.group("transitions")
@@ -42,10 +43,25 @@ def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change
     as_json = as_json or fmt == "json"
     if quiet and not as_json:
         runnable = [p["handle"] for p in _with_handles(result).get("proposals") or [] if p.get("handle")]
-        click.echo(runnable[0] if runnable else "")
-        return 0 if runnable else 1
+        if runnable:
+            click.echo(runnable[0])
+        else:  # said, not an empty line: a script's next command would get ""
+            click.echo(f"{result.get('status')}: {_no_proposal(result)}", err=True)
+        return PROPOSE_CODES.get(result.get("status"), ERROR)
     emit(result if as_json else _with_handles(result), as_json, text.proposals)
-    return None
+    return PROPOSE_CODES.get(result.get("status"), ERROR)
+
+
+# a proposal search as a pipeline reads it: ways found or nothing to do 0; no way to make it valid 2
+PROPOSE_CODES = {"proposals": OK, "allowed": OK, "no_transition": REJECTED}
+# a transition run: done 0; waiting for a report (or still running) 3; stopped on a step 2
+RUN_CODES = {"completed": OK, "waiting": WAITING, "running": WAITING, "stalled": REJECTED}
+
+
+def _no_proposal(result: dict) -> str:
+    if result.get("status") == "allowed":
+        return "the change applies as it is; nothing to do first"
+    return "; ".join(u.get("why") or "" for u in result.get("unresolved") or []) or "no way found"
 
 
 def _assumptions(items: tuple[str, ...]) -> dict:
@@ -63,8 +79,11 @@ def _assumptions(items: tuple[str, ...]) -> dict:
 @api_command(transitions_cli, "execute")
 @click.argument("proposal", callback=given)
 def execute(client, proposal, as_json=False):
-    """Run a proposal (its handle `prop-…` or full id); 409 stale_proposal if the graph moved since."""
-    emit(client.post(f"/transitions/{handles.resolve(proposal)}/execute"), as_json, text.transition)
+    """Run a proposal (its handle `prop-…` or full id); 409 stale_proposal if the graph moved since. Exit 0
+    completed, 3 waiting for a report, 2 stalled."""
+    found = client.post(f"/transitions/{handles.resolve(proposal)}/execute")
+    emit(found, as_json, text.transition)
+    return RUN_CODES.get(found.get("status"), OK)
 
 
 @api_command(transitions_cli, "show")

@@ -229,9 +229,12 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
     assert handle.startswith("prop-")
     executed = karma_cli("transitions", "execute", handle, "--json")
-    assert executed.exit_code == 0, executed.output
     record = json.loads(executed.stdout)
-    assert record["status"] in ("running", "waiting", "completed")
+    # a pipeline reads the run as a request: completed 0, waiting for a report 3 (it read 0 as done)
+    assert executed.exit_code == {"completed": 0, "waiting": 3, "running": 3}[record["status"]], executed.output
+    # a search with nothing to do, or no way found: said, with its exit code (-q printed an empty line, exit 1)
+    allowed = karma_cli("transitions", "propose", SITE, "--set", 'cloudfront_aliases=["q.usekarma.dev"]', "-q")
+    assert allowed.exit_code == 0 and allowed.stdout == "" and "allowed: the change applies as it is" in allowed.stderr
     listed = karma_cli("transitions", "list", who="val")
     assert listed.exit_code == 0 and record["id"] in listed.stdout
     shown = karma_cli("transitions", "show", record["id"], who="val")
