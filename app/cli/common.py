@@ -167,14 +167,28 @@ UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> str | None:
-    """`--since 1h` / `30m` / `2d` → the ISO 8601 instant that long ago; ISO 8601 text passes through."""
+    """`--since 1h` / `30m` / `2d` → the ISO 8601 instant that long ago; a date (`2026-12-06`) → its
+    midnight UTC; ISO 8601 with a time zone passes through. Anything else is refused here, saying what is
+    taken (the API's "Not a valid aware datetime" did not)."""
     if value is None:
         return None
-    found = DURATION.match(value.strip().lower())
-    if not found:
-        return value
-    amount, unit = int(found.group(1)), UNITS[found.group(2)]
-    return ((now or datetime.now(UTC)) - timedelta(**{unit: amount})).isoformat(timespec="seconds")
+    text = value.strip()
+    found = DURATION.match(text.lower())
+    if found:
+        amount, unit = int(found.group(1)), UNITS[found.group(2)]
+        return ((now or datetime.now(UTC)) - timedelta(**{unit: amount})).isoformat(timespec="seconds")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is not None and len(text) == 10:  # a date alone: that day's start, UTC
+        return moment.replace(tzinfo=UTC).isoformat(timespec="seconds")
+    if moment is None or moment.tzinfo is None:
+        raise click.BadParameter(
+            f"{value!r}: give a duration ago (30m, 1h, 2d, 1w), a date (2026-12-06, UTC) or ISO 8601 with a "
+            "time zone (2026-12-06T18:00:00Z)"
+        )
+    return text
 
 
 def change_options(fn):

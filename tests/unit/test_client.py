@@ -170,6 +170,12 @@ def test_since_takes_durations_and_iso_text():
     assert parse_since("2d", now) == "2026-12-03T12:00:00+00:00"
     assert parse_since("2026-01-01T00:00:00Z", now) == "2026-01-01T00:00:00Z"
     assert parse_since(None) is None
+    assert parse_since("2026-12-06", now) == "2026-12-06T00:00:00+00:00"  # a date: its midnight, UTC
+    import click
+
+    for bad in ("yesterday", "2026-12-06T18:00:00"):  # no zone: refused here, saying what is taken
+        with pytest.raises(click.BadParameter, match="a duration ago .* a date .* ISO 8601 with a time zone"):
+            parse_since(bad, now)
 
 
 def test_people_read_instants_to_the_second_in_utc():
