@@ -3,11 +3,10 @@ says what happened (app/client/outcome.py), so a CI job can gate on `karma plan`
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from app.cli.common import api_command, change_options, emit, given, parse_since
+from app.cli.common import api_command, as_json_text, change_options, emit, given, parse_since
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -35,7 +34,7 @@ def _send(
 
 def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=str))
+        click.echo(as_json_text(result))
     elif fmt == "markdown":
         click.echo(markdown.change_result(result, on_blocked), nl=False)
     else:

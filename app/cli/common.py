@@ -120,8 +120,14 @@ def service_token(explicit: str | None = None) -> str | None:
 
 
 # -- commands over HTTP ---------------------------------------------------------------------------
+def as_json_text(data, **options) -> str:
+    """What `--json` prints: the API's JSON, indented, its text as it is (`→`, not `\\u2192`, as the API
+    sends it: docs/api.md)."""
+    return json.dumps(data, **{"indent": 2, "default": str, "ensure_ascii": False, **options})
+
+
 def emit(data, as_json: bool, human) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
+    click.echo(as_json_text(data) if as_json else human(data))
 
 
 def api_command(group: click.Group, name: str, json_flag: bool = True):
@@ -147,7 +153,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
                 sys.exit(ERROR)
             except ClientError as exc:
                 if as_json and exc.body:
-                    click.echo(json.dumps(exc.body, indent=2))
+                    click.echo(as_json_text(exc.body))
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(ERROR)
             except OutcomeUnknown as exc:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from app.cli.common import graph
+from app.cli.common import as_json_text, graph
 from app.components.drift import KINDS
 
 
@@ -24,7 +23,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     with graph(Settings.from_env()) as repo:
         report = DriftService(repo).report(kind=kind, component=component)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(as_json_text(report))
     else:
         for e in report["entries"]:
             where = f" ({e['file']}, refused)" if e.get("file") else ""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, progress_bars, services
+from app.cli.common import as_json_text, cli_identity, progress_bars, services
 from app.client import text
 from app.client.api import describe
 from app.client.outcome import loaded_exit_code
@@ -49,5 +48,5 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
-    click.echo(json.dumps(result, indent=2, default=str) if as_json else text.loaded(result))
+    click.echo(as_json_text(result) if as_json else text.loaded(result))
     sys.exit(loaded_exit_code(result))

@@ -56,7 +56,7 @@ def resolve_token(explicit: str | None) -> str | None:
     if token == "":
         raise EmptyToken(
             "KARMA_TOKEN is set but empty (an empty token file?): set it to a token, or unset it to use "
-            "the local admin token (.karma/admin-token)"
+            f"the local admin token ({admin_token_file()})"
         )
     if token:
         return token

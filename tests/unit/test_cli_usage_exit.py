@@ -40,3 +40,10 @@ def test_an_empty_id_is_named_not_sent(args):
     """`CHANGE=$(karma changes -q | head -1)` of an empty list: the API answered a bare 404/405 about URLs."""
     result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "is empty: give a" in result.output, result.output
+
+
+def test_json_is_the_apis_text_as_it_is():
+    """`--json` prints the API's JSON: `→` as it is, not `\\u2192` (docs/api.md)."""
+    from app.cli.common import as_json_text
+
+    assert as_json_text({"reason": "vpc/a → subnet/b"}) == '{\n  "reason": "vpc/a → subnet/b"\n}'
