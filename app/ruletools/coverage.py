@@ -38,6 +38,16 @@ class TypeStats:
     environments: set = field(default_factory=set)
     config_keys: set = field(default_factory=set)
     runtime_keys: set = field(default_factory=set)
+    by_environment: dict = field(default_factory=dict)  # environment -> components ({}: not known)
+
+    def buckets(self, type_name: str, envs) -> set[tuple[str, str | None]]:
+        """(type, environment) of its components a rule naming `envs` (None: any) can meet."""
+        if not self.by_environment:
+            return {(type_name, None)}
+        return {(type_name, e) for e in self.by_environment if envs is None or e in envs}
+
+    def count(self, environment: str | None) -> int:
+        return self.components if environment is None else self.by_environment.get(environment, 0)
 
 
 @dataclass
@@ -54,7 +64,11 @@ class World:
         world = cls(declared=declared or {})
         for row in rows:
             world.types[row["type"]] = TypeStats(
-                row["components"], set(row["environments"]), set(row["config_keys"]), set(row["runtime_keys"])
+                row["components"],
+                set(row["environments"]),
+                set(row["config_keys"]),
+                set(row["runtime_keys"]),
+                {b["environment"]: b["components"] for b in row.get("by_environment") or []},
             )
         for e in edges:
             world.add_edge(e["source_type"], e["kind"], e["target_type"])
@@ -68,6 +82,7 @@ class World:
             stats = world.types.setdefault(c["type"], TypeStats())
             stats.components += 1
             stats.environments.add(c["environment"])
+            stats.by_environment[c["environment"]] = stats.by_environment.get(c["environment"], 0) + 1
             stats.config_keys |= set(c.get("config") or {})
             stats.runtime_keys |= set(c.get("runtime") or {})
             type_of[c["id"]] = c["type"]
@@ -83,6 +98,10 @@ class World:
             self.flows.add((source_type, target_type))
         else:
             self.flows.add((target_type, source_type))
+
+    def count(self, buckets: set[tuple[str, str | None]]) -> int:
+        """How many components the (type, environment) buckets hold, each counted once."""
+        return sum(self.types[t].count(env) for t, env in buckets)
 
     def reached_from(self, start: str) -> dict[str, list[str]]:
         """Types a change to ``start`` can reach, each with one type path (over-approximated: any hops)."""
@@ -152,8 +171,9 @@ class Reach:
         }
 
 
-def _alternative(rule, alt, world: World, reached: dict) -> tuple[int, list, list, str | None]:
-    """(components, types, paths, reason when impossible) for one alternative of a rule."""
+def _alternative(rule, alt, world: World, reached: dict) -> tuple[set, list, list, str | None]:
+    """((type, environment) buckets of the components it can meet, types, paths, reason when impossible)
+    for one alternative of a rule: the environments it names count, not the whole type."""
     want = {"change": None, "impacted": None}
     envs = {"change": None, "impacted": None}
     keys = {"change": {"config": set(), "runtime": set()}, "impacted": {"config": set(), "runtime": set()}}
@@ -178,10 +198,10 @@ def _alternative(rule, alt, world: World, reached: dict) -> tuple[int, list, lis
         why = _type_problem(t, envs["change"], keys["change"], world)
         (problems.append(why) if why else candidates.append(t))
     if not candidates:
-        return 0, [], [], _first(problems, f"no component of type {', '.join(sorted(change_types))} on the graph")
+        return set(), [], [], _first(problems, f"no component of type {', '.join(sorted(change_types))} on the graph")
     if rule.scope != "impacted":
-        return sum(world.types[t].components for t in candidates), candidates, [], None
-    n, types, paths = 0, set(), []
+        return {b for t in candidates for b in world.types[t].buckets(t, envs["change"])}, candidates, [], None
+    buckets, types, paths = set(), set(), []
     for t in candidates:
         if t not in reached:
             reached[t] = world.reached_from(t)
@@ -192,14 +212,14 @@ def _alternative(rule, alt, world: World, reached: dict) -> tuple[int, list, lis
             if why:
                 problems.append(f"impacted {why}")
                 continue
-            n += world.types[target].components
+            buckets |= world.types[target].buckets(target, envs["impacted"])
             types.add(target)
             paths.append(" <- ".join(path))
     if not types:
         wanted = ", ".join(sorted(want["impacted"])) if want["impacted"] else "any type"
         default = f"a change to {', '.join(candidates)} reaches no component of {wanted}"
-        return 0, [], [], _first(problems, default)
-    return n, sorted(types), sorted(set(paths)), None
+        return set(), [], [], _first(problems, default)
+    return buckets, sorted(types), sorted(set(paths)), None
 
 
 def _first(problems: list, default: str) -> str:
@@ -226,13 +246,14 @@ def _type_problem(t: str, envs, keys: dict, world: World) -> str | None:
 
 def reachability(rule, world: World, alts: list | None = None, reached: dict | None = None) -> Reach:
     alts = alts if alts is not None else _dnf(rule.when)
-    out, reasons = Reach(), []
+    out, reasons, met = Reach(), [], set()
     for alt in alts:
-        n, types, paths, reason = _alternative(rule, alt, world, {} if reached is None else reached)
+        buckets, types, paths, reason = _alternative(rule, alt, world, {} if reached is None else reached)
         if reason:
             reasons.append(reason)
             continue
-        out.components += n
+        met |= buckets  # alternatives overlap: each component counted once (117 of 39 components was shown)
+        out.components = world.count(met)
         out.types = sorted(set(out.types) | set(types))
         out.paths = sorted(set(out.paths) | set(paths))
     if not out.types:

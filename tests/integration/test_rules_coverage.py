@@ -23,6 +23,13 @@ def test_coverage_of_the_shipped_rules_on_the_seeded_world(client):
     strands = rules["subnet-vpc-move-strands-dependents"]["reachable"]
     assert strands["dead"] and "vpc_nickname" in strands["reason"]
     assert doc["summary"]["dead"] == ["subnet-vpc-move-strands-dependents"]
+    # a rule reaches at most what the graph holds, in the environments it names (prod-change-out-of-hours
+    # showed 111 beside 39 components: every type counted whole, once per alternative)
+    world = client.get("/components?page_size=500").get_json()["items"]
+    prod = sum(1 for c in world if c["environment"] == "prod")
+    for rule_id in ("prod-wide-change-needs-approval", "prod-change-needs-reason", "prod-change-out-of-hours"):
+        assert 0 < rules[rule_id]["reachable"]["components"] <= prod, (rule_id, rules[rule_id]["reachable"], prod)
+    assert all(r["reachable"]["components"] <= doc["summary"]["graph_components"] for r in doc["rules"])
 
 
 def test_coverage_is_for_admins(client):
