@@ -22,7 +22,7 @@ from app import clock, ids
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import ChangeRequest, as_set
-from app.changes.set_analysis import SetAnalysis, analyse_set
+from app.changes.set_analysis import INVALID_OPERATION, SetAnalysis, analyse_set
 from app.changes.sets import ChangeSet, Operation, check_structure, reference_ids, reference_values
 from app.changes.sets import referrer_lookups, sibling_lookups
 from app.changes.status import ChangeStatus, transition
@@ -416,6 +416,8 @@ def single_form(change_set: ChangeSet):
             raise not_found(change_set.operations[0].component) from None
         exc.errors = {_single_key(k): v for k, v in exc.errors.items()}
         exc.extra.pop("operation", None)
+        if exc.message == INVALID_OPERATION:  # one change, not "an operation of the change set"
+            exc.message = "the change is not valid"
         raise
 
 

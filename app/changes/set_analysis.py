@@ -157,6 +157,10 @@ class SetAnalysis:
         }
 
 
+# a set operation that is not valid (the single form says "the change is not valid": gate.single_form)
+INVALID_OPERATION = "an operation of the change set is not valid"
+
+
 def analyse_set(
     change_set: ChangeSet, ctx: dict, *, mode: str, policy=None, now=None, state: GraphState | None = None
 ) -> SetAnalysis:
@@ -400,9 +404,7 @@ def _validate(
     for key, messages in problems.items():
         errors.setdefault(f"{where}.{key}", []).extend(messages)
     if errors:
-        raise Unprocessable(
-            "an operation of the change set is not valid", errors=errors, component=component["id"], operation=i
-        )
+        raise Unprocessable(INVALID_OPERATION, errors=errors, component=component["id"], operation=i)
     return resolved
 
 
@@ -420,7 +422,7 @@ def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dic
     problems = references.referrer_errors(ctype.name, new_config, op.proposed_change, rows)
     if problems:
         raise Unprocessable(
-            "an operation of the change set is not valid",
+            INVALID_OPERATION,
             component=op.component,
             operation=i,
             errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()},

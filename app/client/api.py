@@ -153,7 +153,7 @@ def describe(body: dict, fallback: str = "error") -> str:
         message += "; " + "; ".join(
             f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items()
         )
-    if body.get("component"):
+    if body.get("component") and str(body["component"]) not in message:  # "component 'vpc/x' not found" says it
         message += f" (component {body['component']})"
     if body.get("cause"):
         message += f" (cause: {body['cause']})"

@@ -392,6 +392,11 @@ def test_just_apply_mode_skips_rules_and_propagation(make_app, graph_dump):
     # validation still applies
     code, body = post(client, "/request-change", {**change, "proposed_change": {"cidr_block": "banana"}})
     assert code == 422 and "proposed_change.cidr_block" in body["errors"]
+    assert body["message"] == "the change is not valid"  # one change: not "an operation of the change set"
+    operation = {"op": "update", "component": change["component"], "proposed_change": {"cidr_block": "banana"}}
+    as_set = {"changes": [operation], "requested_by": change.get("requested_by") or "ted@strall.com"}
+    code, body = post(client, "/request-change", as_set)
+    assert code == 422 and body["message"] == "an operation of the change set is not valid", body
 
 
 def test_audit_log_filters_and_pages(client):

@@ -261,3 +261,14 @@ def test_the_log_names_what_a_bulk_import_loaded():
     entry = {"id": "log-1", "kind": "import", "timestamp": None, "status": "imported", "requested_by": "cli:root"}
     page = {"items": [{**entry, "operation_names": [], "imported_components": 39}], "total": 1, "page": 1}
     assert "loaded 39 components" in text.log_page(page)
+
+
+def test_an_error_line_names_the_component_once():
+    from app.client.api import describe
+
+    assert describe({"message": "component 'vpc/nope' not found", "component": "vpc/nope"}) == (
+        "component 'vpc/nope' not found"
+    )
+    assert describe({"message": "the change is not valid", "component": "vpc/a"}) == (
+        "the change is not valid (component vpc/a)"
+    )
