@@ -523,6 +523,7 @@ class ChangeView(_Open):
     )
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
+    transition_id = fields.String(metadata={"description": "the transition whose step made this change"})
     environments = fields.List(
         fields.String(), metadata={"description": "the environments it acts on (its components', its creates')"}
     )

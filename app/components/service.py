@@ -123,6 +123,7 @@ class ComponentService:
                 version_before=current["version"],
                 version_after=current["version"] + 1,
                 diff=dumps({"before": current["runtime"], "after": runtime}),
+                note=_report_note(current["runtime"], runtime),
             )
             return gtx.report_runtime(
                 component_id,
@@ -150,3 +151,20 @@ class ComponentService:
             except Exception:  # the report is committed; the worker retries the queue
                 log.exception("queue re-evaluation failed", extra={"component": component_id})
         return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}
+
+
+def _report_note(before: dict, after: dict) -> str:
+    """What a report changed, by output name (the log's rows told two reports in a row apart by nothing):
+    `reported: state changed; private_ip added` — names, not values (the values are in the entry's diff)."""
+    before, after = before or {}, after or {}
+    changed = [k for k in after if k in before and before[k] != after[k]]
+    parts = [
+        f"{', '.join(keys)} {what}"
+        for keys, what in (
+            (changed, "changed"),
+            ([k for k in after if k not in before], "added"),
+            ([k for k in before if k not in after], "removed"),
+        )
+        if keys
+    ]
+    return "reported: " + ("; ".join(parts) if parts else "nothing changed")

@@ -257,6 +257,7 @@ class TransitionService:
             kind="transition",
             guard=self._guard(current["id"], index),
             then=self._then(current["id"], index, step),
+            record_extra={"transition_id": current["id"]},  # the change links back to what made it
         )
         try:
             self.gate.execute(write)

@@ -309,6 +309,11 @@ def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(a
     assert "Done:" not in still
     reported = ada.post("/console/runtime", data={**form, "runtime": json.dumps(runtime)})
     assert reported.status_code == 302 and "done=completed" in reported.headers["Location"], reported.headers
-    assert client.get(f"/transitions/{tid}").get_json()["status"] == "completed"
+    done_transition = client.get(f"/transitions/{tid}").get_json()
+    assert done_transition["status"] == "completed"
+    [made] = [s["change_id"] for s in done_transition["steps"] if s.get("change_id")]
+    change_page = _text(ada.get(f"/console/changes/{made}"))  # the change links back to what made it
+    assert re.search(rf'id="by-transition"><a href="/console/transitions/{tid}">', change_page)
     entry = client.get(f"/log?component={bastion}&status=reported").get_json()["items"][0]
     assert entry["requested_by"] == "ada@usekarma.dev"
+    assert entry["note"] == "reported: state changed"  # two reports in a row are told apart by what changed
