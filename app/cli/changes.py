@@ -27,7 +27,9 @@ def _send(
     as_json,
     headers=None,
 ) -> int:
-    body = build(component, file, sets, unsets, reason=reason, on_blocked=on_blocked, expected_version=expected_version)
+    also = ("assume",) if path == "/plan" else ()  # a what-if plan: hypothetical facts, nothing written
+    fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
+    body = build(component, file, sets, unsets, also, **fields)
     result = client.post(path, body, headers=headers)
     return _result(result, "json" if as_json else fmt, body.get("on_blocked") or "reject")
 

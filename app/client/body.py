@@ -62,15 +62,23 @@ def read_file(path: Path) -> dict:
     return data
 
 
-def build(component: str | None, file: Path | None, sets: tuple[str, ...], unsets: tuple[str, ...], **fields) -> dict:
-    """The request body for /plan and /request-change (fields given as None are left out)."""
+def build(
+    component: str | None,
+    file: Path | None,
+    sets: tuple[str, ...],
+    unsets: tuple[str, ...],
+    also: tuple[str, ...] = (),
+    **fields,
+) -> dict:
+    """The request body for /plan and /request-change (fields given as None are left out). `also`: keys a
+    file may hold besides a request's (a plan's `assume`: a what-if plan, docs/transitions.md)."""
     body: dict = {}
     if file is not None:
         data = read_file(file)
         if "changes" in data:
-            return _set_body(file, data, component, sets, unsets, fields)
+            return _set_body(file, data, component, sets, unsets, fields, also)
         if "proposed_change" in data:
-            unknown = sorted(set(data) - set(REQUEST_KEYS))
+            unknown = sorted(set(data) - set(REQUEST_KEYS) - set(also))
             if unknown:
                 raise BodyError(f"{file}: unknown request fields {unknown}")
             body.update(data)
@@ -95,9 +103,9 @@ def build(component: str | None, file: Path | None, sets: tuple[str, ...], unset
     return body
 
 
-def _set_body(file: Path, data: dict, component, sets, unsets, fields: dict) -> dict:
+def _set_body(file: Path, data: dict, component, sets, unsets, fields: dict, also: tuple[str, ...] = ()) -> dict:
     """A `changes:` file: the set as written, with the request's fields from the flags."""
-    unknown = sorted(set(data) - set(SET_KEYS))
+    unknown = sorted(set(data) - set(SET_KEYS) - set(also))
     if unknown:
         raise BodyError(f"{file}: unknown change set fields {unknown}")
     if not isinstance(data["changes"], list) or not data["changes"]:

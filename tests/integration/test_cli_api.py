@@ -271,3 +271,19 @@ def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):
     every = karma_cli("changes", "-q").stdout.split()
     assert set(made) <= set(every) and len(every) == len(set(every))
     assert len(karma_cli("changes", "-q", "--page-size", "1").stdout.split()) == 1
+
+
+def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
+    """`karma plan -f` takes a what-if plan's `assume` (docs/transitions.md), as POST /plan does: it refused
+    the field, so the CLI had no what-if plan. A request still refuses it (nothing hypothetical is applied)."""
+    whatif = tmp_path / "whatif.yaml"
+    whatif.write_text(
+        f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+        "assume: {runtime: {ec2-instance/karma-dev-bastion: {state: stopped}}}\n"
+    )
+    planned = karma_cli("plan", "-f", str(whatif), "--json")
+    assert planned.exit_code == 0, planned.output  # the bastion assumed stopped: it would apply
+    answer = json.loads(planned.stdout)
+    assert answer["hypothetical"] is True and answer["would_be"] == "applied"
+    refused = karma_cli("request", "-f", str(whatif))
+    assert refused.exit_code == 1 and "unknown request fields ['assume']" in refused.stderr
