@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import signal
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Flask
 from flask_smorest import Api
@@ -38,6 +40,7 @@ from app.notifications.service import OutboxService
 from app.notifications.subscriptions import SubscriptionService
 from app.observability import http as observability
 from app.policy import PolicyEngine
+from app.policy.last_good import LastGood
 from app.ruletools.coverage import CoverageService, declared_types
 from app.reliability import gc_pause
 from app.reliability.availability import Availability
@@ -154,7 +157,7 @@ def create_app(
     repo.bounded_by(settings)
     registry.load(settings.types_dir)  # a broken type file stops the service from starting
     if policy is None:
-        policy = PolicyEngine(settings.rules_dir)
+        policy = PolicyEngine(settings.rules_dir, last_good=shared_last_good(settings))
         policy.load()  # a broken rule file stops the service from starting
     _install_sighup(policy)
 
@@ -244,3 +247,9 @@ def _install_sighup(policy: PolicyEngine) -> None:
         signal.signal(signal.SIGHUP, lambda *_: policy.request_reload())
     except (ValueError, AttributeError):  # not the main interpreter thread / no SIGHUP
         pass
+
+
+def shared_last_good(settings: Settings) -> LastGood:
+    """Where the workers serving this rules directory keep their shared last good rule set."""
+    key = hashlib.sha256(str(Path(settings.rules_dir).resolve()).encode()).hexdigest()[:12]
+    return LastGood(Path(settings.rules_last_good_dir) / key)

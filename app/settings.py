@@ -133,6 +133,9 @@ class Settings:
     refusal_burst: int = 5
     refusal_window_seconds: float = 60.0
     rate_file: str | None = None  # KARMA_RATE_FILE: the rate-limit table gunicorn's master shares with workers
+    # KARMA_RULES_LAST_GOOD_DIR: the last good rule set the workers of one rules directory share
+    # (app/policy/last_good.py), one subdirectory per rules directory
+    rules_last_good_dir: Path = REPO_ROOT / ".karma" / "rules-last-good"
     graceful_wait: float = 40.0  # `karma serve` waits this long for an earlier server to free its address
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
@@ -195,6 +198,7 @@ class Settings:
             graceful_wait=_env_float("KARMA_SERVE_ADDRESS_WAIT", 40.0),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
             admin_token_file=admin_token_file(),
+            rules_last_good_dir=Path(env_text("KARMA_RULES_LAST_GOOD_DIR") or REPO_ROOT / ".karma" / "rules-last-good"),
         )
 
 

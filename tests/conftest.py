@@ -4,6 +4,8 @@ server), the karma world seeded fresh per test, and the real Flask app on top.""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from urllib.parse import parse_qs, urlsplit
@@ -37,12 +39,23 @@ def use_the_test_neo4j(env=os.environ) -> None:
         )
 
 
+LAST_GOOD: list[str | None] = [None]  # the directory this process made (removed when the session ends)
+
+
+def pytest_unconfigure(config):
+    if LAST_GOOD[0]:
+        shutil.rmtree(LAST_GOOD[0], ignore_errors=True)
+
+
 def pytest_configure(config):
     """The test Neo4j, never `make run`'s (use_the_test_neo4j). Under pytest-xdist (`make test` runs two
     workers) every worker after the first gets a Neo4j of its own — its own data dir and ports, started
     on first use — because each test wipes and reseeds the graph it runs on: two workers on one database
     would wipe each other's world mid-test."""
     use_the_test_neo4j()
+    # the apps the tests make share their last good rule sets in the session's own directory, not .karma
+    if not os.environ.get("KARMA_RULES_LAST_GOOD_DIR"):
+        os.environ["KARMA_RULES_LAST_GOOD_DIR"] = LAST_GOOD[0] = tempfile.mkdtemp(prefix="karma-rules-last-good-")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     if "PYTEST_XDIST_WORKER" in os.environ:
         os.environ.pop("COLUMNS", None)  # xdist hands its workers the terminal's width; the CLI would fit

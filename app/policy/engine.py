@@ -26,6 +26,7 @@ from app.observability import metrics
 from app.policy import derive, host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten_distinct
+from app.policy.last_good import LastGood
 from app.policy.language import SEVERITY, RuleFileError
 
 log = logging.getLogger("karma.policy")
@@ -90,9 +91,10 @@ def _decision(rule, fact: dict) -> Decision:
 
 
 class PolicyEngine:
-    def __init__(self, rules_dir, *, check_interval: float = 1.0):
+    def __init__(self, rules_dir, *, check_interval: float = 1.0, last_good: LastGood | None = None):
         self.rules_dir = Path(rules_dir)
         self.check_interval = check_interval
+        self.last_good = last_good  # shared by the workers of one rules directory (app/policy/last_good.py)
         self._active: CompiledRuleSet | None = None
         self._loaded_at: str | None = None
         self._last_error: str | None = None
@@ -104,13 +106,36 @@ class PolicyEngine:
         self._pending_reload = False
 
     # ------------------------------------------------------------------ loading
-    def _build_and_register(self) -> CompiledRuleSet:
-        compiled = loader.build(self.rules_dir, check_engine=False)  # registering is the engine check
+    def _build_and_register(self, directory: Path | None = None) -> CompiledRuleSet:
+        directory = directory or self.rules_dir
+        compiled = loader.build(directory, check_engine=False)  # registering is the engine check
         try:
             host.register(compiled.name, compiled.definition)
         except Exception as exc:  # durable errors are load errors
-            raise RuleFileError(f"{self.rules_dir}: durable_rules refused the rule set: {exc}") from exc
+            raise RuleFileError(f"{directory}: durable_rules refused the rule set: {exc}") from exc
+        if directory == self.rules_dir and self.last_good is not None:
+            self.last_good.save(self.rules_dir, compiled.fingerprint)  # the other workers' last good too
         return compiled
+
+    def _adopt_last_good(self) -> None:
+        """After a broken edit: the newest good set any worker loaded, when it is not this one's — so
+        every worker keeps the same last good rules, not each its own (keeps the error on record)."""
+        shared = self.last_good.current() if self.last_good is not None else None
+        if shared is None or (self._active is not None and shared[0] == self._active.fingerprint):
+            return
+        try:
+            compiled = self._build_and_register(shared[1])
+        except Exception as exc:  # noqa: BLE001 - the copy is unusable: keep this worker's own
+            log.warning("the shared last good rule set could not be loaded: %s", exc)
+            return
+        previous = self._active.fingerprint if self._active else None
+        self._active = compiled
+        log.warning(
+            "policy rules: adopted the last good rule set another worker loaded (%s, %d rules; was %s)",
+            compiled.fingerprint,
+            compiled.rule_count,
+            previous,
+        )
 
     def _activate(self, compiled: CompiledRuleSet) -> None:
         self._active = compiled
@@ -186,6 +211,8 @@ class PolicyEngine:
             self._last_error = error
             self._last_error_at = _now_iso()
             metrics.rule_reload("failed")
+            self._adopt_last_good()
+            previous = self._active.fingerprint if self._active else None
             log.error(
                 "policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
                 self.rules_dir,

@@ -214,3 +214,47 @@ def test_reload_from_a_signal_handler_inside_an_evaluation_defers_instead_of_dea
     monkeypatch.setattr(host, "run", real_run)
     assert reports[0]["deferred"] is True and reports[0]["rules"] == 1
     assert [d.rule_id for d in engine.evaluate(facts(rows=[impacted()]))] == ["instance-watch", "subnet-watch"]
+
+
+def test_workers_keep_one_last_good_rule_set_through_a_broken_edit(tmp_path):
+    """Two workers (engines) of one rules directory. Worker 1 reloads a new good edit; a broken edit is
+    saved before worker 2 has read it. Worker 2 kept its older set, so identical plans got different
+    verdicts by worker; now it adopts the newest good set a worker loaded (the error stays on record)."""
+    from app.policy.last_good import LastGood
+
+    rules, shared = tmp_path / "rules", tmp_path / "last-good"
+    rules.mkdir()
+    write_rules(rules, GOOD)
+    one, two = (PolicyEngine(rules, last_good=LastGood(shared)) for _ in range(2))
+    one.load()
+    two.load()
+    write_rules(rules, SECOND, "b.yaml")  # a good edit: only worker 1 reads it
+    assert one.reload()["changed"] and one.rule_count == 2 and two.rule_count == 1
+    broken = write_rules(rules, BROKEN)
+    touch_later(broken)
+    report = two.reload()
+    assert report["ok"] is False and report["active_fingerprint"] == one.fingerprint
+    assert two.rule_count == 2 and two.status()["last_error"]  # the same rules as worker 1, the error said
+    assert one.reload()["ok"] is False and one.fingerprint == two.fingerprint
+    assert [d.rule_id for d in two.evaluate(facts(rows=[impacted("ec2-instance/x")]))] == [
+        "instance-watch",
+        "subnet-watch",
+    ]
+    alone = PolicyEngine(rules)  # without a shared copy (unit tests, a read-only disk): its own, as before
+    assert alone.last_good is None
+
+
+def test_the_shared_copy_is_not_kept_when_the_files_moved_on(tmp_path):
+    from app.policy import loader
+    from app.policy.last_good import LastGood
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, GOOD)
+    shared = LastGood(tmp_path / "last-good")
+    shared.save(rules, "0000000000000000")  # not the files' fingerprint: they changed since the compile
+    assert shared.current() is None
+    sources, _ = loader.read_sources(rules)
+    shared.save(rules, loader.fingerprint(sources))
+    fingerprint, directory = shared.current()
+    assert fingerprint == loader.fingerprint(sources) and (directory / "rules.yaml").read_text() == GOOD
