@@ -299,7 +299,13 @@ def deny(change_id):
 
 @blp.route("/queue")
 def queue():
-    return render_template("console/queue.html", items=services().lifecycle.queue())
+    """The queue, each change with its place in its component's line (1 = next): the stored sequence
+    number is not a place (the only change left after #1 was cancelled read "2")."""
+    items, places = services().lifecycle.queue(), {}
+    for item in items:  # in processing order: per component, first in first out
+        places[item["component_id"]] = place = places.get(item["component_id"], 0) + 1
+        item["place"] = place
+    return render_template("console/queue.html", items=items)
 
 
 @blp.route("/approvals")

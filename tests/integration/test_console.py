@@ -184,3 +184,20 @@ def test_user_text_is_escaped(app, client, people):
         page = browser.get(path).get_data(as_text=True)
         assert "<script>" not in page and "<img src=x" not in page, path
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/console/changes").get_data(as_text=True)
+
+
+def test_the_queue_shows_each_changes_place_in_its_line(app, client, people):
+    """The place, not the stored sequence number: the only change left after the first was cancelled
+    read "2"."""
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    site = "serverless-site/karma-staging"  # blocked until its distribution publishes its outputs
+    queued = []
+    for alias in ("a", "b"):
+        body = {"component": site, "proposed_change": {"cloudfront_aliases": [f"{alias}.usekarma.dev"]}}
+        answer = client.post("/request-change", json={**body, "on_blocked": "queue"}, headers=ted).get_json()
+        assert answer["status"] == "queued", answer
+        queued.append(answer["change_id"])
+    assert client.delete(f"/changes/{queued[0]}?requested_by=ted@strall.com", headers=ted).status_code == 200
+    page = _login(app, people["val"]).get("/console/queue").get_data(as_text=True)
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{queued[1]}(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+    assert re.findall(r"<td>([^<]*)</td>", row)[0] == "1", row
