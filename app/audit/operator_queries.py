@@ -144,7 +144,33 @@ def _neo4j_message(exc: ClientError, seconds: float) -> str:
         return WRITE_REFUSED.format(what="a write")
     if "TransactionTimedOut" in code or "Timeout" in code:
         return f"the query ran past {seconds:g} s and was stopped; narrow it (a LIMIT, a label, an index)"
-    return f"Neo4j refused the query: {(exc.message or code)[:500]}"
+    return f"Neo4j refused the query: {_as_written(exc.message or code)[:500]}"
+
+
+EXPLAINED = "EXPLAIN "  # library.planned_operators plans a query as this prefix + its text
+
+
+def _as_written(message: str) -> str:
+    """A syntax error found while the query was planned names its place in `EXPLAIN <text>`: the column
+    and offset of line 1, the quoted line and its caret, all 8 characters right of what the person wrote."""
+    if f'"{EXPLAINED}' not in message:
+        return message
+    shift = len(EXPLAINED)
+
+    def moved(found: re.Match) -> str:
+        column, offset = int(found.group(1)) - shift, int(found.group(2)) - shift
+        return f"(line 1, column {max(column, 1)} (offset: {max(offset, 0)}))"
+
+    message = re.sub(r"\(line 1, column (\d+) \(offset: (\d+)\)\)", moved, message)
+    lines = message.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith(f'"{EXPLAINED}'):
+            line = '"' + line[1 + shift :]
+        elif i and lines[i - 1].startswith(f'"{EXPLAINED}') and line.strip() == "^":
+            line = line[shift:]
+        out.append(line)
+    return "\n".join(out)
 
 
 def parse_params(text: str) -> dict[str, Any]:
