@@ -130,20 +130,9 @@ class ChangeLifecycle:
     def _pending(self, change_id: str, actor) -> dict:
         change = self.get_change(change_id)
         require(change["status"], ChangeStatus.PENDING_APPROVAL, change_id=change_id)
-        if actor is not None:
-            if actor.name == change["requested_by"]:
-                raise Forbidden(
-                    "a change cannot be approved or denied by its requester",
-                    cause="self_approval",
-                    component=change["component_id"],
-                )
-            needed = change.get("approver_role") or "approver"
-            if actor.role not in (needed, "admin"):
-                raise Forbidden(
-                    f"this change needs a {needed!r} to approve it",
-                    cause="approver_role",
-                    component=change["component_id"],
-                )
+        refused = decision_refused(change, actor) if actor is not None else None
+        if refused is not None:
+            raise refused
         return change
 
     def approve(self, change_id: str, actor, comment: str | None = None) -> dict:
@@ -267,6 +256,23 @@ class ChangeLifecycle:
         for component_id in self.repo.queued_components(waits_on):
             out += self.process_component(component_id)
         return out
+
+
+def decision_refused(change: dict, actor) -> Forbidden | None:
+    """Why `actor` may not approve or deny this pending change — its requester, or a role short of the one
+    it needs — else None: the lifecycle raises it, the console shows it in place of the buttons."""
+    if actor.name == change["requested_by"]:
+        return Forbidden(
+            "a change cannot be approved or denied by its requester",
+            cause="self_approval",
+            component=change["component_id"],
+        )
+    needed = change.get("approver_role") or "approver"
+    if actor.role not in (needed, "admin"):
+        return Forbidden(
+            f"this change needs a {needed!r} to approve it", cause="approver_role", component=change["component_id"]
+        )
+    return None
 
 
 def _reason(gtx: GraphTx, exc: KarmaError) -> str:

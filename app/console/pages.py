@@ -16,6 +16,7 @@ from app import render
 from app.api import errors as api_errors
 from app.api.context import services
 from app.api.schemas import MAX_PAGE
+from app.changes.lifecycle import decision_refused
 from app.changes.listing import STATUSES
 from app.console import session, times
 from app.errors import KarmaError
@@ -326,14 +327,12 @@ def _rolled_back(detail: dict) -> bool:
 
 def _why_not_decide(me, change: dict) -> str | None:
     """None when `me` (who may approve) may approve or deny this pending change, else why not, shown in
-    place of the buttons: what the lifecycle and the gate would refuse — the requester, a role short of
-    the one it needs, an environment the token is not for (a dev approver saw Approve on prod changes,
-    then a 403)."""
-    if change.get("requested_by") == me.name:
-        return "your own"
-    needed = change.get("approver_role") or "approver"
-    if me.role not in (needed, "admin"):
-        return f"needs an {needed}"
+    place of the buttons: what the lifecycle (decision_refused) and the gate would refuse — the requester,
+    a role short of the one it needs, an environment the token is not for (a dev approver saw Approve on
+    prod changes, then a 403)."""
+    refused = decision_refused(change, me)
+    if refused is not None:
+        return "your own" if refused.extra.get("cause") == "self_approval" else refused.message
     outside = [e for e in change.get("environments") or [] if not me.may_touch(e)]
     return f"not your environment ({', '.join(outside)})" if outside else None
 
