@@ -106,10 +106,6 @@ def given(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value.strip()
 
 
-def admin_token_file() -> Path:
-    return Settings.from_env().admin_token_file
-
-
 def service_token(explicit: str | None = None) -> str | None:
     """The token a CLI call to the service sends (app.client.api.resolve_token); a blank one is an error
     that names what was blank, exit 1."""

@@ -10,10 +10,10 @@ import sys
 import click
 
 from app.cli import beside
-from app.cli.common import VERBOSE, admin_token_file, cli_identity, open_repo, services
+from app.cli.common import VERBOSE, cli_identity, open_repo, services
 from app.observability import context as request_ids
 from app.serving import gunicorn_command
-from app.settings import Settings
+from app.settings import Settings, admin_token_file
 
 
 @click.command()
