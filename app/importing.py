@@ -336,8 +336,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
     elif any(UNREADABLE in c for c in doc["components"]):  # never sent on as an empty config
-        kept, unread = closure(doc, graph_rows=repo.components_of_types(None))
-        raise ImportError_([_problem(e) for e in unread] + [_would_load(kept, doc)])
+        raise _refusal(doc, repo.components_of_types(None))
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
         change_set, notes = desired_set(
@@ -351,11 +350,8 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
         )
     except seeding.SeedError as exc:
         errors = [_name_component(e, [c["id"] for c in doc["components"]]) for e in exc.errors]
-        if not partial:
-            kept, refused = closure(doc, graph_rows=repo.components_of_types(None))
-            # every problem with its file and rule, as into an empty graph (the seed check stops early)
-            errors = [_problem(e) for e in refused] or errors
-            errors.append(_would_load(kept, doc))
+        if not partial:  # every problem with its file and rule, as into an empty graph (the seed check stops early)
+            raise _refusal(doc, repo.components_of_types(None), errors) from None
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
     refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
@@ -427,9 +423,21 @@ def _drift_summary(partial: bool, refused: list[dict]) -> dict:
 def _refuse_with_count(doc: dict) -> None:
     """Nothing to do when the whole tree is valid; otherwise ImportError_ with every problem (file, field,
     why) and how many of its configs `--partial` would load."""
-    kept, refused = closure(doc)
-    if refused:
-        raise ImportError_([_problem(e) for e in refused] + [_would_load(kept, doc)])
+    refusal = _refusal(doc)
+    if refusal is not None:
+        raise refusal
+
+
+def _refusal(
+    doc: dict, graph_rows: list[dict] | None = None, otherwise: list[str] | None = None
+) -> ImportError_ | None:
+    """An import refused whole: every refused file's problem (file, field, why, rule) — `otherwise` when the
+    closure finds none — and how many configs `--partial` would load; None when nothing is refused."""
+    kept, refused = closure(doc, graph_rows=graph_rows)
+    problems = [_problem(e) for e in refused] or list(otherwise or [])
+    if not problems and otherwise is None:
+        return None
+    return ImportError_([*problems, _would_load(kept, doc)])
 
 
 def _problem(entry: dict) -> str:

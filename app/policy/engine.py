@@ -121,15 +121,14 @@ class PolicyEngine:
         """After a broken edit: the newest good set any worker loaded, when it is not this one's — so
         every worker keeps the same last good rules, not each its own (keeps the error on record)."""
         shared = self.last_good.current() if self.last_good is not None else None
-        if shared is None or (self._active is not None and shared[0] == self._active.fingerprint):
+        if shared is None or shared[0] == self.fingerprint:
             return
         try:
             compiled = self._build_and_register(shared[1])
         except Exception as exc:  # noqa: BLE001 - the copy is unusable: keep this worker's own
             log.warning("the shared last good rule set could not be loaded: %s", exc)
             return
-        previous = self._active.fingerprint if self._active else None
-        self._active = compiled
+        previous, self._active = self.fingerprint, compiled
         log.warning(
             "policy rules: adopted the last good rule set another worker loaded (%s, %d rules; was %s)",
             compiled.fingerprint,
@@ -212,11 +211,10 @@ class PolicyEngine:
             self._last_error_at = _now_iso()
             metrics.rule_reload("failed")
             self._adopt_last_good()
-            previous = self._active.fingerprint if self._active else None
             log.error(
                 "policy rules NOT reloaded from %s, keeping the last good rule set (%s, %d rules): %s",
                 self.rules_dir,
-                previous,
+                self.fingerprint,
                 self.rule_count,
                 error,
                 exc_info=not isinstance(exc, RuleFileError),
@@ -225,7 +223,7 @@ class PolicyEngine:
                 "ok": False,
                 "error": error,
                 "errors": getattr(exc, "errors", [error]),
-                "active_fingerprint": previous,
+                "active_fingerprint": self.fingerprint,
                 "rules": self.rule_count,
             }
         self._activate(compiled)

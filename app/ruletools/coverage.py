@@ -253,9 +253,9 @@ def reachability(rule, world: World, alts: list | None = None, reached: dict | N
             reasons.append(reason)
             continue
         met |= buckets  # alternatives overlap: each component counted once (117 of 39 components was shown)
-        out.components = world.count(met)
         out.types = sorted(set(out.types) | set(types))
         out.paths = sorted(set(out.paths) | set(paths))
+    out.components = world.count(met)
     if not out.types:
         out.dead, out.reason = True, reasons[0] if reasons else "no alternative can hold"
     return out
