@@ -24,12 +24,22 @@ class ClientError(Exception):
 
 
 class OutcomeUnknown(Exception):
-    """A write was sent but no answer came back: it may or may not have been applied."""
+    """A write was sent and no answer says whether it applied: it may or may not have been (exit 4). `body` is
+    the answer's JSON when one came (Karma's 503 names the change to look up)."""
+
+    def __init__(self, message: str, body: dict | None = None):
+        super().__init__(message)
+        self.body = body or {}
 
 
 # POSTs that write nothing (a plan, a transition proposal): no answer is an error, never "outcome unknown"
 # (exit 4 sent a CI job to look for a change a plan cannot have made)
 READS = frozenset({("POST", "/plan"), ("POST", "/transitions")})
+
+
+# a proxy's answers that leave a write's outcome open: 502 Bad Gateway (the upstream's answer was lost or
+# invalid), 504 Gateway Timeout (the upstream did not answer in time, and may still commit)
+GATEWAY_UNSURE = frozenset({502, 504})
 
 
 class EmptyToken(ValueError):
@@ -102,7 +112,8 @@ class KarmaClient:
         accept: str = "application/json",
     ):
         """JSON (or text for a non-JSON `accept`); ClientError for any error answer, OutcomeUnknown when a
-        write got no answer (a read that gets none is simply an error)."""
+        write got no answer or one that leaves its outcome open (_unsure; a read that gets none is simply an
+        error)."""
         url = self.url.rstrip("/") + urllib.parse.quote(path, safe="/-_.~")
         query = {k: v for k, v in (query or {}).items() if v is not None}
         if query:
@@ -122,7 +133,14 @@ class KarmaClient:
                 payload = resp.read()
                 ctype = resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
-            raise _error(exc) from None
+            error = _error(exc)
+            if self._unsure(method, path, error):
+                raise OutcomeUnknown(
+                    f"{method} {path}: {error}; it may have been applied: check `karma changes` / `karma log` "
+                    "before retrying (a retry with the same Idempotency-Key is safe)",
+                    body=error.body,
+                ) from None
+            raise error from None
         except urllib.error.URLError as exc:  # never connected: nothing was sent
             raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}") from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
@@ -135,6 +153,16 @@ class KarmaClient:
         if "json" in ctype:
             return json.loads(payload)
         return payload.decode("utf-8")
+
+    @staticmethod
+    def _unsure(method: str, path: str, error: ClientError) -> bool:
+        """An error answer to a write that does not say nothing happened: Karma's own 503 `outcome: unknown`
+        (the connection to Neo4j was lost while it committed), or a gateway's 502/504 (a proxy between the CLI
+        and Karma lost or timed out on the upstream, which may have committed). Exit 1 says "nothing
+        happened"; a pipeline that retries on it could apply a change twice."""
+        if method == "GET" or (method, path) in READS:
+            return False
+        return error.body.get("outcome") == "unknown" or error.status in GATEWAY_UNSURE
 
 
 def _error(exc: urllib.error.HTTPError) -> ClientError:

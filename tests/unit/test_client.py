@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,60 @@ def test_an_error_line_names_the_component_once():
     assert describe({"message": "the change is not valid", "component": "vpc/a"}) == (
         "the change is not valid (component vpc/a)"
     )
+
+
+def _answers(status: int, body: bytes) -> str:
+    """A server (a proxy, or Karma) that answers every request with this status and JSON body."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def _answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            self._answer()
+
+        def do_POST(self):
+            self._answer()
+
+        def log_message(self, *_):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            503,
+            b'{"status": "Service Unavailable", "cause": "outcome_unknown", "outcome": "unknown", "change_id": "c1"}',
+        ),
+        (502, b'{"message": "bad gateway"}'),
+        (504, b""),
+    ],
+)
+def test_an_answer_that_leaves_a_write_open_is_an_unknown_outcome_never_an_error(status, body):
+    """Karma's own 503 `outcome: unknown` and a proxy's 502/504 say nothing about whether the write applied:
+    exit 4 (look first), not 1 (nothing happened), which a pipeline would retry."""
+    url = _answers(status, body)
+    change = {"component": "x/y", "proposed_change": {"a": 1}}
+    with pytest.raises(OutcomeUnknown, match="may have been applied") as raised:
+        KarmaClient(url, "t", timeout=10).post("/request-change", change)
+    assert raised.value.body.get("change_id") == ("c1" if status == 503 else None)
+    with pytest.raises(ClientError):  # a read, or a plan, that failed so wrote nothing
+        KarmaClient(url, "t", timeout=10).get("/changes")
+    with pytest.raises(ClientError):
+        KarmaClient(url, "t", timeout=10).post("/plan", change)
+
+
+def test_a_plain_503_is_an_error_nothing_was_written():
+    url = _answers(503, b'{"status": "Service Unavailable", "cause": "database_unavailable"}')
+    with pytest.raises(ClientError, match="503"):
+        KarmaClient(url, "t", timeout=10).post("/request-change", {"component": "x/y", "proposed_change": {}})
