@@ -8,7 +8,8 @@
 //     ConfigVersion, version bump), the edge patch, then deletes: a deleted component loses its label
 //     :Component (its id is free again) and every dependency edge, and becomes a :DeletedComponent that
 //     keeps its last config and runtime, its version history and its audit links (a rollback re-creates it);
-//  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest;
+//  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest
+//     (created when $new_request, else the stored one moved);
 //  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher), as for a single change —
 //     a notification exists exactly when the set committed.
 // Any failure rolls all of it back.
@@ -63,7 +64,16 @@ CALL (moved) {
   WITH moved WHERE size(moved) = 0
   CREATE (a:AuditEntry)
   SET a = $audit
-  MERGE (cr:ChangeRequest {id: $change_request.id})
+  WITH a
+  // a new request's ChangeRequest is created, never merged into one that exists: two requests given the
+  // same id (one identity's Idempotency-Key, racing on components whose locks never meet) cannot both
+  // commit — the second fails on the unique id and its re-run replays the first, or says 422
+  CALL () {
+    WITH 1 AS one WHERE $new_request
+    CREATE (:ChangeRequest {id: $change_request.id})
+  }
+  WITH a
+  MATCH (cr:ChangeRequest {id: $change_request.id})
   SET cr += $change_request
   CREATE (cr)-[:LOGGED_AS]->(a)
   WITH a, cr

@@ -1,4 +1,5 @@
-// Constraints and indexes, applied idempotently at start (`IF NOT EXISTS`).
+// Constraints and indexes, applied idempotently at start (`IF NOT EXISTS`; a schema a later version
+// replaced is dropped `IF EXISTS`, before what replaces it, so every start converges on this file).
 CREATE CONSTRAINT component_id IF NOT EXISTS FOR (c:Component) REQUIRE c.id IS UNIQUE;
 CREATE INDEX component_type IF NOT EXISTS FOR (c:Component) ON (c.type);
 CREATE INDEX component_environment IF NOT EXISTS FOR (c:Component) ON (c.environment);
@@ -11,7 +12,12 @@ CREATE INDEX audit_entry_requested_by IF NOT EXISTS FOR (a:AuditEntry) ON (a.req
 CREATE INDEX audit_entry_status IF NOT EXISTS FOR (a:AuditEntry) ON (a.status);
 CREATE CONSTRAINT change_request_id IF NOT EXISTS FOR (r:ChangeRequest) REQUIRE r.id IS UNIQUE;
 CREATE INDEX change_request_status IF NOT EXISTS FOR (r:ChangeRequest) ON (r.status);
-CREATE CONSTRAINT change_request_idempotency_key IF NOT EXISTS FOR (r:ChangeRequest) REQUIRE r.idempotency_key IS UNIQUE;
+// An Idempotency-Key is its sender's own (docs/lifecycle.md): unique per (identity, key). The key alone
+// was unique before keys were scoped; that constraint would refuse a second person's use of a key.
+DROP CONSTRAINT change_request_idempotency_key IF EXISTS;
+CREATE CONSTRAINT change_request_idempotency_scope IF NOT EXISTS FOR (r:ChangeRequest) REQUIRE (r.idempotency_scope, r.idempotency_key) IS UNIQUE;
+// the lookup by key (a change request stored before keys were scoped has no idempotency_scope)
+CREATE INDEX change_request_idempotency_key_lookup IF NOT EXISTS FOR (r:ChangeRequest) ON (r.idempotency_key);
 CREATE INDEX change_request_component IF NOT EXISTS FOR (r:ChangeRequest) ON (r.component_id, r.status);
 CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.id IS UNIQUE;
 CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.hash IS UNIQUE;

@@ -167,7 +167,8 @@ class ChangeRequestSchema(Schema):
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
     expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(
-        validate=validate.Length(min=1, max=200), metadata={"description": "or the Idempotency-Key header"}
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "or the Idempotency-Key header; scoped to the token's identity (docs/lifecycle.md)"},
     )
 
     @validates_schema

@@ -106,8 +106,11 @@ def statement(
     change_request: dict,
     rollback_of: str | None,
     enqueue: bool,
+    new_request: bool,
 ) -> dict:
-    """Parameters of commit_change for an analysed request: applied, rejected, queued, pending."""
+    """Parameters of commit_change for an analysed request: applied, rejected, queued, pending.
+    `new_request`: its ChangeRequest is created (a second commit under the same id fails on the unique
+    id, never merges into the first), else the stored one (queue, approval) is moved."""
     affected = analysis.affected
     queued = status == ChangeStatus.QUEUED
     audit, change_request = request_ids.stamp(audit, change_request)
@@ -125,6 +128,7 @@ def statement(
         "audit": audit,
         "change_request": change_request,
         "enqueue": enqueue,
+        "new_request": new_request,
         "rollback_of": rollback_of,
         "waits_on": sorted({d["component"] for d in analysis.blockers}) if queued else [],
         "outbox": outbox_events.for_commit(
@@ -178,6 +182,7 @@ def graph_patch(analysis: SetAnalysis, change_id: str | None = None) -> dict:
         "change_request": "<ChangeRequest properties>",
         "waits_on": [],
         "enqueue": False,
+        "new_request": True,
         "rollback_of": None,
         "outbox": "<OutboxEvent properties>",
     }
@@ -375,6 +380,7 @@ def transition_statement(change: dict, request: ChangeSet, *, audit: dict, chang
         "audit": audit,
         "change_request": change_request,
         "enqueue": False,
+        "new_request": False,
         "rollback_of": None,
         "waits_on": [],
     }

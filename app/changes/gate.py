@@ -248,6 +248,7 @@ class ChangeGate:
             change_request=record,
             rollback_of=write.rollback_of,
             enqueue=status == ChangeStatus.QUEUED and write.from_status != ChangeStatus.QUEUED,
+            new_request=write.stored is None,
         )
         moved = gtx.commit(params)
         if moved:
@@ -272,14 +273,7 @@ class ChangeGate:
         """Validate, analyse and apply / reject / queue, atomically with the audit entry: one status for
         the whole request, one transaction."""
         change_set = as_set(change)
-        write = Write(change_set)
-        if idempotency_key:
-            write = Write(
-                change_set,
-                replay=_replay(idempotency_key, commits.request_hashes(change_set)),
-                record_extra={"idempotency_key": idempotency_key},
-                change_id=ids.keyed_id("chg", idempotency_key),  # the id a 503 outcome_unknown names
-            )
+        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else Write(change_set)
         try:
             return self.execute(write, actor=actor)
         except ConstraintError:
@@ -454,16 +448,31 @@ def _unchanged_since(change_id: str, expected: dict[str, tuple[list[str], dict]]
     return guard
 
 
-def _replay(key: str, digests: set[str]) -> Callable[[GraphTx], dict | None]:
-    """Idempotency: the stored result of the first request with this key (422 if its body differed)."""
+def _keyed(change_set: ChangeSet, key: str, actor=None) -> Write:
+    """A request made with an Idempotency-Key, which is its sender's own (the Stripe model): scoped by the
+    authenticated identity — the actor's name, which the API and the console also make `requested_by`
+    (a body naming anyone else is refused, an admin included: nobody acts as someone else) — so two
+    people using the same key get two changes and never learn of each other's."""
+    scope = actor.name if actor is not None else change_set.requested_by
+    return Write(
+        change_set,
+        replay=_replay(scope, key, commits.request_hashes(change_set)),
+        record_extra={"idempotency_key": key, "idempotency_scope": scope},
+        change_id=ids.keyed_id("chg", key, scope),  # the id a 503 outcome_unknown names
+    )
+
+
+def _replay(scope: str, key: str, digests: set[str]) -> Callable[[GraphTx], dict | None]:
+    """Idempotency: the stored result of this identity's first request with this key (422 naming that
+    change, their own, if its body differed)."""
 
     def replay(gtx: GraphTx) -> dict | None:
-        found = gtx.change_by_idempotency_key(key)
+        found = gtx.change_by_idempotency_key(scope, key)
         if found is None:
             return None
         if found["request_hash"] not in digests:
             raise Unprocessable(
-                "this Idempotency-Key was used with a different request",
+                "you used this Idempotency-Key with a different request",
                 errors={"Idempotency-Key": ["reused with a different body"]},
                 cause="idempotency_key_reuse",
                 change_id=found["id"],

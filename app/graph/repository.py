@@ -144,9 +144,10 @@ class GraphTx(TransitionTxQueries):
         """As `change`, holding the change request's write lock for the rest of the transaction."""
         return change_record(_single(self._tx, "change_get_for_update", id=change_id))
 
-    def change_by_idempotency_key(self, key: str) -> dict | None:
-        """{id, request_hash, result} of the change request first made with this key, if any."""
-        row = _single(self._tx, "change_by_idempotency_key", key=key)
+    def change_by_idempotency_key(self, scope: str, key: str) -> dict | None:
+        """{id, request_hash, result} of the change request identity `scope` first made with this key, if
+        any: a key is its sender's own (cypher/change_by_idempotency_key.cypher)."""
+        row = _single(self._tx, "change_by_idempotency_key", scope=scope, key=key)
         return None if row is None else {**row, "result": loads_answer(row["result"])}
 
     def queue_head(self, component_id: str) -> dict | None:

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.integration.conftest import karma
+from tests.integration.conftest import _token, karma
 
 DIST = "cloudfront-distribution/karma-dev"
 STAGING = "serverless-site/karma-staging"
@@ -52,6 +52,65 @@ def test_without_expected_version_every_request_applies_with_no_lost_update(guni
     assert log["total"] == N
     versions = requests.get(f"{gunicorn_url}/components/{DIST}/versions", headers=auth_headers).json()["versions"]
     assert [v["version"] for v in versions] == list(range(N + 1, 0, -1))
+
+
+KEYED = ["cloudfront-distribution/karma-dev", "cloudfront-distribution/karma-staging", "route53-zone/karma-dev"]
+
+
+def _fire_as(url, sends):
+    """[(headers, body), …] posted at once from 16 threads, in that order."""
+    with requests.Session() as session, ThreadPoolExecutor(max_workers=16) as pool:
+        post = lambda hb: session.post(f"{url}/request-change", json=hb[1], headers=hb[0], timeout=120)  # noqa: E731
+        return list(pool.map(post, sends))
+
+
+def _applied_total(url, headers):
+    params = {"status": "applied"}
+    return requests.get(f"{url}/log", params=params, headers=headers, timeout=60).json()["total"]
+
+
+def test_one_identitys_key_racing_is_one_change(gunicorn_url, world, auth_headers):
+    """The same key by the same identity, sent at once from many workers: one change. The same body
+    everywhere → every answer is that change (one fresh, the rest replays); bodies on components whose
+    locks never meet → one applies and the others are 422 naming it (the key, not a lock, decides)."""
+    before = _applied_total(gunicorn_url, auth_headers)
+    key = {**auth_headers, "Idempotency-Key": "race-same"}
+    same = _fire_as(gunicorn_url, [(key, {"component": KEYED[0], "proposed_change": {"comment": "once"}})] * 12)
+    assert [r.status_code for r in same] == [200] * 12, [r.text[:300] for r in same if r.status_code != 200][:3]
+    assert len({r.json()["change_id"] for r in same}) == 1
+    assert sum(1 for r in same if not r.json().get("idempotent_replay")) == 1
+    assert _applied_total(gunicorn_url, auth_headers) == before + 1
+
+    key = {**auth_headers, "Idempotency-Key": "race-apart"}
+    bodies = [{"component": c, "proposed_change": {"comment": f"apart {c}"}} for c in KEYED] * 4
+    apart = _fire_as(gunicorn_url, [(key, b) for b in bodies])
+    codes = Counter(r.status_code for r in apart)
+    assert set(codes) <= {200, 422}, [r.text[:300] for r in apart if r.status_code not in (200, 422)][:3]
+    winners = {r.json()["change_id"] for r in apart}  # a 422 names the change the key made
+    assert len(winners) == 1 and codes[200] == 4, (codes, winners)
+    assert all(r.json()["cause"] == "idempotency_key_reuse" for r in apart if r.status_code == 422)
+    assert _applied_total(gunicorn_url, auth_headers) == before + 2
+
+
+def test_one_key_racing_from_several_identities_is_one_change_each(gunicorn_url, world, auth_headers):
+    """Four people send the same key at once, each their own body four times: four changes, each
+    person's answers all theirs, none naming anyone else's change."""
+    people = [_token(world, f"racer{i}@strall.com") for i in range(4)]
+    before = _applied_total(gunicorn_url, auth_headers)
+    sends = [
+        ({**headers, "Idempotency-Key": "shared-key"}, {"component": KEYED[0], "proposed_change": {"comment": f"p{i}"}})
+        for i, headers in enumerate(people)
+    ] * 4
+    responses = _fire_as(gunicorn_url, sends)
+    assert [r.status_code for r in responses] == [200] * 16, [r.text[:300] for r in responses if r.status_code != 200]
+    theirs = {}
+    for (_, body), r in zip(sends, responses, strict=True):
+        theirs.setdefault(body["proposed_change"]["comment"], set()).add(r.json()["change_id"])
+    assert all(len(ids) == 1 for ids in theirs.values()) and len(set.union(*theirs.values())) == 4, theirs
+    for (_, body), r in zip(sends, responses, strict=True):
+        others = set.union(*theirs.values()) - theirs[body["proposed_change"]["comment"]]
+        assert not any(other in r.text for other in others)
+    assert _applied_total(gunicorn_url, auth_headers) == before + 4
 
 
 def _queue(url, count, headers):

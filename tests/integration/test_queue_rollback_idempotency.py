@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 STAGING = "serverless-site/karma-staging"
@@ -314,3 +315,93 @@ def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, clien
     zone = [r for r in result["impact"] if r["id"] == "route53-zone/karma-dev"][0]
     assert zone["version"] == 2 and zone["runtime"] == {"zone_id": "Z0KARMADEV00009"}  # the re-run saw it
     assert client.get(f"/log?component={SITE}").get_json()["total"] == 1  # one audit entry, not two
+
+
+def _as(client, who: str) -> dict:
+    return {"Authorization": f"Bearer {client.token_for(who)}"}
+
+
+def test_an_idempotency_key_is_scoped_to_the_identity_that_sent_it(client):
+    """Two people using the same key never meet: each gets their own change, and no answer names the
+    other's change (it used to be a 422 "reused with a different body" naming the first sender's id)."""
+    ted, eve = _as(client, "ted@strall.com"), _as(client, "eve@strall.com")
+    key = {"Idempotency-Key": "deploy-7"}
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
+    teds = client.post("/request-change", json=body, headers={**ted, **key}).get_json()
+    assert teds["status"] == "applied", teds
+    # the very same body and key from someone else is judged as their own request (it now changes
+    # nothing), never answered with ted's stored result
+    same = client.post("/request-change", json=body, headers={**eve, **key})
+    assert same.status_code == 422 and same.get_json().get("cause") != "idempotency_key_reuse", same.get_json()
+    assert "idempotent_replay" not in same.get_json() and teds["change_id"] not in same.get_data(as_text=True)
+    other = {**body, "proposed_change": {"cloudfront_aliases": ["eve.usekarma.dev"]}}
+    eves = client.post("/request-change", json=other, headers={**eve, **key})
+    assert eves.status_code == 200 and eves.get_json()["status"] == "applied", eves.get_json()
+    eves = eves.get_json()
+    assert "idempotent_replay" not in eves and eves["change_id"] != teds["change_id"]
+    assert teds["change_id"] not in json.dumps(eves)
+    # each person's retry: their own stored answer; their key with another body: 422 naming their own change
+    for headers, sent, first in ((ted, body, teds), (eve, other, eves)):
+        replay = client.post("/request-change", json=sent, headers={**headers, **key}).get_json()
+        assert replay["idempotent_replay"] is True and replay["change_id"] == first["change_id"]
+    changed = {**body, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}}
+    reuse = client.post("/request-change", json=changed, headers={**eve, **key})
+    assert reuse.status_code == 422 and reuse.get_json()["cause"] == "idempotency_key_reuse"
+    assert reuse.get_json()["change_id"] == eves["change_id"] and teds["change_id"] not in reuse.get_data(as_text=True)
+    assert client.get(f"/log?component={SITE}").get_json()["total"] == 2
+    stored = {c["id"] for c in client.get(f"/changes?component={SITE}").get_json()["items"]}
+    assert stored == {teds["change_id"], eves["change_id"]}
+
+
+def test_a_key_stored_before_keys_were_scoped_still_replays_for_its_sender_only(client, driver):
+    """A change request stored before the upgrade carries the key and no scope: its sender's retry after
+    the deploy returns it (it never applies a second time); someone else's key is their own."""
+    ted, eve = _as(client, "ted@strall.com"), _as(client, "eve@strall.com")
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
+    first = client.post("/request-change", json=body, headers={**ted, "Idempotency-Key": "old-1"}).get_json()
+    with driver.session() as session:  # what a change request stored before the upgrade looks like
+        session.run(
+            "MATCH (cr:ChangeRequest {id: $id}) REMOVE cr.idempotency_scope RETURN cr.id", id=first["change_id"]
+        ).consume()
+    retry = client.post("/request-change", json=body, headers={**ted, "Idempotency-Key": "old-1"}).get_json()
+    assert retry["idempotent_replay"] is True and retry["change_id"] == first["change_id"]
+    changed = {**body, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}}
+    reuse = client.post("/request-change", json=changed, headers={**ted, "Idempotency-Key": "old-1"})
+    assert reuse.status_code == 422 and reuse.get_json()["change_id"] == first["change_id"]
+    eves = client.post("/request-change", json=changed, headers={**eve, "Idempotency-Key": "old-1"})
+    assert eves.status_code == 200 and eves.get_json()["status"] == "applied", eves.get_json()
+    assert first["change_id"] not in eves.get_data(as_text=True)
+    assert client.get(f"/log?component={SITE}").get_json()["total"] == 2
+
+
+def _schema_names(driver) -> set[str]:
+    constraints = driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN collect(name) AS n").records[0]["n"]
+    indexes = driver.execute_query("SHOW INDEXES YIELD name RETURN collect(name) AS n").records[0]["n"]
+    return set(constraints) | set(indexes)
+
+
+def test_starting_on_a_database_from_before_keys_were_scoped_replaces_its_unique_key(client, repo, driver):
+    """The schema is applied at every start: on a database whose Idempotency-Key was unique alone, the old
+    constraint is dropped (it would refuse a second person's use of a key) and the scoped one made — and
+    applying it again changes nothing."""
+    for statement in (
+        "DROP CONSTRAINT change_request_idempotency_scope IF EXISTS",
+        "DROP INDEX change_request_idempotency_key_lookup IF EXISTS",
+        "CREATE CONSTRAINT change_request_idempotency_key IF NOT EXISTS "
+        "FOR (r:ChangeRequest) REQUIRE r.idempotency_key IS UNIQUE",
+    ):
+        driver.execute_query(statement)
+    try:
+        assert "change_request_idempotency_key" in _schema_names(driver)
+        repo.apply_schema(precompile=False)
+        repo.apply_schema(precompile=False)  # idempotent: the second start finds nothing to drop
+        names = _schema_names(driver)
+        assert "change_request_idempotency_key" not in names
+        assert {"change_request_idempotency_scope", "change_request_idempotency_key_lookup"} <= names
+    finally:
+        repo.apply_schema(precompile=False)
+    key = {"Idempotency-Key": "shared"}
+    for who, alias in (("ted@strall.com", "t.usekarma.dev"), ("eve@strall.com", "e.usekarma.dev")):
+        body = {"component": SITE, "proposed_change": {"cloudfront_aliases": [alias]}}
+        resp = client.post("/request-change", json=body, headers={**_as(client, who), **key})
+        assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()

@@ -181,8 +181,13 @@ def test_lone_surrogates_are_found_with_their_path():
 def test_a_keyed_change_id_is_the_same_on_every_attempt():
     from app import ids
 
-    assert ids.keyed_id("chg", "k-1") == ids.keyed_id("chg", "k-1") != ids.keyed_id("chg", "k-2")
-    assert ids.keyed_id("chg", "k-1").startswith("chg-") and len(ids.keyed_id("chg", "k-1")) == len(ids.new_id("chg"))
+    ted = ids.keyed_id("chg", "k-1", "ted@strall.com")
+    assert ted == ids.keyed_id("chg", "k-1", "ted@strall.com") != ids.keyed_id("chg", "k-2", "ted@strall.com")
+    assert ted.startswith("chg-") and len(ted) == len(ids.new_id("chg"))
+    # a key is its sender's own: the same key from someone else is another change, another id
+    assert ted != ids.keyed_id("chg", "k-1", "eve@strall.com")
+    assert ids.keyed_id("chg", "b|c", "a") != ids.keyed_id("chg", "c", "a|b")  # no split of one text collides
+    assert ids.keyed_id("chg", "\ud800", "a") != ids.keyed_id("chg", "\udfff", "a")  # lone surrogates kept
 
 
 def test_the_watchdog_cuts_only_its_own_stuck_waits_once_a_ping_fails():
