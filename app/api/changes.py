@@ -10,6 +10,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
+    IDEMPOTENCY_KEY_MAX,
     SITE_CHANGE,
     ApprovalSchema,
     CancelArgs,
@@ -24,16 +25,30 @@ from app.api.schemas import (
     WhatIfRequestSchema,
 )
 from app.changes.sets import ChangeSet
+from app.errors import Unprocessable
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
 # Arguments are declared with schema instances: webargs builds a schema given as a class anew for every
 # request (its fields bound again: ~0.3 ms of every plan, issue 21); these schemas keep no state.
 
 
+def _header_key() -> str | None:
+    """The Idempotency-Key header, held to what the body field takes: a blank one is none, a longer one a 422
+    naming the header (it was stored as it came)."""
+    key = (http_request.headers.get("Idempotency-Key") or "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise Unprocessable(
+            "the Idempotency-Key header is too long",
+            errors={"Idempotency-Key": [f"at most {IDEMPOTENCY_KEY_MAX} characters"]},
+            cause="invalid_idempotency_key",
+        )
+    return key or None
+
+
 def _split(body: dict) -> tuple[ChangeSet, str | None]:
     """The body as the change set it is (the seed page's single form is a set of one update, answered in
     that form), and its Idempotency-Key."""
-    key = http_request.headers.get("Idempotency-Key") or body.pop("idempotency_key", None)
+    key = _header_key() or body.pop("idempotency_key", None)
     body.pop("idempotency_key", None)
     body["requested_by"] = identity(body.get("requested_by"))
     return ChangeSet.from_dict(body), key
@@ -74,8 +89,11 @@ def request_change(body):
 @blp.route("/plans/<plan_id>/apply", methods=["POST"])
 @blp.response(200, ChangeResult)
 def apply_plan(plan_id):
-    """Apply exactly what was planned; 409 if any component in the plan's impact set changed since."""
-    return services().gate.apply_plan(plan_id, actor=current_principal())
+    """Apply exactly what was planned; 409 if any component in the plan's impact set changed since.
+
+    An `Idempotency-Key` header makes a retry safe as for /request-change: the same key returns the first
+    answer (`idempotent_replay`), never a second queued or pending change."""
+    return services().gate.apply_plan(plan_id, idempotency_key=_header_key(), actor=current_principal())
 
 
 @blp.route("/changes/<change_id>")

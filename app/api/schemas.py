@@ -145,6 +145,9 @@ CHANGES_DESCRIPTION = (
 )
 
 
+IDEMPOTENCY_KEY_MAX = 200  # the body field's bound, and the Idempotency-Key header's (api/changes.py)
+
+
 class ChangeRequestSchema(Schema):
     """A single change (`component` + `proposed_change`) or a change set (`changes`)."""
 
@@ -167,7 +170,7 @@ class ChangeRequestSchema(Schema):
     on_blocked = fields.String(load_default="reject", validate=validate.OneOf(["reject", "queue"]))
     expected_version = StrictInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=INT64_MAX))
     idempotency_key = fields.String(
-        validate=validate.Length(min=1, max=200),
+        validate=validate.Length(min=1, max=IDEMPOTENCY_KEY_MAX),
         metadata={"description": "or the Idempotency-Key header; scoped to the token's identity (docs/lifecycle.md)"},
     )
 

@@ -281,9 +281,11 @@ class ChangeGate:
             return self.execute(write, actor=actor)
 
     # -- plans ------------------------------------------------------------------------------------
-    def apply_plan(self, plan_id: str, actor=None) -> dict:
+    def apply_plan(self, plan_id: str, idempotency_key: str | None = None, actor=None) -> dict:
         """Apply exactly what was planned, or 409 if the rules, the mode or anything in the plan's impact
-        set moved since."""
+        set moved since. With an Idempotency-Key (as /request-change), a retry returns the first answer: a
+        plan whose apply queued or waits for an approver moves no version, so without one a retry after a
+        lost answer stored a second waiting change."""
         payload = plans.verify(plan_id)
         # a plan signed before every change was a set carries the single form under "request"
         change_set = ChangeSet.from_dict(payload["set"] if "set" in payload else payload["request"])
@@ -296,8 +298,13 @@ class ChangeGate:
                 plan_rules=payload.get("rules"),
                 plan_mode=payload.get("mode"),
             )
-        write = Write(change_set, check=_unmoved_since(payload["versions"]), result_extra={"plan_id": plan_id})
-        return self.execute(write, actor=actor)
+        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else Write(change_set)
+        write = replace(write, check=_unmoved_since(payload["versions"]), result_extra={"plan_id": plan_id})
+        try:
+            return self.execute(write, actor=actor)
+        except ConstraintError:
+            # the same key committed concurrently: the re-run replays it or says 422
+            return self.execute(write, actor=actor)
 
     # -- rollback ---------------------------------------------------------------------------------
     def rollback(

@@ -88,13 +88,17 @@ def register(main: click.Group) -> None:  # one place lists every command
         metavar="creates=N,updates=N,deletes=N",
         help="Refuse (exit 1, nothing sent) unless the plan does exactly these counts: a CI guard.",
     )
-    def apply(client, plan_id, fmt, expect=None, as_json=False):
+    @click.option(
+        "--idempotency-key", help="A retry with the same key returns the first result (never a second waiting change)."
+    )
+    def apply(client, plan_id, fmt, expect=None, idempotency_key=None, as_json=False):
         """Apply exactly what `karma plan` showed (its handle `plan-…` or its full id; 409 if anything in
         its impact set moved since)."""
         plan_id = handles.resolve(plan_id)
         if expect:
             _check_expect(plan_id, expect)
-        return _result(client.post(f"/plans/{plan_id}/apply"), "json" if as_json else fmt)
+        answer = client.post(f"/plans/{plan_id}/apply", headers={"Idempotency-Key": idempotency_key})
+        return _result(answer, "json" if as_json else fmt)
 
     @api_command(main, "approve")
     @click.argument("change_id", callback=given)

@@ -69,10 +69,14 @@ def test_plan_then_apply_the_plan(karma_cli, gunicorn_url, tokens, graph_dump):
     refused = karma_cli("apply", handle, "--expect", "creates=1,updates=1,deletes=0")
     assert refused.exit_code == 1 and "creates: expected 1, the plan has 0" in refused.stderr
     assert graph_dump() == before  # --expect refused: nothing sent
-    applied = karma_cli("apply", handle, "--expect", "creates=0,updates=1,deletes=0", "--json")
+    applied = karma_cli(
+        "apply", handle, "--expect", "creates=0,updates=1,deletes=0", "--json", "--idempotency-key", "j1"
+    )
     assert applied.exit_code == 0, applied.output
     result = json.loads(applied.stdout)
     assert result["status"] == "applied" and handles.handle_of(result["plan_id"]) == handle
+    retried = json.loads(karma_cli("apply", handle, "--json", "--idempotency-key", "j1").stdout)  # the key is sent
+    assert retried["idempotent_replay"] is True and retried["change_id"] == result["change_id"]
     assert karma_cli("apply", "plan-00000000").exit_code == 1  # an unknown handle: said, nothing sent
     site = _api(gunicorn_url, tokens, f"/components/{SITE}")
     assert site["config"]["cloudfront_aliases"] == ["www.usekarma.dev"]

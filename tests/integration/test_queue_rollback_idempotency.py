@@ -184,6 +184,24 @@ def test_plans_apply_exactly_what_was_planned(client, graph_dump):
     assert code == 409 and SITE in err["changed"]
 
 
+def test_a_plan_applied_with_an_idempotency_key_waits_once_however_often_it_is_retried(client):
+    """A plan whose apply queues moves no version, so a retry after a lost answer (the CLI's exit 4) is not
+    stale: without a key it stored a second queued change. With the key it gets the first answer."""
+    planned = post(client, "/plan", alias_change("retry.usekarma.dev"))[1]
+    apply = f"/plans/{planned['plan_id']}/apply"
+    first = post(client, apply, {}, headers={"Idempotency-Key": "ci-run-7"})[1]
+    again = post(client, apply, {}, headers={"Idempotency-Key": "ci-run-7"})[1]
+    assert first["status"] == "queued" and first["plan_id"] == planned["plan_id"]
+    assert again["change_id"] == first["change_id"] and again["idempotent_replay"] is True
+    assert [q["id"] for q in client.get(f"/queue?component={STAGING}").get_json()["items"]] == [first["change_id"]]
+    other = post(client, "/plan", alias_change("other.usekarma.dev"))[1]  # the key names the first plan's apply
+    code, err = post(client, f"/plans/{other['plan_id']}/apply", {}, headers={"Idempotency-Key": "ci-run-7"})
+    assert code == 422 and err["cause"] == "idempotency_key_reuse" and err["change_id"] == first["change_id"]
+    code, err = post(client, apply, {}, headers={"Idempotency-Key": "k" * 201})
+    assert code == 422 and "Idempotency-Key" in err["errors"]
+    assert client.get("/queue").get_json()["total"] == 1
+
+
 def test_a_plan_is_refused_when_its_impact_set_changed(client, graph_dump):
     body = {
         "component": SITE,
