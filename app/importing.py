@@ -34,7 +34,7 @@ from app.progress import Report, silent
 from app.clock import utcnow
 from app.components import drift
 from app.components.loader import read_json
-from app.components.references import edges_within
+from app.components.references import edges_within, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
 
 log = logging.getLogger("karma.import")
@@ -228,17 +228,14 @@ def _unresolved(
     # the graph may hold components of types these declarations do not know (another contract): they are
     # not part of what is judged, and nothing here can name them
     everything = kept + [{**r, "config": r.get("config") or {}} for r in others if r["type"] in types]
-    edges, errors = edges_within(everything, types={n: types.get(n) for n in {c["type"] for c in everything}})
+    judged = {n: types.get(n) for n in {c["type"] for c in everything}}
+    edges, errors = edges_within(everything, types=judged)
     kept_ids = {c["id"] for c in kept}
     ids = {c["id"] for c in everything} - (set() if sources_are_targets else kept_ids)
-    problems = {cid: keys for cid, keys in errors.items() if cid in kept_ids}
-    for e in edges:
-        if e["source"] in kept_ids and e["target"] not in ids and not errors.get(e["source"], {}).get(e["via"]):
-            problems.setdefault(e["source"], {}).setdefault(e["via"], []).append(
-                f"references unknown component {e['target']!r}"
-            )
     out = {}
-    for cid, keys in problems.items():
+    for cid, keys in unresolved(everything, edges, ids, errors, types=judged).items():
+        if cid not in kept_ids:
+            continue
         ctype = types.get(split_id(cid)[0])
         found = drift.references(ctype, cid, keys)
         out[cid] = [{**f, "message": _refused_target(f["message"], refused_names)} for f in found]

@@ -473,3 +473,29 @@ def test_a_file_that_is_not_json_is_refused_like_any_invalid_config(empty_graph,
     assert named == expected_files, again.value.errors
     assert all(line.endswith("]") for line in again.value.errors[:-1])  # each with its rule
     assert "would load with --partial" in again.value.errors[-1]
+
+
+def test_a_broken_wildcard_reference_is_recorded_at_the_configs_own_place(make_app, driver, empty_graph, tmp_path):
+    """The drift record (GET /drift) of a reference declared through a map names the function whose vpc
+    is unknown (`config.functions.karma-graph-query.vpc_nickname`), not the declaration's pattern, which
+    stays the rule."""
+    import shutil
+
+    wipe(driver)  # make_app seeds the karma world first
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    path = tree / "iac/prod/lambda/karma-api/config.json"
+    config = json.loads(path.read_text())
+    config["functions"]["karma-graph-query"]["vpc_nickname"] = "nope"
+    path.write_text(json.dumps(config))
+    registry.load(tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    client = make_app(types_dir=tree).test_client()
+    body = client.get("/drift?component=lambda/karma-api").get_json()
+    assert [(e["field"], e["rule"], e["file"]) for e in body["entries"]] == [
+        (
+            "config.functions.karma-graph-query.vpc_nickname",
+            "reference functions.*.vpc_nickname → vpc",
+            "iac/prod/lambda/karma-api/config.json",
+        )
+    ]
