@@ -187,11 +187,21 @@ def _runtime_problems(ctype, runtime) -> list[tuple[str, str, str]]:
     return [(path, "schema", m) for path, messages in ctype.validate_runtime(runtime).items() for m in messages]
 
 
-def closure(doc: dict, types=None, graph_rows: list[dict] | None = None) -> tuple[dict, list[dict]]:
+# What a reference to a refused config adds to its message: with --partial the target's own refusal is in
+# its drift (recorded, or listed by a plan); an import refused whole records no drift and lists every
+# refused file's problems itself.
+SEE_ITS_DRIFT = " (refused by this import: see its own drift)"
+SEE_ITS_PROBLEMS = " (refused too: see its own file's problems in this list)"
+
+
+def closure(
+    doc: dict, types=None, graph_rows: list[dict] | None = None, refused_note: str = SEE_ITS_DRIFT
+) -> tuple[dict, list[dict]]:
     """The largest valid closure of a tree: every config that is valid and whose references resolve
     inside what is kept or in the graph (`graph_rows`: {id, type, environment, config}) → (the document
     of what loads, drift entries of every refused file: per file, field and rule, no value). A config
-    whose reference names a refused one is refused in turn (reference drift naming it)."""
+    whose reference names a refused one is refused in turn (reference drift naming it, `refused_note`
+    saying where the target's own refusal is)."""
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
@@ -207,24 +217,27 @@ def closure(doc: dict, types=None, graph_rows: list[dict] | None = None) -> tupl
     refused_names = {name_key(*split_id(e["component"])) for e in entries}
     others = [r for r in graph_rows or [] if r["id"] not in {c["id"] for c in doc["components"]}]
     while True:
-        bad = _unresolved(list(kept.values()), others, types, refused_names)
+        bad = _unresolved(list(kept.values()), others, types, (refused_names, refused_note))
         if not bad:
             break
         for cid, problems in bad.items():
             entries += _refused(kept.pop(cid), problems)
             refused_names.add(name_key(*split_id(cid)))
     # a config refused for its contract: its references too, so one report names every problem
-    unresolved = _unresolved(invalid, list(kept.values()) + others, types, refused_names, sources_are_targets=False)
+    unresolved = _unresolved(
+        invalid, list(kept.values()) + others, types, (refused_names, refused_note), sources_are_targets=False
+    )
     entries += [e for comp in invalid for e in _refused(comp, unresolved.get(comp["id"], []))]
     components = [{k: v for k, v in c.items() if k != "type"} for c in kept.values()]
     return {**doc, "components": components}, sorted(entries, key=lambda e: (e["component"], e["field"]))
 
 
 def _unresolved(
-    kept: list[dict], others: list[dict], types, refused_names: set[str], sources_are_targets: bool = True
+    kept: list[dict], others: list[dict], types, refused: tuple[set[str], str], sources_are_targets: bool = True
 ) -> dict[str, list[dict]]:
     """Reference drift of the `kept` configs: {id: entries} for each whose references do not resolve among
-    `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already)."""
+    `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already).
+    `refused`: the names refused so far, and the note a reference to one of them gets."""
     # the graph may hold components of types these declarations do not know (another contract): they are
     # not part of what is judged, and nothing here can name them
     everything = kept + [{**r, "config": r.get("config") or {}} for r in others if r["type"] in types]
@@ -238,13 +251,13 @@ def _unresolved(
             continue
         ctype = types.get(split_id(cid)[0])
         found = drift.references(ctype, cid, keys)
-        out[cid] = [{**f, "message": _refused_target(f["message"], refused_names)} for f in found]
+        out[cid] = [{**f, "message": _refused_target(f["message"], *refused)} for f in found]
     return out
 
 
-def _refused_target(message: str, refused_names: set[str]) -> str:
+def _refused_target(message: str, refused_names: set[str], note: str) -> str:
     named = [n for n in refused_names if f"'{n}'" in message]
-    return message + " (refused by this import: see its own drift)" if named else message
+    return message + note if named else message
 
 
 def plan(
@@ -430,7 +443,7 @@ def _refusal(
 ) -> ImportError_ | None:
     """An import refused whole: every refused file's problem (file, field, why, rule) — `otherwise` when the
     closure finds none — and how many configs `--partial` would load; None when nothing is refused."""
-    kept, refused = closure(doc, graph_rows=graph_rows)
+    kept, refused = closure(doc, graph_rows=graph_rows, refused_note=SEE_ITS_PROBLEMS)
     problems = [_problem(e) for e in refused] or list(otherwise or [])
     if not problems and otherwise is None:
         return None

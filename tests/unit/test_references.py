@@ -219,3 +219,19 @@ def test_a_reference_place_is_the_map_key_it_went_through():
         ("subnet_nicknames", "p"),
         ("subnet_nicknames", "q"),
     ]
+
+
+def test_a_reference_to_a_refused_config_says_where_that_refusal_is_in_each_mode(restore_types):
+    """With --partial the refused target's problems are its drift; an import refused whole records no
+    drift and lists them itself — its lines must not send the reader to drift that is never written."""
+    registry.load(FIXTURES / "aws-config")
+    message = "config.vpc_nickname: references unknown component 'vpc/usekarma-dev'"
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(FIXTURES / "aws-config")
+    line = next(e for e in info.value.errors if e.startswith("iac/prod/ecs-cluster/usekarma-dev/config.json"))
+    assert f"{message} (refused too: see its own file's problems in this list)" in line
+    assert not any("drift" in e for e in info.value.errors)
+    assert any(e.startswith("iac/prod/vpc/usekarma-dev/config.json: config.default_sg_name") for e in info.value.errors)
+    planned = importing.plan(FIXTURES / "aws-config", partial=True)
+    (entry,) = [e for e in planned["drift"] if e["component"] == "ecs-cluster/usekarma-dev"]
+    assert entry["message"].endswith("(refused by this import: see its own drift)")
