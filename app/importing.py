@@ -36,6 +36,7 @@ from app.components import drift
 from app.components.loader import read_json
 from app.components.references import edges_within, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
+from app.errors import Unprocessable
 
 log = logging.getLogger("karma.import")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -343,6 +344,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     graph_rows = repo.components_of_types(None) if partial else None
     doc_ids = [c["id"] for c in doc["components"]]  # the tree's: a refused one is still there (--prune)
     doc_files = [tree_file(c) for c in doc["components"]]  # their :Drift records are this import's to replace
+    files = {c["id"]: tree_file(c) for c in doc["components"]}
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
     elif any(UNREADABLE in c for c in doc["components"]):  # never sent on as an empty config
@@ -379,13 +381,51 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     # the refused files' records are part of the set: written by the commit that applies it, with its
     # audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
-    result = submit(gate, change_set, plan=plan, progress=progress)
+    try:
+        result = submit(gate, change_set, plan=plan, progress=progress)
+    except Unprocessable as exc:
+        if "operation" not in exc.extra:  # not one operation's fault: the gate's answer as it is
+            raise
+        raise ImportError_(_operation_refused(exc, change_set, files)) from None
     status = result.get("status")
     if refused_drift is not None and status == "applied":
         extra["drift_recorded"] = len(refused)
     elif refused_drift is not None and status in ("planned", "pending_approval", "queued"):
         extra["drift_pending"] = len(refused)  # written if it applies: planned, or waiting
     return {**result, **extra}
+
+
+def _operation_refused(exc, change_set, files: dict[str, str]) -> list[str]:
+    """The gate refused one operation of the import's set (422): its problems as an import's, per file and
+    field — a renamed attribute that other components name this one by, with each referrer's file and
+    what to do — instead of the set's operation indexes."""
+    component = change_set.operations[exc.extra["operation"]].component
+    where = files.get(component, component)
+    referrers = exc.extra.get("referrers") or []
+    if referrers:
+        return [_referrer_line(where, component, r, files) for r in referrers]
+    return [
+        f"{where}: {OPERATION_FIELD.sub('config', field)}: {message}"
+        for field, messages in sorted(exc.errors.items())
+        for message in messages
+    ]
+
+
+OPERATION_FIELD = re.compile(r"^changes\[\d+\]\.(proposed_change|config)")  # the set's field → the file's
+
+
+def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str]) -> str:
+    name, attribute = referrer["component"], referrer["attribute"]
+    head = (
+        f"{where}: config.{attribute}: {name} names {component} by its {attribute} "
+        f"({referrer['via']}: {referrer['value']!r}), which this import changes; it would no longer resolve"
+    )
+    if name in files:
+        return f"{head} — change {referrer['via']} in {files[name]} in the same import, or keep the old {attribute}"
+    return (
+        f"{head} — {name} is not in this import: change it first (or import its environment with this one), "
+        f"or keep the old {attribute}"
+    )
 
 
 def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | None:

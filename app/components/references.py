@@ -113,19 +113,28 @@ def referrer_lookups(type_name: str, changed_keys) -> list[dict]:
 def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> dict[str, list[str]]:
     """A change to an attribute that other components name this one by must keep matching their value
     (after their normalisation), or their references would no longer resolve: errors per attribute."""
-    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
     errors: dict[str, list[str]] = {}
+    for row in broken_referrers(type_name, new_config, changed_keys, rows):
+        errors.setdefault(row["attribute"], []).append(
+            f"{row['component']} names this {type_name} by {row['attribute']} ({row['via']}: {row['value']!r}); "
+            f"it would no longer resolve — change that reference first"
+        )
+    return errors
+
+
+def broken_referrers(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> list[dict]:
+    """The referrers (`rows`: {source, source_type, via, value}) a change to the attributes they name this
+    component by would leave unresolved: [{component, via, attribute, value}], by component."""
+    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
+    out = []
     for row in sorted(rows, key=lambda r: (r["source"], r["via"])):
         ref = refs.get((row.get("source_type"), row.get("via")))
         if ref is None or not isinstance(row.get("value"), str):
             continue
         new = new_config.get(ref.by)
         if not isinstance(new, str) or ref.normal(new) != ref.normal(row["value"]):
-            errors.setdefault(ref.by, []).append(
-                f"{row['source']} names this {type_name} by {ref.by} ({ref.via_text(row['value'])}); "
-                f"it would no longer resolve — change that reference first"
-            )
-    return errors
+            out.append({"component": row["source"], "via": ref.key, "attribute": ref.by, "value": row["value"]})
+    return out
 
 
 def _refs(ctype: ComponentType, keys) -> list[Reference]:

@@ -158,9 +158,6 @@ class Reference:
         base = self.normal(value)
         return [base, base + "."] if "trailing-dot" in self.normalize else [base]
 
-    def via_text(self, value: str) -> str:
-        return f"{self.key}: {value!r}"
-
     def in_scope(self, own_environment: str, target_environment: str | None) -> bool:
         if self.scope == "any":
             return True

@@ -499,3 +499,41 @@ def test_a_broken_wildcard_reference_is_recorded_at_the_configs_own_place(make_a
             "iac/prod/lambda/karma-api/config.json",
         )
     ]
+
+
+def test_an_import_that_renames_what_others_name_a_zone_by_is_refused_for_an_operator_and_audited(
+    empty_graph, tmp_path
+):
+    """Renaming a zone's zone_name in the tree without its referrers: the gate refuses the set's operation
+    (a 422 worded as the API's `changes[0].proposed_change.zone_name`, and nothing recorded); the import
+    is refused as an import — the zone's file, each referrer and its file, what to do — and audited as
+    every refused import is."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    zone = tree / "iac/prod/route53-zone/usekarma-dev/config.json"
+    zone.write_text(json.dumps({**json.loads(zone.read_text()), "zone_name": "usekarma.io."}))
+    gate = _gate(empty_graph, tmp_path)
+    before = dump(empty_graph)
+    with pytest.raises(importing.ImportError_) as planned:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert dump(empty_graph) == before  # a plan records nothing
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True)
+    assert refused.value.errors == planned.value.errors
+    assert (
+        "iac/prod/route53-zone/usekarma-dev/config.json: config.zone_name: serverless-api/karma-api names "
+        "route53-zone/usekarma-dev by its zone_name (route53_zone_name: 'usekarma.dev'), which this import "
+        "changes; it would no longer resolve — change route53_zone_name in "
+        "iac/prod/serverless-api/karma-api/config.json in the same import, or keep the old zone_name"
+    ) in refused.value.errors
+    assert not any("changes[" in line for line in refused.value.errors)
+    assert empty_graph.get_component("route53-zone/usekarma-dev")["config"]["zone_name"] == "usekarma.dev."
+    log = empty_graph.log_list(
+        status="refused", component=None, requested_by="cli:tester", since=None, until=None, limit=10, skip=0
+    )
+    (entry,) = [e for e in log["items"] if e["kind"] == "import"]
+    assert entry["request"]["problems"] == refused.value.errors
