@@ -222,7 +222,14 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     zone = repo / "iac/prod/route53-zone/usekarma-dev/config.json"
     zone.write_text(json.dumps({**json.loads(zone.read_text()), "comment": "the root zone"}))
     planned = karma_cli(env, "import", str(repo), "--partial", "--plan", "--json")
-    assert json.loads(planned.stdout)["status"] == "planned"
+    summary = json.loads(planned.stdout)
+    assert summary["status"] == "planned" and summary["counts"] == {"update": 1}
+    # --json: each operation's component, op and effects (a set's facts name all its components: n²)
+    ((op),) = summary["operations"]
+    assert (op["index"], op["op"], op["component"]) == (0, "update", "route53-zone/usekarma-dev")
+    assert "require_approval" in op["effects"] and set(op) == {"index", "op", "component", "effects"}
+    full = json.loads(karma_cli(env, "import", str(repo), "--partial", "--plan", "--full-json").stdout)
+    assert full["operations"][0]["facts"] and "graph_patch" in full and "graph_patch" not in summary
     waits = karma_cli(env, "import", str(repo), "--partial", "--json")
     status = json.loads(waits.stdout)["status"]
     assert status == "pending_approval" and (planned.returncode, waits.returncode) == (3, 3), (
