@@ -34,8 +34,9 @@ from app.progress import Report, silent
 from app.clock import utcnow
 from app.components import drift
 from app.components.loader import read_json
-from app.components.references import edges_within
+from app.components.references import edges_within, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
+from app.errors import Unprocessable
 
 log = logging.getLogger("karma.import")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -187,11 +188,21 @@ def _runtime_problems(ctype, runtime) -> list[tuple[str, str, str]]:
     return [(path, "schema", m) for path, messages in ctype.validate_runtime(runtime).items() for m in messages]
 
 
-def closure(doc: dict, types=None, graph_rows: list[dict] | None = None) -> tuple[dict, list[dict]]:
+# What a reference to a refused config adds to its message: with --partial the target's own refusal is in
+# its drift (recorded, or listed by a plan); an import refused whole records no drift and lists every
+# refused file's problems itself.
+SEE_ITS_DRIFT = " (refused by this import: see its own drift)"
+SEE_ITS_PROBLEMS = " (refused too: see its own file's problems in this list)"
+
+
+def closure(
+    doc: dict, types=None, graph_rows: list[dict] | None = None, refused_note: str = SEE_ITS_DRIFT
+) -> tuple[dict, list[dict]]:
     """The largest valid closure of a tree: every config that is valid and whose references resolve
     inside what is kept or in the graph (`graph_rows`: {id, type, environment, config}) → (the document
     of what loads, drift entries of every refused file: per file, field and rule, no value). A config
-    whose reference names a refused one is refused in turn (reference drift naming it)."""
+    whose reference names a refused one is refused in turn (reference drift naming it, `refused_note`
+    saying where the target's own refusal is)."""
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
@@ -207,47 +218,47 @@ def closure(doc: dict, types=None, graph_rows: list[dict] | None = None) -> tupl
     refused_names = {name_key(*split_id(e["component"])) for e in entries}
     others = [r for r in graph_rows or [] if r["id"] not in {c["id"] for c in doc["components"]}]
     while True:
-        bad = _unresolved(list(kept.values()), others, types, refused_names)
+        bad = _unresolved(list(kept.values()), others, types, (refused_names, refused_note))
         if not bad:
             break
         for cid, problems in bad.items():
             entries += _refused(kept.pop(cid), problems)
             refused_names.add(name_key(*split_id(cid)))
     # a config refused for its contract: its references too, so one report names every problem
-    unresolved = _unresolved(invalid, list(kept.values()) + others, types, refused_names, sources_are_targets=False)
+    unresolved = _unresolved(
+        invalid, list(kept.values()) + others, types, (refused_names, refused_note), sources_are_targets=False
+    )
     entries += [e for comp in invalid for e in _refused(comp, unresolved.get(comp["id"], []))]
     components = [{k: v for k, v in c.items() if k != "type"} for c in kept.values()]
     return {**doc, "components": components}, sorted(entries, key=lambda e: (e["component"], e["field"]))
 
 
 def _unresolved(
-    kept: list[dict], others: list[dict], types, refused_names: set[str], sources_are_targets: bool = True
+    kept: list[dict], others: list[dict], types, refused: tuple[set[str], str], sources_are_targets: bool = True
 ) -> dict[str, list[dict]]:
     """Reference drift of the `kept` configs: {id: entries} for each whose references do not resolve among
-    `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already)."""
+    `others` (and `kept` itself, unless `sources_are_targets` is False: configs refused already).
+    `refused`: the names refused so far, and the note a reference to one of them gets."""
     # the graph may hold components of types these declarations do not know (another contract): they are
     # not part of what is judged, and nothing here can name them
     everything = kept + [{**r, "config": r.get("config") or {}} for r in others if r["type"] in types]
-    edges, errors = edges_within(everything, types={n: types.get(n) for n in {c["type"] for c in everything}})
+    judged = {n: types.get(n) for n in {c["type"] for c in everything}}
+    edges, errors = edges_within(everything, types=judged)
     kept_ids = {c["id"] for c in kept}
     ids = {c["id"] for c in everything} - (set() if sources_are_targets else kept_ids)
-    problems = {cid: keys for cid, keys in errors.items() if cid in kept_ids}
-    for e in edges:
-        if e["source"] in kept_ids and e["target"] not in ids and not errors.get(e["source"], {}).get(e["via"]):
-            problems.setdefault(e["source"], {}).setdefault(e["via"], []).append(
-                f"references unknown component {e['target']!r}"
-            )
     out = {}
-    for cid, keys in problems.items():
+    for cid, keys in unresolved(everything, edges, ids, errors, types=judged).items():
+        if cid not in kept_ids:
+            continue
         ctype = types.get(split_id(cid)[0])
         found = drift.references(ctype, cid, keys)
-        out[cid] = [{**f, "message": _refused_target(f["message"], refused_names)} for f in found]
+        out[cid] = [{**f, "message": _refused_target(f["message"], *refused)} for f in found]
     return out
 
 
-def _refused_target(message: str, refused_names: set[str]) -> str:
+def _refused_target(message: str, refused_names: set[str], note: str) -> str:
     named = [n for n in refused_names if f"'{n}'" in message]
-    return message + " (refused by this import: see its own drift)" if named else message
+    return message + note if named else message
 
 
 def plan(
@@ -333,6 +344,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     graph_rows = repo.components_of_types(None) if partial else None
     doc_ids = [c["id"] for c in doc["components"]]  # the tree's: a refused one is still there (--prune)
     doc_files = [tree_file(c) for c in doc["components"]]  # their :Drift records are this import's to replace
+    files = {c["id"]: tree_file(c) for c in doc["components"]}
     if partial:
         doc, refused = closure(doc, graph_rows=graph_rows)
     elif any(UNREADABLE in c for c in doc["components"]):  # never sent on as an empty config
@@ -369,13 +381,51 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     # the refused files' records are part of the set: written by the commit that applies it, with its
     # audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
-    result = submit(gate, change_set, plan=plan, progress=progress)
+    try:
+        result = submit(gate, change_set, plan=plan, progress=progress)
+    except Unprocessable as exc:
+        if "operation" not in exc.extra:  # not one operation's fault: the gate's answer as it is
+            raise
+        raise ImportError_(_operation_refused(exc, change_set, files)) from None
     status = result.get("status")
     if refused_drift is not None and status == "applied":
         extra["drift_recorded"] = len(refused)
     elif refused_drift is not None and status in ("planned", "pending_approval", "queued"):
         extra["drift_pending"] = len(refused)  # written if it applies: planned, or waiting
     return {**result, **extra}
+
+
+def _operation_refused(exc, change_set, files: dict[str, str]) -> list[str]:
+    """The gate refused one operation of the import's set (422): its problems as an import's, per file and
+    field — a renamed attribute that other components name this one by, with each referrer's file and
+    what to do — instead of the set's operation indexes."""
+    component = change_set.operations[exc.extra["operation"]].component
+    where = files.get(component, component)
+    referrers = exc.extra.get("referrers") or []
+    if referrers:
+        return [_referrer_line(where, component, r, files) for r in referrers]
+    return [
+        f"{where}: {OPERATION_FIELD.sub('config', field)}: {message}"
+        for field, messages in sorted(exc.errors.items())
+        for message in messages
+    ]
+
+
+OPERATION_FIELD = re.compile(r"^changes\[\d+\]\.(proposed_change|config)")  # the set's field → the file's
+
+
+def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str]) -> str:
+    name, attribute = referrer["component"], referrer["attribute"]
+    head = (
+        f"{where}: config.{attribute}: {name} names {component} by its {attribute} "
+        f"({referrer['via']}: {referrer['value']!r}), which this import changes; it would no longer resolve"
+    )
+    if name in files:
+        return f"{head} — change {referrer['via']} in {files[name]} in the same import, or keep the old {attribute}"
+    return (
+        f"{head} — {name} is not in this import: change it first (or import its environment with this one), "
+        f"or keep the old {attribute}"
+    )
 
 
 def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | None:
@@ -433,7 +483,7 @@ def _refusal(
 ) -> ImportError_ | None:
     """An import refused whole: every refused file's problem (file, field, why, rule) — `otherwise` when the
     closure finds none — and how many configs `--partial` would load; None when nothing is refused."""
-    kept, refused = closure(doc, graph_rows=graph_rows)
+    kept, refused = closure(doc, graph_rows=graph_rows, refused_note=SEE_ITS_PROBLEMS)
     problems = [_problem(e) for e in refused] or list(otherwise or [])
     if not problems and otherwise is None:
         return None

@@ -426,6 +426,8 @@ def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dic
             component=op.component,
             operation=i,
             errors={f"changes[{i}].proposed_change.{k}": v for k, v in problems.items()},
+            # who would break, as data: an import names their files (app.importing)
+            referrers=references.broken_referrers(ctype.name, new_config, op.proposed_change, rows),
         )
 
 

@@ -28,9 +28,27 @@ from app.importing import ImportError_, import_into
     is_flag=True,
     help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the result as JSON: a set's status, ids, counts, decisions and drift, each operation as its "
+    "component, op and effects (docs/drift.md).",
+)
+@click.option(
+    "--full-json",
+    is_flag=True,
+    help="Print the whole answer as JSON: each operation's facts, impact and writes (it grows with the square "
+    "of the set).",
+)
 def import_cli(
-    directory: Path, plan_only: bool, prune: bool, environments: tuple[str, ...], partial: bool, as_json: bool
+    directory: Path,
+    plan_only: bool,
+    prune: bool,
+    environments: tuple[str, ...],
+    partial: bool,
+    as_json: bool,
+    full_json: bool,
 ) -> None:
     """Import an iac/<environment>/<type>/<nickname>/config.json tree. Into an empty graph: one audited
     bulk import. Otherwise: the change set that turns the graph into the tree (creates and updates;
@@ -46,7 +64,7 @@ def import_cli(
 
     try:
         with (
-            progress_bars(f"importing {directory}", show=not as_json) as report,
+            progress_bars(f"importing {directory}", show=not (as_json or full_json)) as report,
             services(Settings.from_env(), pipeline=True) as karma,
         ):
             result = import_into(
@@ -64,5 +82,8 @@ def import_cli(
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
-    click.echo(as_json_text(result) if as_json else text.loaded(result))
+    if full_json:
+        click.echo(as_json_text(result))
+    else:
+        click.echo(as_json_text(text.loaded_summary(result)) if as_json else text.loaded(result))
     sys.exit(loaded_exit_code(result))

@@ -1,4 +1,5 @@
-"""Human-readable output: a summary line, then the diff, decisions and actions in waves as tables."""
+"""Human-readable output: a summary line, then the diff, decisions and actions in waves as tables (and
+the compact JSON a `karma import --json` prints, `loaded_summary`)."""
 
 from __future__ import annotations
 
@@ -510,6 +511,31 @@ def loaded(result: dict) -> str:
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
     return "\n".join(out)
+
+
+SUMMARY_DROPS = ("graph_patch",)  # what a set writes, config by config: the full answer (--full-json) has it
+
+
+def loaded_summary(result: dict) -> dict:
+    """`karma import --json`: the answer with each operation of a set as {index, op, component, effects}
+    (its decisions' effects, e.g. ["warn"]) and the set's writes left out, plus `counts` per op — what a
+    CI job acts on, growing with the set. Each operation's facts name every component of the set (an
+    import of 3,000 files answered ~270 MB); `--full-json` prints the whole answer. A bulk load's answer
+    (no operations) is already linear and passes as it is."""
+    if "operations" not in result:
+        return result
+    ops = result.get("operations") or []
+    slim = [
+        {
+            "index": o.get("index", i),
+            "op": o.get("op"),
+            "component": o.get("component"),
+            "effects": sorted({d.get("effect") for d in o.get("decisions") or []} - {None}),
+        }
+        for i, o in enumerate(ops)
+    ]
+    kept = {k: v for k, v in result.items() if k not in SUMMARY_DROPS}
+    return {**kept, "summary": True, "counts": _count(o.get("op") for o in ops), "operations": slim}
 
 
 LISTED = 50  # rows of a planned load's tables shown before "… N more (--json has them all)"

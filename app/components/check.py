@@ -117,7 +117,7 @@ def check_graph(repo, types: list[ComponentType], *, only_changed: bool) -> Chec
 def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[dict], stored: list[dict]) -> None:
     """How the new references would re-link the graph: edges derived now vs the stored derived edges (not the
     seed file's explicit ones), and references that would no longer resolve."""
-    from app.components.references import edges_within  # noqa: PLC0415
+    from app.components.references import edges_within, unresolved  # noqa: PLC0415
 
     by_name = {t.name: t for t in types}
     comps = [
@@ -127,20 +127,10 @@ def _edge_changes(report: CheckReport, types: list[ComponentType], rows: list[di
     ]
     ids = {r["id"] for r in rows}
     derived, errors = edges_within(comps, types=by_name)
-    for cid, keys in sorted(errors.items()):
+    for cid, keys in sorted(unresolved(comps, derived, ids, errors, types=by_name).items()):
         for key, messages in keys.items():
             report.problems.extend(
                 {"component": cid, "type": cid.split("/")[0], "field": f"config.{key}", "message": m} for m in messages
-            )
-    for edge in derived:
-        if edge["target"] not in ids and not errors.get(edge["source"], {}).get(edge["via"]):
-            report.problems.append(
-                {
-                    "component": edge["source"],
-                    "type": edge["source"].split("/")[0],
-                    "field": f"config.{edge['via']}",
-                    "message": f"references unknown component {edge['target']!r}",
-                }
             )
     key = lambda e: (e["source"], e["target"], e["kind"], e["via"])  # noqa: E731
     new = {key(e): e for e in derived if e["target"] in ids}
@@ -155,7 +145,7 @@ def recompute_drift(repo, types: list[ComponentType], names: list[str]) -> int:
     """A types reload changes what drift is for the components of the changed types: contract, reference
     and runtime drift recomputed for each of them and stored (the drift read never recomputes)."""
     from app.components import drift  # noqa: PLC0415
-    from app.components.references import edges_within  # noqa: PLC0415
+    from app.components.references import edges_within, unresolved  # noqa: PLC0415
 
     by_name = {t.name: t for t in types}
     rows = [r for r in repo.components_of_types(names) if r["type"] in by_name]
@@ -166,11 +156,8 @@ def recompute_drift(repo, types: list[ComponentType], names: list[str]) -> int:
         every = [r for r in repo.components_of_types(None) if r["type"] in by_name]
         comps = [{**r, "config": r.get("config") or {}} for r in every]
         ids = {r["id"] for r in every}
-        edges, problems = edges_within(comps, types=by_name)
-        for e in edges:
-            if e["target"] not in ids and not problems.get(e["source"], {}).get(e["via"]):
-                message = f"references unknown component {e['target']!r}"
-                problems.setdefault(e["source"], {}).setdefault(e["via"], []).append(message)
+        edges, errors = edges_within(comps, types=by_name)
+        problems = unresolved(comps, edges, ids, errors, types=by_name)
     out = [
         {
             "id": r["id"],

@@ -34,13 +34,16 @@ def contract(ctype, component_id: str, config: Any) -> list[dict]:
 
 
 def references(ctype, component_id: str, problems: dict[str, list[str]]) -> list[dict]:
-    """Unresolved references (`references.resolve`'s errors per key)."""
-    by_key = {r.key: r for r in ctype.references}
+    """Unresolved references (`references.resolve`'s errors per place): the field is the config's own
+    place (`config.functions.api.vpc_nickname`), the rule the declaration it breaks, pattern and all
+    (`reference functions.*.vpc_nickname → vpc`)."""
     out = []
-    for key in sorted(problems):
-        ref = by_key.get(key)
-        rule = f"reference {key} → {ref.target_type}" if ref else f"reference {key}"
-        out += [entry("reference", component_id, f"config.{key}", rule, m) for m in problems[key]]
+    for place in sorted(problems):
+        ref = next((r for r in ctype.references if r.key == place), None) or next(
+            (r for r in ctype.references if r.matches(place)), None
+        )
+        rule = f"reference {ref.key} → {ref.target_type}" if ref else f"reference {place}"
+        out += [entry("reference", component_id, f"config.{place}", rule, m) for m in problems[place]]
     return out
 
 

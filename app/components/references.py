@@ -113,19 +113,28 @@ def referrer_lookups(type_name: str, changed_keys) -> list[dict]:
 def referrer_errors(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> dict[str, list[str]]:
     """A change to an attribute that other components name this one by must keep matching their value
     (after their normalisation), or their references would no longer resolve: errors per attribute."""
-    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
     errors: dict[str, list[str]] = {}
+    for row in broken_referrers(type_name, new_config, changed_keys, rows):
+        errors.setdefault(row["attribute"], []).append(
+            f"{row['component']} names this {type_name} by {row['attribute']} ({row['via']}: {row['value']!r}); "
+            f"it would no longer resolve — change that reference first"
+        )
+    return errors
+
+
+def broken_referrers(type_name: str, new_config: dict, changed_keys, rows: list[dict]) -> list[dict]:
+    """The referrers (`rows`: {source, source_type, via, value}) a change to the attributes they name this
+    component by would leave unresolved: [{component, via, attribute, value}], by component."""
+    refs = {(t.name, r.key): r for t, r in _referring(type_name, set(changed_keys))}
+    out = []
     for row in sorted(rows, key=lambda r: (r["source"], r["via"])):
         ref = refs.get((row.get("source_type"), row.get("via")))
         if ref is None or not isinstance(row.get("value"), str):
             continue
         new = new_config.get(ref.by)
         if not isinstance(new, str) or ref.normal(new) != ref.normal(row["value"]):
-            errors.setdefault(ref.by, []).append(
-                f"{row['source']} names this {type_name} by {ref.by} ({ref.via_text(row['value'])}); "
-                f"it would no longer resolve — change that reference first"
-            )
-    return errors
+            out.append({"component": row["source"], "via": ref.key, "attribute": ref.by, "value": row["value"]})
+    return out
 
 
 def _refs(ctype: ComponentType, keys) -> list[Reference]:
@@ -135,22 +144,27 @@ def _refs(ctype: ComponentType, keys) -> list[Reference]:
 def resolve(
     ctype: ComponentType, environment: str, config: dict, found: Found, keys=None
 ) -> tuple[dict, dict[str, list[str]]]:
-    """→ ({(key, value): target id}, {key: [errors]}) for the references under `keys` (all when None).
-    Errors: an unknown nickname, a target outside the scope, a value that matches no target, or a
-    nickname or value that matches several in scope (named)."""
+    """→ ({(key, value): target id}, {place: [errors]}) for the references under `keys` (all when None).
+    An error is under the config's own place (`functions.api.vpc_nickname`, the key itself unless the
+    key's pattern goes through a map). Errors: an unknown nickname, a target outside the scope, a value
+    that matches no target, or a nickname or value that matches several in scope (named)."""
     names = found.names
     resolved: dict = {}
     errors: dict[str, list[str]] = {}
     for ref in _refs(ctype, keys):
-        for value in ref.values(config):
-            if ref.by_value:
-                target, problem = _by_value(ref, environment, value, found.values)
-            else:
-                target, problem = _by_nickname(ref, environment, value, names)
+        judged: dict[str, tuple[str | None, str | None]] = {}
+        for place, value in ref.places(config):
+            if value not in judged:
+                judged[value] = (
+                    _by_value(ref, environment, value, found.values)
+                    if ref.by_value
+                    else _by_nickname(ref, environment, value, names)
+                )
+            target, problem = judged[value]
             if target:
                 resolved[(ref.key, value)] = target
-            if problem:
-                errors.setdefault(ref.key, []).append(problem)
+            if problem and problem not in errors.get(place, []):
+                errors.setdefault(place, []).append(problem)
     return resolved, errors
 
 
@@ -234,7 +248,7 @@ def derive_edges(
 
 def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
     """Edges among a set of components whose references resolve inside the set (a generated estate, an
-    imported tree) → (edges, {component id: {key: [errors]}} for the types with by-value references).
+    imported tree) → (edges, {component id: {place: [errors]}} for the types with by-value references).
     Indexed by target attribute, so it stays linear in the number of components."""
     from app.components.registry import registry  # noqa: PLC0415
 
@@ -284,3 +298,41 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
             errors[c["id"]] = problems
         edges += ctype.edges(c["id"], c["config"], resolved)
     return edges, errors
+
+
+def unresolved(
+    components, edges: list[dict], ids: set[str], errors: dict, types=None
+) -> dict[str, dict[str, list[str]]]:
+    """Every reference problem of a set of configs, from what :func:`edges_within` gave (`edges`, `errors`):
+    the errors, plus `references unknown component` for each edge whose target is not among `ids` (the
+    components it may name), under the place of the source's config that names it (the place an error
+    already names is not named twice). {component id: {place: [messages]}}."""
+    from app.components.registry import registry  # noqa: PLC0415
+
+    types = types or registry
+    by_id = {c["id"]: c for c in components}
+    out = {cid: {place: list(found) for place, found in keys.items()} for cid, keys in errors.items()}
+    for e in edges:
+        if e["target"] in ids or e["source"] not in by_id:
+            continue
+        source = by_id[e["source"]]
+        refs = [r for r in types.get(source["type"]).references if r.key == e["via"]]
+        places = [p for r in refs for p, v in r.places(source["config"]) if _names(r, v, e["target"], by_id)]
+        for place in places or [e["via"]]:
+            if place not in errors.get(e["source"], {}):
+                found = out.setdefault(e["source"], {}).setdefault(place, [])
+                message = f"references unknown component {e['target']!r}"
+                found += [] if message in found else [message]
+    return out
+
+
+def _names(ref: Reference, value: str, target: str, by_id: dict[str, dict]) -> bool:
+    """Whether `value`, read at a place of `ref`, is what made the edge to `target`: the name itself (an
+    unresolved nickname stands for `<type>/<nickname>`), or the resolved component's nickname or value."""
+    row = by_id.get(target)
+    if row is None:
+        return target == name_key(ref.target_type, value)
+    if ref.by_value:
+        wanted = (row.get("config") or {}).get(ref.by)
+        return isinstance(wanted, str) and ref.normal(wanted) == ref.normal(value)
+    return (row.get("nickname") or split_id(row["id"])[1]) == value

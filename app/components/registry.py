@@ -96,16 +96,37 @@ class Reference:
 
     def raw_values(self, config: Any) -> list[str]:
         """The strings found at the key (through `*` segments), as written."""
-        found = [config]
+        return [raw for _place, raw in self.raw_places(config)]
+
+    def raw_places(self, config: Any) -> list[tuple[str, str]]:
+        """(place, string) for each string found at the key: the place is the key with each `*` replaced by
+        the map key it went through (`functions.karma-graph-query.vpc_nickname`), so a problem names the
+        config's own field, not the declaration's pattern (a list keeps its key: the value names the item)."""
+        found: list[tuple[str, Any]] = [("", config)]
         for part in self.key.split("."):
             step = []
-            for node in found:
+            for path, node in found:
                 if not isinstance(node, dict):
                     continue
-                step += [node[k] for k in sorted(node)] if part == "*" else [node[part]] if part in node else []
+                keys = sorted(node) if part == "*" else [part] if part in node else []
+                step += [(f"{path}.{k}" if path else str(k), node[k]) for k in keys]
             found = step
-        names = [n for v in found for n in (v if isinstance(v, list) else [v])]
-        return [n for n in names if isinstance(n, str) and n]
+        pairs = [(path, n) for path, v in found for n in (v if isinstance(v, list) else [v])]
+        return [(path, n) for path, n in pairs if isinstance(n, str) and n]
+
+    def places(self, config: Any) -> list[tuple[str, str]]:
+        """(place, name) as :meth:`values` reads each name, once per place (see :meth:`raw_places`)."""
+        out = []
+        for place, raw in self.raw_places(config):
+            name = runtime_path_nickname(raw, self.target_type) if self.form == "runtime-path" else raw
+            if (place, name) not in out:
+                out.append((place, name))
+        return out
+
+    def matches(self, place: str) -> bool:
+        """Whether a concrete place (`functions.api.vpc_nickname`) is one this key's pattern names."""
+        pattern = r"\.".join(".+" if part == "*" else re.escape(part) for part in self.key.split("."))
+        return re.fullmatch(pattern, place) is not None  # `.+`: a map key may itself hold a dot
 
     def values(self, config: Any) -> list[str]:
         """The names the reference holds: nicknames (from a runtime path, the nickname it names), or the
@@ -136,9 +157,6 @@ class Reference:
         ignored the stored value is lower-cased there too)."""
         base = self.normal(value)
         return [base, base + "."] if "trailing-dot" in self.normalize else [base]
-
-    def via_text(self, value: str) -> str:
-        return f"{self.key}: {value!r}"
 
     def in_scope(self, own_environment: str, target_environment: str | None) -> bool:
         if self.scope == "any":

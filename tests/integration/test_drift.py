@@ -222,7 +222,14 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     zone = repo / "iac/prod/route53-zone/usekarma-dev/config.json"
     zone.write_text(json.dumps({**json.loads(zone.read_text()), "comment": "the root zone"}))
     planned = karma_cli(env, "import", str(repo), "--partial", "--plan", "--json")
-    assert json.loads(planned.stdout)["status"] == "planned"
+    summary = json.loads(planned.stdout)
+    assert summary["status"] == "planned" and summary["counts"] == {"update": 1}
+    # --json: each operation's component, op and effects (a set's facts name all its components: n²)
+    ((op),) = summary["operations"]
+    assert (op["index"], op["op"], op["component"]) == (0, "update", "route53-zone/usekarma-dev")
+    assert "require_approval" in op["effects"] and set(op) == {"index", "op", "component", "effects"}
+    full = json.loads(karma_cli(env, "import", str(repo), "--partial", "--plan", "--full-json").stdout)
+    assert full["operations"][0]["facts"] and "graph_patch" in full and "graph_patch" not in summary
     waits = karma_cli(env, "import", str(repo), "--partial", "--json")
     status = json.loads(waits.stdout)["status"]
     assert status == "pending_approval" and (planned.returncode, waits.returncode) == (3, 3), (
@@ -473,3 +480,67 @@ def test_a_file_that_is_not_json_is_refused_like_any_invalid_config(empty_graph,
     assert named == expected_files, again.value.errors
     assert all(line.endswith("]") for line in again.value.errors[:-1])  # each with its rule
     assert "would load with --partial" in again.value.errors[-1]
+
+
+def test_a_broken_wildcard_reference_is_recorded_at_the_configs_own_place(make_app, driver, empty_graph, tmp_path):
+    """The drift record (GET /drift) of a reference declared through a map names the function whose vpc
+    is unknown (`config.functions.karma-graph-query.vpc_nickname`), not the declaration's pattern, which
+    stays the rule."""
+    import shutil
+
+    wipe(driver)  # make_app seeds the karma world first
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    path = tree / "iac/prod/lambda/karma-api/config.json"
+    config = json.loads(path.read_text())
+    config["functions"]["karma-graph-query"]["vpc_nickname"] = "nope"
+    path.write_text(json.dumps(config))
+    registry.load(tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    client = make_app(types_dir=tree).test_client()
+    body = client.get("/drift?component=lambda/karma-api").get_json()
+    assert [(e["field"], e["rule"], e["file"]) for e in body["entries"]] == [
+        (
+            "config.functions.karma-graph-query.vpc_nickname",
+            "reference functions.*.vpc_nickname → vpc",
+            "iac/prod/lambda/karma-api/config.json",
+        )
+    ]
+
+
+def test_an_import_that_renames_what_others_name_a_zone_by_is_refused_for_an_operator_and_audited(
+    empty_graph, tmp_path
+):
+    """Renaming a zone's zone_name in the tree without its referrers: the gate refuses the set's operation
+    (a 422 worded as the API's `changes[0].proposed_change.zone_name`, and nothing recorded); the import
+    is refused as an import — the zone's file, each referrer and its file, what to do — and audited as
+    every refused import is."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    zone = tree / "iac/prod/route53-zone/usekarma-dev/config.json"
+    zone.write_text(json.dumps({**json.loads(zone.read_text()), "zone_name": "usekarma.io."}))
+    gate = _gate(empty_graph, tmp_path)
+    before = dump(empty_graph)
+    with pytest.raises(importing.ImportError_) as planned:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert dump(empty_graph) == before  # a plan records nothing
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True)
+    assert refused.value.errors == planned.value.errors
+    assert (
+        "iac/prod/route53-zone/usekarma-dev/config.json: config.zone_name: serverless-api/karma-api names "
+        "route53-zone/usekarma-dev by its zone_name (route53_zone_name: 'usekarma.dev'), which this import "
+        "changes; it would no longer resolve — change route53_zone_name in "
+        "iac/prod/serverless-api/karma-api/config.json in the same import, or keep the old zone_name"
+    ) in refused.value.errors
+    assert not any("changes[" in line for line in refused.value.errors)
+    assert empty_graph.get_component("route53-zone/usekarma-dev")["config"]["zone_name"] == "usekarma.dev."
+    log = empty_graph.log_list(
+        status="refused", component=None, requested_by="cli:tester", since=None, until=None, limit=10, skip=0
+    )
+    (entry,) = [e for e in log["items"] if e["kind"] == "import"]
+    assert entry["request"]["problems"] == refused.value.errors

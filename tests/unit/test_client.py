@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -330,3 +331,37 @@ def test_a_plain_503_is_an_error_nothing_was_written():
     url = _answers(503, b'{"status": "Service Unavailable", "cause": "database_unavailable"}')
     with pytest.raises(ClientError, match="503"):
         KarmaClient(url, "t", timeout=10).post("/request-change", {"component": "x/y", "proposed_change": {}})
+
+
+def test_an_import_json_summary_grows_with_the_set_not_its_square():
+    """`karma import --json`: every operation of a set answers with facts naming every component of the
+    set (n², ~270 MB for 3,000 files); the summary keeps what a CI job acts on — status, ids, counts,
+    decisions, drift, each operation's component, op and effects — and leaves the rest to --full-json."""
+    from app.client import text
+
+    def answer(n: int) -> dict:
+        ids = [f"s3-bucket/b{i}" for i in range(n)]
+        ops = [
+            {
+                "index": i,
+                "op": "create",
+                "component": cid,
+                "facts": [{"set_components": ids}],
+                "decisions": [{"effect": "warn", "rule_id": "hours"}] if i == 0 else [],
+                "config": {"bucket_name": cid},
+            }
+            for i, cid in enumerate(ids)
+        ]
+        return {"status": "planned", "plan_id": "plan1.x", "operations": ops, "graph_patch": {"operations": ops}}
+
+    small, large = (len(json.dumps(text.loaded_summary(answer(n)))) for n in (100, 400))
+    assert large < 4.5 * small  # linear: the full answers differ sixteen-fold
+    summary = text.loaded_summary({**answer(2), "partial": True, "refused": ["f"], "drift": [{"file": "f"}]})
+    assert summary["operations"] == [
+        {"index": 0, "op": "create", "component": "s3-bucket/b0", "effects": ["warn"]},
+        {"index": 1, "op": "create", "component": "s3-bucket/b1", "effects": []},
+    ]
+    assert summary["counts"] == {"create": 2} and summary["summary"] is True and "graph_patch" not in summary
+    assert (summary["status"], summary["plan_id"], summary["refused"]) == ("planned", "plan1.x", ["f"])
+    bulk = {"components": ["vpc/a"], "written": 1, "log_entry_id": "log-1"}
+    assert text.loaded_summary(bulk) == bulk  # a bulk load's answer is linear already

@@ -182,3 +182,56 @@ def test_a_tree_plan_validates_like_a_seed_file(tmp_path):
     where = "iac/dev/subnet/a/config.json"
     assert f"{where}: config.colour: Unknown field. [subnet.schema: additionalProperties]" in info.value.errors
     assert f"{where}: config.vpc_nickname: references unknown component 'vpc/nowhere'" in "\n".join(info.value.errors)
+
+
+def test_a_wildcard_reference_that_breaks_names_the_configs_own_place_and_keeps_the_pattern_as_rule(
+    tmp_path, restore_types
+):
+    """A reference declared through a map (`functions.*.vpc_nickname`) that resolves to nothing is drift
+    at the config's own place — the function whose vpc it is — with the declaration as its rule."""
+    import shutil
+
+    tree = tmp_path / "aws-config"
+    shutil.copytree(FIXTURES / "aws-config", tree)
+    path = tree / "iac/prod/lambda/karma-api/config.json"
+    config = json.loads(path.read_text())
+    config["functions"]["karma-graph-query"]["vpc_nickname"] = "nope"
+    path.write_text(json.dumps(config))
+    registry.load(tree)  # a bare repository: the lambda's reference is inferred as functions.*.vpc_nickname
+    field = "config.functions.karma-graph-query.vpc_nickname"
+    rule = "reference functions.*.vpc_nickname → vpc"
+    planned = importing.plan(tree, partial=True)
+    (entry,) = [e for e in planned["drift"] if e["component"] == "lambda/karma-api"]
+    assert (entry["field"], entry["rule"]) == (field, rule)
+    assert entry["message"] == "references unknown component 'vpc/nope'"
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(tree)
+    where = "iac/prod/lambda/karma-api/config.json"
+    assert f"{where}: {field}: references unknown component 'vpc/nope' [{rule}]" in info.value.errors
+
+
+def test_a_reference_place_is_the_map_key_it_went_through():
+    ref = Reference(key="functions.*.vpc_nickname", target_type="vpc")
+    config = {"functions": {"a.b": {"vpc_nickname": "x"}, "c": {"vpc_nickname": "y"}, "d": {}}}
+    assert ref.places(config) == [("functions.a.b.vpc_nickname", "x"), ("functions.c.vpc_nickname", "y")]
+    assert ref.matches("functions.a.b.vpc_nickname") and not ref.matches("functions.vpc_nickname")
+    assert Reference(key="subnet_nicknames", target_type="subnet").places({"subnet_nicknames": ["p", "q"]}) == [
+        ("subnet_nicknames", "p"),
+        ("subnet_nicknames", "q"),
+    ]
+
+
+def test_a_reference_to_a_refused_config_says_where_that_refusal_is_in_each_mode(restore_types):
+    """With --partial the refused target's problems are its drift; an import refused whole records no
+    drift and lists them itself — its lines must not send the reader to drift that is never written."""
+    registry.load(FIXTURES / "aws-config")
+    message = "config.vpc_nickname: references unknown component 'vpc/usekarma-dev'"
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(FIXTURES / "aws-config")
+    line = next(e for e in info.value.errors if e.startswith("iac/prod/ecs-cluster/usekarma-dev/config.json"))
+    assert f"{message} (refused too: see its own file's problems in this list)" in line
+    assert not any("drift" in e for e in info.value.errors)
+    assert any(e.startswith("iac/prod/vpc/usekarma-dev/config.json: config.default_sg_name") for e in info.value.errors)
+    planned = importing.plan(FIXTURES / "aws-config", partial=True)
+    (entry,) = [e for e in planned["drift"] if e["component"] == "ecs-cluster/usekarma-dev"]
+    assert entry["message"].endswith("(refused by this import: see its own drift)")
