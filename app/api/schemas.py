@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.audit.statuses import LOG_STATUSES
 from app.components import EDGE_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
 
@@ -239,7 +240,10 @@ class LogArgs(PageArgs):
     actor = fields.String(
         metadata={"description": "entries of what this identity did: an approval's approver, else requested_by"}
     )
-    status = fields.String()
+    status = fields.String(
+        validate=validate.OneOf(LOG_STATUSES),
+        metadata={"description": "a change's, a transition's, or another kind's (app/audit/statuses.py)"},
+    )
     since = Neo4jDateTime(
         default_timezone=None, metadata={"description": "ISO 8601, inclusive", "pattern": ZONE_PATTERN}
     )

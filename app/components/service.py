@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.audit.entries import audit_entry
+from app.audit.statuses import REPORTED
 from app.changes.set_graph import GraphState, edge_order
 from app.clock import utcnow
 from app.notifications import events as outbox_events
@@ -117,7 +118,7 @@ class ComponentService:
                 log_id=log_id,
                 now=now,
                 requested_by=reported_by,
-                status="reported",
+                status=REPORTED,
                 component=current,
                 request={"runtime": runtime, "reported_by": reported_by},
                 version_before=current["version"],
