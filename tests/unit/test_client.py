@@ -330,3 +330,35 @@ def test_a_plain_503_is_an_error_nothing_was_written():
     url = _answers(503, b'{"status": "Service Unavailable", "cause": "database_unavailable"}')
     with pytest.raises(ClientError, match="503"):
         KarmaClient(url, "t", timeout=10).post("/request-change", {"component": "x/y", "proposed_change": {}})
+
+
+def test_people_count_steps_and_operations_from_1():
+    """The API's indexes count from 0 (`current_step`, `step`, `stalled.step`, an operation's `index`); a
+    person reads from 1 on every page: `step 0` for the first step, beside `OPERATION 1/2`, said two
+    different things."""
+    from app.client import text
+
+    record = {
+        "id": "trn-1",
+        "status": "stalled",
+        "current_step": 1,
+        "requested_by": "ted",
+        "created_at": "2026-12-06T20:00:00Z",
+        "steps": [
+            {"kind": "change", "status": "done", "description": "first"},
+            {"kind": "change", "status": "refused", "description": "second"},
+            {"kind": "change", "follow_up": True, "description": "restore"},
+        ],
+        "stalled": {"step": 1, "description": "second", "status": "rejected", "decisions": []},
+        "trail": [{"id": "log-1", "status": "running", "step": 0, "timestamp": "2026-12-06T20:00:00Z"}],
+    }
+    shown = text.transition(record)
+    assert "· step 2 of 2 ·" in shown and "stalled: step 2 (second): rejected at its time" in shown
+    steps = [row for row in shown.split("STEPS")[1].split("TRAIL")[0].splitlines()[3:] if row]
+    assert [row.split()[0] for row in steps] == ["1", "2", "3"]
+    assert shown.split("TRAIL")[1].splitlines()[3].split()[4] == "1"  # the trail's step: the first
+    assert "done (2 steps)" in text.transition({**record, "status": "completed", "stalled": None})
+    listed = text.transitions_page({"items": [record], "total": 1})
+    assert "2 of 2" in listed.splitlines()[2]
+    proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
+    assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
