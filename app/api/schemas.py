@@ -10,7 +10,10 @@ from app.audit.statuses import LOG_STATUSES
 from app.components import EDGE_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
 
-MAX_PAGE = 10**9  # (page - 1) * page_size must stay a 64-bit integer (Neo4j's SKIP)
+# (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
+# slicing a collected list (cypher/log_list_component.cypher, …), whose indexes Neo4j takes as int32 only
+# (GET /log?component=…&page=999999999 was a 500); 4,000,000 pages of 500 is two billion entries
+MAX_PAGE = 4_000_000
 MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
 ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
 
