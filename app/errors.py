@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+# The keys of every error body, in order: the HTTP status code and name, the machine-readable error kind,
+# the message, and per-field errors. A detail named like one cannot replace it (envelope).
+ENVELOPE = ("code", "status", "error", "message", "errors")
+
+
+def envelope(code: int | None, name: str, error: str, message: str, errors: dict | None = None, **extra) -> dict:
+    """One error body, as the API answers it and as `karma … --json` prints a failure that got no answer
+    (code None). The envelope's keys are its own: a detail named like one (a change's `status`) cannot
+    replace the HTTP status a client reads (a stored change's state is `current_status`)."""
+    body = {"code": code, "status": name, "error": error, "message": message}
+    if errors:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if k not in ENVELOPE})
+    return body
+
 
 class KarmaError(Exception):
     status = 400

@@ -199,6 +199,7 @@ def create_app(
     _document_body_shapes(api)
     app.register_blueprint(docs.blp)  # /docs: Swagger UI from the installed package (offline)
     app.register_blueprint(ops_api.front)  # /: redirects to the console
+    app.register_blueprint(components_api.no_id)  # /components/<one segment>: a 404 naming an id's shape
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
     api_auth.install(app)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from app import seeding
 from app.audit.entries import audit_entry
+from app.audit.statuses import IMPORTED, REFUSED, UNCHANGED
 from app.ids import new_id
 from app.progress import Report, silent
 from app.clock import utcnow
@@ -456,7 +457,7 @@ def _unchanged_audit(directory: Path, identity: str, environments: list[str] | N
         log_id=new_id("log"),
         now=utcnow(),
         requested_by=identity,
-        status="unchanged",
+        status=UNCHANGED,
         note=f"import of {directory}: no component changed (--partial: {len(files)} file(s) refused, "
         "recorded as drift)",
         request={"source": str(directory), "environments": environments or [], "partial": True, "refused": files},
@@ -507,7 +508,7 @@ def _audit_refused(repo, directory: Path, identity: str, exc: ImportError_) -> N
         log_id=new_id("log"),
         now=utcnow(),
         requested_by=identity,
-        status="refused",
+        status=REFUSED,
         note=f"import of {directory} refused: {len(exc.errors)} problem(s), nothing loaded",
         request={"source": str(directory), "problems": exc.errors[:200]},
     )
@@ -546,7 +547,7 @@ def import_tree(
         log_id=new_id("log"),
         now=now,
         requested_by=identity,
-        status="imported",
+        status=IMPORTED,
         note=f"bulk import of {len(components)} components from {directory}"
         + (f" (--partial: {len(refused_files)} file(s) refused, recorded as drift)" if partial else ""),
         version_before=0,

@@ -7,13 +7,13 @@ from marshmallow import Schema, fields, validate
 
 from app.api.context import services
 from app.api.schemas import PageArgs
-from app.changes.listing import STATUSES
+from app.changes.status import STORED
 
 blp = Blueprint("change_list", __name__, description="Listing change requests")
 
 
 class ChangeListArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(STORED))
     component = fields.String(validate=validate.Length(min=3, max=200))
     requested_by = fields.String(validate=validate.Length(min=1, max=320))
 

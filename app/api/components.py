@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import Blueprint as FlaskBlueprint
 from flask_smorest import Blueprint
 
 from app import render
@@ -22,6 +23,15 @@ from app.api.schemas import (
 )
 
 blp = Blueprint("components", __name__, description="Components, their dependencies and impact")
+# `/components/foo` matches no route (an id has a type: `<type>/<nickname>`): rather than the router's bare
+# "URL not found", the 404 that says it is no component id and what one looks like. Not in the OpenAPI
+# document: there is no such resource.
+no_id = FlaskBlueprint("component_ids", __name__)
+
+
+@no_id.route("/components/<component_id>")
+def not_a_component_id(component_id):
+    return services().components.get(component_id)  # one segment is never an id: its 404 (malformed)
 
 
 @blp.route("/components")

@@ -18,24 +18,11 @@ from neo4j.exceptions import (
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
-from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable
+from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable, envelope
 from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
 from app.reliability import deadline
 
 log = logging.getLogger("karma.api")
-
-
-def _body(code: int, name: str, error: str, message: str, errors: dict | None = None, **extra):
-    """The envelope's keys are its own: a detail named like one (a change's `status`) cannot replace the
-    HTTP status a client reads (a stored change's state is `current_status`)."""
-    body = {"code": code, "status": name, "error": error, "message": message}
-    if errors:
-        body["errors"] = errors
-    body.update({k: v for k, v in extra.items() if k not in ENVELOPE})
-    return body
-
-
-ENVELOPE = ("code", "status", "error", "message", "errors")
 
 
 def http_error(exc: HTTPException):
@@ -63,7 +50,7 @@ def http_error(exc: HTTPException):
         422: "validation_failed",
     }
     extra = {"cause": "request_timeout"} if exc.code == 408 else {}
-    body = _body(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
+    body = envelope(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
     response = jsonify(body)
     allow = dict(exc.get_headers()).get("Allow")
     if allow:  # 405 says which methods the resource has
@@ -84,7 +71,7 @@ def karma_error(exc: KarmaError):
         429: "Too Many Requests",
         503: "Service Unavailable",
     }
-    body = _body(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
+    body = envelope(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
     refused = _refusal(exc) if exc.status in (401, 403) else None
     if refused:
         body["log_entry_id"] = _audit_refusal(exc)
@@ -188,7 +175,7 @@ def _audit_refusal(exc: KarmaError) -> str | None:
 
 def unexpected(exc: Exception):
     log.exception("unhandled error", extra={"error_type": type(exc).__name__})
-    return jsonify(_body(500, "Internal Server Error", "internal_error", "internal error; see the service log")), 500
+    return jsonify(envelope(500, "Internal Server Error", "internal_error", "internal error; see the service log")), 500
 
 
 def register(app: Flask) -> None:

@@ -6,10 +6,14 @@ from datetime import timedelta
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.audit.statuses import LOG_STATUSES
 from app.components import EDGE_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
 
-MAX_PAGE = 10**9  # (page - 1) * page_size must stay a 64-bit integer (Neo4j's SKIP)
+# (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
+# slicing a collected list (cypher/log_list_component.cypher, …), whose indexes Neo4j takes as int32 only
+# (GET /log?component=…&page=999999999 was a 500); 4,000,000 pages of 500 is two billion entries
+MAX_PAGE = 4_000_000
 MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
 ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
 
@@ -243,7 +247,10 @@ class LogArgs(PageArgs):
     actor = fields.String(
         metadata={"description": "entries of what this identity did: an approval's approver, else requested_by"}
     )
-    status = fields.String()
+    status = fields.String(
+        validate=validate.OneOf(LOG_STATUSES),
+        metadata={"description": "a change's, a transition's, or another kind's (app/audit/statuses.py)"},
+    )
     since = Neo4jDateTime(
         default_timezone=None, metadata={"description": "ISO 8601, inclusive", "pattern": ZONE_PATTERN}
     )

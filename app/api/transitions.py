@@ -10,7 +10,7 @@ from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
 from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema
-from app.transitions.status import TransitionStatus
+from app.transitions.status import STORED
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
 
@@ -107,7 +107,7 @@ class TransitionRecordSchema(Schema):
 
 class TransitionListArgs(PageArgs):
     status = fields.String(
-        validate=validate.OneOf([s.value for s in TransitionStatus if s != TransitionStatus.PROPOSED]),
+        validate=validate.OneOf(STORED),
         metadata={"description": "running | waiting | completed | stalled | cancelled | expired"},
     )
     requested_by = fields.String(validate=validate.Length(min=1, max=320))

@@ -22,6 +22,7 @@ from typing import Any
 from neo4j.exceptions import ClientError
 
 from app.audit.entries import audit_entry
+from app.audit.statuses import QUERY_OK, REFUSED
 from app.clock import utcnow
 from app.errors import Forbidden, Unprocessable
 from app.graph import library
@@ -77,7 +78,7 @@ class OperatorQueries:
         values = {**{k: v for k, v in query.defaults.items() if k in query.parameters}, **params}
         refused = refused_write(query.text)
         if refused:
-            self._audit(principal, query, values, "refused", note=refused)
+            self._audit(principal, query, values, REFUSED, note=refused)
             raise Unprocessable(refused, errors={"query": ["writes are refused"]}, cause="read_only")
         started = time.monotonic()
         try:
@@ -87,13 +88,15 @@ class OperatorQueries:
             )
         except ClientError as exc:
             message = _neo4j_message(exc, self.seconds)
-            self._audit(principal, query, values, "refused", note=message)
+            self._audit(principal, query, values, REFUSED, note=message)
             raise Unprocessable(message, errors={"query": [exc.code or "refused"]}, cause="query_refused") from None
         except Unprocessable as exc:
-            self._audit(principal, query, values, "refused", note=exc.message)
+            self._audit(principal, query, values, REFUSED, note=exc.message)
             raise
         ms = round((time.monotonic() - started) * 1000)
-        entry = self._audit(principal, query, values, "ok", rows=len(answer.rows), ms=ms, truncated=answer.truncated)
+        entry = self._audit(
+            principal, query, values, QUERY_OK, rows=len(answer.rows), ms=ms, truncated=answer.truncated
+        )
         return query, answer, entry, ms
 
     def _query(self, principal, name: str | None, text: str | None) -> library.LibraryQuery:

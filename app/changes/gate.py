@@ -23,7 +23,7 @@ from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import ChangeRequest, as_set
 from app.changes.set_analysis import INVALID_OPERATION, SetAnalysis, analyse_set
-from app.changes.sets import ChangeSet, Operation, check_structure, reference_ids, reference_values
+from app.changes.sets import INVALID_SET, ChangeSet, Operation, check_structure, reference_ids, reference_values
 from app.changes.sets import referrer_lookups, sibling_lookups
 from app.changes.status import ChangeStatus, transition
 from app.changes.stored import StoredChange
@@ -39,10 +39,6 @@ class ImpactMoved(Exception):
     def __init__(self, moved: list[str]):
         super().__init__(", ".join(moved))
         self.moved = moved
-
-
-def not_found(component_id: str) -> NotFound:
-    return NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
 
 
 def unknown_change(change_id: str) -> NotFound:
@@ -407,17 +403,18 @@ def _context_args(change_set: ChangeSet) -> tuple:
 @contextmanager
 def single_form(change_set: ChangeSet):
     """The single form's errors name its fields as the seed page does (`proposed_change.<key>`, no
-    operation index): the adapter at the edge, for errors as SetAnalysis.result is for results."""
+    operation index): the adapter at the edge, for errors as SetAnalysis.result is for results. A
+    `component` that cannot exist (no `<type>/<nickname>`, or a type Karma does not have) is the 422
+    check_structure says, naming `component` and the shape, as in the set form — not a 404, which sent
+    people looking for a component."""
     try:
         yield
     except KarmaError as exc:
         if not change_set.single:
             raise
-        if "changes[0].component" in exc.errors:  # the single form names one component: not one we know
-            raise not_found(change_set.operations[0].component) from None
         exc.errors = {_single_key(k): v for k, v in exc.errors.items()}
         exc.extra.pop("operation", None)
-        if exc.message == INVALID_OPERATION:  # one change, not "an operation of the change set"
+        if exc.message in (INVALID_OPERATION, INVALID_SET):  # one change, not "an operation of the change set"
             exc.message = "the change is not valid"
         raise
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from app.audit.entries import operation_names
-from app.changes.status import ChangeStatus
 from app.changes.stored import environments
 from app.graph.repository import GraphRepository
-
-STATUSES = tuple(s.value for s in ChangeStatus if s.value not in ("planned", "validated"))  # stored ones
 
 
 class ChangeListing:

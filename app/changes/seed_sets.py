@@ -18,6 +18,7 @@ from app import seeding
 from app.audit.entries import audit_entry
 from app.changes import merge_patch
 from app.changes.sets import ChangeSet, Operation
+from app.changes.status import ChangeStatus
 from app.clock import utcnow
 from app.errors import Unprocessable
 from app.ids import new_id
@@ -87,7 +88,7 @@ def apply_file(
             log_id=new_id("log"),
             now=utcnow(),
             requested_by=requested_by,
-            status="applied",
+            status=str(ChangeStatus.APPLIED),
             reason=f"seed {path}",
             via="cli",
         )

@@ -527,7 +527,7 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
                     "component": o.component["id"],
                     "type": o.component["type"],
                     "action": action,
-                    "reason": f"operation {o.index} ({o.op.op})",
+                    "reason": f"operation {o.index + 1} ({o.op.op})",
                 },
             )
             continue
@@ -535,7 +535,7 @@ def set_actions(analysed: list[OperationAnalysis], state: GraphState) -> dict:
             "component": o.component["id"],
             "type": o.component["type"],
             "action": verbs[o.op.op],
-            "reason": "the requested change" if single else f"operation {o.index} ({o.op.op})",
+            "reason": "the requested change" if single else f"operation {o.index + 1} ({o.op.op})",
         }
     deleted = [o.component["id"] for o in analysed if o.op.op == "delete"]
     live = [n for n in rows if n not in deleted]

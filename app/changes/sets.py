@@ -152,6 +152,9 @@ def single_set(body: dict) -> ChangeSet:
     )
 
 
+INVALID_SET = "the change set is not valid"
+
+
 def check_structure(change_set: ChangeSet) -> None:
     """422 for an empty set, an unknown op or type, a component named twice."""
     errors: dict[str, list[str]] = {}
@@ -191,7 +194,7 @@ def check_structure(change_set: ChangeSet) -> None:
         if op.op == "update" and op.proposed_change is None:
             errors.setdefault(where, []).append("update needs proposed_change")
     if errors:
-        raise Unprocessable("the change set is not valid", errors=errors)
+        raise Unprocessable(INVALID_SET, errors=errors)
 
 
 def _qualifier(component_id: str) -> str | None:

@@ -28,6 +28,8 @@ class ChangeStatus(StrEnum):
 
 
 S = ChangeStatus
+# what a stored change request can be (planned and validated are analyses, never stored): GET /changes?status=
+STORED = tuple(s.value for s in ChangeStatus if s not in (S.PLANNED, S.VALIDATED))
 _DECIDED = frozenset({S.APPLIED, S.REJECTED, S.QUEUED, S.PENDING_APPROVAL})
 
 TRANSITIONS: dict[ChangeStatus, frozenset[ChangeStatus]] = {

@@ -59,29 +59,42 @@ class Karma(click.Group):
         self.add_command(command, name)
         return command
 
-    def make_context(self, *args, **kwargs) -> click.Context:
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         try:
-            return super().make_context(*args, **kwargs)
+            return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            raise _an_error(exc) from None
+            raise _an_error(exc, args) from None
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[common.ARGV] = list(args)  # a usage error of the command still knows it was asked for --json
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context):
         """A command that opens Neo4j itself answers a database failure in one line, never a traceback —
         and a commit whose answer was lost is said to be unknown, not failed. A usage error (a mistyped
         option, a bad choice) exits 1, an error: Click's own 2 is Karma's "rejected" (app.client.outcome),
-        which a pipeline acts on."""
+        which a pipeline acts on. Under --json every failure also prints one JSON object on stdout."""
         try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _an_error(exc) from None
-        except Exception as exc:
-            if not type(exc).__module__.startswith("neo4j"):
+            try:
+                return super().invoke(ctx)
+            except click.UsageError as exc:
+                raise _an_error(exc) from None
+            except click.ClickException:
                 raise
-            raise click.ClickException(common.database_failure(exc)) from None
+            except Exception as exc:
+                if not type(exc).__module__.startswith("neo4j"):
+                    raise
+                raise click.ClickException(common.database_failure(exc)) from None
+        except click.ClickException as exc:
+            if common.asks_for_json(ctx):
+                click.echo(common.as_json_text(exc.body if isinstance(exc, common.Failed) else common.failed(exc).body))
+            raise
 
 
-def _an_error(exc: click.UsageError) -> click.UsageError:
+def _an_error(exc: click.UsageError, args: list[str] | None = None) -> click.UsageError:
     exc.exit_code = ERROR
+    if args is not None and common.json_asked(args):
+        click.echo(common.as_json_text(common.failed(exc).body))  # `karma --bogus … --json`: before any command
     return exc
 
 

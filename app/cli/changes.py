@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 
+from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
 from app.cli.common import api_command, as_json_text, change_options, emit, given, parse_since
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
@@ -163,7 +164,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--component")
     @click.option("--requested-by", help="Entries of requests this identity made.")
     @click.option("--by", "actor", help="Entries of what this identity did (an approval: its approver).")
-    @click.option("--status")
+    @click.option("--status", type=click.Choice(LOG_STATUSES), help="A change's, a transition's or another entry's.")
     @click.option("--since", help="1h, 30m, 2d… ago, or ISO 8601 with a time zone (inclusive).")
     @click.option("--until", help="ISO 8601 with a time zone (exclusive).")
     @click.option("--page", type=int, default=1, show_default=True)
@@ -174,7 +175,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         emit(client.get("/log", filters), as_json, text.log_page)
 
     @api_command(main, "changes")
-    @click.option("--status", help="applied, rejected, queued, pending_approval, cancelled, denied, expired")
+    @click.option("--status", type=click.Choice(CHANGE_STATUSES))
     @click.option("--component")
     @click.option("--requested-by")
     @click.option("--page", type=int, help="[default: 1; with -q and no --page-size: every page]")

@@ -19,6 +19,7 @@ from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown,
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
+from app.errors import envelope
 from app.settings import Settings
 
 
@@ -127,7 +128,7 @@ def emit(data, as_json: bool, human) -> None:
 
 
 def api_command(group: click.Group, name: str, json_flag: bool = True):
-    """A command talking to the API: --url/--token, --json, and errors turned into exit codes."""
+    """A command talking to the API: --url/--token, --json, and errors turned into exit codes (failed)."""
 
     def decorate(fn):
         @group.command(name, help=fn.__doc__)
@@ -140,21 +141,11 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         @click.option("--token", default=None, help="API token [default: KARMA_TOKEN, else .karma/admin-token]")
         @functools.wraps(fn)
         def command(url: str, token: str | None, **kwargs):
-            client = KarmaClient(url, service_token(token), waiting=progress)
-            as_json = kwargs.get("as_json", False)
+            click.get_current_context().meta[JSON_OUTPUT] = kwargs.get("as_json") or kwargs.get("fmt") == "json"
             try:
-                code = fn(client, **kwargs)
-            except (BodyError, UnknownHandle, click.BadParameter) as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(ERROR)
-            except ClientError as exc:
-                if as_json and exc.body:
-                    click.echo(as_json_text(exc.body))
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(ERROR)
-            except OutcomeUnknown as exc:
-                click.echo(f"outcome unknown: {exc}", err=True)
-                sys.exit(UNKNOWN)
+                code = fn(KarmaClient(url, resolve_token(token), waiting=progress), **kwargs)
+            except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, ClientError, OutcomeUnknown) as exc:
+                raise failed(exc) from None
             sys.exit(code or OK)
 
         if json_flag:
@@ -162,6 +153,95 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         return command
 
     return decorate
+
+
+# -- failures, as a person and a script read them ---------------------------------------------------
+JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --format json), failures included
+ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)
+
+
+class Failed(click.ClickException):
+    """A command's failure: the line a person reads (stderr, as it is), the exit code a pipeline acts on,
+    and the one JSON object `--json` prints on stdout instead of nothing (a CI job parsing stdout got
+    empty text)."""
+
+    def __init__(self, line: str, exit_code: int, body: dict):
+        super().__init__(line)
+        self.exit_code, self.body = exit_code, body
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+# what the CLI refused before sending anything, by the error's type: the `cause` its JSON names
+REFUSED_HERE = (
+    (BodyError, "bad_change"),
+    (UnknownHandle, "unknown_handle"),
+    (EmptyToken, "empty_token"),
+    (click.BadParameter, "bad_option"),
+    (click.UsageError, "usage"),
+)
+NO_ANSWER = {"unreachable": "Unreachable", "no_answer": "No Answer"}
+
+
+def failed(exc: Exception) -> Failed:
+    """What a command says when it fails: the API's error body when an answer carried one; else a body in
+    the same envelope (app.errors.envelope) with `code` null (no HTTP answer) — `error` invalid_input
+    (nothing was sent), unreachable, or outcome_unknown (exit 4: a write may have applied)."""
+    said = str(exc)
+    if isinstance(exc, OutcomeUnknown):
+        cause = "no_answer" if exc.status is None else "gateway"
+        name = _phrase(exc.status, "Outcome Unknown")
+        body = exc.body or envelope(exc.status, name, "outcome_unknown", said, cause=cause, outcome="unknown")
+        return Failed(f"outcome unknown: {exc}", UNKNOWN, body)
+    if isinstance(exc, ClientError):
+        if exc.body:
+            body = exc.body
+        elif exc.cause:
+            body = envelope(None, NO_ANSWER[exc.cause], "unreachable", said, cause=exc.cause)
+        else:
+            body = envelope(exc.status, _phrase(exc.status, "Error"), "http_error", said)
+        return Failed(f"error: {exc}", ERROR, body)
+    cause = next((c for kind, c in REFUSED_HERE if isinstance(exc, kind)), None)
+    if cause is None:  # a command's own refusal (a click.ClickException: a broken rule file, Neo4j failed…)
+        message = exc.format_message() if isinstance(exc, click.ClickException) else said
+        return Failed(f"Error: {message}", ERROR, envelope(None, "Failed", "command_failed", message))
+    named = cause == "usage" or getattr(exc, "param", None) is not None  # click names the option itself
+    message = exc.format_message() if named else said
+    errors = _option_errors(exc)
+    return Failed(f"error: {exc}", ERROR, envelope(None, "Not Sent", "invalid_input", message, errors, cause=cause))
+
+
+def _phrase(code: int | None, fallback: str) -> str:
+    from http import HTTPStatus  # noqa: PLC0415
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return fallback
+
+
+def _option_errors(exc: Exception) -> dict | None:
+    """A refused option's name and why, as the API's `errors` names a field (`--status`: not one of …)."""
+    if not isinstance(exc, click.BadParameter):
+        return None
+    if exc.param is not None:
+        hint = exc.param.get_error_hint(exc.ctx) if exc.ctx is not None else exc.param.name
+    else:
+        hint = exc.param_hint if isinstance(exc.param_hint, str) else " / ".join(exc.param_hint or [])
+    return {hint.strip("'\""): [exc.message]} if hint else None
+
+
+def asks_for_json(ctx: click.Context) -> bool:
+    """Whether the command prints JSON: as the command said once it ran (JSON_OUTPUT), else as its
+    arguments say (--json, --format json), for a failure before it ran (a usage error)."""
+    if JSON_OUTPUT in ctx.meta:
+        return bool(ctx.meta[JSON_OUTPUT])
+    return json_asked(ctx.meta.get(ARGV) or [])
+
+
+def json_asked(args: list[str]) -> bool:
+    return "--json" in args or "--format=json" in args or ("--format", "json") in zip(args, args[1:], strict=False)
 
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")

@@ -9,6 +9,7 @@ from app.cli.common import api_command, change_options, emit, given
 from app.client import handles, text
 from app.client.body import build
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
+from app.transitions.status import STORED
 
 
 @click.group("transitions")
@@ -101,7 +102,7 @@ def cancel(client, transition_id, as_json=False):
 
 
 @api_command(transitions_cli, "list")
-@click.option("--status", help="running, waiting, completed, stalled, cancelled, expired")
+@click.option("--status", type=click.Choice(STORED))
 @click.option("--component", help="Only transitions whose steps touched or affected this component.")
 @click.option("--requested-by")
 @click.option("--page", type=int, default=1, show_default=True)

@@ -18,18 +18,19 @@ from app.settings import REPO_ROOT, admin_token_file, service_token
 class ClientError(Exception):
     """The call failed and nothing happened (or it was a read): exit code 1."""
 
-    def __init__(self, message: str, status: int | None = None, body: dict | None = None):
+    def __init__(self, message: str, status: int | None = None, body: dict | None = None, cause: str | None = None):
         super().__init__(message)
         self.status, self.body = status, body or {}
+        self.cause = cause  # no answer at all: `unreachable` (never connected) or `no_answer` (a read)
 
 
 class OutcomeUnknown(Exception):
     """A write was sent and no answer says whether it applied: it may or may not have been (exit 4). `body` is
     the answer's JSON when one came (Karma's 503 names the change to look up)."""
 
-    def __init__(self, message: str, body: dict | None = None):
+    def __init__(self, message: str, body: dict | None = None, status: int | None = None):
         super().__init__(message)
-        self.body = body or {}
+        self.body, self.status = body or {}, status  # status: the answer's, when one came (a gateway's 502)
 
 
 # POSTs that write nothing (a plan, a transition proposal): no answer is an error, never "outcome unknown"
@@ -139,13 +140,14 @@ class KarmaClient:
                     f"{method} {path}: {error}; it may have been applied: check `karma changes` / `karma log` "
                     "before retrying (a retry with the same Idempotency-Key is safe)",
                     body=error.body,
+                    status=error.status,
                 ) from None
             raise error from None
         except urllib.error.URLError as exc:  # never connected: nothing was sent
-            raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}") from None
+            raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}", cause="unreachable") from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
             if method == "GET" or (method, path) in READS:
-                raise ClientError(f"no answer from Karma at {self.url}: {exc}") from None
+                raise ClientError(f"no answer from Karma at {self.url}: {exc}", cause="no_answer") from None
             raise OutcomeUnknown(
                 f"{method} {path} was sent but no answer came back ({exc}); it may have been "
                 "applied: check `karma changes` / `karma log` before retrying"

@@ -367,9 +367,11 @@ def transitions(items: list[dict]) -> str:
 
 
 def _step_rows(steps: list[dict]) -> list[list]:
+    """A transition's or a proposal's steps, numbered from 1 as every page a person reads numbers them
+    (the API's `current_step`, `step` and `stalled.step` are indexes from 0: _ordinal)."""
     return [
         [
-            i,
+            i + 1,
             s.get("kind"),
             s.get("status"),
             s.get("component") or (s.get("change") or {}).get("component"),
@@ -411,14 +413,14 @@ def proposals(result: dict) -> str:
 def transition(record: dict) -> str:
     """A stored transition: status, step progress, trail."""
     head = (
-        f"{record['id']} · {record.get('status')} · step {record.get('current_step')} · requested by "
+        f"{record['id']} · {record.get('status')} · {_at_step(record)} · requested by "
         f"{record.get('requested_by')} at {moment(record.get('created_at'))}"
     )
     out = [head]
     if record.get("note"):
         out.append(f"note: {record['note']}")
     if record.get("stalled"):
-        out.append(f"stalled: {cell(record['stalled'])}")
+        out.append(f"stalled: {_stalled(record['stalled'])}")
     out.append(
         section(
             "STEPS",
@@ -426,30 +428,59 @@ def transition(record: dict) -> str:
         )
     )
     if record.get("trail"):
-        out.append(
-            section(
-                "TRAIL",
-                table(
-                    ["timestamp", "entry", "status", "step", "by"],
-                    [
-                        [moment(t.get("timestamp")), t.get("id"), t.get("status"), t.get("step"), t.get("requested_by")]
-                        for t in record["trail"]
-                    ],
-                ),
-            )
-        )
+        trail = table(["timestamp", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
+        out.append(section("TRAIL", trail))
     return "\n".join(out)
 
 
+def _stalled(stalled: dict) -> str:
+    """Why a transition stopped, in words, its step numbered as the STEPS table numbers it (the console's
+    "stopped" line): the step, what became of it, and each blocking decision."""
+    what = stalled.get("description")
+    head = f"step {_ordinal(stalled.get('step'))}" + (f" ({what})" if what else "")
+    if stalled.get("status"):
+        head += f": {str(stalled['status']).replace('_', ' ')} at its time"
+        head += f", change {stalled['change_id']}" if stalled.get("change_id") else ""
+    elif stalled.get("cause") == "wait_expired":
+        head += f": its wait expired (waiting since {moment(stalled.get('waiting_since'))})"
+    elif stalled.get("error"):
+        head += f": failed: {stalled['error']}" + (f" ({stalled['cause']})" if stalled.get("cause") else "")
+    blocking = [
+        f"{d.get('effect')} {d.get('rule_id')} on {d.get('component')}: {d.get('message')}"
+        for d in stalled.get("decisions") or []
+    ]
+    return "; ".join([head, *blocking])
+
+
+def _trail_rows(trail: list[dict]) -> list[list]:
+    return [
+        [moment(t.get("timestamp")), t.get("id"), t.get("status"), _ordinal(t.get("step")), t.get("requested_by")]
+        for t in trail
+    ]
+
+
+def _ordinal(index):
+    """An index from 0 (a step's, in the API's JSON) as a person counts: from 1."""
+    return index + 1 if isinstance(index, int) else index
+
+
+def _at_step(record: dict) -> str:
+    """Where a transition is, as the console says it: `step 2 of 3`, or `done (3 steps)`; the follow-ups
+    (suggested after the change, not run by Karma) are not counted."""
+    counted = len([s for s in record.get("steps") or [] if not s.get("follow_up")])
+    if record.get("status") == "completed":
+        return f"done ({plural(counted, 'step')})"
+    return f"step {_ordinal(record.get('current_step') or 0)} of {counted}"
+
+
 def transitions_page(page: dict) -> str:
-    first = ("created_at", "id", "status", "current_step")
     rows = [
-        [moment(t.get("created_at")), *(t.get(k) for k in first[1:])]
-        + [len(t.get("steps") or []), t.get("requested_by"), (t.get("request") or {}).get("component")]
+        [moment(t.get("created_at")), t.get("id"), t.get("status"), _at_step(t).removeprefix("step ")]
+        + [t.get("requested_by"), (t.get("request") or {}).get("component")]
         for t in page["items"]
     ]
     total = page.get("total", len(rows))
-    return table(["created", "transition", "status", "step", "steps", "by", "component"], rows) + (
+    return table(["created", "transition", "status", "step", "by", "component"], rows) + (
         f"\n{plural(len(rows), 'transition')}" + (f" of {total}" if total != len(rows) else "")
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.audit.entries import audit_entry
+from app.audit.statuses import REPORTED
 from app.changes.set_graph import GraphState, edge_order
 from app.clock import utcnow
 from app.notifications import events as outbox_events
@@ -21,10 +22,18 @@ ANSWER_RESERVE = 3.0  # seconds of the request deadline kept, after a runtime re
 
 
 def _require_id(component_id: str) -> str:
+    """An id from a URL path that names no component: 404 — saying so when it is no id at all (`foo`,
+    `Vpc/X`) and what an id looks like, where a plain "not found" sent people looking for a component.
+    (An id in a body that cannot exist is a 422 naming its field: app.changes.sets.check_structure.)"""
     try:
         type_name, _ = split_id(component_id)
+    except ValueError as exc:
+        raise NotFound(
+            f"{component_id!r} is not a component id: {exc}", cause="malformed_component_id", component=component_id
+        ) from None
+    try:
         get_type(type_name)
-    except (ValueError, UnknownType):
+    except UnknownType:
         raise NotFound(
             f"component {component_id!r} not found", cause="unknown_component", component=component_id
         ) from None
@@ -117,7 +126,7 @@ class ComponentService:
                 log_id=log_id,
                 now=now,
                 requested_by=reported_by,
-                status="reported",
+                status=REPORTED,
                 component=current,
                 request={"runtime": runtime, "reported_by": reported_by},
                 version_before=current["version"],

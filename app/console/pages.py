@@ -17,7 +17,7 @@ from app.api import errors as api_errors
 from app.api.context import services
 from app.api.schemas import MAX_PAGE
 from app.changes.lifecycle import decision_refused
-from app.changes.listing import STATUSES
+from app.changes.status import STORED as STATUSES
 from app.console import session, times
 from app.errors import KarmaError
 from app.graph.driver import DRIVER_ERRORS

@@ -18,6 +18,7 @@ from marshmallow import ValidationError
 from app import render
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
+from app.audit.statuses import LOG_STATUSES
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
@@ -25,7 +26,7 @@ from app.components.registry import registry
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
-from app.transitions.status import TransitionStatus
+from app.transitions.status import STORED as TRANSITION_STATUSES
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
 EXAMPLE = {
@@ -177,6 +178,7 @@ def log():
     return render_template(
         "console/log.html",
         listing=listing,
+        statuses=LOG_STATUSES,
         filters={k: (request.args.get(k) or "").strip() for k in LOG_FILTERS},
         error=error,
         page=page,
@@ -189,7 +191,7 @@ def log():
 @blp.route("/transitions")
 def transitions():
     status = request.args.get("status") or None
-    statuses = [s.value for s in TransitionStatus if s != TransitionStatus.PROPOSED]
+    statuses = list(TRANSITION_STATUSES)
     status = status if status in statuses else None
     listing = services().transitions.list(status=status, page=_page(), page_size=PAGE_SIZE)
     return render_template("console/transitions.html", listing=listing, status=status, statuses=statuses)

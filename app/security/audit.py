@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from app.audit.entries import audit_entry
+from app.audit.statuses import FORBIDDEN, UNAUTHORIZED
 from app.clock import utcnow
 from app.graph.repository import GraphRepository
 from app.ids import new_id
@@ -36,7 +37,7 @@ class RefusalAudit:
             log_id=new_id("log"),
             now=utcnow(),
             requested_by=who or "anonymous",
-            status="unauthorized" if status == 401 else "forbidden",
+            status=UNAUTHORIZED if status == 401 else FORBIDDEN,
             component={"id": component_id} if component_id else None,
             note=message[:500],
             http_status=status,

@@ -268,7 +268,7 @@ class TransitionService:
                 TransitionStatus.STALLED,
                 StepStatus.FAILED,
                 advance=False,
-                note=f"step {index} ({step['description']}) failed: {exc.message}",
+                note=f"step {index + 1} ({step['description']}) failed: {exc.message}",
                 stalled={
                     "step": index,
                     "description": step["description"],
@@ -295,14 +295,14 @@ class TransitionService:
             applied = result["status"] == ChangeStatus.APPLIED
             if applied:
                 to = TransitionStatus.COMPLETED if step.get("requested") else TransitionStatus.RUNNING
-                note, stalled = f"step {index} applied: {step['description']}", None
+                note, stalled = f"step {index + 1} applied: {step['description']}", None
             else:
                 to = TransitionStatus.STALLED
                 decisions = [
                     {k: d.get(k) for k in ("rule_id", "effect", "component", "message")}
                     for d in result.get("blockers") or []
                 ]
-                note = f"step {index} ({step['description']}) was {result['status']} at its time"
+                note = f"step {index + 1} ({step['description']}) was {result['status']} at its time"
                 stalled = {
                     "step": index,
                     "description": step["description"],

@@ -30,6 +30,8 @@ class StepStatus(StrEnum):
 
 
 T = TransitionStatus
+# what a stored transition can be (a proposal is stored only once executed): GET /transitions?status=
+STORED = tuple(s.value for s in TransitionStatus if s != T.PROPOSED)
 TRANSITIONS: dict[TransitionStatus, frozenset[TransitionStatus]] = {
     T.PROPOSED: frozenset({T.RUNNING}),
     T.RUNNING: frozenset({T.RUNNING, T.WAITING, T.COMPLETED, T.STALLED, T.CANCELLED}),

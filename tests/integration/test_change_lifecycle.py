@@ -271,7 +271,9 @@ def test_reference_keys_patch_edges(client):
 
 BAD = [
     ("unknown component", {**EXAMPLE, "component": "serverless-site/nope"}, 404, None),
-    ("malformed component id", {**EXAMPLE, "component": "no-slash"}, 404, None),
+    # an id that cannot exist is a 422 naming the field and an id's shape (it was a 404 "not found")
+    ("malformed component id", {**EXAMPLE, "component": "no-slash"}, 422, "component"),
+    ("component of no known type", {**EXAMPLE, "component": "mainframe/x"}, 422, "component"),
     (
         "unknown key",
         {**EXAMPLE, "proposed_change": {"cloudfront_aliasez": ["x"]}},
@@ -337,6 +339,8 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(client, graph_dump, pa
     assert err["code"] == status and err["message"]
     if field:
         assert field in err["errors"], err
+    if label == "malformed component id":
+        assert err["message"] == "the change is not valid" and "'<type>/<nickname>'" in err["errors"]["component"][0]
     assert graph_dump() == before
 
 

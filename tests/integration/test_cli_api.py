@@ -291,3 +291,20 @@ def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
     assert answer["hypothetical"] is True and answer["would_be"] == "applied"
     refused = karma_cli("request", "-f", str(whatif))
     assert refused.exit_code == 1 and "unknown request fields ['assume']" in refused.stderr
+
+
+def test_a_set_plan_numbers_its_operations_from_1_everywhere_a_person_reads(karma_cli, tmp_path):
+    """ACTIONS said `operation 0 (update)` under `OPERATION 1/2`: the reason a person reads counts from 1
+    as the headers do; the JSON's indexes stay (an operation's `index` 0)."""
+    changes = tmp_path / "set.yaml"
+    changes.write_text(
+        "changes:\n"
+        f"  - {{op: update, component: {SITE}, proposed_change: {{cloudfront_aliases: [www.usekarma.dev]}}}}\n"
+        "  - {op: update, component: vpc/karma-dev, proposed_change: {az_count: 3}}\n"
+    )
+    shown = karma_cli("plan", "-f", str(changes)).stdout
+    assert "OPERATION 1/2: update serverless-site/karma-dev" in shown and "OPERATION 2/2: update vpc/karma-dev" in shown
+    reasons = {line.split()[1]: line for line in shown.split("ACTIONS")[1].splitlines() if "apply-config" in line}
+    assert "operation 1 (update)" in reasons[SITE] and "operation 2 (update)" in reasons["vpc/karma-dev"]
+    answer = json.loads(karma_cli("plan", "-f", str(changes), "--json").stdout)
+    assert [o["index"] for o in answer["operations"]] == [0, 1]

@@ -149,10 +149,11 @@ def test_transitions_propose_execute_list_and_cancel(app, client, people):
     listing = _text(ted.get("/console/transitions"))
     assert tid in listing and 'name="karma-refresh"' in listing
     row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{tid}(?:(?!</tr>).)*</tr>", listing, re.S).group(0)
-    assert "0 of 0–1" in row and SUBNET in row  # the step as the page and the steps table number it
+    assert "1 of 2" in row and SUBNET in row  # the step as the page and the steps table number it: from 1
     detail = _text(ted.get(f"/console/transitions/{tid}"))
     assert 'id="steps"' in detail and "s-waiting" in detail and 'id="cancel-transition"' in detail
-    assert re.search(r'id="at-step">0 of steps 0–1<', detail)
+    assert re.search(r'id="at-step">1 of 2<', detail)
+    assert re.search(r'<tr class="step step-waiting"><td>1</td>', detail)  # the steps table counts from 1 too
     eve = _login(app, people["eve"])
     assert 'id="cancel-transition"' not in _text(eve.get(f"/console/transitions/{tid}"))
     assert eve.post(f"/console/transitions/{tid}/cancel", data={"csrf_token": token}).status_code == 403

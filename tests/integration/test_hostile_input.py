@@ -91,6 +91,8 @@ def test_integers_beyond_64_bits_refused_alike_by_plan_and_apply(client, graph_d
         "/components?page=1000000000000000000000",
         "/log?page=1000000000000000000000",
         "/components?page=99999999999999999999999999999999999999&page_size=500",
+        "/log?component=vpc/karma-dev&page=999999999&page_size=238",  # a slice past int32 was a 500
+        "/changes?component=vpc/karma-dev&page=4000001&page_size=500",
         "/log?since=2024-01-01T00:00:00%2B18:01",
         "/log?until=2024-01-01T00:00:00-23:59",
         "/log?since=not-a-time",

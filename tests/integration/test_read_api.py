@@ -86,6 +86,18 @@ def test_unknown_component_is_a_json_404(client):
         assert resp.is_json and resp.get_json()["code"] == 404
 
 
+def test_a_path_that_is_no_component_id_says_so_and_what_one_looks_like(client):
+    """`/components/foo` answered the router's "The requested URL was not found…" and `/components/Vpc/X`
+    "component 'Vpc/X' not found": both 404s now say it is no component id and what an id looks like."""
+    for path, cid in [("/components/foo", "foo"), ("/components/Vpc/X", "Vpc/X"), ("/components/V!/x/impact", "V!/x")]:
+        resp = client.get(path)
+        body = resp.get_json()
+        assert resp.status_code == 404 and body["cause"] == "malformed_component_id", (path, body)
+        assert body["message"].startswith(f"{cid!r} is not a component id") and "'<type>/<nickname>'" in body["message"]
+    anonymous = client.get("/components/foo", anonymous=True)
+    assert anonymous.status_code == 401  # behind the same sign-in as every /components path
+
+
 def test_impact_of_the_seed_page_example(client):
     body = client.get("/components/serverless-site/karma-dev/impact").get_json()
     assert {a["id"] for a in body["affected"]} == {"route53-zone/karma-dev", "cloudfront-distribution/karma-dev"}

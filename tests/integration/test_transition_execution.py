@@ -227,7 +227,7 @@ def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(app, client)
     page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
     why = page.split('id="stalled"', 1)[1].split("</dd>", 1)[0]
     assert (
-        "step 1" in why
+        "step 2 (" in why  # stalled.step is index 1: the second step, as the steps table numbers it
         and "rejected at its time" in why
         and f"/console/changes/{stalled['stalled']['change_id']}" in why
     )

@@ -71,7 +71,7 @@ def test_an_unknown_stored_status_is_a_409_not_a_crash():
 def test_an_error_body_keeps_its_http_status_whatever_its_details_are_named():
     """A 409 naming a stored change's state carries it as `current_status`: `status` is the HTTP status's
     name for every error (a client reading it took a 409 on rolling back a rejected change for 'rejected')."""
-    from app.api.errors import _body
+    from app.errors import envelope as _body
 
     body = _body(409, "Conflict", "conflict", "no", None, status="rejected", current_status="rejected", cause="x")
     assert (body["status"], body["current_status"], body["cause"]) == ("Conflict", "rejected", "x")

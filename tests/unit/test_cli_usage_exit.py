@@ -47,3 +47,25 @@ def test_json_is_the_apis_text_as_it_is():
     from app.cli.common import as_json_text
 
     assert as_json_text({"reason": "vpc/a → subnet/b"}) == '{\n  "reason": "vpc/a → subnet/b"\n}'
+
+
+@pytest.mark.parametrize(
+    ("args", "table"),
+    [
+        (["log", "--status"], "app.audit.statuses:LOG_STATUSES"),
+        (["changes", "--status"], "app.changes.status:STORED"),
+        (["transitions", "list", "--status"], "app.transitions.status:STORED"),
+    ],
+)
+def test_an_unknown_status_filter_is_refused_naming_the_choices(args, table):
+    """`karma log --status bogus` listed nothing, as if nothing had that status: refused (exit 1, nothing
+    sent) with the statuses the one table has; each of those is taken."""
+    import importlib
+
+    module, name = table.split(":")
+    statuses = getattr(importlib.import_module(module), name)
+    result = CliRunner().invoke(main, [*args, "bogus", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "'bogus' is not one of" in result.output, result.output
+    assert all(f"'{s}'" in result.output for s in statuses)
+    taken = CliRunner().invoke(main, [*args, statuses[-1], "--url", "http://127.0.0.1:9"])
+    assert taken.exit_code == 1 and "cannot reach Karma" in taken.output  # parsed, then sent

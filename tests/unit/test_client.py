@@ -365,3 +365,35 @@ def test_an_import_json_summary_grows_with_the_set_not_its_square():
     assert (summary["status"], summary["plan_id"], summary["refused"]) == ("planned", "plan1.x", ["f"])
     bulk = {"components": ["vpc/a"], "written": 1, "log_entry_id": "log-1"}
     assert text.loaded_summary(bulk) == bulk  # a bulk load's answer is linear already
+
+
+def test_people_count_steps_and_operations_from_1():
+    """The API's indexes count from 0 (`current_step`, `step`, `stalled.step`, an operation's `index`); a
+    person reads from 1 on every page: `step 0` for the first step, beside `OPERATION 1/2`, said two
+    different things."""
+    from app.client import text
+
+    record = {
+        "id": "trn-1",
+        "status": "stalled",
+        "current_step": 1,
+        "requested_by": "ted",
+        "created_at": "2026-12-06T20:00:00Z",
+        "steps": [
+            {"kind": "change", "status": "done", "description": "first"},
+            {"kind": "change", "status": "refused", "description": "second"},
+            {"kind": "change", "follow_up": True, "description": "restore"},
+        ],
+        "stalled": {"step": 1, "description": "second", "status": "rejected", "decisions": []},
+        "trail": [{"id": "log-1", "status": "running", "step": 0, "timestamp": "2026-12-06T20:00:00Z"}],
+    }
+    shown = text.transition(record)
+    assert "· step 2 of 2 ·" in shown and "stalled: step 2 (second): rejected at its time" in shown
+    steps = [row for row in shown.split("STEPS")[1].split("TRAIL")[0].splitlines()[3:] if row]
+    assert [row.split()[0] for row in steps] == ["1", "2", "3"]
+    assert shown.split("TRAIL")[1].splitlines()[3].split()[4] == "1"  # the trail's step: the first
+    assert "done (2 steps)" in text.transition({**record, "status": "completed", "stalled": None})
+    listed = text.transitions_page({"items": [record], "total": 1})
+    assert "2 of 2" in listed.splitlines()[2]
+    proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
+    assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
