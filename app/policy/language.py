@@ -178,8 +178,16 @@ def regex_problem(pattern: str) -> str | None:
     if any(0xF0000 <= ord(ch) <= 0xF005F for ch in pattern):
         return "characters U+F0000-U+F005F are reserved (the engine's stand-ins for escaped characters)"
     i, n = 0, len(pattern)
+    previous = ""  # the previous token when it was a quantifier
     while i < n:
         c = pattern[i]
+        if c in "*+?{":
+            problem, end = _quantifier_problem(pattern, i, previous)
+            if problem:
+                return problem
+            previous, i = pattern[i:end], end
+            continue
+        previous = ""
         if c == "\\":
             if i + 1 >= n:
                 return "pattern ends with a lone backslash"
@@ -191,6 +199,8 @@ def regex_problem(pattern: str) -> str | None:
                 )
             i += 2
             continue
+        if c == "(" and pattern[i + 1 : i + 2] == ")":
+            return "an empty group '()' is not supported (durable_rules refuses or misreads it): drop it"
         if c in "^$":
             return (
                 f"{c!r} is not supported: a pattern always matches the whole value "
@@ -222,6 +232,50 @@ def regex_problem(pattern: str) -> str | None:
     except re.error as exc:
         return f"invalid pattern: {exc}"
     return None
+
+
+# A repetition as durable_rules reads one: it takes every "{" for the start of one (C's atoi on what is
+# between the braces), where Python's re reads "{x}" or "a{ 2}" as literal text.
+_INTERVAL = re.compile(r"\{(?:(\d+)|(\d*),(\d*))\}")
+MAX_REPEAT_BOUND = 100  # durable_rules refuses (error 501) an upper bound above it
+
+
+def _quantifier_problem(pattern: str, i: int, previous: str) -> tuple[str | None, int]:
+    """Why the quantifier at ``pattern[i]`` (``*``, ``+``, ``?`` or ``{...}``) would not mean in durable_rules
+    what it means in Python's re (None when it does), and where the next token starts. ``previous``: the
+    quantifier right before it, if any."""
+    c = pattern[i]
+    if previous and c in "?+":
+        return (
+            f"{previous + c!r}: a quantifier right after another (Python's lazy '?' or possessive '+') is not "
+            "supported; durable_rules reads it as a second repetition, and its compiler hangs on some (such "
+            "as 'a*+'): write one quantifier",
+            i + 1,
+        )
+    if c != "{":
+        return None, i + 1
+    m = _INTERVAL.match(pattern, i)
+    if m is None:
+        return (
+            f"'{{' at offset {i} does not start a repetition {{m}}, {{m,}}, {{,n}} or {{m,n}} (digits only): "
+            "durable_rules reads every '{' as one; write a literal brace as \\{",
+            i + 1,
+        )
+    exact, low, high = m.groups()
+    top = int(exact) if exact is not None else (int(high) if high else None)
+    if top == 0:
+        return (
+            f"{m.group(0)!r} repeats nothing (durable_rules reads an upper bound of 0 as unbounded, like '*'): "
+            "drop the repeated item instead",
+            m.end(),
+        )
+    if top is not None and top > MAX_REPEAT_BOUND:
+        return (
+            f"{m.group(0)!r}: durable_rules allows at most {MAX_REPEAT_BOUND} as a repetition's upper bound "
+            "(write {m,} for no upper bound)",
+            m.end(),
+        )
+    return None, m.end()
 
 
 _JSON_ESCAPED = {'"', "\\"} | {chr(c) for c in range(0x20)}

@@ -118,10 +118,10 @@ CASES = {
         "rules[0].when.change.environment.matches: unsupported escape \\d (durable_rules patterns only escape "
         ". | ? * + ( ) [ ] { } \\; write character classes such as [0-9] instead)",
     ),
-    "regex durable refuses": (
+    "regex bound above durable's limit": (
         one_rule('{change: {environment: {matches: "a{200}"}}}'),
-        "rules[0].when.change.environment.matches: durable_rules cannot compile this pattern (Could not create "
-        "ruleset, error code: 501; e.g. a {m,n} bound above 100 or a pattern that is too large)",
+        "rules[0].when.change.environment.matches: '{200}': durable_rules allows at most 100 as a repetition's "
+        "upper bound (write {m,} for no upper bound)",
     ),
     "negated regex": (
         one_rule('{change: {not: {environment: {matches: "prod.*"}}}}'),

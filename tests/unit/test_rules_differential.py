@@ -128,3 +128,18 @@ def test_an_exponent_literal_compares_exactly(tmp_path, op, value):
 def test_numbers_beyond_int64_are_refused_in_a_rule(tmp_path):
     with pytest.raises(RuleFileError, match="outside the engine's number range"):
         engine_for(tmp_path, rule_yaml("change: {affected_count: {gt: 1.0e+300}}", rule_id="big"))
+
+
+REPETITION_VALUES = ["", "a", "aa", "aaa", "aaaa", "aaaaa", "b", "bab", "babab", "bababab", "aab", "x"]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a{,3}", "b(ab){,2}", "a{,1}b?", "a{2,}", "a{0,}", "a{,}", "a{2}", "a{03}", "a{1,3}", "a{0,2}b"]
+)
+def test_repetition_bounds_mean_what_python_says_in_the_engine(tmp_path, pattern):
+    """durable_rules reads "{,n}" as atoi(",n") = 0, i.e. unbounded: "a{,3}" matched "aaaa". The compiler
+    hands it "{0,n}"; every bounded form is evaluated on both sides."""
+    engine = engine_for(tmp_path, rule_yaml(f"change: {{reason: {{matches: {_q(pattern)}}}}}", rule_id="p"))
+    for value in REPETITION_VALUES:
+        fact_list = facts(change_fact=change(reason=value))
+        assert compare(engine.rules(), fact_list, NOW, engine.evaluate(fact_list, now=NOW)) == [], value
