@@ -109,15 +109,67 @@ def type_name(value) -> str:
     return type(value).__name__
 
 
-_EXPONENT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
+class UnquotedText(str):
+    """A plain (unquoted) YAML scalar that looks like a number but that YAML 1.1 (PyYAML) reads as text:
+    ``1e5``, ``1.0e19``, ``-1e-5``, ``.5e3``, ``0o17``. The rule loader marks them (app.policy.loader) so
+    that a comparison with a field that may hold numbers is refused instead of silently comparing text."""
 
 
-def _exponent_hint(value) -> str:
-    """YAML 1.1 (PyYAML) reads an exponent without its sign (`1.0e19`, `1e5`) as text, not a number."""
-    if isinstance(value, str) and _EXPONENT_TEXT.match(value):
-        signed = value.replace("e", "e+").replace("E", "E+")
-        return f" {value!r} (YAML reads an exponent without a sign as text: write {signed})"
+# YAML 1.1 reads a float only with a '.' and a signed exponent (1.0e+5), and octal as 017: these read as
+# text, though JSON, YAML 1.2 or Python read them as numbers.
+_NUMBER_LIKE_TEXT = re.compile(r"^[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$|^0o[0-7]+$")
+
+
+def number_like_text(text: str) -> bool:
+    return bool(_NUMBER_LIKE_TEXT.match(text))
+
+
+def _text_number(text: str) -> int | float:
+    """The number a number-looking text (number_like_text) means."""
+    return int(text, 8) if text.startswith("0o") else float(text.replace("_", ""))
+
+
+def yaml_number(text: str) -> str:
+    """How to write the number ``text`` looks like so that YAML reads a number: ``1e5`` -> ``1.0e+5``
+    (or ``100000``), ``0o17`` -> ``15``."""
+    if text.startswith("0o"):
+        return str(int(text, 8))
+    mantissa, exponent = re.split("[eE]", text.replace("_", ""))
+    sign = mantissa[0] if mantissa[0] in "+-" else ""
+    digits = mantissa.lstrip("+-")
+    digits = "0" + digits if digits.startswith(".") else digits
+    digits = digits if "." in digits else digits + ".0"
+    exponent = exponent if exponent[0] in "+-" else "+" + exponent
+    written = f"{sign}{digits}e{exponent}"
+    number = _text_number(text)
+    if number.is_integer() and abs(number) < 2**63:
+        written += f" or {int(number)}"
+    return written
+
+
+def _text_number_hint(value) -> str:
+    """For a number operator given text: the text, and how to write it as a number when YAML read it so."""
+    if isinstance(value, str) and number_like_text(value):
+        return f" {value!r} (YAML reads it as text: write {yaml_number(value)} to mean a number)"
     return ""
+
+
+def _unquoted_number_problem(fld: Field, value) -> str | None:
+    """Why an unquoted number-looking text cannot be compared with this field: YAML read it as text, so
+    the rule would compare strings and a number never equals it. Only a field known to hold strings may
+    take it (its text is then what the author meant)."""
+    if not isinstance(value, UnquotedText) or fld.ftype == STR:
+        return None
+    read = f"YAML reads {value} (unquoted) as the text {str(value)!r}, not a number"
+    write = f"write {yaml_number(value)} to mean the number"
+    if not -(2**63) < _text_number(value) < 2**63:
+        write += " (though that is beyond the engine's number range, (-2^63, 2^63))"
+    if fld.ftype == INT:
+        return f"{read} ({fld.name} holds numbers): {write}"
+    return (
+        f"{read}, so {fld.name} would be compared with a string and a number never equals it: {write}, "
+        f"or quote it ('{value}') to mean the text"
+    )
 
 
 def _shown(value) -> str:
@@ -653,6 +705,9 @@ class _Parser:
         if not is_scalar(value):
             self.errors.add(path, f"expected a string, number or boolean, got {type_name(value)}")
             return False
+        if _unquoted_number_problem(fld, value):
+            self.errors.add(path, _unquoted_number_problem(fld, value))
+            return False
         ok = (
             want is None
             or (want == "number" and is_number(value))
@@ -697,7 +752,7 @@ class _Parser:
             return None if values is None else Cmp(fld, op, values)
         if op in ("lt", "lte", "gt", "gte"):
             if not is_number(value):
-                self.errors.add(path, f"expected a number, got {type_name(value)}{_exponent_hint(value)}")
+                self.errors.add(path, f"expected a number, got {type_name(value)}{_text_number_hint(value)}")
                 return None
             if number_problem(value):
                 self.errors.add(path, number_problem(value))
@@ -749,6 +804,8 @@ def distinct(values) -> tuple:
 
 def _norm(value):
     # 1.0 and 1 are the same number; keep ints as ints so compiled JSON is stable.
+    if isinstance(value, str):
+        return str(value)  # an UnquotedText a string field accepted is plain text from here on
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value

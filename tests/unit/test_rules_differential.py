@@ -143,3 +143,21 @@ def test_repetition_bounds_mean_what_python_says_in_the_engine(tmp_path, pattern
     for value in REPETITION_VALUES:
         fact_list = facts(change_fact=change(reason=value))
         assert compare(engine.rules(), fact_list, NOW, engine.evaluate(fact_list, now=NOW)) == [], value
+
+
+@pytest.mark.parametrize(
+    ("when", "value", "fires"),
+    [
+        ("change: {new.limit: {eq: '1e5'}}", "1e5", True),  # quoted: text, as the author said
+        ("change: {new.limit: {eq: '1e5'}}", 100000, False),
+        ("change: {new.limit: {eq: 1.0e+5}}", 100000, True),
+        ("change: {new.limit: {eq: 1.0e+5}}", "1e5", False),
+        ("change: {nickname: 1e5}", "1e5", True),  # a string field: unquoted text is what it compares
+    ],
+)
+def test_number_looking_text_the_loader_accepts_means_what_it_says(tmp_path, when, value, fires):
+    engine = engine_for(tmp_path, rule_yaml(when, rule_id="n"))
+    fact_list = facts(change_fact=change(new={"limit": value}, nickname=value))
+    decided = engine.evaluate(fact_list, now=NOW)
+    assert [d.rule_id for d in decided] == (["n"] if fires else [])
+    assert compare(engine.rules(), fact_list, NOW, decided) == []
