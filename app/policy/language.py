@@ -679,12 +679,10 @@ class _Parser:
         blocks = []
         for i, item in enumerate(values):
             sub = f"{path}[{i}]" if isinstance(value, list) else path
-            try:
-                blocks.append(str(ipaddress.ip_network(item, strict=False)) if isinstance(item, str) else None)
-            except ValueError:
-                blocks.append(None)
-            if blocks[-1] is None:
-                self.errors.add(sub, f"expected a CIDR block such as 10.0.0.0/16, got {item!r}")
+            block, problem = _rule_block(item)
+            if problem:
+                self.errors.add(sub, problem)
+            blocks.append(block)
         if None in blocks:
             return None
         return self._overlaps(Cmp(fld, "overlaps", tuple(blocks)))
@@ -786,6 +784,21 @@ class _Parser:
             self.errors.add(path, f"expected true or false, got {type_name(value)}")
             return None
         return Cmp(fld, op, value)
+
+
+def _rule_block(item) -> tuple[str | None, str | None]:
+    """A rule's CIDR literal as its block's text, or why it is refused. A bare address is its own /32
+    (/128) block; a block with host bits set (10.1.2.3/24) is almost certainly a typo, so it is refused
+    with the network it would stand for rather than silently widened to it. (A fact's value is read
+    leniently, as its network: app.policy.derive._block.)"""
+    if isinstance(item, str):
+        try:
+            return str(ipaddress.ip_network(item)), None
+        except ValueError as exc:
+            if "has host bits set" in str(exc):
+                network = ipaddress.ip_network(item, strict=False)
+                return None, f"{item} has host bits set: did you mean {network}? (or {item.split('/')[0]} alone)"
+    return None, f"expected a CIDR block such as 10.0.0.0/16 (or an address), got {item!r}"
 
 
 def distinct(values) -> tuple:

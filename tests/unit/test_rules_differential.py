@@ -161,3 +161,26 @@ def test_number_looking_text_the_loader_accepts_means_what_it_says(tmp_path, whe
     decided = engine.evaluate(fact_list, now=NOW)
     assert [d.rule_id for d in decided] == (["n"] if fires else [])
     assert compare(engine.rules(), fact_list, NOW, decided) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fires"),
+    [
+        ("10.0.0.1", True),  # an address: its own /32
+        ("10.0.0.1/32", True),
+        ("10.0.0.2", False),
+        ("10.0.0.7/24", True),  # a fact with host bits set is read as its network (10.0.0.0/24)
+        ("10.0.0.0/255.255.255.0", True),
+        ("10.0.1.0/24", False),
+        (["10.9.0.0/16", "10.0.0.0/30"], True),
+        ("2001:db8::1", False),
+        ("not a block", False),
+        (None, False),
+    ],
+)
+def test_an_address_in_an_overlaps_rule_is_its_own_block_in_engine_and_oracle(tmp_path, value, fires):
+    engine = engine_for(tmp_path, rule_yaml("change: {new.cidr_block: {overlaps: 10.0.0.1}}", rule_id="o"))
+    fact_list = facts(change_fact=change(new={"cidr_block": value}))
+    decided = engine.evaluate(fact_list, now=NOW)
+    assert [d.rule_id for d in decided] == (["o"] if fires else [])
+    assert compare(engine.rules(), fact_list, NOW, decided) == []
