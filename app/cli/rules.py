@@ -279,6 +279,13 @@ def rules_reload(url: str, as_json: bool) -> None:
 @rules_cli.command("coverage")
 @_dir_argument
 @click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    help="The rule directory (default: $KARMA_RULES_DIR or ./rules), as `rules test` and `rules replay` take "
+    "it; a DIRECTORY argument (the older form) still works.",
+)
+@click.option(
     "--cases", "case_paths", multiple=True, type=click.Path(path_type=Path), help="Case files (default: DIR/tests)."
 )
 @click.option("--seed", type=click.Path(path_type=Path), help="Measure against a seed file instead of the live graph.")
@@ -288,7 +295,9 @@ def rules_reload(url: str, as_json: bool) -> None:
     default="",
     help=f"Exit 2 when any rule is one of these (comma-separated: {', '.join(FAIL_ON)}), e.g. dead,uncovered.",
 )
-def coverage_cmd(directory: Path | None, case_paths, seed: Path | None, fmt: str, fail_on: str) -> None:
+def coverage_cmd(
+    directory: Path | None, rules_dir: Path | None, case_paths, seed: Path | None, fmt: str, fail_on: str
+) -> None:
     """Per rule: reachable on the graph (or dead, and why), the cases that make it fire or not, conditions
     the cases do not test (mutations no case notices), rules that shadow it (docs/rules.md, "Rule coverage")."""
     from app.ruletools import coverage  # noqa: PLC0415
@@ -299,8 +308,10 @@ def coverage_cmd(directory: Path | None, case_paths, seed: Path | None, fmt: str
         raise click.BadParameter(
             f"unknown {', '.join(unknown)} (expected {', '.join(FAIL_ON)})", param_hint="--fail-on"
         )
+    if directory is not None and rules_dir is not None and directory != rules_dir:
+        raise click.UsageError(f"two rule directories: {directory} and --rules {rules_dir} (give one, with --rules)")
     settings = Settings.from_env()
-    directory = directory or _default_dir()
+    directory = rules_dir or directory or _default_dir()
     engine = _loaded_engine(directory)
     declared = coverage.declared_types(settings.types_dir)
     if seed is not None:

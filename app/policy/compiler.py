@@ -127,7 +127,8 @@ def engine_text(value: str) -> str | None:
 
 def engine_pattern(pattern: str) -> str:
     """A validated pattern (app.policy.language.regex_problem) as durable_rules must read it to mean what
-    it says: in the matcher's alphabet (see engine_text), escapes as one-character classes."""
+    it says: in the matcher's alphabet (see engine_text), escapes as one-character classes, ``{,n}`` as
+    ``{0,n}``."""
     out, i, n = [], 0, len(pattern)
     while i < n:
         c = pattern[i]
@@ -139,6 +140,9 @@ def engine_pattern(pattern: str) -> str:
             end = pattern.index("]", i + 1)
             out.append("[" + pattern[i + 1 : end].translate(_TO_ENGINE).translate(_PERCENT) + "]")
             i = end + 1
+        elif pattern.startswith("{,", i):  # durable reads "{,n}" as atoi(",n") = 0 (unbounded): "{0,n}"
+            out.append("{0,")
+            i += 2
         else:
             out.append(c.translate(_TO_ENGINE).translate(_PERCENT))
             i += 1

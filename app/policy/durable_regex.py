@@ -5,6 +5,8 @@ under the MIT licence; this port keeps its algorithm so that its behaviour can b
 
 from __future__ import annotations
 
+import re
+
 
 class TooLarge(Exception):
     """Past durable's own limits (states, hash set) or the checker's: the pattern is refused."""
@@ -28,6 +30,8 @@ class Durable:
 
     def __init__(self, pattern: str):
         self.p, self.i, self.next_id = pattern, 0, 0
+        self.parts: dict[int, tuple] = {}  # merged state hash -> the ids of the states it merged
+        self.collided = False  # two different sets of states were merged under one 16-bit hash
 
     # -- states and transitions
     def new(self) -> _State:
@@ -253,11 +257,15 @@ class Durable:
 
     def _lookup(self, hset: dict, states: list[_State]) -> _State:
         h = self.hash_of(states)
+        ids = tuple(st.id for st in states)
         if h not in hset:  # HGET compares hashes only
             if len(hset) >= D_MAX_HSET:
                 raise TooLarge
             hset[h] = self.ensure(states)
             hset[h].hash = h
+            self.parts[h] = ids
+        elif self.parts.get(h) != ids:
+            self.collided = True  # noted so that a refusal can name this cause (regexcheck)
         return hset[h]
 
     def consolidate_states(self, cur: _State) -> None:
@@ -342,12 +350,9 @@ class Durable:
 
 
 def _atoi(text: str) -> int:
-    digits = ""
-    for ch in text:
-        if not ch.isdigit():
-            break
-        digits += ch
-    return int(digits) if digits else 0
+    """C's atoi: leading white space, an optional sign, then digits ("{ 2}" and "{+2}" are "{2}")."""
+    m = re.match(r"[ \t\n\v\f\r]*([-+]?[0-9]+)", text)
+    return int(m.group(1)) if m else 0
 
 
 def _range_codes(body: str) -> list[int]:

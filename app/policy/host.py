@@ -254,10 +254,7 @@ def regex_error(pattern: str) -> str | None:
     error = _try_create({"r": {"all": [{"m": {"$and": [{"k": "x"}, {"$mt": {"v:s": pattern}}]}}]}})
     if error is None:
         return None
-    return (
-        f"durable_rules cannot compile this pattern ({error}; e.g. a {{m,n}} bound above 100 or a "
-        "pattern that is too large)"
-    )
+    return f"durable_rules' regex compiler refuses this pattern ({error}): simplify it"
 
 
 def ruleset_error(definition: dict) -> str | None:

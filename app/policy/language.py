@@ -109,15 +109,67 @@ def type_name(value) -> str:
     return type(value).__name__
 
 
-_EXPONENT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE]\d+$")
+class UnquotedText(str):
+    """A plain (unquoted) YAML scalar that looks like a number but that YAML 1.1 (PyYAML) reads as text:
+    ``1e5``, ``1.0e19``, ``-1e-5``, ``.5e3``, ``0o17``. The rule loader marks them (app.policy.loader) so
+    that a comparison with a field that may hold numbers is refused instead of silently comparing text."""
 
 
-def _exponent_hint(value) -> str:
-    """YAML 1.1 (PyYAML) reads an exponent without its sign (`1.0e19`, `1e5`) as text, not a number."""
-    if isinstance(value, str) and _EXPONENT_TEXT.match(value):
-        signed = value.replace("e", "e+").replace("E", "E+")
-        return f" {value!r} (YAML reads an exponent without a sign as text: write {signed})"
+# YAML 1.1 reads a float only with a '.' and a signed exponent (1.0e+5), and octal as 017: these read as
+# text, though JSON, YAML 1.2 or Python read them as numbers.
+_NUMBER_LIKE_TEXT = re.compile(r"^[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$|^0o[0-7]+$")
+
+
+def number_like_text(text: str) -> bool:
+    return bool(_NUMBER_LIKE_TEXT.match(text))
+
+
+def _text_number(text: str) -> int | float:
+    """The number a number-looking text (number_like_text) means."""
+    return int(text, 8) if text.startswith("0o") else float(text.replace("_", ""))
+
+
+def yaml_number(text: str) -> str:
+    """How to write the number ``text`` looks like so that YAML reads a number: ``1e5`` -> ``1.0e+5``
+    (or ``100000``), ``0o17`` -> ``15``."""
+    if text.startswith("0o"):
+        return str(int(text, 8))
+    mantissa, exponent = re.split("[eE]", text.replace("_", ""))
+    sign = mantissa[0] if mantissa[0] in "+-" else ""
+    digits = mantissa.lstrip("+-")
+    digits = "0" + digits if digits.startswith(".") else digits
+    digits = digits if "." in digits else digits + ".0"
+    exponent = exponent if exponent[0] in "+-" else "+" + exponent
+    written = f"{sign}{digits}e{exponent}"
+    number = _text_number(text)
+    if number.is_integer() and abs(number) < 2**63:
+        written += f" or {int(number)}"
+    return written
+
+
+def _text_number_hint(value) -> str:
+    """For a number operator given text: the text, and how to write it as a number when YAML read it so."""
+    if isinstance(value, str) and number_like_text(value):
+        return f" {value!r} (YAML reads it as text: write {yaml_number(value)} to mean a number)"
     return ""
+
+
+def _unquoted_number_problem(fld: Field, value) -> str | None:
+    """Why an unquoted number-looking text cannot be compared with this field: YAML read it as text, so
+    the rule would compare strings and a number never equals it. Only a field known to hold strings may
+    take it (its text is then what the author meant)."""
+    if not isinstance(value, UnquotedText) or fld.ftype == STR:
+        return None
+    read = f"YAML reads {value} (unquoted) as the text {str(value)!r}, not a number"
+    write = f"write {yaml_number(value)} to mean the number"
+    if not -(2**63) < _text_number(value) < 2**63:
+        write += " (though that is beyond the engine's number range, (-2^63, 2^63))"
+    if fld.ftype == INT:
+        return f"{read} ({fld.name} holds numbers): {write}"
+    return (
+        f"{read}, so {fld.name} would be compared with a string and a number never equals it: {write}, "
+        f"or quote it ('{value}') to mean the text"
+    )
 
 
 def _shown(value) -> str:
@@ -178,8 +230,16 @@ def regex_problem(pattern: str) -> str | None:
     if any(0xF0000 <= ord(ch) <= 0xF005F for ch in pattern):
         return "characters U+F0000-U+F005F are reserved (the engine's stand-ins for escaped characters)"
     i, n = 0, len(pattern)
+    previous = ""  # the previous token when it was a quantifier
     while i < n:
         c = pattern[i]
+        if c in "*+?{":
+            problem, end = _quantifier_problem(pattern, i, previous)
+            if problem:
+                return problem
+            previous, i = pattern[i:end], end
+            continue
+        previous = ""
         if c == "\\":
             if i + 1 >= n:
                 return "pattern ends with a lone backslash"
@@ -191,6 +251,8 @@ def regex_problem(pattern: str) -> str | None:
                 )
             i += 2
             continue
+        if c == "(" and pattern[i + 1 : i + 2] == ")":
+            return "an empty group '()' is not supported (durable_rules refuses or misreads it): drop it"
         if c in "^$":
             return (
                 f"{c!r} is not supported: a pattern always matches the whole value "
@@ -222,6 +284,50 @@ def regex_problem(pattern: str) -> str | None:
     except re.error as exc:
         return f"invalid pattern: {exc}"
     return None
+
+
+# A repetition as durable_rules reads one: it takes every "{" for the start of one (C's atoi on what is
+# between the braces), where Python's re reads "{x}" or "a{ 2}" as literal text.
+_INTERVAL = re.compile(r"\{(?:(\d+)|(\d*),(\d*))\}")
+MAX_REPEAT_BOUND = 100  # durable_rules refuses (error 501) an upper bound above it
+
+
+def _quantifier_problem(pattern: str, i: int, previous: str) -> tuple[str | None, int]:
+    """Why the quantifier at ``pattern[i]`` (``*``, ``+``, ``?`` or ``{...}``) would not mean in durable_rules
+    what it means in Python's re (None when it does), and where the next token starts. ``previous``: the
+    quantifier right before it, if any."""
+    c = pattern[i]
+    if previous and c in "?+":
+        return (
+            f"{previous + c!r}: a quantifier right after another (Python's lazy '?' or possessive '+') is not "
+            "supported; durable_rules reads it as a second repetition, and its compiler hangs on some (such "
+            "as 'a*+'): write one quantifier",
+            i + 1,
+        )
+    if c != "{":
+        return None, i + 1
+    m = _INTERVAL.match(pattern, i)
+    if m is None:
+        return (
+            f"'{{' at offset {i} does not start a repetition {{m}}, {{m,}}, {{,n}} or {{m,n}} (digits only): "
+            "durable_rules reads every '{' as one; write a literal brace as \\{",
+            i + 1,
+        )
+    exact, low, high = m.groups()
+    top = int(exact) if exact is not None else (int(high) if high else None)
+    if top == 0:
+        return (
+            f"{m.group(0)!r} repeats nothing (durable_rules reads an upper bound of 0 as unbounded, like '*'): "
+            "drop the repeated item instead",
+            m.end(),
+        )
+    if top is not None and top > MAX_REPEAT_BOUND:
+        return (
+            f"{m.group(0)!r}: durable_rules allows at most {MAX_REPEAT_BOUND} as a repetition's upper bound "
+            "(write {m,} for no upper bound)",
+            m.end(),
+        )
+    return None, m.end()
 
 
 _JSON_ESCAPED = {'"', "\\"} | {chr(c) for c in range(0x20)}
@@ -573,12 +679,10 @@ class _Parser:
         blocks = []
         for i, item in enumerate(values):
             sub = f"{path}[{i}]" if isinstance(value, list) else path
-            try:
-                blocks.append(str(ipaddress.ip_network(item, strict=False)) if isinstance(item, str) else None)
-            except ValueError:
-                blocks.append(None)
-            if blocks[-1] is None:
-                self.errors.add(sub, f"expected a CIDR block such as 10.0.0.0/16, got {item!r}")
+            block, problem = _rule_block(item)
+            if problem:
+                self.errors.add(sub, problem)
+            blocks.append(block)
         if None in blocks:
             return None
         return self._overlaps(Cmp(fld, "overlaps", tuple(blocks)))
@@ -598,6 +702,9 @@ class _Parser:
             return False
         if not is_scalar(value):
             self.errors.add(path, f"expected a string, number or boolean, got {type_name(value)}")
+            return False
+        if _unquoted_number_problem(fld, value):
+            self.errors.add(path, _unquoted_number_problem(fld, value))
             return False
         ok = (
             want is None
@@ -643,7 +750,7 @@ class _Parser:
             return None if values is None else Cmp(fld, op, values)
         if op in ("lt", "lte", "gt", "gte"):
             if not is_number(value):
-                self.errors.add(path, f"expected a number, got {type_name(value)}{_exponent_hint(value)}")
+                self.errors.add(path, f"expected a number, got {type_name(value)}{_text_number_hint(value)}")
                 return None
             if number_problem(value):
                 self.errors.add(path, number_problem(value))
@@ -679,6 +786,21 @@ class _Parser:
         return Cmp(fld, op, value)
 
 
+def _rule_block(item) -> tuple[str | None, str | None]:
+    """A rule's CIDR literal as its block's text, or why it is refused. A bare address is its own /32
+    (/128) block; a block with host bits set (10.1.2.3/24) is almost certainly a typo, so it is refused
+    with the network it would stand for rather than silently widened to it. (A fact's value is read
+    leniently, as its network: app.policy.derive._block.)"""
+    if isinstance(item, str):
+        try:
+            return str(ipaddress.ip_network(item)), None
+        except ValueError as exc:
+            if "has host bits set" in str(exc):
+                network = ipaddress.ip_network(item, strict=False)
+                return None, f"{item} has host bits set: did you mean {network}? (or {item.split('/')[0]} alone)"
+    return None, f"expected a CIDR block such as 10.0.0.0/16 (or an address), got {item!r}"
+
+
 def distinct(values) -> tuple:
     """Each value of a rule's list once, in its order. `true` and `1` are two values (rules never mix
     types; Python's `True == 1` merged them, and `in: [1, true]` silently lost one); `3` and `3.0` are
@@ -695,6 +817,8 @@ def distinct(values) -> tuple:
 
 def _norm(value):
     # 1.0 and 1 are the same number; keep ints as ints so compiled JSON is stable.
+    if isinstance(value, str):
+        return str(value)  # an UnquotedText a string field accepted is plain text from here on
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value

@@ -17,7 +17,7 @@ import yaml
 from app.policy import host
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
-from app.policy.language import Errors, Rule, RuleFileError, parse_document
+from app.policy.language import Errors, Rule, RuleFileError, UnquotedText, number_like_text, parse_document
 from app.policy.regexcheck import engine_mismatch
 
 SUFFIXES = (".yaml", ".yml")
@@ -51,6 +51,18 @@ def _construct_mapping(loader, node, deep=False):
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _construct_text(loader, node):
+    """Text, marked when it is unquoted and looks like a number YAML 1.1 does not read as one (``1e5``):
+    the validator refuses comparing it with a field that may hold numbers (language.UnquotedText)."""
+    value = loader.construct_scalar(node)
+    if not node.style and number_like_text(value):  # plain: None (Python parser) or "" (libyaml)
+        return UnquotedText(value)
+    return value
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG, _construct_text)
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:

@@ -196,14 +196,31 @@ def engine_mismatch(engine_pattern: str) -> str | None:
         return f"pattern cannot be checked against durable_rules' regex engine ({exc or type(exc).__name__})"
     if value is None:
         return None
-    durable = Packed(Durable(engine_pattern).compile())
+    machine = Durable(engine_pattern)
+    durable = Packed(machine.compile())
     state = 1
     for ch in value:
         state = durable.step(state, ord(ch)) if state else 0
     verdict = "matches" if state and durable.accept.get(state) else "does not match"
+    shown = f"it {verdict} {_shown(value)}"
+    return f"durable_rules' regex engine cannot match this pattern as written: {shown}. {_cause(machine, durable)}"
+
+
+def _cause(machine: Durable, durable: Packed) -> str:
+    """What in durable's compiler goes wrong for this pattern, so that the refusal names the construct at
+    fault (a '.' only when the pattern has one)."""
+    if machine.collided:
+        return (
+            "Its compiler confuses two merged states whose 16-bit hashes collide (many alternatives or "
+            "repetitions in one pattern): simplify the pattern or split it into several conditions"
+        )
+    if DOT in durable.symbols:
+        return (
+            "Its compiler drops transitions where a '.' competes with a specific character after a "
+            "repetition or a choice (e.g. 'a+.?' fails on 'aaaa'): write the '.' as the characters you "
+            "mean, or make the repetition unambiguous"
+        )
     return (
-        f"durable_rules' regex engine cannot match this pattern as written: it {verdict} {_shown(value)}. "
-        "Its compiler drops transitions where a '.' competes with a specific character after a repetition "
-        "or a choice (e.g. 'a+.?' fails on 'aaaa'): write the '.' as the characters you mean, or make "
-        "the repetition unambiguous"
+        "Its compiler builds a different automaton for this pattern (a durable_rules defect): simplify the "
+        "pattern or split it into several conditions"
     )

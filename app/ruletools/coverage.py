@@ -171,6 +171,14 @@ class Reach:
         }
 
 
+def _no_type_reason(types: set, any_type: bool) -> str:
+    """Why no changed component can be met when no type passed (it once read "no component of type  on the
+    graph" for a rule naming no type, on an empty graph)."""
+    if types:
+        return f"no component of type {', '.join(sorted(types))} on the graph"
+    return "the graph has no components" if any_type else "its type conditions exclude every type"
+
+
 def _alternative(rule, alt, world: World, reached: dict) -> tuple[set, list, list, str | None]:
     """((type, environment) buckets of the components it can meet, types, paths, reason when impossible)
     for one alternative of a rule: the environments it names count, not the whole type."""
@@ -198,7 +206,7 @@ def _alternative(rule, alt, world: World, reached: dict) -> tuple[set, list, lis
         why = _type_problem(t, envs["change"], keys["change"], world)
         (problems.append(why) if why else candidates.append(t))
     if not candidates:
-        return set(), [], [], _first(problems, f"no component of type {', '.join(sorted(change_types))} on the graph")
+        return set(), [], [], _first(problems, _no_type_reason(change_types, want["change"] is None))
     if rule.scope != "impacted":
         return {b for t in candidates for b in world.types[t].buckets(t, envs["change"])}, candidates, [], None
     buckets, types, paths = set(), set(), []
@@ -290,10 +298,28 @@ def case_evaluations(engine, case_paths) -> tuple[list[Evaluation], dict[str, se
     return evaluations, fired, errors
 
 
-def _label(c: Cmp) -> str:
+def _label(c: Cmp, rule) -> str:
+    """A condition as its rule says it: a count by what it counts, an overlaps by its operands (never the
+    internal keys the compiler gives them, ``count.n57238d23b075.n``, ``derived.o…``)."""
+    if c.field.section == "derived" and c.field.path[0] in rule.overlaps:
+        return _label(rule.overlaps[c.field.path[0]], rule)
+    name = c.field.name
+    if c.field.section == "count" and c.field.path[0] in rule.counts:
+        domain, tree = rule.counts[c.field.path[0]]
+        name = f"count({domain} where {_tree_label(tree, rule)})"
     value = getattr(c.value, "field", None)
     shown = value.name if value is not None else (list(c.value) if isinstance(c.value, tuple) else c.value)
-    return f"{c.field.name} {c.op} {shown!r}" if value is None else f"{c.field.name} {c.op} {shown}"
+    return f"{name} {c.op} {shown!r}" if value is None else f"{name} {c.op} {shown}"
+
+
+def _tree_label(node, rule) -> str:
+    if isinstance(node, Cmp):
+        return _label(node, rule)
+    if isinstance(node, Not):
+        return f"not ({_tree_label(node.item, rule)})"
+    if isinstance(node, All):
+        return " and ".join(_tree_label(i, rule) for i in node.items) or "any"
+    return "(" + " or ".join(_tree_label(i, rule) for i in node.items) + ")"
 
 
 def _replace(node, target, new):
@@ -321,7 +347,7 @@ def untested_conditions(rule, evaluations: list[Evaluation]) -> list[dict]:
             if _outcomes(mutant, evaluations) == base:
                 survived.append(name)
         if survived:
-            out.append({"condition": _label(leaf), "survives": survived})
+            out.append({"condition": _label(leaf, rule), "survives": survived})
     return out
 
 
@@ -447,7 +473,7 @@ def failures(doc: dict, fail_on: list[str]) -> list[str]:
 
 
 def table(doc: dict) -> list[str]:
-    rows = [("rule", "effect", "reachable", "cases fire/not", "untested", "shadowed by")]
+    rows = [("rule", "effect", "reachable", "cases fire/not", "untested conditions", "shadowed by")]
     for r in doc["rules"]:
         reach = r["reachable"]
         rows.append(

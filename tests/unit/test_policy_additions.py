@@ -421,6 +421,15 @@ def test_overlaps_outside_a_count(tmp_path):
         ("change: {new.cidr_block: {overlaps: 10.0.0.300/8}}", "expected a CIDR block such as 10.0.0.0/16"),
         ("change: {new.cidr_block: {overlaps: []}}", "expected a CIDR block, a non-empty list of them"),
         ("change: {affected_count: {overlaps: 10.0.0.0/8}}", "operator overlaps does not apply"),
+        # host bits set: a typo, not silently the network it stands for (it was accepted as 10.1.2.0/24)
+        (
+            "change: {new.cidr_block: {overlaps: 10.1.2.3/24}}",
+            "new.cidr_block.overlaps: 10.1.2.3/24 has host bits set: did you mean 10.1.2.0/24? (or 10.1.2.3 alone)",
+        ),
+        (
+            "change: {new.cidr_block: {overlaps: [10.0.0.0/8, 2001:db8::1/32]}}",
+            "overlaps[1]: 2001:db8::1/32 has host bits set: did you mean 2001:db8::/32?",
+        ),
     ],
 )
 def test_overlaps_validation(tmp_path, when, expected):

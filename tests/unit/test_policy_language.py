@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+import yaml
+
 import pytest
 
 from app.policy import PolicyEngine, RuleFileError, validate_dir
-from app.policy.language import regex_problem
+from app.policy.language import number_like_text, regex_problem, yaml_number
 
 RULE = """
 rules:
@@ -118,10 +120,10 @@ CASES = {
         "rules[0].when.change.environment.matches: unsupported escape \\d (durable_rules patterns only escape "
         ". | ? * + ( ) [ ] { } \\; write character classes such as [0-9] instead)",
     ),
-    "regex durable refuses": (
+    "regex bound above durable's limit": (
         one_rule('{change: {environment: {matches: "a{200}"}}}'),
-        "rules[0].when.change.environment.matches: durable_rules cannot compile this pattern (Could not create "
-        "ruleset, error code: 501; e.g. a {m,n} bound above 100 or a pattern that is too large)",
+        "rules[0].when.change.environment.matches: '{200}': durable_rules allows at most 100 as a repetition's "
+        "upper bound (write {m,} for no upper bound)",
     ),
     "negated regex": (
         one_rule('{change: {not: {environment: {matches: "prod.*"}}}}'),
@@ -137,10 +139,34 @@ CASES = {
         one_rule(approver_role="approver"),
         "rules[0].approver_role: only allowed with effect require_approval",
     ),
-    "an exponent YAML reads as text": (
+    "an exponent YAML reads as text": (  # the hint once said "write 1e+5", which YAML reads as text too
         one_rule("{impacted: {depth: {gt: 1e5}}}"),
-        "rules[0].when.impacted.depth.gt: expected a number, got string '1e5' (YAML reads an exponent without a "
-        "sign as text: write 1e+5)",
+        "rules[0].when.impacted.depth.gt: expected a number, got string '1e5' (YAML reads it as text: write "
+        "1.0e+5 or 100000 to mean a number)",
+    ),
+    "eq with an unquoted exponent YAML reads as text": (
+        one_rule("{change: {new.limit: {eq: 1.0e19}}}"),
+        "rules[0].when.change.new.limit.eq: YAML reads 1.0e19 (unquoted) as the text '1.0e19', not a number, so "
+        "change.new.limit would be compared with a string and a number never equals it: write 1.0e+19 to mean "
+        "the number (though that is beyond the engine's number range, (-2^63, 2^63)), or quote it ('1.0e19') "
+        "to mean the text",
+    ),
+    "not_in with an unquoted exponent YAML reads as text": (
+        one_rule("{impacted: {runtime.rate: {not_in: [0.5, -1e-5]}}}"),
+        "rules[0].when.impacted.runtime.rate.not_in[1]: YAML reads -1e-5 (unquoted) as the text '-1e-5', not a "
+        "number, so impacted.runtime.rate would be compared with a string and a number never equals it: write "
+        "-1.0e-5 to mean the number, or quote it ('-1e-5') to mean the text",
+    ),
+    "a number field given an unquoted exponent": (
+        one_rule("{impacted: {depth: 1e5}}"),
+        "rules[0].when.impacted.depth: YAML reads 1e5 (unquoted) as the text '1e5', not a number (impacted.depth "
+        "holds numbers): write 1.0e+5 or 100000 to mean the number",
+    ),
+    "an unquoted YAML 1.2 octal": (
+        one_rule("{component: {config.mode: {ne: 0o17}}}"),
+        "rules[0].when.component.config.mode.ne: YAML reads 0o17 (unquoted) as the text '0o17', not a number, so "
+        "component.config.mode would be compared with a string and a number never equals it: write 15 to mean "
+        "the number, or quote it ('0o17') to mean the text",
     ),
     "not a finite number": (
         one_rule("{impacted: {depth: {lt: .inf}}}"),
@@ -289,3 +315,19 @@ def test_valid_language_features_are_accepted(tmp_path):
 def test_regex_dialect(pattern, problem):
     got = regex_problem(pattern)
     assert (got is None) if problem is None else (problem in got)
+
+
+@pytest.mark.parametrize("text", ["1e5", "1.0e19", "-1e-5", "+2E3", ".5e3", "-.5e3", "1.e5", "1_0e2", "1e+5", "0o17"])
+def test_the_number_a_refusal_proposes_is_one_yaml_reads_as_that_number(text):
+    assert number_like_text(text) and isinstance(yaml.safe_load(text), str)
+    for written in yaml_number(text).split(" or "):
+        number = yaml.safe_load(written)
+        assert isinstance(number, (int, float)) and not isinstance(number, bool), written
+        assert number == (int(text, 8) if text.startswith("0o") else float(text.replace("_", ""))), written
+
+
+def test_number_looking_text_is_text_when_quoted_or_when_the_field_holds_strings(tmp_path):
+    (tmp_path / "x.yaml").write_text(
+        one_rule("{change: {nickname: 1e5, new.limit: {in: ['1e5', \"2e3\"]}, changed_keys: {contains: 1e5}}}")
+    )
+    assert validate_dir(tmp_path) == []

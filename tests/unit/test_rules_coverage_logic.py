@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 
+from click.testing import CliRunner
+
+from app.cli.rules import rules_cli
 from app.ruletools import coverage
 from app.ruletools.coverage import Evaluation, World
 from test_policy_support import change, engine_for, facts, rule_yaml
@@ -69,3 +74,52 @@ def test_fail_on_names_the_rules(tmp_path):
     assert coverage.failures(doc, ["dead", "uncovered"]) == ["dead: d", "uncovered: d"]
     assert coverage.failures(doc, ["shadowed"]) == []
     assert "| `d` | warn | **dead**" in "\n".join(coverage.markdown(doc))
+
+
+def test_an_untested_count_or_overlaps_is_named_as_the_rule_says_it(tmp_path):
+    """They were shown by the compiler's internal keys: 'count.n57238d23b075.n gte 1', 'derived.o… eq True'."""
+    (rule,) = _rules(
+        tmp_path,
+        rule_yaml(
+            "change: {type: subnet, new.cidr_block: {overlaps: 10.0.0.0/8}}\n"
+            "count: {impacted: {type: ec2-instance}, gte: 1}",
+            rule_id="r",
+        ),
+    )
+    evals = [Evaluation("no subnet", facts(change_fact=change(type="vpc")), NOW)]
+    shown = [u["condition"] for u in coverage.untested_conditions(rule, evals)]
+    assert shown == [
+        "change.type eq 'subnet'",
+        "change.new.cidr_block overlaps ['10.0.0.0/8']",
+        "count(impacted where impacted.type eq 'ec2-instance') gte 1",
+    ]
+    doc = coverage.report([rule], WORLD, evals, {"no subnet": set()})
+    assert "untested conditions" in coverage.table(doc)[0]
+
+
+def test_coverage_takes_the_rule_directory_as_its_siblings_do(tmp_path):
+    """`rules test` and `rules replay` take --rules; coverage took only a positional DIR (kept: the older form)."""
+    root = Path(__file__).resolve().parents[2]
+    runner = CliRunner()
+    seed = str(root / "seed" / "karma-world.yaml")
+    by_option = runner.invoke(
+        rules_cli, ["coverage", "--rules", str(root / "rules"), "--seed", seed, "--format", "json"]
+    )
+    assert by_option.exit_code == 0, by_option.output
+    by_argument = runner.invoke(rules_cli, ["coverage", str(root / "rules"), "--seed", seed, "--format", "json"])
+    assert by_argument.exit_code == 0, by_argument.output
+    strip = lambda out: {**json.loads(out), "summary": {**json.loads(out)["summary"], "seconds": 0}}  # noqa: E731
+    assert strip(by_option.stdout) == strip(by_argument.stdout)
+    both = runner.invoke(rules_cli, ["coverage", str(tmp_path), "--rules", str(root / "rules"), "--seed", seed])
+    assert both.exit_code == 2 and "two rule directories" in both.output
+
+
+def test_a_rule_naming_no_type_is_dead_on_an_empty_graph_for_that_reason(tmp_path):
+    rules = _rules(
+        tmp_path,
+        rule_yaml("change: {environment: prod}", rule_id="any"),
+        rule_yaml("change: {all: [{type: subnet}, {type: vpc}]}", rule_id="none"),
+    )
+    empty = World.from_components([], [])
+    assert coverage.reachability(rules[0], empty).reason == "the graph has no components"
+    assert coverage.reachability(rules[1], WORLD).reason == "its type conditions exclude every type"

@@ -128,3 +128,59 @@ def test_an_exponent_literal_compares_exactly(tmp_path, op, value):
 def test_numbers_beyond_int64_are_refused_in_a_rule(tmp_path):
     with pytest.raises(RuleFileError, match="outside the engine's number range"):
         engine_for(tmp_path, rule_yaml("change: {affected_count: {gt: 1.0e+300}}", rule_id="big"))
+
+
+REPETITION_VALUES = ["", "a", "aa", "aaa", "aaaa", "aaaaa", "b", "bab", "babab", "bababab", "aab", "x"]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a{,3}", "b(ab){,2}", "a{,1}b?", "a{2,}", "a{0,}", "a{,}", "a{2}", "a{03}", "a{1,3}", "a{0,2}b"]
+)
+def test_repetition_bounds_mean_what_python_says_in_the_engine(tmp_path, pattern):
+    """durable_rules reads "{,n}" as atoi(",n") = 0, i.e. unbounded: "a{,3}" matched "aaaa". The compiler
+    hands it "{0,n}"; every bounded form is evaluated on both sides."""
+    engine = engine_for(tmp_path, rule_yaml(f"change: {{reason: {{matches: {_q(pattern)}}}}}", rule_id="p"))
+    for value in REPETITION_VALUES:
+        fact_list = facts(change_fact=change(reason=value))
+        assert compare(engine.rules(), fact_list, NOW, engine.evaluate(fact_list, now=NOW)) == [], value
+
+
+@pytest.mark.parametrize(
+    ("when", "value", "fires"),
+    [
+        ("change: {new.limit: {eq: '1e5'}}", "1e5", True),  # quoted: text, as the author said
+        ("change: {new.limit: {eq: '1e5'}}", 100000, False),
+        ("change: {new.limit: {eq: 1.0e+5}}", 100000, True),
+        ("change: {new.limit: {eq: 1.0e+5}}", "1e5", False),
+        ("change: {nickname: 1e5}", "1e5", True),  # a string field: unquoted text is what it compares
+    ],
+)
+def test_number_looking_text_the_loader_accepts_means_what_it_says(tmp_path, when, value, fires):
+    engine = engine_for(tmp_path, rule_yaml(when, rule_id="n"))
+    fact_list = facts(change_fact=change(new={"limit": value}, nickname=value))
+    decided = engine.evaluate(fact_list, now=NOW)
+    assert [d.rule_id for d in decided] == (["n"] if fires else [])
+    assert compare(engine.rules(), fact_list, NOW, decided) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "fires"),
+    [
+        ("10.0.0.1", True),  # an address: its own /32
+        ("10.0.0.1/32", True),
+        ("10.0.0.2", False),
+        ("10.0.0.7/24", True),  # a fact with host bits set is read as its network (10.0.0.0/24)
+        ("10.0.0.0/255.255.255.0", True),
+        ("10.0.1.0/24", False),
+        (["10.9.0.0/16", "10.0.0.0/30"], True),
+        ("2001:db8::1", False),
+        ("not a block", False),
+        (None, False),
+    ],
+)
+def test_an_address_in_an_overlaps_rule_is_its_own_block_in_engine_and_oracle(tmp_path, value, fires):
+    engine = engine_for(tmp_path, rule_yaml("change: {new.cidr_block: {overlaps: 10.0.0.1}}", rule_id="o"))
+    fact_list = facts(change_fact=change(new={"cidr_block": value}))
+    decided = engine.evaluate(fact_list, now=NOW)
+    assert [d.rule_id for d in decided] == (["o"] if fires else [])
+    assert compare(engine.rules(), fact_list, NOW, decided) == []

@@ -114,3 +114,44 @@ def test_a_pattern_durable_would_match_differently_is_refused_naming_rule_field_
     (line,) = [e for e in err.value.errors if "matches" in e]
     assert "rules[0].when.change.reason.matches" in line
     assert "durable_rules' regex engine cannot match this pattern as written: it does not match 'prod-" in line
+
+
+@pytest.mark.parametrize(
+    ("pattern", "construct"),
+    [
+        ("a{0}", "'{0}' repeats nothing"),
+        ("a{0,0}", "'{0,0}' repeats nothing"),
+        ("a{,0}", "'{,0}' repeats nothing"),
+        ("a{x}", "'{' at offset 1 does not start a repetition"),
+        ("a{ 2}", "'{' at offset 1 does not start a repetition"),
+        ("a{2, 3}", "'{' at offset 1 does not start a repetition"),
+        ("ab{", "'{' at offset 2 does not start a repetition"),
+        ("a{101}", "'{101}': durable_rules allows at most 100"),
+        ("a{2,101}", "'{2,101}': durable_rules allows at most 100"),
+        ("a*+", "'*+': a quantifier right after another"),
+        ("a?+", "'?+': a quantifier right after another"),
+        ("a{1,2}+", "'{1,2}+': a quantifier right after another"),
+        ("a+?", "'+?': a quantifier right after another"),
+        ("()*", "an empty group '()'"),
+    ],
+)
+def test_a_refused_pattern_names_the_construct_at_fault(tmp_path, pattern, construct):
+    """Each refusal names what is wrong in the pattern, never a '.' the pattern does not have (these were
+    refused as "a '.' competes with a specific character", or as "a {m,n} bound above 100" for a stray
+    brace; 'a*+', 'a?+' and 'a{1,2}+' hung durable_rules' compiler, and the process, while loading)."""
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: tagged\n    effect: warn\n    description: d\n    message: m\n"
+        f"    when: {{change: {{reason: {{matches: '{pattern}'}}}}}}\n"
+    )
+    with pytest.raises(RuleFileError) as err:
+        PolicyEngine(tmp_path).load()
+    (line,) = err.value.errors
+    assert "rules[0].when.change.reason.matches: " in line
+    assert construct in line
+    assert "'.'" not in line
+
+
+def test_a_mismatch_names_a_dot_only_when_the_pattern_has_one():
+    assert "'.' competes" in engine_mismatch(engine_pattern("a+.?"))
+    machine = Durable(engine_pattern("a{,3}"))
+    assert not machine.collided and engine_mismatch(engine_pattern("a{,3}")) is None
