@@ -155,6 +155,35 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
     return decorate
 
 
+def loaded_json_options(fn):
+    """`--json` / `--full-json` of the commands that load a file or a tree (`karma seed`, `karma import`):
+    a change set's answer names every component of the set in each operation's facts, so it grows with
+    the square of the set; `--json` prints the summary a CI job acts on (text.loaded_summary)."""
+    fn = click.option(
+        "--full-json",
+        is_flag=True,
+        help="Print the whole answer as JSON: each operation's facts, impact and writes (it grows with the "
+        "square of the set).",
+    )(fn)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the result as JSON: a set's status, ids, counts, decisions and drift, each operation as its "
+        "component, op and effects (docs/cli.md).",
+    )(fn)
+
+
+def echo_loaded(result: dict, as_json: bool, full_json: bool) -> None:
+    """What `karma seed` / `karma import` print: the whole answer (--full-json), its summary (--json), or text."""
+    from app.client import text  # noqa: PLC0415
+
+    if full_json:
+        click.echo(as_json_text(result))
+    else:
+        click.echo(as_json_text(text.loaded_summary(result)) if as_json else text.loaded(result))
+
+
 # -- failures, as a person and a script read them ---------------------------------------------------
 JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --format json), failures included
 ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)

@@ -1,5 +1,5 @@
 """Human-readable output: a summary line, then the diff, decisions and actions in waves as tables (and
-the compact JSON a `karma import --json` prints, `loaded_summary`)."""
+the compact JSON `karma seed --json` / `karma import --json` print, `loaded_summary`)."""
 
 from __future__ import annotations
 
@@ -548,11 +548,11 @@ SUMMARY_DROPS = ("graph_patch",)  # what a set writes, config by config: the ful
 
 
 def loaded_summary(result: dict) -> dict:
-    """`karma import --json`: the answer with each operation of a set as {index, op, component, effects}
-    (its decisions' effects, e.g. ["warn"]) and the set's writes left out, plus `counts` per op — what a
-    CI job acts on, growing with the set. Each operation's facts name every component of the set (an
-    import of 3,000 files answered ~270 MB); `--full-json` prints the whole answer. A bulk load's answer
-    (no operations) is already linear and passes as it is."""
+    """`karma seed --json` / `karma import --json`: the answer with each operation of a set as {index,
+    op, component, effects} (its decisions' effects, e.g. ["warn"]) and the set's writes left out, plus
+    `counts` per op — what a CI job acts on, growing with the set. Each operation's facts name every
+    component of the set (an import of 3,000 files answered ~270 MB); `--full-json` prints the whole
+    answer. A bulk load's answer (no operations) is already linear and passes as it is."""
     if "operations" not in result:
         return result
     ops = result.get("operations") or []
