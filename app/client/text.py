@@ -541,6 +541,8 @@ def loaded(result: dict) -> str:
         ])))  # fmt: skip
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
+    if status in ("planned", "unchanged"):  # nothing written by this set: what it refuses is the news
+        out += _refused_table(result)
     return "\n".join(out)
 
 
@@ -575,9 +577,14 @@ LISTED = 50  # rows of a planned load's tables shown before "… N more (--json 
 def _planned_load(result: dict) -> list[str]:
     """A planned bulk load's components and, with --partial, every refused file's field and rule."""
     rows = [[cid] for cid in result.get("components") or []]
-    drift = [[e.get("file"), e.get("field"), e.get("rule"), e.get("message")] for e in result.get("drift") or []]
     out = [section("COMPONENTS", _capped(["component"], rows))] if rows else []
-    return out + ([section("DRIFT (refused files)", _capped(["file", "field", "rule", "why"], drift))] if drift else [])
+    return out + _refused_table(result)
+
+
+def _refused_table(result: dict) -> list[str]:
+    """`--partial`: every refused file's field, rule and why — a bulk load's plan and a change set's alike."""
+    drift = [[e.get("file"), e.get("field"), e.get("rule"), e.get("message")] for e in result.get("drift") or []]
+    return [section("DRIFT (refused files)", _capped(["file", "field", "rule", "why"], drift))] if drift else []
 
 
 def _capped(headers: list[str], rows: list[list]) -> str:
