@@ -107,6 +107,23 @@ def given(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value.strip()
 
 
+def component_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A component id argument or option that can be one (`<type>/<nickname>`, or
+    `<environment>/<type>/<nickname>`: app.components.registry.id_shape), refused before anything is
+    sent: `karma impact foo` asked /components/foo/impact, which the API reads as the id `foo/impact`
+    (not found), and `karma runtime report foo …` got a 405. Absent (an optional one): None."""
+    from app.components.registry import id_shape  # noqa: PLC0415 - only when a command takes an id
+
+    if value is None:
+        return None
+    value = given(ctx, param, value)
+    try:
+        id_shape(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a component id: {exc}") from None
+    return value
+
+
 def service_token(explicit: str | None = None) -> str | None:
     """The token a CLI call to the service sends (app.client.api.resolve_token); a blank one is an error
     that names what was blank, exit 1."""
@@ -306,7 +323,7 @@ def change_options(fn):
     """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
     for option in reversed(
         [
-            click.argument("component", required=False),
+            click.argument("component", required=False, callback=component_id),
             click.option(
                 "-f",
                 "--file",
