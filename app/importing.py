@@ -33,11 +33,12 @@ from app.audit.statuses import IMPORTED, REFUSED, UNCHANGED
 from app.ids import new_id
 from app.progress import Report, silent
 from app.clock import utcnow
+from app.changes.set_analysis import STILL_REFERENCED
 from app.components import drift
 from app.components.loader import read_json
 from app.components.references import edges_within, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
-from app.errors import Unprocessable
+from app.errors import Conflict, Unprocessable
 
 log = logging.getLogger("karma.import")
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -388,6 +389,10 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
         if "operation" not in exc.extra:  # not one operation's fault: the gate's answer as it is
             raise
         raise ImportError_(_operation_refused(exc, change_set, files)) from None
+    except Conflict as exc:
+        if exc.extra.get("cause") != STILL_REFERENCED:  # a version moved meanwhile: the gate's answer as it is
+            raise
+        raise ImportError_(_pruned_still_referenced(repo, exc, files)) from None
     status = result.get("status")
     if refused_drift is not None and status == "applied":
         extra["drift_recorded"] = len(refused)
@@ -413,6 +418,28 @@ def _operation_refused(exc, change_set, files: dict[str, str]) -> list[str]:
 
 
 OPERATION_FIELD = re.compile(r"^changes\[\d+\]\.(proposed_change|config)")  # the set's field → the file's
+
+
+def _pruned_still_referenced(repo, exc, files: dict[str, str]) -> list[str]:
+    """`--prune` would delete components the tree lacks that others still name (the gate's 409, worded as
+    the set's `referrer (key) → component`): per deleted component's file, each referrer with its file
+    (or that it is outside the import) and what to do."""
+    dangling = exc.extra.get("referrers") or []
+    environments = {cid: row["environment"] for cid, row in repo.existing([d["component"] for d in dangling]).items()}
+    lines = []
+    for d in dangling:
+        target, referrer, key = d["component"], d["referrer"], d["key"]
+        gone = tree_file({"id": target, "environment": environments.get(target, "<environment>")})
+        head = f"{gone}: not in the tree, so --prune would delete {target}, which {referrer} still names by {key}"
+        back = "or put the file back (or import without --prune)"
+        if referrer in files:
+            lines.append(f"{head} — change {key} in {files[referrer]} in the same import, {back}")
+        else:
+            lines.append(
+                f"{head} — {referrer} is not in this import: change it first (or import its environment with "
+                f"this one), {back}"
+            )
+    return lines
 
 
 def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str]) -> str:

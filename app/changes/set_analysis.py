@@ -431,6 +431,9 @@ def _check_value_referrers(change_set: ChangeSet, i: int, ctype, new_config: dic
         )
 
 
+STILL_REFERENCED = "still_referenced"  # the 409 of a delete that would leave a reference dangling
+
+
 def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[OperationAnalysis]) -> None:
     """After the set, no reference key points at a deleted component (409 naming referrer and key)."""
     deleted = {o.component["id"] for o in analysed if o.op.op == "delete"}
@@ -458,7 +461,7 @@ def _check_no_dangling(change_set: ChangeSet, state: GraphState, analysed: list[
         names = ", ".join(f"{d['referrer']} ({d['key']}) → {d['component']}" for d in dangling)
         raise Conflict(
             f"deleting would leave dangling references: {names}; update or delete the referrers in the same set",
-            cause="still_referenced",
+            cause=STILL_REFERENCED,
             referrers=dangling,
         )
 

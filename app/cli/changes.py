@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
-from app.cli.common import api_command, as_json_text, change_options, emit, given, parse_since
+from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, parse_since
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -145,7 +145,7 @@ def register(main: click.Group) -> None:  # one place lists every command
             emit(client.get(f"/changes/{ref}"), as_json, text.change)
 
     @api_command(main, "impact")
-    @click.argument("component", callback=given)
+    @click.argument("component", callback=component_id)
     @click.option(
         "--format",
         "fmt",
@@ -161,7 +161,7 @@ def register(main: click.Group) -> None:  # one place lists every command
             emit(client.get(f"/components/{component}/impact"), as_json or fmt == "json", text.impact)
 
     @api_command(main, "log")
-    @click.option("--component")
+    @click.option("--component", callback=component_id)
     @click.option("--requested-by", help="Entries of requests this identity made.")
     @click.option("--by", "actor", help="Entries of what this identity did (an approval: its approver).")
     @click.option("--status", type=click.Choice(LOG_STATUSES), help="A change's, a transition's or another entry's.")
@@ -176,7 +176,7 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "changes")
     @click.option("--status", type=click.Choice(CHANGE_STATUSES))
-    @click.option("--component")
+    @click.option("--component", callback=component_id)
     @click.option("--requested-by")
     @click.option("--page", type=int, help="[default: 1; with -q and no --page-size: every page]")
     @click.option("--page-size", type=int, help="[default: 50]")
@@ -200,7 +200,7 @@ def register(main: click.Group) -> None:  # one place lists every command
             ctx.invoke(queue_list)
 
     @api_command(queue_cli, "list")
-    @click.option("--component")
+    @click.option("--component", callback=component_id)
     def queue_list(client, component=None, as_json=False):
         """Queued changes, per component in FIFO order."""
         emit(client.get("/queue", {"component": component}), as_json, lambda page: text.queue(page["items"]))

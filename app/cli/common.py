@@ -107,6 +107,23 @@ def given(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value.strip()
 
 
+def component_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A component id argument or option that can be one (`<type>/<nickname>`, or
+    `<environment>/<type>/<nickname>`: app.components.registry.id_shape), refused before anything is
+    sent: `karma impact foo` asked /components/foo/impact, which the API reads as the id `foo/impact`
+    (not found), and `karma runtime report foo …` got a 405. Absent (an optional one): None."""
+    from app.components.registry import id_shape  # noqa: PLC0415 - only when a command takes an id
+
+    if value is None:
+        return None
+    value = given(ctx, param, value)
+    try:
+        id_shape(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a component id: {exc}") from None
+    return value
+
+
 def service_token(explicit: str | None = None) -> str | None:
     """The token a CLI call to the service sends (app.client.api.resolve_token); a blank one is an error
     that names what was blank, exit 1."""
@@ -153,6 +170,35 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         return command
 
     return decorate
+
+
+def loaded_json_options(fn):
+    """`--json` / `--full-json` of the commands that load a file or a tree (`karma seed`, `karma import`):
+    a change set's answer names every component of the set in each operation's facts, so it grows with
+    the square of the set; `--json` prints the summary a CI job acts on (text.loaded_summary)."""
+    fn = click.option(
+        "--full-json",
+        is_flag=True,
+        help="Print the whole answer as JSON: each operation's facts, impact and writes (it grows with the "
+        "square of the set).",
+    )(fn)
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print the result as JSON: a set's status, ids, counts, decisions and drift, each operation as its "
+        "component, op and effects (docs/cli.md).",
+    )(fn)
+
+
+def echo_loaded(result: dict, as_json: bool, full_json: bool) -> None:
+    """What `karma seed` / `karma import` print: the whole answer (--full-json), its summary (--json), or text."""
+    from app.client import text  # noqa: PLC0415
+
+    if full_json:
+        click.echo(as_json_text(result))
+    else:
+        click.echo(as_json_text(text.loaded_summary(result)) if as_json else text.loaded(result))
 
 
 # -- failures, as a person and a script read them ---------------------------------------------------
@@ -277,7 +323,7 @@ def change_options(fn):
     """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
     for option in reversed(
         [
-            click.argument("component", required=False),
+            click.argument("component", required=False, callback=component_id),
             click.option(
                 "-f",
                 "--file",

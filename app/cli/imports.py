@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import as_json_text, cli_identity, progress_bars, services
-from app.client import text
+from app.cli.common import cli_identity, echo_loaded, loaded_json_options, progress_bars, services
 from app.client.api import describe
 from app.client.outcome import loaded_exit_code
 from app.importing import ImportError_, import_into
@@ -28,19 +27,7 @@ from app.importing import ImportError_, import_into
     is_flag=True,
     help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
 )
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the result as JSON: a set's status, ids, counts, decisions and drift, each operation as its "
-    "component, op and effects (docs/drift.md).",
-)
-@click.option(
-    "--full-json",
-    is_flag=True,
-    help="Print the whole answer as JSON: each operation's facts, impact and writes (it grows with the square "
-    "of the set).",
-)
+@loaded_json_options
 def import_cli(
     directory: Path,
     plan_only: bool,
@@ -82,8 +69,5 @@ def import_cli(
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
-    if full_json:
-        click.echo(as_json_text(result))
-    else:
-        click.echo(as_json_text(text.loaded_summary(result)) if as_json else text.loaded(result))
+    echo_loaded(result, as_json, full_json)
     sys.exit(loaded_exit_code(result))

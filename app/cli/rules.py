@@ -276,6 +276,14 @@ def rules_reload(url: str, as_json: bool) -> None:
         raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
 
 
+def _output_format(fmt: str | None, as_json: bool) -> str:
+    """`--json` as every sibling takes it (rules test, rules replay), beside the older `--format json`;
+    both, naming another format: a usage error rather than one of them silently winning."""
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt}: give one")
+    return "json" if as_json else fmt or "table"
+
+
 @rules_cli.command("coverage")
 @_dir_argument
 @click.option(
@@ -289,14 +297,27 @@ def rules_reload(url: str, as_json: bool) -> None:
     "--cases", "case_paths", multiple=True, type=click.Path(path_type=Path), help="Case files (default: DIR/tests)."
 )
 @click.option("--seed", type=click.Path(path_type=Path), help="Measure against a seed file instead of the live graph.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default=None,
+    help="Output: a table, JSON (also --json) or Markdown  [default: table]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (as --format json).")
 @click.option(
     "--fail-on",
     default="",
     help=f"Exit 2 when any rule is one of these (comma-separated: {', '.join(FAIL_ON)}), e.g. dead,uncovered.",
 )
 def coverage_cmd(
-    directory: Path | None, rules_dir: Path | None, case_paths, seed: Path | None, fmt: str, fail_on: str
+    directory: Path | None,
+    rules_dir: Path | None,
+    case_paths,
+    seed: Path | None,
+    fmt: str | None,
+    as_json: bool,
+    fail_on: str,
 ) -> None:
     """Per rule: reachable on the graph (or dead, and why), the cases that make it fire or not, conditions
     the cases do not test (mutations no case notices), rules that shadow it (docs/rules.md, "Rule coverage")."""
@@ -308,6 +329,7 @@ def coverage_cmd(
         raise click.BadParameter(
             f"unknown {', '.join(unknown)} (expected {', '.join(FAIL_ON)})", param_hint="--fail-on"
         )
+    fmt = _output_format(fmt, as_json)
     if directory is not None and rules_dir is not None and directory != rules_dir:
         raise click.UsageError(f"two rule directories: {directory} and --rules {rules_dir} (give one, with --rules)")
     settings = Settings.from_env()

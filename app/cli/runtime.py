@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import api_command, emit
+from app.cli.common import api_command, component_id, emit
 from app.client import text
 from app.client.body import BodyError, build
 
@@ -16,7 +16,7 @@ def runtime_cli() -> None:
 
 
 @api_command(runtime_cli, "report")
-@click.argument("component")
+@click.argument("component", callback=component_id)
 @click.argument("outputs", nargs=-1, metavar="OUTPUT=VALUE…")
 @click.option("-f", "--file", "file", type=click.Path(allow_dash=True), help="YAML/JSON of the outputs.")
 def report(client, component, outputs, file=None, as_json=False):

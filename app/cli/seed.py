@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import as_json_text, cli_identity, progress_bars, services
-from app.client import text
+from app.cli.common import cli_identity, echo_loaded, loaded_json_options, progress_bars, services
 from app.client.api import describe
 from app.client.outcome import loaded_exit_code
 from app.settings import Settings
@@ -18,8 +17,8 @@ from app.settings import Settings
 @click.argument("path", type=click.Path(path_type=Path), required=False)
 @click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None:
+@loaded_json_options
+def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool, full_json: bool) -> None:
     """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
     `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
     only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
@@ -32,7 +31,7 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
     settings = Settings.from_env()
     try:
         with (
-            progress_bars(f"seeding {path or settings.seed_file}", show=not as_json) as report,
+            progress_bars(f"seeding {path or settings.seed_file}", show=not (as_json or full_json)) as report,
             services(settings, pipeline=True) as karma,
         ):
             result = apply_file(
@@ -48,5 +47,5 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool) -> None
         raise click.ClickException(str(exc)) from None
     except KarmaError as exc:
         raise click.ClickException(f"{exc.status} {describe(exc.to_dict())}") from None
-    click.echo(as_json_text(result) if as_json else text.loaded(result))
+    echo_loaded(result, as_json, full_json)
     sys.exit(loaded_exit_code(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import api_command, change_options, emit, given
+from app.cli.common import api_command, change_options, component_id, emit, given
 from app.client import handles, text
 from app.client.body import build
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
@@ -103,7 +103,9 @@ def cancel(client, transition_id, as_json=False):
 
 @api_command(transitions_cli, "list")
 @click.option("--status", type=click.Choice(STORED))
-@click.option("--component", help="Only transitions whose steps touched or affected this component.")
+@click.option(
+    "--component", callback=component_id, help="Only transitions whose steps touched or affected this component."
+)
 @click.option("--requested-by")
 @click.option("--page", type=int, default=1, show_default=True)
 @click.option("--page-size", type=int, default=50, show_default=True)

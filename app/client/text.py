@@ -1,5 +1,5 @@
 """Human-readable output: a summary line, then the diff, decisions and actions in waves as tables (and
-the compact JSON a `karma import --json` prints, `loaded_summary`)."""
+the compact JSON `karma seed --json` / `karma import --json` print, `loaded_summary`)."""
 
 from __future__ import annotations
 
@@ -541,6 +541,8 @@ def loaded(result: dict) -> str:
         ])))  # fmt: skip
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
+    if status in ("planned", "unchanged"):  # nothing written by this set: what it refuses is the news
+        out += _refused_table(result)
     return "\n".join(out)
 
 
@@ -548,11 +550,11 @@ SUMMARY_DROPS = ("graph_patch",)  # what a set writes, config by config: the ful
 
 
 def loaded_summary(result: dict) -> dict:
-    """`karma import --json`: the answer with each operation of a set as {index, op, component, effects}
-    (its decisions' effects, e.g. ["warn"]) and the set's writes left out, plus `counts` per op — what a
-    CI job acts on, growing with the set. Each operation's facts name every component of the set (an
-    import of 3,000 files answered ~270 MB); `--full-json` prints the whole answer. A bulk load's answer
-    (no operations) is already linear and passes as it is."""
+    """`karma seed --json` / `karma import --json`: the answer with each operation of a set as {index,
+    op, component, effects} (its decisions' effects, e.g. ["warn"]) and the set's writes left out, plus
+    `counts` per op — what a CI job acts on, growing with the set. Each operation's facts name every
+    component of the set (an import of 3,000 files answered ~270 MB); `--full-json` prints the whole
+    answer. A bulk load's answer (no operations) is already linear and passes as it is."""
     if "operations" not in result:
         return result
     ops = result.get("operations") or []
@@ -575,9 +577,14 @@ LISTED = 50  # rows of a planned load's tables shown before "… N more (--json 
 def _planned_load(result: dict) -> list[str]:
     """A planned bulk load's components and, with --partial, every refused file's field and rule."""
     rows = [[cid] for cid in result.get("components") or []]
-    drift = [[e.get("file"), e.get("field"), e.get("rule"), e.get("message")] for e in result.get("drift") or []]
     out = [section("COMPONENTS", _capped(["component"], rows))] if rows else []
-    return out + ([section("DRIFT (refused files)", _capped(["file", "field", "rule", "why"], drift))] if drift else [])
+    return out + _refused_table(result)
+
+
+def _refused_table(result: dict) -> list[str]:
+    """`--partial`: every refused file's field, rule and why — a bulk load's plan and a change set's alike."""
+    drift = [[e.get("file"), e.get("field"), e.get("rule"), e.get("message")] for e in result.get("drift") or []]
+    return [section("DRIFT (refused files)", _capped(["file", "field", "rule", "why"], drift))] if drift else []
 
 
 def _capped(headers: list[str], rows: list[list]) -> str:

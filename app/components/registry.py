@@ -427,13 +427,19 @@ def parse_id(component_id: str) -> tuple[str | None, str, str]:
     """(environment or None, type, nickname) of an id: `<type>/<nickname>`, or environment-qualified
     `<environment>/<type>/<nickname>` (the config tree's own path; needed when one type/nickname exists
     in several environments, as aws-config's `serverless-site/strall-com` in dev and prod)."""
-    parts = component_id.split("/") if isinstance(component_id, str) else []
-    if len(parts) not in (2, 3):
-        raise ValueError("a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>'")
+    parts = _id_parts(component_id)
+    if len(parts) == 3 and parts[1] not in registry:  # `a/b/c` is no id: a qualified id names a known type
+        raise ValueError(f"'<environment>/<type>/<nickname>': {parts[1]!r} is not a known component type")
+    return id_shape(component_id)
+
+
+def id_shape(component_id: str) -> tuple[str | None, str, str]:
+    """(environment or None, type, nickname) of what has an id's shape, whichever types exist: what a
+    client (the CLI, before sending anything) can check without the service's types. ValueError saying
+    the shape otherwise."""
+    parts = _id_parts(component_id)
     env = parts[0] if len(parts) == 3 else None
     ctype, nickname = parts[-2:]
-    if env is not None and ctype not in registry:  # `a/b/c` is no id: a qualified id names a known type
-        raise ValueError(f"'<environment>/<type>/<nickname>': {ctype!r} is not a known component type")
     if (env is not None and not ID_PART.match(env)) or not ID_PART.match(ctype) or not NICKNAME.match(nickname):
         raise ValueError(
             "a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>' in lower "
@@ -445,6 +451,13 @@ def parse_id(component_id: str) -> tuple[str | None, str, str]:
             f"{nickname} of {env}/{ctype} (nicknames {', '.join(sorted(PATH_WORDS))} are kept for the API's paths)"
         )
     return env, ctype, nickname
+
+
+def _id_parts(component_id: str) -> list[str]:
+    parts = component_id.split("/") if isinstance(component_id, str) else []
+    if len(parts) not in (2, 3):
+        raise ValueError("a component id is '<type>/<nickname>' or '<environment>/<type>/<nickname>'")
+    return parts
 
 
 def split_id(component_id: str) -> tuple[str, str]:

@@ -69,6 +69,13 @@ def test_seed_a_change_the_rules_reject_is_rejected_and_audited(cli, client, tmp
     plan = json.loads(planned.stdout)
     assert plan["status"] == "planned" and [o["op"] for o in plan["operations"]] == ["update"]
     assert [b["rule_id"] for b in plan["blockers"]] == ["subnet-change-with-running-instance"]
+    # --json is the summary `karma import --json` prints: each operation's facts name every component of
+    # the set (n²); --full-json has them
+    assert plan["summary"] is True and plan["counts"] == {"update": 1} and "graph_patch" not in plan
+    assert set(plan["operations"][0]) == {"index", "op", "component", "effects"}
+    assert "reject" in plan["operations"][0]["effects"]
+    full = json.loads(cli("seed", path, "--plan", "--full-json").stdout)
+    assert full["operations"][0]["facts"] and "graph_patch" in full and "summary" not in full
     assert graph_dump() == before  # --plan writes nothing
     result = cli("seed", path, "--json")
     assert result.exit_code == 2, result.output  # rejected, as karma request says it

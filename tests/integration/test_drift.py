@@ -544,3 +544,50 @@ def test_an_import_that_renames_what_others_name_a_zone_by_is_refused_for_an_ope
     )
     (entry,) = [e for e in log["items"] if e["kind"] == "import"]
     assert entry["request"]["problems"] == refused.value.errors
+
+
+def test_an_import_whose_prune_would_leave_a_dangling_reference_is_refused_for_an_operator_and_audited(
+    empty_graph, tmp_path
+):
+    """`--prune` of a zone whose file left the tree while other components still name it: the gate's 409
+    `still_referenced` said it in the set's words (`referrer (key) → component`); the import is refused
+    as an import — which component it would delete and why, each referrer and its file (or that it is
+    outside the import), what to do — and audited as every refused import is."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    shutil.rmtree(tree / "iac/prod/route53-zone/usekarma-dev")
+    gate = _gate(empty_graph, tmp_path)
+    before = dump(empty_graph)
+    prune = {"identity": "cli:tester", "partial": True, "prune": True, "environments": ["prod"]}
+    with pytest.raises(importing.ImportError_) as planned:
+        importing.import_into(empty_graph, gate, tree, plan=True, **prune)
+    assert dump(empty_graph) == before  # a plan records nothing
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, **prune)
+    lines = refused.value.errors
+    assert lines == planned.value.errors
+    gone = (
+        "iac/prod/route53-zone/usekarma-dev/config.json: not in the tree, so --prune would delete "
+        "route53-zone/usekarma-dev, which "
+    )
+    back = "or put the file back (or import without --prune)"
+    assert (
+        gone + "serverless-api/karma-api still names by route53_zone_name — change route53_zone_name in "
+        f"iac/prod/serverless-api/karma-api/config.json in the same import, {back}"
+    ) in lines, lines
+    assert (
+        gone + "dev/serverless-site/usekarma-dev still names by route53_zone_name — dev/serverless-site/usekarma-dev "
+        f"is not in this import: change it first (or import its environment with this one), {back}"
+    ) in lines, lines
+    assert len(lines) == 5  # each referrer once
+    assert not any("→" in line or "changes[" in line for line in lines)
+    assert empty_graph.get_component("route53-zone/usekarma-dev") is not None
+    log = empty_graph.log_list(
+        status="refused", component=None, requested_by="cli:tester", since=None, until=None, limit=10, skip=0
+    )
+    (entry,) = [e for e in log["items"] if e["kind"] == "import"]
+    assert entry["request"]["problems"] == lines

@@ -69,3 +69,33 @@ def test_an_unknown_status_filter_is_refused_naming_the_choices(args, table):
     assert all(f"'{s}'" in result.output for s in statuses)
     taken = CliRunner().invoke(main, [*args, statuses[-1], "--url", "http://127.0.0.1:9"])
     assert taken.exit_code == 1 and "cannot reach Karma" in taken.output  # parsed, then sent
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["impact", "foo"], "COMPONENT"),  # asked /components/foo/impact: the id 'foo/impact', not found
+        (["runtime", "report", "foo", "a=1"], "COMPONENT"),  # PUT /components/foo/runtime: a 405
+        (["impact", "dev/vpc/impact"], "COMPONENT': 'dev/vpc/impact' is not a component id: a qualified id's nickname"),
+        (["plan", "Vpc/X", "--set", "a=1"], "COMPONENT"),
+        (["request", "a/b/c/d", "--set", "a=1"], "COMPONENT"),
+        (["transitions", "propose", "foo", "--set", "a=1"], "COMPONENT"),
+        (["log", "--component", "foo"], "'--component'"),
+        (["changes", "--component", "foo"], "'--component'"),
+        (["queue", "list", "--component", "foo"], "'--component'"),
+        (["transitions", "list", "--component", "foo"], "'--component'"),
+    ],
+)
+def test_what_cannot_be_a_component_id_is_named_not_sent(args, named):
+    """A component id is `<type>/<nickname>` (or `<environment>/<type>/<nickname>`): anything else is
+    refused before a request is made, naming the argument and the shape."""
+    result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "is not a component id" in result.output, result.output
+    assert named in result.output and "nickname" in result.output, result.output
+    assert "unreachable" not in result.output.lower() and "connect" not in result.output.lower()
+
+
+def test_a_component_id_is_sent_as_it_is():
+    for args in (["impact", "vpc/x"], ["impact", "dev/vpc/x"], ["log", "--component", "vpc/x"]):
+        result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
+        assert result.exit_code == 1 and "is not a component id" not in result.output, result.output

@@ -257,6 +257,27 @@ def test_a_planned_load_lists_what_would_load_and_every_refused_file():
     assert "iac/dev/vpc/x/config.json" in said and "vpc.schema: type" in said
 
 
+def test_a_partial_plan_through_the_gate_lists_every_refused_file_as_into_an_empty_graph():
+    """`karma import --partial --plan` into a non-empty graph said only "refused: 60 files": the refused
+    files' table (the same one, the same cap) is shown as into an empty graph."""
+    from app.client import text
+
+    drift = [
+        {"file": f"iac/dev/vpc/v{i:02d}/config.json", "field": "config.cidr", "rule": "vpc.schema: type"}
+        for i in range(60)
+    ]
+    refused = {"partial": True, "source": "tree", "refused": [e["file"] for e in drift], "drift": drift}
+    update = [{"index": 0, "op": "update", "component": "vpc/a"}]
+    for said in (
+        text.loaded({**refused, "status": "planned", "operations": update, "drift_pending": 60}),
+        text.loaded({**refused, "status": "unchanged", "changes": 0, "drift_pending": 60}),
+        text.loaded({**refused, "plan": True, "by_type": {}}),  # into an empty graph, as it was
+    ):
+        assert "DRIFT (refused files)" in said and "vpc.schema: type" in said, said
+        assert "iac/dev/vpc/v49/config.json" in said and "iac/dev/vpc/v50/config.json" not in said
+        assert "… 10 more (--json has them all)" in said
+
+
 def test_the_log_names_what_a_bulk_import_loaded():
     from app.client import text
 

@@ -123,3 +123,19 @@ def test_a_rule_naming_no_type_is_dead_on_an_empty_graph_for_that_reason(tmp_pat
     empty = World.from_components([], [])
     assert coverage.reachability(rules[0], empty).reason == "the graph has no components"
     assert coverage.reachability(rules[1], WORLD).reason == "its type conditions exclude every type"
+
+
+def test_coverage_takes_json_as_its_siblings_do():
+    """`rules test`, `rules replay` and the other commands take --json; coverage took only --format json
+    (kept). Both, naming another format: a usage error."""
+    root = Path(__file__).resolve().parents[2]
+    runner = CliRunner()
+    args = ["coverage", "--rules", str(root / "rules"), "--seed", str(root / "seed" / "karma-world.yaml")]
+    by_flag = runner.invoke(rules_cli, [*args, "--json"])
+    assert by_flag.exit_code == 0, by_flag.output
+    by_format = runner.invoke(rules_cli, [*args, "--format", "json"])
+    strip = lambda out: {**json.loads(out), "summary": {**json.loads(out)["summary"], "seconds": 0}}  # noqa: E731
+    assert strip(by_flag.stdout) == strip(by_format.stdout)
+    assert runner.invoke(rules_cli, args).stdout.startswith("rule ")  # a table by default
+    both = runner.invoke(rules_cli, [*args, "--json", "--format", "markdown"])
+    assert both.exit_code == 2 and "--json and --format markdown" in both.output
