@@ -287,7 +287,10 @@ def asks_for_json(ctx: click.Context) -> bool:
 
 
 def json_asked(args: list[str]) -> bool:
-    return "--json" in args or "--format=json" in args or ("--format", "json") in zip(args, args[1:], strict=False)
+    """--json, --full-json (seed and import: the whole answer) or --format json."""
+    return bool({"--json", "--full-json", "--format=json"} & set(args)) or ("--format", "json") in zip(
+        args, args[1:], strict=False
+    )
 
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")

@@ -87,3 +87,9 @@ def test_an_answer_s_error_body_is_printed_as_it_came(tmp_path):
 def test_without_json_stdout_stays_empty(tmp_path):
     result = _run(["plan", "vpc/x", "--set", ".a=1", "--url", _closed_port_url()], tmp_path)
     assert result.exit_code == 1 and result.stdout == "" and "bad key" in result.stderr
+
+
+def test_full_json_is_json_too(tmp_path):
+    """`karma import|seed --full-json` print JSON as --json does: their failures too."""
+    body = _failure(_run(["import", str(tmp_path / "no-such-tree"), "--full-json"], tmp_path), 1)
+    assert body["error"] == "invalid_input" and "DIRECTORY" in body["errors"]
