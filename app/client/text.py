@@ -82,10 +82,32 @@ def section(title: str, body: str) -> str:
     return f"\n{title}\n{body}"
 
 
+def what_if(result: dict) -> str | None:
+    """A what-if plan's premise in words (POST /plan with `assume`): its verdict holds only as long as what it
+    assumed does, and it has no plan id — a table that said only "would be applied" read as the real one."""
+    if not result.get("hypothetical"):
+        return None
+    assumed, statuses = result.get("assumed") or {}, result.get("assumed_status") or []
+    premises = [
+        f"{component} reports " + ", ".join(f"{k} {cell(v)}" for k, v in outputs.items())
+        for component, outputs in (assumed.get("runtime") or {}).items()
+    ]
+    for n, change_set in enumerate(assumed.get("applied") or [], 1):
+        ops = change_set.get("changes") or []
+        what = ", ".join(dict.fromkeys(str(o.get("component")) for o in ops))
+        simulated = f", simulated {statuses[n - 1]}" if n <= len(statuses) else ""
+        premises.append(f"change set {n} applied ({plural(len(ops), 'operation')} on {what}{simulated})")
+    return (
+        "assuming "
+        + ("; ".join(premises) or "nothing")
+        + " — hypothetical: no plan id, nothing can apply it (plan without assume for one that can)"
+    )
+
+
 def summary(result: dict, on_blocked: str = "reject") -> str:
     status, becomes = result.get("status"), outcome(result, on_blocked)
     waves = (result.get("actions") or {}).get("waves") or []
-    head = f"{status}: {change_title(result)}"
+    head = f"{status}{' (what-if)' if result.get('hypothetical') else ''}: {change_title(result)}"
     if status == ChangeStatus.PLANNED:
         head += f" — would be {becomes.replace('_', ' ')}"
     parts = [head, f"{len(result.get('affected_components') or [])} affected", plural(len(waves), "wave")]
@@ -105,6 +127,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
             f"{k} {result[k]}" for k in ("status", "change_id", "component", "note", "log_entry_id") if result.get(k)
         )
     out = [summary(result, on_blocked)]
+    premise = what_if(result)
+    if premise:
+        out.append(premise)
     for warning in result.get("warnings") or []:
         out.append(f"warning: {warning}")
     operations = result.get("operations") or []

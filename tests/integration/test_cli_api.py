@@ -293,6 +293,29 @@ def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
     assert refused.exit_code == 1 and "unknown request fields ['assume']" in refused.stderr
 
 
+def test_a_what_if_plan_says_what_it_assumes_and_that_nothing_can_apply_it(karma_cli, tmp_path):
+    """A what-if plan's table and Markdown said only "would be applied ✅" (the bastion is running: the real
+    plan is rejected) — read, or posted on a pull request, as the real verdict. They now say it is a what-if,
+    what it assumes (runtime, applied sets) and that it has no plan id."""
+    whatif = tmp_path / "whatif.yaml"
+    whatif.write_text(
+        f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+        "assume:\n  runtime: {ec2-instance/karma-dev-bastion: {state: stopped}}\n"
+        "  applied: [{changes: [{op: update, component: vpc/karma-dev, proposed_change: {az_count: 3}}]}]\n"
+    )
+    shown = karma_cli("plan", "-f", str(whatif))
+    assert shown.exit_code == 0, shown.output
+    head, premise = shown.stdout.splitlines()[:2]
+    assert head.startswith(f"planned (what-if): {SUBNET} — would be applied"), head
+    assert "ec2-instance/karma-dev-bastion reports state stopped" in premise
+    assert "change set 1 applied (1 operation on vpc/karma-dev, simulated applied)" in premise
+    assert "no plan id" in premise and "karma apply" not in shown.stdout
+    markdown = karma_cli("plan", "-f", str(whatif), "--format", "markdown").stdout
+    assert markdown.startswith("### Karma what-if plan:") and "> assuming ec2-instance/karma-dev-bastion" in markdown
+    real = karma_cli("plan", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert "what-if" not in real.stdout and "assuming" not in real.stdout
+
+
 def test_a_set_plan_numbers_its_operations_from_1_everywhere_a_person_reads(karma_cli, tmp_path):
     """ACTIONS said `operation 0 (update)` under `OPERATION 1/2`: the reason a person reads counts from 1
     as the headers do; the JSON's indexes stay (an operation's `index` 0)."""
