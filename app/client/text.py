@@ -399,12 +399,21 @@ def _step_rows(steps: list[dict]) -> list[list]:
             i + 1,
             s.get("kind"),
             s.get("status"),
-            s.get("component") or (s.get("change") or {}).get("component"),
+            s.get("component") or _changed(s.get("change") or {}),
             s.get("description"),
             s.get("change_id"),
         ]
         for i, s in enumerate(steps)
     ]
+
+
+def _changed(change: dict) -> str | None:
+    """What a change step (or a transition's requested change) changes: its component, or its set's
+    components. A request is a change set (`changes`), even a single change; older records held the single
+    form (`component`) — reading only that left the column empty."""
+    components = [change["component"]] if change.get("component") else []
+    components += [o.get("component") for o in change.get("changes") or [] if o.get("component")]
+    return ", ".join(dict.fromkeys(components)) or None
 
 
 def proposals(result: dict) -> str:
@@ -501,7 +510,7 @@ def _at_step(record: dict) -> str:
 def transitions_page(page: dict) -> str:
     rows = [
         [moment(t.get("created_at")), t.get("id"), t.get("status"), _at_step(t).removeprefix("step ")]
-        + [t.get("requested_by"), (t.get("request") or {}).get("component")]
+        + [t.get("requested_by"), _changed(t.get("request") or {})]
         for t in page["items"]
     ]
     total = page.get("total", len(rows))

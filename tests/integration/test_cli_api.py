@@ -293,6 +293,20 @@ def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
     assert refused.exit_code == 1 and "unknown request fields ['assume']" in refused.stderr
 
 
+def test_a_change_step_and_a_listed_transition_name_the_component_they_change(karma_cli):
+    """The STEPS tables showed `-` as the component of every change step, and `transitions list` `-` as every
+    transition's component: both read the single form (`component`) of what is now always a change set."""
+    proposed = karma_cli("transitions", "propose", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert proposed.exit_code == 0, proposed.output
+    requested = next(line for line in proposed.stdout.splitlines() if "the requested change" in line)
+    assert requested.split()[:4] == ["2", "change", "-", SUBNET], requested
+    handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
+    executed = karma_cli("transitions", "execute", handle)
+    assert executed.exit_code == 3, executed.output  # waiting for the bastion to report stopped
+    listed = karma_cli("transitions", "list", "--status", "waiting").stdout.splitlines()
+    assert listed[2].split()[-1] == SUBNET, listed
+
+
 def test_a_what_if_plan_says_what_it_assumes_and_that_nothing_can_apply_it(karma_cli, tmp_path):
     """A what-if plan's table and Markdown said only "would be applied ✅" (the bastion is running: the real
     plan is rejected) — read, or posted on a pull request, as the real verdict. They now say it is a what-if,
