@@ -222,7 +222,10 @@ def _reports(found: dict) -> list[dict]:
     out = []
     for index, step in enumerate(found.get("steps") or []):
         if step.get("kind") == "wait" and step.get("status") == "waiting" and step.get("component"):
-            runtime = services().components.get(step["component"]).get("runtime") or {}
+            try:
+                runtime = services().components.get(step["component"]).get("runtime") or {}
+            except NotFound:  # deleted since: nothing to report on (the next runner stalls the transition)
+                continue
             out.append({"index": index, "component": step["component"], "runtime": {**runtime, **step["outputs"]}})
     return out
 

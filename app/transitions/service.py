@@ -221,8 +221,10 @@ class TransitionService:
             )
             return False
         component = self.repo.get_component(step["component"])
-        runtime = component["runtime"] if component else {}
-        if reported(runtime, step["outputs"]):
+        if component is None:
+            self._gone(current["id"], index, step)
+            return False
+        if reported(component["runtime"], step["outputs"]):
             self._move(
                 current["id"],
                 index,
@@ -245,6 +247,21 @@ class TransitionService:
                 expires_in=self.gate.queue_ttl_seconds or None,
             )
         return False
+
+    def _gone(self, transition_id: str, index: int, step: dict) -> None:
+        """The component a wait is for was deleted since: its report can never come, so the transition
+        stalls on the step (it waited for ever, and the console's page of it was a 404) — cancel it, or
+        propose again on the graph as it now is."""
+        error = f"{step['component']} no longer exists (deleted since); the report this step waits for cannot come"
+        self._move(
+            transition_id,
+            index,
+            TransitionStatus.STALLED,
+            StepStatus.FAILED,
+            advance=False,
+            note=f"step {index + 1} ({step['description']}) failed: {error}",
+            stalled={"step": index, "description": step["description"], "error": error, "cause": "component_gone"},
+        )
 
     def _expired(self, step: dict) -> bool:
         expires_at = step.get("expires_at")

@@ -371,3 +371,24 @@ def test_a_transition_stored_in_the_single_change_shape_still_runs_its_requested
     assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] == "10.42.9.0/24"
     change = client.get(f"/changes/{done['steps'][1]['change_id']}").get_json()
     assert change["status"] == "applied" and change["requested_by"] == done["requested_by"]
+
+
+def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(app, client):
+    """The bastion a wait was for got deleted: the transition waited for ever for a report that cannot
+    come, and its console page was a 404 (`component … not found`, from the report form), so it could not
+    be cancelled there. The page now shows it; the next runner stalls it on the step (cause
+    component_gone), and it is cancelled like any stalled one."""
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert body["status"] == "waiting"
+    gone = client.post("/request-change", json={"changes": [{"op": "delete", "component": BASTION}]})
+    assert gone.get_json()["status"] == "applied", gone.get_json()
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}")
+    assert page.status_code == 200 and "Cancel what has not run" in page.get_data(as_text=True)
+    assert app.extensions["karma"].transitions.process() == [{"id": body["id"], "status": "stalled", "current_step": 0}]
+    stalled = client.get(f"/transitions/{body['id']}").get_json()
+    assert stalled["stalled"]["cause"] == "component_gone" and BASTION in stalled["stalled"]["error"]
+    assert [s["status"] for s in stalled["steps"]] == ["failed", "pending", "follow_up"]
+    assert stalled["trail"][-1]["status"] == "stalled"
+    assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
