@@ -425,8 +425,13 @@ def proposals(result: dict) -> str:
         f"{status}: the change is refused by "
         + ", ".join(sorted({str(d.get("rule_id")) for d in result.get("refused") or []}))
     ]
-    if status == "no_transition":
-        out.append(section("UNRESOLVED", cell(result.get("unresolved"))))
+    if status == "no_transition":  # the why is the answer: each in full, not one JSON cell cut at its width
+        unresolved = [
+            f"- {u.get('rule_id')} ({u.get('effect')}) on {u.get('component')}: {u.get('message')}"
+            + (f"\n  why no step: {u['why']}" if u.get("why") else "")
+            for u in result.get("unresolved") or []
+        ]
+        out.append(section("UNRESOLVED", "\n".join(unresolved) or "-"))
     for n, proposal in enumerate(result.get("proposals") or [], 1):
         ref = proposal.get("handle") or proposal.get("id") or "(hypothetical: made with assume, not executable)"
         out.append(

@@ -307,6 +307,18 @@ def test_a_change_step_and_a_listed_transition_name_the_component_they_change(ka
     assert listed[2].split()[-1] == SUBNET, listed
 
 
+def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):
+    """`transitions propose` with no way printed UNRESOLVED as one JSON cell, cut at the terminal's width
+    ("…"): what the rule asks and why no step helps — the whole answer — were not there. Each is a line now."""
+    monkeypatch.setenv("COLUMNS", "100")
+    found = karma_cli("transitions", "propose", PROD_VPC, "--set", "az_count=3")
+    assert found.exit_code == 2, found.output
+    unresolved = found.stdout.split("UNRESOLVED", 1)[1]
+    assert "- prod-change-needs-reason (reject) on vpc/karma-prod: vpc/karma-prod is in prod: resubmit" in unresolved
+    assert "  why no step: rule 'prod-change-needs-reason' does not test impacted runtime values" in unresolved
+    assert "…" not in unresolved and '{"' not in unresolved
+
+
 def test_a_what_if_plan_says_what_it_assumes_and_that_nothing_can_apply_it(karma_cli, tmp_path):
     """A what-if plan's table and Markdown said only "would be applied ✅" (the bastion is running: the real
     plan is rejected) — read, or posted on a pull request, as the real verdict. They now say it is a what-if,
