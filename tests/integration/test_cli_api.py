@@ -319,6 +319,19 @@ def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):
     assert "…" not in unresolved and '{"' not in unresolved
 
 
+def test_assume_reads_a_value_as_runtime_report_does(karma_cli):
+    """`--assume ecs-service/x.running_count=2` sent the string "2": a 422 (not a valid integer) where
+    `karma runtime report ecs-service/x running_count=2` records 2. Both read VALUE as JSON, else a string."""
+    assumed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["x.usekarma.dev"]',
+                        "--assume", "ecs-service/karma-dev-ingest.running_count=2",
+                        "--assume", "cloudfront-distribution/karma-staging.domain_name=d1.cloudfront.net",
+                        "--json")  # fmt: skip
+    assert assumed.exit_code == 0, assumed.output
+    runtime = json.loads(assumed.stdout)["proposals"][0]["steps"][1]["plan"]["assumed"]["runtime"]
+    assert runtime["ecs-service/karma-dev-ingest"] == {"running_count": 2}
+    assert runtime["cloudfront-distribution/karma-staging"] == {"domain_name": "d1.cloudfront.net"}
+
+
 def test_a_what_if_plan_says_what_it_assumes_and_that_nothing_can_apply_it(karma_cli, tmp_path):
     """A what-if plan's table and Markdown said only "would be applied ✅" (the bastion is running: the real
     plan is rejected) — read, or posted on a pull request, as the real verdict. They now say it is a what-if,
