@@ -392,3 +392,26 @@ def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(ap
     assert [s["status"] for s in stalled["steps"]] == ["failed", "pending", "follow_up"]
     assert stalled["trail"][-1]["status"] == "stalled"
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
+
+
+def test_the_report_form_of_a_wait_for_any_value_never_holds_the_marker(app, client):
+    """The console's report form of a wait for published values held `"distribution_id": "non-empty"` (and
+    replaced the published domain name with it): reported as it stood, the marker text became the
+    distribution's id and completed the transition on a value no deploy published. The form keeps what was
+    published, leaves the rest empty to fill in, and reporting it as it stands completes nothing."""
+    import html
+    import json
+    import re
+
+    _, body = execute(client, propose(client, ALIAS)["proposals"][0])
+    report(client, DISTRIBUTION, {"domain_name": "d2stg.cloudfront.net"})
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    form = json.loads(html.unescape(re.search(r'<textarea name="runtime"[^>]*>(.*?)</textarea>', page, re.S)[1]))
+    assert form == {"domain_name": "d2stg.cloudfront.net", "distribution_id": ""}, form
+    assert "<strong>Fill in</strong> what the deploy published for\ndistribution_id" in page
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)[1]
+    sent = {"csrf_token": csrf, "component": DISTRIBUTION, "transition": body["id"], "runtime": json.dumps(form)}
+    assert browser.post("/console/runtime", data=sent).status_code == 302
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
