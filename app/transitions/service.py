@@ -19,6 +19,7 @@ every move audited.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -135,9 +136,10 @@ class TransitionService:
             "request": payload["request"],
             "single": bool(payload.get("single")),
             "proposal_rules": payload.get("rules"),
+            "proposal_key": proposal_key(proposal_id),
         }
         audit = self._audit(record, status, log_id, now, note=f"executing a proposal of {len(steps)} steps", step=None)
-        self.repo.in_write_tx(lambda gtx: gtx.create_transition(record, audit, _components(steps)))
+        self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
         try:
             return self.advance(transition_id)
@@ -150,6 +152,22 @@ class TransitionService:
                 "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
                 "the next runtime report or worker pass (GET /transitions/<id>)",
             }
+
+    @staticmethod
+    def _create(gtx: GraphTx, record: dict, audit: dict, components: list[str]) -> None:
+        """Store the transition, unless one executed from the same proposal is still running or waiting:
+        a retried or double-clicked execute of a proposal whose first step waits passed every check (a wait
+        moves no version) and ran the proposal twice — two transitions, the requested change applied twice.
+        Once that one ended (completed, stalled, cancelled, expired), the proposal may run again."""
+        active = gtx.active_from_proposal(record["proposal_key"], components)
+        if active is not None:
+            raise Conflict(
+                f"this proposal is already being executed as {active}; follow it (GET /transitions/{active}), "
+                "or cancel it to run the proposal again",
+                cause="proposal_executing",
+                transition_id=active,
+            )
+        gtx.create_transition(record, audit, components)
 
     def _still_holds(self, steps: list, versions: dict, actor) -> None:
         """Re-simulate the proposal on the graph as it is now: 409 if what it was verified on moved."""
@@ -488,6 +506,11 @@ class TransitionService:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+def proposal_key(proposal_id: str) -> str:
+    """What a stored transition keeps of the proposal it was executed from (the id itself is long)."""
+    return hashlib.sha256(proposal_id.encode()).hexdigest()[:32]
+
+
 def _sequence(steps: list) -> list:
     """The steps a simulation runs: waits and change sets, in order, without follow-ups."""
     out = []

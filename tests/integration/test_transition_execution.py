@@ -415,3 +415,20 @@ def test_the_report_form_of_a_wait_for_any_value_never_holds_the_marker(app, cli
     sent = {"csrf_token": csrf, "component": DISTRIBUTION, "transition": body["id"], "runtime": json.dumps(form)}
     assert browser.post("/console/runtime", data=sent).status_code == 302
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+
+
+def test_a_proposal_runs_once_at_a_time(client):
+    """Executing the same proposal twice (a retry after a lost answer, a double click on Execute) made two
+    transitions when its first step waits — a wait moves no version, so the second passed as fresh — and
+    the requested change would apply twice. The second is a 409 naming the first; once that one ended
+    (cancelled here), the proposal runs again."""
+    proposal = propose(client, ALIAS)["proposals"][0]
+    code, first = execute(client, proposal)
+    assert code == 201 and first["status"] == "waiting", first
+    code, again = execute(client, proposal)
+    assert code == 409 and again["cause"] == "proposal_executing" and again["transition_id"] == first["id"], again
+    listed = client.get("/transitions?status=waiting").get_json()["items"]
+    assert [t["id"] for t in listed] == [first["id"]]
+    assert client.delete(f"/transitions/{first['id']}").get_json()["status"] == "cancelled"
+    code, rerun = execute(client, proposal)
+    assert code == 201 and rerun["status"] == "waiting" and rerun["id"] != first["id"], rerun
