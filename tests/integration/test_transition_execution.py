@@ -417,11 +417,13 @@ def test_the_report_form_of_a_wait_for_any_value_never_holds_the_marker(app, cli
     assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
 
 
-def test_a_proposal_runs_once_at_a_time(client):
+def test_a_proposal_runs_once_at_a_time(app, client):
     """Executing the same proposal twice (a retry after a lost answer, a double click on Execute) made two
     transitions when its first step waits — a wait moves no version, so the second passed as fresh — and
-    the requested change would apply twice. The second is a 409 naming the first; once that one ended
-    (cancelled here), the proposal runs again."""
+    the requested change would apply twice. The second is a 409 naming the first (the console's page links
+    it); once that one ended (cancelled here), the proposal runs again."""
+    import re
+
     proposal = propose(client, ALIAS)["proposals"][0]
     code, first = execute(client, proposal)
     assert code == 201 and first["status"] == "waiting", first
@@ -429,6 +431,12 @@ def test_a_proposal_runs_once_at_a_time(client):
     assert code == 409 and again["cause"] == "proposal_executing" and again["transition_id"] == first["id"], again
     listed = client.get("/transitions?status=waiting").get_json()["items"]
     assert [t["id"] for t in listed] == [first["id"]]
+    browser = app.test_client()  # the console's Execute, clicked twice: the page links the one running
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/console/start").get_data(as_text=True))
+    clicked = browser.post("/console/transitions/execute", data={"proposal_id": proposal["id"], "csrf_token": csrf[1]})
+    assert clicked.status_code == 409
+    assert f'href="/console/transitions/{first["id"]}"' in clicked.get_data(as_text=True)
     assert client.delete(f"/transitions/{first['id']}").get_json()["status"] == "cancelled"
     code, rerun = execute(client, proposal)
     assert code == 201 and rerun["status"] == "waiting" and rerun["id"] != first["id"], rerun
