@@ -138,7 +138,7 @@ class TransitionService:
             "proposal_rules": payload.get("rules"),
             "proposal_key": proposal_key(proposal_id),
         }
-        audit = self._audit(record, status, log_id, now, note=f"executing a proposal of {len(steps)} steps", step=None)
+        audit = self._audit(record, status, log_id, now, note=_executing(steps), step=None)
         self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
         try:
@@ -509,6 +509,16 @@ class TransitionService:
 def proposal_key(proposal_id: str) -> str:
     """What a stored transition keeps of the proposal it was executed from (the id itself is long)."""
     return hashlib.sha256(proposal_id.encode()).hexdigest()[:32]
+
+
+def _executing(steps: list) -> str:
+    """The first audit note, counting steps as `step 2 of 2` does: the follow-ups (restores, never run by
+    Karma) apart — "a proposal of 3 steps" beside "step 2 of 2" read as a step gone missing."""
+    run = sum(1 for s in steps if not s.get("follow_up"))
+    follow_ups = len(steps) - run
+    return f"executing a proposal of {run} step{'s' if run != 1 else ''}" + (
+        f" (and {follow_ups} follow-up{'s' if follow_ups != 1 else ''} after it)" if follow_ups else ""
+    )
 
 
 def _sequence(steps: list) -> list:

@@ -77,6 +77,8 @@ def test_scenario_1_waits_for_stopped_then_the_subnet_change_applies(client):
     statuses = [e["status"] for e in transition_log(client, body["id"])]
     assert sorted(statuses) == sorted(["running", "waiting", "running", "completed"]), statuses
     assert [t["status"] for t in done["trail"]] == ["running", "waiting", "running", "completed"]
+    # counted as `step 2 of 2` counts (it said "a proposal of 3 steps", the restore follow-up included)
+    assert done["trail"][0]["note"] == "executing a proposal of 2 steps (and 1 follow-up after it)"
 
 
 def test_scenario_2_moves_the_lambda_off_the_bucket_first_from_the_declared_remedy(client):
