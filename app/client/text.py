@@ -300,7 +300,12 @@ def change(detail: dict) -> str:
 
 
 def log_entry(entry: dict) -> str:
-    return "\n".join(f"{k}: {cell(v)}" for k, v in entry.items() if v not in (None, [], {}))
+    """An audit entry, key by key; a transition's `step` numbered from 1 as its STEPS table numbers it (the
+    JSON's is an index from 0: it read `step: 0` for the step the table calls 1)."""
+    shown = (
+        {**entry, "step": _ordinal(entry["step"])} if entry.get("kind") == "transition" and "step" in entry else entry
+    )
+    return "\n".join(f"{k}: {cell(v)}" for k, v in shown.items() if v not in (None, [], {}))
 
 
 record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
@@ -325,12 +330,12 @@ def log_page(page: dict) -> str:
             _named(e.get("operation_names"), e.get("component_id")) or _loaded(e),
             e.get("actor") or e.get("requested_by"),
             e.get("status"),
-            e.get("change_id"),
+            e.get("change_id") or e.get("transition_id"),  # a transition's move made no change: name it
         ]
         for e in page["items"]
     ]
     return (
-        table(["timestamp", "entry", "kind", "operations", "by", "status", "change"], rows)
+        table(["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"], rows)
         + f"\n{len(rows)} of {page['total']} (page {page['page']})"
     )
 

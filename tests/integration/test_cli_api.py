@@ -307,6 +307,18 @@ def test_a_change_step_and_a_listed_transition_name_the_component_they_change(ka
     assert listed[2].split()[-1] == SUBNET, listed
 
 
+def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):
+    """`karma log` showed a transition's moves with `-` in its change column — which transition was not said
+    anywhere — and `karma show log-…` said `step: 0` for the step every table calls 1."""
+    proposed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["l.usekarma.dev"]', "-q")
+    executed = json.loads(karma_cli("transitions", "execute", proposed.stdout.strip(), "--json").stdout)
+    assert executed["status"] == "waiting" and executed["trail"][-1]["step"] == 0
+    rows = [line for line in karma_cli("log", "--page-size", "5").stdout.splitlines() if " transition " in line]
+    assert rows and all(line.split()[-1] == executed["id"] for line in rows[:2]), rows
+    shown = karma_cli("show", executed["trail"][-1]["id"]).stdout
+    assert "\nstep: 1\n" in shown and f"transition_id: {executed['id']}" in shown, shown
+
+
 def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):
     """`transitions propose` with no way printed UNRESOLVED as one JSON cell, cut at the terminal's width
     ("…"): what the rule asks and why no step helps — the whole answer — were not there. Each is a line now."""
