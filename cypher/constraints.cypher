@@ -30,6 +30,7 @@ CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.cha
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;
 CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);
+CREATE INDEX transition_proposal_key IF NOT EXISTS FOR (t:Transition) ON (t.proposal_key);
 CREATE INDEX component_drifting IF NOT EXISTS FOR (c:Component) ON (c.drifting);
 CREATE INDEX drift_component IF NOT EXISTS FOR (d:Drift) ON (d.component);
 CREATE INDEX drift_file IF NOT EXISTS FOR (d:Drift) ON (d.file);

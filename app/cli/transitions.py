@@ -7,7 +7,7 @@ import click
 
 from app.cli.common import api_command, change_options, component_id, emit, given
 from app.client import handles, text
-from app.client.body import build
+from app.client.body import build, parse_value
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
 from app.transitions.status import STORED
 
@@ -27,7 +27,12 @@ def _with_handles(result: dict) -> dict:
 
 @api_command(transitions_cli, "propose")
 @change_options
-@click.option("--assume", multiple=True, metavar="TYPE/NICK.OUTPUT=VALUE", help="What-if: suppose this runtime output.")
+@click.option(
+    "--assume",
+    multiple=True,
+    metavar="TYPE/NICK.OUTPUT=VALUE",
+    help="What-if: suppose this runtime output (VALUE parsed as JSON, else a string).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the best executable proposal's handle (for scripts).")
 def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change):
     """What would make a refused change valid: change and wait steps, best first. Writes nothing."""
@@ -66,14 +71,15 @@ def _no_proposal(result: dict) -> str:
 
 
 def _assumptions(items: tuple[str, ...]) -> dict:
-    """`--assume lambda/x.url=https://…` → {"lambda/x": {"url": "https://…"}}."""
+    """`--assume lambda/x.url=https://…` → {"lambda/x": {"url": "https://…"}}; `ecs-service/x.running_count=2`
+    → 2 (an integer output: it was the string "2", a 422 the report of the same text does not get)."""
     out: dict = {}
     for item in items:
         key, sep, value = item.partition("=")
         component, dot, output = key.rpartition(".")
         if not (sep and dot and component and output):
             raise click.BadParameter(f"--assume {item!r}: expected TYPE/NICKNAME.OUTPUT=VALUE")
-        out.setdefault(component, {})[output] = value
+        out.setdefault(component, {})[output] = parse_value(value)  # as `karma runtime report` reads it
     return out
 
 

@@ -32,7 +32,9 @@ class BodyError(ValueError):
     pass
 
 
-def _value(text: str):
+def parse_value(text: str):
+    """A value typed on the command line (`--set k=V`, `runtime report OUT=V`, `--assume X.OUT=V`): JSON
+    when it parses (`2`, `true`, `["a"]`), else the string."""
     try:
         return json.loads(text)
     except ValueError:
@@ -89,7 +91,7 @@ def build(
         key, sep, value = item.partition("=")
         if not sep:
             raise BodyError(f"--set {item!r}: expected key=value")
-        _put(patch, key.strip(), _value(value))
+        _put(patch, key.strip(), parse_value(value))
     for key in unsets:
         _put(patch, key.strip(), None)
     body["proposed_change"] = patch

@@ -7,7 +7,7 @@ import json
 from app import render
 from app.client.outcome import outcome
 from app.changes.status import ChangeStatus
-from app.client.text import apply_hint, plural
+from app.client.text import apply_hint, plural, what_if
 
 ICON = {"applied": "✅", "rejected": "⛔", "queued": "⏳", "pending_approval": "✋"}
 
@@ -25,10 +25,13 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     becomes = outcome(result, on_blocked)
     verb = "would be" if result.get("status") == ChangeStatus.PLANNED else "is"
     waves = (result.get("actions") or {}).get("waves") or []
+    kind = "plan" if result.get("status") == "planned" else "change"
+    premise = what_if(result)
     out = [
-        f"### Karma {'plan' if result.get('status') == 'planned' else 'change'}: {_title(result)} "
+        f"### Karma {'what-if ' if premise else ''}{kind}: {_title(result)} "
         f"{verb} **{becomes.replace('_', ' ')}** {ICON.get(becomes, '')}".rstrip(),
         "",
+        *([f"> {_plain(premise)}", ""] if premise else []),
         f"{plural(len(result.get('affected_components') or []), 'component')} affected, {plural(len(waves), 'wave')}"
         + (f" · plan `{result.get('plan_handle') or result['plan_id']}`" if result.get("plan_id") else "")
         + (f" · change `{result['change_id']}`" if result.get("change_id") else ""),

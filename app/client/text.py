@@ -82,10 +82,32 @@ def section(title: str, body: str) -> str:
     return f"\n{title}\n{body}"
 
 
+def what_if(result: dict) -> str | None:
+    """A what-if plan's premise in words (POST /plan with `assume`): its verdict holds only as long as what it
+    assumed does, and it has no plan id — a table that said only "would be applied" read as the real one."""
+    if not result.get("hypothetical"):
+        return None
+    assumed, statuses = result.get("assumed") or {}, result.get("assumed_status") or []
+    premises = [
+        f"{component} reports " + ", ".join(f"{k} {cell(v)}" for k, v in outputs.items())
+        for component, outputs in (assumed.get("runtime") or {}).items()
+    ]
+    for n, change_set in enumerate(assumed.get("applied") or [], 1):
+        ops = change_set.get("changes") or []
+        what = ", ".join(dict.fromkeys(str(o.get("component")) for o in ops))
+        simulated = f", simulated {statuses[n - 1]}" if n <= len(statuses) else ""
+        premises.append(f"change set {n} applied ({plural(len(ops), 'operation')} on {what}{simulated})")
+    return (
+        "assuming "
+        + ("; ".join(premises) or "nothing")
+        + " — hypothetical: no plan id, nothing can apply it (plan without assume for one that can)"
+    )
+
+
 def summary(result: dict, on_blocked: str = "reject") -> str:
     status, becomes = result.get("status"), outcome(result, on_blocked)
     waves = (result.get("actions") or {}).get("waves") or []
-    head = f"{status}: {change_title(result)}"
+    head = f"{status}{' (what-if)' if result.get('hypothetical') else ''}: {change_title(result)}"
     if status == ChangeStatus.PLANNED:
         head += f" — would be {becomes.replace('_', ' ')}"
     parts = [head, f"{len(result.get('affected_components') or [])} affected", plural(len(waves), "wave")]
@@ -105,6 +127,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
             f"{k} {result[k]}" for k in ("status", "change_id", "component", "note", "log_entry_id") if result.get(k)
         )
     out = [summary(result, on_blocked)]
+    premise = what_if(result)
+    if premise:
+        out.append(premise)
     for warning in result.get("warnings") or []:
         out.append(f"warning: {warning}")
     operations = result.get("operations") or []
@@ -275,7 +300,12 @@ def change(detail: dict) -> str:
 
 
 def log_entry(entry: dict) -> str:
-    return "\n".join(f"{k}: {cell(v)}" for k, v in entry.items() if v not in (None, [], {}))
+    """An audit entry, key by key; a transition's `step` numbered from 1 as its STEPS table numbers it (the
+    JSON's is an index from 0: it read `step: 0` for the step the table calls 1)."""
+    shown = (
+        {**entry, "step": _ordinal(entry["step"])} if entry.get("kind") == "transition" and "step" in entry else entry
+    )
+    return "\n".join(f"{k}: {cell(v)}" for k, v in shown.items() if v not in (None, [], {}))
 
 
 record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
@@ -300,12 +330,12 @@ def log_page(page: dict) -> str:
             _named(e.get("operation_names"), e.get("component_id")) or _loaded(e),
             e.get("actor") or e.get("requested_by"),
             e.get("status"),
-            e.get("change_id"),
+            e.get("change_id") or e.get("transition_id"),  # a transition's move made no change: name it
         ]
         for e in page["items"]
     ]
     return (
-        table(["timestamp", "entry", "kind", "operations", "by", "status", "change"], rows)
+        table(["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"], rows)
         + f"\n{len(rows)} of {page['total']} (page {page['page']})"
     )
 
@@ -374,12 +404,21 @@ def _step_rows(steps: list[dict]) -> list[list]:
             i + 1,
             s.get("kind"),
             s.get("status"),
-            s.get("component") or (s.get("change") or {}).get("component"),
+            s.get("component") or _changed(s.get("change") or {}),
             s.get("description"),
             s.get("change_id"),
         ]
         for i, s in enumerate(steps)
     ]
+
+
+def _changed(change: dict) -> str | None:
+    """What a change step (or a transition's requested change) changes: its component, or its set's
+    components. A request is a change set (`changes`), even a single change; older records held the single
+    form (`component`) — reading only that left the column empty."""
+    components = [change["component"]] if change.get("component") else []
+    components += [o.get("component") for o in change.get("changes") or [] if o.get("component")]
+    return ", ".join(dict.fromkeys(components)) or None
 
 
 def proposals(result: dict) -> str:
@@ -391,8 +430,13 @@ def proposals(result: dict) -> str:
         f"{status}: the change is refused by "
         + ", ".join(sorted({str(d.get("rule_id")) for d in result.get("refused") or []}))
     ]
-    if status == "no_transition":
-        out.append(section("UNRESOLVED", cell(result.get("unresolved"))))
+    if status == "no_transition":  # the why is the answer: each in full, not one JSON cell cut at its width
+        unresolved = [
+            f"- {u.get('rule_id')} ({u.get('effect')}) on {u.get('component')}: {u.get('message')}"
+            + (f"\n  why no step: {u['why']}" if u.get("why") else "")
+            for u in result.get("unresolved") or []
+        ]
+        out.append(section("UNRESOLVED", "\n".join(unresolved) or "-"))
     for n, proposal in enumerate(result.get("proposals") or [], 1):
         ref = proposal.get("handle") or proposal.get("id") or "(hypothetical: made with assume, not executable)"
         out.append(
@@ -476,7 +520,7 @@ def _at_step(record: dict) -> str:
 def transitions_page(page: dict) -> str:
     rows = [
         [moment(t.get("created_at")), t.get("id"), t.get("status"), _at_step(t).removeprefix("step ")]
-        + [t.get("requested_by"), (t.get("request") or {}).get("component")]
+        + [t.get("requested_by"), _changed(t.get("request") or {})]
         for t in page["items"]
     ]
     total = page.get("total", len(rows))

@@ -26,6 +26,7 @@ from app.components.registry import registry
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
+from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
@@ -222,9 +223,22 @@ def _reports(found: dict) -> list[dict]:
     out = []
     for index, step in enumerate(found.get("steps") or []):
         if step.get("kind") == "wait" and step.get("status") == "waiting" and step.get("component"):
-            runtime = services().components.get(step["component"]).get("runtime") or {}
-            out.append({"index": index, "component": step["component"], "runtime": {**runtime, **step["outputs"]}})
+            try:
+                runtime = services().components.get(step["component"]).get("runtime") or {}
+            except NotFound:  # deleted since: nothing to report on (the next runner stalls the transition)
+                continue
+            out.append({"index": index, "component": step["component"], **_prefilled(runtime, step["outputs"])})
     return out
+
+
+def _prefilled(runtime: dict, outputs: dict) -> dict:
+    """The report form's text: the last report with the values the step waits for. An output it waits for
+    any published value of (NON_EMPTY) keeps its published value, or is left empty for the person to fill
+    (`fill`): the form held the marker "non-empty" itself, and reporting it as it stood recorded that text
+    as the distribution's id — satisfying the wait with a value no deploy published."""
+    fill = [k for k, v in outputs.items() if v == NON_EMPTY and runtime.get(k) in (None, "", [], {})]
+    wanted = {k: v for k, v in outputs.items() if v != NON_EMPTY}
+    return {"runtime": {**runtime, **wanted, **dict.fromkeys(fill, "")}, "fill": fill}
 
 
 @blp.route("/runtime", methods=["POST"])

@@ -43,6 +43,14 @@ class TransitionTxQueries:
             "transition_create", transition=encode_transition(transition), audit=audit, for_components=for_components
         )
 
+    def active_from_proposal(self, proposal_key: str, components: list[str]) -> str | None:
+        """The transition executed from this proposal that is still running or waiting, read under the
+        write locks of the components the proposal touches (taken in id order, as a change set takes
+        them): two executes of one proposal serialise here, and the second sees the first."""
+        for component_id in sorted(components):
+            self.lock(component_id)
+        return self._one("transition_active_from_proposal", key=proposal_key)["active"]
+
     def transition_for_update(self, transition_id: str) -> dict | None:
         row = self._one("transition_for_update", id=transition_id)
         return None if row is None else decode_transition(row["transition"])

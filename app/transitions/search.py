@@ -460,11 +460,17 @@ def _wait_text(component: str, outputs: dict) -> str:
 
 
 def _restores(waits: dict, before: dict) -> list[dict]:
-    """What the waits disturbed: the outputs they replace, which the component can report again after."""
+    """What the waits disturbed: the outputs they replace, which the component can report again after. A
+    value the wait keeps (already what it waits for, or any published value where one is published) is not
+    disturbed: "can report domain_name d9… again (deploy it back)" asked to restore what never moved."""
     out = []
     for cid in sorted(waits):
         was = before.get(cid, {})
-        disturbed = {k: was[k] for k in waits[cid] if was.get(k) not in (None, "", [])}
+        disturbed = {
+            k: was[k]
+            for k, wanted in waits[cid].items()
+            if was.get(k) not in (None, "", [], {}) and wanted not in (remedies.NON_EMPTY, was[k])
+        }
         if disturbed:
             out.append(
                 {

@@ -19,6 +19,7 @@ every move audited.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -135,9 +136,10 @@ class TransitionService:
             "request": payload["request"],
             "single": bool(payload.get("single")),
             "proposal_rules": payload.get("rules"),
+            "proposal_key": proposal_key(proposal_id),
         }
-        audit = self._audit(record, status, log_id, now, note=f"executing a proposal of {len(steps)} steps", step=None)
-        self.repo.in_write_tx(lambda gtx: gtx.create_transition(record, audit, _components(steps)))
+        audit = self._audit(record, status, log_id, now, note=_executing(steps), step=None)
+        self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
         try:
             return self.advance(transition_id)
@@ -150,6 +152,22 @@ class TransitionService:
                 "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
                 "the next runtime report or worker pass (GET /transitions/<id>)",
             }
+
+    @staticmethod
+    def _create(gtx: GraphTx, record: dict, audit: dict, components: list[str]) -> None:
+        """Store the transition, unless one executed from the same proposal is still running or waiting:
+        a retried or double-clicked execute of a proposal whose first step waits passed every check (a wait
+        moves no version) and ran the proposal twice — two transitions, the requested change applied twice.
+        Once that one ended (completed, stalled, cancelled, expired), the proposal may run again."""
+        active = gtx.active_from_proposal(record["proposal_key"], components)
+        if active is not None:
+            raise Conflict(
+                f"this proposal is already being executed as {active}; follow it (GET /transitions/{active}), "
+                "or cancel it to run the proposal again",
+                cause="proposal_executing",
+                transition_id=active,
+            )
+        gtx.create_transition(record, audit, components)
 
     def _still_holds(self, steps: list, versions: dict, actor) -> None:
         """Re-simulate the proposal on the graph as it is now: 409 if what it was verified on moved."""
@@ -221,8 +239,10 @@ class TransitionService:
             )
             return False
         component = self.repo.get_component(step["component"])
-        runtime = component["runtime"] if component else {}
-        if reported(runtime, step["outputs"]):
+        if component is None:
+            self._gone(current["id"], index, step)
+            return False
+        if reported(component["runtime"], step["outputs"]):
             self._move(
                 current["id"],
                 index,
@@ -245,6 +265,21 @@ class TransitionService:
                 expires_in=self.gate.queue_ttl_seconds or None,
             )
         return False
+
+    def _gone(self, transition_id: str, index: int, step: dict) -> None:
+        """The component a wait is for was deleted since: its report can never come, so the transition
+        stalls on the step (it waited for ever, and the console's page of it was a 404) — cancel it, or
+        propose again on the graph as it now is."""
+        error = f"{step['component']} no longer exists (deleted since); the report this step waits for cannot come"
+        self._move(
+            transition_id,
+            index,
+            TransitionStatus.STALLED,
+            StepStatus.FAILED,
+            advance=False,
+            note=f"step {index + 1} ({step['description']}) failed: {error}",
+            stalled={"step": index, "description": step["description"], "error": error, "cause": "component_gone"},
+        )
 
     def _expired(self, step: dict) -> bool:
         expires_at = step.get("expires_at")
@@ -471,6 +506,21 @@ class TransitionService:
 
 
 # -- helpers ----------------------------------------------------------------------------------------
+def proposal_key(proposal_id: str) -> str:
+    """What a stored transition keeps of the proposal it was executed from (the id itself is long)."""
+    return hashlib.sha256(proposal_id.encode()).hexdigest()[:32]
+
+
+def _executing(steps: list) -> str:
+    """The first audit note, counting steps as `step 2 of 2` does: the follow-ups (restores, never run by
+    Karma) apart — "a proposal of 3 steps" beside "step 2 of 2" read as a step gone missing."""
+    run = sum(1 for s in steps if not s.get("follow_up"))
+    follow_ups = len(steps) - run
+    return f"executing a proposal of {run} step{'s' if run != 1 else ''}" + (
+        f" (and {follow_ups} follow-up{'s' if follow_ups != 1 else ''} after it)" if follow_ups else ""
+    )
+
+
 def _sequence(steps: list) -> list:
     """The steps a simulation runs: waits and change sets, in order, without follow-ups."""
     out = []

@@ -293,6 +293,80 @@ def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
     assert refused.exit_code == 1 and "unknown request fields ['assume']" in refused.stderr
 
 
+def test_a_change_step_and_a_listed_transition_name_the_component_they_change(karma_cli):
+    """The STEPS tables showed `-` as the component of every change step, and `transitions list` `-` as every
+    transition's component: both read the single form (`component`) of what is now always a change set."""
+    proposed = karma_cli("transitions", "propose", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert proposed.exit_code == 0, proposed.output
+    requested = next(line for line in proposed.stdout.splitlines() if "the requested change" in line)
+    assert requested.split()[:4] == ["2", "change", "-", SUBNET], requested
+    handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
+    executed = karma_cli("transitions", "execute", handle)
+    assert executed.exit_code == 3, executed.output  # waiting for the bastion to report stopped
+    listed = karma_cli("transitions", "list", "--status", "waiting").stdout.splitlines()
+    assert listed[2].split()[-1] == SUBNET, listed
+
+
+def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):
+    """`karma log` showed a transition's moves with `-` in its change column — which transition was not said
+    anywhere — and `karma show log-…` said `step: 0` for the step every table calls 1."""
+    proposed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["l.usekarma.dev"]', "-q")
+    executed = json.loads(karma_cli("transitions", "execute", proposed.stdout.strip(), "--json").stdout)
+    assert executed["status"] == "waiting" and executed["trail"][-1]["step"] == 0
+    rows = [line for line in karma_cli("log", "--page-size", "5").stdout.splitlines() if " transition " in line]
+    assert rows and all(line.split()[-1] == executed["id"] for line in rows[:2]), rows
+    shown = karma_cli("show", executed["trail"][-1]["id"]).stdout
+    assert "\nstep: 1\n" in shown and f"transition_id: {executed['id']}" in shown, shown
+
+
+def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):
+    """`transitions propose` with no way printed UNRESOLVED as one JSON cell, cut at the terminal's width
+    ("…"): what the rule asks and why no step helps — the whole answer — were not there. Each is a line now."""
+    monkeypatch.setenv("COLUMNS", "100")
+    found = karma_cli("transitions", "propose", PROD_VPC, "--set", "az_count=3")
+    assert found.exit_code == 2, found.output
+    unresolved = found.stdout.split("UNRESOLVED", 1)[1]
+    assert "- prod-change-needs-reason (reject) on vpc/karma-prod: vpc/karma-prod is in prod: resubmit" in unresolved
+    assert "  why no step: rule 'prod-change-needs-reason' does not test impacted runtime values" in unresolved
+    assert "…" not in unresolved and '{"' not in unresolved
+
+
+def test_assume_reads_a_value_as_runtime_report_does(karma_cli):
+    """`--assume ecs-service/x.running_count=2` sent the string "2": a 422 (not a valid integer) where
+    `karma runtime report ecs-service/x running_count=2` records 2. Both read VALUE as JSON, else a string."""
+    assumed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["x.usekarma.dev"]',
+                        "--assume", "ecs-service/karma-dev-ingest.running_count=2",
+                        "--assume", "cloudfront-distribution/karma-staging.domain_name=d1.cloudfront.net",
+                        "--json")  # fmt: skip
+    assert assumed.exit_code == 0, assumed.output
+    runtime = json.loads(assumed.stdout)["proposals"][0]["steps"][1]["plan"]["assumed"]["runtime"]
+    assert runtime["ecs-service/karma-dev-ingest"] == {"running_count": 2}
+    assert runtime["cloudfront-distribution/karma-staging"] == {"domain_name": "d1.cloudfront.net"}
+
+
+def test_a_what_if_plan_says_what_it_assumes_and_that_nothing_can_apply_it(karma_cli, tmp_path):
+    """A what-if plan's table and Markdown said only "would be applied ✅" (the bastion is running: the real
+    plan is rejected) — read, or posted on a pull request, as the real verdict. They now say it is a what-if,
+    what it assumes (runtime, applied sets) and that it has no plan id."""
+    whatif = tmp_path / "whatif.yaml"
+    whatif.write_text(
+        f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+        "assume:\n  runtime: {ec2-instance/karma-dev-bastion: {state: stopped}}\n"
+        "  applied: [{changes: [{op: update, component: vpc/karma-dev, proposed_change: {az_count: 3}}]}]\n"
+    )
+    shown = karma_cli("plan", "-f", str(whatif))
+    assert shown.exit_code == 0, shown.output
+    head, premise = shown.stdout.splitlines()[:2]
+    assert head.startswith(f"planned (what-if): {SUBNET} — would be applied"), head
+    assert "ec2-instance/karma-dev-bastion reports state stopped" in premise
+    assert "change set 1 applied (1 operation on vpc/karma-dev, simulated applied)" in premise
+    assert "no plan id" in premise and "karma apply" not in shown.stdout
+    markdown = karma_cli("plan", "-f", str(whatif), "--format", "markdown").stdout
+    assert markdown.startswith("### Karma what-if plan:") and "> assuming ec2-instance/karma-dev-bastion" in markdown
+    real = karma_cli("plan", SUBNET, "--set", "cidr_block=10.42.9.0/24")
+    assert "what-if" not in real.stdout and "assuming" not in real.stdout
+
+
 def test_a_set_plan_numbers_its_operations_from_1_everywhere_a_person_reads(karma_cli, tmp_path):
     """ACTIONS said `operation 0 (update)` under `OPERATION 1/2`: the reason a person reads counts from 1
     as the headers do; the JSON's indexes stay (an operation's `index` 0)."""

@@ -77,6 +77,8 @@ def test_scenario_1_waits_for_stopped_then_the_subnet_change_applies(client):
     statuses = [e["status"] for e in transition_log(client, body["id"])]
     assert sorted(statuses) == sorted(["running", "waiting", "running", "completed"]), statuses
     assert [t["status"] for t in done["trail"]] == ["running", "waiting", "running", "completed"]
+    # counted as `step 2 of 2` counts (it said "a proposal of 3 steps", the restore follow-up included)
+    assert done["trail"][0]["note"] == "executing a proposal of 2 steps (and 1 follow-up after it)"
 
 
 def test_scenario_2_moves_the_lambda_off_the_bucket_first_from_the_declared_remedy(client):
@@ -371,3 +373,72 @@ def test_a_transition_stored_in_the_single_change_shape_still_runs_its_requested
     assert component(client, "subnet/karma-dev-private-a")["config"]["cidr_block"] == "10.42.9.0/24"
     change = client.get(f"/changes/{done['steps'][1]['change_id']}").get_json()
     assert change["status"] == "applied" and change["requested_by"] == done["requested_by"]
+
+
+def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(app, client):
+    """The bastion a wait was for got deleted: the transition waited for ever for a report that cannot
+    come, and its console page was a 404 (`component … not found`, from the report form), so it could not
+    be cancelled there. The page now shows it; the next runner stalls it on the step (cause
+    component_gone), and it is cancelled like any stalled one."""
+    _, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert body["status"] == "waiting"
+    gone = client.post("/request-change", json={"changes": [{"op": "delete", "component": BASTION}]})
+    assert gone.get_json()["status"] == "applied", gone.get_json()
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}")
+    assert page.status_code == 200 and "Cancel what has not run" in page.get_data(as_text=True)
+    assert app.extensions["karma"].transitions.process() == [{"id": body["id"], "status": "stalled", "current_step": 0}]
+    stalled = client.get(f"/transitions/{body['id']}").get_json()
+    assert stalled["stalled"]["cause"] == "component_gone" and BASTION in stalled["stalled"]["error"]
+    assert [s["status"] for s in stalled["steps"]] == ["failed", "pending", "follow_up"]
+    assert stalled["trail"][-1]["status"] == "stalled"
+    assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
+
+
+def test_the_report_form_of_a_wait_for_any_value_never_holds_the_marker(app, client):
+    """The console's report form of a wait for published values held `"distribution_id": "non-empty"` (and
+    replaced the published domain name with it): reported as it stood, the marker text became the
+    distribution's id and completed the transition on a value no deploy published. The form keeps what was
+    published, leaves the rest empty to fill in, and reporting it as it stands completes nothing."""
+    import html
+    import json
+    import re
+
+    _, body = execute(client, propose(client, ALIAS)["proposals"][0])
+    report(client, DISTRIBUTION, {"domain_name": "d2stg.cloudfront.net"})
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    form = json.loads(html.unescape(re.search(r'<textarea name="runtime"[^>]*>(.*?)</textarea>', page, re.S)[1]))
+    assert form == {"domain_name": "d2stg.cloudfront.net", "distribution_id": ""}, form
+    assert "<strong>Fill in</strong> what the deploy published for\ndistribution_id" in page
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)[1]
+    sent = {"csrf_token": csrf, "component": DISTRIBUTION, "transition": body["id"], "runtime": json.dumps(form)}
+    assert browser.post("/console/runtime", data=sent).status_code == 302
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "waiting"
+
+
+def test_a_proposal_runs_once_at_a_time(app, client):
+    """Executing the same proposal twice (a retry after a lost answer, a double click on Execute) made two
+    transitions when its first step waits — a wait moves no version, so the second passed as fresh — and
+    the requested change would apply twice. The second is a 409 naming the first (the console's page links
+    it); once that one ended (cancelled here), the proposal runs again."""
+    import re
+
+    proposal = propose(client, ALIAS)["proposals"][0]
+    code, first = execute(client, proposal)
+    assert code == 201 and first["status"] == "waiting", first
+    code, again = execute(client, proposal)
+    assert code == 409 and again["cause"] == "proposal_executing" and again["transition_id"] == first["id"], again
+    listed = client.get("/transitions?status=waiting").get_json()["items"]
+    assert [t["id"] for t in listed] == [first["id"]]
+    browser = app.test_client()  # the console's Execute, clicked twice: the page links the one running
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/console/start").get_data(as_text=True))
+    clicked = browser.post("/console/transitions/execute", data={"proposal_id": proposal["id"], "csrf_token": csrf[1]})
+    assert clicked.status_code == 409
+    assert f'href="/console/transitions/{first["id"]}"' in clicked.get_data(as_text=True)
+    assert client.delete(f"/transitions/{first['id']}").get_json()["status"] == "cancelled"
+    code, rerun = execute(client, proposal)
+    assert code == 201 and rerun["status"] == "waiting" and rerun["id"] != first["id"], rerun

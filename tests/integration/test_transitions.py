@@ -50,6 +50,19 @@ def test_alias_update_waits_for_the_distribution_to_publish(client):
     assert steps[0]["outputs"] == {"distribution_id": "non-empty", "domain_name": "non-empty"}
 
 
+def test_a_wait_for_any_published_value_restores_nothing_it_kept(client):
+    """The distribution had published its domain name, not its id: the wait for both to be non-empty came
+    with a restore "can report domain_name d9… again (deploy it back)" — a value the wait keeps (any
+    non-empty one) was never disturbed. Only a replaced value is restored (the bastion's `running`)."""
+    report = {"runtime": {"domain_name": "d9.cloudfront.net"}}
+    assert client.put("/components/cloudfront-distribution/karma-staging/runtime", json=report).status_code == 200
+    code, body = propose(client, ALIAS)
+    assert code == 200 and body["status"] == "proposals", body
+    steps = body["proposals"][0]["steps"]
+    assert [s["kind"] for s in steps] == ["wait", "change"], steps
+    assert steps[0]["outputs"] == {"distribution_id": "non-empty", "domain_name": "non-empty"}
+
+
 def test_allowed_change_says_so(client):
     code, body = propose(
         client, {**SUBNET, "assume": {"runtime": {"ec2-instance/karma-dev-bastion": {"state": "stopped"}}}}
