@@ -226,8 +226,11 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     assert retried == {"retried": [entry["id"]]}
     assert deliver_pending(world, policy=policy)["delivered"] == 1
     assert outbox(client)["counts"] == {"pending": 0, "retrying": 0, "delivered": 1, "failed": 0}
-    # a delivered entry is never resent
-    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {"retried": []}
+    # a delivered entry is never resent, and the answer says so
+    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {
+        "retried": [],
+        "skipped": [{"id": entry["id"], "state": "delivered"}],
+    }
     assert len(receiver.ids(answered=200)) == 1
     # old delivered entries can be pruned; nothing else ever is
     service = app.extensions["karma"].outbox
@@ -609,3 +612,26 @@ def test_racing_claims_lease_each_entry_to_exactly_one_owner(client, world, rece
         ids = [entry for entries in claimed.values() for entry in entries]
         twice = sorted({entry for entry in ids if ids.count(entry) > 1})
         assert not twice and len(ids) == 10, f"round {r}: {len(twice)} entries leased twice, {len(ids)} claims"
+
+
+def test_retrying_an_unknown_id_is_a_404_naming_it_and_changes_nothing(client, world, receiver, subscribe, service_env):
+    """A mistyped delivery id used to answer 200 {"retried": []} (the CLI: a blank line, exit 0), which
+    reads as "retried"; with a real failed id beside it, that one was retried while the typo went unseen."""
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1, timeout=2.0))
+    (entry,) = outbox(client, state="failed")["items"]
+    resp = client.post("/admin/outbox/retry", json={"ids": [entry["id"], "evt-typo@sub-nope"]})
+    assert resp.status_code == 404, resp.get_json()
+    body = resp.get_json()
+    assert body["cause"] == "unknown_outbox_entry" and "evt-typo@sub-nope" in body["message"]
+    assert "evt-typo@sub-nope" in body["errors"]["ids"][0]
+    assert outbox(client, state="failed")["items"][0]["id"] == entry["id"]  # nothing was retried
+    # the CLI says it too, with a failure exit code
+    proc = karma(service_env, "outbox", "retry", "evt-typo")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "no outbox entry or event 'evt-typo'" in err.decode(), (out, err)
+    proc = karma(service_env, "outbox", "retry", entry["event_id"])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.decode().strip() == f"retried 1: {entry['id']} (due now)", err.decode()
