@@ -6,6 +6,7 @@ admin API and the CLI."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -635,3 +636,35 @@ def test_retrying_an_unknown_id_is_a_404_naming_it_and_changes_nothing(client, w
     proc = karma(service_env, "outbox", "retry", entry["event_id"])
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and out.decode().strip() == f"retried 1: {entry['id']} (due now)", err.decode()
+
+
+def test_a_receiver_that_does_not_answer_costs_a_pass_one_timeout(client, world, subscribe):
+    """A receiver timing out used to be tried for each of its entries in turn (a pass: entries × timeout,
+    the queue worker and every other subscriber waiting behind it). Now one timeout marks it unreachable for
+    the pass: its other entries are not sent and settle as failing the same way (an attempt used, so they
+    still end `failed` on time); the other subscriber's entries are delivered."""
+    slow, fast = Receiver(free_port()).start(), Receiver(free_port()).start()
+    try:
+        subscribe(slow.url, events=["applied"])
+        subscribe(fast.url, events=["applied"])
+        slow.delay = 3.0
+        for n in range(3):
+            assert client.post("/request-change", json=alias(f"w{n}.usekarma.dev")).get_json()["status"] == "applied"
+        clock = Clock()
+        policy = DeliveryPolicy(max_attempts=4, base_delay=10.0, max_delay=60.0, timeout=0.5)
+        counts = deliver_pending(world, policy=policy, clock=clock)
+        assert counts == {"claimed": 6, "delivered": 3, "retrying": 3, "failed": 0}, counts
+        assert len(fast.ids()) == 3
+        waiting = [e for e in outbox(client)["items"] if e["state"] == "retrying"]
+        assert [e["attempts"] for e in waiting] == [1, 1, 1], waiting
+        assert all(e["last_error"].startswith("TimeoutError") for e in waiting), waiting
+        assert sum("not sent: http://127.0.0.1" in e["last_error"] for e in waiting) == 2
+        assert len(slow.received) <= 1  # tried once (its answer, if any, came after the timeout)
+        time.sleep(3.5)  # the one attempt the slow receiver holds ends; then it answers at once
+        slow.delay = 0.0
+        clock.now += 3600
+        assert deliver_pending(world, policy=policy, clock=clock)["delivered"] == 3
+        assert len(set(slow.ids())) == 3
+    finally:
+        slow.stop()
+        fast.stop()
