@@ -43,7 +43,11 @@ class OutboxEntry(Schema):
 
 class OutboxPage(Schema):
     items = fields.List(fields.Nested(OutboxEntry))
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "entries per state among those the change_id and type filters select"},
+    )
 
 
 class RetrySchema(Schema):

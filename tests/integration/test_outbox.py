@@ -668,3 +668,22 @@ def test_a_receiver_that_does_not_answer_costs_a_pass_one_timeout(client, world,
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_counts_are_those_of_the_change_and_type_asked_for(client, world, receiver, subscribe):
+    """`karma outbox list --change chg-…` printed the whole outbox's counts under that change's entries
+    ("41 delivered, 1 failed" under an empty table for an unknown change): the counts now honour the change
+    and type filters (not the state filter: the distribution stays visible)."""
+    subscribe(receiver.url)
+    first = client.post("/request-change", json=alias("c1.usekarma.dev")).get_json()
+    client.post("/request-change", json=alias("c2.usekarma.dev"))
+    mine = outbox(client, change_id=first["change_id"])
+    assert len(mine["items"]) == 1 and mine["counts"] == {"pending": 1, "retrying": 0, "delivered": 0, "failed": 0}
+    assert outbox(client, change_id="chg-000000000000")["counts"] == {
+        "pending": 0,
+        "retrying": 0,
+        "delivered": 0,
+        "failed": 0,
+    }
+    assert outbox(client, type="queued")["counts"]["pending"] == 0
+    assert outbox(client, state="failed")["counts"]["pending"] == 2  # every state, whatever state is listed
