@@ -182,7 +182,8 @@ def _settle(
         next_attempt_at=next_at,
         counted=counted,
     )
-    metrics.outbox_attempt(state)
+    if counted:  # an entry waiting its turn (NotYet) made no attempt: it is no delivery attempt either
+        metrics.outbox_attempt(state)
     (log.info if state == "delivered" else log.warning)(
         "outbox delivery",
         extra={

@@ -17,6 +17,7 @@ from app.configstore.handler import Waiting
 from app.configstore.tree import dumps
 from app.components import registry
 from app.notifications import events
+from app.observability import metrics
 from app.notifications.delivery import DeliveryPolicy, deliver_pending
 from app.settings import REPO_ROOT
 from tests.conftest import wipe
@@ -221,8 +222,11 @@ def test_an_entry_waiting_behind_a_stalled_one_uses_up_no_attempt(karma_app, sto
             raise OSError("the config store is unreachable")
         real(entry)
 
+    attempts = metrics.OUTBOX_ATTEMPTS.labels("retrying")._value.get()
     for _ in range(FAST.max_attempts + 2):  # more passes than the earlier entry has attempts
         deliver_pending(karma.repo, policy=FAST, handlers={DESTINATION: handler})
+    # only the earlier entry's real attempts are delivery attempts (the metric), not the later one's waits
+    assert metrics.OUTBOX_ATTEMPTS.labels("retrying")._value.get() - attempts == FAST.max_attempts - 1
     (earlier,) = store_entries(client, first["change_id"])
     (later,) = store_entries(client, second["change_id"])
     assert earlier["state"] == "failed" and earlier["attempts"] == FAST.max_attempts
