@@ -1,4 +1,5 @@
-// Outbox entries, newest first (filter by state, change, event type), with counts per state.
+// Outbox entries, newest first (filter by state, change, event type), with counts per state of the entries
+// the change and type filters select (every state, whatever $state is: the distribution stays visible).
 CALL () {
   MATCH (o:OutboxEvent)
   WHERE ($state IS NULL OR o.state = $state) AND ($change_id IS NULL OR o.change_id = $change_id)
@@ -12,6 +13,7 @@ CALL () {
   UNWIND ['pending', 'retrying', 'delivered', 'failed'] AS st
   CALL (st) {
     MATCH (o:OutboxEvent) WHERE o.state = st
+      AND ($change_id IS NULL OR o.change_id = $change_id) AND ($type IS NULL OR o.type = $type)
     RETURN count(o) AS n
   }
   RETURN collect({state: st, count: n}) AS counts

@@ -43,7 +43,11 @@ class OutboxEntry(Schema):
 
 class OutboxPage(Schema):
     items = fields.List(fields.Nested(OutboxEntry))
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "entries per state among those the change_id and type filters select"},
+    )
 
 
 class RetrySchema(Schema):
@@ -55,8 +59,16 @@ class RetrySchema(Schema):
     all_failed = fields.Boolean(load_default=False)
 
 
+class SkippedEntry(Schema):
+    id = fields.String()
+    state = fields.String(metadata={"description": "delivered: never resent"})
+
+
 class RetryResult(Schema):
     retried = fields.List(fields.String())
+    skipped = fields.List(
+        fields.Nested(SkippedEntry), metadata={"description": "named entries not retried (already delivered)"}
+    )
 
 
 class SubscriptionIn(Schema):
@@ -113,7 +125,8 @@ def outbox_get(entry_id):
 @blp.arguments(RetrySchema, example={"all_failed": True})
 @blp.response(200, RetryResult)
 def outbox_retry(body):
-    """Send failed entries again now (those named, or every failed one); delivered ones are never resent."""
+    """Send failed entries again now (those named, or every failed one); delivered ones are never resent
+    (named ones come back in `skipped`). A named id matching nothing is a 404 that changes nothing."""
     return services().outbox.retry(ids=body.get("ids"), all_failed=body["all_failed"])
 
 

@@ -49,9 +49,24 @@ def outbox_retry(ids: tuple[str, ...], all_failed: bool, as_json: bool) -> None:
 
     try:
         with services(Settings.from_env()) as karma:
-            _say(karma.outbox.retry(ids=list(ids), all_failed=all_failed), as_json)
+            retried = karma.outbox.retry(ids=list(ids), all_failed=all_failed)
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(retried) if as_json else _retried(retried))
+
+
+def _retried(answer: dict) -> str:
+    """What a retry did, in words: an empty answer is "nothing", never a blank line."""
+    done = answer["retried"]
+    lines = [
+        f"retried {len(done)}: {', '.join(done)} (due now)"
+        if done
+        else "retried nothing" + ("" if answer.get("skipped") else ": no failed entry")
+    ]
+    lines += [
+        f"not retried {s['id']}: {s['state']} (delivered entries are never resent)" for s in answer.get("skipped", [])
+    ]
+    return "\n".join(lines)
 
 
 @outbox_cli.command("prune")

@@ -24,12 +24,16 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree
+from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, dumps
 from app.graph.config_store import DESTINATION
 from app.notifications.delivery import NotYet
 from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noqa: F401 - re-exported
 
 log = logging.getLogger("karma.configstore")
+
+
+class HandEdited(RuntimeError):
+    """A file the change writes has uncommitted edits in the git work tree; the delivery is retried."""
 
 
 class Waiting(NotYet):
@@ -114,6 +118,8 @@ class ConfigStoreHandler:
             if git and self.tree.committed(event["id"]):
                 log.info("config store: already committed", extra={"event_id": event["id"]})
                 return
+            if git:
+                self._refuse_hand_edits(writes)
             paths = self._apply(writes)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
@@ -123,6 +129,39 @@ class ConfigStoreHandler:
                 log.info(
                     "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
                 )
+
+    def _planned(self, writes: list[dict]) -> dict[Path, str | None]:
+        """What each write will leave at each path: the file's text, or None (removed)."""
+        planned: dict[Path, str | None] = {}
+        for w in writes:
+            where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
+            if w["deleted"]:
+                planned[where / CONFIG_FILE] = planned[where / RUNTIME_FILE] = None
+            elif w["cause"] == "runtime":
+                if (where / RUNTIME_FILE).is_file():
+                    planned[where / RUNTIME_FILE] = dumps(w["runtime"])
+            else:
+                planned[where / CONFIG_FILE] = dumps(w["config"])
+        return planned
+
+    def _refuse_hand_edits(self, writes: list[dict]) -> None:
+        """A file this change writes that has uncommitted changes in the work tree (a hand edit, staged or
+        not) would be overwritten and its edit lost without a trace: refuse (a failed attempt, retried, as a
+        refusing hook is) until the operator commits or discards it. What an earlier attempt of this same
+        entry left (the worker died between writing and committing) is exactly what it would write again,
+        so it is no hand edit."""
+        planned = self._planned(writes)
+        edited = [
+            path
+            for path in self.tree.uncommitted(list(planned))
+            if (path.read_text(encoding="utf-8") if path.is_file() else None) != planned[path]
+        ]
+        if edited:
+            names = ", ".join(str(p.relative_to(self.tree.directory)) for p in edited)
+            raise HandEdited(
+                f"{names}: uncommitted changes in the work tree would be overwritten; commit or discard "
+                "them (git checkout -- <path>); the write-back is retried (once failed: karma outbox retry)"
+            )
 
     def _apply(self, writes: list[dict]) -> list[Path]:
         """Write (or remove) each component's files → every path touched."""

@@ -128,6 +128,16 @@ class ConfigTree:
             return None
         return Path(done.stdout.strip()) if done.returncode == 0 else None
 
+    def uncommitted(self, paths: list[Path]) -> list[Path]:
+        """Those of `paths` that differ from HEAD in the index or the work tree, or are untracked."""
+        if not paths:
+            return []
+        rel = {str(p.relative_to(self.directory)): p for p in paths}
+        prefix = self.git("rev-parse", "--show-prefix").stdout.strip()  # porcelain paths are from the top
+        done = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *rel)
+        dirty = {line[3:] for line in done.stdout.split("\0") if len(line) > 3}
+        return [p for r, p in rel.items() if prefix + r in dirty]
+
     def committed(self, event_id: str) -> bool:
         """True when a commit of this event is already in the history (a redelivery)."""
         done = self.git("log", "--all", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)

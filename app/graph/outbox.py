@@ -71,8 +71,10 @@ class OutboxQueries:
         row = self.read("outbox_get", id=entry_id)
         return None if row is None else row["entry"]
 
-    def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> list[str]:
-        return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)["retried"]
+    def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> dict:
+        """`retried` ids, named entries `skipped` (delivered) with their state, and named ids that match
+        no entry (`unknown`: then nothing was changed)."""
+        return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)
 
     def prune_outbox(self, *, before: datetime, limit: int) -> int:
         return self._write("outbox_prune", before=before, limit=limit)["deleted"]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.client import HTTPException
+from urllib.parse import urlsplit
 
 from app.observability import metrics
 
@@ -142,6 +143,14 @@ def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> 
     return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
+def _receiver_host(item: dict) -> str | None:
+    """The receiver a webhook entry goes to (scheme://host:port); None for other destinations."""
+    if item["entry"]["destination"] != WEBHOOK or not item.get("url"):
+        return None
+    parts = urlsplit(item["url"])
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _settle(
     repo,
     item: dict,
@@ -173,7 +182,8 @@ def _settle(
         next_attempt_at=next_at,
         counted=counted,
     )
-    metrics.outbox_attempt(state)
+    if counted:  # an entry waiting its turn (NotYet) made no attempt: it is no delivery attempt either
+        metrics.outbox_attempt(state)
     (log.info if state == "delivered" else log.warning)(
         "outbox delivery",
         extra={
@@ -199,12 +209,19 @@ def deliver_pending(
 ) -> dict:
     """One bounded delivery pass over the due outbox entries; counts by outcome.
 
+    A receiver that did not answer (timed out, refused, reset) is not tried again in the same pass: its
+    other entries are settled as failing the same way (an attempt used, the same backoff, `last_error`
+    saying they were not sent), so one blackholed receiver costs a pass one timeout, not one per entry —
+    the queue worker runs this between its queue passes, and every other subscriber waits behind it —
+    and its entries still end `failed` when they would have.
+
     `handlers` maps other destinations (outbox producers besides webhooks) to a callable that
     delivers one entry or raises; entries for destinations without a handler are left for a
     process that has one."""
     policy, handlers = policy or DeliveryPolicy(), handlers or {}
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     counts = {"claimed": 0, "delivered": 0, "retrying": 0, "failed": 0}
+    unreachable: dict[str, str] = {}  # receiver host → why it did not answer (timeout, refused) this pass
     for _ in range(policy.max_batches):
         now = clock()
         items = repo.claim_outbox(
@@ -215,7 +232,13 @@ def deliver_pending(
             destinations=[WEBHOOK, *handlers],
         )
         for item in items:
-            status, error = _attempt(item, policy, send, handlers, clock())
+            host = _receiver_host(item)
+            if host in unreachable:  # a receiver that did not answer is not waited on again this pass
+                status, error = None, f"{unreachable[host]} (not sent: {host} did not answer earlier in this pass)"
+            else:
+                status, error = _attempt(item, policy, send, handlers, clock())
+                if host is not None and status is None and error is not None:
+                    unreachable[host] = error[:200]
             counts[_settle(repo, item, owner, status, error, policy, clock)] += 1
         counts["claimed"] += len(items)
         if len(items) < policy.batch:

@@ -57,10 +57,19 @@ class OutboxService:
                 errors={"ids": ["give ids, or all_failed: true"]},
             )
         now = self.clock()
-        retried = self.repo.retry_outbox(
+        row = self.repo.retry_outbox(
             ids=list(ids or []), all_failed=all_failed, now=now, at=datetime.fromtimestamp(now, timezone.utc)
         )
-        return {"retried": retried}
+        if row["unknown"]:  # a mistyped id must not read as "retried nothing": nothing was changed
+            raise NotFound(
+                f"no outbox entry or event {', '.join(map(repr, row['unknown']))}; nothing was retried",
+                cause="unknown_outbox_entry",
+                errors={"ids": [f"unknown: {', '.join(row['unknown'])}"]},
+            )
+        out = {"retried": row["retried"]}
+        if row["skipped"]:  # named entries already delivered: never resent, and said so
+            out["skipped"] = row["skipped"]
+        return out
 
     def prune(self, *, older_than_days: float) -> dict:
         """Delete delivered entries delivered more than `older_than_days` ago (in bounded batches)."""

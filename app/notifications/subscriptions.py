@@ -54,6 +54,10 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
     parts = urlsplit(url) if isinstance(url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL:
         errors["url"] = ["must be an http(s) URL with a host"]
+    elif "@" in parts.netloc:  # never sent (the sender takes `user:pass@host` for a host name), and shown
+        errors["url"] = [  # in every listing: a password in the URL would be a secret that is not kept one
+            "must not carry credentials (user:password@): receivers authenticate Karma by X-Karma-Signature"
+        ]
     secret = spec.get("secret")
     if from_file and spec.get("secret_env") is not None:
         secret = os.environ.get(str(spec["secret_env"]))

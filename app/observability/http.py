@@ -140,6 +140,7 @@ def metrics_blueprint(path: str, public: bool) -> Blueprint:
 
 def install(app: Flask, settings) -> None:
     """Request ids first (so even a refused call carries one), then the request metrics."""
+    metrics.declare_known_series()
     requests.install(app)
     app.before_request(_start)
     app.after_request(_observe)

@@ -64,6 +64,25 @@ OUTBOX_ATTEMPTS = Counter(
 )
 
 
+# Series whose label values are known up front exist at 0 from the process's start: a counter series that
+# only appears with its first increment makes Prometheus' increase()/rate() miss exactly that first failed
+# reload, failed delivery or lost connection (an alert on `increase(...[5m]) > 0` never fires for it), and
+# an absent series reads as "not exported". Open-ended labels (rule ids, environments) appear when used.
+KNOWN_SERIES = {
+    RULE_RELOADS: [("changed",), ("unchanged",), ("failed",)],
+    OUTBOX_ATTEMPTS: [("delivered",), ("retrying",), ("failed",)],
+    NEO4J_ERRORS: [("ServiceUnavailable",), ("SessionExpired",), ("TransientError",), ("ConstraintError",)],
+}
+
+
+def declare_known_series() -> None:
+    """Create the known series at 0 (in multiprocess mode: in this process's files, which every scrape
+    merges). Called by each serving process (observability.install); a worker's increments add to them."""
+    for counter, label_sets in KNOWN_SERIES.items():
+        for labels in label_sets:
+            counter.labels(*labels)
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -14,6 +15,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{port}/hook"
         self.received: list[dict] = []  # every request that reached the handler, in order
         self.status = 200  # what the handler answers
+        self.delay = 0.0  # seconds the handler waits before reading (a slow or blackholed receiver)
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -22,6 +24,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # http.server's name
+                time.sleep(receiver.delay)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
                     receiver.received.append(

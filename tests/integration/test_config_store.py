@@ -17,6 +17,7 @@ from app.configstore.handler import Waiting
 from app.configstore.tree import dumps
 from app.components import registry
 from app.notifications import events
+from app.observability import metrics
 from app.notifications.delivery import DeliveryPolicy, deliver_pending
 from app.settings import REPO_ROOT
 from tests.conftest import wipe
@@ -221,8 +222,11 @@ def test_an_entry_waiting_behind_a_stalled_one_uses_up_no_attempt(karma_app, sto
             raise OSError("the config store is unreachable")
         real(entry)
 
+    attempts = metrics.OUTBOX_ATTEMPTS.labels("retrying")._value.get()
     for _ in range(FAST.max_attempts + 2):  # more passes than the earlier entry has attempts
         deliver_pending(karma.repo, policy=FAST, handlers={DESTINATION: handler})
+    # only the earlier entry's real attempts are delivery attempts (the metric), not the later one's waits
+    assert metrics.OUTBOX_ATTEMPTS.labels("retrying")._value.get() - attempts == FAST.max_attempts - 1
     (earlier,) = store_entries(client, first["change_id"])
     (later,) = store_entries(client, second["change_id"])
     assert earlier["state"] == "failed" and earlier["attempts"] == FAST.max_attempts
@@ -237,6 +241,31 @@ def test_an_entry_waiting_behind_a_stalled_one_uses_up_no_attempt(karma_app, sto
         f"{second['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
         f"{first['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb",
     ]
+
+
+def test_a_hand_edited_file_is_never_overwritten_silently(karma_app, store):
+    """An uncommitted hand edit of a file the change writes used to be overwritten and committed over,
+    the edit lost without a trace. Now the delivery fails (retried), naming the file, and the edit stays
+    until the operator commits or discards it; what an interrupted earlier attempt left is no hand edit."""
+    client = karma_app.test_client()
+    path = store / "iac/prod/clickhouse/usekarma-dev/config.json"
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    hand_edit = path.read_text()
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["state"] == "retrying" and entry["attempts"] == 1
+    assert entry["last_error"].startswith("HandEdited: iac/prod/clickhouse/usekarma-dev/config.json: uncommitted")
+    assert path.read_text() == hand_edit and git(store, "rev-list", "--count", "HEAD").strip() == "1"
+    git(store, "checkout", "--", "iac/prod/clickhouse/usekarma-dev/config.json")  # the operator discards it
+    # an earlier attempt died after writing, before committing: its own bytes are no hand edit
+    config = client.get(f"/components/{CLICKHOUSE}").get_json()["config"]
+    path.write_text(dumps(config))
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2" and git(store, "status", "--porcelain") == ""
+    assert json.loads(path.read_text())["ebs_size_gb"] == 650
 
 
 def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store):

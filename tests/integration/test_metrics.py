@@ -49,6 +49,15 @@ def test_metrics_are_protected_and_add_up_across_workers(gunicorn_url, world):
     assert hostile.headers["X-Request-Id"].startswith("req-")
 
     before = scrape(url, scraper)
+    # a fresh server exports the series whose labels are known up front at 0: without them the first
+    # failed reload / failed delivery / lost connection is no increase() (the series appears with it)
+    for name, label, known in (
+        ("karma_rule_reloads_total", "outcome", ("changed", "unchanged", "failed")),
+        ("karma_outbox_delivery_attempts_total", "state", ("delivered", "retrying", "failed")),
+        ("karma_neo4j_errors_total", "error", ("ServiceUnavailable", "TransientError", "ConstraintError")),
+    ):
+        for one in known:
+            assert (name, ((label, one),)) in before, (name, one)
     for _ in range(24):  # a new connection each time: gunicorn spreads them over its 4 workers
         assert requests.get(f"{url}/components", headers=viewer, timeout=30).status_code == 200
     # whichever worker answers the scrape, it reports every worker's requests

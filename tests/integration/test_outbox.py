@@ -6,6 +6,7 @@ admin API and the CLI."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -226,8 +227,11 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     assert retried == {"retried": [entry["id"]]}
     assert deliver_pending(world, policy=policy)["delivered"] == 1
     assert outbox(client)["counts"] == {"pending": 0, "retrying": 0, "delivered": 1, "failed": 0}
-    # a delivered entry is never resent
-    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {"retried": []}
+    # a delivered entry is never resent, and the answer says so
+    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {
+        "retried": [],
+        "skipped": [{"id": entry["id"], "state": "delivered"}],
+    }
     assert len(receiver.ids(answered=200)) == 1
     # old delivered entries can be pruned; nothing else ever is
     service = app.extensions["karma"].outbox
@@ -609,3 +613,77 @@ def test_racing_claims_lease_each_entry_to_exactly_one_owner(client, world, rece
         ids = [entry for entries in claimed.values() for entry in entries]
         twice = sorted({entry for entry in ids if ids.count(entry) > 1})
         assert not twice and len(ids) == 10, f"round {r}: {len(twice)} entries leased twice, {len(ids)} claims"
+
+
+def test_retrying_an_unknown_id_is_a_404_naming_it_and_changes_nothing(client, world, receiver, subscribe, service_env):
+    """A mistyped delivery id used to answer 200 {"retried": []} (the CLI: a blank line, exit 0), which
+    reads as "retried"; with a real failed id beside it, that one was retried while the typo went unseen."""
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1, timeout=2.0))
+    (entry,) = outbox(client, state="failed")["items"]
+    resp = client.post("/admin/outbox/retry", json={"ids": [entry["id"], "evt-typo@sub-nope"]})
+    assert resp.status_code == 404, resp.get_json()
+    body = resp.get_json()
+    assert body["cause"] == "unknown_outbox_entry" and "evt-typo@sub-nope" in body["message"]
+    assert "evt-typo@sub-nope" in body["errors"]["ids"][0]
+    assert outbox(client, state="failed")["items"][0]["id"] == entry["id"]  # nothing was retried
+    # the CLI says it too, with a failure exit code
+    proc = karma(service_env, "outbox", "retry", "evt-typo")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "no outbox entry or event 'evt-typo'" in err.decode(), (out, err)
+    proc = karma(service_env, "outbox", "retry", entry["event_id"])
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.decode().strip() == f"retried 1: {entry['id']} (due now)", err.decode()
+
+
+def test_a_receiver_that_does_not_answer_costs_a_pass_one_timeout(client, world, subscribe):
+    """A receiver timing out used to be tried for each of its entries in turn (a pass: entries × timeout,
+    the queue worker and every other subscriber waiting behind it). Now one timeout marks it unreachable for
+    the pass: its other entries are not sent and settle as failing the same way (an attempt used, so they
+    still end `failed` on time); the other subscriber's entries are delivered."""
+    slow, fast = Receiver(free_port()).start(), Receiver(free_port()).start()
+    try:
+        subscribe(slow.url, events=["applied"])
+        subscribe(fast.url, events=["applied"])
+        slow.delay = 3.0
+        for n in range(3):
+            assert client.post("/request-change", json=alias(f"w{n}.usekarma.dev")).get_json()["status"] == "applied"
+        clock = Clock()
+        policy = DeliveryPolicy(max_attempts=4, base_delay=10.0, max_delay=60.0, timeout=0.5)
+        counts = deliver_pending(world, policy=policy, clock=clock)
+        assert counts == {"claimed": 6, "delivered": 3, "retrying": 3, "failed": 0}, counts
+        assert len(fast.ids()) == 3
+        waiting = [e for e in outbox(client)["items"] if e["state"] == "retrying"]
+        assert [e["attempts"] for e in waiting] == [1, 1, 1], waiting
+        assert all(e["last_error"].startswith("TimeoutError") for e in waiting), waiting
+        assert sum("not sent: http://127.0.0.1" in e["last_error"] for e in waiting) == 2
+        assert len(slow.received) <= 1  # tried once (its answer, if any, came after the timeout)
+        time.sleep(3.5)  # the one attempt the slow receiver holds ends; then it answers at once
+        slow.delay = 0.0
+        clock.now += 3600
+        assert deliver_pending(world, policy=policy, clock=clock)["delivered"] == 3
+        assert len(set(slow.ids())) == 3
+    finally:
+        slow.stop()
+        fast.stop()
+
+
+def test_counts_are_those_of_the_change_and_type_asked_for(client, world, receiver, subscribe):
+    """`karma outbox list --change chg-…` printed the whole outbox's counts under that change's entries
+    ("41 delivered, 1 failed" under an empty table for an unknown change): the counts now honour the change
+    and type filters (not the state filter: the distribution stays visible)."""
+    subscribe(receiver.url)
+    first = client.post("/request-change", json=alias("c1.usekarma.dev")).get_json()
+    client.post("/request-change", json=alias("c2.usekarma.dev"))
+    mine = outbox(client, change_id=first["change_id"])
+    assert len(mine["items"]) == 1 and mine["counts"] == {"pending": 1, "retrying": 0, "delivered": 0, "failed": 0}
+    assert outbox(client, change_id="chg-000000000000")["counts"] == {
+        "pending": 0,
+        "retrying": 0,
+        "delivered": 0,
+        "failed": 0,
+    }
+    assert outbox(client, type="queued")["counts"]["pending"] == 0
+    assert outbox(client, state="failed")["counts"]["pending"] == 2  # every state, whatever state is listed

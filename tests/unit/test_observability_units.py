@@ -120,3 +120,19 @@ def test_notifications_file_errors_name_every_field(tmp_path, monkeypatch):
         ".id: required",
     ]:
         assert fragment in text, fragment
+
+
+def test_a_subscription_url_with_credentials_is_refused_naming_why():
+    """`http://user:pass@host/` used to be accepted (201), then every delivery failed with "Name or service
+    not known" (the sender took `user:pass@host` for the host) while listings showed the password."""
+    from app.notifications.subscriptions import validate
+
+    for url in ("https://hookuser:hookpass@hooks.example/karma", "http://token@hooks.example/karma"):
+        props, errors = validate({"url": url, "secret": "0123456789abcdef", "events": ["applied"]}, from_file=False)
+        assert props == {} and list(errors) == ["url"], url
+        assert "must not carry credentials" in errors["url"][0]
+    props, errors = validate(
+        {"url": "https://hooks.example/karma?to=a@b", "secret": "0123456789abcdef", "events": ["applied"]},
+        from_file=False,
+    )
+    assert errors == {} and props["url"].endswith("to=a@b")  # an @ in the query is no credential
