@@ -5,14 +5,9 @@ sets it; when gunicorn runs alone this file makes a private one before any worke
 samples of an earlier run are cleared at start, a dead worker's live samples are dropped, and a directory
 of our own is removed at exit (app/observability/multiproc.py)."""
 
-import logging
 import os
-import sys
 import tempfile
 
-from gunicorn import glogging
-
-from app import logs
 from app.observability import multiproc
 from app.settings import Settings, log_level
 
@@ -35,49 +30,9 @@ _OWN_METRICS_DIR = multiproc.prepare(os.environ)  # None when `karma serve` or t
 control_socket_disable = True
 
 
-def _own_name(record: logging.LogRecord) -> bool:
-    """gunicorn's own lines ("Listening at", "Booting worker") are not errors: `gunicorn`, not the
-    `gunicorn.error` logger they come from, names them (their level says whether one is an error)."""
-    if record.name == "gunicorn.error":
-        record.name = "gunicorn"
-    return True
-
-
-class KarmaLogger(glogging.Logger):
-    """gunicorn's own lines and its access lines in Karma's one format (app/logs.py): a timestamp and a
-    level on every line; an access line is `http` with method, path, status, ms and the request id."""
-
-    def setup(self, cfg):
-        super().setup(cfg)
-        for log in (self.error_log, self.access_log):
-            for handler in log.handlers:
-                handler.setFormatter(logs.formatter())
-                handler.addFilter(_own_name)
-                if log is self.access_log and getattr(handler, "stream", None) is sys.stdout:
-                    # gunicorn writes "-" access lines to stdout, everything else to stderr: one stream, so
-                    # `make run 2> karma.log` keeps the access lines with the rest
-                    handler.setStream(sys.stderr)
-
-    def access(self, resp, req, environ, request_time):
-        if not self.access_log_enabled:
-            return
-        headers = {k.lower(): v for k, v in (resp.headers or [])}
-        status = resp.status.split()[0] if isinstance(resp.status, str) else resp.status
-        self.access_log.log(
-            logging.WARNING if int(status) >= 500 else logging.INFO,
-            "http",
-            extra={
-                "method": req.method,
-                "path": req.path,
-                "status": int(status),
-                "ms": round(request_time.total_seconds() * 1000, 1),
-                "request_id": headers.get("x-request-id"),
-                **({"refused": headers["x-karma-refused"]} if "x-karma-refused" in headers else {}),
-            },
-        )
-
-
-logger_class = KarmaLogger
+# gunicorn's lines in Karma's format; a module of its own, so importing it (a test) does not run this file,
+# which sets PROMETHEUS_MULTIPROC_DIR in the importing process's environment
+logger_class = "app.gunicorn_logging.KarmaLogger"
 
 
 def on_starting(server):

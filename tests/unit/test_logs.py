@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import json
 import logging
 import sys
@@ -30,7 +31,10 @@ def test_gunicorn_access_lines_are_structured(monkeypatch):
     monkeypatch.setenv("KARMA_LOG_FORMAT", "json")
     from gunicorn.config import Config
 
-    from app.gunicorn_conf import KarmaLogger
+    before = dict(os.environ)
+    from app.gunicorn_logging import KarmaLogger
+
+    assert dict(os.environ) == before  # importing the logger sets nothing up (the config file does)
 
     cfg = Config()
     cfg.set("accesslog", "-")
