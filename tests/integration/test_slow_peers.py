@@ -81,6 +81,15 @@ MALFORMED = {
     "chunked_and_length": (
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     ),
+    # the body's framing is parsed as the app reads it: its errors came up through the app as a 500
+    "chunk_size_not_a_number": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"ZZ\r\n{}\r\n0\r\n\r\n"
+    ),
+    "chunk_without_terminator": (
+        b"POST /request-change HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n"
+    ),
 }
 
 
@@ -91,7 +100,7 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert 400 <= status < 500, (status, body)
     assert headers["content-type"].startswith("application/json")
     assert body["code"] == status and body["message"] and body["cause"], body
-    expected = {"long_url": 414, "long_header": 431}
+    expected = {"long_url": 414, "long_header": 431, "chunk_size_not_a_number": 400, "chunk_without_terminator": 400}
     if name in expected:
         assert status == expected[name], body
     assert graph_dump() == before
