@@ -73,10 +73,12 @@ class KarmaWorker(gthread.ThreadWorker):
         super().init_process()
 
     def handle(self, conn):
-        # gthread waits (bounded) for a new connection's first bytes, then parks it in its event loop: that
-        # wait costs no thread. From the first byte, the request line and headers have client_timeout.
+        # A new connection with nothing to read yet goes to the worker's event loop at once (gthread's
+        # _DEFER), and comes back to a thread when its first bytes arrive. gthread itself waits up to 5 s
+        # here, on a thread: a few hundred silent connections held every thread and queued real requests
+        # behind them for a minute. From the first byte, the request line and headers have client_timeout.
         fresh = not conn.initialized and not conn.data_ready
-        if fresh and not conn.wait_for_data(gthread.DEFAULT_WORKER_DATA_TIMEOUT):
+        if fresh and not conn.wait_for_data(0):
             return gthread._DEFER  # noqa: SLF001 - gthread's own "back to the event loop"
         slow_clients.watch(conn.sock, time.monotonic() + self.client_timeout)
         try:

@@ -10,6 +10,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("full", "just-apply")
 
 
+class SettingsError(ValueError):
+    """A setting from the environment that Karma cannot use, named with what it got: `karma` says it in
+    one line (app/cli), where a misconfigured `karma serve` used to print a traceback."""
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -17,7 +22,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 def _env_float(name: str, default: float) -> float:
@@ -27,7 +32,7 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
 
 
 def env_text(name: str, default: str | None = None) -> str | None:
@@ -142,7 +147,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not 0 < self.request_deadline < self.worker_timeout:
-            raise ValueError(
+            raise SettingsError(
                 f"KARMA_REQUEST_DEADLINE must be more than 0 and below the worker timeout "
                 f"(KARMA_WORKER_TIMEOUT {self.worker_timeout} s), got {self.request_deadline}: a "
                 "request past the worker timeout would get gunicorn's HTML 500"
@@ -152,7 +157,7 @@ class Settings:
     def from_env(cls) -> Settings:
         mode = os.environ.get("KARMA_MODE", "full")
         if mode not in MODES:
-            raise ValueError(f"KARMA_MODE must be one of {MODES}, got {mode!r}")
+            raise SettingsError(f"KARMA_MODE must be one of {MODES}, got {mode!r}")
         plan_secret, plan_secret_file = plan_secret_source()
         return cls(
             neo4j_uri=os.environ.get("NEO4J_URI") or None,
@@ -205,10 +210,10 @@ class Settings:
 def _observability_from_env() -> dict:
     auth = env_text("KARMA_METRICS_AUTH", "token")
     if auth not in ("token", "none"):
-        raise ValueError(f"KARMA_METRICS_AUTH must be token or none, got {auth!r}")
+        raise SettingsError(f"KARMA_METRICS_AUTH must be token or none, got {auth!r}")
     path = env_text("KARMA_METRICS_PATH", "/metrics")
     if not path.startswith("/") or len(path) < 2:
-        raise ValueError(f"KARMA_METRICS_PATH must be a path like /metrics, got {path!r}")
+        raise SettingsError(f"KARMA_METRICS_PATH must be a path like /metrics, got {path!r}")
     notifications = env_text("KARMA_NOTIFICATIONS_FILE")
     store = env_text("KARMA_CONFIG_STORE")
     return {

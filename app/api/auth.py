@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from app.api.context import services
-from app.errors import Forbidden, TooManyRequests, Unauthorized, UnsupportedMediaType
+from app.errors import Forbidden, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType
 from app.reliability import deadline, stall
 from app.reliability.bodies import frame_chunked, parse_strict
 from app.security.roles import CONSOLE_ENDPOINTS, OPEN_ENDPOINTS, Principal, required_action
 
+METRICS_ENDPOINT = "observability.metrics"  # the scrape with a token (KARMA_METRICS_AUTH=token, the default)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -97,6 +98,20 @@ def _frame_body() -> None:
     frame_chunked(request.environ, services().settings.max_body_bytes)
 
 
+def _scrape_during_outage(endpoint: str, token: str | None) -> bool:
+    """A Prometheus scrape while Neo4j is away: what it is for is reporting `karma_neo4j_up 0`, so it must
+    not be a 503 too. Tokens live in Neo4j; a token this process verified before, allowed to scrape, is
+    taken on that word (revoking one needs the database as well). An unknown token stays a 503: it
+    cannot be checked now."""
+    if endpoint != METRICS_ENDPOINT:
+        return False
+    principal = services().tokens.last_verified(token)
+    if principal is None or not principal.can(required_action(endpoint, request.method)):
+        return False
+    g.principal = principal
+    return True
+
+
 def _authenticate() -> None:
     endpoint = request.endpoint
     console = endpoint in CONSOLE_ENDPOINTS and endpoint != "console.static"
@@ -109,7 +124,12 @@ def _authenticate() -> None:
     # address's: a flood from the same address (or a proxy everyone shares) does not starve it
     if console or not karma.tokens.recently_valid(token):
         _limit(karma.limiter.source(client_address()), "source")
-    karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
+    try:
+        karma.availability.guard()  # 503 at once while Neo4j is known to be down; schema applied lazily
+    except ServiceUnavailable:
+        if not _scrape_during_outage(endpoint, token):
+            raise
+        return
     if console:
         return  # the console logs in with its own cookie (app/console/session.py)
     principal = karma.tokens.authenticate(token)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from neo4j.exceptions import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -23,6 +23,16 @@ from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_s
 from app.reliability import deadline
 
 log = logging.getLogger("karma.api")
+
+
+def _too_large() -> tuple[str, dict]:
+    """A 413 names the limit and its setting: werkzeug's own words ("The data value transmitted exceeds
+    the capacity limit.") told a client neither how much is allowed nor what an operator would change."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return f"the request body is larger than {limit} bytes (KARMA_MAX_BODY_BYTES)", {
+        "cause": "body_too_large",
+        "limit": limit,
+    }
 
 
 def http_error(exc: HTTPException):
@@ -50,6 +60,8 @@ def http_error(exc: HTTPException):
         422: "validation_failed",
     }
     extra = {"cause": "request_timeout"} if exc.code == 408 else {}
+    if exc.code == 413:
+        message, extra = _too_large()
     body = envelope(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
     response = jsonify(body)
     allow = dict(exc.get_headers()).get("Allow")

@@ -19,6 +19,7 @@ from app import logs, plugins
 from app.cli import changes, common
 from app.client.outcome import ERROR
 from app.observability import context as request_ids
+from app.settings import SettingsError
 
 # Each command group by name → where it lives, imported only when that command runs (or `karma --help`
 # lists them): `karma plan` does not pay for the Neo4j driver, the rule engine or the type schemas.
@@ -81,6 +82,8 @@ class Karma(click.Group):
                 raise _an_error(exc) from None
             except click.ClickException:
                 raise
+            except SettingsError as exc:  # a KARMA_* setting it cannot use: named, no traceback
+                raise click.ClickException(str(exc)) from None
             except Exception as exc:
                 if not type(exc).__module__.startswith("neo4j"):
                     raise

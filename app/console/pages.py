@@ -104,9 +104,11 @@ def _context():
 
 @blp.errorhandler(KarmaError)
 def _error(exc: KarmaError):
-    if exc.status in (401, 403):
-        api_errors.karma_error(exc)  # the same refusal audit as the API
-    return render_template("console/error.html", error=exc), exc.status
+    """Karma's own refusals (Neo4j known down, a rate limit, a role, a conflict) as a page: the API's
+    answer to the same error is made too — its refusal audit for a 401/403, its headers (a 429's or a
+    503's Retry-After, which a page used to lose)."""
+    response, status = api_errors.karma_error(exc)
+    return _error_page(exc, status, response)
 
 
 def _as_page(answered):
@@ -117,10 +119,15 @@ def _as_page(answered):
     body = response.get_json(silent=True) or {}
     error = KarmaError(body.get("message") or "error", errors=body.get("errors"))
     error.status, error.code = status, body.get("error") or "error"
+    return _error_page(error, status, response)
+
+
+def _error_page(error: KarmaError, status: int, answer):
+    """The error page, with the headers of the API's `answer` that tell a client what to do next."""
     page = make_response(render_template("console/error.html", error=error), status)
     for header in ("Retry-After", "Allow"):
-        if header in response.headers:
-            page.headers[header] = response.headers[header]
+        if header in answer.headers:
+            page.headers[header] = answer.headers[header]
     return page
 
 

@@ -159,11 +159,14 @@ class GraphStateCollector:
 
     def collect(self):
         up = GaugeMetricFamily("karma_neo4j_up", "1 when Neo4j answered the scrape's query, else 0")
-        try:
-            with neo4j_errors():
-                snap = self.repo.metrics_snapshot()
-        except Exception as exc:  # noqa: BLE001 - a scrape reports unavailability, never fails
-            log.warning("metrics snapshot failed", extra={"error_type": type(exc).__name__})
+        snap = None
+        if self.repo is not None:  # None: the database is known to be down, not asked (app/observability/http.py)
+            try:
+                with neo4j_errors():
+                    snap = self.repo.metrics_snapshot()
+            except Exception as exc:  # noqa: BLE001 - a scrape reports unavailability, never fails
+                log.warning("metrics snapshot failed", extra={"error_type": type(exc).__name__})
+        if snap is None:
             up.add_metric([], 0)
             yield up
             return
@@ -218,7 +221,8 @@ def _drift_gauge(snap: dict) -> GaugeMetricFamily:
 
 
 def render(repo) -> tuple[bytes, str]:
-    """The exposition text: every process's samples (multiprocess) or this process's, plus Neo4j state."""
+    """The exposition text: every process's samples (multiprocess) or this process's, plus Neo4j state
+    (`repo` None: the database is known to be down, `karma_neo4j_up` 0 without asking it)."""
     if multiprocess_dir():
         processes = CollectorRegistry()
         multiprocess.MultiProcessCollector(processes)

@@ -63,8 +63,11 @@ def parse_strict(data: bytes, max_depth: int):
     if too_deep(data, max_depth):
         raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep", limit=max_depth)
     try:
+        # UTF-8 only, no byte order mark (RFC 8259), as the views' parser (webargs) reads it: given bytes,
+        # json.loads would also take UTF-16 and a BOM, which the view then refused as a bare 400
+        text = data.decode("utf-8")
         value = json.loads(
-            data, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
+            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
         )
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None

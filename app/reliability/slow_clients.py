@@ -20,7 +20,10 @@ import socket
 import threading
 import time
 
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import RequestTimeout
+
+from app.errors import BadRequest
 
 _lock = threading.Lock()
 _pending: dict[int, tuple[socket.socket, float]] = {}  # id(socket) -> (socket, read deadline)
@@ -55,6 +58,13 @@ def unwatch(sock: socket.socket) -> None:
         _pending.pop(id(sock), None)
 
 
+def _malformed_body(exc: ParseException) -> BadRequest:
+    """gunicorn parses a chunked body's framing as the app reads it, and says what is wrong by raising
+    from that read: the request's fault (400 naming it), not the server's (it was a 500). gunicorn then
+    closes the connection: where the next request would start is unknown."""
+    return BadRequest(f"the request body's chunked framing is invalid: {str(exc)[:200]}", cause="malformed_body")
+
+
 class TimedInput:
     """`wsgi.input` whose reads all end by `until` (time.monotonic()): past it, a 408. The socket is
     watched only while a read waits, so an app that reaches the body late (a busy moment before its first
@@ -71,6 +81,8 @@ class TimedInput:
             data = getattr(self._stream, method)(*args)
         except OSError:
             data = None
+        except ParseException as exc:  # a chunk size that is no number, a chunk without its CRLF...
+            raise _malformed_body(exc) from None
         finally:
             if self._sock is not None:
                 unwatch(self._sock)

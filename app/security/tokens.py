@@ -76,6 +76,16 @@ class TokenService:
             self._cache[key] = (now, principal)
         return principal
 
+    def last_verified(self, token: str | None) -> Principal | None:
+        """Who `token` was the last time this process checked it against the database, however long
+        ago (no database call; None if never, or if it was unknown). Only for what must answer while
+        the database is away and reveals nothing of the graph: a Prometheus scrape (app/api/auth.py)."""
+        if not token or not token.startswith(PREFIX) or len(token) > 200:
+            return None
+        with self._lock:
+            hit = self._cache.get(digest(token))
+        return hit[1] if hit else None
+
     def recently_valid(self, token: str | None, within: float = 60.0) -> bool:
         """Whether this process verified `token` within `within` seconds (no database call): such a
         caller is charged its token's rate budget, not its address's (app/api/auth.py)."""

@@ -14,7 +14,9 @@ import time
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
+from tests.integration.conftest import _token
 from tests.integration.faults import children
 from tests.integration.servers import gunicorn, wait_for
 
@@ -168,5 +170,31 @@ def test_workers_boot_when_neo4j_answers_with_an_error(service_env, tmp_path):
         )
         assert server.proc.poll() is None, server.log_tail()
         assert server.answers("/healthz") and "Worker failed to boot" not in server.log_tail(20000)
+    finally:
+        server.stop()
+
+
+def _neo4j_up(text: str) -> float:
+    return next(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == "karma_neo4j_up")
+
+
+def test_a_scrape_reports_neo4j_down_instead_of_failing(service_env, proxy, world, tmp_path):
+    """What a Prometheus scrape is for during an outage is `karma_neo4j_up 0` (docs/observability.md):
+    with a scrape token (the default), the scrape was refused like every call — a 503 — because tokens
+    live in Neo4j. A token the worker verified before is taken on that word; an unknown one is a 503."""
+    scraper, viewer = _token(world, "prometheus", "metrics"), _token(world, "never-seen", "viewer")
+    server = gunicorn({**service_env, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}"}, workers=1, log=tmp_path / "err")
+    proxy.start()
+    try:
+        server.wait_ready(90)
+        resp = requests.get(f"{server.url}/metrics", headers=scraper, timeout=30)
+        assert resp.status_code == 200 and _neo4j_up(resp.text) == 1, resp.text[:300]
+        proxy.stop()
+        wait_for(lambda: server.answers("/readyz", 503), BOUND, what="/readyz 503 once Neo4j is gone")
+        resp, elapsed = timed("GET", f"{server.url}/metrics", headers=scraper)
+        assert resp.status_code == 200 and elapsed < BOUND, resp.text[:300]
+        assert _neo4j_up(resp.text) == 0 and "karma_http_requests_total" in resp.text
+        assert_unavailable(*timed("GET", f"{server.url}/metrics", headers=viewer))  # cannot be checked now
+        assert_unavailable(*timed("GET", f"{server.url}/components", headers=scraper))  # the rest: 503 as before
     finally:
         server.stop()

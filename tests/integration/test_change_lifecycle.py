@@ -352,6 +352,9 @@ def test_invalid_json_and_oversized_bodies(client, graph_dump, path):
     huge = {**EXAMPLE, "reason": "x" * 400_000}
     resp = client.post(path, json=huge)
     assert resp.status_code == 413 and resp.get_json()["code"] == 413
+    body = resp.get_json()  # names the limit and the setting, not werkzeug's "exceeds the capacity limit"
+    assert body["cause"] == "body_too_large" and body["limit"] == 256 * 1024, body
+    assert "KARMA_MAX_BODY_BYTES" in body["message"], body
     assert graph_dump() == before
 
 

@@ -140,6 +140,18 @@ def test_huge_and_non_finite_numbers_are_400(client, graph_dump):
     assert graph_dump() == before
 
 
+def test_bodies_not_in_utf8_are_400_invalid_json(client, graph_dump):
+    """JSON travels as UTF-8 without a byte order mark (RFC 8259). A BOM or UTF-16 passed the strict
+    parse (json.loads detects both in bytes) and the view's parser refused it as a bare 400 that named
+    no cause."""
+    before = graph_dump()
+    text = doc('{"desired_count": 2}')
+    for data in (b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16"), text.encode("utf-32")):
+        body = assert_error(client.post("/request-change", data=data, content_type="application/json"), 400)
+        assert body["cause"] == "invalid_json", body
+    assert graph_dump() == before
+
+
 # -- through gunicorn: bodies framed with Transfer-Encoding: chunked (no Content-Length) -----------------
 def chunks(text: str):
     data = text.encode()

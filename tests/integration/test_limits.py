@@ -36,6 +36,18 @@ def test_per_source_limit_applies_before_authentication(make_app, world):
     assert len(security_entries(world)) == 4  # a limited flood writes nothing more
 
 
+def test_console_pages_are_limited_with_retry_after(make_app, world):
+    """The console's pages share the per-address limit; their 429 page says when to come back, like the
+    API's (the page handler used to drop Retry-After)."""
+    app = make_app(rate_per_source=0.5, burst_per_source=2)
+    client = app.test_client()
+    answers = [client.get("/console/log", anonymous=True) for _ in range(3)]
+    assert [a.status_code for a in answers] == [302, 302, 429]
+    refused = answers[-1]
+    assert refused.content_type.startswith("text/html") and int(refused.headers["Retry-After"]) >= 1
+    assert "rate limit per source exceeded" in refused.get_data(as_text=True)
+
+
 def test_a_refusal_flood_is_audited_boundedly(make_app, world):
     app = make_app(refusal_burst=3)
     client = app.test_client()

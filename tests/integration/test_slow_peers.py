@@ -81,6 +81,15 @@ MALFORMED = {
     "chunked_and_length": (
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     ),
+    # the body's framing is parsed as the app reads it: its errors came up through the app as a 500
+    "chunk_size_not_a_number": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"ZZ\r\n{}\r\n0\r\n\r\n"
+    ),
+    "chunk_without_terminator": (
+        b"POST /request-change HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n"
+    ),
 }
 
 
@@ -91,7 +100,7 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert 400 <= status < 500, (status, body)
     assert headers["content-type"].startswith("application/json")
     assert body["code"] == status and body["message"] and body["cause"], body
-    expected = {"long_url": 414, "long_header": 431}
+    expected = {"long_url": 414, "long_header": 431, "chunk_size_not_a_number": 400, "chunk_without_terminator": 400}
     if name in expected:
         assert status == expected[name], body
     assert graph_dump() == before
@@ -153,3 +162,24 @@ def test_slow_clients_do_not_take_the_api_down(server, auth_headers):
     header_trickler = clients[-1]  # cut (connection closed) long before its 30 s of bytes
     assert header_trickler.seconds < 4 + LIVE, header_trickler.seconds
     assert wait_for(lambda: server.answers("/healthz"), LIVE, what="/healthz after the slow clients")
+
+
+IDLE = 200  # connections that send nothing: far more than the server's threads (2 workers x 8)
+
+
+def test_connections_that_send_nothing_cost_no_thread(server, auth_headers):
+    """A connection that has sent nothing waits in the worker's event loop, not on a thread: gthread let
+    each new connection hold a thread for 5 s first, so 200 silent connections (a cheap flood, or a
+    browser's preconnects at scale) queued every real request behind ~60 s of waiting threads."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    silent = []
+    try:
+        for _ in range(IDLE):
+            silent.append(socket.create_connection((host, int(port)), timeout=LIVE))
+        resp = requests.get(f"{server.url}/healthz", timeout=LIVE)
+        assert resp.status_code == 200
+        resp = requests.get(f"{server.url}/components?page_size=5", headers=auth_headers, timeout=LIVE)
+        assert resp.status_code == 200, resp.text[:300]
+    finally:
+        for sock in silent:
+            sock.close()

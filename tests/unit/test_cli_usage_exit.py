@@ -99,3 +99,19 @@ def test_a_component_id_is_sent_as_it_is():
     for args in (["impact", "vpc/x"], ["impact", "dev/vpc/x"], ["log", "--component", "vpc/x"]):
         result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"])
         assert result.exit_code == 1 and "is not a component id" not in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "env,named",
+    [
+        ({"KARMA_CLIENT_TIMEOUT": "abc"}, "KARMA_CLIENT_TIMEOUT must be a number, got 'abc'"),
+        ({"KARMA_REQUEST_DEADLINE": "70"}, "KARMA_REQUEST_DEADLINE must be more than 0 and below the worker timeout"),
+        ({"KARMA_WORKERS": "two"}, "KARMA_WORKERS must be an integer, got 'two'"),
+    ],
+)
+def test_a_setting_karma_cannot_use_is_named_in_one_line(env, named):
+    """An operator's typo in the environment: `karma serve` refuses to start (nothing was bound, no
+    database opened), saying which setting and what it got — it printed a ValueError traceback."""
+    result = CliRunner().invoke(main, ["serve", "--no-seed"], env=env)
+    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+    assert named in result.output and "Traceback" not in result.output, result.output
