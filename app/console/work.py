@@ -113,9 +113,11 @@ def _start_page(text: str | None, error: KarmaError | None = None, status: int =
     )
 
 
-@blp.route("/start")
+@blp.route("/start", methods=["GET", "POST"])
 def start():
-    return _start_page(None)
+    """The form: empty (an example), or holding what was posted (`body`) — "Start again" after no
+    transition was found sends the change back, so the person edits it instead of typing it again."""
+    return _start_page(request.form.get("body") if request.method == "POST" else None)
 
 
 @blp.route("/plan", methods=["POST"])
