@@ -243,6 +243,8 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     assert listed.exit_code == 0 and record["id"] in listed.stdout
     shown = karma_cli("transitions", "show", record["id"], who="val")
     assert shown.exit_code == 0 and "STEPS" in shown.stdout
+    # `karma show` takes every id the log names, a transition's too (it said "change 'trn-…' not found")
+    assert karma_cli("show", record["id"], who="val").stdout == shown.stdout
     cancelled = karma_cli("transitions", "cancel", record["id"], "--json")
     assert cancelled.exit_code in (0, 1)  # 409 once completed; else cancelled
     if cancelled.exit_code == 0:
