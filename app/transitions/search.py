@@ -346,7 +346,6 @@ class TransitionSearch:
             proposal["id"] = sign_proposal(
                 {
                     "request": request.to_dict() if hasattr(request, "to_dict") else request,
-                    "single": not isinstance(request, ChangeSet),
                     "mode": self.sim.mode,
                     "rules": self.rules_fingerprint,
                     "steps": [_compact(s) for s in out],

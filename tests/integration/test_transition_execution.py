@@ -357,6 +357,8 @@ def test_a_transition_stored_in_the_single_change_shape_still_runs_its_requested
 
     _, body = execute(client, propose(client, SUBNET)["proposals"][0])
     assert body["status"] == "waiting" and body["steps"][1]["requested"]
+    # a new record's request says whether it was single; the record itself said `single: false` beside it
+    assert "single" not in body and body["request"]["single"] is True, body["request"]
     old_request = ChangeRequest(**SUBNET).to_dict()
     steps = body["steps"]  # the stored step's copy says otherwise: only the old request can apply 10.42.9.0
     steps[1]["change"]["changes"][0]["proposed_change"] = {"cidr_block": "10.42.8.0/24"}
