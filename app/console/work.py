@@ -28,6 +28,7 @@ from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
+from app.transitions.status import steps_as_shown
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
 EXAMPLE = {
@@ -212,6 +213,7 @@ def transition(transition_id):
     return render_template(
         "console/transition.html",
         t=found,
+        steps=steps_as_shown(found),
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
         done=request.args.get("done"),

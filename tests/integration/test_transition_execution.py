@@ -395,6 +395,13 @@ def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(ap
     assert stalled["stalled"]["cause"] == "component_gone" and BASTION in stalled["stalled"]["error"]
     assert [s["status"] for s in stalled["steps"]] == ["failed", "pending", "follow_up"]
     assert stalled["trail"][-1]["status"] == "stalled"
+    # its restore was worded "…, after the change" though the change never ran: the CLI and the console say so
+    from app.client import text
+
+    restore = next(line for line in text.transition(stalled).splitlines() if " restore " in line)
+    assert "not_run" in restore and "the change did not run" in restore and "after the change" not in restore
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    assert "not run" in page and "the change did not run" in page and "after the change" not in page
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
 
 
