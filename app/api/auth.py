@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from app.api.context import services
+from app.client.handles import shortened
 from app.errors import Forbidden, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType
 from app.reliability import deadline, stall
 from app.reliability.bodies import frame_chunked, parse_strict
@@ -143,7 +144,9 @@ def _authenticate() -> None:
     action = required_action(endpoint, request.method)
     if not principal.can(action):
         raise Forbidden(
-            f"role {principal.role!r} may not {action} ({request.method} {request.path})", cause="role", required=action
+            f"role {principal.role!r} may not {action} ({request.method} {shortened(request.path)})",
+            cause="role",
+            required=action,
         )
     _check_body(endpoint)
 

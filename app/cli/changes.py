@@ -136,11 +136,13 @@ def register(main: click.Group) -> None:  # one place lists every command
     @api_command(main, "show")
     @click.argument("ref", callback=given)
     def show(client, ref, as_json=False):
-        """Show a component (type/nickname), a change (chg-…) or an audit entry (log-…)."""
+        """Show a component (type/nickname), a change (chg-…), an audit entry (log-…) or a transition (trn-…)."""
         if "/" in ref:
             emit(client.get(f"/components/{ref}"), as_json, text.component)
         elif ref.startswith("log-"):
             emit(client.get(f"/log/{ref}"), as_json, text.log_entry)
+        elif ref.startswith("trn-"):  # as `karma transitions show`; the log and changes name transitions too
+            emit(client.get(f"/transitions/{ref}"), as_json, text.transition)
         else:
             emit(client.get(f"/changes/{ref}"), as_json, text.change)
 

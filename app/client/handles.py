@@ -39,6 +39,12 @@ def handle_of(full_id: str) -> str:
     return f"{kind}-{hashlib.sha256(full_id.encode()).hexdigest()[:8]}"
 
 
+def shortened(path: str) -> str:
+    """A request path with each signed id in it named by its handle: the server's messages quote the path
+    (a viewer's 403 on `POST /transitions/<id>/execute`), and the id is 450–800 characters of signed text."""
+    return "/".join(handle_of(part) if part.startswith(tuple(KINDS)) else part for part in path.split("/"))
+
+
 def remember(full_id: str) -> str:
     """The handle of a signed id, kept so `resolve` finds the id again (best effort: a read-only home
     still prints the handle; the full id is in --json)."""

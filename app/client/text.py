@@ -11,6 +11,7 @@ import sys
 
 from app.client.outcome import outcome
 from app.render import change_title
+from app.transitions.status import steps_as_shown
 from app.changes.status import ChangeStatus
 
 MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
@@ -468,7 +469,7 @@ def transition(record: dict) -> str:
     out.append(
         section(
             "STEPS",
-            table(["step", "kind", "status", "component", "what", "change"], _step_rows(record.get("steps") or [])),
+            table(["step", "kind", "status", "component", "what", "change"], _step_rows(steps_as_shown(record))),
         )
     )
     if record.get("trail"):

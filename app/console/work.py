@@ -28,6 +28,7 @@ from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
+from app.transitions.status import steps_as_shown
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
 EXAMPLE = {
@@ -113,9 +114,11 @@ def _start_page(text: str | None, error: KarmaError | None = None, status: int =
     )
 
 
-@blp.route("/start")
+@blp.route("/start", methods=["GET", "POST"])
 def start():
-    return _start_page(None)
+    """The form: empty (an example), or holding what was posted (`body`) — "Start again" after no
+    transition was found sends the change back, so the person edits it instead of typing it again."""
+    return _start_page(request.form.get("body") if request.method == "POST" else None)
 
 
 @blp.route("/plan", methods=["POST"])
@@ -210,6 +213,7 @@ def transition(transition_id):
     return render_template(
         "console/transition.html",
         t=found,
+        steps=steps_as_shown(found),
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
         done=request.args.get("done"),

@@ -28,6 +28,7 @@ from app.changes.status import ChangeStatus, blockers_of
 from app.components import get_type, registry
 from app.errors import KarmaError, NotFound
 from app.policy import remedies
+from app.transitions.status import AFTER_THE_CHANGE
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments, hypothetical
 
 MAX_STEPS = 8  # steps of a proposal before its follow-ups
@@ -346,7 +347,6 @@ class TransitionSearch:
             proposal["id"] = sign_proposal(
                 {
                     "request": request.to_dict() if hasattr(request, "to_dict") else request,
-                    "single": not isinstance(request, ChangeSet),
                     "mode": self.sim.mode,
                     "rules": self.rules_fingerprint,
                     "steps": [_compact(s) for s in out],
@@ -480,7 +480,8 @@ def _restores(waits: dict, before: dict) -> list[dict]:
                     "follow_up": True,
                     "description": f"{cid} can report "
                     + ", ".join(f"{k} {v}" for k, v in disturbed.items())
-                    + " again (deploy it back), after the change",
+                    + " again (deploy it back)"
+                    + AFTER_THE_CHANGE,
                 }
             )
     return out

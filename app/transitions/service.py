@@ -133,8 +133,7 @@ class TransitionService:
             "updated_at": now,
             "current_step": 0,
             "steps": stored,
-            "request": payload["request"],
-            "single": bool(payload.get("single")),
+            "request": payload["request"],  # its own `single` says if it was asked in the single form
             "proposal_rules": payload.get("rules"),
             "proposal_key": proposal_key(proposal_id),
         }
@@ -534,10 +533,13 @@ def _sequence(steps: list) -> list:
 
 def _request(current: dict, step: dict) -> ChangeSet:
     """A step's change as the pipeline takes it: on_blocked reject (a step never queues), requested by the
-    transition's requester; the requested change as it was asked (a single change stays one)."""
+    transition's requester; the requested change as it was asked (a single change stays one). A record
+    stored before every change was a set holds its request in the single form (`component`, no `changes`;
+    it also said `single: true`, a field new records no longer write — it said false for every set-era
+    request, the single ones too): that request applies, not the step's copy of it."""
     who = current["requested_by"]
-    if step.get("requested") and current.get("single"):
-        return replace(ChangeRequest(**current["request"]), requested_by=who, on_blocked="reject").to_set()
+    if step.get("requested") and "changes" not in current["request"]:
+        return replace(ChangeSet.from_dict(current["request"]), requested_by=who, on_blocked="reject")
     change_set = ChangeSet.from_dict(step["change"])
     return replace(
         change_set,

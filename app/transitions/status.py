@@ -42,6 +42,29 @@ TRANSITIONS: dict[TransitionStatus, frozenset[TransitionStatus]] = {
     T.EXPIRED: frozenset(),
 }
 ACTIVE = frozenset({T.RUNNING, T.WAITING})
+ENDED_BEFORE_ITS_CHANGE = frozenset({T.STALLED, T.CANCELLED, T.EXPIRED})
+AFTER_THE_CHANGE = ", after the change"  # how a restore step's description ends (search._restores)
+NOT_RUN = "not_run"  # how a restore is shown once its transition ended without the change (never stored)
+
+
+def steps_as_shown(transition: dict) -> list[dict]:
+    """A transition's steps as a person reads them (the CLI's STEPS, the console's steps table): a restore
+    of a transition that ended before its change (stalled, cancelled, expired) said `follow up` "…, after
+    the change" — a change that never ran. It is `not run`, and says the change did not run."""
+    steps = transition.get("steps") or []
+    if transition.get("status") not in ENDED_BEFORE_ITS_CHANGE:
+        return steps
+    return [
+        {
+            **s,
+            "status": NOT_RUN,
+            "description": str(s.get("description") or "").removesuffix(AFTER_THE_CHANGE)
+            + " — not needed for it now: the change did not run",
+        }
+        if s.get("follow_up")
+        else s
+        for s in steps
+    ]
 
 
 def move(current: str, target: str, transition_id: str) -> TransitionStatus:

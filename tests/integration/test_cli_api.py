@@ -232,6 +232,10 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     assert proposed.stdout.startswith("proposals: the change is refused by dns-alias-needs-cloudfront-outputs")
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
     assert handle.startswith("prop-")
+    # a viewer may not: the 403 names the proposal by its handle, not by 450+ characters of signed id
+    refused = karma_cli("transitions", "execute", handle, who="val")
+    assert refused.exit_code == 1 and f"(POST /transitions/{handle}/execute)" in refused.stderr, refused.stderr
+    assert "prop1." not in refused.stderr
     executed = karma_cli("transitions", "execute", handle, "--json")
     record = json.loads(executed.stdout)
     # a pipeline reads the run as a request: completed 0, waiting for a report 3 (it read 0 as done)
@@ -243,6 +247,8 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     assert listed.exit_code == 0 and record["id"] in listed.stdout
     shown = karma_cli("transitions", "show", record["id"], who="val")
     assert shown.exit_code == 0 and "STEPS" in shown.stdout
+    # `karma show` takes every id the log names, a transition's too (it said "change 'trn-…' not found")
+    assert karma_cli("show", record["id"], who="val").stdout == shown.stdout
     cancelled = karma_cli("transitions", "cancel", record["id"], "--json")
     assert cancelled.exit_code in (0, 1)  # 409 once completed; else cancelled
     if cancelled.exit_code == 0:

@@ -318,3 +318,21 @@ def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(a
     entry = client.get(f"/log?component={bastion}&status=reported").get_json()["items"][0]
     assert entry["requested_by"] == "ada@usekarma.dev"
     assert entry["note"] == "reported: state changed"  # two reports in a row are told apart by what changed
+
+
+def test_start_again_after_no_transition_keeps_the_change_typed(app, people):
+    """The "Start again" button on the page saying no transition was found was a GET of the empty form: the change the
+    person typed (a prod change lacking only its reason) was gone, to be typed again. It posts the change
+    back, and the form holds it."""
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    body = "component: cloudfront-distribution/strall-com\nproposed_change: {price_class: PriceClass_All}\n"
+    page = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
+    assert "No transition found" in page and 'id="start-again"' in page
+    form = re.search(r'<form[^>]*action="/console/start"[^>]*>(.*?)</form>', page, re.S).group(1)
+    sent = {m[0]: html.unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', form)}
+    sent["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    again = ted.post("/console/start", data=sent)
+    assert again.status_code == 200
+    typed = re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', _text(again), re.S).group(1)
+    assert html.unescape(typed) == body

@@ -357,6 +357,8 @@ def test_a_transition_stored_in_the_single_change_shape_still_runs_its_requested
 
     _, body = execute(client, propose(client, SUBNET)["proposals"][0])
     assert body["status"] == "waiting" and body["steps"][1]["requested"]
+    # a new record's request says whether it was single; the record itself said `single: false` beside it
+    assert "single" not in body and body["request"]["single"] is True, body["request"]
     old_request = ChangeRequest(**SUBNET).to_dict()
     steps = body["steps"]  # the stored step's copy says otherwise: only the old request can apply 10.42.9.0
     steps[1]["change"]["changes"][0]["proposed_change"] = {"cidr_block": "10.42.8.0/24"}
@@ -393,6 +395,13 @@ def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(ap
     assert stalled["stalled"]["cause"] == "component_gone" and BASTION in stalled["stalled"]["error"]
     assert [s["status"] for s in stalled["steps"]] == ["failed", "pending", "follow_up"]
     assert stalled["trail"][-1]["status"] == "stalled"
+    # its restore was worded "…, after the change" though the change never ran: the CLI and the console say so
+    from app.client import text
+
+    restore = next(line for line in text.transition(stalled).splitlines() if " restore " in line)
+    assert "not_run" in restore and "the change did not run" in restore and "after the change" not in restore
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    assert "not run" in page and "the change did not run" in page and "after the change" not in page
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
 
 
