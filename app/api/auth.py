@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from app.api.context import services
-from app.client.handles import shortened
+from app.ids import shortened
 from app.errors import Forbidden, ServiceUnavailable, TooManyRequests, Unauthorized, UnsupportedMediaType
 from app.reliability import deadline, stall
 from app.reliability.bodies import frame_chunked, parse_strict

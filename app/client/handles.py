@@ -6,16 +6,16 @@ and `--json` prints it. A handle is a digest of the id, so the same plan always 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import re
 from collections import Counter
 from pathlib import Path
 
+from app.ids import handle_of
+
 KEEP = 500  # the newest handles kept
 HANDLE = re.compile(r"^(plan|prop)-[0-9a-f]{8}$")
-KINDS = {"plan1.": "plan", "prop1.": "prop"}
 
 
 def store() -> Path:
@@ -32,17 +32,6 @@ def _load() -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def handle_of(full_id: str) -> str:
-    kind = next((k for prefix, k in KINDS.items() if full_id.startswith(prefix)), "plan")
-    return f"{kind}-{hashlib.sha256(full_id.encode()).hexdigest()[:8]}"
-
-
-def shortened(path: str) -> str:
-    """A request path with each signed id in it named by its handle: the server's messages quote the path
-    (a viewer's 403 on `POST /transitions/<id>/execute`), and the id is 450–800 characters of signed text."""
-    return "/".join(handle_of(part) if part.startswith(tuple(KINDS)) else part for part in path.split("/"))
 
 
 def remember(full_id: str) -> str:
