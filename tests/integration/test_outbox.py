@@ -687,3 +687,39 @@ def test_counts_are_those_of_the_change_and_type_asked_for(client, world, receiv
     }
     assert outbox(client, type="queued")["counts"]["pending"] == 0
     assert outbox(client, state="failed")["counts"]["pending"] == 2  # every state, whatever state is listed
+
+
+def test_a_held_change_s_event_names_the_rules_that_held_it(client, world, receiver, subscribe):
+    """A receiver posting "rejected" to a chat must say which rule refused it and why: the event carries
+    the decisions that held the change (rule, effect, message, component), as the change's answer does."""
+    subscribe(receiver.url, events=["rejected", "queued", "applied"])
+    rejected = client.post(
+        "/request-change",
+        json={
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
+    queued = client.post(
+        "/request-change",
+        json=alias(
+            "staging.usekarma.dev", "beta.usekarma.dev", component="serverless-site/karma-staging", on_blocked="queue"
+        ),
+    ).get_json()
+    client.post("/request-change", json=alias("www.usekarma.dev"))  # applied: nothing held it
+    assert (rejected["status"], queued["status"]) == ("rejected", "queued")
+    deliver_pending(world, policy=FAST)
+    by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
+
+    def holding(result):
+        return [
+            {k: d[k] for k in ("rule_id", "effect", "message", "component")}
+            for d in result["decisions"]
+            if d["effect"] in ("reject", "block", "require_approval")
+        ]
+
+    assert by_type["rejected"]["blockers"] == holding(rejected) != []
+    assert by_type["rejected"]["blockers_total"] == len(holding(rejected))
+    assert by_type["queued"]["blockers"] == holding(queued) != []
+    assert "blockers" not in by_type["applied"] and "blockers_total" not in by_type["applied"]
