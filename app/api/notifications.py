@@ -61,13 +61,21 @@ class RetrySchema(Schema):
 
 class SkippedEntry(Schema):
     id = fields.String()
-    state = fields.String(metadata={"description": "delivered: never resent"})
+    state = fields.String(metadata={"description": "its state (delivered: never resent)"})
+    reason = fields.String(
+        metadata={
+            "description": "why it was not retried: its state (delivered, pending), or subscription_deleted "
+            "(a webhook entry whose subscription is gone would fail again at once)"
+        }
+    )
+    subscription_id = fields.String(metadata={"description": "subscription_deleted: the subscription it was for"})
 
 
 class RetryResult(Schema):
     retried = fields.List(fields.String())
     skipped = fields.List(
-        fields.Nested(SkippedEntry), metadata={"description": "named entries not retried (already delivered)"}
+        fields.Nested(SkippedEntry),
+        metadata={"description": "entries not retried: named ones not failed, those whose subscription was deleted"},
     )
 
 
@@ -126,7 +134,8 @@ def outbox_get(entry_id):
 @blp.response(200, RetryResult)
 def outbox_retry(body):
     """Send failed entries again now (those named, or every failed one); delivered ones are never resent
-    (named ones come back in `skipped`). A named id matching nothing is a 404 that changes nothing."""
+    (named ones come back in `skipped`), nor entries whose subscription was deleted (`skipped` too, with
+    `reason: subscription_deleted`). A named id matching nothing is a 404 that changes nothing."""
     return services().outbox.retry(ids=body.get("ids"), all_failed=body["all_failed"])
 
 

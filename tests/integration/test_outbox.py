@@ -230,7 +230,7 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     # a delivered entry is never resent, and the answer says so
     assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {
         "retried": [],
-        "skipped": [{"id": entry["id"], "state": "delivered"}],
+        "skipped": [{"id": entry["id"], "state": "delivered", "reason": "delivered"}],
     }
     assert len(receiver.ids(answered=200)) == 1
     # old delivered entries can be pruned; nothing else ever is
@@ -723,3 +723,29 @@ def test_a_held_change_s_event_names_the_rules_that_held_it(client, world, recei
     assert by_type["rejected"]["blockers_total"] == len(holding(rejected))
     assert by_type["queued"]["blockers"] == holding(queued) != []
     assert "blockers" not in by_type["applied"] and "blockers_total" not in by_type["applied"]
+
+
+def test_retry_skips_entries_whose_subscription_was_deleted(client, world, receiver, subscribe, service_env):
+    """An entry whose subscription is gone fails again at once ("subscription no longer exists"): a retry
+    (every failed one, or named) skips it and says why, in the answer and in the CLI's words."""
+    kept, gone = subscribe(receiver.url), subscribe(receiver.url + "?gone")
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
+    failed = {e["subscription_id"]: e["id"] for e in outbox(client, state="failed")["items"]}
+    assert set(failed) == {kept["id"], gone["id"]}
+    assert client.delete(f"/admin/subscriptions/{gone['id']}").status_code == 200
+    skipped = [{"id": failed[gone["id"]], "state": "failed", "reason": "subscription_deleted"}]
+    skipped[0]["subscription_id"] = gone["id"]
+    named = client.post("/admin/outbox/retry", json={"ids": [failed[gone["id"]]]}).get_json()
+    assert named == {"retried": [], "skipped": skipped}
+    proc = karma(service_env, "outbox", "retry", "--all-failed")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().splitlines() == [
+        f"retried 1: {failed[kept['id']]} (due now)",
+        f"not retried {failed[gone['id']]}: its subscription {gone['id']} was deleted (it would fail again at once)",
+    ]
+    assert outbox(client, state="failed")["counts"]["failed"] == 1  # the orphan stays failed, untouched
+    receiver.status = 200
+    assert deliver_pending(world, policy=FAST) == {"claimed": 1, "delivered": 1, "retrying": 0, "failed": 0}
