@@ -102,6 +102,10 @@ class Subscription(Schema):
     description = fields.String(allow_none=True)  # none given
     created_at = fields.String()
     has_secret = fields.Boolean()
+    warnings = fields.List(
+        fields.String(),
+        metadata={"description": "on create: e.g. a named environment no component lives in (yet); it is kept"},
+    )
 
 
 class SubscriptionList(Schema):
@@ -159,7 +163,8 @@ def subscriptions_list():
 )
 @blp.response(201, Subscription)
 def subscriptions_create(body):
-    """Subscribe a URL to event types (optionally only some environments); signed with `secret`."""
+    """Subscribe a URL to event types (optionally only some environments); signed with `secret`. An
+    environment no component lives in yet is accepted (changes create environments) with a `warnings` line."""
     return _sub(services().subscriptions.create(body, created_by=current_principal().name, now=utcnow()))
 
 

@@ -749,3 +749,15 @@ def test_retry_skips_entries_whose_subscription_was_deleted(client, world, recei
     assert outbox(client, state="failed")["counts"]["failed"] == 1  # the orphan stays failed, untouched
     receiver.status = 200
     assert deliver_pending(world, policy=FAST) == {"claimed": 1, "delivered": 1, "retrying": 0, "failed": 0}
+
+
+def test_a_subscription_to_an_unknown_environment_is_kept_with_a_warning(client, world, receiver, subscribe):
+    """Changes create environments, so naming one with no component yet is allowed; but a typo ('prd')
+    would receive nothing, silently: the answer warns, naming each unknown environment."""
+    made = subscribe(receiver.url, environments=["dev", "prd", "qa"])
+    assert made["environments"] == ["dev", "prd", "qa"]
+    assert [w.split(" has ")[0] for w in made["warnings"]] == ["environment 'prd'", "environment 'qa'"]
+    assert "warnings" not in subscribe(receiver.url, environments=["dev"])
+    assert "warnings" not in subscribe(receiver.url)  # every environment
+    listed = client.get("/admin/subscriptions").get_json()["subscriptions"]
+    assert made["id"] in [s["id"] for s in listed]  # kept
