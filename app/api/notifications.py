@@ -61,13 +61,21 @@ class RetrySchema(Schema):
 
 class SkippedEntry(Schema):
     id = fields.String()
-    state = fields.String(metadata={"description": "delivered: never resent"})
+    state = fields.String(metadata={"description": "its state (delivered: never resent)"})
+    reason = fields.String(
+        metadata={
+            "description": "why it was not retried: its state (delivered, pending), or subscription_deleted "
+            "(a webhook entry whose subscription is gone would fail again at once)"
+        }
+    )
+    subscription_id = fields.String(metadata={"description": "subscription_deleted: the subscription it was for"})
 
 
 class RetryResult(Schema):
     retried = fields.List(fields.String())
     skipped = fields.List(
-        fields.Nested(SkippedEntry), metadata={"description": "named entries not retried (already delivered)"}
+        fields.Nested(SkippedEntry),
+        metadata={"description": "entries not retried: named ones not failed, those whose subscription was deleted"},
     )
 
 
@@ -94,6 +102,10 @@ class Subscription(Schema):
     description = fields.String(allow_none=True)  # none given
     created_at = fields.String()
     has_secret = fields.Boolean()
+    warnings = fields.List(
+        fields.String(),
+        metadata={"description": "on create: e.g. a named environment no component lives in (yet); it is kept"},
+    )
 
 
 class SubscriptionList(Schema):
@@ -126,7 +138,8 @@ def outbox_get(entry_id):
 @blp.response(200, RetryResult)
 def outbox_retry(body):
     """Send failed entries again now (those named, or every failed one); delivered ones are never resent
-    (named ones come back in `skipped`). A named id matching nothing is a 404 that changes nothing."""
+    (named ones come back in `skipped`), nor entries whose subscription was deleted (`skipped` too, with
+    `reason: subscription_deleted`). A named id matching nothing is a 404 that changes nothing."""
     return services().outbox.retry(ids=body.get("ids"), all_failed=body["all_failed"])
 
 
@@ -150,7 +163,8 @@ def subscriptions_list():
 )
 @blp.response(201, Subscription)
 def subscriptions_create(body):
-    """Subscribe a URL to event types (optionally only some environments); signed with `secret`."""
+    """Subscribe a URL to event types (optionally only some environments); signed with `secret`. An
+    environment no component lives in yet is accepted (changes create environments) with a `warnings` line."""
     return _sub(services().subscriptions.create(body, created_by=current_principal().name, now=utcnow()))
 
 

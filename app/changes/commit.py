@@ -137,6 +137,7 @@ def statement(
             change_request=change_request,
             now=now,
             change_set=event_data(analysis.change_set, environments),
+            blockers=analysis.blockers,
         ),
     }
 

@@ -63,10 +63,16 @@ def _retried(answer: dict) -> str:
         if done
         else "retried nothing" + ("" if answer.get("skipped") else ": no failed entry")
     ]
-    lines += [
-        f"not retried {s['id']}: {s['state']} (delivered entries are never resent)" for s in answer.get("skipped", [])
-    ]
+    lines += [f"not retried {s['id']}: {_why_skipped(s)}" for s in answer.get("skipped", [])]
     return "\n".join(lines)
+
+
+def _why_skipped(skipped: dict) -> str:
+    if skipped.get("reason") == "subscription_deleted":
+        return f"its subscription {skipped.get('subscription_id')} was deleted (it would fail again at once)"
+    if skipped["state"] == "delivered":
+        return "delivered (delivered entries are never resent)"
+    return f"{skipped['state']} (only failed or retrying entries are retried)"
 
 
 @outbox_cli.command("prune")

@@ -30,7 +30,7 @@ def create(client, endpoint, events, environments, secret, description, disabled
     """Subscribe URL to event types (the secret may also come from KARMA_WEBHOOK_SECRET)."""
     body = {"url": endpoint, "events": list(events), "environments": list(environments), "secret": secret}
     body.update({"enabled": not disabled, **({"description": description} if description else {})})
-    emit(client.post("/admin/subscriptions", body), as_json, text.record)
+    emit(client.post("/admin/subscriptions", body), as_json, text.subscription)
 
 
 @api_command(subscriptions_cli, "delete")

@@ -312,6 +312,12 @@ def log_entry(entry: dict) -> str:
 record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
 
 
+def subscription(answer: dict) -> str:
+    """A subscription as made, key by key, then its warnings as a change's answer prints them."""
+    shown = record({k: v for k, v in answer.items() if k != "warnings"})
+    return "\n".join([shown, *(f"warning: {w}" for w in answer.get("warnings") or [])])
+
+
 def impact(result: dict) -> str:
     rows = [
         [r["depth"], r["id"], r.get("action"), " → ".join(r["path"]), ", ".join(r["edge_kinds"])]

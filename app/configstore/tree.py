@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger("karma.configstore")
 
 CONFIG_FILE = "config.json"
 RUNTIME_FILE = "runtime.json"
@@ -102,11 +105,14 @@ class ConfigTree:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # -- git ----------------------------------------------------------------------------------------
-    def git(self, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def git(
+        self, *args: str, env: dict | None = None, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
         try:
             done = subprocess.run(
                 ["git", "-C", str(self.directory), *args],
                 capture_output=True,
+                input=stdin,
                 text=True,
                 timeout=GIT_TIMEOUT,
                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
@@ -150,15 +156,32 @@ class ConfigTree:
         rel = [r for r, p in zip(rel, paths, strict=True) if p.exists() or r in tracked]
         if not rel:
             return None
-        self.git("add", "-A", "--", *rel)
-        if self.git("diff", "--cached", "--quiet", "--", *rel, check=False).returncode == 0:
-            return None
-        name, email = identity(author)
-        env = {
-            "GIT_AUTHOR_NAME": name,
-            "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": COMMITTER[0],
-            "GIT_COMMITTER_EMAIL": COMMITTER[1],
-        }
-        self.git("commit", "-q", "-m", message, "--", *rel, env=env)
+        found = self.git("ls-files", "-s", "-z", "--full-name", "--", *rel).stdout  # the index as found
+        try:
+            self.git("add", "-A", "--", *rel)
+            if self.git("diff", "--cached", "--quiet", "--", *rel, check=False).returncode == 0:
+                return None
+            name, email = identity(author)
+            env = {
+                "GIT_AUTHOR_NAME": name,
+                "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": COMMITTER[0],
+                "GIT_COMMITTER_EMAIL": COMMITTER[1],
+            }
+            self.git("commit", "-q", "-m", message, "--", *rel, env=env)
+        except GitError:
+            self._restore_index(rel, found)
+            raise
         return self.git("rev-parse", "HEAD").stdout.strip()
+
+    def _restore_index(self, rel: list[str], found: str) -> None:
+        """Put the index entries of `rel` back as `found` (`ls-files -s -z --full-name`) after a failed
+        commit (a refusing hook): what this attempt staged would otherwise ride along in whatever commit
+        is made next there — an operator's `git commit`, or a later attempt's. The written files stay (the
+        retry writes the same bytes); a failure here is logged, never hiding the commit's own error."""
+        try:
+            self.git("rm", "--cached", "-q", "-f", "--ignore-unmatch", "--", *rel)
+            if found:
+                self.git("update-index", "-z", "--index-info", stdin=found)
+        except GitError as exc:
+            log.warning("config store: index not restored after a failed commit", extra={"error": str(exc)})

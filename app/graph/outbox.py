@@ -19,6 +19,12 @@ class OutboxQueries:
     def create_subscription(self, subscription: dict) -> dict:
         return self._write("subscription_create", subscription=subscription)["subscription"]
 
+    def unknown_environments(self, environments: list[str]) -> list[str]:
+        """Those of `environments` that no component lives in (yet)."""
+        if not environments:
+            return []
+        return sorted(self.read("environments_unknown", environments=environments)["unknown"])
+
     def list_subscriptions(self) -> list[dict]:
         return self.read("subscription_list")["subscriptions"]
 

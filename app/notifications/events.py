@@ -37,6 +37,13 @@ EVENT_TYPES = {
     "transition_expired": "a transition's wait outlived KARMA_QUEUE_TTL",
 }
 STATUS_EVENTS = {"applied", "rejected", "queued", "pending_approval", "denied", "expired", "cancelled"}
+# the outcomes a rule decided by holding the change: their events name the decisions that held it
+HELD = {"rejected", "queued", "pending_approval"}
+# an event is one bounded POST: a set can hold hundreds of decisions and a rule's message is an operator's
+# text, so an event carries at most this many blockers (`blockers_total` says how many there were) ...
+MAX_EVENT_BLOCKERS = 10
+MAX_BLOCKER_MESSAGE = 500  # ... each message cut to this many characters
+BLOCKER_FIELDS = ("rule_id", "effect", "message", "component")
 SCHEMA_VERSION = "karma.event/v1"
 
 
@@ -106,18 +113,40 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
+def blockers_data(blockers: list[dict]) -> dict:
+    """Why a held change is held, for a receiver that tells people (a chat message needs the rule and its
+    message): the first MAX_EVENT_BLOCKERS decisions that held it, each its rule, effect, message and
+    component, and how many there were in all."""
+    if not blockers:
+        return {}
+    shown = [
+        {k: (d.get(k) or "")[:MAX_BLOCKER_MESSAGE] if k == "message" else d.get(k) for k in BLOCKER_FIELDS}
+        for d in blockers[:MAX_EVENT_BLOCKERS]
+    ]
+    return {"blockers": shown, "blockers_total": len(blockers)}
+
+
 def for_commit(
-    *, status: str, audit: dict, change_request: dict, now: datetime, change_set: dict | None = None
+    *,
+    status: str,
+    audit: dict,
+    change_request: dict,
+    now: datetime,
+    change_set: dict | None = None,
+    blockers: list[dict] | None = None,
 ) -> list[dict]:
     """The events one commit of a change request reports (in order): `approved` first when an
     approval led to it, then the event named by the outcome. A change set's events also say which
-    components it touches (`components`, `set_size`) and in which `environments`."""
+    components it touches (`components`, `set_size`) and in which `environments`; a held change's
+    (rejected, queued, pending approval) the `blockers` that held it."""
     status, types = str(status), []  # a ChangeStatus serialises as its value
     if audit.get("kind") == "approval" and status != "denied":
         types.append("approved")
     if status in STATUS_EVENTS:
         types.append(status)
     data = {**_change_data(status, audit, change_request), **(change_set or {})}
+    if status in HELD:
+        data.update(blockers_data(blockers or []))
     return [
         event(
             event_type=t,

@@ -67,7 +67,7 @@ class OutboxService:
                 errors={"ids": [f"unknown: {', '.join(row['unknown'])}"]},
             )
         out = {"retried": row["retried"]}
-        if row["skipped"]:  # named entries already delivered: never resent, and said so
+        if row["skipped"]:  # delivered (never resent) or their subscription deleted (would fail at once): said so
             out["skipped"] = row["skipped"]
         return out
 

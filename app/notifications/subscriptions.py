@@ -121,6 +121,16 @@ def load_file(path: Path) -> list[dict]:
     return out
 
 
+def unknown_environment_warnings(unknown: list[str]) -> list[str]:
+    """Environments are made by the changes that create their components, so a subscription may name one
+    that does not exist yet (it is kept); but a typo would silently receive nothing: say so."""
+    return [
+        f"environment {name!r} has no components (yet): this subscription receives its events only once a "
+        "change creates one there (check the name)"
+        for name in unknown
+    ]
+
+
 class SubscriptionService:
     def __init__(self, repo, path: Path | None = None, config_store: bool = False):
         self.repo = repo
@@ -177,7 +187,8 @@ class SubscriptionService:
         }
         created = self.repo.create_subscription(record)
         log.info("subscription created", extra={"subscription_id": created["id"], "events": created["events"]})
-        return created
+        warnings = unknown_environment_warnings(self.repo.unknown_environments(created.get("environments") or []))
+        return {**created, "warnings": warnings} if warnings else created
 
     def delete(self, subscription_id: str) -> dict:
         source = self.repo.delete_subscription(subscription_id)

@@ -266,6 +266,11 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
     assert sub_id in karma_cli("subscriptions", "list", who="admin").stdout
     assert karma_cli("subscriptions", "delete", sub_id, who="admin").exit_code == 0
     assert sub_id not in karma_cli("subscriptions", "list", who="admin").stdout
+    # an environment no component lives in yet is kept (changes create environments), with a warning
+    typo = karma_cli("subscriptions", "create", "http://127.0.0.1:9/hook", "--event", "applied",
+                     "--environment", "prd", "--secret", "s" * 20, who="admin")  # fmt: skip
+    assert typo.exit_code == 0, typo.output
+    assert "warning: environment 'prd' has no components (yet)" in typo.stdout
 
 
 def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):

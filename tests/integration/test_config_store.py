@@ -268,6 +268,35 @@ def test_a_hand_edited_file_is_never_overwritten_silently(karma_app, store):
     assert json.loads(path.read_text())["ebs_size_gb"] == 650
 
 
+def test_a_commit_a_hook_refused_leaves_the_index_as_it_found_it(karma_app, store):
+    """A git hook refusing the commit fails the delivery (retried); what the attempt staged used to stay
+    staged, so the next commit made there — an operator's, here — carried the change under someone else's
+    name. Now the index is put back; the written file stays (the retry writes the same bytes) and the
+    retry commits exactly its own change."""
+    client = karma_app.test_client()
+    hook = store / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'refused by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    notes = store / "NOTES.md"
+    notes.write_text("operator notes\n")
+    git(store, "add", "NOTES.md")  # the operator's own staged work, left alone
+    code, out = resize(client, 610)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert "refused by policy" in entry["last_error"]
+    assert git(store, "diff", "--cached", "--name-only").split() == ["NOTES.md"]  # as it was found
+    hook.unlink()
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "commit", "-q", "-m", "notes")
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == ["NOTES.md"]
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert git(store, "show", "--name-only", "--format=", "HEAD").split() == [
+        "iac/prod/clickhouse/usekarma-dev/config.json"
+    ]
+    assert git(store, "status", "--porcelain") == ""
+
+
 def test_a_delete_removes_the_file_and_the_emptied_directories(karma_app, store):
     client = karma_app.test_client()
     karma = karma_app.extensions["karma"]

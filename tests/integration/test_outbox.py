@@ -230,7 +230,7 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     # a delivered entry is never resent, and the answer says so
     assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {
         "retried": [],
-        "skipped": [{"id": entry["id"], "state": "delivered"}],
+        "skipped": [{"id": entry["id"], "state": "delivered", "reason": "delivered"}],
     }
     assert len(receiver.ids(answered=200)) == 1
     # old delivered entries can be pruned; nothing else ever is
@@ -687,3 +687,77 @@ def test_counts_are_those_of_the_change_and_type_asked_for(client, world, receiv
     }
     assert outbox(client, type="queued")["counts"]["pending"] == 0
     assert outbox(client, state="failed")["counts"]["pending"] == 2  # every state, whatever state is listed
+
+
+def test_a_held_change_s_event_names_the_rules_that_held_it(client, world, receiver, subscribe):
+    """A receiver posting "rejected" to a chat must say which rule refused it and why: the event carries
+    the decisions that held the change (rule, effect, message, component), as the change's answer does."""
+    subscribe(receiver.url, events=["rejected", "queued", "applied"])
+    rejected = client.post(
+        "/request-change",
+        json={
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"cidr_block": "10.42.9.0/24"},
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
+    queued = client.post(
+        "/request-change",
+        json=alias(
+            "staging.usekarma.dev", "beta.usekarma.dev", component="serverless-site/karma-staging", on_blocked="queue"
+        ),
+    ).get_json()
+    client.post("/request-change", json=alias("www.usekarma.dev"))  # applied: nothing held it
+    assert (rejected["status"], queued["status"]) == ("rejected", "queued")
+    deliver_pending(world, policy=FAST)
+    by_type = {r["json"]["type"]: r["json"]["data"] for r in receiver.received}
+
+    def holding(result):
+        return [
+            {k: d[k] for k in ("rule_id", "effect", "message", "component")}
+            for d in result["decisions"]
+            if d["effect"] in ("reject", "block", "require_approval")
+        ]
+
+    assert by_type["rejected"]["blockers"] == holding(rejected) != []
+    assert by_type["rejected"]["blockers_total"] == len(holding(rejected))
+    assert by_type["queued"]["blockers"] == holding(queued) != []
+    assert "blockers" not in by_type["applied"] and "blockers_total" not in by_type["applied"]
+
+
+def test_retry_skips_entries_whose_subscription_was_deleted(client, world, receiver, subscribe, service_env):
+    """An entry whose subscription is gone fails again at once ("subscription no longer exists"): a retry
+    (every failed one, or named) skips it and says why, in the answer and in the CLI's words."""
+    kept, gone = subscribe(receiver.url), subscribe(receiver.url + "?gone")
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1))
+    failed = {e["subscription_id"]: e["id"] for e in outbox(client, state="failed")["items"]}
+    assert set(failed) == {kept["id"], gone["id"]}
+    assert client.delete(f"/admin/subscriptions/{gone['id']}").status_code == 200
+    skipped = [{"id": failed[gone["id"]], "state": "failed", "reason": "subscription_deleted"}]
+    skipped[0]["subscription_id"] = gone["id"]
+    named = client.post("/admin/outbox/retry", json={"ids": [failed[gone["id"]]]}).get_json()
+    assert named == {"retried": [], "skipped": skipped}
+    proc = karma(service_env, "outbox", "retry", "--all-failed")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().splitlines() == [
+        f"retried 1: {failed[kept['id']]} (due now)",
+        f"not retried {failed[gone['id']]}: its subscription {gone['id']} was deleted (it would fail again at once)",
+    ]
+    assert outbox(client, state="failed")["counts"]["failed"] == 1  # the orphan stays failed, untouched
+    receiver.status = 200
+    assert deliver_pending(world, policy=FAST) == {"claimed": 1, "delivered": 1, "retrying": 0, "failed": 0}
+
+
+def test_a_subscription_to_an_unknown_environment_is_kept_with_a_warning(client, world, receiver, subscribe):
+    """Changes create environments, so naming one with no component yet is allowed; but a typo ('prd')
+    would receive nothing, silently: the answer warns, naming each unknown environment."""
+    made = subscribe(receiver.url, environments=["dev", "prd", "qa"])
+    assert made["environments"] == ["dev", "prd", "qa"]
+    assert [w.split(" has ")[0] for w in made["warnings"]] == ["environment 'prd'", "environment 'qa'"]
+    assert "warnings" not in subscribe(receiver.url, environments=["dev"])
+    assert "warnings" not in subscribe(receiver.url)  # every environment
+    listed = client.get("/admin/subscriptions").get_json()["subscriptions"]
+    assert made["id"] in [s["id"] for s in listed]  # kept
