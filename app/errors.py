@@ -13,9 +13,31 @@ def envelope(code: int | None, name: str, error: str, message: str, errors: dict
     replace the HTTP status a client reads (a stored change's state is `current_status`)."""
     body = {"code": code, "status": name, "error": error, "message": message}
     if errors:
-        body["errors"] = errors
+        body["errors"] = field_paths(errors)
     body.update({k: v for k, v in extra.items() if k not in ENVELOPE})
     return body
+
+
+def field_paths(errors: dict, prefix: str = "") -> dict[str, list]:
+    """`errors` keyed by one path format, the gate's: `changes[1].proposed_change.zone_name` (dots for
+    keys, `[N]` for list indexes). marshmallow nests a nested field's messages (`{"changes": {0:
+    {"component": [...]}}}`) while the gate names paths; a client got both shapes and needed one. A
+    nested `_schema` (a whole item's problem) is named by its item's path; paths already flat pass as
+    they are, so applying this twice changes nothing."""
+    flat: dict[str, list] = {}
+    for key, found in errors.items():
+        if key == "_schema" and prefix:
+            path = prefix
+        elif isinstance(key, int):
+            path = f"{prefix}[{key}]"
+        else:
+            path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(found, dict):
+            for sub, said in field_paths(found, path).items():
+                flat.setdefault(sub, []).extend(said)
+        else:
+            flat.setdefault(path, []).extend(found if isinstance(found, list | tuple) else [found])
+    return flat
 
 
 class KarmaError(Exception):

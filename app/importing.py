@@ -29,7 +29,7 @@ from pathlib import Path
 
 from app import seeding
 from app.audit.entries import audit_entry
-from app.audit.statuses import IMPORTED, REFUSED, UNCHANGED
+from app.audit.statuses import IMPORTED, UNCHANGED
 from app.ids import new_id
 from app.progress import Report, silent
 from app.clock import utcnow
@@ -421,25 +421,24 @@ OPERATION_FIELD = re.compile(r"^changes\[\d+\]\.(proposed_change|config)")  # th
 
 
 def _pruned_still_referenced(repo, exc, files: dict[str, str]) -> list[str]:
-    """`--prune` would delete components the tree lacks that others still name (the gate's 409, worded as
-    the set's `referrer (key) → component`): per deleted component's file, each referrer with its file
-    (or that it is outside the import) and what to do."""
+    """`--prune` would delete components the tree lacks that others still name: worded as `karma seed`
+    words it (app.changes.seed_sets.pruned_still_referenced), per file of the tree."""
+    from app.changes.seed_sets import Source, pruned_still_referenced  # noqa: PLC0415
+
     dangling = exc.extra.get("referrers") or []
     environments = {cid: row["environment"] for cid, row in repo.existing([d["component"] for d in dangling]).items()}
-    lines = []
-    for d in dangling:
-        target, referrer, key = d["component"], d["referrer"], d["key"]
-        gone = tree_file({"id": target, "environment": environments.get(target, "<environment>")})
-        head = f"{gone}: not in the tree, so --prune would delete {target}, which {referrer} still names by {key}"
-        back = "or put the file back (or import without --prune)"
-        if referrer in files:
-            lines.append(f"{head} — change {key} in {files[referrer]} in the same import, {back}")
-        else:
-            lines.append(
-                f"{head} — {referrer} is not in this import: change it first (or import its environment with "
-                f"this one), {back}"
-            )
-    return lines
+    source = Source(
+        noun="the tree",
+        run="import",
+        restore="put the file back",
+        elsewhere=" (or import its environment with this one)",
+    )
+    return pruned_still_referenced(
+        exc,
+        files,
+        lambda cid: tree_file({"id": cid, "environment": environments.get(cid, "<environment>")}),
+        source,
+    )
 
 
 def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str]) -> str:
@@ -528,21 +527,9 @@ def _would_load(kept: dict, doc: dict) -> str:
 
 
 def _audit_refused(repo, directory: Path, identity: str, exc: ImportError_) -> None:
-    """A refused import leaves an audit entry: who, what, how many problems (the problems name files and
-    fields, never values)."""
-    entry = audit_entry(
-        kind="import",
-        log_id=new_id("log"),
-        now=utcnow(),
-        requested_by=identity,
-        status=REFUSED,
-        note=f"import of {directory} refused: {len(exc.errors)} problem(s), nothing loaded",
-        request={"source": str(directory), "problems": exc.errors[:200]},
-    )
-    try:
-        repo.record_refusal(entry, None)
-    except Exception:  # noqa: BLE001 - the refusal stands whether or not its record could be written
-        log.warning("refused import not audited", extra={"source": str(directory)})
+    from app.changes.seed_sets import audit_refused  # noqa: PLC0415
+
+    audit_refused(repo, f"import of {directory}", str(directory), identity, exc.errors)
 
 
 def import_tree(

@@ -18,7 +18,7 @@ from neo4j.exceptions import (
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
-from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable, envelope
+from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
 from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
 from app.reliability import deadline
 
@@ -40,12 +40,15 @@ def http_error(exc: HTTPException):
     messages = data.get("messages")
     errors = None
     if isinstance(messages, dict):
-        # webargs nests by location ({"json": {...}}); name fields plainly, keep the location.
-        errors = {
-            f"{field}" if loc in ("json", "form") else f"{loc}.{field}": msgs
-            for loc, fields_ in messages.items()
-            for field, msgs in (fields_.items() if isinstance(fields_, dict) else [("_schema", fields_)])
-        }
+        # webargs nests by location ({"json": {...}}); name fields plainly, keep the location
+        # (`query.status`), and a nested field by its path (`changes[0].op`), as the gate names it.
+        errors = field_paths(
+            {
+                f"{field}" if loc in ("json", "form") else f"{loc}.{field}": msgs
+                for loc, fields_ in messages.items()
+                for field, msgs in (fields_.items() if isinstance(fields_, dict) else [("_schema", fields_)])
+            }
+        )
     message = data.get("message") or exc.description or exc.name
     if errors and exc.code == 422:
         message = "invalid request: " + ", ".join(sorted(errors))

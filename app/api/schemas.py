@@ -30,8 +30,11 @@ class ErrorSchema(Schema):
     message = fields.String(required=True, metadata={"description": "what went wrong, for people"})
     errors = fields.Dict(
         keys=fields.String(),
-        values=fields.Raw(),
-        metadata={"description": "messages per field, e.g. proposed_change.cidr_block"},
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "messages per field, named by one path format — dots for keys, [N] for list "
+            "indexes: proposed_change.cidr_block, changes[1].proposed_change.zone_name, query.status"
+        },
     )
     cause = fields.String(metadata={"description": "e.g. database_unavailable, outcome_unknown, too_deep"})
     component = fields.String()

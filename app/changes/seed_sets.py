@@ -12,17 +12,36 @@ Runtime is never touched (deploys report it); a file's runtime outputs only coun
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from app import seeding
 from app.audit.entries import audit_entry
 from app.changes import merge_patch
 from app.changes.sets import ChangeSet, Operation
+from app.audit.statuses import REFUSED
+from app.changes.set_analysis import STILL_REFERENCED
 from app.changes.status import ChangeStatus
 from app.clock import utcnow
-from app.errors import Unprocessable
+from app.errors import Conflict, Unprocessable
 from app.ids import new_id
 from app.progress import Report, silent
+
+log = logging.getLogger("karma.seed")
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a refusal names what `karma seed` or `karma import` loads, so both word one problem alike:
+    `noun` the whole source ("the tree", "the file"), `run` the command, `restore` how to undo a removal,
+    `elsewhere` what to add to a referrer outside the source ("" or " (or import its environment …)")."""
+
+    noun: str
+    run: str
+    restore: str
+    elsewhere: str = ""
 
 
 def desired_set(
@@ -97,7 +116,58 @@ def apply_file(
     change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
-    return {**submit(gate, change_set, plan=plan, progress=progress), "seed": "change-set", "notes": notes}
+    try:
+        result = submit(gate, change_set, plan=plan, progress=progress)
+    except Conflict as exc:
+        if exc.extra.get("cause") != STILL_REFERENCED:  # a version moved meanwhile: the gate's answer as it is
+            raise
+        source = Source(noun="the file", run="seed", restore="put it back")
+        files = dict.fromkeys((c["id"] for c in doc["components"]), str(path))  # validated: every one has an id
+        refused = seeding.SeedError(pruned_still_referenced(exc, files, lambda _cid: str(path), source))
+        if not plan:
+            audit_refused(repo, f"seed of {path}", str(path), requested_by, refused.errors)
+        raise refused from None
+    return {**result, "seed": "change-set", "notes": notes}
+
+
+def pruned_still_referenced(
+    exc: Conflict, files: dict[str, str], gone_file: Callable[[str], str], source: Source
+) -> list[str]:
+    """`--prune` would delete components the source lacks that others still name (the gate's 409, worded as
+    the set's `referrer (key) → component`): per deleted component's file (`gone_file`), each referrer
+    with its file (`files`, or that it is outside the source) and what to do — for an operator, the same
+    for `karma seed` and `karma import`."""
+    back = f"or {source.restore} (or {source.run} without --prune)"
+    lines = []
+    for d in exc.extra.get("referrers") or []:
+        target, referrer, key = d["component"], d["referrer"], d["key"]
+        head = (
+            f"{gone_file(target)}: not in {source.noun}, so --prune would delete {target}, "
+            f"which {referrer} still names by {key}"
+        )
+        if referrer in files:
+            lines.append(f"{head} — change {key} in {files[referrer]} in the same {source.run}, {back}")
+        else:
+            lines.append(f"{head} — {referrer} is not in this {source.run}: change it first{source.elsewhere}, {back}")
+    return lines
+
+
+def audit_refused(repo, what: str, source: str, identity: str, problems: list[str]) -> None:
+    """A refused seed or import leaves an audit entry: who, what, how many problems (the problems name
+    files and fields, never values)."""
+    entry = audit_entry(
+        kind="import",
+        log_id=new_id("log"),
+        now=utcnow(),
+        requested_by=identity,
+        status=REFUSED,
+        note=f"{what} refused: {len(problems)} problem(s), nothing loaded",
+        request={"source": source, "problems": problems[:200]},
+    )
+    try:
+        repo.record_refusal(entry, None)
+    except Exception:  # noqa: BLE001 - the refusal stands whether or not its record could be written
+        log.warning("refused load not audited", extra={"source": source})
 
 
 def submit(gate, change_set: ChangeSet, *, plan: bool, progress: Report = silent) -> dict:

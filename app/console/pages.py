@@ -19,7 +19,7 @@ from app.api.schemas import MAX_PAGE
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times
-from app.errors import KarmaError
+from app.errors import KarmaError, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.changes.status import ChangeStatus
 
@@ -74,19 +74,14 @@ def _wave_rows(waves) -> list[dict]:
 
 
 @blp.app_template_filter("field_errors")
-def _field_errors(errors, prefix: str = "") -> list[tuple[str, str]]:
-    """An error body's `errors` ({field: [messages]}, nested for a nested field) as (dotted field, the
-    messages in words) rows: the Start page showed `["unknown config key for type \\u0027vpc\\u0027"]`."""
+def _field_errors(errors) -> list[tuple[str, str]]:
+    """An error body's `errors` as (field path, the messages in words) rows: the Start page showed
+    `["unknown config key for type \\u0027vpc\\u0027"]`. A field is named as the API names it
+    (app.errors.field_paths: `changes[0].op`), whether the errors came from the API's body or straight
+    from the schema (nested)."""
     if not isinstance(errors, dict):
-        return [(prefix or "body", str(errors))]
-    rows: list[tuple[str, str]] = []
-    for field, found in errors.items():
-        name = f"{prefix}.{field}" if prefix else str(field)
-        if isinstance(found, dict):
-            rows += _field_errors(found, name)
-        else:
-            rows.append((name, "; ".join(map(str, found)) if isinstance(found, list | tuple) else str(found)))
-    return rows
+        return [("body", str(errors))]
+    return [(name, "; ".join(map(str, found))) for name, found in field_paths(errors).items()]
 
 
 @blp.app_template_filter("when")

@@ -130,6 +130,37 @@ def test_seed_prunes_only_when_asked(cli, client, tmp_path):
     assert client.get("/components/ec2-instance/karma-dev-bastion").status_code == 404
 
 
+def test_a_seed_whose_prune_would_leave_a_dangling_reference_is_refused_for_an_operator_and_audited(
+    cli, client, tmp_path, graph_dump
+):
+    """`seed --prune` of a bucket the file dropped while a component it keeps still names it: the gate's
+    409 `still_referenced` used to be printed in the set's words (`referrer (key) → component`); seed now
+    words it as `karma import --prune` does (app.changes.seed_sets.pruned_still_referenced) and audits it."""
+
+    def drop_bucket(doc):
+        doc["components"] = [c for c in doc["components"] if c["id"] != "s3-bucket/karma-shared"]
+
+    path = _world_with(tmp_path, drop_bucket)
+    before = graph_dump()
+    planned = cli("seed", path, "--prune", "--plan", "--json")
+    assert planned.exit_code == 1 and graph_dump() == before, planned.output
+    result = cli("seed", path, "--prune", "--json")
+    assert result.exit_code == 1, result.output
+    said = result.stderr
+    assert said == planned.stderr and "seed file refused, nothing loaded" in said, said
+    line = (
+        f"{path}: not in the file, so --prune would delete s3-bucket/karma-shared, which openapi/karma-api "
+        f"still names by s3_bucket_nickname — change s3_bucket_nickname in {path} in the same seed, or put it "
+        "back (or seed without --prune)"
+    )
+    assert line in said.replace("\n  ", " "), said
+    assert "→" not in said and "changes[" not in said and "409" not in said
+    assert client.get("/components/s3-bucket/karma-shared").status_code == 200  # nothing deleted
+    log = client.get("/log", query_string={"status": "refused"}).get_json()["items"]
+    (entry,) = [e for e in log if e["kind"] == "import"]
+    assert entry["requested_by"] == cli_identity() and line in entry["request"]["problems"]
+
+
 def test_seed_adds_explicit_edges_and_prunes_them_only_when_asked(cli, client, tmp_path):
     edge = {"from": "lambda/karma-api", "to": "s3-bucket/karma-shared", "kind": "depends_on"}
     with_edge = _world_with(tmp_path, lambda doc: doc.__setitem__("edges", [edge]))

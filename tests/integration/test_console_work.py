@@ -78,6 +78,9 @@ def test_a_bad_change_is_a_plain_422_on_the_form(app, people, graph_dump):
         assert 'id="start-error"' in _text(resp) and str(escape(body)) in _text(resp)  # the form, kept
     unknown_key = _text(_plan(ted, '{"component": "vpc/karma-dev", "proposed_change": {"no_such_key": 1}}'))
     assert "<code>proposed_change.no_such_key</code>" in unknown_key and "\\u0027" not in unknown_key  # in words
+    # a set's nested schema error is named as the API names it (`changes[0].op`), not `changes.0.op`
+    bad_op = _text(_plan(ted, '{"changes": [{"op": "rename", "component": "vpc/karma-dev"}]}'))
+    assert "<code>changes[0].op</code>" in bad_op, bad_op
     assert graph_dump() == before
 
 
