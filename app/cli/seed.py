@@ -14,7 +14,7 @@ from app.settings import Settings
 
 
 @click.command("seed")
-@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False)
 @click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
 @loaded_json_options

@@ -115,3 +115,10 @@ def test_a_setting_karma_cannot_use_is_named_in_one_line(env, named):
     result = CliRunner().invoke(main, ["serve", "--no-seed"], env=env)
     assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
     assert named in result.output and "Traceback" not in result.output, result.output
+
+
+def test_a_seed_file_that_is_not_there_is_named_before_any_database_starts(tmp_path):
+    """`karma seed missing.yaml` started (or looked for) Neo4j, then said it could not read the file: a
+    missing file is a usage error, exit 1, as `karma import` names a missing tree."""
+    result = CliRunner().invoke(main, ["seed", str(tmp_path / "missing.yaml")], env={"NEO4J_URI": "bolt://127.0.0.1:9"})
+    assert result.exit_code == 1 and "missing.yaml' does not exist" in result.output, result.output
