@@ -703,8 +703,8 @@ class _Parser:
         if not is_scalar(value):
             self.errors.add(path, f"expected a string, number or boolean, got {type_name(value)}")
             return False
-        if _unquoted_number_problem(fld, value):
-            self.errors.add(path, _unquoted_number_problem(fld, value))
+        if unquoted := _unquoted_number_problem(fld, value):
+            self.errors.add(path, unquoted)
             return False
         ok = (
             want is None
@@ -712,8 +712,8 @@ class _Parser:
             or (want is str and isinstance(value, str))
             or (want is bool and isinstance(value, bool))
         )
-        if ok and number_problem(value):
-            self.errors.add(path, number_problem(value))
+        if ok and (problem := number_problem(value)):
+            self.errors.add(path, problem)
             return False
         if not ok:
             wanted = "a number" if want == "number" else f"a {fld.ftype}"
@@ -752,8 +752,8 @@ class _Parser:
             if not is_number(value):
                 self.errors.add(path, f"expected a number, got {type_name(value)}{_text_number_hint(value)}")
                 return None
-            if number_problem(value):
-                self.errors.add(path, number_problem(value))
+            if problem := number_problem(value):
+                self.errors.add(path, problem)
                 return None
             return Cmp(fld, op, value)
         if op == "matches":
