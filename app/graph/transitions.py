@@ -49,7 +49,8 @@ class TransitionTxQueries:
         them): two executes of one proposal serialise here, and the second sees the first."""
         for component_id in sorted(components):
             self.lock(component_id)
-        return self._one("transition_active_from_proposal", key=proposal_key)["active"]
+        ids = self._one("transitions_active", waits_on=None, proposal_key=proposal_key, limit=1)["ids"]
+        return ids[0] if ids else None
 
     def transition_for_update(self, transition_id: str) -> dict | None:
         row = self._one("transition_for_update", id=transition_id)
@@ -123,4 +124,4 @@ class TransitionQueries:
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
-        return self.read("transitions_active", waits_on=waits_on, limit=limit)["ids"]
+        return self.read("transitions_active", waits_on=waits_on, proposal_key=None, limit=limit)["ids"]
