@@ -11,7 +11,7 @@ import sys
 
 from app.client.outcome import outcome
 from app.render import change_title
-from app.transitions.status import steps_as_shown
+from app.transitions.status import progress, steps_as_shown
 from app.changes.status import ChangeStatus
 
 MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
@@ -516,17 +516,15 @@ def _ordinal(index):
 
 
 def _at_step(record: dict) -> str:
-    """Where a transition is, as the console says it: `step 2 of 3`, or `done (3 steps)`; the follow-ups
-    (suggested after the change, not run by Karma) are not counted."""
-    counted = len([s for s in record.get("steps") or [] if not s.get("follow_up")])
-    if record.get("status") == "completed":
-        return f"done ({plural(counted, 'step')})"
-    return f"step {_ordinal(record.get('current_step') or 0)} of {counted}"
+    """Where a transition is, as the console says it (app.transitions.status.progress): `step 2 of 3`, or
+    `done (3 steps)`."""
+    shown = progress(record)
+    return shown if record.get("status") == "completed" else f"step {shown}"
 
 
 def transitions_page(page: dict) -> str:
     rows = [
-        [moment(t.get("created_at")), t.get("id"), t.get("status"), _at_step(t).removeprefix("step ")]
+        [moment(t.get("created_at")), t.get("id"), t.get("status"), progress(t)]
         + [t.get("requested_by"), _changed(t.get("request") or {})]
         for t in page["items"]
     ]

@@ -28,7 +28,11 @@ from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
-from app.transitions.status import steps_as_shown
+from app.transitions.status import counted_steps, progress, steps_as_shown
+
+# a transition's progress as the CLI says it (app.transitions.status): `2 of 3`, `done (3 steps)`
+blp.app_template_filter("progress")(progress)
+blp.app_template_filter("counted_steps")(counted_steps)
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
 EXAMPLE = {

@@ -36,7 +36,7 @@ from app.notifications import events
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
 from app.transitions.search import TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
-from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, move
+from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move
 
 log = logging.getLogger("karma.transitions")
 MAX_PASS = 100  # transitions advanced per worker pass
@@ -513,7 +513,7 @@ def proposal_key(proposal_id: str) -> str:
 def _executing(steps: list) -> str:
     """The first audit note, counting steps as `step 2 of 2` does: the follow-ups (restores, never run by
     Karma) apart — "a proposal of 3 steps" beside "step 2 of 2" read as a step gone missing."""
-    run = sum(1 for s in steps if not s.get("follow_up"))
+    run = counted_steps(steps)
     follow_ups = len(steps) - run
     return f"executing a proposal of {run} step{'s' if run != 1 else ''}" + (
         f" (and {follow_ups} follow-up{'s' if follow_ups != 1 else ''} after it)" if follow_ups else ""

@@ -47,6 +47,21 @@ AFTER_THE_CHANGE = ", after the change"  # how a restore step's description ends
 NOT_RUN = "not_run"  # how a restore is shown once its transition ended without the change (never stored)
 
 
+def counted_steps(steps: list[dict] | None) -> int:
+    """The steps Karma runs, as every page counts them: a follow-up (a restore, suggested after the change,
+    never run by Karma) is not one ("a proposal of 3 steps" beside "step 2 of 2" read as a step gone)."""
+    return sum(1 for s in steps or [] if not s.get("follow_up"))
+
+
+def progress(transition: dict) -> str:
+    """Where a transition is, as the CLI and the console say it: `2 of 3` (steps numbered from 1; the
+    JSON's `current_step` is an index from 0), or `done (3 steps)`."""
+    counted = counted_steps(transition.get("steps"))
+    if transition.get("status") == T.COMPLETED:
+        return f"done ({counted} step{'' if counted == 1 else 's'})"
+    return f"{(transition.get('current_step') or 0) + 1} of {counted}"
+
+
 def steps_as_shown(transition: dict) -> list[dict]:
     """A transition's steps as a person reads them (the CLI's STEPS, the console's steps table): a restore
     of a transition that ended before its change (stalled, cancelled, expired) said `follow up` "…, after
