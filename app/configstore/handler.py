@@ -32,6 +32,9 @@ from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noq
 log = logging.getLogger("karma.configstore")
 
 
+REMOVED = object()  # a planned path whose file a deleted component's write removes (_planned)
+
+
 class HandEdited(RuntimeError):
     """A file the change writes has uncommitted edits in the git work tree; the delivery is retried."""
 
@@ -118,9 +121,10 @@ class ConfigStoreHandler:
             if git and self.tree.committed(event["id"]):
                 log.info("config store: already committed", extra={"event_id": event["id"]})
                 return
+            planned = self._planned(writes)
             if git:
-                self._refuse_hand_edits(writes)
-            paths = self._apply(writes)
+                self._refuse_hand_edits(planned)
+            paths = self._apply(planned)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
                 commit = self.tree.commit(
@@ -130,31 +134,33 @@ class ConfigStoreHandler:
                     "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
                 )
 
-    def _planned(self, writes: list[dict]) -> dict[Path, str | None]:
-        """What each write will leave at each path: the file's text, or None (removed)."""
-        planned: dict[Path, str | None] = {}
+    def _planned(self, writes: list[dict]) -> dict[Path, object]:
+        """What the writes leave at each path: the value written there (a config, or a runtime where the
+        tree keeps runtime files), or REMOVED (a deleted component's files) — the one decision both the
+        hand-edit check and the write follow."""
+        planned: dict[Path, object] = {}
         for w in writes:
             where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
             if w["deleted"]:
-                planned[where / CONFIG_FILE] = planned[where / RUNTIME_FILE] = None
-            elif w["cause"] == "runtime":
+                planned[where / CONFIG_FILE] = planned[where / RUNTIME_FILE] = REMOVED
+            elif w["cause"] == "runtime":  # a runtime report: only where the tree keeps runtime files
                 if (where / RUNTIME_FILE).is_file():
-                    planned[where / RUNTIME_FILE] = dumps(w["runtime"])
+                    planned[where / RUNTIME_FILE] = w["runtime"]
             else:
-                planned[where / CONFIG_FILE] = dumps(w["config"])
+                planned[where / CONFIG_FILE] = w["config"]
         return planned
 
-    def _refuse_hand_edits(self, writes: list[dict]) -> None:
+    def _refuse_hand_edits(self, planned: dict[Path, object]) -> None:
         """A file this change writes that has uncommitted changes in the work tree (a hand edit, staged or
         not) would be overwritten and its edit lost without a trace: refuse (a failed attempt, retried, as a
         refusing hook is) until the operator commits or discards it. What an earlier attempt of this same
         entry left (the worker died between writing and committing) is exactly what it would write again,
         so it is no hand edit."""
-        planned = self._planned(writes)
         edited = [
             path
             for path in self.tree.uncommitted(list(planned))
-            if (path.read_text(encoding="utf-8") if path.is_file() else None) != planned[path]
+            if (path.read_text(encoding="utf-8") if path.is_file() else None)
+            != (None if planned[path] is REMOVED else dumps(planned[path]))
         ]
         if edited:
             names = ", ".join(str(p.relative_to(self.tree.directory)) for p in edited)
@@ -163,20 +169,12 @@ class ConfigStoreHandler:
                 "them (git checkout -- <path>); the write-back is retried (once failed: karma outbox retry)"
             )
 
-    def _apply(self, writes: list[dict]) -> list[Path]:
-        """Write (or remove) each component's files → every path touched."""
-        paths: list[Path] = []
-        for w in writes:
-            where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
-            if w["deleted"]:
-                paths += [where / CONFIG_FILE, where / RUNTIME_FILE]
-                self.tree.remove(where)
-                continue
-            if w["cause"] == "runtime":  # a runtime report: only where the tree keeps runtime files
-                if (where / RUNTIME_FILE).is_file():
-                    self.tree.write(where / RUNTIME_FILE, w["runtime"])
-                    paths.append(where / RUNTIME_FILE)
-                continue
-            self.tree.write(where / CONFIG_FILE, w["config"])
-            paths.append(where / CONFIG_FILE)
-        return paths
+    def _apply(self, planned: dict[Path, object]) -> list[Path]:
+        """Write (or remove) each planned file → every path touched. A removed file's component directory
+        goes with it, and each directory that emptied (a second removal in it finds nothing left)."""
+        for path, value in planned.items():
+            if value is REMOVED:
+                self.tree.remove(path.parent)
+            else:
+                self.tree.write(path, value)
+        return list(planned)
