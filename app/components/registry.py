@@ -94,14 +94,11 @@ class Reference:
         """The top-level config key the reference lives under (what a change sets or removes)."""
         return self.key.split(".", 1)[0]
 
-    def raw_values(self, config: Any) -> list[str]:
-        """The strings found at the key (through `*` segments), as written."""
-        return [raw for _place, raw in self.raw_places(config)]
-
     def raw_places(self, config: Any) -> list[tuple[str, str]]:
-        """(place, string) for each string found at the key: the place is the key with each `*` replaced by
-        the map key it went through (`functions.karma-graph-query.vpc_nickname`), so a problem names the
-        config's own field, not the declaration's pattern (a list keeps its key: the value names the item)."""
+        """(place, string) for each string found at the key (through `*` segments), as written: the place is
+        the key with each `*` replaced by the map key it went through (`functions.karma-graph-query.
+        vpc_nickname`), so a problem names the config's own field, not the declaration's pattern (a list
+        keeps its key: the value names the item)."""
         found: list[tuple[str, Any]] = [("", config)]
         for part in self.key.split("."):
             step = []
@@ -116,12 +113,11 @@ class Reference:
 
     def places(self, config: Any) -> list[tuple[str, str]]:
         """(place, name) as :meth:`values` reads each name, once per place (see :meth:`raw_places`)."""
-        out = []
-        for place, raw in self.raw_places(config):
-            name = runtime_path_nickname(raw, self.target_type) if self.form == "runtime-path" else raw
-            if (place, name) not in out:
-                out.append((place, name))
-        return out
+        named = (
+            (place, runtime_path_nickname(raw, self.target_type) if self.form == "runtime-path" else raw)
+            for place, raw in self.raw_places(config)
+        )
+        return list(dict.fromkeys(named))
 
     def matches(self, place: str) -> bool:
         """Whether a concrete place (`functions.api.vpc_nickname`) is one this key's pattern names."""
@@ -132,12 +128,7 @@ class Reference:
         """The names the reference holds: nicknames (from a runtime path, the nickname it names), or the
         values a by-value reference compares. A runtime path of another shape stays as written (it then
         names no component, and resolving says so)."""
-        out = []
-        for raw in self.raw_values(config):
-            name = runtime_path_nickname(raw, self.target_type) if self.form == "runtime-path" else raw
-            if name not in out:
-                out.append(name)
-        return out
+        return list(dict.fromkeys(name for _place, name in self.places(config)))
 
     def target_ids(self, config: dict) -> list[str]:
         """Ids a by-nickname reference names (a by-value reference needs the graph: see references)."""
