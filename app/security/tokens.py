@@ -55,15 +55,22 @@ class TokenService:
         log.info("token created", extra={"token_id": record["id"], "token_name": name, "role": role})
         return token, record
 
-    def authenticate(self, token: str | None) -> Principal | None:
+    def _cached(self, token: str | None) -> tuple[str | None, tuple[float, Principal | None] | None]:
+        """The cache key of what can be a token (None for what cannot: never looked up), and what this
+        process last learnt of it: (when, whom; None for a token it found unknown), or None."""
         if not token or not token.startswith(PREFIX) or len(token) > 200:
-            return None
+            return None, None
         key = digest(token)
-        now = time.monotonic()
         with self._lock:
-            hit = self._cache.get(key)
-            if hit and now - hit[0] < self.cache_seconds:
-                return hit[1]
+            return key, self._cache.get(key)
+
+    def authenticate(self, token: str | None) -> Principal | None:
+        key, hit = self._cached(token)
+        if key is None:
+            return None
+        now = time.monotonic()
+        if hit and now - hit[0] < self.cache_seconds:
+            return hit[1]
         t = self.repo.token_by_hash(key)
         principal = None
         if t is not None:
@@ -80,19 +87,13 @@ class TokenService:
         """Who `token` was the last time this process checked it against the database, however long
         ago (no database call; None if never, or if it was unknown). Only for what must answer while
         the database is away and reveals nothing of the graph: a Prometheus scrape (app/api/auth.py)."""
-        if not token or not token.startswith(PREFIX) or len(token) > 200:
-            return None
-        with self._lock:
-            hit = self._cache.get(digest(token))
+        _key, hit = self._cached(token)
         return hit[1] if hit else None
 
     def recently_valid(self, token: str | None, within: float = 60.0) -> bool:
         """Whether this process verified `token` within `within` seconds (no database call): such a
         caller is charged its token's rate budget, not its address's (app/api/auth.py)."""
-        if not token or not token.startswith(PREFIX) or len(token) > 200:
-            return False
-        with self._lock:
-            hit = self._cache.get(digest(token))
+        _key, hit = self._cached(token)
         return bool(hit and hit[1] is not None and time.monotonic() - hit[0] < within)
 
     def list(self) -> list[dict]:
