@@ -28,7 +28,7 @@ from app.console.pages import PAGE_SIZE, _page, blp
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
-from app.transitions.status import counted_steps, progress, steps_as_shown
+from app.transitions.status import ACTIVE, counted_steps, progress, steps_as_shown
 
 # a transition's progress as the CLI says it (app.transitions.status): `2 of 3`, `done (3 steps)`
 blp.app_template_filter("progress")(progress)
@@ -258,7 +258,7 @@ def report_runtime():
     back = request.form.get("transition")
     if back:
         found = services().transitions.get(back)
-        still = found["status"] in ("waiting", "running")  # recorded, not (yet) what the step waits for: say so
+        still = found["status"] in ACTIVE  # recorded, not (yet) what the step waits for: say so
         extra = {"reported": component} if still else {}
         return redirect(url_for("console.transition", transition_id=back, done=found["status"], **extra))
     return redirect(url_for("console.components", name=component))
