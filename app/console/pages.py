@@ -126,6 +126,17 @@ def _error_page(error: KarmaError, status: int, answer):
     return page
 
 
+def unrouted(exc: HTTPException):
+    """An address under /console/ that no route answers — a typo, a stale link, a POST-only address opened
+    from the history or a bookmark (/console/plan after planning) — is the console's error page too: the
+    handlers above see only the requests the blueprint routed, and the app's own answered these with the
+    API's JSON. Registered on the app (app/factory.py); every other path keeps the API's answer."""
+    answered = api_errors.http_error(exc)
+    if request.blueprint is None and f"{request.path}/".startswith(f"{blp.url_prefix}/"):
+        return _as_page(answered)
+    return answered
+
+
 for _driver_error in DRIVER_ERRORS:
     blp.register_error_handler(_driver_error, lambda exc: _as_page(api_errors.database_error(exc)))
 blp.register_error_handler(HTTPException, lambda exc: _as_page(api_errors.http_error(exc)))

@@ -201,3 +201,18 @@ def test_the_queue_shows_each_changes_place_in_its_line(app, client, people):
     page = _login(app, people["val"]).get("/console/queue").get_data(as_text=True)
     row = re.search(rf"<tr>(?:(?!</tr>).)*{queued[1]}(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert re.findall(r"<td>([^<]*)</td>", row)[0] == "1", row
+
+
+def test_an_address_no_console_route_answers_is_a_console_page(app, client, people):
+    """A typo under /console/ and a POST-only address opened from the history (/console/plan, the address
+    bar's after planning) were the API's JSON body: the blueprint's handlers never see a request no route
+    matched. They are the console's error page; the API's own paths keep their JSON."""
+    browser = _login(app, people["ted"])
+    typo = browser.get("/console/chnages")
+    assert typo.status_code == 404 and typo.mimetype == "text/html", typo.get_data(as_text=True)[:300]
+    assert 'id="error-message"' in typo.get_data(as_text=True)
+    reopened = browser.get("/console/plan")
+    assert reopened.status_code == 405 and reopened.mimetype == "text/html"
+    assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
+    assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
+    assert client.get("/console-ish").mimetype == "application/json"
