@@ -181,9 +181,9 @@ def log():
     try:
         args = LogArgs().load({**raw, "page": page, "page_size": PAGE_SIZE})
         listing = services().audit.list(**args)
-    except ValidationError as exc:
+    except ValidationError as exc:  # the form again with what is wrong, a 422 as the API answers it
         error = exc.normalized_messages()
-    return render_template(
+    page_html = render_template(
         "console/log.html",
         listing=listing,
         statuses=LOG_STATUSES,
@@ -193,6 +193,7 @@ def log():
         pages=max(1, -(-listing["total"] // PAGE_SIZE)),
         query=raw,
     )
+    return page_html, 422 if error else 200
 
 
 # -- transitions --------------------------------------------------------------------------------

@@ -178,8 +178,11 @@ def test_log_filters_and_component_search(app, client, people):
     val = _login(app, people["val"])
     val.post("/console/changes/chg-nope/approve", data={})  # a refusal: one audit entry, kind security
     assert "no entries" not in _text(val.get("/console/log?status=forbidden&requested_by=val@usekarma.dev"))
-    bad = _text(val.get("/console/log?since=yesterday"))
-    assert 'id="log-error"' in bad and "since" in bad
+    refused = val.get("/console/log?since=yesterday&status=nonsense&page=7")
+    bad = _text(refused)
+    assert 'id="log-error"' in bad and "since" in bad and "status" in bad
+    # a 422 as the API answers the same filters (it was a 200), without a page count or pager for no listing
+    assert refused.status_code == 422 and "past the last page" not in bad and 'class="pager"' not in bad
     assert "no entries" in _text(val.get("/console/log?since=2999-01-01T00:00"))
     found = _text(val.get("/console/components?name=BASTION"))
     assert "ec2-instance/karma-dev-bastion" in found and "vpc/karma-dev" not in found.split('id="components"')[1]
