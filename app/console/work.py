@@ -79,14 +79,12 @@ def change_from(text: str) -> ChangeRequest | ChangeSet:
 
 
 def _type_fields(component_id: str | None, type_name: str | None) -> tuple[dict | None, dict | None]:
-    """(the chosen component, its type described) for the form's field list; unknown → (None, None)."""
+    """(the chosen component, its type described) for the form's field list; an unknown type → no fields.
+    A component that is not there is NotFound, for the form to say so (it silently emptied the field)."""
     current = None
     if component_id:
-        try:
-            current = services().components.get(component_id)
-            type_name = current["type"]
-        except KarmaError:
-            current = None
+        current = services().components.get(component_id)
+        type_name = current["type"]
     if not type_name:
         return current, None
     try:
@@ -103,13 +101,18 @@ def _example(current: dict | None) -> str:
 
 
 def _start_page(text: str | None, error: KarmaError | None = None, status: int = 200):
-    cid = (request.values.get("component") or "").strip() or None
-    current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
+    cid = (request.values.get("component") or "").strip()[:300] or None
+    try:
+        current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
+    except NotFound as exc:  # a component typed that is not there: said on the form, which keeps the text
+        current, described = None, None
+        error, status = error or exc, status if error else exc.status
     return (
         render_template(
             "console/start.html",
             body=text if text is not None else _example(current),
             current=current,
+            chosen=cid,
             described=described,
             types=sorted(t.name for t in registry.snapshot()[0]),
             error=error,

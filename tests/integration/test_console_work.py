@@ -342,3 +342,15 @@ def test_start_again_after_no_transition_keeps_the_change_typed(app, people):
     assert again.status_code == 200
     typed = re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', _text(again), re.S).group(1)
     assert html.unescape(typed) == body
+
+
+def test_show_its_fields_of_a_component_that_is_not_there_says_so(app, people):
+    """The "Show its fields" button for a mistyped component emptied the field and showed the example, saying
+    nothing: a 404 on the form naming the component, which keeps what was typed."""
+    ted = _login(app, people["ted"])
+    resp = ted.get("/console/start?component=vpc/karma-dve")
+    page = _text(resp)
+    assert resp.status_code == 404 and 'id="start-error"' in page, page[:2000]
+    assert "vpc/karma-dve" in page.split('id="start-error"')[1].split("</div>")[0]
+    assert 'name="component" value="vpc/karma-dve"' in page
+    assert 'id="type-fields"' in _text(ted.get("/console/start?component=vpc/karma-dev"))  # a real one: its fields
