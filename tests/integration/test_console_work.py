@@ -354,3 +354,19 @@ def test_show_its_fields_of_a_component_that_is_not_there_says_so(app, people):
     assert "vpc/karma-dve" in page.split('id="start-error"')[1].split("</div>")[0]
     assert 'name="component" value="vpc/karma-dve"' in page
     assert 'id="type-fields"' in _text(ted.get("/console/start?component=vpc/karma-dev"))  # a real one: its fields
+
+
+def test_a_refused_plan_goes_back_to_the_form_holding_the_change(app, people):
+    """A rule that asks for a different request ("resubmit the change with a reason") left the person on
+    the plan page with no way back to the form but the browser's: the plan page posts the change back to
+    Start a change, which holds it to edit."""
+    ted = _login(app, people["ted"])
+    body = "component: vpc/karma-prod\nproposed_change: {az_count: 3}\n"
+    page = _text(_plan(ted, body))
+    assert "prod-change-needs-reason" in page and 'id="edit-change"' in page
+    form = re.search(r'<form[^>]*action="/console/start"[^>]*>(.*?)</form>', page, re.S).group(1)
+    sent = {m[0]: html.unescape(m[1]) for m in re.findall(r'name="(\w+)"[^>]*>([^<]*)</textarea>', form)}
+    sent["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    again = ted.post("/console/start", data=sent)
+    typed = re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', _text(again), re.S).group(1)
+    assert again.status_code == 200 and html.unescape(typed) == body
