@@ -216,3 +216,22 @@ def test_an_address_no_console_route_answers_is_a_console_page(app, client, peop
     assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
     assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
     assert client.get("/console-ish").mimetype == "application/json"
+
+
+def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, people):
+    """A 600-character reason was printed whole in every list that names the change (changes, approvals,
+    the log's note): one row as tall as a page in a narrow window. A list folds it under its beginning;
+    the change page still shows it whole."""
+    reason = "because " + "the quarterly capacity review asked for it " * 14
+    body = {"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": reason}
+    change_id = client.post(
+        "/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}
+    ).get_json()["change_id"]
+    browser = _login(app, people["eve"])
+    for path in ("/console/changes", "/console/approvals", "/console/log"):
+        page = browser.get(path).get_data(as_text=True)
+        row = re.search(rf'<tr data-[a-z]+="[^"]*">(?:(?!</tr>).)*{change_id}(?:(?!</tr>).)*</tr>', page, re.S).group(0)
+        summary = re.search(r'<details class="message"><summary>(.*?)</summary>', row, re.S)
+        assert summary and len(summary.group(1)) <= 121, (path, row[:600])
+    whole = browser.get(f"/console/changes/{change_id}").get_data(as_text=True)
+    assert f"<dd>{reason}</dd>" in whole
