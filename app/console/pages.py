@@ -247,6 +247,27 @@ def _operations(change: dict, entry: dict | None) -> list[dict]:
 MAX_DRAWN_OPERATIONS = 25  # the edges of this many operations' neighbourhoods are read for the picture
 
 
+def _fold_operations(operations: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(the operations drawn in full, the rest as one row each): all of them up to LIST_OVER; over that —
+    a 500-component seed is one change — only those a rule spoke about (at most LIST_OVER), since 502
+    sections of config and decisions made a page 220,000 px tall."""
+    if len(operations) <= LIST_OVER:
+        return operations, []
+    shown = [o for o in operations if o.get("decisions")][:LIST_OVER]
+    drawn = {o["index"] for o in shown}
+    return shown, [o for o in operations if o["index"] not in drawn]
+
+
+@blp.app_template_filter("op_counts")
+def _op_counts(operations: list[dict]) -> str:
+    """`500 create ec2-instance, 1 create vpc`: what a folded list of operations holds, most first."""
+    counts: dict[str, int] = {}
+    for o in operations:
+        key = f"{o['op']} {str(o['component']).rsplit('/', 2)[-2]}" if "/" in str(o["component"]) else o["op"]
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{n} {key}" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
     if entry is None:
         return None
@@ -276,6 +297,7 @@ def change(change_id):
     entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
     entry = _analysed_entry(entries)
     operations = _operations(detail, entry)
+    shown, folded = _fold_operations(operations)
     me = session.principal()
     deciding = detail["status"] == ChangeStatus.PENDING_APPROVAL and me is not None and me.can("approve")
     not_yours = _why_not_decide(me, detail) if deciding else None
@@ -287,6 +309,8 @@ def change(change_id):
         entry=entry,
         entries=entries,
         operations=operations,
+        shown=shown,
+        folded=folded,
         title=render.change_title({"operations": operations, "component": detail["component_id"]}),
         picture=_change_picture(detail, entry, operations),
         can_decide=can_decide,

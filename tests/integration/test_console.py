@@ -235,3 +235,31 @@ def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, p
         assert summary and len(summary.group(1)) <= 121, (path, row[:600])
     whole = browser.get(f"/console/changes/{change_id}").get_data(as_text=True)
     assert f"<dd>{reason}</dd>" in whole
+
+
+def test_a_change_of_hundreds_of_operations_is_a_page_of_bounded_height(app, client, people):
+    """A 502-operation seed was one change whose page drew 502 sections (config, decisions, affects) and
+    listed its 502 components in the facts: 1 MB of HTML, 220,000 px tall. Over 40 operations the page
+    draws in full only those a rule spoke about, the rest one row each (folded), and the facts fold too."""
+    ops = [
+        {
+            "op": "create",
+            "component": f"ec2-instance/karma-dev-worker-{i:02d}",
+            "environment": "dev",
+            "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro", "ami": "ami-1"},
+        }
+        for i in range(45)
+    ]
+    made = client.post(
+        "/request-change",
+        json={"changes": ops, "reason": "workers"},
+        headers={"Authorization": f"Bearer {people['ted']}"},
+    ).get_json()
+    assert made["status"] == "applied", made
+    page = _login(app, people["val"]).get(f"/console/changes/{made['change_id']}").get_data(as_text=True)
+    assert page.count('<section class="operation" id="operation-') <= 40
+    folded = page.split('id="operations-folded"')[1].split("</section>")[0]
+    assert "45 create ec2-instance" in folded and folded.count("<tr><td>") == 45
+    facts = page.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "<details><summary>45 components</summary>" in facts
+    assert len(page) < 200_000, len(page)

@@ -156,3 +156,30 @@ def test_a_large_past_change_drawn_on_stored_edges_keeps_them_between_its_groups
         ("subnet ×50 (wave 1)", "ec2 ×450 (wave 2)"),
         ("vpc/v", "subnet ×50 (wave 1)"),
     ]
+
+
+def test_a_set_creating_hundreds_draws_its_changed_components_as_groups():
+    """A set creating 500 instances drew 500 changed boxes (a picture 37,000 px tall): the changed ones
+    were never grouped. When they alone are over the limit they are grouped per wave and type, still
+    drawn as changed; below it, every changed component keeps its own box."""
+    ids = ["vpc/v", "subnet/s", *[f"ec2/i{i}" for i in range(500)]]
+    waves = [[{"component": c, "type": c.split("/")[0], "action": "create"}] for c in ids[:2]]
+    waves.append([{"component": c, "type": "ec2", "action": "create"} for c in ids[2:]])
+    operations = [{"index": i, "op": "create", "component": c} for i, c in enumerate(ids)]
+    result = {"component": "vpc/v", "status": "applied", "actions": {"waves": waves}, "operations": operations}
+    stored = [{"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"}]
+    stored += [{"source": c, "target": "subnet/s", "kind": "depends_on"} for c in ids[2:]]
+    picture = from_plan(result, stored_edges=stored)
+    assert [(n.id, n.changed, n.count) for n in picture.nodes] == [
+        ("vpc/v", True, 1),
+        ("subnet/s", True, 1),
+        ("ec2 ×500 changed (wave 2)", True, 500),
+    ]
+    assert {(e.source, e.target) for e in picture.edges} == {
+        ("vpc/v", "subnet/s"),
+        ("subnet/s", "ec2 ×500 changed (wave 2)"),
+    }
+    assert int(_svg_root(picture).get("height")) < 600
+    few = from_plan({**result, "operations": operations[:32]}, stored_edges=stored)  # 30 created, 470 plain
+    assert sum(1 for n in few.nodes if n.changed and n.count == 1) == 32  # under the limit: a box each
+    assert [n.id for n in few.nodes if n.count > 1] == ["ec2 ×470 (wave 2)"]
