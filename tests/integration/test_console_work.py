@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from html.parser import HTMLParser
 
 from markupsafe import escape
 
@@ -370,3 +371,52 @@ def test_a_refused_plan_goes_back_to_the_form_holding_the_change(app, people):
     again = ted.post("/console/start", data=sent)
     typed = re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', _text(again), re.S).group(1)
     assert again.status_code == 200 and html.unescape(typed) == body
+
+
+class _Controls(HTMLParser):
+    """The form controls a person fills in (not hidden) that no label names: neither inside a <label>,
+    nor named by a <label for>, nor by aria-label."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.named, self.unlabelled = 0, set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "label":
+            self.depth += 1
+            self.named.add(a.get("for"))
+            return
+        filled = tag in ("input", "textarea", "select") and a.get("type") != "hidden" and "hidden" not in a
+        if filled and not (self.depth or a.get("aria-label") or a.get("id") in self.named):
+            self.unlabelled.append(a.get("name"))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self.depth -= 1
+
+
+def _unlabelled(page: str) -> list:
+    found = _Controls()
+    found.feed(page)
+    return found.unlabelled
+
+
+def test_every_field_a_person_fills_in_has_a_label(app, client, people):
+    """Keyboard and screen-reader use: the approve and deny comments, the roll-back reason, the change's
+    text on Start a change and the Cypher text had only a placeholder (read once, gone when typing, not a
+    name); each has one now, on every page that has a form."""
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    body = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "third AZ"}
+    pending = client.post("/request-change", json=body, headers=ted).get_json()["change_id"]
+    body = {"component": DEV_SITE, "proposed_change": {"cloudfront_aliases": ["l.usekarma.dev"]}}
+    applied = client.post("/request-change", json=body, headers=ted).get_json()["change_id"]
+    eve, ada = _login(app, people["eve"]), _login(app, people["ada"])
+    pages = {f"/console/changes/{pending}": eve, "/console/approvals": eve, f"/console/changes/{applied}": ada}
+    pages |= dict.fromkeys(("/console/start", "/console/cypher", "/console/log", "/console/changes"), ada)
+    pages |= dict.fromkeys(("/console/components", "/console/transitions"), ada)
+    for path, browser in pages.items():
+        page = _text(browser.get(path))
+        assert "<form" in page and _unlabelled(page) == [], path
+    assert 'id="rollback"' in _text(ada.get(f"/console/changes/{applied}"))  # the forms were on the pages
+    assert f'id="approve-{pending}"' in _text(eve.get("/console/approvals"))
