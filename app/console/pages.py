@@ -258,6 +258,13 @@ def _fold_operations(operations: list[dict]) -> tuple[list[dict], list[dict]]:
     return shown, [o for o in operations if o["index"] not in drawn]
 
 
+def _unsaid_warnings(entry: dict | None, shown: list[dict]) -> list[str]:
+    """The entry's warnings that no decision row on the page says already: a warning is a `warn`
+    decision's message, and the page printed each twice (its decision row, then a list below)."""
+    said = {d.get("message") for o in shown for d in o.get("decisions") or []}
+    return [w for w in (entry or {}).get("warnings") or [] if w not in said]
+
+
 @blp.app_template_filter("op_counts")
 def _op_counts(operations: list[dict]) -> str:
     """`500 create ec2-instance, 1 create vpc`: what a folded list of operations holds, most first."""
@@ -311,6 +318,7 @@ def change(change_id):
         operations=operations,
         shown=shown,
         folded=folded,
+        unsaid=_unsaid_warnings(entry, shown),
         title=render.change_title({"operations": operations, "component": detail["component_id"]}),
         picture=_change_picture(detail, entry, operations),
         can_decide=can_decide,

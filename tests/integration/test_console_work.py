@@ -420,3 +420,17 @@ def test_every_field_a_person_fills_in_has_a_label(app, client, people):
         assert "<form" in page and _unlabelled(page) == [], path
     assert 'id="rollback"' in _text(ada.get(f"/console/changes/{applied}"))  # the forms were on the pages
     assert f'id="approve-{pending}"' in _text(eve.get("/console/approvals"))
+
+
+def test_a_warning_is_said_once_on_the_plan_and_the_change(app, people):
+    """A warning is a `warn` decision's message: the plan and change pages printed it in the decisions
+    table and again in a list below it. Once now (the picture's note aside)."""
+    ted = _login(app, people["ted"])
+    planned = _text(_plan(ted, "component: vpc/karma-dev\nproposed_change: {az_count: 3}\nreason: once\n"))
+    warning = re.search(r'<tr class="effect-warn">.*?<td>([^<]*reads [^<]*)</td></tr>', planned, re.S).group(1)
+    outside_picture = re.sub(r"(?s)<svg.*?</svg>", "", planned)
+    assert outside_picture.count(warning) == 1, warning
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    done = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+    change = re.sub(r"(?s)<svg.*?</svg>", "", _text(ted.get(done.headers["Location"])))
+    assert change.count(warning) == 1 and '<ul class="warnings">' not in change
