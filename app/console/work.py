@@ -44,21 +44,22 @@ EXAMPLE = {
 
 
 # -- start a change -----------------------------------------------------------------------------
-def parse_body(text: str) -> dict:
-    """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause."""
+def parse_body(text: str, field: str = "body") -> dict:
+    """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause and the
+    form's field (`body`: the change; `runtime`: a runtime report, which was told "the change is ...")."""
+    what = "the change" if field == "body" else f"the {field} report"
     if len(text) > MAX_BODY:
-        raise Unprocessable(f"the change is over {MAX_BODY} bytes", errors={"body": ["too long"]})
+        raise Unprocessable(f"{what} is over {MAX_BODY} bytes", errors={field: ["too long"]})
     try:
         data = json.loads(text)
     except ValueError:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise Unprocessable("the change is neither JSON nor YAML", errors={"body": [str(exc)[:300]]}) from None
+            raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [str(exc)[:300]]}) from None
     if not isinstance(data, dict):
-        raise Unprocessable(
-            "the change must be a mapping (component + proposed_change, or changes)", errors={"body": ["not a mapping"]}
-        )
+        shape = "component + proposed_change, or changes" if field == "body" else "output: value"
+        raise Unprocessable(f"{what} must be a mapping ({shape})", errors={field: ["not a mapping"]})
     return data
 
 
@@ -258,7 +259,9 @@ def report_runtime():
     """A runtime report from the console: what `PUT /components/<id>/runtime` records (validated against
     the type, versioned, audited as the person), e.g. after the deploy a transition's wait step asks for."""
     me, component = session.principal(), request.form.get("component") or ""
-    services().components.update_runtime(component, parse_body(request.form.get("runtime") or ""), me.name, actor=me)
+    services().components.update_runtime(
+        component, parse_body(request.form.get("runtime") or "", "runtime"), me.name, actor=me
+    )
     back = request.form.get("transition")
     if back:
         found = services().transitions.get(back)

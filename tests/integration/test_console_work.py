@@ -311,6 +311,9 @@ def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(a
     assert refused.status_code == 403
     bad = ada.post("/console/runtime", data={**form, "runtime": "[1, 2]"})
     assert bad.status_code == 422 and 'id="error-message"' in _text(bad)
+    assert "the runtime report must be a mapping" in _text(bad) and "the change" not in _text(bad)  # what it is
+    unreadable = _text(ada.post("/console/runtime", data={**form, "runtime": "{state: [stopped"}))
+    assert "the runtime report is neither JSON nor YAML" in unreadable and "<code>runtime</code>" in unreadable
     stopping = ada.post("/console/runtime", data={**form, "runtime": json.dumps({**runtime, "state": "stopping"})})
     still = _text(ada.get(stopping.headers["Location"]))  # recorded, but not what the step waits for
     assert "is recorded; the transition still <strong>waiting</strong>: it is not what the step waits for" in still
