@@ -118,8 +118,15 @@ def _as_page(answered):
 
 
 def _error_page(error: KarmaError, status: int, answer):
-    """The error page, with the headers of the API's `answer` that tell a client what to do next."""
-    page = make_response(render_template("console/error.html", error=error), status)
+    """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
+    the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
+    by itself after Retry-After, so a page left open comes back with the database."""
+    again = request.full_path.rstrip("?") if status == 503 and request.method == "GET" else None
+    retry = answer.headers.get("Retry-After", "")
+    page = make_response(
+        render_template("console/error.html", error=error, again=again, retry=int(retry) if retry.isdigit() else 10),
+        status,
+    )
     for header in ("Retry-After", "Allow"):
         if header in answer.headers:
             page.headers[header] = answer.headers[header]

@@ -437,3 +437,55 @@ def test_a_warning_is_said_once_on_the_plan_and_the_change(app, people):
     done = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
     change = re.sub(r"(?s)<svg.*?</svg>", "", _text(ted.get(done.headers["Location"])))
     assert change.count(warning) == 1 and '<ul class="warnings">' not in change
+
+
+def test_a_page_the_database_could_not_answer_tries_again(world, proxy, neo4j_target, people):
+    """Neo4j away: a page said "the database is unavailable; nothing was changed, retry later" with a
+    link to Changes only — the person had to know to reload, and a page left open (the queue on a wall)
+    stayed an error page after the database came back. A GET's 503 links to itself and reloads itself
+    after Retry-After (at least 5 s); the same page answers once Neo4j is back. Neo4j "goes away" behind
+    a TCP proxy, so the shared test server is untouched."""
+    from dataclasses import replace
+
+    from app import create_app
+    from app.graph.driver import open_driver
+    from app.graph.repository import GraphRepository
+    from app.policy import PolicyEngine
+    from app.settings import REPO_ROOT, Settings
+
+    proxy.start()
+    driver = open_driver(replace(neo4j_target, uri=f"bolt://127.0.0.1:{proxy.port}", closer=None))
+    try:
+        policy = PolicyEngine(REPO_ROOT / "rules")
+        policy.load()
+        app = create_app(
+            Settings(rules_dir=REPO_ROOT / "rules"), repo=GraphRepository(driver, neo4j_target.database), policy=policy
+        )
+        ted = _login(app, people["ted"])
+        assert ted.get("/console/queue").status_code == 200
+        proxy.stop()
+        down = ted.get("/console/queue?x=1")
+        page = _text(down)
+        assert down.status_code == 503 and "nothing was changed" in page, page[:800]
+        assert re.search(r'id="try-again"><a href="/console/queue\?x=1">Try again</a>', page), page
+        assert re.search(r'<meta name="karma-refresh" content="(\d+)">', page).group(1) == str(
+            max(5, int(down.headers["Retry-After"]))
+        )
+        proxy.start()
+        back = wait_until_ok(lambda: ted.get("/console/queue?x=1").status_code)
+        assert back == 200
+    finally:
+        driver.close()
+
+
+def wait_until_ok(status, seconds: float = 30.0) -> int:
+    """The status `status()` answers once it is 200, or its last one after `seconds` (Neo4j coming back)."""
+    import time
+
+    end, last = time.monotonic() + seconds, None
+    while time.monotonic() < end:
+        last = status()
+        if last == 200:
+            return last
+        time.sleep(0.5)
+    return last
