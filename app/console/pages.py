@@ -277,7 +277,8 @@ def _op_counts(operations: list[dict]) -> str:
     """`500 create ec2-instance, 1 create vpc`: what a folded list of operations holds, most first."""
     counts: dict[str, int] = {}
     for o in operations:
-        key = f"{o['op']} {str(o['component']).rsplit('/', 2)[-2]}" if "/" in str(o["component"]) else o["op"]
+        cid = o["component"] if isinstance(o["component"], str) else o["component"].get("id", "")  # a plan's: a dict
+        key = f"{o['op']} {cid.rsplit('/', 2)[-2]}" if "/" in cid else o["op"]
         counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{n} {key}" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 

@@ -489,3 +489,21 @@ def wait_until_ok(status, seconds: float = 30.0) -> int:
             return last
         time.sleep(0.5)
     return last
+
+
+def test_a_plan_of_hundreds_of_operations_folds_its_operations_table(app, people):
+    """The plan page listed every operation of a large set (a seed's 500) in an open table, one row
+    each: over 40 they fold under their counts by op and type, as the change page does."""
+    ted = _login(app, people["ted"])
+    ops = "".join(
+        f"  - {{op: create, component: ec2-instance/karma-dev-w{i:02d}, environment: dev,"
+        f" config: {{subnet_nickname: karma-dev-private-a, instance_type: t3.micro, ami: ami-1}}}}\n"
+        for i in range(45)
+    )
+    page = _text(_plan(ted, f"changes:\n{ops}reason: workers\n"))
+    folded = re.search(
+        r'<details id="operations-folded"><summary>(.*?)</summary>\s*<table class="list" id="operations">', page
+    )
+    assert folded and folded.group(1) == "45 operations: 45 create ec2-instance", page[:3000]
+    few = _text(_plan(ted, f"changes:\n{''.join(ops.splitlines(True)[:3])}reason: three\n"))
+    assert 'id="operations"' in few and "operations-folded" not in few
