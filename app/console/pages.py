@@ -21,6 +21,7 @@ from app.changes.status import STORED as STATUSES
 from app.console import session, times
 from app.errors import KarmaError, field_paths
 from app.graph.driver import DRIVER_ERRORS
+from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
 
 blp = Blueprint(
@@ -124,7 +125,13 @@ def _error_page(error: KarmaError, status: int, answer):
     again = request.full_path.rstrip("?") if status == 503 and request.method == "GET" else None
     retry = answer.headers.get("Retry-After", "")
     page = make_response(
-        render_template("console/error.html", error=error, again=again, retry=int(retry) if retry.isdigit() else 10),
+        render_template(
+            "console/error.html",
+            error=error,
+            again=again,
+            retry=int(retry) if retry.isdigit() else 10,
+            who_may=roles_that_may(error.extra["required"]) if error.extra.get("cause") == "role" else None,
+        ),
         status,
     )
     for header in ("Retry-After", "Allow"):

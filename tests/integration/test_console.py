@@ -263,3 +263,16 @@ def test_a_change_of_hundreds_of_operations_is_a_page_of_bounded_height(app, cli
     facts = page.split('<dl class="facts">')[1].split("</dl>")[0]
     assert "<details><summary>45 components</summary>" in facts
     assert len(page) < 200_000, len(page)
+
+
+def test_a_role_refusal_says_which_role_would_do(app, people, pending):
+    """A viewer opening Start a change read "role 'viewer' may not change (GET /console/start)" and no
+    way on: the page names the roles that may (from the same grants the guard checks)."""
+    val = _login(app, people["val"])
+    start = val.get("/console/start")
+    said = re.search(r'<p id="who-may">(.*?)</p>', start.get_data(as_text=True), re.S)
+    assert start.status_code == 403 and said and "the role requester or admin may" in said.group(1)
+    token = _csrf(val.get("/console/changes").get_data(as_text=True))
+    approve = val.post(f"/console/changes/{pending}/approve", data={"csrf_token": token}).get_data(as_text=True)
+    assert "the role approver or admin may" in approve
+    assert 'id="who-may"' not in val.get("/console/changes/chg-nope").get_data(as_text=True)  # a 404: no roles
