@@ -183,3 +183,22 @@ def test_a_set_creating_hundreds_draws_its_changed_components_as_groups():
     few = from_plan({**result, "operations": operations[:32]}, stored_edges=stored)  # 30 created, 470 plain
     assert sum(1 for n in few.nodes if n.changed and n.count == 1) == 32  # under the limit: a box each
     assert [n.id for n in few.nodes if n.count > 1] == ["ec2 ×470 (wave 2)"]
+
+
+def test_a_long_title_is_cut_in_the_drawing_not_the_picture_widened_past_the_page():
+    """A large set's title names six operations (~230 characters, ~2,000 px): it made a 1,150-px picture
+    2,000 px wide, too wide to be fitted to the page, so the picture scrolled sideways with its title cut at
+    the frame's edge. The drawn title stops at 1,200 px with "…"; <title> and aria-label keep it whole; a
+    short title is drawn whole and still widens a small picture."""
+    ops = [
+        {"index": i, "op": "create", "component": f"ec2-instance/a-rather-long-worker-name-{i:03d}"} for i in range(8)
+    ]
+    result = {"component": ops[0]["component"], "status": "applied", "operations": ops}
+    picture = from_plan(result)
+    root = _svg_root(picture)
+    drawn = next(t for t in root.iter(f"{SVG}text") if t.get("class") == "title").text
+    assert len(picture.title) * 8.5 > 1400 and drawn.endswith("…") and picture.title.startswith(drawn[:-1])
+    assert root.find(f"{SVG}title").text == picture.title == root.get("aria-label")
+    assert int(root.get("width")) <= 1200
+    short = _svg_root(from_plan({**result, "operations": ops[:1]}))
+    assert not next(t for t in short.iter(f"{SVG}text") if t.get("class") == "title").text.endswith("…")
