@@ -371,11 +371,21 @@ def queue():
 
 @blp.route("/approvals")
 def approvals():
-    listing = services().listing.list(status="pending_approval", page=_page(), page_size=PAGE_SIZE)
+    """Changes waiting for an approver, a page at a time — with the count and a pager (over 50, the rest
+    were out of reach: the page had neither)."""
+    page = _page()
+    listing = services().listing.list(status="pending_approval", page=page, page_size=PAGE_SIZE)
     me = session.principal()
     can_approve = me is not None and me.can("approve")
     not_yours = {c["id"]: _why_not_decide(me, c) for c in listing["items"]} if can_approve else {}
-    return render_template("console/approvals.html", listing=listing, can_approve=can_approve, not_yours=not_yours)
+    return render_template(
+        "console/approvals.html",
+        listing=listing,
+        can_approve=can_approve,
+        not_yours=not_yours,
+        page=page,
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+    )
 
 
 def _rolled_back(detail: dict) -> bool:

@@ -276,3 +276,22 @@ def test_a_role_refusal_says_which_role_would_do(app, people, pending):
     approve = val.post(f"/console/changes/{pending}/approve", data={"csrf_token": token}).get_data(as_text=True)
     assert "the role approver or admin may" in approve
     assert 'id="who-may"' not in val.get("/console/changes/chg-nope").get_data(as_text=True)  # a 404: no roles
+
+
+def test_pending_approvals_past_one_page_are_counted_and_paged(app, client, people, monkeypatch):
+    """The approvals page showed the first page of pending changes (50) with no count and no pager: the
+    rest were out of reach. It counts them and pages (here 2 a page)."""
+    from app.console import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    waiting = []
+    for az in (3, 4, 5):
+        body = {"component": PROD_VPC, "proposed_change": {"az_count": az}, "reason": f"{az} AZs"}
+        waiting.append(client.post("/request-change", json=body, headers=ted).get_json()["change_id"])
+    eve = _login(app, people["eve"])
+    first = eve.get("/console/approvals").get_data(as_text=True)
+    assert "3 changes wait for an approver · page 1 of 2" in first and 'href="/console/approvals?page=2"' in first
+    second = eve.get("/console/approvals?page=2").get_data(as_text=True)
+    shown = set(re.findall(r'<tr data-change="([^"]+)"', first + second))
+    assert shown == set(waiting)
