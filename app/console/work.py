@@ -206,8 +206,12 @@ def transitions():
     status = request.args.get("status") or None
     statuses = list(TRANSITION_STATUSES)
     status = status if status in statuses else None
-    listing = services().transitions.list(status=status, page=_page(), page_size=PAGE_SIZE)
-    return render_template("console/transitions.html", listing=listing, status=status, statuses=statuses)
+    page = _page()
+    listing = services().transitions.list(status=status, page=page, page_size=PAGE_SIZE)
+    pages = max(1, -(-listing["total"] // PAGE_SIZE))  # counted and paged: past 50 they were out of reach
+    return render_template(
+        "console/transitions.html", listing=listing, chosen=status, statuses=statuses, page=page, pages=pages
+    )  # `chosen`: the template's `status` is the macro that draws one (the select never showed the filter)
 
 
 @blp.route("/transitions/<transition_id>")

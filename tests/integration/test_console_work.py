@@ -140,7 +140,7 @@ def test_a_set_plans_and_requests_from_the_form(app, client, people):
     assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] == ["y.usekarma.dev"]
 
 
-def test_transitions_propose_execute_list_and_cancel(app, client, people):
+def test_transitions_propose_execute_list_and_cancel(app, client, people, monkeypatch):
     ted = _login(app, people["ted"])
     token = _csrf(_text(ted.get("/console/start")))
     body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
@@ -173,6 +173,16 @@ def test_transitions_propose_execute_list_and_cancel(app, client, people):
         rf"<tr[^>]*>(?:(?!</tr>).)*{api_made['id']}(?:(?!</tr>).)*</tr>", _text(ted.get("/console/transitions")), re.S
     )
     assert SUBNET in row.group(0) and "operations" not in row.group(0)
+    # counted and paged (here 1 a page): past one page the rest were out of reach, with no count or pager
+    from app.console import work
+
+    monkeypatch.setattr(work, "PAGE_SIZE", 1)
+    first = _text(ted.get("/console/transitions"))
+    assert "2 transitions · page 1 of 2" in first and 'href="/console/transitions?page=2"' in first
+    both = first + _text(ted.get("/console/transitions?page=2"))
+    assert set(re.findall(r'<tr data-transition="([^"]+)"', both)) == {tid, api_made["id"]}
+    filtered = _text(ted.get("/console/transitions?status=cancelled"))  # the select shows the filter it applied
+    assert '<option value="cancelled" selected>' in filtered and "1 transition<" in filtered
 
 
 def test_log_filters_and_component_search(app, client, people):
