@@ -408,6 +408,9 @@ def _why_not_decide(me, change: dict) -> str | None:
 
 
 # -- components ---------------------------------------------------------------------------------
+VERSIONS_SHOWN = 20  # a component's newest versions on its page; every runtime report is one (a page of 1,000)
+
+
 @blp.route("/components")
 def components():
     kind = (request.args.get("type") or "").strip() or None
@@ -432,10 +435,13 @@ def component(ctype, nickname, environment=None):
     cid = f"{environment}/{ctype}/{nickname}" if environment else f"{ctype}/{nickname}"
     detail = services().components.get(cid)
     impact = services().components.impact(cid)
+    versions = services().components.versions(cid)
+    every = request.args.get("versions") == "all"
     return render_template(
         "console/component.html",
         c=detail,
-        versions=services().components.versions(cid),
+        versions=versions if every else versions[:VERSIONS_SHOWN],
+        older=0 if every else max(0, len(versions) - VERSIONS_SHOWN),
         impact=impact,
         picture=render.from_impact(impact),
         changes=services().listing.list(component=cid, page=1, page_size=10),

@@ -295,3 +295,23 @@ def test_pending_approvals_past_one_page_are_counted_and_paged(app, client, peop
     second = eve.get("/console/approvals?page=2").get_data(as_text=True)
     shown = set(re.findall(r'<tr data-change="([^"]+)"', first + second))
     assert shown == set(waiting)
+
+
+def test_a_component_page_shows_its_newest_versions_and_offers_the_rest(app, client, people):
+    """Every runtime report is a version: a component its deploys report on often listed every one on
+    its page (1,000 reports, 1,000 rows each with its config). The newest 20 are shown, with how many
+    older ones there are and a link to all of them."""
+    bastion = "ec2-instance/karma-dev-bastion"
+    runtime = client.get(f"/components/{bastion}").get_json()["runtime"]
+    for i in range(22):
+        put = client.put(f"/components/{bastion}/runtime", json={"runtime": {**runtime, "private_ip": f"10.42.1.{i}"}})
+        assert put.status_code == 200, put.get_json()
+    val = _login(app, people["val"])
+    page = val.get(f"/console/components/{bastion}").get_data(as_text=True)
+    rows = re.search(r'<table class="list" id="versions">(.*?)</table>', page, re.S).group(1).count("<tr><td>")
+    assert rows == 20 and re.search(
+        r'id="older-versions">and 3 older versions: <a href="\?versions=all#versions"', page
+    )
+    every = val.get(f"/console/components/{bastion}?versions=all").get_data(as_text=True)
+    assert re.search(r'<table class="list" id="versions">(.*?)</table>', every, re.S).group(1).count("<tr><td>") == 23
+    assert 'id="older-versions"' not in every
