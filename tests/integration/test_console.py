@@ -315,3 +315,28 @@ def test_a_component_page_shows_its_newest_versions_and_offers_the_rest(app, cli
     every = val.get(f"/console/components/{bastion}?versions=all").get_data(as_text=True)
     assert re.search(r'<table class="list" id="versions">(.*?)</table>', every, re.S).group(1).count("<tr><td>") == 23
     assert 'id="older-versions"' not in every
+
+
+def test_the_drift_page_pages_its_entries(app, client, people, monkeypatch):
+    """The drift page listed every entry (adopting a config repository can leave a thousand): it pages
+    them (here 1 a page), the counts by kind still of all of them."""
+    from app.console import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    for vpc in ("vpc/karma-dev", "vpc/karma-prod"):
+        runtime = client.get(f"/components/{vpc}").get_json()["runtime"]
+        assert (
+            client.put(
+                f"/components/{vpc}/runtime", json={"runtime": {**runtime, "vpc_cidr": "10.99.0.0/16"}}
+            ).status_code
+            == 200
+        )
+    val = _login(app, people["val"])
+    first = val.get("/console/drift?kind=runtime").get_data(as_text=True)
+    assert first.count('<tr data-kind="runtime">') == 1 and "runtime (2)" in first
+    assert "2 entries · page 1 of 2" in first and 'href="/console/drift?page=2&amp;kind=runtime"' in first
+    second = val.get("/console/drift?kind=runtime&page=2").get_data(as_text=True)
+    shown = re.findall(
+        r'<tr data-kind="runtime"><td>runtime</td>\s*<td><a href="/console/components/([^"]+)"', first + second
+    )
+    assert sorted(shown) == ["vpc/karma-dev", "vpc/karma-prod"]
