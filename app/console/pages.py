@@ -169,7 +169,8 @@ def _safe_next(target: str | None) -> str:
 @blp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("console/login.html", next=request.args.get("next"))
+        gone = request.args.get("gone") if request.args.get("gone") in ("get", "post") else None
+        return render_template("console/login.html", next=request.args.get("next"), gone=gone)
     token = (request.form.get("token") or "").strip()
     found = services().tokens.authenticate(token) if token else None
     if found is None:

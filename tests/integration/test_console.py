@@ -340,3 +340,23 @@ def test_the_drift_page_pages_its_entries(app, client, people, monkeypatch):
         r'<tr data-kind="runtime"><td>runtime</td>\s*<td><a href="/console/components/([^"]+)"', first + second
     )
     assert sorted(shown) == ["vpc/karma-dev", "vpc/karma-prod"]
+
+
+def test_a_revoked_token_is_told_at_the_login_and_a_post_is_said_not_done(app, people):
+    """A token revoked while its person used the console: the next form they sent (a plan, an approval)
+    landed on a bare login page, the form gone and nothing said. The login page says the token is no
+    longer accepted and, for a form, that it was not done."""
+    tokens = app.extensions["karma"].tokens
+    token, record = tokens.create("tmp@strall.com", "requester")
+    browser = _login(app, token)
+    csrf = _csrf(browser.get("/console/start").get_data(as_text=True))
+    tokens.revoke(record["id"], any_creator=True)
+    sent = browser.post("/console/plan", data={"csrf_token": csrf, "body": "component: vpc/karma-dev"})
+    assert sent.status_code == 302 and sent.headers["Location"] == "/console/login?gone=post"
+    said = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    assert 'id="login-gone"' in said and "<strong>not done</strong>" in said
+    away = browser.get("/console/queue")
+    assert away.headers["Location"] == "/console/login?next=/console/queue&gone=get"
+    assert "not done" not in browser.get(away.headers["Location"]).get_data(as_text=True)
+    fresh = app.test_client().get("/console/queue")  # no cookie at all: the plain login, nothing to say
+    assert "gone" not in fresh.headers["Location"]
