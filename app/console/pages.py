@@ -7,8 +7,9 @@ from the console is the same `approve(change_id, principal, comment)` the API ru
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
@@ -123,12 +124,14 @@ def _error_page(error: KarmaError, status: int, answer):
     the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
     by itself after Retry-After, so a page left open comes back with the database."""
     again = request.full_path.rstrip("?") if status == 503 and request.method == "GET" else None
+    back = _form_page() if request.method == "POST" else None
     retry = answer.headers.get("Retry-After", "")
     page = make_response(
         render_template(
             "console/error.html",
             error=error,
             again=again,
+            back=back,
             retry=int(retry) if retry.isdigit() else 10,
             who_may=roles_that_may(error.extra["required"]) if error.extra.get("cause") == "role" else None,
         ),
@@ -149,6 +152,20 @@ def unrouted(exc: HTTPException):
     if request.blueprint is None and f"{request.path}/".startswith(f"{blp.url_prefix}/"):
         return _as_page(answered)
     return answered
+
+
+def _form_page() -> str | None:
+    """The console page a refused form was sent from (its Referer, same origin: the console's
+    Referrer-Policy), for the error page to lead back to it — a runtime report refused as not JSON left
+    the person on an error page whose one link was Changes, far from the transition they were on."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc != request.host or not ref.path.startswith(f"{blp.url_prefix}/"):
+        return None
+    try:  # a page one can open (the plan page is a POST's answer: /console/plan would be a 405)
+        current_app.url_map.bind(request.host).match(ref.path, method="GET")
+    except HTTPException:
+        return None
+    return f"{ref.path}?{ref.query}" if ref.query else ref.path
 
 
 for _driver_error in DRIVER_ERRORS:

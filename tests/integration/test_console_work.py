@@ -517,3 +517,24 @@ def test_a_plan_of_hundreds_of_operations_folds_its_operations_table(app, people
     assert folded and folded.group(1) == "45 operations: 45 create ec2-instance", page[:3000]
     few = _text(_plan(ted, f"changes:\n{''.join(ops.splitlines(True)[:3])}reason: three\n"))
     assert 'id="operations"' in few and "operations-folded" not in few
+
+
+def test_a_refused_form_leads_back_to_the_page_it_was_sent_from(app, client, people):
+    """A form the gate refused (a runtime report that is not JSON, cancelling what is no longer queued)
+    showed an error page whose one link was Changes, far from the transition or change the person was
+    on. It leads back to that page (its Referer: same origin, a page one can open)."""
+    body = {"component": DEV_SITE, "proposed_change": {"cloudfront_aliases": ["back.usekarma.dev"]}}
+    applied = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"})
+    change_id = applied.get_json()["change_id"]
+    ted = _login(app, people["ted"])
+    page = f"/console/changes/{change_id}"
+    form = {"csrf_token": _csrf(_text(ted.get(page)))}
+
+    def refused(referer: str) -> str:
+        resp = ted.post(f"{page}/cancel", data=form, headers={"Referer": referer})
+        assert resp.status_code == 409, resp.status_code
+        return _text(resp)
+
+    assert f'<a href="{page}?done=applied" id="back">' in refused(f"http://localhost{page}?done=applied")
+    assert 'id="back"' not in refused("http://localhost/console/plan")  # a POST's answer: not a page to open
+    assert 'id="back"' not in refused(f"http://elsewhere.example{page}")
