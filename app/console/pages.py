@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import yaml
+
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -358,6 +360,7 @@ def change(change_id):
         not_yours=not_yours,
         can_cancel=detail["status"] == "queued" and mine,
         can_rollback=detail["status"] == "applied" and me is not None and me.can("change") and not _rolled_back(detail),
+        again=_as_form(detail) if detail["status"] in NOT_DONE and me is not None and me.can("change") else None,
         done=request.args.get("done"),
     )
 
@@ -404,6 +407,28 @@ def approvals():
         page=page,
         pages=max(1, -(-listing["total"] // PAGE_SIZE)),
     )
+
+
+NOT_DONE = (ChangeStatus.REJECTED, ChangeStatus.DENIED, ChangeStatus.CANCELLED, ChangeStatus.EXPIRED)
+
+
+def _as_form(detail: dict) -> str | None:
+    """A change that ended without applying, as Start a change's text (YAML), for the person to edit and
+    plan again: a change the rules rejected — requested from the CLI or the API — had a page that said
+    no and no way on. A single change is written as one (component + proposed_change); a set as its ops."""
+    request_ = dict(detail.get("request") or {})
+    ops = [
+        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
+        for op in request_.get("changes") or []
+    ]
+    if not ops:
+        return None
+    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
+        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
+    else:
+        body = {"changes": ops}
+    body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
 def _rolled_back(detail: dict) -> bool:

@@ -9,6 +9,7 @@ import json
 import re
 from html.parser import HTMLParser
 
+import yaml
 from markupsafe import escape
 
 from app.console import times
@@ -538,3 +539,29 @@ def test_a_refused_form_leads_back_to_the_page_it_was_sent_from(app, client, peo
     assert f'<a href="{page}?done=applied" id="back">' in refused(f"http://localhost{page}?done=applied")
     assert 'id="back"' not in refused("http://localhost/console/plan")  # a POST's answer: not a page to open
     assert 'id="back"' not in refused(f"http://elsewhere.example{page}")
+
+
+def test_a_change_that_ended_without_applying_can_be_edited_and_planned_again(app, client, people):
+    """A change the rules rejected, requested from the CLI or the API (a prod change without its reason),
+    had a console page that said no and no way on. A change rejected, denied, cancelled or expired offers
+    Start a change holding its request, for whoever may change; applied ones and viewers get none."""
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    body = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}}
+    rejected = client.post("/request-change", json=body, headers=ted).get_json()
+    assert rejected["status"] == "rejected", rejected
+    browser = _login(app, people["ted"])
+    page = _text(browser.get(f"/console/changes/{rejected['change_id']}"))
+    form = re.search(r'<form[^>]*action="/console/start"[^>]*>(.*?)</form>', page, re.S).group(1)
+    assert 'id="plan-again"' in form
+    text = html.unescape(re.search(r"<textarea name=\"body\" hidden>(.*?)</textarea>", form, re.S).group(1))
+    assert yaml.safe_load(text) == {**body, "on_blocked": "reject"}
+    again = browser.post("/console/start", data={"csrf_token": _csrf(page), "body": text + "reason: a third AZ\n"})
+    planned = _text(_plan(browser, text + "reason: a third AZ\n"))  # edited as the rule asked: it passes
+    assert again.status_code == 200 and "would need an approval" in planned
+    assert 'id="plan-again"' not in _text(_login(app, people["val"]).get(f"/console/changes/{rejected['change_id']}"))
+    applied = client.post(
+        "/request-change",
+        json={"component": DEV_SITE, "proposed_change": {"cloudfront_aliases": ["again.usekarma.dev"]}},
+        headers=ted,
+    ).get_json()
+    assert 'id="plan-again"' not in _text(browser.get(f"/console/changes/{applied['change_id']}"))
