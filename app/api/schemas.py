@@ -417,7 +417,15 @@ class LogEntry(Schema):
     transition_id = fields.String(metadata={"description": "kind transition: the stored transition it moved"})
     step = fields.Integer(metadata={"description": "kind transition: the step it moved on"})
     http_status = fields.Integer()
-    cause = fields.String()
+    cause = fields.String(
+        metadata={"description": "a refused call's cause; a queued change rejected without an analysis: why"}
+    )
+    changed_since = fields.Raw(
+        metadata={
+            "description": "cause changed_since: `keys` ({component: [key]}) a later change moved and `changes` "
+            "(each change_id, component, keys, version, cause, at) — docs/lifecycle.md"
+        }
+    )
     method = fields.String()
     path = fields.String()
     token_id = fields.String()
@@ -538,6 +546,19 @@ class ChangeView(_Open):
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
     transition_id = fields.String(metadata={"description": "the transition whose step made this change"})
+    note = fields.String(metadata={"description": "what its last move said (a rejection from the queue: why)"})
+    cause = fields.String(
+        metadata={"description": "rejected from the queue without an analysis: why (changed_since, unknown_component…)"}
+    )
+    changed_since = fields.Raw(
+        metadata={
+            "description": "cause changed_since: `keys` ({component: [key]}) a change applied since it was "
+            "queued moved, and those `changes` (change_id, component, keys, version, cause, at)"
+        }
+    )
+    seen_versions = fields.Dict(
+        metadata={"description": "queued: the version of each component it was judged on (what its requester saw)"}
+    )
     environments = fields.List(
         fields.String(), metadata={"description": "the environments it acts on (its components', its creates')"}
     )

@@ -16,7 +16,8 @@ from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.stored import environments, normalized
+from app.changes.since import CHANGED_SINCE, Seen, require_unchanged
+from app.changes.stored import environments, judged_versions, normalized
 from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 
@@ -44,11 +45,20 @@ class ChangeLifecycle:
 
     # -- moves that need no analysis --------------------------------------------------------------
     def _move(
-        self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None, kind: str = "queue"
+        self,
+        gtx: GraphTx,
+        change: dict,
+        to: ChangeStatus,
+        *,
+        note: str,
+        actor: str | None = None,
+        kind: str = "queue",
+        why: dict | None = None,
     ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
         A change on a component deleted since it was stored moves too: its audit entry names the deleted
-        component (there is no node to link it to any more)."""
+        component (there is no node to link it to any more). `why`: a rejection's reason as data (its
+        `cause`, `changed_since`), kept beside the note by the request, its audit entry and its event."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
@@ -63,9 +73,12 @@ class ChangeLifecycle:
             status=str(status),
             change_id=change["id"],
             note=note,
+            why=why,
         )
-        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now, note=note)
-        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now))
+        record = commits.transition_properties(
+            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, why=why
+        )
+        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now, why=why))
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
         return {
             "change_id": change["id"],
@@ -74,6 +87,7 @@ class ChangeLifecycle:
             "log_entry_id": log_id,
             "component": change["component_id"],
             "transition": True,
+            **(why or {}),
         }
 
     def _locked_move(
@@ -197,9 +211,7 @@ class ChangeLifecycle:
         try:
             if self._expired(change):
                 return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED, note="queue TTL elapsed")
-            write = Write(
-                request_of(change), kind="queue", stored=change, guard=_still(change["id"], ChangeStatus.QUEUED)
-            )
+            write = Write(request_of(change), kind="queue", stored=change, guard=_still_as_seen(change))
             return self.gate.execute(write)
         except ServiceUnavailable:
             raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
@@ -227,7 +239,7 @@ class ChangeLifecycle:
                     "transition": False,
                 }
             note = said + _reason(gtx, why)
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind)
+            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind, why=_why(why))
 
         return self.repo.in_write_tx(work)
 
@@ -243,7 +255,7 @@ class ChangeLifecycle:
             out.append(
                 {
                     k: result.get(k)
-                    for k in ("change_id", "status", "log_entry_id", "note", "blockers")
+                    for k in ("change_id", "status", "log_entry_id", "note", "cause", "changed_since", "blockers")
                     if result.get(k) is not None
                 }
             )
@@ -288,6 +300,16 @@ def _reason(gtx: GraphTx, exc: KarmaError) -> str:
     )
 
 
+def _why(exc: KarmaError) -> dict:
+    """A rejection's reason as data: the error's `cause`, and for `changed_since` the keys a later change
+    moved and the changes that moved them (app.changes.since)."""
+    cause = exc.extra.get("cause")
+    out: dict = {"cause": cause} if cause else {}
+    if cause == CHANGED_SINCE:
+        out["changed_since"] = {"keys": exc.extra["keys"], "changes": exc.extra["changes"]}
+    return out
+
+
 def _environments(gtx: GraphTx, change: dict) -> list[str]:
     """The environments a stored change acts on: its component's (or the deleted component's), and for
     a set the environment of each create (its components may not exist yet)."""
@@ -295,6 +317,32 @@ def _environments(gtx: GraphTx, change: dict) -> list[str]:
     envs = [found["environment"]] if found else []
     envs += [op.environment for op in request_of(change).operations if op.op == "create"]
     return sorted(set(envs))
+
+
+QUEUED_CHANGED = (
+    "a key it sets changed since it was queued (applied now, it would overwrite that change; request it "
+    "again on the config as it is)"
+)
+
+
+def _still_as_seen(change: dict):
+    """Guard of a queue pass: the request is still queued, and no change applied since it was asked moved
+    a key it sets — applied now, it would silently overwrite that change, so it is rejected (cause
+    changed_since, naming the keys and the changes). A later change to other keys is no conflict; an
+    update made with `expected_version` keeps that check instead (a stale one is rejected as stale)."""
+    still = _still(change["id"], ChangeStatus.QUEUED)
+
+    def guard(gtx: GraphTx) -> None:
+        still(gtx)
+        versions = judged_versions(change, lambda: gtx.change_result(change["id"]))
+        seen = [
+            Seen(op.component, tuple(op.proposed_change or {}), version=versions[op.component])
+            for op in request_of(change).operations
+            if op.op == "update" and op.expected_version is None and op.component in versions
+        ]
+        require_unchanged(gtx, seen, QUEUED_CHANGED)
+
+    return guard
 
 
 def _still(change_id: str, expected: ChangeStatus):

@@ -108,6 +108,14 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "deleted_component", id=component_id)
         return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
 
+    def config_history(
+        self, component_id: str, *, version: int | None = None, written_by: str | None = None
+    ) -> list[dict]:
+        """The component's versions from a base on, oldest first — {version, config (decoded), cause,
+        change_id, created_at, deleted}: the base is `version`, or the version change `written_by` wrote."""
+        row = _single(self._tx, "config_history", id=component_id, version=version, change_id=written_by)
+        return [{**v, "config": loads(v["config"]), "created_at": iso(v["created_at"])} for v in row["versions"]]
+
     def report_runtime(
         self,
         component_id: str,
@@ -149,6 +157,11 @@ class GraphTx(TransitionTxQueries):
         any: a key is its sender's own (cypher/change_by_idempotency_key.cypher)."""
         row = _single(self._tx, "change_by_idempotency_key", scope=scope, key=key)
         return None if row is None else {**row, "result": loads_answer(row["result"])}
+
+    def change_result(self, change_id: str) -> dict | None:
+        """The answer a change request was first given (decoded), or None."""
+        row = _single(self._tx, "change_result", id=change_id)
+        return None if row is None or row["result"] is None else loads_answer(row["result"])
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
@@ -578,7 +591,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = ("request", "blockers", "diff", "operations")  # `result`: read by idempotent retries only
+_CHANGE_JSON = (
+    "request",
+    "blockers",
+    "diff",
+    "operations",
+    "seen_versions",
+    "changed_since",
+)  # `result`: read by idempotent retries only
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
@@ -599,11 +619,23 @@ def change_record(row: dict | None) -> dict | None:
         return None
     return {
         **decode_change(row["change"]),
-        "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
+        "trail": [trail_entry(t) for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
         "existing_environments": row.get("existing_environments") or [],
     }
+
+
+_TRAIL_OPTIONAL = ("note", "cause", "changed_since")  # shown when the entry has them
+
+
+def trail_entry(entry: dict) -> dict:
+    """One audit entry of a change request's trail: its note and, for a rejection without an analysis, its
+    `cause` and `changed_since` (decoded) when it has them."""
+    out = {k: v for k, v in entry.items() if k not in _TRAIL_OPTIONAL or v is not None}
+    if out.get("changed_since") is not None:
+        out["changed_since"] = loads(out["changed_since"])
+    return {**out, "timestamp": iso(entry["timestamp"])}
 
 
 def set_context_params(

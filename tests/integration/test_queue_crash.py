@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+import shutil
+
 import requests
 
 from app.settings import REPO_ROOT
@@ -20,7 +22,30 @@ from tests.integration.servers import free_port, wait_for
 
 STAGING = "serverless-site/karma-staging"
 DIST = "cloudfront-distribution/karma-staging"
-N = 6
+# Each queued change sets a key of its own: one setting a key an earlier one set would be rejected once that
+# one applied (changed_since, docs/lifecycle.md), and this is about every queued change applying exactly
+# once. A rule holds any change to the site until its distribution publishes (the seed's holds aliases only).
+SETS = [
+    ("cloudfront_aliases", ["s0.usekarma.dev"]),
+    ("index_document", "home.html"),
+    ("error_document", "oops.html"),
+    ("cloudfront_comment", "staging, queued"),
+    ("project", "karma-queued"),
+    ("aliases", ["a5.usekarma.dev"]),
+]
+N = len(SETS)
+HOLD_SITE = """
+rules:
+  - id: site-waits-for-its-distribution
+    description: hold any change to a site until its distribution published (so each key can be its own)
+    effect: block
+    when:
+      change: {type: serverless-site}
+      impacted:
+        type: cloudfront-distribution
+        runtime.distribution_id: {empty: true}
+    message: "{impacted.id} has not published its distribution_id yet"
+"""
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
@@ -56,14 +81,18 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(client, driver, service_env, tmp_path):
+def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(make_app, driver, service_env, tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    (rules / "hold-site.yaml").write_text(HOLD_SITE)
+    client = make_app(rules_dir=rules).test_client()
     ids = []
-    for n in range(N):
+    for key, value in SETS:
         resp = client.post(
             "/request-change",
             json={
                 "component": STAGING,
-                "proposed_change": {"cloudfront_aliases": [f"s{n}.usekarma.dev"]},
+                "proposed_change": {key: value},
                 "requested_by": "ted@strall.com",
                 "on_blocked": "queue",
             },
@@ -72,7 +101,12 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(cl
         ids.append(resp.get_json()["change_id"])
     base_version = client.get(f"/components/{STAGING}").get_json()["version"]
     token = client.token_for("deploy@usekarma.dev", "reporter")
-    env = {**service_env, "KARMA_ADMIN_TOKEN_FILE": str(tmp_path / "admin-token"), "KARMA_WORKER_INTERVAL": "3600"}
+    env = {
+        **service_env,
+        "KARMA_ADMIN_TOKEN_FILE": str(tmp_path / "admin-token"),
+        "KARMA_WORKER_INTERVAL": "3600",
+        "KARMA_RULES_DIR": str(rules),
+    }
 
     # 1. the API drains the queue synchronously after the report; it is killed in the middle of that
     port = free_port()
@@ -107,7 +141,7 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(cl
         assert [t["status"] for t in trail] == ["queued", "applied"], (change_id, trail)
     site = client.get(f"/components/{STAGING}").get_json()
     assert site["version"] == base_version + N
-    assert site["config"]["cloudfront_aliases"] == [f"s{N - 1}.usekarma.dev"]
+    assert {key: site["config"][key] for key, _ in SETS} == dict(SETS)
     versions = [v["version"] for v in client.get(f"/components/{STAGING}/versions").get_json()["versions"]]
     assert sorted(versions) == list(range(1, base_version + N + 1))
     assert client.get("/queue").get_json()["total"] == 0
