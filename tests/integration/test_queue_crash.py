@@ -12,40 +12,17 @@ import sys
 import threading
 from pathlib import Path
 
-import shutil
-
 import requests
 
 from app.settings import REPO_ROOT
+from tests.integration.conftest import SITE_KEYS, site_hold_rules
 from tests.integration.faults import children
 from tests.integration.servers import free_port, wait_for
 
 STAGING = "serverless-site/karma-staging"
 DIST = "cloudfront-distribution/karma-staging"
-# Each queued change sets a key of its own: one setting a key an earlier one set would be rejected once that
-# one applied (changed_since, docs/lifecycle.md), and this is about every queued change applying exactly
-# once. A rule holds any change to the site until its distribution publishes (the seed's holds aliases only).
-SETS = [
-    ("cloudfront_aliases", ["s0.usekarma.dev"]),
-    ("index_document", "home.html"),
-    ("error_document", "oops.html"),
-    ("cloudfront_comment", "staging, queued"),
-    ("project", "karma-queued"),
-    ("aliases", ["a5.usekarma.dev"]),
-]
+SETS = SITE_KEYS[:6]  # one key each, held by SITE_HOLD until the distribution publishes
 N = len(SETS)
-HOLD_SITE = """
-rules:
-  - id: site-waits-for-its-distribution
-    description: hold any change to a site until its distribution published (so each key can be its own)
-    effect: block
-    when:
-      change: {type: serverless-site}
-      impacted:
-        type: cloudfront-distribution
-        runtime.distribution_id: {empty: true}
-    message: "{impacted.id} has not published its distribution_id yet"
-"""
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
@@ -82,9 +59,7 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(make_app, driver, service_env, tmp_path):
-    rules = tmp_path / "rules"
-    shutil.copytree(REPO_ROOT / "rules", rules)
-    (rules / "hold-site.yaml").write_text(HOLD_SITE)
+    rules = site_hold_rules(tmp_path)
     client = make_app(rules_dir=rules).test_client()
     ids = []
     for key, value in SETS:
