@@ -16,7 +16,7 @@ from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.since import CHANGED_SINCE, Seen, require_unchanged
+from app.changes.since import CHANGED_SINCE, require_unchanged, seen_by
 from app.changes.stored import environments, judged_versions, normalized
 from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
@@ -335,12 +335,7 @@ def _still_as_seen(change: dict):
     def guard(gtx: GraphTx) -> None:
         still(gtx)
         versions = judged_versions(change, lambda: gtx.change_result(change["id"]))
-        seen = [
-            Seen(op.component, tuple(op.proposed_change or {}), version=versions[op.component])
-            for op in request_of(change).operations
-            if op.op == "update" and op.expected_version is None and op.component in versions
-        ]
-        require_unchanged(gtx, seen, QUEUED_CHANGED)
+        require_unchanged(gtx, seen_by(request_of(change), versions), QUEUED_CHANGED)
 
     return guard
 

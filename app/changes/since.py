@@ -32,6 +32,18 @@ class Seen:
     written_by: str | None = None
 
 
+def seen_by(change_set, versions: dict[str, int]) -> list[Seen]:
+    """What a deferred change set's requester saw: the top-level keys each of its updates sets, at the
+    version of its component it was judged on (`versions`). An update made with `expected_version` keeps
+    that stricter check instead (any move of its component refuses it); creates, deletes and edges set no
+    key (a deletion since makes the change invalid: it says so itself)."""
+    return [
+        Seen(op.component, tuple(op.proposed_change or {}), version=versions[op.component])
+        for op in change_set.operations
+        if op.op == "update" and op.expected_version is None and op.component in versions
+    ]
+
+
 def changed_since(gtx, seen: Iterable[Seen], ignore: Iterable[str] = ()) -> dict | None:
     """`{keys: {component: [key]}, changes: [{change_id, component, keys, version, cause, at}]}`: every later
     version that moved one of the keys (a deletion moves them all: `<deleted>`), oldest first — those

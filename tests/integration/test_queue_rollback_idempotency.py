@@ -81,7 +81,7 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
     assert config["cloudfront_aliases"] == ["s0.usekarma.dev"] and config["domain_aliases"] == ["s1.usekarma.dev"]
 
 
-def test_a_queued_change_never_overwrites_a_key_a_later_change_set(client):
+def test_a_queued_change_never_overwrites_a_key_a_later_change_set(app, client):
     """A lost update: the alias change waits for the distribution (queued) with a new index document; meanwhile
     Eve sets another index document directly, which applies at once. When the distribution publishes, the
     queued change applied onto the latest config and silently undid Eve's index document. It is rejected
@@ -123,6 +123,11 @@ def test_a_queued_change_never_overwrites_a_key_a_later_change_set(client):
     assert entry["kind"] == "queue" and entry["cause"] == "changed_since"
     assert entry["changed_since"]["changes"][0]["change_id"] == eve["change_id"]
     assert client.get("/queue").get_json()["total"] == 0
+    browser = app.test_client()  # the console's change page links the change that moved the key
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("val", "viewer")[0]})
+    page = browser.get(f"/console/changes/{queued['change_id']}").get_data(as_text=True)
+    shown = page.split('id="changed-since"', 1)[1].split("</dd>", 1)[0]
+    assert f'href="/console/changes/{eve["change_id"]}"' in shown and "<code>index_document</code>" in shown
 
 
 def test_a_queued_change_keeps_a_later_change_to_other_keys(client):
