@@ -49,9 +49,9 @@ def changed_since(gtx, seen: Iterable[Seen], ignore: Iterable[str] = ()) -> dict
     version that moved one of the keys (a deletion moves them all: `<deleted>`), oldest first — those
     written by a change in `ignore` (a transition's own earlier steps) aside — or None if none did. A
     version made by no change (a seed, an import) names its `cause`, with `change_id` null."""
-    ignored, keys, changes = set(ignore), {}, []
-    for s in seen:
-        history = gtx.config_history(s.component, version=s.version, written_by=s.written_by)
+    seen, ignored, keys, changes = list(seen), set(ignore), {}, []
+    bases = [{"id": s.component, "version": s.version, "change_id": s.written_by} for s in seen]
+    for s, history in zip(seen, gtx.config_histories(bases), strict=True):
         for before, after in zip(history, history[1:], strict=False):
             moved = _moved(s.keys, before, after)
             if not moved or (after["change_id"] is not None and after["change_id"] in ignored):

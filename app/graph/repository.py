@@ -108,13 +108,18 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "deleted_component", id=component_id)
         return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
 
-    def config_history(
-        self, component_id: str, *, version: int | None = None, written_by: str | None = None
-    ) -> list[dict]:
-        """The component's versions from a base on, oldest first — {version, config (decoded), cause,
-        change_id, created_at, deleted}: the base is `version`, or the version change `written_by` wrote."""
-        row = _single(self._tx, "config_history", id=component_id, version=version, change_id=written_by)
-        return [{**v, "config": loads(v["config"]), "created_at": iso(v["created_at"])} for v in row["versions"]]
+    def config_histories(self, seen: list[dict]) -> list[list[dict]]:
+        """For each of `seen` ({id, version, change_id}: a component and its base — the version `version`,
+        or the one change `change_id` wrote), its base and each later version that changed its config or
+        deleted it, oldest first — {version, config (decoded), cause, change_id, created_at, deleted}: one
+        query for them all (cypher/config_history.cypher)."""
+        if not seen:
+            return []
+        rows = self._tx.run(query("config_history"), seen=seen).data()
+        return [
+            [{**v, "config": loads(v["config"]), "created_at": iso(v["created_at"])} for v in row["versions"]]
+            for row in rows
+        ]
 
     def report_runtime(
         self,
