@@ -9,6 +9,9 @@ first bytes in its event loop (gunicorn's gthread), runs requests on `KARMA_THRE
   body (up to 64 KiB of it) are there (`slow_clients.Arrival`), so clients stopped part-way cost no
   thread. The headers have `KARMA_CLIENT_TIMEOUT` seconds from their first byte and the body as long
   again, whatever the rate; then the client gets a JSON 408 and the connection is closed;
+- an answer is written by a thread only as far as the socket takes it at once; the event loop writes
+  the rest as the client reads, and lets a client go that has not read it in its time
+  (app/reliability/slow_readers.py `Unsent`); the close after a last answer waits there too (`Lingering`);
 - a larger body's rest has `KARMA_CLIENT_TIMEOUT` seconds in all to arrive on its thread
   (app/reliability/slow_clients.py `BoundedBodies`): a body trickling in is a JSON 408;
 - what gunicorn answers itself, before the app sees the request (a malformed request line, a negative
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import selectors
 import socket
 import time
 from functools import partial
@@ -33,6 +35,7 @@ from gunicorn import util
 from gunicorn.workers import gthread
 
 from app.reliability import slow_clients
+from app.reliability.slow_readers import Lingering, Unsent, close_quietly
 from app.settings import Settings
 
 CAUSES = {
@@ -61,13 +64,16 @@ def json_error(status: int, reason: str, message: str) -> bytes:
 
 
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
-    """Replaces gunicorn.util.write_error (its HTML page) in Karma's workers."""
+    """Replaces gunicorn.util.write_error (its HTML page) in Karma's workers. Sent as far as the socket
+    takes it at once, never waited for: the connection is closed right after (a few hundred bytes, which
+    a socket nearly always takes whole)."""
     body = json_error(status_int, reason, mesg)
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"
     )
-    util.write_nonblock(sock, head.encode("latin-1") + body)
+    with contextlib.suppress(OSError):
+        sock.send(head.encode("latin-1") + body, socket.MSG_DONTWAIT)
 
 
 def _close_now(sock) -> None:
@@ -79,7 +85,7 @@ def _close_now(sock) -> None:
     with contextlib.suppress(OSError):
         while sock.recv(65536, socket.MSG_DONTWAIT):
             pass
-    _close_quietly(sock)
+    close_quietly(sock)
 
 
 def _closes(fs) -> bool:
@@ -93,69 +99,27 @@ def _closes(fs) -> bool:
         return False
 
 
-class Lingering:
-    """Connections closed after their last answer, lingering in the event loop until the peer closes too.
-
-    Why: gthread closes such a connection "gracefully" (RFC 9112 9.6: send FIN, then read until the peer
-    closes, so a reset does not cut the answer), but it lingers up to 2 s on the worker's event loop,
-    blocking it. 40 clients that sent `Connection: close` and never closed held one worker's loop for
-    35 s: it accepted nothing meanwhile. Here the wait is a registration in that loop: the peer's close
-    (or what it still sends, up to 64 KiB) is read as it comes, and after 2 s the socket is closed anyway.
-    """
-
-    SECONDS, MAX_DRAIN = 2.0, 65536
-
-    def __init__(self):
-        self.socks: dict[socket.socket, list] = {}  # socket -> [deadline, bytes drained]
-
-    def add(self, sock, poller) -> None:
-        try:
-            sock.shutdown(socket.SHUT_WR)
-            sock.setblocking(False)
-            poller.register(sock, selectors.EVENT_READ, partial(self.drain, poller))
-        except (OSError, ValueError, KeyError):
-            _close_quietly(sock)
-            return
-        self.socks[sock] = [time.monotonic() + self.SECONDS, 0]
-
-    def drain(self, poller, sock) -> None:
-        try:
-            data = sock.recv(self.MAX_DRAIN)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        entry = self.socks.get(sock)
-        if entry is None:
-            return
-        entry[1] += len(data)
-        if not data or entry[1] >= self.MAX_DRAIN:
-            self.close(sock, poller)
-
-    def reap(self, poller, now: float) -> None:
-        for sock in [s for s, (deadline, _) in self.socks.items() if deadline <= now]:
-            self.close(sock, poller)
-
-    def close(self, sock, poller) -> None:
-        self.socks.pop(sock, None)
-        with contextlib.suppress(OSError, KeyError, ValueError):
-            poller.unregister(sock)
-        _close_quietly(sock)
-
-
-def _close_quietly(sock) -> None:
-    with contextlib.suppress(OSError):
-        sock.close()
-
-
 class KarmaWorker(gthread.ThreadWorker):
-    """gthread whose requests arrive in the event loop, with a time bound, and JSON protocol errors."""
+    """gthread whose requests arrive, and whose answers leave, in the event loop, with time bounds; JSON
+    protocol errors."""
 
     def init_process(self):
         self.client_timeout = Settings.from_env().client_timeout
         self.lingering = Lingering()
+        self.unsent = Unsent(self.client_timeout)
         util.write_error = write_json_error  # gunicorn's own answers (base.Worker.handle_error) as JSON
+        util.write, util.write_chunk = self._write, self._write_chunk  # answers never wait on a slow reader
         super().init_process()
+
+    def _write(self, sock, data, chunked=False):
+        if chunked:
+            self._write_chunk(sock, data)
+        else:
+            self.unsent.write(sock, data)
+
+    def _write_chunk(self, sock, data):
+        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        self.unsent.write(sock, b"%X\r\n%s\r\n" % (len(data), data))
 
     def handle(self, conn):
         # A new connection with nothing to read yet goes to the worker's event loop at once (gthread's
@@ -210,6 +174,10 @@ class KarmaWorker(gthread.ThreadWorker):
         _close_now(conn.sock)
 
     def finish_request(self, conn, fs):
+        if self.unsent.pending(conn.sock):  # the answer first, then what the connection does next
+            then, drop = partial(self.finish_request, conn, fs), partial(self._drop, conn)
+            self.unsent.flush_later(conn.sock, self.poller, then, drop)
+            return
         if not self.cfg.is_ssl and _closes(fs):
             self.nr_conns -= 1
             self.lingering.add(conn.sock, self.poller)
@@ -224,6 +192,7 @@ class KarmaWorker(gthread.ThreadWorker):
         deadline order, and one let go for being late is told so (a JSON 408) before it is closed."""
         now = time.monotonic()
         self.lingering.reap(self.poller, now)
+        self.unsent.reap(self.poller, now)
         for conn in [c for c in self.pending_conns if c.timeout <= now]:
             self.pending_conns.remove(conn)
             with contextlib.suppress(OSError, KeyError, ValueError):
@@ -239,6 +208,12 @@ class KarmaWorker(gthread.ThreadWorker):
         super().murder_keepalived(force)
         if force:  # the worker is stopping: nothing lingers past it
             self.lingering.reap(self.poller, float("inf"))
+            self.unsent.reap(self.poller, float("inf"))
+
+    def _drop(self, conn) -> None:
+        """A connection whose answer could not be written, or not in time: closed at once."""
+        self.nr_conns -= 1
+        close_quietly(conn.sock)
 
     def handle_request(self, req, conn):
         slow_clients.unwatch(conn.sock)  # the headers are in; the body has its own budget (BoundedBodies)

@@ -9,6 +9,7 @@ Time bounds are liveness bounds with wide margins: a test fails on "never answer
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -247,3 +248,44 @@ def test_clients_that_never_close_do_not_stall_the_worker(server):
     finally:
         for sock in unclosed:
             sock.close()
+
+
+NOT_READING = 40  # clients that ask and never read: more than both workers' threads (2 x 8)
+PIPELINED = 60  # /openapi.json answers (~120 KB each) per client: far more than the kernel buffers (~3 MB)
+
+
+def test_clients_that_stop_reading_cost_no_thread(server):
+    """An answer the client does not read is written by the worker's event loop, not by a thread blocked on
+    the socket. gunicorn wrote with a blocking send and no deadline: 40 clients that asked (60 pipelined
+    requests each, 7 MB of answers) and read nothing held every thread of both workers for as long as they
+    stayed connected. Now real requests are answered meanwhile, and each such client is let go (its
+    connection closed, before all its answers) once its answer has waited past its time."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    request = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    readers = []
+    try:
+        for _ in range(NOT_READING):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(LIVE)
+            sock.connect((host, int(port)))
+            sock.sendall(request * PIPELINED)
+            readers.append(sock)
+        time.sleep(1.0)  # let the workers fill the kernel buffers
+        for _ in range(10):  # bounded; each on a new connection, which either worker may accept
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+        time.sleep(4 + 8)  # KARMA_CLIENT_TIMEOUT (4 s) + ~2 s per answer's size + margin
+        for sock in readers:
+            assert _read_until_closed(sock) < PIPELINED, "a client that read nothing was never let go"
+    finally:
+        for sock in readers:
+            sock.close()
+
+
+def _read_until_closed(sock: socket.socket) -> int:
+    """How many answers arrive before the server closes the connection (bounded by the socket timeout)."""
+    received = bytearray()
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+    return received.count(b"HTTP/1.1 200")
