@@ -184,6 +184,10 @@ def test_log_filters_and_component_search(app, client, people):
     found = _text(val.get("/console/components?name=BASTION"))
     assert "ec2-instance/karma-dev-bastion" in found and "vpc/karma-dev" not in found.split('id="components"')[1]
     assert client.get("/components?name=bastion").get_json()["total"] >= 1
+    unknown = _text(val.get("/console/components?type=nope"))  # as the API: refused, naming the types
+    said = unknown.split('id="components-error"')[1].split("</p>")[0]
+    assert "<code>type</code>" in said and "subnet" in said
+    assert 'id="components-error"' not in _text(val.get("/console/components?type=subnet"))
 
 
 def _not_audit(dump: dict) -> list:
