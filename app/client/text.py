@@ -10,7 +10,7 @@ import shutil
 import sys
 
 from app.client.outcome import outcome
-from app.render import change_title
+from app.render import change_title, wave_number
 from app.transitions.status import progress, steps_as_shown
 from app.changes.status import ChangeStatus
 
@@ -144,7 +144,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     actions = result.get("actions") or {}
     if actions.get("waves"):
         rows = [
-            [i, a["component"], a["action"], a.get("reason")] for i, wave in enumerate(actions["waves"]) for a in wave
+            [wave_number(i), a["component"], a["action"], a.get("reason")]
+            for i, wave in enumerate(actions["waves"])
+            for a in wave
         ]
         out.append(
             section(

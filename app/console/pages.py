@@ -59,8 +59,9 @@ LIST_OVER = 40  # a table of more actions than this shows one row per wave, type
 @blp.app_template_filter("wave_rows")
 def _wave_rows(waves) -> list[dict]:
     """The planned actions as table rows: one per component, or — over LIST_OVER of them — one per wave,
-    type and action with the components under it (a 1,000-component change stays a short table)."""
-    items = [(w, a) for w, wave in enumerate(waves or []) for a in wave]
+    type and action with the components under it (a 1,000-component change stays a short table). A row's
+    `wave` is numbered as text numbers waves, from 1 (render.wave_number)."""
+    items = [(render.wave_number(w), a) for w, wave in enumerate(waves or []) for a in wave]
     if len(items) <= LIST_OVER:
         return [
             {"wave": w, "components": [a["component"]], "action": a.get("action"), "why": a.get("reason")}

@@ -284,8 +284,8 @@ def test_a_long_list_of_actions_is_one_row_per_wave_type_and_action():
     ]
     rows = _wave_rows([[one], many])
     assert [(r["wave"], len(r["components"]), r["action"], r["why"], r["more"]) for r in rows] == [
-        (0, 1, "apply-config", "the requested change", 0),
-        (1, 100, "redeploy", "vpc/v → i0", 99),
+        (1, 1, "apply-config", "the requested change", 0),  # waves[0]: text counts waves from 1
+        (2, 100, "redeploy", "vpc/v → i0", 99),
     ]
     assert len(_wave_rows([[one], many[:10]])) == 11  # a short list: one row per component
 
