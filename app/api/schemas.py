@@ -7,7 +7,7 @@ from datetime import timedelta
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.audit.statuses import LOG_STATUSES
-from app.components import EDGE_KINDS
+from app.components import EDGE_KINDS, registry
 from app.components.fields import INT64_MAX, StrictInteger
 
 # (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
@@ -58,8 +58,26 @@ class PageArgs(Schema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class RegisteredType(validate.Validator):
+    """A type filter names a registered type, else it is refused naming the types there are, as an unknown
+    status is: `?type=nope` answered an empty page, as if no component had that type. Read from the
+    registry when asked, not a list written here: types are data (the types directory). `choices` is
+    what the OpenAPI document's enum is made of, when the app registers its routes (after the types load)."""
+
+    @property
+    def choices(self) -> list[str]:
+        return registry.names()
+
+    def __call__(self, value: str) -> str:
+        if value not in registry:
+            raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+        return value
+
+
 class ComponentListArgs(PageArgs):
-    type = fields.String()
+    type = fields.String(
+        validate=RegisteredType(), metadata={"description": "a registered component type (GET /types)"}
+    )
     environment = fields.String()
     name = fields.String(
         validate=validate.Length(min=1, max=200),

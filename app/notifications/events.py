@@ -16,6 +16,7 @@ import json
 import secrets
 from datetime import datetime
 
+from app.clock import rfc3339
 from app.audit.entries import actor
 
 # Each type a subscription may ask for. Adding one (e.g. transition progress) is a line here and a
@@ -52,7 +53,7 @@ def new_event_id() -> str:
 
 
 def _iso(now: datetime) -> str:
-    return now.isoformat().replace("+00:00", "Z")
+    return rfc3339(now)  # as the API writes times (isoformat dropped the fraction at a whole second)
 
 
 def body(*, event_id: str, event_type: str, now: datetime, data: dict) -> str:
