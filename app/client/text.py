@@ -546,8 +546,10 @@ def subscriptions(items: list[dict]) -> str:
         ]
         for s in items
     ]
-    return table(["id", "url", "events", "environments", "source", "enabled"], rows) + (
-        f"\n{plural(len(rows), 'subscription')}"
+    warnings = [f"warning: {s.get('id')}: {w}" for s in items for w in s.get("warnings") or []]
+    return "\n".join(
+        [table(["id", "url", "events", "environments", "source", "enabled"], rows), plural(len(rows), "subscription")]
+        + warnings
     )
 
 

@@ -762,3 +762,33 @@ def test_a_subscription_to_an_unknown_environment_is_kept_with_a_warning(client,
     assert "warnings" not in subscribe(receiver.url)  # every environment
     listed = client.get("/admin/subscriptions").get_json()["subscriptions"]
     assert made["id"] in [s["id"] for s in listed]  # kept
+
+
+def test_a_file_subscription_to_an_unknown_environment_is_warned_of_at_sync_and_in_the_listing(
+    world, tmp_path, make_app, caplog
+):
+    """A notifications-file subscription naming 'prd' (a typo: no component lives there) was synced in
+    silence, while the API's create answers a warning: the sync now logs the same warning, and the listing
+    (`GET /admin/subscriptions`, `karma subscriptions list`) carries it, for every source — one check."""
+    from app.client import text
+    from app.notifications.subscriptions import SubscriptionService
+
+    path = tmp_path / "notifications.yaml"
+    path.write_text(
+        "subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+        "    secret: a-file-secret-0123456789\n    events: [pending_approval]\n    environments: [dev, prd]\n"
+        "  - id: everywhere\n    url: https://hooks.example/all\n"
+        "    secret: a-file-secret-0123456789\n    events: [applied]\n"
+    )
+    with caplog.at_level("WARNING", logger="karma.notifications"):
+        assert SubscriptionService(world, path).sync_file() == 2
+    said = [(r.getMessage(), r.subscription_id, r.warning) for r in caplog.records if r.name == "karma.notifications"]
+    assert [(m, sid, w.split(" has ")[0]) for m, sid, w in said] == [
+        ("file subscription names an environment with no components", "approvers", "environment 'prd'")
+    ]
+    subs = make_app(notifications_file=path).test_client().get("/admin/subscriptions").get_json()["subscriptions"]
+    warnings = {s["id"]: s.get("warnings") for s in subs}
+    assert warnings["everywhere"] is None and [w.split(" has ")[0] for w in warnings["approvers"]] == [
+        "environment 'prd'"
+    ]
+    assert f"warning: approvers: {warnings['approvers'][0]}" in text.subscriptions(subs).splitlines()
