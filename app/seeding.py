@@ -65,8 +65,11 @@ def _seed_path(doc: Any, path: tuple) -> str:
     if len(path) < 2 or not isinstance(path[1], int) or path[0] not in ("components", "edges"):
         return yaml_numbers.dotted(path)
     head = f"{path[0]}[{path[1]}]"
-    item = doc[path[0]][path[1]]
     if path[0] == "components":
+        try:  # the node walked is the document's, unless a duplicated key replaced it (PyYAML keeps the last)
+            item = doc[path[0]][path[1]]
+        except (IndexError, KeyError, TypeError):
+            item = None
         head += f" ({item.get('id', '?') if isinstance(item, dict) else '?'})"
     return f"{head}: {yaml_numbers.dotted(path[2:])}" if len(path) > 2 else head
 
