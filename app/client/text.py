@@ -297,6 +297,9 @@ def change(detail: dict) -> str:
         "note": detail.get("note"),
     }
     out += [f"{key.replace('_', ' ')}: {cell(value)}" for key, value in shown.items() if value]
+    # a change rejected when it could no longer apply: each field the gate refused, as a 422 names it
+    refused = (detail.get("refusal") or {}).get("errors") or {}
+    out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
     return "\n".join(out)
 
 
