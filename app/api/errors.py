@@ -75,19 +75,7 @@ def http_error(exc: HTTPException):
 
 
 def karma_error(exc: KarmaError):
-    name = {
-        400: "Bad Request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        409: "Conflict",
-        413: "Payload Too Large",
-        415: "Unsupported Media Type",
-        422: "Unprocessable Entity",
-        429: "Too Many Requests",
-        503: "Service Unavailable",
-    }
-    body = envelope(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
+    body = exc.body()
     refused = _refusal(exc) if exc.status in (401, 403) else None
     if refused:
         body["log_entry_id"] = _audit_refusal(exc)

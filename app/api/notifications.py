@@ -104,7 +104,10 @@ class Subscription(Schema):
     has_secret = fields.Boolean()
     warnings = fields.List(
         fields.String(),
-        metadata={"description": "on create: e.g. a named environment no component lives in (yet); it is kept"},
+        metadata={
+            "description": "a named environment no component lives in (yet), on create and in the listing; "
+            "the subscription is kept"
+        },
     )
 
 

@@ -549,6 +549,13 @@ class ChangeView(_Open):
     requested_by = fields.String()
     request = fields.Dict()
     blockers = fields.List(fields.Dict())
+    refusal = fields.Dict(
+        metadata={
+            "description": "a change rejected when it could no longer apply (queued or pending, re-run later): "
+            "the error the gate answered then, as the API answers one (`error`, `message`, `cause`, "
+            "`errors` by field path)"
+        }
+    )
     trail = fields.List(
         fields.Dict(),
         metadata={"description": "the change's audit entries, oldest first; `actor`: who did what each records"},

@@ -346,14 +346,21 @@ def change_request_properties(
     return {k: v for k, v in props.items() if v is not None}
 
 
-def transition_properties(*, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str) -> dict:
-    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire)."""
-    return {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+def transition_properties(
+    *, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str, refusal: dict | None = None
+) -> dict:
+    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire, a
+    rejection of one that can no longer apply: its `refusal`, JSON text as the request is)."""
+    props = {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+    return {**props, "refusal": dumps(refusal)} if refusal else props
 
 
-def transition_statement(change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime) -> dict:
+def transition_statement(
+    change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime, refusal: dict | None = None
+) -> dict:
     """commit_change's parameters for a stored request's move that writes no operation (cancel, deny,
-    expire, reject): the audit entry, the ChangeRequest's new state and their events only."""
+    expire, reject): the audit entry, the ChangeRequest's new state and their events only (a rejection's
+    with its `refusal`)."""
     audit, change_request = request_ids.stamp(audit, change_request)
     environments = sorted(
         {audit.get("environment"), *(o.environment for o in request.operations if o.op == "create")} - {None}
@@ -366,6 +373,7 @@ def transition_statement(change: dict, request: ChangeSet, *, audit: dict, chang
             now=now,
             # the change's requester, whoever moved it (its audit entry names the one who acted: `actor`)
             change_set={**event_data(request, environments), "requested_by": request.requested_by},
+            refusal=refusal,
         ),
         "apply": False,
         "creates": [],

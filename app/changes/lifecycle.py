@@ -44,11 +44,20 @@ class ChangeLifecycle:
 
     # -- moves that need no analysis --------------------------------------------------------------
     def _move(
-        self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None, kind: str = "queue"
+        self,
+        gtx: GraphTx,
+        change: dict,
+        to: ChangeStatus,
+        *,
+        note: str,
+        actor: str | None = None,
+        kind: str = "queue",
+        refusal: dict | None = None,
     ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
         A change on a component deleted since it was stored moves too: its audit entry names the deleted
-        component (there is no node to link it to any more)."""
+        component (there is no node to link it to any more). `refusal`: why a rejected one could no longer
+        apply (the gate's error body), kept on the change and carried by its event."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
@@ -64,10 +73,14 @@ class ChangeLifecycle:
             change_id=change["id"],
             note=note,
         )
-        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now, note=note)
-        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now))
+        record = commits.transition_properties(
+            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, refusal=refusal
+        )
+        gtx.commit(
+            commits.transition_statement(change, request, audit=audit, change_request=record, now=now, refusal=refusal)
+        )
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
-        return {
+        moved = {
             "change_id": change["id"],
             "status": str(status),
             "note": note,
@@ -75,6 +88,7 @@ class ChangeLifecycle:
             "component": change["component_id"],
             "transition": True,
         }
+        return {**moved, "refusal": refusal} if refusal else moved
 
     def _locked_move(
         self,
@@ -226,8 +240,11 @@ class ChangeLifecycle:
                     "status": current["status"] if current else "gone",
                     "transition": False,
                 }
-            note = said + _reason(gtx, why)
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind)
+            reason = _reason(gtx, why)
+            refusal = {**why.body(), "message": reason}  # what a receiver or a reader can act on, not just a note
+            return self._move(
+                gtx, current, ChangeStatus.REJECTED, note=said + reason, actor=actor, kind=kind, refusal=refusal
+            )
 
         return self.repo.in_write_tx(work)
 
@@ -243,7 +260,7 @@ class ChangeLifecycle:
             out.append(
                 {
                     k: result.get(k)
-                    for k in ("change_id", "status", "log_entry_id", "note", "blockers")
+                    for k in ("change_id", "status", "log_entry_id", "note", "blockers", "refusal")
                     if result.get(k) is not None
                 }
             )

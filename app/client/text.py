@@ -299,6 +299,9 @@ def change(detail: dict) -> str:
         "note": detail.get("note"),
     }
     out += [f"{key.replace('_', ' ')}: {cell(value)}" for key, value in shown.items() if value]
+    # a change rejected when it could no longer apply: each field the gate refused, as a 422 names it
+    refused = (detail.get("refusal") or {}).get("errors") or {}
+    out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
     return "\n".join(out)
 
 
@@ -548,8 +551,10 @@ def subscriptions(items: list[dict]) -> str:
         ]
         for s in items
     ]
-    return table(["id", "url", "events", "environments", "source", "enabled"], rows) + (
-        f"\n{plural(len(rows), 'subscription')}"
+    warnings = [f"warning: {s.get('id')}: {w}" for s in items for w in s.get("warnings") or []]
+    return "\n".join(
+        [table(["id", "url", "events", "environments", "source", "enabled"], rows), plural(len(rows), "subscription")]
+        + warnings
     )
 
 

@@ -578,7 +578,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = ("request", "blockers", "diff", "operations")  # `result`: read by idempotent retries only
+_CHANGE_JSON = ("request", "blockers", "diff", "operations", "refusal")  # `result`: read by idempotent retries only
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
