@@ -262,10 +262,11 @@ def transition_audit_entry(
     status: str,
     change_id: str,
     note: str,
-    why: dict | None = None,
+    refusal: dict | None = None,
 ) -> dict:
-    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject).
-    `why`: what rejected it, as data (`refusal`)."""
+    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject; a
+    rejection of one that can no longer apply keeps its `refusal` as the change request does: its trail and
+    `GET /log/<id>` show it)."""
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -283,19 +284,8 @@ def transition_audit_entry(
         set_size=len(request.operations),
         components=request.component_ids,
         operation_names=operation_names(request),
-        **refusal(why),
+        refusal=dumps(refusal) if refusal else None,
     )
-
-
-def refusal(why: dict | None) -> dict:
-    """Why a stored request was rejected without an analysis, as the properties its ChangeRequest and audit
-    entry keep (Neo4j holds no maps: JSON text): `cause` (the error's), and for `changed_since` the keys
-    and the changes that moved them (app.changes.since)."""
-    why = why or {}
-    out = {"cause": why.get("cause")}
-    if why.get("changed_since") is not None:
-        out["changed_since"] = dumps(why["changed_since"])
-    return {k: v for k, v in out.items() if v is not None}
 
 
 def change_request_properties(
@@ -370,26 +360,20 @@ def seen_versions(analysis: SetAnalysis) -> dict[str, int]:
 
 
 def transition_properties(
-    *, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str, why: dict | None = None
+    *, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str, refusal: dict | None = None
 ) -> dict:
-    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire,
-    reject; `why`: what rejected it, as data)."""
-    return {
-        "id": change_id,
-        "status": str(status),
-        "updated_at": now,
-        "log_entry_id": log_id,
-        "note": note,
-        **refusal(why),
-    }
+    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire, a
+    rejection of one that can no longer apply: its `refusal`, JSON text as the request is)."""
+    props = {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+    return {**props, "refusal": dumps(refusal)} if refusal else props
 
 
 def transition_statement(
-    change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime, why: dict | None = None
+    change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime, refusal: dict | None = None
 ) -> dict:
     """commit_change's parameters for a stored request's move that writes no operation (cancel, deny,
     expire, reject): the audit entry, the ChangeRequest's new state and their events only (a rejection's
-    events say `why` as data: its `cause`, and `changed_since`)."""
+    with its `refusal`)."""
     audit, change_request = request_ids.stamp(audit, change_request)
     environments = sorted(
         {audit.get("environment"), *(o.environment for o in request.operations if o.op == "create")} - {None}
@@ -401,7 +385,8 @@ def transition_statement(
             change_request=change_request,
             now=now,
             # the change's requester, whoever moved it (its audit entry names the one who acted: `actor`)
-            change_set={**event_data(request, environments), "requested_by": request.requested_by, **(why or {})},
+            change_set={**event_data(request, environments), "requested_by": request.requested_by},
+            refusal=refusal,
         ),
         "apply": False,
         "creates": [],

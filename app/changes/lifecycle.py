@@ -16,7 +16,7 @@ from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.since import CHANGED_SINCE, require_unchanged, seen_by
+from app.changes.since import require_unchanged, seen_by
 from app.changes.stored import environments, judged_versions, normalized
 from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
@@ -53,12 +53,13 @@ class ChangeLifecycle:
         note: str,
         actor: str | None = None,
         kind: str = "queue",
-        why: dict | None = None,
+        refusal: dict | None = None,
     ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
         A change on a component deleted since it was stored moves too: its audit entry names the deleted
-        component (there is no node to link it to any more). `why`: a rejection's reason as data (its
-        `cause`, `changed_since`), kept beside the note by the request, its audit entry and its event."""
+        component (there is no node to link it to any more). `refusal`: why a rejected one could no longer
+        apply (the gate's error body: a `changed_since` one names the keys and the changes), kept on the
+        change and its audit entry, and carried by its event."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
@@ -73,22 +74,24 @@ class ChangeLifecycle:
             status=str(status),
             change_id=change["id"],
             note=note,
-            why=why,
+            refusal=refusal,
         )
         record = commits.transition_properties(
-            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, why=why
+            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, refusal=refusal
         )
-        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now, why=why))
+        gtx.commit(
+            commits.transition_statement(change, request, audit=audit, change_request=record, now=now, refusal=refusal)
+        )
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
-        return {
+        moved = {
             "change_id": change["id"],
             "status": str(status),
             "note": note,
             "log_entry_id": log_id,
             "component": change["component_id"],
             "transition": True,
-            **(why or {}),
         }
+        return {**moved, "refusal": refusal} if refusal else moved
 
     def _locked_move(
         self,
@@ -238,8 +241,11 @@ class ChangeLifecycle:
                     "status": current["status"] if current else "gone",
                     "transition": False,
                 }
-            note = said + _reason(gtx, why)
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind, why=_why(why))
+            reason = _reason(gtx, why)
+            refusal = {**why.body(), "message": reason}  # what a receiver or a reader can act on, not just a note
+            return self._move(
+                gtx, current, ChangeStatus.REJECTED, note=said + reason, actor=actor, kind=kind, refusal=refusal
+            )
 
         return self.repo.in_write_tx(work)
 
@@ -255,7 +261,7 @@ class ChangeLifecycle:
             out.append(
                 {
                     k: result.get(k)
-                    for k in ("change_id", "status", "log_entry_id", "note", "cause", "changed_since", "blockers")
+                    for k in ("change_id", "status", "log_entry_id", "note", "blockers", "refusal")
                     if result.get(k) is not None
                 }
             )
@@ -298,16 +304,6 @@ def _reason(gtx: GraphTx, exc: KarmaError) -> str:
         f"component {missing!r} was deleted by change {deleted['change_id']} at {deleted['deleted_at']}; "
         "this change can no longer apply"
     )
-
-
-def _why(exc: KarmaError) -> dict:
-    """A rejection's reason as data: the error's `cause`, and for `changed_since` the keys a later change
-    moved and the changes that moved them (app.changes.since)."""
-    cause = exc.extra.get("cause")
-    out: dict = {"cause": cause} if cause else {}
-    if cause == CHANGED_SINCE:
-        out["changed_since"] = {"keys": exc.extra["keys"], "changes": exc.extra["changes"]}
-    return out
 
 
 def _environments(gtx: GraphTx, change: dict) -> list[str]:

@@ -10,18 +10,20 @@ import re
 
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app import render
 from app.api import errors as api_errors
 from app.api.context import services
-from app.api.schemas import MAX_PAGE
+from app.api.schemas import MAX_PAGE, ComponentListArgs
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times
 from app.errors import KarmaError, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.changes.status import ChangeStatus
+from app.components.registry import registry
 
 blp = Blueprint(
     "console",
@@ -57,8 +59,9 @@ LIST_OVER = 40  # a table of more actions than this shows one row per wave, type
 @blp.app_template_filter("wave_rows")
 def _wave_rows(waves) -> list[dict]:
     """The planned actions as table rows: one per component, or — over LIST_OVER of them — one per wave,
-    type and action with the components under it (a 1,000-component change stays a short table)."""
-    items = [(w, a) for w, wave in enumerate(waves or []) for a in wave]
+    type and action with the components under it (a 1,000-component change stays a short table). A row's
+    `wave` is numbered as text numbers waves, from 1 (render.wave_number)."""
+    items = [(render.wave_number(w), a) for w, wave in enumerate(waves or []) for a in wave]
     if len(items) <= LIST_OVER:
         return [
             {"wave": w, "components": [a["component"]], "action": a.get("action"), "why": a.get("reason")}
@@ -342,14 +345,28 @@ def _why_not_decide(me, change: dict) -> str | None:
 # -- components ---------------------------------------------------------------------------------
 @blp.route("/components")
 def components():
+    """The API's list and its filters, refused the same way (an unknown type names the types there are)."""
     kind = (request.args.get("type") or "").strip() or None
     env = (request.args.get("environment") or "").strip() or None
     name = (request.args.get("name") or "").strip()[:200] or None
-    page = _page()
-    listing = services().components.list(type_=kind, environment=env, name=name, page=page, page_size=PAGE_SIZE)
+    error, listing, page = None, {"items": [], "total": 0}, _page()
+    given = {k: v for k, v in (("type", kind), ("environment", env), ("name", name)) if v}
+    try:
+        args = ComponentListArgs().load({**given, "page": page, "page_size": PAGE_SIZE})
+        listing = services().components.list(
+            type_=args.get("type"),
+            environment=args.get("environment"),
+            name=args.get("name"),
+            page=page,
+            page_size=PAGE_SIZE,
+        )
+    except ValidationError as exc:
+        error = exc.normalized_messages()
     return render_template(
         "console/components.html",
         listing=listing,
+        error=error,
+        types=registry.names(),
         type=kind,
         environment=env,
         name=name,

@@ -596,14 +596,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = (
-    "request",
-    "blockers",
-    "diff",
-    "operations",
-    "seen_versions",
-    "changed_since",
-)  # `result`: read by idempotent retries only
+_CHANGE_JSON = ("request", "blockers", "diff", "operations", "refusal", "seen_versions")  # `result`: retries only
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
@@ -631,15 +624,15 @@ def change_record(row: dict | None) -> dict | None:
     }
 
 
-_TRAIL_OPTIONAL = ("note", "cause", "changed_since")  # shown when the entry has them
+_TRAIL_OPTIONAL = ("note", "refusal")  # shown when the entry has them
 
 
 def trail_entry(entry: dict) -> dict:
-    """One audit entry of a change request's trail: its note and, for a rejection without an analysis, its
-    `cause` and `changed_since` (decoded) when it has them."""
+    """One audit entry of a change request's trail: its note and, for a rejection of one that could no
+    longer apply, its `refusal` (decoded), when it has them."""
     out = {k: v for k, v in entry.items() if k not in _TRAIL_OPTIONAL or v is not None}
-    if out.get("changed_since") is not None:
-        out["changed_since"] = loads(out["changed_since"])
+    if out.get("refusal") is not None:
+        out["refusal"] = loads(out["refusal"])
     return {**out, "timestamp": iso(entry["timestamp"])}
 
 

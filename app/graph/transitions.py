@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.clock import rfc3339
 from app.graph.codec import dumps, iso, loads
 from app.graph.cypher import query
 
 _JSON = ("steps", "request", "stalled", "seen_versions")
 EVERY_ACTIVE = 100_000  # the execute check reads every running or waiting transition (there are few)
+STEP_TIMES = ("at", "expires_at")  # a step's times, in its stored JSON
+STALL_TIMES = ("waiting_since", "expires_at")  # a wait that expired: its step's times, copied
 
 
 def decode_transition(props: dict | None) -> dict | None:
@@ -23,6 +26,17 @@ def decode_transition(props: dict | None) -> dict | None:
     for key in ("created_at", "updated_at"):
         out[key] = iso(out.get(key))
     return out
+
+
+def answered(transition: dict) -> dict:
+    """A decoded transition as a read answers it: the times its stored JSON keeps as Python wrote them
+    (`+00:00`, six digits or none) in the answers' one form (app.clock.rfc3339). Only reads: a move
+    writes back the steps it locked, as stored."""
+    steps = [{**s, **{k: rfc3339(s[k]) for k in STEP_TIMES if s.get(k)}} for s in transition.get("steps") or []]
+    stalled = transition.get("stalled")
+    if stalled:
+        stalled = {**stalled, **{k: rfc3339(stalled[k]) for k in STALL_TIMES if stalled.get(k)}}
+    return {**transition, "steps": steps, "stalled": stalled}
 
 
 def encode_transition(values: dict) -> dict:
@@ -106,7 +120,7 @@ class TransitionQueries:
             {**{k: v for k, v in a.items() if v is not None}, "timestamp": iso(a["timestamp"])} for a in row["trail"]
         ]
         return {
-            **decode_transition(row["transition"]),
+            **answered(decode_transition(row["transition"])),
             "trail": trail,
             "changes": [c for c in row["changes"] if c is not None],
         }
@@ -121,7 +135,7 @@ class TransitionQueries:
             skip=skip,
             limit=limit,
         )
-        return {"total": row["total"], "items": [decode_transition(t) for t in row["items"]]}
+        return {"total": row["total"], "items": [answered(decode_transition(t)) for t in row["items"]]}
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""

@@ -149,8 +149,8 @@ class TransitionService:
             log.warning("transition stored, not advanced", extra={"transition_id": transition_id})
             return {
                 **record,
-                "created_at": now.isoformat(),
-                "updated_at": now.isoformat(),
+                "created_at": clock.rfc3339(now),
+                "updated_at": clock.rfc3339(now),
                 "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
                 "the next runtime report or worker pass (GET /transitions/<id>)",
             }

@@ -74,7 +74,7 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
         (ids[1], "applied"),
         (ids[2], "rejected"),
     ]
-    assert done[2]["changed_since"]["changes"][0]["change_id"] == ids[0], done[2]
+    assert done[2]["refusal"]["changes"][0]["change_id"] == ids[0], done[2]
     versions = [client.get(f"/changes/{i}").get_json()["applied_version"] for i in ids[:2]]
     assert versions == sorted(versions) and len(set(versions)) == 2
     config = client.get(f"/components/{STAGING}").get_json()["config"]
@@ -108,20 +108,22 @@ def test_a_queued_change_never_overwrites_a_key_a_later_change_set(app, client):
     (done,) = report["queue"]
     assert done["change_id"] == queued["change_id"] and done["status"] == "rejected", done
     keys = {STAGING: ["index_document"]}
-    assert done["cause"] == "changed_since" and done["changed_since"]["keys"] == keys, done
+    assert done["refusal"]["cause"] == "changed_since" and done["refusal"]["keys"] == keys, done
     site = client.get(f"/components/{STAGING}").get_json()["config"]
     assert site["index_document"] == "main.html" and site["cloudfront_aliases"] == ["staging.usekarma.dev"]
 
     stored = client.get(f"/changes/{queued['change_id']}").get_json()
-    assert stored["status"] == "rejected" and stored["cause"] == "changed_since", stored
-    (by,) = stored["changed_since"]["changes"]
+    assert stored["status"] == "rejected" and stored["refusal"]["cause"] == "changed_since", stored
+    (by,) = stored["refusal"]["changes"]
     assert by["change_id"] == eve["change_id"] and by["component"] == STAGING and by["keys"] == ["index_document"]
     assert "index_document" in stored["note"] and eve["change_id"] in stored["note"], stored["note"]
     last = stored["trail"][-1]
-    assert last["status"] == "rejected" and last["cause"] == "changed_since" and last["changed_since"]["keys"] == keys
+    assert (
+        last["status"] == "rejected" and last["refusal"]["cause"] == "changed_since" and last["refusal"]["keys"] == keys
+    )
     entry = client.get(f"/log/{last['id']}").get_json()
-    assert entry["kind"] == "queue" and entry["cause"] == "changed_since"
-    assert entry["changed_since"]["changes"][0]["change_id"] == eve["change_id"]
+    assert entry["kind"] == "queue" and entry["refusal"]["cause"] == "changed_since"
+    assert entry["refusal"]["changes"][0]["change_id"] == eve["change_id"]
     assert client.get("/queue").get_json()["total"] == 0
     browser = app.test_client()  # the console's change page links the change that moved the key
     browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("val", "viewer")[0]})
@@ -142,7 +144,7 @@ def test_a_queued_change_keeps_a_later_change_to_other_keys(client):
     }
     assert post(client, "/request-change", direct)[1]["status"] == "applied"
     (done,) = publish(client)["queue"]
-    assert done["status"] == "applied" and "cause" not in done, done
+    assert done["status"] == "applied" and "refusal" not in done, done
     site = client.get(f"/components/{STAGING}").get_json()["config"]
     assert site["index_document"] == "main.html"
     assert site["cloudfront_aliases"] == ["staging.usekarma.dev", "beta.usekarma.dev"]
@@ -164,8 +166,8 @@ def test_a_change_queued_before_requests_kept_their_versions_is_judged_on_its_fi
     code, eve = post(client, "/request-change", direct)
     assert eve["status"] == "applied", eve
     (done,) = publish(client)["queue"]
-    assert done["status"] == "rejected" and done["changed_since"]["keys"] == {STAGING: ["index_document"]}, done
-    assert done["changed_since"]["changes"][0]["change_id"] == eve["change_id"]
+    assert done["status"] == "rejected" and done["refusal"]["keys"] == {STAGING: ["index_document"]}, done
+    assert done["refusal"]["changes"][0]["change_id"] == eve["change_id"]
 
 
 def test_a_queued_change_with_expected_version_keeps_its_own_check(client):
@@ -182,8 +184,8 @@ def test_a_queued_change_with_expected_version_keeps_its_own_check(client):
     }
     assert post(client, "/request-change", direct)[1]["status"] == "applied"
     (done,) = publish(client)["queue"]
-    assert done["status"] == "rejected" and done["cause"] == "stale_version", done
-    assert "changed_since" not in done
+    assert done["status"] == "rejected" and done["refusal"]["cause"] == "stale_version", done
+    assert "changes" not in done["refusal"]
 
 
 def test_a_queued_request_is_rejected_when_a_hard_reject_now_matches(make_app, tmp_path):
