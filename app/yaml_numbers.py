@@ -8,7 +8,10 @@ refuses each such scalar instead, with where it is, what YAML read it as and how
 number or the text (quoted). Plain decimal numbers (``17``, ``1.5``, ``-3``, ``1.0e+5``) are read as
 written and pass.
 
-Only PyYAML below it, so the rule loader (app.policy.loader) and the seed reader (app.seeding) share it.
+Only PyYAML below it, so every reader of a YAML file or text shares it: rules (app.policy.loader), seeds
+(app.seeding), component types (app.components.loader), rule tests (app.ruletools.cases), the
+notifications file (app.notifications.subscriptions), a change file (`karma request -f`,
+app.client.body) and a change typed in the console (app.console.work).
 """
 
 from __future__ import annotations
@@ -102,6 +105,11 @@ def load(text: str, loader: type) -> tuple[object, list[MisreadNumber]]:
     finally:
         reader.dispose()
     return data, misread_numbers(node)
+
+
+def problems(misread: list[MisreadNumber], where: str = "") -> list[str]:
+    """Each misread number as one line, `where` + its dotted path + what YAML read and how to write it."""
+    return [f"{where}{dotted(n.path) or '(the document)'}: {n.problem()}" for n in misread]
 
 
 def dotted(path: tuple) -> str:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 from neo4j.exceptions import ConstraintError
 
+from app import yaml_numbers
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
 
@@ -100,9 +101,12 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
 def load_file(path: Path) -> list[dict]:
     """The file's subscriptions, validated whole: any error refuses the file."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), yaml.SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise SubscriptionFileError(f"{path}: {exc}") from None
+    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+        raise SubscriptionFileError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
+    doc = doc or {}
     items = doc.get("subscriptions", []) if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise SubscriptionFileError(f"{path}: expected a mapping with a list `subscriptions`")
