@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from app.clock import rfc3339
 from app.audit.entries import actor as actor_of
 from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
@@ -322,16 +323,19 @@ QUEUED_CHANGED = (
 
 
 def _still_as_seen(change: dict):
-    """Guard of a queue pass: the request is still queued, and no change applied since it was asked moved
-    a key it sets — applied now, it would silently overwrite that change, so it is rejected (cause
-    changed_since, naming the keys and the changes). A later change to other keys is no conflict; an
-    update made with `expected_version` keeps that check instead (a stale one is rejected as stale)."""
+    """Guard of a queue pass: the request is still queued, and no change asked after it moved a key it
+    sets — applied now, it would silently overwrite that change, so it is rejected (cause changed_since,
+    naming the keys and the changes). A change asked before it (one queued ahead of it on the component,
+    which FIFO applies first and its requester could see waiting) is no conflict, nor is a later change
+    to other keys; an update made with `expected_version` keeps that check instead (a stale one is
+    rejected as stale)."""
     still = _still(change["id"], ChangeStatus.QUEUED)
 
     def guard(gtx: GraphTx) -> None:
         still(gtx)
         versions = judged_versions(change, lambda: gtx.change_result(change["id"]))
-        require_unchanged(gtx, seen_by(request_of(change), versions), QUEUED_CHANGED)
+        asked = rfc3339(change.get("created_at"))  # a change queued ahead of it (FIFO) is no conflict
+        require_unchanged(gtx, seen_by(request_of(change), versions), QUEUED_CHANGED, asked_after=asked)
 
     return guard
 

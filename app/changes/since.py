@@ -44,17 +44,19 @@ def seen_by(change_set, versions: dict[str, int]) -> list[Seen]:
     ]
 
 
-def changed_since(gtx, seen: Iterable[Seen], ignore: Iterable[str] = ()) -> dict | None:
+def changed_since(gtx, seen: Iterable[Seen], ignore: Iterable[str] = (), asked_after: str | None = None) -> dict | None:
     """`{keys: {component: [key]}, changes: [{change_id, component, keys, version, cause, at}]}`: every later
     version that moved one of the keys (a deletion moves them all: `<deleted>`), oldest first — those
-    written by a change in `ignore` (a transition's own earlier steps) aside — or None if none did. A
-    version made by no change (a seed, an import) names its `cause`, with `change_id` null."""
+    written by a change in `ignore` (a transition's own earlier steps), or by a change asked before
+    `asked_after` (ISO time: for a queued change, the changes queued ahead of it, which FIFO applies first
+    and which its requester could see waiting), aside — or None if none did. A version made by no change
+    (a seed, an import) names its `cause`, with `change_id` null."""
     seen, ignored, keys, changes = list(seen), set(ignore), {}, []
     bases = [{"id": s.component, "version": s.version, "change_id": s.written_by} for s in seen]
     for s, history in zip(seen, gtx.config_histories(bases), strict=True):
         for before, after in zip(history, history[1:], strict=False):
             moved = _moved(s.keys, before, after)
-            if not moved or (after["change_id"] is not None and after["change_id"] in ignored):
+            if not moved or _known(after, ignored, asked_after):
                 continue
             shown = keys.setdefault(s.component, [])
             shown += [k for k in moved if k not in shown]
@@ -69,6 +71,13 @@ def changed_since(gtx, seen: Iterable[Seen], ignore: Iterable[str] = ()) -> dict
                 }
             )
     return {"keys": keys, "changes": changes} if changes else None
+
+
+def _known(version: dict, ignored: set[str], asked_after: str | None) -> bool:
+    """A version its deferred write does not conflict with: its own (ignored) or asked before it."""
+    if version["change_id"] is not None and version["change_id"] in ignored:
+        return True
+    return asked_after is not None and version["asked_at"] is not None and version["asked_at"] < asked_after
 
 
 def _moved(keys: tuple[str, ...], before: dict, after: dict) -> list[str]:
@@ -97,9 +106,11 @@ def conflict(message: str, found: dict) -> Conflict:
     return Conflict(f"{message}: {described(found)}", cause=CHANGED_SINCE, keys=found["keys"], changes=found["changes"])
 
 
-def require_unchanged(gtx, seen: Iterable[Seen], message: str, ignore: Iterable[str] = ()) -> None:
+def require_unchanged(
+    gtx, seen: Iterable[Seen], message: str, ignore: Iterable[str] = (), asked_after: str | None = None
+) -> None:
     """Under the write's locks (a Write's guard, app.changes.gate): 409 `changed_since` when a later
-    change moved a key the write sets."""
-    found = changed_since(gtx, seen, ignore)
+    change moved a key the write sets (see changed_since for `ignore` and `asked_after`)."""
+    found = changed_since(gtx, seen, ignore, asked_after)
     if found is not None:
         raise conflict(message, found)

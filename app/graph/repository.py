@@ -111,13 +111,17 @@ class GraphTx(TransitionTxQueries):
     def config_histories(self, seen: list[dict]) -> list[list[dict]]:
         """For each of `seen` ({id, version, change_id}: a component and its base — the version `version`,
         or the one change `change_id` wrote), its base and each later version that changed its config or
-        deleted it, oldest first — {version, config (decoded), cause, change_id, created_at, deleted}: one
+        deleted it, oldest first — {version, config (decoded), cause, change_id, created_at, asked_at (when
+        its change was asked), deleted}: one
         query for them all (cypher/config_history.cypher)."""
         if not seen:
             return []
         rows = self._tx.run(query("config_history"), seen=seen).data()
         return [
-            [{**v, "config": loads(v["config"]), "created_at": iso(v["created_at"])} for v in row["versions"]]
+            [
+                {**v, "config": loads(v["config"]), "created_at": iso(v["created_at"]), "asked_at": iso(v["asked_at"])}
+                for v in row["versions"]
+            ]
             for row in rows
         ]
 

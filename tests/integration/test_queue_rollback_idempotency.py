@@ -52,12 +52,10 @@ def test_staging_alias_change_is_queued_then_applied_by_the_runtime_report(clien
 
 
 def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client):
-    """Three queued on one component apply in their order, each onto the config the ones before it left —
-    except the third: it sets the key the first set after the third was asked (a lost update: rejected,
-    changed_since, naming the first)."""
-    keys = ["cloudfront_aliases", "domain_aliases", "cloudfront_aliases"]
-    changes = [{**alias_change(), "proposed_change": {k: [f"s{i}.usekarma.dev"]}} for i, k in enumerate(keys)]
-    ids = [post(client, "/request-change", c)[1]["change_id"] for c in changes]
+    """Three queued on one component apply in their order, each onto the config the ones before it left,
+    the same key included: a change queued ahead of another is no lost update for it (its requester could
+    see it waiting, and FIFO applies it first), so the last one asked is the value that stays."""
+    ids = [post(client, "/request-change", alias_change(f"s{i}.usekarma.dev"))[1]["change_id"] for i in range(3)]
     assert [q["id"] for q in client.get(f"/queue?component={STAGING}").get_json()["items"]] == ids
     before = {i: client.get(f"/changes/{i}").get_json()["updated_at"] for i in ids}
     done = post(client, "/queue/process", {})[1]["processed"]
@@ -69,16 +67,37 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
     app.extensions["karma"].components.on_runtime_change = None  # publish without processing
     publish(client)
     done = post(client, "/queue/process", {})[1]["processed"]
-    assert [(d["change_id"], d["status"]) for d in done] == [
-        (ids[0], "applied"),
-        (ids[1], "applied"),
-        (ids[2], "rejected"),
+    assert [(d["change_id"], d["status"]) for d in done] == [(i, "applied") for i in ids]
+    versions = [client.get(f"/changes/{i}").get_json()["applied_version"] for i in ids]
+    assert versions == sorted(versions) and len(set(versions)) == 3
+    assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["s2.usekarma.dev"]
+
+
+def test_a_change_asked_after_queued_ones_refuses_them_whatever_their_order(app, client):
+    """The exemption is for changes asked before: two changes queued on one key, then a direct change
+    asked after both moves that key — each queued one is rejected naming the direct change (and only it:
+    the first queued one, rejected, wrote nothing the second could be refused for)."""
+    queued = [
+        {
+            **alias_change(),
+            "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"], "index_document": f"{i}.html"},
+        }
+        for i in range(2)
     ]
-    assert done[2]["refusal"]["changes"][0]["change_id"] == ids[0], done[2]
-    versions = [client.get(f"/changes/{i}").get_json()["applied_version"] for i in ids[:2]]
-    assert versions == sorted(versions) and len(set(versions)) == 2
-    config = client.get(f"/components/{STAGING}").get_json()["config"]
-    assert config["cloudfront_aliases"] == ["s0.usekarma.dev"] and config["domain_aliases"] == ["s1.usekarma.dev"]
+    first, second = (post(client, "/request-change", change)[1] for change in queued)
+    assert first["status"] == second["status"] == "queued"
+    direct = {"component": STAGING, "proposed_change": {"index_document": "d.html"}, "requested_by": "eve@strall.com"}
+    code, eve = post(client, "/request-change", direct)
+    assert eve["status"] == "applied", eve
+    app.extensions["karma"].components.on_runtime_change = None  # publish without processing
+    publish(client)
+    done = post(client, "/queue/process", {})[1]["processed"]
+    assert [(d["change_id"], d["status"]) for d in done] == [
+        (first["change_id"], "rejected"),
+        (second["change_id"], "rejected"),
+    ], done
+    assert [[c["change_id"] for c in d["refusal"]["changes"]] for d in done] == [[eve["change_id"]]] * 2
+    assert client.get(f"/components/{STAGING}").get_json()["config"]["index_document"] == "d.html"
 
 
 def test_a_queued_change_never_overwrites_a_key_a_later_change_set(app, client):
