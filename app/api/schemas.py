@@ -435,7 +435,13 @@ class LogEntry(Schema):
     transition_id = fields.String(metadata={"description": "kind transition: the stored transition it moved"})
     step = fields.Integer(metadata={"description": "kind transition: the step it moved on"})
     http_status = fields.Integer()
-    cause = fields.String()
+    cause = fields.String(metadata={"description": "a refused call's cause"})
+    refusal = fields.Raw(
+        metadata={
+            "description": "a queued (or pending) change rejected when it could no longer apply: the gate's "
+            "error, as on the change (`cause` changed_since: `keys` and `changes` — docs/lifecycle.md)"
+        }
+    )
     method = fields.String()
     path = fields.String()
     token_id = fields.String()
@@ -563,6 +569,10 @@ class ChangeView(_Open):
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
     transition_id = fields.String(metadata={"description": "the transition whose step made this change"})
+    note = fields.String(metadata={"description": "what its last move said (a rejection from the queue: why)"})
+    seen_versions = fields.Dict(
+        metadata={"description": "queued: the version of each component it was judged on (what its requester saw)"}
+    )
     environments = fields.List(
         fields.String(), metadata={"description": "the environments it acts on (its components', its creates')"}
     )

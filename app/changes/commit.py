@@ -262,8 +262,11 @@ def transition_audit_entry(
     status: str,
     change_id: str,
     note: str,
+    refusal: dict | None = None,
 ) -> dict:
-    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject)."""
+    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject; a
+    rejection of one that can no longer apply keeps its `refusal` as the change request does: its trail and
+    `GET /log/<id>` show it)."""
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -281,6 +284,7 @@ def transition_audit_entry(
         set_size=len(request.operations),
         components=request.component_ids,
         operation_names=operation_names(request),
+        refusal=dumps(refusal) if refusal else None,
     )
 
 
@@ -343,7 +347,16 @@ def change_request_properties(
         )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:
             props["expires_at"] = now.timestamp() + queue_ttl_seconds
+        if status == ChangeStatus.QUEUED:
+            props["seen_versions"] = dumps(seen_versions(analysis))
     return {k: v for k, v in props.items() if v is not None}
+
+
+def seen_versions(analysis: SetAnalysis) -> dict[str, int]:
+    """The version of each existing component a queued request was judged on: what its requester saw, so
+    that when it applies later a change made since to a key it sets is seen (app.changes.since) rather
+    than overwritten."""
+    return {o.component["id"]: o.component["version"] for o in analysis.operations if o.op.op != "create"}
 
 
 def transition_properties(

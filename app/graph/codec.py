@@ -162,7 +162,7 @@ def with_json(item: dict, *keys: str) -> dict:
     return {**item, **{k: loads(item[k]) for k in keys if k in item}}
 
 
-AUDIT_JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch", "facts", "operations")
+AUDIT_JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch", "facts", "operations", "refusal")
 
 
 def audit_entry_view(entry: dict) -> dict:

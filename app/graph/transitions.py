@@ -10,7 +10,8 @@ from app.clock import rfc3339
 from app.graph.codec import dumps, iso, loads
 from app.graph.cypher import query
 
-_JSON = ("steps", "request", "stalled")
+_JSON = ("steps", "request", "stalled", "seen_versions")
+EVERY_ACTIVE = 100_000  # the execute check reads every running or waiting transition (there are few)
 STEP_TIMES = ("at", "expires_at")  # a step's times, in its stored JSON
 STALL_TIMES = ("waiting_since", "expires_at")  # a wait that expired: its step's times, copied
 
@@ -57,14 +58,14 @@ class TransitionTxQueries:
             "transition_create", transition=encode_transition(transition), audit=audit, for_components=for_components
         )
 
-    def active_from_proposal(self, proposal_key: str, components: list[str]) -> str | None:
-        """The transition executed from this proposal that is still running or waiting, read under the
-        write locks of the components the proposal touches (taken in id order, as a change set takes
-        them): two executes of one proposal serialise here, and the second sees the first."""
+    def active_transitions_locked(self, components: list[str]) -> list[dict]:
+        """Every transition still running or waiting (id, status, current_step, steps, proposal_key), read
+        under the write locks of the components a proposal names (taken in id order, as a change set takes
+        them): two executes of proposals naming one component serialise here, and the second sees the first."""
         for component_id in sorted(components):
             self.lock(component_id)
-        ids = self._one("transitions_active", waits_on=None, proposal_key=proposal_key, limit=1)["ids"]
-        return ids[0] if ids else None
+        found = self._one("transitions_active", waits_on=None, limit=EVERY_ACTIVE)["transitions"]
+        return [decode_transition(t) for t in found]
 
     def transition_for_update(self, transition_id: str) -> dict | None:
         row = self._one("transition_for_update", id=transition_id)
@@ -138,4 +139,4 @@ class TransitionQueries:
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
-        return self.read("transitions_active", waits_on=waits_on, proposal_key=None, limit=limit)["ids"]
+        return [t["id"] for t in self.read("transitions_active", waits_on=waits_on, limit=limit)["transitions"]]

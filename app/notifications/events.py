@@ -133,8 +133,9 @@ def blockers_data(blockers: list[dict]) -> dict:
 
 def refusal_data(refusal: dict | None) -> dict:
     """Why a stored change was rejected when it could no longer apply (invalid now, its component deleted,
-    an illegal move): the gate's error as the API answers one — `error`, `message`, `cause`, `component` —
-    with its field errors in the one path format, bounded as blockers are."""
+    an illegal move, a key it sets changed since it was queued): the gate's error as the API answers one —
+    `error`, `message`, `cause`, `component` — with its field errors in the one path format, and for
+    `changed_since` the `keys` and the `changes` that moved them, bounded as blockers are."""
     if not refusal:
         return {}
     shown = {k: refusal[k] for k in REFUSAL_FIELDS if refusal.get(k) is not None}
@@ -143,6 +144,11 @@ def refusal_data(refusal: dict | None) -> dict:
         paths = sorted(errors)[:MAX_EVENT_ERRORS]
         shown["errors"] = {p: [str(m)[:MAX_BLOCKER_MESSAGE] for m in errors[p]] for p in paths}
         shown["errors_total"] = len(errors)
+    if refusal.get("changes"):  # changed_since: which keys a change made since moved, and those changes
+        components = sorted(refusal.get("keys") or {})[:MAX_EVENT_ERRORS]
+        shown["keys"] = {c: refusal["keys"][c] for c in components}
+        shown["changes"] = refusal["changes"][:MAX_EVENT_ERRORS]
+        shown["changes_total"] = len(refusal["changes"])
     return {"refusal": shown}
 
 

@@ -255,6 +255,34 @@ def test_queue_and_cancel_events(client, world, receiver, subscribe):
     assert sorted(got) == sorted([("queued", queued["change_id"]), ("cancelled", queued["change_id"])])
 
 
+def test_a_queued_change_rejected_for_a_key_changed_since_says_so_in_its_event(client, world, receiver, subscribe):
+    """The `rejected` event of a queued change that would have overwritten a later change names the cause,
+    the keys and the change that moved them, as data a receiver can act on."""
+    subscribe(receiver.url, events=["rejected"])
+    staging = "serverless-site/karma-staging"
+    queued = alias("beta.usekarma.dev", component=staging, on_blocked="queue")
+    queued["proposed_change"]["index_document"] = "home.html"
+    queued = client.post("/request-change", json=queued).get_json()
+    assert queued["status"] == "queued", queued
+    direct = {
+        "component": staging,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    eve = client.post("/request-change", json=direct).get_json()
+    assert eve["status"] == "applied", eve
+    runtime = {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}
+    client.put("/components/cloudfront-distribution/karma-staging/runtime", json={"runtime": runtime})
+    deliver_pending(world, policy=FAST)
+    (got,) = [r["json"] for r in receiver.received]
+    data = got["data"]
+    assert got["type"] == "rejected" and data["change_id"] == queued["change_id"], got
+    refusal = data["refusal"]
+    assert refusal["cause"] == "changed_since" and refusal["keys"] == {staging: ["index_document"]}, refusal
+    assert [c["change_id"] for c in refusal["changes"]] == [eve["change_id"]] and refusal["changes_total"] == 1
+    assert eve["change_id"] in data["note"]
+
+
 def test_approval_events(client, world, receiver, subscribe, app):
     subscribe(receiver.url, events=["pending_approval", "approved", "applied"], environments=["prod"])
     tokens = app.extensions["karma"].tokens
