@@ -40,6 +40,21 @@ def field_paths(errors: dict, prefix: str = "") -> dict[str, list]:
     return flat
 
 
+# The `status` name of each code a KarmaError answers with.
+STATUS_NAMES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
+
+
 class KarmaError(Exception):
     status = 400
     code = "bad_request"
@@ -49,6 +64,12 @@ class KarmaError(Exception):
         self.message = message
         self.errors = errors or {}
         self.extra = extra
+
+    def body(self) -> dict:
+        """The error as the API answers it (the envelope, field errors by path): what a caller reads, and
+        what a stored change rejected later, when it could no longer apply, keeps as its `refusal`."""
+        name = STATUS_NAMES.get(self.status, "Error")
+        return envelope(self.status, name, self.code, self.message, self.errors, **self.extra)
 
     def to_dict(self) -> dict:
         body = {"code": self.status, "error": self.code, "message": self.message}

@@ -19,6 +19,9 @@ worker_class = "app.gunicorn_worker.KarmaWorker"
 threads = _settings.threads
 graceful_timeout = 30
 keepalive = 5
+# Files (the console's assets) are written like every other answer, without waiting on a slow reader
+# (app/reliability/slow_readers.py), not by sendfile(), which blocks its thread until the client has read.
+sendfile = False
 accesslog = "-"
 errorlog = "-"
 loglevel = log_level().lower()

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from app import yaml_numbers
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import drift, references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
@@ -38,14 +39,39 @@ class SeedError(ValueError):
 
 
 def read_file(path: Path) -> Any:
+    """The file's document; SeedError when it cannot be read, is no YAML/JSON, or holds an unquoted value
+    YAML 1.1 reads as a number other than written (``port: 017`` is 15, ``window: 1:30`` is 90), which
+    would otherwise be stored as that number (app.yaml_numbers)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SeedError([f"{path}: cannot read: {exc.strerror}"]) from None
     try:
-        return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+        if str(path).endswith(".json"):
+            return json.loads(text)
+        doc, misread = yaml_numbers.load(text, _YAML_LOADER)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
+    if misread:
+        raise SeedError([f"{path}: {_seed_path(doc, n.path)}: {n.problem()}" for n in misread])
+    return doc
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available
+
+
+def _seed_path(doc: Any, path: tuple) -> str:
+    """A key path as the seed's other refusals word it: ``components[3] (vpc/x): config.port``."""
+    if len(path) < 2 or not isinstance(path[1], int) or path[0] not in ("components", "edges"):
+        return yaml_numbers.dotted(path)
+    head = f"{path[0]}[{path[1]}]"
+    if path[0] == "components":
+        try:  # the node walked is the document's, unless a duplicated key replaced it (PyYAML keeps the last)
+            item = doc[path[0]][path[1]]
+        except (IndexError, KeyError, TypeError):
+            item = None
+        head += f" ({item.get('id', '?') if isinstance(item, dict) else '?'})"
+    return f"{head}: {yaml_numbers.dotted(path[2:])}" if len(path) > 2 else head
 
 
 def _check_component(index: int, item: Any, errors: list[str]) -> dict | None:

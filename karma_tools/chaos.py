@@ -6,8 +6,8 @@ measures, every loop bounded in count and time:
 - `/healthz` latency at rest, and while six clients trickle a /plan body (1 byte/s) — plus how long the
   tricklers are kept before their JSON 408;
 - with Neo4j frozen (SIGSTOP; always SIGCONT afterwards): `/healthz` latency, how long requests caught
-  waiting on the database take to get their 503, the time from the freeze to the first fast 503 of a new
-  request, and the time from SIGCONT to /readyz 200.
+  waiting on the database take to get their 503, the time from the freeze (every thread stopped:
+  neo4j_local.wait_stopped) to the first fast 503 of a new request, and the time from SIGCONT to /readyz 200.
 
 The test suite asserts liveness with wide margins (tests/integration/test_slow_peers.py,
 test_frozen_neo4j.py); the numbers live here and in docs/operations.md.
@@ -31,6 +31,7 @@ import requests
 
 from app.serving import gunicorn_command
 from app.settings import REPO_ROOT
+from karma_tools.neo4j_local import wait_stopped
 
 OUT = REPO_ROOT / "bench" / "results" / "chaos.json"
 SLOW = 6
@@ -108,8 +109,9 @@ def _frozen(url: str, token: str, pid: int) -> dict:
         _timed(reads, headers=headers)
     caught: list[tuple] = []
     os.kill(pid, signal.SIGSTOP)
-    frozen_at = time.monotonic()
     try:
+        wait_stopped(pid)  # the figures are a frozen Neo4j's: every thread stopped, not just signalled
+        frozen_at = time.monotonic()
         threads = [
             threading.Thread(target=lambda: caught.append(_timed(reads, headers=headers)), daemon=True)
             for _ in range(6)

@@ -25,6 +25,7 @@ from app.api.schemas import (
     WhatIfRequestSchema,
 )
 from app.changes.sets import ChangeSet
+from app.clock import rfc3339
 from app.errors import Unprocessable
 
 blp = Blueprint("changes", __name__, description="Plan, request, queue and roll back configuration changes")
@@ -100,7 +101,7 @@ def apply_plan(plan_id):
 @blp.alt_response(200, schema=ChangeView, success=True)
 def get_change(change_id):
     """A change request: its request, status, blockers, audit trail, what it waits on."""
-    return services().lifecycle.get_change(change_id)
+    return queue_expiry(services().lifecycle.get_change(change_id))
 
 
 @blp.route("/changes/<change_id>", methods=["DELETE"])
@@ -142,8 +143,14 @@ def deny_change(body, change_id):
 @blp.alt_response(200, schema=QueuePage, success=True)
 def list_queue(args):
     """Queued change requests, per component in FIFO order."""
-    items = services().lifecycle.queue(args.get("component"))
+    items = [queue_expiry(item) for item in services().lifecycle.queue(args.get("component"))]
     return {"items": items, "total": len(items)}
+
+
+def queue_expiry(change: dict) -> dict:
+    """A queued change's `expires_at` (KARMA_QUEUE_TTL) is stored as epoch seconds, which the queue
+    compares with its clock; an answer writes it as every other time (app.clock.rfc3339)."""
+    return {**change, "expires_at": rfc3339(change["expires_at"])} if change.get("expires_at") is not None else change
 
 
 @blp.route("/queue/process", methods=["POST"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from neo4j.exceptions import (
     ConfigurationError,
     DatabaseUnavailable,
@@ -18,8 +18,9 @@ from neo4j.exceptions import (
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 
-from app.errors import KarmaError, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
+from app.errors import KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
 from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
+from app.ids import shortened
 from app.reliability import deadline
 
 log = logging.getLogger("karma.api")
@@ -74,19 +75,7 @@ def http_error(exc: HTTPException):
 
 
 def karma_error(exc: KarmaError):
-    name = {
-        400: "Bad Request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        409: "Conflict",
-        413: "Payload Too Large",
-        415: "Unsupported Media Type",
-        422: "Unprocessable Entity",
-        429: "Too Many Requests",
-        503: "Service Unavailable",
-    }
-    body = envelope(exc.status, name.get(exc.status, "Error"), exc.code, exc.message, exc.errors, **exc.extra)
+    body = exc.body()
     refused = _refusal(exc) if exc.status in (401, 403) else None
     if refused:
         body["log_entry_id"] = _audit_refusal(exc)
@@ -193,7 +182,28 @@ def unexpected(exc: Exception):
     return jsonify(envelope(500, "Internal Server Error", "internal_error", "internal error; see the service log")), 500
 
 
+MAX_QUOTED_PATH = 300  # characters of a refused path its 404 quotes
+
+
+def refuse_empty_segments() -> None:
+    """A path with an empty segment (`/components//x`, `//request-change`) names nothing: a JSON 404 naming
+    the path, whatever the method. The router merged the slashes and answered a 308 with an HTML body —
+    a redirect a client re-sends its write to, to a URL it did not write (`/components//x` is mostly an
+    empty variable in the client's URL, and the merged path another resource) — and served a leading
+    `//` as if single. Runs before authentication, as any path that names no route does."""
+    raw = request.environ.get("PATH_INFO") or ""
+    if "//" not in raw:
+        return
+    path = shortened(raw.encode("latin-1", "replace").decode("utf-8", "replace"))  # WSGI's str of the bytes
+    if len(path) > MAX_QUOTED_PATH:
+        path = path[:MAX_QUOTED_PATH] + "…"
+    raise NotFound(
+        f"no resource at {path!r}: a path has no empty segment ('//')", cause="empty_path_segment", path=path
+    )
+
+
 def register(app: Flask) -> None:
+    app.before_request(refuse_empty_segments)
     app.register_error_handler(KarmaError, karma_error)
     for error in DRIVER_ERRORS:
         app.register_error_handler(error, database_error)

@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_principal
 from app.api.context import services
-from app.clock import utcnow
+from app.clock import rfc3339, utcnow
 from app.notifications.events import EVENT_TYPES
 from app.notifications.service import STATES
 
@@ -104,7 +104,10 @@ class Subscription(Schema):
     has_secret = fields.Boolean()
     warnings = fields.List(
         fields.String(),
-        metadata={"description": "on create: e.g. a named environment no component lives in (yet); it is kept"},
+        metadata={
+            "description": "a named environment no component lives in (yet), on create and in the listing; "
+            "the subscription is kept"
+        },
     )
 
 
@@ -177,6 +180,5 @@ def subscriptions_delete(subscription_id):
 
 def _sub(record: dict) -> dict:
     out = dict(record)
-    if out.get("created_at") is not None and not isinstance(out["created_at"], str):
-        out["created_at"] = out["created_at"].isoformat()
+    out["created_at"] = rfc3339(out.get("created_at"))
     return out

@@ -7,7 +7,7 @@ from datetime import timedelta
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.audit.statuses import LOG_STATUSES
-from app.components import EDGE_KINDS
+from app.components import EDGE_KINDS, registry
 from app.components.fields import INT64_MAX, StrictInteger
 
 # (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
@@ -58,8 +58,26 @@ class PageArgs(Schema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class RegisteredType(validate.Validator):
+    """A type filter names a registered type, else it is refused naming the types there are, as an unknown
+    status is: `?type=nope` answered an empty page, as if no component had that type. Read from the
+    registry when asked, not a list written here: types are data (the types directory). `choices` is
+    what the OpenAPI document's enum is made of, when the app registers its routes (after the types load)."""
+
+    @property
+    def choices(self) -> list[str]:
+        return registry.names()
+
+    def __call__(self, value: str) -> str:
+        if value not in registry:
+            raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+        return value
+
+
 class ComponentListArgs(PageArgs):
-    type = fields.String()
+    type = fields.String(
+        validate=RegisteredType(), metadata={"description": "a registered component type (GET /types)"}
+    )
     environment = fields.String()
     name = fields.String(
         validate=validate.Length(min=1, max=200),
@@ -417,7 +435,13 @@ class LogEntry(Schema):
     transition_id = fields.String(metadata={"description": "kind transition: the stored transition it moved"})
     step = fields.Integer(metadata={"description": "kind transition: the step it moved on"})
     http_status = fields.Integer()
-    cause = fields.String()
+    cause = fields.String(metadata={"description": "a refused call's cause"})
+    refusal = fields.Raw(
+        metadata={
+            "description": "a queued (or pending) change rejected when it could no longer apply: the gate's "
+            "error, as on the change (`cause` changed_since: `keys` and `changes` — docs/lifecycle.md)"
+        }
+    )
     method = fields.String()
     path = fields.String()
     token_id = fields.String()
@@ -531,6 +555,13 @@ class ChangeView(_Open):
     requested_by = fields.String()
     request = fields.Dict()
     blockers = fields.List(fields.Dict())
+    refusal = fields.Dict(
+        metadata={
+            "description": "a change rejected when it could no longer apply (queued or pending, re-run later): "
+            "the error the gate answered then, as the API answers one (`error`, `message`, `cause`, "
+            "`errors` by field path)"
+        }
+    )
     trail = fields.List(
         fields.Dict(),
         metadata={"description": "the change's audit entries, oldest first; `actor`: who did what each records"},
@@ -538,6 +569,10 @@ class ChangeView(_Open):
     waits_on = fields.List(fields.String())
     rolled_back_by = fields.List(fields.Dict())
     transition_id = fields.String(metadata={"description": "the transition whose step made this change"})
+    note = fields.String(metadata={"description": "what its last move said (a rejection from the queue: why)"})
+    seen_versions = fields.Dict(
+        metadata={"description": "queued: the version of each component it was judged on (what its requester saw)"}
+    )
     environments = fields.List(
         fields.String(), metadata={"description": "the environments it acts on (its components', its creates')"}
     )

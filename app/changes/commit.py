@@ -262,8 +262,11 @@ def transition_audit_entry(
     status: str,
     change_id: str,
     note: str,
+    refusal: dict | None = None,
 ) -> dict:
-    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject)."""
+    """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject; a
+    rejection of one that can no longer apply keeps its `refusal` as the change request does: its trail and
+    `GET /log/<id>` show it)."""
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -281,6 +284,7 @@ def transition_audit_entry(
         set_size=len(request.operations),
         components=request.component_ids,
         operation_names=operation_names(request),
+        refusal=dumps(refusal) if refusal else None,
     )
 
 
@@ -343,17 +347,33 @@ def change_request_properties(
         )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:
             props["expires_at"] = now.timestamp() + queue_ttl_seconds
+        if status == ChangeStatus.QUEUED:
+            props["seen_versions"] = dumps(seen_versions(analysis))
     return {k: v for k, v in props.items() if v is not None}
 
 
-def transition_properties(*, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str) -> dict:
-    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire)."""
-    return {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+def seen_versions(analysis: SetAnalysis) -> dict[str, int]:
+    """The version of each existing component a queued request was judged on: what its requester saw, so
+    that when it applies later a change made since to a key it sets is seen (app.changes.since) rather
+    than overwritten."""
+    return {o.component["id"]: o.component["version"] for o in analysis.operations if o.op.op != "create"}
 
 
-def transition_statement(change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime) -> dict:
+def transition_properties(
+    *, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str, refusal: dict | None = None
+) -> dict:
+    """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire, a
+    rejection of one that can no longer apply: its `refusal`, JSON text as the request is)."""
+    props = {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+    return {**props, "refusal": dumps(refusal)} if refusal else props
+
+
+def transition_statement(
+    change: dict, request: ChangeSet, *, audit: dict, change_request: dict, now: datetime, refusal: dict | None = None
+) -> dict:
     """commit_change's parameters for a stored request's move that writes no operation (cancel, deny,
-    expire, reject): the audit entry, the ChangeRequest's new state and their events only."""
+    expire, reject): the audit entry, the ChangeRequest's new state and their events only (a rejection's
+    with its `refusal`)."""
     audit, change_request = request_ids.stamp(audit, change_request)
     environments = sorted(
         {audit.get("environment"), *(o.environment for o in request.operations if o.op == "create")} - {None}
@@ -366,6 +386,7 @@ def transition_statement(change: dict, request: ChangeSet, *, audit: dict, chang
             now=now,
             # the change's requester, whoever moved it (its audit entry names the one who acted: `actor`)
             change_set={**event_data(request, environments), "requested_by": request.requested_by},
+            refusal=refusal,
         ),
         "apply": False,
         "creates": [],

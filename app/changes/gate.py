@@ -22,6 +22,7 @@ from app import clock, ids
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import ChangeRequest, as_set
+from app.changes.since import Seen, require_unchanged
 from app.changes.set_analysis import INVALID_OPERATION, SetAnalysis, analyse_set
 from app.changes.sets import INVALID_SET, ChangeSet, Operation, check_structure, reference_ids, reference_values
 from app.changes.sets import referrer_lookups, sibling_lookups
@@ -340,7 +341,7 @@ class ChangeGate:
                 cause="rollback_pending",
                 rolled_back_by=waiting,
             )
-        inverse, expected = inverse_of(original)
+        inverse, seen = inverse_of(original)
         change_set = ChangeSet(
             tuple(inverse),
             requested_by,
@@ -349,31 +350,34 @@ class ChangeGate:
             via=via,
             single=original.request.single and len(inverse) == 1,
         )
-        write = Write(change_set, kind="rollback", rollback_of=change_id, guard=_unchanged_since(change_id, expected))
+        refusal = f"components changed after {change_id}; refusing to undo the later changes"
+        write = Write(
+            change_set, kind="rollback", rollback_of=change_id, guard=lambda gtx: require_unchanged(gtx, seen, refusal)
+        )
         return self.execute(write, actor=actor)
 
 
 _WAITING = (ChangeStatus.QUEUED, ChangeStatus.PENDING_APPROVAL)
 
 
-def inverse_of(original: StoredChange) -> tuple[list[Operation], dict[str, tuple[list[str], dict]]]:
-    """The inverse operations of an applied change, and what each component it wrote must still hold
-    ({component: (keys, values)}) for the rollback to undo only that change."""
-    inverse, expected = [], {}
+def inverse_of(original: StoredChange) -> tuple[list[Operation], list[Seen]]:
+    """The inverse operations of an applied change, and the keys of each component it wrote that no later
+    change may have moved (app.changes.since) for the rollback to undo only that change."""
+    inverse, seen = [], []
     for op in original.operations:
         cid = op["component"]
         if op["op"] == "update":
             before = {e["key"]: e["old"] for e in op["diff"] if e["op"] != "added"}
             after = {e["key"]: e["new"] for e in op["diff"] if e["op"] != "removed"}
             inverse.append(Operation("update", cid, proposed_change=merge_patch.create(after, before)))
-            expected[cid] = ([e["key"] for e in op["diff"]], after)
+            seen.append(Seen(cid, tuple(e["key"] for e in op["diff"]), written_by=original.id))
         elif op["op"] in ("add_edge", "remove_edge"):
             edge = op["edge"]
             undo = "remove_edge" if op["op"] == "add_edge" else "add_edge"
             inverse.append(Operation(undo, edge["source"], target=edge["target"], kind=edge["kind"]))
         elif op["op"] == "create":
             inverse.append(Operation("delete", cid))
-            expected[cid] = (list(op["config"]), op["config"])
+            seen.append(Seen(cid, tuple(op["config"]), written_by=original.id))
         else:
             snap = op["deleted"]
             inverse.append(
@@ -385,7 +389,7 @@ def inverse_of(original: StoredChange) -> tuple[list[Operation], dict[str, tuple
                     explicit_edges=tuple(snap.get("explicit_edges") or ()) or None,
                 )
             )
-    return inverse, expected
+    return inverse, seen
 
 
 def _context_args(change_set: ChangeSet) -> tuple:
@@ -428,28 +432,6 @@ def _then(write: Write, gtx: GraphTx, result: dict) -> dict:
     if write.then is not None:
         write.then(gtx, result)
     return result
-
-
-def _unchanged_since(change_id: str, expected: dict[str, tuple[list[str], dict]]) -> Callable[[GraphTx], None]:
-    """A rollback undoes only its own change: 409 if a component it wrote was deleted since or a key it
-    touched no longer holds what it set."""
-
-    def guard(gtx: GraphTx) -> None:
-        moved = {}
-        for cid, (touched, values) in expected.items():
-            current = gtx.component(cid)
-            config = current["config"] if current else {}
-            changed = [k for k in touched if config.get(k) != values.get(k)]
-            if current is None or changed:
-                moved[cid] = changed or ["<deleted>"]
-        if moved:
-            raise Conflict(
-                f"components changed after {change_id}; refusing to undo the later changes",
-                cause="changed_since",
-                keys=moved,
-            )
-
-    return guard
 
 
 def _keyed(change_set: ChangeSet, key: str, actor=None) -> Write:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from app.clock import rfc3339
 from app.audit.entries import actor as actor_of
 from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.stored import environments, normalized
+from app.changes.since import require_unchanged, seen_by
+from app.changes.stored import environments, judged_versions, normalized
 from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 
@@ -44,11 +46,21 @@ class ChangeLifecycle:
 
     # -- moves that need no analysis --------------------------------------------------------------
     def _move(
-        self, gtx: GraphTx, change: dict, to: ChangeStatus, *, note: str, actor: str | None = None, kind: str = "queue"
+        self,
+        gtx: GraphTx,
+        change: dict,
+        to: ChangeStatus,
+        *,
+        note: str,
+        actor: str | None = None,
+        kind: str = "queue",
+        refusal: dict | None = None,
     ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
         A change on a component deleted since it was stored moves too: its audit entry names the deleted
-        component (there is no node to link it to any more)."""
+        component (there is no node to link it to any more). `refusal`: why a rejected one could no longer
+        apply (the gate's error body: a `changed_since` one names the keys and the changes), kept on the
+        change and its audit entry, and carried by its event."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
         now, log_id = self.gate.clock(), self.gate.new_id("log")
@@ -63,11 +75,16 @@ class ChangeLifecycle:
             status=str(status),
             change_id=change["id"],
             note=note,
+            refusal=refusal,
         )
-        record = commits.transition_properties(change_id=change["id"], status=status, log_id=log_id, now=now, note=note)
-        gtx.commit(commits.transition_statement(change, request, audit=audit, change_request=record, now=now))
+        record = commits.transition_properties(
+            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, refusal=refusal
+        )
+        gtx.commit(
+            commits.transition_statement(change, request, audit=audit, change_request=record, now=now, refusal=refusal)
+        )
         log.info("change transition", extra={"change_id": change["id"], "status": str(status), "note": note})
-        return {
+        moved = {
             "change_id": change["id"],
             "status": str(status),
             "note": note,
@@ -75,6 +92,7 @@ class ChangeLifecycle:
             "component": change["component_id"],
             "transition": True,
         }
+        return {**moved, "refusal": refusal} if refusal else moved
 
     def _locked_move(
         self,
@@ -197,9 +215,7 @@ class ChangeLifecycle:
         try:
             if self._expired(change):
                 return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED, note="queue TTL elapsed")
-            write = Write(
-                request_of(change), kind="queue", stored=change, guard=_still(change["id"], ChangeStatus.QUEUED)
-            )
+            write = Write(request_of(change), kind="queue", stored=change, guard=_still_as_seen(change))
             return self.gate.execute(write)
         except ServiceUnavailable:
             raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
@@ -226,8 +242,11 @@ class ChangeLifecycle:
                     "status": current["status"] if current else "gone",
                     "transition": False,
                 }
-            note = said + _reason(gtx, why)
-            return self._move(gtx, current, ChangeStatus.REJECTED, note=note, actor=actor, kind=kind)
+            reason = _reason(gtx, why)
+            refusal = {**why.body(), "message": reason}  # what a receiver or a reader can act on, not just a note
+            return self._move(
+                gtx, current, ChangeStatus.REJECTED, note=said + reason, actor=actor, kind=kind, refusal=refusal
+            )
 
         return self.repo.in_write_tx(work)
 
@@ -243,7 +262,7 @@ class ChangeLifecycle:
             out.append(
                 {
                     k: result.get(k)
-                    for k in ("change_id", "status", "log_entry_id", "note", "blockers")
+                    for k in ("change_id", "status", "log_entry_id", "note", "blockers", "refusal")
                     if result.get(k) is not None
                 }
             )
@@ -295,6 +314,30 @@ def _environments(gtx: GraphTx, change: dict) -> list[str]:
     envs = [found["environment"]] if found else []
     envs += [op.environment for op in request_of(change).operations if op.op == "create"]
     return sorted(set(envs))
+
+
+QUEUED_CHANGED = (
+    "a key it sets changed since it was queued (applied now, it would overwrite that change; request it "
+    "again on the config as it is)"
+)
+
+
+def _still_as_seen(change: dict):
+    """Guard of a queue pass: the request is still queued, and no change asked after it moved a key it
+    sets — applied now, it would silently overwrite that change, so it is rejected (cause changed_since,
+    naming the keys and the changes). A change asked before it (one queued ahead of it on the component,
+    which FIFO applies first and its requester could see waiting) is no conflict, nor is a later change
+    to other keys; an update made with `expected_version` keeps that check instead (a stale one is
+    rejected as stale)."""
+    still = _still(change["id"], ChangeStatus.QUEUED)
+
+    def guard(gtx: GraphTx) -> None:
+        still(gtx)
+        versions = judged_versions(change, lambda: gtx.change_result(change["id"]))
+        asked = rfc3339(change.get("created_at"))  # a change queued ahead of it (FIFO) is no conflict
+        require_unchanged(gtx, seen_by(request_of(change), versions), QUEUED_CHANGED, asked_after=asked)
+
+    return guard
 
 
 def _still(change_id: str, expected: ChangeStatus):

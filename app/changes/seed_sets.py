@@ -99,7 +99,18 @@ def apply_file(
     repo, gate, path: Path, *, requested_by: str, plan: bool = False, prune: bool = False, progress: Report = silent
 ) -> dict:
     """Load `path`: a bulk import into an empty graph, else its change set through the gate. `progress`
-    hears the batches a bulk load writes, or the set's operations once the gate has judged them."""
+    hears the batches a bulk load writes, or the set's operations once the gate has judged them. A refused
+    file (SeedError: unreadable, invalid, or a --prune that would leave a reference dangling) is audited,
+    as `karma import` audits its refusals; a plan writes nothing, so it is not."""
+    try:
+        return _apply_file(repo, gate, path, requested_by, plan, prune, progress)
+    except seeding.SeedError as exc:
+        if not plan:
+            audit_refused(repo, f"seed of {path}", str(path), requested_by, exc.errors)
+        raise
+
+
+def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bool, progress: Report) -> dict:
     doc = seeding.read_file(path)
     if repo.component_count() == 0 and not plan:
         audit = audit_entry(
@@ -123,10 +134,7 @@ def apply_file(
             raise
         source = Source(noun="the file", run="seed", restore="put it back")
         files = dict.fromkeys((c["id"] for c in doc["components"]), str(path))  # validated: every one has an id
-        refused = seeding.SeedError(pruned_still_referenced(exc, files, lambda _cid: str(path), source))
-        if not plan:
-            audit_refused(repo, f"seed of {path}", str(path), requested_by, refused.errors)
-        raise refused from None
+        raise seeding.SeedError(pruned_still_referenced(exc, files, lambda _cid: str(path), source)) from None
     return {**result, "seed": "change-set", "notes": notes}
 
 

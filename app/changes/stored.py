@@ -82,3 +82,21 @@ def environments(request: dict | None, existing: list[str]) -> list[str]:
     changes = (request or {}).get("changes") or []
     creates = [o.get("environment") for o in changes if isinstance(o, dict) and o.get("op") == "create"]
     return sorted({*existing, *(e for e in creates if isinstance(e, str))})
+
+
+def judged_versions(record: dict, first_answer) -> dict[str, int]:
+    """The version of each existing component a queued request was judged on: its `seen_versions`, or for
+    one queued before requests kept them, the versions in its first answer (`first_answer()` reads it: the
+    answer of a large set is large, so only such a request reads it) — each operation's `version.current`,
+    or a single change's top-level `version` stored before every change was a set."""
+    if record.get("seen_versions") is not None:
+        return record["seen_versions"]
+    answer = first_answer() or {}
+    if answer.get("operations") is None:
+        current = (answer.get("version") or {}).get("current")
+        return {answer["component"]: current} if answer.get("component") and current is not None else {}
+    return {
+        o["component"]: o["version"]["current"]
+        for o in answer["operations"]
+        if (o.get("version") or {}).get("current") is not None
+    }

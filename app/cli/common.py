@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from app.cli import beside
+from app.clock import time_or
 from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
@@ -137,7 +138,12 @@ def service_token(explicit: str | None = None) -> str | None:
 def as_json_text(data, **options) -> str:
     """What `--json` prints: the API's JSON, indented, its text as it is (`→`, not `\\u2192`, as the API
     sends it: docs/api.md)."""
-    return json.dumps(data, **{"indent": 2, "default": str, "ensure_ascii": False, **options})
+    return json.dumps(data, **{"indent": 2, "default": _json_default, "ensure_ascii": False, **options})
+
+
+def _json_default(value):
+    """A time as the API writes it (docs/api.md "Times"), anything else its text."""
+    return time_or(value, str)
 
 
 def emit(data, as_json: bool, human) -> None:

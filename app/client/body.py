@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from app import yaml_numbers
+
 REQUEST_KEYS = (
     "component",
     "proposed_change",
@@ -56,9 +58,11 @@ def _put(patch: dict, dotted: str, value) -> None:
 def read_file(path: Path) -> dict:
     text = path.read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data, misread = (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, yaml.SafeLoader)
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+        raise BodyError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
     if not isinstance(data, dict):
         raise BodyError(f"{path}: expected an object (a request or a merge patch)")
     return data

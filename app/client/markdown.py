@@ -55,7 +55,11 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
             "| wave | component | action |",
             "|---|---|---|",
         ]
-        out += [f"| {i} | `{a['component']}` | {a['action']} |" for i, wave in enumerate(waves) for a in wave]
+        out += [
+            f"| {render.wave_number(i)} | `{a['component']}` | {a['action']} |"
+            for i, wave in enumerate(waves)
+            for a in wave
+        ]
         out += ["", "</details>"]
     out += ["", "```mermaid", render.render(render.from_plan(result), "mermaid").rstrip(), "```"]
     hint = apply_hint(result, on_blocked)

@@ -10,7 +10,7 @@ import shutil
 import sys
 
 from app.client.outcome import outcome
-from app.render import change_title
+from app.render import change_title, wave_number
 from app.transitions.status import progress, steps_as_shown
 from app.changes.status import ChangeStatus
 
@@ -40,8 +40,8 @@ INSTANT = re.compile(r"^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|\+00:00
 
 
 def moment(value):
-    """A stored UTC instant as a person reads it: `2026-12-05 20:09:22Z` (Neo4j's nanoseconds and
-    `+00:00` are for machines: --json keeps them). Anything else passes as it is."""
+    """A stored UTC instant as a person reads it: `2026-12-05 20:09:22Z` (the API's microseconds
+    are for machines: --json keeps them). Anything else passes as it is."""
     found = INSTANT.match(value) if isinstance(value, str) else None
     return f"{found.group(1)} {found.group(2)}Z" if found else value
 
@@ -144,7 +144,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     actions = result.get("actions") or {}
     if actions.get("waves"):
         rows = [
-            [i, a["component"], a["action"], a.get("reason")] for i, wave in enumerate(actions["waves"]) for a in wave
+            [wave_number(i), a["component"], a["action"], a.get("reason")]
+            for i, wave in enumerate(actions["waves"])
+            for a in wave
         ]
         out.append(
             section(
@@ -297,6 +299,9 @@ def change(detail: dict) -> str:
         "note": detail.get("note"),
     }
     out += [f"{key.replace('_', ' ')}: {cell(value)}" for key, value in shown.items() if value]
+    # a change rejected when it could no longer apply: each field the gate refused, as a 422 names it
+    refused = (detail.get("refusal") or {}).get("errors") or {}
+    out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
     return "\n".join(out)
 
 
@@ -546,8 +551,10 @@ def subscriptions(items: list[dict]) -> str:
         ]
         for s in items
     ]
-    return table(["id", "url", "events", "environments", "source", "enabled"], rows) + (
-        f"\n{plural(len(rows), 'subscription')}"
+    warnings = [f"warning: {s.get('id')}: {w}" for s in items for w in s.get("warnings") or []]
+    return "\n".join(
+        [table(["id", "url", "events", "environments", "source", "enabled"], rows), plural(len(rows), "subscription")]
+        + warnings
     )
 
 

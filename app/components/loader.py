@@ -47,6 +47,7 @@ from typing import Any
 
 import yaml
 
+from app import yaml_numbers
 from app.components import infer
 from app.components import schema as jsonschema_
 from app.components.registry import (
@@ -146,7 +147,9 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
 
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), _StrictLoader)
+        errors.extend(yaml_numbers.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
+        return None if misread else doc
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{path}: cannot read: {exc}")
     except yaml.YAMLError as exc:

@@ -13,12 +13,13 @@ import yaml
 
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app import render
 from app.api import errors as api_errors
 from app.api.context import services
-from app.api.schemas import MAX_PAGE
+from app.api.schemas import MAX_PAGE, ComponentListArgs
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times
@@ -26,6 +27,7 @@ from app.errors import KarmaError, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
+from app.components.registry import registry
 
 blp = Blueprint(
     "console",
@@ -61,8 +63,9 @@ LIST_OVER = 40  # a table of more actions than this shows one row per wave, type
 @blp.app_template_filter("wave_rows")
 def _wave_rows(waves) -> list[dict]:
     """The planned actions as table rows: one per component, or — over LIST_OVER of them — one per wave,
-    type and action with the components under it (a 1,000-component change stays a short table)."""
-    items = [(w, a) for w, wave in enumerate(waves or []) for a in wave]
+    type and action with the components under it (a 1,000-component change stays a short table). A row's
+    `wave` is numbered as text numbers waves, from 1 (render.wave_number)."""
+    items = [(render.wave_number(w), a) for w, wave in enumerate(waves or []) for a in wave]
     if len(items) <= LIST_OVER:
         return [
             {"wave": w, "components": [a["component"]], "action": a.get("action"), "why": a.get("reason")}
@@ -456,14 +459,28 @@ VERSIONS_SHOWN = 20  # a component's newest versions on its page; every runtime 
 
 @blp.route("/components")
 def components():
+    """The API's list and its filters, refused the same way (an unknown type names the types there are)."""
     kind = (request.args.get("type") or "").strip() or None
     env = (request.args.get("environment") or "").strip() or None
     name = (request.args.get("name") or "").strip()[:200] or None
-    page = _page()
-    listing = services().components.list(type_=kind, environment=env, name=name, page=page, page_size=PAGE_SIZE)
+    error, listing, page = None, {"items": [], "total": 0}, _page()
+    given = {k: v for k, v in (("type", kind), ("environment", env), ("name", name)) if v}
+    try:
+        args = ComponentListArgs().load({**given, "page": page, "page_size": PAGE_SIZE})
+        listing = services().components.list(
+            type_=args.get("type"),
+            environment=args.get("environment"),
+            name=args.get("name"),
+            page=page,
+            page_size=PAGE_SIZE,
+        )
+    except ValidationError as exc:
+        error = exc.normalized_messages()
     return render_template(
         "console/components.html",
         listing=listing,
+        error=error,
+        types=registry.names(),
         type=kind,
         environment=env,
         name=name,

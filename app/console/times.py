@@ -7,26 +7,14 @@ from datetime import UTC, datetime
 
 from markupsafe import escape
 
+from app.clock import instant
+
 UNITS = ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min"))
 
 
 def parse(value) -> datetime | None:
     """An ISO string (nanoseconds allowed, Z or an offset) or a datetime → an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        found = value
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        head, dot, rest = text.partition(".")
-        if dot:  # fromisoformat takes at most 6 fraction digits
-            digits = len(rest) - len(rest.lstrip("0123456789"))
-            text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
-        try:
-            found = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return (found if found.tzinfo else found.replace(tzinfo=UTC)).astimezone(UTC)
+    return None if isinstance(value, int | float) else instant(value)
 
 
 def ago(when: datetime, now: datetime | None = None) -> str:

@@ -16,6 +16,7 @@ from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from app import render
+from app import yaml_numbers
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.audit.statuses import LOG_STATUSES
@@ -54,9 +55,12 @@ def parse_body(text: str, field: str = "body") -> dict:
         data = json.loads(text)
     except ValueError:
         try:
-            data = yaml.safe_load(text)
+            data, misread = yaml_numbers.load(text, yaml.SafeLoader)
         except yaml.YAMLError as exc:
             raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [str(exc)[:300]]}) from None
+        if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+            problems = yaml_numbers.problems(misread)
+            raise Unprocessable(f"a value in {what} is not what YAML reads", errors={field: problems}) from None
     if not isinstance(data, dict):
         shape = "component + proposed_change, or changes" if field == "body" else "output: value"
         raise Unprocessable(f"{what} must be a mapping ({shape})", errors={field: ["not a mapping"]})

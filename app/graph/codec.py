@@ -16,8 +16,10 @@ import re
 from typing import Any
 
 import orjson
+from neo4j.time import DateTime
 
 from app import packing
+from app.clock import rfc3339
 
 CONFIG_PREFIX = "cfg_"
 RUNTIME_PREFIX = "rt_"
@@ -142,7 +144,11 @@ def component_view(node: dict) -> dict:
 
 
 def iso(value: Any) -> Any:
-    """A Neo4j temporal value as ISO 8601 text (anything else unchanged)."""
+    """A Neo4j temporal value as text: a zoned DateTime — every time Karma stores — in the answers' one form
+    (app.clock.rfc3339: UTC, microseconds, `Z`; Neo4j's own text has nine digits and `+00:00`), any other
+    (a Date or a Duration an operator's query returns) as ISO 8601; anything else unchanged."""
+    if isinstance(value, DateTime) and value.tzinfo is not None:
+        return rfc3339(value)
     return value.iso_format() if hasattr(value, "iso_format") else value
 
 
@@ -156,12 +162,28 @@ def with_json(item: dict, *keys: str) -> dict:
     return {**item, **{k: loads(item[k]) for k in keys if k in item}}
 
 
-AUDIT_JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch", "facts", "operations")
+AUDIT_JSON_FIELDS = ("request", "diff", "decisions", "actions", "graph_patch", "facts", "operations", "refusal")
 
 
 def audit_entry_view(entry: dict) -> dict:
-    """An AuditEntry node's properties as the API shows them (JSON decoded, timestamp as text)."""
-    return with_iso(with_json(entry, *AUDIT_JSON_FIELDS), "timestamp")
+    """An AuditEntry node's properties as the API shows them (JSON decoded, timestamp as text; the request
+    time its policy record keeps as Python wrote it, in the answers' one form — the record stays as stored)."""
+    out = with_iso(with_json(entry, *AUDIT_JSON_FIELDS), "timestamp")
+    facts = out.get("facts")
+    if isinstance(facts, dict):
+        out["facts"] = _record_times(facts)
+    return out
+
+
+def _record_times(facts: dict) -> dict:
+    """A policy record (app/policy/record.py) with its `at` — a single change's, or each operation's of a
+    set — written by app.clock.rfc3339."""
+    out = {**facts, "at": rfc3339(facts["at"])} if facts.get("at") else dict(facts)
+    if isinstance(out.get("operations"), list):
+        out["operations"] = [
+            {**op, "at": rfc3339(op["at"])} if isinstance(op, dict) and op.get("at") else op for op in out["operations"]
+        ]
+    return out
 
 
 def version_view(version: dict) -> dict:

@@ -17,6 +17,7 @@ from typing import Any
 from neo4j import READ_ACCESS, Driver, unit_of_work
 from neo4j.graph import Node, Path as GraphPath, Relationship
 
+from app.graph.codec import iso
 from app.graph.cypher import CYPHER_DIR
 from app.graph.driver import read_only
 
@@ -97,9 +98,7 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    if hasattr(value, "iso_format"):
-        return value.iso_format()
-    return value
+    return iso(value)  # a stored time as every answer writes it
 
 
 def run_read_only(driver: Driver, database: str | None, text: str, params: dict[str, Any]) -> tuple[list, list]:

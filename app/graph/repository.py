@@ -108,6 +108,23 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "deleted_component", id=component_id)
         return None if row is None else {**row["deleted"], "deleted_at": iso(row["deleted"]["deleted_at"])}
 
+    def config_histories(self, seen: list[dict]) -> list[list[dict]]:
+        """For each of `seen` ({id, version, change_id}: a component and its base — the version `version`,
+        or the one change `change_id` wrote), its base and each later version that changed its config or
+        deleted it, oldest first — {version, config (decoded), cause, change_id, created_at, asked_at (when
+        its change was asked), deleted}: one
+        query for them all (cypher/config_history.cypher)."""
+        if not seen:
+            return []
+        rows = self._tx.run(query("config_history"), seen=seen).data()
+        return [
+            [
+                {**v, "config": loads(v["config"]), "created_at": iso(v["created_at"]), "asked_at": iso(v["asked_at"])}
+                for v in row["versions"]
+            ]
+            for row in rows
+        ]
+
     def report_runtime(
         self,
         component_id: str,
@@ -149,6 +166,11 @@ class GraphTx(TransitionTxQueries):
         any: a key is its sender's own (cypher/change_by_idempotency_key.cypher)."""
         row = _single(self._tx, "change_by_idempotency_key", scope=scope, key=key)
         return None if row is None else {**row, "result": loads_answer(row["result"])}
+
+    def change_result(self, change_id: str) -> dict | None:
+        """The answer a change request was first given (decoded), or None."""
+        row = _single(self._tx, "change_result", id=change_id)
+        return None if row is None or row["result"] is None else loads_answer(row["result"])
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
@@ -578,7 +600,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
 
 # -- change requests: stored form → domain values ------------------------------------------------
-_CHANGE_JSON = ("request", "blockers", "diff", "operations")  # `result`: read by idempotent retries only
+_CHANGE_JSON = ("request", "blockers", "diff", "operations", "refusal", "seen_versions")  # `result`: retries only
 _CHANGE_TIMES = ("created_at", "updated_at")
 
 
@@ -599,11 +621,23 @@ def change_record(row: dict | None) -> dict | None:
         return None
     return {
         **decode_change(row["change"]),
-        "trail": [{**t, "timestamp": iso(t["timestamp"])} for t in row["trail"]],
+        "trail": [trail_entry(t) for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
         "existing_environments": row.get("existing_environments") or [],
     }
+
+
+_TRAIL_OPTIONAL = ("note", "refusal")  # shown when the entry has them
+
+
+def trail_entry(entry: dict) -> dict:
+    """One audit entry of a change request's trail: its note and, for a rejection of one that could no
+    longer apply, its `refusal` (decoded), when it has them."""
+    out = {k: v for k, v in entry.items() if k not in _TRAIL_OPTIONAL or v is not None}
+    if out.get("refusal") is not None:
+        out["refusal"] = loads(out["refusal"])
+    return {**out, "timestamp": iso(entry["timestamp"])}
 
 
 def set_context_params(

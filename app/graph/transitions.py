@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.clock import rfc3339
 from app.graph.codec import dumps, iso, loads
 from app.graph.cypher import query
 
-_JSON = ("steps", "request", "stalled")
+_JSON = ("steps", "request", "stalled", "seen_versions")
+EVERY_ACTIVE = 100_000  # the execute check reads every running or waiting transition (there are few)
+STEP_TIMES = ("at", "expires_at")  # a step's times, in its stored JSON
+STALL_TIMES = ("waiting_since", "expires_at")  # a wait that expired: its step's times, copied
 
 
 def decode_transition(props: dict | None) -> dict | None:
@@ -22,6 +26,17 @@ def decode_transition(props: dict | None) -> dict | None:
     for key in ("created_at", "updated_at"):
         out[key] = iso(out.get(key))
     return out
+
+
+def answered(transition: dict) -> dict:
+    """A decoded transition as a read answers it: the times its stored JSON keeps as Python wrote them
+    (`+00:00`, six digits or none) in the answers' one form (app.clock.rfc3339). Only reads: a move
+    writes back the steps it locked, as stored."""
+    steps = [{**s, **{k: rfc3339(s[k]) for k in STEP_TIMES if s.get(k)}} for s in transition.get("steps") or []]
+    stalled = transition.get("stalled")
+    if stalled:
+        stalled = {**stalled, **{k: rfc3339(stalled[k]) for k in STALL_TIMES if stalled.get(k)}}
+    return {**transition, "steps": steps, "stalled": stalled}
 
 
 def encode_transition(values: dict) -> dict:
@@ -43,14 +58,14 @@ class TransitionTxQueries:
             "transition_create", transition=encode_transition(transition), audit=audit, for_components=for_components
         )
 
-    def active_from_proposal(self, proposal_key: str, components: list[str]) -> str | None:
-        """The transition executed from this proposal that is still running or waiting, read under the
-        write locks of the components the proposal touches (taken in id order, as a change set takes
-        them): two executes of one proposal serialise here, and the second sees the first."""
+    def active_transitions_locked(self, components: list[str]) -> list[dict]:
+        """Every transition still running or waiting (id, status, current_step, steps, proposal_key), read
+        under the write locks of the components a proposal names (taken in id order, as a change set takes
+        them): two executes of proposals naming one component serialise here, and the second sees the first."""
         for component_id in sorted(components):
             self.lock(component_id)
-        ids = self._one("transitions_active", waits_on=None, proposal_key=proposal_key, limit=1)["ids"]
-        return ids[0] if ids else None
+        found = self._one("transitions_active", waits_on=None, limit=EVERY_ACTIVE)["transitions"]
+        return [decode_transition(t) for t in found]
 
     def transition_for_update(self, transition_id: str) -> dict | None:
         row = self._one("transition_for_update", id=transition_id)
@@ -105,7 +120,7 @@ class TransitionQueries:
             {**{k: v for k, v in a.items() if v is not None}, "timestamp": iso(a["timestamp"])} for a in row["trail"]
         ]
         return {
-            **decode_transition(row["transition"]),
+            **answered(decode_transition(row["transition"])),
             "trail": trail,
             "changes": [c for c in row["changes"] if c is not None],
         }
@@ -120,8 +135,8 @@ class TransitionQueries:
             skip=skip,
             limit=limit,
         )
-        return {"total": row["total"], "items": [decode_transition(t) for t in row["items"]]}
+        return {"total": row["total"], "items": [answered(decode_transition(t)) for t in row["items"]]}
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""
-        return self.read("transitions_active", waits_on=waits_on, proposal_key=None, limit=limit)["ids"]
+        return [t["id"] for t in self.read("transitions_active", waits_on=waits_on, limit=limit)["transitions"]]

@@ -16,6 +16,7 @@ import json
 import secrets
 from datetime import datetime
 
+from app.clock import rfc3339
 from app.audit.entries import actor
 
 # Each type a subscription may ask for. Adding one (e.g. transition progress) is a line here and a
@@ -44,6 +45,10 @@ HELD = {"rejected", "queued", "pending_approval"}
 MAX_EVENT_BLOCKERS = 10
 MAX_BLOCKER_MESSAGE = 500  # ... each message cut to this many characters
 BLOCKER_FIELDS = ("rule_id", "effect", "message", "component")
+# a change rejected because it could no longer apply (docs/lifecycle.md): the gate's error, bounded alike —
+# its kind and message, and at most this many field paths with their messages (`errors_total`: how many)
+MAX_EVENT_ERRORS = 20
+REFUSAL_FIELDS = ("code", "status", "error", "message", "cause", "component")
 SCHEMA_VERSION = "karma.event/v1"
 
 
@@ -52,7 +57,7 @@ def new_event_id() -> str:
 
 
 def _iso(now: datetime) -> str:
-    return now.isoformat().replace("+00:00", "Z")
+    return rfc3339(now)  # as the API writes times (isoformat dropped the fraction at a whole second)
 
 
 def body(*, event_id: str, event_type: str, now: datetime, data: dict) -> str:
@@ -126,6 +131,27 @@ def blockers_data(blockers: list[dict]) -> dict:
     return {"blockers": shown, "blockers_total": len(blockers)}
 
 
+def refusal_data(refusal: dict | None) -> dict:
+    """Why a stored change was rejected when it could no longer apply (invalid now, its component deleted,
+    an illegal move, a key it sets changed since it was queued): the gate's error as the API answers one —
+    `error`, `message`, `cause`, `component` — with its field errors in the one path format, and for
+    `changed_since` the `keys` and the `changes` that moved them, bounded as blockers are."""
+    if not refusal:
+        return {}
+    shown = {k: refusal[k] for k in REFUSAL_FIELDS if refusal.get(k) is not None}
+    errors = refusal.get("errors") or {}
+    if errors:
+        paths = sorted(errors)[:MAX_EVENT_ERRORS]
+        shown["errors"] = {p: [str(m)[:MAX_BLOCKER_MESSAGE] for m in errors[p]] for p in paths}
+        shown["errors_total"] = len(errors)
+    if refusal.get("changes"):  # changed_since: which keys a change made since moved, and those changes
+        components = sorted(refusal.get("keys") or {})[:MAX_EVENT_ERRORS]
+        shown["keys"] = {c: refusal["keys"][c] for c in components}
+        shown["changes"] = refusal["changes"][:MAX_EVENT_ERRORS]
+        shown["changes_total"] = len(refusal["changes"])
+    return {"refusal": shown}
+
+
 def for_commit(
     *,
     status: str,
@@ -134,11 +160,13 @@ def for_commit(
     now: datetime,
     change_set: dict | None = None,
     blockers: list[dict] | None = None,
+    refusal: dict | None = None,
 ) -> list[dict]:
     """The events one commit of a change request reports (in order): `approved` first when an
     approval led to it, then the event named by the outcome. A change set's events also say which
     components it touches (`components`, `set_size`) and in which `environments`; a held change's
-    (rejected, queued, pending approval) the `blockers` that held it."""
+    (rejected, queued, pending approval) the `blockers` that held it; one rejected because it could no
+    longer apply its `refusal`."""
     status, types = str(status), []  # a ChangeStatus serialises as its value
     if audit.get("kind") == "approval" and status != "denied":
         types.append("approved")
@@ -147,6 +175,7 @@ def for_commit(
     data = {**_change_data(status, audit, change_request), **(change_set or {})}
     if status in HELD:
         data.update(blockers_data(blockers or []))
+    data.update(refusal_data(refusal))
     return [
         event(
             event_type=t,

@@ -5,14 +5,11 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
+from app.clock import rfc3339
 from app.errors import NotFound, Unprocessable
 from app.graph.codec import iso
 
 STATES = ("pending", "retrying", "delivered", "failed")
-
-
-def _epoch_iso(value: float | None) -> str | None:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def entry_view(entry: dict, *, with_body: bool = False) -> dict:
@@ -21,7 +18,7 @@ def entry_view(entry: dict, *, with_body: bool = False) -> dict:
         if key in out:
             out[key] = iso(out[key])
     if "next_attempt_at" in out:
-        out["next_attempt_at"] = _epoch_iso(out["next_attempt_at"])
+        out["next_attempt_at"] = rfc3339(out["next_attempt_at"])  # stored as epoch seconds
     if with_body:
         out["body"] = entry.get("body")
     return out

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 from neo4j.exceptions import ConstraintError
 
+from app import yaml_numbers
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
 
@@ -100,9 +101,12 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
 def load_file(path: Path) -> list[dict]:
     """The file's subscriptions, validated whole: any error refuses the file."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), yaml.SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise SubscriptionFileError(f"{path}: {exc}") from None
+    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+        raise SubscriptionFileError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
+    doc = doc or {}
     items = doc.get("subscriptions", []) if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise SubscriptionFileError(f"{path}: expected a mapping with a list `subscriptions`")
@@ -165,14 +169,45 @@ class SubscriptionService:
         self.synced = True
         if self.path:
             log.info("subscriptions synced from file", extra={"path": str(self.path), "subscriptions": count})
+            self._warn_of_unknown_environments(subs)
         return count
+
+    def _warn_of_unknown_environments(self, subs: list[dict]) -> None:
+        """The file's subscriptions naming an environment no component lives in: a warning line each in the
+        start's log, as the API's answer warns of one it creates. Only a word: a failure to read is logged
+        and the sync stands (`karma subscriptions list` shows the same warnings whenever asked)."""
+        try:
+            found = self.environment_warnings(subs)
+        except Exception as exc:  # noqa: BLE001 - the file is synced; the warning is not worth failing a start
+            log.warning("file subscriptions' environments not checked", extra={"error": type(exc).__name__})
+            return
+        for subscription_id, warnings in found.items():
+            for warning in warnings:
+                log.warning(
+                    "file subscription names an environment with no components",
+                    extra={"path": str(self.path), "subscription_id": subscription_id, "warning": warning},
+                )
+
+    def environment_warnings(self, subs: list[dict]) -> dict[str, list[str]]:
+        """Per subscription id, a warning for each environment it names that no component lives in — the
+        one check behind a create's answer, the listing and the file's sync (one read for all of them)."""
+        named = sorted({e for s in subs for e in s.get("environments") or []})
+        unknown = set(self.repo.unknown_environments(named))
+        found = {
+            s["id"]: unknown_environment_warnings([e for e in s.get("environments") or [] if e in unknown])
+            for s in subs
+        }
+        return {sid: warnings for sid, warnings in found.items() if warnings}
 
     def ensure_synced(self) -> None:
         if not self.synced:
             self.sync_file(tolerate_unavailable=True)
 
     def list(self) -> list[dict]:
-        return self.repo.list_subscriptions()
+        """Every subscription, each naming an environment no component lives in with its `warnings`."""
+        subs = self.repo.list_subscriptions()
+        warnings = self.environment_warnings(subs)
+        return [{**s, "warnings": warnings[s["id"]]} if s["id"] in warnings else s for s in subs]
 
     def create(self, spec: dict, *, created_by: str, now) -> dict:
         props, errors = validate({k: v for k, v in spec.items() if k != "id"}, from_file=False)
@@ -187,7 +222,7 @@ class SubscriptionService:
         }
         created = self.repo.create_subscription(record)
         log.info("subscription created", extra={"subscription_id": created["id"], "events": created["events"]})
-        warnings = unknown_environment_warnings(self.repo.unknown_environments(created.get("environments") or []))
+        warnings = self.environment_warnings([created]).get(created["id"])
         return {**created, "warnings": warnings} if warnings else created
 
     def delete(self, subscription_id: str) -> dict:

@@ -12,6 +12,7 @@ from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Blueprint
 
+from app.clock import time_or
 from app.observability import metrics, requests
 
 # The endpoints whose work is an analysis (plan / apply): their JSON encoding is the `serialisation` phase.
@@ -36,11 +37,18 @@ class TimedJSONProvider(DefaultJSONProvider):
     documented in docs/api.md. What orjson cannot write exactly (integers beyond 64 bits, strings with
     lone surrogates, maps with keys that are not text) is written by the standard library, as before.
     NaN/Infinity never reach an answer: request bodies and config files refuse them
-    (app/reliability/bodies.py, app/components/loader.py). Flask's own conversions (dates as HTTP dates,
-    dataclasses, Decimal/UUID as text) are kept: those types are passed through to its `default`. Debug
-    (indented) answers keep the standard library."""
+    (app/reliability/bodies.py, app/components/loader.py). Flask's own conversions (dataclasses,
+    Decimal/UUID as text) are kept: those types are passed through to its `default` — but a time is written
+    as every time in an answer is (app.clock.rfc3339), not as an HTTP date. Debug (indented) answers keep
+    the standard library."""
 
     sort_keys = False
+
+    @staticmethod
+    def default(o):
+        """A time that reaches the encoder is written as every other time in an answer (app.clock.rfc3339),
+        not as Flask's HTTP date; anything else as Flask writes it."""
+        return time_or(o, DefaultJSONProvider.default)
 
     def response(self, *args, **kwargs):
         if (self.compact is None and self._app.debug) or self.compact is False:
@@ -95,7 +103,7 @@ class TimedJSONProvider(DefaultJSONProvider):
         }
 
 
-# dates and dataclasses go to Flask's `default` (HTTP dates, asdict) as the standard library sends them;
+# times and dataclasses go to `default` (RFC 3339; asdict) as the standard library sends them;
 # a map with a key that is not text (rare; OPT_NON_STR_KEYS would slow every answer by a fifth) is refused
 # by orjson, so the standard library writes that answer
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS

@@ -19,9 +19,10 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from app.clock import rfc3339, utcnow
 from app.observability import metrics
 from app.policy import derive, host, loader, template
 from app.policy.compiler import CompiledRuleSet
@@ -62,7 +63,7 @@ class Decision:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return rfc3339(utcnow())  # the answers' one form (GET /admin/rules)
 
 
 def _decision(rule, fact: dict) -> Decision:

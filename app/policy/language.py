@@ -111,13 +111,19 @@ def type_name(value) -> str:
 
 class UnquotedText(str):
     """A plain (unquoted) YAML scalar that looks like a number but that YAML 1.1 (PyYAML) reads as text:
-    ``1e5``, ``1.0e19``, ``-1e-5``, ``.5e3``, ``0o17``. The rule loader marks them (app.policy.loader) so
-    that a comparison with a field that may hold numbers is refused instead of silently comparing text."""
+    ``1e5``, ``1.0e19``, ``-1e-5``, ``.5e3``, ``0o17``, ``019``. The rule loader marks them
+    (app.policy.loader) so that a comparison with a field that may hold numbers is refused instead of
+    silently comparing text. (The forms YAML 1.1 does read as numbers, but not as written — ``017``,
+    ``1:30`` — are refused wherever they stand: app.yaml_numbers.)"""
 
 
-# YAML 1.1 reads a float only with a '.' and a signed exponent (1.0e+5), and octal as 017: these read as
-# text, though JSON, YAML 1.2 or Python read them as numbers.
-_NUMBER_LIKE_TEXT = re.compile(r"^[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$|^0o[0-7]+$")
+# YAML 1.1 reads a float only with a '.' and a signed exponent (1.0e+5), octal as 017 (so a leading zero
+# before an 8 or 9 is no number at all), and no 0o: these read as text, though JSON, YAML 1.2 or Python
+# read them as numbers.
+_LEADING_ZERO_DECIMAL = re.compile(r"^[-+]?0[0-9_]*[89][0-9_]*$")
+_NUMBER_LIKE_TEXT = re.compile(
+    r"^[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$|^0o[0-7]+$|" + _LEADING_ZERO_DECIMAL.pattern
+)
 
 
 def number_like_text(text: str) -> bool:
@@ -126,14 +132,18 @@ def number_like_text(text: str) -> bool:
 
 def _text_number(text: str) -> int | float:
     """The number a number-looking text (number_like_text) means."""
-    return int(text, 8) if text.startswith("0o") else float(text.replace("_", ""))
+    if text.startswith("0o"):
+        return int(text, 8)
+    if _LEADING_ZERO_DECIMAL.match(text):
+        return int(text.replace("_", ""))
+    return float(text.replace("_", ""))
 
 
 def yaml_number(text: str) -> str:
     """How to write the number ``text`` looks like so that YAML reads a number: ``1e5`` -> ``1.0e+5``
-    (or ``100000``), ``0o17`` -> ``15``."""
-    if text.startswith("0o"):
-        return str(int(text, 8))
+    (or ``100000``), ``0o17`` -> ``15``, ``019`` -> ``19``."""
+    if text.startswith("0o") or _LEADING_ZERO_DECIMAL.match(text):
+        return str(_text_number(text))
     mantissa, exponent = re.split("[eE]", text.replace("_", ""))
     sign = mantissa[0] if mantissa[0] in "+-" else ""
     digits = mantissa.lstrip("+-")
@@ -209,9 +219,18 @@ class Errors:
     def __init__(self, source: str):
         self.source = source
         self.items: list[str] = []
+        self.settled: set[str] = set()
 
     def add(self, path: str, message: str) -> None:
+        if path in self.settled:
+            return
         self.items.append(f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}")
+
+    def settle(self, path: str, message: str) -> None:
+        """The one problem of the value at `path`: a later check of that value (its type, its range) would
+        only restate it from the misreading, so it is not added (YAML's 1:30 is no 'HH:MM' clock)."""
+        self.add(path, message)
+        self.settled.add(path)
 
 
 # ----------------------------------------------------------------------------------------------- regexes

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from app import yaml_numbers
 from app.policy import host
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
@@ -138,11 +139,13 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             all_errors.extend(errors.items)
             continue
         try:
-            doc = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+            doc, misread = yaml_numbers.load(text, _StrictLoader)
         except yaml.YAMLError as exc:
             errors.add("", _yaml_error(exc))
             all_errors.extend(errors.items)
             continue
+        for number in misread:  # 017, 0x1F, 1_000, 1:30: not the number the rule's author wrote
+            errors.settle(yaml_numbers.dotted(number.path), number.problem())
         file_rules, regexes = parse_document(doc, src.path.name, errors)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))

@@ -118,3 +118,102 @@ class BoundedBodies:
         until = time.monotonic() + self.seconds
         environ["wsgi.input"] = TimedInput(environ["wsgi.input"], until, self.seconds, sock)
         return self.app(environ, start_response)
+
+
+# --- A request arrives in the worker's event loop, not on a thread -------------------------------------
+
+BODY_AHEAD = 64 * 1024  # a body up to this size arrives before a thread is given; a larger one after this much
+READY, WAITING, LATE = "ready", "waiting", "late"
+
+
+class Arrival:
+    """What has arrived of a connection's next request, gathered without a thread (app/gunicorn_worker.py).
+
+    Why: gthread gives a connection a thread from its first byte, and the thread then waits on the socket
+    for the rest of the headers and the body. Clients stopped part-way (a few dozen are cheap to open) held
+    every thread of a worker, and the requests that worker accepted queued behind them until
+    KARMA_CLIENT_TIMEOUT cut them. Here each wake-up of the event loop reads what the socket holds, without
+    blocking, into the parser's own buffer (gunicorn's unreader, which the parser reads first), and the
+    connection is handed to a thread only once the request line, the headers and (up to BODY_AHEAD) the
+    body are there. The headers have `seconds` from their first byte, then the body `seconds` more.
+
+    The head is complete at its blank line (`CRLF CRLF`, the only ending gunicorn's parser accepts).
+    Anything the parser would refuse at once (a bare LF, a line or a head over gunicorn's limits) or the
+    end of the stream is handed over as it is: the parser then answers it, so its errors stay gunicorn's.
+    The body's length is read from one plain `Content-Length` line; a chunked body, `Expect:
+    100-continue` (the client waits for our 100 before sending it) or a length that is not one plain
+    number go to a thread with their head, as before.
+    """
+
+    def __init__(self, seconds: float, max_head: int, max_line: int):
+        self.seconds, self.max_head, self.max_line = seconds, max_head, max_line
+        self.until: float | None = None  # the deadline of what is awaited: headers, then body
+        self.head_end: int | None = None  # where the body starts in the held bytes, once the head is in
+        self.body_length = 0
+
+    def feed(self, sock: socket.socket, unreader) -> str:
+        """Read what `sock` holds into `unreader`'s buffer and say whether the request can be handed over."""
+        held = unreader.take_buffered()
+        ended = False
+        try:
+            while len(held) < self.max_head + BODY_AHEAD:
+                data = sock.recv(65536, socket.MSG_DONTWAIT)
+                if not data:
+                    ended = True
+                    break
+                held += data
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            ended = True  # a reset: the parser meets it on its own read
+        finally:
+            unreader.unread(held)
+        return self._state(held, ended, time.monotonic())
+
+    def _state(self, held: bytes, ended: bool, now: float) -> str:
+        if ended or self._complete(held, now):
+            self.reset()
+            return READY
+        if self.until is None:
+            self.until = now + self.seconds
+        return LATE if now >= self.until else WAITING
+
+    def _complete(self, held: bytes, now: float) -> bool:
+        if self.head_end is None:
+            end = held.find(b"\r\n\r\n")
+            if end < 0:
+                return self._parser_would_refuse(held)
+            self.head_end = end + 4
+            self.body_length = _plain_body_length(held[: self.head_end])
+            self.until = now + self.seconds  # the body's own budget, from the end of the headers
+        return len(held) - self.head_end >= min(self.body_length, BODY_AHEAD)
+
+    def _parser_would_refuse(self, held: bytes) -> bool:
+        line_end = held.find(b"\r\n", 2 if held.startswith(b"\r\n") else 0)
+        too_long = len(held) > self.max_head or (line_end < 0 and len(held) > self.max_line + 2)
+        return too_long or held.count(b"\n") != held.count(b"\r\n")
+
+    def reset(self) -> None:
+        """The request was handed over: the next one on this connection starts afresh."""
+        self.until, self.head_end, self.body_length = None, None, 0
+
+    def overdue(self, now: float) -> bool:
+        return self.until is not None and now >= self.until
+
+    def awaited(self) -> str:
+        return "headers" if self.head_end is None else "body"
+
+
+def _plain_body_length(head: bytes) -> int:
+    """The body length to wait for: one plain Content-Length; 0 (hand over with the head) otherwise."""
+    lengths: list[bytes] = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name in (b"transfer-encoding", b"expect"):
+            return 0
+        if name == b"content-length":
+            lengths.append(value.strip())
+    if len(lengths) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
+        return 0
+    return int(lengths[0])

@@ -5,7 +5,7 @@ components by wave, the edges with their kinds, the blockers); `mermaid.py`, `do
 draw it. Pure functions: no Neo4j, no HTTP, no network, no graphviz binary.
 """
 
-from app.render.picture import Picture, change_title, from_impact, from_plan, from_rows
+from app.render.picture import Picture, change_title, from_impact, from_plan, from_rows, wave_number
 from app.render.formats import FORMATS, MEDIA_TYPES, render
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "from_plan",
     "from_rows",
     "render",
+    "wave_number",
 ]

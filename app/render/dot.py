@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.render.picture import Picture
+from app.render.picture import Picture, wave_number
 
 EDGE_STYLE = {"depends_on": "solid", "consumes_runtime_from": "dashed", "emits_runtime_to": "bold"}
 
@@ -24,7 +24,7 @@ def render(picture: Picture) -> str:
         if not wave:
             continue
         lines.append(f"  subgraph cluster_wave_{w} {{")
-        lines.append(f'    label={_q(f"wave {w}")}; style=dashed; color="#94a3b8";')
+        lines.append(f'    label={_q(f"wave {wave_number(w)}")}; style=dashed; color="#94a3b8";')
         for n in wave:
             label = f"{n.id}\n{n.action}" if n.action else n.id
             label += "".join(f"\n{b}" for b in n.blocked_by)

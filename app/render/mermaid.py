@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.render.picture import Picture
+from app.render.picture import Picture, wave_number
 
 
 def _text(value: str) -> str:
@@ -22,7 +22,7 @@ def render(picture: Picture) -> str:
     for w, wave in enumerate(picture.waves):
         if not wave:
             continue
-        lines.append(f'  subgraph wave{w}["wave {w}"]')
+        lines.append(f'  subgraph wave{w}["wave {wave_number(w)}"]')
         for n in wave:
             label = f"{n.id}<br/>{n.action}" if n.action else n.id
             if n.blocked_by:

@@ -10,6 +10,15 @@ from app.changes.actions import layer, propagation_edges
 from app.changes.status import decided
 
 BLOCKING_EFFECTS = ("reject", "block", "require_approval")
+
+
+def wave_number(index: int) -> int:
+    """A wave as text numbers it: from 1 (`wave 1` acts first), as text counts a set's operations and a
+    transition's steps; the JSON's `wave` and its place in `waves` (and an SVG node's data-wave) count
+    from 0. A wave is a place in the order of acting, not a depth: impact rows carry their `depth`."""
+    return index + 1
+
+
 COLLAPSE_OVER = 40  # a picture with more nodes draws the plain ones as one node per (wave, type), with counts
 RUNTIME_FIRST = ("state", "status", "instance_state", "health")
 VERDICT = {
@@ -211,7 +220,7 @@ def collapsed(picture: Picture, limit: int = COLLAPSE_OVER) -> Picture:
         if len(members) == 1:
             nodes.append(members[0])
             continue
-        name = f"{type_} ×{len(members)} {'changed ' if changed else ''}(wave {wave})"
+        name = f"{type_} ×{len(members)} {'changed ' if changed else ''}(wave {wave_number(wave)})"
         for m in members:
             group_of[m.id] = name
         actions = sorted({m.action for m in members if m.action})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from app.render.picture import Node, Picture
+from app.render.picture import Node, Picture, wave_number
 
 MIN_W, MAX_W, COL_GAP, ROW_GAP, MARGIN, HEADER, LINE = 240, 560, 140, 26, 24, 56, 16
 CHAR_W, BOLD_W = 6.6, 7.3  # Helvetica 12px, average advance: enough to size boxes and the legend
@@ -190,7 +190,7 @@ def render(picture: Picture) -> str:
     ]
     for w in range(lay.cols):
         x = MARGIN + w * (lay.node_w + COL_GAP)
-        out.append(f'<text class="wave" x="{x}" y="{MARGIN + HEADER - 12}" fill="#64748b">wave {w}</text>')
+        out.append(f'<text class="wave" x="{x}" y="{MARGIN + HEADER - 12}" fill="#64748b">wave {wave_number(w)}</text>')
     labels = []
     for e in picture.edges:
         path, (lx, ly), anchor = lay.edge_path(e.source, e.target)

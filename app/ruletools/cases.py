@@ -35,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from app import yaml_numbers
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
@@ -306,11 +307,13 @@ def read_cases(path: Path) -> list[Case]:
     errors: list[str] = []
     name = shown(path)
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), _StrictLoader)
     except OSError as exc:
         raise CaseFileError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
+    if misread:  # 017, 0x1F, 1_000, 1:30: a fixture or an expectation its author did not write
+        raise CaseFileError(yaml_numbers.problems(misread, f"{name}: "))
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
     for key in doc:

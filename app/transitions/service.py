@@ -29,6 +29,7 @@ from app.audit.entries import audit_entry
 from app.changes.gate import ChangeGate, Write
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
+from app.changes.since import require_unchanged, seen_by
 from app.changes.status import ChangeStatus
 from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
@@ -36,7 +37,7 @@ from app.notifications import events
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
 from app.transitions.search import TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
-from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move
+from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move, progress
 
 log = logging.getLogger("karma.transitions")
 MAX_PASS = 100  # transitions advanced per worker pass
@@ -136,6 +137,8 @@ class TransitionService:
             "request": payload["request"],  # its own `single` says if it was asked in the single form
             "proposal_rules": payload.get("rules"),
             "proposal_key": proposal_key(proposal_id),
+            # what its requester saw of what its steps change: the versions the proposal was verified on
+            "seen_versions": {c: payload["versions"][c] for c in changed_by(steps) if c in payload["versions"]},
         }
         audit = self._audit(record, status, log_id, now, note=_executing(steps), step=None)
         self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
@@ -146,26 +149,37 @@ class TransitionService:
             log.warning("transition stored, not advanced", extra={"transition_id": transition_id})
             return {
                 **record,
-                "created_at": now.isoformat(),
-                "updated_at": now.isoformat(),
+                "created_at": clock.rfc3339(now),
+                "updated_at": clock.rfc3339(now),
                 "note": "stored; Neo4j did not answer in time while running its first steps: they run on "
                 "the next runtime report or worker pass (GET /transitions/<id>)",
             }
 
     @staticmethod
     def _create(gtx: GraphTx, record: dict, audit: dict, components: list[str]) -> None:
-        """Store the transition, unless one executed from the same proposal is still running or waiting:
-        a retried or double-clicked execute of a proposal whose first step waits passed every check (a wait
-        moves no version) and ran the proposal twice — two transitions, the requested change applied twice.
-        Once that one ended (completed, stalled, cancelled, expired), the proposal may run again."""
-        active = gtx.active_from_proposal(record["proposal_key"], components)
-        if active is not None:
+        """Store the transition, unless one still running or waiting stands in its way (read under the
+        locks of the components the proposal names, which an execute of any proposal naming one of them
+        takes too: two executes serialise, and the second sees the first):
+        - one executed from the same proposal (409 proposal_executing): a retried or double-clicked execute
+          of a proposal whose first step waits passed every check (a wait moves no version) and ran the
+          proposal twice — two transitions, the requested change applied twice;
+        - one whose steps not yet run change a component this proposal's steps change (409
+          component_in_transition): both would complete, the later silently overwriting the other's change.
+        Once that one ended (completed, stalled, cancelled, expired), the proposal may run."""
+        active = gtx.active_transitions_locked(components)
+        same = next((t for t in active if t.get("proposal_key") == record["proposal_key"]), None)
+        if same is not None:
             raise Conflict(
-                f"this proposal is already being executed as {active}; follow it (GET /transitions/{active}), "
+                f"this proposal is already being executed as {same['id']}; follow it (GET /transitions/{same['id']}), "
                 "or cancel it to run the proposal again",
                 cause="proposal_executing",
-                transition_id=active,
+                transition_id=same["id"],
             )
+        mine = set(changed_by(record["steps"]))
+        for other in active:
+            overlap = sorted(mine & set(changed_by(other["steps"], still_to_run=True)))
+            if overlap:
+                raise in_transition(other, overlap)
         gtx.create_transition(record, audit, components)
 
     def _still_holds(self, steps: list, versions: dict, actor) -> None:
@@ -289,7 +303,7 @@ class TransitionService:
         write = Write(
             request,
             kind="transition",
-            guard=self._guard(current["id"], index),
+            guard=self._guard(current["id"], index, request),
             then=self._then(current["id"], index, step),
             record_extra={"transition_id": current["id"]},  # the change links back to what made it
         )
@@ -308,16 +322,23 @@ class TransitionService:
                     "description": step["description"],
                     "error": exc.message,
                     "cause": exc.extra.get("cause"),
+                    # changed_since: the keys a change made since moved, and those changes
+                    **{k: exc.extra[k] for k in ("keys", "changes") if k in exc.extra},
                 },
             )
 
-    def _guard(self, transition_id: str, index: int):
-        """Inside the step's transaction, under the transition's lock: still this step, still active."""
+    def _guard(self, transition_id: str, index: int, request: ChangeSet):
+        """Inside the step's transaction, under the transition's lock: still this step, still active — and
+        no change made since the transition was executed (but its own earlier steps) moved a key the step
+        sets: applied over it, the step would silently undo that change (409 changed_since: it stalls)."""
 
         def guard(gtx: GraphTx) -> None:
             locked = gtx.transition_for_update(transition_id)
             if locked is None or locked["status"] not in ACTIVE or locked["current_step"] != index:
                 raise StepMoved(transition_id)
+            own = [s["change_id"] for s in locked["steps"] if s.get("change_id")]
+            seen = seen_by(request, locked.get("seen_versions") or {})
+            require_unchanged(gtx, seen, STEP_CHANGED, ignore=own)
 
         return guard
 
@@ -556,6 +577,49 @@ def _not_run_cancelled(steps: list) -> list:
         {**s, "status": str(StepStatus.CANCELLED)} if s["status"] in (StepStatus.PENDING, StepStatus.WAITING) else s
         for s in steps
     ]
+
+
+STEP_CHANGED = (
+    "a key this step sets changed since the transition was executed (applied now, it would overwrite that "
+    "change; cancel it and propose again on the config as it is)"
+)
+
+
+def changed_by(steps: list, still_to_run: bool = False) -> list[str]:
+    """The components a proposal's (or a stored transition's) change steps change — follow-ups are never
+    run; `still_to_run`: only the steps that have not run yet (pending)."""
+    return sorted(
+        {
+            o["component"]
+            for s in steps
+            if s["kind"] == "change"
+            and not s.get("follow_up")
+            and (not still_to_run or s.get("status") == StepStatus.PENDING)
+            for o in s.get("change", {}).get("changes", [])
+        }
+    )
+
+
+def proposal_handle(key: str) -> str:
+    """The handle (`prop-…`, app.ids.handle_of) of the proposal a transition was executed from, from the
+    `proposal_key` it keeps: both are digests of the proposal id, the handle its first 8 hex digits."""
+    return f"prop-{key[:8]}"
+
+
+def in_transition(other: dict, components: list[str]) -> Conflict:
+    """409: another active transition will change these components (it names it, and its proposal's handle)."""
+    handle = proposal_handle(other["proposal_key"]) if other.get("proposal_key") else None
+    via = f"executed from {handle}, " if handle else ""
+    return Conflict(
+        f"{', '.join(components)} will be changed by transition {other['id']} ({via}{other['status']} at step "
+        f"{progress(other)}); let it end, or cancel it (DELETE /transitions/{other['id']}), then propose again",
+        cause="component_in_transition",
+        transition_id=other["id"],
+        components=components,
+        component=components[0],
+        transition_status=other["status"],
+        **({"proposal": handle} if handle else {}),
+    )
 
 
 def _components(steps: list) -> list[str]:

@@ -44,6 +44,8 @@ from karma_tools.neo4j_local.process import (
     start,
     status,
     stop,
+    thread_states,
+    wait_stopped,
     write_pid,
 )
 from karma_tools.neo4j_local.settings import (
@@ -98,6 +100,8 @@ __all__ = [
     "start",
     "status",
     "stop",
+    "thread_states",
+    "wait_stopped",
     "write_conf",
     "write_pid",
 ]

@@ -116,6 +116,32 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
+def thread_states(pid: int) -> list[str]:
+    """The state letter (/proc/<pid>/task/*/stat: R, S, T…) of each thread of ``pid``; a thread that exits
+    meanwhile is left out."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+        except (OSError, IndexError):
+            continue
+    return states
+
+
+def wait_stopped(pid: int, within: float = 10.0) -> None:
+    """Until every thread of ``pid`` is stopped (after a SIGSTOP). kill(SIGSTOP) returns once the signal is
+    sent, and each of the JVM's threads stops when it next runs: on a loaded machine one still answered a
+    query 9–14 ms later. Whatever measures a frozen Neo4j (tests/integration/test_frozen_neo4j.py, `make
+    chaos`) must measure one that IS frozen. Bounded: TimeoutError after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        states = thread_states(pid)
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"Neo4j (pid {pid}) not stopped {within} s after SIGSTOP")
+
+
 def process_cmdline(pid: int) -> list[str] | None:
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -14,6 +15,44 @@ from tests.integration.faults import TcpProxy
 from tests.integration.servers import free_port, gunicorn
 
 __all__ = ["free_port"]  # imported from here by several test modules
+
+# Many changes queued on one site, each setting a key of its own: one setting a key an earlier one set is
+# rejected once that one applied (changed_since, docs/lifecycle.md), and the queue tests that use these are
+# about every queued change applying exactly once, in order. The seed's rule holds only alias changes, so
+# SITE_HOLD holds any change to a site until its distribution publishes (site_hold_rules).
+SITE_KEYS = [
+    ("cloudfront_aliases", ["s0.usekarma.dev"]),
+    ("index_document", "home.html"),
+    ("error_document", "oops.html"),
+    ("cloudfront_comment", "staging, queued"),
+    ("project", "karma-queued"),
+    ("aliases", ["a5.usekarma.dev"]),
+    ("domain_aliases", ["d6.usekarma.dev"]),
+    ("tags", {"queued": "7"}),
+    ("enable_custom_domain", False),
+    ("site_name", "queued.usekarma.dev"),
+    ("content_bucket_prefix", "karma-queued-site"),
+]
+SITE_HOLD = """
+rules:
+  - id: site-waits-for-its-distribution
+    description: hold any change to a site until its distribution published (tests queue one key each)
+    effect: block
+    when:
+      change: {type: serverless-site}
+      impacted:
+        type: cloudfront-distribution
+        runtime.distribution_id: {empty: true}
+    message: "{impacted.id} has not published its distribution_id yet"
+"""
+
+
+def site_hold_rules(where):
+    """The seed's rules and SITE_HOLD, in a new directory under `where` (a tmp path): its path."""
+    rules = where / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    (rules / "site-hold.yaml").write_text(SITE_HOLD)
+    return rules
 
 
 @pytest.fixture(scope="session")

@@ -32,13 +32,63 @@ def test_tokens_create_list_revoke(cli, world):
     assert bad.exit_code != 0
 
 
-def test_seed_command_refuses_a_bad_file(cli, tmp_path, graph_dump):
+def _refused_seeds(client) -> list[dict]:
+    log = client.get("/log", query_string={"status": "refused"}).get_json()["items"]
+    return [e for e in log if e["kind"] == "import"]
+
+
+def _components(graph: dict) -> list[dict]:
+    return [n for n in graph["nodes"] if "Component" in n["labels"]]
+
+
+def test_seed_command_refuses_a_bad_file_and_audits_it(cli, client, tmp_path, graph_dump):
+    """A seed file refused as invalid changes no component and leaves one refused `import` entry, as a
+    refused `karma import` does (app.changes.seed_sets.audit_refused); it once left no trace at all."""
     before = graph_dump()
     bad = tmp_path / "bad.yaml"
     bad.write_text("components:\n  - {id: vpc/x, environment: dev, config: {cidr: nope}}\n")
+    planned = cli("seed", str(bad), "--plan")
+    assert planned.exit_code == 1 and graph_dump() == before  # a plan writes nothing, not even its refusal
     result = cli("seed", str(bad))
-    assert result.exit_code == 1 and "components[0] (vpc/x): config.cidr" in result.output
-    assert graph_dump() == before
+    line = "components[0] (vpc/x): config.cidr"
+    assert result.exit_code == 1 and line in result.output
+    assert _components(graph_dump()) == _components(before)
+    (entry,) = _refused_seeds(client)
+    assert entry["requested_by"] == cli_identity() and entry["request"]["source"] == str(bad)
+    assert entry["note"] == f"seed of {bad} refused: 1 problem(s), nothing loaded"
+    assert any(line in p for p in entry["request"]["problems"]), entry
+
+
+def test_seed_refuses_a_number_yaml_reads_otherwise_than_written(cli, client, tmp_path, graph_dump):
+    """`az_count: 017` is the octal 15 to YAML 1.1 and `1:30` the base-60 90: a seed once stored those
+    numbers silently. The file is refused, naming the file and each key path, and the refusal audited."""
+    from tests.conftest import SEED
+
+    text = (
+        SEED.read_text()
+        .replace("az_count: 2,", "az_count: 017,", 1)
+        .replace("desired_count: 1}", "desired_count: 0x1}", 1)
+    )
+    path = tmp_path / "world.yaml"
+    path.write_text(text)
+    before = graph_dump()
+    result = cli("seed", str(path))
+    assert result.exit_code == 1, result.output
+    said = result.stderr.replace("\n  ", " ")
+    octal = (
+        f"{path}: components[0] (vpc/karma-dev): config.az_count: YAML reads 017 (unquoted) as the octal number 15 "
+        "(a leading zero makes it octal): write 15 to mean that number, or quote it ('017') to mean the text"
+    )
+    assert octal in said, said
+    assert "(ecs-service/karma-dev-ingest): config.desired_count: YAML reads 0x1 (unquoted) as the hexadecimal" in said
+    assert _components(graph_dump()) == _components(before)
+    (entry,) = _refused_seeds(client)
+    assert octal in entry["request"]["problems"]
+    path.write_text(
+        text.replace("az_count: 017,", "az_count: '017',").replace("desired_count: 0x1}", "desired_count: 1}")
+    )
+    quoted = cli("seed", str(path))  # quoted, it is the text, which az_count (an integer) refuses as text
+    assert quoted.exit_code == 1 and "config.az_count: Not a valid integer." in quoted.stderr, quoted.output
 
 
 def _world_with(tmp_path, change) -> str:

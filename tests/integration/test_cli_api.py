@@ -393,3 +393,20 @@ def test_a_set_plan_numbers_its_operations_from_1_everywhere_a_person_reads(karm
     assert "operation 1 (update)" in reasons[SITE] and "operation 2 (update)" in reasons["vpc/karma-dev"]
     answer = json.loads(karma_cli("plan", "-f", str(changes), "--json").stdout)
     assert [o["index"] for o in answer["operations"]] == [0, 1]
+
+
+def test_executing_a_proposal_another_transition_is_changing_exits_1_naming_it(karma_cli):
+    """`karma transitions execute` of a proposal changing the site another transition will change: the
+    409 component_in_transition is an error (exit 1, docs/cli.md), its line names that transition and the
+    handle of the proposal it was executed from; --json prints the API's body."""
+    first = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["f.usekarma.dev"]', "-q")
+    running = json.loads(karma_cli("transitions", "execute", first.stdout.strip(), "--json").stdout)
+    assert running["status"] == "waiting", running
+    second = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["g.usekarma.dev"]', "-q")
+    refused = karma_cli("transitions", "execute", second.stdout.strip())
+    assert refused.exit_code == 1, refused.output
+    assert "409" in refused.stderr and "component_in_transition" in refused.stderr, refused.stderr
+    assert running["id"] in refused.stderr and first.stdout.strip() in refused.stderr
+    body = json.loads(karma_cli("transitions", "execute", second.stdout.strip(), "--json").stdout)
+    assert body["cause"] == "component_in_transition" and body["transition_id"] == running["id"], body
+    assert karma_cli("transitions", "cancel", running["id"]).exit_code == 0

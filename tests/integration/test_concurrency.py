@@ -9,13 +9,22 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
-from tests.integration.conftest import _token, karma
+from tests.integration.conftest import SITE_KEYS, _token, karma, site_hold_rules
 
 DIST = "cloudfront-distribution/karma-dev"
 STAGING = "serverless-site/karma-staging"
 N = 50
+
+
+@pytest.fixture(scope="module")
+def service_env(service_env, tmp_path_factory):
+    """The module's processes hold any change to the staging site until its distribution publishes
+    (SITE_HOLD): its queued changes set one key each, so that all of them apply (a queued change setting a
+    key an earlier one set would be rejected: changed_since)."""
+    return {**service_env, "KARMA_RULES_DIR": str(site_hold_rules(tmp_path_factory.mktemp("site-hold")))}
 
 
 def _fire(url, bodies, headers):
@@ -115,13 +124,13 @@ def test_one_key_racing_from_several_identities_is_one_change_each(gunicorn_url,
 
 def _queue(url, count, headers):
     ids = []
-    for i in range(count):
+    for key, value in SITE_KEYS[:count]:
         r = requests.post(
             f"{url}/request-change",
             headers=headers,
             json={
                 "component": STAGING,
-                "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"]},
+                "proposed_change": {key: value},
                 "requested_by": "ted@strall.com",
                 "on_blocked": "queue",
             },
@@ -151,7 +160,7 @@ def _assert_drained_once(url, ids, headers):
     versions = [get(f"/changes/{cid}").json()["applied_version"] for cid in ids]
     assert versions == sorted(versions) and len(set(versions)) == len(ids)  # FIFO, each exactly once
     site = get(f"/components/{STAGING}").json()
-    assert site["config"]["cloudfront_aliases"] == [f"s{len(ids) - 1}.usekarma.dev"]
+    assert {k: site["config"][k] for k, _ in SITE_KEYS[: len(ids)]} == dict(SITE_KEYS[: len(ids)])
     assert site["version"] == 1 + len(ids)
     applied = get("/log", params={"component": STAGING, "status": "applied"}).json()
     assert applied["total"] == len(ids)
@@ -172,7 +181,7 @@ def test_two_queue_processors_apply_each_request_exactly_once(
 
 
 def test_a_killed_worker_loses_no_queued_request(gunicorn_url, world, service_env, ted_headers):
-    ids = _queue(gunicorn_url, 12, ted_headers)
+    ids = _queue(gunicorn_url, len(SITE_KEYS), ted_headers)
     _publish_without_processing(world)
     worker = karma(service_env, "worker", "--interval", "0.2")
     deadline = time.monotonic() + 120

@@ -199,6 +199,10 @@ def test_log_filters_and_component_search(app, client, people):
     found = _text(val.get("/console/components?name=BASTION"))
     assert "ec2-instance/karma-dev-bastion" in found and "vpc/karma-dev" not in found.split('id="components"')[1]
     assert client.get("/components?name=bastion").get_json()["total"] >= 1
+    unknown = _text(val.get("/console/components?type=nope"))  # as the API: refused, naming the types
+    said = unknown.split('id="components-error"')[1].split("</p>")[0]
+    assert "<code>type</code>" in said and "subnet" in said
+    assert 'id="components-error"' not in _text(val.get("/console/components?type=subnet"))
 
 
 def _not_audit(dump: dict) -> list:
@@ -295,8 +299,8 @@ def test_a_long_list_of_actions_is_one_row_per_wave_type_and_action():
     ]
     rows = _wave_rows([[one], many])
     assert [(r["wave"], len(r["components"]), r["action"], r["why"], r["more"]) for r in rows] == [
-        (0, 1, "apply-config", "the requested change", 0),
-        (1, 100, "redeploy", "vpc/v → i0", 99),
+        (1, 1, "apply-config", "the requested change", 0),  # waves[0]: text counts waves from 1
+        (2, 100, "redeploy", "vpc/v → i0", 99),
     ]
     assert len(_wave_rows([[one], many[:10]])) == 11  # a short list: one row per component
 

@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -39,25 +38,6 @@ def timed(url: str, **kw) -> tuple[requests.Response | None, float]:
     except requests.RequestException:
         resp = None
     return resp, time.monotonic() - started
-
-
-def wait_stopped(pid: int, within: float = 10.0) -> None:
-    """Until every thread of `pid` is stopped. kill(SIGSTOP) returns once the signal is sent, and each of
-    the JVM's threads stops when it next runs: on a loaded machine one still answered a query 9–14 ms
-    later (a 200 where the frozen database must give a 503). The test's subject is a database that IS
-    frozen. Bounded."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        states = []
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
-            except (OSError, IndexError):
-                continue  # a thread that exited meanwhile
-        if states and all(state in ("T", "t") for state in states):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"Neo4j (pid {pid}) not stopped {within} s after SIGSTOP")
 
 
 def assert_fast_503(resp, elapsed: float, frozen: str = "") -> None:
@@ -90,7 +70,7 @@ def test_frozen_neo4j_answers_503_fast_and_recovers(local_neo4j, world, service_
         for _ in range(6):  # both workers have met the database and cached the token
             assert requests.get(components, headers=auth_headers, timeout=30).status_code == 200
         os.kill(pid, signal.SIGSTOP)
-        wait_stopped(pid)
+        local_neo4j.wait_stopped(pid)  # every thread, not just the signal sent
         caught: list[tuple] = []
         threads = [
             threading.Thread(target=lambda: caught.append(timed(components, headers=auth_headers)), daemon=True)

@@ -217,3 +217,29 @@ def test_lone_surrogates_are_400_naming_the_field(client, graph_dump, path, meth
     assert graph_dump() == before
     pair = data.replace("\\ud800", "\\ud83d\\ude00").replace("\\udfff", "\\ud83d\\ude00").replace("\\udc00", "ok")
     assert client.open(path, method=method, data=pair, content_type="application/json").status_code != 500
+
+
+# -- through gunicorn: a path with an empty segment ------------------------------------------------------
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/components//x"),  # the router answered a 308 to /components/x, with an HTML body
+        ("GET", f"/components//{SITE}"),
+        ("GET", "//components"),  # served as /components
+        ("POST", "//request-change"),  # a write served at a path the client did not write
+        ("PUT", f"/components/{SERVICE.replace('/', '//')}/runtime"),  # a 308: the write re-sent elsewhere
+    ],
+)
+def test_a_path_with_an_empty_segment_is_a_json_404_naming_it(gunicorn_url, auth_headers, graph_dump, method, path):
+    before = graph_dump()
+    change = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}}
+    body = {"runtime": {"service_arn": "arn:x"}} if method == "PUT" else change  # each a write that would go
+    resp = requests.request(
+        method, gunicorn_url + path, json=body, headers=auth_headers, allow_redirects=False, timeout=30
+    )
+    assert resp.status_code == 404 and "Location" not in resp.headers, (resp.status_code, resp.text[:300])
+    assert resp.headers["Content-Type"].startswith("application/json")
+    said = resp.json()
+    assert said["error"] == "not_found" and said["cause"] == "empty_path_segment" and said["path"] == path, said
+    assert path in said["message"]
+    assert graph_dump() == before

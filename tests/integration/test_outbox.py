@@ -255,6 +255,34 @@ def test_queue_and_cancel_events(client, world, receiver, subscribe):
     assert sorted(got) == sorted([("queued", queued["change_id"]), ("cancelled", queued["change_id"])])
 
 
+def test_a_queued_change_rejected_for_a_key_changed_since_says_so_in_its_event(client, world, receiver, subscribe):
+    """The `rejected` event of a queued change that would have overwritten a later change names the cause,
+    the keys and the change that moved them, as data a receiver can act on."""
+    subscribe(receiver.url, events=["rejected"])
+    staging = "serverless-site/karma-staging"
+    queued = alias("beta.usekarma.dev", component=staging, on_blocked="queue")
+    queued["proposed_change"]["index_document"] = "home.html"
+    queued = client.post("/request-change", json=queued).get_json()
+    assert queued["status"] == "queued", queued
+    direct = {
+        "component": staging,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    eve = client.post("/request-change", json=direct).get_json()
+    assert eve["status"] == "applied", eve
+    runtime = {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}
+    client.put("/components/cloudfront-distribution/karma-staging/runtime", json={"runtime": runtime})
+    deliver_pending(world, policy=FAST)
+    (got,) = [r["json"] for r in receiver.received]
+    data = got["data"]
+    assert got["type"] == "rejected" and data["change_id"] == queued["change_id"], got
+    refusal = data["refusal"]
+    assert refusal["cause"] == "changed_since" and refusal["keys"] == {staging: ["index_document"]}, refusal
+    assert [c["change_id"] for c in refusal["changes"]] == [eve["change_id"]] and refusal["changes_total"] == 1
+    assert eve["change_id"] in data["note"]
+
+
 def test_approval_events(client, world, receiver, subscribe, app):
     subscribe(receiver.url, events=["pending_approval", "approved", "applied"], environments=["prod"])
     tokens = app.extensions["karma"].tokens
@@ -762,3 +790,87 @@ def test_a_subscription_to_an_unknown_environment_is_kept_with_a_warning(client,
     assert "warnings" not in subscribe(receiver.url)  # every environment
     listed = client.get("/admin/subscriptions").get_json()["subscriptions"]
     assert made["id"] in [s["id"] for s in listed]  # kept
+
+
+def test_a_file_subscription_to_an_unknown_environment_is_warned_of_at_sync_and_in_the_listing(
+    world, tmp_path, make_app, caplog
+):
+    """A notifications-file subscription naming 'prd' (a typo: no component lives there) was synced in
+    silence, while the API's create answers a warning: the sync now logs the same warning, and the listing
+    (`GET /admin/subscriptions`, `karma subscriptions list`) carries it, for every source — one check."""
+    from app.client import text
+    from app.notifications.subscriptions import SubscriptionService
+
+    path = tmp_path / "notifications.yaml"
+    path.write_text(
+        "subscriptions:\n  - id: approvers\n    url: https://hooks.example/karma\n"
+        "    secret: a-file-secret-0123456789\n    events: [pending_approval]\n    environments: [dev, prd]\n"
+        "  - id: everywhere\n    url: https://hooks.example/all\n"
+        "    secret: a-file-secret-0123456789\n    events: [applied]\n"
+    )
+    with caplog.at_level("WARNING", logger="karma.notifications"):
+        assert SubscriptionService(world, path).sync_file() == 2
+    said = [(r.getMessage(), r.subscription_id, r.warning) for r in caplog.records if r.name == "karma.notifications"]
+    assert [(m, sid, w.split(" has ")[0]) for m, sid, w in said] == [
+        ("file subscription names an environment with no components", "approvers", "environment 'prd'")
+    ]
+    subs = make_app(notifications_file=path).test_client().get("/admin/subscriptions").get_json()["subscriptions"]
+    warnings = {s["id"]: s.get("warnings") for s in subs}
+    assert warnings["everywhere"] is None and [w.split(" has ")[0] for w in warnings["approvers"]] == [
+        "environment 'prd'"
+    ]
+    assert f"warning: approvers: {warnings['approvers'][0]}" in text.subscriptions(subs).splitlines()
+
+
+def test_a_queued_change_that_became_invalid_is_rejected_with_its_field_errors(client, world, receiver, subscribe):
+    """A queued change rejected later because it can no longer apply said why only in `note`: its
+    `rejected` event had no blockers (a rule-held change's has) and nothing structured. It now carries
+    `refusal` — the error the gate answered when it re-ran it, its field errors in the one path format — in
+    the event and in GET /changes/<id>."""
+    subscribe(receiver.url, events=["rejected"])
+    spare = {"op": "create", "component": "route53-zone/karma-spare", "environment": "dev"}
+    made = client.post(
+        "/request-change",
+        json={
+            "changes": [{**spare, "config": {"zone_name": "spare.usekarma.dev."}}],
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
+    assert made["status"] == "applied", made
+    queued = client.post(
+        "/request-change",
+        json={
+            "component": "serverless-site/karma-staging",
+            "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"], "route53_zone_nickname": "karma-spare"},
+            "requested_by": "ted@strall.com",
+            "on_blocked": "queue",
+        },
+    ).get_json()
+    assert queued["status"] == "queued", queued
+    gone = client.post(
+        "/request-change",
+        json={
+            "changes": [{"op": "delete", "component": "route53-zone/karma-spare"}],
+            "requested_by": "eve@usekarma.dev",
+        },
+    ).get_json()
+    assert gone["status"] == "applied", gone
+    runtime = {"runtime": {"distribution_id": "E2STAGING01", "domain_name": "d9staging.cloudfront.net"}}
+    report = client.put("/components/cloudfront-distribution/karma-staging/runtime", json=runtime).get_json()
+    assert [q["status"] for q in report["queue"]] == ["rejected"], report
+    field = "proposed_change.route53_zone_nickname"  # named as the request named it: a single change
+    said = "references unknown component 'route53-zone/karma-spare'"
+    change = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert change["status"] == "rejected" and change["note"] == "the change is not valid"
+    assert change["refusal"] == {
+        "code": 422,
+        "status": "Unprocessable Entity",
+        "error": "validation_failed",
+        "message": "the change is not valid",
+        "errors": {field: [said]},
+        "component": "serverless-site/karma-staging",
+    }
+    assert report["queue"][0]["refusal"] == change["refusal"]  # the runtime report's queue pass says it too
+    deliver_pending(world, policy=FAST)
+    (event,) = [r["json"]["data"] for r in receiver.received if r["json"]["type"] == "rejected"]
+    assert event["refusal"] == {**change["refusal"], "errors_total": 1} and "blockers" not in event

@@ -28,7 +28,7 @@ def test_impact_as_mermaid_has_every_component_and_edge(client, impact_json):
     assert text.startswith("flowchart LR")
     for row in impact_json["affected"]:
         assert row["id"] in text
-    assert VPC in text and 'subgraph wave0["wave 0"]' in text and "wave1" in text
+    assert VPC in text and 'subgraph wave0["wave 1"]' in text and "wave1" in text
     assert "-->|depends_on|" in text and "-->|consumes_runtime_from|" in text
     assert text.count("-->") >= len(impact_json["affected"])  # every affected component is reached by an edge
 

@@ -72,7 +72,7 @@ def test_the_commit_refuses_when_a_component_in_the_impact_moved_after_the_rules
 
 @pytest.mark.parametrize("ops", [[ALIASES], [ALIASES, HARMLESS]], ids=["one operation", "many operations"])
 def test_a_rollback_is_refused_when_a_later_change_touched_what_it_wrote(client, ops):
-    """Guards the rollback's `_unchanged_since` guard (gate.rollback)."""
+    """Guards the rollback's `require_unchanged` guard (gate.rollback, app/changes/since.py)."""
     first = client.post("/request-change", json=body_of(ops)).get_json()
     assert first["status"] == "applied", first
     later = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["later.usekarma.dev"]}, "requested_by": WHO}

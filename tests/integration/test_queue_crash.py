@@ -15,12 +15,14 @@ from pathlib import Path
 import requests
 
 from app.settings import REPO_ROOT
+from tests.integration.conftest import SITE_KEYS, site_hold_rules
 from tests.integration.faults import children
 from tests.integration.servers import free_port, wait_for
 
 STAGING = "serverless-site/karma-staging"
 DIST = "cloudfront-distribution/karma-staging"
-N = 6
+SETS = SITE_KEYS[:6]  # one key each, held by SITE_HOLD until the distribution publishes
+N = len(SETS)
 
 
 def serve(env: dict, port: int) -> subprocess.Popen:
@@ -56,14 +58,16 @@ def kill_group(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(client, driver, service_env, tmp_path):
+def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(make_app, driver, service_env, tmp_path):
+    rules = site_hold_rules(tmp_path)
+    client = make_app(rules_dir=rules).test_client()
     ids = []
-    for n in range(N):
+    for key, value in SETS:
         resp = client.post(
             "/request-change",
             json={
                 "component": STAGING,
-                "proposed_change": {"cloudfront_aliases": [f"s{n}.usekarma.dev"]},
+                "proposed_change": {key: value},
                 "requested_by": "ted@strall.com",
                 "on_blocked": "queue",
             },
@@ -72,7 +76,12 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(cl
         ids.append(resp.get_json()["change_id"])
     base_version = client.get(f"/components/{STAGING}").get_json()["version"]
     token = client.token_for("deploy@usekarma.dev", "reporter")
-    env = {**service_env, "KARMA_ADMIN_TOKEN_FILE": str(tmp_path / "admin-token"), "KARMA_WORKER_INTERVAL": "3600"}
+    env = {
+        **service_env,
+        "KARMA_ADMIN_TOKEN_FILE": str(tmp_path / "admin-token"),
+        "KARMA_WORKER_INTERVAL": "3600",
+        "KARMA_RULES_DIR": str(rules),
+    }
 
     # 1. the API drains the queue synchronously after the report; it is killed in the middle of that
     port = free_port()
@@ -107,7 +116,7 @@ def test_api_killed_mid_drain_then_restarted_applies_every_queued_change_once(cl
         assert [t["status"] for t in trail] == ["queued", "applied"], (change_id, trail)
     site = client.get(f"/components/{STAGING}").get_json()
     assert site["version"] == base_version + N
-    assert site["config"]["cloudfront_aliases"] == [f"s{N - 1}.usekarma.dev"]
+    assert {key: site["config"][key] for key, _ in SETS} == dict(SETS)
     versions = [v["version"] for v in client.get(f"/components/{STAGING}/versions").get_json()["versions"]]
     assert sorted(versions) == list(range(1, base_version + N + 1))
     assert client.get("/queue").get_json()["total"] == 0

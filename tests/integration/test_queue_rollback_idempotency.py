@@ -52,6 +52,9 @@ def test_staging_alias_change_is_queued_then_applied_by_the_runtime_report(clien
 
 
 def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client):
+    """Three queued on one component apply in their order, each onto the config the ones before it left,
+    the same key included: a change queued ahead of another is no lost update for it (its requester could
+    see it waiting, and FIFO applies it first), so the last one asked is the value that stays."""
     ids = [post(client, "/request-change", alias_change(f"s{i}.usekarma.dev"))[1]["change_id"] for i in range(3)]
     assert [q["id"] for q in client.get(f"/queue?component={STAGING}").get_json()["items"]] == ids
     before = {i: client.get(f"/changes/{i}").get_json()["updated_at"] for i in ids}
@@ -68,6 +71,140 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
     versions = [client.get(f"/changes/{i}").get_json()["applied_version"] for i in ids]
     assert versions == sorted(versions) and len(set(versions)) == 3
     assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["s2.usekarma.dev"]
+
+
+def test_a_change_asked_after_queued_ones_refuses_them_whatever_their_order(app, client):
+    """The exemption is for changes asked before: two changes queued on one key, then a direct change
+    asked after both moves that key — each queued one is rejected naming the direct change (and only it:
+    the first queued one, rejected, wrote nothing the second could be refused for)."""
+    queued = [
+        {
+            **alias_change(),
+            "proposed_change": {"cloudfront_aliases": [f"s{i}.usekarma.dev"], "index_document": f"{i}.html"},
+        }
+        for i in range(2)
+    ]
+    first, second = (post(client, "/request-change", change)[1] for change in queued)
+    assert first["status"] == second["status"] == "queued"
+    direct = {"component": STAGING, "proposed_change": {"index_document": "d.html"}, "requested_by": "eve@strall.com"}
+    code, eve = post(client, "/request-change", direct)
+    assert eve["status"] == "applied", eve
+    app.extensions["karma"].components.on_runtime_change = None  # publish without processing
+    publish(client)
+    done = post(client, "/queue/process", {})[1]["processed"]
+    assert [(d["change_id"], d["status"]) for d in done] == [
+        (first["change_id"], "rejected"),
+        (second["change_id"], "rejected"),
+    ], done
+    assert [[c["change_id"] for c in d["refusal"]["changes"]] for d in done] == [[eve["change_id"]]] * 2
+    assert client.get(f"/components/{STAGING}").get_json()["config"]["index_document"] == "d.html"
+
+
+def test_a_queued_change_never_overwrites_a_key_a_later_change_set(app, client):
+    """A lost update: the alias change waits for the distribution (queued) with a new index document; meanwhile
+    Eve sets another index document directly, which applies at once. When the distribution publishes, the
+    queued change applied onto the latest config and silently undid Eve's index document. It is rejected
+    now (nothing of it applied), saying which key moved and which change moved it, in its note, its trail,
+    its audit entry and the queue pass's answer."""
+    change = {
+        **alias_change("staging.usekarma.dev", "beta.usekarma.dev"),
+        "proposed_change": {
+            "cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"],
+            "index_document": "home.html",
+        },
+    }
+    code, queued = post(client, "/request-change", change)
+    assert code == 200 and queued["status"] == "queued", queued
+    direct = {
+        "component": STAGING,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    code, eve = post(client, "/request-change", direct)
+    assert code == 200 and eve["status"] == "applied", eve
+
+    report = publish(client)  # the blocker clears: the queued change is re-evaluated
+    (done,) = report["queue"]
+    assert done["change_id"] == queued["change_id"] and done["status"] == "rejected", done
+    keys = {STAGING: ["index_document"]}
+    assert done["refusal"]["cause"] == "changed_since" and done["refusal"]["keys"] == keys, done
+    site = client.get(f"/components/{STAGING}").get_json()["config"]
+    assert site["index_document"] == "main.html" and site["cloudfront_aliases"] == ["staging.usekarma.dev"]
+
+    stored = client.get(f"/changes/{queued['change_id']}").get_json()
+    assert stored["status"] == "rejected" and stored["refusal"]["cause"] == "changed_since", stored
+    (by,) = stored["refusal"]["changes"]
+    assert by["change_id"] == eve["change_id"] and by["component"] == STAGING and by["keys"] == ["index_document"]
+    assert "index_document" in stored["note"] and eve["change_id"] in stored["note"], stored["note"]
+    last = stored["trail"][-1]
+    assert (
+        last["status"] == "rejected" and last["refusal"]["cause"] == "changed_since" and last["refusal"]["keys"] == keys
+    )
+    entry = client.get(f"/log/{last['id']}").get_json()
+    assert entry["kind"] == "queue" and entry["refusal"]["cause"] == "changed_since"
+    assert entry["refusal"]["changes"][0]["change_id"] == eve["change_id"]
+    assert client.get("/queue").get_json()["total"] == 0
+    browser = app.test_client()  # the console's change page links the change that moved the key
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("val", "viewer")[0]})
+    page = browser.get(f"/console/changes/{queued['change_id']}").get_data(as_text=True)
+    shown = page.split('id="changed-since"', 1)[1].split("</dd>", 1)[0]
+    assert f'href="/console/changes/{eve["change_id"]}"' in shown and "<code>index_document</code>" in shown
+
+
+def test_a_queued_change_keeps_a_later_change_to_other_keys(client):
+    """Only the keys it sets count: a direct change to another key of the component since it was queued is
+    kept, and the queued change applies onto it."""
+    code, queued = post(client, "/request-change", alias_change("staging.usekarma.dev", "beta.usekarma.dev"))
+    assert queued["status"] == "queued", queued
+    direct = {
+        "component": STAGING,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    assert post(client, "/request-change", direct)[1]["status"] == "applied"
+    (done,) = publish(client)["queue"]
+    assert done["status"] == "applied" and "refusal" not in done, done
+    site = client.get(f"/components/{STAGING}").get_json()["config"]
+    assert site["index_document"] == "main.html"
+    assert site["cloudfront_aliases"] == ["staging.usekarma.dev", "beta.usekarma.dev"]
+
+
+def test_a_change_queued_before_requests_kept_their_versions_is_judged_on_its_first_answer(client, driver):
+    """A change queued by an older Karma has no `seen_versions`: the versions it was judged on are read from
+    its first answer, so it is not applied over a later change either."""
+    proposed = {"cloudfront_aliases": ["staging.usekarma.dev", "beta.usekarma.dev"], "index_document": "home.html"}
+    code, queued = post(client, "/request-change", {**alias_change(), "proposed_change": proposed})
+    assert queued["status"] == "queued", queued
+    driver.execute_query("MATCH (r:ChangeRequest {id: $id}) REMOVE r.seen_versions", id=queued["change_id"])
+    assert "seen_versions" not in client.get(f"/changes/{queued['change_id']}").get_json()
+    direct = {
+        "component": STAGING,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    code, eve = post(client, "/request-change", direct)
+    assert eve["status"] == "applied", eve
+    (done,) = publish(client)["queue"]
+    assert done["status"] == "rejected" and done["refusal"]["keys"] == {STAGING: ["index_document"]}, done
+    assert done["refusal"]["changes"][0]["change_id"] == eve["change_id"]
+
+
+def test_a_queued_change_with_expected_version_keeps_its_own_check(client):
+    """`expected_version` says "only onto this version": a queued change made with it is rejected as stale
+    (cause stale_version) once its component moved at all, not judged key by key."""
+    version = client.get(f"/components/{STAGING}").get_json()["version"]
+    change = {**alias_change("staging.usekarma.dev", "beta.usekarma.dev"), "expected_version": version}
+    code, queued = post(client, "/request-change", change)
+    assert queued["status"] == "queued", queued
+    direct = {
+        "component": STAGING,
+        "proposed_change": {"index_document": "main.html"},
+        "requested_by": "eve@strall.com",
+    }
+    assert post(client, "/request-change", direct)[1]["status"] == "applied"
+    (done,) = publish(client)["queue"]
+    assert done["status"] == "rejected" and done["refusal"]["cause"] == "stale_version", done
+    assert "changes" not in done["refusal"]
 
 
 def test_a_queued_request_is_rejected_when_a_hard_reject_now_matches(make_app, tmp_path):
@@ -251,13 +388,16 @@ def test_rollback_never_silently_undoes_a_later_change(client):
         "/request-change",
         {"component": SITE, "proposed_change": {"cloudfront_aliases": ["a.x"]}, "requested_by": "ted@strall.com"},
     )[1]
-    post(
+    later = post(
         client,
         "/request-change",
         {"component": SITE, "proposed_change": {"cloudfront_aliases": ["b.x"]}, "requested_by": "eve@strall.com"},
-    )
+    )[1]
     code, err = post(client, f"/changes/{first['change_id']}/rollback", {"requested_by": "ted@strall.com"})
     assert code == 409 and err["cause"] == "changed_since" and err["keys"] == {SITE: ["cloudfront_aliases"]}
+    # the change that moved it is named, as a queued change's rejection names it (one computation)
+    assert [(c["change_id"], c["keys"]) for c in err["changes"]] == [(later["change_id"], ["cloudfront_aliases"])]
+    assert later["change_id"] in err["message"]
     assert client.get(f"/components/{SITE}").get_json()["config"]["cloudfront_aliases"] == ["b.x"]
 
 

@@ -24,6 +24,23 @@ def test_list_components_rejects_bad_paging(client):
     assert "page" in resp.get_json()["errors"]["query.page"][0] or resp.get_json()["errors"]
 
 
+def test_an_unknown_type_is_refused_naming_the_registered_ones(client, restore_types):
+    """GET /components?type=nope answered an empty page, as if no component had that type: it is a 422
+    naming `query.type` and the types there are, as an unknown status is. The types are the registry's,
+    read when the request comes: a type no longer registered is refused, its name no longer offered."""
+    from app.components import registry
+
+    resp = client.get("/components?type=nope")
+    assert resp.status_code == 422 and resp.get_json()["error"] == "validation_failed"
+    said = resp.get_json()["errors"]["query.type"][0]
+    assert said == f"Must be one of: {', '.join(registry.names())}." and "subnet" in said
+    assert client.get("/components?type=subnet").status_code == 200
+    types, directory = registry.snapshot()
+    registry.replace([t for t in types if t.name != "subnet"], directory)
+    resp = client.get("/components?type=subnet")
+    assert resp.status_code == 422 and "subnet" not in resp.get_json()["errors"]["query.type"][0]
+
+
 def test_get_component_with_slash_in_id(client):
     resp = client.get("/components/serverless-site/karma-dev")
     assert resp.status_code == 200

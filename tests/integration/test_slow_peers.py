@@ -9,6 +9,7 @@ Time bounds are liveness bounds with wide margins: a test fails on "never answer
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -183,3 +184,116 @@ def test_connections_that_send_nothing_cost_no_thread(server, auth_headers):
     finally:
         for sock in silent:
             sock.close()
+
+
+PARKED = 40  # clients stopped part-way through their request: more than both workers' threads (2 x 8)
+PARTS = {
+    "headers": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
+    "body": b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{",
+}
+
+
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_requests_arriving_slowly_cost_no_thread(server, auth_headers, part):
+    """A request whose headers or (small) body are still arriving waits in the worker's event loop, not on a
+    thread. gthread gave each such connection a thread from its first byte, so 12 clients stopped in the
+    middle of their headers held one worker's 8 threads, and the requests that worker accepted queued behind
+    them until KARMA_CLIENT_TIMEOUT cut them. Here 40 such clients (both workers' threads, twice over) are
+    connected while real requests are answered; every one of those answers comes before any slow client is
+    let go (none of their sockets has anything to read yet), and then each slow client gets a JSON 408."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    parked = []
+    try:
+        for _ in range(PARKED):
+            sock = socket.create_connection((host, int(port)), timeout=LIVE)
+            sock.sendall(PARTS[part])
+            parked.append(sock)
+        time.sleep(0.3)  # let the workers take them in
+        for _ in range(3):  # bounded
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+            resp = requests.get(f"{server.url}/components?page_size=5", headers=auth_headers, timeout=LIVE)
+            assert resp.status_code == 200, resp.text[:300]
+        readable, _, _ = select.select(parked, [], [], 0)
+        assert not readable, f"{len(readable)} slow clients were answered or cut before the real requests were"
+        for sock in parked:  # each is let go with a JSON 408 once its time is up (4 s here)
+            status, _, body = parse(read_answer(sock))
+            assert status == 408 and body["cause"] == "request_timeout", body
+    finally:
+        for sock in parked:
+            sock.close()
+
+
+UNCLOSED = 40  # clients that are answered and never close their end
+
+
+def test_clients_that_never_close_do_not_stall_the_worker(server):
+    """After its last answer on a connection (`Connection: close`, a protocol error) the worker closes its
+    end and waits for the client to close too, so a reset does not cut the answer (RFC 9112 9.6). gthread
+    waited up to 2 s per connection on the worker's event loop, which then accepted nothing: 40 clients that
+    asked with `Connection: close` and kept their end open held the service for 35 s. Each such wait is now
+    a registration in that loop, and the service answers at once; each client still has its whole answer."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    unclosed = []
+    try:
+        for _ in range(UNCLOSED):
+            sock = socket.create_connection((host, int(port)), timeout=LIVE)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            unclosed.append(sock)
+        time.sleep(0.5)  # let the workers answer them all
+        for _ in range(3):  # bounded; the failure being fixed answered after 35 s
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+        for sock in unclosed:
+            status, _, body = parse(read_answer(sock))
+            assert status == 200 and body["status"] == "ok", body
+    finally:
+        for sock in unclosed:
+            sock.close()
+
+
+NOT_READING = 20  # clients that ask and never read: more than both workers' threads (2 x 8)
+PIPELINED = 60  # /openapi.json answers (~120 KB each) per client: more than the kernel buffers hold (~1-4 MB)
+LET_GO = "client too slow to read its answer"  # the worker's log line when it drops one
+
+
+def test_clients_that_stop_reading_cost_no_thread(server):
+    """An answer the client does not read is written by the worker's event loop, not by a thread blocked on
+    the socket. gunicorn wrote with a blocking send and no deadline: 40 clients that asked (60 pipelined
+    requests each, 7 MB of answers) and read nothing held every thread of both workers for as long as they
+    stayed connected. Now real requests are answered meanwhile, and each such client is let go (its
+    connection closed, before all its answers; the log says so) once its answer has waited past its time.
+    The wait is for those log lines, not a fixed sleep: on a loaded machine the workers take a while to
+    write the megabytes that fill the buffers before any answer waits."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    request = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    already = server.log_tail(10**7).count(LET_GO)
+    readers = []
+    try:
+        for _ in range(NOT_READING):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(LIVE)
+            sock.connect((host, int(port)))
+            sock.sendall(request * PIPELINED)
+            readers.append(sock)
+        for _ in range(10):  # bounded; each on a new connection, which either worker may accept
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+        wait_for(
+            lambda: server.log_tail(10**7).count(LET_GO) >= already + NOT_READING,
+            120,
+            step=0.5,
+            what=f"{NOT_READING} clients that read nothing let go",
+        )
+        for sock in readers:
+            assert _read_until_closed(sock) < PIPELINED, "a client that read nothing was never let go"
+    finally:
+        for sock in readers:
+            sock.close()
+
+
+def _read_until_closed(sock: socket.socket) -> int:
+    """How many answers arrive before the server closes the connection (bounded by the socket timeout)."""
+    received = bytearray()
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+    return received.count(b"HTTP/1.1 200")

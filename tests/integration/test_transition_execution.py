@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.components.service import ComponentService
@@ -451,3 +453,105 @@ def test_a_proposal_runs_once_at_a_time(app, client):
     assert client.delete(f"/transitions/{first['id']}").get_json()["status"] == "cancelled"
     code, rerun = execute(client, proposal)
     assert code == 201 and rerun["status"] == "waiting" and rerun["id"] != first["id"], rerun
+
+
+ALIAS_AND_INDEX = {
+    **ALIAS,
+    "proposed_change": {**ALIAS["proposed_change"], "index_document": "home.html"},
+}
+PUBLISHED = {"distribution_id": "E2KARMASTG0001", "domain_name": "d2stg.cloudfront.net"}
+
+
+def test_a_step_after_a_wait_never_overwrites_a_key_changed_since_the_transition_was_executed(app, client):
+    """A lost update: the transition waits for the distribution, then sets the aliases and the index document;
+    meanwhile Eve sets the index document directly. The step applied onto the latest config and silently
+    undid Eve's value. It stalls now (cause changed_since, naming the key and Eve's change); nothing of it
+    is applied, and the page and the CLI say which change moved which key."""
+    _, body = execute(client, propose(client, ALIAS_AND_INDEX)["proposals"][0])
+    assert body["status"] == "waiting", body
+    direct = {"component": ALIAS["component"], "proposed_change": {"index_document": "main.html"}}
+    eve = client.post("/request-change", json={**direct, "requested_by": "eve@usekarma.dev"}).get_json()
+    assert eve["status"] == "applied", eve
+    report(client, DISTRIBUTION, PUBLISHED)
+    stalled = client.get(f"/transitions/{body['id']}").get_json()
+    assert stalled["status"] == "stalled", stalled
+    why = stalled["stalled"]
+    assert why["cause"] == "changed_since" and why["step"] == 1, why
+    assert why["keys"] == {ALIAS["component"]: ["index_document"]}
+    assert [(c["change_id"], c["keys"]) for c in why["changes"]] == [(eve["change_id"], ["index_document"])]
+    assert eve["change_id"] in why["error"] and "index_document" in why["error"]
+    assert [s["status"] for s in stalled["steps"]] == ["done", "failed"]
+    site = component(client, ALIAS["component"])["config"]
+    assert site["index_document"] == "main.html" and site["cloudfront_aliases"] == ["staging.usekarma.dev"]
+    assert stalled["trail"][-1]["status"] == "stalled"
+    from app.client import text
+
+    assert "changed_since" in text.transition(stalled) and eve["change_id"] in text.transition(stalled)
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    shown = page.split('id="stalled"', 1)[1].split("</dd>", 1)[0]
+    assert f'href="/console/changes/{eve["change_id"]}"' in shown and "<code>index_document</code>" in shown
+    assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
+
+
+def test_a_step_after_a_wait_keeps_a_change_made_since_to_other_keys(client):
+    _, body = execute(client, propose(client, ALIAS_AND_INDEX)["proposals"][0])
+    direct = {"component": ALIAS["component"], "proposed_change": {"error_document": "oops.html"}}
+    assert client.post("/request-change", json={**direct, "requested_by": WHO}).get_json()["status"] == "applied"
+    report(client, DISTRIBUTION, PUBLISHED)
+    done = client.get(f"/transitions/{body['id']}").get_json()
+    assert done["status"] == "completed", done
+    site = component(client, ALIAS["component"])["config"]
+    assert site["error_document"] == "oops.html" and site["index_document"] == "home.html"
+
+
+def test_a_proposal_changing_what_another_transition_will_change_is_409(app, client, graph_dump):
+    """Two transitions whose steps change one component both ran to completion, the second silently
+    overwriting the first's change. Executing the second while the first is running or waiting is a 409
+    `component_in_transition` naming the first (its id and its proposal's handle) — in the API and the
+    console's Execute; once the first ended, the second runs."""
+    from app import ids
+
+    first_proposal = propose(client, ALIAS)["proposals"][0]
+    _, first = execute(client, first_proposal)
+    assert first["status"] == "waiting", first
+    other = {**ALIAS, "proposed_change": {"cloudfront_aliases": ["other.usekarma.dev"]}}
+    second = propose(client, other)["proposals"][0]
+    before = graph_dump()
+    code, refused = execute(client, second)
+    assert code == 409 and refused["cause"] == "component_in_transition", refused
+    assert refused["transition_id"] == first["id"] and refused["components"] == [ALIAS["component"]]
+    assert refused["proposal"] == ids.handle_of(first_proposal["id"])
+    assert first["id"] in refused["message"] and refused["proposal"] in refused["message"]
+    assert graph_dump() == before
+    # a transition changing other components runs beside it
+    code, subnet = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert code == 201 and subnet["status"] == "waiting", subnet
+    browser = app.test_client()  # the console's Execute says the same and links the one in the way
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', browser.get("/console/start").get_data(as_text=True))
+    clicked = browser.post("/console/transitions/execute", data={"proposal_id": second["id"], "csrf_token": csrf[1]})
+    page = clicked.get_data(as_text=True)
+    assert clicked.status_code == 409 and f"will be changed by transition {first['id']}" in page
+    assert f'href="/console/transitions/{first["id"]}"' in page
+    assert client.delete(f"/transitions/{first['id']}").get_json()["status"] == "cancelled"
+    code, ran = execute(client, second)
+    assert code == 201 and ran["status"] == "waiting", ran
+
+
+def test_a_change_the_transitions_own_earlier_step_made_is_not_a_conflict(client, driver):
+    """Only changes made by others count: a key the transition's own earlier step moved is the transition's
+    own doing. Crafted: the direct change is recorded as the transition's first step's change."""
+    import json
+
+    _, body = execute(client, propose(client, ALIAS_AND_INDEX)["proposals"][0])
+    direct = {"component": ALIAS["component"], "proposed_change": {"index_document": "main.html"}}
+    own = client.post("/request-change", json={**direct, "requested_by": WHO}).get_json()
+    steps = body["steps"]
+    steps[0]["change_id"] = own["change_id"]
+    driver.execute_query("MATCH (t:Transition {id: $id}) SET t.steps = $steps", id=body["id"], steps=json.dumps(steps))
+    report(client, DISTRIBUTION, PUBLISHED)
+    done = client.get(f"/transitions/{body['id']}").get_json()
+    assert done["status"] == "completed", done
+    assert component(client, ALIAS["component"])["config"]["index_document"] == "home.html"

@@ -233,6 +233,22 @@ def test_a_change_names_its_rollbacks_and_what_it_waits_on_not_their_json():
     assert "note: approved by eve@strall.com: go" in lines
 
 
+def test_a_change_that_could_no_longer_apply_names_each_refused_field():
+    """`karma show` of a queued change rejected as invalid later: the note says only "the change is not
+    valid"; its `refusal` names each field (docs/lifecycle.md)."""
+    from app.client import text
+
+    said = "references unknown component 'route53-zone/x'"
+    detail = {
+        "id": "chg-1",
+        "status": "rejected",
+        "component_id": "serverless-site/x",
+        "note": "the change is not valid",
+        "refusal": {"error": "validation_failed", "errors": {"proposed_change.route53_zone_nickname": [said]}},
+    }
+    assert f"refused: proposed_change.route53_zone_nickname: {said}" in text.change(detail).splitlines()
+
+
 def test_a_set_of_one_shows_its_operation_not_an_empty_diff():
     """A change set of one operation has no top-level diff: its operation's diff is what it writes."""
     from app.client import text

@@ -76,3 +76,22 @@ def test_the_picture_draws_every_operation_and_the_edges_they_add():
     assert picture.title.startswith("planned, would apply: 3 operations")  # the verdict, then the operations
     drawn = render(picture, "mermaid")
     assert all(c in drawn for c in ("subnet/dev-d", "ec2-instance/web", "lambda/old"))
+
+
+def test_waves_are_numbered_from_1_in_every_text_and_from_0_in_json():
+    """`karma plan` said `3 waves` and listed waves 0, 1, 2 (the PR comment and the pictures too) while
+    text counts operations and steps from 1: a wave is a place in the order of acting (first, second…),
+    so text says wave 1 for the JSON's `wave: 0`, everywhere an operator reads one."""
+    import re
+
+    from app import render
+    from app.client import markdown, text
+
+    table = text.change_result(RESULT).split("ACTIONS")[1]
+    assert [line.split()[0] for line in table.splitlines()[3:7]] == ["1", "2", "3", "4"], table
+    comment = markdown.change_result(RESULT)
+    assert "| 1 | `vpc/dev` | reapply |" in comment and "| 4 | `lambda/old` | teardown |" in comment
+    assert "| 0 |" not in comment
+    for fmt in ("mermaid", "dot", "svg"):
+        drawn = render.render(render.from_plan(RESULT), fmt)
+        assert sorted(set(re.findall(r"wave (\d+)", drawn))) == ["1", "2", "3", "4"], (fmt, drawn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -536,3 +537,63 @@ def test_a_never_used_option_like_password_is_replaced(tmp_path):
     settings.password_file.write_text("-Abc123\n")
     settings.password_file.chmod(0o600)
     assert not neo4j_local.ensure_password(settings).startswith("-")
+
+
+THREADED_CHILD = (
+    "import threading, time\n"
+    "for _ in range(4):\n"
+    "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_wait_stopped_returns_once_every_thread_of_a_real_process_is_stopped():
+    """The one helper `make chaos` and test_frozen_neo4j.py freeze Neo4j with: a process still running
+    is not stopped (bounded, TimeoutError); after SIGSTOP it returns with every thread stopped."""
+    child = subprocess.Popen([sys.executable, "-c", THREADED_CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        assert len(nl.thread_states(child.pid)) == 5
+        with pytest.raises(TimeoutError, match=f"pid {child.pid}"):
+            nl.wait_stopped(child.pid, within=0.2)
+        os.kill(child.pid, signal.SIGSTOP)
+        nl.wait_stopped(child.pid, within=10)
+        assert set(nl.thread_states(child.pid)) <= {"T", "t"}
+        os.kill(child.pid, signal.SIGCONT)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+
+
+def test_wait_stopped_waits_for_the_last_thread(monkeypatch):
+    """kill(SIGSTOP) returns once the signal is sent; a thread still running then must be waited for."""
+    seen = iter([["T", "R", "T"], ["T", "S", "T"], ["T", "T", "T"]])
+    reads = []
+    monkeypatch.setattr(nl_process, "thread_states", lambda pid: reads.append(pid) or next(seen))
+    nl.wait_stopped(7, within=5)
+    assert reads == [7, 7, 7]
+
+
+def test_chaos_measures_a_neo4j_whose_every_thread_is_stopped(monkeypatch):
+    """`make chaos` sent SIGSTOP and measured at once; it now waits with the shared helper before its
+    first request, and continues the server (SIGCONT) whatever happens."""
+    from karma_tools import chaos
+
+    class Measured(Exception):
+        pass
+
+    events = []
+    monkeypatch.setattr(chaos, "_timed", lambda url, **kw: (None, 0.0))  # the six warm-up reads
+    monkeypatch.setattr(chaos.os, "kill", lambda pid, sig: events.append((pid, sig)))
+    monkeypatch.setattr(chaos, "wait_stopped", lambda pid: events.append((pid, "stopped")))
+
+    def first_measure(*args):
+        events.append("measured")
+        raise Measured
+
+    monkeypatch.setattr(chaos, "_healthz", first_measure)
+    monkeypatch.setattr(chaos.threading, "Thread", lambda **kw: type("T", (), {"start": lambda self: None})())
+    with pytest.raises(Measured):
+        chaos._frozen("http://127.0.0.1:9", "token", 4242)
+    assert events == [(4242, signal.SIGSTOP), (4242, "stopped"), "measured", (4242, signal.SIGCONT)]

@@ -119,7 +119,8 @@ def test_date_ranges_and_a_yearly_freeze_that_wraps_new_year(tmp_path):
         ("time: {zone: UTC, hour: 24}", "rules[0].when.time.hour: expected an integer 0-23, got 24"),
         (
             "time: {zone: UTC, clock: {gte: 15:00}}",
-            "rules[0].when.time.clock.gte: expected a time of day 'HH:MM', got 900 (quote it",
+            "rules[0].when.time.clock.gte: YAML reads 15:00 (unquoted) as the base-60 (sexagesimal) number 900: "
+            "quote it ('15:00') to mean the text",
         ),
         (
             "time: {zone: UTC, date: {between: [2027-01-03, 2026-12-20]}}",

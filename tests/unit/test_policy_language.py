@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import yaml
@@ -168,6 +169,37 @@ CASES = {
         "component.config.mode would be compared with a string and a number never equals it: write 15 to mean "
         "the number, or quote it ('0o17') to mean the text",
     ),
+    "an unquoted leading-zero octal YAML 1.1 reads as another number": (
+        one_rule("{component: {config.mode: {eq: 017}}}"),
+        "rules[0].when.component.config.mode.eq: YAML reads 017 (unquoted) as the octal number 15 (a leading "
+        "zero makes it octal): write 15 to mean that number, or quote it ('017') to mean the text",
+    ),
+    "an unquoted base-60 form YAML 1.1 reads as a number": (
+        one_rule("{change: {new.window: 1:30}}"),
+        "rules[0].when.change.new.window: YAML reads 1:30 (unquoted) as the base-60 (sexagesimal) number 90: "
+        "quote it ('1:30') to mean the text, or write 90 to mean that number",
+    ),
+    "an unquoted hexadecimal, in a string field: refused once, as misread": (
+        one_rule("{change: {nickname: 0x1F}}"),
+        "rules[0].when.change.nickname: YAML reads 0x1F (unquoted) as the hexadecimal number 31: write 31 to "
+        "mean that number, or quote it ('0x1F') to mean the text",
+    ),
+    "an unquoted binary in a list": (
+        one_rule("{impacted: {runtime.flags: {not_in: [1, -0b101]}}}"),
+        "rules[0].when.impacted.runtime.flags.not_in[1]: YAML reads -0b101 (unquoted) as the binary number -5: "
+        "write -5 to mean that number, or quote it ('-0b101') to mean the text",
+    ),
+    "an unquoted underscore number in a number field": (
+        one_rule("{impacted: {depth: {gt: 1_000}}}"),
+        "rules[0].when.impacted.depth.gt: YAML reads 1_000 (unquoted) as the number 1000 (YAML 1.1 drops the "
+        "underscores): write 1000 to mean that number, or quote it ('1_000') to mean the text",
+    ),
+    "an unquoted leading zero before a 9, which YAML 1.1 reads as text": (
+        one_rule("{component: {config.port: {ne: 019}}}"),
+        "rules[0].when.component.config.port.ne: YAML reads 019 (unquoted) as the text '019', not a number, so "
+        "component.config.port would be compared with a string and a number never equals it: write 19 to mean "
+        "the number, or quote it ('019') to mean the text",
+    ),
     "not a finite number": (
         one_rule("{impacted: {depth: {lt: .inf}}}"),
         "rules[0].when.impacted.depth.lt: expected a number, got inf (not a finite number)",
@@ -317,13 +349,43 @@ def test_regex_dialect(pattern, problem):
     assert (got is None) if problem is None else (problem in got)
 
 
-@pytest.mark.parametrize("text", ["1e5", "1.0e19", "-1e-5", "+2E3", ".5e3", "-.5e3", "1.e5", "1_0e2", "1e+5", "0o17"])
-def test_the_number_a_refusal_proposes_is_one_yaml_reads_as_that_number(text):
+@pytest.mark.parametrize(
+    "text,meant",
+    [
+        *((t, float(t.replace("_", ""))) for t in ["1e5", "1.0e19", "-1e-5", "+2E3", ".5e3", "-.5e3", "1.e5", "1_0e2"]),
+        ("1e+5", 1e5),
+        ("0o17", 15),
+        ("019", 19),
+        ("-08", -8),
+    ],
+)
+def test_the_number_a_refusal_proposes_is_one_yaml_reads_as_that_number(text, meant):
     assert number_like_text(text) and isinstance(yaml.safe_load(text), str)
     for written in yaml_number(text).split(" or "):
         number = yaml.safe_load(written)
         assert isinstance(number, (int, float)) and not isinstance(number, bool), written
-        assert number == (int(text, 8) if text.startswith("0o") else float(text.replace("_", ""))), written
+        assert number == meant, written
+
+
+@pytest.mark.parametrize(
+    "text", ["017", "-017", "00", "0x1F", "+0b101", "1_000", "1_000.5", "1:30", "1:30.5", "1:00:00"]
+)
+def test_the_numbers_yaml_misreads_are_refused_with_one_it_reads_as_the_same(tmp_path, text):
+    """Each form YAML 1.1 reads as a number not as written is refused wherever it stands, and the number the
+    refusal proposes reads back as what YAML read; quoted, each is the text."""
+    (tmp_path / "x.yaml").write_text(one_rule(f"{{component: {{config.mode: {{eq: {text}}}}}}}"))
+    (problem,) = validate_dir(tmp_path)
+    proposed = re.search(r"write (\S+) to mean that number", problem).group(1)
+    assert yaml.safe_load(proposed) == yaml.safe_load(text) and f"quote it ('{text}')" in problem
+    (tmp_path / "x.yaml").write_text(one_rule(f"{{component: {{config.mode: {{eq: '{text}'}}}}}}"))
+    assert validate_dir(tmp_path) == []
+
+
+def test_plain_decimal_numbers_pass(tmp_path):
+    (tmp_path / "x.yaml").write_text(
+        one_rule("{impacted: {depth: {gt: 0}, runtime.rate: {in: [17, -3, 1.5, 0.25, 1.0e+5]}}}")
+    )
+    assert validate_dir(tmp_path) == []
 
 
 def test_number_looking_text_is_text_when_quoted_or_when_the_field_holds_strings(tmp_path):

@@ -134,7 +134,7 @@ def test_a_thousand_component_impact_collapses_by_wave_and_type_with_counts():
         for i in range(500)
     ]
     picture = from_impact({"component": "vpc/v", "affected": rows, "edges": []})
-    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×500 (wave 1)", "ec2 ×500 (wave 2)"]
+    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×500 (wave 2)", "ec2 ×500 (wave 3)"]
     assert [n.count for n in picture.nodes] == [1, 500, 500] and len(picture.edges) == 2
     root = _svg_root(picture)
     assert int(root.get("width")) < 1400 and int(root.get("height")) < 400
@@ -151,10 +151,10 @@ def test_a_large_past_change_drawn_on_stored_edges_keeps_them_between_its_groups
     stored = [{"source": f"subnet/s{i}", "target": "vpc/v", "kind": "depends_on"} for i in range(50)]
     stored += [{"source": f"ec2/i{i}", "target": f"subnet/s{i % 50}", "kind": "depends_on"} for i in range(450)]
     picture = from_plan(result, stored_edges=stored)
-    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×50 (wave 1)", "ec2 ×450 (wave 2)"]
+    assert [n.id for n in picture.nodes] == ["vpc/v", "subnet ×50 (wave 2)", "ec2 ×450 (wave 3)"]
     assert [(e.source, e.target) for e in picture.edges] == [
-        ("subnet ×50 (wave 1)", "ec2 ×450 (wave 2)"),
-        ("vpc/v", "subnet ×50 (wave 1)"),
+        ("subnet ×50 (wave 2)", "ec2 ×450 (wave 3)"),
+        ("vpc/v", "subnet ×50 (wave 2)"),
     ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Flask
 
@@ -45,14 +45,17 @@ def test_an_answer_has_the_values_the_standard_library_wrote():
     assert "a → b".encode() in body  # UTF-8, not \u2192
 
 
-def test_flask_conversions_are_kept():
-    when = datetime(2026, 12, 5, 22, 0, tzinfo=timezone.utc)
+def test_flask_conversions_are_kept_but_a_time_is_written_as_every_answer_writes_one():
+    """Flask wrote a datetime as an HTTP date (`Sat, 05 Dec 2026 22:00:00 GMT`); an answer's times are
+    RFC 3339 in UTC (app.clock.rfc3339, docs/api.md "Times"), in a dataclass too."""
+    when = datetime(2026, 12, 5, 23, 0, tzinfo=timezone(timedelta(hours=1)))
     obj = {"when": when, "point": _Point(1, when), "uid": uuid.UUID(int=7), 3: "int key", None: "none key"}
     app = _app()
     with app.test_request_context("/"):
         expected = json.loads(json.dumps(obj, default=app.json.default))
     assert json.loads(_answer(obj)) == expected
-    assert expected["when"] == "Sat, 05 Dec 2026 22:00:00 GMT"
+    assert expected["when"] == expected["point"]["when"] == "2026-12-05T22:00:00.000000Z"
+    assert expected["uid"] == str(uuid.UUID(int=7))
 
 
 def test_what_orjson_cannot_write_exactly_goes_to_the_standard_library():

@@ -1,0 +1,65 @@
+"""Every reader of YAML an operator writes refuses a number YAML 1.1 reads otherwise than written (017 is
+15, 1:30 is 90, 0x1F is 31, 1_000 is 1000), naming where, as the rule and seed loaders do (app.yaml_numbers):
+a change file (karma request -f), a change typed in the console, a rule-test file, the notifications file
+and a component type file. Each read the value silently as that other number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.client.body import BodyError, read_file
+from app.components.loader import _read_yaml
+from app.console.work import parse_body
+from app.errors import Unprocessable
+from app.notifications.subscriptions import SubscriptionFileError, load_file
+from app.ruletools.cases import CaseFileError, read_cases
+
+CHANGE = "component: vpc/karma-dev\nproposed_change:\n  az_count: 017\n"
+
+
+def test_a_change_file(tmp_path: Path):
+    path = tmp_path / "change.yaml"
+    path.write_text(CHANGE)
+    with pytest.raises(
+        BodyError, match=r"proposed_change\.az_count: YAML reads 017 \(unquoted\) as the octal number 15"
+    ):
+        read_file(path)
+
+
+def test_a_change_typed_in_the_console():
+    with pytest.raises(Unprocessable) as refused:
+        parse_body("component: vpc/karma-dev\nproposed_change:\n  window: 1:30\n")
+    assert "proposed_change.window: YAML reads 1:30 (unquoted) as the base-60" in refused.value.errors["body"][0]
+
+
+def test_a_rule_test_file(tmp_path: Path):
+    path = tmp_path / "cases.yaml"
+    path.write_text("cases:\n  - name: x\n    change: {component: vpc/a, proposed_change: {az_count: 0x10}}\n")
+    with pytest.raises(CaseFileError) as refused:
+        read_cases(path)
+    assert "cases[0].change.proposed_change.az_count: YAML reads 0x10 (unquoted) as the hexadecimal" in str(
+        refused.value
+    )
+
+
+def test_the_notifications_file(tmp_path: Path):
+    path = tmp_path / "notifications.yaml"
+    path.write_text("subscriptions:\n  - id: a\n    url: http://127.0.0.1:9/x\n    max_attempts: 1_000\n")
+    with pytest.raises(SubscriptionFileError, match=r"subscriptions\[0\]\.max_attempts: YAML reads 1_000"):
+        load_file(path)
+
+
+def test_a_component_type_file(tmp_path: Path):
+    path = tmp_path / "thing.yaml"
+    path.write_text("type: thing\nconfig_schema:\n  properties:\n    port: {maximum: 017}\n")
+    errors: list[str] = []
+    assert _read_yaml(path, errors) is None
+    assert errors and "config_schema.properties.port.maximum: YAML reads 017" in errors[0]
+
+
+def test_plain_numbers_and_quoted_text_pass(tmp_path: Path):
+    path = tmp_path / "change.yaml"
+    path.write_text("component: vpc/karma-dev\nproposed_change:\n  az_count: 17\n  window: '1:30'\n  n: 1.5\n")
+    assert read_file(path)["proposed_change"] == {"az_count": 17, "window": "1:30", "n": 1.5}
