@@ -173,16 +173,16 @@ def test_a_set_creating_hundreds_draws_its_changed_components_as_groups():
     assert [(n.id, n.changed, n.count) for n in picture.nodes] == [
         ("vpc/v", True, 1),
         ("subnet/s", True, 1),
-        ("ec2 ×500 changed (wave 2)", True, 500),
+        ("ec2 ×500 changed (wave 3)", True, 500),
     ]
     assert {(e.source, e.target) for e in picture.edges} == {
         ("vpc/v", "subnet/s"),
-        ("subnet/s", "ec2 ×500 changed (wave 2)"),
+        ("subnet/s", "ec2 ×500 changed (wave 3)"),
     }
     assert int(_svg_root(picture).get("height")) < 600
     few = from_plan({**result, "operations": operations[:32]}, stored_edges=stored)  # 30 created, 470 plain
     assert sum(1 for n in few.nodes if n.changed and n.count == 1) == 32  # under the limit: a box each
-    assert [n.id for n in few.nodes if n.count > 1] == ["ec2 ×470 (wave 2)"]
+    assert [n.id for n in few.nodes if n.count > 1] == ["ec2 ×470 (wave 3)"]
 
 
 def test_a_long_title_is_cut_in_the_drawing_not_the_picture_widened_past_the_page():
