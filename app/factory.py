@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
 from app import console, docs, logs
 from app.api import change_list as change_list_api
@@ -202,6 +203,7 @@ def create_app(
     app.register_blueprint(components_api.no_id)  # /components/<one segment>: a 404 naming an id's shape
     app.register_blueprint(console.blp)  # /console: the web console (its own cookie login, same roles)
     api_errors.register(app)
+    app.register_error_handler(HTTPException, console.unrouted)  # /console/<no route>: a page; else the API's
     api_auth.install(app)
     app.wsgi_app = BoundedBodies(app.wsgi_app, settings.client_timeout)  # a trickling body is a 408
     log.info("karma ready", extra={"mode": settings.mode, "rules": policy.rule_count})

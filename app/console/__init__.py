@@ -10,6 +10,6 @@ cypher.py (operators' read-only Cypher).
 """
 
 from app.console import cypher, drift_page, work  # noqa: F401  (they add their routes to blp)
-from app.console.pages import blp
+from app.console.pages import blp, unrouted
 
-__all__ = ["blp"]
+__all__ = ["blp", "unrouted"]

@@ -7,12 +7,25 @@ from flask import render_template, request
 
 from app.api.context import services
 from app.components.drift import KINDS
-from app.console.pages import blp
+from app.console import pages
+from app.console.pages import _page, blp
 
 
 @blp.route("/drift")
 def drift():
+    """Every drift entry, a page at a time (adopting a config repository can leave a thousand refused
+    files: the page listed them all), with the counts of all of them by kind."""
     kind = request.args.get("kind")
     kind = kind if kind in KINDS else None
-    report = services().drift.report(kind=kind)
-    return render_template("console/drift.html", report=report, kind=kind, kinds=KINDS)
+    report, page, size = services().drift.report(kind=kind), _page(), pages.PAGE_SIZE
+    total = len(report["entries"])
+    return render_template(
+        "console/drift.html",
+        report=report,
+        entries=report["entries"][(page - 1) * size : page * size],
+        kind=kind,
+        kinds=KINDS,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // size)),
+    )

@@ -7,8 +7,11 @@ from the console is the same `approve(change_id, principal, comment)` the API ru
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+import yaml
+
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -22,6 +25,7 @@ from app.changes.status import STORED as STATUSES
 from app.console import session, times
 from app.errors import KarmaError, field_paths
 from app.graph.driver import DRIVER_ERRORS
+from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
 from app.components.registry import registry
 
@@ -121,12 +125,52 @@ def _as_page(answered):
 
 
 def _error_page(error: KarmaError, status: int, answer):
-    """The error page, with the headers of the API's `answer` that tell a client what to do next."""
-    page = make_response(render_template("console/error.html", error=error), status)
+    """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
+    the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
+    by itself after Retry-After, so a page left open comes back with the database."""
+    again = request.full_path.rstrip("?") if status == 503 and request.method == "GET" else None
+    back = _form_page() if request.method == "POST" else None
+    retry = answer.headers.get("Retry-After", "")
+    page = make_response(
+        render_template(
+            "console/error.html",
+            error=error,
+            again=again,
+            back=back,
+            retry=int(retry) if retry.isdigit() else 10,
+            who_may=roles_that_may(error.extra["required"]) if error.extra.get("cause") == "role" else None,
+        ),
+        status,
+    )
     for header in ("Retry-After", "Allow"):
         if header in answer.headers:
             page.headers[header] = answer.headers[header]
     return page
+
+
+def unrouted(exc: HTTPException):
+    """An address under /console/ that no route answers — a typo, a stale link, a POST-only address opened
+    from the history or a bookmark (/console/plan after planning) — is the console's error page too: the
+    handlers above see only the requests the blueprint routed, and the app's own answered these with the
+    API's JSON. Registered on the app (app/factory.py); every other path keeps the API's answer."""
+    answered = api_errors.http_error(exc)
+    if request.blueprint is None and f"{request.path}/".startswith(f"{blp.url_prefix}/"):
+        return _as_page(answered)
+    return answered
+
+
+def _form_page() -> str | None:
+    """The console page a refused form was sent from (its Referer, same origin: the console's
+    Referrer-Policy), for the error page to lead back to it — a runtime report refused as not JSON left
+    the person on an error page whose one link was Changes, far from the transition they were on."""
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc != request.host or not ref.path.startswith(f"{blp.url_prefix}/"):
+        return None
+    try:  # a page one can open (the plan page is a POST's answer: /console/plan would be a 405)
+        current_app.url_map.bind(request.host).match(ref.path, method="GET")
+    except HTTPException:
+        return None
+    return f"{ref.path}?{ref.query}" if ref.query else ref.path
 
 
 for _driver_error in DRIVER_ERRORS:
@@ -147,7 +191,8 @@ def _safe_next(target: str | None) -> str:
 @blp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "GET":
-        return render_template("console/login.html", next=request.args.get("next"))
+        gone = request.args.get("gone") if request.args.get("gone") in ("get", "post") else None
+        return render_template("console/login.html", next=request.args.get("next"), gone=gone)
     token = (request.form.get("token") or "").strip()
     found = services().tokens.authenticate(token) if token else None
     if found is None:
@@ -239,6 +284,35 @@ def _operations(change: dict, entry: dict | None) -> list[dict]:
 MAX_DRAWN_OPERATIONS = 25  # the edges of this many operations' neighbourhoods are read for the picture
 
 
+def _fold_operations(operations: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(the operations drawn in full, the rest as one row each): all of them up to LIST_OVER; over that —
+    a 500-component seed is one change — only those a rule spoke about (at most LIST_OVER), since 502
+    sections of config and decisions made a page 220,000 px tall."""
+    if len(operations) <= LIST_OVER:
+        return operations, []
+    shown = [o for o in operations if o.get("decisions")][:LIST_OVER]
+    drawn = {o["index"] for o in shown}
+    return shown, [o for o in operations if o["index"] not in drawn]
+
+
+def _unsaid_warnings(entry: dict | None, shown: list[dict]) -> list[str]:
+    """The entry's warnings that no decision row on the page says already: a warning is a `warn`
+    decision's message, and the page printed each twice (its decision row, then a list below)."""
+    said = {d.get("message") for o in shown for d in o.get("decisions") or []}
+    return [w for w in (entry or {}).get("warnings") or [] if w not in said]
+
+
+@blp.app_template_filter("op_counts")
+def _op_counts(operations: list[dict]) -> str:
+    """`500 create ec2-instance, 1 create vpc`: what a folded list of operations holds, most first."""
+    counts: dict[str, int] = {}
+    for o in operations:
+        cid = o["component"] if isinstance(o["component"], str) else o["component"].get("id", "")  # a plan's: a dict
+        key = f"{o['op']} {cid.rsplit('/', 2)[-2]}" if "/" in cid else o["op"]
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{n} {key}" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _change_picture(change: dict, entry: dict | None, operations: list[dict]):
     if entry is None:
         return None
@@ -268,6 +342,7 @@ def change(change_id):
     entries = [services().audit.get(t["id"]) for t in detail.get("trail") or []]  # a short trail
     entry = _analysed_entry(entries)
     operations = _operations(detail, entry)
+    shown, folded = _fold_operations(operations)
     me = session.principal()
     deciding = detail["status"] == ChangeStatus.PENDING_APPROVAL and me is not None and me.can("approve")
     not_yours = _why_not_decide(me, detail) if deciding else None
@@ -279,12 +354,16 @@ def change(change_id):
         entry=entry,
         entries=entries,
         operations=operations,
+        shown=shown,
+        folded=folded,
+        unsaid=_unsaid_warnings(entry, shown),
         title=render.change_title({"operations": operations, "component": detail["component_id"]}),
         picture=_change_picture(detail, entry, operations),
         can_decide=can_decide,
         not_yours=not_yours,
         can_cancel=detail["status"] == "queued" and mine,
         can_rollback=detail["status"] == "applied" and me is not None and me.can("change") and not _rolled_back(detail),
+        again=_as_form(detail) if detail["status"] in NOT_DONE and me is not None and me.can("change") else None,
         done=request.args.get("done"),
     )
 
@@ -316,11 +395,43 @@ def queue():
 
 @blp.route("/approvals")
 def approvals():
-    listing = services().listing.list(status="pending_approval", page=_page(), page_size=PAGE_SIZE)
+    """Changes waiting for an approver, a page at a time — with the count and a pager (over 50, the rest
+    were out of reach: the page had neither)."""
+    page = _page()
+    listing = services().listing.list(status="pending_approval", page=page, page_size=PAGE_SIZE)
     me = session.principal()
     can_approve = me is not None and me.can("approve")
     not_yours = {c["id"]: _why_not_decide(me, c) for c in listing["items"]} if can_approve else {}
-    return render_template("console/approvals.html", listing=listing, can_approve=can_approve, not_yours=not_yours)
+    return render_template(
+        "console/approvals.html",
+        listing=listing,
+        can_approve=can_approve,
+        not_yours=not_yours,
+        page=page,
+        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+    )
+
+
+NOT_DONE = (ChangeStatus.REJECTED, ChangeStatus.DENIED, ChangeStatus.CANCELLED, ChangeStatus.EXPIRED)
+
+
+def _as_form(detail: dict) -> str | None:
+    """A change that ended without applying, as Start a change's text (YAML), for the person to edit and
+    plan again: a change the rules rejected — requested from the CLI or the API — had a page that said
+    no and no way on. A single change is written as one (component + proposed_change); a set as its ops."""
+    request_ = dict(detail.get("request") or {})
+    ops = [
+        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
+        for op in request_.get("changes") or []
+    ]
+    if not ops:
+        return None
+    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
+        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
+    else:
+        body = {"changes": ops}
+    body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
 def _rolled_back(detail: dict) -> bool:
@@ -343,6 +454,9 @@ def _why_not_decide(me, change: dict) -> str | None:
 
 
 # -- components ---------------------------------------------------------------------------------
+VERSIONS_SHOWN = 20  # a component's newest versions on its page; every runtime report is one (a page of 1,000)
+
+
 @blp.route("/components")
 def components():
     """The API's list and its filters, refused the same way (an unknown type names the types there are)."""
@@ -381,10 +495,13 @@ def component(ctype, nickname, environment=None):
     cid = f"{environment}/{ctype}/{nickname}" if environment else f"{ctype}/{nickname}"
     detail = services().components.get(cid)
     impact = services().components.impact(cid)
+    versions = services().components.versions(cid)
+    every = request.args.get("versions") == "all"
     return render_template(
         "console/component.html",
         c=detail,
-        versions=services().components.versions(cid),
+        versions=versions if every else versions[:VERSIONS_SHOWN],
+        older=0 if every else max(0, len(versions) - VERSIONS_SHOWN),
         impact=impact,
         picture=render.from_impact(impact),
         changes=services().listing.list(component=cid, page=1, page_size=10),

@@ -54,7 +54,10 @@ def guard():
     found = services().tokens.authenticate(token) if token else None
     if found is None:
         back = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for("console.login", next=back))
+        # a cookie whose token is no longer accepted (revoked): the login page says so, and that what
+        # was posted was not done — a form sent then vanished into a bare login page
+        gone = ("post" if request.method == "POST" else "get") if token else None
+        return redirect(url_for("console.login", next=back, gone=gone))
     g.principal, g.console_token = found, token
     action = required_action(request.endpoint, request.method)
     if not found.can(action):

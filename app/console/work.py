@@ -45,24 +45,25 @@ EXAMPLE = {
 
 
 # -- start a change -----------------------------------------------------------------------------
-def parse_body(text: str) -> dict:
-    """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause."""
+def parse_body(text: str, field: str = "body") -> dict:
+    """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause and the
+    form's field (`body`: the change; `runtime`: a runtime report, which was told "the change is ...")."""
+    what = "the change" if field == "body" else f"the {field} report"
     if len(text) > MAX_BODY:
-        raise Unprocessable(f"the change is over {MAX_BODY} bytes", errors={"body": ["too long"]})
+        raise Unprocessable(f"{what} is over {MAX_BODY} bytes", errors={field: ["too long"]})
     try:
         data = json.loads(text)
     except ValueError:
         try:
             data, misread = yaml_numbers.load(text, yaml.SafeLoader)
         except yaml.YAMLError as exc:
-            raise Unprocessable("the change is neither JSON nor YAML", errors={"body": [str(exc)[:300]]}) from None
+            raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [str(exc)[:300]]}) from None
         if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
             problems = yaml_numbers.problems(misread)
-            raise Unprocessable("a value in the change is not what YAML reads", errors={"body": problems}) from None
+            raise Unprocessable(f"a value in {what} is not what YAML reads", errors={field: problems}) from None
     if not isinstance(data, dict):
-        raise Unprocessable(
-            "the change must be a mapping (component + proposed_change, or changes)", errors={"body": ["not a mapping"]}
-        )
+        shape = "component + proposed_change, or changes" if field == "body" else "output: value"
+        raise Unprocessable(f"{what} must be a mapping ({shape})", errors={field: ["not a mapping"]})
     return data
 
 
@@ -83,14 +84,12 @@ def change_from(text: str) -> ChangeRequest | ChangeSet:
 
 
 def _type_fields(component_id: str | None, type_name: str | None) -> tuple[dict | None, dict | None]:
-    """(the chosen component, its type described) for the form's field list; unknown → (None, None)."""
+    """(the chosen component, its type described) for the form's field list; an unknown type → no fields.
+    A component that is not there is NotFound, for the form to say so (it silently emptied the field)."""
     current = None
     if component_id:
-        try:
-            current = services().components.get(component_id)
-            type_name = current["type"]
-        except KarmaError:
-            current = None
+        current = services().components.get(component_id)
+        type_name = current["type"]
     if not type_name:
         return current, None
     try:
@@ -107,13 +106,18 @@ def _example(current: dict | None) -> str:
 
 
 def _start_page(text: str | None, error: KarmaError | None = None, status: int = 200):
-    cid = (request.values.get("component") or "").strip() or None
-    current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
+    cid = (request.values.get("component") or "").strip()[:300] or None
+    try:
+        current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
+    except NotFound as exc:  # a component typed that is not there: said on the form, which keeps the text
+        current, described = None, None
+        error, status = error or exc, status if error else exc.status
     return (
         render_template(
             "console/start.html",
             body=text if text is not None else _example(current),
             current=current,
+            chosen=cid,
             described=described,
             types=sorted(t.name for t in registry.snapshot()[0]),
             error=error,
@@ -185,9 +189,9 @@ def log():
     try:
         args = LogArgs().load({**raw, "page": page, "page_size": PAGE_SIZE})
         listing = services().audit.list(**args)
-    except ValidationError as exc:
+    except ValidationError as exc:  # the form again with what is wrong, a 422 as the API answers it
         error = exc.normalized_messages()
-    return render_template(
+    page_html = render_template(
         "console/log.html",
         listing=listing,
         statuses=LOG_STATUSES,
@@ -197,6 +201,7 @@ def log():
         pages=max(1, -(-listing["total"] // PAGE_SIZE)),
         query=raw,
     )
+    return page_html, 422 if error else 200
 
 
 # -- transitions --------------------------------------------------------------------------------
@@ -205,8 +210,12 @@ def transitions():
     status = request.args.get("status") or None
     statuses = list(TRANSITION_STATUSES)
     status = status if status in statuses else None
-    listing = services().transitions.list(status=status, page=_page(), page_size=PAGE_SIZE)
-    return render_template("console/transitions.html", listing=listing, status=status, statuses=statuses)
+    page = _page()
+    listing = services().transitions.list(status=status, page=page, page_size=PAGE_SIZE)
+    pages = max(1, -(-listing["total"] // PAGE_SIZE))  # counted and paged: past 50 they were out of reach
+    return render_template(
+        "console/transitions.html", listing=listing, chosen=status, statuses=statuses, page=page, pages=pages
+    )  # `chosen`: the template's `status` is the macro that draws one (the select never showed the filter)
 
 
 @blp.route("/transitions/<transition_id>")
@@ -258,7 +267,9 @@ def report_runtime():
     """A runtime report from the console: what `PUT /components/<id>/runtime` records (validated against
     the type, versioned, audited as the person), e.g. after the deploy a transition's wait step asks for."""
     me, component = session.principal(), request.form.get("component") or ""
-    services().components.update_runtime(component, parse_body(request.form.get("runtime") or ""), me.name, actor=me)
+    services().components.update_runtime(
+        component, parse_body(request.form.get("runtime") or "", "runtime"), me.name, actor=me
+    )
     back = request.form.get("transition")
     if back:
         found = services().transitions.get(back)

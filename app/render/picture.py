@@ -203,27 +203,32 @@ def from_plan(result: dict, stored_edges: list[dict] | None = None) -> Picture:
 
 def collapsed(picture: Picture, limit: int = COLLAPSE_OVER) -> Picture:
     """Over `limit` nodes, the plain ones (not changed, not blocked) become one node per wave and type,
-    with their count, and edges between groups are drawn once: a 1,000-component impact stays readable."""
+    with their count, and edges between groups are drawn once: a 1,000-component impact stays readable.
+    The changed ones are grouped too (per wave and type, still drawn as changed) when they alone are over
+    `limit`: a set creating 500 instances drew 500 boxes, a picture 37,000 px tall."""
     if len(picture.nodes) <= limit:
         return picture
+    fold_changed = sum(1 for n in picture.nodes if n.changed and not n.blocked_by) > limit
     group_of: dict[str, str] = {}
-    groups: dict[tuple[int, str], list[Node]] = {}
+    groups: dict[tuple[int, str, bool], list[Node]] = {}
     for n in picture.nodes:
-        if not (n.changed or n.blocked_by):
-            groups.setdefault((n.wave, n.type), []).append(n)
-    nodes = [n for n in picture.nodes if n.changed or n.blocked_by]
-    for (wave, type_), members in groups.items():
+        if not n.blocked_by and (fold_changed or not n.changed):
+            groups.setdefault((n.wave, n.type, n.changed), []).append(n)
+    grouped = {m.id for members in groups.values() for m in members}
+    nodes = [n for n in picture.nodes if n.id not in grouped]
+    for (wave, type_, changed), members in groups.items():
         if len(members) == 1:
             nodes.append(members[0])
             continue
-        name = f"{type_} ×{len(members)} (wave {wave_number(wave)})"
+        name = f"{type_} ×{len(members)} {'changed ' if changed else ''}(wave {wave_number(wave)})"
         for m in members:
             group_of[m.id] = name
         actions = sorted({m.action for m in members if m.action})
         first = members[0]
-        nodes.append(Node(name, first.type, "/".join(actions), first.wave, count=len(members)))
+        nodes.append(Node(name, first.type, "/".join(actions), first.wave, changed=changed, count=len(members)))
     edges = {Edge(group_of.get(e.source, e.source), group_of.get(e.target, e.target), e.kind) for e in picture.edges}
-    notes = [*picture.notes, f"{len(picture.nodes)} components: plain ones drawn as one node per wave and type"]
+    which = "changed and plain ones" if fold_changed else "plain ones"
+    notes = [*picture.notes, f"{len(picture.nodes)} components: {which} drawn as one node per wave and type"]
     return Picture(
         picture.title, picture.changed, picture.status, _sorted(nodes), _keep(list(edges), [n.id for n in nodes]), notes
     )

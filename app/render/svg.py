@@ -19,6 +19,18 @@ CHAR_W, BOLD_W = 6.6, 7.3  # Helvetica 12px, average advance: enough to size box
 EDGE_COLOR = {"depends_on": "#475569", "consumes_runtime_from": "#0f766e", "emits_runtime_to": "#7c3aed"}
 DASH = {"consumes_runtime_from": "6 4", "emits_runtime_to": "2 3"}
 HALO = 'stroke="#ffffff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
+TITLE_W, TITLE_MAX_W = 8.5, 1200  # the title's advance per character (15px bold); it widens a picture up to this
+
+
+def _drawn_title(title: str, drawing_w: float) -> tuple[str, float]:
+    """(the title as drawn, the width it needs). A title widens a small picture up to TITLE_MAX_W; past
+    that — a large set's title names six operations — it is cut with "…" (whole in <title> and aria-label):
+    a 2,000-px title made a 1,150-px picture scroll sideways, cut at the frame's edge."""
+    room = max(drawing_w, TITLE_MAX_W) - MARGIN * 2
+    if len(title) * TITLE_W <= room:
+        return title, MARGIN * 2 + len(title) * TITLE_W
+    keep = int(room // TITLE_W) - 1
+    return title[:keep].rstrip(" ,") + "…", MARGIN * 2 + (keep + 1) * TITLE_W
 
 
 def _x(text: str) -> str:
@@ -159,7 +171,7 @@ def _node_svg(n: Node, x: float, y: float, lay: _Layout) -> str:
 
 def render(picture: Picture) -> str:
     lay = _Layout(picture)
-    title_w = MARGIN * 2 + len(picture.title) * 8.5
+    title, title_w = _drawn_title(picture.title, lay.width)
     width = int(max(lay.width, title_w, 640))
     body_bottom = MARGIN + HEADER + lay.rows * lay.node_h + (lay.rows - 1) * ROW_GAP + ROW_GAP
     notes_y = body_bottom + 14
@@ -174,7 +186,7 @@ def render(picture: Picture) -> str:
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#475569"/></marker></defs>',
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text class="title" x="{MARGIN}" y="{MARGIN + 4}" font-size="15" font-weight="bold" fill="#0f172a">'
-        f"{_x(picture.title)}</text>",
+        f"{_x(title)}</text>",
     ]
     for w in range(lay.cols):
         x = MARGIN + w * (lay.node_w + COL_GAP)

@@ -96,6 +96,11 @@ ENDPOINT_ACTIONS = {
 }
 
 
+def roles_that_may(action: str) -> list[str]:
+    """The roles granted `action`, for a refusal to say which token would do ("requester, admin")."""
+    return [role for role in ROLES if action in GRANTS[role]]
+
+
 def required_action(endpoint: str | None, method: str) -> str:
     if endpoint in ENDPOINT_ACTIONS:
         return ENDPOINT_ACTIONS[endpoint]

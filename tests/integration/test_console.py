@@ -201,3 +201,162 @@ def test_the_queue_shows_each_changes_place_in_its_line(app, client, people):
     page = _login(app, people["val"]).get("/console/queue").get_data(as_text=True)
     row = re.search(rf"<tr>(?:(?!</tr>).)*{queued[1]}(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert re.findall(r"<td>([^<]*)</td>", row)[0] == "1", row
+
+
+def test_an_address_no_console_route_answers_is_a_console_page(app, client, people):
+    """A typo under /console/ and a POST-only address opened from the history (/console/plan, the address
+    bar's after planning) were the API's JSON body: the blueprint's handlers never see a request no route
+    matched. They are the console's error page; the API's own paths keep their JSON."""
+    browser = _login(app, people["ted"])
+    typo = browser.get("/console/chnages")
+    assert typo.status_code == 404 and typo.mimetype == "text/html", typo.get_data(as_text=True)[:300]
+    assert 'id="error-message"' in typo.get_data(as_text=True)
+    reopened = browser.get("/console/plan")
+    assert reopened.status_code == 405 and reopened.mimetype == "text/html"
+    assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
+    assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
+    assert client.get("/console-ish").mimetype == "application/json"
+
+
+def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, people):
+    """A 600-character reason was printed whole in every list that names the change (changes, approvals,
+    the log's note): one row as tall as a page in a narrow window. A list folds it under its beginning;
+    the change page still shows it whole."""
+    reason = "because " + "the quarterly capacity review asked for it " * 14
+    body = {"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": reason}
+    change_id = client.post(
+        "/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"}
+    ).get_json()["change_id"]
+    browser = _login(app, people["eve"])
+    for path in ("/console/changes", "/console/approvals", "/console/log"):
+        page = browser.get(path).get_data(as_text=True)
+        row = re.search(rf'<tr data-[a-z]+="[^"]*">(?:(?!</tr>).)*{change_id}(?:(?!</tr>).)*</tr>', page, re.S).group(0)
+        summary = re.search(r'<details class="message"><summary>(.*?)</summary>', row, re.S)
+        assert summary and len(summary.group(1)) <= 121, (path, row[:600])
+    whole = browser.get(f"/console/changes/{change_id}").get_data(as_text=True)
+    assert f"<dd>{reason}</dd>" in whole
+
+
+def test_a_change_of_hundreds_of_operations_is_a_page_of_bounded_height(app, client, people):
+    """A 502-operation seed was one change whose page drew 502 sections (config, decisions, affects) and
+    listed its 502 components in the facts: 1 MB of HTML, 220,000 px tall. Over 40 operations the page
+    draws in full only those a rule spoke about, the rest one row each (folded), and the facts fold too."""
+    ops = [
+        {
+            "op": "create",
+            "component": f"ec2-instance/karma-dev-worker-{i:02d}",
+            "environment": "dev",
+            "config": {"subnet_nickname": "karma-dev-private-a", "instance_type": "t3.micro", "ami": "ami-1"},
+        }
+        for i in range(45)
+    ]
+    made = client.post(
+        "/request-change",
+        json={"changes": ops, "reason": "workers"},
+        headers={"Authorization": f"Bearer {people['ted']}"},
+    ).get_json()
+    assert made["status"] == "applied", made
+    page = _login(app, people["val"]).get(f"/console/changes/{made['change_id']}").get_data(as_text=True)
+    assert page.count('<section class="operation" id="operation-') <= 40
+    folded = page.split('id="operations-folded"')[1].split("</section>")[0]
+    assert "45 create ec2-instance" in folded and folded.count("<tr><td>") == 45
+    facts = page.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "<details><summary>45 components</summary>" in facts
+    assert len(page) < 200_000, len(page)
+
+
+def test_a_role_refusal_says_which_role_would_do(app, people, pending):
+    """A viewer opening Start a change read "role 'viewer' may not change (GET /console/start)" and no
+    way on: the page names the roles that may (from the same grants the guard checks)."""
+    val = _login(app, people["val"])
+    start = val.get("/console/start")
+    said = re.search(r'<p id="who-may">(.*?)</p>', start.get_data(as_text=True), re.S)
+    assert start.status_code == 403 and said and "the role requester or admin may" in said.group(1)
+    token = _csrf(val.get("/console/changes").get_data(as_text=True))
+    approve = val.post(f"/console/changes/{pending}/approve", data={"csrf_token": token}).get_data(as_text=True)
+    assert "the role approver or admin may" in approve
+    assert 'id="who-may"' not in val.get("/console/changes/chg-nope").get_data(as_text=True)  # a 404: no roles
+
+
+def test_pending_approvals_past_one_page_are_counted_and_paged(app, client, people, monkeypatch):
+    """The approvals page showed the first page of pending changes (50) with no count and no pager: the
+    rest were out of reach. It counts them and pages (here 2 a page)."""
+    from app.console import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    waiting = []
+    for az in (3, 4, 5):
+        body = {"component": PROD_VPC, "proposed_change": {"az_count": az}, "reason": f"{az} AZs"}
+        waiting.append(client.post("/request-change", json=body, headers=ted).get_json()["change_id"])
+    eve = _login(app, people["eve"])
+    first = eve.get("/console/approvals").get_data(as_text=True)
+    assert "3 changes wait for an approver · page 1 of 2" in first and 'href="/console/approvals?page=2"' in first
+    second = eve.get("/console/approvals?page=2").get_data(as_text=True)
+    shown = set(re.findall(r'<tr data-change="([^"]+)"', first + second))
+    assert shown == set(waiting)
+
+
+def test_a_component_page_shows_its_newest_versions_and_offers_the_rest(app, client, people):
+    """Every runtime report is a version: a component its deploys report on often listed every one on
+    its page (1,000 reports, 1,000 rows each with its config). The newest 20 are shown, with how many
+    older ones there are and a link to all of them."""
+    bastion = "ec2-instance/karma-dev-bastion"
+    runtime = client.get(f"/components/{bastion}").get_json()["runtime"]
+    for i in range(22):
+        put = client.put(f"/components/{bastion}/runtime", json={"runtime": {**runtime, "private_ip": f"10.42.1.{i}"}})
+        assert put.status_code == 200, put.get_json()
+    val = _login(app, people["val"])
+    page = val.get(f"/console/components/{bastion}").get_data(as_text=True)
+    rows = re.search(r'<table class="list" id="versions">(.*?)</table>', page, re.S).group(1).count("<tr><td>")
+    assert rows == 20 and re.search(
+        r'id="older-versions">and 3 older versions: <a href="\?versions=all#versions"', page
+    )
+    every = val.get(f"/console/components/{bastion}?versions=all").get_data(as_text=True)
+    assert re.search(r'<table class="list" id="versions">(.*?)</table>', every, re.S).group(1).count("<tr><td>") == 23
+    assert 'id="older-versions"' not in every
+
+
+def test_the_drift_page_pages_its_entries(app, client, people, monkeypatch):
+    """The drift page listed every entry (adopting a config repository can leave a thousand): it pages
+    them (here 1 a page), the counts by kind still of all of them."""
+    from app.console import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    for vpc in ("vpc/karma-dev", "vpc/karma-prod"):
+        runtime = client.get(f"/components/{vpc}").get_json()["runtime"]
+        assert (
+            client.put(
+                f"/components/{vpc}/runtime", json={"runtime": {**runtime, "vpc_cidr": "10.99.0.0/16"}}
+            ).status_code
+            == 200
+        )
+    val = _login(app, people["val"])
+    first = val.get("/console/drift?kind=runtime").get_data(as_text=True)
+    assert first.count('<tr data-kind="runtime">') == 1 and "runtime (2)" in first
+    assert "2 entries · page 1 of 2" in first and 'href="/console/drift?page=2&amp;kind=runtime"' in first
+    second = val.get("/console/drift?kind=runtime&page=2").get_data(as_text=True)
+    shown = re.findall(
+        r'<tr data-kind="runtime"><td>runtime</td>\s*<td><a href="/console/components/([^"]+)"', first + second
+    )
+    assert sorted(shown) == ["vpc/karma-dev", "vpc/karma-prod"]
+
+
+def test_a_revoked_token_is_told_at_the_login_and_a_post_is_said_not_done(app, people):
+    """A token revoked while its person used the console: the next form they sent (a plan, an approval)
+    landed on a bare login page, the form gone and nothing said. The login page says the token is no
+    longer accepted and, for a form, that it was not done."""
+    tokens = app.extensions["karma"].tokens
+    token, record = tokens.create("tmp@strall.com", "requester")
+    browser = _login(app, token)
+    csrf = _csrf(browser.get("/console/start").get_data(as_text=True))
+    tokens.revoke(record["id"], any_creator=True)
+    sent = browser.post("/console/plan", data={"csrf_token": csrf, "body": "component: vpc/karma-dev"})
+    assert sent.status_code == 302 and sent.headers["Location"] == "/console/login?gone=post"
+    said = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    assert 'id="login-gone"' in said and "<strong>not done</strong>" in said
+    away = browser.get("/console/queue")
+    assert away.headers["Location"] == "/console/login?next=/console/queue&gone=get"
+    assert "not done" not in browser.get(away.headers["Location"]).get_data(as_text=True)
+    fresh = app.test_client().get("/console/queue")  # no cookie at all: the plain login, nothing to say
+    assert "gone" not in fresh.headers["Location"]

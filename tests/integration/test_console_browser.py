@@ -403,3 +403,37 @@ def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium)
         assert asked[-1].endswith("/log?since=2026-12-07T00%3A00"), asked  # sent as UTC
     finally:
         tab.close()
+
+
+def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicorn_url, tokens, shots):
+    """At 800 px the top bar broke its words ("Start a / change", the name over four lines) and pushed
+    Log out past the window's edge, and every table widened the page, so the whole page scrolled sideways;
+    the log's "From (UTC)" caption stood on three lines. The bar wraps, a wide table scrolls in its own box,
+    config and runtime stack. And a diff's key beside a long value was cut mid-word ("tag" / "s")."""
+    url = gunicorn_url
+    long_value = "https://example.com/" + "a" * 280
+    tags = {"Project": "karma", "Environment": "dev", "Note": long_value}
+    applied = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": "vpc/karma-dev", "proposed_change": {"tags": tags}, "reason": "a long tag"},
+    )
+    assert applied["status"] == "applied", applied
+    change = f"/console/changes/{applied['change_id']}"
+    _login_to(page, url, tokens["ada"])
+    key = page.goto(f"{url}{change}") and page.locator("#diff td.key code").first.bounding_box()
+    assert key["height"] < 24, key  # one line: "tags", whole
+    page.set_viewport_size({"width": 800, "height": 900})
+    for path in ("/console/changes", "/console/log", "/console/components/vpc/karma-dev", "/console/start", change):
+        page.goto(f"{url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 800, path
+        out = page.locator("#logout").bounding_box()
+        assert out["x"] + out["width"] <= 800, (path, out)
+        shots(page, f"narrow-{path.strip('/').replace('/', '-')}")
+    page.goto(f"{url}/console/log")
+    label = page.locator('#log-filters label:has(input[name="since"])').bounding_box()
+    field = page.locator('#log-filters input[name="since"]').bounding_box()
+    assert field["y"] - label["y"] < 24, (label, field)  # "From (UTC)" on one line above its field
+    assert page.problems == [], page.problems

@@ -156,3 +156,49 @@ def test_a_large_past_change_drawn_on_stored_edges_keeps_them_between_its_groups
         ("subnet ×50 (wave 2)", "ec2 ×450 (wave 3)"),
         ("vpc/v", "subnet ×50 (wave 2)"),
     ]
+
+
+def test_a_set_creating_hundreds_draws_its_changed_components_as_groups():
+    """A set creating 500 instances drew 500 changed boxes (a picture 37,000 px tall): the changed ones
+    were never grouped. When they alone are over the limit they are grouped per wave and type, still
+    drawn as changed; below it, every changed component keeps its own box."""
+    ids = ["vpc/v", "subnet/s", *[f"ec2/i{i}" for i in range(500)]]
+    waves = [[{"component": c, "type": c.split("/")[0], "action": "create"}] for c in ids[:2]]
+    waves.append([{"component": c, "type": "ec2", "action": "create"} for c in ids[2:]])
+    operations = [{"index": i, "op": "create", "component": c} for i, c in enumerate(ids)]
+    result = {"component": "vpc/v", "status": "applied", "actions": {"waves": waves}, "operations": operations}
+    stored = [{"source": "subnet/s", "target": "vpc/v", "kind": "depends_on"}]
+    stored += [{"source": c, "target": "subnet/s", "kind": "depends_on"} for c in ids[2:]]
+    picture = from_plan(result, stored_edges=stored)
+    assert [(n.id, n.changed, n.count) for n in picture.nodes] == [
+        ("vpc/v", True, 1),
+        ("subnet/s", True, 1),
+        ("ec2 ×500 changed (wave 3)", True, 500),
+    ]
+    assert {(e.source, e.target) for e in picture.edges} == {
+        ("vpc/v", "subnet/s"),
+        ("subnet/s", "ec2 ×500 changed (wave 3)"),
+    }
+    assert int(_svg_root(picture).get("height")) < 600
+    few = from_plan({**result, "operations": operations[:32]}, stored_edges=stored)  # 30 created, 470 plain
+    assert sum(1 for n in few.nodes if n.changed and n.count == 1) == 32  # under the limit: a box each
+    assert [n.id for n in few.nodes if n.count > 1] == ["ec2 ×470 (wave 3)"]
+
+
+def test_a_long_title_is_cut_in_the_drawing_not_the_picture_widened_past_the_page():
+    """A large set's title names six operations (~230 characters, ~2,000 px): it made a 1,150-px picture
+    2,000 px wide, too wide to be fitted to the page, so the picture scrolled sideways with its title cut at
+    the frame's edge. The drawn title stops at 1,200 px with "…"; <title> and aria-label keep it whole; a
+    short title is drawn whole and still widens a small picture."""
+    ops = [
+        {"index": i, "op": "create", "component": f"ec2-instance/a-rather-long-worker-name-{i:03d}"} for i in range(8)
+    ]
+    result = {"component": ops[0]["component"], "status": "applied", "operations": ops}
+    picture = from_plan(result)
+    root = _svg_root(picture)
+    drawn = next(t for t in root.iter(f"{SVG}text") if t.get("class") == "title").text
+    assert len(picture.title) * 8.5 > 1400 and drawn.endswith("…") and picture.title.startswith(drawn[:-1])
+    assert root.find(f"{SVG}title").text == picture.title == root.get("aria-label")
+    assert int(root.get("width")) <= 1200
+    short = _svg_root(from_plan({**result, "operations": ops[:1]}))
+    assert not next(t for t in short.iter(f"{SVG}text") if t.get("class") == "title").text.endswith("…")
