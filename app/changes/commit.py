@@ -347,15 +347,15 @@ def change_request_properties(
         )
         if status == ChangeStatus.QUEUED and queue_ttl_seconds:
             props["expires_at"] = now.timestamp() + queue_ttl_seconds
-        if status == ChangeStatus.QUEUED:
+        if status in (ChangeStatus.QUEUED, ChangeStatus.PENDING_APPROVAL):  # both apply later, if at all
             props["seen_versions"] = dumps(seen_versions(analysis))
     return {k: v for k, v in props.items() if v is not None}
 
 
 def seen_versions(analysis: SetAnalysis) -> dict[str, int]:
-    """The version of each existing component a queued request was judged on: what its requester saw, so
-    that when it applies later a change made since to a key it sets is seen (app.changes.since) rather
-    than overwritten."""
+    """The version of each existing component a queued or pending request was judged on: what its
+    requester saw, so that when it applies later (its queue pass, its approval) a change made since to a
+    key it sets is seen (app.changes.since) rather than overwritten."""
     return {o.component["id"]: o.component["version"] for o in analysis.operations if o.op.op != "create"}
 
 

@@ -17,9 +17,9 @@ from app.changes import commit as commits
 from app.changes.gate import ChangeGate, Write, unknown_change
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus, require, transition
-from app.changes.since import require_unchanged, seen_by
+from app.changes.since import CHANGED_SINCE, require_unchanged, seen_by
 from app.changes.stored import environments, judged_versions, normalized
-from app.errors import Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
+from app.errors import Conflict, Forbidden, KarmaError, NotFound, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -162,9 +162,11 @@ class ChangeLifecycle:
         who = actor.name if actor else "system"
         try:
             return self._approved(change, change_id, who, actor, comment)
-        except (Unprocessable, NotFound) as exc:
+        except (Unprocessable, NotFound, Conflict) as exc:
             if isinstance(exc, NotFound) and exc.extra.get("cause") != "unknown_component":
                 raise
+            if isinstance(exc, Conflict) and exc.extra.get("cause") != CHANGED_SINCE:
+                raise  # a stale expected_version, a move by another approver: the approver is told
             return self._reject_if(
                 change, ChangeStatus.PENDING_APPROVAL, exc, actor=who, kind="approval", said=f"approved by {who}, but "
             )
@@ -174,7 +176,7 @@ class ChangeLifecycle:
             request_of(change),
             kind="approval",
             stored={"id": change_id, "status": ChangeStatus.PENDING_APPROVAL},
-            guard=_still(change_id, ChangeStatus.PENDING_APPROVAL),
+            guard=_still_as_seen(change, ChangeStatus.PENDING_APPROVAL),
             approved_by=who,
             # kept in the log as a denial's reason is: "approved by eve@…: <comment>"
             note=f"approved by {who}" + (f": {comment}" if comment else ""),
@@ -215,7 +217,9 @@ class ChangeLifecycle:
         try:
             if self._expired(change):
                 return self._locked_move(change, ChangeStatus.QUEUED, ChangeStatus.EXPIRED, note="queue TTL elapsed")
-            write = Write(request_of(change), kind="queue", stored=change, guard=_still_as_seen(change))
+            write = Write(
+                request_of(change), kind="queue", stored=change, guard=_still_as_seen(change, ChangeStatus.QUEUED)
+            )
             return self.gate.execute(write)
         except ServiceUnavailable:
             raise  # the database, not the change: it stays queued (an unknown outcome is settled by the lock)
@@ -316,26 +320,28 @@ def _environments(gtx: GraphTx, change: dict) -> list[str]:
     return sorted(set(envs))
 
 
-QUEUED_CHANGED = (
-    "a key it sets changed since it was queued (applied now, it would overwrite that change; request it "
-    "again on the config as it is)"
-)
+CHANGED_WHILE = {
+    ChangeStatus.QUEUED: "a key it sets changed since it was queued",
+    ChangeStatus.PENDING_APPROVAL: "a key it sets changed since it was asked",
+}
+CHANGED_ADVICE = " (applied now, it would overwrite that change; request it again on the config as it is)"
 
 
-def _still_as_seen(change: dict):
-    """Guard of a queue pass: the request is still queued, and no change asked after it moved a key it
-    sets — applied now, it would silently overwrite that change, so it is rejected (cause changed_since,
-    naming the keys and the changes). A change asked before it (one queued ahead of it on the component,
-    which FIFO applies first and its requester could see waiting) is no conflict, nor is a later change
-    to other keys; an update made with `expected_version` keeps that check instead (a stale one is
-    rejected as stale)."""
-    still = _still(change["id"], ChangeStatus.QUEUED)
+def _still_as_seen(change: dict, expected: ChangeStatus):
+    """Guard of a queue pass or an approval: the request is still `expected`, and no change asked after it
+    moved a key it sets — applied now, it would silently overwrite that change, so it is rejected (cause
+    changed_since, naming the keys and the changes). A change asked before it (one queued ahead of it on
+    the component, which FIFO applies first; one pending beside it) is no conflict — its requester could
+    see it waiting —, nor is a later change to other keys; an update made with `expected_version` keeps
+    that check instead (a stale one is refused as stale)."""
+    still = _still(change["id"], expected)
 
     def guard(gtx: GraphTx) -> None:
         still(gtx)
         versions = judged_versions(change, lambda: gtx.change_result(change["id"]))
-        asked = rfc3339(change.get("created_at"))  # a change queued ahead of it (FIFO) is no conflict
-        require_unchanged(gtx, seen_by(request_of(change), versions), QUEUED_CHANGED, asked_after=asked)
+        asked = rfc3339(change.get("created_at"))
+        message = CHANGED_WHILE[expected] + CHANGED_ADVICE
+        require_unchanged(gtx, seen_by(request_of(change), versions), message, asked_after=asked)
 
     return guard
 

@@ -119,6 +119,24 @@ def test_an_approval_of_a_change_that_can_no_longer_apply_rejects_it_saying_why(
     assert client.post(f"/changes/{second['change_id']}/approve", json={}, headers=eve).status_code == 409
 
 
+def test_an_approval_never_overwrites_a_key_a_change_asked_later_set(client, as_):
+    """A lost update at approval time: ted asks for a third AZ (pending); later he asks for four, which eve
+    approves first. Approving the older one then applied 3 over the 4, silently. It is rejected now, as a
+    queued change is (changed_since, naming the later change), and the 4 stays. A change asked *before*
+    it (pending beside it) is no conflict: test_approval_reruns_against_the_graph_as_it_is_now."""
+    ted, eve = as_("ted@strall.com", "requester"), as_("eve@strall.com", "approver")
+    older = wide_prod_change(client, ted)
+    newer = wide_prod_change(client, ted, proposed_change={"az_count": 4})
+    assert client.post(f"/changes/{newer['change_id']}/approve", json={}, headers=eve).get_json()["status"] == "applied"
+    resp = client.post(f"/changes/{older['change_id']}/approve", json={}, headers=eve)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "rejected", resp.get_json()
+    assert client.get(f"/components/{VPC}").get_json()["config"]["az_count"] == 4
+    change = client.get(f"/changes/{older['change_id']}").get_json()
+    assert change["refusal"]["cause"] == "changed_since" and change["refusal"]["keys"] == {VPC: ["az_count"]}
+    assert [c["change_id"] for c in change["refusal"]["changes"]] == [newer["change_id"]]
+    assert change["note"].startswith("approved by eve@strall.com, but a key it sets changed since it was asked")
+
+
 def test_deny(client, as_):
     result = wide_prod_change(client, as_("ted@strall.com", "requester"))
     eve = as_("eve@strall.com", "approver")
