@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from app import yaml_numbers
+from app.yaml_strict import StrictLoader
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import drift, references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
@@ -57,7 +58,7 @@ def read_file(path: Path) -> Any:
     return doc
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available
+_YAML_LOADER = StrictLoader  # libyaml's parser when available; a duplicated key refused
 
 
 def _seed_path(doc: Any, path: tuple) -> str:
@@ -66,7 +67,7 @@ def _seed_path(doc: Any, path: tuple) -> str:
         return yaml_numbers.dotted(path)
     head = f"{path[0]}[{path[1]}]"
     if path[0] == "components":
-        try:  # the node walked is the document's, unless a duplicated key replaced it (PyYAML keeps the last)
+        try:  # the node walked is the document's (a duplicated key is refused before: app.yaml_strict)
             item = doc[path[0]][path[1]]
         except (IndexError, KeyError, TypeError):
             item = None

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from app import yaml_numbers
+from app.yaml_strict import StrictLoader
 
 REQUEST_KEYS = (
     "component",
@@ -58,7 +59,7 @@ def _put(patch: dict, dotted: str, value) -> None:
 def read_file(path: Path) -> dict:
     text = path.read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
     try:
-        data, misread = (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, yaml.SafeLoader)
+        data, misread = (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, StrictLoader)
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)

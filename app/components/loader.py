@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from app import yaml_numbers
+from app.yaml_strict import StrictLoader
 from app.components import infer
 from app.components import schema as jsonschema_
 from app.components.registry import (
@@ -100,22 +101,7 @@ def type_files(directory: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------- strict parsing
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _mapping(loader, node, deep=False):
-    loader.flatten_mapping(node)
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_StrictLoader = StrictLoader  # duplicate keys refused (app.yaml_strict)
 
 
 def _no_duplicates(pairs):

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 
 from app import render
 from app import yaml_numbers
+from app.yaml_strict import StrictLoader
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.audit.statuses import LOG_STATUSES
@@ -55,7 +56,7 @@ def parse_body(text: str, field: str = "body") -> dict:
         data = json.loads(text)
     except ValueError:
         try:
-            data, misread = yaml_numbers.load(text, yaml.SafeLoader)
+            data, misread = yaml_numbers.load(text, StrictLoader)
         except yaml.YAMLError as exc:
             raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [str(exc)[:300]]}) from None
         if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)

@@ -26,6 +26,7 @@ import yaml
 from neo4j.exceptions import ConstraintError
 
 from app import yaml_numbers
+from app.yaml_strict import StrictLoader
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
 
@@ -101,7 +102,7 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
 def load_file(path: Path) -> list[dict]:
     """The file's subscriptions, validated whole: any error refuses the file."""
     try:
-        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), yaml.SafeLoader)
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), StrictLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise SubscriptionFileError(f"{path}: {exc}") from None
     if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)

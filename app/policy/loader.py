@@ -20,38 +20,14 @@ from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
 from app.policy.language import Errors, Rule, RuleFileError, UnquotedText, number_like_text, parse_document
 from app.policy.regexcheck import engine_mismatch
+from app.yaml_strict import StrictLoader
 
 SUFFIXES = (".yaml", ".yml")
 
 
 # ------------------------------------------------------------------------------------------ strict YAML
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available: 10x faster
-
-
-class _StrictLoader(_BaseLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    loader.flatten_mapping(node)
-    seen: dict = {}
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            first = seen.get(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"unhashable key ({key_node.tag})", key_node.start_mark
-            ) from None
-        if first is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark
-            )
-        seen[key] = key_node.start_mark.line + 1
-    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+class _StrictLoader(StrictLoader):
+    """The shared strict loader (duplicate keys refused), plus unquoted number-like text marked."""
 
 
 def _construct_text(loader, node):

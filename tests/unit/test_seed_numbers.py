@@ -25,13 +25,15 @@ def test_each_misread_number_is_named_by_its_component_and_key(tmp_path):
     ]
 
 
-def test_a_duplicated_components_key_still_names_the_place(tmp_path):
-    """PyYAML builds the document from the last of duplicated keys while every node is walked: the first
-    list's item is named by its index (it once raised IndexError looking its id up in the second)."""
+def test_a_duplicated_components_key_is_refused_as_one(tmp_path):
+    """PyYAML built the document from the last of duplicated keys, silently dropping the first list (and a
+    misread number in it was named with `(?)`): a duplicated key is now refused itself (app.yaml_strict)."""
     path = tmp_path / "dup.yaml"
     path.write_text(
         "components:\n  - {id: a/b, config: {x: 1}}\n  - {id: a/c, config: {x: 017}}\ncomponents:\n  - {id: z/z}\n"
     )
     with pytest.raises(seeding.SeedError) as refused:
         seeding.read_file(path)
-    assert refused.value.errors[0].startswith(f"{path}: components[1] (?): config.x: YAML reads 017")
+    assert refused.value.errors[0].startswith(
+        f"{path}: not valid YAML/JSON: duplicate key 'components' (first at line 1)"
+    )

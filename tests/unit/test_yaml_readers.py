@@ -15,6 +15,8 @@ from app.console.work import parse_body
 from app.errors import Unprocessable
 from app.notifications.subscriptions import SubscriptionFileError, load_file
 from app.ruletools.cases import CaseFileError, read_cases
+from app.seeding import SeedError
+from app.seeding import read_file as read_seed
 
 CHANGE = "component: vpc/karma-dev\nproposed_change:\n  az_count: 017\n"
 
@@ -63,3 +65,30 @@ def test_plain_numbers_and_quoted_text_pass(tmp_path: Path):
     path = tmp_path / "change.yaml"
     path.write_text("component: vpc/karma-dev\nproposed_change:\n  az_count: 17\n  window: '1:30'\n  n: 1.5\n")
     assert read_file(path)["proposed_change"] == {"az_count": 17, "window": "1:30", "n": 1.5}
+
+
+DUPLICATED = "component: vpc/karma-dev\nproposed_change:\n  az_count: 3\n  az_count: 2\n"
+
+
+def test_a_duplicated_key_is_refused_by_every_reader(tmp_path: Path):
+    """PyYAML keeps the last of two equal keys without a word, so a file meant half of what it said. Every
+    reader uses the one strict loader (app.yaml_strict), as rule files always did."""
+    change = tmp_path / "change.yaml"
+    change.write_text(DUPLICATED)
+    with pytest.raises(BodyError, match=r"duplicate key 'az_count' \(first at line 3\)"):
+        read_file(change)
+    with pytest.raises(Unprocessable) as refused:
+        parse_body(DUPLICATED)
+    assert "duplicate key 'az_count'" in refused.value.errors["body"][0]
+    notifications = tmp_path / "notifications.yaml"
+    notifications.write_text("subscriptions:\n  - id: a\n    id: b\n    url: http://127.0.0.1:9/x\n")
+    with pytest.raises(SubscriptionFileError, match="duplicate key 'id'"):
+        load_file(notifications)
+    seed = tmp_path / "world.yaml"
+    seed.write_text("components:\n  - id: vpc/a\n    config: {}\n    config: {cidr_block: 10.0.0.0/16}\n")
+    with pytest.raises(SeedError, match="duplicate key 'config'"):
+        read_seed(seed)
+    thing = tmp_path / "thing.yaml"
+    thing.write_text("type: thing\ntype: other\n")
+    errors: list[str] = []
+    assert _read_yaml(thing, errors) is None and "duplicate key 'type'" in errors[0]

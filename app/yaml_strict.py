@@ -1,0 +1,39 @@
+"""The YAML loader every file or text an operator writes is read with: PyYAML's safe loader (libyaml's
+parser when available: ~10x faster) that refuses a duplicated key.
+
+Why: PyYAML silently keeps the last of two equal keys, so a seed listing `config:` twice, or a change file
+setting `az_count` twice, meant half of what its author wrote. A duplicate is a YAMLError naming the key
+and the line of its first use, which each reader reports as it reports bad YAML. Misread numbers (`017`,
+`1:30`) are app.yaml_numbers' part; readers use both (yaml_numbers.load(text, StrictLoader))."""
+
+from __future__ import annotations
+
+import yaml
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_Base):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    seen: dict = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"unhashable key ({key_node.tag})", key_node.start_mark
+            ) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
