@@ -3,7 +3,7 @@ field and why — the same DriftService the API's GET /drift reads (stored drift
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 
 from app.api.context import services
 from app.components.drift import KINDS
@@ -15,8 +15,7 @@ from app.console.pages import _page, blp
 def drift():
     """Every drift entry, a page at a time (adopting a config repository can leave a thousand refused
     files: the page listed them all), with the counts of all of them by kind."""
-    kind = request.args.get("kind")
-    kind = kind if kind in KINDS else None
+    kind = pages.chosen("kind", KINDS)
     report, page, size = services().drift.report(kind=kind), _page(), pages.PAGE_SIZE
     total = len(report["entries"])
     return render_template(

@@ -23,7 +23,7 @@ from app.api.schemas import MAX_PAGE, ComponentListArgs
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times
-from app.errors import KarmaError, field_paths
+from app.errors import KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
@@ -227,11 +227,20 @@ def index():
 
 
 # -- changes ------------------------------------------------------------------------------------
+def chosen(name: str, allowed) -> str | None:
+    """A list's `?<name>=` filter, one of `allowed`, or None when not given. A value the page's select
+    cannot send (a typo in a link, a bookmark from an older Karma) is a 422 naming the filter and what it
+    takes, as the API and the log page answer it: it was dropped in silence, and the page showed every
+    entry as if filtered by it."""
+    value = (request.args.get(name) or "").strip() or None
+    if value is not None and value not in allowed:
+        raise Unprocessable(f"unknown {name} {value!r}", errors={name: [f"Must be one of: {', '.join(allowed)}."]})
+    return value
+
+
 def _filters() -> dict:
-    out = {k: (request.args.get(k) or "").strip() or None for k in ("status", "component", "requested_by")}
-    if out["status"] not in (None, *STATUSES):
-        out["status"] = None
-    return out
+    out = {k: (request.args.get(k) or "").strip() or None for k in ("component", "requested_by")}
+    return {"status": chosen("status", STATUSES), **out}
 
 
 def _page() -> int:

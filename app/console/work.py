@@ -26,7 +26,7 @@ from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.components.registry import registry
 from app.console import session
-from app.console.pages import PAGE_SIZE, _page, blp
+from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
@@ -208,10 +208,8 @@ def log():
 # -- transitions --------------------------------------------------------------------------------
 @blp.route("/transitions")
 def transitions():
-    status = request.args.get("status") or None
     statuses = list(TRANSITION_STATUSES)
-    status = status if status in statuses else None
-    page = _page()
+    status, page = chosen("status", statuses), _page()
     listing = services().transitions.list(status=status, page=page, page_size=PAGE_SIZE)
     pages = max(1, -(-listing["total"] // PAGE_SIZE))  # counted and paged: past 50 they were out of reach
     return render_template(

@@ -360,3 +360,23 @@ def test_a_revoked_token_is_told_at_the_login_and_a_post_is_said_not_done(app, p
     assert "not done" not in browser.get(away.headers["Location"]).get_data(as_text=True)
     fresh = app.test_client().get("/console/queue")  # no cookie at all: the plain login, nothing to say
     assert "gone" not in fresh.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "value"),
+    [
+        ("/console/changes", "status", "aplied"),
+        ("/console/transitions", "status", "runing"),
+        ("/console/drift", "kind", "contracts"),
+    ],
+)
+def test_a_list_filter_it_cannot_read_is_a_422_naming_it(app, people, path, name, value):
+    """A filter value the page's select cannot send (a typo in a link, an old bookmark) was dropped in
+    silence, and the page listed every entry as if filtered by it. It is a 422 page naming the filter and
+    what it takes, as the log page and the API answer one; a known value still filters."""
+    val = _login(app, people["val"])
+    page = val.get(f"{path}?{name}={value}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422, text[:500]
+    assert f"unknown {name} &#39;{value}&#39;" in text and "Must be one of:" in text
+    assert val.get(path).status_code == 200
