@@ -26,5 +26,5 @@ def drift():
         kinds=KINDS,
         total=total,
         page=page,
-        pages=max(1, -(-total // size)),
+        pages=pages.page_count(total, size),
     )

@@ -251,6 +251,11 @@ def _page() -> int:
         return 1
 
 
+def page_count(total: int, size: int) -> int:
+    """How many pages a list of `total` entries takes, `size` a page: at least one (an empty list's)."""
+    return max(1, -(-total // size))
+
+
 @blp.route("/changes")
 def changes():
     filters, page = _filters(), _page()
@@ -262,7 +267,7 @@ def changes():
         statuses=STATUSES,
         page=page,
         query={k: v for k, v in filters.items() if v},
-        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        pages=page_count(listing["total"], PAGE_SIZE),
     )
 
 
@@ -417,7 +422,7 @@ def approvals():
         can_approve=can_approve,
         not_yours=not_yours,
         page=page,
-        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        pages=page_count(listing["total"], PAGE_SIZE),
     )
 
 
@@ -494,7 +499,7 @@ def components():
         environment=env,
         name=name,
         page=page,
-        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        pages=page_count(listing["total"], PAGE_SIZE),
     )
 
 

@@ -26,7 +26,7 @@ from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.components.registry import registry
 from app.console import session
-from app.console.pages import PAGE_SIZE, _page, blp, chosen
+from app.console.pages import PAGE_SIZE, _page, blp, chosen, page_count
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
@@ -199,7 +199,7 @@ def log():
         filters={k: (request.args.get(k) or "").strip() for k in LOG_FILTERS},
         error=error,
         page=page,
-        pages=max(1, -(-listing["total"] // PAGE_SIZE)),
+        pages=page_count(listing["total"], PAGE_SIZE),
         query=raw,
     )
     return page_html, 422 if error else 200
@@ -211,7 +211,7 @@ def transitions():
     statuses = list(TRANSITION_STATUSES)
     status, page = chosen("status", statuses), _page()
     listing = services().transitions.list(status=status, page=page, page_size=PAGE_SIZE)
-    pages = max(1, -(-listing["total"] // PAGE_SIZE))  # counted and paged: past 50 they were out of reach
+    pages = page_count(listing["total"], PAGE_SIZE)  # counted and paged: past 50 they were out of reach
     return render_template(
         "console/transitions.html", listing=listing, chosen=status, statuses=statuses, page=page, pages=pages
     )  # `chosen`: the template's `status` is the macro that draws one (the select never showed the filter)
