@@ -50,15 +50,12 @@ def read_file(path: Path) -> Any:
     try:
         if str(path).endswith(".json"):
             return json.loads(text)
-        doc, misread = yaml_numbers.load(text, _YAML_LOADER)
+        doc, misread = yaml_numbers.load(text, StrictLoader)  # a duplicated key refused
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
     if misread:
         raise SeedError([f"{path}: {_seed_path(doc, n.path)}: {n.problem()}" for n in misread])
     return doc
-
-
-_YAML_LOADER = StrictLoader  # libyaml's parser when available; a duplicated key refused
 
 
 def _seed_path(doc: Any, path: tuple) -> str:

@@ -101,7 +101,6 @@ def type_files(directory: Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------- strict parsing
-_StrictLoader = StrictLoader  # duplicate keys refused (app.yaml_strict)
 
 
 def _no_duplicates(pairs):
@@ -133,7 +132,7 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
 
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), _StrictLoader)
+        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), StrictLoader)
         errors.extend(yaml_numbers.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
         return None if misread else doc
     except (OSError, UnicodeDecodeError) as exc:
