@@ -51,6 +51,14 @@ def test_staging_alias_change_is_queued_then_applied_by_the_runtime_report(clien
     assert client.get("/queue").get_json()["total"] == 0
 
 
+# Eve's direct change to a key the queued alias changes below may also set: it applies at once
+EVE_INDEX_DOCUMENT = {
+    "component": STAGING,
+    "proposed_change": {"index_document": "main.html"},
+    "requested_by": "eve@strall.com",
+}
+
+
 def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client):
     """Three queued on one component apply in their order, each onto the config the ones before it left,
     the same key included: a change queued ahead of another is no lost update for it (its requester could
@@ -115,12 +123,7 @@ def test_a_queued_change_never_overwrites_a_key_a_later_change_set(app, client):
     }
     code, queued = post(client, "/request-change", change)
     assert code == 200 and queued["status"] == "queued", queued
-    direct = {
-        "component": STAGING,
-        "proposed_change": {"index_document": "main.html"},
-        "requested_by": "eve@strall.com",
-    }
-    code, eve = post(client, "/request-change", direct)
+    code, eve = post(client, "/request-change", EVE_INDEX_DOCUMENT)
     assert code == 200 and eve["status"] == "applied", eve
 
     report = publish(client)  # the blocker clears: the queued change is re-evaluated
@@ -156,12 +159,7 @@ def test_a_queued_change_keeps_a_later_change_to_other_keys(client):
     kept, and the queued change applies onto it."""
     code, queued = post(client, "/request-change", alias_change("staging.usekarma.dev", "beta.usekarma.dev"))
     assert queued["status"] == "queued", queued
-    direct = {
-        "component": STAGING,
-        "proposed_change": {"index_document": "main.html"},
-        "requested_by": "eve@strall.com",
-    }
-    assert post(client, "/request-change", direct)[1]["status"] == "applied"
+    assert post(client, "/request-change", EVE_INDEX_DOCUMENT)[1]["status"] == "applied"
     (done,) = publish(client)["queue"]
     assert done["status"] == "applied" and "refusal" not in done, done
     site = client.get(f"/components/{STAGING}").get_json()["config"]
@@ -177,12 +175,7 @@ def test_a_change_queued_before_requests_kept_their_versions_is_judged_on_its_fi
     assert queued["status"] == "queued", queued
     driver.execute_query("MATCH (r:ChangeRequest {id: $id}) REMOVE r.seen_versions", id=queued["change_id"])
     assert "seen_versions" not in client.get(f"/changes/{queued['change_id']}").get_json()
-    direct = {
-        "component": STAGING,
-        "proposed_change": {"index_document": "main.html"},
-        "requested_by": "eve@strall.com",
-    }
-    code, eve = post(client, "/request-change", direct)
+    code, eve = post(client, "/request-change", EVE_INDEX_DOCUMENT)
     assert eve["status"] == "applied", eve
     (done,) = publish(client)["queue"]
     assert done["status"] == "rejected" and done["refusal"]["keys"] == {STAGING: ["index_document"]}, done
@@ -196,12 +189,7 @@ def test_a_queued_change_with_expected_version_keeps_its_own_check(client):
     change = {**alias_change("staging.usekarma.dev", "beta.usekarma.dev"), "expected_version": version}
     code, queued = post(client, "/request-change", change)
     assert queued["status"] == "queued", queued
-    direct = {
-        "component": STAGING,
-        "proposed_change": {"index_document": "main.html"},
-        "requested_by": "eve@strall.com",
-    }
-    assert post(client, "/request-change", direct)[1]["status"] == "applied"
+    assert post(client, "/request-change", EVE_INDEX_DOCUMENT)[1]["status"] == "applied"
     (done,) = publish(client)["queue"]
     assert done["status"] == "rejected" and done["refusal"]["cause"] == "stale_version", done
     assert "changes" not in done["refusal"]
