@@ -3,8 +3,9 @@
 `deliver_pending(repo, ...)` is one pass (the queue worker calls it every loop): claim the due entries
 (leased, so several workers never send one entry at once), POST each body, record the outcome. A
 receiver gets every event at least once with the same `id` (body) / `X-Karma-Event-Id` header —
-de-duplicate on it. A 2xx is success; anything else (an error status, a redirect, a timeout, a refused
-connection) is retried after `backoff` until `max_attempts`, then the entry is `failed` until retried
+de-duplicate on it. A 2xx is success; a 410 (the receiver says the address is gone) fails the entry at
+once; anything else (an error status, a redirect, a timeout, a refused connection) is retried after
+`backoff` until `max_attempts`, then the entry is `failed` until retried
 (`karma outbox retry`, `POST /admin/outbox/retry`).
 
 Signature: `X-Karma-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
@@ -120,6 +121,11 @@ class NotYet(Exception):
 
 
 WAITING = "waiting: "  # the error text of a NotYet outcome (recorded as last_error, not counted)
+SUBSCRIPTION_GONE = "subscription no longer exists"
+# A receiver answering 410 says the address is gone for good: retrying it ten times over ~30 minutes only
+# delays the `failed` an operator has to see (they fix the URL or delete the subscription, then retry).
+GONE = 410
+GONE_ERROR = "HTTP 410: the receiver says this address is gone; not retried (fix the URL or delete the subscription)"
 
 
 def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> tuple[int | None, str | None]:
@@ -134,12 +140,14 @@ def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> 
         except Exception as exc:  # noqa: BLE001 - a failing handler is a failed attempt, retried
             return None, f"{type(exc).__name__}: {exc}"[:500]
     if item.get("url") is None:
-        return None, "subscription no longer exists"
+        return None, SUBSCRIPTION_GONE
     body = entry["body"].encode()
     try:
         status = send(item["url"], body, _headers(entry, item["secret"], body, now), policy.timeout)
     except (OSError, HTTPException, ValueError) as exc:  # refused, reset, timed out, garbled
         return None, f"{type(exc).__name__}: {exc}"[:500]
+    if status == GONE:
+        return status, GONE_ERROR
     return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
@@ -163,7 +171,7 @@ def _settle(
     entry, now = item["entry"], clock()
     counted = not (error or "").startswith(WAITING)
     attempts = (entry.get("attempts") or 0) + (1 if counted else 0)
-    gone = error == "subscription no longer exists"
+    gone = error in (SUBSCRIPTION_GONE, GONE_ERROR)  # failed at once: another attempt would fail the same way
     if error is None:
         state, next_at = "delivered", None
     elif not counted:
