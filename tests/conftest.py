@@ -192,12 +192,17 @@ def client(app):
 
 
 def dump(repo) -> dict:
-    """The whole graph, properties included, for byte-for-byte comparisons. ApiToken nodes are left out:
-    the signed-in test client creates them lazily, as test setup, during the test."""
+    """The whole graph, properties included, for byte-for-byte comparisons. ApiToken nodes, and the audit
+    entries of their making, are left out: the signed-in test client creates them lazily, as test setup,
+    during the test."""
     graph = repo.dump()
     # KarmaType nodes are the type files' fingerprints, recorded by every process as it starts (a gunicorn
     # worker may still be booting while a test runs): bookkeeping of the process, not of the graph
-    tokens = {n["id"] for n in graph["nodes"] if {"ApiToken", "KarmaType"} & set(n["labels"])}
+    tokens = {
+        n["id"]
+        for n in graph["nodes"]
+        if {"ApiToken", "KarmaType"} & set(n["labels"]) or n["props"].get("status") == "token_created"
+    }
     return {"nodes": [n for n in graph["nodes"] if n["id"] not in tokens], "relationships": graph["relationships"]}
 
 

@@ -143,7 +143,10 @@ def outbox_retry(body):
     """Send failed entries again now (those named, or every failed one); delivered ones are never resent
     (named ones come back in `skipped`), nor entries whose subscription was deleted (`skipped` too, with
     `reason: subscription_deleted`). A named id matching nothing is a 404 that changes nothing."""
-    return services().outbox.retry(ids=body.get("ids"), all_failed=body["all_failed"])
+    who = current_principal()
+    return services().outbox.retry(
+        by=who.name, token_id=who.token_id, ids=body.get("ids"), all_failed=body["all_failed"]
+    )
 
 
 @blp.route("/admin/subscriptions")
@@ -168,14 +171,16 @@ def subscriptions_list():
 def subscriptions_create(body):
     """Subscribe a URL to event types (optionally only some environments); signed with `secret`. An
     environment no component lives in yet is accepted (changes create environments) with a `warnings` line."""
-    return _sub(services().subscriptions.create(body, created_by=current_principal().name, now=utcnow()))
+    who = current_principal()
+    return _sub(services().subscriptions.create(body, created_by=who.name, token_id=who.token_id, now=utcnow()))
 
 
 @blp.route("/admin/subscriptions/<subscription_id>", methods=["DELETE"])
 @blp.response(200, Deleted)
 def subscriptions_delete(subscription_id):
     """Delete a subscription made through the API (file-declared ones: edit the file; 409)."""
-    return services().subscriptions.delete(subscription_id)
+    who = current_principal()
+    return services().subscriptions.delete(subscription_id, by=who.name, token_id=who.token_id)
 
 
 def _sub(record: dict) -> dict:

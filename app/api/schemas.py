@@ -482,6 +482,10 @@ class LogEntry(Schema):
             "deleted snapshot (last config and runtime), in order"
         }
     )
+    subjects = fields.List(
+        fields.String(), metadata={"description": "kind admin: what it acted on (token, subscription or outbox ids)"}
+    )
+    count = fields.Integer(metadata={"description": "kind admin: outbox entries pruned"})
     imported_components = fields.Integer(metadata={"description": "imports: components the bulk load wrote"})
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 

@@ -1,10 +1,11 @@
 """The one builder of AuditEntry properties, for every kind of entry Karma writes.
 
 Kinds: `change`, `queue`, `approval`, `rollback` (change requests and their transitions), `runtime`
-(a deploy's report), `security` (a refused call), and later `import`. Every entry has the same core —
-who, when, what status, which component — and kind-specific details. Neo4j properties hold no maps, so
-structured details arrive here already encoded as JSON text by the caller; unset values are dropped so
-an entry never stores nulls.
+(a deploy's report), `security` (a refused call), `query` (an operator's read-only query), `import`,
+and `admin` (a token, a subscription or the outbox changed by an operator: `admin_entry`). Every entry
+has the same core — who, when, what status, which component — and kind-specific details. Neo4j
+properties hold no maps, so structured details arrive here already encoded as JSON text by the caller;
+unset values are dropped so an entry never stores nulls.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.clock import utcnow
 from app.graph.codec import dumps
+from app.ids import new_id
 from app.observability import context as request_ids
 
 
@@ -57,6 +60,18 @@ def audit_entry(
         **details,
     }
     return {k: v for k, v in entry.items() if v is not None}
+
+
+def admin_entry(*, status: str, by: str, note: str, token_id: str | None = None, **details: Any) -> dict:
+    """The AuditEntry of an operator's action on what is not the graph but governs it: a token made or
+    revoked (who may act), a subscription made or deleted, outbox entries resent or pruned (who is told,
+    and the record of having told them). They are written in the action's own transaction, so none of
+    them happens unrecorded (`status`: one of app.audit.statuses.ADMIN_STATUSES; `by`: who did it, a
+    token's identity or `cli:<os user>`; `subjects` in `details`: the ids it acted on)."""
+    return audit_entry(
+        kind="admin", log_id=new_id("log"), now=utcnow(), requested_by=by, status=status, note=note[:500],
+        token_id=token_id, **details,
+    )  # fmt: skip
 
 
 def operation_names(request: dict | None) -> list[str]:

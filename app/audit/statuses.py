@@ -16,6 +16,18 @@ UNAUTHORIZED, FORBIDDEN = "unauthorized", "forbidden"  # kind security: a refuse
 QUERY_OK = "ok"  # kind query: an operator's read-only query ran
 REFUSED = "refused"  # kind query: a query refused; kind import: an import refused whole
 IMPORTED, UNCHANGED = "imported", "unchanged"  # kind import: a bulk load; nothing to change
+# kind admin: an operator's action on what is not the graph but decides who may act and who is told
+TOKEN_CREATED, TOKEN_REVOKED = "token_created", "token_revoked"
+SUBSCRIPTION_CREATED, SUBSCRIPTION_DELETED = "subscription_created", "subscription_deleted"
+OUTBOX_RETRIED, OUTBOX_PRUNED = "outbox_retried", "outbox_pruned"
+ADMIN_STATUSES = (
+    TOKEN_CREATED,
+    TOKEN_REVOKED,
+    SUBSCRIPTION_CREATED,
+    SUBSCRIPTION_DELETED,
+    OUTBOX_RETRIED,
+    OUTBOX_PRUNED,
+)
 
 LOG_STATUSES = tuple(
     dict.fromkeys(
@@ -29,6 +41,7 @@ LOG_STATUSES = tuple(
             REFUSED,
             IMPORTED,
             UNCHANGED,
+            *ADMIN_STATUSES,
         ]
     )
 )

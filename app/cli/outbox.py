@@ -6,7 +6,7 @@ import json
 
 import click
 
-from app.cli.common import services
+from app.cli.common import cli_identity, services
 from app.client import text
 from app.settings import Settings
 
@@ -49,7 +49,7 @@ def outbox_retry(ids: tuple[str, ...], all_failed: bool, as_json: bool) -> None:
 
     try:
         with services(Settings.from_env()) as karma:
-            retried = karma.outbox.retry(ids=list(ids), all_failed=all_failed)
+            retried = karma.outbox.retry(by=cli_identity(), ids=list(ids), all_failed=all_failed)
     except KarmaError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(json.dumps(retried) if as_json else _retried(retried))
@@ -86,7 +86,7 @@ def _why_skipped(skipped: dict) -> str:
 def outbox_prune(older_than_days: float, as_json: bool) -> None:
     """Delete delivered entries older than N days (failed and pending ones are always kept)."""
     with services(Settings.from_env()) as karma:
-        _say(karma.outbox.prune(older_than_days=older_than_days), as_json)
+        _say(karma.outbox.prune(older_than_days=older_than_days, by=cli_identity()), as_json)
 
 
 @outbox_cli.command("deliver")

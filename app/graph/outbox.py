@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +12,16 @@ class OutboxQueries:
 
     read: Any
     _write: Any
+    _write_audited: Any  # the query and the AuditEntry made of its answer, in one transaction
 
     # -- subscriptions ------------------------------------------------------------------------------
     def sync_file_subscriptions(self, subscriptions: list[dict]) -> int:
         return self._write("subscriptions_sync", subscriptions=subscriptions)["synced"]
 
-    def create_subscription(self, subscription: dict) -> dict:
-        return self._write("subscription_create", subscription=subscription)["subscription"]
+    def create_subscription(self, subscription: dict, audit: Callable[[dict], dict]) -> dict:
+        return self._write_audited(
+            "subscription_create", lambda row: audit(row["subscription"]), subscription=subscription
+        )["subscription"]
 
     def unknown_environments(self, environments: list[str]) -> list[str]:
         """Those of `environments` that no component lives in (yet)."""
@@ -28,9 +32,12 @@ class OutboxQueries:
     def list_subscriptions(self) -> list[dict]:
         return self.read("subscription_list")["subscriptions"]
 
-    def delete_subscription(self, subscription_id: str) -> str | None:
-        """The deleted (or kept, when file-declared) subscription's source; None: no such subscription."""
-        row = self._write("subscription_delete", id=subscription_id)
+    def delete_subscription(self, subscription_id: str, audit: Callable[[], dict]) -> str | None:
+        """The deleted (or kept, when file-declared) subscription's source; None: no such subscription.
+        Only a deletion is audited (`audit()`), in its own transaction."""
+        row = self._write_audited(
+            "subscription_delete", lambda row: audit() if row and row["source"] == "api" else None, id=subscription_id
+        )
         return None if row is None else row["source"]
 
     # -- outbox ----------------------------------------------------------------------------------
@@ -77,13 +84,20 @@ class OutboxQueries:
         row = self.read("outbox_get", id=entry_id)
         return None if row is None else row["entry"]
 
-    def retry_outbox(self, *, ids: list[str], all_failed: bool, now: float, at: datetime) -> dict:
+    def retry_outbox(
+        self, audit: Callable[[list[str]], dict | None], *, ids: list[str], all_failed: bool, now: float, at: datetime
+    ) -> dict:
         """`retried` ids, named entries `skipped` (delivered) with their state, and named ids that match
-        no entry (`unknown`: then nothing was changed)."""
-        return self._write("outbox_retry", ids=ids, all_failed=all_failed, now=now, at=at)
+        no entry (`unknown`: then nothing was changed). `audit` of the retried ids, in the same transaction."""
+        return self._write_audited(
+            "outbox_retry", lambda row: audit(row["retried"]), ids=ids, all_failed=all_failed, now=now, at=at
+        )
 
-    def prune_outbox(self, *, before: datetime, limit: int) -> int:
-        return self._write("outbox_prune", before=before, limit=limit)["deleted"]
+    def prune_outbox(self, audit: Callable[[int], dict | None], *, before: datetime, limit: int) -> int:
+        """Delivered entries deleted (at most `limit`); `audit` of their count, in the same transaction."""
+        return self._write_audited("outbox_prune", lambda row: audit(row["deleted"]), before=before, limit=limit)[
+            "deleted"
+        ]
 
     def metrics_snapshot(self) -> dict:
         return self.read("metrics_snapshot")

@@ -265,6 +265,23 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         with metrics.neo4j_errors(), self._session() as session:
             return session.execute_write(lambda tx: _single(tx, query_name, **params))
 
+    def _write_audited(
+        self, query_name: str, audit: Callable[[dict | None], dict | None], /, **params: Any
+    ) -> dict | None:
+        """`_write`, and in the same transaction the AuditEntry `audit` makes of the query's answer (none
+        when it returns None: the query did nothing). An operator's action is never done unrecorded, nor
+        recorded and then not done."""
+
+        def work(tx: ManagedTransaction) -> dict | None:
+            row = _single(tx, query_name, **params)
+            entry = audit(row)
+            if entry is not None:
+                _single(tx, "audit_entry_create", audit=entry, component_id=None)
+            return row
+
+        with metrics.neo4j_errors(), self._session() as session:
+            return session.execute_write(work)
+
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
         """Run `work` in one managed write transaction (retried whole on transient errors).
 
@@ -564,12 +581,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def record_refusal(self, entry: dict, component_id: str | None) -> str:
         """Store the AuditEntry of a refused call, or of an operator's read-only query (linked to the
         component it named, if any) → its id."""
-        return self._write("security_audit", audit=entry, component_id=component_id)["id"]
+        return self._write("audit_entry_create", audit=entry, component_id=component_id)["id"]
 
     # -- API tokens ---------------------------------------------------------------------------
-    def create_token(self, **token: Any) -> dict:
-        """Store a token (its hash only) → the stored record without the hash."""
-        return with_iso(self._write("token_create", **token)["token"], "created_at")
+    def create_token(self, audit: Callable[[dict], dict], /, **token: Any) -> dict:
+        """Store a token (its hash only), audited → the stored record without the hash."""
+        return with_iso(
+            self._write_audited("token_create", lambda row: audit(row["token"]), **token)["token"], "created_at"
+        )
 
     def token_by_hash(self, digest: str) -> dict | None:
         """The ACTIVE token with this hash (id, name, role, environments), or None."""
@@ -579,9 +598,25 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def list_tokens(self) -> list[dict]:
         return [with_iso(t, "created_at", "revoked_at") for t in self.read("token_list")["tokens"]]
 
-    def revoke_tokens(self, ref: str, *, now: Any, revoked_by: str, created_by: str | None = None) -> list[str]:
-        """Revoke a token by id, or the active tokens of a name made by `created_by` (anyone's: None)."""
-        return self._write("token_revoke", ref=ref, now=now, revoked_by=revoked_by, created_by=created_by)["revoked"]
+    def revoke_tokens(
+        self,
+        ref: str,
+        audit: Callable[[list[str]], dict | None],
+        *,
+        now: Any,
+        revoked_by: str,
+        created_by: str | None = None,
+    ) -> list[str]:
+        """Revoke a token by id, or the active tokens of a name made by `created_by` (anyone's: None);
+        audited in the same transaction (`audit` of the revoked ids; None when none was)."""
+        return self._write_audited(
+            "token_revoke",
+            lambda row: audit(row["revoked"]),
+            ref=ref,
+            now=now,
+            revoked_by=revoked_by,
+            created_by=created_by,
+        )["revoked"]
 
     # -- change requests (listing) ------------------------------------------------------------
     def list_changes(

@@ -26,6 +26,8 @@ import yaml
 from neo4j.exceptions import ConstraintError
 
 from app import yaml_numbers
+from app.audit.entries import admin_entry
+from app.audit.statuses import SUBSCRIPTION_CREATED, SUBSCRIPTION_DELETED
 from app.yaml_strict import StrictLoader
 from app.errors import Conflict, NotFound, Unprocessable
 from app.notifications.events import EVENT_TYPES
@@ -210,7 +212,9 @@ class SubscriptionService:
         warnings = self.environment_warnings(subs)
         return [{**s, "warnings": warnings[s["id"]]} if s["id"] in warnings else s for s in subs]
 
-    def create(self, spec: dict, *, created_by: str, now) -> dict:
+    def create(self, spec: dict, *, created_by: str, now, token_id: str | None = None) -> dict:
+        """A subscription made through the API, audited (`subscription_created`) in its own transaction.
+        The audit names its receiver's host, never its URL: a URL can carry a secret (a chat's hook)."""
         props, errors = validate({k: v for k, v in spec.items() if k != "id"}, from_file=False)
         if errors:
             raise Unprocessable("invalid subscription", errors=errors)
@@ -221,13 +225,33 @@ class SubscriptionService:
             "created_by": created_by,
             "created_at": now,
         }
-        created = self.repo.create_subscription(record)
+
+        def audit(made: dict) -> dict:
+            scope = ", ".join(made["environments"]) or "every environment"
+            note = (
+                f"subscription {made['id']} to {urlsplit(made['url']).hostname}: {', '.join(made['events'])} ({scope})"
+            )
+            return admin_entry(
+                status=SUBSCRIPTION_CREATED, by=created_by, token_id=token_id, note=note, subjects=[made["id"]]
+            )
+
+        created = self.repo.create_subscription(record, audit)
         log.info("subscription created", extra={"subscription_id": created["id"], "events": created["events"]})
         warnings = self.environment_warnings([created]).get(created["id"])
         return {**created, "warnings": warnings} if warnings else created
 
-    def delete(self, subscription_id: str) -> dict:
-        source = self.repo.delete_subscription(subscription_id)
+    def delete(self, subscription_id: str, *, by: str, token_id: str | None = None) -> dict:
+        """Delete an API-made subscription, audited (`subscription_deleted`) in its own transaction."""
+        source = self.repo.delete_subscription(
+            subscription_id,
+            lambda: admin_entry(
+                status=SUBSCRIPTION_DELETED,
+                by=by,
+                token_id=token_id,
+                note=f"subscription {subscription_id} deleted",
+                subjects=[subscription_id],
+            ),
+        )
         if source is None:
             raise NotFound(f"subscription {subscription_id!r} not found", cause="unknown_subscription")
         if source == "settings":

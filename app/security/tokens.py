@@ -8,6 +8,8 @@ import secrets
 import threading
 import time
 
+from app.audit.entries import admin_entry
+from app.audit.statuses import TOKEN_CREATED, TOKEN_REVOKED
 from app.clock import utcnow
 from app.errors import NotFound, Unprocessable
 from app.ids import new_id
@@ -35,6 +37,7 @@ class TokenService:
     def create(
         self, name: str, role: str, environments: list[str] | None = None, created_by: str = "cli"
     ) -> tuple[str, dict]:
+        """A new token and its record; the AuditEntry `token_created` (by `created_by`) is written with it."""
         errors = {}
         if not name or len(name) > 320:
             errors["name"] = ["required, at most 320 characters"]
@@ -43,7 +46,14 @@ class TokenService:
         if errors:
             raise Unprocessable("invalid token request", errors=errors)
         token = PREFIX + secrets.token_urlsafe(32)
+        scope = ", ".join(sorted(set(environments or []))) or "every environment"
+
+        def audit(record: dict) -> dict:
+            note = f"token {record['id']} made for {name} as {role} ({scope})"
+            return admin_entry(status=TOKEN_CREATED, by=created_by, note=note, subjects=[record["id"]])
+
         record = self.repo.create_token(
+            audit,
             id=new_id("tok"),
             name=name,
             role=role,
@@ -102,7 +112,17 @@ class TokenService:
     def revoke(self, ref: str, revoked_by: str = "cli", any_creator: bool = False) -> list[str]:
         """By id; by name only the tokens `revoked_by` made, unless `any_creator` (an admin's choice)."""
         mine = None if any_creator else revoked_by
-        revoked = self.repo.revoke_tokens(ref, now=utcnow(), revoked_by=revoked_by, created_by=mine)
+        revoked = self.repo.revoke_tokens(
+            ref,
+            lambda ids: (
+                admin_entry(status=TOKEN_REVOKED, by=revoked_by, note=f"revoked {', '.join(ids)} ({ref})", subjects=ids)
+                if ids
+                else None
+            ),
+            now=utcnow(),
+            revoked_by=revoked_by,
+            created_by=mine,
+        )
         if not revoked:
             whose = "" if any_creator else f" made by {revoked_by} (--any-creator for anyone's)"
             raise NotFound(f"no active token {ref!r}{whose}", cause="unknown_token")

@@ -235,8 +235,8 @@ def test_failed_after_max_attempts_then_retried(app, client, world, receiver, su
     assert len(receiver.ids(answered=200)) == 1
     # old delivered entries can be pruned; nothing else ever is
     service = app.extensions["karma"].outbox
-    assert service.prune(older_than_days=1) == {"deleted": 0}
-    assert service.prune(older_than_days=0) == {"deleted": 1}
+    assert service.prune(older_than_days=1, by="cli:ops") == {"deleted": 0}
+    assert service.prune(older_than_days=0, by="cli:ops") == {"deleted": 1}
     assert outbox(client)["items"] == []
 
 
@@ -874,3 +874,78 @@ def test_a_queued_change_that_became_invalid_is_rejected_with_its_field_errors(c
     deliver_pending(world, policy=FAST)
     (event,) = [r["json"]["data"] for r in receiver.received if r["json"]["type"] == "rejected"]
     assert event["refusal"] == {**change["refusal"], "errors_total": 1} and "blockers" not in event
+
+
+def _admin_entries(client, status):
+    resp = client.get("/log", query_string={"status": status, "page_size": 100})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()["items"]
+
+
+def test_every_admin_action_is_audited_with_who_did_it(client, world, receiver, subscribe, service_env):
+    """Tokens, subscriptions and the outbox decide who may act and who is told: each action on them is an
+    AuditEntry (kind admin) naming who did it and what it acted on — the API's by their token, the CLI's
+    as `cli:<os user>` — and never the subscription's URL, which can carry a secret."""
+    proc = karma(service_env, "tokens", "create", "--name", "dora@strall.com", "--role", "viewer", "--json")
+    made = json.loads(proc.communicate(timeout=60)[0])
+    proc = karma(service_env, "tokens", "revoke", made["id"], "--json")
+    assert json.loads(proc.communicate(timeout=60)[0]) == {"revoked": [made["id"]]}
+    (created,) = [e for e in _admin_entries(client, "token_created") if e["subjects"] == [made["id"]]]
+    (revoked,) = _admin_entries(client, "token_revoked")
+    assert created["kind"] == revoked["kind"] == "admin"
+    assert created["requested_by"].startswith("cli:") and revoked["requested_by"] == created["requested_by"]
+    assert "dora@strall.com as viewer" in created["note"] and revoked["subjects"] == [made["id"]]
+
+    sub = subscribe(receiver.url + "/hook?key=secret-in-the-url")
+    assert client.delete(f"/admin/subscriptions/{sub['id']}").get_json() == {"deleted": sub["id"]}
+    (sub_made,) = _admin_entries(client, "subscription_created")
+    (sub_gone,) = _admin_entries(client, "subscription_deleted")
+    assert sub_made["subjects"] == sub_gone["subjects"] == [sub["id"]]
+    assert sub_made["requested_by"] == sub_gone["requested_by"] == "admin@usekarma.dev"
+    assert sub_made["token_id"].startswith("tok-") and "secret-in-the-url" not in json.dumps(sub_made)
+
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 500
+    deliver_pending(world, policy=DeliveryPolicy(max_attempts=1, timeout=2.0))
+    (entry,) = outbox(client, state="failed")["items"]
+    assert client.post("/admin/outbox/retry", json={"ids": [entry["id"]]}).get_json() == {"retried": [entry["id"]]}
+    (retried,) = _admin_entries(client, "outbox_retried")
+    assert retried["subjects"] == [entry["id"]] and retried["requested_by"] == "admin@usekarma.dev"
+    receiver.status = 200
+    deliver_pending(world, policy=FAST)
+    assert client.application.extensions["karma"].outbox.prune(older_than_days=0, by="cli:ops") == {"deleted": 1}
+    (pruned,) = _admin_entries(client, "outbox_pruned")
+    assert pruned["count"] == 1 and pruned["requested_by"] == "cli:ops"
+    # a retry or a prune that did nothing records nothing
+    client.post("/admin/outbox/retry", json={"all_failed": True})
+    client.application.extensions["karma"].outbox.prune(older_than_days=0, by="cli:ops")
+    assert len(_admin_entries(client, "outbox_retried")) == len(_admin_entries(client, "outbox_pruned")) == 1
+
+
+def test_an_admin_action_whose_audit_entry_fails_is_not_done(client, world, monkeypatch):
+    """The action and its AuditEntry are one transaction: an entry Neo4j refuses leaves no subscription."""
+    from app.notifications import subscriptions
+
+    real = subscriptions.admin_entry
+    monkeypatch.setattr(subscriptions, "admin_entry", lambda **kw: {**real(**kw), "bad": {"a map": "refused"}})
+    before = client.get("/admin/subscriptions").get_json()["subscriptions"]
+    resp = client.post(
+        "/admin/subscriptions", json={"url": "https://hooks.example.com/k", "secret": SECRET, "events": ["applied"]}
+    )
+    assert resp.status_code >= 500, resp.get_json()
+    assert client.get("/admin/subscriptions").get_json()["subscriptions"] == before
+
+
+def test_a_receiver_that_answers_410_gone_fails_the_entry_at_once(client, world, receiver, subscribe):
+    """410 says the address is gone for good: the entry is `failed` after that one attempt, saying why,
+    instead of being retried for half an hour; any other error status is still retried."""
+    subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 410
+    assert deliver_pending(world, policy=FAST)["failed"] == 1
+    (entry,) = outbox(client, state="failed")["items"]
+    assert entry["attempts"] == 1 and entry["last_error"].startswith("HTTP 410: the receiver says this address is gone")
+    receiver.status = 404
+    client.post("/admin/outbox/retry", json={"all_failed": True})
+    assert deliver_pending(world, policy=FAST)["retrying"] == 1

@@ -1,7 +1,0 @@
-// Audits a refused call (401/403), or an operator's read-only query. The token itself is never stored.
-CREATE (a:AuditEntry)
-SET a = $audit
-WITH a
-OPTIONAL MATCH (c:Component {id: $component_id})
-FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | CREATE (a)-[:FOR]->(c))
-RETURN a.id AS id
