@@ -161,8 +161,9 @@ def pruned_still_referenced(
 
 
 def audit_refused(repo, what: str, source: str, identity: str, problems: list[str]) -> None:
-    """A refused seed or import leaves an audit entry: who, what, how many problems (the problems name
-    files and fields, never values)."""
+    """A refused seed or import leaves an audit entry: who, what, how many problems. The problems name
+    files, fields and rules; the only text of a file they quote is a misread YAML number (`017`, `1:30`),
+    as the operator wrote it, to say how to write it."""
     entry = audit_entry(
         kind="import",
         log_id=new_id("log"),

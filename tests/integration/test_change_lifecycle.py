@@ -407,6 +407,8 @@ def test_just_apply_mode_skips_rules_and_propagation(make_app, graph_dump):
 
 
 def test_audit_log_filters_and_pages(client):
+    for who in ("ted@strall.com", "eve@x", "admin@usekarma.dev"):  # the signed-in client's tokens, made first:
+        client.token_for(who)  # each is an audit entry (token_created), older than the changes below
     post(client, "/request-change", EXAMPLE)
     post(
         client,
@@ -419,7 +421,8 @@ def test_audit_log_filters_and_pages(client):
     )
     post(client, "/request-change", {**EXAMPLE, "proposed_change": {"cloudfront_aliases": ["a.usekarma.dev"]}})
     everything = client.get("/log").get_json()
-    assert everything["total"] == 3
+    assert everything["total"] == 6
+    assert [e["status"] for e in everything["items"][3:]] == ["token_created"] * 3
     stamps = [e["timestamp"] for e in everything["items"]]
     assert stamps == sorted(stamps, reverse=True)
     assert client.get(f"/log?component={SITE}").get_json()["total"] == 2
@@ -428,6 +431,6 @@ def test_audit_log_filters_and_pages(client):
     assert client.get("/log?page=2&page_size=2").get_json()["items"][0]["id"] == everything["items"][2]["id"]
     newest = everything["items"][0]["timestamp"]
     assert client.get("/log", query_string={"since": newest}).get_json()["total"] == 1
-    assert client.get("/log", query_string={"until": newest}).get_json()["total"] == 2
+    assert client.get("/log", query_string={"until": newest}).get_json()["total"] == 5
     assert client.get("/log?since=yesterday").status_code == 422
     assert client.get("/log/log-doesnotexist").status_code == 404
