@@ -37,3 +37,19 @@ def _construct_mapping(loader, node, deep=False):
 
 
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+SHOWN_LINE = 200  # the longest line of the text a YAML error points into that is drawn with its caret
+
+
+def pointed(exc: yaml.YAMLError, text: str) -> str:
+    """A YAML error in text a person typed, for them to read: PyYAML's message, one line per part as it
+    writes them (`while parsing a block mapping` / `at line 1, column 1` / `did not find expected key` / …),
+    then the line it stopped at with a caret under the column. libyaml's marks carry no text to draw
+    that from (PyYAML's own parser drew it), and "<unicode string>" names no file: the text is the form's."""
+    said = str(exc).replace('in "<unicode string>", ', "at ")[:300]  # a duplicated key is quoted whole
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    lines = text.splitlines()
+    if mark is None or "^" in said or not 0 <= mark.line < len(lines) or mark.column > SHOWN_LINE:
+        return said
+    return f"{said}\n{lines[mark.line][:SHOWN_LINE]}\n{' ' * mark.column}^"

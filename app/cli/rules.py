@@ -12,7 +12,7 @@ from app import settings
 from app.settings import Settings
 from app.cli.common import open_repo, service_token
 from app.policy import loader
-from app.policy.language import SEVERITY, RuleFileError
+from app.policy.language import SEVERITY, RuleFileError, listing_order
 from app.ruletools.coverage import FAIL_ON
 
 
@@ -77,24 +77,9 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
         for error in exc.errors:
             click.echo(error, err=True)
         raise SystemExit(1) from None
-    rules = sorted(compiled.rules.values(), key=lambda r: (SEVERITY[r.effect], r.id))
+    rules = sorted(compiled.rules.values(), key=listing_order)
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "effect": r.effect,
-                        "scope": r.scope,
-                        "file": r.file,
-                        "description": r.description,
-                        "message": r.message_text,
-                    }
-                    for r in rules
-                ],
-                indent=2,
-            )
-        )
+        click.echo(json.dumps([r.summary() for r in rules], indent=2))
         return
     if not rules:
         click.echo(f"{directory}: no rules")

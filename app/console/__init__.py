@@ -6,10 +6,10 @@ move; every page works without it). The Content-Security-Policy allows styles an
 and nothing else. A login page takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie;
 every form that changes something carries a CSRF token derived from that cookie.
 Pages: pages.py (read, approve), work.py (start, request, cancel, roll back, log, transitions),
-cypher.py (operators' read-only Cypher).
+cypher.py (operators' read-only Cypher), drift_page.py, rules_page.py (the policy rules, read-only).
 """
 
-from app.console import cypher, drift_page, work  # noqa: F401  (they add their routes to blp)
+from app.console import cypher, drift_page, rules_page, work  # noqa: F401  (they add their routes to blp)
 from app.console.pages import blp, unrouted
 
 __all__ = ["blp", "unrouted"]

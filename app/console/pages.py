@@ -192,6 +192,8 @@ def _safe_next(target: str | None) -> str:
 def login():
     if request.method == "GET":
         gone = request.args.get("gone") if request.args.get("gone") in ("get", "post") else None
+        if gone is None:
+            _already_signed_in()
         return render_template("console/login.html", next=request.args.get("next"), gone=gone)
     token = (request.form.get("token") or "").strip()
     found = services().tokens.authenticate(token) if token else None
@@ -212,6 +214,16 @@ def login():
         session.COOKIE, token, httponly=True, samesite="Strict", secure=request.is_secure, path="/console"
     )
     return response
+
+
+def _already_signed_in() -> None:
+    """The login page for someone signed in already (a bookmark, the back button, switching tokens)
+    says who — the top bar too, with Log out — instead of a bare form as if nobody were. The database
+    away: the form as it is, which asks nothing of the database until it is sent."""
+    try:
+        session.signed_in()
+    except (KarmaError, *DRIVER_ERRORS):
+        return
 
 
 @blp.route("/logout", methods=["POST"])

@@ -34,6 +34,16 @@ def principal() -> Principal | None:
     return getattr(g, "principal", None)
 
 
+def signed_in() -> Principal | None:
+    """Who the cookie's token is (None: no cookie, or a token no longer accepted), kept for the page —
+    its top bar says who is signed in, with Log out, and its forms carry the CSRF token."""
+    token = request.cookies.get(COOKIE)
+    found = services().tokens.authenticate(token) if token else None
+    if found is not None:
+        g.principal, g.console_token = found, token
+    return found
+
+
 def _same_origin() -> bool:
     """A POST from our own pages: browsers say so in Sec-Fetch-Site, older ones in Origin (the console's
     Referrer-Policy is same-origin so that Origin is not "null"); neither header: a non-browser client."""
@@ -51,14 +61,13 @@ def guard():
     if request.endpoint in PUBLIC:
         return None
     token = request.cookies.get(COOKIE)
-    found = services().tokens.authenticate(token) if token else None
+    found = signed_in()
     if found is None:
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         # a cookie whose token is no longer accepted (revoked): the login page says so, and that what
         # was posted was not done — a form sent then vanished into a bare login page
         gone = ("post" if request.method == "POST" else "get") if token else None
         return redirect(url_for("console.login", next=back, gone=gone))
-    g.principal, g.console_token = found, token
     action = required_action(request.endpoint, request.method)
     if not found.can(action):
         raise Forbidden(

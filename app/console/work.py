@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from app import render
 from app import yaml_numbers
-from app.yaml_strict import StrictLoader
+from app.yaml_strict import StrictLoader, pointed
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.audit.statuses import LOG_STATUSES
@@ -58,7 +58,7 @@ def parse_body(text: str, field: str = "body") -> dict:
         try:
             data, misread = yaml_numbers.load(text, StrictLoader)
         except yaml.YAMLError as exc:
-            raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [str(exc)[:300]]}) from None
+            raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [pointed(exc, text)]}) from None
         if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
             problems = yaml_numbers.problems(misread)
             raise Unprocessable(f"a value in {what} is not what YAML reads", errors={field: problems}) from None

@@ -539,6 +539,7 @@ class CompiledRuleSet:
     actions: dict  # durable rule name -> rule id
     fingerprint: str = ""  # content fingerprint of the rule files
     files: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)  # file name -> its text as read: a rule's YAML as written
     derivations: object = None  # app.policy.derive.Derivations: what to derive before the engine
 
     @property

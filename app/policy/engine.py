@@ -311,6 +311,18 @@ class PolicyEngine:
     def rules(self) -> list:
         return list(self._active.rules.values()) if self._active else []
 
+    def rule(self, rule_id: str):
+        """The active rule `rule_id`, or None (no such rule, or one whose file says `enabled: false`)."""
+        active = self._active
+        return active.rules.get(rule_id) if active else None
+
+    def rule_source(self, rule) -> tuple[int, str] | None:
+        """The rule's YAML as its file said it when the active set was read, and the line it starts on:
+        not the file as it is now — an edit saved since (broken, or not yet reloaded) decides nothing."""
+        active = self._active
+        text = active.sources.get(rule.file) if active else None
+        return loader.rule_text(text, rule.index) if text is not None else None
+
     def _report(self, *, ok: bool, changed: bool) -> dict:
         report = self.status()
         report.update(ok=ok, changed=changed, active_fingerprint=report["fingerprint"])

@@ -48,6 +48,13 @@ COUNT_OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte")
 REF_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "overlaps")  # operators whose operand may be {field: ...}
 CYCLIC = ("hour", "minute", "clock", "month_day")  # between: [from, to] with from > to wraps around
 
+
+def listing_order(rule: Rule) -> tuple:
+    """The order rules are listed in (`karma rules list`, the console's Rules page): the most severe
+    effect first, then by id."""
+    return SEVERITY[rule.effect], rule.id
+
+
 # operator -> field types it applies to
 OPERATORS: dict[str, tuple[str, ...]] = {
     "eq": (STR, INT, BOOL, ANY),

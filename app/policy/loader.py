@@ -156,7 +156,34 @@ def build(rules_dir, *, check_engine: bool = True) -> CompiledRuleSet:
     compiled.derivations = Derivations.of(compiled.rules.values())
     compiled.fingerprint = fingerprint(sources)
     compiled.files = [src.path.name for src in sources]
+    compiled.sources = {src.path.name: src.data.decode("utf-8") for src in sources}  # parsed above: UTF-8
     return compiled
+
+
+def rule_text(text: str, index: int) -> tuple[int, str] | None:
+    """`rules[index]` of a rule file's text as its author wrote it, and the line it starts on (from 1):
+    its lines, with the comment lines right above it (they are about it), without the blank and comment
+    lines after it (they lead into the next rule) — for a person to read the rule a decision came from.
+    None when the text has no such rule (a file that is not the one the rule was read from)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes and their marks; nothing constructed
+    except yaml.YAMLError:
+        return None
+    pairs = root.value if isinstance(root, yaml.MappingNode) else []
+    items = next((v for k, v in pairs if getattr(k, "value", None) == "rules"), None)
+    if not isinstance(items, yaml.SequenceNode) or not 0 <= index < len(items.value):
+        return None
+    start, end = items.value[index].start_mark, items.value[index].end_mark
+    lines = text.splitlines()
+    if lines[start.line][: start.column].strip() not in ("", "-"):  # a flow sequence: [{id: a, ...}, ...]
+        return start.line + 1, text[start.index : end.index]
+    last = end.line if end.line < len(lines) and lines[end.line][: end.column].strip() else end.line - 1
+    while last > start.line and (not lines[last].strip() or lines[last].lstrip().startswith("#")):
+        last -= 1
+    first = start.line
+    while first > 0 and lines[first - 1].lstrip().startswith("#"):
+        first -= 1
+    return first + 1, "\n".join(lines[first : last + 1])
 
 
 def validate_dir(rules_dir) -> list[str]:

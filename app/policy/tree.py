@@ -71,3 +71,14 @@ class Rule:
     overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
     zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
     remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
+
+    def summary(self) -> dict:
+        """What a listing of rules says of one: `karma rules list --json` and the console's Rules page."""
+        return {
+            "id": self.id,
+            "effect": self.effect,
+            "scope": self.scope,
+            "file": self.file,
+            "description": self.description,
+            "message": self.message_text,
+        }

@@ -283,7 +283,11 @@ def case_evaluations(engine, case_paths) -> tuple[list[Evaluation], dict[str, se
     from app.ruletools.differential import Recorder  # noqa: PLC0415
 
     evaluations, fired, errors = [], {}, []
-    for path in rule_cases.case_files(case_paths):
+    try:
+        paths = rule_cases.case_files(case_paths)
+    except rule_cases.CaseFileError as exc:  # no such file or directory (rules without tests/): no cases
+        return evaluations, fired, list(exc.errors)
+    for path in paths:
         try:
             found = rule_cases.read_cases(path)
         except rule_cases.CaseFileError as exc:
@@ -547,11 +551,21 @@ class CoverageService:
     def report(self) -> dict:
         summary = self.repo.rules_coverage_world()
         world = World.from_summary(summary["types"], summary["edges"], self.declared)
+        fingerprint, evaluations, fired, errors = self._run_cases()
+        doc = report(self.policy.rules(), world, evaluations, fired, errors)
+        doc["fingerprint"] = fingerprint
+        return doc
+
+    def cases_firing(self, rule_id: str) -> tuple[list[str], list[str]]:
+        """(the rule tests — `file: name` — that make rule `rule_id` fire, the case files that could not be
+        read): the console's page of a rule. The same cached run as the report; no graph read."""
+        _fp, _evaluations, fired, errors = self._run_cases()
+        return sorted(case for case, ids in fired.items() if rule_id in ids), list(errors)
+
+    def _run_cases(self) -> tuple:
+        """(fingerprint, evaluations, fired, errors) of the rule tests (DIR/tests), run once per rule set."""
         fingerprint = self.policy.fingerprint
         if self._cases is None or self._cases[0] != fingerprint:
             found = case_evaluations(self.policy, [self.policy.rules_dir / "tests"])
             self._cases = (fingerprint, *found)
-        _fp, evaluations, fired, errors = self._cases
-        doc = report(self.policy.rules(), world, evaluations, fired, errors)
-        doc["fingerprint"] = fingerprint
-        return doc
+        return self._cases

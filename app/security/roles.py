@@ -45,6 +45,8 @@ CONSOLE_ENDPOINTS = {
     "console.report_runtime",
     "console.cypher",
     "console.drift",  # issue 22: the drift page (app/console/drift_page.py)
+    "console.rules",  # the policy rules, read-only (app/console/rules_page.py)
+    "console.rule",
 }
 # /docs: Swagger UI (app/docs); observability.metrics_public exists only with KARMA_METRICS_AUTH=none
 OPEN_ENDPOINTS = {

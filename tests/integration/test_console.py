@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
+
+from app.settings import REPO_ROOT
 
 PROD_VPC = "vpc/karma-prod"
 
@@ -59,6 +62,20 @@ def test_pages_need_a_login_and_the_cookie_is_strict(app, people, graph_dump):
     assert scripts == ['<script src="/console/static/time.js" defer>']  # the console's own, nothing inline
 
 
+def test_the_login_page_says_who_is_signed_in(app, people):
+    """Someone signed in who opens the login page (a bookmark, to switch tokens) saw a bare form, as if
+    nobody were: it says who (identity and role), and the top bar has them with Log out, as every page."""
+    browser = app.test_client()
+    assert 'id="signed-in"' not in browser.get("/console/login").get_data(as_text=True)  # nobody yet
+    browser.post("/console/login", data={"token": people["eve"]})
+    page = browser.get("/console/login").get_data(as_text=True)
+    said = re.search(r'<p class="flash good" id="signed-in">(.*?)</p>', page, re.S).group(1)
+    assert "<strong>eve@strall.com</strong> (approver" in said and 'form="logout-form"' in said
+    assert '<span id="whoami">eve@strall.com · approver</span>' in page and 'id="logout"' in page
+    out = browser.post("/console/logout", data={"csrf_token": _csrf(page)})
+    assert out.status_code == 302 and 'id="signed-in"' not in browser.get("/console/login").get_data(as_text=True)
+
+
 def test_every_page_renders(app, people, pending):
     browser = _login(app, people["val"])
     for path, expect in [
@@ -86,6 +103,41 @@ def test_every_page_renders(app, people, pending):
     assert "Approve" not in change  # a viewer gets no approve button
     missing = browser.get("/console/changes/chg-nope")
     assert missing.status_code == 404 and "not found" in missing.get_data(as_text=True)
+
+
+def test_the_rules_pages_and_every_rule_id_links_to_its_rule(app, people, pending, make_app, tmp_path):
+    """Rule ids on a change page linked nowhere. The Rules page lists the loaded rules (the listing of
+    `karma rules list`), a rule's page shows its YAML as its file says it and the rule tests that make it
+    fire; a rule id no rule has is the console's 404 page."""
+    rule_id = "prod-wide-change-needs-approval"
+    val = _login(app, people["val"])  # a viewer: every role that reads follows a rule id
+    change = val.get(f"/console/changes/{pending}").get_data(as_text=True)
+    assert f'<td class="rule"><a href="/console/rules/{rule_id}"><code>{rule_id}</code></a></td>' in change
+    listed = val.get("/console/rules").get_data(as_text=True)
+    for rule in app.extensions["karma"].policy.rules():
+        row = re.search(rf'<tr class="effect-{rule.effect}" data-rule="{rule.id}">.*?</tr>', listed, re.S).group(0)
+        assert f'href="/console/rules/{rule.id}"' in row and f"<code>{rule.file}</code>" in row, row
+    page = val.get(f"/console/rules/{rule_id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<code>approvals.yaml</code>, line 4" in text
+    source = html.unescape(re.search(r'<pre class="source" id="rule-source">(.*?)</pre>', text, re.S).group(1))
+    assert source.startswith(f"  - id: {rule_id}\n    description: >-\n") and "    approver_role: approver\n" in source
+    assert source in (REPO_ROOT / "rules" / "approvals.yaml").read_text()  # as written, comments and all
+    assert "a prod change reaching more than 3 components waits for an approver" in text  # its rule test
+    missing = val.get("/console/rules/no-such-rule")
+    assert missing.status_code == 404 and 'id="error-message"' in missing.get_data(as_text=True)
+    assert "no rule &#39;no-such-rule&#39;" in missing.get_data(as_text=True)
+    bare = tmp_path / "rules"  # a rule directory without tests/: the rule's page says none fire it
+    bare.mkdir()
+    (bare / "one.yaml").write_text(
+        "rules:\n  # about it\n  - id: lonely\n    description: d\n    effect: warn\n"
+        "    when: {change: {type: vpc}}\n    message: m\n\n  # the next one\n"
+    )
+    alone = _login(make_app(rules_dir=bare), people["val"]).get("/console/rules/lonely")
+    said = alone.get_data(as_text=True)
+    assert alone.status_code == 200 and 'id="rule-tests-none"' in said and 'id="rule-tests-errors"' in said
+    assert '<pre class="source" id="rule-source">  # about it\n  - id: lonely\n' in said
+    assert "the next one" not in said
 
 
 def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, people):

@@ -405,6 +405,20 @@ def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium)
         tab.close()
 
 
+# Every visible table.list whose rows are narrower than the box it is in (its .table-box's container), or
+# that is in no .table-box (which scrolls it; else a wide table widens the page): what is wrong with each.
+SHORT_TABLES = """() => [...document.querySelectorAll("table.list")]
+  .filter((t) => t.offsetParent !== null && t.rows.length)
+  .map((t) => {
+    if (!t.parentElement.classList.contains("table-box")) return `${t.id}: in no .table-box`;
+    const box = t.parentElement.parentElement, style = getComputedStyle(box);
+    const full = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const row = t.rows[0].getBoundingClientRect().width;
+    return row < full - 4 ? `${t.id}: rows ${row} px in ${full} px` : null;
+  })
+  .filter(Boolean)"""
+
+
 def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicorn_url, tokens, shots):
     """At 800 px the top bar broke its words ("Start a / change", the name over four lines) and pushed
     Log out past the window's edge, and every table widened the page, so the whole page scrolled sideways;
@@ -425,10 +439,15 @@ def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicor
     _login_to(page, url, tokens["ada"])
     key = page.goto(f"{url}{change}") and page.locator("#diff td.key code").first.bounding_box()
     assert key["height"] < 24, key  # one line: "tags", whole
+    for width in (1280, 800):  # under 1,000 px a table was as wide as its text, not the page's
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{url}/console/components/vpc/karma-dev")
+        assert page.evaluate(SHORT_TABLES) == [], width
     page.set_viewport_size({"width": 800, "height": 900})
     for path in ("/console/changes", "/console/log", "/console/components/vpc/karma-dev", "/console/start", change):
         page.goto(f"{url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 800, path
+        assert page.evaluate(SHORT_TABLES) == [], path
         out = page.locator("#logout").bounding_box()
         assert out["x"] + out["width"] <= 800, (path, out)
         shots(page, f"narrow-{path.strip('/').replace('/', '-')}")

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import yaml
 from markupsafe import escape
 
+from app.audit.statuses import LOG_STATUSES
 from app.console import times
 from tests.integration import test_console as console
 from tests.integration.test_console import _csrf, _login
@@ -83,6 +84,11 @@ def test_a_bad_change_is_a_plain_422_on_the_form(app, people, graph_dump):
     # a set's nested schema error is named as the API names it (`changes[0].op`), not `changes.0.op`
     bad_op = _text(_plan(ted, '{"changes": [{"op": "rename", "component": "vpc/karma-dev"}]}'))
     assert "<code>changes[0].op</code>" in bad_op, bad_op
+    # YAML's own words keep their lines, and the line it stopped at has a caret under the column (they ran
+    # together as one line: "…block mapping in "<unicode string>", line 1, column 1 did not find…")
+    misindented = _text(_plan(ted, "component: vpc/karma-dev\nproposed_change:\n  az_count: 3\n reason: x\n"))
+    said = html.unescape(re.search(r'<pre class="said">(.*?)</pre>', misindented, re.S).group(1))
+    assert said.endswith("did not find expected key\n  at line 4, column 2\n reason: x\n ^"), said
     assert graph_dump() == before
 
 
@@ -190,7 +196,12 @@ def test_log_filters_and_component_search(app, client, people):
     val = _login(app, people["val"])
     val.post("/console/changes/chg-nope/approve", data={})  # a refusal: one audit entry, kind security
     assert "no entries" not in _text(val.get("/console/log?status=forbidden&requested_by=val@usekarma.dev"))
-    refused = val.get("/console/log?since=yesterday&status=nonsense&page=7")
+    form = _text(val.get("/console/log?status=forbidden"))  # a select of the statuses an entry can carry
+    offered = re.findall(
+        r'<option value="([^"]*)"', form.split('<select name="status" id="log-status">')[1].split("</select>")[0]
+    )
+    assert offered == ["", *LOG_STATUSES] and '<option value="forbidden" selected>' in form
+    refused = val.get("/console/log?since=yesterday&status=nonsense&page=7")  # a hand-typed one: a 422
     bad = _text(refused)
     assert 'id="log-error"' in bad and "since" in bad and "status" in bad
     # a 422 as the API answers the same filters (it was a 200), without a page count or pager for no listing
@@ -517,7 +528,8 @@ def test_a_plan_of_hundreds_of_operations_folds_its_operations_table(app, people
     )
     page = _text(_plan(ted, f"changes:\n{ops}reason: workers\n"))
     folded = re.search(
-        r'<details id="operations-folded"><summary>(.*?)</summary>\s*<table class="list" id="operations">', page
+        r'<details id="operations-folded"><summary>(.*?)</summary>\s*<div class="table-box"><table class="list" id="operations">',
+        page,
     )
     assert folded and folded.group(1) == "45 operations: 45 create ec2-instance", page[:3000]
     few = _text(_plan(ted, f"changes:\n{''.join(ops.splitlines(True)[:3])}reason: three\n"))
