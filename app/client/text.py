@@ -597,8 +597,8 @@ def loaded(result: dict) -> str:
         ])))  # fmt: skip
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
-    if status in ("planned", "unchanged"):  # nothing written by this set: what it refuses is the news
-        out += _refused_table(result)
+    if "drift_pending" in result and status in ("planned", "unchanged"):  # a plan: what it would record is news
+        out += _refused_table(result)  # (records already saying it, or written: the `refused:` line says so)
     return "\n".join(out)
 
 
@@ -660,7 +660,7 @@ def _refused_files(result: dict) -> list[str]:
     elif "drift_pending" in result:
         done = "their drift is recorded when the set applies"
     elif result.get("drift_current") or status in ("planned", "unchanged"):
-        done = "the drift records already say this"
+        done = "the drift records already say this (karma drift)"
     else:
         done = f"no drift recorded: the set was {status}"
     return [f"refused: {files}; {done}"]

@@ -292,6 +292,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     nothing."""
     import shutil
 
+    from app.client import text
     from app.factory import Karma
     from app.graph.repository import GraphTx
     from app.policy import PolicyEngine
@@ -343,14 +344,20 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     assert again["status"] == "unchanged" and "log_entry_id" not in again and "drift_recorded" not in again
     assert again["drift_current"] is True  # the answer says the records already say this
     assert dump(empty_graph) == snapshot
+    said = text.loaded(again)  # what `karma import` prints: nothing drifted anew, so no DRIFT table
+    assert said.startswith("unchanged: nothing to change") and "DRIFT" not in said, said
+    assert f"refused: {len(again['refused'])} files; the drift records already say this (karma drift)" in said
 
     vpc_file.write_text(broken)  # refused again: no component changes (no prune), its record comes back
     snapshot = dump(empty_graph)
     unchanged_plan = run(plan=True)
     assert unchanged_plan["status"] == "unchanged" and unchanged_plan["drift_pending"] == len(unchanged_plan["drift"])
     assert dump(empty_graph) == snapshot
+    assert "DRIFT (refused files)" in text.loaded(unchanged_plan)  # a plan lists what it would record
     records = run()
     assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
+    said = text.loaded(records)  # written: said in one line, the records are `karma drift`'s to list
+    assert "DRIFT" not in said and f"{len(records['drift'])} drift records written (karma drift)" in said, said
     entry = empty_graph.log_get(records["log_entry_id"])
     assert (entry["kind"], entry["status"], entry["requested_by"]) == ("import", "unchanged", "cli:tester")
     assert "vpc/usekarma-dev" in {r["component"] for r in refused_records(empty_graph)}
@@ -544,6 +551,59 @@ def test_an_import_that_renames_what_others_name_a_zone_by_is_refused_for_an_ope
     )
     (entry,) = [e for e in log["items"] if e["kind"] == "import"]
     assert entry["request"]["problems"] == refused.value.errors
+
+
+def test_a_partial_import_of_a_zone_rename_with_its_referrers_and_one_referrers_file_refused(empty_graph, tmp_path):
+    """A zone renamed with every referrer loads under `--partial` as without it (the set orders the rename
+    first). When `--partial` refuses one referrer's file, the graph keeps that referrer's old config and
+    the rename is refused whole: the refusal told the operator to change the reference in that very file
+    — which it already did — instead of that the file is refused, and why."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    for path in (tree / "iac").glob("*/*/*/config.json"):
+        config = json.loads(path.read_text())
+        if config.get("zone_name") == "usekarma.dev.":
+            config["zone_name"] = "usekarma.io."
+        elif str(config.get("route53_zone_name")).rstrip(".") == "usekarma.dev":
+            config["route53_zone_name"] = "usekarma.io"
+        else:
+            continue
+        path.write_text(json.dumps(config))
+    gate = _gate(empty_graph, tmp_path)
+    planned = importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert planned["status"] == "planned" and planned["order"][0] == "route53-zone/usekarma-dev", planned["order"]
+
+    api = tree / "iac/prod/serverless-api/karma-api/config.json"
+    api.write_text(json.dumps({**json.loads(api.read_text()), "stage_name": 5}))  # refused, renamed reference and all
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors == [
+        "iac/prod/route53-zone/usekarma-dev/config.json: config.zone_name: serverless-api/karma-api names "
+        "route53-zone/usekarma-dev by its zone_name (route53_zone_name: 'usekarma.dev'), which this import "
+        "changes; it would no longer resolve — iac/prod/serverless-api/karma-api/config.json is refused by this "
+        "import (config.stage_name: Not a valid string. [serverless-api.schema: type]), so serverless-api/karma-api "
+        "keeps the old route53_zone_name: fix that file in the same import, or keep the old zone_name"
+    ]
+    api.write_text(json.dumps({**json.loads(api.read_text()), "route53_zone_name": "usekarma.dev"}))  # the old name too
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors[0].endswith(
+        "import (config.stage_name: Not a valid string. [serverless-api.schema: type]), so serverless-api/karma-api "
+        "keeps the old route53_zone_name: fix that file and change its route53_zone_name in the same import, or keep "
+        "the old zone_name"
+    ), refused.value.errors
+    # without problems of its own the referrer is refused only for naming the old value: change that
+    shutil.copy(AWS_CONFIG / "iac/prod/serverless-api/karma-api/config.json", api)
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors[0].endswith(
+        "— change route53_zone_name in iac/prod/serverless-api/karma-api/config.json in the same import, or keep "
+        "the old zone_name"
+    ), refused.value.errors
 
 
 def test_an_import_whose_prune_would_leave_a_dangling_reference_is_refused_for_an_operator_and_audited(
