@@ -371,6 +371,8 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
     if partial and refused_drift is None:
         extra["drift_current"] = True  # the records already say what this import refused: none written
+    elif partial and _cleared(refused_drift, refused):
+        extra["drift_cleared"] = _cleared(refused_drift, refused)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:
@@ -484,6 +486,12 @@ def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | N
         return None
     recorded = {r["file"] for r in stored} | {e["file"] for e in refused}
     return {"files": sorted(recorded), "entries": refused}
+
+
+def _cleared(refused_drift: dict, refused: list[dict]) -> list[str]:
+    """The files whose earlier drift record the import's records drop: they are refused no more."""
+    now = {e["file"] for e in refused}
+    return [f for f in refused_drift["files"] if f not in now]
 
 
 def _record_texts(records: list[dict]) -> list[str]:

@@ -336,6 +336,11 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     assert applied["status"] == "applied" and applied["drift_recorded"] == len(expected)
     assert empty_graph.get_component("vpc/usekarma-dev") is not None
     assert refused_records(empty_graph) == expected  # the VPC's old record is gone with the others it fixed
+    gone = sorted({e["file"] for e in EXPECTED["drift"]} - {e["file"] for e in expected})
+    assert "iac/prod/vpc/usekarma-dev/config.json" in gone
+    assert planned["drift_cleared"] == applied["drift_cleared"] == gone  # said, not only "N records written"
+    assert f"the drift records of {len(gone)} files loading now would be dropped" in text.loaded(planned)
+    assert f"the drift records of {len(gone)} files loading now dropped" in text.loaded(applied)
     entry = empty_graph.log_get(applied["log_entry_id"])
     assert entry["request"]["refused_drift"]["entries"] == applied["drift"]  # in the set's own audit entry
 
@@ -396,8 +401,11 @@ def _deletes(result: dict) -> list[str]:
 def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(empty_graph, tmp_path):
     """`--prune` deletes the components the tree lacks: never one whose file is in the tree but refused
     (a typo in a dev config would have deleted it, unapproved), nor another environment's when the import
-    names environments (`--environment prod --prune` planned to delete every dev component)."""
+    names environments (`--environment prod --prune` planned to delete every dev component). Without
+    `--prune` the answer notes what it keeps that the tree lacks."""
     import shutil
+
+    from app.client import text
 
     registry.load(AWS_CONFIG)
     tree = tmp_path / "aws-config"
@@ -424,6 +432,11 @@ def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(e
     assert empty_graph.get_component("cognito-sso/usekarma-dev")["environment"] == "prod"
     shutil.rmtree(tree / "iac/prod/cognito-sso")  # gone from the tree: pruned, in the environment imported
     assert _deletes(plan(prune=True, environments=["prod"])) == ["cognito-sso/usekarma-dev"]
+    kept = plan(environments=["prod"])  # without --prune it stays: the answer says so (it said nothing)
+    assert _deletes(kept) == [] and kept["notes"] == [
+        "1 component(s) not in the source kept (--prune would delete them): cognito-sso/usekarma-dev"
+    ], kept["notes"]
+    assert "note: 1 component(s) not in the source kept" in text.loaded(kept)
     assert _deletes(plan(prune=True, environments=["dev"])) == []
 
 
