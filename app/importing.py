@@ -371,6 +371,8 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
     if partial and refused_drift is None:
         extra["drift_current"] = True  # the records already say what this import refused: none written
+    elif partial and _cleared(refused_drift, refused):
+        extra["drift_cleared"] = _cleared(refused_drift, refused)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:
@@ -388,7 +390,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     except Unprocessable as exc:
         if "operation" not in exc.extra:  # not one operation's fault: the gate's answer as it is
             raise
-        raise ImportError_(_operation_refused(exc, change_set, files)) from None
+        raise ImportError_(_operation_refused(exc, change_set, files, refused)) from None
     except Conflict as exc:
         if exc.extra.get("cause") != STILL_REFERENCED:  # a version moved meanwhile: the gate's answer as it is
             raise
@@ -401,15 +403,16 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     return {**result, **extra}
 
 
-def _operation_refused(exc, change_set, files: dict[str, str]) -> list[str]:
+def _operation_refused(exc, change_set, files: dict[str, str], refused: list[dict]) -> list[str]:
     """The gate refused one operation of the import's set (422): its problems as an import's, per file and
     field — a renamed attribute that other components name this one by, with each referrer's file and
-    what to do — instead of the set's operation indexes."""
+    what to do — instead of the set's operation indexes. `refused`: what `--partial` refused (a
+    referrer whose file it refused keeps the graph's config, whatever its file says)."""
     component = change_set.operations[exc.extra["operation"]].component
     where = files.get(component, component)
     referrers = exc.extra.get("referrers") or []
     if referrers:
-        return [_referrer_line(where, component, r, files) for r in referrers]
+        return [_referrer_line(where, component, r, files, refused) for r in referrers]
     return [
         f"{where}: {OPERATION_FIELD.sub('config', field)}: {message}"
         for field, messages in sorted(exc.errors.items())
@@ -441,18 +444,34 @@ def _pruned_still_referenced(repo, exc, files: dict[str, str]) -> list[str]:
     )
 
 
-def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str]) -> str:
+def _referrer_line(where: str, component: str, referrer: dict, files: dict[str, str], refused: list[dict]) -> str:
     name, attribute = referrer["component"], referrer["attribute"]
     head = (
         f"{where}: config.{attribute}: {name} names {component} by its {attribute} "
         f"({referrer['via']}: {referrer['value']!r}), which this import changes; it would no longer resolve"
     )
+    via = referrer["via"]
+    own, names_old = _refused_for_itself(name, via, refused)
+    if own:  # whatever its file says of the zone, it is refused: the graph's config, naming the old value, stays
+        also = f" and change its {via}" if names_old else ""
+        return (
+            f"{head} — {files[name]} is refused by this import ({'; '.join(own)}), so {name} keeps the old "
+            f"{via}: fix that file{also} in the same import, or keep the old {attribute}"
+        )
     if name in files:
-        return f"{head} — change {referrer['via']} in {files[name]} in the same import, or keep the old {attribute}"
+        return f"{head} — change {via} in {files[name]} in the same import, or keep the old {attribute}"
     return (
         f"{head} — {name} is not in this import: change it first (or import its environment with this one), "
         f"or keep the old {attribute}"
     )
+
+
+def _refused_for_itself(name: str, via: str, refused: list[dict]) -> tuple[list[str], bool]:
+    """Why `--partial` refused the referrer `name` (field, why, rule), leaving out its reference through `via`
+    to the old value — that one is the rename's doing, which changing `via` mends — and whether it has it."""
+    theirs = [e for e in refused if e["component"] == name]
+    old = [e for e in theirs if e["kind"] == "reference" and e["rule"].startswith(f"reference {via} ")]
+    return [_what(e) for e in theirs if e not in old], bool(old)
 
 
 def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | None:
@@ -467,6 +486,12 @@ def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | N
         return None
     recorded = {r["file"] for r in stored} | {e["file"] for e in refused}
     return {"files": sorted(recorded), "entries": refused}
+
+
+def _cleared(refused_drift: dict, refused: list[dict]) -> list[str]:
+    """The files whose earlier drift record the import's records drop: they are refused no more."""
+    now = {e["file"] for e in refused}
+    return [f for f in refused_drift["files"] if f not in now]
 
 
 def _record_texts(records: list[dict]) -> list[str]:
@@ -519,7 +544,12 @@ def _refusal(
 
 def _problem(entry: dict) -> str:
     """A refused file's drift entry as a line: its file, field, why and rule."""
-    return f"{entry['file']}: {entry['field']}: {entry['message']} [{entry['rule']}]"
+    return f"{entry['file']}: {_what(entry)}"
+
+
+def _what(entry: dict) -> str:
+    """A drift entry's field, why and rule."""
+    return f"{entry['field']}: {entry['message']} [{entry['rule']}]"
 
 
 def _would_load(kept: dict, doc: dict) -> str:

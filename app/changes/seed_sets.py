@@ -86,13 +86,26 @@ def desired_set(
             )
     if errors:
         raise Unprocessable("the seed file cannot be applied to this graph", errors=errors)
+    keep = {c["id"] for c in components} | present
+    lacking = [cid for cid in repo.component_ids(environments) if cid not in keep]
     if prune:
-        keep = {c["id"] for c in components} | present
-        ops += [Operation("delete", cid) for cid in repo.component_ids(environments) if cid not in keep]
+        ops += [Operation("delete", cid) for cid in lacking]
+    elif lacking:  # a file deleted from the tree changes nothing without --prune: the answer says so
+        notes.append(kept_without_prune(lacking))
     ops += _edge_operations(repo, components, edges, prune)
     if not ops:
         return None, notes
     return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes
+
+
+KEPT_SHOWN = 10  # components named in the note on what --prune would delete; the rest counted
+
+
+def kept_without_prune(ids: list[str]) -> str:
+    """The note on the components the graph holds and the source lacks, kept without `--prune` (a file
+    removed from a tree, or renamed: the old component stays, said nowhere)."""
+    shown = ", ".join(ids[:KEPT_SHOWN]) + (f", … {len(ids) - KEPT_SHOWN} more" if len(ids) > KEPT_SHOWN else "")
+    return f"{len(ids)} component(s) not in the source kept (--prune would delete them): {shown}"
 
 
 def apply_file(

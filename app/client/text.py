@@ -597,8 +597,8 @@ def loaded(result: dict) -> str:
         ])))  # fmt: skip
     if ops and status == "planned":
         out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
-    if status in ("planned", "unchanged"):  # nothing written by this set: what it refuses is the news
-        out += _refused_table(result)
+    if "drift_pending" in result and status in ("planned", "unchanged"):  # a plan: what it would record is news
+        out += _refused_table(result)  # (records already saying it, or written: the `refused:` line says so)
     return "\n".join(out)
 
 
@@ -649,21 +649,47 @@ def _capped(headers: list[str], rows: list[list]) -> str:
 
 
 def _refused_files(result: dict) -> list[str]:
-    """`--partial`: how many files were refused, and whether their drift records were written."""
+    """`--partial`: how many files were refused, whether their drift records were written — and the
+    records of files that load now, dropped (`drift_cleared`: an import that refused nothing any more
+    said "0 drift records written" while it removed the old ones)."""
     if not result.get("partial"):
         return []
-    files, status = plural(len(result.get("refused") or []), "file"), result.get("status")
+    refused, cleared = result.get("refused") or [], result.get("drift_cleared") or []
+    said = [_records_done(result)] if refused else []
+    if cleared:
+        said.append(f"the drift records of {plural(len(cleared), 'file')} loading now {_dropped(result)}")
+    return [f"refused: {plural(len(refused), 'file')}" + "".join(f"; {part}" for part in said)]
+
+
+def _records_done(result: dict) -> str:
+    """Whether the refused files' drift records were written, would be, or already say it."""
+    status = result.get("status")
     if "drift_recorded" in result:
-        done = f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
-    elif result.get("plan") is True or ("drift_pending" in result and status in ("planned", "unchanged")):
-        done = "their drift would be recorded"
-    elif "drift_pending" in result:
-        done = "their drift is recorded when the set applies"
-    elif result.get("drift_current") or status in ("planned", "unchanged"):
-        done = "the drift records already say this"
-    else:
-        done = f"no drift recorded: the set was {status}"
-    return [f"refused: {files}; {done}"]
+        return f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
+    if _would_record(result):
+        return "their drift would be recorded"
+    if "drift_pending" in result:
+        return "their drift is recorded when the set applies"
+    if result.get("drift_current") or status in ("planned", "unchanged"):
+        return "the drift records already say this (karma drift)"
+    return f"no drift recorded: the set was {status}"
+
+
+def _dropped(result: dict) -> str:
+    """What became of the records of files that load now, as `_records_done` says it of the refused."""
+    if "drift_recorded" in result:
+        return "dropped"
+    if _would_record(result):
+        return "would be dropped"
+    if "drift_pending" in result:
+        return "are dropped when the set applies"
+    return f"kept: the set was {result.get('status')}"
+
+
+def _would_record(result: dict) -> bool:
+    """A plan: nothing written, the records it shows are what an import would write."""
+    planned = result.get("status") in ("planned", "unchanged")
+    return result.get("plan") is True or ("drift_pending" in result and planned)
 
 
 def _count(ops) -> dict:

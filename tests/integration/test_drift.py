@@ -292,6 +292,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     nothing."""
     import shutil
 
+    from app.client import text
     from app.factory import Karma
     from app.graph.repository import GraphTx
     from app.policy import PolicyEngine
@@ -335,6 +336,11 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     assert applied["status"] == "applied" and applied["drift_recorded"] == len(expected)
     assert empty_graph.get_component("vpc/usekarma-dev") is not None
     assert refused_records(empty_graph) == expected  # the VPC's old record is gone with the others it fixed
+    gone = sorted({e["file"] for e in EXPECTED["drift"]} - {e["file"] for e in expected})
+    assert "iac/prod/vpc/usekarma-dev/config.json" in gone
+    assert planned["drift_cleared"] == applied["drift_cleared"] == gone  # said, not only "N records written"
+    assert f"the drift records of {len(gone)} files loading now would be dropped" in text.loaded(planned)
+    assert f"the drift records of {len(gone)} files loading now dropped" in text.loaded(applied)
     entry = empty_graph.log_get(applied["log_entry_id"])
     assert entry["request"]["refused_drift"]["entries"] == applied["drift"]  # in the set's own audit entry
 
@@ -343,14 +349,20 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     assert again["status"] == "unchanged" and "log_entry_id" not in again and "drift_recorded" not in again
     assert again["drift_current"] is True  # the answer says the records already say this
     assert dump(empty_graph) == snapshot
+    said = text.loaded(again)  # what `karma import` prints: nothing drifted anew, so no DRIFT table
+    assert said.startswith("unchanged: nothing to change") and "DRIFT" not in said, said
+    assert f"refused: {len(again['refused'])} files; the drift records already say this (karma drift)" in said
 
     vpc_file.write_text(broken)  # refused again: no component changes (no prune), its record comes back
     snapshot = dump(empty_graph)
     unchanged_plan = run(plan=True)
     assert unchanged_plan["status"] == "unchanged" and unchanged_plan["drift_pending"] == len(unchanged_plan["drift"])
     assert dump(empty_graph) == snapshot
+    assert "DRIFT (refused files)" in text.loaded(unchanged_plan)  # a plan lists what it would record
     records = run()
     assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
+    said = text.loaded(records)  # written: said in one line, the records are `karma drift`'s to list
+    assert "DRIFT" not in said and f"{len(records['drift'])} drift records written (karma drift)" in said, said
     entry = empty_graph.log_get(records["log_entry_id"])
     assert (entry["kind"], entry["status"], entry["requested_by"]) == ("import", "unchanged", "cli:tester")
     assert "vpc/usekarma-dev" in {r["component"] for r in refused_records(empty_graph)}
@@ -389,8 +401,11 @@ def _deletes(result: dict) -> list[str]:
 def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(empty_graph, tmp_path):
     """`--prune` deletes the components the tree lacks: never one whose file is in the tree but refused
     (a typo in a dev config would have deleted it, unapproved), nor another environment's when the import
-    names environments (`--environment prod --prune` planned to delete every dev component)."""
+    names environments (`--environment prod --prune` planned to delete every dev component). Without
+    `--prune` the answer notes what it keeps that the tree lacks."""
     import shutil
+
+    from app.client import text
 
     registry.load(AWS_CONFIG)
     tree = tmp_path / "aws-config"
@@ -417,6 +432,11 @@ def test_prune_deletes_only_what_the_tree_lacks_in_the_environments_it_imports(e
     assert empty_graph.get_component("cognito-sso/usekarma-dev")["environment"] == "prod"
     shutil.rmtree(tree / "iac/prod/cognito-sso")  # gone from the tree: pruned, in the environment imported
     assert _deletes(plan(prune=True, environments=["prod"])) == ["cognito-sso/usekarma-dev"]
+    kept = plan(environments=["prod"])  # without --prune it stays: the answer says so (it said nothing)
+    assert _deletes(kept) == [] and kept["notes"] == [
+        "1 component(s) not in the source kept (--prune would delete them): cognito-sso/usekarma-dev"
+    ], kept["notes"]
+    assert "note: 1 component(s) not in the source kept" in text.loaded(kept)
     assert _deletes(plan(prune=True, environments=["dev"])) == []
 
 
@@ -544,6 +564,59 @@ def test_an_import_that_renames_what_others_name_a_zone_by_is_refused_for_an_ope
     )
     (entry,) = [e for e in log["items"] if e["kind"] == "import"]
     assert entry["request"]["problems"] == refused.value.errors
+
+
+def test_a_partial_import_of_a_zone_rename_with_its_referrers_and_one_referrers_file_refused(empty_graph, tmp_path):
+    """A zone renamed with every referrer loads under `--partial` as without it (the set orders the rename
+    first). When `--partial` refuses one referrer's file, the graph keeps that referrer's old config and
+    the rename is refused whole: the refusal told the operator to change the reference in that very file
+    — which it already did — instead of that the file is refused, and why."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    for path in (tree / "iac").glob("*/*/*/config.json"):
+        config = json.loads(path.read_text())
+        if config.get("zone_name") == "usekarma.dev.":
+            config["zone_name"] = "usekarma.io."
+        elif str(config.get("route53_zone_name")).rstrip(".") == "usekarma.dev":
+            config["route53_zone_name"] = "usekarma.io"
+        else:
+            continue
+        path.write_text(json.dumps(config))
+    gate = _gate(empty_graph, tmp_path)
+    planned = importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert planned["status"] == "planned" and planned["order"][0] == "route53-zone/usekarma-dev", planned["order"]
+
+    api = tree / "iac/prod/serverless-api/karma-api/config.json"
+    api.write_text(json.dumps({**json.loads(api.read_text()), "stage_name": 5}))  # refused, renamed reference and all
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors == [
+        "iac/prod/route53-zone/usekarma-dev/config.json: config.zone_name: serverless-api/karma-api names "
+        "route53-zone/usekarma-dev by its zone_name (route53_zone_name: 'usekarma.dev'), which this import "
+        "changes; it would no longer resolve — iac/prod/serverless-api/karma-api/config.json is refused by this "
+        "import (config.stage_name: Not a valid string. [serverless-api.schema: type]), so serverless-api/karma-api "
+        "keeps the old route53_zone_name: fix that file in the same import, or keep the old zone_name"
+    ]
+    api.write_text(json.dumps({**json.loads(api.read_text()), "route53_zone_name": "usekarma.dev"}))  # the old name too
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors[0].endswith(
+        "import (config.stage_name: Not a valid string. [serverless-api.schema: type]), so serverless-api/karma-api "
+        "keeps the old route53_zone_name: fix that file and change its route53_zone_name in the same import, or keep "
+        "the old zone_name"
+    ), refused.value.errors
+    # without problems of its own the referrer is refused only for naming the old value: change that
+    shutil.copy(AWS_CONFIG / "iac/prod/serverless-api/karma-api/config.json", api)
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, plan=True)
+    assert refused.value.errors[0].endswith(
+        "— change route53_zone_name in iac/prod/serverless-api/karma-api/config.json in the same import, or keep "
+        "the old zone_name"
+    ), refused.value.errors
 
 
 def test_an_import_whose_prune_would_leave_a_dangling_reference_is_refused_for_an_operator_and_audited(
