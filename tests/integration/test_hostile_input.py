@@ -96,6 +96,8 @@ def test_integers_beyond_64_bits_refused_alike_by_plan_and_apply(client, graph_d
         "/log?since=2024-01-01T00:00:00%2B18:01",
         "/log?until=2024-01-01T00:00:00-23:59",
         "/log?since=not-a-time",
+        "/log?until=9999-12-31T23:59:59-18:00",  # year 10000 in UTC: the driver raised, a 500
+        "/log?since=0001-01-01T00:00:00%2B18:00",  # year 0 in UTC
     ],
 )
 def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
@@ -103,6 +105,7 @@ def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
     body = assert_error(client.get(path), 422)
     assert body["errors"], body
     assert client.get("/log?since=2024-01-01T00:00:00%2B18:00").status_code == 200  # the edge is fine
+    assert client.get("/log?until=9999-12-31T23:59:59Z&since=0001-01-01T00:00:00-18:00").status_code == 200
     assert graph_dump() == before
 
 
