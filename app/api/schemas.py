@@ -396,7 +396,9 @@ class ChangeResult(Schema):
     actions = fields.Dict()
     impact = Built(fields.Dict())
     graph_patch = fields.Dict()
-    plan_id = fields.String()
+    plan_id = fields.String(
+        allow_none=True, metadata={"description": "null for a what-if plan (`assume`): it cannot be applied"}
+    )
     rollback_of = fields.String()
     idempotent_replay = fields.Boolean()
     approved_by = fields.String()
