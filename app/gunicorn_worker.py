@@ -30,6 +30,7 @@ import json
 import socket
 import time
 from functools import partial
+from http import HTTPStatus
 
 from gunicorn import util
 from gunicorn.workers import gthread
@@ -63,10 +64,20 @@ def json_error(status: int, reason: str, message: str) -> bytes:
     return json.dumps(body).encode()
 
 
+def _phrase(status: int, reason: str) -> str:
+    """gunicorn's reason, unless it left its default on another code: an unknown transfer coding was
+    answered `501 Bad Request` (and a configuration problem `500 Bad Request`)."""
+    if reason == "Bad Request" and status != 400:
+        with contextlib.suppress(ValueError):
+            return HTTPStatus(status).phrase
+    return reason
+
+
 def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """Replaces gunicorn.util.write_error (its HTML page) in Karma's workers. Sent as far as the socket
     takes it at once, never waited for: the connection is closed right after (a few hundred bytes, which
     a socket nearly always takes whole)."""
+    reason = _phrase(status_int, reason)
     body = json_error(status_int, reason, mesg)
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"

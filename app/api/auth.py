@@ -57,11 +57,20 @@ def _takes_json(endpoint: str) -> bool:
 
 
 def _check_body(endpoint: str) -> None:
-    """415 for a body that is not JSON (or a JSON endpoint told another type); strict JSON for every
-    body however framed — chunked bodies have no Content-Length and used to skip this check."""
+    """415 for a body that is not JSON (or a JSON endpoint told another type) or that says it is compressed
+    (Karma decodes no Content-Encoding: a gzip body was a 400 about byte 0x8b, and a plain body labelled
+    gzip was read as if unlabelled); strict JSON for every body however framed — chunked bodies have no
+    Content-Length and used to skip this check."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
     data = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH (413), chunked or not
+    coding = (request.headers.get("Content-Encoding") or "").strip().lower()
+    if data and coding not in ("", "identity"):  # nothing decodes it: a gzip body read as text, or the header ignored
+        raise UnsupportedMediaType(
+            f"the request body must be sent uncompressed (Content-Encoding: identity), not {coding[:40]!r}",
+            cause="content_encoding",
+            content_encoding=coding[:100],
+        )
     declared = request.headers.get("Content-Type")
     if (data or (declared and _takes_json(endpoint))) and not request.is_json:
         raise UnsupportedMediaType(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -44,12 +44,18 @@ class ErrorSchema(Schema):
 
 
 class Neo4jDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with a zone Neo4j can store (offsets within ±18:00)."""
+    """An ISO 8601 time with a zone Neo4j can store (offsets within ±18:00), whose instant lies within
+    years 1–9999 in UTC: the driver sends a time as UTC, and `9999-12-31T23:59:59-18:00` (year 10000 there)
+    or `0001-01-01T00:00:00+18:00` (year 0) raised in the driver, a 500."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
             raise ValidationError("UTC offset must be within ±18:00.")
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Must be within years 1–9999 in UTC.") from None
         return parsed
 
 
@@ -390,7 +396,9 @@ class ChangeResult(Schema):
     actions = fields.Dict()
     impact = Built(fields.Dict())
     graph_patch = fields.Dict()
-    plan_id = fields.String()
+    plan_id = fields.String(
+        allow_none=True, metadata={"description": "null for a what-if plan (`assume`): it cannot be applied"}
+    )
     rollback_of = fields.String()
     idempotent_replay = fields.Boolean()
     approved_by = fields.String()

@@ -3,7 +3,9 @@ a 500, and the graph is left exactly as it was."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 
 import pytest
 import requests
@@ -96,6 +98,8 @@ def test_integers_beyond_64_bits_refused_alike_by_plan_and_apply(client, graph_d
         "/log?since=2024-01-01T00:00:00%2B18:01",
         "/log?until=2024-01-01T00:00:00-23:59",
         "/log?since=not-a-time",
+        "/log?until=9999-12-31T23:59:59-18:00",  # year 10000 in UTC: the driver raised, a 500
+        "/log?since=0001-01-01T00:00:00%2B18:00",  # year 0 in UTC
     ],
 )
 def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
@@ -103,6 +107,7 @@ def test_huge_pages_and_impossible_time_zones_are_422(client, graph_dump, path):
     body = assert_error(client.get(path), 422)
     assert body["errors"], body
     assert client.get("/log?since=2024-01-01T00:00:00%2B18:00").status_code == 200  # the edge is fine
+    assert client.get("/log?until=9999-12-31T23:59:59Z&since=0001-01-01T00:00:00-18:00").status_code == 200
     assert graph_dump() == before
 
 
@@ -121,6 +126,26 @@ def test_wrong_content_type_is_415(client, graph_dump, content_type, data):
         body = assert_error(client.post(path, data=data, **kwargs), 415, "content_type")
         assert "application/json" in body["message"]
     assert graph_dump() == before
+
+
+@pytest.mark.parametrize(
+    "coding,compress",
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("gzip", bytes), ("br, gzip", bytes), ("bogus", bytes)],
+)
+def test_compressed_bodies_are_415_naming_the_coding(client, graph_dump, coding, compress):
+    """Karma decodes no Content-Encoding: a gzip body was a 400 about byte 0x8b in UTF-8, and a plain
+    body labelled gzip (or anything) was applied as if the header were not there."""
+    before = graph_dump()
+    data = compress(
+        json.dumps({"component": SITE, "proposed_change": {"cloudfront_aliases": ["z.usekarma.dev"]}}).encode()
+    )
+    for path in ("/plan", "/request-change"):
+        resp = client.post(path, data=data, content_type="application/json", headers={"Content-Encoding": coding})
+        body = assert_error(resp, 415, "content_encoding")
+        assert body["content_encoding"] == coding and "identity" in body["message"], body
+    assert graph_dump() == before
+    plain = client.post("/plan", data=data, content_type="application/json", headers={"Content-Encoding": "identity"})
+    assert plain.status_code == (200 if compress is bytes else 400), plain.get_json()
 
 
 def test_405_names_the_allowed_methods(client):
