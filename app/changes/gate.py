@@ -161,6 +161,7 @@ class ChangeGate:
         args, components = _context_args(change_set), sorted(change_set.component_ids)
         # known before the commit, so a commit whose outcome is unknown can name the change to look up
         change_id, committing = (write.stored or {}).get("id") or write.change_id or self.new_id("chg"), []
+        committed: list[dict] = []  # what the log says of the commit, once COMMIT has returned
 
         def work(gtx: GraphTx) -> dict:
             committing.clear()
@@ -177,11 +178,16 @@ class ChangeGate:
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
             committing.append(True)
-            return _then(write, gtx, self._commit(gtx, analysis, status, write, change_id))
+            result, said = self._commit(gtx, analysis, status, write, change_id)
+            committed[:] = [said]
+            return _then(write, gtx, result)
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return self.repo.in_write_tx(work)
+                answer = self.repo.in_write_tx(work)
+                if committing:  # said once COMMIT has returned: a commit that failed was never "committed"
+                    log.info("change committed", extra=committed[0])
+                return answer
             except ImpactMoved as exc:
                 log.info(
                     "impact moved, re-running", extra={"components": components, "moved": exc.moved, "attempt": attempt}
@@ -199,7 +205,11 @@ class ChangeGate:
             components=components,
         )
 
-    def _commit(self, gtx: GraphTx, analysis: SetAnalysis, status: ChangeStatus, write: Write, change_id: str) -> dict:
+    def _commit(
+        self, gtx: GraphTx, analysis: SetAnalysis, status: ChangeStatus, write: Write, change_id: str
+    ) -> tuple[dict, dict]:
+        """The commit statement of an analysed change → (its answer, what the log says of it once COMMIT
+        has returned)."""
         now, log_id = self.clock(), self.new_id("log")
         result = analysis.result(
             status,
@@ -252,18 +262,15 @@ class ChangeGate:
             raise ImpactMoved(moved)
         if status == ChangeStatus.APPLIED and analysis.change_set.refused_drift is not None:
             gtx.record_refused(analysis.change_set.refused_drift)  # an import's refused files, in its commit
-        log.info(
-            "change committed",
-            extra={
-                "components": analysis.change_set.component_ids,
-                "status": str(status),
-                "kind": write.kind,
-                "change_id": change_id,
-                "log_entry_id": log_id,
-                "affected": len(analysis.affected),
-            },
-        )
-        return result
+        said = {
+            "components": analysis.change_set.component_ids,
+            "status": str(status),
+            "kind": write.kind,
+            "change_id": change_id,
+            "log_entry_id": log_id,
+            "affected": len(analysis.affected),
+        }
+        return result, said
 
     # -- request-change ---------------------------------------------------------------------------
     def request_change(self, change: ChangeSet | ChangeRequest, idempotency_key: str | None = None, actor=None) -> dict:

@@ -434,3 +434,23 @@ def test_audit_log_filters_and_pages(client):
     assert client.get("/log", query_string={"until": newest}).get_json()["total"] == 5
     assert client.get("/log?since=yesterday").status_code == 422
     assert client.get("/log/log-doesnotexist").status_code == 404
+
+
+def test_the_log_says_committed_only_once_commit_returned(client, monkeypatch, caplog):
+    """A transaction that fails after its commit statement and before COMMIT wrote nothing, so the service
+    log must not say "change committed" for it (it did, from inside the transaction)."""
+    from app.changes import gate
+
+    def fail_before_commit(write, gtx, result):
+        raise RuntimeError("injected after the commit statement, before COMMIT")
+
+    monkeypatch.setattr(gate, "_then", fail_before_commit)
+    with caplog.at_level("INFO", logger="karma.changes"):
+        assert client.post("/request-change", json=EXAMPLE).status_code == 500
+    assert "change committed" not in [r.getMessage() for r in caplog.records if r.name == "karma.changes"]
+    assert client.get(f"/components/{SITE}").get_json()["version"] == 1
+    monkeypatch.undo()
+    with caplog.at_level("INFO", logger="karma.changes"):
+        assert client.post("/request-change", json=EXAMPLE).get_json()["status"] == "applied"
+    (said,) = [r for r in caplog.records if r.getMessage() == "change committed"]
+    assert said.components == [SITE] and said.status == "applied" and said.change_id.startswith("chg-")
