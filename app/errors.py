@@ -140,11 +140,12 @@ class OutcomeUnknown(ServiceUnavailable):
     (GET /changes/<id>), and a retry with the same Idempotency-Key returns the committed result or
     applies the change once."""
 
-    def __init__(self, change_id: str | None = None, retry_after: float = 2, **extra):
+    def __init__(self, change_id: str | None = None, retry_after: float = 2, *, look_up: str | None = None, **extra):
+        # `look_up`: what else the client can read to learn the outcome (a transition: GET /transitions/<id>)
         super().__init__(
             "the connection to the database was lost while it committed: the outcome is unknown; "
             + (f"look up GET /changes/{change_id} or " if change_id else "")
-            + "retry with the same Idempotency-Key",
+            + (look_up or "retry with the same Idempotency-Key"),
             retry_after=retry_after,
             cause="outcome_unknown",
             outcome="unknown",

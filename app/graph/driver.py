@@ -189,6 +189,12 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, Neo4jError) and getattr(exc, "code", None) in OUT_OF_MEMORY_CODES
 
 
+def outage(exc: BaseException) -> bool:
+    """The database was away, busy or out of time for this call (what the API answers 503), as opposed to
+    a refusal of the statement itself (a Cypher error: a bug)."""
+    return isinstance(exc, DriverError | TransientError) or timed_out(exc) or server_state(exc)
+
+
 def timed_out(exc: BaseException) -> bool:
     """A transaction the server ended because it ran past `db.transaction.timeout` (or ours)."""
     return isinstance(exc, ClientError | TransientError) and getattr(exc, "code", None) in TIMED_OUT_CODES

@@ -31,7 +31,8 @@ from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.since import require_unchanged, seen_by
 from app.changes.status import ChangeStatus
-from app.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
+from app.graph.driver import DRIVER_ERRORS, IncompleteCommit, outage
 from app.graph.repository import GraphTx
 from app.notifications import events
 from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
@@ -141,11 +142,20 @@ class TransitionService:
             "seen_versions": {c: payload["versions"][c] for c in changed_by(steps) if c in payload["versions"]},
         }
         audit = self._audit(record, status, log_id, now, note=_executing(steps), step=None)
-        self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
+        try:
+            self.repo.in_write_tx(lambda gtx: self._create(gtx, record, audit, _components(steps)))
+        except IncompleteCommit:  # it may have been stored: never "nothing was changed"
+            raise OutcomeUnknown(
+                transition_id=transition_id,
+                look_up=f"look up GET /transitions/{transition_id} (executing the proposal again is refused "
+                "while that transition runs, naming it)",
+            ) from None
         log.info("transition started", extra={"transition_id": transition_id, "steps": len(steps)})
         try:
             return self.advance(transition_id)
-        except ServiceUnavailable:  # stored and running: the next report or worker pass carries it on
+        except (ServiceUnavailable, *DRIVER_ERRORS) as exc:  # stored and running: carried on by the next
+            if not isinstance(exc, ServiceUnavailable) and not outage(exc):  # report or worker pass
+                raise  # a bug (a Cypher error), not the database away: the API's 500 names it
             log.warning("transition stored, not advanced", extra={"transition_id": transition_id})
             return {
                 **record,

@@ -555,3 +555,30 @@ def test_a_change_the_transitions_own_earlier_step_made_is_not_a_conflict(client
     done = client.get(f"/transitions/{body['id']}").get_json()
     assert done["status"] == "completed", done
     assert component(client, ALIAS["component"])["config"]["index_document"] == "home.html"
+
+
+def test_an_execute_whose_database_fails_after_storing_names_the_transition(client, monkeypatch):
+    """Stored, then the driver lost the database while the first steps ran: the answer is the stored
+    transition (carried on by the next report or worker pass), never a 503 saying nothing was changed.
+    And a create whose COMMIT outcome is unknown says so, naming the transition to look up."""
+    from neo4j.exceptions import IncompleteCommit, SessionExpired
+
+    from app.transitions.service import TransitionService
+
+    def away(self, transition_id, *args, **kwargs):
+        raise SessionExpired("injected: the connection went away while the first steps ran")
+
+    monkeypatch.setattr(TransitionService, "advance", away)
+    code, body = execute(client, propose(client, SUBNET)["proposals"][0])
+    assert code == 201 and body["id"].startswith("trn-") and "worker pass" in body["note"], body
+    assert client.get(f"/transitions/{body['id']}").get_json()["status"] == "running"
+    monkeypatch.undo()
+    client.delete(f"/transitions/{body['id']}")
+
+    def lost(self, work):
+        raise IncompleteCommit("injected: the connection was lost during COMMIT")
+
+    monkeypatch.setattr(type(client.application.extensions["karma"].repo), "in_write_tx", lost)
+    code, body = execute(client, propose(client, ALIAS)["proposals"][0])
+    assert code == 503 and body["outcome"] == "unknown" and body["transition_id"].startswith("trn-"), body
+    assert f"GET /transitions/{body['transition_id']}" in body["message"]
