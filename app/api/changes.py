@@ -49,8 +49,17 @@ def _header_key() -> str | None:
 def _split(body: dict) -> tuple[ChangeSet, str | None]:
     """The body as the change set it is (the seed page's single form is a set of one update, answered in
     that form), and its Idempotency-Key."""
-    key = _header_key() or body.pop("idempotency_key", None)
-    body.pop("idempotency_key", None)
+    header, field = _header_key(), body.pop("idempotency_key", None)
+    if header and field and header != field:  # which one the sender meant to retry with is not ours to pick
+        raise Unprocessable(
+            "the Idempotency-Key header and the body's idempotency_key differ: send one, or the same in both",
+            errors={
+                "Idempotency-Key": ["differs from idempotency_key"],
+                "idempotency_key": ["differs from the header"],
+            },
+            cause="invalid_idempotency_key",
+        )
+    key = header or field
     body["requested_by"] = identity(body.get("requested_by"))
     return ChangeSet.from_dict(body), key
 

@@ -290,6 +290,12 @@ def test_idempotency_key_returns_the_first_result_and_applies_once(client):
         {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]}, "idempotency_key": "deploy-43"},
     )[1]
     assert third["status"] == "applied" and again["log_entry_id"] == third["log_entry_id"]
+    # both, the same: one key; both, differing: a 422 naming both, nothing applied (the header won in silence)
+    same = {**body, "proposed_change": {"cloudfront_aliases": ["c.x"]}, "idempotency_key": "deploy-43"}
+    assert post(client, "/request-change", same, headers={"Idempotency-Key": "deploy-43"})[1]["idempotent_replay"]
+    code, err = post(client, "/request-change", same, headers={"Idempotency-Key": "deploy-44"})
+    assert code == 422 and set(err["errors"]) == {"Idempotency-Key", "idempotency_key"}, err
+    assert client.get(f"/components/{SITE}").get_json()["version"] == 3
 
 
 def test_plans_apply_exactly_what_was_planned(client, graph_dump):
