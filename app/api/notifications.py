@@ -8,6 +8,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import current_principal
 from app.api.context import services
 from app.clock import rfc3339, utcnow
+from app.components.fields import StrictBoolean
 from app.notifications.events import EVENT_TYPES
 from app.notifications.service import STATES
 
@@ -56,7 +57,7 @@ class RetrySchema(Schema):
         validate=validate.Length(max=1000),
         metadata={"description": "delivery ids or event ids"},
     )
-    all_failed = fields.Boolean(load_default=False)
+    all_failed = StrictBoolean(load_default=False)
 
 
 class SkippedEntry(Schema):
@@ -88,7 +89,7 @@ class SubscriptionIn(Schema):
     environments = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)), load_default=list, validate=validate.Length(max=100)
     )
-    enabled = fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
     description = fields.String(validate=validate.Length(max=500))
 
 

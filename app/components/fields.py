@@ -20,6 +20,17 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """`true` or `false`, as JSON writes them. marshmallow's Boolean also takes 1, 0, "yes", "off", "t"…,
+    so a body's `"enabled": "no"` was read as False and `"all_failed": 1` as True, where the schema the
+    API documents says boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a boolean: true or false.")
+        return value
+
+
 def oversized_integers(value, path: str = "") -> list[str]:
     """Paths of every integer in a JSON value that a Neo4j property cannot hold (beyond 64 bits).
 

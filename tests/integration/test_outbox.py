@@ -332,6 +332,14 @@ def test_subscriptions_api_validates_and_file_ones_are_kept(client, world, tmp_p
         "/admin/subscriptions", json={"url": "ftp://hooks.example/x", "secret": SECRET, "events": ["applied"]}
     )
     assert bad.status_code == 422 and bad.get_json()["errors"] == {"url": ["must be an http(s) URL with a host"]}
+    # a boolean is true or false, as the schema says: "no" was read as False, 1 as True
+    fine = {"url": "https://hooks.example/x", "secret": SECRET, "events": ["applied"]}
+    for value in ("no", "off", 0, "true"):
+        bad = client.post("/admin/subscriptions", json={**fine, "enabled": value})
+        assert bad.status_code == 422 and list(bad.get_json()["errors"]) == ["enabled"], (value, bad.get_json())
+    bad = client.post("/admin/outbox/retry", json={"all_failed": 1})
+    assert bad.status_code == 422 and list(bad.get_json()["errors"]) == ["all_failed"], bad.get_json()
+    assert client.get("/admin/subscriptions").get_json()["subscriptions"] == []
     viewer = {"Authorization": f"Bearer {client.token_for('val@usekarma.dev', 'viewer')}"}
     assert client.get("/admin/outbox", headers=viewer).status_code == 403
     assert client.get("/admin/subscriptions", headers=viewer).status_code == 403
