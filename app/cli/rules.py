@@ -14,6 +14,7 @@ from app.cli.common import open_repo, service_token
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
 from app.ruletools.coverage import FAIL_ON
+from app.seeding import SeedError
 
 
 def _loaded_engine(directory: Path):
@@ -337,7 +338,10 @@ def coverage_cmd(
     engine = _loaded_engine(directory)
     declared = coverage.declared_types(settings.types_dir)
     if seed is not None:
-        world = coverage.seed_world(seed, declared)
+        try:
+            world = coverage.seed_world(seed, declared)
+        except SeedError as exc:  # a seed that cannot be read or is not one: said, never a traceback
+            raise click.ClickException(str(exc)) from None
     else:
         target, repo = open_repo(settings)  # reads only: no schema step
         try:
