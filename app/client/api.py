@@ -134,7 +134,7 @@ class KarmaClient:
                 payload = resp.read()
                 ctype = resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
-            error = _error(exc)
+            error = _error(exc, self.url)
             if self._unsure(method, path, error):
                 raise OutcomeUnknown(
                     f"{method} {path}: {error}; it may have been applied: check `karma changes` / `karma log` "
@@ -152,9 +152,15 @@ class KarmaClient:
                 f"{method} {path} was sent but no answer came back ({exc}); it may have been "
                 "applied: check `karma changes` / `karma log` before retrying"
             ) from None
-        if "json" in ctype:
+        if "json" not in ctype:
+            return payload.decode("utf-8", errors="replace")
+        try:
             return json.loads(payload)
-        return payload.decode("utf-8")
+        except ValueError:  # a 200 whose JSON is cut or garbled: for a write, it may have applied
+            said = f"{method} {path}: {self.url} answered {len(payload)} bytes that are not JSON"
+            if method == "GET" or (method, path) in READS:
+                raise ClientError(said, cause="no_answer") from None
+            raise OutcomeUnknown(f"{said}; it may have been applied: check `karma changes` / `karma log`") from None
 
     @staticmethod
     def _unsure(method: str, path: str, error: ClientError) -> bool:
@@ -167,11 +173,17 @@ class KarmaClient:
         return error.body.get("outcome") == "unknown" or error.status in GATEWAY_UNSURE
 
 
-def _error(exc: urllib.error.HTTPError) -> ClientError:
+def _error(exc: urllib.error.HTTPError, url: str) -> ClientError:
+    """An error answer as one line. A JSON body that is not an object, or whose `errors` is not Karma's
+    object of fields (docs/api.md), came from something else — KARMA_URL naming another service (Neo4j's
+    HTTP port answers an `errors` list, which read as Karma's was a traceback) — and says so."""
     try:
         body = json.loads(exc.read() or b"{}")
     except ValueError:
         body = {}
+    if not isinstance(body, dict) or not isinstance(body.get("errors", {}), dict):
+        said = f"{exc.code} {exc.reason}: {url} answered without Karma's error body (is KARMA_URL Karma's address?)"
+        return ClientError(said, status=exc.code)
     return ClientError(f"{exc.code} {describe(body, exc.reason)}", status=exc.code, body=body)
 
 
