@@ -233,7 +233,7 @@ REFUSED_HERE = (
     (click.BadParameter, "bad_option"),
     (click.UsageError, "usage"),
 )
-NO_ANSWER = {"unreachable": "Unreachable", "no_answer": "No Answer"}
+NO_ANSWER = {"unreachable": "Unreachable", "no_answer": "No Answer", "interrupted": "Interrupted"}
 
 
 def failed(exc: Exception) -> Failed:
@@ -242,7 +242,7 @@ def failed(exc: Exception) -> Failed:
     (nothing was sent), unreachable, or outcome_unknown (exit 4: a write may have applied)."""
     said = str(exc)
     if isinstance(exc, OutcomeUnknown):
-        cause = "no_answer" if exc.status is None else "gateway"
+        cause = exc.cause or ("no_answer" if exc.status is None else "gateway")
         name = _phrase(exc.status, "Outcome Unknown")
         body = exc.body or envelope(exc.status, name, "outcome_unknown", said, cause=cause, outcome="unknown")
         return Failed(f"outcome unknown: {exc}", UNKNOWN, body)
@@ -250,7 +250,8 @@ def failed(exc: Exception) -> Failed:
         if exc.body:
             body = exc.body
         elif exc.cause:
-            body = envelope(None, NO_ANSWER[exc.cause], "unreachable", said, cause=exc.cause)
+            error = "interrupted" if exc.cause == "interrupted" else "unreachable"  # Ctrl-C: Karma may be fine
+            body = envelope(None, NO_ANSWER[exc.cause], error, said, cause=exc.cause)
         else:
             body = envelope(exc.status, _phrase(exc.status, "Error"), "http_error", said)
         return Failed(f"error: {exc}", ERROR, body)

@@ -21,16 +21,17 @@ class ClientError(Exception):
     def __init__(self, message: str, status: int | None = None, body: dict | None = None, cause: str | None = None):
         super().__init__(message)
         self.status, self.body = status, body or {}
-        self.cause = cause  # no answer at all: `unreachable` (never connected) or `no_answer` (a read)
+        self.cause = cause  # no answer: `unreachable` (never connected), `no_answer` (a read), `interrupted` (Ctrl-C)
 
 
 class OutcomeUnknown(Exception):
     """A write was sent and no answer says whether it applied: it may or may not have been (exit 4). `body` is
     the answer's JSON when one came (Karma's 503 names the change to look up)."""
 
-    def __init__(self, message: str, body: dict | None = None, status: int | None = None):
+    def __init__(self, message: str, body: dict | None = None, status: int | None = None, cause: str | None = None):
         super().__init__(message)
         self.body, self.status = body or {}, status  # status: the answer's, when one came (a gateway's 502)
+        self.cause = cause  # `interrupted`: the operator stopped the command (Ctrl-C) while the write was out
 
 
 # POSTs that write nothing (a plan, a transition proposal): no answer is an error, never "outcome unknown"
@@ -145,6 +146,8 @@ class KarmaClient:
             raise error from None
         except urllib.error.URLError as exc:  # never connected: nothing was sent
             raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}", cause="unreachable") from None
+        except KeyboardInterrupt:
+            raise self._interrupted(method, path) from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
             if method == "GET" or (method, path) in READS:
                 raise ClientError(f"no answer from Karma at {self.url}: {exc}", cause="no_answer") from None
@@ -161,6 +164,18 @@ class KarmaClient:
             if method == "GET" or (method, path) in READS:
                 raise ClientError(said, cause="no_answer") from None
             raise OutcomeUnknown(f"{said}; it may have been applied: check `karma changes` / `karma log`") from None
+
+    def _interrupted(self, method: str, path: str) -> Exception:
+        """Ctrl-C while a call was out. A write may already be committed on the server — Click's "Aborted!"
+        (exit 1, "nothing happened") hid a change that had applied —, so it is an unknown outcome; a read
+        (or a plan) wrote nothing: an error."""
+        if method == "GET" or (method, path) in READS:
+            return ClientError(f"interrupted (Ctrl-C) before Karma answered {method} {path}", cause="interrupted")
+        return OutcomeUnknown(
+            f"interrupted (Ctrl-C) while {method} {path} was sent; it may have been applied: check `karma changes` "
+            "/ `karma log` before retrying (a retry with the same Idempotency-Key is safe)",
+            cause="interrupted",
+        )
 
     @staticmethod
     def _unsure(method: str, path: str, error: ClientError) -> bool:

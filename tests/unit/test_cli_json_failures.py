@@ -93,3 +93,21 @@ def test_full_json_is_json_too(tmp_path):
     """`karma import|seed --full-json` print JSON as --json does: their failures too."""
     body = _failure(_run(["import", str(tmp_path / "no-such-tree"), "--full-json"], tmp_path), 1)
     assert body["error"] == "invalid_input" and "DIRECTORY" in body["errors"]
+
+
+def test_ctrl_c_while_a_write_is_out_is_an_unknown_outcome_on_a_read_an_error(tmp_path, monkeypatch):
+    """A Ctrl-C during `karma request` printed Click's "Aborted!" and exited 1 ("nothing happened") while the
+    server went on to apply the change (seen on a live server: the change was in `karma log`). A write that
+    was out is exit 4, `cause: interrupted`; a read or a plan that was interrupted wrote nothing: exit 1."""
+    import urllib.request
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(urllib.request, "urlopen", interrupted)
+    url = _closed_port_url()
+    body = _failure(_run(["request", "vpc/x", "--set", "a=1", "--json", "--url", url], tmp_path), 4)
+    assert body["error"] == "outcome_unknown" and body["cause"] == "interrupted" and "Ctrl-C" in body["message"]
+    for read in (["changes", "--json"], ["plan", "vpc/x", "--set", "a=1", "--json"]):
+        body = _failure(_run([*read, "--url", url], tmp_path), 1)
+        assert body["error"] == "interrupted" and body["code"] is None
