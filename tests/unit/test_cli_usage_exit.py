@@ -122,3 +122,10 @@ def test_a_seed_file_that_is_not_there_is_named_before_any_database_starts(tmp_p
     missing file is a usage error, exit 1, as `karma import` names a missing tree."""
     result = CliRunner().invoke(main, ["seed", str(tmp_path / "missing.yaml")], env={"NEO4J_URI": "bolt://127.0.0.1:9"})
     assert result.exit_code == 1 and "missing.yaml' does not exist" in result.output, result.output
+
+
+def test_a_runtime_report_s_refusal_names_its_own_arguments():
+    """`karma runtime report X stopped` said "--set 'stopped': expected key=value": a flag the command has not."""
+    result = CliRunner().invoke(main, ["runtime", "report", "ec2-instance/x", "stopped", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "OUTPUT=VALUE argument 'stopped': expected OUTPUT=VALUE" in result.output
+    assert "--set" not in result.output, result.output
