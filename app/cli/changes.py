@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
-from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, parse_since
+from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, moment
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -167,13 +167,14 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--requested-by", help="Entries of requests this identity made.")
     @click.option("--by", "actor", help="Entries of what this identity did (an approval: its approver).")
     @click.option("--status", type=click.Choice(LOG_STATUSES), help="A change's, a transition's or another entry's.")
-    @click.option("--since", help="1h, 30m, 2d… ago, or ISO 8601 with a time zone (inclusive).")
-    @click.option("--until", help="ISO 8601 with a time zone (exclusive).")
+    @click.option(
+        "--since", callback=moment, help="1h, 30m, 2d… ago, a date (UTC) or ISO 8601 with a time zone (inclusive)."
+    )
+    @click.option("--until", callback=moment, help="As --since (exclusive).")
     @click.option("--page", type=int, default=1, show_default=True)
     @click.option("--page-size", type=int, default=50, show_default=True)
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
-        filters["since"], filters["until"] = parse_since(filters["since"]), parse_since(filters["until"])
         emit(client.get("/log", filters), as_json, text.log_page)
 
     @api_command(main, "changes")

@@ -329,6 +329,13 @@ def parse_since(value: str | None, now: datetime | None = None) -> str | None:
     return text
 
 
+def moment(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--since` / `--until` as a callback: parse_since, its refusal naming the option (`karma log --since
+    yesterday` said only "'yesterday': give a duration…", not which of the two it was: parsed in the command,
+    the refusal had no option; in a callback Click names it)."""
+    return parse_since(value)
+
+
 def change_options(fn):
     """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
     for option in reversed(

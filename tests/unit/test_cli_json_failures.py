@@ -111,3 +111,10 @@ def test_ctrl_c_while_a_write_is_out_is_an_unknown_outcome_on_a_read_an_error(tm
     for read in (["changes", "--json"], ["plan", "vpc/x", "--set", "a=1", "--json"]):
         body = _failure(_run([*read, "--url", url], tmp_path), 1)
         assert body["error"] == "interrupted" and body["code"] is None
+
+
+def test_a_refused_time_names_its_option(tmp_path):
+    """`karma log --until yesterday` said "'yesterday': give a duration…", not which option it was."""
+    for option in ("--since", "--until"):
+        body = _failure(_run(["log", option, "yesterday", "--json", "--url", _closed_port_url()], tmp_path), 1)
+        assert list(body["errors"]) == [option] and "give a duration" in body["errors"][option][0], body
