@@ -150,6 +150,19 @@ def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
 
 
+def service_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The service's address as an http(s) URL: `KARMA_URL=127.0.0.1:8000` (no scheme) was sent to urllib,
+    whose "unknown url type: 127.0.0.1" read as if Karma could not be reached."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    address = urlsplit(value.strip())
+    if address.scheme not in ("http", "https") or not address.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) URL (from --url or KARMA_URL): give one like http://127.0.0.1:8000"
+        )
+    return value.strip()
+
+
 def api_command(group: click.Group, name: str, json_flag: bool = True):
     """A command talking to the API: --url/--token, --json, and errors turned into exit codes (failed)."""
 
@@ -158,6 +171,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         @click.option(
             "--url",
             default=beside.api_url,
+            callback=service_url,
             show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000",
             help="The Karma service.",
         )

@@ -118,3 +118,11 @@ def test_a_refused_time_names_its_option(tmp_path):
     for option in ("--since", "--until"):
         body = _failure(_run(["log", option, "yesterday", "--json", "--url", _closed_port_url()], tmp_path), 1)
         assert list(body["errors"]) == [option] and "give a duration" in body["errors"][option][0], body
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "htp:/foo", "http://"])
+def test_a_service_address_that_is_no_url_is_refused_naming_it(url, tmp_path):
+    """`KARMA_URL=127.0.0.1:8000` (no scheme) said "cannot reach Karma …: unknown url type: 127.0.0.1"."""
+    body = _failure(_run(["changes", "--json", "--url", url], tmp_path), 1)
+    assert body["cause"] == "bad_option" and "--url" in body["errors"], body
+    assert "is not an http(s) URL" in body["errors"]["--url"][0]
