@@ -195,12 +195,9 @@ def register(main: click.Group) -> None:  # one place lists every command
             return
         emit(listing, as_json, text.changes_page)
 
-    @main.group("queue", invoke_without_command=True)
-    @click.pass_context
-    def queue_cli(ctx):
-        """The queue of blocked changes (`karma queue` lists it)."""
-        if ctx.invoked_subcommand is None:
-            ctx.invoke(queue_list)
+    @main.group("queue", cls=ListsByDefault)
+    def queue_cli():
+        """The queue of blocked changes (`karma queue [--component …] [--json]` lists it, as `queue list`)."""
 
     @api_command(queue_cli, "list")
     @click.option("--component", callback=component_id)
@@ -212,6 +209,16 @@ def register(main: click.Group) -> None:  # one place lists every command
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
         emit(client.post("/queue/process")["processed"], as_json, text.transitions)
+
+
+class ListsByDefault(click.Group):
+    """A group whose bare form is its `list` command, options included: `karma queue` listed the queue but
+    `karma queue --json` (or --component, --url) was "No such option", the group having none of them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] != "--help"):  # a mistyped command stays one
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
 
 
 QUIET_PAGE = 500  # the API's largest page: `changes -q` reads every page of this size

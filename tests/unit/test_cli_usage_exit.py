@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -129,3 +131,12 @@ def test_a_runtime_report_s_refusal_names_its_own_arguments():
     result = CliRunner().invoke(main, ["runtime", "report", "ec2-instance/x", "stopped", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "OUTPUT=VALUE argument 'stopped': expected OUTPUT=VALUE" in result.output
     assert "--set" not in result.output, result.output
+
+
+def test_the_bare_queue_takes_the_list_s_options():
+    """`karma queue` lists the queue, but `karma queue --json` / `--component` was "No such option"."""
+    result = CliRunner().invoke(main, ["queue", "--component", "foo", "--json", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "is not a component id" in result.output, result.output  # parsed as `list`'s
+    sent = CliRunner().invoke(main, ["queue", "--json", "--url", "http://127.0.0.1:9"])
+    assert sent.exit_code == 1 and json.loads(sent.stdout)["error"] == "unreachable", sent.output
+    assert "No such command 'bogus'" in CliRunner().invoke(main, ["queue", "bogus"]).output
