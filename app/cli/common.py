@@ -16,7 +16,7 @@ import click
 
 from app.cli import beside
 from app.clock import time_or
-from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token
+from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token, token_source
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
@@ -181,7 +181,9 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
             click.get_current_context().meta[JSON_OUTPUT] = kwargs.get("as_json") or kwargs.get("fmt") == "json"
             try:
                 code = fn(KarmaClient(url, resolve_token(token), waiting=progress), **kwargs)
-            except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, ClientError, OutcomeUnknown) as exc:
+            except ClientError as exc:
+                raise failed(_with_token_hint(exc, token)) from None
+            except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, OutcomeUnknown) as exc:
                 raise failed(exc) from None
             sys.exit(code or OK)
 
@@ -190,6 +192,13 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         return command
 
     return decorate
+
+
+def _with_token_hint(exc: ClientError, explicit: str | None) -> ClientError:
+    """A 401 says which token was refused and what to set (app.client.api.token_source); others as they are."""
+    if exc.status != 401:
+        return exc
+    return ClientError(f"{exc}; {token_source(explicit)}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
 def loaded_json_options(fn):

@@ -56,6 +56,19 @@ def token_file_candidates() -> list[Path]:
     )
 
 
+def token_source(explicit: str | None) -> str:
+    """Where the token resolve_token picks comes from, in the words a refusal (a 401) needs: the API's
+    "a valid API token is required: Authorization: Bearer <token>" said nothing of KARMA_TOKEN or --token."""
+    if explicit is not None:
+        return "the --token given was refused (revoked, expired or mistyped?)"
+    if service_token():
+        return "the token in KARMA_TOKEN was refused (revoked, expired or mistyped?)"
+    found = next((path for path in token_file_candidates() if path.is_file()), None)
+    if found is not None:
+        return f"the local admin token in {found} was refused (another server's?): set KARMA_TOKEN or --token"
+    return f"no token was sent: set KARMA_TOKEN or --token (or run where {admin_token_file()} is)"
+
+
 def resolve_token(explicit: str | None) -> str | None:
     """The token every CLI call to the service sends: --token, then KARMA_TOKEN, then the local admin token
     `make run` leaves (token_file_candidates). A --token or KARMA_TOKEN that is given but blank is refused

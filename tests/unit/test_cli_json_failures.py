@@ -126,3 +126,16 @@ def test_a_service_address_that_is_no_url_is_refused_naming_it(url, tmp_path):
     body = _failure(_run(["changes", "--json", "--url", url], tmp_path), 1)
     assert body["cause"] == "bad_option" and "--url" in body["errors"], body
     assert "is not an http(s) URL" in body["errors"]["--url"][0]
+
+
+def test_a_401_says_which_token_was_refused(tmp_path):
+    """The API's 401 ("a valid API token is required: Authorization: Bearer <token>") told an operator of
+    the CLI nothing about KARMA_TOKEN or --token; the line names the token's source (its JSON stays the API's)."""
+    refused = (
+        b'{"code": 401, "status": "Unauthorized", "error": "unauthorized", "message": "a valid API token is required"}'
+    )
+    url = _answers(401, refused)
+    result = _run(["changes", "--url", url], tmp_path, token="karma_revoked")
+    assert result.exit_code == 1 and "the token in KARMA_TOKEN was refused" in result.stderr, result.stderr
+    result = _run(["rules", "reload", "--token", "karma_x", "--url", url, "--json"], tmp_path)
+    assert _failure(result, 1)["error"] == "unauthorized" and "the --token given was refused" in result.stderr
