@@ -31,7 +31,7 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do (docs/security.md).")
 @click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
 @JSON
 def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: bool) -> None:

@@ -140,3 +140,25 @@ def test_the_bare_queue_takes_the_list_s_options():
     sent = CliRunner().invoke(main, ["queue", "--json", "--url", "http://127.0.0.1:9"])
     assert sent.exit_code == 1 and json.loads(sent.stdout)["error"] == "unreachable", sent.output
     assert "No such command 'bogus'" in CliRunner().invoke(main, ["queue", "bogus"]).output
+
+
+def test_every_option_says_what_it_does():
+    """`karma approve --help` listed `--comment TEXT` and nothing else (and 23 more options, --format of
+    apply/rollback/impact, --status/--page of the lists, tokens create --role…): an operator's --help
+    explains every option of every command."""
+    import click
+
+    ctx = click.Context(main)
+    bare = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                if path or name not in ("bench", "neo4j"):  # the tooling's plugins: their own packages
+                    walk(command.get_command(ctx, name), [*path, name])
+        bare.extend(
+            f"{' '.join(path)} {p.opts[0]}" for p in command.params if isinstance(p, click.Option) and not p.help
+        )
+
+    walk(main, [])
+    assert not bare, bare
