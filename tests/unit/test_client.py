@@ -453,3 +453,21 @@ def test_people_count_steps_and_operations_from_1():
     assert "2 of 2" in listed.splitlines()[2]
     proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
     assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
+
+
+def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
+    """`karma log` ended "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": that a
+    second page existed, and the option that shows it, were left to guess. The three lists say it alike."""
+    from app.client import text
+
+    entries = [{"id": f"log-{i}", "timestamp": None} for i in range(2)]
+    assert text.log_page({"items": entries, "total": 5, "page": 1, "page_size": 2}).endswith(
+        "2 of 5 entries (page 1 of 3); next: --page 2"
+    )
+    changes = [{"id": "chg-1", "status": "applied"}]
+    assert text.changes_page({"items": changes, "total": 1, "page": 1, "page_size": 50}).endswith(
+        "1 of 1 change (page 1 of 1)"
+    )
+    assert text.transitions_page({"items": [], "total": 3, "page": 2, "page_size": 2}).endswith(
+        "0 of 3 transitions (page 2 of 2)"
+    )
