@@ -36,13 +36,14 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @JSON
 def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: bool) -> None:
     """Create a token and print it ONCE (stdout: the token alone, so `> ted.token` keeps it)."""
+    from app.client.api import describe  # noqa: PLC0415
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:
         with _token_service() as tokens:
             token, record = tokens.create(name, role, list(environments), created_by=cli_identity())
-    except KarmaError as exc:
-        raise click.ClickException(exc.message) from None
+    except KarmaError as exc:  # the fields, as an API refusal names them ("invalid token request" said no more)
+        raise click.ClickException(describe(exc.body())) from None
     if as_json:
         click.echo(json.dumps({**record, "token": token}, default=str))
         return

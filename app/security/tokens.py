@@ -36,8 +36,8 @@ class TokenService:
         self, name: str, role: str, environments: list[str] | None = None, created_by: str = "cli"
     ) -> tuple[str, dict]:
         errors = {}
-        if not name or len(name) > 320:
-            errors["name"] = ["required, at most 320 characters"]
+        if not name or not name.strip() or len(name) > 320:  # "  ": an audit trail naming nobody
+            errors["name"] = ["required, at most 320 characters, not blank"]
         if role not in ROLES:
             errors["role"] = [f"must be one of {', '.join(ROLES)}"]
         if errors:
