@@ -200,11 +200,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
         if quiet and not as_json and page is None and page_size is None:
-            click.echo("\n".join(_every_change_id(client, filters)))  # a script's `| xargs` misses none
+            _one_a_line(_every_change_id(client, filters))  # a script's `| xargs` misses none
             return
         listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or 50})
         if quiet and not as_json:
-            click.echo("\n".join(c["id"] for c in listing["items"]))
+            _one_a_line([c["id"] for c in listing["items"]])
             return
         emit(listing, as_json, text.changes_page)
 
@@ -232,6 +232,13 @@ class ListsByDefault(click.Group):
         if not args or (args[0].startswith("-") and args[0] != "--help"):  # a mistyped command stays one
             args = ["list", *args]
         return super().parse_args(ctx, args)
+
+
+def _one_a_line(ids: list[str]) -> None:
+    """Ids for a script, one a line; none is no output at all: an empty list printed one empty line, which
+    `karma changes -q | while read id; do karma approve "$id"; done` read as one (empty) change id."""
+    for change_id in ids:
+        click.echo(change_id)
 
 
 QUIET_PAGE = 500  # the API's largest page: `changes -q` reads every page of this size

@@ -162,3 +162,13 @@ def test_every_option_says_what_it_does():
 
     walk(main, [])
     assert not bare, bare
+
+
+def test_no_matching_change_prints_no_line_under_quiet():
+    """`karma changes -q` of an empty list printed one empty line: `| while read id` ran once with id ""."""
+    from tests.unit.test_client import _answers
+
+    url = _answers(200, b'{"items": [], "total": 0, "page": 1, "page_size": 500}')
+    for args in (["changes", "-q"], ["changes", "-q", "--page", "1"]):
+        result = CliRunner().invoke(main, [*args, "--url", url], env={"KARMA_TOKEN": "t"})
+        assert result.exit_code == 0 and result.stdout == "", repr(result.stdout)
