@@ -9,7 +9,7 @@ import click
 
 from app import settings
 from app.settings import Settings
-from app.cli.common import api_command, emit, open_repo
+from app.cli.common import api_command, component_id, emit, open_repo
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError
 from app.ruletools.coverage import FAIL_ON
@@ -166,7 +166,7 @@ def _when(value: str | None, name: str):
 @rules_cli.command("replay")
 @click.option("--since", help="Only requests at or after this ISO date/time.")
 @click.option("--until", help="Only requests before this ISO date/time.")
-@click.option("--component", help="Only requests for this component id.")
+@click.option("--component", callback=component_id, help="Only requests for this component id.")
 @click.option("--environment", help="Only requests for components of this environment.")
 @click.option(
     "--rules",

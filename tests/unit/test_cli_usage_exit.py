@@ -172,3 +172,10 @@ def test_no_matching_change_prints_no_line_under_quiet():
     for args in (["changes", "-q"], ["changes", "-q", "--page", "1"]):
         result = CliRunner().invoke(main, [*args, "--url", url], env={"KARMA_TOKEN": "t"})
         assert result.exit_code == 0 and result.stdout == "", repr(result.stdout)
+
+
+@pytest.mark.parametrize("args", [["drift", "--component", "foo"], ["rules", "replay", "--component", "foo"]])
+def test_a_local_command_s_component_filter_is_checked_as_the_api_commands_do(args):
+    """`karma drift --component foo` opened Neo4j and said "0 drift entries", as if foo had none."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "'foo' is not a component id" in result.output, result.output
