@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from app import yaml_numbers
-from app.yaml_strict import StrictLoader
+from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import drift, references
 from app.graph.codec import CONFIG_PREFIX, RUNTIME_PREFIX, dumps, flat_properties
@@ -44,9 +44,9 @@ def read_file(path: Path) -> Any:
     YAML 1.1 reads as a number other than written (``port: 017`` is 15, ``window: 1:30`` is 90), which
     would otherwise be stored as that number (app.yaml_numbers)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SeedError([f"{path}: cannot read: {exc.strerror}"]) from None
+        text = read_text(path)
+    except UnreadableFile as exc:
+        raise SeedError([str(exc)]) from None
     try:
         if str(path).endswith(".json"):
             return json.loads(text)

@@ -4,9 +4,13 @@ parser when available: ~10x faster) that refuses a duplicated key.
 Why: PyYAML silently keeps the last of two equal keys, so a seed listing `config:` twice, or a change file
 setting `az_count` twice, meant half of what its author wrote. A duplicate is a YAMLError naming the key
 and the line of its first use, which each reader reports as it reports bad YAML. Misread numbers (`017`,
-`1:30`) are app.yaml_numbers' part; readers use both (yaml_numbers.load(text, StrictLoader))."""
+`1:30`) are app.yaml_numbers' part; readers use both (yaml_numbers.load(text, StrictLoader)). The file's
+text itself comes from read_text, which turns every way a file cannot be read into one sentence."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import yaml
 
@@ -53,3 +57,28 @@ def pointed(exc: yaml.YAMLError, text: str) -> str:
     if mark is None or "^" in said or not 0 <= mark.line < len(lines) or mark.column > SHOWN_LINE:
         return said
     return f"{said}\n{lines[mark.line][:SHOWN_LINE]}\n{' ' * mark.column}^"
+
+
+class UnreadableFile(ValueError):
+    """A file an operator named cannot be read as text; the message names the file and what to do."""
+
+
+def read_text(path: Path | str) -> str:
+    """The UTF-8 text of a file an operator wrote (`-`: standard input). Each reader refused a missing
+    file, a directory or a Latin-1 file with a Python traceback (FileNotFoundError, IsADirectoryError,
+    UnicodeDecodeError); here each is UnreadableFile naming the file, which the reader reports as it
+    reports bad YAML."""
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else Path(path).read_bytes()
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path}: is a directory: give a file") from None
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UnreadableFile(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): save it as UTF-8"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read has it (universal newlines)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
-from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, parse_since
+from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, moment
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -83,7 +83,13 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "apply")
     @click.argument("plan_id", metavar="PLAN", callback=given)
-    @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "markdown"]),
+        default="table",
+        help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+    )
     @click.option(
         "--expect",
         metavar="creates=N,updates=N,deletes=N",
@@ -103,7 +109,7 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "approve")
     @click.argument("change_id", callback=given)
-    @click.option("--comment")
+    @click.option("--comment", help="Why: kept in the audit log with your approval.")
     def approve(client, change_id, comment, as_json=False):
         """Approve a pending change (not your own); it re-runs against the graph as it is now."""
         body = {"comment": comment} if comment else {}
@@ -111,7 +117,7 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "deny")
     @click.argument("change_id", callback=given)
-    @click.option("--comment")
+    @click.option("--comment", help="Why: kept in the audit log with your denial.")
     def deny(client, change_id, comment, as_json=False):
         """Deny a pending change (not your own)."""
         body = {"comment": comment} if comment else {}
@@ -125,9 +131,15 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "rollback")
     @click.argument("change_id", callback=given)
-    @click.option("--reason")
+    @click.option("--reason", help="Why (policy requires one for prod).")
     @click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
-    @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "markdown"]),
+        default="table",
+        help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+    )
     def rollback(client, change_id, reason, on_blocked, fmt, as_json=False):
         """Roll back an applied change: its inverse runs through the full pipeline, as your token's identity."""
         body = {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}
@@ -154,6 +166,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         type=click.Choice(["table", "json", "mermaid", "dot", "svg"]),
         default="table",
         show_default=True,
+        help="Output: a table, the API's JSON, or a picture (Mermaid, Graphviz DOT, SVG).",
     )
     def impact(client, component, fmt, as_json=False):
         """What a change to COMPONENT reaches: a table, JSON, or a picture (Mermaid, DOT, SVG)."""
@@ -163,46 +176,44 @@ def register(main: click.Group) -> None:  # one place lists every command
             emit(client.get(f"/components/{component}/impact"), as_json or fmt == "json", text.impact)
 
     @api_command(main, "log")
-    @click.option("--component", callback=component_id)
+    @click.option("--component", callback=component_id, help="Entries of changes to this component (type/nickname).")
     @click.option("--requested-by", help="Entries of requests this identity made.")
     @click.option("--by", "actor", help="Entries of what this identity did (an approval: its approver).")
     @click.option("--status", type=click.Choice(LOG_STATUSES), help="A change's, a transition's or another entry's.")
-    @click.option("--since", help="1h, 30m, 2d… ago, or ISO 8601 with a time zone (inclusive).")
-    @click.option("--until", help="ISO 8601 with a time zone (exclusive).")
-    @click.option("--page", type=int, default=1, show_default=True)
-    @click.option("--page-size", type=int, default=50, show_default=True)
+    @click.option(
+        "--since", callback=moment, help="1h, 30m, 2d… ago, a date (UTC) or ISO 8601 with a time zone (inclusive)."
+    )
+    @click.option("--until", callback=moment, help="As --since (exclusive).")
+    @click.option("--page", type=int, default=1, show_default=True, help="Which page (from 1).")
+    @click.option("--page-size", type=int, default=50, show_default=True, help="Entries a page (at most 500).")
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
-        filters["since"], filters["until"] = parse_since(filters["since"]), parse_since(filters["until"])
         emit(client.get("/log", filters), as_json, text.log_page)
 
     @api_command(main, "changes")
-    @click.option("--status", type=click.Choice(CHANGE_STATUSES))
-    @click.option("--component", callback=component_id)
-    @click.option("--requested-by")
-    @click.option("--page", type=int, help="[default: 1; with -q and no --page-size: every page]")
-    @click.option("--page-size", type=int, help="[default: 50]")
+    @click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes in this state.")
+    @click.option("--component", callback=component_id, help="Only changes to this component (type/nickname).")
+    @click.option("--requested-by", help="Only changes this identity requested.")
+    @click.option("--page", type=int, help="Which page, from 1 [default: 1; with -q and no --page-size: every page]")
+    @click.option("--page-size", type=int, help="Changes a page, at most 500 [default: 50]")
     @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts): all of them.")
     def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
         if quiet and not as_json and page is None and page_size is None:
-            click.echo("\n".join(_every_change_id(client, filters)))  # a script's `| xargs` misses none
+            _one_a_line(_every_change_id(client, filters))  # a script's `| xargs` misses none
             return
         listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or 50})
         if quiet and not as_json:
-            click.echo("\n".join(c["id"] for c in listing["items"]))
+            _one_a_line([c["id"] for c in listing["items"]])
             return
         emit(listing, as_json, text.changes_page)
 
-    @main.group("queue", invoke_without_command=True)
-    @click.pass_context
-    def queue_cli(ctx):
-        """The queue of blocked changes (`karma queue` lists it)."""
-        if ctx.invoked_subcommand is None:
-            ctx.invoke(queue_list)
+    @main.group("queue", cls=ListsByDefault)
+    def queue_cli():
+        """The queue of blocked changes (`karma queue [--component …] [--json]` lists it, as `queue list`)."""
 
     @api_command(queue_cli, "list")
-    @click.option("--component", callback=component_id)
+    @click.option("--component", callback=component_id, help="Only this component's queue (type/nickname).")
     def queue_list(client, component=None, as_json=False):
         """Queued changes, per component in FIFO order."""
         emit(client.get("/queue", {"component": component}), as_json, lambda page: text.queue(page["items"]))
@@ -211,6 +222,23 @@ def register(main: click.Group) -> None:  # one place lists every command
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
         emit(client.post("/queue/process")["processed"], as_json, text.transitions)
+
+
+class ListsByDefault(click.Group):
+    """A group whose bare form is its `list` command, options included: `karma queue` listed the queue but
+    `karma queue --json` (or --component, --url) was "No such option", the group having none of them."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] != "--help"):  # a mistyped command stays one
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+def _one_a_line(ids: list[str]) -> None:
+    """Ids for a script, one a line; none is no output at all: an empty list printed one empty line, which
+    `karma changes -q | while read id; do karma approve "$id"; done` read as one (empty) change id."""
+    for change_id in ids:
+        click.echo(change_id)
 
 
 QUIET_PAGE = 500  # the API's largest page: `changes -q` reads every page of this size

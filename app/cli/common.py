@@ -16,7 +16,7 @@ import click
 
 from app.cli import beside
 from app.clock import time_or
-from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token
+from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token, token_source
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
@@ -150,6 +150,19 @@ def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
 
 
+def service_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The service's address as an http(s) URL: `KARMA_URL=127.0.0.1:8000` (no scheme) was sent to urllib,
+    whose "unknown url type: 127.0.0.1" read as if Karma could not be reached."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    address = urlsplit(value.strip())
+    if address.scheme not in ("http", "https") or not address.netloc:
+        raise click.BadParameter(
+            f"{value!r} is not an http(s) URL (from --url or KARMA_URL): give one like http://127.0.0.1:8000"
+        )
+    return value.strip()
+
+
 def api_command(group: click.Group, name: str, json_flag: bool = True):
     """A command talking to the API: --url/--token, --json, and errors turned into exit codes (failed)."""
 
@@ -158,6 +171,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         @click.option(
             "--url",
             default=beside.api_url,
+            callback=service_url,
             show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000",
             help="The Karma service.",
         )
@@ -167,7 +181,9 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
             click.get_current_context().meta[JSON_OUTPUT] = kwargs.get("as_json") or kwargs.get("fmt") == "json"
             try:
                 code = fn(KarmaClient(url, resolve_token(token), waiting=progress), **kwargs)
-            except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, ClientError, OutcomeUnknown) as exc:
+            except ClientError as exc:
+                raise failed(_with_token_hint(exc, token)) from None
+            except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, OutcomeUnknown) as exc:
                 raise failed(exc) from None
             sys.exit(code or OK)
 
@@ -176,6 +192,13 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         return command
 
     return decorate
+
+
+def _with_token_hint(exc: ClientError, explicit: str | None) -> ClientError:
+    """A 401 says which token was refused and what to set (app.client.api.token_source); others as they are."""
+    if exc.status != 401:
+        return exc
+    return ClientError(f"{exc}; {token_source(explicit)}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
 def loaded_json_options(fn):
@@ -233,7 +256,7 @@ REFUSED_HERE = (
     (click.BadParameter, "bad_option"),
     (click.UsageError, "usage"),
 )
-NO_ANSWER = {"unreachable": "Unreachable", "no_answer": "No Answer"}
+NO_ANSWER = {"unreachable": "Unreachable", "no_answer": "No Answer", "interrupted": "Interrupted"}
 
 
 def failed(exc: Exception) -> Failed:
@@ -242,7 +265,7 @@ def failed(exc: Exception) -> Failed:
     (nothing was sent), unreachable, or outcome_unknown (exit 4: a write may have applied)."""
     said = str(exc)
     if isinstance(exc, OutcomeUnknown):
-        cause = "no_answer" if exc.status is None else "gateway"
+        cause = exc.cause or ("no_answer" if exc.status is None else "gateway")
         name = _phrase(exc.status, "Outcome Unknown")
         body = exc.body or envelope(exc.status, name, "outcome_unknown", said, cause=cause, outcome="unknown")
         return Failed(f"outcome unknown: {exc}", UNKNOWN, body)
@@ -250,7 +273,8 @@ def failed(exc: Exception) -> Failed:
         if exc.body:
             body = exc.body
         elif exc.cause:
-            body = envelope(None, NO_ANSWER[exc.cause], "unreachable", said, cause=exc.cause)
+            error = "interrupted" if exc.cause == "interrupted" else "unreachable"  # Ctrl-C: Karma may be fine
+            body = envelope(None, NO_ANSWER[exc.cause], error, said, cause=exc.cause)
         else:
             body = envelope(exc.status, _phrase(exc.status, "Error"), "http_error", said)
         return Failed(f"error: {exc}", ERROR, body)
@@ -326,6 +350,13 @@ def parse_since(value: str | None, now: datetime | None = None) -> str | None:
             "time zone (2026-12-06T18:00:00Z)"
         )
     return text
+
+
+def moment(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--since` / `--until` as a callback: parse_since, its refusal naming the option (`karma log --since
+    yesterday` said only "'yesterday': give a duration…", not which of the two it was: parsed in the command,
+    the refusal had no option; in a callback Click names it)."""
+    return parse_since(value)
 
 
 def change_options(fn):

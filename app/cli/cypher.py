@@ -25,6 +25,7 @@ def cypher_cmd(ref: str | None, params: tuple[str, ...], list_: bool, as_json: b
     """Run an operator query from cypher/ops_*.cypher (or a .cypher file) READ-ONLY against the configured Neo4j."""
     from app.client.text import table  # noqa: PLC0415
     from app.graph import library  # noqa: PLC0415
+    from app.yaml_strict import UnreadableFile  # noqa: PLC0415
 
     if list_ or not ref:
         rows = [[q.name, q.question, ", ".join(f"${p}" for p in q.parameters)] for q in library.library()]
@@ -36,7 +37,7 @@ def cypher_cmd(ref: str | None, params: tuple[str, ...], list_: bool, as_json: b
         return
     try:
         query = library.find(ref)
-    except LookupError as exc:
+    except (LookupError, UnreadableFile) as exc:
         raise click.ClickException(str(exc)) from None
     given = {}
     for item in params:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import as_json_text, graph
+from app.cli.common import as_json_text, component_id, graph
 from app.components.drift import KINDS
 
 
 @click.command("drift")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of drift.")
-@click.option("--component", help="Only this component.")
+@click.option("--component", callback=component_id, help="Only this component (type/nickname).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a

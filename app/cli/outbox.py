@@ -23,9 +23,13 @@ def outbox_cli() -> None:
 
 
 @outbox_cli.command("list")
-@click.option("--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]))
+@click.option(
+    "--state", type=click.Choice(["pending", "retrying", "delivered", "failed"]), help="Only entries in this state."
+)
 @click.option("--change", "change_id", help="Only the events of one change request.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), default=100, show_default=True, help="At most this many entries."
+)
 @JSON
 def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: bool) -> None:
     """Print outbox entries (newest first) and the counts per state."""

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from app.cli import beside
 from app import settings
 from app.settings import Settings
-from app.cli.common import open_repo, service_token
+from app.cli.common import api_command, component_id, emit, open_repo
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError, listing_order
 from app.ruletools.coverage import FAIL_ON
+from app.seeding import SeedError
 
 
 def _loaded_engine(directory: Path):
@@ -151,7 +151,7 @@ def _when(value: str | None, name: str):
 @rules_cli.command("replay")
 @click.option("--since", help="Only requests at or after this ISO date/time.")
 @click.option("--until", help="Only requests before this ISO date/time.")
-@click.option("--component", help="Only requests for this component id.")
+@click.option("--component", callback=component_id, help="Only requests for this component id.")
 @click.option("--environment", help="Only requests for components of this environment.")
 @click.option(
     "--rules",
@@ -224,41 +224,16 @@ def _reloaded(answer: dict) -> str:
     return line + (f"\nerror: {answer['error']}" if answer.get("error") else "")
 
 
-@rules_cli.command("reload")
-@click.option(
-    "--url", default=beside.api_url, show_default="KARMA_URL, else the running karma serve, else http://127.0.0.1:8000"
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the service's JSON answer.")
-def rules_reload(url: str, as_json: bool) -> None:
-    """Validate the rule files, then ask the running service to reload them (an admin token from
+@api_command(rules_cli, "reload")
+def rules_reload(client, as_json: bool = False) -> None:
+    """Validate the rule files, then ask the running service to reload them (an admin token: --token,
     KARMA_TOKEN, or the local admin token in .karma/admin-token)."""
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
-
     from app.policy import validate_dir  # noqa: PLC0415
 
     errors = validate_dir(Settings.from_env().rules_dir)
     if errors:
         raise click.ClickException("rule files are broken, not reloading:\n  " + "\n  ".join(errors))
-    token = service_token()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    req = urllib.request.Request(f"{url}/admin/rules/reload", method="POST", headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - operator-given URL
-            answer = json.loads(resp.read().decode())
-        click.echo(json.dumps(answer) if as_json else _reloaded(answer))
-    except urllib.error.HTTPError as exc:  # the service answered: say what it said
-        body = exc.read().decode(errors="replace")[:2000]
-        hint = (
-            ""
-            if exc.code not in (401, 403)
-            else " (set KARMA_TOKEN to an admin token, or run where .karma/admin-token is)"
-            if not token
-            else " (the token in KARMA_TOKEN / .karma/admin-token was refused)"
-        )
-        raise click.ClickException(f"{exc.code} {exc.reason}{hint}: {body}") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot reach the service at {url}: {exc}") from None
+    emit(client.post("/admin/rules/reload"), as_json, _reloaded)
 
 
 def _output_format(fmt: str | None, as_json: bool) -> str:
@@ -322,7 +297,10 @@ def coverage_cmd(
     engine = _loaded_engine(directory)
     declared = coverage.declared_types(settings.types_dir)
     if seed is not None:
-        world = coverage.seed_world(seed, declared)
+        try:
+            world = coverage.seed_world(seed, declared)
+        except SeedError as exc:  # a seed that cannot be read or is not one: said, never a traceback
+            raise click.ClickException(str(exc)) from None
     else:
         target, repo = open_repo(settings)  # reads only: no schema step
         try:

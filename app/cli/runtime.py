@@ -26,5 +26,8 @@ def report(client, component, outputs, file=None, as_json=False):
     try:
         runtime = build(component, Path(file) if file else None, outputs, ())["proposed_change"]
     except BodyError as exc:
-        raise click.BadParameter(str(exc).replace("--set/--unset", "OUTPUT=VALUE arguments")) from None
+        said = str(exc).replace("--set/--unset", "OUTPUT=VALUE arguments")  # build() speaks of `karma plan`'s flags
+        raise click.BadParameter(
+            said.replace("--set ", "OUTPUT=VALUE argument ").replace("key=value", "OUTPUT=VALUE")
+        ) from None
     emit(client.call("PUT", f"/components/{component}/runtime", body={"runtime": runtime}), as_json, text.runtime)

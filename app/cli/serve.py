@@ -17,8 +17,19 @@ from app.settings import Settings, admin_token_file
 
 
 @click.command()
-@click.option("--bind", default=lambda: Settings.from_env().bind, show_default="KARMA_BIND or 127.0.0.1:8000")
-@click.option("--workers", type=int, default=lambda: Settings.from_env().workers, show_default="KARMA_WORKERS or 2")
+@click.option(
+    "--bind",
+    default=lambda: Settings.from_env().bind,
+    show_default="KARMA_BIND or 127.0.0.1:8000",
+    help="HOST:PORT to serve the API and console on.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=lambda: Settings.from_env().workers,
+    show_default="KARMA_WORKERS or 2",
+    help="gunicorn worker processes answering the API.",
+)
 @click.option(
     "--seed/--no-seed", "do_seed", default=True, help="Load the default seed file first, when the graph is empty."
 )

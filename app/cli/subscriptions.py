@@ -24,7 +24,7 @@ def list_(client, as_json=False):
 @click.option("--event", "events", multiple=True, required=True, help="An event type (repeatable).")
 @click.option("--environment", "environments", multiple=True, help="Only this environment (repeatable).")
 @click.option("--secret", envvar="KARMA_WEBHOOK_SECRET", required=True, help="HMAC secret (16+ chars).")
-@click.option("--description")
+@click.option("--description", help="A note for people, shown with the subscription.")
 @click.option("--disabled", is_flag=True, help="Create it disabled.")
 def create(client, endpoint, events, environments, secret, description, disabled, as_json=False):
     """Subscribe URL to event types (the secret may also come from KARMA_WEBHOOK_SECRET)."""

@@ -31,18 +31,19 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 @tokens_cli.command("create")
 @click.option("--name", required=True, help="The identity the token acts as (e.g. ted@strall.com).")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the token may do (docs/security.md).")
 @click.option("--environment", "environments", multiple=True, help="Limit to an environment (repeatable).")
 @JSON
 def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: bool) -> None:
     """Create a token and print it ONCE (stdout: the token alone, so `> ted.token` keeps it)."""
+    from app.client.api import describe  # noqa: PLC0415
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:
         with _token_service() as tokens:
             token, record = tokens.create(name, role, list(environments), created_by=cli_identity())
-    except KarmaError as exc:
-        raise click.ClickException(exc.message) from None
+    except KarmaError as exc:  # the fields, as an API refusal names them ("invalid token request" said no more)
+        raise click.ClickException(describe(exc.body())) from None
     if as_json:
         click.echo(json.dumps({**record, "token": token}, default=str))
         return

@@ -108,13 +108,13 @@ def cancel(client, transition_id, as_json=False):
 
 
 @api_command(transitions_cli, "list")
-@click.option("--status", type=click.Choice(STORED))
+@click.option("--status", type=click.Choice(STORED), help="Only transitions in this state.")
 @click.option(
     "--component", callback=component_id, help="Only transitions whose steps touched or affected this component."
 )
-@click.option("--requested-by")
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--page-size", type=int, default=50, show_default=True)
+@click.option("--requested-by", help="Only transitions this identity asked for.")
+@click.option("--page", type=int, default=1, show_default=True, help="Which page (from 1).")
+@click.option("--page-size", type=int, default=50, show_default=True, help="Transitions a page (at most 500).")
 def list_(client, as_json=False, **filters):
     """Stored transitions, newest first."""
     emit(client.get("/transitions", filters), as_json, text.transitions_page)

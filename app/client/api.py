@@ -21,16 +21,17 @@ class ClientError(Exception):
     def __init__(self, message: str, status: int | None = None, body: dict | None = None, cause: str | None = None):
         super().__init__(message)
         self.status, self.body = status, body or {}
-        self.cause = cause  # no answer at all: `unreachable` (never connected) or `no_answer` (a read)
+        self.cause = cause  # no answer: `unreachable` (never connected), `no_answer` (a read), `interrupted` (Ctrl-C)
 
 
 class OutcomeUnknown(Exception):
     """A write was sent and no answer says whether it applied: it may or may not have been (exit 4). `body` is
     the answer's JSON when one came (Karma's 503 names the change to look up)."""
 
-    def __init__(self, message: str, body: dict | None = None, status: int | None = None):
+    def __init__(self, message: str, body: dict | None = None, status: int | None = None, cause: str | None = None):
         super().__init__(message)
         self.body, self.status = body or {}, status  # status: the answer's, when one came (a gateway's 502)
+        self.cause = cause  # `interrupted`: the operator stopped the command (Ctrl-C) while the write was out
 
 
 # POSTs that write nothing (a plan, a transition proposal): no answer is an error, never "outcome unknown"
@@ -53,6 +54,19 @@ def token_file_candidates() -> list[Path]:
     return list(
         dict.fromkeys([admin_token_file(), Path.cwd() / ".karma" / "admin-token", REPO_ROOT / ".karma" / "admin-token"])
     )
+
+
+def token_source(explicit: str | None) -> str:
+    """Where the token resolve_token picks comes from, in the words a refusal (a 401) needs: the API's
+    "a valid API token is required: Authorization: Bearer <token>" said nothing of KARMA_TOKEN or --token."""
+    if explicit is not None:
+        return "the --token given was refused (revoked, expired or mistyped?)"
+    if service_token():
+        return "the token in KARMA_TOKEN was refused (revoked, expired or mistyped?)"
+    found = next((path for path in token_file_candidates() if path.is_file()), None)
+    if found is not None:
+        return f"the local admin token in {found} was refused (another server's?): set KARMA_TOKEN or --token"
+    return f"no token was sent: set KARMA_TOKEN or --token (or run where {admin_token_file()} is)"
 
 
 def resolve_token(explicit: str | None) -> str | None:
@@ -134,7 +148,7 @@ class KarmaClient:
                 payload = resp.read()
                 ctype = resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
-            error = _error(exc)
+            error = _error(exc, self.url)
             if self._unsure(method, path, error):
                 raise OutcomeUnknown(
                     f"{method} {path}: {error}; it may have been applied: check `karma changes` / `karma log` "
@@ -145,6 +159,8 @@ class KarmaClient:
             raise error from None
         except urllib.error.URLError as exc:  # never connected: nothing was sent
             raise ClientError(f"cannot reach Karma at {self.url}: {exc.reason}", cause="unreachable") from None
+        except KeyboardInterrupt:
+            raise self._interrupted(method, path) from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
             if method == "GET" or (method, path) in READS:
                 raise ClientError(f"no answer from Karma at {self.url}: {exc}", cause="no_answer") from None
@@ -152,9 +168,27 @@ class KarmaClient:
                 f"{method} {path} was sent but no answer came back ({exc}); it may have been "
                 "applied: check `karma changes` / `karma log` before retrying"
             ) from None
-        if "json" in ctype:
+        if "json" not in ctype:
+            return payload.decode("utf-8", errors="replace")
+        try:
             return json.loads(payload)
-        return payload.decode("utf-8")
+        except ValueError:  # a 200 whose JSON is cut or garbled: for a write, it may have applied
+            said = f"{method} {path}: {self.url} answered {len(payload)} bytes that are not JSON"
+            if method == "GET" or (method, path) in READS:
+                raise ClientError(said, cause="no_answer") from None
+            raise OutcomeUnknown(f"{said}; it may have been applied: check `karma changes` / `karma log`") from None
+
+    def _interrupted(self, method: str, path: str) -> Exception:
+        """Ctrl-C while a call was out. A write may already be committed on the server — Click's "Aborted!"
+        (exit 1, "nothing happened") hid a change that had applied —, so it is an unknown outcome; a read
+        (or a plan) wrote nothing: an error."""
+        if method == "GET" or (method, path) in READS:
+            return ClientError(f"interrupted (Ctrl-C) before Karma answered {method} {path}", cause="interrupted")
+        return OutcomeUnknown(
+            f"interrupted (Ctrl-C) while {method} {path} was sent; it may have been applied: check `karma changes` "
+            "/ `karma log` before retrying (a retry with the same Idempotency-Key is safe)",
+            cause="interrupted",
+        )
 
     @staticmethod
     def _unsure(method: str, path: str, error: ClientError) -> bool:
@@ -167,11 +201,17 @@ class KarmaClient:
         return error.body.get("outcome") == "unknown" or error.status in GATEWAY_UNSURE
 
 
-def _error(exc: urllib.error.HTTPError) -> ClientError:
+def _error(exc: urllib.error.HTTPError, url: str) -> ClientError:
+    """An error answer as one line. A JSON body that is not an object, or whose `errors` is not Karma's
+    object of fields (docs/api.md), came from something else — KARMA_URL naming another service (Neo4j's
+    HTTP port answers an `errors` list, which read as Karma's was a traceback) — and says so."""
     try:
         body = json.loads(exc.read() or b"{}")
     except ValueError:
         body = {}
+    if not isinstance(body, dict) or not isinstance(body.get("errors", {}), dict):
+        said = f"{exc.code} {exc.reason}: {url} answered without Karma's error body (is KARMA_URL Karma's address?)"
+        return ClientError(said, status=exc.code)
     return ClientError(f"{exc.code} {describe(body, exc.reason)}", status=exc.code, body=body)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from app import yaml_numbers
-from app.yaml_strict import StrictLoader
+from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 
 REQUEST_KEYS = (
     "component",
@@ -57,7 +57,10 @@ def _put(patch: dict, dotted: str, value) -> None:
 
 
 def read_file(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8") if str(path) != "-" else __import__("sys").stdin.read()
+    try:
+        text = read_text(path)
+    except UnreadableFile as exc:
+        raise BodyError(str(exc)) from None
     try:
         data, misread = (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, StrictLoader)
     except (ValueError, yaml.YAMLError) as exc:
@@ -65,7 +68,8 @@ def read_file(path: Path) -> dict:
     if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
         raise BodyError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
     if not isinstance(data, dict):
-        raise BodyError(f"{path}: expected an object (a request or a merge patch)")
+        empty = "is empty: " if data is None else ""  # an empty YAML file reads as null
+        raise BodyError(f"{path}: {empty}expected an object (a request or a merge patch)")
     return data
 
 

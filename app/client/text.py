@@ -69,7 +69,20 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def page_footer(page: dict, noun: str) -> str:
+    """A listing's last line: how many of how many, the page of how many, and the option for the next one.
+    `karma log` said "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": neither said
+    that a second page existed, nor how to ask for it."""
+    shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
+    number, size = page.get("page") or 1, page.get("page_size") or max(shown, 1)
+    pages = max(1, -(-total // size))
+    line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
+    return line + (f"; next: --page {number + 1}" if number < pages else "")
 
 
 def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
@@ -348,7 +361,8 @@ def log_page(page: dict) -> str:
     ]
     return (
         table(["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"], rows)
-        + f"\n{len(rows)} of {page['total']} (page {page['page']})"
+        + "\n"
+        + page_footer(page, "entry")
     )
 
 
@@ -367,7 +381,8 @@ def changes_page(page: dict) -> str:
     ]
     return (
         table(["created", "change", "status", "operations", "by", "affected", "reason"], rows)
-        + f"\n{len(rows)} of {page['total']} (page {page['page']})"
+        + "\n"
+        + page_footer(page, "change")
     )
 
 
@@ -533,9 +548,10 @@ def transitions_page(page: dict) -> str:
         + [t.get("requested_by"), _changed(t.get("request") or {})]
         for t in page["items"]
     ]
-    total = page.get("total", len(rows))
-    return table(["created", "transition", "status", "step", "by", "component"], rows) + (
-        f"\n{plural(len(rows), 'transition')}" + (f" of {total}" if total != len(rows) else "")
+    return (
+        table(["created", "transition", "status", "step", "by", "component"], rows)
+        + "\n"
+        + page_footer(page, "transition")
     )
 
 

@@ -20,6 +20,7 @@ from neo4j.graph import Node, Path as GraphPath, Relationship
 from app.graph.codec import iso
 from app.graph.cypher import CYPHER_DIR
 from app.graph.driver import read_only
+from app.yaml_strict import read_text
 
 PARAM_LINE = re.compile(r"^//\s*:param\s+([A-Za-z_]\w*)\s*=>\s*(.+?)\s*;?$")
 PARAM_USE = re.compile(r"\$([A-Za-z_]\w*)")
@@ -55,7 +56,7 @@ def cypher_value(text: str) -> Any:
 
 
 def parse(path: Path, name: str | None = None) -> LibraryQuery:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)  # UnreadableFile (a ValueError) for a file that is not UTF-8 text
     question, defaults = [], {}
     for line in text.splitlines():
         stripped = line.strip()

@@ -44,6 +44,7 @@ from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
 from app.ruletools.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
+from app.yaml_strict import UnreadableFile, read_text
 from app.seeding import SeedError, read_file
 
 DEFAULT_AT = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # a Tuesday; 11:00 in Paris
@@ -307,9 +308,9 @@ def read_cases(path: Path) -> list[Case]:
     errors: list[str] = []
     name = shown(path)
     try:
-        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), _StrictLoader)
-    except OSError as exc:
-        raise CaseFileError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+        doc, misread = yaml_numbers.load(read_text(path), _StrictLoader)
+    except UnreadableFile as exc:
+        raise CaseFileError([str(exc).replace(str(path), name, 1)]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
     if misread:  # 017, 0x1F, 1_000, 1:30: a fixture or an expectation its author did not write

@@ -39,8 +39,8 @@ class TokenService:
     ) -> tuple[str, dict]:
         """A new token and its record; the AuditEntry `token_created` (by `created_by`) is written with it."""
         errors = {}
-        if not name or len(name) > 320:
-            errors["name"] = ["required, at most 320 characters"]
+        if not name or not name.strip() or len(name) > 320:  # "  ": an audit trail naming nobody
+            errors["name"] = ["required, at most 320 characters, not blank"]
         if role not in ROLES:
             errors["role"] = [f"must be one of {', '.join(ROLES)}"]
         if errors:

@@ -32,6 +32,15 @@ def test_tokens_create_list_revoke(cli, world):
     assert bad.exit_code != 0
 
 
+def test_a_token_for_a_blank_name_is_refused_naming_the_field(cli, world):
+    """`karma tokens create --name "  "` made a token whose every audit entry named nobody ("" was refused
+    with "invalid token request" and no more); both are refused naming `name`, and nothing is stored."""
+    for blank in ("", "  "):
+        refused = cli("tokens", "create", "--name", blank, "--role", "viewer")
+        assert refused.exit_code == 1 and "name: required, at most 320 characters, not blank" in refused.output
+    assert json.loads(cli("tokens", "list", "--json").stdout) == []
+
+
 def _refused_seeds(client) -> list[dict]:
     log = client.get("/log", query_string={"status": "refused"}).get_json()["items"]
     return [e for e in log if e["kind"] == "import"]

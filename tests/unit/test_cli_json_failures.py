@@ -93,3 +93,49 @@ def test_full_json_is_json_too(tmp_path):
     """`karma import|seed --full-json` print JSON as --json does: their failures too."""
     body = _failure(_run(["import", str(tmp_path / "no-such-tree"), "--full-json"], tmp_path), 1)
     assert body["error"] == "invalid_input" and "DIRECTORY" in body["errors"]
+
+
+def test_ctrl_c_while_a_write_is_out_is_an_unknown_outcome_on_a_read_an_error(tmp_path, monkeypatch):
+    """A Ctrl-C during `karma request` printed Click's "Aborted!" and exited 1 ("nothing happened") while the
+    server went on to apply the change (seen on a live server: the change was in `karma log`). A write that
+    was out is exit 4, `cause: interrupted`; a read or a plan that was interrupted wrote nothing: exit 1."""
+    import urllib.request
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(urllib.request, "urlopen", interrupted)
+    url = _closed_port_url()
+    body = _failure(_run(["request", "vpc/x", "--set", "a=1", "--json", "--url", url], tmp_path), 4)
+    assert body["error"] == "outcome_unknown" and body["cause"] == "interrupted" and "Ctrl-C" in body["message"]
+    for read in (["changes", "--json"], ["plan", "vpc/x", "--set", "a=1", "--json"]):
+        body = _failure(_run([*read, "--url", url], tmp_path), 1)
+        assert body["error"] == "interrupted" and body["code"] is None
+
+
+def test_a_refused_time_names_its_option(tmp_path):
+    """`karma log --until yesterday` said "'yesterday': give a duration…", not which option it was."""
+    for option in ("--since", "--until"):
+        body = _failure(_run(["log", option, "yesterday", "--json", "--url", _closed_port_url()], tmp_path), 1)
+        assert list(body["errors"]) == [option] and "give a duration" in body["errors"][option][0], body
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:8000", "htp:/foo", "http://"])
+def test_a_service_address_that_is_no_url_is_refused_naming_it(url, tmp_path):
+    """`KARMA_URL=127.0.0.1:8000` (no scheme) said "cannot reach Karma …: unknown url type: 127.0.0.1"."""
+    body = _failure(_run(["changes", "--json", "--url", url], tmp_path), 1)
+    assert body["cause"] == "bad_option" and "--url" in body["errors"], body
+    assert "is not an http(s) URL" in body["errors"]["--url"][0]
+
+
+def test_a_401_says_which_token_was_refused(tmp_path):
+    """The API's 401 ("a valid API token is required: Authorization: Bearer <token>") told an operator of
+    the CLI nothing about KARMA_TOKEN or --token; the line names the token's source (its JSON stays the API's)."""
+    refused = (
+        b'{"code": 401, "status": "Unauthorized", "error": "unauthorized", "message": "a valid API token is required"}'
+    )
+    url = _answers(401, refused)
+    result = _run(["changes", "--url", url], tmp_path, token="karma_revoked")
+    assert result.exit_code == 1 and "the token in KARMA_TOKEN was refused" in result.stderr, result.stderr
+    result = _run(["rules", "reload", "--token", "karma_x", "--url", url, "--json"], tmp_path)
+    assert _failure(result, 1)["error"] == "unauthorized" and "the --token given was refused" in result.stderr

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -122,3 +124,58 @@ def test_a_seed_file_that_is_not_there_is_named_before_any_database_starts(tmp_p
     missing file is a usage error, exit 1, as `karma import` names a missing tree."""
     result = CliRunner().invoke(main, ["seed", str(tmp_path / "missing.yaml")], env={"NEO4J_URI": "bolt://127.0.0.1:9"})
     assert result.exit_code == 1 and "missing.yaml' does not exist" in result.output, result.output
+
+
+def test_a_runtime_report_s_refusal_names_its_own_arguments():
+    """`karma runtime report X stopped` said "--set 'stopped': expected key=value": a flag the command has not."""
+    result = CliRunner().invoke(main, ["runtime", "report", "ec2-instance/x", "stopped", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "OUTPUT=VALUE argument 'stopped': expected OUTPUT=VALUE" in result.output
+    assert "--set" not in result.output, result.output
+
+
+def test_the_bare_queue_takes_the_list_s_options():
+    """`karma queue` lists the queue, but `karma queue --json` / `--component` was "No such option"."""
+    result = CliRunner().invoke(main, ["queue", "--component", "foo", "--json", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1 and "is not a component id" in result.output, result.output  # parsed as `list`'s
+    sent = CliRunner().invoke(main, ["queue", "--json", "--url", "http://127.0.0.1:9"])
+    assert sent.exit_code == 1 and json.loads(sent.stdout)["error"] == "unreachable", sent.output
+    assert "No such command 'bogus'" in CliRunner().invoke(main, ["queue", "bogus"]).output
+
+
+def test_every_option_says_what_it_does():
+    """`karma approve --help` listed `--comment TEXT` and nothing else (and 23 more options, --format of
+    apply/rollback/impact, --status/--page of the lists, tokens create --role…): an operator's --help
+    explains every option of every command."""
+    import click
+
+    ctx = click.Context(main)
+    bare = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                if path or name not in ("bench", "neo4j"):  # the tooling's plugins: their own packages
+                    walk(command.get_command(ctx, name), [*path, name])
+        bare.extend(
+            f"{' '.join(path)} {p.opts[0]}" for p in command.params if isinstance(p, click.Option) and not p.help
+        )
+
+    walk(main, [])
+    assert not bare, bare
+
+
+def test_no_matching_change_prints_no_line_under_quiet():
+    """`karma changes -q` of an empty list printed one empty line: `| while read id` ran once with id ""."""
+    from tests.unit.test_client import _answers
+
+    url = _answers(200, b'{"items": [], "total": 0, "page": 1, "page_size": 500}')
+    for args in (["changes", "-q"], ["changes", "-q", "--page", "1"]):
+        result = CliRunner().invoke(main, [*args, "--url", url], env={"KARMA_TOKEN": "t"})
+        assert result.exit_code == 0 and result.stdout == "", repr(result.stdout)
+
+
+@pytest.mark.parametrize("args", [["drift", "--component", "foo"], ["rules", "replay", "--component", "foo"]])
+def test_a_local_command_s_component_filter_is_checked_as_the_api_commands_do(args):
+    """`karma drift --component foo` opened Neo4j and said "0 drift entries", as if foo had none."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "'foo' is not a component id" in result.output, result.output

@@ -364,6 +364,25 @@ def test_an_answer_that_leaves_a_write_open_is_an_unknown_outcome_never_an_error
         KarmaClient(url, "t", timeout=10).post("/plan", change)
 
 
+def test_an_answer_from_another_service_says_so_never_a_traceback():
+    """KARMA_URL naming Neo4j's HTTP port: its 404 is JSON with an `errors` list, which the client read as
+    Karma's `errors` object (AttributeError traceback); it is an error naming the URL to check."""
+    url = _answers(404, b'{"errors": [{"code": "Neo.ClientError.Request.Invalid", "message": "Not Found"}]}')
+    with pytest.raises(ClientError, match="answered without Karma's error body") as raised:
+        KarmaClient(url, "t", timeout=10).get("/changes")
+    assert raised.value.status == 404 and url in str(raised.value)
+
+
+def test_a_cut_json_answer_is_unknown_for_a_write_an_error_for_a_read():
+    """A 200 whose JSON is cut short (a proxy, a crash mid-body) was a JSONDecodeError traceback; a write's
+    may have applied (exit 4), a read's wrote nothing (exit 1)."""
+    url = _answers(200, b'{"status": "appl')
+    with pytest.raises(OutcomeUnknown, match="not JSON; it may have been applied"):
+        KarmaClient(url, "t", timeout=10).post("/request-change", {"component": "x/y", "proposed_change": {"a": 1}})
+    with pytest.raises(ClientError, match="not JSON"):
+        KarmaClient(url, "t", timeout=10).get("/changes")
+
+
 def test_a_plain_503_is_an_error_nothing_was_written():
     url = _answers(503, b'{"status": "Service Unavailable", "cause": "database_unavailable"}')
     with pytest.raises(ClientError, match="503"):
@@ -434,3 +453,21 @@ def test_people_count_steps_and_operations_from_1():
     assert "2 of 2" in listed.splitlines()[2]
     proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
     assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
+
+
+def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
+    """`karma log` ended "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": that a
+    second page existed, and the option that shows it, were left to guess. The three lists say it alike."""
+    from app.client import text
+
+    entries = [{"id": f"log-{i}", "timestamp": None} for i in range(2)]
+    assert text.log_page({"items": entries, "total": 5, "page": 1, "page_size": 2}).endswith(
+        "2 of 5 entries (page 1 of 3); next: --page 2"
+    )
+    changes = [{"id": "chg-1", "status": "applied"}]
+    assert text.changes_page({"items": changes, "total": 1, "page": 1, "page_size": 50}).endswith(
+        "1 of 1 change (page 1 of 1)"
+    )
+    assert text.transitions_page({"items": [], "total": 3, "page": 2, "page_size": 2}).endswith(
+        "0 of 3 transitions (page 2 of 2)"
+    )

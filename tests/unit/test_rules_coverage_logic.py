@@ -139,3 +139,13 @@ def test_coverage_takes_json_as_its_siblings_do():
     assert runner.invoke(rules_cli, args).stdout.startswith("rule ")  # a table by default
     both = runner.invoke(rules_cli, [*args, "--json", "--format", "markdown"])
     assert both.exit_code == 2 and "--json and --format markdown" in both.output
+
+
+def test_a_seed_that_cannot_be_read_is_refused_in_one_line(tmp_path):
+    """`rules coverage --seed nope.yaml` ended in a SeedError traceback; it is the command's error (exit 1)."""
+    root = Path(__file__).resolve().parents[2]
+    result = CliRunner().invoke(
+        rules_cli, ["coverage", "--rules", str(root / "rules"), "--seed", str(tmp_path / "nope.yaml")]
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert "nope.yaml: cannot read: No such file or directory" in result.output

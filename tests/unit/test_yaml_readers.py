@@ -92,3 +92,39 @@ def test_a_duplicated_key_is_refused_by_every_reader(tmp_path: Path):
     thing.write_text("type: thing\ntype: other\n")
     errors: list[str] = []
     assert _read_yaml(thing, errors) is None and "duplicate key 'type'" in errors[0]
+
+
+def _unreadable(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """A file an operator may name by mistake, and what each reader must say about it."""
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"az_count: 3\nname: caf\xe9\n")
+    return {
+        "missing": (tmp_path / "nope.yaml", r"nope\.yaml: cannot read: No such file or directory"),
+        "directory": (tmp_path, r": is a directory: give a file"),
+        "not UTF-8": (latin, r"latin\.yaml: not UTF-8 text \(byte 0xe9 on line 2\): save it as UTF-8"),
+    }
+
+
+def test_a_file_that_cannot_be_read_is_refused_in_one_sentence_by_every_reader(tmp_path: Path):
+    """`karma plan -f`, `karma seed`, `karma rules test` and `karma cypher FILE` of a missing file, a
+    directory or a Latin-1 file each ended in a Python traceback (FileNotFoundError, IsADirectoryError,
+    UnicodeDecodeError); each is now its reader's own refusal, naming the file (app.yaml_strict.read_text)."""
+    from app.graph.library import parse
+    from app.yaml_strict import UnreadableFile
+
+    for path, said in _unreadable(tmp_path).values():
+        with pytest.raises(BodyError, match=said):
+            read_file(path)
+        with pytest.raises(SeedError, match=said):
+            read_seed(path)
+        with pytest.raises(CaseFileError, match=said):
+            read_cases(path)
+        with pytest.raises(UnreadableFile, match=said):
+            parse(path)
+
+
+def test_an_empty_change_file_says_it_is_empty(tmp_path: Path):
+    path = tmp_path / "change.yaml"
+    path.write_text("")
+    with pytest.raises(BodyError, match=r"change\.yaml: is empty: expected an object"):
+        read_file(path)
