@@ -352,7 +352,7 @@ def log_page(page: dict) -> str:
             moment(e.get("timestamp")),
             e["id"],
             e.get("kind"),
-            _named(e.get("operation_names"), e.get("component_id")) or _loaded(e),
+            _named(e.get("operation_names"), e.get("component_id")) or _loaded(e) or _acted_on(e),
             e.get("actor") or e.get("requested_by"),
             e.get("status"),
             e.get("change_id") or e.get("transition_id"),  # a transition's move made no change: name it
@@ -390,6 +390,13 @@ def _loaded(entry: dict) -> str | None:
     """A bulk import's entry (no operations): what it loaded."""
     count = entry.get("imported_components")
     return None if count is None else f"loaded {plural(count, 'component')}"
+
+
+def _acted_on(entry: dict) -> str | None:
+    """An admin entry's (no component): the tokens, subscriptions or outbox entries it acted on."""
+    if entry.get("subjects"):
+        return ", ".join(entry["subjects"])
+    return None if entry.get("count") is None else plural(entry["count"], "entry")
 
 
 def _named(names: list[str] | None, component: str | None) -> str | None:

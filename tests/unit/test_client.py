@@ -302,6 +302,16 @@ def test_the_log_names_what_a_bulk_import_loaded():
     assert "loaded 39 components" in text.log_page(page)
 
 
+def test_the_log_names_what_an_admin_action_acted_on():
+    from app.client import text
+
+    entry = {"id": "log-2", "kind": "admin", "timestamp": None, "requested_by": "cli:root"}
+    revoked = {**entry, "status": "token_revoked", "subjects": ["tok-1", "tok-2"]}
+    pruned = {**entry, "status": "outbox_pruned", "count": 12}
+    shown = text.log_page({"items": [revoked, pruned], "total": 2, "page": 1})
+    assert "tok-1, tok-2" in shown and "12 entries" in shown
+
+
 def test_an_error_line_names_the_component_once():
     from app.client.api import describe
 
