@@ -7,7 +7,16 @@ from __future__ import annotations
 import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
-from app.cli.common import api_command, as_json_text, change_options, component_id, emit, given, moment
+from app.cli.common import (
+    api_command,
+    as_json_text,
+    change_options,
+    component_id,
+    emit,
+    given,
+    moment,
+    output_format,
+)
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
@@ -28,11 +37,12 @@ def _send(
     as_json,
     headers=None,
 ) -> int:
+    fmt = output_format(fmt, as_json)  # a usage error before anything is sent
     also = ("assume",) if path == "/plan" else ()  # a what-if plan: hypothetical facts, nothing written
     fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
     body = build(component, file, sets, unsets, also, **fields)
     result = client.post(path, body, headers=headers)
-    return _result(result, "json" if as_json else fmt, body.get("on_blocked") or "reject")
+    return _result(result, fmt, body.get("on_blocked") or "reject")
 
 
 def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:
@@ -87,8 +97,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         "--format",
         "fmt",
         type=click.Choice(["table", "json", "markdown"]),
-        default="table",
-        help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+        help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
     )
     @click.option(
         "--expect",
@@ -101,11 +110,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     def apply(client, plan_id, fmt, expect=None, idempotency_key=None, as_json=False):
         """Apply exactly what `karma plan` showed (its handle `plan-…` or its full id; 409 if anything in
         its impact set moved since)."""
-        plan_id = handles.resolve(plan_id)
+        fmt, plan_id = output_format(fmt, as_json), handles.resolve(plan_id)
         if expect:
             _check_expect(plan_id, expect)
         answer = client.post(f"/plans/{plan_id}/apply", headers={"Idempotency-Key": idempotency_key})
-        return _result(answer, "json" if as_json else fmt)
+        return _result(answer, fmt)
 
     @api_command(main, "approve")
     @click.argument("change_id", callback=given)
@@ -137,13 +146,12 @@ def register(main: click.Group) -> None:  # one place lists every command
         "--format",
         "fmt",
         type=click.Choice(["table", "json", "markdown"]),
-        default="table",
-        help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+        help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
     )
     def rollback(client, change_id, reason, on_blocked, fmt, as_json=False):
         """Roll back an applied change: its inverse runs through the full pipeline, as your token's identity."""
-        body = {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}
-        return _result(client.post(f"/changes/{change_id}/rollback", body), "json" if as_json else fmt, on_blocked)
+        fmt, body = output_format(fmt, as_json), {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}
+        return _result(client.post(f"/changes/{change_id}/rollback", body), fmt, on_blocked)
 
     @api_command(main, "show")
     @click.argument("ref", callback=given)
@@ -164,16 +172,15 @@ def register(main: click.Group) -> None:  # one place lists every command
         "--format",
         "fmt",
         type=click.Choice(["table", "json", "mermaid", "dot", "svg"]),
-        default="table",
-        show_default=True,
-        help="Output: a table, the API's JSON, or a picture (Mermaid, Graphviz DOT, SVG).",
+        help="Output: a table (the default), the API's JSON, or a picture (Mermaid, Graphviz DOT, SVG).",
     )
     def impact(client, component, fmt, as_json=False):
         """What a change to COMPONENT reaches: a table, JSON, or a picture (Mermaid, DOT, SVG)."""
+        fmt = output_format(fmt, as_json)
         if fmt in ("mermaid", "dot", "svg"):
             click.echo(client.get(f"/components/{component}/impact", {"format": fmt}, accept="*/*"), nl=False)
         else:
-            emit(client.get(f"/components/{component}/impact"), as_json or fmt == "json", text.impact)
+            emit(client.get(f"/components/{component}/impact"), fmt == "json", text.impact)
 
     @api_command(main, "log")
     @click.option("--component", callback=component_id, help="Entries of changes to this component (type/nickname).")

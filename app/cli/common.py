@@ -231,6 +231,15 @@ def echo_loaded(result: dict, as_json: bool, full_json: bool) -> None:
 
 
 # -- failures, as a person and a script read them ---------------------------------------------------
+def output_format(fmt: str | None, as_json: bool) -> str:
+    """What a command prints: `--json`, as every command takes it, beside the `--format` some have (None
+    when not given: tables). Both, naming another format, is a usage error (nothing is sent), rather than
+    one of them silently winning: `plan --format markdown --json` printed JSON."""
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt}: give one")
+    return "json" if as_json else fmt or "table"
+
+
 JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --format json), failures included
 ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)
 
@@ -392,9 +401,7 @@ def change_options(fn):
                 "--format",
                 "fmt",
                 type=click.Choice(["table", "json", "markdown"]),
-                default="table",
-                show_default=True,
-                help="Output: tables, the API's JSON, or Markdown with a Mermaid graph.",
+                help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
             ),
         ]
     ):

@@ -9,7 +9,7 @@ import click
 
 from app import settings
 from app.settings import Settings
-from app.cli.common import api_command, component_id, emit, open_repo
+from app.cli.common import api_command, component_id, emit, open_repo, output_format
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError, listing_order
 from app.ruletools.coverage import FAIL_ON
@@ -236,14 +236,6 @@ def rules_reload(client, as_json: bool = False) -> None:
     emit(client.post("/admin/rules/reload"), as_json, _reloaded)
 
 
-def _output_format(fmt: str | None, as_json: bool) -> str:
-    """`--json` as every sibling takes it (rules test, rules replay), beside the older `--format json`;
-    both, naming another format: a usage error rather than one of them silently winning."""
-    if as_json and fmt not in (None, "json"):
-        raise click.UsageError(f"--json and --format {fmt}: give one")
-    return "json" if as_json else fmt or "table"
-
-
 @rules_cli.command("coverage")
 @_dir_argument
 @click.option(
@@ -289,7 +281,7 @@ def coverage_cmd(
         raise click.BadParameter(
             f"unknown {', '.join(unknown)} (expected {', '.join(FAIL_ON)})", param_hint="--fail-on"
         )
-    fmt = _output_format(fmt, as_json)
+    fmt = output_format(fmt, as_json)
     if directory is not None and rules_dir is not None and directory != rules_dir:
         raise click.UsageError(f"two rule directories: {directory} and --rules {rules_dir} (give one, with --rules)")
     settings = Settings.from_env()

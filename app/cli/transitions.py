@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import api_command, change_options, component_id, emit, given
+from app.cli.common import api_command, change_options, component_id, emit, given, output_format
 from app.client import handles, text
 from app.client.body import build, parse_value
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
@@ -34,8 +34,9 @@ def _with_handles(result: dict) -> dict:
     help="What-if: suppose this runtime output (VALUE parsed as JSON, else a string).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only the best executable proposal's handle (for scripts).")
-def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change):
+def propose(client, as_json=False, fmt=None, assume=(), quiet=False, **change):
     """What would make a refused change valid: change and wait steps, best first. Writes nothing."""
+    as_json = output_format(fmt, as_json) == "json"  # markdown: tables, as before
     body = build(
         change.pop("component"),
         change.pop("file"),
@@ -46,7 +47,6 @@ def propose(client, as_json=False, fmt="table", assume=(), quiet=False, **change
     if assume:
         body["assume"] = {"runtime": _assumptions(assume)}
     result = client.post("/transitions", body)
-    as_json = as_json or fmt == "json"
     if quiet and not as_json:
         runnable = [p["handle"] for p in _with_handles(result).get("proposals") or [] if p.get("handle")]
         if runnable:

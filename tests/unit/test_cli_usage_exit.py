@@ -179,3 +179,21 @@ def test_a_local_command_s_component_filter_is_checked_as_the_api_commands_do(ar
     """`karma drift --component foo` opened Neo4j and said "0 drift entries", as if foo had none."""
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "'foo' is not a component id" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "vpc/x", "--set", "a=1", "--format", "markdown"],
+        ["request", "vpc/x", "--set", "a=1", "--format", "table"],
+        ["apply", "plan-00000000", "--format", "markdown"],
+        ["rollback", "chg-1", "--format", "markdown"],
+        ["impact", "vpc/x", "--format", "svg"],
+        ["transitions", "propose", "vpc/x", "--set", "a=1", "--format", "markdown"],
+    ],
+)
+def test_json_and_another_format_is_a_usage_error_before_anything_is_sent(args):
+    """`plan --format markdown --json` printed JSON (the flag won in silence): both, naming another format,
+    is a usage error (exit 1) naming both, and nothing is sent (no server here to send it to)."""
+    result = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9", "--json"])
+    assert result.exit_code == 1 and "--json and --format" in result.output, result.output
