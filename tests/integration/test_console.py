@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from app.console import session
+from app.errors import ServiceUnavailable
 from app.settings import REPO_ROOT
 
 PROD_VPC = "vpc/karma-prod"
@@ -268,6 +270,32 @@ def test_an_address_no_console_route_answers_is_a_console_page(app, client, peop
     assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
     assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
     assert client.get("/console-ish").mimetype == "application/json"
+
+
+def test_an_error_page_says_who_is_signed_in(app, people, monkeypatch):
+    """A 404 for an address no console page answers (/console/nope) had no identity and no Log out in its
+    top bar, as if nobody were signed in, and no stylesheet (it had the API's CSP): the console's page
+    setup runs only for the requests its routes answer. Every console error page has the top bar and the
+    look every page has; with the database away, the error page is still drawn (without the top bar),
+    never replaced by the database's error."""
+    browser = _login(app, people["eve"])
+    for path, status in (("/console/nope", 404), ("/console/plan", 405)):
+        page = browser.get(path)
+        text = page.get_data(as_text=True)
+        assert page.status_code == status and '<span id="whoami">eve@strall.com · approver</span>' in text, path
+        assert 'id="logout"' in text and re.search(r'name="csrf_token" value="[0-9a-f]{64}"', text), path
+        assert page.headers["Content-Security-Policy"] == session.CSP, path  # the API's: no stylesheet
+    crossed = browser.post("/console/changes/chg-x/approve", headers={"Sec-Fetch-Site": "cross-site"})
+    assert crossed.status_code == 403 and 'id="whoami"' in crossed.get_data(as_text=True)
+    assert 'id="whoami"' not in app.test_client().get("/console/nope").get_data(as_text=True)  # nobody
+
+    def away(token):
+        raise ServiceUnavailable("the database is unavailable")
+
+    monkeypatch.setattr(app.extensions["karma"].tokens, "authenticate", away)
+    down = browser.get("/console/nope")
+    assert down.status_code == 404 and 'id="error-message"' in down.get_data(as_text=True)
+    assert 'id="whoami"' not in down.get_data(as_text=True)
 
 
 def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, people):
