@@ -456,3 +456,19 @@ def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicor
     field = page.locator('#log-filters input[name="since"]').bounding_box()
     assert field["y"] - label["y"] < 24, (label, field)  # "From (UTC)" on one line above its field
     assert page.problems == [], page.problems
+
+
+def test_the_start_pages_error_stands_apart_from_the_form(page, gunicorn_url, tokens, shots):
+    """On Start a change the error box (a <div>, holding a list of field errors) touched the form below it
+    with no gap, where every other box (a <p>) has its paragraph's margin."""
+    url = gunicorn_url
+    _login_to(page, url, tokens["ted"], "/console/start")
+    for body in ("component: vpc/nope\nproposed_change: {a: 1}\n", "component: vpc/karma-dev\nproposed_change: [\n"):
+        page.fill("#body", body)
+        page.click("#plan")
+        page.wait_for_load_state()
+        error, form = page.locator("#start-error").bounding_box(), page.locator("#start-form").bounding_box()
+        assert form["y"] - (error["y"] + error["height"]) >= 10, (body, error, form)
+        shots(page, "start-error")
+    page.problems[:] = [p for p in page.problems if "404" not in p and "422" not in p]  # the refusals asked for
+    assert page.problems == [], page.problems
