@@ -91,6 +91,17 @@ def _field_errors(errors) -> list[tuple[str, str]]:
     return [(name, "; ".join(map(str, found))) for name, found in field_paths(errors).items()]
 
 
+@blp.app_template_filter("affected_beyond")
+def _affected_beyond(change: dict) -> str:
+    """How many components a change affects, said whole: the API counts (`affected_count` in a list, a
+    stored change's `impact`) only the components a set reaches beyond those it changes itself, while a
+    rule's `change.affected_count` is one operation's whole reach, the set's own components included — a
+    held set's rule said "affects 5 components" beside a list's "1". A set: "1 beyond the set's own 5"."""
+    beyond = change["affected_count"] if "affected_count" in change else len(change.get("impact") or [])
+    own = len(change.get("component_ids") or [])
+    return f"{beyond} beyond the set's own {own}" if own > 1 else str(beyond)
+
+
 @blp.app_template_filter("when")
 def _when(value) -> Markup:
     """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)

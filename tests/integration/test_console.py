@@ -298,6 +298,39 @@ def test_an_error_page_says_who_is_signed_in(app, people, monkeypatch):
     assert 'id="whoami"' not in down.get_data(as_text=True)
 
 
+def test_a_held_set_says_what_it_affects_beyond_its_own_components(app, client, people):
+    """A set held for approval: its rule's message said "affects 5 components" (one operation's reach, the
+    set's own components included, as `change.affected_count` counts it) while the lists said "1" (the
+    API's `affected_count`, the components beyond the set's own). The console says both: "1 beyond the
+    set's own 5", on the lists and the change page, and each operation how many of its reach the set
+    changes itself. The API's answer is as it was."""
+    changes = {
+        "vpc/karma-prod": {"tags": {"Project": "karma", "Owner": "net"}},
+        "clickhouse/karma-prod": {"ebs_size_gb": 600},
+        "ecs-cluster/karma-prod": {"container_insights": False},
+        "subnet/karma-prod-private-b": {"tags": {"Owner": "net"}},
+        "ec2-instance/karma-prod-bastion": {"instance_type": "t3.small"},
+    }
+    ops = [{"op": "update", "component": c, "proposed_change": p} for c, p in changes.items()]
+    body = {"changes": ops, "reason": "an owner for the prod network"}
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    held = client.post("/request-change", json=body, headers=ted).get_json()
+    assert held["status"] == "pending_approval", [d for d in held["decisions"] if d["effect"] != "warn"]
+    assert held["affected_components"] == ["subnet/karma-prod-private-a"]
+    said = [d["message"] for d in held["decisions"] if d["rule_id"] == "prod-wide-change-needs-approval"]
+    assert said and "affects 5 components" in said[0], held["decisions"]
+    listed = client.get("/changes?status=pending_approval", headers=ted).get_json()["items"]
+    assert [c["affected_count"] for c in listed if c["id"] == held["change_id"]] == [1]  # the API's, as before
+    browser = _login(app, people["eve"])
+    for path in ("/console/approvals", "/console/changes"):
+        page = browser.get(path).get_data(as_text=True)
+        row = re.search(rf'<tr data-change="{held["change_id"]}">(?:(?!</tr>).)*</tr>', page, re.S).group(0)
+        assert "<td>1 beyond the set's own 5</td>" in html.unescape(row), (path, row)
+    page = html.unescape(browser.get(f"/console/changes/{held['change_id']}").get_data(as_text=True))
+    assert '<dd id="affected">1 beyond the set\'s own 5</dd>' in page
+    assert "affects 5 (4 of them changed by this set): " in page  # vpc/karma-prod's: the rule's count
+
+
 def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, people):
     """A 600-character reason was printed whole in every list that names the change (changes, approvals,
     the log's note): one row as tall as a page in a narrow window. A list folds it under its beginning;
