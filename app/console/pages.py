@@ -91,6 +91,17 @@ def _field_errors(errors) -> list[tuple[str, str]]:
     return [(name, "; ".join(map(str, found))) for name, found in field_paths(errors).items()]
 
 
+@blp.app_template_filter("affected_beyond")
+def _affected_beyond(change: dict) -> str:
+    """How many components a change affects, said whole: the API counts (`affected_count` in a list, a
+    stored change's `impact`) only the components a set reaches beyond those it changes itself, while a
+    rule's `change.affected_count` is one operation's whole reach, the set's own components included — a
+    held set's rule said "affects 5 components" beside a list's "1". A set: "1 beyond the set's own 5"."""
+    beyond = change["affected_count"] if "affected_count" in change else len(change.get("impact") or [])
+    own = len(change.get("component_ids") or [])
+    return f"{beyond} beyond the set's own {own}" if own > 1 else str(beyond)
+
+
 @blp.app_template_filter("when")
 def _when(value) -> Markup:
     """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)
@@ -131,9 +142,12 @@ def _error_page(error: KarmaError, status: int, answer):
     again = request.full_path.rstrip("?") if status == 503 and request.method == "GET" else None
     back = _form_page() if request.method == "POST" else None
     retry = answer.headers.get("Retry-After", "")
+    if status != 503:  # a 503: the database did not answer; asking it who the cookie is would wait again
+        _who_is_signed_in()
     page = make_response(
         render_template(
             "console/error.html",
+            **_context(),  # an address no route answers is not the blueprint's: its context is not added
             error=error,
             again=again,
             back=back,
@@ -155,7 +169,7 @@ def unrouted(exc: HTTPException):
     API's JSON. Registered on the app (app/factory.py); every other path keeps the API's answer."""
     answered = api_errors.http_error(exc)
     if request.blueprint is None and f"{request.path}/".startswith(f"{blp.url_prefix}/"):
-        return _as_page(answered)
+        return session.headers(_as_page(answered))  # the console's CSP: the API's allowed not its stylesheet
     return answered
 
 
@@ -193,7 +207,7 @@ def login():
     if request.method == "GET":
         gone = request.args.get("gone") if request.args.get("gone") in ("get", "post") else None
         if gone is None:
-            _already_signed_in()
+            _who_is_signed_in()
         return render_template("console/login.html", next=request.args.get("next"), gone=gone)
     token = (request.form.get("token") or "").strip()
     found = services().tokens.authenticate(token) if token else None
@@ -216,10 +230,14 @@ def login():
     return response
 
 
-def _already_signed_in() -> None:
-    """The login page for someone signed in already (a bookmark, the back button, switching tokens)
-    says who — the top bar too, with Log out — instead of a bare form as if nobody were. The database
-    away: the form as it is, which asks nothing of the database until it is sent."""
+def _who_is_signed_in() -> None:
+    """Who the cookie says, for a page the guard did not check it for: the login page for someone signed
+    in already (a bookmark, the back button, switching tokens) says who instead of a bare form as if
+    nobody were, and an error page — an address no route answers, a form refused before the guard asked
+    (cross-origin) — has the top bar every page has, with Log out. The database away: the page as it is,
+    without the top bar; its error does not replace the page."""
+    if session.principal() is not None:
+        return
     try:
         session.signed_in()
     except (KarmaError, *DRIVER_ERRORS):

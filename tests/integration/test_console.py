@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from app.console import session
+from app.errors import ServiceUnavailable
 from app.settings import REPO_ROOT
 
 PROD_VPC = "vpc/karma-prod"
@@ -268,6 +270,65 @@ def test_an_address_no_console_route_answers_is_a_console_page(app, client, peop
     assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
     assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
     assert client.get("/console-ish").mimetype == "application/json"
+
+
+def test_an_error_page_says_who_is_signed_in(app, people, monkeypatch):
+    """A 404 for an address no console page answers (/console/nope) had no identity and no Log out in its
+    top bar, as if nobody were signed in, and no stylesheet (it had the API's CSP): the console's page
+    setup runs only for the requests its routes answer. Every console error page has the top bar and the
+    look every page has; with the database away, the error page is still drawn (without the top bar),
+    never replaced by the database's error."""
+    browser = _login(app, people["eve"])
+    for path, status in (("/console/nope", 404), ("/console/plan", 405)):
+        page = browser.get(path)
+        text = page.get_data(as_text=True)
+        assert page.status_code == status and '<span id="whoami">eve@strall.com · approver</span>' in text, path
+        assert 'id="logout"' in text and re.search(r'name="csrf_token" value="[0-9a-f]{64}"', text), path
+        assert page.headers["Content-Security-Policy"] == session.CSP, path  # the API's: no stylesheet
+    crossed = browser.post("/console/changes/chg-x/approve", headers={"Sec-Fetch-Site": "cross-site"})
+    assert crossed.status_code == 403 and 'id="whoami"' in crossed.get_data(as_text=True)
+    assert 'id="whoami"' not in app.test_client().get("/console/nope").get_data(as_text=True)  # nobody
+
+    def away(token):
+        raise ServiceUnavailable("the database is unavailable")
+
+    monkeypatch.setattr(app.extensions["karma"].tokens, "authenticate", away)
+    down = browser.get("/console/nope")
+    assert down.status_code == 404 and 'id="error-message"' in down.get_data(as_text=True)
+    assert 'id="whoami"' not in down.get_data(as_text=True)
+
+
+def test_a_held_set_says_what_it_affects_beyond_its_own_components(app, client, people):
+    """A set held for approval: its rule's message said "affects 5 components" (one operation's reach, the
+    set's own components included, as `change.affected_count` counts it) while the lists said "1" (the
+    API's `affected_count`, the components beyond the set's own). The console says both: "1 beyond the
+    set's own 5", on the lists and the change page, and each operation how many of its reach the set
+    changes itself. The API's answer is as it was."""
+    changes = {
+        "vpc/karma-prod": {"tags": {"Project": "karma", "Owner": "net"}},
+        "clickhouse/karma-prod": {"ebs_size_gb": 600},
+        "ecs-cluster/karma-prod": {"container_insights": False},
+        "subnet/karma-prod-private-b": {"tags": {"Owner": "net"}},
+        "ec2-instance/karma-prod-bastion": {"instance_type": "t3.small"},
+    }
+    ops = [{"op": "update", "component": c, "proposed_change": p} for c, p in changes.items()]
+    body = {"changes": ops, "reason": "an owner for the prod network"}
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    held = client.post("/request-change", json=body, headers=ted).get_json()
+    assert held["status"] == "pending_approval", [d for d in held["decisions"] if d["effect"] != "warn"]
+    assert held["affected_components"] == ["subnet/karma-prod-private-a"]
+    said = [d["message"] for d in held["decisions"] if d["rule_id"] == "prod-wide-change-needs-approval"]
+    assert said and "affects 5 components" in said[0], held["decisions"]
+    listed = client.get("/changes?status=pending_approval", headers=ted).get_json()["items"]
+    assert [c["affected_count"] for c in listed if c["id"] == held["change_id"]] == [1]  # the API's, as before
+    browser = _login(app, people["eve"])
+    for path in ("/console/approvals", "/console/changes"):
+        page = browser.get(path).get_data(as_text=True)
+        row = re.search(rf'<tr data-change="{held["change_id"]}">(?:(?!</tr>).)*</tr>', page, re.S).group(0)
+        assert "<td>1 beyond the set's own 5</td>" in html.unescape(row), (path, row)
+    page = html.unescape(browser.get(f"/console/changes/{held['change_id']}").get_data(as_text=True))
+    assert '<dd id="affected">1 beyond the set\'s own 5</dd>' in page
+    assert "affects 5 (4 of them changed by this set): " in page  # vpc/karma-prod's: the rule's count
 
 
 def test_a_long_reason_folds_in_the_lists_and_keeps_its_row_a_row(app, client, people):

@@ -456,3 +456,43 @@ def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicor
     field = page.locator('#log-filters input[name="since"]').bounding_box()
     assert field["y"] - label["y"] < 24, (label, field)  # "From (UTC)" on one line above its field
     assert page.problems == [], page.problems
+
+
+def test_the_start_pages_error_stands_apart_from_the_form(page, gunicorn_url, tokens, shots):
+    """On Start a change the error box (a <div>, holding a list of field errors) touched the form below it
+    with no gap, where every other box (a <p>) has its paragraph's margin."""
+    url = gunicorn_url
+    _login_to(page, url, tokens["ted"], "/console/start")
+    for body in ("component: vpc/nope\nproposed_change: {a: 1}\n", "component: vpc/karma-dev\nproposed_change: [\n"):
+        page.fill("#body", body)
+        page.click("#plan")
+        page.wait_for_load_state()
+        error, form = page.locator("#start-error").bounding_box(), page.locator("#start-form").bounding_box()
+        assert form["y"] - (error["y"] + error["height"]) >= 10, (body, error, form)
+        shots(page, "start-error")
+    page.problems[:] = [p for p in page.problems if "404" not in p and "422" not in p]  # the refusals asked for
+    assert page.problems == [], page.problems
+
+
+def test_at_800_px_the_rules_and_the_log_show_their_text(page, gunicorn_url, tokens, shots):
+    """At 800 px the Rules table's six columns pushed every rule's message out of the window (its box
+    scrolled sideways, the message unseen), and the log's times did not wrap — "2026-12-07 03:59:02
+    Europe/Paris · 3 min ago" on one line took a third of the table and pushed the notes out. The rules
+    table is four columns (the file under its rule, the message under what it checks) and fits; a time
+    wraps before its "ago", which stays whole."""
+    url = gunicorn_url
+    _login_to(page, url, tokens["ada"])
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{url}/console/rules")
+    box = page.evaluate(
+        "(() => { const b = document.querySelector('#rules').parentElement; return [b.scrollWidth, b.clientWidth]; })()"
+    )
+    assert box[0] <= box[1], box  # nothing to scroll to: every message is in the window
+    shots(page, "narrow-rules")
+    page.goto(f"{url}/console/log")
+    when = page.locator("#log tbody tr td.nowrap").first
+    assert when.bounding_box()["width"] < 200, when.bounding_box()
+    since = when.locator(".ago").first.bounding_box()
+    assert since["height"] < 24, since  # "14 min ago" on one line
+    shots(page, "narrow-log")
+    assert page.problems == [], page.problems

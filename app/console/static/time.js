@@ -21,8 +21,11 @@
       var d = new Date(els[i].getAttribute("datetime"));
       if (isNaN(d.getTime())) { continue; }
       els[i].textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + " " + zone + " · " +
-        ago(d.getTime());
+        pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + " " + zone + " · ";
+      var since = document.createElement("span");  // its own box, as the server draws it: a narrow
+      since.className = "ago";                      // window wraps the time before "3 min ago", not inside
+      since.textContent = ago(d.getTime());
+      els[i].appendChild(since);
       els[i].className = "local";
     }
   }
