@@ -27,6 +27,7 @@ from app.errors import KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
+from app.components.drift import file_state
 from app.components.registry import registry
 
 blp = Blueprint(
@@ -89,6 +90,9 @@ def _field_errors(errors) -> list[tuple[str, str]]:
     if not isinstance(errors, dict):
         return [("body", str(errors))]
     return [(name, "; ".join(map(str, found))) for name, found in field_paths(errors).items()]
+
+
+blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
 
 
 @blp.app_template_filter("when")
