@@ -319,8 +319,10 @@ def import_into(
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
     into the tree, through the gate (`plan`: previewed only). With `partial`, only the tree's largest
     valid closure, every refused file recorded as drift; without, all or nothing — and a refused import
-    is audited and says how many configs `--partial` would load. `progress` hears the files read, then
-    the batches a bulk import writes or the set's operations once the gate has judged them."""
+    is audited and says how many configs `--partial` would load. Either way (without `prune`) a component
+    of the environments imported whose file the tree lacks is recorded as orphan drift. `progress` hears
+    the files read, then the batches a bulk import writes or the set's operations once the gate has
+    judged them."""
     try:
         return _import(repo, gate, directory, identity, environments, plan, prune, partial, progress)
     except ImportError_ as exc:
@@ -353,7 +355,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
         raise _refusal(doc, repo.components_of_types(None))
     reason = f"import {directory}" + (f" ({', '.join(environments)})" if environments else "")
     try:
-        change_set, notes = desired_set(
+        change_set, notes, lacking = desired_set(
             repo,
             doc,
             requested_by=identity,
@@ -368,22 +370,27 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             raise _refusal(doc, repo.components_of_types(None), errors) from None
         raise ImportError_(errors) from None
     extra = {"import": "change-set", "source": str(directory), "notes": notes} | _drift_summary(partial, refused)
-    refused_drift = _refused_drift(repo, doc_files, refused) if partial else None
-    if partial and refused_drift is None:
-        extra["drift_current"] = True  # the records already say what this import refused: none written
-    elif partial and _cleared(refused_drift, refused):
-        extra["drift_cleared"] = _cleared(refused_drift, refused)
+    gone = _gone_files(repo, lacking)  # in the graph, not in the tree: deleted with --prune, else orphan drift
+    orphans = [] if prune else [_orphan(row) for row in gone]
+    if orphans:
+        extra["orphaned"] = [e["component"] for e in orphans]
+    records = refused + orphans
+    refused_drift = _refused_drift(repo, doc_files + [r["file"] for r in gone], records)
+    if refused_drift is None and (partial or orphans):
+        extra["drift_current"] = True  # the records already say what this import found: none written
+    elif refused_drift is not None and _cleared(refused_drift, records, doc_files):
+        extra["drift_cleared"] = _cleared(refused_drift, records, doc_files)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:
-            extra["drift_pending"] = len(refused)
+            extra["drift_pending"] = len(records)
         elif refused_drift is not None:
-            audit = _unchanged_audit(directory, identity, environments, refused)
+            audit = _unchanged_audit(directory, identity, environments, partial, refused, orphans)
             extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
             result["log_entry_id"] = audit["id"]
         return {**result, **extra}
-    # the refused files' records are part of the set: written by the commit that applies it, with its
-    # audit entry (now, or when an approver lets it through), never on their own
+    # the files' records (refused, or gone from the tree) are part of the set: written by the commit that
+    # applies it, with its audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
     try:
         result = submit(gate, change_set, plan=plan, progress=progress)
@@ -397,9 +404,9 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
         raise ImportError_(_pruned_still_referenced(repo, exc, files)) from None
     status = result.get("status")
     if refused_drift is not None and status == "applied":
-        extra["drift_recorded"] = len(refused)
+        extra["drift_recorded"] = len(records)
     elif refused_drift is not None and status in ("planned", "pending_approval", "queued"):
-        extra["drift_pending"] = len(refused)  # written if it applies: planned, or waiting
+        extra["drift_pending"] = len(records)  # written if it applies: planned, or waiting
     return {**result, **extra}
 
 
@@ -474,44 +481,99 @@ def _refused_for_itself(name: str, via: str, refused: list[dict]) -> tuple[list[
     return [_what(e) for e in theirs if e not in old], bool(old)
 
 
-def _refused_drift(repo, tree_files: list[str], refused: list[dict]) -> dict | None:
-    """What a partial import writes as :Drift records: its refused files' entries, replacing the records
-    of every file its tree holds (a file that loads now loses the one an earlier import left; another
-    environment's file keeps its own, whatever its component id); None when that would change nothing.
-    Only the files that have a record, or get one, are named: the set and its audit entry stay the size
-    of the drift, not of the tree."""
-    tree = set(tree_files)
-    stored = [r for r in repo.drift()["refused"] if r.get("file") in tree]
-    if _record_texts(stored) == _record_texts(refused):
+def _refused_drift(repo, files: list[str], records: list[dict]) -> dict | None:
+    """What an import writes as :Drift records: the entries of its refused files (`--partial`) and of the
+    components whose file the tree lacks (orphan), replacing the records of every file it covers — the
+    tree's and those of the graph's components it lacks (a file that loads now, or is back, loses the
+    record an earlier import left; a pruned component's goes with it; another environment's file keeps
+    its own, whatever its component id); None when that would change nothing. Only the files that have a
+    record, or get one, are named: the set and its audit entry stay the size of the drift, not of the
+    tree."""
+    covered = set(files)
+    stored = [r for r in repo.drift()["refused"] if r.get("file") in covered]
+    if _record_texts(stored) == _record_texts(records):
         return None
-    recorded = {r["file"] for r in stored} | {e["file"] for e in refused}
-    return {"files": sorted(recorded), "entries": refused}
+    recorded = {r["file"] for r in stored} | {e["file"] for e in records}
+    return {"files": sorted(recorded), "entries": records}
 
 
-def _cleared(refused_drift: dict, refused: list[dict]) -> list[str]:
-    """The files whose earlier drift record the import's records drop: they are refused no more."""
-    now = {e["file"] for e in refused}
-    return [f for f in refused_drift["files"] if f not in now]
+def _cleared(refused_drift: dict, records: list[dict], tree_files: list[str]) -> list[str]:
+    """The tree's files whose earlier drift record the import's records drop: they load now (refused no
+    more, or back in the tree). A pruned component's record goes with the component, said by its delete."""
+    now, tree = {e["file"] for e in records}, set(tree_files)
+    return [f for f in refused_drift["files"] if f not in now and f in tree]
 
 
 def _record_texts(records: list[dict]) -> list[str]:
-    """Drift records as comparable texts (a stored record has no null property: Neo4j drops them)."""
-    return sorted(json.dumps({k: v for k, v in r.items() if v is not None}, sort_keys=True) for r in records)
+    """Drift records as comparable texts: what a :Drift node stores (a stored record has no null
+    property: Neo4j drops them; the read adds `in_graph`, which is no part of the record)."""
+    return sorted(json.dumps({k: v for k, v in _stored(r).items() if v is not None}, sort_keys=True) for r in records)
 
 
-def _unchanged_audit(directory: Path, identity: str, environments: list[str] | None, refused: list[dict]) -> dict:
-    """The audit entry of a partial import that changes no component: it still replaces the tree's
-    :Drift records, so it is recorded like any other write."""
+def _gone_files(repo, lacking: list[str]) -> list[dict]:
+    """The graph's components the tree lacks (`desired_set`'s, in the environments imported), each with
+    the file it would have: {id, type, environment, file}."""
+    rows = repo.existing(lacking) if lacking else {}
+    out = []
+    for cid in lacking:
+        row = rows.get(cid)
+        if row is None:  # deleted meanwhile: nothing to say of it
+            continue
+        nickname = row.get("nickname") or split_id(cid)[1]
+        file = f"iac/{row['environment']}/{row['type']}/{nickname}/config.json"
+        out.append({"id": cid, "type": row["type"], "environment": row["environment"], "file": file})
+    return out
+
+
+ORPHAN_RULE = "import: config file in the tree"
+
+
+def _orphan(gone: dict) -> dict:
+    """Orphan drift: a component the graph holds whose config file the imported tree no longer has (deleted,
+    or its directory renamed) — kept, since the import did not `--prune` it, and said where `karma drift`
+    looks, not only in the import's note."""
+    return drift.entry(
+        "orphan",
+        gone["id"],
+        "config",
+        ORPHAN_RULE,
+        "its config file is not in the imported tree (deleted, or its directory renamed): put it back, or "
+        "import with --prune to delete the component",
+        type=gone["type"],
+        environment=gone["environment"],
+        file=gone["file"],
+    )
+
+
+def _unchanged_audit(
+    directory: Path,
+    identity: str,
+    environments: list[str] | None,
+    partial: bool,
+    refused: list[dict],
+    orphans: list[dict],
+) -> dict:
+    """The audit entry of an import that changes no component: it still replaces the :Drift records of the
+    files it covers, so it is recorded like any other write."""
     files = sorted({e["file"] for e in refused})
+    orphaned = [e["component"] for e in orphans]
+    found = ([f"--partial: {len(files)} file(s) refused"] if partial else []) + (
+        [f"{len(orphaned)} component(s) not in the tree"] if orphaned else []
+    )
     return audit_entry(
         kind="import",
         log_id=new_id("log"),
         now=utcnow(),
         requested_by=identity,
         status=UNCHANGED,
-        note=f"import of {directory}: no component changed (--partial: {len(files)} file(s) refused, "
-        "recorded as drift)",
-        request={"source": str(directory), "environments": environments or [], "partial": True, "refused": files},
+        note=f"import of {directory}: no component changed ({'; '.join(found) or 'nothing found'}, recorded as drift)",
+        request={
+            "source": str(directory),
+            "environments": environments or [],
+            "partial": partial,
+            "refused": files,
+            "orphaned": orphaned,
+        },
     )
 
 
@@ -628,7 +690,7 @@ def import_tree(
 
 def _stored(entry: dict) -> dict:
     """A drift entry as a :Drift node's properties (flat strings)."""
-    return {k: entry[k] for k in ("kind", "component", "type", "environment", "file", "field", "rule", "message")}
+    return {k: entry.get(k) for k in ("kind", "component", "type", "environment", "file", "field", "rule", "message")}
 
 
 _NOT_EMPTY = (

@@ -6,7 +6,7 @@
 //     moved, nothing is written and `moved` lists them (the caller re-runs the whole analysis);
 //  2. when $apply: creates (new Component + ConfigVersion 1), updates (config, cfg_* properties,
 //     ConfigVersion, version bump), the edge patch, then deletes: a deleted component loses its label
-//     :Component (its id is free again) and every dependency edge, and becomes a :DeletedComponent that
+//     :Component (its id is free again), every dependency edge and its orphan drift, and becomes a :DeletedComponent that
 //     keeps its last config and runtime, its version history and its audit links (a rollback re-creates it);
 //  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest
 //     (created when $new_request, else the stored one moved);
@@ -121,6 +121,11 @@ CALL (moved) {
   CALL (c) {
     MATCH (c)-[r:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]-()
     DELETE r
+  }
+  CALL (c) {
+    // its orphan drift (its file gone from an imported tree) ends with it; a refused file's record stays
+    MATCH (d:Drift {component: c.id, kind: 'orphan'})
+    DELETE d
   }
   REMOVE c:Component
   SET c:DeletedComponent, c.version = op.version, c.deleted_at = $now, c.deleted_by_change = $change_id

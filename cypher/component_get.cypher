@@ -16,6 +16,6 @@ CALL (c) {
 CALL (c) {
   OPTIONAL MATCH (d:Drift {component: c.id})
   WITH d ORDER BY d.field
-  RETURN collect(d {.*}) AS refused
+  RETURN collect(d {.*, in_graph: true}) AS refused
 }
 RETURN c {.*} AS component, outgoing, incoming, refused

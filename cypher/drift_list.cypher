@@ -1,6 +1,6 @@
 // The drift view (GET /drift, `karma drift`, the console page): the components whose stored drift is
 // non-empty (`drifting`, indexed: the read costs what is in drift, not the graph's size) and the
-// refused files an import recorded (:Drift nodes). Nothing is recomputed here: drift is written when
+// files an import recorded, refused or gone from the tree (:Drift nodes). Nothing is recomputed here: drift is written when
 // what it concerns changes (docs/drift.md).
 CALL () {
   MATCH (c:Component) WHERE c.drifting = true
@@ -10,6 +10,7 @@ CALL () {
 CALL () {
   MATCH (d:Drift)
   WITH d ORDER BY d.component, d.field
-  RETURN collect(d {.*}) AS refused
+  // in_graph: a refused create names a component the graph does not hold (an index lookup per record)
+  RETURN collect(d {.*, in_graph: EXISTS { MATCH (:Component {id: d.component}) }}) AS refused
 }
 RETURN components, refused

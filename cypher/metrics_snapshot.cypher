@@ -27,7 +27,7 @@ CALL () {
   RETURN collect({kind: kind, count: n}) AS drift
 }
 CALL () {
-  // and the files an import refused (no component: :Drift records), per kind
+  // and the files an import recorded (:Drift records: refused, or gone from the tree — orphan), per kind
   MATCH (d:Drift)
   WITH d.kind AS kind, count(DISTINCT d.component) AS n
   RETURN collect({kind: kind, count: n}) AS drift_refused

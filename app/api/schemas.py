@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 
 from app.audit.statuses import LOG_STATUSES
 from app.components import EDGE_KINDS, registry
+from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
 
 # (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
@@ -324,7 +325,8 @@ class ComponentDetail(ComponentSummary):
         fields.Nested(lambda: DriftEntry()),
         metadata={
             "description": "its drift, as GET /drift?component= lists it: stored when what it concerns changed "
-            "(contract, reference, runtime; a file an import refused under its id), never recomputed here; "
+            "(contract, reference, runtime; a file an import refused under its id; orphan: its file gone from the "
+            "imported tree), never recomputed here; "
             "empty: none"
         },
     )
@@ -677,23 +679,28 @@ class RulesReload(RulesStatus):
     error = fields.String(allow_none=True)
 
 
-DRIFT_KINDS = ("contract", "reference", "runtime")
-
-
 class DriftArgs(Schema):
     kind = fields.String(validate=validate.OneOf(DRIFT_KINDS), metadata={"description": "only this kind"})
     component = fields.String(validate=validate.Length(max=300), metadata={"description": "only this component"})
 
 
 class DriftEntry(Schema):
-    kind = fields.String(metadata={"description": "contract | reference | runtime"})
+    kind = fields.String(metadata={"description": " | ".join(DRIFT_KINDS)})
     component = fields.String(metadata={"description": "the component (or, for a refused file, the id it has)"})
     type = fields.String(allow_none=True)
     environment = fields.String(allow_none=True)
     field = fields.String(metadata={"description": "config.<key>, runtime.<output> or type"})
     rule = fields.String(metadata={"description": "what refuses it: the schema keyword, the reference, the match"})
     message = fields.String(metadata={"description": "why (never the offending value)"})
-    file = fields.String(metadata={"description": "a refused file: its path in the imported tree"})
+    file = fields.String(
+        metadata={
+            "description": "a refused file: its path in the imported tree; an orphan: the path its config file "
+            "had (gone from the tree)"
+        }
+    )
+    in_graph = fields.Boolean(
+        metadata={"description": "whether the graph holds the component (a refused file's may not exist)"}
+    )
 
 
 class DriftReport(Schema):

@@ -54,11 +54,12 @@ def desired_set(
     via: str = "cli",
     present: frozenset[str] = frozenset(),
     environments: list[str] | None = None,
-) -> tuple[ChangeSet | None, list[str]]:
-    """(the change set, notes) that turns the graph into `doc`; None when the graph already is the file.
-    `prune` deletes what the graph has and the source lacks — never a component the source does hold but
-    leaves out of `doc` (`present`: a partial import's refused files), nor one outside `environments`
-    (an import of some environments prunes those only)."""
+) -> tuple[ChangeSet | None, list[str], list[str]]:
+    """(the change set, notes, lacking) that turns the graph into `doc`; the set None when the graph already
+    is the file. `lacking`: the components the graph has and the source lacks — deleted with `prune`, kept
+    (and noted) without; never a component the source does hold but leaves out of `doc` (`present`: a
+    partial import's refused files), nor one outside `environments` (an import of some environments
+    prunes those only). An import records the kept ones as orphan drift (app.importing)."""
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
     ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
@@ -94,8 +95,8 @@ def desired_set(
         notes.append(kept_without_prune(lacking))
     ops += _edge_operations(repo, components, edges, prune)
     if not ops:
-        return None, notes
-    return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes
+        return None, notes, lacking
+    return ChangeSet(tuple(ops), requested_by, reason, "reject", via=via), notes, lacking
 
 
 KEPT_SHOWN = 10  # components named in the note on what --prune would delete; the rest counted
@@ -137,7 +138,7 @@ def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bo
         )
         result = seeding.load(repo, path, audit=audit, progress=progress)
         return {"seed": "import", "log_entry_id": audit["id"], **result}
-    change_set, notes = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
+    change_set, notes, _lacking = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
     try:

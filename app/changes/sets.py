@@ -73,8 +73,9 @@ class ChangeSet:
     via: str | None = None  # how it arrived when not over the API: "cli" (karma seed)
     # it arrived in the seed page's single form (component, proposed_change): answered in that form too
     single: bool = False
-    # an import's refused files (`karma import --partial`): {component_ids: the ids of its tree that have
-    # a :Drift record or get one, entries: the drift of each refused file}. They replace those ids' records
+    # an import's file records (`karma import`): {files: the files it covers that have a :Drift record or
+    # get one, entries: the drift of each file --partial refused, and the orphan drift of each component
+    # whose file the tree lacks (no --prune)}. They replace those files' records
     # in the commit that applies the set (app.changes.gate), so the records exist exactly when the import
     # applied. Set by the import only (app.importing): the API's request schema has no such field.
     refused_drift: dict | None = None

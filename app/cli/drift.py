@@ -1,4 +1,5 @@
-"""`karma drift`: the drift report (contract, reference, runtime) from the graph, as GET /drift gives it."""
+"""`karma drift`: the drift report (contract, reference, runtime, orphan) from the graph, as GET /drift gives
+it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import as_json_text, component_id, graph
-from app.components.drift import KINDS
+from app.components.drift import KINDS, file_state
 
 
 @click.command("drift")
@@ -15,8 +16,9 @@ from app.components.drift import KINDS
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a
-    reference that resolves to nothing (reference), a report that contradicts the config (runtime) — the
-    component, the field and why, never the value. Exit 1 when there is any."""
+    reference that resolves to nothing (reference), a report that contradicts the config (runtime), a
+    component whose config file the imported tree no longer has (orphan) — the component, the field and
+    why, never the value. Exit 1 when there is any."""
     from app.components.drift_service import DriftService  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
@@ -26,7 +28,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
         click.echo(as_json_text(report))
     else:
         for e in report["entries"]:
-            where = f" ({e['file']}, refused)" if e.get("file") else ""
+            where = f" ({e['file']}, {file_state(e['kind'])})" if e.get("file") else ""
             click.echo(f"{e['kind']}: {e['component']}{where}: {e['field']}: {e['message']} [{e['rule']}]")
         counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
         shown = f"{report['total']} {kind} drift entries (of every kind: {counts})" if kind else None

@@ -103,8 +103,8 @@ def check_cmd(directory: Path | None, as_json: bool) -> None:
 )
 @click.option("--force", is_flag=True, help="Overwrite declarations that exist.")
 def infer_cmd(directory: Path, out: Path | None, force: bool) -> None:
-    """Read a folder of JSON Schemas unmodified (DIR, or DIR/schemas: a repository like usekarma/aws-config)
-    and write the declaration inferred for each, `<type>.yaml`, for a person to review: references by the
+    """Read a folder of JSON Schemas unmodified (DIR, or DIR/schemas) and write the declaration inferred
+    for each, `<type>.yaml`, for a person to review: references by the
     repository's conventions (<type>_nickname(s), <type>_runtime_path, nested keys such as
     functions.*.vpc_nickname), by-value references flagged `inferred: by-value`, the action defaulted.
     Exit 1 naming any schema nothing could be inferred from (nothing is skipped silently)."""

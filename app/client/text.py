@@ -612,7 +612,7 @@ def loaded(result: dict) -> str:
     parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
     out = [" · ".join(parts)]
     out += [f"note: {note}" for note in result.get("notes") or []]
-    out += _refused_files(result)
+    out += _refused_files(result) + _orphaned(result)
     blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
     if blockers:
         out.append(section("DECISIONS", table(["rule", "effect", "component", "message"], [
@@ -675,13 +675,24 @@ def _refused_files(result: dict) -> list[str]:
     """`--partial`: how many files were refused, whether their drift records were written — and the
     records of files that load now, dropped (`drift_cleared`: an import that refused nothing any more
     said "0 drift records written" while it removed the old ones)."""
-    if not result.get("partial"):
-        return []
     refused, cleared = result.get("refused") or [], result.get("drift_cleared") or []
+    if not result.get("partial"):  # it refuses nothing; the records of files that load now still go
+        return (
+            [f"drift: the records of {plural(len(cleared), 'file')} loading now {_dropped(result)}"] if cleared else []
+        )
     said = [_records_done(result)] if refused else []
     if cleared:
         said.append(f"the drift records of {plural(len(cleared), 'file')} loading now {_dropped(result)}")
     return [f"refused: {plural(len(refused), 'file')}" + "".join(f"; {part}" for part in said)]
+
+
+def _orphaned(result: dict) -> list[str]:
+    """The graph's components whose file the tree lacks, kept (no --prune): whether their orphan drift was
+    recorded, would be, or already is — the note names them; this says `karma drift` shows them."""
+    orphaned = result.get("orphaned") or []
+    if not orphaned:
+        return []
+    return [f"orphaned: {plural(len(orphaned), 'component')} not in the tree; {_records_done(result)}"]
 
 
 def _records_done(result: dict) -> str:

@@ -1,16 +1,19 @@
-"""Drift: where what Karma holds disagrees with what it should be — three kinds, each with the component,
+"""Drift: where what Karma holds disagrees with what it should be — four kinds, each with the component,
 the field and why (the rule), never the offending value (the real contract's own convention: a config
 may hold secrets).
 
 - contract:  a config its type's schema refuses (a refused import, or a stored config after a types change);
 - reference: a reference that resolves to nothing (a name, a runtime path, a value that matches no one);
 - runtime:   reported runtime that contradicts the desired config, as the type declares
-             (`runtime_matches: {vpc_cidr: cidr}`).
+             (`runtime_matches: {vpc_cidr: cidr}`);
+- orphan:    a component the graph holds whose config file the imported tree no longer has (deleted or
+             renamed), kept because the import did not `--prune` it.
 
 Pure functions. Drift is computed when the thing it concerns changes — a change through the gate, a
 runtime report, an import, a types reload — and stored with it (`drift_props`: the component's `drift`
-kinds, its `drift_entries` and a `drifting` flag the drift read is indexed on; a refused file, which is
-no component, as a `:Drift` node). Reading drift never recomputes it.
+kinds, its `drift_entries` and a `drifting` flag the drift read is indexed on; what an import says of a
+file — refused, or gone from the tree — as a `:Drift` node keyed by that file). Reading drift never
+recomputes it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-KINDS = ("contract", "reference", "runtime")
+KINDS = ("contract", "reference", "runtime", "orphan")
+
+
+def file_state(kind: str) -> str:
+    """What an entry's `file` is to it, as every view says it: one an import refused, or (orphan) the file
+    a component had, gone from the tree."""
+    return "not in the tree" if kind == "orphan" else "refused"
 
 
 def entry(kind: str, component: str, field: str, rule: str, message: str, **extra: Any) -> dict:
@@ -105,13 +114,15 @@ def stored_entries(row: dict) -> list[dict]:
 
 
 def report(component_rows: list[dict], refused: list[dict]) -> dict:
-    """GET /drift's body: every entry, by component, with the counts per kind."""
+    """GET /drift's body: every entry, by component, with the counts per kind. `in_graph`: whether the
+    graph holds the entry's component (a file's record may name one it never created), so a view links
+    only to a component page that exists."""
     entries = [
-        {**e, "component": row["id"], "type": row.get("type"), "environment": row.get("environment")}
+        {**e, "component": row["id"], "type": row.get("type"), "environment": row.get("environment"), "in_graph": True}
         for row in component_rows
         for e in stored_entries(row)
     ]
-    entries += [dict(r) for r in refused]
+    entries += [dict(r) for r in refused]  # their `in_graph` from the read: a refused create has no component
     entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
     counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}
     return {"total": len(entries), "counts": counts, "entries": entries}

@@ -1,6 +1,7 @@
 """Type declarations inferred from a folder of JSON Schemas, by a config repository's own conventions.
 
-A repository shaped like usekarma/aws-config keeps only `schemas/<type>.schema.json`; the references its
+A contract kept as JSON Schemas (`schemas/<type>.schema.json`, as older usekarma/aws-config commits had it;
+its HEAD has none: docs/drift.md "A tree without schemas") says nothing of references; the references its
 configs make are written by convention, and this module reads them back (`karma types infer DIR` writes
 the result as `<type>.yaml` files for a person to review; the service infers the same at start for a
 schema that has no declaration, and logs it):

@@ -1,7 +1,7 @@
 """JSON Schema (draft 2020-12) validation of configs and runtime outputs, with errors people can act on.
 
 A type's config schema is a plain JSON Schema file — the same files a config repository already keeps
-(usekarma/aws-config's `schemas/<type>.schema.json` load unmodified). Validation is `jsonschema`'s
+(the `schemas/<type>.schema.json` of older usekarma/aws-config commits load unmodified). Validation is `jsonschema`'s
 Draft202012Validator with a format checker that knows `cidr`; its errors are turned into
 `{"<path>": ["<what is wrong>"]}`, one entry per offending field: a missing required key is named by
 its own path (not its parent's), an unknown key likewise. Messages never echo the rejected value (a

@@ -27,6 +27,7 @@ from app.errors import KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.changes.status import ChangeStatus
+from app.components.drift import file_state
 from app.components.registry import registry
 
 blp = Blueprint(
@@ -100,6 +101,9 @@ def _affected_beyond(change: dict) -> str:
     beyond = change["affected_count"] if "affected_count" in change else len(change.get("impact") or [])
     own = len(change.get("component_ids") or [])
     return f"{beyond} beyond the set's own {own}" if own > 1 else str(beyond)
+
+
+blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
 
 
 @blp.app_template_filter("when")

@@ -27,6 +27,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from app.components.drift import KINDS
+
 log = logging.getLogger("karma.metrics")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -203,20 +205,25 @@ class GraphStateCollector:
         yield _drift_gauge(snap)
 
 
-DRIFT_KINDS = ("contract", "reference", "runtime")
-
-
 def _drift_gauge(snap: dict) -> GaugeMetricFamily:
-    """Components in drift per kind, and refused files (an import's) per kind: always every kind, 0 too."""
+    """Components in drift per kind, and refused files (an import's) per kind: always every kind, 0 too.
+    An orphan (a component whose file left the imported tree) is a component of the graph, though its
+    record is an import's: `source="component"`."""
     gauge = GaugeMetricFamily(
         "karma_drift_components",
-        "Components in drift by kind (contract, reference, runtime) and where: stored component or refused file",
+        "Components in drift by kind (contract, reference, runtime, orphan) and where: stored component or "
+        "refused file",
         labels=["kind", "source"],
     )
-    for source, rows in (("component", snap.get("drift") or []), ("refused_file", snap.get("drift_refused") or [])):
-        counts = {row["kind"]: row["count"] for row in rows}
-        for kind in DRIFT_KINDS:
-            gauge.add_metric([kind, source], counts.get(kind, 0))
+    records = {row["kind"]: row["count"] for row in snap.get("drift_refused") or []}
+    counts = {
+        "component": {row["kind"]: row["count"] for row in snap.get("drift") or []}
+        | {"orphan": records.get("orphan", 0)},
+        "refused_file": {k: n for k, n in records.items() if k != "orphan"},
+    }
+    for source, by_kind in counts.items():
+        for kind in KINDS:
+            gauge.add_metric([kind, source], by_kind.get(kind, 0))
     return gauge
 
 

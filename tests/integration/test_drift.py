@@ -54,12 +54,12 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     body = client.get("/drift").get_json()
     got = [{k: e[k] for k in FIELDS} for e in body["entries"]]
     assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
-    assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0}
+    assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0}
     text = json.dumps(body)
     assert "use-karma-dev-sg-msk-srvless" not in text and "usekarma-dev-sg-default" not in text
     references = client.get("/drift?kind=reference").get_json()
     assert references["total"] == 5 and {e["kind"] for e in references["entries"]} == {"reference"}
-    assert references["counts"] == {"contract": 6, "reference": 5, "runtime": 0}  # every kind's, still
+    assert references["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0}  # every kind's, still
     assert client.get("/drift?kind=nope").status_code == 422
     browser = app.test_client()
     browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
@@ -664,3 +664,139 @@ def test_an_import_whose_prune_would_leave_a_dangling_reference_is_refused_for_a
     )
     (entry,) = [e for e in log["items"] if e["kind"] == "import"]
     assert entry["request"]["problems"] == lines
+
+
+def orphans(repo) -> list[tuple[str, str, str]]:
+    return sorted(
+        (r["component"], r["environment"], r["file"]) for r in repo.drift()["refused"] if r["kind"] == "orphan"
+    )
+
+
+COGNITO = ("cognito-sso/usekarma-dev", "prod", "iac/prod/cognito-sso/usekarma-dev/config.json")
+
+
+def test_a_component_whose_file_left_the_tree_is_orphan_drift_until_it_is_back_pruned_or_deleted(
+    make_app, driver, empty_graph, service_env, tmp_path
+):
+    """A file deleted from the tree (or its directory renamed) left its component in the graph, said only in
+    the import's note: `karma drift`, GET /drift and the console never showed it. It is orphan drift,
+    recorded by the import that finds it (without --partial too) in that import's own write, only in the
+    environments it imports; shown wherever drift is; ended when the file is back, or the component is
+    pruned or deleted."""
+    import shutil
+
+    from app.changes.sets import ChangeSet, Operation
+    from app.client import text
+
+    wipe(driver)  # make_app seeds the karma world first
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    for refused in {e["file"] for e in EXPECTED["drift"]}:  # a tree a plain import takes whole
+        shutil.rmtree((tree / refused).parent)
+    gate = _gate(empty_graph, tmp_path)
+
+    def run(**kw):
+        return importing.import_into(empty_graph, gate, tree, identity="cli:tester", **kw)
+
+    assert run()["status"] == "unchanged" and orphans(empty_graph) == []
+    gone, aside = tree / "iac/prod/cognito-sso/usekarma-dev", tmp_path / "cognito-sso"
+    shutil.move(gone, aside)  # its directory renamed away, or deleted
+    shutil.rmtree(tree / "iac/dev/serverless-site/test-site")  # dev's: no prod import calls it missing
+    planned = run(plan=True, environments=["prod"])
+    assert planned["orphaned"] == ["cognito-sso/usekarma-dev"] and planned["drift_pending"] == 1, planned
+    assert planned["notes"] == [
+        "1 component(s) not in the source kept (--prune would delete them): cognito-sso/usekarma-dev"
+    ]
+    assert "orphaned: 1 component not in the tree; their drift would be recorded" in text.loaded(planned)
+    assert orphans(empty_graph) == []  # a plan writes nothing
+    done = run(environments=["prod"])
+    assert done["status"] == "unchanged" and done["drift_recorded"] == 1, done
+    assert empty_graph.log_get(done["log_entry_id"])["request"]["orphaned"] == ["cognito-sso/usekarma-dev"]
+    assert orphans(empty_graph) == [COGNITO]
+    assert run(environments=["prod"])["drift_current"] is True  # already said: nothing written again
+
+    app = make_app(types_dir=AWS_CONFIG)
+    client = app.test_client()
+    body = client.get("/drift?kind=orphan").get_json()
+    assert body["counts"]["orphan"] == 1 and body["total"] == 1, body
+    (entry,) = body["entries"]
+    assert (entry["component"], entry["environment"], entry["file"], entry["in_graph"]) == (*COGNITO, True)
+    assert [e["kind"] for e in client.get("/components/cognito-sso/usekarma-dev").get_json()["drift"]] == ["orphan"]
+    assert 'karma_drift_components{kind="orphan",source="component"} 1.0' in client.get("/metrics").get_data(
+        as_text=True
+    )
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
+    page = browser.get("/console/drift?kind=orphan").get_data(as_text=True)
+    assert 'href="/console/components/cognito-sso/usekarma-dev"' in page and "(not in the tree)" in page
+    cli = karma_cli(service_env, "drift", "--kind", "orphan")
+    assert cli.returncode == 1 and f"orphan: {COGNITO[0]} ({COGNITO[2]}, not in the tree): config:" in cli.stdout
+
+    shutil.move(aside, gone)  # back: its record ends
+    back = run(environments=["prod"])
+    assert back["drift_cleared"] == [COGNITO[2]] and orphans(empty_graph) == [], back
+    assert "drift: the records of 1 file loading now dropped" in text.loaded(back)
+
+    shutil.rmtree(gone)
+    run(environments=["prod"])
+    assert orphans(empty_graph) == [COGNITO]
+    pruned = run(environments=["prod"], prune=True)  # pruned: its record goes in the same commit
+    assert pruned["status"] == "applied" and _deletes(pruned) == [COGNITO[0]], pruned
+    assert orphans(empty_graph) == []
+
+    run()  # every environment: dev's site is missing too
+    assert orphans(empty_graph) == [
+        ("serverless-site/test-site", "dev", "iac/dev/serverless-site/test-site/config.json")
+    ]
+    deleted = gate.request_change(ChangeSet((Operation("delete", "serverless-site/test-site"),), "cli:tester", "gone"))
+    assert deleted["status"] == "applied" and orphans(empty_graph) == []  # deleted through the gate: it ends
+
+
+def test_the_console_drift_page_links_each_component_to_its_page_when_the_graph_holds_it(
+    make_app, driver, empty_graph, tmp_path
+):
+    """A refused file's row named its component as plain text, even when the graph holds that component (a
+    refused update keeps the graph's config): it links to the component's page; a refused create, which
+    has no page, says so instead of linking to a 404."""
+    import shutil
+
+    wipe(driver)  # make_app seeds the karma world first
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    site_file = tree / "iac/dev/serverless-site/test-site/config.json"
+    site_file.write_text(json.dumps({**json.loads(site_file.read_text()), "bogus_key": 1}))  # an update, refused
+    result = importing.import_into(empty_graph, _gate(empty_graph, tmp_path), tree, identity="cli:tester", partial=True)
+    assert "iac/dev/serverless-site/test-site/config.json" in result["refused"], result
+    app = make_app(types_dir=AWS_CONFIG)
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
+    page = browser.get("/console/drift?kind=contract").get_data(as_text=True)
+    assert '<a href="/console/components/serverless-site/test-site">serverless-site/test-site</a>' in page
+    assert "grafana/usekarma-dev" not in page  # a reference: not this kind's
+    references = browser.get("/console/drift?kind=reference").get_data(as_text=True)
+    assert 'grafana/usekarma-dev <span class="muted">(not in the graph)</span>' in references
+    assert 'href="/console/components/grafana/usekarma-dev"' not in references
+
+
+def test_a_tree_without_schemas_is_adopted_with_its_contract_kept_elsewhere(service_env, empty_graph, tmp_path):
+    """docs/drift.md "A tree without schemas": aws-config's HEAD (as karma-dev-config's) has no `schemas/`,
+    so `karma types infer` on it says so and exits 1; the contract kept elsewhere (the snapshot's
+    schemas), inferred with `--out` into a folder of its own, imports the tree as it is."""
+    import shutil
+
+    tree = tmp_path / "no-schemas"
+    shutil.copytree(AWS_CONFIG / "iac", tree / "iac")  # the HEAD's shape: iac/ only
+    run = karma_cli(service_env, "types", "infer", str(tree))
+    assert run.returncode == 1 and "no schemas (*.schema.json) here or in schemas/" in run.stdout + run.stderr
+    types = tmp_path / "my-types"
+    run = karma_cli(service_env, "types", "infer", str(AWS_CONFIG / "schemas"), "--out", str(types))
+    assert run.returncode == 0, run.stderr
+    assert not list((AWS_CONFIG / "schemas").glob("*.yaml"))  # --out: the schema folder untouched
+    env = {**service_env, "KARMA_TYPES_DIR": str(types)}
+    plan = karma_cli(env, "import", str(tree), "--plan", "--partial", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert len(json.loads(plan.stdout)["components"]) == EXPECTED["loaded_with_partial"]
