@@ -219,7 +219,7 @@ def retry(attempt: Callable[[], T], *, what: str, budget: float, connect_budget:
         except IncompleteCommit:
             raise
         except UNAVAILABLE as exc:
-            if not exc.is_retryable():
+            if not exc.is_retryable() or out_of_memory(exc):  # as large again fails alike: no contention
                 raise
             contended = isinstance(exc, TransientError) and not isinstance(exc, DatabaseUnavailable)
             limit = budget if contended else connect_budget

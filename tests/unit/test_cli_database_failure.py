@@ -56,3 +56,19 @@ def test_the_api_names_a_transaction_out_of_memory_as_such():
             services.return_value.settings.retry_after_seconds = 1
             response, status = database_error(OUT_OF_MEMORY)
     assert status == 503 and response.get_json()["cause"] == "database_memory", response.get_json()
+
+
+def test_a_transaction_refused_for_memory_is_not_retried_as_contention():
+    """Its code is transient (the memory pool is shared), but the same transaction again needs the same
+    memory: retrying it for the contention budget repeated a large import's whole work to fail alike."""
+    from app.graph.driver import retry
+
+    calls = []
+
+    def attempt():
+        calls.append(1)
+        raise OUT_OF_MEMORY
+
+    with pytest.raises(type(OUT_OF_MEMORY)):
+        retry(attempt, what="the import", budget=5.0, connect_budget=5.0)
+    assert len(calls) == 1
