@@ -529,16 +529,17 @@ ORPHAN_RULE = "import: config file in the tree"
 
 
 def _orphan(gone: dict) -> dict:
-    """Orphan drift: a component the graph holds whose config file the imported tree no longer has (deleted,
-    or its directory renamed) — kept, since the import did not `--prune` it, and said where `karma drift`
-    looks, not only in the import's note."""
+    """Orphan drift: a component the graph holds that the imported tree has no config file for — deleted,
+    its directory renamed, or never there (a component seeded or created through the API) — kept, since the
+    import did not `--prune` it, and said where `karma drift` looks, not only in the import's note. The
+    message claims no history: the graph does not know whether the file was ever in the tree."""
     return drift.entry(
         "orphan",
         gone["id"],
         "config",
         ORPHAN_RULE,
-        "its config file is not in the imported tree (deleted, or its directory renamed): put it back, or "
-        "import with --prune to delete the component",
+        "the imported tree has no config file for it (deleted, renamed, or never there: a seeded component): "
+        "add it, or import with --prune to delete the component",
         type=gone["type"],
         environment=gone["environment"],
         file=gone["file"],

@@ -6,8 +6,8 @@ may hold secrets).
 - reference: a reference that resolves to nothing (a name, a runtime path, a value that matches no one);
 - runtime:   reported runtime that contradicts the desired config, as the type declares
              (`runtime_matches: {vpc_cidr: cidr}`);
-- orphan:    a component the graph holds whose config file the imported tree no longer has (deleted or
-             renamed), kept because the import did not `--prune` it.
+- orphan:    a component the graph holds that the imported tree has no config file for (deleted, renamed,
+             or never there), kept because the import did not `--prune` it.
 
 Pure functions. Drift is computed when the thing it concerns changes — a change through the gate, a
 runtime report, an import, a types reload — and stored with it (`drift_props`: the component's `drift`
