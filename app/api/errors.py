@@ -64,6 +64,8 @@ def http_error(exc: HTTPException):
         422: "validation_failed",
     }
     extra = {"cause": "request_timeout"} if exc.code == 408 else {}
+    if exc.code == 404:  # no route matched the path: the CLI says its URL may be wrong (app/client/api.py)
+        extra = {"cause": "unknown_route"}
     if exc.code == 413:
         message, extra = _too_large()
     body = envelope(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)

@@ -10,11 +10,8 @@ from app.audit.statuses import LOG_STATUSES
 from app.components import EDGE_KINDS, registry
 from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
+from app.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE
 
-# (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
-# slicing a collected list (cypher/log_list_component.cypher, …), whose indexes Neo4j takes as int32 only
-# (GET /log?component=…&page=999999999 was a 500); 4,000,000 pages of 500 is two billion entries
-MAX_PAGE = 4_000_000
 MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
 ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
 
@@ -62,7 +59,7 @@ class Neo4jDateTime(fields.AwareDateTime):
 
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    page_size = fields.Integer(load_default=PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
 class RegisteredType(validate.Validator):

@@ -11,15 +11,20 @@ Tooling groups (karma neo4j, karma bench) are plugins (entry points `karma.cli`)
 
 from __future__ import annotations
 
-import importlib
+from app.cli.startup import stopped_while_starting
 
-import click
+try:  # a Ctrl-C while these load (a second or two on a cold start) is one line, not an import's traceback
+    import importlib
 
-from app import logs, plugins
-from app.cli import changes, common
-from app.client.outcome import ERROR
-from app.observability import context as request_ids
-from app.settings import SettingsError
+    import click
+
+    from app import logs, plugins
+    from app.cli import changes, common
+    from app.client.outcome import ERROR
+    from app.observability import context as request_ids
+    from app.settings import SettingsError
+except KeyboardInterrupt:
+    stopped_while_starting()
 
 # Each command group by name → where it lives, imported only when that command runs (or `karma --help`
 # lists them): `karma plan` does not pay for the Neo4j driver, the rule engine or the type schemas.
@@ -84,6 +89,8 @@ class Karma(click.Group):
                 raise
             except SettingsError as exc:  # a KARMA_* setting it cannot use: named, no traceback
                 raise click.ClickException(str(exc)) from None
+            except KeyboardInterrupt:  # Ctrl-C: "wrote nothing", or an unknown outcome if a write went out
+                raise common.interrupted(ctx) from None
             except Exception as exc:
                 if not type(exc).__module__.startswith("neo4j"):
                     raise

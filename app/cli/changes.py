@@ -16,11 +16,15 @@ from app.cli.common import (
     given,
     moment,
     output_format,
+    PAGE,
+    PAGE_SIZE_RANGE,
 )
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build
 from app.client.outcome import exit_code
+from app.ids import SIGNED_KINDS, handle_of
+from app.paging import MAX_PAGE_SIZE, PAGE_SIZE
 
 
 def _send(
@@ -157,6 +161,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.argument("ref", callback=given)
     def show(client, ref, as_json=False):
         """Show a component (type/nickname), a change (chg-…), an audit entry (log-…) or a transition (trn-…)."""
+        _not_a_signed_id(ref)
         if "/" in ref:
             emit(client.get(f"/components/{ref}"), as_json, text.component)
         elif ref.startswith("log-"):
@@ -191,8 +196,8 @@ def register(main: click.Group) -> None:  # one place lists every command
         "--since", callback=moment, help="1h, 30m, 2d… ago, a date (UTC) or ISO 8601 with a time zone (inclusive)."
     )
     @click.option("--until", callback=moment, help="As --since (exclusive).")
-    @click.option("--page", type=int, default=1, show_default=True, help="Which page (from 1).")
-    @click.option("--page-size", type=int, default=50, show_default=True, help="Entries a page (at most 500).")
+    @click.option("--page", type=PAGE, default=1, show_default=True, help="Which page (from 1).")
+    @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Entries a page.")
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
         emit(client.get("/log", filters), as_json, text.log_page)
@@ -201,15 +206,15 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes in this state.")
     @click.option("--component", callback=component_id, help="Only changes to this component (type/nickname).")
     @click.option("--requested-by", help="Only changes this identity requested.")
-    @click.option("--page", type=int, help="Which page, from 1 [default: 1; with -q and no --page-size: every page]")
-    @click.option("--page-size", type=int, help="Changes a page, at most 500 [default: 50]")
+    @click.option("--page", type=PAGE, help="Which page [default: 1; with -q and no --page-size: every page]")
+    @click.option("--page-size", type=PAGE_SIZE_RANGE, help=f"Changes a page [default: {PAGE_SIZE}]")
     @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts): all of them.")
     def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
         if quiet and not as_json and page is None and page_size is None:
             _one_a_line(_every_change_id(client, filters))  # a script's `| xargs` misses none
             return
-        listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or 50})
+        listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
@@ -231,6 +236,28 @@ def register(main: click.Group) -> None:  # one place lists every command
         emit(client.post("/queue/process")["processed"], as_json, text.transitions)
 
 
+# what a plan's or a proposal's id is, and the command that takes it: neither is stored, so neither is shown
+SIGNED_ID_USES = {
+    "plan": "a plan (`karma plan` prints one): `karma apply {ref}` applies exactly that plan",
+    "prop": "a transition proposal (`karma transitions propose` prints one): `karma transitions execute {ref}` "
+    "runs it, and `karma show trn-…` the transition that makes",
+}
+
+
+def _not_a_signed_id(ref: str) -> None:
+    """`karma show prop-…` was looked up as a change: "404 change 'prop-…' not found" said nothing of what
+    a prop- handle is. A plan's or a proposal's id (its handle or the full signed id) is refused here,
+    naming the command that takes it."""
+    kind = next((k for prefix, k in SIGNED_KINDS.items() if ref.startswith(prefix)), None)
+    if kind is None and handles.HANDLE.match(ref):
+        kind = ref.split("-")[0]
+    if kind is not None:
+        shown = handle_of(ref) if ref.startswith(tuple(SIGNED_KINDS)) else ref
+        raise click.BadParameter(
+            f"{shown} is {SIGNED_ID_USES[kind].format(ref=shown)} — it is not stored, so there is nothing to show"
+        )
+
+
 class ListsByDefault(click.Group):
     """A group whose bare form is its `list` command, options included: `karma queue` listed the queue but
     `karma queue --json` (or --component, --url) was "No such option", the group having none of them."""
@@ -248,7 +275,7 @@ def _one_a_line(ids: list[str]) -> None:
         click.echo(change_id)
 
 
-QUIET_PAGE = 500  # the API's largest page: `changes -q` reads every page of this size
+QUIET_PAGE = MAX_PAGE_SIZE  # the API's largest page: `changes -q` reads every page of this size
 
 
 def _every_change_id(client, filters: dict) -> list[str]:

@@ -15,12 +15,14 @@ from pathlib import Path
 import click
 
 from app.cli import beside
+from app.cli.startup import json_asked
 from app.clock import time_or
 from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token, token_source
 from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
 from app.errors import envelope
+from app.paging import MAX_PAGE, MAX_PAGE_SIZE
 from app.settings import Settings
 
 
@@ -33,7 +35,7 @@ def open_repo(settings: Settings, *, beside_server: bool = True):
     if beside_server:
         settings = beside.adopt(settings)
     target = select_target(settings, local=_started_local)
-    return target, GraphRepository(open_driver(target), target.database).bounded_by(settings)
+    return target, writing(GraphRepository(open_driver(target), target.database).bounded_by(settings))
 
 
 @contextmanager
@@ -180,7 +182,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
         def command(url: str, token: str | None, **kwargs):
             click.get_current_context().meta[JSON_OUTPUT] = kwargs.get("as_json") or kwargs.get("fmt") == "json"
             try:
-                code = fn(KarmaClient(url, resolve_token(token), waiting=progress), **kwargs)
+                code = fn(writing(KarmaClient(url, resolve_token(token), waiting=progress)), **kwargs)
             except ClientError as exc:
                 raise failed(_with_token_hint(exc, token)) from None
             except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, OutcomeUnknown) as exc:
@@ -240,6 +242,7 @@ def output_format(fmt: str | None, as_json: bool) -> str:
     return "json" if as_json else fmt or "table"
 
 
+WRITERS = "karma.writers"  # ctx.meta: what this command writes through (a repository, a client): interrupted()
 JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --format json), failures included
 ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)
 
@@ -317,19 +320,47 @@ def _option_errors(exc: Exception) -> dict | None:
     return {hint.strip("'\""): [exc.message]} if hint else None
 
 
+def writing(writer):
+    """`writer` (a GraphRepository, a KarmaClient: each says `write_sent` once a write may have gone out)
+    remembered for the command, so a Ctrl-C can be told truly (interrupted); returned as it is."""
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta.setdefault(WRITERS, []).append(writer)
+    return writer
+
+
+# what to look at after a Ctrl-C may have stopped a command mid-write, by command (default: the audit log,
+# where every write through the gate or by an admin command is recorded)
+LOOK_AT = {
+    "import": "`karma log` and `karma drift`",
+    "tokens": "`karma tokens list` and `karma log`",
+    "outbox": "`karma outbox list` and `karma log`",
+    "subscriptions": "`karma subscriptions list` and `karma log`",
+}
+API_LOOK_AT = "`karma changes` / `karma log`"
+
+
+def interrupted(ctx: click.Context) -> Failed:
+    """A Ctrl-C anywhere in a command, said truly (Click's "Aborted!", exit 1, claimed nothing happened even
+    when a write was committing). Nothing written yet — no write transaction reached its COMMIT, no write
+    was sent to the API — is an error, exit 1; else the outcome is unknown, exit 4, naming what to check,
+    as the API commands' Ctrl-C during a call (KarmaClient._interrupted) is."""
+    command = ctx.invoked_subcommand or "the command"
+    sent = [writer for writer in ctx.meta.get(WRITERS, []) if writer.write_sent]
+    if not sent:
+        return failed(ClientError(f"interrupted (Ctrl-C): karma {command} wrote nothing", cause="interrupted"))
+    api = any(isinstance(writer, KarmaClient) for writer in sent)
+    look = LOOK_AT.get(command) or (API_LOOK_AT if api else "`karma log`")
+    said = f"interrupted (Ctrl-C) after karma {command} sent a write: it may have been applied; check {look}"
+    return failed(OutcomeUnknown(said, cause="interrupted"))
+
+
 def asks_for_json(ctx: click.Context) -> bool:
     """Whether the command prints JSON: as the command said once it ran (JSON_OUTPUT), else as its
     arguments say (--json, --format json), for a failure before it ran (a usage error)."""
     if JSON_OUTPUT in ctx.meta:
         return bool(ctx.meta[JSON_OUTPUT])
     return json_asked(ctx.meta.get(ARGV) or [])
-
-
-def json_asked(args: list[str]) -> bool:
-    """--json, --full-json (seed and import: the whole answer) or --format json."""
-    return bool({"--json", "--full-json", "--format=json"} & set(args)) or ("--format", "json") in zip(
-        args, args[1:], strict=False
-    )
 
 
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d|w)$")
@@ -366,6 +397,12 @@ def moment(ctx: click.Context, param: click.Parameter, value: str | None) -> str
     yesterday` said only "'yesterday': give a duration…", not which of the two it was: parsed in the command,
     the refusal had no option; in a callback Click names it)."""
     return parse_since(value)
+
+
+# --page / --page-size take what the API's ?page / ?page_size take (app.paging): `--page 0` was sent, and
+# the API's 422 named `query.page`, not the option
+PAGE = click.IntRange(1, MAX_PAGE)
+PAGE_SIZE_RANGE = click.IntRange(1, MAX_PAGE_SIZE)
 
 
 def change_options(fn):

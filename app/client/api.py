@@ -97,6 +97,7 @@ class KarmaClient:
     token: str | None
     timeout: float = 60.0
     waiting: Callable[[str], AbstractContextManager] = lambda _what: nullcontext()  # e.g. a spinner
+    write_sent: bool = False  # a write (not a GET, not a plan) has been sent: a later Ctrl-C may follow one
 
     def get(self, path: str, query: dict | None = None, accept: str = "application/json"):
         return self.call("GET", path, query=query, accept=accept)
@@ -143,6 +144,7 @@ class KarmaClient:
         for key, value in (headers or {}).items():
             if value is not None:
                 req.add_header(key, value)
+        self.write_sent = self.write_sent or not (method == "GET" or (method, path) in READS)
         try:
             with self.waiting(f"{method} {path}"), urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 payload = resp.read()
@@ -209,10 +211,28 @@ def _error(exc: urllib.error.HTTPError, url: str) -> ClientError:
         body = json.loads(exc.read() or b"{}")
     except ValueError:
         body = {}
-    if not isinstance(body, dict) or not isinstance(body.get("errors", {}), dict):
-        said = f"{exc.code} {exc.reason}: {url} answered without Karma's error body (is KARMA_URL Karma's address?)"
+    if not isinstance(body, dict) or not isinstance(body.get("errors", {}), dict) or (exc.code == 404 and not body):
+        said = f"{exc.code} {exc.reason}: {url} answered without Karma's error body; {_is_it_karma(url)}"
         return ClientError(said, status=exc.code)
+    if exc.code == 404 and body.get("cause") == UNKNOWN_ROUTE:
+        said = f"404 Karma has no route {exc.url.split('?')[0]}: {_is_it_karma(url)}"
+        return ClientError(said, status=exc.code, body=body)
     return ClientError(f"{exc.code} {describe(body, exc.reason)}", status=exc.code, body=body)
+
+
+# Karma's 404 for a path no route matches (app/api/errors.py), as opposed to a resource that is not there
+UNKNOWN_ROUTE = "unknown_route"
+
+
+def _is_it_karma(url: str) -> str:
+    """What to check when the service's address may be wrong: KARMA_URL with a path (`…:8000/api`) got a
+    bare 404 that read as if the thing asked for were missing. Karma's routes start at its root, so a path
+    is named (unless a proxy there strips it)."""
+    path = urllib.parse.urlsplit(url).path.rstrip("/")
+    if path:
+        root = url.rstrip("/")[: -len(path)]
+        return f"the URL may be wrong: Karma's routes start at its root, so try {root} unless a proxy strips {path}"
+    return f"the URL may be wrong: is {url} (--url or KARMA_URL) Karma's address?"
 
 
 def describe(body: dict, fallback: str = "error") -> str:
@@ -220,6 +240,7 @@ def describe(body: dict, fallback: str = "error") -> str:
     message = body.get("message") or fallback
     details = body.get("errors") or {}
     if details:
+        message = _without_field_list(message, details)
         message += "; " + "; ".join(
             f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items()
         )
@@ -228,3 +249,11 @@ def describe(body: dict, fallback: str = "error") -> str:
     if body.get("cause"):
         message += f" (cause: {body['cause']})"
     return message
+
+
+def _without_field_list(message: str, details: dict) -> str:
+    """A 422's message without the list of its fields when `errors` names each of them with its reason:
+    the API's "invalid request: secret" (app/api/errors.py) rendered as "invalid request: secret; secret:
+    Length must be…", each field named twice."""
+    head, sep, named = message.rpartition(": ")
+    return head if sep and sorted(named.split(", ")) == sorted(details) else message

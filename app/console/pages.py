@@ -19,7 +19,8 @@ from werkzeug.exceptions import HTTPException
 from app import render
 from app.api import errors as api_errors
 from app.api.context import services
-from app.api.schemas import MAX_PAGE, ComponentListArgs
+from app.api.schemas import ComponentListArgs
+from app.paging import MAX_PAGE
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times

@@ -7,6 +7,7 @@ ISO 8601 text); no service names a query or reads a raw row.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -224,6 +225,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def __init__(self, driver: Driver, database: str | None = None):
         self.driver = driver
         self.database = database
+        self.write_sent = False  # a write transaction's COMMIT has been (or is being) sent: _execute_write
 
     def bounded_by(self, settings) -> GraphRepository:
         """Its waits from the settings (KARMA_NEO4J_TX_TIMEOUT, _BULK_TX_TIMEOUT, _RETRY_TIME,
@@ -236,6 +238,21 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     # -- plumbing -----------------------------------------------------------------------------
     def _session(self, **kw):
         return self.driver.session(database=self.database, **kw)
+
+    def _execute_write(self, session, work: Callable[[ManagedTransaction], T]) -> T:
+        """Every write transaction of the repository, run by the driver (`session.execute_write`), marking
+        `write_sent` once `work` has returned — the driver sends COMMIT next. Until then a Ctrl-C leaves
+        nothing written (the server rolls back the open transaction); from then on the write may have
+        committed, which a command stopped by Ctrl-C must say (app.cli.common.interrupted) instead of
+        Click's "Aborted!". Never cleared: a command that wrote once has written."""
+
+        @functools.wraps(work)  # keeps unit_of_work's timeout and metadata
+        def then_commit(tx: ManagedTransaction) -> T:
+            done = work(tx)
+            self.write_sent = True
+            return done
+
+        return session.execute_write(then_commit)
 
     @contextlib.contextmanager
     def _reading(self, **kw):
@@ -263,7 +280,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     def _write(self, query_name: str, /, **params: Any) -> dict | None:
         with metrics.neo4j_errors(), self._session() as session:
-            return session.execute_write(lambda tx: _single(tx, query_name, **params))
+            return self._execute_write(session, lambda tx: _single(tx, query_name, **params))
 
     def _write_audited(
         self, query_name: str, audit: Callable[[dict | None], dict | None], /, **params: Any
@@ -280,7 +297,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return row
 
         with metrics.neo4j_errors(), self._session() as session:
-            return session.execute_write(work)
+            return self._execute_write(session, work)
 
     def in_write_tx(self, work: Callable[[GraphTx], T]) -> T:
         """Run `work` in one managed write transaction (retried whole on transient errors).
@@ -300,7 +317,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             with self._session(max_transaction_retry_time=0) as session:  # retried by retry()
                 flag = getattr(session, "_pipelined_begin", None)  # falsy until entered: test for None
                 with flag if flag is not None else contextlib.nullcontext():
-                    return session.execute_write(unit)
+                    return self._execute_write(session, unit)
 
         with metrics.neo4j_errors():
             result = retry(
@@ -453,7 +470,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     def record_type_fingerprints(self, types: list[dict], now: Any) -> None:
         with self._session() as session:
-            session.execute_write(lambda tx: tx.run(query("types_record"), types=types, now=now).consume())
+            self._execute_write(session, lambda tx: tx.run(query("types_record"), types=types, now=now).consume())
 
     # -- seeding ------------------------------------------------------------------------------
     def reference_values(self, lookups: list[dict]) -> list[dict]:
@@ -507,7 +524,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return out
 
         with self._session() as session:
-            return session.execute_write(unit_of_work(timeout=deadline.clamp(self.bulk_tx_timeout))(work))
+            return self._execute_write(session, unit_of_work(timeout=deadline.clamp(self.bulk_tx_timeout))(work))
 
     # -- drift (app.components.drift) ---------------------------------------------------------
     def drift(self) -> dict:

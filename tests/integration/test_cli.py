@@ -304,3 +304,52 @@ def test_seed_and_import_draw_progress_bars_with_counts_at_a_terminal_only(servi
     code, out, shown = _at_a_terminal(service_env, "seed", "--json")
     assert code == 0 and json.loads(out)["status"] == "unchanged"
     assert "written" not in shown and "━" not in shown  # --json: no bars, even at a terminal
+
+
+def test_a_ctrl_c_while_a_command_commits_is_an_unknown_outcome(cli, world, monkeypatch):
+    """`karma tokens create` stopped by Ctrl-C while its transaction committed printed Click's "Aborted!",
+    exit 1 ("nothing happened"), and the token existed. A Ctrl-C once a write may have gone out is exit 4,
+    `outcome_unknown`, `cause: interrupted`, naming what to check — as the API commands' is."""
+    from neo4j._sync.work.transaction import TransactionBase
+
+    from app.security.tokens import TokenService
+
+    commit = TransactionBase._commit
+
+    def committed_then_interrupted(tx):
+        commit(tx)
+        raise KeyboardInterrupt  # the operator's Ctrl-C lands as the answer to COMMIT comes back
+
+    monkeypatch.setattr(TransactionBase, "_commit", committed_then_interrupted)
+    stopped = cli("tokens", "create", "--name", "ci@usekarma.dev", "--role", "viewer", "--json")
+    assert stopped.exit_code == 4, stopped.output
+    said = json.loads(stopped.stdout)
+    assert said["error"] == "outcome_unknown" and said["cause"] == "interrupted", said
+    assert "`karma tokens list`" in said["message"] and "Aborted" not in stopped.output
+    assert [t["name"] for t in TokenService(world).list()] == ["ci@usekarma.dev"]  # it had been applied
+
+
+def test_a_ctrl_c_before_a_commit_says_nothing_was_written(cli, world, monkeypatch):
+    """A Ctrl-C before a command's first COMMIT — loading the rules, before Neo4j is even opened, or inside
+    the write transaction's statements, which the server then rolls back — wrote nothing: exit 1,
+    `interrupted`, saying so, not Click's bare "Aborted!"."""
+    from neo4j._sync.work.transaction import TransactionBase
+
+    from app.policy import PolicyEngine
+    from app.security.tokens import TokenService
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PolicyEngine, "load", interrupted)
+        stopped = cli("outbox", "retry", "--all-failed", "--json")
+    assert stopped.exit_code == 1, stopped.output
+    said = json.loads(stopped.stdout)
+    assert said["error"] == "interrupted" and said["cause"] == "interrupted", said
+    assert "karma outbox wrote nothing" in stopped.stderr
+    monkeypatch.setattr(TransactionBase, "run", interrupted)  # mid-transaction: rolled back
+    stopped = cli("tokens", "create", "--name", "ci@usekarma.dev", "--role", "viewer")
+    assert stopped.exit_code == 1 and "karma tokens wrote nothing" in stopped.stderr, stopped.output
+    monkeypatch.undo()
+    assert TokenService(world).list() == []

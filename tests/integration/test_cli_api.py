@@ -410,3 +410,39 @@ def test_executing_a_proposal_another_transition_is_changing_exits_1_naming_it(k
     body = json.loads(karma_cli("transitions", "execute", second.stdout.strip(), "--json").stdout)
     assert body["cause"] == "component_in_transition" and body["transition_id"] == running["id"], body
     assert karma_cli("transitions", "cancel", running["id"]).exit_code == 0
+
+
+def test_a_subscription_secret_is_given_off_the_command_line(karma_cli, world, tmp_path, monkeypatch):
+    """`karma subscriptions create --secret S` put the secret in the shell's history and every user's `ps`;
+    --secret-file (its trailing newline dropped) and KARMA_WEBHOOK_SECRET give it where no one else reads
+    it, and with neither (nor a terminal to ask at) nothing is sent."""
+
+    def stored_secret(made) -> str:
+        assert made.exit_code == 0, made.output
+        sub_id = json.loads(made.stdout)["id"]
+        found, _, _ = world.driver.execute_query(
+            "MATCH (s:Subscription {id: $id}) RETURN s.secret AS secret", id=sub_id
+        )
+        return found[0]["secret"]
+
+    secret = tmp_path / "hook.secret"
+    secret.write_text("from-a-file-0123456789\n")
+    create = ("subscriptions", "create", "http://127.0.0.1:9/hook", "--event", "applied", "--json")
+    assert stored_secret(karma_cli(*create, "--secret-file", str(secret), who="admin")) == "from-a-file-0123456789"
+    monkeypatch.setenv("KARMA_WEBHOOK_SECRET", "from-the-environment-0123")
+    assert stored_secret(karma_cli(*create, who="admin")) == "from-the-environment-0123"
+    monkeypatch.delenv("KARMA_WEBHOOK_SECRET")
+    refused = karma_cli(*create, who="admin")
+    assert refused.exit_code == 1 and "--secret-file" in refused.stderr, refused.output
+    both = karma_cli(*create, "--secret-file", str(secret), "--secret", "s" * 20, who="admin")
+    assert both.exit_code == 1 and "not both" in both.stderr
+    missing = karma_cli(*create, "--secret-file", str(tmp_path / "nope"), who="admin")
+    assert missing.exit_code == 1 and "'--secret-file'" in missing.stderr and "nope" in missing.stderr
+
+
+def test_a_karma_url_with_a_path_says_the_url_may_be_wrong(karma_cli, gunicorn_url):
+    """KARMA_URL=http://host:port/api answered "404 The requested URL was not found on the server…", as if
+    the log were missing; Karma's 404 for a path no route matches says `cause: unknown_route`, and the CLI
+    names the URL and the root to try."""
+    wrong = karma_cli("log", who="admin", url=gunicorn_url + "/api")
+    assert wrong.exit_code == 1 and f"try {gunicorn_url} unless a proxy strips /api" in wrong.stderr, wrong.output

@@ -139,3 +139,59 @@ def test_a_401_says_which_token_was_refused(tmp_path):
     assert result.exit_code == 1 and "the token in KARMA_TOKEN was refused" in result.stderr, result.stderr
     result = _run(["rules", "reload", "--token", "karma_x", "--url", url, "--json"], tmp_path)
     assert _failure(result, 1)["error"] == "unauthorized" and "the --token given was refused" in result.stderr
+
+
+def test_ctrl_c_while_karma_starts_is_one_line_not_a_traceback():
+    """A Ctrl-C in the first second or two, while `from app.cli import main` loads the commands' modules,
+    printed a KeyboardInterrupt traceback from deep in an import. It is one line, exit 1 (nothing was sent),
+    and under --json the `interrupted` body every interrupted command prints."""
+    import subprocess
+    import sys
+
+    from app.settings import REPO_ROOT
+
+    program = (
+        "import builtins, sys\n"
+        "load = builtins.__import__\n"
+        "def ctrl_c(name, *args, **kwargs):\n"
+        "    if name == 'app.observability':\n"  # one of app.cli's own imports, part-way through
+        "        raise KeyboardInterrupt\n"
+        "    return load(name, *args, **kwargs)\n"
+        "builtins.__import__ = ctrl_c\n"
+        "sys.argv = ['karma', 'log', '--json']\n"
+        "from app.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines() == [
+        "error: interrupted (Ctrl-C) while karma started: nothing was sent or written"
+    ]
+    body = json.loads(done.stdout)
+    assert body["error"] == "interrupted" and body["cause"] == "interrupted" and body["code"] is None
+
+
+def test_a_page_out_of_the_api_s_bounds_is_refused_naming_the_option(tmp_path):
+    """`karma log --page 0` / `--page-size 1000` were sent, and the API's 422 named `query.page`; the CLI
+    checks the bounds the API declares (app.paging) and names its own option, sending nothing."""
+    from app.paging import MAX_PAGE, MAX_PAGE_SIZE
+
+    url = _closed_port_url()  # nothing answers there: a refusal here is the CLI's own
+    for args, option in (
+        (["log", "--page", "0"], "--page"),
+        (["log", "--page-size", str(MAX_PAGE_SIZE + 1)], "--page-size"),
+        (["changes", "--page", str(MAX_PAGE + 1)], "--page"),
+        (["changes", "-q", "--page-size", "0"], "--page-size"),
+        (["transitions", "list", "--page-size", "1000"], "--page-size"),
+    ):
+        body = _failure(_run([*args, "--json", "--url", url], tmp_path), 1)
+        assert body["error"] == "invalid_input" and list(body["errors"]) == [option], (args, body)
+
+
+@pytest.mark.parametrize(("ref", "command"), [("prop-1234abcd", "karma transitions execute prop-1234abcd"),
+                                              ("plan-1234abcd", "karma apply plan-1234abcd")])  # fmt: skip
+def test_show_of_a_plan_or_proposal_handle_says_what_it_is(tmp_path, ref, command):
+    """`karma show prop-…` was looked up as a change: "404 change 'prop-…' not found". A proposal's or a
+    plan's handle is not stored: refused before anything is sent, naming the command that takes it."""
+    body = _failure(_run(["show", ref, "--json", "--url", _closed_port_url()], tmp_path), 1)
+    assert body["error"] == "invalid_input" and command in body["message"] and "not stored" in body["message"], body

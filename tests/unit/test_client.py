@@ -481,3 +481,41 @@ def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
     assert text.transitions_page({"items": [], "total": 3, "page": 2, "page_size": 2}).endswith(
         "0 of 3 transitions (page 2 of 2)"
     )
+
+
+def test_a_validation_error_names_each_field_once():
+    """The API's 422 says "invalid request: secret" and `errors` says `secret: Length must be…`: the CLI
+    printed "invalid request: secret; secret: Length must be…", each field twice."""
+    from app.client.api import describe
+
+    body = {
+        "message": "invalid request: query.page, secret",
+        "errors": {"secret": ["Length must be between 16 and 500."], "query.page": ["Must be at least 1."]},
+    }
+    assert (
+        describe(body) == "invalid request; secret: Length must be between 16 and 500.; query.page: Must be at least 1."
+    )
+    assert (
+        describe({"message": "the change is not valid", "errors": {"a": ["bad"]}}) == "the change is not valid; a: bad"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>404 Not Found</html>", b'{"code": 404, "error": "not_found", "message": "The requested URL was not found", "cause": "unknown_route"}'],
+)  # fmt: skip
+def test_a_404_for_the_whole_address_says_the_url_may_be_wrong(body):
+    """KARMA_URL=http://host:8000/api (a path): every call was a bare "404 Not Found" (a proxy's page) or
+    Karma's "The requested URL was not found" for a route it does not have, as if the thing asked for were
+    missing. Such a 404 says the URL may be wrong, naming it and, for a path, the root to try."""
+    root = _answers(404, body)
+    with pytest.raises(ClientError) as raised:
+        KarmaClient(root + "/api", "t", timeout=10).get("/log")
+    said = str(raised.value)
+    assert raised.value.status == 404 and "the URL may be wrong" in said and f"try {root} unless" in said, said
+    missing = _answers(
+        404, b'{"code": 404, "error": "not_found", "message": "change \'chg-1\' not found", "cause": "unknown_change"}'
+    )
+    with pytest.raises(ClientError) as raised:
+        KarmaClient(missing, "t", timeout=10).get("/changes/chg-1")
+    assert "URL may be wrong" not in str(raised.value)  # a missing change is just that

@@ -1,0 +1,12 @@
+"""The bounds of a listing's pages, in one place: the API's `?page` / `?page_size` (app.api.schemas.PageArgs)
+and the CLI's `--page` / `--page-size` (app.cli.common.page_options) read them here, so the CLI refuses what
+the API would, naming its own option, and the two cannot drift apart. Light: no import of the API's schemas."""
+
+from __future__ import annotations
+
+# (page - 1) * page_size + page_size must stay a 32-bit integer: the lists filtered by component page by
+# slicing a collected list (cypher/log_list_component.cypher, …), whose indexes Neo4j takes as int32 only
+# (GET /log?component=…&page=999999999 was a 500); 4,000,000 pages of 500 is two billion entries
+MAX_PAGE = 4_000_000
+MAX_PAGE_SIZE = 500
+PAGE_SIZE = 50  # a page's size when none is asked for
