@@ -17,6 +17,7 @@ from neo4j.exceptions import (
 )
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NoRoute
 
 from app.errors import KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
 from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
@@ -66,6 +67,8 @@ def http_error(exc: HTTPException):
     extra = {"cause": "request_timeout"} if exc.code == 408 else {}
     if exc.code == 404:  # no route matched the path: the CLI says its URL may be wrong (app/client/api.py)
         extra = {"cause": "unknown_route"}
+        if message == NoRoute.description:  # werkzeug's sentence ("…If you entered the URL manually…")
+            message = f"no route answers {request.method} {request.path[:200]}: check the address (docs/api.md)"
     if exc.code == 413:
         message, extra = _too_large()
     body = envelope(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)

@@ -11,6 +11,7 @@ from app.cli.common import (
     api_command,
     as_json_text,
     change_options,
+    checked_component_id,
     component_id,
     emit,
     given,
@@ -162,8 +163,8 @@ def register(main: click.Group) -> None:  # one place lists every command
     def show(client, ref, as_json=False):
         """Show a component (type/nickname), a change (chg-…), an audit entry (log-…) or a transition (trn-…)."""
         _not_a_signed_id(ref)
-        if "/" in ref:
-            emit(client.get(f"/components/{ref}"), as_json, text.component)
+        if "/" in ref:  # a component: checked as `karma impact` checks its argument (a/b/c/d is none)
+            emit(client.get(f"/components/{checked_component_id(ref)}"), as_json, text.component)
         elif ref.startswith("log-"):
             emit(client.get(f"/log/{ref}"), as_json, text.log_entry)
         elif ref.startswith("trn-"):  # as `karma transitions show`; the log and changes name transitions too

@@ -115,11 +115,16 @@ def component_id(ctx: click.Context, param: click.Parameter, value: str | None) 
     `<environment>/<type>/<nickname>`: app.components.registry.id_shape), refused before anything is
     sent: `karma impact foo` asked /components/foo/impact, which the API reads as the id `foo/impact`
     (not found), and `karma runtime report foo …` got a 405. Absent (an optional one): None."""
-    from app.components.registry import id_shape  # noqa: PLC0415 - only when a command takes an id
-
     if value is None:
         return None
-    value = given(ctx, param, value)
+    return checked_component_id(given(ctx, param, value))
+
+
+def checked_component_id(value: str) -> str:
+    """`value` if it can be a component id, else the usage error `component_id` raises (for a command
+    whose argument may be one among other kinds of reference: `karma show`)."""
+    from app.components.registry import id_shape  # noqa: PLC0415 - only when a command takes an id
+
     try:
         id_shape(value)
     except ValueError as exc:

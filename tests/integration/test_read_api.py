@@ -101,6 +101,13 @@ def test_unknown_component_is_a_json_404(client):
         resp = client.get(path)
         assert resp.status_code == 404, path
         assert resp.is_json and resp.get_json()["code"] == 404
+    # no route at all: said in one line naming the method and path, not werkzeug's "If you entered the URL
+    # manually please check your spelling and try again"
+    body = client.post("/components/vpc/karma-dev/impact/x/y").get_json()
+    assert body["cause"] == "unknown_route", body
+    assert (
+        body["message"] == "no route answers POST /components/vpc/karma-dev/impact/x/y: check the address (docs/api.md)"
+    )
 
 
 def test_a_path_that_is_no_component_id_says_so_and_what_one_looks_like(client):

@@ -195,3 +195,10 @@ def test_show_of_a_plan_or_proposal_handle_says_what_it_is(tmp_path, ref, comman
     plan's handle is not stored: refused before anything is sent, naming the command that takes it."""
     body = _failure(_run(["show", ref, "--json", "--url", _closed_port_url()], tmp_path), 1)
     assert body["error"] == "invalid_input" and command in body["message"] and "not stored" in body["message"], body
+
+
+def test_show_of_a_path_that_is_no_component_id_is_refused_before_sending(tmp_path):
+    """`karma show a/b/c/d` reached the server as a path no route answers, and its 404 read "the URL may
+    be wrong": a reference with a slash is a component id, checked as `karma impact` checks its own."""
+    body = _failure(_run(["show", "a/b/c/d", "--json", "--url", _closed_port_url()], tmp_path), 1)
+    assert body["error"] == "invalid_input" and "is not a component id" in body["message"], body
