@@ -375,11 +375,12 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     if orphans:
         extra["orphaned"] = [e["component"] for e in orphans]
     records = refused + orphans
-    refused_drift = _refused_drift(repo, doc_files + [r["file"] for r in gone], records)
+    gone_files = [r["file"] for r in gone]
+    refused_drift = _refused_drift(repo, doc_files + gone_files, records, environments)
     if refused_drift is None and (partial or orphans):
         extra["drift_current"] = True  # the records already say what this import found: none written
-    elif refused_drift is not None and _cleared(refused_drift, records, doc_files):
-        extra["drift_cleared"] = _cleared(refused_drift, records, doc_files)
+    elif refused_drift is not None:
+        extra |= _cleared(refused_drift, records, doc_files, gone_files)
     if change_set is None:
         result = {"status": "unchanged", "changes": 0}
         if refused_drift is not None and plan:
@@ -481,27 +482,41 @@ def _refused_for_itself(name: str, via: str, refused: list[dict]) -> tuple[list[
     return [_what(e) for e in theirs if e not in old], bool(old)
 
 
-def _refused_drift(repo, files: list[str], records: list[dict]) -> dict | None:
+def _refused_drift(repo, files: list[str], records: list[dict], environments: list[str] | None) -> dict | None:
     """What an import writes as :Drift records: the entries of its refused files (`--partial`) and of the
     components whose file the tree lacks (orphan), replacing the records of every file it covers — the
-    tree's and those of the graph's components it lacks (a file that loads now, or is back, loses the
-    record an earlier import left; a pruned component's goes with it; another environment's file keeps
-    its own, whatever its component id); None when that would change nothing. Only the files that have a
+    tree's, those of the graph's components it lacks (a file that loads now, or is back, loses the
+    record an earlier import left; a pruned component's goes with it), and any other record of the
+    environments it imports: its file is in neither the tree nor the graph (a refused create whose file
+    was deleted since), and no later import would ever cover it. Another environment's file keeps its
+    own, whatever its component id. None when that would change nothing. Only the files that have a
     record, or get one, are named: the set and its audit entry stay the size of the drift, not of the
     tree."""
-    covered = set(files)
-    stored = [r for r in repo.drift()["refused"] if r.get("file") in covered]
+    stored = repo.drift()["refused"]
+    covered = set(files) | {r["file"] for r in stored if _in_environments(r["file"], environments)}
+    stored = [r for r in stored if r.get("file") in covered]
     if _record_texts(stored) == _record_texts(records):
         return None
     recorded = {r["file"] for r in stored} | {e["file"] for e in records}
     return {"files": sorted(recorded), "entries": records}
 
 
-def _cleared(refused_drift: dict, records: list[dict], tree_files: list[str]) -> list[str]:
-    """The tree's files whose earlier drift record the import's records drop: they load now (refused no
-    more, or back in the tree). A pruned component's record goes with the component, said by its delete."""
-    now, tree = {e["file"] for e in records}, set(tree_files)
-    return [f for f in refused_drift["files"] if f not in now and f in tree]
+def _in_environments(file: str | None, environments: list[str] | None) -> bool:
+    """Whether a record's file (`iac/<environment>/…`, its key) is of an environment the import imports:
+    every one without `--environment`."""
+    parts = (file or "").split("/")
+    return len(parts) > 1 and parts[0] == "iac" and (environments is None or parts[1] in environments)
+
+
+def _cleared(refused_drift: dict, records: list[dict], tree_files: list[str], gone_files: list[str]) -> dict:
+    """The files whose earlier drift record the import's records drop (`drift_cleared`): they load now
+    (refused no more, or back in the tree) — or they are in neither the tree nor the graph
+    (`drift_gone`, a refused create whose file was deleted). A pruned component's record goes with the
+    component, said by its delete."""
+    now, tree, graph = {e["file"] for e in records}, set(tree_files), set(gone_files)
+    dropped = [f for f in refused_drift["files"] if f not in now and f not in graph]
+    gone = [f for f in dropped if f not in tree]
+    return ({"drift_cleared": dropped} if dropped else {}) | ({"drift_gone": gone} if gone else {})
 
 
 def _record_texts(records: list[dict]) -> list[str]:

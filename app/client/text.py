@@ -673,17 +673,25 @@ def _capped(headers: list[str], rows: list[list]) -> str:
 
 def _refused_files(result: dict) -> list[str]:
     """`--partial`: how many files were refused, whether their drift records were written — and the
-    records of files that load now, dropped (`drift_cleared`: an import that refused nothing any more
-    said "0 drift records written" while it removed the old ones)."""
-    refused, cleared = result.get("refused") or [], result.get("drift_cleared") or []
+    records the import drops (`drift_cleared`: an import that refused nothing any more said "0 drift
+    records written" while it removed the old ones): of files that load now, and of files in neither the
+    tree nor the graph (`drift_gone`: a refused create whose file was deleted)."""
+    refused, dropped = result.get("refused") or [], _dropped_records(result)
     if not result.get("partial"):  # it refuses nothing; the records of files that load now still go
-        return (
-            [f"drift: the records of {plural(len(cleared), 'file')} loading now {_dropped(result)}"] if cleared else []
-        )
+        return [f"drift: the records of {dropped}"] if dropped else []
     said = [_records_done(result)] if refused else []
-    if cleared:
-        said.append(f"the drift records of {plural(len(cleared), 'file')} loading now {_dropped(result)}")
+    if dropped:
+        said.append(f"the drift records of {dropped}")
     return [f"refused: {plural(len(refused), 'file')}" + "".join(f"; {part}" for part in said)]
+
+
+def _dropped_records(result: dict) -> str:
+    """Whose records an import drops, and whether it did: `1 file loading now dropped`."""
+    cleared, gone = result.get("drift_cleared") or [], result.get("drift_gone") or []
+    loading = len(cleared) - len(gone)
+    parts = [f"{plural(loading, 'file')} loading now"] if loading else []
+    parts += [f"{plural(len(gone), 'file')} in neither the tree nor the graph"] if gone else []
+    return f"{' and of '.join(parts)} {_dropped(result)}" if parts else ""
 
 
 def _orphaned(result: dict) -> list[str]:

@@ -800,3 +800,56 @@ def test_a_tree_without_schemas_is_adopted_with_its_contract_kept_elsewhere(serv
     plan = karma_cli(env, "import", str(tree), "--plan", "--partial", "--json")
     assert plan.returncode == 0, plan.stderr
     assert len(json.loads(plan.stdout)["components"]) == EXPECTED["loaded_with_partial"]
+
+
+def test_the_record_of_a_refused_create_whose_file_left_the_tree_is_dropped_in_its_environment_only(
+    driver, empty_graph, tmp_path
+):
+    """A refused create (a file for a component the graph never had) left a record; once its file was
+    deleted, no import covered that file any more (neither in the tree nor a graph component's file), so
+    `karma drift` reported a file that no longer exists, forever. An import drops the records of the files
+    of the environments it imports that are in neither the tree nor the graph, and says so
+    (`drift_cleared`, `drift_gone`); a plan writes nothing but says it would; another environment's
+    record stays."""
+    import shutil
+
+    from app.client import text
+
+    wipe(driver)
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    grafana = "iac/prod/grafana/usekarma-dev/config.json"  # a refused create: the graph has no grafana
+    assert empty_graph.get_component("grafana/usekarma-dev") is None
+    site = tree / "iac/dev/serverless-site/test-site"
+    stale = tree / "iac/dev/serverless-site/stale-site"  # a dev refused create of its own
+    shutil.copytree(site, stale)
+    config = json.loads((stale / "config.json").read_text())
+    (stale / "config.json").write_text(json.dumps({**config, "bogus_key": 1}))
+    gate = _gate(empty_graph, tmp_path)
+
+    def run(**kw):
+        return importing.import_into(empty_graph, gate, tree, identity="cli:tester", partial=True, **kw)
+
+    dev_file = "iac/dev/serverless-site/stale-site/config.json"
+    assert dev_file in run()["refused"] and empty_graph.get_component("serverless-site/stale-site") is None
+
+    def recorded() -> set[str]:
+        return {r["file"] for r in empty_graph.drift()["refused"]}
+
+    assert {grafana, dev_file} <= recorded()
+    shutil.rmtree((tree / grafana).parent)
+    shutil.rmtree(stale)
+    before = dump(empty_graph)
+    planned = run(plan=True, environments=["prod"])
+    assert planned["drift_cleared"] == planned["drift_gone"] == [grafana], planned
+    assert dump(empty_graph) == before  # a plan writes nothing
+    assert "the drift records of 1 file in neither the tree nor the graph would be dropped" in text.loaded(planned)
+    done = run(environments=["prod"])
+    assert done["drift_cleared"] == done["drift_gone"] == [grafana], done
+    assert "the drift records of 1 file in neither the tree nor the graph dropped" in text.loaded(done)
+    assert grafana not in recorded() and dev_file in recorded()  # --environment prod leaves dev's record alone
+    everywhere = run()
+    assert everywhere["drift_gone"] == [dev_file] and dev_file not in recorded(), everywhere
+    assert run()["drift_current"] is True  # nothing left to drop: nothing written
