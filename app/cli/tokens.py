@@ -49,6 +49,8 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: 
         return
     scope = ", ".join(environments) or "every environment"
     click.echo(f"created {record['id']}: {name} as {role} ({scope}); the token is shown only now", err=True)
+    for warning in record.get("warnings") or []:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(token)
 
 

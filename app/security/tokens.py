@@ -63,6 +63,13 @@ class TokenService:
             created_by=created_by,
         )
         log.info("token created", extra={"token_id": record["id"], "token_name": name, "role": role})
+        unknown = self.repo.unknown_environments(record["environments"])
+        if unknown:  # environments are graph data, so one may not exist yet; a typo would grant nothing, unsaid
+            record["warnings"] = [
+                f"environment {env!r} has no components (yet): this token acts there only once a change creates "
+                "one (check the name)"
+                for env in unknown
+            ]
         return token, record
 
     def _cached(self, token: str | None) -> tuple[str | None, tuple[float, Principal | None] | None]:

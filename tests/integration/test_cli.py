@@ -41,6 +41,16 @@ def test_a_token_for_a_blank_name_is_refused_naming_the_field(cli, world):
     assert json.loads(cli("tokens", "list", "--json").stdout) == []
 
 
+def test_a_token_for_an_environment_with_no_components_is_made_with_a_warning(cli, world):
+    """Environments are graph data (a change creates one), so `--environment prd` is accepted; but the typo
+    granted nothing anywhere and nothing said so. The token is made, and the warning names the environment."""
+    made = cli("tokens", "create", "--name", "ci@usekarma.dev", "--role", "reporter", "--environment", "prd")
+    assert made.exit_code == 0 and "warning: environment 'prd' has no components (yet)" in made.stderr, made.output
+    assert made.stdout.strip().startswith("karma_")  # stdout is still the token alone
+    fine = cli("tokens", "create", "--name", "ci@usekarma.dev", "--role", "reporter", "--environment", "dev", "--json")
+    assert "warnings" not in json.loads(fine.stdout)
+
+
 def _refused_seeds(client) -> list[dict]:
     log = client.get("/log", query_string={"status": "refused"}).get_json()["items"]
     return [e for e in log if e["kind"] == "import"]
