@@ -8,9 +8,7 @@ import math
 
 from flask import Flask, current_app, jsonify, request
 from neo4j.exceptions import (
-    ConfigurationError,
     DatabaseUnavailable,
-    DriverError,
     IncompleteCommit,
     SessionExpired,
     TransientError,
@@ -20,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NoRoute
 
 from app.errors import KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
-from app.graph.driver import DRIVER_ERRORS, UNAVAILABLE, out_of_memory, server_state, timed_out
+from app.graph.driver import DRIVER_ERRORS, outage, out_of_memory, timed_out
 from app.ids import shortened
 from app.reliability import deadline
 
@@ -128,7 +126,7 @@ def database_error(exc: Exception):
                 cause="database_busy",
             )
         )
-    if isinstance(exc, ConfigurationError) or not (isinstance(exc, (*UNAVAILABLE, DriverError)) or server_state(exc)):
+    if not outage(exc):
         return unexpected(exc)  # e.g. a Cypher error: a bug, not an outage
     if isinstance(exc, DriverUnavailable | SessionExpired):
         if deadline.expired():  # our own deadline ended the wait: the request's time, not an outage

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import (
     ClientError,
+    ConfigurationError,
     DatabaseUnavailable,
     DriverError,
     IncompleteCommit,
@@ -191,7 +192,9 @@ def out_of_memory(exc: BaseException) -> bool:
 
 def outage(exc: BaseException) -> bool:
     """The database was away, busy or out of time for this call (what the API answers 503), as opposed to
-    a refusal of the statement itself (a Cypher error: a bug)."""
+    a refusal of the statement itself (a Cypher error) or the driver's own configuration: bugs (500)."""
+    if isinstance(exc, ConfigurationError):
+        return False
     return isinstance(exc, DriverError | TransientError) or timed_out(exc) or server_state(exc)
 
 
