@@ -534,8 +534,7 @@ def _gone_files(repo, lacking: list[str]) -> list[dict]:
         row = rows.get(cid)
         if row is None:  # deleted meanwhile: nothing to say of it
             continue
-        nickname = row.get("nickname") or split_id(cid)[1]
-        file = f"iac/{row['environment']}/{row['type']}/{nickname}/config.json"
+        file = tree_file({"id": cid, "environment": row["environment"]})
         out.append({"id": cid, "type": row["type"], "environment": row["environment"], "file": file})
     return out
 
