@@ -39,6 +39,12 @@ class OutcomeUnknown(Exception):
 READS = frozenset({("POST", "/plan"), ("POST", "/transitions")})
 
 
+def writes(method: str, path: str) -> bool:
+    """Whether a call can change something (anything but a GET or one of READS): its lost or interrupted
+    answer is an unknown outcome, never an error saying nothing happened."""
+    return not (method == "GET" or (method, path) in READS)
+
+
 # a proxy's answers that leave a write's outcome open: 502 Bad Gateway (the upstream's answer was lost or
 # invalid), 504 Gateway Timeout (the upstream did not answer in time, and may still commit)
 GATEWAY_UNSURE = frozenset({502, 504})
@@ -144,7 +150,7 @@ class KarmaClient:
         for key, value in (headers or {}).items():
             if value is not None:
                 req.add_header(key, value)
-        self.write_sent = self.write_sent or not (method == "GET" or (method, path) in READS)
+        self.write_sent = self.write_sent or writes(method, path)
         try:
             with self.waiting(f"{method} {path}"), urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 payload = resp.read()
@@ -164,7 +170,7 @@ class KarmaClient:
         except KeyboardInterrupt:
             raise self._interrupted(method, path) from None
         except (TimeoutError, http.client.HTTPException, ConnectionError) as exc:
-            if method == "GET" or (method, path) in READS:
+            if not writes(method, path):
                 raise ClientError(f"no answer from Karma at {self.url}: {exc}", cause="no_answer") from None
             raise OutcomeUnknown(
                 f"{method} {path} was sent but no answer came back ({exc}); it may have been "
@@ -176,7 +182,7 @@ class KarmaClient:
             return json.loads(payload)
         except ValueError:  # a 200 whose JSON is cut or garbled: for a write, it may have applied
             said = f"{method} {path}: {self.url} answered {len(payload)} bytes that are not JSON"
-            if method == "GET" or (method, path) in READS:
+            if not writes(method, path):
                 raise ClientError(said, cause="no_answer") from None
             raise OutcomeUnknown(f"{said}; it may have been applied: check `karma changes` / `karma log`") from None
 
@@ -184,7 +190,7 @@ class KarmaClient:
         """Ctrl-C while a call was out. A write may already be committed on the server — Click's "Aborted!"
         (exit 1, "nothing happened") hid a change that had applied —, so it is an unknown outcome; a read
         (or a plan) wrote nothing: an error."""
-        if method == "GET" or (method, path) in READS:
+        if not writes(method, path):
             return ClientError(f"interrupted (Ctrl-C) before Karma answered {method} {path}", cause="interrupted")
         return OutcomeUnknown(
             f"interrupted (Ctrl-C) while {method} {path} was sent; it may have been applied: check `karma changes` "
@@ -198,7 +204,7 @@ class KarmaClient:
         (the connection to Neo4j was lost while it committed), or a gateway's 502/504 (a proxy between the CLI
         and Karma lost or timed out on the upstream, which may have committed). Exit 1 says "nothing
         happened"; a pipeline that retries on it could apply a change twice."""
-        if method == "GET" or (method, path) in READS:
+        if not writes(method, path):
             return False
         return error.body.get("outcome") == "unknown" or error.status in GATEWAY_UNSURE
 
