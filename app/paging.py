@@ -1,6 +1,7 @@
 """The bounds of a listing's pages, in one place: the API's `?page` / `?page_size` (app.api.schemas.PageArgs)
-and the CLI's `--page` / `--page-size` (app.cli.common.page_options) read them here, so the CLI refuses what
-the API would, naming its own option, and the two cannot drift apart. Light: no import of the API's schemas."""
+and the CLI's `--page` / `--page-size` (app.cli.common: PAGE, PAGE_SIZE_RANGE) read them here, so the CLI
+refuses what the API would, naming its own option, and the two cannot drift apart. Light: no import of the
+API's schemas."""
 
 from __future__ import annotations
 
@@ -10,3 +11,9 @@ from __future__ import annotations
 MAX_PAGE = 4_000_000
 MAX_PAGE_SIZE = 500
 PAGE_SIZE = 50  # a page's size when none is asked for
+
+
+def page_count(total: int, size: int) -> int:
+    """How many pages a list of `total` entries takes, `size` a page: at least one (an empty list's). The
+    console's lists and the CLI's page footers both say it."""
+    return max(1, -(-total // size))

@@ -10,6 +10,7 @@ import shutil
 import sys
 
 from app.client.outcome import outcome
+from app.paging import page_count
 from app.render import change_title, wave_number
 from app.transitions.status import progress, steps_as_shown
 from app.changes.status import ChangeStatus
@@ -80,7 +81,7 @@ def page_footer(page: dict, noun: str) -> str:
     that a second page existed, nor how to ask for it."""
     shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
     number, size = page.get("page") or 1, page.get("page_size") or max(shown, 1)
-    pages = max(1, -(-total // size))
+    pages = page_count(total, size)
     line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
     return line + (f"; next: --page {number + 1}" if number < pages else "")
 

@@ -8,6 +8,7 @@ from flask import render_template
 from app.api.context import services
 from app.components.drift import KINDS
 from app.console import pages
+from app.paging import page_count
 from app.console.pages import _page, blp
 
 
@@ -26,5 +27,5 @@ def drift():
         kinds=KINDS,
         total=total,
         page=page,
-        pages=pages.page_count(total, size),
+        pages=page_count(total, size),
     )

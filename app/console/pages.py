@@ -20,7 +20,7 @@ from app import render
 from app.api import errors as api_errors
 from app.api.context import services
 from app.api.schemas import ComponentListArgs
-from app.paging import MAX_PAGE
+from app.paging import MAX_PAGE, page_count
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
 from app.console import session, times
@@ -284,11 +284,6 @@ def _page() -> int:
         return min(MAX_PAGE, max(1, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
-
-
-def page_count(total: int, size: int) -> int:
-    """How many pages a list of `total` entries takes, `size` a page: at least one (an empty list's)."""
-    return max(1, -(-total // size))
 
 
 @blp.route("/changes")

@@ -26,7 +26,8 @@ from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.components.registry import registry
 from app.console import session
-from app.console.pages import PAGE_SIZE, _page, blp, chosen, page_count
+from app.console.pages import PAGE_SIZE, _page, blp, chosen
+from app.paging import page_count
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
