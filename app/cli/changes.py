@@ -19,6 +19,7 @@ from app.cli.common import (
     output_format,
     PAGE,
     PAGE_SIZE_RANGE,
+    RESULT_FORMAT,
 )
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
@@ -98,12 +99,7 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(main, "apply")
     @click.argument("plan_id", metavar="PLAN", callback=given)
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json", "markdown"]),
-        help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
-    )
+    @RESULT_FORMAT
     @click.option(
         "--expect",
         metavar="creates=N,updates=N,deletes=N",
@@ -147,12 +143,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.argument("change_id", callback=given)
     @click.option("--reason", help="Why (policy requires one for prod).")
     @click.option("--queue", "on_blocked", flag_value="queue", default="reject", help="Queue it if blocked.")
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json", "markdown"]),
-        help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
-    )
+    @RESULT_FORMAT
     def rollback(client, change_id, reason, on_blocked, fmt, as_json=False):
         """Roll back an applied change: its inverse runs through the full pipeline, as your token's identity."""
         fmt, body = output_format(fmt, as_json), {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}

@@ -410,6 +410,16 @@ PAGE = click.IntRange(1, MAX_PAGE)
 PAGE_SIZE_RANGE = click.IntRange(1, MAX_PAGE_SIZE)
 
 
+# --format of the commands that print a change's result (plan, request, apply, rollback); output_format()
+# reads it beside --json
+RESULT_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
+)
+
+
 def change_options(fn):
     """The change itself: a component, a file and/or --set/--unset, and the request's fields."""
     for option in reversed(
@@ -439,12 +449,7 @@ def change_options(fn):
                 help="Queue the change if a rule blocks it (default: reject).",
             ),
             click.option("--expected-version", type=int, help="Refuse (409) unless the component is at this version."),
-            click.option(
-                "--format",
-                "fmt",
-                type=click.Choice(["table", "json", "markdown"]),
-                help="Output: tables (the default), the API's JSON, or Markdown with a Mermaid graph.",
-            ),
+            RESULT_FORMAT,
         ]
     ):
         fn = option(fn)
