@@ -230,7 +230,8 @@ def audit_entry(
         change_id=change_id,
         note=note,
         version_before=first.get("version"),
-        version_after=(first.get("version") or 0) + (1 if applied else 0),
+        # an edge operation writes no config version: the component's stays what it was
+        version_after=(first.get("version") or 0) + (1 if applied and not analysis.operations[0].op.is_edge else 0),
         affected=[r["id"] for r in analysis.affected],
         warnings=analysis.warnings,
         rollback_of=rollback_of,

@@ -45,7 +45,9 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "new": _f(OPEN, "the touched keys' values after the change (no removed keys)"),
         "requested_by": _f(STR, "who asked"),
         "reason": _f(STR, "why (may be unset)"),
-        "affected_count": _f(INT, "how many components the change reaches"),
+        "affected_count": _f(
+            INT, "how many components the change reaches (in a set: the set's own that it reaches included)"
+        ),
         "on_blocked": _f(STR, "what the requester wants on a block: reject or queue"),
         "op": _f(STR, "the operation: create, update, delete, add_edge or remove_edge (a single change is an update)"),
         "set_size": _f(INT, "how many operations the change set has (1 for a single change)"),

@@ -170,8 +170,11 @@ def test_explicit_edges_are_added_and_removed_as_operations(client):
         "target": "s3-bucket/karma-shared",
         "via": "seed",
     }
-    deps = component(client, "lambda/karma-api")["dependencies"]
-    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in deps
+    lam = component(client, "lambda/karma-api")
+    assert {"id": "s3-bucket/karma-shared", "kind": "depends_on", "via": "seed"} in lam["dependencies"]
+    # an edge writes no config version: the audit says the component's version did not move
+    entry = client.get(f"/log/{body['log_entry_id']}").get_json()
+    assert entry["version_before"] == entry["version_after"] == lam["version"], entry
     assert send(client, [EXPLICIT])[1]["cause"] == "edge_exists"
     # the edge is a dependency like any other: the bucket's impact now reaches the lambda
     impact = client.get("/components/s3-bucket/karma-shared/impact").get_json()
