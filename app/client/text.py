@@ -72,7 +72,8 @@ def table(headers: list[str], rows: list[list]) -> str:
 def plural(count: int, word: str) -> str:
     if count == 1:
         return f"{count} {word}"
-    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+    consonant_y = word.endswith("y") and word[-2:-1] not in tuple("aeiou")  # entry → entries, key → keys
+    return f"{count} {word[:-1]}ies" if consonant_y else f"{count} {word}s"
 
 
 def page_footer(page: dict, noun: str) -> str:
@@ -620,10 +621,26 @@ def loaded(result: dict) -> str:
             [d.get("rule_id"), d.get("effect"), d.get("component"), d.get("message")] for d in blockers
         ])))  # fmt: skip
     if ops and status == "planned":
-        out.append(section("CHANGES", table(["op", "component"], [[o.get("op"), o.get("component")] for o in ops])))
+        rows = [[o.get("op"), o.get("component"), _what(o)] for o in ops]
+        out.append(section("CHANGES", table(["op", "component", "what"], rows)))
     if "drift_pending" in result and status in ("planned", "unchanged"):  # a plan: what it would record is news
         out += _refused_table(result)  # (records already saying it, or written: the `refused:` line says so)
     return "\n".join(out)
+
+
+def _what(o: dict) -> str:
+    """What one planned operation of a load does, in a word per key: an update's changed keys (`~`
+    changed, `+` added, `-` removed), a create's key count, a delete's last version — the keys an
+    operator reviewing an adoption asks about before applying it (the values: `--full-json`)."""
+    if o.get("op") == "update":
+        marks = {"changed": "~", "added": "+", "removed": "-"}
+        return " ".join(f"{marks.get(d.get('op'), '')}{d.get('key')}" for d in o.get("diff") or [])
+    if o.get("op") == "create":
+        return plural(len(o.get("config") or {}), "key")
+    if o.get("op") == "delete":
+        return f"version {(o.get('deleted') or {}).get('version')} and its edges"
+    edge = o.get("edge") or {}
+    return f"-{edge.get('kind')}-> {edge.get('target')}"
 
 
 SUMMARY_DROPS = ("graph_patch",)  # what a set writes, config by config: the full answer (--full-json) has it

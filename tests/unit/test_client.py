@@ -519,3 +519,26 @@ def test_a_404_for_the_whole_address_says_the_url_may_be_wrong(body):
     with pytest.raises(ClientError) as raised:
         KarmaClient(missing, "t", timeout=10).get("/changes/chg-1")
     assert "URL may be wrong" not in str(raised.value)  # a missing change is just that
+
+
+def test_a_planned_load_says_what_each_operation_does():
+    """`karma seed --plan` / `karma import --plan` listed only `update subnet/…`: an operator adopting a
+    repository could not see which keys an update moves without --full-json."""
+    from app.client import text
+
+    ops = [
+        {"op": "update", "component": "subnet/a", "diff": [{"key": "cidr_block", "op": "changed"},
+                                                            {"key": "tags", "op": "added"}]},
+        {"op": "create", "component": "vpc/b", "config": {"cidr_block": "10.0.0.0/16", "tags": {}}},
+        {"op": "delete", "component": "vpc/c", "deleted": {"version": 3}},
+        {"op": "add_edge", "component": "lambda/d", "edge": {"kind": "depends_on", "target": "s3-bucket/e"}},
+    ]  # fmt: skip
+    out = text.loaded({"status": "planned", "operations": ops, "decisions": []})
+    rows = {line.split()[1]: line.split(None, 2)[2] for line in out.splitlines() if line.split()[:1] in (
+        ["update"], ["create"], ["delete"], ["add_edge"])}  # fmt: skip
+    assert rows == {
+        "subnet/a": "~cidr_block +tags",
+        "vpc/b": "2 keys",
+        "vpc/c": "version 3 and its edges",
+        "lambda/d": "-depends_on-> s3-bucket/e",
+    }, out
