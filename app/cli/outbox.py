@@ -39,8 +39,8 @@ def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: b
         click.echo(json.dumps(listed, indent=2, default=str))
         return
     keys = ("id", "type", "state", "attempts", "destination", "change_id", "last_error")
-    click.echo(text.table(list(keys), [[e.get(k) for k in keys] for e in listed["items"]]))
-    click.echo(", ".join(f"{n} {state}" for state, n in sorted(listed["counts"].items())) or "no entries")
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(listed["counts"].items())) or "no entries"
+    click.echo(text.listing(list(keys), [[e.get(k) for k in keys] for e in listed["items"]], counts))
 
 
 @outbox_cli.command("retry")

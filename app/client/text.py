@@ -69,6 +69,12 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
+def listing(headers: list[str], rows: list[list], footer: str) -> str:
+    """A list command's output: its table and its last line, or the last line alone when nothing matched —
+    an empty table (a header, a rule of dashes) above "0 of 0 changes" read like a broken terminal."""
+    return table(headers, rows) + "\n" + footer if rows else footer
+
+
 def plural(count: int, word: str) -> str:
     if count == 1:
         return f"{count} {word}"
@@ -82,6 +88,8 @@ def page_footer(page: dict, noun: str) -> str:
     that a second page existed, nor how to ask for it."""
     shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
     number, size = page.get("page") or 1, page.get("page_size") or max(shown, 1)
+    if total == 0:
+        return "no " + plural(0, noun).removeprefix("0 ")
     pages = page_count(total, size)
     line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
     return line + (f"; next: --page {number + 1}" if number < pages else "")
@@ -361,11 +369,8 @@ def log_page(page: dict) -> str:
         ]
         for e in page["items"]
     ]
-    return (
-        table(["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"], rows)
-        + "\n"
-        + page_footer(page, "entry")
-    )
+    headers = ["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"]
+    return listing(headers, rows, page_footer(page, "entry"))
 
 
 def changes_page(page: dict) -> str:
@@ -381,11 +386,8 @@ def changes_page(page: dict) -> str:
         ]
         for c in page["items"]
     ]
-    return (
-        table(["created", "change", "status", "operations", "by", "affected", "reason"], rows)
-        + "\n"
-        + page_footer(page, "change")
-    )
+    headers = ["created", "change", "status", "operations", "by", "affected", "reason"]
+    return listing(headers, rows, page_footer(page, "change"))
 
 
 def _loaded(entry: dict) -> str | None:
@@ -419,10 +421,8 @@ def queue(items: list[dict]) -> str:
         ]
         for q in items
     ]
-    return (
-        table(["component", "seq", "change", "by", "queued at", "waits on", "blocked by"], rows)
-        + f"\n{len(rows)} queued"
-    )
+    headers = ["component", "seq", "change", "by", "queued at", "waits on", "blocked by"]
+    return listing(headers, rows, f"{len(rows)} queued" if rows else "nothing queued")
 
 
 def transitions(items: list[dict]) -> str:
@@ -557,10 +557,8 @@ def transitions_page(page: dict) -> str:
         + [t.get("requested_by"), _changed(t.get("request") or {})]
         for t in page["items"]
     ]
-    return (
-        table(["created", "transition", "status", "step", "by", "component"], rows)
-        + "\n"
-        + page_footer(page, "transition")
+    return listing(
+        ["created", "transition", "status", "step", "by", "component"], rows, page_footer(page, "transition")
     )
 
 
@@ -577,9 +575,9 @@ def subscriptions(items: list[dict]) -> str:
         for s in items
     ]
     warnings = [f"warning: {s.get('id')}: {w}" for s in items for w in s.get("warnings") or []]
+    headers = ["id", "url", "events", "environments", "source", "enabled"]
     return "\n".join(
-        [table(["id", "url", "events", "environments", "source", "enabled"], rows), plural(len(rows), "subscription")]
-        + warnings
+        [listing(headers, rows, plural(len(rows), "subscription") if rows else "no subscriptions")] + warnings
     )
 
 

@@ -542,3 +542,18 @@ def test_a_planned_load_says_what_each_operation_does():
         "vpc/c": "version 3 and its edges",
         "lambda/d": "-depends_on-> s3-bucket/e",
     }, out
+
+
+def test_an_empty_listing_is_one_line():
+    """`karma changes --status expired` with none printed a header, a rule of dashes and "0 of 0 changes
+    (page 1 of 1)": an empty table read like a broken terminal. Nothing matched is said in one line."""
+    from app.client import text
+
+    empty = {"items": [], "total": 0, "page": 1, "page_size": 50}
+    assert text.changes_page(empty) == "no changes"
+    assert text.log_page(empty) == "no entries"
+    assert text.transitions_page(empty) == "no transitions"
+    assert text.queue([]) == "nothing queued"
+    assert text.subscriptions([]) == "no subscriptions"
+    # past the last page: the footer alone still says how many there are
+    assert text.changes_page({**empty, "total": 3, "page": 9}) == "0 of 3 changes (page 9 of 1)"
