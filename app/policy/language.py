@@ -489,6 +489,12 @@ class _Parser:
         items = []
         for op, value in node.items():
             sub = path if implicit else f"{path}.{op}"
+            if op not in OPERATORS and fld.ftype == OBJECT and isinstance(op, str):
+                # `new: {instance_type: {in: […]}}` nests a key under an object field: say how to name it
+                dotted = ".".join(fld.path)
+                self.errors.add(sub, f"{op!r} is no operator; a key of {fld.name} is a dotted field: {dotted}.{op}: …")
+                items.append(None)
+                continue
             if op not in OPERATORS:
                 self.errors.add(
                     sub, f"unknown operator {op!r} (expected one of {', '.join(OPERATORS)})" + _suggest(op, OPERATORS)

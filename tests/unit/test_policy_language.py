@@ -44,6 +44,18 @@ CASES = {
         "rules[0].when.change.type.equals: unknown operator 'equals' (expected one of eq, ne, in, not_in, lt, "
         "lte, gt, gte, matches, contains, contains_any, contains_all, exists, empty, overlaps, between)",
     ),
+    # a rule author nests a key under an object field: "unknown operator 'instance_type'" sent them to the
+    # operator list; the way to name the key is the dotted field
+    "a key nested under an object field": (
+        one_rule("{change: {new: {instance_type: {in: [m5.large]}}}}"),
+        "rules[0].when.change.new.instance_type: 'instance_type' is no operator; a key of change.new is a dotted "
+        "field: new.instance_type: …",
+    ),
+    "a key nested under impacted.config": (
+        one_rule("{impacted: {config: {tags: {eq: x}}}}"),
+        "rules[0].when.impacted.config.tags: 'tags' is no operator; a key of impacted.config is a dotted field: "
+        "config.tags: …",
+    ),
     "unknown rule key": (
         one_rule(severity="high"),
         "rules[0].severity: unknown field (expected one of id, description, effect, when, message, enabled, "
