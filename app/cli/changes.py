@@ -26,7 +26,7 @@ from app.client.api import KarmaClient
 from app.client.body import build
 from app.client.outcome import exit_code
 from app.ids import SIGNED_KINDS, handle_of
-from app.paging import MAX_PAGE_SIZE, PAGE_SIZE
+from app.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_count
 
 
 def _send(
@@ -204,13 +204,34 @@ def register(main: click.Group) -> None:  # one place lists every command
     def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
         if quiet and not as_json and page is None and page_size is None:
-            _one_a_line(_every_change_id(client, filters))  # a script's `| xargs` misses none
+            _one_a_line(_every_id(client, "/changes", filters))  # a script's `| xargs` misses none
             return
         listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
         emit(listing, as_json, text.changes_page)
+
+    @api_command(main, "components")
+    @click.option("--type", "type_", help="Only components of this type (karma types lists them).")
+    @click.option("--environment", help="Only components in this environment.")
+    @click.option("--name", help="Only ids containing this text, any case.")
+    @click.option("--page", type=PAGE, help="Which page [default: 1; with -q and no --page-size: every page]")
+    @click.option("--page-size", type=PAGE_SIZE_RANGE, help=f"Components a page [default: {PAGE_SIZE}]")
+    @click.option("-q", "--quiet", is_flag=True, help="Only the component ids, one a line (for scripts): all of them.")
+    def components(client, type_=None, as_json=False, quiet=False, page=None, page_size=None, **filters):
+        """The components Karma holds, by id (filter by type, environment, a piece of the id)."""
+        filters = {**filters, "type": type_}
+        if quiet and not as_json and page is None and page_size is None:
+            _one_a_line(_every_id(client, "/components", filters))
+            return
+        listing = client.get("/components", {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
+        for warning in listing.get("warnings") or []:  # an environment no component lives in: a typo?
+            click.echo(f"warning: {warning}", err=True)
+        if quiet and not as_json:
+            _one_a_line([c["id"] for c in listing["items"]])
+            return
+        emit(listing, as_json, text.components_page)
 
     @main.group("queue", cls=ListsByDefault)
     def queue_cli():
@@ -270,12 +291,12 @@ def _one_a_line(ids: list[str]) -> None:
 QUIET_PAGE = MAX_PAGE_SIZE  # the API's largest page: `changes -q` reads every page of this size
 
 
-def _every_change_id(client, filters: dict) -> list[str]:
-    """Every matching change id, page after page — as many pages as the first answer's total says, so the
-    loop is bounded by what exists (`changes -q` printed the first 50 of 56, and nothing said so)."""
-    first = client.get("/changes", {**filters, "page": 1, "page_size": QUIET_PAGE})
+def _every_id(client, path: str, filters: dict) -> list[str]:
+    """Every matching id of a paged list (`/changes`, `/components`), page after page — as many pages as
+    the first answer's total says, so the loop is bounded by what exists (`changes -q` printed the first
+    50 of 56, and nothing said so)."""
+    first = client.get(path, {**filters, "page": 1, "page_size": QUIET_PAGE})
     ids = [c["id"] for c in first["items"]]
-    pages = -(-first["total"] // QUIET_PAGE)
-    for number in range(2, pages + 1):
-        ids += [c["id"] for c in client.get("/changes", {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
+    for number in range(2, page_count(first["total"], QUIET_PAGE) + 1):
+        ids += [c["id"] for c in client.get(path, {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
     return ids

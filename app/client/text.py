@@ -373,6 +373,11 @@ def log_page(page: dict) -> str:
     return listing(headers, rows, page_footer(page, "entry"))
 
 
+def components_page(page: dict) -> str:
+    rows = [[c["id"], c.get("environment"), c.get("version"), moment(c.get("updated_at"))] for c in page["items"]]
+    return listing(["component", "environment", "version", "updated"], rows, page_footer(page, "component"))
+
+
 def changes_page(page: dict) -> str:
     rows = [
         [

@@ -288,6 +288,24 @@ def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):
     assert len(karma_cli("changes", "-q", "--page-size", "1").stdout.split()) == 1
 
 
+def test_components_lists_what_karma_holds(karma_cli, monkeypatch):
+    """An operator's day starts with "what is there": the API and the console listed components, the CLI
+    could only `show` one whose id it already knew."""
+    from app.cli import changes as changes_cli
+
+    prod = karma_cli("components", "--environment", "prod", "--type", "subnet", who="val")
+    assert prod.exit_code == 0, prod.output
+    assert "subnet/karma-prod-private-a" in prod.stdout and "subnet/karma-dev-private-a" not in prod.stdout
+    assert "2 of 2 components (page 1 of 1)" in prod.stdout
+    found = json.loads(karma_cli("components", "--name", "BASTION", "--json", who="val").stdout)
+    assert [c["id"] for c in found["items"]] == ["ec2-instance/karma-dev-bastion", "ec2-instance/karma-prod-bastion"]
+    monkeypatch.setattr(changes_cli, "QUIET_PAGE", 2)  # -q reads every page, as `changes -q` does
+    ids = karma_cli("components", "--type", "subnet", "-q", who="val").stdout.split()
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) == 4, ids
+    assert karma_cli("components", "--environment", "nowhere", who="val").stdout.strip() == "no components"
+    assert karma_cli("components", "--type", "nope", who="val").exit_code == 1
+
+
 def test_a_what_if_plan_from_a_file(karma_cli, tmp_path):
     """`karma plan -f` takes a what-if plan's `assume` (docs/transitions.md), as POST /plan does: it refused
     the field, so the CLI had no what-if plan. A request still refuses it (nothing hypothetical is applied)."""
