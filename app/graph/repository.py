@@ -543,6 +543,10 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         ONE transaction (an import that changes components writes them in the commit of its change set)."""
         return self.in_write_tx(lambda gtx: gtx.record_refused(refused_drift, audit))
 
+    def mark_orphans(self) -> int:
+        """The `orphan` kind on the components an orphan record names that lack it (cypher/drift_orphan_kinds)."""
+        return self._write("drift_orphan_kinds")["written"]
+
     def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
         """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""
         return sum(self._write("drift_set", rows=rows[i : i + batch])["written"] for i in range(0, len(rows), batch))
