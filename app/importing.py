@@ -492,9 +492,9 @@ def _refused_drift(repo, files: list[str], records: list[dict], environments: li
     own, whatever its component id. None when that would change nothing. Only the files that have a
     record, or get one, are named: the set and its audit entry stay the size of the drift, not of the
     tree."""
-    stored = repo.drift()["refused"]
-    covered = set(files) | {r["file"] for r in stored if _in_environments(r["file"], environments)}
-    stored = [r for r in stored if r.get("file") in covered]
+    # the environments' records, and those of a named file of another (none in practice: the tree and the
+    # graph's components it lacks are of the environments imported), each looked up by its own index
+    stored = repo.drift_records(environments, [f for f in files if not _in_environments(f, environments)])
     if _record_texts(stored) == _record_texts(records):
         return None
     recorded = {r["file"] for r in stored} | {e["file"] for e in records}
@@ -683,24 +683,40 @@ def import_tree(
         },
     )
     rows = seeding.to_rows(components, {})
+    # the records it covers are replaced as the gate path replaces them: the tree's files' and any other
+    # record of its environments (no component here: a refused create whose file was deleted since)
+    records = [_stored(e) for e in refused]
+    refused_drift = _refused_drift(repo, all_files, records, environments)
     result = repo.seed(
         rows,
         edges,
         now,
         audit=audit,
         require_empty=True,
-        refused={"files": all_files, "entries": [_stored(e) for e in refused]},
+        refused=refused_drift,
         progress=progress,
         cause="import",  # its components' first versions say the import made them, not a seed
     )
     if "not_empty" in result:  # someone loaded components between the check and the transaction
         raise GraphNotEmpty(_NOT_EMPTY)
-    return summary | {
-        "log_entry_id": result["log_entry_id"],
-        "written": result["written"],
-        "requested_by": identity,
-        "drift_recorded": result.get("drift_recorded", 0),
-    }
+    return (
+        summary
+        | _bulk_drift(refused_drift, records, all_files, result)
+        | {
+            "log_entry_id": result["log_entry_id"],
+            "written": result["written"],
+            "requested_by": identity,
+        }
+    )
+
+
+def _bulk_drift(refused_drift: dict | None, records: list[dict], files: list[str], result: dict) -> dict:
+    """What a bulk import says of the records it covers, as the gate path says it: those written, those it
+    dropped (`drift_cleared`, `drift_gone`: no component of an empty graph lacks its file) — or that
+    they already say what it refused (`drift_current`: none written)."""
+    if refused_drift is not None:
+        return _cleared(refused_drift, records, files, []) | {"drift_recorded": result.get("drift_recorded", 0)}
+    return {"drift_current": True} if records else {"drift_recorded": 0}
 
 
 def _stored(entry: dict) -> dict:

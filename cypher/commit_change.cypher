@@ -29,6 +29,7 @@ CALL (moved) {
   WITH op, coalesce(max(old.version), 0) + 1 AS version
   CREATE (c:Component {id: op.id})
   SET c += op.props
+  // use: _orphan_drift(c)
   SET c.type = op.type, c.nickname = op.nickname, c.environment = op.environment, c.config = op.config,
       c.config_keys = op.config_keys, c.runtime = '{}', c.runtime_keys = [], c.version = version,
       c.created_at = $now, c.updated_at = $now
@@ -41,6 +42,7 @@ CALL (moved) {
   UNWIND $updates AS op
   MATCH (c:Component {id: op.id})
   SET c += op.props
+  // use: _orphan_drift(c)
   SET c.config = op.config, c.config_keys = op.config_keys, c.version = op.version, c.updated_at = $now
   CREATE (c)-[:HAS_VERSION]->(:ConfigVersion {
     component_id: c.id, version: op.version, config: op.config, runtime: c.runtime,

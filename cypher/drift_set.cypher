@@ -3,4 +3,5 @@
 UNWIND $rows AS row
 MATCH (c:Component {id: row.id})
 SET c += row.props
+// use: _orphan_drift(c)
 RETURN count(c) AS written

@@ -8,6 +8,7 @@ WITH c, comp, (c.config IS NULL OR comp.changed) AS changed
 CALL (c, comp, changed) {
   WITH c, comp WHERE changed
   SET c += comp.props
+  // use: _orphan_drift(c)
   // when its runtime was last reported or seeded (kept when only its config or environment changed)
   SET c.runtime_updated_at = CASE WHEN comp.runtime_reported THEN $now ELSE c.runtime_updated_at END
   SET c.type = comp.type, c.nickname = comp.nickname, c.environment = comp.environment,

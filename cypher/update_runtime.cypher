@@ -3,6 +3,7 @@
 // events ($outbox: `runtime_reported`, for the subscriptions that want it and the config store).
 MATCH (c:Component {id: $id})
 SET c += $props
+// use: _orphan_drift(c)
 SET c.runtime = $runtime, c.runtime_keys = $runtime_keys, c.version = c.version + 1, c.updated_at = $now,
     c.runtime_updated_at = $now
 // use: _config_version(c)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from app.cli.common import as_json_text, component_id, graph
+from app.client.outcome import DRIFT
 from app.components.drift import KINDS, file_state
 
 
@@ -18,7 +19,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a
     reference that resolves to nothing (reference), a report that contradicts the config (runtime), a
     component whose config file the imported tree no longer has (orphan) — the component, the field and
-    why, never the value. Exit 1 when there is any."""
+    why, never the value. Exit 5 when there is any (1: the report could not be read), --json too."""
     from app.components.drift_service import DriftService  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
@@ -33,5 +34,5 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
         counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
         shown = f"{report['total']} {kind} drift entries (of every kind: {counts})" if kind else None
         click.echo(shown or f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
-    if report["total"]:
-        raise SystemExit(1)
+    if report["total"]:  # a finding, not a failure: a CI job tells "drift" from "could not ask"
+        raise SystemExit(DRIFT)

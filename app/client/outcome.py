@@ -1,11 +1,12 @@
 """Exit codes a pipeline acts on: 0 applied / allowed, 2 rejected, 3 queued or pending approval,
-1 error, 4 outcome unknown (a write got no answer: look before retrying)."""
+1 error, 4 outcome unknown (a write got no answer: look before retrying), 5 drift found (`karma drift`:
+the report was read and is not empty — never 1, which says it could not be read)."""
 
 from __future__ import annotations
 
 from app.changes.status import ChangeStatus, decided
 
-OK, ERROR, REJECTED, WAITING, UNKNOWN = 0, 1, 2, 3, 4
+OK, ERROR, REJECTED, WAITING, UNKNOWN, DRIFT = 0, 1, 2, 3, 4, 5
 
 STATUS_CODES = {
     "applied": OK,

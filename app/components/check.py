@@ -219,6 +219,7 @@ def at_start(repo) -> CheckReport | None:
         stale = sorted(set(report.checked_types) | {r["type"] for r in repo.drift()["components"]})
         if stale:
             recompute_drift(repo, types, stale)
+        repo.mark_orphans()  # a graph written before a component's drift kinds said `orphan`
         if report.ok and (report.baseline or report.checked_types):
             record(repo, types, utcnow())
     except Exception as exc:  # noqa: BLE001 - a start-up report, never a reason not to start

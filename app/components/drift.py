@@ -12,8 +12,9 @@ may hold secrets).
 Pure functions. Drift is computed when the thing it concerns changes — a change through the gate, a
 runtime report, an import, a types reload — and stored with it (`drift_props`: the component's `drift`
 kinds, its `drift_entries` and a `drifting` flag the drift read is indexed on; what an import says of a
-file — refused, or gone from the tree — as a `:Drift` node keyed by that file). Reading drift never
-recomputes it.
+file — refused, or gone from the tree — as a `:Drift` node keyed by that file). An orphan's entry is its
+record; the node's `drift` kinds carry `orphan` while it stands (cypher/_orphan_drift.cypher, after every
+write of them) so rules read it as the other kinds. Reading drift never recomputes it.
 """
 
 from __future__ import annotations

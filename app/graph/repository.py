@@ -531,10 +531,21 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """{components: [{id, type, environment, drift_entries}], refused: [Drift records]}."""
         return self.read("drift_list") or {"components": [], "refused": []}
 
+    def drift_records(self, environments: list[str] | None, files: list[str]) -> list[dict]:
+        """The :Drift records of `environments` (None: every one) and of `files` (cypher/drift_records.cypher):
+        what an import covers, read without the rest of the drift report."""
+        prefixes = [f"iac/{e}/" for e in environments] if environments is not None else ["iac/"]
+        row = self.read("drift_records", prefixes=prefixes, files=list(files))
+        return row["records"] if row else []
+
     def record_refused(self, refused_drift: dict, audit: dict) -> int:
         """An import that changes no component: its refused files' :Drift records with its audit entry, in
         ONE transaction (an import that changes components writes them in the commit of its change set)."""
         return self.in_write_tx(lambda gtx: gtx.record_refused(refused_drift, audit))
+
+    def mark_orphans(self) -> int:
+        """The `orphan` kind on the components an orphan record names that lack it (cypher/drift_orphan_kinds)."""
+        return self._write("drift_orphan_kinds")["written"]
 
     def set_drift(self, rows: list[dict], batch: int = 1000) -> int:
         """Stored drift recomputed ({id, props}), in batches (a types reload over a large estate)."""

@@ -52,7 +52,11 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "op": _f(STR, "the operation: create, update, delete, add_edge or remove_edge (a single change is an update)"),
         "set_size": _f(INT, "how many operations the change set has (1 for a single change)"),
         "set_components": _f(LIST, "the ids of every component the change set creates, updates or deletes"),
-        "drift": _f(LIST, "the changed component's drift kinds before the change: contract, reference, runtime"),
+        "drift": _f(
+            LIST,
+            "the changed component's drift kinds before the change: contract, reference, runtime, orphan "
+            "(docs/drift.md)",
+        ),
     },
     "component": {
         "id": _f(STR, "the changed component's id"),
@@ -81,7 +85,7 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "config": _f(OPEN, "its current config"),
         "path_types": _f(LIST, "the types of the components along path (the changed one first)"),
         "via": _f(LIST, "the reference key (config key) of each edge along path, e.g. s3_bucket_nickname"),
-        "drift": _f(LIST, "its drift kinds (contract, reference, runtime; docs/drift.md)"),
+        "drift": _f(LIST, "its drift kinds (contract, reference, runtime, orphan; docs/drift.md)"),
     },
     # components of the changed component's type that depend on the same provider through the same
     # reference key (the other subnets of its VPC); rules reach them through count: {siblings: ...}

@@ -181,6 +181,34 @@ def test_a_local_command_s_component_filter_is_checked_as_the_api_commands_do(ar
     assert result.exit_code == 1 and "'foo' is not a component id" in result.output, result.output
 
 
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_karma_drift_says_drift_found_apart_from_could_not_ask(monkeypatch, as_json):
+    """`karma drift` exited 1 when there was drift — the code of an error (Neo4j away): a CI job could not
+    tell "drift found" from "could not ask". Drift found is 5; none is 0; a failure to read stays 1."""
+    import contextlib
+
+    from neo4j.exceptions import ServiceUnavailable
+
+    from app.cli import drift as drift_cli
+    from app.components.drift_service import DriftService
+
+    entry = {"kind": "orphan", "component": "vpc/x", "field": "config", "rule": "r", "message": "m"}
+    found = {"total": 1, "counts": {"contract": 0, "reference": 0, "runtime": 0, "orphan": 1}, "entries": [entry]}
+    none = {"total": 0, "counts": dict.fromkeys(found["counts"], 0), "entries": []}
+    monkeypatch.setattr(drift_cli, "graph", lambda settings: contextlib.nullcontext(None))
+    for report, code in ((found, 5), (none, 0)):
+        monkeypatch.setattr(DriftService, "report", lambda self, kind=None, component=None, r=report: r)
+        result = CliRunner().invoke(main, ["drift", *as_json])
+        assert result.exit_code == code, (result.exit_code, result.output)
+
+    def away(self, kind=None, component=None):
+        raise ServiceUnavailable("connection refused")
+
+    monkeypatch.setattr(DriftService, "report", away)
+    result = CliRunner().invoke(main, ["drift", *as_json])
+    assert result.exit_code == 1 and "the database failed the command" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize(
     "args",
     [
