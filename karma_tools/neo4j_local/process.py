@@ -471,12 +471,7 @@ def start(
                 f"The Neo4j {settings.version} jars ({', '.join(required_jars(settings.version))}) are not in "
                 f"{settings.lib}. Run `karma neo4j jars --force`, or fix KARMA_NEO4J_LIB / KARMA_NEO4J_VERSION."
             )
-        if port_in_use(settings.listen, settings.bolt_port):
-            raise Neo4jLocalError(
-                f"Port {settings.bolt_port} on {settings.listen or '*'} is already in use by another process (not "
-                f"the Neo4j of {settings.home}). Stop that process or choose another port with "
-                "KARMA_NEO4J_BOLT_PORT."
-            )
+        _refuse_taken_ports(settings)
 
         for directory in (settings.data_dir, settings.logs_dir, settings.home / "plugins", settings.home / "import"):
             directory.mkdir(parents=True, exist_ok=True)
@@ -566,6 +561,20 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def _refuse_taken_ports(settings: LocalNeo4jSettings) -> None:
+    """Both ports the server binds are checked before it starts: a taken HTTP port (7474 under `make run`,
+    often another Neo4j's) otherwise surfaces as a Java stack trace after the whole start timeout."""
+    ports = [(settings.bolt_port, "KARMA_NEO4J_BOLT_PORT")]
+    if settings.http_port:
+        ports.append((settings.http_port, "KARMA_NEO4J_HTTP_PORT"))
+    for port, variable in ports:
+        if port_in_use(settings.listen, port):
+            raise Neo4jLocalError(
+                f"Port {port} on {settings.listen or '*'} is already in use by another process (not "
+                f"the Neo4j of {settings.home}). Stop that process or choose another port with {variable}."
+            )
 
 
 def stop(settings: LocalNeo4jSettings | None = None, echo: Echo | None = None) -> bool:
