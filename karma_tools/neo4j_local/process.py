@@ -578,18 +578,19 @@ def _refuse_taken_ports(settings: LocalNeo4jSettings) -> None:
 
 
 def stop(settings: LocalNeo4jSettings | None = None, echo: Echo | None = None) -> bool:
-    """Stop the server (SIGTERM, then SIGKILL after KARMA_NEO4J_STOP_TIMEOUT). True if one was running."""
+    """Stop the server (SIGTERM, then SIGKILL after KARMA_NEO4J_STOP_TIMEOUT). True if one was running.
+    Its messages name the home: `make stop` stops four of them in a row (dev, test, test-gw1, bench)."""
     settings = settings or load_settings()
     if not settings.pid_file.exists():  # nothing to do (and no need to create the home for a lock)
-        say(echo, "Neo4j is not running.", "neo4j.stop.not_running", home=str(settings.home))
+        say(echo, f"Neo4j of {settings.home} is not running.", "neo4j.stop.not_running", home=str(settings.home))
         return False
     with _home_lock(settings):
         pid = read_pid(settings, echo=echo)
         if pid is None:
-            say(echo, "Neo4j is not running.", "neo4j.stop.not_running", home=str(settings.home))
+            say(echo, f"Neo4j of {settings.home} is not running.", "neo4j.stop.not_running", home=str(settings.home))
             return False
         started = time.monotonic()
-        say(echo, f"Stopping Neo4j (pid {pid})...", "neo4j.stop", pid=pid)
+        say(echo, f"Stopping the Neo4j of {settings.home} (pid {pid})...", "neo4j.stop", pid=pid)
         killed = _terminate(pid, settings.stop_timeout)
         with contextlib.suppress(FileNotFoundError):
             settings.pid_file.unlink()

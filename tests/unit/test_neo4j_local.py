@@ -356,7 +356,10 @@ def test_running_server_is_found_and_stopped(settings: nl.LocalNeo4jSettings):
         assert proc.poll() is not None
         assert not settings.pid_file.exists()
         assert any("stopped" in m for m in messages)
-        assert nl.stop(settings) is False  # idempotent
+        assert f"the Neo4j of {settings.home} (pid {proc.pid})" in messages[0]  # make stop stops four: which
+        again: list[str] = []
+        assert nl.stop(settings, echo=again.append) is False  # idempotent
+        assert again == [f"Neo4j of {settings.home} is not running."]
     finally:
         if proc.poll() is None:
             proc.kill()
