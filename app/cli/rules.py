@@ -10,6 +10,7 @@ import click
 from app import settings
 from app.settings import Settings
 from app.cli.common import api_command, component_id, emit, open_repo, output_format
+from app.client import text
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError, listing_order
 from app.ruletools.coverage import FAIL_ON
@@ -84,9 +85,8 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
     if not rules:
         click.echo(f"{directory}: no rules")
         return
-    w_id, w_effect, w_file = (max(len(getattr(r, a)) for r in rules) for a in ("id", "effect", "file"))
-    for r in rules:
-        click.echo(f"{r.id:<{w_id}}  {r.effect:<{w_effect}}  {r.scope:<8}  {r.file:<{w_file}}  {r.description}")
+    rows = [[r.id, r.effect, r.scope, r.file, r.description] for r in rules]
+    click.echo(text.table(["rule", "effect", "scope", "file", "description"], rows))
     if compiled.disabled:
         click.echo(f"disabled: {', '.join(sorted(compiled.disabled))}")
 

@@ -124,7 +124,7 @@ def ensure_jars(settings: LocalNeo4jSettings | None = None, echo: Echo | None = 
     ]  # fmt: skip
     say(
         echo,
-        f"Fetching Neo4j {settings.version} jars with Maven into {lib} (about 125 MB the first time)...",
+        f"Fetching Neo4j {settings.version} jars with Maven into {lib} (about 145 MB the first time)...",
         "neo4j.jars.fetch",
         lib=str(lib),
         version=settings.version,

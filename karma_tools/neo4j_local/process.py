@@ -471,12 +471,7 @@ def start(
                 f"The Neo4j {settings.version} jars ({', '.join(required_jars(settings.version))}) are not in "
                 f"{settings.lib}. Run `karma neo4j jars --force`, or fix KARMA_NEO4J_LIB / KARMA_NEO4J_VERSION."
             )
-        if port_in_use(settings.listen, settings.bolt_port):
-            raise Neo4jLocalError(
-                f"Port {settings.bolt_port} on {settings.listen or '*'} is already in use by another process (not "
-                f"the Neo4j of {settings.home}). Stop that process or choose another port with "
-                "KARMA_NEO4J_BOLT_PORT."
-            )
+        _refuse_taken_ports(settings)
 
         for directory in (settings.data_dir, settings.logs_dir, settings.home / "plugins", settings.home / "import"):
             directory.mkdir(parents=True, exist_ok=True)
@@ -568,19 +563,34 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return True
 
 
+def _refuse_taken_ports(settings: LocalNeo4jSettings) -> None:
+    """Both ports the server binds are checked before it starts: a taken HTTP port (7474 under `make run`,
+    often another Neo4j's) otherwise surfaces as a Java stack trace after the whole start timeout."""
+    ports = [(settings.bolt_port, "KARMA_NEO4J_BOLT_PORT")]
+    if settings.http_port:
+        ports.append((settings.http_port, "KARMA_NEO4J_HTTP_PORT"))
+    for port, variable in ports:
+        if port_in_use(settings.listen, port):
+            raise Neo4jLocalError(
+                f"Port {port} on {settings.listen or '*'} is already in use by another process (not "
+                f"the Neo4j of {settings.home}). Stop that process or choose another port with {variable}."
+            )
+
+
 def stop(settings: LocalNeo4jSettings | None = None, echo: Echo | None = None) -> bool:
-    """Stop the server (SIGTERM, then SIGKILL after KARMA_NEO4J_STOP_TIMEOUT). True if one was running."""
+    """Stop the server (SIGTERM, then SIGKILL after KARMA_NEO4J_STOP_TIMEOUT). True if one was running.
+    Its messages name the home: `make stop` stops four of them in a row (dev, test, test-gw1, bench)."""
     settings = settings or load_settings()
     if not settings.pid_file.exists():  # nothing to do (and no need to create the home for a lock)
-        say(echo, "Neo4j is not running.", "neo4j.stop.not_running", home=str(settings.home))
+        say(echo, f"Neo4j of {settings.home} is not running.", "neo4j.stop.not_running", home=str(settings.home))
         return False
     with _home_lock(settings):
         pid = read_pid(settings, echo=echo)
         if pid is None:
-            say(echo, "Neo4j is not running.", "neo4j.stop.not_running", home=str(settings.home))
+            say(echo, f"Neo4j of {settings.home} is not running.", "neo4j.stop.not_running", home=str(settings.home))
             return False
         started = time.monotonic()
-        say(echo, f"Stopping Neo4j (pid {pid})...", "neo4j.stop", pid=pid)
+        say(echo, f"Stopping the Neo4j of {settings.home} (pid {pid})...", "neo4j.stop", pid=pid)
         killed = _terminate(pid, settings.stop_timeout)
         with contextlib.suppress(FileNotFoundError):
             settings.pid_file.unlink()

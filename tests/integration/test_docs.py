@@ -83,6 +83,51 @@ def test_every_skip_says_why_and_skips_are_few():
     assert len(skipped) <= 12, skipped  # few: a block that cannot run is the exception
 
 
+def headings(path: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings (outside code blocks), and the headings' own text."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+    titles = re.findall(r"^#+\s+(.*?)\s*$", text, re.M)
+    return set(titles) | {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles}
+
+
+def test_every_link_and_named_section_of_the_docs_exists():
+    """A reader follows a link, or "the README's "X" section", to a page and a heading that are there."""
+    missing = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for link in re.findall(r"\]\(([^)\s]+)\)", text):
+            if link.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = link.partition("#")
+            target = (page.parent / path).resolve() if path else page
+            if not target.exists() or (anchor and target.suffix == ".md" and anchor not in headings(target)):
+                missing.append(f"{page.name}: {link}")
+        for section in re.findall(r"README's\s+\"([^\"]+)\"\s+section", text):
+            if section not in headings(REPO_ROOT / "README.md"):
+                missing.append(f"{page.name}: the README's {section!r} section")
+    assert not missing, missing
+
+
+def test_the_rule_the_readme_quotes_is_the_rule_in_rules():
+    """The README's rule is an excerpt of rules/: every key it shows says what the file says."""
+    import yaml
+
+    quoted = [
+        rule
+        for body in re.findall(r"^```yaml\n(.*?)^```", (REPO_ROOT / "README.md").read_text(), re.M | re.S)
+        for rule in yaml.safe_load(body) or []
+        if isinstance(rule, dict) and "id" in rule
+    ]
+    files = {
+        rule["id"]: rule
+        for f in sorted((REPO_ROOT / "rules").glob("*.yaml"))
+        for rule in yaml.safe_load(f.read_text())["rules"]
+    }
+    assert quoted
+    for rule in quoted:
+        assert {key: files[rule["id"]].get(key) for key in rule} == rule
+
+
 @pytest.fixture(scope="module")
 def gunicorn_workers() -> int:
     return 2  # one reader pasting commands: two workers boot in half the time of the default four
@@ -132,9 +177,19 @@ def seeded(repo, driver):
 
 @pytest.mark.parametrize("page", [p for p in PAGES if any(not skip for _, skip, _ in blocks(p))], ids=lambda p: p.name)
 def test_the_shell_blocks_run(page, seeded, gunicorn_url, service_env, tmp_path):
+    paste([page], seeded(), gunicorn_url, service_env, tmp_path)
+
+
+def test_a_reader_who_took_the_readme_tour_can_paste_the_cli_page(seeded, gunicorn_url, service_env, tmp_path):
+    """A newcomer reads README.md, then docs/cli.md, on the one world `make run` seeded: the page's
+    examples must still hold after the tour's changes (a plan of what the tour applied is a 422)."""
+    paste([REPO_ROOT / "README.md", REPO_ROOT / "docs" / "cli.md"], seeded(), gunicorn_url, service_env, tmp_path)
+
+
+def paste(pages, world, gunicorn_url, service_env, tmp_path):
+    """Runs the pages' blocks one after the other in one bash session, as a reader pastes them."""
     from app.security.tokens import TokenService
 
-    world = seeded()  # the world as seeded (re-seeded only if an earlier page changed it)
     cwd = scratch(tmp_path)
     (cwd / ".karma" / "admin-token").write_text(TokenService(world).create("docs@usekarma.dev", "admin")[0] + "\n")
     env = {k: v for k, v in service_env.items() if k not in ("KARMA_TOKEN", "VIRTUAL_ENV")}
@@ -145,7 +200,7 @@ def test_the_shell_blocks_run(page, seeded, gunicorn_url, service_env, tmp_path)
         PATH=os.defpath if "PATH" not in env else env["PATH"].replace(str(REPO_ROOT / ".venv" / "bin") + ":", ""),
     )
     run = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-c", script(page, gunicorn_url)],
+        ["bash", "--noprofile", "--norc", "-c", "".join(script(page, gunicorn_url) for page in pages)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -154,7 +209,7 @@ def test_the_shell_blocks_run(page, seeded, gunicorn_url, service_env, tmp_path)
     )
     where = [ln for ln in run.stdout.splitlines() if ln.startswith("@@block")]
     assert run.returncode == 0, (
-        f"{where[-1] if where else page.name}: a command failed\n--- stdout (tail)\n{run.stdout[-3000:]}"
+        f"{where[-1] if where else pages[-1].name}: a command failed\n--- stdout (tail)\n{run.stdout[-3000:]}"
         f"\n--- stderr (tail)\n{run.stderr[-3000:]}"
     )
 

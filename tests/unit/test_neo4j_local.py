@@ -356,7 +356,10 @@ def test_running_server_is_found_and_stopped(settings: nl.LocalNeo4jSettings):
         assert proc.poll() is not None
         assert not settings.pid_file.exists()
         assert any("stopped" in m for m in messages)
-        assert nl.stop(settings) is False  # idempotent
+        assert f"the Neo4j of {settings.home} (pid {proc.pid})" in messages[0]  # make stop stops four: which
+        again: list[str] = []
+        assert nl.stop(settings, echo=again.append) is False  # idempotent
+        assert again == [f"Neo4j of {settings.home} is not running."]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -428,6 +431,29 @@ def test_start_refuses_a_taken_port(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             nl.start(s)
     assert not s.pid_file.exists()
     assert not s.password_file.exists()
+
+
+def test_start_refuses_a_taken_http_port_naming_its_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`make run` asks for Neo4j's HTTP port (7474, often another Neo4j's): taken, it is said before the
+    start, as the Bolt port is — not a Java stack trace after the start timeout."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        s = nl.LocalNeo4jSettings.from_env(
+            {
+                "KARMA_NEO4J_HOME": str(tmp_path / "h"),
+                "KARMA_NEO4J_LIB": str(_fake_lib(tmp_path / "lib")),
+                "KARMA_NEO4J_BOLT_PORT": str(_free_port()),
+                "KARMA_NEO4J_HTTP_PORT": str(port),
+            }
+        )
+        monkeypatch.setattr(nl_process, "check_java", lambda settings: ("/usr/bin/java", 17))
+        with pytest.raises(
+            nl.Neo4jLocalError, match=f"Port {port} on 127.0.0.1 is already in use.*KARMA_NEO4J_HTTP_PORT"
+        ):
+            nl.start(s)
+    assert not s.pid_file.exists()
 
 
 def test_start_refuses_existing_data_without_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -188,8 +188,9 @@ def test_cli_list(tmp_path):
     result = CliRunner().invoke(rules_cli, ["list", str(tmp_path)])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split()[:4] == ["instance-watch", "block", "impacted", "b.yaml"]
-    assert lines[1].split()[:4] == ["subnet-watch", "warn", "change", "rules.yaml"]
+    assert lines[0].split() == ["RULE", "EFFECT", "SCOPE", "FILE", "DESCRIPTION"]  # a table, as every list's
+    assert lines[2].split()[:4] == ["instance-watch", "block", "impacted", "b.yaml"]
+    assert lines[3].split()[:4] == ["subnet-watch", "warn", "change", "rules.yaml"]
     result = CliRunner().invoke(rules_cli, ["list", "--json", str(tmp_path)])
     assert [r["id"] for r in __import__("json").loads(result.output)] == ["instance-watch", "subnet-watch"]
 
