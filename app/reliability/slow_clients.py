@@ -20,8 +20,9 @@ import socket
 import threading
 import time
 
+from gunicorn.http.body import ChunkedReader
 from gunicorn.http.errors import ParseException
-from werkzeug.exceptions import RequestTimeout
+from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from app.errors import BadRequest
 
@@ -92,6 +93,14 @@ class TimedInput:
             raise RequestTimeout("the connection failed while the request body was read")
         return data
 
+    def refuse_chunks_over(self, max_bytes: int) -> None:
+        """A chunked body is a 413 once its chunk-size lines announce more than `max_bytes` in all, when
+        such a line is read. Reading `max_bytes + 1` bytes first (app/reliability/bodies.py) waited for
+        bytes a client had announced (`FFFFFFFF`) and never sent: a 408 after KARMA_CLIENT_TIMEOUT."""
+        reader = getattr(self._stream, "reader", None)
+        if isinstance(reader, ChunkedReader):  # its parser looks the method up on each chunk: ours first
+            reader.parse_chunk_size = _announced_within(reader.parse_chunk_size, max_bytes)
+
     def read(self, *args):
         return self._call("read", *args)
 
@@ -103,6 +112,22 @@ class TimedInput:
 
     def __iter__(self):
         return iter(self.readline, b"")
+
+
+def _announced_within(parse_chunk_size, max_bytes: int):
+    """gunicorn's chunk-size parser, counting what the chunks announce. Raised from the body's read,
+    the 413 marks the body failed: gunicorn closes the connection (the rest of the body is not drained)."""
+    announced = 0
+
+    def parse(unreader, data=None):
+        nonlocal announced
+        size, rest = parse_chunk_size(unreader, data)
+        announced += size
+        if announced > max_bytes:
+            raise RequestEntityTooLarge(f"the request body's chunks announce more than {max_bytes} bytes")
+        return size, rest
+
+    return parse
 
 
 class BoundedBodies:

@@ -108,6 +108,35 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert server.answers("/healthz")
 
 
+CHUNKED_HEAD = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"FFFFFFFF\r\n{",  # one chunk announcing 4 GiB, a byte of it sent
+        b"2\r\n{}\r\n40000\r\n",  # 2 bytes, then 256 KiB announced: over the limit only together
+    ],
+)
+def test_a_chunk_announcing_more_than_the_limit_is_a_413_at_once(server, auth_headers, graph_dump, chunks):
+    """A chunk-size line announcing more than KARMA_MAX_BODY_BYTES is refused when it is read. The body
+    used to be read up to the limit first: the server waited for bytes that were announced and never sent,
+    and answered a 408 after KARMA_CLIENT_TIMEOUT. The connection is closed after the 413 (the rest of
+    the body is not read)."""
+    before = graph_dump()
+    head = CHUNKED_HEAD + f"Authorization: {auth_headers['Authorization']}\r\n\r\n".encode()
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=LIVE) as sock:
+        sock.sendall(head + chunks)  # and nothing more: the client waits
+        status, headers, body = parse(read_answer(sock))
+        assert status == 413, (status, body)
+        assert headers["content-type"].startswith("application/json")
+        assert body["cause"] == "body_too_large" and body["limit"] == 256 * 1024, body
+        assert "KARMA_MAX_BODY_BYTES" in body["message"], body
+        assert sock.recv(1024) == b"", "the connection stays open after a refused body"
+    assert graph_dump() == before
+
+
 class Trickle:
     """A client sending its request one byte per `step` seconds (bounded: `limit` bytes), recording what
     the server answered and when."""
