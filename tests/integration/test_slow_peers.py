@@ -219,13 +219,20 @@ PARKED = 40  # clients stopped part-way through their request: more than both wo
 PARTS = {
     "headers": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
     "body": b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{",
+    # only a body's first 64 KiB was gathered in the event loop: the rest was waited for on a thread
+    "large_body": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        + b" " * (64 * 1024 + 1)
+    ),
+    # a chunked body went to a thread with its head
+    "chunked_body": CHUNKED_HEAD + b"\r\nffff\r\n{",
 }
 
 
 @pytest.mark.parametrize("part", sorted(PARTS))
 def test_requests_arriving_slowly_cost_no_thread(server, auth_headers, part):
-    """A request whose headers or (small) body are still arriving waits in the worker's event loop, not on a
-    thread. gthread gave each such connection a thread from its first byte, so 12 clients stopped in the
+    """A request whose headers or body (up to KARMA_MAX_BODY_BYTES, chunked or not) are still arriving waits
+    in the worker's event loop, not on a thread. gthread gave each such connection a thread from its first byte, so 12 clients stopped in the
     middle of their headers held one worker's 8 threads, and the requests that worker accepted queued behind
     them until KARMA_CLIENT_TIMEOUT cut them. Here 40 such clients (both workers' threads, twice over) are
     connected while real requests are answered; every one of those answers comes before any slow client is
