@@ -306,3 +306,14 @@ def test_two_different_idempotency_keys_are_refused_naming_the_header(gunicorn_u
     assert status == 200 and first["status"] == "applied", (status, first)
     status, again = post_with_keys(gunicorn_url, auth_headers, change, ["k-3"])
     assert status == 200 and again["idempotent_replay"] and again["change_id"] == first["change_id"], again
+
+
+@pytest.mark.parametrize("size", [300_000, 2_000_000])
+def test_a_refused_request_with_a_body_over_the_limit_gets_its_refusal(gunicorn_url, size):
+    """A refusal's audit entry names the component the body names, so the handler read the body: over
+    KARMA_MAX_BODY_BYTES that read raised its 413 inside the handler, and the answer was a bare 500. (The
+    refusal itself is audited, as every refusal is.)"""
+    data = b'{"component": "' + b"x" * size + b'"}'
+    resp = requests.post(f"{gunicorn_url}/plan", data=data, headers={"Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 401, (resp.status_code, resp.text[:300])
+    assert resp.json()["cause"] == "missing_token", resp.json()
