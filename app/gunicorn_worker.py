@@ -12,8 +12,10 @@ first bytes in its event loop (gunicorn's gthread), runs requests on `KARMA_THRE
 - an answer is written by a thread only as far as the socket takes it at once; the event loop writes
   the rest as the client reads, and lets a client go that has not read it in its time
   (app/reliability/slow_readers.py `Unsent`); the close after a last answer waits there too (`Lingering`);
-- what a thread still reads (a body sent after `Expect: 100-continue`, a chunked body whose framing
-  outgrew what the loop holds) has `KARMA_CLIENT_TIMEOUT` seconds in all to arrive
+- the `100 Continue` a client sending `Expect: 100-continue` waits for is said by the event loop, which
+  then gathers its body like any other (gunicorn said it from the request's thread);
+- what a thread still reads (a chunked body whose framing outgrew what the loop holds) has
+  `KARMA_CLIENT_TIMEOUT` seconds in all to arrive
   (app/reliability/slow_clients.py `BoundedBodies`): a body trickling in is a JSON 408;
 - what gunicorn answers itself, before the app sees the request (a malformed request line, a negative
   Content-Length, chunked plus Content-Length, a 10 KB URL: 414, a header over 8 KB: 431) is JSON in
@@ -231,4 +233,7 @@ class KarmaWorker(gthread.ThreadWorker):
 
     def handle_request(self, req, conn):
         slow_clients.unwatch(conn.sock)  # the headers are in; the body has its own budget (BoundedBodies)
+        arrival = getattr(conn, "karma_arrival", None)
+        if arrival is not None and arrival.said_continue():
+            req._expected_100_continue = False  # noqa: SLF001 - said by the event loop (Arrival), not twice
         return super().handle_request(req, conn)

@@ -148,6 +148,7 @@ class BoundedBodies:
 # --- A request arrives in the worker's event loop, not on a thread -------------------------------------
 
 READY, WAITING, LATE = "ready", "waiting", "late"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 CHUNK_FRAMING = 2  # a chunked body is gathered up to this many times the body limit in bytes, framing included
 
 
@@ -174,12 +175,14 @@ class Arrival:
     The head is complete at its blank line (`CRLF CRLF`, the only ending gunicorn's parser accepts).
     Anything the parser would refuse at once (a bare LF, a line or a head over gunicorn's limits, a chunk
     size that is no number) or the end of the stream is handed over as it is: the parser then answers it,
-    so its errors stay gunicorn's. `Expect: 100-continue` (the client waits for our 100 before sending
-    the body) or a length that is not one plain number go to a thread with their head, as before.
+    so its errors stay gunicorn's. A client that sends `Expect: 100-continue` waits for our 100 before
+    sending its body: the 100 is said from here (`_continue`) and the body gathered like any other. A
+    length that is not one plain number goes to a thread with its head, as before.
     """
 
     def __init__(self, seconds: float, max_head: int, max_line: int, max_body: int):
         self.seconds, self.max_head, self.max_line, self.max_body = seconds, max_head, max_line, max_body
+        self.continued = False  # `100 Continue` said here for the request being handed over (`said_continue`)
         self.reset()
 
     def feed(self, sock: socket.socket, unreader) -> str:
@@ -198,10 +201,29 @@ class Arrival:
         except OSError:
             ended = True  # a reset: the parser meets it on its own read
         state = self._state(ended, time.monotonic())
+        if state == WAITING and self.expects_continue and not self.continued:
+            state = self._continue(sock)
         if state == READY:
             unreader.unread(bytes(self.held))
             self.reset()
         return state
+
+    def _continue(self, sock: socket.socket) -> str:
+        """Say `100 Continue` from here to a client that waits for it before sending its body, so the
+        body arrives here too (gunicorn said it from the request's thread, which then waited for the
+        body: clients that asked and trickled held a thread each). If the socket does not take the 25
+        bytes at once, the request goes over as it is, and gunicorn says it as before."""
+        with contextlib.suppress(OSError):
+            if sock.send(CONTINUE, socket.MSG_DONTWAIT) == len(CONTINUE):
+                self.continued = True
+                return WAITING
+        return READY
+
+    def said_continue(self) -> bool:
+        """Whether the request just handed over was told `100 Continue` here (asked once, by the worker,
+        so gunicorn does not say it again)."""
+        said, self.continued = self.continued, False
+        return said
 
     def _most(self) -> int:
         """The bytes held at most: the largest head, and the body limit (twice it for a chunked body)."""
@@ -221,7 +243,8 @@ class Arrival:
                 self.searched = max(0, len(self.held) - 3)
                 return self._parser_would_refuse(self.held)
             self.head_end = self.scanned = end + 4
-            self.chunked, self.body_length = _body_framing(bytes(self.held[: self.head_end]))
+            head = bytes(self.held[: self.head_end])
+            self.chunked, self.body_length, self.expects_continue = _body_framing(head)
             self.until = now + self.seconds  # the body's own budget, from the end of the headers
         if self.chunked:
             return self._chunks_complete()
@@ -262,7 +285,7 @@ class Arrival:
         self.until: float | None = None  # the deadline of what is awaited: headers, then body
         self.head_end: int | None = None  # where the body starts in `held`, once the head is in
         self.searched = 0  # where the search for the head's end goes on (each wake-up scans only what is new)
-        self.chunked, self.body_length = False, 0
+        self.chunked, self.body_length, self.expects_continue = False, 0, False
         self.scanned, self.announced, self.trailers = 0, 0, False  # a chunked body's next size line, its sum
 
     def overdue(self, now: float) -> bool:
@@ -272,16 +295,29 @@ class Arrival:
         return "headers" if self.head_end is None else "body"
 
 
-def _body_framing(head: bytes) -> tuple[bool, int]:
-    """(chunked, length) of the body to wait for: a chunked body, or one plain Content-Length; anything
-    else (`Expect`, no or several lengths, an unusual Transfer-Encoding) goes over with the head."""
+def _body_framing(head: bytes) -> tuple[bool, int, bool]:
+    """(chunked, length, expects 100-continue) of the body to wait for: a chunked body, or one plain
+    Content-Length, of an HTTP/1.1 request that expects nothing or `100-continue`; anything else (another
+    expectation: gunicorn's 417; no or several lengths, an unusual Transfer-Encoding) goes over with the
+    head."""
+    lines = head.split(b"\r\n")
+    expects = [
+        value.strip().lower()
+        for name, _, value in (line.partition(b":") for line in lines[1:])
+        if name.strip().lower() == b"expect"
+    ]
+    if expects and (expects != [b"100-continue"] or not lines[0].endswith(b" HTTP/1.1")):
+        return False, 0, False
+    chunked, length = _plain_framing(lines[1:])
+    return chunked, length, bool(expects) and (chunked or length > 0)
+
+
+def _plain_framing(lines: list[bytes]) -> tuple[bool, int]:
     lengths: list[bytes] = []
     codings: list[bytes] = []
-    for line in head.split(b"\r\n")[1:]:
+    for line in lines:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
-        if name == b"expect":
-            return False, 0
         if name == b"transfer-encoding":
             codings.append(value.strip().lower())
         if name == b"content-length":

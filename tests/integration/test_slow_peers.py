@@ -259,6 +259,46 @@ def test_requests_arriving_slowly_cost_no_thread(server, auth_headers, part):
             sock.close()
 
 
+EXPECTING = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+
+
+def test_clients_expecting_100_continue_cost_no_thread_while_their_body_arrives(server, auth_headers):
+    """A client sending `Expect: 100-continue` waits for the 100 before its body. gunicorn said it from the
+    request's thread, which then waited for the body: 24 such clients trickling held both workers' 16
+    threads for KARMA_CLIENT_TIMEOUT. The 100 is now said by the event loop, which gathers the body too:
+    40 such clients stopped after the 100 leave real requests answered, then each gets a JSON 408; and a
+    client that sends its body is answered after exactly one 100."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    parked = []
+    try:
+        for _ in range(PARKED):
+            sock = socket.create_connection((host, int(port)), timeout=LIVE)
+            sock.sendall(EXPECTING + b"Content-Length: 50\r\n\r\n")
+            parked.append(sock)
+        for sock in parked:
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        for _ in range(3):  # bounded
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+            resp = requests.get(f"{server.url}/components?page_size=5", headers=auth_headers, timeout=LIVE)
+            assert resp.status_code == 200, resp.text[:300]
+        readable, _, _ = select.select(parked, [], [], 0)
+        assert not readable, f"{len(readable)} slow clients were answered or cut before the real requests were"
+        for sock in parked:
+            status, _, body = parse(read_answer(sock))
+            assert status == 408 and body["cause"] == "request_timeout", body
+    finally:
+        for sock in parked:
+            sock.close()
+    body = json.dumps({"component": "vpc/karma-dev", "proposed_change": {"cidr": "10.0.0.0/16"}}).encode()
+    head = EXPECTING + f"Authorization: {auth_headers['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=LIVE) as sock:
+        sock.sendall(head)
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        status, _, answer = parse(read_answer(sock))
+    assert status in (200, 422), (status, answer)  # one 100, then the answer itself (a second 100 would be read here)
+
+
 UNCLOSED = 40  # clients that are answered and never close their end
 
 

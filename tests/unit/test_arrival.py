@@ -51,7 +51,9 @@ LIMIT = 256 * 1024
         ([CHUNKED + b"2\r\n{}\r\n40000\r\n"], [READY]),  # over the limit only together
         ([b"POST /plan HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n"], [READY]),  # the app's 413 at once
         ([b"POST /plan HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"], [READY]),  # the parser's 501
-        ([b"POST /plan HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"], [READY]),  # waits for us
+        ([b"POST /plan HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"], [READY]),  # ignored: 1.0
+        ([b"POST /plan HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n"], [READY]),  # 413
+        ([b"POST /plan HTTP/1.1\r\nExpect: x\r\nContent-Length: 5\r\n\r\n"], [READY]),  # the parser's 417
         ([b"POST /plan HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"], [READY]),  # the parser's 400
         ([b"GET / HTTP/1.1\nHost: x\n"], [READY]),  # a bare LF: the parser's 400 at once
         ([b"GET /" + b"a" * 200], [READY]),  # a request line over the limit: the parser's 414
@@ -117,3 +119,18 @@ def test_past_its_time_a_request_is_late_and_says_what_is_missing(pair):
     theirs.sendall(HEAD)
     assert arrival.feed(ours, unreader) == LATE
     assert arrival.awaited() == "body"
+
+
+def test_a_client_expecting_100_continue_is_told_here_and_its_body_gathered_too(pair):
+    """It waits for our 100 before sending its body: gunicorn said it from the request's thread, which then
+    waited for the body, so clients that asked and then trickled held a thread each."""
+    ours, theirs = pair
+    arrival, unreader = Arrival(10.0, 2000, 100, LIMIT), SocketUnreader(ours)
+    head = b"POST /plan HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    theirs.sendall(head)
+    assert arrival.feed(ours, unreader) == WAITING
+    assert theirs.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    theirs.sendall(b"hello")
+    assert arrival.feed(ours, unreader) == READY
+    assert arrival.said_continue() and not arrival.said_continue()  # the worker asks once: gunicorn is silent
+    assert unreader.take_buffered() == head + b"hello"
