@@ -6,13 +6,16 @@ frozen Neo4j did the same with one request per worker. Here a worker accepts and
 first bytes in its event loop (gunicorn's gthread), runs requests on `KARMA_THREADS` threads, and:
 
 - a request arrives in the event loop: a connection gets a thread only once its request line, headers and
-  body (up to 64 KiB of it) are there (`slow_clients.Arrival`), so clients stopped part-way cost no
-  thread. The headers have `KARMA_CLIENT_TIMEOUT` seconds from their first byte and the body as long
-  again, whatever the rate; then the client gets a JSON 408 and the connection is closed;
+  whole body (up to KARMA_MAX_BODY_BYTES, chunked or not) are there (`slow_clients.Arrival`), so clients
+  stopped part-way cost no thread. The headers have `KARMA_CLIENT_TIMEOUT` seconds from their first
+  byte and the body as long again, whatever the rate; then the client gets a JSON 408 and the connection is closed;
 - an answer is written by a thread only as far as the socket takes it at once; the event loop writes
   the rest as the client reads, and lets a client go that has not read it in its time
   (app/reliability/slow_readers.py `Unsent`); the close after a last answer waits there too (`Lingering`);
-- a larger body's rest has `KARMA_CLIENT_TIMEOUT` seconds in all to arrive on its thread
+- the `100 Continue` a client sending `Expect: 100-continue` waits for is said by the event loop, which
+  then gathers its body like any other (gunicorn said it from the request's thread);
+- what a thread still reads (a chunked body whose framing outgrew what the loop holds) has
+  `KARMA_CLIENT_TIMEOUT` seconds in all to arrive
   (app/reliability/slow_clients.py `BoundedBodies`): a body trickling in is a JSON 408;
 - what gunicorn answers itself, before the app sees the request (a malformed request line, a negative
   Content-Length, chunked plus Content-Length, a 10 KB URL: 414, a header over 8 KB: 431) is JSON in
@@ -115,7 +118,8 @@ class KarmaWorker(gthread.ThreadWorker):
     protocol errors."""
 
     def init_process(self):
-        self.client_timeout = Settings.from_env().client_timeout
+        settings = Settings.from_env()
+        self.client_timeout, self.max_body = settings.client_timeout, settings.max_body_bytes
         self.lingering = Lingering()
         self.unsent = Unsent(self.client_timeout)
         util.write_error = write_json_error  # gunicorn's own answers (base.Worker.handle_error) as JSON
@@ -164,7 +168,8 @@ class KarmaWorker(gthread.ThreadWorker):
             return slow_clients.READY
         arrival = getattr(conn, "karma_arrival", None)
         if arrival is None:
-            arrival = conn.karma_arrival = slow_clients.Arrival(self.client_timeout, *self._head_limits())
+            limits = (*self._head_limits(), self.max_body)
+            arrival = conn.karma_arrival = slow_clients.Arrival(self.client_timeout, *limits)
         return arrival.feed(conn.sock, conn.parser.unreader)
 
     def _head_limits(self) -> tuple[int, int]:
@@ -228,4 +233,7 @@ class KarmaWorker(gthread.ThreadWorker):
 
     def handle_request(self, req, conn):
         slow_clients.unwatch(conn.sock)  # the headers are in; the body has its own budget (BoundedBodies)
+        arrival = getattr(conn, "karma_arrival", None)
+        if arrival is not None and arrival.said_continue():
+            req._expected_100_continue = False  # noqa: SLF001 - said by the event loop (Arrival), not twice
         return super().handle_request(req, conn)

@@ -35,8 +35,20 @@ blp = Blueprint("changes", __name__, description="Plan, request, queue and roll 
 
 def _header_key() -> str | None:
     """The Idempotency-Key header, held to what the body field takes: a blank one is none, a longer one a 422
-    naming the header (it was stored as it came)."""
-    key = (http_request.headers.get("Idempotency-Key") or "").strip()
+    naming the header (it was stored as it came).
+
+    The header holds one key. Sent twice, it reaches us as one value joined by a comma (gunicorn, RFC
+    9110 5.3), which was used as one key in silence ("a,b"): which of two keys the sender meant to retry
+    with is not ours to pick, so two different ones are a 422 naming the header; the same key twice is
+    that key. A comma in one header's key is therefore read as a list too (the body field takes one)."""
+    keys = _header_keys(http_request.headers.get("Idempotency-Key") or "")
+    if len(keys) > 1:
+        raise Unprocessable(
+            "the Idempotency-Key header holds more than one key (sent twice, or with a comma): send one",
+            errors={"Idempotency-Key": [f"{len(keys)} different keys; one key, without a comma"]},
+            cause="invalid_idempotency_key",
+        )
+    key = keys[0] if keys else ""
     if len(key) > IDEMPOTENCY_KEY_MAX:
         raise Unprocessable(
             "the Idempotency-Key header is too long",
@@ -44,6 +56,11 @@ def _header_key() -> str | None:
             cause="invalid_idempotency_key",
         )
     return key or None
+
+
+def _header_keys(value: str) -> list[str]:
+    """The distinct non-blank keys in an Idempotency-Key value (repeated headers arrive comma-joined)."""
+    return list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
 
 
 def _split(body: dict) -> tuple[ChangeSet, str | None]:

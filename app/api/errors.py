@@ -152,6 +152,20 @@ def _refusal(exc: KarmaError) -> str:
     return f"{cause} for {who}: {exc.message}"[:300].encode("ascii", "replace").decode()
 
 
+def _body_if_readable():
+    """A refused request's JSON body, for the component its audit entry names; None when it cannot be
+    read. Reading it here, inside the refusal's own handler, raised for a body over KARMA_MAX_BODY_BYTES
+    (413), too slow (408) or badly framed: an anonymous POST of 300 KB was a bare 500, not its 401."""
+    from flask import request  # noqa: PLC0415
+
+    if not request.is_json:
+        return None
+    try:
+        return request.get_json(silent=True)
+    except (HTTPException, KarmaError):
+        return None
+
+
 def _audit_refusal(exc: KarmaError) -> str | None:
     from flask import g, request  # noqa: PLC0415
 
@@ -160,7 +174,7 @@ def _audit_refusal(exc: KarmaError) -> str | None:
 
     principal = getattr(g, "principal", None)
     view_args = request.view_args or {}
-    body = request.get_json(silent=True) if request.is_json else None
+    body = _body_if_readable()
     named = body.get("component") if isinstance(body, dict) and isinstance(body.get("component"), str) else None
     component = (
         f"{view_args['ctype']}/{view_args['nickname']}"

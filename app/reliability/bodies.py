@@ -103,10 +103,14 @@ def lone_surrogate(value, path: str = "") -> str | None:
 def frame_chunked(environ: dict, max_bytes: int) -> None:
     """Give a chunked body (no Content-Length) a length, before anything reads it: read at most
     `max_bytes + 1` bytes — more is a 413 — and present it as an ordinary body. (werkzeug would
-    silently cut a chunked body at the limit, so an oversized one looked merely "invalid".)"""
+    silently cut a chunked body at the limit, so an oversized one looked merely "invalid".) Under
+    gunicorn a chunk announcing more than that is a 413 as soon as its size line is read."""
     if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
         return
-    data = environ["wsgi.input"].read(max_bytes + 1)
+    stream = environ["wsgi.input"]
+    if hasattr(stream, "refuse_chunks_over"):  # slow_clients.TimedInput: gunicorn's chunk parser beneath
+        stream.refuse_chunks_over(max_bytes)
+    data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise RequestEntityTooLarge(f"the request body is larger than {max_bytes} bytes")
     environ.update({"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})

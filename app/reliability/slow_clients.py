@@ -20,8 +20,9 @@ import socket
 import threading
 import time
 
+from gunicorn.http.body import ChunkedReader
 from gunicorn.http.errors import ParseException
-from werkzeug.exceptions import RequestTimeout
+from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from app.errors import BadRequest
 
@@ -92,6 +93,14 @@ class TimedInput:
             raise RequestTimeout("the connection failed while the request body was read")
         return data
 
+    def refuse_chunks_over(self, max_bytes: int) -> None:
+        """A chunked body is a 413 once its chunk-size lines announce more than `max_bytes` in all, when
+        such a line is read. Reading `max_bytes + 1` bytes first (app/reliability/bodies.py) waited for
+        bytes a client had announced (`FFFFFFFF`) and never sent: a 408 after KARMA_CLIENT_TIMEOUT."""
+        reader = getattr(self._stream, "reader", None)
+        if isinstance(reader, ChunkedReader):  # its parser looks the method up on each chunk: ours first
+            reader.parse_chunk_size = _announced_within(reader.parse_chunk_size, max_bytes)
+
     def read(self, *args):
         return self._call("read", *args)
 
@@ -103,6 +112,22 @@ class TimedInput:
 
     def __iter__(self):
         return iter(self.readline, b"")
+
+
+def _announced_within(parse_chunk_size, max_bytes: int):
+    """gunicorn's chunk-size parser, counting what the chunks announce. Raised from the body's read,
+    the 413 marks the body failed: gunicorn closes the connection (the rest of the body is not drained)."""
+    announced = 0
+
+    def parse(unreader, data=None):
+        nonlocal announced
+        size, rest = parse_chunk_size(unreader, data)
+        announced += size
+        if announced > max_bytes:
+            raise RequestEntityTooLarge(f"the request body's chunks announce more than {max_bytes} bytes")
+        return size, rest
+
+    return parse
 
 
 class BoundedBodies:
@@ -122,8 +147,9 @@ class BoundedBodies:
 
 # --- A request arrives in the worker's event loop, not on a thread -------------------------------------
 
-BODY_AHEAD = 64 * 1024  # a body up to this size arrives before a thread is given; a larger one after this much
 READY, WAITING, LATE = "ready", "waiting", "late"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+CHUNK_FRAMING = 2  # a chunked body is gathered up to this many times the body limit in bytes, framing included
 
 
 class Arrival:
@@ -133,69 +159,134 @@ class Arrival:
     for the rest of the headers and the body. Clients stopped part-way (a few dozen are cheap to open) held
     every thread of a worker, and the requests that worker accepted queued behind them until
     KARMA_CLIENT_TIMEOUT cut them. Here each wake-up of the event loop reads what the socket holds, without
-    blocking, into the parser's own buffer (gunicorn's unreader, which the parser reads first), and the
-    connection is handed to a thread only once the request line, the headers and (up to BODY_AHEAD) the
-    body are there. The headers have `seconds` from their first byte, then the body `seconds` more.
+    blocking, and the connection is handed to a thread — what arrived put in the parser's own buffer
+    (gunicorn's unreader, which the parser reads first) — only once the request line, the headers and the
+    whole body are there. The headers have `seconds` from their first byte, then the body `seconds` more.
+
+    The whole body, up to the body limit (`max_body`, KARMA_MAX_BODY_BYTES): 16 clients trickling the
+    rest of a 100 KB body held both workers' threads for 10 s each, and the requests queued behind them
+    waited (only its first 64 KiB was gathered here); a chunked body went to a thread with its head, so
+    a few bytes a thread sufficed. A chunked body is followed chunk by chunk (`_chunks_complete`) up to
+    its last chunk and trailers. A body announcing more than the limit (its Content-Length, or its
+    chunks in all) goes over at once: the app answers the 413 without waiting for it. The bytes held
+    per connection are so bounded by the largest head plus the limit (twice it for a chunked body's
+    framing); what a client sends beyond that waits in the kernel, and the request goes over as it is.
 
     The head is complete at its blank line (`CRLF CRLF`, the only ending gunicorn's parser accepts).
-    Anything the parser would refuse at once (a bare LF, a line or a head over gunicorn's limits) or the
-    end of the stream is handed over as it is: the parser then answers it, so its errors stay gunicorn's.
-    The body's length is read from one plain `Content-Length` line; a chunked body, `Expect:
-    100-continue` (the client waits for our 100 before sending it) or a length that is not one plain
-    number go to a thread with their head, as before.
+    Anything the parser would refuse at once (a bare LF, a line or a head over gunicorn's limits, a chunk
+    size that is no number) or the end of the stream is handed over as it is: the parser then answers it,
+    so its errors stay gunicorn's. A client that sends `Expect: 100-continue` waits for our 100 before
+    sending its body: the 100 is said from here (`_continue`) and the body gathered like any other. A
+    length that is not one plain number goes to a thread with its head, as before.
     """
 
-    def __init__(self, seconds: float, max_head: int, max_line: int):
-        self.seconds, self.max_head, self.max_line = seconds, max_head, max_line
-        self.until: float | None = None  # the deadline of what is awaited: headers, then body
-        self.head_end: int | None = None  # where the body starts in the held bytes, once the head is in
-        self.body_length = 0
+    def __init__(self, seconds: float, max_head: int, max_line: int, max_body: int):
+        self.seconds, self.max_head, self.max_line, self.max_body = seconds, max_head, max_line, max_body
+        self.continued = False  # `100 Continue` said here for the request being handed over (`said_continue`)
+        self.reset()
 
     def feed(self, sock: socket.socket, unreader) -> str:
-        """Read what `sock` holds into `unreader`'s buffer and say whether the request can be handed over."""
-        held = unreader.take_buffered()
+        """Read what `sock` holds and say whether the request can be handed over (then it is in `unreader`)."""
+        self.held += unreader.take_buffered()  # read ahead by the parser: a pipelined request's start
         ended = False
         try:
-            while len(held) < self.max_head + BODY_AHEAD:
-                data = sock.recv(65536, socket.MSG_DONTWAIT)
+            while len(self.held) < self._most():
+                data = sock.recv(min(65536, self._most() - len(self.held)), socket.MSG_DONTWAIT)
                 if not data:
                     ended = True
                     break
-                held += data
+                self.held += data
         except (BlockingIOError, InterruptedError):
             pass
         except OSError:
             ended = True  # a reset: the parser meets it on its own read
-        finally:
-            unreader.unread(held)
-        return self._state(held, ended, time.monotonic())
-
-    def _state(self, held: bytes, ended: bool, now: float) -> str:
-        if ended or self._complete(held, now):
+        state = self._state(ended, time.monotonic())
+        if state == WAITING and self.expects_continue and not self.continued:
+            state = self._continue(sock)
+        if state == READY:
+            unreader.unread(bytes(self.held))
             self.reset()
+        return state
+
+    def _continue(self, sock: socket.socket) -> str:
+        """Say `100 Continue` from here to a client that waits for it before sending its body, so the
+        body arrives here too (gunicorn said it from the request's thread, which then waited for the
+        body: clients that asked and trickled held a thread each). If the socket does not take the 25
+        bytes at once, the request goes over as it is, and gunicorn says it as before."""
+        with contextlib.suppress(OSError):
+            if sock.send(CONTINUE, socket.MSG_DONTWAIT) == len(CONTINUE):
+                self.continued = True
+                return WAITING
+        return READY
+
+    def said_continue(self) -> bool:
+        """Whether the request just handed over was told `100 Continue` here (asked once, by the worker,
+        so gunicorn does not say it again)."""
+        said, self.continued = self.continued, False
+        return said
+
+    def _most(self) -> int:
+        """The bytes held at most: the largest head, and the body limit (twice it for a chunked body)."""
+        return self.max_head + self.max_body * (CHUNK_FRAMING if self.chunked else 1)
+
+    def _state(self, ended: bool, now: float) -> str:
+        if ended or self._complete(now) or len(self.held) >= self._most():
             return READY
         if self.until is None:
             self.until = now + self.seconds
         return LATE if now >= self.until else WAITING
 
-    def _complete(self, held: bytes, now: float) -> bool:
+    def _complete(self, now: float) -> bool:
         if self.head_end is None:
-            end = held.find(b"\r\n\r\n")
+            end = self.held.find(b"\r\n\r\n", self.searched)
             if end < 0:
-                return self._parser_would_refuse(held)
-            self.head_end = end + 4
-            self.body_length = _plain_body_length(held[: self.head_end])
+                self.searched = max(0, len(self.held) - 3)
+                return self._parser_would_refuse(self.held)
+            self.head_end = self.scanned = end + 4
+            head = bytes(self.held[: self.head_end])
+            self.chunked, self.body_length, self.expects_continue = _body_framing(head)
             self.until = now + self.seconds  # the body's own budget, from the end of the headers
-        return len(held) - self.head_end >= min(self.body_length, BODY_AHEAD)
+        if self.chunked:
+            return self._chunks_complete()
+        body_length = self.body_length if self.body_length <= self.max_body else 0  # over: the app's 413
+        return len(self.held) - self.head_end >= body_length
 
-    def _parser_would_refuse(self, held: bytes) -> bool:
+    def _chunks_complete(self) -> bool:
+        """Whether the chunked body is all there (its last chunk and trailers), or is one to hand over as
+        it is: framing gunicorn's parser refuses, or chunks announcing more than the limit in all."""
+        held = self.held
+        while not self.trailers:
+            eol = held.find(b"\r\n", self.scanned)
+            if eol < 0:
+                return len(held) - self.scanned > self.max_line + 2  # the parser's "line too long"
+            size = _chunk_size(bytes(held[self.scanned : eol]))
+            if size is None:
+                return True  # the parser's 400
+            if self.announced + size > self.max_body:
+                return True  # the app's 413
+            if size == 0:
+                self.trailers, self.scanned = True, eol + 2
+            elif len(held) < eol + 2 + size + 2:
+                return False  # this line is read again on the next wake-up
+            else:
+                self.scanned, self.announced = eol + 2 + size + 2, self.announced + size
+        if len(held) - self.scanned < 2:
+            return False
+        return held.startswith(b"\r\n", self.scanned) or held.find(b"\r\n\r\n", self.scanned) >= 0
+
+    def _parser_would_refuse(self, held: bytearray) -> bool:
         line_end = held.find(b"\r\n", 2 if held.startswith(b"\r\n") else 0)
         too_long = len(held) > self.max_head or (line_end < 0 and len(held) > self.max_line + 2)
         return too_long or held.count(b"\n") != held.count(b"\r\n")
 
     def reset(self) -> None:
         """The request was handed over: the next one on this connection starts afresh."""
-        self.until, self.head_end, self.body_length = None, None, 0
+        self.held = bytearray()  # what arrived, in the order it did; the parser's once handed over
+        self.until: float | None = None  # the deadline of what is awaited: headers, then body
+        self.head_end: int | None = None  # where the body starts in `held`, once the head is in
+        self.searched = 0  # where the search for the head's end goes on (each wake-up scans only what is new)
+        self.chunked, self.body_length, self.expects_continue = False, 0, False
+        self.scanned, self.announced, self.trailers = 0, 0, False  # a chunked body's next size line, its sum
 
     def overdue(self, now: float) -> bool:
         return self.until is not None and now >= self.until
@@ -204,16 +295,45 @@ class Arrival:
         return "headers" if self.head_end is None else "body"
 
 
-def _plain_body_length(head: bytes) -> int:
-    """The body length to wait for: one plain Content-Length; 0 (hand over with the head) otherwise."""
+def _body_framing(head: bytes) -> tuple[bool, int, bool]:
+    """(chunked, length, expects 100-continue) of the body to wait for: a chunked body, or one plain
+    Content-Length, of an HTTP/1.1 request that expects nothing or `100-continue`; anything else (another
+    expectation: gunicorn's 417; no or several lengths, an unusual Transfer-Encoding) goes over with the
+    head."""
+    lines = head.split(b"\r\n")
+    expects = [
+        value.strip().lower()
+        for name, _, value in (line.partition(b":") for line in lines[1:])
+        if name.strip().lower() == b"expect"
+    ]
+    if expects and (expects != [b"100-continue"] or not lines[0].endswith(b" HTTP/1.1")):
+        return False, 0, False
+    chunked, length = _plain_framing(lines[1:])
+    return chunked, length, bool(expects) and (chunked or length > 0)
+
+
+def _plain_framing(lines: list[bytes]) -> tuple[bool, int]:
     lengths: list[bytes] = []
-    for line in head.split(b"\r\n")[1:]:
+    codings: list[bytes] = []
+    for line in lines:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
-        if name in (b"transfer-encoding", b"expect"):
-            return 0
+        if name == b"transfer-encoding":
+            codings.append(value.strip().lower())
         if name == b"content-length":
             lengths.append(value.strip())
+    if codings:
+        return (codings == [b"chunked"] and not lengths), 0
     if len(lengths) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
-        return 0
-    return int(lengths[0])
+        return False, 0
+    return False, int(lengths[0])
+
+
+def _chunk_size(line: bytes) -> int | None:
+    """A chunk-size line's size as gunicorn's parser reads it (extensions after `;`), None if it refuses it."""
+    size, semicolon, _ = line.partition(b";")
+    if semicolon:
+        size = size.rstrip(b" \t")
+    if not size or any(c not in b"0123456789abcdefABCDEF" for c in size):
+        return None
+    return int(size, 16)

@@ -4,6 +4,7 @@ a 500, and the graph is left exactly as it was."""
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import zlib
 
@@ -268,3 +269,51 @@ def test_a_path_with_an_empty_segment_is_a_json_404_naming_it(gunicorn_url, auth
     assert said["error"] == "not_found" and said["cause"] == "empty_path_segment" and said["path"] == path, said
     assert path in said["message"]
     assert graph_dump() == before
+
+
+# -- through gunicorn: the Idempotency-Key header sent twice ---------------------------------------------
+def post_with_keys(url: str, auth_headers: dict, body: dict, keys: list[str]) -> tuple[int, dict]:
+    """POST /request-change with one Idempotency-Key header per key (requests sends a header once)."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/request-change")
+        data = json.dumps(body).encode()
+        for name, value in {**auth_headers, "Content-Type": "application/json", "Content-Length": len(data)}.items():
+            conn.putheader(name, str(value))
+        for key in keys:
+            conn.putheader("Idempotency-Key", key)
+        conn.endheaders(data)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_two_different_idempotency_keys_are_refused_naming_the_header(gunicorn_url, auth_headers, graph_dump):
+    """gunicorn joins a header sent twice with a comma: the two keys were used as one key ("k-1,k-2") in
+    silence, so a retry with either key alone applied the change again. Two different keys are a 422
+    naming the header and change nothing; the same key twice is that key."""
+    before = graph_dump()
+    change = {"component": SERVICE, "proposed_change": {"desired_count": 5}}
+    for keys in (["k-1", "k-2"], ["k-1,k-2"]):
+        status, body = post_with_keys(gunicorn_url, auth_headers, change, keys)
+        assert status == 422, (status, body)
+        assert body["cause"] == "invalid_idempotency_key" and "Idempotency-Key" in body["errors"], body
+        assert "more than one key" in body["message"], body
+    assert graph_dump() == before
+    status, first = post_with_keys(gunicorn_url, auth_headers, change, ["k-3", "k-3"])
+    assert status == 200 and first["status"] == "applied", (status, first)
+    status, again = post_with_keys(gunicorn_url, auth_headers, change, ["k-3"])
+    assert status == 200 and again["idempotent_replay"] and again["change_id"] == first["change_id"], again
+
+
+@pytest.mark.parametrize("size", [300_000, 2_000_000])
+def test_a_refused_request_with_a_body_over_the_limit_gets_its_refusal(gunicorn_url, size):
+    """A refusal's audit entry names the component the body names, so the handler read the body: over
+    KARMA_MAX_BODY_BYTES that read raised its 413 inside the handler, and the answer was a bare 500. (The
+    refusal itself is audited, as every refusal is.)"""
+    data = b'{"component": "' + b"x" * size + b'"}'
+    resp = requests.post(f"{gunicorn_url}/plan", data=data, headers={"Content-Type": "application/json"}, timeout=30)
+    assert resp.status_code == 401, (resp.status_code, resp.text[:300])
+    assert resp.json()["cause"] == "missing_token", resp.json()

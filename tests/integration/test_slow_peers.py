@@ -108,6 +108,35 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert server.answers("/healthz")
 
 
+CHUNKED_HEAD = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        b"FFFFFFFF\r\n{",  # one chunk announcing 4 GiB, a byte of it sent
+        b"2\r\n{}\r\n40000\r\n",  # 2 bytes, then 256 KiB announced: over the limit only together
+    ],
+)
+def test_a_chunk_announcing_more_than_the_limit_is_a_413_at_once(server, auth_headers, graph_dump, chunks):
+    """A chunk-size line announcing more than KARMA_MAX_BODY_BYTES is refused when it is read. The body
+    used to be read up to the limit first: the server waited for bytes that were announced and never sent,
+    and answered a 408 after KARMA_CLIENT_TIMEOUT. The connection is closed after the 413 (the rest of
+    the body is not read)."""
+    before = graph_dump()
+    head = CHUNKED_HEAD + f"Authorization: {auth_headers['Authorization']}\r\n\r\n".encode()
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    with socket.create_connection((host, int(port)), timeout=LIVE) as sock:
+        sock.sendall(head + chunks)  # and nothing more: the client waits
+        status, headers, body = parse(read_answer(sock))
+        assert status == 413, (status, body)
+        assert headers["content-type"].startswith("application/json")
+        assert body["cause"] == "body_too_large" and body["limit"] == 256 * 1024, body
+        assert "KARMA_MAX_BODY_BYTES" in body["message"], body
+        assert sock.recv(1024) == b"", "the connection stays open after a refused body"
+    assert graph_dump() == before
+
+
 class Trickle:
     """A client sending its request one byte per `step` seconds (bounded: `limit` bytes), recording what
     the server answered and when."""
@@ -190,13 +219,20 @@ PARKED = 40  # clients stopped part-way through their request: more than both wo
 PARTS = {
     "headers": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a",
     "body": b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{",
+    # only a body's first 64 KiB was gathered in the event loop: the rest was waited for on a thread
+    "large_body": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        + b" " * (64 * 1024 + 1)
+    ),
+    # a chunked body went to a thread with its head
+    "chunked_body": CHUNKED_HEAD + b"\r\nffff\r\n{",
 }
 
 
 @pytest.mark.parametrize("part", sorted(PARTS))
 def test_requests_arriving_slowly_cost_no_thread(server, auth_headers, part):
-    """A request whose headers or (small) body are still arriving waits in the worker's event loop, not on a
-    thread. gthread gave each such connection a thread from its first byte, so 12 clients stopped in the
+    """A request whose headers or body (up to KARMA_MAX_BODY_BYTES, chunked or not) are still arriving waits
+    in the worker's event loop, not on a thread. gthread gave each such connection a thread from its first byte, so 12 clients stopped in the
     middle of their headers held one worker's 8 threads, and the requests that worker accepted queued behind
     them until KARMA_CLIENT_TIMEOUT cut them. Here 40 such clients (both workers' threads, twice over) are
     connected while real requests are answered; every one of those answers comes before any slow client is
@@ -221,6 +257,46 @@ def test_requests_arriving_slowly_cost_no_thread(server, auth_headers, part):
     finally:
         for sock in parked:
             sock.close()
+
+
+EXPECTING = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+
+
+def test_clients_expecting_100_continue_cost_no_thread_while_their_body_arrives(server, auth_headers):
+    """A client sending `Expect: 100-continue` waits for the 100 before its body. gunicorn said it from the
+    request's thread, which then waited for the body: 24 such clients trickling held both workers' 16
+    threads for KARMA_CLIENT_TIMEOUT. The 100 is now said by the event loop, which gathers the body too:
+    40 such clients stopped after the 100 leave real requests answered, then each gets a JSON 408; and a
+    client that sends its body is answered after exactly one 100."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    parked = []
+    try:
+        for _ in range(PARKED):
+            sock = socket.create_connection((host, int(port)), timeout=LIVE)
+            sock.sendall(EXPECTING + b"Content-Length: 50\r\n\r\n")
+            parked.append(sock)
+        for sock in parked:
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        for _ in range(3):  # bounded
+            assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+            resp = requests.get(f"{server.url}/components?page_size=5", headers=auth_headers, timeout=LIVE)
+            assert resp.status_code == 200, resp.text[:300]
+        readable, _, _ = select.select(parked, [], [], 0)
+        assert not readable, f"{len(readable)} slow clients were answered or cut before the real requests were"
+        for sock in parked:
+            status, _, body = parse(read_answer(sock))
+            assert status == 408 and body["cause"] == "request_timeout", body
+    finally:
+        for sock in parked:
+            sock.close()
+    body = json.dumps({"component": "vpc/karma-dev", "proposed_change": {"cidr": "10.0.0.0/16"}}).encode()
+    head = EXPECTING + f"Authorization: {auth_headers['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=LIVE) as sock:
+        sock.sendall(head)
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        status, _, answer = parse(read_answer(sock))
+    assert status in (200, 422), (status, answer)  # one 100, then the answer itself (a second 100 would be read here)
 
 
 UNCLOSED = 40  # clients that are answered and never close their end
