@@ -496,3 +496,27 @@ def test_at_800_px_the_rules_and_the_log_show_their_text(page, gunicorn_url, tok
     assert since["height"] < 24, since  # "14 min ago" on one line
     shots(page, "narrow-log")
     assert page.problems == [], page.problems
+
+
+def test_at_800_px_an_approver_sees_approve_and_deny_without_scrolling(page, gunicorn_url, tokens, shots):
+    """At 800 px the Approvals table's last column, the Approve / Deny forms, lay past the window's edge
+    (its box scrolled sideways, the buttons a sliver at the border): the page an approver opens to decide
+    did not show how to. The decision is a row of its own under each change, starting at the table's left."""
+    url = gunicorn_url
+    pending = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "a third AZ"},
+    )
+    assert pending["status"] == "pending_approval", pending
+    _login_to(page, url, tokens["eve"], "/console/approvals")
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{url}/console/approvals")
+    box = page.locator("#approvals").locator("xpath=..").bounding_box()
+    for button in (f"#approve-{pending['change_id']}", f"#deny-{pending['change_id']}"):
+        seen = page.locator(button).bounding_box()
+        assert seen["x"] + seen["width"] <= box["x"] + box["width"], (button, seen, box)
+    shots(page, "narrow-approvals")
+    assert page.problems == [], page.problems
