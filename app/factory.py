@@ -109,7 +109,12 @@ class Karma:
         )
         self.limiter = RateLimiter.from_settings(self.settings)
         self.listing = ChangeListing(self.repo)
-        self.coverage = CoverageService(self.repo, self.policy, declared_types(self.settings.types_dir))
+        self.coverage = CoverageService(
+            self.repo,
+            self.policy,
+            declared_types(self.settings.types_dir),
+            shared=last_good.base if (last_good := getattr(self.policy, "last_good", None)) else None,
+        )
         self.operator_queries = OperatorQueries(self.repo)
 
     def _runtime_changed(self, component_id: str) -> list[dict]:

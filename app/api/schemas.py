@@ -299,11 +299,23 @@ class ComponentSummary(Schema):
     updated_at = fields.String(allow_none=True)
 
 
+def environment_warnings() -> fields.List:
+    """A list filtered by environment: why it is empty (app.components.service.environment_warnings)."""
+    return fields.List(
+        fields.String(),
+        metadata={
+            "description": "only when nothing is found because no component lives in the environment asked for "
+            "(a typo?): says so, naming the environments there are"
+        },
+    )
+
+
 class ComponentPage(Schema):
     items = fields.List(fields.Nested(ComponentSummary))
     total = fields.Integer()
     page = fields.Integer()
     page_size = fields.Integer()
+    warnings = environment_warnings()
 
 
 class ComponentDetail(ComponentSummary):
@@ -357,6 +369,7 @@ class ImpactResult(Schema):
 class GraphResult(Schema):
     nodes = fields.List(fields.Nested(ComponentSummary))
     edges = fields.List(fields.Nested(StoredEdge))
+    warnings = environment_warnings()
 
 
 class Built(fields.List):

@@ -172,6 +172,7 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
     Uses the facts each audit entry kept (what the rules saw then, at the request time); reads the audit log
     only — never the live graph for past state — and writes nothing.
     """
+    from app.components.service import environment_warnings  # noqa: PLC0415
     from app.ruletools import replay  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 
@@ -186,6 +187,7 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
             summary.add(result)
             if result.changed or show_all:
                 shown.append(result)
+        warnings = environment_warnings(repo, environment) if not summary.entries else []
     finally:
         repo.driver.close()
         if target.closer:
@@ -198,6 +200,7 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
                     "fingerprint": engine.fingerprint,
                     "summary": summary.to_dict(),
                     "requests": [r.to_dict() for r in shown],
+                    **({"warnings": warnings} if warnings else {}),
                 },
                 indent=2,
                 default=str,
@@ -211,6 +214,8 @@ def replay_cmd(since, until, component, environment, rules_dir, show_all, as_jso
         click.echo(f"rules {engine.rules_dir} ({engine.fingerprint})")
         for line in summary.lines():
             click.echo(line)
+    for warning in warnings:  # an --environment no component lives in: a typo, not "nothing to replay"
+        click.echo(f"warning: {warning}", err=True)
     if fail_on_change and (summary.changed or summary.errors):
         click.echo(f"--fail-on-change: {summary.changed} request(s) with different decisions", err=True)
         raise SystemExit(2)

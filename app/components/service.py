@@ -40,6 +40,22 @@ def _require_id(component_id: str) -> str:
     return component_id
 
 
+ENVIRONMENTS_NAMED = 20  # in a warning; the rest counted
+
+
+def environment_warnings(repo: GraphRepository, environment: str | None) -> list[str]:
+    """A list filtered by an environment no component lives in said nothing: an operator's typo ('prdd')
+    read as "no components there". Called only when the filtered list is empty, so a listing that finds
+    something costs nothing more; then one index seek, and the environments there are only for a typo."""
+    if not environment or not repo.unknown_environments([environment]):
+        return []
+    known = repo.environments()
+    named = ", ".join(known[:ENVIRONMENTS_NAMED]) or "none yet"
+    if len(known) > ENVIRONMENTS_NAMED:
+        named += f" and {len(known) - ENVIRONMENTS_NAMED} more"
+    return [f"no component lives in environment {environment!r} (environments: {named})"]
+
+
 class ComponentService:
     def __init__(self, repo: GraphRepository, on_runtime_change=None):
         self.repo = repo
@@ -52,7 +68,8 @@ class ComponentService:
         found = self.repo.list_components(
             type_=type_, environment=environment, name=name, skip=(page - 1) * page_size, limit=page_size
         )
-        return {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
+        listing = {"items": found["items"], "total": found["total"], "page": page, "page_size": page_size}
+        return self._warned(listing, environment, empty=not found["total"])
 
     def get(self, component_id: str) -> dict:
         found = self.repo.get_component(_require_id(component_id))
@@ -87,7 +104,13 @@ class ComponentService:
         return {"component": component_id, "affected": affected, "edges": edges, "count": len(affected)}
 
     def graph(self, environment: str | None) -> dict:
-        return self.repo.graph(environment)
+        found = self.repo.graph(environment)
+        return self._warned(found, environment, empty=not found["nodes"])
+
+    def _warned(self, answer: dict, environment: str | None, *, empty: bool) -> dict:
+        """The answer, with `warnings` when it is empty because no component lives in its environment."""
+        warnings = environment_warnings(self.repo, environment) if empty else []
+        return {**answer, "warnings": warnings} if warnings else answer
 
     def versions(self, component_id: str) -> list[dict]:
         """Every kept version, newest first; a deleted component's history stays readable (404 only for

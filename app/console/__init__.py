@@ -5,11 +5,19 @@ and one small script of its own (static/time.js: times in the viewer's zone, aut
 move; every page works without it). The Content-Security-Policy allows styles and scripts from 'self'
 and nothing else. A login page takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie;
 every form that changes something carries a CSRF token derived from that cookie.
-Pages: pages.py (read, approve), work.py (start, request, cancel, roll back, log, transitions),
+Pages: pages.py (the blueprint, filters, error pages, login), changes_page.py (changes, one change, approve,
+queue, approvals), components_page.py, work.py (start, request, cancel, roll back, log, transitions),
 cypher.py (operators' read-only Cypher), drift_page.py, rules_page.py (the policy rules, read-only).
 """
 
-from app.console import cypher, drift_page, rules_page, work  # noqa: F401  (they add their routes to blp)
+from app.console import (  # noqa: F401  (they add their routes to blp)
+    changes_page,
+    components_page,
+    cypher,
+    drift_page,
+    rules_page,
+    work,
+)
 from app.console.pages import blp, unrouted
 
 __all__ = ["blp", "unrouted"]

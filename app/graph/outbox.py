@@ -29,6 +29,10 @@ class OutboxQueries:
             return []
         return sorted(self.read("environments_unknown", environments=environments)["unknown"])
 
+    def environments(self) -> list[str]:
+        """The environments components live in, sorted (an index scan: for a filter that found nothing)."""
+        return sorted(self.read("environments_list")["environments"])
+
     def list_subscriptions(self) -> list[dict]:
         return self.read("subscription_list")["subscriptions"]
 

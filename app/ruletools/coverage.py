@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.graph.codec import loads
 from app.policy.language import SEVERITY
 from app.policy.tree import All, AnyOf, Cmp, Not, leaves
 from app.ruletools import oracle
+from app.ruletools.shared_cases import SharedCases, outcome_key
 
 MAX_ALTERNATIVES = 64
 FAIL_ON = ("dead", "uncovered", "untested", "shadowed")
@@ -542,30 +544,54 @@ def seed_world(path, declared: dict | None = None) -> World:
 
 class CoverageService:
     """GET /rules/coverage: the live graph's summary read per request (one aggregate query); the cases run
-    once per rule-set fingerprint (they do not depend on the graph) and are kept."""
+    once per rule set and case files (they do not depend on the graph) and are kept. The console's rule
+    pages need only which case fired which rule: that is shared by the server's workers (``shared``: the
+    last good rule set's directory; app/ruletools/shared_cases.py), so the cases run once per rule load,
+    not once per worker."""
 
-    def __init__(self, repo, policy, declared: dict):
+    def __init__(self, repo, policy, declared: dict, shared: Path | None = None):
         self.repo, self.policy, self.declared = repo, policy, declared
-        self._cases: tuple | None = None  # (fingerprint, evaluations, fired, errors)
+        self.shared = SharedCases(shared) if shared is not None else None
+        self._cases: tuple | None = None  # (key, evaluations, fired, errors)
 
     def report(self) -> dict:
         summary = self.repo.rules_coverage_world()
         world = World.from_summary(summary["types"], summary["edges"], self.declared)
-        fingerprint, evaluations, fired, errors = self._run_cases()
+        _key, evaluations, fired, errors = self._run_cases(self._key())
         doc = report(self.policy.rules(), world, evaluations, fired, errors)
-        doc["fingerprint"] = fingerprint
+        doc["fingerprint"] = self.policy.fingerprint
         return doc
 
     def cases_firing(self, rule_id: str) -> tuple[list[str], list[str]]:
         """(the rule tests — `file: name` — that make rule `rule_id` fire, the case files that could not be
-        read): the console's page of a rule. The same cached run as the report; no graph read."""
-        _fp, _evaluations, fired, errors = self._run_cases()
+        read): the console's page of a rule. The same run as the report's, or another worker's; no graph
+        read."""
+        fired, errors = self._fired()
         return sorted(case for case, ids in fired.items() if rule_id in ids), list(errors)
 
-    def _run_cases(self) -> tuple:
-        """(fingerprint, evaluations, fired, errors) of the rule tests (DIR/tests), run once per rule set."""
-        fingerprint = self.policy.fingerprint
-        if self._cases is None or self._cases[0] != fingerprint:
-            found = case_evaluations(self.policy, [self.policy.rules_dir / "tests"])
-            self._cases = (fingerprint, *found)
+    def _key(self) -> str:
+        return outcome_key(self.policy.fingerprint, self._tests_dir())
+
+    def _tests_dir(self) -> Path:
+        return self.policy.rules_dir / "tests"
+
+    def _fired(self) -> tuple[dict, list]:
+        """(case -> rules that fired, errors): this worker's run, else the one another worker kept, else a
+        run of its own, kept for the others."""
+        key = self._key()
+        if self._cases is not None and self._cases[0] == key:
+            return self._cases[2], self._cases[3]
+        kept = self.shared.read(key) if self.shared is not None else None
+        if kept is not None:
+            return kept
+        _key, _evaluations, fired, errors = self._run_cases(key)
+        if self.shared is not None:
+            self.shared.write(key, fired, errors)
+        return fired, errors
+
+    def _run_cases(self, key: str) -> tuple:
+        """(key, evaluations, fired, errors) of the rule tests (DIR/tests), run once per key."""
+        if self._cases is None or self._cases[0] != key:
+            found = case_evaluations(self.policy, [self._tests_dir()])
+            self._cases = (key, *found)
         return self._cases

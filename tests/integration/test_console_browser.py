@@ -496,3 +496,53 @@ def test_at_800_px_the_rules_and_the_log_show_their_text(page, gunicorn_url, tok
     assert since["height"] < 24, since  # "14 min ago" on one line
     shots(page, "narrow-log")
     assert page.problems == [], page.problems
+
+
+def test_at_800_px_an_approver_sees_approve_and_deny_without_scrolling(page, gunicorn_url, tokens, shots):
+    """At 800 px the Approvals table's last column, the Approve / Deny forms, lay past the window's edge
+    (its box scrolled sideways, the buttons a sliver at the border): the page an approver opens to decide
+    did not show how to. The decision is a row of its own under each change, starting at the table's left."""
+    url = gunicorn_url
+    pending = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "a third AZ"},
+    )
+    assert pending["status"] == "pending_approval", pending
+    _login_to(page, url, tokens["eve"], "/console/approvals")
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{url}/console/approvals")
+    box = page.locator("#approvals").locator("xpath=..").bounding_box()
+    for button in (f"#approve-{pending['change_id']}", f"#deny-{pending['change_id']}"):
+        seen = page.locator(button).bounding_box()
+        assert seen["x"] + seen["width"] <= box["x"] + box["width"], (button, seen, box)
+    shots(page, "narrow-approvals")
+    assert page.problems == [], page.problems
+
+
+def test_at_800_px_a_changes_decisions_show_their_messages(page, gunicorn_url, tokens, shots):
+    """At 800 px a change's Decisions table was wider than its box: the rule id read whole in one line and
+    the effect as its token (`require_approval`, unbreakable) pushed each rule's message — what it takes to
+    pass — past the window's edge. The effect reads as the Rules page says it ("require approval") and a
+    rule id breaks at its hyphens in a narrow window: the table fits, every message in view."""
+    url = gunicorn_url
+    held = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": "a third AZ"},
+    )
+    assert held["status"] == "pending_approval", held
+    _login_to(page, url, tokens["eve"])
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{url}/console/changes/{held['change_id']}")
+    box = page.evaluate(
+        "(() => { const b = document.querySelector('#decisions').parentElement; return [b.scrollWidth, b.clientWidth]; })()"
+    )
+    assert box[0] <= box[1], box  # nothing to scroll to
+    assert page.locator("#decisions tr.effect-require_approval td").nth(1).inner_text() == "require approval"
+    shots(page, "narrow-decisions")
+    assert page.problems == [], page.problems

@@ -214,6 +214,12 @@ def test_log_filters_and_component_search(app, client, people):
     said = unknown.split('id="components-error"')[1].split("</p>")[0]
     assert "<code>type</code>" in said and "subnet" in said
     assert 'id="components-error"' not in _text(val.get("/console/components?type=subnet"))
+    # an environment no component lives in (a typo): "0 components" said no more; the API's warning says why
+    typo = _text(val.get("/console/components?environment=prdd"))
+    warned = typo.split('id="components-warning">')[1].split("</p>")[0]
+    assert warned == client.get("/components?environment=prdd").get_json()["warnings"][0].replace("'", "&#39;")
+    assert "prdd" in warned and "prod" in warned.split("environments:")[1]
+    assert 'id="components-warning"' not in _text(val.get("/console/components?environment=prod&name=nothing-such"))
 
 
 def _not_audit(dump: dict) -> list:

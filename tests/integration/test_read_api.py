@@ -18,6 +18,23 @@ def test_list_components_filters_and_pages(client):
     assert ids == sorted(ids)
 
 
+def test_an_environment_no_component_lives_in_is_an_empty_list_that_says_so(client):
+    """?environment=prdd answered an empty page and nothing more: an operator's typo read as "no components
+    there". Still 200 and empty (a filter is a filter), with a warning naming the environments there are;
+    an empty answer in an environment that has components, or a list that finds some, warns of nothing."""
+    everything = client.get("/components?page_size=500").get_json()["items"]
+    named = ", ".join(sorted({c["environment"] for c in everything}))
+    said = f"no component lives in environment 'prdd' (environments: {named})"
+    typo = client.get("/components?environment=prdd")
+    assert typo.status_code == 200
+    assert typo.get_json() == {"items": [], "total": 0, "page": 1, "page_size": 50, "warnings": [said]}
+    graph = client.get("/graph?environment=prdd").get_json()
+    assert graph == {"nodes": [], "edges": [], "warnings": [said]}
+    assert "warnings" not in client.get("/components?environment=prod&name=no-such-thing").get_json()
+    assert "warnings" not in client.get("/components?environment=prod").get_json()
+    assert "warnings" not in client.get("/graph?environment=dev").get_json()
+
+
 def test_list_components_rejects_bad_paging(client):
     resp = client.get("/components?page=0")
     assert resp.status_code == 422

@@ -124,6 +124,14 @@ def test_the_replay_command(client, service_env, tmp_path):
     proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--component", "subnet/nope")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and b"0 audited request(s) replayed" in out
+    # an environment no component lives in (a typo) is not "nothing to replay" unsaid
+    proc = karma(service_env, "rules", "replay", "--environment", "prdd")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"0 audited request(s) replayed" in out
+    assert b"warning: no component lives in environment 'prdd' (environments: " in err, err
+    proc = karma(service_env, "rules", "replay", "--environment", "prdd", "--json")
+    out, err = proc.communicate(timeout=120)
+    assert json.loads(out)["warnings"][0].startswith("no component lives in environment 'prdd' (environments: ")
     # a rules pull request's gate: any changed decision exits 2, and says which request, rule, before -> after
     proc = karma(service_env, "rules", "replay", "--rules", str(candidate), "--environment", "dev", "--fail-on-change")
     out, err = proc.communicate(timeout=120)
