@@ -302,7 +302,9 @@ def test_components_lists_what_karma_holds(karma_cli, monkeypatch):
     monkeypatch.setattr(changes_cli, "QUIET_PAGE", 2)  # -q reads every page, as `changes -q` does
     ids = karma_cli("components", "--type", "subnet", "-q", who="val").stdout.split()
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 4, ids
-    assert karma_cli("components", "--environment", "nowhere", who="val").stdout.strip() == "no components"
+    typo = karma_cli("components", "--environment", "prdd", who="val")
+    assert typo.stdout.strip() == "no components" and typo.exit_code == 0
+    assert "warning: no component lives in environment 'prdd' (environments: dev, prod)" in typo.stderr
     assert karma_cli("components", "--type", "nope", who="val").exit_code == 1
 
 
