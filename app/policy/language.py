@@ -189,6 +189,21 @@ def _unquoted_number_problem(fld: Field, value) -> str | None:
     )
 
 
+def _boolean_word_problem(fld: Field, value, word: str | None) -> str | None:
+    """Why an unquoted yes/no/on/off cannot be compared with this field: YAML 1.1 read it as a boolean,
+    but a config or runtime value may as well be the word (`mode: on`), which would then never equal it —
+    as ambiguous as an unquoted 017. A boolean field takes it (a boolean is its only meaning); a string
+    field refuses a boolean anyway (with the same advice)."""
+    if word is None or not isinstance(value, bool) or fld.ftype in (BOOL, STR):
+        return None
+    shown = "true" if value else "false"
+    return (
+        f"YAML reads {word} (unquoted) as the boolean {shown}, so {fld.name} would be compared with a "
+        f"boolean and the text {word!r} never equals it: write {shown} to mean the boolean, or quote it "
+        f"('{word}') to mean the text"
+    )
+
+
 def _shown(value) -> str:
     return "an empty list" if value == [] else type_name(value)
 
@@ -378,8 +393,9 @@ def _class_range_problem(body: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- parsing
 class _Parser:
-    def __init__(self, errors: Errors):
+    def __init__(self, errors: Errors, boolean_words: dict[str, str] | None = None):
         self.errors = errors
+        self.boolean_words = boolean_words or {}  # dotted path -> yes/no/on/off as written (unquoted)
         self.uses_impacted = False
         self.fields: set[Field] = set()
         self.regexes: list[tuple[str, str]] = []  # (path, pattern) for the durable compile check
@@ -738,6 +754,9 @@ class _Parser:
         if unquoted := _unquoted_number_problem(fld, value):
             self.errors.add(path, unquoted)
             return False
+        if problem := _boolean_word_problem(fld, value, self.boolean_words.get(path)):
+            self.errors.add(path, problem)
+            return False
         ok = (
             want is None
             or (want == "number" and is_number(value))
@@ -868,7 +887,7 @@ def _all(items):
     return flat[0] if len(flat) == 1 else All(tuple(flat))
 
 
-def parse_rule(raw, index: int, file_name: str, errors: Errors):
+def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None):
     """Validate one rule mapping; returns a Rule (or None, with errors added)."""
     path = f"rules[{index}]"
     if not isinstance(raw, dict):
@@ -911,7 +930,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     if not isinstance(enabled, bool):
         errors.add(f"{path}.enabled", f"expected true or false, got {type_name(enabled)}")
 
-    parser = _Parser(errors)
+    parser = _Parser(errors, boolean_words)
     when = parser.when(raw["when"], f"{path}.when", negated=False, top=True) if "when" in raw else None
     scope = "impacted" if parser.uses_impacted else "change"
 
@@ -962,8 +981,11 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     return rule, parser.regexes
 
 
-def parse_document(doc, file_name: str, errors: Errors) -> tuple[list[Rule], list[tuple[str, str]]]:
-    """Validate one parsed YAML document (the whole file)."""
+def parse_document(
+    doc, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None
+) -> tuple[list[Rule], list[tuple[str, str]]]:
+    """Validate one parsed YAML document (the whole file). ``boolean_words``: the dotted paths of the
+    unquoted yes/no/on/off YAML read as booleans, with their text (app.yaml_numbers.boolean_words)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []
@@ -984,7 +1006,7 @@ def parse_document(doc, file_name: str, errors: Errors) -> tuple[list[Rule], lis
         return [], []
     rules, regexes = [], []
     for i, raw in enumerate(raw_rules):
-        rule, rx = parse_rule(raw, i, file_name, errors)
+        rule, rx = parse_rule(raw, i, file_name, errors, boolean_words)
         regexes.extend(rx)
         if rule is not None:
             rules.append(rule)
