@@ -114,6 +114,13 @@ def test_date_ranges_and_a_yearly_freeze_that_wraps_new_year(tmp_path):
         ("time: {hour: 3}", "rules[0].when.time.zone: missing (required: the IANA time zone"),
         ("time: {zone: Mars/Olympus, hour: 3}", "rules[0].when.time.zone: unknown time zone 'Mars/Olympus'"),
         ("time: {zone: Europe/Pariss, hour: 3}", "(did you mean 'Europe/Paris'?)"),
+        # the zone database of a Debian host lists its /etc/localtime as a zone: a rule naming it decided
+        # by the machine's clock setting (UTC here, Paris on the next host), which no IANA name does
+        (
+            "time: {zone: localtime, hour: 3}",
+            "rules[0].when.time.zone: time zone 'localtime' is this machine's own setting, not an IANA zone",
+        ),
+        ("time: {zone: posixrules, hour: 3}", "rules[0].when.time.zone: time zone 'posixrules' is this machine's"),
         ("time: {zone: UTC}", "rules[0].when.time: expected at least one time condition"),
         ("time: {zone: UTC, weekday: friday-ish}", "rules[0].when.time.weekday: expected a weekday"),
         ("time: {zone: UTC, hour: 24}", "rules[0].when.time.hour: expected an integer 0-23, got 24"),
