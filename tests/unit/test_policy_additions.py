@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from app.policy import PolicyEngine, validate_dir
+from app.ruletools.oracle import decisions as oracle_decisions
 from test_policy_semantics import CONDITIONS, MISSING, VALUES, oracle
 from test_policy_support import BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml, sibling
 
@@ -511,3 +512,46 @@ def test_a_message_writes_time_fields_as_a_rule_does(tmp_path):
     engine = engine_for(tmp_path, rule_yaml("time: {zone: UTC, hour: {gte: 0}}", rule_id="when", message=message))
     [decision] = engine.evaluate(facts(), now=at("2027-01-03T00:05:00+00:00"))
     assert decision.message == "clock 00:05 date 2027-01-03 month_day 01-03 hour 0"
+
+
+# Values whose meaning the docs fix beyond the plain operator table: a number the engine cannot hold counts
+# as unset (docs/rules.md, "Conditions"), and a value holding one of the engine's stand-in characters
+# U+F0000-U+F005F matches no pattern ("Patterns"). Count filters are evaluated before durable_rules, by
+# app.policy.derive: they counted a float beyond 2^63 as set (and as a number), and matched such a value.
+EDGE_VALUES = {
+    "float-beyond-2^63": 1e19,
+    "negative-float-beyond-2^63": -1e19,
+    "float-just-beyond-2^63": 9.3e18,
+    "stand-in-character": "\U000f0000",
+    "text-around-a-stand-in": "a\U000f005fb",
+}
+EDGE_CONDITIONS = [
+    {"exists": True},
+    {"exists": False},
+    {"empty": True},
+    {"gt": 1},
+    {"lt": 1},
+    {"ne": 1},
+    {"matches": ".*"},
+    {"matches": "a.b"},
+]
+
+
+@pytest.mark.parametrize("value_name", list(EDGE_VALUES))
+def test_count_filters_and_conditions_agree_on_the_documented_edges(tmp_path, value_name):
+    rules = []
+    for i, cond in enumerate(EDGE_CONDITIONS):
+        for kind, when in (
+            ("inline", {"impacted": {"runtime.x": cond}}),
+            ("count", {"count": {"impacted": {"runtime.x": cond}, "gte": 1}, "impacted": {}}),
+        ):
+            rules.append({"id": f"{kind}{i}", "description": "d", "effect": "warn", "message": "m", "when": when})
+    (tmp_path / "edges.yaml").write_text(yaml.safe_dump({"rules": rules}))
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    fact_list = facts(rows=[impacted("lambda/x", runtime={"x": EDGE_VALUES[value_name]})])
+    got = {d.rule_id for d in engine.evaluate(fact_list)}
+    assert {r.removeprefix("count") for r in got if r.startswith("count")} == {
+        r.removeprefix("inline") for r in got if r.startswith("inline")
+    }
+    assert {(d.rule_id, d.component) for d in engine.evaluate(fact_list)} == oracle_decisions(engine.rules(), fact_list)
