@@ -555,3 +555,22 @@ def test_count_filters_and_conditions_agree_on_the_documented_edges(tmp_path, va
         r.removeprefix("inline") for r in got if r.startswith("inline")
     }
     assert {(d.rule_id, d.component) for d in engine.evaluate(fact_list)} == oracle_decisions(engine.rules(), fact_list)
+
+
+def test_field_against_field_compares_scalars_only(tmp_path):
+    """docs/rules.md, "Field against field": two equal lists (or objects) in open fields are not `eq`, as
+    two unset fields are not; `ne` holds for them. The engine and the oracle both say so."""
+    engine = engine_for(
+        tmp_path,
+        """
+        rules:
+          - {id: same, description: d, effect: warn, message: m,
+             when: {change: {new.x: {eq: {field: change.old.x}}}}}
+          - {id: differs, description: d, effect: warn, message: m,
+             when: {change: {new.x: {ne: {field: change.old.x}}}}}
+        """,
+    )
+    for value, expected in (("a", {"same"}), (["a"], {"differs"}), ({"a": 1}, {"differs"}), (None, {"differs"})):
+        fact_list = facts(change(old={"x": value}, new={"x": value}))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, value
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, value
