@@ -118,11 +118,21 @@ _ESCAPE_TO_ENGINE = {c: f"[{c}]" for c in ".|?*+()[{}"} | {"]": "]", "\\": chr(R
 _PERCENT = {ord("%"): "%%"}
 
 
+# durable_rules hands its pattern matcher a value's length as an unsigned short (``evaluateRegex(tree, first,
+# unsigned short width, ...)``, src/rules/regex.h): a longer value was matched as its first (length mod 65,536)
+# bytes, so ``"a" * 65535 + "c"`` matched ``a*`` (as the empty text) and ``.*b`` missed ``"a" * 65535 + "b"``.
+MAX_PATTERN_VALUE_BYTES = 0xFFFF
+
+
 def engine_text(value: str) -> str | None:
-    """A string as the pattern matcher sees it (None: it holds a reserved character; no pattern matches)."""
+    """A string as the pattern matcher sees it (None: no pattern matches it — it holds a reserved character,
+    or it is longer than the matcher reads: MAX_PATTERN_VALUE_BYTES of UTF-8, stand-ins counted)."""
     if _RESERVED_RE.search(value):
         return None
-    return value.translate(_TO_ENGINE)
+    text = value.translate(_TO_ENGINE)
+    if len(text) * 4 > MAX_PATTERN_VALUE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_PATTERN_VALUE_BYTES:
+        return None
+    return text
 
 
 def engine_pattern(pattern: str) -> str:

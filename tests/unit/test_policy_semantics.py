@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from app.policy import PolicyEngine
+from app.ruletools.oracle import decisions as oracle_decisions
 from test_policy_support import change, facts, impacted
 
 MISSING = object()
@@ -276,3 +277,36 @@ rules:
         ("every-impacted", "lambda/a"),
         ("every-impacted", "lambda/b"),
     ]
+
+
+def test_a_value_longer_than_the_pattern_matcher_reads_matches_no_pattern(tmp_path):
+    """durable_rules passes a value's length to its pattern matcher as an unsigned short: a value of more than
+    65,535 bytes was matched as its first (length mod 65,536) bytes — `"a" * 65535 + "c"` matched `a*` (as
+    the empty text) and `.*b` missed `"a" * 65535 + "b"`. Such a value now matches no pattern (docs/rules.md,
+    "Patterns"), in conditions and in count filters alike, and the oracle says the same."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: ends-b, description: d, effect: warn, message: m, when: {change: {new.x: {matches: ".*b"}}}}
+  - {id: a-star, description: d, effect: warn, message: m, when: {change: {new.x: {matches: "a*"}}}}
+  - {id: count-ends-b, description: d, effect: warn, message: m,
+     when: {count: {impacted: {runtime.x: {matches: ".*b"}}, gt: 0}}}
+  - {id: count-a-star, description: d, effect: warn, message: m,
+     when: {count: {impacted: {runtime.x: {matches: "a*"}}, gt: 0}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    cases = {  # value -> the rules that fire (a tab is 4 bytes to the matcher: its stand-in)
+        "a" * 65534 + "b": {"ends-b", "count-ends-b"},
+        "a" * 65535: {"a-star", "count-a-star"},
+        "a" * 65535 + "b": set(),
+        "a" * 65535 + "c": set(),
+        "a" * 65536: set(),
+        "\t" * 16383 + "b": {"ends-b", "count-ends-b"},
+        "\t" * 16384 + "b": set(),
+        "é" * 32767 + "ab": set(),
+    }
+    for value, expected in cases.items():
+        fact_list = facts(change(new={"x": value}), rows=[impacted("lambda/x", runtime={"x": value})])
+        got = {d.rule_id for d in engine.evaluate(fact_list)}
+        assert got == expected, (len(value), got)
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
