@@ -448,7 +448,24 @@ class _Parser:
         return All(tuple(items)) if key == "all" else AnyOf(tuple(items))
 
     def negation(self, node, path: str, negated: bool, parse_item):
+        """``not: {...}``. Over an empty condition (``not: {}``, ``not: {impacted: {}}``), which holds for
+        everything, it holds for nothing: a rule that could never fire, or a count filter that counts
+        nothing, is refused as `any: []` is (``not: {impacted: {}}`` reads as "reaches nothing", which it
+        is not: the rule is evaluated once per impacted component)."""
         item = parse_item(node, path, not negated)
+        if item is not None and _always(item):
+            hint = ""
+            if isinstance(node, dict) and "impacted" in node:
+                hint = (
+                    "; a rule naming impacted is evaluated once per impacted component, so this is not "
+                    '"reaches nothing": that is count: {impacted: {}, eq: 0}'
+                )
+            self.errors.add(
+                path,
+                "not over an empty condition never holds (an empty condition holds for everything): "
+                f"name the fields that must not hold{hint}",
+            )
+            return None
         return None if item is None else Not(item)
 
     # a section: {field: condition, all: [...], any: [...], not: {...}}; an empty section is "true"
@@ -873,6 +890,15 @@ def _norm(value):
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def _always(node) -> bool:
+    """Whether a condition holds for everything (built of empty sections only: ``{}``, ``any: [{}]``)."""
+    if isinstance(node, All):
+        return all(_always(item) for item in node.items)
+    if isinstance(node, AnyOf):
+        return any(_always(item) for item in node.items)
+    return False
 
 
 def _all(items):

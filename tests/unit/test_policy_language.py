@@ -195,6 +195,24 @@ CASES = {
         "change.new.answers would be compared with a boolean and the text 'no' never equals it: write false "
         "to mean the boolean, or quote it ('no') to mean the text",
     ),
+    # `not` over an empty condition holds for nothing: the rule could never fire, silently (as `any: []`,
+    # which was refused); `not: {impacted: {}}` reads as "reaches nothing", which it is not
+    "not over an empty condition": (
+        one_rule("{change: {type: subnet, not: {}}}"),
+        "rules[0].when.change.not: not over an empty condition never holds (an empty condition holds for "
+        "everything): name the fields that must not hold",
+    ),
+    "not over an empty impacted section": (
+        one_rule("{change: {type: subnet}, not: {impacted: {}}}"),
+        "rules[0].when.not: not over an empty condition never holds (an empty condition holds for everything): "
+        "name the fields that must not hold; a rule naming impacted is evaluated once per impacted component, "
+        'so this is not "reaches nothing": that is count: {impacted: {}, eq: 0}',
+    ),
+    "not over a choice with an empty alternative, in a count filter": (
+        one_rule("{count: {impacted: {not: {any: [{}, {type: lambda}]}}, eq: 0}}"),
+        "rules[0].when.count.impacted.not: not over an empty condition never holds (an empty condition holds for "
+        "everything): name the fields that must not hold",
+    ),
     "an unquoted YAML 1.2 octal": (
         one_rule("{component: {config.mode: {ne: 0o17}}}"),
         "rules[0].when.component.config.mode.ne: YAML reads 0o17 (unquoted) as the text '0o17', not a number, so "
