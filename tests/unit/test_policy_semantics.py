@@ -310,3 +310,41 @@ rules:
         got = {d.rule_id for d in engine.evaluate(fact_list)}
         assert got == expected, (len(value), got)
         assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
+
+
+def test_long_strings_compare_exactly(tmp_path):
+    """durable_rules compares two strings by their length taken mod 65,536 and the bytes up to it: a value of
+    "a" * 70000 equalled the literal "a" * 4464 and "a" * 69999 + "b" equalled "a" * 70000, in eq, in,
+    contains and field against field. Long strings are now compared by digest, exactly; the oracle agrees."""
+    long_a = "a" * 70000
+    rules = [
+        ("eq", {"change": {"new.x": long_a}}),
+        ("ne", {"change": {"new.x": {"ne": long_a}}}),
+        ("in", {"change": {"new.x": {"in": [long_a, "b"]}}}),
+        ("ref", {"change": {"new.x": {"eq": {"field": "change.old.x"}}}}),
+        ("contains", {"change": {"new.items": {"contains": long_a}}}),
+        ("count", {"count": {"impacted": {"runtime.x": long_a}, "gt": 0}}),
+        ("short", {"change": {"new.x": "a" * 4464}}),
+    ]
+    (tmp_path / "r.yaml").write_text(
+        yaml.safe_dump(
+            {"rules": [{"id": i, "description": "d", "effect": "warn", "message": "m", "when": w} for i, w in rules]}
+        )
+    )
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    every = {"eq", "in", "ref", "contains", "count"}
+    cases = {
+        long_a: every,
+        "a" * 69999 + "b": {"ne"},
+        "a" * 4464: {"ne", "short"},  # 70000 mod 65536
+        "a" * (70000 + 65536): {"ne"},
+        "a" * 4097: {"ne"},
+    }
+    for value, expected in cases.items():
+        fact_list = facts(
+            change(new={"x": value, "items": [value]}, old={"x": long_a}),
+            rows=[impacted("lambda/x", runtime={"x": value})],
+        )
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, len(value)
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
