@@ -204,6 +204,19 @@ def _boolean_word_problem(fld: Field, value, word: str | None) -> str | None:
     )
 
 
+def _remedy_boolean_words(prefix: str, boolean_words: dict[str, str], errors: Errors) -> None:
+    """An unquoted yes/no/on/off a remedy would write into a config (`proposed_change: {mode: on}`) is
+    refused as in a condition: YAML reads it as a boolean, and the author may have meant the word."""
+    for where, word in boolean_words.items():
+        if where.startswith(prefix) and (".proposed_change." in where or ".config." in where):
+            shown = "true" if word.lower() in ("yes", "on") else "false"
+            errors.add(
+                where,
+                f"YAML reads {word} (unquoted) as the boolean {shown}, which this remedy would write into the "
+                f"config: write {shown} to mean the boolean, or quote it ('{word}') to mean the text",
+            )
+
+
 def _shown(value) -> str:
     return "an empty list" if value == [] else type_name(value)
 
@@ -981,6 +994,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: d
             declared = remedy_language.parse_remedies(
                 raw["remedies"], f"{path}.remedies", scope, parser.count_names, errors
             )
+            _remedy_boolean_words(f"{path}.remedies[", boolean_words or {}, errors)
 
     if len(errors.items) > before or when is None or parts is None:
         return None, parser.regexes
