@@ -348,3 +348,26 @@ def test_long_strings_compare_exactly(tmp_path):
         )
         assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, len(value)
         assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
+
+
+def test_a_sub_path_names_object_keys_never_list_items(tmp_path):
+    """docs/rules.md, "Sections and fields": `new.subnets.0` does not index a list (it is unset there), and
+    `new.a.b` is the key b inside the object a, not a key "a.b". Engine and oracle agree."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: first-item, description: d, effect: warn, message: m, when: {change: {new.subnets.0: a}}}
+  - {id: no-first-item, description: d, effect: warn, message: m, when: {change: {new.subnets.0: {exists: false}}}}
+  - {id: nested, description: d, effect: warn, message: m, when: {change: {new.a.b: 1}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    cases = [
+        ({"subnets": ["a"]}, {"no-first-item"}),
+        ({"subnets": {"0": "a"}}, {"first-item"}),
+        ({"a.b": 1}, {"no-first-item"}),
+        ({"a": {"b": 1}}, {"no-first-item", "nested"}),
+    ]
+    for new, expected in cases:
+        fact_list = facts(change(new=new))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, new
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, new
