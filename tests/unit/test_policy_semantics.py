@@ -371,3 +371,21 @@ rules:
         fact_list = facts(change(new=new))
         assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, new
         assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, new
+
+
+def test_strings_compare_character_for_character(tmp_path):
+    """docs/rules.md, "Conditions": case and Unicode form count in eq, in, contains and matches."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: eq, description: d, effect: warn, message: m, when: {change: {new.x: "Prod\\u00e9"}}}
+  - {id: in, description: d, effect: warn, message: m, when: {change: {new.x: {in: ["Prod\\u00e9", z]}}}}
+  - {id: contains, description: d, effect: warn, message: m, when: {change: {new.l: {contains: "Prod\\u00e9"}}}}
+  - {id: matches, description: d, effect: warn, message: m, when: {change: {new.x: {matches: "P.*\\u00e9"}}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    every = {"eq", "in", "contains", "matches"}
+    for value, expected in (("Prod\u00e9", every), ("prod\u00e9", set()), ("Prode\u0301", set())):
+        fact_list = facts(change(new={"x": value, "l": [value]}))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, value
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, value
