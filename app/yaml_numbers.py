@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import yaml
 
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
 @dataclass(frozen=True)
@@ -68,42 +69,73 @@ def _misread(node: yaml.ScalarNode, path: tuple) -> MisreadNumber | None:
     return MisreadNumber(path, node.value, value, form) if form else None
 
 
-def misread_numbers(node: yaml.Node | None) -> list[MisreadNumber]:
-    """Every unquoted scalar (value or key) under `node` that YAML 1.1 read as a number through an
-    octal, hexadecimal, binary, underscore or base-60 form, in document order. An alias is walked once."""
-    found: list[MisreadNumber] = []
+def _plain_scalars(node: yaml.Node | None):
+    """(scalar node, path) for every scalar (value or key) under `node`, in document order; an alias is
+    walked once. A key's path ends in its own text."""
     seen: set[int] = set()
 
-    def walk(current, path: tuple) -> None:
+    def walk(current, path: tuple):
         if current is None or id(current) in seen:
             return
         seen.add(id(current))
         if isinstance(current, yaml.ScalarNode):
-            if hit := _misread(current, path):
-                found.append(hit)
+            yield current, path
         elif isinstance(current, yaml.SequenceNode):
             for index, item in enumerate(current.value):
-                walk(item, (*path, index))
+                yield from walk(item, (*path, index))
         elif isinstance(current, yaml.MappingNode):
             for key, value in current.value:
                 name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-                if isinstance(key, yaml.ScalarNode) and (hit := _misread(key, (*path, name))):
-                    found.append(hit)
-                walk(value, (*path, name))
+                if isinstance(key, yaml.ScalarNode):
+                    yield key, (*path, name)
+                yield from walk(value, (*path, name))
 
-    walk(node, ())
-    return found
+    yield from walk(node, ())
 
 
-def load(text: str, loader: type) -> tuple[object, list[MisreadNumber]]:
-    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread. One
-    parse: the node tree the data is built from is the one walked (yaml.YAMLError as yaml.load raises)."""
+def misread_numbers(node: yaml.Node | None) -> list[MisreadNumber]:
+    """Every unquoted scalar (value or key) under `node` that YAML 1.1 read as a number through an
+    octal, hexadecimal, binary, underscore or base-60 form, in document order. An alias is walked once."""
+    return [hit for scalar, path in _plain_scalars(node) if (hit := _misread(scalar, path))]
+
+
+@dataclass(frozen=True)
+class BooleanWord:
+    """One unquoted scalar YAML 1.1 read as a boolean from a word other than true/false: `yes`, `no`,
+    `on`, `off` (any case). Where a boolean is the only meaning (a rule's `enabled`) that is harmless;
+    where a value may as well be text (a config value compared in a rule) the author may have meant the
+    word, so a reader that cannot tell refuses it (app.policy.language)."""
+
+    path: tuple[str | int, ...]
+    text: str
+    value: bool
+
+
+def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
+    """Every unquoted yes/no/on/off (any case) under `node` that YAML 1.1 read as a boolean, in order."""
+    return [
+        BooleanWord(path, scalar.value, scalar.value.lower() in ("yes", "on"))
+        for scalar, path in _plain_scalars(node)
+        if scalar.tag == _BOOL_TAG and not scalar.style and scalar.value.lower() not in ("true", "false")
+    ]
+
+
+def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
+    """The document in `text` read with `loader` (a SafeLoader class), and the node tree it was built
+    from (for misread_numbers / boolean_words): one parse (yaml.YAMLError as yaml.load raises)."""
     reader = loader(text)
     try:
         node = reader.get_single_node()
         data = reader.construct_document(node) if node is not None else None
     finally:
         reader.dispose()
+    return data, node
+
+
+def load(text: str, loader: type) -> tuple[object, list[MisreadNumber]]:
+    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread. One
+    parse: the node tree the data is built from is the one walked (yaml.YAMLError as yaml.load raises)."""
+    data, node = compose(text, loader)
     return data, misread_numbers(node)
 
 

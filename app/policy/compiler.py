@@ -5,7 +5,8 @@ whose keys are ``<section>.<path><suffix>``. durable_rules coerces across types 
 ``true == 1`` hold), so every comparison is between values of one type:
 
 ==========  ==================================================================================
-``K:v``      always present: ``"s:<string>"``, ``"n:<number>"``, ``"b:true"``/``"b:false"``, or ``"-"``
+``K:v``      always present: ``"s:<string>"`` (``"h:<sha256>"`` beyond LONG_TEXT characters), ``"n:<number>"``,
+             ``"b:true"``/``"b:false"``, or ``"-"``
              when the value is unset, null, a list or an object (``eq``, ``ne``, ``in``, ``not_in``)
 ``K:n``      the value when it is a number (``lt``, ``lte``, ``gt``, ``gte``)
 ``K:s``      the value when it is a string (``matches``)
@@ -118,11 +119,21 @@ _ESCAPE_TO_ENGINE = {c: f"[{c}]" for c in ".|?*+()[{}"} | {"]": "]", "\\": chr(R
 _PERCENT = {ord("%"): "%%"}
 
 
+# durable_rules hands its pattern matcher a value's length as an unsigned short (``evaluateRegex(tree, first,
+# unsigned short width, ...)``, src/rules/regex.h): a longer value was matched as its first (length mod 65,536)
+# bytes, so ``"a" * 65535 + "c"`` matched ``a*`` (as the empty text) and ``.*b`` missed ``"a" * 65535 + "b"``.
+MAX_PATTERN_VALUE_BYTES = 0xFFFF
+
+
 def engine_text(value: str) -> str | None:
-    """A string as the pattern matcher sees it (None: it holds a reserved character; no pattern matches)."""
+    """A string as the pattern matcher sees it (None: no pattern matches it — it holds a reserved character,
+    or it is longer than the matcher reads: MAX_PATTERN_VALUE_BYTES of UTF-8, stand-ins counted)."""
     if _RESERVED_RE.search(value):
         return None
-    return value.translate(_TO_ENGINE)
+    text = value.translate(_TO_ENGINE)
+    if len(text) * 4 > MAX_PATTERN_VALUE_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_PATTERN_VALUE_BYTES:
+        return None
+    return text
 
 
 def engine_pattern(pattern: str) -> str:
@@ -165,11 +176,21 @@ def number_text(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+# durable_rules compares two strings by their length taken as 16 bits (mod 65,536) and the bytes up to it:
+# "a" * 70000 equalled "a" * 4464 (70000 mod 65536) and "a" * 69999 + "b". A string longer than LONG_TEXT
+# characters (whose JSON text could pass 64 KiB: 6 bytes per escaped character) is therefore coded as a
+# digest of its text. Rule literals and facts are coded by this one function, so eq/in/contains and
+# field-against-field compare long strings exactly (as equal digests), and never equal a short one.
+LONG_TEXT = 4096
+
+
 def code(value) -> str | None:
     """The ``K:v`` code of a scalar (None for anything else)."""
     if isinstance(value, bool):
         return "b:true" if value else "b:false"
     if isinstance(value, str):
+        if len(value) > LONG_TEXT:
+            return "h:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
         return "s:" + value
     if isinstance(value, (int, float)):
         return "n:" + number_text(value)

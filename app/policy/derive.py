@@ -25,7 +25,7 @@ from itertools import compress, repeat
 from operator import methodcaller
 from zoneinfo import ZoneInfo
 
-from app.policy.compiler import code
+from app.policy.compiler import code, engine_text
 from app.policy.facts import Numbers, Reader
 from app.policy.fields import build
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, leaves
@@ -102,9 +102,11 @@ def _required_type(tree) -> str | None:
 
 # ------------------------------------------------------------------------------------------------ holds
 def _clean(value):
+    """A number the engine cannot hold counts as unset, as it does in conditions (app.policy.facts): not
+    finite, or outside (-2^63, 2^63) — a float such as 1e19 too (a count filter once counted it as set)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) < value < 2**63:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not -(2**63) < value < 2**63:
         return None
     return value
 
@@ -165,8 +167,12 @@ def _cmp(c: Cmp, fact: dict) -> bool:
         return found if op == "in" else not found
     if op in _CMP:
         return _number(value) and _CMP[op](value, operand)
-    if op == "matches":
-        return isinstance(value, str) and re.fullmatch(operand, value, re.DOTALL) is not None
+    if op == "matches":  # a value holding the engine's stand-in characters matches no pattern, as in conditions
+        return (
+            isinstance(value, str)
+            and engine_text(value) is not None
+            and re.fullmatch(operand, value, re.DOTALL) is not None
+        )
     if op in ("contains", "contains_any", "contains_all"):
         if not isinstance(value, list):
             return False

@@ -145,13 +145,24 @@ class Field:
         return ".".join((self.section,) + self.path)
 
 
+# Names the zone database of a host may hold that are no IANA zone but that host's own setting:
+# `localtime` is /etc/localtime (UTC on one machine, Europe/Paris on the next) and `posixrules` the
+# default rules for POSIX TZ strings. A rule naming one would decide by the machine it runs on.
+_HOST_ZONES = frozenset({"localtime", "posixrules"})
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+    return (frozenset(zoneinfo.available_timezones()) - _HOST_ZONES) | {"UTC"}
 
 
 def zone_problem(zone) -> str | None:
     """Why ``zone`` is not an IANA time zone name (None when it is)."""
+    if zone in _HOST_ZONES:
+        return (
+            f"time zone {zone!r} is this machine's own setting, not an IANA zone (another host would decide "
+            "differently): name the zone, such as Europe/Paris or UTC"
+        )
     if not isinstance(zone, str) or zone not in _zones():
         shown = repr(zone) if isinstance(zone, str) else f"a {type(zone).__name__}"
         return f"unknown time zone {shown} (an IANA name such as Europe/Paris or UTC){suggest(zone, _zones())}"

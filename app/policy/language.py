@@ -189,6 +189,34 @@ def _unquoted_number_problem(fld: Field, value) -> str | None:
     )
 
 
+def _boolean_word_problem(fld: Field, value, word: str | None) -> str | None:
+    """Why an unquoted yes/no/on/off cannot be compared with this field: YAML 1.1 read it as a boolean,
+    but a config or runtime value may as well be the word (`mode: on`), which would then never equal it —
+    as ambiguous as an unquoted 017. A boolean field takes it (a boolean is its only meaning); a string
+    field refuses a boolean anyway (with the same advice)."""
+    if word is None or not isinstance(value, bool) or fld.ftype in (BOOL, STR):
+        return None
+    shown = "true" if value else "false"
+    return (
+        f"YAML reads {word} (unquoted) as the boolean {shown}, so {fld.name} would be compared with a "
+        f"boolean and the text {word!r} never equals it: write {shown} to mean the boolean, or quote it "
+        f"('{word}') to mean the text"
+    )
+
+
+def _remedy_boolean_words(prefix: str, boolean_words: dict[str, str], errors: Errors) -> None:
+    """An unquoted yes/no/on/off a remedy would write into a config (`proposed_change: {mode: on}`) is
+    refused as in a condition: YAML reads it as a boolean, and the author may have meant the word."""
+    for where, word in boolean_words.items():
+        if where.startswith(prefix) and (".proposed_change." in where or ".config." in where):
+            shown = "true" if word.lower() in ("yes", "on") else "false"
+            errors.add(
+                where,
+                f"YAML reads {word} (unquoted) as the boolean {shown}, which this remedy would write into the "
+                f"config: write {shown} to mean the boolean, or quote it ('{word}') to mean the text",
+            )
+
+
 def _shown(value) -> str:
     return "an empty list" if value == [] else type_name(value)
 
@@ -378,8 +406,9 @@ def _class_range_problem(body: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- parsing
 class _Parser:
-    def __init__(self, errors: Errors):
+    def __init__(self, errors: Errors, boolean_words: dict[str, str] | None = None):
         self.errors = errors
+        self.boolean_words = boolean_words or {}  # dotted path -> yes/no/on/off as written (unquoted)
         self.uses_impacted = False
         self.fields: set[Field] = set()
         self.regexes: list[tuple[str, str]] = []  # (path, pattern) for the durable compile check
@@ -432,7 +461,24 @@ class _Parser:
         return All(tuple(items)) if key == "all" else AnyOf(tuple(items))
 
     def negation(self, node, path: str, negated: bool, parse_item):
+        """``not: {...}``. Over an empty condition (``not: {}``, ``not: {impacted: {}}``), which holds for
+        everything, it holds for nothing: a rule that could never fire, or a count filter that counts
+        nothing, is refused as `any: []` is (``not: {impacted: {}}`` reads as "reaches nothing", which it
+        is not: the rule is evaluated once per impacted component)."""
         item = parse_item(node, path, not negated)
+        if item is not None and _always(item):
+            hint = ""
+            if isinstance(node, dict) and "impacted" in node:
+                hint = (
+                    "; a rule naming impacted is evaluated once per impacted component, so this is not "
+                    '"reaches nothing": that is count: {impacted: {}, eq: 0}'
+                )
+            self.errors.add(
+                path,
+                "not over an empty condition never holds (an empty condition holds for everything): "
+                f"name the fields that must not hold{hint}",
+            )
+            return None
         return None if item is None else Not(item)
 
     # a section: {field: condition, all: [...], any: [...], not: {...}}; an empty section is "true"
@@ -738,6 +784,9 @@ class _Parser:
         if unquoted := _unquoted_number_problem(fld, value):
             self.errors.add(path, unquoted)
             return False
+        if problem := _boolean_word_problem(fld, value, self.boolean_words.get(path)):
+            self.errors.add(path, problem)
+            return False
         ok = (
             want is None
             or (want == "number" and is_number(value))
@@ -856,6 +905,15 @@ def _norm(value):
     return value
 
 
+def _always(node) -> bool:
+    """Whether a condition holds for everything (built of empty sections only: ``{}``, ``any: [{}]``)."""
+    if isinstance(node, All):
+        return all(_always(item) for item in node.items)
+    if isinstance(node, AnyOf):
+        return any(_always(item) for item in node.items)
+    return False
+
+
 def _all(items):
     if any(i is None for i in items):
         return None
@@ -868,7 +926,7 @@ def _all(items):
     return flat[0] if len(flat) == 1 else All(tuple(flat))
 
 
-def parse_rule(raw, index: int, file_name: str, errors: Errors):
+def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None):
     """Validate one rule mapping; returns a Rule (or None, with errors added)."""
     path = f"rules[{index}]"
     if not isinstance(raw, dict):
@@ -911,7 +969,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     if not isinstance(enabled, bool):
         errors.add(f"{path}.enabled", f"expected true or false, got {type_name(enabled)}")
 
-    parser = _Parser(errors)
+    parser = _Parser(errors, boolean_words)
     when = parser.when(raw["when"], f"{path}.when", negated=False, top=True) if "when" in raw else None
     scope = "impacted" if parser.uses_impacted else "change"
 
@@ -936,6 +994,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
             declared = remedy_language.parse_remedies(
                 raw["remedies"], f"{path}.remedies", scope, parser.count_names, errors
             )
+            _remedy_boolean_words(f"{path}.remedies[", boolean_words or {}, errors)
 
     if len(errors.items) > before or when is None or parts is None:
         return None, parser.regexes
@@ -962,8 +1021,11 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors):
     return rule, parser.regexes
 
 
-def parse_document(doc, file_name: str, errors: Errors) -> tuple[list[Rule], list[tuple[str, str]]]:
-    """Validate one parsed YAML document (the whole file)."""
+def parse_document(
+    doc, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None
+) -> tuple[list[Rule], list[tuple[str, str]]]:
+    """Validate one parsed YAML document (the whole file). ``boolean_words``: the dotted paths of the
+    unquoted yes/no/on/off YAML read as booleans, with their text (app.yaml_numbers.boolean_words)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []
@@ -984,7 +1046,7 @@ def parse_document(doc, file_name: str, errors: Errors) -> tuple[list[Rule], lis
         return [], []
     rules, regexes = [], []
     for i, raw in enumerate(raw_rules):
-        rule, rx = parse_rule(raw, i, file_name, errors)
+        rule, rx = parse_rule(raw, i, file_name, errors, boolean_words)
         regexes.extend(rx)
         if rule is not None:
             rules.append(rule)

@@ -115,14 +115,15 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             all_errors.extend(errors.items)
             continue
         try:
-            doc, misread = yaml_numbers.load(text, _StrictLoader)
+            doc, node = yaml_numbers.compose(text, _StrictLoader)
         except yaml.YAMLError as exc:
             errors.add("", _yaml_error(exc))
             all_errors.extend(errors.items)
             continue
-        for number in misread:  # 017, 0x1F, 1_000, 1:30: not the number the rule's author wrote
+        for number in yaml_numbers.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
             errors.settle(yaml_numbers.dotted(number.path), number.problem())
-        file_rules, regexes = parse_document(doc, src.path.name, errors)
+        words = {yaml_numbers.dotted(word.path): word.text for word in yaml_numbers.boolean_words(node)}
+        file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))
             if problem:

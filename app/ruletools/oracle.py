@@ -75,6 +75,12 @@ def _overlap(a, b) -> bool:
     return any(x.version == y.version and x.overlaps(y) for x in _blocks(a) for y in _blocks(b))
 
 
+def _pattern_bytes(value: str) -> int:
+    """A value's length as docs/rules.md counts it for patterns: UTF-8 bytes, a character JSON escapes
+    (U+0000-U+001F, '"', '\\') counted as 4."""
+    return sum(4 if ord(ch) < 0x20 or ch in '"\\' else len(ch.encode("utf-8", "surrogatepass")) for ch in value)
+
+
 def _holds_cmp(c: Cmp, fact: dict) -> bool:
     value = _get(fact, c.field.section, c.field.path)
     op, operand = c.op, c.value
@@ -94,6 +100,8 @@ def _holds_cmp(c: Cmp, fact: dict) -> bool:
     if op == "matches":
         if not isinstance(value, str) or any(0xF0000 <= ord(ch) <= 0xF005F for ch in value):
             return False  # the reserved block matches no pattern (docs/rules.md, "Patterns")
+        if len(value) * 4 > 65535 and _pattern_bytes(value) > 65535:
+            return False  # nor does a value longer than the matcher reads (docs/rules.md, "Patterns")
         return re.fullmatch(operand, value, re.DOTALL) is not None
     if op in ("contains", "contains_any", "contains_all"):
         if not isinstance(value, list):

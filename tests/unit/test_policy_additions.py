@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from app.policy import PolicyEngine, validate_dir
+from app.ruletools.oracle import decisions as oracle_decisions
 from test_policy_semantics import CONDITIONS, MISSING, VALUES, oracle
 from test_policy_support import BASTION, SUBNET, change, component, engine_for, facts, impacted, rule_yaml, sibling
 
@@ -114,6 +115,13 @@ def test_date_ranges_and_a_yearly_freeze_that_wraps_new_year(tmp_path):
         ("time: {hour: 3}", "rules[0].when.time.zone: missing (required: the IANA time zone"),
         ("time: {zone: Mars/Olympus, hour: 3}", "rules[0].when.time.zone: unknown time zone 'Mars/Olympus'"),
         ("time: {zone: Europe/Pariss, hour: 3}", "(did you mean 'Europe/Paris'?)"),
+        # the zone database of a Debian host lists its /etc/localtime as a zone: a rule naming it decided
+        # by the machine's clock setting (UTC here, Paris on the next host), which no IANA name does
+        (
+            "time: {zone: localtime, hour: 3}",
+            "rules[0].when.time.zone: time zone 'localtime' is this machine's own setting, not an IANA zone",
+        ),
+        ("time: {zone: posixrules, hour: 3}", "rules[0].when.time.zone: time zone 'posixrules' is this machine's"),
         ("time: {zone: UTC}", "rules[0].when.time: expected at least one time condition"),
         ("time: {zone: UTC, weekday: friday-ish}", "rules[0].when.time.weekday: expected a weekday"),
         ("time: {zone: UTC, hour: 24}", "rules[0].when.time.hour: expected an integer 0-23, got 24"),
@@ -504,3 +512,65 @@ def test_a_message_writes_time_fields_as_a_rule_does(tmp_path):
     engine = engine_for(tmp_path, rule_yaml("time: {zone: UTC, hour: {gte: 0}}", rule_id="when", message=message))
     [decision] = engine.evaluate(facts(), now=at("2027-01-03T00:05:00+00:00"))
     assert decision.message == "clock 00:05 date 2027-01-03 month_day 01-03 hour 0"
+
+
+# Values whose meaning the docs fix beyond the plain operator table: a number the engine cannot hold counts
+# as unset (docs/rules.md, "Conditions"), and a value holding one of the engine's stand-in characters
+# U+F0000-U+F005F matches no pattern ("Patterns"). Count filters are evaluated before durable_rules, by
+# app.policy.derive: they counted a float beyond 2^63 as set (and as a number), and matched such a value.
+EDGE_VALUES = {
+    "float-beyond-2^63": 1e19,
+    "negative-float-beyond-2^63": -1e19,
+    "float-just-beyond-2^63": 9.3e18,
+    "stand-in-character": "\U000f0000",
+    "text-around-a-stand-in": "a\U000f005fb",
+}
+EDGE_CONDITIONS = [
+    {"exists": True},
+    {"exists": False},
+    {"empty": True},
+    {"gt": 1},
+    {"lt": 1},
+    {"ne": 1},
+    {"matches": ".*"},
+    {"matches": "a.b"},
+]
+
+
+@pytest.mark.parametrize("value_name", list(EDGE_VALUES))
+def test_count_filters_and_conditions_agree_on_the_documented_edges(tmp_path, value_name):
+    rules = []
+    for i, cond in enumerate(EDGE_CONDITIONS):
+        for kind, when in (
+            ("inline", {"impacted": {"runtime.x": cond}}),
+            ("count", {"count": {"impacted": {"runtime.x": cond}, "gte": 1}, "impacted": {}}),
+        ):
+            rules.append({"id": f"{kind}{i}", "description": "d", "effect": "warn", "message": "m", "when": when})
+    (tmp_path / "edges.yaml").write_text(yaml.safe_dump({"rules": rules}))
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    fact_list = facts(rows=[impacted("lambda/x", runtime={"x": EDGE_VALUES[value_name]})])
+    got = {d.rule_id for d in engine.evaluate(fact_list)}
+    assert {r.removeprefix("count") for r in got if r.startswith("count")} == {
+        r.removeprefix("inline") for r in got if r.startswith("inline")
+    }
+    assert {(d.rule_id, d.component) for d in engine.evaluate(fact_list)} == oracle_decisions(engine.rules(), fact_list)
+
+
+def test_field_against_field_compares_scalars_only(tmp_path):
+    """docs/rules.md, "Field against field": two equal lists (or objects) in open fields are not `eq`, as
+    two unset fields are not; `ne` holds for them. The engine and the oracle both say so."""
+    engine = engine_for(
+        tmp_path,
+        """
+        rules:
+          - {id: same, description: d, effect: warn, message: m,
+             when: {change: {new.x: {eq: {field: change.old.x}}}}}
+          - {id: differs, description: d, effect: warn, message: m,
+             when: {change: {new.x: {ne: {field: change.old.x}}}}}
+        """,
+    )
+    for value, expected in (("a", {"same"}), (["a"], {"differs"}), ({"a": 1}, {"differs"}), (None, {"differs"})):
+        fact_list = facts(change(old={"x": value}, new={"x": value}))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, value
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, value

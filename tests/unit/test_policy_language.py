@@ -175,6 +175,44 @@ CASES = {
         "rules[0].when.impacted.depth: YAML reads 1e5 (unquoted) as the text '1e5', not a number (impacted.depth "
         "holds numbers): write 1.0e+5 or 100000 to mean the number",
     ),
+    # YAML 1.1 reads an unquoted on/off/yes/no as a boolean: `config.mode: on` compared a config value with
+    # true, and a component whose mode is the text "on" silently never matched (as ambiguous as 017)
+    "an unquoted on, compared with a config value": (
+        one_rule("{component: {config.mode: on}}"),
+        "rules[0].when.component.config.mode: YAML reads on (unquoted) as the boolean true, so "
+        "component.config.mode would be compared with a boolean and the text 'on' never equals it: write true "
+        "to mean the boolean, or quote it ('on') to mean the text",
+    ),
+    "an unquoted Off in a not_in list, inside any": (
+        one_rule("{any: [{impacted: {runtime.power: {not_in: [standby, Off]}}}]}"),
+        "rules[0].when.any[0].impacted.runtime.power.not_in[1]: YAML reads Off (unquoted) as the boolean false, "
+        "so impacted.runtime.power would be compared with a boolean and the text 'Off' never equals it: write "
+        "false to mean the boolean, or quote it ('Off') to mean the text",
+    ),
+    "an unquoted no in contains": (
+        one_rule("{change: {new.answers: {contains: no}}}"),
+        "rules[0].when.change.new.answers.contains: YAML reads no (unquoted) as the boolean false, so "
+        "change.new.answers would be compared with a boolean and the text 'no' never equals it: write false "
+        "to mean the boolean, or quote it ('no') to mean the text",
+    ),
+    # `not` over an empty condition holds for nothing: the rule could never fire, silently (as `any: []`,
+    # which was refused); `not: {impacted: {}}` reads as "reaches nothing", which it is not
+    "not over an empty condition": (
+        one_rule("{change: {type: subnet, not: {}}}"),
+        "rules[0].when.change.not: not over an empty condition never holds (an empty condition holds for "
+        "everything): name the fields that must not hold",
+    ),
+    "not over an empty impacted section": (
+        one_rule("{change: {type: subnet}, not: {impacted: {}}}"),
+        "rules[0].when.not: not over an empty condition never holds (an empty condition holds for everything): "
+        "name the fields that must not hold; a rule naming impacted is evaluated once per impacted component, "
+        'so this is not "reaches nothing": that is count: {impacted: {}, eq: 0}',
+    ),
+    "not over a choice with an empty alternative, in a count filter": (
+        one_rule("{count: {impacted: {not: {any: [{}, {type: lambda}]}}, eq: 0}}"),
+        "rules[0].when.count.impacted.not: not over an empty condition never holds (an empty condition holds for "
+        "everything): name the fields that must not hold",
+    ),
     "an unquoted YAML 1.2 octal": (
         one_rule("{component: {config.mode: {ne: 0o17}}}"),
         "rules[0].when.component.config.mode.ne: YAML reads 0o17 (unquoted) as the text '0o17', not a number, so "
@@ -404,4 +442,16 @@ def test_number_looking_text_is_text_when_quoted_or_when_the_field_holds_strings
     (tmp_path / "x.yaml").write_text(
         one_rule("{change: {nickname: 1e5, new.limit: {in: ['1e5', \"2e3\"]}, changed_keys: {contains: 1e5}}}")
     )
+    assert validate_dir(tmp_path) == []
+
+
+def test_a_yes_or_on_word_stands_where_a_boolean_is_its_only_meaning(tmp_path):
+    """yes/no/on/off are refused only where the text could be meant (a config or runtime value): a boolean
+    field, `enabled`, `exists`/`empty` take them as the booleans they can only be, and a quoted 'on' is
+    the text, which then matches the config value "on"."""
+    text = one_rule(
+        "{impacted: {runtime_published: yes, config.mode: {in: ['on', 'off']}, runtime.x: {exists: no}}}",
+        enabled="yes",
+    )
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(text).lstrip())
     assert validate_dir(tmp_path) == []

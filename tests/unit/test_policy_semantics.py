@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from app.policy import PolicyEngine
+from app.ruletools.oracle import decisions as oracle_decisions
 from test_policy_support import change, facts, impacted
 
 MISSING = object()
@@ -276,3 +277,115 @@ rules:
         ("every-impacted", "lambda/a"),
         ("every-impacted", "lambda/b"),
     ]
+
+
+def test_a_value_longer_than_the_pattern_matcher_reads_matches_no_pattern(tmp_path):
+    """durable_rules passes a value's length to its pattern matcher as an unsigned short: a value of more than
+    65,535 bytes was matched as its first (length mod 65,536) bytes — `"a" * 65535 + "c"` matched `a*` (as
+    the empty text) and `.*b` missed `"a" * 65535 + "b"`. Such a value now matches no pattern (docs/rules.md,
+    "Patterns"), in conditions and in count filters alike, and the oracle says the same."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: ends-b, description: d, effect: warn, message: m, when: {change: {new.x: {matches: ".*b"}}}}
+  - {id: a-star, description: d, effect: warn, message: m, when: {change: {new.x: {matches: "a*"}}}}
+  - {id: count-ends-b, description: d, effect: warn, message: m,
+     when: {count: {impacted: {runtime.x: {matches: ".*b"}}, gt: 0}}}
+  - {id: count-a-star, description: d, effect: warn, message: m,
+     when: {count: {impacted: {runtime.x: {matches: "a*"}}, gt: 0}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    cases = {  # value -> the rules that fire (a tab is 4 bytes to the matcher: its stand-in)
+        "a" * 65534 + "b": {"ends-b", "count-ends-b"},
+        "a" * 65535: {"a-star", "count-a-star"},
+        "a" * 65535 + "b": set(),
+        "a" * 65535 + "c": set(),
+        "a" * 65536: set(),
+        "\t" * 16383 + "b": {"ends-b", "count-ends-b"},
+        "\t" * 16384 + "b": set(),
+        "é" * 32767 + "ab": set(),
+    }
+    for value, expected in cases.items():
+        fact_list = facts(change(new={"x": value}), rows=[impacted("lambda/x", runtime={"x": value})])
+        got = {d.rule_id for d in engine.evaluate(fact_list)}
+        assert got == expected, (len(value), got)
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
+
+
+def test_long_strings_compare_exactly(tmp_path):
+    """durable_rules compares two strings by their length taken mod 65,536 and the bytes up to it: a value of
+    "a" * 70000 equalled the literal "a" * 4464 and "a" * 69999 + "b" equalled "a" * 70000, in eq, in,
+    contains and field against field. Long strings are now compared by digest, exactly; the oracle agrees."""
+    long_a = "a" * 70000
+    rules = [
+        ("eq", {"change": {"new.x": long_a}}),
+        ("ne", {"change": {"new.x": {"ne": long_a}}}),
+        ("in", {"change": {"new.x": {"in": [long_a, "b"]}}}),
+        ("ref", {"change": {"new.x": {"eq": {"field": "change.old.x"}}}}),
+        ("contains", {"change": {"new.items": {"contains": long_a}}}),
+        ("count", {"count": {"impacted": {"runtime.x": long_a}, "gt": 0}}),
+        ("short", {"change": {"new.x": "a" * 4464}}),
+    ]
+    (tmp_path / "r.yaml").write_text(
+        yaml.safe_dump(
+            {"rules": [{"id": i, "description": "d", "effect": "warn", "message": "m", "when": w} for i, w in rules]}
+        )
+    )
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    every = {"eq", "in", "ref", "contains", "count"}
+    cases = {
+        long_a: every,
+        "a" * 69999 + "b": {"ne"},
+        "a" * 4464: {"ne", "short"},  # 70000 mod 65536
+        "a" * (70000 + 65536): {"ne"},
+        "a" * 4097: {"ne"},
+    }
+    for value, expected in cases.items():
+        fact_list = facts(
+            change(new={"x": value, "items": [value]}, old={"x": long_a}),
+            rows=[impacted("lambda/x", runtime={"x": value})],
+        )
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, len(value)
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, len(value)
+
+
+def test_a_sub_path_names_object_keys_never_list_items(tmp_path):
+    """docs/rules.md, "Sections and fields": `new.subnets.0` does not index a list (it is unset there), and
+    `new.a.b` is the key b inside the object a, not a key "a.b". Engine and oracle agree."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: first-item, description: d, effect: warn, message: m, when: {change: {new.subnets.0: a}}}
+  - {id: no-first-item, description: d, effect: warn, message: m, when: {change: {new.subnets.0: {exists: false}}}}
+  - {id: nested, description: d, effect: warn, message: m, when: {change: {new.a.b: 1}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    cases = [
+        ({"subnets": ["a"]}, {"no-first-item"}),
+        ({"subnets": {"0": "a"}}, {"first-item"}),
+        ({"a.b": 1}, {"no-first-item"}),
+        ({"a": {"b": 1}}, {"no-first-item", "nested"}),
+    ]
+    for new, expected in cases:
+        fact_list = facts(change(new=new))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, new
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, new
+
+
+def test_strings_compare_character_for_character(tmp_path):
+    """docs/rules.md, "Conditions": case and Unicode form count in eq, in, contains and matches."""
+    (tmp_path / "r.yaml").write_text("""
+rules:
+  - {id: eq, description: d, effect: warn, message: m, when: {change: {new.x: "Prod\\u00e9"}}}
+  - {id: in, description: d, effect: warn, message: m, when: {change: {new.x: {in: ["Prod\\u00e9", z]}}}}
+  - {id: contains, description: d, effect: warn, message: m, when: {change: {new.l: {contains: "Prod\\u00e9"}}}}
+  - {id: matches, description: d, effect: warn, message: m, when: {change: {new.x: {matches: "P.*\\u00e9"}}}}
+""")
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    every = {"eq", "in", "contains", "matches"}
+    for value, expected in (("Prod\u00e9", every), ("prod\u00e9", set()), ("Prode\u0301", set())):
+        fact_list = facts(change(new={"x": value, "l": [value]}))
+        assert {d.rule_id for d in engine.evaluate(fact_list)} == expected, value
+        assert {r for r, _c in oracle_decisions(engine.rules(), fact_list)} == expected, value

@@ -130,6 +130,16 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
             "rules[0].remedies[0].candidates.limt: unknown field",
         ),
         ("      - {description: x}", "rules[0].remedies[0].changes: missing (required)"),
+        # YAML 1.1 reads an unquoted on as true: the remedy would write a boolean where the text may be meant
+        (
+            "      - {description: x, changes: [{op: update, component: a/b, proposed_change: {mode: on}}]}",
+            "rules[0].remedies[0].changes[0].proposed_change.mode: YAML reads on (unquoted) as the boolean true, "
+            "which this remedy would write into the config: write true to mean the boolean, or quote it ('on')",
+        ),
+        (
+            "      - {description: x, changes: [{op: create, component: a/b, environment: dev, config: {x: [1, No]}}]}",
+            "rules[0].remedies[0].changes[0].config.x[1]: YAML reads No (unquoted) as the boolean false",
+        ),
     ],
 )
 def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
