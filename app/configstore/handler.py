@@ -33,10 +33,16 @@ log = logging.getLogger("karma.configstore")
 
 
 REMOVED = object()  # a planned path whose file a deleted component's write removes (_planned)
+ABSENT = object()  # no config file at a path (the state a create starts from, a delete leaves)
 
 
 class HandEdited(RuntimeError):
     """A file the change writes has uncommitted edits in the git work tree; the delivery is retried."""
+
+
+class Diverged(RuntimeError):
+    """A file the change writes was changed in the tree by a commit Karma has not imported (edited,
+    deleted, or added where a create lands): writing would undo it; the delivery is retried."""
 
 
 class Waiting(NotYet):
@@ -95,6 +101,23 @@ def message(data: dict, event_id: str, lines: list[str]) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
+def tree_state(path: Path) -> object:
+    """What the tree says of a config: its JSON (compared as values: a hand-formatted file that says the
+    same is the same), ABSENT when there is no file, the text itself when it is not JSON."""
+    if not path.is_file():
+        return ABSENT
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _state(config: object) -> object:
+    """A config read from the graph as a tree state: none is no file."""
+    return ABSENT if config is None else config
+
+
 class ConfigStoreHandler:
     def __init__(self, repo, tree: ConfigTree):
         self.repo = repo
@@ -124,6 +147,12 @@ class ConfigStoreHandler:
             planned = self._planned(writes)
             if git:
                 self._refuse_hand_edits(planned)
+                for gone in self._superseded_or_refuse_divergence(writes, data.get("change_id")):
+                    log.info(
+                        "config store: superseded",
+                        extra={"event_id": event["id"], "directory": str(gone.relative_to(self.tree.directory))},
+                    )
+                    planned = {p: v for p, v in planned.items() if p.parent != gone}
             paths = self._apply(planned)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
@@ -168,6 +197,44 @@ class ConfigStoreHandler:
                 f"{names}: uncommitted changes in the work tree would be overwritten; commit or discard "
                 "them (git checkout -- <path>); the write-back is retried (once failed: karma outbox retry)"
             )
+
+    def _superseded_or_refuse_divergence(self, writes: list[dict], change_id: str | None) -> list[Path]:
+        """Each config file this change writes must still say what Karma last knew of it — the config
+        before the change (none for a create), or already the change's own — or the write would undo a
+        commit made in the tree that no import brought in, and the commit subject would not even name it.
+        Such a file is refused (Diverged, retried as a hand edit is) until the operator picks a side.
+        A file that says what the graph holds NOW (the tree's edit imported meanwhile, through the gate)
+        is superseded: this older state is not written over it → the component directories to leave."""
+        superseded, diverged = [], []
+        for w in writes:
+            if w["cause"] == "runtime":
+                continue
+            where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
+            found = tree_state(where / CONFIG_FILE)
+            after = ABSENT if w["deleted"] else w["config"]
+            before = ABSENT if w["cause"] == "create" else w["config"] if w["deleted"] else w["before"]
+            if found == after or found == _state(before):
+                continue
+            if found == _state(w["current"]):
+                superseded.append(where)
+            elif found is ABSENT and self.tree.last_commit(where / CONFIG_FILE) is None:
+                continue  # a component the tree never had a file for: the write adds it
+            else:
+                diverged.append(where / CONFIG_FILE)
+        if diverged:
+            raise Diverged(self._divergence_message(diverged, change_id))
+        return superseded
+
+    def _divergence_message(self, paths: list[Path], change_id: str | None) -> str:
+        """Name each file and the commit that changed it, and the two ways out."""
+        tree = self.tree
+        named = "; ".join(f"{p.relative_to(tree.directory)} (last changed by {tree.last_commit(p)})" for p in paths)
+        return (
+            f"{named}: changed in the tree since Karma last wrote it, by a commit no import brought in; writing "
+            f"{change_id or 'this change'} would undo it. Keep the tree's: bring it in through the gate (karma "
+            "import <tree>); keep Karma's: revert that commit (git revert) or restore the file. The write-back is "
+            "retried (once failed: karma outbox retry); later ones wait behind it"
+        )
 
     def _apply(self, planned: dict[Path, object]) -> list[Path]:
         """Write (or remove) each planned file → every path touched. A removed file's component directory

@@ -144,6 +144,14 @@ class ConfigTree:
         dirty = {line[3:] for line in done.stdout.split("\0") if len(line) > 3}
         return [p for r, p in rel.items() if prefix + r in dirty]
 
+    def last_commit(self, path: Path) -> str | None:
+        """The last commit that touched `path` (`<hash> <author>: <subject>`), None when none ever did."""
+        rel = str(path.relative_to(self.directory))
+        done = self.git("log", "-1", "--format=%h %an: %s", "--", rel, check=False)
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
     def committed(self, event_id: str) -> bool:
         """True when a commit of this event is already in the history (a redelivery)."""
         done = self.git("log", "--all", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)

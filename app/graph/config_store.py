@@ -28,7 +28,9 @@ class ConfigStoreQueries:
         version: int | None = None,
     ) -> dict:
         """What a committed change (or one runtime report) wrote: {writes: [{id, type, nickname,
-        environment, version, config, runtime, cause, deleted}], diff, kind} with JSON decoded."""
+        environment, version, config, runtime, cause, deleted, before, current}], diff, kind} with JSON
+        decoded (`before`: the previous version's config; `current`: the component's config now, None
+        once deleted)."""
         row = self.read(
             "config_store_writes",
             change_id=change_id,
@@ -36,7 +38,9 @@ class ConfigStoreQueries:
             component_id=component_id,
             version=version,
         )
-        writes = [{**w, "config": loads(w["config"]), "runtime": loads(w["runtime"])} for w in row["writes"]]
+        writes = [
+            {**w, **{key: loads(w[key]) for key in ("config", "runtime", "before", "current")}} for w in row["writes"]
+        ]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
 
     def config_store_blocker(self, entry: dict) -> dict | None:

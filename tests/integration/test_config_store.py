@@ -366,3 +366,106 @@ def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, sto
     )
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"  # nothing for the other report
     assert not (store / "iac/prod/clickhouse/usekarma-dev/runtime.json").exists()
+
+
+def commit_in_tree(store, message):
+    """The operator's own commit in the tree (outside Karma, not imported)."""
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "commit", "-qam", message)
+    return git(store, "rev-parse", "--short", "HEAD").strip()
+
+
+def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(karma_app, store):
+    """A commit made in the tree that no import brought in (here: ebs_size_gb 500 → 999) used to be undone
+    by the next write-back of that component: Karma wrote its whole config over the file, the commit
+    subject naming only its own key. Now the delivery fails (retried), naming the file and the commit, and
+    nothing is written until the operator picks a side; keeping Karma's (git revert) lets it through."""
+    client = karma_app.test_client()
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    path = store / rel
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    sha = commit_in_tree(store, "bigger disk")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(
+        f"Diverged: {rel} (last changed by {sha} op: bigger disk): changed in the tree"
+    )
+    assert "karma import" in entry["last_error"] and "git revert" in entry["last_error"]
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD")  # Karma's
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert json.loads(path.read_text())["ebs_size_gb"] == 650
+    assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
+
+
+def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
+    """A config file deleted by a commit in the tree used to come back with the next change to its
+    component, and a file added where a create lands was overwritten: both now fail the delivery naming
+    the file. A file the tree never had (a component only Karma holds) is still written."""
+    client = karma_app.test_client()
+    git(store, "rm", "-q", "iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    commit_in_tree(store, "retire adage")
+    site = {
+        "component": "serverless-site/adage-usekarma-dev",
+        "requested_by": "ops@usekarma.dev",
+        "reason": "comment",
+        "proposed_change": {"cloudfront_comment": "adage"},
+    }
+    out = client.post("/request-change", json=site).get_json()
+    assert out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith("Diverged: iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
+
+    bucket = json.loads((store / "iac/prod/s3-bucket/demo-api/config.json").read_text())
+    added = store / "iac/prod/s3-bucket/reports/config.json"
+    added.parent.mkdir()
+    added.write_text(json.dumps(bucket | {"bucket_name": "reports-from-the-tree"}))
+    git(store, "add", "-A")
+    commit_in_tree(store, "add reports")
+    create = {
+        "changes": [
+            {
+                "op": "create",
+                "component": "s3-bucket/reports",
+                "environment": "prod",
+                "config": bucket | {"bucket_name": "reports"},
+            }
+        ],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "reports",
+    }
+    out = client.post("/request-change", json=create).get_json()
+    assert out["status"] == "applied", out
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD~1")  # adage back
+    assert deliver(karma_app)["retrying"] == 1  # the site's write-back went through, the create's did not
+    (created,) = store_entries(client, out["change_id"])
+    assert created["last_error"].startswith("Diverged: iac/prod/s3-bucket/reports/config.json (last changed by ")
+    assert json.loads(added.read_text())["bucket_name"] == "reports-from-the-tree"
+
+
+def test_a_tree_edit_imported_meanwhile_supersedes_the_older_write_back(karma_app, store):
+    """Keeping the tree's side: the operator imports the tree (its edit goes through the gate); the
+    waiting write-back then finds the file saying what the graph holds now and writes nothing over it."""
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    path = store / "iac/prod/clickhouse/usekarma-dev/config.json"
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    imported = importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")
+    assert imported["status"] == "applied", imported
+    (entry,) = store_entries(client, out["change_id"])
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 2
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999
+    assert out["change_id"] not in git(store, "log", "--format=%B")  # nothing committed over the edit
+    assert f"Karma-Change-Id: {imported['change_id']}" in git(store, "log", "-1", "--format=%B")  # its format
+    assert git(store, "status", "--porcelain") == ""
