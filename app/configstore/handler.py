@@ -80,7 +80,8 @@ def summary(writes: list[dict], diff: list[dict], default_component: str | None)
 
 def message(data: dict, event_id: str, lines: list[str]) -> str:
     """One git commit per change: the subject names its operations as every surface does (`karma log`,
-    `karma changes`, the events' `operations`); the body has one line per component written."""
+    `karma changes`, the events' `operations`), and a rollback says which change it undoes; the body has
+    one line per component written."""
     names = data.get("operations") or []
     if len(lines) == 1:
         said = lines[0]
@@ -88,12 +89,15 @@ def message(data: dict, event_id: str, lines: list[str]) -> str:
         said = f"{len(names)} operations: " + ", ".join(names)
     else:
         said = f"{len(lines)} components"
+    if data.get("rollback_of"):  # `git log --oneline` tells an undo from a change of the same keys
+        said = f"{said} (rollback of {data['rollback_of']})"
     head = f"{data.get('log_entry_id')}: {said}"
     body = "\n".join(lines) if len(lines) > 1 else ""
     trailers = [
         f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
         f"Karma-Requested-By: {data.get('requested_by')}",
         f"Karma-Approved-By: {data['approved_by']}" if data.get("approved_by") else None,
+        f"Karma-Rollback-Of: {data['rollback_of']}" if data.get("rollback_of") else None,
         f"{EVENT_TRAILER}: {event_id}",
     ]
     reason = data.get("reason")
@@ -203,8 +207,9 @@ class ConfigStoreHandler:
         before the change (none for a create), or already the change's own — or the write would undo a
         commit made in the tree that no import brought in, and the commit subject would not even name it.
         Such a file is refused (Diverged, retried as a hand edit is) until the operator picks a side.
-        A file that says what the graph holds NOW (the tree's edit imported meanwhile, through the gate)
-        is superseded: this older state is not written over it → the component directories to leave."""
+        A file that says what the graph holds NOW (the tree's edit made through Karma meanwhile)
+        is superseded: this older state is not written over it → the component directories to leave. (An
+        import cannot bring such an edit in meanwhile: it refuses to undo a change not written back yet.)"""
         superseded, diverged = [], []
         for w in writes:
             if w["cause"] == "runtime":
@@ -231,9 +236,10 @@ class ConfigStoreHandler:
         named = "; ".join(f"{p.relative_to(tree.directory)} (last changed by {tree.last_commit(p)})" for p in paths)
         return (
             f"{named}: changed in the tree since Karma last wrote it, by a commit no import brought in; writing "
-            f"{change_id or 'this change'} would undo it. Keep the tree's: bring it in through the gate (karma "
-            "import <tree>); keep Karma's: revert that commit (git revert) or restore the file. The write-back is "
-            "retried (once failed: karma outbox retry); later ones wait behind it"
+            f"{change_id or 'this change'} would undo it. Keep Karma's: revert that commit (git revert) or restore "
+            "the file; keep the tree's: change the component through Karma to what the file says (karma request), "
+            "and this write-back writes nothing over it. It is retried (once failed: karma outbox retry); later "
+            "ones wait behind it"
         )
 
     def _apply(self, planned: dict[Path, object]) -> list[Path]:

@@ -43,6 +43,13 @@ class ConfigStoreQueries:
         ]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
 
+    def config_store_unwritten(self, component_ids: list[str]) -> list[dict]:
+        """The changes to these components not written to the config tree yet: [{component, id, change_id,
+        state, last_error}], oldest first (none when the config store is off: it has no entries)."""
+        if not component_ids:
+            return []
+        return self.read("config_store_unwritten", destination=DESTINATION, ids=list(component_ids))["entries"]
+
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""
         return self.read("config_store_blocker", destination=DESTINATION, id=entry["id"])

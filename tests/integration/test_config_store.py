@@ -391,7 +391,7 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert entry["last_error"].startswith(
         f"Diverged: {rel} (last changed by {sha} op: bigger disk): changed in the tree"
     )
-    assert "karma import" in entry["last_error"] and "git revert" in entry["last_error"]
+    assert "karma request" in entry["last_error"] and "git revert" in entry["last_error"]
     assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
     git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD")  # Karma's
@@ -449,9 +449,10 @@ def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(kar
     assert json.loads(added.read_text())["bucket_name"] == "reports-from-the-tree"
 
 
-def test_a_tree_edit_imported_meanwhile_supersedes_the_older_write_back(karma_app, store):
-    """Keeping the tree's side: the operator imports the tree (its edit goes through the gate); the
-    waiting write-back then finds the file saying what the graph holds now and writes nothing over it."""
+def test_a_tree_edit_made_through_karma_meanwhile_supersedes_the_older_write_back(karma_app, store):
+    """Keeping the tree's side: the operator makes Karma say what the file says (a change through the
+    gate); the waiting write-back then finds the file saying what the graph holds now and writes nothing
+    over it. The import cannot do it meanwhile: it would undo a change not written back yet."""
     client = karma_app.test_client()
     karma = karma_app.extensions["karma"]
     path = store / "iac/prod/clickhouse/usekarma-dev/config.json"
@@ -460,12 +461,59 @@ def test_a_tree_edit_imported_meanwhile_supersedes_the_older_write_back(karma_ap
     code, out = resize(client, 650)
     assert code == 200 and out["status"] == "applied", out
     assert deliver(karma_app)["retrying"] == 1
-    imported = importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")
-    assert imported["status"] == "applied", imported
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")
+    (line,) = refused.value.errors
+    assert (
+        line.startswith(
+            f"iac/prod/clickhouse/usekarma-dev/config.json: {CLICKHOUSE} was changed through Karma by {out['change_id']},"
+            " not written to the tree yet (karma outbox list: "
+        )
+        and "retrying: Diverged: " in line
+    )
+    code, kept = resize(client, 999)  # the tree's value, through the gate
+    assert code == 200 and kept["status"] == "applied", kept
     (entry,) = store_entries(client, out["change_id"])
     client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
     assert deliver(karma_app)["delivered"] == 2
     assert json.loads(path.read_text())["ebs_size_gb"] == 999
     assert out["change_id"] not in git(store, "log", "--format=%B")  # nothing committed over the edit
-    assert f"Karma-Change-Id: {imported['change_id']}" in git(store, "log", "-1", "--format=%B")  # its format
     assert git(store, "status", "--porcelain") == ""
+    assert importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")["status"] == "unchanged"
+
+
+def test_an_import_never_undoes_a_change_not_written_back_yet(karma_app, store):
+    """A change through Karma lands in the tree only when the worker delivers it; an import of the tree
+    meanwhile (a CI job, an operator syncing) used to apply the tree's older file through the gate,
+    undoing the change with nothing said. Now the import (and its plan) is refused, naming the change and
+    its outbox entry; once the write-back landed, the same import has nothing to change."""
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    code, out = resize(client, 620)
+    assert code == 200 and out["status"] == "applied", out
+    for plan in (True, False):
+        with pytest.raises(importing.ImportError_) as refused:
+            importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev", plan=plan)
+        (line,) = refused.value.errors
+        assert f"by {out['change_id']}, not written to the tree yet" in line and " pending)" in line, line
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 620
+    assert deliver(karma_app)["delivered"] == 1
+    assert importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")["status"] == "unchanged"
+
+
+def test_a_rollback_commit_says_which_change_it_undoes(karma_app, store):
+    """A rollback's commit used to read like any change of the same keys (`…: clickhouse/…: ~ebs_size_gb`):
+    nothing in the tree's history said it undid one. Now its subject and a trailer name the change."""
+    client = karma_app.test_client()
+    code, out = resize(client, 630)
+    assert code == 200 and out["status"] == "applied", out
+    back = client.post(
+        f"/changes/{out['change_id']}/rollback", json={"requested_by": "ops@usekarma.dev", "reason": "undo"}
+    )
+    undo = back.get_json()
+    assert back.status_code == 200 and undo["status"] == "applied", undo
+    assert deliver(karma_app)["delivered"] == 2
+    subject, body = git(store, "log", "-1", "--format=%s%n%b").split("\n", 1)
+    assert subject == f"{undo['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb (rollback of {out['change_id']})"
+    assert f"Karma-Rollback-Of: {out['change_id']}" in body
+    assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 500
