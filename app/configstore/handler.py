@@ -233,13 +233,15 @@ class ConfigStoreHandler:
     def _divergence_message(self, paths: list[Path], change_id: str | None) -> str:
         """Name each file and the commit that changed it, and the two ways out."""
         tree = self.tree
-        named = "; ".join(f"{p.relative_to(tree.directory)} (last changed by {tree.last_commit(p)})" for p in paths)
+        named = "; ".join(
+            f"{p.relative_to(tree.directory)} ({'last changed' if p.is_file() else 'deleted'} by {tree.last_commit(p)})"
+            for p in paths
+        )
         return (
-            f"{named}: changed in the tree since Karma last wrote it, by a commit no import brought in; writing "
-            f"{change_id or 'this change'} would undo it. Keep Karma's: revert that commit (git revert) or restore "
-            "the file; keep the tree's: change the component through Karma to what the file says (karma request), "
-            "and this write-back writes nothing over it. It is retried (once failed: karma outbox retry); later "
-            "ones wait behind it"
+            f"{named}: a commit no import brought in; writing {change_id or 'this change'} would undo it. Keep "
+            "Karma's: git revert that commit, or restore the file. Keep the tree's: make the component what the "
+            "tree says through Karma (karma request; a deleted file: delete it); this then writes nothing over it. "
+            "Retried (once failed: karma outbox retry); later write-backs wait"
         )
 
     def _apply(self, planned: dict[Path, object]) -> list[Path]:

@@ -39,7 +39,13 @@ class ConfigStoreQueries:
             version=version,
         )
         writes = [
-            {**w, **{key: loads(w[key]) for key in ("config", "runtime", "before", "current")}} for w in row["writes"]
+            {
+                **w,
+                "config": loads(w["config"]),
+                "runtime": loads(w["runtime"]),
+                **{key: None if w[key] is None else loads(w[key]) for key in ("before", "current")},  # none: no file
+            }
+            for w in row["writes"]
         ]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
 

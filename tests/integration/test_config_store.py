@@ -389,7 +389,7 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert deliver(karma_app)["retrying"] == 1
     (entry,) = store_entries(client, out["change_id"])
     assert entry["last_error"].startswith(
-        f"Diverged: {rel} (last changed by {sha} op: bigger disk): changed in the tree"
+        f"Diverged: {rel} (last changed by {sha} op: bigger disk): a commit no import brought in; writing"
     )
     assert "karma request" in entry["last_error"] and "git revert" in entry["last_error"]
     assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
@@ -418,7 +418,9 @@ def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(kar
     assert out["status"] == "applied", out
     assert deliver(karma_app)["retrying"] == 1
     (entry,) = store_entries(client, out["change_id"])
-    assert entry["last_error"].startswith("Diverged: iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    assert entry["last_error"].startswith(
+        "Diverged: iac/prod/serverless-site/adage-usekarma-dev/config.json (deleted by "
+    )
     assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
 
     bucket = json.loads((store / "iac/prod/s3-bucket/demo-api/config.json").read_text())
@@ -517,3 +519,26 @@ def test_a_rollback_commit_says_which_change_it_undoes(karma_app, store):
     assert subject == f"{undo['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb (rollback of {out['change_id']})"
     assert f"Karma-Rollback-Of: {out['change_id']}" in body
     assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 500
+
+
+def test_a_file_deleted_in_the_tree_is_kept_deleted_by_deleting_its_component(karma_app, store):
+    """Keeping the tree's deletion: the component is deleted through Karma; the update waiting on the
+    deleted file is then superseded (the graph holds no such component now) and nothing brings it back."""
+    client = karma_app.test_client()
+    git(store, "rm", "-q", "iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    commit_in_tree(store, "retire adage")
+    site = "serverless-site/adage-usekarma-dev"
+    body = {"component": site, "requested_by": "ops@usekarma.dev", "reason": "comment"}
+    out = client.post("/request-change", json=body | {"proposed_change": {"cloudfront_comment": "adage"}}).get_json()
+    assert out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    gone = client.post(
+        "/request-change",
+        json={"changes": [{"op": "delete", "component": site}], "requested_by": "ops@usekarma.dev", "reason": "gone"},
+    ).get_json()
+    assert gone["status"] == "applied", gone
+    (entry,) = store_entries(client, out["change_id"])
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 2
+    assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2" and git(store, "status", "--porcelain") == ""
