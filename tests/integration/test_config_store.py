@@ -473,6 +473,10 @@ def test_a_tree_edit_made_through_karma_meanwhile_supersedes_the_older_write_bac
         )
         and "retrying: Diverged: " in line
     )
+    assert line.endswith(
+        ": a commit no import brought in); this import would undo it — let the write-back land first"
+        " (a conflict it names: settle it as it says), then import"
+    ), line  # the entry's why, its first clause whole
     code, kept = resize(client, 999)  # the tree's value, through the gate
     assert code == 200 and kept["status"] == "applied", kept
     (entry,) = store_entries(client, out["change_id"])
