@@ -546,3 +546,29 @@ def test_a_file_deleted_in_the_tree_is_kept_deleted_by_deleting_its_component(ka
     assert deliver(karma_app)["delivered"] == 2
     assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2" and git(store, "status", "--porcelain") == ""
+
+
+def test_a_change_waiting_for_an_approver_is_written_once_when_approved(karma_app, make_app, store, tmp_path):
+    """Nothing lands while a change waits for an approver; once approved it is one commit, authored by
+    whoever requested it, naming its approver."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "approve.yaml").write_text(
+        "rules:\n  - id: prod-needs-approval\n    description: every prod change waits for an approver\n"
+        "    effect: require_approval\n    approver_role: approver\n    when:\n      change: {environment: prod}\n"
+        "    message: '{change.component} waits for an approver'\n"
+    )
+    app = make_app(types_dir=AWS_TYPES, config_store=store, rules_dir=rules)
+    client = app.test_client()
+    code, out = resize(client, 640)
+    assert code == 200 and out["status"] == "pending_approval", out
+    assert store_entries(client, out["change_id"]) == [] and deliver(app)["delivered"] == 0
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "1" and git(store, "status", "--porcelain") == ""
+    ann = {"Authorization": f"Bearer {client.token_for('ann@strall.com', 'approver')}"}
+    approved = client.post(f"/changes/{out['change_id']}/approve", json={"comment": "ok"}, headers=ann)
+    assert approved.status_code == 200 and approved.get_json()["status"] == "applied", approved.get_json()
+    assert deliver(app)["delivered"] == 1 and deliver(app)["delivered"] == 0
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+    author, body = git(store, "log", "-1", "--format=%an|%B").split("|", 1)
+    assert author == "ops@usekarma.dev" and "Karma-Approved-By: ann@strall.com" in body
+    assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 640
