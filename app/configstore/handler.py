@@ -45,6 +45,10 @@ class Diverged(RuntimeError):
     deleted, or added where a create lands): writing would undo it; the delivery is retried."""
 
 
+class Detached(RuntimeError):
+    """The git work tree is on no branch: a commit there would be lost; the delivery is retried."""
+
+
 class Waiting(NotYet):
     """An earlier config-store entry is not written yet; this one is retried after it."""
 
@@ -149,6 +153,12 @@ class ConfigStoreHandler:
                 log.info("config store: already committed", extra={"event_id": event["id"]})
                 return
             planned = self._planned(writes)
+            if git and self.tree.branch() is None:
+                raise Detached(
+                    f"{self.tree.directory} is on no branch (a detached HEAD, a rebase in progress): a commit there "
+                    "would be lost at the next checkout; check out the branch the config store commits to. Retried "
+                    "(once failed: karma outbox retry); later write-backs wait"
+                )
             if git:
                 self._refuse_hand_edits(planned)
                 for gone in self._superseded_or_refuse_divergence(writes, data.get("change_id")):

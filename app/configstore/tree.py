@@ -134,6 +134,14 @@ class ConfigTree:
             return None
         return Path(done.stdout.strip()) if done.returncode == 0 else None
 
+    def branch(self) -> str | None:
+        """The branch HEAD is on (`refs/heads/main`), None on a detached HEAD (a checkout of a commit, a
+        rebase in progress): a commit made there belongs to no branch and is lost at the next checkout."""
+        done = self.git("symbolic-ref", "-q", "HEAD", check=False)
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
     def uncommitted(self, paths: list[Path]) -> list[Path]:
         """Those of `paths` that differ from HEAD in the index or the work tree, or are untracked."""
         if not paths:

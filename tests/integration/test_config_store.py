@@ -572,3 +572,21 @@ def test_a_change_waiting_for_an_approver_is_written_once_when_approved(karma_ap
     author, body = git(store, "log", "-1", "--format=%an|%B").split("|", 1)
     assert author == "ops@usekarma.dev" and "Karma-Approved-By: ann@strall.com" in body
     assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 640
+
+
+def test_a_work_tree_on_no_branch_gets_no_commit(karma_app, store):
+    """A write-back into a work tree on a detached HEAD (a commit checked out, a rebase stopped halfway)
+    used to commit there and report it delivered; the commit belonged to no branch and went with the next
+    checkout. Now the delivery fails (retried) saying so, writes nothing, and lands once a branch is back."""
+    client = karma_app.test_client()
+    git(store, "checkout", "-q", "--detach")
+    code, out = resize(client, 660)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(f"Detached: {store} is on no branch"), entry["last_error"]
+    assert git(store, "status", "--porcelain") == "" and git(store, "rev-list", "--count", "HEAD").strip() == "1"
+    git(store, "checkout", "-q", "main")
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert git(store, "rev-list", "--count", "main").strip() == "2"
