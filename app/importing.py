@@ -390,6 +390,9 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
             result["log_entry_id"] = audit["id"]
         return {**result, **extra}
+    behind = _tree_behind(repo, change_set, files)
+    if behind:
+        raise ImportError_(behind)
     # the files' records (refused, or gone from the tree) are part of the set: written by the commit that
     # applies it, with its audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
@@ -409,6 +412,24 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
     elif refused_drift is not None and status in ("planned", "pending_approval", "queued"):
         extra["drift_pending"] = len(records)  # written if it applies: planned, or waiting
     return {**result, **extra}
+
+
+def _tree_behind(repo, change_set, files: dict[str, str]) -> list[str]:
+    """The components this import would change whose last change through Karma the config store has not
+    written to the tree yet (its write-back pending, retrying, or failed on a conflict): the tree is behind
+    the graph there, so importing it would silently undo that change. Refused, one line per change, naming
+    its outbox entry and what to do — never applied."""
+    ids = sorted({op.component for op in change_set.operations if op.component})
+    lines = []
+    for row in repo.config_store_unwritten(ids):
+        error = re.split(r"[;.] ", row["last_error"] or "", maxsplit=1)[0][:200]  # its first clause: why
+        lines.append(
+            f"{files.get(row['component'], row['component'])}: {row['component']} was changed through Karma by "
+            f"{row['change_id']}, not written to the tree yet (karma outbox list: {row['id']} {row['state']}"
+            f"{': ' + error if error else ''}); this import would undo it — let the write-back land first "
+            "(a conflict it names: settle it as it says), then import"
+        )
+    return lines
 
 
 def _operation_refused(exc, change_set, files: dict[str, str], refused: list[dict]) -> list[str]:

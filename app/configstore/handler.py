@@ -33,10 +33,20 @@ log = logging.getLogger("karma.configstore")
 
 
 REMOVED = object()  # a planned path whose file a deleted component's write removes (_planned)
+ABSENT = object()  # no config file at a path (the state a create starts from, a delete leaves)
 
 
 class HandEdited(RuntimeError):
     """A file the change writes has uncommitted edits in the git work tree; the delivery is retried."""
+
+
+class Diverged(RuntimeError):
+    """A file the change writes was changed in the tree by a commit Karma has not imported (edited,
+    deleted, or added where a create lands): writing would undo it; the delivery is retried."""
+
+
+class Detached(RuntimeError):
+    """The git work tree is on no branch: a commit there would be lost; the delivery is retried."""
 
 
 class Waiting(NotYet):
@@ -74,7 +84,8 @@ def summary(writes: list[dict], diff: list[dict], default_component: str | None)
 
 def message(data: dict, event_id: str, lines: list[str]) -> str:
     """One git commit per change: the subject names its operations as every surface does (`karma log`,
-    `karma changes`, the events' `operations`); the body has one line per component written."""
+    `karma changes`, the events' `operations`), and a rollback says which change it undoes; the body has
+    one line per component written."""
     names = data.get("operations") or []
     if len(lines) == 1:
         said = lines[0]
@@ -82,17 +93,37 @@ def message(data: dict, event_id: str, lines: list[str]) -> str:
         said = f"{len(names)} operations: " + ", ".join(names)
     else:
         said = f"{len(lines)} components"
+    if data.get("rollback_of"):  # `git log --oneline` tells an undo from a change of the same keys
+        said = f"{said} (rollback of {data['rollback_of']})"
     head = f"{data.get('log_entry_id')}: {said}"
     body = "\n".join(lines) if len(lines) > 1 else ""
     trailers = [
         f"Karma-Change-Id: {data['change_id']}" if data.get("change_id") else None,
         f"Karma-Requested-By: {data.get('requested_by')}",
         f"Karma-Approved-By: {data['approved_by']}" if data.get("approved_by") else None,
+        f"Karma-Rollback-Of: {data['rollback_of']}" if data.get("rollback_of") else None,
         f"{EVENT_TRAILER}: {event_id}",
     ]
     reason = data.get("reason")
     parts = [head[:200], body, reason or "", "\n".join(t for t in trailers if t)]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def tree_state(path: Path) -> object:
+    """What the tree says of a config: its JSON (compared as values: a hand-formatted file that says the
+    same is the same), ABSENT when there is no file, the text itself when it is not JSON."""
+    if not path.is_file():
+        return ABSENT
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _state(config: object) -> object:
+    """A config read from the graph as a tree state: none is no file."""
+    return ABSENT if config is None else config
 
 
 class ConfigStoreHandler:
@@ -122,8 +153,20 @@ class ConfigStoreHandler:
                 log.info("config store: already committed", extra={"event_id": event["id"]})
                 return
             planned = self._planned(writes)
+            if git and self.tree.branch() is None:
+                raise Detached(
+                    f"{self.tree.directory} is on no branch (a detached HEAD, a rebase in progress): a commit there "
+                    "would be lost at the next checkout; check out the branch the config store commits to. Retried "
+                    "(once failed: karma outbox retry); later write-backs wait"
+                )
             if git:
                 self._refuse_hand_edits(planned)
+                for gone in self._superseded_or_refuse_divergence(writes, data.get("change_id")):
+                    log.info(
+                        "config store: superseded",
+                        extra={"event_id": event["id"], "directory": str(gone.relative_to(self.tree.directory))},
+                    )
+                    planned = {p: v for p, v in planned.items() if p.parent != gone}
             paths = self._apply(planned)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
@@ -168,6 +211,48 @@ class ConfigStoreHandler:
                 f"{names}: uncommitted changes in the work tree would be overwritten; commit or discard "
                 "them (git checkout -- <path>); the write-back is retried (once failed: karma outbox retry)"
             )
+
+    def _superseded_or_refuse_divergence(self, writes: list[dict], change_id: str | None) -> list[Path]:
+        """Each config file this change writes must still say what Karma last knew of it — the config
+        before the change (none for a create), or already the change's own — or the write would undo a
+        commit made in the tree that no import brought in, and the commit subject would not even name it.
+        Such a file is refused (Diverged, retried as a hand edit is) until the operator picks a side.
+        A file that says what the graph holds NOW (the tree's edit made through Karma meanwhile)
+        is superseded: this older state is not written over it → the component directories to leave. (An
+        import cannot bring such an edit in meanwhile: it refuses to undo a change not written back yet.)"""
+        superseded, diverged = [], []
+        for w in writes:
+            if w["cause"] == "runtime":
+                continue
+            where = self.tree.component_dir(w["environment"], w["type"], w["nickname"])
+            found = tree_state(where / CONFIG_FILE)
+            after = ABSENT if w["deleted"] else w["config"]
+            before = ABSENT if w["cause"] == "create" else w["config"] if w["deleted"] else w["before"]
+            if found == after or found == _state(before):
+                continue
+            if found == _state(w["current"]):
+                superseded.append(where)
+            elif found is ABSENT and self.tree.last_commit(where / CONFIG_FILE) is None:
+                continue  # a component the tree never had a file for: the write adds it
+            else:
+                diverged.append(where / CONFIG_FILE)
+        if diverged:
+            raise Diverged(self._divergence_message(diverged, change_id))
+        return superseded
+
+    def _divergence_message(self, paths: list[Path], change_id: str | None) -> str:
+        """Name each file and the commit that changed it, and the two ways out."""
+        tree = self.tree
+        named = "; ".join(
+            f"{p.relative_to(tree.directory)} ({'last changed' if p.is_file() else 'deleted'} by {tree.last_commit(p)})"
+            for p in paths
+        )
+        return (
+            f"{named}: a commit no import brought in; writing {change_id or 'this change'} would undo it. Keep "
+            "Karma's: git revert that commit, or restore the file. Keep the tree's: make the component what the "
+            "tree says through Karma (karma request; a deleted file: delete it); this then writes nothing over it. "
+            "Retried (once failed: karma outbox retry); later write-backs wait"
+        )
 
     def _apply(self, planned: dict[Path, object]) -> list[Path]:
         """Write (or remove) each planned file → every path touched. A removed file's component directory

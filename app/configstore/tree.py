@@ -134,6 +134,14 @@ class ConfigTree:
             return None
         return Path(done.stdout.strip()) if done.returncode == 0 else None
 
+    def branch(self) -> str | None:
+        """The branch HEAD is on (`refs/heads/main`), None on a detached HEAD (a checkout of a commit, a
+        rebase in progress): a commit made there belongs to no branch and is lost at the next checkout."""
+        done = self.git("symbolic-ref", "-q", "HEAD", check=False)
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
+
     def uncommitted(self, paths: list[Path]) -> list[Path]:
         """Those of `paths` that differ from HEAD in the index or the work tree, or are untracked."""
         if not paths:
@@ -143,6 +151,14 @@ class ConfigTree:
         done = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *rel)
         dirty = {line[3:] for line in done.stdout.split("\0") if len(line) > 3}
         return [p for r, p in rel.items() if prefix + r in dirty]
+
+    def last_commit(self, path: Path) -> str | None:
+        """The last commit that touched `path` (`<hash> <author>: <subject>`), None when none ever did."""
+        rel = str(path.relative_to(self.directory))
+        done = self.git("log", "-1", "--format=%h %an: %s", "--", rel, check=False)
+        if done.returncode != 0:
+            return None
+        return done.stdout.strip() or None
 
     def committed(self, event_id: str) -> bool:
         """True when a commit of this event is already in the history (a redelivery)."""

@@ -28,7 +28,9 @@ class ConfigStoreQueries:
         version: int | None = None,
     ) -> dict:
         """What a committed change (or one runtime report) wrote: {writes: [{id, type, nickname,
-        environment, version, config, runtime, cause, deleted}], diff, kind} with JSON decoded."""
+        environment, version, config, runtime, cause, deleted, before, current}], diff, kind} with JSON
+        decoded (`before`: the previous version's config; `current`: the component's config now, None
+        once deleted)."""
         row = self.read(
             "config_store_writes",
             change_id=change_id,
@@ -36,8 +38,23 @@ class ConfigStoreQueries:
             component_id=component_id,
             version=version,
         )
-        writes = [{**w, "config": loads(w["config"]), "runtime": loads(w["runtime"])} for w in row["writes"]]
+        writes = [
+            {
+                **w,
+                "config": loads(w["config"]),
+                "runtime": loads(w["runtime"]),
+                **{key: None if w[key] is None else loads(w[key]) for key in ("before", "current")},  # none: no file
+            }
+            for w in row["writes"]
+        ]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
+
+    def config_store_unwritten(self, component_ids: list[str]) -> list[dict]:
+        """The changes to these components not written to the config tree yet: [{component, id, change_id,
+        state, last_error}], oldest first (none when the config store is off: it has no entries)."""
+        if not component_ids:
+            return []
+        return self.read("config_store_unwritten", destination=DESTINATION, ids=list(component_ids))["entries"]
 
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""

@@ -366,3 +366,227 @@ def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, sto
     )
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"  # nothing for the other report
     assert not (store / "iac/prod/clickhouse/usekarma-dev/runtime.json").exists()
+
+
+def commit_in_tree(store, message):
+    """The operator's own commit in the tree (outside Karma, not imported)."""
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "commit", "-qam", message)
+    return git(store, "rev-parse", "--short", "HEAD").strip()
+
+
+def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(karma_app, store):
+    """A commit made in the tree that no import brought in (here: ebs_size_gb 500 → 999) used to be undone
+    by the next write-back of that component: Karma wrote its whole config over the file, the commit
+    subject naming only its own key. Now the delivery fails (retried), naming the file and the commit, and
+    nothing is written until the operator picks a side; keeping Karma's (git revert) lets it through."""
+    client = karma_app.test_client()
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    path = store / rel
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    sha = commit_in_tree(store, "bigger disk")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(
+        f"Diverged: {rel} (last changed by {sha} op: bigger disk): a commit no import brought in; writing"
+    )
+    assert "karma request" in entry["last_error"] and "git revert" in entry["last_error"]
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD")  # Karma's
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert json.loads(path.read_text())["ebs_size_gb"] == 650
+    assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
+
+
+def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
+    """A config file deleted by a commit in the tree used to come back with the next change to its
+    component, and a file added where a create lands was overwritten: both now fail the delivery naming
+    the file. A file the tree never had (a component only Karma holds) is still written."""
+    client = karma_app.test_client()
+    git(store, "rm", "-q", "iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    commit_in_tree(store, "retire adage")
+    site = {
+        "component": "serverless-site/adage-usekarma-dev",
+        "requested_by": "ops@usekarma.dev",
+        "reason": "comment",
+        "proposed_change": {"cloudfront_comment": "adage"},
+    }
+    out = client.post("/request-change", json=site).get_json()
+    assert out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(
+        "Diverged: iac/prod/serverless-site/adage-usekarma-dev/config.json (deleted by "
+    )
+    assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
+
+    bucket = json.loads((store / "iac/prod/s3-bucket/demo-api/config.json").read_text())
+    added = store / "iac/prod/s3-bucket/reports/config.json"
+    added.parent.mkdir()
+    added.write_text(json.dumps(bucket | {"bucket_name": "reports-from-the-tree"}))
+    git(store, "add", "-A")
+    commit_in_tree(store, "add reports")
+    create = {
+        "changes": [
+            {
+                "op": "create",
+                "component": "s3-bucket/reports",
+                "environment": "prod",
+                "config": bucket | {"bucket_name": "reports"},
+            }
+        ],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "reports",
+    }
+    out = client.post("/request-change", json=create).get_json()
+    assert out["status"] == "applied", out
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD~1")  # adage back
+    assert deliver(karma_app)["retrying"] == 1  # the site's write-back went through, the create's did not
+    (created,) = store_entries(client, out["change_id"])
+    assert created["last_error"].startswith("Diverged: iac/prod/s3-bucket/reports/config.json (last changed by ")
+    assert json.loads(added.read_text())["bucket_name"] == "reports-from-the-tree"
+
+
+def test_a_tree_edit_made_through_karma_meanwhile_supersedes_the_older_write_back(karma_app, store):
+    """Keeping the tree's side: the operator makes Karma say what the file says (a change through the
+    gate); the waiting write-back then finds the file saying what the graph holds now and writes nothing
+    over it. The import cannot do it meanwhile: it would undo a change not written back yet."""
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    path = store / "iac/prod/clickhouse/usekarma-dev/config.json"
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")
+    (line,) = refused.value.errors
+    assert (
+        line.startswith(
+            f"iac/prod/clickhouse/usekarma-dev/config.json: {CLICKHOUSE} was changed through Karma by {out['change_id']},"
+            " not written to the tree yet (karma outbox list: "
+        )
+        and "retrying: Diverged: " in line
+    )
+    assert line.endswith(
+        ": a commit no import brought in); this import would undo it — let the write-back land first"
+        " (a conflict it names: settle it as it says), then import"
+    ), line  # the entry's why, its first clause whole
+    code, kept = resize(client, 999)  # the tree's value, through the gate
+    assert code == 200 and kept["status"] == "applied", kept
+    (entry,) = store_entries(client, out["change_id"])
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 2
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999
+    assert out["change_id"] not in git(store, "log", "--format=%B")  # nothing committed over the edit
+    assert git(store, "status", "--porcelain") == ""
+    assert importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")["status"] == "unchanged"
+
+
+def test_an_import_never_undoes_a_change_not_written_back_yet(karma_app, store):
+    """A change through Karma lands in the tree only when the worker delivers it; an import of the tree
+    meanwhile (a CI job, an operator syncing) used to apply the tree's older file through the gate,
+    undoing the change with nothing said. Now the import (and its plan) is refused, naming the change and
+    its outbox entry; once the write-back landed, the same import has nothing to change."""
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    code, out = resize(client, 620)
+    assert code == 200 and out["status"] == "applied", out
+    for plan in (True, False):
+        with pytest.raises(importing.ImportError_) as refused:
+            importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev", plan=plan)
+        (line,) = refused.value.errors
+        assert f"by {out['change_id']}, not written to the tree yet" in line and " pending)" in line, line
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 620
+    assert deliver(karma_app)["delivered"] == 1
+    assert importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")["status"] == "unchanged"
+
+
+def test_a_rollback_commit_says_which_change_it_undoes(karma_app, store):
+    """A rollback's commit used to read like any change of the same keys (`…: clickhouse/…: ~ebs_size_gb`):
+    nothing in the tree's history said it undid one. Now its subject and a trailer name the change."""
+    client = karma_app.test_client()
+    code, out = resize(client, 630)
+    assert code == 200 and out["status"] == "applied", out
+    back = client.post(
+        f"/changes/{out['change_id']}/rollback", json={"requested_by": "ops@usekarma.dev", "reason": "undo"}
+    )
+    undo = back.get_json()
+    assert back.status_code == 200 and undo["status"] == "applied", undo
+    assert deliver(karma_app)["delivered"] == 2
+    subject, body = git(store, "log", "-1", "--format=%s%n%b").split("\n", 1)
+    assert subject == f"{undo['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb (rollback of {out['change_id']})"
+    assert f"Karma-Rollback-Of: {out['change_id']}" in body
+    assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 500
+
+
+def test_a_file_deleted_in_the_tree_is_kept_deleted_by_deleting_its_component(karma_app, store):
+    """Keeping the tree's deletion: the component is deleted through Karma; the update waiting on the
+    deleted file is then superseded (the graph holds no such component now) and nothing brings it back."""
+    client = karma_app.test_client()
+    git(store, "rm", "-q", "iac/prod/serverless-site/adage-usekarma-dev/config.json")
+    commit_in_tree(store, "retire adage")
+    site = "serverless-site/adage-usekarma-dev"
+    body = {"component": site, "requested_by": "ops@usekarma.dev", "reason": "comment"}
+    out = client.post("/request-change", json=body | {"proposed_change": {"cloudfront_comment": "adage"}}).get_json()
+    assert out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    gone = client.post(
+        "/request-change",
+        json={"changes": [{"op": "delete", "component": site}], "requested_by": "ops@usekarma.dev", "reason": "gone"},
+    ).get_json()
+    assert gone["status"] == "applied", gone
+    (entry,) = store_entries(client, out["change_id"])
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 2
+    assert not (store / "iac/prod/serverless-site/adage-usekarma-dev").exists()
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2" and git(store, "status", "--porcelain") == ""
+
+
+def test_a_change_waiting_for_an_approver_is_written_once_when_approved(karma_app, make_app, store, tmp_path):
+    """Nothing lands while a change waits for an approver; once approved it is one commit, authored by
+    whoever requested it, naming its approver."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "approve.yaml").write_text(
+        "rules:\n  - id: prod-needs-approval\n    description: every prod change waits for an approver\n"
+        "    effect: require_approval\n    approver_role: approver\n    when:\n      change: {environment: prod}\n"
+        "    message: '{change.component} waits for an approver'\n"
+    )
+    app = make_app(types_dir=AWS_TYPES, config_store=store, rules_dir=rules)
+    client = app.test_client()
+    code, out = resize(client, 640)
+    assert code == 200 and out["status"] == "pending_approval", out
+    assert store_entries(client, out["change_id"]) == [] and deliver(app)["delivered"] == 0
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "1" and git(store, "status", "--porcelain") == ""
+    ann = {"Authorization": f"Bearer {client.token_for('ann@strall.com', 'approver')}"}
+    approved = client.post(f"/changes/{out['change_id']}/approve", json={"comment": "ok"}, headers=ann)
+    assert approved.status_code == 200 and approved.get_json()["status"] == "applied", approved.get_json()
+    assert deliver(app)["delivered"] == 1 and deliver(app)["delivered"] == 0
+    assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+    author, body = git(store, "log", "-1", "--format=%an|%B").split("|", 1)
+    assert author == "ops@usekarma.dev" and "Karma-Approved-By: ann@strall.com" in body
+    assert json.loads((store / "iac/prod/clickhouse/usekarma-dev/config.json").read_text())["ebs_size_gb"] == 640
+
+
+def test_a_work_tree_on_no_branch_gets_no_commit(karma_app, store):
+    """A write-back into a work tree on a detached HEAD (a commit checked out, a rebase stopped halfway)
+    used to commit there and report it delivered; the commit belonged to no branch and went with the next
+    checkout. Now the delivery fails (retried) saying so, writes nothing, and lands once a branch is back."""
+    client = karma_app.test_client()
+    git(store, "checkout", "-q", "--detach")
+    code, out = resize(client, 660)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(f"Detached: {store} is on no branch"), entry["last_error"]
+    assert git(store, "status", "--porcelain") == "" and git(store, "rev-list", "--count", "HEAD").strip() == "1"
+    git(store, "checkout", "-q", "main")
+    client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
+    assert deliver(karma_app)["delivered"] == 1
+    assert git(store, "rev-list", "--count", "main").strip() == "2"
