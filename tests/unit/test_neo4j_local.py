@@ -526,15 +526,22 @@ def test_cli_bad_setting_is_a_clean_error(home: Path):
 
 
 def test_start_on_a_running_server_with_other_settings(settings: nl.LocalNeo4jSettings, tmp_path: Path):
-    """A running server whose conf differs (e.g. the port was changed since) is reported, not waited for."""
+    """A running server whose conf differs (e.g. the port was changed since) is reported, not waited for.
+    Its jars are fakes: had the fake server not been found running, this test fetched the real jars and
+    started a real Neo4j (512 MB of heap) that outlived the run (seen once under load)."""
     proc = _fake_server(settings)  # alive and "ours", but answers no Bolt
     try:
         nl.write_conf(settings)
         nl.ensure_password(settings)
         nl.write_pid(settings, proc.pid)
         moved = nl.LocalNeo4jSettings.from_env(
-            {"KARMA_NEO4J_HOME": str(settings.home), "KARMA_NEO4J_BOLT_PORT": str(_free_port())}
+            {
+                "KARMA_NEO4J_HOME": str(settings.home),
+                "KARMA_NEO4J_BOLT_PORT": str(_free_port()),
+                "KARMA_NEO4J_LIB": str(_fake_lib(tmp_path / "lib")),
+            }
         )
+        assert nl.is_running(moved), nl.process_cmdline(proc.pid)  # the fake is found, or the cause is named
         started = time.monotonic()
         with pytest.raises(nl.Neo4jLocalError, match="other settings"):
             nl.start(moved)
