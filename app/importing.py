@@ -422,7 +422,7 @@ def _tree_behind(repo, change_set, files: dict[str, str]) -> list[str]:
     ids = sorted({op.component for op in change_set.operations if op.component})
     lines = []
     for row in repo.config_store_unwritten(ids):
-        error = re.split(r"[;.] ", row["last_error"] or "", maxsplit=1)[0][:200]  # its first clause: why
+        error = drift.first_clause(row["last_error"])  # why, without the advice that follows
         lines.append(
             f"{files.get(row['component'], row['component'])}: {row['component']} was changed through Karma by "
             f"{row['change_id']}, not written to the tree yet (karma outbox list: {row['id']} {row['state']}"

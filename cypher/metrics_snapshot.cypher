@@ -33,4 +33,12 @@ CALL () {
   WITH d.kind AS kind, count(DISTINCT d.component) AS n
   RETURN collect({kind: kind, count: n}) AS drift_refused
 }
-RETURN queue_depth, oldest_queued, approvals_pending, oldest_pending_approval, outbox, drift, drift_refused
+CALL () {
+  // and the components whose last change the config store has not written to the tree (unwritten)
+  MATCH (o:OutboxEvent) WHERE o.destination = $destination AND o.state IN ['retrying', 'failed']
+    AND o.change_id IS NOT NULL
+  MATCH (v:ConfigVersion {change_id: o.change_id})
+  RETURN count(DISTINCT v.component_id) AS drift_unwritten
+}
+RETURN queue_depth, oldest_queued, approvals_pending, oldest_pending_approval, outbox, drift, drift_refused,
+       drift_unwritten

@@ -1,5 +1,5 @@
-"""`karma drift`: the drift report (contract, reference, runtime, orphan) from the graph, as GET /drift gives
-it."""
+"""`karma drift`: the drift report (contract, reference, runtime, orphan, unwritten) from the graph, as GET
+/drift gives it."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from app.components.drift import KINDS, file_state
 def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a
     reference that resolves to nothing (reference), a report that contradicts the config (runtime), a
-    component whose config file the imported tree no longer has (orphan) — the component, the field and
-    why, never the value. Exit 5 when there is any (1: the report could not be read), --json too."""
+    component whose config file the imported tree no longer has (orphan), a change the config store has not
+    written to the tree (unwritten) — the component, the field and why, never the value. Exit 5 when there
+    is any (1: the report could not be read), --json too."""
     from app.components.drift_service import DriftService  # noqa: PLC0415
     from app.settings import Settings  # noqa: PLC0415
 

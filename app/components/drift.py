@@ -1,4 +1,4 @@
-"""Drift: where what Karma holds disagrees with what it should be — four kinds, each with the component,
+"""Drift: where what Karma holds disagrees with what it should be — five kinds, each with the component,
 the field and why (the rule), never the offending value (the real contract's own convention: a config
 may hold secrets).
 
@@ -7,7 +7,11 @@ may hold secrets).
 - runtime:   reported runtime that contradicts the desired config, as the type declares
              (`runtime_matches: {vpc_cidr: cidr}`);
 - orphan:    a component the graph holds that the imported tree has no config file for (deleted, renamed,
-             or never there), kept because the import did not `--prune` it.
+             or never there), kept because the import did not `--prune` it;
+- unwritten: a change through Karma the config store has not written to the tree (its write-back failed, or
+             retries on a conflict it names: a diverged file, a detached HEAD): the tree is behind the
+             graph there. It is read from the outbox entry, not stored on the component: the component's
+             config is right, its file is what lags, so rules do not read it.
 
 Pure functions. Drift is computed when the thing it concerns changes — a change through the gate, a
 runtime report, an import, a types reload — and stored with it (`drift_props`: the component's `drift`
@@ -20,9 +24,10 @@ write of them) so rules read it as the other kinds. Reading drift never recomput
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-KINDS = ("contract", "reference", "runtime", "orphan")
+KINDS = ("contract", "reference", "runtime", "orphan", "unwritten")
 
 
 def file_state(kind: str) -> str:
@@ -114,7 +119,32 @@ def stored_entries(row: dict) -> list[dict]:
         return []
 
 
-def report(component_rows: list[dict], refused: list[dict]) -> dict:
+def first_clause(text: str | None, limit: int = 200) -> str:
+    """The first clause of an outbox entry's `last_error` (up to its first `. ` or `; `): why it failed,
+    without the advice that follows."""
+    return re.split(r"[;.] ", text or "", maxsplit=1)[0][:limit]
+
+
+def unwritten(rows: list[dict]) -> list[dict]:
+    """A change's write-back that has not landed in the tree (cypher/drift_list.cypher's `unwritten`): one
+    entry per component it wrote, naming the change, why it failed and the outbox entry."""
+    return [
+        entry(
+            "unwritten",
+            row["component"],
+            "config",
+            "config store: write-back",
+            f"changed through Karma by {row['change_id']}, not written to the tree: {first_clause(row['last_error'])}"
+            f" (karma outbox list: {row['id']} {row['state']})",
+            type=row.get("type"),
+            environment=row.get("environment"),
+            in_graph=row.get("in_graph", True),
+        )
+        for row in rows
+    ]
+
+
+def report(component_rows: list[dict], refused: list[dict], unwritten_rows: list[dict] | None = None) -> dict:
     """GET /drift's body: every entry, by component, with the counts per kind. `in_graph`: whether the
     graph holds the entry's component (a file's record may name one it never created), so a view links
     only to a component page that exists."""
@@ -124,6 +154,7 @@ def report(component_rows: list[dict], refused: list[dict]) -> dict:
         for e in stored_entries(row)
     ]
     entries += [dict(r) for r in refused]  # their `in_graph` from the read: a refused create has no component
+    entries += unwritten(unwritten_rows or [])
     entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
     counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}
     return {"total": len(entries), "counts": counts, "entries": entries}

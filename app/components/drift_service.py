@@ -14,7 +14,7 @@ class DriftService:
         report filtered to one kind still says how much of the others there is (it said "0 contract"
         beside 6 contract entries it did not list)."""
         stored = self.repo.drift()
-        out = drift.report(stored["components"], stored["refused"])
+        out = drift.report(stored["components"], stored["refused"], stored.get("unwritten"))
         if kind or component:
             scoped = [e for e in out["entries"] if not component or e["component"] == component]
             counts = {k: sum(1 for e in scoped if e["kind"] == k) for k in drift.KINDS}

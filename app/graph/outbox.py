@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.graph.config_store import DESTINATION as CONFIG_STORE
+
 
 class OutboxQueries:
     """Typed outbox methods; each is one named query in cypher/."""
@@ -104,4 +106,4 @@ class OutboxQueries:
         ]
 
     def metrics_snapshot(self) -> dict:
-        return self.read("metrics_snapshot")
+        return self.read("metrics_snapshot", destination=CONFIG_STORE)

@@ -208,17 +208,18 @@ class GraphStateCollector:
 def _drift_gauge(snap: dict) -> GaugeMetricFamily:
     """Components in drift per kind, and refused files (an import's) per kind: always every kind, 0 too.
     An orphan (a component whose file left the imported tree) is a component of the graph, though its
-    record is an import's: `source="component"`."""
+    record is an import's: `source="component"`; so is a component whose last change the config store has not
+    written to the tree (unwritten, from the outbox)."""
     gauge = GaugeMetricFamily(
         "karma_drift_components",
-        "Components in drift by kind (contract, reference, runtime, orphan) and where: stored component or "
-        "refused file",
+        "Components in drift by kind (contract, reference, runtime, orphan, unwritten) and where: stored "
+        "component or refused file",
         labels=["kind", "source"],
     )
     records = {row["kind"]: row["count"] for row in snap.get("drift_refused") or []}
     counts = {
         "component": {row["kind"]: row["count"] for row in snap.get("drift") or []}
-        | {"orphan": records.get("orphan", 0)},
+        | {"orphan": records.get("orphan", 0), "unwritten": snap.get("drift_unwritten") or 0},
         "refused_file": {k: n for k, n in records.items() if k != "orphan"},
     }
     for source, by_kind in counts.items():

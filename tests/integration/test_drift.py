@@ -54,12 +54,13 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     body = client.get("/drift").get_json()
     got = [{k: e[k] for k in FIELDS} for e in body["entries"]]
     assert sorted(got, key=json.dumps) == sorted(EXPECTED["drift"], key=json.dumps)
-    assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0}
+    assert body["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0, "unwritten": 0}
     text = json.dumps(body)
     assert "use-karma-dev-sg-msk-srvless" not in text and "usekarma-dev-sg-default" not in text
     references = client.get("/drift?kind=reference").get_json()
     assert references["total"] == 5 and {e["kind"] for e in references["entries"]} == {"reference"}
-    assert references["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0}  # every kind's, still
+    # every kind's, still
+    assert references["counts"] == {"contract": 6, "reference": 5, "runtime": 0, "orphan": 0, "unwritten": 0}
     assert client.get("/drift?kind=nope").status_code == 422
     browser = app.test_client()
     browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})

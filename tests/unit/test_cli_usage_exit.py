@@ -193,7 +193,8 @@ def test_karma_drift_says_drift_found_apart_from_could_not_ask(monkeypatch, as_j
     from app.components.drift_service import DriftService
 
     entry = {"kind": "orphan", "component": "vpc/x", "field": "config", "rule": "r", "message": "m"}
-    found = {"total": 1, "counts": {"contract": 0, "reference": 0, "runtime": 0, "orphan": 1}, "entries": [entry]}
+    counts = {"contract": 0, "reference": 0, "runtime": 0, "orphan": 1, "unwritten": 0}
+    found = {"total": 1, "counts": counts, "entries": [entry]}
     none = {"total": 0, "counts": dict.fromkeys(found["counts"], 0), "entries": []}
     monkeypatch.setattr(drift_cli, "graph", lambda settings: contextlib.nullcontext(None))
     for report, code in ((found, 5), (none, 0)):
