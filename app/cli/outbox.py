@@ -48,7 +48,8 @@ def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: b
 @click.option("--all-failed", is_flag=True, help="Retry every failed entry.")
 @JSON
 def outbox_retry(ids: tuple[str, ...], all_failed: bool, as_json: bool) -> None:
-    """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass."""
+    """Send failed entries again (by delivery id or event id, or --all-failed) on the next worker pass; a
+    retrying entry named by id is made due now, not after its backoff (a conflict just settled)."""
     from app.errors import KarmaError  # noqa: PLC0415
 
     try:

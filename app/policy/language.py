@@ -566,7 +566,7 @@ class _Parser:
         if op == "between":
             return "between applies to time fields only (time: {zone: ..., hour: {between: [9, 17]}})"
         if fld.ftype not in OPERATORS[op]:
-            return f"operator {op} does not apply to {fld.name} (a {fld.ftype} field)"
+            return f"operator {op} does not apply to {fld.name} ({_a(fld.ftype)} field)"
         return None
 
     # ------------------------------------------------------------------ time: {zone: ..., weekday: ...}
@@ -739,7 +739,7 @@ class _Parser:
         if other.ftype not in wanted or (op in ("eq", "ne") and fld.ftype not in (STR, INT, BOOL, ANY)):
             self.errors.add(
                 f"{path}.field",
-                f"{op} cannot compare {fld.name} (a {fld.ftype} field) with {name} (a {other.ftype} field)",
+                f"{op} cannot compare {fld.name} ({_a(fld.ftype)} field) with {name} ({_a(other.ftype)} field)",
             )
             return None
         if section == "impacted" and self.domain is None:
@@ -797,7 +797,7 @@ class _Parser:
             self.errors.add(path, problem)
             return False
         if not ok:
-            wanted = "a number" if want == "number" else f"a {fld.ftype}"
+            wanted = "a number" if want == "number" else _a(fld.ftype)
             hint = ""
             if fld.ftype == STR and isinstance(value, bool):
                 hint = " (YAML reads yes/no/on/off/true/false as booleans; quote the value)"
@@ -1051,3 +1051,8 @@ def parse_document(
         if rule is not None:
             rules.append(rule)
     return rules, regexes
+
+
+def _a(word: str) -> str:
+    """`a string field`, `an any field`: a field type with its article (messages said "a any field")."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

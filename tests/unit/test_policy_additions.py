@@ -351,7 +351,7 @@ def test_field_references_compile_to_durable_references(tmp_path):
         ("impacted: {config.x: {eq: {fields: change.type}}}", "expected a value, or {field: <section.field>}"),
         (
             "impacted: {depth: {lt: {field: change.type}}}",
-            "lt cannot compare impacted.depth (a integer field) with change.type (a string field)",
+            "lt cannot compare impacted.depth (an integer field) with change.type (a string field)",
         ),
         ("change: {type: {contains: {field: change.type}}}", "operator contains does not apply"),
     ],

@@ -455,3 +455,10 @@ def test_a_yes_or_on_word_stands_where_a_boolean_is_its_only_meaning(tmp_path):
     )
     (tmp_path / "x.yaml").write_text(textwrap.dedent(text).lstrip())
     assert validate_dir(tmp_path) == []
+
+
+def test_a_field_type_is_named_with_its_article(tmp_path):
+    """The message said "operator matches does not apply to impacted.depth (a integer field)"."""
+    (tmp_path / "x.yaml").write_text(one_rule("{impacted: {depth: {matches: '1.*'}}}"))
+    (problem,) = validate_dir(tmp_path)
+    assert problem.endswith("operator matches does not apply to impacted.depth (an integer field)"), problem
