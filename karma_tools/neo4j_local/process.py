@@ -158,9 +158,22 @@ def process_cmdline(pid: int) -> list[str] | None:
     return out.stdout.split() if out.returncode == 0 and out.stdout.strip() else None
 
 
+EXEC_WINDOW = 0.5  # seconds an empty command line is read again (below)
+
+
 def is_our_server(pid: int, settings: LocalNeo4jSettings) -> bool:
-    """The process runs the Neo4j entry point for this home (guards against recycled pids)."""
+    """The process runs the Neo4j entry point for this home (guards against recycled pids).
+
+    A process caught inside its execve has an empty command line for a moment (the kernel has switched its
+    memory but not yet set its arguments), and its parent may already be running: `karma neo4j status`
+    right after a start called such a server stale and removed its pid file, and a test saw its own fake
+    server as gone and started a real Neo4j. An empty one is read again for up to EXEC_WINDOW; a process
+    that never has one (a kernel thread; a zombie, which pid_alive already leaves out) is not ours."""
     cmdline = process_cmdline(pid)
+    deadline = time.monotonic() + EXEC_WINDOW
+    while cmdline == [] and time.monotonic() < deadline:
+        time.sleep(0.005)
+        cmdline = process_cmdline(pid)
     if not cmdline:
         return False
     return ENTRY_POINT in cmdline and f"--home-dir={settings.home}" in cmdline

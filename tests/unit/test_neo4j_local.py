@@ -342,6 +342,27 @@ def test_zombie_is_not_alive():
     proc.wait()
 
 
+def test_a_server_caught_in_its_exec_is_still_ours(settings: nl.LocalNeo4jSettings, monkeypatch: pytest.MonkeyPatch):
+    """Right after a spawn the kernel may show an empty command line (execve has switched the memory, not yet
+    set the arguments): the fake server of test_running_server_is_found_and_stopped was once called stale
+    that way, and `karma neo4j status` could remove a just-started server's pid file. Read again, briefly."""
+    proc = _fake_server(settings)
+    try:
+        real = nl_process.process_cmdline
+        empty = [[], []]  # twice empty, then what the kernel says
+
+        def caught_in_exec(pid):
+            return empty.pop() if empty else real(pid)
+
+        monkeypatch.setattr(nl_process, "process_cmdline", caught_in_exec)
+        assert nl_process.is_our_server(proc.pid, settings)
+        monkeypatch.setattr(nl_process, "process_cmdline", lambda pid: [])  # never any: a kernel thread
+        assert not nl_process.is_our_server(proc.pid, settings)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_running_server_is_found_and_stopped(settings: nl.LocalNeo4jSettings):
     proc = _fake_server(settings)
     try:
