@@ -15,15 +15,8 @@ CALL () {
   RETURN collect(d {.*, in_graph: EXISTS { MATCH (:Component {id: d.component}) }}) AS refused
 }
 CALL () {
-  // the changes whose config-store write-back has not landed (failed, or retrying on what it names): the tree
-  // is behind the graph for the components each wrote (an index seek on the outbox's destination and state:
-  // costs what is stuck, not the outbox's history)
-  MATCH (o:OutboxEvent) WHERE o.destination = $destination AND o.state IN ['retrying', 'failed']
-    AND o.change_id IS NOT NULL
-  MATCH (owner)-[:HAS_VERSION]->(v:ConfigVersion {change_id: o.change_id})
-  WITH o, v, owner ORDER BY v.component_id, o.created_at
-  RETURN collect({component: v.component_id, type: owner.type, environment: owner.environment,
-                  in_graph: owner:Component, id: o.id, change_id: o.change_id, state: o.state,
-                  last_error: o.last_error}) AS unwritten
+  // the changes whose config-store write-back has not landed ($states: failed, or retrying on what it
+  // names; $ids null: every component)
+  // use: _unwritten_writebacks()
 }
 RETURN components, refused, unwritten

@@ -35,8 +35,7 @@ CALL () {
 }
 CALL () {
   // and the components whose last change the config store has not written to the tree (unwritten)
-  MATCH (o:OutboxEvent) WHERE o.destination = $destination AND o.state IN ['retrying', 'failed']
-    AND o.change_id IS NOT NULL
+  MATCH (o:OutboxEvent) WHERE o.destination = $destination AND o.state IN $states AND o.change_id IS NOT NULL
   MATCH (v:ConfigVersion {change_id: o.change_id})
   RETURN count(DISTINCT v.component_id) AS drift_unwritten
 }

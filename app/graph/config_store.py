@@ -7,6 +7,9 @@ from typing import Any
 from app.graph.codec import loads
 
 DESTINATION = "config-store"
+# an entry not delivered yet: the tree is behind the graph for what its change wrote (an import would undo
+# it); STUCK of them are drift (`unwritten`): a pending one lands within a worker pass
+UNDELIVERED, STUCK = ["pending", "retrying", "failed"], ["retrying", "failed"]
 
 
 class ConfigStoreQueries:
@@ -54,7 +57,9 @@ class ConfigStoreQueries:
         state, last_error}], oldest first (none when the config store is off: it has no entries)."""
         if not component_ids:
             return []
-        return self.read("config_store_unwritten", destination=DESTINATION, ids=list(component_ids))["entries"]
+        return self.read(
+            "config_store_unwritten", destination=DESTINATION, states=UNDELIVERED, ids=list(component_ids)
+        )["unwritten"]
 
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from app.graph.config_store import DESTINATION as CONFIG_STORE
+from app.graph.config_store import DESTINATION as CONFIG_STORE, STUCK
 
 
 class OutboxQueries:
@@ -106,4 +106,4 @@ class OutboxQueries:
         ]
 
     def metrics_snapshot(self) -> dict:
-        return self.read("metrics_snapshot", destination=CONFIG_STORE)
+        return self.read("metrics_snapshot", destination=CONFIG_STORE, states=STUCK)

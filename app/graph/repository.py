@@ -29,7 +29,7 @@ from app.graph.codec import (
     with_iso,
 )
 from app.graph.cypher import query, statements
-from app.graph.config_store import DESTINATION as CONFIG_STORE, ConfigStoreQueries
+from app.graph.config_store import DESTINATION as CONFIG_STORE, STUCK, ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
@@ -530,7 +530,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def drift(self) -> dict:
         """{components: [{id, type, environment, drift_entries}], refused: [Drift records], unwritten:
         [write-backs not landed]}."""
-        return self.read("drift_list", destination=CONFIG_STORE) or {"components": [], "refused": [], "unwritten": []}
+        return self.read("drift_list", destination=CONFIG_STORE, states=STUCK, ids=None) or {
+            "components": [],
+            "refused": [],
+            "unwritten": [],
+        }
 
     def drift_records(self, environments: list[str] | None, files: list[str]) -> list[dict]:
         """The :Drift records of `environments` (None: every one) and of `files` (cypher/drift_records.cypher):
