@@ -36,6 +36,7 @@ from app.policy.fields import (
 )
 from app.policy.fields import suggest as _suggest
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
+from app.yaml_numbers import BooleanWord
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
@@ -189,32 +190,33 @@ def _unquoted_number_problem(fld: Field, value) -> str | None:
     )
 
 
-def _boolean_word_problem(fld: Field, value, word: str | None) -> str | None:
+def _read_as_boolean(word: BooleanWord, consequence: str) -> str:
+    """What YAML made of an unquoted yes/no/on/off, what follows from it here, and both ways to write it."""
+    shown = "true" if word.value else "false"
+    return (
+        f"YAML reads {word.text} (unquoted) as the boolean {shown}, {consequence}: write {shown} to mean the "
+        f"boolean, or quote it ('{word.text}') to mean the text"
+    )
+
+
+def _boolean_word_problem(fld: Field, value, word: BooleanWord | None) -> str | None:
     """Why an unquoted yes/no/on/off cannot be compared with this field: YAML 1.1 read it as a boolean,
     but a config or runtime value may as well be the word (`mode: on`), which would then never equal it —
     as ambiguous as an unquoted 017. A boolean field takes it (a boolean is its only meaning); a string
     field refuses a boolean anyway (with the same advice)."""
     if word is None or not isinstance(value, bool) or fld.ftype in (BOOL, STR):
         return None
-    shown = "true" if value else "false"
-    return (
-        f"YAML reads {word} (unquoted) as the boolean {shown}, so {fld.name} would be compared with a "
-        f"boolean and the text {word!r} never equals it: write {shown} to mean the boolean, or quote it "
-        f"('{word}') to mean the text"
+    return _read_as_boolean(
+        word, f"so {fld.name} would be compared with a boolean and the text {word.text!r} never equals it"
     )
 
 
-def _remedy_boolean_words(prefix: str, boolean_words: dict[str, str], errors: Errors) -> None:
+def _remedy_boolean_words(prefix: str, boolean_words: dict[str, BooleanWord], errors: Errors) -> None:
     """An unquoted yes/no/on/off a remedy would write into a config (`proposed_change: {mode: on}`) is
     refused as in a condition: YAML reads it as a boolean, and the author may have meant the word."""
     for where, word in boolean_words.items():
         if where.startswith(prefix) and (".proposed_change." in where or ".config." in where):
-            shown = "true" if word.lower() in ("yes", "on") else "false"
-            errors.add(
-                where,
-                f"YAML reads {word} (unquoted) as the boolean {shown}, which this remedy would write into the "
-                f"config: write {shown} to mean the boolean, or quote it ('{word}') to mean the text",
-            )
+            errors.add(where, _read_as_boolean(word, "which this remedy would write into the config"))
 
 
 def _shown(value) -> str:
@@ -406,9 +408,9 @@ def _class_range_problem(body: str) -> str | None:
 
 # ----------------------------------------------------------------------------------------------- parsing
 class _Parser:
-    def __init__(self, errors: Errors, boolean_words: dict[str, str] | None = None):
+    def __init__(self, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None):
         self.errors = errors
-        self.boolean_words = boolean_words or {}  # dotted path -> yes/no/on/off as written (unquoted)
+        self.boolean_words = boolean_words or {}  # dotted path -> an unquoted yes/no/on/off read as a boolean
         self.uses_impacted = False
         self.fields: set[Field] = set()
         self.regexes: list[tuple[str, str]] = []  # (path, pattern) for the durable compile check
@@ -926,7 +928,7 @@ def _all(items):
     return flat[0] if len(flat) == 1 else All(tuple(flat))
 
 
-def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None):
+def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None):
     """Validate one rule mapping; returns a Rule (or None, with errors added)."""
     path = f"rules[{index}]"
     if not isinstance(raw, dict):
@@ -1022,10 +1024,10 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: d
 
 
 def parse_document(
-    doc, file_name: str, errors: Errors, boolean_words: dict[str, str] | None = None
+    doc, file_name: str, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None
 ) -> tuple[list[Rule], list[tuple[str, str]]]:
-    """Validate one parsed YAML document (the whole file). ``boolean_words``: the dotted paths of the
-    unquoted yes/no/on/off YAML read as booleans, with their text (app.yaml_numbers.boolean_words)."""
+    """Validate one parsed YAML document (the whole file). ``boolean_words``: the unquoted yes/no/on/off
+    YAML read as booleans, by dotted path (app.yaml_numbers.boolean_words)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []

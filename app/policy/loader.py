@@ -122,7 +122,7 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         for number in yaml_numbers.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
             errors.settle(yaml_numbers.dotted(number.path), number.problem())
-        words = {yaml_numbers.dotted(word.path): word.text for word in yaml_numbers.boolean_words(node)}
+        words = {yaml_numbers.dotted(word.path): word for word in yaml_numbers.boolean_words(node)}
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))
