@@ -1,7 +1,10 @@
 """A command that opens Neo4j itself (`seed`, `import`, `tokens`, `rules`…) beside a running `karma serve`.
 
 `karma serve` leaves a record next to its admin token (`serving.json`: its pid, URL, which Neo4j it uses
-and the KARMA_NEO4J_* settings it was started with; never a password) and removes it when it stops. A
+and the KARMA_NEO4J_* settings it was started with; never a password) and removes it when it stops. It is
+written as soon as the Neo4j is picked, with `state: starting` while Neo4j starts, the schema is applied and
+the graph seeded (a minute on a first `make run`), so a command in another shell meanwhile already goes to
+the right address and database, and is told the server is starting rather than that nothing answers. A
 command in another shell reads it before it picks a database, so it never opens (or starts) a second
 Neo4j the API does not read — tokens made there would not work, a seed would land nowhere:
 
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from types import SimpleNamespace
 from pathlib import Path
 
 import click
@@ -30,10 +35,16 @@ def record_path(settings: Settings) -> Path:
     return settings.admin_token_file.parent / "serving.json"
 
 
-def write(settings: Settings, url: str, target) -> Path:
+STARTING, SERVING = "starting", "serving"
+# what the record says of the local Neo4j before it is started (its address is known once it runs)
+LOCAL_STARTING = SimpleNamespace(uri="(its local Neo4j, starting)", source="local")
+
+
+def write(settings: Settings, url: str, target, state: str = SERVING) -> Path:
     path = record_path(settings)
     local = {k: v for k, v in os.environ.items() if k.startswith("KARMA_NEO4J_")}
-    record = {"pid": os.getpid(), "url": url, "neo4j": target.uri, "source": target.source, "env": local}
+    record = {"pid": os.getpid(), "url": url, "state": state, "since": time.strftime("%H:%M:%S")}
+    record |= {"neo4j": target.uri, "source": target.source, "env": local}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
@@ -88,6 +99,17 @@ def adopt(settings: Settings) -> Settings:
         err=True,
     )
     return settings
+
+
+def starting_hint(settings: Settings, url: str) -> str | None:
+    """Why nothing answers at `url`, when the `karma serve` recorded there is still starting."""
+    record = running(settings)
+    if not record or record.get("state") != STARTING or str(record.get("url", "")).rstrip("/") != url.rstrip("/"):
+        return None
+    return (
+        f"Karma is still starting there (pid {record['pid']}, since {record.get('since', '?')}: Neo4j, the "
+        'schema and the seed come first); try again once `karma serve` prints "Karma API on …"'
+    )
 
 
 def _norm(key: str, value: str | None) -> str:

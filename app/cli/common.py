@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,15 +27,22 @@ from app.paging import MAX_PAGE, MAX_PAGE_SIZE
 from app.settings import Settings
 
 
-def open_repo(settings: Settings, *, beside_server: bool = True):
+def open_repo(settings: Settings, *, beside_server: bool = True, before_local: Callable[[], None] | None = None):
     """Open the selected Neo4j (env → Docker → local, starting the local one if needed) — beside a running
-    `karma serve`, the one it uses (app/cli/beside.py; `karma serve` itself passes beside_server=False)."""
+    `karma serve`, the one it uses (app/cli/beside.py; `karma serve` itself passes beside_server=False, and
+    `before_local`: what it does once it knows the local one is picked, before starting it)."""
     from app.graph.driver import open_driver, select_target  # noqa: PLC0415
     from app.graph.repository import GraphRepository  # noqa: PLC0415
 
     if beside_server:
         settings = beside.adopt(settings)
-    target = select_target(settings, local=_started_local)
+
+    def local():
+        if before_local is not None:
+            before_local()
+        return _started_local()
+
+    target = select_target(settings, local=local)
     return target, writing(GraphRepository(open_driver(target), target.database).bounded_by(settings))
 
 
@@ -189,7 +197,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
             try:
                 code = fn(writing(KarmaClient(url, resolve_token(token), waiting=progress)), **kwargs)
             except ClientError as exc:
-                raise failed(_with_token_hint(exc, token)) from None
+                raise failed(_with_starting_hint(_with_token_hint(exc, token), url)) from None
             except (BodyError, UnknownHandle, click.BadParameter, EmptyToken, OutcomeUnknown) as exc:
                 raise failed(exc) from None
             sys.exit(code or OK)
@@ -206,6 +214,14 @@ def _with_token_hint(exc: ClientError, explicit: str | None) -> ClientError:
     if exc.status != 401:
         return exc
     return ClientError(f"{exc}; {token_source(explicit)}", status=exc.status, body=exc.body, cause=exc.cause)
+
+
+def _with_starting_hint(exc: ClientError, url: str) -> ClientError:
+    """Nothing answers at `url` because the `karma serve` recorded there is still starting (beside.py)."""
+    hint = beside.starting_hint(Settings.from_env(), url) if exc.cause == "unreachable" else None
+    if hint is None:
+        return exc
+    return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
 def loaded_json_options(fn):

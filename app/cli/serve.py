@@ -3,6 +3,7 @@ loop)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -45,7 +46,7 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     if errors:
         raise click.ClickException("refusing to start, broken rule files:\n  " + "\n  ".join(errors))
     _check_notifications(settings)
-    target = _prepare(settings, do_seed)
+    target = _prepare(settings, do_seed, f"http://{bind}")
     env = {**os.environ, "NEO4J_URI": target.uri, "KARMA_TESTCONTAINERS": "0"}
     if target.auth:
         env["NEO4J_USER"], env["NEO4J_PASSWORD"] = target.auth
@@ -74,17 +75,20 @@ def serve(bind: str, workers: int, do_seed: bool) -> None:
     sys.exit(code)
 
 
-def _prepare(settings: Settings, do_seed: bool):
+def _prepare(settings: Settings, do_seed: bool, url: str):
     """Schema, seed (an empty graph only) and the local admin token, before serving. Neo4j may not be
     up yet (compose, a restart): wait for it up to KARMA_SERVE_DB_WAIT seconds, then serve anyway —
-    the API answers 503 until the database is back and applies the schema itself."""
+    the API answers 503 until the database is back and applies the schema itself. The record of this
+    server is written first, as starting (beside.py), and removed if starting fails."""
     import time  # noqa: PLC0415
 
     from app import seeding  # noqa: PLC0415
 
     from app.reliability import deadline as bounded_waits  # noqa: PLC0415
 
-    target, repo = open_repo(settings, beside_server=False)
+    starting = functools.partial(beside.write, settings, url, state=beside.STARTING)
+    target, repo = open_repo(settings, beside_server=False, before_local=lambda: starting(beside.LOCAL_STARTING))
+    starting(target)
     deadline = time.monotonic() + settings.serve_db_wait
     try:
         while True:
@@ -112,7 +116,11 @@ def _prepare(settings: Settings, do_seed: bool):
             announce(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)")
         _local_admin_token(repo)
     except seeding.SeedError as exc:
+        beside.clear(settings)
         raise click.ClickException(str(exc)) from None
+    except BaseException:
+        beside.clear(settings)
+        raise
     finally:
         repo.driver.close()
     return target

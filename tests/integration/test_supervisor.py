@@ -104,3 +104,38 @@ def test_queue_worker_boots_while_neo4j_is_away(world, service_env, proxy, tmp_p
         assert worker.poll() is None and "Traceback" not in log.read_text(), log.read_text()[-2000:]
     finally:
         stop(worker)
+
+
+def test_a_starting_serve_is_found_and_named_by_commands_in_other_shells(world, service_env, proxy, tmp_path):
+    """While `karma serve` waits for Neo4j, seeds and starts (a minute on a first `make run`), a command in
+    another shell goes to its address (not the default :8000) and hears that it is starting, not only that
+    nothing answers; once serving, the record says so, and it goes with the server."""
+    env = {
+        **service_env,
+        "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}",
+        "KARMA_ADMIN_TOKEN_FILE": str(tmp_path / "admin-token"),
+        "KARMA_SERVE_DB_WAIT": "90",
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    record = tmp_path / "serving.json"
+    server = serve(env, port, (tmp_path / "serve.log").open("wb"))
+    try:
+        wait_for(record.exists, LIVE, 0.2, "the starting server's record")
+        assert json.loads(record.read_text())["state"] == "starting"
+        shell = {k: v for k, v in env.items() if k != "KARMA_URL"}
+        asked = subprocess.run(
+            [sys.executable, "-m", "app.cli", "changes", "--json"], env=shell, cwd=REPO_ROOT, capture_output=True
+        )
+        said = asked.stderr.decode() + asked.stdout.decode()
+        assert asked.returncode == 1, said
+        assert f"cannot reach Karma at {url}" in said and "Karma is still starting there" in said, said
+        proxy.start()
+        wait_for(lambda: healthy(url), LIVE * 2, 0.3, "the server once Neo4j answers")
+        assert json.loads(record.read_text())["state"] == "serving"
+        stop(server)
+        server = None
+        assert not record.exists()
+    finally:
+        if server is not None:
+            stop(server)

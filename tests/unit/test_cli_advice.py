@@ -140,3 +140,34 @@ def test_types_validate_speaks_json_too(tmp_path):
     bad = CliRunner().invoke(main, ["types", "validate", str(tmp_path), "--json"])
     report = json.loads(bad.stdout)
     assert bad.exit_code == 1 and report["ok"] is False and "broken.yaml" in report["errors"][0]
+
+
+def test_serve_records_itself_as_starting_before_it_starts_the_local_neo4j(tmp_path, monkeypatch):
+    """`make run`'s first minute is mostly the local Neo4j starting: the record (and so the address other
+    shells use) must exist before that start, not after the seed."""
+    import json
+
+    from app.cli import beside, common
+    from app.graph.driver import Target
+    from app.settings import Settings
+
+    for key in ("NEO4J_URI", "KARMA_TESTCONTAINERS"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("KARMA_TESTCONTAINERS", "0")
+    monkeypatch.setenv("KARMA_ADMIN_TOKEN_FILE", str(tmp_path / "admin-token"))
+    settings = Settings.from_env()
+    seen: list[dict | None] = []
+
+    def started_local():
+        path = beside.record_path(settings)
+        seen.append(json.loads(path.read_text()) if path.exists() else None)
+        return Target("local", "bolt://127.0.0.1:1", None)
+
+    monkeypatch.setattr(common, "_started_local", started_local)
+    before = lambda: beside.write(settings, "http://127.0.0.1:9", beside.LOCAL_STARTING, beside.STARTING)  # noqa: E731
+    target, repo = common.open_repo(settings, beside_server=False, before_local=before)
+    repo.driver.close()
+    assert target.uri == "bolt://127.0.0.1:1"
+    assert seen and seen[0] is not None, "no record while the local Neo4j was being started"
+    assert seen[0]["state"] == "starting" and seen[0]["url"] == "http://127.0.0.1:9"
+    assert seen[0]["source"] == "local"
