@@ -239,9 +239,14 @@ def register(main: click.Group) -> None:  # one place lists every command
 
     @api_command(queue_cli, "list")
     @click.option("--component", callback=component_id, help="Only this component's queue (type/nickname).")
-    def queue_list(client, component=None, as_json=False):
+    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line, in queue order (for scripts).")
+    def queue_list(client, component=None, as_json=False, quiet=False):
         """Queued changes, per component in FIFO order."""
-        emit(client.get("/queue", {"component": component}), as_json, lambda page: text.queue(page["items"]))
+        queued = client.get("/queue", {"component": component})
+        if quiet and not as_json:
+            _one_a_line([q["id"] for q in queued["items"]])  # `karma queue -q | xargs -n1 karma cancel`
+            return
+        emit(queued, as_json, lambda page: text.queue(page["items"]))
 
     @api_command(queue_cli, "process")
     def queue_process(client, as_json=False):

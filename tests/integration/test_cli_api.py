@@ -118,6 +118,7 @@ def test_request_exit_codes_applied_rejected_queued(karma_cli, gunicorn_url, tok
         listed.exit_code == 0 and queued_id in listed.stdout and "dns-alias-needs-cloudfront-outputs" in listed.stdout
     )
     assert queued_id in karma_cli("changes", "--status", "queued").stdout
+    assert karma_cli("queue", "-q").stdout == f"{queued_id}\n"  # ids only, for `| xargs -n1 karma cancel`
 
     patch = tmp_path / "patch.json"
     patch.write_text(json.dumps({"cloudfront_aliases": ["a.usekarma.dev"]}))
