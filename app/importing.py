@@ -267,17 +267,43 @@ def plan(
     directory: Path, environments: list[str] | None = None, partial: bool = False, progress: Report = silent
 ) -> dict:
     """What an import would load (validated; nothing written, no graph needed)."""
-    doc = read_tree(directory, environments, progress)
-    refused: list[dict] = []
-    if partial:
-        doc, refused = closure(doc)
-    else:
-        _refuse_with_count(doc)
-    components, edges = _validate(doc)
-    return _summary(directory, components, edges) | _drift_summary(partial, refused) | {"plan": True}
+    loaded = _BulkTree.read(directory, environments, partial, progress)
+    return loaded.summary | {"plan": True}
 
 
-bulk_plan = plan  # `import_into` takes a flag named plan
+def bulk_plan(repo, directory: Path, environments: list[str] | None, partial: bool, progress: Report) -> dict:
+    """An empty graph's import, planned: what it would load, and the drift records it would drop (those of
+    its environments that no longer say what it finds: `drift_cleared`, `drift_gone`), as the import says
+    of the records it did drop."""
+    loaded = _BulkTree.read(directory, environments, partial, progress)
+    refused_drift = _refused_drift(repo, loaded.files, loaded.records, environments)
+    if refused_drift is None:
+        return loaded.summary | {"plan": True} | ({"drift_current": True} if loaded.records else {})
+    return loaded.summary | {"plan": True} | _cleared(refused_drift, loaded.records, loaded.files, [])
+
+
+@dataclasses.dataclass(frozen=True)
+class _BulkTree:
+    """A tree read and validated for an empty graph: what the bulk import and its plan both start from."""
+
+    files: list[str]  # every config file of the tree (its drift records are the import's to replace)
+    components: list[dict]
+    edges: list[dict]
+    records: list[dict]  # the refused files' drift, as :Drift records (`--partial`)
+    summary: dict
+
+    @classmethod
+    def read(cls, directory: Path, environments: list[str] | None, partial: bool, progress: Report) -> _BulkTree:
+        doc = read_tree(directory, environments, progress)
+        files = sorted(tree_file(c) for c in doc["components"])
+        refused: list[dict] = []
+        if partial:
+            doc, refused = closure(doc)
+        else:
+            _refuse_with_count(doc)
+        components, edges = _validate(doc)
+        summary = _summary(directory, components, edges) | _drift_summary(partial, refused)
+        return cls(files, components, edges, [_stored(e) for e in refused], summary)
 
 
 def _validate(doc: dict) -> tuple[list[dict], list[dict]]:
@@ -334,7 +360,7 @@ def import_into(
 def _import(repo, gate, directory, identity, environments, plan, prune, partial, progress) -> dict:
     if not repo.component_count():
         if plan:
-            return bulk_plan(directory, environments, partial=partial, progress=progress)
+            return bulk_plan(repo, directory, environments, partial, progress)
         try:
             return import_tree(
                 repo, directory, identity=identity, environments=environments, partial=partial, progress=progress
@@ -671,18 +697,11 @@ def import_tree(
 ) -> dict:
     """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise). With
     `partial`, its largest valid closure, the refused files' drift in the same transaction."""
-    doc = read_tree(directory, environments, progress)
+    loaded = _BulkTree.read(directory, environments, partial, progress)
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
-    all_files = sorted(tree_file(c) for c in doc["components"])
-    refused: list[dict] = []
-    if partial:
-        doc, refused = closure(doc)
-    else:
-        _refuse_with_count(doc)
-    components, edges = _validate(doc)
+    components, edges, summary, records = loaded.components, loaded.edges, loaded.summary, loaded.records
     now = utcnow()
-    summary = _summary(directory, components, edges) | _drift_summary(partial, refused)
     refused_files = summary.get("refused", [])
     audit = audit_entry(
         kind="import",
@@ -706,8 +725,7 @@ def import_tree(
     rows = seeding.to_rows(components, {})
     # the records it covers are replaced as the gate path replaces them: the tree's files' and any other
     # record of its environments (no component here: a refused create whose file was deleted since)
-    records = [_stored(e) for e in refused]
-    refused_drift = _refused_drift(repo, all_files, records, environments)
+    refused_drift = _refused_drift(repo, loaded.files, records, environments)
     result = repo.seed(
         rows,
         edges,
@@ -722,7 +740,7 @@ def import_tree(
         raise GraphNotEmpty(_NOT_EMPTY)
     return (
         summary
-        | _bulk_drift(refused_drift, records, all_files, result)
+        | _bulk_drift(refused_drift, records, loaded.files, result)
         | {
             "log_entry_id": result["log_entry_id"],
             "written": result["written"],

@@ -880,8 +880,12 @@ def test_a_bulk_import_drops_the_stale_records_of_its_environments_and_says_so(d
     shutil.rmtree((tree / grafana).parent)  # a refused create, its file deleted since
     config = json.loads((tree / vpc).read_text())
     (tree / vpc).write_text(json.dumps({k: v for k, v in config.items() if not k.startswith("default_sg_")}))
+    gate = _gate(empty_graph, tmp_path)
     with pytest.MonkeyPatch.context() as mp:  # an import reads the records it covers, not the drift report
         mp.setattr(empty_graph, "drift", lambda: pytest.fail("an import read the whole drift report"))
+        planned = importing.import_into(
+            empty_graph, gate, tree, identity="cli:tester", plan=True, partial=True, environments=["prod"]
+        )
         done = importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True, environments=["prod"])
         again = importing.import_into(
             empty_graph, _gate(empty_graph, tmp_path), tree, identity="cli:tester", partial=True, environments=["prod"]
@@ -891,6 +895,9 @@ def test_a_bulk_import_drops_the_stale_records_of_its_environments_and_says_so(d
     assert grafana not in recorded and vpc not in recorded and dev_file in recorded, recorded
     assert grafana in done["drift_cleared"] and vpc in done["drift_cleared"], done
     assert done["drift_gone"] == [grafana], done
+    # its --plan said which it would drop (it wrote nothing: the records were all there for the import)
+    assert planned["drift_cleared"] == done["drift_cleared"] and planned["drift_gone"] == [grafana], planned
+    assert "in neither the tree nor the graph would be dropped" in text.loaded(planned), text.loaded(planned)
     assert "the drift records of" in text.loaded(done) and "in neither the tree nor the graph dropped" in text.loaded(
         done
     )
