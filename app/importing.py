@@ -245,11 +245,11 @@ def _unresolved(
     # not part of what is judged, and nothing here can name them
     everything = kept + [{**r, "config": r.get("config") or {}} for r in others if r["type"] in types]
     judged = {n: types.get(n) for n in {c["type"] for c in everything}}
-    edges, errors = edges_within(everything, types=judged)
+    edges, errors = edges_within(everything, types=judged, near_also=refused[0])
     kept_ids = {c["id"] for c in kept}
     ids = {c["id"] for c in everything} - (set() if sources_are_targets else kept_ids)
     out = {}
-    for cid, keys in unresolved(everything, edges, ids, errors, types=judged).items():
+    for cid, keys in unresolved(everything, edges, ids, errors, types=judged, near_also=refused[0]).items():
         if cid not in kept_ids:
             continue
         ctype = types.get(split_id(cid)[0])

@@ -13,6 +13,9 @@ old and new edges.
 
 from __future__ import annotations
 
+import difflib
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,6 +33,7 @@ class Found:
     refs: list[dict] = field(default_factory=list)
     values: list[dict] = field(default_factory=list)
     by_nickname: dict[str, list[dict]] | None = None
+    near_names: NearNames | None = None  # where a mistyped name's near name is looked for (default: `names`)
 
     @cached_property
     def names(self) -> dict[str, list[dict]]:
@@ -37,9 +41,50 @@ class Found:
         Found (rebuilding it per component made validating n components cost n²)."""
         return self.by_nickname if self.by_nickname is not None else by_name(self.refs)
 
+    @cached_property
+    def near(self) -> NearNames:
+        """What a mistyped nickname most likely meant, among the names this read found (or `near_names`)."""
+        return self.near_names if self.near_names is not None else NearNames(self.names)
+
     @classmethod
     def from_context(cls, ctx: dict) -> Found:
         return cls(refs=list(ctx.get("refs") or []), values=list(ctx.get("ref_values") or []))
+
+
+class NearNames:
+    """The known `<type>/<nickname>` a name that names nothing most likely meant: a real repository's
+    reference drift is mostly typos (aws-config's grafana names `vpc/use-karma-dev`; the VPC is
+    `usekarma-dev`), and "references unknown component" alone leaves the operator to search the tree.
+    Only names of the target's type are candidates, grouped once per type; a type with more than
+    `MAX_POOL` names suggests nothing (an error path stays cheap however large the graph)."""
+
+    MAX_POOL = 5000
+    CUTOFF = 0.8  # difflib's ratio: one or two characters of a ten-character nickname
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = names  # read at the first name that names nothing: most reads have none
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[str]]:
+        by_type: dict[str, list[str]] = {}
+        for name in self._names:
+            type_name, _, nickname = name.partition("/")
+            by_type.setdefault(type_name, []).append(nickname)
+        return by_type
+
+    def of(self, name: str) -> str | None:
+        type_name, _, nickname = name.partition("/")
+        pool = [n for n in self._by_type.get(type_name, []) if n != nickname]
+        if not pool or len(pool) > self.MAX_POOL:
+            return None
+        close = difflib.get_close_matches(nickname, pool, n=1, cutoff=self.CUTOFF)
+        return name_key(type_name, close[0]) if close else None
+
+
+def unknown_component(name: str, near: NearNames) -> str:
+    """The message of a reference whose name names no component, with the near name when there is one."""
+    close = near.of(name)
+    return f"references unknown component {name!r}" + (f"; did you mean {close!r}?" if close else "")
 
 
 def by_name(rows: list[dict]) -> dict[str, list[dict]]:
@@ -158,7 +203,7 @@ def resolve(
                 judged[value] = (
                     _by_value(ref, environment, value, found.values)
                     if ref.by_value
-                    else _by_nickname(ref, environment, value, names)
+                    else _by_nickname(ref, environment, value, names, found.near)
                 )
             target, problem = judged[value]
             if target:
@@ -169,12 +214,12 @@ def resolve(
 
 
 def _by_nickname(
-    ref: Reference, environment: str, nickname: str, names: dict[str, list[dict]]
+    ref: Reference, environment: str, nickname: str, names: dict[str, list[dict]], near: NearNames
 ) -> tuple[str | None, str | None]:
     name = name_key(ref.target_type, nickname)
     rows = names.get(name, [])
     if not rows:
-        return None, f"references unknown component {name!r}"
+        return None, unknown_component(name, near)
     in_scope = sorted(r["id"] for r in rows if ref.in_scope(environment, r.get("environment")))
     if len(in_scope) > 1:
         return None, (
@@ -246,10 +291,13 @@ def derive_edges(
     return kept, new, errors
 
 
-def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
+def edges_within(
+    components, types=None, near_also: Iterable[str] = ()
+) -> tuple[list[dict], dict[str, dict[str, list[str]]]]:
     """Edges among a set of components whose references resolve inside the set (a generated estate, an
     imported tree) → (edges, {component id: {place: [errors]}} for the types with by-value references).
-    Indexed by target attribute, so it stays linear in the number of components."""
+    Indexed by target attribute, so it stays linear in the number of components. A name that names
+    nothing is given its near name among the set's and `near_also` (NearNames)."""
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
@@ -279,6 +327,7 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
                     }
                 )
     names = by_name(refs)
+    near = NearNames(itertools.chain(names, near_also))
     edges, errors = [], {}
     for c in components:
         ctype = ctypes[c["type"]]
@@ -292,7 +341,9 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
             for v in r.values(c["config"])
             for row in index[(r.target_type, r.by, r.normalize)].get(r.normal(v), [])
         ]
-        found = Found(refs=[r for t in nickname_ids(ctype, c["config"]) for r in names.get(t, [])], values=values)
+        found = Found(
+            refs=[r for t in nickname_ids(ctype, c["config"]) for r in names.get(t, [])], values=values, near_names=near
+        )
         resolved, problems = resolve(ctype, c.get("environment"), c["config"], found)
         if problems:
             errors[c["id"]] = problems
@@ -301,16 +352,18 @@ def edges_within(components, types=None) -> tuple[list[dict], dict[str, dict[str
 
 
 def unresolved(
-    components, edges: list[dict], ids: set[str], errors: dict, types=None
+    components, edges: list[dict], ids: set[str], errors: dict, types=None, near_also: Iterable[str] = ()
 ) -> dict[str, dict[str, list[str]]]:
     """Every reference problem of a set of configs, from what :func:`edges_within` gave (`edges`, `errors`):
     the errors, plus `references unknown component` for each edge whose target is not among `ids` (the
     components it may name), under the place of the source's config that names it (the place an error
-    already names is not named twice). {component id: {place: [messages]}}."""
+    already names is not named twice); a near name is suggested among `ids` and `near_also` (names an
+    import refused: the typo's target may be refused itself). {component id: {place: [messages]}}."""
     from app.components.registry import registry  # noqa: PLC0415
 
     types = types or registry
     by_id = {c["id"]: c for c in components}
+    near = NearNames(itertools.chain((name_key(*split_id(i)) for i in ids), near_also))
     out = {cid: {place: list(found) for place, found in keys.items()} for cid, keys in errors.items()}
     for e in edges:
         if e["target"] in ids or e["source"] not in by_id:
@@ -321,7 +374,7 @@ def unresolved(
         for place in places or [e["via"]]:
             if place not in errors.get(e["source"], {}):
                 found = out.setdefault(e["source"], {}).setdefault(place, [])
-                message = f"references unknown component {e['target']!r}"
+                message = unknown_component(e["target"], near)
                 found += [] if message in found else [message]
     return out
 

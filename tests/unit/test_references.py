@@ -235,3 +235,17 @@ def test_a_reference_to_a_refused_config_says_where_that_refusal_is_in_each_mode
     planned = importing.plan(FIXTURES / "aws-config", partial=True)
     (entry,) = [e for e in planned["drift"] if e["component"] == "ecs-cluster/usekarma-dev"]
     assert entry["message"].endswith("(refused by this import: see its own drift)")
+
+
+def test_a_name_that_names_nothing_says_the_near_name_it_most_likely_meant():
+    """aws-config's grafana names `vpc/use-karma-dev`; the VPC is `usekarma-dev`. The message says so, among
+    names of the target's type only, and a type too large to compare cheaply suggests nothing."""
+    from app.components.references import NearNames, unknown_component
+
+    near = NearNames(["vpc/usekarma-dev", "vpc/other", "subnet/use-karma-dev"])
+    said = unknown_component("vpc/use-karma-dev", near)
+    assert said == "references unknown component 'vpc/use-karma-dev'; did you mean 'vpc/usekarma-dev'?"
+    assert unknown_component("vpc/zzz", near) == "references unknown component 'vpc/zzz'"
+    assert unknown_component("lambda/use-karma-dev", near) == "references unknown component 'lambda/use-karma-dev'"
+    crowd = NearNames([f"vpc/n{i:05d}" for i in range(NearNames.MAX_POOL + 1)] + ["vpc/usekarma-dev"])
+    assert crowd.of("vpc/use-karma-dev") is None
