@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, dumps
+from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
 from app.graph.config_store import DESTINATION
 from app.notifications.delivery import NotYet
 from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noqa: F401 - re-exported
@@ -198,12 +198,12 @@ class ConfigStoreHandler:
         not) would be overwritten and its edit lost without a trace: refuse (a failed attempt, retried, as a
         refusing hook is) until the operator commits or discards it. What an earlier attempt of this same
         entry left (the worker died between writing and committing) is exactly what it would write again,
-        so it is no hand edit."""
+        so it is no hand edit: the file as HEAD has it, changed as the write changes it."""
         edited = [
             path
             for path in self.tree.uncommitted(list(planned))
-            if (path.read_text(encoding="utf-8") if path.is_file() else None)
-            != (None if planned[path] is REMOVED else dumps(planned[path]))
+            if read_text(path)
+            != (None if planned[path] is REMOVED else render(planned[path], self.tree.committed_text(path)))
         ]
         if edited:
             names = ", ".join(str(p.relative_to(self.tree.directory)) for p in edited)
