@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from app.configstore.layout import same_value
 from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
 from app.graph.config_store import DESTINATION
 from app.notifications.delivery import NotYet
@@ -124,6 +125,15 @@ def tree_state(path: Path) -> object:
 def _state(config: object) -> object:
     """A config read from the graph as a tree state: none is no file."""
     return ABSENT if config is None else config
+
+
+def _says(found: object, state: object) -> bool:
+    """The tree says `state`: JSON values compared exactly (layout.same_value) — Python's `1 == 1.0 ==
+    True` would take a tree commit that made a `1` `true` for no change, and the write-back would then put
+    the `1` back under a commit naming another key; ABSENT only says ABSENT."""
+    if found is ABSENT or state is ABSENT:
+        return found is state
+    return same_value(found, state)
 
 
 class ConfigStoreHandler:
@@ -228,9 +238,9 @@ class ConfigStoreHandler:
             found = tree_state(where / CONFIG_FILE)
             after = ABSENT if w["deleted"] else w["config"]
             before = ABSENT if w["cause"] == "create" else w["config"] if w["deleted"] else w["before"]
-            if found == after or found == _state(before):
+            if _says(found, after) or _says(found, _state(before)):
                 continue
-            if found == _state(w["current"]):
+            if _says(found, _state(w["current"])):
                 superseded.append(where)
             elif found is ABSENT and self.tree.last_commit(where / CONFIG_FILE) is None:
                 continue  # a component the tree never had a file for: the write adds it

@@ -54,7 +54,7 @@ def _kind(value) -> str:
         return "object"
     if isinstance(value, (list, tuple)):
         return "array"
-    return type(value).__name__
+    return f"not JSON: {type(value).__name__}"
 
 
 def same_value(a, b) -> bool:

@@ -490,6 +490,23 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
 
 
+def test_a_committed_edit_of_a_number_to_a_boolean_is_a_divergence_too(karma_app, store):
+    """The divergence check compared the tree's JSON with Python's ==, where 1 == 1.0 == True: a commit in
+    the tree that made `"kconnect_desired_count": 1` `true` passed for no change, and the next write-back
+    of another key put the `1` back under a commit naming only its own key. Now values compare exactly."""
+    client = karma_app.test_client()
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    path = store / rel
+    path.write_text(path.read_text().replace('"kconnect_desired_count": 1,', '"kconnect_desired_count": true,'))
+    sha = commit_in_tree(store, "count as a flag")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by {sha} op: count as a flag)"), entry
+    assert '"kconnect_desired_count": true,' in path.read_text() and git(store, "status", "--porcelain") == ""
+
+
 def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
     """A config file deleted by a commit in the tree used to come back with the next change to its
     component, and a file added where a create lands was overwritten: both now fail the delivery naming
