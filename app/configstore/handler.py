@@ -24,7 +24,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, dumps
+from app.configstore.layout import same_value
+from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
 from app.graph.config_store import DESTINATION
 from app.notifications.delivery import NotYet
 from app.notifications.subscriptions import CONFIG_STORE_EVENTS as EVENTS  # noqa: F401 - re-exported
@@ -126,6 +127,15 @@ def _state(config: object) -> object:
     return ABSENT if config is None else config
 
 
+def _says(found: object, state: object) -> bool:
+    """The tree says `state`: JSON values compared exactly (layout.same_value) — Python's `1 == 1.0 ==
+    True` would take a tree commit that made a `1` `true` for no change, and the write-back would then put
+    the `1` back under a commit naming another key; ABSENT only says ABSENT."""
+    if found is ABSENT or state is ABSENT:
+        return found is state
+    return same_value(found, state)
+
+
 class ConfigStoreHandler:
     def __init__(self, repo, tree: ConfigTree):
         self.repo = repo
@@ -198,12 +208,12 @@ class ConfigStoreHandler:
         not) would be overwritten and its edit lost without a trace: refuse (a failed attempt, retried, as a
         refusing hook is) until the operator commits or discards it. What an earlier attempt of this same
         entry left (the worker died between writing and committing) is exactly what it would write again,
-        so it is no hand edit."""
+        so it is no hand edit: the file as HEAD has it, changed as the write changes it."""
         edited = [
             path
             for path in self.tree.uncommitted(list(planned))
-            if (path.read_text(encoding="utf-8") if path.is_file() else None)
-            != (None if planned[path] is REMOVED else dumps(planned[path]))
+            if read_text(path)
+            != (None if planned[path] is REMOVED else render(planned[path], self.tree.committed_text(path)))
         ]
         if edited:
             names = ", ".join(str(p.relative_to(self.tree.directory)) for p in edited)
@@ -228,9 +238,9 @@ class ConfigStoreHandler:
             found = tree_state(where / CONFIG_FILE)
             after = ABSENT if w["deleted"] else w["config"]
             before = ABSENT if w["cause"] == "create" else w["config"] if w["deleted"] else w["before"]
-            if found == after or found == _state(before):
+            if _says(found, after) or _says(found, _state(before)):
                 continue
-            if found == _state(w["current"]):
+            if _says(found, _state(w["current"])):
                 superseded.append(where)
             elif found is ABSENT and self.tree.last_commit(where / CONFIG_FILE) is None:
                 continue  # a component the tree never had a file for: the write adds it

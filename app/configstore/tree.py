@@ -2,9 +2,11 @@
 
     iac/<environment>/<type>/<nickname>/config.json     (runtime.json beside it, where the tree keeps one)
 
-Files are written deterministically (sorted keys, two-space indent, a trailing newline: the same config
-always gives the same bytes, so an unchanged config is no change in git), atomically (a temporary file
-renamed over the old one), and a delete removes the component's files and the directories it emptied.
+A new file is written deterministically (sorted keys, two-space indent, a trailing newline: the same
+config always gives the same bytes); an existing one keeps its layout, only what changed is changed in its
+text (app/configstore/layout.py: a hand-written repository's `git diff` shows the change, not a
+reformatting). Files are written atomically (a temporary file renamed over the old one), and a delete
+removes the component's files and the directories it emptied.
 When the directory is inside a git work tree, each change becomes ONE commit of exactly its own paths
 (`git commit -- <paths>`: whatever else is staged there is left alone), authored by whoever requested
 it; the message names the log entry and the diff, and carries `Karma-Event-Id:` so a redelivered event
@@ -23,6 +25,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.configstore.layout import keep_layout
+
 log = logging.getLogger("karma.configstore")
 
 CONFIG_FILE = "config.json"
@@ -37,8 +41,23 @@ class GitError(RuntimeError):
 
 
 def dumps(value) -> str:
-    """The one formatting of a file in the tree."""
+    """The one formatting of a new file in the tree."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render(value, existing: str | None) -> str:
+    """The text a file saying `value` gets: a new one (`existing` None) the one deterministic format, an
+    existing one its own text changed as little as it takes (layout.keep_layout)."""
+    return dumps(value) if existing is None else keep_layout(existing, value)
+
+
+def read_text(path: Path) -> str | None:
+    """A file's text exactly (CRLF stays CRLF: `Path.read_text` would translate it), None when there is
+    no file or it is not UTF-8 (then it is written as a new one)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+        return None
 
 
 def identity(who: str | None) -> tuple[str, str]:
@@ -63,14 +82,15 @@ class ConfigTree:
 
     # -- files --------------------------------------------------------------------------------------
     def write(self, path: Path, value) -> bool:
-        """Write `value` to `path` (True when the bytes changed)."""
-        text = dumps(value)
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
+        """Write `value` to `path`, keeping the layout of the file there (True when the bytes changed)."""
+        existing = read_text(path)
+        text = render(value, existing)
+        if existing == text:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".karma-", suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
             os.replace(tmp, path)
         except BaseException:
@@ -106,14 +126,15 @@ class ConfigTree:
 
     # -- git ----------------------------------------------------------------------------------------
     def git(
-        self, *args: str, env: dict | None = None, check: bool = True, stdin: str | None = None
+        self, *args: str, env: dict | None = None, check: bool = True, stdin: str | None = None, raw: bool = False
     ) -> subprocess.CompletedProcess:
+        """Run git in the tree; `raw`: stdout as bytes (a file's content, its line endings untranslated)."""
         try:
             done = subprocess.run(
                 ["git", "-C", str(self.directory), *args],
                 capture_output=True,
                 input=stdin,
-                text=True,
+                text=not raw,
                 timeout=GIT_TIMEOUT,
                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
                 check=False,
@@ -121,7 +142,8 @@ class ConfigTree:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise GitError(f"git {args[0]}: {exc}") from None
         if check and done.returncode != 0:
-            raise GitError(f"git {args[0]} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
+            stderr = done.stderr.decode(errors="replace") if raw else done.stderr
+            raise GitError(f"git {args[0]} failed ({done.returncode}): {stderr.strip()[-400:]}")
         return done
 
     def git_dir(self) -> Path | None:
@@ -151,6 +173,18 @@ class ConfigTree:
         done = self.git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *rel)
         dirty = {line[3:] for line in done.stdout.split("\0") if len(line) > 3}
         return [p for r, p in rel.items() if prefix + r in dirty]
+
+    def committed_text(self, path: Path) -> str | None:
+        """`path` as HEAD has it, as a checkout would write it (`--filters`: the work tree's line endings),
+        None when HEAD has no such file (or it is not UTF-8) — what a write-back from HEAD starts from."""
+        rel = str(path.relative_to(self.directory))
+        done = self.git("cat-file", "--filters", f"HEAD:./{rel}", check=False, raw=True)
+        if done.returncode != 0:
+            return None
+        try:
+            return done.stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def last_commit(self, path: Path) -> str | None:
         """The last commit that touched `path` (`<hash> <author>: <subject>`), None when none ever did."""

@@ -1,7 +1,8 @@
 """The config store on the real Neo4j and a real git repository: the aws-config tree is imported, a
-change through the API lands in the tree as one git commit (author, message, deterministic file) after
-the commit, from the outbox; a rejected change writes nothing; a delete removes the file and the
-emptied directories; a redelivered event makes no second commit; entries are written in commit order."""
+change through the API lands in the tree as one git commit (author, message, only the changed lines of
+the hand-written file) after the commit, from the outbox; a rejected change writes nothing; a delete
+removes the file and the emptied directories; a redelivered event makes no second commit; entries are
+written in commit order."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from app import importing
 from app.configstore import DESTINATION, handlers
 from app.configstore.handler import Waiting
-from app.configstore.tree import dumps
+from app.configstore.tree import dumps, render
 from app.components import registry
 from app.notifications import events
 from app.observability import metrics
@@ -30,6 +31,13 @@ FAST = DeliveryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, timeout=2.0
 
 def git(tree, *args) -> str:
     return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True, text=True).stdout
+
+
+def changed_lines(tree, rev="HEAD") -> list[str]:
+    """A commit's changed lines (`-old`, `+new`) as `git show` prints them, line endings aside."""
+    out = subprocess.run(["git", "-C", str(tree), "show", "-U0", "--format=", rev], check=True, capture_output=True)
+    lines = [line.rstrip(b"\r").decode() for line in out.stdout.split(b"\n")]
+    return [line for line in lines if line[:1] in ("+", "-") and not line.startswith(("+++", "---"))]
 
 
 def contract_tree(tree):
@@ -104,7 +112,8 @@ def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_a
     assert deliver(karma_app)["delivered"] == 1
     config = client.get(f"/components/{CLICKHOUSE}").get_json()["config"]
     assert config["ebs_size_gb"] == 600
-    assert path.read_text() == dumps(config) == json.dumps(config, indent=2, sort_keys=True) + "\n"
+    assert changed_lines(store) == ['-  "ebs_size_gb": 500,', '+  "ebs_size_gb": 600,']  # the file's layout kept
+    assert path.read_text() == original.replace('"ebs_size_gb": 500,', '"ebs_size_gb": 600,')
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
     author, subject = git(store, "log", "-1", "--format=%an <%ae>|%s").strip().split("|")
     assert author == "ops@usekarma.dev <ops@usekarma.dev>"
@@ -121,6 +130,73 @@ def test_a_change_lands_as_one_git_commit_after_the_commit_and_only_once(karma_a
     full = karma.repo.get_outbox(entry["id"])
     handlers(karma.repo, karma.settings)[DESTINATION](full)
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2"
+
+
+def request(client, component, proposed, reason="layout"):
+    body = {"component": component, "requested_by": "ops@usekarma.dev", "reason": reason, "proposed_change": proposed}
+    resp = client.post("/request-change", json=body)
+    assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()
+    return resp.get_json()
+
+
+def test_a_write_back_changes_only_the_changed_lines_of_a_hand_written_file(karma_app, store):
+    """The aws-config files are written by hand (4 spaces or 2, keys in the author's order, short arrays
+    on one line, odd indentation, CRLF, no trailing newline). A write-back used to rewrite the whole file
+    sorted with two spaces: the first one-key change of a file was a diff of every line in the operator's
+    repository. Now the commit changes only the changed lines, the rest byte for byte; a new file is still
+    written in the one deterministic format, and the tree imports as unchanged after."""
+    client = karma_app.test_client()
+    karma = karma_app.extensions["karma"]
+    iac = store / "iac"
+    crlf = iac / "prod/s3-bucket/demo-api/config.json"
+    crlf.write_bytes(crlf.read_bytes().replace(b"\n", b"\r\n"))  # the same values, CRLF: no divergence
+    commit_in_tree(store, "crlf")
+    files = {p: p.read_bytes() for p in iac.rglob("*.json")}
+
+    request(client, "serverless-site/test-site", {"tags": {"Owner": "ops"}})  # 4, then 2; spaces after the end
+    assert deliver(karma_app)["delivered"] == 1
+    assert changed_lines(store) == ['-      "Owner": "strall"', '+      "Owner": "ops"']
+    assert (iac / "dev/serverless-site/test-site/config.json").read_text().endswith("    }\n  }\n  ")
+
+    aliases = ["dev.usekarma.dev", "preview.usekarma.dev"]
+    request(client, "dev/serverless-site/usekarma-dev", {"domain_aliases": aliases})  # an inline array
+    assert deliver(karma_app)["delivered"] == 1
+    assert changed_lines(store) == [
+        '-  "domain_aliases": ["dev.usekarma.dev"],',
+        '+  "domain_aliases": ["dev.usekarma.dev", "preview.usekarma.dev"],',
+    ]
+
+    request(client, "s3-bucket/demo-api", {"versioning": False, "force_destroy": None})  # CRLF, a key removed
+    assert deliver(karma_app)["delivered"] == 1
+    assert changed_lines(store) == [
+        '-    "versioning": true,',
+        '-    "force_destroy": true,',
+        '+    "versioning": false,',
+    ]
+    assert crlf.read_bytes().count(b"\n") == crlf.read_bytes().count(b"\r\n") == 8
+
+    hosts = json.loads((iac / "prod/cognito-sso/usekarma-dev/config.json").read_text())["callback_hosts"]
+    request(client, "cognito-sso/usekarma-dev", {"callback_hosts": [*hosts, "loki.usekarma.dev"]})  # no newline
+    assert deliver(karma_app)["delivered"] == 1
+    assert changed_lines(store) == [
+        '-        "redpanda.usekarma.dev"',
+        '+        "redpanda.usekarma.dev",',
+        '+        "loki.usekarma.dev"',
+    ]
+    assert (iac / "prod/cognito-sso/usekarma-dev/config.json").read_text().endswith("    ]\n}")
+
+    bucket = json.loads((iac / "prod/s3-bucket/karma-api/config.json").read_text()) | {"bucket_name": "reports"}
+    create = {"op": "create", "component": "s3-bucket/reports", "environment": "prod", "config": bucket}
+    resp = client.post("/request-change", json={"changes": [create], "requested_by": "ops@usekarma.dev", "reason": "r"})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()
+    assert deliver(karma_app)["delivered"] == 1
+    assert (iac / "prod/s3-bucket/reports/config.json").read_text() == dumps(bucket)  # a new file: the one format
+
+    touched = {"dev/serverless-site/test-site", "dev/serverless-site/usekarma-dev", "prod/s3-bucket/demo-api"}
+    touched |= {"prod/cognito-sso/usekarma-dev"}
+    assert {str(p.parent.relative_to(iac)) for p, b in files.items() if p.read_bytes() != b} == touched
+    assert git(store, "status", "--porcelain") == ""
+    assert importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev")["status"] == "unchanged"
 
 
 def test_the_whole_tree_imports_with_environment_qualified_ids_where_names_collide(karma_app):
@@ -259,9 +335,10 @@ def test_a_hand_edited_file_is_never_overwritten_silently(karma_app, store):
     assert entry["last_error"].startswith("HandEdited: iac/prod/clickhouse/usekarma-dev/config.json: uncommitted")
     assert path.read_text() == hand_edit and git(store, "rev-list", "--count", "HEAD").strip() == "1"
     git(store, "checkout", "--", "iac/prod/clickhouse/usekarma-dev/config.json")  # the operator discards it
-    # an earlier attempt died after writing, before committing: its own bytes are no hand edit
+    # an earlier attempt died after writing, before committing: its own bytes (the committed file, its
+    # layout kept) are no hand edit
     config = client.get(f"/components/{CLICKHOUSE}").get_json()["config"]
-    path.write_text(dumps(config))
+    path.write_text(render(config, path.read_text()))
     client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
     assert deliver(karma_app)["delivered"] == 1
     assert git(store, "rev-list", "--count", "HEAD").strip() == "2" and git(store, "status", "--porcelain") == ""
@@ -337,11 +414,12 @@ def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_gr
     plain = contract_tree(tmp_path / "plain")
     importing.import_tree(empty_graph, plain, identity="cli:tester", environments=["prod"])
     app = make_app(types_dir=AWS_TYPES, config_store=plain)
+    path = plain / "iac/prod/clickhouse/usekarma-dev/config.json"
+    original = path.read_text()
     code, out = resize(app.test_client(), 640)
     assert code == 200 and out["status"] == "applied", out
     assert deliver(app)["delivered"] == 1
-    written = (plain / "iac/prod/clickhouse/usekarma-dev/config.json").read_text()
-    assert json.loads(written)["ebs_size_gb"] == 640 and written == dumps(json.loads(written))
+    assert path.read_text() == original.replace('"ebs_size_gb": 500,', '"ebs_size_gb": 640,')  # its layout kept
 
 
 def test_a_runtime_report_updates_the_runtime_file_the_tree_keeps(karma_app, store):
@@ -410,6 +488,23 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert client.get("/drift").get_json()["counts"]["unwritten"] == 0  # landed: the tree caught up
     assert json.loads(path.read_text())["ebs_size_gb"] == 650
     assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
+
+
+def test_a_committed_edit_of_a_number_to_a_boolean_is_a_divergence_too(karma_app, store):
+    """The divergence check compared the tree's JSON with Python's ==, where 1 == 1.0 == True: a commit in
+    the tree that made `"kconnect_desired_count": 1` `true` passed for no change, and the next write-back
+    of another key put the `1` back under a commit naming only its own key. Now values compare exactly."""
+    client = karma_app.test_client()
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    path = store / rel
+    path.write_text(path.read_text().replace('"kconnect_desired_count": 1,', '"kconnect_desired_count": true,'))
+    sha = commit_in_tree(store, "count as a flag")
+    code, out = resize(client, 650)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(client, out["change_id"])
+    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by {sha} op: count as a flag)"), entry
+    assert '"kconnect_desired_count": true,' in path.read_text() and git(store, "status", "--porcelain") == ""
 
 
 def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
