@@ -38,6 +38,7 @@ from app.components import drift
 from app.components.loader import read_json
 from app.components.references import edges_within, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
+from app.configstore.tree import ConfigTree
 from app.errors import Conflict, Unprocessable
 
 log = logging.getLogger("karma.import")
@@ -340,24 +341,27 @@ def import_into(
     plan: bool = False,
     prune: bool = False,
     partial: bool = False,
+    revert_lost: bool = False,
     progress: Report = silent,
 ) -> dict:
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
-    into the tree, through the gate (`plan`: previewed only). With `partial`, only the tree's largest
+    into the tree, through the gate (`plan`: previewed only). A change of it that would revert a Karma
+    change whose write-back commit the tree's git history lost is refused unless `revert_lost` (then each
+    is named in the set's reason and the answer's `reverts`). With `partial`, only the tree's largest
     valid closure, every refused file recorded as drift; without, all or nothing — and a refused import
     is audited and says how many configs `--partial` would load. Either way (without `prune`) a component
     of the environments imported whose file the tree lacks is recorded as orphan drift. `progress` hears
     the files read, then the batches a bulk import writes or the set's operations once the gate has
     judged them."""
     try:
-        return _import(repo, gate, directory, identity, environments, plan, prune, partial, progress)
+        return _import(repo, gate, directory, identity, environments, plan, prune, partial, revert_lost, progress)
     except ImportError_ as exc:
         if not plan:
             _audit_refused(repo, directory, identity, exc)
         raise
 
 
-def _import(repo, gate, directory, identity, environments, plan, prune, partial, progress) -> dict:
+def _import(repo, gate, directory, identity, environments, plan, prune, partial, revert_lost, progress) -> dict:
     if not repo.component_count():
         if plan:
             return bulk_plan(repo, directory, environments, partial, progress)
@@ -416,9 +420,13 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
             result["log_entry_id"] = audit["id"]
         return {**result, **extra}
-    behind = _tree_behind(repo, change_set, files)
-    if behind:
-        raise ImportError_(behind)
+    lost = _lost_write_backs(repo, change_set, files, directory)
+    refusals = _tree_behind(repo, change_set, files) + ([] if revert_lost else [_lost_line(w) for w in lost])
+    if refusals:
+        raise ImportError_(refusals)
+    if lost:  # accepted (--revert-lost-changes): said in the set's reason (its audit entry, its write-back) and answer
+        change_set = dataclasses.replace(change_set, reason=_reverting(change_set.reason, lost))
+        extra["reverts"] = lost
     # the files' records (refused, or gone from the tree) are part of the set: written by the commit that
     # applies it, with its audit entry (now, or when an approver lets it through), never on their own
     change_set = dataclasses.replace(change_set, refused_drift=refused_drift)
@@ -456,6 +464,56 @@ def _tree_behind(repo, change_set, files: dict[str, str]) -> list[str]:
             "(a conflict it names: settle it as it says), then import"
         )
     return lines
+
+
+def _lost_write_backs(repo, change_set, files: dict[str, str], directory: Path) -> list[dict]:
+    """The components this import would change whose config now comes from a Karma change written back to
+    THIS git working copy as a commit its HEAD's history no longer holds (a `git reset`, another branch
+    checked out, a force-pull of an upstream without it — a cherry-pick or a rebase of it still holds it):
+    the tree lost that change, so importing it would silently revert it. [{component, file, change_id,
+    commit, entry, in_repository}]. Nothing for a tree outside git, or a config Karma never wrote back there.
+    The twin of `_tree_behind` (a write-back not landed yet); a constant number of git processes."""
+    ids = sorted({op.component for op in change_set.operations if op.component})
+    written = repo.config_store_written(ids)  # none with the config store off: no git run then
+    tree = ConfigTree(directory)
+    here = tree.work_tree() if written else None
+    written = [w for w in written if here is not None and w["work_tree"] == here]
+    lost = tree.lost({w["commit"]: w["event_id"] for w in written})
+    return [
+        {
+            "component": w["component"],
+            "file": files.get(w["component"], w["component"]),
+            "change_id": w["change_id"],
+            "commit": w["commit"],
+            "entry": w["id"],
+            "in_repository": lost[w["commit"]],
+        }
+        for w in written
+        if w["commit"] in lost
+    ]
+
+
+REVERT_LOST_FLAG = "--revert-lost-changes"
+
+
+def _lost_line(lost: dict) -> str:
+    """One refused component: its file, the change, its commit, and the two ways out."""
+    sha = lost["commit"][:12]
+    where = "" if lost["in_repository"] else ", which is no longer in this repository either"
+    pick = f"git cherry-pick {sha}"
+    restore = pick if lost["in_repository"] else f"git fetch a remote that has it, {pick}"
+    return (
+        f"{lost['file']}: {lost['component']} was changed through Karma by {lost['change_id']}, written back as "
+        f"commit {sha} (karma outbox list: {lost['entry']}), which the tree's history no longer holds (a reset, "
+        f"another branch, a force-pull){where}; this import would revert it — restore it ({restore}, or reset "
+        f"to a ref that has it), then import; or import with {REVERT_LOST_FLAG} to revert it"
+    )
+
+
+def _reverting(reason: str | None, lost: list[dict]) -> str:
+    """The set's reason, naming each change it reverts (the audit entry, and the tree's commit, say it)."""
+    changes = ", ".join(sorted({w["change_id"] for w in lost}))
+    return f"{reason}; reverts {changes} (its write-back commit is not in the tree's history: {REVERT_LOST_FLAG})"
 
 
 def _operation_refused(exc, change_set, files: dict[str, str], refused: list[dict]) -> list[str]:

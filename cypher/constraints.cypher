@@ -26,6 +26,7 @@ CREATE CONSTRAINT outbox_event_id IF NOT EXISTS FOR (o:OutboxEvent) REQUIRE o.id
 CREATE INDEX outbox_event_due IF NOT EXISTS FOR (o:OutboxEvent) ON (o.state, o.next_attempt_at);
 CREATE INDEX outbox_event_event IF NOT EXISTS FOR (o:OutboxEvent) ON (o.event_id);
 CREATE INDEX outbox_event_destination IF NOT EXISTS FOR (o:OutboxEvent) ON (o.destination, o.state);
+CREATE INDEX outbox_event_change IF NOT EXISTS FOR (o:OutboxEvent) ON (o.change_id);
 CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.change_id);
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;

@@ -7,7 +7,7 @@ CALL () {
   WITH o ORDER BY o.created_at DESC, o.id LIMIT $limit
   RETURN collect(o {.id, .event_id, .type, .environment, .change_id, .destination, .subscription_id, .state,
                     .attempts, .created_at, .next_attempt_at, .last_attempt_at, .last_status, .last_error,
-                    .delivered_at, .retried_at}) AS items
+                    .delivered_at, .retried_at, .commit, .work_tree}) AS items
 }
 CALL () {
   UNWIND ['pending', 'retrying', 'delivered', 'failed'] AS st

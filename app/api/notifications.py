@@ -39,6 +39,10 @@ class OutboxEntry(Schema):
     last_error = fields.String()
     delivered_at = fields.String()
     retried_at = fields.String()
+    commit = fields.String(
+        metadata={"description": "a config-store write-back delivered as a git commit: its hash (an import checks it)"}
+    )
+    work_tree = fields.String(metadata={"description": "the git working copy that commit was made in"})
     body = fields.String(metadata={"description": "the exact JSON body sent (GET /admin/outbox/<id>)"})
 
 

@@ -27,6 +27,14 @@ from app.importing import ImportError_, import_into
     is_flag=True,
     help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
 )
+@click.option(
+    "--revert-lost-changes",
+    "revert_lost",
+    is_flag=True,
+    help="Accept reverting Karma changes whose write-back commit this git working copy's history lost (a reset, "
+    "another branch, a force-pull): without it such an import is refused naming each; with it, the plan, the "
+    "answer and the audit entry name each change it reverts.",
+)
 @loaded_json_options
 def import_cli(
     directory: Path,
@@ -34,6 +42,7 @@ def import_cli(
     prune: bool,
     environments: tuple[str, ...],
     partial: bool,
+    revert_lost: bool,
     as_json: bool,
     full_json: bool,
 ) -> None:
@@ -42,7 +51,9 @@ def import_cli(
     deletes only with --prune) through the gate — rules, one transaction, one audit entry — as
     cli:<os user>. Without --partial all or nothing (a refusal is audited and says how many configs
     --partial would load); with it, the largest valid closure, every refused config and unresolved
-    reference recorded as drift (`karma drift`). Exit status as `karma request` (and, with --plan, as
+    reference recorded as drift (`karma drift`). A change to a component whose config came from a Karma
+    change written back to this git working copy, as a commit its history no longer holds, is refused
+    (restore the commit, or --revert-lost-changes). Exit status as `karma request` (and, with --plan, as
     `karma plan`): 0 applied or nothing to change, 2 rejected, 3 waiting for an approver or the queue,
     1 error."""
     envs = list(environments) or None
@@ -63,6 +74,7 @@ def import_cli(
                 plan=plan_only,
                 prune=prune,
                 partial=partial,
+                revert_lost=revert_lost,
                 progress=report,
             )
     except ImportError_ as exc:

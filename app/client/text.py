@@ -626,9 +626,21 @@ def loaded(result: dict) -> str:
     if ops and status == "planned":
         rows = [[o.get("op"), o.get("component"), _what(o)] for o in ops]
         out.append(section("CHANGES", table(["op", "component", "what"], rows)))
+    out += _reverts(result)
     if "drift_pending" in result and status in ("planned", "unchanged"):  # a plan: what it would record is news
         out += _refused_table(result)  # (records already saying it, or written: the `refused:` line says so)
     return "\n".join(out)
+
+
+def _reverts(result: dict) -> list[str]:
+    """`karma import --revert-lost-changes`: each Karma change the import reverts (or would), whose
+    write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing."""
+    rows = [
+        [w.get("component"), w.get("change_id"), (w.get("commit") or "")[:12], w.get("file")]
+        for w in result.get("reverts") or []
+    ]
+    title = "REVERTS (Karma changes whose write-back commit the tree's history lost)"
+    return [section(title, _capped(["component", "reverts", "commit", "file"], rows))] if rows else []
 
 
 def _what(o: dict) -> str:

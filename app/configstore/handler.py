@@ -141,7 +141,11 @@ class ConfigStoreHandler:
         self.repo = repo
         self.tree = tree
 
-    def __call__(self, entry: dict) -> None:
+    def __call__(self, entry: dict) -> dict | None:
+        """Write one entry's change into the tree → its receipt in a git work tree, {commit, work_tree}: the
+        delivery records it on the entry, so an import of that working copy can tell when its history lost
+        the commit (app.importing._lost_write_backs). None when nothing was committed (a plain directory,
+        a file already saying it)."""
         blocker = self.repo.config_store_blocker(entry)
         if blocker is not None:
             raise Waiting(f"waiting for the earlier config-store entry {blocker['id']} ({blocker['state']})")
@@ -156,12 +160,13 @@ class ConfigStoreHandler:
         writes = found["writes"]
         if not writes:  # nothing this change wrote is a config (it cannot happen for `applied`)
             log.warning("config store: nothing to write", extra={"event_id": event["id"]})
-            return
+            return None
         with self.tree.locked():
             git = self.tree.git_dir() is not None
-            if git and self.tree.committed(event["id"]):
-                log.info("config store: already committed", extra={"event_id": event["id"]})
-                return
+            earlier = self.tree.committed(event["id"]) if git else None
+            if earlier is not None:
+                log.info("config store: already committed", extra={"event_id": event["id"], "commit": earlier})
+                return self._receipt(earlier)
             planned = self._planned(writes)
             if git and self.tree.branch() is None:
                 raise Detached(
@@ -186,6 +191,12 @@ class ConfigStoreHandler:
                 log.info(
                     "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
                 )
+                return self._receipt(commit)
+        return None
+
+    def _receipt(self, commit: str | None) -> dict | None:
+        """What the delivery records of a write-back: its commit and the working copy it was made in."""
+        return None if commit is None else {"commit": commit, "work_tree": self.tree.work_tree()}
 
     def _planned(self, writes: list[dict]) -> dict[Path, object]:
         """What the writes leave at each path: the value written there (a config, or a runtime where the

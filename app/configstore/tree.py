@@ -194,10 +194,55 @@ class ConfigTree:
             return None
         return done.stdout.strip() or None
 
-    def committed(self, event_id: str) -> bool:
-        """True when a commit of this event is already in the history (a redelivery)."""
-        done = self.git("log", "--all", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)
-        return done.returncode == 0 and bool(done.stdout.strip())
+    def committed(self, event_id: str) -> str | None:
+        """The commit of this event already in the history (a redelivery), else None."""
+        done = self.git("log", "--all", "-1", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)
+        return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+    def work_tree(self) -> str | None:
+        """The top of the git work tree holding this directory (symlinks resolved), None outside git: what
+        a write-back's delivery records beside its commit, and what an import of a tree compares it to —
+        the same working copy, whatever subdirectory (the tree, its iac/) either was given as."""
+        if not self.directory.is_dir():
+            return None
+        try:
+            done = self.git("rev-parse", "--show-toplevel", check=False)
+        except GitError:
+            return None
+        top = done.stdout.strip()
+        return os.path.realpath(top) if done.returncode == 0 and top else None
+
+    def lost(self, commits: dict[str, str]) -> dict[str, bool]:
+        """Of `commits` ({hash: its Karma-Event-Id}), those HEAD's history does not hold → {hash: whether the
+        object is still in the repository (a `git cherry-pick` can bring it back)}. A commit is held when it
+        is an ancestor of HEAD, or when a copy of it is — a commit carrying its event id trailer (a
+        cherry-pick, a rebase that rewrote it). A constant number of git processes whatever the count: one
+        lookup of every object, one walk of what they hold that HEAD does not (as long as the divergence),
+        and, only when some are off HEAD's history, one search of it for their trailers."""
+        if not commits:
+            return {}
+        shas = sorted(commits)
+        kinds = self.git("cat-file", "--batch-check=%(objecttype)", stdin="HEAD\n" + "\n".join(shas) + "\n")
+        head, *found = kinds.stdout.splitlines()
+        present = [sha for sha, kind in zip(shas, found, strict=True) if kind == "commit"]
+        off = set(shas) - set(present)
+        if head != "commit":  # an unborn branch: no history holds anything
+            off |= set(present)
+        elif present:
+            walked = self.git("rev-list", "--stdin", stdin="\n".join([*present, "^HEAD"]) + "\n").stdout.split()
+            off |= set(present) & set(walked)
+        if off and head == "commit":
+            off -= self._copied(off, commits)
+        return {sha: sha in present for sha in sorted(off)}
+
+    def _copied(self, shas: set[str], commits: dict[str, str]) -> set[str]:
+        """Those of `shas` whose event id trailer a commit in HEAD's history carries (a cherry-pick, a
+        rebase): the change is in the tree under another hash."""
+        events = {commits[sha]: sha for sha in shas}
+        greps = [f"--grep={EVENT_TRAILER}: {event}" for event in sorted(events)]
+        bodies = self.git("log", "HEAD", "-F", *greps, "--format=%B%x00").stdout
+        held = set(re.findall(rf"^{EVENT_TRAILER}: (\S+)$", bodies, flags=re.MULTILINE))
+        return {sha for event, sha in events.items() if event in held}
 
     def commit(self, paths: list[Path], *, author: str, message: str) -> str | None:
         """Commit exactly `paths` (written or removed) as one commit → its hash (None: nothing changed)."""

@@ -61,6 +61,14 @@ class ConfigStoreQueries:
             "config_store_unwritten", destination=DESTINATION, states=UNDELIVERED, ids=list(component_ids)
         )["unwritten"]
 
+    def config_store_written(self, component_ids: list[str]) -> list[dict]:
+        """The write-backs the config of these components now comes from, committed to a git working copy:
+        [{component, change_id, id, event_id, commit, work_tree}] (none for a config no delivered
+        change committed: a seed, a bulk import, the config store off)."""
+        if not component_ids:
+            return []
+        return self.read("config_store_written", destination=DESTINATION, ids=list(component_ids))["written"]
+
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""
         return self.read("config_store_blocker", destination=DESTINATION, id=entry["id"])

@@ -69,10 +69,16 @@ class OutboxQueries:
         error: str | None,
         next_attempt_at: float | None,
         counted: bool = True,
+        receipt: dict | None = None,
     ) -> str | None:
+        """Record one attempt; a delivered entry keeps its handler's receipt (the config store's commit and
+        working copy), which an import of that working copy checks its history against."""
+        receipt = receipt or {}
         row = self._write(
             "outbox_settle",
             counted=counted,
+            commit=receipt.get("commit"),
+            work_tree=receipt.get("work_tree"),
             id=entry_id,
             owner=owner,
             state=state,

@@ -128,27 +128,30 @@ GONE = 410
 GONE_ERROR = "HTTP 410: the receiver says this address is gone; not retried (fix the URL or delete the subscription)"
 
 
-def _attempt(item: dict, policy: DeliveryPolicy, send, handlers, now: float) -> tuple[int | None, str | None]:
-    """One delivery attempt: (http status or None, error or None); error None means delivered."""
+def _attempt(
+    item: dict, policy: DeliveryPolicy, send, handlers, now: float
+) -> tuple[int | None, str | None, dict | None]:
+    """One delivery attempt: (http status or None, error or None, receipt or None); error None means
+    delivered. A handler may answer a receipt ({commit, work_tree}: the config store's git commit), recorded
+    on the delivered entry."""
     entry = item["entry"]
     if entry["destination"] != WEBHOOK:
         try:
-            handlers[entry["destination"]](entry)
-            return None, None
+            return None, None, handlers[entry["destination"]](entry)
         except NotYet as exc:
-            return None, f"{WAITING}{exc}"[:500]
+            return None, f"{WAITING}{exc}"[:500], None
         except Exception as exc:  # noqa: BLE001 - a failing handler is a failed attempt, retried
-            return None, f"{type(exc).__name__}: {exc}"[:500]
+            return None, f"{type(exc).__name__}: {exc}"[:500], None
     if item.get("url") is None:
-        return None, SUBSCRIPTION_GONE
+        return None, SUBSCRIPTION_GONE, None
     body = entry["body"].encode()
     try:
         status = send(item["url"], body, _headers(entry, item["secret"], body, now), policy.timeout)
     except (OSError, HTTPException, ValueError) as exc:  # refused, reset, timed out, garbled
-        return None, f"{type(exc).__name__}: {exc}"[:500]
+        return None, f"{type(exc).__name__}: {exc}"[:500], None
     if status == GONE:
-        return status, GONE_ERROR
-    return status, None if 200 <= status < 300 else f"HTTP {status}"
+        return status, GONE_ERROR, None
+    return status, None if 200 <= status < 300 else f"HTTP {status}", None
 
 
 def _receiver_host(item: dict) -> str | None:
@@ -167,6 +170,7 @@ def _settle(
     error: str | None,
     policy: DeliveryPolicy,
     clock: Callable[[], float],
+    receipt: dict | None = None,
 ) -> str:
     entry, now = item["entry"], clock()
     counted = not (error or "").startswith(WAITING)
@@ -189,6 +193,7 @@ def _settle(
         error=error,
         next_attempt_at=next_at,
         counted=counted,
+        receipt=receipt if state == "delivered" else None,
     )
     if counted:  # an entry waiting its turn (NotYet) made no attempt: it is no delivery attempt either
         metrics.outbox_attempt(state)
@@ -224,8 +229,8 @@ def deliver_pending(
     and its entries still end `failed` when they would have.
 
     `handlers` maps other destinations (outbox producers besides webhooks) to a callable that
-    delivers one entry or raises; entries for destinations without a handler are left for a
-    process that has one."""
+    delivers one entry (answering None, or a receipt recorded on the entry: {commit, work_tree}) or
+    raises; entries for destinations without a handler are left for a process that has one."""
     policy, handlers = policy or DeliveryPolicy(), handlers or {}
     owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
     counts = {"claimed": 0, "delivered": 0, "retrying": 0, "failed": 0}
@@ -241,13 +246,14 @@ def deliver_pending(
         )
         for item in items:
             host = _receiver_host(item)
+            receipt = None
             if host in unreachable:  # a receiver that did not answer is not waited on again this pass
                 status, error = None, f"{unreachable[host]} (not sent: {host} did not answer earlier in this pass)"
             else:
-                status, error = _attempt(item, policy, send, handlers, clock())
+                status, error, receipt = _attempt(item, policy, send, handlers, clock())
                 if host is not None and status is None and error is not None:
                     unreachable[host] = error[:200]
-            counts[_settle(repo, item, owner, status, error, policy, clock)] += 1
+            counts[_settle(repo, item, owner, status, error, policy, clock, receipt)] += 1
         counts["claimed"] += len(items)
         if len(items) < policy.batch:
             break

@@ -696,3 +696,186 @@ def test_a_work_tree_on_no_branch_gets_no_commit(karma_app, store):
     client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
     assert deliver(karma_app)["delivered"] == 1
     assert git(store, "rev-list", "--count", "main").strip() == "2"
+
+
+def written_back(karma_app, store, size):
+    """A resize through Karma, written back to the tree as one commit → (the change's answer, the commit)."""
+    client = karma_app.test_client()
+    code, out = resize(client, size)
+    assert code == 200 and out["status"] == "applied", out
+    assert deliver(karma_app)["delivered"] == 1
+    return out, git(store, "rev-parse", "HEAD").strip()
+
+
+def import_tree_now(karma_app, store, **kwargs):
+    karma = karma_app.extensions["karma"]
+    return importing.import_into(karma.repo, karma.gate, store, identity="ops@usekarma.dev", **kwargs)
+
+
+CLICKHOUSE_FILE = "iac/prod/clickhouse/usekarma-dev/config.json"
+
+
+def test_a_write_backs_delivery_records_its_commit_and_working_copy(karma_app, store):
+    """An import can only tell a lost write-back when the delivery says which commit it was and where."""
+    out, head = written_back(karma_app, store, 605)
+    (entry,) = store_entries(karma_app.test_client(), out["change_id"])
+    assert entry["state"] == "delivered" and entry["commit"] == head and entry["work_tree"] == str(store.resolve())
+    # a redelivery (the worker died after the commit, before recording it) records the commit it finds
+    karma = karma_app.extensions["karma"]
+    receipt = handlers(karma.repo, karma.settings)[DESTINATION](karma.repo.get_outbox(entry["id"]))
+    assert receipt == {"commit": head, "work_tree": str(store.resolve())}
+
+
+def test_an_import_never_silently_reverts_a_write_back_the_tree_lost(karma_app, store):
+    """The working copy lost Karma's commit (`git reset --hard HEAD~1`; another branch, a force-pull alike):
+    its file says the config from before the change again. The import used to plan `update ~ebs_size_gb`
+    and apply it — Karma's approved change reverted, said nowhere but in a `~key`. Now the import (and
+    its plan) is refused naming the file, the component, the change, its commit and both ways out."""
+    out, commit = written_back(karma_app, store, 610)
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    assert json.loads((store / CLICKHOUSE_FILE).read_text())["ebs_size_gb"] == 500
+    for plan in (True, False):
+        with pytest.raises(importing.ImportError_) as refused:
+            import_tree_now(karma_app, store, plan=plan)
+        (line,) = refused.value.errors
+        assert line == (
+            f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+            f"{commit[:12]} (karma outbox list: {store_entries(karma_app.test_client(), out['change_id'])[0]['id']}), "
+            "which the tree's history no longer holds (a reset, another branch, a force-pull); this import would "
+            f"revert it — restore it (git cherry-pick {commit[:12]}, or reset to a ref that has it), then import; or "
+            "import with --revert-lost-changes to revert it"
+        ), line
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 610
+    log = client.get("/log", query_string={"limit": 5}).get_json()["items"]
+    assert log[0]["kind"] == "import" and log[0]["status"] == "refused"  # audited, as every refused import
+    # the commit gone from the repository too (its reflog expired, garbage-collected): fetch it first
+    git(store, "reflog", "expire", "--expire=now", "--all")
+    git(store, "gc", "-q", "--prune=now")
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, store, plan=True)
+    (line,) = refused.value.errors
+    assert "force-pull), which is no longer in this repository either; this import would revert it" in line, line
+    assert f"restore it (git fetch a remote that has it, git cherry-pick {commit[:12]}, or reset to" in line, line
+
+
+def test_with_revert_lost_changes_the_import_reverts_and_says_each_change(karma_app, store):
+    """Accepting the revert is explicit: the plan shows each change it would revert, the import applies and
+    its audit entry (and the tree's commit of it) names the change."""
+    out, commit = written_back(karma_app, store, 615)
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    said = {
+        "component": CLICKHOUSE,
+        "file": CLICKHOUSE_FILE,
+        "change_id": out["change_id"],
+        "commit": commit,
+        "entry": store_entries(karma_app.test_client(), out["change_id"])[0]["id"],
+        "in_repository": True,
+    }
+    planned = import_tree_now(karma_app, store, plan=True, revert_lost=True)
+    assert planned["status"] == "planned" and planned["reverts"] == [said]
+    shown = text_loaded(planned).split("REVERTS (Karma changes whose write-back commit the tree's history lost)\n")[1]
+    assert shown.splitlines()[2].split() == [CLICKHOUSE, out["change_id"], commit[:12], CLICKHOUSE_FILE], shown
+    done = import_tree_now(karma_app, store, revert_lost=True)
+    assert done["status"] == "applied" and done["reverts"] == [said]
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 500
+    entry = client.get(f"/log/{done['log_entry_id']}").get_json()
+    assert f"reverts {out['change_id']} (its write-back commit is not in the tree's history" in entry["reason"]
+    assert deliver(karma_app)["delivered"] == 1  # the import's own write-back: the tree already says it
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
+
+
+def text_loaded(result):
+    from app.client import text
+
+    return text.loaded(result)
+
+
+def test_a_restored_write_back_is_no_loss(karma_app, store):
+    """The operator restores the commit (`git cherry-pick`, a new hash carrying its Karma-Event-Id): the import
+    plans nothing for it; and a later edit of the same file in the tree imports as any edit does."""
+    out, commit = written_back(karma_app, store, 620)
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "cherry-pick", commit)
+    assert git(store, "rev-parse", "HEAD").strip() != commit
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
+    path = store / CLICKHOUSE_FILE
+    path.write_text(path.read_text().replace('"ebs_size_gb": 620', '"ebs_size_gb": 625'))
+    commit_in_tree(store, "a bit more disk")
+    done = import_tree_now(karma_app, store)
+    assert done["status"] == "applied" and "reverts" not in done, done
+    assert karma_app.test_client().get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 625
+
+
+def test_a_tree_karma_never_wrote_back_to_imports_as_before(karma_app, store, tmp_path):
+    """Only the working copy the write-back went to is checked: a plain directory (no git) or another git
+    working copy holding the older file imports as it always did."""
+    written_back(karma_app, store, 630)
+    plain = tmp_path / "plain"
+    shutil.copytree(store, plain, ignore=shutil.ignore_patterns(".git"))
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(store), str(other)], check=True)
+    git(other, "reset", "-q", "--hard", "HEAD~1")
+    (plain / CLICKHOUSE_FILE).write_text((other / CLICKHOUSE_FILE).read_text())
+    for tree in (plain, other):
+        planned = import_tree_now(karma_app, tree, plan=True)
+        assert planned["status"] == "planned" and "reverts" not in planned, planned
+        assert [(o["op"], o["component"]) for o in planned["operations"]] == [("update", CLICKHOUSE)]
+
+
+def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_git_runs(karma_app, store, monkeypatch):
+    """A set's one commit lost: each of its components named (a deleted one too: the import would create it
+    again), and the check runs a constant number of git processes, never one per component."""
+    client = karma_app.test_client()
+    sites = ["serverless-site/adage-usekarma-dev", "serverless-site/test-site"]
+    body = {
+        "changes": [
+            {"op": "update", "component": CLICKHOUSE, "proposed_change": {"ebs_size_gb": 640}},
+            {"op": "update", "component": sites[1], "proposed_change": {"cloudfront_comment": "lost"}},
+            {"op": "delete", "component": sites[0]},
+        ],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "three at once",
+    }
+    out = client.post("/request-change", json=body).get_json()
+    assert out["status"] == "applied", out
+    assert deliver(karma_app)["delivered"] == 1
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    from app.configstore.tree import ConfigTree
+
+    runs = []
+    real = ConfigTree.git
+    monkeypatch.setattr(ConfigTree, "git", lambda self, *a, **k: runs.append(a[0]) or real(self, *a, **k))
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, store, plan=True)
+    named = sorted(line.split(": ", 1)[1].split(" was changed")[0] for line in refused.value.errors)
+    assert named == sorted([CLICKHOUSE, *sites]), refused.value.errors
+    assert all(out["change_id"] in line for line in refused.value.errors)
+    assert len(runs) <= 4, runs  # the working copy, the objects, one walk (and a trailer search when some are off)
+
+
+def test_karma_import_refuses_a_lost_write_back_and_reverts_it_only_when_told(karma_app, store, service_env):
+    """The CLI as an operator runs it: refused (exit 1) naming the change; `--plan --revert-lost-changes`
+    lists it under REVERTS; the import with the flag applies (exit 0) and says it again."""
+    import sys
+
+    out, commit = written_back(karma_app, store, 650)
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
+
+    def karma(*args):
+        cmd = [sys.executable, "-m", "app.cli", "import", str(store), *args]
+        return subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+
+    refused = karma("--plan")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"by {out['change_id']}, written back as commit {commit[:12]}" in refused.stderr
+    assert "--revert-lost-changes to revert it" in refused.stderr
+    planned = karma("--plan", "--revert-lost-changes")
+    assert planned.returncode == 0, planned.stderr
+    assert "REVERTS (Karma changes whose write-back commit the tree's history lost)" in planned.stdout
+    done = karma("--revert-lost-changes", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["status"] == "applied" and [w["change_id"] for w in answer["reverts"]] == [out["change_id"]]
