@@ -19,7 +19,10 @@ first bytes in its event loop (gunicorn's gthread), runs requests on `KARMA_THRE
   (app/reliability/slow_clients.py `BoundedBodies`): a body trickling in is a JSON 408;
 - what gunicorn answers itself, before the app sees the request (a malformed request line, a negative
   Content-Length, chunked plus Content-Length, a 10 KB URL: 414, a header over 8 KB: 431) is JSON in
-  Karma's error shape, not gunicorn's HTML page.
+  Karma's error shape, not gunicorn's HTML page; so is a header that holds one value sent twice
+  (`ONE_VALUE_HEADERS`, besides gunicorn's own Host, Content-Type and Content-Length);
+- a request announcing a body over KARMA_MAX_BODY_BYTES is answered (the app's 413) with `Connection:
+  close` and closed at once, not drained on its thread for up to 5 s first.
 
 Async workers (gevent) were not chosen: the Neo4j driver's synchronous API and durable_rules (a C
 extension holding a process-wide lock) would block the event loop; a buffering proxy (nginx) is what a
@@ -36,6 +39,7 @@ from functools import partial
 from http import HTTPStatus
 
 from gunicorn import util
+from gunicorn.http.errors import InvalidHeader
 from gunicorn.workers import gthread
 
 from app.reliability import slow_clients
@@ -52,6 +56,36 @@ CAUSES = {
     500: "internal_error",
     501: "unsupported_transfer_coding",
 }
+
+
+# Request headers Karma reads as one value, which gunicorn does not already refuse twice (it does Host,
+# Content-Type, Content-Length and a second chunked Transfer-Encoding). gunicorn joins a repeated header
+# with a comma: two Authorization headers reached the app as one token "<a>,Bearer <b>" (a 401
+# `invalid_token` that did not say why). Not here: Idempotency-Key (the app names two different keys, 422,
+# and takes the same key twice: app/api/changes.py) and X-Request-Id (an invalid id is replaced, never
+# refused: docs/observability.md), nor list-valued headers (Accept, X-Forwarded-For...).
+ONE_VALUE_HEADERS = ("AUTHORIZATION",)
+
+
+class RepeatedHeader(InvalidHeader):
+    """A header that holds one value, sent more than once: gunicorn's 400 for a malformed header (JSON,
+    `malformed_request`, the connection closed), saying which and why."""
+
+    def __str__(self):
+        return f"the {self.hdr.title()} header is sent more than once: it holds one value, send it once"
+
+
+def repeated_header(headers: list[tuple[str, str]]) -> str | None:
+    """The first of ONE_VALUE_HEADERS that `headers` (gunicorn's parsed list, names upper-cased) repeats."""
+    names = [name for name, _ in headers if name in ONE_VALUE_HEADERS]
+    return next((name for i, name in enumerate(names) if name in names[:i]), None)
+
+
+def announces_more_than(headers: list[tuple[str, str]], max_body: int) -> bool:
+    """Whether the request's Content-Length (one number: gunicorn refused anything else) is over the body
+    limit: the app will not read that body (its 413, or an answer that needs none)."""
+    lengths = [value for name, value in headers if name == "CONTENT-LENGTH"]
+    return len(lengths) == 1 and lengths[0].strip().isdigit() and int(lengths[0]) > max_body
 
 
 def json_error(status: int, reason: str, message: str) -> bytes:
@@ -233,6 +267,14 @@ class KarmaWorker(gthread.ThreadWorker):
 
     def handle_request(self, req, conn):
         slow_clients.unwatch(conn.sock)  # the headers are in; the body has its own budget (BoundedBodies)
+        repeated = repeated_header(req.headers)
+        if repeated:  # before the app: gunicorn answers it (handle_error) and closes
+            raise RepeatedHeader(repeated, req=req)
+        if announces_more_than(req.headers, self.max_body):
+            # Its answer (the app's 413, or a 401 first) says `Connection: close` and the connection is
+            # closed at once: kept alive, gunicorn drained the unread body on this thread for up to 5 s
+            # first (20 such clients kept /healthz waiting 9.5 s).
+            req.force_close()
         arrival = getattr(conn, "karma_arrival", None)
         if arrival is not None and arrival.said_continue():
             req._expected_100_continue = False  # noqa: SLF001 - said by the event loop (Arrival), not twice

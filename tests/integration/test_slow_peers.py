@@ -82,6 +82,8 @@ MALFORMED = {
     "chunked_and_length": (
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     ),
+    "nul_in_header": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    "too_many_headers": b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(1000)) + b"\r\n",
     # the body's framing is parsed as the app reads it: its errors came up through the app as a 500
     "chunk_size_not_a_number": (
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -91,6 +93,24 @@ MALFORMED = {
         b"POST /request-change HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n"
     ),
+    "chunked_bad_trailer": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}\r\n0\r\nNo colon here\r\n\r\n"
+    ),
+    # waited KARMA_CLIENT_TIMEOUT for a blank line the parser would never take, then a 408
+    "chunked_trailer_bare_lf": (
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}\r\n0\r\nX-T: 1\n\r\n"
+    ),
+}
+EXPECTED = {
+    "long_url": 414,
+    "long_header": 431,
+    "too_many_headers": 431,
+    "chunk_size_not_a_number": 400,
+    "chunk_without_terminator": 400,
+    "chunked_bad_trailer": 400,
+    "chunked_trailer_bare_lf": 400,
 }
 
 
@@ -101,11 +121,55 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert 400 <= status < 500, (status, body)
     assert headers["content-type"].startswith("application/json")
     assert body["code"] == status and body["message"] and body["cause"], body
-    expected = {"long_url": 414, "long_header": 431, "chunk_size_not_a_number": 400, "chunk_without_terminator": 400}
-    if name in expected:
-        assert status == expected[name], body
+    if name in EXPECTED:
+        assert status == EXPECTED[name], body
+    # where the next request would start is unknown: the connection is closed, and the answer says so (a
+    # broken chunked body's 400 said `keep-alive`, and the connection was closed under it)
+    assert headers["connection"] == "close", headers
     assert graph_dump() == before
     assert server.answers("/healthz")
+
+
+def request_change(auth: str, *extra: bytes) -> bytes:
+    """A /request-change that applies (200) when sent with one of each header; `extra` header lines added."""
+    body = json.dumps({"component": "ecs-service/karma-dev-ingest", "proposed_change": {"desired_count": 7}})
+    head = [
+        b"POST /request-change HTTP/1.1",
+        b"Host: x",
+        b"Content-Type: application/json",
+        b"Content-Length: %d" % len(body),
+        f"Authorization: {auth}".encode(),
+        *extra,
+    ]
+    return b"\r\n".join(head) + b"\r\n\r\n" + body.encode()
+
+
+@pytest.mark.parametrize(
+    "header,extra",
+    [
+        ("Authorization", [b"Authorization: Bearer not-a-token"]),  # the first token was not used alone...
+        ("Authorization", ["Authorization: {auth}"]),  # ...nor the same one twice, as "<a>,Bearer <a>"
+        ("Content-Type", [b"Content-Type: text/plain"]),
+        ("Content-Length", [b"Content-Length: 2"]),  # two lengths: where the body ends is ambiguous
+        ("Host", [b"Host: elsewhere"]),
+    ],
+)
+def test_a_header_that_holds_one_value_sent_twice_is_a_400_naming_it(server, auth_headers, graph_dump, header, extra):
+    """gunicorn joins a repeated header with a comma: two Authorization headers reached the app as one
+    token, "<a>,Bearer <b>", a 401 `invalid_token` that did not say why. A header that holds one value,
+    sent twice, is a JSON 400 naming it (gunicorn's own for Host, Content-Type and Content-Length; the
+    worker's for Authorization), before the app runs: nothing changes, and the connection is closed.
+    (Idempotency-Key twice is the app's 422, test_hostile_input.py; X-Request-Id twice is replaced.)"""
+    before = graph_dump()
+    auth = auth_headers["Authorization"]
+    lines = [line.format(auth=auth).encode() if isinstance(line, str) else line for line in extra]
+    status, headers, body = parse(raw(server.url, request_change(auth, *lines)))
+    assert status == 400 and body["cause"] == "malformed_request", (status, body)
+    assert header.lower() in body["message"].lower(), body
+    assert headers["connection"] == "close", headers
+    assert graph_dump() == before
+    status, _, body = parse(raw(server.url, request_change(auth, b"Connection: close")))
+    assert status == 200 and body["status"] == "applied", body  # with each header once, it applies
 
 
 CHUNKED_HEAD = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
@@ -133,8 +197,50 @@ def test_a_chunk_announcing_more_than_the_limit_is_a_413_at_once(server, auth_he
         assert headers["content-type"].startswith("application/json")
         assert body["cause"] == "body_too_large" and body["limit"] == 256 * 1024, body
         assert "KARMA_MAX_BODY_BYTES" in body["message"], body
+        assert headers["connection"] == "close", headers  # it said `keep-alive`, and then closed
         assert sock.recv(1024) == b"", "the connection stays open after a refused body"
     assert graph_dump() == before
+
+
+ANNOUNCING = 20  # clients announcing a body over the limit: more than both workers' threads (2 x 8)
+
+
+def test_a_body_announced_over_the_limit_is_refused_and_its_connection_closed_at_once(server, auth_headers):
+    """A Content-Length over KARMA_MAX_BODY_BYTES is refused without reading the body (the app's 413; a 401
+    first without a token), and the answer used to keep the connection alive: gunicorn then drained the
+    unread body on the request's thread for up to 5 s. 20 such clients that sent a little and waited held
+    both workers' threads, and /healthz waited 9.5 s. Now the answer says `Connection: close` and the
+    server closes at once, reading nothing more of the body on a thread."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    head = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n"
+    clients = []
+    try:
+        for n in range(ANNOUNCING):
+            sock = socket.create_connection((host, int(port)), timeout=LIVE)
+            auth = f"Authorization: {auth_headers['Authorization']}\r\n".encode() if n else b""
+            sock.sendall(head + auth + b"\r\n" + b"{" * 1000)  # and then nothing: the client waits
+            clients.append(sock)
+        started = time.monotonic()
+        assert requests.get(f"{server.url}/healthz", timeout=LIVE).status_code == 200
+        for n, sock in enumerate(clients):
+            answer = _read_until_end(sock)
+            status, headers, body = parse(answer)
+            assert status == (413 if n else 401), (status, body)
+            assert headers["connection"] == "close", headers
+        closed = time.monotonic() - started
+        assert closed < 3, f"the connections were closed {closed:.1f} s after (gunicorn drained each for 5 s)"
+    finally:
+        for sock in clients:
+            sock.close()
+
+
+def _read_until_end(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (bounded by the socket's timeout)."""
+    received = bytearray()
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            received += chunk
+    return bytes(received)
 
 
 class Trickle:
