@@ -20,8 +20,9 @@ import json
 import logging
 import os
 import re
+import secrets
+import stat
 import subprocess
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,13 +89,18 @@ class ConfigTree:
         if existing == text:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".karma-", suffix=".tmp")
+        tmp = path.parent / f".karma-{secrets.token_hex(8)}.tmp"
+        # the permissions a file had, or a new file's as any other program's (0666 less the umask): a
+        # temporary file's own 0600 made an operator's 0644 config unreadable to a deploy user reading the tree
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                if path.is_file():
+                    os.fchmod(fh.fileno(), stat.S_IMODE(path.stat().st_mode))
                 fh.write(text)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return True
 
