@@ -20,7 +20,8 @@ first bytes in its event loop (gunicorn's gthread), runs requests on `KARMA_THRE
 - what gunicorn answers itself, before the app sees the request (a malformed request line, a negative
   Content-Length, chunked plus Content-Length, a 10 KB URL: 414, a header over 8 KB: 431) is JSON in
   Karma's error shape, not gunicorn's HTML page; so is a header that holds one value sent twice
-  (`ONE_VALUE_HEADERS`, besides gunicorn's own Host, Content-Type and Content-Length);
+  (`ONE_VALUE_HEADERS`, besides gunicorn's own Host, Content-Type and Content-Length), and an HTTP/1.1
+  request without Host;
 - a request announcing a body over KARMA_MAX_BODY_BYTES is answered (the app's 413) with `Connection:
   close` and closed at once, not drained on its thread for up to 5 s first.
 
@@ -73,6 +74,18 @@ class RepeatedHeader(InvalidHeader):
 
     def __str__(self):
         return f"the {self.hdr.title()} header is sent more than once: it holds one value, send it once"
+
+
+class MissingHost(InvalidHeader):
+    """An HTTP/1.1 request without Host: RFC 9112 (3.2) has a server answer 400, and gunicorn served it.
+    HTTP/1.0 has no such rule."""
+
+    def __str__(self):
+        return "the Host header is missing: an HTTP/1.1 request must send one (RFC 9112, 3.2)"
+
+
+def lacks_host(req) -> bool:
+    return req.version >= (1, 1) and not any(name == "HOST" for name, _ in req.headers)
 
 
 def repeated_header(headers: list[tuple[str, str]]) -> str | None:
@@ -270,6 +283,8 @@ class KarmaWorker(gthread.ThreadWorker):
         repeated = repeated_header(req.headers)
         if repeated:  # before the app: gunicorn answers it (handle_error) and closes
             raise RepeatedHeader(repeated, req=req)
+        if lacks_host(req):
+            raise MissingHost("HOST", req=req)
         if announces_more_than(req.headers, self.max_body):
             # Its answer (the app's 413, or a 401 first) says `Connection: close` and the connection is
             # closed at once: kept alive, gunicorn drained the unread body on this thread for up to 5 s

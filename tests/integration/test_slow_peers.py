@@ -97,6 +97,8 @@ MALFORMED = {
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"2\r\n{}\r\n0\r\nNo colon here\r\n\r\n"
     ),
+    # HTTP/1.1 requires Host (RFC 9112 3.2: a 400); it was served
+    "http11_without_host": b"GET /healthz HTTP/1.1\r\nConnection: keep-alive\r\n\r\n",
     # waited KARMA_CLIENT_TIMEOUT for a blank line the parser would never take, then a 408
     "chunked_trailer_bare_lf": (
         b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -111,6 +113,7 @@ EXPECTED = {
     "chunk_without_terminator": 400,
     "chunked_bad_trailer": 400,
     "chunked_trailer_bare_lf": 400,
+    "http11_without_host": 400,
 }
 
 
@@ -123,6 +126,8 @@ def test_malformed_requests_are_json_4xx(server, world, graph_dump, name):
     assert body["code"] == status and body["message"] and body["cause"], body
     if name in EXPECTED:
         assert status == EXPECTED[name], body
+    if name == "http11_without_host":
+        assert "Host" in body["message"], body
     # where the next request would start is unknown: the connection is closed, and the answer says so (a
     # broken chunked body's 400 said `keep-alive`, and the connection was closed under it)
     assert headers["connection"] == "close", headers
