@@ -192,7 +192,7 @@ def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending)
 def _trail_by(page: str, table: str) -> list[str]:
     """The `by` column of a console table (the change page's trail, the log page)."""
     body = re.search(rf'<table class="list" id="{table}">(.*?)</table>', page, re.S).group(1)
-    heads = [h.lower() for h in re.findall(r"<th>([^<]*)</th>", body)]
+    heads = [h.lower() for h in re.findall(r"<th[^>]*>([^<]*)</th>", body)]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("</thead>", 1)[1], re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     return [re.sub(r"<[^>]+>", "", c[heads.index("by")]).strip() for c in cells if len(c) == len(heads)]

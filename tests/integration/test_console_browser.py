@@ -297,7 +297,7 @@ def test_plan_request_log_rollback_and_a_transition_in_the_browser(page, gunicor
     page.wait_for_load_state()
     assert page.locator(f'#log a[href="/console/changes/{change_id}"]').count() >= 1
     shots(page, "log-filtered")
-    page.click(f'#log a[href="/console/changes/{change_id}"]')
+    page.click(f'#log a[href="/console/changes/{change_id}"]:visible')  # under its component too, under 1,000 px
     page.wait_for_selector("#rollback")
     page.fill('form:has(#rollback) input[name="reason"]', "undo from the browser")
     page.click("#rollback")
@@ -556,7 +556,8 @@ def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gun
     address unbroken, a component id read whole): the box scrolled sideways and the reasons were out of
     sight. Under 1,000 px a change's time goes under its id, the affected count (on the change's page) is
     dropped, a component id breaks after its "/", an address before its "@". A status label
-    ("pending approval") wrapped onto two lines in the log. And at 1,280 px the Queue cut its blockers: its
+    ("pending approval") wrapped onto two lines in the log, whose notes were past the box's edge (the kind now
+    goes under the status, the change under the component; a long word in a note breaks). And at 1,280 px the Queue cut its blockers: its
     time had a column of its own, unbroken; it is under the change's id."""
     from app.security.tokens import TokenService
 
@@ -593,6 +594,13 @@ def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gun
     page.goto(f"{url}/console/log")
     label = page.locator("#log .status.s-pending_approval").first.bounding_box()
     assert label["height"] < 24, label  # "pending approval" on one line
+    seen = page.evaluate(BOX_SCROLLS, "log")
+    assert seen[0] <= seen[1], (
+        seen
+    )  # the notes in the window: the kind under the status, the change under the component
+    entry = page.locator("#log tbody tr", has=page.locator(f'a[href="/console/changes/{held["change_id"]}"]:visible'))
+    assert entry.count() == 1 and reason in entry.inner_text()
+    shots(page, "narrow-fit-log")
     assert page.problems == [], page.problems
 
 
