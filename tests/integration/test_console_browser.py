@@ -582,6 +582,9 @@ def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gun
     seen = page.evaluate(BOX_SCROLLS, "queue")
     assert seen[0] <= seen[1], seen  # every blocker's message in the window
     shots(page, "queue-1280")
+    page.goto(f"{url}/console/log")  # the token's note names its long address: one word the box had to fit
+    seen = page.evaluate(BOX_SCROLLS, "log")
+    assert seen[0] <= seen[1], seen
     page.set_viewport_size({"width": 800, "height": 900})
     for path, table in (("/console/changes", "changes-table"), ("/console/approvals", "approvals")):
         page.goto(f"{url}{path}")
@@ -624,6 +627,7 @@ def test_the_cypher_answer_says_when_it_was_cut_and_counts_with_separators(page,
         assert page.inner_text("#answer-count") == said, n
         assert page.locator("#answer tbody tr").count() == min(n, 1000)
     assert "at most 1,000 rows read" in page.inner_text("main")
+    assert page.locator("#library thead th").count() == 2  # an empty third column took the questions' width
     shots(page, "cypher-cut")
     page.set_viewport_size({"width": 800, "height": 900})  # the answer, under the forms, is where Run leads
     page.goto(f"{url}/console/cypher")
