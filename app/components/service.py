@@ -107,6 +107,10 @@ class ComponentService:
         found = self.repo.graph(environment)
         return self._warned(found, environment, empty=not found["nodes"])
 
+    def environments(self, first: int) -> list[str]:
+        """The first `first` environments components live in, sorted: what a filter offers as suggestions."""
+        return self.repo.environments(first)
+
     def _warned(self, answer: dict, environment: str | None, *, empty: bool) -> dict:
         """The answer, with `warnings` when it is empty because no component lives in its environment."""
         warnings = environment_warnings(self.repo, environment) if empty else []

@@ -14,6 +14,7 @@ from app.console import pages
 from app.console.pages import _page, blp
 from app.paging import page_count
 
+ENVIRONMENTS_OFFERED = 50  # suggested under the environment filter (one index seek each)
 VERSIONS_SHOWN = 20  # a component's newest versions on its page; every runtime report is one (a page of 1,000)
 
 
@@ -41,6 +42,7 @@ def components():
         listing=listing,
         error=error,
         types=registry.names(),
+        environments=services().components.environments(ENVIRONMENTS_OFFERED),
         type=kind,
         environment=env,
         name=name,

@@ -99,6 +99,12 @@ def _affected_beyond(change: dict) -> str:
     return f"{beyond} beyond the set's own {own}" if own > 1 else str(beyond)
 
 
+@blp.app_template_filter("thousands")
+def _thousands(number: int) -> str:
+    """A count as people read it: 1,000 rows, not 1000."""
+    return f"{number:,}"
+
+
 blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
 
 

@@ -31,9 +31,17 @@ class OutboxQueries:
             return []
         return sorted(self.read("environments_unknown", environments=environments)["unknown"])
 
-    def environments(self) -> list[str]:
-        """The environments components live in, sorted (an index scan: for a filter that found nothing)."""
-        return sorted(self.read("environments_list")["environments"])
+    def environments(self, first: int | None = None) -> list[str]:
+        """The environments components live in, sorted; the `first` of them when given. One index seek
+        each (a skip scan: cypher/environments_next.cypher), so a page may offer them as suggestions
+        without reading every component's entry as a DISTINCT over the index did."""
+        found: list[str] = []
+        while first is None or len(found) < first:
+            row = self.read("environments_next", after=found[-1] if found else "")
+            if row is None:
+                return found
+            found.append(row["environment"])
+        return found
 
     def list_subscriptions(self) -> list[dict]:
         return self.read("subscription_list")["subscriptions"]

@@ -297,7 +297,7 @@ def test_plan_request_log_rollback_and_a_transition_in_the_browser(page, gunicor
     page.wait_for_load_state()
     assert page.locator(f'#log a[href="/console/changes/{change_id}"]').count() >= 1
     shots(page, "log-filtered")
-    page.click(f'#log a[href="/console/changes/{change_id}"]')
+    page.click(f'#log a[href="/console/changes/{change_id}"]:visible')  # under its component too, under 1,000 px
     page.wait_for_selector("#rollback")
     page.fill('form:has(#rollback) input[name="reason"]', "undo from the browser")
     page.click("#rollback")
@@ -545,4 +545,119 @@ def test_at_800_px_a_changes_decisions_show_their_messages(page, gunicorn_url, t
     assert box[0] <= box[1], box  # nothing to scroll to
     assert page.locator("#decisions tr.effect-require_approval td").nth(1).inner_text() == "require approval"
     shots(page, "narrow-decisions")
+    assert page.problems == [], page.problems
+
+
+BOX_SCROLLS = "(id) => { const b = document.getElementById(id).parentElement; return [b.scrollWidth, b.clientWidth]; }"
+
+
+def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gunicorn_url, tokens, world, shots):
+    """At 800 px the Changes and Approvals tables were wider than their box (seven columns, a requester's
+    address unbroken, a component id read whole): the box scrolled sideways and the reasons were out of
+    sight. Under 1,000 px a change's time goes under its id, the affected count (on the change's page) is
+    dropped, a component id breaks after its "/", an address before its "@". A status label
+    ("pending approval") wrapped onto two lines in the log, whose notes were past the box's edge (the kind now
+    goes under the status, the change under the component; a long word in a note breaks). And at 1,280 px the Queue cut its blockers: its
+    time had a column of its own, unbroken; it is under the change's id."""
+    from app.security.tokens import TokenService
+
+    url = gunicorn_url
+    long_name = "ted.requester.with.a.long.name@strall-example.com"
+    requester = TokenService(world).create(long_name, "requester")[0]
+    reason = "third AZ for the prod VPC, as discussed in the capacity review; ties into the load balancers' move"
+    held = _api(
+        url,
+        requester,
+        "POST",
+        "/request-change",
+        json={"component": PROD_VPC, "proposed_change": {"az_count": 3}, "reason": reason},
+    )
+    assert held["status"] == "pending_approval", held
+    body = {"component": STAGING, "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"]}}
+    queued = _api(url, requester, "POST", "/request-change", json={**body, "on_blocked": "queue", "reason": "beta"})
+    assert queued["status"] == "queued", queued
+    _login_to(page, url, tokens["eve"])
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{url}/console/queue")
+    seen = page.evaluate(BOX_SCROLLS, "queue")
+    assert seen[0] <= seen[1], seen  # every blocker's message in the window
+    shots(page, "queue-1280")
+    page.goto(f"{url}/console/log")  # the token's note names its long address: one word the box had to fit
+    seen = page.evaluate(BOX_SCROLLS, "log")
+    assert seen[0] <= seen[1], seen
+    page.set_viewport_size({"width": 800, "height": 900})
+    for path, table in (("/console/changes", "changes-table"), ("/console/approvals", "approvals")):
+        page.goto(f"{url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") == 800, path
+        seen = page.evaluate(BOX_SCROLLS, table)
+        assert seen[0] <= seen[1], (path, seen)  # nothing to scroll to inside the box either
+        row = page.locator(f'#{table} tr[data-change="{held["change_id"]}"]')
+        assert reason in row.inner_text() and row.locator("time:visible").count() == 1, path  # its time, under the id
+        shots(page, f"narrow-fit-{table}")
+    page.goto(f"{url}/console/log")
+    label = page.locator("#log .status.s-pending_approval").first.bounding_box()
+    assert label["height"] < 24, label  # "pending approval" on one line
+    seen = page.evaluate(BOX_SCROLLS, "log")
+    assert seen[0] <= seen[1], (
+        seen
+    )  # the notes in the window: the kind under the status, the change under the component
+    entry = page.locator("#log tbody tr", has=page.locator(f'a[href="/console/changes/{held["change_id"]}"]:visible'))
+    assert entry.count() == 1 and reason in entry.inner_text()
+    shots(page, "narrow-fit-log")
+    assert page.problems == [], page.problems
+
+
+def test_the_cypher_answer_says_when_it_was_cut_and_counts_with_separators(page, gunicorn_url, tokens, shots):
+    """An answer cut at the 1,000-row limit was titled "1000 rows", as if that were all of it. It says
+    "first 1,000 rows shown — the result was cut at the limit"; an answer not cut, its exact count with
+    thousands separators. And the answer, below the library and the ad-hoc form, was out of sight after
+    Run (at 800 px the page stayed on the library): the forms lead to it."""
+    url = gunicorn_url
+    _login_to(page, url, tokens["ada"], "/console/cypher")
+    for n, said in (
+        (5000, "first 1,000 rows shown — the result was cut at the limit"),
+        (999, "999 rows"),
+        (1, "1 row"),
+    ):
+        page.goto(f"{url}/console/cypher")
+        page.fill("#cypher-text", "UNWIND range(1, $n) AS i RETURN i")
+        page.fill("#cypher-params", f"n => {n}")
+        page.click("#run-adhoc")
+        page.wait_for_selector("#answer")
+        assert page.inner_text("#answer-count") == said, n
+        assert page.locator("#answer tbody tr").count() == min(n, 1000)
+    assert "at most 1,000 rows read" in page.inner_text("main")
+    assert page.locator("#library thead th").count() == 2  # an empty third column took the questions' width
+    shots(page, "cypher-cut")
+    page.set_viewport_size({"width": 800, "height": 900})  # the answer, under the forms, is where Run leads
+    page.goto(f"{url}/console/cypher")
+    page.click("#run-ops_running_instances_behind_subnet")
+    page.wait_for_selector("#answer")
+    title = page.locator("#answer-title").bounding_box()
+    assert 0 <= title["y"] < 900, title  # in the window, not below it as if Run had done nothing
+    shots(page, "cypher-answer-in-view", full_page=False)
+    page.goto(f"{url}/console/cypher")
+    page.fill("#cypher-text", "UNWIND range(1, 1000) AS i RETURN i")
+    page.click("#run-adhoc")
+    page.wait_for_selector("#answer")
+    assert page.inner_text("#answer-count") == "1,000 rows"  # exactly the limit, nothing cut
+    assert page.locator("#truncated").count() == 0
+    assert page.problems == [], page.problems
+
+
+def test_the_environment_filter_offers_the_environments_there_are(page, gunicorn_url, tokens, world, shots):
+    """The Components page's environment filter had no suggestions: an operator typed 'prdd' and learnt of
+    the typo from the empty list. It offers the environments components live in (a datalist, one index
+    seek per environment); a list that finds nothing says why instead of an empty table."""
+    url = gunicorn_url
+    _login_to(page, url, tokens["val"], "/console/components")
+    field = page.locator('form.filters input[name="environment"]')
+    offered = page.locator(f"datalist#{field.get_attribute('list')} option")
+    assert [o.get_attribute("value") for o in offered.all()] == ["dev", "prod"]
+    assert world.environments() == ["dev", "prod"] and world.environments(1) == ["dev"]
+    page.goto(f"{url}/console/components?environment=prdd")
+    assert "no component lives in environment 'prdd'" in page.inner_text("#components-warning")
+    assert page.inner_text("#components-none") == "no component matches these filters"
+    assert page.inner_text("#components-count") == "0 components"
+    shots(page, "components-environment")
     assert page.problems == [], page.problems
