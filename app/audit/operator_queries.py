@@ -61,6 +61,16 @@ def refused_write(text: str) -> str | None:
     return WRITE_REFUSED.format(what=found.group(0).strip()) if found else None
 
 
+def _gist(text: str) -> str:
+    """An ad-hoc query as the log's note names it: its text on one line, cut at 120 characters (the
+    whole text is in the entry's `query_text`). "ad-hoc: ad-hoc query" told a reader of the log nothing."""
+    line = " ".join(text.split())
+    return line if len(line) <= GIST else line[: GIST - 1] + "…"
+
+
+GIST = 120
+
+
 class OperatorQueries:
     def __init__(self, repo: GraphRepository, seconds: float = SECONDS, max_rows: int = MAX_ROWS):
         self.repo, self.seconds, self.max_rows = repo, seconds, max_rows
@@ -110,7 +120,7 @@ class OperatorQueries:
         text = (text or "").strip()
         if not text or len(text) > MAX_TEXT:
             raise Unprocessable("the query is empty or too long", errors={"text": [f"1 to {MAX_TEXT} characters"]})
-        return library.LibraryQuery("ad-hoc", library.CYPHER_DIR, text, "ad-hoc query")
+        return library.LibraryQuery("ad-hoc", library.CYPHER_DIR, text, _gist(text))
 
     def _check_reach(self, principal, query, values: dict) -> None:
         """422 when a non-admin's ad-hoc query could reach the secret-bearing nodes (see the module's text)."""

@@ -270,6 +270,8 @@ def test_operator_cypher_library_adhoc_bounded_writes_refused_and_audited(app, c
     assert _not_audit(graph_dump()) == before  # only audit entries were written
     audited = client.get("/log?requested_by=ada@usekarma.dev").get_json()["items"]
     assert {e["status"] for e in audited if e["kind"] == "query"} == {"ok", "refused"}
+    # the log's note names what an ad-hoc query asked, not only that it was one
+    assert "ad-hoc: UNWIND range(1, $n) AS i RETURN i" in {e.get("note") for e in audited}
     assert any(
         e.get("query_name") == "ops_unpublished_runtime" for e in client.get("/log?status=ok").get_json()["items"]
     )
