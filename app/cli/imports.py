@@ -31,9 +31,9 @@ from app.importing import ImportError_, import_into
     "--revert-lost-changes",
     "revert_lost",
     is_flag=True,
-    help="Accept reverting Karma changes whose write-back commit this git working copy's history lost (a reset, "
-    "another branch, a force-pull): without it such an import is refused naming each; with it, the plan, the "
-    "answer and the audit entry name each change it reverts.",
+    help="Accept reverting Karma changes whose write-back commit this git tree's history does not hold (Karma's "
+    "working copy after a reset, another branch, a force-pull; a clone not pulled since): without it such an "
+    "import is refused naming each; with it, the plan, the answer and the audit entry name each change it reverts.",
 )
 @loaded_json_options
 def import_cli(
@@ -52,8 +52,9 @@ def import_cli(
     cli:<os user>. Without --partial all or nothing (a refusal is audited and says how many configs
     --partial would load); with it, the largest valid closure, every refused config and unresolved
     reference recorded as drift (`karma drift`). A change to a component whose config came from a Karma
-    change written back to this git working copy, as a commit its history no longer holds, is refused
-    (restore the commit, or --revert-lost-changes). Exit status as `karma request` (and, with --plan, as
+    change written back as a commit this git tree's history does not hold (Karma's working copy lost it,
+    or a clone never pulled it) is refused (restore or pull the commit, or --revert-lost-changes); from a
+    plain directory (no git), it is warned about. Exit status as `karma request` (and, with --plan, as
     `karma plan`): 0 applied or nothing to change, 2 rejected, 3 waiting for an approver or the queue,
     1 error."""
     envs = list(environments) or None

@@ -617,6 +617,7 @@ def loaded(result: dict) -> str:
     parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
     out = [" · ".join(parts)]
     out += [f"note: {note}" for note in result.get("notes") or []]
+    out += _unchecked(result)
     out += _refused_files(result) + _orphaned(result)
     blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
     if blockers:
@@ -641,6 +642,18 @@ def _reverts(result: dict) -> list[str]:
     ]
     title = "REVERTS (Karma changes whose write-back commit the tree's history lost)"
     return [section(title, _capped(["component", "reverts", "commit", "file"], rows))] if rows else []
+
+
+def _unchecked(result: dict) -> list[str]:
+    """`karma import` of a plain directory (no git): each component it changes whose config came from a Karma
+    change written back as a commit — the directory may be a copy from before it, and nothing tells."""
+    return [
+        f"warning: {w.get('file')}: {w.get('component')} was changed through Karma by {w.get('change_id')}, written "
+        f"back as commit {(w.get('commit') or '')[:12]} in {w.get('work_tree')}; {result.get('source')} is no git "
+        "work tree, so nothing tells whether it holds that change — if it does not, this import reverts it (import "
+        "a clone of the config repository that has the commit instead)"
+        for w in result.get("unchecked") or []
+    ]
 
 
 def _what(o: dict) -> str:

@@ -202,8 +202,32 @@ class ConfigTree:
 
     def committed(self, event_id: str) -> str | None:
         """The commit of this event already in the history (a redelivery), else None."""
-        done = self.git("log", "--all", "-1", "--format=%H", "-F", f"--grep={EVENT_TRAILER}: {event_id}", check=False)
-        return (done.stdout.strip() or None) if done.returncode == 0 else None
+        return self._carrying([event_id], "--all", check=False).get(event_id)
+
+    def commits_of(self, event_ids) -> dict[str, str]:
+        """{event id: a commit carrying its Karma-Event-Id} anywhere in this repository — every ref and every
+        reflog (a commit a reset left behind is still found until the reflog expires): the commit of a
+        write-back delivered before Karma recorded commits on its outbox entry. One git process."""
+        return self._carrying(event_ids, "--all", "--reflog")
+
+    def _carrying(self, event_ids, *revs: str, check: bool = True) -> dict[str, str]:
+        """{event id: the newest commit reachable from `revs` whose message carries its Karma-Event-Id trailer},
+        for all of `event_ids` in ONE `git log` (a -F grep each, any matching); the trailer is then read
+        exactly (`evt-1` is not `evt-12`, which the substring grep also matched)."""
+        wanted = set(event_ids)
+        if not wanted:
+            return {}
+        greps = [f"--grep={EVENT_TRAILER}: {event}" for event in sorted(wanted)]
+        done = self.git("log", *revs, "-F", *greps, "--format=%H%n%B%x00", check=check)
+        if done.returncode != 0:
+            return {}
+        found: dict[str, str] = {}
+        for record in done.stdout.split("\0"):
+            sha, _, body = record.strip("\n").partition("\n")
+            for event in re.findall(rf"^{EVENT_TRAILER}: (\S+)$", body, flags=re.MULTILINE):
+                if event in wanted:
+                    found.setdefault(event, sha)
+        return found
 
     def work_tree(self) -> str | None:
         """The top of the git work tree holding this directory (symlinks resolved), None outside git: what
@@ -245,9 +269,7 @@ class ConfigTree:
         """Those of `shas` whose event id trailer a commit in HEAD's history carries (a cherry-pick, a
         rebase): the change is in the tree under another hash."""
         events = {commits[sha]: sha for sha in shas}
-        greps = [f"--grep={EVENT_TRAILER}: {event}" for event in sorted(events)]
-        bodies = self.git("log", "HEAD", "-F", *greps, "--format=%B%x00").stdout
-        held = set(re.findall(rf"^{EVENT_TRAILER}: (\S+)$", bodies, flags=re.MULTILINE))
+        held = self._carrying(events, "HEAD")
         return {sha for event, sha in events.items() if event in held}
 
     def commit(self, paths: list[Path], *, author: str, message: str) -> str | None:

@@ -771,6 +771,8 @@ def test_with_revert_lost_changes_the_import_reverts_and_says_each_change(karma_
         "commit": commit,
         "entry": store_entries(karma_app.test_client(), out["change_id"])[0]["id"],
         "in_repository": True,
+        "work_tree": str(store.resolve()),
+        "written_here": True,
     }
     planned = import_tree_now(karma_app, store, plan=True, revert_lost=True)
     assert planned["status"] == "planned" and planned["reverts"] == [said]
@@ -808,26 +810,121 @@ def test_a_restored_write_back_is_no_loss(karma_app, store):
     assert karma_app.test_client().get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 625
 
 
-def test_a_tree_karma_never_wrote_back_to_imports_as_before(karma_app, store, tmp_path):
-    """Only the working copy the write-back went to is checked: a plain directory (no git) or another git
-    working copy holding the older file imports as it always did."""
-    written_back(karma_app, store, 630)
+def clone(store, where, *args):
+    """Another clone of the config repository (a CI checkout, a colleague's)."""
+    subprocess.run(["git", "clone", "-q", *args, str(store), str(where)], check=True)
+    return where
+
+
+def test_a_plain_directory_imports_as_before_with_a_warning_for_what_karma_wrote_back(karma_app, store, tmp_path):
+    """A plain directory (no git) has no history to ask whether it holds Karma's commit: it imports as it
+    always did — but its plan warns that the component it changes came from a Karma write-back."""
+    out, commit = written_back(karma_app, store, 630)
     plain = tmp_path / "plain"
     shutil.copytree(store, plain, ignore=shutil.ignore_patterns(".git"))
-    other = tmp_path / "other"
-    subprocess.run(["git", "clone", "-q", str(store), str(other)], check=True)
-    git(other, "reset", "-q", "--hard", "HEAD~1")
-    (plain / CLICKHOUSE_FILE).write_text((other / CLICKHOUSE_FILE).read_text())
-    for tree in (plain, other):
-        planned = import_tree_now(karma_app, tree, plan=True)
-        assert planned["status"] == "planned" and "reverts" not in planned, planned
-        assert [(o["op"], o["component"]) for o in planned["operations"]] == [("update", CLICKHOUSE)]
+    (plain / CLICKHOUSE_FILE).write_text(git(store, "show", f"HEAD~1:{CLICKHOUSE_FILE}"))
+    planned = import_tree_now(karma_app, plain, plan=True)
+    assert planned["status"] == "planned" and "reverts" not in planned, planned
+    assert [(o["op"], o["component"]) for o in planned["operations"]] == [("update", CLICKHOUSE)]
+    assert planned["unchecked"] == [
+        {
+            "component": CLICKHOUSE,
+            "file": CLICKHOUSE_FILE,
+            "change_id": out["change_id"],
+            "commit": commit,
+            "work_tree": str(store.resolve()),
+        }
+    ]
+    assert (
+        f"warning: {CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as "
+        f"commit {commit[:12]} in {store.resolve()}; {plain} is no git work tree, so nothing tells whether it holds "
+        "that change — if it does not, this import reverts it"
+    ) in text_loaded(planned)
+
+
+def test_another_clone_without_karmas_commit_is_refused_with_the_fetch_advice(karma_app, store, tmp_path):
+    """A clone made before Karma's write-back (not pulled since): its file says the config from before the
+    change, and importing it used to revert the change silently (only Karma's own working copy was checked).
+    Now refused naming the commit the clone lacks; once pulled, it imports as before."""
+    other = clone(store, tmp_path / "other")
+    out, commit = written_back(karma_app, store, 631)
+    entry = store_entries(karma_app.test_client(), out["change_id"])[0]["id"]
+    for plan in (True, False):
+        with pytest.raises(importing.ImportError_) as refused:
+            import_tree_now(karma_app, other, plan=plan)
+        (line,) = refused.value.errors
+        assert line == (
+            f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+            f"{commit[:12]} in {store.resolve()} (karma outbox list: {entry}); this tree does not have Karma's commit "
+            f"{commit[:12]} (fetch/pull the config repository first): this import would revert it — pull it, then "
+            "import; or import with --revert-lost-changes to revert it"
+        ), line
+    # fetched, not merged: the commit is in the clone, its HEAD's history does not hold it
+    git(other, "fetch", "-q", "origin")
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, other, plan=True)
+    (line,) = refused.value.errors
+    assert f"in {store.resolve()} (karma outbox list: {entry}), which this tree's history does not hold" in line, line
+    assert f"bring it in (git pull, git cherry-pick {commit[:12]}, or reset to a ref that has it)" in line, line
+    git(other, "merge", "-q", "--ff-only", "origin/main")
+    assert import_tree_now(karma_app, other)["status"] == "unchanged"
+    assert karma_app.test_client().get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 631
+
+
+def test_another_clone_reverts_karmas_change_only_when_told(karma_app, store, tmp_path):
+    """The clone is what the operator means (Karma's change is to go): --revert-lost-changes applies it,
+    naming the change, as for Karma's own working copy."""
+    other = clone(store, tmp_path / "other")
+    out, commit = written_back(karma_app, store, 632)
+    done = import_tree_now(karma_app, other, revert_lost=True)
+    assert done["status"] == "applied", done
+    assert [(w["change_id"], w["commit"], w["in_repository"], w["written_here"]) for w in done["reverts"]] == [
+        (out["change_id"], commit, False, False)
+    ]
+    assert karma_app.test_client().get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 500
+
+
+def unrecord(karma_app, change_id):
+    """The entry as a deployment from before Karma recorded commits has it: delivered, no commit, no work tree."""
+    karma = karma_app.extensions["karma"]
+    with karma.repo.driver.session(database=karma.repo.database) as session:
+        session.run(
+            "MATCH (o:OutboxEvent {change_id: $change_id}) REMOVE o.commit, o.work_tree", change_id=change_id
+        ).consume()
+    (entry,) = store_entries(karma_app.test_client(), change_id)
+    assert entry["state"] == "delivered" and "commit" not in entry and "work_tree" not in entry, entry
+    return entry
+
+
+def test_a_write_back_delivered_before_commits_were_recorded_is_protected_too(karma_app, store, tmp_path):
+    """An existing deployment's write-backs have no commit on their entry: the import finds each by its
+    Karma-Event-Id trailer in the tree's repository (refs and reflogs) and checks it as a recorded one."""
+    out, commit = written_back(karma_app, store, 633)
+    entry = unrecord(karma_app, out["change_id"])
+    git(store, "reset", "-q", "--hard", "HEAD~1")
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, store, plan=True)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+        f"{commit[:12]} (karma outbox list: {entry['id']}), which this tree's history does not hold"
+    ), line
+    # a clone that pulled it (a new hash carrying its trailer: a rebase on push) holds it
+    other = clone(store, tmp_path / "other")
+    git(other, "-c", "user.name=op", "-c", "user.email=op@example.com", "cherry-pick", commit)
+    assert import_tree_now(karma_app, other, plan=True)["status"] == "unchanged"
+    done = import_tree_now(karma_app, store, revert_lost=True)
+    assert done["status"] == "applied" and [w["change_id"] for w in done["reverts"]] == [out["change_id"]]
 
 
 def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_git_runs(karma_app, store, monkeypatch):
     """A set's one commit lost: each of its components named (a deleted one too: the import would create it
-    again), and the check runs a constant number of git processes, never one per component."""
+    again), and the check runs a constant number of git processes, never one per component — a write-back
+    delivered before Karma recorded commits (found by its trailer) among them."""
     client = karma_app.test_client()
+    older = request(client, "s3-bucket/demo-api", {"versioning": False})
+    assert deliver(karma_app)["delivered"] == 1
+    unrecord(karma_app, older["change_id"])
     sites = ["serverless-site/adage-usekarma-dev", "serverless-site/test-site"]
     body = {
         "changes": [
@@ -841,7 +938,7 @@ def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_
     out = client.post("/request-change", json=body).get_json()
     assert out["status"] == "applied", out
     assert deliver(karma_app)["delivered"] == 1
-    git(store, "reset", "-q", "--hard", "HEAD~1")
+    git(store, "reset", "-q", "--hard", "HEAD~2")
     from app.configstore.tree import ConfigTree
 
     runs = []
@@ -850,9 +947,10 @@ def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_
     with pytest.raises(importing.ImportError_) as refused:
         import_tree_now(karma_app, store, plan=True)
     named = sorted(line.split(": ", 1)[1].split(" was changed")[0] for line in refused.value.errors)
-    assert named == sorted([CLICKHOUSE, *sites]), refused.value.errors
-    assert all(out["change_id"] in line for line in refused.value.errors)
-    assert len(runs) <= 4, runs  # the working copy, the objects, one walk (and a trailer search when some are off)
+    assert named == sorted([CLICKHOUSE, *sites, "s3-bucket/demo-api"]), refused.value.errors
+    assert sum(out["change_id"] in line for line in refused.value.errors) == 3
+    # the working copy, the unrecorded ones' trailers, the objects, one walk, the trailers in HEAD's history
+    assert runs == ["rev-parse", "log", "cat-file", "rev-list", "log"], runs
 
 
 def test_karma_import_refuses_a_lost_write_back_and_reverts_it_only_when_told(karma_app, store, service_env):
