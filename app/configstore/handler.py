@@ -144,7 +144,7 @@ class ConfigStoreHandler:
     def __call__(self, entry: dict) -> dict | None:
         """Write one entry's change into the tree → its receipt in a git work tree, {commit, work_tree}: the
         delivery records it on the entry, so an import of that working copy can tell when its history lost
-        the commit (app.importing._lost_write_backs). None when nothing was committed (a plain directory,
+        the commit (app.import_guard.lost_write_backs). None when nothing was committed (a plain directory,
         a file already saying it)."""
         blocker = self.repo.config_store_blocker(entry)
         if blocker is not None:
