@@ -36,6 +36,15 @@ class ErrorSchema(Schema):
     )
     cause = fields.String(metadata={"description": "e.g. database_unavailable, outcome_unknown, too_deep"})
     component = fields.String()
+    did_you_mean = fields.Raw(
+        metadata={
+            "description": "a name that names nothing, and the one it most likely meant: with cause "
+            "unknown_component (404), the near id (a string, 'vpc/usekarma-dev'); with a reference that names "
+            "no component (422), {name: near name} ({'vpc/use-karma-dev': 'vpc/usekarma-dev'}); absent when "
+            "none is near (docs/api.md, 'Did you mean')",
+            "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
+        }
+    )
     change_id = fields.String(metadata={"description": "with outcome unknown: the change to look up"})
     outcome = fields.String(metadata={"description": "`unknown` when a commit's fate is not known"})
     log_entry_id = fields.String(allow_none=True, metadata={"description": "the refusal's audit entry"})

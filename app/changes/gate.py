@@ -100,8 +100,16 @@ class ChangeGate:
 
     # -- analysis ---------------------------------------------------------------------------------
     def _analyse(
-        self, change_set: ChangeSet, ctx: dict, actor=None, check: Callable[[SetAnalysis], None] | None = None
+        self,
+        change_set: ChangeSet,
+        ctx: dict,
+        actor=None,
+        check: Callable[[SetAnalysis], None] | None = None,
+        read_ids: Callable[[str, int], list[str]] | None = None,
     ) -> SetAnalysis:
+        """`read_ids`: a type's component ids, read (in the request's own transaction) only when a name or
+        an id names nothing — the context read has just the names the set named, so no near name of a typo;
+        the success path reads nothing more (tests/integration/test_round_trips.py)."""
         if actor is not None:
             environments = [(i["component"]["environment"], i["component"]["id"]) for i in ctx["touched"]]
             environments += [(o.environment, o.component) for o in change_set.operations if o.op == "create"]
@@ -112,8 +120,13 @@ class ChangeGate:
                     )
         try:
             analysis = analyse_set(
-                change_set, ctx, mode=self.mode, policy=self.policy if self.mode == "full" else None, now=self.clock()
-            )  # the request time the rules see (change windows)
+                change_set,
+                ctx,
+                mode=self.mode,
+                policy=self.policy if self.mode == "full" else None,
+                now=self.clock(),  # the request time the rules see (change windows)
+                read_ids=read_ids,
+            )
         except Unprocessable as exc:
             if check is None:
                 raise
@@ -137,7 +150,7 @@ class ChangeGate:
         with single_form(change_set):
             check_structure(change_set)
             ctx = self.repo.change_set_context(*_context_args(change_set))
-            analysis = self._analyse(change_set, ctx, actor)
+            analysis = self._analyse(change_set, ctx, actor, read_ids=self.repo.component_ids_of_type)
         plan_id = plans.sign(
             {
                 "set": change_set.to_dict(),
@@ -170,7 +183,7 @@ class ChangeGate:
                 return stored_answer
             if write.guard is not None:
                 write.guard(gtx)
-            analysis = self._analyse(change_set, ctx, actor, write.check)
+            analysis = self._analyse(change_set, ctx, actor, write.check, gtx.component_ids_of_type)
             analysis.approved_by = write.approved_by or (write.stored or {}).get("approved_by")
             decided = analysis.status()
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:

@@ -162,19 +162,28 @@ INVALID_OPERATION = "an operation of the change set is not valid"
 
 
 def analyse_set(
-    change_set: ChangeSet, ctx: dict, *, mode: str, policy=None, now=None, state: GraphState | None = None
+    change_set: ChangeSet,
+    ctx: dict,
+    *,
+    mode: str,
+    policy=None,
+    now=None,
+    state: GraphState | None = None,
+    read_ids=None,
 ) -> SetAnalysis:
     """``now``: the request time the rules see (time conditions); the engine's clock when None.
-    ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None."""
+    ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None.
+    ``read_ids(type, limit)``: a type's component ids in the graph, read only for a name or an id that
+    names nothing, for the near name its error says (references.NearNames)."""
     check_structure(change_set)
     if policy is not None and now is None:
         now = datetime.now(timezone.utc)  # one request time for every operation (and the audit record)
     state = state if state is not None else GraphState(ctx)
-    refs = SetReferences(state, ctx)
-    _check_existence(change_set, state)
+    refs = SetReferences(state, ctx, read_ids)
+    _check_existence(change_set, state, read_ids)
     analysed = []
     for position, i in enumerate(order(change_set, state)):
-        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs, now))
+        analysed.append(_analyse_operation(change_set, i, position, state, mode, policy, refs, now, read_ids))
     _check_no_dangling(change_set, state, analysed)
     if policy is not None and mode == "full":
         _decide(analysed, policy, now)
@@ -186,7 +195,7 @@ def analyse_set(
     return analysis
 
 
-def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
+def _check_existence(change_set: ChangeSet, state: GraphState, read_ids=None) -> None:
     for i, op in enumerate(change_set.operations):
         if op.is_edge:
             continue  # its ends may be created by the set: checked in order (_analyse_edge)
@@ -198,9 +207,7 @@ def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
                 operation=i,
             )
         if op.op != "create" and op.component not in state.nodes:
-            raise NotFound(
-                f"component {op.component!r} not found", cause="unknown_component", component=op.component, operation=i
-            )
+            raise _missing(op.component, state, read_ids, operation=i)
         expected = op.expected_version
         if op.op != "create" and expected is not None and expected != state.nodes[op.component]["version"]:
             current = state.nodes[op.component]["version"]
@@ -212,6 +219,13 @@ def _check_existence(change_set: ChangeSet, state: GraphState) -> None:
                 current_version=current,
                 expected_version=expected,
             )
+
+
+def _missing(component_id: str, state: GraphState, read_ids, **extra) -> NotFound:
+    """The 404 of an operation's id that names no component, with the id it most likely meant among the
+    set's and (read now) the graph's components of its type."""
+    near = references.NearNames([c for c in state.nodes if state.exists(c)], read_ids, as_ids=True)
+    return references.missing_component(component_id, near, **extra)
 
 
 def _component(node: dict) -> dict:
@@ -228,11 +242,19 @@ def _component(node: dict) -> dict:
 
 
 def _analyse_operation(
-    change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str, policy, refs: SetReferences, now
+    change_set: ChangeSet,
+    i: int,
+    position: int,
+    state: GraphState,
+    mode: str,
+    policy,
+    refs: SetReferences,
+    now,
+    read_ids=None,
 ) -> OperationAnalysis:
     op = change_set.operations[i]
     if op.is_edge:
-        return _analyse_edge(change_set, i, position, state, mode, policy, now)
+        return _analyse_edge(change_set, i, position, state, mode, policy, now, read_ids)
     type_name, nickname = split_id(op.component)
     ctype = get_type(type_name)
     if op.op == "create":
@@ -320,7 +342,7 @@ def _analyse_operation(
 
 
 def _analyse_edge(
-    change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str, policy, now
+    change_set: ChangeSet, i: int, position: int, state: GraphState, mode: str, policy, now, read_ids=None
 ) -> OperationAnalysis:
     """add_edge / remove_edge: an explicit dependency no config key expresses. Both ends exist (or were
     created before it) in one environment; the emits rule of the seed loader holds; a config-derived edge
@@ -328,7 +350,7 @@ def _analyse_edge(
     op, where = change_set.operations[i], f"changes[{i}]"
     for end in (op.component, op.target):
         if not state.exists(end):
-            raise NotFound(f"component {end!r} not found", cause="unknown_component", component=end, operation=i)
+            raise _missing(end, state, read_ids, operation=i)
     source, target = state.nodes[op.component], state.nodes[op.target]
     if source["environment"] != target["environment"]:
         raise Unprocessable(
@@ -404,7 +426,9 @@ def _validate(
     for key, messages in problems.items():
         errors.setdefault(f"{where}.{key}", []).extend(messages)
     if errors:
-        raise Unprocessable(INVALID_OPERATION, errors=errors, component=component["id"], operation=i)
+        # the near names its messages say, as data: {name that names nothing: the name it most likely meant}
+        near = {"did_you_mean": dict(refs.near.said)} if refs.near.said else {}
+        raise Unprocessable(INVALID_OPERATION, errors=errors, component=component["id"], operation=i, **near)
     return resolved
 
 

@@ -4,7 +4,9 @@ zone the same set creates, by nickname or by `route53_zone_name`), components it
 updated component is matched by its new config — and against the graph beyond the set (read with the
 set's context: `refs` by type and nickname, `ref_values` for the by-value lookups), in the scope each
 reference declares (the same environment, any, or a named one). Resolution itself is the single
-change's (app.components.references.resolve): unknown, out of scope, or several → errors per key."""
+change's (app.components.references.resolve): unknown, out of scope, or several → errors per key. A name
+that names nothing is given its near name among the set's and, read then (`read_ids`), its type's in the
+graph: the context read holds only the names the set named, so it has no near name of a typo."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from app.components import references
 
 
 class SetReferences:
-    def __init__(self, state: GraphState, ctx: dict):
+    def __init__(self, state: GraphState, ctx: dict, read_ids=None):
         self.state = state
         self.graph_refs = list(ctx.get("refs") or [])
         self.graph_values = list(ctx.get("ref_values") or [])
@@ -23,6 +25,15 @@ class SetReferences:
         self._seen = (0, -1)  # (len(nodes), removals) the names below were built for
         self._known: set[str] = set()
         self._names: dict[str, list[dict]] = {}
+        # one for the analysis: the first name that names nothing ends it (a 422), so what it said is that
+        # error's `did_you_mean`; the set's names are taken then, as the set has left the graph
+        self.near = references.NearNames(self._names_now(), read_ids)
+
+    def _names_now(self):
+        """The set's names as it has left the graph, when first iterated (a generator: NearNames reads its
+        names only at the first name that names nothing)."""
+        self._by_nickname()
+        yield from self._names
 
     def _by_nickname(self) -> None:
         """The candidates by nickname, as the set has left the graph: a component it created is added to
@@ -69,7 +80,7 @@ class SetReferences:
             else []
         )
         values += [v for v in self.graph_values if v.get("id") not in self._known]
-        return references.Found(values=values, by_nickname=self._names)
+        return references.Found(values=values, by_nickname=self._names, near_names=self.near)
 
     def resolve(self, ctype, environment: str, config: dict, keys=None) -> tuple[dict, dict[str, list[str]]]:
         if not any(keys is None or r.top in keys for r in ctype.references):

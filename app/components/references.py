@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from app.components.registry import ComponentType, Reference, name_key, split_id
+from app.errors import NotFound
 
 
 @dataclass
@@ -56,35 +57,97 @@ class NearNames:
     reference drift is mostly typos (aws-config's grafana names `vpc/use-karma-dev`; the VPC is
     `usekarma-dev`), and "references unknown component" alone leaves the operator to search the tree.
     Only names of the target's type are candidates, grouped once per type; a type with more than
-    `MAX_POOL` names suggests nothing (an error path stays cheap however large the graph)."""
+    `MAX_POOL` names suggests nothing (an error path stays cheap however large the graph).
+
+    `names` are those at hand (a tree, a set as it has left the graph). Where only the names a request
+    named were read (the gate's one context read), `read_ids(type, limit)` reads the ids of a type's
+    components from the graph — called only for a name that names nothing, once per type, at most
+    `MAX_POOL + 1` of them, so the success path reads nothing more. A near name is a reference's
+    `<type>/<nickname>`; with `as_ids`, the component's id (`prod/vpc/x`: what an unknown id in a URL or
+    an operation most likely meant, in the same environment when there is one there). `said`: each
+    suggestion made, by the name that named nothing (the `did_you_mean` of an error body)."""
 
     MAX_POOL = 5000
     CUTOFF = 0.8  # difflib's ratio: one or two characters of a ten-character nickname
 
-    def __init__(self, names: Iterable[str]) -> None:
+    def __init__(
+        self,
+        names: Iterable[str] = (),
+        read_ids: Callable[[str, int], list[str]] | None = None,
+        *,
+        as_ids: bool = False,
+    ) -> None:
         self._names = names  # read at the first name that names nothing: most reads have none
+        self._read_ids = read_ids
+        self._as_ids = as_ids
+        self._read: dict[str, list[str] | None] = {}  # per type: the graph's (None: too many to compare)
+        self.said: dict[str, str] = {}
 
     @cached_property
     def _by_type(self) -> dict[str, list[str]]:
         by_type: dict[str, list[str]] = {}
         for name in self._names:
-            type_name, _, nickname = name.partition("/")
-            by_type.setdefault(type_name, []).append(nickname)
+            by_type.setdefault(_name_parts(name)[1], []).append(name)
         return by_type
 
+    def _pool(self, type_name: str) -> list[str] | None:
+        """The candidates of a type: those at hand and the graph's (None when there are too many)."""
+        own = self._by_type.get(type_name, [])
+        if self._read_ids is None:
+            return own
+        if type_name not in self._read:
+            ids = self._read_ids(type_name, self.MAX_POOL + 1)
+            self._read[type_name] = None if len(ids) > self.MAX_POOL else [self._form(i) for i in ids]
+        read = self._read[type_name]
+        return None if read is None else own + read
+
+    def _form(self, component_id: str) -> str:
+        _env, type_name, nickname = _name_parts(component_id)
+        return component_id if self._as_ids else name_key(type_name, nickname)
+
     def of(self, name: str) -> str | None:
-        type_name, _, nickname = name.partition("/")
-        pool = [n for n in self._by_type.get(type_name, []) if n != nickname]
+        environment, type_name, nickname = _name_parts(name)
+        pool = {n for n in self._pool(type_name) or () if n != name}
         if not pool or len(pool) > self.MAX_POOL:
             return None
-        close = difflib.get_close_matches(nickname, pool, n=1, cutoff=self.CUTOFF)
-        return name_key(type_name, close[0]) if close else None
+        by_nickname: dict[str, list[str]] = {}
+        for candidate in sorted(pool):
+            by_nickname.setdefault(_name_parts(candidate)[2], []).append(candidate)
+        close = difflib.get_close_matches(nickname, list(by_nickname), n=1, cutoff=self.CUTOFF)
+        if not close:
+            return None
+        named = by_nickname[close[0]]  # `dev/vpc/x` and `prod/vpc/x`: the one in the name's environment
+        near = next((n for n in named if _name_parts(n)[0] == environment), named[0])
+        self.said[name] = near
+        return near
+
+
+def _name_parts(name: str) -> tuple[str | None, str, str]:
+    """(environment or None, type, nickname) of a name or an id, as written (whatever types exist)."""
+    parts = name.split("/")
+    if len(parts) == 3:
+        return parts[0], parts[1], parts[2]
+    type_name, _, nickname = name.partition("/")
+    return None, type_name, nickname
 
 
 def unknown_component(name: str, near: NearNames) -> str:
     """The message of a reference whose name names no component, with the near name when there is one."""
     close = near.of(name)
     return f"references unknown component {name!r}" + (f"; did you mean {close!r}?" if close else "")
+
+
+def missing_component(component_id: str, near: NearNames, **extra) -> NotFound:
+    """The 404 of an id that names no component (a URL's, an operation's), with the id it most likely
+    meant in the message and as `did_you_mean` (`near`: ids, NearNames(as_ids=True))."""
+    close = near.of(component_id)
+    return NotFound(
+        f"component {component_id!r} not found" + (f"; did you mean {close!r}?" if close else ""),
+        cause="unknown_component",
+        component=component_id,
+        **({"did_you_mean": close} if close else {}),
+        **extra,
+    )
 
 
 def by_name(rows: list[dict]) -> dict[str, list[dict]]:

@@ -9,7 +9,7 @@ from app.audit.statuses import REPORTED
 from app.changes.set_graph import GraphState, edge_order
 from app.clock import utcnow
 from app.notifications import events as outbox_events
-from app.components import drift
+from app.components import drift, references
 from app.components.registry import UnknownType, get_type, split_id
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import new_id
@@ -38,6 +38,13 @@ def _require_id(component_id: str) -> str:
             f"component {component_id!r} not found", cause="unknown_component", component=component_id
         ) from None
     return component_id
+
+
+def missing(component_id: str, read_ids) -> NotFound:
+    """The 404 of an id of a known type that names no component, with the id it most likely meant among
+    that type's in the graph (`read_ids`: read now, on this error path only — a GET that finds its
+    component reads nothing more)."""
+    return references.missing_component(component_id, references.NearNames(read_ids=read_ids, as_ids=True))
 
 
 ENVIRONMENTS_NAMED = 20  # in a warning; the rest counted
@@ -74,7 +81,7 @@ class ComponentService:
     def get(self, component_id: str) -> dict:
         found = self.repo.get_component(_require_id(component_id))
         if found is None:
-            raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
+            raise missing(component_id, self.repo.component_ids_of_type)
         stored, refused = found.pop("drift_entries"), found.pop("refused")
         # The same entries GET /drift?component= lists (stored drift and refused files; nothing recomputed).
         entries = drift.report([{**found, "drift_entries": stored}], refused)["entries"]
@@ -86,7 +93,7 @@ class ComponentService:
         so the impact view and the plan never name two different paths to one component."""
         ctx = self.repo.change_set_context([_require_id(component_id)], [])
         if not ctx["touched"]:
-            raise NotFound(f"component {component_id!r} not found", cause="unknown_component", component=component_id)
+            raise missing(component_id, self.repo.component_ids_of_type)
         affected = [
             {
                 **{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},
@@ -137,9 +144,7 @@ class ComponentService:
 
         def work(gtx: GraphTx) -> dict:
             if gtx.lock(component_id) is None:
-                raise NotFound(
-                    f"component {component_id!r} not found", cause="unknown_component", component=component_id
-                )
+                raise missing(component_id, gtx.component_ids_of_type)
             current = gtx.component(component_id)
             if actor is not None and not actor.may_touch(current["environment"]):
                 raise Forbidden(

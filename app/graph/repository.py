@@ -104,6 +104,11 @@ class GraphTx(TransitionTxQueries):
             "drift_entries": node.get("drift_entries"),
         }
 
+    def component_ids_of_type(self, type_name: str, limit: int) -> list[str]:
+        """At most `limit` ids of components of `type_name`, in this transaction (a near name's candidates:
+        read only when a request names a component that does not exist)."""
+        return _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]
+
     def deleted_component(self, component_id: str) -> dict | None:
         """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
         row = _single(self._tx, "deleted_component", id=component_id)
@@ -440,6 +445,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def component_ids(self, environments: list[str] | None = None) -> list[str]:
         """Every component id, or those of `environments` (what `--prune` compares a file or tree with)."""
         return self.read("component_ids", environments=environments)["ids"]
+
+    def component_ids_of_type(self, type_name: str, limit: int) -> list[str]:
+        """At most `limit` ids of components of `type_name` (cypher/component_ids_of_type.cypher): the
+        candidates of a near name, read only when a request names a component that does not exist."""
+        return self.read("component_ids_of_type", type=type_name, limit=limit)["ids"]
 
     def explicit_edges(self, ids: list[str]) -> list[dict]:
         """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""

@@ -467,3 +467,18 @@ def test_a_karma_url_with_a_path_says_the_url_may_be_wrong(karma_cli, gunicorn_u
     names the URL and the root to try."""
     wrong = karma_cli("log", who="admin", url=gunicorn_url + "/api")
     assert wrong.exit_code == 1 and f"try {gunicorn_url} unless a proxy strips /api" in wrong.stderr, wrong.output
+
+
+def test_a_mistyped_name_gets_the_near_name_the_api_says(karma_cli):
+    """The CLI says the API's message as it is — the near name of a mistyped id or reference included —
+    and `--json` prints the error body with its `did_you_mean`."""
+    shown = karma_cli("show", "vpc/karma-de")
+    assert shown.exit_code == 1 and "did you mean 'vpc/karma-dev'?" in shown.stderr, shown.stderr
+    as_json = json.loads(karma_cli("show", "vpc/karma-de", "--json").stdout)
+    assert as_json["did_you_mean"] == "vpc/karma-dev" and as_json["cause"] == "unknown_component", as_json
+    requested = karma_cli("request", "vpc/karma-de", "--set", "az_count=3")
+    assert requested.exit_code == 1 and "did you mean 'vpc/karma-dev'?" in requested.stderr, requested.stderr
+    planned = karma_cli("plan", SUBNET, "--set", "vpc_nickname=karma-dve", "--json")
+    assert planned.exit_code == 1 and json.loads(planned.stdout)["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}
+    said = karma_cli("plan", SUBNET, "--set", "vpc_nickname=karma-dve").stderr
+    assert "proposed_change.vpc_nickname: references unknown component 'vpc/karma-dve'; did you mean" in said, said

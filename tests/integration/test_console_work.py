@@ -74,6 +74,12 @@ def test_a_bad_change_is_a_plain_422_on_the_form(app, people, graph_dump):
         ("- a list", "must be a mapping"),
         ('{"component": "vpc/karma-dev", "proposed_change": {"az_count": "three"}}', "az_count"),
         ('{"component": "vpc/nope", "proposed_change": {"a": 1}}', "not found"),
+        # the API's near name, said on the form as the API says it
+        ('{"component": "vpc/karma-de", "proposed_change": {"a": 1}}', "did you mean &#39;vpc/karma-dev&#39;?"),
+        (
+            '{"component": "subnet/karma-dev-private-a", "proposed_change": {"vpc_nickname": "karma-dve"}}',
+            "did you mean &#39;vpc/karma-dev&#39;?",
+        ),
     ]:
         resp = _plan(ted, body)
         assert resp.status_code in (404, 422), (body, resp.status_code)

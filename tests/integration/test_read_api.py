@@ -335,3 +335,29 @@ def test_an_import_stored_before_drift_was_keyed_by_file_still_replaces_its_reco
     assert [r["file"] for r in empty_graph.drift()["refused"]] == [old["file"]]
     empty_graph.record_refused({"component_ids": ["vpc/karma-dev"], "entries": []}, import_audit())
     assert empty_graph.drift()["refused"] == []
+
+
+def test_an_unknown_component_says_the_id_it_most_likely_meant(client, repo):
+    """`GET /components/vpc/karma-de` answered "component … not found" and left the operator to look the
+    id up; the 404 now names the near id of the same type, in its message and as `did_you_mean` — read only
+    on that error path (a type's ids, by index), qualified ids included; no near id, no field."""
+    typo = client.get("/components/vpc/karma-de")
+    body = typo.get_json()
+    assert typo.status_code == 404 and body["cause"] == "unknown_component", body
+    assert body["did_you_mean"] == "vpc/karma-dev"
+    assert body["message"] == "component 'vpc/karma-de' not found; did you mean 'vpc/karma-dev'?"
+    for path in ["/components/vpc/karma-de/impact", "/components/vpc/karma-de/versions"]:
+        assert client.get(path).get_json()["did_you_mean"] == "vpc/karma-dev", path
+    reported = client.put("/components/vpc/karma-de/runtime", json={"runtime": {}, "reported_by": "ci"})
+    assert reported.status_code == 404 and reported.get_json()["did_you_mean"] == "vpc/karma-dev"
+    qualified = client.get("/components/dev/subnet/karma-dev-private-c").get_json()
+    assert qualified["cause"] == "unknown_component" and qualified["did_you_mean"] in {
+        "subnet/karma-dev-private-a",
+        "subnet/karma-dev-private-b",
+    }, qualified
+    nothing_near = client.get("/components/vpc/mainframe").get_json()
+    assert nothing_near["message"] == "component 'vpc/mainframe' not found" and "did_you_mean" not in nothing_near
+    unknown_type = client.get("/components/vpcc/karma-dev").get_json()
+    assert unknown_type["cause"] == "unknown_component" and "did_you_mean" not in unknown_type
+    documented = client.get("/openapi.json").get_json()["components"]["schemas"]["Error"]["properties"]
+    assert "did_you_mean" in documented and "unknown_component" in documented["did_you_mean"]["description"]

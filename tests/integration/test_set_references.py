@@ -109,3 +109,40 @@ def test_renaming_a_zone_others_name_it_by_is_refused_unless_the_set_moves_them(
     assert out["order"] == ["route53-zone/karma-dev", "serverless-site/karma-dev"], out["order"]
     assert out["operations"][0]["edges_added"] == [] and out["operations"][0]["edges_removed"] == []
     assert graph_dump() == before
+
+
+def test_a_mistyped_reference_or_id_says_the_name_it_most_likely_meant(client, graph_dump):
+    """The context read holds only the names a set names, so a typo got "references unknown component
+    'vpc/karma-dve'" and no hint, where an import of the same tree suggested the near name. Now a single
+    change and a set say it too — in the message and as `did_you_mean` {name: near name} — as does an
+    operation on an id that names nothing (404 `did_you_mean`: the id); a name with nothing near gets none."""
+    before = graph_dump()
+    single = client.post(
+        "/plan",
+        json={
+            "component": "subnet/karma-dev-private-a",
+            "proposed_change": {"vpc_nickname": "karma-dve"},
+            "requested_by": "ted@strall.com",
+        },
+    ).get_json()
+    assert single["errors"] == {
+        "proposed_change.vpc_nickname": ["references unknown component 'vpc/karma-dve'; did you mean 'vpc/karma-dev'?"]
+    }, single
+    assert single["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}
+    subnet = {"vpc_nickname": "new-vpx", "cidr_block": "10.9.1.0/24", "availability_zone": "us-east-1a"}
+    created = {"op": "create", "component": "subnet/new-c", "environment": "dev", "config": subnet}
+    vpc = {"op": "create", "component": "vpc/new-vpc", "environment": "dev", "config": {"cidr": "10.9.0.0/16"}}
+    code, out = send(client, "/request-change", vpc, created)  # the near name is one the set itself creates
+    assert code == 422 and out["did_you_mean"] == {"vpc/new-vpx": "vpc/new-vpc"}, out
+    assert list(out["errors"]) == ["changes[1].config.vpc_nickname"], out
+    stray = {"op": "update", "component": "subnet/karma-dev-private-a", "proposed_change": {"vpc_nickname": "zzz"}}
+    code, out = send(client, "/plan", stray)
+    assert code == 422 and "did_you_mean" not in out, out
+    update = {"op": "update", "component": "vpc/karma-de", "proposed_change": {"az_count": 3}}
+    code, out = send(client, "/request-change", update)
+    assert code == 404 and out["did_you_mean"] == "vpc/karma-dev" and out["operation"] == 0, out
+    assert out["message"] == "component 'vpc/karma-de' not found; did you mean 'vpc/karma-dev'?"
+    edge = {"op": "add_edge", "component": "ec2-instance/karma-dev-bastion", "target": "vpc/karma-dvv"}
+    code, out = send(client, "/plan", {**edge, "kind": "depends_on"})
+    assert code == 404 and out["did_you_mean"] == "vpc/karma-dev", out
+    assert graph_dump() == before

@@ -249,3 +249,39 @@ def test_a_name_that_names_nothing_says_the_near_name_it_most_likely_meant():
     assert unknown_component("lambda/use-karma-dev", near) == "references unknown component 'lambda/use-karma-dev'"
     crowd = NearNames([f"vpc/n{i:05d}" for i in range(NearNames.MAX_POOL + 1)] + ["vpc/usekarma-dev"])
     assert crowd.of("vpc/use-karma-dev") is None
+
+
+def test_near_names_read_a_types_ids_only_for_a_name_that_names_nothing():
+    """Where only the names a request named were read (the gate), a typo's candidates are read then: once
+    per type, at most MAX_POOL + 1 of them (more suggests nothing); an unknown id is answered with an id,
+    in its own environment when the type has one there."""
+    from app.components.references import NearNames, missing_component, unknown_component
+
+    reads = []
+
+    def read_ids(type_name, limit):
+        reads.append((type_name, limit))
+        return {"vpc": ["vpc/usekarma-dev", "dev/vpc/shared", "prod/vpc/shared"]}.get(type_name, [])
+
+    near = NearNames(["subnet/a"], read_ids)
+    assert reads == []  # nothing is read until a name names nothing
+    said = unknown_component("vpc/use-karma-dev", near)
+    assert said.endswith("did you mean 'vpc/usekarma-dev'?") and near.of("vpc/sharde") == "vpc/shared"
+    assert reads == [("vpc", NearNames.MAX_POOL + 1)] and near.said == {
+        "vpc/use-karma-dev": "vpc/usekarma-dev",
+        "vpc/sharde": "vpc/shared",
+    }
+    ids = NearNames(read_ids=read_ids, as_ids=True)
+    assert ids.of("prod/vpc/sharde") == "prod/vpc/shared" and ids.of("dev/vpc/shared-x") == "dev/vpc/shared"
+    assert ids.of("vpc/shared") == "dev/vpc/shared"  # the id lacks its environment: the first such id
+    missing = missing_component("vpc/usekarma-de", ids, operation=0)
+    assert missing.message == "component 'vpc/usekarma-de' not found; did you mean 'vpc/usekarma-dev'?"
+    assert missing.extra == {
+        "cause": "unknown_component",
+        "component": "vpc/usekarma-de",
+        "did_you_mean": "vpc/usekarma-dev",
+        "operation": 0,
+    }
+    assert "did_you_mean" not in missing_component("vpc/zzz", ids).extra
+    crowd = NearNames(read_ids=lambda t, limit: [f"vpc/n{i:05d}" for i in range(limit)] + ["vpc/usekarma-dev"])
+    assert crowd.of("vpc/use-karma-dev") is None
