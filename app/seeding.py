@@ -41,8 +41,9 @@ class SeedError(ValueError):
 
 def read_file(path: Path) -> Any:
     """The file's document; SeedError when it cannot be read, is no YAML/JSON, or holds an unquoted value
-    YAML 1.1 reads as a number other than written (``port: 017`` is 15, ``window: 1:30`` is 90), which
-    would otherwise be stored as that number (app.yaml_numbers)."""
+    YAML 1.1 reads as other than written, which would otherwise be stored so: a number (``port: 017`` is
+    15, ``window: 1:30`` is 90), or a boolean where the author meant the word (``mode: on`` for a string,
+    judged against the component's type: _typed) (app.yaml_numbers)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
@@ -50,12 +51,28 @@ def read_file(path: Path) -> Any:
     try:
         if str(path).endswith(".json"):
             return json.loads(text)
-        doc, misread = yaml_numbers.load(text, StrictLoader)  # a duplicated key refused
+        doc, misread = yaml_numbers.load(text, StrictLoader, _typed)  # a duplicated key refused
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
     if misread:
         raise SeedError([f"{path}: {_seed_path(doc, n.path)}: {n.problem()}" for n in misread])
     return doc
+
+
+def _typed(doc: Any) -> dict[tuple, yaml_numbers.Validate | None]:
+    """Where a seed holds values a schema validates (yaml_numbers.misread_booleans): each component's
+    config (its type's schema) and runtime (its runtime schema); an unknown type's, values of any type
+    (validate() refuses the type). Everything else — format, id, environment, edges — is text."""
+    raw = doc.get("components") if isinstance(doc, dict) else None
+    out: dict[tuple, yaml_numbers.Validate | None] = {}
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        try:
+            ctype = get_type(split_id(item.get("id"))[0])
+        except (ValueError, UnknownType, AttributeError, TypeError):
+            ctype = None
+        out[("components", index, "config")] = ctype.validate_config if ctype else None
+        out[("components", index, "runtime")] = ctype.validate_runtime if ctype else None
+    return out
 
 
 def _seed_path(doc: Any, path: tuple) -> str:

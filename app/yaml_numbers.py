@@ -1,4 +1,4 @@
-"""Numbers YAML 1.1 reads where its author most likely wrote something else.
+"""Numbers and booleans YAML 1.1 reads where its author most likely wrote something else.
 
 PyYAML, which reads every YAML file Karma takes (rule files, seed files), implements YAML 1.1: an
 unquoted ``017`` is the octal number 15, ``1:30`` the base-60 number 90, ``0x1F`` 31, ``0b101`` 5 and
@@ -7,6 +7,13 @@ unquoted ``017`` is the octal number 15, ``1:30`` the base-60 number 90, ``0x1F`
 refuses each such scalar instead, with where it is, what YAML read it as and how to write either the
 number or the text (quoted). Plain decimal numbers (``17``, ``1.5``, ``-3``, ``1.0e+5``) are read as
 written and pass.
+
+Likewise an unquoted ``on``, ``off``, ``yes``, ``no`` (``On``, ``YES``…) is the boolean to YAML 1.1 and the
+word to JSON, YAML 1.2 and the eye. Where a reader knows what a value must be — a component's config has
+its type's JSON Schema — a boolean the schema refuses (``mode: on`` for a string) is refused naming the
+field and how to write the text; one only a boolean fits (``enabled: yes``) stands, as meant; one where
+either fits is refused with both ways out (misread_booleans). The rule loader judges its own
+(app.policy.language: boolean_words).
 
 Only PyYAML below it, so every reader of a YAML file or text shares it: rules (app.policy.loader), seeds
 (app.seeding), component types (app.components.loader), rule tests (app.ruletools.cases), the
@@ -17,6 +24,8 @@ app.client.body) and a change typed in the console (app.console.work).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -101,23 +110,181 @@ def misread_numbers(node: yaml.Node | None) -> list[MisreadNumber]:
 
 @dataclass(frozen=True)
 class BooleanWord:
-    """One unquoted scalar YAML 1.1 read as a boolean from a word other than true/false: `yes`, `no`,
-    `on`, `off` (any case). Where a boolean is the only meaning (a rule's `enabled`) that is harmless;
-    where a value may as well be text (a config value compared in a rule) the author may have meant the
-    word, so a reader that cannot tell refuses it (app.policy.language)."""
+    """One unquoted scalar YAML 1.1 read as a boolean: `path` from the document's top, `text` as written,
+    `value` as read, `key` when it is a mapping's key (``on: 1``). PyYAML's resolver reads exactly
+    ``yes no on off true false`` each as written, capitalised or in capitals (``On``, ``ON``; not ``oN``)
+    — never ``y`` or ``n``, which it reads as text (tests/unit/test_yaml_booleans.py holds it to that).
+    `ambiguous`: one of yes/no/on/off, which JSON, YAML 1.2 and a reader's eye read as the word; the
+    true/false spellings are booleans in YAML 1.2 too."""
 
     path: tuple[str | int, ...]
     text: str
     value: bool
+    key: bool = False
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.text.lower() in _YAML_11_ONLY_BOOLEANS
+
+    def problem(self, consequence: str, ways: tuple[str, ...] = ("boolean", "text")) -> str:
+        """What YAML made of the word, what follows from it here, and the `ways` to write what was meant
+        that fit here: the boolean as JSON and YAML 1.2 write it, the text quoted (none: the field's own
+        refusal says what it takes)."""
+        shown = "true" if self.value else "false"
+        said = {"boolean": f"write {shown} to mean the boolean", "text": f"quote it ('{self.text}') to mean the text"}
+        written = ", or ".join(said[way] for way in ways)
+        return f"YAML reads {self.text} (unquoted) as the boolean {shown}, {consequence}" + (
+            f": {written}" if written else ""
+        )
+
+
+_YAML_11_ONLY_BOOLEANS = ("yes", "no", "on", "off")
 
 
 def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
-    """Every unquoted yes/no/on/off (any case) under `node` that YAML 1.1 read as a boolean, in order."""
+    """Every unquoted yes/no/on/off (any case YAML reads) under `node` that YAML 1.1 read as a boolean, in
+    order; an alias walked once (the rule loader's)."""
     return [
         BooleanWord(path, scalar.value, scalar.value.lower() in ("yes", "on"))
         for scalar, path in _plain_scalars(node)
-        if scalar.tag == _BOOL_TAG and not scalar.style and scalar.value.lower() not in ("true", "false")
+        if scalar.tag == _BOOL_TAG and not scalar.style and scalar.value.lower() in _YAML_11_ONLY_BOOLEANS
     ]
+
+
+MAX_BOOLEAN_PLACES = 10_000  # places reported at most: aliases of aliases can multiply them (a hostile text)
+
+
+def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
+    """Every place the document holds an unquoted scalar YAML read as a boolean (any spelling, keys too),
+    by the path the data has it at: an alias at each place it is used (`b: *x` is `b` as much as the
+    anchor's place) and a merge key's (`<<: *base`) values at the mapping they merge into (the
+    constructor flattened them in place: compose() builds the data before the tree is walked). Only
+    subtrees holding one are walked, so a text whose aliases multiply its places costs its places, at most
+    MAX_BOOLEAN_PLACES of them."""
+    found: list[BooleanWord] = []
+    holds: dict[int, bool] = {}
+
+    def read(scalar: yaml.Node) -> bool:
+        return isinstance(scalar, yaml.ScalarNode) and scalar.tag == _BOOL_TAG and not scalar.style
+
+    def holds_one(current: yaml.Node) -> bool:
+        if isinstance(current, yaml.ScalarNode):
+            return read(current)
+        if id(current) not in holds:
+            holds[id(current)] = False  # a recursive alias adds nothing new
+            pairs = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
+            holds[id(current)] = any(holds_one(child) for child in pairs)  # each collection once: memoised
+        return holds[id(current)]
+
+    def walk(current: yaml.Node, path: tuple, inside: frozenset[int]):
+        if len(found) >= MAX_BOOLEAN_PLACES or id(current) in inside or not holds_one(current):
+            return
+        if isinstance(current, yaml.ScalarNode):
+            found.append(BooleanWord(path, current.value, current.value.lower() in ("yes", "on", "true")))
+            return
+        inside = inside | {id(current)}
+        if isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, (*path, index), inside)
+            return
+        for key, value in current.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            if read(key) and len(found) < MAX_BOOLEAN_PLACES:
+                found.append(BooleanWord((*path, name), key.value, key.value.lower() in ("yes", "on", "true"), True))
+            walk(value, (*path, name), inside)
+
+    if node is not None:
+        walk(node, (), frozenset())
+    return found
+
+
+Validate = Callable[[Any], dict[str, list[str]]]  # a value → {field path: messages} (ComponentType.validate_config)
+
+
+@dataclass(frozen=True)
+class MisreadBoolean:
+    """A boolean YAML read where the author most likely meant something else (misread_booleans); as a
+    MisreadNumber, `path` and problem() for problems() and each reader's own wording of a place."""
+
+    path: tuple[str | int, ...]
+    said: str
+
+    def problem(self) -> str:
+        return self.said
+
+
+def misread_booleans(words: list[BooleanWord], doc: Any, typed: dict[tuple, Validate | None]) -> list[MisreadBoolean]:
+    """Of the booleans YAML read (`words`: booleans_read), those that cannot be what the author meant.
+    `typed`: where the document holds a value a schema validates (a component's config: path → its
+    type's validate_config), or any value (None: no schema, as `assume`). Anywhere else the document
+    holds Karma's own fields, all of them text (component, reason, on_blocked, environment, …), and a key
+    is text: a boolean read there is refused, to be quoted. In a typed value, by what the schema says of the field:
+
+    - it refuses the boolean: refused, naming the field and what the schema said (``mode: on`` for a
+      string or an enum of strings was "True is not of type 'string'", which does not say why);
+    - it takes the boolean and not the text: taken as written (``enabled: yes`` is true, as meant);
+    - it takes either (no schema, or a field of any type): a yes/no/on/off is refused with both ways out,
+      because JSON, YAML 1.2 and the eye read the word and YAML 1.1 the boolean, and a silent guess either
+      way stores a value its author may not have meant; a true/false spelling is the boolean in YAML 1.2
+      too, and stands."""
+    out: list[MisreadBoolean] = []
+    read_errors: dict[tuple, dict[str, list[str]]] = {}
+    for word in words:
+        said = _boolean_problem(word, doc, typed, read_errors)
+        if said:
+            out.append(MisreadBoolean(word.path, said))
+    return out
+
+
+def _boolean_problem(word: BooleanWord, doc: Any, typed: dict, read_errors: dict) -> str | None:
+    section = next((p for p in sorted(typed, key=len, reverse=True) if word.path[: len(p)] == p), None)
+    if word.key:
+        return word.problem("and a key is text", ("text",))
+    if section is None:
+        return word.problem("and this field takes text", ("text",))
+    field, validate = word.path[len(section) :], typed[section]
+    value = _at(doc, section)
+    if not field or value is _MISSING:  # the section itself (`config: yes`): its own refusal says it
+        return None
+    if validate is None:
+        return word.problem("and this value may be either") if word.ambiguous else None
+    if section not in read_errors:
+        read_errors[section] = validate(value)
+    name = ".".join(str(p) for p in field)  # as app.components.schema names a field
+    refused = read_errors[section].get(name)
+    if not refused and not word.ambiguous:  # `enabled: true`, `enabled: True`: the boolean as written
+        return None
+    text_refused = validate(_replaced(value, field, word.text)).get(name)
+    if refused and text_refused:
+        return word.problem(f"which {name} does not take, nor the text '{word.text}' ({'; '.join(refused)})", ())
+    if refused:
+        return word.problem(f"which {name} does not take ({'; '.join(refused)})", ("text",))
+    if not text_refused:  # the text is as good: either may be meant
+        return word.problem(f"and {name} takes either")
+    return None  # `enabled: yes` where only a boolean fits: true, as meant
+
+
+_MISSING = object()
+
+
+def _at(doc: Any, path: tuple) -> Any:
+    """The value at `path` in the data (_MISSING when the path leaves it: a key YAML read as a boolean)."""
+    for part in path:
+        try:
+            doc = doc[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return doc
+
+
+def _replaced(value: Any, path: tuple, new: Any) -> Any:
+    """A copy of `value` with `path` set to `new`; what is not on the path is shared, not copied."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, list):
+        return [_replaced(v, rest, new) if i == head else v for i, v in enumerate(value)]
+    return {k: _replaced(v, rest, new) if k == head else v for k, v in value.items()}
 
 
 def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
@@ -132,15 +299,23 @@ def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
     return data, node
 
 
-def load(text: str, loader: type) -> tuple[object, list[MisreadNumber]]:
-    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread. One
-    parse: the node tree the data is built from is the one walked (yaml.YAMLError as yaml.load raises)."""
+def load(
+    text: str, loader: type, typed: Callable[[Any], dict[tuple, Validate | None]] | None = None
+) -> tuple[object, list[MisreadNumber | MisreadBoolean]]:
+    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread — and,
+    given `typed` (the document → where it holds values a schema validates: misread_booleans), the
+    booleans. One parse: the node tree the data is built from is the one walked (yaml.YAMLError as
+    yaml.load raises)."""
     data, node = compose(text, loader)
-    return data, misread_numbers(node)
+    misread: list[MisreadNumber | MisreadBoolean] = list(misread_numbers(node))
+    words = booleans_read(node) if typed is not None else []
+    if words:  # `typed` asked only then: the CLI asks the service for its types
+        misread += misread_booleans(words, data, typed(data))
+    return data, misread
 
 
-def problems(misread: list[MisreadNumber], where: str = "") -> list[str]:
-    """Each misread number as one line, `where` + its dotted path + what YAML read and how to write it."""
+def problems(misread: list[MisreadNumber | MisreadBoolean], where: str = "") -> list[str]:
+    """Each misread number or boolean as one line, `where` + its dotted path + what YAML read and how to write it."""
     return [f"{where}{dotted(n.path) or '(the document)'}: {n.problem()}" for n in misread]
 
 

@@ -23,7 +23,7 @@ from app.cli.common import (
 )
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
-from app.client.body import build
+from app.client.body import build, served_validators
 from app.client.outcome import exit_code
 from app.ids import SIGNED_KINDS, handle_of
 from app.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_count
@@ -46,7 +46,7 @@ def _send(
     fmt = output_format(fmt, as_json)  # a usage error before anything is sent
     also = ("assume",) if path == "/plan" else ()  # a what-if plan: hypothetical facts, nothing written
     fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
-    body = build(component, file, sets, unsets, also, **fields)
+    body = build(component, file, sets, unsets, also, served_validators(lambda: client.get("/types")), **fields)
     result = client.post(path, body, headers=headers)
     return _result(result, fmt, body.get("on_blocked") or "reject")
 

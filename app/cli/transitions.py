@@ -7,7 +7,7 @@ import click
 
 from app.cli.common import PAGE, PAGE_SIZE_RANGE, api_command, change_options, component_id, emit, given, output_format
 from app.client import handles, text
-from app.client.body import build, parse_value
+from app.client.body import build, parse_value, served_validators
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
 from app.paging import PAGE_SIZE
 from app.transitions.status import STORED
@@ -43,6 +43,7 @@ def propose(client, as_json=False, fmt=None, assume=(), quiet=False, **change):
         change.pop("file"),
         change.pop("sets"),
         change.pop("unsets"),
+        validator_of=served_validators(lambda: client.get("/types")),
         **{k: v for k, v in change.items() if v is not None},
     )
     if assume:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
@@ -56,16 +58,80 @@ def _put(patch: dict, dotted: str, value) -> None:
     node[parts[-1]] = value
 
 
-def read_file(path: Path) -> dict:
+ValidatorOf = Callable[[str], "yaml_numbers.Validate | None"]  # a type's name → its config's validator
+
+
+def change_sections(
+    component: str | None, validator_of: ValidatorOf | None, also: tuple[str, ...] = ()
+) -> Callable[[Any], dict[tuple, yaml_numbers.Validate | None]]:
+    """Where a change body — a change file, the console's form — holds configs, for yaml_numbers.load to
+    judge the booleans YAML read in them against each one's type (misread_booleans): an update's
+    `proposed_change` or a create's `config`, each operation's of a set; the whole document when it is
+    just the merge patch. `component`: the one a command line names (over the file's own); `also` (a
+    plan's `assume`): values of any type. Everything else is a request field, all of them text."""
+
+    def typed(doc: Any) -> dict[tuple, yaml_numbers.Validate | None]:
+        if not isinstance(doc, dict):
+            return {}
+        out: dict[tuple, yaml_numbers.Validate | None] = {(key,): None for key in also}
+        if isinstance(doc.get("changes"), list):
+            for index, operation in enumerate(doc["changes"]):
+                owner = operation.get("component") if isinstance(operation, dict) else None
+                for key in ("proposed_change", "config"):
+                    out[("changes", index, key)] = _validator(owner, validator_of)
+        elif "proposed_change" in doc:
+            out[("proposed_change",)] = _validator(component or doc.get("component"), validator_of)
+        else:
+            return {(): _validator(component, validator_of)}
+        return out
+
+    return typed
+
+
+def _validator(component: Any, validator_of: ValidatorOf | None) -> yaml_numbers.Validate | None:
+    """The config validator of `component`'s type (None: a value of any type, when it cannot be known)."""
+    from app.components.registry import id_shape  # noqa: PLC0415 - only for a file holding a boolean
+
+    if validator_of is None or not isinstance(component, str):
+        return None
+    try:
+        return validator_of(id_shape(component)[1])
+    except ValueError:  # no id: the request's own refusal names it
+        return None
+
+
+def served_validators(types: Callable[[], dict]) -> ValidatorOf:
+    """Each type's config validator from the service's `GET /types` (`types`), asked once and only when
+    a file holds a boolean in a config: the CLI has no types of its own."""
+    from app.components import schema  # noqa: PLC0415 - jsonschema: only for a file holding a boolean
+
+    validators: dict[str, yaml_numbers.Validate] = {}
+
+    def validator_of(type_name: str) -> yaml_numbers.Validate | None:
+        if not validators:
+            for served in types().get("types", []):
+                compiled = schema.validator(served.get("config_schema") or {})
+                validators[served["name"]] = lambda value, compiled=compiled: schema.errors(compiled, value)
+        return validators.get(type_name)
+
+    return validator_of
+
+
+def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
+    """The file's document; BodyError when it cannot be read, is no YAML/JSON, or holds an unquoted value
+    YAML 1.1 reads as other than written: a number (``017``), or a boolean (``on``) where `typed` (the
+    document's configs: change_sections) says the author meant the text (app.yaml_numbers)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
         raise BodyError(str(exc)) from None
     try:
-        data, misread = (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, StrictLoader)
+        data, misread = (
+            (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, StrictLoader, typed)
+        )
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
-    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+    if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_numbers)
         raise BodyError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
     if not isinstance(data, dict):
         empty = "is empty: " if data is None else ""  # an empty YAML file reads as null
@@ -79,13 +145,16 @@ def build(
     sets: tuple[str, ...],
     unsets: tuple[str, ...],
     also: tuple[str, ...] = (),
+    validator_of: ValidatorOf | None = None,
     **fields,
 ) -> dict:
     """The request body for /plan and /request-change (fields given as None are left out). `also`: keys a
-    file may hold besides a request's (a plan's `assume`: a what-if plan, docs/transitions.md)."""
+    file may hold besides a request's (a plan's `assume`: a what-if plan, docs/transitions.md).
+    `validator_of`: each type's config validator (served_validators), to tell a boolean YAML read that
+    its config takes from one it does not (read_file); without it a config's fields are of any type."""
     body: dict = {}
     if file is not None:
-        data = read_file(file)
+        data = read_file(file, change_sections(component, validator_of, also))
         if "changes" in data:
             return _set_body(file, data, component, sets, unsets, fields, also)
         if "proposed_change" in data:

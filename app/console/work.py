@@ -24,7 +24,8 @@ from app.audit.statuses import LOG_STATUSES
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
-from app.components.registry import registry
+from app.client.body import change_sections
+from app.components.registry import id_shape, registry
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.paging import page_count
@@ -47,9 +48,13 @@ EXAMPLE = {
 
 
 # -- start a change -----------------------------------------------------------------------------
-def parse_body(text: str, field: str = "body") -> dict:
+def parse_body(text: str, field: str = "body", typed=None) -> dict:
     """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause and the
-    form's field (`body`: the change; `runtime`: a runtime report, which was told "the change is ...")."""
+    form's field (`body`: the change; `runtime`: a runtime report, which was told "the change is ...").
+    A value YAML 1.1 reads as other than written is refused: a number (``017``), or a boolean where the
+    author meant the word — judged against the types' schemas where `typed` (yaml_numbers.load) says
+    the text holds a config or a runtime; a change's by default (change_sections, as a change file's)."""
+    typed = typed or change_sections(None, _config_validator, ("assume",))
     what = "the change" if field == "body" else f"the {field} report"
     if len(text) > MAX_BODY:
         raise Unprocessable(f"{what} is over {MAX_BODY} bytes", errors={field: ["too long"]})
@@ -57,16 +62,32 @@ def parse_body(text: str, field: str = "body") -> dict:
         data = json.loads(text)
     except ValueError:
         try:
-            data, misread = yaml_numbers.load(text, StrictLoader)
+            data, misread = yaml_numbers.load(text, StrictLoader, typed)
         except yaml.YAMLError as exc:
             raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [pointed(exc, text)]}) from None
-        if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
+        if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_numbers)
             problems = yaml_numbers.problems(misread)
             raise Unprocessable(f"a value in {what} is not what YAML reads", errors={field: problems}) from None
     if not isinstance(data, dict):
         shape = "component + proposed_change, or changes" if field == "body" else "output: value"
         raise Unprocessable(f"{what} must be a mapping ({shape})", errors={field: ["not a mapping"]})
     return data
+
+
+def _config_validator(type_name: str) -> yaml_numbers.Validate | None:
+    """A registered type's config validator (None for a type there is not: the change's refusal says it)."""
+    return registry.get(type_name).validate_config if type_name in registry else None
+
+
+def _runtime_typed(component: str):
+    """A runtime report's text is the component's runtime outputs (a boolean YAML read is judged against
+    its type's runtime schema; values of any type when the id names no type: the report is refused)."""
+    try:
+        type_name = id_shape(component)[1]
+    except ValueError:
+        type_name = None
+    validate = registry.get(type_name).validate_runtime if type_name in registry else None
+    return lambda _doc: {(): validate}
 
 
 def change_from(text: str) -> ChangeRequest | ChangeSet:
@@ -268,7 +289,10 @@ def report_runtime():
     the type, versioned, audited as the person), e.g. after the deploy a transition's wait step asks for."""
     me, component = session.principal(), request.form.get("component") or ""
     services().components.update_runtime(
-        component, parse_body(request.form.get("runtime") or "", "runtime"), me.name, actor=me
+        component,
+        parse_body(request.form.get("runtime") or "", "runtime", _runtime_typed(component)),
+        me.name,
+        actor=me,
     )
     back = request.form.get("transition")
     if back:

@@ -190,15 +190,6 @@ def _unquoted_number_problem(fld: Field, value) -> str | None:
     )
 
 
-def _read_as_boolean(word: BooleanWord, consequence: str) -> str:
-    """What YAML made of an unquoted yes/no/on/off, what follows from it here, and both ways to write it."""
-    shown = "true" if word.value else "false"
-    return (
-        f"YAML reads {word.text} (unquoted) as the boolean {shown}, {consequence}: write {shown} to mean the "
-        f"boolean, or quote it ('{word.text}') to mean the text"
-    )
-
-
 def _boolean_word_problem(fld: Field, value, word: BooleanWord | None) -> str | None:
     """Why an unquoted yes/no/on/off cannot be compared with this field: YAML 1.1 read it as a boolean,
     but a config or runtime value may as well be the word (`mode: on`), which would then never equal it —
@@ -206,9 +197,7 @@ def _boolean_word_problem(fld: Field, value, word: BooleanWord | None) -> str | 
     field refuses a boolean anyway (with the same advice)."""
     if word is None or not isinstance(value, bool) or fld.ftype in (BOOL, STR):
         return None
-    return _read_as_boolean(
-        word, f"so {fld.name} would be compared with a boolean and the text {word.text!r} never equals it"
-    )
+    return word.problem(f"so {fld.name} would be compared with a boolean and the text {word.text!r} never equals it")
 
 
 def _remedy_boolean_words(prefix: str, boolean_words: dict[str, BooleanWord], errors: Errors) -> None:
@@ -216,7 +205,7 @@ def _remedy_boolean_words(prefix: str, boolean_words: dict[str, BooleanWord], er
     refused as in a condition: YAML reads it as a boolean, and the author may have meant the word."""
     for where, word in boolean_words.items():
         if where.startswith(prefix) and (".proposed_change." in where or ".config." in where):
-            errors.add(where, _read_as_boolean(word, "which this remedy would write into the config"))
+            errors.add(where, word.problem("which this remedy would write into the config"))
 
 
 def _shown(value) -> str:

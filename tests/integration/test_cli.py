@@ -110,6 +110,36 @@ def test_seed_refuses_a_number_yaml_reads_otherwise_than_written(cli, client, tm
     assert quoted.exit_code == 1 and "config.az_count: Not a valid integer." in quoted.stderr, quoted.output
 
 
+def test_seed_refuses_a_boolean_yaml_reads_where_the_type_wants_text(cli, client, tmp_path, graph_dump):
+    """`Environment: on` in a vpc's tags (strings) is the boolean true to YAML 1.1: the seed was refused as
+    "Not a valid string." without why (or, in a field of any type, stored true). It is refused naming the
+    component, the field and how to write the text; `enable_ssm_endpoints: yes` (a boolean) is true."""
+    from tests.conftest import SEED
+
+    text = SEED.read_text().replace("tags: {Project: karma, Environment: dev}", "tags: {Project: karma, Backup: on}", 1)
+    text = text.replace("enable_ssm_endpoints: true", "enable_ssm_endpoints: yes", 1)
+    assert "Backup: on" in text and "enable_ssm_endpoints: yes" in text
+    path = tmp_path / "world.yaml"
+    path.write_text(text)
+    before = graph_dump()
+    result = cli("seed", str(path))
+    assert result.exit_code == 1, result.output
+    said = result.stderr.replace("\n  ", " ")
+    problem = (
+        f"{path}: components[0] (vpc/karma-dev): config.tags.Backup: YAML reads on (unquoted) as the boolean true, "
+        "which tags.Backup does not take (Not a valid string.): quote it ('on') to mean the text"
+    )
+    assert problem in said and "enable_ssm_endpoints" not in said, said
+    assert _components(graph_dump()) == _components(before)
+    (entry,) = _refused_seeds(client)
+    assert problem in entry["request"]["problems"]
+    path.write_text(text.replace("Backup: on}", "Backup: 'on'}", 1))
+    quoted = cli("seed", str(path))
+    assert quoted.exit_code == 0, quoted.output
+    vpc = client.get("/components/vpc/karma-dev").get_json()["config"]
+    assert vpc["tags"]["Backup"] == "on" and vpc["enable_ssm_endpoints"] is True
+
+
 def _world_with(tmp_path, change) -> str:
     import yaml
 

@@ -132,6 +132,34 @@ def test_request_exit_codes_applied_rejected_queued(karma_cli, gunicorn_url, tok
     assert again.exit_code == 1 and "409" in again.stderr
 
 
+def test_a_change_file_boolean_is_judged_against_the_served_type(karma_cli, tmp_path, graph_dump):
+    """`Backup: on` is the boolean true to YAML 1.1: a tag (a string) refused it as "Not a valid string."
+    without why, and `root_records: on` (any type) stored true silently. The CLI asks the service for the
+    type's schema (GET /types) and refuses each before sending, naming the field and how to write the text;
+    `enable_ssm_endpoints: no` (a boolean) is false, as meant."""
+    before = graph_dump()
+    change = tmp_path / "change.yaml"
+    change.write_text("component: vpc/karma-dev\nproposed_change:\n  tags: {Backup: on}\n")
+    refused = karma_cli("request", "-f", str(change))
+    assert refused.exit_code == 1, refused.output
+    assert (
+        f"{change}: proposed_change.tags.Backup: YAML reads on (unquoted) as the boolean true, which tags.Backup "
+        "does not take (Not a valid string.): quote it ('on') to mean the text"
+    ) in refused.stderr.replace("\n", " ")
+    patch = tmp_path / "patch.yaml"
+    patch.write_text("root_records: off\n")
+    either = karma_cli("plan", "route53-zone/karma-dev", "-f", str(patch))
+    assert either.exit_code == 1 and "write false to mean the boolean, or quote it ('off')" in either.stderr
+    assert graph_dump() == before
+    change.write_text(
+        "component: vpc/karma-dev\nproposed_change:\n  enable_ssm_endpoints: no\n  tags: {Backup: 'on'}\n"
+    )
+    planned = karma_cli("plan", "-f", str(change), "--json")
+    assert planned.exit_code in (0, 2, 3), planned.output
+    diff = {d["key"]: d for d in json.loads(planned.stdout)["diff"]}
+    assert diff["enable_ssm_endpoints"]["new"] is False and diff["tags"]["new"]["Backup"] == "on", diff
+
+
 def test_pending_approval_then_approve_and_deny(karma_cli, gunicorn_url, tokens):
     args = ("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ")
     pending = karma_cli(*args, "--json")

@@ -595,3 +595,23 @@ def test_a_change_that_ended_without_applying_can_be_edited_and_planned_again(ap
         headers=ted,
     ).get_json()
     assert 'id="plan-again"' not in _text(browser.get(f"/console/changes/{applied['change_id']}"))
+
+
+def test_a_boolean_yaml_read_in_the_form_is_judged_against_the_components_type(app, people, graph_dump):
+    """`tags: {Backup: on}` was the boolean true to YAML 1.1, which a tag (a string) refused as "Not a valid
+    string." without why; `root_records: on` (any type) went in as true silently. Each is now a 422 on the
+    form naming the field and how to write the text; `enable_ssm_endpoints: no` (a boolean) plans as meant."""
+    ted = _login(app, people["ted"])
+    before = graph_dump()
+    tag = _plan(ted, "component: vpc/karma-dev\nproposed_change:\n  tags: {Backup: on}\n")
+    assert tag.status_code == 422 and (
+        "<code>body</code>: proposed_change.tags.Backup: YAML reads on (unquoted) as the boolean true, which "
+        "tags.Backup does not take (Not a valid string.): quote it ('on') to mean the text"
+    ) in html.unescape(_text(tag))
+    anything = html.unescape(
+        _text(_plan(ted, "component: route53-zone/karma-dev\nproposed_change: {root_records: off}\n"))
+    )
+    assert "write false to mean the boolean, or quote it ('off') to mean the text" in anything, anything
+    meant = _plan(ted, "component: vpc/karma-dev\nproposed_change:\n  enable_ssm_endpoints: no\n")
+    assert meant.status_code == 200 and "planned" in _text(meant), _text(meant)
+    assert graph_dump() == before
