@@ -3,6 +3,7 @@ says what happened (app/client/outcome.py), so a CI job can gate on `karma plan`
 
 from __future__ import annotations
 
+import shlex
 
 import click
 
@@ -24,7 +25,7 @@ from app.cli.common import (
 from app.client import handles, markdown, text
 from app.client.api import KarmaClient
 from app.client.body import build, served_validators
-from app.client.outcome import exit_code
+from app.client.outcome import exit_code, outcome
 from app.ids import SIGNED_KINDS, handle_of
 from app.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_count
 
@@ -48,7 +49,38 @@ def _send(
     fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
     body = build(component, file, sets, unsets, also, served_validators(lambda: client.get("/types")), **fields)
     result = client.post(path, body, headers=headers)
-    return _result(result, fmt, body.get("on_blocked") or "reject")
+    code = _result(result, fmt, body.get("on_blocked") or "reject")
+    if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
+        click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields)}")
+        click.echo("  (the steps that would make it valid, each verified by simulation; it writes nothing)")
+    return code
+
+
+def _propose_command(component, file, sets, unsets, fields: dict) -> str:
+    """The same change, as `karma transitions propose` takes it (the same options), to paste."""
+    words = ["karma", "transitions", "propose", *([component] if component else [])]
+    words += ["-f", str(file)] if file else []
+    words += [w for value in sets for w in ("--set", value)] + [w for key in unsets for w in ("--unset", key)]
+    words += [
+        w
+        for k, v in fields.items()
+        if v is not None and k != "on_blocked"
+        for w in (f"--{k.replace('_', '-')}", str(v))
+    ]
+    return shlex.join(words)
+
+
+def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:
+    """A change a reject or block rule holds back (rejected, or a plan that would be rejected or queued):
+    the refusal said what refuses it and not that Karma can search the steps that make it valid
+    (docs/transitions.md); a change waiting for an approver has none, no step can approve it."""
+    if outcome(result, on_blocked or "reject") not in ("rejected", "queued") or result.get("status") == "queued":
+        return False
+    decisions = [
+        *(result.get("decisions") or []),
+        *(d for o in result.get("operations") or [] for d in o.get("decisions") or []),
+    ]
+    return any(d.get("effect") in ("reject", "block") for d in decisions)
 
 
 def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:

@@ -56,15 +56,28 @@ class UnknownHandle(ValueError):
     pass
 
 
+# where each kind of handle comes from: a proposal's handle was told to look in `karma plan … --json`
+MADE_BY = {"plan": ("plan", "karma plan … --json"), "prop": ("proposal", "karma transitions propose … --json")}
+LOOKS_LIKE = re.compile(r"^(plan|prop)-[0-9a-zA-Z]*$")
+
+
 def resolve(ref: str) -> str:
-    """A handle → its full id; anything else is taken as a full id."""
-    if not HANDLE.match(ref):
+    """A handle → its full id; anything else is taken as a full id. A mistyped handle (a digit short, a
+    letter that is not hex) is said to be one here: sent as an id, it came back a 404 "unknown id"."""
+    shaped = LOOKS_LIKE.match(ref)
+    if not shaped:
         return ref
+    what, command = MADE_BY[shaped.group(1)]
+    if not HANDLE.match(ref):
+        raise UnknownHandle(
+            f"{ref}: not a {what} handle ({shaped.group(1)}- and 8 hex digits, as `{command.removesuffix(' --json')}` "
+            f"prints it) nor a full id; check it for a typo"
+        )
     full = _load().get(ref)
     if full is None:
         raise UnknownHandle(
-            f"{ref}: no such handle in {store()} (handles are kept on the machine that made the plan); "
-            "give the full id (`karma plan … --json` prints it)"
+            f"{ref}: no such handle in {store()} (handles are kept on the machine that made the {what}); "
+            f"give the full id (`{command}` prints it)"
         )
     return full
 

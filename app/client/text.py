@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 
 from app.client.outcome import outcome
 from app.paging import page_count
 from app.render import change_title, wave_number
-from app.transitions.status import progress, steps_as_shown
+from app.transitions.status import NON_EMPTY, progress, step_sets, step_why, steps_as_shown
 from app.changes.status import ChangeStatus
 
 MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
@@ -480,19 +481,27 @@ def proposals(result: dict) -> str:
         out.append(section("UNRESOLVED", "\n".join(unresolved) or "-"))
     for n, proposal in enumerate(result.get("proposals") or [], 1):
         ref = proposal.get("handle") or proposal.get("id") or "(hypothetical: made with assume, not executable)"
-        out.append(
-            section(
-                f"PROPOSAL {n}: {ref}",
-                table(
-                    ["step", "kind", "status", "component", "what", "change"], _step_rows(proposal.get("steps") or [])
-                ),
-            )
-        )
+        steps = proposal.get("steps") or []
+        rows = [row[:2] + row[3:5] for row in _step_rows(steps)]  # a proposal's steps have no status nor change yet
+        out.append(section(f"PROPOSAL {n}: {ref}", table(["step", "kind", "component", "what"], rows)))
+        out += _step_reasons(steps)
     runnable = [p for p in result.get("proposals") or [] if p.get("id")]
     if runnable:
         first = runnable[0]
         out.append(f"\nrun the first: karma transitions execute {first.get('handle') or first['id']}")
     return "\n".join(out)
+
+
+def _step_reasons(steps: list[dict]) -> list[str]:
+    """Under a proposal's table, one whole line a step (never cut at the terminal's width): what a change
+    step writes and why each step is there — the table said "the requested change" and a wait, and what
+    they change and which rule each lifts were only in --json."""
+    out = []
+    for i, step in enumerate(steps, 1):
+        said = [part for part in (step_sets(step), step_why(step)) if part]
+        if said:
+            out.append(f"step {i}: " + " — ".join(said))
+    return out
 
 
 def transition(record: dict) -> str:
@@ -515,7 +524,35 @@ def transition(record: dict) -> str:
     if record.get("trail"):
         trail = table(["timestamp", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
         out.append(section("TRAIL", trail))
+    out += _next(record)
     return "\n".join(out)
+
+
+def _next(record: dict) -> list[str]:
+    """What the person does next, as a command: a transition that waited or stalled said so and stopped
+    there — which report it waits for, how to give it, how to get out of a stalled one, was not said."""
+    status, tid = record.get("status"), record.get("id")
+    if status == "waiting":
+        waits = [s for s in record.get("steps") or [] if s.get("kind") == "wait" and s.get("status") == "waiting"]
+        lines = []
+        for step in waits:
+            outputs = " ".join(
+                shlex.quote(
+                    f"{k}=<its value>" if v == NON_EMPTY else f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                )
+                for k, v in (step.get("outputs") or {}).items()
+            )
+            lines += [
+                f"\nnext: deploy so that {step.get('description')}; its deploy reports it, or once done:",
+                f"  karma runtime report {step.get('component')} {outputs}",
+            ]
+        return lines + [f"the transition carries on by itself then; follow it: karma transitions show {tid}"]
+    if status == "stalled":
+        return [
+            f"\nnext: karma transitions cancel {tid}   (the steps already applied stay applied), then propose the"
+            " change again on the graph as it is now (karma transitions propose …)"
+        ]
+    return []
 
 
 def _stalled(stalled: dict) -> str:

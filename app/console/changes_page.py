@@ -147,6 +147,7 @@ def change(change_id):
         can_cancel=detail["status"] == "queued" and mine,
         can_rollback=detail["status"] == "applied" and me is not None and me.can("change") and not _rolled_back(detail),
         again=_as_form(detail) if detail["status"] in NOT_DONE and me is not None and me.can("change") else None,
+        way_to_yes=_way_to_yes(detail, operations, me),
         done=request.args.get("done"),
     )
 
@@ -215,6 +216,18 @@ def _as_form(detail: dict) -> str | None:
         body = {"changes": ops}
     body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
     return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+
+def _way_to_yes(detail: dict, operations: list[dict], me) -> str | None:
+    """The change as Start a change's text, for "Find a transition", when a reject or block rule holds it
+    (rejected, or queued until a runtime condition holds): its page said what refused it and not that
+    Karma searches the steps that make it valid (docs/transitions.md). None when only an approver's
+    sign-off holds it (no step can give one) or the person may not propose."""
+    if detail["status"] not in (ChangeStatus.REJECTED, ChangeStatus.QUEUED) or me is None or not me.can("change"):
+        return None
+    if not any(d.get("effect") in ("reject", "block") for o in operations for d in o.get("decisions") or []):
+        return None
+    return _as_form(detail)
 
 
 def _rolled_back(detail: dict) -> bool:

@@ -32,11 +32,14 @@ from app.paging import page_count
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
-from app.transitions.status import ACTIVE, counted_steps, progress, steps_as_shown
+from app.transitions.status import ACTIVE, counted_steps, progress, step_sets, step_why, steps_as_shown
 
 # a transition's progress as the CLI says it (app.transitions.status): `2 of 3`, `done (3 steps)`
 blp.app_template_filter("progress")(progress)
 blp.app_template_filter("counted_steps")(counted_steps)
+# what a step writes and why it is there, as the CLI says it under a proposal's table
+blp.app_template_filter("step_sets")(step_sets)
+blp.app_template_filter("step_why")(step_why)
 
 MAX_BODY = 256 * 1024  # the form's text; the API's own body limits still apply to what it becomes
 EXAMPLE = {

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from app.policy import template
 from app.policy.tree import All, AnyOf, Cmp, Not
 
-NON_EMPTY = "non-empty"  # the wait is for any published value
+# the marker a derived wait stores: defined beside the steps it marks, so the CLI reads it without the engine
+from app.transitions.status import NON_EMPTY
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,18 @@ class Search:
         }
 
 
+def _stopped(bound_name: str | None) -> str:
+    """No proposal held within the bound that cut the search short: which bound, its value, and what the
+    person can do — it said only "stopped at its bound (max_simulated_plans)", and the bounds are fixed
+    (search.py), so "widen it" is not theirs to do; a smaller change searches a smaller space."""
+    value = bound().get(bound_name or "", "?")
+    return (
+        f"the search stopped at its bound ({bound_name}: {value}, fixed; the answer's `search` says what it "
+        "took) before any proposal held: propose a smaller change (fewer operations or keys at once), or make "
+        "one of the refused steps first, then propose the rest"
+    )
+
+
 class TransitionSearch:
     def __init__(self, simulator: Simulator, rules: list, components_of=None, rules_fingerprint=None):
         self.sim = simulator
@@ -137,7 +149,7 @@ class TransitionSearch:
             return {"status": "proposals", **answer}
         if not unresolved:
             unresolved = [{"rule_id": None, "why": why} for why in dict.fromkeys(search.failures)] or [
-                {"rule_id": None, "why": f"the search stopped at its bound ({search.stopped_by})"}
+                {"rule_id": None, "why": _stopped(search.stopped_by)}
             ]
         return {"status": "no_transition", "unresolved": unresolved, **answer}
 
@@ -237,7 +249,10 @@ class TransitionSearch:
         """One candidate: 'skip' (too many steps), 'stop' (out of budget), 'found', or 'refused' (its
         deeper candidates queued)."""
         if len(steps) + 1 > MAX_STEPS:
-            run.search.failures.append(f"a proposal would take more than {MAX_STEPS} steps")
+            run.search.failures.append(
+                f"a proposal would take more than {MAX_STEPS} steps (max_steps, a fixed bound): make one of its "
+                "steps (or part of the change) first, then propose the rest"
+            )
             return "skip"
         if run.search.out_of_budget():
             return "stop"

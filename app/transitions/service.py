@@ -209,8 +209,10 @@ class TransitionService:
                 now.update(analysis.versions)
         changed = sorted(k for k in set(now) | set(versions) if now.get(k) != versions.get(k))
         if changed:
-            raise Conflict(
-                "the graph moved since this proposal was made; propose again", cause="stale_proposal", changed=changed
+            raise Conflict(  # named in the message: the CLI's line and the console's page say what moved
+                f"the graph moved since this proposal was made ({', '.join(changed)} changed since); propose again",
+                cause="stale_proposal",
+                changed=changed,
             )
         refused = [i for i, a in enumerate(analyses) if a is not None and a.status() != ChangeStatus.APPLIED]
         if refused:

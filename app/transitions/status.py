@@ -3,6 +3,7 @@ app/changes/status.py is for change requests): a move outside the table is a 409
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 from app.errors import Conflict
@@ -44,6 +45,7 @@ TRANSITIONS: dict[TransitionStatus, frozenset[TransitionStatus]] = {
 ACTIVE = frozenset({T.RUNNING, T.WAITING})
 ENDED_BEFORE_ITS_CHANGE = frozenset({T.STALLED, T.CANCELLED, T.EXPIRED})
 AFTER_THE_CHANGE = ", after the change"  # how a restore step's description ends (search._restores)
+NON_EMPTY = "non-empty"  # a wait step's output value: the wait is for any published value (policy.remedies)
 NOT_RUN = "not_run"  # how a restore is shown once its transition ended without the change (never stored)
 
 
@@ -80,6 +82,40 @@ def steps_as_shown(transition: dict) -> list[dict]:
         else s
         for s in steps
     ]
+
+
+def step_sets(step: dict) -> str | None:
+    """What a change step changes, in one line (the CLI's and the console's proposals and steps): a step
+    read "the requested change" or a remedy's sentence, and what it would write was only in --json.
+    `update subnet/a: cidr_block=10.42.9.0/24; update lambda/x: openapi_nickname removed`."""
+    if step.get("kind") != "change":
+        return None
+    said = []
+    for op in (step.get("change") or {}).get("changes") or []:
+        patch = op.get("proposed_change") or op.get("config")  # an update's merge patch, a create's config
+        keys = ", ".join(_set_key(k, v) for k, v in patch.items()) if isinstance(patch, dict) else None
+        edge = f" -{op.get('kind')}-> {op['target']}" if op.get("target") else ""
+        said.append(f"{op.get('op')} {op.get('component')}{edge}" + (f": {keys}" if keys else ""))
+    return "; ".join(said) or None
+
+
+def _set_key(key: str, value) -> str:
+    if value is None:
+        return f"{key} removed"
+    return f"{key}={value if isinstance(value, str) else json.dumps(value, sort_keys=True)}"
+
+
+def step_why(step: dict) -> str | None:
+    """Why a proposed step is there, in words: the refusing decisions it lifts (`resolves`), or, for the
+    requested change, that it is accepted at its moment (every proposal is verified by simulating it)."""
+    lifted = [f"{r.get('rule_id')} on {r.get('component')}" for r in step.get("resolves") or []]
+    if lifted:
+        return "lifts " + ", ".join(lifted)
+    if step.get("requested"):
+        return "the goal: no rule refuses it after the steps before it (simulated)"
+    if step.get("follow_up"):
+        return "a follow-up: what the waits disturbed, not run by Karma"
+    return None
 
 
 def move(current: str, target: str, transition_id: str) -> TransitionStatus:

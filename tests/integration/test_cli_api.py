@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -359,12 +360,43 @@ def test_a_change_step_and_a_listed_transition_name_the_component_they_change(ka
     proposed = karma_cli("transitions", "propose", SUBNET, "--set", "cidr_block=10.42.9.0/24")
     assert proposed.exit_code == 0, proposed.output
     requested = next(line for line in proposed.stdout.splitlines() if "the requested change" in line)
-    assert requested.split()[:4] == ["2", "change", "-", SUBNET], requested
+    assert requested.split()[:3] == ["2", "change", SUBNET], requested
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
     executed = karma_cli("transitions", "execute", handle)
     assert executed.exit_code == 3, executed.output  # waiting for the bastion to report stopped
     listed = karma_cli("transitions", "list", "--status", "waiting").stdout.splitlines()
     assert listed[2].split()[-1] == SUBNET, listed
+
+
+def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_command(karma_cli):
+    """Walked as an operator: a rejected `karma request` said what refused it, not that Karma can search the
+    steps that make it valid; a proposal's table said "the requested change" and "wait", and what each step
+    writes and which rule it lifts were only in --json; a waiting transition did not say which report it
+    waits for nor how to give it; a handle a digit short came back as a 404 "unknown proposal id"."""
+    refused = karma_cli("request", SUBNET, "--set", "cidr_block=10.42.9.0/24", "--reason", "a new block")
+    assert refused.exit_code == 2, refused.output
+    command = refused.stdout.split("a way to yes, if there is one: ", 1)[1].splitlines()[0]
+    assert command == f"karma transitions propose {SUBNET} --set cidr_block=10.42.9.0/24 --reason 'a new block'"
+    proposed = karma_cli(*shlex.split(command)[1:])  # the line, pasted
+    assert proposed.exit_code == 0, proposed.output
+    assert "step 1: lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in proposed.stdout
+    assert f"step 2: update {SUBNET}: cidr_block=10.42.9.0/24 — the goal: no rule refuses it" in proposed.stdout
+    approval_only = karma_cli("plan", PROD_VPC, "--set", "az_count=3", "--reason", "a third AZ")
+    assert approval_only.exit_code == 3 and "a way to yes" not in approval_only.stdout  # no step approves
+    bucket = karma_cli("transitions", "propose", "openapi/karma-api", "--unset", "s3_bucket_nickname").stdout
+    assert (
+        "step 1: update lambda/karma-graph-query: openapi_nickname removed, s3_bucket_nickname=karma-shared"
+        " — lifts shared-bucket-reference-in-use on lambda/karma-graph-query" in bucket
+    ), bucket
+    handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
+    typo = karma_cli("transitions", "execute", handle[:-1])
+    assert typo.exit_code == 1 and "not a proposal handle (prop- and 8 hex digits" in typo.stderr, typo.stderr
+    waiting = karma_cli("transitions", "execute", handle)
+    assert waiting.exit_code == 3, waiting.output
+    assert "next: deploy so that ec2-instance/karma-dev-bastion reports state stopped" in waiting.stdout
+    assert "  karma runtime report ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
+    tid = waiting.stdout.split()[0]
+    assert f"follow it: karma transitions show {tid}" in waiting.stdout
 
 
 def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):

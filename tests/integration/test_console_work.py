@@ -615,3 +615,30 @@ def test_a_boolean_yaml_read_in_the_form_is_judged_against_the_components_type(a
     meant = _plan(ted, "component: vpc/karma-dev\nproposed_change:\n  enable_ssm_endpoints: no\n")
     assert meant.status_code == 200 and "planned" in _text(meant), _text(meant)
     assert graph_dump() == before
+
+
+def test_a_change_a_rule_holds_offers_a_transition_and_its_steps_say_what_they_write_and_why(app, client, people):
+    """A rejected change's page (requested from the CLI or the API) offered only "Edit it and plan again":
+    not that Karma searches the steps that make it valid. It offers Find a transition now, for a change a
+    reject or block rule holds; the proposals say what each change step writes and which rule each lifts
+    (their state, change and moved columns were always empty)."""
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    body = {"component": SUBNET, "proposed_change": {"cidr_block": "10.42.9.0/24"}}
+    rejected = client.post("/request-change", json=body, headers=ted).get_json()
+    assert rejected["status"] == "rejected", rejected
+    browser = _login(app, people["ted"])
+    page = _text(browser.get(f"/console/changes/{rejected['change_id']}"))
+    form = re.search(r'<form[^>]*action="/console/transitions/propose"[^>]*>(.*?)</form>', page, re.S)
+    assert form and 'id="propose"' in form.group(1), page
+    text = html.unescape(re.search(r"<textarea name=\"body\" hidden>(.*?)</textarea>", form.group(1), re.S).group(1))
+    proposals = _text(browser.post("/console/transitions/propose", data={"csrf_token": _csrf(page), "body": text}))
+    assert 'id="execute-0"' in proposals
+    steps = re.search(r'<table class="list" id="steps">(.*?)</table>', proposals, re.S).group(1)
+    assert "<th>state</th>" not in steps and "<th>moved</th>" not in steps
+    assert f"writes <code>update {SUBNET}: cidr_block=10.42.9.0/24</code>" in steps, steps
+    assert "lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in steps
+    assert 'id="propose"' not in _text(_login(app, people["val"]).get(f"/console/changes/{rejected['change_id']}"))
+    prod = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "a third AZ"}
+    pending = client.post("/request-change", json=prod, headers=ted).get_json()
+    assert pending["status"] == "pending_approval", pending  # only an approver lifts it: nothing to propose
+    assert 'id="propose"' not in _text(browser.get(f"/console/changes/{pending['change_id']}"))

@@ -186,6 +186,8 @@ def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dum
     code, body = execute(client, proposal)
     assert code == 409 and body["cause"] == "stale_proposal", body
     assert "lambda/karma-graph-query" in body["changed"]
+    # the message names it too: the CLI's line and the console's page said only "the graph moved"
+    assert "(lambda/karma-graph-query changed since); propose again" in body["message"], body["message"]
     assert graph_dump() == before
     assert client.post("/transitions/prop1.bogus.sig/execute").status_code == 404
     assert client.post(f"/plans/{proposal['id']}/apply").status_code == 404  # never a plan id

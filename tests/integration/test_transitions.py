@@ -158,3 +158,17 @@ def test_a_step_refused_for_a_new_reason_is_searched_deeper(make_app, tmp_path, 
     assert answer["search"]["simulated_plans"] <= answer["search"]["max_simulated_plans"]
     assert propose(client, body)[1]["proposals"] == answer["proposals"]  # deterministic
     assert graph_dump() == before
+
+
+def test_a_search_cut_short_by_its_bound_names_the_bound_its_value_and_what_to_do(client, monkeypatch):
+    """No proposal within the bound said "the search stopped at its bound (max_simulated_plans)": not its
+    value, nor that it is fixed, nor what an operator can do instead."""
+    from app.transitions import search
+
+    monkeypatch.setattr(search, "MAX_SIMULATED_PLANS", 1)  # the live analysis only: no candidate is simulated
+    code, body = propose(client, SUBNET)
+    assert code == 200 and body["status"] == "no_transition", body
+    assert body["search"]["stopped_by"] == "max_simulated_plans" and body["search"]["max_simulated_plans"] == 1
+    why = body["unresolved"][0]["why"]
+    assert why.startswith("the search stopped at its bound (max_simulated_plans: 1, fixed;"), why
+    assert "propose a smaller change" in why

@@ -557,3 +557,20 @@ def test_an_empty_listing_is_one_line():
     assert text.subscriptions([]) == "no subscriptions"
     # past the last page: the footer alone still says how many there are
     assert text.changes_page({**empty, "total": 3, "page": 9}) == "0 of 3 changes (page 9 of 1)"
+
+
+def test_a_waiting_or_stalled_transition_ends_with_the_next_command():
+    """`karma transitions execute`/`show` of a transition that waited or stalled stopped at its tables: the
+    report it waits for (with a value of its own for a wait on any published value), and the way out of a
+    stalled one, are said as commands now; a completed one needs none."""
+    from app.client import text
+
+    wait = {"kind": "wait", "status": "waiting", "component": "cloudfront-distribution/x",
+            "outputs": {"distribution_id": "non-empty", "state": "deployed"},
+            "description": "cloudfront-distribution/x reports distribution_id non-empty"}  # fmt: skip
+    waiting = text.transition({"id": "trn-1", "status": "waiting", "steps": [wait], "current_step": 0})
+    assert "  karma runtime report cloudfront-distribution/x 'distribution_id=<its value>' state=deployed" in waiting
+    assert waiting.endswith("follow it: karma transitions show trn-1")
+    stalled = text.transition({"id": "trn-2", "status": "stalled", "steps": [], "stalled": {"step": 0}})
+    assert "next: karma transitions cancel trn-2" in stalled
+    assert "next:" not in text.transition({"id": "trn-3", "status": "completed", "steps": []})
