@@ -69,6 +69,9 @@ class NearNames:
 
     MAX_POOL = 5000
     CUTOFF = 0.8  # difflib's ratio: one or two characters of a ten-character nickname
+    # candidates compared in all, per NearNames (one import, one request): ~30 ms a 5,000-name search, so a
+    # tree whose references are broken by the thousand (a renamed type) is not held up for minutes by hints
+    BUDGET = 100_000
 
     def __init__(
         self,
@@ -81,6 +84,9 @@ class NearNames:
         self._read_ids = read_ids
         self._as_ids = as_ids
         self._read: dict[str, list[str] | None] = {}  # per type: the graph's (None: too many to compare)
+        self._by_nickname: dict[str, dict[str, list[str]]] = {}
+        self._asked: dict[str, str | None] = {}
+        self._compared = 0  # candidates compared so far, against BUDGET
         self.said: dict[str, str] = {}
 
     @cached_property
@@ -106,20 +112,35 @@ class NearNames:
         return component_id if self._as_ids else name_key(type_name, nickname)
 
     def of(self, name: str) -> str | None:
+        if name not in self._asked:  # a tree's typo is often repeated: one search per name
+            self._asked[name] = self._search(name)
+        near = self._asked[name]
+        if near is not None:
+            self.said[name] = near
+        return near
+
+    def _search(self, name: str) -> str | None:
         environment, type_name, nickname = _name_parts(name)
-        pool = {n for n in self._pool(type_name) or () if n != name}
-        if not pool or len(pool) > self.MAX_POOL:
+        by_nickname = self._nicknames(type_name)
+        if not by_nickname or self._compared + len(by_nickname) > self.BUDGET:
             return None
-        by_nickname: dict[str, list[str]] = {}
-        for candidate in sorted(pool):
-            by_nickname.setdefault(_name_parts(candidate)[2], []).append(candidate)
-        close = difflib.get_close_matches(nickname, list(by_nickname), n=1, cutoff=self.CUTOFF)
+        self._compared += len(by_nickname)
+        pool = [n for n in by_nickname if n != nickname or by_nickname[n] != [name]]
+        close = difflib.get_close_matches(nickname, pool, n=1, cutoff=self.CUTOFF)
         if not close:
             return None
-        named = by_nickname[close[0]]  # `dev/vpc/x` and `prod/vpc/x`: the one in the name's environment
-        near = next((n for n in named if _name_parts(n)[0] == environment), named[0])
-        self.said[name] = near
-        return near
+        named = [n for n in by_nickname[close[0]] if n != name]  # `dev/vpc/x`, `prod/vpc/x`: the name's environment's
+        return next((n for n in named if _name_parts(n)[0] == environment), named[0]) if named else None
+
+    def _nicknames(self, type_name: str) -> dict[str, list[str]]:
+        """A type's candidates by nickname, made once per type ({} when there are too many to compare)."""
+        if type_name not in self._by_nickname:
+            pool = sorted(set(self._pool(type_name) or ()))
+            by_nickname: dict[str, list[str]] = {}
+            for candidate in pool if len(pool) <= self.MAX_POOL else ():
+                by_nickname.setdefault(_name_parts(candidate)[2], []).append(candidate)
+            self._by_nickname[type_name] = by_nickname
+        return self._by_nickname[type_name]
 
 
 def _name_parts(name: str) -> tuple[str | None, str, str]:

@@ -285,3 +285,19 @@ def test_near_names_read_a_types_ids_only_for_a_name_that_names_nothing():
     assert "did_you_mean" not in missing_component("vpc/zzz", ids).extra
     crowd = NearNames(read_ids=lambda t, limit: [f"vpc/n{i:05d}" for i in range(limit)] + ["vpc/usekarma-dev"])
     assert crowd.of("vpc/use-karma-dev") is None
+
+
+def test_near_names_search_each_name_once_and_stop_at_their_budget():
+    """A tree whose references are broken by the thousand must not be held up by hints: a repeated name is
+    searched once, and the candidates compared in all are bounded (NearNames.BUDGET)."""
+    from app.components.references import NearNames
+
+    names = [f"subnet/team-{i:04d}-private" for i in range(NearNames.MAX_POOL)]
+    near = NearNames(names)
+    assert near.of("subnet/tem-0001-private") == "subnet/team-0001-private"
+    assert near._compared == NearNames.MAX_POOL
+    assert near.of("subnet/tem-0001-private") == "subnet/team-0001-private"
+    assert near._compared == NearNames.MAX_POOL  # asked again: not searched again
+    found = [near.of(f"subnet/tem-{i:04d}-private") for i in range(2, 60)]
+    assert near._compared <= NearNames.BUDGET
+    assert found[0] == "subnet/team-0002-private" and found[-1] is None  # past the budget: no hint, no cost
