@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import drift, references
@@ -43,7 +43,7 @@ def read_file(path: Path) -> Any:
     """The file's document; SeedError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written, which would otherwise be stored so: a number (``port: 017`` is
     15, ``window: 1:30`` is 90), or a boolean where the author meant the word (``mode: on`` for a string,
-    judged against the component's type: _typed) (app.yaml_numbers)."""
+    judged against the component's type: _typed) (app.yaml_misreads)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
@@ -51,7 +51,7 @@ def read_file(path: Path) -> Any:
     try:
         if str(path).endswith(".json"):
             return json.loads(text)
-        doc, misread = yaml_numbers.load(text, StrictLoader, _typed)  # a duplicated key refused
+        doc, misread = yaml_misreads.load(text, StrictLoader, _typed)  # a duplicated key refused
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
     if misread:
@@ -59,12 +59,12 @@ def read_file(path: Path) -> Any:
     return doc
 
 
-def _typed(doc: Any) -> dict[tuple, yaml_numbers.Validate | None]:
-    """Where a seed holds values a schema validates (yaml_numbers.misread_booleans): each component's
+def _typed(doc: Any) -> dict[tuple, yaml_misreads.Validate | None]:
+    """Where a seed holds values a schema validates (yaml_misreads.misread_booleans): each component's
     config (its type's schema) and runtime (its runtime schema); an unknown type's, values of any type
     (validate() refuses the type). Everything else — format, id, environment, edges — is text."""
     raw = doc.get("components") if isinstance(doc, dict) else None
-    out: dict[tuple, yaml_numbers.Validate | None] = {}
+    out: dict[tuple, yaml_misreads.Validate | None] = {}
     for index, item in enumerate(raw if isinstance(raw, list) else []):
         try:
             ctype = get_type(split_id(item.get("id"))[0])
@@ -78,7 +78,7 @@ def _typed(doc: Any) -> dict[tuple, yaml_numbers.Validate | None]:
 def _seed_path(doc: Any, path: tuple) -> str:
     """A key path as the seed's other refusals word it: ``components[3] (vpc/x): config.port``."""
     if len(path) < 2 or not isinstance(path[1], int) or path[0] not in ("components", "edges"):
-        return yaml_numbers.dotted(path)
+        return yaml_misreads.dotted(path)
     head = f"{path[0]}[{path[1]}]"
     if path[0] == "components":
         try:  # the node walked is the document's (a duplicated key is refused before: app.yaml_strict)
@@ -86,7 +86,7 @@ def _seed_path(doc: Any, path: tuple) -> str:
         except (IndexError, KeyError, TypeError):
             item = None
         head += f" ({item.get('id', '?') if isinstance(item, dict) else '?'})"
-    return f"{head}: {yaml_numbers.dotted(path[2:])}" if len(path) > 2 else head
+    return f"{head}: {yaml_misreads.dotted(path[2:])}" if len(path) > 2 else head
 
 
 def _check_component(index: int, item: Any, errors: list[str]) -> dict | None:

@@ -4,7 +4,7 @@ parser when available: ~10x faster) that refuses a duplicated key.
 Why: PyYAML silently keeps the last of two equal keys, so a seed listing `config:` twice, or a change file
 setting `az_count` twice, meant half of what its author wrote. A duplicate is a YAMLError naming the key
 and the line of its first use, which each reader reports as it reports bad YAML. Misread numbers (`017`,
-`1:30`) are app.yaml_numbers' part; readers use both (yaml_numbers.load(text, StrictLoader)). The file's
+`1:30`) are app.yaml_misreads' part; readers use both (yaml_misreads.load(text, StrictLoader)). The file's
 text itself comes from read_text, which turns every way a file cannot be read into one sentence."""
 
 from __future__ import annotations

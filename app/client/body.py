@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 
 REQUEST_KEYS = (
@@ -58,22 +58,22 @@ def _put(patch: dict, dotted: str, value) -> None:
     node[parts[-1]] = value
 
 
-ValidatorOf = Callable[[str], "yaml_numbers.Validate | None"]  # a type's name → its config's validator
+ValidatorOf = Callable[[str], "yaml_misreads.Validate | None"]  # a type's name → its config's validator
 
 
 def change_sections(
     component: str | None, validator_of: ValidatorOf | None, also: tuple[str, ...] = ()
-) -> Callable[[Any], dict[tuple, yaml_numbers.Validate | None]]:
-    """Where a change body — a change file, the console's form — holds configs, for yaml_numbers.load to
+) -> Callable[[Any], dict[tuple, yaml_misreads.Validate | None]]:
+    """Where a change body — a change file, the console's form — holds configs, for yaml_misreads.load to
     judge the booleans YAML read in them against each one's type (misread_booleans): an update's
     `proposed_change` or a create's `config`, each operation's of a set; the whole document when it is
     just the merge patch. `component`: the one a command line names (over the file's own); `also` (a
     plan's `assume`): values of any type. Everything else is a request field, all of them text."""
 
-    def typed(doc: Any) -> dict[tuple, yaml_numbers.Validate | None]:
+    def typed(doc: Any) -> dict[tuple, yaml_misreads.Validate | None]:
         if not isinstance(doc, dict):
             return {}
-        out: dict[tuple, yaml_numbers.Validate | None] = {(key,): None for key in also}
+        out: dict[tuple, yaml_misreads.Validate | None] = {(key,): None for key in also}
         if isinstance(doc.get("changes"), list):
             for index, operation in enumerate(doc["changes"]):
                 owner = operation.get("component") if isinstance(operation, dict) else None
@@ -88,7 +88,7 @@ def change_sections(
     return typed
 
 
-def _validator(component: Any, validator_of: ValidatorOf | None) -> yaml_numbers.Validate | None:
+def _validator(component: Any, validator_of: ValidatorOf | None) -> yaml_misreads.Validate | None:
     """The config validator of `component`'s type (None: a value of any type, when it cannot be known)."""
     from app.components.registry import id_shape  # noqa: PLC0415 - only for a file holding a boolean
 
@@ -105,9 +105,9 @@ def served_validators(types: Callable[[], dict]) -> ValidatorOf:
     a file holds a boolean in a config: the CLI has no types of its own."""
     from app.components import schema  # noqa: PLC0415 - jsonschema: only for a file holding a boolean
 
-    validators: dict[str, yaml_numbers.Validate] = {}
+    validators: dict[str, yaml_misreads.Validate] = {}
 
-    def validator_of(type_name: str) -> yaml_numbers.Validate | None:
+    def validator_of(type_name: str) -> yaml_misreads.Validate | None:
         if not validators:
             for served in types().get("types", []):
                 compiled = schema.validator(served.get("config_schema") or {})
@@ -120,19 +120,19 @@ def served_validators(types: Callable[[], dict]) -> ValidatorOf:
 def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
     """The file's document; BodyError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written: a number (``017``), or a boolean (``on``) where `typed` (the
-    document's configs: change_sections) says the author meant the text (app.yaml_numbers)."""
+    document's configs: change_sections) says the author meant the text (app.yaml_misreads)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
         raise BodyError(str(exc)) from None
     try:
         data, misread = (
-            (json.loads(text), []) if path.suffix == ".json" else yaml_numbers.load(text, StrictLoader, typed)
+            (json.loads(text), []) if path.suffix == ".json" else yaml_misreads.load(text, StrictLoader, typed)
         )
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
-    if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_numbers)
-        raise BodyError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
+    if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_misreads)
+        raise BodyError("; ".join(yaml_misreads.problems(misread, f"{path}: ")))
     if not isinstance(data, dict):
         empty = "is empty: " if data is None else ""  # an empty YAML file reads as null
         raise BodyError(f"{path}: {empty}expected an object (a request or a merge patch)")

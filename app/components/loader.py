@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.yaml_strict import StrictLoader
 from app.components import infer
 from app.components import schema as jsonschema_
@@ -132,8 +132,8 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
 
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), StrictLoader)
-        errors.extend(yaml_numbers.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
+        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader)
+        errors.extend(yaml_misreads.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
         return None if misread else doc
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{path}: cannot read: {exc}")

@@ -16,7 +16,7 @@ from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from app import render
-from app import yaml_numbers
+from app import yaml_misreads
 from app.yaml_strict import StrictLoader, pointed
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
@@ -55,7 +55,7 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
     """The form's text as a request body: JSON, or else YAML; a mapping, or 422 naming the cause and the
     form's field (`body`: the change; `runtime`: a runtime report, which was told "the change is ...").
     A value YAML 1.1 reads as other than written is refused: a number (``017``), or a boolean where the
-    author meant the word — judged against the types' schemas where `typed` (yaml_numbers.load) says
+    author meant the word — judged against the types' schemas where `typed` (yaml_misreads.load) says
     the text holds a config or a runtime; a change's by default (change_sections, as a change file's)."""
     typed = typed or change_sections(None, _config_validator, ("assume",))
     what = "the change" if field == "body" else f"the {field} report"
@@ -65,11 +65,11 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
         data = json.loads(text)
     except ValueError:
         try:
-            data, misread = yaml_numbers.load(text, StrictLoader, typed)
+            data, misread = yaml_misreads.load(text, StrictLoader, typed)
         except yaml.YAMLError as exc:
             raise Unprocessable(f"{what} is neither JSON nor YAML", errors={field: [pointed(exc, text)]}) from None
-        if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_numbers)
-            problems = yaml_numbers.problems(misread)
+        if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_misreads)
+            problems = yaml_misreads.problems(misread)
             raise Unprocessable(f"a value in {what} is not what YAML reads", errors={field: problems}) from None
     if not isinstance(data, dict):
         shape = "component + proposed_change, or changes" if field == "body" else "output: value"
@@ -77,7 +77,7 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
     return data
 
 
-def _config_validator(type_name: str) -> yaml_numbers.Validate | None:
+def _config_validator(type_name: str) -> yaml_misreads.Validate | None:
     """A registered type's config validator (None for a type there is not: the change's refusal says it)."""
     return registry.get(type_name).validate_config if type_name in registry else None
 

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import yaml
 from neo4j.exceptions import ConstraintError
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.audit.entries import admin_entry
 from app.audit.statuses import SUBSCRIPTION_CREATED, SUBSCRIPTION_DELETED
 from app.yaml_strict import StrictLoader
@@ -104,11 +104,11 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
 def load_file(path: Path) -> list[dict]:
     """The file's subscriptions, validated whole: any error refuses the file."""
     try:
-        doc, misread = yaml_numbers.load(path.read_text(encoding="utf-8"), StrictLoader)
+        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise SubscriptionFileError(f"{path}: {exc}") from None
-    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_numbers)
-        raise SubscriptionFileError("; ".join(yaml_numbers.problems(misread, f"{path}: ")))
+    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_misreads)
+        raise SubscriptionFileError("; ".join(yaml_misreads.problems(misread, f"{path}: ")))
     doc = doc or {}
     items = doc.get("subscriptions", []) if isinstance(doc, dict) else None
     if not isinstance(items, list):

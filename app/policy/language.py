@@ -36,7 +36,7 @@ from app.policy.fields import (
 )
 from app.policy.fields import suggest as _suggest
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, Rule
-from app.yaml_numbers import BooleanWord
+from app.yaml_misreads import BooleanWord
 
 EFFECTS = ("reject", "block", "require_approval", "warn")
 SEVERITY = {"reject": 0, "block": 1, "require_approval": 2, "warn": 3}
@@ -122,7 +122,7 @@ class UnquotedText(str):
     ``1e5``, ``1.0e19``, ``-1e-5``, ``.5e3``, ``0o17``, ``019``. The rule loader marks them
     (app.policy.loader) so that a comparison with a field that may hold numbers is refused instead of
     silently comparing text. (The forms YAML 1.1 does read as numbers, but not as written — ``017``,
-    ``1:30`` — are refused wherever they stand: app.yaml_numbers.)"""
+    ``1:30`` — are refused wherever they stand: app.yaml_misreads.)"""
 
 
 # YAML 1.1 reads a float only with a '.' and a signed exponent (1.0e+5), octal as 017 (so a leading zero
@@ -1016,7 +1016,7 @@ def parse_document(
     doc, file_name: str, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None
 ) -> tuple[list[Rule], list[tuple[str, str]]]:
     """Validate one parsed YAML document (the whole file). ``boolean_words``: the unquoted yes/no/on/off
-    YAML read as booleans, by dotted path (app.yaml_numbers.boolean_words)."""
+    YAML read as booleans, by dotted path (app.yaml_misreads.boolean_words)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.policy import host
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
@@ -115,14 +115,14 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             all_errors.extend(errors.items)
             continue
         try:
-            doc, node = yaml_numbers.compose(text, _StrictLoader)
+            doc, node = yaml_misreads.compose(text, _StrictLoader)
         except yaml.YAMLError as exc:
             errors.add("", _yaml_error(exc))
             all_errors.extend(errors.items)
             continue
-        for number in yaml_numbers.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
-            errors.settle(yaml_numbers.dotted(number.path), number.problem())
-        words = {yaml_numbers.dotted(word.path): word for word in yaml_numbers.boolean_words(node)}
+        for number in yaml_misreads.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
+            errors.settle(yaml_misreads.dotted(number.path), number.problem())
+        words = {yaml_misreads.dotted(word.path): word for word in yaml_misreads.boolean_words(node)}
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))

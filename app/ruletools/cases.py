@@ -35,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.changes.set_analysis import analyse_set
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
@@ -308,13 +308,13 @@ def read_cases(path: Path) -> list[Case]:
     errors: list[str] = []
     name = shown(path)
     try:
-        doc, misread = yaml_numbers.load(read_text(path), _StrictLoader)
+        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader)
     except UnreadableFile as exc:
         raise CaseFileError([str(exc).replace(str(path), name, 1)]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
     if misread:  # 017, 0x1F, 1_000, 1:30: a fixture or an expectation its author did not write
-        raise CaseFileError(yaml_numbers.problems(misread, f"{name}: "))
+        raise CaseFileError(yaml_misreads.problems(misread, f"{name}: "))
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
     for key in doc:

@@ -1,7 +1,7 @@
 """An unquoted on/off/yes/no (On, YES…) is the boolean to YAML 1.1 (PyYAML) and the word to JSON, YAML 1.2
 and the eye. In a change file (karma request -f), a seed file and a change typed in the console it went in
 silently as a boolean: a string field's refusal said "Not a valid string." without why, a field of any
-type stored the wrong value. app.yaml_numbers now finds every boolean YAML read, by the path the data has
+type stored the wrong value. app.yaml_misreads now finds every boolean YAML read, by the path the data has
 it at (aliases and merge keys included), and judges it against the schema of the config it stands in:
 refused where the schema refuses it (quote it), taken where only a boolean fits (`enabled: yes`), refused
 with both ways out where either fits."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app import yaml_numbers
+from app import yaml_misreads
 from app.client.body import BodyError, read_file, served_validators
 from app.components import schema
 from app.console.work import parse_body
@@ -32,18 +32,18 @@ def test_exactly_the_words_pyyaml_reads_as_booleans_are_found(loader):
     """y and n are booleans in the YAML 1.1 spec's type repository, not to PyYAML's resolver: they are text,
     and so not reported. The set covered is the one PyYAML really resolves (test, not belief)."""
     for word in BOOLEANS + NOT_BOOLEANS:
-        data, node = yaml_numbers.compose(f"v: {word}\n", loader)
-        found = yaml_numbers.booleans_read(node)
+        data, node = yaml_misreads.compose(f"v: {word}\n", loader)
+        found = yaml_misreads.booleans_read(node)
         if word in BOOLEANS:
             assert isinstance(data["v"], bool), word
-            assert found == [yaml_numbers.BooleanWord(("v",), word, word.lower() in ("yes", "on", "true"))]
+            assert found == [yaml_misreads.BooleanWord(("v",), word, word.lower() in ("yes", "on", "true"))]
         else:
             assert data["v"] == word and found == [], word
 
 
 def _found(text: str) -> list[tuple]:
-    _data, node = yaml_numbers.compose(text, StrictLoader)
-    return [(w.path, w.text, w.value, w.key) for w in yaml_numbers.booleans_read(node)]
+    _data, node = yaml_misreads.compose(text, StrictLoader)
+    return [(w.path, w.text, w.value, w.key) for w in yaml_misreads.booleans_read(node)]
 
 
 def test_each_place_an_alias_or_a_merge_key_puts_a_boolean_is_found():
@@ -66,8 +66,8 @@ def test_a_recursive_anchor_and_multiplying_aliases_end():
     laughs = "a: &a [on, on, on, on, on, on, on, on, on, on]\n" + "".join(
         f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")
     )  # 10^8 places
-    data, node = yaml_numbers.compose(laughs, StrictLoader)
-    assert len(yaml_numbers.booleans_read(node)) == yaml_numbers.MAX_BOOLEAN_PLACES
+    data, node = yaml_misreads.compose(laughs, StrictLoader)
+    assert len(yaml_misreads.booleans_read(node)) == yaml_misreads.MAX_BOOLEAN_PLACES
 
 
 SCHEMA = {
@@ -88,9 +88,9 @@ COMPILED = schema.validator(SCHEMA)
 
 def _misread(text: str, typed=None) -> dict[str, str]:
     typed = typed or {("config",): lambda value: schema.errors(COMPILED, value)}
-    data, node = yaml_numbers.compose(text, StrictLoader)
-    found = yaml_numbers.misread_booleans(yaml_numbers.booleans_read(node), data, typed)
-    return {yaml_numbers.dotted(m.path): m.problem() for m in found}
+    data, node = yaml_misreads.compose(text, StrictLoader)
+    found = yaml_misreads.misread_booleans(yaml_misreads.booleans_read(node), data, typed)
+    return {yaml_misreads.dotted(m.path): m.problem() for m in found}
 
 
 def test_a_boolean_a_string_field_refuses_says_why_and_how_to_write_the_text():

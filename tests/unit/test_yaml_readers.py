@@ -1,5 +1,5 @@
 """Every reader of YAML an operator writes refuses a number YAML 1.1 reads otherwise than written (017 is
-15, 1:30 is 90, 0x1F is 31, 1_000 is 1000), naming where, as the rule and seed loaders do (app.yaml_numbers):
+15, 1:30 is 90, 0x1F is 31, 1_000 is 1000), naming where, as the rule and seed loaders do (app.yaml_misreads):
 a change file (karma request -f), a change typed in the console, a rule-test file, the notifications file
 and a component type file. Each read the value silently as that other number."""
 
