@@ -187,7 +187,7 @@ def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
             for index, item in enumerate(current.value):
                 walk(item, (*path, index), inside)
             return
-        for key, value in current.value:
+        for key, value in _kept(current.value):
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
             if read(key) and len(found) < MAX_BOOLEAN_PLACES:
                 found.append(BooleanWord((*path, name), key.value, key.value.lower() in ("yes", "on", "true"), True))
@@ -196,6 +196,15 @@ def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
     if node is not None:
         walk(node, (), frozenset())
     return found
+
+
+def _kept(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's pairs as its data keeps them: a key merged in (`<<: *base`, flattened first) and written
+    again beside it is overridden by the later one (the strict loader refuses any other repeat)."""
+    last = {(k.tag, k.value): i for i, (k, _v) in enumerate(pairs) if isinstance(k, yaml.ScalarNode)}
+    return [
+        (k, v) for i, (k, v) in enumerate(pairs) if not isinstance(k, yaml.ScalarNode) or last[(k.tag, k.value)] == i
+    ]
 
 
 Validate = Callable[[Any], dict[str, list[str]]]  # a value → {field path: messages} (ComponentType.validate_config)

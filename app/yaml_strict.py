@@ -21,10 +21,17 @@ class StrictLoader(_Base):
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader, node, deep=False):
+    """A mapping whose own keys are each written once. A key merged in (`<<: *base`) and written again
+    beside it is YAML's override, not a duplicate: flatten_mapping puts the merged keys first, and the
+    mapping keeps the last, its own."""
+    own = sum(1 for key_node, _value in node.value if key_node.tag != MERGE_TAG)
     loader.flatten_mapping(node)
     seen: dict = {}
-    for key_node, _value in node.value:
+    for key_node, _value in node.value[len(node.value) - own :]:
         key = loader.construct_object(key_node, deep=deep)
         try:
             first = seen.get(key)

@@ -94,6 +94,24 @@ def test_a_duplicated_key_is_refused_by_every_reader(tmp_path: Path):
     assert _read_yaml(thing, errors) is None and "duplicate key 'type'" in errors[0]
 
 
+def test_a_merged_key_written_again_is_yamls_override_not_a_duplicate():
+    """`<<: *base` then `mode: x` overrides base's `mode`, as YAML's merge key means; the strict loader called
+    it a duplicate key. A key written twice beside a merge is still one."""
+    import yaml
+
+    from app.yaml_strict import StrictLoader
+
+    text = "base: &base {mode: a, size: 1}\nthing:\n  <<: *base\n  mode: b\n"
+    assert yaml.load(text, Loader=StrictLoader)["thing"] == {"mode": "b", "size": 1}  # noqa: S506 - a safe loader
+    from app import yaml_misreads
+
+    data, node = yaml_misreads.compose("base: &base {mode: on}\nthing:\n  <<: *base\n  mode: x\n", StrictLoader)
+    assert data["thing"] == {"mode": "x"}  # the overridden `on` is no boolean the data holds there
+    assert [w.path for w in yaml_misreads.booleans_read(node)] == [("base", "mode")]
+    with pytest.raises(yaml.YAMLError, match="duplicate key 'mode'"):
+        yaml.load(text + "  mode: c\n", Loader=StrictLoader)  # noqa: S506 - a safe loader
+
+
 def _unreadable(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     """A file an operator may name by mistake, and what each reader must say about it."""
     latin = tmp_path / "latin.yaml"
