@@ -246,7 +246,10 @@ def misread_booleans(words: list[BooleanWord], doc: Any, typed: dict[tuple, Vali
 
 
 def _boolean_problem(word: BooleanWord, doc: Any, typed: dict, read_errors: dict) -> str | None:
-    section = next((p for p in sorted(typed, key=len, reverse=True) if word.path[: len(p)] == p), None)
+    # the longest of the word's own path prefixes that is a typed section: a lookup per prefix (a path has a
+    # few parts), never a scan of `typed` (a seed's has two sections a component: 3,000 components with a
+    # boolean each took 3.3 s when each word sorted them all)
+    section = next((word.path[:n] for n in range(len(word.path), -1, -1) if word.path[:n] in typed), None)
     if word.key:
         return word.problem("and a key is text", ("text",))
     if section is None:
