@@ -33,6 +33,8 @@ CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS
 CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);
 CREATE INDEX transition_proposal_key IF NOT EXISTS FOR (t:Transition) ON (t.proposal_key);
 CREATE INDEX component_drifting IF NOT EXISTS FOR (c:Component) ON (c.drifting);
+// the drift of one environment (cypher/drift_list_environment.cypher): only drifting components are in it
+CREATE INDEX component_environment_drifting IF NOT EXISTS FOR (c:Component) ON (c.environment, c.drifting);
 CREATE INDEX drift_component IF NOT EXISTS FOR (d:Drift) ON (d.component);
 CREATE INDEX drift_file IF NOT EXISTS FOR (d:Drift) ON (d.file);
 CREATE INDEX deleted_component_id IF NOT EXISTS FOR (d:DeletedComponent) ON (d.id);

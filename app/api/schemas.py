@@ -701,6 +701,13 @@ class RulesReload(RulesStatus):
 class DriftArgs(Schema):
     kind = fields.String(validate=validate.OneOf(DRIFT_KINDS), metadata={"description": "only this kind"})
     component = fields.String(validate=validate.Length(max=300), metadata={"description": "only this component"})
+    environment = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={
+            "description": "only this environment's drift (an entry's `environment`; a file's record: "
+            "`iac/<environment>/…`); `counts` within it too"
+        },
+    )
 
 
 class DriftEntry(Schema):
@@ -724,5 +731,10 @@ class DriftEntry(Schema):
 
 class DriftReport(Schema):
     total = fields.Integer()
-    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={"description": "per kind"})
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "per kind, within `component` and `environment` (`kind` left out)"},
+    )
     entries = fields.List(fields.Nested(DriftEntry))
+    warnings = environment_warnings()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.common import as_json_text, component_id, graph
+from app.cli.common import as_json_text, component_id, given, graph
 from app.client.outcome import DRIFT
 from app.components.drift import KINDS, file_state
 
@@ -14,8 +14,13 @@ from app.components.drift import KINDS, file_state
 @click.command("drift")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of drift.")
 @click.option("--component", callback=component_id, help="Only this component (type/nickname).")
+@click.option(
+    "--environment",
+    callback=lambda ctx, param, v: None if v is None else given(ctx, param, v),
+    help="Only this environment's drift (counts within it too).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
+def drift_cli(kind: str | None, component: str | None, environment: str | None, as_json: bool) -> None:
     """Where what Karma holds disagrees with what it should be: a config its schema refuses (contract), a
     reference that resolves to nothing (reference), a report that contradicts the config (runtime), a
     component whose config file the imported tree no longer has (orphan), a change the config store has not
@@ -25,7 +30,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
     from app.settings import Settings  # noqa: PLC0415
 
     with graph(Settings.from_env()) as repo:
-        report = DriftService(repo).report(kind=kind, component=component)
+        report = DriftService(repo).report(kind=kind, component=component, environment=environment)
     if as_json:
         click.echo(as_json_text(report))
     else:
@@ -35,5 +40,7 @@ def drift_cli(kind: str | None, component: str | None, as_json: bool) -> None:
         counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
         shown = f"{report['total']} {kind} drift entries (of every kind: {counts})" if kind else None
         click.echo(shown or f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
+    for warning in report.get("warnings") or []:  # an --environment no component lives in: a typo?
+        click.echo(f"warning: {warning}", err=True)
     if report["total"]:  # a finding, not a failure: a CI job tells "drift" from "could not ask"
         raise SystemExit(DRIFT)

@@ -537,10 +537,17 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return self._execute_write(session, unit_of_work(timeout=deadline.clamp(self.bulk_tx_timeout))(work))
 
     # -- drift (app.components.drift) ---------------------------------------------------------
-    def drift(self) -> dict:
+    def drift(self, environment: str | None = None) -> dict:
         """{components: [{id, type, environment, drift_entries}], refused: [Drift records], unwritten:
-        [write-backs not landed]}."""
-        return self.read("drift_list", destination=CONFIG_STORE, states=STUCK, ids=None) or {
+        [write-backs not landed]}: of every environment, or of `environment` alone — read by indexes on it
+        (cypher/drift_list_environment.cypher), so one environment's report costs its drift, not all of it."""
+        if environment is not None:
+            row = self.read(
+                "drift_list_environment", environment=environment, destination=CONFIG_STORE, states=STUCK, ids=None
+            )
+        else:
+            row = self.read("drift_list", destination=CONFIG_STORE, states=STUCK, ids=None)
+        return row or {
             "components": [],
             "refused": [],
             "unwritten": [],

@@ -549,6 +549,9 @@ def test_at_800_px_a_changes_decisions_show_their_messages(page, gunicorn_url, t
 
 
 BOX_SCROLLS = "(id) => { const b = document.getElementById(id).parentElement; return [b.scrollWidth, b.clientWidth]; }"
+NOTE_WIDTH = (
+    "[document.querySelector('#log thead th:last-child').offsetWidth, document.getElementById('log').offsetWidth]"
+)
 
 
 def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gunicorn_url, tokens, world, shots):
@@ -562,7 +565,7 @@ def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gun
     from app.security.tokens import TokenService
 
     url = gunicorn_url
-    long_name = "ted.requester.with.a.long.name@strall-example.com"
+    long_name = "ted.requester.with.a.long.name1@strall-example.com"  # 50 characters
     requester = TokenService(world).create(long_name, "requester")[0]
     reason = "third AZ for the prod VPC, as discussed in the capacity review; ties into the load balancers' move"
     held = _api(
@@ -585,7 +588,16 @@ def test_at_800_px_changes_and_approvals_fit_and_a_status_is_one_label(page, gun
     page.goto(f"{url}/console/log")  # the token's note names its long address: one word the box had to fit
     seen = page.evaluate(BOX_SCROLLS, "log")
     assert seen[0] <= seen[1], seen
+    # the note is read, not squeezed: the other columns took their whole text's width and left it 182 of
+    # 1,232 px (an address's name read whole, a time beside its "ago"): a reason in six lines
+    note, table = page.evaluate(NOTE_WIDTH)
+    assert note >= table / 4, (note, table)
+    shots(page, "log-1280")
     page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{url}/console/queue")  # a 50-character address read whole scrolled the box (789 of 752 px)
+    seen = page.evaluate(BOX_SCROLLS, "queue")
+    assert seen[0] <= seen[1], seen
+    shots(page, "narrow-fit-queue")
     for path, table in (("/console/changes", "changes-table"), ("/console/approvals", "approvals")):
         page.goto(f"{url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") == 800, path
@@ -660,4 +672,16 @@ def test_the_environment_filter_offers_the_environments_there_are(page, gunicorn
     assert page.inner_text("#components-none") == "no component matches these filters"
     assert page.inner_text("#components-count") == "0 components"
     shots(page, "components-environment")
+    # the Drift page filters by environment too (an operator adopts a repository environment by environment)
+    page.goto(f"{url}/console/drift")
+    field = page.locator('#drift-filters input[name="environment"]')
+    offered = page.locator(f"datalist#{field.get_attribute('list')} option")
+    assert [o.get_attribute("value") for o in offered.all()] == ["dev", "prod"]
+    field.fill("prdd")
+    page.click("#drift-filters button")
+    page.wait_for_load_state()
+    assert "no component lives in environment 'prdd'" in page.inner_text("#drift-warning")
+    assert page.inner_text("#drift-counts").startswith("in prdd: all (0)")
+    assert page.locator("#drift-counts a").first.get_attribute("href") == "/console/drift?environment=prdd"
+    shots(page, "drift-environment")
     assert page.problems == [], page.problems

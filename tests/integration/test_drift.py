@@ -256,6 +256,7 @@ def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
     assert "functions.*.vpc_nickname → vpc" in run.stdout
     assert "reference: grafana/usekarma-dev (iac/prod/grafana/usekarma-dev/config.json, refused)" in run.stdout
     assert "there is drift (exit status 5)" in run.stdout
+    assert "0 drift entries: 0 contract" in run.stdout and "dev has drift" not in run.stdout  # prod's, all of it
     assert empty_graph.component_count() == EXPECTED["loaded_with_partial"]
 
 
@@ -465,6 +466,14 @@ def test_an_import_of_one_environment_keeps_the_drift_records_of_the_others(empt
     files = {r["file"] for r in refused_records(empty_graph)}
     assert dev_files <= files  # dev's records are still there
     assert files - dev_files == {e["file"] for e in prod["drift"]}
+    # and each environment's drift report is its own records (GET /drift?environment=, karma drift --environment)
+    from app.components.drift_service import DriftService
+
+    for environment, records in (("dev", dev_files), ("prod", files - dev_files)):
+        got = DriftService(empty_graph).report(environment=environment)
+        assert {e["file"] for e in got["entries"]} == records, environment
+        assert {e["environment"] for e in got["entries"]} == {environment}
+        assert sum(got["counts"].values()) == got["total"]
 
 
 def test_a_file_that_is_not_json_is_refused_like_any_invalid_config(empty_graph, tmp_path):
@@ -994,3 +1003,65 @@ def test_rules_read_orphan_drift_as_they_read_the_other_kinds(driver, empty_grap
     assert back["drift_cleared"] == [COGNITO[2], "iac/prod/serverless-site/strall-com/config.json"], back
     assert kinds(COGNITO[0]) is None and kinds(site) is None
     assert update(ruled, zone, {"comment": "other"})["status"] == "applied"
+
+
+def test_get_drift_and_karma_drift_read_one_environment_with_its_counts_and_warn_of_an_unknown_one(client, service_env):
+    """An operator adopts a repository environment by environment: `?environment=` (and `karma drift
+    --environment`) lists that environment's drift alone, `counts` within it; one no component lives in
+    ('prdd') says so, as the component list does, where an empty report read as "no drift there"."""
+    dev_vpc, prod_site = "vpc/karma-dev", "serverless-site/usekarma-dev"
+    report(client, dev_vpc, {**runtime_of(client, dev_vpc), "vpc_cidr": "10.99.0.0/16"})
+    report(client, prod_site, {**runtime_of(client, prod_site), "content_bucket_prefix": "elsewhere"})
+    assert client.get("/drift").get_json()["total"] == 2
+    prod = client.get("/drift?environment=prod").get_json()
+    assert [(e["component"], e["environment"]) for e in prod["entries"]] == [(prod_site, "prod")]
+    assert prod["total"] == 1 and prod["counts"]["runtime"] == 1 and "warnings" not in prod
+    contract = client.get("/drift?environment=dev&kind=contract").get_json()
+    assert contract["total"] == 0 and contract["counts"]["runtime"] == 1  # dev's, of every kind
+    assert "warnings" not in contract  # dev is an environment: it has no contract drift, that is all
+    typo = client.get("/drift?environment=prdd").get_json()
+    assert typo["total"] == 0 and typo["warnings"] == [
+        "no component lives in environment 'prdd' (environments: dev, prod)"
+    ]
+    empty = client.get("/drift?environment=")
+    assert empty.status_code == 422 and "environment" in json.dumps(empty.get_json())
+    run = karma_cli(service_env, "drift", "--environment", "dev", "--json")
+    assert run.returncode == 5, run.stderr  # drift there: the CI gate's exit status
+    assert [e["component"] for e in json.loads(run.stdout)["entries"]] == [dev_vpc]
+    run = karma_cli(service_env, "drift", "--environment", "prdd")
+    assert run.returncode == 0 and "warning: no component lives in environment 'prdd'" in run.stderr, run.stderr
+    run = karma_cli(service_env, "drift", "--environment", "")
+    assert run.returncode == 1 and "--environment" in run.stderr, run.stderr
+
+
+def test_one_environments_drift_is_read_by_indexes_on_it(driver, repo):
+    """`?environment=` costs that environment's drift, not every environment's: the drifting components
+    of it by the (environment, drifting) index, its files' records by a range seek of drift_file — no
+    scan of a label, no read of the whole drift."""
+    from app.graph.cypher import query
+    from app.graph.config_store import DESTINATION, STUCK
+
+    repo.apply_schema(precompile=False)
+    with driver.session() as session:
+        plan = (
+            session.run(
+                "EXPLAIN " + query("drift_list_environment"),
+                environment="prod",
+                destination=DESTINATION,
+                states=list(STUCK),
+                ids=None,
+            )
+            .consume()
+            .plan
+        )
+
+    def operators(node):
+        yield node["operatorType"].split("@")[0], node.get("args", {}).get("Details", "")
+        for child in node.get("children", []):
+            yield from operators(child)
+
+    found = list(operators(plan))
+    assert not [op for op, _ in found if "Scan" in op], found
+    seeks = [details for op, details in found if op.startswith("NodeIndexSeek")]
+    assert any("c:Component(environment, drifting)" in s for s in seeks), seeks
+    assert any("d:Drift(file) WHERE file STARTS WITH" in s for s in seeks), seeks

@@ -198,11 +198,13 @@ def test_karma_drift_says_drift_found_apart_from_could_not_ask(monkeypatch, as_j
     none = {"total": 0, "counts": dict.fromkeys(found["counts"], 0), "entries": []}
     monkeypatch.setattr(drift_cli, "graph", lambda settings: contextlib.nullcontext(None))
     for report, code in ((found, 5), (none, 0)):
-        monkeypatch.setattr(DriftService, "report", lambda self, kind=None, component=None, r=report: r)
+        monkeypatch.setattr(
+            DriftService, "report", lambda self, kind=None, component=None, environment=None, r=report: r
+        )
         result = CliRunner().invoke(main, ["drift", *as_json])
         assert result.exit_code == code, (result.exit_code, result.output)
 
-    def away(self, kind=None, component=None):
+    def away(self, kind=None, component=None, environment=None):
         raise ServiceUnavailable("connection refused")
 
     monkeypatch.setattr(DriftService, "report", away)
