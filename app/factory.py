@@ -84,7 +84,7 @@ class Karma:
             self.repo, self.policy, mode=self.settings.mode, queue_ttl_seconds=self.settings.queue_ttl_seconds
         )
         self.lifecycle = ChangeLifecycle(self.gate)
-        self.transitions = TransitionService(self.gate)
+        self.transitions = TransitionService(self.gate, search_bounds=self.settings.transition_bounds)
         self.components = ComponentService(self.repo, on_runtime_change=self._runtime_changed)
         self.audit = AuditService(self.repo)
         self.drift = DriftService(self.repo)

@@ -8,6 +8,17 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODES = ("full", "just-apply")
+# The bounds of a transition search (POST /transitions, app/transitions/search.py): {bound: (setting,
+# default, lowest, highest)}. Capped so that a search stays bounded in time and in Bolt round trips (one
+# read per simulated plan, each of at most max_steps steps) whatever an operator sets.
+TRANSITION_BOUNDS = {
+    "max_steps": ("KARMA_TRANSITION_MAX_STEPS", 8, 1, 16),
+    "max_seconds": ("KARMA_TRANSITION_MAX_SECONDS", 10.0, 0.5, 25.0),
+    "max_simulated_plans": ("KARMA_TRANSITION_MAX_SIMULATED_PLANS", 16, 2, 64),
+    "max_candidates": ("KARMA_TRANSITION_MAX_CANDIDATES", 5, 1, 20),
+    "max_proposals": ("KARMA_TRANSITION_MAX_PROPOSALS", 3, 1, 10),
+}
+DEFAULT_TRANSITION_BOUNDS = tuple((bound, spec[1]) for bound, spec in TRANSITION_BOUNDS.items())
 
 
 class SettingsError(ValueError):
@@ -33,6 +44,28 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _env_bounded(name: str, default, lowest, highest):
+    """A number within [lowest, highest], refused at start naming the variable and the range: a bound set
+    beyond its cap would let one request run unbounded, and one below its floor would answer nothing."""
+    number = _env_float(name, default) if isinstance(default, float) else _env_int(name, default)
+    if not lowest <= number <= highest:
+        raise SettingsError(f"{name} must be from {lowest} to {highest}, got {os.environ.get(name)!r}")
+    return number
+
+
+def transition_bounds() -> tuple[tuple[str, int | float], ...]:
+    """KARMA_TRANSITION_*: the bounds of a transition search, as ((bound, value), …) — each within its
+    range (TRANSITION_BOUNDS), and the time bound below the request deadline a search runs within."""
+    bounds = tuple((bound, _env_bounded(*spec)) for bound, spec in TRANSITION_BOUNDS.items())
+    seconds, deadline = dict(bounds)["max_seconds"], _env_float("KARMA_REQUEST_DEADLINE", 30.0)
+    if env_text(TRANSITION_BOUNDS["max_seconds"][0]) is not None and seconds >= deadline:
+        raise SettingsError(
+            f"KARMA_TRANSITION_MAX_SECONDS must be below the request deadline (KARMA_REQUEST_DEADLINE "
+            f"{deadline} s), got {seconds}: a search past it would answer 503 instead of its proposals"
+        )
+    return bounds
 
 
 def env_text(name: str, default: str | None = None) -> str | None:
@@ -144,6 +177,8 @@ class Settings:
     graceful_wait: float = 40.0  # `karma serve` waits this long for an earlier server to free its address
     serve_db_wait: float = 120.0  # `karma serve` waits this long for Neo4j before serving anyway (503s)
     admin_token_file: Path = REPO_ROOT / ".karma" / "admin-token"
+    # KARMA_TRANSITION_*: ((bound, value), …) of a transition search (TRANSITION_BOUNDS)
+    transition_bounds: tuple = DEFAULT_TRANSITION_BOUNDS
 
     def __post_init__(self) -> None:
         if not 0 < self.request_deadline < self.worker_timeout:
@@ -203,6 +238,7 @@ class Settings:
             graceful_wait=_env_float("KARMA_SERVE_ADDRESS_WAIT", 40.0),
             serve_db_wait=_env_float("KARMA_SERVE_DB_WAIT", 120.0),
             admin_token_file=admin_token_file(),
+            transition_bounds=transition_bounds(),
             rules_last_good_dir=Path(env_text("KARMA_RULES_LAST_GOOD_DIR") or REPO_ROOT / ".karma" / "rules-last-good"),
         )
 

@@ -282,6 +282,7 @@ def _analyse_operation(
         raise Unprocessable(
             "the proposed change changes nothing",
             component=op.component,
+            cause="no_change",  # the goal is already reached: `karma transitions propose` says nothing to do
             errors={f"changes[{i}].proposed_change": ["no config key would change"]},
         )
     # the edges its references have now, and after: a key the operation does not touch keeps its edge

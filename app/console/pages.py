@@ -8,6 +8,7 @@ from the console is the same `approve(change_id, principal, comment)` the API ru
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from app.console import session, times
 from app.errors import KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
+from app.transitions.search import proposed_change
 from app.components.drift import file_state
 
 blp = Blueprint(
@@ -141,6 +143,19 @@ def _as_page(answered):
     return _error_page(error, status, response)
 
 
+def _propose_again(error: KarmaError) -> str | None:
+    """A stale proposal's page offers to propose the same change again: the proposal id the form posted
+    holds it (signed). The change's text for the propose form, or None (another error, or an id that
+    does not verify — it had no page's Execute button behind it)."""
+    if error.extra.get("cause") != "stale_proposal" or request.endpoint != "console.execute_transition":
+        return None
+    try:
+        change = proposed_change(request.form.get("proposal_id") or "")
+    except KarmaError:
+        return None
+    return json.dumps(change, indent=2) if change else None
+
+
 def _error_page(error: KarmaError, status: int, answer):
     """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
     the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
@@ -159,6 +174,7 @@ def _error_page(error: KarmaError, status: int, answer):
             back=back,
             retry=int(retry) if retry.isdigit() else 10,
             who_may=roles_that_may(error.extra["required"]) if error.extra.get("cause") == "role" else None,
+            propose_again=_propose_again(error),
         ),
         status,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from app.policy import template
 from app.policy.tree import All, AnyOf, Cmp, Not
+from app.settings import TRANSITION_BOUNDS
 
 # the marker a derived wait stores: defined beside the steps it marks, so the CLI reads it without the engine
 from app.transitions.status import NON_EMPTY
@@ -75,7 +76,9 @@ CANDIDATE_KEYS = ("values", "type", "environment", "exclude", "limit")
 CANDIDATE_PLACEHOLDERS = ("candidate", "candidate.id", "candidate.nickname")
 MAX_REMEDIES = 5  # per rule
 MAX_REMEDY_CHANGES = 10  # operations per remedy
-MAX_CANDIDATES = 5  # candidate values tried per remedy (the search bound says so)
+# candidate values a remedy may name (`limit`): the cap of KARMA_TRANSITION_MAX_CANDIDATES, which bounds
+# what a search renders of each (a remedy without `limit` renders that many)
+MAX_CANDIDATES = TRANSITION_BOUNDS["max_candidates"][3]
 # the fields each operation of a remedy takes (as the API's change set body: app/api/schemas.OP_FIELDS)
 REMEDY_OPS = {
     "create": ("environment", "config"),
@@ -100,7 +103,7 @@ class CandidateSource:
     type: str | None  # or: the components of this type…
     environment: Template | None  # …in this environment (default: the decision's component's)
     exclude: tuple  # values (nicknames or ids) to leave out (templates)
-    limit: int
+    limit: int | None  # None: as many as the search's bound (KARMA_TRANSITION_MAX_CANDIDATES)
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,10 @@ def _candidates(raw, path: str, scope: str, counts: dict, errors) -> CandidateSo
     if not isinstance(exclude, list):
         errors.add(f"{path}.exclude", "expected a list")
         exclude = []
-    limit = raw.get("limit", MAX_CANDIDATES)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_CANDIDATES:
+    limit = raw.get("limit")
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_CANDIDATES
+    ):
         errors.add(f"{path}.limit", f"expected an integer from 1 to {MAX_CANDIDATES}")
     if len(errors.items) > before:
         return None
@@ -292,10 +297,11 @@ class RenderedRemedy:
     candidate: object  # the candidate value, or None
 
 
-def expand(rule_id: str, remedy: Remedy, fact: dict, components_of) -> list[RenderedRemedy]:
-    """Every rendering of a remedy for one decision's fact: one per candidate (at most `limit`, in a
-    stable order), or one when it has no candidates. `components_of(type, environment)` lists
-    {id, nickname} of the components of a type in an environment (ordered by id)."""
+def expand(rule_id: str, remedy: Remedy, fact: dict, components_of, max_candidates: int) -> list[RenderedRemedy]:
+    """Every rendering of a remedy for one decision's fact: one per candidate (at most its `limit` and
+    the search's `max_candidates`, in a stable order), or one when it has no candidates.
+    `components_of(type, environment)` lists {id, nickname} of the components of a type in an
+    environment (ordered by id)."""
     source = remedy.candidates
     if source is None:
         candidates = [None]
@@ -313,7 +319,8 @@ def expand(rule_id: str, remedy: Remedy, fact: dict, components_of) -> list[Rend
                 {"value": c["nickname"], "id": c["id"], "nickname": c["nickname"]}
                 for c in components_of(source.type, env)
             ]
-        candidates = [c for c in raw if c["value"] not in excluded and c.get("id") not in excluded][: source.limit]
+        most = min(source.limit or max_candidates, max_candidates)
+        candidates = [c for c in raw if c["value"] not in excluded and c.get("id") not in excluded][:most]
     return [
         RenderedRemedy(
             rule_id,

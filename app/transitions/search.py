@@ -28,24 +28,21 @@ from app.changes.status import ChangeStatus, blockers_of
 from app.components import get_type, registry
 from app.errors import KarmaError, NotFound
 from app.policy import remedies
+from app.settings import DEFAULT_TRANSITION_BOUNDS, TRANSITION_BOUNDS
 from app.transitions.status import AFTER_THE_CHANGE
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments, hypothetical
 
-MAX_STEPS = 8  # steps of a proposal before its follow-ups
-MAX_SECONDS = 10.0  # wall time after which no further alternative is tried (the first always is)
-MAX_SIMULATED_PLANS = 16  # one read each: the live analysis, then one per candidate proposal
-MAX_PROPOSALS = 3
 PROPOSAL_PREFIX = "prop1."
+# The search's bounds are settings (KARMA_TRANSITION_*, app/settings.py TRANSITION_BOUNDS), each capped:
+# max_steps (a proposal's steps before its follow-ups), max_seconds (wall time after which no further
+# alternative is tried; the first always is), max_simulated_plans (one read each: the live analysis, then
+# one per candidate proposal), max_candidates (renderings per declared remedy), max_proposals.
+DEFAULT_BOUNDS = dict(DEFAULT_TRANSITION_BOUNDS)
 
 
-def bound() -> dict:
-    return {
-        "max_steps": MAX_STEPS,
-        "max_seconds": MAX_SECONDS,
-        "max_simulated_plans": MAX_SIMULATED_PLANS,
-        "max_candidates": remedies.MAX_CANDIDATES,
-        "max_proposals": MAX_PROPOSALS,
-    }
+def setting_of(bound_name: str) -> str:
+    """The KARMA_* setting that widens a bound of the search."""
+    return TRANSITION_BOUNDS[bound_name][0]
 
 
 def _choices(type_name: str, output: str) -> list | None:
@@ -71,6 +68,7 @@ class WayOut:
 class Search:
     """What one search spent (stated in the answer)."""
 
+    bounds: dict = field(default_factory=lambda: dict(DEFAULT_BOUNDS))
     started: float = field(default_factory=time.monotonic)
     simulated_plans: int = 0
     simulated_steps: int = 0
@@ -81,15 +79,15 @@ class Search:
     def out_of_budget(self) -> bool:
         """Before each simulation. The time bound only stops the search for alternatives: the first candidate
         proposal is always simulated, so a slow moment never turns a valid answer into no_transition."""
-        if self.simulated_plans >= MAX_SIMULATED_PLANS:
+        if self.simulated_plans >= self.bounds["max_simulated_plans"]:
             self.stopped_by = "max_simulated_plans"
-        elif self.simulated_plans > 1 and time.monotonic() - self.started > MAX_SECONDS:
+        elif self.simulated_plans > 1 and time.monotonic() - self.started > self.bounds["max_seconds"]:
             self.stopped_by = "max_seconds"
         return self.stopped_by is not None
 
     def report(self) -> dict:
         return {
-            **bound(),
+            **self.bounds,
             "simulated_plans": self.simulated_plans,
             "simulated_steps": self.simulated_steps,
             "seconds": round(time.monotonic() - self.started, 3),
@@ -97,21 +95,24 @@ class Search:
         }
 
 
-def _stopped(bound_name: str | None) -> str:
-    """No proposal held within the bound that cut the search short: which bound, its value, and what the
-    person can do — it said only "stopped at its bound (max_simulated_plans)", and the bounds are fixed
-    (search.py), so "widen it" is not theirs to do; a smaller change searches a smaller space."""
-    value = bound().get(bound_name or "", "?")
+def _stopped(bound_name: str | None, bounds: dict) -> str:
+    """No proposal held within the bound that cut the search short: which bound, its value, the setting
+    that widens it, and what the person can do without an operator — a smaller change searches a smaller
+    space."""
+    value = bounds.get(bound_name or "", "?")
+    widen = f"; {setting_of(bound_name)} widens it" if bound_name in TRANSITION_BOUNDS else ""
     return (
-        f"the search stopped at its bound ({bound_name}: {value}, fixed; the answer's `search` says what it "
+        f"the search stopped at its bound ({bound_name}: {value}{widen}; the answer's `search` says what it "
         "took) before any proposal held: propose a smaller change (fewer operations or keys at once), or make "
         "one of the refused steps first, then propose the rest"
     )
 
 
 class TransitionSearch:
-    def __init__(self, simulator: Simulator, rules: list, components_of=None, rules_fingerprint=None):
+    def __init__(self, simulator: Simulator, rules: list, components_of=None, rules_fingerprint=None, bounds=None):
+        """`bounds`: {bound: value} of the process's settings (KARMA_TRANSITION_*); the defaults if None."""
         self.sim = simulator
+        self.bounds = {**DEFAULT_BOUNDS, **(bounds or {})}
         self.rules = {r.id: r for r in rules}
         self.components_of = components_of or (lambda _type, _env: [])
         self.rules_fingerprint = rules_fingerprint
@@ -119,7 +120,7 @@ class TransitionSearch:
 
     # -- the answer ---------------------------------------------------------------------------------
     def propose(self, change, assume: Assumptions, actor=None) -> dict:
-        search, target = Search(), as_set(change)
+        search, target = Search(bounds=self.bounds), as_set(change)
         prefix = list(assume.applied)
         live = self._simulate(search, [*prefix, target], assume.runtime)[-1]
         check_environments(live, actor)
@@ -147,9 +148,13 @@ class TransitionSearch:
         answer = {"proposals": proposals, "refused": refused, "search": search.report()}
         if proposals:
             return {"status": "proposals", **answer}
-        if not unresolved:
-            unresolved = [{"rule_id": None, "why": why} for why in dict.fromkeys(search.failures)] or [
-                {"rule_id": None, "why": _stopped(search.stopped_by)}
+        if not unresolved:  # what the candidates tried ran into, and the bound that cut the search short
+            whys = [
+                *dict.fromkeys(search.failures),
+                *([_stopped(search.stopped_by, self.bounds)] * bool(search.stopped_by)),
+            ]
+            unresolved = [{"rule_id": None, "why": why} for why in whys] or [
+                {"rule_id": None, "why": _stopped(None, self.bounds)}
             ]
         return {"status": "no_transition", "unresolved": unresolved, **answer}
 
@@ -170,7 +175,9 @@ class TransitionSearch:
         if wait is not None:
             outputs = ", ".join(f"{k} {v}" for k, v in wait.outputs.items())
             ways.append(WayOut("wait", key, f"{wait.component} reports {outputs}", wait=wait))
-        for rendered in render_remedies(rule, decision, live, target, self._candidates):
+        for rendered in render_remedies(
+            rule, decision, live, target, self._candidates, max_candidates=self.bounds["max_candidates"]
+        ):
             try:
                 change_set = ChangeSet.from_dict(
                     {
@@ -228,30 +235,32 @@ class TransitionSearch:
         found: dict[str, dict] = {}
         deeper: list[tuple[list, tuple]] = []
         run = _Run(search, found, deeper, (prefix, target, assume, request))
+        most = self.bounds["max_proposals"]
         for combo in itertools.product(*ways.values()):
             for steps in _orders(combo):
                 outcome = self._attempt(run, steps, combo)
                 if outcome == "stop":
-                    return _ranked(found)
+                    return _ranked(found, most)
                 if outcome == "found":
                     break
-            if len(found) >= MAX_PROPOSALS:  # choices come in the rules' order of preference
+            if len(found) >= most:  # choices come in the rules' order of preference
                 break
         while deeper and not found:
             level = list(deeper)
             deeper.clear()
             for steps, combo in level:
-                if self._attempt(run, steps, combo) == "stop" or len(found) >= MAX_PROPOSALS:
-                    return _ranked(found)
-        return _ranked(found)
+                if self._attempt(run, steps, combo) == "stop" or len(found) >= most:
+                    return _ranked(found, most)
+        return _ranked(found, most)
 
     def _attempt(self, run: _Run, steps: list, combo: tuple) -> str:
         """One candidate: 'skip' (too many steps), 'stop' (out of budget), 'found', or 'refused' (its
         deeper candidates queued)."""
-        if len(steps) + 1 > MAX_STEPS:
+        most = self.bounds["max_steps"]
+        if len(steps) + 1 > most:
             run.search.failures.append(
-                f"a proposal would take more than {MAX_STEPS} steps (max_steps, a fixed bound): make one of its "
-                "steps (or part of the change) first, then propose the rest"
+                f"a proposal would take more than {most} steps (max_steps; {setting_of('max_steps')} widens "
+                "it): make one of its steps (or part of the change) first, then propose the rest"
             )
             return "skip"
         if run.search.out_of_budget():
@@ -388,15 +397,23 @@ def refusing(analysis: SetAnalysis) -> list[dict]:
     return _distinct(blockers_of(analysis.decisions, False))
 
 
-def render_remedies(rule, decision: dict, analysis: SetAnalysis, target: ChangeSet, components_of) -> list[dict]:
-    """A decision's declared remedies rendered from the fact its rule saw (every candidate's rendering),
-    in the rule's order: [{rule_id, component, description, changes, candidate, preference}]."""
+def render_remedies(
+    rule,
+    decision: dict,
+    analysis: SetAnalysis,
+    target: ChangeSet,
+    components_of,
+    max_candidates: int = DEFAULT_BOUNDS["max_candidates"],
+) -> list[dict]:
+    """A decision's declared remedies rendered from the fact its rule saw (every candidate's rendering, at
+    most `max_candidates` a remedy), in the rule's order: [{rule_id, component, description, changes,
+    candidate, preference}]."""
     if rule is None:
         return []
     fact, _row = _fact_of(decision, analysis, target)
     out = []
     for remedy in rule.remedies:
-        for position, r in enumerate(remedies.expand(rule.id, remedy, fact, components_of)):
+        for position, r in enumerate(remedies.expand(rule.id, remedy, fact, components_of, max_candidates)):
             out.append(
                 {
                     "rule_id": rule.id,
@@ -511,8 +528,8 @@ def _rank_key(proposal: dict) -> tuple:
     return r["steps"], r["affected_components"], r["wait_before_change"], r["preference"], _signature(proposal)
 
 
-def _ranked(found: dict) -> list[dict]:
-    return sorted(found.values(), key=_rank_key)[:MAX_PROPOSALS]
+def _ranked(found: dict, most: int) -> list[dict]:
+    return sorted(found.values(), key=_rank_key)[:most]
 
 
 def _compact(step: dict) -> dict:
@@ -535,3 +552,16 @@ def verify_proposal(proposal_id: str) -> dict:
         return json.loads(packing.decompress(signed["z"]))
     except (KeyError, TypeError, ValueError, zlib.error):  # signed by us, so only a format change gets here
         raise NotFound("unknown proposal id (not issued by this Karma, or altered)", cause="unknown_proposal") from None
+
+
+def proposed_change(proposal_id: str) -> dict:
+    """The change a proposal id this deployment issued was made for, as a change body to propose again
+    (the console's "Propose again" on a stale proposal): the signed id holds it, nothing was stored. Who
+    asks again requests it (requested_by left out), and what only the server sets (via, single) is not
+    part of it."""
+    request = verify_proposal(proposal_id).get("request") or {}
+    return {
+        k: v
+        for k, v in request.items()
+        if v is not None and k not in ("requested_by", "via", "single", "refused_drift")
+    }

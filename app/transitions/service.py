@@ -35,8 +35,8 @@ from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUna
 from app.graph.driver import DRIVER_ERRORS, IncompleteCommit, outage
 from app.graph.repository import GraphTx
 from app.notifications import events
-from app.policy.remedies import MAX_CANDIDATES, NON_EMPTY
-from app.transitions.search import TransitionSearch, verify_proposal
+from app.policy.remedies import NON_EMPTY
+from app.transitions.search import DEFAULT_BOUNDS, TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
 from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move, progress
 
@@ -60,8 +60,9 @@ def reported(runtime: dict, outputs: dict) -> bool:
 
 
 class TransitionService:
-    def __init__(self, gate: ChangeGate, clock_=clock.utcnow, new_id=ids.new_id):
+    def __init__(self, gate: ChangeGate, clock_=clock.utcnow, new_id=ids.new_id, search_bounds=None):
         self.gate, self.repo = gate, gate.repo
+        self.search_bounds = {**DEFAULT_BOUNDS, **dict(search_bounds or ())}  # KARMA_TRANSITION_* (settings)
         self.clock, self.new_id = clock_, new_id
 
     def simulator(self) -> Simulator:
@@ -79,7 +80,11 @@ class TransitionService:
         assumptions = Assumptions.from_body(assume, as_set(change).requested_by)
         rules = self.gate.policy.rules() if self.gate.policy is not None else []
         search = TransitionSearch(
-            self.simulator(), rules, components_of=self.components_of, rules_fingerprint=self.rules_fingerprint()
+            self.simulator(),
+            rules,
+            components_of=self.components_of,
+            rules_fingerprint=self.rules_fingerprint(),
+            bounds=self.search_bounds,
         )
         return search.propose(change, assumptions, actor)
 
@@ -89,7 +94,8 @@ class TransitionService:
 
     def components_of(self, type_name: str, environment: str) -> list[dict]:
         """Candidates for a declared remedy: components of a type in an environment, by id (bounded)."""
-        found = self.repo.list_components(type_=type_name, environment=environment, skip=0, limit=MAX_CANDIDATES * 4)
+        most = self.search_bounds["max_candidates"] * 4  # room for the ones a remedy excludes
+        found = self.repo.list_components(type_=type_name, environment=environment, skip=0, limit=most)
         return [{"id": c["id"], "nickname": c["nickname"]} for c in found["items"]]
 
     # -- reading ------------------------------------------------------------------------------------

@@ -542,3 +542,27 @@ def test_a_mistyped_name_gets_the_near_name_the_api_says(karma_cli):
     assert planned.exit_code == 1 and json.loads(planned.stdout)["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}
     said = karma_cli("plan", SUBNET, "--set", "vpc_nickname=karma-dve").stderr
     assert "proposed_change.vpc_nickname: references unknown component 'vpc/karma-dve'; did you mean" in said, said
+
+
+def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens):
+    """`transitions propose` of a change already true answered "error: the proposed change changes
+    nothing" and exited 1: asking the way to where one already is, is nothing to do (exit 0). The API's
+    answer stays the one /plan and /request-change give the same body (422), naming it `cause: no_change`;
+    a set with such an operation among others stays an error (its others need a way)."""
+    asked = ("transitions", "propose", SITE, "--set", 'cloudfront_aliases=["dev.usekarma.dev"]')
+    found = karma_cli(*asked)
+    assert found.exit_code == 0, found.output
+    assert found.stdout.strip() == (
+        "nothing to do: serverless-site/karma-dev already has cloudfront_aliases as asked (the change changes nothing)"
+    )
+    quiet = karma_cli(*asked, "-q")
+    assert quiet.exit_code == 0 and quiet.stdout == "" and "nothing to do:" in quiet.stderr, quiet.output
+    as_json = json.loads(karma_cli(*asked, "--json").stdout)
+    assert as_json["status"] == "already_reached" and as_json["proposals"] == []
+    assert as_json["answer"]["cause"] == "no_change"
+    body = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["dev.usekarma.dev"]}}
+    for path in ("/transitions", "/plan"):
+        resp = requests.post(
+            f"{gunicorn_url}{path}", json=body, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=30
+        )
+        assert resp.status_code == 422 and resp.json()["cause"] == "no_change", (path, resp.text)

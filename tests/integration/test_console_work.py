@@ -642,3 +642,45 @@ def test_a_change_a_rule_holds_offers_a_transition_and_its_steps_say_what_they_w
     pending = client.post("/request-change", json=prod, headers=ted).get_json()
     assert pending["status"] == "pending_approval", pending  # only an approver lifts it: nothing to propose
     assert 'id="propose"' not in _text(browser.get(f"/console/changes/{pending['change_id']}"))
+
+
+def test_a_stale_proposal_page_offers_to_propose_the_same_change_again(app, client, people):
+    """Execute on a proposal the graph moved under answered 409 stale_proposal with "propose again" — and
+    no way to: the change had to be typed again. The page's button posts the change the signed proposal id
+    holds to Propose, which searches it on the graph as it is now."""
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    body = "component: openapi/karma-api\nproposed_change: {s3_bucket_nickname: null}\nreason: drop the ref\n"
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    moved = {
+        "component": "lambda/karma-graph-query",
+        "requested_by": "ops@usekarma.dev",
+        "proposed_change": {"functions": {"karma-graph-query": {"memory_size": 256}}},
+    }
+    assert client.post("/request-change", json=moved).get_json()["status"] == "applied"
+    stale = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    page = _text(stale)
+    assert stale.status_code == 409 and "propose again" in page and 'id="propose-again"' in page, page
+    form = re.search(r'<form[^>]*id="propose-again-form".*?</form>', page, re.S).group(0)
+    assert 'action="/console/transitions/propose"' in form
+    again = json.loads(
+        html.unescape(re.search(r"<textarea name=\"body\" hidden>(.*?)</textarea>", form, re.S).group(1))
+    )
+    assert again == {
+        "component": "openapi/karma-api",
+        "proposed_change": {"s3_bucket_nickname": None},
+        "reason": "drop the ref",
+        "on_blocked": "reject",
+    }
+    fresh = _text(ted.post("/console/transitions/propose", data={"csrf_token": _csrf(page), "body": json.dumps(again)}))
+    assert 'id="execute-0"' in fresh and proposal_id not in fresh
+    done = ted.post(
+        "/console/transitions/execute",
+        data={"csrf_token": token, "proposal_id": re.search(r'name="proposal_id" value="([^"]+)"', fresh).group(1)},
+    )
+    assert done.status_code == 302, _text(done)
+    # another 409 (not stale) offers nothing to propose
+    assert 'id="propose-again"' not in _text(
+        ted.post("/console/plans/apply", data={"csrf_token": token, "plan_id": "x"})
+    )

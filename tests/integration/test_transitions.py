@@ -160,15 +160,68 @@ def test_a_step_refused_for_a_new_reason_is_searched_deeper(make_app, tmp_path, 
     assert graph_dump() == before
 
 
-def test_a_search_cut_short_by_its_bound_names_the_bound_its_value_and_what_to_do(client, monkeypatch):
-    """No proposal within the bound said "the search stopped at its bound (max_simulated_plans)": not its
-    value, nor that it is fixed, nor what an operator can do instead."""
-    from app.transitions import search
+def _bounded(**bounds) -> tuple:
+    """The process's KARMA_TRANSITION_* settings: the defaults, with `bounds` instead."""
+    from app.settings import DEFAULT_TRANSITION_BOUNDS
 
-    monkeypatch.setattr(search, "MAX_SIMULATED_PLANS", 1)  # the live analysis only: no candidate is simulated
-    code, body = propose(client, SUBNET)
+    return tuple((k, bounds.get(k, v)) for k, v in DEFAULT_TRANSITION_BOUNDS)
+
+
+def _guarded_rules(tmp_path):
+    import shutil
+
+    from app.settings import REPO_ROOT
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests"))
+    (rules / "guard.yaml").write_text(GUARDED_API)
+    return rules
+
+
+DROP_BUCKET_REF = {
+    "component": "openapi/karma-api",
+    "proposed_change": {"s3_bucket_nickname": None},
+    "requested_by": WHO,
+}
+
+
+def test_a_search_cut_short_by_its_bound_names_the_bound_its_value_and_the_setting(make_app, tmp_path):
+    """No proposal within the bound said "the search stopped at its bound (max_simulated_plans: 16, fixed;
+    …)": the bounds were constants. They are settings (KARMA_TRANSITION_*): the process's value is the one
+    searched with, and the message names the setting that widens it, and what to do without an operator."""
+    rules = _guarded_rules(tmp_path)  # the first candidate is refused: the answer needs a deeper one
+    client = make_app(rules_dir=rules, transition_bounds=_bounded(max_simulated_plans=2)).test_client()
+    code, body = propose(client, DROP_BUCKET_REF)
     assert code == 200 and body["status"] == "no_transition", body
-    assert body["search"]["stopped_by"] == "max_simulated_plans" and body["search"]["max_simulated_plans"] == 1
-    why = body["unresolved"][0]["why"]
-    assert why.startswith("the search stopped at its bound (max_simulated_plans: 1, fixed;"), why
+    assert body["search"]["stopped_by"] == "max_simulated_plans" and body["search"]["max_simulated_plans"] == 2
+    assert body["search"]["simulated_plans"] == 2
+    why = body["unresolved"][-1]["why"]  # after what the one candidate tried ran into
+    assert why.startswith(
+        "the search stopped at its bound (max_simulated_plans: 2; KARMA_TRANSITION_MAX_SIMULATED_PLANS widens it;"
+    ), why
     assert "propose a smaller change" in why
+    # the same search under the default bound finds the deeper proposal
+    assert propose(make_app(rules_dir=rules).test_client(), DROP_BUCKET_REF)[1]["status"] == "proposals"
+
+
+def test_a_proposal_longer_than_max_steps_names_its_setting(make_app, tmp_path):
+    rules = _guarded_rules(tmp_path)  # wait, move the lambda, then the change: 3 steps
+    client = make_app(rules_dir=rules, transition_bounds=_bounded(max_steps=2)).test_client()
+    code, body = propose(client, DROP_BUCKET_REF)
+    assert code == 200 and body["status"] == "no_transition", body
+    assert body["search"]["max_steps"] == 2
+    whys = [u["why"] for u in body["unresolved"]]
+    assert any(
+        w.startswith("a proposal would take more than 2 steps (max_steps; KARMA_TRANSITION_MAX_STEPS") for w in whys
+    ), whys
+
+
+def test_the_proposals_and_candidates_a_search_returns_are_the_settings(make_app):
+    """Scenario 2 has two ways out by default (the bucket directly, then the other bucket of dev)."""
+    wide = propose(make_app().test_client(), DROP_BUCKET_REF)[1]
+    assert len(wide["proposals"]) >= 2, wide
+    narrow = propose(make_app(transition_bounds=_bounded(max_proposals=1)).test_client(), DROP_BUCKET_REF)[1]
+    assert narrow["search"]["max_proposals"] == 1 and narrow["proposals"] == wide["proposals"][:1]
+    one = make_app(transition_bounds=_bounded(max_candidates=1)).test_client()
+    answer = propose(one, DROP_BUCKET_REF)[1]  # what a remedy renders of it: tests/unit/test_transition_remedies.py
+    assert answer["search"]["max_candidates"] == 1 and answer["status"] == "proposals", answer

@@ -80,7 +80,7 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
         asked.append((type_name, environment))
         return buckets
 
-    same = remedies.expand("r", declared[0], fact, components_of)
+    same = remedies.expand("r", declared[0], fact, components_of, 5)
     assert [r.changes for r in same] == [
         [
             {
@@ -90,10 +90,34 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
             }
         ]
     ]
-    other = remedies.expand("r", declared[1], fact, components_of)
+    other = remedies.expand("r", declared[1], fact, components_of, 5)
     assert asked == [("s3-bucket", "dev")]
     assert [r.candidate for r in other] == ["karma-clickhouse-dev"]  # the current bucket is excluded
     assert other[0].description == "move lambda/karma-graph-query to bucket karma-clickhouse-dev of dev"
+
+
+def test_a_remedy_renders_at_most_the_searchs_candidates_and_its_own_limit(tmp_path):
+    """KARMA_TRANSITION_MAX_CANDIDATES bounds what a search renders of a remedy; a remedy's `limit` (up to
+    the setting's cap, 20) bounds it further; a remedy without one renders as many as the setting."""
+    values = ", ".join(f"v{i}" for i in range(8))
+    change = '[{op: update, component: a/b, proposed_change: {x: "{candidate}"}}]'
+    declared = (
+        load(
+            tmp_path,
+            f"      - {{description: x, candidates: {{values: [{values}]}}, changes: {change}}}\n"
+            f"      - {{description: y, candidates: {{values: [{values}], limit: 3}}, changes: {change}}}\n",
+        )
+        .rules["r"]
+        .remedies
+    )
+
+    def rendered(remedy, most):
+        return [r.candidate for r in remedies.expand("r", remedy, {}, None, most)]
+
+    assert rendered(declared[0], 5) == ["v0", "v1", "v2", "v3", "v4"]  # the default bound
+    assert rendered(declared[0], 7) == [f"v{i}" for i in range(7)]
+    assert rendered(declared[1], 7) == ["v0", "v1", "v2"]
+    assert rendered(declared[1], 2) == ["v0", "v1"]
 
 
 @pytest.mark.parametrize(
@@ -124,6 +148,10 @@ def test_a_remedy_renders_from_the_decision_fact_once_per_candidate():
         (
             "      - {description: x, candidates: {type: s3-bucket, values: [a]}, changes: [{op: delete, component: a/b}]}",
             "rules[0].remedies[0].candidates: expected exactly one of values (a list) or type",
+        ),
+        (
+            "      - {description: x, candidates: {values: [a], limit: 21}, changes: [{op: delete, component: a/b}]}",
+            "rules[0].remedies[0].candidates.limit: expected an integer from 1 to 20",
         ),
         (
             '      - {description: x, candidates: {values: [a], limt: 2}, changes: [{op: delete, component: "{candidate.nick}"}]}',
