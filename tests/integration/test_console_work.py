@@ -662,6 +662,16 @@ def test_a_stale_proposal_page_offers_to_propose_the_same_change_again(app, clie
     stale = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
     page = _text(stale)
     assert stale.status_code == 409 and "propose again" in page and 'id="propose-again"' in page, page
+    # the rules changed since (checked first): "Changed since: rules" is no link to a component (component_link)
+    service = app.extensions["karma"].transitions
+    original = service.rules_fingerprint
+    service.rules_fingerprint = lambda: "other rules"
+    try:
+        ruled = _text(ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id}))
+    finally:
+        service.rules_fingerprint = original
+    changed = re.search(r'<p id="changed">(.*?)</p>', ruled, re.S).group(1)
+    assert "rules" in changed and "/console/components/" not in changed, changed
     form = re.search(r'<form[^>]*id="propose-again-form".*?</form>', page, re.S).group(0)
     assert 'action="/console/transitions/propose"' in form
     again = json.loads(
