@@ -537,11 +537,17 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             return self._execute_write(session, unit_of_work(timeout=deadline.clamp(self.bulk_tx_timeout))(work))
 
     # -- drift (app.components.drift) ---------------------------------------------------------
-    def drift(self, environment: str | None = None) -> dict:
+    def drift(self, environment: str | None = None, component: str | None = None) -> dict:
         """{components: [{id, type, environment, drift_entries}], refused: [Drift records], unwritten:
         [write-backs not landed]}: of every environment, or of `environment` alone — read by indexes on it
-        (cypher/drift_list_environment.cypher), so one environment's report costs its drift, not all of it."""
-        if environment is not None:
+        (cypher/drift_list_environment.cypher), so one environment's report costs its drift, not all of it
+        — or of `component` alone (its id; cypher/drift_list_component.cypher: lookups on it; the caller
+        filters an environment given too)."""
+        if component is not None:
+            row = self.read(
+                "drift_list_component", component=component, destination=CONFIG_STORE, states=STUCK, ids=[component]
+            )
+        elif environment is not None:
             row = self.read(
                 "drift_list_environment", environment=environment, destination=CONFIG_STORE, states=STUCK, ids=None
             )

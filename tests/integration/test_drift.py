@@ -1055,13 +1055,69 @@ def test_one_environments_drift_is_read_by_indexes_on_it(driver, repo):
             .plan
         )
 
-    def operators(node):
-        yield node["operatorType"].split("@")[0], node.get("args", {}).get("Details", "")
-        for child in node.get("children", []):
-            yield from operators(child)
-
-    found = list(operators(plan))
+    found = list(_operators(plan))
     assert not [op for op, _ in found if "Scan" in op], found
     seeks = [details for op, details in found if op.startswith("NodeIndexSeek")]
     assert any("c:Component(environment, drifting)" in s for s in seeks), seeks
     assert any("d:Drift(file) WHERE file STARTS WITH" in s for s in seeks), seeks
+
+
+def test_one_components_drift_is_read_by_lookups_on_it_and_says_what_the_whole_report_says(
+    driver, empty_graph, tmp_path
+):
+    """`?component=` read the whole drift report and filtered it in Python: one component's report cost
+    all the drift there is. It is read by lookups on the component (its node, the drift_component index,
+    its write-backs) and says exactly what the whole report says of it — with an environment too."""
+    import shutil
+
+    from app.components.drift_service import DriftService
+    from app.graph.config_store import DESTINATION, STUCK
+    from app.graph.cypher import query
+
+    wipe(driver)
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
+    service = DriftService(empty_graph)
+    whole = service.report()
+    named = sorted({e["component"] for e in whole["entries"]})
+    assert len(named) >= 3, named
+    asked: list[str] = []
+    read = empty_graph.read
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(empty_graph, "read", lambda name, **params: asked.append(name) or read(name, **params))
+        service.report(component=named[0], kind="reference")
+    assert asked == ["drift_list_component"], asked  # not the whole report (drift_list)
+    for component in named:
+        mine = [e for e in whole["entries"] if e["component"] == component]
+        said = service.report(component=component)
+        assert said["entries"] == mine and said["total"] == len(mine), component
+        environment = mine[0].get("environment") or mine[0]["file"].split("/")[1]
+        assert service.report(component=component, environment=environment)["entries"] == mine
+        assert service.report(component=component, environment="elsewhere")["entries"] == []
+    with driver.session() as session:
+        plan = (
+            session.run(
+                "EXPLAIN " + query("drift_list_component"),
+                component=named[0],
+                destination=DESTINATION,
+                states=list(STUCK),
+                ids=[named[0]],
+            )
+            .consume()
+            .plan
+        )
+
+    found = list(_operators(plan))
+    assert not [op for op, _ in found if "Scan" in op], found
+    seeks = [details for op, details in found if "Seek" in op]
+    assert any("c:Component(id) WHERE id = $component" in s for s in seeks), seeks  # not every drifting one
+    assert any("d:Drift(component) WHERE component = $component" in s for s in seeks), seeks
+
+
+def _operators(node):
+    """(operator, details) of every step of a Cypher plan (EXPLAIN), depth first."""
+    yield node["operatorType"].split("@")[0], node.get("args", {}).get("Details", "")
+    for child in node.get("children", []):
+        yield from _operators(child)
