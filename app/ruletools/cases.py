@@ -377,6 +377,7 @@ def _evaluate_set(case: Case, graph: FixtureGraph, policy) -> tuple[str, list[di
 def rendered_remedies(case: Case, policy) -> list[dict]:
     """What the refusing decisions' declared remedies render to on the case's graph (before simulation:
     POST /transitions then verifies each), candidates read from the fixture."""
+    from app.settings import transition_bounds  # noqa: PLC0415
     from app.transitions.search import refusing, render_remedies  # noqa: PLC0415 - the service's own code
 
     graph = FixtureGraph(case.fixture)
@@ -410,10 +411,11 @@ def rendered_remedies(case: Case, policy) -> list[dict]:
         ]
 
     rules = {r.id: r for r in policy.rules()}
+    most = dict(transition_bounds())["max_candidates"]  # as the operator's search renders them
     return [
         r
         for d in refusing(analysis)
-        for r in render_remedies(rules.get(d["rule_id"]), d, analysis, change_set, components_of)
+        for r in render_remedies(rules.get(d["rule_id"]), d, analysis, change_set, components_of, most)
     ]
 
 

@@ -223,3 +223,33 @@ def test_a_wait_is_over_when_the_outputs_are_reported():
         {"distribution_id": "E1", "domain_name": ""},
         {"distribution_id": remedies.NON_EMPTY, "domain_name": remedies.NON_EMPTY},
     )
+
+
+def test_a_rule_test_renders_as_many_candidates_as_the_operators_search(tmp_path, monkeypatch):
+    """`karma rules test` rendered a remedy's candidates with the default bound (5) whatever
+    KARMA_TRANSITION_MAX_CANDIDATES said, so a case could expect a rendering the service never proposes."""
+    from app.policy import PolicyEngine
+    from app.ruletools import cases
+    from app.settings import REPO_ROOT
+
+    buckets = "".join(
+        f"        - {{id: s3-bucket/spare-{i}, environment: dev, config: {{bucket_name: spare-{i}}}}}\n"
+        for i in range(4)
+    )
+    path = tmp_path / "storage.yaml"
+    path.write_text(
+        f"fixture:\n  seed: {REPO_ROOT / 'seed/karma-world.yaml'}\ncases:\n"
+        "  - name: spare buckets\n"
+        "    fixture:\n"
+        f"      seed: {REPO_ROOT / 'seed/karma-world.yaml'}\n"
+        "      components:\n" + buckets + "    change: {component: openapi/karma-api, proposed_change: "
+        "{s3_bucket_nickname: null}, requested_by: ted@strall.com}\n"
+        "    expect: {status: rejected}\n"
+    )
+    policy = PolicyEngine(REPO_ROOT / "rules")
+    policy.load()
+    (case,) = cases.read_cases(path)
+    moves = lambda: [r for r in cases.rendered_remedies(case, policy) if "move" in r["description"]]  # noqa: E731
+    assert len(moves()) == 5  # karma-clickhouse-dev and the four spares: the default bound
+    monkeypatch.setenv("KARMA_TRANSITION_MAX_CANDIDATES", "2")
+    assert len(moves()) == 2
