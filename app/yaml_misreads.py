@@ -151,16 +151,19 @@ def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
     ]
 
 
-MAX_BOOLEAN_PLACES = 10_000  # places reported at most: aliases of aliases can multiply them (a hostile text)
+# places reported at most: aliases of aliases can multiply them (a hostile text: 10^8 from a few lines) — the
+# larger of this and half the text's length, which no document's own places reach (each is a word and a
+# line): a large seed's booleans are all judged, a billion laughs stops
+MAX_BOOLEAN_PLACES = 10_000
 
 
-def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
+def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[BooleanWord]:
     """Every place the document holds an unquoted scalar YAML read as a boolean (any spelling, keys too),
     by the path the data has it at: an alias at each place it is used (`b: *x` is `b` as much as the
     anchor's place) and a merge key's (`<<: *base`) values at the mapping they merge into (the
     constructor flattened them in place: compose() builds the data before the tree is walked). Only
     subtrees holding one are walked, so a text whose aliases multiply its places costs its places, at most
-    MAX_BOOLEAN_PLACES of them."""
+    `most` of them (load: MAX_BOOLEAN_PLACES or half the text's length)."""
     found: list[BooleanWord] = []
     holds: dict[int, bool] = {}
 
@@ -177,7 +180,7 @@ def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
         return holds[id(current)]
 
     def walk(current: yaml.Node, path: tuple, inside: frozenset[int]):
-        if len(found) >= MAX_BOOLEAN_PLACES or id(current) in inside or not holds_one(current):
+        if len(found) >= most or id(current) in inside or not holds_one(current):
             return
         if isinstance(current, yaml.ScalarNode):
             found.append(BooleanWord(path, current.value, current.value.lower() in ("yes", "on", "true")))
@@ -189,7 +192,7 @@ def booleans_read(node: yaml.Node | None) -> list[BooleanWord]:
             return
         for key, value in _kept(current.value):
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            if read(key) and len(found) < MAX_BOOLEAN_PLACES:
+            if read(key) and len(found) < most:
                 found.append(BooleanWord((*path, name), key.value, key.value.lower() in ("yes", "on", "true"), True))
             walk(value, (*path, name), inside)
 
@@ -320,7 +323,7 @@ def load(
     yaml.load raises)."""
     data, node = compose(text, loader)
     misread: list[MisreadNumber | MisreadBoolean] = list(misread_numbers(node))
-    words = booleans_read(node) if typed is not None else []
+    words = booleans_read(node, max(MAX_BOOLEAN_PLACES, len(text) // 2)) if typed is not None else []
     if words:  # `typed` asked only then: the CLI asks the service for its types
         misread += misread_booleans(words, data, typed(data))
     return data, misread

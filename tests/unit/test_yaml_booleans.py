@@ -70,6 +70,23 @@ def test_a_recursive_anchor_and_multiplying_aliases_end():
     assert len(yaml_misreads.booleans_read(node)) == yaml_misreads.MAX_BOOLEAN_PLACES
 
 
+def test_a_large_documents_every_boolean_is_judged_and_the_laughs_still_stop():
+    """The walk stopped at 10,000 places, so in a seed with more booleans than that the rest went unjudged
+    (an `on` in a text field of component 12,000 passed as true). load() bounds it by the text instead:
+    half its length, which a document's own places never reach and an alias bomb's do."""
+    modes = ["'x'"] * 11_999 + ["on"]
+    items = "".join(f"  - {{enabled: yes, mode: {mode}}}\n" for mode in modes)
+    text = "items:\n" + items
+    typed = {("items", i): None for i in range(12_000)}
+    _data, misread = yaml_misreads.load(text, StrictLoader, lambda doc: typed)
+    assert ("items", 11_999, "mode") in [m.path for m in misread]  # the last one judged too
+    laughs = "a: &a [on, on, on, on, on, on, on, on, on, on]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")
+    )
+    _data, misread = yaml_misreads.load(laughs, StrictLoader, lambda doc: {})
+    assert len(misread) == yaml_misreads.MAX_BOOLEAN_PLACES  # 10^8 places: bounded
+
+
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
