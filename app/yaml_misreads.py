@@ -145,10 +145,20 @@ def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
     """Every unquoted yes/no/on/off (any case YAML reads) under `node` that YAML 1.1 read as a boolean, in
     order; an alias walked once (the rule loader's)."""
     return [
-        BooleanWord(path, scalar.value, scalar.value.lower() in ("yes", "on"))
+        _word(scalar, path)
         for scalar, path in _plain_scalars(node)
-        if scalar.tag == _BOOL_TAG and not scalar.style and scalar.value.lower() in _YAML_11_ONLY_BOOLEANS
+        if _read_as_boolean(scalar) and scalar.value.lower() in _YAML_11_ONLY_BOOLEANS
     ]
+
+
+def _read_as_boolean(node: yaml.Node) -> bool:
+    """An unquoted scalar YAML 1.1 resolved as a boolean."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG and not node.style
+
+
+def _word(scalar: yaml.ScalarNode, path: tuple, key: bool = False) -> BooleanWord:
+    """The BooleanWord of such a scalar at `path`: the boolean YAML read it as."""
+    return BooleanWord(path, scalar.value, scalar.value.lower() in ("yes", "on", "true"), key)
 
 
 # places reported at most: aliases of aliases can multiply them (a hostile text: 10^8 from a few lines) — the
@@ -167,12 +177,9 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
     found: list[BooleanWord] = []
     holds: dict[int, bool] = {}
 
-    def read(scalar: yaml.Node) -> bool:
-        return isinstance(scalar, yaml.ScalarNode) and scalar.tag == _BOOL_TAG and not scalar.style
-
     def holds_one(current: yaml.Node) -> bool:
         if isinstance(current, yaml.ScalarNode):
-            return read(current)
+            return _read_as_boolean(current)
         if id(current) not in holds:
             holds[id(current)] = False  # a recursive alias adds nothing new
             pairs = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
@@ -183,7 +190,7 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
         if len(found) >= most or id(current) in inside or not holds_one(current):
             return
         if isinstance(current, yaml.ScalarNode):
-            found.append(BooleanWord(path, current.value, current.value.lower() in ("yes", "on", "true")))
+            found.append(_word(current, path))
             return
         inside = inside | {id(current)}
         if isinstance(current, yaml.SequenceNode):
@@ -192,8 +199,8 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
             return
         for key, value in _kept(current.value):
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            if read(key) and len(found) < most:
-                found.append(BooleanWord((*path, name), key.value, key.value.lower() in ("yes", "on", "true"), True))
+            if _read_as_boolean(key) and len(found) < most:
+                found.append(_word(key, (*path, name), key=True))
             walk(value, (*path, name), inside)
 
     if node is not None:

@@ -132,11 +132,9 @@ def test_each_boolean_finds_its_section_without_scanning_them_all():
         def keys(self):
             raise AssertionError("the typed sections were scanned")
 
-    text = "components:\n" + "  - config: {enabled: yes, mode: on}\n" * 3
-    doc, node = yaml_misreads.compose(text, StrictLoader)
     typed = Sections({("components", i, "config"): lambda value: schema.errors(COMPILED, value) for i in range(3)})
-    said = yaml_misreads.misread_booleans(yaml_misreads.booleans_read(node), doc, typed)
-    assert [m.path for m in said] == [("components", i, "config", "mode") for i in range(3)]
+    said = _misread("components:\n" + "  - config: {enabled: yes, mode: on}\n" * 3, typed)
+    assert list(said) == [f"components[{i}].config.mode" for i in range(3)]
 
 
 def test_a_field_that_takes_neither_says_so_without_a_way_that_fails_too():
