@@ -436,10 +436,13 @@ def rewrite(text: str, value, root: Node | None = None) -> str:
     """The whole file again, saying `value`: in the file's indent unit and line ending, its keys in the
     order the file had them (where it could be read), ending in a newline where the file did."""
     style = detect_style(text, root)
-    try:
-        old = json.loads(text)
-    except (ValueError, RecursionError):
-        old = None
+    if root is not None:
+        old = root.value  # read already, with its keys' order
+    else:
+        try:
+            old = json.loads(text)
+        except (ValueError, RecursionError):
+            old = None
     body = _many_lines(_ordered_like(value, old), "", style)
     ends_in_newline = "\n" in text[len(text.rstrip()) :] or not text.strip()
     return body + (style.newline if ends_in_newline else "")
