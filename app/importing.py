@@ -278,9 +278,7 @@ def bulk_plan(repo, directory: Path, environments: list[str] | None, partial: bo
     of the records it did drop."""
     loaded = _BulkTree.read(directory, environments, partial, progress)
     refused_drift = _refused_drift(repo, loaded.files, loaded.records, environments)
-    if refused_drift is None:
-        return loaded.summary | {"plan": True} | ({"drift_current": True} if loaded.records else {})
-    return loaded.summary | {"plan": True} | _cleared(refused_drift, loaded.records, loaded.files, [])
+    return loaded.summary | {"plan": True} | _bulk_drift(refused_drift, loaded.records, loaded.files, None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -736,13 +734,17 @@ def import_tree(
     )
 
 
-def _bulk_drift(refused_drift: dict | None, records: list[dict], files: list[str], result: dict) -> dict:
+def _bulk_drift(refused_drift: dict | None, records: list[dict], files: list[str], result: dict | None) -> dict:
     """What a bulk import says of the records it covers, as the gate path says it: those written, those it
     dropped (`drift_cleared`, `drift_gone`: no component of an empty graph lacks its file) — or that
-    they already say what it refused (`drift_current`: none written)."""
+    they already say what it refused (`drift_current`: none written). `result` None: its plan, which
+    writes none and says which it would drop."""
+    written = {} if result is None else {"drift_recorded": result.get("drift_recorded", 0)}
     if refused_drift is not None:
-        return _cleared(refused_drift, records, files, []) | {"drift_recorded": result.get("drift_recorded", 0)}
-    return {"drift_current": True} if records else {"drift_recorded": 0}
+        return _cleared(refused_drift, records, files, []) | written
+    if records:
+        return {"drift_current": True}
+    return {} if result is None else {"drift_recorded": 0}
 
 
 def _stored(entry: dict) -> dict:
