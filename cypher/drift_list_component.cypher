@@ -4,7 +4,7 @@
 // drift, not the whole report's (cypher/drift_list.cypher read everything and the service filtered).
 CALL () {
   // by its id (the planner otherwise seeks every drifting component and filters: what drifts, not one)
-  MATCH (c:Component {id: $component}) USING INDEX c:Component(id)
+  MATCH (c:Component {id: $component}) USING INDEX SEEK c:Component(id)
   WHERE c.drifting = true
   RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
 }

@@ -5,7 +5,9 @@
 // under `iac/<environment>/` (a range seek of drift_file, as an import reads them: drift_records), and the
 // unwritten changes of its components (the outbox's stuck entries: what is unwritten anywhere, a few).
 CALL () {
-  MATCH (c:Component) WHERE c.environment = $environment AND c.drifting = true
+  // the composite index, forced: the planner otherwise may seek every drifting component and filter
+  MATCH (c:Component) USING INDEX SEEK c:Component(environment, drifting)
+  WHERE c.environment = $environment AND c.drifting = true
   WITH c ORDER BY c.id
   RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
 }
