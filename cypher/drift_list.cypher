@@ -5,14 +5,11 @@
 // what it concerns changes (docs/drift.md).
 CALL () {
   MATCH (c:Component) WHERE c.drifting = true
-  WITH c ORDER BY c.id
-  RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
+  // use: _drift_view_components(c)
 }
 CALL () {
   MATCH (d:Drift)
-  WITH d ORDER BY d.component, d.field
-  // in_graph: a refused create names a component the graph does not hold (an index lookup per record)
-  RETURN collect(d {.*, in_graph: EXISTS { MATCH (:Component {id: d.component}) }}) AS refused
+  // use: _drift_view_records(d)
 }
 CALL () {
   // the changes whose config-store write-back has not landed ($states: failed, or retrying on what it

@@ -6,12 +6,11 @@ CALL () {
   // by its id (the planner otherwise seeks every drifting component and filters: what drifts, not one)
   MATCH (c:Component {id: $component}) USING INDEX SEEK c:Component(id)
   WHERE c.drifting = true
-  RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
+  // use: _drift_view_components(c)
 }
 CALL () {
   MATCH (d:Drift {component: $component})
-  WITH d ORDER BY d.field
-  RETURN collect(d {.*, in_graph: EXISTS { MATCH (:Component {id: d.component}) }}) AS refused
+  // use: _drift_view_records(d)
 }
 CALL () {
   // use: _unwritten_writebacks()

@@ -8,15 +8,12 @@ CALL () {
   // the composite index, forced: the planner otherwise may seek every drifting component and filter
   MATCH (c:Component) USING INDEX SEEK c:Component(environment, drifting)
   WHERE c.environment = $environment AND c.drifting = true
-  WITH c ORDER BY c.id
-  RETURN collect(c {.id, .type, .environment, .drift_entries}) AS components
+  // use: _drift_view_components(c)
 }
 CALL () {
   MATCH (d:Drift) WHERE d.file STARTS WITH 'iac/' + $environment + '/'
     AND coalesce(d.environment, $environment) = $environment
-  WITH d ORDER BY d.component, d.field
-  // in_graph: a refused create names a component the graph does not hold (an index lookup per record)
-  RETURN collect(d {.*, in_graph: EXISTS { MATCH (:Component {id: d.component}) }}) AS refused
+  // use: _drift_view_records(d)
 }
 CALL () {
   // use: _unwritten_writebacks()
