@@ -78,18 +78,19 @@ def change_sections(
             for index, operation in enumerate(doc["changes"]):
                 owner = operation.get("component") if isinstance(operation, dict) else None
                 for key in ("proposed_change", "config"):
-                    out[("changes", index, key)] = _validator(owner, validator_of)
+                    out[("changes", index, key)] = component_validator(owner, validator_of)
         elif "proposed_change" in doc:
-            out[("proposed_change",)] = _validator(component or doc.get("component"), validator_of)
+            out[("proposed_change",)] = component_validator(component or doc.get("component"), validator_of)
         else:
-            return {(): _validator(component, validator_of)}
+            return {(): component_validator(component, validator_of)}
         return out
 
     return typed
 
 
-def _validator(component: Any, validator_of: ValidatorOf | None) -> yaml_misreads.Validate | None:
-    """The config validator of `component`'s type (None: a value of any type, when it cannot be known)."""
+def component_validator(component: Any, validator_of: ValidatorOf | None) -> yaml_misreads.Validate | None:
+    """The validator `validator_of` gives `component`'s type (its config's, or its runtime's); None — a value
+    of any type — when the id names no type (the request's own refusal then names it)."""
     from app.components.registry import id_shape  # noqa: PLC0415 - only for a file holding a boolean
 
     if validator_of is None or not isinstance(component, str):

@@ -24,8 +24,8 @@ from app.audit.statuses import LOG_STATUSES
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
-from app.client.body import change_sections
-from app.components.registry import id_shape, registry
+from app.client.body import change_sections, component_validator
+from app.components.registry import registry
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.paging import page_count
@@ -82,14 +82,15 @@ def _config_validator(type_name: str) -> yaml_misreads.Validate | None:
     return registry.get(type_name).validate_config if type_name in registry else None
 
 
+def _runtime_validator(type_name: str) -> yaml_misreads.Validate | None:
+    """A registered type's runtime validator (None for a type there is not: the report's refusal says it)."""
+    return registry.get(type_name).validate_runtime if type_name in registry else None
+
+
 def _runtime_typed(component: str):
     """A runtime report's text is the component's runtime outputs (a boolean YAML read is judged against
     its type's runtime schema; values of any type when the id names no type: the report is refused)."""
-    try:
-        type_name = id_shape(component)[1]
-    except ValueError:
-        type_name = None
-    validate = registry.get(type_name).validate_runtime if type_name in registry else None
+    validate = component_validator(component, _runtime_validator)
     return lambda _doc: {(): validate}
 
 
