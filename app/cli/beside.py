@@ -41,9 +41,13 @@ LOCAL_STARTING = SimpleNamespace(uri="(its local Neo4j, starting)", source="loca
 
 
 def write(settings: Settings, url: str, target, state: str = SERVING) -> Path:
+    """This server's record. `since` is when it entered `state`: `karma serve` writes `starting` twice (before
+    the local Neo4j starts, then with its address), and "still starting there (since …)" names the first."""
     path = record_path(settings)
     local = {k: v for k, v in os.environ.items() if k.startswith("KARMA_NEO4J_")}
-    record = {"pid": os.getpid(), "url": url, "state": state, "since": time.strftime("%H:%M:%S")}
+    before = _read(path) or {}
+    kept = before.get("pid") == os.getpid() and before.get("state") == state and before.get("since")
+    record = {"pid": os.getpid(), "url": url, "state": state, "since": kept or time.strftime("%H:%M:%S")}
     record |= {"neo4j": target.uri, "source": target.source, "env": local}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2) + "\n")

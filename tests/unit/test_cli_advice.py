@@ -171,3 +171,25 @@ def test_serve_records_itself_as_starting_before_it_starts_the_local_neo4j(tmp_p
     assert seen and seen[0] is not None, "no record while the local Neo4j was being started"
     assert seen[0]["state"] == "starting" and seen[0]["url"] == "http://127.0.0.1:9"
     assert seen[0]["source"] == "local"
+
+
+def test_a_starting_servers_record_keeps_when_it_began_starting(tmp_path, monkeypatch):
+    """`karma serve` writes `starting` before its local Neo4j starts and again with its address (up to a
+    minute later): "still starting there (since …)" names the first time; `serving` has its own."""
+    import json
+    import time
+
+    from app.cli import beside
+    from app.graph.driver import Target
+    from app.settings import Settings
+
+    monkeypatch.setenv("KARMA_ADMIN_TOKEN_FILE", str(tmp_path / "admin-token"))
+    settings = Settings.from_env()
+    clock = iter(["09:00:00", "09:00:41", "09:00:55"])
+    monkeypatch.setattr(time, "strftime", lambda _fmt: next(clock))
+    path = beside.write(settings, "http://127.0.0.1:9", beside.LOCAL_STARTING, beside.STARTING)
+    beside.write(settings, "http://127.0.0.1:9", Target("local", "bolt://127.0.0.1:1", None), beside.STARTING)
+    record = json.loads(path.read_text())
+    assert record["since"] == "09:00:00" and record["neo4j"] == "bolt://127.0.0.1:1"
+    beside.write(settings, "http://127.0.0.1:9", Target("local", "bolt://127.0.0.1:1", None))
+    assert json.loads(path.read_text())["since"] == "09:00:41"
