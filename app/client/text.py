@@ -582,6 +582,7 @@ def _stalled(stalled: dict) -> str:
         head += f": its wait expired (waiting since {moment(stalled.get('waiting_since'))})"
     elif stalled.get("error"):
         head += f": failed: {stalled['error']}" + (f" ({stalled['cause']})" if stalled.get("cause") else "")
+        head += "".join(f"; {field}: {' '.join(said)}" for field, said in (stalled.get("errors") or {}).items())
     blocking = [
         f"{d.get('effect')} {d.get('rule_id')} on {d.get('component')}: {d.get('message')}"
         for d in stalled.get("decisions") or []
