@@ -130,12 +130,15 @@ class ChangeGate:
         except Unprocessable as exc:
             if check is None:
                 raise
-            # a plan that was valid when made and no longer is: the graph moved under it
+            # a plan that was valid when made and no longer is: the graph moved under it — said with what
+            # is not valid now (per field) and the near name of a name that names nothing, as /plan says them
             raise Conflict(
                 "the plan no longer applies to the graph as it is; plan again",
+                errors=exc.errors,
                 cause="stale_plan",
                 changed=sorted(i["component"]["id"] for i in ctx["touched"]),
                 why=exc.message,
+                **{k: exc.extra[k] for k in ("did_you_mean",) if k in exc.extra},
             ) from None
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
@@ -440,6 +443,8 @@ def single_form(change_set: ChangeSet):
         exc.extra.pop("operation", None)
         if exc.message in (INVALID_OPERATION, INVALID_SET):  # one change, not "an operation of the change set"
             exc.message = "the change is not valid"
+        if exc.extra.get("why") in (INVALID_OPERATION, INVALID_SET):  # a stale plan's: what is not valid now
+            exc.extra["why"] = "the change is not valid"
         raise
 
 

@@ -207,7 +207,7 @@ def _check_existence(change_set: ChangeSet, state: GraphState, read_ids=None) ->
                 operation=i,
             )
         if op.op != "create" and op.component not in state.nodes:
-            raise _missing(op.component, state, read_ids, operation=i)
+            raise missing(op.component, state, read_ids, operation=i)
         expected = op.expected_version
         if op.op != "create" and expected is not None and expected != state.nodes[op.component]["version"]:
             current = state.nodes[op.component]["version"]
@@ -221,9 +221,10 @@ def _check_existence(change_set: ChangeSet, state: GraphState, read_ids=None) ->
             )
 
 
-def _missing(component_id: str, state: GraphState, read_ids, **extra) -> NotFound:
-    """The 404 of an operation's id that names no component, with the id it most likely meant among the
-    set's and (read now) the graph's components of its type."""
+def missing(component_id: str, state: GraphState, read_ids, **extra) -> NotFound:
+    """The 404 of an id that names no component — an operation's, a simulated wait's — with the id it
+    most likely meant among the set's (as the steps before left the graph) and, read now (`read_ids`, on
+    this error path only), the graph's components of its type."""
     near = references.NearNames([c for c in state.nodes if state.exists(c)], read_ids, as_ids=True)
     return references.missing_component(component_id, near, **extra)
 
@@ -351,7 +352,7 @@ def _analyse_edge(
     op, where = change_set.operations[i], f"changes[{i}]"
     for end in (op.component, op.target):
         if not state.exists(end):
-            raise _missing(end, state, read_ids, operation=i)
+            raise missing(end, state, read_ids, operation=i)
     source, target = state.nodes[op.component], state.nodes[op.target]
     if source["environment"] != target["environment"]:
         raise Unprocessable(

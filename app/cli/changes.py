@@ -3,6 +3,7 @@ says what happened (app/client/outcome.py), so a CI job can gate on `karma plan`
 
 from __future__ import annotations
 
+import json
 import shlex
 
 import click
@@ -51,13 +52,25 @@ def _send(
     result = client.post(path, body, headers=headers)
     code = _result(result, fmt, body.get("on_blocked") or "reject")
     if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
-        click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields)}")
+        click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields, body)}")
         click.echo("  (the steps that would make it valid, each verified by simulation; it writes nothing)")
     return code
 
 
-def _propose_command(component, file, sets, unsets, fields: dict) -> str:
-    """The same change, as `karma transitions propose` takes it (the same options), to paste."""
+PIPED_INLINE_MAX = 2000  # characters of a change read from stdin that its hint names inline
+
+
+def _propose_command(component, file, sets, unsets, fields: dict, body: dict) -> str:
+    """The same change, as `karma transitions propose` takes it (the same options), to paste. A change read
+    from stdin (`-f -`) is gone once read: `… propose -f -` pasted waits on the terminal for a change it
+    never gets, so the hint pipes the change itself (the body as sent, its flags merged in) — or, too long
+    for a line, says to pipe the same input again."""
+    piped = ""
+    if str(file) == "-":
+        sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
+        if len(sent) <= PIPED_INLINE_MAX:
+            return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
+        piped = "(the same change, piped again) | "
     words = ["karma", "transitions", "propose", *([component] if component else [])]
     words += ["-f", str(file)] if file else []
     words += [w for value in sets for w in ("--set", value)] + [w for key in unsets for w in ("--unset", key)]
@@ -67,7 +80,7 @@ def _propose_command(component, file, sets, unsets, fields: dict) -> str:
         if v is not None and k != "on_blocked"
         for w in (f"--{k.replace('_', '-')}", str(v))
     ]
-    return shlex.join(words)
+    return piped + shlex.join(words)
 
 
 def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:

@@ -530,21 +530,16 @@ def transition(record: dict) -> str:
 
 def _next(record: dict) -> list[str]:
     """What the person does next, as a command: a transition that waited or stalled said so and stopped
-    there — which report it waits for, how to give it, how to get out of a stalled one, was not said."""
+    there — which report it waits for, how to give it, how to get out of a stalled one, was not said; a
+    completed one with a restore follow-up said "follow up" and not how to bring the component back."""
     status, tid = record.get("status"), record.get("id")
     if status == "waiting":
         waits = [s for s in record.get("steps") or [] if s.get("kind") == "wait" and s.get("status") == "waiting"]
         lines = []
         for step in waits:
-            outputs = " ".join(
-                shlex.quote(
-                    f"{k}=<its value>" if v == NON_EMPTY else f"{k}={v if isinstance(v, str) else json.dumps(v)}"
-                )
-                for k, v in (step.get("outputs") or {}).items()
-            )
             lines += [
                 f"\nnext: deploy so that {step.get('description')}; its deploy reports it, or once done:",
-                f"  karma runtime report {step.get('component')} {outputs}",
+                _report_command(step),
             ]
         return lines + [f"the transition carries on by itself then; follow it: karma transitions show {tid}"]
     if status == "stalled":
@@ -552,7 +547,27 @@ def _next(record: dict) -> list[str]:
             f"\nnext: karma transitions cancel {tid}   (the steps already applied stay applied), then propose the"
             " change again on the graph as it is now (karma transitions propose …)"
         ]
+    if status == "completed":
+        lines = []
+        for step in [s for s in record.get("steps") or [] if s.get("kind") == "restore" and s.get("follow_up")]:
+            outputs = ", ".join(f"{k} {v}" for k, v in (step.get("outputs") or {}).items())
+            lines += [
+                f"\nnext (a follow-up; the change is done): deploy {step.get('component')} back so that it reports"
+                f" {outputs} again; its deploy reports it, or once done:",
+                _report_command(step),
+            ]
+        return lines
     return []
+
+
+def _report_command(step: dict) -> str:
+    """The `karma runtime report` of what a wait or restore step names, to paste (any published value
+    stands as `<its value>`: only the deploy knows it)."""
+    outputs = " ".join(
+        shlex.quote(f"{k}=<its value>" if v == NON_EMPTY else f"{k}={v if isinstance(v, str) else json.dumps(v)}")
+        for k, v in (step.get("outputs") or {}).items()
+    )
+    return f"  karma runtime report {step.get('component')} {outputs}"
 
 
 def _stalled(stalled: dict) -> str:
@@ -567,6 +582,7 @@ def _stalled(stalled: dict) -> str:
         head += f": its wait expired (waiting since {moment(stalled.get('waiting_since'))})"
     elif stalled.get("error"):
         head += f": failed: {stalled['error']}" + (f" ({stalled['cause']})" if stalled.get("cause") else "")
+        head += "".join(f"; {field}: {' '.join(said)}" for field, said in (stalled.get("errors") or {}).items())
     blocking = [
         f"{d.get('effect')} {d.get('rule_id')} on {d.get('component')}: {d.get('message')}"
         for d in stalled.get("decisions") or []

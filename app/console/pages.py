@@ -22,7 +22,7 @@ from app.api import errors as api_errors
 from app.api.context import services
 from app.paging import MAX_PAGE
 from app.console import session, times
-from app.errors import KarmaError, Unprocessable, field_paths
+from app.errors import ENVELOPE, KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.transitions.search import proposed_change
@@ -138,7 +138,9 @@ def _as_page(answered):
     decided the status and the words (and logged what it logs); its Retry-After is kept."""
     response, status = answered
     body = response.get_json(silent=True) or {}
-    error = KarmaError(body.get("message") or "error", errors=body.get("errors"))
+    # its details too (a cause, an unknown outcome's change_id to look up): the page says what the API does
+    details = {k: v for k, v in body.items() if k not in ENVELOPE}
+    error = KarmaError(body.get("message") or "error", errors=body.get("errors"), **details)
     error.status, error.code = status, body.get("error") or "error"
     return _error_page(error, status, response)
 

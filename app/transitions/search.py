@@ -122,7 +122,7 @@ class TransitionSearch:
     def propose(self, change, assume: Assumptions, actor=None) -> dict:
         search, target = Search(bounds=self.bounds), as_set(change)
         prefix = list(assume.applied)
-        live = self._simulate(search, [*prefix, target], assume.runtime)[-1]
+        live = self._simulate(search, [*prefix, target], assume.runtime, near=True)[-1]  # what was typed
         check_environments(live, actor)
         plan = hypothetical(live, assume)
         search.runtime_before = {r["id"]: r["runtime"] for o in live.operations for r in o.impact}
@@ -158,10 +158,10 @@ class TransitionSearch:
             ]
         return {"status": "no_transition", "unresolved": unresolved, **answer}
 
-    def _simulate(self, search: Search, steps: list, runtime: dict) -> list:
+    def _simulate(self, search: Search, steps: list, runtime: dict, near: bool = False) -> list:
         search.simulated_plans += 1
         search.simulated_steps += len(steps)
-        return self.sim.steps(steps, runtime)
+        return self.sim.steps(steps, runtime, near=near)
 
     # -- ways out of one decision -------------------------------------------------------------------
     def _ways_out(self, decision: dict, live: SetAnalysis, target: ChangeSet) -> tuple[list[WayOut], str | None]:

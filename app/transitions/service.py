@@ -31,7 +31,7 @@ from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.since import require_unchanged, seen_by
 from app.changes.status import ChangeStatus
-from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
+from app.errors import Conflict, Forbidden, KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
 from app.graph.driver import DRIVER_ERRORS, IncompleteCommit, outage
 from app.graph.repository import GraphTx
 from app.notifications import events
@@ -207,6 +207,7 @@ class TransitionService:
                 f"this proposal no longer holds ({exc.message}); propose again",
                 cause="stale_proposal",
                 changed=sorted(filter(None, [exc.extra.get("component")])),
+                **_near(exc),
             ) from None
         now: dict = {}
         for analysis in analyses:
@@ -340,6 +341,9 @@ class TransitionService:
                     "description": step["description"],
                     "error": exc.message,
                     "cause": exc.extra.get("cause"),
+                    # what is not valid now (per field) and a near name: "the change is not valid" alone
+                    **({"errors": exc.errors} if exc.errors else {}),
+                    **_near(exc),
                     # changed_since: the keys a change made since moved, and those changes
                     **{k: exc.extra[k] for k in ("keys", "changes") if k in exc.extra},
                 },
@@ -557,6 +561,12 @@ def _executing(steps: list) -> str:
     return f"executing a proposal of {run} step{'s' if run != 1 else ''}" + (
         f" (and {follow_ups} follow-up{'s' if follow_ups != 1 else ''} after it)" if follow_ups else ""
     )
+
+
+def _near(exc: KarmaError) -> dict:
+    """The `did_you_mean` of an error whose message a stale proposal or a stalled step repeats: the
+    message kept its "did you mean" and the answer lost the field a client reads (docs/api.md)."""
+    return {"did_you_mean": exc.extra["did_you_mean"]} if "did_you_mean" in exc.extra else {}
 
 
 def _sequence(steps: list) -> list:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.changes.model import ChangeRequest, as_set
-from app.changes.set_analysis import SetAnalysis, analyse_set
+from app.changes.set_analysis import SetAnalysis, analyse_set, missing
 from app.changes.set_graph import GraphState
 from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus
-from app.components import UnknownType, get_type, split_id
-from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
+from app.components import UnknownType, get_type, references, split_id
+from app.errors import Forbidden, KarmaError, Unprocessable
 from app.policy.remedies import NON_EMPTY
 
 MAX_APPLIED = 20  # assumed change sets per what-if plan
@@ -120,14 +120,20 @@ class Simulator:
     def __init__(self, repo, policy, mode: str = "full"):
         self.repo, self.policy, self.mode = repo, policy, mode
 
-    def run(self, sets: list[ChangeSet], runtime: dict[str, dict]) -> list[SetAnalysis]:
+    def run(self, sets: list[ChangeSet], runtime: dict[str, dict], *, near: bool = False) -> list[SetAnalysis]:
         """Every set analysed against the graph as the ones before it (and the runtime overlay) leave it."""
-        return [a for a in self.steps(list(sets), runtime) if a is not None]
+        return [a for a in self.steps(list(sets), runtime, near=near) if a is not None]
 
-    def steps(self, steps: list, runtime: dict[str, dict]) -> list[SetAnalysis | None]:
+    def steps(self, steps: list, runtime: dict[str, dict], *, near: bool = False) -> list[SetAnalysis | None]:
         """Change sets and `Wait`s in order, each set judged against the graph as the steps before it left
         it (a Wait changes the runtime the later sets see): ONE read of the graph, nothing written.
-        → per step its SetAnalysis (None for a Wait)."""
+        → per step its SetAnalysis (None for a Wait).
+
+        `near`: an id or a name that names nothing is answered with the one it most likely meant, read
+        then from the graph (NearNames; `did_you_mean`, as /plan answers) — for what a person typed (the
+        change asked about, its assumptions), never for a search's candidates, whose failures stay one
+        read each (a step whose component was deleted since is gone, not mistyped)."""
+        read_ids = self.repo.component_ids_of_type if near else None
         sets = [s for s in steps if isinstance(s, ChangeSet)]
         for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
             check_structure(change_set)
@@ -136,12 +142,7 @@ class Simulator:
         refs = sorted({r for s in sets for r in set_reference_ids(s)})
         ctx = self.repo.change_set_context(ids, refs)
         state = GraphState(ctx)
-        missing = sorted(c for c in runtime if c not in state.nodes)
-        if missing:
-            raise Unprocessable(
-                "assumed runtime names components that are not in the graph",
-                errors={f"assume.runtime.{c}": ["unknown component"] for c in missing},
-            )
+        _check_assumed(runtime, state, read_ids)
         for cid, outputs in runtime.items():
             state.nodes[cid] = {**state.nodes[cid], "runtime": dict(outputs)}
         policy = self.policy if self.mode == "full" else None
@@ -149,15 +150,13 @@ class Simulator:
         for i, step in enumerate(steps):
             if isinstance(step, Wait):
                 if step.component not in state.nodes:
-                    raise NotFound(
-                        f"component {step.component!r} not found", cause="unknown_component", component=step.component
-                    )
+                    raise missing(step.component, state, read_ids)
                 node = state.nodes[step.component]
                 state.nodes[step.component] = {**node, "runtime": reported(node.get("runtime") or {}, step.outputs)}
                 out.append(None)
                 continue
             try:
-                out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state))
+                out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state, read_ids=read_ids))
             except KarmaError as exc:
                 if i < len(steps) - 1:
                     exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or {
@@ -169,9 +168,27 @@ class Simulator:
     def what_if(self, change: ChangeRequest | ChangeSet, assume: Assumptions, actor=None) -> dict:
         """The full analysis of `change` over the assumptions, marked hypothetical, with no plan id.
         A token limited to some environments may only ask about changes there (as for /plan)."""
-        analyses = self.run([*assume.applied, as_set(change)], assume.runtime)
+        analyses = self.run([*assume.applied, as_set(change)], assume.runtime, near=True)
         check_environments(analyses[-1], actor)
         return hypothetical(analyses[-1], assume, analyses[:-1])
+
+
+def _check_assumed(runtime: dict[str, dict], state: GraphState, read_ids) -> None:
+    """422 naming each assumed component that is not in the graph, with the id it most likely meant (in
+    its message and `did_you_mean`, {id: near id}, as a reference that names nothing is answered)."""
+    unknown = sorted(c for c in runtime if c not in state.nodes)
+    if not unknown:
+        return
+    near = references.NearNames([c for c in state.nodes if state.exists(c)], read_ids, as_ids=True)
+    errors = {}
+    for cid in unknown:
+        close = near.of(cid)
+        errors[f"assume.runtime.{cid}"] = ["unknown component" + (f"; did you mean {close!r}?" if close else "")]
+    raise Unprocessable(
+        "assumed runtime names components that are not in the graph",
+        errors=errors,
+        **({"did_you_mean": dict(near.said)} if near.said else {}),
+    )
 
 
 def check_environments(analysis: SetAnalysis, actor) -> None:

@@ -41,13 +41,13 @@ def tokens(world):
 def karma_cli(gunicorn_url, tokens, tmp_path):
     runner = CliRunner()
 
-    def run(*args, who="ted", url=gunicorn_url):
+    def run(*args, who="ted", url=gunicorn_url, input=None):
         env = {
             "KARMA_URL": url,
             "KARMA_TOKEN": tokens.get(who, who),  # a name, or the token itself
             "KARMA_HANDLES_FILE": str(tmp_path / "handles.json"),
         }
-        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        return runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
 
     return run
 
@@ -397,6 +397,35 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     assert "  karma runtime report ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
     tid = waiting.stdout.split()[0]
     assert f"follow it: karma transitions show {tid}" in waiting.stdout
+
+
+def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli):
+    """A refused change read from stdin (`-f -`) ended with `karma transitions propose -f -`: pasted, it
+    waits on the terminal for a change that was already read. The hint pipes the change itself now. And a
+    transition that completed with a restore follow-up ended with nothing to do next, where a waiting or
+    stalled one says `next:` — it says how to bring the component back now, as a command."""
+    change = json.dumps({"component": SUBNET, "proposed_change": {"cidr_block": "10.42.9.0/24"}, "reason": "it's new"})
+    refused = karma_cli("plan", "-f", "-", input=change)
+    assert refused.exit_code == 2, refused.output
+    command = refused.stdout.split("a way to yes, if there is one: ", 1)[1].splitlines()[0]
+    printf, _, rest = command.partition(" | ")
+    assert printf.startswith("printf '%s\\n' ") and rest == "karma transitions propose -f -", command
+    piped = subprocess.run(["bash", "-c", printf], capture_output=True, text=True, check=True).stdout  # pasted
+    assert json.loads(piped) == json.loads(change)
+    handle = karma_cli(*shlex.split(rest)[1:], "-q", input=piped)
+    assert handle.exit_code == 0 and handle.stdout.startswith("prop-"), handle.output
+    waiting = karma_cli("transitions", "execute", handle.stdout.strip())
+    assert waiting.exit_code == 3, waiting.output
+    report = waiting.stdout.split("or once done:\n  karma ", 1)[1].splitlines()[0]
+    assert report == "runtime report ec2-instance/karma-dev-bastion state=stopped", report
+    assert karma_cli(*shlex.split(report), who="admin").exit_code == 0  # pasted (a deploy's role): it carries on
+    done = karma_cli("transitions", "show", waiting.stdout.split()[0])
+    assert " · completed · " in done.stdout.splitlines()[0], done.output
+    assert (
+        "next (a follow-up; the change is done): deploy ec2-instance/karma-dev-bastion back so that it reports"
+        " state running again; its deploy reports it, or once done:\n"
+        "  karma runtime report ec2-instance/karma-dev-bastion state=running\n"
+    ) in done.stdout, done.stdout
 
 
 def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):

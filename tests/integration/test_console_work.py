@@ -14,6 +14,7 @@ from markupsafe import escape
 
 from app.audit.statuses import LOG_STATUSES
 from app.console import times
+from app.errors import OutcomeUnknown
 from tests.integration import test_console as console
 from tests.integration.test_console import _csrf, _login
 
@@ -694,3 +695,44 @@ def test_a_stale_proposal_page_offers_to_propose_the_same_change_again(app, clie
     assert 'id="propose-again"' not in _text(
         ted.post("/console/plans/apply", data={"csrf_token": token, "plan_id": "x"})
     )
+
+
+def test_the_error_page_says_the_cause_and_the_next_step_the_app_knows(app, client, people, monkeypatch):
+    """The error page said "409 · conflict" and the message: which cause, why a stale plan no longer
+    applies (its field and the name it most likely meant), and the component a mistyped id most likely
+    meant — all in the API's answer — were not on it, nor a cause the API's own handler answered (an
+    address no page answers). Each is shown now, escaped, with the link the app already knows."""
+    ted = _login(app, people["ted"])
+    vpc = {"az_count": 2, "cidr": "10.43.0.0/16", "enable_ssm_endpoints": True, "single_nat_gateway": True}
+    made = {"changes": [{"op": "create", "component": "vpc/karma-devx", "environment": "dev", "config": vpc}]}
+    assert client.post("/request-change", json=made).get_json()["status"] == "applied"
+    planned = _text(_plan(ted, "component: subnet/karma-dev-private-b\nproposed_change: {vpc_nickname: karma-devx}\n"))
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    gone = {"changes": [{"op": "delete", "component": "vpc/karma-devx"}]}
+    assert client.post("/request-change", json=gone).get_json()["status"] == "applied"
+    stale = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+    page = _text(stale)
+    assert stale.status_code == 409, page
+    cause = re.search(r'<p id="error-cause"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "<code>stale_plan</code>" in cause and "why: the change is not valid" in cause, cause
+    assert "proposed_change.vpc_nickname" in page and "did you mean &#39;vpc/karma-dev&#39;?" in page
+    near = re.search(r'<p id="did-you-mean">(.*?)</p>', page, re.S).group(1)
+    assert 'href="/console/components/vpc/karma-dev"' in near and "<code>vpc/karma-devx</code>" in near, near
+    typo = _text(ted.get("/console/components/vpc/karma-de"))
+    assert "<code>unknown_component</code>" in typo
+    near = re.search(r'<p id="did-you-mean">(.*?)</p>', typo, re.S).group(1)
+    assert near == 'Did you mean <a href="/console/components/vpc/karma-dev">vpc/karma-dev</a>?', near
+    hostile = _text(ted.get("/console/transitions/trn-<b>x"))  # the message names what was asked: escaped
+    assert "&#39;trn-&lt;b&gt;x&#39; not found" in hostile and "<b>x" not in hostile
+    assert "<code>unknown_transition</code>" in hostile
+    unrouted = _text(ted.get("/console/no-such-page"))  # answered by the API's handler, drawn as the page
+    assert "<code>unknown_route</code>" in unrouted, unrouted
+    gate = app.extensions["karma"].gate  # a commit whose outcome is unknown: the page links the change to look up
+
+    def lost(*_args, **_kw):
+        raise OutcomeUnknown(change_id="chg-0123456789ab")
+
+    monkeypatch.setattr(gate, "apply_plan", lost)
+    unknown = _text(ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id}))
+    look_up = re.search(r'<p id="look-up">(.*?)</p>', unknown, re.S).group(1)
+    assert 'href="/console/changes/chg-0123456789ab"' in look_up and "<code>outcome_unknown</code>" in unknown

@@ -126,3 +126,40 @@ def test_a_second_rollback_while_one_waits_is_a_409(client, world):
     with pytest.raises(Conflict) as refused:
         gate.rollback(first["change_id"], WHO)
     assert refused.value.extra["cause"] == "rollback_pending"
+
+
+VPC_X = {
+    "op": "create",
+    "component": "vpc/karma-devx",
+    "environment": "dev",
+    "config": {"az_count": 2, "cidr": "10.43.0.0/16", "enable_ssm_endpoints": True, "single_nat_gateway": True},
+}
+
+
+def stale_by_a_deleted_reference(client) -> dict:
+    """A plan naming vpc/karma-devx, which is deleted before the plan is applied: its 409's body."""
+    assert (
+        client.post("/request-change", json={"changes": [VPC_X], "requested_by": WHO}).get_json()["status"] == "applied"
+    )
+    moved = {"component": "subnet/karma-dev-private-b", "proposed_change": {"vpc_nickname": "karma-devx"}}
+    planned = client.post("/plan", json={**moved, "requested_by": WHO}).get_json()
+    assert planned["status"] == "planned" and planned["plan_id"], planned
+    gone = {"op": "delete", "component": "vpc/karma-devx"}
+    assert (
+        client.post("/request-change", json={"changes": [gone], "requested_by": WHO}).get_json()["status"] == "applied"
+    )
+    resp = client.post(f"/plans/{planned['plan_id']}/apply")
+    assert resp.status_code == 409, resp.get_json()
+    return resp.get_json()
+
+
+def test_a_stale_plan_says_what_is_not_valid_now_and_the_near_name(client, graph_dump):
+    """Guards gate._analyse's stale_plan: a plan whose reference names nothing now answered only "the plan
+    no longer applies …" and `why: an operation of the change set is not valid` — which field, and the
+    name it most likely meant (as /plan says it: docs/api.md, "Did you mean"), were dropped."""
+    body = stale_by_a_deleted_reference(client)
+    assert body["cause"] == "stale_plan" and body["why"] == "the change is not valid", body
+    assert body["errors"] == {
+        "proposed_change.vpc_nickname": ["references unknown component 'vpc/karma-devx'; did you mean 'vpc/karma-dev'?"]
+    }, body
+    assert body["did_you_mean"] == {"vpc/karma-devx": "vpc/karma-dev"}, body

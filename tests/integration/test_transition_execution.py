@@ -193,6 +193,22 @@ def test_a_stale_proposal_is_409_on_execute_and_writes_nothing(client, graph_dum
     assert client.post(f"/plans/{proposal['id']}/apply").status_code == 404  # never a plan id
 
 
+def test_a_stale_proposals_message_with_a_near_name_carries_it_as_data(client, graph_dump):
+    """A proposal re-simulated at execute whose wait names a component that is not there (here: a signed
+    proposal naming `…-bastio`) is 409 stale_proposal repeating the 404's message — "did you mean
+    'ec2-instance/karma-dev-bastion'?" — and dropped its `did_you_mean`. The 409 keeps it."""
+    from app.transitions.search import sign_proposal, verify_proposal
+
+    payload = verify_proposal(propose(client, SUBNET)["proposals"][0]["id"])
+    payload["steps"][0]["component"] = "ec2-instance/karma-dev-bastio"
+    before = graph_dump()
+    code, body = execute(client, {"id": sign_proposal(payload)})
+    assert code == 409 and body["cause"] == "stale_proposal", body
+    assert "did you mean 'ec2-instance/karma-dev-bastion'?" in body["message"], body
+    assert body["did_you_mean"] == BASTION and body["changed"] == ["ec2-instance/karma-dev-bastio"], body
+    assert graph_dump() == before
+
+
 def test_a_step_refused_at_its_time_stalls_naming_step_and_decision(app, client):
     proposal = propose(client, SUBNET)["proposals"][0]
     _, body = execute(client, proposal)
@@ -407,6 +423,41 @@ def test_a_wait_for_a_component_deleted_since_stalls_and_its_page_still_shows(ap
     page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
     assert "not run" in page and "the change did not run" in page and "after the change" not in page
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
+
+
+VPC_Y = {
+    "op": "create",
+    "component": "vpc/karma-devy",
+    "environment": "dev",
+    "config": {"az_count": 2, "cidr": "10.43.0.0/16", "enable_ssm_endpoints": True, "single_nat_gateway": True},
+}
+
+
+def test_a_step_no_longer_valid_stalls_saying_which_field_and_the_near_name(app, client):
+    """The requested change named vpc/karma-devy, deleted while the transition waited: it stalled with
+    "failed: the change is not valid" and nothing else — which field, and the name it most likely meant
+    (the gate's 422 says both: errors, did_you_mean), were dropped. The stall keeps them; the CLI's line
+    and the console's page say them."""
+    assert client.post("/request-change", json={"changes": [VPC_Y]}).get_json()["status"] == "applied"
+    moved = {**SUBNET, "proposed_change": {"vpc_nickname": "karma-devy"}}
+    _, body = execute(client, propose(client, moved)["proposals"][0])
+    assert body["status"] == "waiting", body
+    gone = client.post("/request-change", json={"changes": [{"op": "delete", "component": "vpc/karma-devy"}]})
+    assert gone.get_json()["status"] == "applied", gone.get_json()
+    report(client, BASTION, {"state": "stopped"})
+    stalled = client.get(f"/transitions/{body['id']}").get_json()
+    said = "references unknown component 'vpc/karma-devy'; did you mean 'vpc/karma-dev'?"
+    assert stalled["status"] == "stalled" and stalled["stalled"]["error"] == "the change is not valid", stalled
+    assert stalled["stalled"]["errors"] == {"proposed_change.vpc_nickname": [said]}, stalled["stalled"]
+    assert stalled["stalled"]["did_you_mean"] == {"vpc/karma-devy": "vpc/karma-dev"}, stalled["stalled"]
+    from app.client import text
+
+    assert f"failed: the change is not valid; proposed_change.vpc_nickname: {said}" in text.transition(stalled)
+    browser = app.test_client()
+    browser.post("/console/login", data={"token": app.extensions["karma"].tokens.create("ada", "admin")[0]})
+    page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
+    stopped = re.search(r'<dd class="bad" id="stalled">(.*?)</dd>', page, re.S).group(1)
+    assert "proposed_change.vpc_nickname" in stopped and "did you mean &#39;vpc/karma-dev&#39;?" in stopped, stopped
 
 
 def test_the_report_form_of_a_wait_for_any_value_never_holds_the_marker(app, client):

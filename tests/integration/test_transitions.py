@@ -4,6 +4,9 @@ the rule otherwise. Nothing is written."""
 
 from __future__ import annotations
 
+from app.errors import NotFound
+from app.transitions.simulation import Wait
+
 WHO = "ops@usekarma.dev"
 SUBNET = {
     "component": "subnet/karma-dev-private-a",
@@ -225,3 +228,28 @@ def test_the_proposals_and_candidates_a_search_returns_are_the_settings(make_app
     one = make_app(transition_bounds=_bounded(max_candidates=1)).test_client()
     answer = propose(one, DROP_BUCKET_REF)[1]  # what a remedy renders of it: tests/unit/test_transition_remedies.py
     assert answer["search"]["max_candidates"] == 1 and answer["status"] == "proposals", answer
+
+
+def test_an_id_that_names_nothing_says_the_id_it_most_likely_meant(app, client, graph_dump):
+    """POST /transitions on a mistyped component answered a bare 404 ("component 'subnet/karma-dev-privat-a'
+    not found") where /plan of the same body names the id it most likely meant and `did_you_mean`
+    (docs/api.md, "Did you mean"): the search's first simulation is of what the person typed, so it reads
+    the type's ids on that error path as the gate does. A reference in the goal says its near name too; a
+    simulated wait on an unknown component (app.transitions.simulation.Simulator) says it the same way."""
+    before = graph_dump()
+    code, body = propose(client, {**SUBNET, "component": "subnet/karma-dev-privat-a"})
+    assert code == 404 and body["cause"] == "unknown_component", body
+    assert body["did_you_mean"] == "subnet/karma-dev-private-a", body
+    assert body["message"].endswith("; did you mean 'subnet/karma-dev-private-a'?"), body
+    ref = {"component": "subnet/karma-dev-private-b", "proposed_change": {"vpc_nickname": "karma-devv"}}
+    code, body = propose(client, ref)
+    assert code == 422 and body["did_you_mean"] == {"vpc/karma-devv": "vpc/karma-dev"}, body
+    assert graph_dump() == before
+    simulator = app.extensions["karma"].transitions.simulator()
+    try:
+        simulator.steps([Wait("ec2-instance/karma-dev-bastio", {"state": "stopped"})], {}, near=True)
+    except NotFound as exc:
+        assert exc.extra["did_you_mean"] == "ec2-instance/karma-dev-bastion", exc.to_dict()
+        assert exc.extra["cause"] == "unknown_component" and "did you mean" in exc.message
+    else:
+        raise AssertionError("a wait on an unknown component simulated")

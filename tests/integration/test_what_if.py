@@ -119,3 +119,24 @@ def test_request_change_takes_no_assumptions(client, graph_dump):
     resp = client.post("/request-change", json={**SUBNET, "assume": {"runtime": STOPPED}})
     assert resp.status_code == 422 and "assume" in resp.get_json()["errors"], resp.get_json()
     assert graph_dump() == before
+
+
+def test_an_id_that_names_nothing_says_the_id_it_most_likely_meant(client, graph_dump):
+    """A what-if of a mistyped component was a bare 404, and an assumed runtime of one a bare "unknown
+    component", where /plan without `assume` names the id it most likely meant (docs/api.md, "Did you
+    mean"): the same near id, in the message and as `did_you_mean`, read only on that error path."""
+    before = graph_dump()
+    code, body = plan(client, {**SUBNET, "component": "subnet/karma-dev-privat-a", "assume": {"runtime": STOPPED}})
+    assert code == 404 and body["did_you_mean"] == "subnet/karma-dev-private-a", body
+    assert "did you mean 'subnet/karma-dev-private-a'?" in body["message"], body
+    typo = {"ec2-instance/karma-dev-bastio": {"state": "stopped"}}
+    code, body = plan(client, {**SUBNET, "assume": {"runtime": typo}})
+    assert code == 422 and body["did_you_mean"] == {"ec2-instance/karma-dev-bastio": "ec2-instance/karma-dev-bastion"}
+    assert body["errors"] == {
+        "assume.runtime.ec2-instance/karma-dev-bastio": [
+            "unknown component; did you mean 'ec2-instance/karma-dev-bastion'?"
+        ]
+    }, body
+    code, body = plan(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/zzz": {"state": "stopped"}}}})
+    assert code == 422 and "did_you_mean" not in body, body  # nothing near: no guess
+    assert graph_dump() == before
