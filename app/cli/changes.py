@@ -286,14 +286,6 @@ def register(main: click.Group) -> None:  # one place lists every command
         emit(client.post("/queue/process")["processed"], as_json, text.transitions)
 
 
-# what a plan's or a proposal's id is, and the command that takes it: neither is stored, so neither is shown
-SIGNED_ID_USES = {
-    "plan": "a plan (`karma plan` prints one): `karma apply {ref}` applies exactly that plan",
-    "prop": "a transition proposal (`karma transitions propose` prints one): `karma transitions execute {ref}` "
-    "runs it, and `karma show trn-…` the transition that makes",
-}
-
-
 def _not_a_signed_id(ref: str) -> None:
     """`karma show prop-…` was looked up as a change: "404 change 'prop-…' not found" said nothing of what
     a prop- handle is. A plan's or a proposal's id (its handle or the full signed id) is refused here,
@@ -303,9 +295,7 @@ def _not_a_signed_id(ref: str) -> None:
         kind = ref.split("-")[0]
     if kind is not None:
         shown = handle_of(ref) if ref.startswith(tuple(SIGNED_KINDS)) else ref
-        raise click.BadParameter(
-            f"{shown} is {SIGNED_ID_USES[kind].format(ref=shown)} — it is not stored, so there is nothing to show"
-        )
+        raise click.BadParameter(handles.not_stored(shown, kind))
 
 
 class ListsByDefault(click.Group):
