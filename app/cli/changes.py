@@ -9,6 +9,7 @@ import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
 from app.cli.common import (
+    already_reached,
     api_command,
     as_json_text,
     change_options,
@@ -17,13 +18,14 @@ from app.cli.common import (
     emit,
     given,
     moment,
+    nothing_to_do,
     output_format,
     PAGE,
     PAGE_SIZE_RANGE,
     RESULT_FORMAT,
 )
 from app.client import handles, markdown, text
-from app.client.api import KarmaClient
+from app.client.api import ClientError, KarmaClient
 from app.client.body import build, served_validators
 from app.client.outcome import exit_code, outcome
 from app.ids import SIGNED_KINDS, handle_of
@@ -48,7 +50,12 @@ def _send(
     also = ("assume",) if path == "/plan" else ()  # a what-if plan: hypothetical facts, nothing written
     fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
     body = build(component, file, sets, unsets, also, served_validators(lambda: client.get("/types")), **fields)
-    result = client.post(path, body, headers=headers)
+    try:
+        result = client.post(path, body, headers=headers)
+    except ClientError as exc:  # the component already is as asked: the same rule as `transitions propose`
+        if not already_reached(exc, body):
+            raise
+        return nothing_to_do(exc, body, fmt, status="unchanged")
     code = _result(result, fmt, body.get("on_blocked") or "reject")
     if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
         click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields)}")

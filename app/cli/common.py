@@ -224,6 +224,29 @@ def _with_starting_hint(exc: ClientError, url: str) -> ClientError:
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
+def already_reached(exc: ClientError, body: dict) -> bool:
+    """The API's 422 `no_change` for one change: the component already is as asked. The API answers it so
+    for /plan, /request-change and /transitions alike (one answer for one body); to a person or a pipeline
+    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do"). A set with one such
+    operation stays an error: its other operations were asked for and were not done."""
+    return exc.status == 422 and exc.body.get("cause") == "no_change" and "changes" not in body
+
+
+def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet: bool = False) -> int:
+    """What every command says of a change already true: `nothing to do: …` (on stdout; on stderr under
+    -q, so a script's next command gets no id), exit 0 — or, under --json, one object: `status` (the
+    command's word for it: `unchanged` for a change's result, as `karma import` says it; `already_reached`
+    for a proposal search), the line as `message`, the API's 422 as `answer`."""
+    keys = ", ".join(sorted(body.get("proposed_change") or {})) or "its config"
+    line = f"nothing to do: {body.get('component')} already has {keys} as asked (the change changes nothing)"
+    if fmt == "json":
+        extra = {"proposals": []} if status == "already_reached" else {}
+        click.echo(as_json_text({"status": status, **extra, "message": line, "answer": exc.body}))
+    else:
+        click.echo(line, err=quiet)
+    return OK
+
+
 def loaded_json_options(fn):
     """`--json` / `--full-json` of the commands that load a file or a tree (`karma seed`, `karma import`):
     a change set's answer names every component of the set in each operation's facts, so it grows with

@@ -544,6 +544,43 @@ def test_a_mistyped_name_gets_the_near_name_the_api_says(karma_cli):
     assert "proposed_change.vpc_nickname: references unknown component 'vpc/karma-dve'; did you mean" in said, said
 
 
+def test_one_rule_for_nothing_to_do_plan_request_and_propose(karma_cli, gunicorn_url, tokens, graph_dump, tmp_path):
+    """`karma request` of a change already true said "error: 422 the proposed change changes nothing" and
+    exited 1, while `karma transitions propose` of the same said "nothing to do" and exited 0: a pipeline
+    re-run on a config already as asked failed. One rule now (docs/cli.md): a change already true is
+    nothing to do — the same line, exit 0, and under --json one object naming it (`unchanged` for a
+    change's result, `already_reached` for a search) with the API's 422 as `answer`; nothing is written.
+    A set with such an operation among others stays an error (exit 1): its others were not done."""
+    asked = (SITE, "--set", 'cloudfront_aliases=["dev.usekarma.dev"]')
+    line = (
+        "nothing to do: serverless-site/karma-dev already has cloudfront_aliases as asked (the change changes nothing)"
+    )
+    before = graph_dump()
+    for command, status in (
+        ("plan", "unchanged"),
+        ("request", "unchanged"),
+        ("transitions propose", "already_reached"),
+    ):
+        said = karma_cli(*command.split(), *asked)
+        assert said.exit_code == 0 and said.stdout.strip() == line and said.stderr == "", (command, said.output)
+        as_json = karma_cli(*command.split(), *asked, "--json")
+        assert as_json.exit_code == 0, (command, as_json.output)
+        answer = json.loads(as_json.stdout)
+        assert answer["status"] == status and answer["message"] == line, (command, answer)
+        assert answer["answer"]["cause"] == "no_change"
+    assert graph_dump() == before  # nothing to do: nothing written, not even an audit entry
+    a_set = tmp_path / "set.yaml"
+    a_set.write_text(
+        "changes:\n"
+        f"  - {{op: update, component: {SITE}, proposed_change: {{cloudfront_aliases: [dev.usekarma.dev]}}}}\n"
+        "  - {op: update, component: vpc/karma-dev, proposed_change: {az_count: 3}}\n",
+        encoding="utf-8",
+    )
+    refused = karma_cli("request", "-f", str(a_set))
+    assert refused.exit_code == 1 and "changes nothing" in refused.stderr, refused.output
+    assert graph_dump() == before
+
+
 def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens):
     """`transitions propose` of a change already true answered "error: the proposed change changes
     nothing" and exited 1: asking the way to where one already is, is nothing to do (exit 0). The API's
