@@ -290,7 +290,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @api_command(queue_cli, "process")
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
-        emit(client.post("/queue/process")["processed"], as_json, text.transitions)
+        emit(client.post("/queue/process"), as_json, lambda answer: text.transitions(answer["processed"]))
 
 
 def _not_a_signed_id(ref: str) -> None:

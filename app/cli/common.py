@@ -161,6 +161,15 @@ def _json_default(value):
     return time_or(value, str)
 
 
+def listing(items: list, **beside) -> dict:
+    """What every list command's `--json` prints (docs/cli.md, "Lists in JSON"): one object, the things
+    listed under `items`, how many there are under `total`, anything else (`counts`, `warnings`…) beside
+    — as the API's lists answer. `karma tokens list`, `rules list` and `types` printed a bare list, and the
+    others an object with the list under `items`, `entries` or `subscriptions`: a script could not read
+    two lists the same way."""
+    return {"items": items, "total": len(items), **beside}
+
+
 def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
 

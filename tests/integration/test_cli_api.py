@@ -390,7 +390,9 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     ), bucket
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
     typo = karma_cli("transitions", "execute", handle[:-1])
-    assert typo.exit_code == 1 and "not a proposal handle (prop- and 8 hex digits" in typo.stderr, typo.stderr
+    assert typo.exit_code == 1 and "not a transition proposal handle (prop- and 8 hex digits" in typo.stderr, (
+        typo.stderr
+    )
     waiting = karma_cli("transitions", "execute", handle)
     assert waiting.exit_code == 3, waiting.output
     assert "next: deploy so that ec2-instance/karma-dev-bastion reports state stopped" in waiting.stdout
@@ -603,3 +605,56 @@ def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens
             f"{gunicorn_url}{path}", json=body, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=30
         )
         assert resp.status_code == 422 and resp.json()["cause"] == "no_change", (path, resp.text)
+
+
+# every command that lists, and whether its list is paged (--page/--page-size: `page` and `page_size` beside)
+LISTS = {
+    ("components",): True,
+    ("changes",): True,
+    ("log",): True,
+    ("transitions", "list"): True,
+    ("queue",): False,
+    ("queue", "list"): False,
+    ("subscriptions", "list"): False,
+    ("drift",): False,
+    ("outbox", "list"): False,
+    ("tokens", "list"): False,
+    ("rules", "list"): False,
+    ("types",): False,
+}
+
+
+def _list_commands(group, path=()) -> set[tuple[str, ...]]:
+    """Every `… list` command of `karma`, lazy groups loaded: a new one must be in LISTS."""
+    import click
+
+    found = set()
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        if isinstance(command, click.Group):
+            found |= _list_commands(command, (*path, name))
+        elif name == "list":
+            found.add((*path, name))
+    return found
+
+
+def test_every_list_command_prints_one_json_shape(karma_cli, cli, tmp_path):
+    """`--json` of the list commands differed: `tokens list`, `rules list` and `types` printed a bare list,
+    `subscriptions list` an object with the list under `subscriptions`, `drift` under `entries`, `outbox
+    list` no `total`, and `queue process` a bare list. One shape now (docs/cli.md, "Lists in JSON"): an
+    object, the list under `items`, `total` how many match (every page), `page`/`page_size` beside a paged
+    one; what a list had before (`entries`, `subscriptions`, `counts`, `warnings`) stays beside."""
+    karma_cli("request", SITE, "--set", 'cloudfront_aliases=["www.usekarma.dev"]')  # a change, a log entry
+    assert _list_commands(main) <= set(LISTS)
+    for args, paged in LISTS.items():
+        over_http = args[0] in ("components", "changes", "log", "transitions", "queue", "subscriptions")
+        said = karma_cli(*args, "--json", who="admin") if over_http else cli(*args, "--json")
+        assert said.exit_code == 0, (args, said.output)
+        listed = json.loads(said.stdout)
+        assert isinstance(listed, dict) and isinstance(listed["items"], list), (args, listed)
+        assert isinstance(listed["total"], int) and listed["total"] >= len(listed["items"]), (args, listed)
+        assert ("page" in listed and "page_size" in listed) == paged, (args, sorted(listed))
+        if not paged and args[0] != "outbox":  # the outbox's `items` are its newest --limit
+            assert listed["total"] == len(listed["items"]), (args, listed)
+    assert json.loads(karma_cli("changes", "--json").stdout)["total"] == 1
+    assert isinstance(json.loads(karma_cli("queue", "process", "--json", who="admin").stdout), dict)  # never bare
