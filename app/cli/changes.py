@@ -18,6 +18,7 @@ from app.cli.common import (
     emit,
     given,
     moment,
+    next_page,
     nothing_to_do,
     output_format,
     PAGE,
@@ -231,7 +232,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Entries a page.")
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
-        emit(client.get("/log", filters), as_json, text.log_page)
+        emit(client.get("/log", filters), as_json, lambda page: text.log_page(next_page(page)))
 
     @api_command(main, "changes")
     @click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes in this state.")
@@ -249,7 +250,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
-        emit(listing, as_json, text.changes_page)
+        emit(listing, as_json, lambda page: text.changes_page(next_page(page)))
 
     @api_command(main, "components")
     @click.option("--type", "type_", help="Only components of this type (karma types lists them).")
@@ -270,7 +271,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
-        emit(listing, as_json, text.components_page)
+        emit(listing, as_json, lambda page: text.components_page(next_page(page)))
 
     @main.group("queue", cls=ListsByDefault)
     def queue_cli():

@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -168,6 +169,30 @@ def listing(items: list, **beside) -> dict:
     others an object with the list under `items`, `entries` or `subscriptions`: a script could not read
     two lists the same way."""
     return {"items": items, "total": len(items), **beside}
+
+
+SECRET_OPTIONS = ("--token",)  # never echoed back in a command the CLI prints
+
+
+def next_page(page: dict) -> dict:
+    """`page` with the command that shows the next one (`next_command`), to paste: this command as it was
+    typed, its `--page` replaced, `--json` and `--token` left out. The footer said `next: --page 2`, an
+    option to splice into the command by hand."""
+    context = click.get_current_context(silent=True)
+    argv = context.meta.get(ARGV) if context is not None else None
+    number, size, total = page.get("page") or 1, page.get("page_size") or 0, page.get("total") or 0
+    if not argv or not size or number * size >= total:
+        return page
+    words, skip = [], False
+    for word in argv:
+        name = word.split("=", 1)[0]
+        if skip or name == "--json":
+            skip = False
+        elif name in ("--page", *SECRET_OPTIONS):
+            skip = "=" not in word  # `--page 2` takes the next word; `--page=2` is one
+        else:
+            words.append(word)
+    return {**page, "next_command": shlex.join(["karma", *words, "--page", str(number + 1)])}
 
 
 def emit(data, as_json: bool, human) -> None:

@@ -126,4 +126,4 @@ def cancel(client, transition_id, as_json=False):
 @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Transitions a page.")
 def list_(client, as_json=False, **filters):
     """Stored transitions, newest first."""
-    emit(client.get("/transitions", filters), as_json, text.transitions_page)
+    emit(client.get("/transitions", filters), as_json, lambda page: text.transitions_page(common.next_page(page)))

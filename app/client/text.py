@@ -84,7 +84,8 @@ def plural(count: int, word: str) -> str:
 
 
 def page_footer(page: dict, noun: str) -> str:
-    """A listing's last line: how many of how many, the page of how many, and the option for the next one.
+    """A listing's last line: how many of how many, the page of how many, and how to ask for the next one —
+    the whole command (`next_command`, the CLI's: app.cli.common.next_page), else the option.
     `karma log` said "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": neither said
     that a second page existed, nor how to ask for it."""
     shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
@@ -93,7 +94,7 @@ def page_footer(page: dict, noun: str) -> str:
         return "no " + plural(0, noun).removeprefix("0 ")
     pages = page_count(total, size)
     line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
-    return line + (f"; next: --page {number + 1}" if number < pages else "")
+    return line + (f"; next: {page.get('next_command') or f'--page {number + 1}'}" if number < pages else "")
 
 
 def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -463,6 +464,26 @@ def test_people_count_steps_and_operations_from_1():
     assert "2 of 2" in listed.splitlines()[2]
     proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
     assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("command", [["log", "--since", "1h"], ["changes"], ["components"], ["transitions", "list"]])
+def test_the_next_page_is_a_command_to_paste(command, tmp_path):
+    """The footer said `next: --page 2`: an option to splice into the command by hand. It is the command
+    as typed now, its --page replaced (`--page=1` too) — never the --token given, nor --json."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    items = [{"id": f"x-{i}", "status": "applied"} for i in (1, 2)]
+    page = {"items": items, "total": 5, "page": 1, "page_size": 2}
+    url = _answers(200, json.dumps(page).encode())
+    args = [*command, "--page-size", "2", "--page=1", "--token", "s3cret", "--url", url]
+    said = CliRunner().invoke(main, args, env={"KARMA_HANDLES_FILE": str(tmp_path / "h.json")})
+    assert said.exit_code == 0, said.output
+    footer = said.stdout.strip().splitlines()[-1]
+    expected = shlex.join(["karma", *command, "--page-size", "2", "--url", url, "--page", "2"])
+    assert footer.endswith(f"(page 1 of 3); next: {expected}"), footer
+    assert "s3cret" not in said.output
 
 
 def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
