@@ -146,12 +146,19 @@ def summary(result: dict, on_blocked: str = "reject") -> str:
     return " · ".join(parts)
 
 
+def decided_only(result: dict) -> str:
+    """A decision on a stored change with no analysis (deny, cancel), headed as every other result is —
+    `denied: vpc/karma-prod · change id chg-… · log entry id log-…`, then its note — where it was a dump of
+    its keys (`status denied · change_id chg-… · component …`)."""
+    head = f"{result.get('status')}: {result.get('component') or '-'}"
+    parts = [head, *(f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k))]
+    return " · ".join(parts) + (f"\nnote: {result['note']}" if result.get("note") else "")
+
+
 def change_result(result: dict, on_blocked: str = "reject") -> str:
     """A plan / request / apply / approve / rollback result."""
     if "diff" not in result and "operations" not in result:  # a transition (deny, cancel): no analysis
-        return " · ".join(
-            f"{k} {result[k]}" for k in ("status", "change_id", "component", "note", "log_entry_id") if result.get(k)
-        )
+        return decided_only(result)
     out = [summary(result, on_blocked)]
     premise = what_if(result)
     if premise:

@@ -486,6 +486,18 @@ def test_the_next_page_is_a_command_to_paste(command, tmp_path):
     assert "s3cret" not in said.output
 
 
+def test_a_deny_or_cancel_is_headed_as_every_result():
+    """`karma deny` / `karma cancel` printed a dump of the answer's keys (`status denied · change_id chg-… ·
+    component … · note …`) where every other result reads `applied: <component> · change id …`."""
+    from app.client import text
+
+    answer = {"status": "denied", "change_id": "chg-1", "component": "vpc/karma-prod", "log_entry_id": "log-2",
+              "note": "denied by eve@strall.com: no"}  # fmt: skip
+    assert text.change_result(answer) == (
+        "denied: vpc/karma-prod · change id chg-1 · log entry id log-2\nnote: denied by eve@strall.com: no"
+    )
+
+
 def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
     """`karma log` ended "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": that a
     second page existed, and the option that shows it, were left to guess. The three lists say it alike."""
