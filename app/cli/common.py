@@ -238,6 +238,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
 
         if json_flag:
             command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
+        command.over_http = True  # docs/cli.md names these (tests/unit/test_cli_docs_lists.py)
         return command
 
     return decorate
