@@ -104,6 +104,20 @@ def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
     return f"karma apply {result.get('plan_handle') or result['plan_id']}"
 
 
+def waiting_hint(result: dict) -> str | None:
+    """What comes next for a change that waits, ending with the command to paste (as a plan's apply hint
+    does): a request left pending or queued said only its status, and the change id to act on was in the
+    middle of its first line."""
+    change_id, status = result.get("change_id"), result.get("status")
+    if not change_id:
+        return None
+    if status == "pending_approval":
+        return f"waiting for an approver (not its requester): karma approve {change_id}   (or: karma deny {change_id})"
+    if status == "queued":
+        return f"waiting in the queue until nothing blocks it (karma queue); to withdraw it: karma cancel {change_id}"
+    return None
+
+
 def section(title: str, body: str) -> str:
     return f"\n{title}\n{body}"
 
@@ -189,6 +203,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     hint = apply_hint(result, on_blocked)
     if hint:
         out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
+    waiting = waiting_hint(result)
+    if waiting:
+        out.append(f"\n{waiting}")
     return "\n".join(out)
 
 

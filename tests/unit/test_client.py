@@ -486,6 +486,19 @@ def test_the_next_page_is_a_command_to_paste(command, tmp_path):
     assert "s3cret" not in said.output
 
 
+def test_a_change_that_waits_ends_with_the_command_that_moves_it():
+    """A request left pending an approver, or queued, said only its status: what to run next, and the
+    change id to run it on, were left to find in its first line."""
+    from app.client import text
+
+    base = {"change_id": "chg-1", "component": "vpc/x", "diff": [], "decisions": []}
+    pending = text.change_result({**base, "status": "pending_approval"}).splitlines()[-1]
+    assert pending == "waiting for an approver (not its requester): karma approve chg-1   (or: karma deny chg-1)"
+    queued = text.change_result({**base, "status": "queued"}).splitlines()[-1]
+    assert queued.endswith("; to withdraw it: karma cancel chg-1")
+    assert "waiting" not in text.change_result({**base, "status": "applied"})
+
+
 def test_a_deny_or_cancel_is_headed_as_every_result():
     """`karma deny` / `karma cancel` printed a dump of the answer's keys (`status denied · change_id chg-… ·
     component … · note …`) where every other result reads `applied: <component> · change id …`."""
