@@ -48,6 +48,7 @@ class OutboxEntry(Schema):
 
 class OutboxPage(Schema):
     items = fields.List(fields.Nested(OutboxEntry))
+    total = fields.Integer(metadata={"description": "how many entries the filters select (items: the newest `limit`)"})
     counts = fields.Dict(
         keys=fields.String(),
         values=fields.Integer(),
@@ -117,7 +118,12 @@ class Subscription(Schema):
 
 
 class SubscriptionList(Schema):
-    subscriptions = fields.List(fields.Nested(Subscription))
+    items = fields.List(fields.Nested(Subscription))
+    total = fields.Integer()
+    subscriptions = fields.List(
+        fields.Nested(Subscription),
+        metadata={"description": "the same list as `items` (every listing's key, docs/cli.md), kept for its readers"},
+    )
 
 
 class Deleted(Schema):
@@ -158,7 +164,8 @@ def outbox_retry(body):
 @blp.response(200, SubscriptionList)
 def subscriptions_list():
     """Every subscription (declared in the notifications file or made here); secrets are never shown."""
-    return {"subscriptions": [_sub(s) for s in services().subscriptions.list()]}
+    subscriptions = [_sub(s) for s in services().subscriptions.list()]
+    return {"items": subscriptions, "total": len(subscriptions), "subscriptions": subscriptions}
 
 
 @blp.route("/admin/subscriptions", methods=["POST"])

@@ -10,6 +10,7 @@ import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
 from app.cli.common import (
+    already_reached,
     api_command,
     as_json_text,
     change_options,
@@ -18,13 +19,15 @@ from app.cli.common import (
     emit,
     given,
     moment,
+    next_page,
+    nothing_to_do,
     output_format,
     PAGE,
     PAGE_SIZE_RANGE,
     RESULT_FORMAT,
 )
 from app.client import handles, markdown, text
-from app.client.api import KarmaClient
+from app.client.api import ClientError, KarmaClient
 from app.client.body import build, served_validators
 from app.client.outcome import exit_code, outcome
 from app.ids import SIGNED_KINDS, handle_of
@@ -49,7 +52,12 @@ def _send(
     also = ("assume",) if path == "/plan" else ()  # a what-if plan: hypothetical facts, nothing written
     fields = {"reason": reason, "on_blocked": on_blocked, "expected_version": expected_version}
     body = build(component, file, sets, unsets, also, served_validators(lambda: client.get("/types")), **fields)
-    result = client.post(path, body, headers=headers)
+    try:
+        result = client.post(path, body, headers=headers)
+    except ClientError as exc:  # the component already is as asked: the same rule as `transitions propose`
+        if not already_reached(exc, body):
+            raise
+        return nothing_to_do(exc, body, fmt, status="unchanged")
     code = _result(result, fmt, body.get("on_blocked") or "reject")
     if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
         click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields, body)}")
@@ -237,7 +245,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Entries a page.")
     def log(client, as_json=False, **filters):
         """The audit log, newest first."""
-        emit(client.get("/log", filters), as_json, text.log_page)
+        emit(client.get("/log", filters), as_json, lambda page: text.log_page(next_page(page)))
 
     @api_command(main, "changes")
     @click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes in this state.")
@@ -255,7 +263,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
-        emit(listing, as_json, text.changes_page)
+        emit(listing, as_json, lambda page: text.changes_page(next_page(page)))
 
     @api_command(main, "components")
     @click.option("--type", "type_", help="Only components of this type (karma types lists them).")
@@ -276,7 +284,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         if quiet and not as_json:
             _one_a_line([c["id"] for c in listing["items"]])
             return
-        emit(listing, as_json, text.components_page)
+        emit(listing, as_json, lambda page: text.components_page(next_page(page)))
 
     @main.group("queue", cls=ListsByDefault)
     def queue_cli():
@@ -296,15 +304,7 @@ def register(main: click.Group) -> None:  # one place lists every command
     @api_command(queue_cli, "process")
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
-        emit(client.post("/queue/process")["processed"], as_json, text.transitions)
-
-
-# what a plan's or a proposal's id is, and the command that takes it: neither is stored, so neither is shown
-SIGNED_ID_USES = {
-    "plan": "a plan (`karma plan` prints one): `karma apply {ref}` applies exactly that plan",
-    "prop": "a transition proposal (`karma transitions propose` prints one): `karma transitions execute {ref}` "
-    "runs it, and `karma show trn-…` the transition that makes",
-}
+        emit(client.post("/queue/process"), as_json, lambda answer: text.transitions(answer["processed"]))
 
 
 def _not_a_signed_id(ref: str) -> None:
@@ -316,9 +316,7 @@ def _not_a_signed_id(ref: str) -> None:
         kind = ref.split("-")[0]
     if kind is not None:
         shown = handle_of(ref) if ref.startswith(tuple(SIGNED_KINDS)) else ref
-        raise click.BadParameter(
-            f"{shown} is {SIGNED_ID_USES[kind].format(ref=shown)} — it is not stored, so there is nothing to show"
-        )
+        raise click.BadParameter(handles.not_stored(shown, kind))
 
 
 class ListsByDefault(click.Group):

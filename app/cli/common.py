@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -161,6 +162,39 @@ def _json_default(value):
     return time_or(value, str)
 
 
+def listing(items: list, **beside) -> dict:
+    """What every list command's `--json` prints (docs/cli.md, "Lists in JSON"): one object, the things
+    listed under `items`, how many there are under `total`, anything else (`counts`, `warnings`…) beside
+    — as the API's lists answer. `karma tokens list`, `rules list` and `types` printed a bare list, and the
+    others an object with the list under `items`, `entries` or `subscriptions`: a script could not read
+    two lists the same way."""
+    return {"items": items, "total": len(items), **beside}
+
+
+SECRET_OPTIONS = ("--token",)  # never echoed back in a command the CLI prints
+
+
+def next_page(page: dict) -> dict:
+    """`page` with the command that shows the next one (`next_command`), to paste: this command as it was
+    typed, its `--page` replaced, `--json` and `--token` left out. The footer said `next: --page 2`, an
+    option to splice into the command by hand."""
+    context = click.get_current_context(silent=True)
+    argv = context.meta.get(ARGV) if context is not None else None
+    number, size, total = page.get("page") or 1, page.get("page_size") or 0, page.get("total") or 0
+    if not argv or not size or number * size >= total:
+        return page
+    words, skip = [], False
+    for word in argv:
+        name = word.split("=", 1)[0]
+        if skip or name == "--json":
+            skip = False
+        elif name in ("--page", *SECRET_OPTIONS):
+            skip = "=" not in word  # `--page 2` takes the next word; `--page=2` is one
+        else:
+            words.append(word)
+    return {**page, "next_command": shlex.join(["karma", *words, "--page", str(number + 1)])}
+
+
 def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
 
@@ -204,6 +238,7 @@ def api_command(group: click.Group, name: str, json_flag: bool = True):
 
         if json_flag:
             command = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(command)
+        command.over_http = True  # docs/cli.md names these (tests/unit/test_cli_docs_lists.py)
         return command
 
     return decorate
@@ -222,6 +257,29 @@ def _with_starting_hint(exc: ClientError, url: str) -> ClientError:
     if hint is None:
         return exc
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
+
+
+def already_reached(exc: ClientError, body: dict) -> bool:
+    """The API's 422 `no_change` for one change: the component already is as asked. The API answers it so
+    for /plan, /request-change and /transitions alike (one answer for one body); to a person or a pipeline
+    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do"). A set with one such
+    operation stays an error: its other operations were asked for and were not done."""
+    return exc.status == 422 and exc.body.get("cause") == "no_change" and "changes" not in body
+
+
+def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet: bool = False) -> int:
+    """What every command says of a change already true: `nothing to do: …` (on stdout; on stderr under
+    -q, so a script's next command gets no id), exit 0 — or, under --json, one object: `status` (the
+    command's word for it: `unchanged` for a change's result, as `karma import` says it; `already_reached`
+    for a proposal search), the line as `message`, the API's 422 as `answer`."""
+    keys = ", ".join(sorted(body.get("proposed_change") or {})) or "its config"
+    line = f"nothing to do: {body.get('component')} already has {keys} as asked (the change changes nothing)"
+    if fmt == "json":
+        extra = {"proposals": []} if status == "already_reached" else {}
+        click.echo(as_json_text({"status": status, **extra, "message": line, "answer": exc.body}))
+    else:
+        click.echo(line, err=quiet)
+    return OK
 
 
 def loaded_json_options(fn):

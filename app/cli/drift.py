@@ -8,6 +8,7 @@ import click
 
 from app.cli.common import as_json_text, component_id, given, graph
 from app.client.outcome import DRIFT
+from app.client.text import plural
 from app.components.drift import KINDS, file_state
 
 
@@ -38,8 +39,8 @@ def drift_cli(kind: str | None, component: str | None, environment: str | None, 
             where = f" ({e['file']}, {file_state(e['kind'])})" if e.get("file") else ""
             click.echo(f"{e['kind']}: {e['component']}{where}: {e['field']}: {e['message']} [{e['rule']}]")
         counts = ", ".join(f"{report['counts'][k]} {k}" for k in KINDS)
-        shown = f"{report['total']} {kind} drift entries (of every kind: {counts})" if kind else None
-        click.echo(shown or f"{report['total']} drift entries: {counts}", err=bool(report["total"]))
+        found = plural(report["total"], f"{kind} drift entry" if kind else "drift entry")  # 1 entry, 2 entries
+        click.echo(f"{found} (of every kind: {counts})" if kind else f"{found}: {counts}", err=bool(report["total"]))
     for warning in report.get("warnings") or []:  # an --environment no component lives in: a typo?
         click.echo(f"warning: {warning}", err=True)
     if report["total"]:  # a finding, not a failure: a CI job tells "drift" from "could not ask"

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from app.cli.common import cli_identity, services
+from app.cli.common import as_json_text, cli_identity, services
 from app.client import text
 from app.settings import Settings
 
@@ -36,7 +36,7 @@ def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: b
     with services(Settings.from_env()) as karma:
         listed = karma.outbox.list(state=state, change_id=change_id, limit=limit)
     if as_json:
-        click.echo(json.dumps(listed, indent=2, default=str))
+        click.echo(as_json_text(listed))
         return
     keys = ("id", "type", "state", "attempts", "destination", "change_id", "last_error")
     counts = ", ".join(f"{n} {state}" for state, n in sorted(listed["counts"].items())) or "no entries"

@@ -9,7 +9,7 @@ import click
 
 from app import settings
 from app.settings import Settings
-from app.cli.common import api_command, component_id, emit, open_repo, output_format
+from app.cli.common import api_command, as_json_text, component_id, emit, listing, open_repo, output_format
 from app.client import text
 from app.policy import loader
 from app.policy.language import SEVERITY, RuleFileError, listing_order
@@ -80,7 +80,7 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
         raise SystemExit(1) from None
     rules = sorted(compiled.rules.values(), key=listing_order)
     if as_json:
-        click.echo(json.dumps([r.summary() for r in rules], indent=2))
+        click.echo(as_json_text(listing([r.summary() for r in rules], disabled=sorted(compiled.disabled))))
         return
     if not rules:
         click.echo(f"{directory}: no rules")

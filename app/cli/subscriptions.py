@@ -21,7 +21,7 @@ def subscriptions_cli() -> None:
 @api_command(subscriptions_cli, "list")
 def list_(client, as_json=False):
     """Every subscription (from the notifications file or made here); secrets are never shown."""
-    emit(client.get("/admin/subscriptions"), as_json, lambda page: text.subscriptions(page["subscriptions"]))
+    emit(client.get("/admin/subscriptions"), as_json, lambda page: text.subscriptions(page["items"]))
 
 
 @api_command(subscriptions_cli, "create")

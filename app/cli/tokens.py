@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from app.cli.common import cli_identity, graph
+from app.cli.common import as_json_text, cli_identity, graph, listing
 from app.client import text
 from app.security.roles import ROLES
 from app.settings import Settings
@@ -61,7 +61,7 @@ def tokens_list(as_json: bool) -> None:
     with _token_service() as tokens:
         found = tokens.list()
     if as_json:
-        click.echo(json.dumps(found, indent=2, default=str))
+        click.echo(as_json_text(listing(found)))
         return
     rows = [
         [t["id"], t["name"], t["role"], ", ".join(t.get("environments") or []) or "*", text.moment(t.get("created_at")),

@@ -53,9 +53,9 @@ def propose(client, as_json=False, fmt=None, assume=(), quiet=False, **change):
     try:
         result = client.post("/transitions", body)
     except ClientError as exc:
-        if not _already_reached(exc, body):
+        if not common.already_reached(exc, body):
             raise
-        return _nothing_to_do(exc, body, as_json, quiet)
+        return common.nothing_to_do(exc, body, "json" if as_json else "table", quiet=quiet, status="already_reached")
     if quiet and not as_json:
         runnable = [p["handle"] for p in _with_handles(result).get("proposals") or [] if p.get("handle")]
         if runnable:
@@ -71,26 +71,6 @@ def propose(client, as_json=False, fmt=None, assume=(), quiet=False, **change):
 PROPOSE_CODES = {"proposals": OK, "allowed": OK, "no_transition": REJECTED}
 # a transition run: done 0; waiting for a report (or still running) 3; stopped on a step 2
 RUN_CODES = {"completed": OK, "waiting": WAITING, "running": WAITING, "stalled": REJECTED}
-
-
-def _already_reached(exc: ClientError, body: dict) -> bool:
-    """The API's 422 `no_change` for one change: the component already is as asked. The API answers it as
-    /plan and /request-change do (one answer for one body); to a person asking the way there it is
-    nothing to do, not an error. A set with one such operation stays an error: its others need a way."""
-    return exc.status == 422 and exc.body.get("cause") == "no_change" and "changes" not in body
-
-
-def _nothing_to_do(exc: ClientError, body: dict, as_json: bool, quiet: bool) -> int:
-    """Said like `allowed`: on stdout, or on stderr under -q (a script's next command gets no handle)."""
-    keys = ", ".join(sorted(body.get("proposed_change") or {})) or "its config"
-    line = f"nothing to do: {body.get('component')} already has {keys} as asked (the change changes nothing)"
-    if as_json:
-        click.echo(
-            common.as_json_text({"status": "already_reached", "proposals": [], "message": line, "answer": exc.body})
-        )
-    else:
-        click.echo(line, err=quiet)
-    return OK
 
 
 def _no_proposal(result: dict) -> str:
@@ -146,4 +126,4 @@ def cancel(client, transition_id, as_json=False):
 @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Transitions a page.")
 def list_(client, as_json=False, **filters):
     """Stored transitions, newest first."""
-    emit(client.get("/transitions", filters), as_json, text.transitions_page)
+    emit(client.get("/transitions", filters), as_json, lambda page: text.transitions_page(common.next_page(page)))

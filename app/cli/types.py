@@ -9,7 +9,7 @@ import click
 
 from app.client import text
 
-from app.cli.common import graph
+from app.cli.common import as_json_text, graph, listing
 from app.components.loader import TypeFileError, default_directory, infer_directory, load_directory
 
 _dir_argument = click.argument("directory", required=False, type=click.Path(path_type=Path))
@@ -24,7 +24,7 @@ def types_cli(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is None:
         described = [t.describe() for t in _load(default_directory())]
         if as_json:
-            click.echo(json.dumps(described, indent=2))
+            click.echo(as_json_text(listing(described)))
             return
         rows = [
             [t["name"], t["action"], len(t["config_keys"]), ", ".join(t["runtime_outputs"]) or "-",

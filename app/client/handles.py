@@ -10,12 +10,37 @@ import json
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.ids import handle_of
 
 KEEP = 500  # the newest handles kept
-HANDLE = re.compile(r"^(plan|prop)-[0-9a-f]{8}$")
+
+
+@dataclass(frozen=True)
+class SignedKind:
+    """What a kind of signed id is, the command that makes it and the one that takes it. Neither kind is
+    stored by the service, so a refusal of its handle (a typo, an unknown one, `karma show` of one) names
+    where one comes from and where it goes — every such message reads them here."""
+
+    name: str  # "plan", "transition proposal"
+    made_by: str  # the command that prints one (its handle; `--json`: the full id)
+    taken_by: str  # the command that takes one, handle or full id
+    does: str  # what `taken_by` does with it
+
+
+# by a handle's prefix (app.ids.SIGNED_KINDS maps a full id's prefix to the same keys)
+SIGNED = {
+    "plan": SignedKind("plan", "karma plan", "karma apply", "applies exactly that plan"),
+    "prop": SignedKind(
+        "transition proposal",
+        "karma transitions propose",
+        "karma transitions execute",
+        "runs it (and prints the transition it stores, `trn-…`, which `karma show` shows)",
+    ),
+}
+HANDLE = re.compile(rf"^({'|'.join(SIGNED)})-[0-9a-f]{{8}}$")
 
 
 def store() -> Path:
@@ -56,9 +81,7 @@ class UnknownHandle(ValueError):
     pass
 
 
-# where each kind of handle comes from: a proposal's handle was told to look in `karma plan … --json`
-MADE_BY = {"plan": ("plan", "karma plan … --json"), "prop": ("proposal", "karma transitions propose … --json")}
-LOOKS_LIKE = re.compile(r"^(plan|prop)-[0-9a-zA-Z]*$")
+LOOKS_LIKE = re.compile(rf"^({'|'.join(SIGNED)})-[0-9a-zA-Z]*$")
 
 
 def resolve(ref: str) -> str:
@@ -67,19 +90,29 @@ def resolve(ref: str) -> str:
     shaped = LOOKS_LIKE.match(ref)
     if not shaped:
         return ref
-    what, command = MADE_BY[shaped.group(1)]
+    kind = SIGNED[shaped.group(1)]
     if not HANDLE.match(ref):
         raise UnknownHandle(
-            f"{ref}: not a {what} handle ({shaped.group(1)}- and 8 hex digits, as `{command.removesuffix(' --json')}` "
+            f"{ref}: not a {kind.name} handle ({shaped.group(1)}- and 8 hex digits, as `{kind.made_by} …` "
             f"prints it) nor a full id; check it for a typo"
         )
     full = _load().get(ref)
     if full is None:
         raise UnknownHandle(
-            f"{ref}: no such handle in {store()} (handles are kept on the machine that made the {what}); "
-            f"give the full id (`{command}` prints it)"
+            f"{ref}: no such handle in {store()} (handles are kept on the machine that made the {kind.name}); "
+            f"give the full id (`{kind.made_by} … --json` prints it)"
         )
     return full
+
+
+def not_stored(ref: str, kind: str) -> str:
+    """What a plan's or a proposal's handle `ref` is, where it comes from and the command that takes it:
+    said when it is given where a stored id is asked for (`karma show`)."""
+    signed = SIGNED[kind]
+    return (
+        f"{ref} is a {signed.name} (`{signed.made_by}` prints one): `{signed.taken_by} {ref}` {signed.does} — "
+        "it is not stored, so there is nothing to show"
+    )
 
 
 def plan_counts(plan_id: str) -> Counter:

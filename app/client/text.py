@@ -84,7 +84,8 @@ def plural(count: int, word: str) -> str:
 
 
 def page_footer(page: dict, noun: str) -> str:
-    """A listing's last line: how many of how many, the page of how many, and the option for the next one.
+    """A listing's last line: how many of how many, the page of how many, and how to ask for the next one —
+    the whole command (`next_command`, the CLI's: app.cli.common.next_page), else the option.
     `karma log` said "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": neither said
     that a second page existed, nor how to ask for it."""
     shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
@@ -93,7 +94,7 @@ def page_footer(page: dict, noun: str) -> str:
         return "no " + plural(0, noun).removeprefix("0 ")
     pages = page_count(total, size)
     line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
-    return line + (f"; next: --page {number + 1}" if number < pages else "")
+    return line + (f"; next: {page.get('next_command') or f'--page {number + 1}'}" if number < pages else "")
 
 
 def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
@@ -101,6 +102,20 @@ def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
     if result.get("status") != "planned" or not result.get("plan_id") or outcome(result, on_blocked) == "rejected":
         return None
     return f"karma apply {result.get('plan_handle') or result['plan_id']}"
+
+
+def waiting_hint(result: dict) -> str | None:
+    """What comes next for a change that waits, ending with the command to paste (as a plan's apply hint
+    does): a request left pending or queued said only its status, and the change id to act on was in the
+    middle of its first line."""
+    change_id, status = result.get("change_id"), result.get("status")
+    if not change_id:
+        return None
+    if status == "pending_approval":
+        return f"waiting for an approver (not its requester): karma approve {change_id}   (or: karma deny {change_id})"
+    if status == "queued":
+        return f"waiting in the queue until nothing blocks it (karma queue); to withdraw it: karma cancel {change_id}"
+    return None
 
 
 def section(title: str, body: str) -> str:
@@ -145,12 +160,19 @@ def summary(result: dict, on_blocked: str = "reject") -> str:
     return " · ".join(parts)
 
 
+def decided_only(result: dict) -> str:
+    """A decision on a stored change with no analysis (deny, cancel), headed as every other result is —
+    `denied: vpc/karma-prod · change id chg-… · log entry id log-…`, then its note — where it was a dump of
+    its keys (`status denied · change_id chg-… · component …`)."""
+    head = f"{result.get('status')}: {result.get('component') or '-'}"
+    parts = [head, *(f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k))]
+    return " · ".join(parts) + (f"\nnote: {result['note']}" if result.get("note") else "")
+
+
 def change_result(result: dict, on_blocked: str = "reject") -> str:
     """A plan / request / apply / approve / rollback result."""
     if "diff" not in result and "operations" not in result:  # a transition (deny, cancel): no analysis
-        return " · ".join(
-            f"{k} {result[k]}" for k in ("status", "change_id", "component", "note", "log_entry_id") if result.get(k)
-        )
+        return decided_only(result)
     out = [summary(result, on_blocked)]
     premise = what_if(result)
     if premise:
@@ -181,6 +203,9 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     hint = apply_hint(result, on_blocked)
     if hint:
         out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
+    waiting = waiting_hint(result)
+    if waiting:
+        out.append(f"\n{waiting}")
     return "\n".join(out)
 
 

@@ -37,9 +37,12 @@ class OutboxService:
         if state is not None and state not in STATES:
             raise Unprocessable("unknown outbox state", errors={"state": [f"one of {', '.join(STATES)}"]})
         row = self.repo.list_outbox(state=state, change_id=change_id, type_=type_, limit=limit)
+        counts = {c["state"]: c["count"] for c in row["counts"]}
         return {
             "items": [entry_view(e) for e in row["items"]],
-            "counts": {c["state"]: c["count"] for c in row["counts"]},
+            # how many the filters select, as every listing says it (`items`: the newest `limit` of them)
+            "total": counts.get(state, 0) if state else sum(counts.values()),
+            "counts": counts,
         }
 
     def get(self, entry_id: str) -> dict:

@@ -124,4 +124,4 @@ def test_every_answer_writes_its_times_in_one_form(make_app, cli):
     assert {".steps[].at", ".steps[].expires_at"} <= seen["transition"], seen["transition"]
     assert ".items[].expires_at" in seen["queue"] and ".expires_at" in seen["queued change"]
     assert any(p.endswith("next_attempt_at") for p in seen["outbox"]), seen["outbox"]
-    assert "[].created_at" in seen["karma tokens list --json"]
+    assert ".items[].created_at" in seen["karma tokens list --json"]

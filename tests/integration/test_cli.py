@@ -16,7 +16,7 @@ def test_tokens_create_list_revoke(cli, world):
     token = made.stdout.strip().splitlines()[-1]
     principal = TokenService(world).authenticate(token)
     assert principal.name == "ci@usekarma.dev" and principal.role == "reporter" and principal.environments == ("dev",)
-    listed = json.loads(cli("tokens", "list", "--json").stdout)
+    listed = json.loads(cli("tokens", "list", "--json").stdout)["items"]
     assert [t["name"] for t in listed] == ["ci@usekarma.dev"] and "hash" not in listed[0]
     assert token not in cli("tokens", "list").stdout
     assert "ci@usekarma.dev" in cli("tokens", "list").stdout  # a table by default
@@ -38,7 +38,7 @@ def test_a_token_for_a_blank_name_is_refused_naming_the_field(cli, world):
     for blank in ("", "  "):
         refused = cli("tokens", "create", "--name", blank, "--role", "viewer")
         assert refused.exit_code == 1 and "name: required, at most 320 characters, not blank" in refused.output
-    assert json.loads(cli("tokens", "list", "--json").stdout) == []
+    assert json.loads(cli("tokens", "list", "--json").stdout) == {"items": [], "total": 0}
 
 
 def test_a_token_for_an_environment_with_no_components_is_made_with_a_warning(cli, world):

@@ -390,7 +390,9 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     ), bucket
     handle = proposed.stdout.rsplit("karma transitions execute ", 1)[1].split()[0]
     typo = karma_cli("transitions", "execute", handle[:-1])
-    assert typo.exit_code == 1 and "not a proposal handle (prop- and 8 hex digits" in typo.stderr, typo.stderr
+    assert typo.exit_code == 1 and "not a transition proposal handle (prop- and 8 hex digits" in typo.stderr, (
+        typo.stderr
+    )
     waiting = karma_cli("transitions", "execute", handle)
     assert waiting.exit_code == 3, waiting.output
     assert "next: deploy so that ec2-instance/karma-dev-bastion reports state stopped" in waiting.stdout
@@ -573,6 +575,43 @@ def test_a_mistyped_name_gets_the_near_name_the_api_says(karma_cli):
     assert "proposed_change.vpc_nickname: references unknown component 'vpc/karma-dve'; did you mean" in said, said
 
 
+def test_one_rule_for_nothing_to_do_plan_request_and_propose(karma_cli, gunicorn_url, tokens, graph_dump, tmp_path):
+    """`karma request` of a change already true said "error: 422 the proposed change changes nothing" and
+    exited 1, while `karma transitions propose` of the same said "nothing to do" and exited 0: a pipeline
+    re-run on a config already as asked failed. One rule now (docs/cli.md): a change already true is
+    nothing to do — the same line, exit 0, and under --json one object naming it (`unchanged` for a
+    change's result, `already_reached` for a search) with the API's 422 as `answer`; nothing is written.
+    A set with such an operation among others stays an error (exit 1): its others were not done."""
+    asked = (SITE, "--set", 'cloudfront_aliases=["dev.usekarma.dev"]')
+    line = (
+        "nothing to do: serverless-site/karma-dev already has cloudfront_aliases as asked (the change changes nothing)"
+    )
+    before = graph_dump()
+    for command, status in (
+        ("plan", "unchanged"),
+        ("request", "unchanged"),
+        ("transitions propose", "already_reached"),
+    ):
+        said = karma_cli(*command.split(), *asked)
+        assert said.exit_code == 0 and said.stdout.strip() == line and said.stderr == "", (command, said.output)
+        as_json = karma_cli(*command.split(), *asked, "--json")
+        assert as_json.exit_code == 0, (command, as_json.output)
+        answer = json.loads(as_json.stdout)
+        assert answer["status"] == status and answer["message"] == line, (command, answer)
+        assert answer["answer"]["cause"] == "no_change"
+    assert graph_dump() == before  # nothing to do: nothing written, not even an audit entry
+    a_set = tmp_path / "set.yaml"
+    a_set.write_text(
+        "changes:\n"
+        f"  - {{op: update, component: {SITE}, proposed_change: {{cloudfront_aliases: [dev.usekarma.dev]}}}}\n"
+        "  - {op: update, component: vpc/karma-dev, proposed_change: {az_count: 3}}\n",
+        encoding="utf-8",
+    )
+    refused = karma_cli("request", "-f", str(a_set))
+    assert refused.exit_code == 1 and "changes nothing" in refused.stderr, refused.output
+    assert graph_dump() == before
+
+
 def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens):
     """`transitions propose` of a change already true answered "error: the proposed change changes
     nothing" and exited 1: asking the way to where one already is, is nothing to do (exit 0). The API's
@@ -595,3 +634,56 @@ def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens
             f"{gunicorn_url}{path}", json=body, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=30
         )
         assert resp.status_code == 422 and resp.json()["cause"] == "no_change", (path, resp.text)
+
+
+# every command that lists, and whether its list is paged (--page/--page-size: `page` and `page_size` beside)
+LISTS = {
+    ("components",): True,
+    ("changes",): True,
+    ("log",): True,
+    ("transitions", "list"): True,
+    ("queue",): False,
+    ("queue", "list"): False,
+    ("subscriptions", "list"): False,
+    ("drift",): False,
+    ("outbox", "list"): False,
+    ("tokens", "list"): False,
+    ("rules", "list"): False,
+    ("types",): False,
+}
+
+
+def _list_commands(group, path=()) -> set[tuple[str, ...]]:
+    """Every `… list` command of `karma`, lazy groups loaded: a new one must be in LISTS."""
+    import click
+
+    found = set()
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        if isinstance(command, click.Group):
+            found |= _list_commands(command, (*path, name))
+        elif name == "list":
+            found.add((*path, name))
+    return found
+
+
+def test_every_list_command_prints_one_json_shape(karma_cli, cli, tmp_path):
+    """`--json` of the list commands differed: `tokens list`, `rules list` and `types` printed a bare list,
+    `subscriptions list` an object with the list under `subscriptions`, `drift` under `entries`, `outbox
+    list` no `total`, and `queue process` a bare list. One shape now (docs/cli.md, "Lists in JSON"): an
+    object, the list under `items`, `total` how many match (every page), `page`/`page_size` beside a paged
+    one; what a list had before (`entries`, `subscriptions`, `counts`, `warnings`) stays beside."""
+    karma_cli("request", SITE, "--set", 'cloudfront_aliases=["www.usekarma.dev"]')  # a change, a log entry
+    assert _list_commands(main) <= set(LISTS)
+    for args, paged in LISTS.items():
+        over_http = args[0] in ("components", "changes", "log", "transitions", "queue", "subscriptions")
+        said = karma_cli(*args, "--json", who="admin") if over_http else cli(*args, "--json")
+        assert said.exit_code == 0, (args, said.output)
+        listed = json.loads(said.stdout)
+        assert isinstance(listed, dict) and isinstance(listed["items"], list), (args, listed)
+        assert isinstance(listed["total"], int) and listed["total"] >= len(listed["items"]), (args, listed)
+        assert ("page" in listed and "page_size" in listed) == paged, (args, sorted(listed))
+        if not paged and args[0] != "outbox":  # the outbox's `items` are its newest --limit
+            assert listed["total"] == len(listed["items"]), (args, listed)
+    assert json.loads(karma_cli("changes", "--json").stdout)["total"] == 1
+    assert isinstance(json.loads(karma_cli("queue", "process", "--json", who="admin").stdout), dict)  # never bare

@@ -175,7 +175,7 @@ def test_two_queue_processors_apply_each_request_exactly_once(
     procs = [karma(admin, "queue", "process", "--json") for _ in range(2)]  # through the API, as an admin
     outs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-1500:] for o in outs]
-    transitions = [t for out, _ in outs for t in json.loads(out) if t["status"] == "applied"]
+    transitions = [t for out, _ in outs for t in json.loads(out)["processed"] if t["status"] == "applied"]
     assert sorted(t["change_id"] for t in transitions) == sorted(ids)  # together, each once
     _assert_drained_once(gunicorn_url, ids, ted_headers)
 

@@ -197,6 +197,27 @@ def test_show_of_a_plan_or_proposal_handle_says_what_it_is(tmp_path, ref, comman
     assert body["error"] == "invalid_input" and command in body["message"] and "not stored" in body["message"], body
 
 
+@pytest.mark.parametrize("kind", ["plan", "prop"])
+def test_every_refusal_of_a_handle_reads_what_it_is_from_one_table(tmp_path, monkeypatch, kind):
+    """What a plan's or a proposal's handle is, and the commands that make and take it, were said in two
+    tables in their own words (app.client.handles.MADE_BY, app.cli.changes.SIGNED_ID_USES): one could
+    change without the other. Every refusal of a handle — a typo, one this machine never made, `karma
+    show` of one — now reads app.client.handles.SIGNED, so a different table changes all three."""
+    from app.client import handles
+    from app.ids import SIGNED_KINDS
+
+    assert set(handles.SIGNED) == set(SIGNED_KINDS.values())  # every signed id has its words
+    odd = handles.SignedKind("odd-thing", "karma make-odd", "karma take-odd", "takes the odd thing")
+    monkeypatch.setitem(handles.SIGNED, kind, odd)
+    url = _closed_port_url()
+    typo = _failure(_run(["show", f"{kind}-1234abcd", "--json", "--url", url], tmp_path), 1)["message"]
+    assert "a odd-thing (`karma make-odd` prints one): `karma take-odd " in typo and "takes the odd thing" in typo
+    command = ["apply"] if kind == "plan" else ["transitions", "execute"]
+    for ref in (f"{kind}-123", f"{kind}-1234abcd"):  # not a handle's shape; a handle this machine never made
+        said = _failure(_run([*command, ref, "--json", "--url", url], tmp_path), 1)["message"]
+        assert "odd-thing" in said and "`karma make-odd …" in said, said
+
+
 def test_show_of_a_path_that_is_no_component_id_is_refused_before_sending(tmp_path):
     """`karma show a/b/c/d` reached the server as a path no route answers, and its 404 read "the URL may
     be wrong": a reference with a slash is a component id, checked as `karma impact` checks its own."""

@@ -203,6 +203,9 @@ def test_karma_drift_says_drift_found_apart_from_could_not_ask(monkeypatch, as_j
         )
         result = CliRunner().invoke(main, ["drift", *as_json])
         assert result.exit_code == code, (result.exit_code, result.output)
+        if not as_json:  # counted in words: "1 drift entries" was said of one
+            said = {5: "1 drift entry: 0 contract", 0: "0 drift entries: 0 contract"}[code]
+            assert said in result.output, result.output
 
     def away(self, kind=None, component=None, environment=None):
         raise ServiceUnavailable("connection refused")

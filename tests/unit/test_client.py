@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -463,6 +464,51 @@ def test_people_count_steps_and_operations_from_1():
     assert "2 of 2" in listed.splitlines()[2]
     proposal = text.proposals({"status": "proposals", "refused": [], "proposals": [{"steps": record["steps"]}]})
     assert [row.split()[0] for row in proposal.split("PROPOSAL 1")[1].splitlines()[3:6]] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("command", [["log", "--since", "1h"], ["changes"], ["components"], ["transitions", "list"]])
+def test_the_next_page_is_a_command_to_paste(command, tmp_path):
+    """The footer said `next: --page 2`: an option to splice into the command by hand. It is the command
+    as typed now, its --page replaced (`--page=1` too) — never the --token given, nor --json."""
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    items = [{"id": f"x-{i}", "status": "applied"} for i in (1, 2)]
+    page = {"items": items, "total": 5, "page": 1, "page_size": 2}
+    url = _answers(200, json.dumps(page).encode())
+    args = [*command, "--page-size", "2", "--page=1", "--token", "s3cret", "--url", url]
+    said = CliRunner().invoke(main, args, env={"KARMA_HANDLES_FILE": str(tmp_path / "h.json")})
+    assert said.exit_code == 0, said.output
+    footer = said.stdout.strip().splitlines()[-1]
+    expected = shlex.join(["karma", *command, "--page-size", "2", "--url", url, "--page", "2"])
+    assert footer.endswith(f"(page 1 of 3); next: {expected}"), footer
+    assert "s3cret" not in said.output
+
+
+def test_a_change_that_waits_ends_with_the_command_that_moves_it():
+    """A request left pending an approver, or queued, said only its status: what to run next, and the
+    change id to run it on, were left to find in its first line."""
+    from app.client import text
+
+    base = {"change_id": "chg-1", "component": "vpc/x", "diff": [], "decisions": []}
+    pending = text.change_result({**base, "status": "pending_approval"}).splitlines()[-1]
+    assert pending == "waiting for an approver (not its requester): karma approve chg-1   (or: karma deny chg-1)"
+    queued = text.change_result({**base, "status": "queued"}).splitlines()[-1]
+    assert queued.endswith("; to withdraw it: karma cancel chg-1")
+    assert "waiting" not in text.change_result({**base, "status": "applied"})
+
+
+def test_a_deny_or_cancel_is_headed_as_every_result():
+    """`karma deny` / `karma cancel` printed a dump of the answer's keys (`status denied · change_id chg-… ·
+    component … · note …`) where every other result reads `applied: <component> · change id …`."""
+    from app.client import text
+
+    answer = {"status": "denied", "change_id": "chg-1", "component": "vpc/karma-prod", "log_entry_id": "log-2",
+              "note": "denied by eve@strall.com: no"}  # fmt: skip
+    assert text.change_result(answer) == (
+        "denied: vpc/karma-prod · change id chg-1 · log entry id log-2\nnote: denied by eve@strall.com: no"
+    )
 
 
 def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():

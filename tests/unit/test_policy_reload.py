@@ -192,7 +192,7 @@ def test_cli_list(tmp_path):
     assert lines[2].split()[:4] == ["instance-watch", "block", "impacted", "b.yaml"]
     assert lines[3].split()[:4] == ["subnet-watch", "warn", "change", "rules.yaml"]
     result = CliRunner().invoke(rules_cli, ["list", "--json", str(tmp_path)])
-    assert [r["id"] for r in __import__("json").loads(result.output)] == ["instance-watch", "subnet-watch"]
+    assert [r["id"] for r in __import__("json").loads(result.output)["items"]] == ["instance-watch", "subnet-watch"]
 
 
 def test_reload_from_a_signal_handler_inside_an_evaluation_defers_instead_of_deadlocking(tmp_path, monkeypatch):
