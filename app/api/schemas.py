@@ -737,8 +737,4 @@ class DriftReport(Schema):
         metadata={"description": "per kind, within `component` and `environment` (`kind` left out)"},
     )
     entries = fields.List(fields.Nested(DriftEntry))
-    items = fields.List(
-        fields.Nested(DriftEntry),
-        metadata={"description": "the same list as `entries`, under the key every listing uses (docs/cli.md)"},
-    )
     warnings = environment_warnings()

@@ -32,8 +32,8 @@ def drift_cli(kind: str | None, component: str | None, environment: str | None, 
 
     with graph(Settings.from_env()) as repo:
         report = DriftService(repo).report(kind=kind, component=component, environment=environment)
-    if as_json:
-        click.echo(as_json_text(report))
+    if as_json:  # every list command's shape (`items`, docs/cli.md); `entries`, as GET /drift names it, kept
+        click.echo(as_json_text({"items": report["entries"], **report}))
     else:
         for e in report["entries"]:
             where = f" ({e['file']}, {file_state(e['kind'])})" if e.get("file") else ""

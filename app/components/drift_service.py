@@ -11,12 +11,11 @@ class DriftService:
         self.repo = repo
 
     def report(self, kind: str | None = None, component: str | None = None, environment: str | None = None) -> dict:
-        """`total` and `entries` (also as `items`, the key of every listing): what the filters select;
-        `counts`: every kind's, `kind` left out — a report filtered to one kind still says how much of the
-        others there is (it said "0 contract" beside 6 contract entries it did not list). `environment` is
-        read as such (the graph's read of that environment alone); an empty answer for an environment no
-        component lives in says so in `warnings`, as the component list does (a typo, 'prdd', is not "no
-        drift there")."""
+        """`total` and `entries`: what the filters select; `counts`: every kind's, `kind` left out — a
+        report filtered to one kind still says how much of the others there is (it said "0 contract"
+        beside 6 contract entries it did not list). `environment` is read as such (the graph's read of that
+        environment alone); an empty answer for an environment no component lives in says so in `warnings`,
+        as the component list does (a typo, 'prdd', is not "no drift there")."""
         stored = self.repo.drift(environment, component)
         out = drift.report(stored["components"], stored["refused"], stored.get("unwritten"))
         if kind or component:
@@ -30,7 +29,6 @@ class DriftService:
             entries = [e for e in scoped if not kind or e["kind"] == kind]
             out = {"total": len(entries), "counts": counts, "entries": entries}
         warnings = environment_warnings(self.repo, environment) if not out["entries"] else []
-        out = {**out, "items": out["entries"]}  # every list's key (docs/cli.md); `entries` kept for its readers
         return {**out, "warnings": warnings} if warnings else out
 
 
