@@ -155,8 +155,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     premise = what_if(result)
     if premise:
         out.append(premise)
-    for warning in result.get("warnings") or []:
-        out.append(f"warning: {warning}")
+    out += warning_lines(result)
     operations = result.get("operations") or []
     # a set (of one or more: a set of one has no top-level diff), each operation in request order: what it
     # writes, its decisions, its impact; a single change, its diff and decisions
@@ -182,6 +181,13 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     if hint:
         out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
     return "\n".join(out)
+
+
+def warning_lines(result: dict) -> list[str]:
+    """A judged change's rule warnings (its `warn` decisions' messages), one `warning:` line each: how
+    `karma request` / `plan` / `apply` print them, and `karma import` / `karma seed` of a set alike — there
+    they were only rows of the DECISIONS table, which a reader scanning for `warning:` missed."""
+    return [f"warning: {warning}" for warning in result.get("warnings") or []]
 
 
 def _decisions(decisions: list[dict]) -> list[list]:
@@ -344,7 +350,7 @@ record = log_entry  # any flat answer (a subscription, a delivery pass) reads li
 def subscription(answer: dict) -> str:
     """A subscription as made, key by key, then its warnings as a change's answer prints them."""
     shown = record({k: v for k, v in answer.items() if k != "warnings"})
-    return "\n".join([shown, *(f"warning: {w}" for w in answer.get("warnings") or [])])
+    return "\n".join([shown, *warning_lines(answer)])
 
 
 def impact(result: dict) -> str:
@@ -654,7 +660,7 @@ def loaded(result: dict) -> str:
     parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
     out = [" · ".join(parts)]
     out += [f"note: {note}" for note in result.get("notes") or []]
-    out += _unchecked(result)
+    out += warning_lines(result) + _unchecked(result)
     out += _refused_files(result) + _orphaned(result)
     blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
     if blockers:
@@ -672,12 +678,14 @@ def loaded(result: dict) -> str:
 
 def _reverts(result: dict) -> list[str]:
     """`karma import --revert-lost-changes`: each Karma change the import reverts (or would), whose
-    write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing."""
+    write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing.
+    `karma seed --revert-lost-changes`: each one its file does not say."""
     rows = [
         [w.get("component"), w.get("change_id"), (w.get("commit") or "")[:12], w.get("file")]
         for w in result.get("reverts") or []
     ]
-    title = "REVERTS (Karma changes whose write-back commit the tree's history lost)"
+    lost = "the seed file does not say" if result.get("seed") else "whose write-back commit the tree's history lost"
+    title = f"REVERTS (Karma changes {lost})"
     return [section(title, _capped(["component", "reverts", "commit", "file"], rows))] if rows else []
 
 
