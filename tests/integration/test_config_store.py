@@ -920,7 +920,8 @@ def test_a_write_back_delivered_before_commits_were_recorded_is_protected_too(ka
 def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_git_runs(karma_app, store, monkeypatch):
     """A set's one commit lost: each of its components named (a deleted one too: the import would create it
     again), and the check runs a constant number of git processes, never one per component — a write-back
-    delivered before Karma recorded commits (found by its trailer) among them."""
+    delivered before Karma recorded commits (found by its trailer) among them — and one read of the graph
+    (it was two: config_store_unwritten, then config_store_written)."""
     client = karma_app.test_client()
     older = request(client, "s3-bucket/demo-api", {"versioning": False})
     assert deliver(karma_app)["delivered"] == 1
@@ -941,11 +942,16 @@ def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_
     git(store, "reset", "-q", "--hard", "HEAD~2")
     from app.configstore.tree import ConfigTree
 
-    runs = []
+    runs, reads = [], []
     real = ConfigTree.git
     monkeypatch.setattr(ConfigTree, "git", lambda self, *a, **k: runs.append(a[0]) or real(self, *a, **k))
+    repo = karma_app.extensions["karma"].repo
+    read = repo.read
+    monkeypatch.setattr(repo, "read", lambda query, /, **k: reads.append(query) or read(query, **k))
     with pytest.raises(importing.ImportError_) as refused:
         import_tree_now(karma_app, store, plan=True)
+    # the guard's graph side is one read (what is unwritten and what was written back, together)
+    assert [name for name in reads if name.startswith("config_store")] == ["config_store_guard"], reads
     named = sorted(line.split(": ", 1)[1].split(" was changed")[0] for line in refused.value.errors)
     assert named == sorted([CLICKHOUSE, *sites, "s3-bucket/demo-api"]), refused.value.errors
     assert sum(out["change_id"] in line for line in refused.value.errors) == 3
@@ -977,3 +983,108 @@ def test_karma_import_refuses_a_lost_write_back_and_reverts_it_only_when_told(ka
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["status"] == "applied" and [w["change_id"] for w in answer["reverts"]] == [out["change_id"]]
+
+
+def seed_file(tmp_path, store, name="world", **configs):
+    """A seed file (JSON) of components as the tree's HEAD says them, with `configs` ({id: changes}) merged
+    in — what an operator's own seed of the graph holds, written before or after Karma's changes."""
+    doc = importing.read_tree(store)
+    wanted = {CLICKHOUSE, *configs}
+    components = [
+        {"id": c["id"], "environment": c["environment"], "config": c["config"] | configs.get(c["id"], {})}
+        for c in doc["components"]
+        if c["id"] in wanted
+    ]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"components": components}))
+    return path
+
+
+def seed_now(karma_app, path, **kwargs):
+    from app.changes.seed_sets import apply_file
+
+    karma = karma_app.extensions["karma"]
+    return apply_file(karma.repo, karma.gate, path, requested_by="ops@usekarma.dev", **kwargs)
+
+
+def test_a_seed_never_silently_reverts_a_karma_change_the_config_store_wrote_back(karma_app, store, tmp_path):
+    """A seed file written before a change through Karma (or edited since without it) says the older
+    config: `karma seed` of it used to plan `update ~ebs_size_gb` and apply it — Karma's change reverted,
+    said only by a `~key`, whether or not the config repository still had its commit. Now the seed (and its
+    plan) is refused as an import is, naming the file, the change, its commit and the ways out; with
+    --revert-lost-changes it applies, naming the change it reverts."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)  # ebs_size_gb 500, before Karma's change
+    out, commit = written_back(karma_app, store, 670)
+    entry = store_entries(karma_app.test_client(), out["change_id"])[0]["id"]
+    for plan in (True, False):
+        with pytest.raises(seeding.SeedError) as refused:
+            seed_now(karma_app, world, plan=plan, config_store=store)
+        (line,) = refused.value.errors
+        assert line == (
+            f"{world}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+            f"{commit[:12]} in {store.resolve()} (karma outbox list: {entry}), which {world} does not say (a seed "
+            "file is no config tree: no write-back lands in it); this seed would revert it — write the change into "
+            f"{world} (karma show {CLICKHOUSE}), then seed; or seed with --revert-lost-changes to revert it"
+        ), line
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 670
+    log = client.get("/log", query_string={"limit": 5}).get_json()["items"]
+    assert log[0]["kind"] == "import" and log[0]["status"] == "refused"  # audited, as every refused seed
+    # a key Karma's change left alone is the seed's to change: no refusal (the file's own key kept)
+    other = seed_file(tmp_path, store, "other", **{CLICKHOUSE: {"instance_type": "m5.2xlarge"}})  # 670: the tree now
+    planned = seed_now(karma_app, other, plan=True, config_store=store)
+    assert planned["status"] == "planned" and "reverts" not in planned, planned
+    done = seed_now(karma_app, world, revert_lost=True, config_store=store)
+    assert done["status"] == "applied", done
+    assert [(w["change_id"], w["commit"], w["file"]) for w in done["reverts"]] == [
+        (out["change_id"], commit, str(world))
+    ]
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 500
+    reason = client.get(f"/log/{done['log_entry_id']}").get_json()["reason"]
+    assert f"reverts {out['change_id']} (the seed file does not say it: --revert-lost-changes)" in reason, reason
+
+
+def test_a_seed_never_silently_reverts_a_change_not_written_back_yet(karma_app, store, tmp_path):
+    """The change's write-back has not landed (pending): a seed reverting it is refused naming its entry and
+    state; a seed file that says Karma's value seeds as any other."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)
+    code, out = resize(karma_app.test_client(), 671)
+    assert code == 200 and out["status"] == "applied", out
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, world, plan=True)
+    (line,) = refused.value.errors
+    entry = store_entries(karma_app.test_client(), out["change_id"])[0]["id"]
+    assert line.startswith(
+        f"{world}: {CLICKHOUSE} was changed through Karma by {out['change_id']} (karma outbox list: {entry} pending), "
+        f"which {world} does not say"
+    ), line
+    said = seed_file(tmp_path, store, "said", **{CLICKHOUSE: {"ebs_size_gb": 671, "instance_type": "m5.2xlarge"}})
+    assert seed_now(karma_app, said)["status"] == "applied"
+
+
+def test_an_unrecorded_write_back_is_found_in_karmas_own_working_copy(karma_app, store, tmp_path):
+    """A write-back delivered before Karma recorded commits, imported from a clone that never fetched it: the
+    clone's repository has no commit carrying its trailer, so the import used to find nothing to check and
+    revert the change silently. Now Karma's own working copy (KARMA_CONFIG_STORE) is asked too, in one more
+    git run: refused with the fetch advice; a seed of a file without it is refused naming the commit."""
+    other = clone(store, tmp_path / "other")
+    out, commit = written_back(karma_app, store, 672)
+    entry = unrecord(karma_app, out["change_id"])
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, other, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+        f"{commit[:12]} in {store.resolve()} (karma outbox list: {entry['id']}); this tree does not have Karma's "
+        f"commit {commit[:12]} (fetch/pull the config repository first)"
+    ), line
+    from app import seeding
+
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, seed_file(tmp_path, other), plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert f"written back as commit {commit[:12]} in {store.resolve()} (karma outbox list: {entry['id']})" in line
