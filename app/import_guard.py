@@ -11,9 +11,9 @@ module stays the tree's reading and judging (docs/config-store.md)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
+from app.changes import merge_patch
 from app.components import drift
 from app.configstore.tree import ConfigTree
 
@@ -147,27 +147,7 @@ def _undoes(op, before, after) -> bool:
     """Whether a seed's operation undoes the change that made a component's config `after` from `before`."""
     if op.op != "update":  # a delete, or a create of a component the change deleted
         return True
-    return _overlaps(op.proposed_change or {}, before if isinstance(before, dict) else {}, after or {})
-
-
-def _overlaps(patch: dict, before: dict, after: dict) -> bool:
-    """Whether a merge patch from `after` changes a key the change from `before` to `after` changed (the
-    values compared exactly: `1`, `1.0` and `true` are three values)."""
-    missing = object()
-    for key, value in patch.items():
-        old, new = before.get(key, missing), after.get(key, missing)
-        if old is not missing and new is not missing and _text(old) == _text(new):
-            continue  # the change left this key alone
-        if isinstance(value, dict) and isinstance(old, dict) and isinstance(new, dict):
-            if _overlaps(value, old, new):
-                return True
-            continue
-        return True
-    return False
-
-
-def _text(value) -> str:
-    return json.dumps(value, sort_keys=True)
+    return merge_patch.touches(op.proposed_change or {}, before, after)
 
 
 def _named(written: dict, files: dict[str, str]) -> dict:

@@ -490,21 +490,69 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
 
 
-def test_a_committed_edit_of_a_number_to_a_boolean_is_a_divergence_too(karma_app, store):
+def test_a_committed_edit_of_a_number_to_a_boolean_is_kept_by_the_next_write_back(karma_app, store):
     """The divergence check compared the tree's JSON with Python's ==, where 1 == 1.0 == True: a commit in
     the tree that made `"kconnect_desired_count": 1` `true` passed for no change, and the next write-back
-    of another key put the `1` back under a commit naming only its own key. Now values compare exactly."""
+    of another key put the `1` back under a commit naming only its own key. Now values compare exactly: the
+    commit changed another key than the write-back, so the write-back is merged into the file as the commit
+    left it — the `true` stays, only the resized line changes."""
     client = karma_app.test_client()
     rel = "iac/prod/clickhouse/usekarma-dev/config.json"
     path = store / rel
     path.write_text(path.read_text().replace('"kconnect_desired_count": 1,', '"kconnect_desired_count": true,'))
-    sha = commit_in_tree(store, "count as a flag")
+    commit_in_tree(store, "count as a flag")
     code, out = resize(client, 650)
     assert code == 200 and out["status"] == "applied", out
-    assert deliver(karma_app)["retrying"] == 1
-    (entry,) = store_entries(client, out["change_id"])
-    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by {sha} op: count as a flag)"), entry
+    assert deliver(karma_app)["delivered"] == 1
     assert '"kconnect_desired_count": true,' in path.read_text() and git(store, "status", "--porcelain") == ""
+    assert changed_lines(store) == ['-  "ebs_size_gb": 500,', '+  "ebs_size_gb": 650,'], changed_lines(store)
+
+
+def test_a_committed_edit_of_another_key_is_merged_not_a_dead_end(karma_app, store):
+    """A commit in the tree changed one key (force_destroy), Karma's change another (versioning): the write-back
+    used to fail as Diverged ("writing chg-… would undo it"), and an operator who kept both — the tree's key
+    made through Karma too — was stuck: the file never said what the graph held, the entry retried until it
+    failed, and every later write-back waited behind it. Now the change is written into the file as the
+    commit left it (both kept), one commit naming Karma's key; a later change goes through; the tree imports
+    as unchanged once the graph says the commit's key too. The same key changed two ways still diverges."""
+    client = karma_app.test_client()
+    rel = "iac/prod/s3-bucket/demo-api/config.json"
+    path = store / rel
+    edited = path.read_text().replace('"force_destroy": true', '"force_destroy": false')
+    assert edited != path.read_text()
+    path.write_text(edited)
+    commit_in_tree(store, "demo bucket may not be destroyed")
+    out = request(client, "s3-bucket/demo-api", {"versioning": False})
+    assert deliver(karma_app)["delivered"] == 1
+    said = json.loads(path.read_text())
+    assert (said["versioning"], said["force_destroy"]) == (False, False), said
+    assert [line.split(":")[0].strip(' +-"') for line in changed_lines(store)] == ["versioning"] * 2, changed_lines(
+        store
+    )
+    assert out["change_id"] in git(store, "log", "-1", "--format=%B")
+    request(client, "s3-bucket/demo-api", {"force_destroy": False})  # the graph says the commit's key too
+    assert deliver(karma_app)["delivered"] == 1
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
+    # one key changed two ways: still the operator's to settle
+    path.write_text(path.read_text().replace('"sse_algorithm": "AES256"', '"sse_algorithm": "aws:kms"'))
+    commit_in_tree(store, "kms")
+    request(client, "s3-bucket/demo-api", {"sse_algorithm": "aws:kms:dsse"})
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = [e for e in store_entries(client) if e["state"] == "retrying"]
+    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by"), entry
+
+
+def test_a_merged_write_back_an_attempt_left_uncommitted_is_no_hand_edit(karma_app, store):
+    """The worker died after writing a merged file, before committing it: the retry finds its own bytes (the
+    commit's key and Karma's), not a hand edit, and commits them."""
+    client = karma_app.test_client()
+    path = store / "iac/prod/s3-bucket/demo-api/config.json"
+    path.write_text(path.read_text().replace('"force_destroy": true', '"force_destroy": false'))
+    commit_in_tree(store, "demo bucket may not be destroyed")
+    out = request(client, "s3-bucket/demo-api", {"versioning": False})
+    path.write_text(path.read_text().replace('"versioning": true', '"versioning": false'))  # the attempt's write
+    assert deliver(karma_app)["delivered"] == 1, store_entries(client, out["change_id"])
+    assert out["change_id"] in git(store, "log", "-1", "--format=%B") and git(store, "status", "--porcelain") == ""
 
 
 def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
