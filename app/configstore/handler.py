@@ -180,6 +180,7 @@ class ConfigStoreHandler:
             earlier = self.tree.committed(event["id"]) if git else None
             if earlier is not None:
                 log.info("config store: already committed", extra={"event_id": event["id"], "commit": earlier})
+                self._landed(self._planned(writes))  # an earlier attempt died before it could say so
                 return self._receipt(earlier)
             planned = self._planned(writes)
             if git and self.tree.branch() is None:
@@ -212,8 +213,24 @@ class ConfigStoreHandler:
                 log.info(
                     "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
                 )
+                self._landed(planned)
                 return self._receipt(commit)
+            self._landed(planned)
         return None
+
+    def _landed(self, planned: dict[Path, object]) -> None:
+        """The config files now in the tree end their orphan drift records ("the imported tree has no config
+        file for it"): a seeded component's first write-back adds its file, and `karma drift` said otherwise
+        until the next import. After the commit: a failure here is a retried delivery, which finds the commit
+        and says it again."""
+        files = [
+            str(path.relative_to(self.tree.directory))
+            for path, value in planned.items()
+            if path.name == CONFIG_FILE and value is not REMOVED
+        ]
+        dropped = self.repo.config_store_landed(files)
+        if dropped:
+            log.info("config store: orphan drift ended", extra={"files": files, "dropped": dropped})
 
     def _receipt(self, commit: str | None) -> dict | None:
         """What the delivery records of a write-back: its commit and the working copy it was made in."""

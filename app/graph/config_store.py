@@ -69,6 +69,13 @@ class ConfigStoreQueries:
         ]
         return {"unwritten": row["unwritten"], "written": written}
 
+    def config_store_landed(self, files: list[str]) -> int:
+        """The config store wrote these config files (`iac/…/config.json`) into the tree: the orphan drift
+        records of them, which said the tree had no such file, are dropped → how many."""
+        if not files:
+            return 0
+        return self._write("drift_orphans_landed", files=list(files))["dropped"]
+
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""
         return self.read("config_store_blocker", destination=DESTINATION, id=entry["id"])

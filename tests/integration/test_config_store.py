@@ -1136,3 +1136,29 @@ def test_an_unrecorded_write_back_is_found_in_karmas_own_working_copy(karma_app,
         seed_now(karma_app, seed_file(tmp_path, other), plan=True, config_store=store)
     (line,) = refused.value.errors
     assert f"written back as commit {commit[:12]} in {store.resolve()} (karma outbox list: {entry['id']})" in line
+
+
+def test_a_components_first_write_back_ends_its_orphan_drift(karma_app, make_app, store):
+    """A component the imported tree has no file for (created while the config store was off, a seeded one)
+    is recorded as orphan drift: `the imported tree has no config file for it`. Its first change with the
+    config store on adds the file to the tree — and `karma drift` kept saying the tree had none (add it, or
+    --prune) until the next import. Now the write-back that lands the file ends the record and the kind."""
+    plain = make_app(types_dir=AWS_TYPES)  # the config store off: its subscription goes with it
+    body = {
+        "changes": [
+            {"op": "create", "component": "s3-bucket/late", "environment": "prod", "config": {"bucket_name": "late"}}
+        ],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "a bucket before the config store",
+    }
+    assert plain.test_client().post("/request-change", json=body).get_json()["status"] == "applied"
+    assert import_tree_now(karma_app, store)["orphaned"] == ["s3-bucket/late"]
+    client = make_app(types_dir=AWS_TYPES, config_store=store).test_client()  # on again
+    assert client.get("/drift", query_string={"component": "s3-bucket/late"}).get_json()["counts"]["orphan"] == 1
+    request(client, "s3-bucket/late", {"versioning": True})
+    assert deliver(karma_app)["delivered"] == 1
+    assert json.loads((store / "iac/prod/s3-bucket/late/config.json").read_text())["versioning"] is True
+    drift = client.get("/drift", query_string={"component": "s3-bucket/late"}).get_json()
+    assert drift["total"] == 0, drift
+    assert "orphan" not in (client.get("/components/s3-bucket/late").get_json().get("drift") or [])
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
