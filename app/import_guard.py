@@ -98,8 +98,11 @@ def lost_write_backs(written: list[dict], files: dict[str, str], source: Source)
     ], []
 
 
-def _committed(written: list[dict], tree: ConfigTree | None, here: str | None, store: Path | None) -> list[dict]:
-    """The delivered write-backs that committed, each with its commit: the one its delivery recorded, or —
+def _committed(
+    written: list[dict], tree: ConfigTree | None, here: str | None, store: Path | None, only: bool = True
+) -> list[dict]:
+    """The delivered write-backs that committed (`only`; else every one, commit None where none is found),
+    each with its commit: the one its delivery recorded, or —
     delivered before Karma recorded commits — the one carrying its event id trailer in the source's repository
     (`tree`, whose work tree is `here`), else in Karma's own working copy (`store`: a clone that never
     fetched it, a seed file; then that working copy is where it was made). One git run per repository asked,
@@ -115,21 +118,23 @@ def _committed(written: list[dict], tree: ConfigTree | None, here: str | None, s
     out = []
     for w in written:
         commit, where = (w["commit"], w["work_tree"]) if w["commit"] else found.get(w["event_id"], (None, None))
-        if commit:
+        if commit or not only:
             out.append({**w, "commit": commit, "work_tree": where})
     return out
 
 
 def seed_reverts(change_set, found: dict, files: dict[str, str], source: Source) -> list[dict]:
     """The Karma changes a seed's set would revert: for each component it changes whose config now comes
-    from a change the config store wrote back as a commit (or is still writing), whether its operation
-    undoes what that change did — a delete, a create of what the change deleted, or an update whose merge
-    patch changes a key (at any depth) the change changed. A seed file is no config tree: nothing lands in
-    it, so it says a Karma change only where its author wrote it in, and a key the change did not touch
-    is the seed's to change. [{component, file, change_id, commit, entry, in_repository, written_here,
-    work_tree}], as an import's lost write-backs (commit None: not written back yet). Only the change each
-    config now comes from is compared: an earlier change's key a later one left alone is not."""
-    delivered = _committed([w for w in found["written"] if w["state"] == "delivered"], None, None, source.config_store)
+    from a change the config store wrote back (or is still writing) — as a commit, or into a file that
+    already said it (an import's own change: the tree says it) — whether its operation undoes what that
+    change did — a delete, a create of what the change deleted, or an update whose merge patch changes a
+    key (at any depth) the change changed. A seed file is no config tree: nothing lands in it, so it says
+    a Karma change only where its author wrote it in, and a key the change did not touch is the seed's to
+    change. [{component, file, change_id, commit, entry, in_repository, written_here, work_tree}], as an
+    import's lost write-backs (commit None: not written back yet, or nothing to commit). Only the change
+    each config now comes from is compared: an earlier change's key a later one left alone is not."""
+    delivered = [w for w in found["written"] if w["state"] == "delivered"]
+    delivered = _committed(delivered, None, None, source.config_store, only=False)
     undelivered = [w for w in found["written"] if w["state"] != "delivered"]
     ops = {op.component: op for op in change_set.operations if op.op in CONFIG_OPS}  # not an edge's
     out = []

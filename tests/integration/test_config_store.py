@@ -1162,3 +1162,27 @@ def test_a_components_first_write_back_ends_its_orphan_drift(karma_app, make_app
     assert drift["total"] == 0, drift
     assert "orphan" not in (client.get("/components/s3-bucket/late").get_json().get("drift") or [])
     assert import_tree_now(karma_app, store)["status"] == "unchanged"
+
+
+def test_a_seed_never_silently_reverts_what_an_import_brought_in(karma_app, store, tmp_path):
+    """A commit in the tree imported through the gate: the import's change is delivered to the config store,
+    which finds the file already saying it and commits nothing. A seed written before it would revert the
+    tree's own commit (and write the old config back over it): refused as any written-back change, naming the
+    change and its outbox entry (no commit of its own)."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)  # ebs_size_gb 500
+    path = store / CLICKHOUSE_FILE
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 700'))
+    commit_in_tree(store, "more disk")
+    done = import_tree_now(karma_app, store)
+    assert done["status"] == "applied" and deliver(karma_app)["delivered"] == 1
+    (entry,) = store_entries(karma_app.test_client(), done["change_id"])
+    assert entry.get("commit") is None, entry  # nothing to commit: the tree said it
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, world, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{world}: {CLICKHOUSE} was changed through Karma by {done['change_id']} (karma outbox list: {entry['id']}), "
+        f"which {world} does not say"
+    ), line
