@@ -40,8 +40,10 @@ def guard(repo, change_set, files: dict[str, str], source: Source, revert_lost: 
         behind, unchecked = [], []
         lost = seed_reverts(change_set, found, files, source)
     else:
-        behind = tree_behind(found["unwritten"], files)
+        chosen = tree_chosen(found["unwritten"], files, source)
+        behind = tree_behind([r for r in found["unwritten"] if r["id"] not in {w["entry"] for w in chosen}], files)
         lost, unchecked = lost_write_backs(found["written"], files, source)
+        lost += chosen
     said = {"unchecked": unchecked} if unchecked else {}  # a plain directory may be behind the repository
     refusals = behind + ([] if revert_lost else [lost_line(w, source) for w in lost])
     if lost and not refusals:  # accepted: said in the set's reason (its audit entry, its write-back) and answer
@@ -65,6 +67,39 @@ def tree_behind(unwritten: list[dict], files: dict[str, str]) -> list[str]:
             "(a conflict it names: settle it as it says), then import"
         )
     return lines
+
+
+DIVERGED = "Diverged:"  # app.configstore.handler.Diverged, as the delivery records it
+
+
+def tree_chosen(unwritten: list[dict], files: dict[str, str], source: Source) -> list[dict]:
+    """The write-backs an import of Karma's own working copy may revert when told: those that failed on a
+    commit in that very tree that changed the same key another way (`Diverged`). The tree is not behind
+    there — it says what the operator committed since — so importing it is the "keep the tree's" side of
+    the conflict (the waiting write-back then finds the file saying what the graph holds, and is
+    superseded); without `--revert-lost-changes` it is refused like any unwritten change, saying both
+    sides. Another clone is not that tree: refused as before. Two git runs, only when one diverged."""
+    diverged = [r for r in unwritten if (r["last_error"] or "").startswith(DIVERGED)]
+    if not diverged or source.config_store is None:
+        return []
+    own = ConfigTree(source.config_store).work_tree()
+    if own is None or own != ConfigTree(source.directory).work_tree():
+        return []
+    return [
+        {
+            "component": r["component"],
+            "file": files.get(r["component"], r["component"]),
+            "change_id": r["change_id"],
+            "commit": None,
+            "work_tree": own,
+            "entry": r["id"],
+            "in_repository": None,
+            "written_here": True,
+            "state": r["state"],
+            "diverged": drift.first_clause(r["last_error"]),
+        }
+        for r in diverged
+    ]
 
 
 def lost_write_backs(written: list[dict], files: dict[str, str], source: Source) -> tuple[list[dict], list[dict]]:
@@ -176,6 +211,8 @@ def lost_line(lost: dict, source: Source) -> str:
         said += f", written back as commit {sha}"
         said += "" if lost["written_here"] or not lost["work_tree"] else f" in {lost['work_tree']}"
     state = f" {lost['state']}" if lost.get("state") else ""
+    if lost.get("diverged"):
+        return _diverged_line(said, lost, state, source)
     said += f" (karma outbox list: {lost['entry']}{state})"
     otherwise = f"; or {source.run} with {REVERT_LOST_FLAG} to revert it"
     if source.directory is None:
@@ -203,12 +240,23 @@ def lost_line(lost: dict, source: Source) -> str:
     )
 
 
+def _diverged_line(said: str, lost: dict, state: str, source: Source) -> str:
+    """A write-back that failed on a commit in the imported tree (Karma's own working copy) that changed the
+    same key another way: both sides, the import being the tree's."""
+    return (
+        f"{said}, not written to the tree (karma outbox list: {lost['entry']}{state}: {lost['diverged']}): a "
+        f"commit in this tree changed the same key another way; this import would undo Karma's change — keep "
+        f"Karma's: git revert that commit (or restore the file), let the write-back land, then import; keep the "
+        f"tree's: {source.run} with {REVERT_LOST_FLAG}"
+    )
+
+
 def reverting(reason: str | None, lost: list[dict], source: Source) -> str:
     """The set's reason, naming each change it reverts (the audit entry, and the tree's commit, say it)."""
     changes = ", ".join(sorted({w["change_id"] for w in lost}))
-    why = (
-        "the seed file does not say it"
-        if source.directory is None
-        else "its write-back commit is not in the tree's history"
-    )
+    why = "its write-back commit is not in the tree's history"
+    if source.directory is None:
+        why = "the seed file does not say it"
+    elif all(w.get("diverged") for w in lost):
+        why = "a commit in the tree changed the same key another way"
     return f"{reason}; reverts {changes} ({why}: {REVERT_LOST_FLAG})"

@@ -337,7 +337,8 @@ class ConfigStoreHandler:
         return (
             f"{named}: a commit no import brought in; writing {change_id or 'this change'} would undo it. Keep "
             "Karma's: git revert that commit, or restore the file. Keep the tree's: make the component what the "
-            "tree says through Karma (karma request; a deleted file: delete it); this then writes nothing over it. "
+            "tree says through Karma (karma import of this tree with --revert-lost-changes, or karma request; a "
+            "deleted file: delete it); this then writes nothing over it. "
             "Retried (once failed: karma outbox retry); later write-backs wait"
         )
 

@@ -1186,3 +1186,43 @@ def test_a_seed_never_silently_reverts_what_an_import_brought_in(karma_app, stor
         f"{world}: {CLICKHOUSE} was changed through Karma by {done['change_id']} (karma outbox list: {entry['id']}), "
         f"which {world} does not say"
     ), line
+
+
+def test_a_diverged_write_back_is_settled_the_trees_way_by_an_import_when_told(karma_app, store, tmp_path):
+    """A commit in the tree and a change through Karma changed the same key two ways: the write-back fails
+    Diverged, whose advice says to keep the tree's by making the component what the tree says through Karma
+    — yet `karma import` of that very tree, the way to do it, was refused ("not written to the tree yet …
+    let the write-back land first"), and the write-back never lands. Now the import of Karma's own working
+    copy says both sides and, with --revert-lost-changes, applies the tree's, naming the change it reverts;
+    the waiting write-back is then superseded. Another clone is not that tree: refused as before."""
+    other = clone(store, tmp_path / "other")
+    path = store / CLICKHOUSE_FILE
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")
+    code, out = resize(karma_app.test_client(), 610)
+    assert code == 200 and deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(karma_app.test_client(), out["change_id"])
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, store, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, not written to the tree "
+        f"(karma outbox list: {entry['id']} retrying: Diverged: {CLICKHOUSE_FILE} (last changed by"
+    ), line
+    assert line.endswith(
+        "a commit in this tree changed the same key another way; this import would undo Karma's change — keep "
+        "Karma's: git revert that commit (or restore the file), let the write-back land, then import; keep the "
+        "tree's: import with --revert-lost-changes"
+    ), line
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, other, plan=True, config_store=store)
+    assert "let the write-back land first" in refused.value.errors[0], refused.value.errors
+    done = import_tree_now(karma_app, store, revert_lost=True, config_store=store)
+    assert done["status"] == "applied" and [w["change_id"] for w in done["reverts"]] == [out["change_id"]], done
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 999
+    reason = client.get(f"/log/{done['log_entry_id']}").get_json()["reason"]
+    assert "(a commit in the tree changed the same key another way: --revert-lost-changes)" in reason, reason
+    assert deliver(karma_app)["delivered"] == 2  # the diverged one superseded, then the import's own
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
+    assert import_tree_now(karma_app, store, config_store=store)["status"] == "unchanged"
