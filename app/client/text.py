@@ -679,12 +679,18 @@ def loaded(result: dict) -> str:
 def _reverts(result: dict) -> list[str]:
     """`karma import --revert-lost-changes`: each Karma change the import reverts (or would), whose
     write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing.
-    `karma seed --revert-lost-changes`: each one its file does not say."""
+    `karma seed --revert-lost-changes`: each one its file does not say; an import of the tree a write-back
+    diverged from: each one a commit there changed another way."""
     rows = [
         [w.get("component"), w.get("change_id"), (w.get("commit") or "")[:12], w.get("file")]
         for w in result.get("reverts") or []
     ]
-    lost = "the seed file does not say" if result.get("seed") else "whose write-back commit the tree's history lost"
+    reverts = result.get("reverts") or []
+    lost = "whose write-back commit the tree's history lost"
+    if result.get("seed"):
+        lost = "the seed file does not say"
+    elif reverts and all(w.get("diverged") for w in reverts):
+        lost = "a commit in the tree changed another way"
     title = f"REVERTS (Karma changes {lost})"
     return [section(title, _capped(["component", "reverts", "commit", "file"], rows))] if rows else []
 

@@ -1219,6 +1219,7 @@ def test_a_diverged_write_back_is_settled_the_trees_way_by_an_import_when_told(k
     assert "let the write-back land first" in refused.value.errors[0], refused.value.errors
     done = import_tree_now(karma_app, store, revert_lost=True, config_store=store)
     assert done["status"] == "applied" and [w["change_id"] for w in done["reverts"]] == [out["change_id"]], done
+    assert "REVERTS (Karma changes a commit in the tree changed another way)" in text_loaded(done)
     client = karma_app.test_client()
     assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 999
     reason = client.get(f"/log/{done['log_entry_id']}").get_json()["reason"]
