@@ -3,10 +3,11 @@ import of a config tree (`karma import DIR`): those whose write-back has not lan
 and those whose write-back commit the tree's git history does not hold — Karma's own working copy that
 lost it, another clone that never had it (`lost_write_backs`). For a seed file (`karma seed FILE`): those
 its file would revert (`seed_reverts`) — no write-back ever lands in a seed file, so the file says a Karma
-change only where its author wrote it in. The first is always refused; the others unless the operator
-accepts reverting them (`--revert-lost-changes`), and then each is named in the set's reason and the
-answer. A plain directory (no git) is warned about, not refused. Apart from app/importing.py so that
-module stays the tree's reading and judging (docs/config-store.md)."""
+change only where its author wrote it in. The first is always refused — but for a write-back that
+diverged from a commit in the very tree imported (`tree_chosen`: importing it keeps the tree's side); the
+others unless the operator accepts reverting them (`--revert-lost-changes`), and then each is named in the
+set's reason and the answer. A plain directory (no git) is warned about, not refused. Apart from
+app/importing.py so that module stays the tree's reading and judging (docs/config-store.md)."""
 
 from __future__ import annotations
 
