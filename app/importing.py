@@ -340,26 +340,32 @@ def import_into(
     prune: bool = False,
     partial: bool = False,
     revert_lost: bool = False,
+    config_store: Path | None = None,
     progress: Report = silent,
 ) -> dict:
     """An empty graph: the bulk import (unless `plan`). Otherwise the change set that turns the graph
     into the tree, through the gate (`plan`: previewed only). A change of it that would revert a Karma
     change whose write-back commit the tree's git history lost is refused unless `revert_lost` (then each
-    is named in the set's reason and the answer's `reverts`). With `partial`, only the tree's largest
+    is named in the set's reason and the answer's `reverts`; `config_store`, Karma's own working copy, is where
+    a write-back delivered before Karma recorded commits is looked for when the tree's repository lacks it).
+    With `partial`, only the tree's largest
     valid closure, every refused file recorded as drift; without, all or nothing — and a refused import
     is audited and says how many configs `--partial` would load. Either way (without `prune`) a component
     of the environments imported whose file the tree lacks is recorded as orphan drift. `progress` hears
     the files read, then the batches a bulk import writes or the set's operations once the gate has
     judged them."""
     try:
-        return _import(repo, gate, directory, identity, environments, plan, prune, partial, revert_lost, progress)
+        guarded = import_guard.Source("import", Path(directory), config_store)
+        return _import(
+            repo, gate, directory, identity, environments, plan, prune, partial, (guarded, revert_lost), progress
+        )
     except ImportError_ as exc:
         if not plan:
             _audit_refused(repo, directory, identity, exc)
         raise
 
 
-def _import(repo, gate, directory, identity, environments, plan, prune, partial, revert_lost, progress) -> dict:
+def _import(repo, gate, directory, identity, environments, plan, prune, partial, guarded, progress) -> dict:
     if not repo.component_count():
         if plan:
             return bulk_plan(repo, directory, environments, partial, progress)
@@ -418,7 +424,7 @@ def _import(repo, gate, directory, identity, environments, plan, prune, partial,
             extra["drift_recorded"] = repo.record_refused(refused_drift, audit)
             result["log_entry_id"] = audit["id"]
         return {**result, **extra}
-    change_set, said, refusals = import_guard.guard(repo, change_set, files, directory, revert_lost)
+    change_set, said, refusals = import_guard.guard(repo, change_set, files, *guarded)
     if refusals:
         raise ImportError_(refusals)
     extra |= said

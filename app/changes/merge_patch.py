@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 
@@ -34,3 +35,27 @@ def create(source: dict, target: dict) -> dict:
         elif value != source[key] or type(value) is not type(source[key]):
             patch[key] = copy.deepcopy(value)
     return patch
+
+
+def touches(patch: dict, before: Any, after: Any) -> bool:
+    """Whether merge patch `patch` (made from `before`, or applied to `after`) changes a key — at any depth —
+    that the change from `before` to `after` changed: the two changes overlap. Values compared exactly
+    (`1`, `1.0` and `true` are three values). A seed's update against the last Karma change
+    (app.import_guard), a Karma write-back against a commit made in the tree (app.configstore.handler)."""
+    before = before if isinstance(before, dict) else {}
+    after = after if isinstance(after, dict) else {}
+    missing = object()
+    for key, value in patch.items():
+        old, new = before.get(key, missing), after.get(key, missing)
+        if old is not missing and new is not missing and _text(old) == _text(new):
+            continue  # the change left this key alone
+        if isinstance(value, dict) and isinstance(old, dict) and isinstance(new, dict):
+            if touches(value, old, new):
+                return True
+            continue
+        return True
+    return False
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

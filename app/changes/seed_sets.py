@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import seeding
+from app import import_guard, seeding
 from app.audit.entries import audit_entry
 from app.changes import merge_patch
 from app.changes.sets import ChangeSet, Operation
@@ -110,21 +110,33 @@ def kept_without_prune(ids: list[str]) -> str:
 
 
 def apply_file(
-    repo, gate, path: Path, *, requested_by: str, plan: bool = False, prune: bool = False, progress: Report = silent
+    repo,
+    gate,
+    path: Path,
+    *,
+    requested_by: str,
+    plan: bool = False,
+    prune: bool = False,
+    revert_lost: bool = False,
+    config_store: Path | None = None,
+    progress: Report = silent,
 ) -> dict:
     """Load `path`: a bulk import into an empty graph, else its change set through the gate. `progress`
-    hears the batches a bulk load writes, or the set's operations once the gate has judged them. A refused
+    hears the batches a bulk load writes, or the set's operations once the gate has judged them. A set that
+    would revert a Karma change the config store wrote back (or is writing) is refused naming each, unless
+    `revert_lost` (app.import_guard, as `karma import`; `config_store` Karma's own working copy). A refused
     file (SeedError: unreadable, invalid, or a --prune that would leave a reference dangling) is audited,
     as `karma import` audits its refusals; a plan writes nothing, so it is not."""
     try:
-        return _apply_file(repo, gate, path, requested_by, plan, prune, progress)
+        guarded = import_guard.Source("seed", None, config_store), revert_lost
+        return _apply_file(repo, gate, path, requested_by, plan, prune, guarded, progress)
     except seeding.SeedError as exc:
         if not plan:
             audit_refused(repo, f"seed of {path}", str(path), requested_by, exc.errors)
         raise
 
 
-def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bool, progress: Report) -> dict:
+def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bool, guarded, progress: Report) -> dict:
     doc = seeding.read_file(path)
     if repo.component_count() == 0 and not plan:
         audit = audit_entry(
@@ -141,15 +153,18 @@ def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bo
     change_set, notes, _lacking = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}
+    files = dict.fromkeys((c["id"] for c in doc["components"]), str(path))  # validated: every one has an id
+    change_set, said, refusals = import_guard.guard(repo, change_set, files, *guarded)
+    if refusals:
+        raise seeding.SeedError(refusals)
     try:
         result = submit(gate, change_set, plan=plan, progress=progress)
     except Conflict as exc:
         if exc.extra.get("cause") != STILL_REFERENCED:  # a version moved meanwhile: the gate's answer as it is
             raise
         source = Source(noun="the file", run="seed", restore="put it back")
-        files = dict.fromkeys((c["id"] for c in doc["components"]), str(path))  # validated: every one has an id
         raise seeding.SeedError(pruned_still_referenced(exc, files, lambda _cid: str(path), source)) from None
-    return {**result, "seed": "change-set", "notes": notes}
+    return {**result, "seed": "change-set", "notes": notes, **said}
 
 
 def pruned_still_referenced(

@@ -301,6 +301,19 @@ def loaded_json_options(fn):
     )(fn)
 
 
+def revert_lost_option(what: str):
+    """`--revert-lost-changes` of the commands that load a config source (`karma import`, `karma seed`): the
+    one way past app.import_guard's refusal of a load that would revert a Karma change the config store
+    wrote back. `what`: why the source lacks such a change, as the command's help says it."""
+    return click.option(
+        "--revert-lost-changes",
+        "revert_lost",
+        is_flag=True,
+        help=f"Accept reverting Karma changes {what}: without it such a load is refused naming each; with it, the "
+        "plan, the answer and the audit entry name each change it reverts.",
+    )
+
+
 def echo_loaded(result: dict, as_json: bool, full_json: bool) -> None:
     """What `karma seed` / `karma import` print: the whole answer (--full-json), its summary (--json), or text."""
     from app.client import text  # noqa: PLC0415

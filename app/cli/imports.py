@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, echo_loaded, loaded_json_options, progress_bars, services
+from app.cli.common import (
+    cli_identity,
+    echo_loaded,
+    loaded_json_options,
+    progress_bars,
+    revert_lost_option,
+    services,
+)
 from app.client.api import describe
 from app.client.outcome import loaded_exit_code
 from app.importing import ImportError_, import_into
@@ -27,13 +34,9 @@ from app.importing import ImportError_, import_into
     is_flag=True,
     help="Import the largest valid closure; record every refused file (file, field, rule) as drift.",
 )
-@click.option(
-    "--revert-lost-changes",
-    "revert_lost",
-    is_flag=True,
-    help="Accept reverting Karma changes whose write-back commit this git tree's history does not hold (Karma's "
-    "working copy after a reset, another branch, a force-pull; a clone not pulled since): without it such an "
-    "import is refused naming each; with it, the plan, the answer and the audit entry name each change it reverts.",
+@revert_lost_option(
+    "whose write-back commit this git tree's history does not hold (Karma's working copy after a reset, another "
+    "branch, a force-pull; a clone not pulled since)"
 )
 @loaded_json_options
 def import_cli(
@@ -76,6 +79,7 @@ def import_cli(
                 prune=prune,
                 partial=partial,
                 revert_lost=revert_lost,
+                config_store=karma.settings.config_store,
                 progress=report,
             )
     except ImportError_ as exc:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from app.cli.common import cli_identity, echo_loaded, loaded_json_options, progress_bars, services
+from app.cli.common import (
+    cli_identity,
+    echo_loaded,
+    loaded_json_options,
+    progress_bars,
+    revert_lost_option,
+    services,
+)
 from app.client.api import describe
 from app.client.outcome import loaded_exit_code
 from app.settings import Settings
@@ -17,13 +24,19 @@ from app.settings import Settings
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False)
 @click.option("--plan", "plan_only", is_flag=True, help="Show the change set the file means; write nothing.")
 @click.option("--prune", is_flag=True, help="Also delete the components the graph has and the file lacks.")
+@revert_lost_option(
+    "the config store wrote back (or is writing) that the file does not say: its update changes a key the last "
+    "Karma change of a component changed, or it deletes (or creates again) one"
+)
 @loaded_json_options
-def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool, full_json: bool) -> None:
+def seed(path: Path | None, plan_only: bool, prune: bool, revert_lost: bool, as_json: bool, full_json: bool) -> None:
     """Load a seed file (default: the karma world). Into an empty graph: one bulk load, audited as an
     `import`. Otherwise: the change set that turns the graph into the file (creates and updates; deletes
     only with --prune) goes through the gate — rules, one transaction, one audit entry — as cli:<os user>.
-    Runtime is never touched. Exit status as `karma request` (with --plan, as `karma plan`): 0 applied or
-    nothing to change, 2 rejected, 3 waiting for an approver or the queue, 1 error."""
+    Runtime is never touched. A set that would revert a Karma change the config store wrote back is refused
+    naming each (write it into the file, or --revert-lost-changes). Exit status as `karma request` (with
+    --plan, as `karma plan`): 0 applied or nothing to change, 2 rejected, 3 waiting for an approver or the
+    queue, 1 error."""
     from app import seeding  # noqa: PLC0415
     from app.changes.seed_sets import apply_file  # noqa: PLC0415
     from app.errors import KarmaError  # noqa: PLC0415
@@ -41,6 +54,8 @@ def seed(path: Path | None, plan_only: bool, prune: bool, as_json: bool, full_js
                 requested_by=cli_identity(),
                 plan=plan_only,
                 prune=prune,
+                revert_lost=revert_lost,
+                config_store=settings.config_store,
                 progress=report,
             )
     except seeding.SeedError as exc:

@@ -177,8 +177,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     premise = what_if(result)
     if premise:
         out.append(premise)
-    for warning in result.get("warnings") or []:
-        out.append(f"warning: {warning}")
+    out += warning_lines(result)
     operations = result.get("operations") or []
     # a set (of one or more: a set of one has no top-level diff), each operation in request order: what it
     # writes, its decisions, its impact; a single change, its diff and decisions
@@ -207,6 +206,13 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     if waiting:
         out.append(f"\n{waiting}")
     return "\n".join(out)
+
+
+def warning_lines(result: dict) -> list[str]:
+    """A judged change's rule warnings (its `warn` decisions' messages), one `warning:` line each: how
+    `karma request` / `plan` / `apply` print them, and `karma import` / `karma seed` of a set alike — there
+    they were only rows of the DECISIONS table, which a reader scanning for `warning:` missed."""
+    return [f"warning: {warning}" for warning in result.get("warnings") or []]
 
 
 def _decisions(decisions: list[dict]) -> list[list]:
@@ -369,7 +375,7 @@ record = log_entry  # any flat answer (a subscription, a delivery pass) reads li
 def subscription(answer: dict) -> str:
     """A subscription as made, key by key, then its warnings as a change's answer prints them."""
     shown = record({k: v for k, v in answer.items() if k != "warnings"})
-    return "\n".join([shown, *(f"warning: {w}" for w in answer.get("warnings") or [])])
+    return "\n".join([shown, *warning_lines(answer)])
 
 
 def impact(result: dict) -> str:
@@ -695,7 +701,7 @@ def loaded(result: dict) -> str:
     parts = [head] + [f"{k.replace('_', ' ')} {result[k]}" for k in ("change_id", "log_entry_id") if result.get(k)]
     out = [" · ".join(parts)]
     out += [f"note: {note}" for note in result.get("notes") or []]
-    out += _unchecked(result)
+    out += warning_lines(result) + _unchecked(result)
     out += _refused_files(result) + _orphaned(result)
     blockers = [d for d in result.get("decisions") or [] if d.get("effect") != "allow"]
     if blockers:
@@ -713,12 +719,20 @@ def loaded(result: dict) -> str:
 
 def _reverts(result: dict) -> list[str]:
     """`karma import --revert-lost-changes`: each Karma change the import reverts (or would), whose
-    write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing."""
+    write-back commit the tree's history lost — beside the `~key` of its update, which alone says nothing.
+    `karma seed --revert-lost-changes`: each one its file does not say; an import of the tree a write-back
+    diverged from: each one a commit there changed another way."""
     rows = [
         [w.get("component"), w.get("change_id"), (w.get("commit") or "")[:12], w.get("file")]
         for w in result.get("reverts") or []
     ]
-    title = "REVERTS (Karma changes whose write-back commit the tree's history lost)"
+    reverts = result.get("reverts") or []
+    lost = "whose write-back commit the tree's history lost"
+    if result.get("seed"):
+        lost = "the seed file does not say"
+    elif reverts and all(w.get("diverged") for w in reverts):
+        lost = "a commit in the tree changed another way"
+    title = f"REVERTS (Karma changes {lost})"
     return [section(title, _capped(["component", "reverts", "commit", "file"], rows))] if rows else []
 
 

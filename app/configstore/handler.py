@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from app.changes import merge_patch
 from app.configstore.layout import same_value
 from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
 from app.graph.config_store import DESTINATION
@@ -136,6 +137,19 @@ def _says(found: object, state: object) -> bool:
     return same_value(found, state)
 
 
+def _merged(found: object, before: object, after: object) -> dict | None:
+    """The file a commit in the tree changed (`found`, from `before`) with an update's change (`before` →
+    `after`) written into it, when the two changed different keys (at any depth): both kept, the commit's
+    edit and Karma's change — what a writer that picked a side would lose one of. A key both changed alike is
+    no overlap (a file an interrupted attempt already merged says the change). None when they overlap (one
+    key changed two ways, or a file deleted, created, or not JSON): that is the operator's to settle."""
+    if not all(isinstance(config, dict) for config in (found, before, after)):
+        return None
+    both = merge_patch.apply(found, merge_patch.create(before, after))
+    pending = merge_patch.create(found, both)  # what of the change the file does not say yet
+    return None if merge_patch.touches(pending, before, found) else both
+
+
 class ConfigStoreHandler:
     def __init__(self, repo, tree: ConfigTree):
         self.repo = repo
@@ -166,6 +180,7 @@ class ConfigStoreHandler:
             earlier = self.tree.committed(event["id"]) if git else None
             if earlier is not None:
                 log.info("config store: already committed", extra={"event_id": event["id"], "commit": earlier})
+                self._landed(self._planned(writes))  # an earlier attempt died before it could say so
                 return self._receipt(earlier)
             planned = self._planned(writes)
             if git and self.tree.branch() is None:
@@ -175,13 +190,20 @@ class ConfigStoreHandler:
                     "(once failed: karma outbox retry); later write-backs wait"
                 )
             if git:
-                self._refuse_hand_edits(planned)
-                for gone in self._superseded_or_refuse_divergence(writes, data.get("change_id")):
+                self._refuse_hand_edits(planned, self._befores(writes))
+                superseded, merged = self._superseded_or_refuse_divergence(writes, data.get("change_id"))
+                for gone in superseded:
                     log.info(
                         "config store: superseded",
                         extra={"event_id": event["id"], "directory": str(gone.relative_to(self.tree.directory))},
                     )
                     planned = {p: v for p, v in planned.items() if p.parent != gone}
+                for path in merged:
+                    log.info(
+                        "config store: merged with a tree commit",
+                        extra={"event_id": event["id"], "file": str(path.relative_to(self.tree.directory))},
+                    )
+                planned |= merged
             paths = self._apply(planned)
             if git:
                 lines = summary(writes, found["diff"], data.get("component"))
@@ -191,8 +213,24 @@ class ConfigStoreHandler:
                 log.info(
                     "config store: committed", extra={"event_id": event["id"], "commit": commit, "files": len(paths)}
                 )
+                self._landed(planned)
                 return self._receipt(commit)
+            self._landed(planned)
         return None
+
+    def _landed(self, planned: dict[Path, object]) -> None:
+        """The config files now in the tree end their orphan drift records ("the imported tree has no config
+        file for it"): a seeded component's first write-back adds its file, and `karma drift` said otherwise
+        until the next import. After the commit: a failure here is a retried delivery, which finds the commit
+        and says it again."""
+        files = [
+            str(path.relative_to(self.tree.directory))
+            for path, value in planned.items()
+            if path.name == CONFIG_FILE and value is not REMOVED
+        ]
+        dropped = self.repo.config_store_landed(files)
+        if dropped:
+            log.info("config store: orphan drift ended", extra={"files": files, "dropped": dropped})
 
     def _receipt(self, commit: str | None) -> dict | None:
         """What the delivery records of a write-back: its commit and the working copy it was made in."""
@@ -214,17 +252,38 @@ class ConfigStoreHandler:
                 planned[where / CONFIG_FILE] = w["config"]
         return planned
 
-    def _refuse_hand_edits(self, planned: dict[Path, object]) -> None:
+    def _befores(self, writes: list[dict]) -> dict[Path, dict]:
+        """Each updated config file's config before the change (what a merge with a tree commit starts from)."""
+        return {
+            self.tree.component_dir(w["environment"], w["type"], w["nickname"]) / CONFIG_FILE: w["before"]
+            for w in writes
+            if w["cause"] not in ("runtime", "create") and not w["deleted"]
+        }
+
+    def _rewritten(self, path: Path, value: object, before: object) -> set[str | None]:
+        """What this change's write makes of the file as HEAD has it: its value in the file's text, or — the
+        committed file changed by a commit Karma has not imported — the two merged (`_merged`)."""
+        committed = self.tree.committed_text(path)
+        if value is REMOVED:
+            return {None}
+        out = {render(value, committed)}
+        try:
+            both = _merged(json.loads(committed), before, value) if committed is not None else None
+        except ValueError:
+            both = None
+        return out | ({render(both, committed)} if both is not None else set())
+
+    def _refuse_hand_edits(self, planned: dict[Path, object], befores: dict[Path, dict]) -> None:
         """A file this change writes that has uncommitted changes in the work tree (a hand edit, staged or
         not) would be overwritten and its edit lost without a trace: refuse (a failed attempt, retried, as a
         refusing hook is) until the operator commits or discards it. What an earlier attempt of this same
         entry left (the worker died between writing and committing) is exactly what it would write again,
-        so it is no hand edit: the file as HEAD has it, changed as the write changes it."""
+        so it is no hand edit: the file as HEAD has it, changed as the write changes it (merged with a tree
+        commit where it was: `_rewritten`)."""
         edited = [
             path
             for path in self.tree.uncommitted(list(planned))
-            if read_text(path)
-            != (None if planned[path] is REMOVED else render(planned[path], self.tree.committed_text(path)))
+            if read_text(path) not in self._rewritten(path, planned[path], befores.get(path))
         ]
         if edited:
             names = ", ".join(str(p.relative_to(self.tree.directory)) for p in edited)
@@ -233,15 +292,20 @@ class ConfigStoreHandler:
                 "them (git checkout -- <path>); the write-back is retried (once failed: karma outbox retry)"
             )
 
-    def _superseded_or_refuse_divergence(self, writes: list[dict], change_id: str | None) -> list[Path]:
+    def _superseded_or_refuse_divergence(
+        self, writes: list[dict], change_id: str | None
+    ) -> tuple[list[Path], dict[Path, dict]]:
         """Each config file this change writes must still say what Karma last knew of it — the config
         before the change (none for a create), or already the change's own — or the write would undo a
         commit made in the tree that no import brought in, and the commit subject would not even name it.
-        Such a file is refused (Diverged, retried as a hand edit is) until the operator picks a side.
+        Such a file is refused (Diverged, retried as a hand edit is) until the operator picks a side —
+        unless the commit and the change changed different keys (`_merged`): then the change is written
+        into the file as the commit left it, keeping the commit's keys (a three-way merge, as git makes).
         A file that says what the graph holds NOW (the tree's edit made through Karma meanwhile)
-        is superseded: this older state is not written over it → the component directories to leave. (An
-        import cannot bring such an edit in meanwhile: it refuses to undo a change not written back yet.)"""
-        superseded, diverged = [], []
+        is superseded: this older state is not written over it. → (the component directories to leave,
+        {file: the merged config to write}). (An import cannot bring such an edit in meanwhile: it refuses
+        to undo a change not written back yet.)"""
+        superseded, diverged, merged = [], [], {}
         for w in writes:
             if w["cause"] == "runtime":
                 continue
@@ -255,11 +319,13 @@ class ConfigStoreHandler:
                 superseded.append(where)
             elif found is ABSENT and self.tree.last_commit(where / CONFIG_FILE) is None:
                 continue  # a component the tree never had a file for: the write adds it
+            elif (both := _merged(found, before, after)) is not None:
+                merged[where / CONFIG_FILE] = both
             else:
                 diverged.append(where / CONFIG_FILE)
         if diverged:
             raise Diverged(self._divergence_message(diverged, change_id))
-        return superseded
+        return superseded, merged
 
     def _divergence_message(self, paths: list[Path], change_id: str | None) -> str:
         """Name each file and the commit that changed it, and the two ways out."""
@@ -271,7 +337,8 @@ class ConfigStoreHandler:
         return (
             f"{named}: a commit no import brought in; writing {change_id or 'this change'} would undo it. Keep "
             "Karma's: git revert that commit, or restore the file. Keep the tree's: make the component what the "
-            "tree says through Karma (karma request; a deleted file: delete it); this then writes nothing over it. "
+            "tree says through Karma (karma import of this tree with --revert-lost-changes, or karma request; a "
+            "deleted file: delete it); this then writes nothing over it. "
             "Retried (once failed: karma outbox retry); later write-backs wait"
         )
 

@@ -52,22 +52,29 @@ class ConfigStoreQueries:
         ]
         return {"writes": writes, "diff": loads(row["diff"]) if row["diff"] else [], "kind": row["kind"]}
 
-    def config_store_unwritten(self, component_ids: list[str]) -> list[dict]:
-        """The changes to these components not written to the config tree yet: [{component, id, change_id,
-        state, last_error}], oldest first (none when the config store is off: it has no entries)."""
+    def config_store_guard(self, component_ids: list[str]) -> dict:
+        """What a load of a config source (an import's tree, a seed's file) that changes these components
+        must not undo, in one read: {unwritten: [{component, id, change_id, state, last_error}] — the changes
+        to them not written to the config tree yet, oldest first; written: [{component, change_id, id, state,
+        event_id, commit, work_tree, before, after}] — the write-back (a delivered one first) each one's
+        config now comes from, its configs before and after that change decoded (before None: a create)}
+        (both empty when the config store is off: it has no entries; none for a config no change through
+        the gate wrote: a seed or a bulk import into an empty graph)."""
         if not component_ids:
-            return []
-        return self.read(
-            "config_store_unwritten", destination=DESTINATION, states=UNDELIVERED, ids=list(component_ids)
-        )["unwritten"]
+            return {"unwritten": [], "written": []}
+        row = self.read("config_store_guard", destination=DESTINATION, states=UNDELIVERED, ids=list(component_ids))
+        written = [
+            {**w, "before": None if w["before"] is None else loads(w["before"]), "after": loads(w["after"])}
+            for w in row["written"]
+        ]
+        return {"unwritten": row["unwritten"], "written": written}
 
-    def config_store_written(self, component_ids: list[str]) -> list[dict]:
-        """The write-backs the config of these components now comes from, committed to a git working copy:
-        [{component, change_id, id, event_id, commit, work_tree}] (none for a config no delivered
-        change committed: a seed, a bulk import, the config store off)."""
-        if not component_ids:
-            return []
-        return self.read("config_store_written", destination=DESTINATION, ids=list(component_ids))["written"]
+    def config_store_landed(self, files: list[str]) -> int:
+        """The config store wrote these config files (`iac/…/config.json`) into the tree: the orphan drift
+        records of them, which said the tree had no such file, are dropped → how many."""
+        if not files:
+            return 0
+        return self._write("drift_orphans_landed", files=list(files))["dropped"]
 
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""

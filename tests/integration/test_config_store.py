@@ -490,21 +490,69 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
 
 
-def test_a_committed_edit_of_a_number_to_a_boolean_is_a_divergence_too(karma_app, store):
+def test_a_committed_edit_of_a_number_to_a_boolean_is_kept_by_the_next_write_back(karma_app, store):
     """The divergence check compared the tree's JSON with Python's ==, where 1 == 1.0 == True: a commit in
     the tree that made `"kconnect_desired_count": 1` `true` passed for no change, and the next write-back
-    of another key put the `1` back under a commit naming only its own key. Now values compare exactly."""
+    of another key put the `1` back under a commit naming only its own key. Now values compare exactly: the
+    commit changed another key than the write-back, so the write-back is merged into the file as the commit
+    left it — the `true` stays, only the resized line changes."""
     client = karma_app.test_client()
     rel = "iac/prod/clickhouse/usekarma-dev/config.json"
     path = store / rel
     path.write_text(path.read_text().replace('"kconnect_desired_count": 1,', '"kconnect_desired_count": true,'))
-    sha = commit_in_tree(store, "count as a flag")
+    commit_in_tree(store, "count as a flag")
     code, out = resize(client, 650)
     assert code == 200 and out["status"] == "applied", out
-    assert deliver(karma_app)["retrying"] == 1
-    (entry,) = store_entries(client, out["change_id"])
-    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by {sha} op: count as a flag)"), entry
+    assert deliver(karma_app)["delivered"] == 1
     assert '"kconnect_desired_count": true,' in path.read_text() and git(store, "status", "--porcelain") == ""
+    assert changed_lines(store) == ['-  "ebs_size_gb": 500,', '+  "ebs_size_gb": 650,'], changed_lines(store)
+
+
+def test_a_committed_edit_of_another_key_is_merged_not_a_dead_end(karma_app, store):
+    """A commit in the tree changed one key (force_destroy), Karma's change another (versioning): the write-back
+    used to fail as Diverged ("writing chg-… would undo it"), and an operator who kept both — the tree's key
+    made through Karma too — was stuck: the file never said what the graph held, the entry retried until it
+    failed, and every later write-back waited behind it. Now the change is written into the file as the
+    commit left it (both kept), one commit naming Karma's key; a later change goes through; the tree imports
+    as unchanged once the graph says the commit's key too. The same key changed two ways still diverges."""
+    client = karma_app.test_client()
+    rel = "iac/prod/s3-bucket/demo-api/config.json"
+    path = store / rel
+    edited = path.read_text().replace('"force_destroy": true', '"force_destroy": false')
+    assert edited != path.read_text()
+    path.write_text(edited)
+    commit_in_tree(store, "demo bucket may not be destroyed")
+    out = request(client, "s3-bucket/demo-api", {"versioning": False})
+    assert deliver(karma_app)["delivered"] == 1
+    said = json.loads(path.read_text())
+    assert (said["versioning"], said["force_destroy"]) == (False, False), said
+    assert [line.split(":")[0].strip(' +-"') for line in changed_lines(store)] == ["versioning"] * 2, changed_lines(
+        store
+    )
+    assert out["change_id"] in git(store, "log", "-1", "--format=%B")
+    request(client, "s3-bucket/demo-api", {"force_destroy": False})  # the graph says the commit's key too
+    assert deliver(karma_app)["delivered"] == 1
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
+    # one key changed two ways: still the operator's to settle
+    path.write_text(path.read_text().replace('"sse_algorithm": "AES256"', '"sse_algorithm": "aws:kms"'))
+    commit_in_tree(store, "kms")
+    request(client, "s3-bucket/demo-api", {"sse_algorithm": "aws:kms:dsse"})
+    assert deliver(karma_app)["retrying"] == 1
+    (entry,) = [e for e in store_entries(client) if e["state"] == "retrying"]
+    assert entry["last_error"].startswith(f"Diverged: {rel} (last changed by"), entry
+
+
+def test_a_merged_write_back_an_attempt_left_uncommitted_is_no_hand_edit(karma_app, store):
+    """The worker died after writing a merged file, before committing it: the retry finds its own bytes (the
+    commit's key and Karma's), not a hand edit, and commits them."""
+    client = karma_app.test_client()
+    path = store / "iac/prod/s3-bucket/demo-api/config.json"
+    path.write_text(path.read_text().replace('"force_destroy": true', '"force_destroy": false'))
+    commit_in_tree(store, "demo bucket may not be destroyed")
+    out = request(client, "s3-bucket/demo-api", {"versioning": False})
+    path.write_text(path.read_text().replace('"versioning": true', '"versioning": false'))  # the attempt's write
+    assert deliver(karma_app)["delivered"] == 1, store_entries(client, out["change_id"])
+    assert out["change_id"] in git(store, "log", "-1", "--format=%B") and git(store, "status", "--porcelain") == ""
 
 
 def test_a_file_deleted_or_added_in_the_tree_is_never_undone_by_a_write_back(karma_app, store):
@@ -920,7 +968,8 @@ def test_a_write_back_delivered_before_commits_were_recorded_is_protected_too(ka
 def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_git_runs(karma_app, store, monkeypatch):
     """A set's one commit lost: each of its components named (a deleted one too: the import would create it
     again), and the check runs a constant number of git processes, never one per component — a write-back
-    delivered before Karma recorded commits (found by its trailer) among them."""
+    delivered before Karma recorded commits (found by its trailer) among them — and one read of the graph
+    (it was two: config_store_unwritten, then config_store_written)."""
     client = karma_app.test_client()
     older = request(client, "s3-bucket/demo-api", {"versioning": False})
     assert deliver(karma_app)["delivered"] == 1
@@ -941,11 +990,16 @@ def test_a_lost_delete_and_a_lost_set_are_named_component_by_component_with_few_
     git(store, "reset", "-q", "--hard", "HEAD~2")
     from app.configstore.tree import ConfigTree
 
-    runs = []
+    runs, reads = [], []
     real = ConfigTree.git
     monkeypatch.setattr(ConfigTree, "git", lambda self, *a, **k: runs.append(a[0]) or real(self, *a, **k))
+    repo = karma_app.extensions["karma"].repo
+    read = repo.read
+    monkeypatch.setattr(repo, "read", lambda query, /, **k: reads.append(query) or read(query, **k))
     with pytest.raises(importing.ImportError_) as refused:
         import_tree_now(karma_app, store, plan=True)
+    # the guard's graph side is one read (what is unwritten and what was written back, together)
+    assert [name for name in reads if name.startswith("config_store")] == ["config_store_guard"], reads
     named = sorted(line.split(": ", 1)[1].split(" was changed")[0] for line in refused.value.errors)
     assert named == sorted([CLICKHOUSE, *sites, "s3-bucket/demo-api"]), refused.value.errors
     assert sum(out["change_id"] in line for line in refused.value.errors) == 3
@@ -977,3 +1031,199 @@ def test_karma_import_refuses_a_lost_write_back_and_reverts_it_only_when_told(ka
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["status"] == "applied" and [w["change_id"] for w in answer["reverts"]] == [out["change_id"]]
+
+
+def seed_file(tmp_path, store, name="world", **configs):
+    """A seed file (JSON) of components as the tree's HEAD says them, with `configs` ({id: changes}) merged
+    in — what an operator's own seed of the graph holds, written before or after Karma's changes."""
+    doc = importing.read_tree(store)
+    wanted = {CLICKHOUSE, *configs}
+    components = [
+        {"id": c["id"], "environment": c["environment"], "config": c["config"] | configs.get(c["id"], {})}
+        for c in doc["components"]
+        if c["id"] in wanted
+    ]
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps({"components": components}))
+    return path
+
+
+def seed_now(karma_app, path, **kwargs):
+    from app.changes.seed_sets import apply_file
+
+    karma = karma_app.extensions["karma"]
+    return apply_file(karma.repo, karma.gate, path, requested_by="ops@usekarma.dev", **kwargs)
+
+
+def test_a_seed_never_silently_reverts_a_karma_change_the_config_store_wrote_back(karma_app, store, tmp_path):
+    """A seed file written before a change through Karma (or edited since without it) says the older
+    config: `karma seed` of it used to plan `update ~ebs_size_gb` and apply it — Karma's change reverted,
+    said only by a `~key`, whether or not the config repository still had its commit. Now the seed (and its
+    plan) is refused as an import is, naming the file, the change, its commit and the ways out; with
+    --revert-lost-changes it applies, naming the change it reverts."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)  # ebs_size_gb 500, before Karma's change
+    out, commit = written_back(karma_app, store, 670)
+    entry = store_entries(karma_app.test_client(), out["change_id"])[0]["id"]
+    for plan in (True, False):
+        with pytest.raises(seeding.SeedError) as refused:
+            seed_now(karma_app, world, plan=plan, config_store=store)
+        (line,) = refused.value.errors
+        assert line == (
+            f"{world}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+            f"{commit[:12]} in {store.resolve()} (karma outbox list: {entry}), which {world} does not say (a seed "
+            "file is no config tree: no write-back lands in it); this seed would revert it — write the change into "
+            f"{world} (karma show {CLICKHOUSE}), then seed; or seed with --revert-lost-changes to revert it"
+        ), line
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 670
+    log = client.get("/log", query_string={"limit": 5}).get_json()["items"]
+    assert log[0]["kind"] == "import" and log[0]["status"] == "refused"  # audited, as every refused seed
+    # a key Karma's change left alone is the seed's to change: no refusal (the file's own key kept)
+    other = seed_file(tmp_path, store, "other", **{CLICKHOUSE: {"instance_type": "m5.2xlarge"}})  # 670: the tree now
+    planned = seed_now(karma_app, other, plan=True, config_store=store)
+    assert planned["status"] == "planned" and "reverts" not in planned, planned
+    done = seed_now(karma_app, world, revert_lost=True, config_store=store)
+    assert done["status"] == "applied", done
+    assert [(w["change_id"], w["commit"], w["file"]) for w in done["reverts"]] == [
+        (out["change_id"], commit, str(world))
+    ]
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 500
+    reason = client.get(f"/log/{done['log_entry_id']}").get_json()["reason"]
+    assert f"reverts {out['change_id']} (the seed file does not say it: --revert-lost-changes)" in reason, reason
+
+
+def test_a_seed_never_silently_reverts_a_change_not_written_back_yet(karma_app, store, tmp_path):
+    """The change's write-back has not landed (pending): a seed reverting it is refused naming its entry and
+    state; a seed file that says Karma's value seeds as any other."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)
+    code, out = resize(karma_app.test_client(), 671)
+    assert code == 200 and out["status"] == "applied", out
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, world, plan=True)
+    (line,) = refused.value.errors
+    entry = store_entries(karma_app.test_client(), out["change_id"])[0]["id"]
+    assert line.startswith(
+        f"{world}: {CLICKHOUSE} was changed through Karma by {out['change_id']} (karma outbox list: {entry} pending), "
+        f"which {world} does not say"
+    ), line
+    said = seed_file(tmp_path, store, "said", **{CLICKHOUSE: {"ebs_size_gb": 671, "instance_type": "m5.2xlarge"}})
+    assert seed_now(karma_app, said)["status"] == "applied"
+
+
+def test_an_unrecorded_write_back_is_found_in_karmas_own_working_copy(karma_app, store, tmp_path):
+    """A write-back delivered before Karma recorded commits, imported from a clone that never fetched it: the
+    clone's repository has no commit carrying its trailer, so the import used to find nothing to check and
+    revert the change silently. Now Karma's own working copy (KARMA_CONFIG_STORE) is asked too, in one more
+    git run: refused with the fetch advice; a seed of a file without it is refused naming the commit."""
+    other = clone(store, tmp_path / "other")
+    out, commit = written_back(karma_app, store, 672)
+    entry = unrecord(karma_app, out["change_id"])
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, other, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, written back as commit "
+        f"{commit[:12]} in {store.resolve()} (karma outbox list: {entry['id']}); this tree does not have Karma's "
+        f"commit {commit[:12]} (fetch/pull the config repository first)"
+    ), line
+    from app import seeding
+
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, seed_file(tmp_path, other), plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert f"written back as commit {commit[:12]} in {store.resolve()} (karma outbox list: {entry['id']})" in line
+
+
+def test_a_components_first_write_back_ends_its_orphan_drift(karma_app, make_app, store):
+    """A component the imported tree has no file for (created while the config store was off, a seeded one)
+    is recorded as orphan drift: `the imported tree has no config file for it`. Its first change with the
+    config store on adds the file to the tree — and `karma drift` kept saying the tree had none (add it, or
+    --prune) until the next import. Now the write-back that lands the file ends the record and the kind."""
+    plain = make_app(types_dir=AWS_TYPES)  # the config store off: its subscription goes with it
+    body = {
+        "changes": [
+            {"op": "create", "component": "s3-bucket/late", "environment": "prod", "config": {"bucket_name": "late"}}
+        ],
+        "requested_by": "ops@usekarma.dev",
+        "reason": "a bucket before the config store",
+    }
+    assert plain.test_client().post("/request-change", json=body).get_json()["status"] == "applied"
+    assert import_tree_now(karma_app, store)["orphaned"] == ["s3-bucket/late"]
+    client = make_app(types_dir=AWS_TYPES, config_store=store).test_client()  # on again
+    assert client.get("/drift", query_string={"component": "s3-bucket/late"}).get_json()["counts"]["orphan"] == 1
+    request(client, "s3-bucket/late", {"versioning": True})
+    assert deliver(karma_app)["delivered"] == 1
+    assert json.loads((store / "iac/prod/s3-bucket/late/config.json").read_text())["versioning"] is True
+    drift = client.get("/drift", query_string={"component": "s3-bucket/late"}).get_json()
+    assert drift["total"] == 0, drift
+    assert "orphan" not in (client.get("/components/s3-bucket/late").get_json().get("drift") or [])
+    assert import_tree_now(karma_app, store)["status"] == "unchanged"
+
+
+def test_a_seed_never_silently_reverts_what_an_import_brought_in(karma_app, store, tmp_path):
+    """A commit in the tree imported through the gate: the import's change is delivered to the config store,
+    which finds the file already saying it and commits nothing. A seed written before it would revert the
+    tree's own commit (and write the old config back over it): refused as any written-back change, naming the
+    change and its outbox entry (no commit of its own)."""
+    from app import seeding
+
+    world = seed_file(tmp_path, store)  # ebs_size_gb 500
+    path = store / CLICKHOUSE_FILE
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 700'))
+    commit_in_tree(store, "more disk")
+    done = import_tree_now(karma_app, store)
+    assert done["status"] == "applied" and deliver(karma_app)["delivered"] == 1
+    (entry,) = store_entries(karma_app.test_client(), done["change_id"])
+    assert entry.get("commit") is None, entry  # nothing to commit: the tree said it
+    with pytest.raises(seeding.SeedError) as refused:
+        seed_now(karma_app, world, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{world}: {CLICKHOUSE} was changed through Karma by {done['change_id']} (karma outbox list: {entry['id']}), "
+        f"which {world} does not say"
+    ), line
+
+
+def test_a_diverged_write_back_is_settled_the_trees_way_by_an_import_when_told(karma_app, store, tmp_path):
+    """A commit in the tree and a change through Karma changed the same key two ways: the write-back fails
+    Diverged, whose advice says to keep the tree's by making the component what the tree says through Karma
+    — yet `karma import` of that very tree, the way to do it, was refused ("not written to the tree yet …
+    let the write-back land first"), and the write-back never lands. Now the import of Karma's own working
+    copy says both sides and, with --revert-lost-changes, applies the tree's, naming the change it reverts;
+    the waiting write-back is then superseded. Another clone is not that tree: refused as before."""
+    other = clone(store, tmp_path / "other")
+    path = store / CLICKHOUSE_FILE
+    path.write_text(path.read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")
+    code, out = resize(karma_app.test_client(), 610)
+    assert code == 200 and deliver(karma_app)["retrying"] == 1
+    (entry,) = store_entries(karma_app.test_client(), out["change_id"])
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, store, plan=True, config_store=store)
+    (line,) = refused.value.errors
+    assert line.startswith(
+        f"{CLICKHOUSE_FILE}: {CLICKHOUSE} was changed through Karma by {out['change_id']}, not written to the tree "
+        f"(karma outbox list: {entry['id']} retrying: Diverged: {CLICKHOUSE_FILE} (last changed by"
+    ), line
+    assert line.endswith(
+        "a commit in this tree changed the same key another way; this import would undo Karma's change — keep "
+        "Karma's: git revert that commit (or restore the file), let the write-back land, then import; keep the "
+        "tree's: import with --revert-lost-changes"
+    ), line
+    with pytest.raises(importing.ImportError_) as refused:
+        import_tree_now(karma_app, other, plan=True, config_store=store)
+    assert "let the write-back land first" in refused.value.errors[0], refused.value.errors
+    done = import_tree_now(karma_app, store, revert_lost=True, config_store=store)
+    assert done["status"] == "applied" and [w["change_id"] for w in done["reverts"]] == [out["change_id"]], done
+    assert "REVERTS (Karma changes a commit in the tree changed another way)" in text_loaded(done)
+    client = karma_app.test_client()
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["config"]["ebs_size_gb"] == 999
+    reason = client.get(f"/log/{done['log_entry_id']}").get_json()["reason"]
+    assert "(a commit in the tree changed the same key another way: --revert-lost-changes)" in reason, reason
+    assert deliver(karma_app)["delivered"] == 2  # the diverged one superseded, then the import's own
+    assert json.loads(path.read_text())["ebs_size_gb"] == 999 and git(store, "status", "--porcelain") == ""
+    assert import_tree_now(karma_app, store, config_store=store)["status"] == "unchanged"

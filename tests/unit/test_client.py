@@ -620,3 +620,18 @@ def test_a_waiting_or_stalled_transition_ends_with_the_next_command():
     stalled = text.transition({"id": "trn-2", "status": "stalled", "steps": [], "stalled": {"step": 0}})
     assert "next: karma transitions cancel trn-2" in stalled
     assert "next:" not in text.transition({"id": "trn-3", "status": "completed", "steps": []})
+
+
+def test_an_import_prints_its_rule_warnings_as_karma_request_does():
+    """A set an import or a seed sends through the gate may draw `warn` decisions: `karma request` prints
+    each as a `warning:` line, while the import showed them only as rows of its DECISIONS table. Now one
+    renderer prints them for both, the same lines."""
+    from app.client import text
+
+    decision = {"rule_id": "big-disk", "effect": "warn", "component": "clickhouse/x", "message": "disk over 1 TB"}
+    judged = {"status": "applied", "warnings": ["disk over 1 TB"], "decisions": [decision]}
+    request = text.change_result({**judged, "diff": [], "operations": [{"op": "update", "component": "clickhouse/x"}]})
+    imported = text.loaded({**judged, "operations": [{"op": "update", "component": "clickhouse/x", "diff": []}]})
+    lines = [line for line in request.splitlines() if line.startswith("warning:")]
+    assert lines == ["warning: disk over 1 TB"], request
+    assert [line for line in imported.splitlines() if line.startswith("warning:")] == lines, imported
