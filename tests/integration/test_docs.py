@@ -197,6 +197,7 @@ def paste(pages, world, gunicorn_url, service_env, tmp_path):
         KARMA_URL=gunicorn_url,
         KARMA_HANDLES_FILE=str(tmp_path / "handles.json"),
         KARMA_ADMIN_TOKEN_FILE=str(cwd / ".karma" / "admin-token"),
+        TMPDIR=str(tmp_path),  # a page's `mktemp -d` scratch folders end with the test's own
         PATH=os.defpath if "PATH" not in env else env["PATH"].replace(str(REPO_ROOT / ".venv" / "bin") + ":", ""),
     )
     run = subprocess.run(

@@ -241,7 +241,7 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     assert typo.returncode == 1 and "No such option" in typo.stderr  # a usage error is an error, not "rejected"
 
 
-def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
+def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph, tmp_path):
     import os
     import re
     import subprocess
@@ -249,6 +249,7 @@ def test_the_commands_of_docs_drift_md_run_as_written(service_env, empty_graph):
     text = (REPO_ROOT / "docs" / "drift.md").read_text()
     block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
     env = {**service_env, "PATH": f"{REPO_ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["TMPDIR"] = str(tmp_path)  # its `mktemp -d` copy of the tree ends with the test's own folder
     run = subprocess.run(
         ["bash", "-e", "-c", block], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
