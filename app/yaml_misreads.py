@@ -13,7 +13,7 @@ word to JSON, YAML 1.2 and the eye. Where a reader knows what a value must be â€
 its type's JSON Schema â€” a boolean the schema refuses (``mode: on`` for a string) is refused naming the
 field and how to write the text; one only a boolean fits (``enabled: yes``) stands, as meant; one where
 either fits is refused with both ways out (misread_booleans). The rule loader judges its own
-(app.policy.language: boolean_words).
+(app.policy.language), at the same places: booleans_read.
 
 Only PyYAML below it, so every reader of a YAML file or text shares it: rules (app.policy.loader), seeds
 (app.seeding), component types (app.components.loader), rule tests (app.ruletools.cases), the
@@ -141,16 +141,6 @@ class BooleanWord:
 _YAML_11_ONLY_BOOLEANS = ("yes", "no", "on", "off")
 
 
-def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
-    """Every unquoted yes/no/on/off (any case YAML reads) under `node` that YAML 1.1 read as a boolean, in
-    order; an alias walked once (the rule loader's)."""
-    return [
-        _word(scalar, path)
-        for scalar, path in _plain_scalars(node)
-        if _read_as_boolean(scalar) and scalar.value.lower() in _YAML_11_ONLY_BOOLEANS
-    ]
-
-
 def _read_as_boolean(node: yaml.Node) -> bool:
     """An unquoted scalar YAML 1.1 resolved as a boolean."""
     return isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG and not node.style
@@ -167,13 +157,19 @@ def _word(scalar: yaml.ScalarNode, path: tuple, key: bool = False) -> BooleanWor
 MAX_BOOLEAN_PLACES = 10_000
 
 
+def most_places(text: str) -> int:
+    """How many places of `text`'s document booleans_read reports at most: MAX_BOOLEAN_PLACES or half its
+    length, whichever is larger."""
+    return max(MAX_BOOLEAN_PLACES, len(text) // 2)
+
+
 def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[BooleanWord]:
     """Every place the document holds an unquoted scalar YAML read as a boolean (any spelling, keys too),
     by the path the data has it at: an alias at each place it is used (`b: *x` is `b` as much as the
     anchor's place) and a merge key's (`<<: *base`) values at the mapping they merge into (the
     constructor flattened them in place: compose() builds the data before the tree is walked). Only
     subtrees holding one are walked, so a text whose aliases multiply its places costs its places, at most
-    `most` of them (load: MAX_BOOLEAN_PLACES or half the text's length)."""
+    `most` of them (most_places)."""
     found: list[BooleanWord] = []
     holds: dict[int, bool] = {}
 
@@ -311,7 +307,7 @@ def _replaced(value: Any, path: tuple, new: Any) -> Any:
 
 def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
     """The document in `text` read with `loader` (a SafeLoader class), and the node tree it was built
-    from (for misread_numbers / boolean_words): one parse (yaml.YAMLError as yaml.load raises)."""
+    from (for misread_numbers / booleans_read): one parse (yaml.YAMLError as yaml.load raises)."""
     reader = loader(text)
     try:
         node = reader.get_single_node()
@@ -330,7 +326,7 @@ def load(
     yaml.load raises)."""
     data, node = compose(text, loader)
     misread: list[MisreadNumber | MisreadBoolean] = list(misread_numbers(node))
-    words = booleans_read(node, max(MAX_BOOLEAN_PLACES, len(text) // 2)) if typed is not None else []
+    words = booleans_read(node, most_places(text)) if typed is not None else []
     if words:  # `typed` asked only then: the CLI asks the service for its types
         misread += misread_booleans(words, data, typed(data))
     return data, misread

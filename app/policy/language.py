@@ -1016,7 +1016,7 @@ def parse_document(
     doc, file_name: str, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None
 ) -> tuple[list[Rule], list[tuple[str, str]]]:
     """Validate one parsed YAML document (the whole file). ``boolean_words``: the unquoted yes/no/on/off
-    YAML read as booleans, by dotted path (app.yaml_misreads.boolean_words)."""
+    YAML read as booleans, by dotted path, each place an alias lands (app.policy.loader)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []

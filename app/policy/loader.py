@@ -122,7 +122,7 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         for number in yaml_misreads.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
             errors.settle(yaml_misreads.dotted(number.path), number.problem())
-        words = {yaml_misreads.dotted(word.path): word for word in yaml_misreads.boolean_words(node)}
+        words = _ambiguous_booleans(node, text)
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))
@@ -137,6 +137,14 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             rules.append(rule)
         all_errors.extend(errors.items)
     return rules, all_errors
+
+
+def _ambiguous_booleans(node, text: str) -> dict[str, yaml_misreads.BooleanWord]:
+    """Every place an unquoted yes/no/on/off lands as a value, by dotted path, for the language to judge
+    where it stands: an alias's word at each place it is used (walked once, `enabled: &w on` hid a later
+    `config.mode: *w`, compared with true). A key YAML read as a boolean is an unknown field there."""
+    places = yaml_misreads.booleans_read(node, yaml_misreads.most_places(text))
+    return {yaml_misreads.dotted(word.path): word for word in places if word.ambiguous and not word.key}
 
 
 def build(rules_dir, *, check_engine: bool = True) -> CompiledRuleSet:

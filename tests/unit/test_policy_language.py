@@ -195,6 +195,22 @@ CASES = {
         "change.new.answers would be compared with a boolean and the text 'no' never equals it: write false "
         "to mean the boolean, or quote it ('no') to mean the text",
     ),
+    # a word reached through an alias is judged at each place it lands: the loader walked an alias once, so
+    # `enabled: &w on` (a boolean, as meant) hid `config.mode: *w` (compared with true, silently)
+    "an unquoted on reached through an alias, its first place a boolean's": (
+        one_rule("{component: {config.mode: *w}}", enabled="&w on"),
+        "rules[0].when.component.config.mode: YAML reads on (unquoted) as the boolean true, so "
+        "component.config.mode would be compared with a boolean and the text 'on' never equals it: write true "
+        "to mean the boolean, or quote it ('on') to mean the text",
+    ),
+    "an unquoted off a remedy would write, reached through an alias": (
+        one_rule("{component: {type: subnet}}").replace("effect: warn", "effect: block")
+        + "    enabled: &w off\n    remedies:\n      - description: d\n        changes:\n"
+        "          - {op: update, component: subnet/x, proposed_change: {mode: *w}}\n",
+        "rules[0].remedies[0].changes[0].proposed_change.mode: YAML reads off (unquoted) as the boolean false, "
+        "which this remedy would write into the config: write false to mean the boolean, or quote it ('off') to "
+        "mean the text",
+    ),
     # `not` over an empty condition holds for nothing: the rule could never fire, silently (as `any: []`,
     # which was refused); `not: {impacted: {}}` reads as "reaches nothing", which it is not
     "not over an empty condition": (
