@@ -37,6 +37,8 @@ import yaml
 
 from app import yaml_misreads
 from app.changes.set_analysis import analyse_set
+from app.client.body import change_sections, component_validator
+from app.components.registry import config_validator, runtime_validator
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.sets import reference_values as set_reference_values
@@ -45,7 +47,7 @@ from app.errors import KarmaError
 from app.ruletools.fixture import FixtureGraph
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.yaml_strict import UnreadableFile, read_text
-from app.seeding import SeedError, read_file
+from app.seeding import SeedError, read_file, seed_sections
 
 DEFAULT_AT = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # a Tuesday; 11:00 in Paris
 FILE_KEYS = ("fixture", "at", "cases")
@@ -303,17 +305,53 @@ def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
     return {**body, "changes": raw["changes"]}
 
 
+def _typed(doc) -> dict[tuple, yaml_misreads.Validate | None]:
+    """Where a test file holds values a schema validates, for yaml_misreads.load to judge each boolean YAML
+    read there as a seed's or a change file's is: a fixture's components (app.seeding.seed_sections), a
+    case's change or change set and an expected remedy's changes (app.client.body.change_sections), and
+    `assume`'s runtime outputs (the component's runtime schema). Everything else — names, ids, times,
+    expected statuses, rules and message patterns — is text."""
+    out: dict[tuple, yaml_misreads.Validate | None] = {}
+    changes = change_sections(None, config_validator)
+
+    def add(sections: dict, at: tuple) -> None:
+        out.update({(*at, *path): validate for path, validate in sections.items()})
+
+    if not isinstance(doc, dict):
+        return out
+    if isinstance(doc.get("fixture"), dict):
+        add(seed_sections(doc["fixture"]), ("fixture",))
+    for index, case in enumerate(doc["cases"] if isinstance(doc.get("cases"), list) else []):
+        if not isinstance(case, dict):
+            continue
+        at = ("cases", index)
+        if isinstance(case.get("fixture"), dict):
+            add(seed_sections(case["fixture"]), (*at, "fixture"))
+        if isinstance(case.get("changes"), list):
+            add(changes(case), at)
+        elif isinstance(case.get("change"), dict) and "proposed_change" in case["change"]:
+            add(changes(case["change"]), (*at, "change"))
+        runtime = case["assume"].get("runtime") if isinstance(case.get("assume"), dict) else None
+        for component in runtime if isinstance(runtime, dict) else {}:
+            out[(*at, "assume", "runtime", component)] = component_validator(component, runtime_validator)
+        remedies = case["expect"].get("remedies") if isinstance(case.get("expect"), dict) else None
+        for i, remedy in enumerate(remedies if isinstance(remedies, list) else []):
+            if isinstance(remedy, dict) and isinstance(remedy.get("changes"), list):
+                add(changes(remedy), (*at, "expect", "remedies", i))
+    return out
+
+
 def read_cases(path: Path) -> list[Case]:
     """Every case of one test file, or CaseFileError listing every problem (file: field: message)."""
     errors: list[str] = []
     name = shown(path)
     try:
-        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader)
+        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader, _typed)
     except UnreadableFile as exc:
         raise CaseFileError([str(exc).replace(str(path), name, 1)]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
-    if misread:  # 017, 0x1F, 1_000, 1:30: a fixture or an expectation its author did not write
+    if misread:  # 017, 0x1F, 1_000, 1:30, on: a fixture or an expectation its author did not write
         raise CaseFileError(yaml_misreads.problems(misread, f"{name}: "))
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
