@@ -15,6 +15,10 @@ field and how to write the text; one only a boolean fits (``enabled: yes``) stan
 either fits is refused with both ways out (misread_booleans). The rule loader judges its own
 (app.policy.language), at the same places: booleans_read.
 
+An unquoted ``2026-12-24`` (``2026-12-24T10:00:00Z``) is a date (a date-time) to YAML 1.1, a type JSON has
+not: as data it reached json.dumps as a Python date. It is refused wherever a reader does not mean a time
+(misread_dates).
+
 Only PyYAML below it, so every reader of a YAML file or text shares it: rules (app.policy.loader), seeds
 (app.seeding), component types (app.components.loader), rule tests (app.ruletools.cases), the
 notifications file (app.notifications.subscriptions), a change file (`karma request -f`,
@@ -165,17 +169,23 @@ def most_places(text: str) -> int:
 
 def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[BooleanWord]:
     """Every place the document holds an unquoted scalar YAML read as a boolean (any spelling, keys too),
-    by the path the data has it at: an alias at each place it is used (`b: *x` is `b` as much as the
-    anchor's place) and a merge key's (`<<: *base`) values at the mapping they merge into (the
-    constructor flattened them in place: compose() builds the data before the tree is walked). Only
-    subtrees holding one are walked, so a text whose aliases multiply its places costs its places, at most
-    `most` of them (most_places)."""
-    found: list[BooleanWord] = []
+    by the path the data has it at (_places: an alias at each place it is used, a merge key's values where
+    they merge), at most `most` of them (most_places)."""
+    return [_word(scalar, path, key) for scalar, path, key in _places(node, _read_as_boolean, most)]
+
+
+def _places(node: yaml.Node | None, hit: Callable[[yaml.Node], bool], most: int) -> list[tuple]:
+    """(scalar, path, is a key) for every place the document holds a scalar `hit` picks, by the path the
+    data has it at: an alias at each place it is used (`b: *x` is `b` as much as the anchor's place) and a
+    merge key's (`<<: *base`) values at the mapping they merge into (the constructor flattened them in
+    place: compose() builds the data before the tree is walked). Only subtrees holding one are walked, so
+    a text whose aliases multiply its places costs its places, at most `most` of them."""
+    found: list[tuple] = []
     holds: dict[int, bool] = {}
 
     def holds_one(current: yaml.Node) -> bool:
         if isinstance(current, yaml.ScalarNode):
-            return _read_as_boolean(current)
+            return hit(current)
         if id(current) not in holds:
             holds[id(current)] = False  # a recursive alias adds nothing new
             pairs = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
@@ -186,7 +196,7 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
         if len(found) >= most or id(current) in inside or not holds_one(current):
             return
         if isinstance(current, yaml.ScalarNode):
-            found.append(_word(current, path))
+            found.append((current, path, False))
             return
         inside = inside | {id(current)}
         if isinstance(current, yaml.SequenceNode):
@@ -195,13 +205,49 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
             return
         for key, value in _kept(current.value):
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            if _read_as_boolean(key) and len(found) < most:
-                found.append(_word(key, (*path, name), key=True))
+            if hit(key) and len(found) < most:
+                found.append((key, (*path, name), True))
             walk(value, (*path, name), inside)
 
     if node is not None:
         walk(node, (), frozenset())
     return found
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass(frozen=True)
+class MisreadDate:
+    """An unquoted scalar YAML 1.1 read as a date or a date-time (``2026-12-24``, ``2026-12-24T10:00:00Z``):
+    JSON has no such type, and YAML 1.2 reads the text. As data (a config, a field) it reached json.dumps
+    as a Python date; it stands only where a reader means a time (a rule-test's `at`, a rule's
+    `time.date`). `path` and problem() as a MisreadNumber's."""
+
+    path: tuple[str | int, ...]
+    text: str
+
+    def problem(self) -> str:
+        what = "a date" if len(self.text.strip()) <= len("2026-12-24") else "a date-time"
+        quote = f"quote it ('{self.text}') to mean the text"
+        return f"YAML reads {self.text} (unquoted) as {what}, which JSON has no type for: {quote}"
+
+
+def _read_as_date(node: yaml.Node) -> bool:
+    """An unquoted scalar YAML 1.1 resolved as a timestamp."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP_TAG and not node.style
+
+
+def misread_dates(
+    node: yaml.Node | None, meant: Callable[[tuple], bool] | None = None, most: int = MAX_BOOLEAN_PLACES
+) -> list[MisreadDate]:
+    """Every place the document holds an unquoted date or date-time YAML read (keys too), but those whose
+    path `meant` says is a time (none by default): judged at each place an alias lands (_places)."""
+    return [
+        MisreadDate(path, scalar.value)
+        for scalar, path, key in _places(node, _read_as_date, most)
+        if key or meant is None or not meant(path)
+    ]
 
 
 def _kept(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -318,21 +364,25 @@ def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
 
 
 def load(
-    text: str, loader: type, typed: Callable[[Any], dict[tuple, Validate | None]] | None = None
-) -> tuple[object, list[MisreadNumber | MisreadBoolean]]:
-    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread — and,
-    given `typed` (the document → where it holds values a schema validates: misread_booleans), the
-    booleans. One parse: the node tree the data is built from is the one walked (yaml.YAMLError as
-    yaml.load raises)."""
+    text: str,
+    loader: type,
+    typed: Callable[[Any], dict[tuple, Validate | None]] | None = None,
+    dates: Callable[[tuple], bool] | None = None,
+) -> tuple[object, list[MisreadNumber | MisreadDate | MisreadBoolean]]:
+    """The document in `text` read with `loader` (a SafeLoader class), and the numbers and dates it
+    misread (`dates`: the paths where a date is meant; none by default) — and, given `typed` (the document
+    → where it holds values a schema validates: misread_booleans), the booleans. One parse: the node tree
+    the data is built from is the one walked (yaml.YAMLError as yaml.load raises)."""
     data, node = compose(text, loader)
-    misread: list[MisreadNumber | MisreadBoolean] = list(misread_numbers(node))
+    misread: list[MisreadNumber | MisreadDate | MisreadBoolean] = list(misread_numbers(node))
+    misread += misread_dates(node, dates, most_places(text))
     words = booleans_read(node, most_places(text)) if typed is not None else []
     if words:  # `typed` asked only then: the CLI asks the service for its types
         misread += misread_booleans(words, data, typed(data))
     return data, misread
 
 
-def problems(misread: list[MisreadNumber | MisreadBoolean], where: str = "") -> list[str]:
+def problems(misread: list[MisreadNumber | MisreadDate | MisreadBoolean], where: str = "") -> list[str]:
     """Each misread number or boolean as one line, `where` + its dotted path + what YAML read and how to write it."""
     return [f"{where}{dotted(n.path) or '(the document)'}: {n.problem()}" for n in misread]
 

@@ -122,6 +122,8 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         for number in yaml_misreads.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
             errors.settle(yaml_misreads.dotted(number.path), number.problem())
+        for date in yaml_misreads.misread_dates(node, _a_time_date, yaml_misreads.most_places(text)):
+            errors.settle(yaml_misreads.dotted(date.path), date.problem())  # 2026-12-24 as data: a date
         words = _ambiguous_booleans(node, text)
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
@@ -137,6 +139,15 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             rules.append(rule)
         all_errors.extend(errors.items)
     return rules, all_errors
+
+
+def _a_time_date(path: tuple) -> bool:
+    """Where a rule means a date: a `time` section's `date` (`time: {zone: UTC, date: 2026-12-24}`, inside
+    groups too), the one field of a rule that takes YAML's dates; elsewhere (a config value, a remedy's
+    change) a date is data JSON has no type for."""
+    if len(path) < 5 or path[2] != "when" or "time" not in path[3:]:
+        return False
+    return "date" in path[path.index("time", 3) + 1 :]
 
 
 def _ambiguous_booleans(node, text: str) -> dict[str, yaml_misreads.BooleanWord]:

@@ -305,6 +305,11 @@ def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
     return {**body, "changes": raw["changes"]}
 
 
+def _request_time(path: tuple) -> bool:
+    """Where a test file means a date: the request time, `at` (the file's or a case's)."""
+    return path == ("at",) or (len(path) == 3 and path[0] == "cases" and path[2] == "at")
+
+
 def _typed(doc) -> dict[tuple, yaml_misreads.Validate | None]:
     """Where a test file holds values a schema validates, for yaml_misreads.load to judge each boolean YAML
     read there as a seed's or a change file's is: a fixture's components (app.seeding.seed_sections), a
@@ -346,12 +351,12 @@ def read_cases(path: Path) -> list[Case]:
     errors: list[str] = []
     name = shown(path)
     try:
-        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader, _typed)
+        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader, _typed, _request_time)
     except UnreadableFile as exc:
         raise CaseFileError([str(exc).replace(str(path), name, 1)]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
-    if misread:  # 017, 0x1F, 1_000, 1:30, on: a fixture or an expectation its author did not write
+    if misread:  # 017, 0x1F, 1_000, 1:30, on, 2026-12-24: a fixture or an expectation its author did not write
         raise CaseFileError(yaml_misreads.problems(misread, f"{name}: "))
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
