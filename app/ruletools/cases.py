@@ -45,6 +45,8 @@ from app.changes.sets import reference_values as set_reference_values
 from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
 from app.ruletools.fixture import FixtureGraph
+from app.policy.fields import suggest
+from app.policy.language import EFFECTS
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.yaml_strict import UnreadableFile, read_text
 from app.seeding import SeedError, read_file, seed_sections
@@ -200,6 +202,8 @@ def _decisions(raw, where: str, errors: list[str]) -> list[dict] | None:
         for key in item:
             if key not in DECISION_KEYS:
                 errors.append(f"{sub}.{key}: unknown field (expected one of {', '.join(DECISION_KEYS)})")
+        if "effect" in item and item["effect"] not in EFFECTS:
+            errors.append(f"{sub}.effect: unknown effect {item['effect']!r} (expected one of {', '.join(EFFECTS)})")
         if "message" in item:
             try:
                 re.compile(str(item["message"]))
@@ -519,6 +523,19 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
     return problems, diff
 
 
+def unknown_rules(case: Case, policy) -> list[str]:
+    """Each expectation naming a rule the rule set has not (enabled or not): `excludes` of a misspelt id
+    held whatever the rules decide, and `includes` of one failed without saying why."""
+    status = policy.status()
+    known = set(status["rule_ids"]) | set(status["disabled"])
+    return [
+        f"expect.{key}[{i}].rule: no rule {item['rule']!r} is loaded{suggest(item['rule'], known)}"
+        for key in ("decisions", "includes", "excludes", "remedies")
+        for i, item in enumerate(case.expect.get(key) or [])
+        if isinstance(item, dict) and item.get("rule") not in known
+    ]
+
+
 def run_case(case: Case, policy) -> Outcome:
     started = time.perf_counter()
     try:
@@ -544,6 +561,7 @@ def run_case(case: Case, policy) -> Outcome:
                     f"remedies: no rendering of {e['rule']} matches {e}; got "
                     f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}"
                 )
+    problems += unknown_rules(case, policy)  # after the outcome's own: the diff above still shows it
     return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
 
 
