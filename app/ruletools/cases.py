@@ -523,17 +523,36 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
     return problems, diff
 
 
-def unknown_rules(case: Case, policy) -> list[str]:
-    """Each expectation naming a rule the rule set has not (enabled or not): `excludes` of a misspelt id
-    held whatever the rules decide, and `includes` of one failed without saying why."""
+def unknown_names(case: Case, policy) -> list[str]:
+    """Each expectation naming a rule the rule set has not (enabled or not), or a component neither the
+    fixture nor the change has: an `excludes` of a misspelt id held whatever the rules decide, and an
+    `includes` of one failed without saying why."""
     status = policy.status()
-    known = set(status["rule_ids"]) | set(status["disabled"])
-    return [
-        f"expect.{key}[{i}].rule: no rule {item['rule']!r} is loaded{suggest(item['rule'], known)}"
-        for key in ("decisions", "includes", "excludes", "remedies")
-        for i, item in enumerate(case.expect.get(key) or [])
-        if isinstance(item, dict) and item.get("rule") not in known
-    ]
+    rules = set(status["rule_ids"]) | set(status["disabled"])
+    components = _case_components(case)
+    out = []
+    for key in ("decisions", "includes", "excludes", "remedies"):
+        for i, item in enumerate(case.expect.get(key) or []):
+            if not isinstance(item, dict):
+                continue
+            if item.get("rule") not in rules:
+                out.append(f"expect.{key}[{i}].rule: no rule {item['rule']!r} is loaded{suggest(item['rule'], rules)}")
+            if "component" in item and item["component"] not in components:
+                named = item["component"]
+                out.append(
+                    f"expect.{key}[{i}].component: no component {named!r} in the fixture or the change"
+                    + suggest(named, components)
+                )
+    return out
+
+
+def _case_components(case: Case) -> set[str]:
+    """The ids a decision of this case can name: the fixture's components and those the change names."""
+    fixture = case.fixture if isinstance(case.fixture, dict) else {}
+    ids = {c.get("id") for c in fixture.get("components") or [] if isinstance(c, dict)}
+    operations = case.change.get("changes") if isinstance(case.change.get("changes"), list) else [case.change]
+    ids |= {op.get("component") for op in operations if isinstance(op, dict)}
+    return {i for i in ids if isinstance(i, str)}
 
 
 def run_case(case: Case, policy) -> Outcome:
@@ -561,7 +580,7 @@ def run_case(case: Case, policy) -> Outcome:
                     f"remedies: no rendering of {e['rule']} matches {e}; got "
                     f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}"
                 )
-    problems += unknown_rules(case, policy)  # after the outcome's own: the diff above still shows it
+    problems += unknown_names(case, policy)  # after the outcome's own: the diff above still shows it
     return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
 
 
