@@ -250,6 +250,38 @@ def misread_dates(
     ]
 
 
+@dataclass(frozen=True)
+class KeptLineBreak:
+    """A block text (``>`` or ``|``) whose last line break YAML keeps, as it does by default ("clip"):
+    ``reason: >`` then ``emergency`` is ``'emergency\\n'``. Where a value is compared with one-line texts (a
+    rule's condition) that is most often not what its author meant; ``>-``/``|-`` drop it, ``|+`` says it."""
+
+    path: tuple[str | int, ...]
+    value: str
+    style: str
+
+    def problem(self) -> str:
+        bare = self.value.rstrip("\n")
+        shown, bare_shown = (repr(v if len(v) <= 60 else v[:57] + "...") for v in (self.value, bare))
+        return (
+            f"YAML keeps the line break a block text ({self.style}) ends with, so this is {shown}, which the text "
+            f"{bare_shown} never equals: write {self.style}- to mean {bare_shown}, or quote the text"
+        )
+
+
+def kept_line_breaks(node: yaml.Node | None, text: str, most: int = MAX_BOOLEAN_PLACES) -> list[KeptLineBreak]:
+    """Every place the document holds a block text ending in the line break YAML's default chomping kept
+    (not an explicit ``|+``/``>+``, whose header `text` shows), at each place an alias lands (_places)."""
+
+    def kept(node: yaml.Node) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or node.style not in ("|", ">") or not node.value.endswith("\n"):
+            return False
+        header = text[node.start_mark.index :].split("\n", 1)[0]
+        return "+" not in header if header[:1] == node.style else True
+
+    return [KeptLineBreak(path, scalar.value, scalar.style) for scalar, path, _key in _places(node, kept, most)]
+
+
 def _kept(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
     """A mapping's pairs as its data keeps them: a key merged in (`<<: *base`, flattened first) and written
     again beside it is overridden by the later one (the strict loader refuses any other repeat)."""

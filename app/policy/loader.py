@@ -124,6 +124,9 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             errors.settle(yaml_misreads.dotted(number.path), number.problem())
         for date in yaml_misreads.misread_dates(node, _a_time_date, yaml_misreads.most_places(text)):
             errors.settle(yaml_misreads.dotted(date.path), date.problem())  # 2026-12-24 as data: a date
+        for kept in yaml_misreads.kept_line_breaks(node, text, yaml_misreads.most_places(text)):
+            if kept.path[2:3] == ("when",):  # a condition's value: compared with one-line texts
+                errors.settle(yaml_misreads.dotted(kept.path), kept.problem())
         words = _ambiguous_booleans(node, text)
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:

@@ -478,3 +478,47 @@ def test_a_field_type_is_named_with_its_article(tmp_path):
     (tmp_path / "x.yaml").write_text(one_rule("{impacted: {depth: {matches: '1.*'}}}"))
     (problem,) = validate_dir(tmp_path)
     assert problem.endswith("operator matches does not apply to impacted.depth (an integer field)"), problem
+
+
+def test_a_block_texts_kept_line_break_is_refused_in_a_condition(tmp_path):
+    """`reason: >` then `emergency` is 'emergency\\n' to YAML (a block text keeps its last line break by
+    default): the rule compared a value no reason has, and silently never fired. In a condition it is
+    refused, naming the field and both ways to write it; `>-`, `|-` and an explicit `|+` stand, and so does
+    a block text in a message or a description."""
+    text = textwrap.dedent(
+        """\
+        rules:
+          - id: a
+            description: >
+              d
+            effect: warn
+            message: >
+              m
+            when:
+              change:
+                reason: >
+                  emergency
+                nickname:
+                  in:
+                    - a
+                    - &n |
+                      b
+              impacted:
+                id: *n
+                type: |-
+                  x
+                action: |+
+                  kept
+
+        """
+    )
+    (tmp_path / "x.yaml").write_text(text)
+    where = tmp_path / "x.yaml"
+    assert validate_dir(tmp_path) == [
+        f"{where}: rules[0].when.change.reason: YAML keeps the line break a block text (>) ends with, so this is "
+        "'emergency\\n', which the text 'emergency' never equals: write >- to mean 'emergency', or quote the text",
+        f"{where}: rules[0].when.change.nickname.in[1]: YAML keeps the line break a block text (|) ends with, so "
+        "this is 'b\\n', which the text 'b' never equals: write |- to mean 'b', or quote the text",
+        f"{where}: rules[0].when.impacted.id: YAML keeps the line break a block text (|) ends with, so this is "
+        "'b\\n', which the text 'b' never equals: write |- to mean 'b', or quote the text",
+    ]
