@@ -282,6 +282,35 @@ def kept_line_breaks(node: yaml.Node | None, text: str, most: int = MAX_BOOLEAN_
     return [KeptLineBreak(path, scalar.value, scalar.style) for scalar, path, _key in _places(node, kept, most)]
 
 
+def merge_overrides(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[tuple]:
+    """The path of every key a mapping writes again over one its merge key (``<<: *base``) brought in, at
+    each place the mapping is (an alias's too): YAML's merge is shallow, so the mapping's own value replaces
+    the merged one whole. (compose() flattened the merge: the merged pairs come first and a key repeated
+    after them is the mapping's own; the strict loader refuses any other repeat.)"""
+    found: list[tuple] = []
+
+    def walk(current: yaml.Node, path: tuple, inside: frozenset[int]):
+        if len(found) >= most or id(current) in inside or isinstance(current, yaml.ScalarNode):
+            return
+        inside = inside | {id(current)}
+        if isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, (*path, index), inside)
+            return
+        seen: set = set()
+        for key, _value in current.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
+                found.append((*path, name))
+            seen.add((key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key))
+        for key, value in _kept(current.value):
+            walk(value, (*path, key.value if isinstance(key, yaml.ScalarNode) else "?"), inside)
+
+    if node is not None:
+        walk(node, (), frozenset())
+    return found
+
+
 def _kept(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
     """A mapping's pairs as its data keeps them: a key merged in (`<<: *base`, flattened first) and written
     again beside it is overridden by the later one (the strict loader refuses any other repeat)."""

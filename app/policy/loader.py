@@ -127,6 +127,9 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
         for kept in yaml_misreads.kept_line_breaks(node, text, yaml_misreads.most_places(text)):
             if kept.path[2:3] == ("when",):  # a condition's value: compared with one-line texts
                 errors.settle(yaml_misreads.dotted(kept.path), kept.problem())
+        for path in yaml_misreads.merge_overrides(node, yaml_misreads.most_places(text)):
+            if path[2:3] == ("when",):  # a condition a `<<:` brought in, dropped whole
+                errors.settle(yaml_misreads.dotted(path), _MERGE_OVERRIDE.format(path[-1]))
         words = _ambiguous_booleans(node, text)
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
@@ -142,6 +145,12 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             rules.append(rule)
         all_errors.extend(errors.items)
     return rules, all_errors
+
+
+_MERGE_OVERRIDE = (
+    "overrides the {0} a merge key (<<) brought in: YAML replaces it whole, it does not combine conditions "
+    "(the merged {0} is dropped): write the conditions out, or combine them with all: [...]"
+)
 
 
 def _a_time_date(path: tuple) -> bool:

@@ -522,3 +522,43 @@ def test_a_block_texts_kept_line_break_is_refused_in_a_condition(tmp_path):
         f"{where}: rules[0].when.impacted.id: YAML keeps the line break a block text (|) ends with, so this is "
         "'b\\n', which the text 'b' never equals: write |- to mean 'b', or quote the text",
     ]
+
+
+def test_a_condition_a_merge_key_brought_in_and_this_mapping_overrides_is_refused(tmp_path):
+    """`when: {<<: *base, change: {environment: prod}}` replaces base's `change` whole (YAML's merge is
+    shallow): `change: {type: subnet}` was dropped and the rule fired for every prod change. Under `when` such
+    an override is refused, naming the field; a merge that only adds keys stands."""
+    text = textwrap.dedent(
+        """\
+        rules:
+          - id: a
+            description: d
+            effect: warn
+            message: m
+            when: &base
+              change: &subnet {type: subnet}
+          - id: b
+            description: d
+            effect: warn
+            message: m
+            when:
+              <<: *base
+              change: {environment: prod}
+          - id: c
+            description: d
+            effect: warn
+            message: m
+            when:
+              <<: *base
+              component: {<<: *subnet, type: vpc, environment: prod}
+        """
+    )
+    (tmp_path / "x.yaml").write_text(text)
+    said = (
+        "overrides the {0} a merge key (<<) brought in: YAML replaces it whole, it does not combine conditions "
+        "(the merged {0} is dropped): write the conditions out, or combine them with all: [...]"
+    )
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'x.yaml'}: rules[1].when.change: {said.format('change')}",
+        f"{tmp_path / 'x.yaml'}: rules[2].when.component.type: {said.format('type')}",
+    ]
