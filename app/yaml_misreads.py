@@ -1,8 +1,9 @@
-"""Numbers and booleans YAML 1.1 reads where its author most likely wrote something else.
+"""Numbers, dates and booleans YAML 1.1 reads where its author most likely wrote something else.
 
 PyYAML, which reads every YAML file Karma takes (rule files, seed files), implements YAML 1.1: an
 unquoted ``017`` is the octal number 15, ``1:30`` the base-60 number 90, ``0x1F`` 31, ``0b101`` 5 and
-``1_000`` 1000. JSON, YAML 1.2 and a reader's eye see ``17``, the text ``1:30``, or text — so a rule's
+``1_000`` 1000 (and ``1.0e-400``, too small for a float, 0.0). JSON, YAML 1.2 and a reader's eye see
+``17``, the text ``1:30``, or text — so a rule's
 ``eq: 017`` or a seed's ``port: 017`` would silently mean a value its author did not write. A loader
 refuses each such scalar instead, with where it is, what YAML read it as and how to write either the
 number or the text (quoted). Plain decimal numbers (``17``, ``1.5``, ``-3``, ``1.0e+5``) are read as
@@ -69,6 +70,8 @@ def _form(text: str, value: int | float) -> str | None:
         return f"the octal number {value!r} (a leading zero makes it octal)"
     if "_" in digits:
         return f"the number {value!r} (YAML 1.1 drops the underscores)"
+    if value == 0 and any(c in "123456789" for c in digits.lower().split("e")[0]):
+        return f"the number {value!r} (too small for a 64-bit float, it underflows)"
     return None
 
 

@@ -175,6 +175,13 @@ CASES = {
         "rules[0].when.impacted.depth: YAML reads 1e5 (unquoted) as the text '1e5', not a number (impacted.depth "
         "holds numbers): write 1.0e+5 or 100000 to mean the number",
     ),
+    # a float literal too small for a 64-bit float is read as 0.0: `lt: 1.0e-400` compared with zero
+    "a number that underflows to zero": (
+        one_rule("{component: {config.rate: {lt: 1.0e-400}}}"),
+        "rules[0].when.component.config.rate.lt: YAML reads 1.0e-400 (unquoted) as the number 0.0 (too small "
+        "for a 64-bit float, it underflows): write 0.0 to mean that number, or quote it ('1.0e-400') to mean "
+        "the text",
+    ),
     # YAML 1.1 reads an unquoted on/off/yes/no as a boolean: `config.mode: on` compared a config value with
     # true, and a component whose mode is the text "on" silently never matched (as ambiguous as 017)
     "an unquoted on, compared with a config value": (
