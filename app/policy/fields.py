@@ -206,7 +206,7 @@ def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
         return None, f"unknown field ({section}.{head} is a {ftype} field and has no sub-fields)"
     for part in parts[1:]:
         if not KEY_RE.match(part):
-            return None, f"bad key {part!r} in field path (keys are letters, digits, '_' and '-')"
+            return None, f"bad key {part!r} in field path (keys are ASCII letters, digits, '_' and '-')"
     return Field(section, tuple(parts), ANY), None
 
 

@@ -73,7 +73,13 @@ CASES = {
     "bad key in an open path": (
         one_rule("{change: {new.cloudfront aliases: {exists: true}}}"),
         "rules[0].when.change.new.cloudfront aliases: bad key 'cloudfront aliases' in field path (keys are "
-        "letters, digits, '_' and '-')",
+        "ASCII letters, digits, '_' and '-')",
+    ),
+    # `é` is a letter: "keys are letters" did not say why config.größe was refused
+    "a key with a letter outside ASCII": (
+        one_rule("{component: {config.größe: {exists: true}}}"),
+        "rules[0].when.component.config.größe: bad key 'größe' in field path (keys are ASCII letters, digits, "
+        "'_' and '-')",
     ),
     "wrong value type": (
         one_rule('{impacted: {depth: {gt: "1"}}}'),
