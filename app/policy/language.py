@@ -23,6 +23,7 @@ from app.policy import remedies as remedy_language
 from app.policy import template
 from app.policy.fields import (
     ANY,
+    BOOLEAN_HINT,
     BOOL,
     CONDITION_SECTIONS,
     INT,
@@ -791,7 +792,7 @@ class _Parser:
             wanted = "a number" if want == "number" else _a(fld.ftype)
             hint = ""
             if fld.ftype == STR and isinstance(value, bool):
-                hint = " (YAML reads yes/no/on/off/true/false as booleans; quote the value)"
+                hint = BOOLEAN_HINT
             self.errors.add(path, f"expected {wanted} for {fld.name}, got {type_name(value)}{hint}")
             return False
         return True
