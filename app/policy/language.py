@@ -649,7 +649,7 @@ class _Parser:
                 except ValueError:
                     pass
             bad = f"expected a day of the year 'MM-DD' (every year), got {value!r}"
-        self.errors.add(path, bad)
+        self.errors.add(path, bad + (BOOLEAN_HINT if isinstance(value, bool) else ""))
         return None
 
     # ------------------------------------------------------------------ count: {impacted: {...}, gt: 3}

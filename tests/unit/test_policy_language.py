@@ -181,6 +181,12 @@ CASES = {
         "rules[0].when.impacted.depth: YAML reads 1e5 (unquoted) as the text '1e5', not a number (impacted.depth "
         "holds numbers): write 1.0e+5 or 100000 to mean the number",
     ),
+    # `weekday: [sat, on]` said "got True", not why
+    "a weekday YAML read as a boolean": (
+        one_rule("{time: {zone: UTC, weekday: [sat, on]}}"),
+        "rules[0].when.time.weekday[1]: expected a weekday (mon, tue, wed, thu, fri, sat, sun), got True (YAML "
+        "reads yes/no/on/off/true/false as booleans; quote the value)",
+    ),
     # a float literal too small for a 64-bit float is read as 0.0: `lt: 1.0e-400` compared with zero
     "a number that underflows to zero": (
         one_rule("{component: {config.rate: {lt: 1.0e-400}}}"),
