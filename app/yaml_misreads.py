@@ -421,10 +421,51 @@ def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
     reader = loader(text)
     try:
         node = reader.get_single_node()
+        if node is not None and "*" in text:  # no alias without a `*`: a document as written is its size
+            _bounded(node, max(MAX_EXPANDED, 16 * len(text)))
         data = reader.construct_document(node) if node is not None else None
     finally:
         reader.dispose()
     return data, node
+
+
+# values a document may expand to through its aliases: a billion laughs (nine levels of ten aliases: 10^9
+# values from 300 bytes) is read as shared references, and whatever walks the data next expands it. The
+# larger of this and 16 values a character of the text, which sharing as documents do (a base that
+# thousands of components merge) stays well below.
+MAX_EXPANDED = 1_000_000
+
+
+def _bounded(root: yaml.Node, most: int) -> None:
+    """Raise a YAML error when the data `root` builds holds more than `most` values, each alias counted at
+    each place it is used: each node's size once (memoised, linear in the tree, no recursion), a recursive
+    alias counted once where it recurs."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose parts are being sized: the ancestors of the one at hand
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        current, parts_sized = stack.pop()
+        if id(current) in size:
+            continue
+        if isinstance(current, yaml.ScalarNode):
+            size[id(current)] = 1
+            continue
+        parts = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
+        if not parts_sized:
+            open_.add(id(current))
+            stack.append((current, True))
+            stack.extend((part, False) for part in parts if id(part) not in size and id(part) not in open_)
+            continue
+        total = 1 + sum(size.get(id(part), 1) for part in parts)
+        if total > most:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"aliases expand this document beyond {most} values (a YAML alias bomb?)",
+                current.start_mark,
+            )
+        open_.discard(id(current))
+        size[id(current)] = total
 
 
 def load(

@@ -208,3 +208,58 @@ def test_a_rule_file_takes_a_date_only_in_a_time_sections_date(tmp_path: Path):
         f"{tmp_path / 'x.yaml'}: rules[0].remedies[0].changes[0].proposed_change.expires: "
         + DATE.replace("2026-12-24", "2026-12-31"),
     ]
+
+
+def _laughs(levels: int = 9) -> str:
+    """A billion laughs: nine levels of ten aliases each, 10^9 values from a few hundred bytes."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n    ".join(lines)
+
+
+def test_aliases_that_multiply_a_document_are_refused_by_every_reader(tmp_path: Path):
+    """A text whose aliases expand it a billionfold was read as data with shared references, and whatever
+    walked it next — the change's validation behind the console's form, json.dumps, the rule parser —
+    expanded it: a worker busy for good. yaml_misreads.compose refuses a document that expands beyond
+    max(1,000,000, 16 × its length) values, as the YAML error it is, naming where."""
+    import time
+
+    from app.policy import validate_dir
+
+    said = "aliases expand this document beyond 1000000 values"
+    started = time.monotonic()
+    with pytest.raises(Unprocessable) as refused:
+        parse_body(f"component: route53-zone/karma-dev\nproposed_change:\n  root_records:\n    {_laughs()}\n")
+    assert said in refused.value.errors["body"][0]
+    change = tmp_path / "change.yaml"
+    change.write_text(f"component: route53-zone/z\nproposed_change:\n  root_records:\n    {_laughs()}\n")
+    with pytest.raises(BodyError, match=said):
+        read_file(change)
+    seed = tmp_path / "world.yaml"
+    seed.write_text(f"components: []\nx:\n    {_laughs()}\n")
+    with pytest.raises(SeedError, match=said):
+        read_seed(seed)
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(f"cases: []\nx:\n    {_laughs()}\n")
+    with pytest.raises(CaseFileError, match=said):
+        read_cases(cases)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x.yaml").write_text(f"x:\n    {_laughs()}\nrules: []\n")
+    assert said in validate_dir(tmp_path / "rules")[0]
+    assert time.monotonic() - started < 5
+
+
+def test_a_document_that_shares_by_aliases_as_documents_do_is_read():
+    """Merges and aliases as seeds use them — a base every component merges — expand a document a few
+    times, far below the bound."""
+    from app.yaml_strict import StrictLoader
+    from app import yaml_misreads
+
+    text = (
+        "base: &b {"
+        + ", ".join(f"k{i}: {i}" for i in range(20))
+        + "}\ncomponents:\n"
+        + "".join(f"  - {{<<: *b, id: c{i}}}\n" for i in range(5000))
+    )
+    data, _misread = yaml_misreads.load(text, StrictLoader)
+    assert len(data["components"]) == 5000 and data["components"][4999]["k19"] == 19
