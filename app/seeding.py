@@ -43,7 +43,7 @@ def read_file(path: Path) -> Any:
     """The file's document; SeedError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written, which would otherwise be stored so: a number (``port: 017`` is
     15, ``window: 1:30`` is 90), or a boolean where the author meant the word (``mode: on`` for a string,
-    judged against the component's type: _typed) (app.yaml_misreads)."""
+    judged against the component's type: seed_sections) (app.yaml_misreads)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
@@ -51,7 +51,7 @@ def read_file(path: Path) -> Any:
     try:
         if str(path).endswith(".json"):
             return json.loads(text)
-        doc, misread = yaml_misreads.load(text, StrictLoader, _typed)  # a duplicated key refused
+        doc, misread = yaml_misreads.load(text, StrictLoader, seed_sections)  # a duplicated key refused
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
     if misread:
@@ -59,7 +59,7 @@ def read_file(path: Path) -> Any:
     return doc
 
 
-def _typed(doc: Any) -> dict[tuple, yaml_misreads.Validate | None]:
+def seed_sections(doc: Any) -> dict[tuple, yaml_misreads.Validate | None]:
     """Where a seed holds values a schema validates (yaml_misreads.misread_booleans): each component's
     config (its type's schema) and runtime (its runtime schema); an unknown type's, values of any type
     (validate() refuses the type). Everything else — format, id, environment, edges — is text."""

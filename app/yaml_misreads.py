@@ -1,8 +1,9 @@
-"""Numbers and booleans YAML 1.1 reads where its author most likely wrote something else.
+"""Numbers, dates and booleans YAML 1.1 reads where its author most likely wrote something else.
 
 PyYAML, which reads every YAML file Karma takes (rule files, seed files), implements YAML 1.1: an
 unquoted ``017`` is the octal number 15, ``1:30`` the base-60 number 90, ``0x1F`` 31, ``0b101`` 5 and
-``1_000`` 1000. JSON, YAML 1.2 and a reader's eye see ``17``, the text ``1:30``, or text — so a rule's
+``1_000`` 1000 (and ``1.0e-400``, too small for a float, 0.0). JSON, YAML 1.2 and a reader's eye see
+``17``, the text ``1:30``, or text — so a rule's
 ``eq: 017`` or a seed's ``port: 017`` would silently mean a value its author did not write. A loader
 refuses each such scalar instead, with where it is, what YAML read it as and how to write either the
 number or the text (quoted). Plain decimal numbers (``17``, ``1.5``, ``-3``, ``1.0e+5``) are read as
@@ -13,7 +14,11 @@ word to JSON, YAML 1.2 and the eye. Where a reader knows what a value must be �
 its type's JSON Schema — a boolean the schema refuses (``mode: on`` for a string) is refused naming the
 field and how to write the text; one only a boolean fits (``enabled: yes``) stands, as meant; one where
 either fits is refused with both ways out (misread_booleans). The rule loader judges its own
-(app.policy.language: boolean_words).
+(app.policy.language), at the same places: booleans_read.
+
+An unquoted ``2026-12-24`` (``2026-12-24T10:00:00Z``) is a date (a date-time) to YAML 1.1, a type JSON has
+not: as data it reached json.dumps as a Python date. It is refused wherever a reader does not mean a time
+(misread_dates).
 
 Only PyYAML below it, so every reader of a YAML file or text shares it: rules (app.policy.loader), seeds
 (app.seeding), component types (app.components.loader), rule tests (app.ruletools.cases), the
@@ -65,6 +70,8 @@ def _form(text: str, value: int | float) -> str | None:
         return f"the octal number {value!r} (a leading zero makes it octal)"
     if "_" in digits:
         return f"the number {value!r} (YAML 1.1 drops the underscores)"
+    if value == 0 and any(c in "123456789" for c in digits.lower().split("e")[0]):
+        return f"the number {value!r} (too small for a 64-bit float, it underflows)"
     return None
 
 
@@ -141,16 +148,6 @@ class BooleanWord:
 _YAML_11_ONLY_BOOLEANS = ("yes", "no", "on", "off")
 
 
-def boolean_words(node: yaml.Node | None) -> list[BooleanWord]:
-    """Every unquoted yes/no/on/off (any case YAML reads) under `node` that YAML 1.1 read as a boolean, in
-    order; an alias walked once (the rule loader's)."""
-    return [
-        _word(scalar, path)
-        for scalar, path in _plain_scalars(node)
-        if _read_as_boolean(scalar) and scalar.value.lower() in _YAML_11_ONLY_BOOLEANS
-    ]
-
-
 def _read_as_boolean(node: yaml.Node) -> bool:
     """An unquoted scalar YAML 1.1 resolved as a boolean."""
     return isinstance(node, yaml.ScalarNode) and node.tag == _BOOL_TAG and not node.style
@@ -167,19 +164,31 @@ def _word(scalar: yaml.ScalarNode, path: tuple, key: bool = False) -> BooleanWor
 MAX_BOOLEAN_PLACES = 10_000
 
 
+def most_places(text: str) -> int:
+    """How many places of `text`'s document booleans_read reports at most: MAX_BOOLEAN_PLACES or half its
+    length, whichever is larger."""
+    return max(MAX_BOOLEAN_PLACES, len(text) // 2)
+
+
 def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[BooleanWord]:
     """Every place the document holds an unquoted scalar YAML read as a boolean (any spelling, keys too),
-    by the path the data has it at: an alias at each place it is used (`b: *x` is `b` as much as the
-    anchor's place) and a merge key's (`<<: *base`) values at the mapping they merge into (the
-    constructor flattened them in place: compose() builds the data before the tree is walked). Only
-    subtrees holding one are walked, so a text whose aliases multiply its places costs its places, at most
-    `most` of them (load: MAX_BOOLEAN_PLACES or half the text's length)."""
-    found: list[BooleanWord] = []
+    by the path the data has it at (_places: an alias at each place it is used, a merge key's values where
+    they merge), at most `most` of them (most_places)."""
+    return [_word(scalar, path, key) for scalar, path, key in _places(node, _read_as_boolean, most)]
+
+
+def _places(node: yaml.Node | None, hit: Callable[[yaml.Node], bool], most: int) -> list[tuple]:
+    """(scalar, path, is a key) for every place the document holds a scalar `hit` picks, by the path the
+    data has it at: an alias at each place it is used (`b: *x` is `b` as much as the anchor's place) and a
+    merge key's (`<<: *base`) values at the mapping they merge into (the constructor flattened them in
+    place: compose() builds the data before the tree is walked). Only subtrees holding one are walked, so
+    a text whose aliases multiply its places costs its places, at most `most` of them."""
+    found: list[tuple] = []
     holds: dict[int, bool] = {}
 
     def holds_one(current: yaml.Node) -> bool:
         if isinstance(current, yaml.ScalarNode):
-            return _read_as_boolean(current)
+            return hit(current)
         if id(current) not in holds:
             holds[id(current)] = False  # a recursive alias adds nothing new
             pairs = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
@@ -190,7 +199,7 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
         if len(found) >= most or id(current) in inside or not holds_one(current):
             return
         if isinstance(current, yaml.ScalarNode):
-            found.append(_word(current, path))
+            found.append((current, path, False))
             return
         inside = inside | {id(current)}
         if isinstance(current, yaml.SequenceNode):
@@ -199,9 +208,106 @@ def booleans_read(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> lis
             return
         for key, value in _kept(current.value):
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            if _read_as_boolean(key) and len(found) < most:
-                found.append(_word(key, (*path, name), key=True))
+            if hit(key) and len(found) < most:
+                found.append((key, (*path, name), True))
             walk(value, (*path, name), inside)
+
+    if node is not None:
+        walk(node, (), frozenset())
+    return found
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+@dataclass(frozen=True)
+class MisreadDate:
+    """An unquoted scalar YAML 1.1 read as a date or a date-time (``2026-12-24``, ``2026-12-24T10:00:00Z``):
+    JSON has no such type, and YAML 1.2 reads the text. As data (a config, a field) it reached json.dumps
+    as a Python date; it stands only where a reader means a time (a rule-test's `at`, a rule's
+    `time.date`). `path` and problem() as a MisreadNumber's."""
+
+    path: tuple[str | int, ...]
+    text: str
+
+    def problem(self) -> str:
+        what = "a date" if len(self.text.strip()) <= len("2026-12-24") else "a date-time"
+        quote = f"quote it ('{self.text}') to mean the text"
+        return f"YAML reads {self.text} (unquoted) as {what}, which JSON has no type for: {quote}"
+
+
+def _read_as_date(node: yaml.Node) -> bool:
+    """An unquoted scalar YAML 1.1 resolved as a timestamp."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP_TAG and not node.style
+
+
+def misread_dates(
+    node: yaml.Node | None, meant: Callable[[tuple], bool] | None = None, most: int = MAX_BOOLEAN_PLACES
+) -> list[MisreadDate]:
+    """Every place the document holds an unquoted date or date-time YAML read (keys too), but those whose
+    path `meant` says is a time (none by default): judged at each place an alias lands (_places)."""
+    return [
+        MisreadDate(path, scalar.value)
+        for scalar, path, key in _places(node, _read_as_date, most)
+        if key or meant is None or not meant(path)
+    ]
+
+
+@dataclass(frozen=True)
+class KeptLineBreak:
+    """A block text (``>`` or ``|``) whose last line break YAML keeps, as it does by default ("clip"):
+    ``reason: >`` then ``emergency`` is ``'emergency\\n'``. Where a value is compared with one-line texts (a
+    rule's condition) that is most often not what its author meant; ``>-``/``|-`` drop it, ``|+`` says it."""
+
+    path: tuple[str | int, ...]
+    value: str
+    style: str
+
+    def problem(self) -> str:
+        bare = self.value.rstrip("\n")
+        shown, bare_shown = (repr(v if len(v) <= 60 else v[:57] + "...") for v in (self.value, bare))
+        return (
+            f"YAML keeps the line break a block text ({self.style}) ends with, so this is {shown}, which the text "
+            f"{bare_shown} never equals: write {self.style}- to mean {bare_shown}, or quote the text"
+        )
+
+
+def kept_line_breaks(node: yaml.Node | None, text: str, most: int = MAX_BOOLEAN_PLACES) -> list[KeptLineBreak]:
+    """Every place the document holds a block text ending in the line break YAML's default chomping kept
+    (not an explicit ``|+``/``>+``, whose header `text` shows), at each place an alias lands (_places)."""
+
+    def kept(node: yaml.Node) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or node.style not in ("|", ">") or not node.value.endswith("\n"):
+            return False
+        header = text[node.start_mark.index :].split("\n", 1)[0]
+        return "+" not in header if header[:1] == node.style else True
+
+    return [KeptLineBreak(path, scalar.value, scalar.style) for scalar, path, _key in _places(node, kept, most)]
+
+
+def merge_overrides(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[tuple]:
+    """The path of every key a mapping writes again over one its merge key (``<<: *base``) brought in, at
+    each place the mapping is (an alias's too): YAML's merge is shallow, so the mapping's own value replaces
+    the merged one whole. (compose() flattened the merge: the merged pairs come first and a key repeated
+    after them is the mapping's own; the strict loader refuses any other repeat.)"""
+    found: list[tuple] = []
+
+    def walk(current: yaml.Node, path: tuple, inside: frozenset[int]):
+        if len(found) >= most or id(current) in inside or isinstance(current, yaml.ScalarNode):
+            return
+        inside = inside | {id(current)}
+        if isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                walk(item, (*path, index), inside)
+            return
+        seen: set = set()
+        for key, _value in current.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
+                found.append((*path, name))
+            seen.add((key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key))
+        for key, value in _kept(current.value):
+            walk(value, (*path, key.value if isinstance(key, yaml.ScalarNode) else "?"), inside)
 
     if node is not None:
         walk(node, (), frozenset())
@@ -311,32 +417,77 @@ def _replaced(value: Any, path: tuple, new: Any) -> Any:
 
 def compose(text: str, loader: type) -> tuple[object, yaml.Node | None]:
     """The document in `text` read with `loader` (a SafeLoader class), and the node tree it was built
-    from (for misread_numbers / boolean_words): one parse (yaml.YAMLError as yaml.load raises)."""
+    from (for misread_numbers / booleans_read): one parse (yaml.YAMLError as yaml.load raises)."""
     reader = loader(text)
     try:
         node = reader.get_single_node()
+        if node is not None and "*" in text:  # no alias without a `*`: a document as written is its size
+            _bounded(node, max(MAX_EXPANDED, 16 * len(text)))
         data = reader.construct_document(node) if node is not None else None
     finally:
         reader.dispose()
     return data, node
 
 
+# values a document may expand to through its aliases: a billion laughs (nine levels of ten aliases: 10^9
+# values from 300 bytes) is read as shared references, and whatever walks the data next expands it. The
+# larger of this and 16 values a character of the text, which sharing as documents do (a base that
+# thousands of components merge) stays well below.
+MAX_EXPANDED = 1_000_000
+
+
+def _bounded(root: yaml.Node, most: int) -> None:
+    """Raise a YAML error when the data `root` builds holds more than `most` values, each alias counted at
+    each place it is used: each node's size once (memoised, linear in the tree, no recursion), a recursive
+    alias counted once where it recurs."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose parts are being sized: the ancestors of the one at hand
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        current, parts_sized = stack.pop()
+        if id(current) in size:
+            continue
+        if isinstance(current, yaml.ScalarNode):
+            size[id(current)] = 1
+            continue
+        parts = current.value if isinstance(current, yaml.SequenceNode) else [n for p in current.value for n in p]
+        if not parts_sized:
+            open_.add(id(current))
+            stack.append((current, True))
+            stack.extend((part, False) for part in parts if id(part) not in size and id(part) not in open_)
+            continue
+        total = 1 + sum(size.get(id(part), 1) for part in parts)
+        if total > most:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"aliases expand this document beyond {most} values (a YAML alias bomb?)",
+                current.start_mark,
+            )
+        open_.discard(id(current))
+        size[id(current)] = total
+
+
 def load(
-    text: str, loader: type, typed: Callable[[Any], dict[tuple, Validate | None]] | None = None
-) -> tuple[object, list[MisreadNumber | MisreadBoolean]]:
-    """The document in `text` read with `loader` (a SafeLoader class), and the numbers it misread — and,
-    given `typed` (the document → where it holds values a schema validates: misread_booleans), the
-    booleans. One parse: the node tree the data is built from is the one walked (yaml.YAMLError as
-    yaml.load raises)."""
+    text: str,
+    loader: type,
+    typed: Callable[[Any], dict[tuple, Validate | None]] | None = None,
+    dates: Callable[[tuple], bool] | None = None,
+) -> tuple[object, list[MisreadNumber | MisreadDate | MisreadBoolean]]:
+    """The document in `text` read with `loader` (a SafeLoader class), and the numbers and dates it
+    misread (`dates`: the paths where a date is meant; none by default) — and, given `typed` (the document
+    → where it holds values a schema validates: misread_booleans), the booleans. One parse: the node tree
+    the data is built from is the one walked (yaml.YAMLError as yaml.load raises)."""
     data, node = compose(text, loader)
-    misread: list[MisreadNumber | MisreadBoolean] = list(misread_numbers(node))
-    words = booleans_read(node, max(MAX_BOOLEAN_PLACES, len(text) // 2)) if typed is not None else []
+    misread: list[MisreadNumber | MisreadDate | MisreadBoolean] = list(misread_numbers(node))
+    misread += misread_dates(node, dates, most_places(text))
+    words = booleans_read(node, most_places(text)) if typed is not None else []
     if words:  # `typed` asked only then: the CLI asks the service for its types
         misread += misread_booleans(words, data, typed(data))
     return data, misread
 
 
-def problems(misread: list[MisreadNumber | MisreadBoolean], where: str = "") -> list[str]:
+def problems(misread: list[MisreadNumber | MisreadDate | MisreadBoolean], where: str = "") -> list[str]:
     """Each misread number or boolean as one line, `where` + its dotted path + what YAML read and how to write it."""
     return [f"{where}{dotted(n.path) or '(the document)'}: {n.problem()}" for n in misread]
 

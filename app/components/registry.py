@@ -414,6 +414,17 @@ def get_type(name: str) -> ComponentType:
     return registry.get(name)
 
 
+def config_validator(type_name: str):
+    """A registered type's config validator (None for a type there is not: the change's own refusal says it),
+    for a YAML reader to judge a boolean it read against the schema (app.yaml_misreads.misread_booleans)."""
+    return registry.get(type_name).validate_config if type_name in registry else None
+
+
+def runtime_validator(type_name: str):
+    """A registered type's runtime validator (None for a type there is not: the report's refusal says it)."""
+    return registry.get(type_name).validate_runtime if type_name in registry else None
+
+
 def parse_id(component_id: str) -> tuple[str | None, str, str]:
     """(environment or None, type, nickname) of an id: `<type>/<nickname>`, or environment-qualified
     `<environment>/<type>/<nickname>` (the config tree's own path; needed when one type/nickname exists

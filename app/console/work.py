@@ -25,7 +25,7 @@ from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.client.body import change_sections, component_validator
-from app.components.registry import registry
+from app.components.registry import config_validator, registry, runtime_validator
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.paging import page_count
@@ -57,7 +57,7 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
     A value YAML 1.1 reads as other than written is refused: a number (``017``), or a boolean where the
     author meant the word — judged against the types' schemas where `typed` (yaml_misreads.load) says
     the text holds a config or a runtime; a change's by default (change_sections, as a change file's)."""
-    typed = typed or change_sections(None, _config_validator, ("assume",))
+    typed = typed or change_sections(None, config_validator, ("assume",))
     what = "the change" if field == "body" else f"the {field} report"
     if len(text) > MAX_BODY:
         raise Unprocessable(f"{what} is over {MAX_BODY} bytes", errors={field: ["too long"]})
@@ -77,20 +77,10 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
     return data
 
 
-def _config_validator(type_name: str) -> yaml_misreads.Validate | None:
-    """A registered type's config validator (None for a type there is not: the change's refusal says it)."""
-    return registry.get(type_name).validate_config if type_name in registry else None
-
-
-def _runtime_validator(type_name: str) -> yaml_misreads.Validate | None:
-    """A registered type's runtime validator (None for a type there is not: the report's refusal says it)."""
-    return registry.get(type_name).validate_runtime if type_name in registry else None
-
-
 def _runtime_typed(component: str):
     """A runtime report's text is the component's runtime outputs (a boolean YAML read is judged against
     its type's runtime schema; values of any type when the id names no type: the report is refused)."""
-    validate = component_validator(component, _runtime_validator)
+    validate = component_validator(component, runtime_validator)
     return lambda _doc: {(): validate}
 
 

@@ -102,8 +102,9 @@ def _required_type(tree) -> str | None:
 
 # ------------------------------------------------------------------------------------------------ holds
 def _clean(value):
-    """A number the engine cannot hold counts as unset, as it does in conditions (app.policy.facts): not
-    finite, or outside (-2^63, 2^63) — a float such as 1e19 too (a count filter once counted it as set)."""
+    """A number the engine cannot hold equals and orders against nothing, as in conditions
+    (app.policy.facts): not finite, or outside (-2^63, 2^63) — a float such as 1e19 too (a count filter once
+    counted it as a number). It is set all the same (exists, empty: read unclean)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not -(2**63) < value < 2**63:
@@ -179,10 +180,11 @@ def _cmp(c: Cmp, fact: dict) -> bool:
         items = {code(_clean(i)) for i in value} - {None}
         wanted = [code(operand)] if op == "contains" else [code(o) for o in operand]
         return all(w in items for w in wanted) if op == "contains_all" else any(w in items for w in wanted)
-    if op == "exists":
-        return (value is not None) == operand
+    if op == "exists":  # a number the engine cannot hold is set all the same, as in conditions
+        return (lookup(fact, c.field.section, c.field.path) is not None) == operand
     if op == "empty":
-        empty = value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+        raw = lookup(fact, c.field.section, c.field.path)
+        empty = raw is None or (isinstance(raw, (str, list, dict)) and len(raw) == 0)
         return empty == operand
     if op == "overlaps":
         return overlap(value, list(operand))

@@ -123,12 +123,13 @@ def _program(shard) -> list[_Section]:
 
 def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> None:
     kv, klen, kl, kt, kn, ks = keys
+    present = value is not None  # a number the engine cannot hold is set (exists, not empty) all the same
     value = _clean(value)
     scalar = code(value)
     if kv:
         out[kv] = scalar if scalar is not None else NO_SCALAR
     if klen:
-        if value is None:
+        if not present:
             out[klen] = -1
         elif isinstance(value, (str, list, dict)):
             out[klen] = len(value)
@@ -139,10 +140,10 @@ def _emit(out: dict, keys: tuple, disc: str | None, value, reserved: dict) -> No
         if isinstance(value, list):
             items += [c for c in (code(_clean(item)) for item in value) if c is not None]
         out[kl] = items
-    if value is None:
-        return
-    if kt:
+    if present and kt:
         out[kt] = 1
+    if value is None:  # unset, or a number it equals and orders against nothing
+        return
     if kn and isinstance(value, (int, float)) and not isinstance(value, bool):
         out[kn] = _engine_number(value)
     if ks and isinstance(value, str):

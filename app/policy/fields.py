@@ -120,6 +120,8 @@ SECTIONS = tuple(FIELDS)  # sections of a fact built by the pipeline
 ROW_SECTIONS = ("impacted", "siblings")  # what a count counts
 CONDITION_SECTIONS = ("change", "component", "impacted")  # sections a when: names directly
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# why a boolean stands where text was wanted (`nickname: on`, a candidate `on`): YAML 1.1 read the word
+BOOLEAN_HINT = " (YAML reads yes/no/on/off/true/false as booleans; quote the value)"
 
 
 def names(section: str) -> tuple[str, ...]:
@@ -206,7 +208,7 @@ def resolve_field(section: str, dotted: str) -> tuple[Field | None, str | None]:
         return None, f"unknown field ({section}.{head} is a {ftype} field and has no sub-fields)"
     for part in parts[1:]:
         if not KEY_RE.match(part):
-            return None, f"bad key {part!r} in field path (keys are letters, digits, '_' and '-')"
+            return None, f"bad key {part!r} in field path (keys are ASCII letters, digits, '_' and '-')"
     return Field(section, tuple(parts), ANY), None
 
 

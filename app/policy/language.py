@@ -23,6 +23,7 @@ from app.policy import remedies as remedy_language
 from app.policy import template
 from app.policy.fields import (
     ANY,
+    BOOLEAN_HINT,
     BOOL,
     CONDITION_SECTIONS,
     INT,
@@ -648,7 +649,7 @@ class _Parser:
                 except ValueError:
                     pass
             bad = f"expected a day of the year 'MM-DD' (every year), got {value!r}"
-        self.errors.add(path, bad)
+        self.errors.add(path, bad + (BOOLEAN_HINT if isinstance(value, bool) else ""))
         return None
 
     # ------------------------------------------------------------------ count: {impacted: {...}, gt: 3}
@@ -791,7 +792,7 @@ class _Parser:
             wanted = "a number" if want == "number" else _a(fld.ftype)
             hint = ""
             if fld.ftype == STR and isinstance(value, bool):
-                hint = " (YAML reads yes/no/on/off/true/false as booleans; quote the value)"
+                hint = BOOLEAN_HINT
             self.errors.add(path, f"expected {wanted} for {fld.name}, got {type_name(value)}{hint}")
             return False
         return True
@@ -1016,7 +1017,7 @@ def parse_document(
     doc, file_name: str, errors: Errors, boolean_words: dict[str, BooleanWord] | None = None
 ) -> tuple[list[Rule], list[tuple[str, str]]]:
     """Validate one parsed YAML document (the whole file). ``boolean_words``: the unquoted yes/no/on/off
-    YAML read as booleans, by dotted path (app.yaml_misreads.boolean_words)."""
+    YAML read as booleans, by dotted path, each place an alias lands (app.policy.loader)."""
     if doc is None:
         errors.add("", "file is empty (expected a mapping with a 'rules' list)")
         return [], []

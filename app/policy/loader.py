@@ -122,7 +122,15 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             continue
         for number in yaml_misreads.misread_numbers(node):  # 017, 0x1F, 1_000, 1:30: not what the author wrote
             errors.settle(yaml_misreads.dotted(number.path), number.problem())
-        words = {yaml_misreads.dotted(word.path): word for word in yaml_misreads.boolean_words(node)}
+        for date in yaml_misreads.misread_dates(node, _a_time_date, yaml_misreads.most_places(text)):
+            errors.settle(yaml_misreads.dotted(date.path), date.problem())  # 2026-12-24 as data: a date
+        for kept in yaml_misreads.kept_line_breaks(node, text, yaml_misreads.most_places(text)):
+            if kept.path[2:3] == ("when",):  # a condition's value: compared with one-line texts
+                errors.settle(yaml_misreads.dotted(kept.path), kept.problem())
+        for path in yaml_misreads.merge_overrides(node, yaml_misreads.most_places(text)):
+            if path[2:3] == ("when",):  # a condition a `<<:` brought in, dropped whole
+                errors.settle(yaml_misreads.dotted(path), _MERGE_OVERRIDE.format(path[-1]))
+        words = _ambiguous_booleans(node, text)
         file_rules, regexes = parse_document(doc, src.path.name, errors, words)
         for path, pattern in regexes:
             problem = host.regex_error(engine_pattern(pattern)) or engine_mismatch(engine_pattern(pattern))
@@ -137,6 +145,29 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             rules.append(rule)
         all_errors.extend(errors.items)
     return rules, all_errors
+
+
+_MERGE_OVERRIDE = (
+    "overrides the {0} a merge key (<<) brought in: YAML replaces it whole, it does not combine conditions "
+    "(the merged {0} is dropped): write the conditions out, or combine them with all: [...]"
+)
+
+
+def _a_time_date(path: tuple) -> bool:
+    """Where a rule means a date: a `time` section's `date` (`time: {zone: UTC, date: 2026-12-24}`, inside
+    groups too), the one field of a rule that takes YAML's dates; elsewhere (a config value, a remedy's
+    change) a date is data JSON has no type for."""
+    if len(path) < 5 or path[2] != "when" or "time" not in path[3:]:
+        return False
+    return "date" in path[path.index("time", 3) + 1 :]
+
+
+def _ambiguous_booleans(node, text: str) -> dict[str, yaml_misreads.BooleanWord]:
+    """Every place an unquoted yes/no/on/off lands as a value, by dotted path, for the language to judge
+    where it stands: an alias's word at each place it is used (walked once, `enabled: &w on` hid a later
+    `config.mode: *w`, compared with true). A key YAML read as a boolean is an unknown field there."""
+    places = yaml_misreads.booleans_read(node, yaml_misreads.most_places(text))
+    return {yaml_misreads.dotted(word.path): word for word in places if word.ambiguous and not word.key}
 
 
 def build(rules_dir, *, check_engine: bool = True) -> CompiledRuleSet:

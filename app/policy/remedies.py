@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from app.policy import template
+from app.policy.fields import BOOLEAN_HINT
 from app.policy.tree import All, AnyOf, Cmp, Not
 from app.settings import TRANSITION_BOUNDS
 
@@ -212,7 +213,9 @@ def _candidates(raw, path: str, scope: str, counts: dict, errors) -> CandidateSo
         return (
             _text(value, where, scope, counts, False, errors)
             if isinstance(value, str)
-            else errors.add(where, "expected a string")
+            else errors.add(
+                where, "expected a string" + (f", got boolean{BOOLEAN_HINT}" if isinstance(value, bool) else "")
+            )
         )
 
     parsed_values = tuple(text(v, f"{path}.values[{i}]") for i, v in enumerate(values or [])) if values else None

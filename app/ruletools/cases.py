@@ -37,15 +37,19 @@ import yaml
 
 from app import yaml_misreads
 from app.changes.set_analysis import analyse_set
+from app.client.body import change_sections, component_validator
+from app.components.registry import config_validator, runtime_validator
 from app.changes.sets import ChangeSet
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.sets import reference_values as set_reference_values
 from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
 from app.ruletools.fixture import FixtureGraph
+from app.policy.fields import suggest
+from app.policy.language import EFFECTS
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.yaml_strict import UnreadableFile, read_text
-from app.seeding import SeedError, read_file
+from app.seeding import SeedError, read_file, seed_sections
 
 DEFAULT_AT = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)  # a Tuesday; 11:00 in Paris
 FILE_KEYS = ("fixture", "at", "cases")
@@ -198,6 +202,8 @@ def _decisions(raw, where: str, errors: list[str]) -> list[dict] | None:
         for key in item:
             if key not in DECISION_KEYS:
                 errors.append(f"{sub}.{key}: unknown field (expected one of {', '.join(DECISION_KEYS)})")
+        if "effect" in item and item["effect"] not in EFFECTS:
+            errors.append(f"{sub}.effect: unknown effect {item['effect']!r} (expected one of {', '.join(EFFECTS)})")
         if "message" in item:
             try:
                 re.compile(str(item["message"]))
@@ -303,17 +309,58 @@ def _change_set(raw: dict, where: str, errors: list[str]) -> dict:
     return {**body, "changes": raw["changes"]}
 
 
+def _request_time(path: tuple) -> bool:
+    """Where a test file means a date: the request time, `at` (the file's or a case's)."""
+    return path == ("at",) or (len(path) == 3 and path[0] == "cases" and path[2] == "at")
+
+
+def _typed(doc) -> dict[tuple, yaml_misreads.Validate | None]:
+    """Where a test file holds values a schema validates, for yaml_misreads.load to judge each boolean YAML
+    read there as a seed's or a change file's is: a fixture's components (app.seeding.seed_sections), a
+    case's change or change set and an expected remedy's changes (app.client.body.change_sections), and
+    `assume`'s runtime outputs (the component's runtime schema). Everything else — names, ids, times,
+    expected statuses, rules and message patterns — is text."""
+    out: dict[tuple, yaml_misreads.Validate | None] = {}
+    changes = change_sections(None, config_validator)
+
+    def add(sections: dict, at: tuple) -> None:
+        out.update({(*at, *path): validate for path, validate in sections.items()})
+
+    if not isinstance(doc, dict):
+        return out
+    if isinstance(doc.get("fixture"), dict):
+        add(seed_sections(doc["fixture"]), ("fixture",))
+    for index, case in enumerate(doc["cases"] if isinstance(doc.get("cases"), list) else []):
+        if not isinstance(case, dict):
+            continue
+        at = ("cases", index)
+        if isinstance(case.get("fixture"), dict):
+            add(seed_sections(case["fixture"]), (*at, "fixture"))
+        if isinstance(case.get("changes"), list):
+            add(changes(case), at)
+        elif isinstance(case.get("change"), dict) and "proposed_change" in case["change"]:
+            add(changes(case["change"]), (*at, "change"))
+        runtime = case["assume"].get("runtime") if isinstance(case.get("assume"), dict) else None
+        for component in runtime if isinstance(runtime, dict) else {}:
+            out[(*at, "assume", "runtime", component)] = component_validator(component, runtime_validator)
+        remedies = case["expect"].get("remedies") if isinstance(case.get("expect"), dict) else None
+        for i, remedy in enumerate(remedies if isinstance(remedies, list) else []):
+            if isinstance(remedy, dict) and isinstance(remedy.get("changes"), list):
+                add(changes(remedy), (*at, "expect", "remedies", i))
+    return out
+
+
 def read_cases(path: Path) -> list[Case]:
     """Every case of one test file, or CaseFileError listing every problem (file: field: message)."""
     errors: list[str] = []
     name = shown(path)
     try:
-        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader)
+        doc, misread = yaml_misreads.load(read_text(path), _StrictLoader, _typed, _request_time)
     except UnreadableFile as exc:
         raise CaseFileError([str(exc).replace(str(path), name, 1)]) from None
     except yaml.YAMLError as exc:
         raise CaseFileError([f"{name}: {_yaml_error(exc)}"]) from None
-    if misread:  # 017, 0x1F, 1_000, 1:30: a fixture or an expectation its author did not write
+    if misread:  # 017, 0x1F, 1_000, 1:30, on, 2026-12-24: a fixture or an expectation its author did not write
         raise CaseFileError(yaml_misreads.problems(misread, f"{name}: "))
     if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list) or not doc["cases"]:
         raise CaseFileError([f"{name}: expected a mapping with a non-empty 'cases' list"])
@@ -476,6 +523,38 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
     return problems, diff
 
 
+def unknown_names(case: Case, policy) -> list[str]:
+    """Each expectation naming a rule the rule set has not (enabled or not), or a component neither the
+    fixture nor the change has: an `excludes` of a misspelt id held whatever the rules decide, and an
+    `includes` of one failed without saying why."""
+    status = policy.status()
+    rules = set(status["rule_ids"]) | set(status["disabled"])
+    components = _case_components(case)
+    out = []
+    for key in ("decisions", "includes", "excludes", "remedies"):
+        for i, item in enumerate(case.expect.get(key) or []):
+            if not isinstance(item, dict):
+                continue
+            if item.get("rule") not in rules:
+                out.append(f"expect.{key}[{i}].rule: no rule {item['rule']!r} is loaded{suggest(item['rule'], rules)}")
+            if "component" in item and item["component"] not in components:
+                named = item["component"]
+                out.append(
+                    f"expect.{key}[{i}].component: no component {named!r} in the fixture or the change"
+                    + suggest(named, components)
+                )
+    return out
+
+
+def _case_components(case: Case) -> set[str]:
+    """The ids a decision of this case can name: the fixture's components and those the change names."""
+    fixture = case.fixture if isinstance(case.fixture, dict) else {}
+    ids = {c.get("id") for c in fixture.get("components") or [] if isinstance(c, dict)}
+    operations = case.change.get("changes") if isinstance(case.change.get("changes"), list) else [case.change]
+    ids |= {op.get("component") for op in operations if isinstance(op, dict)}
+    return {i for i in ids if isinstance(i, str)}
+
+
 def run_case(case: Case, policy) -> Outcome:
     started = time.perf_counter()
     try:
@@ -501,6 +580,7 @@ def run_case(case: Case, policy) -> Outcome:
                     f"remedies: no rendering of {e['rule']} matches {e}; got "
                     f"{[{k: r[k] for k in ('component', 'description', 'changes')} for r in rendered]}"
                 )
+    problems += unknown_names(case, policy)  # after the outcome's own: the diff above still shows it
     return Outcome(case, not problems, status, decisions, problems, diff, time.perf_counter() - started)
 
 

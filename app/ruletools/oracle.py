@@ -5,7 +5,8 @@ reads (:class:`app.policy.tree.Rule`: Cmp / All / AnyOf / Not over Field(section
 pipeline facts, and says which rules fire on which component, written from docs/rules.md ("Conditions")
 rather than from the compiler's key scheme, so a disagreement is a compiler (or engine) bug:
 
-* a value is *unset* when missing or null (and a number outside (-2^63, 2^63) or not finite counts as unset);
+* a value is *unset* when missing or null; a number outside (-2^63, 2^63) or not finite is set, but equals
+  and orders against nothing (as unset does);
 * ``eq``/``in`` compare values of one JSON type (``3 == 3.0``, ``3 != "3"``, ``true != 1``); unset equals
   nothing, so ``ne``/``not_in``/``not`` hold for it; ``lt``… hold only for numbers;
 * ``matches``: the pattern matches the whole string (Python's ``re.fullmatch``, ``.`` matches a newline);
@@ -36,11 +37,11 @@ def _unset_number(value) -> bool:
     return not (isinstance(value, int) or math.isfinite(value)) or not -(2**63) < value < 2**63
 
 
-def _get(fact: dict, section: str, path: tuple):
+def _get(fact: dict, section: str, path: tuple, raw: bool = False):
     value = fact.get(section)
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None
-    return None if _unset_number(value) else value
+    return None if _unset_number(value) and not raw else value
 
 
 def _scalar(value) -> bool:
@@ -110,10 +111,11 @@ def _holds_cmp(c: Cmp, fact: dict) -> bool:
         wanted = (operand,) if op == "contains" else operand
         found = [any(_same(i, w) for i in items) for w in wanted]
         return all(found) if op == "contains_all" else any(found)
-    if op == "exists":
-        return (value is not None) == operand
+    if op == "exists":  # set: not missing, not null (a number the engine cannot hold is set)
+        return (_get(fact, c.field.section, c.field.path, raw=True) is not None) == operand
     if op == "empty":
-        return (value is None or value in ("", [], {})) == operand
+        raw = _get(fact, c.field.section, c.field.path, raw=True)
+        return (raw is None or (isinstance(raw, (str, list, dict)) and len(raw) == 0)) == operand
     if op == "overlaps":
         return _overlap(value, list(operand))
     raise ValueError(f"unknown operator {op!r}")

@@ -557,6 +557,38 @@ def test_count_filters_and_conditions_agree_on_the_documented_edges(tmp_path, va
     assert {(d.rule_id, d.component) for d in engine.evaluate(fact_list)} == oracle_decisions(engine.rules(), fact_list)
 
 
+@pytest.mark.parametrize("value", [2**64, -(2**70), 1e19, float("inf"), float("nan")])
+def test_a_number_the_engine_cannot_hold_is_set_and_equals_nothing(tmp_path, value):
+    """`exists: true` is "set (not missing, not null)": a runtime size of 2^64 is set, and not empty. It
+    counted as unset, so `exists: true` failed and `exists: false` and `empty: true` held for a value that
+    is there. It still equals and orders against nothing (the engine holds no such number): `ne` holds,
+    `eq`, `lt` and `gt` do not — inline, in a count filter and in the oracle alike."""
+    expected = {"exists": True, "not-unset": False, "empty": False, "ne": True, "gt": False, "lt": False}
+    conditions = {
+        "exists": {"exists": True},
+        "not-unset": {"exists": False},
+        "empty": {"empty": True},
+        "ne": {"ne": 1},
+        "gt": {"gt": 1},
+        "lt": {"lt": 1},
+    }
+    rules = []
+    for name, cond in conditions.items():
+        for kind, when in (
+            ("inline", {"impacted": {"runtime.x": cond}}),
+            ("count", {"count": {"impacted": {"runtime.x": cond}, "gte": 1}, "impacted": {}}),
+        ):
+            rules.append({"id": f"{kind}-{name}", "description": "d", "effect": "warn", "message": "m", "when": when})
+    (tmp_path / "edges.yaml").write_text(yaml.safe_dump({"rules": rules}))
+    engine = PolicyEngine(tmp_path)
+    engine.load()
+    fact_list = facts(rows=[impacted("lambda/x", runtime={"x": value})])
+    got = {d.rule_id for d in engine.evaluate(fact_list)}
+    meant = {name for name, holds in expected.items() if holds}
+    assert got == {f"{kind}-{name}" for kind in ("inline", "count") for name in meant}
+    assert {(d.rule_id, d.component) for d in engine.evaluate(fact_list)} == oracle_decisions(engine.rules(), fact_list)
+
+
 def test_field_against_field_compares_scalars_only(tmp_path):
     """docs/rules.md, "Field against field": two equal lists (or objects) in open fields are not `eq`, as
     two unset fields are not; `ne` holds for them. The engine and the oracle both say so."""

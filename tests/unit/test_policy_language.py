@@ -73,7 +73,13 @@ CASES = {
     "bad key in an open path": (
         one_rule("{change: {new.cloudfront aliases: {exists: true}}}"),
         "rules[0].when.change.new.cloudfront aliases: bad key 'cloudfront aliases' in field path (keys are "
-        "letters, digits, '_' and '-')",
+        "ASCII letters, digits, '_' and '-')",
+    ),
+    # `é` is a letter: "keys are letters" did not say why config.größe was refused
+    "a key with a letter outside ASCII": (
+        one_rule("{component: {config.größe: {exists: true}}}"),
+        "rules[0].when.component.config.größe: bad key 'größe' in field path (keys are ASCII letters, digits, "
+        "'_' and '-')",
     ),
     "wrong value type": (
         one_rule('{impacted: {depth: {gt: "1"}}}'),
@@ -175,6 +181,19 @@ CASES = {
         "rules[0].when.impacted.depth: YAML reads 1e5 (unquoted) as the text '1e5', not a number (impacted.depth "
         "holds numbers): write 1.0e+5 or 100000 to mean the number",
     ),
+    # `weekday: [sat, on]` said "got True", not why
+    "a weekday YAML read as a boolean": (
+        one_rule("{time: {zone: UTC, weekday: [sat, on]}}"),
+        "rules[0].when.time.weekday[1]: expected a weekday (mon, tue, wed, thu, fri, sat, sun), got True (YAML "
+        "reads yes/no/on/off/true/false as booleans; quote the value)",
+    ),
+    # a float literal too small for a 64-bit float is read as 0.0: `lt: 1.0e-400` compared with zero
+    "a number that underflows to zero": (
+        one_rule("{component: {config.rate: {lt: 1.0e-400}}}"),
+        "rules[0].when.component.config.rate.lt: YAML reads 1.0e-400 (unquoted) as the number 0.0 (too small "
+        "for a 64-bit float, it underflows): write 0.0 to mean that number, or quote it ('1.0e-400') to mean "
+        "the text",
+    ),
     # YAML 1.1 reads an unquoted on/off/yes/no as a boolean: `config.mode: on` compared a config value with
     # true, and a component whose mode is the text "on" silently never matched (as ambiguous as 017)
     "an unquoted on, compared with a config value": (
@@ -194,6 +213,22 @@ CASES = {
         "rules[0].when.change.new.answers.contains: YAML reads no (unquoted) as the boolean false, so "
         "change.new.answers would be compared with a boolean and the text 'no' never equals it: write false "
         "to mean the boolean, or quote it ('no') to mean the text",
+    ),
+    # a word reached through an alias is judged at each place it lands: the loader walked an alias once, so
+    # `enabled: &w on` (a boolean, as meant) hid `config.mode: *w` (compared with true, silently)
+    "an unquoted on reached through an alias, its first place a boolean's": (
+        one_rule("{component: {config.mode: *w}}", enabled="&w on"),
+        "rules[0].when.component.config.mode: YAML reads on (unquoted) as the boolean true, so "
+        "component.config.mode would be compared with a boolean and the text 'on' never equals it: write true "
+        "to mean the boolean, or quote it ('on') to mean the text",
+    ),
+    "an unquoted off a remedy would write, reached through an alias": (
+        one_rule("{component: {type: subnet}}").replace("effect: warn", "effect: block")
+        + "    enabled: &w off\n    remedies:\n      - description: d\n        changes:\n"
+        "          - {op: update, component: subnet/x, proposed_change: {mode: *w}}\n",
+        "rules[0].remedies[0].changes[0].proposed_change.mode: YAML reads off (unquoted) as the boolean false, "
+        "which this remedy would write into the config: write false to mean the boolean, or quote it ('off') to "
+        "mean the text",
     ),
     # `not` over an empty condition holds for nothing: the rule could never fire, silently (as `any: []`,
     # which was refused); `not: {impacted: {}}` reads as "reaches nothing", which it is not
@@ -462,3 +497,87 @@ def test_a_field_type_is_named_with_its_article(tmp_path):
     (tmp_path / "x.yaml").write_text(one_rule("{impacted: {depth: {matches: '1.*'}}}"))
     (problem,) = validate_dir(tmp_path)
     assert problem.endswith("operator matches does not apply to impacted.depth (an integer field)"), problem
+
+
+def test_a_block_texts_kept_line_break_is_refused_in_a_condition(tmp_path):
+    """`reason: >` then `emergency` is 'emergency\\n' to YAML (a block text keeps its last line break by
+    default): the rule compared a value no reason has, and silently never fired. In a condition it is
+    refused, naming the field and both ways to write it; `>-`, `|-` and an explicit `|+` stand, and so does
+    a block text in a message or a description."""
+    text = textwrap.dedent(
+        """\
+        rules:
+          - id: a
+            description: >
+              d
+            effect: warn
+            message: >
+              m
+            when:
+              change:
+                reason: >
+                  emergency
+                nickname:
+                  in:
+                    - a
+                    - &n |
+                      b
+              impacted:
+                id: *n
+                type: |-
+                  x
+                action: |+
+                  kept
+
+        """
+    )
+    (tmp_path / "x.yaml").write_text(text)
+    where = tmp_path / "x.yaml"
+    assert validate_dir(tmp_path) == [
+        f"{where}: rules[0].when.change.reason: YAML keeps the line break a block text (>) ends with, so this is "
+        "'emergency\\n', which the text 'emergency' never equals: write >- to mean 'emergency', or quote the text",
+        f"{where}: rules[0].when.change.nickname.in[1]: YAML keeps the line break a block text (|) ends with, so "
+        "this is 'b\\n', which the text 'b' never equals: write |- to mean 'b', or quote the text",
+        f"{where}: rules[0].when.impacted.id: YAML keeps the line break a block text (|) ends with, so this is "
+        "'b\\n', which the text 'b' never equals: write |- to mean 'b', or quote the text",
+    ]
+
+
+def test_a_condition_a_merge_key_brought_in_and_this_mapping_overrides_is_refused(tmp_path):
+    """`when: {<<: *base, change: {environment: prod}}` replaces base's `change` whole (YAML's merge is
+    shallow): `change: {type: subnet}` was dropped and the rule fired for every prod change. Under `when` such
+    an override is refused, naming the field; a merge that only adds keys stands."""
+    text = textwrap.dedent(
+        """\
+        rules:
+          - id: a
+            description: d
+            effect: warn
+            message: m
+            when: &base
+              change: &subnet {type: subnet}
+          - id: b
+            description: d
+            effect: warn
+            message: m
+            when:
+              <<: *base
+              change: {environment: prod}
+          - id: c
+            description: d
+            effect: warn
+            message: m
+            when:
+              <<: *base
+              component: {<<: *subnet, type: vpc, environment: prod}
+        """
+    )
+    (tmp_path / "x.yaml").write_text(text)
+    said = (
+        "overrides the {0} a merge key (<<) brought in: YAML replaces it whole, it does not combine conditions "
+        "(the merged {0} is dropped): write the conditions out, or combine them with all: [...]"
+    )
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'x.yaml'}: rules[1].when.change: {said.format('change')}",
+        f"{tmp_path / 'x.yaml'}: rules[2].when.component.type: {said.format('type')}",
+    ]

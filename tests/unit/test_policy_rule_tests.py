@@ -201,3 +201,70 @@ def test_a_missing_file_fixture_is_said_once_not_once_per_case(tmp_path):
     result = run("--rules", str(tmp_path / "rules"))
     errors = [line for line in result.output.splitlines() if line.startswith("ERROR: ") and "t.yaml" in line]
     assert len(errors) == 1 and "fixture.seed" in errors[0] and "cannot read" in errors[0], result.output
+
+
+def test_an_expectation_naming_no_rule_or_no_effect_fails_instead_of_holding(tmp_path):
+    """`excludes: [a misspelt id]` held forever (no rule of that id ever fires), and an effect that is no
+    effect matched nothing: a case that said nothing passed. An expected rule id the rule set has not
+    fails the case, naming the nearest id; an unknown effect is refused with the file."""
+    write(tmp_path / "rules" / "r.yaml", RULE)
+    cases = CASES.split("  - name: a wrong expectation")[0] + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - name: a misspelt rule in excludes
+              change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+              expect: {excludes: [no-bastion-edit]}
+            """
+        ),
+        "  ",
+    )
+    write(tmp_path / "rules" / "tests" / "t.yaml", cases)
+    result = run("--rules", str(tmp_path / "rules"))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[2].startswith("FAIL: a misspelt rule in excludes (cases[1]")
+    assert (
+        lines[3] == "  expect.excludes[0].rule: no rule 'no-bastion-edit' is loaded (did you mean 'no-bastion-edits'?)"
+    )
+    write(
+        tmp_path / "rules" / "tests" / "t.yaml",
+        cases.replace("[no-bastion-edit]", "[{rule: no-bastion-edits, effect: rejct}]"),
+    )
+    result = run("--rules", str(tmp_path / "rules"))
+    assert result.exit_code == 1
+    assert (
+        "cases[1].expect.excludes[0].effect: unknown effect 'rejct' (expected one of reject, block, require_approval, warn)"
+        in result.output
+    )
+
+
+def test_an_expectation_naming_a_component_the_case_has_not_fails_instead_of_holding(tmp_path):
+    """`excludes: [{rule, component: a misspelt id}]` held forever: no decision names a component the
+    fixture and the change do not have. Such a component fails the case, naming the nearest id; a component
+    the change creates is one a decision can name."""
+    write(tmp_path / "rules" / "r.yaml", RULE)
+    cases = CASES.split("  - name: a wrong expectation")[0] + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - name: a misspelt component in excludes
+              change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+              expect: {excludes: [{rule: no-bastion-edits, component: ec2-instance/ii}]}
+            - name: a created component is one
+              changes: [{op: create, component: ec2-instance/new, environment: dev,
+                         config: {subnet_nickname: s, instance_type: t3.micro}}]
+              change: {requested_by: a@b.c}
+              expect: {includes: [{rule: no-bastion-edits, component: ec2-instance/new}]}
+            """
+        ),
+        "  ",
+    )
+    write(tmp_path / "rules" / "tests" / "t.yaml", cases)
+    result = run("--rules", str(tmp_path / "rules"))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[2].startswith("FAIL: a misspelt component in excludes (cases[1]")
+    assert lines[3] == (
+        "  expect.excludes[0].component: no component 'ec2-instance/ii' in the fixture or the change "
+        "(did you mean 'ec2-instance/i'?)"
+    )
+    assert lines[4].startswith("PASS: a created component is one")

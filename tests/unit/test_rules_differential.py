@@ -37,6 +37,22 @@ def test_every_shipped_rule_on_every_case_means_what_its_yaml_says():
     assert recorder.disagreements() == []
 
 
+def test_the_edge_cases_decide_what_their_yaml_says_and_the_oracle_agrees():
+    """tests/fixtures/rules-edges: rules at the edges of a condition's meaning, whose cases say what each
+    YAML means (test_policy_cases_http.py sends them to a real POST /plan too)."""
+    engine = PolicyEngine(ROOT / "tests" / "fixtures" / "rules-edges")
+    engine.load()
+    recorder = Recorder(engine)
+    outcomes = [
+        cases.run_case(case, recorder)
+        for path in cases.case_files([ROOT / "tests" / "fixtures" / "rules-edges" / "tests"])
+        for case in cases.read_cases(path)
+    ]
+    assert [(o.case.name, o.problems) for o in outcomes if not o.ok] == []
+    assert len(recorder.seen) == len(outcomes) >= 21
+    assert recorder.disagreements() == []
+
+
 def test_a_bounded_generated_corpus_finds_no_disagreement(caplog):
     caplog.set_level(logging.ERROR, logger="karma.policy")
     tally = run_corpus(40, derandomize=True)  # ~15 s; make rules-corpus runs thousands

@@ -168,6 +168,12 @@ def test_a_remedy_renders_at_most_the_searchs_candidates_and_its_own_limit(tmp_p
             "      - {description: x, changes: [{op: create, component: a/b, environment: dev, config: {x: [1, No]}}]}",
             "rules[0].remedies[0].changes[0].config.x[1]: YAML reads No (unquoted) as the boolean false",
         ),
+        # a candidate is text: "expected a string" did not say that YAML read the word as a boolean
+        (
+            '      - {description: x, candidates: {values: [a, on]}, changes: [{op: delete, component: "{candidate}"}]}',
+            "rules[0].remedies[0].candidates.values[1]: expected a string, got boolean (YAML reads "
+            "yes/no/on/off/true/false as booleans; quote the value)",
+        ),
     ],
 )
 def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):

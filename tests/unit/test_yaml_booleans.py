@@ -18,6 +18,7 @@ from app.client.body import BodyError, read_file, served_validators
 from app.components import schema
 from app.console.work import parse_body
 from app.errors import Unprocessable
+from app.ruletools.cases import CaseFileError, read_cases
 from app.seeding import SeedError
 from app.seeding import read_file as read_seed
 from app.yaml_strict import StrictLoader
@@ -65,8 +66,8 @@ def test_a_recursive_anchor_and_multiplying_aliases_end():
     assert _found("a: &a [on, *a]\n") == [(("a", 0), "on", True, False)]
     laughs = "a: &a [on, on, on, on, on, on, on, on, on, on]\n" + "".join(
         f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")
-    )  # 10^8 places
-    data, node = yaml_misreads.compose(laughs, StrictLoader)
+    )  # 10^8 places: compose() refuses the document (test_yaml_readers.py); the walk is bounded all the same
+    node = yaml.compose(laughs, Loader=StrictLoader)
     assert len(yaml_misreads.booleans_read(node)) == yaml_misreads.MAX_BOOLEAN_PLACES
 
 
@@ -83,8 +84,8 @@ def test_a_large_documents_every_boolean_is_judged_and_the_laughs_still_stop():
     laughs = "a: &a [on, on, on, on, on, on, on, on, on, on]\n" + "".join(
         f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")
     )
-    _data, misread = yaml_misreads.load(laughs, StrictLoader, lambda doc: {})
-    assert len(misread) == yaml_misreads.MAX_BOOLEAN_PLACES  # 10^8 places: bounded
+    with pytest.raises(yaml.YAMLError, match="aliases expand this document beyond"):  # 10^8 places: refused
+        yaml_misreads.load(laughs, StrictLoader, lambda doc: {})
 
 
 SCHEMA = {
@@ -248,3 +249,62 @@ def test_a_seed_file_is_judged_against_each_components_type(tmp_path: Path):
         f"{path}: components[1] (route53-zone/z): config.root_records: YAML reads on (unquoted) as the boolean "
         "true, and root_records takes either: write true to mean the boolean, or quote it ('on') to mean the text",
     ]
+
+
+RULE_TESTS = """\
+fixture:
+  components:
+    - {id: vpc/a, environment: dev, config: {cidr: 10.0.0.0/16, enable_ssm_endpoints: yes, tags: {Backup: off}}}
+cases:
+  - name: x
+    at: on
+    assume: {runtime: {vpc/a: {vpc_id: on, has_nat: yes}}}
+    change: {component: vpc/a, proposed_change: {tags: {Env: on}, enable_ssm_endpoints: no}, requested_by: a@b.c}
+    expect:
+      includes: [{rule: r, message: yes}]
+      remedies: [{rule: r, changes: [{op: update, component: vpc/a, proposed_change: {tags: {Env: On}}}]}]
+  - name: y
+    fixture: {components: [{id: vpc/b, environment: dev, config: {cidr: 10.0.0.0/16, tags: {X: no}}}]}
+    changes: [{op: create, component: vpc/c, environment: dev, config: {cidr: 10.1.0.0/16, tags: {Y: yes}}}]
+    change: {requested_by: a@b.c}
+    expect: {status: applied}
+"""
+
+
+def test_a_rule_test_file_is_judged_as_a_seed_and_a_change_file_are(tmp_path: Path):
+    """A rule-test file took an unquoted yes/no/on/off silently as a boolean: a fixture's `Backup: off`,
+    a change's `Env: on`, an expected message `yes` (the pattern "True"). Its fixtures are judged as a seed's
+    components, its changes (and an expected remedy's) as a change file's, `assume`'s runtime against the
+    runtime schema, everything else as text — with the same message as those files."""
+    path = tmp_path / "cases.yaml"
+    path.write_text(RULE_TESTS)
+    with pytest.raises(CaseFileError) as refused:
+        read_cases(path)
+    string = "which {} does not take (Not a valid string.): quote it ('{}') to mean the text"
+    text = "and this field takes text: quote it ('{}') to mean the text"
+    said = {
+        "fixture.components[0].config.tags.Backup": ("off", "false", string.format("tags.Backup", "off")),
+        "cases[0].at": ("on", "true", text.format("on")),
+        "cases[0].assume.runtime.vpc/a.vpc_id": ("on", "true", string.format("vpc_id", "on")),
+        "cases[0].change.proposed_change.tags.Env": ("on", "true", string.format("tags.Env", "on")),
+        "cases[0].expect.includes[0].message": ("yes", "true", text.format("yes")),
+        "cases[0].expect.remedies[0].changes[0].proposed_change.tags.Env": (
+            "On",
+            "true",
+            string.format("tags.Env", "On"),
+        ),
+        "cases[1].fixture.components[0].config.tags.X": ("no", "false", string.format("tags.X", "no")),
+        "cases[1].changes[0].config.tags.Y": ("yes", "true", string.format("tags.Y", "yes")),
+    }
+    assert refused.value.errors == [
+        f"{path}: {where}: YAML reads {word} (unquoted) as the boolean {value}, {why}"
+        for where, (word, value, why) in said.items()
+    ]
+    quoted = RULE_TESTS.replace("at: on", "at: 2026-12-01T10:00:00Z")
+    for unquoted in ("Backup: off", "vpc_id: on", "Env: on", "message: yes", "Env: On", "X: no", "Y: yes"):
+        key, word = unquoted.split(": ")
+        quoted = quoted.replace(unquoted, f"{key}: '{word}'")
+    path.write_text(quoted)
+    cases = read_cases(path)  # a boolean only a boolean fits (enable_ssm_endpoints, has_nat) stands
+    assert cases[0].change["proposed_change"] == {"tags": {"Env": "on"}, "enable_ssm_endpoints": False}
+    assert cases[0].assume == {"runtime": {"vpc/a": {"vpc_id": "on", "has_nat": True}}}

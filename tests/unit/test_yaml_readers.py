@@ -146,3 +146,120 @@ def test_an_empty_change_file_says_it_is_empty(tmp_path: Path):
     path.write_text("")
     with pytest.raises(BodyError, match=r"change\.yaml: is empty: expected an object"):
         read_file(path)
+
+
+# YAML 1.1 reads an unquoted 2026-12-24 as a date (and 2026-12-24T10:00:00Z as a date-time), which JSON has
+# no type for: a seed's or a change's `tags: {Expires: 2026-12-24}` reached json.dumps as a date object — a
+# traceback from `karma rules test` (a fixture), or a string field's bare "Not a valid string.".
+DATE = (
+    "YAML reads 2026-12-24 (unquoted) as a date, which JSON has no type for: quote it ('2026-12-24') to mean the text"
+)
+
+
+def test_a_date_yaml_reads_is_refused_by_every_reader_where_no_date_is_meant(tmp_path: Path):
+    change = tmp_path / "change.yaml"
+    change.write_text("component: route53-zone/z\nproposed_change:\n  root_records: 2026-12-24\n")
+    with pytest.raises(BodyError) as refused:
+        read_file(change)
+    assert str(refused.value) == f"{change}: proposed_change.root_records: {DATE}"
+    with pytest.raises(Unprocessable) as refused:
+        parse_body("component: vpc/karma-dev\nproposed_change:\n  tags: {Expires: 2026-12-24T10:00:00Z}\n")
+    assert refused.value.errors["body"] == [
+        "proposed_change.tags.Expires: YAML reads 2026-12-24T10:00:00Z (unquoted) as a date-time, which JSON has "
+        "no type for: quote it ('2026-12-24T10:00:00Z') to mean the text"
+    ]
+    seed = tmp_path / "world.yaml"
+    seed.write_text("components:\n  - id: vpc/a\n    environment: dev\n    config: {tags: {2026-12-24: x}}\n")
+    with pytest.raises(SeedError) as refused:
+        read_seed(seed)
+    assert refused.value.errors == [f"{seed}: components[0] (vpc/a): config.tags.2026-12-24: {DATE}"]
+
+
+def test_a_rule_test_file_takes_a_date_only_where_it_is_the_request_time(tmp_path: Path):
+    path = tmp_path / "cases.yaml"
+    path.write_text(
+        "fixture:\n  components:\n    - {id: route53-zone/z, environment: dev, config: {zone_name: z, root_records: &d 2026-12-24}}\n"
+        "at: 2026-12-01T10:00:00+01:00\n"
+        "cases:\n  - name: x\n    at: *d\n"
+        "    change: {component: route53-zone/z, proposed_change: {root_records: *d}, requested_by: a@b.c}\n"
+        "    expect: {status: applied}\n"
+    )
+    with pytest.raises(CaseFileError) as refused:
+        read_cases(path)
+    assert refused.value.errors == [
+        f"{path}: fixture.components[0].config.root_records: {DATE}",
+        f"{path}: cases[0].change.proposed_change.root_records: {DATE}",
+    ]  # an alias is judged where it lands: `at: *d` is the request time, as meant
+
+
+def test_a_rule_file_takes_a_date_only_in_a_time_sections_date(tmp_path: Path):
+    from app.policy import validate_dir
+
+    rule = (
+        "rules:\n  - id: a\n    description: d\n    effect: block\n    message: m\n"
+        "    when:\n      time: {zone: UTC, date: {between: [2026-12-24, 2026-12-26]}}\n"
+        "      change: {new.expires: {ne: 2026-12-24}}\n"
+        "    remedies:\n      - description: d\n        changes:\n"
+        "          - {op: update, component: vpc/a, proposed_change: {expires: 2026-12-31}}\n"
+    )
+    (tmp_path / "x.yaml").write_text(rule)
+    assert validate_dir(tmp_path) == [
+        f"{tmp_path / 'x.yaml'}: rules[0].when.change.new.expires.ne: {DATE}",
+        f"{tmp_path / 'x.yaml'}: rules[0].remedies[0].changes[0].proposed_change.expires: "
+        + DATE.replace("2026-12-24", "2026-12-31"),
+    ]
+
+
+def _laughs(levels: int = 9) -> str:
+    """A billion laughs: nine levels of ten aliases each, 10^9 values from a few hundred bytes."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n    ".join(lines)
+
+
+def test_aliases_that_multiply_a_document_are_refused_by_every_reader(tmp_path: Path):
+    """A text whose aliases expand it a billionfold was read as data with shared references, and whatever
+    walked it next — the change's validation behind the console's form, json.dumps, the rule parser —
+    expanded it: a worker busy for good. yaml_misreads.compose refuses a document that expands beyond
+    max(1,000,000, 16 × its length) values, as the YAML error it is, naming where."""
+    import time
+
+    from app.policy import validate_dir
+
+    said = "aliases expand this document beyond 1000000 values"
+    started = time.monotonic()
+    with pytest.raises(Unprocessable) as refused:
+        parse_body(f"component: route53-zone/karma-dev\nproposed_change:\n  root_records:\n    {_laughs()}\n")
+    assert said in refused.value.errors["body"][0]
+    change = tmp_path / "change.yaml"
+    change.write_text(f"component: route53-zone/z\nproposed_change:\n  root_records:\n    {_laughs()}\n")
+    with pytest.raises(BodyError, match=said):
+        read_file(change)
+    seed = tmp_path / "world.yaml"
+    seed.write_text(f"components: []\nx:\n    {_laughs()}\n")
+    with pytest.raises(SeedError, match=said):
+        read_seed(seed)
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(f"cases: []\nx:\n    {_laughs()}\n")
+    with pytest.raises(CaseFileError, match=said):
+        read_cases(cases)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x.yaml").write_text(f"x:\n    {_laughs()}\nrules: []\n")
+    assert said in validate_dir(tmp_path / "rules")[0]
+    assert time.monotonic() - started < 5
+
+
+def test_a_document_that_shares_by_aliases_as_documents_do_is_read():
+    """Merges and aliases as seeds use them — a base every component merges — expand a document a few
+    times, far below the bound."""
+    from app.yaml_strict import StrictLoader
+    from app import yaml_misreads
+
+    text = (
+        "base: &b {"
+        + ", ".join(f"k{i}: {i}" for i in range(20))
+        + "}\ncomponents:\n"
+        + "".join(f"  - {{<<: *b, id: c{i}}}\n" for i in range(5000))
+    )
+    data, _misread = yaml_misreads.load(text, StrictLoader)
+    assert len(data["components"]) == 5000 and data["components"][4999]["k19"] == 19
