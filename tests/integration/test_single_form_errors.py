@@ -100,6 +100,7 @@ def cli_surfaces(url: str, token: str, change: dict, tmp_path) -> dict:
     plain, what_if = tmp_path / "change.json", tmp_path / "what-if.json"
     plain.write_text(json.dumps(change))
     what_if.write_text(json.dumps({**change, "assume": {"runtime": {}}}))
+    lines = {}
     for name, args in {
         "karma plan": ["plan", "-f", str(plain)],
         "karma request": ["request", "-f", str(plain)],
@@ -110,6 +111,9 @@ def cli_surfaces(url: str, token: str, change: dict, tmp_path) -> dict:
         body = json.loads(said.stdout)
         body = body.get("answer", body)  # nothing to do: exit 0, the API's 422 as `answer`
         out[name] = shape(body["code"], body)
+        text = runner.invoke(main, args, env=env, catch_exceptions=False)
+        lines[name] = (text.exit_code, text.stderr)  # what a person reads: the error and its field lines
+    assert len(set(lines.values())) == 1, lines
     return out
 
 
