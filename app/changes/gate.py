@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from neo4j.exceptions import ConstraintError, IncompleteCommit
@@ -23,12 +22,12 @@ from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import ChangeRequest, as_set
 from app.changes.since import Seen, require_unchanged
-from app.changes.set_analysis import INVALID_OPERATION, SetAnalysis, analyse_set
-from app.changes.sets import INVALID_SET, ChangeSet, Operation, check_structure, reference_ids, reference_values
+from app.changes.set_analysis import SetAnalysis, analyse_set, single_form
+from app.changes.sets import ChangeSet, Operation, check_structure, reference_ids, reference_values
 from app.changes.sets import referrer_lookups, sibling_lookups
 from app.changes.status import ChangeStatus, transition
 from app.changes.stored import StoredChange
-from app.errors import Conflict, Forbidden, KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
+from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphRepository, GraphTx
 
 log = logging.getLogger("karma.changes")
@@ -425,31 +424,6 @@ def _context_args(change_set: ChangeSet) -> tuple:
         referrer_lookups(change_set),
         sibling_lookups(change_set),
     )
-
-
-@contextmanager
-def single_form(change_set: ChangeSet):
-    """The single form's errors name its fields as the seed page does (`proposed_change.<key>`, no
-    operation index): the adapter at the edge, for errors as SetAnalysis.result is for results. A
-    `component` that cannot exist (no `<type>/<nickname>`, or a type Karma does not have) is the 422
-    check_structure says, naming `component` and the shape, as in the set form — not a 404, which sent
-    people looking for a component."""
-    try:
-        yield
-    except KarmaError as exc:
-        if not change_set.single:
-            raise
-        exc.errors = {_single_key(k): v for k, v in exc.errors.items()}
-        exc.extra.pop("operation", None)
-        if exc.message in (INVALID_OPERATION, INVALID_SET):  # one change, not "an operation of the change set"
-            exc.message = "the change is not valid"
-        if exc.extra.get("why") in (INVALID_OPERATION, INVALID_SET):  # a stale plan's: what is not valid now
-            exc.extra["why"] = "the change is not valid"
-        raise
-
-
-def _single_key(key: str) -> str:
-    return key.removeprefix("changes[0].").removeprefix("changes[0]")
 
 
 # -- the named steps ------------------------------------------------------------------------------

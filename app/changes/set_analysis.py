@@ -5,6 +5,7 @@ then the no-dangling-reference check over the whole set, one status and one wave
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -16,11 +17,11 @@ from app.changes.diff import diff as config_diff
 from app.changes.facts import rule_facts
 from app.changes.set_graph import GraphState
 from app.changes.set_references import SetReferences
-from app.changes.sets import ChangeSet, Operation, check_structure, order
+from app.changes.sets import INVALID_SET, ChangeSet, Operation, check_structure, order
 from app.seeding import emits_problem
 from app.changes.status import ChangeStatus, blockers_of, decided
 from app.components import get_type, references, split_id
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, KarmaError, NotFound, Unprocessable
 from app.observability import metrics
 
 
@@ -157,8 +158,36 @@ class SetAnalysis:
         }
 
 
-# a set operation that is not valid (the single form says "the change is not valid": gate.single_form)
+# a set operation that is not valid (the single form says "the change is not valid": single_form)
 INVALID_OPERATION = "an operation of the change set is not valid"
+SINGLE_INVALID = "the change is not valid"
+
+
+@contextmanager
+def single_form(change_set: ChangeSet):
+    """The single form's errors name its fields as the seed page does (`proposed_change.<key>`, no
+    operation index, "the change is not valid"): the adapter at the edge, for errors as SetAnalysis.result
+    is for results. The one adapter every surface that judges a change answers through — the gate (/plan,
+    /request-change, a plan applied) and the simulator (what-if plans, POST /transitions) — so one change
+    is answered as one change wherever it is sent. A `component` that cannot exist (no
+    `<type>/<nickname>`, or a type Karma does not have) is the 422 check_structure says, naming
+    `component` and the shape, as in the set form — not a 404, which sent people looking for a component."""
+    try:
+        yield
+    except KarmaError as exc:
+        if not change_set.single:
+            raise
+        exc.errors = {_single_key(k): v for k, v in exc.errors.items()}
+        exc.extra.pop("operation", None)
+        if exc.message in (INVALID_OPERATION, INVALID_SET):  # one change, not "an operation of the change set"
+            exc.message = SINGLE_INVALID
+        if exc.extra.get("why") in (INVALID_OPERATION, INVALID_SET):  # a stale plan's: what is not valid now
+            exc.extra["why"] = SINGLE_INVALID
+        raise
+
+
+def _single_key(key: str) -> str:
+    return key.removeprefix("changes[0].").removeprefix("changes[0]")
 
 
 def analyse_set(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.changes.model import ChangeRequest, as_set
-from app.changes.set_analysis import SetAnalysis, analyse_set, missing
+from app.changes.set_analysis import SetAnalysis, analyse_set, missing, single_form
 from app.changes.set_graph import GraphState
 from app.changes.sets import ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
@@ -127,7 +127,8 @@ class Simulator:
     def steps(self, steps: list, runtime: dict[str, dict], *, near: bool = False) -> list[SetAnalysis | None]:
         """Change sets and `Wait`s in order, each set judged against the graph as the steps before it left
         it (a Wait changes the runtime the later sets see): ONE read of the graph, nothing written.
-        → per step its SetAnalysis (None for a Wait).
+        → per step its SetAnalysis (None for a Wait). A set's errors are said in its own form: a single
+        change's as /plan says them (single_form), not as the set of one it is analysed as.
 
         `near`: an id or a name that names nothing is answered with the one it most likely meant, read
         then from the graph (NearNames; `did_you_mean`, as /plan answers) — for what a person typed (the
@@ -136,7 +137,8 @@ class Simulator:
         read_ids = self.repo.component_ids_of_type if near else None
         sets = [s for s in steps if isinstance(s, ChangeSet)]
         for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
-            check_structure(change_set)
+            with single_form(change_set):  # a single change's errors said as /plan says them (one change)
+                check_structure(change_set)
         waited = {s.component for s in steps if isinstance(s, Wait)}
         ids = sorted({c for s in sets for c in s.component_ids} | set(runtime) | waited)
         refs = sorted({r for s in sets for r in set_reference_ids(s)})
@@ -156,7 +158,8 @@ class Simulator:
                 out.append(None)
                 continue
             try:
-                out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state, read_ids=read_ids))
+                with single_form(step):
+                    out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state, read_ids=read_ids))
             except KarmaError as exc:
                 if i < len(steps) - 1:
                     exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or {
