@@ -6,7 +6,9 @@ its file would revert (`seed_reverts`) — no write-back ever lands in a seed fi
 change only where its author wrote it in. The first is always refused — but for a write-back that
 diverged from a commit in the very tree imported (`tree_chosen`: importing it keeps the tree's side); the
 others unless the operator accepts reverting them (`--revert-lost-changes`), and then each is named in the
-set's reason and the answer. A plain directory (no git) is warned about, not refused. Apart from
+set's reason and the answer. With the config store off (no write-back at all), a seed's or an import's
+set is judged against each component's last change made around any source (`graph_only_reverts`): the
+graph is its only record. A plain directory (no git) is warned about, not refused. Apart from
 app/importing.py so that module stays the tree's reading and judging (docs/config-store.md)."""
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def guard(repo, change_set, files: dict[str, str], source: Source, revert_lost: 
         behind = tree_behind([r for r in found["unwritten"] if r["id"] not in {w["entry"] for w in chosen}], files)
         lost, unchecked = lost_write_backs(found["written"], files, source)
         lost += chosen
+    lost += graph_only_reverts(change_set, found["graph_only"], files, source)
     said = {"unchecked": unchecked} if unchecked else {}  # a plain directory may be behind the repository
     refusals = behind + ([] if revert_lost else [lost_line(w, source) for w in lost])
     if lost and not refusals:  # accepted: said in the set's reason (its audit entry, its write-back) and answer
@@ -184,6 +187,25 @@ def seed_reverts(change_set, found: dict, files: dict[str, str], source: Source)
 CONFIG_OPS = ("create", "update", "delete")
 
 
+def graph_only_reverts(change_set, graph_only: list[dict], files: dict[str, str], source: Source) -> list[dict]:
+    """With the config store off, the Karma changes a load's set would revert whose only record is the graph:
+    for each component it changes whose config now comes from a change through the API, the console or
+    `karma request` (or a rollback) — not from a load, whose source says it — whether its operation undoes
+    that change, as a seed's (`_undoes`). Karma writes nothing back then, so a seed file or a tree written
+    before the change does not say it, and loading it would silently undo an approved change: refused as a
+    lost write-back is, `--revert-lost-changes` the one way past. With the config store on, its entries say
+    what is written (a change whose entry was pruned is not judged here: it was delivered long since)."""
+    if source.config_store is not None:
+        return []
+    ops = {op.component: op for op in change_set.operations if op.op in CONFIG_OPS}
+    return [
+        {**_named(w | {"commit": None, "work_tree": None}, files), "entry": None, "in_repository": None}
+        | {"written_here": False, "graph_only": True}
+        for w in sorted(graph_only, key=lambda w: w["component"])
+        if not w["load"] and w["component"] in ops and _undoes(ops[w["component"]], w["before"], w["after"])
+    ]
+
+
 def _undoes(op, before, after) -> bool:
     """Whether a seed's operation undoes the change that made a component's config `after` from `before`."""
     if op.op != "update":  # a delete, or a create of a component the change deleted
@@ -212,6 +234,8 @@ def lost_line(lost: dict, source: Source) -> str:
         said += f", written back as commit {sha}"
         said += "" if lost["written_here"] or not lost["work_tree"] else f" in {lost['work_tree']}"
     state = f" {lost['state']}" if lost.get("state") else ""
+    if lost.get("graph_only"):
+        return _graph_only_line(said, lost, source)
     if lost.get("diverged"):
         return _diverged_line(said, lost, state, source)
     said += f" (karma outbox list: {lost['entry']}{state})"
@@ -241,6 +265,17 @@ def lost_line(lost: dict, source: Source) -> str:
     )
 
 
+def _graph_only_line(said: str, lost: dict, source: Source) -> str:
+    """A change the config store being off leaves recorded in the graph only, which the source does not say."""
+    where = "a seed file" if source.directory is None else "the tree"
+    return (
+        f"{said}, which {lost['file']} does not say (the config store is off: Karma writes no change back to "
+        f"{where}, so the graph is the only record of it); this {source.run} would revert it — write the change "
+        f"into {lost['file']} (karma show {lost['component']}), then {source.run}; or {source.run} with "
+        f"{REVERT_LOST_FLAG} to revert it"
+    )
+
+
 def _diverged_line(said: str, lost: dict, state: str, source: Source) -> str:
     """A write-back that failed on a commit in the imported tree (Karma's own working copy) that changed the
     same key another way: both sides, the import being the tree's."""
@@ -256,7 +291,9 @@ def reverting(reason: str | None, lost: list[dict], source: Source) -> str:
     """The set's reason, naming each change it reverts (the audit entry, and the tree's commit, say it)."""
     changes = ", ".join(sorted({w["change_id"] for w in lost}))
     why = "its write-back commit is not in the tree's history"
-    if source.directory is None:
+    if all(w.get("graph_only") for w in lost):
+        why = f"the {'seed file' if source.directory is None else 'tree'} does not say it; the config store is off"
+    elif source.directory is None:
         why = "the seed file does not say it"
     elif all(w.get("diverged") for w in lost):
         why = "a commit in the tree changed the same key another way"

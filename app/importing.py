@@ -36,7 +36,7 @@ from app.clock import utcnow
 from app.changes.set_analysis import STILL_REFERENCED
 from app.components import drift
 from app.components.loader import read_json
-from app.components.references import edges_within, unresolved
+from app.components.references import edges_within, unknown_name, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
 from app import import_guard
 from app.errors import Conflict, Unprocessable
@@ -255,8 +255,15 @@ def _unresolved(
             continue
         ctype = types.get(split_id(cid)[0])
         found = drift.references(ctype, cid, keys)
-        out[cid] = [{**f, "message": _refused_target(f["message"], *refused)} for f in found]
+        out[cid] = [{**f, "message": _refused_target(f["message"], *refused)} | _target(f["message"]) for f in found]
     return out
+
+
+def _target(message: str) -> dict:
+    """A reference drift entry's `target`: the name it found no component for, kept on its :Drift record so
+    the drift view says when a component of that name exists since (cypher/_drift_view_records.cypher)."""
+    name = unknown_name(message)
+    return {"target": name} if name else {}
 
 
 def _refused_target(message: str, refused_names: set[str], note: str) -> str:
@@ -275,8 +282,11 @@ def plan(
 def bulk_plan(repo, directory: Path, environments: list[str] | None, partial: bool, progress: Report) -> dict:
     """An empty graph's import, planned: what it would load, and the drift records it would drop (those of
     its environments that no longer say what it finds: `drift_cleared`, `drift_gone`), as the import says
-    of the records it did drop."""
+    of the records it did drop. GraphNotEmpty when the graph keeps the history of a component the tree
+    has (deleted through Karma): the import would go through the gate, so its plan does."""
     loaded = _BulkTree.read(directory, environments, partial, progress)
+    if repo.deleted_ids([c["id"] for c in loaded.components]):
+        raise GraphNotEmpty(_DELETED)
     refused_drift = _refused_drift(repo, loaded.files, loaded.records, environments)
     return loaded.summary | {"plan": True} | _bulk_drift(refused_drift, loaded.records, loaded.files, None)
 
@@ -367,14 +377,14 @@ def import_into(
 
 def _import(repo, gate, directory, identity, environments, plan, prune, partial, guarded, progress) -> dict:
     if not repo.component_count():
-        if plan:
-            return bulk_plan(repo, directory, environments, partial, progress)
         try:
+            if plan:
+                return bulk_plan(repo, directory, environments, partial, progress)
             return import_tree(
                 repo, directory, identity=identity, environments=environments, partial=partial, progress=progress
             )
         except GraphNotEmpty:
-            pass  # someone loaded components meanwhile: go through the gate like any non-empty graph
+            pass  # someone loaded components meanwhile, or it keeps deleted ones: through the gate, as any graph
     from app.changes.seed_sets import desired_set, submit  # noqa: PLC0415
 
     doc = graph_ids(repo, read_tree(directory, environments, progress))
@@ -686,11 +696,15 @@ def import_tree(
     partial: bool = False,
     progress: Report = silent,
 ) -> dict:
-    """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise). With
+    """Load the tree into an EMPTY graph as one audited bulk import (GraphNotEmpty otherwise: also when the
+    graph kept the history of a component the tree has — Karma deleted it — whose create is then a change
+    through the gate, judged by app.import_guard like any, and continuing its versions). With
     `partial`, its largest valid closure, the refused files' drift in the same transaction."""
     loaded = _BulkTree.read(directory, environments, partial, progress)
     if repo.list_components(type_=None, environment=None, skip=0, limit=1)["total"]:
         raise GraphNotEmpty(_NOT_EMPTY)
+    if repo.deleted_ids([c["id"] for c in loaded.components]):
+        raise GraphNotEmpty(_DELETED)
     components, edges, summary, records = loaded.components, loaded.edges, loaded.summary, loaded.records
     now = utcnow()
     refused_files = summary.get("refused", [])
@@ -755,9 +769,14 @@ def _bulk_drift(refused_drift: dict | None, records: list[dict], files: list[str
 
 def _stored(entry: dict) -> dict:
     """A drift entry as a :Drift node's properties (flat strings)."""
-    return {k: entry.get(k) for k in ("kind", "component", "type", "environment", "file", "field", "rule", "message")}
+    keys = ("kind", "component", "type", "environment", "file", "field", "rule", "message", "target")
+    return {k: entry.get(k) for k in keys}
 
 
+_DELETED = (
+    "the graph keeps the history of components the tree has (deleted through Karma): `karma import` sends "
+    "the tree through the gate as a change set instead, so recreating them is judged and audited as a change"
+)
 _NOT_EMPTY = (
     "the graph already holds components: a bulk import is only for an empty graph (`karma import` "
     "sends the tree through the gate as a change set instead)"

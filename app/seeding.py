@@ -293,6 +293,13 @@ def load(repo: GraphRepository, path: Path, audit: dict | None = None, progress:
     return result
 
 
+def file_ids(doc: Any) -> list[str]:
+    """The ids a file's components name (before validation: a malformed entry has none)."""
+    raw = doc.get("components") if isinstance(doc, dict) else None
+    raw = raw if isinstance(raw, list) else []
+    return [c["id"] for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
+
+
 def referenced_ids(doc: Any) -> set[str]:
     """Ids a file points at (config references and explicit edges), to check them against the graph."""
     raw = doc.get("components") if isinstance(doc, dict) else None

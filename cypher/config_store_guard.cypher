@@ -10,7 +10,12 @@
 // recorded (its receipt), or null (delivered before Karma recorded commits, or a write-back that committed
 // nothing: then the entry's event id trailer is looked for in git); `before`/`after` the config (JSON text)
 // before that change (null: none, a create) and after it — what a seed compares its file with. A config
-// from a seed or a bulk import (no change id), or an entry pruned: none.
+// from a seed or a bulk import (no change id): none.
+// graph_only: the same for each component whose change has no such entry (the config store off, or its
+// entry pruned) — {component, change_id, load, before, after}, `load` true when a load of a config source
+// (`karma seed`, `karma import`: the set's `via` is cli) made it: its source says it; otherwise the graph
+// is the only record of it (an API, console or `karma request` change, a rollback). The change's
+// ChangeRequest by its unique id, its audit entries by LOGGED_AS.
 // Index seeks: the outbox's destination and state; each id's versions (config_version_key), each change's
 // entries (outbox_event_change).
 CALL () {
@@ -24,11 +29,16 @@ CALL () {
     RETURN v ORDER BY v.version DESC LIMIT 1
   }
   WITH cid, v WHERE v.change_id IS NOT NULL
-  MATCH (o:OutboxEvent {change_id: v.change_id})
+  OPTIONAL MATCH (o:OutboxEvent {change_id: v.change_id})
   WHERE o.destination = $destination
   WITH cid, v, o ORDER BY cid, o.state <> 'delivered', o.commit IS NULL, o.delivered_at DESC
   WITH cid, v, head(collect(o {.id, .state, .event_id, .commit, .work_tree, change_id: v.change_id})) AS o
   OPTIONAL MATCH (p:ConfigVersion {component_id: cid, version: v.version - 1})
-  RETURN collect(o {.*, component: cid, before: p.config, after: v.config}) AS written
+  OPTIONAL MATCH (:ChangeRequest {id: v.change_id})-[:LOGGED_AS]->(a:AuditEntry)
+  WITH cid, v, o, p, head(collect(a.via)) AS via
+  RETURN collect(CASE WHEN o IS NOT NULL THEN o {.*, component: cid, before: p.config, after: v.config} END)
+           AS written,
+         collect(CASE WHEN o IS NULL THEN {component: cid, change_id: v.change_id, load: coalesce(via = 'cli', false),
+                                           before: p.config, after: v.config} END) AS graph_only
 }
-RETURN unwritten, written
+RETURN unwritten, written, graph_only

@@ -727,6 +727,13 @@ class DriftEntry(Schema):
     in_graph = fields.Boolean(
         metadata={"description": "whether the graph holds the component (a refused file's may not exist)"}
     )
+    target = fields.String(metadata={"description": "a refused file's reference: the name it found no component for"})
+    resolves = fields.Boolean(
+        metadata={
+            "description": "present (true) when a component of `target` exists since the import refused the "
+            "file: the message says so; import the file again to load it"
+        }
+    )
 
 
 class DriftReport(Schema):

@@ -22,3 +22,17 @@ def diff(old: dict, new: dict) -> list[dict[str, Any]]:
 
 def keys(entries: list[dict], op: str | None = None) -> list[str]:
     return [e["key"] for e in entries if op is None or e["op"] == op]
+
+
+def leaves(entries: list[dict]) -> list[dict[str, Any]]:
+    """The diff down to the keys that changed: a `changed` entry whose old and new values are both objects
+    becomes the entries of its nested keys, `key` their dotted path (`functions.karma-api.memory_size`) —
+    what a reader of `~functions` asks next. Every other entry stays as it is."""
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        old, new = e.get("old"), e.get("new")
+        if e.get("op") == "changed" and isinstance(old, dict) and isinstance(new, dict):
+            out += [{**d, "key": f"{e['key']}.{d['key']}"} for d in leaves(diff(old, new))]
+        else:
+            out.append(e)
+    return out

@@ -62,8 +62,7 @@ def desired_set(
     prunes those only). An import records the kept ones as orphan drift (app.importing)."""
     raw = doc.get("components") if isinstance(doc, dict) else None
     raw = raw if isinstance(raw, list) else []
-    ids = [c.get("id") for c in raw if isinstance(c, dict) and isinstance(c.get("id"), str)]
-    current = repo.seed_state(sorted(set(ids) | seeding.referenced_ids(doc)))
+    current = repo.seed_state(sorted(set(seeding.file_ids(doc)) | seeding.referenced_ids(doc)))
     components, edges = seeding.validate(
         doc,
         {cid: {"environment": c["environment"], "type": c["type"]} for cid, c in current.items()},
@@ -136,9 +135,15 @@ def apply_file(
         raise
 
 
+KEEPS_HISTORY = (
+    "the graph keeps the history of components the file has (deleted through Karma): not seeded at start — "
+    "`karma seed FILE` sends the file through the gate, judged as a change"
+)
+
+
 def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bool, guarded, progress: Report) -> dict:
     doc = seeding.read_file(path)
-    if repo.component_count() == 0 and not plan:
+    if repo.component_count() == 0 and not plan and not repo.deleted_ids(seeding.file_ids(doc)):
         audit = audit_entry(
             kind="import",
             log_id=new_id("log"),
@@ -150,6 +155,8 @@ def _apply_file(repo, gate, path: Path, requested_by: str, plan: bool, prune: bo
         )
         result = seeding.load(repo, path, audit=audit, progress=progress)
         return {"seed": "import", "log_entry_id": audit["id"], **result}
+    if gate is None:  # `karma serve`'s start-up seed is a bulk load only: a graph emptied through Karma is not one
+        return {"seed": "skipped", "notes": [KEEPS_HISTORY]}
     change_set, notes, _lacking = desired_set(repo, doc, requested_by=requested_by, reason=f"seed {path}", prune=prune)
     if change_set is None:
         return {"seed": "change-set", "status": "unchanged", "changes": 0, "notes": notes}

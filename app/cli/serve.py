@@ -111,7 +111,10 @@ def _prepare(settings: Settings, do_seed: bool, url: str):
 
             announce(f"seeding {settings.seed_file}")
             seeded = apply_file(repo, None, settings.seed_file, requested_by=cli_identity())
-            announce(f"seeded {seeded.get('components')} components (log entry {seeded.get('log_entry_id')})")
+            if seeded.get("seed") == "skipped":
+                announce("; ".join(seeded["notes"]))
+            else:
+                announce(f"seeded {seeded.get('components')} components (log entry {seeded.get('log_entry_id')})")
         elif do_seed:  # never overwrite what changed through Karma since: that would bypass the audit log
             announce(f"the graph holds {existing}+ components: not re-seeding (`karma seed` reloads)")
         _local_admin_token(repo)

@@ -14,6 +14,7 @@ from app.client.outcome import outcome
 from app.paging import page_count
 from app.render import change_title, wave_number
 from app.transitions.status import NON_EMPTY, progress, step_sets, step_why, steps_as_shown
+from app.changes import diff as config_diff
 from app.changes.status import ChangeStatus
 
 MIN_COLUMN = 20  # a column is never cut narrower than this (ids and timestamps stay whole or nearly)
@@ -730,6 +731,8 @@ def _reverts(result: dict) -> list[str]:
     lost = "whose write-back commit the tree's history lost"
     if result.get("seed"):
         lost = "the seed file does not say"
+    elif reverts and all(w.get("graph_only") for w in reverts):
+        lost = "the tree does not say: the config store is off"
     elif reverts and all(w.get("diverged") for w in reverts):
         lost = "a commit in the tree changed another way"
     title = f"REVERTS (Karma changes {lost})"
@@ -750,11 +753,12 @@ def _unchecked(result: dict) -> list[str]:
 
 def _what(o: dict) -> str:
     """What one planned operation of a load does, in a word per key: an update's changed keys (`~`
-    changed, `+` added, `-` removed), a create's key count, a delete's last version — the keys an
-    operator reviewing an adoption asks about before applying it (the values: `--full-json`)."""
+    changed, `+` added, `-` removed; a nested key by its path, `~functions.karma-api.memory_size`, as
+    app.changes.diff.leaves finds it in the operation's diff), a create's key count, a delete's last
+    version — the keys an operator reviewing an adoption asks about before applying it (the values: `--full-json`)."""
     if o.get("op") == "update":
         marks = {"changed": "~", "added": "+", "removed": "-"}
-        return " ".join(f"{marks.get(d.get('op'), '')}{d.get('key')}" for d in o.get("diff") or [])
+        return " ".join(f"{marks.get(d.get('op'), '')}{d.get('key')}" for d in config_diff.leaves(o.get("diff") or []))
     if o.get("op") == "create":
         return plural(len(o.get("config") or {}), "key")
     if o.get("op") == "delete":

@@ -144,6 +144,21 @@ def unwritten(rows: list[dict]) -> list[dict]:
     ]
 
 
+def resolved(record: dict) -> dict:
+    """A file's record as the view says it: a reference record whose target exists now (`resolves`, from the
+    read: created through Karma after the import refused the file) says so and what to do — the record
+    stands until an import reads the file again (it is still not loaded), but "references unknown
+    component" alone would be false. Nothing is written: the read knows it."""
+    out = {k: v for k, v in record.items() if k != "resolves"}
+    if record.get("resolves"):
+        out["resolves"] = True
+        out["message"] = (
+            f"{record['message']} — {record['target']} exists now (created since this file was refused): import "
+            "the file again to load it"
+        )
+    return out
+
+
 def report(component_rows: list[dict], refused: list[dict], unwritten_rows: list[dict] | None = None) -> dict:
     """GET /drift's body: every entry, by component, with the counts per kind. `in_graph`: whether the
     graph holds the entry's component (a file's record may name one it never created), so a view links
@@ -153,7 +168,7 @@ def report(component_rows: list[dict], refused: list[dict], unwritten_rows: list
         for row in component_rows
         for e in stored_entries(row)
     ]
-    entries += [dict(r) for r in refused]  # their `in_graph` from the read: a refused create has no component
+    entries += [resolved(r) for r in refused]  # their `in_graph` from the read: a refused create has no component
     entries += unwritten(unwritten_rows or [])
     entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
     counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}

@@ -14,6 +14,7 @@ old and new edges.
 from __future__ import annotations
 
 import difflib
+import re
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -156,6 +157,16 @@ def unknown_component(name: str, near: NearNames) -> str:
     """The message of a reference whose name names no component, with the near name when there is one."""
     close = near.of(name)
     return f"references unknown component {name!r}" + (f"; did you mean {close!r}?" if close else "")
+
+
+_UNKNOWN = re.compile(r"^references unknown component (['\"])(.+?)\1")
+
+
+def unknown_name(message: str) -> str | None:
+    """The name an `unknown_component` message says names nothing (None: another message) — what an
+    import's reference drift record keeps as its `target`, so the drift view can tell when it resolves."""
+    match = _UNKNOWN.match(message or "")
+    return match.group(2) if match else None
 
 
 def missing_component(component_id: str, near: NearNames, **extra) -> NotFound:

@@ -59,15 +59,14 @@ class ConfigStoreQueries:
         event_id, commit, work_tree, before, after}] — the write-back (a delivered one first) each one's
         config now comes from, its configs before and after that change decoded (before None: a create)}
         (both empty when the config store is off: it has no entries; none for a config no change through
-        the gate wrote: a seed or a bulk import into an empty graph)."""
+        the gate wrote: a seed or a bulk import into an empty graph); graph_only: [{component, change_id, load,
+        before, after}] — a change with no config-store entry (the config store off, or its entry pruned),
+        `load` whether a seed or an import made it (its source says it; else the graph is its only record)."""
         if not component_ids:
-            return {"unwritten": [], "written": []}
+            return {"unwritten": [], "written": [], "graph_only": []}
         row = self.read("config_store_guard", destination=DESTINATION, states=UNDELIVERED, ids=list(component_ids))
-        written = [
-            {**w, "before": None if w["before"] is None else loads(w["before"]), "after": loads(w["after"])}
-            for w in row["written"]
-        ]
-        return {"unwritten": row["unwritten"], "written": written}
+        written, graph_only = _decoded(row["written"]), _decoded(row["graph_only"])
+        return {"unwritten": row["unwritten"], "written": written, "graph_only": graph_only}
 
     def config_store_landed(self, files: list[str]) -> int:
         """The config store wrote these config files (`iac/…/config.json`) into the tree: the orphan drift
@@ -79,3 +78,10 @@ class ConfigStoreQueries:
     def config_store_blocker(self, entry: dict) -> dict | None:
         """The oldest undelivered config-store entry committed before `entry`, if any."""
         return self.read("config_store_blocker", destination=DESTINATION, id=entry["id"])
+
+
+def _decoded(rows: list[dict]) -> list[dict]:
+    """Guard rows with their configs before and after the change decoded (before None: a create)."""
+    return [
+        {**w, "before": None if w["before"] is None else loads(w["before"]), "after": loads(w["after"])} for w in rows
+    ]

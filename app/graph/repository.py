@@ -435,6 +435,13 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             params = set_context_params(ids, ref_ids, ref_values, referrers, sibling_lookups)
             return decode_set_context(self.read("change_set_context", **params))
 
+    def deleted_ids(self, component_ids: list[str]) -> list[str]:
+        """Those of `component_ids` a change deleted (their versions outlive them): a load that creates one
+        again continues its history through the gate, never as a first version of a bulk load."""
+        if not component_ids:
+            return []
+        return self.read("deleted_ids", ids=list(component_ids))["ids"]
+
     def seed_state(self, ids: list[str]) -> dict[str, dict]:
         """{id: {type, environment, config, runtime}} (decoded) of those of `ids` in the graph."""
         return {

@@ -635,3 +635,19 @@ def test_an_import_prints_its_rule_warnings_as_karma_request_does():
     lines = [line for line in request.splitlines() if line.startswith("warning:")]
     assert lines == ["warning: disk over 1 TB"], request
     assert [line for line in imported.splitlines() if line.startswith("warning:")] == lines, imported
+
+
+def test_a_planned_loads_changes_name_the_nested_key_that_changed():
+    """`karma import --plan` of a tree whose one function's memory changed said `~functions` only: the
+    CHANGES table now names the nested path the operation's diff holds, as `karma plan`'s diff has it."""
+    from app.client import text
+
+    old = {"functions": {"api": {"memory": 128, "timeout": 3}, "query": {"memory": 256}}, "stage": "dev"}
+    new = {"functions": {"api": {"memory": 512, "timeout": 3, "vpc": "x"}}, "stage": "dev", "tags": {"a": 1}}
+    diff = [
+        {"key": "functions", "op": "changed", "old": old["functions"], "new": new["functions"]},
+        {"key": "tags", "op": "added", "old": None, "new": {"a": 1}},
+    ]
+    update = [{"index": 0, "op": "update", "component": "serverless-api/a", "diff": diff}]
+    said = text.loaded({"status": "planned", "source": "tree", "operations": update})
+    assert "~functions.api.memory +functions.api.vpc -functions.query +tags" in said, said
