@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
-from flask import jsonify, redirect
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from app.api.context import services
+from app.api.errors import json_redirect
 from app.api.schemas import Health, Readiness, RulesCoverage, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
@@ -15,8 +16,9 @@ front = FlaskBlueprint("front", __name__)  # not part of the API (nor of its Ope
 
 @front.route("/")
 def front_door():
-    """The front door is the console (the API's own page is /docs)."""
-    return redirect("/console/", code=302)
+    """The front door is the console (the API's own page is /docs); its redirect's body is JSON, as
+    every answer outside the console is (app/api/errors.py `json_redirect`)."""
+    return json_redirect("/console/", 302, "the console is at /console/ (the API's documentation at /docs)")
 
 
 @blp.route("/healthz")
