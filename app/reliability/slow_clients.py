@@ -26,6 +26,10 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from app.errors import BadRequest
 
+# The attribute of a request's body (gunicorn's `Body`, the app's wsgi.input) naming the request it belongs
+# to, set by app/gunicorn_worker.py: how a failed read marks the answer `Connection: close`.
+OWNER = "karma_request"
+
 _lock = threading.Lock()
 _pending: dict[int, tuple[socket.socket, float]] = {}  # id(socket) -> (socket, read deadline)
 _reaper_pid: list[int] = []
@@ -92,16 +96,20 @@ class TimedInput:
             if self._sock is not None:
                 unwatch(self._sock)
         if time.monotonic() >= until:
+            self._closes_after_answer()
             raise RequestTimeout(f"the request body did not arrive within {self._seconds:g} s (KARMA_CLIENT_TIMEOUT)")
         if data is None:
+            self._closes_after_answer()
             raise RequestTimeout("the connection failed while the request body was read")
         return data
 
     def _closes_after_answer(self) -> None:
-        """A body whose read failed ends its connection (gunicorn closes it: where the next request would
-        start is unknown). Marked on gunicorn's request, which a chunked body's reader holds, so that the
-        answer says `Connection: close`: it said `keep-alive`, and the connection was closed under it."""
-        request = getattr(getattr(self._stream, "reader", None), "req", None)
+        """A body whose read failed or ran out of time ends its connection (gunicorn closes it: where the
+        next request would start is unknown, and a timed-out socket's read side is shut). Marked on
+        gunicorn's request (`OWNER`, set by the worker on every body: a length-framed body's reader holds
+        no request, a chunked one's does) so that the answer says `Connection: close`: a 408 for a body
+        with a Content-Length said `keep-alive`, and the connection was closed under it."""
+        request = getattr(self._stream, OWNER, None)
         if request is not None:
             request.force_close()
 
