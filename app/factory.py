@@ -97,6 +97,7 @@ class Karma:
         self.availability = Availability(
             self._first_contact,
             self.repo.ping,
+            warm=self.repo.plan_hot_statements,
             retry_after=self.settings.retry_after_seconds,
             probe_timeout=self.settings.neo4j_probe_timeout,
             stall_after=self.settings.neo4j_stall_after or None,
@@ -129,8 +130,9 @@ class Karma:
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of
-        changed type files (it reports, never stops the service)."""
-        self.repo.apply_schema()
+        changed type files (it reports, never stops the service). The hot statements are planned by the
+        availability's warm-up (after this, and after each return of the database)."""
+        self.repo.apply_schema(precompile=False)
         types_check.at_start(self.repo)
         self.subscriptions.ensure_synced()  # not taken at boot (Neo4j away or busy): now; else the worker
 

@@ -34,7 +34,8 @@ def healthz():
 @blp.response(200, Readiness)
 @blp.alt_response(503, schema=Readiness, description="Neo4j does not answer (yet)")
 def readyz():
-    """Neo4j answers and the schema is applied: 503 while it is away, 200 again within 2 s of its return."""
+    """Neo4j answers, the schema is applied and the statements every change runs are planned: 503 while it
+    is away and while they are planned after its return (`warming_up`), 200 again once they are."""
     ready, detail = services().ready()
     response = jsonify({"status": "ready" if ready else "unavailable", "neo4j": detail})
     if not ready:

@@ -4,6 +4,8 @@ auditing, the availability guard."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -111,6 +113,52 @@ def test_readiness_probes_at_most_once_per_interval_while_down():
     assert avail.check() == (False, "OSError")  # within the interval of the failure: no round trip
     now[0] = 0.6
     assert avail.check() == (True, "ok") and pings == [0.6]
+
+
+class Planning:
+    """A warm-up (the hot statements' EXPLAINs) that lasts until it is released."""
+
+    def __init__(self):
+        self.calls, self.released = 0, threading.Event()
+
+    def __call__(self):
+        self.calls += 1
+        assert self.released.wait(10), "never released"
+
+
+def test_requests_wait_briefly_for_the_warm_up_then_get_a_503_naming_it():
+    """A Neo4j just restarted plans its statements anew (seconds each on a loaded machine): a burst of
+    requests each planned them at once and each ended at the transaction timeout. The warm-up plans them
+    on one thread; a request waits for it `warm_wait` seconds at most, then is answered 503
+    `database_warming_up` with Retry-After, and readiness says `warming_up` until it is done."""
+    planning = Planning()
+    avail = Availability(lambda: None, lambda: None, warm=planning, warm_wait=0.2, probe_timeout=0.1)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as refused:
+        avail.guard()
+    assert refused.value.extra["cause"] == "database_warming_up" and refused.value.retry_after == 2
+    assert 0.15 < time.monotonic() - started < 5
+    with pytest.raises(ServiceUnavailable):
+        avail.guard()  # the warm-up has run its wait already: at once
+    assert avail.check() == (False, "warming_up") and planning.calls == 1  # one warm-up, not one per caller
+    planning.released.set()
+    assert avail.check() == (True, "ok")  # readiness re-runs it (cheap once planned)
+    avail.guard()
+
+
+def test_the_database_back_from_down_is_warmed_again_before_requests_pass():
+    planning = Planning()
+    planning.released.set()
+    avail = Availability(lambda: None, lambda: None, warm=planning, warm_wait=2.0, probe_interval=0.0)
+    avail.guard()
+    assert planning.calls == 1
+    avail.guard()
+    assert planning.calls == 1  # warm: no more planning per request
+    planning.released.clear()
+    avail.mark_down(OSError("restarting"))  # it may come back restarted, its query cache empty
+    threading.Timer(0.3, planning.released.set).start()
+    avail.guard()  # the probe finds it back, then waits for the warm-up (released within warm_wait)
+    assert planning.calls == 2 and not avail.down
 
 
 def test_deadline_bounds_nest_and_never_extend():
