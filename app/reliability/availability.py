@@ -156,18 +156,21 @@ class Availability:
             return self._warming[0]
 
     def _warm_now(self, done: threading.Event) -> None:
-        """The warm-up thread: plan the hot statements within `warm_timeout`. Whatever the outcome, the
-        process is then warm: a server too busy to plan them now plans them on the first requests, as
-        before (a database that went away meanwhile is marked down by what meets it, and warmed again)."""
-        started = time.monotonic()
+        """The warm-up thread: plan the hot statements within `warm_timeout`. Done, or failed while the
+        database is up, the process is then warm: a server too busy to plan them now plans them on the
+        first requests, as before. Failed while it is known down (it went away meanwhile), it is warmed
+        again when it comes back: the warm-up marked warm then left a Neo4j killed and restarted during it
+        cold for the requests after its return."""
+        started, planned = time.monotonic(), False
         try:
             with stall.unowned(), deadline.bounded(self.warm_timeout):
                 self._warm_up()
+            planned = True
             log.info("hot statements planned", extra={"seconds": round(time.monotonic() - started, 3)})
         except Exception as exc:  # noqa: BLE001 - best effort, and the thread must end
             log.warning("hot statements not planned", extra={"error": type(exc).__name__})
         with self._lock:
-            self._warm, self._warming = True, None
+            self._warm, self._warming = planned or self._down_since is None, None
         done.set()
 
     def _await_warm(self) -> None:

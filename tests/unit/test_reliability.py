@@ -161,6 +161,23 @@ def test_the_database_back_from_down_is_warmed_again_before_requests_pass():
     assert planning.calls == 2 and not avail.down
 
 
+def test_a_warm_up_cut_by_an_outage_runs_again_when_the_database_returns():
+    """The database went away during the warm-up (killed, to be restarted with an empty cache): the
+    warm-up's failure marked the process warm, and the requests after the return planned cold."""
+    calls = []
+
+    def warm():
+        calls.append(1)
+        if len(calls) == 1:
+            avail.mark_down(OSError("gone"))
+            raise OSError("gone")
+
+    avail = Availability(lambda: None, lambda: None, warm=warm, warm_wait=2.0, probe_interval=0.0)
+    avail.guard()  # the warm-up failed at once (the request then meets the outage itself)
+    avail.guard()  # the probe finds the database back: warmed again before the request passes
+    assert len(calls) == 2 and not avail.down
+
+
 def test_deadline_bounds_nest_and_never_extend():
     assert deadline.remaining() is None and deadline.clamp(10.0) == 10.0
     token = deadline.start(5.0)
