@@ -337,7 +337,7 @@ class Arrival:
 
 def _body_framing(head: bytes) -> tuple[bool, int, bool]:
     """(chunked, length, expects 100-continue) of the body to wait for: a chunked body, or one plain
-    Content-Length, of an HTTP/1.1 request that expects nothing or `100-continue` (in as many Expect
+    Content-Length, of a request that expects nothing or `100-continue` (in as many Expect
     headers as it likes: gunicorn takes each; two went over with the head, gunicorn said the 100 from the
     thread, and the thread waited for the body); anything else (another expectation: gunicorn's 417; no or
     several lengths, an unusual Transfer-Encoding) goes over with the head."""
@@ -347,10 +347,13 @@ def _body_framing(head: bytes) -> tuple[bool, int, bool]:
         for name, _, value in (line.partition(b":") for line in lines[1:])
         if name.strip().lower() == b"expect"
     ]
-    if expects and (set(expects) != {b"100-continue"} or not lines[0].endswith(b" HTTP/1.1")):
+    if expects and set(expects) != {b"100-continue"}:
         return False, 0, False
     chunked, length = _plain_framing(lines[1:])
-    return chunked, length, bool(expects) and (chunked or length > 0)
+    # an HTTP/1.0 request's `100-continue` is ignored (RFC 9110 10.1.1; gunicorn does): its body is sent
+    # without a 100 and gathered here like any other (it went to a thread with its head, which waited for it)
+    continues = bool(expects) and lines[0].endswith(b" HTTP/1.1")
+    return chunked, length, continues and (chunked or length > 0)
 
 
 def _plain_framing(lines: list[bytes]) -> tuple[bool, int]:

@@ -209,8 +209,10 @@ def test_a_chunk_announcing_more_than_the_limit_is_a_413_at_once(server, auth_he
 
 @pytest.mark.parametrize(
     "head",
-    [  # requests whose body the event loop does not gather: a thread reads it (BoundedBodies' 408)
-        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000040\r\n",  # a length of 13 digits
+    [
+        # a length of 13 digits: the event loop does not gather its body, a thread reads it (BoundedBodies)
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000040\r\n",
+        # a thread read it too (now the event loop gathers it, and its 408 says close as well)
         b"POST /plan HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 40\r\n",
     ],
 )
@@ -358,6 +360,11 @@ PARTS = {
     ),
     # a chunked body went to a thread with its head
     "chunked_body": CHUNKED_HEAD + b"\r\nffff\r\n{",
+    # an HTTP/1.0 request's `100-continue` is ignored: it went to a thread with its head, which waited
+    "http10_expecting_body": (
+        b"POST /plan HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 100\r\n\r\n{"
+    ),
 }
 
 
