@@ -130,9 +130,9 @@ class Karma:
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of
-        changed type files (it reports, never stops the service). The hot statements are planned by the
-        availability's warm-up (after this, and after each return of the database)."""
-        self.repo.apply_schema(precompile=False)
+        changed type files (it reports, never stops the service). The schema step plans the hot statements
+        too (its precompile); after each return of the database, the availability's warm-up plans them."""
+        self.repo.apply_schema()
         types_check.at_start(self.repo)
         self.subscriptions.ensure_synced()  # not taken at boot (Neo4j away or busy): now; else the worker
 

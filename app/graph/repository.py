@@ -343,7 +343,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def apply_schema(self, precompile: bool = True) -> int:
         """The constraints and indexes; with `precompile`, the change pipeline's statements planned too
         (a one-shot command that never runs the pipeline — `karma tokens`, `types` — skips that second;
-        the API's processes plan them through their Availability, after each return of the database)."""
+        after each return of the database, the API's processes plan them again through their Availability)."""
         parts = statements("constraints")
         with self._session() as session:
             for statement in parts:

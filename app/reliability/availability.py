@@ -16,8 +16,9 @@ instead of waiting on a transaction timeout. Readiness is the same round trip, b
 A database that answers is not yet ready to serve changes: its query cache may be empty (a Neo4j just
 restarted plans its statements anew, seconds each on a loaded machine — more than a transaction's
 timeout when a burst of requests plans the same statement at once). So the hot statements are planned
-(`warm`, EXPLAIN) by one background thread per process: at the first contact, and again each time the
-database comes back from being down. Meanwhile a request waits for it up to `warm_wait` seconds from
+(`warm`, EXPLAIN): at a process's first contact, with the schema, in the request or readiness check
+that makes it (as before: a fresh process's first requests wait for it); then by one background thread
+each time the database comes back from being down. Meanwhile a request waits for it up to `warm_wait` seconds from
 its start (a warm server's cache answers in milliseconds), then is answered 503 `database_warming_up`
 with Retry-After; readiness answers 503 (`warming_up`) until it is done. Readiness also re-runs it,
 within the probe bound, while it sees the database up: a restart no request met (an idle service) shows
@@ -120,7 +121,7 @@ class Availability:
                 self._ping()
             if not self._schema_ready:
                 self._apply_schema()
-                self._schema_ready = True
+                self._first_contact_done()
         except Exception as exc:
             self.mark_down(exc)
             raise
@@ -143,6 +144,13 @@ class Availability:
             self.ensure_schema()
         self._await_warm()
 
+    def _first_contact_done(self) -> None:
+        """The schema is applied, and the hot statements planned with it (the first contact plans them in
+        the request or readiness check that makes it, app/factory.py: a fresh process's first requests
+        wait for that as they did, instead of a 503 while a background warm-up runs)."""
+        with self._lock:
+            self._schema_ready, self._warm = True, True
+
     def _start_warm(self) -> threading.Event | None:
         """The warm-up running (started now if it is not): None once the statements are planned."""
         with self._lock:
@@ -156,19 +164,24 @@ class Availability:
             return self._warming[0]
 
     def _warm_now(self, done: threading.Event) -> None:
-        """The warm-up thread: plan the hot statements within `warm_timeout`. Done, or failed while the
-        database is up, the process is then warm: a server too busy to plan them now plans them on the
-        first requests, as before. Failed while it is known down (it went away meanwhile), it is warmed
+        """The warm-up thread: plan the hot statements within `warm_timeout`, trying again while it fails
+        and the database is not known down (the first uses of a pool a restart left behind fail: it was
+        marked warm after one such failure, and readiness said ready with nothing planned). Done, or out
+        of time, the process is then warm: a server too busy to plan them now plans them on the first
+        requests, as before. Failed while it is known down (it went away meanwhile), it is warmed
         again when it comes back: the warm-up marked warm then left a Neo4j killed and restarted during it
         cold for the requests after its return."""
         started, planned = time.monotonic(), False
-        try:
-            with stall.unowned(), deadline.bounded(self.warm_timeout):
-                self._warm_up()
-            planned = True
-            log.info("hot statements planned", extra={"seconds": round(time.monotonic() - started, 3)})
-        except Exception as exc:  # noqa: BLE001 - best effort, and the thread must end
-            log.warning("hot statements not planned", extra={"error": type(exc).__name__})
+        until = started + self.warm_timeout
+        while not planned and time.monotonic() < until and self._down_since is None:
+            try:  # again after a failure: a restart leaves dead connections in the pool, one per attempt
+                with stall.unowned(), deadline.bounded(until - time.monotonic()):
+                    self._warm_up()
+                planned = True
+                log.info("hot statements planned", extra={"seconds": round(time.monotonic() - started, 3)})
+            except Exception as exc:  # noqa: BLE001 - best effort, and the thread must end
+                log.warning("hot statements not planned", extra={"error": type(exc).__name__})
+                time.sleep(min(0.5, max(0.0, until - time.monotonic())))
         with self._lock:
             self._warm, self._warming = planned or self._down_since is None, None
         done.set()
@@ -211,7 +224,7 @@ class Availability:
         except Exception as exc:  # noqa: BLE001 - whatever stops the schema, the answer is "not yet"
             self.mark_down(exc)
             raise self._refuse() from None
-        self._schema_ready = True
+        self._first_contact_done()
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
