@@ -21,7 +21,7 @@ that makes it (as before: a fresh process's first requests wait for it); then by
 each time the database comes back from being down. Meanwhile a request waits for it up to `warm_wait` seconds from
 its start (a warm server's cache answers in milliseconds), then is answered 503 `database_warming_up`
 with Retry-After; readiness answers 503 (`warming_up`) until it is done. Readiness also re-runs it,
-within the probe bound, while it sees the database up: a restart no request met (an idle service) shows
+within the probe bound (2 s at least), while it sees the database up: a restart no request met (an idle service) shows
 as plans no longer cached, and starts the warm-up there.
 """
 
