@@ -97,6 +97,7 @@ class Karma:
         self.availability = Availability(
             self._first_contact,
             self.repo.ping,
+            warm=self.repo.plan_hot_statements,
             retry_after=self.settings.retry_after_seconds,
             probe_timeout=self.settings.neo4j_probe_timeout,
             stall_after=self.settings.neo4j_stall_after or None,
@@ -129,7 +130,8 @@ class Karma:
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of
-        changed type files (it reports, never stops the service)."""
+        changed type files (it reports, never stops the service). The schema step plans the hot statements
+        too (its precompile); after each return of the database, the availability's warm-up plans them."""
         self.repo.apply_schema()
         types_check.at_start(self.repo)
         self.subscriptions.ensure_synced()  # not taken at boot (Neo4j away or busy): now; else the worker

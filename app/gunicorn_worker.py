@@ -290,6 +290,8 @@ class KarmaWorker(gthread.ThreadWorker):
             # closed at once: kept alive, gunicorn drained the unread body on this thread for up to 5 s
             # first (20 such clients kept /healthz waiting 9.5 s).
             req.force_close()
+        if req.body is not None:  # a body read that fails or times out closes the connection, and says so
+            setattr(req.body, slow_clients.OWNER, req)
         arrival = getattr(conn, "karma_arrival", None)
         if arrival is not None and arrival.said_continue():
             req._expected_100_continue = False  # noqa: SLF001 - said by the event loop (Arrival), not twice

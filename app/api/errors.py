@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 
-from flask import Flask, current_app, jsonify, request
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, jsonify, request
 from neo4j.exceptions import (
     DatabaseUnavailable,
     IncompleteCommit,
@@ -16,6 +19,7 @@ from neo4j.exceptions import (
 from neo4j.exceptions import ServiceUnavailable as DriverUnavailable
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NoRoute
+from werkzeug.routing import RequestRedirect
 
 from app.errors import KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
 from app.graph.driver import DRIVER_ERRORS, outage, out_of_memory, timed_out
@@ -219,8 +223,34 @@ def refuse_empty_segments() -> None:
     )
 
 
+def json_redirect(location: str, code: int, message: str) -> Response:
+    """A redirect the API edge gives (not a console page's): `Location`, and a JSON body saying where
+    `{"code", "status", "message", "location"}` — werkzeug's is an HTML page ("Redirecting..."), the
+    one answer outside the console that was not JSON. A browser follows `Location` and never shows the
+    body; a client that does not follow redirects reads JSON like every other answer. `location` is a
+    path, not an absolute URL built from the request's Host: behind a proxy that ends TLS that URL said
+    `http://`, and a client following it left HTTPS."""
+    response = jsonify({"code": code, "status": HTTPStatus(code).phrase, "message": message, "location": location})
+    response.status_code = code
+    response.headers["Location"] = location
+    return response
+
+
+def answer_slash_redirect():
+    """The router's redirect of a path missing its trailing slash (`/console` → `/console/`), answered by
+    `json_redirect` (a 308: the method and body are kept). Runs before authentication, as the router's
+    own answer did (an address, not a resource)."""
+    redirect = request.routing_exception
+    if not isinstance(redirect, RequestRedirect):
+        return None
+    target = urlsplit(redirect.new_url)
+    location = f"{target.path}?{target.query}" if target.query else target.path
+    return json_redirect(location, redirect.code, f"{request.path[:200]} is at {location[:200]}")
+
+
 def register(app: Flask) -> None:
     app.before_request(refuse_empty_segments)
+    app.before_request(answer_slash_redirect)
     app.register_error_handler(KarmaError, karma_error)
     for error in DRIVER_ERRORS:
         app.register_error_handler(error, database_error)

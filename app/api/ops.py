@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
-from flask import jsonify, redirect
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from app.api.context import services
+from app.api.errors import json_redirect
 from app.api.schemas import Health, Readiness, RulesCoverage, RulesReload, RulesStatus
 
 blp = Blueprint("ops", __name__, description="Health and administration")
@@ -15,8 +16,9 @@ front = FlaskBlueprint("front", __name__)  # not part of the API (nor of its Ope
 
 @front.route("/")
 def front_door():
-    """The front door is the console (the API's own page is /docs)."""
-    return redirect("/console/", code=302)
+    """The front door is the console (the API's own page is /docs); its redirect's body is JSON, as
+    every answer outside the console is (app/api/errors.py `json_redirect`)."""
+    return json_redirect("/console/", 302, "the console is at /console/ (the API's documentation at /docs)")
 
 
 @blp.route("/healthz")
@@ -32,7 +34,8 @@ def healthz():
 @blp.response(200, Readiness)
 @blp.alt_response(503, schema=Readiness, description="Neo4j does not answer (yet)")
 def readyz():
-    """Neo4j answers and the schema is applied: 503 while it is away, 200 again within 2 s of its return."""
+    """Neo4j answers, the schema is applied and the statements every change runs are planned: 503 while it
+    is away and while they are planned after its return (`warming_up`), 200 again once they are."""
     ready, detail = services().ready()
     response = jsonify({"status": "ready" if ready else "unavailable", "neo4j": detail})
     if not ready:

@@ -28,6 +28,7 @@ from app.graph.codec import (
     version_view,
     with_iso,
 )
+from app.clock import utcnow
 from app.graph.cypher import query, statements
 from app.graph.config_store import DESTINATION as CONFIG_STORE, STUCK, ConfigStoreQueries
 from app.graph.outbox import OutboxQueries
@@ -341,33 +342,32 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     def apply_schema(self, precompile: bool = True) -> int:
         """The constraints and indexes; with `precompile`, the change pipeline's statements planned too
-        (a one-shot command that never runs the pipeline — `karma tokens`, `types` — skips that second)."""
+        (a one-shot command that never runs the pipeline — `karma tokens`, `types` — skips that second;
+        after each return of the database, the API's processes plan them again through their Availability)."""
         parts = statements("constraints")
         with self._session() as session:
             for statement in parts:
                 session.run(Query(statement)).consume()
-            if precompile and self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them
-                self._compile_hot_statements(session)
-                _PRECOMPILED.add(self.database)
+        if precompile and self.database not in _PRECOMPILED:  # once per process: the server's cache keeps them
+            try:  # best effort: a server too busy to plan them now plans them on the first request, as before
+                self.plan_hot_statements()
+            except Neo4jError as exc:
+                log.warning("statement not precompiled", extra={"error": str(exc)[:200]})
+            _PRECOMPILED.add(self.database)
         log.info("schema applied", extra={"statements": len(parts)})
         return len(parts)
 
-    @staticmethod
-    def _compile_hot_statements(session) -> None:  # ~1 s: an app (or test) starting anew must not pay it each time
+    def plan_hot_statements(self) -> None:
         """EXPLAIN the statements every change runs (the set context read, plain and under its locks, and
         the commit), so the server's query cache holds their plans before the first request: planning
-        them cold takes seconds on a loaded machine, which a request's transaction timeout must not pay."""
-        context = set_context_params([""], [], [], [], [])
-        for text, params in (
-            (query("change_set_context"), context),
-            (_set_context_for_update_query(), context),
-            (query("commit_change"), {}),
-        ):
-            try:  # best effort: a server too busy to plan it now plans it on the first request, as before
-                session.run(Query("EXPLAIN " + text, timeout=60.0), **params).consume()
-            except Neo4jError as exc:
-                log.warning("statement not precompiled", extra={"error": str(exc)[:200]})
-                return
+        them cold takes seconds on a loaded machine (5 s for the context read alone, 9 s for the three),
+        which a request's transaction timeout must not pay — 20 plans sent at once to a Neo4j just
+        restarted each planned it anew, and each ended at KARMA_NEO4J_TX_TIMEOUT (a plan abandoned at the
+        timeout is not cached). Cheap once cached (a few ms): readiness runs it to learn the plans are
+        there (app/reliability/availability.py). Raises what stops it; bounded by the caller's deadline."""
+        with self._session() as session:
+            for text, params in hot_statements():
+                session.run(Query("EXPLAIN " + text, timeout=deadline.clamp(60.0)), **params).consume()
 
     # -- components ---------------------------------------------------------------------------
     def list_components(
@@ -756,6 +756,37 @@ def set_context_params(
         "sibling_lookups": sibling_lookups or [],
         "sibling_read": MAX_SIBLINGS + 1,  # a shared group's members: 256 for each touched one but itself
         "sibling_limit": MAX_SIBLINGS,  # a $sibling_lookups group's members
+    }
+
+
+def hot_statements() -> list[tuple[str, dict]]:
+    """The statements every change runs, each with parameters of the types it is run with: the set
+    context read, plain and under its locks, and the commit."""
+    context = set_context_params([""], [], [], [], [])
+    return [
+        (query("change_set_context"), context),
+        (_set_context_for_update_query(), context),
+        (query("commit_change"), _commit_params_for_planning()),
+    ]
+
+
+COMMIT_LISTS = ("creates", "updates", "deletes", "edges_add", "edges_remove", "affected_versions", "affected")
+
+
+def _commit_params_for_planning() -> dict:
+    """Every parameter of commit_change, each of the type a commit gives it (app/changes/commit.py): Neo4j
+    does not cache the plan of a statement EXPLAINed without its parameters ("The query plan cannot be
+    cached … due to the undefined parameter(s)"), so the commit was planned anew by the first real one."""
+    lists = {name: [] for name in (*COMMIT_LISTS, "touched", "waits_on", "outbox")}
+    flags = {"apply": True, "enqueue": False, "new_request": True}
+    return {
+        **lists,
+        **flags,
+        "now": utcnow(),
+        "change_id": "",
+        "audit": {},
+        "change_request": {"id": ""},
+        "rollback_of": None,
     }
 
 

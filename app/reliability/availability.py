@@ -12,6 +12,17 @@ The probe is a real round trip to the database (`RETURN 1`, then the schema if n
 round trip bounded by `probe_timeout` (app/reliability/deadline.py): a server that is restarting — its Bolt port open,
 its queries not answered yet — is still down, and the probing request learns it within that bound
 instead of waiting on a transaction timeout. Readiness is the same round trip, bounded the same way.
+
+A database that answers is not yet ready to serve changes: its query cache may be empty (a Neo4j just
+restarted plans its statements anew, seconds each on a loaded machine — more than a transaction's
+timeout when a burst of requests plans the same statement at once). So the hot statements are planned
+(`warm`, EXPLAIN): at a process's first contact, with the schema, in the request or readiness check
+that makes it (as before: a fresh process's first requests wait for it); then by one background thread
+each time the database comes back from being down. Meanwhile a request waits for it up to `warm_wait` seconds from
+its start (a warm server's cache answers in milliseconds), then is answered 503 `database_warming_up`
+with Retry-After; readiness answers 503 (`warming_up`) until it is done. Readiness also re-runs it,
+within the probe bound (2 s at least), while it sees the database up: a restart no request met (an idle service) shows
+as plans no longer cached, and starts the warm-up there.
 """
 
 from __future__ import annotations
@@ -35,6 +46,9 @@ class Availability:
         apply_schema: Callable[[], object],
         ping: Callable[[], object],
         *,
+        warm: Callable[[], object] | None = None,
+        warm_wait: float = 2.0,
+        warm_timeout: float = 60.0,
         retry_after: float = 2,
         probe_interval: float = 0.5,
         probe_timeout: float | None = None,
@@ -55,6 +69,10 @@ class Availability:
         self.stall_after = stall_after  # None: no watchdog (app/reliability/stall.py)
         self._watching_pid: int | None = None
         self._last_ping_ok = 0.0
+        self._warm_up = warm  # None: nothing to plan (a test's Availability)
+        self.warm_wait, self.warm_timeout = warm_wait, warm_timeout
+        self._warm = warm is None  # the hot statements planned on the database as this process last saw it
+        self._warming: tuple[threading.Event, float] | None = None  # the warm-up running, and since when
 
     @property
     def down(self) -> bool:
@@ -67,6 +85,7 @@ class Availability:
                 log.warning("neo4j unavailable", extra={"error": type(exc).__name__})
             self._last_probe = self._clock()
             self.last_error = type(exc).__name__
+            self._warm = self._warm_up is None  # it may come back restarted, its query cache empty
 
     def mark_up(self) -> None:
         with self._lock:
@@ -102,7 +121,7 @@ class Availability:
                 self._ping()
             if not self._schema_ready:
                 self._apply_schema()
-                self._schema_ready = True
+                self._first_contact_done()
         except Exception as exc:
             self.mark_down(exc)
             raise
@@ -123,6 +142,81 @@ class Availability:
                 raise self._refuse() from None
         elif not self._schema_ready:
             self.ensure_schema()
+        self._await_warm()
+
+    def _first_contact_done(self) -> None:
+        """The schema is applied, and the hot statements planned with it (the first contact plans them in
+        the request or readiness check that makes it, app/factory.py: a fresh process's first requests
+        wait for that as they did, instead of a 503 while a background warm-up runs)."""
+        with self._lock:
+            self._schema_ready, self._warm = True, True
+
+    def _start_warm(self) -> threading.Event | None:
+        """The warm-up running (started now if it is not): None once the statements are planned."""
+        with self._lock:
+            if self._warm:
+                return None
+            if self._warming is None:
+                self._warming = (threading.Event(), time.monotonic())  # real time: requests wait on it
+                threading.Thread(
+                    target=self._warm_now, args=(self._warming[0],), name="karma-neo4j-warm-up", daemon=True
+                ).start()
+            return self._warming[0]
+
+    def _warm_now(self, done: threading.Event) -> None:
+        """The warm-up thread: plan the hot statements within `warm_timeout`, trying again while it fails
+        and the database is not known down (the first uses of a pool a restart left behind fail: it was
+        marked warm after one such failure, and readiness said ready with nothing planned). Done, or out
+        of time, the process is then warm: a server too busy to plan them now plans them on the first
+        requests, as before. Failed while it is known down (it went away meanwhile), it is warmed
+        again when it comes back: the warm-up marked warm then left a Neo4j killed and restarted during it
+        cold for the requests after its return."""
+        started, planned = time.monotonic(), False
+        until = started + self.warm_timeout
+        while not planned and time.monotonic() < until and self._down_since is None:
+            try:  # again after a failure: a restart leaves dead connections in the pool, one per attempt
+                with stall.unowned(), deadline.bounded(until - time.monotonic()):
+                    self._warm_up()
+                planned = True
+                log.info("hot statements planned", extra={"seconds": round(time.monotonic() - started, 3)})
+            except Exception as exc:  # noqa: BLE001 - best effort, and the thread must end
+                log.warning("hot statements not planned", extra={"error": type(exc).__name__})
+                time.sleep(min(0.5, max(0.0, until - time.monotonic())))
+        with self._lock:
+            self._warm, self._warming = planned or self._down_since is None, None
+        done.set()
+
+    def _await_warm(self) -> None:
+        """Before a request's work: the hot statements planned, or a 503 `database_warming_up` once the
+        warm-up has run `warm_wait` seconds (a request waits at most that, and not beyond its deadline)."""
+        done = self._start_warm()
+        if done is None:
+            return
+        with self._lock:
+            since = self._warming[1] if self._warming is not None else time.monotonic()
+        wait = max(0.0, since + self.warm_wait - time.monotonic())
+        left = deadline.remaining()
+        if done.wait(wait if left is None else min(wait, left)):
+            return
+        raise ServiceUnavailable(
+            "the database is back and this server is planning its statements; nothing was changed, retry shortly",
+            retry_after=self.retry_after,
+            cause="database_warming_up",
+        )
+
+    def _planned(self) -> bool:
+        """Readiness: the hot statements are planned. Re-run (cheap when they are) within the probe bound,
+        so a Neo4j restarted while nothing met it (its cache empty) is found here, and warmed."""
+        if self._warm and self._warming is None:
+            try:
+                with deadline.bounded(max(self.probe_timeout or 0.0, self.warm_wait)):  # a loaded machine's
+                    self._warm_up()  # cached plans took up to 0.9 s (three round trips): not a restart
+                return True
+            except Exception:  # noqa: BLE001 - not planned (or not in time): the warm-up plans them
+                with self._lock:
+                    self._warm = False
+        done = self._start_warm()
+        return done is None or done.wait(self.probe_timeout or self.warm_wait)
 
     def ensure_schema(self) -> None:
         try:
@@ -130,7 +224,7 @@ class Availability:
         except Exception as exc:  # noqa: BLE001 - whatever stops the schema, the answer is "not yet"
             self.mark_down(exc)
             raise self._refuse() from None
-        self._schema_ready = True
+        self._first_contact_done()
         self.mark_up()
 
     def check(self) -> tuple[bool, str]:
@@ -145,6 +239,8 @@ class Availability:
             self._contact(probing=bool(slot))
         except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
             return False, type(exc).__name__
+        if self._warm_up is not None and not self._planned():
+            return False, "warming_up"
         return True, "ok"
 
     def watch(self) -> None:
@@ -170,6 +266,7 @@ class Availability:
                 self._contact(probing=True)
         except Exception:  # noqa: BLE001 - still down: mark_down has recorded why
             return False
+        self._start_warm()  # planned before the requests come back, not by them
         return True
 
     def stall_check(self) -> bool:

@@ -26,6 +26,10 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from app.errors import BadRequest
 
+# The attribute of a request's body (gunicorn's `Body`, the app's wsgi.input) naming the request it belongs
+# to, set by app/gunicorn_worker.py: how a failed read marks the answer `Connection: close`.
+OWNER = "karma_request"
+
 _lock = threading.Lock()
 _pending: dict[int, tuple[socket.socket, float]] = {}  # id(socket) -> (socket, read deadline)
 _reaper_pid: list[int] = []
@@ -92,16 +96,20 @@ class TimedInput:
             if self._sock is not None:
                 unwatch(self._sock)
         if time.monotonic() >= until:
+            self._closes_after_answer()
             raise RequestTimeout(f"the request body did not arrive within {self._seconds:g} s (KARMA_CLIENT_TIMEOUT)")
         if data is None:
+            self._closes_after_answer()
             raise RequestTimeout("the connection failed while the request body was read")
         return data
 
     def _closes_after_answer(self) -> None:
-        """A body whose read failed ends its connection (gunicorn closes it: where the next request would
-        start is unknown). Marked on gunicorn's request, which a chunked body's reader holds, so that the
-        answer says `Connection: close`: it said `keep-alive`, and the connection was closed under it."""
-        request = getattr(getattr(self._stream, "reader", None), "req", None)
+        """A body whose read failed or ran out of time ends its connection (gunicorn closes it: where the
+        next request would start is unknown, and a timed-out socket's read side is shut). Marked on
+        gunicorn's request (`OWNER`, set by the worker on every body: a length-framed body's reader holds
+        no request, a chunked one's does) so that the answer says `Connection: close`: a 408 for a body
+        with a Content-Length said `keep-alive`, and the connection was closed under it."""
+        request = getattr(self._stream, OWNER, None)
         if request is not None:
             request.force_close()
 
@@ -329,7 +337,7 @@ class Arrival:
 
 def _body_framing(head: bytes) -> tuple[bool, int, bool]:
     """(chunked, length, expects 100-continue) of the body to wait for: a chunked body, or one plain
-    Content-Length, of an HTTP/1.1 request that expects nothing or `100-continue` (in as many Expect
+    Content-Length, of a request that expects nothing or `100-continue` (in as many Expect
     headers as it likes: gunicorn takes each; two went over with the head, gunicorn said the 100 from the
     thread, and the thread waited for the body); anything else (another expectation: gunicorn's 417; no or
     several lengths, an unusual Transfer-Encoding) goes over with the head."""
@@ -339,10 +347,13 @@ def _body_framing(head: bytes) -> tuple[bool, int, bool]:
         for name, _, value in (line.partition(b":") for line in lines[1:])
         if name.strip().lower() == b"expect"
     ]
-    if expects and (set(expects) != {b"100-continue"} or not lines[0].endswith(b" HTTP/1.1")):
+    if expects and set(expects) != {b"100-continue"}:
         return False, 0, False
     chunked, length = _plain_framing(lines[1:])
-    return chunked, length, bool(expects) and (chunked or length > 0)
+    # an HTTP/1.0 request's `100-continue` is ignored (RFC 9110 10.1.1; gunicorn does): its body is sent
+    # without a 100 and gathered here like any other (it went to a thread with its head, which waited for it)
+    continues = bool(expects) and lines[0].endswith(b" HTTP/1.1")
+    return chunked, length, continues and (chunked or length > 0)
 
 
 def _plain_framing(lines: list[bytes]) -> tuple[bool, int]:

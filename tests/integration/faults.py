@@ -3,7 +3,9 @@ every connection and refuse new ones (Neo4j "down") and come back, without touch
 
 from __future__ import annotations
 
+import os
 import selectors
+import signal
 import socket
 import struct
 import threading
@@ -18,6 +20,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.clients: set[socket.socket] = set()  # the proxy's ends facing the service (not Neo4j)
 
     def start(self) -> TcpProxy:
         listener = socket.socket()
@@ -63,6 +66,7 @@ class TcpProxy:
                     pairs[client], pairs[upstream] = upstream, client
                     with self._lock:
                         self._conns += [client, upstream]
+                        self.clients.add(client)
                     sel.register(client, selectors.EVENT_READ, None)
                     sel.register(upstream, selectors.EVENT_READ, None)
                     continue
@@ -70,9 +74,10 @@ class TcpProxy:
                 try:
                     data = sock.recv(65536)
                     if data and other is not None:
-                        other.setblocking(True)
-                        other.sendall(data)
-                        other.setblocking(False)
+                        if self.passes(sock, other, data):
+                            other.setblocking(True)
+                            other.sendall(data)
+                            other.setblocking(False)
                         continue
                 except OSError:
                     pass
@@ -86,6 +91,54 @@ class TcpProxy:
                     s.close()
                     pairs.pop(s, None)
         sel.close()
+
+    def passes(self, sock: socket.socket, other: socket.socket, data: bytes) -> bool:
+        """Whether `data`, read from `sock`, is forwarded to `other` (a subclass may hold it back)."""
+        return True
+
+
+COMMIT_MESSAGE = b"\x00\x02\xb0\x12\x00\x00"  # Bolt COMMIT: one chunk holding struct B0 12, then the end
+
+
+class CommitFreeze(TcpProxy):
+    """A proxy that freezes Neo4j (SIGSTOP `pid`) at a change's COMMIT, once armed: the connection that sent
+    the commit statement (cypher/commit_change.cypher, known by its first comment) then sends COMMIT, and
+    - `answered`: COMMIT is forwarded, and Neo4j stopped when it answers, its answer held back: the
+      change committed, and the service never learns it;
+    - `unsent`: Neo4j is stopped before COMMIT is forwarded: it never commits (the service cuts the
+      connection first, and Neo4j, continued, finds it closed).
+    The test continues Neo4j (SIGCONT) itself."""
+
+    STATEMENT = b"Commits one change request"
+
+    def __init__(self, *args, pid: int):
+        super().__init__(*args)
+        self.pid, self.mode, self.frozen = pid, None, threading.Event()
+        self._writer: socket.socket | None = None
+        self._held: socket.socket | None = None
+
+    def arm(self, mode: str) -> None:
+        self.mode, self._writer, self._held = mode, None, None
+        self.frozen.clear()
+
+    def passes(self, sock, other, data) -> bool:
+        if self.mode is None:
+            return True
+        if sock in self.clients and self.STATEMENT in data:
+            self._writer = sock
+        if sock is self._writer and COMMIT_MESSAGE in data:
+            if self.mode == "unsent":
+                return self._freeze()
+            self._held = other  # Neo4j's next answer to this connection is COMMIT's
+        elif other is self._writer and sock is self._held:
+            return self._freeze()
+        return True
+
+    def _freeze(self) -> bool:
+        os.kill(self.pid, signal.SIGSTOP)
+        self.mode = None
+        self.frozen.set()
+        return False
 
 
 def children(pid: int) -> list[int]:

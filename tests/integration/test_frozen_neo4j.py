@@ -112,3 +112,82 @@ def test_frozen_neo4j_answers_503_fast_and_recovers(local_neo4j, world, service_
         assert resp.json()["items"]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("mode", ["answered", "unsent"])
+def test_a_change_frozen_at_its_commit_is_unknown_then_resolved_by_its_key(
+    local_neo4j, world, service_env, auth_headers, graph_dump, tmp_path, mode
+):
+    """Neo4j frozen at a change's COMMIT (a proxy stops it there: tests/integration/faults.py CommitFreeze),
+    committed with its answer lost (`answered`) or never committed (`unsent`): the service cannot know
+    which. Asserted: the answer is 503 `outcome_unknown` with the change id and Retry-After, never an
+    error, within the liveness bound; /healthz answers meanwhile; after SIGCONT the service recovers by
+    itself, and a retry with the same Idempotency-Key returns the committed change (`answered`: a replay)
+    or applies it now under the same id (`unsent`) — once: one audit entry, one version more."""
+    from tests.integration.conftest import free_port
+    from tests.integration.faults import CommitFreeze
+
+    settings = local_neo4j.load_settings()
+    pid = local_neo4j.read_pid(settings)
+    host, port = service_env["NEO4J_URI"].rsplit("//", 1)[1].rsplit(":", 1)
+    proxy = CommitFreeze(host, int(port), free_port(), pid=pid).start()
+    env = {**service_env, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}", "KARMA_NEO4J_STALL_AFTER": "1"}
+    server = gunicorn(
+        {**env, "KARMA_REQUEST_DEADLINE": "45", "KARMA_WORKER_TIMEOUT": "60"}, workers=1, log=tmp_path / "g.log"
+    )
+    site = "serverless-site/karma-dev"
+    body = {"component": site, "proposed_change": {"cloudfront_comment": f"frozen at commit ({mode})"}}
+    headers = {**auth_headers, "Idempotency-Key": f"frozen-commit-{mode}"}
+    try:
+        server.wait_ready(90)
+        version = requests.get(f"{server.url}/components/{site}", headers=auth_headers, timeout=30).json()["version"]
+        before = graph_dump()
+        proxy.arm(mode)
+        resp, elapsed = timed_post(f"{server.url}/request-change", body, headers)
+        assert proxy.frozen.is_set(), "the proxy never saw the change's COMMIT"
+        healthz, _ = timed(f"{server.url}/healthz")
+        assert healthz is not None and healthz.status_code == 200
+        assert resp is not None and resp.status_code == 503, (resp and resp.text[:300], elapsed)
+        said = resp.json()
+        assert said["cause"] == "outcome_unknown" and said["outcome"] == "unknown" and said["change_id"], said
+        assert int(resp.headers["Retry-After"]) >= 1 and elapsed < LIVE, elapsed
+        os.kill(pid, signal.SIGCONT)  # the service recovers by itself
+        server.wait_ready(60)
+        retry = wait_for(
+            lambda: (
+                (r := requests.post(f"{server.url}/request-change", json=body, headers=headers, timeout=30)).status_code
+                != 503
+                and r
+            ),
+            60,
+            0.5,
+            what="an answer to the retry",
+        )
+        assert retry.status_code == 200, retry.text[:300]
+        again = retry.json()
+        assert again["change_id"] == said["change_id"] and again["status"] == "applied", again
+        assert bool(again.get("idempotent_replay")) is (mode == "answered"), again
+        after = requests.get(f"{server.url}/components/{site}", headers=auth_headers, timeout=30).json()
+        assert after["version"] == version + 1, (version, after["version"])  # applied once
+        entries = [
+            e
+            for e in requests.get(f"{server.url}/log?component={site}", headers=auth_headers, timeout=30).json()[
+                "items"
+            ]
+            if e.get("change_id") == said["change_id"]
+        ]
+        assert len(entries) == 1, entries
+        assert graph_dump() != before
+    finally:
+        os.kill(pid, signal.SIGCONT)  # whatever failed: the test Neo4j runs on, the servers are stopped
+        server.stop()
+        proxy.stop()
+
+
+def timed_post(url: str, body: dict, headers: dict) -> tuple[requests.Response | None, float]:
+    started = time.monotonic()
+    try:
+        resp = requests.post(url, json=body, headers=headers, timeout=60)
+    except requests.RequestException:
+        resp = None
+    return resp, time.monotonic() - started

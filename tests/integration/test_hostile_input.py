@@ -271,6 +271,30 @@ def test_a_path_with_an_empty_segment_is_a_json_404_naming_it(gunicorn_url, auth
     assert graph_dump() == before
 
 
+# -- through gunicorn: the redirects outside the console -------------------------------------------------
+@pytest.mark.parametrize(
+    "path,code,location",
+    [
+        ("/console", 308, "/console/"),  # the router's slash redirect: an HTML page ("Redirecting..."),
+        ("/console?next=/console/log", 308, "/console/?next=/console/log"),  # to http://<Host>/console/
+        ("/", 302, "/console/"),  # the front door: an HTML page too
+    ],
+)
+def test_a_redirect_outside_the_console_says_where_in_json(gunicorn_url, path, code, location):
+    """A client that does not follow redirects reads JSON, as from every other answer outside the console;
+    a browser follows Location, a path (an absolute URL built from Host said `http://` behind a proxy
+    that ends TLS), and a HEAD gets the same head without a body."""
+    resp = requests.get(gunicorn_url + path, allow_redirects=False, timeout=30)
+    assert resp.status_code == code and resp.headers["Location"] == location, (resp.status_code, resp.headers)
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.text[:200]
+    said = resp.json()
+    assert said["code"] == code and said["location"] == location and said["message"], said
+    head = requests.head(gunicorn_url + path, allow_redirects=False, timeout=30)
+    assert (head.status_code, head.headers["Location"], head.content) == (code, location, b"")
+    followed = requests.get(gunicorn_url + path, timeout=30)  # a browser's way: it lands on the console
+    assert followed.status_code == 200 and followed.url.startswith(gunicorn_url + "/console/login")
+
+
 # -- through gunicorn: the Idempotency-Key header sent twice ---------------------------------------------
 def post_with_keys(url: str, auth_headers: dict, body: dict, keys: list[str]) -> tuple[int, dict]:
     """POST /request-change with one Idempotency-Key header per key (requests sends a header once)."""

@@ -207,6 +207,29 @@ def test_a_chunk_announcing_more_than_the_limit_is_a_413_at_once(server, auth_he
     assert graph_dump() == before
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        # a length of 13 digits: the event loop does not gather its body, a thread reads it (BoundedBodies)
+        b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 0000000000040\r\n",
+        # a thread read it too (now the event loop gathers it, and its 408 says close as well)
+        b"POST /plan HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nExpect: 100-continue\r\nContent-Length: 40\r\n",
+    ],
+)
+def test_a_body_that_times_out_on_a_thread_is_a_408_that_says_the_connection_closes(server, auth_headers, head):
+    """A length-framed body read by the app that does not arrive in KARMA_CLIENT_TIMEOUT is a JSON 408 and
+    its connection is closed (its read side is shut): the answer said `Connection: keep-alive` (only a
+    chunked body's reader knew its request, to mark it), and a client reusing the connection met a close."""
+    host, port = server.url.rsplit("/", 1)[-1].split(":")
+    auth = f"Authorization: {auth_headers['Authorization']}\r\nContent-Type: application/json\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=LIVE) as sock:
+        sock.sendall(head + auth + b'{"component": ')  # 14 of the 40 bytes, and then nothing
+        status, headers, body = parse(read_answer(sock))
+        assert status == 408 and body["cause"] == "request_timeout", (status, body)
+        assert headers["connection"] == "close", headers  # it said `keep-alive`
+        assert _read_until_end(sock) == b"", "the connection stays open after the 408"
+
+
 ANNOUNCING = 20  # clients announcing a body over the limit: more than both workers' threads (2 x 8)
 
 
@@ -337,6 +360,11 @@ PARTS = {
     ),
     # a chunked body went to a thread with its head
     "chunked_body": CHUNKED_HEAD + b"\r\nffff\r\n{",
+    # an HTTP/1.0 request's `100-continue` is ignored: it went to a thread with its head, which waited
+    "http10_expecting_body": (
+        b"POST /plan HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 100\r\n\r\n{"
+    ),
 }
 
 

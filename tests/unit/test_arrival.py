@@ -36,6 +36,7 @@ def feed(pair, *parts: bytes, seconds: float = 10.0) -> list[str]:
 HEAD = b"POST /plan HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n"
 CHUNKED = b"POST /plan HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 LIMIT = 256 * 1024
+HTTP10_EXPECTING = b"POST /plan HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ LIMIT = 256 * 1024
         ([CHUNKED + b"2\r\n{}\r\n40000\r\n"], [READY]),  # over the limit only together
         ([b"POST /plan HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n"], [READY]),  # the app's 413 at once
         ([b"POST /plan HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"], [READY]),  # the parser's 501
-        ([b"POST /plan HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"], [READY]),  # ignored: 1.0
+        ([HTTP10_EXPECTING, b"12345"], [WAITING, READY]),  # ignored (1.0), the body gathered here: it went over
         ([b"POST /plan HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n"], [READY]),  # 413
         ([b"POST /plan HTTP/1.1\r\nExpect: x\r\nContent-Length: 5\r\n\r\n"], [READY]),  # the parser's 417
         ([b"POST /plan HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"], [READY]),  # the parser's 400
@@ -66,6 +67,17 @@ LIMIT = 256 * 1024
 )
 def test_handed_over_when_there_or_refused(pair, parts, states):
     assert feed(pair, *parts) == states
+
+
+def test_an_http10_expectation_is_ignored_and_its_body_gathered_without_a_100(pair):
+    """RFC 9110 10.1.1: a server ignores an HTTP/1.0 request's `100-continue` (gunicorn does). Its request
+    went to a thread with its head, and the thread waited for the body: 16 clients trickling such bodies
+    held both workers' threads for KARMA_CLIENT_TIMEOUT. It is gathered here, and no 100 is said."""
+    assert feed(pair, HTTP10_EXPECTING) == [WAITING]
+    theirs = pair[1]
+    theirs.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        theirs.recv(100)
 
 
 def test_what_arrived_is_left_for_the_parser_in_order(pair):

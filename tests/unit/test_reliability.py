@@ -4,6 +4,8 @@ auditing, the availability guard."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -111,6 +113,93 @@ def test_readiness_probes_at_most_once_per_interval_while_down():
     assert avail.check() == (False, "OSError")  # within the interval of the failure: no round trip
     now[0] = 0.6
     assert avail.check() == (True, "ok") and pings == [0.6]
+
+
+class Planning:
+    """A warm-up (the hot statements' EXPLAINs) that lasts until it is released."""
+
+    def __init__(self):
+        self.calls, self.released = 0, threading.Event()
+
+    def __call__(self):
+        self.calls += 1
+        assert self.released.wait(10), "never released"
+
+
+def back_from_down(planning, **kw) -> Availability:
+    """An Availability past its first contact (the schema, and the hot statements planned with it), then
+    marked down: the database may come back restarted, its query cache empty."""
+    avail = Availability(lambda: None, lambda: None, warm=planning, probe_interval=0.0, **kw)
+    avail.guard()  # the first contact plans them itself: no warm-up, no 503
+    assert planning.calls == 0
+    avail.mark_down(OSError("restarting"))
+    return avail
+
+
+def test_requests_wait_briefly_for_the_warm_up_then_get_a_503_naming_it():
+    """A Neo4j just restarted plans its statements anew (seconds each on a loaded machine): a burst of
+    requests each planned them at once and each ended at the transaction timeout. Back from down, the
+    warm-up plans them on one thread; a request waits for it `warm_wait` seconds at most, then is answered
+    503 `database_warming_up` with Retry-After, and readiness says `warming_up` until it is done."""
+    planning = Planning()
+    avail = back_from_down(planning, warm_wait=0.2, probe_timeout=0.1)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable) as refused:
+        avail.guard()  # the probe finds it back; the warm-up runs
+    assert refused.value.extra["cause"] == "database_warming_up" and refused.value.retry_after == 2
+    assert 0.15 < time.monotonic() - started < 5 and not avail.down
+    with pytest.raises(ServiceUnavailable):
+        avail.guard()  # the warm-up has run its wait already: at once
+    assert avail.check() == (False, "warming_up") and planning.calls == 1  # one warm-up, not one per caller
+    planning.released.set()
+    assert avail.check() == (True, "ok")  # readiness re-runs it (cheap once planned)
+    avail.guard()
+
+
+def test_the_database_back_from_down_is_warmed_again_before_requests_pass():
+    planning = Planning()
+    avail = back_from_down(planning, warm_wait=2.0)
+    threading.Timer(0.3, planning.released.set).start()
+    avail.guard()  # the probe finds it back, then waits for the warm-up (released within warm_wait)
+    assert planning.calls == 1 and not avail.down
+    avail.guard()
+    assert planning.calls == 1  # warm: no more planning per request
+
+
+def test_the_warm_up_tries_again_while_its_connections_fail():
+    """The first uses of a pool a restart left behind fail (SessionExpired, one dead connection each): the
+    warm-up gave up after one and marked the process warm, and readiness said ready with nothing planned
+    (the plans of the burst that followed took 11-13 s)."""
+
+    class StalePool(Planning):
+        def __call__(self):
+            self.calls += 1
+            if self.calls < 3:
+                raise OSError("a dead pooled connection")
+
+    planning = StalePool()
+    avail = back_from_down(planning, warm_wait=5.0)
+    avail.guard()
+    assert planning.calls == 3 and avail.check() == (True, "ok")
+
+
+def test_a_warm_up_cut_by_an_outage_runs_again_when_the_database_returns():
+    """The database went away during the warm-up (killed, to be restarted with an empty cache): the
+    warm-up's failure marked the process warm, and the requests after the return planned cold."""
+    calls = []
+
+    def warm():
+        calls.append(1)
+        if len(calls) == 1:
+            avail.mark_down(OSError("gone"))
+            raise OSError("gone")
+
+    avail = Availability(lambda: None, lambda: None, warm=warm, warm_wait=2.0, probe_interval=0.0)
+    avail.guard()
+    avail.mark_down(OSError("restarting"))
+    avail.guard()  # back: the warm-up fails at once, the database gone again (the request meets it itself)
+    avail.guard()  # the probe finds the database back: warmed again before the request passes
+    assert len(calls) == 2 and not avail.down
 
 
 def test_deadline_bounds_nest_and_never_extend():
