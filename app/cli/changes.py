@@ -214,7 +214,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         elif ref.startswith("trn-"):  # as `karma transitions show`; the log and changes name transitions too
             emit(client.get(f"/transitions/{ref}"), as_json, text.transition)
         else:
-            emit(client.get(f"/changes/{ref}"), as_json, text.change)
+            emit(_a_change(client, ref), as_json, text.change)
 
     @api_command(main, "impact")
     @click.argument("component", callback=component_id)
@@ -305,6 +305,20 @@ def register(main: click.Group) -> None:  # one place lists every command
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
         emit(client.post("/queue/process"), as_json, lambda answer: text.transitions(answer["processed"]))
+
+
+SHOWN = "a component (type/nickname), a change (chg-…), an audit entry (log-…) or a transition (trn-…)"
+
+
+def _a_change(client, ref: str) -> dict:
+    """`karma show REF` of what is none of the other kinds is looked up as a change: a REF of no kind at all
+    (`karma show vpc-karma-dev`) answered only "404 change 'vpc-karma-dev' not found"; it says what REF takes."""
+    try:
+        return client.get(f"/changes/{ref}")
+    except ClientError as exc:
+        if exc.status != 404 or ref.startswith("chg-"):
+            raise
+        raise ClientError(f"{exc}; karma show takes {SHOWN}", status=exc.status, body=exc.body) from None
 
 
 def _not_a_signed_id(ref: str) -> None:

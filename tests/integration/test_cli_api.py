@@ -203,12 +203,13 @@ def test_show_impact_log_and_changes(karma_cli):
     assert component.exit_code == 0 and "CONFIG" in component.stdout and "cloudfront_aliases" in component.stdout
     change = karma_cli("show", applied["change_id"], who="val")
     assert change.exit_code == 0 and "applied" in change.stdout and "TRAIL" in change.stdout
-    entry = karma_cli(
-        "show",
-        applied["log_entry_id"],
-        who="val",
-    )
-    assert entry.exit_code == 0 and "requested_by: ted@strall.com" in entry.stdout
+    entry = karma_cli("show", applied["log_entry_id"], who="val")  # as its row in `karma log`, not a key dump
+    head = f"{applied['log_entry_id']} · change · applied · update {SITE} · by ted@strall.com at "
+    assert entry.exit_code == 0 and entry.stdout.startswith(head), entry.stdout
+    assert f"change: {applied['change_id']}   (karma show {applied['change_id']})" in entry.stdout
+    assert "\nDIFF\n" in entry.stdout and "facts:" not in entry.stdout and '{"' not in entry.stdout
+    nothing = karma_cli("show", "vpc-karma-dev", who="val")  # no kind of REF: looked up as a change, and said
+    assert nothing.exit_code == 1 and "karma show takes a component (type/nickname), a change (chg-…)" in nothing.stderr
     impact = karma_cli("impact", "vpc/karma-dev", who="val")
     assert impact.exit_code == 0 and "subnet/karma-dev-private-a" in impact.stdout and "DEPTH" in impact.stdout
     svg = karma_cli("impact", "vpc/karma-dev", "--format", "svg", who="val")
@@ -439,7 +440,7 @@ def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli
     rows = [line for line in karma_cli("log", "--page-size", "5").stdout.splitlines() if " transition " in line]
     assert rows and all(line.split()[-1] == executed["id"] for line in rows[:2]), rows
     shown = karma_cli("show", executed["trail"][-1]["id"]).stdout
-    assert "\nstep: 1\n" in shown and f"transition_id: {executed['id']}" in shown, shown
+    assert f"\ntransition: {executed['id']}, step 1   (karma transitions show {executed['id']})\n" in shown, shown
 
 
 def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):
