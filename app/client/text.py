@@ -188,15 +188,18 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     return "\n".join(out)
 
 
-def analysis(result: dict) -> list[str]:
+def analysis(result: dict, limit: int | None = None) -> list[str]:
     """What a judged change does, as tables: each operation of a set (in request order: what it writes, its
     decisions, its impact) or a single change's diff and decisions, then the actions in waves. A change's
-    result and its audit entry (`karma show log-…`) hold the same keys, and read the same."""
+    result and its audit entry (`karma show log-…`) hold the same keys, and read the same. `limit` (LISTED):
+    at most so many operations and actions — an import's entry can hold thousands."""
     out, operations = [], result.get("operations") or []
     # a set (of one or more: a set of one has no top-level diff), each operation; a single change, its diff
     if len(operations) > 1 or (operations and "diff" not in result):
-        for o in operations:
+        for o in operations[:limit]:
             out += operation(o, len(operations))
+        if limit is not None and len(operations) > limit:
+            out.append(f"\n… {plural(len(operations) - limit, 'more operation')} (--json has them all)")
     else:
         out += _judged("", result.get("diff") or [], result.get("decisions") or [])
     actions = result.get("actions") or {}
@@ -206,12 +209,9 @@ def analysis(result: dict) -> list[str]:
             for i, wave in enumerate(actions["waves"])
             for a in wave
         ]
-        out.append(
-            section(
-                f"ACTIONS ({actions.get('order', 'providers-first')})",
-                table(["wave", "component", "action", "reason"], rows),
-            )
-        )
+        headers = ["wave", "component", "action", "reason"]
+        shown = table(headers, rows) if limit is None else _capped(headers, rows)  # _capped: the first LISTED
+        out.append(section(f"ACTIONS ({actions.get('order', 'providers-first')})", shown))
     return out
 
 
@@ -407,7 +407,7 @@ def log_entry(entry: dict) -> str:
     if isinstance(entry.get("diff"), dict):  # a runtime report's: the outputs before and after
         out += _runtime_diff(entry["diff"])
     elif "diff" in entry or "operations" in entry:
-        out += analysis(entry)
+        out += analysis(entry, limit=LISTED)
     held = [key for key in ENTRY_JSON_ONLY if entry.get(key)]
     if held:
         out.append(f"\n(its {', '.join(key.replace('_', ' ') for key in held)}: --json)")

@@ -359,6 +359,12 @@ def test_an_audit_entry_reads_as_the_log_row_and_the_change_it_records():
     assert "\nDIFF\n" in shown and "\nDECISIONS\n" in shown and "ACTIONS (providers-first)" in shown
     assert lines[-1] == "(its request, facts, graph patch: --json)"
     assert '{"' not in shown and "facts:" not in shown and "graph_patch" not in shown  # no JSON dump
+    # an import's set can hold thousands of operations and actions: the first 50 of each, and how many more
+    ops = [{"index": i, "op": "create", "component": f"vpc/v{i}", "config": {"a": 1}} for i in range(60)]
+    waves = [[{"component": f"vpc/v{i}", "action": "apply-config"} for i in range(60)]]
+    big = text.log_entry({"id": "log-5", "kind": "import", "operations": ops, "actions": {"waves": waves}})
+    assert big.count("\nOPERATION ") == 50 and "… 10 more operations (--json has them all)" in big
+    assert "… 10 more (--json has them all)" in big.split("ACTIONS")[1]
     # a runtime report: its outputs before and after; a refused call: what was asked and its answer
     runtime = text.log_entry({"id": "log-2", "kind": "runtime", "status": "reported", "actor": "deploy",
                               "component_id": "ec2-instance/b", "timestamp": "2026-12-07T10:31:57Z",
