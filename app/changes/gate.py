@@ -306,8 +306,7 @@ class ChangeGate:
         plan whose apply queued or waits for an approver moves no version, so without one a retry after a
         lost answer stored a second waiting change."""
         payload = plans.verify(plan_id)
-        # a plan signed before every change was a set carries the single form under "request"
-        change_set = ChangeSet.from_dict(payload["set"] if "set" in payload else payload["request"])
+        change_set = ChangeSet.from_dict(plans.planned_request(payload))
         if actor is not None:
             change_set = replace(change_set, requested_by=actor.name)  # whoever applies it is accountable
         if payload.get("mode") != self.mode or payload.get("rules") != self._rules_fingerprint():

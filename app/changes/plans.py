@@ -73,3 +73,16 @@ def verify(plan_id: str, prefix: str = PREFIX, what: str = "plan") -> dict:
         return json.loads(_unb64(body))
     except (AssertionError, ValueError, json.JSONDecodeError):
         raise NotFound(f"unknown {what} id (not issued by this Karma, or altered)", cause=f"unknown_{what}") from None
+
+
+def planned_request(payload: dict) -> dict:
+    """The change a plan's payload holds, as a change set's body (a plan signed before every change was a
+    set carries the single form under "request")."""
+    return payload["set"] if "set" in payload else payload["request"]
+
+
+def planned_change(plan_id: str) -> dict:
+    """The change a plan id this deployment issued was made for — for the console's "Plan again" on a stale
+    plan (as transitions.search.proposed_change is for a stale proposal): the signed id holds it, nothing
+    was stored. 404 for an id it did not issue."""
+    return planned_request(verify(plan_id))

@@ -19,11 +19,11 @@ from app.cli.common import (
     emit,
     given,
     moment,
-    next_page,
     nothing_to_do,
+    one_a_line,
     output_format,
-    PAGE,
-    PAGE_SIZE_RANGE,
+    paged_list,
+    paged_options,
     RESULT_FORMAT,
 )
 from app.client import handles, markdown, text
@@ -31,7 +31,6 @@ from app.client.api import ClientError, KarmaClient
 from app.client.body import build, served_validators
 from app.client.outcome import exit_code, outcome
 from app.ids import SIGNED_KINDS, handle_of
-from app.paging import MAX_PAGE_SIZE, PAGE_SIZE, page_count
 
 
 def _send(
@@ -214,7 +213,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         elif ref.startswith("trn-"):  # as `karma transitions show`; the log and changes name transitions too
             emit(client.get(f"/transitions/{ref}"), as_json, text.transition)
         else:
-            emit(client.get(f"/changes/{ref}"), as_json, text.change)
+            emit(_a_change(client, ref), as_json, text.change)
 
     @api_command(main, "impact")
     @click.argument("component", callback=component_id)
@@ -241,50 +240,34 @@ def register(main: click.Group) -> None:  # one place lists every command
         "--since", callback=moment, help="1h, 30m, 2d… ago, a date (UTC) or ISO 8601 with a time zone (inclusive)."
     )
     @click.option("--until", callback=moment, help="As --since (exclusive).")
-    @click.option("--page", type=PAGE, default=1, show_default=True, help="Which page (from 1).")
-    @click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Entries a page.")
-    def log(client, as_json=False, **filters):
+    @paged_options("entry", "Entries")
+    def log(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """The audit log, newest first."""
-        emit(client.get("/log", filters), as_json, lambda page: text.log_page(next_page(page)))
+        paged_list(client, "/log", filters, text.log_page, as_json=as_json, quiet=quiet, page=page, page_size=page_size)
 
     @api_command(main, "changes")
     @click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes in this state.")
     @click.option("--component", callback=component_id, help="Only changes to this component (type/nickname).")
     @click.option("--requested-by", help="Only changes this identity requested.")
-    @click.option("--page", type=PAGE, help="Which page [default: 1; with -q and no --page-size: every page]")
-    @click.option("--page-size", type=PAGE_SIZE_RANGE, help=f"Changes a page [default: {PAGE_SIZE}]")
-    @click.option("-q", "--quiet", is_flag=True, help="Only the change ids, one a line (for scripts): all of them.")
+    @paged_options("change", "Changes")
     def changes(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """Change requests, newest first."""
-        if quiet and not as_json and page is None and page_size is None:
-            _one_a_line(_every_id(client, "/changes", filters))  # a script's `| xargs` misses none
-            return
-        listing = client.get("/changes", {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
-        if quiet and not as_json:
-            _one_a_line([c["id"] for c in listing["items"]])
-            return
-        emit(listing, as_json, lambda page: text.changes_page(next_page(page)))
+        paged_list(
+            client, "/changes", filters, text.changes_page, as_json=as_json, quiet=quiet, page=page, page_size=page_size
+        )
 
     @api_command(main, "components")
     @click.option("--type", "type_", help="Only components of this type (karma types lists them).")
     @click.option("--environment", help="Only components in this environment.")
     @click.option("--name", help="Only ids containing this text, any case.")
-    @click.option("--page", type=PAGE, help="Which page [default: 1; with -q and no --page-size: every page]")
-    @click.option("--page-size", type=PAGE_SIZE_RANGE, help=f"Components a page [default: {PAGE_SIZE}]")
-    @click.option("-q", "--quiet", is_flag=True, help="Only the component ids, one a line (for scripts): all of them.")
+    @paged_options("component", "Components")
     def components(client, type_=None, as_json=False, quiet=False, page=None, page_size=None, **filters):
         """The components Karma holds, by id (filter by type, environment, a piece of the id)."""
         filters = {**filters, "type": type_}
-        if quiet and not as_json and page is None and page_size is None:
-            _one_a_line(_every_id(client, "/components", filters))
-            return
-        listing = client.get("/components", {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
-        for warning in listing.get("warnings") or []:  # an environment no component lives in: a typo?
-            click.echo(f"warning: {warning}", err=True)
-        if quiet and not as_json:
-            _one_a_line([c["id"] for c in listing["items"]])
-            return
-        emit(listing, as_json, lambda page: text.components_page(next_page(page)))
+        paged_list(
+            client, "/components", filters, text.components_page, as_json=as_json, quiet=quiet, page=page,
+            page_size=page_size,
+        )  # fmt: skip
 
     @main.group("queue", cls=ListsByDefault)
     def queue_cli():
@@ -297,7 +280,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         """Queued changes, per component in FIFO order."""
         queued = client.get("/queue", {"component": component})
         if quiet and not as_json:
-            _one_a_line([q["id"] for q in queued["items"]])  # `karma queue -q | xargs -n1 karma cancel`
+            one_a_line([q["id"] for q in queued["items"]])  # `karma queue -q | xargs -n1 karma cancel`
             return
         emit(queued, as_json, lambda page: text.queue(page["items"]))
 
@@ -305,6 +288,20 @@ def register(main: click.Group) -> None:  # one place lists every command
     def queue_process(client, as_json=False):
         """Re-evaluate the queue now (admin) and print the transitions."""
         emit(client.post("/queue/process"), as_json, lambda answer: text.transitions(answer["processed"]))
+
+
+SHOWN = "a component (type/nickname), a change (chg-…), an audit entry (log-…) or a transition (trn-…)"
+
+
+def _a_change(client, ref: str) -> dict:
+    """`karma show REF` of what is none of the other kinds is looked up as a change: a REF of no kind at all
+    (`karma show vpc-karma-dev`) answered only "404 change 'vpc-karma-dev' not found"; it says what REF takes."""
+    try:
+        return client.get(f"/changes/{ref}")
+    except ClientError as exc:
+        if exc.status != 404 or ref.startswith("chg-"):
+            raise
+        raise ClientError(f"{exc}; karma show takes {SHOWN}", status=exc.status, body=exc.body) from None
 
 
 def _not_a_signed_id(ref: str) -> None:
@@ -327,24 +324,3 @@ class ListsByDefault(click.Group):
         if not args or (args[0].startswith("-") and args[0] != "--help"):  # a mistyped command stays one
             args = ["list", *args]
         return super().parse_args(ctx, args)
-
-
-def _one_a_line(ids: list[str]) -> None:
-    """Ids for a script, one a line; none is no output at all: an empty list printed one empty line, which
-    `karma changes -q | while read id; do karma approve "$id"; done` read as one (empty) change id."""
-    for change_id in ids:
-        click.echo(change_id)
-
-
-QUIET_PAGE = MAX_PAGE_SIZE  # the API's largest page: `changes -q` reads every page of this size
-
-
-def _every_id(client, path: str, filters: dict) -> list[str]:
-    """Every matching id of a paged list (`/changes`, `/components`), page after page — as many pages as
-    the first answer's total says, so the loop is bounded by what exists (`changes -q` printed the first
-    50 of 56, and nothing said so)."""
-    first = client.get(path, {**filters, "page": 1, "page_size": QUIET_PAGE})
-    ids = [c["id"] for c in first["items"]]
-    for number in range(2, page_count(first["total"], QUIET_PAGE) + 1):
-        ids += [c["id"] for c in client.get(path, {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
-    return ids

@@ -24,7 +24,7 @@ from app.client.body import BodyError
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
 from app.errors import envelope
-from app.paging import MAX_PAGE, MAX_PAGE_SIZE
+from app.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, page_count
 from app.settings import Settings
 
 
@@ -197,6 +197,65 @@ def next_page(page: dict) -> dict:
 
 def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
+
+
+def one_a_line(ids: list[str]) -> None:
+    """Ids for a script, one a line (`-q`); none is no output at all: an empty list printed one empty line,
+    which `karma changes -q | while read id; do karma approve "$id"; done` read as one (empty) change id."""
+    for found in ids:
+        click.echo(found)
+
+
+def quiet_option(noun: str):
+    """`-q`: what a list command lists, by id, one a line (for scripts) — every list command the same way."""
+    return click.option(
+        "-q", "--quiet", is_flag=True, help=f"Only the {noun} ids, one a line (for scripts): all of them."
+    )
+
+
+def paged_options(noun: str, nouns: str):
+    """--page, --page-size and -q of a paged list command (`changes`, `components`, `log`, `transitions
+    list`): -q without a page asked for reads every page (paged_list)."""
+
+    def decorate(fn):
+        fn = quiet_option(noun)(fn)
+        fn = click.option("--page-size", type=PAGE_SIZE_RANGE, help=f"{nouns} a page [default: {PAGE_SIZE}]")(fn)
+        return click.option("--page", type=PAGE, help=PAGE_HELP)(fn)
+
+    return decorate
+
+
+PAGE_HELP = "Which page [default: 1; with -q and no --page-size: every page]"
+
+
+def paged_list(client, path: str, filters: dict, human, *, as_json: bool, quiet: bool, page, page_size) -> None:
+    """A paged list command's output: a page as a table (`human`, with the command for the next page) or
+    JSON, or under -q its ids one a line — every matching one when no page was asked for, so a script's
+    `| xargs` misses none. A listing's `warnings` (an environment no component lives in: a typo?) go to
+    stderr."""
+    if quiet and not as_json and page is None and page_size is None:
+        one_a_line(_every_id(client, path, filters))
+        return
+    listed = client.get(path, {**filters, "page": page or 1, "page_size": page_size or PAGE_SIZE})
+    for warning in listed.get("warnings") or []:
+        click.echo(f"warning: {warning}", err=True)
+    if quiet and not as_json:
+        one_a_line([item["id"] for item in listed["items"]])
+        return
+    emit(listed, as_json, lambda shown: human(next_page(shown)))
+
+
+QUIET_PAGE = MAX_PAGE_SIZE  # the API's largest page: -q reads every page of this size
+
+
+def _every_id(client, path: str, filters: dict) -> list[str]:
+    """Every matching id of a paged list, page after page — as many pages as the first answer's total says,
+    so the loop is bounded by what exists (`changes -q` printed the first 50 of 56, and nothing said so)."""
+    first = client.get(path, {**filters, "page": 1, "page_size": QUIET_PAGE})
+    ids = [item["id"] for item in first["items"]]
+    for number in range(2, page_count(first["total"], QUIET_PAGE) + 1):
+        ids += [item["id"] for item in client.get(path, {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
+    return ids
 
 
 def service_url(ctx: click.Context, param: click.Parameter, value: str) -> str:

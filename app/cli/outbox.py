@@ -38,9 +38,25 @@ def outbox_list(state: str | None, change_id: str | None, limit: int, as_json: b
     if as_json:
         click.echo(as_json_text(listed))
         return
-    keys = ("id", "type", "state", "attempts", "destination", "change_id", "last_error")
     counts = ", ".join(f"{n} {state}" for state, n in sorted(listed["counts"].items())) or "no entries"
-    click.echo(text.listing(list(keys), [[e.get(k) for k in keys] for e in listed["items"]], counts))
+    click.echo(
+        text.listing(
+            list(OUTBOX_COLUMNS), [[e.get(k) for k in OUTBOX_COLUMNS.values()] for e in listed["items"]], counts
+        )
+    )
+
+
+# a column's header, as every table names it — in words (`change`, as `karma queue` and `karma log` say it);
+# the JSON's keys are for --json: the headers read CHANGE_ID and LAST_ERROR beside plain words
+OUTBOX_COLUMNS = {
+    "id": "id",
+    "type": "type",
+    "state": "state",
+    "attempts": "attempts",
+    "destination": "destination",
+    "change": "change_id",
+    "last error": "last_error",
+}
 
 
 @outbox_cli.command("retry")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from app.cli.common import as_json_text, cli_identity, graph, listing
+from app.cli.common import as_json_text, cli_identity, graph, listing, one_a_line, quiet_option
 from app.client import text
 from app.security.roles import ROLES
 from app.settings import Settings
@@ -56,19 +56,24 @@ def tokens_create(name: str, role: str, environments: tuple[str, ...], as_json: 
 
 @tokens_cli.command("list")
 @JSON
-def tokens_list(as_json: bool) -> None:
+@quiet_option("token")
+def tokens_list(as_json: bool, quiet: bool) -> None:
     """List tokens (never their secrets)."""
     with _token_service() as tokens:
         found = tokens.list()
     if as_json:
         click.echo(as_json_text(listing(found)))
         return
+    if quiet:
+        one_a_line([t["id"] for t in found])
+        return
     rows = [
         [t["id"], t["name"], t["role"], ", ".join(t.get("environments") or []) or "*", text.moment(t.get("created_at")),
          t.get("created_by"), text.moment(t.get("revoked_at"))]
         for t in found
     ]  # fmt: skip
-    click.echo(text.table(["id", "name", "role", "environments", "created", "by", "revoked"], rows))
+    headers = ["id", "name", "role", "environments", "created", "by", "revoked"]
+    click.echo(text.listing(headers, rows, text.plural(len(rows), "token")))  # ends as every list says how many
 
 
 @tokens_cli.command("revoke")

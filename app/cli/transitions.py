@@ -6,12 +6,11 @@ from __future__ import annotations
 import click
 
 from app.cli import common
-from app.cli.common import PAGE, PAGE_SIZE_RANGE, api_command, change_options, component_id, emit, given, output_format
+from app.cli.common import api_command, change_options, component_id, emit, given, output_format
 from app.client import handles, text
 from app.client.api import ClientError
 from app.client.body import build, parse_value, served_validators
 from app.client.outcome import ERROR, OK, REJECTED, WAITING
-from app.paging import PAGE_SIZE
 from app.transitions.status import STORED
 
 
@@ -122,8 +121,10 @@ def cancel(client, transition_id, as_json=False):
     "--component", callback=component_id, help="Only transitions whose steps touched or affected this component."
 )
 @click.option("--requested-by", help="Only transitions this identity asked for.")
-@click.option("--page", type=PAGE, default=1, show_default=True, help="Which page (from 1).")
-@click.option("--page-size", type=PAGE_SIZE_RANGE, default=PAGE_SIZE, show_default=True, help="Transitions a page.")
-def list_(client, as_json=False, **filters):
+@common.paged_options("transition", "Transitions")
+def list_(client, as_json=False, quiet=False, page=None, page_size=None, **filters):
     """Stored transitions, newest first."""
-    emit(client.get("/transitions", filters), as_json, lambda page: text.transitions_page(common.next_page(page)))
+    common.paged_list(
+        client, "/transitions", filters, text.transitions_page, as_json=as_json, quiet=quiet, page=page,
+        page_size=page_size,
+    )  # fmt: skip

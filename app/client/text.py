@@ -179,12 +179,28 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
     if premise:
         out.append(premise)
     out += warning_lines(result)
-    operations = result.get("operations") or []
-    # a set (of one or more: a set of one has no top-level diff), each operation in request order: what it
-    # writes, its decisions, its impact; a single change, its diff and decisions
+    out += analysis(result)
+    hint = apply_hint(result, on_blocked)
+    if hint:
+        out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
+    waiting = waiting_hint(result)
+    if waiting:
+        out.append(f"\n{waiting}")
+    return "\n".join(out)
+
+
+def analysis(result: dict, limit: int | None = None) -> list[str]:
+    """What a judged change does, as tables: each operation of a set (in request order: what it writes, its
+    decisions, its impact) or a single change's diff and decisions, then the actions in waves. A change's
+    result and its audit entry (`karma show log-…`) hold the same keys, and read the same. `limit` (LISTED):
+    at most so many operations and actions — an import's entry can hold thousands."""
+    out, operations = [], result.get("operations") or []
+    # a set (of one or more: a set of one has no top-level diff), each operation; a single change, its diff
     if len(operations) > 1 or (operations and "diff" not in result):
-        for o in operations:
+        for o in operations[:limit]:
             out += operation(o, len(operations))
+        if limit is not None and len(operations) > limit:
+            out.append(f"\n… {plural(len(operations) - limit, 'more operation')} (--json has them all)")
     else:
         out += _judged("", result.get("diff") or [], result.get("decisions") or [])
     actions = result.get("actions") or {}
@@ -194,19 +210,10 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
             for i, wave in enumerate(actions["waves"])
             for a in wave
         ]
-        out.append(
-            section(
-                f"ACTIONS ({actions.get('order', 'providers-first')})",
-                table(["wave", "component", "action", "reason"], rows),
-            )
-        )
-    hint = apply_hint(result, on_blocked)
-    if hint:
-        out.append(f"\napply exactly this plan: {hint}   (the full plan id: --json)")
-    waiting = waiting_hint(result)
-    if waiting:
-        out.append(f"\n{waiting}")
-    return "\n".join(out)
+        headers = ["wave", "component", "action", "reason"]
+        shown = table(headers, rows) if limit is None else _capped(headers, rows)  # _capped: the first LISTED
+        out.append(section(f"ACTIONS ({actions.get('order', 'providers-first')})", shown))
+    return out
 
 
 def warning_lines(result: dict) -> list[str]:
@@ -361,16 +368,94 @@ def change(detail: dict) -> str:
     return "\n".join(out)
 
 
+def record(answer: dict) -> str:
+    """Any flat answer (a subscription, a delivery pass, a prune), key by key."""
+    return "\n".join(f"{k}: {cell(v)}" for k, v in answer.items() if v not in (None, [], {}))
+
+
+# what an audit entry's own lines and tables say, or its head line: not repeated as `key: value`
+ENTRY_SAID = {
+    "id", "kind", "timestamp", "status", "actor", "requested_by", "approved_by", "component_id", "components",
+    "operation_names", "imported_components", "subjects", "count", "change_id", "transition_id", "step",
+    "rollback_of", "reason", "note", "warnings", "version_before", "version_after", "affected", "diff",
+    "decisions", "operations", "actions", "refusal", "http_status", "cause", "method", "path", "query_text",
+    "set_size",
+}  # fmt: skip
+ENTRY_JSON_ONLY = ("request", "facts", "graph_patch")  # whole documents: --json has them
+
+
 def log_entry(entry: dict) -> str:
-    """An audit entry, key by key; a transition's `step` numbered from 1 as its STEPS table numbers it (the
-    JSON's is an index from 0: it read `step: 0` for the step the table calls 1)."""
-    shown = (
-        {**entry, "step": _ordinal(entry["step"])} if entry.get("kind") == "transition" and "step" in entry else entry
+    """An audit entry (`karma show log-…`) as the log's table row reads it — when, which entry, what kind,
+    what it did, by whom, its status — then what it is about and its tables (a change's diff, decisions
+    and waves, as its result printed them). It was a dump of every key, the facts and graph patch among
+    them as JSON cut at the terminal's width; those are --json's. A transition's step counts from 1."""
+    head = " · ".join(
+        str(part)
+        for part in (
+            entry.get("id"),
+            entry.get("kind"),
+            entry.get("status"),
+            _entry_what(entry),
+            f"by {entry.get('actor') or entry.get('requested_by')} at {moment(entry.get('timestamp'))}",
+        )
+        if part
     )
-    return "\n".join(f"{k}: {cell(v)}" for k, v in shown.items() if v not in (None, [], {}))
+    out = [head, *_entry_lines(entry)]
+    out += [f"{k.replace('_', ' ')}: {cell(v)}" for k, v in entry.items() if k not in ENTRY_SAID | set(ENTRY_JSON_ONLY)
+            and v not in (None, [], {})]  # fmt: skip
+    if entry.get("query_text"):
+        out.append(section("QUERY", entry["query_text"]))
+    if isinstance(entry.get("diff"), dict):  # a runtime report's: the outputs before and after
+        out += _runtime_diff(entry["diff"])
+    elif "diff" in entry or "operations" in entry:
+        out += analysis(entry, limit=LISTED)
+    held = [key for key in ENTRY_JSON_ONLY if entry.get(key)]
+    if held:
+        out.append(f"\n(its {', '.join(key.replace('_', ' ') for key in held)}: --json)")
+    return "\n".join(out)
 
 
-record = log_entry  # any flat answer (a subscription, a delivery pass) reads like an audit entry
+def _entry_what(entry: dict) -> str | None:
+    """What an entry did, as the log's OPERATIONS column names it."""
+    return _named(entry.get("operation_names"), entry.get("component_id")) or _loaded(entry) or _acted_on(entry)
+
+
+def _entry_lines(entry: dict) -> list[str]:
+    """An entry's own lines: the change or transition it belongs to (the command that shows it), who else
+    took part, why, what it says, versions, what it reached, and a refused call's request."""
+    out = []
+    if entry.get("change_id"):
+        out.append(f"change: {entry['change_id']}   (karma show {entry['change_id']})")
+    if entry.get("transition_id"):
+        step = f", step {_ordinal(entry['step'])}" if entry.get("step") is not None else ""
+        out.append(f"transition: {entry['transition_id']}{step}   (karma transitions show {entry['transition_id']})")
+    if entry.get("rollback_of"):
+        out.append(f"rollback of: {entry['rollback_of']}")
+    actor = entry.get("actor") or entry.get("requested_by")
+    for key in ("requested_by", "approved_by"):
+        if entry.get(key) and entry[key] != actor:
+            out.append(f"{key.replace('_', ' ')}: {entry[key]}")
+    out += [f"{key}: {entry[key]}" for key in ("reason", "note") if entry.get(key)]
+    out += warning_lines(entry)
+    if entry.get("http_status") is not None:
+        said = " ".join(str(entry[k]) for k in ("method", "path") if entry.get(k))
+        out.append(f"refused: {said} → {entry['http_status']}" + (f" ({entry['cause']})" if entry.get("cause") else ""))
+    refused = (entry.get("refusal") or {}).get("errors") or {}
+    out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
+    before, after = entry.get("version_before"), entry.get("version_after")
+    if before is not None or after is not None:
+        out.append(f"version: {before} → {after}" if before != after else f"version: {before} (unchanged)")
+    affected = entry.get("affected") or []
+    if affected:
+        out.append(f"affected {len(affected)}: {', '.join(affected)}")
+    return out
+
+
+def _runtime_diff(diff: dict) -> list[str]:
+    """A runtime report's entry: each output before and after (`-` where it had none, or has none now)."""
+    before, after = diff.get("before") or {}, diff.get("after") or {}
+    rows = [[k, before.get(k), after.get(k)] for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    return [section("RUNTIME", table(["output", "before", "after"], rows))] if rows else []
 
 
 def subscription(answer: dict) -> str:

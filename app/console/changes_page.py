@@ -6,7 +6,6 @@ through the same lifecycle, audited the same.
 
 from __future__ import annotations
 
-import yaml
 from flask import redirect, render_template, request, url_for
 
 from app import render
@@ -200,22 +199,10 @@ NOT_DONE = (ChangeStatus.REJECTED, ChangeStatus.DENIED, ChangeStatus.CANCELLED, 
 
 
 def _as_form(detail: dict) -> str | None:
-    """A change that ended without applying, as Start a change's text (YAML), for the person to edit and
-    plan again: a change the rules rejected — requested from the CLI or the API — had a page that said
-    no and no way on. A single change is written as one (component + proposed_change); a set as its ops."""
-    request_ = dict(detail.get("request") or {})
-    ops = [
-        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
-        for op in request_.get("changes") or []
-    ]
-    if not ops:
-        return None
-    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
-        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
-    else:
-        body = {"changes": ops}
-    body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
-    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    """A change that ended without applying, as Start a change's text, for the person to edit and plan
+    again: a change the rules rejected — requested from the CLI or the API — had a page that said no and no
+    way on."""
+    return pages.change_as_form(detail.get("request") or {})
 
 
 def _way_to_yes(detail: dict, operations: list[dict], me) -> str | None:

@@ -12,7 +12,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
-
+import yaml
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -26,6 +26,8 @@ from app.errors import ENVELOPE, KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.transitions.search import proposed_change
+from app.changes.plans import planned_change
+from app.changes.sets import ChangeSet
 from app.components.drift import file_state
 
 blp = Blueprint(
@@ -158,6 +160,41 @@ def _propose_again(error: KarmaError) -> str | None:
     return json.dumps(change, indent=2) if change else None
 
 
+def _plan_again(error: KarmaError) -> str | None:
+    """A stale plan's page offers to plan the same change again: the plan id the form posted holds it
+    (signed). Start a change's text for it, or None (another error, or an id that does not verify). Its
+    "plan again" opened an empty form: the change had to be typed again."""
+    if error.extra.get("cause") not in STALE_CAUSES or request.endpoint != "console.apply_plan":
+        return None
+    try:
+        planned = ChangeSet.from_dict(planned_change(request.form.get("plan_id") or "")).to_dict()
+    except (KarmaError, KeyError, TypeError):  # not ours, or a payload of a shape no longer read: no button
+        return None
+    return change_as_form(planned)
+
+
+# a 409 whose page says what was acted on moved since it was drawn (error.html's conflict hint)
+STALE_CAUSES = ("stale_plan", "impact_contention", "stale_version", "changed_since")
+
+
+def change_as_form(request_: dict) -> str | None:
+    """A change's request (a change set's body: `changes`, `single`, `reason`, `on_blocked`) as Start a
+    change's text (YAML), to edit and plan again — a stored change that ended without applying, a stale
+    plan's. A single change is written as one (component + proposed_change); a set as its ops."""
+    ops = [
+        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
+        for op in request_.get("changes") or []
+    ]
+    if not ops:
+        return None
+    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
+        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
+    else:
+        body = {"changes": ops}
+    body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
+
 def _error_page(error: KarmaError, status: int, answer):
     """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
     the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
@@ -177,6 +214,8 @@ def _error_page(error: KarmaError, status: int, answer):
             retry=int(retry) if retry.isdigit() else 10,
             who_may=roles_that_may(error.extra["required"]) if error.extra.get("cause") == "role" else None,
             propose_again=_propose_again(error),
+            plan_again=_plan_again(error),
+            stale_causes=STALE_CAUSES,
         ),
         status,
     )

@@ -20,6 +20,8 @@ def test_tokens_create_list_revoke(cli, world):
     assert [t["name"] for t in listed] == ["ci@usekarma.dev"] and "hash" not in listed[0]
     assert token not in cli("tokens", "list").stdout
     assert "ci@usekarma.dev" in cli("tokens", "list").stdout  # a table by default
+    assert cli("tokens", "list").stdout.endswith("\n1 token\n")  # as every list ends: how many
+    assert cli("tokens", "list", "-q").stdout.split() == [t["id"] for t in listed]  # ids, one a line
     assert cli("tokens", "revoke", "ci@usekarma.dev").exit_code == 0  # a name: the tokens you made
     assert TokenService(world, cache_seconds=0).authenticate(token) is None
     theirs, record = TokenService(world).create("ci@usekarma.dev", "reporter", created_by="someone-else")

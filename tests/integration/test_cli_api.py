@@ -203,12 +203,13 @@ def test_show_impact_log_and_changes(karma_cli):
     assert component.exit_code == 0 and "CONFIG" in component.stdout and "cloudfront_aliases" in component.stdout
     change = karma_cli("show", applied["change_id"], who="val")
     assert change.exit_code == 0 and "applied" in change.stdout and "TRAIL" in change.stdout
-    entry = karma_cli(
-        "show",
-        applied["log_entry_id"],
-        who="val",
-    )
-    assert entry.exit_code == 0 and "requested_by: ted@strall.com" in entry.stdout
+    entry = karma_cli("show", applied["log_entry_id"], who="val")  # as its row in `karma log`, not a key dump
+    head = f"{applied['log_entry_id']} · change · applied · update {SITE} · by ted@strall.com at "
+    assert entry.exit_code == 0 and entry.stdout.startswith(head), entry.stdout
+    assert f"change: {applied['change_id']}   (karma show {applied['change_id']})" in entry.stdout
+    assert "\nDIFF\n" in entry.stdout and "facts:" not in entry.stdout and '{"' not in entry.stdout
+    nothing = karma_cli("show", "vpc-karma-dev", who="val")  # no kind of REF: looked up as a change, and said
+    assert nothing.exit_code == 1 and "karma show takes a component (type/nickname), a change (chg-…)" in nothing.stderr
     impact = karma_cli("impact", "vpc/karma-dev", who="val")
     assert impact.exit_code == 0 and "subnet/karma-dev-private-a" in impact.stdout and "DEPTH" in impact.stdout
     svg = karma_cli("impact", "vpc/karma-dev", "--format", "svg", who="val")
@@ -306,9 +307,9 @@ def test_transitions_runtime_and_subscriptions_from_the_cli(karma_cli, gunicorn_
 def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):
     """`karma changes -q` is for scripts (`| xargs …`): it printed the first page of 50 and said nothing.
     It reads every page now; an explicit page or page size still gives that page."""
-    from app.cli import changes as changes_cli
+    from app.cli import common
 
-    monkeypatch.setattr(changes_cli, "QUIET_PAGE", 2)
+    monkeypatch.setattr(common, "QUIET_PAGE", 2)
     made = []
     for alias in ("a", "b", "c"):
         out = karma_cli("request", SITE, "--set", f'cloudfront_aliases=["{alias}.usekarma.dev"]', "--json")
@@ -318,10 +319,30 @@ def test_changes_quiet_lists_every_id_page_after_page(karma_cli, monkeypatch):
     assert len(karma_cli("changes", "-q", "--page-size", "1").stdout.split()) == 1
 
 
+def test_log_and_transitions_list_take_q_as_changes_does(karma_cli, monkeypatch):
+    """`-q` was on `components`, `changes` and `queue` only: `karma log -q` and `karma transitions list -q`
+    were "No such option". They print the ids, one a line, every page — as `changes -q`, one implementation."""
+    from app.cli import common
+
+    monkeypatch.setattr(common, "QUIET_PAGE", 2)
+    monkeypatch.setattr(common, "PAGE_SIZE", 2)  # a page is 2: -q reads past the first page, or misses some
+    for alias in ("a", "b", "c"):
+        assert karma_cli("request", SITE, "--set", f'cloudfront_aliases=["{alias}.usekarma.dev"]').exit_code == 0
+    proposed = karma_cli("transitions", "propose", STAGING, "--set", 'cloudfront_aliases=["q.usekarma.dev"]', "-q")
+    executed = json.loads(karma_cli("transitions", "execute", proposed.stdout.strip(), "--json").stdout)
+    listed = json.loads(karma_cli("log", "--page-size", "500", "--json").stdout)
+    every = karma_cli("log", "-q")
+    assert every.exit_code == 0, every.output
+    assert every.stdout.split() == [e["id"] for e in listed["items"]] and listed["total"] > 2  # past one page
+    assert karma_cli("log", "-q", "--page-size", "1").stdout.split() == [listed["items"][0]["id"]]
+    assert karma_cli("log", "-q", "--status", "denied").stdout == ""  # none: no line at all
+    assert karma_cli("transitions", "list", "-q").stdout.split() == [executed["id"]]
+
+
 def test_components_lists_what_karma_holds(karma_cli, monkeypatch):
     """An operator's day starts with "what is there": the API and the console listed components, the CLI
     could only `show` one whose id it already knew."""
-    from app.cli import changes as changes_cli
+    from app.cli import common
 
     prod = karma_cli("components", "--environment", "prod", "--type", "subnet", who="val")
     assert prod.exit_code == 0, prod.output
@@ -329,7 +350,7 @@ def test_components_lists_what_karma_holds(karma_cli, monkeypatch):
     assert "2 of 2 components (page 1 of 1)" in prod.stdout
     found = json.loads(karma_cli("components", "--name", "BASTION", "--json", who="val").stdout)
     assert [c["id"] for c in found["items"]] == ["ec2-instance/karma-dev-bastion", "ec2-instance/karma-prod-bastion"]
-    monkeypatch.setattr(changes_cli, "QUIET_PAGE", 2)  # -q reads every page, as `changes -q` does
+    monkeypatch.setattr(common, "QUIET_PAGE", 2)  # -q reads every page, as `changes -q` does
     ids = karma_cli("components", "--type", "subnet", "-q", who="val").stdout.split()
     assert ids == sorted(ids) and len(ids) == len(set(ids)) == 4, ids
     typo = karma_cli("components", "--environment", "prdd", who="val")
@@ -439,7 +460,7 @@ def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli
     rows = [line for line in karma_cli("log", "--page-size", "5").stdout.splitlines() if " transition " in line]
     assert rows and all(line.split()[-1] == executed["id"] for line in rows[:2]), rows
     shown = karma_cli("show", executed["trail"][-1]["id"]).stdout
-    assert "\nstep: 1\n" in shown and f"transition_id: {executed['id']}" in shown, shown
+    assert f"\ntransition: {executed['id']}, step 1   (karma transitions show {executed['id']})\n" in shown, shown
 
 
 def test_no_transition_says_each_rule_and_why_in_full(karma_cli, monkeypatch):

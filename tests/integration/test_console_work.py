@@ -697,6 +697,50 @@ def test_a_stale_proposal_page_offers_to_propose_the_same_change_again(app, clie
     )
 
 
+def test_a_stale_plan_page_offers_to_plan_the_same_change_again(app, client, people):
+    """Request on a plan the graph moved under answered 409 stale_plan, whose "plan again" link opened an
+    empty Start a change: the change had to be typed again. The page's button posts the change the signed
+    plan id holds to Start a change (as a stale proposal's "Propose again" does), which shows it in the form."""
+    ted = _login(app, people["ted"])
+    body = f"component: {DEV_SITE}\nproposed_change:\n  cloudfront_aliases: [p.usekarma.dev]\nreason: alias\n"
+    planned = _text(_plan(ted, body))
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    moved = {"component": DEV_SITE, "requested_by": "ops@usekarma.dev", "proposed_change": {"index_document": "i.html"}}
+    assert client.post("/request-change", json=moved).get_json()["status"] == "applied"
+    stale = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+    page = _text(stale)
+    assert stale.status_code == 409 and "<code>stale_plan</code>" in page, page
+    form = re.search(r'<form[^>]*id="plan-again-form".*?</form>', page, re.S).group(0)
+    assert 'action="/console/start"' in form and 'id="plan-again"' in form
+    again = html.unescape(re.search(r'<textarea name="body" hidden>(.*?)</textarea>', form, re.S).group(1))
+    assert yaml.safe_load(again) == {
+        "component": DEV_SITE,
+        "proposed_change": {"cloudfront_aliases": ["p.usekarma.dev"]},
+        "reason": "alias",
+        "on_blocked": "reject",
+    }
+    start = _text(ted.post("/console/start", data={"csrf_token": _csrf(page), "body": again}))
+    filled = html.unescape(re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', start, re.S).group(1))
+    assert filled == again  # the form holds the change, to edit or plan as it is
+    assert "p.usekarma.dev" in _text(_plan(ted, filled)) and 'id="request-plan"' in _text(_plan(ted, filled))
+    # a set's plan comes back as its operations
+    ops = f"changes:\n- op: update\n  component: {DEV_SITE}\n  proposed_change: {{index_document: s.html}}\n"
+    set_page = _text(_plan(ted, ops))
+    set_plan = re.search(r'name="plan_id" value="([^"]+)"', set_page).group(1)
+    moved["proposed_change"] = {"index_document": "j.html"}
+    assert client.post("/request-change", json=moved).get_json()["status"] == "applied"
+    set_stale = _text(ted.post("/console/plans/apply", data={"csrf_token": _csrf(set_page), "plan_id": set_plan}))
+    set_form = re.search(r'<form[^>]*id="plan-again-form".*?</form>', set_stale, re.S).group(0)
+    set_again = html.unescape(re.search(r'<textarea name="body" hidden>(.*?)</textarea>', set_form, re.S).group(1))
+    assert yaml.safe_load(set_again) == {
+        "changes": [{"op": "update", "component": DEV_SITE, "proposed_change": {"index_document": "s.html"}}],
+        "on_blocked": "reject",
+    }
+    # an id that does not verify holds no change: the page offers the empty form's link, as before
+    forged = _text(ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": "plan1.x.y"}))
+    assert 'id="plan-again"' not in forged
+
+
 def test_the_error_page_says_the_cause_and_the_next_step_the_app_knows(app, client, people, monkeypatch):
     """The error page said "409 · conflict" and the message: which cause, why a stale plan no longer
     applies (its field and the name it most likely meant), and the component a mistyped id most likely

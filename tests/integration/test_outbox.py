@@ -374,6 +374,19 @@ def test_cli_lists_and_retries(client, world, receiver, subscribe, service_env):
     listed = json.loads(out)
     assert listed["counts"]["failed"] == 1
     entry_id = listed["items"][0]["id"]
+    proc = karma(service_env, "outbox", "list", "--state", "failed")
+    out, err = proc.communicate(timeout=120)
+    header = out.decode().splitlines()[0].split("  ")
+    # in words, as every table names its columns (`karma queue`'s CHANGE): it read CHANGE_ID and LAST_ERROR
+    assert [h.strip() for h in header if h] == [
+        "ID",
+        "TYPE",
+        "STATE",
+        "ATTEMPTS",
+        "DESTINATION",
+        "CHANGE",
+        "LAST ERROR",
+    ]
     proc = karma(service_env, "outbox", "retry", listed["items"][0]["event_id"], "--json")
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err.decode()

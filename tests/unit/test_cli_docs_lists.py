@@ -31,3 +31,20 @@ def test_the_docs_name_every_command_over_http():
         group_over_http = all(h for p, h in commands.items() if p[0] == path[0])
         said = path[0] in named if group_over_http else " ".join(path) in named
         assert said == over_http, (path, over_http, sorted(named))
+
+
+# every command that lists things by id: `-q` prints the ids, one a line (app.cli.common.quiet_option)
+LISTS_BY_ID = [("components",), ("changes",), ("log",), ("queue", "list"), ("transitions", "list"), ("tokens", "list")]
+
+
+def test_every_list_by_id_takes_q_and_the_docs_say_so():
+    """`-q` (ids only, one a line) was on `components`, `changes` and `queue`, not on `log`, `transitions
+    list` nor `tokens list`: `karma log -q | …` was "No such option: -q"."""
+    text = (REPO_ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for path in LISTS_BY_ID:
+        command = main
+        for name in path:
+            command = command.get_command(None, name)
+        assert any("-q" in option.opts for option in command.params), path
+        named = "queue" if path == ("queue", "list") else " ".join(path)  # `karma queue` lists it
+        assert re.search(rf"`(karma )?{named} [^`]*\[-q\]", text), f"docs/cli.md: karma {named} … [-q]"

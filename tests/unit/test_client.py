@@ -313,6 +313,75 @@ def test_the_log_names_what_an_admin_action_acted_on():
     assert "tok-1, tok-2" in shown and "12 entries" in shown
 
 
+def test_an_audit_entry_reads_as_the_log_row_and_the_change_it_records():
+    """`karma show log-…` printed every key of the entry, the rules' facts and the graph patch among them as
+    JSON cut at the terminal's width, where every other `karma show` is a readable result. It is headed as
+    the log's row (entry, kind, status, what, by whom and when), names its change and the command that shows
+    it, and has its change's tables — the whole documents are --json's."""
+    from app.client import text
+
+    approval = {
+        "id": "log-1535ae83004c",
+        "kind": "approval",
+        "timestamp": "2026-12-07T10:31:52.003445Z",
+        "component_id": "vpc/karma-prod",
+        "environment": "prod",
+        "requested_by": "ted@strall.com",
+        "approved_by": "eve@strall.com",
+        "actor": "eve@strall.com",
+        "status": "applied",
+        "reason": "a third AZ",
+        "change_id": "chg-bee017f55d84",
+        "note": "approved by eve@strall.com: go",
+        "version_before": 1,
+        "version_after": 2,
+        "request": {"changes": [{"op": "update", "component": "vpc/karma-prod", "proposed_change": {"az_count": 3}}]},
+        "diff": [{"component": "vpc/karma-prod", "key": "az_count", "new": 3, "old": 2, "op": "changed"}],
+        "decisions": [{"rule_id": "prod-approval", "effect": "require_approval", "component": "vpc/karma-prod",
+                       "path": ["vpc/karma-prod"], "message": "an approver must approve it"}],
+        "facts": {"operations": [{"change": {"component": "vpc/karma-prod"}}]},
+        "actions": {"order": "providers-first", "waves": [[{"component": "vpc/karma-prod", "action": "apply-config",
+                                                            "reason": "the requested change"}]]},
+        "graph_patch": {"config": {"az_count": 3}},
+        "affected": ["subnet/karma-prod-private-a"],
+        "operation_names": ["update vpc/karma-prod"],
+        "operations": [{"index": 0, "op": "update", "component": "vpc/karma-prod", "diff": [], "decisions": []}],
+    }  # fmt: skip
+    shown = text.log_entry(approval)
+    lines = shown.splitlines()
+    assert lines[0] == (
+        "log-1535ae83004c · approval · applied · update vpc/karma-prod · by eve@strall.com at 2026-12-07 10:31:52Z"
+    )
+    assert "change: chg-bee017f55d84   (karma show chg-bee017f55d84)" in lines
+    assert "requested by: ted@strall.com" in lines and "approved by: eve@strall.com" not in lines  # who acted
+    assert {"reason: a third AZ", "note: approved by eve@strall.com: go", "version: 1 → 2"} <= set(lines)
+    assert "affected 1: subnet/karma-prod-private-a" in lines
+    assert "\nDIFF\n" in shown and "\nDECISIONS\n" in shown and "ACTIONS (providers-first)" in shown
+    assert lines[-1] == "(its request, facts, graph patch: --json)"
+    assert '{"' not in shown and "facts:" not in shown and "graph_patch" not in shown  # no JSON dump
+    # an import's set can hold thousands of operations and actions: the first 50 of each, and how many more
+    ops = [{"index": i, "op": "create", "component": f"vpc/v{i}", "config": {"a": 1}} for i in range(60)]
+    waves = [[{"component": f"vpc/v{i}", "action": "apply-config"} for i in range(60)]]
+    big = text.log_entry({"id": "log-5", "kind": "import", "operations": ops, "actions": {"waves": waves}})
+    assert big.count("\nOPERATION ") == 50 and "… 10 more operations (--json has them all)" in big
+    assert "… 10 more (--json has them all)" in big.split("ACTIONS")[1]
+    # a runtime report: its outputs before and after; a refused call: what was asked and its answer
+    runtime = text.log_entry({"id": "log-2", "kind": "runtime", "status": "reported", "actor": "deploy",
+                              "component_id": "ec2-instance/b", "timestamp": "2026-12-07T10:31:57Z",
+                              "diff": {"before": {"state": "running", "ip": "10.0.0.1"}, "after": {"state": "stopped"}}})  # fmt: skip
+    assert runtime.startswith("log-2 · runtime · reported · ec2-instance/b · by deploy at 2026-12-07 10:31:57Z")
+    rows = runtime.split("RUNTIME\n", 1)[1].splitlines()[2:]
+    assert [row.split() for row in rows] == [["ip", "10.0.0.1", "-"], ["state", "running", "stopped"]]
+    refused = text.log_entry({"id": "log-3", "kind": "security", "status": "unauthorized", "actor": "anonymous",
+                              "http_status": 401, "cause": "invalid_token", "method": "GET", "path": "/log"})  # fmt: skip
+    assert "refused: GET /log → 401 (invalid_token)" in refused.splitlines()
+    # a transition's move: its transition and step, counted from 1 as its STEPS table counts
+    moved = text.log_entry(
+        {"id": "log-4", "kind": "transition", "status": "waiting", "transition_id": "trn-1", "step": 0}
+    )
+    assert "transition: trn-1, step 1   (karma transitions show trn-1)" in moved.splitlines()
+
+
 def test_an_error_line_names_the_component_once():
     from app.client.api import describe
 
