@@ -25,7 +25,7 @@ from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.client.body import change_sections, component_validator
-from app.components.registry import config_validator, registry, runtime_validator
+from app.components.registry import config_validator, registry, runtime_validator, split_id
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.paging import page_count
@@ -122,13 +122,46 @@ def _example(current: dict | None) -> str:
     return yaml.safe_dump(body, sort_keys=False)
 
 
-def _start_page(text: str | None, error: KarmaError | None = None, status: int = 200):
-    cid = (request.values.get("component") or "").strip()[:300] or None
+def _picked(text: str) -> tuple[str | None, str | None]:
+    """(component, type) a change sent to the form is about — its first operation's; the type of one it
+    creates — for the field list, as if the person had picked it: "Plan again" and "Edit it and plan
+    again" opened the form holding the change with the picker empty and no fields, until it was picked
+    again. Text that does not read as a change picks nothing (planning it says why)."""
     try:
-        current, described = _type_fields(cid, (request.values.get("type") or "").strip() or None)
-    except NotFound as exc:  # a component typed that is not there: said on the form, which keeps the text
+        body = parse_body(text)
+    except Unprocessable:
+        return None, None
+    ops = body.get("changes")
+    first = ops[0] if isinstance(ops, list) and ops and isinstance(ops[0], dict) else body
+    component = first.get("component")
+    if not isinstance(component, str) or not component.strip():
+        return None, None
+    if first.get("op") != "create":
+        return component.strip()[:300], None
+    try:
+        return None, split_id(component.strip())[0]
+    except ValueError:
+        return None, None
+
+
+def _start_page(text: str | None, error: KarmaError | None = None, status: int = 200, picked: tuple = (None, None)):
+    """Start a change; its field list for the component or type asked for, else for what `picked` names
+    (a picked component no longer there shows no fields: the person did not type it, the form says nothing)."""
+    cid = (request.values.get("component") or "").strip()[:300] or None
+    type_name = (request.values.get("type") or "").strip() or None
+    asked = bool(cid or type_name)
+    if not asked:
+        cid, type_name = picked
+    try:
+        current, described = _type_fields(cid, type_name)
+    except KarmaError as exc:
+        if asked and not isinstance(exc, NotFound):
+            raise
         current, described = None, None
-        error, status = error or exc, status if error else exc.status
+        if asked:  # a component typed that is not there: said on the form, which keeps the text
+            error, status = error or exc, status if error else exc.status
+        else:  # picked from the change, not typed (gone since, or no id): no fields, nothing to say
+            cid = None
     return (
         render_template(
             "console/start.html",
@@ -147,7 +180,8 @@ def _start_page(text: str | None, error: KarmaError | None = None, status: int =
 def start():
     """The form: empty (an example), or holding what was posted (`body`) — "Start again" after no
     transition was found sends the change back, so the person edits it instead of typing it again."""
-    return _start_page(request.form.get("body") if request.method == "POST" else None)
+    text = request.form.get("body") if request.method == "POST" else None
+    return _start_page(text, picked=_picked(text) if text else (None, None))
 
 
 @blp.route("/plan", methods=["POST"])

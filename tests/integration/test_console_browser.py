@@ -474,6 +474,26 @@ def test_the_start_pages_error_stands_apart_from_the_form(page, gunicorn_url, to
     assert page.problems == [], page.problems
 
 
+def test_a_prefilled_start_page_shows_its_components_fields(page, gunicorn_url, tokens, shots):
+    """Edit it and plan again (and a stale plan's Plan again) opened Start a change with the change in
+    the form but the Component picker empty and no fields shown, until the person picked the component
+    again. The page opens with the change's component picked and its type's fields, its values now."""
+    url = gunicorn_url
+    rejected = _api(
+        url, tokens["ted"], "POST", "/request-change", json={"component": PROD_VPC, "proposed_change": {"az_count": 3}}
+    )
+    assert rejected["status"] == "rejected", rejected  # a prod change without its reason
+    _login_to(page, url, tokens["ted"], f"/console/changes/{rejected['change_id']}")
+    page.click("#plan-again")
+    page.wait_for_load_state()
+    shots(page, "start-prefilled")
+    assert "az_count: 3" in page.input_value("#body")
+    assert page.input_value("input[name=component]") == PROD_VPC
+    assert page.locator("#type-fields").is_visible()
+    assert page.locator("#type-fields td.key", has_text="az_count").count() == 1
+    assert page.problems == [], page.problems
+
+
 def test_at_800_px_the_rules_and_the_log_show_their_text(page, gunicorn_url, tokens, shots):
     """At 800 px the Rules table's six columns pushed every rule's message out of the window (its box
     scrolled sideways, the message unseen), and the log's times did not wrap — "2026-12-07 03:59:02

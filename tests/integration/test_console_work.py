@@ -722,6 +722,8 @@ def test_a_stale_plan_page_offers_to_plan_the_same_change_again(app, client, peo
     start = _text(ted.post("/console/start", data={"csrf_token": _csrf(page), "body": again}))
     filled = html.unescape(re.search(r'<textarea name="body" id="body"[^>]*>(.*?)</textarea>', start, re.S).group(1))
     assert filled == again  # the form holds the change, to edit or plan as it is
+    # its component picked, and its type's fields shown, as if the person had picked it (the picker was empty)
+    assert f'name="component" value="{DEV_SITE}"' in start and 'id="type-fields"' in start
     assert "p.usekarma.dev" in _text(_plan(ted, filled)) and 'id="request-plan"' in _text(_plan(ted, filled))
     # a set's plan comes back as its operations
     ops = f"changes:\n- op: update\n  component: {DEV_SITE}\n  proposed_change: {{index_document: s.html}}\n"
@@ -736,6 +738,14 @@ def test_a_stale_plan_page_offers_to_plan_the_same_change_again(app, client, peo
         "changes": [{"op": "update", "component": DEV_SITE, "proposed_change": {"index_document": "s.html"}}],
         "on_blocked": "reject",
     }
+    set_start = _text(ted.post("/console/start", data={"csrf_token": _csrf(page), "body": set_again}))
+    assert f'name="component" value="{DEV_SITE}"' in set_start and 'id="type-fields"' in set_start
+    # a set that creates first: its type's fields; a component gone since: none, and nothing refused
+    create = "changes:\n- op: create\n  component: vpc/karma-new\n  environment: dev\n  config: {}\n"
+    created = ted.post("/console/start", data={"csrf_token": _csrf(page), "body": create})
+    assert created.status_code == 200 and '<option value="vpc" selected>' in _text(created)
+    gone = ted.post("/console/start", data={"csrf_token": _csrf(page), "body": "component: vpc/gone\n"})
+    assert gone.status_code == 200 and 'id="type-fields"' not in _text(gone) and 'id="start-error"' not in _text(gone)
     # an id that does not verify holds no change: the page offers the empty form's link, as before
     forged = _text(ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": "plan1.x.y"}))
     assert 'id="plan-again"' not in forged
