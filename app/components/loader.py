@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from app import yaml_misreads
+from app.reliability.bodies import LONE_SURROGATE, lone_surrogate_at
 from app.yaml_strict import StrictLoader
 from app.components import infer
 from app.components import schema as jsonschema_
@@ -117,10 +118,16 @@ def _refuse_constant(name):
 
 
 def read_json(path: Path) -> Any:
-    """Strict JSON: duplicate keys and NaN/Infinity are errors (ValueError/OSError)."""
-    return json.loads(
+    """Strict JSON: duplicate keys, NaN/Infinity and a lone surrogate escape are errors (ValueError/OSError).
+    A lone surrogate (`"\\ud800"`) is JSON's but no character: an imported config holding one crashed the
+    rule engine and the driver; the error names its field, as a seed's does (bodies.lone_surrogate_at)."""
+    doc = json.loads(
         Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
     )
+    where = lone_surrogate_at(doc)
+    if where is not None:
+        raise ValueError(f"{yaml_misreads.dotted(where) or '(the document)'}: {LONE_SURROGATE}")
+    return doc
 
 
 # ------------------------------------------------------------------------------------------ one file
