@@ -137,10 +137,18 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
         errors.append(f"{where}{key}: unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
 
 
+def _boolean_sections(_doc: Any) -> dict[tuple, None]:
+    """Where a declaration holds a boolean (yaml_misreads.misread_booleans): `inferred` (`inferred: yes`
+    stands as meant), and the runtime outputs' JSON Schemas, where either may be meant (`default: on`:
+    refused with both ways out, `additionalProperties: false` stands). Every other field is text, so YAML
+    1.1's unquoted `on` (`action: on`, `description: yes`) is refused naming the field, as in a seed."""
+    return {("inferred",): None, ("runtime_outputs",): None}
+
+
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader)
-        errors.extend(yaml_misreads.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
+        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader, _boolean_sections)
+        errors.extend(yaml_misreads.problems(misread, f"{path}: "))  # 017, 1:30, `action: on`: not as written
         return None if misread else doc
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{path}: cannot read: {exc}")
