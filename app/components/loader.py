@@ -48,6 +48,7 @@ from typing import Any
 import yaml
 
 from app import yaml_misreads
+from app.reliability.bodies import LONE_SURROGATE, lone_surrogate_at
 from app.yaml_strict import StrictLoader
 from app.components import infer
 from app.components import schema as jsonschema_
@@ -117,10 +118,16 @@ def _refuse_constant(name):
 
 
 def read_json(path: Path) -> Any:
-    """Strict JSON: duplicate keys and NaN/Infinity are errors (ValueError/OSError)."""
-    return json.loads(
+    """Strict JSON: duplicate keys, NaN/Infinity and a lone surrogate escape are errors (ValueError/OSError).
+    A lone surrogate (`"\\ud800"`) is JSON's but no character: an imported config holding one crashed the
+    rule engine and the driver; the error names its field, as a seed's does (bodies.lone_surrogate_at)."""
+    doc = json.loads(
         Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
     )
+    where = lone_surrogate_at(doc)
+    if where is not None:
+        raise ValueError(f"{yaml_misreads.dotted(where) or '(the document)'}: {LONE_SURROGATE}")
+    return doc
 
 
 # ------------------------------------------------------------------------------------------ one file
@@ -130,10 +137,18 @@ def _unknown(where: str, keys, allowed: set[str], errors: list[str]) -> None:
         errors.append(f"{where}{key}: unknown field" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
 
 
+def _boolean_sections(_doc: Any) -> dict[tuple, None]:
+    """Where a declaration holds a boolean (yaml_misreads.misread_booleans): `inferred` (`inferred: yes`
+    stands as meant), and the runtime outputs' JSON Schemas, where either may be meant (`default: on`:
+    refused with both ways out, `additionalProperties: false` stands). Every other field is text, so YAML
+    1.1's unquoted `on` (`action: on`, `description: yes`) is refused naming the field, as in a seed."""
+    return {("inferred",): None, ("runtime_outputs",): None}
+
+
 def _read_yaml(path: Path, errors: list[str]) -> Any:
     try:
-        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader)
-        errors.extend(yaml_misreads.problems(misread, f"{path}: "))  # 017, 1:30: not what the author wrote
+        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader, _boolean_sections)
+        errors.extend(yaml_misreads.problems(misread, f"{path}: "))  # 017, 1:30, `action: on`: not as written
         return None if misread else doc
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(f"{path}: cannot read: {exc}")

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -101,13 +102,21 @@ def validate(spec: dict, *, from_file: bool) -> tuple[dict, dict[str, list[str]]
     }, {}
 
 
+def boolean_fields(doc: Any) -> dict[tuple, None]:
+    """Where the file holds a boolean (yaml_misreads.misread_booleans): each subscription's `enabled`, where
+    `enabled: yes` stands as meant. Every other field is text, so YAML 1.1's unquoted `on` (`description:
+    on`, a boolean to it and the word to JSON and the eye) is refused naming the field, as in a seed."""
+    items = doc.get("subscriptions") if isinstance(doc, dict) else None
+    return {("subscriptions", i, "enabled"): None for i in range(len(items) if isinstance(items, list) else 0)}
+
+
 def load_file(path: Path) -> list[dict]:
     """The file's subscriptions, validated whole: any error refuses the file."""
     try:
-        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader)
+        doc, misread = yaml_misreads.load(path.read_text(encoding="utf-8"), StrictLoader, boolean_fields)
     except (OSError, yaml.YAMLError) as exc:
         raise SubscriptionFileError(f"{path}: {exc}") from None
-    if misread:  # 017, 0x1F, 1_000, 1:30: not the value its author wrote (app.yaml_misreads)
+    if misread:  # 017, 0x1F, 1_000, 1:30, `description: on`: not the value its author wrote (app.yaml_misreads)
         raise SubscriptionFileError("; ".join(yaml_misreads.problems(misread, f"{path}: ")))
     doc = doc or {}
     items = doc.get("subscriptions", []) if isinstance(doc, dict) else None

@@ -23,6 +23,8 @@ from app.errors import BadRequest
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
 _OPEN = frozenset(b"[{")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, a surrogate is always a lone one
+# what a file (not a request) holding one is told, after the file and the field
+LONE_SURROGATE = "a lone surrogate escape (\\ud800-\\udfff) is not a Unicode character: write the character itself"
 
 
 def too_deep(data: bytes, limit: int) -> bool:
@@ -83,7 +85,21 @@ def parse_strict(data: bytes, max_depth: int):
 
 def lone_surrogate(value, path: str = "") -> str | None:
     """The path (`a.b[2]`, a key's path for a bad key) of the first string holding a lone surrogate."""
-    stack = [(value, path)]
+    found = lone_surrogate_at(value)
+    if found is None:
+        return None
+    out = path
+    for part in found:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def lone_surrogate_at(value) -> tuple | None:
+    """The key path (keys and list indexes; a bad key with `?` for its surrogate) of the first string holding a lone
+    surrogate, or None. The one check for every JSON Karma reads — a request body (parse_strict), a seed
+    file (app.seeding), a type's schema and an imported config file (app.components.loader.read_json):
+    the driver and the rule engine cannot encode one, so it crashed whatever reached them."""
+    stack: list[tuple] = [(value, ())]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
@@ -91,12 +107,11 @@ def lone_surrogate(value, path: str = "") -> str | None:
                 return where
         elif isinstance(item, dict):
             for key, child in item.items():
-                name = f"{where}.{key}" if where else str(key)
                 if _SURROGATE.search(key):
-                    return _SURROGATE.sub("?", name)
-                stack.append((child, name))
+                    return (*where, _SURROGATE.sub("?", key))
+                stack.append((child, (*where, key)))
         elif isinstance(item, list):
-            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+            stack.extend((child, (*where, i)) for i, child in enumerate(item))
     return None
 
 

@@ -1156,3 +1156,30 @@ def test_a_refused_reference_says_when_its_target_exists_since(make_app, driver,
     ), after
     grafana = client.get("/drift", query_string={"component": "grafana/usekarma-dev"}).get_json()["entries"]
     assert not any(e.get("resolves") for e in grafana)  # 'vpc/use-karma-dev' names nothing still
+
+
+def test_a_lone_surrogate_in_a_config_file_is_refused_as_that_files_drift(empty_graph, tmp_path):
+    """JSON allows the escape "\\ud800", Unicode has no such character: an imported config holding one
+    reached the driver (a bulk load) or the rule engine (through the gate) and crashed the import. It is
+    refused as its file's contract drift naming the field, like any invalid file; the rest loads."""
+    import shutil
+
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    path = tree / "iac/dev/serverless-site/test-site/config.json"
+    path.write_text(path.read_text().replace('"Test static site (dev)"', '"Test \\ud800 site"'))
+    said = "iac/dev/serverless-site/test-site/config.json: config: not valid JSON: cloudfront_comment: a lone surrogate"
+    with pytest.raises(importing.ImportError_) as refused:
+        importing.import_into(empty_graph, None, tree, identity="cli:tester")
+    assert any(line.startswith(said) for line in refused.value.errors), refused.value.errors
+    loaded = importing.import_into(empty_graph, None, tree, identity="cli:tester", partial=True)
+    assert empty_graph.get_component("serverless-site/test-site") is None
+    found = [e for e in loaded["drift"] if e["component"] == "serverless-site/test-site"]
+    assert [(e["kind"], e["field"], e["rule"]) for e in found] == [("contract", "config", "json")]
+    assert "cloudfront_comment: a lone surrogate" in found[0]["message"]
+
+    gate = _gate(empty_graph, tmp_path)  # a non-empty graph now: the tree goes through the gate (the rules)
+    with pytest.raises(importing.ImportError_) as again:
+        importing.import_into(empty_graph, gate, tree, identity="cli:tester")
+    assert any(line.startswith(said) for line in again.value.errors), again.value.errors

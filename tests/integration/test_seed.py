@@ -239,3 +239,26 @@ def test_a_batched_reload_still_removes_the_edges_the_file_dropped(world, repo, 
     existing = repo.existing([c["id"] for c in components])
     repo.seed(seeding.to_rows(components, existing), edges, datetime.now(UTC), batch=3)  # edges: batches of 3
     assert "s3-bucket/karma-shared" not in {e["id"] for e in raw_component(repo, "vpc/karma-dev")["outgoing"]}
+
+
+def test_a_lone_surrogate_in_a_json_seed_is_refused_naming_the_field(app, graph_dump, tmp_path):
+    """JSON allows the escape "\\ud800", Unicode has no such character (YAML's parser refuses it): a JSON
+    seed holding one reached the rule engine through the gate (`karma seed FILE` into the world) and
+    crashed it, or the driver on a bulk load into an empty graph. Refused as the file's other misreads are."""
+    from app.changes.seed_sets import apply_file
+
+    doc = yaml.safe_load(SEED.read_text())
+    doc["components"][0]["config"]["tags"] = {"owner": "a\ud800b"}
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(doc))  # ensure_ascii: written as the escape
+    karma = app.extensions["karma"]
+    nodes = graph_dump()["nodes"]
+    with pytest.raises(seeding.SeedError) as refused:
+        apply_file(karma.repo, karma.gate, path, requested_by="cli:tester")
+    assert refused.value.errors == [
+        f"{path}: components[0] ({doc['components'][0]['id']}): config.tags.owner: a lone surrogate escape "
+        "(\\ud800-\\udfff) is not a Unicode character: write the character itself"
+    ]
+    assert [n for n in graph_dump()["nodes"] if "Component" in n["labels"]] == [
+        n for n in nodes if "Component" in n["labels"]
+    ]

@@ -61,6 +61,46 @@ def test_a_component_type_file(tmp_path: Path):
     assert errors and "config_schema.properties.port.maximum: YAML reads 017" in errors[0]
 
 
+def test_the_notifications_file_judges_yaml_11_booleans(tmp_path: Path):
+    """An unquoted `on` in a text field (a description) was the boolean true, refused as "a string of at
+    most 500 characters"; in the endpoint, "must be an http(s) URL". It is refused as seed and rule files
+    refuse one (app.yaml_misreads), naming the field and how to write the text; `enabled: yes` stands."""
+    path = tmp_path / "notifications.yaml"
+    sub = "subscriptions:\n  - id: a\n    url: http://127.0.0.1:9/x\n    secret: 0123456789abcdef\n    events: [applied]\n"
+    path.write_text(sub + "    description: on\n")
+    with pytest.raises(SubscriptionFileError) as refused:
+        load_file(path)
+    assert str(refused.value) == (
+        f"{path}: subscriptions[0].description: YAML reads on (unquoted) as the boolean true, and this field "
+        "takes text: quote it ('on') to mean the text"
+    )
+    path.write_text(sub + "    enabled: no\n    description: 'on'\n")
+    assert [(s["enabled"], s["description"]) for s in load_file(path)] == [(False, "on")]
+
+
+def test_a_component_type_file_judges_yaml_11_booleans(tmp_path: Path):
+    """An unquoted `on` in a text field (`action: on`) was the boolean true, refused as a bare "required, a
+    word like 'redeploy'"; `description: yes` likewise. Refused as seed files refuse one, naming the field;
+    `inferred: yes` (a boolean) stands, and a runtime output's schema takes true/false as written."""
+    path = tmp_path / "thing.yaml"
+    path.write_text("description: yes\naction: on\nconfig_schema: thing.schema.json\n")
+    errors: list[str] = []
+    assert _read_yaml(path, errors) is None
+    assert errors == [
+        f"{path}: description: YAML reads yes (unquoted) as the boolean true, and this field takes text: quote "
+        "it ('yes') to mean the text",
+        f"{path}: action: YAML reads on (unquoted) as the boolean true, and this field takes text: quote it "
+        "('on') to mean the text",
+    ]
+    path.write_text("action: 'on'\ninferred: yes\nruntime_outputs:\n  up: {type: boolean, default: false}\n")
+    assert _read_yaml(path, errors := []) == {
+        "action": "on",
+        "inferred": True,
+        "runtime_outputs": {"up": {"type": "boolean", "default": False}},
+    }
+    assert errors == []
+
+
 def test_plain_numbers_and_quoted_text_pass(tmp_path: Path):
     path = tmp_path / "change.yaml"
     path.write_text("component: vpc/karma-dev\nproposed_change:\n  az_count: 17\n  window: '1:30'\n  n: 1.5\n")
