@@ -195,7 +195,7 @@ def plan():
         result = {**services().gate.plan(change, actor=me), "on_blocked": change.on_blocked}
         picture = render.from_plan(result)
     except (Unprocessable, Forbidden, NotFound) as exc:  # the form again, with what was written in it
-        return _start_page(text, exc, exc.status)
+        return _start_page(text, exc, exc.status, picked=_picked(text))  # and the fields the error names
     would = str(decided(result.get("decisions") or [], change.on_blocked, False))
     return render_template("console/plan.html", result=result, picture=picture, body=text, would=would)
 
@@ -339,7 +339,7 @@ def propose():
         change = change_from(text)
         result = services().transitions.propose(change, None, actor=session.principal())
     except (Unprocessable, Forbidden, NotFound) as exc:  # the form again, with what was written in it
-        return _start_page(text, exc, exc.status)
+        return _start_page(text, exc, exc.status, picked=_picked(text))
     return render_template("console/proposals.html", result=result, body=text)
 
 

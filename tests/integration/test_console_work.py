@@ -417,6 +417,19 @@ def test_a_refused_plan_goes_back_to_the_form_holding_the_change(app, people):
     assert again.status_code == 200 and html.unescape(typed) == body
 
 
+def test_a_change_the_form_refuses_comes_back_with_its_component_and_its_fields(app, people):
+    """A plan the gate refuses as invalid (a field's value) went back to Start a change holding the text,
+    with the Component box empty and no fields — the very list that says what the refused field takes —
+    until the person picked it again; a component that names nothing picks none and says the 404."""
+    ted = _login(app, people["ted"])
+    page = _plan(ted, f"component: {DEV_SITE}\nproposed_change: {{cloudfront_aliases: 7}}\n")
+    text = _text(page)
+    assert page.status_code == 422 and "cloudfront_aliases" in text
+    assert f'name="component" value="{DEV_SITE}"' in text and 'id="type-fields"' in text
+    gone = _plan(ted, "component: vpc/karma-dve\nproposed_change: {az_count: 3}\n")
+    assert gone.status_code == 404 and 'id="type-fields"' not in _text(gone)
+
+
 class _Controls(HTMLParser):
     """The form controls a person fills in (not hidden) that no label names: neither inside a <label>,
     nor named by a <label for>, nor by aria-label."""
