@@ -287,30 +287,36 @@ def kept_line_breaks(node: yaml.Node | None, text: str, most: int = MAX_BOOLEAN_
 
 def merge_overrides(node: yaml.Node | None, most: int = MAX_BOOLEAN_PLACES) -> list[tuple]:
     """The path of every key a mapping writes again over one its merge key (``<<: *base``) brought in, at
-    each place the mapping is (an alias's too): YAML's merge is shallow, so the mapping's own value replaces
-    the merged one whole. (compose() flattened the merge: the merged pairs come first and a key repeated
-    after them is the mapping's own; the strict loader refuses any other repeat.)"""
-    found: list[tuple] = []
+    each place the mapping is (an alias's too: _places): YAML's merge is shallow, so the mapping's own value
+    replaces the merged one whole. (compose() flattened the merge: the merged pairs come first and a key
+    repeated after them is the mapping's own; the strict loader refuses any other repeat.)"""
+    overriding = _overriding_keys(node)
+    if not overriding:
+        return []
+    return [path for _key, path, _is_key in _places(node, lambda n: id(n) in overriding, most)]
 
-    def walk(current: yaml.Node, path: tuple, inside: frozenset[int]):
-        if len(found) >= most or id(current) in inside or isinstance(current, yaml.ScalarNode):
-            return
-        inside = inside | {id(current)}
+
+def _overriding_keys(node: yaml.Node | None) -> set[int]:
+    """The key nodes (ids) that repeat a key earlier in their own mapping: each collection node once,
+    whatever number of places its aliases put it at (the places are _places' to find)."""
+    found: set[int] = set()
+    seen_nodes: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.ScalarNode) or id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
         if isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                walk(item, (*path, index), inside)
-            return
-        seen: set = set()
-        for key, _value in current.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
-            if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
-                found.append((*path, name))
-            seen.add((key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key))
-        for key, value in _kept(current.value):
-            walk(value, (*path, key.value if isinstance(key, yaml.ScalarNode) else "?"), inside)
-
-    if node is not None:
-        walk(node, (), frozenset())
+            stack.extend(current.value)
+            continue
+        keys: set = set()
+        for key, value in current.value:
+            if isinstance(key, yaml.ScalarNode):
+                if (key.tag, key.value) in keys:
+                    found.add(id(key))
+                keys.add((key.tag, key.value))
+            stack.append(value)
     return found
 
 
