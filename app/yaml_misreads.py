@@ -14,7 +14,7 @@ word to JSON, YAML 1.2 and the eye. Where a reader knows what a value must be â€
 its type's JSON Schema â€” a boolean the schema refuses (``mode: on`` for a string) is refused naming the
 field and how to write the text; one only a boolean fits (``enabled: yes``) stands, as meant; one where
 either fits is refused with both ways out (misread_booleans). The rule loader judges its own
-(app.policy.language), at the same places: booleans_read.
+(app.policy.literals), at the same places: booleans_read.
 
 An unquoted ``2026-12-24`` (``2026-12-24T10:00:00Z``) is a date (a date-time) to YAML 1.1, a type JSON has
 not: as data it reached json.dumps as a Python date. It is refused wherever a reader does not mean a time

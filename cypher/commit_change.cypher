@@ -6,8 +6,9 @@
 //     moved, nothing is written and `moved` lists them (the caller re-runs the whole analysis);
 //  2. when $apply: creates (new Component + ConfigVersion 1), updates (config, cfg_* properties,
 //     ConfigVersion, version bump), the edge patch, then deletes: a deleted component loses its label
-//     :Component (its id is free again), every dependency edge and its orphan drift, and becomes a :DeletedComponent that
-//     keeps its last config and runtime, its version history and its audit links (a rollback re-creates it);
+//     :Component (its id is free again), every dependency edge and its drift (its orphan record, its drift
+//     properties: nothing reads them off a :DeletedComponent), and becomes a :DeletedComponent that keeps its
+//     last config and runtime, its version history and its audit links (a rollback re-creates it);
 //  3. always: ONE AuditEntry (linked to every touched and affected component) and ONE ChangeRequest
 //     (created when $new_request, else the stored one moved);
 //  4. always: the OutboxEvents reporting it ($outbox, see _outbox_write.cypher), as for a single change —
@@ -129,7 +130,9 @@ CALL (moved) {
     MATCH (d:Drift {component: c.id, kind: 'orphan'})
     DELETE d
   }
-  REMOVE c:Component
+  // its drift is a component's the graph no longer has: the drift view, the metrics and the rules read
+  // :Component only, and a rollback re-creates it from the delete's snapshot (drift recomputed)
+  REMOVE c:Component, c.drift, c.drifting, c.drift_entries
   SET c:DeletedComponent, c.version = op.version, c.deleted_at = $now, c.deleted_by_change = $change_id
 }
 CALL (moved) {

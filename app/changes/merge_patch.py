@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
+
+from app.graph.codec import same_value
 
 
 def apply(target: Any, patch: Any) -> Any:
@@ -47,7 +48,7 @@ def touches(patch: dict, before: Any, after: Any) -> bool:
     missing = object()
     for key, value in patch.items():
         old, new = before.get(key, missing), after.get(key, missing)
-        if old is not missing and new is not missing and _text(old) == _text(new):
+        if old is not missing and new is not missing and same_value(old, new):
             continue  # the change left this key alone
         if isinstance(value, dict) and isinstance(old, dict) and isinstance(new, dict):
             if touches(value, old, new):
@@ -55,7 +56,3 @@ def touches(patch: dict, before: Any, after: Any) -> bool:
             continue
         return True
     return False
-
-
-def _text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)

@@ -12,7 +12,8 @@ from app.settings import Settings
 from app.cli.common import api_command, as_json_text, component_id, emit, listing, open_repo, output_format
 from app.client import text
 from app.policy import loader
-from app.policy.language import SEVERITY, RuleFileError, listing_order
+from app.policy.effects import SEVERITY, listing_order
+from app.policy.errors import RuleFileError
 from app.ruletools.coverage import FAIL_ON
 from app.seeding import SeedError
 

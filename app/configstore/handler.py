@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.changes import merge_patch
-from app.configstore.layout import same_value
+from app.graph.codec import same_value
 from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
 from app.graph.config_store import DESTINATION
 from app.notifications.delivery import NotYet
@@ -129,7 +129,7 @@ def _state(config: object) -> object:
 
 
 def _says(found: object, state: object) -> bool:
-    """The tree says `state`: JSON values compared exactly (layout.same_value) — Python's `1 == 1.0 ==
+    """The tree says `state`: JSON values compared exactly (codec.same_value) — Python's `1 == 1.0 ==
     True` would take a tree commit that made a `1` `true` for no change, and the write-back would then put
     the `1` back under a commit naming another key; ABSENT only says ABSENT."""
     if found is ABSENT or state is ABSENT:

@@ -14,7 +14,7 @@ one-key change made the operator's `git diff` show every line; so an existing fi
   at the member's indentation; the file's line endings (CRLF stays CRLF) and whatever follows the value
   (a trailing newline, or none) are kept.
 
-The result must parse to exactly the config meant (`same_value`: 1, 1.0 and true are three values); when
+The result must parse to exactly the config meant (codec.same_value: 1, 1.0 and true are three values); when
 it does not, or the text cannot be read reliably (not JSON, a duplicate key: which one counts?), the file
 is rewritten whole — in its indent unit and its keys' order where they are known.
 """
@@ -27,6 +27,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from app.graph.codec import json_kind, same_value
 
 DEFAULT_UNIT = "  "
 WIDTH = 100  # a value stays on one line when its line fits this (or the old line's width, if wider)
@@ -43,33 +45,6 @@ class Unreadable(ValueError):
 
 
 # ------------------------------------------------------------------------------------------ values
-def _kind(value) -> str:
-    if value is None or isinstance(value, (bool, str)):
-        return type(value).__name__
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    return f"not JSON: {type(value).__name__}"
-
-
-def same_value(a, b) -> bool:
-    """JSON value equality, exactly: Python's `1 == 1.0 == True` would call a file saying `1.0` (or
-    `true`) one saying `1` — a number the editor must write, not skip. Key order is no part of a value."""
-    kind = _kind(a)
-    if kind != _kind(b):
-        return False
-    if kind == "object":
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if kind == "array":
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
-
-
 # ----------------------------------------------------------------------------------------- tokens
 @dataclass
 class Node:
@@ -240,7 +215,7 @@ def detect_style(text: str, root: Node | None) -> Style:
 
 # --------------------------------------------------------------------------------------- rendering
 def _scalar(value) -> bool:
-    return _kind(value) not in ("object", "array")
+    return json_kind(value) not in ("object", "array")
 
 
 def _one_line(value, padded: bool = False) -> str:
@@ -268,7 +243,7 @@ def _render_new(value, indent: str, style: Style) -> str:
     short list of scalars on one line where the file writes them so, anything else over several lines."""
     if _scalar(value) or not value:
         return _one_line(value)
-    if style.inline_lists and _kind(value) == "array" and all(map(_scalar, value)):
+    if style.inline_lists and json_kind(value) == "array" and all(map(_scalar, value)):
         rendered = _one_line(value)
         if len(indent) + len(rendered) <= WIDTH:
             return rendered
@@ -283,8 +258,8 @@ def _render_over(text: str, node: Node, value, style: Style, in_line: bool = Fal
     if _scalar(value) or not value or in_line:
         return _one_line(value)
     inline_container = node.kind != "scalar" and bool(node.entries) and _inline(text, node)
-    flat = all(map(_scalar, value.values() if _kind(value) == "object" else value))
-    if _inline(text, node) and flat and (_kind(value) == "array" or inline_container):
+    flat = all(map(_scalar, value.values() if json_kind(value) == "object" else value))
+    if _inline(text, node) and flat and (json_kind(value) == "array" or inline_container):
         padded = inline_container and text[node.start + 1] == " "
         rendered = _one_line(value, padded)
         if _fits(text, node.start, rendered, node.end):
@@ -306,7 +281,7 @@ class _Editor:
         """The edits that make `node` say `value` (`in_line`: its container is written on one line)."""
         if same_value(node.value, value):
             return
-        kind = _kind(value)
+        kind = json_kind(value)
         if node.kind == "object" and kind == "object" and any(e.key in value for e in node.entries):
             self.change_object(node, value)
         elif node.kind == "array" and kind == "array" and node.entries and value:
@@ -422,12 +397,12 @@ def _subsequence(value: list, old: list) -> set[int] | None:
 # ---------------------------------------------------------------------------------------- rewriting
 def _ordered_like(value, old):
     """`value` with its objects' keys in `old`'s order where `old` has them, new keys after."""
-    if _kind(value) == "object":
-        before = old if _kind(old) == "object" else {}
+    if json_kind(value) == "object":
+        before = old if json_kind(old) == "object" else {}
         keys = [k for k in before if k in value] + [k for k in value if k not in before]
         return {k: _ordered_like(value[k], before.get(k)) for k in keys}
-    if _kind(value) == "array":
-        before = old if _kind(old) == "array" else []
+    if json_kind(value) == "array":
+        before = old if json_kind(old) == "array" else []
         return [_ordered_like(v, before[i] if i < len(before) else None) for i, v in enumerate(value)]
     return value
 

@@ -69,6 +69,31 @@ def identity(who: str | None) -> tuple[str, str]:
     return who, email
 
 
+# The work tree holding a directory, by the directory's real path: what `git rev-parse --show-toplevel`
+# answered, kept while git would still find that repository from there (_still_top). Every write-back
+# delivery records its work tree: a git process each time for an answer that does not change.
+_WORK_TREES: dict[str, str] = {}
+
+
+def _still_top(directory: str, top: str) -> bool:
+    """Whether git would still find `top` as the work tree of `directory` (both real paths), judged by what
+    git itself looks for, with no process: a `.git` (a directory, or a file for a linked work tree or a
+    submodule) at `top` and none between. A repository removed or moved away (its `.git` gone), or a new
+    one made inside it (`git init` in a subdirectory), is asked of git again; one re-cloned at the same
+    path has the same top. A symlink to the directory repointed elsewhere is another real path, another key."""
+    if not os.path.lexists(os.path.join(top, ".git")):
+        return False
+    here = directory
+    while here != top:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return False
+        parent = os.path.dirname(here)
+        if parent == here:  # `top` is not above `directory`
+            return False
+        here = parent
+    return True
+
+
 class ConfigTree:
     def __init__(self, directory: Path):
         self.directory = Path(directory)
@@ -232,9 +257,23 @@ class ConfigTree:
     def work_tree(self) -> str | None:
         """The top of the git work tree holding this directory (symlinks resolved), None outside git: what
         a write-back's delivery records beside its commit, and what an import of a tree compares it to —
-        the same working copy, whatever subdirectory (the tree, its iac/) either was given as."""
+        the same working copy, whatever subdirectory (the tree, its iac/) either was given as. Git is asked
+        once per directory while the answer stands (_WORK_TREES, _still_top), not on every delivery."""
         if not self.directory.is_dir():
             return None
+        real = os.path.realpath(self.directory)
+        known = _WORK_TREES.get(real)
+        if known is not None and _still_top(real, known):
+            return known
+        top = self._toplevel()
+        if top is not None and _still_top(real, top):
+            _WORK_TREES[real] = top
+        else:  # outside git, or found by other means than a `.git` (GIT_WORK_TREE, core.worktree): asked each time
+            _WORK_TREES.pop(real, None)
+        return top
+
+    def _toplevel(self) -> str | None:
+        """`git rev-parse --show-toplevel`, symlinks resolved (None outside git)."""
         try:
             done = self.git("rev-parse", "--show-toplevel", check=False)
         except GitError:

@@ -13,7 +13,7 @@ from flask import render_template
 from app.api.context import services
 from app.console.pages import blp
 from app.errors import NotFound
-from app.policy.language import listing_order
+from app.policy.effects import listing_order
 
 
 @blp.route("/rules")

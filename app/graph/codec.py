@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -27,6 +28,40 @@ RUNTIME_PREFIX = "rt_"
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is: `object`, `array`, `int`, `float`, `str`, `bool` or `NoneType`
+    (anything else is `not JSON: <type>`). A bool is no int here, as JSON's `true` is no `1`."""
+    if value is None or isinstance(value, (bool, str)):
+        return type(value).__name__
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return f"not JSON: {type(value).__name__}"
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """JSON value equality, exactly: whether `a` and `b` are written the same (key order aside). Python's
+    `1 == 1.0 == True` would call a config saying `1.0` (or `true`) one saying `1`: a value a write-back
+    must write (app.configstore.layout) and a change must count as changed (app.changes.merge_patch.touches).
+    A float is compared as it is written (its repr, which json.dumps writes): `-0.0` is not `0.0`, and NaN is
+    NaN. Key order is no part of a value."""
+    kind = json_kind(a)
+    if kind != json_kind(b):
+        return False
+    if kind == "object":
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if kind == "array":
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if kind == "float":
+        return repr(a) == repr(b)
+    return a == b
 
 
 # orjson reads an integer beyond 64 bits as a float (json.loads keeps it exact): a run of 19 digits or more

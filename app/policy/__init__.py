@@ -10,7 +10,7 @@ See docs/rules.md for the rule language.
 
 from app.policy.engine import Decision, PolicyEngine
 from app.policy.loader import validate_dir
-from app.policy.language import PolicyEvaluationError, RuleFileError
+from app.policy.errors import PolicyEvaluationError, RuleFileError
 
 
 __all__ = ["Decision", "PolicyEngine", "PolicyEvaluationError", "RuleFileError", "validate_dir"]

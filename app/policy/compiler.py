@@ -137,7 +137,7 @@ def engine_text(value: str) -> str | None:
 
 
 def engine_pattern(pattern: str) -> str:
-    """A validated pattern (app.policy.language.regex_problem) as durable_rules must read it to mean what
+    """A validated pattern (app.policy.regex_dialect.regex_problem) as durable_rules must read it to mean what
     it says: in the matcher's alphabet (see engine_text), escapes as one-character classes, ``{,n}`` as
     ``{0,n}``."""
     out, i, n = [], 0, len(pattern)

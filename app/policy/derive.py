@@ -27,11 +27,9 @@ from zoneinfo import ZoneInfo
 
 from app.policy.compiler import code, engine_text
 from app.policy.facts import Numbers, Reader
-from app.policy.fields import build
+from app.policy.fields import WEEKDAYS, build
 from app.policy.tree import All, AnyOf, Cmp, FieldRef, Not, leaves
 from app.policy.template import lookup
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass

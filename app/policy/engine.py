@@ -28,7 +28,8 @@ from app.policy import derive, host, loader, template
 from app.policy.compiler import CompiledRuleSet
 from app.policy.facts import flatten_distinct
 from app.policy.last_good import LastGood
-from app.policy.language import SEVERITY, RuleFileError
+from app.policy.effects import SEVERITY
+from app.policy.errors import RuleFileError
 
 log = logging.getLogger("karma.policy")
 

@@ -34,7 +34,7 @@ from app.policy.compiler import (
     engine_text,
     fnv1,
 )
-from app.policy.language import PolicyEvaluationError
+from app.policy.errors import PolicyEvaluationError
 
 _INT_LIMIT = 2**63
 _SUFFIXES = (V, N, S, T, LEN, L)

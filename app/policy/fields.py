@@ -1,11 +1,11 @@
 """The fact fields rules may use: the ONE declaration (section -> field -> type + description).
 
-The rule validator (:mod:`app.policy.language`, :mod:`app.policy.template`) accepts exactly these
+The rule validator (:mod:`app.policy.conditions`, :mod:`app.policy.template`) accepts exactly these
 fields, and the fact builder (:func:`app.changes.set_analysis.operation_facts`) builds exactly these fields
 (``tests/unit/test_policy_fields.py`` holds it to that). docs/rules.md describes them for rule authors.
 
 A field reference in a rule (``impacted.runtime.state``) resolves to a :class:`Field` here, so that the
-language and the message templates share one resolver without importing each other.
+conditions and the message templates share one resolver without importing each other.
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ FIELDS: dict[str, dict[str, FactField]] = {
         "config": _f(OPEN, "its current config"),
     },
 }
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # time.<zone>.weekday's values, Monday first
 
 # Sections the engine derives from the request before evaluation (not built by the pipeline):
 # time.<zone>.<field> from the request time, count.<name>.<field> from the impact / siblings.

@@ -45,7 +45,7 @@ from durable import engine as durable_engine
 
 from app.policy.compiler import CATCH_ALL
 from app.policy.facts import engine_json
-from app.policy.language import PolicyEvaluationError
+from app.policy.errors import PolicyEvaluationError
 
 log = logging.getLogger("karma.policy")
 

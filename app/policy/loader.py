@@ -18,7 +18,10 @@ from app import yaml_misreads
 from app.policy import host
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
-from app.policy.language import Errors, Rule, RuleFileError, UnquotedText, number_like_text, parse_document
+from app.policy.errors import Errors, RuleFileError
+from app.policy.language import parse_document
+from app.policy.literals import UnquotedText, number_like_text
+from app.policy.tree import Rule
 from app.policy.regexcheck import engine_mismatch
 from app.yaml_strict import StrictLoader
 
@@ -32,7 +35,7 @@ class _StrictLoader(StrictLoader):
 
 def _construct_text(loader, node):
     """Text, marked when it is unquoted and looks like a number YAML 1.1 does not read as one (``1e5``):
-    the validator refuses comparing it with a field that may hold numbers (language.UnquotedText)."""
+    the validator refuses comparing it with a field that may hold numbers (literals.UnquotedText)."""
     value = loader.construct_scalar(node)
     if not node.style and number_like_text(value):  # plain: None (Python parser) or "" (libyaml)
         return UnquotedText(value)

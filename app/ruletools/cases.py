@@ -46,7 +46,7 @@ from app.changes.sets import sibling_lookups
 from app.errors import KarmaError
 from app.ruletools.fixture import FixtureGraph
 from app.policy.fields import suggest
-from app.policy.language import EFFECTS
+from app.policy.effects import EFFECTS
 from app.policy.loader import _StrictLoader, _yaml_error
 from app.yaml_strict import UnreadableFile, read_text
 from app.seeding import SeedError, read_file, seed_sections

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.graph.codec import loads
-from app.policy.language import SEVERITY
+from app.policy.effects import SEVERITY
 from app.policy.tree import All, AnyOf, Cmp, Not, leaves
 from app.ruletools import oracle
 from app.ruletools.shared_cases import SharedCases, outcome_key

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from app.policy.engine import PolicyEngine
-from app.policy.language import RuleFileError
+from app.policy.errors import RuleFileError
 from app.ruletools.differential import compare
 
 _RULE_INDEX = re.compile(r"rules\[(\d+)\]")

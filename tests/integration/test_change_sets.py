@@ -104,6 +104,25 @@ def test_delete_alone_keeps_history_readable(client):
     assert code == 200 and component(client, "subnet/karma-dev-private-c")["version"] == 3
 
 
+def test_a_deleted_component_keeps_no_drift_of_its_own(client, driver):
+    """Its drift properties are the drift of a component the graph no longer has: nothing reads them on a
+    :DeletedComponent (the drift view, the metrics and the rules read :Component only; a rollback re-creates
+    it from the delete's snapshot), so the delete drops them with its edges and its orphan record."""
+    assert send(client, [NEW_SUBNET])[0] == 200
+    cid = NEW_SUBNET["component"]
+    resp = client.put(f"/components/{cid}/runtime", json={"runtime": {"cidr_block": "10.42.99.0/24"}})
+    assert resp.status_code == 200, resp.get_json()
+    assert [e["kind"] for e in client.get(f"/drift?component={cid}").get_json()["entries"]] == ["runtime"]
+    code, body = send(client, [{"op": "delete", "component": cid}])
+    assert code == 200 and body["status"] == "applied", body
+    records, _, _ = driver.execute_query("MATCH (d:DeletedComponent {id: $id}) RETURN properties(d) AS p", id=cid)
+    assert len(records) == 1
+    kept = records[0]["p"]
+    assert not {"drift", "drifting", "drift_entries"} & set(kept), kept
+    assert json.loads(kept["runtime"]) == {"cidr_block": "10.42.99.0/24"}  # its last runtime stays
+    assert client.get("/drift").get_json()["total"] == 0
+
+
 def test_mixed_set_is_ordered_providers_first_and_applies_as_one(client):
     update = {
         "op": "update",

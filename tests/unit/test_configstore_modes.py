@@ -4,7 +4,9 @@ temporary file's own 0600 made an operator's 0644 config unreadable to a deploy 
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
 
 from app.configstore.tree import ConfigTree
 
@@ -30,3 +32,43 @@ def test_a_written_file_keeps_its_permissions_and_a_new_one_follows_the_umask(tm
         os.umask(old)
     assert _mode(new) == 0o644
     assert sorted(p.name for p in new.parent.iterdir()) == ["config.json"]  # no temporary file left
+
+
+def _git_calls(monkeypatch) -> list:
+    """The git commands ConfigTree runs from here on (the real git still runs them)."""
+    calls: list = []
+    real = ConfigTree.git
+
+    def counted(self, *args, **kwargs):
+        calls.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConfigTree, "git", counted)
+    return calls
+
+
+def _init(path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+
+
+def test_the_work_tree_is_asked_of_git_once_and_again_when_the_repository_moves(tmp_path, monkeypatch):
+    repo, store = tmp_path / "repo", tmp_path / "repo/config"
+    _init(repo)
+    store.mkdir()
+    calls = _git_calls(monkeypatch)
+    top = os.path.realpath(repo)
+    assert ConfigTree(store).work_tree() == top and len(calls) == 1
+    assert ConfigTree(store).work_tree() == top and ConfigTree(store).work_tree() == top
+    assert len(calls) == 1  # every later delivery: no git process
+    _init(store)  # a repository made inside it: git finds that one now
+    assert ConfigTree(store).work_tree() == os.path.realpath(store)
+    shutil.rmtree(store / ".git")
+    assert ConfigTree(store).work_tree() == top
+    shutil.rmtree(repo / ".git")  # no longer in git
+    assert ConfigTree(store).work_tree() is None
+    shutil.rmtree(repo)
+    assert ConfigTree(store).work_tree() is None  # moved away
+    _init(repo)  # re-cloned where it was
+    store.mkdir()
+    assert ConfigTree(store).work_tree() == top

@@ -68,3 +68,12 @@ def test_create_round_trips():
     target = {"a": 2, "b": {"x": [1], "z": {"q": 1}}, "d": "new"}
     assert merge_patch.apply(source, merge_patch.create(source, target)) == target
     assert merge_patch.create(target, target) == {}
+
+
+def test_touches_compares_values_exactly_as_the_config_store_does():
+    # 1 -> 1.0 (or true) is a change of the key: a patch of it overlaps; key order is no change
+    assert merge_patch.touches({"a": 2}, {"a": 1}, {"a": 1.0})
+    assert merge_patch.touches({"a": 2}, {"a": 1}, {"a": True})
+    assert merge_patch.touches({"a": 2}, {"a": 0.0}, {"a": -0.0})
+    assert not merge_patch.touches({"a": 2}, {"a": {"x": 1, "y": [1.5]}}, {"a": {"y": [1.5], "x": 1}})
+    assert not merge_patch.touches({"a": 2}, {"a": float("nan")}, {"a": float("nan")})

@@ -10,7 +10,8 @@ import yaml
 import pytest
 
 from app.policy import PolicyEngine, RuleFileError, validate_dir
-from app.policy.language import number_like_text, regex_problem, yaml_number
+from app.policy.literals import number_like_text, yaml_number
+from app.policy.regex_dialect import regex_problem
 
 RULE = """
 rules:

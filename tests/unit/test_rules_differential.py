@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.policy import PolicyEngine, RuleFileError
-from app.policy.language import regex_problem
+from app.policy.regex_dialect import regex_problem
 from app.ruletools import cases
 from app.ruletools.differential import Recorder, compare
 from karma_tools.rulecorpus.corpus import run as run_corpus

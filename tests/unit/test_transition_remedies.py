@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from app.policy import remedies
-from app.policy.language import Errors, parse_document
+from app.policy.errors import Errors
+from app.policy.language import parse_document
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -177,7 +178,7 @@ def test_a_remedy_renders_at_most_the_searchs_candidates_and_its_own_limit(tmp_p
     ],
 )
 def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedies_yaml, expected):
-    from app.policy.language import RuleFileError
+    from app.policy.errors import RuleFileError
 
     with pytest.raises(RuleFileError) as caught:
         load(tmp_path, remedies_yaml)
@@ -185,7 +186,7 @@ def test_declared_remedies_are_validated_naming_file_and_field(tmp_path, remedie
 
 
 def test_a_warn_rule_declares_no_remedy(tmp_path):
-    from app.policy.language import RuleFileError
+    from app.policy.errors import RuleFileError
 
     (tmp_path / "x.yaml").write_text(
         BASE.replace("effect: block", "effect: warn")
