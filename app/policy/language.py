@@ -409,6 +409,7 @@ class _Parser:
         self.count_names: dict[str, str] = {}  # count name -> count key (for {count.<name>} placeholders)
         self.overlaps: dict = {}
         self.zones: set[str] = set()
+        self.places: list[tuple[Cmp, str]] = []  # each comparison and its path (app.policy.vocabulary)
 
     # when: {change: {...}, component: {...}, impacted: {...}, all: [...], any: [...], not: {...}}
     def when(self, node, path: str, negated: bool, top: bool = False):
@@ -544,7 +545,10 @@ class _Parser:
                 self.errors.add(sub, problem)
                 items.append(None)
                 continue
-            items.append(self.operand(fld, op, value, sub, negated))
+            item = self.operand(fld, op, value, sub, negated)
+            if isinstance(item, Cmp):
+                self.places.append((item, sub))  # where it was written: what a refusal of its value names
+            items.append(item)
         self.fields.add(fld)
         return _all(items)
 
@@ -1009,6 +1013,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: d
         | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
         approver_role=approver_role if effect == "require_approval" else None,
         remedies=declared or (),
+        places=tuple(parser.places),
     )
     return rule, parser.regexes
 
