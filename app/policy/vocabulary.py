@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from app.changes.operations import OPS
+from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.loader import TypeFileError
 from app.components.registry import EDGE_KINDS, registry
 from app.policy.language import RuleFileError
@@ -33,6 +34,8 @@ FIXED_VALUES = {
     "change.op": ("operation", OPS),
     "impacted.edge_kind": ("edge kind", tuple(EDGE_KINDS)),
     "impacted.edge_kinds": ("edge kind", tuple(EDGE_KINDS)),
+    "change.drift": ("drift kind", DRIFT_KINDS),
+    "impacted.drift": ("drift kind", DRIFT_KINDS),
 }
 # which component a section's type fields and keys are about: the changed one (change, component), the
 # impacted one, a sibling (in a count); the change's touched keys are the changed component's config keys
@@ -142,13 +145,21 @@ def _nearest_type(word: str, names: list[str]) -> str:
 
 
 def _named_key(cmp: Cmp) -> list[tuple[str, str, str]]:
-    """(side, config | runtime, key) for each key of a component the test names."""
-    sec, path = cmp.field.section, cmp.field.path
+    """(side, config | runtime, key) for each key of a component the test names: its field's, and its
+    operand's when that is a field (`{eq: {field: change.new.vpc_nickname}}`)."""
+    named = _field_key(cmp.field, _literals(cmp))
+    if isinstance(cmp.value, FieldRef):
+        named += _field_key(cmp.value.field, [])
+    return named
+
+
+def _field_key(fld, literals: list) -> list[tuple[str, str, str]]:
+    sec, path = fld.section, fld.path
     side = SIDE.get(sec)
     if side is None:
         return []
     if sec == "change" and path[0] in KEY_LISTS and len(path) == 1:
-        return [(side, "config", v) for v in _literals(cmp) if isinstance(v, str)]
+        return [(side, "config", v) for v in literals if isinstance(v, str)]
     head = {"old": "config", "new": "config", "config": "config", "runtime": "runtime"}.get(path[0])
     if head is None or len(path) < 2 or (sec == "change") != (path[0] in ("old", "new")):
         return []

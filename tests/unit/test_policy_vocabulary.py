@@ -62,6 +62,26 @@ def test_a_misspelt_operation_and_edge_kind_are_refused_with_the_valid_ones(tmp_
     ]
 
 
+def test_a_misspelt_drift_kind_is_refused(tmp_path):
+    [problem] = problems(tmp_path, "change: {drift: {contains: contrat}}")
+    assert problem.startswith(
+        "rules[0].when.change.drift.contains: rule 'typo' names drift kind 'contrat', which does not exist "
+        "(did you mean 'contract'?)"
+    )
+
+
+def test_a_key_named_as_an_operand_field_is_judged_as_the_field_is(tmp_path):
+    when = (
+        "change: {type: subnet}\nimpacted: {type: lambda, config.vpc_nickname: {eq: {field: change.new.vpc_nicknam}}}"
+    )
+    [problem] = problems(tmp_path, when)
+    assert problem.startswith(
+        "rules[0].when.impacted.config.vpc_nickname.eq: rule 'typo' names config key 'vpc_nicknam', which no "
+        "subnet has (did you mean 'vpc_nickname'?)"
+    )
+    assert problems(tmp_path, when.replace("vpc_nicknam}", "vpc_nickname}")) == []
+
+
 def test_a_key_a_closed_schema_does_not_have_is_refused_when_the_rule_pins_the_type(tmp_path):
     assert problems(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == [
         "rules[0].when.component.config.cidr_blok.exists: rule 'typo' names config key 'cidr_blok', which no vpc "
