@@ -26,11 +26,9 @@ from functools import cached_property
 from app.changes.set_graph import GraphState
 from app.components import EDGE_KINDS, UnknownType, get_type, name_key, parse_id, split_id
 from app.components import references
+from app.changes.operations import EDGE_OPS, OPS
 from app.errors import Unprocessable
 
-CONFIG_OPS = ("create", "update", "delete")
-EDGE_OPS = ("add_edge", "remove_edge")  # explicit edges (`via: seed`): dependencies no config key expresses
-OPS = CONFIG_OPS + EDGE_OPS
 EXPLICIT_VIA = "seed"
 ENVIRONMENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

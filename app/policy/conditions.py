@@ -89,6 +89,7 @@ class ConditionParser:
         self.count_names: dict[str, str] = {}  # count name -> count key (for {count.<name>} placeholders)
         self.overlaps: dict = {}
         self.zones: set[str] = set()
+        self.places: list[tuple[Cmp, str]] = []  # each comparison and its path (app.policy.vocabulary)
 
     # when: {change: {...}, component: {...}, impacted: {...}, all: [...], any: [...], not: {...}}
     def when(self, node, path: str, negated: bool, top: bool = False):
@@ -224,7 +225,10 @@ class ConditionParser:
                 self.errors.add(sub, problem)
                 items.append(None)
                 continue
-            items.append(self.operand(fld, op, value, sub, negated))
+            item = self.operand(fld, op, value, sub, negated)
+            if isinstance(item, Cmp):
+                self.places.append((item, sub))  # where it was written: what a refusal of its value names
+            items.append(item)
         self.fields.add(fld)
         return _all(items)
 

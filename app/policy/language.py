@@ -96,6 +96,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: d
         | {p[1][0] for p in parts if not isinstance(p, str) and p[0] == "time"},
         approver_role=raw.get("approver_role") if effect == "require_approval" else None,
         remedies=declared or (),
+        places=tuple(parser.places),
     )
     return rule, parser.regexes
 

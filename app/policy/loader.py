@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from app import yaml_misreads
-from app.policy import host
+from app.policy import host, vocabulary
 from app.policy.derive import Derivations
 from app.policy.compiler import CompileError, CompiledRuleSet, compile_rules, engine_pattern
 from app.policy.errors import Errors, RuleFileError
@@ -105,7 +105,10 @@ def fingerprint(sources: list[Source]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ build
-def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
+def parse_sources(sources: list[Source], types: dict | None = None) -> tuple[list[Rule], list[str]]:
+    """Every rule of the sources, and every problem; ``types`` (app.policy.vocabulary.declared): what the
+    rules are judged against for the names they use (the loaded types when not given)."""
+    types = vocabulary.loaded() if types is None else types
     rules: list[Rule] = []
     all_errors: list[str] = []
     first_seen: dict[str, Rule] = {}
@@ -140,6 +143,8 @@ def parse_sources(sources: list[Source]) -> tuple[list[Rule], list[str]]:
             if problem:
                 errors.add(path, problem)
         for rule in file_rules:
+            for path, problem in vocabulary.problems(rule, types):  # type: ec3, op: updte: never matches
+                errors.add(path, problem)
             prior = first_seen.get(rule.id)
             if prior is not None:
                 errors.add(f"rules[{rule.index}].id", f"duplicate id {rule.id!r} (already used at {prior.source})")

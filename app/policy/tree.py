@@ -52,6 +52,35 @@ def leaves(node) -> list[Cmp]:
     raise TypeError(f"unexpected condition node {node!r}")
 
 
+MAX_ALTERNATIVES = 64  # the compiler refuses a rule with more (MAX_CONJUNCTS_PER_RULE); readers stop there
+
+
+def alternatives(node, neg: bool = False) -> list[list[tuple[Cmp, bool]]]:
+    """The condition in disjunctive normal form: its alternatives, each a list of (test, negated), cut at
+    MAX_ALTERNATIVES (a reader that must see them all checks the length). What a rule can meet is read
+    from them: ``karma rules coverage`` and the load-time check of what a rule names
+    (app.policy.vocabulary)."""
+    if isinstance(node, Cmp):
+        return [[(node, neg)]]
+    if isinstance(node, Not):
+        return alternatives(node.item, not neg)
+    parts = [alternatives(i, neg) for i in node.items]
+    conj = isinstance(node, All) != neg
+    if not conj:
+        return [a for p in parts for a in p][:MAX_ALTERNATIVES]
+    out = [[]]
+    for p in parts:
+        out = [a + b for a in out for b in p][:MAX_ALTERNATIVES]
+    return out
+
+
+def allowed_values(c: Cmp, neg: bool):
+    """The values a positive eq/in on a text field allows (None: any)."""
+    if neg or c.op not in ("eq", "in") or not isinstance(c.value, (str, tuple)):
+        return None
+    return set(c.value) if isinstance(c.value, tuple) else {c.value}
+
+
 @dataclass
 class Rule:
     id: str
@@ -71,6 +100,7 @@ class Rule:
     overlaps: dict = field(default_factory=dict)  # derived key -> Cmp (overlaps), see derive
     zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
     remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
+    places: tuple = ()  # (Cmp, its path in the file: rules[0].when.change.type) of every comparison written
 
     def summary(self) -> dict:
         """What a listing of rules says of one: `karma rules list --json` and the console's Rules page."""

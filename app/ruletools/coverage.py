@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.graph.codec import loads
+from app.policy import vocabulary
 from app.policy.effects import SEVERITY
-from app.policy.tree import All, AnyOf, Cmp, Not, leaves
+from app.policy.tree import All, AnyOf, Cmp, Not, allowed_values, alternatives, leaves
 from app.ruletools import oracle
 from app.ruletools.shared_cases import SharedCases, outcome_key
 
-MAX_ALTERNATIVES = 64
 FAIL_ON = ("dead", "uncovered", "untested", "shadowed")
 
 
@@ -58,7 +58,7 @@ class World:
 
     types: dict = field(default_factory=dict)  # type -> TypeStats
     flows: set = field(default_factory=set)  # (from type, to type), one hop
-    declared: dict = field(default_factory=dict)  # type -> (config keys, closed, runtime outputs); {} = unknown
+    declared: dict = field(default_factory=dict)  # type -> vocabulary.DeclaredType; {} = unknown
 
     @classmethod
     def from_summary(cls, rows: list[dict], edges: list[dict], declared: dict | None = None) -> World:
@@ -121,28 +121,7 @@ class World:
 
 
 # ------------------------------------------------------------------------------------------------ DNF
-def _dnf(node, neg: bool = False) -> list[list[tuple[Cmp, bool]]]:
-    """Alternatives, each a list of (test, negated)."""
-    if isinstance(node, Cmp):
-        return [[(node, neg)]]
-    if isinstance(node, Not):
-        return _dnf(node.item, not neg)
-    parts = [_dnf(i, neg) for i in node.items]
-    conj = isinstance(node, All) != neg
-    if not conj:
-        return [a for p in parts for a in p][:MAX_ALTERNATIVES]
-    out = [[]]
-    for p in parts:
-        out = [a + b for a in out for b in p][:MAX_ALTERNATIVES]
-    return out
-
-
-def _values(c: Cmp, neg: bool):
-    """The values a positive eq/in allows (None: any)."""
-    if neg or c.op not in ("eq", "in") or not isinstance(c.value, (str, tuple)):
-        return None
-    return set(c.value) if isinstance(c.value, tuple) else {c.value}
-
+# a rule's alternatives and the types an eq/in allows: app.policy.tree, shared with the load-time check
 
 _NEEDS_VALUE = ("eq", "in", "lt", "lte", "gt", "gte", "matches", "contains", "contains_any", "contains_all")
 
@@ -192,7 +171,7 @@ def _alternative(rule, alt, world: World, reached: dict) -> tuple[set, list, lis
         side = "impacted" if sec == "impacted" else "change"
         if sec not in ("change", "component", "impacted"):
             continue
-        allowed = _values(c, neg)
+        allowed = allowed_values(c, neg)
         if path == ("type",) and allowed is not None:
             want[side] = allowed if want[side] is None else want[side] & allowed
         elif path == ("environment",) and allowed is not None:
@@ -255,7 +234,7 @@ def _type_problem(t: str, envs, keys: dict, world: World) -> str | None:
 
 
 def reachability(rule, world: World, alts: list | None = None, reached: dict | None = None) -> Reach:
-    alts = alts if alts is not None else _dnf(rule.when)
+    alts = alts if alts is not None else alternatives(rule.when)
     out, reasons, met = Reach(), [], set()
     for alt in alts:
         buckets, types, paths, reason = _alternative(rule, alt, world, {} if reached is None else reached)
@@ -374,7 +353,7 @@ def _implies(a: tuple, b: tuple) -> bool:
     (ca, na), (cb, nb) = a, b
     if na or nb or ca.op not in ("eq", "in") or cb.op not in ("eq", "in") or ca.field != cb.field:
         return a == b  # the deep comparison last: it is the costly one
-    va, vb = _values(ca, False), _values(cb, False)
+    va, vb = allowed_values(ca, False), allowed_values(cb, False)
     return (va is not None and vb is not None and va <= vb) or a == b
 
 
@@ -393,7 +372,7 @@ def _alt_fields(rule_id: str, alts: list) -> list:
 def shadowed_by(rule, others, dnfs: dict | None = None, index: dict | None = None) -> list[str]:
     """Rules at least as strong that hold whenever ``rule`` does (alternative subsumption; sound, not complete).
     ``dnfs``: rule id -> alternatives, computed once for a whole report."""
-    dnfs = dnfs if dnfs is not None else {r.id: _dnf(r.when) for r in [rule, *others]}
+    dnfs = dnfs if dnfs is not None else {r.id: alternatives(r.when) for r in [rule, *others]}
     mine = dnfs[rule.id]
     my_fields = frozenset(t[0].field.name for alt in mine for t in alt)
     out = []
@@ -441,7 +420,7 @@ def _by_field(rule_id: str, alts: list) -> list[dict]:
 def report(rules, world: World, evaluations: list[Evaluation], fired: dict, errors: list | None = None) -> dict:
     started = time.perf_counter()
     out = []
-    dnfs = {r.id: _dnf(r.when) for r in rules}
+    dnfs = {r.id: alternatives(r.when) for r in rules}
     index: dict = {}
     for r in rules:  # few distinct field sets: a rule's candidates are found without visiting every rule
         for fields in _alt_fields(r.id, dnfs[r.id]):
@@ -526,10 +505,11 @@ def markdown(doc: dict) -> list[str]:
 
 
 def declared_types(directory) -> dict:
-    """type -> (config keys, closed, runtime outputs), from the type declarations (types/)."""
+    """type -> (config keys, closed, runtime outputs, runtime closed), from the type declarations (types/):
+    the table the load-time check of what a rule names reads too (app.policy.vocabulary)."""
     from app.components.loader import load_directory  # noqa: PLC0415
 
-    return {t.name: (set(t.config_keys), t.closed, set(t.runtime_outputs)) for t in load_directory(directory)}
+    return vocabulary.declared(load_directory(directory))
 
 
 def seed_world(path, declared: dict | None = None) -> World:

@@ -142,7 +142,8 @@ def test_facts_without_a_section_or_not_dicts(tmp_path):
 def test_count_filters_judge_each_row_as_it_reads(tmp_path):
     count = engine_for(
         tmp_path,
-        rule_yaml("count: {impacted: {runtime.v: {eq: 1}, type: lambda}, gte: 1}", rule_id="c"),
+        # lambda declares no runtime output v: the rows are pinned by environment (a type would refuse the key)
+        rule_yaml("count: {impacted: {runtime.v: {eq: 1}, environment: dev}, gte: 1}", rule_id="c"),
     )
     derivations = count._active.derivations
     values = _values()
@@ -173,14 +174,16 @@ def test_overlaps_are_judged_for_each_fact_as_it_reads(tmp_path):
 
 
 def test_a_count_requiring_a_type_reads_the_rows_of_that_type_only(tmp_path, monkeypatch):
-    count = engine_for(tmp_path, rule_yaml("count: {impacted: {type: ec2-instance, runtime.v: 1}, gte: 1}"))
+    count = engine_for(tmp_path, rule_yaml("count: {impacted: {type: ec2-instance, runtime.private_ip: 1}, gte: 1}"))
     derivations = count._active.derivations
     read: list[list] = []
     original = Reader.keys
     monkeypatch.setattr(
         Reader, "keys", lambda self, roots, numbers: read.append(roots) or original(self, roots, numbers)
     )
-    rows = [_row(i, 1) for i in range(5)] + [impacted(f"ec2-instance/e{i}", runtime={"v": i % 2}) for i in range(6)]
+    rows = [_row(i, 1) for i in range(5)] + [
+        impacted(f"ec2-instance/e{i}", runtime={"private_ip": i % 2}) for i in range(6)
+    ]
     [first, *_rest] = derive.apply(derivations, facts(rows=rows), None)
     [(key, _count)] = derivations.counts.items()
     assert first["count"][key]["ids"] == ["ec2-instance/e1", "ec2-instance/e3", "ec2-instance/e5"]

@@ -97,7 +97,7 @@ def test_not_lt_and_in_add_alternatives(tmp_path):
 
 def test_rules_that_expand_too_far_are_refused(tmp_path):
     values = [f"v{i}" for i in range(9)]
-    text = rule_yaml(f"change: {{type: {values}, nickname: {values}}}", rule_id="wide")
+    text = rule_yaml(f"change: {{environment: {values}, nickname: {values}}}", rule_id="wide")
     with pytest.raises(RuleFileError, match=r"r\.yaml: rules\[0\]\.when: expands to more than 64 alternatives"):
         compiled(tmp_path, text)
 
@@ -109,7 +109,7 @@ def test_rules_reading_many_fields_are_split_into_shards(tmp_path):
             "description": "d",
             "effect": "warn",
             "message": "m",
-            "when": {"change": {f"new.key_{i}": {"exists": True}, "type": "subnet"}},
+            "when": {"change": {f"new.key_{i}": {"exists": True}, "environment": "dev"}},  # subnet has no key_<i>
         }
         for i in range(450)
     ]

@@ -378,7 +378,7 @@ def test_valid_language_features_are_accepted(tmp_path):
           change:
             type: [subnet, vpc]
             environment: {ne: prod, in: [dev, staging], not_in: [qa]}
-            changed_keys: {contains: cidr_block, contains_any: [a, cidr_block], contains_all: [cidr_block]}
+            changed_keys: {contains: cidr_block, contains_any: [cidr, cidr_block], contains_all: [cidr_block]}
             affected_count: {lt: 100, lte: 99, gt: 0, gte: 1}
             nickname: {matches: "karma-[a-z]+(-[a-z])?.*"}
             reason: {exists: false, empty: true}
@@ -526,7 +526,7 @@ def test_a_block_texts_kept_line_break_is_refused_in_a_condition(tmp_path):
               impacted:
                 id: *n
                 type: |-
-                  x
+                  subnet
                 action: |+
                   kept
 

@@ -1,0 +1,222 @@
+"""What a rule may name that the language itself does not fix: the component types loaded (their config
+keys, whether their schema is closed, their runtime outputs), the operations of a change and the edge
+kinds. A rule naming one that does not exist can never match as written (`type: ec3`, `op: updte`): it is
+refused at load time, naming the rule, the place, the value and the nearest valid one (docs/rules.md,
+"Names a rule must get right"). The fact fields and sections are the language's own (app.policy.fields).
+
+Only what is certainly wrong is refused: a type no loaded type is, an operation or edge kind there is not,
+and a config key (runtime output) of a type whose schema allows no other, when every alternative of the
+condition pins its component to types none of which has it. A key of an open schema, or of a component
+whose type the rule leaves open, is data the rule may rightly expect.
+
+Types are data (types/, KARMA_TYPES_DIR): the check reads the types the process loaded (the registry),
+which the service reads once at start, before its rules; `karma rules coverage` reads the same table
+(:func:`declared`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from app.changes.operations import OPS
+from app.components.drift import KINDS as DRIFT_KINDS
+from app.components.loader import TypeFileError
+from app.components.registry import EDGE_KINDS, registry
+from app.policy.errors import RuleFileError
+from app.policy.tree import MAX_ALTERNATIVES, Cmp, FieldRef, allowed_values, alternatives
+
+LITERAL_OPS = ("eq", "ne", "in", "not_in", "contains", "contains_any", "contains_all")
+TYPE_FIELDS = ("change.type", "component.type", "impacted.type", "siblings.type", "impacted.path_types")
+# a field whose values are a closed set the code fixes -> (what one is called, its values)
+FIXED_VALUES = {
+    "change.op": ("operation", OPS),
+    "impacted.edge_kind": ("edge kind", tuple(EDGE_KINDS)),
+    "impacted.edge_kinds": ("edge kind", tuple(EDGE_KINDS)),
+    "change.drift": ("drift kind", DRIFT_KINDS),
+    "impacted.drift": ("drift kind", DRIFT_KINDS),
+}
+# which component a section's type fields and keys are about: the changed one (change, component), the
+# impacted one, a sibling (in a count); the change's touched keys are the changed component's config keys
+SIDE = {"change": "changed", "component": "changed", "impacted": "impacted", "siblings": "siblings"}
+KEY_LISTS = ("changed_keys", "added_keys", "removed_keys", "modified_keys")
+SHOWN_TYPES = 20
+
+
+class DeclaredType(NamedTuple):
+    config_keys: frozenset
+    closed: bool  # the config schema refuses keys it does not declare
+    runtime_outputs: frozenset
+    runtime_closed: bool = True  # a runtime report holds declared outputs only (app.components.loader)
+
+
+def declared(types: Iterable) -> dict[str, DeclaredType]:
+    """type name -> what a rule may name of it, from ComponentTypes."""
+    return {
+        t.name: DeclaredType(
+            frozenset(t.config_keys),
+            t.closed,
+            frozenset(t.runtime_outputs),
+            t.runtime_schema.get("additionalProperties") is False,
+        )
+        for t in types
+    }
+
+
+def loaded() -> dict[str, DeclaredType]:
+    """The types this process loaded (the service: at start, before its rules; a CLI: KARMA_TYPES_DIR).
+    When they cannot be read no rule can be judged: RuleFileError with the type files' problems."""
+    try:
+        return declared(registry.snapshot()[0])
+    except TypeFileError as exc:
+        raise RuleFileError([f"{problem} (the types rules are checked against)" for problem in exc.errors]) from None
+
+
+def problems(rule, types: dict[str, DeclaredType]) -> list[tuple[str, str]]:
+    """(place in the file, why) for every name in ``rule`` that does not exist."""
+    out = []
+    for cmp, place in rule.places:
+        out += [(place, why) for why in _value_problems(rule, cmp, types)]
+    keyed = _key_problems(rule, rule.when, types)
+    for _domain, tree in rule.counts.values():
+        keyed.update(_key_problems(rule, tree, types))
+    out += [(place, why) for cmp, place in rule.places for why in keyed.get(id(cmp), ())]
+    for remedy in rule.remedies:
+        wanted = remedy.candidates.type if remedy.candidates is not None else None
+        if wanted is not None and wanted not in types:
+            where = f"rules[{rule.index}].remedies[{remedy.index}].candidates.type"
+            out.append((where, _unknown_type(rule, wanted, types)))
+    return out
+
+
+def _literals(cmp: Cmp) -> list:
+    if cmp.op not in LITERAL_OPS or isinstance(cmp.value, FieldRef):
+        return []
+    return list(cmp.value) if isinstance(cmp.value, tuple) else [cmp.value]
+
+
+def _value_problems(rule, cmp: Cmp, types: dict) -> list[str]:
+    name = cmp.field.name
+    if name in TYPE_FIELDS:
+        return [_unknown_type(rule, v, types) for v in _literals(cmp) if isinstance(v, str) and v not in types]
+    if name in FIXED_VALUES:
+        what, valid = FIXED_VALUES[name]
+        return [
+            f"rule {rule.id!r} names {what} {v!r}, which does not exist{_nearest(v, valid)}: it is one of "
+            f"{', '.join(valid)}"
+            for v in _literals(cmp)
+            if isinstance(v, str) and v not in valid
+        ]
+    return []
+
+
+def _unknown_type(rule, value: str, types: dict) -> str:
+    names = sorted(types)
+    shown = ", ".join(names[:SHOWN_TYPES]) + (", …" if len(names) > SHOWN_TYPES else "")
+    return (
+        f"rule {rule.id!r} names component type {value!r}, which is not a loaded type"
+        f"{_nearest_type(value, names)}: the types are {shown or 'none'} ({registry.directory or 'types/'})"
+    )
+
+
+def _nearest(word: str, valid: Iterable[str]) -> str:
+    """` (did you mean 'x'?)`: the closest valid names, all of them when several are as close."""
+    close = _closest(word, valid)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _closest(word: str, valid: Iterable[str]) -> list[str]:
+    scored = [(difflib.SequenceMatcher(None, word, v).ratio(), v) for v in valid]
+    best = max((score for score, _v in scored), default=0.0)
+    return sorted(v for score, v in scored if score == best)[:3] if best >= 0.6 else []
+
+
+def _nearest_type(word: str, names: list[str]) -> str:
+    """The nearest type by its whole name, else by its first word (`ec3` -> ec2-instance, `s4` -> s3-bucket)."""
+    found = _nearest(word, names)
+    if found:
+        return found
+    heads: dict[str, list[str]] = {}
+    for name in names:
+        heads.setdefault(name.split("-", 1)[0], []).append(name)
+    close = [name for head in _closest(word, heads) for name in heads[head]]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _named_key(cmp: Cmp) -> list[tuple[str, str, str]]:
+    """(side, config | runtime, key) for each key of a component the test names: its field's, and its
+    operand's when that is a field (`{eq: {field: change.new.vpc_nickname}}`)."""
+    named = _field_key(cmp.field, _literals(cmp))
+    if isinstance(cmp.value, FieldRef):
+        named += _field_key(cmp.value.field, [])
+    return named
+
+
+def _field_key(fld, literals: list) -> list[tuple[str, str, str]]:
+    sec, path = fld.section, fld.path
+    side = SIDE.get(sec)
+    if side is None:
+        return []
+    if sec == "change" and path[0] in KEY_LISTS and len(path) == 1:
+        return [(side, "config", v) for v in literals if isinstance(v, str)]
+    head = {"old": "config", "new": "config", "config": "config", "runtime": "runtime"}.get(path[0])
+    if head is None or len(path) < 2 or (sec == "change") != (path[0] in ("old", "new")):
+        return []
+    return [(side, head, path[1])]
+
+
+def _key_problems(rule, tree, types: dict) -> dict[int, list[str]]:
+    """id(test) -> why, for each key a test names that no type its component can be has (closed schemas
+    only): judged over every alternative that holds the test."""
+    alts = alternatives(tree)
+    if len(alts) >= MAX_ALTERNATIVES:
+        return {}  # not every alternative seen: nothing is certain
+    seen: dict[tuple, list] = {}  # (id(test), config | runtime, key) -> the types each alternative pins
+    for alt in alts:
+        pinned = _pinned(alt)
+        for cmp, _neg in alt:
+            for side, kind, key in _named_key(cmp):
+                seen.setdefault((id(cmp), kind, key), []).append(pinned.get(side))
+    out: dict[int, list[str]] = {}
+    for (ident, kind, key), pins in seen.items():
+        why = _missing_key(rule, kind, key, pins, types)
+        if why:
+            out.setdefault(ident, []).append(why)
+    return out
+
+
+def _pinned(alt) -> dict[str, set]:
+    """side -> the types an alternative allows its component (absent: any)."""
+    pinned: dict[str, set] = {}
+    for cmp, neg in alt:
+        side = SIDE.get(cmp.field.section)
+        allowed = allowed_values(cmp, neg) if cmp.field.path == ("type",) else None
+        if side and allowed is not None:
+            pinned[side] = pinned[side] & allowed if side in pinned else set(allowed)
+    return pinned
+
+
+def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> str | None:
+    """Why the key is certainly absent in every alternative (None when it may be there)."""
+    every: set = set()
+    for pinned in pins:
+        if not pinned or any(t not in types for t in pinned):
+            return None  # the component may be of any type (or of one refused as unknown)
+        for t in pinned:
+            keys, closed = _keys_of(types[t], kind)
+            if key in keys or not closed:
+                return None
+        every |= pinned
+    valid = sorted(set().union(*(_keys_of(types[t], kind)[0] for t in every)))
+    what = "config key" if kind == "config" else "runtime output"
+    return (
+        f"rule {rule.id!r} names {what} {key!r}, which no {', '.join(sorted(every))} has{_nearest(key, valid)} "
+        f"(the schema allows no other {what}: {', '.join(valid) or 'none'})"
+    )
+
+
+def _keys_of(declared_type: DeclaredType, kind: str) -> tuple[frozenset, bool]:
+    if kind == "config":
+        return declared_type.config_keys, declared_type.closed
+    return declared_type.runtime_outputs, declared_type.runtime_closed

@@ -1,0 +1,181 @@
+"""A rule naming something that does not exist — a component type, an operation, an edge kind, a config key
+of a closed schema — can never match as written: it is refused at load time, naming the rule, the place,
+the value and the nearest valid one (app.policy.vocabulary; docs/rules.md, "Names a rule must get right").
+Before, `type: lamda` loaded and the rule silently never fired (only `karma rules coverage` saw it)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+
+import pytest
+
+from app.components import registry
+from app.policy import PolicyEngine, validate_dir
+from app.policy.errors import RuleFileError
+from app.settings import REPO_ROOT
+from tests.unit.test_policy_support import engine_for, facts, fired, impacted, rule_yaml, write_rules
+
+
+def problems(tmp_path, when: str, **kw) -> list[str]:
+    write_rules(tmp_path, rule_yaml(when, rule_id="typo", **kw))
+    return [p.split(": ", 1)[1] for p in validate_dir(tmp_path)]
+
+
+def test_a_misspelt_impacted_type_is_refused_naming_rule_place_value_and_the_nearest_type(tmp_path):
+    [problem] = problems(tmp_path, "impacted: {type: lamda}")
+    assert problem.startswith(
+        "rules[0].when.impacted.type: rule 'typo' names component type 'lamda', which is not a loaded type "
+        "(did you mean 'lambda'?): the types are clickhouse, "
+    )
+
+
+def test_a_type_close_only_to_a_types_first_word_suggests_that_type(tmp_path):
+    [problem] = problems(tmp_path, "change: {type: [subnet, ec3]}")
+    assert "rules[0].when.change.type.in[1]" not in problem  # the place is the field as written
+    assert problem.startswith("rules[0].when.change.type: rule 'typo' names component type 'ec3'")
+    assert "did you mean 'ec2-instance'" in problem
+
+
+@pytest.mark.parametrize(
+    "when,place",
+    [
+        ("component: {type: {ne: subnett}}", "rules[0].when.component.type.ne"),
+        ("impacted: {path_types: {contains: subnett}}", "rules[0].when.impacted.path_types.contains"),
+        ("count: {siblings: {type: subnett}, gt: 1}", "rules[0].when.count.siblings.type"),
+        ("not: {impacted: {type: subnett}}", "rules[0].when.not.impacted.type"),
+    ],
+)
+def test_an_unknown_type_is_refused_wherever_a_type_is_compared(tmp_path, when, place):
+    [problem] = problems(tmp_path, when)
+    assert problem.startswith(f"{place}: rule 'typo' names component type 'subnett'")
+    assert "(did you mean 'subnet'?)" in problem
+
+
+def test_a_misspelt_operation_and_edge_kind_are_refused_with_the_valid_ones(tmp_path):
+    assert problems(tmp_path, "change: {op: updte}\nimpacted: {edge_kinds: {contains: depnds_on}}") == [
+        "rules[0].when.change.op: rule 'typo' names operation 'updte', which does not exist (did you mean "
+        "'update'?): it is one of create, update, delete, add_edge, remove_edge",
+        "rules[0].when.impacted.edge_kinds.contains: rule 'typo' names edge kind 'depnds_on', which does not "
+        "exist (did you mean 'depends_on'?): it is one of depends_on, consumes_runtime_from, emits_runtime_to",
+    ]
+
+
+def test_a_misspelt_drift_kind_is_refused(tmp_path):
+    [problem] = problems(tmp_path, "change: {drift: {contains: contrat}}")
+    assert problem.startswith(
+        "rules[0].when.change.drift.contains: rule 'typo' names drift kind 'contrat', which does not exist "
+        "(did you mean 'contract'?)"
+    )
+
+
+def test_a_key_named_as_an_operand_field_is_judged_as_the_field_is(tmp_path):
+    when = (
+        "change: {type: subnet}\nimpacted: {type: lambda, config.vpc_nickname: {eq: {field: change.new.vpc_nicknam}}}"
+    )
+    [problem] = problems(tmp_path, when)
+    assert problem.startswith(
+        "rules[0].when.impacted.config.vpc_nickname.eq: rule 'typo' names config key 'vpc_nicknam', which no "
+        "subnet has (did you mean 'vpc_nickname'?)"
+    )
+    assert problems(tmp_path, when.replace("vpc_nicknam}", "vpc_nickname}")) == []
+
+
+def test_a_key_a_closed_schema_does_not_have_is_refused_when_the_rule_pins_the_type(tmp_path):
+    assert problems(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == [
+        "rules[0].when.component.config.cidr_blok.exists: rule 'typo' names config key 'cidr_blok', which no vpc "
+        "has (did you mean 'cidr'?) (the schema allows no other config key: az_count, cidr, enable_ssm_endpoints, "
+        "single_nat_gateway, tags)"
+    ]
+    [runtime] = problems(tmp_path, "impacted: {type: ec2-instance, runtime.stat: running}")
+    assert runtime.startswith("rules[0].when.impacted.runtime.stat: rule 'typo' names runtime output 'stat'")
+    assert "(did you mean 'state'?)" in runtime
+    [touched] = problems(tmp_path, "change: {type: subnet, changed_keys: {contains_any: [cidr_block, cidr_blok]}}")
+    assert touched.startswith(
+        "rules[0].when.change.changed_keys.contains_any: rule 'typo' names config key 'cidr_blok'"
+    )
+    [new] = problems(tmp_path, "change: {type: subnet, new.cidr_blok: {exists: true}}")
+    assert new.startswith("rules[0].when.change.new.cidr_blok.exists: rule 'typo' names config key 'cidr_blok'")
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "component: {config.cidr_blok: {exists: true}}",  # any type: the key may be another type's
+        "component: {type: {ne: vpc}, config.cidr_blok: {exists: true}}",  # every type but vpc
+        # one alternative pins vpc, the other leaves the type open
+        "any: [{component: {type: vpc}}, {change: {environment: prod}}]\ncomponent: {config.cidr_blok: {exists: true}}",
+        "component: {type: [vpc, subnet], config.cidr_block: {exists: true}}",  # subnet has it
+        "component: {type: subnet, config.tags.owner: {exists: true}}",  # a key below a declared one
+    ],
+)
+def test_a_key_the_rule_may_rightly_expect_stands(tmp_path, when):
+    assert problems(tmp_path, when) == []
+
+
+def test_a_key_of_an_open_schema_stands(tmp_path, restore_types):
+    types = tmp_path / "types"
+    shutil.copytree(REPO_ROOT / "types", types)
+    schema = json.loads((types / "vpc.schema.json").read_text())
+    schema.pop("additionalProperties")
+    (types / "vpc.schema.json").write_text(json.dumps(schema))
+    registry.load(types)
+    rules = tmp_path / "rules"
+    assert problems(rules, "component: {type: vpc, config.cidr_blok: {exists: true}}") == []
+
+
+def test_a_custom_type_is_named_as_the_loaded_types_say(tmp_path, restore_types):
+    """Types are data: a rule names the types the process loaded (types/, KARMA_TYPES_DIR), not a list in
+    the code; and only those."""
+    types = tmp_path / "types"
+    shutil.copytree(REPO_ROOT / "types", types)
+    (types / "widget.yaml").write_text(
+        "description: a custom type\naction: redeploy\nconfig_schema: widget.schema.json\n"
+    )
+    schema = {"type": "object", "properties": {"size": {"type": "integer"}}, "additionalProperties": False}
+    (types / "widget.schema.json").write_text(json.dumps(schema))
+    rules = tmp_path / "rules"
+    [before] = problems(rules, "impacted: {type: widget}")
+    assert "names component type 'widget', which is not a loaded type" in before
+    registry.load(types)
+    assert problems(rules, "impacted: {type: widget, config.size: {gt: 3}}") == []
+    [key] = problems(rules, "impacted: {type: widget, config.sise: {gt: 3}}")
+    assert "names config key 'sise', which no widget has (did you mean 'size'?)" in key
+
+
+def test_a_remedy_candidates_type_that_does_not_exist_is_refused(tmp_path):
+    extra = textwrap.indent(
+        textwrap.dedent(
+            """\
+            remedies:
+              - description: move to {candidate}
+                candidates: {type: s3-bukcet}
+                changes:
+                  - {op: update, component: "{impacted.id}", proposed_change: {s3_bucket_nickname: "{candidate}"}}
+            """
+        ),
+        "    ",
+    )
+    [problem] = problems(tmp_path, "impacted: {type: lambda}", effect="block", extra=extra)
+    assert problem.startswith(
+        "rules[0].remedies[0].candidates.type: rule 'typo' names component type 's3-bukcet', which is not a "
+        "loaded type (did you mean 's3-bucket'?)"
+    )
+
+
+def test_the_service_keeps_its_last_good_rules_when_an_edit_names_a_type_that_does_not_exist(tmp_path):
+    engine = engine_for(tmp_path, rule_yaml("impacted: {type: ec2-instance}", rule_id="good"))
+    write_rules(tmp_path, rule_yaml("impacted: {type: ec2-instanse}", rule_id="good"))
+    report = engine.reload()
+    assert report["ok"] is False
+    assert "rule 'good' names component type 'ec2-instanse'" in report["error"]
+    assert "did you mean 'ec2-instance'?" in report["error"]
+    assert fired(engine, facts(rows=[impacted()])) == [("good", "ec2-instance/karma-dev-bastion")]
+    with pytest.raises(RuleFileError, match="names component type 'ec2-instanse'"):
+        PolicyEngine(tmp_path).load()  # and a start with it is refused, as for any broken rule file
+
+
+def test_the_shipped_rules_and_the_fixture_rule_directories_name_only_what_exists():
+    for directory in (REPO_ROOT / "rules", REPO_ROOT / "tests" / "fixtures" / "rules-edges"):
+        assert validate_dir(directory) == []
