@@ -65,6 +65,20 @@ def validate_cmd(directory: Path | None) -> None:
         f"{directory}: OK, {compiled.rule_count} rules ({counts}{disabled}) in {len(compiled.files)} "
         f"file(s), fingerprint {compiled.fingerprint}"
     )
+    _inert_warnings(compiled)
+
+
+def _inert_warnings(compiled) -> None:
+    """A rule naming a type or key the loaded types do not have loads (another deployment's vocabulary, not
+    a misspelling: app.policy.vocabulary) but cannot fire: each such name as a warning line on stderr."""
+    inert = [r for r in sorted(compiled.rules.values(), key=listing_order) if r.inert]
+    for rule in inert:
+        for why in rule.inert:
+            click.echo(f"warning: {why}", err=True)
+    if inert:
+        click.echo(
+            f"warning: {len(inert)} rule(s) cannot fire with these types ({', '.join(r.id for r in inert)})", err=True
+        )
 
 
 @rules_cli.command("list")
@@ -90,6 +104,7 @@ def list_cmd(directory: Path | None, as_json: bool) -> None:
     click.echo(text.table(["rule", "effect", "scope", "file", "description"], rows))
     if compiled.disabled:
         click.echo(f"disabled: {', '.join(sorted(compiled.disabled))}")
+    _inert_warnings(compiled)
 
 
 @rules_cli.command("test")

@@ -145,6 +145,9 @@ class PolicyEngine:
         self._last_error_at = None
         if not compiled.rules:
             log.warning("no policy rules loaded from %s: every change is allowed by policy", self.rules_dir)
+        for rule in compiled.rules.values():  # a type or key the loaded types lack (app.policy.vocabulary)
+            for why in rule.inert:
+                log.warning("policy rule %s cannot fire with the loaded types: %s", rule.id, why)
 
     @contextmanager
     def _locked(self):

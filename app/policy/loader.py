@@ -143,8 +143,10 @@ def parse_sources(sources: list[Source], types: dict | None = None) -> tuple[lis
             if problem:
                 errors.add(path, problem)
         for rule in file_rules:
-            for path, problem in vocabulary.problems(rule, types):  # type: ec3, op: updte: never matches
+            refused, inert = vocabulary.judge(rule, types)  # type: lamda, op: updte: never matches
+            for path, problem in refused:
                 errors.add(path, problem)
+            rule.inert = tuple(f"{errors.source}: {path}: {why}" for path, why in inert)  # type: subnet, none loaded
             prior = first_seen.get(rule.id)
             if prior is not None:
                 errors.add(f"rules[{rule.index}].id", f"duplicate id {rule.id!r} (already used at {prior.source})")

@@ -4,10 +4,16 @@ kinds. A rule naming one that does not exist can never match as written (`type: 
 refused at load time, naming the rule, the place, the value and the nearest valid one (docs/rules.md,
 "Names a rule must get right"). The fact fields and sections are the language's own (app.policy.fields).
 
-Only what is certainly wrong is refused: a type no loaded type is, an operation or edge kind there is not,
-and a config key (runtime output) of a type whose schema allows no other, when every alternative of the
-condition pins its component to types none of which has it. A key of an open schema, or of a component
-whose type the rule leaves open, is data the rule may rightly expect.
+Only what is certainly wrong is refused: an operation, edge kind or drift kind there is not (the code
+fixes them), and a misspelling (CLOSE) of what the loaded types have — a type no loaded type is, or a
+config key (runtime output) of a type whose schema allows no other, when every alternative of the
+condition pins its component to loaded types none of which has it. A type or key far from every one the
+loaded types have is not a typo but another deployment's vocabulary (the shipped rules name `subnet`, and
+a serverless-site's `cloudfront_aliases`; a config repository adopted with its own types has neither):
+the rule stands, *inert* — it cannot fire with these types — and says so (`Rule.inert`: `karma rules
+validate`, `karma rules list`, the service's log at load; `karma rules coverage` calls it never
+matching). A key of an open schema, or of a component whose type the rule leaves open, is data the rule
+may rightly expect.
 
 Types are data (types/, KARMA_TYPES_DIR): the check reads the types the process loaded (the registry),
 which the service reads once at start, before its rules; `karma rules coverage` reads the same table
@@ -42,6 +48,10 @@ FIXED_VALUES = {
 SIDE = {"change": "changed", "component": "changed", "impacted": "impacted", "siblings": "siblings"}
 KEY_LISTS = ("changed_keys", "added_keys", "removed_keys", "modified_keys")
 SHOWN_TYPES = 20
+# a name at least this close to one that exists (difflib's ratio) is a misspelling of it: `lamda` (0.91),
+# `ec2-instanse`, `subnets`, `route-53-zone`; a name farther from all (`subnet` among aws-config's types:
+# 0.53 at best) names what these types do not have (docs/rules.md, "Names a rule must get right")
+CLOSE = 0.8
 
 
 class DeclaredType(NamedTuple):
@@ -73,21 +83,28 @@ def loaded() -> dict[str, DeclaredType]:
         raise RuleFileError([f"{problem} (the types rules are checked against)" for problem in exc.errors]) from None
 
 
-def problems(rule, types: dict[str, DeclaredType]) -> list[tuple[str, str]]:
-    """(place in the file, why) for every name in ``rule`` that does not exist."""
-    out = []
+def judge(rule, types: dict[str, DeclaredType]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(place in the file, why) for every name in ``rule`` that does not exist: those refused (a misspelling,
+    or a name the code fixes), and those that make the rule inert (a type or key these types do not have)."""
+    found: list[tuple[str, str, bool]] = []
     for cmp, place in rule.places:
-        out += [(place, why) for why in _value_problems(rule, cmp, types)]
+        found += [(place, why, refused) for why, refused in _value_problems(rule, cmp, types)]
     keyed = _key_problems(rule, rule.when, types)
     for _domain, tree in rule.counts.values():
         keyed.update(_key_problems(rule, tree, types))
-    out += [(place, why) for cmp, place in rule.places for why in keyed.get(id(cmp), ())]
+    found += [(place, why, refused) for cmp, place in rule.places for why, refused in keyed.get(id(cmp), ())]
     for remedy in rule.remedies:
         wanted = remedy.candidates.type if remedy.candidates is not None else None
         if wanted is not None and wanted not in types:
             where = f"rules[{rule.index}].remedies[{remedy.index}].candidates.type"
-            out.append((where, _unknown_type(rule, wanted, types)))
-    return out
+            found.append((where, *_unknown_type(rule, wanted, types)))
+    refused = [(place, why) for place, why, certain in found if certain]
+    return refused, [(place, why) for place, why, certain in found if not certain]
+
+
+def problems(rule, types: dict[str, DeclaredType]) -> list[tuple[str, str]]:
+    """(place in the file, why) for every name in ``rule`` it is refused for (judge's first list)."""
+    return judge(rule, types)[0]
 
 
 def _literals(cmp: Cmp) -> list:
@@ -96,28 +113,34 @@ def _literals(cmp: Cmp) -> list:
     return list(cmp.value) if isinstance(cmp.value, tuple) else [cmp.value]
 
 
-def _value_problems(rule, cmp: Cmp, types: dict) -> list[str]:
+def _value_problems(rule, cmp: Cmp, types: dict) -> list[tuple[str, bool]]:
+    """(why, refused) for each value of the test that names nothing."""
     name = cmp.field.name
     if name in TYPE_FIELDS:
         return [_unknown_type(rule, v, types) for v in _literals(cmp) if isinstance(v, str) and v not in types]
     if name in FIXED_VALUES:
         what, valid = FIXED_VALUES[name]
         return [
-            f"rule {rule.id!r} names {what} {v!r}, which does not exist{_nearest(v, valid)}: it is one of "
-            f"{', '.join(valid)}"
+            (
+                f"rule {rule.id!r} names {what} {v!r}, which does not exist{_nearest(v, valid)}: it is one of "
+                f"{', '.join(valid)}",
+                True,
+            )
             for v in _literals(cmp)
             if isinstance(v, str) and v not in valid
         ]
     return []
 
 
-def _unknown_type(rule, value: str, types: dict) -> str:
+def _unknown_type(rule, value: str, types: dict) -> tuple[str, bool]:
+    """Why `value` names no loaded type, and whether that refuses the rule (a misspelling: CLOSE)."""
     names = sorted(types)
     shown = ", ".join(names[:SHOWN_TYPES]) + (", …" if len(names) > SHOWN_TYPES else "")
-    return (
-        f"rule {rule.id!r} names component type {value!r}, which is not a loaded type"
-        f"{_nearest_type(value, names)}: the types are {shown or 'none'} ({registry.directory or 'types/'})"
-    )
+    where = f"the types are {shown or 'none'} ({registry.directory or 'types/'})"
+    named = f"rule {rule.id!r} names component type {value!r}, which is not a loaded type"
+    if _closest(value, names, CLOSE):
+        return f"{named}{_nearest(value, names)}: {where}", True
+    return f"{named}{_nearest_type(value, names)}: this test can never hold with these types, {where}", False
 
 
 def _nearest(word: str, valid: Iterable[str]) -> str:
@@ -126,10 +149,10 @@ def _nearest(word: str, valid: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
-def _closest(word: str, valid: Iterable[str]) -> list[str]:
+def _closest(word: str, valid: Iterable[str], least: float = 0.6) -> list[str]:
     scored = [(difflib.SequenceMatcher(None, word, v).ratio(), v) for v in valid]
     best = max((score for score, _v in scored), default=0.0)
-    return sorted(v for score, v in scored if score == best)[:3] if best >= 0.6 else []
+    return sorted(v for score, v in scored if score == best)[:3] if best >= least else []
 
 
 def _nearest_type(word: str, names: list[str]) -> str:
@@ -166,8 +189,8 @@ def _field_key(fld, literals: list) -> list[tuple[str, str, str]]:
     return [(side, head, path[1])]
 
 
-def _key_problems(rule, tree, types: dict) -> dict[int, list[str]]:
-    """id(test) -> why, for each key a test names that no type its component can be has (closed schemas
+def _key_problems(rule, tree, types: dict) -> dict[int, list[tuple[str, bool]]]:
+    """id(test) -> (why, refused), for each key a test names that no type its component can be has (closed schemas
     only): judged over every alternative that holds the test."""
     alts = alternatives(tree)
     if len(alts) >= MAX_ALTERNATIVES:
@@ -178,7 +201,7 @@ def _key_problems(rule, tree, types: dict) -> dict[int, list[str]]:
         for cmp, _neg in alt:
             for side, kind, key in _named_key(cmp):
                 seen.setdefault((id(cmp), kind, key), []).append(pinned.get(side))
-    out: dict[int, list[str]] = {}
+    out: dict[int, list[tuple[str, bool]]] = {}
     for (ident, kind, key), pins in seen.items():
         why = _missing_key(rule, kind, key, pins, types)
         if why:
@@ -197,8 +220,9 @@ def _pinned(alt) -> dict[str, set]:
     return pinned
 
 
-def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> str | None:
-    """Why the key is certainly absent in every alternative (None when it may be there)."""
+def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> tuple[str, bool] | None:
+    """Why the key is certainly absent in every alternative (None when it may be there), and whether that
+    refuses the rule (a misspelling of a key those types have: CLOSE)."""
     every: set = set()
     for pinned in pins:
         if not pinned or any(t not in types for t in pinned):
@@ -210,10 +234,13 @@ def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> str | No
         every |= pinned
     valid = sorted(set().union(*(_keys_of(types[t], kind)[0] for t in every)))
     what = "config key" if kind == "config" else "runtime output"
-    return (
+    why = (
         f"rule {rule.id!r} names {what} {key!r}, which no {', '.join(sorted(every))} has{_nearest(key, valid)} "
         f"(the schema allows no other {what}: {', '.join(valid) or 'none'})"
     )
+    if _closest(key, valid, CLOSE):
+        return why, True
+    return f"{why}: this test can never hold with these types", False
 
 
 def _keys_of(declared_type: DeclaredType, kind: str) -> tuple[frozenset, bool]:

@@ -25,7 +25,6 @@ from tests.conftest import wipe
 
 AWS_CONFIG = REPO_ROOT / "tests" / "fixtures" / "aws-config"
 AWS_TYPES = REPO_ROOT / "tests" / "fixtures" / "aws-config-types"
-AWS_RULES = REPO_ROOT / "tests" / "fixtures" / "aws-config-rules"  # the shipped rules naming no karma-world type
 CLICKHOUSE = "clickhouse/usekarma-dev"
 FAST = DeliveryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, timeout=2.0)
 
@@ -75,7 +74,7 @@ def karma_app(make_app, driver, empty_graph, store, restore_types):
     registry.load(AWS_TYPES)
     imported = importing.import_tree(empty_graph, store, identity="cli:tester")  # the whole tree
     assert len(imported["components"]) == 21
-    return make_app(types_dir=AWS_TYPES, rules_dir=AWS_RULES, config_store=store)
+    return make_app(types_dir=AWS_TYPES, config_store=store)
 
 
 def deliver(app):
@@ -414,7 +413,7 @@ def test_a_plain_directory_gets_the_files_without_git(make_app, driver, empty_gr
     registry.load(AWS_TYPES)
     plain = contract_tree(tmp_path / "plain")
     importing.import_tree(empty_graph, plain, identity="cli:tester", environments=["prod"])
-    app = make_app(types_dir=AWS_TYPES, rules_dir=AWS_RULES, config_store=plain)
+    app = make_app(types_dir=AWS_TYPES, config_store=plain)
     path = plain / "iac/prod/clickhouse/usekarma-dev/config.json"
     original = path.read_text()
     code, out = resize(app.test_client(), 640)
@@ -1016,7 +1015,7 @@ def test_karma_import_refuses_a_lost_write_back_and_reverts_it_only_when_told(ka
 
     out, commit = written_back(karma_app, store, 650)
     git(store, "reset", "-q", "--hard", "HEAD~1")
-    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES), "KARMA_RULES_DIR": str(AWS_RULES)}
+    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
 
     def karma(*args):
         cmd = [sys.executable, "-m", "app.cli", "import", str(store), *args]
@@ -1145,7 +1144,7 @@ def test_a_components_first_write_back_ends_its_orphan_drift(karma_app, make_app
     is recorded as orphan drift: `the imported tree has no config file for it`. Its first change with the
     config store on adds the file to the tree — and `karma drift` kept saying the tree had none (add it, or
     --prune) until the next import. Now the write-back that lands the file ends the record and the kind."""
-    plain = make_app(types_dir=AWS_TYPES, rules_dir=AWS_RULES)  # the config store off: its subscription goes with it
+    plain = make_app(types_dir=AWS_TYPES)  # the config store off: its subscription goes with it
     body = {
         "changes": [
             {"op": "create", "component": "s3-bucket/late", "environment": "prod", "config": {"bucket_name": "late"}}
@@ -1155,7 +1154,7 @@ def test_a_components_first_write_back_ends_its_orphan_drift(karma_app, make_app
     }
     assert plain.test_client().post("/request-change", json=body).get_json()["status"] == "applied"
     assert import_tree_now(karma_app, store)["orphaned"] == ["s3-bucket/late"]
-    client = make_app(types_dir=AWS_TYPES, rules_dir=AWS_RULES, config_store=store).test_client()  # on again
+    client = make_app(types_dir=AWS_TYPES, config_store=store).test_client()  # on again
     assert client.get("/drift", query_string={"component": "s3-bucket/late"}).get_json()["counts"]["orphan"] == 1
     request(client, "s3-bucket/late", {"versioning": True})
     assert deliver(karma_app)["delivered"] == 1

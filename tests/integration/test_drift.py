@@ -17,7 +17,6 @@ from tests.conftest import dump, wipe
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 AWS_CONFIG = FIXTURES / "aws-config"
-AWS_RULES = FIXTURES / "aws-config-rules"  # the shipped rules naming no karma-world type (its README)
 EXPECTED = json.loads((FIXTURES / "aws-config-drift.json").read_text())
 FIELDS = ("kind", "file", "component", "field", "rule", "message")
 
@@ -50,7 +49,7 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     (impact,) = empty_graph.change_set_context(["route53-zone/usekarma-dev"], [])["touched"]
     assert "serverless-api/karma-api" in {r["id"] for r in impact["impacted"]}
     # GET /drift: exactly the expected report, values never echoed
-    app = make_app(types_dir=AWS_CONFIG, rules_dir=AWS_RULES)
+    app = make_app(types_dir=AWS_CONFIG)
     client = app.test_client()
     body = client.get("/drift").get_json()
     got = [{k: e[k] for k in FIELDS} for e in body["entries"]]
@@ -206,7 +205,7 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     )
     lam = (repo / "schemas" / "lambda.yaml").read_text()
     assert "key: functions.*.vpc_nickname" in lam and "inferred: convention" in lam
-    env = {**service_env, "KARMA_TYPES_DIR": str(repo / "schemas"), "KARMA_RULES_DIR": str(AWS_RULES)}
+    env = {**service_env, "KARMA_TYPES_DIR": str(repo / "schemas")}
     assert karma_cli(env, "types", "validate").returncode == 0
     refused = karma_cli(env, "import", str(repo))
     assert refused.returncode == 1 and "17 of 21 configs would load with --partial" in refused.stderr
@@ -529,7 +528,7 @@ def test_a_broken_wildcard_reference_is_recorded_at_the_configs_own_place(make_a
     path.write_text(json.dumps(config))
     registry.load(tree)
     importing.import_tree(empty_graph, tree, identity="cli:tester", partial=True)
-    client = make_app(types_dir=tree, rules_dir=AWS_RULES).test_client()
+    client = make_app(types_dir=tree).test_client()
     body = client.get("/drift?component=lambda/karma-api").get_json()
     assert [(e["field"], e["rule"], e["file"]) for e in body["entries"]] == [
         (
@@ -729,7 +728,7 @@ def test_a_component_whose_file_left_the_tree_is_orphan_drift_until_it_is_back_p
     assert orphans(empty_graph) == [COGNITO]
     assert run(environments=["prod"])["drift_current"] is True  # already said: nothing written again
 
-    app = make_app(types_dir=AWS_CONFIG, rules_dir=AWS_RULES)
+    app = make_app(types_dir=AWS_CONFIG)
     client = app.test_client()
     body = client.get("/drift?kind=orphan").get_json()
     assert body["counts"]["orphan"] == 1 and body["total"] == 1, body
@@ -783,7 +782,7 @@ def test_the_console_drift_page_links_each_component_to_its_page_when_the_graph_
     site_file.write_text(json.dumps({**json.loads(site_file.read_text()), "bogus_key": 1}))  # an update, refused
     result = importing.import_into(empty_graph, _gate(empty_graph, tmp_path), tree, identity="cli:tester", partial=True)
     assert "iac/dev/serverless-site/test-site/config.json" in result["refused"], result
-    app = make_app(types_dir=AWS_CONFIG, rules_dir=AWS_RULES)
+    app = make_app(types_dir=AWS_CONFIG)
     browser = app.test_client()
     browser.post("/console/login", data={"token": TokenService(empty_graph).create("val@x", "viewer")[0]})
     page = browser.get("/console/drift?kind=contract").get_data(as_text=True)
@@ -808,7 +807,7 @@ def test_a_tree_without_schemas_is_adopted_with_its_contract_kept_elsewhere(serv
     run = karma_cli(service_env, "types", "infer", str(AWS_CONFIG / "schemas"), "--out", str(types))
     assert run.returncode == 0, run.stderr
     assert not list((AWS_CONFIG / "schemas").glob("*.yaml"))  # --out: the schema folder untouched
-    env = {**service_env, "KARMA_TYPES_DIR": str(types), "KARMA_RULES_DIR": str(AWS_RULES)}
+    env = {**service_env, "KARMA_TYPES_DIR": str(types)}
     plan = karma_cli(env, "import", str(tree), "--plan", "--partial", "--json")
     assert plan.returncode == 0, plan.stderr
     assert len(json.loads(plan.stdout)["components"]) == EXPECTED["loaded_with_partial"]

@@ -22,7 +22,6 @@ from tests.conftest import dump, wipe
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 AWS_CONFIG = FIXTURES / "aws-config"
 AWS_TYPES = FIXTURES / "aws-config-types"
-AWS_RULES = FIXTURES / "aws-config-rules"  # the shipped rules naming no karma-world type (its README)
 EXPECTED_DRIFT = json.loads((FIXTURES / "aws-config-drift.json").read_text())
 
 
@@ -332,7 +331,7 @@ def test_a_bad_tree_imports_nothing(empty_graph, tmp_path):
 
 
 def test_the_import_cli_plans_then_imports_as_the_os_user(service_env, empty_graph, tmp_path):
-    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES), "KARMA_RULES_DIR": str(AWS_RULES)}
+    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_TYPES)}
     tree = str(published_tree(tmp_path))
     run = subprocess.run(
         [sys.executable, "-m", "app.cli", "import", tree, "--environment", "prod", "--plan", "--partial", "--json"],
@@ -374,7 +373,7 @@ def test_a_change_to_an_imported_component_uses_the_aws_config_schemas(make_app,
     registry.load(AWS_TYPES)
     tree = published_tree(tmp_path)
     imported = importing.import_tree(empty_graph, tree, identity="cli:tester", environments=["prod"], partial=True)
-    client = make_app(types_dir=AWS_TYPES, rules_dir=AWS_RULES).test_client()
+    client = make_app(types_dir=AWS_TYPES).test_client()
     entry = client.get(f"/log/{imported['log_entry_id']}").get_json()
     assert entry["kind"] == "import" and entry["requested_by"] == "cli:tester" and len(entry["affected"]) == 15
     body = {

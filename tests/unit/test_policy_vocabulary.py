@@ -12,7 +12,10 @@ import textwrap
 import pytest
 
 from app.components import registry
-from app.policy import PolicyEngine, validate_dir
+from click.testing import CliRunner
+
+from app.cli.rules import rules_cli
+from app.policy import PolicyEngine, loader, validate_dir
 from app.policy.errors import RuleFileError
 from app.settings import REPO_ROOT
 from tests.unit.test_policy_support import engine_for, facts, fired, impacted, rule_yaml, write_rules
@@ -31,11 +34,46 @@ def test_a_misspelt_impacted_type_is_refused_naming_rule_place_value_and_the_nea
     )
 
 
-def test_a_type_close_only_to_a_types_first_word_suggests_that_type(tmp_path):
-    [problem] = problems(tmp_path, "change: {type: [subnet, ec3]}")
-    assert "rules[0].when.change.type.in[1]" not in problem  # the place is the field as written
-    assert problem.startswith("rules[0].when.change.type: rule 'typo' names component type 'ec3'")
-    assert "did you mean 'ec2-instance'" in problem
+def inert(tmp_path, when: str, **kw) -> list[str]:
+    """Why the rule 'typo' cannot fire with the loaded types (it loads)."""
+    write_rules(tmp_path, rule_yaml(when, rule_id="typo", **kw))
+    [rule] = loader.build(tmp_path).rules.values()
+    return [why.split(": ", 1)[1] for why in rule.inert]
+
+
+def test_a_type_far_from_every_loaded_type_loads_inert_and_says_which_type_its_first_word_suggests(tmp_path):
+    """`ec3` is no misspelling of a loaded type's whole name (`ec2-instance`: 0.27): like `subnet` in a
+    deployment whose types have none, it is another vocabulary — the rule loads and says it cannot fire."""
+    assert problems(tmp_path, "change: {type: [subnet, ec3]}") == []
+    [why] = inert(tmp_path, "change: {type: [subnet, ec3]}")
+    assert "rules[0].when.change.type.in[1]" not in why  # the place is the field as written
+    assert why.startswith("rules[0].when.change.type: rule 'typo' names component type 'ec3'")
+    assert "did you mean 'ec2-instance'" in why and "this test can never hold with these types" in why
+
+
+def test_the_shipped_rules_load_inert_on_a_config_repositorys_own_types(restore_types, capsys):
+    """aws-config's types have no subnet, ec2-instance or cloudfront-distribution: the shipped rules that name
+    them load (a start with the default rules/ on those types is not refused) and say they cannot fire —
+    in `karma rules validate` (exit 0) and in the list (`inert`)."""
+    registry.load(REPO_ROOT / "tests" / "fixtures" / "aws-config-types")
+    compiled = loader.build(REPO_ROOT / "rules")
+    idle = {r.id: r.inert for r in compiled.rules.values() if r.inert}
+    assert set(idle) == {  # every shipped rule about subnets, instances or distributions; none other
+        "subnet-change-with-running-instance",
+        "subnet-cidr-overlaps-sibling",
+        "subnet-vpc-move-strands-dependents",
+        "many-running-instances-affected",
+        "dns-alias-needs-cloudfront-outputs",
+    }
+    assert any(
+        "names component type 'subnet', which is not a loaded type" in w
+        for w in idle["subnet-change-with-running-instance"]
+    )
+    assert compiled.rules["subnet-change-with-running-instance"].summary()["inert"]
+    result = CliRunner().invoke(rules_cli, ["validate", str(REPO_ROOT / "rules")])
+    assert result.exit_code == 0, result.output
+    assert "warning: 5 rule(s) cannot fire with these types" in result.stderr
+    assert "names component type 'ec2-instance', which is not a loaded type" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -83,9 +121,9 @@ def test_a_key_named_as_an_operand_field_is_judged_as_the_field_is(tmp_path):
 
 
 def test_a_key_a_closed_schema_does_not_have_is_refused_when_the_rule_pins_the_type(tmp_path):
-    assert problems(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == [
-        "rules[0].when.component.config.cidr_blok.exists: rule 'typo' names config key 'cidr_blok', which no vpc "
-        "has (did you mean 'cidr'?) (the schema allows no other config key: az_count, cidr, enable_ssm_endpoints, "
+    assert problems(tmp_path, "component: {type: vpc, config.az_cuont: {exists: true}}") == [
+        "rules[0].when.component.config.az_cuont.exists: rule 'typo' names config key 'az_cuont', which no vpc "
+        "has (did you mean 'az_count'?) (the schema allows no other config key: az_count, cidr, enable_ssm_endpoints, "
         "single_nat_gateway, tags)"
     ]
     [runtime] = problems(tmp_path, "impacted: {type: ec2-instance, runtime.stat: running}")
@@ -97,6 +135,17 @@ def test_a_key_a_closed_schema_does_not_have_is_refused_when_the_rule_pins_the_t
     )
     [new] = problems(tmp_path, "change: {type: subnet, new.cidr_blok: {exists: true}}")
     assert new.startswith("rules[0].when.change.new.cidr_blok.exists: rule 'typo' names config key 'cidr_blok'")
+
+
+def test_a_key_far_from_every_key_of_the_pinned_type_loads_inert(tmp_path):
+    """`cidr_blok` on a vpc (whose key is `cidr`: 0.62) is no misspelling of a vpc key but another type's
+    vocabulary (a subnet's `cidr_block`): the rule loads and says the test can never hold."""
+    assert problems(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == []
+    assert inert(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == [
+        "rules[0].when.component.config.cidr_blok.exists: rule 'typo' names config key 'cidr_blok', which no vpc "
+        "has (did you mean 'cidr'?) (the schema allows no other config key: az_count, cidr, enable_ssm_endpoints, "
+        "single_nat_gateway, tags): this test can never hold with these types"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -136,12 +185,15 @@ def test_a_custom_type_is_named_as_the_loaded_types_say(tmp_path, restore_types)
     schema = {"type": "object", "properties": {"size": {"type": "integer"}}, "additionalProperties": False}
     (types / "widget.schema.json").write_text(json.dumps(schema))
     rules = tmp_path / "rules"
-    [before] = problems(rules, "impacted: {type: widget}")
-    assert "names component type 'widget', which is not a loaded type" in before
+    [elsewhere] = inert(rules, "impacted: {type: widget}")  # far from every shipped type: another vocabulary
+    assert "names component type 'widget', which is not a loaded type" in elsewhere
     registry.load(types)
+    assert inert(rules, "impacted: {type: widget}") == []
+    [typo] = problems(rules, "impacted: {type: widgit}")  # a misspelling of the loaded widget now
+    assert "names component type 'widgit', which is not a loaded type (did you mean 'widget'?)" in typo
     assert problems(rules, "impacted: {type: widget, config.size: {gt: 3}}") == []
-    [key] = problems(rules, "impacted: {type: widget, config.sise: {gt: 3}}")
-    assert "names config key 'sise', which no widget has (did you mean 'size'?)" in key
+    [key] = problems(rules, "impacted: {type: widget, config.sizes: {gt: 3}}")
+    assert "names config key 'sizes', which no widget has (did you mean 'size'?)" in key
 
 
 def test_a_remedy_candidates_type_that_does_not_exist_is_refused(tmp_path):
