@@ -9,14 +9,14 @@ JSON when it parses as JSON, else a string; `a.b=1` sets a nested key), `--unset
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from app import yaml_misreads
+from app import json_strict, yaml_misreads
+from app.json_strict import NotStrictJSON
 from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 
 REQUEST_KEYS = (
@@ -37,11 +37,16 @@ class BodyError(ValueError):
     pass
 
 
-def parse_value(text: str):
+def parse_value(text: str, where: str = ""):
     """A value typed on the command line (`--set k=V`, `runtime report OUT=V`, `--assume X.OUT=V`): JSON
-    when it parses (`2`, `true`, `["a"]`), else the string."""
+    when it parses (`2`, `true`, `["a"]`), else the string. What Python's json reads but not as written
+    (`NaN`, `1e400`, `{"a": 1, "a": 2}`: app.json_strict) is a BodyError naming `where` (`--set port`): it
+    is neither the number or object its author meant nor, surely, the text."""
     try:
-        return json.loads(text)
+        return json_strict.loads(text)
+    except NotStrictJSON as exc:
+        inside = f"{yaml_misreads.dotted(exc.path)}: " if exc.path else ""
+        raise BodyError(f"{where}{': ' if where else ''}{inside}{exc.problem}") from None
     except ValueError:
         return text
 
@@ -121,14 +126,15 @@ def served_validators(types: Callable[[], dict]) -> ValidatorOf:
 def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
     """The file's document; BodyError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written: a number (``017``), or a boolean (``on``) where `typed` (the
-    document's configs: change_sections) says the author meant the text (app.yaml_misreads)."""
+    document's configs: change_sections) says the author meant the text (app.yaml_misreads); or JSON
+    Python's json reads other than written (a duplicated key, NaN, 1e400, a lone surrogate: app.json_strict)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
         raise BodyError(str(exc)) from None
-    try:
+    try:  # strict JSON: a duplicated key, NaN, 1e400, a lone surrogate refused, naming the key and line
         data, misread = (
-            (json.loads(text), []) if path.suffix == ".json" else yaml_misreads.load(text, StrictLoader, typed)
+            (json_strict.loads(text), []) if path.suffix == ".json" else yaml_misreads.load(text, StrictLoader, typed)
         )
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
@@ -170,7 +176,7 @@ def build(
         key, sep, value = item.partition("=")
         if not sep:
             raise BodyError(f"--set {item!r}: expected key=value")
-        _put(patch, key.strip(), parse_value(value))
+        _put(patch, key.strip(), parse_value(value, f"--set {key.strip()}"))
     for key in unsets:
         _put(patch, key.strip(), None)
     body["proposed_change"] = patch
