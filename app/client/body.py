@@ -9,6 +9,7 @@ JSON when it parses as JSON, else a string; `a.b=1` sets a nested key), `--unset
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -132,10 +133,10 @@ def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
         text = read_text(path)
     except UnreadableFile as exc:
         raise BodyError(str(exc)) from None
-    try:  # strict JSON: a duplicated key, NaN, 1e400, a lone surrogate refused, naming the key and line
-        data, misread = (
-            (json_strict.loads(text), []) if path.suffix == ".json" else yaml_misreads.load(text, StrictLoader, typed)
-        )
+    try:
+        data, misread = _document(path, text, typed)
+    except NotStrictJSON as exc:  # a duplicated key, NaN, 1e400, a lone surrogate: named with its line
+        raise BodyError(f"{path}: not valid JSON: {exc}") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_misreads)
@@ -144,6 +145,20 @@ def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
         empty = "is empty: " if data is None else ""  # an empty YAML file reads as null
         raise BodyError(f"{path}: {empty}expected an object (a request or a merge patch)")
     return data
+
+
+def _document(path: Path, text: str, typed: Callable[[Any], dict] | None) -> tuple[Any, list]:
+    """(the document, what YAML misread) of a change file: JSON read strictly (app.json_strict) for a
+    `.json` file, and for standard input (`-f -`) whose text is JSON — what `karma plan` prints to pipe
+    into `karma transitions propose -f -` is: YAML 1.1 read its `NaN` and `1e+20` as the texts "NaN" and
+    "1e+20", without a word. Anything else is YAML (app.yaml_misreads)."""
+    if path.suffix == ".json" or str(path) == "-":
+        try:
+            return json_strict.loads(text), []
+        except json.JSONDecodeError:
+            if path.suffix == ".json":
+                raise
+    return yaml_misreads.load(text, StrictLoader, typed)
 
 
 def build(

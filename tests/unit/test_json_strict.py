@@ -7,6 +7,7 @@ parameters. Each reader read all three silently before."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import textwrap
@@ -154,3 +155,18 @@ def test_a_console_querys_parameters():
     with pytest.raises(Unprocessable) as refused:
         parse_params('{"id": "vpc/a", "id": "vpc/b"}')
     assert refused.value.errors["params"] == ["id: duplicated key (first at line 1), at line 1"]
+
+
+def test_a_change_piped_on_standard_input_is_json_when_it_is_json(monkeypatch):
+    """`-f -` was read as YAML whatever it held, and YAML 1.1 reads JSON's `NaN` and `1e+20` (what json.dumps
+    writes for 1e20: the change `karma plan` prints to pipe into `karma transitions propose -f -`) as the
+    texts "NaN" and "1e+20", without a word. JSON on standard input is read as JSON, strictly; YAML as YAML."""
+
+    def piped(text: str):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+        return body.read_file(Path("-"))
+
+    assert piped('{"component": "vpc/a", "proposed_change": {"n": 1e+20}}')["proposed_change"] == {"n": 1e20}
+    with pytest.raises(body.BodyError, match=r"^-: not valid JSON: proposed_change\.n: NaN is not JSON"):
+        piped('{"component": "vpc/a", "proposed_change": {"n": NaN}}')
+    assert piped("component: vpc/a\nproposed_change: {n: 1}\n")["proposed_change"] == {"n": 1}
