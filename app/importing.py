@@ -35,7 +35,7 @@ from app.progress import Report, silent
 from app.clock import utcnow
 from app.changes.set_analysis import STILL_REFERENCED
 from app.components import drift
-from app.components.loader import read_json
+from app.json_strict import read_json
 from app.components.references import edges_within, unknown_name, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
 from app import import_guard

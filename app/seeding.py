@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 
 from app import yaml_misreads
-from app.reliability.bodies import LONE_SURROGATE, lone_surrogate_at
+from app import json_strict
+from app.json_strict import NotStrictJSON
 from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 from app.components import EDGE_KINDS, UnknownType, get_type, parse_id, registry, split_id
 from app.components import drift, references
@@ -44,25 +45,37 @@ def read_file(path: Path) -> Any:
     """The file's document; SeedError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written, which would otherwise be stored so: a number (``port: 017`` is
     15, ``window: 1:30`` is 90), or a boolean where the author meant the word (``mode: on`` for a string,
-    judged against the component's type: seed_sections) (app.yaml_misreads), or a lone surrogate escape
-    (JSON's ``"\\ud800"``, no character: the driver and the rule engine crashed on it)."""
+    judged against the component's type: seed_sections) (app.yaml_misreads); or, in JSON, what Python's
+    json reads other than written (app.json_strict): a duplicated key (the last one silently won), NaN or
+    Infinity, a number beyond a float's range (1e400 was infinity), a lone surrogate escape (``"\\ud800"``,
+    no character: the driver and the rule engine crashed on it) — each named by its field and line."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
         raise SeedError([str(exc)]) from None
     try:
         if str(path).endswith(".json"):
-            doc, misread = json.loads(text), []
+            doc, misread = json_strict.loads(text), []
         else:
             doc, misread = yaml_misreads.load(text, StrictLoader, seed_sections)  # a duplicated key refused
+    except NotStrictJSON as exc:
+        raise SeedError([f"{path}: {_strict_refusal(text, exc)}"]) from None
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SeedError([f"{path}: not valid YAML/JSON: {exc}"]) from None
     if misread:
         raise SeedError([f"{path}: {_seed_path(doc, n.path)}: {n.problem()}" for n in misread])
-    where = lone_surrogate_at(doc)  # JSON's "\\ud800" (YAML's parser refuses it): the driver cannot encode it
-    if where is not None:
-        raise SeedError([f"{path}: {_seed_path(doc, where) or '(the document)'}: {LONE_SURROGATE}"])
     return doc
+
+
+def _strict_refusal(text: str, exc: NotStrictJSON) -> str:
+    """A JSON seed's refusal as its other refusals word it (``components[0] (vpc/x): config.tags.owner:
+    …``): the component named by its id, as Python's json reads the text — only to name it."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        doc = None
+    line = f", at line {exc.line}" if exc.line else ""
+    return f"{_seed_path(doc, exc.path) or '(the document)'}: {exc.problem}{line}"
 
 
 def seed_sections(doc: Any) -> dict[tuple, yaml_misreads.Validate | None]:

@@ -2,7 +2,8 @@
 
 PyYAML, which reads every YAML file Karma takes (rule files, seed files), implements YAML 1.1: an
 unquoted ``017`` is the octal number 15, ``1:30`` the base-60 number 90, ``0x1F`` 31, ``0b101`` 5 and
-``1_000`` 1000 (and ``1.0e-400``, too small for a float, 0.0). JSON, YAML 1.2 and a reader's eye see
+``1_000`` 1000 (and ``1.0e-400``, too small for a float, 0.0; ``.nan``, ``.inf`` and ``1.0e+400`` NaN and
+infinity, which JSON has no number for: app.json_strict refuses them in JSON). JSON, YAML 1.2 and a reader's eye see
 ``17``, the text ``1:30``, or text — so a rule's
 ``eq: 017`` or a seed's ``port: 017`` would silently mean a value its author did not write. A loader
 refuses each such scalar instead, with where it is, what YAML read it as and how to write either the
@@ -28,6 +29,7 @@ app.client.body) and a change typed in the console (app.console.work).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
@@ -51,8 +53,10 @@ class MisreadNumber:
     def problem(self) -> str:
         """What YAML read, and how to write what the author meant: the number, or the text quoted — the
         text first for a base-60 form, which is most often a time of day or a duration."""
-        number = f"write {self.value!r} to mean that number"
         text = f"quote it ('{self.text}') to mean the text"
+        if isinstance(self.value, float) and not math.isfinite(self.value):  # no number to write: JSON has none
+            return f"YAML reads {self.text} (unquoted) as {self.form}: {text}, or write null for no value"
+        number = f"write {self.value!r} to mean that number"
         means = f"{text}, or {number}" if ":" in self.text else f"{number}, or {text}"
         return f"YAML reads {self.text} (unquoted) as {self.form}: {means}"
 
@@ -60,6 +64,10 @@ class MisreadNumber:
 def _form(text: str, value: int | float) -> str | None:
     """How YAML 1.1 came to read `text` as `value`, when it is a form other readers read otherwise."""
     digits = text.lstrip("+-")
+    if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf, 1.0e+400: JSON has no such number
+        said = "NaN" if math.isnan(value) else f"{'-' if value < 0 else ''}infinity"
+        beyond = " (beyond a 64-bit float's range)" if digits[:1] != "." else ""
+        return f"{said}{beyond}, which JSON has no number for"
     if ":" in digits:
         return f"the base-60 (sexagesimal) number {value!r}"
     if digits[:2] == "0b":

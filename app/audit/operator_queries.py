@@ -21,6 +21,7 @@ from typing import Any
 
 from neo4j.exceptions import ClientError
 
+from app import json_strict
 from app.audit.entries import audit_entry
 from app.audit.statuses import QUERY_OK, REFUSED
 from app.clock import utcnow
@@ -193,7 +194,7 @@ def parse_params(text: str) -> dict[str, Any]:
         return {}
     if text.startswith("{"):
         try:
-            found = json.loads(text)
+            found = json_strict.loads(text)  # a duplicated key, NaN, 1e400: refused, naming it
         except ValueError as exc:
             raise Unprocessable("parameters are not JSON", errors={"params": [str(exc)]}) from None
         if not isinstance(found, dict):

@@ -87,7 +87,7 @@ def _assumptions(items: tuple[str, ...]) -> dict:
         component, dot, output = key.rpartition(".")
         if not (sep and dot and component and output):
             raise click.BadParameter(f"--assume {item!r}: expected TYPE/NICKNAME.OUTPUT=VALUE")
-        out.setdefault(component, {})[output] = parse_value(value)  # as `karma runtime report` reads it
+        out.setdefault(component, {})[output] = parse_value(value, f"--assume {key}")  # as `runtime report` reads it
     return out
 
 

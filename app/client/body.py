@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from app import yaml_misreads
+from app import json_strict, yaml_misreads
+from app.json_strict import NotStrictJSON
 from app.yaml_strict import StrictLoader, UnreadableFile, read_text
 
 REQUEST_KEYS = (
@@ -37,11 +38,16 @@ class BodyError(ValueError):
     pass
 
 
-def parse_value(text: str):
+def parse_value(text: str, where: str = ""):
     """A value typed on the command line (`--set k=V`, `runtime report OUT=V`, `--assume X.OUT=V`): JSON
-    when it parses (`2`, `true`, `["a"]`), else the string."""
+    when it parses (`2`, `true`, `["a"]`), else the string. What Python's json reads but not as written
+    (`NaN`, `1e400`, `{"a": 1, "a": 2}`: app.json_strict) is a BodyError naming `where` (`--set port`): it
+    is neither the number or object its author meant nor, surely, the text."""
     try:
-        return json.loads(text)
+        return json_strict.loads(text)
+    except NotStrictJSON as exc:
+        inside = f"{yaml_misreads.dotted(exc.path)}: " if exc.path else ""
+        raise BodyError(f"{where}{': ' if where else ''}{inside}{exc.problem}") from None
     except ValueError:
         return text
 
@@ -121,15 +127,16 @@ def served_validators(types: Callable[[], dict]) -> ValidatorOf:
 def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
     """The file's document; BodyError when it cannot be read, is no YAML/JSON, or holds an unquoted value
     YAML 1.1 reads as other than written: a number (``017``), or a boolean (``on``) where `typed` (the
-    document's configs: change_sections) says the author meant the text (app.yaml_misreads)."""
+    document's configs: change_sections) says the author meant the text (app.yaml_misreads); or JSON
+    Python's json reads other than written (a duplicated key, NaN, 1e400, a lone surrogate: app.json_strict)."""
     try:
         text = read_text(path)
     except UnreadableFile as exc:
         raise BodyError(str(exc)) from None
     try:
-        data, misread = (
-            (json.loads(text), []) if path.suffix == ".json" else yaml_misreads.load(text, StrictLoader, typed)
-        )
+        data, misread = _document(path, text, typed)
+    except NotStrictJSON as exc:  # a duplicated key, NaN, 1e400, a lone surrogate: named with its line
+        raise BodyError(f"{path}: not valid JSON: {exc}") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise BodyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if misread:  # 017, 0x1F, 1_000, 1:30, on: not the value its author wrote (app.yaml_misreads)
@@ -138,6 +145,20 @@ def read_file(path: Path, typed: Callable[[Any], dict] | None = None) -> dict:
         empty = "is empty: " if data is None else ""  # an empty YAML file reads as null
         raise BodyError(f"{path}: {empty}expected an object (a request or a merge patch)")
     return data
+
+
+def _document(path: Path, text: str, typed: Callable[[Any], dict] | None) -> tuple[Any, list]:
+    """(the document, what YAML misread) of a change file: JSON read strictly (app.json_strict) for a
+    `.json` file, and for standard input (`-f -`) whose text is JSON — what `karma plan` prints to pipe
+    into `karma transitions propose -f -` is: YAML 1.1 read its `NaN` and `1e+20` as the texts "NaN" and
+    "1e+20", without a word. Anything else is YAML (app.yaml_misreads)."""
+    if path.suffix == ".json" or str(path) == "-":
+        try:
+            return json_strict.loads(text), []
+        except json.JSONDecodeError:
+            if path.suffix == ".json":
+                raise
+    return yaml_misreads.load(text, StrictLoader, typed)
 
 
 def build(
@@ -170,7 +191,7 @@ def build(
         key, sep, value = item.partition("=")
         if not sep:
             raise BodyError(f"--set {item!r}: expected key=value")
-        _put(patch, key.strip(), parse_value(value))
+        _put(patch, key.strip(), parse_value(value, f"--set {key.strip()}"))
     for key in unsets:
         _put(patch, key.strip(), None)
     body["proposed_change"] = patch

@@ -39,7 +39,6 @@ refused (`TypeFileError`), each message naming the file and the field.
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 import re
 from pathlib import Path
@@ -48,7 +47,7 @@ from typing import Any
 import yaml
 
 from app import yaml_misreads
-from app.reliability.bodies import LONE_SURROGATE, lone_surrogate_at
+from app.json_strict import read_json  # strict: a duplicated key, NaN, 1e400, a lone surrogate refused
 from app.yaml_strict import StrictLoader
 from app.components import infer
 from app.components import schema as jsonschema_
@@ -99,35 +98,6 @@ def type_files(directory: Path) -> list[Path]:
     return sorted(
         p for p in Path(directory).iterdir() if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file()
     )
-
-
-# ------------------------------------------------------------------------------------- strict parsing
-
-
-def _no_duplicates(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate JSON key {key!r}")
-        out[key] = value
-    return out
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not JSON")
-
-
-def read_json(path: Path) -> Any:
-    """Strict JSON: duplicate keys, NaN/Infinity and a lone surrogate escape are errors (ValueError/OSError).
-    A lone surrogate (`"\\ud800"`) is JSON's but no character: an imported config holding one crashed the
-    rule engine and the driver; the error names its field, as a seed's does (bodies.lone_surrogate_at)."""
-    doc = json.loads(
-        Path(path).read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
-    )
-    where = lone_surrogate_at(doc)
-    if where is not None:
-        raise ValueError(f"{yaml_misreads.dotted(where) or '(the document)'}: {LONE_SURROGATE}")
-    return doc
 
 
 # ------------------------------------------------------------------------------------------ one file

@@ -8,7 +8,6 @@ the logged-in principal as the actor and requester, so every act is audited the 
 
 from __future__ import annotations
 
-import json
 import re
 
 import yaml
@@ -16,7 +15,8 @@ from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from app import render
-from app import yaml_misreads
+from app import json_strict, yaml_misreads
+from app.json_strict import NotStrictJSON
 from app.yaml_strict import StrictLoader, pointed
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
@@ -61,8 +61,10 @@ def parse_body(text: str, field: str = "body", typed=None) -> dict:
     what = "the change" if field == "body" else f"the {field} report"
     if len(text) > MAX_BODY:
         raise Unprocessable(f"{what} is over {MAX_BODY} bytes", errors={field: ["too long"]})
-    try:
-        data = json.loads(text)
+    try:  # strict: JSON Python reads other than written is refused, not read again as YAML
+        data = json_strict.loads(text)
+    except NotStrictJSON as exc:
+        raise Unprocessable(f"{what} is not JSON as written", errors={field: [str(exc)]}) from None
     except ValueError:
         try:
             data, misread = yaml_misreads.load(text, StrictLoader, typed)

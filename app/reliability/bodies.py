@@ -3,8 +3,9 @@
 Python's json accepts what JSON does not (NaN, Infinity, duplicate keys — last wins, numbers like
 1e400 that become infinity) and recurses once per nesting level (a RecursionError, i.e. a 500, at
 about a thousand). So before anything parses or walks a body: its nesting depth is counted by a
-linear scan that skips strings (400 `too_deep`, naming the limit), then it is parsed strictly
-(400 `invalid_json`). Integers beyond 64 bits are left to validation, which names the field (422).
+linear scan that skips strings (400 `too_deep`, naming the limit), then it is parsed strictly, by the
+reader of every JSON file an operator writes (app.json_strict: 400 `invalid_json`, naming the key path).
+Integers beyond 64 bits are left to validation, which names the field (422).
 A lone surrogate (`"\\ud800"`: JSON allows the escape, Unicode has no such character, and the Neo4j
 driver cannot encode it — a 500 once it reached a write) is a 400 `invalid_unicode` naming where it is.
 """
@@ -12,19 +13,17 @@ driver cannot encode it — a 500 once it reached a write) is a 400 `invalid_uni
 from __future__ import annotations
 
 import io
-import json
-import math
 import re
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app import json_strict
 from app.errors import BadRequest
+from app.json_strict import NotStrictJSON
+from app.yaml_misreads import dotted
 
 _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]')
 _OPEN = frozenset(b"[{")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded str, a surrogate is always a lone one
-# what a file (not a request) holding one is told, after the file and the field
-LONE_SURROGATE = "a lone surrogate escape (\\ud800-\\udfff) is not a Unicode character: write the character itself"
 
 
 def too_deep(data: bytes, limit: int) -> bool:
@@ -41,78 +40,26 @@ def too_deep(data: bytes, limit: int) -> bool:
     return False
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:40]} is out of range")
-    return value
-
-
-def _no_duplicates(pairs):
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        duplicated = sorted({k for k in keys if keys.count(k) > 1})
-        raise ValueError(f"duplicate keys {duplicated}")
-    return dict(pairs)
-
-
 def parse_strict(data: bytes, max_depth: int):
-    """The body as JSON, or a 400 saying what is wrong with it."""
+    """The body as JSON, or a 400 saying what is wrong with it. Strict as every JSON file an operator
+    writes is read (app.json_strict): the cause and the key path tell a client which."""
     if too_deep(data, max_depth):
         raise BadRequest(f"JSON body nested deeper than {max_depth} levels", cause="too_deep", limit=max_depth)
     try:
         # UTF-8 only, no byte order mark (RFC 8259), as the views' parser (webargs) reads it: given bytes,
         # json.loads would also take UTF-16 and a BOM, which the view then refused as a bare 400
-        text = data.decode("utf-8")
-        value = json.loads(
-            text, parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_no_duplicates
-        )
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
-    where = lone_surrogate(value) if b"\\u" in data or b"\\U" in data else None
-    if where is not None:
+        return json_strict.loads(data.decode("utf-8"))
+    except NotStrictJSON as exc:
+        if exc.kind != "surrogate":
+            raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
+        where = dotted(exc.path)
         raise BadRequest(
             f"invalid JSON body: a lone surrogate (not a Unicode character) in {where or 'the body'}",
             cause="invalid_unicode",
             errors={where or "_body": ["contains a lone surrogate escape (\\ud800-\\udfff)"]},
-        )
-    return value
-
-
-def lone_surrogate(value, path: str = "") -> str | None:
-    """The path (`a.b[2]`, a key's path for a bad key) of the first string holding a lone surrogate."""
-    found = lone_surrogate_at(value)
-    if found is None:
-        return None
-    out = path
-    for part in found:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def lone_surrogate_at(value) -> tuple | None:
-    """The key path (keys and list indexes; a bad key with `?` for its surrogate) of the first string holding a lone
-    surrogate, or None. The one check for every JSON Karma reads — a request body (parse_strict), a seed
-    file (app.seeding), a type's schema and an imported config file (app.components.loader.read_json):
-    the driver and the rule engine cannot encode one, so it crashed whatever reached them."""
-    stack: list[tuple] = [(value, ())]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return where
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if _SURROGATE.search(key):
-                    return (*where, _SURROGATE.sub("?", key))
-                stack.append((child, (*where, key)))
-        elif isinstance(item, list):
-            stack.extend((child, (*where, i)) for i, child in enumerate(item))
-    return None
+        ) from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"invalid JSON body: {exc}", cause="invalid_json") from None
 
 
 def frame_chunked(environ: dict, max_bytes: int) -> None:

@@ -1158,6 +1158,54 @@ def test_a_refused_reference_says_when_its_target_exists_since(make_app, driver,
     assert not any(e.get("resolves") for e in grafana)  # 'vpc/use-karma-dev' names nothing still
 
 
+@pytest.mark.parametrize(
+    "written,said",
+    [
+        ('"cloudfront_comment": "Test static site (dev)",', "cloudfront_comment: duplicated key (first at line 4)"),
+        ('"cloudfront_comment": NaN,', "cloudfront_comment: NaN is not JSON"),
+        ('"cloudfront_comment": 1e400,', "cloudfront_comment: the number 1e400 is beyond a float's range"),
+    ],
+)
+def test_a_config_file_json_reads_other_than_written_is_refused_as_that_files_drift(
+    empty_graph, service_env, tmp_path, written, said
+):
+    """A config.json with a duplicated key (the last value was loaded without a word), NaN or 1e400 (a float
+    no JSON reader takes back; 1e400 was infinity and loaded) is refused as its file's contract drift,
+    naming the file, the key and the line, as a file that is not JSON is: `karma import` exits 1 and loads
+    nothing; --partial loads the rest."""
+    import shutil
+    import subprocess
+    import sys
+
+    registry.load(AWS_CONFIG)
+    tree = tmp_path / "aws-config"
+    shutil.copytree(AWS_CONFIG, tree)
+    path = tree / "iac/dev/serverless-site/test-site/config.json"
+    text = path.read_text()
+    line = '    "cloudfront_comment": "Test static site (dev)",\n'
+    path.write_text(
+        text.replace(line, line + "    " + written + "\n")
+        if "duplicated" in said
+        else text.replace(line, f"    {written}\n")
+    )
+    refused_as = f"iac/dev/serverless-site/test-site/config.json: config: not valid JSON: {said}"
+    env = {**service_env, "KARMA_TYPES_DIR": str(AWS_CONFIG)}
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "import", str(tree)], env=env, cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    said_by_cli = run.stderr + run.stdout
+    at_line = ", at line 5" if "duplicated" in said else ", at line 4"
+    assert run.returncode == 1 and refused_as in said_by_cli and at_line in said_by_cli, said_by_cli
+    assert "Traceback" not in run.stderr
+    assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
+    loaded = importing.import_into(empty_graph, None, tree, identity="cli:tester", partial=True)
+    assert empty_graph.get_component("serverless-site/test-site") is None
+    assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] > 0  # the rest
+    found = [e for e in loaded["drift"] if e["component"] == "serverless-site/test-site"]
+    assert [(e["kind"], e["field"], e["rule"]) for e in found] == [("contract", "config", "json")]
+    assert said in found[0]["message"]
+
+
 def test_a_lone_surrogate_in_a_config_file_is_refused_as_that_files_drift(empty_graph, tmp_path):
     """JSON allows the escape "\\ud800", Unicode has no such character: an imported config holding one
     reached the driver (a bulk load) or the rule engine (through the gate) and crashed the import. It is

@@ -257,7 +257,7 @@ def test_a_lone_surrogate_in_a_json_seed_is_refused_naming_the_field(app, graph_
         apply_file(karma.repo, karma.gate, path, requested_by="cli:tester")
     assert refused.value.errors == [
         f"{path}: components[0] ({doc['components'][0]['id']}): config.tags.owner: a lone surrogate escape "
-        "(\\ud800-\\udfff) is not a Unicode character: write the character itself"
+        "(\\ud800-\\udfff) is not a Unicode character: write the character itself, at line 1"
     ]
     assert [n for n in graph_dump()["nodes"] if "Component" in n["labels"]] == [
         n for n in nodes if "Component" in n["labels"]

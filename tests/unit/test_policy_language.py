@@ -288,7 +288,8 @@ CASES = {
     ),
     "not a finite number": (
         one_rule("{impacted: {depth: {lt: .inf}}}"),
-        "rules[0].when.impacted.depth.lt: expected a number, got inf (not a finite number)",
+        "rules[0].when.impacted.depth.lt: YAML reads .inf (unquoted) as infinity, which JSON has no number for: "
+        "quote it ('.inf') to mean the text, or write null for no value",  # as every YAML reader says it
     ),
     "rules is not a list": ("rules: {id: a}\n", "rules: expected a list of rules, got mapping"),
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),

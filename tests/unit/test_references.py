@@ -155,8 +155,12 @@ def test_a_tree_with_one_type_nickname_in_two_environments_qualifies_both_ids(tm
         ("iac/dev/vpc/config.json", "{}", "expected iac/<environment>/<type>/<nickname>/config.json"),
         ("iac/Dev/vpc/a/config.json", "{}", "environment 'Dev'"),
         ("iac/dev/vpc/Big_A/config.json", "{}", "nickname 'Big_A'"),
-        ("iac/dev/vpc/a/config.json", '{"cidr": "10.0.0.0/16", "cidr": "10.1.0.0/16"}', "duplicate JSON key 'cidr'"),
-        ("iac/dev/vpc/a/config.json", '{"az_count": NaN}', "NaN is not JSON"),
+        (
+            "iac/dev/vpc/a/config.json",
+            '{"cidr": "10.0.0.0/16", "cidr": "10.1.0.0/16"}',
+            "cidr: duplicated key (first at line 1)",
+        ),
+        ("iac/dev/vpc/a/config.json", '{"az_count": NaN}', "az_count: NaN is not JSON"),
     ],
 )
 def test_a_malformed_tree_is_refused_naming_the_path(tmp_path, relative, content, message):

@@ -32,6 +32,8 @@ def test_strict_parse_names_what_is_wrong():
         with pytest.raises(BadRequest) as exc:
             parse_strict(text, 64)
         assert exc.value.extra["cause"] == "invalid_json", text
+    with pytest.raises(BadRequest, match=r"invalid JSON body: a: duplicated key \(first at line 1\), at line 1"):
+        parse_strict(b'{"a": 1, "a": 2}', 64)  # named, as a file's is (app.json_strict)
     assert parse_strict(b'{"a": 100000000000000000000}', 64) == {"a": 10**20}  # left to validation (422)
 
 
@@ -256,15 +258,16 @@ def test_client_address_trusts_x_forwarded_for_only_through_trusted_proxies():
 
 
 def test_lone_surrogates_are_found_with_their_path():
-    from app.reliability.bodies import lone_surrogate
+    from app.json_strict import lone_surrogate_at
 
-    assert lone_surrogate({"a": [1, {"b": "ok"}]}) is None
-    assert lone_surrogate({"a": [1, {"b": "x\ud800"}]}) == "a[1].b"
-    assert lone_surrogate({"a": {"\udc00": 1}}) == "a.?"
-    assert lone_surrogate({"a": "\U0001f600"}) is None  # a proper pair is one character
-    with pytest.raises(BadRequest) as err:
-        parse_strict(b'{"reason": "\\ud800"}', 64)
-    assert err.value.extra["cause"] == "invalid_unicode" and "reason" in err.value.errors
+    assert lone_surrogate_at({"a": [1, {"b": "ok"}]}) is None
+    assert lone_surrogate_at({"a": [1, {"b": "x\ud800"}]}) == ("a", 1, "b")
+    assert lone_surrogate_at({"a": {"\udc00": 1}}) == ("a", "?")
+    assert lone_surrogate_at({"a": "\U0001f600"}) is None  # a proper pair is one character
+    for data, where in ((b'{"reason": "\\ud800"}', "reason"), (b'{"a": [1, {"\\udc00": 1}]}', "a[1].?")):
+        with pytest.raises(BadRequest) as err:
+            parse_strict(data, 64)
+        assert err.value.extra["cause"] == "invalid_unicode" and list(err.value.errors) == [where]
 
 
 def test_a_keyed_change_id_is_the_same_on_every_attempt():

@@ -229,7 +229,7 @@ BROKEN = [
         "subnet.schema.json",
         '"title"',
         '"title": 1, "title"',
-        "subnet.yaml: config_schema: 'subnet.schema.json' is not valid JSON: duplicate JSON key 'title'",
+        "subnet.yaml: config_schema: 'subnet.schema.json' is not valid JSON: title: duplicated key (first at line",
     ),
     # one emits hop per impact path: an emitting type cannot depend on anything, nothing emits into an emitter
     (

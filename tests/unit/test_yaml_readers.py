@@ -5,6 +5,7 @@ and a component type file. Each read the value silently as that other number."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,28 @@ def test_plain_numbers_and_quoted_text_pass(tmp_path: Path):
     path = tmp_path / "change.yaml"
     path.write_text("component: vpc/karma-dev\nproposed_change:\n  az_count: 17\n  window: '1:30'\n  n: 1.5\n")
     assert read_file(path)["proposed_change"] == {"az_count": 17, "window": "1:30", "n": 1.5}
+
+
+@pytest.mark.parametrize(
+    "written,read_as",
+    [(".nan", "NaN"), ("-.inf", "-infinity"), ("1.0e+400", "infinity (beyond a 64-bit float's range)")],
+)
+def test_nan_and_infinity_are_refused_by_every_reader(tmp_path: Path, written, read_as):
+    """YAML 1.1 reads `.nan`, `.inf` and `1.0e+400` as NaN and infinity, which JSON has no number for: a YAML
+    seed or change file loaded them as floats (stored, a text no JSON reader takes back), as a JSON one did
+    with NaN and 1e400 (app.json_strict). Refused as the other misread numbers are, naming the field."""
+    said = f"YAML reads {written} (unquoted) as {read_as}, which JSON has no number for: quote it ('{written}')"
+    change = tmp_path / "change.yaml"
+    change.write_text(f"component: vpc/karma-dev\nproposed_change:\n  az_count: {written}\n")
+    with pytest.raises(BodyError, match=re.escape(f"proposed_change.az_count: {said}")):
+        read_file(change)
+    seed = tmp_path / "world.yaml"
+    seed.write_text(f"components:\n  - {{id: vpc/a, environment: dev, config: {{az_count: {written}}}}}\n")
+    with pytest.raises(SeedError, match=re.escape(f"components[0] (vpc/a): config.az_count: {said}")):
+        read_seed(seed)
+    with pytest.raises(Unprocessable) as refused:
+        parse_body(change.read_text())
+    assert f"proposed_change.az_count: {said}" in refused.value.errors["body"][0]
 
 
 DUPLICATED = "component: vpc/karma-dev\nproposed_change:\n  az_count: 3\n  az_count: 2\n"
