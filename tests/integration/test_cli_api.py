@@ -708,3 +708,16 @@ def test_every_list_command_prints_one_json_shape(karma_cli, cli, tmp_path):
             assert listed["total"] == len(listed["items"]), (args, listed)
     assert json.loads(karma_cli("changes", "--json").stdout)["total"] == 1
     assert isinstance(json.loads(karma_cli("queue", "process", "--json", who="admin").stdout), dict)  # never bare
+
+
+def test_a_second_identical_queued_request_names_the_waiting_one_and_its_commands(karma_cli):
+    """`karma request --queue` twice: the second queued a duplicate, later rejected as changing nothing. Now
+    it is the API's 409 `already_queued` (exit 1, nothing written) with the commands that move the first."""
+    args = ("request", STAGING, "--set", 'cloudfront_aliases=["twice.usekarma.dev"]', "--queue")
+    first = karma_cli(*args, "--json")
+    assert first.exit_code == 3, first.output
+    waiting = json.loads(first.stdout)["change_id"]
+    again = karma_cli(*args)
+    assert again.exit_code == 1 and "already_queued" in again.stderr, again.output
+    assert f"karma show {waiting}" in again.stderr and f"karma cancel {waiting}" in again.stderr
+    assert karma_cli("queue", "-q").stdout == f"{waiting}\n"
