@@ -803,6 +803,23 @@ def test_a_failed_delivery_names_its_subscription_and_the_command_that_acts_on_i
     assert [e["last_error"] for e in orphan] == [f"subscription {deleted['id']} no longer exists"]
 
 
+def test_a_410_of_a_file_declared_subscription_says_to_fix_it_in_the_file(make_app, world, receiver, tmp_path):
+    """A subscription declared in the notifications file cannot be deleted through the API (409): its 410
+    says where it is fixed — the file, its id kept, so `karma outbox retry` sends the entry again."""
+    path = tmp_path / "notifications.yaml"
+    path.write_text(
+        f"subscriptions:\n  - id: site-hook\n    url: {receiver.url}\n    secret: {SECRET}\n    events: [applied]\n"
+    )
+    client = make_app(notifications_file=path).test_client()
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 410
+    assert deliver_pending(world, policy=FAST)["failed"] == 1
+    (entry,) = outbox(client, state="failed")["items"]
+    assert entry["last_error"].endswith(
+        "(subscription site-hook: fix its url in the notifications file, then karma outbox retry)"
+    ), entry
+
+
 def test_retry_skips_entries_whose_subscription_was_deleted(client, world, receiver, subscribe, service_env):
     """An entry whose subscription is gone fails again at once ("subscription no longer exists"): a retry
     (every failed one, or named) skips it and says why, in the answer and in the CLI's words."""
