@@ -40,6 +40,13 @@ def field_paths(errors: dict, prefix: str = "") -> dict[str, list]:
     return flat
 
 
+def invalid_request(errors: dict) -> str:
+    """The message of a body the request schema refused: its fields by path (`invalid request:
+    changes[1].op`) — the API's and the console form's alike (the form said "the change is not valid" for a
+    set, naming no operation)."""
+    return "invalid request: " + ", ".join(sorted(errors))
+
+
 # The `status` name of each code a KarmaError answers with.
 STATUS_NAMES = {
     400: "Bad Request",

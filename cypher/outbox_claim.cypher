@@ -14,4 +14,4 @@ SET o.lease_until = $lease_until, o.lease_owner = $owner
 WITH o
 OPTIONAL MATCH (s:Subscription {id: o.subscription_id})
 WITH o, s ORDER BY o.created_at, o.id
-RETURN collect({entry: o {.*}, url: s.url, secret: s.secret, enabled: s.enabled}) AS items
+RETURN collect({entry: o {.*}, url: s.url, secret: s.secret, enabled: s.enabled, source: s.source}) AS items

@@ -22,6 +22,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import RequestRedirect
 
 from app.errors import KarmaError, NotFound, OutcomeUnknown, ServiceUnavailable, envelope, field_paths
+from app.errors import invalid_request
 from app.graph.driver import DRIVER_ERRORS, outage, out_of_memory, timed_out
 from app.ids import shortened
 from app.reliability import deadline
@@ -55,7 +56,7 @@ def http_error(exc: HTTPException):
         )
     message = data.get("message") or exc.description or exc.name
     if errors and exc.code == 422:
-        message = "invalid request: " + ", ".join(sorted(errors))
+        message = invalid_request(errors)
     error = {
         400: "bad_request",
         404: "not_found",

@@ -54,6 +54,8 @@ class Write:
     write must not happen now: the stored request moved, a component changed since the change to roll
     back), the analysis, `check` (raises when the analysis contradicts what was asked: a stale plan),
     commit, `then` (records what else this write means, in the same transaction: a transition's step).
+    `twin` runs between the analysis and the commit of a new request the analysis queues (a second identical
+    change of one requester's is refused rather than queued twice).
     """
 
     request: ChangeSet
@@ -68,6 +70,8 @@ class Write:
     replay: Callable[[GraphTx], dict | None] | None = None
     guard: Callable[[GraphTx], None] | None = None
     check: Callable[[SetAnalysis], None] | None = None
+    # when the analysis would queue a new request: raises if the same requester's identical change waits
+    twin: Callable[[GraphTx], None] | None = None
     # after the commit, in the same transaction: what else this write records (a transition's step)
     then: Callable[[GraphTx, dict], None] | None = None
 
@@ -191,6 +195,8 @@ class ChangeGate:
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:
                 # still blocked: it keeps its place in the queue, nothing is written
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
+            if decided == ChangeStatus.QUEUED and write.twin is not None:
+                write.twin(gtx)
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
             committing.append(True)
             result, said = self._commit(gtx, analysis, status, write, change_id)
@@ -292,7 +298,7 @@ class ChangeGate:
         """Validate, analyse and apply / reject / queue, atomically with the audit entry: one status for
         the whole request, one transaction."""
         change_set = as_set(change)
-        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else Write(change_set)
+        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else _unkeyed(change_set)
         try:
             return self.execute(write, actor=actor)
         except ConstraintError:
@@ -316,7 +322,7 @@ class ChangeGate:
                 plan_rules=payload.get("rules"),
                 plan_mode=payload.get("mode"),
             )
-        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else Write(change_set)
+        write = _keyed(change_set, idempotency_key, actor) if idempotency_key else _unkeyed(change_set)
         write = replace(write, check=_unmoved_since(payload["versions"]), result_extra={"plan_id": plan_id})
         try:
             return self.execute(write, actor=actor)
@@ -444,6 +450,36 @@ def _keyed(change_set: ChangeSet, key: str, actor=None) -> Write:
         record_extra={"idempotency_key": key, "idempotency_scope": scope},
         change_id=ids.keyed_id("chg", key, scope),  # the id a 503 outcome_unknown names
     )
+
+
+def _unkeyed(change_set: ChangeSet) -> Write:
+    """A request made without an Idempotency-Key: nothing says a second one is a retry, so a second identical
+    change of one requester's that would wait in the queue behind the first is refused naming it
+    (`_queued_twin`) — queued twice, the second was rejected later as changing nothing. With a key, the key
+    says which requests are one (`_keyed`): two keys are two requests, as they always were."""
+    return Write(change_set, twin=_queued_twin(change_set))
+
+
+def _queued_twin(change_set: ChangeSet) -> Callable[[GraphTx], None]:
+    """409 `already_queued` naming the change of the same requester, still queued, whose operations are the
+    same as this set's (read holding their components' locks, so two identical requests racing serialise and
+    the second sees the first). The reason may differ: it is the same change."""
+    asked = _operations_digest(change_set)
+
+    def twin(gtx: GraphTx) -> None:
+        for waiting in gtx.queued_by(change_set.requested_by, sorted(change_set.component_ids)):
+            if _operations_digest(ChangeSet.from_dict(waiting["request"])) == asked:
+                raise Conflict(
+                    f"an identical change of yours already waits in the queue: {waiting['id']}; nothing new was queued",
+                    cause="already_queued",
+                    change_id=waiting["id"],
+                )
+
+    return twin
+
+
+def _operations_digest(change_set: ChangeSet) -> str:
+    return commits.request_hash_of({"changes": [o.to_dict() for o in change_set.operations]})
 
 
 def _replay(scope: str, key: str, digests: set[str]) -> Callable[[GraphTx], dict | None]:

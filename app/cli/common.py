@@ -4,12 +4,13 @@ write records, and the token CLI calls send. One place, so no command module imp
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,7 +200,7 @@ def emit(data, as_json: bool, human) -> None:
     click.echo(as_json_text(data) if as_json else human(data))
 
 
-def one_a_line(ids: list[str]) -> None:
+def one_a_line(ids: Iterable[str]) -> None:
     """Ids for a script, one a line (`-q`); none is no output at all: an empty list printed one empty line,
     which `karma changes -q | while read id; do karma approve "$id"; done` read as one (empty) change id."""
     for found in ids:
@@ -231,7 +232,8 @@ PAGE_HELP = "Which page [default: 1; with -q and no --page-size: every page]"
 def paged_list(client, path: str, filters: dict, human, *, as_json: bool, quiet: bool, page, page_size) -> None:
     """A paged list command's output: a page as a table (`human`, with the command for the next page) or
     JSON, or under -q its ids one a line — every matching one when no page was asked for, so a script's
-    `| xargs` misses none. A listing's `warnings` (an environment no component lives in: a typo?) go to
+    `| xargs` misses none (printed as each page arrives: `| head -1` ends the read after one page). A
+    listing's `warnings` (an environment no component lives in: a typo?) go to
     stderr."""
     if quiet and not as_json and page is None and page_size is None:
         one_a_line(_every_id(client, path, filters))
@@ -248,14 +250,21 @@ def paged_list(client, path: str, filters: dict, human, *, as_json: bool, quiet:
 QUIET_PAGE = MAX_PAGE_SIZE  # the API's largest page: -q reads every page of this size
 
 
-def _every_id(client, path: str, filters: dict) -> list[str]:
+def _every_id(client, path: str, filters: dict) -> Iterator[str]:
     """Every matching id of a paged list, page after page — as many pages as the first answer's total says,
-    so the loop is bounded by what exists (`changes -q` printed the first 50 of 56, and nothing said so)."""
-    first = client.get(path, {**filters, "page": 1, "page_size": QUIET_PAGE})
-    ids = [item["id"] for item in first["items"]]
-    for number in range(2, page_count(first["total"], QUIET_PAGE) + 1):
-        ids += [item["id"] for item in client.get(path, {**filters, "page": number, "page_size": QUIET_PAGE})["items"]]
-    return ids
+    so the loop is bounded by what exists (`changes -q` printed the first 50 of 56, and nothing said so).
+    Yielded a page at a time: `karma log -q` on a log of 60,000 entries printed nothing for two minutes,
+    reading every page before its first line, and `| head -1` waited for all of it. An id a page repeats is
+    said once: lists are newest first, so what is added while they are read pushes the next page's first
+    ids back onto the page already read."""
+    seen: set[str] = set()
+    for number in itertools.count(1):
+        listed = client.get(path, {**filters, "page": number, "page_size": QUIET_PAGE})
+        fresh = [item["id"] for item in listed["items"] if item["id"] not in seen]
+        seen.update(fresh)
+        yield from fresh
+        if number >= page_count(listed["total"], QUIET_PAGE) or not listed["items"]:
+            return
 
 
 def service_url(ctx: click.Context, param: click.Parameter, value: str) -> str:

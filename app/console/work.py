@@ -29,7 +29,7 @@ from app.components.registry import config_validator, registry, runtime_validato
 from app.console import session
 from app.console.pages import PAGE_SIZE, _page, blp, chosen
 from app.paging import page_count
-from app.errors import Forbidden, KarmaError, NotFound, Unprocessable
+from app.errors import Forbidden, KarmaError, NotFound, Unprocessable, field_paths, invalid_request
 from app.policy.remedies import NON_EMPTY
 from app.transitions.status import STORED as TRANSITION_STATUSES
 from app.transitions.status import ACTIVE, counted_steps, progress, step_sets, step_why, steps_as_shown
@@ -90,8 +90,9 @@ def change_from(text: str) -> ChangeRequest | ChangeSet:
     """The change (or set) in the form, validated by the API's schema, requested by who is logged in."""
     try:
         body = WhatIfRequestSchema().load(parse_body(text))
-    except ValidationError as exc:
-        raise Unprocessable("the change is not valid", errors=exc.normalized_messages()) from None
+    except ValidationError as exc:  # said as the API says it: each field by its path, `changes[1].op`
+        errors = field_paths(exc.normalized_messages())
+        raise Unprocessable(invalid_request(errors), errors=errors) from None
     if body.pop("assume", None) is not None:
         raise Unprocessable("what-if plans (assume) are for the API", errors={"assume": ["not here"]})
     body.pop("idempotency_key", None)

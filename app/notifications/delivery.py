@@ -121,11 +121,28 @@ class NotYet(Exception):
 
 
 WAITING = "waiting: "  # the error text of a NotYet outcome (recorded as last_error, not counted)
-SUBSCRIPTION_GONE = "subscription no longer exists"
 # A receiver answering 410 says the address is gone for good: retrying it ten times over ~30 minutes only
 # delays the `failed` an operator has to see (they fix the URL or delete the subscription, then retry).
 GONE = 410
-GONE_ERROR = "HTTP 410: the receiver says this address is gone; not retried (fix the URL or delete the subscription)"
+
+
+def _subscription_gone(item: dict) -> str:
+    """The error of a webhook entry whose subscription was deleted since its event was written — which one
+    (an operator reading "subscription no longer exists" had to find it in the entry's id)."""
+    return f"subscription {item['entry'].get('subscription_id')} no longer exists"
+
+
+def _address_gone(item: dict) -> str:
+    """The error of a 410: which subscription's address is gone, and the command that acts on it — the
+    notifications file holds a file-declared one (its url fixed there, the entry retried: its id stays),
+    `karma subscriptions delete` removes one made through the API (there is no editing its url)."""
+    sid = item["entry"].get("subscription_id")
+    act = (
+        "fix its url in the notifications file, then karma outbox retry"
+        if item.get("source") == "file"
+        else f"delete it: karma subscriptions delete {sid}, and subscribe the right URL"
+    )
+    return f"HTTP 410: the receiver says this address is gone; not retried (subscription {sid}: {act})"
 
 
 def _attempt(
@@ -143,14 +160,14 @@ def _attempt(
         except Exception as exc:  # noqa: BLE001 - a failing handler is a failed attempt, retried
             return None, f"{type(exc).__name__}: {exc}"[:500], None
     if item.get("url") is None:
-        return None, SUBSCRIPTION_GONE, None
+        return None, _subscription_gone(item), None
     body = entry["body"].encode()
     try:
         status = send(item["url"], body, _headers(entry, item["secret"], body, now), policy.timeout)
     except (OSError, HTTPException, ValueError) as exc:  # refused, reset, timed out, garbled
         return None, f"{type(exc).__name__}: {exc}"[:500], None
     if status == GONE:
-        return status, GONE_ERROR, None
+        return status, _address_gone(item), None
     return status, None if 200 <= status < 300 else f"HTTP {status}", None
 
 
@@ -175,7 +192,8 @@ def _settle(
     entry, now = item["entry"], clock()
     counted = not (error or "").startswith(WAITING)
     attempts = (entry.get("attempts") or 0) + (1 if counted else 0)
-    gone = error in (SUBSCRIPTION_GONE, GONE_ERROR)  # failed at once: another attempt would fail the same way
+    # failed at once: another attempt would fail the same way (the subscription is deleted, its address gone)
+    gone = error is not None and (status == GONE or (entry["destination"] == WEBHOOK and item.get("url") is None))
     if error is None:
         state, next_at = "delivered", None
     elif not counted:
@@ -201,6 +219,7 @@ def _settle(
         "outbox delivery",
         extra={
             "delivery_id": entry["id"],
+            "subscription_id": entry.get("subscription_id"),  # which to fix or delete: karma subscriptions
             "event_id": entry["event_id"],
             "event_type": entry["type"],
             "state": state,

@@ -122,7 +122,7 @@ class TransitionSearch:
     def propose(self, change, assume: Assumptions, actor=None) -> dict:
         search, target = Search(bounds=self.bounds), as_set(change)
         prefix = list(assume.applied)
-        live = self._simulate(search, [*prefix, target], assume.runtime, near=True)[-1]  # what was typed
+        live = self._simulate(search, [*prefix, target], assume.runtime, near=True, assumed=len(prefix))[-1]
         check_environments(live, actor)
         plan = hypothetical(live, assume)
         search.runtime_before = {r["id"]: r["runtime"] for o in live.operations for r in o.impact}
@@ -158,10 +158,11 @@ class TransitionSearch:
             ]
         return {"status": "no_transition", "unresolved": unresolved, **answer}
 
-    def _simulate(self, search: Search, steps: list, runtime: dict, near: bool = False) -> list:
+    def _simulate(self, search: Search, steps: list, runtime: dict, near: bool = False, assumed: int = 0) -> list:
+        """`assumed`: how many first steps are the request's assumptions (what was typed: its errors name them)."""
         search.simulated_plans += 1
         search.simulated_steps += len(steps)
-        return self.sim.steps(steps, runtime, near=near)
+        return self.sim.steps(steps, runtime, near=near, assumed=assumed)
 
     # -- ways out of one decision -------------------------------------------------------------------
     def _ways_out(self, decision: dict, live: SetAnalysis, target: ChangeSet) -> tuple[list[WayOut], str | None]:
@@ -304,7 +305,8 @@ class TransitionSearch:
         where it was refused — (the step's position, its analysis) — when a rule refused it."""
         sequence = [w.wait if w.kind == "wait" else w.change for w in steps]
         try:
-            analyses = self._simulate(search, [*prefix, *sequence, target], assume.runtime)[len(prefix) :]
+            analyses = self._simulate(search, [*prefix, *sequence, target], assume.runtime, assumed=len(prefix))
+            analyses = analyses[len(prefix) :]
         except KarmaError as exc:
             search.failures.append(f"a step is not valid against the graph: {exc.message}")
             return None, None

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.changes.model import ChangeRequest, as_set
-from app.changes.set_analysis import SetAnalysis, analyse_set, missing, single_form
+from app.changes.set_analysis import INVALID_OPERATION, SetAnalysis, analyse_set, missing, single_form
 from app.changes.set_graph import GraphState
-from app.changes.sets import ChangeSet, Operation, check_structure
+from app.changes.sets import INVALID_SET, ChangeSet, Operation, check_structure
 from app.changes.sets import reference_ids as set_reference_ids
 from app.changes.status import ChangeStatus
 from app.components import UnknownType, get_type, references, split_id
@@ -120,11 +120,15 @@ class Simulator:
     def __init__(self, repo, policy, mode: str = "full"):
         self.repo, self.policy, self.mode = repo, policy, mode
 
-    def run(self, sets: list[ChangeSet], runtime: dict[str, dict], *, near: bool = False) -> list[SetAnalysis]:
+    def run(
+        self, sets: list[ChangeSet], runtime: dict[str, dict], *, near: bool = False, assumed: int = 0
+    ) -> list[SetAnalysis]:
         """Every set analysed against the graph as the ones before it (and the runtime overlay) leave it."""
-        return [a for a in self.steps(list(sets), runtime, near=near) if a is not None]
+        return [a for a in self.steps(list(sets), runtime, near=near, assumed=assumed) if a is not None]
 
-    def steps(self, steps: list, runtime: dict[str, dict], *, near: bool = False) -> list[SetAnalysis | None]:
+    def steps(
+        self, steps: list, runtime: dict[str, dict], *, near: bool = False, assumed: int = 0
+    ) -> list[SetAnalysis | None]:
         """Change sets and `Wait`s in order, each set judged against the graph as the steps before it left
         it (a Wait changes the runtime the later sets see): ONE read of the graph, nothing written.
         → per step its SetAnalysis (None for a Wait). A set's errors are said in its own form: a single
@@ -133,7 +137,11 @@ class Simulator:
         `near`: an id or a name that names nothing is answered with the one it most likely meant, read
         then from the graph (NearNames; `did_you_mean`, as /plan answers) — for what a person typed (the
         change asked about, its assumptions), never for a search's candidates, whose failures stay one
-        read each (a step whose component was deleted since is gone, not mistyped)."""
+        read each (a step whose component was deleted since is gone, not mistyped).
+
+        `assumed`: how many of the first steps are the request's `assume.applied` sets — an error in one of
+        them is said as that assumption's (assumed_set_error), never as the change planned's; a step after
+        them (a search's candidate, a proposal's step) is no assumption, and its error is not named so."""
         read_ids = self.repo.component_ids_of_type if near else None
         sets = [s for s in steps if isinstance(s, ChangeSet)]
         for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
@@ -161,19 +169,32 @@ class Simulator:
                 with single_form(step):
                     out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state, read_ids=read_ids))
             except KarmaError as exc:
-                if i < len(steps) - 1:
-                    exc.errors = {f"assume.applied[{i}].{k}": v for k, v in exc.errors.items()} or {
-                        f"assume.applied[{i}]": [exc.message]
-                    }
+                if i < assumed:
+                    assumed_set_error(exc, i)
                 raise
         return out
 
     def what_if(self, change: ChangeRequest | ChangeSet, assume: Assumptions, actor=None) -> dict:
         """The full analysis of `change` over the assumptions, marked hypothetical, with no plan id.
         A token limited to some environments may only ask about changes there (as for /plan)."""
-        analyses = self.run([*assume.applied, as_set(change)], assume.runtime, near=True)
+        analyses = self.run([*assume.applied, as_set(change)], assume.runtime, near=True, assumed=len(assume.applied))
         check_environments(analyses[-1], actor)
         return hypothetical(analyses[-1], assume, analyses[:-1])
+
+
+def assumed_set_error(exc: KarmaError, index: int) -> None:
+    """An error of the assumed set `assume.applied[index]`, said as that set's: each field by its full path
+    (`assume.applied[0].changes[1].proposed_change.x`), the message naming the assumption and its operation,
+    and no top-level `operation`, which names an operation of the change planned: "an operation of the
+    change set is not valid" with `"operation": 1` read as the planned change's second operation, even when
+    the change planned was a single one. The operation's path is `assumption` instead."""
+    where = f"assume.applied[{index}]"
+    operation = exc.extra.pop("operation", None)
+    at = where if operation is None else f"{where}.changes[{operation}]"
+    exc.errors = {f"{where}.{k}": v for k, v in exc.errors.items()} or {at: [exc.message]}
+    plain = exc.message in (INVALID_OPERATION, INVALID_SET)  # the field errors say the rest
+    exc.message = f"an assumption is not valid ({at}, not the change planned)" + ("" if plain else f": {exc.message}")
+    exc.extra["assumption"] = at
 
 
 def _check_assumed(runtime: dict[str, dict], state: GraphState, read_ids) -> None:

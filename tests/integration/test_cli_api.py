@@ -339,6 +339,45 @@ def test_log_and_transitions_list_take_q_as_changes_does(karma_cli, monkeypatch)
     assert karma_cli("transitions", "list", "-q").stdout.split() == [executed["id"]]
 
 
+def test_log_quiet_prints_each_page_as_it_reads_it_and_each_id_once(karma_cli, gunicorn_url, tokens, monkeypatch):
+    """`karma log -q` read every page of the audit log before printing its first id: on a log of 60,000
+    entries, two minutes of nothing, and `| head -1` waited for all of it. Each page's ids are printed as it
+    arrives now (a closed pipe stops the read), and an id the next page repeats — an entry added meanwhile
+    pushes it back, newest first — is printed once."""
+    from app.cli import common
+    from app.client.api import KarmaClient
+
+    monkeypatch.setattr(common, "QUIET_PAGE", 2)
+    for alias in ("a", "b", "c"):
+        assert karma_cli("request", SITE, "--set", f'cloudfront_aliases=["{alias}.usekarma.dev"]').exit_code == 0
+    every = karma_cli("log", "-q").stdout.split()
+    assert len(every) > 2, every
+    get, read = KarmaClient.get, []
+
+    class StopReading(Exception):
+        """What a closed `| head -1` does to the next print, made here by the second page's read."""
+
+    def second_page_stops(client, path, params=None, **kw):
+        if path == "/log" and read:
+            raise StopReading
+        read.append(path)
+        return get(client, path, params, **kw)
+
+    monkeypatch.setattr(KarmaClient, "get", second_page_stops)
+    env = {"KARMA_URL": gunicorn_url, "KARMA_TOKEN": tokens["ted"]}
+    stopped = CliRunner().invoke(main, ["log", "-q"], env=env)
+    assert isinstance(stopped.exception, StopReading) and stopped.stdout.split() == every[:2], stopped.stdout
+
+    def a_change_arrives_after_the_first_page(client, path, params=None, **kw):
+        listed = get(client, path, params, **kw)
+        if path == "/log" and params["page"] == 1:
+            client.post("/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["d.x"]}})
+        return listed
+
+    monkeypatch.setattr(KarmaClient, "get", a_change_arrives_after_the_first_page)
+    assert karma_cli("log", "-q").stdout.split() == every  # the newer entry came after; none twice
+
+
 def test_components_lists_what_karma_holds(karma_cli, monkeypatch):
     """An operator's day starts with "what is there": the API and the console listed components, the CLI
     could only `show` one whose id it already knew."""
@@ -708,3 +747,16 @@ def test_every_list_command_prints_one_json_shape(karma_cli, cli, tmp_path):
             assert listed["total"] == len(listed["items"]), (args, listed)
     assert json.loads(karma_cli("changes", "--json").stdout)["total"] == 1
     assert isinstance(json.loads(karma_cli("queue", "process", "--json", who="admin").stdout), dict)  # never bare
+
+
+def test_a_second_identical_queued_request_names_the_waiting_one_and_its_commands(karma_cli):
+    """`karma request --queue` twice: the second queued a duplicate, later rejected as changing nothing. Now
+    it is the API's 409 `already_queued` (exit 1, nothing written) with the commands that move the first."""
+    args = ("request", STAGING, "--set", 'cloudfront_aliases=["twice.usekarma.dev"]', "--queue")
+    first = karma_cli(*args, "--json")
+    assert first.exit_code == 3, first.output
+    waiting = json.loads(first.stdout)["change_id"]
+    again = karma_cli(*args)
+    assert again.exit_code == 1 and "already_queued" in again.stderr, again.output
+    assert f"karma show {waiting}" in again.stderr and f"karma cancel {waiting}" in again.stderr
+    assert karma_cli("queue", "-q").stdout == f"{waiting}\n"

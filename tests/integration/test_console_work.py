@@ -803,3 +803,23 @@ def test_the_error_page_says_the_cause_and_the_next_step_the_app_knows(app, clie
     unknown = _text(ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id}))
     look_up = re.search(r'<p id="look-up">(.*?)</p>', unknown, re.S).group(1)
     assert 'href="/console/changes/chg-0123456789ab"' in look_up and "<code>outcome_unknown</code>" in unknown
+
+
+def test_a_change_already_waiting_in_the_queue_is_not_queued_twice_from_the_form(app, people):
+    """The console's form goes through the gate as the API does: the same change planned and requested
+    again while the first waits is the 409 `already_queued`, its page linking the waiting change."""
+    ted = _login(app, people["ted"])
+    body = (
+        "component: serverless-site/karma-staging\nproposed_change: {cloudfront_aliases: [twice.usekarma.dev]}\n"
+        "on_blocked: queue\n"
+    )
+    done = []
+    for _ in range(2):
+        page = _text(_plan(ted, body))
+        plan_id = re.search(r'name="plan_id" value="([^"]+)"', page).group(1)
+        done.append(ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id}))
+    assert done[0].status_code == 302 and "done=queued" in done[0].headers["Location"]
+    waiting = done[0].headers["Location"].split("/console/changes/")[1].split("?")[0]
+    again = _text(done[1])
+    assert done[1].status_code == 409 and "already_queued" in again and 'id="conflict-hint"' in again
+    assert f'href="/console/changes/{waiting}"' in again and 'id="waiting-change"' in again

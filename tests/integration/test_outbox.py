@@ -775,6 +775,51 @@ def test_a_held_change_s_event_names_the_rules_that_held_it(client, world, recei
     assert "blockers" not in by_type["applied"] and "blockers_total" not in by_type["applied"]
 
 
+def test_a_failed_delivery_names_its_subscription_and_the_command_that_acts_on_it(
+    client, world, receiver, subscribe, caplog
+):
+    """A 410 said "fix the URL or delete the subscription", a deleted one "subscription no longer exists",
+    and the worker's `outbox delivery` log line named neither: an operator found the subscription in the
+    entry's id. Each names it now, a 410 with the command (`karma subscriptions delete sub-…`)."""
+    sub = subscribe(receiver.url)
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 410
+    with caplog.at_level("INFO", logger="karma.outbox"):
+        assert deliver_pending(world, policy=FAST)["failed"] == 1
+    (entry,) = outbox(client, state="failed")["items"]
+    assert entry["last_error"] == (
+        "HTTP 410: the receiver says this address is gone; not retried "
+        f"(subscription {sub['id']}: delete it: karma subscriptions delete {sub['id']}, and subscribe the right URL)"
+    )
+    said = [r for r in caplog.records if r.getMessage() == "outbox delivery"]
+    assert [r.subscription_id for r in said] == [sub["id"]]
+
+    deleted = subscribe(receiver.url + "?deleted")
+    client.post("/request-change", json=alias("b.usekarma.dev"))
+    assert client.delete(f"/admin/subscriptions/{deleted['id']}").status_code == 200
+    receiver.status = 200
+    deliver_pending(world, policy=FAST)
+    orphan = [e for e in outbox(client, state="failed")["items"] if e["subscription_id"] == deleted["id"]]
+    assert [e["last_error"] for e in orphan] == [f"subscription {deleted['id']} no longer exists"]
+
+
+def test_a_410_of_a_file_declared_subscription_says_to_fix_it_in_the_file(make_app, world, receiver, tmp_path):
+    """A subscription declared in the notifications file cannot be deleted through the API (409): its 410
+    says where it is fixed — the file, its id kept, so `karma outbox retry` sends the entry again."""
+    path = tmp_path / "notifications.yaml"
+    path.write_text(
+        f"subscriptions:\n  - id: site-hook\n    url: {receiver.url}\n    secret: {SECRET}\n    events: [applied]\n"
+    )
+    client = make_app(notifications_file=path).test_client()
+    client.post("/request-change", json=alias("www.usekarma.dev"))
+    receiver.status = 410
+    assert deliver_pending(world, policy=FAST)["failed"] == 1
+    (entry,) = outbox(client, state="failed")["items"]
+    assert entry["last_error"].endswith(
+        "(subscription site-hook: fix its url in the notifications file, then karma outbox retry)"
+    ), entry
+
+
 def test_retry_skips_entries_whose_subscription_was_deleted(client, world, receiver, subscribe, service_env):
     """An entry whose subscription is gone fails again at once ("subscription no longer exists"): a retry
     (every failed one, or named) skips it and says why, in the answer and in the CLI's words."""

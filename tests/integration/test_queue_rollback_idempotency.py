@@ -557,3 +557,54 @@ def test_starting_on_a_database_from_before_keys_were_scoped_replaces_its_unique
         body = {"component": SITE, "proposed_change": {"cloudfront_aliases": [alias]}}
         resp = client.post("/request-change", json=body, headers={**_as(client, who), **key})
         assert resp.status_code == 200 and resp.get_json()["status"] == "applied", resp.get_json()
+
+
+def test_a_second_identical_queued_change_is_refused_naming_the_first_and_writes_nothing(client, graph_dump):
+    """Two identical `karma request --queue` both queued, and the queue pass later rejected the second as
+    changing nothing (a `rejected` event for a duplicate). The second is a 409 `already_queued` naming the
+    first, whatever its reason, and writes nothing; for a set, and for a plan applied twice, the same."""
+    first = post(client, "/request-change", alias_change("twice.usekarma.dev"))[1]
+    assert first["status"] == "queued"
+    before = graph_dump()
+    for again in (alias_change("twice.usekarma.dev"), {**alias_change("twice.usekarma.dev"), "reason": "again"}):
+        code, err = post(client, "/request-change", again)
+        assert code == 409 and err["cause"] == "already_queued" and err["change_id"] == first["change_id"], err
+        assert first["change_id"] in err["message"]
+    assert graph_dump() == before
+    assert [q["id"] for q in client.get("/queue").get_json()["items"]] == [first["change_id"]]
+    # a plan applied again without a key while its first apply waits (it moved no version): the same
+    planned = post(client, "/plan", alias_change("plan.usekarma.dev"))[1]
+    applied = post(client, f"/plans/{planned['plan_id']}/apply", {})[1]
+    code, err = post(client, f"/plans/{planned['plan_id']}/apply", {})
+    assert applied["status"] == "queued" and code == 409 and err["change_id"] == applied["change_id"], err
+
+    # not the same change, not the same requester, or the first no longer waiting: queued as before
+    other = post(client, "/request-change", alias_change("other.usekarma.dev"))[1]
+    eve = post(client, "/request-change", {**alias_change("twice.usekarma.dev"), "requested_by": "eve@strall.com"})[1]
+    assert other["status"] == eve["status"] == "queued"
+    client.delete(f"/changes/{first['change_id']}?requested_by=ted@strall.com")
+    assert post(client, "/request-change", alias_change("twice.usekarma.dev"))[1]["status"] == "queued"
+
+    # a set: the same operations again, refused naming it
+    ops = {
+        "changes": [
+            {"op": "update", "component": STAGING, "proposed_change": {"cloudfront_aliases": ["set.usekarma.dev"]}},
+            {"op": "update", "component": "vpc/karma-dev", "proposed_change": {"az_count": 3}},
+        ],
+        "requested_by": "ted@strall.com",
+        "on_blocked": "queue",
+    }
+    queued_set = post(client, "/request-change", ops)[1]
+    assert queued_set["status"] == "queued", queued_set
+    code, err = post(client, "/request-change", ops)
+    assert code == 409 and err["change_id"] == queued_set["change_id"], err
+
+
+def test_an_idempotency_key_still_says_which_identical_requests_are_one(client):
+    """With a key, the key decides, as before: the same key replays the first answer, two keys are two
+    requests (each queued)."""
+    first = post(client, "/request-change", alias_change("keyed.usekarma.dev"), headers={"Idempotency-Key": "k-1"})[1]
+    again = post(client, "/request-change", alias_change("keyed.usekarma.dev"), headers={"Idempotency-Key": "k-1"})
+    assert again[0] == 200 and again[1]["idempotent_replay"] and again[1]["change_id"] == first["change_id"]
+    second = post(client, "/request-change", alias_change("keyed.usekarma.dev"), headers={"Idempotency-Key": "k-2"})
+    assert second[1]["status"] == "queued" and second[1]["change_id"] != first["change_id"]

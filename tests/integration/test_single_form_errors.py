@@ -190,3 +190,53 @@ def test_a_set_of_several_operations_keeps_the_set_form_on_every_surface(app, gu
     assert list(answers["/plan"]["errors"]) == [
         f"changes[{answers['/plan']['operation']}].proposed_change.cloudfront_aliases"
     ]
+
+
+def test_an_invalid_assumed_set_is_said_as_that_assumption_not_the_change_planned(app, gunicorn_url, people, tmp_path):  # noqa: F811
+    """A what-if plan of one valid change over an assumed set whose second operation is not valid answered
+    "an operation of the change set is not valid" with `"operation": 1` — read as the planned change's (a
+    single one here). The assumption is named now: its path in the message and as `assumption`, its fields
+    by their full path, and no `operation`; /plan, POST /transitions and `karma plan` alike."""
+    client = app.test_client()
+    assume = {
+        "applied": [
+            {
+                "changes": [
+                    {"op": "update", "component": "vpc/karma-dev", "proposed_change": {"az_count": 3}},
+                    {"op": "update", "component": SITE, "proposed_change": {"cloudfront_aliases": "www.usekarma.dev"}},
+                ]
+            }
+        ]
+    }
+    change = {**single(SITE, {"index_document": "a.html"}), "assume": assume}
+    answers = {path: client.post(path, json={**change, "requested_by": WHO}) for path in ("/plan", "/transitions")}
+    said = {path: (resp.status_code, resp.get_json()) for path, resp in answers.items()}
+    code, body = said["/plan"]
+    assert said["/transitions"] == said["/plan"], said
+    assert code == 422 and "operation" not in body and body["assumption"] == "assume.applied[0].changes[1]", body
+    assert body["message"] == "an assumption is not valid (assume.applied[0].changes[1], not the change planned)"
+    assert list(body["errors"]) == ["assume.applied[0].changes[1].proposed_change.cloudfront_aliases"], body
+    what_if = tmp_path / "what-if.json"
+    what_if.write_text(json.dumps(change))
+    env = {"KARMA_URL": gunicorn_url, "KARMA_TOKEN": people["ted"], "KARMA_HANDLES_FILE": str(tmp_path / "h.json")}
+    cli = CliRunner().invoke(main, ["plan", "-f", str(what_if), "--json"], env=env, catch_exceptions=False)
+    cli_body = json.loads(cli.stdout)
+    assert cli.exit_code == 1 and shape(cli_body["code"], cli_body) == shape(code, body), cli.output
+
+
+def test_the_console_form_names_the_operation_the_schema_refuses_as_the_api_does(app, people):  # noqa: F811
+    """The console's form said "the change is not valid" of a set whose second operation the request schema
+    refuses, its field rows nested (`changes`: {1: …}): which operation, it did not say. It answers as
+    /plan does now: "invalid request: changes[1].op", each field by its path."""
+    client, browser = app.test_client(), _login(app, people["ted"])
+    change = {
+        "changes": [
+            {"op": "update", "component": "vpc/karma-dev", "proposed_change": {"az_count": 3}},
+            {"op": "updat", "component": SITE, "proposed_change": {"index_document": "a.html"}},
+        ]
+    }
+    resp = client.post("/plan", json={**change, "requested_by": WHO})
+    api = shape(resp.status_code, resp.get_json())
+    assert api["message"] == "invalid request: changes[1].op", api
+    for surface, said in console_surfaces(browser, change).items():
+        assert said == as_the_form_says(api), (surface, said, api)
