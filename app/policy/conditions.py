@@ -341,10 +341,13 @@ class ConditionParser:
             "gt": (INT, ANY),
             "gte": (INT, ANY),
         }.get(op, (STR, INT, BOOL, ANY))
-        if other.ftype not in wanted or (op in ("eq", "ne") and fld.ftype not in (STR, INT, BOOL, ANY)):
+        if other.ftype not in wanted or (op in ("eq", "ne") and not _may_equal(fld.ftype, other.ftype)):
+            never = ""
+            if op in ("eq", "ne") and {fld.ftype, other.ftype} <= {STR, INT, BOOL}:
+                never = f": types never mix, so it would {'never' if op == 'eq' else 'always'} hold"
             self.errors.add(
                 f"{path}.field",
-                f"{op} cannot compare {fld.name} ({_a(fld.ftype)} field) with {name} ({_a(other.ftype)} field)",
+                f"{op} cannot compare {fld.name} ({_a(fld.ftype)} field) with {name} ({_a(other.ftype)} field)" + never,
             )
             return None
         if section == "impacted" and self.domain is None:
@@ -423,10 +426,10 @@ class ConditionParser:
         return distinct(canonical(v) for v in value) if ok else None
 
     def operand(self, fld: Field, op: str, value, path: str, negated: bool):
-        if isinstance(value, dict) and op in REF_OPS:
-            return self.reference(fld, op, value, path)
         if fld.section == "time":
             return time_operand(fld, op, value, path, self.errors)
+        if isinstance(value, dict) and op in REF_OPS:
+            return self.reference(fld, op, value, path)
         if op == "overlaps":
             return self.overlaps_operand(fld, value, path)
         if op in ("eq", "ne"):
@@ -470,6 +473,14 @@ class ConditionParser:
             self.errors.add(path, f"expected true or false, got {type_name(value)}")
             return None
         return Cmp(fld, op, value)
+
+
+def _may_equal(ftype: str, other: str) -> bool:
+    """Whether a value of a field of type `ftype` may equal one of type `other` (``eq``/``ne`` by reference):
+    both scalars, and of one type unless one is open — types never mix, so a string field never equals an
+    integer field's value and ``eq`` between them would never hold (``ne`` always)."""
+    scalars = (STR, INT, BOOL, ANY)
+    return ftype in scalars and other in scalars and (ANY in (ftype, other) or ftype == other)
 
 
 def _always(node) -> bool:

@@ -24,7 +24,16 @@ _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satur
 
 
 def time_operator_problem(fld: Field, op: str) -> str | None:
-    """Why operator `op` does not apply to the time field `fld` (None when it does)."""
+    """Why operator `op` does not apply to the time field `fld` (None when it does).
+
+    ``local`` is the text 'YYYY-MM-DD HH:MM' for messages: no operator compares it (its value was once
+    read as a month-day, a number the text never equals, so the rule could never fire)."""
+    if fld.path[1] == "local":
+        return (
+            f"{fld.name} is text for messages, not compared: compare weekday ({', '.join(WEEKDAY_OPS)}: "
+            f"mon … sun), or hour, minute (0-23, 0-59), clock ('HH:MM'), date (YYYY-MM-DD) or month_day "
+            f"('MM-DD') ({', '.join(TIME_OPS)})"
+        )
     allowed = WEEKDAY_OPS if fld.path[1] == "weekday" else TIME_OPS
     if op not in allowed:
         return f"operator {op} does not apply to {fld.name} (expected one of {', '.join(allowed)})"
@@ -32,8 +41,14 @@ def time_operator_problem(fld: Field, op: str) -> str | None:
 
 
 def time_operand(fld: Field, op: str, value, path: str, errors: Errors):
-    """The condition `fld op value` on a time field, its values converted; None (errors added) when refused."""
+    """The condition `fld op value` on a time field, its values converted; None (errors added) when refused.
+
+    Only the rule's own values: a ``{field: …}`` operand would compare the clock's encoded form (HHMM,
+    YYYYMMDD, a weekday's short name) with whatever the fact holds, which is not what the rule says."""
     name = fld.path[1]
+    if isinstance(value, dict):
+        errors.add(path, f"{fld.name} compares with values written in the rule, not with another field ({{field: …}})")
+        return None
     if op == "between":
         return _between(fld, name, value, path, errors)
     if op in ("in", "not_in"):
@@ -65,8 +80,7 @@ def _between(fld: Field, name: str, value, path: str, errors: Errors):
 def time_value(name: str, value, path: str, errors: Errors):
     """A rule's value for time field `name` in the form the facts carry (weekday text, or a number);
     None (the error added) when it is no such value."""
-    # `local` (text, for messages) has no converter of its own and is read as month_day, as it always was
-    converted, bad = _CONVERTERS.get(name, _month_day)(value)
+    converted, bad = _CONVERTERS[name](value)  # `local` has none: time_operator_problem refuses it
     if bad is None:
         return converted
     errors.add(path, bad + (BOOLEAN_HINT if isinstance(value, bool) else ""))

@@ -291,6 +291,40 @@ CASES = {
         "rules[0].when.impacted.depth.lt: YAML reads .inf (unquoted) as infinity, which JSON has no number for: "
         "quote it ('.inf') to mean the text, or write null for no value",  # as every YAML reader says it
     ),
+    # time.<zone>.local is the text 'YYYY-MM-DD HH:MM' for messages; a condition on it read its value as a
+    # month-day (a number the text never equals): the rule loaded and could never fire
+    "a condition on the message-only time field local": (
+        one_rule("{time: {zone: UTC, local: '12-24'}}"),
+        "rules[0].when.time.local: time.UTC.local "
+        "is text for messages, not compared: compare weekday (eq, ne, in, not_in: mon … sun), or hour, minute "
+        "(0-23, 0-59), clock ('HH:MM'), date (YYYY-MM-DD) or month_day ('MM-DD') (eq, ne, in, not_in, lt, lte, "
+        "gt, gte, between)",
+    ),
+    "an ordering on the message-only time field local": (
+        one_rule("{time: {zone: Europe/Paris, local: {gte: '2026-12-24 09:00'}}}"),
+        "rules[0].when.time.local.gte: time.Europe/Paris.local "
+        "is text for messages, not compared: compare weekday (eq, ne, in, not_in: mon … sun), or hour, minute "
+        "(0-23, 0-59), clock ('HH:MM'), date (YYYY-MM-DD) or month_day ('MM-DD') (eq, ne, in, not_in, lt, lte, "
+        "gt, gte, between)",
+    ),
+    # {field: …} on a time field compared the clock's encoded form (20261224, 1530, 'thu') with the fact's
+    # value: `date: {eq: {field: change.new.go_live}}` with go_live '2026-12-24' never held
+    "a time field compared with another field": (
+        one_rule("{time: {zone: UTC, date: {eq: {field: change.new.go_live}}}}"),
+        "rules[0].when.time.date.eq: time.UTC.date compares with values written in the rule, not with another "
+        "field ({field: …})",
+    ),
+    # types never mix: a string field never equals an integer field's value, so eq never held (ne always)
+    "eq between a string field and an integer field": (
+        one_rule("{change: {type: {eq: {field: change.affected_count}}}}"),
+        "rules[0].when.change.type.eq.field: eq cannot compare change.type (a string field) with "
+        "change.affected_count (an integer field): types never mix, so it would never hold",
+    ),
+    "ne between an integer field and a boolean field": (
+        one_rule("{impacted: {depth: {ne: {field: impacted.runtime_published}}}}"),
+        "rules[0].when.impacted.depth.ne.field: ne cannot compare impacted.depth (an integer field) with "
+        "impacted.runtime_published (a boolean field): types never mix, so it would always hold",
+    ),
     "rules is not a list": ("rules: {id: a}\n", "rules: expected a list of rules, got mapping"),
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
@@ -583,3 +617,16 @@ def test_a_condition_a_merge_key_brought_in_and_this_mapping_overrides_is_refuse
         f"{tmp_path / 'x.yaml'}: rules[1].when.change: {said.format('change')}",
         f"{tmp_path / 'x.yaml'}: rules[2].when.component.type: {said.format('type')}",
     ]
+
+
+def test_what_the_operator_and_field_refusals_leave_loading(tmp_path):
+    """The refusals of a condition on time.<zone>.local, of {field: …} on a time field and of eq/ne across
+    two fixed scalar types leave these alone: local in a message, the other time fields with the rule's
+    values, and a reference between fields of one type or to an open (config/runtime/new/old) field."""
+    when = (
+        "{time: {zone: UTC, weekday: [mon], hour: {between: [9, 17]}, date: {lt: 2027-01-01}}, "
+        "change: {type: {eq: {field: component.type}}, affected_count: {ne: {field: component.version}}}, "
+        "impacted: {depth: {lt: {field: change.new.max_depth}}, runtime.state: {eq: {field: change.new.state}}}}"
+    )
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(one_rule(when, "'at {time.UTC.local}'")).lstrip())
+    assert validate_dir(tmp_path) == []
