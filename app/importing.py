@@ -70,6 +70,7 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
         raise ImportError_([f"{directory}: not a directory"])
     errors: list[str] = []
     found: dict[tuple[str, str, str], dict] = {}
+    present: set[str] = set()  # the tree's environments, to name when --environment names none of them
     paths = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
     for number, path in enumerate(paths, 1):
         progress("files", number, len(paths))
@@ -79,6 +80,7 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
                 errors.append(f"{path}: expected iac/<environment>/<type>/<nickname>/config.json (or runtime.json)")
             continue
         env, type_name, nickname, name = rel.parts
+        present.add(env)
         if environments and env not in environments:
             continue
         problem = _names_problem(env, type_name, nickname)
@@ -93,15 +95,20 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
     if errors:
         raise ImportError_(errors)
     if not found:
-        raise ImportError_(
-            [
-                f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
-                + (f" in {', '.join(environments)}" if environments else "")
-            ]
-        )
+        raise ImportError_([_nothing_found(directory, environments, present)])
     shared = Counter((t, n) for (_e, t, n) in found)
     components = [{"id": tree_id(key, shared), **comp} for key, comp in found.items()]
     return {"format": seeding.FORMAT, "components": sorted(components, key=lambda c: c["id"])}
+
+
+def _nothing_found(directory: Path, environments: list[str] | None, present: set[str]) -> str:
+    """Why a tree gave no config: none at all, or none in the environments asked for — then the ones it
+    has, since a typo (`--environment prdo`, `Prod`) is the usual reason and the fix is one of those names."""
+    line = f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
+    if not environments:
+        return line
+    line += f" in {', '.join(environments)}"
+    return line + (f" (the tree's environments: {', '.join(sorted(present))})" if present else "")
 
 
 def tree_id(key: tuple[str, str, str], shared: Counter) -> str:
