@@ -24,6 +24,7 @@ import dataclasses
 import json
 import logging
 import re
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
     errors: list[str] = []
     found: dict[tuple[str, str, str], dict] = {}
     present: set[str] = set()  # the tree's environments, to name when --environment names none of them
+    one_level_down = 0  # files at <type>/<nickname>/config.json: DIR is one environment's folder (iac/prod)
     paths = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
     for number, path in enumerate(paths, 1):
         progress("files", number, len(paths))
@@ -78,6 +80,7 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
         if len(rel.parts) != 4 or rel.name not in FILES:
             if path.suffix == ".json":
                 errors.append(f"{path}: expected iac/<environment>/<type>/<nickname>/config.json (or runtime.json)")
+                one_level_down += len(rel.parts) == 3 and rel.name in FILES
             continue
         env, type_name, nickname, name = rel.parts
         present.add(env)
@@ -92,6 +95,9 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
             comp["config" if name == "config.json" else "runtime"] = read_json(path)
         except (OSError, ValueError) as exc:  # refused as its component's contract drift (_own_problems)
             comp.setdefault(UNREADABLE, {})[name] = str(exc)
+    below_iac = root == Path(directory) and root.resolve().name != "iac"  # neither the repository nor its iac/
+    if errors and not found and below_iac and one_level_down == len(errors):
+        raise ImportError_([_one_environment(Path(directory))])
     if errors:
         raise ImportError_(errors)
     if not found:
@@ -99,6 +105,19 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
     shared = Counter((t, n) for (_e, t, n) in found)
     components = [{"id": tree_id(key, shared), **comp} for key, comp in found.items()]
     return {"format": seeding.FORMAT, "components": sorted(components, key=lambda c: c["id"])}
+
+
+def _one_environment(directory: Path) -> str:
+    """DIR holds <type>/<nickname>/config.json: one environment's folder (`karma import aws-config/iac/prod`,
+    to import prod alone). Every file of it was refused with the same line, one per config; the operator
+    wants the command that does what they meant."""
+    parent = directory.resolve().parent
+    tree = parent.parent if parent.name == "iac" else parent
+    return (
+        f"{directory}: holds <type>/<nickname>/config.json, one environment's folder, not a tree "
+        f"(iac/<environment>/<type>/<nickname>/config.json): to import that environment alone, "
+        f"karma import {shlex.quote(str(tree))} --environment {shlex.quote(directory.resolve().name)}"
+    )
 
 
 def _nothing_found(directory: Path, environments: list[str] | None, present: set[str]) -> str:

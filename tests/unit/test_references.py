@@ -160,6 +160,19 @@ def test_an_environment_the_tree_does_not_have_is_refused_naming_those_it_has():
     ]
 
 
+def test_one_environments_folder_is_refused_with_the_command_that_imports_it(tmp_path):
+    """`karma import aws-config/iac/prod` (to import prod alone) refused each of its 17 configs with the same
+    `expected iac/<environment>/<type>/<nickname>/config.json` line. It is one line now, with the command
+    that does it."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "aws-config" / "iac", tmp_path / "aws-config" / "iac")
+    with pytest.raises(importing.ImportError_) as info:
+        importing.read_tree(tmp_path / "aws-config" / "iac" / "prod")
+    (line,) = info.value.errors
+    assert line.endswith(f"to import that environment alone, karma import {tmp_path / 'aws-config'} --environment prod")
+
+
 @pytest.mark.parametrize(
     "relative,content,message",
     [
