@@ -36,6 +36,7 @@ from app.progress import Report, silent
 from app.clock import utcnow
 from app.changes.set_analysis import STILL_REFERENCED
 from app.components import drift
+from app.components.drift import tree_file
 from app.components.loader import read_json
 from app.components.references import edges_within, unknown_name, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
@@ -174,12 +175,6 @@ def _names_problem(env: str, type_name: str, nickname: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ --partial
-def tree_file(comp: dict) -> str:
-    """Where a component's config is in the tree: `iac/<environment>/<type>/<nickname>/config.json`."""
-    type_name, nickname = split_id(comp["id"])
-    return f"iac/{comp['environment']}/{type_name}/{nickname}/config.json"
-
-
 def _refused(comp: dict, entries: list[dict]) -> list[dict]:
     type_name = split_id(comp["id"])[0]
     extra = {"type": type_name, "environment": comp["environment"], "file": tree_file(comp)}

@@ -1,5 +1,6 @@
-// One component with its dependencies both ways (edges between components only) and the files an import
-// refused under its id (:Drift, indexed on component; its own drift is on the node: drift_entries).
+// One component with its dependencies both ways (edges between components only); its own drift is on the
+// node (drift_entries). What the drift view says of it besides (the :Drift records naming it, its changes'
+// write-backs not landed) is cypher/drift_list_component.cypher's read: GraphRepository.get_component.
 MATCH (c:Component {id: $id})
 CALL (c) {
   OPTIONAL MATCH (c)-[o:DEPENDS_ON|CONSUMES_RUNTIME_FROM|EMITS_RUNTIME_TO]->(t:Component)
@@ -13,9 +14,4 @@ CALL (c) {
   RETURN collect(CASE WHEN s IS NULL THEN NULL
                  ELSE {id: s.id, kind: toLower(type(i)), via: i.via} END) AS incoming
 }
-CALL (c) {
-  OPTIONAL MATCH (d:Drift {component: c.id})
-  WITH d ORDER BY d.field
-  RETURN collect(d {.*, in_graph: true}) AS refused
-}
-RETURN c {.*} AS component, outgoing, incoming, refused
+RETURN c {.*} AS component, outgoing, incoming

@@ -27,13 +27,21 @@ import json
 import re
 from typing import Any
 
+from app.components.registry import split_id
+
 KINDS = ("contract", "reference", "runtime", "orphan", "unwritten")
 
 
 def file_state(kind: str) -> str:
-    """What an entry's `file` is to it, as every view says it: one an import refused, or (orphan) the file
-    a component had, gone from the tree."""
-    return "not in the tree" if kind == "orphan" else "refused"
+    """What an entry's `file` is to it, as every view says it: one an import refused, (orphan) the file a
+    component had, gone from the tree, or (unwritten) the one its write-back has not reached."""
+    return {"orphan": "not in the tree", "unwritten": "not written yet"}.get(kind, "refused")
+
+
+def tree_file(comp: dict) -> str:
+    """Where a component's config is in the tree: `iac/<environment>/<type>/<nickname>/config.json`."""
+    type_name, nickname = split_id(comp["id"])
+    return f"iac/{comp['environment']}/{type_name}/{nickname}/config.json"
 
 
 def entry(kind: str, component: str, field: str, rule: str, message: str, **extra: Any) -> dict:
@@ -139,9 +147,18 @@ def unwritten(rows: list[dict]) -> list[dict]:
             type=row.get("type"),
             environment=row.get("environment"),
             in_graph=row.get("in_graph", True),
+            **_behind(row),
         )
         for row in rows
     ]
+
+
+def _behind(row: dict) -> dict:
+    """The file an unwritten entry's write-back has not reached — what to look at in the tree (a hook's
+    refusal or a detached HEAD do not name it in the message): the FILE column every drift view shows."""
+    if not row.get("environment"):
+        return {}
+    return {"file": tree_file({"id": row["component"], "environment": row["environment"]})}
 
 
 def resolved(record: dict) -> dict:

@@ -82,9 +82,10 @@ class ComponentService:
         found = self.repo.get_component(_require_id(component_id))
         if found is None:
             raise missing(component_id, self.repo.component_ids_of_type)
-        stored, refused = found.pop("drift_entries"), found.pop("refused")
-        # The same entries GET /drift?component= lists (stored drift and refused files; nothing recomputed).
-        entries = drift.report([{**found, "drift_entries": stored}], refused)["entries"]
+        stored, refused, unwritten = found.pop("drift_entries"), found.pop("refused"), found.pop("unwritten")
+        # The same entries GET /drift?component= lists (stored drift, file records, write-backs not landed;
+        # nothing recomputed).
+        entries = drift.report([{**found, "drift_entries": stored}], refused, unwritten)["entries"]
         return {**found, "action": get_type(found["type"]).action, "drift": entries}
 
     def impact(self, component_id: str) -> dict:

@@ -389,19 +389,23 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 
     def get_component(self, component_id: str) -> dict | None:
-        """The component (config and runtime decoded) with its dependencies both ways and its stored drift
-        (`drift_entries` as stored, `refused`: the :Drift records of files an import refused under its id),
-        or None."""
+        """The component (config and runtime decoded) with its dependencies both ways and its drift as the
+        drift view reads it (`drift_entries` as stored, `refused`: the :Drift records naming it,
+        `unwritten`: its changes' write-backs not landed), or None."""
         row = self.read("component_get", id=component_id)
         if row is None:
             return None
+        # the drift view's own read of one component (index lookups on it): the page and GET /drift?component=
+        # list the same rows — a read of its own records here left out `unwritten` and a record's `resolves`
+        seen = self.drift(component=component_id)
         node = row["component"]
         return {
             **component_view(node),
             "dependencies": row["outgoing"],
             "dependents": row["incoming"],
             "drift_entries": node.get("drift_entries"),
-            "refused": row["refused"],
+            "refused": seen["refused"],
+            "unwritten": seen["unwritten"],
         }
 
     def graph(self, environment: str | None) -> dict:
