@@ -28,6 +28,7 @@ import re
 from typing import Any
 
 from app.components.registry import split_id
+from app.errors import NotFound
 
 KINDS = ("contract", "reference", "runtime", "orphan", "unwritten")
 
@@ -190,3 +191,18 @@ def report(component_rows: list[dict], refused: list[dict], unwritten_rows: list
     entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
     counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}
     return {"total": len(entries), "counts": counts, "entries": entries}
+
+
+def refused_here(exc: NotFound, read_records) -> NotFound:
+    """The 404 of an id that names no component, when an import refused that component's file: the tree
+    has it (`karma plan vpc/usekarma-dev`, `karma show` of it: "not found", and the operator looks at the
+    file in their repository), so the answer names the file and where its reasons are. `read_records(id)`:
+    the drift view's records of the id (the read of one component), read only on this error path."""
+    component = exc.extra.get("component")
+    if exc.extra.get("cause") != "unknown_component" or not component:
+        return exc
+    files = sorted({r["file"] for r in read_records(component) if r.get("file") and not r.get("in_graph")})
+    if not files:
+        return exc
+    note = f"; its config file {files[0]} was refused by an import (karma drift --component {component}: why)"
+    return NotFound(exc.message + note, errors=exc.errors, **{**exc.extra, "refused_file": files[0]})
