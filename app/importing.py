@@ -24,6 +24,7 @@ import dataclasses
 import json
 import logging
 import re
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from app.progress import Report, silent
 from app.clock import utcnow
 from app.changes.set_analysis import STILL_REFERENCED
 from app.components import drift
+from app.components.drift import tree_file
 from app.json_strict import read_json
 from app.components.references import edges_within, unknown_name, unresolved
 from app.components.registry import ID_PART, NICKNAME, name_key, split_id
@@ -70,6 +72,8 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
         raise ImportError_([f"{directory}: not a directory"])
     errors: list[str] = []
     found: dict[tuple[str, str, str], dict] = {}
+    present: set[str] = set()  # the tree's environments, to name when --environment names none of them
+    one_level_down = 0  # files at <type>/<nickname>/config.json: DIR is one environment's folder (iac/prod)
     paths = sorted(p for p in root.rglob("*") if p.is_file() and not _hidden(p, root))
     for number, path in enumerate(paths, 1):
         progress("files", number, len(paths))
@@ -77,8 +81,10 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
         if len(rel.parts) != 4 or rel.name not in FILES:
             if path.suffix == ".json":
                 errors.append(f"{path}: expected iac/<environment>/<type>/<nickname>/config.json (or runtime.json)")
+                one_level_down += len(rel.parts) == 3 and rel.name in FILES
             continue
         env, type_name, nickname, name = rel.parts
+        present.add(env)
         if environments and env not in environments:
             continue
         problem = _names_problem(env, type_name, nickname)
@@ -90,18 +96,39 @@ def read_tree(directory: Path, environments: list[str] | None = None, progress: 
             comp["config" if name == "config.json" else "runtime"] = read_json(path)
         except (OSError, ValueError) as exc:  # refused as its component's contract drift (_own_problems)
             comp.setdefault(UNREADABLE, {})[name] = str(exc)
+    below_iac = root == Path(directory) and root.resolve().name != "iac"  # neither the repository nor its iac/
+    if errors and not found and below_iac and one_level_down == len(errors):
+        raise ImportError_([_one_environment(Path(directory))])
     if errors:
         raise ImportError_(errors)
     if not found:
-        raise ImportError_(
-            [
-                f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
-                + (f" in {', '.join(environments)}" if environments else "")
-            ]
-        )
+        raise ImportError_([_nothing_found(directory, environments, present)])
     shared = Counter((t, n) for (_e, t, n) in found)
     components = [{"id": tree_id(key, shared), **comp} for key, comp in found.items()]
     return {"format": seeding.FORMAT, "components": sorted(components, key=lambda c: c["id"])}
+
+
+def _one_environment(directory: Path) -> str:
+    """DIR holds <type>/<nickname>/config.json: one environment's folder (`karma import aws-config/iac/prod`,
+    to import prod alone). Every file of it was refused with the same line, one per config; the operator
+    wants the command that does what they meant."""
+    parent = directory.resolve().parent
+    tree = parent.parent if parent.name == "iac" else parent
+    return (
+        f"{directory}: holds <type>/<nickname>/config.json, one environment's folder, not a tree "
+        f"(iac/<environment>/<type>/<nickname>/config.json): to import that environment alone, "
+        f"karma import {shlex.quote(str(tree))} --environment {shlex.quote(directory.resolve().name)}"
+    )
+
+
+def _nothing_found(directory: Path, environments: list[str] | None, present: set[str]) -> str:
+    """Why a tree gave no config: none at all, or none in the environments asked for — then the ones it
+    has, since a typo (`--environment prdo`, `Prod`) is the usual reason and the fix is one of those names."""
+    line = f"{directory}: no iac/<environment>/<type>/<nickname>/config.json files"
+    if not environments:
+        return line
+    line += f" in {', '.join(environments)}"
+    return line + (f" (the tree's environments: {', '.join(sorted(present))})" if present else "")
 
 
 def tree_id(key: tuple[str, str, str], shared: Counter) -> str:
@@ -148,12 +175,6 @@ def _names_problem(env: str, type_name: str, nickname: str) -> str | None:
 
 
 # ------------------------------------------------------------------------------------ --partial
-def tree_file(comp: dict) -> str:
-    """Where a component's config is in the tree: `iac/<environment>/<type>/<nickname>/config.json`."""
-    type_name, nickname = split_id(comp["id"])
-    return f"iac/{comp['environment']}/{type_name}/{nickname}/config.json"
-
-
 def _refused(comp: dict, entries: list[dict]) -> list[dict]:
     type_name = split_id(comp["id"])[0]
     extra = {"type": type_name, "environment": comp["environment"], "file": tree_file(comp)}

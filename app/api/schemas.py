@@ -344,8 +344,8 @@ class ComponentDetail(ComponentSummary):
         metadata={
             "description": "its drift, as GET /drift?component= lists it: stored when what it concerns changed "
             "(contract, reference, runtime; a file an import refused under its id; orphan: its file gone from the "
-            "imported tree), never recomputed here; "
-            "empty: none"
+            "imported tree; unwritten: a change of it the config store has not written to the tree), never "
+            "recomputed here; empty: none"
         },
     )
 
@@ -721,7 +721,7 @@ class DriftEntry(Schema):
     file = fields.String(
         metadata={
             "description": "a refused file: its path in the imported tree; an orphan: the path its config file "
-            "had (gone from the tree)"
+            "had (gone from the tree); unwritten: the file its write-back has not reached"
         }
     )
     in_graph = fields.Boolean(

@@ -26,6 +26,7 @@ from app.changes.set_analysis import SetAnalysis, analyse_set, single_form
 from app.changes.sets import ChangeSet, Operation, check_structure, reference_ids, reference_values
 from app.changes.sets import referrer_lookups, sibling_lookups
 from app.changes.status import ChangeStatus, transition
+from app.components import drift
 from app.changes.stored import StoredChange
 from app.errors import Conflict, Forbidden, NotFound, OutcomeUnknown, ServiceUnavailable, Unprocessable
 from app.graph.repository import GraphRepository, GraphTx
@@ -130,6 +131,8 @@ class ChangeGate:
                 now=self.clock(),  # the request time the rules see (change windows)
                 read_ids=read_ids,
             )
+        except NotFound as exc:  # an update of a component whose file an import refused: say so
+            raise drift.refused_here(exc, lambda cid: self.repo.drift(component=cid)["refused"]) from None
         except Unprocessable as exc:
             if check is None:
                 raise

@@ -6,6 +6,7 @@ import json
 
 from app import render
 from app.client.outcome import outcome
+from app.changes import diff as config_diff
 from app.changes.status import ChangeStatus
 from app.client.text import apply_hint, plural, what_if
 
@@ -76,8 +77,10 @@ def _title(result: dict) -> str:
 
 
 def _diff(diff: list[dict]) -> list[str]:
+    """Down to the nested keys that changed, as the text tables show it (app.changes.diff.leaves)."""
     out = ["| key | change | before | after |", "|---|---|---|---|"]
-    return out + [f"| `{d['key']}` | {d['op']} | {_md(d.get('old'))} | {_md(d.get('new'))} |" for d in diff]
+    rows = config_diff.leaves(diff)
+    return out + [f"| `{d['key']}` | {d['op']} | {_md(d.get('old'))} | {_md(d.get('new'))} |" for d in rows]
 
 
 def _decisions(decisions: list[dict]) -> list[str]:

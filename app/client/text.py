@@ -248,7 +248,10 @@ def _judged(prefix: str, diff: list[dict], decisions: list[dict]) -> list[str]:
 
 
 def _diff_rows(diff: list[dict]) -> list[list]:
-    return [[d["key"], d["op"], d.get("old"), d.get("new")] for d in diff]
+    """A diff's rows down to the keys that changed (`functions.karma-graph-query.timeout: 10 → 30`): the
+    top-level entry of a nested change is its whole object before and after, in which a reviewer would hunt
+    for the one value that moved (and a terminal-wide cell cuts it off)."""
+    return [[d["key"], d["op"], d.get("old"), d.get("new")] for d in config_diff.leaves(diff)]
 
 
 def operation(o: dict, size: int) -> list[str]:

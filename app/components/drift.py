@@ -27,13 +27,22 @@ import json
 import re
 from typing import Any
 
+from app.components.registry import split_id
+from app.errors import NotFound
+
 KINDS = ("contract", "reference", "runtime", "orphan", "unwritten")
 
 
 def file_state(kind: str) -> str:
-    """What an entry's `file` is to it, as every view says it: one an import refused, or (orphan) the file
-    a component had, gone from the tree."""
-    return "not in the tree" if kind == "orphan" else "refused"
+    """What an entry's `file` is to it, as every view says it: one an import refused, (orphan) the file a
+    component had, gone from the tree, or (unwritten) the one its write-back has not reached."""
+    return {"orphan": "not in the tree", "unwritten": "not written yet"}.get(kind, "refused")
+
+
+def tree_file(comp: dict) -> str:
+    """Where a component's config is in the tree: `iac/<environment>/<type>/<nickname>/config.json`."""
+    type_name, nickname = split_id(comp["id"])
+    return f"iac/{comp['environment']}/{type_name}/{nickname}/config.json"
 
 
 def entry(kind: str, component: str, field: str, rule: str, message: str, **extra: Any) -> dict:
@@ -139,9 +148,18 @@ def unwritten(rows: list[dict]) -> list[dict]:
             type=row.get("type"),
             environment=row.get("environment"),
             in_graph=row.get("in_graph", True),
+            **_behind(row),
         )
         for row in rows
     ]
+
+
+def _behind(row: dict) -> dict:
+    """The file an unwritten entry's write-back has not reached — what to look at in the tree (a hook's
+    refusal or a detached HEAD do not name it in the message): the FILE column every drift view shows."""
+    if not row.get("environment"):
+        return {}
+    return {"file": tree_file({"id": row["component"], "environment": row["environment"]})}
 
 
 def resolved(record: dict) -> dict:
@@ -173,3 +191,18 @@ def report(component_rows: list[dict], refused: list[dict], unwritten_rows: list
     entries.sort(key=lambda e: (e["component"], KINDS.index(e["kind"]), e["field"], e["message"]))
     counts = {k: sum(1 for e in entries if e["kind"] == k) for k in KINDS}
     return {"total": len(entries), "counts": counts, "entries": entries}
+
+
+def refused_here(exc: NotFound, read_records) -> NotFound:
+    """The 404 of an id that names no component, when an import refused that component's file: the tree
+    has it (`karma plan vpc/usekarma-dev`, `karma show` of it: "not found", and the operator looks at the
+    file in their repository), so the answer names the file and where its reasons are. `read_records(id)`:
+    the drift view's records of the id (the read of one component), read only on this error path."""
+    component = exc.extra.get("component")
+    if exc.extra.get("cause") != "unknown_component" or not component:
+        return exc
+    files = sorted({r["file"] for r in read_records(component) if r.get("file") and not r.get("in_graph")})
+    if not files:
+        return exc
+    note = f"; its config file {files[0]} was refused by an import (karma drift --component {component}: why)"
+    return NotFound(exc.message + note, errors=exc.errors, **{**exc.extra, "refused_file": files[0]})

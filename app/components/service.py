@@ -79,13 +79,17 @@ class ComponentService:
         return self._warned(listing, environment, empty=not found["total"])
 
     def get(self, component_id: str) -> dict:
-        found = self.repo.get_component(_require_id(component_id))
-        if found is None:
-            raise missing(component_id, self.repo.component_ids_of_type)
-        stored, refused = found.pop("drift_entries"), found.pop("refused")
-        # The same entries GET /drift?component= lists (stored drift and refused files; nothing recomputed).
-        entries = drift.report([{**found, "drift_entries": stored}], refused)["entries"]
+        found = self.repo.component_page(_require_id(component_id))
+        if "id" not in found:  # not in the graph: its records say whether an import refused its file
+            raise drift.refused_here(missing(component_id, self.repo.component_ids_of_type), lambda _: found["refused"])
+        stored, refused, unwritten = found.pop("drift_entries"), found.pop("refused"), found.pop("unwritten")
+        # The same entries GET /drift?component= lists (stored drift, file records, write-backs not landed;
+        # nothing recomputed).
+        entries = drift.report([{**found, "drift_entries": stored}], refused, unwritten)["entries"]
         return {**found, "action": get_type(found["type"]).action, "drift": entries}
+
+    def _records(self, component_id: str) -> list[dict]:
+        return self.repo.drift(component=component_id)["refused"]
 
     def impact(self, component_id: str) -> dict:
         """What a change to the component reaches, exactly as a plan of a change to it names it: the same
@@ -93,7 +97,7 @@ class ComponentService:
         so the impact view and the plan never name two different paths to one component."""
         ctx = self.repo.change_set_context([_require_id(component_id)], [])
         if not ctx["touched"]:
-            raise missing(component_id, self.repo.component_ids_of_type)
+            raise drift.refused_here(missing(component_id, self.repo.component_ids_of_type), self._records)
         affected = [
             {
                 **{k: row[k] for k in ("id", "type", "environment", "depth", "path", "edge_kinds", "runtime")},

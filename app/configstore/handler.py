@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from app.changes import diff as config_diff
 from app.changes import merge_patch
 from app.graph.codec import same_value
 from app.configstore.tree import CONFIG_FILE, EVENT_TRAILER, RUNTIME_FILE, ConfigTree, read_text, render
@@ -63,10 +64,13 @@ def handlers(repo, settings) -> dict[str, Callable[[dict], None]]:
 
 
 def summary(writes: list[dict], diff: list[dict], default_component: str | None) -> list[str]:
-    """One line per component: `create <id>`, `delete <id>`, or `<id>: +added ~changed -removed`."""
+    """One line per component: `create <id>`, `delete <id>`, or `<id>: +added ~changed -removed`, a nested
+    key by its path (`~functions.karma-graph-query.timeout`, as the plan's table names it): `git log
+    --oneline` says which value moved, not only that something under `functions` did."""
     marks = {"added": "+", "changed": "~", "removed": "-"}
     keys: dict[str, list[str]] = {}
-    for entry in diff if isinstance(diff, list) else []:  # a runtime report's diff is {before, after}
+    entries = config_diff.leaves(diff) if isinstance(diff, list) else []  # a runtime report's: {before, after}
+    for entry in entries:
         if not isinstance(entry, dict):
             continue
         cid = entry.get("component") or default_component

@@ -26,6 +26,7 @@ from app.errors import ENVELOPE, KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.transitions.search import proposed_change
+from app.changes import diff as config_diff
 from app.changes.plans import planned_change
 from app.changes.sets import ChangeSet
 from app.components.drift import file_state
@@ -109,6 +110,9 @@ def _thousands(number: int) -> str:
     return f"{number:,}"
 
 
+# a diff as a person reads it: down to the nested keys that changed (`functions.karma-api.timeout: 10 → 30`),
+# as the CLI's tables and the write-back's commit subject name them, not each top-level object whole
+blp.app_template_filter("diff_leaves")(config_diff.leaves)
 blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
 
 

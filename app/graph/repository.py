@@ -395,19 +395,26 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         return self.list_components(type_=None, environment=None, skip=0, limit=1)["total"]
 
     def get_component(self, component_id: str) -> dict | None:
-        """The component (config and runtime decoded) with its dependencies both ways and its stored drift
-        (`drift_entries` as stored, `refused`: the :Drift records of files an import refused under its id),
-        or None."""
-        row = self.read("component_get", id=component_id)
-        if row is None:
-            return None
+        """The component (config and runtime decoded) with its dependencies both ways and its drift as the
+        drift view reads it (`drift_entries` as stored, `refused`: the :Drift records naming it,
+        `unwritten`: its changes' write-backs not landed), or None."""
+        page = self.component_page(component_id)
+        return page if page.get("id") else None
+
+    def component_page(self, component_id: str) -> dict:
+        """get_component's one read (cypher/component_page.cypher); of an id the graph does not hold, only
+        `refused`: the records of a file an import refused under it (what its 404 says)."""
+        row = self.read("component_page", id=component_id, destination=CONFIG_STORE, states=STUCK, ids=[component_id])
         node = row["component"]
+        if node is None:
+            return {"refused": row["refused"]}
         return {
             **component_view(node),
             "dependencies": row["outgoing"],
             "dependents": row["incoming"],
             "drift_entries": node.get("drift_entries"),
             "refused": row["refused"],
+            "unwritten": row["unwritten"],
         }
 
     def graph(self, environment: str | None) -> dict:

@@ -476,16 +476,21 @@ def test_a_committed_edit_no_import_brought_in_is_never_undone_by_a_write_back(k
     drift = client.get("/drift", query_string={"kind": "unwritten"}).get_json()
     (behind,) = drift["entries"]
     assert (behind["component"], behind["field"], behind["environment"]) == (CLICKHOUSE, "config", "prod")
+    assert behind["file"] == rel  # the file to look at: the console's FILE column was empty
     assert behind["message"] == (
         f"changed through Karma by {out['change_id']}, not written to the tree: Diverged: {rel} (last changed by "
         f"{sha} op: bigger disk): a commit no import brought in (karma outbox list: {entry['id']} retrying)"
     ), behind
+    # the component's own drift (its console page, GET /components/<id>) is the Drift page's rows for it: it
+    # said none — "drift: none" on the page of a component whose write-back was stuck
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["drift"] == [behind]
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'karma_drift_components{kind="unwritten",source="component"} 1.0' in metrics
     git(store, "-c", "user.name=op", "-c", "user.email=op@example.com", "revert", "--no-edit", "HEAD")  # Karma's
     client.post("/admin/outbox/retry", json={"ids": [entry["id"]]})
     assert deliver(karma_app)["delivered"] == 1
     assert client.get("/drift").get_json()["counts"]["unwritten"] == 0  # landed: the tree caught up
+    assert client.get(f"/components/{CLICKHOUSE}").get_json()["drift"] == []
     assert json.loads(path.read_text())["ebs_size_gb"] == 650
     assert git(store, "log", "-1", "--format=%s").strip() == f"{out['log_entry_id']}: {CLICKHOUSE}: ~ebs_size_gb"
 

@@ -33,6 +33,31 @@ def _plan(browser, body: str):
     return browser.post("/console/plan", data={"csrf_token": token, "body": body})
 
 
+def _diff_rows(page: str, table: str = "diff") -> list[list[str]]:
+    """The rows of a diff table as text: key, change, before, after."""
+    body = re.search(rf'<table class="list" id="{table}">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in rows
+    ]
+
+
+def test_a_nested_change_shows_the_key_that_moved_on_the_plan_and_the_change(app, people):
+    """A lambda keeps its functions in a map (aws-config's, the karma world's): a change of one timeout
+    showed `functions` before and after, each function's every setting twice, for the reviewer to compare
+    by eye. The plan and the change page list the nested key with its two values."""
+    ted = _login(app, people["ted"])
+    body = "component: lambda/karma-api\nproposed_change:\n  functions: {karma-log-handler: {timeout: 30}}\n"
+    planned = _text(_plan(ted, body))
+    moved = "functions.karma-log-handler.timeout: 10 → 30"
+    assert _diff_rows(planned, "operations") == [["1", "update", "lambda/karma-api", moved]]
+    plan_id = re.search(r'name="plan_id" value="([^"]+)"', planned).group(1)
+    done = ted.post("/console/plans/apply", data={"csrf_token": _csrf(planned), "plan_id": plan_id})
+    change = _text(ted.get(done.headers["Location"]))
+    assert _diff_rows(change) == [["functions.karma-log-handler.timeout", "changed", "10", "30"]]
+
+
 def test_plan_then_request_exactly_that_plan_then_roll_it_back(app, client, people, graph_dump):
     ted = _login(app, people["ted"])
     start = _text(ted.get(f"/console/start?component={DEV_SITE}"))

@@ -69,6 +69,17 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
     assert page.data.count(b'data-kind="reference"') == 5
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'karma_drift_components{kind="contract",source="refused_file"} 2.0' in metrics
+    # the tree has it, the graph does not: the 404 of it (karma show, karma plan, its page) names the refused
+    # file and where its reasons are — it said only "not found", of a component the operator's tree holds
+    plan = {"component": "vpc/usekarma-dev", "proposed_change": {"cidr": "10.0.0.0/16"}, "reason": "x"}
+    impact = client.get("/components/vpc/usekarma-dev/impact")
+    for resp in (client.get("/components/vpc/usekarma-dev"), impact, client.post("/plan", json=plan)):
+        answer = resp.get_json()
+        assert resp.status_code == 404 and answer["refused_file"] == "iac/prod/vpc/usekarma-dev/config.json", answer
+        assert answer["message"].endswith(
+            "; its config file iac/prod/vpc/usekarma-dev/config.json was refused by an import"
+            " (karma drift --component vpc/usekarma-dev: why)"
+        )
 
 
 def test_without_partial_the_real_snapshot_is_refused_whole_audited_and_says_what_partial_would_load(

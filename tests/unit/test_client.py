@@ -250,6 +250,29 @@ def test_a_change_that_could_no_longer_apply_names_each_refused_field():
     assert f"refused: proposed_change.route53_zone_nickname: {said}" in text.change(detail).splitlines()
 
 
+def test_a_nested_change_reads_by_the_key_that_moved_not_its_whole_object(monkeypatch):
+    """aws-config's lambda keeps its functions in a map: a change of one timeout is, at the top level,
+    `functions` before and after — two objects of every function, where a reviewer hunts for the value that
+    moved (a terminal-wide cell cuts it off). The plan's table, its Markdown and the write-back's commit
+    subject name the nested key, with its old and new value, as the import's CHANGES column does."""
+    from app.client import markdown, text
+    from app.configstore.handler import summary
+
+    monkeypatch.setenv("COLUMNS", "200")
+    fn = {"runtime": "python3.10", "handler": "main.handler", "memory_size": 128}
+    old = {"karma-graph-query": {**fn, "timeout": 10}, "karma-log-handler": {**fn, "timeout": 10}}
+    new = {"karma-graph-query": {**fn, "timeout": 30}, "karma-log-handler": {**fn, "timeout": 10}}
+    diff = [{"key": "functions", "op": "changed", "old": old, "new": new}]
+    plan = {"status": "planned", "component": "lambda/karma-api", "diff": diff, "decisions": [], "actions": {}}
+    out = text.change_result(plan)
+    row = next(line for line in out.splitlines() if line.startswith("functions"))
+    assert row.split() == ["functions.karma-graph-query.timeout", "changed", "10", "30"]
+    assert "functions.karma-graph-query.timeout | changed | 10 | 30" in markdown.change_result(plan).replace("`", "")
+    set_diff = [{**diff[0], "component": "lambda/karma-api"}]  # a set's diff names each entry's component
+    writes = [{"id": "lambda/karma-api", "deleted": False, "cause": "update"}]
+    assert summary(writes, set_diff, None) == ["lambda/karma-api: ~functions.karma-graph-query.timeout"]
+
+
 def test_a_set_of_one_shows_its_operation_not_an_empty_diff():
     """A change set of one operation has no top-level diff: its operation's diff is what it writes."""
     from app.client import text

@@ -149,6 +149,30 @@ def test_a_tree_with_one_type_nickname_in_two_environments_qualifies_both_ids(tm
     assert "serverless-site/usekarma-dev" not in ids and ids["serverless-site/adage-usekarma-dev"] == "prod"
 
 
+def test_an_environment_the_tree_does_not_have_is_refused_naming_those_it_has():
+    """`karma import aws-config --environment prdo` (or `Prod`) said only that there were no configs in
+    prdo — the operator was left to list iac/ to find the name. The refusal names the tree's environments."""
+    with pytest.raises(importing.ImportError_) as info:
+        importing.read_tree(FIXTURES / "aws-config", ["prdo"])
+    assert info.value.errors == [
+        f"{FIXTURES / 'aws-config'}: no iac/<environment>/<type>/<nickname>/config.json files in prdo"
+        " (the tree's environments: dev, prod)"
+    ]
+
+
+def test_one_environments_folder_is_refused_with_the_command_that_imports_it(tmp_path):
+    """`karma import aws-config/iac/prod` (to import prod alone) refused each of its 17 configs with the same
+    `expected iac/<environment>/<type>/<nickname>/config.json` line. It is one line now, with the command
+    that does it."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "aws-config" / "iac", tmp_path / "aws-config" / "iac")
+    with pytest.raises(importing.ImportError_) as info:
+        importing.read_tree(tmp_path / "aws-config" / "iac" / "prod")
+    (line,) = info.value.errors
+    assert line.endswith(f"to import that environment alone, karma import {tmp_path / 'aws-config'} --environment prod")
+
+
 @pytest.mark.parametrize(
     "relative,content,message",
     [
