@@ -70,14 +70,15 @@ def validate_cmd(directory: Path | None) -> None:
 
 def _inert_warnings(compiled) -> None:
     """A rule naming a type or key the loaded types do not have loads (another deployment's vocabulary, not
-    a misspelling: app.policy.vocabulary) but cannot fire: each such name as a warning line on stderr."""
+    a misspelling: app.policy.vocabulary) but these types give it nothing to match: each such name as a
+    warning line on stderr."""
     inert = [r for r in sorted(compiled.rules.values(), key=listing_order) if r.inert]
     for rule in inert:
         for why in rule.inert:
             click.echo(f"warning: {why}", err=True)
     if inert:
         click.echo(
-            f"warning: {len(inert)} rule(s) cannot fire with these types ({', '.join(r.id for r in inert)})", err=True
+            f"warning: {len(inert)} rule(s) name what these types lack ({', '.join(r.id for r in inert)})", err=True
         )
 
 

@@ -101,7 +101,7 @@ class Rule:
     zones: set = field(default_factory=set)  # time zones whose time.<zone>.* facts the rule reads
     remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
     places: tuple = ()  # (Cmp, its path in the file: rules[0].when.change.type) of every comparison written
-    inert: tuple = ()  # why it cannot fire with the loaded types: a type or key they do not have (vocabulary)
+    inert: tuple = ()  # what it names that the loaded types lack, far from all they have (vocabulary)
 
     def summary(self) -> dict:
         """What a listing of rules says of one: `karma rules list --json` and the console's Rules page."""
@@ -112,5 +112,5 @@ class Rule:
             "file": self.file,
             "description": self.description,
             "message": self.message_text,
-            "inert": list(self.inert),  # why it cannot fire with the loaded types (empty: it can)
+            "inert": list(self.inert),  # what it names that the loaded types lack (empty: nothing)
         }

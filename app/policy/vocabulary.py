@@ -1,8 +1,9 @@
 """What a rule may name that the language itself does not fix: the component types loaded (their config
-keys, whether their schema is closed, their runtime outputs), the operations of a change and the edge
-kinds. A rule naming one that does not exist can never match as written (`type: ec3`, `op: updte`): it is
-refused at load time, naming the rule, the place, the value and the nearest valid one (docs/rules.md,
-"Names a rule must get right"). The fact fields and sections are the language's own (app.policy.fields).
+keys, whether their schema is closed, their runtime outputs, the values an `enum` lets a key hold), the
+operations of a change and the edge kinds. A rule naming one that does not exist can never match as
+written (`type: lamda`, `op: updte`): it is refused at load time, naming the rule, the place, the value
+and the nearest valid one (docs/rules.md, "Names a rule must get right"). The fact fields and sections
+are the language's own (app.policy.fields).
 
 Only what is certainly wrong is refused: an operation, edge kind or drift kind there is not (the code
 fixes them), and a misspelling (CLOSE) of what the loaded types have — a type no loaded type is, or a
@@ -10,10 +11,10 @@ config key (runtime output) of a type whose schema allows no other, when every a
 condition pins its component to loaded types none of which has it. A type or key far from every one the
 loaded types have is not a typo but another deployment's vocabulary (the shipped rules name `subnet`, and
 a serverless-site's `cloudfront_aliases`; a config repository adopted with its own types has neither):
-the rule stands, *inert* — it cannot fire with these types — and says so (`Rule.inert`: `karma rules
-validate`, `karma rules list`, the service's log at load; `karma rules coverage` calls it never
-matching). A key of an open schema, or of a component whose type the rule leaves open, is data the rule
-may rightly expect.
+the rule stands, *inert* where it needs that name — nothing of these types matches it — and says so
+(`Rule.inert`: `karma rules validate`, `karma rules list`, the service's log at load; `karma rules
+coverage` calls it never matching). A key of an open schema, or of a component whose type the rule leaves
+open, is data the rule may rightly expect.
 
 Types are data (types/, KARMA_TYPES_DIR): the check reads the types the process loaded (the registry),
 which the service reads once at start, before its rules; `karma rules coverage` reads the same table
@@ -42,7 +43,11 @@ FIXED_VALUES = {
     "impacted.edge_kinds": ("edge kind", tuple(EDGE_KINDS)),
     "change.drift": ("drift kind", DRIFT_KINDS),
     "impacted.drift": ("drift kind", DRIFT_KINDS),
+    "change.on_blocked": ("on_blocked value", ("reject", "queue")),
 }
+# an impacted component's action is its type's (types are data), `review` for a type not loaded
+# (app.changes.facts.ImpactedRows)
+UNTYPED_ACTION = "review"
 # which component a section's type fields and keys are about: the changed one (change, component), the
 # impacted one, a sibling (in a count); the change's touched keys are the changed component's config keys
 SIDE = {"change": "changed", "component": "changed", "impacted": "impacted", "siblings": "siblings"}
@@ -52,6 +57,7 @@ SHOWN_TYPES = 20
 # `ec2-instanse`, `subnets`, `route-53-zone`; a name farther from all (`subnet` among aws-config's types:
 # 0.53 at best) names what these types do not have (docs/rules.md, "Names a rule must get right")
 CLOSE = 0.8
+NOTHING = "these types give it nothing to match"  # what an inert name's notice ends with
 
 
 class DeclaredType(NamedTuple):
@@ -59,6 +65,9 @@ class DeclaredType(NamedTuple):
     closed: bool  # the config schema refuses keys it does not declare
     runtime_outputs: frozenset
     runtime_closed: bool = True  # a runtime report holds declared outputs only (app.components.loader)
+    # (config | runtime, key) -> the only texts the schema lets that top-level key hold (its `enum`)
+    enums: dict | None = None
+    action: str = ""  # what a change upstream requires of it (its type file's `action`)
 
 
 def declared(types: Iterable) -> dict[str, DeclaredType]:
@@ -69,9 +78,22 @@ def declared(types: Iterable) -> dict[str, DeclaredType]:
             t.closed,
             frozenset(t.runtime_outputs),
             t.runtime_schema.get("additionalProperties") is False,
+            {**_enums("config", t.config_schema), **_enums("runtime", t.runtime_schema)},
+            t.action,
         )
         for t in types
     }
+
+
+def _enums(kind: str, schema: dict) -> dict[tuple[str, str], frozenset]:
+    """(kind, key) -> the texts a top-level key's `enum` allows — only an enum of texts (a key whose schema
+    says more, `anyOf`, a `$ref`, numbers, is not judged)."""
+    out = {}
+    for key, spec in (schema.get("properties") or {}).items():
+        values = spec.get("enum") if isinstance(spec, dict) else None
+        if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            out[(kind, key)] = frozenset(values)
+    return out
 
 
 def loaded() -> dict[str, DeclaredType]:
@@ -92,6 +114,10 @@ def judge(rule, types: dict[str, DeclaredType]) -> tuple[list[tuple[str, str]], 
     keyed = _key_problems(rule, rule.when, types)
     for _domain, tree in rule.counts.values():
         keyed.update(_key_problems(rule, tree, types))
+    trees = [(rule.when, True)] + [(tree, False) for _domain, tree in rule.counts.values()]
+    for tree, decides in trees:  # a count's test that never holds counts 0: the rule may still fire
+        for ident, whys in _enum_problems(rule, tree, types, decides).items():
+            keyed.setdefault(ident, []).extend(whys)
     found += [(place, why, refused) for cmp, place in rule.places for why, refused in keyed.get(id(cmp), ())]
     for remedy in rule.remedies:
         wanted = remedy.candidates.type if remedy.candidates is not None else None
@@ -118,6 +144,10 @@ def _value_problems(rule, cmp: Cmp, types: dict) -> list[tuple[str, bool]]:
     name = cmp.field.name
     if name in TYPE_FIELDS:
         return [_unknown_type(rule, v, types) for v in _literals(cmp) if isinstance(v, str) and v not in types]
+    if name == "impacted.action":
+        return [
+            _unknown_action(rule, v, types) for v in _literals(cmp) if isinstance(v, str) and v not in _actions(types)
+        ]
     if name in FIXED_VALUES:
         what, valid = FIXED_VALUES[name]
         return [
@@ -140,7 +170,19 @@ def _unknown_type(rule, value: str, types: dict) -> tuple[str, bool]:
     named = f"rule {rule.id!r} names component type {value!r}, which is not a loaded type"
     if _closest(value, names, CLOSE):
         return f"{named}{_nearest(value, names)}: {where}", True
-    return f"{named}{_nearest_type(value, names)}: this test can never hold with these types, {where}", False
+    return f"{named}{_nearest_type(value, names)}: {NOTHING}, {where}", False
+
+
+def _actions(types: dict) -> list[str]:
+    return sorted({d.action for d in types.values() if d.action} | {UNTYPED_ACTION})
+
+
+def _unknown_action(rule, value: str, types: dict) -> tuple[str, bool]:
+    """Why `value` is no loaded type's action, and whether that refuses the rule (a misspelling: CLOSE)."""
+    valid = _actions(types)
+    said = f"rule {rule.id!r} names action {value!r}, which no loaded type has{_nearest(value, valid)}"
+    said += f": the actions are {', '.join(valid)}"
+    return (said, True) if _closest(value, valid, CLOSE) else (f"{said}: {NOTHING}", False)
 
 
 def _nearest(word: str, valid: Iterable[str]) -> str:
@@ -150,7 +192,8 @@ def _nearest(word: str, valid: Iterable[str]) -> str:
 
 
 def _closest(word: str, valid: Iterable[str], least: float = 0.6) -> list[str]:
-    scored = [(difflib.SequenceMatcher(None, word, v).ratio(), v) for v in valid]
+    """The valid names most alike `word` (case aside: `aes256` is a misspelling of `AES256`), at least `least`."""
+    scored = [(difflib.SequenceMatcher(None, word.casefold(), v.casefold()).ratio(), v) for v in valid]
     best = max((score for score, _v in scored), default=0.0)
     return sorted(v for score, v in scored if score == best)[:3] if best >= least else []
 
@@ -240,7 +283,78 @@ def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> tuple[st
     )
     if _closest(key, valid, CLOSE):
         return why, True
-    return f"{why}: this test can never hold with these types", False
+    return f"{why}: {NOTHING}", False
+
+
+ENUM_OPS = ("eq", "in", "ne", "not_in")
+
+
+def _enum_problems(rule, tree, types: dict, decides: bool = True) -> dict[int, list[tuple[str, bool]]]:
+    """id(test) -> (why, refused), for each text a test compares a top-level config key or runtime output
+    with that the schema's `enum` of every type the component can be (pinned in every alternative, as for
+    keys) never allows: `runtime.state: runnign` on an ec2-instance (pending, running, …). A misspelling of
+    an allowed value (CLOSE) is refused; an eq / in whose every value is far from all of them can never
+    hold: the rule is inert (another deployment's values) — when the test is the rule's condition's, not a
+    count's (`decides`), and is never negated; a far value beside allowed ones, or under ne / not_in or a
+    `not`, is left alone (the test still means something)."""
+    alts = alternatives(tree)
+    if len(alts) >= MAX_ALTERNATIVES:
+        return {}
+    seen: dict[int, tuple[Cmp, tuple, list, set]] = {}
+    for alt in alts:
+        pinned = _pinned(alt)
+        for cmp, neg in alt:
+            target = _enum_target(cmp)
+            if target is not None:
+                entry = seen.setdefault(id(cmp), (cmp, target, [], set()))
+                entry[2].append(pinned.get(target[0]))
+                entry[3].add(neg)
+    out: dict[int, list[tuple[str, bool]]] = {}
+    for ident, (cmp, (_side, kind, key), pins, negs) in seen.items():
+        allowed = _enum_of(kind, key, pins, types)
+        if allowed is None:
+            continue
+        values = [v for v in _literals(cmp) if isinstance(v, str)]
+        never = [v for v in values if v not in allowed]
+        what = "config key" if kind == "config" else "runtime output"
+        only = f"(it allows only {', '.join(sorted(allowed))})"
+        close = [v for v in never if _closest(v, allowed, CLOSE)]
+        for value in close:
+            said = f"rule {rule.id!r} compares {what} {key!r} with {value!r}, which its schema never allows"
+            out.setdefault(ident, []).append((f"{said}{_nearest(value, allowed)} {only}", True))
+        holds_never = decides and negs == {False} and cmp.op in ("eq", "in")
+        if never and not close and len(never) == len(values) and holds_never:
+            said = f"rule {rule.id!r} compares {what} {key!r} with {', '.join(map(repr, never))}, which its schema"
+            out.setdefault(ident, []).append((f"{said} never allows {only}: this test can never hold", False))
+    return out
+
+
+def _enum_target(cmp: Cmp) -> tuple[str, str, str] | None:
+    """(side, config | runtime, key) when the test compares a top-level key with texts (eq, in, ne, not_in)."""
+    if cmp.op not in ENUM_OPS or isinstance(cmp.value, FieldRef):
+        return None
+    fld = cmp.field
+    side, path = SIDE.get(fld.section), fld.path
+    if side is None or len(path) != 2:
+        return None
+    head = {"old": "config", "new": "config"} if fld.section == "change" else {"config": "config", "runtime": "runtime"}
+    kind = head.get(path[0])
+    return (side, kind, path[1]) if kind else None
+
+
+def _enum_of(kind: str, key: str, pins: list, types: dict) -> frozenset | None:
+    """The texts the key may hold in every type the component can be (None: not certain — a type left
+    open, unknown, or whose schema sets no enum of texts for the key)."""
+    allowed: set = set()
+    for pinned in pins:
+        if not pinned or any(t not in types for t in pinned):
+            return None
+        for t in pinned:
+            values = (types[t].enums or {}).get((kind, key))
+            if values is None:
+                return None
+            allowed |= values
+    return frozenset(allowed)
 
 
 def _keys_of(declared_type: DeclaredType, kind: str) -> tuple[frozenset, bool]:

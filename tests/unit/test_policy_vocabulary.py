@@ -35,7 +35,7 @@ def test_a_misspelt_impacted_type_is_refused_naming_rule_place_value_and_the_nea
 
 
 def inert(tmp_path, when: str, **kw) -> list[str]:
-    """Why the rule 'typo' cannot fire with the loaded types (it loads)."""
+    """What the rule 'typo' names that the loaded types lack (it loads)."""
     write_rules(tmp_path, rule_yaml(when, rule_id="typo", **kw))
     [rule] = loader.build(tmp_path).rules.values()
     return [why.split(": ", 1)[1] for why in rule.inert]
@@ -48,7 +48,7 @@ def test_a_type_far_from_every_loaded_type_loads_inert_and_says_which_type_its_f
     [why] = inert(tmp_path, "change: {type: [subnet, ec3]}")
     assert "rules[0].when.change.type.in[1]" not in why  # the place is the field as written
     assert why.startswith("rules[0].when.change.type: rule 'typo' names component type 'ec3'")
-    assert "did you mean 'ec2-instance'" in why and "this test can never hold with these types" in why
+    assert "did you mean 'ec2-instance'" in why and "these types give it nothing to match" in why
 
 
 def test_the_shipped_rules_load_inert_on_a_config_repositorys_own_types(restore_types, capsys):
@@ -72,7 +72,7 @@ def test_the_shipped_rules_load_inert_on_a_config_repositorys_own_types(restore_
     assert compiled.rules["subnet-change-with-running-instance"].summary()["inert"]
     result = CliRunner().invoke(rules_cli, ["validate", str(REPO_ROOT / "rules")])
     assert result.exit_code == 0, result.output
-    assert "warning: 5 rule(s) cannot fire with these types" in result.stderr
+    assert "warning: 5 rule(s) name what these types lack" in result.stderr
     assert "names component type 'ec2-instance', which is not a loaded type" in result.stderr
 
 
@@ -144,7 +144,7 @@ def test_a_key_far_from_every_key_of_the_pinned_type_loads_inert(tmp_path):
     assert inert(tmp_path, "component: {type: vpc, config.cidr_blok: {exists: true}}") == [
         "rules[0].when.component.config.cidr_blok.exists: rule 'typo' names config key 'cidr_blok', which no vpc "
         "has (did you mean 'cidr'?) (the schema allows no other config key: az_count, cidr, enable_ssm_endpoints, "
-        "single_nat_gateway, tags): this test can never hold with these types"
+        "single_nat_gateway, tags): these types give it nothing to match"
     ]
 
 
@@ -231,3 +231,51 @@ def test_the_service_keeps_its_last_good_rules_when_an_edit_names_a_type_that_do
 def test_the_shipped_rules_and_the_fixture_rule_directories_name_only_what_exists():
     for directory in (REPO_ROOT / "rules", REPO_ROOT / "tests" / "fixtures" / "rules-edges"):
         assert validate_dir(directory) == []
+
+
+def test_a_value_an_enum_never_allows_is_refused_when_it_misspells_one(tmp_path):
+    """`runtime.state: runnign` on an ec2-instance (its runtime schema: pending, running, stopping, stopped,
+    terminated) never matched, silently; a schema's enum is as closed as a schema's keys."""
+    [problem] = problems(tmp_path, "impacted: {type: ec2-instance, runtime.state: runnign}")
+    assert problem == (
+        "rules[0].when.impacted.runtime.state: rule 'typo' compares runtime output 'state' with 'runnign', which "
+        "its schema never allows (did you mean 'running'?) (it allows only pending, running, stopped, stopping, "
+        "terminated)"
+    )
+    [among] = problems(tmp_path, "impacted: {type: ec2-instance, runtime.state: {in: [pending, runnign]}}")
+    assert "with 'runnign'" in among
+    [case] = problems(tmp_path, "change: {type: s3-bucket, new.sse_algorithm: aes256}")  # a config key's enum
+    assert "compares config key 'sse_algorithm' with 'aes256'" in case and "(did you mean 'AES256'?)" in case
+    [negated] = problems(tmp_path, "impacted: {type: ec2-instance, runtime.state: {ne: runnign}}")
+    assert "with 'runnign'" in negated  # a misspelling whatever the operator
+
+
+def test_a_value_far_from_every_value_an_enum_allows_makes_the_test_inert_only_when_it_can_never_hold(tmp_path):
+    assert problems(tmp_path, "impacted: {type: ec2-instance, runtime.state: hibernating}") == []
+    assert inert(tmp_path, "impacted: {type: ec2-instance, runtime.state: {in: [hibernating, asleep]}}") == [
+        "rules[0].when.impacted.runtime.state.in: rule 'typo' compares runtime output 'state' with 'hibernating', "
+        "'asleep', which its schema never allows (it allows only pending, running, stopped, stopping, "
+        "terminated): this test can never hold"
+    ]
+    for stands in (
+        "impacted: {type: ec2-instance, runtime.state: {in: [running, hibernating]}}",  # running still matches
+        "impacted: {type: ec2-instance, runtime.state: {ne: hibernating}}",  # always holds: not inert
+        "impacted: {type: ec2-instance}\nnot: {impacted: {runtime.state: hibernating}}",
+        "impacted: {runtime.state: runnign}",  # the type left open: another type's state may be so
+        "count: {siblings: {type: s3-bucket, config.sse_algorithm: rot13}, eq: 0}",  # a count of 0 holds
+    ):
+        assert problems(tmp_path, stands) == [], stands
+        assert inert(tmp_path, stands) == [], stands
+
+
+def test_an_action_and_an_on_blocked_value_are_judged_as_types_and_operations_are(tmp_path):
+    """`impacted.action` takes the loaded types' actions (data: a misspelling refused, another deployment's
+    inert), `change.on_blocked` reject or queue (the API's; refused)."""
+    [action] = problems(tmp_path, "impacted: {action: redploy}")
+    assert action.startswith("rules[0].when.impacted.action: rule 'typo' names action 'redploy', which no loaded type")
+    assert "(did you mean 'redeploy'?)" in action and "review" in action
+    assert problems(tmp_path, "impacted: {action: recycle}") == []
+    assert "names action 'recycle'" in inert(tmp_path, "impacted: {action: recycle}")[0]
+    [blocked] = problems(tmp_path, "change: {on_blocked: queu}")
+    assert "names on_blocked value 'queu', which does not exist (did you mean 'queue'?)" in blocked
+    assert problems(tmp_path, "change: {on_blocked: queue}\nimpacted: {action: review}") == []
