@@ -21,8 +21,12 @@ that makes it (as before: a fresh process's first requests wait for it); then by
 each time the database comes back from being down. Meanwhile a request waits for it up to `warm_wait` seconds from
 its start (a warm server's cache answers in milliseconds), then is answered 503 `database_warming_up`
 with Retry-After; readiness answers 503 (`warming_up`) until it is done. Readiness also re-runs it,
-within the probe bound (2 s at least), while it sees the database up: a restart no request met (an idle service) shows
-as plans no longer cached, and starts the warm-up there.
+within the probe bound (2 s at least), while it sees the database up: a restart no request met (an idle
+service) shows as plans no longer cached. Past the bound, the statements are planned again on one
+background thread and readiness says `warming_up` until they are — but the requests are not held: a
+slow EXPLAIN is as often a loaded machine, or a plan Neo4j dropped when the data's cardinality moved, as
+a restart, and holding them made every request a 503 for up to a minute (`_replan`). A load balancer that
+reads readiness keeps traffic off meanwhile.
 """
 
 from __future__ import annotations
@@ -73,6 +77,8 @@ class Availability:
         self.warm_wait, self.warm_timeout = warm_wait, warm_timeout
         self._warm = warm is None  # the hot statements planned on the database as this process last saw it
         self._warming: tuple[threading.Event, float] | None = None  # the warm-up running, and since when
+        self._replanning: threading.Event | None = None  # readiness's re-plan running (`_replan`)
+        self._replanned = True  # whether the last re-plan planned them
 
     @property
     def down(self) -> bool:
@@ -208,15 +214,47 @@ class Availability:
         """Readiness: the hot statements are planned. Re-run (cheap when they are) within the probe bound,
         so a Neo4j restarted while nothing met it (its cache empty) is found here, and warmed."""
         if self._warm and self._warming is None:
+            replanning = self._replanning
+            if replanning is not None:
+                return replanning.wait(self.probe_timeout or self.warm_wait) and self._replanned
             try:
                 with deadline.bounded(max(self.probe_timeout or 0.0, self.warm_wait)):  # a loaded machine's
                     self._warm_up()  # cached plans took up to 0.9 s (three round trips): not a restart
                 return True
-            except Exception:  # noqa: BLE001 - not planned (or not in time): the warm-up plans them
-                with self._lock:
-                    self._warm = False
+            except Exception:  # noqa: BLE001 - not planned in time: planned again, the requests not held
+                return self._replan().wait(self.probe_timeout or self.warm_wait) and self._replanned
         done = self._start_warm()
         return done is None or done.wait(self.probe_timeout or self.warm_wait)
+
+    def _replan(self) -> threading.Event:
+        """Readiness found the hot statements slow to plan: a restart nothing noticed (its cache empty), or
+        only a loaded machine, or a plan Neo4j dropped because the data's cardinality moved. Nothing says
+        the database went away, so the requests are not held (marking the process cold held every request
+        2 s, then answered it 503 `database_warming_up`, for as long as a warm-up took: up to a minute):
+        the statements are planned again on one background thread, and readiness says `warming_up` until
+        they are. A database that did go away is met by a request, marked down, and warmed on its return
+        before requests pass (`_start_warm`)."""
+        with self._lock:
+            if self._replanning is None:
+                self._replanning = threading.Event()
+                threading.Thread(
+                    target=self._replan_now, args=(self._replanning,), name="karma-neo4j-replan", daemon=True
+                ).start()
+            return self._replanning
+
+    def _replan_now(self, done: threading.Event) -> None:
+        planned = False
+        try:
+            with stall.unowned(), deadline.bounded(self.warm_timeout):
+                self._warm_up()
+            planned = True
+            log.info("hot statements planned again")
+        except Exception as exc:  # noqa: BLE001 - best effort: the requests plan what is left themselves
+            log.warning("hot statements not planned again", extra={"error": type(exc).__name__})
+        finally:
+            with self._lock:
+                self._replanning, self._replanned = None, planned  # readiness: not ready if it failed
+            done.set()
 
     def ensure_schema(self) -> None:
         try:

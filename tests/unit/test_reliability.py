@@ -185,6 +185,45 @@ def test_the_warm_up_tries_again_while_its_connections_fail():
     assert planning.calls == 3 and avail.check() == (True, "ok")
 
 
+class BoundedPlanning(Planning):
+    """A warm-up whose EXPLAINs end with the bound they run under, as a real one's socket waits do
+    (app/graph/bolt_deadline.py): not released in time, it fails."""
+
+    def __call__(self):
+        self.calls += 1
+        if not self.released.wait(deadline.remaining() or 10):
+            raise TimeoutError("the EXPLAINs ran past their bound")
+
+
+def test_a_slow_readiness_re_check_re_plans_in_the_background_and_never_holds_the_requests():
+    """Readiness re-runs the hot statements' EXPLAINs (cheap once planned) to find a restart nothing noticed.
+    On a loaded machine — or after Neo4j dropped a cached plan because the data's cardinality moved — one ran
+    past readiness's bound, and the process was marked cold: every request then waited 2 s and was answered
+    503 `database_warming_up` until a warm-up finished, up to a minute (a fuzzing run of the contract test
+    had most operations refused so). A database that answered slowly is not one that restarted: the
+    statements are planned again in the background, readiness says `warming_up` until they are, and the
+    requests pass meanwhile."""
+    planning = BoundedPlanning()
+    planning.released.set()
+    avail = Availability(
+        lambda: None, lambda: None, warm=planning, probe_interval=0.0, warm_wait=0.2, probe_timeout=0.1
+    )
+    avail.guard()  # the first contact plans them itself
+    assert avail.check() == (True, "ok")
+    planning.released.clear()  # the next EXPLAINs take longer than readiness's bound
+    assert avail.check() == (False, "warming_up")
+    started = time.monotonic()
+    avail.guard()  # a request is neither held for the re-plan nor refused
+    avail.guard()
+    assert time.monotonic() - started < 0.15
+    assert avail.check() == (False, "warming_up")  # still re-planning: one thread, not one per check
+    planning.released.set()
+    until = time.monotonic() + 5
+    while avail.check() != (True, "ok") and time.monotonic() < until:
+        time.sleep(0.02)
+    assert avail.check() == (True, "ok")
+
+
 def test_a_warm_up_cut_by_an_outage_runs_again_when_the_database_returns():
     """The database went away during the warm-up (killed, to be restarted with an empty cache): the
     warm-up's failure marked the process warm, and the requests after the return planned cold."""
