@@ -346,7 +346,15 @@ CASES = {
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
         "rules:\n  - id: a\n    description: d\n     effect: warn\n",
-        "line 4, column 12: YAML error: mapping values are not allowed in this context",
+        "line 4, column 12: YAML error: mapping values are not allowed in this context: usually an indentation "
+        "slip — line 4 (or the one above it) does not start in the same column as the other keys of its mapping",
+    ),
+    "a key indented one space less than its siblings": (
+        "rules:\n  - id: a\n    description: d\n    effect: warn\n    when:\n      change:\n        type: vpc\n"
+        "       environment: prod\n    message: m\n",
+        "line 8, column 8: YAML error: while parsing a block mapping, did not find expected key: usually an "
+        "indentation slip — line 8 (or the one above it) does not start in the same column as the other keys of "
+        "its mapping",
     ),
     "duplicate key": (
         one_rule().replace("    effect: warn\n", "    effect: warn\n    effect: reject\n"),
