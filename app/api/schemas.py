@@ -400,6 +400,12 @@ class ChangeResult(Schema):
     )
     affected_components = Built(fields.String())
     warnings = fields.List(fields.String())
+    rules_broken = fields.String(
+        metadata={
+            "description": "only when the rule files have a broken edit: the rules that decided are the last good "
+            "set, and this says so with the loader's message (GET /admin/rules' last_error)"
+        }
+    )
     hypothetical = fields.Boolean(metadata={"description": "what-if plans: the analysis is against `assumed`"})
     would_be = fields.String(metadata={"description": "what-if plans: the status the change would get"})
     assumed = fields.Raw(metadata={"description": "what-if plans: the runtime overlay and applied sets"})

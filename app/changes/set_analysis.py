@@ -87,6 +87,9 @@ class SetAnalysis:
     approved_by: str | None = None
     rules_at: datetime | None = None  # the request time the rules saw (None: no rules ran)
     rules_fingerprint: str | None = None
+    # a broken edit of the rule files the last good rules decided in spite of (GET /admin/rules' last_error):
+    # an author who saved a rule and plans to see it fire is told why it does not
+    rules_broken: str | None = None
 
     @property
     def decisions(self) -> list[dict]:
@@ -130,6 +133,7 @@ class SetAnalysis:
             "status": str(status),
             "affected_components": [r["id"] for r in self.affected],
             "warnings": self.warnings,
+            **({"rules_broken": self.rules_broken} if self.rules_broken else {}),
             "log_entry_id": None,
             "change_id": None,
             "mode": self.mode,
@@ -221,7 +225,17 @@ def analyse_set(
     if policy is not None and mode == "full":
         analysis.rules_at = now
         analysis.rules_fingerprint = getattr(policy, "fingerprint", None)
+        analysis.rules_broken = _rules_broken(policy)
     return analysis
+
+
+def _rules_broken(policy) -> str | None:
+    """The refused edit of the rule files, when the rules that decided are the last good set."""
+    status = policy.status() if callable(getattr(policy, "status", None)) else {}
+    error = status.get("last_error")
+    if not error:
+        return None
+    return f"the rule files have a broken edit, so the last good rules ({status.get('fingerprint')}) decided: {error}"
 
 
 def _check_existence(change_set: ChangeSet, state: GraphState, read_ids=None) -> None:

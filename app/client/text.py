@@ -220,7 +220,8 @@ def warning_lines(result: dict) -> list[str]:
     """A judged change's rule warnings (its `warn` decisions' messages), one `warning:` line each: how
     `karma request` / `plan` / `apply` print them, and `karma import` / `karma seed` of a set alike — there
     they were only rows of the DECISIONS table, which a reader scanning for `warning:` missed."""
-    return [f"warning: {warning}" for warning in result.get("warnings") or []]
+    broken = [f"warning: {result['rules_broken']}"] if result.get("rules_broken") else []
+    return broken + [f"warning: {warning}" for warning in result.get("warnings") or []]
 
 
 def _decisions(decisions: list[dict]) -> list[list]:

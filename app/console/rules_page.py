@@ -50,4 +50,5 @@ def rule(rule_id):
         line=written[0] if written else None,
         firing=firing,
         case_errors=case_errors,
+        status=policy.status(),
     )

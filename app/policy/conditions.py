@@ -51,6 +51,8 @@ from app.yaml_misreads import BooleanWord
 GROUPS = ("all", "any", "not")
 WHEN_KEYS = CONDITION_SECTIONS + ("time", "count") + GROUPS
 COUNT_OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte")
+# an operator beside a count rather than in it: the count's line indented less than its siblings
+_COUNT_OP_ASTRAY = ": an operator on the count goes inside it; indent it as far as the count's other keys"
 REF_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "overlaps")  # operators whose operand may be {field: ...}
 
 # operator -> field types it applies to
@@ -120,7 +122,8 @@ class ConditionParser:
                 self.errors.add(
                     sub,
                     "unknown section (expected change, component, impacted, time, count, all, "
-                    "any or not)" + _suggest(key, WHEN_KEYS),
+                    "any or not)"
+                    + (_COUNT_OP_ASTRAY if key in COUNT_OPS and "count" in node else _suggest(key, WHEN_KEYS)),
                 )
         return _all(items)
 

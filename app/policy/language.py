@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from app.policy import remedies as remedy_language
 from app.policy import template
-from app.policy.conditions import ConditionParser
+from app.policy.conditions import WHEN_KEYS, ConditionParser
 from app.policy.effects import APPROVER_ROLES, EFFECTS
 from app.policy.errors import Errors
 from app.policy.fields import suggest as _suggest
@@ -23,6 +23,8 @@ from app.policy.literals import ID_RE, type_name
 from app.policy.tree import Rule
 from app.yaml_misreads import BooleanWord
 
+# a section of the condition beside `when` rather than in it: its line indented as far as `when`'s
+_SECTION_ASTRAY = ": a section of the condition goes inside when; indent it under when:"
 RULE_KEYS = ("id", "description", "effect", "when", "message", "enabled", "approver_role", "remedies")
 REQUIRED_RULE_KEYS = ("id", "description", "effect", "when", "message")
 MAX_ID_LENGTH = 100
@@ -106,7 +108,9 @@ def _check_keys(raw: dict, path: str, errors: Errors) -> None:
     for key in raw:
         if key not in RULE_KEYS:
             errors.add(
-                f"{path}.{key}", f"unknown field (expected one of {', '.join(RULE_KEYS)})" + _suggest(key, RULE_KEYS)
+                f"{path}.{key}",
+                f"unknown field (expected one of {', '.join(RULE_KEYS)})"
+                + (_SECTION_ASTRAY if key in WHEN_KEYS else _suggest(key, RULE_KEYS)),
             )
     for key in REQUIRED_RULE_KEYS:
         if key not in raw:
@@ -150,10 +154,25 @@ def _message(raw: dict, path: str, scope: str, count_names: dict[str, str], erro
     if not isinstance(message, str) or not message.strip():
         errors.add(f"{path}.message", f"expected a non-empty string, got {type_name(message)}")
         return None
-    parts, problems = template.parse(message, scope, count_names)
+    refused = frozenset(_count_names_written(raw) - set(count_names))
+    parts, problems = template.parse(message, scope, count_names, refused)
     for problem in problems:
         errors.add(f"{path}.message", problem)
     return parts
+
+
+def _count_names_written(node) -> set[str]:
+    """Every name a `count: {name: ...}` in the rule gives (a misplaced count too), accepted or not."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "count" and isinstance(value, dict) and isinstance(value.get("name"), str):
+                names.add(value["name"])
+            names |= _count_names_written(value)
+    elif isinstance(node, list):
+        for item in node:
+            names |= _count_names_written(item)
+    return names
 
 
 def _remedies(

@@ -51,7 +51,22 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     context = getattr(exc, "context", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     text = f"{context}, {problem}" if context else problem
+    if mark is not None and any(p in problem for p in _INDENTATION_PROBLEMS):
+        text += (
+            f": usually an indentation slip — line {mark.line + 1} (or the one above it) does not start in the same "
+            "column as the other keys of its mapping"
+        )
     return f"{where}YAML error: {text}"
+
+
+# what PyYAML says of a line indented one space off (`     effect:` under `    description:`): none of them
+# says "indentation", and the column it names is where it gave up, not where the slip is
+_INDENTATION_PROBLEMS = (
+    "did not find expected key",
+    "mapping values are not allowed",
+    "did not find expected '-' indicator",
+    "expected <block end>",
+)
 
 
 # ------------------------------------------------------------------------------------------ directory

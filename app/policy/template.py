@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from app.policy.fields import SECTIONS, resolve_field
+from app.policy.fields import SECTIONS, resolve_field, suggest
 
 UNSET = "<unset>"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -21,11 +21,15 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 PLACEHOLDER_SECTIONS = SECTIONS + ("time", "count")
 
 
-def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list[str]]:
+def parse(
+    text: str, scope: str, counts: dict | None = None, refused_counts: frozenset = frozenset()
+) -> tuple[list, list[str]]:
     """-> (parts, problems). Parts are literal strings and ``(section, path)`` tuples.
 
     ``counts`` maps the rule's count names to their keys: ``{count.<name>}`` is how many rows matched,
-    ``{count.<name>.ids}`` which ones.
+    ``{count.<name>.ids}`` which ones. ``refused_counts`` are names the rule's YAML gives a count that was
+    refused (its own error says why): a placeholder naming one is not reported again, as "no count named"
+    would send the author to name a count that is named.
     """
     parts: list = []
     problems: list[str] = []
@@ -53,10 +57,10 @@ def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list
         if section == "count":
             alias, _, tail = rest.partition(".")
             if alias not in (counts or {}):
-                problems.append(
-                    f"unknown placeholder {{{name}}}: no count named {alias!r} in this rule "
-                    "(give the count a name: count: {name: ..., ...})"
-                )
+                if alias not in refused_counts:
+                    problems.append(
+                        f"unknown placeholder {{{name}}}: no count named {alias!r} in this rule" + _named(alias, counts)
+                    )
                 continue
             rest = counts[alias] + (f".{tail}" if tail else "")
         fld, reason = resolve_field(section, rest)
@@ -73,6 +77,13 @@ def parse(text: str, scope: str, counts: dict | None = None) -> tuple[list, list
     if pos < len(text):
         parts.append(text[pos:])
     return parts, problems
+
+
+def _named(alias: str, counts: dict | None) -> str:
+    """How to name the count a placeholder meant: the nearest name the rule gives one, else how to give one."""
+    if not counts:
+        return " (give the count a name: count: {name: ..., ...})"
+    return suggest(alias, counts) or f" (its counts are named {', '.join(sorted(counts))})"
 
 
 def lookup(fact: dict, section: str, path: tuple[str, ...]):

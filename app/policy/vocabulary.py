@@ -119,6 +119,7 @@ def judge(rule, types: dict[str, DeclaredType]) -> tuple[list[tuple[str, str]], 
         for ident, whys in _enum_problems(rule, tree, types, decides).items():
             keyed.setdefault(ident, []).extend(whys)
     found += [(place, why, refused) for cmp, place in rule.places for why, refused in keyed.get(id(cmp), ())]
+    found += [(f"rules[{rule.index}].message", why, True) for why in _placeholder_problems(rule, types)]
     for remedy in rule.remedies:
         wanted = remedy.candidates.type if remedy.candidates is not None else None
         if wanted is not None and wanted not in types:
@@ -261,6 +262,37 @@ def _pinned(alt) -> dict[str, set]:
         if side and allowed is not None:
             pinned[side] = pinned[side] & allowed if side in pinned else set(allowed)
     return pinned
+
+
+def _placeholder_problems(rule, types: dict) -> list[str]:
+    """Why each key a message placeholder names (`{component.config.versionnig}`) is certainly absent from
+    every component the rule can fire on: the rule fires, and its message says `<unset>` where the author
+    meant a value — every time. Judged as a condition's key is (every alternative pins the component to
+    loaded types with closed schemas, none of which has it), and refused, near or far: unlike a test that
+    cannot hold, a placeholder that cannot render leaves the rule firing with a message that is wrong."""
+    alts = alternatives(rule.when)
+    if len(alts) >= MAX_ALTERNATIVES:
+        return []
+    pins_by_side = {side: [_pinned(alt).get(side) for alt in alts] for side in set(SIDE.values())}
+    out = []
+    for part in rule.message:
+        if isinstance(part, str) or part[0] not in SIDE or not part[1]:
+            continue
+        for side, kind, key in _field_key(_Placeholder(*part), []):
+            why = _missing_key(rule, kind, key, pins_by_side[side], types)
+            if why:
+                name = ".".join((part[0], *part[1]))
+                out.append(
+                    f"placeholder {{{name}}}: {why[0].removesuffix(f': {NOTHING}')}: it would always show <unset>"
+                )
+    return out
+
+
+class _Placeholder(NamedTuple):
+    """A message placeholder as a field (section, path), for the key helpers a condition's test uses."""
+
+    section: str
+    path: tuple
 
 
 def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> tuple[str, bool] | None:

@@ -142,6 +142,38 @@ def test_the_rules_pages_and_every_rule_id_links_to_its_rule(app, people, pendin
     assert "the next one" not in said
 
 
+def test_the_rules_pages_say_a_broken_edit_keeps_the_last_good_rules_and_which_rules_are_inert(
+    make_app, people, tmp_path
+):
+    """A broken edit while the service ran: GET /admin/rules said so (last_error), the Rules page listed
+    the old rules as if the edit had loaded and a rule's page showed its old YAML as "as written". An inert
+    rule (it names a type the loaded types lack) was listed like any other, its `warning:` only in the CLI
+    and the log. Both pages now say each, with the loader's own words."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    good = "rules:\n  - id: lonely\n    description: d\n    effect: warn\n    when: {change: {type: vpc}}\n    message: m\n"
+    far = "  - id: elsewhere\n    description: d\n    effect: warn\n    when: {change: {type: mainframe}}\n    message: m\n"
+    (rules / "one.yaml").write_text(good + far)
+    app = make_app(rules_dir=rules)
+    val = _login(app, people["val"])
+    listed = val.get("/console/rules").get_data(as_text=True)
+    assert 'id="rules-broken"' not in listed
+    row = re.search(r'<tr class="effect-warn" data-rule="elsewhere">.*?</tr>', listed, re.S).group(0)
+    assert "inert:" in row and "mainframe" in html.unescape(row), row
+    assert "inert:" not in re.search(r'data-rule="lonely">.*?</tr>', listed, re.S).group(0)
+    assert "mainframe" in html.unescape(
+        val.get("/console/rules/elsewhere").get_data(as_text=True).split('id="rule-inert"')[1]
+    )
+    (rules / "one.yaml").write_text(good.replace("type: vpc", "typ: vpc"))
+    app.extensions["karma"].policy.request_reload()  # as the next check, a second on, would
+    for page in ("/console/rules", "/console/rules/lonely"):
+        text = html.unescape(val.get(page).get_data(as_text=True))
+        broken = re.search(r'<div class="flash bad" id="rules-broken">(.*?)</div>', text, re.S)
+        assert broken and "last good rules" in broken.group(1), page
+        assert "rules[0].when.change.typ: unknown field (did you mean 'type'?)" in broken.group(1), page
+    assert 'data-rule="elsewhere"' in val.get("/console/rules").get_data(as_text=True)  # still in force
+
+
 def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, people):
     vpc = "vpc/karma-dev"
     browser = _login(app, people["val"])

@@ -3,7 +3,9 @@ last good rule set; edits and reloads take effect without a restart."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import signal
 import time
@@ -55,6 +57,34 @@ def test_broken_edit_keeps_the_last_good_rules(make_app, rules_dir):
         client.post("/plan", json=SUBNET).get_json()["decisions"][0]["rule_id"] == "subnet-change-with-running-instance"
     )
     assert client.get("/admin/rules").get_json()["last_error"]
+
+
+def test_a_plan_decided_by_the_last_good_rules_says_the_edit_was_refused(make_app, rules_dir):
+    """An author saves a rule, plans to see it fire, and sees the old verdict: the plan said nothing of the
+    broken edit (only GET /admin/rules did). The plan and the request now carry `rules_broken` with the
+    loader's message, and the CLI prints it as a `warning:` line."""
+    from app.client.text import warning_lines
+    from tests.integration.test_console import _login
+    from tests.integration.test_console_work import _plan, _text
+
+    app = make_app(rules_dir=rules_dir)
+    client = app.test_client()
+    assert "rules_broken" not in client.post("/plan", json=SUBNET).get_json()
+    break_network_rules(rules_dir)
+    client.post("/admin/rules/reload")
+    planned = client.post("/plan", json=SUBNET).get_json()
+    assert planned["decisions"][0]["rule_id"] == "subnet-change-with-running-instance"  # the last good rules
+    said = planned["rules_broken"]
+    assert (
+        said.startswith("the rule files have a broken edit, so the last good rules (") and "when.impacted.typ" in said
+    )
+    assert warning_lines(planned)[0] == f"warning: {said}"
+    requested = client.post("/request-change", json=SUBNET).get_json()
+    assert requested["status"] == "rejected" and requested["rules_broken"] == said
+    ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])  # the console's plan
+    page = _text(_plan(ted, "component: subnet/karma-dev-private-a\nproposed_change: {cidr_block: 10.42.9.0/24}\n"))
+    shown = re.search(r'<p class="flash bad" id="plan-rules-broken">(.*?)</p>', page, re.S)
+    assert shown and html.unescape(shown.group(1)).startswith(said), page[:2000]
 
 
 def test_the_rules_status_shows_a_broken_edit_without_waiting_for_a_plan(make_app, rules_dir):

@@ -159,7 +159,7 @@ def test_message_rendering(tmp_path):
             effect="reject",
             message="{impacted.id} ({impacted.runtime.state}, depth {impacted.depth}, published "
             "{impacted.runtime_published}) keys={change.changed_keys} old={change.old} "
-            "vpc={component.config.vpc_nickname} gone={impacted.runtime.nope} none={change.reason} "
+            "vpc={component.config.vpc_nickname} gone={impacted.runtime.private_ip} none={change.reason} "
             "empty={change.added_keys} {{literal}}",
         ),
     )

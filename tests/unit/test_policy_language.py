@@ -67,6 +67,23 @@ CASES = {
         "rules[0].when.changes: unknown section (expected change, component, impacted, time, count, all, any or not) "
         "(did you mean 'change'?)",
     ),
+    # an author's slips around a count: the count's own error was followed by "no count named 'lambdas'
+    # … give the count a name" for each placeholder of a count that has that name
+    "a refused count's placeholders are not reported again": (
+        one_rule("{count: {name: lambdas, impacted: {type: lambda}, matches: 0}}", message='"{count.lambdas.ids}"'),
+        "rules[0].when.count.matches: unknown key (expected name, impacted or siblings, and operators eq, ne, in, "
+        "not_in, lt, lte, gt, gte)",
+    ),
+    "a misspelt count name names the rule's count": (
+        one_rule("{count: {name: lambdas, impacted: {type: lambda}, gt: 0}}", message='"{count.lambda}"'),
+        "rules[0].message: unknown placeholder {count.lambda}: no count named 'lambda' in this rule "
+        "(did you mean 'lambdas'?)",
+    ),
+    "a section indented as far as when": (
+        one_rule(count="{name: n, impacted: {}, gt: 1}", message='"{count.n}"'),
+        "rules[0].count: unknown field (expected one of id, description, effect, when, message, enabled, "
+        "approver_role, remedies): a section of the condition goes inside when; indent it under when:",
+    ),
     "sub-field of a fixed field": (
         one_rule("{change: {type.name: subnet}}"),
         "rules[0].when.change.type.name: unknown field (change.type is a string field and has no sub-fields)",
@@ -329,7 +346,15 @@ CASES = {
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
         "rules:\n  - id: a\n    description: d\n     effect: warn\n",
-        "line 4, column 12: YAML error: mapping values are not allowed in this context",
+        "line 4, column 12: YAML error: mapping values are not allowed in this context: usually an indentation "
+        "slip — line 4 (or the one above it) does not start in the same column as the other keys of its mapping",
+    ),
+    "a key indented one space less than its siblings": (
+        "rules:\n  - id: a\n    description: d\n    effect: warn\n    when:\n      change:\n        type: vpc\n"
+        "       environment: prod\n    message: m\n",
+        "line 8, column 8: YAML error: while parsing a block mapping, did not find expected key: usually an "
+        "indentation slip — line 8 (or the one above it) does not start in the same column as the other keys of "
+        "its mapping",
     ),
     "duplicate key": (
         one_rule().replace("    effect: warn\n", "    effect: warn\n    effect: reject\n"),
@@ -345,6 +370,15 @@ def test_each_broken_file_names_file_and_field(tmp_path, text, expected):
     with pytest.raises(RuleFileError) as exc:
         PolicyEngine(tmp_path).load()
     assert str(exc.value) == f"{tmp_path / 'x.yaml'}: {expected}"
+
+
+def test_a_count_operator_indented_out_of_its_count_says_where_it_goes(tmp_path):
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(one_rule("{count: {name: n, impacted: {}}, gt: 1}")).lstrip())
+    assert [p.split(": ", 1)[1] for p in validate_dir(tmp_path)] == [
+        "rules[0].when.count: expected an operator on the count (eq, ne, in, not_in, lt, lte, gt, gte), e.g. gt: 3",
+        "rules[0].when.gt: unknown section (expected change, component, impacted, time, count, all, any or not): "
+        "an operator on the count goes inside it; indent it as far as the count's other keys",
+    ]
 
 
 def test_the_examples_path_format(tmp_path, monkeypatch):

@@ -279,3 +279,31 @@ def test_an_action_and_an_on_blocked_value_are_judged_as_types_and_operations_ar
     [blocked] = problems(tmp_path, "change: {on_blocked: queu}")
     assert "names on_blocked value 'queu', which does not exist (did you mean 'queue'?)" in blocked
     assert problems(tmp_path, "change: {on_blocked: queue}\nimpacted: {action: review}") == []
+
+
+def test_a_message_placeholder_naming_a_key_no_component_it_fires_on_has_is_refused(tmp_path):
+    """`{component.config.versionnig}` in a rule over s3-buckets loaded, fired, and every message said
+    `<unset>` where the author meant the bucket's versioning. Refused now, near or far, as a condition's key
+    is judged: every alternative pins the component to loaded types with closed schemas lacking it."""
+    bucket = "change: {type: s3-bucket}"
+    [near] = problems(tmp_path, bucket, message="{component.config.versionnig} on {change.component}")
+    assert near == (
+        "rules[0].message: placeholder {component.config.versionnig}: rule 'typo' names config key 'versionnig', "
+        "which no s3-bucket has (did you mean 'versioning'?) (the schema allows no other config key: "
+        "block_public_access, bucket_name, enable_encryption, force_destroy, sse_algorithm, tags, versioning): "
+        "it would always show <unset>"
+    )
+    [far] = problems(tmp_path, bucket, message="{change.new.region}")
+    assert far.startswith("rules[0].message: placeholder {change.new.region}: rule 'typo' names config key 'region'")
+    [output] = problems(tmp_path, "impacted: {type: s3-bucket}", message="{impacted.runtime.bucket_arm}")
+    assert "names runtime output 'bucket_arm', which no s3-bucket has (did you mean 'bucket_arn'?)" in output
+    for fine in ("{component.config.versioning} {change.old.versioning} {component.runtime.bucket_arn}",):
+        assert problems(tmp_path, bucket, message=fine) == []
+    # the type left open in one alternative, or a type not loaded: the key may be there, nothing is said
+    assert (
+        problems(
+            tmp_path, "any: [{change: {type: s3-bucket}}, {change: {environment: prod}}]", message="{change.new.region}"
+        )
+        == []
+    )
+    assert problems(tmp_path, "change: {type: mainframe}", message="{change.new.region}") == []
