@@ -110,10 +110,13 @@ class ChangeGate:
         actor=None,
         check: Callable[[SetAnalysis], None] | None = None,
         read_ids: Callable[[str, int], list[str]] | None = None,
+        read_refused: Callable[[str], list[dict]] | None = None,
     ) -> SetAnalysis:
         """`read_ids`: a type's component ids, read (in the request's own transaction) only when a name or
         an id names nothing — the context read has just the names the set named, so no near name of a typo;
-        the success path reads nothing more (tests/integration/test_round_trips.py)."""
+        `read_refused`: an id's drift records (did an import refuse its file?), read then too (default: outside
+        any transaction). The success path reads nothing more (tests/integration/test_round_trips.py)."""
+        read_refused = read_refused or self.repo.refused_records
         if actor is not None:
             environments = [(i["component"]["environment"], i["component"]["id"]) for i in ctx["touched"]]
             environments += [(o.environment, o.component) for o in change_set.operations if o.op == "create"]
@@ -132,10 +135,12 @@ class ChangeGate:
                 read_ids=read_ids,
             )
         except NotFound as exc:  # an update of a component whose file an import refused: say so
-            raise drift.refused_here(exc, lambda cid: self.repo.drift(component=cid)["refused"]) from None
+            raise drift.refused_here(exc, read_refused) from None
         except Unprocessable as exc:
+            # a reference to a component whose file an import refused: say so, read on this error path only
+            exc = drift.refused_references(exc, read_refused)
             if check is None:
-                raise
+                raise exc from None
             # a plan that was valid when made and no longer is: the graph moved under it — said with what
             # is not valid now (per field) and the near name of a name that names nothing, as /plan says them
             raise Conflict(
@@ -144,7 +149,7 @@ class ChangeGate:
                 cause="stale_plan",
                 changed=sorted(i["component"]["id"] for i in ctx["touched"]),
                 why=exc.message,
-                **{k: exc.extra[k] for k in ("did_you_mean",) if k in exc.extra},
+                **{k: exc.extra[k] for k in ("did_you_mean", "refused_file") if k in exc.extra},
             ) from None
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
@@ -192,7 +197,9 @@ class ChangeGate:
                 return stored_answer
             if write.guard is not None:
                 write.guard(gtx)
-            analysis = self._analyse(change_set, ctx, actor, write.check, gtx.component_ids_of_type)
+            analysis = self._analyse(
+                change_set, ctx, actor, write.check, gtx.component_ids_of_type, gtx.refused_records
+            )
             analysis.approved_by = write.approved_by or (write.stored or {}).get("approved_by")
             decided = analysis.status()
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:

@@ -110,6 +110,13 @@ class GraphTx(TransitionTxQueries):
         read only when a request names a component that does not exist)."""
         return _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]
 
+    def refused_records(self, component_id: str) -> list[dict]:
+        """The drift view's records of an id an import refused the file of, in this transaction (read only
+        when a request names a component that does not exist: app.components.drift.refused_here)."""
+        params = {"destination": CONFIG_STORE, "states": STUCK, "ids": [component_id]}
+        row = _single(self._tx, "drift_list_component", component=component_id, **params)
+        return row["refused"] if row else []
+
     def deleted_component(self, component_id: str) -> dict | None:
         """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
         row = _single(self._tx, "deleted_component", id=component_id)
@@ -578,6 +585,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             "refused": [],
             "unwritten": [],
         }
+
+    def refused_records(self, component_id: str) -> list[dict]:
+        """The drift view's records of one id (its refused file's, if an import refused it): read only when
+        a request names a component that does not exist (app.components.drift.refused_here)."""
+        return self.drift(component=component_id)["refused"]
 
     def drift_records(self, environments: list[str] | None, files: list[str]) -> list[dict]:
         """The :Drift records of `environments` (None: every one) and of `files` (cypher/drift_records.cypher):
