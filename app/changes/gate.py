@@ -55,8 +55,8 @@ class Write:
     write must not happen now: the stored request moved, a component changed since the change to roll
     back), the analysis, `check` (raises when the analysis contradicts what was asked: a stale plan),
     commit, `then` (records what else this write means, in the same transaction: a transition's step).
-    `twin` runs between the analysis and the commit of a new request the analysis queues (a second identical
-    change of one requester's is refused rather than queued twice).
+    `twin` runs between the analysis and the commit of a new request the analysis makes wait — queued or
+    pending approval (a second identical change of one requester's is refused rather than stored twice).
     """
 
     request: ChangeSet
@@ -71,7 +71,7 @@ class Write:
     replay: Callable[[GraphTx], dict | None] | None = None
     guard: Callable[[GraphTx], None] | None = None
     check: Callable[[SetAnalysis], None] | None = None
-    # when the analysis would queue a new request: raises if the same requester's identical change waits
+    # when the analysis would make a new request wait: raises if the same requester's identical change waits
     twin: Callable[[GraphTx], None] | None = None
     # after the commit, in the same transaction: what else this write records (a transition's step)
     then: Callable[[GraphTx, dict], None] | None = None
@@ -205,7 +205,7 @@ class ChangeGate:
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:
                 # still blocked: it keeps its place in the queue, nothing is written
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
-            if decided == ChangeStatus.QUEUED and write.twin is not None:
+            if decided in _WAITING and write.twin is not None:
                 write.twin(gtx)
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
             committing.append(True)
@@ -464,25 +464,36 @@ def _keyed(change_set: ChangeSet, key: str, actor=None) -> Write:
 
 def _unkeyed(change_set: ChangeSet) -> Write:
     """A request made without an Idempotency-Key: nothing says a second one is a retry, so a second identical
-    change of one requester's that would wait in the queue behind the first is refused naming it
-    (`_queued_twin`) — queued twice, the second was rejected later as changing nothing. With a key, the key
-    says which requests are one (`_keyed`): two keys are two requests, as they always were."""
-    return Write(change_set, twin=_queued_twin(change_set))
+    change of one requester's that would wait (in the queue, or for an approver) behind the first still
+    waiting is refused naming it (`_waiting_twin`) — queued twice, the second was rejected later as changing
+    nothing; waiting for approval twice, an approver was asked twice. With a key, the key says which requests
+    are one (`_keyed`): two keys are two requests, as they always were."""
+    return Write(change_set, twin=_waiting_twin(change_set))
 
 
-def _queued_twin(change_set: ChangeSet) -> Callable[[GraphTx], None]:
-    """409 `already_queued` naming the change of the same requester, still queued, whose operations are the
-    same as this set's (read holding their components' locks, so two identical requests racing serialise and
-    the second sees the first). The reason may differ: it is the same change."""
+# the 409 of a second identical change, by the status of the one that waits: what moves it differs (a queue
+# pass or its requester's cancel; an approver)
+TWIN_CAUSES = {ChangeStatus.QUEUED: "already_queued", ChangeStatus.PENDING_APPROVAL: "already_pending"}
+_WAITS = {ChangeStatus.QUEUED: "waits in the queue", ChangeStatus.PENDING_APPROVAL: "waits for approval"}
+
+
+def _waiting_twin(change_set: ChangeSet) -> Callable[[GraphTx], None]:
+    """409 naming the change of the same requester, still waiting (queued: `already_queued`; pending
+    approval: `already_pending`), whose operations are the same as this set's (read holding their
+    components' locks, so two identical requests racing serialise and the second sees the first). The reason
+    may differ: it is the same change."""
     asked = _operations_digest(change_set)
 
     def twin(gtx: GraphTx) -> None:
-        for waiting in gtx.queued_by(change_set.requested_by, sorted(change_set.component_ids)):
+        statuses = [s.value for s in TWIN_CAUSES]
+        for waiting in gtx.waiting_by(change_set.requested_by, sorted(change_set.component_ids), statuses):
             if _operations_digest(ChangeSet.from_dict(waiting["request"])) == asked:
+                status = ChangeStatus(waiting["status"])
                 raise Conflict(
-                    f"an identical change of yours already waits in the queue: {waiting['id']}; nothing new was queued",
-                    cause="already_queued",
+                    f"an identical change of yours already {_WAITS[status]}: {waiting['id']}; nothing new was stored",
+                    cause=TWIN_CAUSES[status],
                     change_id=waiting["id"],
+                    waiting_status=status.value,
                 )
 
     return twin

@@ -186,11 +186,14 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "change_result", id=change_id)
         return None if row is None or row["result"] is None else loads_answer(row["result"])
 
-    def queued_by(self, requested_by: str, component_ids: list[str]) -> list[dict]:
-        """{id, request (decoded)} of each change request `requested_by` has queued on these components,
-        oldest first (call it holding their locks: an identical request is then seen, never raced)."""
-        row = _single(self._tx, "queued_by_requester", requested_by=requested_by, components=component_ids)
-        return [{"id": item["id"], "request": loads(item["request"])} for item in row["items"]]
+    def waiting_by(self, requested_by: str, component_ids: list[str], statuses: list[str]) -> list[dict]:
+        """{id, status, request (decoded)} of each change request `requested_by` has waiting in `statuses`
+        (queued, pending approval) on these components, oldest first (call it holding their locks: an
+        identical request is then seen, never raced)."""
+        row = _single(
+            self._tx, "waiting_by_requester", requested_by=requested_by, components=component_ids, statuses=statuses
+        )
+        return [{"id": i["id"], "status": i["status"], "request": loads(i["request"])} for i in row["items"]]
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
