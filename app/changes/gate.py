@@ -109,14 +109,14 @@ class ChangeGate:
         ctx: dict,
         actor=None,
         check: Callable[[SetAnalysis], None] | None = None,
-        read_ids: Callable[[str, int], list[str]] | None = None,
-        read_refused: Callable[[str], list[dict]] | None = None,
+        reader: GraphRepository | GraphTx | None = None,
     ) -> SetAnalysis:
-        """`read_ids`: a type's component ids, read (in the request's own transaction) only when a name or
-        an id names nothing — the context read has just the names the set named, so no near name of a typo;
-        `read_refused`: an id's drift records (did an import refuse its file?), read then too (default: outside
-        any transaction). The success path reads nothing more (tests/integration/test_round_trips.py)."""
-        read_refused = read_refused or self.repo.refused_records
+        """`reader`: where the error path reads (the request's own transaction, or the repository; None:
+        nowhere) — only when a name, an id or a value names nothing, as the context read has just what the set
+        named: a type's ids (a typo's near name), a type's values of an attribute (a by-value reference's near
+        value), an id's drift records (did an import refuse its file?). The success path reads nothing more
+        (tests/integration/test_round_trips.py)."""
+        read_refused = (reader or self.repo).refused_records
         if actor is not None:
             environments = [(i["component"]["environment"], i["component"]["id"]) for i in ctx["touched"]]
             environments += [(o.environment, o.component) for o in change_set.operations if o.op == "create"]
@@ -132,7 +132,8 @@ class ChangeGate:
                 mode=self.mode,
                 policy=self.policy if self.mode == "full" else None,
                 now=self.clock(),  # the request time the rules see (change windows)
-                read_ids=read_ids,
+                read_ids=reader.component_ids_of_type if reader is not None else None,
+                read_values=reader.component_values_of_type if reader is not None else None,
             )
         except NotFound as exc:  # an update of a component whose file an import refused: say so
             raise drift.refused_here(exc, read_refused) from None
@@ -164,7 +165,7 @@ class ChangeGate:
         with single_form(change_set):
             check_structure(change_set)
             ctx = self.repo.change_set_context(*_context_args(change_set))
-            analysis = self._analyse(change_set, ctx, actor, read_ids=self.repo.component_ids_of_type)
+            analysis = self._analyse(change_set, ctx, actor, reader=self.repo)
         plan_id = plans.sign(
             {
                 "set": change_set.to_dict(),
@@ -197,9 +198,7 @@ class ChangeGate:
                 return stored_answer
             if write.guard is not None:
                 write.guard(gtx)
-            analysis = self._analyse(
-                change_set, ctx, actor, write.check, gtx.component_ids_of_type, gtx.refused_records
-            )
+            analysis = self._analyse(change_set, ctx, actor, write.check, gtx)
             analysis.approved_by = write.approved_by or (write.stored or {}).get("approved_by")
             decided = analysis.status()
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:

@@ -110,6 +110,12 @@ class GraphTx(TransitionTxQueries):
         read only when a request names a component that does not exist)."""
         return _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]
 
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
+        """(components read, their string values of `prop`) of at most `limit` components of `type_name`, in
+        this transaction (a by-value reference's near value: read only when its value matches nothing)."""
+        row = _single(self._tx, "component_values_of_type", type=type_name, property=prop, limit=limit)
+        return row["read"], row["values"]
+
     def refused_records(self, component_id: str) -> list[dict]:
         """The drift view's records of an id an import refused the file of, in this transaction (read only
         when a request names a component that does not exist: app.components.drift.refused_here)."""
@@ -480,6 +486,13 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """At most `limit` ids of components of `type_name` (cypher/component_ids_of_type.cypher): the
         candidates of a near name, read only when a request names a component that does not exist."""
         return self.read("component_ids_of_type", type=type_name, limit=limit)["ids"]
+
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
+        """(components read, their string values of `prop`) of at most `limit` components of `type_name`
+        (cypher/component_values_of_type.cypher): a by-value reference's near value, read only when its
+        value matches nothing."""
+        row = self.read("component_values_of_type", type=type_name, property=prop, limit=limit)
+        return row["read"], row["values"]
 
     def explicit_edges(self, ids: list[str]) -> list[dict]:
         """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""

@@ -45,6 +45,13 @@ def test_a_near_name_costs_one_read_on_the_error_path_only(client):
     assert refused["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}, refused
     assert request_trips.flushes[:2] == [["BEGIN", "RUN", "PULL"], ["RUN", "PULL"]]
     assert len(request_trips.flushes) == 4, request_trips.flushes  # the drift records, and the rollback
+    # a by-value reference's value that matches nothing: one read more, of the values it is compared with
+    value_typo = {**body, "component": "serverless-site/karma-staging"}
+    value_typo["proposed_change"] = {"route53_zone_name": "staging.usekarma.de"}
+    with RoundTrips() as value_trips:
+        refused = client.post("/plan", json=value_typo).get_json()
+    assert refused["did_you_mean"] == {"staging.usekarma.de": "staging.usekarma.dev."}, refused
+    assert value_trips.flushes == [["RUN", "PULL"], ["RUN", "PULL"]], value_trips.flushes
     client.get("/components/vpc/karma-de")  # warm: this identity's token
     with RoundTrips() as get_trips:
         assert client.get("/components/vpc/karma-de").get_json()["did_you_mean"] == "vpc/karma-dev"
