@@ -40,7 +40,8 @@ class ErrorSchema(Schema):
         metadata={
             "description": "a name that names nothing, and the one it most likely meant: with cause "
             "unknown_component (404), the near id (a string, 'vpc/usekarma-dev'); with a reference that names "
-            "no component (422), {name: near name} ({'vpc/use-karma-dev': 'vpc/usekarma-dev'}); absent when "
+            "no component (422), {name: near name} ({'vpc/use-karma-dev': 'vpc/usekarma-dev'}), and a by-value "
+            "reference's value that matches nothing, {value: near value} ({'strall.co': 'strall.com.'}); absent when "
             "none is near (docs/api.md, 'Did you mean')",
             "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
         }

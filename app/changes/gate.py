@@ -55,8 +55,8 @@ class Write:
     write must not happen now: the stored request moved, a component changed since the change to roll
     back), the analysis, `check` (raises when the analysis contradicts what was asked: a stale plan),
     commit, `then` (records what else this write means, in the same transaction: a transition's step).
-    `twin` runs between the analysis and the commit of a new request the analysis queues (a second identical
-    change of one requester's is refused rather than queued twice).
+    `twin` runs between the analysis and the commit of a new request the analysis makes wait — queued or
+    pending approval (a second identical change of one requester's is refused rather than stored twice).
     """
 
     request: ChangeSet
@@ -71,7 +71,7 @@ class Write:
     replay: Callable[[GraphTx], dict | None] | None = None
     guard: Callable[[GraphTx], None] | None = None
     check: Callable[[SetAnalysis], None] | None = None
-    # when the analysis would queue a new request: raises if the same requester's identical change waits
+    # when the analysis would make a new request wait: raises if the same requester's identical change waits
     twin: Callable[[GraphTx], None] | None = None
     # after the commit, in the same transaction: what else this write records (a transition's step)
     then: Callable[[GraphTx, dict], None] | None = None
@@ -109,11 +109,14 @@ class ChangeGate:
         ctx: dict,
         actor=None,
         check: Callable[[SetAnalysis], None] | None = None,
-        read_ids: Callable[[str, int], list[str]] | None = None,
+        reader: GraphRepository | GraphTx | None = None,
     ) -> SetAnalysis:
-        """`read_ids`: a type's component ids, read (in the request's own transaction) only when a name or
-        an id names nothing — the context read has just the names the set named, so no near name of a typo;
-        the success path reads nothing more (tests/integration/test_round_trips.py)."""
+        """`reader`: where the error path reads (the request's own transaction, or the repository; None:
+        nowhere) — only when a name, an id or a value names nothing, as the context read has just what the set
+        named: a type's ids (a typo's near name), a type's values of an attribute (a by-value reference's near
+        value), an id's drift records (did an import refuse its file?). The success path reads nothing more
+        (tests/integration/test_round_trips.py)."""
+        read_refused = (reader or self.repo).refused_records
         if actor is not None:
             environments = [(i["component"]["environment"], i["component"]["id"]) for i in ctx["touched"]]
             environments += [(o.environment, o.component) for o in change_set.operations if o.op == "create"]
@@ -129,13 +132,16 @@ class ChangeGate:
                 mode=self.mode,
                 policy=self.policy if self.mode == "full" else None,
                 now=self.clock(),  # the request time the rules see (change windows)
-                read_ids=read_ids,
+                read_ids=reader.component_ids_of_type if reader is not None else None,
+                read_values=reader.component_values_of_type if reader is not None else None,
             )
         except NotFound as exc:  # an update of a component whose file an import refused: say so
-            raise drift.refused_here(exc, lambda cid: self.repo.drift(component=cid)["refused"]) from None
+            raise drift.refused_here(exc, read_refused) from None
         except Unprocessable as exc:
+            # a reference to a component whose file an import refused: say so, read on this error path only
+            exc = drift.refused_references(exc, read_refused)
             if check is None:
-                raise
+                raise exc from None
             # a plan that was valid when made and no longer is: the graph moved under it — said with what
             # is not valid now (per field) and the near name of a name that names nothing, as /plan says them
             raise Conflict(
@@ -144,7 +150,7 @@ class ChangeGate:
                 cause="stale_plan",
                 changed=sorted(i["component"]["id"] for i in ctx["touched"]),
                 why=exc.message,
-                **{k: exc.extra[k] for k in ("did_you_mean",) if k in exc.extra},
+                **{k: exc.extra[k] for k in ("did_you_mean", "refused_file") if k in exc.extra},
             ) from None
         if check is not None:  # e.g. a plan's versions: a stale plan is a 409 before anything else
             check(analysis)
@@ -159,7 +165,7 @@ class ChangeGate:
         with single_form(change_set):
             check_structure(change_set)
             ctx = self.repo.change_set_context(*_context_args(change_set))
-            analysis = self._analyse(change_set, ctx, actor, read_ids=self.repo.component_ids_of_type)
+            analysis = self._analyse(change_set, ctx, actor, reader=self.repo)
         plan_id = plans.sign(
             {
                 "set": change_set.to_dict(),
@@ -192,13 +198,13 @@ class ChangeGate:
                 return stored_answer
             if write.guard is not None:
                 write.guard(gtx)
-            analysis = self._analyse(change_set, ctx, actor, write.check, gtx.component_ids_of_type)
+            analysis = self._analyse(change_set, ctx, actor, write.check, gtx)
             analysis.approved_by = write.approved_by or (write.stored or {}).get("approved_by")
             decided = analysis.status()
             if write.from_status == ChangeStatus.QUEUED and decided == ChangeStatus.QUEUED:
                 # still blocked: it keeps its place in the queue, nothing is written
                 return {**analysis.result(decided), "change_id": write.stored["id"], "transition": False}
-            if decided == ChangeStatus.QUEUED and write.twin is not None:
+            if decided in _WAITING and write.twin is not None:
                 write.twin(gtx)
             status = transition(write.from_status, decided, change_id=(write.stored or {}).get("id"))
             committing.append(True)
@@ -457,25 +463,36 @@ def _keyed(change_set: ChangeSet, key: str, actor=None) -> Write:
 
 def _unkeyed(change_set: ChangeSet) -> Write:
     """A request made without an Idempotency-Key: nothing says a second one is a retry, so a second identical
-    change of one requester's that would wait in the queue behind the first is refused naming it
-    (`_queued_twin`) — queued twice, the second was rejected later as changing nothing. With a key, the key
-    says which requests are one (`_keyed`): two keys are two requests, as they always were."""
-    return Write(change_set, twin=_queued_twin(change_set))
+    change of one requester's that would wait (in the queue, or for an approver) behind the first still
+    waiting is refused naming it (`_waiting_twin`) — queued twice, the second was rejected later as changing
+    nothing; waiting for approval twice, an approver was asked twice. With a key, the key says which requests
+    are one (`_keyed`): two keys are two requests, as they always were."""
+    return Write(change_set, twin=_waiting_twin(change_set))
 
 
-def _queued_twin(change_set: ChangeSet) -> Callable[[GraphTx], None]:
-    """409 `already_queued` naming the change of the same requester, still queued, whose operations are the
-    same as this set's (read holding their components' locks, so two identical requests racing serialise and
-    the second sees the first). The reason may differ: it is the same change."""
+# the 409 of a second identical change, by the status of the one that waits: what moves it differs (a queue
+# pass or its requester's cancel; an approver)
+TWIN_CAUSES = {ChangeStatus.QUEUED: "already_queued", ChangeStatus.PENDING_APPROVAL: "already_pending"}
+_WAITS = {ChangeStatus.QUEUED: "waits in the queue", ChangeStatus.PENDING_APPROVAL: "waits for approval"}
+
+
+def _waiting_twin(change_set: ChangeSet) -> Callable[[GraphTx], None]:
+    """409 naming the change of the same requester, still waiting (queued: `already_queued`; pending
+    approval: `already_pending`), whose operations are the same as this set's (read holding their
+    components' locks, so two identical requests racing serialise and the second sees the first). The reason
+    may differ: it is the same change."""
     asked = _operations_digest(change_set)
 
     def twin(gtx: GraphTx) -> None:
-        for waiting in gtx.queued_by(change_set.requested_by, sorted(change_set.component_ids)):
+        statuses = [s.value for s in TWIN_CAUSES]
+        for waiting in gtx.waiting_by(change_set.requested_by, sorted(change_set.component_ids), statuses):
             if _operations_digest(ChangeSet.from_dict(waiting["request"])) == asked:
+                status = ChangeStatus(waiting["status"])
                 raise Conflict(
-                    f"an identical change of yours already waits in the queue: {waiting['id']}; nothing new was queued",
-                    cause="already_queued",
+                    f"an identical change of yours already {_WAITS[status]}: {waiting['id']}; nothing new was stored",
+                    cause=TWIN_CAUSES[status],
                     change_id=waiting["id"],
+                    waiting_status=status.value,
                 )
 
     return twin

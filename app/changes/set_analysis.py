@@ -203,16 +203,18 @@ def analyse_set(
     now=None,
     state: GraphState | None = None,
     read_ids=None,
+    read_values=None,
 ) -> SetAnalysis:
     """``now``: the request time the rules see (time conditions); the engine's clock when None.
     ``state``: the graph as earlier (simulated) sets left it, for what-if plans; built from ctx when None.
     ``read_ids(type, limit)``: a type's component ids in the graph, read only for a name or an id that
-    names nothing, for the near name its error says (references.NearNames)."""
+    names nothing, for the near name its error says (references.NearNames); ``read_values(type, property,
+    limit)``: the values a by-value reference compares, read only for a value that matches nothing."""
     check_structure(change_set)
     if policy is not None and now is None:
         now = datetime.now(timezone.utc)  # one request time for every operation (and the audit record)
     state = state if state is not None else GraphState(ctx)
-    refs = SetReferences(state, ctx, read_ids)
+    refs = SetReferences(state, ctx, read_ids, read_values)
     _check_existence(change_set, state, read_ids)
     analysed = []
     for position, i in enumerate(order(change_set, state)):

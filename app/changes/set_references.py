@@ -17,7 +17,7 @@ from app.components import references
 
 
 class SetReferences:
-    def __init__(self, state: GraphState, ctx: dict, read_ids=None):
+    def __init__(self, state: GraphState, ctx: dict, read_ids=None, read_values=None):
         self.state = state
         self.graph_refs = list(ctx.get("refs") or [])
         self.graph_values = list(ctx.get("ref_values") or [])
@@ -27,7 +27,7 @@ class SetReferences:
         self._names: dict[str, list[dict]] = {}
         # one for the analysis: the first name that names nothing ends it (a 422), so what it said is that
         # error's `did_you_mean`; the set's names are taken then, as the set has left the graph
-        self.near = references.NearNames(self._names_now(), read_ids)
+        self.near = references.NearNames(self._names_now(), read_ids, read_values=read_values)
 
     def _names_now(self):
         """The set's names as it has left the graph, when first iterated (a generator: NearNames reads its

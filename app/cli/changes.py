@@ -65,14 +65,22 @@ def _send(
 
 
 def _with_waiting_twin(exc: ClientError) -> ClientError:
-    """The API's 409 `already_queued` (an identical change of yours already waits) with the commands that
-    move the change it names, as a queued answer ends with them; any other error as it is."""
+    """The API's 409 `already_queued` / `already_pending` (an identical change of yours already waits in the
+    queue / for an approver) with the commands that move the change it names, as a queued or pending answer
+    ends with them; any other error as it is."""
     body = exc.body or {}
-    waiting = body.get("change_id") if body.get("cause") == "already_queued" else None
-    if waiting is None:
+    waiting, cause = body.get("change_id"), body.get("cause")
+    if waiting is None or cause not in _TWIN_MOVES:
         return exc
-    hint = f"see it: karma show {waiting}; to withdraw it: karma cancel {waiting}"
+    hint = f"see it: karma show {waiting}; {_TWIN_MOVES[cause].format(id=waiting)}"
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
+
+
+# what moves the waiting change a 409 names: its requester withdraws a queued one; an approver decides the other
+_TWIN_MOVES = {
+    "already_queued": "to withdraw it: karma cancel {id}",
+    "already_pending": "an approver decides it: karma approve {id} / karma deny {id}",
+}
 
 
 PIPED_INLINE_MAX = 2000  # characters of a change read from stdin that its hint names inline

@@ -27,8 +27,9 @@ import json
 import re
 from typing import Any
 
+from app.components.references import unknown_name
 from app.components.registry import split_id
-from app.errors import NotFound
+from app.errors import NotFound, Unprocessable
 
 KINDS = ("contract", "reference", "runtime", "orphan", "unwritten")
 
@@ -201,8 +202,36 @@ def refused_here(exc: NotFound, read_records) -> NotFound:
     component = exc.extra.get("component")
     if exc.extra.get("cause") != "unknown_component" or not component:
         return exc
-    files = sorted({r["file"] for r in read_records(component) if r.get("file") and not r.get("in_graph")})
+    file = _refused_file(component, read_records)
+    if file is None:
+        return exc
+    extra = {**exc.extra, "refused_file": file}
+    return NotFound(exc.message + _refused_note(component, file), errors=exc.errors, **extra)
+
+
+def refused_references(exc: Unprocessable, read_records) -> Unprocessable:
+    """The 422 of a change whose reference names a component whose file an import refused (a new
+    ecs-cluster on aws-config's `vpc/usekarma-dev`): "references unknown component" alone sends the
+    operator searching a tree that has it, so each such message names the file as :func:`refused_here`
+    does, and `refused_file` maps each such name to its file (as a 422's `did_you_mean` maps names).
+    Read only on this error path, once per name the messages say names nothing (one operation's: the
+    analysis stops at the first invalid one)."""
+    names = sorted({n for messages in exc.errors.values() for m in messages if (n := unknown_name(m))})
+    files = {name: file for name in names if (file := _refused_file(name, read_records)) is not None}
     if not files:
         return exc
-    note = f"; its config file {files[0]} was refused by an import (karma drift --component {component}: why)"
-    return NotFound(exc.message + note, errors=exc.errors, **{**exc.extra, "refused_file": files[0]})
+    errors = {
+        place: [m + _refused_note(name, files[name]) if (name := unknown_name(m)) in files else m for m in messages]
+        for place, messages in exc.errors.items()
+    }
+    return Unprocessable(exc.message, errors=errors, **{**exc.extra, "refused_file": files})
+
+
+def _refused_file(component: str, read_records) -> str | None:
+    """The config file of `component` an import refused (None: none was), from its drift records."""
+    files = sorted({r["file"] for r in read_records(component) if r.get("file") and not r.get("in_graph")})
+    return files[0] if files else None
+
+
+def _refused_note(component: str, file: str) -> str:
+    return f"; its config file {file} was refused by an import (karma drift --component {component}: why)"

@@ -80,9 +80,12 @@ class NearNames:
         read_ids: Callable[[str, int], list[str]] | None = None,
         *,
         as_ids: bool = False,
+        read_values: Callable[[str, str, int], tuple[int, list[str]]] | None = None,
     ) -> None:
         self._names = names  # read at the first name that names nothing: most reads have none
         self._read_ids = read_ids
+        self._read_values = read_values
+        self._values: dict[tuple[str, str], list[str] | None] = {}  # per (type, property): the graph's
         self._as_ids = as_ids
         self._read: dict[str, list[str] | None] = {}  # per type: the graph's (None: too many to compare)
         self._by_nickname: dict[str, dict[str, list[str]]] = {}
@@ -119,6 +122,27 @@ class NearNames:
         if near is not None:
             self.said[name] = near
         return near
+
+    def value_of(self, ref: Reference, value: str, at_hand: Iterable[str]) -> str | None:
+        """The existing value of `ref`'s target attribute a value that matches nothing most likely meant
+        (`strall.co.` for a zone `strall.com.`), compared as the reference compares (`ref.normal`): among
+        `at_hand` (the set's) and, read then (`read_values`), at most `MAX_POOL` of the graph's — a type with
+        more suggests nothing, as for names. Said (`said`) by the value as written."""
+        key = (ref.target_type, ref.target_property)
+        if key not in self._values:
+            read, values = self._read_values(*key, self.MAX_POOL + 1) if self._read_values else (0, [])
+            self._values[key] = None if read > self.MAX_POOL else values
+        graph = self._values[key]
+        wanted = ref.normal(value)
+        pool = {ref.normal(v): v for v in [*at_hand, *(graph or ())] if isinstance(v, str)}
+        pool.pop(wanted, None)  # the same value, out of scope: the message says where it resolves
+        if graph is None or not pool or self._compared + len(pool) > self.BUDGET:
+            return None
+        self._compared += len(pool)
+        close = difflib.get_close_matches(wanted, list(pool), n=1, cutoff=self.CUTOFF)
+        if close:
+            self.said[value] = pool[close[0]]
+        return pool[close[0]] if close else None
 
     def _search(self, name: str) -> str | None:
         environment, type_name, nickname = _name_parts(name)
@@ -296,7 +320,7 @@ def resolve(
         for place, value in ref.places(config):
             if value not in judged:
                 judged[value] = (
-                    _by_value(ref, environment, value, found.values)
+                    _by_value(ref, environment, value, found.values, found.near)
                     if ref.by_value
                     else _by_nickname(ref, environment, value, names, found.near)
                 )
@@ -330,7 +354,9 @@ def _by_nickname(
     return in_scope[0], None
 
 
-def _by_value(ref: Reference, environment: str, value: str, rows: list[dict]) -> tuple[str | None, str | None]:
+def _by_value(
+    ref: Reference, environment: str, value: str, rows: list[dict], near: NearNames
+) -> tuple[str | None, str | None]:
     wanted = ref.normal(value)
     matches = sorted(
         {
@@ -344,7 +370,14 @@ def _by_value(ref: Reference, environment: str, value: str, rows: list[dict]) ->
         }
     )
     if not matches:
-        return None, (f"references no {ref.target_type} whose {ref.by} is {value!r} ({_scope_text(ref, environment)})")
+        at_hand = (
+            r["value"] for r in rows if r.get("type") == ref.target_type and r.get("property") == ref.target_property
+        )
+        close = near.value_of(ref, value, at_hand)
+        return None, (
+            f"references no {ref.target_type} whose {ref.by} is {value!r} ({_scope_text(ref, environment)})"
+            + (f"; did you mean {close!r}?" if close else "")
+        )
     if len(matches) > 1:
         return None, (f"{value!r} matches several {ref.target_type} components by {ref.by}: {', '.join(matches)}")
     return matches[0], None

@@ -110,6 +110,19 @@ class GraphTx(TransitionTxQueries):
         read only when a request names a component that does not exist)."""
         return _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]
 
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
+        """(components read, their string values of `prop`) of at most `limit` components of `type_name`, in
+        this transaction (a by-value reference's near value: read only when its value matches nothing)."""
+        row = _single(self._tx, "component_values_of_type", type=type_name, property=prop, limit=limit)
+        return row["read"], row["values"]
+
+    def refused_records(self, component_id: str) -> list[dict]:
+        """The drift view's records of an id an import refused the file of, in this transaction (read only
+        when a request names a component that does not exist: app.components.drift.refused_here)."""
+        params = {"destination": CONFIG_STORE, "states": STUCK, "ids": [component_id]}
+        row = _single(self._tx, "drift_list_component", component=component_id, **params)
+        return row["refused"] if row else []
+
     def deleted_component(self, component_id: str) -> dict | None:
         """{id, environment, change_id, deleted_at} of the component's last deletion, or None."""
         row = _single(self._tx, "deleted_component", id=component_id)
@@ -179,11 +192,14 @@ class GraphTx(TransitionTxQueries):
         row = _single(self._tx, "change_result", id=change_id)
         return None if row is None or row["result"] is None else loads_answer(row["result"])
 
-    def queued_by(self, requested_by: str, component_ids: list[str]) -> list[dict]:
-        """{id, request (decoded)} of each change request `requested_by` has queued on these components,
-        oldest first (call it holding their locks: an identical request is then seen, never raced)."""
-        row = _single(self._tx, "queued_by_requester", requested_by=requested_by, components=component_ids)
-        return [{"id": item["id"], "request": loads(item["request"])} for item in row["items"]]
+    def waiting_by(self, requested_by: str, component_ids: list[str], statuses: list[str]) -> list[dict]:
+        """{id, status, request (decoded)} of each change request `requested_by` has waiting in `statuses`
+        (queued, pending approval) on these components, oldest first (call it holding their locks: an
+        identical request is then seen, never raced)."""
+        row = _single(
+            self._tx, "waiting_by_requester", requested_by=requested_by, components=component_ids, statuses=statuses
+        )
+        return [{"id": i["id"], "status": i["status"], "request": loads(i["request"])} for i in row["items"]]
 
     def queue_head(self, component_id: str) -> dict | None:
         """The oldest queued change request on a component (call it holding the component's lock)."""
@@ -471,6 +487,13 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         candidates of a near name, read only when a request names a component that does not exist."""
         return self.read("component_ids_of_type", type=type_name, limit=limit)["ids"]
 
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
+        """(components read, their string values of `prop`) of at most `limit` components of `type_name`
+        (cypher/component_values_of_type.cypher): a by-value reference's near value, read only when its
+        value matches nothing."""
+        row = self.read("component_values_of_type", type=type_name, property=prop, limit=limit)
+        return row["read"], row["values"]
+
     def explicit_edges(self, ids: list[str]) -> list[dict]:
         """The explicit (`via: seed`) edges going out of the components `ids`: {source, target, kind}."""
         return self.read("explicit_edges", ids=ids)["edges"]
@@ -578,6 +601,11 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             "refused": [],
             "unwritten": [],
         }
+
+    def refused_records(self, component_id: str) -> list[dict]:
+        """The drift view's records of one id (its refused file's, if an import refused it): read only when
+        a request names a component that does not exist (app.components.drift.refused_here)."""
+        return self.drift(component=component_id)["refused"]
 
     def drift_records(self, environments: list[str] | None, files: list[str]) -> list[dict]:
         """The :Drift records of `environments` (None: every one) and of `files` (cypher/drift_records.cypher):

@@ -104,9 +104,11 @@ def test_approval_reruns_against_the_graph_as_it_is_now(client, as_):
 
 def test_an_approval_of_a_change_that_can_no_longer_apply_rejects_it_saying_why(client, as_):
     """A pending change another change made moot (the value it asks for is already there) is rejected on
-    its approval, as the queue rejects one — it stayed pending for good, every approval a 422."""
+    its approval, as the queue rejects one — it stayed pending for good, every approval a 422. (The same
+    change twice is two requesters': one requester's second would be the 409 already_pending.)"""
     ted, eve = as_("ted@strall.com", "requester"), as_("eve@strall.com", "approver")
-    first, second = wide_prod_change(client, ted), wide_prod_change(client, ted)  # both: az_count 2 → 3
+    sam = as_("sam@strall.com", "requester")
+    first, second = wide_prod_change(client, ted), wide_prod_change(client, sam)  # both: az_count 2 → 3
     assert client.post(f"/changes/{first['change_id']}/approve", json={}, headers=eve).get_json()["status"] == "applied"
     resp = client.post(f"/changes/{second['change_id']}/approve", json={}, headers=eve)
     assert resp.status_code == 200, resp.get_json()
@@ -114,7 +116,7 @@ def test_an_approval_of_a_change_that_can_no_longer_apply_rejects_it_saying_why(
     change = client.get(f"/changes/{second['change_id']}").get_json()
     assert change["status"] == "rejected" and [t["status"] for t in change["trail"]] == ["pending_approval", "rejected"]
     assert change["note"] == "approved by eve@strall.com, but the proposed change changes nothing"
-    assert [t["actor"] for t in change["trail"]] == ["ted@strall.com", "eve@strall.com"]
+    assert [t["actor"] for t in change["trail"]] == ["sam@strall.com", "eve@strall.com"]
     assert client.get("/changes?status=pending_approval").get_json()["items"] == []
     assert client.post(f"/changes/{second['change_id']}/approve", json={}, headers=eve).status_code == 409
 

@@ -760,3 +760,17 @@ def test_a_second_identical_queued_request_names_the_waiting_one_and_its_command
     assert again.exit_code == 1 and "already_queued" in again.stderr, again.output
     assert f"karma show {waiting}" in again.stderr and f"karma cancel {waiting}" in again.stderr
     assert karma_cli("queue", "-q").stdout == f"{waiting}\n"
+
+
+def test_a_second_identical_request_pending_approval_names_the_waiting_one_and_who_moves_it(karma_cli):
+    """The same request twice while the first waits for an approver stored two pending changes (an approver
+    was asked twice). Now it is the API's 409 `already_pending` (exit 1, nothing written), naming the first
+    and the commands that move it — an approver's, not a cancel (a pending change is not withdrawn)."""
+    args = ("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ")
+    first = karma_cli(*args, "--json")
+    assert first.exit_code == 3, first.output
+    waiting = json.loads(first.stdout)["change_id"]
+    again = karma_cli(*args)
+    assert again.exit_code == 1 and "already_pending" in again.stderr, again.output
+    assert f"karma show {waiting}" in again.stderr and f"karma approve {waiting} / karma deny {waiting}" in again.stderr
+    assert karma_cli("changes", "--status", "pending_approval", "-q").stdout == f"{waiting}\n"

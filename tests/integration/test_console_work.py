@@ -848,3 +848,20 @@ def test_a_change_already_waiting_in_the_queue_is_not_queued_twice_from_the_form
     again = _text(done[1])
     assert done[1].status_code == 409 and "already_queued" in again and 'id="conflict-hint"' in again
     assert f'href="/console/changes/{waiting}"' in again and 'id="waiting-change"' in again
+
+
+def test_a_change_already_waiting_for_approval_is_not_stored_twice_from_the_form(app, people):
+    """The same change requested again from the form while the first waits for an approver stored a second
+    pending change; it is the 409 `already_pending`, its page linking the waiting change."""
+    ted = _login(app, people["ted"])
+    body = "component: vpc/karma-prod\nproposed_change: {az_count: 3}\nreason: a third AZ\n"
+    done = []
+    for _ in range(2):
+        page = _text(_plan(ted, body))
+        plan_id = re.search(r'name="plan_id" value="([^"]+)"', page).group(1)
+        done.append(ted.post("/console/plans/apply", data={"csrf_token": _csrf(page), "plan_id": plan_id}))
+    assert done[0].status_code == 302 and "done=pending_approval" in done[0].headers["Location"], done[0].headers
+    waiting = done[0].headers["Location"].split("/console/changes/")[1].split("?")[0]
+    again = _text(done[1])
+    assert done[1].status_code == 409 and "already_pending" in again and 'id="conflict-hint"' in again
+    assert f'href="/console/changes/{waiting}"' in again and "Waiting for approval" in again

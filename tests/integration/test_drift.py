@@ -80,6 +80,18 @@ def test_the_real_snapshot_imports_its_largest_valid_closure_and_its_exact_drift
             "; its config file iac/prod/vpc/usekarma-dev/config.json was refused by an import"
             " (karma drift --component vpc/usekarma-dev: why)"
         )
+    # a change that names it (a new ecs-cluster on the refused VPC) is a 422 that names the file the same way:
+    # it said only "references unknown component 'vpc/usekarma-dev'"
+    cluster = json.loads((AWS_CONFIG / "iac/prod/ecs-cluster/usekarma-dev/config.json").read_text())
+    create = {"op": "create", "component": "ecs-cluster/usekarma-two", "environment": "prod", "config": cluster}
+    resp = client.post("/plan", json={"changes": [create], "reason": "x"})
+    answer = resp.get_json()
+    refused = {"vpc/usekarma-dev": "iac/prod/vpc/usekarma-dev/config.json"}  # by name, as a 422's did_you_mean
+    assert resp.status_code == 422 and answer["refused_file"] == refused, answer
+    assert answer["errors"]["changes[0].config.vpc_nickname"] == [
+        "references unknown component 'vpc/usekarma-dev'; its config file iac/prod/vpc/usekarma-dev/config.json was"
+        " refused by an import (karma drift --component vpc/usekarma-dev: why)"
+    ], answer
 
 
 def test_without_partial_the_real_snapshot_is_refused_whole_audited_and_says_what_partial_would_load(

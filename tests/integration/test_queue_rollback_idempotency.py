@@ -600,6 +600,32 @@ def test_a_second_identical_queued_change_is_refused_naming_the_first_and_writes
     assert code == 409 and err["change_id"] == queued_set["change_id"], err
 
 
+def test_a_second_identical_change_pending_approval_is_refused_naming_the_first_and_writes_nothing(client, graph_dump):
+    """Two identical requests while the first waits for an approver were both stored, pending approval: an
+    approver was asked twice. The second is a 409 `already_pending` naming the first (its reason may differ)
+    and writes nothing; a plan applied twice without a key, the same; with a key, the key decides as ever."""
+    prod = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "a third AZ"}
+    prod["requested_by"] = "ted@strall.com"
+    first = post(client, "/request-change", prod)[1]
+    assert first["status"] == "pending_approval", first
+    before = graph_dump()
+    for again in (prod, {**prod, "reason": "again"}):
+        code, err = post(client, "/request-change", again)
+        assert code == 409 and err["cause"] == "already_pending" and err["change_id"] == first["change_id"], err
+        assert f"already waits for approval: {first['change_id']}" in err["message"], err
+    assert graph_dump() == before
+    planned = post(client, "/plan", prod)[1]  # applied by its applier (here the admin): their own first apply
+    applied = post(client, f"/plans/{planned['plan_id']}/apply", {})[1]
+    code, err = post(client, f"/plans/{planned['plan_id']}/apply", {})
+    assert applied["status"] == "pending_approval" and code == 409 and err["change_id"] == applied["change_id"], err
+    keyed = post(client, "/request-change", prod, headers={"Idempotency-Key": "p-1"})[1]
+    assert keyed["status"] == "pending_approval" and keyed["change_id"] != first["change_id"], keyed
+    # someone else's same change is theirs; another change is another
+    eve = post(client, "/request-change", {**prod, "requested_by": "eve@strall.com"})[1]
+    other = post(client, "/request-change", {**prod, "proposed_change": {"az_count": 4}})[1]
+    assert eve["status"] == other["status"] == "pending_approval"
+
+
 def test_an_idempotency_key_still_says_which_identical_requests_are_one(client):
     """With a key, the key decides, as before: the same key replays the first answer, two keys are two
     requests (each queued)."""

@@ -31,19 +31,27 @@ def test_round_trips_do_not_grow_with_the_impact(client, component, patch, affec
 def test_a_near_name_costs_one_read_on_the_error_path_only(client):
     """A typo's near name is read (one type's ids) only when a name names nothing: the plan above still
     waits once; a refused plan waits once more, a refused request once more inside its transaction, and
-    a GET of an unknown id once more — never per candidate."""
+    a GET of an unknown id once more — never per candidate. A reference that names nothing costs one read
+    more, of that name's drift records (whether an import refused its file: docs/api.md), on this path only."""
     body = {"component": "subnet/karma-dev-private-a", "requested_by": "ops@usekarma.dev"}
     typo = {**body, "proposed_change": {"vpc_nickname": "karma-dve"}}
     client.post("/plan", json=typo)  # warm
     with RoundTrips() as plan_trips:
         refused = client.post("/plan", json=typo).get_json()
     assert refused["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}, refused
-    assert plan_trips.flushes == [["RUN", "PULL"], ["RUN", "PULL"]]
+    assert plan_trips.flushes == [["RUN", "PULL"], ["RUN", "PULL"], ["RUN", "PULL"]]
     with RoundTrips() as request_trips:
         refused = client.post("/request-change", json=typo).get_json()
     assert refused["did_you_mean"] == {"vpc/karma-dve": "vpc/karma-dev"}, refused
     assert request_trips.flushes[:2] == [["BEGIN", "RUN", "PULL"], ["RUN", "PULL"]]
-    assert len(request_trips.flushes) == 3, request_trips.flushes  # and the rollback
+    assert len(request_trips.flushes) == 4, request_trips.flushes  # the drift records, and the rollback
+    # a by-value reference's value that matches nothing: one read more, of the values it is compared with
+    value_typo = {**body, "component": "serverless-site/karma-staging"}
+    value_typo["proposed_change"] = {"route53_zone_name": "staging.usekarma.de"}
+    with RoundTrips() as value_trips:
+        refused = client.post("/plan", json=value_typo).get_json()
+    assert refused["did_you_mean"] == {"staging.usekarma.de": "staging.usekarma.dev."}, refused
+    assert value_trips.flushes == [["RUN", "PULL"], ["RUN", "PULL"]], value_trips.flushes
     client.get("/components/vpc/karma-de")  # warm: this identity's token
     with RoundTrips() as get_trips:
         assert client.get("/components/vpc/karma-de").get_json()["did_you_mean"] == "vpc/karma-dev"

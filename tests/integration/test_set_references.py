@@ -5,6 +5,8 @@ edges follow; an unresolved or ambiguous reference is a 422 naming the operation
 
 from __future__ import annotations
 
+import json
+
 ZONE = {
     "op": "create",
     "component": "route53-zone/new-example",
@@ -84,6 +86,29 @@ def test_unresolved_and_ambiguous_references_are_422s_naming_operation_and_key(c
     assert code == 422 and out["errors"] == {
         "changes[0].proposed_change.vpc_nickname": ["references unknown component 'vpc/no-such-vpc'"]
     }, out
+    assert graph_dump() == before
+
+
+def test_a_value_that_matches_nothing_says_the_nearest_existing_value(client, graph_dump):
+    """A by-value reference whose value matches nothing said only "references no route53-zone whose
+    zone_name is 'strall.co'": the zone is `strall.com.`. Its message and `did_you_mean` ({value: near
+    value}, as a name's) now say the existing value it most likely meant — the graph's (read on this error
+    path only) or one the set creates — compared as the reference compares (trailing dot, case)."""
+    before = graph_dump()
+    typo = {**SITE, "config": {"site_name": "shop.strall.co", "route53_zone_name": "strall.co"}}
+    code, out = send(client, "/plan", typo)
+    assert code == 422 and out["errors"] == {
+        "changes[0].config.route53_zone_name": [
+            "references no route53-zone whose zone_name is 'strall.co' (in any environment); did you mean 'strall.com.'?"
+        ]
+    }, out
+    assert out["did_you_mean"] == {"strall.co": "strall.com."}, out
+    own = {**SITE, "config": {"site_name": "x", "route53_zone_name": "new.exampel"}}  # the set's own zone
+    code, out = send(client, "/request-change", ZONE, own)
+    assert code == 422 and out["did_you_mean"] == {"new.exampel": "new.example."}, out
+    far = {**SITE, "config": {"site_name": "x", "route53_zone_name": "nowhere.example"}}
+    code, out = send(client, "/plan", far)
+    assert code == 422 and "did_you_mean" not in out and "did you mean" not in json.dumps(out), out
     assert graph_dump() == before
 
 
