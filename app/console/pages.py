@@ -184,7 +184,11 @@ STALE_CAUSES = ("stale_plan", "impact_contention", "stale_version", "changed_sin
 def change_as_form(request_: dict) -> str | None:
     """A change's request (a change set's body: `changes`, `single`, `reason`, `on_blocked`) as Start a
     change's text (YAML), to edit and plan again — a stored change that ended without applying, a stale
-    plan's. A single change is written as one (component + proposed_change); a set as its ops."""
+    plan's, a transition's. A single change is written as one (component + proposed_change); a set as its
+    ops. A transition executed from the console stores a single change in its own form (`component`, no
+    `changes`): read as the set of one it is."""
+    if request_.get("component"):
+        request_ = {**request_, "changes": [{"op": "update", **request_}], "single": True}
     ops = [
         {k: v for k, v in op.items() if v is not None and k != "expected_version"}
         for op in request_.get("changes") or []
