@@ -682,3 +682,20 @@ def database_failure(exc: Exception) -> str:
             f"KARMA_NEO4J_TX_MEMORY for the local server); nothing was changed. {SPLIT_IMPORT}"
         )
     return f"the database failed the command ({type(exc).__name__}: {str(exc)[:300]}); nothing was changed"
+
+
+def with_next_commands(exc: ClientError) -> ClientError:
+    """A 409 that names what stands in the way, with the commands that move it: an identical change of
+    yours already queued (`already_queued`: see it, withdraw it), a transition that will change the same
+    component or runs the same proposal (`component_in_transition`, `proposal_executing`: the API's words
+    said `DELETE /transitions/trn-…`, not the command a terminal takes). Any other error as it is."""
+    body = exc.body or {}
+    cause, change, transition = body.get("cause"), body.get("change_id"), body.get("transition_id")
+    if cause == "already_queued" and change:
+        hint = f"see it: karma show {change}; to withdraw it: karma cancel {change}"
+    elif cause in ("component_in_transition", "proposal_executing") and transition:
+        hint = f"see it: karma transitions show {transition}; to cancel what has not run: karma transitions cancel"
+        hint += f" {transition}"
+    else:
+        return exc
+    return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)

@@ -579,6 +579,12 @@ def test_executing_a_proposal_another_transition_is_changing_exits_1_naming_it(k
     assert refused.exit_code == 1, refused.output
     assert "409" in refused.stderr and "component_in_transition" in refused.stderr, refused.stderr
     assert running["id"] in refused.stderr and first.stdout.strip() in refused.stderr
+    # the commands that move it, not the API's DELETE: a terminal's way to see and cancel it
+    assert f"see it: karma transitions show {running['id']}" in refused.stderr, refused.stderr
+    assert f"karma transitions cancel {running['id']}" in refused.stderr
+    again = karma_cli("transitions", "execute", first.stdout.strip())  # the same proposal, run twice
+    assert again.exit_code == 1 and "proposal_executing" in again.stderr, again.output
+    assert f"karma transitions cancel {running['id']}" in again.stderr
     body = json.loads(karma_cli("transitions", "execute", second.stdout.strip(), "--json").stdout)
     assert body["cause"] == "component_in_transition" and body["transition_id"] == running["id"], body
     assert karma_cli("transitions", "cancel", running["id"]).exit_code == 0
