@@ -889,6 +889,8 @@ def test_a_transition_page_says_what_comes_next_whatever_its_status(app, client,
     assert alias.items() <= yaml.safe_load(text).items()  # the change as it was requested
     proposed = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": text}))
     assert 'id="execute-0"' in proposed
+    assert 'formaction="/console/start" id="edit-again"' in page  # or edit it first, in Start a change
+    assert "beta.usekarma.dev" in _text(ted.post("/console/start", data={"csrf_token": token, "body": text}))
     eve = _login(app, people["eve"])  # an approver may not propose: the words, not the button
     assert 'id="next-again"' in (seen := _text(eve.get(f"/console/transitions/{again}")))
     assert 'id="propose-again"' not in seen
