@@ -675,7 +675,13 @@ def test_a_change_a_rule_holds_offers_a_transition_and_its_steps_say_what_they_w
     steps = re.search(r'<table class="list" id="steps">(.*?)</table>', proposals, re.S).group(1)
     assert "<th>state</th>" not in steps and "<th>moved</th>" not in steps
     assert f"writes <code>update {SUBNET}: cidr_block=10.42.9.0/24</code>" in steps, steps
-    assert "lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in steps
+    said = re.sub(r"<[^>]+>", "", steps)  # in words as the CLI says them; the rule and the component linked
+    assert "lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in said
+    why = re.search(r'<span class="muted step-why">lifts (.*?)</span>', steps, re.S).group(1)
+    assert 'href="/console/rules/subnet-change-with-running-instance"' in why
+    assert 'href="/console/components/ec2-instance/karma-dev-bastion"' in why
+    goal = re.search(r'<tr class="step step-proposed"><td>2</td>.*?</tr>', steps, re.S).group(0)
+    assert f'href="/console/components/{SUBNET}"' in goal  # the component a change step changes, linked
     assert 'id="propose"' not in _text(_login(app, people["val"]).get(f"/console/changes/{rejected['change_id']}"))
     prod = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "a third AZ"}
     pending = client.post("/request-change", json=prod, headers=ted).get_json()
