@@ -778,7 +778,18 @@ def runtime(detail: dict) -> str:
     """PUT …/runtime: the component as it now is (its runtime outputs first)."""
     head = f"runtime recorded: {detail['id']} · version {detail.get('version')}"
     rows = [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())]
-    return head + "\n" + section("RUNTIME", table(["output", "value"], rows))
+    return "\n".join([head + "\n" + section("RUNTIME", table(["output", "value"], rows)), *_carried_on(detail)])
+
+
+def _carried_on(detail: dict) -> list[str]:
+    """The transitions that waited on the component, as the report left them: the reporter (often the one
+    who executed it) read "runtime recorded" and had to look up whether the transition went on."""
+    out = []
+    for moved in detail.get("transitions") or []:
+        status, tid = moved.get("status"), moved.get("id")
+        said = "still waiting: not yet what its step waits for" if status == "waiting" else f"now {status}"
+        out.append(f"transition {tid}: {said} (karma transitions show {tid})")
+    return (["", *out]) if out else []
 
 
 def loaded(result: dict) -> str:

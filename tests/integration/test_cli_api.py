@@ -459,6 +459,14 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     assert "  karma runtime report ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
     tid = waiting.stdout.split()[0]
     assert f"follow it: karma transitions show {tid}" in waiting.stdout
+    # the report, pasted: it says what became of the transition (it said "runtime recorded" only)
+    stopping = karma_cli("runtime", "report", "ec2-instance/karma-dev-bastion", "state=stopping", who="admin")
+    assert f"transition {tid}: still waiting: not yet what its step waits for" in stopping.stdout, stopping.output
+    reported = karma_cli(
+        *shlex.split("karma runtime report ec2-instance/karma-dev-bastion state=stopped")[1:], who="admin"
+    )
+    assert reported.exit_code == 0, reported.output
+    assert f"transition {tid}: now completed (karma transitions show {tid})" in reported.stdout, reported.stdout
 
 
 def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli):
