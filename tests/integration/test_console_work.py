@@ -874,6 +874,10 @@ def test_a_transition_page_says_what_comes_next_whatever_its_status(app, client,
     assert 'href="/console/components/ec2-instance/karma-dev-bastion"' in said
     ada = _login(app, people["ada"])
     assert "Report what it reached in the form below" in _text(ada.get(f"/console/transitions/{tid}"))
+    # the component's page, where whoever deploys it looks, says the transition waits for its report
+    bastion = _text(ted.get("/console/components/ec2-instance/karma-dev-bastion"))
+    waits = re.search(r'<section id="waiting-transitions">(.*?)</section>', bastion, re.S).group(1)
+    assert f'href="/console/transitions/{tid}"' in waits and "reports state stopped" in waits
     assert 'id="propose-again"' not in waiting  # it may still carry on by itself
     client.put("/components/ec2-instance/karma-dev-bastion/runtime", json={"runtime": {"state": "stopped"}})
     completed = _text(ted.get(f"/console/transitions/{tid}"))
