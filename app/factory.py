@@ -118,15 +118,17 @@ class Karma:
         )
         self.operator_queries = OperatorQueries(self.repo)
 
-    def _runtime_changed(self, component_id: str) -> list[dict]:
+    def _runtime_changed(self, component_id: str) -> dict:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
-        on the component (the worker's passes catch up if this process dies in between)."""
-        queue = self.lifecycle.process_queue(waits_on=component_id)
+        on the component (the worker's passes catch up if this process dies in between). What each did is
+        the report's answer: the reporter learns the transition it carried on (the CLI said only
+        "runtime recorded")."""
+        queue, moved = self.lifecycle.process_queue(waits_on=component_id), []
         try:
-            self.transitions.on_runtime(component_id)
+            moved = self.transitions.on_runtime(component_id)
         except Exception:  # the report is committed; the worker advances them
             log.exception("transitions not advanced", extra={"component": component_id})
-        return queue
+        return {"queue": queue, "transitions": moved}
 
     def _first_contact(self) -> None:
         """What a process does once Neo4j first answers: the constraints, then the start-up check of

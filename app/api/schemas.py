@@ -340,6 +340,13 @@ class ComponentDetail(ComponentSummary):
     dependents = fields.List(fields.Nested(Edge))
     log_entry_id = fields.String()
     queue = fields.List(fields.Dict(), metadata={"description": "queued changes re-evaluated by this report"})
+    transitions = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "the transitions that waited on this component, as the report left them: id, status "
+            "(still waiting: not yet what the step waits for), current_step"
+        },
+    )
     drift = fields.List(
         fields.Nested(lambda: DriftEntry()),
         metadata={

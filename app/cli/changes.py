@@ -25,6 +25,7 @@ from app.cli.common import (
     paged_list,
     paged_options,
     RESULT_FORMAT,
+    with_next_commands,
 )
 from app.client import handles, markdown, text
 from app.client.api import ClientError, KarmaClient
@@ -55,32 +56,13 @@ def _send(
         result = client.post(path, body, headers=headers)
     except ClientError as exc:  # the component already is as asked: the same rule as `transitions propose`
         if not already_reached(exc, body):
-            raise _with_waiting_twin(exc) from None
+            raise with_next_commands(exc) from None
         return nothing_to_do(exc, body, fmt, status="unchanged")
     code = _result(result, fmt, body.get("on_blocked") or "reject")
     if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
         click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields, body)}")
         click.echo("  (the steps that would make it valid, each verified by simulation; it writes nothing)")
     return code
-
-
-def _with_waiting_twin(exc: ClientError) -> ClientError:
-    """The API's 409 `already_queued` / `already_pending` (an identical change of yours already waits in the
-    queue / for an approver) with the commands that move the change it names, as a queued or pending answer
-    ends with them; any other error as it is."""
-    body = exc.body or {}
-    waiting, cause = body.get("change_id"), body.get("cause")
-    if waiting is None or cause not in _TWIN_MOVES:
-        return exc
-    hint = f"see it: karma show {waiting}; {_TWIN_MOVES[cause].format(id=waiting)}"
-    return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
-
-
-# what moves the waiting change a 409 names: its requester withdraws a queued one; an approver decides the other
-_TWIN_MOVES = {
-    "already_queued": "to withdraw it: karma cancel {id}",
-    "already_pending": "an approver decides it: karma approve {id} / karma deny {id}",
-}
 
 
 PIPED_INLINE_MAX = 2000  # characters of a change read from stdin that its hint names inline
@@ -188,7 +170,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         try:
             answer = client.post(f"/plans/{plan_id}/apply", headers={"Idempotency-Key": idempotency_key})
         except ClientError as exc:
-            raise _with_waiting_twin(exc) from None
+            raise with_next_commands(exc) from None
         return _result(answer, fmt)
 
     @api_command(main, "approve")

@@ -682,3 +682,28 @@ def database_failure(exc: Exception) -> str:
             f"KARMA_NEO4J_TX_MEMORY for the local server); nothing was changed. {SPLIT_IMPORT}"
         )
     return f"the database failed the command ({type(exc).__name__}: {str(exc)[:300]}); nothing was changed"
+
+
+# what moves the waiting change a 409 names: its requester withdraws a queued one; an approver decides the other
+_TWIN_MOVES = {
+    "already_queued": "to withdraw it: karma cancel {id}",
+    "already_pending": "an approver decides it: karma approve {id} / karma deny {id}",
+}
+
+
+def with_next_commands(exc: ClientError) -> ClientError:
+    """A 409 that names what stands in the way, with the commands that move it: an identical change of
+    yours already waiting (`already_queued`: see it, withdraw it; `already_pending`: see it, an approver
+    decides it), a transition that will change the same component or runs the same proposal
+    (`component_in_transition`, `proposal_executing`: the API's words said `DELETE /transitions/trn-…`, not
+    the command a terminal takes). Any other error as it is."""
+    body = exc.body or {}
+    cause, change, transition = body.get("cause"), body.get("change_id"), body.get("transition_id")
+    if cause in _TWIN_MOVES and change:
+        hint = f"see it: karma show {change}; {_TWIN_MOVES[cause].format(id=change)}"
+    elif cause in ("component_in_transition", "proposal_executing") and transition:
+        hint = f"see it: karma transitions show {transition}; to cancel what has not run: karma transitions cancel"
+        hint += f" {transition}"
+    else:
+        return exc
+    return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)

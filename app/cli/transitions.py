@@ -96,7 +96,10 @@ def _assumptions(items: tuple[str, ...]) -> dict:
 def execute(client, proposal, as_json=False):
     """Run a proposal (its handle `prop-…` or full id); 409 stale_proposal if the graph moved since. Exit 0
     completed, 3 waiting for a report, 2 stalled."""
-    found = client.post(f"/transitions/{handles.resolve(proposal)}/execute")
+    try:
+        found = client.post(f"/transitions/{handles.resolve(proposal)}/execute")
+    except ClientError as exc:
+        raise common.with_next_commands(exc) from None
     emit(found, as_json, text.transition)
     return RUN_CODES.get(found.get("status"), OK)
 

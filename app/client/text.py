@@ -13,7 +13,7 @@ import sys
 from app.client.outcome import outcome
 from app.paging import page_count
 from app.render import change_title, wave_number
-from app.transitions.status import NON_EMPTY, progress, step_sets, step_why, steps_as_shown
+from app.transitions.status import NON_EMPTY, progress, requested_body, step_sets, step_why, steps_as_shown
 from app.changes import diff as config_diff
 from app.changes.status import ChangeStatus
 
@@ -666,8 +666,13 @@ def _next(record: dict) -> list[str]:
     if status == "stalled":
         return [
             f"\nnext: karma transitions cancel {tid}   (the steps already applied stay applied), then propose the"
-            " change again on the graph as it is now (karma transitions propose …)"
+            " change again on the graph as it is now:",
+            *_propose_again(record),
         ]
+    if status in ("cancelled", "expired"):
+        return ["\nnothing more of it runs; to make the change still, propose it again on the graph as it is now:"] + (
+            _propose_again(record)
+        )
     if status == "completed":
         lines = []
         for step in [s for s in record.get("steps") or [] if s.get("kind") == "restore" and s.get("follow_up")]:
@@ -679,6 +684,16 @@ def _next(record: dict) -> list[str]:
             ]
         return lines
     return []
+
+
+def _propose_again(record: dict) -> list[str]:
+    """The requested change, as a command that proposes it again, to paste: it said `karma transitions
+    propose …` and left the change to be typed again from the JSON."""
+    body = requested_body(record.get("request") or {})
+    if not body:
+        return []
+    sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
+    return [f"  printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"]
 
 
 def _report_command(step: dict) -> str:
@@ -764,7 +779,18 @@ def runtime(detail: dict) -> str:
     """PUT …/runtime: the component as it now is (its runtime outputs first)."""
     head = f"runtime recorded: {detail['id']} · version {detail.get('version')}"
     rows = [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())]
-    return head + "\n" + section("RUNTIME", table(["output", "value"], rows))
+    return "\n".join([head + "\n" + section("RUNTIME", table(["output", "value"], rows)), *_carried_on(detail)])
+
+
+def _carried_on(detail: dict) -> list[str]:
+    """The transitions that waited on the component, as the report left them: the reporter (often the one
+    who executed it) read "runtime recorded" and had to look up whether the transition went on."""
+    out = []
+    for moved in detail.get("transitions") or []:
+        status, tid = moved.get("status"), moved.get("id")
+        said = "still waiting: not yet what its step waits for" if status == "waiting" else f"now {status}"
+        out.append(f"transition {tid}: {said} (karma transitions show {tid})")
+    return (["", *out]) if out else []
 
 
 def loaded(result: dict) -> str:

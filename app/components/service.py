@@ -182,20 +182,25 @@ class ComponentService:
 
         row = self.repo.in_write_tx(work)
         log.info("runtime reported", extra={"component": component_id, "version": row["version"]})
-        queue = []
+        moved = {}
         if self.on_runtime_change is not None:
             try:
                 # the report is committed: its answer must not be lost to the deadline, so the queue pass
                 # stops ANSWER_RESERVE seconds early and leaves the rest to the queue worker
                 with deadline.leaving(ANSWER_RESERVE):
-                    queue = self.on_runtime_change(component_id)
+                    moved = self.on_runtime_change(component_id)
             except deadline.DeadlineExceeded:
                 log.warning(
                     "queue re-evaluation left to the queue worker (request deadline)", extra={"component": component_id}
                 )
             except Exception:  # the report is committed; the worker retries the queue
                 log.exception("queue re-evaluation failed", extra={"component": component_id})
-        return {**self.get(component_id), "log_entry_id": row["log_entry_id"], "queue": queue}
+        return {
+            **self.get(component_id),
+            "log_entry_id": row["log_entry_id"],
+            "queue": moved.get("queue") or [],
+            "transitions": moved.get("transitions") or [],
+        }
 
 
 def _report_note(before: dict, after: dict) -> str:

@@ -67,4 +67,5 @@ def component(ctype, nickname, environment=None):
         impact=impact,
         picture=render.from_impact(impact),
         changes=services().listing.list(component=cid, page=1, page_size=10),
+        waiting=services().transitions.waiting_on(cid),
     )

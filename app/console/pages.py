@@ -26,6 +26,7 @@ from app.errors import ENVELOPE, KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
 from app.transitions.search import proposed_change
+from app.transitions.status import requested_body
 from app.changes import diff as config_diff
 from app.changes.plans import planned_change
 from app.changes.sets import ChangeSet
@@ -182,21 +183,10 @@ STALE_CAUSES = ("stale_plan", "impact_contention", "stale_version", "changed_sin
 
 
 def change_as_form(request_: dict) -> str | None:
-    """A change's request (a change set's body: `changes`, `single`, `reason`, `on_blocked`) as Start a
-    change's text (YAML), to edit and plan again — a stored change that ended without applying, a stale
-    plan's. A single change is written as one (component + proposed_change); a set as its ops."""
-    ops = [
-        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
-        for op in request_.get("changes") or []
-    ]
-    if not ops:
-        return None
-    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
-        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
-    else:
-        body = {"changes": ops}
-    body |= {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
-    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    """A change's request as Start a change's text (YAML), to edit and plan again — a stored change that
+    ended without applying, a stale plan's, a transition's (`requested_body` reads both forms)."""
+    body = requested_body(request_)
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True) if body else None
 
 
 def _error_page(error: KarmaError, status: int, answer):

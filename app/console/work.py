@@ -27,7 +27,7 @@ from app.changes.status import decided
 from app.client.body import change_sections, component_validator
 from app.components.registry import config_validator, registry, runtime_validator, split_id
 from app.console import session
-from app.console.pages import PAGE_SIZE, _page, blp, chosen
+from app.console.pages import PAGE_SIZE, _page, blp, change_as_form, chosen
 from app.paging import page_count
 from app.errors import Forbidden, KarmaError, NotFound, Unprocessable, field_paths, invalid_request
 from app.policy.remedies import NON_EMPTY
@@ -285,9 +285,30 @@ def transition(transition_id):
         steps=steps_as_shown(found),
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
+        next_move=_next(found),
+        can_report=me.can("report"),
+        can_propose=me.can("change"),
         done=request.args.get("done"),
         reported=(request.args.get("reported") or "")[:300] or None,
     )
+
+
+def _next(found: dict) -> dict:
+    """What the operator does next, as `karma transitions show` ends with it: the page said `waiting` and
+    stopped there for anyone who may not report runtime (the requester who executed it included) — which
+    report, from whom, and that it carries on by itself, were not said; a stalled, cancelled or expired one
+    had no way back to the change, and a completed one's restore follow-up read as one more table row.
+    `waits`/`follow_ups`: (step number, step); `again`: the change as Start a change's text, to propose
+    on the graph as it is now (None while it may still carry on, or when done)."""
+    status, steps = found["status"], list(enumerate(found.get("steps") or [], 1))
+    waits = [(n, s) for n, s in steps if s.get("kind") == "wait" and s.get("status") == "waiting"]
+    follow_ups = [(n, s) for n, s in steps if s.get("kind") == "restore" and s.get("follow_up")]
+    ended = status in ("stalled", "cancelled", "expired")
+    return {
+        "waits": waits if status == "waiting" else [],
+        "follow_ups": follow_ups if status == "completed" else [],
+        "again": change_as_form(found.get("request") or {}) if ended else None,
+    }
 
 
 def _reports(found: dict) -> list[dict]:

@@ -528,6 +528,16 @@ class TransitionService:
         return self.get(transition_id)
 
     # -- what moves waits on -----------------------------------------------------------------------
+    def waiting_on(self, component_id: str) -> list[dict]:
+        """The transitions waiting for this component's report, each with its waiting step(s): the
+        component's page says so, where the person who reports (after the deploy) looks."""
+        found = [self.get(t) for t in self.repo.active_transitions(component_id)]
+        return [
+            {**t, "waits": [s for s in t["steps"] if s.get("kind") == "wait" and s.get("status") == "waiting"]}
+            for t in found
+            if t["status"] == "waiting"
+        ]
+
     def on_runtime(self, component_id: str) -> list[dict]:
         """A component reported runtime: advance the transitions waiting for it."""
         return [self._summary(self.advance(t)) for t in self.repo.active_transitions(component_id)]

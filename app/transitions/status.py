@@ -99,6 +99,27 @@ def step_sets(step: dict) -> str | None:
     return "; ".join(said) or None
 
 
+def requested_body(request_: dict) -> dict | None:
+    """A stored change's request (a change set's body: `changes`, `single`, `reason`, `on_blocked`; or a
+    single change in its own form, `component`, as a transition executed from the console keeps it) as the
+    body `/plan` and `/transitions` take again: a single update as one (component + proposed_change), a
+    set as its operations. None when it holds no operation. What "propose it again" sends, from the
+    console's form and the CLI's command alike."""
+    if request_.get("component"):
+        request_ = {**request_, "changes": [{"op": "update", **request_}], "single": True}
+    ops = [
+        {k: v for k, v in op.items() if v is not None and k != "expected_version"}
+        for op in request_.get("changes") or []
+    ]
+    if not ops:
+        return None
+    if request_.get("single") and len(ops) == 1 and ops[0].get("op") == "update":
+        body = {"component": ops[0]["component"], "proposed_change": ops[0].get("proposed_change") or {}}
+    else:
+        body = {"changes": ops}
+    return body | {k: request_[k] for k in ("reason", "on_blocked") if request_.get(k)}
+
+
 def _set_key(key: str, value) -> str:
     if value is None:
         return f"{key} removed"

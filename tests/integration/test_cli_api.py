@@ -459,6 +459,14 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     assert "  karma runtime report ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
     tid = waiting.stdout.split()[0]
     assert f"follow it: karma transitions show {tid}" in waiting.stdout
+    # the report, pasted: it says what became of the transition (it said "runtime recorded" only)
+    stopping = karma_cli("runtime", "report", "ec2-instance/karma-dev-bastion", "state=stopping", who="admin")
+    assert f"transition {tid}: still waiting: not yet what its step waits for" in stopping.stdout, stopping.output
+    reported = karma_cli(
+        *shlex.split("karma runtime report ec2-instance/karma-dev-bastion state=stopped")[1:], who="admin"
+    )
+    assert reported.exit_code == 0, reported.output
+    assert f"transition {tid}: now completed (karma transitions show {tid})" in reported.stdout, reported.stdout
 
 
 def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli):
@@ -579,6 +587,12 @@ def test_executing_a_proposal_another_transition_is_changing_exits_1_naming_it(k
     assert refused.exit_code == 1, refused.output
     assert "409" in refused.stderr and "component_in_transition" in refused.stderr, refused.stderr
     assert running["id"] in refused.stderr and first.stdout.strip() in refused.stderr
+    # the commands that move it, not the API's DELETE: a terminal's way to see and cancel it
+    assert f"see it: karma transitions show {running['id']}" in refused.stderr, refused.stderr
+    assert f"karma transitions cancel {running['id']}" in refused.stderr
+    again = karma_cli("transitions", "execute", first.stdout.strip())  # the same proposal, run twice
+    assert again.exit_code == 1 and "proposal_executing" in again.stderr, again.output
+    assert f"karma transitions cancel {running['id']}" in again.stderr
     body = json.loads(karma_cli("transitions", "execute", second.stdout.strip(), "--json").stdout)
     assert body["cause"] == "component_in_transition" and body["transition_id"] == running["id"], body
     assert karma_cli("transitions", "cancel", running["id"]).exit_code == 0

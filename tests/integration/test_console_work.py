@@ -675,7 +675,13 @@ def test_a_change_a_rule_holds_offers_a_transition_and_its_steps_say_what_they_w
     steps = re.search(r'<table class="list" id="steps">(.*?)</table>', proposals, re.S).group(1)
     assert "<th>state</th>" not in steps and "<th>moved</th>" not in steps
     assert f"writes <code>update {SUBNET}: cidr_block=10.42.9.0/24</code>" in steps, steps
-    assert "lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in steps
+    said = re.sub(r"<[^>]+>", "", steps)  # in words as the CLI says them; the rule and the component linked
+    assert "lifts subnet-change-with-running-instance on ec2-instance/karma-dev-bastion" in said
+    why = re.search(r'<span class="muted step-why">lifts (.*?)</span>', steps, re.S).group(1)
+    assert 'href="/console/rules/subnet-change-with-running-instance"' in why
+    assert 'href="/console/components/ec2-instance/karma-dev-bastion"' in why
+    goal = re.search(r'<tr class="step step-proposed"><td>2</td>.*?</tr>', steps, re.S).group(0)
+    assert f'href="/console/components/{SUBNET}"' in goal  # the component a change step changes, linked
     assert 'id="propose"' not in _text(_login(app, people["val"]).get(f"/console/changes/{rejected['change_id']}"))
     prod = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "a third AZ"}
     pending = client.post("/request-change", json=prod, headers=ted).get_json()
@@ -865,3 +871,53 @@ def test_a_change_already_waiting_for_approval_is_not_stored_twice_from_the_form
     again = _text(done[1])
     assert done[1].status_code == 409 and "already_pending" in again and 'id="conflict-hint"' in again
     assert f'href="/console/changes/{waiting}"' in again and "Waiting for approval" in again
+
+
+def test_a_transition_page_says_what_comes_next_whatever_its_status(app, client, people):
+    """Waiting, the page told only a reporter what it waits for (the form); its requester read `waiting`
+    and nothing else. Completed, its restore follow-up was one more table row. Cancelled, the change had no
+    way back: the CLI's `next:` lines were the console's nowhere."""
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+    waiting = _text(ted.get(f"/console/transitions/{tid}"))
+    said = re.search(r'<p id="next-wait-1">(.*?)</p>', waiting, re.S).group(1)
+    assert "ec2-instance/karma-dev-bastion reports state stopped" in said and "carries on by\nitself" in said
+    assert "A reporter or an admin can report it from this page" in said  # ted may not report: who may
+    assert 'href="/console/components/ec2-instance/karma-dev-bastion"' in said
+    ada = _login(app, people["ada"])
+    assert "Report what it reached in the form below" in _text(ada.get(f"/console/transitions/{tid}"))
+    # the component's page, where whoever deploys it looks, says the transition waits for its report
+    bastion = _text(ted.get("/console/components/ec2-instance/karma-dev-bastion"))
+    waits = re.search(r'<section id="waiting-transitions">(.*?)</section>', bastion, re.S).group(1)
+    assert f'href="/console/transitions/{tid}"' in waits and "reports state stopped" in waits
+    assert 'id="propose-again"' not in waiting  # it may still carry on by itself
+    client.put("/components/ec2-instance/karma-dev-bastion/runtime", json={"runtime": {"state": "stopped"}})
+    completed = _text(ted.get(f"/console/transitions/{tid}"))
+    follow_up = re.search(r'<p id="next-follow-up-3">(.*?)</p>', completed, re.S).group(1)
+    assert "The change is done" in follow_up and "state running again" in follow_up
+    # cancelled: Propose again, holding the requested change, answers the proposals on the graph as it is now
+    alias = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"]},
+    }
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": json.dumps(alias)}))
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    again = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+    assert ted.post(f"/console/transitions/{again}/cancel", data={"csrf_token": token}).status_code == 302
+    page = _text(ted.get(f"/console/transitions/{again}"))
+    assert 'id="next-again"' in page and 'id="propose-again"' in page
+    text = html.unescape(re.search(r'<textarea name="body" hidden>(.*?)</textarea>', page, re.S).group(1))
+    assert alias.items() <= yaml.safe_load(text).items()  # the change as it was requested
+    proposed = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": text}))
+    assert 'id="execute-0"' in proposed
+    assert 'formaction="/console/start" id="edit-again"' in page  # or edit it first, in Start a change
+    assert "beta.usekarma.dev" in _text(ted.post("/console/start", data={"csrf_token": token, "body": text}))
+    eve = _login(app, people["eve"])  # an approver may not propose: the words, not the button
+    assert 'id="next-again"' in (seen := _text(eve.get(f"/console/transitions/{again}")))
+    assert 'id="propose-again"' not in seen

@@ -545,6 +545,8 @@ def test_a_step_after_a_wait_never_overwrites_a_key_changed_since_the_transition
     page = browser.get(f"/console/transitions/{body['id']}").get_data(as_text=True)
     shown = page.split('id="stalled"', 1)[1].split("</dd>", 1)[0]
     assert f'href="/console/changes/{eve["change_id"]}"' in shown and "<code>index_document</code>" in shown
+    # its next step: Propose again, or edit it first, warned that as asked it would overwrite Eve's key
+    assert 'id="propose-again"' in page and "as asked, it would overwrite them" in page
     assert client.delete(f"/transitions/{body['id']}").get_json()["status"] == "cancelled"
 
 

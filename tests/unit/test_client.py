@@ -714,6 +714,27 @@ def test_a_waiting_or_stalled_transition_ends_with_the_next_command():
     assert "next:" not in text.transition({"id": "trn-3", "status": "completed", "steps": []})
 
 
+def test_a_transition_that_will_not_carry_on_ends_with_the_command_that_proposes_it_again():
+    """A stalled transition's `next:` said `then propose … again (karma transitions propose …)`: the change
+    had to be typed again from the JSON; a cancelled or expired one said nothing. Now each ends with the
+    requested change as a command to paste, from either form a transition keeps it in."""
+    import shlex
+
+    from app.client import text
+
+    single = {"component": "serverless-site/x", "proposed_change": {"aliases": ["a.dev"]}, "expected_version": None,
+              "requested_by": "ted", "on_blocked": "reject", "reason": "beta"}  # fmt: skip
+    as_set = {"changes": [{"op": "update", **single}], "single": True, "reason": "beta", "on_blocked": "reject"}
+    for request, status in ((single, "stalled"), (as_set, "cancelled"), (as_set, "expired")):
+        said = text.transition({"id": "trn-2", "status": status, "steps": [], "request": request})
+        *_, before, command = said.splitlines()
+        assert "propose it again" in before or "propose the change again" in said, said
+        printf, fmt, sent, *rest = shlex.split(command)
+        assert [printf, fmt, *rest] == ["printf", "%s\\n", "|", "karma", "transitions", "propose", "-f", "-"], command
+        assert json.loads(sent) == {"component": "serverless-site/x", "proposed_change": {"aliases": ["a.dev"]},
+                                    "reason": "beta"}  # fmt: skip
+
+
 def test_an_import_prints_its_rule_warnings_as_karma_request_does():
     """A set an import or a seed sends through the gate may draw `warn` decisions: `karma request` prints
     each as a `warning:` line, while the import showed them only as rows of its DECISIONS table. Now one
