@@ -85,6 +85,7 @@ def test_a_plan_decided_by_the_last_good_rules_says_the_edit_was_refused(make_ap
     page = _text(_plan(ted, "component: subnet/karma-dev-private-a\nproposed_change: {cidr_block: 10.42.9.0/24}\n"))
     shown = re.search(r'<p class="flash bad" id="plan-rules-broken">(.*?)</p>', page, re.S)
     assert shown and html.unescape(shown.group(1)).startswith(said), page[:2000]
+    assert '<a href="/console/rules">the Rules page</a> says more' in shown.group(1)  # where it says more
 
 
 def test_the_rules_status_shows_a_broken_edit_without_waiting_for_a_plan(make_app, rules_dir):
