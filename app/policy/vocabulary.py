@@ -298,15 +298,13 @@ class _Placeholder(NamedTuple):
 def _missing_key(rule, kind: str, key: str, pins: list, types: dict) -> tuple[str, bool] | None:
     """Why the key is certainly absent in every alternative (None when it may be there), and whether that
     refuses the rule (a misspelling of a key those types have: CLOSE)."""
-    every: set = set()
-    for pinned in pins:
-        if not pinned or any(t not in types for t in pinned):
-            return None  # the component may be of any type (or of one refused as unknown)
-        for t in pinned:
-            keys, closed = _keys_of(types[t], kind)
-            if key in keys or not closed:
-                return None
-        every |= pinned
+    every = _pinned_everywhere(pins, types)
+    if every is None:
+        return None
+    for t in every:
+        keys, closed = _keys_of(types[t], kind)
+        if key in keys or not closed:
+            return None
     valid = sorted(set().union(*(_keys_of(types[t], kind)[0] for t in every)))
     what = "config key" if kind == "config" else "runtime output"
     why = (
@@ -363,30 +361,36 @@ def _enum_problems(rule, tree, types: dict, decides: bool = True) -> dict[int, l
 
 def _enum_target(cmp: Cmp) -> tuple[str, str, str] | None:
     """(side, config | runtime, key) when the test compares a top-level key with texts (eq, in, ne, not_in)."""
-    if cmp.op not in ENUM_OPS or isinstance(cmp.value, FieldRef):
+    if cmp.op not in ENUM_OPS or isinstance(cmp.value, FieldRef) or len(cmp.field.path) != 2:
         return None
-    fld = cmp.field
-    side, path = SIDE.get(fld.section), fld.path
-    if side is None or len(path) != 2:
-        return None
-    head = {"old": "config", "new": "config"} if fld.section == "change" else {"config": "config", "runtime": "runtime"}
-    kind = head.get(path[0])
-    return (side, kind, path[1]) if kind else None
+    named = _field_key(cmp.field, [])  # the key a test names, as for the key check
+    return named[0] if named else None
 
 
 def _enum_of(kind: str, key: str, pins: list, types: dict) -> frozenset | None:
     """The texts the key may hold in every type the component can be (None: not certain — a type left
     open, unknown, or whose schema sets no enum of texts for the key)."""
+    every = _pinned_everywhere(pins, types)
+    if every is None:
+        return None
     allowed: set = set()
+    for t in every:
+        values = (types[t].enums or {}).get((kind, key))
+        if values is None:
+            return None
+        allowed |= values
+    return frozenset(allowed)
+
+
+def _pinned_everywhere(pins: list, types: dict) -> set | None:
+    """The loaded types a component can be, when every alternative pins it to loaded types (None: in one
+    it may be of any type, or of one refused as unknown — nothing about its keys is certain)."""
+    every: set = set()
     for pinned in pins:
         if not pinned or any(t not in types for t in pinned):
             return None
-        for t in pinned:
-            values = (types[t].enums or {}).get((kind, key))
-            if values is None:
-                return None
-            allowed |= values
-    return frozenset(allowed)
+        every |= pinned
+    return every
 
 
 def _keys_of(declared_type: DeclaredType, kind: str) -> tuple[frozenset, bool]:
