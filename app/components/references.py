@@ -455,7 +455,7 @@ def edges_within(
                     }
                 )
     names = by_name(refs)
-    near = NearNames(itertools.chain(names, near_also))
+    near = NearNames(itertools.chain(names, near_also), read_values=_values_within(index))
     edges, errors = [], {}
     for c in components:
         ctype = ctypes[c["type"]]
@@ -477,6 +477,25 @@ def edges_within(
             errors[c["id"]] = problems
         edges += ctype.edges(c["id"], c["config"], resolved)
     return edges, errors
+
+
+def _values_within(index: dict[tuple, dict[str, list[dict]]]) -> Callable[[str, str, int], tuple[int, list[str]]]:
+    """A set's own `read_values` (NearNames): the values of a type's attribute among the set's components, read
+    from :func:`edges_within`'s index (which holds every such value, not only those a reference matched) —
+    what the graph read gives a request, so a by-value typo in an import is answered as one in a request."""
+
+    def read(type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
+        rows = {
+            row["id"]: row["value"]
+            for (target_type, _by, _normalize), by_normal in index.items()
+            if target_type == type_name
+            for found in by_normal.values()
+            for row in found
+            if row["property"] == prop
+        }
+        return len(rows), list(rows.values())[:limit]
+
+    return read
 
 
 def unresolved(

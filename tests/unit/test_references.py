@@ -329,3 +329,23 @@ def test_near_names_search_each_name_once_and_stop_at_their_budget():
     found = [near.of(f"subnet/tem-{i:04d}-private") for i in range(2, 60)]
     assert near._compared <= NearNames.BUDGET
     assert found[0] == "subnet/team-0002-private" and found[-1] is None  # past the budget: no hint, no cost
+
+
+def test_an_imported_value_that_matches_nothing_says_the_nearest_value_of_the_tree(tmp_path, restore_types):
+    """A by-nickname typo in an imported config is answered with its near name; a by-value one (`strall.co`
+    for the zone `strall.com.`) said only "references no route53-zone whose zone_name is 'strall.co'". The
+    near value among the tree's, through the same NearNames as a request's, in both of an import's modes."""
+    import shutil
+
+    tree = tmp_path / "aws-config"
+    shutil.copytree(FIXTURES / "aws-config", tree)
+    path = tree / "iac/dev/serverless-site/strall-com/config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "route53_zone_name": "strall.co"}))
+    registry.load(FIXTURES / "aws-config-types")
+    said = "references no route53-zone whose zone_name is 'strall.co' (in any environment); did you mean 'strall.com.'?"
+    planned = importing.plan(tree, partial=True)
+    (entry,) = [e for e in planned["drift"] if e["component"] == "dev/serverless-site/strall-com"]
+    assert entry["message"] == said, entry
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(tree)
+    assert any(said in e for e in info.value.errors), info.value.errors
