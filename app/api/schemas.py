@@ -17,10 +17,11 @@ ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents t
 
 
 class ErrorSchema(Schema):
-    """The body of every error response (4xx and 5xx); more fields may follow the cause."""
+    """The body of every error response (4xx and 5xx): the envelope and the details its cause has, each
+    declared here (tests/unit/test_error_fields.py reads every error the app raises for them)."""
 
     class Meta:
-        unknown = INCLUDE  # documents additionalProperties: e.g. limit, changed, keys, current_version
+        unknown = INCLUDE  # documents additionalProperties: a client reading an older document keeps working
 
     code = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
     status = fields.String(required=True, metadata={"description": "the HTTP status name"})
@@ -46,6 +47,65 @@ class ErrorSchema(Schema):
             "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
         }
     )
+    refused_file = fields.Raw(
+        metadata={
+            "description": "a component whose config file an import refused (docs/drift.md): with cause "
+            "unknown_component (404), that file (a string, 'iac/prod/vpc/usekarma-dev/config.json'); with a "
+            "reference that names such a component (422), {name: file}; absent otherwise (docs/api.md, "
+            "'Did you mean')",
+            "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "string"}}],
+        }
+    )
+    operation = fields.Integer(metadata={"description": "the index of the set's operation the error is about"})
+    assumption = fields.String(
+        metadata={"description": "a what-if's assumed set the error is about: assume.applied[0].changes[1]"}
+    )
+    why = fields.String(metadata={"description": "stale_plan: what is not valid now (the 422 it would be)"})
+    changed = fields.List(
+        fields.String(), metadata={"description": "stale_plan, stale_proposal: the components that moved since"}
+    )
+    keys = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "changed_since: the keys of each component that changed since"},
+    )
+    changes = fields.List(
+        fields.Dict(), metadata={"description": "changed_since: the changes that moved them (change_id, keys, …)"}
+    )
+    plan_rules = fields.String(allow_none=True, metadata={"description": "stale_plan: the rules the plan was made by"})
+    plan_mode = fields.String(allow_none=True, metadata={"description": "stale_plan: the mode the plan was made in"})
+    current_version = fields.Integer(metadata={"description": "stale_version: the component's version now"})
+    expected_version = fields.Integer(metadata={"description": "stale_version: the version the change expected"})
+    referrers = fields.List(
+        fields.Dict(),
+        metadata={"description": "still_referenced and a renamed by-value attribute: the components naming it"},
+    )
+    current_status = fields.String(metadata={"description": "a change's or a transition's status now"})
+    requested_status = fields.String(metadata={"description": "the status a refused status change asked for"})
+    allowed = fields.List(fields.String(), metadata={"description": "the statuses it may move to from its own"})
+    waiting_status = fields.String(
+        metadata={"description": "an identical change already waiting (change_id): its status, queued or pending"}
+    )
+    rolled_back_by = fields.List(fields.String(), metadata={"description": "the rollbacks of the change"})
+    transition_id = fields.String(metadata={"description": "the transition the error is about"})
+    transition_status = fields.String(metadata={"description": "component_in_transition: that transition's status"})
+    components = fields.List(fields.String(), metadata={"description": "the components the error is about"})
+    proposal = fields.String(metadata={"description": "component_in_transition: the proposal it was executed from"})
+    refused_steps = fields.List(
+        fields.Integer(), metadata={"description": "stale_proposal: the steps that would be refused now"}
+    )
+    required = fields.String(metadata={"description": "role: what the token's role may not do"})
+    limit = fields.Raw(
+        metadata={
+            "description": "the limit exceeded: bytes (body_too_large), levels (too_deep), or what is rate "
+            "limited (rate_limited)",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+        }
+    )
+    content_type = fields.String(metadata={"description": "content_type: the Content-Type sent"})
+    content_encoding = fields.String(metadata={"description": "content_encoding: the Content-Encoding sent"})
+    path = fields.String(metadata={"description": "empty_path_segment: the path as sent"})
+    neo4j = fields.String(metadata={"description": "database_unavailable: what the database driver said"})
     change_id = fields.String(metadata={"description": "with outcome unknown: the change to look up"})
     outcome = fields.String(metadata={"description": "`unknown` when a commit's fate is not known"})
     log_entry_id = fields.String(allow_none=True, metadata={"description": "the refusal's audit entry"})

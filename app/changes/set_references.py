@@ -30,10 +30,10 @@ class SetReferences:
         self.near = references.NearNames(self._names_now(), read_ids, read_values=read_values)
 
     def _names_now(self):
-        """The set's names as it has left the graph, when first iterated (a generator: NearNames reads its
-        names only at the first name that names nothing)."""
+        """The set's names as it has left the graph, (name, environment), when first iterated (a generator:
+        NearNames reads its names only at the first name that names nothing)."""
         self._by_nickname()
-        yield from self._names
+        yield from references.placed(self._names)
 
     def _by_nickname(self) -> None:
         """The candidates by nickname, as the set has left the graph: a component it created is added to

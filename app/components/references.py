@@ -46,7 +46,7 @@ class Found:
     @cached_property
     def near(self) -> NearNames:
         """What a mistyped nickname most likely meant, among the names this read found (or `near_names`)."""
-        return self.near_names if self.near_names is not None else NearNames(self.names)
+        return self.near_names if self.near_names is not None else NearNames(placed(self.names))
 
     @classmethod
     def from_context(cls, ctx: dict) -> Found:
@@ -66,7 +66,12 @@ class NearNames:
     `MAX_POOL + 1` of them, so the success path reads nothing more. A near name is a reference's
     `<type>/<nickname>`; with `as_ids`, the component's id (`prod/vpc/x`: what an unknown id in a URL or
     an operation most likely meant, in the same environment when there is one there). `said`: each
-    suggestion made, by the name that named nothing (the `did_you_mean` of an error body)."""
+    suggestion made, by the name that named nothing (the `did_you_mean` of an error body).
+
+    A candidate is a name (or id), or a (name, environment) pair — `placed` makes them of a :func:`by_name`
+    map, `read_ids` reads them so: a reference's near name is one it could resolve to, in the environment
+    its scope allows (`of(name, environment)`: a dev subnet's `vpc_nickname` is not answered with a prod
+    VPC); a candidate whose environment is not known (an import's refused name) is not held back."""
 
     MAX_POOL = 5000
     CUTOFF = 0.8  # difflib's ratio: one or two characters of a ten-character nickname
@@ -94,20 +99,22 @@ class NearNames:
         self.said: dict[str, str] = {}
 
     @cached_property
-    def _by_type(self) -> dict[str, list[str]]:
-        by_type: dict[str, list[str]] = {}
-        for name in self._names:
-            by_type.setdefault(_name_parts(name)[1], []).append(name)
+    def _by_type(self) -> dict[str, list[tuple[str, str | None]]]:
+        by_type: dict[str, list[tuple[str, str | None]]] = {}
+        for candidate in self._names:
+            name, environment = _placed(candidate)
+            by_type.setdefault(_name_parts(name)[1], []).append((name, environment))
         return by_type
 
-    def _pool(self, type_name: str) -> list[str] | None:
-        """The candidates of a type: those at hand and the graph's (None when there are too many)."""
+    def _pool(self, type_name: str) -> list[tuple[str, str | None]] | None:
+        """The candidates of a type, (name, environment): those at hand and the graph's (None when there
+        are too many)."""
         own = self._by_type.get(type_name, [])
         if self._read_ids is None:
             return own
         if type_name not in self._read:
-            ids = self._read_ids(type_name, self.MAX_POOL + 1)
-            self._read[type_name] = None if len(ids) > self.MAX_POOL else [self._form(i) for i in ids]
+            ids = [_placed(i) for i in self._read_ids(type_name, self.MAX_POOL + 1)]
+            self._read[type_name] = None if len(ids) > self.MAX_POOL else [(self._form(i), e) for i, e in ids]
         read = self._read[type_name]
         return None if read is None else own + read
 
@@ -115,26 +122,32 @@ class NearNames:
         _env, type_name, nickname = _name_parts(component_id)
         return component_id if self._as_ids else name_key(type_name, nickname)
 
-    def of(self, name: str) -> str | None:
-        if name not in self._asked:  # a tree's typo is often repeated: one search per name
-            self._asked[name] = self._search(name)
-        near = self._asked[name]
+    def of(self, name: str, environment: str | None = None) -> str | None:
+        """The near name of `name`, among the candidates in `environment` (None: in any)."""
+        if (name, environment) not in self._asked:  # a tree's typo is often repeated: one search per name
+            self._asked[(name, environment)] = self._search(name, environment)
+        near = self._asked[(name, environment)]
         if near is not None:
             self.said[name] = near
         return near
 
-    def value_of(self, ref: Reference, value: str, at_hand: Iterable[str]) -> str | None:
+    def value_of(self, ref: Reference, value: str, environment: str | None, at_hand: Iterable[dict]) -> str | None:
         """The existing value of `ref`'s target attribute a value that matches nothing most likely meant
-        (`strall.co.` for a zone `strall.com.`), compared as the reference compares (`ref.normal`): among
-        `at_hand` (the set's) and, read then (`read_values`), at most `MAX_POOL` of the graph's — a type with
-        more suggests nothing, as for names. Said (`said`) by the value as written."""
+        (`strall.co.` for a zone `strall.com.`), compared as the reference compares (`ref.normal`), among the
+        targets in its scope from `environment` (`ref.in_scope`): `at_hand` (the set's rows: {value,
+        environment}) and, read then (`read_values`), at most `MAX_POOL` of the graph's — a type with more
+        suggests nothing, as for names. Said (`said`) by the value as written."""
         key = (ref.target_type, ref.target_property)
         if key not in self._values:
-            read, values = self._read_values(*key, self.MAX_POOL + 1) if self._read_values else (0, [])
-            self._values[key] = None if read > self.MAX_POOL else values
+            read, rows = self._read_values(*key, self.MAX_POOL + 1) if self._read_values else (0, [])
+            self._values[key] = None if read > self.MAX_POOL else rows
         graph = self._values[key]
         wanted = ref.normal(value)
-        pool = {ref.normal(v): v for v in [*at_hand, *(graph or ())] if isinstance(v, str)}
+        pool = {
+            ref.normal(row["value"]): row["value"]
+            for row in [*at_hand, *(graph or ())]
+            if isinstance(row.get("value"), str) and ref.in_scope(environment, row.get("environment"))
+        }
         pool.pop(wanted, None)  # the same value, out of scope: the message says where it resolves
         if graph is None or not pool or self._compared + len(pool) > self.BUDGET:
             return None
@@ -144,12 +157,18 @@ class NearNames:
             self.said[value] = pool[close[0]]
         return pool[close[0]] if close else None
 
-    def _search(self, name: str) -> str | None:
+    def _search(self, name: str, within: str | None) -> str | None:
         environment, type_name, nickname = _name_parts(name)
         by_nickname = self._nicknames(type_name)
         if not by_nickname or self._compared + len(by_nickname) > self.BUDGET:
             return None
         self._compared += len(by_nickname)
+        # only those the reference could resolve to (one whose environment is not known could be)
+        by_nickname = {
+            n: named
+            for n, c in by_nickname.items()
+            if (named := [m for m, envs in c.items() if within is None or within in envs or None in envs])
+        }
         pool = [n for n in by_nickname if n != nickname or by_nickname[n] != [name]]
         close = difflib.get_close_matches(nickname, pool, n=1, cutoff=self.CUTOFF)
         if not close:
@@ -157,15 +176,32 @@ class NearNames:
         named = [n for n in by_nickname[close[0]] if n != name]  # `dev/vpc/x`, `prod/vpc/x`: the name's environment's
         return next((n for n in named if _name_parts(n)[0] == environment), named[0]) if named else None
 
-    def _nicknames(self, type_name: str) -> dict[str, list[str]]:
-        """A type's candidates by nickname, made once per type ({} when there are too many to compare)."""
+    def _nicknames(self, type_name: str) -> dict[str, dict[str, set[str | None]]]:
+        """A type's candidates by nickname, {name: its environments} each (`vpc/x` may be in dev and prod),
+        made once per type ({} when there are too many to compare)."""
         if type_name not in self._by_nickname:
-            pool = sorted(set(self._pool(type_name) or ()))
-            by_nickname: dict[str, list[str]] = {}
-            for candidate in pool if len(pool) <= self.MAX_POOL else ():
-                by_nickname.setdefault(_name_parts(candidate)[2], []).append(candidate)
+            pool = self._pool(type_name) or ()
+            by_name: dict[str, set[str | None]] = {}
+            for candidate, environment in pool:
+                by_name.setdefault(candidate, set()).add(environment)
+            by_nickname: dict[str, dict[str, set[str | None]]] = {}
+            for candidate in sorted(by_name) if len(by_name) <= self.MAX_POOL else ():
+                by_nickname.setdefault(_name_parts(candidate)[2], {})[candidate] = by_name[candidate]
             self._by_nickname[type_name] = by_nickname
         return self._by_nickname[type_name]
+
+
+def placed(names: dict[str, list[dict]]) -> list[tuple[str, str | None]]:
+    """The (name, environment) candidates of a :func:`by_name` map, for NearNames."""
+    return [(name, row.get("environment")) for name, rows in names.items() for row in rows]
+
+
+def _placed(candidate: str | tuple | list) -> tuple[str, str | None]:
+    """A candidate as (name, environment): a bare name's environment is its id's when qualified, else unknown."""
+    if isinstance(candidate, str):
+        return candidate, _name_parts(candidate)[0]
+    name, environment = candidate
+    return name, environment
 
 
 def _name_parts(name: str) -> tuple[str | None, str, str]:
@@ -177,9 +213,10 @@ def _name_parts(name: str) -> tuple[str | None, str, str]:
     return None, type_name, nickname
 
 
-def unknown_component(name: str, near: NearNames) -> str:
-    """The message of a reference whose name names no component, with the near name when there is one."""
-    close = near.of(name)
+def unknown_component(name: str, near: NearNames, environment: str | None = None) -> str:
+    """The message of a reference whose name names no component, with the near name when there is one (in
+    `environment` when the reference resolves only there: Reference.scope_environment)."""
+    close = near.of(name, environment)
     return f"references unknown component {name!r}" + (f"; did you mean {close!r}?" if close else "")
 
 
@@ -338,7 +375,7 @@ def _by_nickname(
     name = name_key(ref.target_type, nickname)
     rows = names.get(name, [])
     if not rows:
-        return None, unknown_component(name, near)
+        return None, unknown_component(name, near, ref.scope_environment(environment))
     in_scope = sorted(r["id"] for r in rows if ref.in_scope(environment, r.get("environment")))
     if len(in_scope) > 1:
         return None, (
@@ -370,10 +407,8 @@ def _by_value(
         }
     )
     if not matches:
-        at_hand = (
-            r["value"] for r in rows if r.get("type") == ref.target_type and r.get("property") == ref.target_property
-        )
-        close = near.value_of(ref, value, at_hand)
+        at_hand = (r for r in rows if r.get("type") == ref.target_type and r.get("property") == ref.target_property)
+        close = near.value_of(ref, value, environment, at_hand)
         return None, (
             f"references no {ref.target_type} whose {ref.by} is {value!r} ({_scope_text(ref, environment)})"
             + (f"; did you mean {close!r}?" if close else "")
@@ -455,7 +490,7 @@ def edges_within(
                     }
                 )
     names = by_name(refs)
-    near = NearNames(itertools.chain(names, near_also))
+    near = NearNames(itertools.chain(placed(names), near_also), read_values=_values_within(index))
     edges, errors = [], {}
     for c in components:
         ctype = ctypes[c["type"]]
@@ -479,6 +514,25 @@ def edges_within(
     return edges, errors
 
 
+def _values_within(index: dict[tuple, dict[str, list[dict]]]) -> Callable[[str, str, int], tuple[int, list[dict]]]:
+    """A set's own `read_values` (NearNames): the values of a type's attribute among the set's components, read
+    from :func:`edges_within`'s index (which holds every such value, not only those a reference matched) —
+    what the graph read gives a request, so a by-value typo in an import is answered as one in a request."""
+
+    def read(type_name: str, prop: str, limit: int) -> tuple[int, list[dict]]:
+        rows = {
+            row["id"]: row
+            for (target_type, _by, _normalize), by_normal in index.items()
+            if target_type == type_name
+            for found in by_normal.values()
+            for row in found
+            if row["property"] == prop
+        }
+        return len(rows), list(rows.values())[:limit]
+
+    return read
+
+
 def unresolved(
     components, edges: list[dict], ids: set[str], errors: dict, types=None, near_also: Iterable[str] = ()
 ) -> dict[str, dict[str, list[str]]]:
@@ -491,7 +545,8 @@ def unresolved(
 
     types = types or registry
     by_id = {c["id"]: c for c in components}
-    near = NearNames(itertools.chain((name_key(*split_id(i)) for i in ids), near_also))
+    placed_ids = ((name_key(*split_id(i)), by_id[i].get("environment") if i in by_id else None) for i in ids)
+    near = NearNames(itertools.chain(placed_ids, near_also))
     out = {cid: {place: list(found) for place, found in keys.items()} for cid, keys in errors.items()}
     for e in edges:
         if e["target"] in ids or e["source"] not in by_id:
@@ -502,7 +557,8 @@ def unresolved(
         for place in places or [e["via"]]:
             if place not in errors.get(e["source"], {}):
                 found = out.setdefault(e["source"], {}).setdefault(place, [])
-                message = unknown_component(e["target"], near)
+                within = refs[0].scope_environment(source.get("environment")) if refs else None
+                message = unknown_component(e["target"], near, within)
                 found += [] if message in found else [message]
     return out
 

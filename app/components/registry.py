@@ -149,6 +149,12 @@ class Reference:
         base = self.normal(value)
         return [base, base + "."] if "trailing-dot" in self.normalize else [base]
 
+    def scope_environment(self, own_environment: str | None) -> str | None:
+        """The one environment a target of this reference can be in, from `own_environment` (None: any)."""
+        if self.scope == "any":
+            return None
+        return own_environment if self.scope == "same" else self.scope
+
     def in_scope(self, own_environment: str, target_environment: str | None) -> bool:
         if self.scope == "any":
             return True

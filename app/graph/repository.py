@@ -105,14 +105,15 @@ class GraphTx(TransitionTxQueries):
             "drift_entries": node.get("drift_entries"),
         }
 
-    def component_ids_of_type(self, type_name: str, limit: int) -> list[str]:
-        """At most `limit` ids of components of `type_name`, in this transaction (a near name's candidates:
-        read only when a request names a component that does not exist)."""
-        return _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]
+    def component_ids_of_type(self, type_name: str, limit: int) -> list[tuple[str, str]]:
+        """At most `limit` (id, environment) of components of `type_name`, in this transaction (a near name's
+        candidates: read only when a request names a component that does not exist)."""
+        return [tuple(pair) for pair in _single(self._tx, "component_ids_of_type", type=type_name, limit=limit)["ids"]]
 
-    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
-        """(components read, their string values of `prop`) of at most `limit` components of `type_name`, in
-        this transaction (a by-value reference's near value: read only when its value matches nothing)."""
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[dict]]:
+        """(components read, their string values of `prop` as {value, environment}) of at most `limit`
+        components of `type_name`, in this transaction (a by-value reference's near value: read only when
+        its value matches nothing)."""
         row = _single(self._tx, "component_values_of_type", type=type_name, property=prop, limit=limit)
         return row["read"], row["values"]
 
@@ -482,15 +483,15 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         """Every component id, or those of `environments` (what `--prune` compares a file or tree with)."""
         return self.read("component_ids", environments=environments)["ids"]
 
-    def component_ids_of_type(self, type_name: str, limit: int) -> list[str]:
-        """At most `limit` ids of components of `type_name` (cypher/component_ids_of_type.cypher): the
-        candidates of a near name, read only when a request names a component that does not exist."""
-        return self.read("component_ids_of_type", type=type_name, limit=limit)["ids"]
+    def component_ids_of_type(self, type_name: str, limit: int) -> list[tuple[str, str]]:
+        """At most `limit` (id, environment) of components of `type_name` (cypher/component_ids_of_type.cypher):
+        the candidates of a near name, read only when a request names a component that does not exist."""
+        return [tuple(pair) for pair in self.read("component_ids_of_type", type=type_name, limit=limit)["ids"]]
 
-    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[str]]:
-        """(components read, their string values of `prop`) of at most `limit` components of `type_name`
-        (cypher/component_values_of_type.cypher): a by-value reference's near value, read only when its
-        value matches nothing."""
+    def component_values_of_type(self, type_name: str, prop: str, limit: int) -> tuple[int, list[dict]]:
+        """(components read, their string values of `prop` as {value, environment}) of at most `limit`
+        components of `type_name` (cypher/component_values_of_type.cypher): a by-value reference's near
+        value, read only when its value matches nothing."""
         row = self.read("component_values_of_type", type=type_name, property=prop, limit=limit)
         return row["read"], row["values"]
 

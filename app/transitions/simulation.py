@@ -134,15 +134,16 @@ class Simulator:
         → per step its SetAnalysis (None for a Wait). A set's errors are said in its own form: a single
         change's as /plan says them (single_form), not as the set of one it is analysed as.
 
-        `near`: an id or a name that names nothing is answered with the one it most likely meant, read
-        then from the graph (NearNames; `did_you_mean`, as /plan answers) — for what a person typed (the
-        change asked about, its assumptions), never for a search's candidates, whose failures stay one
-        read each (a step whose component was deleted since is gone, not mistyped).
+        `near`: an id, a name or a by-value reference's value that names nothing is answered with the one
+        it most likely meant, read then from the graph (NearNames; `did_you_mean`, as /plan answers) — for
+        what a person typed (the change asked about, its assumptions), never for a search's candidates,
+        whose failures stay one read each (a step whose component was deleted since is gone, not mistyped).
 
         `assumed`: how many of the first steps are the request's `assume.applied` sets — an error in one of
         them is said as that assumption's (assumed_set_error), never as the change planned's; a step after
         them (a search's candidate, a proposal's step) is no assumption, and its error is not named so."""
         read_ids = self.repo.component_ids_of_type if near else None
+        read_values = self.repo.component_values_of_type if near else None
         sets = [s for s in steps if isinstance(s, ChangeSet)]
         for change_set in sets:  # malformed ids, unknown types and ops are a 422 before anything reads them
             with single_form(change_set):  # a single change's errors said as /plan says them (one change)
@@ -167,7 +168,17 @@ class Simulator:
                 continue
             try:
                 with single_form(step):
-                    out.append(analyse_set(step, ctx, mode=self.mode, policy=policy, state=state, read_ids=read_ids))
+                    out.append(
+                        analyse_set(
+                            step,
+                            ctx,
+                            mode=self.mode,
+                            policy=policy,
+                            state=state,
+                            read_ids=read_ids,
+                            read_values=read_values,
+                        )
+                    )
             except KarmaError as exc:
                 if i < assumed:
                     assumed_set_error(exc, i)

@@ -171,3 +171,21 @@ def test_a_mistyped_reference_or_id_says_the_name_it_most_likely_meant(client, g
     code, out = send(client, "/plan", {**edge, "kind": "depends_on"})
     assert code == 404 and out["did_you_mean"] == "vpc/karma-dev", out
     assert graph_dump() == before
+
+
+def test_a_near_name_is_one_the_reference_could_resolve_to(client, graph_dump):
+    """A subnet's `vpc_nickname` resolves in its own environment: a dev subnet's `karma-prd` was answered
+    "did you mean 'vpc/karma-prod'?" — a prod VPC, the advice a second 422 ("references 'vpc/karma-prod' in
+    environment 'prod', not 'dev'"). The near name read on the error path is now one in the reference's
+    scope; a dev typo of the dev VPC is still answered."""
+    before = graph_dump()
+    far = {"op": "update", "component": "subnet/karma-dev-private-a", "proposed_change": {"vpc_nickname": "karma-prd"}}
+    code, out = send(client, "/plan", far)
+    assert code == 422 and out["errors"] == {
+        "changes[0].proposed_change.vpc_nickname": ["references unknown component 'vpc/karma-prd'"]
+    }, out
+    assert "did_you_mean" not in out, out
+    near = {**far, "proposed_change": {"vpc_nickname": "karma-de"}}
+    code, out = send(client, "/plan", near)
+    assert code == 422 and out["did_you_mean"] == {"vpc/karma-de": "vpc/karma-dev"}, out
+    assert graph_dump() == before

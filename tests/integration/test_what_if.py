@@ -140,3 +140,23 @@ def test_an_id_that_names_nothing_says_the_id_it_most_likely_meant(client, graph
     code, body = plan(client, {**SUBNET, "assume": {"runtime": {"ec2-instance/zzz": {"state": "stopped"}}}})
     assert code == 422 and "did_you_mean" not in body, body  # nothing near: no guess
     assert graph_dump() == before
+
+
+def test_a_value_that_matches_nothing_says_the_nearest_existing_value(client, graph_dump):
+    """/plan answers a by-value reference whose value matches nothing with the value it most likely meant
+    (`did_you_mean`); a what-if of the same change (its assumptions or the change planned over them) said
+    only "references no route53-zone whose zone_name is 'strall.co'": the same suggestion now, read through
+    the same NearNames on that error path only."""
+    before = graph_dump()
+    typo = {"component": "serverless-site/karma-dev", "proposed_change": {"route53_zone_name": "strall.co"}}
+    code, body = plan(client, {**typo, "requested_by": WHO, "assume": {"runtime": STOPPED}})
+    assert code == 422 and body["did_you_mean"] == {"strall.co": "strall.com."}, body
+    assert body["errors"] == {
+        "proposed_change.route53_zone_name": [
+            "references no route53-zone whose zone_name is 'strall.co' (in any environment); did you mean 'strall.com.'?"
+        ]
+    }, body
+    code, body = plan(client, {**SUBNET, "assume": {"applied": [{"changes": [{"op": "update", **typo}]}]}})
+    assert code == 422 and body["did_you_mean"] == {"strall.co": "strall.com."}, body
+    assert list(body["errors"]) == ["assume.applied[0].changes[0].proposed_change.route53_zone_name"], body
+    assert graph_dump() == before

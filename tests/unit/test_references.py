@@ -329,3 +329,67 @@ def test_near_names_search_each_name_once_and_stop_at_their_budget():
     found = [near.of(f"subnet/tem-{i:04d}-private") for i in range(2, 60)]
     assert near._compared <= NearNames.BUDGET
     assert found[0] == "subnet/team-0002-private" and found[-1] is None  # past the budget: no hint, no cost
+
+
+def test_an_imported_value_that_matches_nothing_says_the_nearest_value_of_the_tree(tmp_path, restore_types):
+    """A by-nickname typo in an imported config is answered with its near name; a by-value one (`strall.co`
+    for the zone `strall.com.`) said only "references no route53-zone whose zone_name is 'strall.co'". The
+    near value among the tree's, through the same NearNames as a request's, in both of an import's modes."""
+    import shutil
+
+    tree = tmp_path / "aws-config"
+    shutil.copytree(FIXTURES / "aws-config", tree)
+    path = tree / "iac/dev/serverless-site/strall-com/config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "route53_zone_name": "strall.co"}))
+    registry.load(FIXTURES / "aws-config-types")
+    said = "references no route53-zone whose zone_name is 'strall.co' (in any environment); did you mean 'strall.com.'?"
+    planned = importing.plan(tree, partial=True)
+    (entry,) = [e for e in planned["drift"] if e["component"] == "dev/serverless-site/strall-com"]
+    assert entry["message"] == said, entry
+    with pytest.raises(importing.ImportError_) as info:
+        importing.plan(tree)
+    assert any(said in e for e in info.value.errors), info.value.errors
+
+
+def test_a_near_name_or_value_is_only_one_the_reference_could_resolve_to():
+    """A subnet's `vpc_nickname` resolves within its own environment (scope: same): a dev subnet's
+    `karma-prd` was answered "did you mean 'vpc/karma-prod'?", a prod VPC it may not name — taking the
+    advice only changed the error. A near name or value is now one in the reference's scope (the same
+    environment, a named one, or any), among the names at hand and those read on the error path alike."""
+    from dataclasses import replace
+
+    from app.components.references import NearNames
+
+    subnet = get_type("subnet")
+    vpcs = [
+        {"id": "vpc/karma-prod", "exists": True, "type": "vpc", "environment": "prod"},
+        {"id": "vpc/karma-dev", "exists": True, "type": "vpc", "environment": "dev"},
+    ]
+    config = {"vpc_nickname": "karma-prd"}
+    _, errors = resolve(subnet, "dev", config, Found(refs=vpcs))
+    assert errors == {"vpc_nickname": ["references unknown component 'vpc/karma-prd'"]}
+    _, errors = resolve(subnet, "prod", config, Found(refs=vpcs))
+    assert errors == {"vpc_nickname": ["references unknown component 'vpc/karma-prd'; did you mean 'vpc/karma-prod'?"]}
+    read = NearNames(read_ids=lambda type_name, limit: [("vpc/karma-prod", "prod"), ("vpc/karma-dev", "dev")])
+    _, errors = resolve(subnet, "dev", config, Found(near_names=read))
+    assert errors == {"vpc_nickname": ["references unknown component 'vpc/karma-prd'"]} and read.said == {}
+    # a by-value reference held to its own environment: the prod zone's name is no answer in dev
+    site = get_type("serverless-site")
+    same = replace(site, references=tuple(replace(r, scope="same") if r.by_value else r for r in site.references))
+    zones = [ZONES[0], {**ZONES[1], "value": "dev.example."}]  # usekarma.dev. in prod, dev.example. in dev
+    typo = {"route53_zone_name": "usekarma.de"}
+    _, errors = resolve(same, "dev", typo, Found(values=zones))
+    assert errors == {
+        "route53_zone_name": [
+            "references no route53-zone whose zone_name is 'usekarma.de' (references stay within 'dev')"
+        ]
+    }
+    _, errors = resolve(same, "prod", typo, Found(values=zones))
+    assert errors["route53_zone_name"][0].endswith("did you mean 'usekarma.dev.'?"), errors
+    graph = NearNames(
+        read_values=lambda t, p, limit: (2, [{"value": z["value"], "environment": z["environment"]} for z in zones])
+    )
+    _, errors = resolve(same, "dev", typo, Found(near_names=graph))
+    assert "did you mean" not in errors["route53_zone_name"][0] and graph.said == {}
+    _, errors = resolve(site, "dev", typo, Found(near_names=graph))  # scope: any
+    assert errors["route53_zone_name"][0].endswith("did you mean 'usekarma.dev.'?"), errors
