@@ -113,24 +113,19 @@ def test_a_case_expecting_another_effect_says_which_the_rule_fired_as(tmp_path):
     says so in one line (it said "1 missing, 1 unexpected" and a diff to read), in the text and the JSON;
     what else differs is still told as missing / unexpected."""
     write(tmp_path / "rules" / "r.yaml", RULE)
-    effects = """
-    fixture:
-      components:
-        - {id: vpc/v, environment: dev, config: {cidr: 10.0.0.0/16}}
-        - {id: subnet/s, environment: dev, config: {vpc_nickname: v, cidr_block: 10.0.1.0/24}}
-        - {id: ec2-instance/i, environment: dev, config: {subnet_nickname: s, instance_type: t3.micro}}
-    cases:
-      - name: expects a warning
-        change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
-        expect:
-          status: rejected
-          decisions: [{rule: no-bastion-edits, effect: warn, message: "is frozen"}]
-      - name: expects a block, and a decision on the vpc
-        change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
-        expect:
-          decisions: [{rule: no-bastion-edits, effect: block}, {rule: no-bastion-edits, component: vpc/v}]
-    """
-    write(tmp_path / "rules" / "tests" / "t.yaml", effects)
+    fixture = CASES.partition("cases:")[0]  # CASES' graph
+    effects = """cases:
+  - name: expects a warning
+    change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+    expect:
+      status: rejected
+      decisions: [{rule: no-bastion-edits, effect: warn, message: "is frozen"}]
+  - name: expects a block, and a decision on the vpc
+    change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+    expect:
+      decisions: [{rule: no-bastion-edits, effect: block}, {rule: no-bastion-edits, component: vpc/v}]
+"""
+    write(tmp_path / "rules" / "tests" / "t.yaml", fixture + effects)
     result = run("--rules", str(tmp_path / "rules"))
     assert result.exit_code == 1
     lines = result.output.splitlines()
