@@ -17,6 +17,7 @@ import dataclasses
 from pathlib import Path
 
 from app.changes import merge_patch
+from app.changes.operations import CONFIG_OPS
 from app.components import drift
 from app.configstore.tree import ConfigTree
 
@@ -182,9 +183,6 @@ def seed_reverts(change_set, found: dict, files: dict[str, str], source: Source)
             entry = {"entry": w["id"], "in_repository": None, "written_here": False}
             out.append({**_named(w, files), **entry} | ({} if w["state"] == "delivered" else {"state": w["state"]}))
     return out
-
-
-CONFIG_OPS = ("create", "update", "delete")
 
 
 def graph_only_reverts(change_set, graph_only: list[dict], files: dict[str, str], source: Source) -> list[dict]:

@@ -166,10 +166,12 @@ class AuthClient(FlaskClient):
 @pytest.fixture
 def make_app(world):
     from app import create_app
+    from app.components import registry
     from app.policy import PolicyEngine
 
     def _make(mode: str = "full", rules_dir: Path | None = None, **overrides):
         settings = Settings(mode=mode, rules_dir=rules_dir or REPO_ROOT / "rules", **overrides)
+        registry.load(settings.types_dir)  # the types first, as create_app: the rules are judged against them
         policy = PolicyEngine(settings.rules_dir)
         policy.load()
         app = create_app(settings, repo=world, policy=policy)

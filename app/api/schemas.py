@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.audit.statuses import LOG_STATUSES
+from app.changes.operations import OPS
 from app.components import EDGE_KINDS, registry
 from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
@@ -182,7 +183,7 @@ class OperationSchema(Schema):
 
     op = fields.String(
         required=True,
-        validate=validate.OneOf(["create", "update", "delete", "add_edge", "remove_edge"]),
+        validate=validate.OneOf(OPS),
         metadata={
             "description": "create | update | delete | add_edge | remove_edge (explicit "
             "edges, `via: seed`: dependencies no config key expresses)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.changes.operations import EDGE_OPS
 from app.clock import utcnow
 from app.graph.codec import dumps
 from app.ids import new_id
@@ -85,7 +86,7 @@ def operation_names(request: dict | None) -> list[str]:
         return [f"update {request['component']}"] if request.get("component") else []
     return [
         f"{o.get('op')} {o.get('component')} -{o.get('kind')}-> {o.get('target')}"
-        if o.get("op") in ("add_edge", "remove_edge")
+        if o.get("op") in EDGE_OPS
         else f"{o.get('op')} {o.get('component')}"
         for o in request["changes"]
     ]

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from app.audit.entries import audit_entry as build_audit_entry
 from app.audit.entries import operation_names as names_of
+from app.changes.operations import EDGE_OPS
 from app.changes.set_analysis import SetAnalysis
 from app.changes.sets import ChangeSet
 from app.changes.status import ChangeStatus
@@ -164,7 +165,7 @@ def graph_patch(analysis: SetAnalysis, change_id: str | None = None) -> dict:
         {
             "op": o.op.op,
             "component": o.component["id"],
-            "config_version": None if o.op.op in ("delete", "add_edge", "remove_edge") else o.component["version"] + 1,
+            "config_version": None if o.op.op in ("delete", *EDGE_OPS) else o.component["version"] + 1,
             "config": o.new_config,
             "edges_added": o.edges_add,
             "edges_removed": o.edges_remove,

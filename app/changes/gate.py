@@ -21,6 +21,7 @@ from app import clock, ids
 from app.changes import commit as commits
 from app.changes import merge_patch, plans
 from app.changes.model import ChangeRequest, as_set
+from app.changes.operations import EDGE_OPS
 from app.changes.since import Seen, require_unchanged
 from app.changes.set_analysis import SetAnalysis, analyse_set, single_form
 from app.changes.sets import ChangeSet, Operation, check_structure, reference_ids, reference_values
@@ -407,7 +408,7 @@ def inverse_of(original: StoredChange) -> tuple[list[Operation], list[Seen]]:
             after = {e["key"]: e["new"] for e in op["diff"] if e["op"] != "removed"}
             inverse.append(Operation("update", cid, proposed_change=merge_patch.create(after, before)))
             seen.append(Seen(cid, tuple(e["key"] for e in op["diff"]), written_by=original.id))
-        elif op["op"] in ("add_edge", "remove_edge"):
+        elif op["op"] in EDGE_OPS:
             edge = op["edge"]
             undo = "remove_edge" if op["op"] == "add_edge" else "add_edge"
             inverse.append(Operation(undo, edge["source"], target=edge["target"], kind=edge["kind"]))

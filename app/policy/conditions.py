@@ -21,6 +21,7 @@ from app.policy.fields import (
     CONDITION_SECTIONS,
     INT,
     LIST,
+    NAMES_ONLY,
     OBJECT,
     ROW_SECTIONS,
     STR,
@@ -243,6 +244,8 @@ class ConditionParser:
             return "between applies to time fields only (time: {zone: ..., hour: {between: [9, 17]}})"
         if fld.ftype not in OPERATORS[op]:
             return f"operator {op} does not apply to {fld.name} ({_a(fld.ftype)} field)"
+        if op == "overlaps" and fld.name in NAMES_ONLY:
+            return _never_blocks(fld)
         return None
 
     # ------------------------------------------------------------------ time: {zone: ..., weekday: ...}
@@ -352,6 +355,9 @@ class ConditionParser:
                 f"{path}.field",
                 f"{op} cannot compare {fld.name} ({_a(fld.ftype)} field) with {name} ({_a(other.ftype)} field)" + never,
             )
+            return None
+        if op == "overlaps" and other.name in NAMES_ONLY:
+            self.errors.add(f"{path}.field", _never_blocks(other))
             return None
         if section == "impacted" and self.domain is None:
             self.uses_impacted = True
@@ -484,6 +490,15 @@ def _may_equal(ftype: str, other: str) -> bool:
     integer field's value and ``eq`` between them would never hold (``ne`` always)."""
     scalars = (STR, INT, BOOL, ANY)
     return ftype in scalars and other in scalars and (ANY in (ftype, other) or ftype == other)
+
+
+def _never_blocks(fld: Field) -> str:
+    """Why `overlaps` on (or against) a field whose values are names never holds (fields.NAMES_ONLY)."""
+    return (
+        f"overlaps compares CIDR blocks, and {fld.name} holds {NAMES_ONLY[fld.name]}, never a CIDR block: it "
+        "would never hold (compare a config, runtime, old or new key that holds blocks, e.g. "
+        "change.new.cidr_block)"
+    )
 
 
 def _always(node) -> bool:

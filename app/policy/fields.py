@@ -118,6 +118,36 @@ DERIVED: dict[str, dict[str, FactField]] = {
     },
 }
 
+# Fields whose every value is a name Karma checks before it is stored — a component id (`type/nickname`),
+# a type or an environment (lower-case letters, digits and '-'), an operation, an edge kind, a drift kind,
+# an action — and so never a CIDR block or an address: `overlaps` on one never holds (refused at load,
+# app.policy.conditions). Field -> what its values are. A nickname may be `10.0.0.1`, and config keys,
+# output names, identities and reasons are free text: `overlaps` on those may hold.
+NAMES_ONLY: dict[str, str] = {
+    "change.component": "component ids",
+    "change.set_components": "component ids",
+    "component.id": "component ids",
+    "impacted.id": "component ids",
+    "impacted.path": "component ids",
+    "siblings.id": "component ids",
+    "change.type": "component types",
+    "component.type": "component types",
+    "impacted.type": "component types",
+    "impacted.path_types": "component types",
+    "siblings.type": "component types",
+    "change.environment": "environments",
+    "component.environment": "environments",
+    "impacted.environment": "environments",
+    "siblings.environment": "environments",
+    "change.op": "operations",
+    "change.on_blocked": "the words reject and queue",
+    "impacted.edge_kind": "edge kinds",
+    "impacted.edge_kinds": "edge kinds",
+    "change.drift": "drift kinds",
+    "impacted.drift": "drift kinds",
+    "impacted.action": "actions",
+}
+
 SECTIONS = tuple(FIELDS)  # sections of a fact built by the pipeline
 ROW_SECTIONS = ("impacted", "siblings")  # what a count counts
 CONDITION_SECTIONS = ("change", "component", "impacted")  # sections a when: names directly

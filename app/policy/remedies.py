@@ -271,6 +271,31 @@ def parse_remedies(raw, path: str, scope: str, counts: dict, errors) -> tuple[Re
     return tuple(out) if len(errors.items) == before else None
 
 
+def templates(remedy: Remedy, path: str):
+    """(place in the file, Template) for every string of a remedy, named as parse_remedies names its
+    problems (`rules[0].remedies[1].changes[0].proposed_change.versioning`): what the check of the keys
+    its placeholders name reports (app.policy.vocabulary, as for the message's)."""
+    yield f"{path}.description", remedy.description
+    for j, op in enumerate(remedy.changes):
+        yield from _placed(op, f"{path}.changes[{j}]")
+    source = remedy.candidates
+    if source is not None:
+        yield from _placed(list(source.values or ()), f"{path}.candidates.values")
+        yield from _placed(source.environment, f"{path}.candidates.environment")
+        yield from _placed(list(source.exclude), f"{path}.candidates.exclude")
+
+
+def _placed(node, path: str):
+    if isinstance(node, Template):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _placed(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _placed(value, f"{path}[{i}]")
+
+
 # ------------------------------------------------------------------------------------ rendering
 def render_value(node, fact: dict, candidate: dict | None):
     """A remedy's value with its templates filled in from `fact` (and the candidate)."""

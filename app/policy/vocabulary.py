@@ -31,7 +31,9 @@ from app.changes.operations import OPS
 from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.loader import TypeFileError
 from app.components.registry import EDGE_KINDS, registry
+from app.policy import template
 from app.policy.errors import RuleFileError
+from app.policy.remedies import templates as remedy_templates
 from app.policy.tree import MAX_ALTERNATIVES, Cmp, FieldRef, allowed_values, alternatives
 
 LITERAL_OPS = ("eq", "ne", "in", "not_in", "contains", "contains_any", "contains_all")
@@ -119,7 +121,7 @@ def judge(rule, types: dict[str, DeclaredType]) -> tuple[list[tuple[str, str]], 
         for ident, whys in _enum_problems(rule, tree, types, decides).items():
             keyed.setdefault(ident, []).extend(whys)
     found += [(place, why, refused) for cmp, place in rule.places for why, refused in keyed.get(id(cmp), ())]
-    found += [(f"rules[{rule.index}].message", why, True) for why in _placeholder_problems(rule, types)]
+    found += [(place, why, True) for place, why in _placeholder_problems(rule, types)]
     for remedy in rule.remedies:
         wanted = remedy.candidates.type if remedy.candidates is not None else None
         if wanted is not None and wanted not in types:
@@ -264,28 +266,44 @@ def _pinned(alt) -> dict[str, set]:
     return pinned
 
 
-def _placeholder_problems(rule, types: dict) -> list[str]:
-    """Why each key a message placeholder names (`{component.config.versionnig}`) is certainly absent from
-    every component the rule can fire on: the rule fires, and its message says `<unset>` where the author
-    meant a value — every time. Judged as a condition's key is (every alternative pins the component to
-    loaded types with closed schemas, none of which has it), and refused, near or far: unlike a test that
-    cannot hold, a placeholder that cannot render leaves the rule firing with a message that is wrong."""
+def _placeholder_problems(rule, types: dict) -> list[tuple[str, str]]:
+    """(place, why) for each key a placeholder of the message or of a remedy names
+    (`{component.config.versionnig}`) that is certainly absent from every component the rule can fire on:
+    the rule fires, and its message says `<unset>` where the author meant a value — every time — or its
+    remedy proposes a change set built of nothing (a null where a value was meant). Judged as a
+    condition's key is (every alternative pins the component to loaded types with closed schemas, none of
+    which has it), and refused, near or far: unlike a test that cannot hold, a placeholder that cannot
+    render leaves the rule firing with words or steps that are wrong."""
     alts = alternatives(rule.when)
     if len(alts) >= MAX_ALTERNATIVES:
         return []
     pins_by_side = {side: [_pinned(alt).get(side) for alt in alts] for side in set(SIDE.values())}
     out = []
-    for part in rule.message:
-        if isinstance(part, str) or part[0] not in SIDE or not part[1]:
-            continue
-        for side, kind, key in _field_key(_Placeholder(*part), []):
-            why = _missing_key(rule, kind, key, pins_by_side[side], types)
-            if why:
-                name = ".".join((part[0], *part[1]))
-                out.append(
-                    f"placeholder {{{name}}}: {why[0].removesuffix(f': {NOTHING}')}: it would always show <unset>"
-                )
+    for place, parts, whole in _templates(rule):
+        for part in parts:
+            if isinstance(part, str) or part[0] not in SIDE or not part[1]:
+                continue
+            for side, kind, key in _field_key(_Placeholder(*part), []):
+                why = _missing_key(rule, kind, key, pins_by_side[side], types)
+                if why:
+                    name = ".".join((part[0], *part[1]))
+                    said = why[0].removesuffix(f": {NOTHING}")
+                    out.append((place, f"placeholder {{{name}}}: {said}: it would always {_unset(whole)}"))
     return out
+
+
+def _templates(rule):
+    """(place, parts, whole) of each template of the rule: its message, then every string of its remedies
+    (whole: the string is one placeholder, rendered as the value itself)."""
+    yield f"rules[{rule.index}].message", rule.message, False
+    for remedy in rule.remedies:
+        for place, text in remedy_templates(remedy, f"rules[{rule.index}].remedies[{remedy.index}]"):
+            yield place, text.parts, text.whole
+
+
+def _unset(whole: bool) -> str:
+    """What an absent key renders as: `<unset>` in text, null as a remedy's whole value."""
+    return "be null" if whole else f"show {template.UNSET}"
 
 
 class _Placeholder(NamedTuple):

@@ -500,6 +500,20 @@ def _unmatched(expected: list[dict], actual: list[dict]) -> tuple[list[dict], li
     return missing, left
 
 
+def _misfired(missing: list[dict], extra: list[dict]) -> list[tuple[dict, dict]]:
+    """(expected, actual) for each expected decision a decision of the case is but for its effect: the rule
+    fired on that component with that message, as another effect. Both are taken out of ``missing`` and
+    ``extra`` (what is left is told as missing / unexpected), so the failure says it plainly."""
+    pairs = []
+    for e in list(missing):
+        hit = next((a for a in extra if "effect" in e and _matches({**e, "effect": a["effect"]}, a)), None)
+        if hit is not None:
+            pairs.append((e, hit))
+            missing.remove(e)
+            extra.remove(hit)
+    return pairs
+
+
 def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], list[str]]:
     """(problems, diff lines) of the actual outcome against the case's expectations."""
     expect, problems, diff = case.expect, [], []
@@ -509,6 +523,10 @@ def check(case: Case, status: str, decisions: list[dict]) -> tuple[list[str], li
         if key not in expect:
             continue
         missing, extra = _unmatched(expect[key], decisions)
+        for e, a in _misfired(missing, extra):
+            problems.append(
+                f"decisions: rule {a['rule_id']} fired as {a['effect']} on {a['component']}, expected {e['effect']}"
+            )
         if missing or (key == "decisions" and extra):
             problems.append(
                 f"decisions: {len(missing)} missing" + (f", {len(extra)} unexpected" if key == "decisions" else "")

@@ -544,3 +544,21 @@ def test_an_import_is_bounded_by_the_bulk_timeout(empty_graph, tmp_path, monkeyp
     assert empty_graph.list_components(type_=None, environment=None, skip=0, limit=1)["total"] == 0
     monkeypatch.setattr(empty_graph, "bulk_tx_timeout", 60.0)
     assert importing.import_tree(empty_graph, tree, identity="cli:tester")["written"]
+
+
+def test_a_test_app_judges_its_rules_against_the_types_it_serves_as_the_service_does(make_app):
+    """The service loads its types, then its rules, and judges the rules against them (app.factory); the
+    make_app fixture loaded the rules first, against whatever types were active, so an app serving
+    aws-config's types ran the shipped rules about subnets, instances and distributions as live (the
+    service: inert, saying so) — and a rule misspelling one of its types would have been judged against
+    the wrong ones. Now the fixture keeps the service's order."""
+    registry.load(REPO_ROOT / "types")  # what was active before: the built-in types
+    app = make_app(types_dir=AWS_TYPES)
+    inert = {r.id for r in app.extensions["karma"].policy.rules() if r.inert}
+    assert inert == {
+        "subnet-change-with-running-instance",
+        "subnet-cidr-overlaps-sibling",
+        "subnet-vpc-move-strands-dependents",
+        "many-running-instances-affected",
+        "dns-alias-needs-cloudfront-outputs",
+    }

@@ -10,6 +10,7 @@ import yaml
 import pytest
 
 from app.policy import PolicyEngine, RuleFileError, validate_dir
+from app.policy.fields import LIST, NAMES_ONLY, STR, resolve_field
 from app.policy.literals import number_like_text, yaml_number
 from app.policy.regex_dialect import regex_problem
 
@@ -342,6 +343,26 @@ CASES = {
         "rules[0].when.impacted.depth.ne.field: ne cannot compare impacted.depth (an integer field) with "
         "impacted.runtime_published (a boolean field): types never mix, so it would always hold",
     ),
+    # overlaps compares CIDR blocks; a field of names (ids, types, environments, operations…) never holds
+    # one, so the test never held (and under not always): it loaded as a string or list field's operator
+    "overlaps on a field of names": (
+        one_rule("{change: {environment: {overlaps: 10.0.0.0/8}}}"),
+        "rules[0].when.change.environment.overlaps: overlaps compares CIDR blocks, and change.environment holds "
+        "environments, never a CIDR block: it would never hold (compare a config, runtime, old or new key that "
+        "holds blocks, e.g. change.new.cidr_block)",
+    ),
+    "overlaps on a list of names, in a count's filter": (
+        one_rule("{count: {impacted: {path: {overlaps: 10.0.0.0/8}}, gt: 0}}"),
+        "rules[0].when.count.impacted.path.overlaps: overlaps compares CIDR blocks, and impacted.path holds "
+        "component ids, never a CIDR block: it would never hold (compare a config, runtime, old or new key that "
+        "holds blocks, e.g. change.new.cidr_block)",
+    ),
+    "overlaps against a field of names, under not": (
+        one_rule("{not: {change: {new.cidr_block: {overlaps: {field: change.type}}}}}"),
+        "rules[0].when.not.change.new.cidr_block.overlaps.field: overlaps compares CIDR blocks, and change.type "
+        "holds component types, never a CIDR block: it would never hold (compare a config, runtime, old or new "
+        "key that holds blocks, e.g. change.new.cidr_block)",
+    ),
     "rules is not a list": ("rules: {id: a}\n", "rules: expected a list of rules, got mapping"),
     "empty file": ("", "file is empty (expected a mapping with a 'rules' list)"),
     "YAML syntax error": (
@@ -651,6 +672,26 @@ def test_a_condition_a_merge_key_brought_in_and_this_mapping_overrides_is_refuse
         f"{tmp_path / 'x.yaml'}: rules[1].when.change: {said.format('change')}",
         f"{tmp_path / 'x.yaml'}: rules[2].when.component.type: {said.format('type')}",
     ]
+
+
+def test_overlaps_stands_on_every_field_that_may_hold_a_block(tmp_path):
+    """The refusal of overlaps on a field of names leaves the fields that may hold a CIDR block: config,
+    runtime, old and new keys, a nickname (`10.0.0.1` is one), keys, identities and reasons (free text)."""
+    when = (
+        "{change: {new.cidr_block: {overlaps: {field: component.config.cidr}}, nickname: {overlaps: 10.0.0.0/8}, "
+        "changed_keys: {overlaps: 10.0.0.0/8}, reason: {overlaps: 10.0.0.0/8}, requested_by: {overlaps: '::1'}}, "
+        "impacted: {runtime.cidr: {overlaps: [10.0.0.0/8]}, via: {overlaps: 10.0.0.0/8}}, "
+        "count: {siblings: {config.cidr_block: {overlaps: {field: change.new.cidr_block}}}, gt: 0}}"
+    )
+    (tmp_path / "x.yaml").write_text(textwrap.dedent(one_rule(when)).lstrip())
+    assert validate_dir(tmp_path) == []
+
+
+def test_every_field_of_names_is_a_declared_text_or_list_field():
+    """fields.NAMES_ONLY names fields as rules do: a misspelt entry would leave overlaps on it loading."""
+    for name in NAMES_ONLY:
+        fld, why = resolve_field(*name.split(".", 1))
+        assert fld is not None and fld.ftype in (STR, LIST), (name, why)
 
 
 def test_what_the_operator_and_field_refusals_leave_loading(tmp_path):

@@ -108,6 +108,36 @@ def test_a_failing_case_shows_a_diff_and_exits_1(tmp_path):
     assert lines[-2:] == ["PASS: 3/4", "FAIL: 1/4"]
 
 
+def test_a_case_expecting_another_effect_says_which_the_rule_fired_as(tmp_path):
+    """The rule fired on the expected component with the expected message, as another effect: the failure
+    says so in one line (it said "1 missing, 1 unexpected" and a diff to read), in the text and the JSON;
+    what else differs is still told as missing / unexpected."""
+    write(tmp_path / "rules" / "r.yaml", RULE)
+    fixture = CASES.partition("cases:")[0]  # CASES' graph
+    effects = """cases:
+  - name: expects a warning
+    change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+    expect:
+      status: rejected
+      decisions: [{rule: no-bastion-edits, effect: warn, message: "is frozen"}]
+  - name: expects a block, and a decision on the vpc
+    change: {component: ec2-instance/i, proposed_change: {instance_type: t3.large}, requested_by: a@b.c}
+    expect:
+      decisions: [{rule: no-bastion-edits, effect: block}, {rule: no-bastion-edits, component: vpc/v}]
+"""
+    write(tmp_path / "rules" / "tests" / "t.yaml", fixture + effects)
+    result = run("--rules", str(tmp_path / "rules"))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    said = "  decisions: rule no-bastion-edits fired as reject on ec2-instance/i, expected"
+    assert lines[1:3] == [lines[1], f"{said} warn"] and lines[1].startswith("FAIL: expects a warning (")
+    assert lines[3].startswith("FAIL: expects a block, and a decision on the vpc")
+    assert lines[4:6] == [f"{said} block", "  decisions: 1 missing, 0 unexpected"], lines
+    assert "    -* no-bastion-edits on vpc/v" in lines
+    body = json.loads(run("--rules", str(tmp_path / "rules"), "--json").output)
+    assert body["cases"][0]["problems"] == [f"{said.strip()} warn"]
+
+
 def test_json_output_and_explicit_paths(tmp_path):
     write(tmp_path / "rules" / "r.yaml", RULE)
     cases = write(tmp_path / "elsewhere" / "t.yaml", CASES)

@@ -307,3 +307,35 @@ def test_a_message_placeholder_naming_a_key_no_component_it_fires_on_has_is_refu
         == []
     )
     assert problems(tmp_path, "change: {type: mainframe}", message="{change.new.region}") == []
+
+
+def test_a_remedy_placeholder_naming_a_key_no_component_it_fires_on_has_is_refused_as_a_messages_is(tmp_path):
+    """A remedy's strings are templates with the message's placeholders: `{change.old.versionnig}` in a
+    rule over s3-buckets loaded, and its remedy proposed `versioning: null` (a text `<unset>`) every time.
+    Judged by the message's check, each named at its place in the remedy; a key the bucket has stands."""
+    remedy = """\
+    remedies:
+      - description: "restore {component.config.versionnig} on {change.component}"
+        candidates: {values: ["{change.new.regoin}"], exclude: ["{component.runtime.bucket_arm}"]}
+        changes:
+          - {op: update, component: "{change.component}", proposed_change: {versioning: "{change.old.versionnig}"}}
+"""
+    found = problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=remedy)
+    said = {p.split(": ", 1)[0]: p.split(": ", 1)[1] for p in found}
+    assert set(said) == {
+        "rules[0].remedies[0].description",
+        "rules[0].remedies[0].changes[0].proposed_change.versioning",
+        "rules[0].remedies[0].candidates.values[0]",
+        "rules[0].remedies[0].candidates.exclude[0]",
+    }
+    assert said["rules[0].remedies[0].description"] == (
+        "placeholder {component.config.versionnig}: rule 'typo' names config key 'versionnig', which no s3-bucket "
+        "has (did you mean 'versioning'?) (the schema allows no other config key: block_public_access, bucket_name, "
+        "enable_encryption, force_destroy, sse_algorithm, tags, versioning): it would always show <unset>"
+    )
+    assert said["rules[0].remedies[0].changes[0].proposed_change.versioning"].endswith("it would always be null")
+    assert "names runtime output 'bucket_arm'" in said["rules[0].remedies[0].candidates.exclude[0]"]
+    fine = remedy.replace("versionnig", "versioning").replace("regoin", "bucket_name").replace("_arm", "_arn")
+    assert problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=fine) == []
+    # the type left open: the key may be there, nothing is said (the shipped storage rule's remedies)
+    assert problems(tmp_path, "change: {environment: prod}", effect="block", extra=remedy) == []
