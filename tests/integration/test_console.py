@@ -197,6 +197,20 @@ def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, pe
     )  # the same row, less the component column
 
 
+def test_a_component_with_no_edges_or_no_runtime_says_none_in_a_sentence(app, people):
+    """An empty Edges table was its header row alone (and an empty Runtime a table of one grey row): a
+    section with nothing in it says so in a sentence instead, as a rule with no test does."""
+    browser = _login(app, people["val"])
+    alone = browser.get("/console/components/cognito-sso/karma-dev").get_data(as_text=True)  # no edge at all
+    assert 'id="edges"' not in alone
+    said = re.search(r'<p class="muted" id="edges-none">(.*?)</p>', alone, re.S)
+    assert said and said.group(1).startswith("None:"), alone
+    unreported = browser.get("/console/components/cloudfront-distribution/karma-staging").get_data(as_text=True)
+    assert 'id="runtime"' not in unreported and 'id="edges"' in unreported  # it has edges, no runtime report
+    said = re.search(r'<p class="muted" id="runtime-none">(.*?)</p>', unreported, re.S)
+    assert said and said.group(1).startswith("None:"), unreported
+
+
 def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
     viewer = _login(app, people["val"])
     token = _csrf(viewer.get("/console/changes").get_data(as_text=True))
