@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from app import render
@@ -115,6 +115,21 @@ def _thousands(number: int) -> str:
 # as the CLI's tables and the write-back's commit subject name them, not each top-level object whole
 blp.app_template_filter("diff_leaves")(config_diff.leaves)
 blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
+
+
+CHANGE_ID = re.compile(r"\bchg-[0-9a-f]{12}\b")  # app.ids.new_id("chg"), keyed_id("chg", …)
+
+
+@blp.app_template_filter("change_links")
+def _change_links(text) -> Markup:
+    """A message naming a change (a drift entry's "changed through Karma by chg-…") with each change id a
+    link to its page: the id was plain text where it is the next thing an operator opens."""
+    escaped = str(escape(text or ""))
+    return Markup(
+        CHANGE_ID.sub(
+            lambda m: f'<a href="{url_for("console.change", change_id=m.group(0))}">{m.group(0)}</a>', escaped
+        )
+    )
 
 
 @blp.app_template_filter("when")

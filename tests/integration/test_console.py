@@ -10,6 +10,7 @@ import pytest
 from app.console import session
 from app.errors import ServiceUnavailable
 from app.settings import REPO_ROOT
+from tests.integration.test_config_store import karma_app, store  # noqa: F401 (fixtures)
 
 PROD_VPC = "vpc/karma-prod"
 
@@ -209,6 +210,24 @@ def test_a_component_with_no_edges_or_no_runtime_says_none_in_a_sentence(app, pe
     assert 'id="runtime"' not in unreported and 'id="edges"' in unreported  # it has edges, no runtime report
     said = re.search(r'<p class="muted" id="runtime-none">(.*?)</p>', unreported, re.S)
     assert said and said.group(1).startswith("None:"), unreported
+
+
+def test_a_change_a_drift_entry_names_links_to_its_page(karma_app, store):  # noqa: F811 (fixtures)
+    """An unwritten entry names the change whose write-back has not landed ("changed through Karma by
+    chg-…"): the id was plain text on the Drift page and in the component's drift section, the one thing
+    the operator opens next. It links to the change's page, in both."""
+    from tests.integration.test_config_store import CLICKHOUSE, commit_in_tree, deliver, resize
+
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    (store / rel).write_text((store / rel).read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")  # the write-back now waits on the diverged file: unwritten
+    code, out = resize(karma_app.test_client(), 650)
+    assert code == 200 and deliver(karma_app)["retrying"] == 1, out
+    val = _login(karma_app, karma_app.extensions["karma"].tokens.create("val@usekarma.dev", "viewer")[0])
+    link = f'changed through Karma by <a href="/console/changes/{out["change_id"]}">{out["change_id"]}</a>, not'
+    for path in ("/console/drift?kind=unwritten", f"/console/components/{CLICKHOUSE}"):
+        row = re.search(r'<tr data-kind="unwritten">.*?</tr>', val.get(path).get_data(as_text=True), re.S)
+        assert row and link in row.group(0), (path, row and row.group(0))
 
 
 def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
