@@ -458,6 +458,41 @@ def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicor
     assert page.problems == [], page.problems
 
 
+FIELDS_PAST_THE_EDGE = """() => {
+  const main = document.querySelector('main'), edge = main.getBoundingClientRect().right
+    - parseFloat(getComputedStyle(main).paddingRight);
+  return [...main.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(f => f.getBoundingClientRect().right > edge + 1).map(f => f.name);
+}"""
+
+
+def test_a_phones_window_scrolls_no_page_sideways(page, gunicorn_url, tokens, shots):
+    """At 390 px (a phone) three pages scrolled sideways, not only their tables in their boxes: a component's
+    facts (an unbroken "updated" time), Start a change (its two columns, stacked, as wide as the fields
+    table) and an applied change (the roll back's reason field, 40 characters wide)."""
+    url = gunicorn_url
+    applied = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}, "reason": "a third AZ"},
+    )
+    assert applied["status"] == "applied", applied
+    _login_to(page, url, tokens["ada"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (
+        "/console/components/vpc/karma-dev",
+        "/console/start?component=vpc/karma-dev",
+        f"/console/changes/{applied['change_id']}",
+    ):
+        page.goto(f"{url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.evaluate(FIELDS_PAST_THE_EDGE) == [], path
+        shots(page, f"phone-{path.split('?')[0].strip('/').replace('/', '-')}")
+    assert page.problems == [], page.problems
+
+
 def test_the_start_pages_error_stands_apart_from_the_form(page, gunicorn_url, tokens, shots):
     """On Start a change the error box (a <div>, holding a list of field errors) touched the form below it
     with no gap, where every other box (a <p>) has its paragraph's margin."""
