@@ -204,6 +204,23 @@ def change_as_form(request_: dict) -> str | None:
     return yaml.safe_dump(body, sort_keys=False, allow_unicode=True) if body else None
 
 
+# a page of one thing that is not there (a 404: removed since, a stale link, a typo) leads to the list it would be in
+LISTINGS = {
+    "console.change": ("console.changes", "Changes"),
+    "console.component": ("console.components", "Components"),
+    "console.transition": ("console.transitions", "Transitions"),
+    "console.rule": ("console.rules", "Rules"),
+}
+
+
+def _listing(status: int) -> tuple[str, str]:
+    """Where an error page leads on: a missing thing's list (its one link was Changes, whatever was
+    missing — a rule, a transition), else Changes."""
+    missing = request.endpoint if status == 404 else None
+    endpoint, label = LISTINGS.get(missing, LISTINGS["console.change"])
+    return url_for(endpoint), label
+
+
 def _error_page(error: KarmaError, status: int, answer):
     """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
     the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
@@ -225,6 +242,7 @@ def _error_page(error: KarmaError, status: int, answer):
             propose_again=_propose_again(error),
             plan_again=_plan_again(error),
             stale_causes=STALE_CAUSES,
+            listing=_listing(status),
         ),
         status,
     )

@@ -337,6 +337,21 @@ def test_an_address_no_console_route_answers_is_a_console_page(app, client, peop
     assert client.get("/console-ish").mimetype == "application/json"
 
 
+def test_a_page_of_something_that_is_not_there_leads_to_the_list_of_its_kind(app, people):
+    """A rule, a transition or a component that is not there (removed since, a stale link, a typo) was a
+    404 page whose one way on was Changes: it leads to the list the thing would be in, to look for it."""
+    val = _login(app, people["val"])
+    for path, listing in [
+        ("/console/rules/no-such-rule", "/console/rules"),
+        ("/console/transitions/trn-000000000000", "/console/transitions"),
+        ("/console/components/vpc/zzzzzzzzzzzz", "/console/components"),
+        ("/console/changes/chg-000000000000", "/console/changes"),
+    ]:
+        resp = val.get(path)
+        assert resp.status_code == 404, path
+        assert re.search(rf'<a href="{listing}" id="listing">', resp.get_data(as_text=True)), path
+
+
 def test_an_error_page_says_who_is_signed_in(app, people, monkeypatch):
     """A 404 for an address no console page answers (/console/nope) had no identity and no Log out in its
     top bar, as if nobody were signed in, and no stylesheet (it had the API's CSP): the console's page
