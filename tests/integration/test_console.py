@@ -212,6 +212,13 @@ def test_a_component_with_no_edges_or_no_runtime_says_none_in_a_sentence(app, pe
     assert said and said.group(1).startswith("None:"), unreported
 
 
+def test_a_components_impact_count_is_said_in_words_that_agree(app, people):
+    """The Impact heading said "1 components a change here reaches": one is a component."""
+    browser = _login(app, people["val"])
+    page = browser.get("/console/components/cloudfront-distribution/karma-staging").get_data(as_text=True)
+    assert "(1 component a change here reaches)" in page, page
+
+
 def test_a_change_a_drift_entry_names_links_to_its_page(karma_app, store):  # noqa: F811 (fixtures)
     """An unwritten entry names the change whose write-back has not landed ("changed through Karma by
     chg-…"): the id was plain text on the Drift page and in the component's drift section, the one thing
