@@ -379,6 +379,39 @@ def test_a_moving_page_reloads_unless_someone_typed_in_it(chromium):
         tab.close()
 
 
+def test_a_plans_broken_rules_box_says_each_error_on_a_line_of_its_own(chromium, make_app, tmp_path):
+    """A plan the last good rules decided says why first, with the loader's message: its errors, one a
+    line in the message, ran together in one paragraph ("…(did you mean 'type'?) rules/network.yaml: …")."""
+    from tests.integration.test_console import _login
+    from tests.integration.test_console_work import _plan, _text
+    from tests.integration.test_rules_reload import break_network_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    app = make_app(rules_dir=rules)
+    break_network_rules(rules)
+    assert app.test_client().post("/admin/rules/reload").status_code == 422
+    ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])
+    page_html = _text(
+        _plan(ted, "component: subnet/karma-dev-private-a\nproposed_change: {cidr_block: 10.42.9.0/24}\n")
+    )
+    css = (REPO_ROOT / "app" / "console" / "static" / "console.css").read_text()
+
+    def serve(route):
+        sheet = route.request.url.endswith(".css")
+        route.fulfill(status=200, content_type="text/css" if sheet else "text/html", body=css if sheet else page_html)
+
+    tab = chromium.new_page()
+    try:
+        tab.route("http://karma.test/**", serve)
+        tab.goto("http://karma.test/console/plan")
+        lines = tab.inner_text("#plan-rules-broken").splitlines()
+        assert len(lines) == 3 and lines[0].endswith("2 errors in rule files:"), lines
+        assert all(line.strip().startswith(str(rules / "network.yaml")) for line in lines[1:]), lines
+    finally:
+        tab.close()
+
+
 def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium):
     """The log's table shows times in the viewer's zone; its From/Until filters are UTC for the server.
     With scripts they are shown and typed in that zone too and sent back as UTC (a time copied from a
