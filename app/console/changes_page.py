@@ -231,6 +231,10 @@ def _why_not_decide(me, change: dict) -> str | None:
     prod changes, then a 403)."""
     refused = decision_refused(change, me)
     if refused is not None:
-        return "your own" if refused.extra.get("cause") == "self_approval" else refused.message
+        return (
+            "your own — another approver decides it"
+            if refused.extra.get("cause") == "self_approval"
+            else refused.message
+        )
     outside = [e for e in change.get("environments") or [] if not me.may_touch(e)]
     return f"not your environment ({', '.join(outside)})" if outside else None

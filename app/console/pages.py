@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from app import render
@@ -117,6 +117,21 @@ blp.app_template_filter("diff_leaves")(config_diff.leaves)
 blp.app_template_filter("file_state")(file_state)  # a drift entry's file: refused, or gone from the tree
 
 
+CHANGE_ID = re.compile(r"\bchg-[0-9a-f]{12}\b")  # app.ids.new_id("chg"), keyed_id("chg", …)
+
+
+@blp.app_template_filter("change_links")
+def _change_links(text) -> Markup:
+    """A message naming a change (a drift entry's "changed through Karma by chg-…") with each change id a
+    link to its page: the id was plain text where it is the next thing an operator opens."""
+    escaped = str(escape(text or ""))
+    return Markup(
+        CHANGE_ID.sub(
+            lambda m: f'<a href="{url_for("console.change", change_id=m.group(0))}">{m.group(0)}</a>', escaped
+        )
+    )
+
+
 @blp.app_template_filter("when")
 def _when(value) -> Markup:
     """A stored time as <time>: UTC and how long ago, server-rendered; static/time.js (when scripts run)
@@ -189,6 +204,23 @@ def change_as_form(request_: dict) -> str | None:
     return yaml.safe_dump(body, sort_keys=False, allow_unicode=True) if body else None
 
 
+# a page of one thing that is not there (a 404: removed since, a stale link, a typo) leads to the list it would be in
+LISTINGS = {
+    "console.change": ("console.changes", "Changes"),
+    "console.component": ("console.components", "Components"),
+    "console.transition": ("console.transitions", "Transitions"),
+    "console.rule": ("console.rules", "Rules"),
+}
+
+
+def _listing(status: int) -> tuple[str, str]:
+    """Where an error page leads on: a missing thing's list (its one link was Changes, whatever was
+    missing — a rule, a transition), else Changes."""
+    missing = request.endpoint if status == 404 else None
+    endpoint, label = LISTINGS.get(missing, LISTINGS["console.change"])
+    return url_for(endpoint), label
+
+
 def _error_page(error: KarmaError, status: int, answer):
     """The error page, with the headers of the API's `answer` that tell a client what to do next. A page
     the database could not answer (a 503 to a GET: nothing to send twice) offers to try again and tries
@@ -210,6 +242,7 @@ def _error_page(error: KarmaError, status: int, answer):
             propose_again=_propose_again(error),
             plan_again=_plan_again(error),
             stale_causes=STALE_CAUSES,
+            listing=_listing(status),
         ),
         status,
     )

@@ -10,6 +10,7 @@ import pytest
 from app.console import session
 from app.errors import ServiceUnavailable
 from app.settings import REPO_ROOT
+from tests.integration.test_config_store import karma_app, store  # noqa: F401 (fixtures)
 
 PROD_VPC = "vpc/karma-prod"
 
@@ -197,6 +198,45 @@ def test_a_component_page_shows_its_drift_as_the_drift_page_does(app, client, pe
     )  # the same row, less the component column
 
 
+def test_a_component_with_no_edges_or_no_runtime_says_none_in_a_sentence(app, people):
+    """An empty Edges table was its header row alone (and an empty Runtime a table of one grey row): a
+    section with nothing in it says so in a sentence instead, as a rule with no test does."""
+    browser = _login(app, people["val"])
+    alone = browser.get("/console/components/cognito-sso/karma-dev").get_data(as_text=True)  # no edge at all
+    assert 'id="edges"' not in alone
+    said = re.search(r'<p class="muted" id="edges-none">(.*?)</p>', alone, re.S)
+    assert said and said.group(1).startswith("None:"), alone
+    unreported = browser.get("/console/components/cloudfront-distribution/karma-staging").get_data(as_text=True)
+    assert 'id="runtime"' not in unreported and 'id="edges"' in unreported  # it has edges, no runtime report
+    said = re.search(r'<p class="muted" id="runtime-none">(.*?)</p>', unreported, re.S)
+    assert said and said.group(1).startswith("None:"), unreported
+
+
+def test_a_components_impact_count_is_said_in_words_that_agree(app, people):
+    """The Impact heading said "1 components a change here reaches": one is a component."""
+    browser = _login(app, people["val"])
+    page = browser.get("/console/components/cloudfront-distribution/karma-staging").get_data(as_text=True)
+    assert "(1 component a change here reaches)" in page, page
+
+
+def test_a_change_a_drift_entry_names_links_to_its_page(karma_app, store):  # noqa: F811 (fixtures)
+    """An unwritten entry names the change whose write-back has not landed ("changed through Karma by
+    chg-…"): the id was plain text on the Drift page and in the component's drift section, the one thing
+    the operator opens next. It links to the change's page, in both."""
+    from tests.integration.test_config_store import CLICKHOUSE, commit_in_tree, deliver, resize
+
+    rel = "iac/prod/clickhouse/usekarma-dev/config.json"
+    (store / rel).write_text((store / rel).read_text().replace('"ebs_size_gb": 500', '"ebs_size_gb": 999'))
+    commit_in_tree(store, "bigger disk")  # the write-back now waits on the diverged file: unwritten
+    code, out = resize(karma_app.test_client(), 650)
+    assert code == 200 and deliver(karma_app)["retrying"] == 1, out
+    val = _login(karma_app, karma_app.extensions["karma"].tokens.create("val@usekarma.dev", "viewer")[0])
+    link = f'changed through Karma by <a href="/console/changes/{out["change_id"]}">{out["change_id"]}</a>, not'
+    for path in ("/console/drift?kind=unwritten", f"/console/components/{CLICKHOUSE}"):
+        row = re.search(r'<tr data-kind="unwritten">.*?</tr>', val.get(path).get_data(as_text=True), re.S)
+        assert row and link in row.group(0), (path, row and row.group(0))
+
+
 def test_approve_needs_the_role_and_the_csrf_token(app, client, people, pending):
     viewer = _login(app, people["val"])
     token = _csrf(viewer.get("/console/changes").get_data(as_text=True))
@@ -302,6 +342,21 @@ def test_an_address_no_console_route_answers_is_a_console_page(app, client, peop
     assert reopened.headers["Allow"] and 'id="form-address"' in reopened.get_data(as_text=True)
     assert client.get("/no-such-api").get_json()["error"] == "not_found"  # the API: JSON, as before
     assert client.get("/console-ish").mimetype == "application/json"
+
+
+def test_a_page_of_something_that_is_not_there_leads_to_the_list_of_its_kind(app, people):
+    """A rule, a transition or a component that is not there (removed since, a stale link, a typo) was a
+    404 page whose one way on was Changes: it leads to the list the thing would be in, to look for it."""
+    val = _login(app, people["val"])
+    for path, listing in [
+        ("/console/rules/no-such-rule", "/console/rules"),
+        ("/console/transitions/trn-000000000000", "/console/transitions"),
+        ("/console/components/vpc/zzzzzzzzzzzz", "/console/components"),
+        ("/console/changes/chg-000000000000", "/console/changes"),
+    ]:
+        resp = val.get(path)
+        assert resp.status_code == 404, path
+        assert re.search(rf'<a href="{listing}" id="listing">', resp.get_data(as_text=True)), path
 
 
 def test_an_error_page_says_who_is_signed_in(app, people, monkeypatch):

@@ -379,6 +379,39 @@ def test_a_moving_page_reloads_unless_someone_typed_in_it(chromium):
         tab.close()
 
 
+def test_a_plans_broken_rules_box_says_each_error_on_a_line_of_its_own(chromium, make_app, tmp_path):
+    """A plan the last good rules decided says why first, with the loader's message: its errors, one a
+    line in the message, ran together in one paragraph ("…(did you mean 'type'?) rules/network.yaml: …")."""
+    from tests.integration.test_console import _login
+    from tests.integration.test_console_work import _plan, _text
+    from tests.integration.test_rules_reload import break_network_rules
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    app = make_app(rules_dir=rules)
+    break_network_rules(rules)
+    assert app.test_client().post("/admin/rules/reload").status_code == 422
+    ted = _login(app, app.extensions["karma"].tokens.create("ted@strall.com", "requester")[0])
+    page_html = _text(
+        _plan(ted, "component: subnet/karma-dev-private-a\nproposed_change: {cidr_block: 10.42.9.0/24}\n")
+    )
+    css = (REPO_ROOT / "app" / "console" / "static" / "console.css").read_text()
+
+    def serve(route):
+        sheet = route.request.url.endswith(".css")
+        route.fulfill(status=200, content_type="text/css" if sheet else "text/html", body=css if sheet else page_html)
+
+    tab = chromium.new_page()
+    try:
+        tab.route("http://karma.test/**", serve)
+        tab.goto("http://karma.test/console/plan")
+        lines = tab.inner_text("#plan-rules-broken").splitlines()
+        assert len(lines) == 3 and lines[0].endswith("2 errors in rule files:"), lines
+        assert all(line.strip().startswith(str(rules / "network.yaml")) for line in lines[1:]), lines
+    finally:
+        tab.close()
+
+
 def test_the_log_filters_are_typed_in_the_viewers_zone_and_sent_as_utc(chromium):
     """The log's table shows times in the viewer's zone; its From/Until filters are UTC for the server.
     With scripts they are shown and typed in that zone too and sent back as UTC (a time copied from a
@@ -455,6 +488,41 @@ def test_a_narrow_window_keeps_each_page_its_width_and_a_key_whole(page, gunicor
     label = page.locator('#log-filters label:has(input[name="since"])').bounding_box()
     field = page.locator('#log-filters input[name="since"]').bounding_box()
     assert field["y"] - label["y"] < 24, (label, field)  # "From (UTC)" on one line above its field
+    assert page.problems == [], page.problems
+
+
+FIELDS_PAST_THE_EDGE = """() => {
+  const main = document.querySelector('main'), edge = main.getBoundingClientRect().right
+    - parseFloat(getComputedStyle(main).paddingRight);
+  return [...main.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(f => f.getBoundingClientRect().right > edge + 1).map(f => f.name);
+}"""
+
+
+def test_a_phones_window_scrolls_no_page_sideways(page, gunicorn_url, tokens, shots):
+    """At 390 px (a phone) three pages scrolled sideways, not only their tables in their boxes: a component's
+    facts (an unbroken "updated" time), Start a change (its two columns, stacked, as wide as the fields
+    table) and an applied change (the roll back's reason field, 40 characters wide)."""
+    url = gunicorn_url
+    applied = _api(
+        url,
+        tokens["ted"],
+        "POST",
+        "/request-change",
+        json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}, "reason": "a third AZ"},
+    )
+    assert applied["status"] == "applied", applied
+    _login_to(page, url, tokens["ada"])
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (
+        "/console/components/vpc/karma-dev",
+        "/console/start?component=vpc/karma-dev",
+        f"/console/changes/{applied['change_id']}",
+    ):
+        page.goto(f"{url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.evaluate(FIELDS_PAST_THE_EDGE) == [], path
+        shots(page, f"phone-{path.split('?')[0].strip('/').replace('/', '-')}")
     assert page.problems == [], page.problems
 
 

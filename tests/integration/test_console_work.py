@@ -149,6 +149,15 @@ def test_a_decision_or_a_rollback_the_gate_would_refuse_is_not_offered(app, clie
     dan = _login(app, dev_approver)
     approvals = _text(dan.get("/console/approvals"))
     assert f'id="approve-{pending}"' not in approvals and "not your environment (prod)" in approvals
+    # said as a sentence in the row under the change ("your own" alone, where Approve / Deny would be)
+    assert "not yours to decide: not your environment (prod)" in approvals
+    ted_approvals = _text(_login(app, people["ted"]).get("/console/approvals"))
+    assert "Approve" not in ted_approvals  # a requester is no approver: no row of buttons nor of reasons
+    own = {**body, "reason": "ada's own"}
+    adas = client.post("/request-change", json=own, headers={"Authorization": f"Bearer {people['ada']}"}).get_json()
+    ada_page = _text(_login(app, people["ada"]).get("/console/approvals"))
+    said = re.search(rf'data-decide="{adas["change_id"]}">.*?</tr>', ada_page, re.S).group(0)
+    assert "not yours to decide: your own — another approver decides it" in said, said
     page = _text(dan.get(f"/console/changes/{pending}"))
     assert f'id="approve-{pending}"' not in page and 'id="not-yours"' in page
     eve = _login(app, people["eve"])

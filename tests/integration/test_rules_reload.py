@@ -86,6 +86,8 @@ def test_a_plan_decided_by_the_last_good_rules_says_the_edit_was_refused(make_ap
     shown = re.search(r'<p class="flash bad" id="plan-rules-broken">(.*?)</p>', page, re.S)
     assert shown and html.unescape(shown.group(1)).startswith(said), page[:2000]
     assert '<a href="/console/rules">the Rules page</a> says more' in shown.group(1)  # where it says more
+    # read first, before the verdict's picture and tables the last good rules drew (it sat under the picture)
+    assert page.index('id="plan-rules-broken"') < min(page.index('id="would-reject"'), page.index('id="plan-picture"'))
 
 
 def test_the_rules_status_shows_a_broken_edit_without_waiting_for_a_plan(make_app, rules_dir):
