@@ -728,7 +728,13 @@ def _stalled(stalled: dict) -> str:
 
 def _trail_rows(trail: list[dict]) -> list[list]:
     return [
-        [moment(t.get("timestamp")), t.get("id"), t.get("status"), _ordinal(t.get("step")), t.get("requested_by")]
+        [
+            moment(t.get("timestamp")),
+            t.get("id"),
+            t.get("status"),
+            _ordinal(t.get("step")),
+            t.get("actor") or t.get("requested_by"),
+        ]
         for t in trail
     ]
 
