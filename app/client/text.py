@@ -690,10 +690,15 @@ def _propose_again(record: dict) -> list[str]:
     """The requested change, as a command that proposes it again, to paste: it said `karma transitions
     propose …` and left the change to be typed again from the JSON."""
     body = requested_body(record.get("request") or {})
-    if not body:
-        return []
+    return [f"  {piped_propose(body)}"] if body else []
+
+
+def piped_propose(body: dict) -> str:
+    """A change's body as the `karma transitions propose` that searches it, to paste whole: the change
+    piped in as one line of JSON (`-f -`), so that nothing has to be typed again (its `on_blocked` left
+    out: a proposal never queues)."""
     sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
-    return [f"  printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"]
+    return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
 
 
 def _report_command(step: dict) -> str:

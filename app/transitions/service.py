@@ -40,7 +40,15 @@ from app.notifications import events
 from app.policy.remedies import NON_EMPTY
 from app.transitions.search import DEFAULT_BOUNDS, TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
-from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move, progress
+from app.transitions.status import (
+    ACTIVE,
+    StepStatus,
+    TransitionStatus,
+    counted_steps,
+    move,
+    progress,
+    requested_body,
+)
 
 log = logging.getLogger("karma.transitions")
 MAX_PASS = 100  # transitions advanced per worker pass
@@ -122,15 +130,19 @@ class TransitionService:
     # -- execute ------------------------------------------------------------------------------------
     def execute(self, proposal_id: str, actor=None) -> dict:
         payload = verify_proposal(proposal_id)
-        if payload.get("mode") != self.gate.mode or payload.get("rules") != self.rules_fingerprint():
-            raise Conflict(
-                "the rules or mode changed since this proposal was made; propose again",
-                cause="stale_proposal",
-                changed=["rules"],
-            )
+        try:
+            if payload.get("mode") != self.gate.mode or payload.get("rules") != self.rules_fingerprint():
+                raise Conflict(
+                    "the rules or mode changed since this proposal was made; propose again",
+                    cause="stale_proposal",
+                    changed=["rules"],
+                )
+            self._still_holds(payload["steps"], payload["versions"], actor)
+        except Conflict as exc:  # "propose again" — with what: the signed id holds it, a client cannot read it
+            exc.extra["propose_again"] = requested_body(payload["request"])
+            raise
         requested_by = actor.name if actor is not None else payload["request"]["requested_by"]
         steps = payload["steps"]
-        self._still_holds(steps, payload["versions"], actor)
         transition_id, now, log_id = self.new_id("trn"), self.clock(), self.new_id("log")
         stored = [
             {**s, "status": str(StepStatus.FOLLOW_UP if s.get("follow_up") else StepStatus.PENDING)} for s in steps

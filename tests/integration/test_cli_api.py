@@ -498,6 +498,27 @@ def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(ka
     ) in done.stdout, done.stdout
 
 
+def test_a_stale_proposal_ends_with_the_command_that_proposes_its_change_again(karma_cli):
+    """`karma transitions execute` of a proposal the graph moved under said "propose again" and stopped:
+    the change was inside the signed id, to be typed again. It ends with the command now, to paste."""
+    handle = karma_cli("transitions", "propose", "openapi/karma-api", "--unset", "s3_bucket_nickname", "-q")
+    assert handle.exit_code == 0 and handle.stdout.startswith("prop-"), handle.output
+    moved = karma_cli("request", "lambda/karma-graph-query", "--set", "functions.karma-graph-query.memory_size=256")
+    assert moved.exit_code == 0, moved.output
+    stale = karma_cli("transitions", "execute", handle.stdout.strip())
+    assert stale.exit_code == 1, stale.output
+    said, _, command = stale.stderr.partition("; the command, to paste:\n  ")
+    assert "(lambda/karma-graph-query changed since); propose again" in said, stale.stderr
+    printf, _, rest = command.strip().partition(" | ")
+    assert rest == "karma transitions propose -f -", stale.stderr
+    piped = subprocess.run(["bash", "-c", printf], capture_output=True, text=True, check=True).stdout  # pasted
+    assert json.loads(piped) == {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+    again = karma_cli(*shlex.split(rest)[1:], "-q", input=piped)
+    assert again.exit_code == 0 and again.stdout.startswith("prop-"), again.output
+    done = karma_cli("transitions", "execute", again.stdout.strip())
+    assert done.exit_code == 0 and " · completed · " in done.stdout.splitlines()[0], done.output
+
+
 def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):
     """`karma log` showed a transition's moves with `-` in its change column — which transition was not said
     anywhere — and `karma show log-…` said `step: 0` for the step every table calls 1."""
