@@ -379,7 +379,8 @@ def record(answer: dict) -> str:
 
 # what an audit entry's own lines and tables say, or its head line: not repeated as `key: value`
 ENTRY_SAID = {
-    "id", "kind", "timestamp", "status", "actor", "requested_by", "approved_by", "component_id", "components",
+    "id", "kind", "timestamp", "status", "actor", "requested_by", "approved_by", "reported_by", "component_id",
+    "components",
     "operation_names", "imported_components", "subjects", "count", "change_id", "transition_id", "step",
     "rollback_of", "reason", "note", "warnings", "version_before", "version_after", "affected", "diff",
     "decisions", "operations", "actions", "refusal", "http_status", "cause", "method", "path", "query_text",
@@ -436,7 +437,7 @@ def _entry_lines(entry: dict) -> list[str]:
     if entry.get("rollback_of"):
         out.append(f"rollback of: {entry['rollback_of']}")
     actor = entry.get("actor") or entry.get("requested_by")
-    for key in ("requested_by", "approved_by"):
+    for key in ("requested_by", "approved_by", "reported_by"):
         if entry.get(key) and entry[key] != actor:
             out.append(f"{key.replace('_', ' ')}: {entry[key]}")
     out += [f"{key}: {entry[key]}" for key in ("reason", "note") if entry.get(key)]
