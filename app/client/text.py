@@ -704,12 +704,13 @@ def piped_propose(body: dict) -> str:
 
 def _report_command(step: dict) -> str:
     """The `karma runtime report` of what a wait or restore step names, to paste (any published value
-    stands as `<its value>`: only the deploy knows it)."""
+    stands as `<its value>`: only the deploy knows it). `--merge`: a report replaces the component's whole
+    runtime, and the pasted `state=stopped` removed the instance's `instance_id` and `private_ip`."""
     outputs = " ".join(
         shlex.quote(f"{k}=<its value>" if v == NON_EMPTY else f"{k}={v if isinstance(v, str) else json.dumps(v)}")
         for k, v in (step.get("outputs") or {}).items()
     )
-    return f"  karma runtime report {step.get('component')} {outputs}"
+    return f"  karma runtime report --merge {step.get('component')} {outputs}"
 
 
 def _stalled(stalled: dict) -> str:

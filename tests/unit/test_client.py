@@ -717,7 +717,10 @@ def test_a_waiting_or_stalled_transition_ends_with_the_next_command():
             "outputs": {"distribution_id": "non-empty", "state": "deployed"},
             "description": "cloudfront-distribution/x reports distribution_id non-empty"}  # fmt: skip
     waiting = text.transition({"id": "trn-1", "status": "waiting", "steps": [wait], "current_step": 0})
-    assert "  karma runtime report cloudfront-distribution/x 'distribution_id=<its value>' state=deployed" in waiting
+    assert (
+        "  karma runtime report --merge cloudfront-distribution/x 'distribution_id=<its value>' state=deployed"
+        in waiting
+    )
     assert waiting.endswith("follow it: karma transitions show trn-1")
     stalled = text.transition({"id": "trn-2", "status": "stalled", "steps": [], "stalled": {"step": 0}})
     assert "next: karma transitions cancel trn-2" in stalled
