@@ -287,6 +287,9 @@ def transition(transition_id):
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
         next_move=_next(found),
+        # the change as asked, as Start a change holds it: its stored record said `reason: null`, `single:
+        # true`, `requested_by` (and, executed from the console before 2026-12, `expected_version: null`)
+        requested=change_as_form(found.get("request") or {}),
         can_report=me.can("report"),
         can_propose=me.can("change"),
         done=request.args.get("done"),
