@@ -118,14 +118,14 @@ class Karma:
         )
         self.operator_queries = OperatorQueries(self.repo)
 
-    def _runtime_changed(self, component_id: str) -> dict:
+    def _runtime_changed(self, component_id: str, reported_by: str | None = None) -> dict:
         """A runtime report committed: re-evaluate the queued changes and advance the transitions waiting
         on the component (the worker's passes catch up if this process dies in between). What each did is
         the report's answer: the reporter learns the transition it carried on (the CLI said only
         "runtime recorded")."""
         queue, moved = self.lifecycle.process_queue(waits_on=component_id), []
         try:
-            moved = self.transitions.on_runtime(component_id)
+            moved = self.transitions.on_runtime(component_id, reported_by)
         except Exception:  # the report is committed; the worker advances them
             log.exception("transitions not advanced", extra={"component": component_id})
         return {"queue": queue, "transitions": moved}

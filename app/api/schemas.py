@@ -527,8 +527,17 @@ class LogEntry(Schema):
         metadata={"description": "who made the request (a denial, a cancel: who denied or cancelled it)"}
     )
     approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
+    reported_by = fields.String(
+        metadata={
+            "description": "whose runtime report made a transition's move (and ran its step's change); "
+            "requested_by stays the transition's requester"
+        }
+    )
     actor = fields.String(
-        metadata={"description": "who did what the entry records: an approval's approver, else requested_by"}
+        metadata={
+            "description": "who did what the entry records: an approval's approver, a report-made transition "
+            "move's reporter, else requested_by"
+        }
     )
     status = fields.String()
     reason = fields.String(allow_none=True)

@@ -100,7 +100,13 @@ class TransitionRecordSchema(Schema):
         },
     )
     proposal_rules = fields.String(allow_none=True, metadata={"description": "the rule set it was verified on"})
-    trail = fields.List(fields.Dict(), metadata={"description": "its audit entries, oldest first"})
+    trail = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "its audit entries, oldest first; `actor`: who made each move (the reporter whose "
+            "runtime report carried it on: `reported_by`), `requested_by` the transition's requester"
+        },
+    )
     changes = fields.List(fields.Dict(), metadata={"description": "the change requests of its steps"})
     note = fields.String(metadata={"description": "execute: when its first steps could not run yet"})
 

@@ -95,12 +95,14 @@ def operation_names(request: dict | None) -> list[str]:
 def actor(entry: dict) -> str | None:
     """Who did what an audit entry records. An approval that ran the change through the gate keeps the
     requester in `requested_by` (the change's author on every one of its entries) and the approver in
-    `approved_by`: its actor is the approver. Every other entry (a denial, a cancel, a rollback, a change,
-    a report) writes the one who acted in `requested_by`. cypher/log_list.cypher filters by the same
-    definition (`actor`)."""
+    `approved_by`: its actor is the approver. A transition's move that someone's runtime report made (the
+    wait it ended, the steps it then ran, and those steps' changes) keeps the transition's requester in
+    `requested_by` and the reporter in `reported_by`: its actor is the reporter. Every other entry (a
+    denial, a cancel, a rollback, a change, a report) writes the one who acted in `requested_by`.
+    cypher/log_list.cypher filters by the same definition (`actor`)."""
     if entry.get("kind") == "approval" and entry.get("approved_by"):
         return entry["approved_by"]
-    return entry.get("requested_by")
+    return entry.get("reported_by") or entry.get("requested_by")
 
 
 def shown(entry: dict) -> dict:

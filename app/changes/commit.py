@@ -209,9 +209,11 @@ def audit_entry(
     result: dict,
     rollback_of: str | None = None,
     note: str | None = None,
+    reported_by: str | None = None,
 ) -> dict:
     """The request's ONE AuditEntry: every operation's diff / created config / deleted snapshot included.
-    `note`: what the one who acted said (an approval's comment), as a denial's entry keeps its reason."""
+    `note`: what the one who acted said (an approval's comment), as a denial's entry keeps its reason;
+    `reported_by`: whose runtime report ran it (a transition's step after a wait: its actor)."""
     cs, first = analysis.change_set, analysis.operations[0].component
     applied = status == ChangeStatus.APPLIED
     judged = [(o.index, o.rules_saw) for o in analysis.operations if o.rules_saw is not None]
@@ -238,6 +240,7 @@ def audit_entry(
         rollback_of=rollback_of,
         mode=analysis.mode,
         approved_by=analysis.approved_by,  # who approved it (requested_by stays the requester)
+        reported_by=reported_by,
         set_size=len(analysis.operations),
         via=cs.via,
         components=cs.component_ids,

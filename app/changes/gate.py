@@ -65,6 +65,9 @@ class Write:
     stored: dict | None = None  # the stored change request this write moves on (queue, approval)
     rollback_of: str | None = None
     approved_by: str | None = None
+    # a transition's step that a runtime report ran: the reporter (its audit entry's actor; the change
+    # stays its requester's)
+    reported_by: str | None = None
     note: str | None = None  # kept on the audit entry and the change request (an approver's comment)
     result_extra: dict = field(default_factory=dict)  # added to the result (plan_id, approval_comment)
     record_extra: dict = field(default_factory=dict)  # added to a new ChangeRequest (idempotency_key)
@@ -276,6 +279,7 @@ class ChangeGate:
             result=result,
             rollback_of=write.rollback_of,
             note=write.note,
+            reported_by=write.reported_by,
         )
         params = commits.statement(
             analysis,

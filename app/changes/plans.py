@@ -83,6 +83,6 @@ def planned_request(payload: dict) -> dict:
 
 def planned_change(plan_id: str) -> dict:
     """The change a plan id this deployment issued was made for — for the console's "Plan again" on a stale
-    plan (as transitions.search.proposed_change is for a stale proposal): the signed id holds it, nothing
+    plan (as a stale proposal's 409 carries its change, `propose_again`): the signed id holds it, nothing
     was stored. 404 for an id it did not issue."""
     return planned_request(verify(plan_id))

@@ -3,7 +3,6 @@ says what happened (app/client/outcome.py), so a CI job can gate on `karma plan`
 
 from __future__ import annotations
 
-import json
 import shlex
 
 import click
@@ -65,7 +64,7 @@ def _send(
     return code
 
 
-PIPED_INLINE_MAX = 2000  # characters of a change read from stdin that its hint names inline
+PIPED_INLINE_MAX = 2000  # characters of the hint that pipes a change read from stdin inline
 
 
 def _propose_command(component, file, sets, unsets, fields: dict, body: dict) -> str:
@@ -75,9 +74,9 @@ def _propose_command(component, file, sets, unsets, fields: dict, body: dict) ->
     for a line, says to pipe the same input again."""
     piped = ""
     if str(file) == "-":
-        sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
-        if len(sent) <= PIPED_INLINE_MAX:
-            return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
+        command = text.piped_propose(body)
+        if len(command) <= PIPED_INLINE_MAX:
+            return command
         piped = "(the same change, piped again) | "
     words = ["karma", "transitions", "propose", *([component] if component else [])]
     words += ["-f", str(file)] if file else []

@@ -22,6 +22,7 @@ from app.cli.startup import json_asked
 from app.clock import time_or
 from app.client.api import ClientError, EmptyToken, KarmaClient, OutcomeUnknown, resolve_token, token_source
 from app.client.body import BodyError
+from app.client import text
 from app.client.handles import UnknownHandle
 from app.client.outcome import ERROR, OK, UNKNOWN
 from app.errors import envelope
@@ -696,7 +697,9 @@ def with_next_commands(exc: ClientError) -> ClientError:
     yours already waiting (`already_queued`: see it, withdraw it; `already_pending`: see it, an approver
     decides it), a transition that will change the same component or runs the same proposal
     (`component_in_transition`, `proposal_executing`: the API's words said `DELETE /transitions/trn-…`, not
-    the command a terminal takes). Any other error as it is."""
+    the command a terminal takes), a proposal the graph moved under (`stale_proposal`: the command that
+    proposes its change again — it said "propose again", and the change was inside the signed id). Any
+    other error as it is."""
     body = exc.body or {}
     cause, change, transition = body.get("cause"), body.get("change_id"), body.get("transition_id")
     if cause in _TWIN_MOVES and change:
@@ -704,6 +707,8 @@ def with_next_commands(exc: ClientError) -> ClientError:
     elif cause in ("component_in_transition", "proposal_executing") and transition:
         hint = f"see it: karma transitions show {transition}; to cancel what has not run: karma transitions cancel"
         hint += f" {transition}"
+    elif cause == "stale_proposal" and body.get("propose_again"):
+        hint = f"the command, to paste:\n  {text.piped_propose(body['propose_again'])}"
     else:
         return exc
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)

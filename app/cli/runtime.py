@@ -19,8 +19,16 @@ def runtime_cli() -> None:
 @click.argument("component", callback=component_id)
 @click.argument("outputs", nargs=-1, metavar="OUTPUT=VALUE…")
 @click.option("-f", "--file", "file", type=click.Path(allow_dash=True), help="YAML/JSON of the outputs.")
-def report(client, component, outputs, file=None, as_json=False):
-    """Record runtime outputs (VALUE parsed as JSON, else a string); validated against the type."""
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="Keep the outputs last reported that these do not name (without it, a report replaces them all).",
+)
+def report(client, component, outputs, file=None, as_json=False, merge=False):
+    """Record runtime outputs (VALUE parsed as JSON, else a string); validated against the type. A report
+    is the component's whole runtime, as a deploy publishes it: an output it does not name is removed,
+    unless --merge (what a person reports by hand after a deploy — the console's report form holds the
+    last report the same way)."""
     from pathlib import Path  # noqa: PLC0415
 
     try:
@@ -30,4 +38,6 @@ def report(client, component, outputs, file=None, as_json=False):
         raise click.BadParameter(
             said.replace("--set ", "OUTPUT=VALUE argument ").replace("key=value", "OUTPUT=VALUE")
         ) from None
+    if merge:  # the outputs as last reported, these over them (read now: a report in between is replaced)
+        runtime = {**(client.get(f"/components/{component}").get("runtime") or {}), **runtime}
     emit(client.call("PUT", f"/components/{component}/runtime", body={"runtime": runtime}), as_json, text.runtime)

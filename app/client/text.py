@@ -379,7 +379,8 @@ def record(answer: dict) -> str:
 
 # what an audit entry's own lines and tables say, or its head line: not repeated as `key: value`
 ENTRY_SAID = {
-    "id", "kind", "timestamp", "status", "actor", "requested_by", "approved_by", "component_id", "components",
+    "id", "kind", "timestamp", "status", "actor", "requested_by", "approved_by", "reported_by", "component_id",
+    "components",
     "operation_names", "imported_components", "subjects", "count", "change_id", "transition_id", "step",
     "rollback_of", "reason", "note", "warnings", "version_before", "version_after", "affected", "diff",
     "decisions", "operations", "actions", "refusal", "http_status", "cause", "method", "path", "query_text",
@@ -436,7 +437,7 @@ def _entry_lines(entry: dict) -> list[str]:
     if entry.get("rollback_of"):
         out.append(f"rollback of: {entry['rollback_of']}")
     actor = entry.get("actor") or entry.get("requested_by")
-    for key in ("requested_by", "approved_by"):
+    for key in ("requested_by", "approved_by", "reported_by"):
         if entry.get(key) and entry[key] != actor:
             out.append(f"{key.replace('_', ' ')}: {entry[key]}")
     out += [f"{key}: {entry[key]}" for key in ("reason", "note") if entry.get(key)]
@@ -690,20 +691,26 @@ def _propose_again(record: dict) -> list[str]:
     """The requested change, as a command that proposes it again, to paste: it said `karma transitions
     propose …` and left the change to be typed again from the JSON."""
     body = requested_body(record.get("request") or {})
-    if not body:
-        return []
+    return [f"  {piped_propose(body)}"] if body else []
+
+
+def piped_propose(body: dict) -> str:
+    """A change's body as the `karma transitions propose` that searches it, to paste whole: the change
+    piped in as one line of JSON (`-f -`), so that nothing has to be typed again (its `on_blocked` left
+    out: a proposal never queues)."""
     sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
-    return [f"  printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"]
+    return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
 
 
 def _report_command(step: dict) -> str:
     """The `karma runtime report` of what a wait or restore step names, to paste (any published value
-    stands as `<its value>`: only the deploy knows it)."""
+    stands as `<its value>`: only the deploy knows it). `--merge`: a report replaces the component's whole
+    runtime, and the pasted `state=stopped` removed the instance's `instance_id` and `private_ip`."""
     outputs = " ".join(
         shlex.quote(f"{k}=<its value>" if v == NON_EMPTY else f"{k}={v if isinstance(v, str) else json.dumps(v)}")
         for k, v in (step.get("outputs") or {}).items()
     )
-    return f"  karma runtime report {step.get('component')} {outputs}"
+    return f"  karma runtime report --merge {step.get('component')} {outputs}"
 
 
 def _stalled(stalled: dict) -> str:
@@ -728,7 +735,13 @@ def _stalled(stalled: dict) -> str:
 
 def _trail_rows(trail: list[dict]) -> list[list]:
     return [
-        [moment(t.get("timestamp")), t.get("id"), t.get("status"), _ordinal(t.get("step")), t.get("requested_by")]
+        [
+            moment(t.get("timestamp")),
+            t.get("id"),
+            t.get("status"),
+            _ordinal(t.get("step")),
+            t.get("actor") or t.get("requested_by"),
+        ]
         for t in trail
     ]
 

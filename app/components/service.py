@@ -66,7 +66,8 @@ def environment_warnings(repo: GraphRepository, environment: str | None) -> list
 class ComponentService:
     def __init__(self, repo: GraphRepository, on_runtime_change=None):
         self.repo = repo
-        # Called with the component id after a runtime report commits (re-evaluates the queue).
+        # Called with the component id and the reporter after a runtime report commits (re-evaluates the
+        # queue, advances the transitions waiting on it: their moves name the reporter as who moved them).
         self.on_runtime_change = on_runtime_change
 
     def list(
@@ -188,7 +189,7 @@ class ComponentService:
                 # the report is committed: its answer must not be lost to the deadline, so the queue pass
                 # stops ANSWER_RESERVE seconds early and leaves the rest to the queue worker
                 with deadline.leaving(ANSWER_RESERVE):
-                    moved = self.on_runtime_change(component_id)
+                    moved = self.on_runtime_change(component_id, reported_by)
             except deadline.DeadlineExceeded:
                 log.warning(
                     "queue re-evaluation left to the queue worker (request deadline)", extra={"component": component_id}

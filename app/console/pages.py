@@ -25,7 +25,6 @@ from app.console import session, times
 from app.errors import ENVELOPE, KarmaError, Unprocessable, field_paths
 from app.graph.driver import DRIVER_ERRORS
 from app.security.roles import roles_that_may
-from app.transitions.search import proposed_change
 from app.transitions.status import requested_body
 from app.changes import diff as config_diff
 from app.changes.plans import planned_change
@@ -168,15 +167,10 @@ def _as_page(answered):
 
 
 def _propose_again(error: KarmaError) -> str | None:
-    """A stale proposal's page offers to propose the same change again: the proposal id the form posted
-    holds it (signed). The change's text for the propose form, or None (another error, or an id that
-    does not verify — it had no page's Execute button behind it)."""
-    if error.extra.get("cause") != "stale_proposal" or request.endpoint != "console.execute_transition":
-        return None
-    try:
-        change = proposed_change(request.form.get("proposal_id") or "")
-    except KarmaError:
-        return None
+    """A stale proposal's page offers to propose the same change again: its 409 carries it
+    (`propose_again`, read from the signed proposal id, as the CLI's command pastes it). The change's text
+    for the propose form, or None (another error)."""
+    change = error.extra.get("propose_again") if error.extra.get("cause") == "stale_proposal" else None
     return json.dumps(change, indent=2) if change else None
 
 

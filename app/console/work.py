@@ -21,7 +21,6 @@ from app.yaml_strict import StrictLoader, pointed
 from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.audit.statuses import LOG_STATUSES
-from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
 from app.changes.status import decided
 from app.client.body import change_sections, component_validator
@@ -86,7 +85,7 @@ def _runtime_typed(component: str):
     return lambda _doc: {(): validate}
 
 
-def change_from(text: str) -> ChangeRequest | ChangeSet:
+def change_from(text: str) -> ChangeSet:
     """The change (or set) in the form, validated by the API's schema, requested by who is logged in."""
     try:
         body = WhatIfRequestSchema().load(parse_body(text))
@@ -100,7 +99,9 @@ def change_from(text: str) -> ChangeRequest | ChangeSet:
     if body.get("requested_by") not in (None, me.name):
         raise Forbidden("requested_by must be you", cause="requested_by_mismatch")
     body["requested_by"] = me.name
-    return ChangeSet.from_dict(body) if "changes" in body else ChangeRequest(**body)
+    # the change set the API's handler makes of the same body (app.api.changes._split): a single change was
+    # a ChangeRequest here, whose stored request (a transition keeps it) said `expected_version: null`
+    return ChangeSet.from_dict(body)
 
 
 def _type_fields(component_id: str | None, type_name: str | None) -> tuple[dict | None, dict | None]:
@@ -286,6 +287,9 @@ def transition(transition_id):
         can_cancel=can_cancel,
         reports=_reports(found) if me.can("report") else [],
         next_move=_next(found),
+        # the change as asked, as Start a change holds it: its stored record said `reason: null`, `single:
+        # true`, `requested_by` (and, executed from the console before 2026-12, `expected_version: null`)
+        requested=change_as_form(found.get("request") or {}),
         can_report=me.can("report"),
         can_propose=me.can("change"),
         done=request.args.get("done"),

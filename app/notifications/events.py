@@ -227,6 +227,7 @@ def for_transition(*, status: str, transition: dict, audit: dict, now: datetime)
             "step": audit.get("step"),
             "note": audit.get("note"),
             "requested_by": audit.get("requested_by"),
+            "actor": actor(audit),  # who made the move: the reporter whose report carried it on
             "change_id": audit.get("change_id"),
             "log_entry_id": audit.get("id"),
             "request_id": audit.get("request_id"),

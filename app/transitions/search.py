@@ -554,16 +554,3 @@ def verify_proposal(proposal_id: str) -> dict:
         return json.loads(packing.decompress(signed["z"]))
     except (KeyError, TypeError, ValueError, zlib.error):  # signed by us, so only a format change gets here
         raise NotFound("unknown proposal id (not issued by this Karma, or altered)", cause="unknown_proposal") from None
-
-
-def proposed_change(proposal_id: str) -> dict:
-    """The change a proposal id this deployment issued was made for, as a change body to propose again
-    (the console's "Propose again" on a stale proposal): the signed id holds it, nothing was stored. Who
-    asks again requests it (requested_by left out), and what only the server sets (via, single) is not
-    part of it."""
-    request = verify_proposal(proposal_id).get("request") or {}
-    return {
-        k: v
-        for k, v in request.items()
-        if v is not None and k not in ("requested_by", "via", "single", "refused_drift")
-    }

@@ -25,7 +25,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from app import clock, ids
+from app.audit.entries import actor as actor_of
 from app.audit.entries import audit_entry
+from app.audit.statuses import REPORTED
 from app.changes.gate import ChangeGate, Write
 from app.changes.model import ChangeRequest
 from app.changes.sets import ChangeSet
@@ -38,7 +40,15 @@ from app.notifications import events
 from app.policy.remedies import NON_EMPTY
 from app.transitions.search import DEFAULT_BOUNDS, TransitionSearch, verify_proposal
 from app.transitions.simulation import Assumptions, Simulator, Wait, as_set, check_environments
-from app.transitions.status import ACTIVE, StepStatus, TransitionStatus, counted_steps, move, progress
+from app.transitions.status import (
+    ACTIVE,
+    StepStatus,
+    TransitionStatus,
+    counted_steps,
+    move,
+    progress,
+    requested_body,
+)
 
 log = logging.getLogger("karma.transitions")
 MAX_PASS = 100  # transitions advanced per worker pass
@@ -103,7 +113,8 @@ class TransitionService:
         found = self.repo.transition(transition_id)
         if found is None:
             raise unknown_transition(transition_id)
-        return found
+        # who made each move (a report's reporter, not the requester: app.audit.entries.actor), as the log says
+        return {**found, "trail": [{**e, "actor": actor_of(e)} for e in found.get("trail") or []]}
 
     def list(self, *, status=None, requested_by=None, component=None, page: int = 1, page_size: int = 50) -> dict:
         """GET /transitions: stored transitions, newest first (proposals are never stored)."""
@@ -119,15 +130,19 @@ class TransitionService:
     # -- execute ------------------------------------------------------------------------------------
     def execute(self, proposal_id: str, actor=None) -> dict:
         payload = verify_proposal(proposal_id)
-        if payload.get("mode") != self.gate.mode or payload.get("rules") != self.rules_fingerprint():
-            raise Conflict(
-                "the rules or mode changed since this proposal was made; propose again",
-                cause="stale_proposal",
-                changed=["rules"],
-            )
+        try:
+            if payload.get("mode") != self.gate.mode or payload.get("rules") != self.rules_fingerprint():
+                raise Conflict(
+                    "the rules or mode changed since this proposal was made; propose again",
+                    cause="stale_proposal",
+                    changed=["rules"],
+                )
+            self._still_holds(payload["steps"], payload["versions"], actor)
+        except Conflict as exc:  # "propose again" — with what: the signed id holds it, a client cannot read it
+            exc.extra["propose_again"] = requested_body(payload["request"])
+            raise
         requested_by = actor.name if actor is not None else payload["request"]["requested_by"]
         steps = payload["steps"]
-        self._still_holds(steps, payload["versions"], actor)
         transition_id, now, log_id = self.new_id("trn"), self.clock(), self.new_id("log")
         stored = [
             {**s, "status": str(StepStatus.FOLLOW_UP if s.get("follow_up") else StepStatus.PENDING)} for s in steps
@@ -231,8 +246,12 @@ class TransitionService:
             )
 
     # -- running --------------------------------------------------------------------------------------
-    def advance(self, transition_id: str) -> dict:
-        """Run the transition's steps from where it is until it waits, stalls or completes."""
+    def advance(self, transition_id: str, reported_by: str | None = None) -> dict:
+        """Run the transition's steps from where it is until it waits, stalls or completes. `reported_by`:
+        the identity whose runtime report carries it on (PUT /components/<id>/runtime) — the moves that
+        report makes (the wait it ends and every step after it) are audited as that identity's, the
+        requester staying `requested_by` (app.audit.entries.actor). None: no report's call (execute, the
+        worker's pass) — a wait found over then names the author of the component's newest report."""
         for _ in range(64):
             current = self.get(transition_id)
             if current["status"] not in ACTIVE:
@@ -240,17 +259,21 @@ class TransitionService:
             index = current["current_step"]
             step = current["steps"][index]
             try:
-                if step["kind"] == "wait" and not self._wait(current, index, step):
-                    return self.get(transition_id)
+                if step["kind"] == "wait":
+                    over, reported_by = self._wait(current, index, step, reported_by)
+                    if not over:
+                        return self.get(transition_id)
                 if step["kind"] == "change":
-                    self._apply(current, index, step)
+                    self._apply(current, index, step, reported_by)
             except StepMoved:
                 continue
         return self.get(transition_id)
 
-    def _wait(self, current: dict, index: int, step: dict) -> bool:
-        """True when the wait is over (the component reported the outputs): the step is done. A wait past
-        its expiry ends the transition first, as the queue expires a change before it looks at it."""
+    def _wait(self, current: dict, index: int, step: dict, reported_by: str | None = None) -> tuple[bool, str | None]:
+        """(True, whose report ended it) when the wait is over (the component reported the outputs): the
+        step is done — the reporter is the report's caller, or when no report carries it on (the worker's
+        pass) the author of the component's newest report. A wait past its expiry ends the transition
+        first, as the queue expires a change before it looks at it (no report made that move)."""
         if current["status"] == TransitionStatus.WAITING and self._expired(step):
             self._move(
                 current["id"],
@@ -269,12 +292,13 @@ class TransitionService:
                 },
                 for_component=step["component"],
             )
-            return False
+            return False, reported_by
         component = self.repo.get_component(step["component"])
         if component is None:
             self._gone(current["id"], index, step)
-            return False
+            return False, reported_by
         if reported(component["runtime"], step["outputs"]):
+            reported_by = reported_by or self._last_reporter(step["component"])
             self._move(
                 current["id"],
                 index,
@@ -282,8 +306,9 @@ class TransitionService:
                 StepStatus.DONE,
                 note=f"{step['component']} reported {_outputs(step['outputs'])}",
                 for_component=step["component"],
+                reported_by=reported_by,
             )
-            return True
+            return True, reported_by
         if current["status"] != TransitionStatus.WAITING:
             self._move(
                 current["id"],
@@ -295,8 +320,16 @@ class TransitionService:
                 waits_for=[step["component"]],
                 for_component=step["component"],
                 expires_in=self.gate.queue_ttl_seconds or None,
+                reported_by=reported_by,
             )
-        return False
+        return False, reported_by
+
+    def _last_reporter(self, component_id: str) -> str | None:
+        """Who reported the component's runtime last: whose report a wait ended on when no report's own
+        call carries the transition on (the worker's pass, after the API died between the report and the
+        advance) — one read, only then."""
+        found = self.repo.log_list(component=component_id, status=REPORTED, limit=1)["items"]
+        return found[0].get("requested_by") if found else None
 
     def _gone(self, transition_id: str, index: int, step: dict) -> None:
         """The component a wait is for was deleted since: its report can never come, so the transition
@@ -317,13 +350,14 @@ class TransitionService:
         expires_at = step.get("expires_at")
         return expires_at is not None and self.clock() >= datetime.fromisoformat(expires_at)
 
-    def _apply(self, current: dict, index: int, step: dict) -> None:
+    def _apply(self, current: dict, index: int, step: dict, reported_by: str | None = None) -> None:
         request = _request(current, step)
         write = Write(
             request,
             kind="transition",
+            reported_by=reported_by,  # the change stays the requester's; the report that ran it is named
             guard=self._guard(current["id"], index, request),
-            then=self._then(current["id"], index, step),
+            then=self._then(current["id"], index, step, reported_by),
             record_extra={"transition_id": current["id"]},  # the change links back to what made it
         )
         try:
@@ -347,6 +381,7 @@ class TransitionService:
                     # changed_since: the keys a change made since moved, and those changes
                     **{k: exc.extra[k] for k in ("keys", "changes") if k in exc.extra},
                 },
+                reported_by=reported_by,
             )
 
     def _guard(self, transition_id: str, index: int, request: ChangeSet):
@@ -364,7 +399,7 @@ class TransitionService:
 
         return guard
 
-    def _then(self, transition_id: str, index: int, step: dict):
+    def _then(self, transition_id: str, index: int, step: dict, reported_by: str | None = None):
         """After the step's change committed, in the same transaction: the transition records it."""
 
         def then(gtx: GraphTx, result: dict) -> None:
@@ -399,6 +434,7 @@ class TransitionService:
                 change_id=result.get("change_id"),
                 log_entry_id=result.get("log_entry_id"),
                 for_component=_first_component(step),
+                reported_by=reported_by,
             )
 
         return then
@@ -442,6 +478,7 @@ class TransitionService:
         waits_for: list | None = None,
         for_component: str | None = None,
         expires_in: int | None = None,
+        reported_by: str | None = None,
     ) -> None:
         status = move(locked["status"], to, locked["id"])
         now, log_id = self.clock(), self.new_id("log")
@@ -457,7 +494,9 @@ class TransitionService:
             steps = [{**s, "status": str(StepStatus.FOLLOW_UP)} if s.get("follow_up") else s for s in steps]
         if status == TransitionStatus.EXPIRED:  # what had not run will not (as cancel says it)
             steps = _not_run_cancelled(steps)
-        audit = self._audit(locked, status, log_id, now, note=note, step=index, change_id=change_id)
+        audit = self._audit(
+            locked, status, log_id, now, note=note, step=index, change_id=change_id, reported_by=reported_by
+        )
         gtx.record_transition(
             locked["id"],
             status=str(status),
@@ -480,8 +519,20 @@ class TransitionService:
         )
 
     def _audit(
-        self, transition: dict, status, log_id: str, now, *, note: str, step: int | None, change_id: str | None = None
+        self,
+        transition: dict,
+        status,
+        log_id: str,
+        now,
+        *,
+        note: str,
+        step: int | None,
+        change_id: str | None = None,
+        reported_by: str | None = None,
     ) -> dict:
+        """A move's entry: `requested_by` the transition's requester (whose transition it is, on every
+        entry: the log's `requested_by` filter, its events), `reported_by` the one whose runtime report
+        made the move when it was not the requester's own call — the entry's actor."""
         return audit_entry(
             kind="transition",
             log_id=log_id,
@@ -493,6 +544,7 @@ class TransitionService:
             transition_id=transition["id"],
             step=step,
             request=transition.get("request"),
+            reported_by=reported_by,
         )
 
     # -- cancel -------------------------------------------------------------------------------------
@@ -538,9 +590,9 @@ class TransitionService:
             if t["status"] == "waiting"
         ]
 
-    def on_runtime(self, component_id: str) -> list[dict]:
-        """A component reported runtime: advance the transitions waiting for it."""
-        return [self._summary(self.advance(t)) for t in self.repo.active_transitions(component_id)]
+    def on_runtime(self, component_id: str, reported_by: str | None = None) -> list[dict]:
+        """A component reported runtime: advance the transitions waiting for it, as moved by its reporter."""
+        return [self._summary(self.advance(t, reported_by)) for t in self.repo.active_transitions(component_id)]
 
     def process(self, limit: int = MAX_PASS) -> list[dict]:
         """The worker's pass: advance every running or waiting transition (the safety net)."""

@@ -101,10 +101,10 @@ def step_sets(step: dict) -> str | None:
 
 def requested_body(request_: dict) -> dict | None:
     """A stored change's request (a change set's body: `changes`, `single`, `reason`, `on_blocked`; or a
-    single change in its own form, `component`, as a transition executed from the console keeps it) as the
-    body `/plan` and `/transitions` take again: a single update as one (component + proposed_change), a
-    set as its operations. None when it holds no operation. What "propose it again" sends, from the
-    console's form and the CLI's command alike."""
+    single change in its own form, `component`, as a transition executed from the console kept it before
+    2026-12) as the body `/plan` and `/transitions` take again: a single update as one (component +
+    proposed_change), a set as its operations. None when it holds no operation. What "propose it again"
+    sends, from the console's form, the CLI's command and a stale proposal's 409 alike."""
     if request_.get("component"):
         request_ = {**request_, "changes": [{"op": "update", **request_}], "single": True}
     ops = [

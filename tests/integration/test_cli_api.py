@@ -456,20 +456,20 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     waiting = karma_cli("transitions", "execute", handle)
     assert waiting.exit_code == 3, waiting.output
     assert "next: deploy so that ec2-instance/karma-dev-bastion reports state stopped" in waiting.stdout
-    assert "  karma runtime report ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
+    assert "  karma runtime report --merge ec2-instance/karma-dev-bastion state=stopped\n" in waiting.stdout
     tid = waiting.stdout.split()[0]
     assert f"follow it: karma transitions show {tid}" in waiting.stdout
     # the report, pasted: it says what became of the transition (it said "runtime recorded" only)
     stopping = karma_cli("runtime", "report", "ec2-instance/karma-dev-bastion", "state=stopping", who="admin")
     assert f"transition {tid}: still waiting: not yet what its step waits for" in stopping.stdout, stopping.output
     reported = karma_cli(
-        *shlex.split("karma runtime report ec2-instance/karma-dev-bastion state=stopped")[1:], who="admin"
+        *shlex.split("karma runtime report --merge ec2-instance/karma-dev-bastion state=stopped")[1:], who="admin"
     )
     assert reported.exit_code == 0, reported.output
     assert f"transition {tid}: now completed (karma transitions show {tid})" in reported.stdout, reported.stdout
 
 
-def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli):
+def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli, gunicorn_url, tokens):
     """A refused change read from stdin (`-f -`) ended with `karma transitions propose -f -`: pasted, it
     waits on the terminal for a change that was already read. The hint pipes the change itself now. And a
     transition that completed with a restore follow-up ended with nothing to do next, where a waiting or
@@ -487,15 +487,39 @@ def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(ka
     waiting = karma_cli("transitions", "execute", handle.stdout.strip())
     assert waiting.exit_code == 3, waiting.output
     report = waiting.stdout.split("or once done:\n  karma ", 1)[1].splitlines()[0]
-    assert report == "runtime report ec2-instance/karma-dev-bastion state=stopped", report
+    assert report == "runtime report --merge ec2-instance/karma-dev-bastion state=stopped", report
     assert karma_cli(*shlex.split(report), who="admin").exit_code == 0  # pasted (a deploy's role): it carries on
+    # and keeps what the instance reported besides (a report replaces the runtime: it removed instance_id)
+    runtime = _api(gunicorn_url, tokens, "/components/ec2-instance/karma-dev-bastion")["runtime"]
+    assert runtime["state"] == "stopped" and runtime["instance_id"] == "i-0a42b45710000001", runtime
     done = karma_cli("transitions", "show", waiting.stdout.split()[0])
     assert " · completed · " in done.stdout.splitlines()[0], done.output
     assert (
         "next (a follow-up; the change is done): deploy ec2-instance/karma-dev-bastion back so that it reports"
         " state running again; its deploy reports it, or once done:\n"
-        "  karma runtime report ec2-instance/karma-dev-bastion state=running\n"
+        "  karma runtime report --merge ec2-instance/karma-dev-bastion state=running\n"
     ) in done.stdout, done.stdout
+
+
+def test_a_stale_proposal_ends_with_the_command_that_proposes_its_change_again(karma_cli):
+    """`karma transitions execute` of a proposal the graph moved under said "propose again" and stopped:
+    the change was inside the signed id, to be typed again. It ends with the command now, to paste."""
+    handle = karma_cli("transitions", "propose", "openapi/karma-api", "--unset", "s3_bucket_nickname", "-q")
+    assert handle.exit_code == 0 and handle.stdout.startswith("prop-"), handle.output
+    moved = karma_cli("request", "lambda/karma-graph-query", "--set", "functions.karma-graph-query.memory_size=256")
+    assert moved.exit_code == 0, moved.output
+    stale = karma_cli("transitions", "execute", handle.stdout.strip())
+    assert stale.exit_code == 1, stale.output
+    said, _, command = stale.stderr.partition("; the command, to paste:\n  ")
+    assert "(lambda/karma-graph-query changed since); propose again" in said, stale.stderr
+    printf, _, rest = command.strip().partition(" | ")
+    assert rest == "karma transitions propose -f -", stale.stderr
+    piped = subprocess.run(["bash", "-c", printf], capture_output=True, text=True, check=True).stdout  # pasted
+    assert json.loads(piped) == {"component": "openapi/karma-api", "proposed_change": {"s3_bucket_nickname": None}}
+    again = karma_cli(*shlex.split(rest)[1:], "-q", input=piped)
+    assert again.exit_code == 0 and again.stdout.startswith("prop-"), again.output
+    done = karma_cli("transitions", "execute", again.stdout.strip())
+    assert done.exit_code == 0 and " · completed · " in done.stdout.splitlines()[0], done.output
 
 
 def test_the_log_names_a_transitions_moves_and_counts_its_steps_from_1(karma_cli):

@@ -188,6 +188,44 @@ def test_a_set_plans_and_requests_from_the_form(app, client, people):
     assert client.get(f"/components/{DEV_SITE}").get_json()["config"]["cloudfront_aliases"] == ["y.usekarma.dev"]
 
 
+SUBNET_CHANGE = {"component": SUBNET, "proposed_change": {"cidr_block": "10.42.9.0/24"}}
+
+
+def _executed_from_the_console(app, people, body: dict):
+    """Ted proposes `body` in the console and executes its first proposal: (his browser, the transition id)."""
+    ted = _login(app, people["ted"])
+    token = _csrf(_text(ted.get("/console/start")))
+    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": json.dumps(body)}))
+    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
+    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
+    return ted, done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+
+
+def test_a_transition_executed_from_the_console_keeps_its_change_as_the_api_does(app, client, people):
+    """The console made a single change a ChangeRequest where the API makes every body a change set: the
+    transition it executed kept its request in the single form with `expected_version: null` (its page
+    showed it). The same body, proposed and executed from the console or over the API, is kept alike."""
+    _, tid = _executed_from_the_console(app, people, SUBNET_CHANGE)
+    from_console = client.get(f"/transitions/{tid}").get_json()["request"]
+    assert client.delete(f"/transitions/{tid}").status_code == 200
+    api = {"Authorization": f"Bearer {people['ted']}"}  # the same person, over the API
+    proposal = client.post("/transitions", json=SUBNET_CHANGE, headers=api).get_json()["proposals"][0]
+    over_api = client.post(f"/transitions/{proposal['id']}/execute", headers=api).get_json()["request"]
+    assert from_console == over_api, (from_console, over_api)
+    assert "expected_version" not in json.dumps(from_console)
+
+
+def test_a_transitions_page_shows_its_requested_change_as_asked(app, client, people):
+    """The page printed the stored record under "The requested change": `"reason": null`, `"single": true`,
+    `requested_by` (and `"expected_version": null` for one executed from the console). It shows the change
+    as it was asked, as Start a change holds it."""
+    ted, tid = _executed_from_the_console(app, people, SUBNET_CHANGE)
+    page = _text(ted.get(f"/console/transitions/{tid}"))
+    requested = html.unescape(re.search(r"The requested change</h2>\s*<pre[^>]*>(.*?)</pre>", page, re.S).group(1))
+    assert yaml.safe_load(requested) == {**SUBNET_CHANGE, "on_blocked": "reject"}, requested
+    assert "null" not in requested
+
+
 def test_transitions_propose_execute_list_and_cancel(app, client, people, monkeypatch):
     ted = _login(app, people["ted"])
     token = _csrf(_text(ted.get("/console/start")))

@@ -282,6 +282,10 @@ def test_the_worker_pass_advances_a_wait_the_api_did_not_see(app, client, repo):
     moved = app.extensions["karma"].transitions.process()
     assert moved == [{"id": body["id"], "status": "completed", "current_step": 2}]
     assert app.extensions["karma"].transitions.process() == []
+    # the moves name the report's author, the transition staying its requester's (it said the requester)
+    trail = client.get(f"/transitions/{body['id']}").get_json()["trail"]
+    assert [(t["requested_by"], t["actor"]) for t in trail[-2:]] == [(body["requested_by"], WHO)] * 2
+    assert body["requested_by"] != WHO
 
 
 def test_two_passes_that_both_saw_a_wait_begin_record_it_once(app, client):
@@ -637,3 +641,38 @@ def test_an_execute_whose_database_fails_after_storing_names_the_transition(clie
     code, body = execute(client, propose(client, ALIAS)["proposals"][0])
     assert code == 503 and body["outcome"] == "unknown" and body["transition_id"].startswith("trn-"), body
     assert f"GET /transitions/{body['transition_id']}" in body["message"]
+
+
+def test_the_moves_a_runtime_report_made_name_the_reporter_and_keep_the_requester(client):
+    """Alice executes scenario 1; Bob's report ends its wait and runs the subnet change. Every entry of
+    those moves credited Alice (`requested_by`, the trail's and the log's `by`): now `reported_by` names
+    Bob, the entry's actor, and the transition, its change and `requested_by` stay Alice's."""
+    from app.client import text
+
+    alice, bob = "alice@usekarma.dev", "bob@usekarma.dev"
+    proposal = propose(client, SUBNET)["proposals"][0]
+    as_alice = {"Authorization": f"Bearer {client.token_for(alice, 'requester')}"}
+    started = client.post(f"/transitions/{proposal['id']}/execute", headers=as_alice).get_json()
+    runtime = {"instance_id": "i-0a42b45710000001", "state": "stopped"}
+    resp = client.put(f"/components/{BASTION}/runtime", json={"runtime": runtime, "reported_by": bob})
+    assert resp.status_code == 200, resp.get_json()
+    done = client.get(f"/transitions/{started['id']}").get_json()
+    assert done["status"] == "completed" and done["requested_by"] == alice
+    trail = [(t["status"], t["requested_by"], t.get("reported_by"), t["actor"]) for t in done["trail"]]
+    assert trail == [
+        ("running", alice, None, alice),  # executing: Alice's call
+        ("waiting", alice, None, alice),
+        ("running", alice, bob, bob),  # the wait Bob's report ended
+        ("completed", alice, bob, bob),  # the step it then ran
+    ]
+    change = client.get(f"/changes/{done['steps'][1]['change_id']}").get_json()
+    assert change["requested_by"] == alice  # the change stays the requester's (she may roll it back)
+    assert [(t["requested_by"], t["reported_by"], t["actor"]) for t in change["trail"]] == [(alice, bob, bob)]
+    by_bob = client.get(f"/log?actor={bob}&page_size=50").get_json()["items"]
+    assert sorted(e["status"] for e in by_bob if e["kind"] == "transition") == ["applied", "completed", "running"]
+    assert {e["actor"] for e in by_bob} == {bob}
+    of_alice = client.get(f"/log?requested_by={alice}&page_size=50").get_json()["items"]
+    assert len([e for e in of_alice if e.get("transition_id") == started["id"]]) == 4
+    assert [t["id"] for t in client.get(f"/transitions?requested_by={alice}").get_json()["items"]] == [started["id"]]
+    rows = text.transition(done).split("TRAIL")[1].splitlines()
+    assert [r.split()[-1] for r in rows if "log-" in r] == [alice, alice, bob, bob]  # `karma transitions show`'s by

@@ -377,6 +377,16 @@ def test_an_audit_entry_reads_as_the_log_row_and_the_change_it_records():
     )
     assert "change: chg-bee017f55d84   (karma show chg-bee017f55d84)" in lines
     assert "requested by: ted@strall.com" in lines and "approved by: eve@strall.com" not in lines  # who acted
+    # a transition's move a report made: by its reporter, its requester named once (it said `reported by` twice)
+    moved = text.log_entry(
+        {"id": "log-1", "kind": "transition", "status": "running", "requested_by": "ted@strall.com",
+         "timestamp": "2026-12-07T10:31:52Z",
+         "reported_by": "dee@strall.com", "actor": "dee@strall.com", "transition_id": "trn-1", "step": 0}
+    ).splitlines()  # fmt: skip
+    assert (
+        moved[0].endswith("· by dee@strall.com at 2026-12-07 10:31:52Z") and "requested by: ted@strall.com" in moved
+    ), moved
+    assert not [line for line in moved if line.startswith("reported by")], moved
     assert {"reason: a third AZ", "note: approved by eve@strall.com: go", "version: 1 → 2"} <= set(lines)
     assert "affected 1: subnet/karma-prod-private-a" in lines
     assert "\nDIFF\n" in shown and "\nDECISIONS\n" in shown and "ACTIONS (providers-first)" in shown
@@ -707,7 +717,10 @@ def test_a_waiting_or_stalled_transition_ends_with_the_next_command():
             "outputs": {"distribution_id": "non-empty", "state": "deployed"},
             "description": "cloudfront-distribution/x reports distribution_id non-empty"}  # fmt: skip
     waiting = text.transition({"id": "trn-1", "status": "waiting", "steps": [wait], "current_step": 0})
-    assert "  karma runtime report cloudfront-distribution/x 'distribution_id=<its value>' state=deployed" in waiting
+    assert (
+        "  karma runtime report --merge cloudfront-distribution/x 'distribution_id=<its value>' state=deployed"
+        in waiting
+    )
     assert waiting.endswith("follow it: karma transitions show trn-1")
     stalled = text.transition({"id": "trn-2", "status": "stalled", "steps": [], "stalled": {"step": 0}})
     assert "next: karma transitions cancel trn-2" in stalled
