@@ -285,6 +285,20 @@ def templates(remedy: Remedy, path: str):
         yield from _placed(list(source.exclude), f"{path}.candidates.exclude")
 
 
+# the field of an operation that holds the config keys it sets (as in the API's change set body)
+CONFIG_FIELDS = {"create": "config", "update": "proposed_change"}
+
+
+def proposals(remedy: Remedy, path: str):
+    """(place in the file, the changed component's Template, key, value) for each config key a remedy's
+    changes set (`rules[0].remedies[0].changes[0].proposed_change.versioning`): what the check of the keys
+    the component's type can hold reports (app.policy.vocabulary, as for a condition's)."""
+    for j, op in enumerate(remedy.changes):
+        field = CONFIG_FIELDS.get("".join(op["op"].parts))
+        for key, value in (op.get(field) or {}).items() if field else ():
+            yield f"{path}.changes[{j}].{field}.{key}", op["component"], key, value
+
+
 def _placed(node, path: str):
     if isinstance(node, Template):
         yield path, node

@@ -8,7 +8,8 @@ are the language's own (app.policy.fields).
 Only what is certainly wrong is refused: an operation, edge kind or drift kind there is not (the code
 fixes them), and a misspelling (CLOSE) of what the loaded types have — a type no loaded type is, or a
 config key (runtime output) of a type whose schema allows no other, when every alternative of the
-condition pins its component to loaded types none of which has it. A type or key far from every one the
+condition pins its component to loaded types none of which has it, or that a remedy's change sets
+(`proposed_change`, a create's `config`) on a component it pins so. A type or key far from every one the
 loaded types have is not a typo but another deployment's vocabulary (the shipped rules name `subnet`, and
 a serverless-site's `cloudfront_aliases`; a config repository adopted with its own types has neither):
 the rule stands, *inert* where it needs that name — nothing of these types matches it — and says so
@@ -33,6 +34,8 @@ from app.components.loader import TypeFileError
 from app.components.registry import EDGE_KINDS, registry
 from app.policy import template
 from app.policy.errors import RuleFileError
+from app.policy.remedies import Template
+from app.policy.remedies import proposals as remedy_proposals
 from app.policy.remedies import templates as remedy_templates
 from app.policy.tree import MAX_ALTERNATIVES, Cmp, FieldRef, allowed_values, alternatives
 
@@ -122,6 +125,7 @@ def judge(rule, types: dict[str, DeclaredType]) -> tuple[list[tuple[str, str]], 
             keyed.setdefault(ident, []).extend(whys)
     found += [(place, why, refused) for cmp, place in rule.places for why, refused in keyed.get(id(cmp), ())]
     found += [(place, why, True) for place, why in _placeholder_problems(rule, types)]
+    found += _proposal_problems(rule, types)
     for remedy in rule.remedies:
         wanted = remedy.candidates.type if remedy.candidates is not None else None
         if wanted is not None and wanted not in types:
@@ -274,10 +278,9 @@ def _placeholder_problems(rule, types: dict) -> list[tuple[str, str]]:
     condition's key is (every alternative pins the component to loaded types with closed schemas, none of
     which has it), and refused, near or far: unlike a test that cannot hold, a placeholder that cannot
     render leaves the rule firing with words or steps that are wrong."""
-    alts = alternatives(rule.when)
-    if len(alts) >= MAX_ALTERNATIVES:
+    pins_by_side = _pins_by_side(rule)
+    if pins_by_side is None:
         return []
-    pins_by_side = {side: [_pinned(alt).get(side) for alt in alts] for side in set(SIDE.values())}
     out = []
     for place, parts, whole in _templates(rule):
         for part in parts:
@@ -290,6 +293,74 @@ def _placeholder_problems(rule, types: dict) -> list[tuple[str, str]]:
                     said = why[0].removesuffix(f": {NOTHING}")
                     out.append((place, f"placeholder {{{name}}}: {said}: it would always {_unset(whole)}"))
     return out
+
+
+def _pins_by_side(rule) -> dict[str, list] | None:
+    """side -> the types each alternative of the rule's condition pins that component to (None: too many
+    alternatives to see them all — nothing is certain)."""
+    alts = alternatives(rule.when)
+    if len(alts) >= MAX_ALTERNATIVES:
+        return None
+    return {side: [_pinned(alt).get(side) for alt in alts] for side in set(SIDE.values())}
+
+
+# a placeholder that opens a remedy's `component` and names a component the rule fires on: its id (or its
+# type, before the `/` of an id written `{impacted.type}/…`)
+TARGET_IDS = (("change", ("component",)), ("component", ("id",)), ("impacted", ("id",)))
+
+
+def _proposal_problems(rule, types: dict) -> list[tuple[str, str, bool]]:
+    """(place, why, refused) for each config key a remedy's change sets (`proposed_change`, a create's
+    `config`) that its component cannot hold, judged as a condition's key is (the types the component can
+    be: the one the rule fires on, pinned by every alternative of its condition; a `{candidate.id}` of
+    candidates of a type; an id that writes its type) — refused when it misspells a key of those types,
+    else a warning (another deployment's key): the remedy's change would always be refused, or as a null
+    remove nothing. Likewise a text that the key's `enum` never allows."""
+    pins_by_side = _pins_by_side(rule)
+    out: list[tuple[str, str, bool]] = []
+    for remedy in rule.remedies:
+        path = f"rules[{rule.index}].remedies[{remedy.index}]"
+        for place, target, key, value in remedy_proposals(remedy, path):
+            pins = _target_pins(target, remedy, pins_by_side)
+            if pins is None:
+                continue
+            missing = _missing_key(rule, "config", key, pins, types)
+            if missing is not None:
+                said = missing[0].removesuffix(f": {NOTHING}")
+                then = "remove nothing" if value is None else "be refused by its schema"
+                out.append((place, f"{said}: this remedy's change would always {then}", missing[1]))
+                continue
+            never = _proposed_value_problem(rule, key, value, pins, types)
+            if never is not None:
+                out.append((place, *never))
+    return out
+
+
+def _target_pins(target, remedy, pins_by_side: dict | None) -> list | None:
+    """The types the component a remedy's change names can be, per alternative (None: not known — a
+    candidate value, an id built otherwise)."""
+    first = target.parts[0] if target.parts else ""
+    if isinstance(first, str):
+        return [{first.split("/", 1)[0]}] if "/" in first else None
+    if first == ("candidate", "id"):
+        wanted = remedy.candidates.type if remedy.candidates is not None else None
+        return [{wanted}] if wanted else None
+    rest = target.parts[1] if len(target.parts) > 1 else ""
+    typed = first[1] == ("type",) and isinstance(rest, str) and rest.startswith("/")
+    side = SIDE.get(first[0]) if first in TARGET_IDS or typed else None
+    return pins_by_side[side] if side and pins_by_side is not None else None
+
+
+def _proposed_value_problem(rule, key: str, value, pins: list, types: dict) -> tuple[str, bool] | None:
+    """(why, refused) when a remedy sets a key to a literal text the key's `enum` (in every type the
+    component can be) never allows: refused when it misspells an allowed one (CLOSE), else a warning."""
+    literal = isinstance(value, Template) and all(isinstance(p, str) for p in value.parts)
+    text = "".join(value.parts) if literal else None
+    allowed = _enum_of("config", key, pins, types) if text is not None else None
+    if allowed is None or text in allowed:
+        return None
+    said = _never_allowed(rule, f"sets config key {key!r} to", text, allowed)
+    return f"{said}: this remedy's change would always be refused by its schema", bool(_closest(text, allowed, CLOSE))
 
 
 def _templates(rule):
@@ -368,13 +439,20 @@ def _enum_problems(rule, tree, types: dict, decides: bool = True) -> dict[int, l
         only = f"(it allows only {', '.join(sorted(allowed))})"
         close = [v for v in never if _closest(v, allowed, CLOSE)]
         for value in close:
-            said = f"rule {rule.id!r} compares {what} {key!r} with {value!r}, which its schema never allows"
-            out.setdefault(ident, []).append((f"{said}{_nearest(value, allowed)} {only}", True))
+            said = _never_allowed(rule, f"compares {what} {key!r} with", value, allowed)
+            out.setdefault(ident, []).append((said, True))
         holds_never = decides and negs == {False} and cmp.op in ("eq", "in")
         if never and not close and len(never) == len(values) and holds_never:
             said = f"rule {rule.id!r} compares {what} {key!r} with {', '.join(map(repr, never))}, which its schema"
             out.setdefault(ident, []).append((f"{said} never allows {only}: this test can never hold", False))
     return out
+
+
+def _never_allowed(rule, does: str, value: str, allowed: frozenset) -> str:
+    """Why a text is not one the key's `enum` allows (`does`: what the rule does with it, naming the key):
+    the nearest allowed ones, and all of them."""
+    said = f"rule {rule.id!r} {does} {value!r}, which its schema never allows"
+    return f"{said}{_nearest(value, allowed)} (it allows only {', '.join(sorted(allowed))})"
 
 
 def _enum_target(cmp: Cmp) -> tuple[str, str, str] | None:

@@ -54,16 +54,23 @@ def test_a_type_far_from_every_loaded_type_loads_inert_and_says_which_type_its_f
 def test_the_shipped_rules_load_inert_on_a_config_repositorys_own_types(restore_types, capsys):
     """aws-config's types have no subnet, ec2-instance or cloudfront-distribution: the shipped rules that name
     them load (a start with the default rules/ on those types is not refused) and say they cannot fire —
-    in `karma rules validate` (exit 0) and in the list (`inert`)."""
+    in `karma rules validate` (exit 0) and in the list (`inert`). Its lambdas have no s3_bucket_nickname:
+    the storage rule's remedies, which point a lambda at a bucket, say their change cannot be accepted."""
     registry.load(REPO_ROOT / "tests" / "fixtures" / "aws-config-types")
     compiled = loader.build(REPO_ROOT / "rules")
     idle = {r.id: r.inert for r in compiled.rules.values() if r.inert}
-    assert set(idle) == {  # every shipped rule about subnets, instances or distributions; none other
+    assert set(idle) == {  # every shipped rule about subnets, instances or distributions, and the remedies
         "subnet-change-with-running-instance",
         "subnet-cidr-overlaps-sibling",
         "subnet-vpc-move-strands-dependents",
         "many-running-instances-affected",
         "dns-alias-needs-cloudfront-outputs",
+        "shared-bucket-reference-in-use",
+    }
+    assert {why.split(": ")[1] for why in idle["shared-bucket-reference-in-use"]} == {
+        f"rules[0].remedies[{i}].changes[0].proposed_change.{key}"
+        for i in (0, 1)
+        for key in ("openapi_nickname", "s3_bucket_nickname")
     }
     assert any(
         "names component type 'subnet', which is not a loaded type" in w
@@ -72,7 +79,7 @@ def test_the_shipped_rules_load_inert_on_a_config_repositorys_own_types(restore_
     assert compiled.rules["subnet-change-with-running-instance"].summary()["inert"]
     result = CliRunner().invoke(rules_cli, ["validate", str(REPO_ROOT / "rules")])
     assert result.exit_code == 0, result.output
-    assert "warning: 5 rule(s) name what these types lack" in result.stderr
+    assert "warning: 6 rule(s) name what these types lack" in result.stderr
     assert "names component type 'ec2-instance', which is not a loaded type" in result.stderr
 
 
@@ -339,3 +346,77 @@ def test_a_remedy_placeholder_naming_a_key_no_component_it_fires_on_has_is_refus
     assert problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=fine) == []
     # the type left open: the key may be there, nothing is said (the shipped storage rule's remedies)
     assert problems(tmp_path, "change: {environment: prod}", effect="block", extra=remedy) == []
+
+
+def remedy_changing(component: str, proposed: str, candidates: str = "") -> str:
+    """A `remedies:` block (for rule_yaml's extra) whose one change updates ``component`` with ``proposed``."""
+    return (
+        "    remedies:\n      - description: fix it\n"
+        + (f"        candidates: {candidates}\n" if candidates else "")
+        + f'        changes:\n          - {{op: update, component: "{component}", proposed_change: {proposed}}}\n'
+    )
+
+
+def test_a_remedys_proposed_key_a_misspelling_of_its_components_closed_schema_is_refused(tmp_path):
+    """`versionnig: true` for an s3-bucket loaded before and was found only when the remedy was simulated
+    (its change refused by the bucket's schema, the proposal silently dropped). Judged by the condition's
+    key check, against the types the component the change names can be; a text the key's `enum` never
+    allows (`aes-256`) is refused as a condition's is."""
+    remedy = remedy_changing("{change.component}", "{versionnig: true, sse_algorithm: aes-256}")
+    found = problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=remedy)
+    assert found == [
+        "rules[0].remedies[0].changes[0].proposed_change.versionnig: rule 'typo' names config key 'versionnig', "
+        "which no s3-bucket has (did you mean 'versioning'?) (the schema allows no other config key: "
+        "block_public_access, bucket_name, enable_encryption, force_destroy, sse_algorithm, tags, versioning): "
+        "this remedy's change would always be refused by its schema",
+        "rules[0].remedies[0].changes[0].proposed_change.sse_algorithm: rule 'typo' sets config key "
+        "'sse_algorithm' to 'aes-256', which its schema never allows (did you mean 'AES256'?) (it allows only "
+        "AES256, aws:kms): this remedy's change would always be refused by its schema",
+    ]
+    fine = remedy.replace("versionnig", "versioning").replace("aes-256", "AES256")
+    assert problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=fine) == []
+    # the type left open (or one alternative leaving it open): the key may be another type's
+    assert problems(tmp_path, "change: {environment: prod}", effect="block", extra=remedy) == []
+    either = "any: [{change: {type: s3-bucket}}, {change: {environment: prod}}]"
+    assert problems(tmp_path, either, effect="block", extra=remedy) == []
+
+
+@pytest.mark.parametrize(
+    "component,candidates",
+    [
+        ("{impacted.id}", ""),
+        ("{impacted.type}/{impacted.nickname}", ""),
+        ("{candidate.id}", "{type: s3-bucket}"),
+        ("s3-bucket/{candidate}", "{values: [logs, assets]}"),
+        ("s3-bucket/assets", ""),
+    ],
+)
+def test_a_remedys_proposed_key_is_judged_against_the_type_its_change_names(tmp_path, component, candidates):
+    """The component a remedy changes is the impacted one (its type pinned by the condition), a candidate
+    of a type, or an id that writes its type."""
+    remedy = remedy_changing(component, "{versionnig: true}", candidates)
+    [problem] = problems(tmp_path, "impacted: {type: s3-bucket}", effect="block", extra=remedy)
+    assert problem.startswith("rules[0].remedies[0].changes[0].proposed_change.versionnig: rule 'typo' names")
+    assert "(did you mean 'versioning'?)" in problem
+    assert problems(tmp_path, "impacted: {type: s3-bucket}", effect="block", extra=remedy.replace("nnig", "ning")) == []
+
+
+def test_a_remedys_proposed_key_far_from_every_key_of_its_type_loads_with_a_warning(tmp_path):
+    """Another deployment's key (its buckets have `lifecycle_days`): the rule stands, and says the remedy's
+    change cannot be accepted here — a null removes nothing; a create's config is judged as well."""
+    remedy = remedy_changing("{change.component}", "{lifecycle_days: 30, object_lock: null}")
+    create = (
+        "          - {op: create, component: s3-bucket/archive, environment: prod,"
+        " config: {bucket_name: archive, storage_class: GLACIER}}\n"
+    )
+    extra = remedy + create
+    assert problems(tmp_path, "change: {type: s3-bucket}", effect="block", extra=extra) == []
+    said = inert(tmp_path, "change: {type: s3-bucket}", effect="block", extra=extra)
+    assert [why.split(": ", 1)[0] for why in said] == [
+        "rules[0].remedies[0].changes[0].proposed_change.lifecycle_days",
+        "rules[0].remedies[0].changes[0].proposed_change.object_lock",
+        "rules[0].remedies[0].changes[1].config.storage_class",
+    ]
+    assert said[0].endswith("this remedy's change would always be refused by its schema")
+    assert said[1].endswith("this remedy's change would always remove nothing")
+    assert "names config key 'storage_class', which no s3-bucket has" in said[2]
