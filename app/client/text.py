@@ -274,6 +274,12 @@ def operation(o: dict, size: int) -> list[str]:
     else:
         edge = o.get("edge") or {}
         out.append(f"{o['op']}: {edge.get('source')} -{edge.get('kind')}-> {edge.get('target')}")
+    return out + _operation_judged(o)
+
+
+def _operation_judged(o: dict) -> list[str]:
+    """What the rules said of one operation and what it affects: a result's, or a stored change's."""
+    out = []
     if o.get("decisions"):
         out.append(table(["rule", "effect", "component", "path", "message"], _decisions(o["decisions"])))
     affected = o.get("affected_components") or []
@@ -313,6 +319,8 @@ def change(detail: dict) -> str:
     ]
     if request.get("reason"):
         out.append(f"reason: {request['reason']}")
+    if detail.get("rollback_of"):
+        out.append(f"rollback of: {detail['rollback_of']}   (karma show {detail['rollback_of']})")
     written = {o.get("index", i): o for i, o in enumerate(detail.get("operations") or [])}
     for i, op in enumerate(changes):
         out.append(f"\nOPERATION {i + 1}/{len(changes)}: {op['op']} {op['component']}")
@@ -328,6 +336,8 @@ def change(detail: dict) -> str:
             out.append(table(["deleted key", "last value"], [[k, v] for k, v in sorted(snap.items())]))
         else:
             out.append(f"{op['op']}: {op['component']} -{op.get('kind')}-> {op.get('target')}")
+        if done:  # applied: what the rules said of it and what it affected, as its result printed them
+            out += _operation_judged(done)
     if detail.get("blockers"):
         out.append(
             section(
@@ -359,9 +369,13 @@ def change(detail: dict) -> str:
             ),
         )
     )
+    rollbacks = detail.get("rolled_back_by") or []
     shown = {
         "waits_on": ", ".join(detail.get("waits_on") or []),
-        "rolled_back_by": ", ".join(f"{r['id']} ({r.get('status')})" for r in detail.get("rolled_back_by") or []),
+        "rolled_back_by": ", ".join(r["id"] for r in rollbacks if r.get("status") == "applied"),
+        # a rollback denied, rejected or still waiting did not roll it back
+        "rollbacks_not_applied": ", ".join(f"{r['id']} ({r.get('status')})" for r in rollbacks
+                                           if r.get("status") != "applied"),  # fmt: skip
         "approved_by": detail.get("approved_by"),
         "note": detail.get("note"),
     }
@@ -369,7 +383,8 @@ def change(detail: dict) -> str:
     # a change rejected when it could no longer apply: each field the gate refused, as a 422 names it
     refused = (detail.get("refusal") or {}).get("errors") or {}
     out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
-    return "\n".join(out)
+    waiting = waiting_hint({"change_id": detail.get("id"), "status": detail.get("status")})
+    return "\n".join(out + ([f"\n{waiting}"] if waiting else []))
 
 
 def record(answer: dict) -> str:

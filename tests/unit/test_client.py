@@ -230,8 +230,40 @@ def test_a_change_names_its_rollbacks_and_what_it_waits_on_not_their_json():
     }
     lines = text.change(detail).splitlines()
     assert "waits on: cloudfront-distribution/x, route53-zone/x" in lines
-    assert "rolled back by: chg-2 (applied), chg-3 (rejected)" in lines
+    # chg-3 did not roll it back: it read "rolled back by: chg-2 (applied), chg-3 (rejected)" (and of a
+    # change whose one rollback was denied, "rolled back by: chg-… (denied)")
+    assert "rolled back by: chg-2" in lines and "rollbacks not applied: chg-3 (rejected)" in lines
     assert "note: approved by eve@strall.com: go" in lines
+
+
+def test_a_change_shows_what_its_result_said_and_what_comes_next():
+    """`karma show chg-…` of aws-config's route53 zone change, approved: docs/changes.md says each operation
+    shows its decisions and what it affects — it showed the diff only (the require_approval decision and
+    the five components it redeployed were --json's). A rollback names the change it rolls back, and a
+    change waiting for an approver ends with the commands that move it, as `karma request` ends."""
+    from app.client import text
+
+    decision = {"rule_id": "prod-wide-change-needs-approval", "effect": "require_approval", "message": "wide",
+                "component": "route53-zone/usekarma-dev", "path": ["route53-zone/usekarma-dev"]}  # fmt: skip
+    affected = ["serverless-api/karma-api", "serverless-site/adage-usekarma-dev"]
+    update = {"op": "update", "component": "route53-zone/usekarma-dev", "proposed_change": {"comment": "new"}}
+    detail = {
+        "id": "chg-1",
+        "status": "applied",
+        "component_id": "route53-zone/usekarma-dev",
+        "request": {"changes": [update], "reason": "hard-fail SPF"},
+        "operations": [{"index": 0, "op": "update", "component": "route53-zone/usekarma-dev", "decisions": [decision],
+                        "affected_components": affected, "diff": [{"key": "comment", "op": "changed",
+                                                                   "old": "old", "new": "new"}]}],
+    }  # fmt: skip
+    said = text.change(detail)
+    assert "prod-wide-change-needs-approval  require_approval" in said, said
+    assert f"affects 2: {', '.join(affected)}" in said.splitlines()
+    waiting = {**detail, "id": "chg-2", "status": "pending_approval", "operations": [], "rollback_of": "chg-1"}
+    lines = text.change(waiting).splitlines()
+    assert "rollback of: chg-1   (karma show chg-1)" in lines
+    assert lines[-1] == "waiting for an approver (not its requester): karma approve chg-2   (or: karma deny chg-2)"
+    assert not text.change(detail).splitlines()[-1].startswith("waiting")
 
 
 def test_a_change_that_could_no_longer_apply_names_each_refused_field():
