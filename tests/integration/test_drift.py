@@ -1181,6 +1181,38 @@ def test_a_refused_reference_says_when_its_target_exists_since(make_app, driver,
     assert not any(e.get("resolves") for e in grafana)  # 'vpc/use-karma-dev' names nothing still
 
 
+def test_a_file_refused_for_a_target_created_since_loads_at_the_next_import(driver, empty_graph, tmp_path):
+    """The drift view says of ecs-cluster/usekarma-dev's refused file, once vpc/usekarma-dev is created
+    through Karma, "import the file again to load it". The next `karma import --partial` refused it again:
+    "references unknown component 'vpc/usekarma-dev' (refused by this import…)" — the closure left out the
+    graph's component of every file the tree holds, so a refused file's component (which keeps the graph's
+    config) resolved nothing. It loads now; the VPC's own file is still refused."""
+    from app.changes.sets import ChangeSet, Operation
+    from app.factory import Karma
+    from app.policy import PolicyEngine
+    from app.settings import Settings
+
+    wipe(driver)
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    (tmp_path / "no-rules").mkdir()
+    policy = PolicyEngine(tmp_path / "no-rules")
+    policy.load()
+    gate = Karma(settings=Settings.from_env(), repo=empty_graph, policy=policy).gate
+    vpc = json.loads((AWS_CONFIG / "iac/prod/vpc/usekarma-dev/config.json").read_text())
+    vpc = {k: v for k, v in vpc.items() if k != "default_sg_name"}
+    create = Operation("create", "vpc/usekarma-dev", environment="prod", config=vpc)
+    assert gate.request_change(ChangeSet((create,), "ops@x", "the vpc"))["status"] == "applied"
+
+    done = importing.import_into(empty_graph, gate, AWS_CONFIG, identity="cli:tester", partial=True)
+    assert done["status"] == "applied", done
+    assert [(o["op"], o["component"]) for o in done["operations"]] == [("create", "ecs-cluster/usekarma-dev")]
+    assert "iac/prod/ecs-cluster/usekarma-dev/config.json" not in done["refused"]
+    assert "iac/prod/vpc/usekarma-dev/config.json" in done["refused"]  # its file still fails its schema
+    assert empty_graph.get_component("ecs-cluster/usekarma-dev") is not None
+    assert not [e for e in refused_records(empty_graph) if e["component"] == "ecs-cluster/usekarma-dev"]
+
+
 @pytest.mark.parametrize(
     "written,said",
     [
