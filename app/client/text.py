@@ -978,8 +978,8 @@ def _orphaned(result: dict) -> list[str]:
 def _records_done(result: dict) -> str:
     """Whether the refused files' drift records were written, would be, or already say it."""
     status = result.get("status")
-    if "drift_recorded" in result:
-        return f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
+    if "drift_recorded" in result:  # counted as `karma drift` counts them: it said 11 "records" of 4 files
+        return f"{plural(result['drift_recorded'], 'drift entry')} written (karma drift)"
     if _would_record(result):
         return "their drift would be recorded"
     if "drift_pending" in result:

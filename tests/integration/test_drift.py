@@ -388,7 +388,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     records = run()
     assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
     said = text.loaded(records)  # written: said in one line, the records are `karma drift`'s to list
-    assert "DRIFT" not in said and f"{len(records['drift'])} drift records written (karma drift)" in said, said
+    assert "DRIFT" not in said and f"{len(records['drift'])} drift entries written (karma drift)" in said, said
     entry = empty_graph.log_get(records["log_entry_id"])
     assert (entry["kind"], entry["status"], entry["requested_by"]) == ("import", "unchanged", "cli:tester")
     assert "vpc/usekarma-dev" in {r["component"] for r in refused_records(empty_graph)}

@@ -200,7 +200,7 @@ def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_wr
 
     refused = {"partial": True, "refused": ["a.json", "b.json"], "source": "tree"}
     assert text.loaded({**refused, "status": "applied", "drift_recorded": 3}).splitlines()[-1] == (
-        "refused: 2 files; 3 drift records written (karma drift)"
+        "refused: 2 files; 3 drift entries written (karma drift)"  # as `karma drift` counts them
     )
     assert "their drift would be recorded" in text.loaded({**refused, "plan": True, "by_type": {}})
     for status in ("planned", "unchanged"):  # a plan, through the gate
