@@ -95,11 +95,46 @@ def services(settings: Settings, *, schema: bool = True, pipeline: bool = False)
 
     policy = PolicyEngine(settings.rules_dir)
     try:
-        policy.load()
+        with _inert_rules_said_once():
+            policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
     with graph(settings, schema=schema, pipeline=pipeline) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
+
+
+@contextmanager
+def _inert_rules_said_once():
+    """A command that loads the rules (`karma import`, `seed`, `outbox`) printed the policy's log line for
+    every name an inert rule gives the loaded types nothing to match — on aws-config's types eight JSON
+    lines on stderr at each import, where a command's stderr is for its own messages (docs/cli.md). Said
+    once, as `karma rules validate` ends its own list, naming the command that says why; with the logs on
+    (-v, `karma serve`) they stay log lines."""
+    import logging  # noqa: PLC0415
+
+    if logging.getLogger("karma").isEnabledFor(logging.INFO):
+        yield
+        return
+    named: list[str] = []
+
+    def held(record: logging.LogRecord) -> bool:  # the engine marks each such line with its rule
+        rule = getattr(record, "inert_rule", None)
+        if rule is not None and rule not in named:
+            named.append(rule)
+        return rule is None
+
+    policy_log = logging.getLogger("karma.policy")
+    policy_log.addFilter(held)
+    try:
+        yield
+    finally:
+        policy_log.removeFilter(held)
+    if named:
+        click.echo(
+            f"warning: {len(named)} rule(s) name what these types lack ({', '.join(named)}): they never fire "
+            "here — `karma rules validate` says what each names",
+            err=True,
+        )
 
 
 def cli_identity() -> str:
