@@ -374,8 +374,9 @@ def change(detail: dict) -> str:
         "waits_on": ", ".join(detail.get("waits_on") or []),
         "rolled_back_by": ", ".join(r["id"] for r in rollbacks if r.get("status") == "applied"),
         # a rollback denied, rejected or still waiting did not roll it back
-        "rollbacks_not_applied": ", ".join(f"{r['id']} ({r.get('status')})" for r in rollbacks
-                                           if r.get("status") != "applied"),  # fmt: skip
+        "rollbacks_not_applied": ", ".join(
+            f"{r['id']} ({r.get('status')})" for r in rollbacks if r.get("status") != "applied"
+        ),
         "approved_by": detail.get("approved_by"),
         "note": detail.get("note"),
     }
