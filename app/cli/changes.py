@@ -193,7 +193,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.argument("change_id", callback=given)
     def cancel(client, change_id, as_json=False):
         """Cancel a queued change (yours, or anyone's as admin)."""
-        return _result(client.delete(f"/changes/{change_id}"), "json" if as_json else "table")
+        try:
+            answer = client.delete(f"/changes/{change_id}")
+        except ClientError as exc:  # a change pending approval: an approver decides it
+            raise with_next_commands(exc) from None
+        return _result(answer, "json" if as_json else "table")
 
     @api_command(main, "rollback")
     @click.argument("change_id", callback=given)
@@ -203,7 +207,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     def rollback(client, change_id, reason, on_blocked, fmt, as_json=False):
         """Roll back an applied change: its inverse runs through the full pipeline, as your token's identity."""
         fmt, body = output_format(fmt, as_json), {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}
-        return _result(client.post(f"/changes/{change_id}/rollback", body), fmt, on_blocked)
+        try:
+            answer = client.post(f"/changes/{change_id}/rollback", body)
+        except ClientError as exc:  # rolled back already, or a rollback waits: the command that shows it
+            raise with_next_commands(exc) from None
+        return _result(answer, fmt, on_blocked)
 
     @api_command(main, "show")
     @click.argument("ref", callback=given)

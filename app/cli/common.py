@@ -724,6 +724,8 @@ _TWIN_MOVES = {
     "already_queued": "to withdraw it: karma cancel {id}",
     "already_pending": "an approver decides it: karma approve {id} / karma deny {id}",
 }
+# a rollback refused for the rollback that did it, or waits (`rolled_back_by`): its page says what comes next
+_ROLLED_BACK = ("already_rolled_back", "rollback_pending")
 
 
 def with_next_commands(exc: ClientError) -> ClientError:
@@ -731,11 +733,17 @@ def with_next_commands(exc: ClientError) -> ClientError:
     yours already waiting (`already_queued`: see it, withdraw it; `already_pending`: see it, an approver
     decides it), a transition that will change the same component or runs the same proposal
     (`component_in_transition`, `proposal_executing`: the API's words said `DELETE /transitions/trn-…`, not
-    the command a terminal takes). Any other error as it is."""
+    the command a terminal takes), a pending change asked to be cancelled (an approver decides it), a
+    rollback already done or waiting (see it). Any other error as it is."""
     body = exc.body or {}
     cause, change, transition = body.get("cause"), body.get("change_id"), body.get("transition_id")
+    rollbacks = body.get("rolled_back_by") or []
     if cause in _TWIN_MOVES and change:
         hint = f"see it: karma show {change}; {_TWIN_MOVES[cause].format(id=change)}"
+    elif cause == "change_pending_approval" and change:  # `karma cancel` of it: not its requester's to withdraw
+        hint = _TWIN_MOVES["already_pending"].format(id=change)
+    elif cause in _ROLLED_BACK and rollbacks:
+        hint = "see it: " + "; ".join(f"karma show {rollback}" for rollback in rollbacks)
     elif cause in ("component_in_transition", "proposal_executing") and transition:
         hint = f"see it: karma transitions show {transition}; to cancel what has not run: karma transitions cancel"
         hint += f" {transition}"
