@@ -75,9 +75,9 @@ def _propose_command(component, file, sets, unsets, fields: dict, body: dict) ->
     for a line, says to pipe the same input again."""
     piped = ""
     if str(file) == "-":
-        sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
-        if len(sent) <= PIPED_INLINE_MAX:
-            return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
+        inline = _piped({k: v for k, v in body.items() if k != "on_blocked"}, "karma transitions propose")
+        if inline:
+            return inline
         piped = "(the same change, piped again) | "
     words = ["karma", "transitions", "propose", *([component] if component else [])]
     words += ["-f", str(file)] if file else []
@@ -89,6 +89,23 @@ def _propose_command(component, file, sets, unsets, fields: dict, body: dict) ->
         for w in (f"--{k.replace('_', '-')}", str(v))
     ]
     return piped + shlex.join(words)
+
+
+def _plan_again(exc: ClientError, plan_id: str) -> ClientError:
+    """A stale plan (409 `stale_plan`: the graph moved since, or it applied already) said "plan again", and
+    the change planned was in the plan id only: the command that plans it again, to paste."""
+    planned = handles.planned_change(plan_id) if (exc.body or {}).get("cause") == "stale_plan" else None
+    if planned is None:
+        return exc
+    hint = _piped(planned, "karma plan") or "karma plan the same change"
+    said = f"{exc}; the same change, planned again: {hint}"
+    return ClientError(said, status=exc.status, body=exc.body, cause=exc.cause)
+
+
+def _piped(change: dict, command: str) -> str | None:
+    """`printf '%s\\n' '<the change as JSON>' | <command> -f -`, or None when it is too long for a line."""
+    sent = json.dumps(change, separators=(",", ":"))
+    return f"printf '%s\\n' {shlex.quote(sent)} | {command} -f -" if len(sent) <= PIPED_INLINE_MAX else None
 
 
 def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:
@@ -170,7 +187,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         try:
             answer = client.post(f"/plans/{plan_id}/apply", headers={"Idempotency-Key": idempotency_key})
         except ClientError as exc:
-            raise with_next_commands(exc) from None
+            raise with_next_commands(_plan_again(exc, plan_id)) from None
         return _result(answer, fmt)
 
     @api_command(main, "approve")

@@ -78,6 +78,15 @@ def test_plan_then_apply_the_plan(karma_cli, gunicorn_url, tokens, graph_dump):
     assert result["status"] == "applied" and handles.handle_of(result["plan_id"]) == handle
     retried = json.loads(karma_cli("apply", handle, "--json", "--idempotency-key", "j1").stdout)  # the key is sent
     assert retried["idempotent_replay"] is True and retried["change_id"] == result["change_id"]
+    # without the key the plan is stale (it applied): "plan again" said no more, the change was in the id only
+    stale = karma_cli("apply", handle)
+    assert stale.exit_code == 1 and "stale_plan" in stale.stderr, stale.output
+    again = stale.stderr.rsplit("; the same change, planned again: ", 1)[1].strip()
+    printf, pattern, sent, *piped = shlex.split(again)
+    assert (printf, pattern, piped) == ("printf", "%s\\n", ["|", "karma", "plan", "-f", "-"]), again
+    assert json.loads(sent) == {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
+    replanned = karma_cli("plan", "-f", "-", input=sent)  # pasted: the same change, already as asked
+    assert replanned.exit_code == 0 and replanned.stdout.startswith("nothing to do: "), replanned.output
     assert karma_cli("apply", "plan-00000000").exit_code == 1  # an unknown handle: said, nothing sent
     site = _api(gunicorn_url, tokens, f"/components/{SITE}")
     assert site["config"]["cloudfront_aliases"] == ["www.usekarma.dev"]
