@@ -292,19 +292,29 @@ def component(detail: dict) -> str:
         f"{detail['id']} · {detail['type']} · {detail['environment']} · version {detail['version']} · "
         f"action {detail.get('action')}"
     ]
-    out.append(section("CONFIG", table(["key", "value"], [[k, v] for k, v in sorted(detail["config"].items())])))
-    out.append(
-        section(
-            "RUNTIME", table(["output", "value"], [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())])
-        )
-    )
+    out.append(section("CONFIG", table(["key", "value"], _config_rows(detail["config"]))))
+    runtime = sorted((detail.get("runtime") or {}).items())
+    out.append(section("RUNTIME", table(["output", "value"], runtime) if runtime else "none reported"))
     edges = [["depends on / feeds", e["id"], e["kind"], e.get("via")] for e in detail.get("dependencies") or []]
     edges += [["used by", e["id"], e["kind"], e.get("via")] for e in detail.get("dependents") or []]
-    out.append(section("EDGES", table(["direction", "component", "kind", "via"], edges)))
+    out.append(section("EDGES", table(["direction", "component", "kind", "via"], edges) if edges else "none"))
     if detail.get("drift"):  # as `karma drift --component` lists it
         rows = [[e["kind"], e["field"], e["rule"], e["message"], e.get("file") or ""] for e in detail["drift"]]
         out.append(section("DRIFT", table(["kind", "field", "rule", "why", "file"], rows)))
     return "\n".join(out)
+
+
+def _config_rows(config: dict, prefix: str = "") -> list[list]:
+    """A config's rows down to its values: a nested object's keys by their dotted path
+    (`functions.karma-graph-query.timeout  30`), as a DIFF names them and `--set` takes them. A lambda's
+    functions were one JSON cell, cut at the terminal's width before the second function's timeout."""
+    rows: list[list] = []
+    for key, value in sorted(config.items()):
+        if isinstance(value, dict) and value:
+            rows += _config_rows(value, f"{prefix}{key}.")
+        else:
+            rows.append([f"{prefix}{key}", value])
+    return rows
 
 
 def change(detail: dict) -> str:

@@ -796,3 +796,22 @@ def test_a_planned_loads_changes_name_the_nested_key_that_changed():
     update = [{"index": 0, "op": "update", "component": "serverless-api/a", "diff": diff}]
     said = text.loaded({"status": "planned", "source": "tree", "operations": update})
     assert "~functions.api.memory +functions.api.vpc -functions.query +tags" in said, said
+
+
+def test_a_component_shows_its_config_down_to_the_values_and_says_what_it_lacks():
+    """`karma show lambda/karma-api` (aws-config) printed `functions` as one JSON cell of both functions, cut
+    at the terminal's width before the second one's timeout, while its DIFF and `--set` name the value by
+    its dotted path; no runtime and no edge printed two bare headers."""
+    from app.client import text
+
+    functions = {
+        name: {"handler": "main.handler", "memory_size": 128, "runtime": "python3.10", "timeout": 10}
+        for name in ("karma-log-handler", "karma-graph-query")
+    }
+    detail = {"id": "lambda/karma-api", "type": "lambda", "environment": "prod", "version": 1, "action": "redeploy",
+              "config": {"functions": functions, "tags": {"Project": "karma"}, "empty": {}, "list": [1]}}  # fmt: skip
+    lines = text.component(detail).splitlines()
+    rows = [line.split() for line in lines[lines.index("CONFIG") + 3 : lines.index("RUNTIME") - 1]]
+    assert ["functions.karma-log-handler.timeout", "10"] in rows and ["tags.Project", "karma"] in rows, rows
+    assert ["empty", "{}"] in rows and ["list", "[1]"] in rows and len(rows) == 11, rows
+    assert lines[lines.index("RUNTIME") + 1] == "none reported" and lines[lines.index("EDGES") + 1] == "none"
