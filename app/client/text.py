@@ -265,7 +265,7 @@ def operation(o: dict, size: int) -> list[str]:
     if o["op"] == "update":
         out.append(table(["key", "op", "old", "new"], _diff_rows(o.get("diff") or [])))
     elif o["op"] == "create":
-        out.append(table(["key", "value"], [[k, v] for k, v in sorted((o.get("config") or {}).items())]))
+        out.append(table(["key", "value"], _config_rows(o.get("config") or {})))
     elif o["op"] == "delete":
         snap = o.get("deleted") or {}
         out.append(
@@ -338,9 +338,9 @@ def change(detail: dict) -> str:
         if done.get("diff") is not None:
             out.append(table(["key", "op", "old", "new"], _diff_rows(done["diff"])))
         elif op["op"] == "update":
-            out.append(table(["key", "proposed value"], [[k, v] for k, v in (op.get("proposed_change") or {}).items()]))
+            out.append(table(["key", "proposed value"], _config_rows(op.get("proposed_change") or {})))
         elif op["op"] == "create":
-            out.append(table(["key", "value"], [[k, v] for k, v in sorted((op.get("config") or {}).items())]))
+            out.append(table(["key", "value"], _config_rows(op.get("config") or {})))
         elif op["op"] == "delete":
             snap = (done.get("deleted") or {}).get("config") or {}
             out.append(table(["deleted key", "last value"], [[k, v] for k, v in sorted(snap.items())]))

@@ -815,3 +815,27 @@ def test_a_component_shows_its_config_down_to_the_values_and_says_what_it_lacks(
     assert ["functions.karma-log-handler.timeout", "10"] in rows and ["tags.Project", "karma"] in rows, rows
     assert ["empty", "{}"] in rows and ["list", "[1]"] in rows and len(rows) == 11, rows
     assert lines[lines.index("RUNTIME") + 1] == "none reported" and lines[lines.index("EDGES") + 1] == "none"
+
+
+def test_a_proposed_patch_and_a_created_config_read_by_the_keys_they_set():
+    """`karma request vpc/usekarma-dev --set tags.Owner=platform`, rejected: `karma show chg-…` listed
+    `tags  {"Owner": "platform"}` where the command said `tags.Owner`; a created VPC's tags were one JSON
+    cell too (the plan's and the change's operation tables). Both by dotted path, as a component's CONFIG."""
+    from app.client import text
+
+    update = {"op": "update", "component": "vpc/usekarma-dev", "proposed_change": {"tags": {"Owner": "platform"}}}
+    rejected = {
+        "id": "chg-1",
+        "status": "rejected",
+        "component_id": "vpc/usekarma-dev",
+        "request": {"changes": [update]},
+    }
+    assert ["tags.Owner", "platform"] in [line.split() for line in text.change(rejected).splitlines()]
+    create = {
+        "index": 0,
+        "op": "create",
+        "component": "vpc/x",
+        "config": {"cidr": "10.0.0.0/16", "tags": {"Owner": "t"}},
+    }
+    rows = [line.split() for line in "\n".join(text.operation(create, 1)).splitlines()]
+    assert ["tags.Owner", "t"] in rows and ["cidr", "10.0.0.0/16"] in rows, rows
