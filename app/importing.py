@@ -240,18 +240,24 @@ def closure(
         else:
             kept[comp["id"]] = typed
     refused_names = {name_key(*split_id(e["component"])) for e in entries}
-    others = [r for r in graph_rows or [] if r["id"] not in {c["id"] for c in doc["components"]}]
+    graph = {r["id"]: r for r in graph_rows or []}
+
+    def others() -> list[dict]:
+        """The graph's components the kept configs do not replace: a refused file's component keeps the
+        graph's config, so a reference to it resolves (one created through Karma since its file was refused)."""
+        return [r for cid, r in graph.items() if cid not in kept]
+
     while True:
-        bad = _unresolved(list(kept.values()), others, types, (refused_names, refused_note))
+        bad = _unresolved(list(kept.values()), others(), types, (refused_names, refused_note))
         if not bad:
             break
         for cid, problems in bad.items():
             entries += _refused(kept.pop(cid), problems)
             refused_names.add(name_key(*split_id(cid)))
     # a config refused for its contract: its references too, so one report names every problem
-    unresolved = _unresolved(
-        invalid, list(kept.values()) + others, types, (refused_names, refused_note), sources_are_targets=False
-    )
+    invalid_ids = {c["id"] for c in invalid}
+    targets = list(kept.values()) + [r for r in others() if r["id"] not in invalid_ids]
+    unresolved = _unresolved(invalid, targets, types, (refused_names, refused_note), sources_are_targets=False)
     entries += [e for comp in invalid for e in _refused(comp, unresolved.get(comp["id"], []))]
     components = [{k: v for k, v in c.items() if k != "type"} for c in kept.values()]
     return {**doc, "components": components}, sorted(entries, key=lambda e: (e["component"], e["field"]))

@@ -90,6 +90,23 @@ def _propose_command(component, file, sets, unsets, fields: dict, body: dict) ->
     return piped + shlex.join(words)
 
 
+def _plan_again(exc: ClientError, plan_id: str) -> ClientError:
+    """A stale plan (409 `stale_plan`: the graph moved since, or it applied already) said "plan again", and
+    the change planned was in the plan id only: the command that plans it again, to paste."""
+    planned = handles.planned_change(plan_id) if (exc.body or {}).get("cause") == "stale_plan" else None
+    if planned is None:
+        return exc
+    hint = _piped(planned, "karma plan") or "karma plan the same change"
+    said = f"{exc}; the same change, planned again: {hint}"
+    return ClientError(said, status=exc.status, body=exc.body, cause=exc.cause)
+
+
+def _piped(change: dict, command: str) -> str | None:
+    """`printf '%s\\n' '<the change as JSON>' | <command> -f -`, or None when it is too long for a line."""
+    line = text.piped(change, command)
+    return line if len(line) <= PIPED_INLINE_MAX else None
+
+
 def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:
     """A change a reject or block rule holds back (rejected, or a plan that would be rejected or queued):
     the refusal said what refuses it and not that Karma can search the steps that make it valid
@@ -169,7 +186,7 @@ def register(main: click.Group) -> None:  # one place lists every command
         try:
             answer = client.post(f"/plans/{plan_id}/apply", headers={"Idempotency-Key": idempotency_key})
         except ClientError as exc:
-            raise with_next_commands(exc) from None
+            raise with_next_commands(_plan_again(exc, plan_id)) from None
         return _result(answer, fmt)
 
     @api_command(main, "approve")
@@ -192,7 +209,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     @click.argument("change_id", callback=given)
     def cancel(client, change_id, as_json=False):
         """Cancel a queued change (yours, or anyone's as admin)."""
-        return _result(client.delete(f"/changes/{change_id}"), "json" if as_json else "table")
+        try:
+            answer = client.delete(f"/changes/{change_id}")
+        except ClientError as exc:  # a change pending approval: an approver decides it
+            raise with_next_commands(exc) from None
+        return _result(answer, "json" if as_json else "table")
 
     @api_command(main, "rollback")
     @click.argument("change_id", callback=given)
@@ -202,7 +223,11 @@ def register(main: click.Group) -> None:  # one place lists every command
     def rollback(client, change_id, reason, on_blocked, fmt, as_json=False):
         """Roll back an applied change: its inverse runs through the full pipeline, as your token's identity."""
         fmt, body = output_format(fmt, as_json), {"on_blocked": on_blocked, **({"reason": reason} if reason else {})}
-        return _result(client.post(f"/changes/{change_id}/rollback", body), fmt, on_blocked)
+        try:
+            answer = client.post(f"/changes/{change_id}/rollback", body)
+        except ClientError as exc:  # rolled back already, or a rollback waits: the command that shows it
+            raise with_next_commands(exc) from None
+        return _result(answer, fmt, on_blocked)
 
     @api_command(main, "show")
     @click.argument("ref", callback=given)

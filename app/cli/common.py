@@ -96,11 +96,46 @@ def services(settings: Settings, *, schema: bool = True, pipeline: bool = False)
 
     policy = PolicyEngine(settings.rules_dir)
     try:
-        policy.load()
+        with _inert_rules_said_once():
+            policy.load()
     except RuleFileError as exc:
         raise click.ClickException(f"broken rule files: {exc}") from None
     with graph(settings, schema=schema, pipeline=pipeline) as repo:
         yield Karma(settings=settings, repo=repo, policy=policy)
+
+
+@contextmanager
+def _inert_rules_said_once():
+    """A command that loads the rules (`karma import`, `seed`, `outbox`) printed the policy's log line for
+    every name an inert rule gives the loaded types nothing to match — on aws-config's types eight JSON
+    lines on stderr at each import, where a command's stderr is for its own messages (docs/cli.md). Said
+    once, as `karma rules validate` ends its own list, naming the command that says why; with the logs on
+    (-v, `karma serve`) they stay log lines."""
+    import logging  # noqa: PLC0415
+
+    if logging.getLogger("karma").isEnabledFor(logging.INFO):
+        yield
+        return
+    named: list[str] = []
+
+    def held(record: logging.LogRecord) -> bool:  # the engine marks each such line with its rule
+        rule = getattr(record, "inert_rule", None)
+        if rule is not None and rule not in named:
+            named.append(rule)
+        return rule is None
+
+    policy_log = logging.getLogger("karma.policy")
+    policy_log.addFilter(held)
+    try:
+        yield
+    finally:
+        policy_log.removeFilter(held)
+    if named:
+        click.echo(
+            f"warning: {len(named)} rule(s) name what these types lack ({', '.join(named)}): they never fire "
+            "here — `karma rules validate` says what each names",
+            err=True,
+        )
 
 
 def cli_identity() -> str:
@@ -690,6 +725,8 @@ _TWIN_MOVES = {
     "already_queued": "to withdraw it: karma cancel {id}",
     "already_pending": "an approver decides it: karma approve {id} / karma deny {id}",
 }
+# a rollback refused for the rollback that did it, or waits (`rolled_back_by`): its page says what comes next
+_ROLLED_BACK = ("already_rolled_back", "rollback_pending")
 
 
 def with_next_commands(exc: ClientError) -> ClientError:
@@ -698,12 +735,18 @@ def with_next_commands(exc: ClientError) -> ClientError:
     decides it), a transition that will change the same component or runs the same proposal
     (`component_in_transition`, `proposal_executing`: the API's words said `DELETE /transitions/trn-…`, not
     the command a terminal takes), a proposal the graph moved under (`stale_proposal`: the command that
-    proposes its change again — it said "propose again", and the change was inside the signed id). Any
-    other error as it is."""
+    proposes its change again — it said "propose again", and the change was inside the signed id), a
+    pending change asked to be cancelled (an approver decides it), a rollback already done or waiting (see
+    it). Any other error as it is."""
     body = exc.body or {}
     cause, change, transition = body.get("cause"), body.get("change_id"), body.get("transition_id")
+    rollbacks = body.get("rolled_back_by") or []
     if cause in _TWIN_MOVES and change:
         hint = f"see it: karma show {change}; {_TWIN_MOVES[cause].format(id=change)}"
+    elif cause == "change_pending_approval" and change:  # `karma cancel` of it: not its requester's to withdraw
+        hint = _TWIN_MOVES["already_pending"].format(id=change)
+    elif cause in _ROLLED_BACK and rollbacks:
+        hint = "see it: " + "; ".join(f"karma show {rollback}" for rollback in rollbacks)
     elif cause in ("component_in_transition", "proposal_executing") and transition:
         hint = f"see it: karma transitions show {transition}; to cancel what has not run: karma transitions cancel"
         hint += f" {transition}"

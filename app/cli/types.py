@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -124,9 +125,19 @@ def infer_cmd(directory: Path, out: Path | None, force: bool) -> None:
         refs = ", ".join(f"{r['key']} → {r['target']}" + (" (by value: confirm)" if r["inferred"] == "by-value" else "")
                          for r in doc["references"])  # fmt: skip
         click.echo(f"{target}: {refs or 'no references'}")
-    click.echo(f"{len(written)} declaration(s) written; review them, then `karma types validate`", err=bool(errors))
+    said = f"{len(written)} declaration(s) written"
+    if found:  # one folder of schemas (DIR or DIR/schemas): the declarations are in it, or in --out
+        said += f"; {_next_steps(out or next(iter(found.values()))[0].parent)}"
+    click.echo(said, err=bool(errors))
     if errors:
         raise SystemExit(1)
+
+
+def _next_steps(folder: Path) -> str:
+    """The commands that use the declarations, naming their folder: a bare `karma types validate` checks
+    $KARMA_TYPES_DIR or ./types — pasted after an infer, it said `OK` of the built-in types."""
+    folder = shlex.quote(str(folder))
+    return f"review them, then `karma types validate {folder}` and `export KARMA_TYPES_DIR={folder}`"
 
 
 def _declaration_text(name: str, schema_path: Path, doc: dict, target_dir: Path) -> str:

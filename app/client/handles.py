@@ -115,13 +115,31 @@ def not_stored(ref: str, kind: str) -> str:
     )
 
 
-def plan_counts(plan_id: str) -> Counter:
-    """What a plan id says it will do, by operation: creates, updates, deletes (and edge operations).
-    Read from the id's own payload (the server checks its signature when it applies)."""
+def _plan_payload(plan_id: str) -> dict:
+    """A plan id's own payload: what was planned (the server checks its signature when it applies)."""
     try:
         body = plan_id.split(".")[1]
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (IndexError, ValueError):
         raise UnknownHandle("not a plan id (plan1.…) or handle") from None
+
+
+def plan_counts(plan_id: str) -> Counter:
+    """What a plan id says it will do, by operation: creates, updates, deletes (and edge operations)."""
+    payload = _plan_payload(plan_id)
     ops = [change.get("op") for change in payload["set"].get("changes") or []] if "set" in payload else ["update"]
     return Counter(f"{op}s" for op in ops)
+
+
+def planned_change(plan_id: str) -> dict | None:
+    """The change a plan id planned, as `karma plan -f` takes it, to plan it again: one component's change
+    in the single form it was asked in (`component`, `proposed_change`), else its operations — with its
+    reason and `on_blocked: queue`; None for an id that holds no set (signed before every change was one)."""
+    planned = _plan_payload(plan_id).get("set")
+    if not isinstance(planned, dict) or not planned.get("changes"):
+        return None
+    changes = planned["changes"]
+    single = planned.get("single") and len(changes) == 1 and changes[0].get("op") == "update"
+    asked = {k: changes[0][k] for k in ("component", "proposed_change")} if single else {"changes": changes}
+    asked |= {"reason": planned["reason"]} if planned.get("reason") is not None else {}
+    return asked | ({"on_blocked": "queue"} if planned.get("on_blocked") == "queue" else {})

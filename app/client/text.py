@@ -265,7 +265,7 @@ def operation(o: dict, size: int) -> list[str]:
     if o["op"] == "update":
         out.append(table(["key", "op", "old", "new"], _diff_rows(o.get("diff") or [])))
     elif o["op"] == "create":
-        out.append(table(["key", "value"], [[k, v] for k, v in sorted((o.get("config") or {}).items())]))
+        out.append(table(["key", "value"], _config_rows(o.get("config") or {})))
     elif o["op"] == "delete":
         snap = o.get("deleted") or {}
         out.append(
@@ -274,6 +274,12 @@ def operation(o: dict, size: int) -> list[str]:
     else:
         edge = o.get("edge") or {}
         out.append(f"{o['op']}: {edge.get('source')} -{edge.get('kind')}-> {edge.get('target')}")
+    return out + _operation_judged(o)
+
+
+def _operation_judged(o: dict) -> list[str]:
+    """What the rules said of one operation and what it affects: a result's, or a stored change's."""
+    out = []
     if o.get("decisions"):
         out.append(table(["rule", "effect", "component", "path", "message"], _decisions(o["decisions"])))
     affected = o.get("affected_components") or []
@@ -286,19 +292,29 @@ def component(detail: dict) -> str:
         f"{detail['id']} · {detail['type']} · {detail['environment']} · version {detail['version']} · "
         f"action {detail.get('action')}"
     ]
-    out.append(section("CONFIG", table(["key", "value"], [[k, v] for k, v in sorted(detail["config"].items())])))
-    out.append(
-        section(
-            "RUNTIME", table(["output", "value"], [[k, v] for k, v in sorted((detail.get("runtime") or {}).items())])
-        )
-    )
+    out.append(section("CONFIG", table(["key", "value"], _config_rows(detail["config"]))))
+    runtime = sorted((detail.get("runtime") or {}).items())
+    out.append(section("RUNTIME", table(["output", "value"], runtime) if runtime else "none reported"))
     edges = [["depends on / feeds", e["id"], e["kind"], e.get("via")] for e in detail.get("dependencies") or []]
     edges += [["used by", e["id"], e["kind"], e.get("via")] for e in detail.get("dependents") or []]
-    out.append(section("EDGES", table(["direction", "component", "kind", "via"], edges)))
+    out.append(section("EDGES", table(["direction", "component", "kind", "via"], edges) if edges else "none"))
     if detail.get("drift"):  # as `karma drift --component` lists it
         rows = [[e["kind"], e["field"], e["rule"], e["message"], e.get("file") or ""] for e in detail["drift"]]
         out.append(section("DRIFT", table(["kind", "field", "rule", "why", "file"], rows)))
     return "\n".join(out)
+
+
+def _config_rows(config: dict, prefix: str = "") -> list[list]:
+    """A config's rows down to its values: a nested object's keys by their dotted path
+    (`functions.karma-graph-query.timeout  30`), as a DIFF names them and `--set` takes them. A lambda's
+    functions were one JSON cell, cut at the terminal's width before the second function's timeout."""
+    rows: list[list] = []
+    for key, value in sorted(config.items()):
+        if isinstance(value, dict) and value:
+            rows += _config_rows(value, f"{prefix}{key}.")
+        else:
+            rows.append([f"{prefix}{key}", value])
+    return rows
 
 
 def change(detail: dict) -> str:
@@ -313,6 +329,8 @@ def change(detail: dict) -> str:
     ]
     if request.get("reason"):
         out.append(f"reason: {request['reason']}")
+    if detail.get("rollback_of"):
+        out.append(f"rollback of: {detail['rollback_of']}   (karma show {detail['rollback_of']})")
     written = {o.get("index", i): o for i, o in enumerate(detail.get("operations") or [])}
     for i, op in enumerate(changes):
         out.append(f"\nOPERATION {i + 1}/{len(changes)}: {op['op']} {op['component']}")
@@ -320,14 +338,16 @@ def change(detail: dict) -> str:
         if done.get("diff") is not None:
             out.append(table(["key", "op", "old", "new"], _diff_rows(done["diff"])))
         elif op["op"] == "update":
-            out.append(table(["key", "proposed value"], [[k, v] for k, v in (op.get("proposed_change") or {}).items()]))
+            out.append(table(["key", "proposed value"], _config_rows(op.get("proposed_change") or {})))
         elif op["op"] == "create":
-            out.append(table(["key", "value"], [[k, v] for k, v in sorted((op.get("config") or {}).items())]))
+            out.append(table(["key", "value"], _config_rows(op.get("config") or {})))
         elif op["op"] == "delete":
             snap = (done.get("deleted") or {}).get("config") or {}
             out.append(table(["deleted key", "last value"], [[k, v] for k, v in sorted(snap.items())]))
         else:
             out.append(f"{op['op']}: {op['component']} -{op.get('kind')}-> {op.get('target')}")
+        if done:  # applied: what the rules said of it and what it affected, as its result printed them
+            out += _operation_judged(done)
     if detail.get("blockers"):
         out.append(
             section(
@@ -359,9 +379,14 @@ def change(detail: dict) -> str:
             ),
         )
     )
+    rollbacks = detail.get("rolled_back_by") or []
     shown = {
         "waits_on": ", ".join(detail.get("waits_on") or []),
-        "rolled_back_by": ", ".join(f"{r['id']} ({r.get('status')})" for r in detail.get("rolled_back_by") or []),
+        "rolled_back_by": ", ".join(r["id"] for r in rollbacks if r.get("status") == "applied"),
+        # a rollback denied, rejected or still waiting did not roll it back
+        "rollbacks_not_applied": ", ".join(
+            f"{r['id']} ({r.get('status')})" for r in rollbacks if r.get("status") != "applied"
+        ),
         "approved_by": detail.get("approved_by"),
         "note": detail.get("note"),
     }
@@ -369,7 +394,8 @@ def change(detail: dict) -> str:
     # a change rejected when it could no longer apply: each field the gate refused, as a 422 names it
     refused = (detail.get("refusal") or {}).get("errors") or {}
     out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
-    return "\n".join(out)
+    waiting = waiting_hint({"change_id": detail.get("id"), "status": detail.get("status")})
+    return "\n".join(out + ([f"\n{waiting}"] if waiting else []))
 
 
 def record(answer: dict) -> str:
@@ -698,8 +724,13 @@ def piped_propose(body: dict) -> str:
     """A change's body as the `karma transitions propose` that searches it, to paste whole: the change
     piped in as one line of JSON (`-f -`), so that nothing has to be typed again (its `on_blocked` left
     out: a proposal never queues)."""
-    sent = json.dumps({k: v for k, v in body.items() if k != "on_blocked"}, separators=(",", ":"))
-    return f"printf '%s\\n' {shlex.quote(sent)} | karma transitions propose -f -"
+    return piped({k: v for k, v in body.items() if k != "on_blocked"}, "karma transitions propose")
+
+
+def piped(change: dict, command: str) -> str:
+    """`printf '%s\\n' '<the change as one line of JSON>' | <command> -f -`: a change to paste whole."""
+    sent = json.dumps(change, separators=(",", ":"))
+    return f"printf '%s\\n' {shlex.quote(sent)} | {command} -f -"
 
 
 def _report_command(step: dict) -> str:
@@ -976,8 +1007,8 @@ def _orphaned(result: dict) -> list[str]:
 def _records_done(result: dict) -> str:
     """Whether the refused files' drift records were written, would be, or already say it."""
     status = result.get("status")
-    if "drift_recorded" in result:
-        return f"{plural(result['drift_recorded'], 'drift record')} written (karma drift)"
+    if "drift_recorded" in result:  # counted as `karma drift` counts them: it said 11 "records" of 4 files
+        return f"{plural(result['drift_recorded'], 'drift entry')} written (karma drift)"
     if _would_record(result):
         return "their drift would be recorded"
     if "drift_pending" in result:

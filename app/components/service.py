@@ -142,7 +142,7 @@ class ComponentService:
         errors = ctype.validate_runtime(runtime)
         if errors:
             raise Unprocessable(
-                "runtime outputs are not valid for this component type",
+                f"runtime outputs are not valid for this component type: {_declared_outputs(ctype)}",
                 errors={f"runtime.{k}": v for k, v in errors.items()},
                 component=component_id,
             )
@@ -219,3 +219,11 @@ def _report_note(before: dict, after: dict) -> str:
         if keys
     ]
     return "reported: " + ("; ".join(parts) if parts else "nothing changed")
+
+
+def _declared_outputs(ctype) -> str:
+    """What a report may name: `Unknown field.` said what it may not. A type inferred from a schema declares
+    none (aws-config's: every report refused) until its declaration lists them."""
+    if ctype.runtime_outputs:
+        return f"{ctype.name} reports {', '.join(ctype.runtime_outputs)}"
+    return f"{ctype.name} declares no runtime outputs (its type declaration's runtime_outputs, docs/types.md)"

@@ -147,7 +147,9 @@ class PolicyEngine:
             log.warning("no policy rules loaded from %s: every change is allowed by policy", self.rules_dir)
         for rule in compiled.rules.values():  # a type or key the loaded types lack (app.policy.vocabulary)
             for why in rule.inert:
-                log.warning("policy rule %s names what the loaded types lack: %s", rule.id, why)
+                log.warning(
+                    "policy rule %s names what the loaded types lack: %s", rule.id, why, extra={"inert_rule": rule.id}
+                )
 
     @contextmanager
     def _locked(self):

@@ -78,6 +78,15 @@ def test_plan_then_apply_the_plan(karma_cli, gunicorn_url, tokens, graph_dump):
     assert result["status"] == "applied" and handles.handle_of(result["plan_id"]) == handle
     retried = json.loads(karma_cli("apply", handle, "--json", "--idempotency-key", "j1").stdout)  # the key is sent
     assert retried["idempotent_replay"] is True and retried["change_id"] == result["change_id"]
+    # without the key the plan is stale (it applied): "plan again" said no more, the change was in the id only
+    stale = karma_cli("apply", handle)
+    assert stale.exit_code == 1 and "stale_plan" in stale.stderr, stale.output
+    again = stale.stderr.rsplit("; the same change, planned again: ", 1)[1].strip()
+    printf, pattern, sent, *piped = shlex.split(again)
+    assert (printf, pattern, piped) == ("printf", "%s\\n", ["|", "karma", "plan", "-f", "-"]), again
+    assert json.loads(sent) == {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
+    replanned = karma_cli("plan", "-f", "-", input=sent)  # pasted: the same change, already as asked
+    assert replanned.exit_code == 0 and replanned.stdout.startswith("nothing to do: "), replanned.output
     assert karma_cli("apply", "plan-00000000").exit_code == 1  # an unknown handle: said, nothing sent
     site = _api(gunicorn_url, tokens, f"/components/{SITE}")
     assert site["config"]["cloudfront_aliases"] == ["www.usekarma.dev"]
@@ -194,6 +203,7 @@ def test_rollback_through_the_api_as_the_token(karma_cli, gunicorn_url, tokens):
     assert _api(gunicorn_url, tokens, f"/components/{SITE}")["config"]["cloudfront_aliases"] == ["dev.usekarma.dev"]
     again = karma_cli("rollback", applied["change_id"])
     assert again.exit_code == 1 and "already_rolled_back" in again.stderr
+    assert again.stderr.rstrip().endswith(f"; see it: karma show {result['change_id']}"), again.stderr
     assert karma_cli("rollback", "--help").stdout.count("--requested-by") == 0
 
 
@@ -798,6 +808,26 @@ def test_a_second_identical_queued_request_names_the_waiting_one_and_its_command
     assert again.exit_code == 1 and "already_queued" in again.stderr, again.output
     assert f"karma show {waiting}" in again.stderr and f"karma cancel {waiting}" in again.stderr
     assert karma_cli("queue", "-q").stdout == f"{waiting}\n"
+
+
+def test_a_refused_cancel_or_rollback_ends_with_the_commands_that_move_what_is_in_the_way(karma_cli):
+    """`karma cancel` of a change pending approval said only "only a queued change can be cancelled", and a
+    second `karma rollback` while the first waits said "a rollback … is already waiting (chg-…)": neither
+    said what to run. The cancel names the approver's commands (a pending change is not withdrawn), the
+    rollback the command that shows the waiting one."""
+    pending = karma_cli("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ", "--json")
+    assert pending.exit_code == 3, pending.output
+    change = json.loads(pending.stdout)["change_id"]
+    cancel = karma_cli("cancel", change)
+    assert cancel.exit_code == 1 and "change_pending_approval" in cancel.stderr, cancel.output
+    assert cancel.stderr.rstrip().endswith(f"; an approver decides it: karma approve {change} / karma deny {change}")
+    assert karma_cli("approve", change, who="eve").exit_code == 0
+    first = karma_cli("rollback", change, "--reason", "two AZs", "--json")
+    assert first.exit_code == 3, first.output  # a prod-wide change: it waits for an approver too
+    rollback = json.loads(first.stdout)["change_id"]
+    second = karma_cli("rollback", change, "--reason", "two AZs")
+    assert second.exit_code == 1 and "rollback_pending" in second.stderr, second.output
+    assert second.stderr.rstrip().endswith(f"; see it: karma show {rollback}"), second.stderr
 
 
 def test_a_second_identical_request_pending_approval_names_the_waiting_one_and_who_moves_it(karma_cli):

@@ -236,6 +236,11 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     run = karma_cli(env, "import", str(repo), "--partial", "--json")
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)["components"]) == EXPECTED["loaded_with_partial"]
+    # the shipped rules inert on these types: one line of its own, not the policy's log line per name (eight
+    # JSON lines on stderr, where a command's stderr is for its own messages)
+    assert "names what the loaded types lack" not in run.stderr and run.stderr.count("warning: ") == 1, run.stderr
+    assert "warning: 6 rule(s) name what these types lack (" in run.stderr
+    assert "they never fire here — `karma rules validate` says what each names" in run.stderr
     run = karma_cli(env, "drift", "--json")
     assert run.returncode == 5  # there is drift: not 1, an error
     got = [{k: e[k] for k in FIELDS} for e in json.loads(run.stdout)["entries"]]
@@ -388,7 +393,7 @@ def test_a_partial_import_through_the_gate_records_its_refused_files_in_the_sets
     records = run()
     assert records["status"] == "unchanged" and records["drift_recorded"] == len(records["drift"])
     said = text.loaded(records)  # written: said in one line, the records are `karma drift`'s to list
-    assert "DRIFT" not in said and f"{len(records['drift'])} drift records written (karma drift)" in said, said
+    assert "DRIFT" not in said and f"{len(records['drift'])} drift entries written (karma drift)" in said, said
     entry = empty_graph.log_get(records["log_entry_id"])
     assert (entry["kind"], entry["status"], entry["requested_by"]) == ("import", "unchanged", "cli:tester")
     assert "vpc/usekarma-dev" in {r["component"] for r in refused_records(empty_graph)}
@@ -1179,6 +1184,38 @@ def test_a_refused_reference_says_when_its_target_exists_since(make_app, driver,
     ), after
     grafana = client.get("/drift", query_string={"component": "grafana/usekarma-dev"}).get_json()["entries"]
     assert not any(e.get("resolves") for e in grafana)  # 'vpc/use-karma-dev' names nothing still
+
+
+def test_a_file_refused_for_a_target_created_since_loads_at_the_next_import(driver, empty_graph, tmp_path):
+    """The drift view says of ecs-cluster/usekarma-dev's refused file, once vpc/usekarma-dev is created
+    through Karma, "import the file again to load it". The next `karma import --partial` refused it again:
+    "references unknown component 'vpc/usekarma-dev' (refused by this import…)" — the closure left out the
+    graph's component of every file the tree holds, so a refused file's component (which keeps the graph's
+    config) resolved nothing. It loads now; the VPC's own file is still refused."""
+    from app.changes.sets import ChangeSet, Operation
+    from app.factory import Karma
+    from app.policy import PolicyEngine
+    from app.settings import Settings
+
+    wipe(driver)
+    registry.load(AWS_CONFIG)
+    importing.import_tree(empty_graph, AWS_CONFIG, identity="cli:tester", partial=True)
+    (tmp_path / "no-rules").mkdir()
+    policy = PolicyEngine(tmp_path / "no-rules")
+    policy.load()
+    gate = Karma(settings=Settings.from_env(), repo=empty_graph, policy=policy).gate
+    vpc = json.loads((AWS_CONFIG / "iac/prod/vpc/usekarma-dev/config.json").read_text())
+    vpc = {k: v for k, v in vpc.items() if k != "default_sg_name"}
+    create = Operation("create", "vpc/usekarma-dev", environment="prod", config=vpc)
+    assert gate.request_change(ChangeSet((create,), "ops@x", "the vpc"))["status"] == "applied"
+
+    done = importing.import_into(empty_graph, gate, AWS_CONFIG, identity="cli:tester", partial=True)
+    assert done["status"] == "applied", done
+    assert [(o["op"], o["component"]) for o in done["operations"]] == [("create", "ecs-cluster/usekarma-dev")]
+    assert "iac/prod/ecs-cluster/usekarma-dev/config.json" not in done["refused"]
+    assert "iac/prod/vpc/usekarma-dev/config.json" in done["refused"]  # its file still fails its schema
+    assert empty_graph.get_component("ecs-cluster/usekarma-dev") is not None
+    assert not [e for e in refused_records(empty_graph) if e["component"] == "ecs-cluster/usekarma-dev"]
 
 
 @pytest.mark.parametrize(

@@ -293,6 +293,27 @@ def test_invalid_runtime_update_is_422_and_changes_nothing(client, graph_dump):
     assert graph_dump() == before
 
 
+def test_a_refused_runtime_report_says_what_the_type_reports(client, graph_dump, restore_types):
+    """A misspelt output said `runtime.distribution_identifier: Unknown field.` and not which ones exist; on
+    aws-config's inferred types (no runtime_outputs) every report was refused so, with nothing to say why."""
+    from app.components import registry
+    from app.settings import REPO_ROOT
+
+    path = "/components/cloudfront-distribution/karma-dev/runtime"
+    said = client.put(path, json={"runtime": {"distribution_identifier": "x"}, "reported_by": "ci"}).get_json()
+    assert said["message"] == (
+        "runtime outputs are not valid for this component type: cloudfront-distribution reports arn, "
+        "distribution_id, domain_name"
+    ), said
+    before = graph_dump()
+    registry.load(REPO_ROOT / "tests" / "fixtures" / "aws-config")  # inferred from its schemas: no outputs
+    said = client.put("/components/s3-bucket/karma-shared/runtime", json={"runtime": {"bucket_arn": "a"}}).get_json()
+    assert said["message"].endswith(
+        ": s3-bucket declares no runtime outputs (its type declaration's runtime_outputs, docs/types.md)"
+    ), said
+    assert said["errors"] == {"runtime.bucket_arn": ["Unknown field."]} and graph_dump() == before
+
+
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     # ready once the change statements are planned: a test Neo4j restarted by an earlier test (its query

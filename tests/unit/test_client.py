@@ -200,7 +200,7 @@ def test_an_import_says_how_many_files_it_refused_and_whether_their_drift_was_wr
 
     refused = {"partial": True, "refused": ["a.json", "b.json"], "source": "tree"}
     assert text.loaded({**refused, "status": "applied", "drift_recorded": 3}).splitlines()[-1] == (
-        "refused: 2 files; 3 drift records written (karma drift)"
+        "refused: 2 files; 3 drift entries written (karma drift)"  # as `karma drift` counts them
     )
     assert "their drift would be recorded" in text.loaded({**refused, "plan": True, "by_type": {}})
     for status in ("planned", "unchanged"):  # a plan, through the gate
@@ -230,8 +230,40 @@ def test_a_change_names_its_rollbacks_and_what_it_waits_on_not_their_json():
     }
     lines = text.change(detail).splitlines()
     assert "waits on: cloudfront-distribution/x, route53-zone/x" in lines
-    assert "rolled back by: chg-2 (applied), chg-3 (rejected)" in lines
+    # chg-3 did not roll it back: it read "rolled back by: chg-2 (applied), chg-3 (rejected)" (and of a
+    # change whose one rollback was denied, "rolled back by: chg-… (denied)")
+    assert "rolled back by: chg-2" in lines and "rollbacks not applied: chg-3 (rejected)" in lines
     assert "note: approved by eve@strall.com: go" in lines
+
+
+def test_a_change_shows_what_its_result_said_and_what_comes_next():
+    """`karma show chg-…` of aws-config's route53 zone change, approved: docs/changes.md says each operation
+    shows its decisions and what it affects — it showed the diff only (the require_approval decision and
+    the five components it redeployed were --json's). A rollback names the change it rolls back, and a
+    change waiting for an approver ends with the commands that move it, as `karma request` ends."""
+    from app.client import text
+
+    decision = {"rule_id": "prod-wide-change-needs-approval", "effect": "require_approval", "message": "wide",
+                "component": "route53-zone/usekarma-dev", "path": ["route53-zone/usekarma-dev"]}  # fmt: skip
+    affected = ["serverless-api/karma-api", "serverless-site/adage-usekarma-dev"]
+    update = {"op": "update", "component": "route53-zone/usekarma-dev", "proposed_change": {"comment": "new"}}
+    detail = {
+        "id": "chg-1",
+        "status": "applied",
+        "component_id": "route53-zone/usekarma-dev",
+        "request": {"changes": [update], "reason": "hard-fail SPF"},
+        "operations": [{"index": 0, "op": "update", "component": "route53-zone/usekarma-dev", "decisions": [decision],
+                        "affected_components": affected, "diff": [{"key": "comment", "op": "changed",
+                                                                   "old": "old", "new": "new"}]}],
+    }  # fmt: skip
+    said = text.change(detail)
+    assert "prod-wide-change-needs-approval  require_approval" in said, said
+    assert f"affects 2: {', '.join(affected)}" in said.splitlines()
+    waiting = {**detail, "id": "chg-2", "status": "pending_approval", "operations": [], "rollback_of": "chg-1"}
+    lines = text.change(waiting).splitlines()
+    assert "rollback of: chg-1   (karma show chg-1)" in lines
+    assert lines[-1] == "waiting for an approver (not its requester): karma approve chg-2   (or: karma deny chg-2)"
+    assert not text.change(detail).splitlines()[-1].startswith("waiting")
 
 
 def test_a_change_that_could_no_longer_apply_names_each_refused_field():
@@ -777,3 +809,46 @@ def test_a_planned_loads_changes_name_the_nested_key_that_changed():
     update = [{"index": 0, "op": "update", "component": "serverless-api/a", "diff": diff}]
     said = text.loaded({"status": "planned", "source": "tree", "operations": update})
     assert "~functions.api.memory +functions.api.vpc -functions.query +tags" in said, said
+
+
+def test_a_component_shows_its_config_down_to_the_values_and_says_what_it_lacks():
+    """`karma show lambda/karma-api` (aws-config) printed `functions` as one JSON cell of both functions, cut
+    at the terminal's width before the second one's timeout, while its DIFF and `--set` name the value by
+    its dotted path; no runtime and no edge printed two bare headers."""
+    from app.client import text
+
+    functions = {
+        name: {"handler": "main.handler", "memory_size": 128, "runtime": "python3.10", "timeout": 10}
+        for name in ("karma-log-handler", "karma-graph-query")
+    }
+    detail = {"id": "lambda/karma-api", "type": "lambda", "environment": "prod", "version": 1, "action": "redeploy",
+              "config": {"functions": functions, "tags": {"Project": "karma"}, "empty": {}, "list": [1]}}  # fmt: skip
+    lines = text.component(detail).splitlines()
+    rows = [line.split() for line in lines[lines.index("CONFIG") + 3 : lines.index("RUNTIME") - 1]]
+    assert ["functions.karma-log-handler.timeout", "10"] in rows and ["tags.Project", "karma"] in rows, rows
+    assert ["empty", "{}"] in rows and ["list", "[1]"] in rows and len(rows) == 11, rows
+    assert lines[lines.index("RUNTIME") + 1] == "none reported" and lines[lines.index("EDGES") + 1] == "none"
+
+
+def test_a_proposed_patch_and_a_created_config_read_by_the_keys_they_set():
+    """`karma request vpc/usekarma-dev --set tags.Owner=platform`, rejected: `karma show chg-…` listed
+    `tags  {"Owner": "platform"}` where the command said `tags.Owner`; a created VPC's tags were one JSON
+    cell too (the plan's and the change's operation tables). Both by dotted path, as a component's CONFIG."""
+    from app.client import text
+
+    update = {"op": "update", "component": "vpc/usekarma-dev", "proposed_change": {"tags": {"Owner": "platform"}}}
+    rejected = {
+        "id": "chg-1",
+        "status": "rejected",
+        "component_id": "vpc/usekarma-dev",
+        "request": {"changes": [update]},
+    }
+    assert ["tags.Owner", "platform"] in [line.split() for line in text.change(rejected).splitlines()]
+    create = {
+        "index": 0,
+        "op": "create",
+        "component": "vpc/x",
+        "config": {"cidr": "10.0.0.0/16", "tags": {"Owner": "t"}},
+    }
+    rows = [line.split() for line in "\n".join(text.operation(create, 1)).splitlines()]
+    assert ["tags.Owner", "t"] in rows and ["cidr", "10.0.0.0/16"] in rows, rows

@@ -291,3 +291,28 @@ def test_an_empty_or_missing_directory_is_refused(tmp_path):
 def test_check_schema_refuses_other_drafts_and_non_objects():
     assert check_schema({"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}) == []
     assert check_schema([]) and check_schema({"type": 3})
+
+
+def test_infer_ends_with_the_commands_that_use_its_folder(tmp_path, monkeypatch):
+    """`karma types infer` ended "review them, then `karma types validate`": pasted as it says, that checks
+    $KARMA_TYPES_DIR or ./types and said `OK` of the built-in types, not of the declarations just written.
+    It names their folder (quoted for a shell), and the export the next commands need."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from app.cli import main
+
+    monkeypatch.delenv("KARMA_TYPES_DIR", raising=False)
+    out = tmp_path / "my types"
+    result = CliRunner().invoke(main, ["types", "infer", str(AWS_CONFIG / "schemas"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    folder = shlex.quote(str(out))
+    assert last == (
+        f"12 declaration(s) written; review them, then `karma types validate {folder}` and "
+        f"`export KARMA_TYPES_DIR={folder}`"
+    ), last
+    pasted = shlex.split(last.split("`")[1])[1:]  # the command as printed, without `karma`
+    checked = CliRunner().invoke(main, pasted)
+    assert checked.exit_code == 0 and checked.output == f"{out}: OK, 12 types, 11 references\n", checked.output
