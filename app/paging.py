@@ -17,3 +17,24 @@ def page_count(total: int, size: int) -> int:
     """How many pages a list of `total` entries takes, `size` a page: at least one (an empty list's). The
     console's lists and the CLI's page footers both say it."""
     return max(1, -(-total // size))
+
+
+# A listing filtered by what no count store keeps (a status, a requester, a time range) counts its matches
+# only so far: through its page and this many pages past it. Counting them all read every matching entry
+# on every page (a log of 60,000: all of them, for each page of 50). Beyond it the answer's `total` is a
+# lower bound (`total_is_lower_bound`); a pager still shows every page up to it and a next one after.
+PAGES_COUNTED_AHEAD = 10
+
+
+def counted_up_to(skip: int, limit: int) -> int:
+    """How many matches a filtered page reads and counts: its own, those before it, PAGES_COUNTED_AHEAD pages'
+    more."""
+    return skip + limit * (1 + PAGES_COUNTED_AHEAD)
+
+
+def bounded_total(*, every: int, counted: int, up_to: int, filtered: bool) -> dict:
+    """A listing's `total` and `total_is_lower_bound`: `every` (the count store's, exact) when nothing
+    filters, else the `counted` matches — a lower bound when the counting stopped at `up_to`."""
+    if not filtered:
+        return {"total": every, "total_is_lower_bound": False}
+    return {"total": counted, "total_is_lower_bound": counted >= up_to}

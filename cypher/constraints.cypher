@@ -19,6 +19,8 @@ CREATE CONSTRAINT change_request_idempotency_scope IF NOT EXISTS FOR (r:ChangeRe
 // the lookup by key (a change request stored before keys were scoped has no idempotency_scope)
 CREATE INDEX change_request_idempotency_key_lookup IF NOT EXISTS FOR (r:ChangeRequest) ON (r.idempotency_key);
 CREATE INDEX change_request_component IF NOT EXISTS FOR (r:ChangeRequest) ON (r.component_id, r.status);
+// the change list's order, newest first (cypher/changes_list.cypher reads a page of it, not every request)
+CREATE INDEX change_request_created_at IF NOT EXISTS FOR (r:ChangeRequest) ON (r.created_at);
 CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.id IS UNIQUE;
 CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.hash IS UNIQUE;
 CREATE CONSTRAINT karma_type_name IF NOT EXISTS FOR (t:KarmaType) REQUIRE t.name IS UNIQUE;

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.context import services
-from app.api.schemas import PageArgs
+from app.api.schemas import PageArgs, total_is_lower_bound
 from app.changes.status import STORED
 
 blp = Blueprint("change_list", __name__, description="Listing change requests")
@@ -46,6 +46,7 @@ class ChangeSummary(Schema):
 class ChangePage(Schema):
     items = fields.List(fields.Nested(ChangeSummary))
     total = fields.Integer()
+    total_is_lower_bound = total_is_lower_bound()
     page = fields.Integer()
     page_size = fields.Integer()
 

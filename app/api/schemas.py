@@ -533,9 +533,20 @@ class LogEntry(Schema):
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 
 
+def total_is_lower_bound() -> fields.Boolean:
+    """A newest-first listing's (`/log`, `/changes`): whether its `total` is a lower bound (app.paging)."""
+    return fields.Boolean(
+        metadata={
+            "description": "true when a filter (not `component`) matches more than were counted: the page and "
+            "ten pages past it; at least `total` match then, and every page up to it exists"
+        }
+    )
+
+
 class LogPage(Schema):
     items = fields.List(fields.Nested(LogEntry))
     total = fields.Integer()
+    total_is_lower_bound = total_is_lower_bound()
     page = fields.Integer()
     page_size = fields.Integer()
 

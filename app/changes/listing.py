@@ -37,7 +37,8 @@ class ChangeListing:
                     "environments": environments(request, existing),
                 }
             )
-        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
+        counted = {"total": row["total"], "total_is_lower_bound": row["total_is_lower_bound"]}
+        return {"items": items, **counted, "page": page, "page_size": page_size}
 
 
 def _proposed_change(request: dict) -> dict | None:

@@ -621,6 +621,18 @@ def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
     )
 
 
+def test_a_listing_counted_only_so_far_says_at_least():
+    """A filtered log or change list counts its matches only ten pages past the one shown (app.paging): its
+    total is then a lower bound, and the footer says "at least" of it and of the pages, with the next one."""
+    from app.client import text
+
+    entries = [{"id": f"log-{i}", "timestamp": None} for i in range(50)]
+    page = {"items": entries, "total": 550, "total_is_lower_bound": True, "page": 1, "page_size": 50}
+    assert text.log_page(page).endswith("50 of at least 550 entries (page 1 of at least 11); next: --page 2")
+    exact = {**page, "total_is_lower_bound": False}
+    assert text.log_page(exact).endswith("50 of 550 entries (page 1 of 11); next: --page 2")
+
+
 def test_a_validation_error_names_each_field_once():
     """The API's 422 says "invalid request: secret" and `errors` says `secret: Length must be…`: the CLI
     printed "invalid request: secret; secret: Length must be…", each field twice."""
