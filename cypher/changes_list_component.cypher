@@ -20,6 +20,7 @@ CALL () {
   WITH cr
   WHERE ($status IS NULL OR cr.status = $status)
     AND ($requested_by IS NULL OR cr.requested_by = $requested_by)
+    AND ($after_at IS NULL OR cr.created_at < $after_at OR (cr.created_at = $after_at AND cr.id < $after_id))
   WITH cr ORDER BY cr.created_at DESC, cr.id DESC
   WITH collect(cr) AS found
   RETURN size(found) AS total,

@@ -4,6 +4,7 @@
 // the audit_entry_timestamp index's order (a range seek, newest first, the time range its bounds) and the
 // reading stops after $counted of them match — the page's own and those counted ahead of it
 // (app.paging.counted_up_to). `every` is the count store's (no entry read): the total when nothing filters.
+// A keyset cursor ($after_at, $after_id: the entry the page follows) bounds the seek at its place.
 CALL () {
   MATCH (a:AuditEntry)
   RETURN count(a) AS every
@@ -12,6 +13,8 @@ CALL () {
   MATCH (a:AuditEntry)
   WHERE a.timestamp >= coalesce($since, datetime('-999999999-01-01T00:00:00Z'))
     AND a.timestamp < coalesce($until, datetime('+999999999-12-31T23:59:59.999999999Z'))
+    AND a.timestamp <= coalesce($after_at, datetime('+999999999-12-31T23:59:59.999999999Z'))
+    AND ($after_at IS NULL OR a.timestamp < $after_at OR a.id < $after_id)  // after the cursor's entry
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
     AND ($actor IS NULL OR coalesce(CASE WHEN a.kind = 'approval' THEN a.approved_by END, a.requested_by) = $actor)
     AND ($status IS NULL OR a.status = $status)

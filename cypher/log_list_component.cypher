@@ -23,6 +23,7 @@ CALL () {
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)
     AND ($until IS NULL OR a.timestamp < $until)
+    AND ($after_at IS NULL OR a.timestamp < $after_at OR (a.timestamp = $after_at AND a.id < $after_id))
   WITH a ORDER BY a.timestamp DESC, a.id DESC
   WITH collect(a) AS found
   RETURN size(found) AS total, [a IN found[$skip..$skip + $limit] | a {.*}] AS items

@@ -638,12 +638,14 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         status: str | None = None,
         since: Any = None,
         until: Any = None,
+        after: tuple | None = None,
         skip: int = 0,
         limit: int = 50,
     ) -> dict:
         """→ {"total", "total_is_lower_bound", "items": [entries, decoded]}, newest first; a filter left None
-        does not filter."""
+        does not filter; `after`: (time, id) of the entry the page follows (app.paging.after)."""
         filters = {"requested_by": requested_by, "actor": actor, "status": status, "since": since, "until": until}
+        filters |= _after(after)
         found = self._newest_first("log_list", component, filters, skip, limit)
         return {**found, "items": [audit_entry_view(e) for e in found["items"]]}
 
@@ -739,12 +741,25 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     # -- change requests (listing) ------------------------------------------------------------
     def list_changes(
-        self, *, status: str | None, component: str | None, requested_by: str | None, skip: int, limit: int
+        self,
+        *,
+        status: str | None,
+        component: str | None,
+        requested_by: str | None,
+        skip: int,
+        limit: int,
+        after: tuple | None = None,
     ) -> dict:
-        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
-        filters = {"status": status, "requested_by": requested_by}
+        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded; `after` as log_list's."""
+        filters = {"status": status, "requested_by": requested_by} | _after(after)
         found = self._newest_first("changes_list", component, filters, skip, limit)
         return {**found, "items": [decode_change(c) for c in found["items"]]}
+
+
+def _after(after: tuple | None) -> dict:
+    """A keyset cursor's parameters (the listing's Cypher reads both or neither)."""
+    at, item_id = after or (None, None)
+    return {"after_at": at, "after_id": item_id}
 
 
 # -- change requests: stored form → domain values ------------------------------------------------

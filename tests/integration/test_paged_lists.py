@@ -139,7 +139,9 @@ def _profiled(repo, name: str, **params) -> list[tuple]:
 
 
 EVERY = ("NodeByLabelScan", "AllNodesScan", "Sort", "Top")  # every node of a label read, or all of them sorted
-LOG_FILTERS = {"requested_by": None, "actor": None, "status": None, "since": None, "until": None}
+NO_CURSOR = {"after_at": None, "after_id": None}
+LOG_FILTERS = {"requested_by": None, "actor": None, "status": None, "since": None, "until": None, **NO_CURSOR}
+CHANGE_FILTERS = {"status": None, "requested_by": None, **NO_CURSOR}
 
 
 def test_a_log_page_is_read_in_index_order_and_only_as_far_as_it_needs(history, repo):
@@ -161,7 +163,7 @@ def test_a_log_page_is_read_in_index_order_and_only_as_far_as_it_needs(history, 
 
 def test_a_change_list_page_is_read_in_index_order(history, repo):
     """GET /changes reads the change_request_created_at index newest first, as far as its page."""
-    page = _profiled(repo, "changes_list", status=None, requested_by=None, skip=0, limit=2, counted=2)
+    page = _profiled(repo, "changes_list", **CHANGE_FILTERS, skip=0, limit=2, counted=2)
     assert not [op for op, _, _ in page if op in EVERY], page
     assert any(op == "NodeCountFromCountStore" for op, _, _ in page), page
     seeks = [(details, rows) for op, details, rows in page if op.startswith("NodeIndex")]
@@ -173,7 +175,7 @@ def test_a_components_log_starts_from_its_node(history, repo):
     from every entry or request (the change list's requests queued under the id were found by a scan of
     every ChangeRequest: the composite index on (component_id, status) was not used for the id alone)."""
     for name in ("log_list_component", "changes_list_component"):
-        params = {**LOG_FILTERS} if name.startswith("log") else {"status": None, "requested_by": None}
+        params = LOG_FILTERS if name.startswith("log") else CHANGE_FILTERS
         plan = _profiled(repo, name, component=SITE, **params, skip=0, limit=2)
         assert not [op for op, _, _ in plan if op in EVERY[:2]], (name, plan)  # its own entries sorted
         assert any("c:Component(id) WHERE id = $component" in details for _, details, _ in plan), (name, plan)
@@ -194,3 +196,52 @@ def test_a_page_past_the_last_says_the_exact_total(history):
     answer = history.get("/log?status=unauthorized&page=40&page_size=5").get_json()
     assert answer["items"] == [] and answer["total_is_lower_bound"] is False
     assert answer["total"] == sum(1 for i in range(REFUSED) if i % 4)
+
+
+CURSORED = ("/log", "/log?status=unauthorized", f"/log?component={SITE}", "/changes", "/changes?status=queued",
+            f"/changes?component={SITE}")  # fmt: skip
+
+
+def test_a_cursor_reads_the_pages_the_page_numbers_read(history):
+    """`next_after` → `?after=`: page after page, the same entries in the same order as ?page=1, 2, …, and
+    none after the last (`next_after` null); `karma log -q` reads every id this way."""
+    for path in CURSORED:
+        history.get(path)  # the reading identity's token made (and logged) first
+        numbered, _ = _every_page(history, path, 2)
+        joined = "&" if "?" in path else "?"
+        ids, answer = [], history.get(f"{path}{joined}page_size=2").get_json()
+        while True:
+            ids += [item["id"] for item in answer["items"]]
+            if not answer["next_after"]:
+                break
+            answer = history.get(f"{path}{joined}page_size=2&after={answer['next_after']}").get_json()
+        assert ids == numbered and len(ids) > 2, path
+
+
+def test_a_page_after_a_cursor_is_read_from_its_place(history, repo):
+    """The page after a cursor starts at the cursor's place in the index: the rows read are the page's (and
+    those counted ahead), however deep it is — ?page=N read every entry before it."""
+    from app.paging import after
+
+    log = history.get("/log?page_size=500").get_json()["items"]
+    deep = history.get(f"/log?page_size={len(log) - 4}").get_json()
+    at, entry_id = after(deep["next_after"])
+    page = _profiled(
+        repo, "log_list", **{**LOG_FILTERS, "after_at": at, "after_id": entry_id}, skip=0, limit=2, counted=2
+    )
+    rows = [rows for op, _, rows in page if op.startswith("NodeIndexSeekByRange")]
+    assert rows and rows[0] <= 4 < len(log), (rows, len(log))
+    changes = history.get("/changes?page_size=4").get_json()
+    at, change_id = after(changes["next_after"])
+    plan = _profiled(
+        repo, "changes_list", **{**CHANGE_FILTERS, "after_at": at, "after_id": change_id}, skip=0, limit=1, counted=1
+    )
+    rows = [rows for op, _, rows in plan if op.startswith("NodeIndexSeekByRange")]
+    assert rows and rows[0] <= 3, plan  # of 6 requests: the cursor's own and the two after it
+
+
+def test_a_cursor_that_is_none_is_a_422_naming_it(history):
+    for path in ("/log", "/changes"):
+        for bad in ("nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
+            resp = history.get(f"{path}?after={bad}")
+            assert resp.status_code == 422 and "query.after" in resp.get_json()["errors"], (path, bad)

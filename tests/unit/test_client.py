@@ -776,3 +776,23 @@ def test_a_planned_loads_changes_name_the_nested_key_that_changed():
     update = [{"index": 0, "op": "update", "component": "serverless-api/a", "diff": diff}]
     said = text.loaded({"status": "planned", "source": "tree", "operations": update})
     assert "~functions.api.memory +functions.api.vpc -functions.query +tags" in said, said
+
+
+def test_a_cursor_is_the_time_and_id_of_the_entry_a_page_follows():
+    """`next_after` → `?after=`: the entry's time (to the microsecond, UTC) and id, read back as they were
+    written; text of another shape is refused (the API's 422), and every text of the documented shape is a
+    time Python and Neo4j hold (the OpenAPI pattern)."""
+    import re
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from app.paging import CURSOR_PATTERN, after, cursor
+
+    token = cursor("2026-12-07T15:56:04.533288Z", "log-40ee67ed5888")
+    assert token == "1796658964533288~log-40ee67ed5888" and re.match(CURSOR_PATTERN, token)
+    assert after(token) == (datetime(2026, 12, 7, 15, 56, 4, 533288, tzinfo=UTC), "log-40ee67ed5888")
+    assert after("99999999999999999~x")[0].year < 9999
+    for bad in ("", "nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
+        with pytest.raises(ValueError):
+            after(bad)
