@@ -14,6 +14,7 @@ from app.audit.entries import actor
 from app.paging import counted_up_to
 from app.security.audit import RefusalAudit
 from karma_tools.bench.roundtrips import RoundTrips
+from tests.integration import test_console as console
 
 SITE, STAGING = "serverless-site/karma-dev", "serverless-site/karma-staging"
 REFUSED = 60  # refused calls, audited: a log of a few dozen entries more than a page
@@ -245,3 +246,21 @@ def test_a_cursor_that_is_none_is_a_422_naming_it(history):
         for bad in ("nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
             resp = history.get(f"{path}?after={bad}")
             assert resp.status_code == 422 and "query.after" in resp.get_json()["errors"], (path, bad)
+
+
+people = console.people  # the console's people fixture: ted, eve, val, ada
+
+
+def test_the_console_says_at_least_of_a_total_counted_only_so_far(app, history, people, monkeypatch):
+    """The console's log (here 2 entries a page) says "at least" of a total counted only ten pages past the
+    page, and of its pages, and still offers the next page."""
+    from app.console import work
+
+    monkeypatch.setattr(work, "PAGE_SIZE", 2)
+    val = console._login(app, people["val"])
+    page = val.get("/console/log?status=unauthorized").get_data(as_text=True)
+    bound = counted_up_to(0, 2)
+    assert f"at least {bound} entries · page 1 of at least {bound // 2}" in page, page
+    assert "older →" in page
+    exact = val.get("/console/log?status=forbidden").get_data(as_text=True)
+    assert "at least" not in exact and "entries · page 1 of" in exact
