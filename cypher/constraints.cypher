@@ -33,6 +33,8 @@ CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.cha
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;
 CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);
+// the transition list's order, newest first (cypher/transitions_list.cypher reads a page of it)
+CREATE INDEX transition_created_at IF NOT EXISTS FOR (t:Transition) ON (t.created_at);
 CREATE INDEX transition_proposal_key IF NOT EXISTS FOR (t:Transition) ON (t.proposal_key);
 CREATE INDEX component_drifting IF NOT EXISTS FOR (c:Component) ON (c.drifting);
 // the drift of one environment (cypher/drift_list_environment.cypher): only drifting components are in it

@@ -264,3 +264,21 @@ def test_the_console_says_at_least_of_a_total_counted_only_so_far(app, history, 
     assert "older →" in page
     exact = val.get("/console/log?status=forbidden").get_data(as_text=True)
     assert "at least" not in exact and "entries · page 1 of" in exact
+
+
+def test_a_transition_list_page_is_read_in_index_order_and_by_component_from_its_node(world, repo):
+    """GET /transitions counted every transition and sorted them all, and `?component=` looked for the
+    component behind each one: a page is read in the transition_created_at index's order as far as it needs,
+    its total the count store's, and by component from the component's node."""
+    from app.graph.cypher import query
+
+    with repo.driver.session() as session:
+        page = list(_operators(session.run("EXPLAIN " + query("transitions_list"), **CHANGE_FILTERS, skip=0,
+                                           limit=2, counted=2).consume().plan))  # fmt: skip
+        mine = list(_operators(session.run("EXPLAIN " + query("transitions_list_component"), component=SITE,
+                                           status=None, requested_by=None, skip=0, limit=2).consume().plan))  # fmt: skip
+    assert not [op for op, _, _ in page if op in EVERY], page
+    assert any(op == "NodeCountFromCountStore" for op, _, _ in page), page
+    assert any("t:Transition(created_at)" in details for op, details, _ in page if op.startswith("NodeIndex")), page
+    assert not [op for op, _, _ in mine if op in EVERY[:2]], mine
+    assert any("Component(id) WHERE id = $component" in details for _, details, _ in mine), mine
