@@ -19,6 +19,8 @@ CREATE CONSTRAINT change_request_idempotency_scope IF NOT EXISTS FOR (r:ChangeRe
 // the lookup by key (a change request stored before keys were scoped has no idempotency_scope)
 CREATE INDEX change_request_idempotency_key_lookup IF NOT EXISTS FOR (r:ChangeRequest) ON (r.idempotency_key);
 CREATE INDEX change_request_component IF NOT EXISTS FOR (r:ChangeRequest) ON (r.component_id, r.status);
+// the change list's order, newest first (cypher/changes_list.cypher reads a page of it, not every request)
+CREATE INDEX change_request_created_at IF NOT EXISTS FOR (r:ChangeRequest) ON (r.created_at);
 CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.id IS UNIQUE;
 CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.hash IS UNIQUE;
 CREATE CONSTRAINT karma_type_name IF NOT EXISTS FOR (t:KarmaType) REQUIRE t.name IS UNIQUE;
@@ -31,6 +33,8 @@ CREATE INDEX config_version_change IF NOT EXISTS FOR (v:ConfigVersion) ON (v.cha
 CREATE CONSTRAINT subscription_id IF NOT EXISTS FOR (s:Subscription) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT transition_id IF NOT EXISTS FOR (t:Transition) REQUIRE t.id IS UNIQUE;
 CREATE INDEX transition_status IF NOT EXISTS FOR (t:Transition) ON (t.status);
+// the transition list's order, newest first (cypher/transitions_list.cypher reads a page of it)
+CREATE INDEX transition_created_at IF NOT EXISTS FOR (t:Transition) ON (t.created_at);
 CREATE INDEX transition_proposal_key IF NOT EXISTS FOR (t:Transition) ON (t.proposal_key);
 CREATE INDEX component_drifting IF NOT EXISTS FOR (c:Component) ON (c.drifting);
 // the drift of one environment (cypher/drift_list_environment.cypher): only drifting components are in it

@@ -3,6 +3,7 @@
 // graph's links, so the cost follows the component's own history, not the size of the log. The node is
 // found by its id (the Component id constraint; the DeletedComponent id index for one deleted since),
 // and entries with no node to link to (a refused call naming it) by the audit_entry_component index.
+// Its entries are sorted (their timestamps and ids read) and counted; only the page's are projected.
 CALL () {
   CALL () {
     MATCH (c:Component {id: $component})
@@ -22,7 +23,9 @@ CALL () {
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)
     AND ($until IS NULL OR a.timestamp < $until)
+    AND ($after_at IS NULL OR a.timestamp < $after_at OR (a.timestamp = $after_at AND a.id < $after_id))
   WITH a ORDER BY a.timestamp DESC, a.id DESC
-  RETURN count(a) AS total, collect(a {.*})[$skip..$skip + $limit] AS items
+  WITH collect(a) AS found
+  RETURN size(found) AS total, [a IN found[$skip..$skip + $limit] | a {.*}] AS items
 }
 RETURN total, items

@@ -1,17 +1,18 @@
-// Stored transitions, newest first, filtered by status, requester and a component one of its audit entries is FOR.
+// Stored transitions, newest first, filtered by status and requester (by component:
+// transitions_list_component.cypher). Read in the transition_created_at index's order only as far as the page
+// and the matches counted ahead of it ($counted: app.paging.counted_up_to); `every` is the count store's
+// (no transition read): the total when nothing filters — as the log's and the change list's pages.
 CALL () {
   MATCH (t:Transition)
-  WHERE ($status IS NULL OR t.status = $status)
-    AND ($requested_by IS NULL OR t.requested_by = $requested_by)
-    AND ($component IS NULL OR EXISTS { (:Component {id: $component})<-[:FOR]-(:AuditEntry)-[:RECORDS]->(t) })
-  RETURN count(t) AS total
+  RETURN count(t) AS every
 }
 CALL () {
   MATCH (t:Transition)
-  WHERE ($status IS NULL OR t.status = $status)
+  WHERE t.created_at IS NOT NULL
+    AND ($status IS NULL OR t.status = $status)
     AND ($requested_by IS NULL OR t.requested_by = $requested_by)
-    AND ($component IS NULL OR EXISTS { (:Component {id: $component})<-[:FOR]-(:AuditEntry)-[:RECORDS]->(t) })
-  WITH t ORDER BY t.created_at DESC, t.id DESC SKIP $skip LIMIT $limit
-  RETURN collect(t {.*}) AS items
+  WITH t ORDER BY t.created_at DESC, t.id DESC LIMIT $counted
+  WITH collect(t) AS found
+  RETURN size(found) AS counted, [t IN found[$skip..$skip + $limit] | t {.*}] AS items
 }
-RETURN total, items
+RETURN every, counted, items

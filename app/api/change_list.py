@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.context import services
-from app.api.schemas import PageArgs
+from app.api.schemas import PageArgs, cursor_arg, next_after, total_is_lower_bound
 from app.changes.status import STORED
 
 blp = Blueprint("change_list", __name__, description="Listing change requests")
@@ -16,6 +16,7 @@ class ChangeListArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STORED))
     component = fields.String(validate=validate.Length(min=3, max=200))
     requested_by = fields.String(validate=validate.Length(min=1, max=320))
+    after = cursor_arg()
 
 
 class ChangeSummary(Schema):
@@ -46,6 +47,8 @@ class ChangeSummary(Schema):
 class ChangePage(Schema):
     items = fields.List(fields.Nested(ChangeSummary))
     total = fields.Integer()
+    total_is_lower_bound = total_is_lower_bound()
+    next_after = next_after()
     page = fields.Integer()
     page_size = fields.Integer()
 

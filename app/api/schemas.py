@@ -11,7 +11,7 @@ from app.changes.operations import OPS
 from app.components import EDGE_KINDS, registry
 from app.components.drift import KINDS as DRIFT_KINDS
 from app.components.fields import INT64_MAX, StrictInteger
-from app.paging import MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE
+from app.paging import CURSOR_PATTERN, MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, after
 
 MAX_UTC_OFFSET = timedelta(hours=18)  # what Neo4j's DateTime can hold
 ZONE_PATTERN = r"(Z|z|[+-](0[0-9]|1[0-7]):[0-5][0-9]|[+-]18:00)$"  # documents the ±18:00 bound
@@ -126,6 +126,34 @@ class Neo4jDateTime(fields.AwareDateTime):
         except OverflowError:
             raise ValidationError("Must be within years 1–9999 in UTC.") from None
         return parsed
+
+
+class Cursor(fields.String):
+    """`?after=`: a newest-first listing's keyset cursor, the `next_after` of the page before (app.paging)
+    → (time, id); any other text is a 422 naming it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return after(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError:
+            raise ValidationError("Must be the next_after of a page of this list.") from None
+
+
+def cursor_arg() -> Cursor:
+    return Cursor(
+        metadata={
+            "description": "the `next_after` of the page before: the page that follows it, read from its place "
+            "(`page` then counts on from there)",
+            "pattern": CURSOR_PATTERN,
+        }
+    )
+
+
+def next_after() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "`?after=` for the page that follows this one (null: none follows)"},
+    )
 
 
 class PageArgs(Schema):
@@ -353,6 +381,7 @@ class LogArgs(PageArgs):
     until = Neo4jDateTime(
         default_timezone=None, metadata={"description": "ISO 8601, exclusive", "pattern": ZONE_PATTERN}
     )
+    after = cursor_arg()
 
 
 class Edge(Schema):
@@ -603,9 +632,21 @@ class LogEntry(Schema):
     imported_edges = fields.Integer(metadata={"description": "imports: edges the bulk load wrote"})
 
 
+def total_is_lower_bound() -> fields.Boolean:
+    """A newest-first listing's (`/log`, `/changes`): whether its `total` is a lower bound (app.paging)."""
+    return fields.Boolean(
+        metadata={
+            "description": "true when a filter (not `component`) matches more than were counted: the page and "
+            "ten pages past it; at least `total` match then, and every page up to it exists"
+        }
+    )
+
+
 class LogPage(Schema):
     items = fields.List(fields.Nested(LogEntry))
     total = fields.Integer()
+    total_is_lower_bound = total_is_lower_bound()
+    next_after = next_after()
     page = fields.Integer()
     page_size = fields.Integer()
 

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
-from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema
+from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema, total_is_lower_bound
 from app.transitions.status import STORED
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
@@ -134,6 +134,7 @@ class TransitionPage(Schema):
         metadata={"description": "newest first; each without its trail (GET /transitions/<id> has it)"},
     )
     total = fields.Integer()
+    total_is_lower_bound = total_is_lower_bound()
     page = fields.Integer()
     page_size = fields.Integer()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.audit.entries import shown
 from app.errors import NotFound
 from app.graph.repository import GraphRepository
+from app.paging import next_after
 
 
 class AuditService:
@@ -20,9 +21,12 @@ class AuditService:
         status=None,
         since=None,
         until=None,
+        after=None,
         page: int = 1,
         page_size: int = 50,
     ) -> dict:
+        """A page of the log, newest first; `after`: (time, id) of the entry it follows (app.paging.after)."""
+        skip = (page - 1) * page_size
         found = self.repo.log_list(
             component=component,
             requested_by=requested_by,
@@ -30,11 +34,13 @@ class AuditService:
             status=status,
             since=since,
             until=until,
-            skip=(page - 1) * page_size,
+            after=after,
+            skip=skip,
             limit=page_size,
         )
         items = [shown(e) for e in found["items"]]
-        return {**found, "items": items, "page": page, "page_size": page_size}
+        following = next_after({**found, "items": items}, skip, "timestamp")
+        return {**found, "items": items, "next_after": following, "page": page, "page_size": page_size}
 
     def get(self, entry_id: str) -> dict:
         entry = self.repo.log_get(entry_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.audit.entries import operation_names
 from app.changes.stored import environments
 from app.graph.repository import GraphRepository
+from app.paging import next_after
 
 
 class ChangeListing:
@@ -17,11 +18,14 @@ class ChangeListing:
         status: str | None = None,
         component: str | None = None,
         requested_by: str | None = None,
+        after: tuple | None = None,
         page: int = 1,
         page_size: int = 50,
     ) -> dict:
+        """A page of change requests, newest first; `after`: (time, id) of the request it follows."""
+        skip = (page - 1) * page_size
         row = self.repo.list_changes(
-            status=status, component=component, requested_by=requested_by, skip=(page - 1) * page_size, limit=page_size
+            status=status, component=component, requested_by=requested_by, after=after, skip=skip, limit=page_size
         )
         items = []
         for item in row["items"]:
@@ -37,7 +41,9 @@ class ChangeListing:
                     "environments": environments(request, existing),
                 }
             )
-        return {"items": items, "total": row["total"], "page": page, "page_size": page_size}
+        counted = {"total": row["total"], "total_is_lower_bound": row["total_is_lower_bound"]}
+        following = next_after({**counted, "items": items}, skip, "created_at")
+        return {"items": items, **counted, "next_after": following, "page": page, "page_size": page_size}
 
 
 def _proposed_change(request: dict) -> dict | None:

@@ -88,13 +88,14 @@ def page_footer(page: dict, noun: str) -> str:
     """A listing's last line: how many of how many, the page of how many, and how to ask for the next one —
     the whole command (`next_command`, the CLI's: app.cli.common.next_page), else the option.
     `karma log` said "50 of 56 (page 1)" and `karma transitions list` "50 transitions of 56": neither said
-    that a second page existed, nor how to ask for it."""
+    that a second page existed, nor how to ask for it. A total counted only so far (`total_is_lower_bound`:
+    app.paging) is said to be at least that."""
     shown, total = len(page.get("items") or []), page.get("total", len(page.get("items") or []))
     number, size = page.get("page") or 1, page.get("page_size") or max(shown, 1)
     if total == 0:
         return "no " + plural(0, noun).removeprefix("0 ")
-    pages = page_count(total, size)
-    line = f"{shown} of {plural(total, noun)} (page {number} of {pages})"
+    pages, more = page_count(total, size), "at least " if page.get("total_is_lower_bound") else ""
+    line = f"{shown} of {more}{plural(total, noun)} (page {number} of {more}{pages})"
     return line + (f"; next: {page.get('next_command') or f'--page {number + 1}'}" if number < pages else "")
 
 

@@ -34,6 +34,7 @@ from app.graph.config_store import DESTINATION as CONFIG_STORE, STUCK, ConfigSto
 from app.graph.outbox import OutboxQueries
 from app.graph.transitions import TransitionQueries, TransitionTxQueries
 from app.observability import metrics
+from app.paging import bounded_total, counted_up_to
 from app.progress import Report, batches, silent
 from app.graph.driver import read_only, retry
 from app.reliability import deadline
@@ -638,15 +639,31 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
         status: str | None = None,
         since: Any = None,
         until: Any = None,
+        after: tuple | None = None,
         skip: int = 0,
         limit: int = 50,
     ) -> dict:
-        """→ {"total", "items": [entries, decoded]}, newest first; a filter left None does not filter."""
+        """→ {"total", "total_is_lower_bound", "items": [entries, decoded]}, newest first; a filter left None
+        does not filter; `after`: (time, id) of the entry the page follows (app.paging.after)."""
         filters = {"requested_by": requested_by, "actor": actor, "status": status, "since": since, "until": until}
-        # one component's entries through the graph's links (cypher/log_list_component.cypher)
-        query = "log_list_component" if component else "log_list"
-        row = self.read(query, component=component, **filters, skip=skip, limit=limit)
-        return {"total": row["total"], "items": [audit_entry_view(e) for e in row["items"]]}
+        filters |= _after(after)
+        found = self._newest_first("log_list", component, filters, skip, limit)
+        return {**found, "items": [audit_entry_view(e) for e in found["items"]]}
+
+    def _newest_first(self, name: str, component: str | None, filters: dict, skip: int, limit: int) -> dict:
+        """A page of a listing newest first (the log, the change list) → {total, total_is_lower_bound, items}.
+        By component (`<name>_component`): from the component's node through its links, every one of its
+        entries counted — the cost of its own history. Else (`<name>`): read in its index's order only as
+        far as the page and the matches counted ahead of it (app.paging.counted_up_to), the total the count
+        store's when nothing filters (app.paging.bounded_total)."""
+        if component:
+            row = self.read(f"{name}_component", component=component, **filters, skip=skip, limit=limit)
+            return {"total": row["total"], "total_is_lower_bound": False, "items": row["items"]}
+        filtered = any(v is not None for v in filters.values())
+        up_to = counted_up_to(skip, limit) if filtered else skip + limit
+        row = self.read(name, **filters, skip=skip, limit=limit, counted=up_to)
+        total = bounded_total(every=row["every"], counted=row["counted"], up_to=up_to, filtered=filtered)
+        return {**total, "items": row["items"]}
 
     def audited_facts(
         self,
@@ -725,18 +742,25 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
 
     # -- change requests (listing) ------------------------------------------------------------
     def list_changes(
-        self, *, status: str | None, component: str | None, requested_by: str | None, skip: int, limit: int
+        self,
+        *,
+        status: str | None,
+        component: str | None,
+        requested_by: str | None,
+        skip: int,
+        limit: int,
+        after: tuple | None = None,
     ) -> dict:
-        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded."""
-        row = self.read(
-            "changes_list_component" if component else "changes_list",  # through the graph's links
-            status=status,
-            component=component,
-            requested_by=requested_by,
-            skip=skip,
-            limit=limit,
-        )
-        return {"total": row["total"], "items": [decode_change(c) for c in row["items"]]}
+        """A page of change requests, newest first (`cypher/changes_list.cypher`), decoded; `after` as log_list's."""
+        filters = {"status": status, "requested_by": requested_by} | _after(after)
+        found = self._newest_first("changes_list", component, filters, skip, limit)
+        return {**found, "items": [decode_change(c) for c in found["items"]]}
+
+
+def _after(after: tuple | None) -> dict:
+    """A keyset cursor's parameters (the listing's Cypher reads both or neither)."""
+    at, item_id = after or (None, None)
+    return {"after_at": at, "after_id": item_id}
 
 
 # -- change requests: stored form → domain values ------------------------------------------------

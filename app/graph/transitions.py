@@ -126,16 +126,11 @@ class TransitionQueries:
         }
 
     def list_transitions(self, *, status=None, requested_by=None, component=None, skip=0, limit=50) -> dict:
-        """→ {"total", "items": [transitions, decoded, without trail]}, newest first."""
-        row = self.read(
-            "transitions_list",
-            status=status,
-            requested_by=requested_by,
-            component=component,
-            skip=skip,
-            limit=limit,
-        )
-        return {"total": row["total"], "items": [answered(decode_transition(t)) for t in row["items"]]}
+        """→ {"total", "total_is_lower_bound", "items": [transitions, decoded, without trail]}, newest first,
+        counted as the log is (GraphRepository._newest_first)."""
+        filters = {"status": status, "requested_by": requested_by}
+        found = self._newest_first("transitions_list", component, filters, skip, limit)
+        return {**found, "items": [answered(decode_transition(t)) for t in found["items"]]}
 
     def active_transitions(self, waits_on: str | None = None, limit: int = 100) -> list[str]:
         """Ids of the transitions still running or waiting (waiting for `waits_on`), oldest first."""

@@ -378,14 +378,18 @@ def test_log_quiet_prints_each_page_as_it_reads_it_and_each_id_once(karma_cli, g
     stopped = CliRunner().invoke(main, ["log", "-q"], env=env)
     assert isinstance(stopped.exception, StopReading) and stopped.stdout.split() == every[:2], stopped.stdout
 
+    asked = []
+
     def a_change_arrives_after_the_first_page(client, path, params=None, **kw):
+        asked.append(dict(params or {}))
         listed = get(client, path, params, **kw)
-        if path == "/log" and params["page"] == 1:
+        if path == "/log" and params.get("page") == 1:  # the first page (the next ones: `after` its cursor)
             client.post("/request-change", {"component": SITE, "proposed_change": {"cloudfront_aliases": ["d.x"]}})
         return listed
 
     monkeypatch.setattr(KarmaClient, "get", a_change_arrives_after_the_first_page)
     assert karma_cli("log", "-q").stdout.split() == every  # the newer entry came after; none twice
+    assert len(asked) > 1 and all("after" in a and "page" not in a for a in asked[1:]), asked  # by cursor
 
 
 def test_components_lists_what_karma_holds(karma_cli, monkeypatch):

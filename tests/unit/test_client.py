@@ -663,6 +663,18 @@ def test_a_listing_says_there_is_a_next_page_and_how_to_ask_for_it():
     )
 
 
+def test_a_listing_counted_only_so_far_says_at_least():
+    """A filtered log or change list counts its matches only ten pages past the one shown (app.paging): its
+    total is then a lower bound, and the footer says "at least" of it and of the pages, with the next one."""
+    from app.client import text
+
+    entries = [{"id": f"log-{i}", "timestamp": None} for i in range(50)]
+    page = {"items": entries, "total": 550, "total_is_lower_bound": True, "page": 1, "page_size": 50}
+    assert text.log_page(page).endswith("50 of at least 550 entries (page 1 of at least 11); next: --page 2")
+    exact = {**page, "total_is_lower_bound": False}
+    assert text.log_page(exact).endswith("50 of 550 entries (page 1 of 11); next: --page 2")
+
+
 def test_a_validation_error_names_each_field_once():
     """The API's 422 says "invalid request: secret" and `errors` says `secret: Length must be…`: the CLI
     printed "invalid request: secret; secret: Length must be…", each field twice."""
@@ -852,3 +864,23 @@ def test_a_proposed_patch_and_a_created_config_read_by_the_keys_they_set():
     }
     rows = [line.split() for line in "\n".join(text.operation(create, 1)).splitlines()]
     assert ["tags.Owner", "t"] in rows and ["cidr", "10.0.0.0/16"] in rows, rows
+
+
+def test_a_cursor_is_the_time_and_id_of_the_entry_a_page_follows():
+    """`next_after` → `?after=`: the entry's time (to the microsecond, UTC) and id, read back as they were
+    written; text of another shape is refused (the API's 422), and every text of the documented shape is a
+    time Python and Neo4j hold (the OpenAPI pattern)."""
+    import re
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from app.paging import CURSOR_PATTERN, after, cursor
+
+    token = cursor("2026-12-07T15:56:04.533288Z", "log-40ee67ed5888")
+    assert token == "1796658964533288~log-40ee67ed5888" and re.match(CURSOR_PATTERN, token)
+    assert after(token) == (datetime(2026, 12, 7, 15, 56, 4, 533288, tzinfo=UTC), "log-40ee67ed5888")
+    assert after("99999999999999999~x")[0].year < 9999
+    for bad in ("", "nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
+        with pytest.raises(ValueError):
+            after(bad)
