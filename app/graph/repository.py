@@ -414,7 +414,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def get_component(self, component_id: str) -> dict | None:
         """The component (config and runtime decoded) with its dependencies both ways and its drift as the
         drift view reads it (`drift_entries` as stored, `refused`: the :Drift records naming it,
-        `unwritten`: its changes' write-backs not landed), or None."""
+        `unwritten`: its changes' write-backs not landed) and the queued changes involving it (`queued`:
+        changing it or waiting on it, each with its place in its line), or None."""
         page = self.component_page(component_id)
         return page if page.get("id") else None
 
@@ -432,6 +433,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             "drift_entries": node.get("drift_entries"),
             "refused": row["refused"],
             "unwritten": row["unwritten"],
+            "queued": [with_iso(q, "created_at") for q in row["queued"]],
         }
 
     def graph(self, environment: str | None) -> dict:
