@@ -758,15 +758,18 @@ def decode_change(props: dict) -> dict:
 
 
 def change_record(row: dict | None) -> dict | None:
-    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by."""
+    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by, and a queued
+    one's `queue_place` (its line, place, of, the changes ahead of it)."""
     if row is None:
         return None
+    place = row.get("queue_place")
     return {
         **decode_change(row["change"]),
         "trail": [trail_entry(t) for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
         "existing_environments": row.get("existing_environments") or [],
+        **({"queue_place": place} if place else {}),
     }
 
 

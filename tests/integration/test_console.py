@@ -367,6 +367,37 @@ def test_a_component_page_names_the_queued_changes_waiting_on_it(app, client, pe
     assert 'id="queued-changes"' not in quiet  # no queued change involves it: nothing said
 
 
+def test_a_queued_changes_page_says_its_place_and_what_cancel_does(app, client, people):
+    """A queued change's page said neither what is ahead of it — the queue runs per component, first in
+    first out, and only the first of a line is re-run — nor what its Cancel button does, where the page's
+    other buttons each have a line saying it."""
+    first, second = _queue_two(client, people)
+    said = client.get(f"/changes/{second}").get_json()["queue_place"]  # the API's, read with the change
+    assert said == {
+        "line": STAGING_SITE,
+        "place": 2,
+        "of": 2,
+        "ahead": [{"id": first, "requested_by": "ted@strall.com"}],
+    }
+    ted = _login(app, people["ted"])
+    page = ted.get(f"/console/changes/{second}").get_data(as_text=True)
+    place = re.search(r'<dd id="queue-place">(.*?)</dd>', page, re.S).group(1)
+    assert "2 of 2 in the queue of" in place and f'href="/console/components/{STAGING_SITE}"' in place, place
+    assert f'href="/console/changes/{first}"' in place and "behind" in place, place
+    cancel = re.search(r'id="cancel-change">[^<]*</button>\s*<span class="muted">(.*?)</span>', page, re.S)
+    assert cancel and "never applies" in cancel.group(1) and "1 change behind it" not in cancel.group(1), page
+    head = ted.get(f"/console/changes/{first}").get_data(as_text=True)
+    said = re.search(r'<dd id="queue-place">(.*?)</dd>', head, re.S).group(1)
+    assert "1 of 2" in said and "next to run" in said, said
+    cancel = re.search(r'id="cancel-change">[^<]*</button>\s*<span class="muted">(.*?)</span>', head, re.S)
+    assert "1 change behind it" in cancel.group(1), cancel.group(1)
+    assert ted.post(f"/console/changes/{first}/cancel", data={"csrf_token": _csrf(head)}).status_code == 302
+    moved_up = ted.get(f"/console/changes/{second}").get_data(as_text=True)
+    said = re.search(r'<dd id="queue-place">(.*?)</dd>', moved_up, re.S).group(1)
+    assert "1 of 1" in said and "next to run" in said, said
+    assert 'id="queue-place"' not in ted.get(f"/console/changes/{first}").get_data(as_text=True)  # left it
+
+
 def test_an_address_no_console_route_answers_is_a_console_page(app, client, people):
     """A typo under /console/ and a POST-only address opened from the history (/console/plan, the address
     bar's after planning) were the API's JSON body: the blueprint's handlers never see a request no route
