@@ -725,6 +725,13 @@ class ChangeView(_Open):
         metadata={"description": "the change's audit entries, oldest first; `actor`: who did what each records"},
     )
     waits_on = fields.List(fields.String())
+    queue_place = fields.Dict(
+        metadata={
+            "description": "queued: its place in its line — the queue runs per component, first in first out, "
+            "a change in its first component's line (`line`) — `place` (1: next to run), `of`, and `ahead`: "
+            "the changes before it ({id, requested_by}), first first"
+        }
+    )
     rolled_back_by = fields.List(fields.Dict())
     transition_id = fields.String(metadata={"description": "the transition whose step made this change"})
     note = fields.String(metadata={"description": "what its last move said (a rejection from the queue: why)"})

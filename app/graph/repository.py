@@ -415,7 +415,8 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
     def get_component(self, component_id: str) -> dict | None:
         """The component (config and runtime decoded) with its dependencies both ways and its drift as the
         drift view reads it (`drift_entries` as stored, `refused`: the :Drift records naming it,
-        `unwritten`: its changes' write-backs not landed), or None."""
+        `unwritten`: its changes' write-backs not landed) and the queued changes involving it (`queued`:
+        changing it or waiting on it, each with its place in its line), or None."""
         page = self.component_page(component_id)
         return page if page.get("id") else None
 
@@ -433,6 +434,7 @@ class GraphRepository(OutboxQueries, ConfigStoreQueries, TransitionQueries):
             "drift_entries": node.get("drift_entries"),
             "refused": row["refused"],
             "unwritten": row["unwritten"],
+            "queued": [with_iso(q, "created_at") for q in row["queued"]],
         }
 
     def graph(self, environment: str | None) -> dict:
@@ -780,15 +782,18 @@ def decode_change(props: dict) -> dict:
 
 
 def change_record(row: dict | None) -> dict | None:
-    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by."""
+    """A change_get row → the decoded change request with trail, waits_on and rolled_back_by, and a queued
+    one's `queue_place` (its line, place, of, the changes ahead of it)."""
     if row is None:
         return None
+    place = row.get("queue_place")
     return {
         **decode_change(row["change"]),
         "trail": [trail_entry(t) for t in row["trail"]],
         "waits_on": row["waits_on"],
         "rolled_back_by": row["rolled_back_by"],
         "existing_environments": row.get("existing_environments") or [],
+        **({"queue_place": place} if place else {}),
     }
 
 

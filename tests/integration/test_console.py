@@ -10,9 +10,11 @@ import pytest
 from app.console import session
 from app.errors import ServiceUnavailable
 from app.settings import REPO_ROOT
+from karma_tools.bench.roundtrips import RoundTrips
 from tests.integration.test_config_store import karma_app, store  # noqa: F401 (fixtures)
 
 PROD_VPC = "vpc/karma-prod"
+STAGING_SITE = "serverless-site/karma-staging"  # blocked until its distribution publishes its outputs
 
 
 @pytest.fixture
@@ -312,21 +314,88 @@ def test_user_text_is_escaped(app, client, people):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get("/console/changes").get_data(as_text=True)
 
 
+def _queue_two(client, people) -> list[str]:
+    """Two changes queued on the staging site (its rules block it until its distribution publishes its
+    outputs): one line, the site's, in the order asked."""
+    ted = {"Authorization": f"Bearer {people['ted']}"}
+    queued = []
+    for alias in ("a", "b"):
+        body = {"component": STAGING_SITE, "proposed_change": {"cloudfront_aliases": [f"{alias}.usekarma.dev"]}}
+        answer = client.post("/request-change", json={**body, "on_blocked": "queue"}, headers=ted).get_json()
+        assert answer["status"] == "queued", answer
+        queued.append(answer["change_id"])
+    return queued
+
+
 def test_the_queue_shows_each_changes_place_in_its_line(app, client, people):
     """The place, not the stored sequence number: the only change left after the first was cancelled
     read "2"."""
     ted = {"Authorization": f"Bearer {people['ted']}"}
-    site = "serverless-site/karma-staging"  # blocked until its distribution publishes its outputs
-    queued = []
-    for alias in ("a", "b"):
-        body = {"component": site, "proposed_change": {"cloudfront_aliases": [f"{alias}.usekarma.dev"]}}
-        answer = client.post("/request-change", json={**body, "on_blocked": "queue"}, headers=ted).get_json()
-        assert answer["status"] == "queued", answer
-        queued.append(answer["change_id"])
+    queued = _queue_two(client, people)
     assert client.delete(f"/changes/{queued[0]}?requested_by=ted@strall.com", headers=ted).status_code == 200
     page = _login(app, people["val"]).get("/console/queue").get_data(as_text=True)
     row = re.search(rf"<tr>(?:(?!</tr>).)*{queued[1]}(?:(?!</tr>).)*</tr>", page, re.S).group(0)
     assert re.findall(r"<td>([^<]*)</td>", row)[0] == "1", row
+
+
+def test_a_component_page_names_the_queued_changes_waiting_on_it(app, client, people):
+    """It listed the transitions waiting for its report, not the queued changes: those that would change
+    it and those whose blocking involves it (they wait on it). Said by the page's one read of the
+    component (cypher/component_page.cypher): the page waits on Neo4j as often with a queue as without."""
+    app.extensions["karma"].tokens.cache_seconds = 3600  # its token verified once: the page's reads alone
+    browser = _login(app, people["val"])
+    browser.get(f"/console/components/{STAGING_SITE}")  # warm: this identity's token
+    with RoundTrips() as before:
+        assert 'id="queued-changes"' not in browser.get(f"/console/components/{STAGING_SITE}").get_data(as_text=True)
+    queued = _queue_two(client, people)
+    with RoundTrips() as after:
+        page = browser.get(f"/console/components/{STAGING_SITE}").get_data(as_text=True)
+    assert len(after.flushes) == len(before.flushes), (before.flushes, after.flushes)
+    said = re.search(r'<section id="queued-changes">(.*?)</section>', page, re.S).group(1)
+    for place, change_id in enumerate(queued, start=1):
+        item = re.search(rf"<li>(?:(?!</li>).)*{change_id}(?:(?!</li>).)*</li>", said, re.S).group(0)
+        assert f'href="/console/changes/{change_id}"' in item and "changes it" in item, item
+        assert f"{place} of 2 in this component's queue" in item, item
+    waited = [w for w in client.get(f"/changes/{queued[0]}").get_json()["waits_on"] if w != STAGING_SITE]
+    assert waited, "the staging site's changes wait on its distribution"
+    other = browser.get(f"/console/components/{waited[0]}").get_data(as_text=True)
+    said = re.search(r'<section id="queued-changes">(.*?)</section>', other, re.S).group(1)
+    first = re.search(rf"<li>(?:(?!</li>).)*{queued[0]}(?:(?!</li>).)*</li>", said, re.S).group(0)
+    assert "waits on it" in first and "changes it" not in first, first
+    assert f'href="/console/components/{STAGING_SITE}"' in first and "1 of 2 in the queue of" in first, first
+    quiet = browser.get("/console/components/cognito-sso/karma-dev").get_data(as_text=True)
+    assert 'id="queued-changes"' not in quiet  # no queued change involves it: nothing said
+
+
+def test_a_queued_changes_page_says_its_place_and_what_cancel_does(app, client, people):
+    """A queued change's page said neither what is ahead of it — the queue runs per component, first in
+    first out, and only the first of a line is re-run — nor what its Cancel button does, where the page's
+    other buttons each have a line saying it."""
+    first, second = _queue_two(client, people)
+    said = client.get(f"/changes/{second}").get_json()["queue_place"]  # the API's, read with the change
+    assert said == {
+        "line": STAGING_SITE,
+        "place": 2,
+        "of": 2,
+        "ahead": [{"id": first, "requested_by": "ted@strall.com"}],
+    }
+    ted = _login(app, people["ted"])
+    page = ted.get(f"/console/changes/{second}").get_data(as_text=True)
+    place = re.search(r'<dd id="queue-place">(.*?)</dd>', page, re.S).group(1)
+    assert "2 of 2 in the queue of" in place and f'href="/console/components/{STAGING_SITE}"' in place, place
+    assert f'href="/console/changes/{first}"' in place and "behind" in place, place
+    cancel = re.search(r'id="cancel-change">[^<]*</button>\s*<span class="muted">(.*?)</span>', page, re.S)
+    assert cancel and "never applies" in cancel.group(1) and "1 change behind it" not in cancel.group(1), page
+    head = ted.get(f"/console/changes/{first}").get_data(as_text=True)
+    said = re.search(r'<dd id="queue-place">(.*?)</dd>', head, re.S).group(1)
+    assert "1 of 2" in said and "next to run" in said, said
+    cancel = re.search(r'id="cancel-change">[^<]*</button>\s*<span class="muted">(.*?)</span>', head, re.S)
+    assert "1 change behind it" in cancel.group(1), cancel.group(1)
+    assert ted.post(f"/console/changes/{first}/cancel", data={"csrf_token": _csrf(head)}).status_code == 302
+    moved_up = ted.get(f"/console/changes/{second}").get_data(as_text=True)
+    said = re.search(r'<dd id="queue-place">(.*?)</dd>', moved_up, re.S).group(1)
+    assert "1 of 1" in said and "next to run" in said, said
+    assert 'id="queue-place"' not in ted.get(f"/console/changes/{first}").get_data(as_text=True)  # left it
 
 
 def test_an_address_no_console_route_answers_is_a_console_page(app, client, people):
