@@ -5,15 +5,15 @@
 // sorted (their created_at and ids read) and counted; only the page's are projected.
 CALL () {
   CALL () {
-    MATCH (c:Component {id: $component})
+    MATCH (c:Component {id: $component}) USING INDEX SEEK c:Component(id)
     MATCH (cr:ChangeRequest)-[:LOGGED_AS]->(:AuditEntry)-[:FOR|AFFECTED]->(c)
     RETURN cr
     UNION
-    MATCH (c:DeletedComponent {id: $component})
+    MATCH (c:DeletedComponent {id: $component}) USING INDEX SEEK c:DeletedComponent(id)
     MATCH (cr:ChangeRequest)-[:LOGGED_AS]->(:AuditEntry)-[:FOR|AFFECTED]->(c)
     RETURN cr
     UNION
-    MATCH (cr:ChangeRequest)
+    MATCH (cr:ChangeRequest) USING INDEX SEEK cr:ChangeRequest(component_id, status)
     WHERE cr.component_id = $component AND cr.status IS NOT NULL  // every request's: the composite index's key
     RETURN cr
   }

@@ -6,15 +6,15 @@
 // Its entries are sorted (their timestamps and ids read) and counted; only the page's are projected.
 CALL () {
   CALL () {
-    MATCH (c:Component {id: $component})
+    MATCH (c:Component {id: $component}) USING INDEX SEEK c:Component(id)
     MATCH (a:AuditEntry)-[:FOR|AFFECTED]->(c)
     RETURN a
     UNION
-    MATCH (c:DeletedComponent {id: $component})
+    MATCH (c:DeletedComponent {id: $component}) USING INDEX SEEK c:DeletedComponent(id)
     MATCH (a:AuditEntry)-[:FOR|AFFECTED]->(c)
     RETURN a
     UNION
-    MATCH (a:AuditEntry {component_id: $component})
+    MATCH (a:AuditEntry {component_id: $component}) USING INDEX SEEK a:AuditEntry(component_id)
     RETURN a
   }
   WITH a
