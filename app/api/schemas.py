@@ -89,6 +89,9 @@ class ErrorSchema(Schema):
     )
     rolled_back_by = fields.List(fields.String(), metadata={"description": "the rollbacks of the change"})
     transition_id = fields.String(metadata={"description": "the transition the error is about"})
+    propose_again = fields.Dict(
+        metadata={"description": "stale_proposal: the body that proposes the same change again (POST /transitions)"}
+    )
     transition_status = fields.String(metadata={"description": "component_in_transition: that transition's status"})
     components = fields.List(fields.String(), metadata={"description": "the components the error is about"})
     proposal = fields.String(metadata={"description": "component_in_transition: the proposal it was executed from"})

@@ -132,8 +132,8 @@ def _inert_rules_said_once():
         policy_log.removeFilter(held)
     if named:
         click.echo(
-            f"warning: {len(named)} rule(s) name what these types lack ({', '.join(named)}): they never fire "
-            "here — `karma rules validate` says what each names",
+            f"warning: {len(named)} rule(s) name what these types lack ({', '.join(named)}): where they need "
+            "those names they never fire (a remedy: never accepted) — `karma rules validate` says what each names",
             err=True,
         )
 

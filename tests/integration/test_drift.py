@@ -239,8 +239,8 @@ def test_a_new_user_infers_reviews_imports_partially_and_reads_the_drift(service
     # the shipped rules inert on these types: one line of its own, not the policy's log line per name (eight
     # JSON lines on stderr, where a command's stderr is for its own messages)
     assert "names what the loaded types lack" not in run.stderr and run.stderr.count("warning: ") == 1, run.stderr
-    assert "warning: 6 rule(s) name what these types lack (" in run.stderr
-    assert "they never fire here — `karma rules validate` says what each names" in run.stderr
+    assert "warning: 7 rule(s) name what these types lack (" in run.stderr
+    assert "they never fire (a remedy: never accepted) — `karma rules validate` says what each names" in run.stderr
     run = karma_cli(env, "drift", "--json")
     assert run.returncode == 5  # there is drift: not 1, an error
     got = [{k: e[k] for k in FIELDS} for e in json.loads(run.stdout)["entries"]]

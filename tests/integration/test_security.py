@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -48,8 +49,16 @@ def test_no_bad_or_revoked_token_is_401_and_audited(client, tokens, bearer):
 
 
 def test_health_and_docs_stay_open(client):
-    for path in ["/healthz", "/readyz", "/openapi.json"]:
+    """Open without a token. /readyz may first say 503 `warming_up` on a loaded machine (a re-check of the hot
+    statements' plans that outran its bound re-plans in the background: docs/reliability.md); it is open as
+    soon as it answers, and ready within a bounded wait."""
+    for path in ["/healthz", "/openapi.json"]:
         assert client.get(path, anonymous=True).status_code == 200, path
+    until = time.monotonic() + 30
+    while (answer := client.get("/readyz", anonymous=True)).status_code == 503 and time.monotonic() < until:
+        assert answer.get_json()["neo4j"] == "warming_up", answer.get_json()
+        time.sleep(0.5)
+    assert answer.status_code == 200, answer.get_json()
 
 
 PLAN = {"component": SITE, "proposed_change": {"cloudfront_aliases": ["www.usekarma.dev"]}}
