@@ -96,9 +96,11 @@ def plan(body):
     fmt = requested_format()
     assume = body.pop("assume", None)
     change, _key = _split(body)
-    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
-        return services().transitions.what_if(change, assume, actor=current_principal())
-    return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
+    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written; drawn as a plan is
+        result = services().transitions.what_if(change, assume, actor=current_principal())
+    else:
+        result = services().gate.plan(change, actor=current_principal())
+    return negotiated(result, render.from_plan, fmt)
 
 
 @blp.route("/request-change", methods=["POST"])
