@@ -244,6 +244,9 @@ CHANGES_DESCRIPTION = (
 )
 
 
+CREATED_AT = {  # the OpenAPI headers of a 201: where the created resource is (RFC 9110 15.3.2)
+    "Location": {"description": "the created resource's path", "schema": {"type": "string"}, "required": True}
+}
 IDEMPOTENCY_KEY_MAX = 200  # the body field's bound, and the Idempotency-Key header's (api/changes.py)
 
 
