@@ -10,6 +10,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
+    IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_MAX,
     SITE_CHANGE,
     ApprovalSchema,
@@ -106,6 +107,7 @@ def plan(body):
 @blp.route("/request-change", methods=["POST"])
 @blp.arguments(ChangeRequestSchema(), example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
+@blp.doc(parameters=[IDEMPOTENCY_KEY_HEADER])
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
 
@@ -117,6 +119,7 @@ def request_change(body):
 
 @blp.route("/plans/<plan_id>/apply", methods=["POST"])
 @blp.response(200, ChangeResult)
+@blp.doc(parameters=[IDEMPOTENCY_KEY_HEADER])
 def apply_plan(plan_id):
     """Apply exactly what was planned; 409 if any component in the plan's impact set changed since.
 

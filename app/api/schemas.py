@@ -248,6 +248,14 @@ CREATED_AT = {  # the OpenAPI headers of a 201: where the created resource is (R
     "Location": {"description": "the created resource's path", "schema": {"type": "string"}, "required": True}
 }
 IDEMPOTENCY_KEY_MAX = 200  # the body field's bound, and the Idempotency-Key header's (api/changes.py)
+IDEMPOTENCY_KEY_HEADER = {  # the OpenAPI parameter of the writes that take one (api/changes.py _header_key)
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key (and body) returns the first answer (`idempotent_replay`) and "
+    "applies nothing; scoped to the token's identity; one key, no comma (docs/lifecycle.md, Idempotency)",
+    "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
+}
 
 
 class ChangeRequestSchema(Schema):
@@ -688,6 +696,28 @@ class ChangeView(_Open):
     )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "set: every change is a change set (docs/changes.md)"})
+    component_ids = fields.List(
+        fields.String(), metadata={"description": "the components its operations touch (`component_id`: the first)"}
+    )
+    impact = fields.List(fields.String(), metadata={"description": "the components it affects (their ids)"})
+    operations = fields.List(
+        fields.Dict(), metadata={"description": "applied: each operation's diff, created config or deleted snapshot"}
+    )
+    applied_version = fields.Integer(metadata={"description": "applied, a single change: the version it made"})
+    on_blocked = fields.String(metadata={"description": "reject | queue, as requested"})
+    log_entry_id = fields.String(metadata={"description": "the audit entry of its last move"})
+    approved_by = fields.String(metadata={"description": "the approver who approved it"})
+    approver_role = fields.String(metadata={"description": "pending_approval: the role that may approve it"})
+    rollback_of = fields.String(metadata={"description": "a rollback: the change it rolls back"})
+    expires_at = fields.String(
+        allow_none=True, metadata={"description": "queued: when it expires unapplied (KARMA_QUEUE_TTL; null: never)"}
+    )
+    seq = fields.Integer(metadata={"description": "queued: its place in its component's FIFO queue"})
+    idempotency_key = fields.String(metadata={"description": "the Idempotency-Key it was sent with"})
+    idempotency_scope = fields.String(metadata={"description": "the identity that key is scoped to"})
+    request_hash = fields.String(metadata={"description": "the request's hash: a retry with its key must match it"})
+    request_id = fields.String(metadata={"description": "the X-Request-Id of the request that made it"})
 
 
 class Transition(_Open):
@@ -700,7 +730,7 @@ class Transition(_Open):
 
 
 class QueuePage(_Open):
-    items = fields.List(fields.Dict())
+    items = fields.List(fields.Nested(ChangeView), metadata={"description": "queued changes, per component FIFO"})
     total = fields.Integer()
 
 
