@@ -430,7 +430,8 @@ def test_a_rollback_goes_through_the_rules(client):
     assert code == 404
     rejected = client.get(f"/changes/{rb['change_id']}").get_json()
     code, err = post(client, f"/changes/{rejected['id']}/rollback", {"requested_by": "x"})
-    assert code == 409 and err["cause"] == "not_applied"
+    assert code == 409 and err["cause"] == "not_applied" and err["current_status"] == "rejected"
+    assert err["change_id"] == rejected["id"]  # as approve's and cancel's 409s name it
 
 
 def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, client):
