@@ -721,12 +721,21 @@ class ChangeView(_Open):
 
 
 class Transition(_Open):
+    """A stored change moved without a new analysis (cancel, deny; a queue pass's expiry): its new status."""
+
     change_id = fields.String()
-    status = fields.String()
-    note = fields.String()
-    log_entry_id = fields.String()
-    component = fields.String()
-    transition = fields.Boolean()
+    status = fields.String(metadata={"description": "the status it moved to: cancelled | denied | expired | rejected"})
+    note = fields.String(metadata={"description": "what the move says (who cancelled or denied it, and why)"})
+    log_entry_id = fields.String(metadata={"description": "the move's audit entry"})
+    component = fields.String(metadata={"description": "the change's first component (its queue place)"})
+    transition = fields.Boolean(
+        metadata={"description": "always true: a status move, not an analysis (not a stored /transitions one)"}
+    )
+    refusal = fields.Dict(
+        metadata={
+            "description": "a rejection of a change that could no longer apply: the gate's error (as on the change)"
+        }
+    )
 
 
 class QueuePage(_Open):
@@ -738,9 +747,22 @@ class QueueProcessed(_Open):
     processed = fields.List(fields.Dict(), metadata={"description": "each transition: change_id, status, …"})
 
 
+class ConfigVersionView(_Open):
+    """One kept version of a component: its config and runtime as they were then, and why it was kept."""
+
+    component_id = fields.String()
+    version = fields.Integer()
+    cause = fields.String(metadata={"description": "change | create | delete | runtime | seed | import"})
+    config = fields.Dict(metadata={"description": "the config at that version"})
+    runtime = fields.Dict(metadata={"description": "the runtime outputs at that version"})
+    created_at = fields.String(allow_none=True)
+    change_id = fields.String(metadata={"description": "change, create, delete: the change request that made it"})
+    deleted = fields.Boolean(metadata={"description": "delete: the version a deletion kept (the last config)"})
+
+
 class VersionList(_Open):
     component = fields.String()
-    versions = fields.List(fields.Dict())
+    versions = fields.List(fields.Nested(ConfigVersionView), metadata={"description": "newest first"})
 
 
 class RulesStatus(_Open):

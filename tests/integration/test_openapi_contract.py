@@ -120,3 +120,36 @@ def test_every_field_a_change_or_the_queue_answers_is_declared(client):
     assert items and all(set(item) <= declared for item in items), [sorted(set(i) - declared) for i in items]
     queue_items = client.get("/openapi.json").get_json()["components"]["schemas"]["QueuePage"]["properties"]["items"]
     assert queue_items["items"] == {"$ref": "#/components/schemas/ChangeView"}
+
+
+def test_a_status_move_says_what_each_of_its_fields_is(client):
+    """A cancel's (or a denial's) answer is a `Transition`: its `transition: true` read as a stored
+    /transitions one, and a queue pass's rejection carried an undeclared `refusal`. Each field is declared
+    with what it says, and a cancel answers only declared fields."""
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["Transition"]["properties"]
+    assert "refusal" in schema and all(
+        field.get("description") for name, field in schema.items() if name != "change_id"
+    )
+    staging = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["c.usekarma.dev"]},
+    }
+    queued = client.post("/request-change", json={**staging, "on_blocked": "queue"}).get_json()
+    cancelled = client.delete(f"/changes/{queued['change_id']}").get_json()
+    assert cancelled["status"] == "cancelled" and set(cancelled) <= set(schema), cancelled
+
+
+def test_every_field_of_a_kept_version_is_declared(client):
+    """GET /components/<id>/versions listed untyped objects: each version's fields (`cause`, `config`,
+    `runtime`, `change_id`, …) are declared, and a seeded, changed and reported component's versions carry
+    only those."""
+    spec = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert spec["VersionList"]["properties"]["versions"]["items"] == {"$ref": "#/components/schemas/ConfigVersionView"}
+    declared = set(spec["ConfigVersionView"]["properties"])
+    site = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["v.usekarma.dev"]}}
+    assert client.post("/request-change", json=site).get_json()["status"] == "applied"
+    report = {"runtime": {"distribution_id": "E2", "domain_name": "d2.cloudfront.net"}}
+    assert client.put("/components/cloudfront-distribution/karma-dev/runtime", json=report).status_code == 200
+    for cid in ("serverless-site/karma-dev", "cloudfront-distribution/karma-dev"):
+        versions = client.get(f"/components/{cid}/versions").get_json()["versions"]
+        assert len(versions) == 2 and all(set(v) <= declared for v in versions), versions
