@@ -334,7 +334,10 @@ class CancelArgs(Schema):
 
 
 class QueueArgs(Schema):
-    component = fields.String()
+    component = fields.String(
+        validate=validate.Length(min=3, max=200),  # as /changes' and /transitions' component filters
+        metadata={"description": "only the changes queued on this component (`<type>/<nickname>`)"},
+    )
 
 
 class RuntimeUpdateSchema(Schema):
