@@ -498,7 +498,14 @@ class ChangeResult(Schema):
     change_id = fields.String(allow_none=True)
     component = fields.String()
     mode = fields.String()
-    version = fields.Dict()
+    version = fields.Dict(
+        metadata={
+            "description": "single form: {current, after}, the component's version before and after THIS request "
+            "(applied: current + 1; planned, rejected, queued, pending: current, nothing was written). An "
+            "operation's own `version` is the one it makes when it applies (an update: current + 1, whatever "
+            "this request's status)"
+        }
+    )
     diff = fields.List(fields.Dict())
     decisions = fields.List(fields.Dict())
     blockers = fields.List(fields.Dict())

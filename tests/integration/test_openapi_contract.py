@@ -153,3 +153,15 @@ def test_every_field_of_a_kept_version_is_declared(client):
     for cid in ("serverless-site/karma-dev", "cloudfront-distribution/karma-dev"):
         versions = client.get(f"/components/{cid}/versions").get_json()["versions"]
         assert len(versions) == 2 and all(set(v) <= declared for v in versions), versions
+
+
+def test_the_two_versions_a_change_answers_are_documented_as_they_are(client):
+    """A plan answers `version: {current: 1, after: 1}` (this request wrote nothing) and its operation
+    `version: {current: 1, after: 2}` (what it makes when it applies): two readings of one name that the
+    document left undescribed. Both are as described."""
+    plan = client.post("/plan", json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}}).get_json()
+    current = plan["version"]["current"]
+    assert plan["version"] == {"current": current, "after": current}
+    assert plan["operations"][0]["version"] == {"current": current, "after": current + 1}
+    described = client.get("/openapi.json").get_json()["components"]["schemas"]["ChangeResult"]["properties"]
+    assert "before and after THIS request" in described["version"]["description"]
