@@ -10,6 +10,7 @@ from app.api.auth import current_principal, identity
 from app.api.context import services
 from app.api.pictures import negotiated, picture_doc, requested_format
 from app.api.schemas import (
+    IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENCY_KEY_MAX,
     SITE_CHANGE,
     ApprovalSchema,
@@ -96,14 +97,17 @@ def plan(body):
     fmt = requested_format()
     assume = body.pop("assume", None)
     change, _key = _split(body)
-    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written
-        return services().transitions.what_if(change, assume, actor=current_principal())
-    return negotiated(services().gate.plan(change, actor=current_principal()), render.from_plan, fmt)
+    if assume is not None:  # a what-if plan: hypothetical, no plan id, nothing written; drawn as a plan is
+        result = services().transitions.what_if(change, assume, actor=current_principal())
+    else:
+        result = services().gate.plan(change, actor=current_principal())
+    return negotiated(result, render.from_plan, fmt)
 
 
 @blp.route("/request-change", methods=["POST"])
 @blp.arguments(ChangeRequestSchema(), example=SITE_CHANGE)
 @blp.response(200, ChangeResult)
+@blp.doc(parameters=[IDEMPOTENCY_KEY_HEADER])
 def request_change(body):
     """Validate, analyse and apply / reject / queue a change or a change set, atomically with its audit entry.
 
@@ -115,6 +119,7 @@ def request_change(body):
 
 @blp.route("/plans/<plan_id>/apply", methods=["POST"])
 @blp.response(200, ChangeResult)
+@blp.doc(parameters=[IDEMPOTENCY_KEY_HEADER])
 def apply_plan(plan_id):
     """Apply exactly what was planned; 409 if any component in the plan's impact set changed since.
 

@@ -40,6 +40,15 @@ def _too_large() -> tuple[str, dict]:
     }
 
 
+def _not_allowed(allow: str) -> tuple[str, dict]:
+    """A 405 says which methods the path answers, in words too: werkzeug's sentence ("The method is not
+    allowed for the requested URL.") named neither the method sent nor the ones to use."""
+    methods = [m.strip() for m in allow.split(",") if m.strip() not in ("", "OPTIONS", "HEAD")]
+    return f"{request.method} is not allowed on {request.path[:200]}: it answers {', '.join(methods)}", {
+        "cause": "method_not_allowed"
+    }
+
+
 def http_error(exc: HTTPException):
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
@@ -74,9 +83,11 @@ def http_error(exc: HTTPException):
             message = f"no route answers {request.method} {request.path[:200]}: check the address (docs/api.md)"
     if exc.code == 413:
         message, extra = _too_large()
+    allow = dict(exc.get_headers()).get("Allow")
+    if exc.code == 405 and allow:
+        message, extra = _not_allowed(allow)
     body = envelope(exc.code or 500, exc.name, error.get(exc.code, "http_error"), message, errors, **extra)
     response = jsonify(body)
-    allow = dict(exc.get_headers()).get("Allow")
     if allow:  # 405 says which methods the resource has
         response.headers["Allow"] = allow
     return response, exc.code

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from app.api.auth import current_principal
 from app.api.context import services
+from app.api.schemas import CREATED_AT
 from app.clock import rfc3339, utcnow
 from app.components.fields import StrictBoolean
 from app.notifications.events import EVENT_TYPES
@@ -179,12 +180,14 @@ def subscriptions_list():
         "description": "the dev team's chat",
     },
 )
-@blp.response(201, Subscription)
+@blp.response(201, Subscription, headers=CREATED_AT)
 def subscriptions_create(body):
     """Subscribe a URL to event types (optionally only some environments); signed with `secret`. An
-    environment no component lives in yet is accepted (changes create environments) with a `warnings` line."""
+    environment no component lives in yet is accepted (changes create environments) with a `warnings` line.
+    `Location` is the subscription's path (`DELETE` it there)."""
     who = current_principal()
-    return _sub(services().subscriptions.create(body, created_by=who.name, token_id=who.token_id, now=utcnow()))
+    record = _sub(services().subscriptions.create(body, created_by=who.name, token_id=who.token_id, now=utcnow()))
+    return record, {"Location": f"/admin/subscriptions/{record['id']}"}
 
 
 @blp.route("/admin/subscriptions/<subscription_id>", methods=["DELETE"])

@@ -32,7 +32,12 @@ def healthz():
 @blp.route("/readyz")
 @blp.doc(security=[])
 @blp.response(200, Readiness)
-@blp.alt_response(503, schema=Readiness, description="Neo4j does not answer (yet)")
+@blp.alt_response(
+    503,
+    schema=Readiness,
+    description="Neo4j does not answer (yet)",
+    headers={"Retry-After": {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}},
+)
 def readyz():
     """Neo4j answers, the schema is applied and the statements every change runs are planned: 503 while it
     is away and while they are planned after its return (`warming_up`), 200 again once they are."""

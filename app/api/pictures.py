@@ -34,14 +34,15 @@ def picture_doc(schema: str) -> dict:
 
 
 def requested_format() -> str:
-    """The format asked for; an unknown `?format=` is a 422 naming the parameter (before any work)."""
+    """The format asked for; an unknown `?format=` is a 422 naming the parameter by its location
+    (`query.format`, as every refused query argument is named: docs/api.md) before any work."""
     fmt = request.args.get("format")
     if fmt is not None:
         if fmt not in FORMATS:
             raise Unprocessable(
                 f"unknown format {fmt!r}",
                 cause="unknown_format",
-                errors={"format": [f"must be one of {', '.join(FORMATS)}"]},
+                errors={"query.format": [f"must be one of {', '.join(FORMATS)}"]},
             )
         return fmt
     for mime, _quality in request.accept_mimetypes:

@@ -276,7 +276,18 @@ CHANGES_DESCRIPTION = (
 )
 
 
+CREATED_AT = {  # the OpenAPI headers of a 201: where the created resource is (RFC 9110 15.3.2)
+    "Location": {"description": "the created resource's path", "schema": {"type": "string"}, "required": True}
+}
 IDEMPOTENCY_KEY_MAX = 200  # the body field's bound, and the Idempotency-Key header's (api/changes.py)
+IDEMPOTENCY_KEY_HEADER = {  # the OpenAPI parameter of the writes that take one (api/changes.py _header_key)
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key (and body) returns the first answer (`idempotent_replay`) and "
+    "applies nothing; scoped to the token's identity; one key, no comma (docs/lifecycle.md, Idempotency)",
+    "schema": {"type": "string", "maxLength": IDEMPOTENCY_KEY_MAX},
+}
 
 
 class ChangeRequestSchema(Schema):
@@ -355,7 +366,10 @@ class CancelArgs(Schema):
 
 
 class QueueArgs(Schema):
-    component = fields.String()
+    component = fields.String(
+        validate=validate.Length(min=3, max=200),  # as /changes' and /transitions' component filters
+        metadata={"description": "only the changes queued on this component (`<type>/<nickname>`)"},
+    )
 
 
 class RuntimeUpdateSchema(Schema):
@@ -517,7 +531,14 @@ class ChangeResult(Schema):
     change_id = fields.String(allow_none=True)
     component = fields.String()
     mode = fields.String()
-    version = fields.Dict()
+    version = fields.Dict(
+        metadata={
+            "description": "single form: {current, after}, the component's version before and after THIS request "
+            "(applied: current + 1; planned, rejected, queued, pending: current, nothing was written). An "
+            "operation's own `version` is the one it makes when it applies (an update: current + 1, whatever "
+            "this request's status)"
+        }
+    )
     diff = fields.List(fields.Dict())
     decisions = fields.List(fields.Dict())
     blockers = fields.List(fields.Dict())
@@ -746,19 +767,50 @@ class ChangeView(_Open):
     )
     created_at = fields.String(allow_none=True)
     updated_at = fields.String(allow_none=True)
+    kind = fields.String(metadata={"description": "set: every change is a change set (docs/changes.md)"})
+    component_ids = fields.List(
+        fields.String(), metadata={"description": "the components its operations touch (`component_id`: the first)"}
+    )
+    impact = fields.List(fields.String(), metadata={"description": "the components it affects (their ids)"})
+    operations = fields.List(
+        fields.Dict(), metadata={"description": "applied: each operation's diff, created config or deleted snapshot"}
+    )
+    applied_version = fields.Integer(metadata={"description": "applied, a single change: the version it made"})
+    on_blocked = fields.String(metadata={"description": "reject | queue, as requested"})
+    log_entry_id = fields.String(metadata={"description": "the audit entry of its last move"})
+    approved_by = fields.String(metadata={"description": "the approver who approved it"})
+    approver_role = fields.String(metadata={"description": "pending_approval: the role that may approve it"})
+    rollback_of = fields.String(metadata={"description": "a rollback: the change it rolls back"})
+    expires_at = fields.String(
+        allow_none=True, metadata={"description": "queued: when it expires unapplied (KARMA_QUEUE_TTL; null: never)"}
+    )
+    seq = fields.Integer(metadata={"description": "queued: its place in its component's FIFO queue"})
+    idempotency_key = fields.String(metadata={"description": "the Idempotency-Key it was sent with"})
+    idempotency_scope = fields.String(metadata={"description": "the identity that key is scoped to"})
+    request_hash = fields.String(metadata={"description": "the request's hash: a retry with its key must match it"})
+    request_id = fields.String(metadata={"description": "the X-Request-Id of the request that made it"})
 
 
 class Transition(_Open):
+    """A stored change moved without a new analysis (cancel, deny; a queue pass's expiry): its new status."""
+
     change_id = fields.String()
-    status = fields.String()
-    note = fields.String()
-    log_entry_id = fields.String()
-    component = fields.String()
-    transition = fields.Boolean()
+    status = fields.String(metadata={"description": "the status it moved to: cancelled | denied | expired | rejected"})
+    note = fields.String(metadata={"description": "what the move says (who cancelled or denied it, and why)"})
+    log_entry_id = fields.String(metadata={"description": "the move's audit entry"})
+    component = fields.String(metadata={"description": "the change's first component (its queue place)"})
+    transition = fields.Boolean(
+        metadata={"description": "always true: a status move, not an analysis (not a stored /transitions one)"}
+    )
+    refusal = fields.Dict(
+        metadata={
+            "description": "a rejection of a change that could no longer apply: the gate's error (as on the change)"
+        }
+    )
 
 
 class QueuePage(_Open):
-    items = fields.List(fields.Dict())
+    items = fields.List(fields.Nested(ChangeView), metadata={"description": "queued changes, per component FIFO"})
     total = fields.Integer()
 
 
@@ -766,9 +818,22 @@ class QueueProcessed(_Open):
     processed = fields.List(fields.Dict(), metadata={"description": "each transition: change_id, status, …"})
 
 
+class ConfigVersionView(_Open):
+    """One kept version of a component: its config and runtime as they were then, and why it was kept."""
+
+    component_id = fields.String()
+    version = fields.Integer()
+    cause = fields.String(metadata={"description": "change | create | delete | runtime | seed | import"})
+    config = fields.Dict(metadata={"description": "the config at that version"})
+    runtime = fields.Dict(metadata={"description": "the runtime outputs at that version"})
+    created_at = fields.String(allow_none=True)
+    change_id = fields.String(metadata={"description": "change, create, delete: the change request that made it"})
+    deleted = fields.Boolean(metadata={"description": "delete: the version a deletion kept (the last config)"})
+
+
 class VersionList(_Open):
     component = fields.String()
-    versions = fields.List(fields.Dict())
+    versions = fields.List(fields.Nested(ConfigVersionView), metadata={"description": "newest first"})
 
 
 class RulesStatus(_Open):

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from app.api.auth import current_principal
 from app.api.changes import _split
 from app.api.context import services
-from app.api.schemas import REFUSED_CHANGE, PageArgs, WhatIfRequestSchema, total_is_lower_bound
+from app.api.schemas import CREATED_AT, REFUSED_CHANGE, PageArgs, WhatIfRequestSchema, total_is_lower_bound
 from app.transitions.status import STORED
 
 blp = Blueprint("transitions", __name__, description="Propose valid transitions for a refused change, and run them")
@@ -161,12 +161,14 @@ def propose(body):
 
 
 @blp.route("/transitions/<proposal_id>/execute", methods=["POST"])
-@blp.response(201, TransitionRecordSchema)
+@blp.response(201, TransitionRecordSchema, headers=CREATED_AT)
 def execute(proposal_id):
     """Store and run a proposal (its `id` from POST /transitions): 409 `stale_proposal` if the graph moved
     since (propose again). Change steps apply through the normal pipeline, each atomic and audited; wait
-    steps advance on runtime reports; the requested change applies last."""
-    return services().transitions.execute(proposal_id, actor=current_principal())
+    steps advance on runtime reports; the requested change applies last. `Location` is the stored
+    transition (`GET /transitions/<id>`)."""
+    record = services().transitions.execute(proposal_id, actor=current_principal())
+    return record, {"Location": f"/transitions/{record['id']}"}
 
 
 @blp.route("/transitions/<transition_id>")

@@ -369,6 +369,7 @@ class ChangeGate:
                 f"change {change_id!r} is {original.status}; only an applied change can be rolled back",
                 cause="not_applied",
                 current_status=str(original.status),
+                change_id=change_id,  # as approve's and cancel's 409s name the change whose status refused
             )
         done = [rb.id for rb in original.rolled_back_by if rb.status == ChangeStatus.APPLIED]
         if done:

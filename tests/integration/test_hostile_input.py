@@ -152,10 +152,12 @@ def test_compressed_bodies_are_415_naming_the_coding(client, graph_dump, coding,
 def test_405_names_the_allowed_methods(client):
     resp = client.delete("/components")
     body = assert_error(resp, 405)
-    assert body["error"] == "method_not_allowed"
+    assert body["error"] == "method_not_allowed" and body["cause"] == "method_not_allowed"
     assert "GET" in resp.headers["Allow"]
+    assert body["message"] == "DELETE is not allowed on /components: it answers GET", body  # was werkzeug's sentence
     resp = client.get("/request-change")
     assert resp.status_code == 405 and "POST" in resp.headers["Allow"]
+    assert resp.get_json()["message"] == "GET is not allowed on /request-change: it answers POST"
 
 
 def test_huge_and_non_finite_numbers_are_400(client, graph_dump):

@@ -68,3 +68,100 @@ def test_a_what_if_plan_matches_its_documentation(app):
         case = operation.Case(body={**change, "assume": assume}, media_type="application/json")
         response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
         assert response.json()["hypothetical"] is True and response.json()["plan_id"] is None
+
+
+def test_the_idempotency_key_header_is_declared_where_it_is_read(client):
+    """`Idempotency-Key` is read by POST /request-change and POST /plans/<id>/apply (docs/lifecycle.md), but
+    the OpenAPI document did not name it: a client generated from it could not send the header that makes
+    a retry safe. Both declare it, bounded as it is checked (a longer one is a 422 naming the header)."""
+    spec = client.get("/openapi.json").get_json()
+    for path in ("/request-change", "/plans/{plan_id}/apply"):
+        headers = {p["name"]: p for p in spec["paths"][path]["post"].get("parameters", []) if p["in"] == "header"}
+        assert headers["Idempotency-Key"]["schema"] == {"type": "string", "maxLength": 200}, path
+    too_long = client.post(
+        "/request-change",
+        json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}},
+        headers={"Idempotency-Key": "k" * 201},
+    )
+    assert too_long.status_code == 422 and "Idempotency-Key" in too_long.get_json()["errors"]
+
+
+def test_readyz_declares_the_retry_after_its_503_sends(client):
+    """/readyz's 503 sends Retry-After (test_availability.py), which the document did not declare: a client
+    generated from it had no word of when to ask again."""
+    spec = client.get("/openapi.json").get_json()
+    assert spec["paths"]["/readyz"]["get"]["responses"]["503"]["headers"]["Retry-After"]["schema"] == {
+        "type": "integer"
+    }
+
+
+def test_every_field_a_change_or_the_queue_answers_is_declared(client):
+    """GET /changes/<id> and GET /queue answered a dozen fields ChangeView did not declare (`kind`,
+    `component_ids`, `impact`, `operations`, `applied_version`, `approver_role`, `rollback_of`, `seq`,
+    `idempotency_key`, …) — admitted, being open, so the contract test passed — and the queue's items had no
+    schema at all. Each field of an applied (with a key), a pending, a pending rollback and a queued change is
+    declared, and the queue's items are ChangeViews."""
+    declared = set(client.get("/openapi.json").get_json()["components"]["schemas"]["ChangeView"]["properties"])
+    site = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["w.usekarma.dev"]}}
+    applied = client.post("/request-change", json=site, headers={"Idempotency-Key": "contract-1"}).get_json()
+    wide = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}, "reason": "a third AZ"}
+    pending = client.post("/request-change", json=wide).get_json()
+    rollback = client.post(f"/changes/{applied['change_id']}/rollback", json={"reason": "undo"}).get_json()
+    staging = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["b.usekarma.dev"]},
+    }
+    queued = client.post("/request-change", json={**staging, "on_blocked": "queue"}).get_json()
+    assert [applied["status"], pending["status"], queued["status"]] == ["applied", "pending_approval", "queued"]
+    for result in (applied, pending, rollback, queued):
+        answered = set(client.get(f"/changes/{result['change_id']}").get_json())
+        assert answered <= declared, (result["status"], sorted(answered - declared))
+    items = client.get("/queue").get_json()["items"]
+    assert items and all(set(item) <= declared for item in items), [sorted(set(i) - declared) for i in items]
+    queue_items = client.get("/openapi.json").get_json()["components"]["schemas"]["QueuePage"]["properties"]["items"]
+    assert queue_items["items"] == {"$ref": "#/components/schemas/ChangeView"}
+
+
+def test_a_status_move_says_what_each_of_its_fields_is(client):
+    """A cancel's (or a denial's) answer is a `Transition`: its `transition: true` read as a stored
+    /transitions one, and a queue pass's rejection carried an undeclared `refusal`. Each field is declared
+    with what it says, and a cancel answers only declared fields."""
+    schema = client.get("/openapi.json").get_json()["components"]["schemas"]["Transition"]["properties"]
+    assert "refusal" in schema and all(
+        field.get("description") for name, field in schema.items() if name != "change_id"
+    )
+    staging = {
+        "component": "serverless-site/karma-staging",
+        "proposed_change": {"cloudfront_aliases": ["c.usekarma.dev"]},
+    }
+    queued = client.post("/request-change", json={**staging, "on_blocked": "queue"}).get_json()
+    cancelled = client.delete(f"/changes/{queued['change_id']}").get_json()
+    assert cancelled["status"] == "cancelled" and set(cancelled) <= set(schema), cancelled
+
+
+def test_every_field_of_a_kept_version_is_declared(client):
+    """GET /components/<id>/versions listed untyped objects: each version's fields (`cause`, `config`,
+    `runtime`, `change_id`, …) are declared, and a seeded, changed and reported component's versions carry
+    only those."""
+    spec = client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert spec["VersionList"]["properties"]["versions"]["items"] == {"$ref": "#/components/schemas/ConfigVersionView"}
+    declared = set(spec["ConfigVersionView"]["properties"])
+    site = {"component": "serverless-site/karma-dev", "proposed_change": {"cloudfront_aliases": ["v.usekarma.dev"]}}
+    assert client.post("/request-change", json=site).get_json()["status"] == "applied"
+    report = {"runtime": {"distribution_id": "E2", "domain_name": "d2.cloudfront.net"}}
+    assert client.put("/components/cloudfront-distribution/karma-dev/runtime", json=report).status_code == 200
+    for cid in ("serverless-site/karma-dev", "cloudfront-distribution/karma-dev"):
+        versions = client.get(f"/components/{cid}/versions").get_json()["versions"]
+        assert len(versions) == 2 and all(set(v) <= declared for v in versions), versions
+
+
+def test_the_two_versions_a_change_answers_are_documented_as_they_are(client):
+    """A plan answers `version: {current: 1, after: 1}` (this request wrote nothing) and its operation
+    `version: {current: 1, after: 2}` (what it makes when it applies): two readings of one name that the
+    document left undescribed. Both are as described."""
+    plan = client.post("/plan", json={"component": "vpc/karma-dev", "proposed_change": {"az_count": 3}}).get_json()
+    current = plan["version"]["current"]
+    assert plan["version"] == {"current": current, "after": current}
+    assert plan["operations"][0]["version"] == {"current": current, "after": current + 1}
+    described = client.get("/openapi.json").get_json()["components"]["schemas"]["ChangeResult"]["properties"]
+    assert "before and after THIS request" in described["version"]["description"]

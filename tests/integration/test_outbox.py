@@ -1015,3 +1015,15 @@ def test_a_receiver_that_answers_410_gone_fails_the_entry_at_once(client, world,
     receiver.status = 404
     client.post("/admin/outbox/retry", json={"all_failed": True})
     assert deliver_pending(world, policy=FAST)["retrying"] == 1
+
+
+def test_a_created_subscription_says_where_it_is(client, world):
+    """201 Created names the created resource (Location; RFC 9110 15.3.2), as the OpenAPI document declares:
+    the 201 had none, and a client had to build the path from the body's id."""
+    body = {"url": "https://hooks.example.com/karma", "secret": SECRET, "events": ["applied"]}
+    resp = client.post("/admin/subscriptions", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.headers["Location"] == f"/admin/subscriptions/{resp.get_json()['id']}"
+    assert client.delete(resp.headers["Location"]).status_code == 200
+    spec = client.get("/openapi.json").get_json()
+    assert "Location" in spec["paths"]["/admin/subscriptions"]["post"]["responses"]["201"]["headers"]

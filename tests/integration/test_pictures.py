@@ -76,10 +76,28 @@ def test_plan_picture_marks_the_blocker(client, graph_dump):
     assert graph_dump() == before  # a drawn plan is still a plan: nothing written
 
 
+def test_a_what_if_plan_is_drawn_when_asked(client, graph_dump):
+    """`?format=` (or Accept) on a what-if plan draws it as a plan is drawn: it answered JSON, the format
+    ignored in silence. It is drawn under its assumptions: the stopped instance blocks nothing."""
+    before = graph_dump()
+    what_if = {**SUBNET_CHANGE, "assume": {"runtime": {"ec2-instance/karma-dev-bastion": {"state": "stopped"}}}}
+    resp = client.post("/plan?format=mermaid", json=what_if)
+    assert resp.status_code == 200 and resp.content_type.startswith("text/vnd.mermaid"), resp.get_data(as_text=True)
+    text = resp.get_data(as_text=True)
+    assert text.startswith("flowchart LR") and "subnet/karma-dev-private-a" in text
+    assert "reject: subnet-change-with-running-instance" not in text  # the instance is assumed stopped
+    drawn = client.post("/plan", json=what_if, headers={"Accept": "image/svg+xml"})
+    assert drawn.content_type.startswith("image/svg+xml") and ET.fromstring(drawn.get_data()) is not None
+    assert client.post("/plan", json=what_if).get_json()["hypothetical"] is True  # JSON stays the default
+    assert graph_dump() == before
+
+
 def test_json_stays_the_default_and_bad_format_is_422(client):
     assert _impact(client, accept="text/html,*/*").is_json
     bad = _impact(client, "png")
-    assert bad.status_code == 422 and "format" in bad.get_json()["errors"]
+    assert bad.status_code == 422 and bad.get_json()["errors"] == {
+        "query.format": ["must be one of json, mermaid, dot, svg"]
+    }
     assert client.get("/components/vpc/nope/impact?format=svg").status_code == 404
 
 

@@ -81,6 +81,16 @@ def test_queue_is_fifo_per_component_and_waits_behind_a_blocked_head(app, client
     assert client.get(f"/components/{STAGING}").get_json()["config"]["cloudfront_aliases"] == ["s2.usekarma.dev"]
 
 
+def test_a_queue_filter_that_can_name_no_component_is_a_422_naming_it(client):
+    """`/queue?component=` (empty, or longer than an id can be) answered an empty queue, where /changes and
+    /transitions refuse the same filter with a 422 naming `query.component`: a client's empty variable read as
+    "nothing queued". It is held to the same bounds."""
+    for value in ("", "x", "v" * 201):
+        resp = client.get("/queue", query_string={"component": value})
+        assert resp.status_code == 422 and list(resp.get_json()["errors"]) == ["query.component"], resp.get_json()
+    assert client.get(f"/queue?component={STAGING}").status_code == 200
+
+
 def test_a_change_asked_after_queued_ones_refuses_them_whatever_their_order(app, client):
     """The exemption is for changes asked before: two changes queued on one key, then a direct change
     asked after both moves that key — each queued one is rejected naming the direct change (and only it:
@@ -430,7 +440,8 @@ def test_a_rollback_goes_through_the_rules(client):
     assert code == 404
     rejected = client.get(f"/changes/{rb['change_id']}").get_json()
     code, err = post(client, f"/changes/{rejected['id']}/rollback", {"requested_by": "x"})
-    assert code == 409 and err["cause"] == "not_applied"
+    assert code == 409 and err["cause"] == "not_applied" and err["current_status"] == "rejected"
+    assert err["change_id"] == rejected["id"]  # as approve's and cancel's 409s name it
 
 
 def test_an_affected_component_moving_mid_request_reruns_the_pipeline(app, client):

@@ -57,6 +57,17 @@ def transition_log(client, tid: str) -> list[dict]:
     return [e for e in items if e.get("transition_id") == tid]
 
 
+def test_an_executed_transition_says_where_it_is(client):
+    """201 Created names the stored transition (Location; RFC 9110 15.3.2), as the OpenAPI document declares:
+    without it, the created resource was the execute URL's own, which is no transition."""
+    resp = client.post(f"/transitions/{propose(client, SUBNET)['proposals'][0]['id']}/execute")
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.headers["Location"] == f"/transitions/{resp.get_json()['id']}"
+    assert client.get(resp.headers["Location"]).get_json()["id"] == resp.get_json()["id"]
+    spec = client.get("/openapi.json").get_json()
+    assert "Location" in spec["paths"]["/transitions/{proposal_id}/execute"]["post"]["responses"]["201"]["headers"]
+
+
 def test_scenario_1_waits_for_stopped_then_the_subnet_change_applies(client):
     proposal = propose(client, SUBNET)["proposals"][0]
     assert [s["kind"] for s in proposal["steps"]] == ["wait", "change", "restore"]
