@@ -372,12 +372,25 @@ def _with_starting_hint(exc: ClientError, url: str) -> ClientError:
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
+def _one_change(body: dict) -> dict:
+    """The one change a body asks for — its single form, or a set of one update (the API's single form is
+    parsed as exactly that set: app/changes/gate.py) — as `component` and `proposed_change`; {} for a set
+    of more operations, or one that is no update."""
+    changes = body.get("changes")
+    if changes is None:
+        return body
+    if len(changes) == 1 and isinstance(changes[0], dict) and changes[0].get("op") == "update":
+        return changes[0]
+    return {}
+
+
 def already_reached(exc: ClientError, body: dict) -> bool:
     """The API's 422 `no_change` for one change: the component already is as asked. The API answers it so
     for /plan, /request-change and /transitions alike (one answer for one body); to a person or a pipeline
-    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do"). A set with one such
-    operation stays an error: its other operations were asked for and were not done."""
-    return exc.status == 422 and exc.body.get("cause") == "no_change" and "changes" not in body
+    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do") — in the single form or
+    as a set of one update, the same change. A set with one such operation among others stays an error:
+    its other operations were asked for and were not done."""
+    return exc.status == 422 and exc.body.get("cause") == "no_change" and bool(_one_change(body))
 
 
 def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet: bool = False) -> int:
@@ -385,8 +398,9 @@ def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet:
     -q, so a script's next command gets no id), exit 0 — or, under --json, one object: `status` (the
     command's word for it: `unchanged` for a change's result, as `karma import` says it; `already_reached`
     for a proposal search), the line as `message`, the API's 422 as `answer`."""
-    keys = ", ".join(sorted(body.get("proposed_change") or {})) or "its config"
-    line = f"nothing to do: {body.get('component')} already has {keys} as asked (the change changes nothing)"
+    change = _one_change(body)
+    keys = ", ".join(sorted(change.get("proposed_change") or {})) or "its config"
+    line = f"nothing to do: {change.get('component')} already has {keys} as asked (the change changes nothing)"
     if fmt == "json":
         extra = {"proposals": []} if status == "already_reached" else {}
         click.echo(as_json_text({"status": status, **extra, "message": line, "answer": exc.body}))
