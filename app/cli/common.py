@@ -466,6 +466,9 @@ JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --forma
 ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)
 
 
+ERROR_LINE = "error: "  # how every command's failure line starts — the API's, the Neo4j side's, a usage error
+
+
 class Failed(click.ClickException):
     """A command's failure: the line a person reads (stderr, as it is), the exit code a pipeline acts on,
     and the one JSON object `--json` prints on stdout instead of nothing (a CI job parsing stdout got
@@ -477,6 +480,27 @@ class Failed(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(self.message, err=True)
+
+
+class Usage(click.UsageError):
+    """Click's usage error (its usage line, its `Try … --help` hint), its error line spelled as every
+    other command's failure is (ERROR_LINE; Click says `Error:`), exit 1: Click's own 2 is Karma's
+    "rejected" (app.client.outcome)."""
+
+    exit_code = ERROR
+
+    def __init__(self, exc: click.UsageError):
+        super().__init__(exc.message, exc.ctx)
+        self.body = failed(exc).body  # what --json prints: as the error Click raised names it (a bad option's)
+
+    def show(self, file=None) -> None:
+        if self.ctx is not None:  # as Click says it
+            hint = ""
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                option = max(self.ctx.command.get_help_option_names(self.ctx), key=len)
+                hint = f"Try '{self.ctx.command_path} {option}' for help.\n"
+            click.echo(f"{self.ctx.get_usage()}\n{hint}", err=True, color=self.ctx.color)
+        click.echo(ERROR_LINE + self.format_message(), err=True)
 
 
 # what the CLI refused before sending anything, by the error's type: the `cause` its JSON names
@@ -508,15 +532,17 @@ def failed(exc: Exception) -> Failed:
             body = envelope(None, NO_ANSWER[exc.cause], error, said, cause=exc.cause)
         else:
             body = envelope(exc.status, _phrase(exc.status, "Error"), "http_error", said)
-        return Failed(f"error: {exc}", ERROR, body)
+        return Failed(f"{ERROR_LINE}{exc}", ERROR, body)
     cause = next((c for kind, c in REFUSED_HERE if isinstance(exc, kind)), None)
     if cause is None:  # a command's own refusal (a click.ClickException: a broken rule file, Neo4j failed…)
         message = exc.format_message() if isinstance(exc, click.ClickException) else said
-        return Failed(f"Error: {message}", ERROR, envelope(None, "Failed", "command_failed", message))
+        return Failed(ERROR_LINE + message, ERROR, envelope(None, "Failed", "command_failed", message))
     named = cause == "usage" or getattr(exc, "param", None) is not None  # click names the option itself
     message = exc.format_message() if named else said
     errors = _option_errors(exc)
-    return Failed(f"error: {exc}", ERROR, envelope(None, "Not Sent", "invalid_input", message, errors, cause=cause))
+    return Failed(
+        f"{ERROR_LINE}{exc}", ERROR, envelope(None, "Not Sent", "invalid_input", message, errors, cause=cause)
+    )
 
 
 def _phrase(code: int | None, fallback: str) -> str:
