@@ -366,7 +366,7 @@ def change(detail: dict) -> str:
         section(
             "TRAIL",
             table(
-                ["timestamp", "entry", "kind", "status", "by"],
+                ["created", "entry", "kind", "status", "by"],
                 [
                     [
                         moment(t["timestamp"]),
@@ -519,7 +519,7 @@ def log_page(page: dict) -> str:
         ]
         for e in page["items"]
     ]
-    headers = ["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"]
+    headers = ["created", "entry", "kind", "operations", "by", "status", "change / transition"]
     return listing(headers, rows, page_footer(page, "entry"))
 
 
@@ -671,7 +671,7 @@ def transition(record: dict) -> str:
         )
     )
     if record.get("trail"):
-        trail = table(["timestamp", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
+        trail = table(["created", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
         out.append(section("TRAIL", trail))
     out += _next(record)
     return "\n".join(out)

@@ -884,3 +884,25 @@ def test_a_cursor_is_the_time_and_id_of_the_entry_a_page_follows():
     for bad in ("", "nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
         with pytest.raises(ValueError):
             after(bad)
+
+
+def test_every_table_names_the_moment_a_row_came_to_be_one_way():
+    """`karma log` (and a change's or transition's TRAIL) headed its moment TIMESTAMP where `karma changes`
+    and `karma transitions list` head theirs CREATED: one word, CREATED, for when an entry, a change or a
+    transition came to be; a component's UPDATED is its last change, another moment."""
+    from app.client import text
+
+    at, entry = "2026-12-07T10:00:00Z", {"id": "log-1", "timestamp": "2026-12-07T10:00:00Z", "status": "applied"}
+    page = {"total": 1, "page": 1}
+    heads = {
+        "log": text.log_page({**page, "items": [entry]}),
+        "changes": text.changes_page({**page, "items": [{"id": "chg-1", "status": "applied", "created_at": at}]}),
+        "transitions": text.transitions_page({**page, "items": [{"id": "trn-1", "status": "done", "created_at": at}]}),
+        "change trail": text.change({"id": "chg-1", "status": "applied", "trail": [entry]}).split("TRAIL\n", 1)[1],
+        "transition trail": text.transition({"id": "trn-1", "status": "running", "steps": [], "trail": [entry]}),
+    }
+    for name, shown in heads.items():
+        header = next(line for line in shown.splitlines() if "ENTRY" in line or line.startswith("CREATED"))
+        assert header.split()[0] == "CREATED" and "TIMESTAMP" not in shown, (name, shown)
+    components = text.components_page({**page, "items": [{"id": "vpc/a", "updated_at": at}]})
+    assert components.splitlines()[0].split()[-1] == "UPDATED"
