@@ -906,3 +906,21 @@ def test_every_table_names_the_moment_a_row_came_to_be_one_way():
         assert header.split()[0] == "CREATED" and "TIMESTAMP" not in shown, (name, shown)
     components = text.components_page({**page, "items": [{"id": "vpc/a", "updated_at": at}]})
     assert components.splitlines()[0].split()[-1] == "UPDATED"
+
+
+def test_a_markdown_plan_names_its_handle_and_applies_by_the_full_id():
+    """The Markdown plan put the whole signed id (hundreds of characters) in its summary where the text
+    names the plan by its handle; and its apply line is pasted from a pull request, where no handle cache
+    resolves `plan-…`. The summary names the handle, as the text does; the apply command carries the full id,
+    which `karma apply` takes anywhere (docs/cli.md)."""
+    from app.client import markdown, text
+    from app.ids import handle_of
+
+    plan_id = "plan1." + "x" * 400 + ".sig"
+    plan = {"status": "planned", "component": "vpc/x", "plan_id": plan_id, "diff": [], "decisions": []}
+    md = markdown.change_result(plan)
+    summary = md.splitlines()[2]
+    assert summary.endswith(f"· plan `{handle_of(plan_id)}`") and plan_id not in summary, summary
+    assert md.rstrip().endswith(f"Apply exactly this plan: `karma apply {plan_id}`"), md
+    shown = text.change_result({**plan, "plan_handle": handle_of(plan_id)})
+    assert f"plan id {handle_of(plan_id)}" in shown.splitlines()[0]  # the same name for the same plan
