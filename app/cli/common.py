@@ -490,7 +490,7 @@ class Usage(click.UsageError):
     exit_code = ERROR
 
     def __init__(self, exc: click.UsageError):
-        super().__init__(exc.message, exc.ctx)
+        super().__init__(exc.format_message(), exc.ctx)  # a bad option's names it (`Invalid value for …`)
         self.body = failed(exc).body  # what --json prints: as the error Click raised names it (a bad option's)
 
     def show(self, file=None) -> None:
