@@ -49,9 +49,12 @@ FILES = {"config.json", "runtime.json"}
 
 
 class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError
-    def __init__(self, errors: list[str]):
+    """An import refused whole, each problem a line; `planned`: said of a plan, which loads nothing anyway."""
+
+    def __init__(self, errors: list[str], planned: bool = False):
         self.errors = errors
-        super().__init__("import refused, nothing loaded:\n  " + "\n  ".join(errors))
+        head = "the import would be refused" if planned else "import refused, nothing loaded"
+        super().__init__(f"{head}:\n  " + "\n  ".join(errors))
 
 
 class GraphNotEmpty(ValueError):
@@ -397,8 +400,9 @@ def import_into(
             repo, gate, directory, identity, environments, plan, prune, partial, (guarded, revert_lost), progress
         )
     except ImportError_ as exc:
-        if not plan:
-            _audit_refused(repo, directory, identity, exc)
+        if plan:  # a plan writes nothing: what it says is that the import would be refused
+            raise ImportError_(exc.errors, planned=True) from None
+        _audit_refused(repo, directory, identity, exc)
         raise
 
 

@@ -36,9 +36,12 @@ EXPLICIT_VIA = "seed"
 
 
 class SeedError(ValueError):
-    def __init__(self, errors: list[str]):
+    """A seed file refused whole, each problem a line; `planned`: said of a plan, which loads nothing anyway."""
+
+    def __init__(self, errors: list[str], planned: bool = False):
         self.errors = errors
-        super().__init__("seed file refused, nothing loaded:\n  " + "\n  ".join(errors))
+        head = "the seed would be refused" if planned else "seed file refused, nothing loaded"
+        super().__init__(f"{head}:\n  " + "\n  ".join(errors))
 
 
 def read_file(path: Path) -> Any:

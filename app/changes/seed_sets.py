@@ -130,8 +130,9 @@ def apply_file(
         guarded = import_guard.Source("seed", None, config_store), revert_lost
         return _apply_file(repo, gate, path, requested_by, plan, prune, guarded, progress)
     except seeding.SeedError as exc:
-        if not plan:
-            audit_refused(repo, f"seed of {path}", str(path), requested_by, exc.errors)
+        if plan:  # a plan writes nothing: what it says is that the seed would be refused
+            raise seeding.SeedError(exc.errors, planned=True) from None
+        audit_refused(repo, f"seed of {path}", str(path), requested_by, exc.errors)
         raise
 
 

@@ -20,7 +20,6 @@ try:  # a Ctrl-C while these load (a second or two on a cold start) is one line,
 
     from app import logs, plugins
     from app.cli import changes, common
-    from app.client.outcome import ERROR
     from app.observability import context as request_ids
     from app.settings import SettingsError
 except KeyboardInterrupt:
@@ -97,15 +96,17 @@ class Karma(click.Group):
                 raise click.ClickException(common.database_failure(exc)) from None
         except click.ClickException as exc:
             if common.asks_for_json(ctx):
-                click.echo(common.as_json_text(exc.body if isinstance(exc, common.Failed) else common.failed(exc).body))
-            raise
+                known = isinstance(exc, (common.Failed, common.Usage))
+                click.echo(common.as_json_text(exc.body if known else common.failed(exc).body))
+            if isinstance(exc, (common.Failed, click.UsageError)):
+                raise
+            raise common.failed(exc) from None  # its line spelled as every command's (common.ERROR_LINE)
 
 
 def _an_error(exc: click.UsageError, args: list[str] | None = None) -> click.UsageError:
-    exc.exit_code = ERROR
     if args is not None and common.json_asked(args):
         click.echo(common.as_json_text(common.failed(exc).body))  # `karma --bogus … --json`: before any command
-    return exc
+    return common.Usage(exc)
 
 
 @click.group(cls=Karma)

@@ -121,13 +121,13 @@ def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:
 
 
 def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:
+    if fmt != "json" and result.get("plan_id"):  # a short handle for the long signed id (app/client/handles.py)
+        result = {**result, "plan_handle": handles.remember(result["plan_id"])}
     if fmt == "json":
         click.echo(as_json_text(result))
     elif fmt == "markdown":
         click.echo(markdown.change_result(result, on_blocked), nl=False)
     else:
-        if result.get("plan_id"):  # a short handle for the long signed id (app/client/handles.py)
-            result = {**result, "plan_handle": handles.remember(result["plan_id"])}
         click.echo(text.change_result(result, on_blocked))
     return exit_code(result, on_blocked)
 

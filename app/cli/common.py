@@ -372,12 +372,25 @@ def _with_starting_hint(exc: ClientError, url: str) -> ClientError:
     return ClientError(f"{exc}; {hint}", status=exc.status, body=exc.body, cause=exc.cause)
 
 
+def _one_change(body: dict) -> dict:
+    """The one change a body asks for — its single form, or a set of one update (the API's single form is
+    parsed as exactly that set: app/changes/gate.py) — as `component` and `proposed_change`; {} for a set
+    of more operations, or one that is no update."""
+    changes = body.get("changes")
+    if changes is None:
+        return body
+    if len(changes) == 1 and isinstance(changes[0], dict) and changes[0].get("op") == "update":
+        return changes[0]
+    return {}
+
+
 def already_reached(exc: ClientError, body: dict) -> bool:
     """The API's 422 `no_change` for one change: the component already is as asked. The API answers it so
     for /plan, /request-change and /transitions alike (one answer for one body); to a person or a pipeline
-    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do"). A set with one such
-    operation stays an error: its other operations were asked for and were not done."""
-    return exc.status == 422 and exc.body.get("cause") == "no_change" and "changes" not in body
+    asking for it, it is nothing to do, not an error (docs/cli.md, "nothing to do") — in the single form or
+    as a set of one update, the same change. A set with one such operation among others stays an error:
+    its other operations were asked for and were not done."""
+    return exc.status == 422 and exc.body.get("cause") == "no_change" and bool(_one_change(body))
 
 
 def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet: bool = False) -> int:
@@ -385,8 +398,9 @@ def nothing_to_do(exc: ClientError, body: dict, fmt: str, *, status: str, quiet:
     -q, so a script's next command gets no id), exit 0 — or, under --json, one object: `status` (the
     command's word for it: `unchanged` for a change's result, as `karma import` says it; `already_reached`
     for a proposal search), the line as `message`, the API's 422 as `answer`."""
-    keys = ", ".join(sorted(body.get("proposed_change") or {})) or "its config"
-    line = f"nothing to do: {body.get('component')} already has {keys} as asked (the change changes nothing)"
+    change = _one_change(body)
+    keys = ", ".join(sorted(change.get("proposed_change") or {})) or "its config"
+    line = f"nothing to do: {change.get('component')} already has {keys} as asked (the change changes nothing)"
     if fmt == "json":
         extra = {"proposals": []} if status == "already_reached" else {}
         click.echo(as_json_text({"status": status, **extra, "message": line, "answer": exc.body}))
@@ -452,6 +466,9 @@ JSON_OUTPUT = "karma.json"  # ctx.meta: the command prints JSON (--json, --forma
 ARGV = "karma.argv"  # ctx.meta: the arguments as given, for a failure before the command knew (a usage error)
 
 
+ERROR_LINE = "error: "  # how every command's failure line starts — the API's, the Neo4j side's, a usage error
+
+
 class Failed(click.ClickException):
     """A command's failure: the line a person reads (stderr, as it is), the exit code a pipeline acts on,
     and the one JSON object `--json` prints on stdout instead of nothing (a CI job parsing stdout got
@@ -463,6 +480,27 @@ class Failed(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(self.message, err=True)
+
+
+class Usage(click.UsageError):
+    """Click's usage error (its usage line, its `Try … --help` hint), its error line spelled as every
+    other command's failure is (ERROR_LINE; Click says `Error:`), exit 1: Click's own 2 is Karma's
+    "rejected" (app.client.outcome)."""
+
+    exit_code = ERROR
+
+    def __init__(self, exc: click.UsageError):
+        super().__init__(exc.format_message(), exc.ctx)  # a bad option's names it (`Invalid value for …`)
+        self.body = failed(exc).body  # what --json prints: as the error Click raised names it (a bad option's)
+
+    def show(self, file=None) -> None:
+        if self.ctx is not None:  # as Click says it
+            hint = ""
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                option = max(self.ctx.command.get_help_option_names(self.ctx), key=len)
+                hint = f"Try '{self.ctx.command_path} {option}' for help.\n"
+            click.echo(f"{self.ctx.get_usage()}\n{hint}", err=True, color=self.ctx.color)
+        click.echo(ERROR_LINE + self.format_message(), err=True)
 
 
 # what the CLI refused before sending anything, by the error's type: the `cause` its JSON names
@@ -494,15 +532,17 @@ def failed(exc: Exception) -> Failed:
             body = envelope(None, NO_ANSWER[exc.cause], error, said, cause=exc.cause)
         else:
             body = envelope(exc.status, _phrase(exc.status, "Error"), "http_error", said)
-        return Failed(f"error: {exc}", ERROR, body)
+        return Failed(f"{ERROR_LINE}{exc}", ERROR, body)
     cause = next((c for kind, c in REFUSED_HERE if isinstance(exc, kind)), None)
     if cause is None:  # a command's own refusal (a click.ClickException: a broken rule file, Neo4j failed…)
         message = exc.format_message() if isinstance(exc, click.ClickException) else said
-        return Failed(f"Error: {message}", ERROR, envelope(None, "Failed", "command_failed", message))
+        return Failed(ERROR_LINE + message, ERROR, envelope(None, "Failed", "command_failed", message))
     named = cause == "usage" or getattr(exc, "param", None) is not None  # click names the option itself
     message = exc.format_message() if named else said
     errors = _option_errors(exc)
-    return Failed(f"error: {exc}", ERROR, envelope(None, "Not Sent", "invalid_input", message, errors, cause=cause))
+    return Failed(
+        f"{ERROR_LINE}{exc}", ERROR, envelope(None, "Not Sent", "invalid_input", message, errors, cause=cause)
+    )
 
 
 def _phrase(code: int | None, fallback: str) -> str:

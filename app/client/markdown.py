@@ -1,4 +1,7 @@
-"""A plan as Markdown for a pull-request comment: summary, diff, decisions, waves, a Mermaid impact graph."""
+"""A plan as Markdown for a pull-request comment: summary, diff, decisions, waves, a Mermaid impact graph.
+The summary names the plan by its handle, as the text does; the command that applies it carries the full
+signed id, which `karma apply` takes on any machine (a handle resolves only in the cache of the one that
+planned it: the CI runner's)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from app.client.outcome import outcome
 from app.changes import diff as config_diff
 from app.changes.status import ChangeStatus
 from app.client.text import apply_hint, plural, what_if
+from app.ids import handle_of
 
 ICON = {"applied": "✅", "rejected": "⛔", "queued": "⏳", "pending_approval": "✋"}
 
@@ -34,7 +38,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         "",
         *([f"> {_plain(premise)}", ""] if premise else []),
         f"{plural(len(result.get('affected_components') or []), 'component')} affected, {plural(len(waves), 'wave')}"
-        + (f" · plan `{result.get('plan_handle') or result['plan_id']}`" if result.get("plan_id") else "")
+        + (f" · plan `{handle_of(result['plan_id'])}`" if result.get("plan_id") else "")
         + (f" · change `{result['change_id']}`" if result.get("change_id") else ""),
         "",
     ]
@@ -63,7 +67,7 @@ def change_result(result: dict, on_blocked: str = "reject") -> str:
         ]
         out += ["", "</details>"]
     out += ["", "```mermaid", render.render(render.from_plan(result), "mermaid").rstrip(), "```"]
-    hint = apply_hint(result, on_blocked)
+    hint = apply_hint(result, on_blocked, full_id=True)  # pasted from a pull request: no handle cache there
     if hint:
         out += ["", f"Apply exactly this plan: `{hint}`"]
     return "\n".join(out) + "\n"

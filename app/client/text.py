@@ -99,11 +99,12 @@ def page_footer(page: dict, noun: str) -> str:
     return line + (f"; next: {page.get('next_command') or f'--page {number + 1}'}" if number < pages else "")
 
 
-def apply_hint(result: dict, on_blocked: str = "reject") -> str | None:
-    """`karma apply <handle>` for a plan that would not be rejected (a rejected one cannot apply)."""
+def apply_hint(result: dict, on_blocked: str = "reject", *, full_id: bool = False) -> str | None:
+    """`karma apply <handle>` for a plan that would not be rejected (a rejected one cannot apply); `full_id`:
+    the signed id itself, which applies from any machine (a handle resolves only where it was planned)."""
     if result.get("status") != "planned" or not result.get("plan_id") or outcome(result, on_blocked) == "rejected":
         return None
-    return f"karma apply {result.get('plan_handle') or result['plan_id']}"
+    return f"karma apply {result['plan_id'] if full_id else result.get('plan_handle') or result['plan_id']}"
 
 
 def waiting_hint(result: dict) -> str | None:
@@ -366,7 +367,7 @@ def change(detail: dict) -> str:
         section(
             "TRAIL",
             table(
-                ["timestamp", "entry", "kind", "status", "by"],
+                ["created", "entry", "kind", "status", "by"],
                 [
                     [
                         moment(t["timestamp"]),
@@ -519,7 +520,7 @@ def log_page(page: dict) -> str:
         ]
         for e in page["items"]
     ]
-    headers = ["timestamp", "entry", "kind", "operations", "by", "status", "change / transition"]
+    headers = ["created", "entry", "kind", "operations", "by", "status", "change / transition"]
     return listing(headers, rows, page_footer(page, "entry"))
 
 
@@ -671,7 +672,7 @@ def transition(record: dict) -> str:
         )
     )
     if record.get("trail"):
-        trail = table(["timestamp", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
+        trail = table(["created", "entry", "status", "step", "by"], _trail_rows(record["trail"]))
         out.append(section("TRAIL", trail))
     out += _next(record)
     return "\n".join(out)

@@ -248,7 +248,9 @@ def test_a_seed_whose_prune_would_leave_a_dangling_reference_is_refused_for_an_o
     result = cli("seed", path, "--prune", "--json")
     assert result.exit_code == 1, result.output
     said = result.stderr
-    assert said == planned.stderr and "seed file refused, nothing loaded" in said, said
+    assert said.startswith("error: seed file refused, nothing loaded:\n"), said
+    # a plan loads nothing anyway: it says what the seed would be (the same problems)
+    assert planned.stderr == said.replace("seed file refused, nothing loaded", "the seed would be refused", 1)
     line = (
         f"{path}: not in the file, so --prune would delete s3-bucket/karma-shared, which openapi/karma-api "
         f"still names by s3_bucket_nickname — change s3_bucket_nickname in {path} in the same seed, or put it "
@@ -395,3 +397,19 @@ def test_a_ctrl_c_before_a_commit_says_nothing_was_written(cli, world, monkeypat
     assert stopped.exit_code == 1 and "karma tokens wrote nothing" in stopped.stderr, stopped.output
     monkeypatch.undo()
     assert TokenService(world).list() == []
+
+
+def test_a_refused_import_plan_says_the_import_would_be_refused(cli, world, tmp_path, graph_dump):
+    """`karma import --plan` of a tree it would refuse said "import refused, nothing loaded" — of a plan,
+    which loads nothing anyway. It says "the import would be refused:" and the same problems; the import
+    itself still says it was refused and loaded nothing (and is audited; the plan is not)."""
+    config = tmp_path / "iac" / "dev" / "vpc" / "karma-dev" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('{"cidr_block": 12}', encoding="utf-8")
+    before = graph_dump()
+    planned = cli("import", str(tmp_path / "iac"), "--plan")
+    assert planned.exit_code == 1 and planned.stderr.startswith("error: the import would be refused:\n"), planned.output
+    assert "nothing loaded" not in planned.stderr and graph_dump() == before
+    refused = cli("import", str(tmp_path / "iac"))
+    assert refused.exit_code == 1, refused.output
+    assert refused.stderr == planned.stderr.replace("the import would be refused", "import refused, nothing loaded", 1)

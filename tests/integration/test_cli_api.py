@@ -724,6 +724,45 @@ def test_one_rule_for_nothing_to_do_plan_request_and_propose(karma_cli, gunicorn
     assert graph_dump() == before
 
 
+def test_a_set_of_one_change_is_the_change_nothing_to_do_and_a_stale_plan_alike(karma_cli, graph_dump):
+    """`karma plan -f -` of `{"changes": [one update]}` that changes nothing exited 1 ("error: 422 … changes
+    nothing"), where the same change in the single form exited 0, "nothing to do": the API answers both
+    422 `no_change` (one pipeline, a single change is a set of one), and the CLI now says the same of both —
+    plan, request and propose, text and --json. So a stale plan of a set of one, its hint pasted after it
+    applied, says nothing to do as the single form's does."""
+    change = {"cloudfront_aliases": ["dev.usekarma.dev"]}
+    single = json.dumps({"component": SITE, "proposed_change": change})
+    one = json.dumps({"changes": [{"op": "update", "component": SITE, "proposed_change": change}]})
+    before = graph_dump()
+    for command in ("plan", "request", "transitions propose"):
+        said = {
+            form: karma_cli(*command.split(), "-f", "-", input=body) for form, body in (("1", single), ("set", one))
+        }
+        assert {(r.exit_code, r.stdout, r.stderr) for r in said.values()} == {
+            (0, f"nothing to do: {SITE} already has cloudfront_aliases as asked (the change changes nothing)\n", "")
+        }, (command, {f: r.output for f, r in said.items()})
+        as_json = [json.loads(karma_cli(*command.split(), "-f", "-", "--json", input=b).stdout) for b in (single, one)]
+        assert as_json[0]["message"] == as_json[1]["message"] and as_json[1]["status"] in (
+            "unchanged",
+            "already_reached",
+        )
+    assert graph_dump() == before
+    moved = json.dumps(
+        {
+            "changes": [
+                {"op": "update", "component": SITE, "proposed_change": {"cloudfront_aliases": ["x.usekarma.dev"]}}
+            ]
+        }
+    )
+    handle = karma_cli("plan", "-f", "-", input=moved).stdout.rsplit("karma apply ", 1)[1].split()[0]
+    assert karma_cli("apply", handle).exit_code == 0
+    stale = karma_cli("apply", handle)
+    again = stale.stderr.rsplit("; the same change, planned again: ", 1)[1].strip()
+    assert json.loads(shlex.split(again)[2]) == json.loads(moved)  # the form it was asked in
+    replanned = karma_cli("plan", "-f", "-", input=shlex.split(again)[2])
+    assert replanned.exit_code == 0 and replanned.stdout.startswith("nothing to do: "), replanned.output
+
+
 def test_a_goal_already_reached_is_nothing_to_do(karma_cli, gunicorn_url, tokens):
     """`transitions propose` of a change already true answered "error: the proposed change changes
     nothing" and exited 1: asking the way to where one already is, is nothing to do (exit 0). The API's

@@ -223,3 +223,21 @@ def test_show_of_a_path_that_is_no_component_id_is_refused_before_sending(tmp_pa
     be wrong": a reference with a slash is a component id, checked as `karma impact` checks its own."""
     body = _failure(_run(["show", "a/b/c/d", "--json", "--url", _closed_port_url()], tmp_path), 1)
     assert body["error"] == "invalid_input" and "is not a component id" in body["message"], body
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "vpc/x", "--url", "http://127.0.0.1:1"],  # an API command: unreachable
+        ["cypher", "no-such-query"],  # a command that opens Neo4j itself: its own refusal (ClickException)
+        ["plan", "--no-such-option"],  # Click's usage error, in a command
+        ["--no-such-option"],  # Click's usage error, before any command
+    ],
+)
+def test_every_command_s_error_line_is_spelled_one_way(args, tmp_path):
+    """The API commands said `error: …` where Click's own usage errors and the commands that open Neo4j
+    themselves said `Error: …`: one spelling now, `error:` (app.cli.common.ERROR_LINE), exit 1."""
+    said = _run(args, tmp_path)
+    assert said.exit_code == 1, said.output
+    assert said.stderr.splitlines()[-1].startswith("error: "), said.stderr
+    assert "Error:" not in said.stderr

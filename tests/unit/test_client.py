@@ -884,3 +884,43 @@ def test_a_cursor_is_the_time_and_id_of_the_entry_a_page_follows():
     for bad in ("", "nope", "12~", "~log-1", "-5~log-1", "123456789012345678~log-1", "1~log 1"):
         with pytest.raises(ValueError):
             after(bad)
+
+
+def test_every_table_names_the_moment_a_row_came_to_be_one_way():
+    """`karma log` (and a change's or transition's TRAIL) headed its moment TIMESTAMP where `karma changes`
+    and `karma transitions list` head theirs CREATED: one word, CREATED, for when an entry, a change or a
+    transition came to be; a component's UPDATED is its last change, another moment."""
+    from app.client import text
+
+    at, entry = "2026-12-07T10:00:00Z", {"id": "log-1", "timestamp": "2026-12-07T10:00:00Z", "status": "applied"}
+    page = {"total": 1, "page": 1}
+    heads = {
+        "log": text.log_page({**page, "items": [entry]}),
+        "changes": text.changes_page({**page, "items": [{"id": "chg-1", "status": "applied", "created_at": at}]}),
+        "transitions": text.transitions_page({**page, "items": [{"id": "trn-1", "status": "done", "created_at": at}]}),
+        "change trail": text.change({"id": "chg-1", "status": "applied", "trail": [entry]}).split("TRAIL\n", 1)[1],
+        "transition trail": text.transition({"id": "trn-1", "status": "running", "steps": [], "trail": [entry]}),
+    }
+    for name, shown in heads.items():
+        header = next(line for line in shown.splitlines() if "ENTRY" in line or line.startswith("CREATED"))
+        assert header.split()[0] == "CREATED" and "TIMESTAMP" not in shown, (name, shown)
+    components = text.components_page({**page, "items": [{"id": "vpc/a", "updated_at": at}]})
+    assert components.splitlines()[0].split()[-1] == "UPDATED"
+
+
+def test_a_markdown_plan_names_its_handle_and_applies_by_the_full_id():
+    """The Markdown plan put the whole signed id (hundreds of characters) in its summary where the text
+    names the plan by its handle; and its apply line is pasted from a pull request, where no handle cache
+    resolves `plan-…`. The summary names the handle, as the text does; the apply command carries the full id,
+    which `karma apply` takes anywhere (docs/cli.md)."""
+    from app.client import markdown, text
+    from app.ids import handle_of
+
+    plan_id = "plan1." + "x" * 400 + ".sig"
+    plan = {"status": "planned", "component": "vpc/x", "plan_id": plan_id, "diff": [], "decisions": []}
+    md = markdown.change_result(plan)
+    summary = md.splitlines()[2]
+    assert summary.endswith(f"· plan `{handle_of(plan_id)}`") and plan_id not in summary, summary
+    assert md.rstrip().endswith(f"Apply exactly this plan: `karma apply {plan_id}`"), md
+    shown = text.change_result({**plan, "plan_handle": handle_of(plan_id)})
+    assert f"plan id {handle_of(plan_id)}" in shown.splitlines()[0]  # the same name for the same plan

@@ -73,7 +73,7 @@ def test_without_the_tooling_the_local_fallback_says_to_set_neo4j_uri():
 def test_without_the_tooling_the_cli_error_says_to_set_neo4j_uri():
     proc = _without_tools("from app.cli import main; main(['seed'])")
     assert proc.returncode == 1
-    assert "Error: No Neo4j to connect to" in proc.stderr and "Set NEO4J_URI" in proc.stderr
+    assert "error: No Neo4j to connect to" in proc.stderr and "Set NEO4J_URI" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
