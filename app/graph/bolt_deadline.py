@@ -17,27 +17,11 @@ escape as a bare RuntimeError: so the request's bound is given as a timeout, not
 
 from __future__ import annotations
 
-import functools
-
+from app.graph import driver_hooks
 from app.reliability import deadline, stall
 
-_INSTALLED = "_karma_deadline"
 
-
-def install() -> None:
-    """Idempotent; called when a driver is opened."""
-    from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415 - private, pinned
-
-    original = getattr(BoltSocketBase, "_wait_for_io", None)
-    if original is None:
-        raise RuntimeError(
-            "neo4j driver without BoltSocketBase._wait_for_io: the request deadline cannot bound "
-            "Bolt waits; use the driver version pinned in pyproject.toml"
-        )
-    if getattr(original, _INSTALLED, False):
-        return
-
-    @functools.wraps(original)
+def _bounded(original):
     def bounded_wait(self, name, timeout, own_deadline, conversion, func, *args, **kwargs):
         left = deadline.remaining()
         if left is not None:
@@ -47,11 +31,25 @@ def install() -> None:
         with stall.waiting(self._socket):  # a frozen server is noticed by the watchdog (stall.py)
             return original(self, name, timeout, own_deadline, conversion, func, *args, **kwargs)
 
-    setattr(bounded_wait, _INSTALLED, True)
-    BoltSocketBase._wait_for_io = bounded_wait  # noqa: SLF001 - the one private hook (see the docstring)
+    return bounded_wait
+
+
+def _socket_class():
+    from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415 - private, pinned
+
+    return BoltSocketBase
+
+
+def install() -> None:
+    """Idempotent; called when a driver is opened."""
+    driver_hooks.wrap(
+        _socket_class(),
+        "_wait_for_io",
+        _bounded,
+        missing="neo4j driver without BoltSocketBase._wait_for_io: the request deadline cannot bound "
+        "Bolt waits; use the driver version pinned in pyproject.toml",
+    )
 
 
 def installed() -> bool:
-    from neo4j._async_compat.network._bolt_socket import BoltSocketBase  # noqa: PLC0415
-
-    return bool(getattr(BoltSocketBase._wait_for_io, _INSTALLED, False))  # noqa: SLF001
+    return driver_hooks.wrapped(_socket_class(), "_wait_for_io")

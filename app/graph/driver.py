@@ -30,7 +30,7 @@ from neo4j.exceptions import (
 )
 
 from app import plugins
-from app.graph import bolt_deadline
+from app.graph import bolt_deadline, bolt_times
 from app.reliability import deadline
 from app.settings import Settings
 
@@ -151,6 +151,7 @@ def open_driver(target: Target, settings: Settings | None = None, **config: Any)
     come from the settings (seconds, `KARMA_NEO4J_*_TIMEOUT`)."""
     settings = settings or Settings.from_env()
     bolt_deadline.install()  # every Bolt wait also ends at the request's deadline
+    bolt_times.install()  # every time sent goes as UTC, offset 0, as Karma stores it (a read one too)
     config.setdefault("max_connection_pool_size", 50)
     config.setdefault("connection_timeout", settings.neo4j_connect_timeout)
     config.setdefault("connection_acquisition_timeout", settings.neo4j_acquire_timeout)

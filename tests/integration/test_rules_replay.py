@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 
 from app.policy import PolicyEngine
 from app.ruletools.replay import Summary, replay_entry
@@ -176,3 +177,17 @@ def test_a_change_set_keeps_each_operations_facts_and_is_replayed_per_operation(
     [now] = [replay_entry(e, engine) for e in repo.audited_facts() if e["id"] == entry["id"]]
     assert now.status_then == "applied" and now.status_now == "rejected"
     assert [(d["rule_id"], d["operation"]) for d in now.added] == [("dev-buckets-are-frozen", 1)]
+
+
+def test_the_replay_pages_keep_the_entries_that_share_their_time(app, client, repo):
+    """Entries of one instant split across pages: the next page starts after the last entry's (time, id), a
+    time the page itself read back. The driver hands that time back tagged with the zone named `UTC`; sent as
+    it is, Neo4j held it unequal to (and later than) the stored `Z` time, and the page after skipped the
+    entries of that instant it had not shown yet."""
+    at = datetime(2026, 12, 7, 10, 0, tzinfo=timezone.utc)
+    app.extensions["karma"].gate.clock = lambda: at  # three requests asked in the same microsecond
+    done = _history(client)
+    kept = [done[name]["log_entry_id"] for name in ("subnet_b", "bucket", "subnet_a")]
+    paged = [e["id"] for e in repo.audited_facts(page=1)]
+    assert paged == sorted(kept)
+    assert [e["id"] for e in repo.audited_facts(page=2)] == paged
