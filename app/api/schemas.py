@@ -505,6 +505,31 @@ class Built(fields.List):
         return value if isinstance(value, list) else super()._serialize(value, attr, obj, **kwargs)
 
 
+class RuleDecision(Schema):
+    """What one rule decided on one component (docs/rules.md); a set's also names its `operation`."""
+
+    class Meta:
+        ordered = True
+        unknown = INCLUDE
+
+    rule_id = fields.String()
+    effect = fields.String(metadata={"description": "reject | block | require_approval | warn"})
+    message = fields.String(metadata={"description": "the rule's message: what it refuses, often what it takes"})
+    component = fields.String(metadata={"description": "the impacted component (a change-level rule: the changed one)"})
+    path = fields.List(fields.String())
+    edge_kinds = fields.List(fields.String())
+    file = fields.String()
+    approver_role = fields.String(allow_none=True)
+    liftable = fields.Boolean(
+        metadata={
+            "description": "whether a transition step could lift it: its rule declares remedies or tests impacted "
+            "runtime values a wait could change (read at load). Offer POST /transitions only when a reject or "
+            "block decision is liftable; otherwise the rule's message says what to do (e.g. resubmit with a reason)"
+        }
+    )
+    operation = fields.Integer(metadata={"description": "change sets: the index of the operation it judged"})
+
+
 class ChangeResult(Schema):
     """The result of a single change, or of a change set (`set_size`, `order`, `operations`)."""
 
@@ -540,7 +565,7 @@ class ChangeResult(Schema):
         }
     )
     diff = fields.List(fields.Dict())
-    decisions = fields.List(fields.Dict())
+    decisions = Built(fields.Nested(RuleDecision))
     blockers = fields.List(fields.Dict())
     actions = fields.Dict()
     impact = Built(fields.Dict())

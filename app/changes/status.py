@@ -70,6 +70,15 @@ def blockers_of(decisions: list[dict], approved: bool) -> list[dict]:
     return [d for d in decisions if d["effect"] in holding]
 
 
+def a_step_could_lift(decisions: list[dict]) -> bool:
+    """Whether searching the steps that make a refused change valid (POST /transitions) can find any: a
+    reject or block decision that is `liftable` (its rule declares remedies or tests runtime a wait could
+    change — app.policy.remedies.liftable). Otherwise the rule's message is the way to yes (resubmit with a
+    reason), and the search would only answer no_transition. A decision stored before decisions said it
+    is counted liftable: offered, as it was."""
+    return any(d.get("effect") in ("reject", "block") and d.get("liftable", True) for d in decisions)
+
+
 def decided(decisions: list[dict], on_blocked: str, approved: bool) -> ChangeStatus:
     """What the decisions make of a request or a set (the status it moves to from `validated`)."""
     effects = {d["effect"] for d in decisions}

@@ -8,6 +8,7 @@ import shlex
 import click
 
 from app.audit.statuses import CHANGE_STATUSES, LOG_STATUSES
+from app.changes.status import a_step_could_lift
 from app.cli.common import (
     already_reached,
     api_command,
@@ -58,10 +59,19 @@ def _send(
             raise with_next_commands(exc) from None
         return nothing_to_do(exc, body, fmt, status="unchanged")
     code = _result(result, fmt, body.get("on_blocked") or "reject")
-    if fmt == "table" and not result.get("hypothetical") and _a_rule_refuses(result, body.get("on_blocked")):
-        click.echo(f"\na way to yes, if there is one: {_propose_command(component, file, sets, unsets, fields, body)}")
-        click.echo("  (the steps that would make it valid, each verified by simulation; it writes nothing)")
+    refusing = _refusing(result, body.get("on_blocked"))
+    if fmt == "table" and not result.get("hypothetical") and refusing:
+        if a_step_could_lift(refusing):
+            command = _propose_command(component, file, sets, unsets, fields, body)
+            click.echo(f"\na way to yes, if there is one: {command}")
+            click.echo("  (the steps that would make it valid, each verified by simulation; it writes nothing)")
+        else:
+            click.echo(f"\n{NO_STEP_LIFTS}")
     return code
+
+
+# a refusal whose rules declare no remedy and wait on no runtime (prod-change-needs-reason): no step lifts it
+NO_STEP_LIFTS = "no step Karma can take lifts what refuses it: the rule's message above says what to do"
 
 
 PIPED_INLINE_MAX = 2000  # characters of the hint that pipes a change read from stdin inline
@@ -107,17 +117,18 @@ def _piped(change: dict, command: str) -> str | None:
     return line if len(line) <= PIPED_INLINE_MAX else None
 
 
-def _a_rule_refuses(result: dict, on_blocked: str | None) -> bool:
-    """A change a reject or block rule holds back (rejected, or a plan that would be rejected or queued):
-    the refusal said what refuses it and not that Karma can search the steps that make it valid
-    (docs/transitions.md); a change waiting for an approver has none, no step can approve it."""
+def _refusing(result: dict, on_blocked: str | None) -> list[dict]:
+    """The reject and block decisions of a change they hold back (rejected, or a plan that would be
+    rejected or queued), else none: the refusal said what refuses it and not that Karma can search the
+    steps that make it valid (docs/transitions.md) — offered when one of them is liftable; a change
+    waiting for an approver has none, no step can approve it."""
     if outcome(result, on_blocked or "reject") not in ("rejected", "queued") or result.get("status") == "queued":
-        return False
+        return []
     decisions = [
         *(result.get("decisions") or []),
         *(d for o in result.get("operations") or [] for d in o.get("decisions") or []),
     ]
-    return any(d.get("effect") in ("reject", "block") for d in decisions)
+    return [d for d in decisions if d.get("effect") in ("reject", "block")]
 
 
 def _result(result: dict, fmt: str, on_blocked: str = "reject") -> int:

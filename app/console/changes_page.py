@@ -12,7 +12,7 @@ from app import render
 from app.api.context import services
 from app.changes.lifecycle import decision_refused
 from app.changes.status import STORED as STATUSES
-from app.changes.status import ChangeStatus
+from app.changes.status import ChangeStatus, a_step_could_lift
 from app.console import pages, session
 from app.console.pages import LIST_OVER, _page, blp, chosen
 from app.errors import KarmaError
@@ -130,6 +130,7 @@ def change(change_id):
     not_yours = _why_not_decide(me, detail) if deciding else None
     can_decide = deciding and not_yours is None
     mine = me is not None and me.can("change") and (me.role == "admin" or me.name == detail.get("requested_by"))
+    held = _held_by(detail, operations)
     return render_template(
         "console/change.html",
         change=detail,
@@ -146,7 +147,8 @@ def change(change_id):
         can_cancel=detail["status"] == "queued" and mine,
         can_rollback=detail["status"] == "applied" and me is not None and me.can("change") and not _rolled_back(detail),
         again=_as_form(detail) if detail["status"] in NOT_DONE and me is not None and me.can("change") else None,
-        way_to_yes=_way_to_yes(detail, operations, me),
+        way_to_yes=_way_to_yes(detail, held, me),
+        no_step=bool(held) and not a_step_could_lift(held),
         done=request.args.get("done"),
     )
 
@@ -205,14 +207,20 @@ def _as_form(detail: dict) -> str | None:
     return pages.change_as_form(detail.get("request") or {})
 
 
-def _way_to_yes(detail: dict, operations: list[dict], me) -> str | None:
-    """The change as Start a change's text, for "Find a transition", when a reject or block rule holds it
-    (rejected, or queued until a runtime condition holds): its page said what refused it and not that
-    Karma searches the steps that make it valid (docs/transitions.md). None when only an approver's
-    sign-off holds it (no step can give one) or the person may not propose."""
-    if detail["status"] not in (ChangeStatus.REJECTED, ChangeStatus.QUEUED) or me is None or not me.can("change"):
-        return None
-    if not any(d.get("effect") in ("reject", "block") for o in operations for d in o.get("decisions") or []):
+def _held_by(detail: dict, operations: list[dict]) -> list[dict]:
+    """The reject and block decisions of a change they hold (rejected, or queued until a runtime
+    condition holds); none for any other (one only an approver's sign-off holds: no step can give one)."""
+    if detail["status"] not in (ChangeStatus.REJECTED, ChangeStatus.QUEUED):
+        return []
+    return [d for o in operations for d in o.get("decisions") or [] if d.get("effect") in ("reject", "block")]
+
+
+def _way_to_yes(detail: dict, held: list[dict], me) -> str | None:
+    """The change as Start a change's text, for "Find a transition", when a step could lift what holds it
+    (`liftable`: its page said what refused it and not that Karma searches the steps that make it valid,
+    docs/transitions.md). None when no step can (the rule's message says what to do: the search would
+    only answer no_transition) or the person may not propose."""
+    if not a_step_could_lift(held) or me is None or not me.can("change"):
         return None
     return _as_form(detail)
 

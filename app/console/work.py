@@ -22,7 +22,7 @@ from app.api.context import services
 from app.api.schemas import LogArgs, WhatIfRequestSchema
 from app.audit.statuses import LOG_STATUSES
 from app.changes.sets import ChangeSet
-from app.changes.status import decided
+from app.changes.status import a_step_could_lift, decided
 from app.client.body import change_sections, component_validator
 from app.components.registry import config_validator, registry, runtime_validator, split_id
 from app.console import session
@@ -200,8 +200,11 @@ def plan():
         picture = render.from_plan(result)
     except (Unprocessable, Forbidden, NotFound) as exc:  # the form again, with what was written in it
         return _start_page(text, exc, exc.status, picked=_picked(text))  # and the fields the error names
-    would = str(decided(result.get("decisions") or [], change.on_blocked, False))
-    return render_template("console/plan.html", result=result, picture=picture, body=text, would=would)
+    decisions = result.get("decisions") or []
+    would = str(decided(decisions, change.on_blocked, False))
+    can_lift = a_step_could_lift(decisions)  # Find a transition only where a step could lift a refusal
+    page = {"result": result, "picture": picture, "body": text, "would": would, "can_lift": can_lift}
+    return render_template("console/plan.html", **page)
 
 
 @blp.route("/plans/apply", methods=["POST"])

@@ -44,6 +44,7 @@ class Decision:
     edge_kinds: list[str] = field(default_factory=list)  # kinds of the edges along path
     file: str = ""  # the rule file name
     approver_role: str | None = None  # require_approval: the role that may approve
+    liftable: bool = False  # a transition step could lift it (its rule's remedies, or a wait): search offered
 
     def to_dict(self) -> dict:
         """Its fields as a new dict, in their order (``asdict`` deep-copied every field: 28 decisions
@@ -57,6 +58,7 @@ class Decision:
             "edge_kinds": list(self.edge_kinds),
             "file": self.file,
             "approver_role": self.approver_role,
+            "liftable": self.liftable,
         }
 
     def sort_key(self) -> tuple:
@@ -89,6 +91,7 @@ def _decision(rule, fact: dict) -> Decision:
         edge_kinds=[str(e) for e in edge_kinds],
         file=rule.file,
         approver_role=(rule.approver_role or "approver") if rule.effect == "require_approval" else None,
+        liftable=rule.liftable,
     )
 
 

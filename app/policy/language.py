@@ -100,6 +100,7 @@ def parse_rule(raw, index: int, file_name: str, errors: Errors, boolean_words: d
         remedies=declared or (),
         places=tuple(parser.places),
     )
+    rule.liftable = remedy_language.liftable(rule)
     return rule, parser.regexes
 
 

@@ -51,6 +51,20 @@ def runtime_tests(when) -> list[RuntimeTest] | None:
     return found if walk(when, False) else None
 
 
+def wait_tests(rule) -> list[RuntimeTest]:
+    """The runtime tests a wait could make false: an impacted-scope rule's, none negated (else none) —
+    what a derived wait (POST /transitions) negates."""
+    return (runtime_tests(rule.when) or []) if rule.scope == "impacted" else []
+
+
+def liftable(rule) -> bool:
+    """Whether any transition step could lift the rule's refusal: a change it declares (`remedies:`) or a
+    wait on the impacted runtime values it tests. Read once at load (Rule.liftable): each decision says
+    it, so a client offers the search (POST /transitions) only where one can exist — a rule with neither
+    (prod-change-needs-reason: the change lacks a reason) is lifted by what its message says, not a step."""
+    return rule.effect != "warn" and bool(rule.remedies or wait_tests(rule))
+
+
 def negation(test: RuntimeTest, choices: list[str] | None) -> object | None:
     """A value of the output that makes the test false: the first declared choice outside an `in`/`eq`
     (e.g. ec2 `stopped`), NON_EMPTY for an `empty` test; None when no value can be named."""

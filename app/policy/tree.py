@@ -102,6 +102,7 @@ class Rule:
     remedies: tuple = ()  # declared ways out (app.policy.remedies.Remedy), for POST /transitions
     places: tuple = ()  # (Cmp, its path in the file: rules[0].when.change.type) of every comparison written
     inert: tuple = ()  # what it names that the loaded types lack, far from all they have (vocabulary)
+    liftable: bool = False  # a transition step could lift its refusal (app.policy.remedies.liftable)
 
     def summary(self) -> dict:
         """What a listing of rules says of one: `karma rules list --json` and the console's Rules page."""

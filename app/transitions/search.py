@@ -108,6 +108,20 @@ def _stopped(bound_name: str | None, bounds: dict) -> str:
     )
 
 
+def _no_step(rule) -> str:
+    """Why no step lifts a rule: only an approver gives a sign-off; otherwise only a different request
+    (what the rule's message asks for) satisfies it."""
+    if rule.effect == "require_approval" and not rule.remedies:
+        return (
+            f"rule {rule.id!r} asks for an approver's sign-off, which no step can give: request the change, "
+            "it waits as pending_approval until an approver approves it"
+        )
+    return (
+        f"rule {rule.id!r} does not test impacted runtime values and declares no remedy: "
+        "only a different request (e.g. one it accepts) can satisfy it"
+    )
+
+
 class TransitionSearch:
     def __init__(self, simulator: Simulator, rules: list, components_of=None, rules_fingerprint=None, bounds=None):
         """`bounds`: {bound: value} of the process's settings (KARMA_TRANSITION_*); the defaults if None."""
@@ -169,6 +183,8 @@ class TransitionSearch:
         rule = self.rules.get(decision["rule_id"])
         if rule is None:
             return [], "the rule is no longer loaded"
+        if not rule.liftable:  # no remedy, no runtime a wait changes: known at load, each decision says it
+            return [], _no_step(rule)
         key = ((decision["rule_id"], decision["component"]),)
         ways, why = [], None
         fact, row = _fact_of(decision, live, target)
@@ -195,10 +211,7 @@ class TransitionSearch:
         if not ways and rule.remedies:
             why = f"rule {rule.id!r} declares remedies, but none renders to a change set for this change"
         elif not ways and rule.effect == "require_approval":
-            why = (
-                f"rule {rule.id!r} asks for an approver's sign-off, which no step can give: request the change, "
-                "it waits as pending_approval until an approver approves it"
-            )
+            why = _no_step(rule)
         return ways, why
 
     def _candidates(self, type_name: str, environment: str | None) -> list[dict]:
@@ -211,12 +224,9 @@ class TransitionSearch:
 
     @staticmethod
     def _derived_wait(rule, row: dict | None) -> tuple[Wait | None, str]:
-        tests = remedies.runtime_tests(rule.when)
-        if not tests or row is None or rule.scope != "impacted":
-            return None, (
-                f"rule {rule.id!r} does not test impacted runtime values and declares no remedy: "
-                "only a different request (e.g. one it accepts) can satisfy it"
-            )
+        tests = remedies.wait_tests(rule)
+        if not tests or row is None:
+            return None, _no_step(rule)
         outputs = {}
         for test in tests:
             value = remedies.negation(test, _choices(row["type"], test.output))

@@ -483,6 +483,22 @@ def test_the_way_to_yes_from_a_refusal_to_a_waiting_transition_says_each_next_co
     assert f"transition {tid}: now completed (karma transitions show {tid})" in reported.stdout, reported.stdout
 
 
+def test_a_refusal_no_step_can_lift_is_not_offered_a_way_to_yes(karma_cli):
+    """A prod change without a reason (prod-change-needs-reason: no remedy, no runtime it waits on) ended with
+    "a way to yes, if there is one: karma transitions propose …", and that search answered no_transition:
+    the way to yes was the rule's own message, resubmit with a reason. The CLI offers the search only when a
+    refusing decision is `liftable`, and otherwise points at the message it printed."""
+    refused = karma_cli("plan", PROD_VPC, "--set", "az_count=3")
+    assert refused.exit_code == 2, refused.output
+    assert "resubmit the change to az_count with a reason" in refused.stdout, refused.stdout
+    assert "a way to yes" not in refused.stdout and "transitions propose" not in refused.stdout, refused.stdout
+    assert "no step Karma can take lifts what refuses it: the rule's message above says what to do" in refused.stdout
+    searched = karma_cli("transitions", "propose", PROD_VPC, "--set", "az_count=3", "--json")
+    assert json.loads(searched.stdout)["status"] == "no_transition", searched.output  # the offer was empty
+    decisions = json.loads(karma_cli("plan", PROD_VPC, "--set", "az_count=3", "--json").stdout)["decisions"]
+    assert {d["rule_id"]: d["liftable"] for d in decisions}["prod-change-needs-reason"] is False, decisions
+
+
 def test_a_change_from_stdin_to_a_completed_transition_says_each_next_command(karma_cli, gunicorn_url, tokens):
     """A refused change read from stdin (`-f -`) ended with `karma transitions propose -f -`: pasted, it
     waits on the terminal for a change that was already read. The hint pipes the change itself now. And a

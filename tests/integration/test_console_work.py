@@ -736,6 +736,24 @@ def test_a_change_a_rule_holds_offers_a_transition_and_its_steps_say_what_they_w
     assert 'id="propose"' not in _text(browser.get(f"/console/changes/{pending['change_id']}"))
 
 
+def test_a_refusal_no_step_can_lift_offers_no_transition_to_find(app, client, people):
+    """A prod change without a reason (prod-change-needs-reason: no remedy, no runtime a wait changes) had
+    Find a transition on its plan page and on its page — a search that could only answer no_transition,
+    where the way to yes is the rule's message: resubmit with a reason. Neither page offers it now; each
+    says the rule's message says what to do."""
+    ted = _login(app, people["ted"])
+    plan = _text(_plan(ted, "component: vpc/karma-prod\nproposed_change: {az_count: 3}\n"))
+    assert 'id="would-reject"' in plan and "resubmit the change to az_count with a reason" in plan, plan
+    assert 'id="propose"' not in plan and "no step Karma can take lifts what" in plan, plan
+    body = {"component": "vpc/karma-prod", "proposed_change": {"az_count": 3}}
+    rejected = client.post("/request-change", json=body, headers={"Authorization": f"Bearer {people['ted']}"})
+    assert rejected.get_json()["status"] == "rejected", rejected.get_json()
+    page = _text(ted.get(f"/console/changes/{rejected.get_json()['change_id']}"))
+    assert 'id="propose"' not in page and 'id="no-step"' in page and 'id="plan-again"' in page, page
+    liftable = _text(_plan(ted, f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"))
+    assert 'id="propose"' in liftable and "no step Karma can take" not in liftable  # a wait lifts that one
+
+
 def test_a_stale_proposal_page_offers_to_propose_the_same_change_again(app, client, people):
     """Execute on a proposal the graph moved under answered 409 stale_proposal with "propose again" — and
     no way to: the change had to be typed again. The page's button posts the change the signed proposal id

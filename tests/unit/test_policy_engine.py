@@ -191,6 +191,7 @@ def test_decision_shape(tmp_path):
         "edge_kinds": [],
         "file": "rules.yaml",
         "approver_role": None,
+        "liftable": False,  # no remedy, no impacted runtime a wait could change
     }
     with pytest.raises(Exception):
         d.effect = "warn"  # frozen

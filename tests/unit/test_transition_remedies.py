@@ -59,6 +59,22 @@ def load(tmp_path, remedies_yaml: str):
     return build(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "file_name, rule_id, liftable",
+    [
+        ("network.yaml", "subnet-change-with-running-instance", True),  # a wait: the instance stopped
+        ("storage.yaml", "shared-bucket-reference-in-use", True),  # its declared remedies
+        ("governance.yaml", "prod-change-needs-reason", False),  # only a reason: its message says so
+        ("approvals.yaml", "prod-wide-change-needs-approval", False),  # only an approver's sign-off
+        ("governance.yaml", "wide-blast-radius", False),  # a warning refuses nothing
+    ],
+)
+def test_a_rule_says_at_load_whether_a_step_could_lift_it(file_name, rule_id, liftable):
+    """The one predicate the search's ways out and the decisions' `liftable` (what clients offer the
+    search on) read: a rule with no remedy and no impacted runtime a wait changes has no step to find."""
+    assert rule(file_name, rule_id).liftable is liftable
+
+
 def test_the_shipped_bucket_rule_declares_two_remedies():
     declared = rule("storage.yaml", "shared-bucket-reference-in-use").remedies
     assert [r.candidates is None for r in declared] == [True, False]
