@@ -1,12 +1,14 @@
 """A cancel keeps the requester the requester: an admin's cancel of Ted's queued change or transition stays
 in Ted's lists (`?requested_by=`), its entry, record and event name Ted as requester and the admin as
-`cancelled_by` (the entry's `actor`, the log's `?actor=`)."""
+`cancelled_by` (the entry's `actor`, the log's `?actor=`), as the console's pages say."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+
+from tests.integration.test_console import _login
 
 TED = "ted@strall.com"
 ADMIN = "admin@usekarma.dev"
@@ -50,6 +52,8 @@ def test_an_admins_cancel_of_teds_transition_keeps_ted_its_requester(client):
     assert [t["id"] for t in listed] == [executed["id"]]
     assert [e["id"] for e in cancel_entry(client, f"requested_by={TED}")] == [last["id"]]
     assert [e["id"] for e in cancel_entry(client, f"actor={ADMIN}")] == [last["id"]]
+    page = _login(client.application, client.token_for(TED)).get(f"/console/transitions/{executed['id']}")
+    assert f'id="cancelled-by">{ADMIN}<' in page.get_data(as_text=True)
     [event] = outbox_data(client, "transition_cancelled")
     assert (event["requested_by"], event["actor"], event["cancelled_by"]) == (TED, ADMIN, ADMIN)
 
@@ -64,5 +68,7 @@ def test_an_admins_cancel_of_teds_queued_change_keeps_ted_its_requester(client):
     assert (last["requested_by"], last["cancelled_by"], last["actor"]) == (TED, ADMIN, ADMIN)
     assert [e["id"] for e in cancel_entry(client, f"requested_by={TED}")] == [last["id"]]
     assert [e["id"] for e in cancel_entry(client, f"actor={ADMIN}&component={ALIAS['component']}")] == [last["id"]]
+    page = _login(client.application, client.token_for(TED)).get(f"/console/changes/{queued['change_id']}")
+    assert f'id="cancelled-by">{ADMIN}<' in page.get_data(as_text=True)
     [event] = outbox_data(client, "cancelled")
     assert (event["requested_by"], event["actor"], event["cancelled_by"]) == (TED, ADMIN, ADMIN)
