@@ -3,7 +3,7 @@ MATCH (cr:ChangeRequest {id: $id})
 CALL (cr) {
   OPTIONAL MATCH (cr)-[:LOGGED_AS]->(a:AuditEntry)
   WITH a ORDER BY a.timestamp
-  RETURN collect(a {.id, .timestamp, .status, .requested_by, .approved_by, .reported_by, .kind, .reason, .note, .refusal}) AS trail
+  RETURN collect(a {.id, .timestamp, .status, .requested_by, .approved_by, .reported_by, .cancelled_by, .kind, .reason, .note, .refusal}) AS trail
 }
 CALL (cr) {
   OPTIONAL MATCH (cr)-[:WAITS_ON]->(w:Component)

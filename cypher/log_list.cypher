@@ -1,5 +1,5 @@
 // Audit entries, newest first, filtered by requester, actor (who did what the entry records: the approver of an
-// approval, the reporter whose runtime report moved a transition, else requested_by — app.audit.entries.actor), status and time range (by component:
+// approval, the canceller of a cancel, the reporter whose runtime report moved a transition, else requested_by — app.audit.entries.actor), status and time range (by component:
 // log_list_component.cypher). A page costs what it holds, not the size of the log: the entries are read in
 // the audit_entry_timestamp index's order (a range seek, newest first, the time range its bounds) and the
 // reading stops after $counted of them match — the page's own and those counted ahead of it
@@ -16,7 +16,7 @@ CALL () {
     AND a.timestamp <= coalesce($after_at, datetime('+999999999-12-31T23:59:59.999999999Z'))
     AND ($after_at IS NULL OR a.timestamp < $after_at OR a.id < $after_id)  // after the cursor's entry
     AND ($requested_by IS NULL OR a.requested_by = $requested_by)
-    AND ($actor IS NULL OR coalesce(CASE WHEN a.kind = 'approval' THEN a.approved_by END, a.reported_by, a.requested_by) = $actor)
+    AND ($actor IS NULL OR coalesce(CASE WHEN a.kind = 'approval' THEN a.approved_by END, a.cancelled_by, a.reported_by, a.requested_by) = $actor)
     AND ($status IS NULL OR a.status = $status)
   WITH a ORDER BY a.timestamp DESC, a.id DESC LIMIT $counted
   WITH collect(a) AS found

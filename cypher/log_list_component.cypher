@@ -19,7 +19,7 @@ CALL () {
   }
   WITH a
   WHERE ($requested_by IS NULL OR a.requested_by = $requested_by)
-    AND ($actor IS NULL OR coalesce(CASE WHEN a.kind = 'approval' THEN a.approved_by END, a.reported_by, a.requested_by) = $actor)
+    AND ($actor IS NULL OR coalesce(CASE WHEN a.kind = 'approval' THEN a.approved_by END, a.cancelled_by, a.reported_by, a.requested_by) = $actor)
     AND ($status IS NULL OR a.status = $status)
     AND ($since IS NULL OR a.timestamp >= $since)
     AND ($until IS NULL OR a.timestamp < $until)

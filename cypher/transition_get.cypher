@@ -3,7 +3,7 @@ MATCH (t:Transition {id: $id})
 CALL (t) {
   OPTIONAL MATCH (a:AuditEntry)-[:RECORDS]->(t)
   WITH a ORDER BY a.timestamp, a.id
-  RETURN collect(a {.id, .timestamp, .status, .note, .step, .change_id, .requested_by, .reported_by}) AS trail
+  RETURN collect(a {.id, .timestamp, .status, .note, .step, .change_id, .requested_by, .reported_by, .cancelled_by}) AS trail
 }
 CALL (t) {
   OPTIONAL MATCH (r:ChangeRequest)-[s:STEP_OF]->(t)

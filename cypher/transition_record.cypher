@@ -1,10 +1,11 @@
 // Moves a stored transition (status, steps, current step), links the change request a step made, keeps
 // what it waits for, audits the move and writes its outbox events ($outbox: transition_<status>, see
 // app/notifications/events.py) — one statement (inside a change's commit transaction when a step
-// applied a change: the step and its change commit together).
+// applied a change: the step and its change commit together). $cancelled_by: a cancel's canceller (the
+// requester stays t.requested_by).
 MATCH (t:Transition {id: $id})
 SET t.status = $status, t.steps = $steps, t.current_step = $current_step, t.updated_at = $now,
-    t.stalled = $stalled
+    t.stalled = $stalled, t.cancelled_by = coalesce($cancelled_by, t.cancelled_by)
 WITH t
 CALL (t) {
   OPTIONAL MATCH (t)-[w:WAITS_FOR]->(:Component)

@@ -601,10 +601,14 @@ class LogEntry(Schema):
     timestamp = fields.String()
     component_id = fields.String()
     environment = fields.String()
-    requested_by = fields.String(
-        metadata={"description": "who made the request (a denial, a cancel: who denied or cancelled it)"}
-    )
+    requested_by = fields.String(metadata={"description": "who made the request (a denial: who denied it)"})
     approved_by = fields.String(metadata={"description": "the approver, on the entry of an approved change"})
+    cancelled_by = fields.String(
+        metadata={
+            "description": "a cancel's canceller (of a queued change, of a transition); requested_by stays "
+            "the requester"
+        }
+    )
     reported_by = fields.String(
         metadata={
             "description": "whose runtime report made a transition's move (and ran its step's change); "
@@ -613,8 +617,8 @@ class LogEntry(Schema):
     )
     actor = fields.String(
         metadata={
-            "description": "who did what the entry records: an approval's approver, a report-made transition "
-            "move's reporter, else requested_by"
+            "description": "who did what the entry records: an approval's approver, a cancel's canceller, a "
+            "report-made transition move's reporter, else requested_by"
         }
     )
     status = fields.String()

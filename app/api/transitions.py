@@ -83,6 +83,9 @@ class TransitionRecordSchema(Schema):
     id = fields.String()
     status = fields.String(metadata={"description": "running | waiting | completed | stalled | cancelled | expired"})
     requested_by = fields.String()
+    cancelled_by = fields.String(
+        metadata={"description": "cancelled: who cancelled it (requested_by stays its requester)"}
+    )
     created_at = fields.String()
     updated_at = fields.String()
     current_step = fields.Integer(metadata={"description": "the step it is at (or the one it stalled on)"})
@@ -104,7 +107,8 @@ class TransitionRecordSchema(Schema):
         fields.Dict(),
         metadata={
             "description": "its audit entries, oldest first; `actor`: who made each move (the reporter whose "
-            "runtime report carried it on: `reported_by`), `requested_by` the transition's requester"
+            "runtime report carried it on: `reported_by`; a cancel's canceller: `cancelled_by`), `requested_by` the "
+            "transition's requester"
         },
     )
     changes = fields.List(fields.Dict(), metadata={"description": "the change requests of its steps"})

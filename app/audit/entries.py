@@ -97,12 +97,13 @@ def actor(entry: dict) -> str | None:
     requester in `requested_by` (the change's author on every one of its entries) and the approver in
     `approved_by`: its actor is the approver. A transition's move that someone's runtime report made (the
     wait it ended, the steps it then ran, and those steps' changes) keeps the transition's requester in
-    `requested_by` and the reporter in `reported_by`: its actor is the reporter. Every other entry (a
-    denial, a cancel, a rollback, a change, a report) writes the one who acted in `requested_by`.
-    cypher/log_list.cypher filters by the same definition (`actor`)."""
+    `requested_by` and the reporter in `reported_by`: its actor is the reporter. A cancel (of a queued
+    change, of a transition) keeps the requester in `requested_by` and the canceller in `cancelled_by`:
+    its actor is the canceller. Every other entry (a denial, a rollback, a change, a report) writes the
+    one who acted in `requested_by`. cypher/log_list.cypher filters by the same definition (`actor`)."""
     if entry.get("kind") == "approval" and entry.get("approved_by"):
         return entry["approved_by"]
-    return entry.get("reported_by") or entry.get("requested_by")
+    return entry.get("cancelled_by") or entry.get("reported_by") or entry.get("requested_by")
 
 
 def shown(entry: dict) -> dict:

@@ -268,10 +268,12 @@ def transition_audit_entry(
     change_id: str,
     note: str,
     refusal: dict | None = None,
+    cancelled_by: str | None = None,
 ) -> dict:
     """The AuditEntry of a stored request's move that needs no analysis (cancel, deny, expire, reject; a
     rejection of one that can no longer apply keeps its `refusal` as the change request does: its trail and
-    `GET /log/<id>` show it)."""
+    `GET /log/<id>` show it; a cancel names its canceller in `cancelled_by`, the requester staying
+    `requested_by`)."""
     return build_audit_entry(
         kind=kind,
         log_id=log_id,
@@ -290,6 +292,7 @@ def transition_audit_entry(
         components=request.component_ids,
         operation_names=operation_names(request),
         refusal=dumps(refusal) if refusal else None,
+        cancelled_by=cancelled_by,
     )
 
 
@@ -365,11 +368,20 @@ def seen_versions(analysis: SetAnalysis) -> dict[str, int]:
 
 
 def transition_properties(
-    *, change_id: str, status: ChangeStatus, log_id: str, now: datetime, note: str, refusal: dict | None = None
+    *,
+    change_id: str,
+    status: ChangeStatus,
+    log_id: str,
+    now: datetime,
+    note: str,
+    refusal: dict | None = None,
+    cancelled_by: str | None = None,
 ) -> dict:
     """The ChangeRequest node's properties after a move that needs no analysis (cancel, deny, expire, a
-    rejection of one that can no longer apply: its `refusal`, JSON text as the request is)."""
+    rejection of one that can no longer apply: its `refusal`, JSON text as the request is; a cancel: who
+    cancelled it, `cancelled_by`)."""
     props = {"id": change_id, "status": str(status), "updated_at": now, "log_entry_id": log_id, "note": note}
+    props = {**props, "cancelled_by": cancelled_by} if cancelled_by else props
     return {**props, "refusal": dumps(refusal)} if refusal else props
 
 

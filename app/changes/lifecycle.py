@@ -57,12 +57,15 @@ class ChangeLifecycle:
         refusal: dict | None = None,
     ) -> dict:
         """Move a stored change request (read under its component's lock) without applying it; audited.
-        A change on a component deleted since it was stored moves too: its audit entry names the deleted
-        component (there is no node to link it to any more). `refusal`: why a rejected one could no longer
-        apply (the gate's error body: a `changed_since` one names the keys and the changes), kept on the
-        change and its audit entry, and carried by its event."""
+        `actor`: who moved it — a cancel keeps the requester in `requested_by` and the canceller in
+        `cancelled_by` (the entry's and the record's: app.audit.entries.actor); a denial's entry names
+        the denier in `requested_by`. A change on a component deleted since it was stored moves too: its
+        audit entry names the deleted component (there is no node to link it to any more). `refusal`: why
+        a rejected one could no longer apply (the gate's error body: a `changed_since` one names the keys
+        and the changes), kept on the change and its audit entry, and carried by its event."""
         status = transition(change["status"], to, change_id=change["id"])
         request = request_of(change)
+        cancelled_by = actor if status is ChangeStatus.CANCELLED else None
         now, log_id = self.gate.clock(), self.gate.new_id("log")
         live = gtx.component(change["component_id"])
         component = live or gtx.deleted_component(change["component_id"]) or {"id": change["component_id"]}
@@ -71,15 +74,17 @@ class ChangeLifecycle:
             kind=kind,
             now=now,
             component=component,
-            request=replace(request, requested_by=actor or request.requested_by),
+            request=request if cancelled_by else replace(request, requested_by=actor or request.requested_by),
             status=str(status),
             change_id=change["id"],
             note=note,
             refusal=refusal,
+            cancelled_by=cancelled_by,
         )
         record = commits.transition_properties(
-            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, refusal=refusal
-        )
+            change_id=change["id"], status=status, log_id=log_id, now=now, note=note, refusal=refusal,
+            cancelled_by=cancelled_by,
+        )  # fmt: skip
         gtx.commit(
             commits.transition_statement(change, request, audit=audit, change_request=record, now=now, refusal=refusal)
         )

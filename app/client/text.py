@@ -383,6 +383,7 @@ def change(detail: dict) -> str:
     )
     rollbacks = detail.get("rolled_back_by") or []
     shown = {
+        "queue_place": queue_place(detail),
         "waits_on": ", ".join(detail.get("waits_on") or []),
         "rolled_back_by": ", ".join(r["id"] for r in rollbacks if r.get("status") == "applied"),
         # a rollback denied, rejected or still waiting did not roll it back
@@ -390,6 +391,7 @@ def change(detail: dict) -> str:
             f"{r['id']} ({r.get('status')})" for r in rollbacks if r.get("status") != "applied"
         ),
         "approved_by": detail.get("approved_by"),
+        "cancelled_by": detail.get("cancelled_by"),  # the requester stays `requested by` in the head line
         "note": detail.get("note"),
     }
     out += [f"{key.replace('_', ' ')}: {cell(value)}" for key, value in shown.items() if value]
@@ -398,6 +400,20 @@ def change(detail: dict) -> str:
     out += [f"refused: {path}: {message}" for path, messages in refused.items() for message in messages]
     waiting = waiting_hint({"change_id": detail.get("id"), "status": detail.get("status")})
     return "\n".join(out + ([f"\n{waiting}"] if waiting else []))
+
+
+def queue_place(detail: dict) -> str | None:
+    """A queued change's place in its line (GET /changes/<id> `queue_place`), as the console's change page
+    says it: `2 of 2 in the queue of <component> — behind chg-… (ted@…)`, or `— next to run`."""
+    place = detail.get("queue_place") if detail.get("status") == "queued" else None
+    if not place:
+        return None
+    said = f"{place['place']} of {place['of']} in the queue of {place['line']}"
+    ahead = place.get("ahead") or []
+    if not ahead:
+        return f"{said} — next to run"
+    more = f" and {len(ahead) - 5} more" if len(ahead) > 5 else ""
+    return f"{said} — behind " + ", ".join(f"{a['id']} ({a.get('requested_by')})" for a in ahead[:5]) + more
 
 
 def record(answer: dict) -> str:
@@ -661,6 +677,8 @@ def transition(record: dict) -> str:
         f"{record.get('requested_by')} at {moment(record.get('created_at'))}"
     )
     out = [head]
+    if record.get("cancelled_by"):
+        out.append(f"cancelled by: {record['cancelled_by']}")
     if record.get("note"):
         out.append(f"note: {record['note']}")
     if record.get("stalled"):

@@ -86,9 +86,10 @@ class TransitionTxQueries:
         waits_for: list[str] | None = None,
         for_components: list[str] | None = None,
         outbox: list[dict] | None = None,
+        cancelled_by: str | None = None,
     ) -> dict:
         """Move a transition (locked by the caller) and audit the move; links a step's change request;
-        writes the move's outbox events."""
+        writes the move's outbox events; a cancel keeps who cancelled it (`cancelled_by`)."""
         return self._one(
             "transition_record",
             id=transition_id,
@@ -103,6 +104,7 @@ class TransitionTxQueries:
             waits_for=waits_for or [],
             for_components=for_components or [],
             outbox=outbox or [],
+            cancelled_by=cancelled_by,
         )
 
 

@@ -112,6 +112,7 @@ def _change_data(status: str, audit: dict, change_request: dict) -> dict:
         "affected_components": audit.get("affected") or [],
         "rollback_of": audit.get("rollback_of"),
         "approved_by": change_request.get("approved_by"),
+        "cancelled_by": audit.get("cancelled_by"),  # a cancel's canceller (requested_by: the requester)
     }
     if status == "pending_approval":
         data["approver_role"] = change_request.get("approver_role")
@@ -227,7 +228,8 @@ def for_transition(*, status: str, transition: dict, audit: dict, now: datetime)
             "step": audit.get("step"),
             "note": audit.get("note"),
             "requested_by": audit.get("requested_by"),
-            "actor": actor(audit),  # who made the move: the reporter whose report carried it on
+            "actor": actor(audit),  # who made the move: the reporter whose report carried it on, the canceller
+            "cancelled_by": audit.get("cancelled_by"),
             "change_id": audit.get("change_id"),
             "log_entry_id": audit.get("id"),
             "request_id": audit.get("request_id"),

@@ -560,9 +560,11 @@ class TransitionService:
             now, log_id = self.clock(), self.new_id("log")
             steps = _not_run_cancelled(locked["steps"])
             who = actor.name if actor is not None else locked["requested_by"]
+            # the requester stays `requested_by` (the log's and the list's filter); the canceller is its own
+            # field, on the entry (its `actor`) and the transition
             audit = {
                 **self._audit(locked, status, log_id, now, note=f"cancelled by {who}", step=locked["current_step"]),
-                "requested_by": who,
+                "cancelled_by": who,
             }
             gtx.record_transition(
                 transition_id,
@@ -574,6 +576,7 @@ class TransitionService:
                 audit=audit,
                 step=locked["current_step"],
                 outbox=events.for_transition(status=status, transition=locked, audit=audit, now=now),
+                cancelled_by=who,
             )
 
         self.repo.in_write_tx(work)

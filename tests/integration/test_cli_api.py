@@ -901,3 +901,22 @@ def test_a_second_identical_request_pending_approval_names_the_waiting_one_and_w
     assert again.exit_code == 1 and "already_pending" in again.stderr, again.output
     assert f"karma show {waiting}" in again.stderr and f"karma approve {waiting} / karma deny {waiting}" in again.stderr
     assert karma_cli("changes", "--status", "pending_approval", "-q").stdout == f"{waiting}\n"
+
+
+def test_show_of_a_queued_change_says_its_place_and_a_cancel_who_cancelled_it(karma_cli):
+    """`karma show chg-…` of a queued change did not print its place (the API's `queue_place`), and an
+    admin's cancel of ted's change named the admin as its requester in the trail. Now it says the place as
+    the console does, and a cancelled change keeps ted as requester and names its canceller."""
+    args = (STAGING, "--queue", "--json")
+    first = karma_cli("request", *args[:1], "--set", 'cloudfront_aliases=["one.usekarma.dev"]', *args[1:])
+    second = karma_cli("request", *args[:1], "--set", 'cloudfront_aliases=["two.usekarma.dev"]', *args[1:])
+    assert (first.exit_code, second.exit_code) == (3, 3), (first.output, second.output)
+    first_id, second_id = (json.loads(r.stdout)["change_id"] for r in (first, second))
+    shown = karma_cli("show", second_id).stdout
+    assert f"queue place: 2 of 2 in the queue of {STAGING} — behind {first_id} (ted@strall.com)" in shown, shown
+    assert f"queue place: 1 of 2 in the queue of {STAGING} — next to run" in karma_cli("show", first_id).stdout
+    assert karma_cli("cancel", first_id, who="admin").exit_code == 0
+    cancelled = karma_cli("show", first_id).stdout
+    assert "requested by ted@strall.com" in cancelled and "cancelled by: ci@usekarma.dev" in cancelled, cancelled
+    assert "queue place" not in cancelled
+    assert f"queue place: 1 of 1 in the queue of {STAGING} — next to run" in karma_cli("show", second_id).stdout

@@ -1,0 +1,2 @@
+// fragment(cr): the order a component's queue line runs in (first in first out): its sequence number, then — a set that only creates components has none (its first component has no node to count on) — when it was queued, then its id. Follows an ORDER BY (and a line's own keys before it): the queue pass (queue_head), the Queue page and GET /queue (queue_list), a change's place (_queue_line) read this one order.
+cr.seq, cr.created_at, cr.id
