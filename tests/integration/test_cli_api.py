@@ -856,17 +856,37 @@ def test_every_list_command_prints_one_json_shape(karma_cli, cli, tmp_path):
     assert isinstance(json.loads(karma_cli("queue", "process", "--json", who="admin").stdout), dict)  # never bare
 
 
-def test_a_second_identical_queued_request_names_the_waiting_one_and_its_commands(karma_cli):
-    """`karma request --queue` twice: the second queued a duplicate, later rejected as changing nothing. Now
-    it is the API's 409 `already_queued` (exit 1, nothing written) with the commands that move the first."""
-    args = ("request", STAGING, "--set", 'cloudfront_aliases=["twice.usekarma.dev"]', "--queue")
+TWINS = {
+    # `karma request --queue` twice: the second queued a duplicate, later rejected as changing nothing
+    "already_queued": (
+        ("request", STAGING, "--set", 'cloudfront_aliases=["twice.usekarma.dev"]', "--queue"),
+        "karma show {id}",
+        "karma cancel {id}",
+        ("queue", "-q"),
+    ),
+    # the same request twice while the first waits for an approver stored two pending changes (an approver
+    # was asked twice); the commands that move it are an approver's, not a cancel (it is not withdrawn)
+    "already_pending": (
+        ("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ"),
+        "karma show {id}",
+        "karma approve {id} / karma deny {id}",
+        ("changes", "--status", "pending_approval", "-q"),
+    ),
+}
+
+
+@pytest.mark.parametrize("cause", sorted(TWINS))
+def test_a_second_identical_waiting_request_names_the_waiting_one_and_its_commands(karma_cli, cause):
+    """A second identical request of one requester while the first waits (queued, or pending approval) is
+    the API's 409 (exit 1, nothing written), naming the first and the commands that move it."""
+    args, see, move, listing = TWINS[cause]
     first = karma_cli(*args, "--json")
     assert first.exit_code == 3, first.output
     waiting = json.loads(first.stdout)["change_id"]
     again = karma_cli(*args)
-    assert again.exit_code == 1 and "already_queued" in again.stderr, again.output
-    assert f"karma show {waiting}" in again.stderr and f"karma cancel {waiting}" in again.stderr
-    assert karma_cli("queue", "-q").stdout == f"{waiting}\n"
+    assert again.exit_code == 1 and cause in again.stderr, again.output
+    assert see.format(id=waiting) in again.stderr and move.format(id=waiting) in again.stderr
+    assert karma_cli(*listing).stdout == f"{waiting}\n"
 
 
 def test_a_refused_cancel_or_rollback_ends_with_the_commands_that_move_what_is_in_the_way(karma_cli):
@@ -887,20 +907,6 @@ def test_a_refused_cancel_or_rollback_ends_with_the_commands_that_move_what_is_i
     second = karma_cli("rollback", change, "--reason", "two AZs")
     assert second.exit_code == 1 and "rollback_pending" in second.stderr, second.output
     assert second.stderr.rstrip().endswith(f"; see it: karma show {rollback}"), second.stderr
-
-
-def test_a_second_identical_request_pending_approval_names_the_waiting_one_and_who_moves_it(karma_cli):
-    """The same request twice while the first waits for an approver stored two pending changes (an approver
-    was asked twice). Now it is the API's 409 `already_pending` (exit 1, nothing written), naming the first
-    and the commands that move it — an approver's, not a cancel (a pending change is not withdrawn)."""
-    args = ("request", PROD_VPC, "--set", "az_count=3", "--reason", "third AZ")
-    first = karma_cli(*args, "--json")
-    assert first.exit_code == 3, first.output
-    waiting = json.loads(first.stdout)["change_id"]
-    again = karma_cli(*args)
-    assert again.exit_code == 1 and "already_pending" in again.stderr, again.output
-    assert f"karma show {waiting}" in again.stderr and f"karma approve {waiting} / karma deny {waiting}" in again.stderr
-    assert karma_cli("changes", "--status", "pending_approval", "-q").stdout == f"{waiting}\n"
 
 
 def test_show_of_a_queued_change_says_its_place_and_a_cancel_who_cancelled_it(karma_cli):

@@ -404,13 +404,8 @@ def test_a_long_list_of_actions_is_one_row_per_wave_type_and_action():
 
 
 def test_a_waiting_step_is_reported_from_its_page_and_the_transition_completes(app, client, people):
-    ted = _login(app, people["ted"])
+    ted, tid = _executed_from_the_console(app, people, SUBNET_CHANGE)
     token = _csrf(_text(ted.get("/console/start")))
-    body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
-    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
-    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
-    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
-    tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
     assert 'id="report-runtime-0"' not in _text(ted.get(f"/console/transitions/{tid}"))  # a requester may not report
     ada = _login(app, people["ada"])
     page = _text(ada.get(f"/console/transitions/{tid}"))
@@ -942,13 +937,8 @@ def test_a_transition_page_says_what_comes_next_whatever_its_status(app, client,
     """Waiting, the page told only a reporter what it waits for (the form); its requester read `waiting`
     and nothing else. Completed, its restore follow-up was one more table row. Cancelled, the change had no
     way back: the CLI's `next:` lines were the console's nowhere."""
-    ted = _login(app, people["ted"])
+    ted, tid = _executed_from_the_console(app, people, SUBNET_CHANGE)
     token = _csrf(_text(ted.get("/console/start")))
-    body = f"component: {SUBNET}\nproposed_change: {{cidr_block: 10.42.9.0/24}}\n"
-    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": body}))
-    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
-    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
-    tid = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
     waiting = _text(ted.get(f"/console/transitions/{tid}"))
     said = re.search(r'<p id="next-wait-1">(.*?)</p>', waiting, re.S).group(1)
     assert "ec2-instance/karma-dev-bastion reports state stopped" in said and "carries on by\nitself" in said
@@ -970,10 +960,7 @@ def test_a_transition_page_says_what_comes_next_whatever_its_status(app, client,
         "component": "serverless-site/karma-staging",
         "proposed_change": {"cloudfront_aliases": ["beta.usekarma.dev"]},
     }
-    proposals = _text(ted.post("/console/transitions/propose", data={"csrf_token": token, "body": json.dumps(alias)}))
-    proposal_id = re.search(r'name="proposal_id" value="([^"]+)"', proposals).group(1)
-    done = ted.post("/console/transitions/execute", data={"csrf_token": token, "proposal_id": proposal_id})
-    again = done.headers["Location"].split("/console/transitions/")[1].split("?")[0]
+    _, again = _executed_from_the_console(app, people, alias)
     assert ted.post(f"/console/transitions/{again}/cancel", data={"csrf_token": token}).status_code == 302
     page = _text(ted.get(f"/console/transitions/{again}"))
     assert 'id="next-again"' in page and 'id="propose-again"' in page
